@@ -1,0 +1,114 @@
+package camera
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDecodeEUDCCCorpus decodes the QR PNGs of the EU DCC test corpus and
+// compares them with the "PREFIX" of the case of the same name where there
+// is one.
+func TestDecodeEUDCCCorpus(t *testing.T) {
+	dir := sharedCorpus(t, "eu-dcc")
+	var files []string
+	for _, pattern := range []string{"*/png/*.png", "*/2DCode/png/*.png"} {
+		m, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no PNG files under %s", dir)
+	}
+	if testing.Short() && len(files) > 40 {
+		files = files[:40]
+	}
+	var decoded, compared int
+	for _, f := range files {
+		rel, _ := filepath.Rel(dir, f)
+		r, err := DecodeFile(f)
+		if err != nil {
+			t.Logf("%s: %v", rel, err)
+			continue
+		}
+		decoded++
+		if !strings.HasPrefix(r.Text(), "HC1:") {
+			t.Errorf("%s: got payload %.20q…, want an HC1: payload", rel, r.Text())
+		}
+		want, ok := corpusPrefix(f)
+		if !ok {
+			continue
+		}
+		compared++
+		if r.Text() != want && !corpusImageDiffers[filepath.ToSlash(rel)] {
+			t.Errorf("%s: decoded text differs from the case's PREFIX", rel)
+		}
+	}
+	t.Logf("decoded %d of %d files, %d with a PREFIX to compare", decoded, len(files), compared)
+	// The floor is what this decoder reads; raise it when it reads more.
+	if min := len(files) * 97 / 100; decoded < min {
+		t.Errorf("decoded %d of %d files, want at least %d", decoded, len(files), min)
+	}
+}
+
+// corpusImageDiffers lists the corpus PNGs whose QR code carries another
+// certificate than the PREFIX of the case of the same name (checked with
+// zbarimg too).
+var corpusImageDiffers = map[string]bool{
+	"ES/png/2101.png":     true,
+	"ES/png/2102.png":     true,
+	"ES/png/2103.png":     true,
+	"GR/2DCode/png/3.png": true,
+}
+
+// corpusPrefix returns the PREFIX field of the JSON case that belongs to a
+// PNG file (<CC>/png/N.png and <CC>/2DCode/raw/N.json).
+func corpusPrefix(png string) (string, bool) {
+	name := strings.TrimSuffix(filepath.Base(png), filepath.Ext(png))
+	cc := filepath.Dir(filepath.Dir(png))
+	if filepath.Base(cc) == "2DCode" {
+		cc = filepath.Dir(cc)
+	}
+	data, err := os.ReadFile(filepath.Join(cc, "2DCode", "raw", name+".json"))
+	if err != nil {
+		return "", false
+	}
+	var c struct {
+		Prefix string `json:"PREFIX"`
+	}
+	if json.Unmarshal(data, &c) != nil || c.Prefix == "" {
+		return "", false
+	}
+	return c.Prefix, true
+}
+
+// TestDecodeSHCSpecExamples decodes the SMART Health Card specification's
+// example QR codes and compares them with the numeric text the
+// specification gives for each.
+func TestDecodeSHCSpecExamples(t *testing.T) {
+	dir := filepath.Join(sharedCorpus(t, "shc"), "spec-examples")
+	files, err := filepath.Glob(filepath.Join(dir, "*-g-qr-code-*.png"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example QR PNGs under %s (%v)", dir, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			wantFile := strings.Replace(strings.TrimSuffix(f, ".png")+".txt", "-g-qr-code-", "-f-qr-code-numeric-value-", 1)
+			want, err := os.ReadFile(wantFile)
+			if err != nil {
+				t.Fatalf("read expected text: %v", err)
+			}
+			r, err := DecodeFile(f)
+			if err != nil {
+				t.Fatalf("DecodeFile: %v", err)
+			}
+			if got, want := r.Text(), strings.TrimSpace(string(want)); got != want {
+				t.Errorf("got %.40q…, want %.40q…", got, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,234 @@
+package camera
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"unicode/utf8"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/common"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
+)
+
+// Errors returned by the decoder and the frame sources.
+var (
+	// ErrNoCode means that the image holds no QR code that could be read.
+	// It is the normal answer for an empty frame; aim the camera at the
+	// code or bring the code closer.
+	ErrNoCode = errors.New("camera: no QR code found")
+
+	// ErrPayloadTooLarge means that a code decoded to more than
+	// MaxPayload bytes, which no valid QR code can hold.
+	ErrPayloadTooLarge = errors.New("camera: QR payload larger than the largest QR code")
+
+	// ErrImageTooLarge means that an image's dimensions exceed MaxPixels.
+	ErrImageTooLarge = errors.New("camera: image too large")
+)
+
+// MaxPayload is the largest payload a QR code can carry (version 40, level
+// L, alphanumeric), in characters. Longer payloads are refused.
+const MaxPayload = 4296
+
+// MaxPixels bounds the size of an image the package decodes or loads
+// (a 16-megapixel frame).
+const MaxPixels = 4096 * 4096
+
+// Result is a decoded QR code.
+type Result struct {
+	// Payload is the code's content as bytes: byte-mode segments exactly
+	// as encoded, numeric and alphanumeric segments as ASCII. When the code
+	// declares a character set (ECI) or uses Kanji mode, Payload is the
+	// text in UTF-8.
+	Payload []byte
+	// Version is the QR version, 1 to 40 (the symbol is 17+4×Version
+	// modules wide).
+	Version int
+	// ECLevel is the error-correction level: "L", "M", "Q" or "H".
+	ECLevel string
+	// Corners are the centres of the three finder patterns (bottom-left,
+	// top-left, top-right) in image coordinates, when known.
+	Corners []image.Point
+}
+
+// Text returns the payload as a string.
+func (r Result) Text() string { return string(r.Payload) }
+
+// Decoder decodes QR codes from grey images. The zero value is ready to
+// use. A Decoder is not safe for concurrent use.
+type Decoder struct {
+	hints map[gozxing.DecodeHintType]any
+	qr    *decoder.Decoder
+	inv   []byte // scratch for the inverted plane
+}
+
+// NewDecoder returns a Decoder ready for use.
+func NewDecoder() *Decoder {
+	d := &Decoder{}
+	d.init()
+	return d
+}
+
+func (d *Decoder) init() {
+	if d.qr != nil {
+		return
+	}
+	d.qr = decoder.NewDecoder()
+	// The payload is taken from the data codewords (see payloadOf); the
+	// hint only spares gozxing guessing a character set for its text.
+	d.hints = map[gozxing.DecodeHintType]any{
+		gozxing.DecodeHintType_CHARACTER_SET: "ISO-8859-1",
+	}
+}
+
+// Decode finds and decodes one QR code in img. It returns ErrNoCode when
+// there is none that it can read.
+func Decode(img *image.Gray) (Result, error) {
+	return NewDecoder().Decode(img)
+}
+
+// Decode finds and decodes one QR code in img. It returns ErrNoCode when
+// there is none that it can read.
+func (d *Decoder) Decode(img *image.Gray) (Result, error) {
+	d.init()
+	pl, err := planeOf(img)
+	if err != nil {
+		return Result{}, err
+	}
+	if pl.w == 0 || pl.h == 0 {
+		return Result{}, ErrNoCode
+	}
+	if r, err := d.decodePlane(pl); err == nil || !errors.Is(err, ErrNoCode) {
+		return r, err
+	}
+	// gozxing ignores its ALSO_INVERTED hint: invert the plane ourselves
+	// for light-on-dark codes (dark-mode phone screens).
+	d.inv = invertInto(d.inv, pl)
+	inv := plane{pix: d.inv, w: pl.w, h: pl.h, stride: pl.w}
+	return d.decodePlane(inv)
+}
+
+// plane is a grey image in row-major order.
+type plane struct {
+	pix    []byte
+	w, h   int
+	stride int
+}
+
+// planeOf returns the grey plane of img without copying when possible.
+func planeOf(img *image.Gray) (plane, error) {
+	if img == nil {
+		return plane{}, ErrNoCode
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w <= 0 || h <= 0 {
+		return plane{}, nil
+	}
+	if w*h > MaxPixels || w > MaxPixels || h > MaxPixels {
+		return plane{}, fmt.Errorf("decode %dx%d image: %w", w, h, ErrImageTooLarge)
+	}
+	if img.Stride < w || len(img.Pix) < (h-1)*img.Stride+w {
+		return plane{}, fmt.Errorf("decode %dx%d image: pixel buffer of %d bytes with stride %d is too short", w, h, len(img.Pix), img.Stride)
+	}
+	off := img.PixOffset(b.Min.X, b.Min.Y)
+	return plane{pix: img.Pix[off:], w: w, h: h, stride: img.Stride}, nil
+}
+
+func invertInto(dst []byte, p plane) []byte {
+	n := p.w * p.h
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	dst = dst[:n]
+	for y := 0; y < p.h; y++ {
+		row := p.pix[y*p.stride : y*p.stride+p.w]
+		out := dst[y*p.w : (y+1)*p.w]
+		for x, v := range row {
+			out[x] = 255 - v
+		}
+	}
+	return dst
+}
+
+// decodePlane runs gozxing's detector and decoder on one plane with the
+// hybrid binarizer.
+func (d *Decoder) decodePlane(p plane) (Result, error) {
+	src, err := luminance(p)
+	if err != nil {
+		return Result{}, err
+	}
+	bm, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+	if err != nil {
+		return Result{}, ErrNoCode
+	}
+	matrix, err := bm.GetBlackMatrix()
+	if err != nil {
+		return Result{}, ErrNoCode
+	}
+	return d.decodeMatrix(matrix)
+}
+
+// luminance wraps p as a gozxing luminance source without copying.
+func luminance(p plane) (gozxing.LuminanceSource, error) {
+	// The data height is the number of rows the buffer holds, so that
+	// a stride wider than the image does not read past the end.
+	rows := (len(p.pix)-p.w)/p.stride + 1
+	return gozxing.NewPlanarYUVLuminanceSource(p.pix, p.stride, rows, 0, 0, p.w, p.h, false)
+}
+
+// decodeMatrix detects a code in a binarised image and decodes it.
+func (d *Decoder) decodeMatrix(m *gozxing.BitMatrix) (Result, error) {
+	det, err := detector.NewDetector(m).Detect(d.hints)
+	if err != nil {
+		return Result{}, ErrNoCode
+	}
+	r, err := d.decodeBits(det.GetBits())
+	if err != nil {
+		return Result{}, err
+	}
+	for _, pt := range det.GetPoints() {
+		r.Corners = append(r.Corners, image.Pt(int(pt.GetX()+0.5), int(pt.GetY()+0.5)))
+	}
+	if len(r.Corners) > 3 {
+		r.Corners = r.Corners[:3]
+	}
+	return r, nil
+}
+
+// decodeBits decodes a sampled module grid. The grid passes only if its
+// format information and its Reed-Solomon blocks check.
+func (d *Decoder) decodeBits(bits *gozxing.BitMatrix) (Result, error) {
+	dr, err := d.qr.Decode(bits, d.hints)
+	if err != nil {
+		return Result{}, ErrNoCode
+	}
+	version := (bits.GetWidth() - 17) / 4
+	payload, err := payloadOf(dr, version)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{
+		Payload: payload,
+		Version: version,
+		ECLevel: dr.GetECLevel(),
+	}, nil
+}
+
+// payloadOf returns the payload bytes of a decoded code: the segments'
+// bytes as written when they can be taken as is, gozxing's text in UTF-8
+// otherwise (Kanji, Hanzi, FNC1).
+func payloadOf(dr *common.DecoderResult, version int) ([]byte, error) {
+	p, err := segmentPayload(dr.GetRawBytes(), version)
+	if errors.Is(err, ErrPayloadTooLarge) {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if err != nil {
+		p = []byte(dr.GetText())
+	}
+	if utf8.RuneCount(p) > MaxPayload {
+		return nil, fmt.Errorf("decode: %d bytes: %w", len(p), ErrPayloadTooLarge)
+	}
+	return p, nil
+}
