@@ -1,0 +1,176 @@
+package cose
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"errors"
+	"testing"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+func keys(t testing.TB) map[string]crypto.Signer {
+	t.Helper()
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]crypto.Signer{"Ed25519": ed, "P-256": p256, "P-384": p384, "RSA-2048": rk}
+}
+
+func TestSignVerifyRoundTrip(t *testing.T) {
+	for name, k := range keys(t) {
+		t.Run(name, func(t *testing.T) {
+			kid := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+			msg, err := Sign(nil, k, kid, []byte("payload"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Parse(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := hex.EncodeToString(m.KID()); got != "0102030405060708" {
+				t.Errorf("kid = %s, want 0102030405060708", got)
+			}
+			if err := m.Verify(k.Public()); err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			m.Payload = []byte("payloae")
+			if err := m.Verify(k.Public()); !errors.Is(err, ErrSignature) {
+				t.Errorf("tampered payload: got %v, want ErrSignature", err)
+			}
+		})
+	}
+}
+
+func TestVerifyWrongKeyType(t *testing.T) {
+	ks := keys(t)
+	msg, _ := Sign(nil, ks["P-256"], nil, []byte("x"))
+	m, _ := Parse(msg)
+	if err := m.Verify(ks["P-384"].Public()); !errors.Is(err, ErrAlgorithm) {
+		t.Errorf("ES256 with a P-384 key: got %v, want ErrAlgorithm", err)
+	}
+	if err := m.Verify(ks["Ed25519"].Public()); !errors.Is(err, ErrAlgorithm) {
+		t.Errorf("ES256 with an Ed25519 key: got %v, want ErrAlgorithm", err)
+	}
+}
+
+func TestParseTagsAndKidPlacement(t *testing.T) {
+	k := keys(t)["P-256"]
+	tagged, _ := Sign(nil, k, []byte("kid-prot"), []byte("p"))
+	untagged := tagged[1:] // drop tag 18 (0xd2)
+	cwt := append([]byte{0xd8, 0x3d}, tagged...)
+	for name, in := range map[string][]byte{"tagged": tagged, "untagged": untagged, "cwt": cwt} {
+		t.Run(name, func(t *testing.T) {
+			m, err := Parse(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(m.KID()) != "kid-prot" {
+				t.Errorf("kid = %q, want kid-prot", m.KID())
+			}
+			if err := m.Verify(k.Public()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	// Unprotected kid is used only when the protected header has none.
+	prot, _ := encMode.Marshal(map[int]any{1: AlgES256})
+	msg, _ := encMode.Marshal([]any{prot, map[int]any{4: []byte("unprot")}, []byte("p"), make([]byte, 64)})
+	m, err := Parse(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.KID()) != "unprot" {
+		t.Errorf("kid = %q, want unprot", m.KID())
+	}
+}
+
+func TestParseMalformed(t *testing.T) {
+	prot, _ := encMode.Marshal(map[int]any{1: AlgES256})
+	enc := func(v any) []byte { b, _ := encMode.Marshal(v); return b }
+	tests := map[string][]byte{
+		"empty":            nil,
+		"not array":        enc(map[int]int{1: 2}),
+		"three items":      enc([]any{prot, map[int]any{}, []byte("p")}),
+		"wrong tag":        enc(cbor.Tag{Number: 98, Content: []any{prot, map[int]any{}, []byte("p"), []byte("s")}}),
+		"nil payload":      enc([]any{prot, map[int]any{}, nil, []byte("s")}),
+		"text alg":         enc([]any{enc(map[int]any{1: "ES256"}), map[int]any{}, []byte("p"), []byte("s")}),
+		"prot not map":     enc([]any{enc([]int{1}), map[int]any{}, []byte("p"), []byte("s")}),
+		"text kid":         enc([]any{prot, map[int]any{4: "kid"}, []byte("p"), []byte("s")}),
+		"truncated":        enc([]any{prot, map[int]any{}, []byte("p"), []byte("s")})[:8],
+		"dup key in unpro": append(append([]byte{0x84, 0x40, 0xa2, 0x04, 0x41, 0x01, 0x04, 0x41, 0x02}, 0x41, 'p'), 0x41, 's'),
+	}
+	for name, in := range tests {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Parse(in); !errors.Is(err, ErrMalformed) {
+				t.Errorf("got %v, want ErrMalformed", err)
+			}
+		})
+	}
+}
+
+func TestNumericDate(t *testing.T) {
+	tests := []struct {
+		in   any
+		want NumericDate
+	}{
+		{int64(1620000000), 1620000000},
+		{float64(1620000000.7), 1620000000},
+		{float32(1.6e9), 1600000000},
+	}
+	for _, tt := range tests {
+		b, _ := encMode.Marshal(tt.in)
+		var d NumericDate
+		if err := decMode.Unmarshal(b, &d); err != nil || d != tt.want {
+			t.Errorf("%v: got %d, %v, want %d", tt.in, d, err, tt.want)
+		}
+	}
+	b, _ := encMode.Marshal("2021-01-01")
+	var d NumericDate
+	if err := decMode.Unmarshal(b, &d); err == nil {
+		t.Error("a text date decoded")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	good, _ := Sign(nil, k, []byte("kid"), []byte("payload"))
+	f.Add(good)
+	f.Add(good[1:])
+	f.Add(append([]byte{0xd8, 0x3d}, good...))
+	f.Add([]byte{0x84, 0x40, 0xa0, 0x40, 0x40})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		m, err := Parse(in)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		// Verifying garbage must fail cleanly, never panic.
+		if err := m.Verify(k.Public()); err == nil && string(m.Payload) != "payload" {
+			t.Fatalf("garbage verified: %x", in)
+		}
+	})
+}
+
+func FuzzParseClaims(f *testing.F) {
+	b, _ := encMode.Marshal(map[int]any{1: "ZJ", 4: 1700000000, 6: 1699990000.5})
+	f.Add(b)
+	f.Add([]byte{0xa0})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if _, err := ParseClaims(in); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("untyped error %v", err)
+		}
+	})
+}
