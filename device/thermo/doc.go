@@ -52,6 +52,15 @@
 // and reads low. Mount it so that a person stands close, or use a narrow
 // field-of-view variant, then calibrate at the installed distance.
 //
+// A sensor whose value does not change for StuckAfter samples in a row
+// (object and ambient to the last 0.02 K) is declared stuck. A live sensor
+// is noisier than that; if the sensor's IIR filter was set very strong in
+// its EEPROM, raise StuckAfter.
+//
+// The Sampler starts available and learns of faults from its samples:
+// call [Sampler.Check] every second or so while nobody is at the gate, so
+// that a fault shows, and clears, before the next person arrives.
+//
 // [OpenBus] initialises periph's host drivers; it is the only function here
 // that touches the machine.
 package thermo

@@ -121,7 +121,7 @@ func (d *Dev) Object() (physic.Temperature, error) {
 		return 0, fmt.Errorf("read object temperature: %w", err)
 	}
 	if t < minObject || t > maxObject {
-		return 0, fmt.Errorf("read object temperature: %s: %w", t, ErrOutOfRange)
+		return 0, fmt.Errorf("read object temperature: %s: %w", degC(t), ErrOutOfRange)
 	}
 	return t, nil
 }
@@ -133,7 +133,7 @@ func (d *Dev) Ambient() (physic.Temperature, error) {
 		return 0, fmt.Errorf("read ambient temperature: %w", err)
 	}
 	if t < minAmbient || t > maxAmbient {
-		return 0, fmt.Errorf("read ambient temperature: %s: %w", t, ErrOutOfRange)
+		return 0, fmt.Errorf("read ambient temperature: %s: %w", degC(t), ErrOutOfRange)
 	}
 	return t, nil
 }
