@@ -1,0 +1,376 @@
+// Command decode-compare renders the camera benchmark set and runs
+// Sentinel's QR decoder, gozxing as-is, ZBar (zbarimg) and ZXing-C++
+// (ZXingReader) on the same frames, printing per variant the success rate
+// and the time per frame of each.
+//
+// Usage:
+//
+//	go run ./bench/decode-compare -dir DIR [-tools sentinel,gozxing,zbar,zxing]
+//
+// The set (device/camera/camtest.Set, parameters fixed in the repository)
+// is written to DIR as PNG files unless they are there already. For the
+// command-line tools, correctness comes from one invocation per frame and
+// time from one invocation per (variant, frame size) batch, less the time
+// of an invocation on a 1×1 image (process start), divided by the number
+// of frames; their time includes reading the PNG file, ours does not
+// (frames arrive as grey planes on the terminal).
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"sentinel/device/camera"
+	"sentinel/device/camera/camtest"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type frame struct {
+	spec camtest.Spec
+	path string
+	img  *image.Gray
+}
+
+// outcome of one decoder on one frame.
+type outcome struct {
+	ok, wrong bool
+	dur       time.Duration // per frame (in-process decoders only)
+}
+
+type tool struct {
+	name string
+	// perFrame decodes one frame; dur is zero for command-line tools.
+	perFrame func(ctx context.Context, f frame) ([]byte, time.Duration, error)
+	// batch times a batch of files for command-line tools.
+	batch func(ctx context.Context, paths []string) (time.Duration, error)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("decode-compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "directory for the generated frames (created when missing)")
+	tools := fs.String("tools", "sentinel,gozxing,zbar,zxing", "decoders to run")
+	only := fs.String("variant", "", "run only this variant")
+	verbose := fs.Bool("v", false, "list the frames each decoder misses")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" {
+		fmt.Fprintln(stderr, "decode-compare: -dir is required")
+		return 2
+	}
+	frames, err := generate(*dir, camtest.Variant(*only))
+	if err != nil {
+		fmt.Fprintln(stderr, "decode-compare:", err)
+		return 1
+	}
+	var ts []tool
+	for _, name := range strings.Split(*tools, ",") {
+		t, err := newTool(ctx, name, *dir)
+		if err != nil {
+			fmt.Fprintln(stderr, "decode-compare:", err)
+			return 1
+		}
+		ts = append(ts, t)
+	}
+	res := make(map[string][]outcome) // tool -> per frame
+	batch := make(map[string]map[string]time.Duration)
+	for _, t := range ts {
+		outs := make([]outcome, len(frames))
+		for i, f := range frames {
+			got, dur, err := t.perFrame(ctx, f)
+			want := f.spec.Want()
+			switch {
+			case err != nil || len(got) == 0:
+				outs[i].ok = want == nil
+			case want != nil && sameText(got, want):
+				outs[i].ok = true
+			default:
+				outs[i].wrong = true
+			}
+			outs[i].dur = dur
+			if *verbose && !outs[i].ok {
+				fmt.Fprintf(stderr, "%s missed %s (wrong=%v)\n", t.name, f.spec.Name(), outs[i].wrong)
+			}
+		}
+		res[t.name] = outs
+		if t.batch != nil {
+			batch[t.name] = timeBatches(ctx, t, frames)
+		}
+	}
+	report(stdout, ts, frames, res, batch)
+	return 0
+}
+
+// sameText compares a decoded payload with the expected bytes, accepting
+// a tool that printed ISO-8859-1 bytes as UTF-8 text.
+func sameText(got, want []byte) bool {
+	if bytes.Equal(got, want) {
+		return true
+	}
+	if !utf8.Valid(got) {
+		return false
+	}
+	var b []byte
+	for _, r := range string(got) {
+		if r > 0xff {
+			return false
+		}
+		b = append(b, byte(r))
+	}
+	return bytes.Equal(b, want)
+}
+
+func generate(dir string, only camtest.Variant) ([]frame, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var frames []frame
+	for _, s := range camtest.Set() {
+		if only != "" && s.Variant != only {
+			continue
+		}
+		path := filepath.Join(dir, s.Name()+".png")
+		img, err := loadPNG(path)
+		if err != nil {
+			img, err = camtest.Render(s)
+			if err != nil {
+				return nil, err
+			}
+			if err := writePNG(path, img); err != nil {
+				return nil, err
+			}
+		}
+		frames = append(frames, frame{spec: s, path: path, img: img})
+	}
+	return frames, nil
+}
+
+func loadPNG(path string) (*image.Gray, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return camera.LoadGray(f)
+}
+
+func writePNG(path string, img image.Image) error {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+func newTool(ctx context.Context, name, dir string) (tool, error) {
+	switch name {
+	case "sentinel":
+		d := camera.NewDecoder()
+		return tool{name: "sentinel", perFrame: func(_ context.Context, f frame) ([]byte, time.Duration, error) {
+			t0 := time.Now()
+			r, err := d.Decode(f.img)
+			return r.Payload, time.Since(t0), err
+		}}, nil
+	case "gozxing":
+		reader := qrcode.NewQRCodeReader()
+		return tool{name: "gozxing", perFrame: func(_ context.Context, f frame) ([]byte, time.Duration, error) {
+			t0 := time.Now()
+			b := f.img.Bounds()
+			src, err := gozxing.NewPlanarYUVLuminanceSource(f.img.Pix, f.img.Stride, b.Dy(), 0, 0, b.Dx(), b.Dy(), false)
+			if err != nil {
+				return nil, 0, err
+			}
+			bm, _ := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+			r, err := reader.Decode(bm, nil)
+			d := time.Since(t0)
+			if err != nil {
+				return nil, d, err
+			}
+			return []byte(r.GetText()), d, nil
+		}}, nil
+	case "zbar":
+		if _, err := exec.LookPath("zbarimg"); err != nil {
+			return tool{}, fmt.Errorf("zbarimg not found: apt-get install zbar-tools: %w", err)
+		}
+		args := []string{"-q", "--raw", "--nodbus", "-Sdisable", "-Sqrcode.enable"}
+		return cliTool(ctx, "zbar", "zbarimg", args, dir)
+	case "zxing":
+		if _, err := exec.LookPath("ZXingReader"); err != nil {
+			return tool{}, fmt.Errorf("ZXingReader not found: apt-get install zxing-cpp-tools: %w", err)
+		}
+		return cliTool(ctx, "zxing", "ZXingReader", []string{"-format", "QRCode"}, dir)
+	}
+	return tool{}, fmt.Errorf("unknown tool %q", name)
+}
+
+// cliTool runs a command-line decoder: one invocation per frame for the
+// payload, batches for time.
+func cliTool(_ context.Context, name, bin string, args []string, dir string) (tool, error) {
+	perArgs := args
+	if name == "zxing" {
+		perArgs = append(slices.Clone(args), "-bytes")
+	}
+	return tool{
+		name: name,
+		perFrame: func(ctx context.Context, f frame) ([]byte, time.Duration, error) {
+			out, err := exec.CommandContext(ctx, bin, append(slices.Clone(perArgs), f.path)...).Output()
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) {
+				return nil, 0, err
+			}
+			if name == "zbar" {
+				// zbarimg ends each symbol with a newline.
+				out = bytes.TrimSuffix(out, []byte("\n"))
+			}
+			return out, 0, nil
+		},
+		batch: func(ctx context.Context, paths []string) (time.Duration, error) {
+			t0 := time.Now()
+			err := exec.CommandContext(ctx, bin, append(slices.Clone(args), paths...)...).Run()
+			var ee *exec.ExitError
+			if err != nil && !errors.As(err, &ee) {
+				return 0, err
+			}
+			return time.Since(t0), nil
+		},
+	}, nil
+}
+
+// timeBatches times tool t on every (variant, size) batch and returns the
+// time per frame, keyed by "variant size", with process start subtracted.
+func timeBatches(ctx context.Context, t tool, frames []frame) map[string]time.Duration {
+	tiny := filepath.Join(filepath.Dir(frames[0].path), "startup-1x1.png")
+	_ = writePNG(tiny, image.NewGray(image.Rect(0, 0, 1, 1)))
+	var start time.Duration
+	for i := 0; i < 5; i++ { // the fastest of five is process start
+		d, err := t.batch(ctx, []string{tiny})
+		if err == nil && (start == 0 || d < start) {
+			start = d
+		}
+	}
+	groups := map[string][]string{}
+	for _, f := range frames {
+		k := key(f.spec)
+		groups[k] = append(groups[k], f.path)
+	}
+	out := map[string]time.Duration{}
+	for k, paths := range groups {
+		d, err := t.batch(ctx, paths)
+		if err != nil {
+			continue
+		}
+		out[k] = max(0, d-start) / time.Duration(len(paths))
+	}
+	return out
+}
+
+func key(s camtest.Spec) string { return fmt.Sprintf("%s %dx%d", s.Variant, s.Width, s.Height) }
+
+func report(w io.Writer, ts []tool, frames []frame, res map[string][]outcome, batch map[string]map[string]time.Duration) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "variant\tframes\t")
+	for _, t := range ts {
+		fmt.Fprintf(tw, "%s ok\t%s ms\t", t.name, t.name)
+	}
+	fmt.Fprintln(tw)
+	var variants []camtest.Variant
+	for _, v := range camtest.Variants {
+		for _, f := range frames {
+			if f.spec.Variant == v {
+				variants = append(variants, v)
+				break
+			}
+		}
+	}
+	row := func(label string, sel func(f frame) bool) {
+		n := 0
+		for _, f := range frames {
+			if sel(f) {
+				n++
+			}
+		}
+		if n == 0 {
+			return
+		}
+		fmt.Fprintf(tw, "%s\t%d\t", label, n)
+		for _, t := range ts {
+			ok, wrong := 0, 0
+			var total time.Duration
+			for i, f := range frames {
+				if !sel(f) {
+					continue
+				}
+				o := res[t.name][i]
+				if o.ok {
+					ok++
+				}
+				if o.wrong {
+					wrong++
+				}
+				if b, isCLI := batch[t.name]; isCLI {
+					total += b[key(f.spec)]
+				} else {
+					total += o.dur
+				}
+			}
+			cell := fmt.Sprintf("%.0f%%", 100*float64(ok)/float64(n))
+			if wrong > 0 {
+				cell += fmt.Sprintf(" (%d false)", wrong)
+			}
+			fmt.Fprintf(tw, "%s\t%.1f\t", cell, ms(total)/float64(n))
+		}
+		fmt.Fprintln(tw)
+	}
+	for _, v := range variants {
+		row(string(v), func(f frame) bool { return f.spec.Variant == v })
+	}
+	row("all", func(frame) bool { return true })
+	row("all 640x480", func(f frame) bool { return f.spec.Width == 640 })
+	row("all 1280x720", func(f frame) bool { return f.spec.Width == 1280 })
+	tw.Flush()
+	// Per-frame percentiles of the in-process decoders on 720p frames.
+	for _, t := range ts {
+		if _, isCLI := batch[t.name]; isCLI {
+			continue
+		}
+		var ds []time.Duration
+		for i, f := range frames {
+			if f.spec.Width == 1280 {
+				ds = append(ds, res[t.name][i].dur)
+			}
+		}
+		if len(ds) == 0 {
+			continue
+		}
+		slices.Sort(ds)
+		var sum time.Duration
+		for _, d := range ds {
+			sum += d
+		}
+		fmt.Fprintf(w, "%s 1280x720: mean %.1f ms, p50 %.1f ms, p95 %.1f ms, max %.1f ms over %d frames\n",
+			t.name, ms(sum)/float64(len(ds)), ms(ds[len(ds)/2]), ms(ds[len(ds)*95/100]), ms(ds[len(ds)-1]), len(ds))
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
