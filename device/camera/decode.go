@@ -9,7 +9,6 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/common"
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
-	"github.com/makiuchi-d/gozxing/qrcode/detector"
 )
 
 // Errors returned by the decoder and the frame sources.
@@ -60,7 +59,14 @@ func (r Result) Text() string { return string(r.Payload) }
 type Decoder struct {
 	hints map[gozxing.DecodeHintType]any
 	qr    *decoder.Decoder
-	inv   []byte // scratch for the inverted plane
+
+	// Scratch kept between frames.
+	bin     binarizer
+	smp     sampler
+	fill    filler
+	half    []byte
+	inv     []byte
+	invHalf []byte
 }
 
 // NewDecoder returns a Decoder ready for use.
@@ -90,6 +96,14 @@ func Decode(img *image.Gray) (Result, error) {
 
 // Decode finds and decodes one QR code in img. It returns ErrNoCode when
 // there is none that it can read.
+//
+// It tries, cheapest first and stopping at the first code that decodes:
+// the image at half scale (fast, and it averages noise and screen
+// moiré), at full scale (small codes), both again inverted (gozxing
+// ignores its own inverted hint), and both with a binarisation that keeps
+// contrasts gozxing's binarizer treats as flat (faded codes, dim light).
+// At each step the finder patterns' corners drive a perspective fit when
+// gozxing's own detector does not find the grid (see locate.go).
 func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	d.init()
 	pl, err := planeOf(img)
@@ -99,14 +113,70 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	if pl.w == 0 || pl.h == 0 {
 		return Result{}, ErrNoCode
 	}
-	if r, err := d.decodePlane(pl); err == nil || !errors.Is(err, ErrNoCode) {
-		return r, err
+	var half plane
+	haveHalf := pl.w >= 2*minHalfSide && pl.h >= 2*minHalfSide
+	if haveHalf {
+		d.half, half = downscale2(d.half, pl)
 	}
-	// gozxing ignores its ALSO_INVERTED hint: invert the plane ourselves
-	// for light-on-dark codes (dark-mode phone screens).
+	type pass struct {
+		p        plane
+		scale    int
+		minRange int
+	}
+	passes := make([]pass, 0, 8)
+	add := func(p plane, scale, minRange int) { passes = append(passes, pass{p, scale, minRange}) }
+	if haveHalf {
+		add(half, 2, normalRange)
+	}
+	add(pl, 1, normalRange)
+	for _, ps := range passes {
+		if r, ok := d.tryPlane(ps.p, ps.scale, ps.minRange); ok {
+			return r, nil
+		}
+	}
+	// Light modules on a dark ground.
+	passes = passes[:0]
+	if haveHalf {
+		d.invHalf = invertInto(d.invHalf, half)
+		add(plane{pix: d.invHalf, w: half.w, h: half.h, stride: half.w}, 2, normalRange)
+	}
 	d.inv = invertInto(d.inv, pl)
 	inv := plane{pix: d.inv, w: pl.w, h: pl.h, stride: pl.w}
-	return d.decodePlane(inv)
+	add(inv, 1, normalRange)
+	// Low contrast, both polarities.
+	if haveHalf {
+		add(half, 2, lowRange)
+	}
+	add(pl, 1, lowRange)
+	for _, ps := range passes {
+		if r, ok := d.tryPlane(ps.p, ps.scale, ps.minRange); ok {
+			return r, nil
+		}
+	}
+	return Result{}, ErrNoCode
+}
+
+const (
+	// minHalfSide is the smallest half-scale side worth a pass.
+	minHalfSide = 120
+	// normalRange is gozxing's dynamic range below which a block is flat.
+	normalRange = 24
+	// lowRange keeps faint contrasts.
+	lowRange = 6
+)
+
+// tryPlane binarises p and locates and decodes a code in it; scale maps
+// its coordinates back to the frame's.
+func (d *Decoder) tryPlane(p plane, scale, minRange int) (Result, bool) {
+	m := d.bin.binarize(p, minRange)
+	r, ok := d.locateMatrix(m, p)
+	if !ok {
+		return Result{}, false
+	}
+	for i := range r.Corners {
+		r.Corners[i] = r.Corners[i].Mul(scale)
+	}
+	return r, true
 }
 
 // plane is a grey image in row-major order.
@@ -150,51 +220,6 @@ func invertInto(dst []byte, p plane) []byte {
 		}
 	}
 	return dst
-}
-
-// decodePlane runs gozxing's detector and decoder on one plane with the
-// hybrid binarizer.
-func (d *Decoder) decodePlane(p plane) (Result, error) {
-	src, err := luminance(p)
-	if err != nil {
-		return Result{}, err
-	}
-	bm, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
-	if err != nil {
-		return Result{}, ErrNoCode
-	}
-	matrix, err := bm.GetBlackMatrix()
-	if err != nil {
-		return Result{}, ErrNoCode
-	}
-	return d.decodeMatrix(matrix)
-}
-
-// luminance wraps p as a gozxing luminance source without copying.
-func luminance(p plane) (gozxing.LuminanceSource, error) {
-	// The data height is the number of rows the buffer holds, so that
-	// a stride wider than the image does not read past the end.
-	rows := (len(p.pix)-p.w)/p.stride + 1
-	return gozxing.NewPlanarYUVLuminanceSource(p.pix, p.stride, rows, 0, 0, p.w, p.h, false)
-}
-
-// decodeMatrix detects a code in a binarised image and decodes it.
-func (d *Decoder) decodeMatrix(m *gozxing.BitMatrix) (Result, error) {
-	det, err := detector.NewDetector(m).Detect(d.hints)
-	if err != nil {
-		return Result{}, ErrNoCode
-	}
-	r, err := d.decodeBits(det.GetBits())
-	if err != nil {
-		return Result{}, err
-	}
-	for _, pt := range det.GetPoints() {
-		r.Corners = append(r.Corners, image.Pt(int(pt.GetX()+0.5), int(pt.GetY()+0.5)))
-	}
-	if len(r.Corners) > 3 {
-		r.Corners = r.Corners[:3]
-	}
-	return r, nil
 }
 
 // decodeBits decodes a sampled module grid. The grid passes only if its

@@ -1,0 +1,424 @@
+package camera
+
+import (
+	"image"
+	"math"
+	"sort"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
+)
+
+// Locating a code goes beyond gozxing's detector in three ways:
+//
+//   - When gozxing's detector finds the finder patterns but its module grid
+//     does not decode, the grid is sampled again from the grey image with
+//     locally adaptive thresholds (blur and uneven light).
+//   - The outer squares of the three finder patterns give twelve corners,
+//     enough for a full perspective transform without guessing the fourth
+//     corner of the code; the code's size follows from the cross-ratio of
+//     the corners along its edges; alignment patterns refine the fit.
+//   - Other triples of finder candidates are tried when the best one
+//     fails (distractors, moiré).
+//
+// Every grid goes through gozxing's decoder, whose format-information BCH
+// check and Reed-Solomon correction reject a grid that is not a code.
+
+// vec is a point or direction in image coordinates.
+type vec struct{ x, y float64 }
+
+func (a vec) sub(b vec) vec       { return vec{a.x - b.x, a.y - b.y} }
+func (a vec) add(b vec) vec       { return vec{a.x + b.x, a.y + b.y} }
+func (a vec) dot(b vec) float64   { return a.x*b.x + a.y*b.y }
+func (a vec) scale(f float64) vec { return vec{a.x * f, a.y * f} }
+func (a vec) norm() float64       { return math.Hypot(a.x, a.y) }
+func (a vec) unit() vec {
+	n := a.norm()
+	if n == 0 {
+		return a
+	}
+	return a.scale(1 / n)
+}
+
+func vecOf(p gozxing.ResultPoint) vec { return vec{p.GetX(), p.GetY()} }
+
+func pt(v vec) image.Point { return image.Pt(int(math.Round(v.x)), int(math.Round(v.y))) }
+
+func cornersOf(bl, tl, tr gozxing.ResultPoint) []image.Point {
+	return []image.Point{pt(vecOf(bl)), pt(vecOf(tl)), pt(vecOf(tr))}
+}
+
+// finder is a finder pattern candidate.
+type finder struct {
+	c   vec
+	ms  float64 // estimated module size
+	cnt int
+}
+
+// locateMatrix finds and decodes a code in the black matrix m of plane p.
+func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane) (Result, bool) {
+	ff := detector.NewFinderPatternFinder(m, nil)
+	info, ferr := ff.Find(d.hints)
+	if ferr == nil {
+		det, err := detector.NewDetector(m).ProcessFinderPatternInfo(info)
+		if err == nil {
+			if r, err := d.decodeBits(det.GetBits()); err == nil {
+				r.Corners = cornersOf(info.GetBottomLeft(), info.GetTopLeft(), info.GetTopRight())
+				return r, true
+			}
+			// The grid gozxing sampled from the black matrix did not
+			// decode: sample the grey image through the same transform.
+			pts := det.GetPoints()
+			dim := det.GetBits().GetWidth()
+			var align *detector.AlignmentPattern
+			if len(pts) > 3 {
+				if a, ok := pts[3].(*detector.AlignmentPattern); ok {
+					align = a
+				}
+			}
+			t := detector.Detector_createTransform(info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft(), align, dim)
+			if r, ok := d.decodeGrey(p, t, dim); ok {
+				r.Corners = cornersOf(info.GetBottomLeft(), info.GetTopLeft(), info.GetTopRight())
+				return r, true
+			}
+		}
+	}
+	// Triples of candidates, the detector's choice first.
+	var cands []finder
+	for _, c := range ff.GetPossibleCenters() {
+		cands = append(cands, finder{c: vec{c.GetX(), c.GetY()}, ms: c.GetEstimatedModuleSize(), cnt: c.GetCount()})
+	}
+	if len(cands) < 3 {
+		return Result{}, false
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].cnt > cands[j].cnt })
+	if len(cands) > maxCandidates {
+		cands = cands[:maxCandidates]
+	}
+	tried := 0
+	for i := 0; i < len(cands); i++ {
+		for j := i + 1; j < len(cands); j++ {
+			for k := j + 1; k < len(cands); k++ {
+				bl, tl, tr, ok := orderTriple(cands[i], cands[j], cands[k])
+				if !ok {
+					continue
+				}
+				if tried++; tried > maxTriples {
+					return Result{}, false
+				}
+				if r, ok := d.decodeCorners(m, p, bl, tl, tr); ok {
+					r.Corners = []image.Point{pt(bl.c), pt(tl.c), pt(tr.c)}
+					return r, true
+				}
+			}
+		}
+	}
+	return Result{}, false
+}
+
+const (
+	maxCandidates = 7
+	maxTriples    = 8
+)
+
+// orderTriple names three candidates bottom-left, top-left and top-right
+// as gozxing does (the top-left faces the longest side) and checks that
+// they could be the finders of one code.
+func orderTriple(a, b, c finder) (bl, tl, tr finder, ok bool) {
+	ra := gozxing.NewResultPoint(a.c.x, a.c.y)
+	rb := gozxing.NewResultPoint(b.c.x, b.c.y)
+	rc := gozxing.NewResultPoint(c.c.x, c.c.y)
+	byPt := map[gozxing.ResultPoint]finder{ra: a, rb: b, rc: c}
+	p0, p1, p2 := gozxing.ResultPoint_OrderBestPatterns(ra, rb, rc)
+	bl, tl, tr = byPt[p0], byPt[p1], byPt[p2]
+	lo := math.Min(bl.ms, math.Min(tl.ms, tr.ms))
+	hi := math.Max(bl.ms, math.Max(tl.ms, tr.ms))
+	if lo <= 0 || hi > 2.2*lo {
+		return bl, tl, tr, false
+	}
+	d1, d2 := tr.c.sub(tl.c).norm(), bl.c.sub(tl.c).norm()
+	ms := (bl.ms + tl.ms + tr.ms) / 3
+	if d1 < 12*ms || d2 < 12*ms || d1 > 3*d2 || d2 > 3*d1 {
+		return bl, tl, tr, false
+	}
+	// The angle at the top-left between 45° and 135°.
+	cos := tr.c.sub(tl.c).dot(bl.c.sub(tl.c)) / (d1 * d2)
+	if math.Abs(cos) > 0.71 {
+		return bl, tl, tr, false
+	}
+	return bl, tl, tr, true
+}
+
+// decodeCorners fits a perspective transform to the outer corners of the
+// three finder patterns and decodes the grid it samples.
+func (d *Decoder) decodeCorners(m *gozxing.BitMatrix, p plane, bl, tl, tr finder) (Result, bool) {
+	u := tr.c.sub(tl.c).unit()
+	v := bl.c.sub(tl.c).unit()
+	var rings [3][4]vec
+	for i, f := range []finder{tl, tr, bl} {
+		cs, ok := d.ringCorners(m, f, u, v)
+		if !ok {
+			return Result{}, false
+		}
+		rings[i] = cs
+	}
+	ms := (bl.ms + tl.ms + tr.ms) / 3
+	crude := (tr.c.sub(tl.c).norm()+bl.c.sub(tl.c).norm())/(2*ms) + 7
+	type fit struct {
+		dim int
+		h   homography
+		res float64
+	}
+	var fits []fit
+	for ver := 1; ver <= 40; ver++ {
+		dim := 17 + 4*ver
+		if float64(dim) < 0.6*crude || float64(dim) > 1.6*crude {
+			continue
+		}
+		cs := finderCorrespondences(rings, []finder{tl, tr, bl}, dim)
+		h, ok := fitHomography(cs)
+		if !ok {
+			continue
+		}
+		fits = append(fits, fit{dim, h, residual(h, cs)})
+	}
+	sort.Slice(fits, func(i, j int) bool { return fits[i].res < fits[j].res })
+	for i, f := range fits {
+		if i >= 3 {
+			break
+		}
+		h := f.h
+		if ver := (f.dim - 17) / 4; ver >= 2 {
+			cs := finderCorrespondences(rings, []finder{tl, tr, bl}, f.dim)
+			if extra := d.findAlignments(m, h, ver); len(extra) > 0 {
+				if h2, ok := fitHomography(append(cs, extra...)); ok {
+					if r, ok := d.decodeGrey(p, &h2, f.dim); ok {
+						return r, true
+					}
+				}
+			}
+		}
+		if r, ok := d.decodeGrey(p, &h, f.dim); ok {
+			return r, true
+		}
+	}
+	return Result{}, false
+}
+
+// finderCorrespondences pairs the finders' centres and outer corners with
+// their places in a code of dim modules.
+func finderCorrespondences(rings [3][4]vec, fs []finder, dim int) []correspondence {
+	origins := [3]vec{{0, 0}, {float64(dim - 7), 0}, {0, float64(dim - 7)}}
+	var cs []correspondence
+	for i, o := range origins {
+		for k, c := range rings[i] {
+			su, sv := cornerSigns(k)
+			cs = append(cs, correspondence{o.x + 3.5 + 3.5*su, o.y + 3.5 + 3.5*sv, c.x, c.y})
+		}
+		c := fs[i].c
+		cs = append(cs, correspondence{o.x + 3.5, o.y + 3.5, c.x, c.y}, correspondence{o.x + 3.5, o.y + 3.5, c.x, c.y})
+	}
+	return cs
+}
+
+// cornerSigns gives the corner k's direction along the code's axes.
+func cornerSigns(k int) (su, sv float64) {
+	su, sv = -1, -1
+	if k&1 != 0 {
+		su = 1
+	}
+	if k&2 != 0 {
+		sv = 1
+	}
+	return su, sv
+}
+
+func residual(h homography, cs []correspondence) float64 {
+	s := 0.0
+	for _, c := range cs {
+		x, y := h.apply(c.u, c.v)
+		s += (x-c.x)*(x-c.x) + (y-c.y)*(y-c.y)
+	}
+	return s
+}
+
+// findAlignments looks for the alignment patterns of version ver where h
+// puts them and returns those it finds, twice each (they weigh more than
+// a corner).
+func (d *Decoder) findAlignments(m *gozxing.BitMatrix, h homography, ver int) []correspondence {
+	v, err := decoder.Version_GetVersionForNumber(ver)
+	if err != nil {
+		return nil
+	}
+	centres := v.GetAlignmentPatternCenters()
+	dim := 17 + 4*ver
+	var out []correspondence
+	for _, cy := range centres {
+		for _, cx := range centres {
+			// Skip the three that would overlap the finder patterns.
+			if (cx < 9 && cy < 9) || (cx > dim-10 && cy < 9) || (cx < 9 && cy > dim-10) {
+				continue
+			}
+			u, w := float64(cx)+0.5, float64(cy)+0.5
+			x, y := h.apply(u, w)
+			x1, y1 := h.apply(u+1, w)
+			x2, y2 := h.apply(u, w+1)
+			ms := (math.Hypot(x1-x, y1-y) + math.Hypot(x2-x, y2-y)) / 2
+			if ms < 1 || math.IsNaN(ms) {
+				continue
+			}
+			r := int(3.5*ms) + 2
+			x0, y0 := max(0, int(x)-r), max(0, int(y)-r)
+			xe, ye := min(m.GetWidth()-1, int(x)+r), min(m.GetHeight()-1, int(y)+r)
+			if xe-x0 < int(3*ms) || ye-y0 < int(3*ms) {
+				continue
+			}
+			ap, err := detector.NewAlignmentPatternFinder(m, x0, y0, xe-x0, ye-y0, ms, nil).Find()
+			if err != nil {
+				continue
+			}
+			if math.Hypot(ap.GetX()-x, ap.GetY()-y) > 2.5*ms {
+				continue
+			}
+			c := correspondence{u, w, ap.GetX(), ap.GetY()}
+			out = append(out, c, c)
+		}
+	}
+	return out
+}
+
+// ringCorners floods the outer dark ring of a finder pattern in m and
+// returns its four outermost points along the code's diagonals, in the
+// order (−u−v, +u−v, −u+v, +u+v).
+func (d *Decoder) ringCorners(m *gozxing.BitMatrix, f finder, u, v vec) ([4]vec, bool) {
+	var out [4]vec
+	w, h := m.GetWidth(), m.GetHeight()
+	cx, cy := int(f.c.x), int(f.c.y)
+	if cx < 0 || cy < 0 || cx >= w || cy >= h || !m.Get(cx, cy) {
+		return out, false
+	}
+	// Walk away from the code (−u) across the core and the light ring
+	// to the dark outer ring.
+	dir := u.scale(-1)
+	pos := f.c
+	state := 0 // 0 core, 1 light ring
+	sx, sy := -1, -1
+	for step := 0; step < int(6*f.ms)+4; step++ {
+		pos = pos.add(dir)
+		x, y := int(pos.x), int(pos.y)
+		if x < 0 || y < 0 || x >= w || y >= h {
+			return out, false
+		}
+		dark := m.Get(x, y)
+		if state == 0 && !dark {
+			state = 1
+		} else if state == 1 && dark {
+			sx, sy = x, y
+			break
+		}
+	}
+	if sx < 0 {
+		return out, false
+	}
+	limit := int(80*f.ms*f.ms) + 64
+	dirs := [4]vec{u.scale(-1).sub(v), u.sub(v), v.sub(u), u.add(v)}
+	best := [4]float64{-1e18, -1e18, -1e18, -1e18}
+	n, ok := d.fill.flood(m, sx, sy, limit, func(x, y int) {
+		q := vec{float64(x) + 0.5, float64(y) + 0.5}.sub(f.c)
+		for k, dk := range dirs {
+			if s := q.dot(dk); s > best[k] {
+				best[k] = s
+				out[k] = q
+			}
+		}
+	})
+	if !ok || n < 8 {
+		return out, false
+	}
+	for k := range out {
+		// Move from the pixel's centre to its outer corner.
+		sxk, syk := 0.5, 0.5
+		if dirs[k].x < 0 {
+			sxk = -0.5
+		}
+		if dirs[k].y < 0 {
+			syk = -0.5
+		}
+		out[k] = f.c.add(out[k]).add(vec{sxk, syk})
+	}
+	// The ring must surround the centre: its corners on both sides.
+	if out[0].sub(f.c).dot(dirs[0]) <= 0 || out[3].sub(f.c).dot(dirs[3]) <= 0 ||
+		out[1].sub(f.c).dot(dirs[1]) <= 0 || out[2].sub(f.c).dot(dirs[2]) <= 0 {
+		return out, false
+	}
+	return out, true
+}
+
+// filler floods dark regions of a black matrix, reusing its marks.
+type filler struct {
+	mark  []uint32
+	gen   uint32
+	stack []int32
+}
+
+// flood visits the 8-connected dark region at (x, y), up to limit pixels.
+// It reports the number visited and false when the region exceeds limit.
+func (f *filler) flood(m *gozxing.BitMatrix, x, y, limit int, visit func(x, y int)) (int, bool) {
+	w, h := m.GetWidth(), m.GetHeight()
+	if len(f.mark) != w*h {
+		f.mark = make([]uint32, w*h)
+		f.gen = 0
+	}
+	f.gen++
+	if f.gen == 0 {
+		clear(f.mark)
+		f.gen = 1
+	}
+	st := append(f.stack[:0], int32(y*w+x))
+	f.mark[y*w+x] = f.gen
+	n := 0
+	for len(st) > 0 {
+		i := int(st[len(st)-1])
+		st = st[:len(st)-1]
+		px, py := i%w, i/w
+		visit(px, py)
+		if n++; n > limit {
+			f.stack = st
+			return n, false
+		}
+		for dy := -1; dy <= 1; dy++ {
+			yy := py + dy
+			if yy < 0 || yy >= h {
+				continue
+			}
+			for dx := -1; dx <= 1; dx++ {
+				xx := px + dx
+				if xx < 0 || xx >= w || (dx == 0 && dy == 0) {
+					continue
+				}
+				j := yy*w + xx
+				if f.mark[j] != f.gen && m.Get(xx, yy) {
+					f.mark[j] = f.gen
+					st = append(st, int32(j))
+				}
+			}
+		}
+	}
+	f.stack = st
+	return n, true
+}
+
+// decodeGrey samples a dim×dim grid through t from the grey plane and
+// tries each threshold mode.
+func (d *Decoder) decodeGrey(p plane, t pointMapper, dim int) (Result, bool) {
+	if dim < 21 || dim > 177 || !d.smp.sample(p, t, dim) {
+		return Result{}, false
+	}
+	for mode := 0; mode < numThresh; mode++ {
+		if r, err := d.decodeBits(d.smp.threshold(dim, mode)); err == nil {
+			return r, true
+		}
+	}
+	return Result{}, false
+}

@@ -1,0 +1,125 @@
+package camera
+
+import (
+	"github.com/makiuchi-d/gozxing"
+)
+
+// pointMapper maps module-space points to image points in place; both
+// gozxing's PerspectiveTransform and homography implement it.
+type pointMapper interface {
+	TransformPoints(pts []float64)
+}
+
+// sampler reads module values from the grey image and thresholds them.
+type sampler struct {
+	pts  []float64
+	vals []float32
+}
+
+// sample reads the grey level of every module of a dim×dim grid through
+// t: the mean of five bilinear samples around the module's centre. It
+// reports false when a sizeable part of the grid falls outside the image.
+func (s *sampler) sample(p plane, t pointMapper, dim int) bool {
+	n := dim * dim
+	if cap(s.vals) < n {
+		s.vals = make([]float32, n)
+	}
+	s.vals = s.vals[:n]
+	offs := [5][2]float64{{0.5, 0.5}, {0.3, 0.3}, {0.7, 0.3}, {0.3, 0.7}, {0.7, 0.7}}
+	if cap(s.pts) < 2*dim*len(offs) {
+		s.pts = make([]float64, 2*dim*len(offs))
+	}
+	pts := s.pts[:2*dim*len(offs)]
+	outside := 0
+	for y := 0; y < dim; y++ {
+		for x := 0; x < dim; x++ {
+			for k, o := range offs {
+				pts[2*(x*len(offs)+k)] = float64(x) + o[0]
+				pts[2*(x*len(offs)+k)+1] = float64(y) + o[1]
+			}
+		}
+		t.TransformPoints(pts)
+		for x := 0; x < dim; x++ {
+			sum, got := float32(0), 0
+			for k := range offs {
+				v, ok := bilinear(p, pts[2*(x*len(offs)+k)], pts[2*(x*len(offs)+k)+1])
+				if ok {
+					sum += v
+					got++
+				}
+			}
+			if got == 0 {
+				outside++
+				s.vals[y*dim+x] = 255
+				continue
+			}
+			s.vals[y*dim+x] = sum / float32(got)
+		}
+	}
+	return outside*10 < n
+}
+
+// bilinear interpolates p at (x, y) in pixel coordinates, where pixel
+// (i, j) covers [i, i+1)×[j, j+1).
+func bilinear(p plane, x, y float64) (float32, bool) {
+	x -= 0.5
+	y -= 0.5
+	if !(x >= 0 && y >= 0 && x < float64(p.w-1) && y < float64(p.h-1)) {
+		return 0, false
+	}
+	ix, iy := int(x), int(y)
+	fx, fy := float32(x-float64(ix)), float32(y-float64(iy))
+	o := iy*p.stride + ix
+	a, b := float32(p.pix[o]), float32(p.pix[o+1])
+	c, d := float32(p.pix[o+p.stride]), float32(p.pix[o+p.stride+1])
+	top := a + (b-a)*fx
+	bot := c + (d-c)*fx
+	return top + (bot-top)*fy, true
+}
+
+// threshold modes for sampled modules.
+const (
+	threshMidrange = iota // midpoint of the darkest and lightest module within 3 modules
+	threshMean            // mean of the modules within 2 modules
+	numThresh
+)
+
+// threshold turns the sampled values into a module matrix.
+func (s *sampler) threshold(dim, mode int) *gozxing.BitMatrix {
+	m, _ := gozxing.NewSquareBitMatrix(dim)
+	v := s.vals
+	r := 3
+	if mode == threshMean {
+		r = 2
+	}
+	for y := 0; y < dim; y++ {
+		y0, y1 := max(0, y-r), min(dim-1, y+r)
+		for x := 0; x < dim; x++ {
+			x0, x1 := max(0, x-r), min(dim-1, x+r)
+			var t float32
+			switch mode {
+			case threshMean:
+				sum := float32(0)
+				for yy := y0; yy <= y1; yy++ {
+					for _, w := range v[yy*dim+x0 : yy*dim+x1+1] {
+						sum += w
+					}
+				}
+				t = sum / float32((y1-y0+1)*(x1-x0+1))
+			default:
+				lo, hi := float32(255), float32(0)
+				for yy := y0; yy <= y1; yy++ {
+					for _, w := range v[yy*dim+x0 : yy*dim+x1+1] {
+						lo = min(lo, w)
+						hi = max(hi, w)
+					}
+				}
+				t = (lo + hi) / 2
+			}
+			if v[y*dim+x] < t {
+				m.Set(x, y)
+			}
+		}
+	}
+	return m
+}
