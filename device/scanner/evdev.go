@@ -23,17 +23,10 @@ const (
 	// Layout32 is the event of 32-bit programs (arm, 386): 16 bytes.
 	Layout32 EventLayout = 16
 	// NativeLayout is the layout this program reads from a device.
-	NativeLayout = EventLayout(unsafe.Sizeof(kernelInputEvent{}))
+	// The kernel's __kernel_ulong_t seconds and microseconds have the size
+	// of a pointer on every Linux architecture we build for.
+	NativeLayout = EventLayout(2*unsafe.Sizeof(uintptr(0)) + 8)
 )
-
-// kernelInputEvent mirrors struct input_event for NativeLayout: the
-// kernel's __kernel_ulong_t seconds and microseconds have the size of a
-// pointer on every Linux architecture we build for.
-type kernelInputEvent struct {
-	sec, usec uintptr
-	typ, code uint16
-	value     int32
-}
 
 func (l EventLayout) valid() bool { return l == Layout64 || l == Layout32 }
 
