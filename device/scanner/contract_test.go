@@ -11,21 +11,21 @@ import (
 
 // harness is a Source under test and a way to make its device send codes.
 type harness struct {
-	src Source
-	// emit makes the device send texts; the source may not have opened its
+	Src Source
+	// Emit makes the device send texts; the source may not have opened its
 	// device yet.
-	emit func(t *testing.T, texts ...string)
+	Emit func(t *testing.T, texts ...string)
 }
 
 // runSourceContract checks the behaviour every Source promises.
 func runSourceContract(t *testing.T, mk func(t *testing.T) harness) {
 	t.Run("codes in order", func(t *testing.T) {
 		h := mk(t)
-		ch := reader(t, h.src)
-		h.emit(t, "HC1:ONE", "shc:/56762909", "HC1:THREE")
+		ch := reader(t, h.Src)
+		h.Emit(t, "HC1:ONE", "shc:/56762909", "HC1:THREE")
 		for _, want := range []string{"HC1:ONE", "shc:/56762909", "HC1:THREE"} {
 			c := expectCode(t, ch, want)
-			st := h.src.Status()
+			st := h.Src.Status()
 			if c.Source == "" || c.Source != st.Source {
 				t.Errorf("got source %q, status source %q, want equal and set", c.Source, st.Source)
 			}
@@ -33,19 +33,19 @@ func runSourceContract(t *testing.T, mk func(t *testing.T) harness) {
 				t.Errorf("got a zero At")
 			}
 		}
-		if st := h.src.Status(); st.State != StatePresent || st.Codes < 3 || st.LastCode.IsZero() {
+		if st := h.Src.Status(); st.State != StatePresent || st.Codes < 3 || st.LastCode.IsZero() {
 			t.Errorf("got %v with %d codes, last %v; want present, 3, set", st.State, st.Codes, st.LastCode)
 		}
 	})
 	t.Run("cancel", func(t *testing.T) {
 		h := mk(t)
-		defer h.src.Close()
+		defer h.Src.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 		defer cancel()
-		if _, err := h.src.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		if _, err := h.Src.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("got %v, want context.DeadlineExceeded", err)
 		}
-		if _, err := h.src.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		if _, err := h.Src.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("again: got %v, want context.DeadlineExceeded", err)
 		}
 	})
@@ -61,18 +61,18 @@ func runSourceContract(t *testing.T, mk func(t *testing.T) harness) {
 				case <-stop:
 					return
 				default:
-					_ = h.src.Status()
+					_ = h.Src.Status()
 					time.Sleep(100 * time.Microsecond)
 				}
 			}
 		}()
 		errc := make(chan error, 1)
 		go func() {
-			_, err := h.src.Next(context.Background())
+			_, err := h.Src.Next(context.Background())
 			errc <- err
 		}()
 		time.Sleep(5 * time.Millisecond)
-		if err := h.src.Close(); err != nil {
+		if err := h.Src.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
 		select {
@@ -85,13 +85,13 @@ func runSourceContract(t *testing.T, mk func(t *testing.T) harness) {
 		}
 		close(stop)
 		wg.Wait()
-		if err := h.src.Close(); err != nil {
+		if err := h.Src.Close(); err != nil {
 			t.Errorf("second Close: %v", err)
 		}
-		if _, err := h.src.Next(context.Background()); !errors.Is(err, ErrClosed) {
+		if _, err := h.Src.Next(context.Background()); !errors.Is(err, ErrClosed) {
 			t.Errorf("got %v after Close, want ErrClosed", err)
 		}
-		if st := h.src.Status(); st.State != StateClosed {
+		if st := h.Src.Status(); st.State != StateClosed {
 			t.Errorf("got state %v, want closed", st.State)
 		}
 	})
@@ -100,7 +100,7 @@ func runSourceContract(t *testing.T, mk func(t *testing.T) harness) {
 func serialHarness(t *testing.T) harness {
 	p := newPTY(t)
 	s := newTestSerial(t, SerialConfig{Port: p.path, Framing: FramingCRLF})
-	return harness{src: s, emit: func(t *testing.T, texts ...string) {
+	return harness{Src: s, Emit: func(t *testing.T, texts ...string) {
 		waitState(t, s, StatePresent)
 		for _, x := range texts {
 			p.write(t, x+"\r\n")
@@ -124,7 +124,7 @@ func evdevHarness(t *testing.T) harness {
 		return r, nil
 	}
 	var w *os.File
-	return harness{src: e, emit: func(t *testing.T, texts ...string) {
+	return harness{Src: e, Emit: func(t *testing.T, texts ...string) {
 		if w == nil {
 			select {
 			case w = <-writers:
@@ -149,8 +149,15 @@ func TestSourceContract(t *testing.T) {
 	t.Run("dedup", func(t *testing.T) {
 		runSourceContract(t, func(t *testing.T) harness {
 			h := serialHarness(t)
-			h.src = NewDedup(h.src, DedupConfig{})
+			h.Src = NewDedup(h.Src, DedupConfig{})
 			return h
 		})
 	})
 }
+
+// Harness and RunSourceContract let the external test package run the
+// contract against scannertest.Fake, which imports this package.
+type Harness = harness
+
+// RunSourceContract runs the Source contract.
+var RunSourceContract = runSourceContract
