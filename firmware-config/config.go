@@ -232,20 +232,20 @@ type Buzzer struct {
 
 // Defaults for keys an installer leaves out.
 const (
-	DefaultDataDir           = "/var/lib/sentinel"
-	DefaultDisplayListen     = "127.0.0.1:8080"
-	DefaultManagementListen  = "127.0.0.1:9108"
-	DefaultBaud              = 9600
-	DefaultIdleGap           = Duration(50 * time.Millisecond)
-	DefaultDedupWindow       = Duration(2 * time.Second)
-	DefaultRelayPulse        = Duration(500 * time.Millisecond)
-	DefaultCameraWidth       = 1280
-	DefaultCameraHeight      = 720
-	DefaultCameraFPS         = 15
-	DefaultFraming           = FramingCR
-	DefaultThermometerModel  = MLX90614
-	DefaultLogLevel          = LogInfo
-	defaultMaxConfigFileSize = 1 << 20
+	DefaultDataDir          = "/var/lib/sentinel"
+	DefaultDisplayListen    = "127.0.0.1:8080"
+	DefaultManagementListen = "127.0.0.1:9108"
+	DefaultBaud             = 9600
+	DefaultIdleGap          = Duration(50 * time.Millisecond)
+	DefaultDedupWindow      = Duration(2 * time.Second)
+	DefaultRelayPulse       = Duration(500 * time.Millisecond)
+	DefaultCameraWidth      = 1280
+	DefaultCameraHeight     = 720
+	DefaultCameraFPS        = 15
+	DefaultFraming          = FramingCR
+	DefaultThermometerModel = MLX90614
+	DefaultLogLevel         = LogInfo
+	maxConfigFileSize       = 256 << 10
 )
 
 // DefaultConfig returns the settings a file starts from: the data directory,

@@ -498,3 +498,31 @@ func TestDurationText(t *testing.T) {
 		t.Error("got nil error for \"soon\"")
 	}
 }
+
+// TestLimits checks that files far larger than any terminal's are refused
+// early, with a problem that says why, instead of being decoded.
+func TestLimits(t *testing.T) {
+	tests := []struct {
+		name, file, substr string
+	}{
+		{"lanes", strings.Repeat("[[lane]]\nname = \"a\"\n", 17), "more than 16 [[lane]] blocks"},
+		{"scanners", "[[lane]]\n" + strings.Repeat("[[lane.scanner]]\n", 9), "more than 8 [[lane.scanner]] blocks"},
+		{"inline lanes", "lane = [" + strings.Repeat("{},", 17) + "]\n", "more than 16 elements"},
+		{"list", "[[lane]]\n[lane.camera]\nffmpeg_input = [" + strings.Repeat("\"-v\",", 65) + "]\n", "more than 64 elements"},
+		{"deep key", "a.b.c.d.e.f.g = 1\n", "more than 6 parts"},
+		{"deep header", "[a.b.c.d.e.f.g]\n", "more than 6 parts"},
+		{"problems", strings.Repeat("x = 1\n", 1) + strings.Repeat("[[lane]]\nname = 1\nfps = 2\nbaud = 3\nfoo = 4\nbar = 5\nbaz = 6\nqux = 7\n", 16), "more than 100 problems"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parse(t, tt.file)
+			ps := problemsOf(t, err)
+			if len(ps) > maxProblems+1 {
+				t.Errorf("got %d problems, want at most %d", len(ps), maxProblems+1)
+			}
+			if last := ps[len(ps)-1]; !strings.Contains(last.Error(), tt.substr) {
+				t.Errorf("got last problem %q, want it to contain %q", last, tt.substr)
+			}
+		})
+	}
+}

@@ -8,9 +8,9 @@ import (
 
 // Errors that ParseConfig and Load return before looking at the keys.
 var (
-	// ErrTooLarge is returned for a file larger than 1 MiB, which cannot be a
-	// terminal's configuration.
-	ErrTooLarge = errors.New("config: file larger than 1 MiB: is this the right file?")
+	// ErrTooLarge is returned for a file larger than 256 KiB, which cannot
+	// be a terminal's configuration.
+	ErrTooLarge = errors.New("config: file larger than 256 KiB: is this the right file?")
 	// ErrNotUTF8 is returned for a file that is not UTF-8 text.
 	ErrNotUTF8 = errors.New("config: file is not UTF-8 text: save it as UTF-8")
 )

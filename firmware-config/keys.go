@@ -53,7 +53,12 @@ type keyScanner struct {
 
 	curPath string       // path of the current table
 	curType reflect.Type // its type; nil inside a table already reported
+	stop    bool         // too many problems, or a file too big to be one
 }
+
+// listLimits bounds the arrays of tables, so that a file of a million
+// [[lane]] blocks is refused before it is decoded.
+var listLimits = map[string]int{"lane": maxLanes, "scanner": maxScanners}
 
 type keyPart struct {
 	name string
@@ -64,7 +69,7 @@ type keyPart struct {
 func scanKeys(data []byte) (keyIndex, Problems) {
 	s := &keyScanner{idx: keyIndex{}, arrays: map[string]int{}, curType: configType}
 	s.p.Reset(data)
-	for s.p.NextExpression() {
+	for !s.stop && s.p.NextExpression() {
 		e := s.p.Expression()
 		switch e.Kind {
 		case unstable.KeyValue:
@@ -75,7 +80,7 @@ func scanKeys(data []byte) (keyIndex, Problems) {
 			s.table(e, true)
 		}
 	}
-	if err := s.p.Error(); err != nil {
+	if err := s.p.Error(); err != nil && !s.stop {
 		// The parser's error carries no line; the decoder, which runs the
 		// same parser, reports the same error with its position.
 		derr := toml.Unmarshal(data, new(map[string]any))
@@ -87,11 +92,17 @@ func scanKeys(data []byte) (keyIndex, Problems) {
 	return s.idx, s.probs
 }
 
+// keys returns the parts of e's key, or nil after reporting a key with more
+// parts than any key of the file has.
 func (s *keyScanner) keys(e *unstable.Node) []keyPart {
 	var ks []keyPart
 	it := e.Key()
 	for it.Next() {
 		k := it.Node()
+		if len(ks) == maxKeyParts {
+			s.problem(ks[0].line, headerPath(ks)+".…", "", fmt.Sprintf("has more than %d parts: no key of this file is that deep", maxKeyParts))
+			return nil
+		}
 		ks = append(ks, keyPart{name: string(k.Data), line: s.p.Shape(k.Raw).Start.Line})
 	}
 	return ks
@@ -99,8 +110,11 @@ func (s *keyScanner) keys(e *unstable.Node) []keyPart {
 
 // table handles a [table] or [[array.of.tables]] header.
 func (s *keyScanner) table(e *unstable.Node, array bool) {
-	ks := s.keys(e)
 	s.curPath, s.curType = "", nil
+	ks := s.keys(e)
+	if ks == nil {
+		return
+	}
 	header := headerText(ks, array)
 	path, t := "", configType
 	for i, k := range ks {
@@ -117,6 +131,11 @@ func (s *keyScanner) table(e *unstable.Node, array bool) {
 			n := s.arrays[path]
 			switch {
 			case last && array:
+				if limit, ok := listLimits[k.name]; ok && n >= limit {
+					s.problem(k.line, path, "", fmt.Sprintf("more than %d [[%s]] blocks: %d is the most this file may have", limit, headerPath(ks), limit))
+					s.stop = true
+					return
+				}
 				s.arrays[path] = n + 1
 				if _, ok := s.idx[path]; !ok {
 					s.idx[path] = k.line
@@ -227,8 +246,17 @@ func (s *keyScanner) value(v *unstable.Node, path string, ft reflect.Type, line 
 			return
 		}
 		el := deref(ft.Elem())
+		limit := maxList
+		if l, ok := listLimits[path[strings.LastIndexByte(path, '.')+1:]]; ok && isTable(el) {
+			limit = l
+		}
 		it := v.Children()
 		for i := 0; it.Next(); i++ {
+			if i == limit {
+				s.problem(line, path, "", fmt.Sprintf("has more than %d elements", limit))
+				s.stop = true
+				return
+			}
 			ep := fmt.Sprintf("%s[%d]", path, i)
 			c := it.Node()
 			if isTable(el) {
@@ -274,11 +302,22 @@ func (s *keyScanner) unknown(path string, t reflect.Type, rest []keyPart) {
 	if !inBundle {
 		ke.Suggestion = closestKey(rest[0].name, t)
 	}
-	s.probs = append(s.probs, ke)
+	s.add(ke)
 }
 
 func (s *keyScanner) problem(line int, field, value, problem string) {
-	s.probs = append(s.probs, &ValidationError{Line: line, Field: field, Value: value, Problem: problem})
+	s.add(&ValidationError{Line: line, Field: field, Value: value, Problem: problem})
+}
+
+// add records a problem; past maxProblems it stops the scan, since an
+// installer fixes the first ones first.
+func (s *keyScanner) add(p error) {
+	if len(s.probs) == maxProblems {
+		s.probs = append(s.probs, &SyntaxError{Line: problemLine(p), Msg: fmt.Sprintf("more than %d problems: fix the ones above first", maxProblems)})
+		s.stop = true
+		return
+	}
+	s.probs = append(s.probs, p)
 }
 
 // fieldByKey returns the field of struct type t whose TOML key is name.
@@ -442,7 +481,11 @@ func closestKey(name string, t reflect.Type) string {
 	best, bestd := "", maxd+1
 	for i := range t.NumField() {
 		k := tomlName(t.Field(i))
-		if d := editDistance(n, normKey(k)); d < bestd {
+		nk := normKey(k)
+		if len(n) > len(nk)+maxd || len(nk) > len(n)+maxd {
+			continue // too far apart in length alone
+		}
+		if d := editDistance(n, nk); d < bestd {
 			best, bestd = k, d
 		}
 	}

@@ -32,11 +32,11 @@ func Load(path string) (*Config, error) {
 // On any problem it returns a nil Config and a [Problems] error that lists
 // every problem found with its line.
 func ParseConfig(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, defaultMaxConfigFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, maxConfigFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	if len(data) > defaultMaxConfigFileSize {
+	if len(data) > maxConfigFileSize {
 		return nil, ErrTooLarge
 	}
 	if !utf8.Valid(data) {

@@ -30,6 +30,10 @@ const (
 	minRelayPulse = 50 * time.Millisecond
 	maxRelayPulse = 5 * time.Second
 	maxLanes      = 16
+	maxScanners   = 8  // per lane
+	maxList       = 64 // elements of a list of values, such as ffmpeg_input
+	maxKeyParts   = 6  // no key is deeper than lane.outputs.relay.pin
+	maxProblems   = 100
 	maxSuffix     = 8
 )
 
@@ -115,6 +119,9 @@ func (c *Config) Validate() error {
 		}
 		if len(l.Scanners) == 0 && l.Camera == nil {
 			v.add(lp, "", "has no scanner and no camera: add a [[lane.scanner]] or a [lane.camera] to read codes")
+		}
+		if len(l.Scanners) > maxScanners {
+			v.addf(lp+".scanner", "", "%d scanners; a lane has at most %d", len(l.Scanners), maxScanners)
 		}
 		for j := range l.Scanners {
 			v.scanner(fmt.Sprintf("%s.scanner[%d]", lp, j), &l.Scanners[j])
