@@ -103,6 +103,17 @@ func (f Freshness) String() string {
 // MarshalText encodes the state as its String.
 func (f Freshness) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 
+// UnmarshalText decodes a state written by MarshalText.
+func (f *Freshness) UnmarshalText(b []byte) error {
+	for _, v := range []Freshness{FreshnessBlocked, FreshnessFresh, FreshnessGrace, FreshnessStale} {
+		if string(b) == v.String() {
+			*f = v
+			return nil
+		}
+	}
+	return fmt.Errorf("trust: freshness %q: want blocked, fresh, grace or stale", b)
+}
+
 // Errors returned when opening a bundle. A rollback is reported as a
 // *RollbackError, which matches ErrRollback.
 var (

@@ -234,6 +234,10 @@ func TestFreshness(t *testing.T) {
 			}
 		})
 	}
+	var f Freshness
+	if err := f.UnmarshalText([]byte("old")); err == nil {
+		t.Error("UnmarshalText accepted \"old\"")
+	}
 	_, got, err := OpenBundle(data[:20], root.Public(), t0, State{})
 	if err == nil || got != FreshnessBlocked {
 		t.Errorf("got %v, %v for a broken bundle, want blocked and an error", got, err)
@@ -241,6 +245,10 @@ func TestFreshness(t *testing.T) {
 	for f, s := range map[Freshness]string{FreshnessBlocked: "blocked", FreshnessFresh: "fresh", FreshnessGrace: "grace", FreshnessStale: "stale"} {
 		if f.String() != s {
 			t.Errorf("got %q, want %q", f.String(), s)
+		}
+		var back Freshness = -1
+		if err := back.UnmarshalText([]byte(s)); err != nil || back != f {
+			t.Errorf("UnmarshalText(%q): got %v, %v; want %v", s, back, err, f)
 		}
 	}
 }
