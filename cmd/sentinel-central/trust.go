@@ -2,12 +2,892 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"sentinel/crypto/trust"
 )
 
-// runTrust is being written: this placeholder keeps the build whole.
+// trustCommands are the subcommands of "sentinel-central trust".
+var trustCommands = map[string]command{
+	"root-keygen":   {"make the operator root key pair (keep the private key offline)", runTrustRootKeygen},
+	"signer-keygen": {"make an online signing key pair for the root to delegate", runTrustSignerKeygen},
+	"delegate":      {"let an online signing key sign some kinds of bundle for a while", runTrustDelegate},
+	"keygen":        {"make a native issuer key pair", runTrustKeygen},
+	"build":         {"build and sign a trust bundle from key and certificate files", runTrustBuild},
+	"inspect":       {"verify a bundle against the root and say what it holds", runTrustInspect},
+}
+
 func runTrust(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "sentinel-central trust: not available in this build yet")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		trustUsage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, ok := trustCommands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "sentinel-central trust: unknown command %q\n\n", args[0])
+		trustUsage(stderr)
+		return exitUsage
+	}
+	return cmd.run(ctx, args[1:], stdin, stdout, stderr)
+}
+
+func trustUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: sentinel-central trust COMMAND [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	names := make([]string, 0, len(trustCommands))
+	for n := range trustCommands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-14s %s\n", n, trustCommands[n].summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'sentinel-central trust COMMAND -h' for a command's flags.")
+}
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// finish prints err and returns the exit status for it.
+func finish(stderr io.Writer, name string, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "sentinel-central trust %s: %v\n", name, err)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
 	return exitRefused
+}
+
+// newFlags returns a flag set that reports to stderr and does not exit.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("sentinel-central trust "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses flags that may come before and after positional
+// arguments ("inspect FILE --root PUB") and returns the positionals.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// multi is a repeatable string flag.
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
+
+// parseTime reads RFC 3339; a time without a zone is UTC, and a date alone
+// is midnight UTC.
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q is not RFC 3339 (e.g. 2026-03-01T08:00:00Z)", s)
+}
+
+// parseDays reads a duration, with "d" for days as in "90d".
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.ParseUint(n, 10, 16)
+		if err != nil || days == 0 {
+			return 0, fmt.Errorf("duration %q: want a whole number of days, as in 90d", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("duration %q: want e.g. 90d, 24h or 30m", s)
+	}
+	return d, nil
+}
+
+// timeFlag is a time given as RFC 3339; zero when not given.
+type timeFlag struct{ t time.Time }
+
+func (f *timeFlag) String() string {
+	if f.t.IsZero() {
+		return ""
+	}
+	return f.t.Format(time.RFC3339)
+}
+
+func (f *timeFlag) Set(s string) (err error) { f.t, err = parseTime(s); return err }
+
+// or returns the time, or now when none was given.
+func (f *timeFlag) or(now time.Time) time.Time {
+	if f.t.IsZero() {
+		return now.UTC().Truncate(time.Second)
+	}
+	return f.t
+}
+
+func parseKeyType(s string) (trust.KeyType, error) {
+	switch strings.ToLower(s) {
+	case "ed25519":
+		return trust.KeyEd25519, nil
+	case "p256", "p-256", "es256":
+		return trust.KeyP256, nil
+	}
+	return 0, usagef("--type %q: want ed25519 or p256", s)
+}
+
+// writeNew writes a file that must not exist yet: keys are never
+// overwritten by mistake.
+func writeNew(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s exists already: move it away first, keys are never overwritten", path)
+		}
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
+
+// writeFile replaces path atomically (temp file, fsync, rename).
+func writeFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// keyPairOut is what the keygen commands print.
+type keyPairOut struct {
+	KID     string `json:"kid"`
+	Type    string `json:"type"`
+	Issuer  string `json:"issuer,omitempty"`
+	Private string `json:"private_key"`
+	Public  string `json:"public_key"`
+}
+
+func keyTypeName(t trust.KeyType) string {
+	if t == trust.KeyP256 {
+		return "p256"
+	}
+	return "ed25519"
+}
+
+// writeKeyPair writes DIR/NAME.key (0600) and DIR/NAME.pub.
+func writeKeyPair(dir, name string, k crypto.Signer, pubPEM []byte) (keyPairOut, error) {
+	var out keyPairOut
+	priv, err := trust.MarshalSigningKey(k)
+	if err != nil {
+		return out, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return out, err
+	}
+	out.Private = filepath.Join(dir, name+".key")
+	out.Public = filepath.Join(dir, name+".pub")
+	if _, err := os.Stat(out.Public); err == nil {
+		return out, fmt.Errorf("%s exists already: move it away first, keys are never overwritten", out.Public)
+	}
+	if err := writeNew(out.Private, priv, 0o600); err != nil {
+		return out, err
+	}
+	if err := writeNew(out.Public, pubPEM, 0o644); err != nil {
+		os.Remove(out.Private)
+		return out, err
+	}
+	kid, err := trust.KeyIDOfPublic(k.Public())
+	if err != nil {
+		return out, err
+	}
+	out.KID = kid.String()
+	return out, nil
+}
+
+func printKeyPair(w io.Writer, asJSON bool, what string, out keyPairOut) error {
+	if asJSON {
+		return printJSON(w, out)
+	}
+	fmt.Fprintf(w, "%s %s (%s)\n", what, out.KID, out.Type)
+	fmt.Fprintf(w, "private key: %s (keep it secret)\n", out.Private)
+	fmt.Fprintf(w, "public key:  %s\n", out.Public)
+	return nil
+}
+
+func runTrustRootKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("root-keygen", stderr)
+	out := fs.String("out", "", "directory for root.key (0600) and root.pub (required)")
+	typ := fs.String("type", "ed25519", "key type: ed25519 or p256")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return finish(stderr, "root-keygen", func() error {
+		if _, err := parseFlags(fs, args); err != nil {
+			return usagef("%v", err)
+		}
+		if *out == "" {
+			return usagef("--out DIR is required")
+		}
+		kt, err := parseKeyType(*typ)
+		if err != nil {
+			return err
+		}
+		k, err := trust.GenerateRoot(nil, kt)
+		if err != nil {
+			return err
+		}
+		pub, err := trust.MarshalPublicKey(k.Public())
+		if err != nil {
+			return err
+		}
+		res, err := writeKeyPair(*out, "root", k, pub)
+		if err != nil {
+			return err
+		}
+		res.Type = keyTypeName(kt)
+		if err := printKeyPair(stdout, *asJSON, "operator root", res); err != nil {
+			return err
+		}
+		if !*asJSON {
+			fmt.Fprintln(stdout, "Move root.key to offline storage; terminals pin root.pub.")
+		}
+		return nil
+	}())
+}
+
+func runTrustSignerKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("signer-keygen", stderr)
+	out := fs.String("out", "", "directory for NAME.key (0600) and NAME.pub (required)")
+	name := fs.String("name", "signer", "file name of the key pair")
+	typ := fs.String("type", "ed25519", "key type: ed25519 or p256")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return finish(stderr, "signer-keygen", func() error {
+		if _, err := parseFlags(fs, args); err != nil {
+			return usagef("%v", err)
+		}
+		if *out == "" {
+			return usagef("--out DIR is required")
+		}
+		if *name == "" || strings.ContainsAny(*name, `/\`) {
+			return usagef("--name %q: want a plain file name", *name)
+		}
+		kt, err := parseKeyType(*typ)
+		if err != nil {
+			return err
+		}
+		k, err := trust.GenerateKey(nil, kt)
+		if err != nil {
+			return err
+		}
+		pub, err := trust.MarshalPublicKey(k.Public())
+		if err != nil {
+			return err
+		}
+		res, err := writeKeyPair(*out, *name, k, pub)
+		if err != nil {
+			return err
+		}
+		res.Type = keyTypeName(kt)
+		return printKeyPair(stdout, *asJSON, "signing key", res)
+	}())
+}
+
+func runTrustKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("keygen", stderr)
+	issuer := fs.String("issuer", "", "the region the key issues for, e.g. ZJ or HB-WH (required)")
+	out := fs.String("out", "", "directory for ISSUER.key (0600) and ISSUER.pub (required)")
+	typ := fs.String("type", "ed25519", "key type: ed25519 or p256")
+	var from, to timeFlag
+	fs.Var(&from, "from", "the key is valid from this time (RFC 3339; default open)")
+	fs.Var(&to, "to", "the key is valid until this time (RFC 3339; default open)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return finish(stderr, "keygen", func() error {
+		if _, err := parseFlags(fs, args); err != nil {
+			return usagef("%v", err)
+		}
+		if *issuer == "" || *out == "" {
+			return usagef("--issuer ID and --out DIR are required")
+		}
+		if err := trust.ValidIssuer(*issuer); err != nil {
+			return usagef("--issuer: %v", err)
+		}
+		kt, err := parseKeyType(*typ)
+		if err != nil {
+			return err
+		}
+		v := trust.Validity{NotBefore: from.t, NotAfter: to.t}
+		if !v.NotBefore.IsZero() && !v.NotAfter.IsZero() && !v.NotAfter.After(v.NotBefore) {
+			return usagef("--to must be after --from")
+		}
+		k, err := trust.GenerateKey(nil, kt)
+		if err != nil {
+			return err
+		}
+		pub, err := trust.MarshalNativeKey(*issuer, k.Public(), v)
+		if err != nil {
+			return err
+		}
+		res, err := writeKeyPair(*out, *issuer, k, pub)
+		if err != nil {
+			return err
+		}
+		res.Type, res.Issuer = keyTypeName(kt), *issuer
+		return printKeyPair(stdout, *asJSON, "native issuer key for "+*issuer, res)
+	}())
+}
+
+func readPrivateKey(path string) (crypto.Signer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := trust.ParseSigningKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
+func readPublicKey(path string) (crypto.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := trust.ParsePublicKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, nil
+}
+
+func parseKinds(s string) ([]trust.Kind, error) {
+	var kinds []trust.Kind
+	for _, n := range strings.Split(s, ",") {
+		k := trust.Kind(strings.TrimSpace(n))
+		if !k.Valid() {
+			names := make([]string, 0, len(trust.Kinds()))
+			for _, k := range trust.Kinds() {
+				names = append(names, string(k))
+			}
+			return nil, usagef("--kinds: unknown kind %q (known: %s)", k, strings.Join(names, ", "))
+		}
+		kinds = append(kinds, k)
+	}
+	return kinds, nil
+}
+
+type delegationOut struct {
+	File      string       `json:"file,omitempty"`
+	KID       string       `json:"kid"`
+	Kinds     []trust.Kind `json:"kinds"`
+	ValidFrom time.Time    `json:"valid_from"`
+	ValidTo   time.Time    `json:"valid_to"`
+}
+
+func runTrustDelegate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("delegate", stderr)
+	rootPath := fs.String("root", "", "the operator root's private key file (required)")
+	pubPath := fs.String("pub", "", "the online signing key's public key file (required)")
+	kindsFlag := fs.String("kinds", "", "comma-separated kinds it may sign: trust, status-base, status-delta, policy, config (required)")
+	valid := fs.String("valid", "90d", "how long the delegation lasts, e.g. 90d or 720h")
+	var from timeFlag
+	fs.Var(&from, "from", "start of the delegation (RFC 3339; default now)")
+	out := fs.String("out", "", "the delegation file to write (required)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return finish(stderr, "delegate", func() error {
+		if _, err := parseFlags(fs, args); err != nil {
+			return usagef("%v", err)
+		}
+		if *rootPath == "" || *pubPath == "" || *kindsFlag == "" || *out == "" {
+			return usagef("--root KEY, --pub KEY, --kinds LIST and --out FILE are required")
+		}
+		kinds, err := parseKinds(*kindsFlag)
+		if err != nil {
+			return err
+		}
+		dur, err := parseDays(*valid)
+		if err != nil {
+			return usagef("--valid: %v", err)
+		}
+		root, err := readPrivateKey(*rootPath)
+		if err != nil {
+			return err
+		}
+		pub, err := readPublicKey(*pubPath)
+		if err != nil {
+			return err
+		}
+		start := from.or(time.Now())
+		d, err := trust.Delegate(root, pub, kinds, start, start.Add(dur))
+		if err != nil {
+			return err
+		}
+		if err := writeFile(*out, d.Raw); err != nil {
+			return err
+		}
+		res := delegationOut{File: *out, KID: d.KID.String(), Kinds: d.Kinds, ValidFrom: d.Validity.NotBefore, ValidTo: d.Validity.NotAfter}
+		if *asJSON {
+			return printJSON(stdout, res)
+		}
+		fmt.Fprintf(stdout, "delegated key %s may sign %s from %s to %s\nwrote %s\n", res.KID, joinKinds(d.Kinds),
+			res.ValidFrom.Format(time.RFC3339), res.ValidTo.Format(time.RFC3339), *out)
+		return nil
+	}())
+}
+
+func joinKinds(kinds []trust.Kind) string {
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+// readDSCs reads the certificates of a PEM or DER file.
+func readDSCs(path string) ([][]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var ders [][]byte
+	rest := data
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("%s: PEM block %q is not a certificate", path, b.Type)
+		}
+		ders = append(ders, b.Bytes)
+	}
+	if len(ders) == 0 {
+		ders = [][]byte{data}
+	}
+	for _, der := range ders {
+		if _, err := x509.ParseCertificate(der); err != nil {
+			return nil, fmt.Errorf("%s: not a certificate (PEM or DER): %w", path, err)
+		}
+	}
+	return ders, nil
+}
+
+// readPseudonymKey reads 32 raw bytes or 64 hex digits.
+func readPseudonymKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) == trust.PseudonymKeySize {
+		return data, nil
+	}
+	if k, err := hex.DecodeString(strings.TrimSpace(string(data))); err == nil && len(k) == trust.PseudonymKeySize {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%s: a pseudonym key is %d raw bytes or %d hex digits (make one with: head -c 32 /dev/urandom > FILE)",
+		path, trust.PseudonymKeySize, 2*trust.PseudonymKeySize)
+}
+
+// readHPKE reads the centre's HPKE public key: raw bytes or hex.
+func readHPKE(path string, kem uint16) (*trust.HPKEPublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if k, err := hex.DecodeString(strings.TrimSpace(string(data))); err == nil && len(k) > 0 {
+		data = k
+	}
+	h := &trust.HPKEPublicKey{KEM: kem, Public: data}
+	if _, err := h.Key(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return h, nil
+}
+
+// readRevokedDelegation takes a delegation file or a key id in hex.
+func readRevokedDelegation(s string, root crypto.PublicKey) (trust.KeyID, error) {
+	if b, err := hex.DecodeString(s); err == nil && len(b) == len(trust.KeyID{}) {
+		return trust.KeyID(b), nil
+	}
+	data, err := os.ReadFile(s)
+	if err != nil {
+		return trust.KeyID{}, fmt.Errorf("--revoke-delegation %q: neither a key id (16 hex digits) nor a readable delegation file", s)
+	}
+	d, err := trust.ParseDelegation(data, root)
+	if err != nil {
+		return trust.KeyID{}, fmt.Errorf("%s: %w", s, err)
+	}
+	return d.KID, nil
+}
+
+type buildOut struct {
+	File       string            `json:"file"`
+	Kind       trust.Kind        `json:"kind"`
+	Version    uint64            `json:"version"`
+	IssuedAt   time.Time         `json:"issued_at"`
+	FreshUntil time.Time         `json:"fresh_until"`
+	GraceUntil time.Time         `json:"grace_until"`
+	Signer     string            `json:"signer"`
+	Delegated  bool              `json:"delegated"`
+	Counts     trust.TrustCounts `json:"counts"`
+}
+
+func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("build", stderr)
+	rootPath := fs.String("root", "", "sign with the operator root's private key itself")
+	delPath := fs.String("delegation", "", "sign with a delegated key: its delegation file (with --key)")
+	keyPath := fs.String("key", "", "the delegated signing key's private key file (with --delegation)")
+	rootPub := fs.String("root-pub", "", "the root's public key, to check the delegation and the result (optional)")
+	var native, revokeNative, dsc, revokeDSC, jwks, crls, revokeDel multi
+	fs.Var(&native, "native", "a native issuer public key file (repeatable)")
+	fs.Var(&revokeNative, "revoke-native", "a native issuer public key file to list as revoked (repeatable)")
+	fs.Var(&dsc, "dsc", "an EU DCC document signer certificate file, PEM or DER (repeatable)")
+	fs.Var(&revokeDSC, "revoke-dsc", "a document signer certificate to list as revoked (repeatable)")
+	fs.Var(&jwks, "jwks", "ISS=FILE: a SMART Health Card issuer's key set; crl/*.json beside FILE is read too (repeatable)")
+	fs.Var(&crls, "crl", "ISS=FILE: a revocation list for issuer ISS (repeatable)")
+	fs.Var(&revokeDel, "revoke-delegation", "a delegation file or key id (hex) to revoke (repeatable)")
+	pseudo := fs.String("pseudonym-key", "", "the deployment's pseudonym key: 32 raw bytes or 64 hex digits")
+	hpkePath := fs.String("hpke-pub", "", "the centre's HPKE public key (raw bytes or hex)")
+	hpkeKEM := fs.Uint("hpke-kem", 0x20, "the HPKE KEM id of --hpke-pub (0x20: DHKEM X25519)")
+	version := fs.Uint64("version", 0, "the bundle's version, above every earlier one (required)")
+	var issued timeFlag
+	fs.Var(&issued, "issued", "issue time (RFC 3339; default now)")
+	fresh := fs.String("fresh", "24h", "how long the bundle stays fresh after issue")
+	grace := fs.String("grace", "72h", "how long after issue it is still usable in grace")
+	out := fs.String("out", "", "the bundle file to write (required)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return finish(stderr, "build", func() error {
+		if _, err := parseFlags(fs, args); err != nil {
+			return usagef("%v", err)
+		}
+		if *out == "" || *version == 0 {
+			return usagef("--version N (1 or more) and --out FILE are required")
+		}
+		if (*rootPath == "") == (*delPath == "") || (*delPath == "") != (*keyPath == "") {
+			return usagef("sign with either --root KEY, or --delegation FILE and --key KEY")
+		}
+		freshD, err := parseDays(*fresh)
+		if err != nil {
+			return usagef("--fresh: %v", err)
+		}
+		graceD, err := parseDays(*grace)
+		if err != nil {
+			return usagef("--grace: %v", err)
+		}
+		if graceD < freshD {
+			return usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", *grace, *fresh)
+		}
+		if *hpkeKEM > 0xffff {
+			return usagef("--hpke-kem %d is not a 16-bit KEM id", *hpkeKEM)
+		}
+
+		var pin crypto.PublicKey
+		if *rootPub != "" {
+			if pin, err = readPublicKey(*rootPub); err != nil {
+				return err
+			}
+		}
+		var signer crypto.Signer
+		var d *trust.Delegation
+		if *rootPath != "" {
+			if signer, err = readPrivateKey(*rootPath); err != nil {
+				return err
+			}
+			if pin == nil {
+				pin = signer.Public()
+			}
+		} else {
+			if signer, err = readPrivateKey(*keyPath); err != nil {
+				return err
+			}
+			raw, err := os.ReadFile(*delPath)
+			if err != nil {
+				return err
+			}
+			if pin == nil {
+				return usagef("--root-pub FILE is required with --delegation, to check the delegation")
+			}
+			if d, err = trust.ParseDelegation(raw, pin); err != nil {
+				return fmt.Errorf("%s: %w", *delPath, err)
+			}
+		}
+
+		c := &trust.TrustContent{}
+		for i, list := range []multi{native, revokeNative} {
+			for _, p := range list {
+				data, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				entries, err := trust.ParseNativeKeyFile(data)
+				if err != nil {
+					return fmt.Errorf("%s: %w", p, err)
+				}
+				for _, e := range entries {
+					e.Revoked = i == 1
+					c.Native = append(c.Native, e)
+				}
+			}
+		}
+		for i, list := range []multi{dsc, revokeDSC} {
+			for _, p := range list {
+				ders, err := readDSCs(p)
+				if err != nil {
+					return err
+				}
+				for _, der := range ders {
+					c.DSCs = append(c.DSCs, trust.DSCEntry{Cert: der, Revoked: i == 1})
+				}
+			}
+		}
+		shc := map[string]int{}
+		for _, arg := range jwks {
+			iss, p, ok := strings.Cut(arg, "=")
+			if !ok || iss == "" || p == "" {
+				return usagef("--jwks %q: want ISS=FILE, e.g. --jwks https://issuer.example/shc=jwks.json", arg)
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			e := trust.SHCEntry{Issuer: iss, JWKS: data}
+			sib, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "crl", "*.json"))
+			for _, cp := range sib {
+				crl, err := os.ReadFile(cp)
+				if err != nil {
+					return err
+				}
+				e.CRLs = append(e.CRLs, crl)
+			}
+			shc[iss] = len(c.SHC)
+			c.SHC = append(c.SHC, e)
+		}
+		for _, arg := range crls {
+			iss, p, ok := strings.Cut(arg, "=")
+			i, known := shc[iss]
+			if !ok || !known {
+				return usagef("--crl %q: want ISS=FILE for an issuer given with --jwks", arg)
+			}
+			crl, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			c.SHC[i].CRLs = append(c.SHC[i].CRLs, crl)
+		}
+		if *pseudo != "" {
+			if c.PseudonymKey, err = readPseudonymKey(*pseudo); err != nil {
+				return err
+			}
+		}
+		if *hpkePath != "" {
+			if c.HPKE, err = readHPKE(*hpkePath, uint16(*hpkeKEM)); err != nil {
+				return err
+			}
+		}
+		for _, s := range revokeDel {
+			kid, err := readRevokedDelegation(s, pin)
+			if err != nil {
+				return err
+			}
+			c.RevokedDelegations = append(c.RevokedDelegations, kid)
+		}
+
+		at := issued.or(time.Now())
+		data, err := trust.BuildTrustBundle(signer, d, trust.Bundle{
+			Version: *version, IssuedAt: at, FreshUntil: at.Add(freshD), GraceUntil: at.Add(graceD),
+		}, c)
+		if err != nil {
+			return err
+		}
+		// Read it back as a terminal would, before anyone gets it.
+		_, info, err := trust.LoadTrustBundle(data, pin, at, trust.State{})
+		if err != nil {
+			return fmt.Errorf("the bundle just built does not load: %w", err)
+		}
+		if err := writeFile(*out, data); err != nil {
+			return err
+		}
+		res := buildOut{File: *out, Kind: info.Kind, Version: info.Version, IssuedAt: info.IssuedAt,
+			FreshUntil: info.FreshUntil, GraceUntil: info.GraceUntil, Signer: info.Signer.String(),
+			Delegated: info.Delegated, Counts: info.Counts}
+		if *asJSON {
+			return printJSON(stdout, res)
+		}
+		fmt.Fprintf(stdout, "wrote %s: trust bundle version %d, signed by %s\n", *out, res.Version, signerWords(info.Signer, info.Delegated))
+		printCounts(stdout, info.Counts)
+		return nil
+	}())
+}
+
+func signerWords(kid trust.KeyID, delegated bool) string {
+	if delegated {
+		return "delegated key " + kid.String()
+	}
+	return "the root " + kid.String()
+}
+
+func printCounts(w io.Writer, n trust.TrustCounts) {
+	fmt.Fprintf(w, "native issuer keys: %d (%d revoked)\n", n.NativeKeys, n.NativeKeysRevoked)
+	fmt.Fprintf(w, "document signer certificates: %d (%d revoked)\n", n.DSCs, n.DSCsRevoked)
+	fmt.Fprintf(w, "SMART Health Card issuers: %d (%d keys)\n", n.SHCIssuers, n.SHCKeys)
+	fmt.Fprintf(w, "pseudonym key: %s, centre's HPKE key: %s, revoked delegations: %d\n",
+		yesNo(n.PseudonymKey), yesNo(n.HPKEKey), n.RevokedSigners)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+type inspectOut struct {
+	File       string             `json:"file"`
+	Kind       trust.Kind         `json:"kind"`
+	Version    uint64             `json:"version"`
+	Base       uint64             `json:"base,omitempty"`
+	IssuedAt   time.Time          `json:"issued_at"`
+	FreshUntil time.Time          `json:"fresh_until"`
+	GraceUntil time.Time          `json:"grace_until"`
+	Freshness  trust.Freshness    `json:"freshness"`
+	AgeSeconds int64              `json:"age_seconds"`
+	Signer     string             `json:"signer"`
+	Delegated  bool               `json:"delegated"`
+	Delegation *delegationOut     `json:"delegation,omitempty"`
+	Counts     *trust.TrustCounts `json:"counts,omitempty"`
+	PayloadLen int                `json:"payload_bytes"`
+}
+
+func runTrustInspect(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("inspect", stderr)
+	rootPath := fs.String("root", "", "the operator root's public key file (required)")
+	var at timeFlag
+	fs.Var(&at, "at", "judge freshness at this time (RFC 3339; default now)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return finish(stderr, "inspect", func() error {
+		files, err := parseFlags(fs, args)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		if len(files) != 1 || *rootPath == "" {
+			return usagef("usage: sentinel-central trust inspect FILE --root PUB [--at TIME] [--json]")
+		}
+		root, err := readPublicKey(*rootPath)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(files[0])
+		if err != nil {
+			return err
+		}
+		now := at.or(time.Now())
+		b, fr, err := trust.OpenBundle(data, root, now, trust.State{})
+		if err != nil {
+			return fmt.Errorf("%s: %w", files[0], err)
+		}
+		res := inspectOut{File: files[0], Kind: b.Kind, Version: b.Version, Base: b.Base, IssuedAt: b.IssuedAt,
+			FreshUntil: b.FreshUntil, GraceUntil: b.GraceUntil, Freshness: fr,
+			AgeSeconds: int64(b.Age(now) / time.Second), Signer: b.Signer.String(), Delegated: b.Delegation != nil,
+			PayloadLen: len(b.Payload)}
+		if d := b.Delegation; d != nil {
+			res.Delegation = &delegationOut{KID: d.KID.String(), Kinds: d.Kinds, ValidFrom: d.Validity.NotBefore, ValidTo: d.Validity.NotAfter}
+		}
+		if b.Kind == trust.KindTrust {
+			_, info, err := trust.LoadTrustBundle(data, root, now, trust.State{})
+			if err != nil {
+				return fmt.Errorf("%s: %w", files[0], err)
+			}
+			res.Counts = &info.Counts
+		}
+		if *asJSON {
+			return printJSON(stdout, res)
+		}
+		fmt.Fprintf(stdout, "%s: %s bundle version %d", res.File, res.Kind, res.Version)
+		if res.Base != 0 {
+			fmt.Fprintf(stdout, " (applies to version %d)", res.Base)
+		}
+		fmt.Fprintln(stdout)
+		fmt.Fprintf(stdout, "signed by %s", signerWords(b.Signer, res.Delegated))
+		if d := res.Delegation; d != nil {
+			fmt.Fprintf(stdout, ", delegated for %s until %s", joinKinds(d.Kinds), d.ValidTo.Format(time.RFC3339))
+		}
+		fmt.Fprintln(stdout)
+		fmt.Fprintf(stdout, "issued %s, %s old: %s (fresh until %s, grace until %s)\n",
+			res.IssuedAt.Format(time.RFC3339), b.Age(now).Round(time.Second), fr,
+			res.FreshUntil.Format(time.RFC3339), res.GraceUntil.Format(time.RFC3339))
+		if res.Counts != nil {
+			printCounts(stdout, *res.Counts)
+		} else {
+			fmt.Fprintf(stdout, "payload: %d bytes\n", res.PayloadLen)
+		}
+		return nil
+	}())
 }
