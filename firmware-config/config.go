@@ -2,6 +2,7 @@ package firmwareconfig
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 )
 
@@ -282,5 +283,23 @@ func (d *Duration) UnmarshalText(b []byte) error {
 		return fmt.Errorf("%q is not a duration: write e.g. \"50ms\", \"2s\" or \"1m\"", b)
 	}
 	*d = Duration(v)
+	return nil
+}
+
+// LaneStateDir returns the directory under DataDir that holds a lane's
+// device state, such as its thermometer's calibration: every thermometer
+// is calibrated on its own. Both sentineld and sentinelctl find the state
+// here; it is never written into the configuration file.
+func (c *Config) LaneStateDir(lane string) string {
+	return filepath.Join(c.DataDir, "lanes", lane)
+}
+
+// Lane returns the lane called name, or nil.
+func (c *Config) Lane(name string) *Lane {
+	for i := range c.Lanes {
+		if c.Lanes[i].Name == name {
+			return &c.Lanes[i]
+		}
+	}
 	return nil
 }

@@ -526,3 +526,17 @@ func TestLimits(t *testing.T) {
 		})
 	}
 }
+
+func TestLaneHelpers(t *testing.T) {
+	b, _ := Example("supermarket")
+	cfg := mustParse(t, string(b))
+	if got, want := cfg.LaneStateDir("in-2"), "/var/lib/sentinel/lanes/in-2"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if l := cfg.Lane("in-2"); l == nil || l.Thermometer.Address != 0x5B {
+		t.Errorf("Lane(in-2): got %+v", l)
+	}
+	if l := cfg.Lane("nope"); l != nil {
+		t.Errorf("Lane(nope): got %+v, want nil", l)
+	}
+}
