@@ -3,6 +3,7 @@ package shc
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -11,8 +12,8 @@ import (
 // is checked; the vc is decoded only after (see vc).
 type claims struct {
 	Iss string          `json:"iss"`
-	Nbf *json.Number    `json:"nbf"`
-	Exp *json.Number    `json:"exp"`
+	Nbf json.RawMessage `json:"nbf"`
+	Exp json.RawMessage `json:"exp"`
 	VC  json.RawMessage `json:"vc"`
 }
 
@@ -101,11 +102,14 @@ func (c *concept) testResult() string {
 
 // numericDate converts a JWT NumericDate (seconds since 1970, possibly with
 // a fraction, as the specification's examples have) to a time with
-// millisecond precision. ok is false for values that are not numbers in
-// 1970…9999.
-func numericDate(n json.Number) (time.Time, bool) {
-	f, err := n.Float64()
-	if err != nil || math.IsNaN(f) || f < 0 || f > 253402300799 {
+// millisecond precision. ok is false for values that are not JSON numbers
+// in 1970…9999.
+func numericDate(raw json.RawMessage) (time.Time, bool) {
+	if len(raw) == 0 || raw[0] < '0' || raw[0] > '9' {
+		return time.Time{}, false // a string, null, negative or absent
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsNaN(f) || f > 253402300799 {
 		return time.Time{}, false
 	}
 	return time.UnixMilli(int64(math.Round(f * 1000))).UTC(), true

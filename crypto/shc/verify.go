@@ -58,14 +58,14 @@ func (u *Unverified) Verify(store *trust.Store, now time.Time) (*credential.Cred
 	if c.Nbf == nil {
 		return nil, reject(credential.ReasonBadStructure, "verify: no nbf (issuance time)")
 	}
-	nbf, ok := numericDate(*c.Nbf)
+	nbf, ok := numericDate(c.Nbf)
 	if !ok {
-		return nil, reject(credential.ReasonBadStructure, "verify: nbf %q is not a time", truncate(c.Nbf.String(), 24))
+		return nil, reject(credential.ReasonBadStructure, "verify: nbf %q is not a time", truncate(string(c.Nbf), 24))
 	}
 	var exp time.Time
 	if c.Exp != nil {
-		if exp, ok = numericDate(*c.Exp); !ok {
-			return nil, reject(credential.ReasonBadStructure, "verify: exp %q is not a time", truncate(c.Exp.String(), 24))
+		if exp, ok = numericDate(c.Exp); !ok {
+			return nil, reject(credential.ReasonBadStructure, "verify: exp %q is not a time", truncate(string(c.Exp), 24))
 		}
 	}
 	rid := ""
