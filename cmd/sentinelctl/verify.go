@@ -1,13 +1,269 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/verify"
+	"sentinel/device/camera"
 )
 
-// runVerify is not built yet: its issue replaces this file.
+// multiFlag collects a flag given several times.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+// verdict is one line of `sentinelctl verify` output.
+type verdict struct {
+	Input      string                 `json:"input"`
+	Accepted   bool                   `json:"accepted"`
+	Format     credential.Format      `json:"format"`
+	Reason     credential.Reason      `json:"reason"`
+	Message    string                 `json:"message"`
+	Detail     string                 `json:"detail,omitempty"`
+	Credential *credential.Credential `json:"credential,omitempty"`
+}
+
+// payload is one code to verify and where it came from.
+type payload struct {
+	input string // a label: file name, "arg N" or "stdin line N"; never the payload itself
+	data  []byte
+	err   error // reading or decoding the input failed
+}
+
 func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "sentinelctl verify: not available in this build yet")
-	return exitRefused
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var trustFiles multiFlag
+	fs.Var(&trustFiles, "trust", "trusted keys: a certificate (PEM or DER), a JWKS, a native issuer key or a trust bundle; repeatable")
+	root := fs.String("root", "", "operator root public key that signs trust bundles given with --trust")
+	at := fs.String("at", "", "verify as of this time (RFC 3339; without a zone it is UTC); default now")
+	asJSON := fs.Bool("json", false, "print one JSON object per payload")
+	lang := fs.String("lang", "en", "language of the messages: en or zh")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: sentinelctl verify [--trust FILE]... [--root FILE] [--at TIME] [--json] PAYLOAD|-|FILE...")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "Verifies health codes offline. A PAYLOAD is the text of a code (HCN1:, HC1:, shc:/);")
+		fmt.Fprintln(stderr, "- reads one payload per line from standard input; a FILE is a QR image (PNG, JPEG),")
+		fmt.Fprintln(stderr, "a text file holding a payload, or a .smart-health-card file.")
+		fmt.Fprintln(stderr, "Exit status: 0 all accepted, 1 any refused, 2 usage error.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	posArgs, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(posArgs) == 0 {
+		fmt.Fprintln(stderr, "sentinelctl verify: give at least one payload, image file or - for standard input")
+		fs.Usage()
+		return exitUsage
+	}
+	now := time.Now()
+	if *at != "" {
+		t, err := parseTime(*at)
+		if err != nil {
+			fmt.Fprintf(stderr, "sentinelctl verify: --at: %v\n", err)
+			return exitUsage
+		}
+		now = t
+	}
+	if len(trustFiles) == 0 {
+		fmt.Fprintln(stderr, "sentinelctl verify: no --trust given: every code will be refused as untrusted (pass the issuers' keys, certificates or a trust bundle)")
+	}
+	store, err := loadTrust(trustFiles, *root, now, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinelctl verify: %v\n", err)
+		return exitUsage
+	}
+
+	payloads, err := collectPayloads(posArgs, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinelctl verify: %v\n", err)
+		return exitUsage
+	}
+	v := verify.New(store)
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	enc := json.NewEncoder(out)
+	code := exitOK
+	for _, p := range payloads {
+		if ctx.Err() != nil {
+			return exitRefused
+		}
+		vd := verdict{Input: p.input}
+		var cred *credential.Credential
+		verr := p.err
+		if verr == nil {
+			cred, verr = v.Verify(p.data, verify.Options{Now: now})
+		}
+		if verr != nil {
+			code = exitRefused
+			var rej *credential.Rejection
+			if errors.As(verr, &rej) {
+				vd.Format, vd.Reason, vd.Message, vd.Detail = rej.Format, rej.Reason, rej.Message(*lang), rej.Detail
+			} else {
+				vd.Reason = credential.ReasonBadEncoding
+				vd.Message = verr.Error()
+			}
+		} else {
+			vd.Accepted, vd.Format, vd.Credential = true, cred.Format, cred
+			vd.Message = acceptedMessage(cred, *lang)
+		}
+		if *asJSON {
+			enc.Encode(vd)
+			continue
+		}
+		printVerdict(out, vd)
+	}
+	return code
+}
+
+func acceptedMessage(c *credential.Credential, lang string) string {
+	if lang == "zh" {
+		return "核验通过"
+	}
+	return "Verified"
+}
+
+func printVerdict(w io.Writer, v verdict) {
+	if !v.Accepted {
+		fmt.Fprintf(w, "REFUSED   %s  %s  [%s]\n", v.Input, v.Message, v.Reason)
+		if v.Detail != "" {
+			fmt.Fprintf(w, "          detail: %s\n", v.Detail)
+		}
+		return
+	}
+	c := v.Credential
+	var parts []string
+	parts = append(parts, string(c.Format))
+	if c.Issuer != "" {
+		parts = append(parts, "issuer "+c.Issuer)
+	}
+	if h := c.Holder.String(); h != "" {
+		parts = append(parts, "holder "+h)
+	}
+	if c.Colour != credential.ColourNone {
+		parts = append(parts, strings.ToUpper(c.Colour.String()))
+	}
+	if c.Facts != nil && c.Facts.Kind != "" {
+		parts = append(parts, c.Facts.Kind)
+	}
+	if c.DisplayName != "" {
+		parts = append(parts, fmt.Sprintf("%q", c.DisplayName))
+	}
+	if c.Rolling {
+		parts = append(parts, "live code")
+	} else if c.Paper {
+		parts = append(parts, "paper code")
+	}
+	if !c.Expires.IsZero() {
+		parts = append(parts, "expires "+c.Expires.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintf(w, "ACCEPTED  %s  %s\n", v.Input, strings.Join(parts, "  "))
+}
+
+// parseTime parses RFC 3339, or a date and time without a zone (UTC), or a
+// date alone (midnight UTC).
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339, e.g. 2026-11-29T08:00:00Z (no zone means UTC)", s)
+}
+
+// collectPayloads turns the arguments into payloads: "-" reads lines from
+// stdin, an existing file is an image, a text payload or an SHC file, and
+// anything else is a payload itself.
+func collectPayloads(args []string, stdin io.Reader) ([]payload, error) {
+	var out []payload
+	for i, a := range args {
+		if a == "-" {
+			sc := bufio.NewScanner(stdin)
+			sc.Buffer(make([]byte, 0, 8<<10), credential.MaxPayload*2+2)
+			n := 0
+			for sc.Scan() {
+				n++
+				line := bytes.TrimSpace(sc.Bytes())
+				if len(line) == 0 {
+					continue
+				}
+				out = append(out, payload{input: fmt.Sprintf("stdin:%d", n), data: append([]byte(nil), line...)})
+			}
+			if err := sc.Err(); err != nil {
+				if errors.Is(err, bufio.ErrTooLong) {
+					out = append(out, payload{input: fmt.Sprintf("stdin:%d", n+1), err: credential.Reject("", credential.ReasonTooLarge, "line longer than %d characters", credential.MaxPayload*2)})
+					continue
+				}
+				return nil, fmt.Errorf("read standard input: %w", err)
+			}
+			continue
+		}
+		if st, err := os.Stat(a); err == nil && !st.IsDir() {
+			ps, err := filePayloads(a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ps...)
+			continue
+		}
+		out = append(out, payload{input: fmt.Sprintf("arg:%d", i+1), data: []byte(strings.TrimSpace(a))})
+	}
+	return joinSHCChunks(out), nil
+}
+
+// filePayloads reads one file argument.
+func filePayloads(path string) ([]payload, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	label := filepath.Base(path)
+	if bytes.HasPrefix(head, []byte("\x89PNG")) || bytes.HasPrefix(head, []byte{0xff, 0xd8}) {
+		img, err := camera.LoadGray(f)
+		if err != nil {
+			return []payload{{input: label, err: credential.Reject("", credential.ReasonBadEncoding, "image %s: %w", label, err)}}, nil
+		}
+		res, err := camera.Decode(img)
+		if err != nil {
+			return []payload{{input: label, err: credential.Reject("", credential.ReasonBadEncoding, "no QR code found in %s: %w", label, err)}}, nil
+		}
+		return []payload{{input: label, data: res.Payload}}, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if jws, ok := smartHealthCardFile(data); ok {
+		ps := make([]payload, len(jws))
+		for i, j := range jws {
+			ps[i] = payload{input: fmt.Sprintf("%s#%d", label, i+1), data: j}
+		}
+		return ps, nil
+	}
+	return []payload{{input: label, data: bytes.TrimSpace(data)}}, nil
 }

@@ -3,6 +3,8 @@ package credential
 import (
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -105,5 +107,21 @@ func TestColour(t *testing.T) {
 	}
 	if _, err := ParseColour("blue"); err == nil {
 		t.Error("ParseColour(blue) succeeded")
+	}
+}
+
+// TestReasonsDocumented keeps docs/reasons.md in step with Reasons().
+func TestReasonsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "reasons.md"))
+	if err != nil {
+		t.Fatalf("read the reason table: %v", err)
+	}
+	for _, r := range Reasons() {
+		if !strings.Contains(string(doc), "| `"+string(r)+"` |") {
+			t.Errorf("docs/reasons.md has no row for %q", r)
+		}
+		if en := r.Message("en"); !strings.Contains(string(doc), en) {
+			t.Errorf("docs/reasons.md does not quote the message of %q: %q", r, en)
+		}
 	}
 }

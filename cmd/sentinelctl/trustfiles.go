@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"crypto"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/shc"
+	"sentinel/crypto/trust"
+)
+
+// loadTrust builds the trust store from the --trust arguments. A trust
+// bundle (at most one, verified against --root) is the base; the other
+// files add keys to it. Directories are read file by file, not recursing.
+func loadTrust(args []string, rootFile string, now time.Time, stderr io.Writer) (*trust.Store, error) {
+	var files []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, fmt.Errorf("--trust %s: %w", a, err)
+		}
+		if !st.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		entries, err := os.ReadDir(a)
+		if err != nil {
+			return nil, fmt.Errorf("--trust %s: %w", a, err)
+		}
+		var names []string
+		for _, e := range entries {
+			if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				names = append(names, filepath.Join(a, e.Name()))
+			}
+		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("--trust %s: the directory holds no key files", a)
+		}
+		sort.Strings(names)
+		files = append(files, names...)
+	}
+
+	var store *trust.Store
+	var rest []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--trust %s: %w", f, err)
+		}
+		if !trust.IsBundle(data) {
+			rest = append(rest, f)
+			continue
+		}
+		if store != nil {
+			return nil, fmt.Errorf("--trust %s: only one trust bundle can be given", f)
+		}
+		root, err := loadRoot(rootFile)
+		if err != nil {
+			return nil, fmt.Errorf("--trust %s is a trust bundle: %w", f, err)
+		}
+		s, info, err := trust.LoadTrustBundle(data, root, now, trust.State{})
+		if err != nil {
+			return nil, fmt.Errorf("--trust %s: %w", f, err)
+		}
+		fmt.Fprintf(stderr, "trust bundle %s: version %d, issued %s, %s\n",
+			filepath.Base(f), info.Version, info.IssuedAt.UTC().Format(time.RFC3339), info.Freshness)
+		store = s
+	}
+	if store == nil {
+		store = trust.New()
+	}
+	for _, f := range rest {
+		if err := store.AddFile(f); err != nil {
+			return nil, fmt.Errorf("--trust %w", err)
+		}
+	}
+	return store, nil
+}
+
+func loadRoot(path string) (crypto.PublicKey, error) {
+	if path == "" {
+		return nil, fmt.Errorf("give the operator root public key with --root FILE to check its signature")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--root: %w", err)
+	}
+	pub, err := trust.ParsePublicKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("--root %s: %w", path, err)
+	}
+	return pub, nil
+}
+
+// smartHealthCardFile returns the JWSs of a .smart-health-card file.
+func smartHealthCardFile(data []byte) ([][]byte, bool) {
+	t := bytes.TrimSpace(data)
+	if !bytes.HasPrefix(t, []byte("{")) || !bytes.Contains(t, []byte(`"verifiableCredential"`)) {
+		return nil, false
+	}
+	jws, err := shc.ParseFile(data)
+	if err != nil {
+		return [][]byte{nil}, true // verified as empty: refused with a clear reason below
+	}
+	out := make([][]byte, len(jws))
+	for i, j := range jws {
+		out[i] = []byte(j)
+	}
+	return out, true
+}
+
+// joinSHCChunks joins consecutive chunked SMART Health Card parts
+// ("shc:/C/N/…") into one JWS payload, as the gate's scanner stage does.
+func joinSHCChunks(in []payload) []payload {
+	var out []payload
+	var asm shc.Assembler
+	var labels []string
+	flush := func(err error) {
+		if len(labels) == 0 {
+			return
+		}
+		have, total := asm.Pending()
+		if err == nil {
+			err = credential.Reject(credential.FormatSHC, credential.ReasonBadEncoding, "only %d of %d parts of a chunked card were given", have, total)
+		}
+		out = append(out, payload{input: strings.Join(labels, "+"), err: err})
+		labels = nil
+		asm.Reset()
+	}
+	for _, p := range in {
+		if p.err != nil || !isChunk(p.data) {
+			flush(nil)
+			out = append(out, p)
+			continue
+		}
+		labels = append(labels, p.input)
+		jws, _, err := asm.Add(string(p.data))
+		if err != nil {
+			flush(err)
+			continue
+		}
+		if jws != "" {
+			out = append(out, payload{input: strings.Join(labels, "+"), data: []byte(jws)})
+			labels = nil
+			asm.Reset()
+		}
+	}
+	flush(nil)
+	return out
+}
+
+// isChunk reports whether a payload is one part of a chunked SHC
+// ("shc:/C/N/…" with N > 1).
+func isChunk(b []byte) bool {
+	rest, ok := bytes.CutPrefix(b, []byte(shc.Prefix))
+	if !ok {
+		return false
+	}
+	parts := bytes.SplitN(rest, []byte("/"), 3)
+	return len(parts) == 3 && string(parts[1]) != "1"
+}
