@@ -30,12 +30,28 @@ func FuzzEvdev(f *testing.F) {
 	w.enter()
 	f.Add(w.b, uint8(1), uint8(1), uint8(4))
 	f.Add([]byte{1, 2, 3}, uint8(0), uint8(0), uint8(0))
+	// Compact triples: shift, h, release, caps lock, c, SYN_DROPPED, Enter.
+	f.Add([]byte{1, 42, 1, 1, 35, 1, 1, 35, 0, 1, 42, 0, 1, 58, 1, 1, 46, 1, 0, 3, 0, 0, 0, 0, 1, 28, 1}, uint8(2), uint8(0), uint8(16))
 	f.Fuzz(func(t *testing.T, data []byte, sel, chunk, max uint8) {
 		layout := Layout64
 		if sel%2 == 1 {
 			layout = Layout32
 		}
 		limit := int(max)%32 + 1
+		if sel&2 != 0 {
+			// Read data as compact (type, code, value) triples and encode
+			// them, so that the keyboard sees plausible key events.
+			var b []byte
+			for i := 0; i+2 < len(data); i += 3 {
+				typ := []uint16{EvSyn, EvKey, EvKey, EvKey, EvMsc}[data[i]%5]
+				code := uint16(data[i+1])
+				if typ == EvSyn {
+					code %= 4
+				}
+				b = AppendEvent(b, InputEvent{Sec: int64(i), Type: typ, Code: code, Value: int32(data[i+2] % 3)}, layout)
+			}
+			data = b
+		}
 
 		whole, _ := NewEventDecoder(layout)
 		evs := whole.Feed(nil, data)
@@ -78,6 +94,11 @@ func FuzzEvdev(f *testing.F) {
 			}
 			if l.Err == nil && (len(l.Text) == 0 || len(l.Text) > limit) {
 				t.Fatalf("got a line of %d bytes, want 1 to %d", len(l.Text), limit)
+			}
+			for _, c := range l.Text {
+				if c >= 0x7f {
+					t.Fatalf("got byte %#x in %q, want ASCII", c, l.Text)
+				}
 			}
 			if len(k.buf) != 0 {
 				t.Fatalf("keyboard holds %d bytes after a line ended", len(k.buf))

@@ -172,10 +172,16 @@ func (e *Evdev) Next(ctx context.Context) (Code, error) {
 // read does one read, interrupted when ctx is done, and queues the lines
 // it completes. It returns only ctx's error.
 func (e *Evdev) read(ctx context.Context, f eventFile) error {
-	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Unix(1, 0)) })
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		f.SetReadDeadline(time.Unix(1, 0)) // in the past: Read returns now
+		close(fired)
+	})
 	n, err := f.Read(e.buf)
 	if !stop() {
-		// ctx ended during the read; clear the deadline for the next Next.
+		// ctx ended during the read: once the deadline is set, clear it
+		// for the next Next.
+		<-fired
 		f.SetReadDeadline(time.Time{})
 	}
 	if n > 0 {
