@@ -48,14 +48,14 @@ const (
 
 // claims are the decoded claims of a native code, not yet verified.
 type claims struct {
-	iss     string
+	iss     []byte // aliases the decoded bytes; compared, then the key's string is used
 	exp     uint64
 	iat     uint64
 	since   uint64
 	version uint64
 	index   uint32
 	colour  uint64
-	name    string
+	name    []byte
 	holder  crypto.PublicKey // nil for a paper code
 	seen    int
 
@@ -165,10 +165,10 @@ func (c *claims) parseClaim(key int64, v []byte) (int, error) {
 			return 0, errors.New("text is not UTF-8")
 		}
 		if key == claimIss {
-			c.iss = string(s)
+			c.iss = s
 			c.seen |= seenIss
 		} else {
-			c.name = string(s)
+			c.name = s
 		}
 		return n, nil
 	case claimExp, claimIat, ClaimColourSince, ClaimVersion, ClaimColour, ClaimIndex:
@@ -319,7 +319,7 @@ func (c *claims) parseCOSEKey(v []byte) (int, error) {
 	}
 	switch {
 	case kty == ktyOKP && crv == crvEd255 && (alg == 0 || alg == cose.AlgEdDSA) && len(x) == ed25519.PublicKeySize && y == nil:
-		c.holder = ed25519.PublicKey(bytes.Clone(x))
+		c.holder = ed25519.PublicKey(x) // aliases the decoded bytes, which nothing writes
 	case kty == ktyEC2 && crv == crvP256 && (alg == 0 || alg == cose.AlgES256) && len(x) == 32 && len(y) == 32:
 		var pt [65]byte
 		pt[0] = 4
@@ -376,7 +376,7 @@ func (c *claims) check() error {
 
 // validIssuer checks an issuer id like trust.ValidIssuer, without its
 // allocations.
-func validIssuer(s string) error {
+func validIssuer[T string | []byte](s T) error {
 	if len(s) == 0 || len(s) > 16 {
 		return fmt.Errorf("issuer %q must be 1 to 16 characters", s)
 	}
@@ -391,22 +391,24 @@ func validIssuer(s string) error {
 // validName checks a masked display name: empty, or at most MaxNameLen
 // bytes of printable UTF-8 ending in " *" (the issuer masks; a name that
 // does not look masked is refused).
-func validName(s string) error {
-	if s == "" {
+func validName(s []byte) error {
+	if len(s) == 0 {
 		return nil
 	}
 	if len(s) > MaxNameLen {
 		return fmt.Errorf("display name of %d bytes exceeds %d", len(s), MaxNameLen)
 	}
-	if !utf8.ValidString(s) {
-		return errors.New("display name is not UTF-8")
-	}
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return errors.New("display name is not UTF-8")
+		}
 		if !unicode.IsPrint(r) {
 			return fmt.Errorf("display name holds the unprintable character %U", r)
 		}
+		i += n
 	}
-	if len(s) < 3 || !strings.HasSuffix(s, " *") || strings.TrimSpace(s[:len(s)-2]) == "" {
+	if len(s) < 3 || !bytes.HasSuffix(s, []byte(" *")) || len(bytes.TrimSpace(s[:len(s)-2])) == 0 {
 		return fmt.Errorf("display name %q is not masked (want a family name followed by \" *\", like \"Zhang *\")", s)
 	}
 	return nil

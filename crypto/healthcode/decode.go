@@ -1,6 +1,7 @@
 package healthcode
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"strings"
@@ -15,7 +16,8 @@ import (
 // Unverified is a decoded native code whose signatures have not been
 // checked. Nothing in it may be trusted: call Verify.
 type Unverified struct {
-	msg     *cose.Sign1
+	buf     []byte // the inflated bytes, which every slice below aliases
+	msg     cose.Sign1
 	alg     int64
 	claims  claims
 	rolling bool
@@ -31,7 +33,7 @@ func (u *Unverified) KeyID() []byte { return u.msg.Protected.KID }
 func (u *Unverified) Rolling() bool { return u.rolling }
 
 // scratch holds the buffers of one decoding; they return to scratchPool
-// when Decode is done, since nothing decoded aliases them.
+// when Decode is done: the Unverified keeps one copy of the inflated bytes.
 type scratch struct {
 	text     []byte
 	b45      []byte
@@ -74,8 +76,8 @@ func Decode(text string) (*Unverified, error) {
 	if err != nil {
 		return nil, reject(credential.ReasonBadCompression, "decode: %w", err)
 	}
-	u := new(Unverified)
-	if err := u.decodeCBOR(s.inflated); err != nil {
+	u := &Unverified{buf: bytes.Clone(s.inflated)}
+	if err := u.decodeCBOR(u.buf); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -92,17 +94,15 @@ func (u *Unverified) decodeCBOR(b []byte) error {
 			return reject(credential.ReasonBadStructure, "decode: presentation: %w", err)
 		}
 	}
-	msg, err := cose.Parse(cred)
-	if err != nil {
-		return reject(credential.ReasonBadStructure, "decode: %w", err)
+	if err := parseSign1(cred, &u.msg); err != nil {
+		return reject(credential.ReasonBadStructure, "decode: COSE_Sign1: %w", err)
 	}
-	if err := checkProtected(msg); err != nil {
+	if err := checkProtected(&u.msg); err != nil {
 		return err
 	}
-	u.msg = msg
-	u.alg = msg.Protected.Alg
-	if err := parseClaims(msg.Payload, &u.claims); err != nil {
-		if v, ok := versionOf(msg.Payload); ok && v != Version {
+	u.alg = u.msg.Protected.Alg
+	if err := parseClaims(u.msg.Payload, &u.claims); err != nil {
+		if v, ok := versionOf(u.msg.Payload); ok && v != Version {
 			return reject(credential.ReasonSchema, "decode: format version %d is not supported (this terminal reads version %d): update its software", v, Version)
 		}
 		return reject(credential.ReasonBadStructure, "decode: %w", err)
@@ -136,7 +136,7 @@ func (u *Unverified) decodePresentation(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("a presentation inside a presentation")
 	}
 	u.rolling = true
-	u.sig = append([]byte(nil), sig...)
+	u.sig = sig
 	u.hash = sha256.Sum256(cred)
 	return cred, nil
 }

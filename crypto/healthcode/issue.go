@@ -110,7 +110,7 @@ func (is *Issuer) claimsMap(c Claims) (map[int64]any, error) {
 	if c.Colour < credential.ColourGreen || c.Colour > credential.ColourRed {
 		return nil, fmt.Errorf("%w: colour %d is not green, yellow or red", ErrClaims, c.Colour)
 	}
-	if err := validName(c.DisplayName); err != nil {
+	if err := validName([]byte(c.DisplayName)); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrClaims, err)
 	}
 	iat := c.IssuedAt

@@ -67,7 +67,7 @@ func (u *Unverified) Verify(store *trust.Store, opts VerifyOptions) (*credential
 		return nil, reject(credential.ReasonSchema, "verify: %w", err)
 	}
 	iat := time.Unix(int64(c.iat), 0).UTC()
-	if key.Issuer != c.iss {
+	if key.Issuer != string(c.iss) {
 		return nil, reject(credential.ReasonBadIssuer, "verify: code claims issuer %q, key %x issues for %q", c.iss, kid, key.Issuer)
 	}
 	if key.Revoked {
@@ -90,12 +90,12 @@ func (u *Unverified) Verify(store *trust.Store, opts VerifyOptions) (*credential
 	}
 	cred := &credential.Credential{
 		Format:      credential.FormatNative,
-		Issuer:      c.iss,
-		KeyID:       append([]byte(nil), kid...),
-		Holder:      credential.Holder{Kind: credential.HolderNative, Issuer: c.iss, Index: c.index},
+		Issuer:      key.Issuer,
+		KeyID:       kid[:len(kid):len(kid)],
+		Holder:      credential.Holder{Kind: credential.HolderNative, Issuer: key.Issuer, Index: c.index},
 		Colour:      credential.Colour(c.colour),
 		ColourSince: time.Unix(int64(c.since), 0).UTC(),
-		DisplayName: c.name,
+		DisplayName: string(c.name),
 		IssuedAt:    iat,
 		Expires:     exp,
 		Rolling:     u.rolling,
@@ -144,7 +144,7 @@ func (u *Unverified) pickKey(keys []*trust.NativeKey) (*trust.NativeKey, error) 
 // revocation, then validity at issuance.
 func (u *Unverified) score(k *trust.NativeKey) int {
 	sc := 0
-	if k.Issuer == u.claims.iss {
+	if k.Issuer == string(u.claims.iss) {
 		sc += 4
 	}
 	if !k.Revoked {
