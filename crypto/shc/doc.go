@@ -54,8 +54,8 @@
 //     genuine. Segment modes are not reported by device/camera, so the
 //     rule "one byte segment shc:/ then one numeric segment" cannot be
 //     judged; extra characters that a further segment adds are refused as
-//     bad encoding. Whether a code is larger than its content needs
-//     (a version inflated to 22) is not judged.
+//     bad encoding. A version larger than the content needs is a warning
+//     too, computed for the segments the specification prescribes.
 //   - A .smart-health-card file with characters after its JSON object,
 //     but for one final line break, is refused.
 //   - Facts: "immunization" with the count of Immunization resources (not

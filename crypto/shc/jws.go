@@ -39,6 +39,7 @@ const (
 	WarnChunked     Warning = "chunked QR code (deprecated by the specification)"
 	WarnLongJWS     Warning = "JWS longer than 1195 characters: does not fit one QR code of version 22"
 	WarnQRVersion   Warning = "QR code version above 22, the largest the specification allows"
+	WarnQRInflated  Warning = "QR code version larger than its content needs"
 )
 
 // Header is the protected header of a SMART Health Card JWS.

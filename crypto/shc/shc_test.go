@@ -402,6 +402,21 @@ func TestVerify(t *testing.T) {
 		{"no bundle", payload(`{"iss":"` + testIss + `","nbf":1,"vc":{"type":["https://smarthealth.cards#health-card"],"credentialSubject":{}}}`), store, at, credential.ReasonBadStructure},
 		{"no vc", payload(`{"iss":"` + testIss + `","nbf":1}`), store, at, credential.ReasonBadStructure},
 		{"vc of another shape", payload(`{"iss":"` + testIss + `","nbf":1,"vc":{"type":"x"}}`), store, at, credential.ReasonBadStructure},
+		{"forged, the kid's key trusted for two issuers", func() string {
+			jws, _ := Sign(other, kid, testIss, testVC(""), testNbf, exp)
+			return jws
+		}(), func() *trust.Store {
+			s := trust.New()
+			s.AddSHCKey(&trust.SHCKey{Issuer: "https://first.example.org", KID: kid, Public: &key.PublicKey})
+			s.AddSHCKey(&trust.SHCKey{Issuer: testIss, KID: kid, Public: &key.PublicKey})
+			return s
+		}(), at, credential.ReasonBadSignature},
+		{"the kid's key trusted for two issuers", mustSign(t, key, testIss, testVC(""), testNbf, exp), func() *trust.Store {
+			s := trust.New()
+			s.AddSHCKey(&trust.SHCKey{Issuer: "https://first.example.org", KID: kid, Public: &key.PublicKey})
+			s.AddSHCKey(&trust.SHCKey{Issuer: testIss, KID: kid, Public: &key.PublicKey})
+			return s
+		}(), at, ""},
 		{"no store", mustSign(t, key, testIss, testVC(""), testNbf, exp), nil, at, credential.ReasonNoTrust},
 	}
 	for _, tt := range tests {
@@ -538,9 +553,31 @@ func TestParseFile(t *testing.T) {
 }
 
 func TestQRWarnings(t *testing.T) {
-	for v, want := range map[int]int{1: 0, 22: 0, 23: 1, 40: 1} {
-		if got := len(QRWarnings(v)); got != want {
-			t.Errorf("QRWarnings(%d) has %d warnings, want %d", v, got, want)
+	// "shc:/" and 20 digits: 4+8+40 + 4+10+67 = 133 bits; version 1 at L
+	// holds 19 data bytes (152 bits), at H 9 (72 bits); version 2 at H
+	// holds 16 (128 bits), version 3 at H 26.
+	small := "shc:/" + strings.Repeat("56", 10)
+	tests := []struct {
+		version int
+		ec      string
+		text    string
+		want    []Warning
+	}{
+		{1, "L", small, nil},
+		{2, "L", small, []Warning{WarnQRInflated}},
+		{3, "H", small, nil},
+		{4, "H", small, []Warning{WarnQRInflated}},
+		{22, "L", "not shc", nil},
+		{23, "L", "not shc", []Warning{WarnQRVersion}},
+		{40, "L", small, []Warning{WarnQRVersion, WarnQRInflated}},
+		{5, "L", "shc:/1/2/" + strings.Repeat("5", 20), []Warning{WarnQRInflated}},
+		{5, "X", small, nil},
+		{5, "L", "shc:/12ab", nil},
+	}
+	for _, tt := range tests {
+		got := QRWarnings(tt.version, tt.ec, tt.text)
+		if len(got) != len(tt.want) || (len(got) > 0 && got[len(got)-1] != tt.want[len(tt.want)-1]) {
+			t.Errorf("QRWarnings(%d, %s, %.12q) = %v, want %v", tt.version, tt.ec, tt.text, got, tt.want)
 		}
 	}
 }
@@ -555,5 +592,30 @@ func TestSignRefuses(t *testing.T) {
 	}
 	if _, err := Sign(newKey(t), "", testIss, func() {}, testNbf, time.Time{}); err == nil {
 		t.Error("Sign of an unencodable vc succeeded")
+	}
+}
+
+func TestNamelessPatient(t *testing.T) {
+	key := newKey(t)
+	vc := map[string]any{
+		"type": []string{"https://smarthealth.cards#health-card"},
+		"credentialSubject": map[string]any{"fhirBundle": map[string]any{
+			"resourceType": "Bundle",
+			"entry": []any{
+				map[string]any{"resource": map[string]any{"resourceType": "Patient", "birthDate": "1990-01-01"}},
+				immunization("208", "2021-06-01"),
+			},
+		}},
+	}
+	u, err := ParseJWS(mustSign(t, key, testIss, vc, testNbf, time.Time{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := u.Verify(trustKey(t, key, testIss), testNbf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Holder.Kind != credential.HolderUnknown || c.DisplayName != "" {
+		t.Errorf("nameless patient: holder %v, name %q, want unknown and none", c.Holder, c.DisplayName)
 	}
 }

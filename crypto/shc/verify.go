@@ -110,14 +110,21 @@ func (u *Unverified) key(store *trust.Store) (*trust.SHCKey, error) {
 		return nil, reject(credential.ReasonUnknownKey, "verify: no trusted key set has kid %s: load the issuer's jwks.json", truncate(u.Header.Kid, 48))
 	}
 	msg := []byte(u.signingInput)
-	signed := false
+	signed, firstOK := false, false
 	for i, k := range keys {
-		// Keys with one kid are one public key (the kid is its
-		// thumbprint), loaded for one or several issuers.
-		if i == 0 || !k.Public.Equal(keys[0].Public) {
-			if cose.VerifySignature(cose.AlgES256, k.Public, msg, u.sig[:]) != nil {
-				continue
+		// Keys with one kid are normally one public key (the kid is its
+		// thumbprint) loaded for several issuers: check it once.
+		var ok bool
+		if i > 0 && k.Public.Equal(keys[0].Public) {
+			ok = firstOK
+		} else {
+			ok = cose.VerifySignature(cose.AlgES256, k.Public, msg, u.sig[:]) == nil
+			if i == 0 {
+				firstOK = ok
 			}
+		}
+		if !ok {
+			continue
 		}
 		signed = true
 		if k.Issuer == "" || k.Issuer == u.claims.Iss {
@@ -182,7 +189,9 @@ func content(cred *credential.Credential, b *bundle, pseudonymKey []byte) {
 	}
 	if patient {
 		cred.DisplayName = credential.MaskName(family, given)
-		if len(pseudonymKey) > 0 {
+		// A nameless Patient gets no pseudonym: every such card would
+		// share one.
+		if len(pseudonymKey) > 0 && (family != "" || given != "") {
 			cred.Holder = credential.Holder{
 				Kind:      credential.HolderPseudonym,
 				Pseudonym: credential.Pseudonym(pseudonymKey, family, given, dob),
