@@ -1,6 +1,7 @@
 package thermo
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -231,4 +232,28 @@ func FuzzDecodeFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+func BenchmarkDecodeFrame(b *testing.B) {
+	frame := []byte{0xD2, 0x3A, 0x30}
+	for b.Loop() {
+		if _, err := decodeFrame(0x5A, 0x07, frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSamplerMeasure(b *testing.B) {
+	cfg := DefaultSamplerConfig()
+	cfg.Clock = newFakeClock()
+	steps := person(8, 3451, 2, 2449)
+	for b.Loop() {
+		s, err := NewSampler(&script{steps: steps}, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Measure(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
