@@ -14,43 +14,6 @@ import (
 	"sentinel/crypto/cose"
 )
 
-// Signed bundles
-//
-// Every bundle a terminal downloads (trust, status, policy, config) travels
-// in one envelope. A bundle file is a CBOR array of three items:
-//
-//	[ "sentinel/bundle/1",   ; text: the format and its version
-//	  delegation,            ; bstr: a COSE_Sign1 by the operator root over a
-//	                         ;       delegation certificate, or empty when
-//	                         ;       the root signed the bundle itself
-//	  envelope ]             ; bstr: a tagged COSE_Sign1 (alg and kid in the
-//	                         ;       protected header) by the delegated key
-//	                         ;       (or the root) over the map below
-//
-// The envelope's payload is a deterministic CBOR map (RFC 8949 §4.2.1)
-// with integer keys:
-//
-//	1  kind         text  "trust", "status-base", "status-delta", "policy", "config"
-//	2  version      uint  goes up with every bundle of the kind
-//	3  issued_at    int   seconds since the epoch
-//	4  fresh_until  int   seconds since the epoch
-//	5  grace_until  int   seconds since the epoch
-//	6  payload      bstr  the kind's own content (a trust bundle: see TrustContent)
-//	7  base         uint  status-delta only: the version the delta applies to
-//
-// A delegation certificate is a COSE_Sign1 by the root (kid: the root's
-// KeyID) over the map
-//
-//	1  kid          bstr  KeyID of the delegated key (SHA-256 of its SPKI, 8 bytes)
-//	2  public_key   bstr  SubjectPublicKeyInfo DER (Ed25519 or ECDSA P-256)
-//	3  kinds        [text] the bundle kinds the key may sign
-//	4  valid_from   int   seconds since the epoch
-//	5  valid_to     int   seconds since the epoch
-//
-// The delegation rides outside the signed envelope so that a terminal that
-// pins only the root verifies any bundle on its own. Unknown map keys are
-// ignored, so later versions can add fields.
-
 // bundleMagic is the first item of every bundle file.
 const bundleMagic = "sentinel/bundle/1"
 
@@ -164,6 +127,43 @@ func (e *RollbackError) Error() string {
 func (e *RollbackError) Is(target error) bool { return target == ErrRollback }
 
 // Bundle is the signed envelope of one bundle.
+//
+// # Wire format
+//
+// Every bundle a terminal downloads (trust, status, policy, config) travels
+// in one envelope. A bundle file is a CBOR array of three items:
+//
+//	[ "sentinel/bundle/1",   ; text: the format and its version
+//	  delegation,            ; bstr: a COSE_Sign1 by the operator root over a
+//	                         ;       delegation certificate, or empty when
+//	                         ;       the root signed the bundle itself
+//	  envelope ]             ; bstr: a tagged COSE_Sign1 (alg and kid in the
+//	                         ;       protected header) by the delegated key
+//	                         ;       (or the root) over the map below
+//
+// The envelope's payload is a deterministic CBOR map (RFC 8949 §4.2.1)
+// with integer keys:
+//
+//	1  kind         text  "trust", "status-base", "status-delta", "policy", "config"
+//	2  version      uint  goes up with every bundle of the kind
+//	3  issued_at    int   seconds since the epoch
+//	4  fresh_until  int   seconds since the epoch
+//	5  grace_until  int   seconds since the epoch
+//	6  payload      bstr  the kind's own content (a trust bundle: see TrustContent)
+//	7  base         uint  status-delta only: the version the delta applies to
+//
+// A delegation certificate is a COSE_Sign1 by the root (kid: the root's
+// KeyID) over the map
+//
+//	1  kid          bstr  KeyID of the delegated key (SHA-256 of its SPKI, 8 bytes)
+//	2  public_key   bstr  SubjectPublicKeyInfo DER (Ed25519 or ECDSA P-256)
+//	3  kinds        [text] the bundle kinds the key may sign
+//	4  valid_from   int   seconds since the epoch
+//	5  valid_to     int   seconds since the epoch
+//
+// The delegation rides outside the signed envelope so that a terminal that
+// pins only the root verifies any bundle on its own. Unknown map keys are
+// ignored, so later versions can add fields.
 type Bundle struct {
 	Kind       Kind
 	Version    uint64
@@ -199,9 +199,10 @@ func (b *Bundle) Age(now time.Time) time.Duration { return now.Sub(b.IssuedAt) }
 type State struct {
 	Version uint64   // the installed version; 0 when none is installed
 	Digest  [32]byte // Bundle.Digest of the installed bundle
-	// Revoked lists the delegations that installed trust bundles revoked.
-	// The terminal keeps the union of every list it has seen, so a later
-	// bundle cannot lift a revocation.
+	// Revoked lists the delegations that installed trust bundles revoked,
+	// by the delegated key's id (so every delegation of that key is
+	// revoked). The terminal keeps the union of every list it has seen
+	// (BundleInfo.Revoked), so a later bundle cannot lift a revocation.
 	Revoked []KeyID
 }
 

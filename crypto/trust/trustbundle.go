@@ -12,7 +12,12 @@ import (
 	"sentinel/crypto/cose"
 )
 
-// Trust bundle content
+// PseudonymKeySize is the size of the deployment's pseudonym key.
+const PseudonymKeySize = 32
+
+// TrustContent is what a trust bundle carries.
+//
+// # Wire format
 //
 // The payload of a "trust" bundle is a deterministic CBOR map:
 //
@@ -26,11 +31,6 @@ import (
 //
 // Absent entries are empty. Rotating an issuer's key means listing the new
 // key beside the old one, whose not_after ends its use.
-
-// PseudonymKeySize is the size of the deployment's pseudonym key.
-const PseudonymKeySize = 32
-
-// TrustContent is what a trust bundle carries.
 type TrustContent struct {
 	Native       []NativeEntry
 	DSCs         []DSCEntry
@@ -237,12 +237,13 @@ func (c *TrustContent) store() (*Store, TrustCounts, error) {
 		if err != nil {
 			return nil, n, fmt.Errorf("%w: document signer certificate %d: %v", ErrTrustContent, i, err)
 		}
+		before := s.Len()
 		d, err := s.AddDSC(cert)
 		if err != nil {
 			return nil, n, fmt.Errorf("%w: document signer certificate %d: %w", ErrTrustContent, i, err)
 		}
-		n.DSCs++
-		if e.Revoked {
+		n.DSCs += s.Len() - before // a certificate listed twice is one
+		if e.Revoked && !d.Revoked {
 			d.Revoked = true // this certificate only, not others sharing its kid
 			n.DSCsRevoked++
 		}
@@ -251,7 +252,8 @@ func (c *TrustContent) store() (*Store, TrustCounts, error) {
 		if e.Issuer == "" {
 			return nil, n, fmt.Errorf("%w: SMART Health Card key set %d has no issuer URL", ErrTrustContent, i)
 		}
-		keys, err := s.AddJWKS(e.Issuer, e.JWKS)
+		before := s.Len()
+		_, err := s.AddJWKS(e.Issuer, e.JWKS)
 		if err != nil {
 			return nil, n, fmt.Errorf("%w: SMART Health Card key set of %s: %w", ErrTrustContent, e.Issuer, err)
 		}
@@ -261,7 +263,7 @@ func (c *TrustContent) store() (*Store, TrustCounts, error) {
 			}
 		}
 		n.SHCIssuers++
-		n.SHCKeys += len(keys)
+		n.SHCKeys += s.Len() - before
 	}
 	if c.PseudonymKey != nil {
 		if len(c.PseudonymKey) != PseudonymKeySize {

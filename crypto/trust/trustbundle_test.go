@@ -16,6 +16,8 @@ import (
 	"math/big"
 	"testing"
 	"time"
+
+	"sentinel/crypto/cose"
 )
 
 func mustSPKI(t testing.TB, pub crypto.PublicKey) []byte {
@@ -359,5 +361,108 @@ func TestTrustContentRoundTrip(t *testing.T) {
 	}
 	if !out.Native[0].NotBefore.Equal(t0) || !out.Native[0].Revoked || !out.DSCs[0].Revoked || out.RevokedDelegations[0] != (KeyID{1}) {
 		t.Errorf("got %+v", out)
+	}
+}
+
+// FuzzTrustContent fuzzes the trust payload decoder and the store it
+// builds: signed content from a broken centre must not crash a terminal.
+func FuzzTrustContent(f *testing.F) {
+	k := seededKey("fuzz content")
+	jwks := []byte(`{"keys":[{"kty":"EC","kid":"x","crv":"P-256","x":"","y":""}]}`)
+	for _, c := range []*TrustContent{
+		{},
+		{Native: []NativeEntry{{Issuer: "ZJ", SPKI: mustSPKI(f, k.Public()), Validity: Validity{NotBefore: t0}, Revoked: true}}},
+		{PseudonymKey: make([]byte, PseudonymKeySize), RevokedDelegations: []KeyID{{1}}},
+	} {
+		payload, err := MarshalTrustContent(c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(payload)
+	}
+	// Forms MarshalTrustContent refuses, encoded by hand.
+	for _, w := range []trustWire{
+		{SHC: []shcWire{{Issuer: "https://x", JWKS: jwks, CRLs: [][]byte{[]byte(`{"kid":"x","method":"rid"}`)}}}},
+		{DSC: []dscWire{{Cert: []byte{0x30, 0x03, 0x02, 0x01, 0x01}}}},
+		{HPKE: &hpkeWire{KEM: 0x20, Public: make([]byte, 32)}, Revoked: [][]byte{{1, 2}}},
+	} {
+		payload, err := cose.EncMode().Marshal(w)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(payload)
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		c, err := ParseTrustContent(payload)
+		if err != nil {
+			return
+		}
+		s, n, err := c.store()
+		if err != nil {
+			return
+		}
+		if s.Len() != n.NativeKeys+n.DSCs+n.SHCKeys {
+			t.Fatalf("store holds %d keys, counts say %+v", s.Len(), n)
+		}
+		if _, err := MarshalTrustContent(c); err != nil {
+			t.Fatalf("loadable content does not encode: %v", err)
+		}
+	})
+}
+
+func TestTrustCountsDuplicates(t *testing.T) {
+	root := seededKey("dup root")
+	cert := selfSigned(t, "twice")
+	data, err := BuildTrustBundle(root, nil, header(KindTrust, 1, t0), &TrustContent{
+		DSCs: []DSCEntry{{Cert: cert}, {Cert: cert, Revoked: true}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, info, err := LoadTrustBundle(data, root.Public(), t0, State{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := KeyIDOf(cert)
+	if info.Counts.DSCs != 1 || info.Counts.DSCsRevoked != 1 || s.Len() != 1 || !s.DSCs(kid[:])[0].Revoked {
+		t.Errorf("got counts %+v and %d keys, want one revoked certificate", info.Counts, s.Len())
+	}
+}
+
+func BenchmarkOpenBundle(b *testing.B) {
+	root := seededKey("bench root")
+	online := seededKey("bench online")
+	d := mustDelegate(b, root, online.Public(), []Kind{KindStatusDelta}, t0.Add(-time.Hour), t0.Add(time.Hour))
+	h := header(KindStatusDelta, 2, t0)
+	h.Base = 1
+	data := mustSeal(b, online, d, h)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := OpenBundle(data, root.Public(), t0, State{Version: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoadTrustBundle(b *testing.B) {
+	root := seededKey("bench root")
+	c := &TrustContent{PseudonymKey: make([]byte, PseudonymKeySize)}
+	for i := range 200 {
+		k := seededKey(fmt.Sprint("issuer ", i))
+		c.Native = append(c.Native, NativeEntry{Issuer: "ZJ", SPKI: mustSPKI(b, k.Public())})
+	}
+	for i := range 50 {
+		c.DSCs = append(c.DSCs, DSCEntry{Cert: selfSigned(b, fmt.Sprint("DSC ", i))})
+	}
+	data, err := BuildTrustBundle(root, nil, header(KindTrust, 1, t0), c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := LoadTrustBundle(data, root.Public(), t0, State{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
