@@ -243,3 +243,25 @@ func TestOpenEvdevRefusesNonInput(t *testing.T) {
 		t.Errorf("got %v, want errNotInput", err)
 	}
 }
+
+func BenchmarkEvdevHC1(b *testing.B) {
+	w := newTypist(Layout64)
+	w.text(hc1Line(300, 3))
+	w.enter()
+	dec, _ := NewEventDecoder(Layout64)
+	k, _ := NewKeyboard(KeyboardConfig{})
+	var evs []InputEvent
+	b.SetBytes(int64(len(w.b)))
+	for b.Loop() {
+		evs = dec.Feed(evs[:0], w.b)
+		n := 0
+		for _, ev := range evs {
+			if _, ok := k.Event(ev); ok {
+				n++
+			}
+		}
+		if n != 1 {
+			b.Fatalf("got %d lines, want 1", n)
+		}
+	}
+}

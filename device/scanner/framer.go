@@ -159,46 +159,81 @@ func (f *Framer) Feed(p []byte, now time.Time) []Line {
 		return out
 	}
 	f.last = now
-	for _, c := range p {
-		if f.skipLF {
-			f.skipLF = false
-			if c == '\n' {
-				continue
-			}
+	last := f.term[len(f.term)-1]
+	for len(p) > 0 {
+		if f.discarding || f.skipLF {
+			out = f.feedByte(p[0], now, out)
+			p = p[1:]
+			continue
 		}
-		if f.discarding {
-			f.discarded++
-			if len(f.tail) == len(f.term) {
-				copy(f.tail, f.tail[1:])
-				f.tail = f.tail[:len(f.tail)-1]
-			}
-			f.tail = append(f.tail, c)
-			if bytes.Equal(f.tail, f.term) {
-				out = append(out, f.refuse(f.discarded-len(f.term), now))
-				f.afterTerminator()
+		// Fast path: append up to the next byte that can end a
+		// terminator; only there can a line end.
+		run := p
+		if i := bytes.IndexByte(p, last); i >= 0 {
+			run = p[:i+1]
+		}
+		p = p[len(run):]
+		if len(f.buf)+len(run) > f.max+f.slack {
+			for _, c := range run { // the limit is crossed: byte by byte
+				out = f.feedByte(c, now, out)
 			}
 			continue
 		}
-		f.buf = append(f.buf, c)
-		if bytes.HasSuffix(f.buf, f.term) {
-			text := f.buf[:len(f.buf)-len(f.term)]
-			if len(f.term) == 1 && f.term[0] == '\n' {
-				text = bytes.TrimSuffix(text, []byte{'\r'})
-			}
-			if l, ok := f.line(text, now); ok {
-				out = append(out, l)
-			}
-			f.afterTerminator()
-			continue
-		}
-		if len(f.buf) > f.max+f.slack {
-			f.discarding = true
-			f.discarded = len(f.buf)
-			keep := len(f.term) - 1
-			f.tail = append(f.tail[:0], f.buf[len(f.buf)-keep:]...)
-			f.buf = f.buf[:0]
+		f.buf = append(f.buf, run...)
+		if run[len(run)-1] == last {
+			out = f.endIfTerminated(now, out)
 		}
 	}
+	return out
+}
+
+// feedByte takes one byte on the slow path: while discarding, right after
+// a CR terminator, or when the line limit is crossed.
+func (f *Framer) feedByte(c byte, now time.Time, out []Line) []Line {
+	if f.skipLF {
+		f.skipLF = false
+		if c == '\n' {
+			return out
+		}
+	}
+	if f.discarding {
+		f.discarded++
+		if len(f.tail) == len(f.term) {
+			copy(f.tail, f.tail[1:])
+			f.tail = f.tail[:len(f.tail)-1]
+		}
+		f.tail = append(f.tail, c)
+		if bytes.Equal(f.tail, f.term) {
+			out = append(out, f.refuse(f.discarded-len(f.term), now))
+			f.afterTerminator()
+		}
+		return out
+	}
+	f.buf = append(f.buf, c)
+	out = f.endIfTerminated(now, out)
+	if len(f.buf) > f.max+f.slack {
+		f.discarding = true
+		f.discarded = len(f.buf)
+		keep := len(f.term) - 1
+		f.tail = append(f.tail[:0], f.buf[len(f.buf)-keep:]...)
+		f.buf = f.buf[:0]
+	}
+	return out
+}
+
+// endIfTerminated ends the line if the buffer ends with the terminator.
+func (f *Framer) endIfTerminated(now time.Time, out []Line) []Line {
+	if !bytes.HasSuffix(f.buf, f.term) {
+		return out
+	}
+	text := f.buf[:len(f.buf)-len(f.term)]
+	if len(f.term) == 1 && f.term[0] == '\n' {
+		text = bytes.TrimSuffix(text, []byte{'\r'})
+	}
+	if l, ok := f.line(text, now); ok {
+		out = append(out, l)
+	}
+	f.afterTerminator()
 	return out
 }
 
