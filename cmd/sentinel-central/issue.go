@@ -2,12 +2,473 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/dcc"
+	"sentinel/crypto/healthcode"
+	"sentinel/crypto/trust"
 )
 
-// runIssue is not built yet: its issue replaces this file.
-func runIssue(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "sentinel-central issue: not available in this build yet")
+// issueUsageError is a command-line mistake: exit status 2.
+type issueUsageError struct{ msg string }
+
+func (e *issueUsageError) Error() string { return e.msg }
+
+func issueUsagef(format string, args ...any) error {
+	return &issueUsageError{fmt.Sprintf(format, args...)}
+}
+
+// issueExit prints err for the operator and returns the exit status.
+func issueExit(stderr io.Writer, cmd string, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "sentinel-central %s: %v\n", cmd, err)
+	var u *issueUsageError
+	if errors.As(err, &u) {
+		return exitUsage
+	}
 	return exitRefused
+}
+
+// issueTime parses RFC 3339; a time without a zone is UTC, a bare date is
+// midnight UTC.
+func issueTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time (like 2026-03-01T08:00:00Z)", s)
+}
+
+// issueTimeFlag is a flag holding an optional time.
+type issueTimeFlag struct{ t time.Time }
+
+func (f *issueTimeFlag) String() string {
+	if f.t.IsZero() {
+		return ""
+	}
+	return f.t.Format(time.RFC3339)
+}
+
+func (f *issueTimeFlag) Set(s string) (err error) { f.t, err = issueTime(s); return err }
+
+// issueFlagSet returns a flag set that reports to stderr and never exits.
+func issueFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("sentinel-central "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseIssueFlags parses args, allowing flags after positional arguments.
+func parseIssueFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return rest, nil
+		}
+		rest = append(rest, args[0])
+		args = args[1:]
+	}
+}
+
+// outputs are the ways a code is written.
+type outputs struct {
+	png      string
+	scale    int
+	terminal bool
+	json     bool
+}
+
+func (o *outputs) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.png, "png", "", "also write the code as a PNG QR image to `FILE`")
+	fs.IntVar(&o.scale, "png-scale", 6, "pixels per QR module in the PNG")
+	fs.BoolVar(&o.terminal, "terminal", false, "also draw the QR code in the terminal")
+	fs.BoolVar(&o.json, "json", false, "print JSON")
+}
+
+// issueOut is what issue prints with --json.
+type issueOut struct {
+	Code      string            `json:"code"`
+	Format    credential.Format `json:"format"`
+	KID       string            `json:"kid"`
+	Issuer    string            `json:"issuer"`
+	Index     *uint32           `json:"index,omitempty"`
+	Colour    string            `json:"colour,omitempty"`
+	Type      string            `json:"type,omitempty"`
+	IssuedAt  time.Time         `json:"issued_at"`
+	Expires   time.Time         `json:"expires"`
+	Rolling   bool              `json:"rolling,omitempty"`
+	Paper     bool              `json:"paper,omitempty"`
+	PNG       string            `json:"png,omitempty"`
+	QRModules int               `json:"qr_modules,omitempty"`
+}
+
+// write prints the code and writes the PNG and terminal QR as asked.
+func (o *outputs) write(stdout io.Writer, code string, info issueOut) error {
+	var m *gozxing.BitMatrix
+	if o.png != "" || o.terminal || o.json {
+		var err error
+		if m, err = qrMatrix(code); err != nil {
+			return err
+		}
+	}
+	if o.png != "" {
+		if o.scale < 1 || o.scale > 64 {
+			return issueUsagef("--png-scale %d: want 1 to 64", o.scale)
+		}
+		if err := writePNG(o.png, m, o.scale); err != nil {
+			return fmt.Errorf("write %s: %w", o.png, err)
+		}
+	}
+	if o.json {
+		info.Code, info.PNG = code, o.png
+		info.QRModules = m.GetWidth() - 2*qrQuietZone
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(info)
+	}
+	fmt.Fprintln(stdout, code)
+	if o.terminal {
+		drawTerminal(stdout, m)
+	}
+	return nil
+}
+
+// qrQuietZone is the margin in modules around a QR code (ISO/IEC 18004
+// asks for four).
+const qrQuietZone = 4
+
+// qrMatrix encodes text as a QR code (error correction M) with its quiet
+// zone, one element per module.
+func qrMatrix(text string) (*gozxing.BitMatrix, error) {
+	hints := map[gozxing.EncodeHintType]any{
+		gozxing.EncodeHintType_ERROR_CORRECTION: "M",
+		gozxing.EncodeHintType_MARGIN:           qrQuietZone,
+	}
+	m, err := qrcode.NewQRCodeWriter().Encode(text, gozxing.BarcodeFormat_QR_CODE, 0, 0, hints)
+	if err != nil {
+		return nil, fmt.Errorf("QR code: %w", err)
+	}
+	return m, nil
+}
+
+// writePNG writes m as a black-on-white PNG, scale pixels per module.
+func writePNG(path string, m *gozxing.BitMatrix, scale int) error {
+	w, h := m.GetWidth(), m.GetHeight()
+	img := image.NewGray(image.Rect(0, 0, w*scale, h*scale))
+	for y := range h * scale {
+		for x := range w * scale {
+			c := color.Gray{Y: 0xff}
+			if m.Get(x/scale, y/scale) {
+				c.Y = 0
+			}
+			img.SetGray(x, y, c)
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// drawTerminal draws m with half-block characters, two module rows per
+// line, white on black whatever the terminal's colours.
+func drawTerminal(w io.Writer, m *gozxing.BitMatrix) {
+	const on, off = "\x1b[40;97m", "\x1b[0m"
+	width, height := m.GetWidth(), m.GetHeight()
+	var b strings.Builder
+	for y := 0; y < height; y += 2 {
+		b.WriteString(on)
+		for x := range width {
+			top := !m.Get(x, y) // light module
+			bottom := y+1 >= height || !m.Get(x, y+1)
+			switch {
+			case top && bottom:
+				b.WriteRune('█')
+			case top:
+				b.WriteRune('▀')
+			case bottom:
+				b.WriteRune('▄')
+			default:
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(off)
+		b.WriteByte('\n')
+	}
+	io.WriteString(w, b.String())
+}
+
+func runIssue(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "dcc" {
+		return issueExit(stderr, "issue dcc", issueDCC(args[1:], stdout, stderr))
+	}
+	return issueExit(stderr, "issue", issueNative(args, stdout, stderr))
+}
+
+func issueNative(args []string, stdout, stderr io.Writer) error {
+	fs := issueFlagSet("issue", stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: sentinel-central issue --key ISSUER.key --issuer ID --index N --colour green|yellow|red [flags]
+       sentinel-central issue dcc --cert DSC.pem --key DSC.key --type v|t|r [flags]
+
+Signs a native health code (HCN1:) with an issuer's private key (PKCS #8
+PEM, as 'sentinel-central trust keygen' makes it) and prints it; --png and
+--terminal also render it as a QR code.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	keyPath := fs.String("key", "", "the issuer's private key `FILE` (PKCS #8 PEM; required)")
+	issuer := fs.String("issuer", "", "the issuing region, e.g. ZJ or HB-WH (required)")
+	index := fs.String("index", "", "the holder's index at the issuer, 0 to 4294967295 (required)")
+	colour := fs.String("colour", "", "green, yellow or red (required)")
+	fs.StringVar(colour, "color", "", "same as --colour")
+	var since, at issueTimeFlag
+	fs.Var(&since, "since", "when the colour took effect (RFC 3339; default: the time of issuance)")
+	fs.Var(&at, "at", "the time of issuance (RFC 3339; default: now)")
+	ttl := fs.Duration("ttl", healthcode.DefaultTTL, "lifetime of the code (at most 24h with --holder-key, 168h without)")
+	name := fs.String("name", "", "masked display name, e.g. \"Zhang *\"")
+	holderKey := fs.String("holder-key", "", "the holder's public key `FILE` (PEM): binds the code to the phone, which must then show rolling codes")
+	present := fs.String("present", "", "the holder's private key `FILE`: print the rolling presentation at --at instead of the bare credential (for tests and demos)")
+	var out outputs
+	out.register(fs)
+	rest, err := parseIssueFlags(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return issueUsagef("%v", err)
+	}
+	if len(rest) > 0 {
+		return issueUsagef("unexpected argument %q", rest[0])
+	}
+	if *keyPath == "" || *issuer == "" || *index == "" || *colour == "" {
+		return issueUsagef("--key, --issuer, --index and --colour are required (see -h)")
+	}
+	idx, err := strconv.ParseUint(*index, 10, 32)
+	if err != nil {
+		return issueUsagef("--index %q: want a number from 0 to 4294967295", *index)
+	}
+	col, err := credential.ParseColour(*colour)
+	if err != nil {
+		return issueUsagef("--colour: %v", err)
+	}
+	if err := trust.ValidIssuer(*issuer); err != nil {
+		return issueUsagef("--issuer: %v", err)
+	}
+	if *name != "" && !strings.HasSuffix(*name, " *") {
+		return issueUsagef("--name %q is not masked: give the family name and \" *\", like \"Zhang *\"", *name)
+	}
+	signer, err := readIssueSigner(*keyPath)
+	if err != nil {
+		return err
+	}
+	c := healthcode.Claims{Index: uint32(idx), Colour: col, ColourSince: since.t, DisplayName: *name, TTL: *ttl, IssuedAt: at.t}
+	if *holderKey != "" {
+		data, err := os.ReadFile(*holderKey)
+		if err != nil {
+			return err
+		}
+		if c.HolderKey, err = trust.ParsePublicKey(data); err != nil {
+			return fmt.Errorf("--holder-key %s: %w", *holderKey, err)
+		}
+	}
+	var holder crypto.Signer
+	if *present != "" {
+		if *holderKey == "" {
+			return issueUsagef("--present needs --holder-key: only a holder-bound code has a rolling presentation")
+		}
+		if holder, err = readIssueSigner(*present); err != nil {
+			return err
+		}
+	}
+	if c.IssuedAt.IsZero() {
+		c.IssuedAt = time.Now()
+	}
+	c.IssuedAt = c.IssuedAt.Truncate(time.Second)
+	is, err := healthcode.NewIssuer(*issuer, signer, nil)
+	if err != nil {
+		return err
+	}
+	code, err := is.Issue(c)
+	if err != nil {
+		return err
+	}
+	if holder != nil {
+		if code, err = healthcode.Present(code, holder, c.IssuedAt); err != nil {
+			return fmt.Errorf("--present: %w", err)
+		}
+	}
+	kid := is.KeyID()
+	i32 := uint32(idx)
+	return out.write(stdout, code, issueOut{
+		Format: credential.FormatNative, KID: kid.String(), Issuer: *issuer, Index: &i32,
+		Colour: col.String(), IssuedAt: c.IssuedAt.UTC(), Expires: c.IssuedAt.Add(*ttl).UTC(),
+		Rolling: holder != nil, Paper: c.HolderKey == nil,
+	})
+}
+
+func readIssueSigner(path string) (crypto.Signer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := trust.ParseSigningKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (want a PKCS #8 PEM private key, as 'sentinel-central trust keygen' writes)", path, err)
+	}
+	return k, nil
+}
+
+// issueDCC signs an EU DCC with a document signer certificate of our own.
+func issueDCC(args []string, stdout, stderr io.Writer) error {
+	fs := issueFlagSet("issue dcc", stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: sentinel-central issue dcc --cert DSC.pem --key DSC.key --type v|t|r --family NAME --given NAME --dob DATE [flags]
+
+Signs an EU Digital COVID Certificate (HC1:) with a document signer
+certificate of our own, for tests and demonstrations: terminals accept it
+only when they trust that certificate.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	certPath := fs.String("cert", "", "the document signer certificate `FILE` (PEM or DER; required)")
+	keyPath := fs.String("key", "", "its private key `FILE` (PKCS #8 PEM; required)")
+	typ := fs.String("type", "", "v (vaccination), t (test) or r (recovery) (required)")
+	family := fs.String("family", "", "the holder's family name (required)")
+	given := fs.String("given", "", "the holder's given name")
+	dob := fs.String("dob", "", "the holder's date of birth, YYYY-MM-DD (required)")
+	country := fs.String("country", "DE", "issuing country (ISO 3166 alpha-2): the iss claim and co")
+	ci := fs.String("ci", "", "certificate identifier (default: a random URN:UVCI)")
+	var at, date issueTimeFlag
+	fs.Var(&at, "at", "time of issuance (RFC 3339; default: now)")
+	fs.Var(&date, "date", "vaccination date, test sample time or first positive test (default: 14 days, 2 hours or 30 days before --at)")
+	ttl := fs.Duration("ttl", 365*24*time.Hour, "lifetime of the certificate")
+	dose := fs.Int("dose", 2, "dose number (v)")
+	doses := fs.Int("doses", 2, "doses in the series (v)")
+	detected := fs.Bool("detected", false, "the test result is positive (t)")
+	var out outputs
+	out.register(fs)
+	rest, err := parseIssueFlags(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return issueUsagef("%v", err)
+	}
+	if len(rest) > 0 {
+		return issueUsagef("unexpected argument %q", rest[0])
+	}
+	if *certPath == "" || *keyPath == "" || *typ == "" || *family == "" || *dob == "" {
+		return issueUsagef("--cert, --key, --type, --family and --dob are required (see -h)")
+	}
+	if _, err := time.Parse("2006-01-02", *dob); err != nil {
+		return issueUsagef("--dob %q: want YYYY-MM-DD", *dob)
+	}
+	cert, err := readIssueCert(*certPath)
+	if err != nil {
+		return err
+	}
+	key, err := readIssueSigner(*keyPath)
+	if err != nil {
+		return err
+	}
+	iat := at.t
+	if iat.IsZero() {
+		iat = time.Now()
+	}
+	iat = iat.UTC().Truncate(time.Second)
+	if *ci == "" {
+		var b [12]byte
+		rand.Read(b[:])
+		*ci = "URN:UVCI:01:" + *country + ":" + strings.ToUpper(hex.EncodeToString(b[:]))
+	}
+	const covid = "840539006"
+	hc := dcc.HCert{
+		Ver: "1.3.0",
+		Nam: dcc.Name{FN: *family, FNT: credential.NormaliseName(*family), GN: *given, GNT: credential.NormaliseName(*given)},
+		DOB: *dob,
+	}
+	when := func(def time.Duration) time.Time {
+		if !date.t.IsZero() {
+			return date.t
+		}
+		return iat.Add(-def)
+	}
+	switch *typ {
+	case "v":
+		hc.V = []dcc.Vaccination{{TG: covid, VP: "1119349007", MP: "EU/1/20/1528", MA: "ORG-100030215",
+			DN: dcc.Int(*dose), SD: dcc.Int(*doses), DT: when(14 * 24 * time.Hour).Format("2006-01-02"),
+			CO: *country, IS: "Sentinel demo issuer", CI: *ci}}
+	case "t":
+		result := "260415000" // not detected
+		if *detected {
+			result = "260373001"
+		}
+		hc.T = []dcc.Test{{TG: covid, TT: "LP217198-3", MA: "1232", SC: when(2 * time.Hour).Format(time.RFC3339),
+			TR: result, TC: "Sentinel demo test centre", CO: *country, IS: "Sentinel demo issuer", CI: *ci}}
+	case "r":
+		fr := when(30 * 24 * time.Hour)
+		hc.R = []dcc.Recovery{{TG: covid, FR: fr.Format("2006-01-02"), CO: *country, IS: "Sentinel demo issuer",
+			DF: fr.Add(11 * 24 * time.Hour).Format("2006-01-02"), DU: fr.Add(180 * 24 * time.Hour).Format("2006-01-02"), CI: *ci}}
+	default:
+		return issueUsagef("--type %q: want v, t or r", *typ)
+	}
+	code, err := dcc.Sign(cert, key, hc, *country, iat, iat.Add(*ttl))
+	if err != nil {
+		return err
+	}
+	kid := trust.KeyIDOf(cert.Raw)
+	return out.write(stdout, code, issueOut{
+		Format: credential.FormatDCC, KID: kid.String(), Issuer: *country, Type: *typ,
+		IssuedAt: iat, Expires: iat.Add(*ttl),
+	})
+}
+
+func readIssueCert(path string) (*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if b, _ := pem.Decode(data); b != nil {
+		data = b.Bytes
+	}
+	cert, err := x509.ParseCertificate(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cert, nil
 }
