@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
 )
 
@@ -187,13 +189,15 @@ func TestSerialPTY(t *testing.T) {
 				idle = -1 // off: a loaded machine may pause between fragments
 			}
 			s := newTestSerial(t, SerialConfig{Port: p.path, Baud: 115200, Framing: tt.framing, IdleGap: idle})
+			cp := &countingPort{}
+			s.open = cp.open
 			ch := reader(t, s)
 			waitState(t, s, StatePresent)
-			for i, w := range tt.writes {
-				if i > 0 {
-					time.Sleep(200 * time.Microsecond) // let the reader see fragments
-				}
+			sent := 0
+			for _, w := range tt.writes {
 				p.write(t, w)
+				sent += len(w)
+				cp.waitBytes(t, sent) // each fragment arrives in reads of its own
 			}
 			for _, want := range tt.want {
 				c := expectCode(t, ch, want)
@@ -201,10 +205,51 @@ func TestSerialPTY(t *testing.T) {
 					t.Errorf("got source %q, want %q", c.Source, p.path)
 				}
 			}
+			if n := cp.reads.Load(); n < int64(len(tt.writes)) {
+				t.Errorf("got %d reads, want at least %d: the fragments were not read apart", n, len(tt.writes))
+			}
 			if st := s.Status(); st.Codes != len(tt.want) {
 				t.Errorf("got %d codes in status, want %d", st.Codes, len(tt.want))
 			}
 		})
+	}
+}
+
+// countingPort wraps the real serial port to count what the code under
+// test has read, so that a test can write the next fragment only after the
+// previous one was read.
+type countingPort struct {
+	serial.Port
+	reads atomic.Int64 // reads that returned bytes
+	bytes atomic.Int64
+}
+
+func (c *countingPort) open(path string, mode *serial.Mode) (serial.Port, error) {
+	p, err := serial.Open(path, mode)
+	if err != nil {
+		return nil, err
+	}
+	c.Port = p
+	return c, nil
+}
+
+func (c *countingPort) Read(b []byte) (int, error) {
+	n, err := c.Port.Read(b)
+	if n > 0 {
+		c.reads.Add(1)
+		c.bytes.Add(int64(n))
+	}
+	return n, err
+}
+
+func (c *countingPort) waitBytes(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.bytes.Load() < int64(n) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d bytes read, want %d", c.bytes.Load(), n)
+		}
+		time.Sleep(50 * time.Microsecond)
 	}
 }
 
