@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -146,6 +147,24 @@ func TestTrustKeyFiles(t *testing.T) {
 	}
 	if s.Len() != 1 {
 		t.Errorf("got %d keys from ZJ.pub, want 1", s.Len())
+	}
+	// --json names the files and the key id.
+	out := mustRun(t, "trust", "keygen", "--json", "--issuer", "SH", "--type", "p256", "--out", f.dir,
+		"--from", "2026-03-01", "--to", "2026-09-01T00:00:00Z")
+	var kp keyPairOut
+	if err := json.Unmarshal([]byte(out), &kp); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	entries, err := trust.ParseNativeKeyFile(readTestFile(t, kp.Public))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kp.Issuer != "SH" || kp.Type != "p256" || len(entries) != 1 || entries[0].Issuer != "SH" ||
+		!entries[0].NotAfter.Equal(time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("got %+v and %+v", kp, entries)
+	}
+	if kid, _ := trust.KeyIDOfPublic(mustPub(t, entries[0].SPKI)); kid.String() != kp.KID {
+		t.Errorf("got kid %s, the key's is %s", kp.KID, kid)
 	}
 	// Keys are never overwritten.
 	code, _, errOut := sentinel(t, "trust", "root-keygen", "--out", filepath.Dir(f.root))
@@ -324,4 +343,40 @@ func TestParseDays(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTrustBuildSHCRevocationList(t *testing.T) {
+	f := newFixtures(t)
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := k.PublicKey.Bytes()
+	kid := trust.Thumbprint(&k.PublicKey)
+	dir := filepath.Join(f.dir, "issuer2", ".well-known")
+	writeTestFile(t, filepath.Join(dir, "jwks.json"), fmt.Appendf(nil,
+		`{"keys":[{"kty":"EC","kid":%q,"use":"sig","alg":"ES256","crv":"P-256","x":%q,"y":%q,"crlVersion":1}]}`,
+		kid, base64.RawURLEncoding.EncodeToString(raw[1:33]), base64.RawURLEncoding.EncodeToString(raw[33:])))
+	writeTestFile(t, filepath.Join(dir, "crl", kid+".json"), fmt.Appendf(nil, `{"kid":%q,"method":"rid","ctr":1,"rids":["cmV2b2tlZA"]}`, kid))
+	out := filepath.Join(f.dir, "shc.cbor")
+	mustRun(t, "trust", "build", "--root", f.root, "--jwks", "https://issuer2.example="+filepath.Join(dir, "jwks.json"),
+		"--version", "1", "--issued", at, "--out", out)
+	root, _ := trust.ParsePublicKey(readTestFile(t, f.rootPub))
+	s, _, err := trust.LoadTrustBundle(readTestFile(t, out), root, time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), trust.State{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := s.SHCKeys(kid)
+	if len(keys) != 1 || keys[0].Issuer != "https://issuer2.example" || !keys[0].CRL.Revoked("cmV2b2tlZA", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("got %+v, want the key with its revocation list from crl/", keys)
+	}
+}
+
+func mustPub(t *testing.T, spki []byte) crypto.PublicKey {
+	t.Helper()
+	pub, err := x509.ParsePKIXPublicKey(spki)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
 }

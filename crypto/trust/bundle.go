@@ -335,6 +335,10 @@ func nonNil(b []byte) []byte {
 // A verified bundle comes back with its freshness at now, stale included:
 // policy decides what a stale bundle still allows. On any error the
 // freshness is FreshnessBlocked: the data gives no valid bundle.
+//
+// now must come from a clock the terminal trusts: before the clock is set
+// (a Raspberry Pi boots in 1970) every delegated bundle is refused as not
+// yet delegated.
 func OpenBundle(data []byte, root crypto.PublicKey, now time.Time, last State) (*Bundle, Freshness, error) {
 	b, err := openBundle(data, root, now, last)
 	if err != nil {
