@@ -326,3 +326,41 @@ func writeGolden(t *testing.T, dir string, g *goldenCase, text string, issuer cr
 	}
 	write("issuer.pem", pem)
 }
+
+// TestDocQuotesVectors checks that docs/healthcode.md quotes the current
+// deterministic test vectors, so that -update and the document move
+// together.
+func TestDocQuotesVectors(t *testing.T) {
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(root)
+		if parent == root {
+			t.Fatal("no go.mod above the package")
+		}
+		root = parent
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "healthcode.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"green-paper/code.txt", "green-paper/cbor.hex", "green-paper/issuer.pem", "rolling-ed25519/code.txt", "rolling-ed25519/cbor.hex"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(doc, bytes.TrimSpace(b)) {
+			t.Errorf("docs/healthcode.md does not quote testdata/%s: copy it into the document", name)
+		}
+	}
+	for _, dir := range goldenDirs(t) {
+		if !bytes.Contains(doc, []byte("`"+filepath.Base(dir)+"`")) {
+			t.Errorf("docs/healthcode.md does not list the vector %s", filepath.Base(dir))
+		}
+	}
+}
