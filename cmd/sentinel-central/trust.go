@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto"
+	"crypto/ecdh"
+	"crypto/hpke"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -27,6 +29,7 @@ var trustCommands = map[string]command{
 	"signer-keygen": {"make an online signing key pair for the root to delegate", runTrustSignerKeygen},
 	"delegate":      {"let an online signing key sign some kinds of bundle for a while", runTrustDelegate},
 	"keygen":        {"make a native issuer key pair", runTrustKeygen},
+	"hpke-keygen":   {"make the centre's HPKE key pair that journals are sealed to", runTrustHPKEKeygen},
 	"build":         {"build and sign a trust bundle from key and certificate files", runTrustBuild},
 	"inspect":       {"verify a bundle against the root and say what it holds", runTrustInspect},
 }
@@ -400,6 +403,61 @@ func runTrustKeygen(ctx context.Context, args []string, stdin io.Reader, stdout,
 		}
 		res.Type, res.Issuer = keyTypeName(kt), *issuer
 		return printKeyPair(stdout, *asJSON, "native issuer key for "+*issuer, res)
+	}())
+}
+
+type hpkeOut struct {
+	KEM     uint16 `json:"kem"`
+	Private string `json:"private_key"`
+	Public  string `json:"public_key"`
+}
+
+func runTrustHPKEKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("hpke-keygen", stderr)
+	out := fs.String("out", "", "directory for centre.hpke.key (0600) and centre.hpke.pub, both hex (required)")
+	kemName := fs.String("kem", "x25519", "KEM: x25519 (DHKEM X25519, 0x20) or mlkem768-x25519 (hybrid, 0x647a)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return finish(stderr, "hpke-keygen", func() error {
+		if _, err := parseFlags(fs, args); err != nil {
+			return usagef("%v", err)
+		}
+		if *out == "" {
+			return usagef("--out DIR is required")
+		}
+		var kem hpke.KEM
+		switch *kemName {
+		case "x25519":
+			kem = hpke.DHKEM(ecdh.X25519())
+		case "mlkem768-x25519":
+			kem = hpke.MLKEM768X25519()
+		default:
+			return usagef("--kem %q: want x25519 or mlkem768-x25519", *kemName)
+		}
+		priv, err := kem.GenerateKey()
+		if err != nil {
+			return err
+		}
+		privBytes, err := priv.Bytes()
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(*out, 0o700); err != nil {
+			return err
+		}
+		res := hpkeOut{KEM: kem.ID(), Private: filepath.Join(*out, "centre.hpke.key"), Public: filepath.Join(*out, "centre.hpke.pub")}
+		if err := writeNew(res.Private, []byte(hex.EncodeToString(privBytes)+"\n"), 0o600); err != nil {
+			return err
+		}
+		if err := writeNew(res.Public, []byte(hex.EncodeToString(priv.PublicKey().Bytes())+"\n"), 0o644); err != nil {
+			os.Remove(res.Private)
+			return err
+		}
+		if *asJSON {
+			return printJSON(stdout, res)
+		}
+		fmt.Fprintf(stdout, "centre HPKE key, KEM %#04x\nprivate key: %s (keep it at the centre)\npublic key:  %s (give it to trust build --hpke-pub with --hpke-kem %#04x)\n",
+			res.KEM, res.Private, res.Public, res.KEM)
+		return nil
 	}())
 }
 

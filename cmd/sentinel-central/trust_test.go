@@ -380,3 +380,58 @@ func mustPub(t *testing.T, spki []byte) crypto.PublicKey {
 	}
 	return pub
 }
+
+func TestTrustHPKEKeygen(t *testing.T) {
+	f := newFixtures(t)
+	for _, tt := range []struct {
+		kem  string
+		id   uint16
+		flag string
+	}{{"x25519", 0x20, "32"}, {"mlkem768-x25519", 0x647a, "25722"}} {
+		t.Run(tt.kem, func(t *testing.T) {
+			dir := filepath.Join(f.dir, tt.kem)
+			out := mustRun(t, "trust", "hpke-keygen", "--json", "--kem", tt.kem, "--out", dir)
+			var got hpkeOut
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("%v in %s", err, out)
+			}
+			if got.KEM != tt.id {
+				t.Errorf("got KEM %#x, want %#x", got.KEM, tt.id)
+			}
+			if st, err := os.Stat(got.Private); err != nil || st.Mode().Perm() != 0o600 {
+				t.Errorf("private key file: %v, %v; want mode 0600", st, err)
+			}
+			bundle := filepath.Join(dir, "b.cbor")
+			mustRun(t, "trust", "build", "--root", f.root, "--hpke-pub", got.Public, "--hpke-kem", tt.flag,
+				"--version", "1", "--issued", at, "--out", bundle)
+			root, _ := trust.ParsePublicKey(readTestFile(t, f.rootPub))
+			_, info, err := trust.LoadTrustBundle(readTestFile(t, bundle), root, time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), trust.State{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, err := info.HPKE.Key()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The centre opens what a terminal seals to the bundle's key.
+			privHex, _ := hex.DecodeString(strings.TrimSpace(string(readTestFile(t, got.Private))))
+			kem, _ := hpke.NewKEM(got.KEM)
+			priv, err := kem.NewPrivateKey(privHex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ct, err := hpke.Seal(pub, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), []byte("journal"), []byte("pseudonym"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pt, err := hpke.Open(priv, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), []byte("journal"), ct)
+			if err != nil || string(pt) != "pseudonym" {
+				t.Errorf("got %q, %v; want the sealed text back", pt, err)
+			}
+		})
+	}
+	if code, _, errOut := sentinel(t, "trust", "build", "--root", f.root, "--hpke-pub", f.hpkePub, "--hpke-kem", "25722",
+		"--version", "1", "--out", filepath.Join(f.dir, "x.cbor")); code != exitRefused || !strings.Contains(errOut, "hpke key") {
+		t.Errorf("X25519 key under the hybrid KEM: got exit %d %q, want 1", code, errOut)
+	}
+}
