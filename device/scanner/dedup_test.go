@@ -105,3 +105,20 @@ func TestDedupDefaults(t *testing.T) {
 		t.Errorf("got status of %q, want the wrapped source's", st.Source)
 	}
 }
+
+func TestStatusString(t *testing.T) {
+	tests := []struct {
+		st   Status
+		want string
+	}{
+		{Status{Source: "lane 1", Kind: "serial", Device: "/dev/ttyACM0", State: StatePresent}, "lane 1 (serial /dev/ttyACM0): present"},
+		{Status{Source: "usb 05f9:4204", Kind: "serial", State: StateMissing, Reason: "no USB serial scanner 05f9:4204 is plugged in"}, "usb 05f9:4204 (serial): missing: no USB serial scanner 05f9:4204 is plugged in"},
+		{Status{Source: "lane 2", Kind: "hid", Device: "/dev/input/event3", State: StateClosed}, "lane 2 (hid /dev/input/event3): closed"},
+		{Status{Source: "x", Kind: "hid", State: State(9)}, "x (hid): State(9)"},
+	}
+	for _, tt := range tests {
+		if got := tt.st.String(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}

@@ -12,8 +12,33 @@
 // Serial lines are cut by a [Framer], a pure byte-to-line state machine that
 // handles CR, LF, CRLF or a custom suffix, fragments, an idle gap that ends
 // a line with no terminator, and the 8 KiB line limit. Keyboard-wedge input
-// is decoded by [DecodeEvents] and a [Keyboard], which maps Linux key codes
+// is decoded by an [EventDecoder] and a [Keyboard], which maps Linux key codes
 // with shift and caps lock to characters of the US layout.
+//
+// A daemon builds one source per configured scanner and reads it in a
+// goroutine it owns:
+//
+//	s, err := scanner.NewSerial(scanner.SerialConfig{Name: "lane 1", USB: "05f9:4204", Framing: scanner.FramingCRLF})
+//	if err != nil { … } // a configuration error: report it and stop
+//	src := scanner.NewDedup(s, scanner.DedupConfig{})
+//	defer src.Close()
+//	for {
+//		code, err := src.Next(ctx)
+//		switch {
+//		case ctx.Err() != nil, errors.Is(err, scanner.ErrClosed):
+//			return
+//		case err != nil: // a refused line (*LineTooLongError, *KeyError, …)
+//			show the refusal; continue
+//		}
+//		verify code.Text
+//	}
+//
+// while the display polls src.Status(). The errors Next returns besides ctx's
+// and ErrClosed refuse one line and need no recovery; a device that goes away
+// never ends Next.
+//
+// Package scannertest has a fake Source for tests of the code that reads
+// scanners.
 //
 // # Caveats
 //
@@ -30,6 +55,10 @@
 // layout it assumes, and this package maps keys back with the US layout
 // only. A key with no US character refuses the whole code with a *KeyError.
 // Alt+keypad sequences for non-ASCII characters are not decoded.
+//
+// A keyboard-wedge scanner must end each code with Enter (its "suffix"
+// setting): there is no idle flush on this path, since a slow scanner pauses
+// between keys for longer than a serial idle gap.
 //
 // Key repeats (evdev value 2) are ignored: a scanner never holds a key, and
 // a repeat only appears when the host saw a release late, in which case it

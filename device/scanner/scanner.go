@@ -87,7 +87,7 @@ func (s State) String() string {
 type Status struct {
 	// Source is the scanner's configured name.
 	Source string
-	// Kind is "serial" or "hid".
+	// Kind is "serial", "hid" or, for fakes, "fake".
 	Kind string
 	// Device is the device path in use or last tried (for a USB VID:PID
 	// match, the port that matched), empty when none was found.
@@ -143,4 +143,18 @@ type KeyError struct {
 
 func (e *KeyError) Error() string {
 	return fmt.Sprintf("scanner %s: key code %d has no character in the US layout: set the scanner's keyboard layout to US", e.Source, e.Code)
+}
+
+// String renders the status on one line for logs and the selftest table,
+// e.g. "lane 1 (serial /dev/ttyACM0): missing: no permission to open …".
+func (s Status) String() string {
+	where := s.Kind
+	if s.Device != "" {
+		where += " " + s.Device
+	}
+	out := fmt.Sprintf("%s (%s): %v", s.Source, where, s.State)
+	if s.Reason != "" {
+		out += ": " + s.Reason
+	}
+	return out
 }

@@ -461,3 +461,22 @@ func TestNewSerialRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestSerialCloseWhileMissing(t *testing.T) {
+	s := newTestSerial(t, SerialConfig{Port: "/nonexistent/ttyUSB0", MinBackoff: time.Hour})
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Next(context.Background())
+		errc <- err
+	}()
+	waitState(t, s, StateMissing)
+	s.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("got %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Next still waiting out the backoff 5 s after Close")
+	}
+}
