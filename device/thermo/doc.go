@@ -2,7 +2,10 @@
 //
 // Two layers live here. The driver, [Dev], talks to a Melexis MLX90614 on a
 // periph.io I²C bus and returns single samples of the object (forehead) and
-// ambient (sensor die) temperatures as [physic.Temperature]. The [Sampler]
+// ambient (sensor die) temperatures as [physic.Temperature]. [Dev90632]
+// does the same for the smaller Melexis MLX90632, computing temperatures
+// from its factory calibration constants with Melexis' DSP v5 model. The
+// [Sampler]
 // turns those samples into a [Reading] of a person: it samples while someone
 // stands at the gate, waits for a stable window, applies the installer's
 // [Calibration] and compensates for the room's temperature, and reports how
@@ -60,6 +63,12 @@
 // The Sampler starts available and learns of faults from its samples:
 // call [Sampler.Check] every second or so while nobody is at the gate, so
 // that a fault shows, and clears, before the next person arrives.
+//
+// The MLX90632 refreshes at 2 Hz from the factory, and [Dev90632.Read]
+// waits for fresh data, so each sample takes up to 500 ms: set the
+// Sampler's Interval small and its Window to 4 or so, or raise the refresh
+// rate in the sensor's EEPROM (not done by this package). Its model is
+// checked against the reference library's vectors, not a real sensor.
 //
 // [OpenBus] initialises periph's host drivers; it is the only function here
 // that touches the machine.

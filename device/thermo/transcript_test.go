@@ -31,16 +31,17 @@ var _ i2c.Bus = (*replayBus)(nil)
 
 func (r *replayBus) Tx(addr uint16, w, rd []byte) error {
 	r.Lock()
-	i := r.Count
-	r.Unlock()
-	if err := r.Playback.Tx(addr, w, rd); err != nil {
-		return err
-	}
-	if r.nack[i] {
+	if i := r.Count; i < len(r.Ops) && r.nack[i] {
+		defer r.Unlock()
+		if op := r.Ops[i]; addr != op.Addr || !bytes.Equal(w, op.W) {
+			panic(fmt.Sprintf("replay: transaction #%d: got addr %#x write % x, want addr %#x write % x (NACK)", i, addr, w, op.Addr, op.W))
+		}
+		r.Count++
 		clear(rd)
 		return errNACK
 	}
-	return nil
+	r.Unlock()
+	return r.Playback.Tx(addr, w, rd)
 }
 
 // parseTranscript reads the format described in testdata/README.md.
@@ -79,17 +80,17 @@ func parseTranscript(data []byte) (*replayBus, error) {
 			}
 			times, f = c, f[2:]
 		}
-		if len(f) < 3 || f[0] != "W" {
-			return nil, fmt.Errorf("line %d: want %q, got %q", n, "W xx / R xx..", line)
+		if len(f) < 2 || f[0] != "W" {
+			return nil, fmt.Errorf("line %d: want %q, got %q", n, "W xx [/ R xx.. | / NACK]", line)
 		}
-		slash := -1
+		slash := len(f)
 		for i, s := range f {
 			if s == "/" {
 				slash = i
 			}
 		}
-		if slash < 2 || slash+1 >= len(f) {
-			return nil, fmt.Errorf("line %d: missing %q between write and read", n, "/")
+		if slash < 2 || slash == len(f)-1 {
+			return nil, fmt.Errorf("line %d: want bytes on both sides of %q", n, "/")
 		}
 		w, err := hexBytes(f[1:slash])
 		if err != nil {
@@ -97,13 +98,14 @@ func parseTranscript(data []byte) (*replayBus, error) {
 		}
 		var r []byte
 		nack := false
-		switch f[slash+1] {
-		case "NACK":
+		switch {
+		case slash == len(f): // write only
+		case f[slash+1] == "NACK":
 			if len(f) != slash+2 {
 				return nil, fmt.Errorf("line %d: nothing may follow NACK", n)
 			}
-			r, nack = make([]byte, 3), true
-		case "R":
+			nack = true
+		case f[slash+1] == "R":
 			if r, err = hexBytes(f[slash+2:]); err != nil {
 				return nil, fmt.Errorf("line %d: %w", n, err)
 			}
@@ -156,14 +158,15 @@ func loadTranscript(t *testing.T, name string) *replayBus {
 }
 
 func TestParseTranscript(t *testing.T) {
-	bus, err := parseTranscript([]byte("# c\naddr 00\nW 07 / R D2 3A 3F # x\nrepeat 2 W 06 / NACK\n"))
+	bus, err := parseTranscript([]byte("# c\naddr 00\nW 07 / R D2 3A 3F # x\nrepeat 2 W 06 / NACK\nW 3F FF 00 00\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []i2ctest.IO{
 		{Addr: 0, W: []byte{7}, R: []byte{0xD2, 0x3A, 0x3F}},
-		{Addr: 0, W: []byte{6}, R: []byte{0, 0, 0}},
-		{Addr: 0, W: []byte{6}, R: []byte{0, 0, 0}},
+		{Addr: 0, W: []byte{6}},
+		{Addr: 0, W: []byte{6}},
+		{Addr: 0, W: []byte{0x3F, 0xFF, 0, 0}},
 	}
 	if got := fmt.Sprint(bus.Ops); got != fmt.Sprint(want) {
 		t.Errorf("got ops %s, want %s", got, fmt.Sprint(want))
@@ -171,7 +174,7 @@ func TestParseTranscript(t *testing.T) {
 	if !bus.nack[1] || !bus.nack[2] || bus.nack[0] {
 		t.Errorf("got nack %v, want ops 1 and 2", bus.nack)
 	}
-	for _, bad := range []string{"W 07 R D2", "W / R 00", "X 07 / R 00", "W 07 / NACK 3", "addr 80", "repeat 0 W 07 / NACK", "W zz / R 00"} {
+	for _, bad := range []string{"W 07 R D2", "W / R 00", "W 07 /", "W", "X 07 / R 00", "W 07 / NACK 3", "addr 80", "repeat 0 W 07 / NACK", "W zz / R 00"} {
 		if _, err := parseTranscript([]byte(bad)); err == nil {
 			t.Errorf("parseTranscript(%q): got no error, want one", bad)
 		}
