@@ -2,7 +2,6 @@ package scanner
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 	"unsafe"
@@ -204,10 +203,6 @@ var usKeys = func() (m [128][2]byte) {
 	}
 	return m
 }()
-
-// ErrEventsDropped means the kernel dropped input events (SYN_DROPPED)
-// while a code was being typed, so the code is incomplete.
-var ErrEventsDropped = errors.New("scanner: keyboard events were lost while reading a code: scan it again")
 
 // A Keyboard turns the key events of a keyboard-wedge scanner into lines:
 // it tracks shift, caps lock and control, maps keys with the US layout, and

@@ -447,6 +447,9 @@ func TestEvdevSourceRecordings(t *testing.T) {
 				if err == nil && c.Source != "lane 2" {
 					t.Errorf("got source %q, want lane 2", c.Source)
 				}
+				if err != nil && !strings.HasPrefix(err.Error(), "scanner lane 2: ") {
+					t.Errorf("got error %q, want it to start with the scanner's name", err)
+				}
 				got = append(got, describe(c, err))
 			}
 			if strings.Join(got, "\n") != strings.Join(r.want, "\n") {

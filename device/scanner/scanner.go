@@ -116,7 +116,11 @@ var (
 	// ErrNoDevice means no device matched the configured USB VID:PID.
 	ErrNoDevice = errors.New("scanner: no matching device")
 	// ErrTruncatedEvent means an evdev stream ended inside an input_event.
-	ErrTruncatedEvent = errors.New("scanner: evdev stream ends inside an event")
+	// Like ErrEventsDropped, the sources wrap it with the scanner's name.
+	ErrTruncatedEvent = errors.New("evdev stream ends inside an event")
+	// ErrEventsDropped means the kernel dropped input events (SYN_DROPPED)
+	// while a code was being typed, so the code is incomplete.
+	ErrEventsDropped = errors.New("keyboard events were lost while reading a code: scan it again")
 	// ErrNotSupported means the device kind is not available on this OS.
 	ErrNotSupported = errors.New("scanner: not supported on this operating system")
 )
