@@ -76,8 +76,8 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 
 // finish prints err and returns the exit status for it.
 func finish(stderr io.Writer, name string, err error) int {
-	if err == nil {
-		return exitOK
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return exitOK // -h printed the flags
 	}
 	fmt.Fprintf(stderr, "sentinel-central trust %s: %v\n", name, err)
 	var ue *usageError
@@ -95,12 +95,16 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parseFlags parses flags that may come before and after positional
-// arguments ("inspect FILE --root PUB") and returns the positionals.
+// arguments ("inspect FILE --root PUB") and returns the positionals. Its
+// error is flag.ErrHelp or a *usageError.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("%v", err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -293,7 +297,7 @@ func runTrustRootKeygen(ctx context.Context, args []string, stdin io.Reader, std
 	asJSON := fs.Bool("json", false, "print JSON")
 	return finish(stderr, "root-keygen", func() error {
 		if _, err := parseFlags(fs, args); err != nil {
-			return usagef("%v", err)
+			return err
 		}
 		if *out == "" {
 			return usagef("--out DIR is required")
@@ -333,7 +337,7 @@ func runTrustSignerKeygen(ctx context.Context, args []string, stdin io.Reader, s
 	asJSON := fs.Bool("json", false, "print JSON")
 	return finish(stderr, "signer-keygen", func() error {
 		if _, err := parseFlags(fs, args); err != nil {
-			return usagef("%v", err)
+			return err
 		}
 		if *out == "" {
 			return usagef("--out DIR is required")
@@ -373,7 +377,7 @@ func runTrustKeygen(ctx context.Context, args []string, stdin io.Reader, stdout,
 	asJSON := fs.Bool("json", false, "print JSON")
 	return finish(stderr, "keygen", func() error {
 		if _, err := parseFlags(fs, args); err != nil {
-			return usagef("%v", err)
+			return err
 		}
 		if *issuer == "" || *out == "" {
 			return usagef("--issuer ID and --out DIR are required")
@@ -419,7 +423,7 @@ func runTrustHPKEKeygen(ctx context.Context, args []string, stdin io.Reader, std
 	asJSON := fs.Bool("json", false, "print JSON")
 	return finish(stderr, "hpke-keygen", func() error {
 		if _, err := parseFlags(fs, args); err != nil {
-			return usagef("%v", err)
+			return err
 		}
 		if *out == "" {
 			return usagef("--out DIR is required")
@@ -521,7 +525,7 @@ func runTrustDelegate(ctx context.Context, args []string, stdin io.Reader, stdou
 	asJSON := fs.Bool("json", false, "print JSON")
 	return finish(stderr, "delegate", func() error {
 		if _, err := parseFlags(fs, args); err != nil {
-			return usagef("%v", err)
+			return err
 		}
 		if *rootPath == "" || *pubPath == "" || *kindsFlag == "" || *out == "" {
 			return usagef("--root KEY, --pub KEY, --kinds LIST and --out FILE are required")
@@ -684,7 +688,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	asJSON := fs.Bool("json", false, "print JSON")
 	return finish(stderr, "build", func() error {
 		if _, err := parseFlags(fs, args); err != nil {
-			return usagef("%v", err)
+			return err
 		}
 		if *out == "" || *version == 0 {
 			return usagef("--version N (1 or more) and --out FILE are required")
@@ -893,7 +897,7 @@ func runTrustInspect(ctx context.Context, args []string, stdin io.Reader, stdout
 	return finish(stderr, "inspect", func() error {
 		files, err := parseFlags(fs, args)
 		if err != nil {
-			return usagef("%v", err)
+			return err
 		}
 		if len(files) != 1 || *rootPath == "" {
 			return usagef("usage: sentinel-central trust inspect FILE --root PUB [--at TIME] [--json]")

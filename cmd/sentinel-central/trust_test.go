@@ -435,3 +435,14 @@ func TestTrustHPKEKeygen(t *testing.T) {
 		t.Errorf("X25519 key under the hybrid KEM: got exit %d %q, want 1", code, errOut)
 	}
 }
+
+func TestTrustHelp(t *testing.T) {
+	for _, name := range []string{"root-keygen", "signer-keygen", "delegate", "keygen", "hpke-keygen", "build", "inspect"} {
+		t.Run(name, func(t *testing.T) {
+			code, _, errOut := sentinel(t, "trust", name, "-h")
+			if code != exitOK || !strings.Contains(errOut, "-json") {
+				t.Errorf("got exit %d, stderr %q; want 0 and the flags", code, errOut)
+			}
+		})
+	}
+}

@@ -157,7 +157,7 @@ func ParseDelegation(raw []byte, root crypto.PublicKey) (*Delegation, error) {
 		return nil, fmt.Errorf("pinned root: %w", err)
 	}
 	if kid := msg.KID(); kid != nil && string(kid) != string(rootKID[:]) {
-		return nil, fmt.Errorf("%w: the delegation names root %x, the pinned root is %s", ErrUntrustedRoot, kid, rootKID)
+		return nil, fmt.Errorf("%w: the delegation was signed by root %x, the pinned root is %s", ErrUntrustedRoot, kid, rootKID)
 	}
 	if err := msg.Verify(root); err != nil {
 		return nil, fmt.Errorf("%w: delegation: %w", ErrUntrustedRoot, err)
