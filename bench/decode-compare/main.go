@@ -13,7 +13,9 @@
 // time from one invocation per (variant, frame size) batch, less the time
 // of an invocation on a 1×1 image (process start), divided by the number
 // of frames; their time includes reading the PNG file, ours does not
-// (frames arrive as grey planes on the terminal).
+// (frames arrive as grey planes on the terminal). All times are CPU time
+// (of the decoding thread, or of the child process), so that other load
+// on a shared machine does not distort them; decode-compare is Linux-only.
 package main
 
 import (
@@ -28,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -36,13 +39,26 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	"golang.org/x/sys/unix"
 
 	"sentinel/device/camera"
 	"sentinel/device/camera/camtest"
 )
 
 func main() {
+	// Per-frame times are the CPU time of this thread (RUSAGE_THREAD), so
+	// that other load on the machine does not inflate them.
+	runtime.LockOSThread()
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// threadCPU returns the CPU time the calling thread has used.
+func threadCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_THREAD, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type frame struct {
@@ -188,14 +204,14 @@ func newTool(ctx context.Context, name, dir string) (tool, error) {
 	case "sentinel":
 		d := camera.NewDecoder()
 		return tool{name: "sentinel", perFrame: func(_ context.Context, f frame) ([]byte, time.Duration, error) {
-			t0 := time.Now()
+			t0 := threadCPU()
 			r, err := d.Decode(f.img)
-			return r.Payload, time.Since(t0), err
+			return r.Payload, threadCPU() - t0, err
 		}}, nil
 	case "gozxing":
 		reader := qrcode.NewQRCodeReader()
 		return tool{name: "gozxing", perFrame: func(_ context.Context, f frame) ([]byte, time.Duration, error) {
-			t0 := time.Now()
+			t0 := threadCPU()
 			b := f.img.Bounds()
 			src, err := gozxing.NewPlanarYUVLuminanceSource(f.img.Pix, f.img.Stride, b.Dy(), 0, 0, b.Dx(), b.Dy(), false)
 			if err != nil {
@@ -203,7 +219,7 @@ func newTool(ctx context.Context, name, dir string) (tool, error) {
 			}
 			bm, _ := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
 			r, err := reader.Decode(bm, nil)
-			d := time.Since(t0)
+			d := threadCPU() - t0
 			if err != nil {
 				return nil, d, err
 			}
@@ -246,13 +262,14 @@ func cliTool(_ context.Context, name, bin string, args []string, dir string) (to
 			return out, 0, nil
 		},
 		batch: func(ctx context.Context, paths []string) (time.Duration, error) {
-			t0 := time.Now()
-			err := exec.CommandContext(ctx, bin, append(slices.Clone(args), paths...)...).Run()
+			cmd := exec.CommandContext(ctx, bin, append(slices.Clone(args), paths...)...)
+			err := cmd.Run()
 			var ee *exec.ExitError
 			if err != nil && !errors.As(err, &ee) {
 				return 0, err
 			}
-			return time.Since(t0), nil
+			// CPU time, not wall time: the machine may be shared.
+			return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 		},
 	}, nil
 }

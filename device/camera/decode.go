@@ -64,9 +64,10 @@ type Decoder struct {
 	bin     binarizer
 	smp     sampler
 	fill    filler
+	rowBits *gozxing.BitArray
+	finders []finder
+	budget  int // finder triples left to try on this frame
 	half    []byte
-	inv     []byte
-	invHalf []byte
 }
 
 // NewDecoder returns a Decoder ready for use.
@@ -118,43 +119,62 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	if haveHalf {
 		d.half, half = downscale2(d.half, pl)
 	}
-	type pass struct {
-		p        plane
-		scale    int
-		minRange int
-	}
-	passes := make([]pass, 0, 8)
-	add := func(p plane, scale, minRange int) { passes = append(passes, pass{p, scale, minRange}) }
+	d.budget = maxTriplesPerFrame
+	// The passes, cheapest and likeliest first. The half-scale plane
+	// averages noise and moiré and is a quarter of the work; the full
+	// plane keeps small codes.
+	small := pl
+	smallScale := 1
 	if haveHalf {
-		add(half, 2, normalRange)
+		small, smallScale = half, 2
 	}
-	add(pl, 1, normalRange)
-	for _, ps := range passes {
-		if r, ok := d.tryPlane(ps.p, ps.scale, ps.minRange); ok {
+	m := d.bin.binarize(small, normalRange)
+	if r, ok := d.locateMatrix(m, small, false); ok {
+		return scaled(r, smallScale), nil
+	}
+	var mFull *gozxing.BitMatrix
+	if haveHalf {
+		mFull = d.bin.binarize(pl, normalRange)
+		if r, ok := d.locateMatrix(mFull, pl, false); ok {
 			return r, nil
 		}
 	}
-	// Light modules on a dark ground.
-	passes = passes[:0]
-	if haveHalf {
-		d.invHalf = invertInto(d.invHalf, half)
-		add(plane{pix: d.invHalf, w: half.w, h: half.h, stride: half.w}, 2, normalRange)
+	// Light modules on a dark ground (gozxing ignores its own inverted
+	// hint): the same black matrix, flipped.
+	m.FlipAll()
+	if r, ok := d.locateMatrix(m, small, true); ok {
+		return scaled(r, smallScale), nil
 	}
-	d.inv = invertInto(d.inv, pl)
-	inv := plane{pix: d.inv, w: pl.w, h: pl.h, stride: pl.w}
-	add(inv, 1, normalRange)
-	// Low contrast, both polarities.
-	if haveHalf {
-		add(half, 2, lowRange)
+	if mFull != nil {
+		mFull.FlipAll()
+		if r, ok := d.locateMatrix(mFull, pl, true); ok {
+			return r, nil
+		}
 	}
-	add(pl, 1, lowRange)
-	for _, ps := range passes {
-		if r, ok := d.tryPlane(ps.p, ps.scale, ps.minRange); ok {
+	// Faded codes: keep contrasts gozxing's binarizer treats as flat.
+	m = d.bin.binarize(small, lowRange)
+	if r, ok := d.locateMatrix(m, small, false); ok {
+		return scaled(r, smallScale), nil
+	}
+	if haveHalf {
+		m = d.bin.binarize(pl, lowRange)
+		if r, ok := d.locateMatrix(m, pl, false); ok {
 			return r, nil
 		}
 	}
 	return Result{}, ErrNoCode
 }
+
+func scaled(r Result, scale int) Result {
+	for i := range r.Corners {
+		r.Corners[i] = r.Corners[i].Mul(scale)
+	}
+	return r
+}
+
+// maxTriplesPerFrame bounds the finder triples tried on one frame, which
+// bounds the time a frame full of false candidates takes.
+const maxTriplesPerFrame = 24
 
 const (
 	// minHalfSide is the smallest half-scale side worth a pass.
@@ -164,20 +184,6 @@ const (
 	// lowRange keeps faint contrasts.
 	lowRange = 6
 )
-
-// tryPlane binarises p and locates and decodes a code in it; scale maps
-// its coordinates back to the frame's.
-func (d *Decoder) tryPlane(p plane, scale, minRange int) (Result, bool) {
-	m := d.bin.binarize(p, minRange)
-	r, ok := d.locateMatrix(m, p)
-	if !ok {
-		return Result{}, false
-	}
-	for i := range r.Corners {
-		r.Corners[i] = r.Corners[i].Mul(scale)
-	}
-	return r, true
-}
 
 // plane is a grey image in row-major order.
 type plane struct {
@@ -206,21 +212,6 @@ func planeOf(img *image.Gray) (plane, error) {
 	return plane{pix: img.Pix[off:], w: w, h: h, stride: img.Stride}, nil
 }
 
-func invertInto(dst []byte, p plane) []byte {
-	n := p.w * p.h
-	if cap(dst) < n {
-		dst = make([]byte, n)
-	}
-	dst = dst[:n]
-	for y := 0; y < p.h; y++ {
-		row := p.pix[y*p.stride : y*p.stride+p.w]
-		out := dst[y*p.w : (y+1)*p.w]
-		for x, v := range row {
-			out[x] = 255 - v
-		}
-	}
-	return dst
-}
 
 // decodeBits decodes a sampled module grid. The grid passes only if its
 // format information and its Reed-Solomon blocks check.

@@ -57,7 +57,10 @@ type finder struct {
 }
 
 // locateMatrix finds and decodes a code in the black matrix m of plane p.
-func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane) (Result, bool) {
+//
+// With inv set, m is the flipped black matrix of a light-on-dark code and
+// p is the original plane, so grey samples are read inverted.
+func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool) (Result, bool) {
 	ff := detector.NewFinderPatternFinder(m, nil)
 	info, ferr := ff.Find(d.hints)
 	if ferr == nil {
@@ -78,21 +81,17 @@ func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane) (Result, bool) {
 				}
 			}
 			t := detector.Detector_createTransform(info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft(), align, dim)
-			if r, ok := d.decodeGrey(p, t, dim); ok {
+			if r, ok := d.decodeGrey(p, t, dim, inv); ok {
 				r.Corners = cornersOf(info.GetBottomLeft(), info.GetTopLeft(), info.GetTopRight())
 				return r, true
 			}
 		}
 	}
 	// Triples of candidates, the detector's choice first.
-	var cands []finder
-	for _, c := range ff.GetPossibleCenters() {
-		cands = append(cands, finder{c: vec{c.GetX(), c.GetY()}, ms: c.GetEstimatedModuleSize(), cnt: c.GetCount()})
-	}
+	cands := d.findFinders(m)
 	if len(cands) < 3 {
 		return Result{}, false
 	}
-	sort.SliceStable(cands, func(i, j int) bool { return cands[i].cnt > cands[j].cnt })
 	if len(cands) > maxCandidates {
 		cands = cands[:maxCandidates]
 	}
@@ -100,16 +99,15 @@ func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane) (Result, bool) {
 	for i := 0; i < len(cands); i++ {
 		for j := i + 1; j < len(cands); j++ {
 			for k := j + 1; k < len(cands); k++ {
-				bl, tl, tr, ok := orderTriple(cands[i], cands[j], cands[k])
-				if !ok {
-					continue
-				}
-				if tried++; tried > maxTriples {
-					return Result{}, false
-				}
-				if r, ok := d.decodeCorners(m, p, bl, tl, tr); ok {
-					r.Corners = []image.Point{pt(bl.c), pt(tl.c), pt(tr.c)}
-					return r, true
+				for _, o := range orderings(cands[i], cands[j], cands[k]) {
+					if tried++; tried > maxTriples || d.budget <= 0 {
+						return Result{}, false
+					}
+					d.budget--
+					if r, ok := d.decodeCorners(m, p, inv, o[0], o[1], o[2]); ok {
+						r.Corners = []image.Point{pt(o[0].c), pt(o[1].c), pt(o[2].c)}
+						return r, true
+					}
 				}
 			}
 		}
@@ -119,40 +117,55 @@ func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane) (Result, bool) {
 
 const (
 	maxCandidates = 7
-	maxTriples    = 8
+	maxTriples    = 12
 )
 
-// orderTriple names three candidates bottom-left, top-left and top-right
-// as gozxing does (the top-left faces the longest side) and checks that
-// they could be the finders of one code.
-func orderTriple(a, b, c finder) (bl, tl, tr finder, ok bool) {
-	ra := gozxing.NewResultPoint(a.c.x, a.c.y)
-	rb := gozxing.NewResultPoint(b.c.x, b.c.y)
-	rc := gozxing.NewResultPoint(c.c.x, c.c.y)
-	byPt := map[gozxing.ResultPoint]finder{ra: a, rb: b, rc: c}
-	p0, p1, p2 := gozxing.ResultPoint_OrderBestPatterns(ra, rb, rc)
-	bl, tl, tr = byPt[p0], byPt[p1], byPt[p2]
-	lo := math.Min(bl.ms, math.Min(tl.ms, tr.ms))
-	hi := math.Max(bl.ms, math.Max(tl.ms, tr.ms))
+// orderings returns the plausible ways to name three candidates
+// bottom-left, top-left and top-right, most right-angled at the top-left
+// first. Under strong perspective the top-left need not face the longest
+// side, as gozxing assumes, so every corner is tried.
+func orderings(a, b, c finder) [][3]finder {
+	lo := math.Min(a.ms, math.Min(b.ms, c.ms))
+	hi := math.Max(a.ms, math.Max(b.ms, c.ms))
 	if lo <= 0 || hi > 2.2*lo {
-		return bl, tl, tr, false
+		return nil
 	}
-	d1, d2 := tr.c.sub(tl.c).norm(), bl.c.sub(tl.c).norm()
-	ms := (bl.ms + tl.ms + tr.ms) / 3
-	if d1 < 12*ms || d2 < 12*ms || d1 > 3*d2 || d2 > 3*d1 {
-		return bl, tl, tr, false
+	ms := (a.ms + b.ms + c.ms) / 3
+	type cand struct {
+		o   [3]finder
+		cos float64
 	}
-	// The angle at the top-left between 45° and 135°.
-	cos := tr.c.sub(tl.c).dot(bl.c.sub(tl.c)) / (d1 * d2)
-	if math.Abs(cos) > 0.71 {
-		return bl, tl, tr, false
+	var cs []cand
+	for _, t := range [3][3]finder{{a, b, c}, {b, c, a}, {c, a, b}} {
+		tl, p, q := t[0], t[1], t[2]
+		d1, d2 := p.c.sub(tl.c), q.c.sub(tl.c)
+		n1, n2 := d1.norm(), d2.norm()
+		if n1 < 12*ms || n2 < 12*ms || n1 > 3*n2 || n2 > 3*n1 {
+			continue
+		}
+		cos := d1.dot(d2) / (n1 * n2)
+		if math.Abs(cos) > 0.71 { // the angle at the top-left within 45°–135°
+			continue
+		}
+		// Top-right and bottom-left as the cross product says; the
+		// decoder also reads mirrored codes.
+		tr, bl := p, q
+		if d1.x*d2.y-d1.y*d2.x < 0 {
+			tr, bl = q, p
+		}
+		cs = append(cs, cand{[3]finder{bl, tl, tr}, math.Abs(cos)})
 	}
-	return bl, tl, tr, true
+	sort.Slice(cs, func(i, j int) bool { return cs[i].cos < cs[j].cos })
+	out := make([][3]finder, len(cs))
+	for i, c := range cs {
+		out[i] = c.o
+	}
+	return out
 }
 
 // decodeCorners fits a perspective transform to the outer corners of the
 // three finder patterns and decodes the grid it samples.
-func (d *Decoder) decodeCorners(m *gozxing.BitMatrix, p plane, bl, tl, tr finder) (Result, bool) {
+func (d *Decoder) decodeCorners(m *gozxing.BitMatrix, p plane, inv bool, bl, tl, tr finder) (Result, bool) {
 	u := tr.c.sub(tl.c).unit()
 	v := bl.c.sub(tl.c).unit()
 	var rings [3][4]vec
@@ -193,13 +206,13 @@ func (d *Decoder) decodeCorners(m *gozxing.BitMatrix, p plane, bl, tl, tr finder
 			cs := finderCorrespondences(rings, []finder{tl, tr, bl}, f.dim)
 			if extra := d.findAlignments(m, h, ver); len(extra) > 0 {
 				if h2, ok := fitHomography(append(cs, extra...)); ok {
-					if r, ok := d.decodeGrey(p, &h2, f.dim); ok {
+					if r, ok := d.decodeGrey(p, &h2, f.dim, inv); ok {
 						return r, true
 					}
 				}
 			}
 		}
-		if r, ok := d.decodeGrey(p, &h, f.dim); ok {
+		if r, ok := d.decodeGrey(p, &h, f.dim, inv); ok {
 			return r, true
 		}
 	}
@@ -366,10 +379,12 @@ type filler struct {
 // It reports the number visited and false when the region exceeds limit.
 func (f *filler) flood(m *gozxing.BitMatrix, x, y, limit int, visit func(x, y int)) (int, bool) {
 	w, h := m.GetWidth(), m.GetHeight()
-	if len(f.mark) != w*h {
+	if cap(f.mark) < w*h {
 		f.mark = make([]uint32, w*h)
 		f.gen = 0
 	}
+	// Marks left by other image sizes hold older generations.
+	f.mark = f.mark[:w*h]
 	f.gen++
 	if f.gen == 0 {
 		clear(f.mark)
@@ -411,12 +426,12 @@ func (f *filler) flood(m *gozxing.BitMatrix, x, y, limit int, visit func(x, y in
 
 // decodeGrey samples a dim×dim grid through t from the grey plane and
 // tries each threshold mode.
-func (d *Decoder) decodeGrey(p plane, t pointMapper, dim int) (Result, bool) {
+func (d *Decoder) decodeGrey(p plane, t pointMapper, dim int, inv bool) (Result, bool) {
 	if dim < 21 || dim > 177 || !d.smp.sample(p, t, dim) {
 		return Result{}, false
 	}
 	for mode := 0; mode < numThresh; mode++ {
-		if r, err := d.decodeBits(d.smp.threshold(dim, mode)); err == nil {
+		if r, err := d.decodeBits(d.smp.threshold(dim, mode, inv)); err == nil {
 			return r, true
 		}
 	}

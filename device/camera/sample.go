@@ -85,7 +85,8 @@ const (
 )
 
 // threshold turns the sampled values into a module matrix.
-func (s *sampler) threshold(dim, mode int) *gozxing.BitMatrix {
+// With inv set, light modules count as dark.
+func (s *sampler) threshold(dim, mode int, inv bool) *gozxing.BitMatrix {
 	m, _ := gozxing.NewSquareBitMatrix(dim)
 	v := s.vals
 	r := 3
@@ -116,7 +117,7 @@ func (s *sampler) threshold(dim, mode int) *gozxing.BitMatrix {
 				}
 				t = (lo + hi) / 2
 			}
-			if v[y*dim+x] < t {
+			if (v[y*dim+x] < t) != inv {
 				m.Set(x, y)
 			}
 		}

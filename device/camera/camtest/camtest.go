@@ -234,10 +234,14 @@ func Render(s Spec) (*image.Gray, error) {
 	case Moire:
 		sc.moire = true
 	}
-	// Place the code's centre so that the card stays in the frame.
-	half := sc.side / 2 * 1.05
-	sc.cx = half + rng.Float64()*math.Max(0, float64(w)-2*half)
-	sc.cy = half + rng.Float64()*math.Max(0, float64(h)-2*half)
+	// Place the code's centre so that the whole card stays in the frame:
+	// project it centred, then shift it by a random amount that keeps its
+	// bounding box inside.
+	sc.cx, sc.cy = float64(w)/2, float64(h)/2
+	x0, y0, x1, y1 := cardBounds(sc, n, w, h)
+	const margin = 4
+	sc.cx += shiftWithin(rng, x0-margin, x1+margin, float64(w))
+	sc.cy += shiftWithin(rng, y0-margin, y1+margin, float64(h))
 	drawCode(f, mods, sc)
 	f.blur(sc.blur)
 	if sc.moire {
@@ -330,31 +334,37 @@ func drawDistractors(f *field, rng *rand.Rand) {
 	}
 }
 
+// shiftWithin returns a random shift that keeps [lo, hi] within [0, size],
+// or none if it does not fit.
+func shiftWithin(rng *rand.Rand, lo, hi, size float64) float64 {
+	minS, maxS := -lo, size-hi
+	if maxS < minS {
+		return (minS + maxS) / 2
+	}
+	return minS + rng.Float64()*(maxS-minS)
+}
+
+// cardBounds returns the bounding box of the card's projection.
+func cardBounds(sc scene, n, w, h int) (x0, y0, x1, y1 float64) {
+	hm := cardHomography(sc, n, w, h)
+	card := float64(n + 8)
+	x0, y0, x1, y1 = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, c := range [4][2]float64{{0, 0}, {card, 0}, {0, card}, {card, card}} {
+		u, v := c[0]-card/2, c[1]-card/2
+		wq := hm[2][0]*u + hm[2][1]*v + hm[2][2]
+		x := (hm[0][0]*u + hm[0][1]*v + hm[0][2]) / wq
+		y := (hm[1][0]*u + hm[1][1]*v + hm[1][2]) / wq
+		x0, y0, x1, y1 = math.Min(x0, x), math.Min(y0, y), math.Max(x1, x), math.Max(y1, y)
+	}
+	return x0, y0, x1, y1
+}
+
 // drawCode renders the code on a card with a 4-module quiet zone through
 // a pinhole camera, with 3×3 supersampling.
 func drawCode(f *field, mods [][]bool, sc scene) {
 	n := len(mods)
 	card := float64(n + 8) // card side in modules
-	focal := float64(f.w)  // about a 53° horizontal field of view
-	// Rotation: roll about z, yaw about y, pitch about x.
-	cr, sr := math.Cos(sc.roll), math.Sin(sc.roll)
-	cy, sy := math.Cos(sc.yaw), math.Sin(sc.yaw)
-	cp, sp := math.Cos(sc.pitch), math.Sin(sc.pitch)
-	rz := [3][3]float64{{cr, -sr, 0}, {sr, cr, 0}, {0, 0, 1}}
-	ry := [3][3]float64{{cy, 0, sy}, {0, 1, 0}, {-sy, 0, cy}}
-	rx := [3][3]float64{{1, 0, 0}, {0, cp, -sp}, {0, sp, cp}}
-	r := mul3(rx, mul3(ry, rz))
-	// Distance so that a frontal card would be sc.side pixels wide.
-	z := focal * card / sc.side
-	ox, oy := sc.cx-float64(f.w)/2, sc.cy-float64(f.h)/2
-	tx, ty := ox*z/focal, oy*z/focal
-	// Homography from card coordinates (u, v in modules, centred) to
-	// pixels: K·[r1 r2 t].
-	h := [3][3]float64{
-		{focal*r[0][0] + float64(f.w)/2*r[2][0], focal*r[0][1] + float64(f.w)/2*r[2][1], focal*tx + float64(f.w)/2*z},
-		{focal*r[1][0] + float64(f.h)/2*r[2][0], focal*r[1][1] + float64(f.h)/2*r[2][1], focal*ty + float64(f.h)/2*z},
-		{r[2][0], r[2][1], z},
-	}
+	h := cardHomography(sc, n, f.w, f.h)
 	hi, ok := inv3(h)
 	if !ok {
 		return
@@ -390,6 +400,31 @@ func drawCode(f *field, mods [][]bool, sc scene) {
 			i := py*f.w + px
 			f.v[i] = (sum + f.v[i]*float64(ss*ss-inside)) / float64(ss*ss)
 		}
+	}
+}
+
+// cardHomography maps card coordinates (in modules, centred on the card)
+// to pixels through a pinhole camera: K·[r1 r2 t].
+func cardHomography(sc scene, n, w, h int) [3][3]float64 {
+	card := float64(n + 8)
+	focal := float64(w) // about a 53° horizontal field of view
+	// Rotation: roll about z, yaw about y, pitch about x.
+	cr, sr := math.Cos(sc.roll), math.Sin(sc.roll)
+	cy, sy := math.Cos(sc.yaw), math.Sin(sc.yaw)
+	cp, sp := math.Cos(sc.pitch), math.Sin(sc.pitch)
+	rz := [3][3]float64{{cr, -sr, 0}, {sr, cr, 0}, {0, 0, 1}}
+	ry := [3][3]float64{{cy, 0, sy}, {0, 1, 0}, {-sy, 0, cy}}
+	rx := [3][3]float64{{1, 0, 0}, {0, cp, -sp}, {0, sp, cp}}
+	r := mul3(rx, mul3(ry, rz))
+	// Distance so that a frontal card would be sc.side pixels wide.
+	z := focal * card / sc.side
+	ox, oy := sc.cx-float64(w)/2, sc.cy-float64(h)/2
+	tx, ty := ox*z/focal, oy*z/focal
+	fw, fh := float64(w)/2, float64(h)/2
+	return [3][3]float64{
+		{focal*r[0][0] + fw*r[2][0], focal*r[0][1] + fw*r[2][1], focal*tx + fw*z},
+		{focal*r[1][0] + fh*r[2][0], focal*r[1][1] + fh*r[2][1], focal*ty + fh*z},
+		{r[2][0], r[2][1], z},
 	}
 }
 

@@ -1,0 +1,194 @@
+package camera
+
+import (
+	"math"
+	"sort"
+
+	"github.com/makiuchi-d/gozxing"
+)
+
+// findFinders scans the black matrix for finder patterns: a dark, light,
+// dark, light, dark run sequence in the ratio 1:1:3:1:1 along a row,
+// confirmed along the column through its centre. Unlike gozxing's finder,
+// it lets the vertical and horizontal sizes differ (a code turned away
+// from the camera is narrower than it is tall) and skips the diagonal
+// check (which shear defeats). The ring test in ringCorners and the
+// decoder's checks weed out the false candidates this lets through.
+func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
+	w, h := m.GetWidth(), m.GetHeight()
+	if d.rowBits == nil || d.rowBits.GetSize() != w {
+		d.rowBits = gozxing.NewBitArray(w)
+	}
+	cands := d.finders[:0]
+	var runs [5]int
+	var starts [5]int
+	for y := 0; y < h; y++ {
+		row := m.GetRow(y, d.rowBits)
+		// Collect runs; runs[4] is the latest.
+		n := 0
+		x := row.GetNextSet(0)
+		for x < w {
+			end := row.GetNextUnset(x) // end of the dark run
+			// Shift in a light run (if any dark run came before) and this
+			// dark run.
+			if n > 0 {
+				shift(&runs, &starts, x-prevEnd(starts, runs), prevEnd(starts, runs))
+				n++
+			}
+			shift(&runs, &starts, end-x, x)
+			n++
+			if n >= 5 {
+				if ms, ok := finderRatio(runs); ok {
+					cx := float64(starts[2]) + float64(runs[2])/2
+					total := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
+					if f, ok := d.confirmVertical(m, cx, y, total, ms); ok && confirmHorizontal(m, &f, total) {
+						cands = mergeFinder(cands, f)
+					}
+				}
+			}
+			if end >= w {
+				break
+			}
+			x = row.GetNextSet(end)
+		}
+	}
+	d.finders = cands
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].cnt > cands[j].cnt })
+	return cands
+}
+
+func prevEnd(starts, runs [5]int) int { return starts[4] + runs[4] }
+
+func shift(runs, starts *[5]int, r, s int) {
+	copy(runs[:], runs[1:])
+	copy(starts[:], starts[1:])
+	runs[4], starts[4] = r, s
+}
+
+// finderRatio checks runs for 1:1:3:1:1 and returns the module size:
+// the outer runs within 0.4 to 1.9 modules, the centre within 2 to 4.6.
+func finderRatio(r [5]int) (float64, bool) {
+	total := r[0] + r[1] + r[2] + r[3] + r[4]
+	if total < 7 {
+		return 0, false
+	}
+	// In tenths of a module: 70·r/total.
+	for _, i := range [4]int{0, 1, 3, 4} {
+		if t := 70 * r[i]; t < 4*total || t > 19*total {
+			return 0, false
+		}
+	}
+	if t := 70 * r[2]; t < 20*total || t > 46*total {
+		return 0, false
+	}
+	return float64(total) / 7, true
+}
+
+// confirmVertical checks the column through (cx, y) for the same pattern
+// and returns the candidate's centre and module size.
+func (d *Decoder) confirmVertical(m *gozxing.BitMatrix, cx float64, y, htotal int, hms float64) (finder, bool) {
+	x := int(cx)
+	h := m.GetHeight()
+	if !m.Get(x, y) {
+		return finder{}, false
+	}
+	maxRun := 3 * htotal
+	// Up from y: centre dark, light, dark.
+	var up [3]int
+	yy := y
+	for st := 0; st < 3; st++ {
+		want := st != 1
+		for yy >= 0 && m.Get(x, yy) == want && up[st] <= maxRun {
+			up[st]++
+			yy--
+		}
+		if yy < 0 && st < 2 {
+			return finder{}, false
+		}
+	}
+	var down [3]int
+	yy = y
+	for st := 0; st < 3; st++ {
+		want := st != 1
+		for yy < h && m.Get(x, yy) == want && down[st] <= maxRun {
+			down[st]++
+			yy++
+		}
+		if yy >= h && st < 2 {
+			return finder{}, false
+		}
+	}
+	v := [5]int{up[2], up[1], up[0] + down[0] - 1, down[1], down[2]}
+	vms, ok := finderRatio(v)
+	if !ok {
+		return finder{}, false
+	}
+	vtotal := float64(v[0] + v[1] + v[2] + v[3] + v[4])
+	if r := vtotal / float64(htotal); r < 0.4 || r > 2.5 {
+		return finder{}, false
+	}
+	cy := float64(y-up[0]+1) + float64(v[2])/2
+	return finder{c: vec{cx + 0.5, cy}, ms: math.Sqrt(hms * vms), cnt: 1}, true
+}
+
+// confirmHorizontal checks the row through the candidate's refined centre
+// again and centres it horizontally.
+func confirmHorizontal(m *gozxing.BitMatrix, f *finder, htotal int) bool {
+	x, y := int(f.c.x), int(f.c.y)
+	w := m.GetWidth()
+	if y < 0 || y >= m.GetHeight() || x < 0 || x >= w || !m.Get(x, y) {
+		return false
+	}
+	maxRun := 3 * htotal
+	var left, right [3]int
+	xx := x
+	for st := 0; st < 3; st++ {
+		want := st != 1
+		for xx >= 0 && m.Get(xx, y) == want && left[st] <= maxRun {
+			left[st]++
+			xx--
+		}
+		if xx < 0 && st < 2 {
+			return false
+		}
+	}
+	xx = x
+	for st := 0; st < 3; st++ {
+		want := st != 1
+		for xx < w && m.Get(xx, y) == want && right[st] <= maxRun {
+			right[st]++
+			xx++
+		}
+		if xx >= w && st < 2 {
+			return false
+		}
+	}
+	r := [5]int{left[2], left[1], left[0] + right[0] - 1, right[1], right[2]}
+	if _, ok := finderRatio(r); !ok {
+		return false
+	}
+	f.c.x = float64(x-left[0]+1) + float64(r[2])/2
+	return true
+}
+
+// mergeFinder adds f to cands, or merges it with a candidate at the same
+// place.
+func mergeFinder(cands []finder, f finder) []finder {
+	for i := range cands {
+		c := &cands[i]
+		if c.c.sub(f.c).norm() < 2*math.Max(c.ms, f.ms) {
+			n := float64(c.cnt)
+			c.c = c.c.scale(n).add(f.c).scale(1 / (n + 1))
+			c.ms = (c.ms*n + f.ms) / (n + 1)
+			c.cnt++
+			return cands
+		}
+	}
+	if len(cands) >= maxFinderCands {
+		return cands
+	}
+	return append(cands, f)
+}
+
+// maxFinderCands bounds the candidates kept per image (textured scenes).
+const maxFinderCands = 512
