@@ -461,3 +461,38 @@ func TestSamplerOverTranscripts(t *testing.T) {
 		})
 	}
 }
+
+func TestSamplerConcurrentUse(t *testing.T) {
+	// Measure, Check and Status from several goroutines: the sampler
+	// serialises access to the source (the race detector watches).
+	cfg := DefaultSamplerConfig()
+	cfg.Clock = newFakeClock()
+	var steps []step
+	for range 4 {
+		steps = append(steps, person(8, 3451, 2, 2449)...)
+	}
+	steps = append(steps, room(4)...)
+	s, err := NewSampler(&script{steps: steps}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if _, err := s.Measure(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for range 4 {
+		wg.Go(func() {
+			_ = s.Status()
+		})
+	}
+	wg.Wait()
+	for range 4 {
+		if _, err := s.Check(); err != nil {
+			t.Error(err)
+		}
+	}
+}
