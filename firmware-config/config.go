@@ -124,7 +124,7 @@ type Scanner struct {
 	// Suffix ends a code when Framing is suffix, e.g. "\u0004".
 	Suffix string `toml:"suffix"`
 	// IdleGap flushes a serial line that has no terminator after this much
-	// silence. Default 50ms.
+	// silence. Default 100ms.
 	IdleGap Duration `toml:"idle_gap"`
 
 	// Device is a HID scanner's evdev device, e.g.
@@ -237,7 +237,7 @@ const (
 	DefaultDisplayListen    = "127.0.0.1:8080"
 	DefaultManagementListen = "127.0.0.1:9108"
 	DefaultBaud             = 9600
-	DefaultIdleGap          = Duration(50 * time.Millisecond)
+	DefaultIdleGap          = Duration(100 * time.Millisecond)
 	DefaultDedupWindow      = Duration(2 * time.Second)
 	DefaultRelayPulse       = Duration(500 * time.Millisecond)
 	DefaultCameraWidth      = 1280

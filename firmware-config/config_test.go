@@ -136,7 +136,7 @@ name = "in-1"
 	}
 	l := cfg.Lanes[0]
 	wantSerial := Scanner{Type: ScannerSerial, Port: "/dev/ttyACM0", Baud: 9600, Framing: FramingCR,
-		IdleGap: Duration(50 * time.Millisecond), DedupWindow: Duration(2 * time.Second)}
+		IdleGap: Duration(100 * time.Millisecond), DedupWindow: Duration(2 * time.Second)}
 	if l.Scanners[0] != wantSerial {
 		t.Errorf("got serial scanner %+v, want %+v", l.Scanners[0], wantSerial)
 	}

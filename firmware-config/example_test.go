@@ -34,7 +34,7 @@ name = "in-1"
 	fmt.Println(s.USB, s.Baud, s.Framing, s.IdleGap)
 	fmt.Printf("%s at %#x\n", cfg.Lanes[0].Thermometer.Model, cfg.Lanes[0].Thermometer.Address)
 	// Output:
-	// 0c2e:0b61 9600 cr 50ms
+	// 0c2e:0b61 9600 cr 100ms
 	// mlx90614 at 0x5a
 }
 
