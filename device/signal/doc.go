@@ -30,7 +30,8 @@
 //     hardware: a turnstile's "one passage per pulse" input admits one
 //     person however long the line is held; a door strike should sit
 //     behind a monostable (one-shot) timer relay or a watchdog module.
-//     sentineld drives the relay inactive again when it starts.
+//     NewRelay drives the pin inactive, so a restarted program releases a
+//     line that its crashed predecessor left active.
 //   - Use a pull resistor (or the relay board's own) that holds the input
 //     inactive while the pin floats, during boot and before the program
 //     configures it.
