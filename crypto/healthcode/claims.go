@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -365,7 +366,7 @@ func (c *claims) check() error {
 	if c.holder == nil {
 		max = MaxPaperTTL
 	}
-	if c.exp-c.iat > uint64(max/1e9) {
+	if c.exp-c.iat > uint64(max/time.Second) {
 		return fmt.Errorf("lifetime of %ds exceeds the %v allowed", c.exp-c.iat, max)
 	}
 	if c.iat > 1<<40 { // beyond year 36812: no time.Time arithmetic surprises

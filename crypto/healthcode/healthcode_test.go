@@ -415,6 +415,9 @@ func TestDecodeDoesNotAlias(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if kid := f.issuer.KeyID(); !u.Rolling() || !bytes.Equal(u.KeyID(), kid[:]) {
+		t.Errorf("got rolling=%v kid %x, want rolling, kid %x", u.Rolling(), u.KeyID(), kid)
+	}
 	other := Claims{Index: 99, Colour: credential.ColourRed, DisplayName: "Wang *"}
 	for range 5 {
 		if _, err := Decode(f.issue(t, other)); err != nil {
