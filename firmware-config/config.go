@@ -143,7 +143,7 @@ type CameraSource string
 const (
 	CameraV4L2   CameraSource = "v4l2"   // a V4L2 device such as a USB webcam
 	CameraMJPEG  CameraSource = "mjpeg"  // an IP camera's MJPEG stream over HTTP
-	CameraFFmpeg CameraSource = "ffmpeg" // frames piped from ffmpeg (e.g. RTSP)
+	CameraFFmpeg CameraSource = "ffmpeg" // frames from an ffmpeg child process (e.g. RTSP)
 	CameraReplay CameraSource = "replay" // image files in a directory (tests, demo)
 )
 
@@ -153,12 +153,13 @@ type Camera struct {
 	Source CameraSource `toml:"source"`
 	// Device is the V4L2 device for source v4l2, e.g. /dev/video0.
 	Device string `toml:"device"`
-	// URL is the MJPEG stream for source mjpeg, http or https.
+	// URL is the MJPEG stream (http or https) for source mjpeg, and
+	// ffmpeg's input (-i) for source ffmpeg, e.g. rtsp://192.0.2.7/stream1.
 	URL string `toml:"url"`
-	// FFmpegInput are ffmpeg's input arguments for source ffmpeg, e.g.
-	// ["-rtsp_transport", "tcp", "-i", "rtsp://192.0.2.7/stream1"]; the
-	// daemon adds the output arguments (raw grey frames on a pipe).
-	FFmpegInput []string `toml:"ffmpeg_input"`
+	// FFmpegArgs are ffmpeg's input options, given before -i, for source
+	// ffmpeg, e.g. ["-rtsp_transport", "tcp"]. Optional; the daemon adds
+	// the output arguments (raw grey frames on a pipe).
+	FFmpegArgs []string `toml:"ffmpeg_args"`
 	// Dir holds the image files for source replay.
 	Dir string `toml:"dir"`
 	// Width and Height are the frame size in pixels. Default 1280×720 for

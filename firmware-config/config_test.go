@@ -95,8 +95,8 @@ func TestExampleFacts(t *testing.T) {
 		t.Errorf("compound: got relay pulse %v, want 3s", got)
 	}
 	ix := load("intersection")
-	if got := ix.Lanes[0].Camera.FFmpegInput; len(got) != 4 || got[2] != "-i" {
-		t.Errorf("intersection: got ffmpeg_input %q", got)
+	if c := ix.Lanes[0].Camera; c.URL != "rtsp://10.20.0.21/stream1" || len(c.FFmpegArgs) != 2 {
+		t.Errorf("intersection: got url %q ffmpeg_args %q", c.URL, c.FFmpegArgs)
 	}
 	if got := ix.Lanes[1].Camera.Width; got != 0 {
 		t.Errorf("intersection mjpeg: got width %d, want 0 (as delivered)", got)
@@ -304,7 +304,9 @@ func TestValidationErrors(t *testing.T) {
 		{"negative dedup", "[[lane.scanner]]\ntype = \"hid\"\ndevice = \"/dev/input/event3\"\ndedup_window = \"-1s\"\n", "lane[0].scanner[0].dedup_window", 13, "0s to 1m0s"},
 		{"camera source", "[lane.camera]\nsource = \"usb\"\n", "lane[0].camera.source", 11, "v4l2, mjpeg, ffmpeg or replay"},
 		{"mjpeg url", "[lane.camera]\nsource = \"mjpeg\"\nurl = \"rtsp://192.0.2.1/x\"\n", "lane[0].camera.url", 12, "http or https"},
-		{"ffmpeg args missing", "[lane.camera]\nsource = \"ffmpeg\"\n", "lane[0].camera.ffmpeg_input", 10, "is missing"},
+		{"ffmpeg url missing", "[lane.camera]\nsource = \"ffmpeg\"\n", "lane[0].camera.url", 10, "is missing"},
+		{"ffmpeg -i in args", "[lane.camera]\nsource = \"ffmpeg\"\nurl = \"rtsp://h/s\"\nffmpeg_args = [\"-i\", \"x\"]\n", "lane[0].camera.ffmpeg_args[0]", 13, "write the input as url"},
+		{"ffmpeg args with v4l2", "[lane.camera]\nsource = \"v4l2\"\ndevice = \"/dev/video0\"\nffmpeg_args = [\"-v\"]\n", "lane[0].camera.ffmpeg_args", 13, "is not used with source = \"v4l2\""},
 		{"replay dir missing", "[lane.camera]\nsource = \"replay\"\n", "lane[0].camera.dir", 10, "is missing"},
 		{"height", "[lane.camera]\nsource = \"v4l2\"\ndevice = \"/dev/video0\"\nheight = 5000\n", "lane[0].camera.height", 13, "120 to 2160"},
 		{"reserved address", "[lane.camera]\nsource = \"replay\"\ndir = \"f\"\n[lane.thermometer]\naddress = 0x78\n", "lane[0].thermometer.address", 14, "0x78 is a reserved I2C address"},
@@ -381,7 +383,7 @@ func TestTypeErrors(t *testing.T) {
 		{"huge int", minimal + "[[lane]]\nname = \"a\"\n[lane.camera]\nfps = 99999999999999999999\n", "lane[0].camera.fps", 10, "whole number from"},
 		{"float for int", minimal + "[[lane]]\nname = \"a\"\n[lane.camera]\nfps = 7.5\n", "lane[0].camera.fps", 10, "whole number"},
 		{"bool", minimal + "[[lane]]\nname = \"a\"\n[lane.outputs.relay]\nactive_low = 1\n", "lane[0].outputs.relay.active_low", 10, "true or false"},
-		{"list element", minimal + "[[lane]]\nname = \"a\"\n[lane.camera]\nffmpeg_input = [\"-i\", 3]\n", "lane[0].camera.ffmpeg_input[1]", 10, "text in quotes"},
+		{"list element", minimal + "[[lane]]\nname = \"a\"\n[lane.camera]\nffmpeg_args = [\"-v\", 3]\n", "lane[0].camera.ffmpeg_args[1]", 10, "text in quotes"},
 		{"table for value", minimal + "[data_dir]\nx = 1\n", "data_dir", 7, "single value"},
 		{"value for table", "terminal = \"T1\"\n", "terminal", 1, "is a table"},
 		{"value for lanes", "lane = 1\n", "lane", 1, "list in brackets"},
@@ -508,7 +510,7 @@ func TestLimits(t *testing.T) {
 		{"lanes", strings.Repeat("[[lane]]\nname = \"a\"\n", 17), "more than 16 [[lane]] blocks"},
 		{"scanners", "[[lane]]\n" + strings.Repeat("[[lane.scanner]]\n", 9), "more than 8 [[lane.scanner]] blocks"},
 		{"inline lanes", "lane = [" + strings.Repeat("{},", 17) + "]\n", "more than 16 elements"},
-		{"list", "[[lane]]\n[lane.camera]\nffmpeg_input = [" + strings.Repeat("\"-v\",", 65) + "]\n", "more than 64 elements"},
+		{"list", "[[lane]]\n[lane.camera]\nffmpeg_args = [" + strings.Repeat("\"-v\",", 65) + "]\n", "more than 64 elements"},
 		{"deep key", "a.b.c.d.e.f.g = 1\n", "more than 6 parts"},
 		{"deep header", "[a.b.c.d.e.f.g]\n", "more than 6 parts"},
 		{"problems", strings.Repeat("x = 1\n", 1) + strings.Repeat("[[lane]]\nname = 1\nfps = 2\nbaud = 3\nfoo = 4\nbar = 5\nbaz = 6\nqux = 7\n", 16), "more than 100 problems"},

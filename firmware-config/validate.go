@@ -31,7 +31,7 @@ const (
 	maxRelayPulse = 5 * time.Second
 	maxLanes      = 16
 	maxScanners   = 8  // per lane
-	maxList       = 64 // elements of a list of values, such as ffmpeg_input
+	maxList       = 64 // elements of a list of values, such as ffmpeg_args
 	maxKeyParts   = 6  // no key is deeper than lane.outputs.relay.pin
 	maxProblems   = 100
 	maxSuffix     = 8
@@ -288,9 +288,12 @@ func (v *validator) camera(cp string, c *Camera) {
 	}
 	sources := []source{
 		{"device", c.Device != ""}, {"url", c.URL != ""},
-		{"ffmpeg_input", len(c.FFmpegInput) > 0}, {"dir", c.Dir != ""},
+		{"ffmpeg_args", len(c.FFmpegArgs) > 0}, {"dir", c.Dir != ""},
 	}
 	var want string
+	if c.Source == CameraFFmpeg && len(c.FFmpegArgs) > 0 {
+		sources[2].set = false // ffmpeg_args go with url
+	}
 	switch c.Source {
 	case CameraV4L2:
 		want = "device"
@@ -314,9 +317,16 @@ func (v *validator) camera(cp string, c *Camera) {
 			v.claim("camera", strconv.Quote(c.URL), cp+".url")
 		}
 	case CameraFFmpeg:
-		want = "ffmpeg_input"
-		if len(c.FFmpegInput) == 0 {
-			v.add(cp+".ffmpeg_input", "", "is missing: give ffmpeg's input arguments, e.g. [\"-rtsp_transport\", \"tcp\", \"-i\", \"rtsp://192.0.2.7/stream1\"]")
+		want = "url"
+		if c.URL == "" {
+			v.add(cp+".url", "", "is missing: give the stream ffmpeg reads, e.g. \"rtsp://192.0.2.7/stream1\"")
+		} else {
+			v.claim("camera", strconv.Quote(c.URL), cp+".url")
+		}
+		for i, a := range c.FFmpegArgs {
+			if a == "-i" {
+				v.addf(fmt.Sprintf("%s.ffmpeg_args[%d]", cp, i), strconv.Quote(a), "write the input as url, not as -i in ffmpeg_args")
+			}
 		}
 	case CameraReplay:
 		want = "dir"
