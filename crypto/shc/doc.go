@@ -24,6 +24,16 @@
 //
 // Decisions where the specification or its validator leave room:
 //
+//   - Limits: the specification bounds only what fits one QR code (a JWS
+//     of 1195 characters at version 22); longer cards exist (its own
+//     example 02, chunked) and get [WarnLongJWS]. The hard limits above
+//     are ours: [MaxJWS] covers [MaxChunks] parts and the file form,
+//     [MaxHeader] is five times a real header.
+//   - A chunked code is refused by [Decode] unless it has a single part
+//     ("shc:/1/1/", accepted with [WarnSingleChunk]); the parts of a
+//     larger one must go through an [Assembler]. The Assembler does not
+//     keep time: its owner calls Reset when the window for the remaining
+//     parts has passed.
 //   - The x5c chain of a key (the specification's example 01) is parsed
 //     when the key set is loaded and its leaf must carry the key itself,
 //     but it does not gate verification: the chain's validity dates and

@@ -54,7 +54,8 @@ type Header struct {
 type Unverified struct {
 	Header   Header
 	Warnings []Warning
-	// Payload is the inflated JWS payload (JSON), unverified.
+	// Payload is the inflated JWS payload (JSON), unverified. It holds
+	// the holder's name and birth date: never log it.
 	Payload []byte
 
 	signingInput string // header "." payload, as transmitted
@@ -211,7 +212,14 @@ func (u *Unverified) parsePayload(p string) error {
 	if bytes.HasPrefix(u.Payload, bom) {
 		return reject(credential.ReasonBadStructure, "jws: payload JSON starts with a UTF-8 byte-order mark")
 	}
-	if err := unmarshalObject(u.Payload, &u.claims, false); err != nil {
+	if trimmed := bytes.TrimLeft(u.Payload, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return reject(credential.ReasonBadStructure, "jws: payload is not a JSON object")
+	}
+	var typeErr *json.UnmarshalTypeError
+	switch err := json.Unmarshal(u.Payload, &u.claims); {
+	case errors.As(err, &typeErr):
+		u.claims.typeErr = err // valid JSON: judged after the signature
+	case err != nil:
 		return reject(credential.ReasonBadStructure, "jws: payload: %w", err)
 	}
 	return nil

@@ -8,13 +8,17 @@ import (
 	"time"
 )
 
-// claims is the envelope of the JWS payload, decoded before the signature
-// is checked; the vc is decoded only after (see vc).
+// claims is the part of the JWS payload the gate uses, decoded in one pass
+// before the signature is checked. A field of the wrong type does not stop
+// decoding; it is kept in typeErr and reported only once the signature
+// holds.
 type claims struct {
 	Iss string          `json:"iss"`
 	Nbf json.RawMessage `json:"nbf"`
 	Exp json.RawMessage `json:"exp"`
-	VC  json.RawMessage `json:"vc"`
+	VC  *vc             `json:"vc"`
+
+	typeErr error
 }
 
 // vc is the part of the verifiable credential the gate uses.

@@ -306,7 +306,8 @@ func TestParseJWS(t *testing.T) {
 		{"payload an array", rawJWS(t, nil, hdr, []byte(`[]`), deflate), credential.ReasonBadStructure},
 		{"payload with a byte-order mark", rawJWS(t, nil, hdr, append([]byte("\ufeff"), payload...), deflate), credential.ReasonBadStructure},
 		{"data after the payload", rawJWS(t, nil, hdr, append(payload, "{}"...), deflate), credential.ReasonBadStructure},
-		{"iss a number", rawJWS(t, nil, hdr, []byte(`{"iss":1}`), deflate), credential.ReasonBadStructure},
+		{"payload cut short", rawJWS(t, nil, hdr, []byte(`{"iss":"x",`), deflate), credential.ReasonBadStructure},
+		{"iss a number: judged after the signature", rawJWS(t, nil, hdr, []byte(`{"iss":1}`), deflate), ""},
 		{"too long", good + strings.Repeat("A", MaxJWS), credential.ReasonTooLarge},
 	}
 	for _, tt := range tests {
@@ -400,6 +401,8 @@ func TestVerify(t *testing.T) {
 		{"nbf not a time", payload(`{"iss":"` + testIss + `","nbf":-5,"vc":{"type":["https://smarthealth.cards#health-card"],"credentialSubject":{"fhirBundle":{"resourceType":"Bundle"}}}}`), store, at, credential.ReasonBadStructure},
 		{"not a health card", payload(`{"iss":"` + testIss + `","nbf":1,"vc":{"type":["VerifiableCredential"],"credentialSubject":{"fhirBundle":{"resourceType":"Bundle"}}}}`), store, at, credential.ReasonBadStructure},
 		{"no bundle", payload(`{"iss":"` + testIss + `","nbf":1,"vc":{"type":["https://smarthealth.cards#health-card"],"credentialSubject":{}}}`), store, at, credential.ReasonBadStructure},
+		{"iss a number", payload(`{"iss":5,"nbf":1,"vc":{"type":["https://smarthealth.cards#health-card"],"credentialSubject":{"fhirBundle":{"resourceType":"Bundle"}}}}`), store, at, credential.ReasonBadIssuer},
+		{"patient name a string", payload(`{"iss":"` + testIss + `","nbf":1,"vc":{"type":["https://smarthealth.cards#health-card"],"credentialSubject":{"fhirBundle":{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","name":"Li"}}]}}}}`), store, at, credential.ReasonBadStructure},
 		{"no vc", payload(`{"iss":"` + testIss + `","nbf":1}`), store, at, credential.ReasonBadStructure},
 		{"vc of another shape", payload(`{"iss":"` + testIss + `","nbf":1,"vc":{"type":"x"}}`), store, at, credential.ReasonBadStructure},
 		{"forged, the kid's key trusted for two issuers", func() string {

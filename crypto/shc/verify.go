@@ -1,7 +1,6 @@
 package shc
 
 import (
-	"encoding/json"
 	"time"
 
 	"sentinel/crypto/cose"
@@ -41,12 +40,12 @@ func (u *Unverified) Verify(store *trust.Store, now time.Time) (*credential.Cred
 		return nil, reject(credential.ReasonKeyNotValid, "verify: key %s is trusted from %s to %s only",
 			u.Header.Kid, fmtTime(key.NotBefore), fmtTime(key.NotAfter))
 	}
-	var v vc
-	if len(c.VC) == 0 || c.VC[0] != '{' {
-		return nil, reject(credential.ReasonBadStructure, "verify: no vc object")
+	if c.typeErr != nil {
+		return nil, reject(credential.ReasonBadStructure, "verify: payload: %w", c.typeErr)
 	}
-	if err := json.Unmarshal(c.VC, &v); err != nil {
-		return nil, reject(credential.ReasonBadStructure, "verify: vc: %w", err)
+	v := c.VC
+	if v == nil {
+		return nil, reject(credential.ReasonBadStructure, "verify: no vc object")
 	}
 	if !hasType(v.Type) {
 		return nil, reject(credential.ReasonBadStructure, "verify: vc.type lacks https://smarthealth.cards#health-card")
