@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"selftest":  {"probe every configured device and say what to check", runSelftest},
 	"calibrate": {"calibrate the thermometer against a reference source", runCalibrate},
 	"config":    {"check the terminal's configuration file", runConfig},
+	"journal":   {"verify, tail and export the passage journal", runJournal},
 }
 
 func main() {
