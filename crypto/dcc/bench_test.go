@@ -1,0 +1,138 @@
+package dcc
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/asn1"
+	"math/big"
+	"testing"
+
+	"sentinel/crypto/trust"
+)
+
+// benchCode signs a vaccination certificate with one of our DSCs and
+// returns the code, a verifier that trusts the DSC, and the decoded
+// message (for the bare baselines: the same key, signature and digest).
+func benchCode(b *testing.B, dsc string) ([]byte, *Verifier, *Unverified) {
+	b.Helper()
+	cert, key := loadDSC(b, dsc)
+	code, err := Sign(cert, key, vaccination(), "DE", vecIat, vecExp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := trust.New()
+	if _, err := store.AddDSC(cert); err != nil {
+		b.Fatal(err)
+	}
+	store.SetPseudonymKey(vecPseudonymKey)
+	u, err := DecodeString(code)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return []byte(code), NewVerifier(store), u
+}
+
+func benchVerify(b *testing.B, dsc string, opts Options) {
+	code, v, _ := benchCode(b, dsc)
+	if _, err := v.Verify(code, opts); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(code, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyES256 goes from the "HC1:" text to a verified credential
+// (pseudonym included), without the schema check.
+func BenchmarkVerifyES256(b *testing.B) {
+	benchVerify(b, "es256-any", Options{Now: vecClock, SkipSchema: true})
+}
+
+// BenchmarkVerifyPS256 is the same with an RSA-2048 DSC.
+func BenchmarkVerifyPS256(b *testing.B) {
+	benchVerify(b, "ps256-any", Options{Now: vecClock, SkipSchema: true})
+}
+
+// BenchmarkVerifyFull adds the JSON schema check.
+func BenchmarkVerifyFull(b *testing.B) {
+	benchVerify(b, "es256-any", Options{Now: vecClock})
+}
+
+// BenchmarkBareP256Verify is the physical limit of BenchmarkVerifyES256:
+// ecdsa.VerifyASN1 with the same key over the same, precomputed digest of
+// the Sig_structure, the signature already in ASN.1.
+func BenchmarkBareP256Verify(b *testing.B) {
+	_, _, u := benchCode(b, "es256-any")
+	cert, _ := loadDSC(b, "es256-any")
+	pub := cert.PublicKey.(*ecdsa.PublicKey)
+	digest := sha256.Sum256(u.msg.AppendSigStructure(nil))
+	sig := u.msg.Signature
+	der, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !ecdsa.VerifyASN1(pub, digest[:], der) {
+		b.Fatal("the bare signature does not verify")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !ecdsa.VerifyASN1(pub, digest[:], der) {
+			b.Fatal("does not verify")
+		}
+	}
+}
+
+// BenchmarkBareRSAPSSVerify is the physical limit of BenchmarkVerifyPS256.
+func BenchmarkBareRSAPSSVerify(b *testing.B) {
+	_, _, u := benchCode(b, "ps256-any")
+	cert, _ := loadDSC(b, "ps256-any")
+	pub := cert.PublicKey.(*rsa.PublicKey)
+	digest := sha256.Sum256(u.msg.AppendSigStructure(nil))
+	opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}
+	if err := rsa.VerifyPSS(pub, crypto.SHA256, digest[:], u.msg.Signature, opts); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := rsa.VerifyPSS(pub, crypto.SHA256, digest[:], u.msg.Signature, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSchema is the JSON schema check alone (CBOR to JSON values and
+// validation against the compiled schema).
+func BenchmarkSchema(b *testing.B) {
+	_, _, u := benchCode(b, "es256-any")
+	claims, err := decodeClaims(u.msg.Payload)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := validateSchema(claims.HCert.V1, "1.3.0"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := validateSchema(claims.HCert.V1, "1.3.0"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecode is the text-to-COSE stages alone (prefix, Base45, zlib,
+// COSE parse).
+func BenchmarkDecode(b *testing.B) {
+	code, _, _ := benchCode(b, "es256-any")
+	b.ReportAllocs()
+	var u Unverified
+	for b.Loop() {
+		if err := u.decode(code); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
