@@ -2,12 +2,240 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math"
+	"os"
+	"time"
+
+	"periph.io/x/conn/v3/physic"
+
+	"sentinel/device/thermo"
+	firmwareconfig "sentinel/firmware-config"
 )
 
-// runCalibrate is not built yet: its issue replaces this file.
+// runCalibrate runs "sentinelctl calibrate thermo|show".
 func runCalibrate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "sentinelctl calibrate: not available in this build yet")
-	return exitRefused
+	usage := func() {
+		fmt.Fprintln(stderr, "usage: sentinelctl calibrate thermo --reference 37.0 [--lane NAME] [--config FILE] [--json]")
+		fmt.Fprintln(stderr, "       sentinelctl calibrate show [--config FILE] [--json]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "thermo: with a blackbody reference source at --reference °C filling the sensor's")
+		fmt.Fprintln(stderr, "view, takes a stable reading and stores the thermometer's offset in the terminal's")
+		fmt.Fprintln(stderr, "data directory. The configuration file is never rewritten.")
+		fmt.Fprintln(stderr, "show: prints each lane's calibration and when it was made.")
+	}
+	if len(args) == 0 {
+		usage()
+		return exitUsage
+	}
+	switch args[0] {
+	case "thermo":
+		return calibrateThermo(ctx, args[1:], stdout, stderr)
+	case "show":
+		return calibrateShow(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		usage()
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "sentinelctl calibrate: unknown subcommand %q\n\n", args[0])
+	usage()
+	return exitUsage
+}
+
+// calibrationReport is the --json output for one lane.
+type calibrationReport struct {
+	Lane       string    `json:"lane"`
+	Calibrated bool      `json:"calibrated"`
+	At         time.Time `json:"at,omitzero"`
+	OffsetK    float64   `json:"offset_k"`
+	Slope      float64   `json:"slope"`
+	Reference  float64   `json:"reference_c,omitempty"`
+	Measured   float64   `json:"measured_c,omitempty"`
+	File       string    `json:"file"`
+	Error      string    `json:"error,omitempty"`
+}
+
+func newCalibrationReport(lane, dir string, c thermo.Calibration) calibrationReport {
+	r := calibrationReport{
+		Lane: lane, Calibrated: !c.At.IsZero(), OffsetK: round2(float64(c.Offset) / float64(physic.Kelvin)),
+		Slope: c.Slope, File: dir + string(os.PathSeparator) + thermo.CalibrationFile,
+	}
+	if r.Calibrated {
+		r.At = c.At.UTC()
+		r.Reference, r.Measured = round2(celsius(c.Reference)), round2(celsius(c.Measured))
+	}
+	return r
+}
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+func calibrateThermo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("calibrate thermo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration file")
+	ref := fs.Float64("reference", math.NaN(), "the blackbody's temperature in °C, e.g. 37.0 (required)")
+	lane := fs.String("lane", "", "the lane whose thermometer to calibrate (required when several lanes have one)")
+	asJSON := fs.Bool("json", false, "print the new calibration as JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(pos) > 0 {
+		fmt.Fprintln(stderr, "sentinelctl calibrate thermo: takes no arguments")
+		return exitUsage
+	}
+	if math.IsNaN(*ref) {
+		fmt.Fprintln(stderr, "sentinelctl calibrate thermo: give --reference, the blackbody's temperature in °C, e.g. --reference 37.0")
+		return exitUsage
+	}
+	if *ref < 30 || *ref > 45 {
+		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: --reference %.2f °C is not a forehead's temperature: set the blackbody to between 30 and 45 °C, e.g. 37.0\n", *ref)
+		return exitUsage
+	}
+	cfg, code := loadConfig("calibrate", *cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	l, code := thermometerLane(cfg, *lane, stderr)
+	if l == nil {
+		return code
+	}
+	hw := openHardware()
+	src, closer, err := hw.thermometer(*l.Thermometer)
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: lane %s: %v\n", l.Name, err)
+		fmt.Fprintln(stderr, "run sentinelctl selftest to check the thermometer")
+		return exitRefused
+	}
+	defer closer.Close()
+	reference := physic.ZeroCelsius + physic.Temperature(math.Round(*ref*1000))*physic.MilliKelvin
+	sc := thermo.CalibrationSamplerConfig()
+	sc.Clock = hw.clock
+	fmt.Fprintf(stderr, "lane %s: hold the %.2f °C blackbody still in front of the thermometer, filling its view; sampling for up to %v\n", l.Name, *ref, sc.Timeout)
+	cal, err := thermo.Calibrate(ctx, src, reference, &sc)
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: lane %s: %v\n", l.Name, err)
+		fmt.Fprintln(stderr, "the stored calibration was not changed")
+		return exitRefused
+	}
+	dir := cfg.LaneStateDir(l.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: %v\n", err)
+		return exitRefused
+	}
+	if err := thermo.SaveCalibration(dir, cal); err != nil {
+		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: %v\n", err)
+		return exitRefused
+	}
+	rep := newCalibrationReport(l.Name, dir, cal)
+	if *asJSON {
+		json.NewEncoder(stdout).Encode(rep)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "lane %s: calibrated: the sensor read %.2f °C for the %.2f °C reference; offset %+.2f K, stored in %s\n",
+		l.Name, rep.Measured, rep.Reference, rep.OffsetK, rep.File)
+	return exitOK
+}
+
+// thermometerLane picks the lane to calibrate.
+func thermometerLane(cfg *firmwareconfig.Config, name string, stderr io.Writer) (*firmwareconfig.Lane, int) {
+	if name != "" {
+		l := cfg.Lane(name)
+		switch {
+		case l == nil:
+			fmt.Fprintf(stderr, "sentinelctl calibrate thermo: no lane %q in the configuration\n", name)
+			return nil, exitUsage
+		case l.Thermometer == nil:
+			fmt.Fprintf(stderr, "sentinelctl calibrate thermo: lane %s has no thermometer\n", name)
+			return nil, exitUsage
+		}
+		return l, exitOK
+	}
+	var found []*firmwareconfig.Lane
+	for i := range cfg.Lanes {
+		if cfg.Lanes[i].Thermometer != nil {
+			found = append(found, &cfg.Lanes[i])
+		}
+	}
+	switch len(found) {
+	case 0:
+		fmt.Fprintln(stderr, "sentinelctl calibrate thermo: no lane has a thermometer in the configuration")
+		return nil, exitRefused
+	case 1:
+		return found[0], exitOK
+	}
+	fmt.Fprint(stderr, "sentinelctl calibrate thermo: several lanes have a thermometer; each is calibrated on its own: give --lane")
+	for _, l := range found {
+		fmt.Fprint(stderr, " ", l.Name)
+	}
+	fmt.Fprintln(stderr)
+	return nil, exitUsage
+}
+
+func calibrateShow(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("calibrate show", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration file")
+	asJSON := fs.Bool("json", false, "print the calibrations as JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(pos) > 0 {
+		fmt.Fprintln(stderr, "sentinelctl calibrate show: takes no arguments")
+		return exitUsage
+	}
+	cfg, code := loadConfig("calibrate", *cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	reports := []calibrationReport{}
+	status := exitOK
+	for _, l := range cfg.Lanes {
+		if l.Thermometer == nil {
+			continue
+		}
+		dir := cfg.LaneStateDir(l.Name)
+		cal, err := thermo.LoadCalibration(dir)
+		switch {
+		case err == nil:
+			reports = append(reports, newCalibrationReport(l.Name, dir, cal))
+		case errors.Is(err, thermo.ErrNoCalibration):
+			reports = append(reports, newCalibrationReport(l.Name, dir, thermo.DefaultCalibration()))
+		default:
+			r := newCalibrationReport(l.Name, dir, thermo.DefaultCalibration())
+			r.Error = err.Error()
+			reports = append(reports, r)
+			status = exitRefused
+		}
+	}
+	if *asJSON {
+		json.NewEncoder(stdout).Encode(reports)
+		return status
+	}
+	if len(reports) == 0 {
+		fmt.Fprintln(stdout, "no lane has a thermometer")
+	}
+	for _, r := range reports {
+		switch {
+		case r.Error != "":
+			fmt.Fprintf(stdout, "lane %s: calibration unreadable: %s\n", r.Lane, r.Error)
+		case !r.Calibrated:
+			fmt.Fprintf(stdout, "lane %s: not calibrated (readings are uncorrected): run sentinelctl calibrate thermo --lane %s --reference 37.0\n", r.Lane, r.Lane)
+		default:
+			fmt.Fprintf(stdout, "lane %s: offset %+.2f K, slope %g; made %s with a %.2f °C reference that read %.2f °C\n",
+				r.Lane, r.OffsetK, r.Slope, r.At.Format(time.RFC3339), r.Reference, r.Measured)
+		}
+	}
+	return status
 }

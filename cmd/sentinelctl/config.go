@@ -238,7 +238,7 @@ func describeCamera(c firmwareconfig.Camera) string {
 	case firmwareconfig.CameraMJPEG:
 		src = c.URL
 	case firmwareconfig.CameraFFmpeg:
-		src = strings.Join(c.FFmpegInput, " ")
+		src = strings.TrimSpace(strings.Join(c.FFmpegArgs, " ") + " " + c.URL)
 	case firmwareconfig.CameraReplay:
 		src = c.Dir
 	}

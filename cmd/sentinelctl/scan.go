@@ -1,13 +1,350 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"sentinel/device/camera"
+	"sentinel/device/scanner"
+	firmwareconfig "sentinel/firmware-config"
 )
 
-// runScan is not built yet: its issue replaces this file.
+// runScan runs "sentinelctl scan FILE..." and "sentinelctl scan --config".
 func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "sentinelctl scan: not available in this build yet")
-	return exitRefused
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "show codes live from the devices of this configuration file")
+	asJSON := fs.Bool("json", false, "print one JSON object per file or code")
+	lane := fs.String("lane", "", "with --config: only this lane's devices")
+	count := fs.Int("count", 0, "with --config: stop after this many codes (0: until interrupted)")
+	dur := fs.Duration("for", 0, "with --config: stop after this long (0: until interrupted)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: sentinelctl scan [--json] FILE...")
+		fmt.Fprintln(stderr, "       sentinelctl scan --config FILE [--lane NAME] [--count N] [--for 1m] [--json]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "With FILEs, decodes the QR code in each image (PNG, JPEG) with the camera's decoder")
+		fmt.Fprintln(stderr, "and prints its text or 'no code found'; exit status 1 if any file had none.")
+		fmt.Fprintln(stderr, "With --config, shows the codes that the configured scanners and cameras read, live,")
+		fmt.Fprintln(stderr, "to aim the camera and test the scanners; Ctrl-C stops.")
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	files, err := parseArgs(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	switch {
+	case *cfgPath == "" && len(files) == 0:
+		fmt.Fprintln(stderr, "sentinelctl scan: give image files, or --config FILE to read the devices")
+		fs.Usage()
+		return exitUsage
+	case *cfgPath != "" && len(files) > 0:
+		fmt.Fprintln(stderr, "sentinelctl scan: give image files or --config, not both")
+		return exitUsage
+	case len(files) > 0 && (*lane != "" || *count != 0 || *dur != 0):
+		fmt.Fprintln(stderr, "sentinelctl scan: --lane, --count and --for go with --config")
+		return exitUsage
+	case *count < 0 || *dur < 0:
+		fmt.Fprintln(stderr, "sentinelctl scan: --count and --for must not be negative")
+		return exitUsage
+	}
+	if len(files) > 0 {
+		return scanFiles(ctx, files, *asJSON, stdout, stderr)
+	}
+	cfg, code := loadConfig("scan", *cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	return scanLive(ctx, cfg, liveOptions{lane: *lane, count: *count, dur: *dur, json: *asJSON}, stdout, stderr)
+}
+
+// scanFileResult is the --json output for one file.
+type scanFileResult struct {
+	File  string `json:"file"`
+	Found bool   `json:"found"`
+	// Text is the payload when it is UTF-8; Payload is the raw bytes
+	// (base64 in JSON) otherwise.
+	Text    string `json:"text,omitempty"`
+	Payload []byte `json:"payload,omitempty"`
+	Version int    `json:"version,omitempty"`
+	ECLevel string `json:"ec_level,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+func scanFiles(ctx context.Context, files []string, asJSON bool, stdout, stderr io.Writer) int {
+	enc := json.NewEncoder(stdout)
+	status := exitOK
+	for _, f := range files {
+		if ctx.Err() != nil {
+			return exitRefused
+		}
+		res, err := camera.DecodeFile(f)
+		r := scanFileResult{File: f, Found: err == nil}
+		switch {
+		case err == nil:
+			r.Version, r.ECLevel = res.Version, res.ECLevel
+			if utf8.Valid(res.Payload) {
+				r.Text = string(res.Payload)
+			} else {
+				r.Payload = res.Payload
+			}
+		case errors.Is(err, camera.ErrNoCode):
+			status = exitRefused
+		default:
+			status = exitRefused
+			r.Error = err.Error()
+		}
+		if asJSON {
+			enc.Encode(r)
+			continue
+		}
+		switch {
+		case r.Found:
+			fmt.Fprintf(stdout, "%s: %s\n", f, printable(res.Payload))
+		case r.Error != "":
+			fmt.Fprintf(stdout, "%s: cannot read: %s\n", f, r.Error)
+		default:
+			fmt.Fprintf(stdout, "%s: no code found\n", f)
+		}
+	}
+	return status
+}
+
+// printable returns a payload as is when it is printable text on one line,
+// and quoted otherwise, so that it cannot move the terminal's cursor.
+func printable(b []byte) string {
+	s := string(b)
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+type liveOptions struct {
+	lane  string
+	count int
+	dur   time.Duration
+	json  bool
+}
+
+// liveCode is one code read live, and the --json output for it.
+type liveCode struct {
+	At      time.Time `json:"at"`
+	Lane    string    `json:"lane"`
+	Device  string    `json:"device"`
+	Text    string    `json:"text,omitempty"`
+	Payload []byte    `json:"payload,omitempty"`
+	raw     []byte
+}
+
+// liveDedup is how long the same code from the same device is shown once.
+const liveDedup = 2 * time.Second
+
+func scanLive(ctx context.Context, cfg *firmwareconfig.Config, opts liveOptions, stdout, stderr io.Writer) int {
+	lanes := cfg.Lanes
+	if opts.lane != "" {
+		l := cfg.Lane(opts.lane)
+		if l == nil {
+			fmt.Fprintf(stderr, "sentinelctl scan: no lane %q in the configuration\n", opts.lane)
+			return exitUsage
+		}
+		lanes = []firmwareconfig.Lane{*l}
+	}
+	if opts.dur > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.dur)
+		defer cancel()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	stderr = &lockedWriter{w: stderr} // the readers report from their goroutines
+	hw := openHardware()
+	codes := make(chan liveCode)
+	var wg sync.WaitGroup
+	sources := 0
+	for _, l := range lanes {
+		for i, sc := range l.Scanners {
+			dev := fmt.Sprintf("scanner[%d]", i)
+			src, err := hw.scanner(l.Name+"/"+dev, sc)
+			if err != nil {
+				fmt.Fprintf(stderr, "lane %s, %s: %v\n", l.Name, dev, err)
+				continue
+			}
+			sources++
+			wg.Go(func() {
+				defer src.Close()
+				liveScanner(ctx, l.Name, dev, src, codes, stderr)
+			})
+		}
+		if l.Camera != nil {
+			src, err := hw.camera(*l.Camera)
+			if err != nil {
+				fmt.Fprintf(stderr, "lane %s, camera: %v\n", l.Name, err)
+				continue
+			}
+			sources++
+			wg.Go(func() {
+				defer src.Close()
+				liveCamera(ctx, hw.clock, l.Name, src, codes, stderr)
+			})
+		}
+	}
+	if sources == 0 {
+		fmt.Fprintln(stderr, "sentinelctl scan: no scanner or camera could be opened")
+		return exitRefused
+	}
+	fmt.Fprintf(stderr, "reading from %d devices: scan or show codes; Ctrl-C stops\n", sources)
+	go func() {
+		wg.Wait()
+		close(codes)
+	}()
+
+	enc := json.NewEncoder(stdout)
+	n := 0
+	type seen struct {
+		payload []byte
+		at      time.Time
+	}
+	last := map[string]seen{}
+	for c := range codes {
+		// A code held up to a camera is in every frame, and a scanner may
+		// read a code twice: show it once per device within liveDedup.
+		key := c.Lane + "\x00" + c.Device
+		if p, ok := last[key]; ok && bytes.Equal(p.payload, c.raw) && c.At.Sub(p.at) < liveDedup {
+			last[key] = seen{c.raw, c.At}
+			continue
+		}
+		last[key] = seen{c.raw, c.At}
+		if opts.json {
+			enc.Encode(c)
+		} else {
+			fmt.Fprintf(stdout, "%s  %s  %-10s  %s\n", c.At.Format("15:04:05.000"), c.Lane, c.Device, printable(c.raw))
+		}
+		n++
+		if opts.count > 0 && n >= opts.count {
+			cancel()
+			break
+		}
+	}
+	cancel()
+	for range codes {
+		// Drain the readers that were mid-send.
+	}
+	return exitOK
+}
+
+func newLiveCode(at time.Time, lane, dev string, b []byte) liveCode {
+	c := liveCode{At: at, Lane: lane, Device: dev, raw: b}
+	if utf8.Valid(b) {
+		c.Text = string(b)
+	} else {
+		c.Payload = b
+	}
+	return c
+}
+
+func liveScanner(ctx context.Context, lane, dev string, src scanner.Source, out chan<- liveCode, stderr io.Writer) {
+	// Say when the scanner goes missing and when it is back: Next waits
+	// quietly for a scanner that is unplugged.
+	watch, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		last := scanner.StateUnknown
+		for {
+			select {
+			case <-watch.Done():
+				return
+			case <-tick.C:
+			}
+			st := src.Status()
+			switch {
+			case st.State == last:
+			case st.State == scanner.StateMissing:
+				fmt.Fprintf(stderr, "lane %s, %s: missing: %s\n", lane, dev, st.Reason)
+			case st.State == scanner.StatePresent:
+				fmt.Fprintf(stderr, "lane %s, %s: ready on %s\n", lane, dev, st.Device)
+			}
+			last = st.State
+		}
+	}()
+	for {
+		code, err := src.Next(ctx)
+		switch {
+		case err == nil:
+			select {
+			case out <- newLiveCode(code.At, lane, dev, code.Text):
+			case <-ctx.Done():
+				return
+			}
+		case ctx.Err() != nil, errors.Is(err, scanner.ErrClosed):
+			return
+		default:
+			fmt.Fprintf(stderr, "lane %s, %s: %v\n", lane, dev, err)
+		}
+	}
+}
+
+func liveCamera(ctx context.Context, clk clock, lane string, src frameSource, out chan<- liveCode, stderr io.Writer) {
+	dec := camera.NewDecoder()
+	var lastErr string
+	for {
+		img, err := src.Next(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			if err.Error() != lastErr {
+				fmt.Fprintf(stderr, "lane %s, camera: %v\n", lane, err)
+				lastErr = err.Error()
+			}
+			select {
+			case <-clk.After(time.Second):
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		res, err := dec.Decode(img)
+		if err != nil {
+			continue
+		}
+		select {
+		case out <- newLiveCode(clk.Now(), lane, "camera", bytes.Clone(res.Payload)):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
