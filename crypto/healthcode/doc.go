@@ -25,8 +25,9 @@
 //
 // # Caveats
 //
-// Verification time is an input (VerifyOptions.Now): the package never
-// reads the clock. A zero time is refused as an untrusted clock.
+// Verification time is an input (VerifyOptions.Now): verification never
+// reads the system clock, and a zero time is refused as an untrusted clock.
+// Only an Issuer without IssuerOptions.Clock uses time.Now.
 //
 // The Ed25519 signature and the CBOR are deterministic, but the zlib
 // stream depends on the compressor: verifiers accept any valid zlib
