@@ -212,7 +212,6 @@ func planeOf(img *image.Gray) (plane, error) {
 	return plane{pix: img.Pix[off:], w: w, h: h, stride: img.Stride}, nil
 }
 
-
 // decodeBits decodes a sampled module grid. The grid passes only if its
 // format information and its Reed-Solomon blocks check.
 func (d *Decoder) decodeBits(bits *gozxing.BitMatrix) (Result, error) {
