@@ -23,8 +23,9 @@
 // override, or the other way round.
 //
 // Calibration (the thermometer's offset and slope) is state, not
-// configuration: it lives in the data directory and the file is never
-// rewritten by a program, so the installer's comments stay as written.
+// configuration: it lives in the data directory, in each lane's own
+// directory ([Config.LaneStateDir]), and the file is never rewritten by a
+// program, so the installer's comments stay as written.
 //
 // # Strict decoding
 //
