@@ -196,7 +196,7 @@ func scanLive(ctx context.Context, cfg *firmwareconfig.Config, opts liveOptions,
 			})
 		}
 		if l.Camera != nil {
-			src, err := hw.camera(*l.Camera)
+			src, err := hw.camera(ctx, *l.Camera)
 			if err != nil {
 				fmt.Fprintf(stderr, "lane %s, camera: %v\n", l.Name, err)
 				continue

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,6 +70,7 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintln(stderr, "decode one (show any QR code when asked); the thermometer must answer with a sane")
 		fmt.Fprintln(stderr, "room temperature; the light tower lights green, yellow and red in turn, the buzzer")
 		fmt.Fprintln(stderr, "beeps and the relay clicks once (the gate releases once: stand clear).")
+		fmt.Fprintln(stderr, "Stop the daemon first (systemctl stop sentineld): it holds the devices.")
 		fmt.Fprintln(stderr, "Exit status: 0 all passed, 1 any failed, 2 usage error.")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
@@ -262,22 +264,23 @@ wait:
 }
 
 func scannerAdvice(sc firmwareconfig.Scanner) string {
+	const daemon = "; stop sentineld while testing (systemctl stop sentineld), since it holds the scanner"
 	if sc.Type == firmwareconfig.ScannerHID {
-		return "check the scanner's USB cable, that the device path exists (ls /dev/input/by-id/), and that the user sentinel is in group input"
+		return "check the scanner's USB cable, that the device path exists (ls /dev/input/by-id/), and that the user sentinel is in group input" + daemon
 	}
 	if sc.USB != "" {
-		return "check the scanner's USB cable, that it is in USB CDC (virtual COM port) mode, and that lsusb lists " + sc.USB + "; the user sentinel must be in group dialout"
+		return "check the scanner's USB cable, that it is in USB CDC (virtual COM port) mode, and that lsusb lists " + sc.USB + "; the user sentinel must be in group dialout" + daemon
 	}
-	return "check the scanner's cable and power, that " + sc.Port + " exists (ls /dev/serial/by-id/), and that the user sentinel is in group dialout"
+	return "check the scanner's cable and power, that " + sc.Port + " exists (ls /dev/serial/by-id/), and that the user sentinel is in group dialout" + daemon
 }
 
 func checkCamera(ctx context.Context, hw hardware, lane string, c firmwareconfig.Camera, opts selftestOptions) checkResult {
 	r := checkResult{Lane: lane, Device: "camera", What: describeCamera(c)}
-	advice := "check the camera's cable and power, that the user sentinel is in group video, and the device or address in the configuration (v4l2-ctl --list-devices)"
+	advice := "check the camera's cable and power, that the user sentinel is in group video, the device in the configuration (v4l2-ctl --list-devices), and that sentineld is stopped (it holds the camera)"
 	if c.Source == firmwareconfig.CameraMJPEG || c.Source == firmwareconfig.CameraFFmpeg {
 		advice = "check that the camera is powered and reachable on the network (open its stream address in a browser or with ffplay) and the address in the configuration"
 	}
-	src, err := hw.camera(c)
+	src, err := hw.camera(ctx, c)
 	if err != nil {
 		return r.fail(err.Error(), advice)
 	}
@@ -547,8 +550,8 @@ type frameSource interface {
 type hardware struct {
 	// scanner returns a lane's scanner; the device itself opens on Next.
 	scanner func(name string, c firmwareconfig.Scanner) (scanner.Source, error)
-	// camera opens a lane's camera.
-	camera func(c firmwareconfig.Camera) (frameSource, error)
+	// camera opens a lane's camera; ctx bounds a child process.
+	camera func(ctx context.Context, c firmwareconfig.Camera) (frameSource, error)
 	// thermometer opens a lane's thermometer and what must be closed after.
 	thermometer func(c firmwareconfig.Thermometer) (thermo.Source, io.Closer, error)
 	// pin opens a GPIO pin by name.
@@ -564,8 +567,10 @@ var openHardware = hostHardware
 func hostHardware() hardware {
 	c := systemClock{}
 	return hardware{
-		scanner:     openScanner,
-		camera:      func(cc firmwareconfig.Camera) (frameSource, error) { return openCamera(cc, c) },
+		scanner: openScanner,
+		camera: func(ctx context.Context, cc firmwareconfig.Camera) (frameSource, error) {
+			return openCamera(ctx, cc, c)
+		},
 		thermometer: openThermometer,
 		pin:         signal.OpenPin,
 		clock:       c,
@@ -601,21 +606,38 @@ func openThermometer(c firmwareconfig.Thermometer) (thermo.Source, io.Closer, er
 	return dev, bus, nil
 }
 
-// errCameraSource is returned for camera sources this build cannot open.
-var errCameraSource = errors.New("this build of sentinelctl cannot open this kind of camera yet (only source = \"replay\"): device/camera has no frame source for it")
-
-func openCamera(c firmwareconfig.Camera, clk clock) (frameSource, error) {
-	if c.Source == firmwareconfig.CameraReplay {
+// openCamera opens a camera with device/camera's frame sources. ctx bounds
+// an ffmpeg child process; Close ends every source.
+func openCamera(ctx context.Context, c firmwareconfig.Camera, clk clock) (frameSource, error) {
+	switch c.Source {
+	case firmwareconfig.CameraV4L2:
+		v, err := camera.OpenV4L2(camera.V4L2Config{Device: c.Device, Width: c.Width, Height: c.Height})
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	case firmwareconfig.CameraMJPEG:
+		// A stream never ends, so there is no overall timeout; a camera that
+		// accepts the connection but sends nothing is given up on.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = 10 * time.Second
+		return camera.NewMJPEGStream(c.URL, &http.Client{Transport: t}), nil
+	case firmwareconfig.CameraFFmpeg:
+		f, err := camera.StartFFmpeg(ctx, camera.FFmpegConfig{Input: c.URL, InputArgs: c.FFmpegArgs, Width: c.Width, Height: c.Height})
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	case firmwareconfig.CameraReplay:
 		return newReplay(c.Dir, c.FPS, clk)
 	}
-	return nil, fmt.Errorf("camera %s: %w", c.Source, errCameraSource)
+	return nil, fmt.Errorf("camera source %q is not supported", c.Source)
 }
 
-// replay is a camera that shows the image files of a directory in turn, at
+// replay shows the image files of a directory in turn, again and again, at
 // the configured frame rate, for benches, demos and tests.
 type replay struct {
-	files    []string
-	i        int
+	src      *camera.Replay
 	interval time.Duration
 	clock    clock
 }
@@ -639,7 +661,7 @@ func newReplay(dir string, fps int, clk clock) (*replay, error) {
 	if fps <= 0 {
 		fps = firmwareconfig.DefaultCameraFPS
 	}
-	return &replay{files: files, interval: time.Second / time.Duration(fps), clock: clk}, nil
+	return &replay{src: camera.NewReplay(files, true), interval: time.Second / time.Duration(fps), clock: clk}, nil
 }
 
 func (r *replay) Next(ctx context.Context) (*image.Gray, error) {
@@ -648,18 +670,7 @@ func (r *replay) Next(ctx context.Context) (*image.Gray, error) {
 		return nil, ctx.Err()
 	case <-r.clock.After(r.interval):
 	}
-	f := r.files[r.i%len(r.files)]
-	r.i++
-	fh, err := os.Open(f)
-	if err != nil {
-		return nil, fmt.Errorf("replay camera: %w", err)
-	}
-	defer fh.Close()
-	img, err := camera.LoadGray(fh)
-	if err != nil {
-		return nil, fmt.Errorf("replay camera: %s: %w", f, err)
-	}
-	return img, nil
+	return r.src.Next(ctx)
 }
 
 func (r *replay) Close() error { return nil }
@@ -671,6 +682,9 @@ func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d
 
 var (
 	_ frameSource  = (*replay)(nil)
+	_ frameSource  = (*camera.V4L2)(nil)
+	_ frameSource  = (*camera.MJPEGStream)(nil)
+	_ frameSource  = (*camera.FFmpeg)(nil)
 	_ thermo.Clock = systemClock{}
 	_ signal.Clock = systemClock{}
 )

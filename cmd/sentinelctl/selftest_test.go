@@ -1,13 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"io"
 	"math"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -209,7 +217,9 @@ func (m *testMachine) hardware() hardware {
 			}
 			return host.scanner(name, c) // the real serial path, on a pty
 		},
-		camera: func(c firmwareconfig.Camera) (frameSource, error) { return openCamera(c, m.clock) },
+		camera: func(ctx context.Context, c firmwareconfig.Camera) (frameSource, error) {
+			return openCamera(ctx, c, m.clock)
+		},
 		thermometer: func(c firmwareconfig.Thermometer) (thermo.Source, io.Closer, error) {
 			bus, ok := m.buses[c.Bus]
 			if !ok {
@@ -480,8 +490,9 @@ name = "in"
 	}
 }
 
-func TestSelftestCameraUnsupported(t *testing.T) {
+func TestSelftestCameraMissing(t *testing.T) {
 	newTestMachine(t)
+	dev := filepath.Join(t.TempDir(), "video9")
 	cfg := writeFile(t, t.TempDir(), "s.toml", `[terminal]
 id = "T1"
 site_id = "S1"
@@ -491,11 +502,61 @@ url = "https://central.example.org"
 name = "in"
   [lane.camera]
   source = "v4l2"
-  device = "/dev/video0"
+  device = "`+dev+`"
 `)
 	code, out, _ := runCmd(t, "selftest", "--config", cfg, "--no-read")
-	if code != exitRefused || !strings.Contains(out, "cannot open this kind of camera yet") {
-		t.Errorf("got exit %d\n%s\nwant the camera reported as not supported by this build", code, out)
+	if code != exitRefused || !strings.Contains(out, "in    camera  FAIL    open camera "+dev) ||
+		!strings.Contains(out, "v4l2-ctl --list-devices") {
+		t.Errorf("got exit %d\n%s\nwant the V4L2 camera reported missing, with advice", code, out)
+	}
+}
+
+// mjpegServer serves an MJPEG stream (multipart/x-mixed-replace) of frame,
+// as an IP camera does, on the loopback interface.
+func mjpegServer(t *testing.T, frame image.Image) string {
+	var jpg bytes.Buffer
+	if err := jpeg.Encode(&jpg, frame, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mw := multipart.NewWriter(w)
+		w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+mw.Boundary())
+		for i := 0; i < 50 && r.Context().Err() == nil; i++ {
+			pw, err := mw.CreatePart(textproto.MIMEHeader{
+				"Content-Type":   {"image/jpeg"},
+				"Content-Length": {strconv.Itoa(jpg.Len())},
+			})
+			if err != nil {
+				return
+			}
+			pw.Write(jpg.Bytes())
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/mjpg/video.mjpg"
+}
+
+func TestSelftestMJPEGCamera(t *testing.T) {
+	newTestMachine(t)
+	url := mjpegServer(t, qrImage(t, hc1Sample, 400))
+	cfg := writeFile(t, t.TempDir(), "s.toml", `[terminal]
+id = "T1"
+site_id = "S1"
+[central]
+url = "https://central.example.org"
+[[lane]]
+name = "in"
+  [lane.camera]
+  source = "mjpeg"
+  url = "`+url+`"
+`)
+	code, out, errOut := runCmd(t, "selftest", "--config", cfg, "--timeout", "10s")
+	if code != exitOK || !strings.Contains(out, "in    camera  ok      1 frames of 400x400; decoded a "+strconv.Itoa(len(hc1Sample))+"-byte code") {
+		t.Errorf("got exit %d\n%s\n%s\nwant the stream's code decoded", code, out, errOut)
 	}
 }
 
@@ -574,10 +635,10 @@ url = "https://central.example.org"
 name = "in"
   [lane.camera]
   source = "v4l2"
-  device = "/dev/video0"
+  device = "/dev/nonexistent/video0"
 `)
 	code, _, errOut := runCmd(t, "scan", "--config", cfg, "--for", "1s")
-	if code != exitRefused || !strings.Contains(errOut, "no scanner or camera could be opened") {
+	if code != exitRefused || !strings.Contains(errOut, "no scanner or camera could be opened") || !strings.Contains(errOut, "lane in, camera: open camera /dev/nonexistent/video0") {
 		t.Errorf("got exit %d\n%s", code, errOut)
 	}
 }
