@@ -175,20 +175,36 @@ type ThermometerModel string
 
 // The supported thermometers.
 const (
+	// MLX90614 is Melexis's TO-39 sensor, in many variants of field of view.
 	MLX90614 ThermometerModel = "mlx90614"
+	// MLX90632 is Melexis's 3 mm SMD sensor with a 50° field of view.
+	MLX90632 ThermometerModel = "mlx90632"
 )
 
 // DefaultThermometerAddress is the MLX90614's factory I²C address.
 const DefaultThermometerAddress = 0x5A
 
+// DefaultAddress returns the model's factory I²C address: 0x5A for the
+// MLX90614, 0x3A for the MLX90632; 0 for an unknown model.
+func (m ThermometerModel) DefaultAddress() uint16 {
+	switch m {
+	case MLX90614:
+		return DefaultThermometerAddress
+	case MLX90632:
+		return 0x3A
+	}
+	return 0
+}
+
 // Thermometer is a lane's IR thermometer on I²C.
 type Thermometer struct {
-	// Model is the chip. Default mlx90614.
+	// Model is the chip: mlx90614 or mlx90632. Default mlx90614.
 	Model ThermometerModel `toml:"model"`
 	// Bus is the I²C bus as periph names it: "1", "I2C1" or "/dev/i2c-1".
 	// Empty takes the first bus found.
 	Bus string `toml:"bus"`
-	// Address is the sensor's 7-bit I²C address. Default 0x5A.
+	// Address is the sensor's 7-bit I²C address. Default the model's
+	// factory address: 0x5A for the MLX90614, 0x3A for the MLX90632.
 	Address uint16 `toml:"address"`
 }
 

@@ -187,6 +187,36 @@ func TestDefaultConfig(t *testing.T) {
 	}
 }
 
+func TestThermometerModels(t *testing.T) {
+	lane := "\n[[lane]]\nname = \"in\"\n[[lane.scanner]]\ntype = \"hid\"\ndevice = \"/dev/input/event3\"\n[lane.thermometer]\n"
+	tests := []struct {
+		name, keys string
+		model      ThermometerModel
+		addr       uint16
+	}{
+		{"default", "", MLX90614, 0x5A},
+		{"mlx90614", "model = \"mlx90614\"\n", MLX90614, 0x5A},
+		{"mlx90632", "model = \"mlx90632\"\n", MLX90632, 0x3A},
+		{"mlx90632 moved", "model = \"mlx90632\"\naddress = 0x3B\n", MLX90632, 0x3B},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			th := mustParse(t, minimal+lane+tt.keys).Lanes[0].Thermometer
+			if th.Model != tt.model || th.Address != tt.addr {
+				t.Errorf("got %s at %#x, want %s at %#x", th.Model, th.Address, tt.model, tt.addr)
+			}
+		})
+	}
+	_, err := parse(t, minimal+lane+"model = \"mlx90632\"\naddress = 0x80\n")
+	if err == nil || !strings.Contains(err.Error(), "0x80 is not a 7-bit I2C address: the MLX90632's own is 0x3A") {
+		t.Errorf("got %v, want the MLX90632's address in the hint", err)
+	}
+	_, err = parse(t, minimal+lane+"model = \"ds18b20\"\n")
+	if err == nil || !strings.Contains(err.Error(), `must be "mlx90614" or "mlx90632"`) {
+		t.Errorf("got %v, want the supported models", err)
+	}
+}
+
 func TestExplicitValuesKept(t *testing.T) {
 	cfg := mustParse(t, minimal+`
 [[lane]]

@@ -158,7 +158,7 @@ func applyDefaults(cfg *Config, idx keyIndex) {
 				t.Model = DefaultThermometerModel
 			}
 			if !idx.has(tp + ".address") {
-				t.Address = DefaultThermometerAddress
+				t.Address = t.Model.DefaultAddress()
 			}
 		}
 		if r := l.Outputs.Relay; r != nil && !idx.has(lp+".outputs.relay.pulse") {

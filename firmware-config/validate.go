@@ -362,17 +362,19 @@ func (v *validator) camera(cp string, c *Camera) {
 }
 
 func (v *validator) thermometer(tp string, t *Thermometer) {
+	own := "the MLX90614's own is 0x5A, the MLX90632's 0x3A (see i2cdetect)"
 	switch t.Model {
-	case MLX90614:
+	case MLX90614, MLX90632:
+		own = fmt.Sprintf("the %s's own is 0x%02X (see i2cdetect)", strings.ToUpper(string(t.Model)), t.Model.DefaultAddress())
 	default:
-		v.add(tp+".model", strconv.Quote(string(t.Model)), "must be \"mlx90614\"")
+		v.add(tp+".model", strconv.Quote(string(t.Model)), "must be \"mlx90614\" or \"mlx90632\"")
 	}
 	a := fmt.Sprintf("0x%02X", t.Address)
 	switch {
 	case t.Address > 0x7F:
-		v.add(tp+".address", a, a+" is not a 7-bit I2C address: the MLX90614's own is 0x5A (see i2cdetect)")
+		v.add(tp+".address", a, a+" is not a 7-bit I2C address: "+own)
 	case t.Address < 0x08 || t.Address > 0x77:
-		v.add(tp+".address", a, a+" is a reserved I2C address: the MLX90614's own is 0x5A (see i2cdetect)")
+		v.add(tp+".address", a, a+" is a reserved I2C address: "+own)
 	default:
 		bus := "the first bus"
 		if t.Bus != "" {
