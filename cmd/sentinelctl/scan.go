@@ -155,7 +155,7 @@ type liveCode struct {
 	raw     []byte
 }
 
-// liveDedup is how long the same code from the same device is shown once.
+// liveDedup is how long the same code from a camera is shown once.
 const liveDedup = 2 * time.Second
 
 func scanLive(ctx context.Context, cfg *firmwareconfig.Config, opts liveOptions, stdout, stderr io.Writer) int {
@@ -188,6 +188,11 @@ func scanLive(ctx context.Context, cfg *firmwareconfig.Config, opts liveOptions,
 			if err != nil {
 				fmt.Fprintf(stderr, "lane %s, %s: %v\n", l.Name, dev, err)
 				continue
+			}
+			if w := sc.DedupWindow.Std(); w > 0 {
+				// As the gate will see it: a code read twice within the
+				// configured window once.
+				src = scanner.NewDedup(src, scanner.DedupConfig{Window: w})
 			}
 			sources++
 			wg.Go(func() {
@@ -226,10 +231,10 @@ func scanLive(ctx context.Context, cfg *firmwareconfig.Config, opts liveOptions,
 	}
 	last := map[string]seen{}
 	for c := range codes {
-		// A code held up to a camera is in every frame, and a scanner may
-		// read a code twice: show it once per device within liveDedup.
+		// A code held up to a camera is in every frame: show it once
+		// within liveDedup. Scanners repeat as their dedup_window says.
 		key := c.Lane + "\x00" + c.Device
-		if p, ok := last[key]; ok && bytes.Equal(p.payload, c.raw) && c.At.Sub(p.at) < liveDedup {
+		if p, ok := last[key]; ok && c.Device == "camera" && bytes.Equal(p.payload, c.raw) && c.At.Sub(p.at) < liveDedup {
 			last[key] = seen{c.raw, c.At}
 			continue
 		}

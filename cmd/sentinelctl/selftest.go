@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/physic"
 
 	"sentinel/device/camera"
@@ -598,12 +599,23 @@ func openThermometer(c firmwareconfig.Thermometer) (thermo.Source, io.Closer, er
 	if err != nil {
 		return nil, nil, err
 	}
-	dev, err := thermo.NewMLX90614(bus, c.Address, nil)
+	dev, err := newThermometer(bus, c, nil)
 	if err != nil {
 		bus.Close()
 		return nil, nil, err
 	}
 	return dev, bus, nil
+}
+
+// newThermometer returns the driver of the configured model on bus.
+func newThermometer(bus i2c.Bus, c firmwareconfig.Thermometer, opts *thermo.Opts) (thermo.Source, error) {
+	switch c.Model {
+	case firmwareconfig.MLX90614:
+		return thermo.NewMLX90614(bus, c.Address, opts)
+	case firmwareconfig.MLX90632:
+		return thermo.NewMLX90632(bus, c.Address, opts)
+	}
+	return nil, fmt.Errorf("thermometer model %q is not supported", c.Model)
 }
 
 // openCamera opens a camera with device/camera's frame sources. ctx bounds

@@ -225,7 +225,7 @@ func (m *testMachine) hardware() hardware {
 			if !ok {
 				return nil, nil, fmt.Errorf("i2c: no bus %q", c.Bus)
 			}
-			dev, err := thermo.NewMLX90614(bus, c.Address, &thermo.Opts{RetryDelay: time.Microsecond})
+			dev, err := newThermometer(bus, c, &thermo.Opts{RetryDelay: time.Microsecond})
 			if err != nil {
 				return nil, nil, err
 			}
