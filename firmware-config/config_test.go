@@ -95,7 +95,7 @@ func TestExampleFacts(t *testing.T) {
 		t.Errorf("compound: got relay pulse %v, want 3s", got)
 	}
 	ix := load("intersection")
-	if c := ix.Lanes[0].Camera; c.URL != "rtsp://10.20.0.21/stream1" || len(c.FFmpegArgs) != 2 {
+	if c := ix.Lanes[0].Camera; c.URL != "rtsp://192.0.2.21/stream1" || len(c.FFmpegArgs) != 2 {
 		t.Errorf("intersection: got url %q ffmpeg_args %q", c.URL, c.FFmpegArgs)
 	}
 	if got := ix.Lanes[1].Camera.Width; got != 0 {
