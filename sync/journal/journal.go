@@ -1,0 +1,407 @@
+package journal
+
+import (
+	"context"
+	"crypto/hpke"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+)
+
+// FileName is the journal's file name in the data directory.
+const FileName = "journal.db"
+
+// Path returns the journal's path in a data directory.
+func Path(dataDir string) string { return filepath.Join(dataDir, FileName) }
+
+// Defaults of Options.
+const (
+	DefaultRetention  = 14 * 24 * time.Hour
+	DefaultDiskLimit  = 0.80
+	DefaultTimeout    = 2 * time.Second
+	DefaultMaxBatch   = 256
+	DefaultPurgeEvery = time.Hour
+)
+
+// Options configure a journal. The zero value is usable: a terminal that
+// is not enrolled, with the defaults.
+type Options struct {
+	// CentreKey is the centre's HPKE public key from the trust bundle
+	// (trust.HPKEPublicKey.Key). Nil when the terminal is not enrolled:
+	// sealed fields are then unrecoverable (see the package doc).
+	CentreKey hpke.PublicKey
+	// Retention is how long acknowledged records are kept
+	// (DefaultRetention when zero).
+	Retention time.Duration
+	// DiskLimit is the fraction of the file system in use past which
+	// acknowledged records are purged early, with an alarm
+	// (DefaultDiskLimit when zero).
+	DiskLimit float64
+	// Timeout bounds the wait for the file lock (DefaultTimeout when zero).
+	Timeout time.Duration
+	// MaxBatch bounds the passages committed in one transaction
+	// (DefaultMaxBatch when zero).
+	MaxBatch int
+	// PurgeEvery is how often the journal runs Purge by itself
+	// (DefaultPurgeEvery when zero; negative: never, the owner calls Purge).
+	PurgeEvery time.Duration
+	// Now is the clock (time.Now when nil): it dates data keys, moved-aside
+	// files and purges.
+	Now func() time.Time
+	// OnAlarm, when set, is called when an alarm is raised. It runs on the
+	// journal's goroutines and must not block or call the journal.
+	OnAlarm func(Alarm)
+}
+
+func (o *Options) setDefaults() {
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.DiskLimit == 0 {
+		o.DiskLimit = DefaultDiskLimit
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.PurgeEvery == 0 {
+		o.PurgeEvery = DefaultPurgeEvery
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Journal is an open passage journal. Its methods are safe for concurrent
+// use.
+type Journal struct {
+	path string
+	opts Options
+	db   *bbolt.DB
+
+	epoch Epoch
+
+	mu     sync.RWMutex // held for reading by every operation, for writing by Close
+	closed bool
+
+	queue chan *request
+	stop  chan struct{}
+	wg    sync.WaitGroup
+
+	centre atomic.Pointer[centreKey]
+
+	// Owned by the committer goroutine.
+	seq  Seq
+	last Hash
+	key  *dataKey
+
+	alarmMu sync.Mutex
+	alarms  map[AlarmKind]Alarm
+
+	// Test hooks.
+	commitHook func(*bbolt.Tx) error                      // runs inside each commit before it returns
+	statfs     func(path string, st *unix.Statfs_t) error // disk usage
+}
+
+type centreKey struct{ pub hpke.PublicKey }
+
+type request struct {
+	p    Passage
+	seq  Seq
+	done chan error
+}
+
+// Open opens the journal at path, creating it with a new epoch if it does
+// not exist, and starts its committer. A file that bbolt cannot open or
+// whose hash chain does not verify is moved aside (renamed to
+// path.corrupt-TIMESTAMP, never deleted) and replaced by a new journal
+// with a new epoch; the journal then holds an AlarmCorrupt alarm. A file
+// locked by another process is an error after opts.Timeout.
+func Open(path string, opts Options) (*Journal, error) {
+	opts.setDefaults()
+	j := &Journal{
+		path:   path,
+		opts:   opts,
+		queue:  make(chan *request, opts.MaxBatch),
+		stop:   make(chan struct{}),
+		alarms: make(map[AlarmKind]Alarm),
+		statfs: unix.Statfs,
+	}
+	if opts.CentreKey != nil {
+		j.centre.Store(&centreKey{opts.CentreKey})
+	}
+	now := opts.Now()
+	var (
+		db  *bbolt.DB
+		st  state
+		err error
+	)
+	if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
+		db, st, err = createDB(path, opts.Timeout, now, "", "")
+	} else {
+		db, st, err = openDB(path, opts.Timeout, now)
+		var ce *corruptError
+		if errors.As(err, &ce) {
+			moved, merr := moveAside(path, now)
+			if merr != nil {
+				return nil, fmt.Errorf("open journal %s: %v; %w", path, err, merr)
+			}
+			db, st, err = createDB(path, opts.Timeout, now, moved, err.Error())
+			if err == nil {
+				j.raise(Alarm{Kind: AlarmCorrupt, At: now, MovedTo: moved,
+					Message: fmt.Sprintf("journal could not be used (%v): moved aside to %s, new epoch %s started; keep that file for the centre", ce, moved, st.epoch)})
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	j.db, j.epoch, j.seq, j.last = db, st.epoch, st.seq, st.last
+	j.wg.Add(1)
+	go j.commitLoop()
+	if opts.PurgeEvery > 0 {
+		j.wg.Add(1)
+		go j.purgeLoop()
+	}
+	return j, nil
+}
+
+// Epoch returns the journal's epoch.
+func (j *Journal) Epoch() Epoch { return j.epoch }
+
+// SetCentreKey changes the centre's key (a new trust bundle); the next
+// passage is sealed under a new data key wrapped to it. Nil means not
+// enrolled.
+func (j *Journal) SetCentreKey(pub hpke.PublicKey) {
+	if pub == nil {
+		j.centre.Store(nil)
+		return
+	}
+	j.centre.Store(&centreKey{pub})
+}
+
+// Append records p and returns its sequence number once it is committed
+// with fsync: only then may the gate open. When the commit fails it
+// returns an *UnavailableError and the passage is not recorded. When ctx
+// ends first, Append returns ctx.Err() and the passage may or may not be
+// recorded: the gate must stay shut. Append copies p; the slices and map
+// it refers to must not change until Append returns.
+func (j *Journal) Append(ctx context.Context, p *Passage) (Seq, error) {
+	if err := p.validate(); err != nil {
+		return 0, err
+	}
+	r := &request{p: *p, done: make(chan error, 1)}
+	j.mu.RLock()
+	if j.closed {
+		j.mu.RUnlock()
+		return 0, ErrClosed
+	}
+	select {
+	case j.queue <- r:
+	case <-ctx.Done():
+		j.mu.RUnlock()
+		return 0, ctx.Err()
+	}
+	j.mu.RUnlock()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			return 0, err
+		}
+		return r.seq, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// commitLoop is the committer: it takes everything queued, commits it in
+// one transaction with one fsync and wakes every waiter.
+func (j *Journal) commitLoop() {
+	defer j.wg.Done()
+	batch := make([]*request, 0, j.opts.MaxBatch)
+	for {
+		select {
+		case r := <-j.queue:
+			batch = j.fill(append(batch[:0], r))
+			j.commit(batch)
+		case <-j.stop:
+			for {
+				batch = j.fill(batch[:0])
+				if len(batch) == 0 {
+					return
+				}
+				j.commit(batch)
+			}
+		}
+	}
+}
+
+// fill adds what is queued, without waiting, up to MaxBatch.
+func (j *Journal) fill(batch []*request) []*request {
+	for len(batch) < j.opts.MaxBatch {
+		select {
+		case r := <-j.queue:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (j *Journal) commit(batch []*request) {
+	now := j.opts.Now()
+	err := j.rotateKey(now)
+	seq, last := j.seq, j.last
+	if err == nil {
+		err = j.db.Update(func(tx *bbolt.Tx) error {
+			if !j.key.saved {
+				if err := tx.Bucket(bucketKeys).Put(j.key.entry.ID[:], j.key.stored); err != nil {
+					return err
+				}
+			}
+			b := tx.Bucket(bucketRecords)
+			b.FillPercent = 1 // keys only ever grow
+			for _, r := range batch {
+				seq++
+				s, err := j.key.seal(j.epoch, seq, &r.p)
+				if err != nil {
+					return err
+				}
+				stored, err := encodeRecord(j.epoch, seq, last, &r.p, s)
+				if err != nil {
+					return err
+				}
+				if err := b.Put(seqKey(seq), stored); err != nil {
+					return err
+				}
+				last = Chain(last, stored)
+				r.seq = seq
+			}
+			if j.commitHook != nil {
+				return j.commitHook(tx)
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		ue := &UnavailableError{Err: err}
+		j.raise(Alarm{Kind: AlarmCommit, At: now, Message: ue.Error()})
+		for _, r := range batch {
+			r.done <- ue
+		}
+		return
+	}
+	j.seq, j.last, j.key.saved = seq, last, true
+	j.clear(AlarmCommit)
+	for _, r := range batch {
+		r.done <- nil
+	}
+}
+
+// rotateKey makes a new data key when there is none yet (each Open), on a
+// new UTC day, or when the centre's key changed.
+func (j *Journal) rotateKey(now time.Time) error {
+	var centre hpke.PublicKey
+	if c := j.centre.Load(); c != nil {
+		centre = c.pub
+	}
+	if k := j.key; k != nil {
+		y1, m1, d1 := k.entry.Created.UTC().Date()
+		y2, m2, d2 := now.UTC().Date()
+		sameCentre := (centre == nil) == k.entry.Ephemeral && (centre == nil || CentreKeyID(centre) == k.entry.Centre)
+		if y1 == y2 && m1 == m2 && d1 == d2 && sameCentre {
+			return nil
+		}
+	}
+	k, err := newDataKey(j.epoch, centre, now)
+	if err != nil {
+		return err
+	}
+	j.key = k
+	return nil
+}
+
+// Close stops accepting passages, commits those already queued, stops the
+// journal's goroutines and closes the file.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return ErrClosed
+	}
+	j.closed = true
+	j.mu.Unlock()
+	close(j.stop)
+	j.wg.Wait()
+	return j.db.Close()
+}
+
+// use runs fn unless the journal is closed, and keeps Close waiting until
+// fn returns.
+func (j *Journal) use(fn func() error) error {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	if j.closed {
+		return ErrClosed
+	}
+	return fn()
+}
+
+// Verify checks the whole hash chain and the journal's meta data. A broken
+// chain is reported in the result's Break (the first bad record), not as
+// an error.
+func (j *Journal) Verify() (VerifyResult, error) {
+	var res VerifyResult
+	err := j.use(func() error {
+		return safeView(j.db, func(tx *bbolt.Tx) error {
+			var err error
+			res, err = verifyTx(tx)
+			return err
+		})
+	})
+	return res, err
+}
+
+// Range calls fn with the stored bytes of every record from from to to
+// (inclusive; to 0 means the last), in order: the sync upload sends them
+// unchanged. fn may keep the slice. Records are read in short read
+// transactions, so a long upload does not hold up commits.
+func (j *Journal) Range(from, to Seq, fn func(Seq, []byte) error) error {
+	return j.use(func() error { return rangeDB(j.db, from, to, fn) })
+}
+
+// Keys returns every stored data key entry (WrappedKey's stored form), for
+// the sync upload; the centre's Opener.AddKey takes them.
+func (j *Journal) Keys() ([][]byte, error) {
+	var out [][]byte
+	err := j.use(func() (err error) {
+		out, err = keysDB(j.db)
+		return err
+	})
+	return out, err
+}
+
+// Tail returns the last n records' stored bytes and sequence numbers,
+// oldest first.
+func (j *Journal) Tail(n int) ([][]byte, []Seq, error) {
+	var (
+		out  [][]byte
+		seqs []Seq
+	)
+	err := j.use(func() (err error) {
+		out, seqs, err = tailDB(j.db, n)
+		return err
+	})
+	return out, seqs, err
+}

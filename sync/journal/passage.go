@@ -1,0 +1,131 @@
+package journal
+
+import (
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"periph.io/x/conn/v3/physic"
+
+	"sentinel/crypto/credential"
+)
+
+// Decision is what the gate decided for a passage.
+type Decision string
+
+// Decisions.
+const (
+	Admit Decision = "admit"
+	Deny  Decision = "deny"
+	Refer Decision = "refer" // referred to the guard
+)
+
+// Limits on a passage's fields, so that a record stays small.
+const (
+	MaxTextLen  = 256 // lane, issuer, status colour, reason code, bundle kind, override who/why
+	MaxKeyIDLen = 64
+	MaxReasons  = 32
+	MaxBundles  = 16
+)
+
+// Passage is one person at one lane and what the gate decided: the plain
+// fields that Append seals and encodes. It never holds a name (not even
+// the masked display name) nor a national ID number.
+type Passage struct {
+	// Time is when the gate decided, from the terminal's clock.
+	Time time.Time
+	// ClockTrusted says whether that clock could be trusted.
+	ClockTrusted bool
+	// Lane is the lane's name from the configuration, e.g. "in-1".
+	Lane string
+	// Format, Issuer and KeyID identify the credential's kind and signer;
+	// empty when no code verified.
+	Format credential.Format
+	Issuer string
+	KeyID  []byte
+	// Holder identifies the person; sealed in the record.
+	Holder credential.Holder
+	// CodeColour is the colour the code carried; StatusColour the colour
+	// from the status list ("green", "yellow", "red", "withheld", or empty
+	// when no entry applied).
+	CodeColour   credential.Colour
+	StatusColour string
+	// Temperature is the reading taken at the lane; sealed in the record.
+	Temperature Temperature
+	// Decision and Reasons (stable reason codes) are the verdict.
+	Decision Decision
+	Reasons  []string
+	// PolicyVersion is the version of the policy bundle that decided;
+	// Bundles the version of every bundle in force, by kind.
+	PolicyVersion uint64
+	Bundles       map[string]uint64
+	// Override is set when a guard overrode the verdict.
+	Override *Override
+}
+
+// Temperature is the reading of the lane's thermometer.
+type Temperature struct {
+	// Available is false when no reading was taken (no thermometer, or a
+	// fault); the other fields are then zero.
+	Available bool
+	Value     physic.Temperature
+	Ambient   physic.Temperature
+	// Confidence is the thermometer's heuristic in 0..1, stored to 0.001.
+	Confidence float64
+}
+
+// Override is a guard's override of the verdict.
+type Override struct {
+	Who string `json:"who"` // the guard's badge or login, never the person's name
+	Why string `json:"why"` // the reason code chosen from the list
+}
+
+// validate checks a passage against the journal's limits.
+func (p *Passage) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidPassage, fmt.Sprintf(format, args...))
+	}
+	if p.Time.IsZero() {
+		return bad("no time")
+	}
+	switch p.Decision {
+	case Admit, Deny, Refer:
+	default:
+		return bad("decision %q is not admit, deny or refer", p.Decision)
+	}
+	texts := []struct{ name, v string }{
+		{"lane", p.Lane}, {"format", string(p.Format)}, {"issuer", p.Issuer},
+		{"status colour", p.StatusColour}, {"holder issuer", p.Holder.Issuer},
+	}
+	if p.Override != nil {
+		texts = append(texts, struct{ name, v string }{"override who", p.Override.Who},
+			struct{ name, v string }{"override why", p.Override.Why})
+	}
+	for _, r := range p.Reasons {
+		texts = append(texts, struct{ name, v string }{"reason", r})
+	}
+	for k := range p.Bundles {
+		texts = append(texts, struct{ name, v string }{"bundle kind", k})
+	}
+	for _, t := range texts {
+		if len(t.v) > MaxTextLen || !utf8.ValidString(t.v) {
+			return bad("%s is not valid UTF-8 of at most %d bytes", t.name, MaxTextLen)
+		}
+	}
+	if p.Lane == "" {
+		return bad("no lane")
+	}
+	if len(p.KeyID) > MaxKeyIDLen {
+		return bad("key id of %d bytes, at most %d", len(p.KeyID), MaxKeyIDLen)
+	}
+	if len(p.Reasons) > MaxReasons {
+		return bad("%d reasons, at most %d", len(p.Reasons), MaxReasons)
+	}
+	if len(p.Bundles) > MaxBundles {
+		return bad("%d bundle versions, at most %d", len(p.Bundles), MaxBundles)
+	}
+	if c := p.Temperature.Confidence; c < 0 || c > 1 || c != c {
+		return bad("temperature confidence %v outside 0..1", c)
+	}
+	return nil
+}
