@@ -33,7 +33,9 @@
 //     ("shc:/1/1/", accepted with [WarnSingleChunk]); the parts of a
 //     larger one must go through an [Assembler]. The Assembler does not
 //     keep time: its owner calls Reset when the window for the remaining
-//     parts has passed.
+//     parts has passed. Parts of two cards with the same part count cannot
+//     be told apart before they are joined; the joined card then fails its
+//     signature or its decoding.
 //   - The x5c chain of a key (the specification's example 01) is parsed
 //     when the key set is loaded and its leaf must carry the key itself,
 //     but it does not gate verification: the chain's validity dates and
