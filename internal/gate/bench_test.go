@@ -1,0 +1,48 @@
+package gate
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkDecide measures the time from payload to decision: verification
+// of a native code with the real verifier, the status lookup and policy,
+// plus a journal append that does not sync. QR decoding, the temperature
+// measurement and the fsync are not included. It reports the median and
+// the 99th percentile of single passages, in wall-clock time and in the
+// thread's CPU time (which a loaded machine does not inflate).
+func BenchmarkDecide(b *testing.B) {
+	r := newRig(b, nil)
+	r.g.byName["in-1"].cfg.Thermometer = nil // no sampling while the clock runs
+	r.g.byName["in-1"].cfg.Outputs = nil
+	payload := green(b)
+	ctx := context.Background()
+	var took, cpu []time.Duration
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for b.Loop() {
+		start, startCPU := time.Now(), threadCPU()
+		res, err := r.g.Process(ctx, "in-1", payload)
+		took = append(took, time.Since(start))
+		cpu = append(cpu, threadCPU()-startCPU)
+		if err != nil || res.Passage.Verdict != Admit {
+			b.Fatalf("got %v %v, want admit", res.Passage.Verdict, err)
+		}
+		if len(r.journal.passages) > 1<<16 {
+			r.journal.passages = r.journal.passages[:0]
+		}
+	}
+	pct := func(d []time.Duration, p float64) float64 {
+		slices.Sort(d)
+		return float64(d[int(p*float64(len(d)-1))].Nanoseconds())
+	}
+	b.ReportMetric(pct(took, 0.50), "p50-ns")
+	b.ReportMetric(pct(took, 0.99), "p99-ns")
+	if cpu[len(cpu)-1] > 0 {
+		b.ReportMetric(pct(cpu, 0.50), "p50-cpu-ns")
+		b.ReportMetric(pct(cpu, 0.99), "p99-cpu-ns")
+	}
+}

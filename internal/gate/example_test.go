@@ -1,0 +1,63 @@
+package gate_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/healthcode"
+	"sentinel/crypto/trust"
+	"sentinel/crypto/verify"
+	"sentinel/internal/gate"
+)
+
+// memJournal keeps passages in memory; the daemon uses sync/journal.
+type memJournal struct{ n uint64 }
+
+func (j *memJournal) Append(ctx context.Context, p *gate.Passage) (uint64, error) {
+	j.n++
+	return j.n, nil
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() (time.Time, bool) { return c.t, true }
+
+// admitGreen admits green codes and denies everything else.
+type admitGreen struct{}
+
+func (admitGreen) Decide(in *gate.Input) gate.Decision {
+	if in.Credential != nil && in.Credential.Colour == credential.ColourGreen {
+		return gate.Decision{Verdict: gate.Admit}
+	}
+	return gate.Decision{Verdict: gate.Deny, Reasons: []string{string(in.Rejection)}}
+}
+
+func ExampleNew() {
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	store := trust.New()
+	store.AddNativeKey("ZJ", key.Public(), trust.Validity{})
+
+	g, err := gate.New(gate.Options{
+		Lanes:   []gate.LaneConfig{{Name: "in-1"}},
+		Journal: &memJournal{},
+		Clock:   fixedClock{at.Add(time.Minute)},
+		State:   &gate.State{Verifier: verify.New(store), Policy: admitGreen{}, Enrolled: true},
+	})
+	if err != nil {
+		panic(err)
+	}
+	is, _ := healthcode.NewIssuer("ZJ", key, &healthcode.IssuerOptions{Clock: func() time.Time { return at }})
+	code, _ := is.Issue(healthcode.Claims{Index: 7, Colour: credential.ColourGreen, DisplayName: "Zhang *"})
+
+	res, err := g.Process(context.Background(), "in-1", []byte(code))
+	fmt.Println(res.Passage.Verdict, res.Seq, res.MaskedName, err)
+	res, err = g.Process(context.Background(), "in-1", []byte("HCN1:garbage"))
+	fmt.Println(res.Passage.Verdict, res.Passage.Reasons, err)
+	// Output:
+	// admit 1 Zhang * <nil>
+	// deny [bad-encoding] <nil>
+}

@@ -1,0 +1,262 @@
+package gate
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/healthcode"
+	"sentinel/crypto/trust"
+	"sentinel/crypto/verify"
+	"sentinel/device/thermo"
+)
+
+// The fixture: one native issuer, a fixed clock.
+var (
+	issuerKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	forgerKey = ed25519.NewKeyFromSeed([]byte("forger-forger-forger-forger-1234"))
+	t0        = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+)
+
+// issue makes a native code for index with colour, issued at t0.
+func issue(t testing.TB, key ed25519.PrivateKey, index uint32, c credential.Colour) []byte {
+	t.Helper()
+	is, err := healthcode.NewIssuer("ZJ", key, &healthcode.IssuerOptions{Clock: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := is.Issue(healthcode.Claims{Index: index, Colour: c, DisplayName: "Zhang *"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(code)
+}
+
+func testStore(t testing.TB) *trust.Store {
+	t.Helper()
+	s := trust.New()
+	if _, err := s.AddNativeKey("ZJ", issuerKey.Public(), trust.Validity{}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// freshBundles are every kind installed and fresh at t0+1h.
+func freshBundles() map[trust.Kind]BundleState {
+	m := map[trust.Kind]BundleState{}
+	for _, k := range trust.Kinds() {
+		m[k] = BundleState{Version: 1, IssuedAt: t0, FreshUntil: t0.Add(24 * time.Hour), GraceUntil: t0.Add(72 * time.Hour)}
+	}
+	return m
+}
+
+// seedPolicy is a hand-written policy with the seed's default rules, used
+// by these tests in place of internal/policy.
+type seedPolicy struct{}
+
+func (seedPolicy) Decide(in *Input) Decision {
+	refer := func(r ...string) Decision { return Decision{Verdict: Refer, Reasons: r} }
+	switch {
+	case !in.Enrolled:
+		return refer("not-enrolled")
+	case !in.ClockTrusted:
+		return refer("clock-untrusted")
+	case in.Credential == nil:
+		return Decision{Verdict: Deny, Reasons: []string{string(in.Rejection)}}
+	}
+	for _, k := range []trust.Kind{trust.KindTrust, trust.KindStatusBase} {
+		if f := in.Bundles[k]; f == trust.FreshnessStale || f == trust.FreshnessBlocked {
+			return refer("bundle-stale")
+		}
+	}
+	colour := in.Credential.Colour
+	if in.Status.Listed {
+		colour = in.Status.Colour()
+	}
+	switch colour {
+	case credential.ColourRed:
+		return Decision{Verdict: Deny, Reasons: []string{"status-red"}, Colour: colour}
+	case credential.ColourYellow:
+		return Decision{Verdict: in.Site.Yellow, Reasons: []string{"status-yellow"}, Colour: colour}
+	}
+	switch in.Temperature.State {
+	case TempUnavailable:
+		return refer("thermometer")
+	case TempRetake:
+		return refer("temp-retake")
+	case TempOK:
+		if in.Temperature.Value >= in.Site.Fever {
+			return refer("fever")
+		}
+	}
+	return Decision{Verdict: Admit, Colour: colour}
+}
+
+// recorder is the shared log of journal and output calls, to check their
+// order.
+type recorder struct {
+	mu  sync.Mutex
+	log []string
+}
+
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	r.log = append(r.log, s)
+	r.mu.Unlock()
+}
+
+func (r *recorder) events() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.log...)
+}
+
+type fakeJournal struct {
+	rec      *recorder
+	mu       sync.Mutex
+	fail     error
+	passages []*Passage
+}
+
+func (j *fakeJournal) Append(ctx context.Context, p *Passage) (uint64, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.fail != nil {
+		j.rec.add("journal-fail")
+		return 0, j.fail
+	}
+	j.passages = append(j.passages, p)
+	j.rec.add("journal")
+	return uint64(len(j.passages)), nil
+}
+
+func (j *fakeJournal) all() []*Passage {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]*Passage(nil), j.passages...)
+}
+
+type fakeOutputs struct{ rec *recorder }
+
+func (o fakeOutputs) Admit() error  { o.rec.add("admit"); return nil }
+func (o fakeOutputs) Refuse() error { o.rec.add("refuse"); return nil }
+func (o fakeOutputs) Fault() error  { o.rec.add("fault"); return nil }
+
+type fakeDisplay struct {
+	mu    sync.Mutex
+	shown []Shown
+}
+
+func (d *fakeDisplay) Show(s Shown) {
+	d.mu.Lock()
+	d.shown = append(d.shown, s)
+	d.mu.Unlock()
+}
+
+func (d *fakeDisplay) last() Shown {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.shown) == 0 {
+		return Shown{}
+	}
+	return d.shown[len(d.shown)-1]
+}
+
+type fakeClock struct {
+	mu      sync.Mutex
+	t       time.Time
+	trusted bool
+}
+
+func (c *fakeClock) Now() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t, c.trusted
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fakeThermo returns readings in turn; an error entry is returned as is.
+type fakeThermo struct {
+	mu    sync.Mutex
+	temps []float64 // °C; negative: unavailable
+	err   error
+}
+
+func (f *fakeThermo) Measure(ctx context.Context) (thermo.Reading, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return thermo.Reading{}, f.err
+	}
+	c := 36.6
+	if len(f.temps) > 0 {
+		c, f.temps = f.temps[0], f.temps[1:]
+	}
+	return thermo.Reading{Value: celsius(c), Ambient: celsius(24), Confidence: 0.9}, nil
+}
+
+// fakeStatus lists native holders by index.
+type fakeStatus map[uint32]StatusResult
+
+func (f fakeStatus) Lookup(c *credential.Credential, now time.Time) StatusResult {
+	return f[c.Holder.Index]
+}
+
+// rig is a gate with fakes around it and one lane "in-1".
+type rig struct {
+	g       *Gate
+	rec     *recorder
+	journal *fakeJournal
+	display *fakeDisplay
+	clock   *fakeClock
+	thermo  *fakeThermo
+}
+
+func newRig(t testing.TB, mutate func(*State)) *rig {
+	t.Helper()
+	return newRigOpts(t, mutate, nil)
+}
+
+// newRigOpts is newRig with a chance to change the options.
+func newRigOpts(t testing.TB, mutate func(*State), opts func(*Options)) *rig {
+	t.Helper()
+	r := &rig{rec: &recorder{}, display: &fakeDisplay{}, clock: &fakeClock{t: t0.Add(time.Hour), trusted: true}, thermo: &fakeThermo{}}
+	r.journal = &fakeJournal{rec: r.rec}
+	pin, err := HashPIN("2468", minPINIterations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := DefaultSiteSettings(Supermarket)
+	site.Guards = []Guard{{ID: "guard-1", PINHash: pin}}
+	st := &State{
+		Verifier: verify.New(testStore(t)), Status: fakeStatus{}, Policy: seedPolicy{},
+		Enrolled: true, Bundles: freshBundles(), Site: site,
+	}
+	if mutate != nil {
+		mutate(st)
+	}
+	o := Options{
+		Lanes:   []LaneConfig{{Name: "in-1", Thermometer: r.thermo, Outputs: fakeOutputs{r.rec}}},
+		Journal: r.journal, Clock: r.clock, State: st, Display: r.display,
+	}
+	if opts != nil {
+		opts(&o)
+	}
+	g, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.g = g
+	return r
+}
+
+var errDiskFull = errors.New("write journal: no space left on device")

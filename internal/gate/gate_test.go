@@ -1,0 +1,252 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/trust"
+	"sentinel/device/thermo"
+)
+
+// TestPipelineRules runs each default rule through the whole pipeline:
+// verification, status, temperature, policy, journal and outputs. The
+// policy is the hand-written seedPolicy (see fakes_test.go).
+func TestPipelineRules(t *testing.T) {
+	tests := []struct {
+		name    string
+		payload func(t testing.TB) []byte
+		mutate  func(*State)
+		clock   func(*fakeClock)
+		temps   []float64
+		therr   error
+		want    Verdict
+		reason  string
+		outputs []string
+		temp    TempState
+	}{
+		{name: "green admits", payload: green, want: Admit, outputs: []string{"journal", "admit"}, temp: TempOK},
+		{name: "yellow denied at a supermarket", payload: yellow, want: Deny, reason: "status-yellow", outputs: []string{"journal", "refuse"}, temp: TempOK},
+		{name: "yellow referred at a pharmacy", payload: yellow, mutate: func(s *State) { s.Site = DefaultSiteSettings(Pharmacy) }, want: Refer, reason: "status-yellow", outputs: []string{"journal", "refuse"}, temp: TempOK},
+		{name: "red denied", payload: red, want: Deny, reason: "status-red", outputs: []string{"journal", "refuse"}, temp: TempOK},
+		{name: "green turned red by the status list", payload: green,
+			mutate: func(s *State) {
+				s.Status = fakeStatus{1: {Listed: true, Status: "red", Effective: t0.Add(time.Minute)}}
+			}, want: Deny, reason: "status-red", outputs: []string{"journal", "refuse"}, temp: TempOK},
+		{name: "fever at 37.3 refers", payload: green, temps: []float64{37.3}, want: Refer, reason: "fever", outputs: []string{"journal", "refuse"}, temp: TempOK},
+		{name: "37.2 admits", payload: green, temps: []float64{37.2}, want: Admit, outputs: []string{"journal", "admit"}, temp: TempOK},
+		{name: "thermometer fault refers", payload: green, therr: &thermo.UnavailableError{Reason: thermo.ReasonNoAnswer, Err: thermo.ErrNoAnswer}, want: Refer, reason: "thermometer", outputs: []string{"journal", "refuse"}, temp: TempUnavailable},
+		{name: "no forehead refers for a retake", payload: green, therr: thermo.ErrNoPerson, want: Refer, reason: "temp-retake", outputs: []string{"journal", "refuse"}, temp: TempRetake},
+		{name: "stale trust bundle refers", payload: green, clock: func(c *fakeClock) { c.t = t0.Add(23 * time.Hour) },
+			mutate: func(s *State) {
+				s.Bundles[trust.KindTrust] = BundleState{Version: 3, FreshUntil: t0, GraceUntil: t0.Add(time.Minute)}
+			},
+			want: Refer, reason: "bundle-stale", outputs: []string{"journal", "refuse"}, temp: TempOK},
+		{name: "untrusted clock refers", payload: green, clock: func(c *fakeClock) { c.trusted = false }, want: Refer, reason: "clock-untrusted", outputs: []string{"journal", "refuse"}, temp: TempOK},
+		{name: "not enrolled refers", payload: green, mutate: func(s *State) { s.Verifier, s.Enrolled = nil, false }, want: Refer, reason: "not-enrolled", outputs: []string{"journal", "refuse"}, temp: TempNotTaken},
+		{name: "forged code denied", payload: forged, want: Deny, reason: string(credential.ReasonUnknownKey), outputs: []string{"journal", "refuse"}, temp: TempNotTaken},
+		{name: "expired code denied", payload: green, clock: func(c *fakeClock) { c.t = t0.Add(25 * time.Hour) }, want: Deny, reason: string(credential.ReasonExpired), outputs: []string{"journal", "refuse"}, temp: TempNotTaken},
+		{name: "garbage denied", payload: func(testing.TB) []byte { return []byte("hello") }, want: Deny, reason: string(credential.ReasonUnknownFormat), outputs: []string{"journal", "refuse"}, temp: TempNotTaken},
+		{name: "no policy refers", payload: green, mutate: func(s *State) { s.Policy = nil }, want: Refer, reason: ReasonNoPolicy, outputs: []string{"journal", "refuse"}, temp: TempOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, tt.mutate)
+			if tt.clock != nil {
+				tt.clock(r.clock)
+			}
+			r.thermo.temps, r.thermo.err = tt.temps, tt.therr
+			res, err := r.g.Process(context.Background(), "in-1", tt.payload(t))
+			if err != nil {
+				t.Fatalf("Process: %v", err)
+			}
+			p := res.Passage
+			if p.Verdict != tt.want {
+				t.Errorf("got verdict %s %v, want %s", p.Verdict, p.Reasons, tt.want)
+			}
+			if tt.reason != "" && (len(p.Reasons) == 0 || p.Reasons[0] != tt.reason) {
+				t.Errorf("got reasons %v, want %s first", p.Reasons, tt.reason)
+			}
+			if got := r.rec.events(); !slices.Equal(got, tt.outputs) {
+				t.Errorf("got calls %v, want %v", got, tt.outputs)
+			}
+			if p.Temperature.State != tt.temp {
+				t.Errorf("got temperature %s, want %s", p.Temperature.State, tt.temp)
+			}
+			if j := r.journal.all(); len(j) != 1 || j[0] != p || !res.Committed || res.Seq != 1 {
+				t.Errorf("got %d journal records (committed %v, seq %d), want this passage as 1", len(j), res.Committed, res.Seq)
+			}
+			if s := r.display.last(); s.Verdict != tt.want || s.Lane != "in-1" {
+				t.Errorf("display shows %s at %q, want %s at in-1", s.Verdict, s.Lane, tt.want)
+			}
+		})
+	}
+}
+
+func green(t testing.TB) []byte  { return issue(t, issuerKey, 1, credential.ColourGreen) }
+func yellow(t testing.TB) []byte { return issue(t, issuerKey, 2, credential.ColourYellow) }
+func red(t testing.TB) []byte    { return issue(t, issuerKey, 3, credential.ColourRed) }
+func forged(t testing.TB) []byte { return issue(t, forgerKey, 1, credential.ColourGreen) }
+
+func TestPassageFields(t *testing.T) {
+	r := newRig(t, nil)
+	res, err := r.g.Process(context.Background(), "in-1", green(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Passage
+	if p.Format != credential.FormatNative || p.Issuer != "ZJ" || p.Holder.Index != 1 || p.CodeColour != credential.ColourGreen {
+		t.Errorf("got %s %s %v %s, want native ZJ ZJ:1 green", p.Format, p.Issuer, p.Holder, p.CodeColour)
+	}
+	if !p.ClockTrusted || !p.Time.Equal(t0.Add(time.Hour)) || p.BundleVersions[trust.KindTrust] != 1 {
+		t.Errorf("got time %v trusted %v versions %v", p.Time, p.ClockTrusted, p.BundleVersions)
+	}
+	if res.MaskedName != "Zhang *" || r.display.last().MaskedName != "Zhang *" {
+		t.Errorf("got masked name %q, want Zhang *", res.MaskedName)
+	}
+	if p.Temperature.Celsius() < 36.5 || p.Temperature.Celsius() > 36.7 {
+		t.Errorf("got %.2f °C, want 36.6", p.Temperature.Celsius())
+	}
+}
+
+func TestJournalFailureKeepsGateShut(t *testing.T) {
+	r := newRig(t, nil)
+	r.journal.fail = errDiskFull
+	res, err := r.g.Process(context.Background(), "in-1", green(t))
+	if !errors.Is(err, ErrJournal) || !errors.Is(err, errDiskFull) {
+		t.Fatalf("got %v, want ErrJournal wrapping the disk error", err)
+	}
+	if res.Committed {
+		t.Error("got committed, want not")
+	}
+	if got, want := r.rec.events(), []string{"journal-fail", "fault"}; !slices.Equal(got, want) {
+		t.Errorf("got calls %v, want %v (never admit)", got, want)
+	}
+	s := r.display.last()
+	if !s.Manual || s.Reasons[0] != ReasonJournal || !strings.Contains(s.Message["en"], "manual procedure") {
+		t.Errorf("display shows %+v, want the manual procedure", s)
+	}
+	if n := r.g.Metrics().Counts().JournalFailures; n != 1 {
+		t.Errorf("got %d journal failures counted, want 1", n)
+	}
+	// The journal recovers: the next person passes.
+	r.journal.fail = nil
+	if res, err := r.g.Process(context.Background(), "in-1", green(t)); err != nil || res.Passage.Verdict != Admit {
+		t.Errorf("after recovery got %v %v, want admit", res.Passage.Verdict, err)
+	}
+}
+
+func TestOverride(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	if _, err := r.g.Override(ctx, "in-1", "2468", OverrideRetakeNormal); !errors.Is(err, ErrNothingToOverride) {
+		t.Fatalf("override before any passage: got %v, want ErrNothingToOverride", err)
+	}
+	r.thermo.temps = []float64{37.8}
+	res, _ := r.g.Process(ctx, "in-1", green(t))
+	if res.Passage.Verdict != Refer {
+		t.Fatalf("got %s, want refer", res.Passage.Verdict)
+	}
+	if _, err := r.g.Override(ctx, "in-1", "2468", "because"); !errors.Is(err, ErrOverrideReason) {
+		t.Errorf("unknown reason: got %v, want ErrOverrideReason", err)
+	}
+	if _, err := r.g.Override(ctx, "in-1", "1111", OverrideRetakeNormal); !errors.Is(err, ErrBadPIN) {
+		t.Errorf("wrong PIN: got %v, want ErrBadPIN", err)
+	}
+	if _, err := r.g.Override(ctx, "out-9", "2468", OverrideRetakeNormal); !errors.Is(err, ErrUnknownLane) {
+		t.Errorf("unknown lane: got %v, want ErrUnknownLane", err)
+	}
+	r.clock.advance(30 * time.Second)
+	ov, err := r.g.Override(ctx, "in-1", "2468", OverrideRetakeNormal)
+	if err != nil {
+		t.Fatalf("override: %v", err)
+	}
+	p := ov.Passage
+	if p.Verdict != Admit || p.Override == nil || p.Override.Guard != "guard-1" || p.Override.Reason != OverrideRetakeNormal || p.Override.Of != res.Seq {
+		t.Errorf("got %s %+v, want admit by guard-1 for retake-normal of seq %d", p.Verdict, p.Override, res.Seq)
+	}
+	if p.Holder != res.Passage.Holder || !p.Time.Equal(t0.Add(time.Hour+30*time.Second)) {
+		t.Errorf("override passage holder %v at %v, want the referred holder now", p.Holder, p.Time)
+	}
+	if got, want := r.rec.events(), []string{"journal", "refuse", "journal", "admit"}; !slices.Equal(got, want) {
+		t.Errorf("got calls %v, want %v", got, want)
+	}
+	if _, err := r.g.Override(ctx, "in-1", "2468", OverrideRetakeNormal); !errors.Is(err, ErrNothingToOverride) {
+		t.Errorf("second override: got %v, want ErrNothingToOverride", err)
+	}
+	c := r.g.Metrics().Counts()
+	if c.Overrides != 1 || c.OverridesRefused != 3 {
+		t.Errorf("got %d overrides and %d refused, want 1 and 3", c.Overrides, c.OverridesRefused)
+	}
+}
+
+func TestOverrideWindowAndJournal(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	r.g.Process(ctx, "in-1", red(t))
+	r.clock.advance(DefaultOverrideWindow + time.Second)
+	if _, err := r.g.Override(ctx, "in-1", "2468", OverrideDocumentCheck); !errors.Is(err, ErrNothingToOverride) {
+		t.Errorf("late override: got %v, want ErrNothingToOverride", err)
+	}
+	r.clock.advance(-DefaultOverrideWindow)
+	r.journal.fail = errDiskFull
+	if _, err := r.g.Override(ctx, "in-1", "2468", OverrideDocumentCheck); !errors.Is(err, ErrJournal) {
+		t.Errorf("override without journal: got %v, want ErrJournal", err)
+	}
+	if got := r.rec.events(); slices.Contains(got, "admit") {
+		t.Errorf("got calls %v: the gate opened without a journal", got)
+	}
+}
+
+func TestOverrideLockout(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, nil)
+	r.g.Process(ctx, "in-1", red(t))
+	for range maxPINFailures {
+		if _, err := r.g.Override(ctx, "in-1", "0000", OverrideDocumentCheck); !errors.Is(err, ErrBadPIN) {
+			t.Fatalf("got %v, want ErrBadPIN", err)
+		}
+	}
+	if _, err := r.g.Override(ctx, "in-1", "2468", OverrideDocumentCheck); !errors.Is(err, ErrOverrideLocked) {
+		t.Fatalf("after %d wrong PINs got %v, want ErrOverrideLocked", maxPINFailures, err)
+	}
+	r.clock.advance(pinLockout + time.Second)
+	r.g.Process(ctx, "in-1", red(t))
+	if _, err := r.g.Override(ctx, "in-1", "2468", OverrideDocumentCheck); err != nil {
+		t.Fatalf("after the lockout got %v, want success", err)
+	}
+}
+
+func TestNewRefusesMissingParts(t *testing.T) {
+	if _, err := New(Options{}); err == nil {
+		t.Error("New with nothing: got nil error")
+	}
+	_, err := New(Options{Journal: &fakeJournal{}, Clock: &fakeClock{}, State: &State{}, Lanes: []LaneConfig{{Name: "a"}, {Name: "a"}}})
+	if err == nil {
+		t.Error("New with two lanes named a: got nil error")
+	}
+}
+
+func TestMetricsExposition(t *testing.T) {
+	r := newRig(t, nil)
+	r.g.Process(context.Background(), "in-1", green(t))
+	r.g.Process(context.Background(), "in-1", red(t))
+	var b strings.Builder
+	if err := r.g.Metrics().WritePrometheus(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`sentinel_passages_total{verdict="admit"} 1`,
+		`sentinel_passages_total{verdict="deny"} 1`,
+		"# TYPE sentinel_overrides_total counter",
+		"sentinel_decide_seconds_count 2",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("exposition lacks %q:\n%s", want, b.String())
+		}
+	}
+}

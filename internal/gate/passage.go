@@ -1,0 +1,234 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/verify"
+	"sentinel/device/thermo"
+)
+
+// run is one passage: verify, status, temperature, policy, journal, display
+// and outputs. reject, when set, refuses the payload before verification
+// (a scanner line too long, a damaged chunk).
+func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, reject credential.Reason) Result {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+
+	st := g.state.Load()
+	now, trusted := g.opts.Clock.Now()
+	start := time.Now()
+
+	// Verify.
+	var cred *credential.Credential
+	switch {
+	case reject != "":
+	case st.Verifier == nil:
+		reject = credential.ReasonNoTrust
+	default:
+		c, err := st.Verifier.Verify(payload, verify.Options{Now: now, Tolerance: st.Tolerance})
+		if err != nil {
+			if reject = credential.ReasonOf(err); reject == "" {
+				reject = credential.ReasonBadStructure
+			}
+		} else {
+			cred = c
+		}
+	}
+	// Status.
+	var status StatusResult
+	if cred != nil && st.Status != nil {
+		status = st.Status.Lookup(cred, now)
+	}
+	verified := time.Since(start)
+
+	// Temperature, while the person stands there.
+	temp := Temperature{State: TempNotTaken}
+	if cred != nil && l.cfg.Thermometer != nil {
+		temp = measure(ctx, l.cfg.Thermometer)
+	}
+
+	// Policy.
+	start = time.Now()
+	in := &Input{
+		Credential: cred, Rejection: reject, Status: status, Temperature: temp,
+		ClockTrusted: trusted, Bundles: st.freshness(now), Enrolled: st.Enrolled && st.Verifier != nil,
+		Site: st.Site, Lane: l.cfg.Name, Now: now,
+	}
+	var dec Decision
+	if st.Policy == nil {
+		dec = Decision{Verdict: Refer, Reasons: []string{ReasonNoPolicy}}
+	} else {
+		dec = st.Policy.Decide(in)
+	}
+	if !slices.Contains([]Verdict{Admit, Deny, Refer}, dec.Verdict) {
+		dec = Decision{Verdict: Refer, Reasons: append([]string{ReasonNoPolicy}, dec.Reasons...)}
+	}
+	decide := verified + time.Since(start)
+	g.metrics.observeDecide(decide)
+
+	p := &Passage{
+		Time: now, ClockTrusted: trusted, Lane: l.cfg.Name, Temperature: temp,
+		Verdict: dec.Verdict, Reasons: dec.Reasons, PolicyVersion: dec.PolicyVersion,
+		BundleVersions: st.versions(), StatusColour: status.Colour(),
+	}
+	if reject != "" {
+		p.Format, _ = verify.Detect(payload)
+	}
+	name := ""
+	if cred != nil {
+		p.Format, p.Issuer, p.KeyID, p.Holder, p.CodeColour = cred.Format, cred.Issuer, cred.KeyID, cred.Holder, cred.Colour
+		name = cred.DisplayName
+	}
+	colour := dec.Colour
+	if colour == credential.ColourNone {
+		colour = p.CodeColour
+		if status.Listed && status.Colour() != credential.ColourNone {
+			colour = status.Colour()
+		}
+	}
+	r := g.commit(ctx, l, p, Shown{Lane: l.cfg.Name, Colour: colour, MaskedName: name})
+	r.Source, r.MaskedName, r.Decide = source, name, decide
+	if r.Committed && p.Verdict != Admit {
+		l.last, l.lastSeq, l.lastName, l.overridden = p, r.Seq, name, false
+	}
+	g.finish(r)
+	return r
+}
+
+// measure takes the person's temperature.
+func measure(ctx context.Context, th Thermometer) Temperature {
+	rd, err := th.Measure(ctx)
+	var un *thermo.UnavailableError
+	switch {
+	case err == nil:
+		return Temperature{State: TempOK, Value: rd.Value, Ambient: rd.Ambient, Confidence: rd.Confidence}
+	case errors.As(err, &un):
+		return Temperature{State: TempUnavailable, Fault: string(un.Reason)}
+	case errors.Is(err, thermo.ErrNoPerson):
+		return Temperature{State: TempRetake, Fault: "no-person"}
+	case errors.Is(err, thermo.ErrUnstable):
+		return Temperature{State: TempRetake, Fault: "unstable"}
+	case ctx.Err() != nil:
+		return Temperature{State: TempRetake, Fault: "cancelled"}
+	default:
+		return Temperature{State: TempUnavailable, Fault: "error"}
+	}
+}
+
+// commit writes p to the journal, then shows it and drives the outputs:
+// the relay only once the journal has committed.
+func (g *Gate) commit(ctx context.Context, l *lane, p *Passage, s Shown) Result {
+	r := Result{Passage: p}
+	seq, err := g.opts.Journal.Append(ctx, p)
+	s.Verdict, s.Temperature, s.Reasons, s.At, s.Override = p.Verdict, p.Temperature, p.Reasons, p.Time, p.Override
+	if err != nil {
+		r.Err = &JournalError{Lane: l.cfg.Name, Err: err}
+		g.metrics.journalFailures.Add(1)
+		g.logger.Error("passage not recorded: gate kept shut", "lane", l.cfg.Name, "verdict", p.Verdict, "error", err)
+		s.Verdict, s.Manual = Refer, true
+		s.Reasons = append([]string{ReasonJournal}, p.Reasons...)
+		s.Message = messageOf(s.Reasons)
+		g.show(s)
+		g.output(l, "fault", l.cfg.Outputs, func(o Outputs) error { return o.Fault() })
+		return r
+	}
+	r.Seq, r.Committed = seq, true
+	g.metrics.passages(p.Verdict).Add(1)
+	s.Message = messageOf(s.Reasons)
+	g.show(s)
+	if p.Verdict == Admit {
+		g.output(l, "admit", l.cfg.Outputs, func(o Outputs) error { return o.Admit() })
+	} else {
+		g.output(l, "refuse", l.cfg.Outputs, func(o Outputs) error { return o.Refuse() })
+	}
+	return r
+}
+
+// output drives a lane's outputs and logs their failure.
+func (g *Gate) output(l *lane, what string, o Outputs, f func(Outputs) error) {
+	if o == nil {
+		return
+	}
+	if err := f(o); err != nil {
+		g.metrics.outputFailures.Add(1)
+		g.logger.Error("outputs failed", "lane", l.cfg.Name, "output", what, "error", err)
+	}
+}
+
+// finish logs the passage and tells the observer.
+func (g *Gate) finish(r Result) {
+	p := r.Passage
+	attrs := []any{"lane", p.Lane, "verdict", p.Verdict, "reasons", p.Reasons, "format", p.Format, "committed", r.Committed}
+	if r.Committed {
+		attrs = append(attrs, "seq", r.Seq)
+	}
+	if p.Override != nil {
+		attrs = append(attrs, "guard", p.Override.Guard, "override_reason", p.Override.Reason, "override_of", p.Override.Of)
+	}
+	g.logger.Info("passage", attrs...)
+	if g.opts.OnPassage != nil {
+		g.opts.OnPassage(r)
+	}
+}
+
+// Override admits the last person refused or referred at lane, on the
+// guard's PIN and a reason from OverrideReasons. The override is written to
+// the journal as a passage of its own before the gate opens.
+func (g *Gate) Override(ctx context.Context, laneName, pin, reason string) (Result, error) {
+	l := g.byName[laneName]
+	if l == nil {
+		return Result{}, fmt.Errorf("%w: %q", ErrUnknownLane, laneName)
+	}
+	if !validOverrideReason(reason) {
+		return Result{}, fmt.Errorf("%w: %q", ErrOverrideReason, reason)
+	}
+	now, trusted := g.opts.Clock.Now()
+	g.pinMu.Lock()
+	locked := now.Before(g.lockedUntil)
+	g.pinMu.Unlock()
+	if locked {
+		g.metrics.overridesRefused.Add(1)
+		return Result{}, ErrOverrideLocked
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil || l.overridden || now.Sub(l.last.Time) > g.opts.OverrideWindow || now.Before(l.last.Time) {
+		g.metrics.overridesRefused.Add(1)
+		return Result{}, ErrNothingToOverride
+	}
+	st := g.state.Load()
+	guard := st.Site.guardFor(pin)
+	g.pinMu.Lock()
+	if guard == "" {
+		g.pinFailures++
+		if g.pinFailures >= maxPINFailures {
+			g.lockedUntil, g.pinFailures = now.Add(pinLockout), 0
+		}
+		g.pinMu.Unlock()
+		g.metrics.overridesRefused.Add(1)
+		g.logger.Warn("override refused: wrong PIN", "lane", laneName)
+		return Result{}, ErrBadPIN
+	}
+	g.pinFailures = 0
+	g.pinMu.Unlock()
+
+	p := *l.last
+	p.Time, p.ClockTrusted = now, trusted
+	p.Verdict, p.Reasons = Admit, []string{ReasonOverride}
+	p.BundleVersions = st.versions()
+	p.Override = &Override{Guard: guard, Reason: reason, Of: l.lastSeq}
+	r := g.commit(ctx, l, &p, Shown{Lane: laneName, Colour: p.CodeColour, MaskedName: l.lastName})
+	r.MaskedName = l.lastName
+	if r.Committed {
+		l.overridden = true
+		g.metrics.overrides.Add(1)
+	}
+	g.finish(r)
+	return r, r.Err
+}
