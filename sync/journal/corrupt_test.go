@@ -1,0 +1,166 @@
+package journal
+
+import (
+	"bytes"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Files that cannot be used are moved aside, never deleted, and a new
+// epoch starts with an alarm.
+func TestCorruptFileMovedAside(t *testing.T) {
+	tests := []struct {
+		name  string
+		spoil func(t *testing.T, path string)
+	}{
+		{"garbage", func(t *testing.T, path string) {
+			b := make([]byte, 64<<10)
+			rand.Read(b)
+			writeFile(t, path, b)
+		}},
+		{"truncated", func(t *testing.T, path string) {
+			b, _ := os.ReadFile(path)
+			writeFile(t, path, b[:100])
+		}},
+		{"meta pages zeroed", func(t *testing.T, path string) {
+			b, _ := os.ReadFile(path)
+			clear(b[:2*4096])
+			writeFile(t, path, b)
+		}},
+		{"record rewritten", func(t *testing.T, path string) {
+			editDB(t, path, func(tx *bbolt.Tx) error {
+				b := tx.Bucket(bucketRecords)
+				v := bytes.Clone(b.Get(seqKey(2)))
+				v[len(v)-1] ^= 1 // inside the sealed box: still decodes, chain breaks at 3
+				return b.Put(seqKey(2), v)
+			})
+		}},
+		{"record deleted", func(t *testing.T, path string) {
+			editDB(t, path, func(tx *bbolt.Tx) error { return tx.Bucket(bucketRecords).Delete(seqKey(2)) })
+		}},
+		{"record not CBOR", func(t *testing.T, path string) {
+			editDB(t, path, func(tx *bbolt.Tx) error { return tx.Bucket(bucketRecords).Put(seqKey(3), []byte("x")) })
+		}},
+		{"meta bucket dropped", func(t *testing.T, path string) {
+			editDB(t, path, func(tx *bbolt.Tx) error { return tx.DeleteBucket(bucketMeta) })
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), FileName)
+			centre := testCentre(t)
+			j, err := Open(path, Options{CentreKey: centre.PublicKey(), PurgeEvery: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 4 {
+				mustAppend(t, j, testPassage(i, t0))
+			}
+			old := j.Epoch()
+			j.Close()
+			tc.spoil(t, path)
+			spoiled, _ := os.ReadFile(path)
+
+			now := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+			j, err = Open(path, Options{CentreKey: centre.PublicKey(), PurgeEvery: -1, Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatalf("open a spoiled journal: %v", err)
+			}
+			defer checkFile(t, path)
+			defer j.Close()
+			if j.Epoch() == old {
+				t.Error("epoch unchanged after the file was moved aside")
+			}
+			alarms := j.Alarms()
+			if len(alarms) != 1 || alarms[0].Kind != AlarmCorrupt {
+				t.Fatalf("alarms: got %+v, want one %s", alarms, AlarmCorrupt)
+			}
+			wantMoved := path + ".corrupt-20260501T080000Z"
+			if alarms[0].MovedTo != wantMoved {
+				t.Errorf("moved to: got %s, want %s", alarms[0].MovedTo, wantMoved)
+			}
+			kept, err := os.ReadFile(wantMoved)
+			if err != nil || !bytes.Equal(kept, spoiled) {
+				t.Fatalf("the moved-aside file is not the spoiled file unchanged (%v)", err)
+			}
+			if s := mustAppend(t, j, testPassage(9, now)); s != 1 {
+				t.Errorf("first seq of the new epoch: got %d, want 1", s)
+			}
+			res := mustVerify(t, j)
+			if res.Predecessor != wantMoved || !strings.Contains(res.Reason, "corrupt") {
+				t.Errorf("predecessor: got %q (%q), want %q", res.Predecessor, res.Reason, wantMoved)
+			}
+		})
+	}
+}
+
+func TestOpenLockedIsNotCorrupt(t *testing.T) {
+	j := openTest(t, Options{})
+	mustAppend(t, j.Journal, testPassage(0, t0))
+	_, err := Open(j.path, Options{Timeout: 50 * time.Millisecond, PurgeEvery: -1})
+	if err == nil {
+		t.Fatal("second open of a locked journal: got no error")
+	}
+	if _, err := os.Stat(j.path); err != nil {
+		t.Fatalf("the locked journal was moved: %v", err)
+	}
+	// sentinelctl reads a snapshot meanwhile.
+	r, err := OpenReader(j.path, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !r.Snapshot() {
+		t.Error("reader of a locked journal: got Snapshot false, want true")
+	}
+	if res := mustVerify(t, r); res.Records != 1 {
+		t.Errorf("records in snapshot: got %d, want 1", res.Records)
+	}
+}
+
+// A crash between bbolt's creation of the file and the journal's first
+// transaction leaves an empty bbolt file: it is simply initialised.
+func TestOpenEmptyBoltFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	j, err := Open(path, Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer checkFile(t, path)
+	defer j.Close()
+	if a := j.Alarms(); len(a) != 0 {
+		t.Fatalf("alarms: got %+v, want none", a)
+	}
+	mustAppend(t, j, testPassage(0, t0))
+	mustVerify(t, j)
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func editDB(t *testing.T, path string, fn func(*bbolt.Tx) error) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+}
