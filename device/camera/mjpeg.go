@@ -107,6 +107,10 @@ func newMJPEGReader(r io.Reader, boundary string) *mjpegReader {
 	return &mjpegReader{br: br, tp: textproto.NewReader(br), boundary: boundary}
 }
 
+// MaxFrameBytes bounds one JPEG frame of an MJPEG stream; a 4K frame at
+// high quality is well under it.
+const MaxFrameBytes = 8 << 20
+
 // maxPreamble bounds the bytes skipped while looking for a boundary.
 const maxPreamble = 1 << 20
 
@@ -143,12 +147,16 @@ func (m *mjpegReader) next() ([]byte, error) {
 		if err != nil || n < 0 {
 			return nil, fmt.Errorf("part has a bad Content-Length %q", cl)
 		}
-		if n > MaxImageBytes {
+		if n > MaxFrameBytes {
 			return nil, fmt.Errorf("part of %d bytes: %w", n, ErrImageTooLarge)
 		}
-		b := make([]byte, n)
-		if _, err := io.ReadFull(m.br, b); err != nil {
+		// Read without trusting the length for the allocation.
+		b, err := io.ReadAll(io.LimitReader(m.br, int64(n)))
+		if err != nil {
 			return nil, fmt.Errorf("read part: %w", err)
+		}
+		if len(b) < n {
+			return nil, fmt.Errorf("read part: %w", io.ErrUnexpectedEOF)
 		}
 		return b, nil
 	}
@@ -157,8 +165,8 @@ func (m *mjpegReader) next() ([]byte, error) {
 	for {
 		chunk, err := m.br.ReadSlice(0xd9)
 		b = append(b, chunk...)
-		if len(b) > MaxImageBytes {
-			return nil, fmt.Errorf("part longer than %d bytes: %w", MaxImageBytes, ErrImageTooLarge)
+		if len(b) > MaxFrameBytes {
+			return nil, fmt.Errorf("part longer than %d bytes: %w", MaxFrameBytes, ErrImageTooLarge)
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			return nil, fmt.Errorf("read part: %w", err)

@@ -22,6 +22,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+var pngEncode = png.Encode
+
 var update = flag.Bool("update", false, "rewrite the recorded frames in testdata/frames")
 
 func writePNG(t *testing.T, path string, img image.Image) {
@@ -163,7 +165,7 @@ esac
 	}
 }
 
-func jpegBytes(t *testing.T, img image.Image) []byte {
+func jpegBytes(t testing.TB, img image.Image) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
@@ -174,7 +176,7 @@ func jpegBytes(t *testing.T, img image.Image) []byte {
 
 // stripDHT removes the Huffman table segments from a JPEG, as many MJPEG
 // cameras send their frames.
-func stripDHT(t *testing.T, b []byte) []byte {
+func stripDHT(t testing.TB, b []byte) []byte {
 	t.Helper()
 	out := append([]byte(nil), b[:2]...)
 	i := 2

@@ -1,0 +1,90 @@
+package camera
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"sentinel/device/camera/camtest"
+)
+
+// setFrame returns the spec of the benchmark set with these parameters
+// (the first rep).
+func setFrame(t *testing.T, v camtest.Variant, w int, payload, ecc string) camtest.Spec {
+	t.Helper()
+	for _, s := range camtest.Set() {
+		if s.Variant == v && s.Width == w && (v == camtest.Empty || (s.Payload.Name == payload && s.ECC == ecc)) {
+			return s
+		}
+	}
+	t.Fatalf("no %s %d %s %s frame in the set", v, w, payload, ecc)
+	return camtest.Spec{}
+}
+
+// TestDecodeVariants decodes one generated frame of each variant of the
+// benchmark set (bench/decode-compare runs the whole set against other
+// decoders). gozxing as-is reads none of persp40x15, lowcontrast and
+// inverted.
+func TestDecodeVariants(t *testing.T) {
+	tests := []struct {
+		variant camtest.Variant
+		width   int
+		payload string
+		ecc     string
+	}{
+		{camtest.Clean, 640, "hc1", "M"},
+		{camtest.Rot15, 640, "native", "Q"},
+		{camtest.Rot45, 640, "bin120", "M"},
+		{camtest.Persp20, 640, "hc1", "Q"},
+		{camtest.Persp40, 640, "hc1", "M"},
+		{camtest.Persp40, 1280, "bin120", "Q"},
+		{camtest.Blur, 1280, "hc1", "M"},
+		{camtest.LowContrast, 1280, "hc1", "M"},
+		{camtest.Noise, 640, "native", "M"},
+		{camtest.Small15, 640, "hc1", "Q"},
+		{camtest.Small5, 1280, "hc1", "M"},
+		{camtest.Inverted, 640, "hc1", "M"},
+		{camtest.Moire, 640, "native", "M"},
+	}
+	d := NewDecoder()
+	for _, tt := range tests {
+		s := setFrame(t, tt.variant, tt.width, tt.payload, tt.ecc)
+		t.Run(s.Name(), func(t *testing.T) {
+			img, err := camtest.Render(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := d.Decode(img)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !bytes.Equal(r.Payload, s.Want()) {
+				t.Errorf("got payload %.20q…, want %.20q…", r.Payload, s.Want())
+			}
+		})
+	}
+}
+
+// TestDecodeEmptyFrames checks that scenes without a code decode to
+// nothing.
+func TestDecodeEmptyFrames(t *testing.T) {
+	d := NewDecoder()
+	n := 0
+	for _, s := range camtest.Set() {
+		if s.Variant != camtest.Empty || s.Width != 640 {
+			continue
+		}
+		if n++; n > 4 {
+			break
+		}
+		t.Run(s.Name(), func(t *testing.T) {
+			img, err := camtest.Render(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, err := d.Decode(img); !errors.Is(err, ErrNoCode) {
+				t.Errorf("got %.20q, %v, want ErrNoCode", r.Payload, err)
+			}
+		})
+	}
+}
