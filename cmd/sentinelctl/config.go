@@ -77,7 +77,7 @@ func configCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: sentinelctl config check [--json] FILE")
 		fs.PrintDefaults()
 	}
-	pos, err := parseArgs(fs, args)
+	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -290,25 +290,4 @@ func loadConfig(cmd, path string, stderr io.Writer) (*firmwareconfig.Config, int
 		return nil, exitRefused
 	}
 	return cfg, exitOK
-}
-
-// parseArgs parses flags that may stand before, between or after the
-// positional arguments ("config check FILE --json"), as installers type
-// them; "--" ends the flags.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }

@@ -76,7 +76,7 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
-	pos, err := parseArgs(fs, args)
+	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
