@@ -25,6 +25,12 @@ func FuzzNumeric(f *testing.F) {
 	f.Add("shc:/5676 \t\n")
 	f.Add("shc:/0/0/")
 	f.Fuzz(func(t *testing.T, qr string) {
+		for _, ec := range []string{"L", "H"} {
+			w := QRWarnings(len(qr)%41, ec, qr)
+			if len(w) > 2 {
+				t.Fatalf("QRWarnings: %v", w)
+			}
+		}
 		jws, _, err := DecodeNumeric(qr)
 		if err != nil {
 			if credential.ReasonOf(err) == "" {
