@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -153,4 +154,55 @@ type Credential struct {
 	// Revocation holds the identifiers that revocation lists key on: for
 	// EU DCC the certificate identifier (ci), for SHC the rid.
 	Revocation string `json:"-"`
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (c *Colour) UnmarshalText(b []byte) error {
+	if string(b) == "none" {
+		*c = ColourNone
+		return nil
+	}
+	v, err := ParseColour(string(b))
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
+
+// ParseHolder parses the forms Holder.String writes: "ISSUER:INDEX" or
+// "p:HEX", and "" for an unknown holder.
+func ParseHolder(s string) (Holder, error) {
+	if s == "" {
+		return Holder{}, nil
+	}
+	if hexs, ok := strings.CutPrefix(s, "p:"); ok {
+		var h Holder
+		b, err := hex.DecodeString(hexs)
+		if err != nil || len(b) != PseudonymSize {
+			return Holder{}, fmt.Errorf("parse holder %q: a pseudonym is p: and %d hex digits", s, 2*PseudonymSize)
+		}
+		h.Kind = HolderPseudonym
+		copy(h.Pseudonym[:], b)
+		return h, nil
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i <= 0 {
+		return Holder{}, fmt.Errorf("parse holder %q: want ISSUER:INDEX, e.g. ZJ:12345", s)
+	}
+	n, err := strconv.ParseUint(s[i+1:], 10, 32)
+	if err != nil {
+		return Holder{}, fmt.Errorf("parse holder %q: the index is not a number from 0 to 4294967295", s)
+	}
+	return Holder{Kind: HolderNative, Issuer: s[:i], Index: uint32(n)}, nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (h *Holder) UnmarshalText(b []byte) error {
+	v, err := ParseHolder(string(b))
+	if err != nil {
+		return err
+	}
+	*h = v
+	return nil
 }

@@ -125,3 +125,20 @@ func TestReasonsDocumented(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHolder(t *testing.T) {
+	var p Holder
+	p.Kind = HolderPseudonym
+	p.Pseudonym[0], p.Pseudonym[15] = 0xab, 0x01
+	for _, h := range []Holder{{Kind: HolderNative, Issuer: "HB-WH", Index: 4294967295}, p, {}} {
+		got, err := ParseHolder(h.String())
+		if err != nil || got != h {
+			t.Errorf("ParseHolder(%q) = %+v, %v, want %+v", h.String(), got, err, h)
+		}
+	}
+	for _, bad := range []string{"ZJ", ":12", "ZJ:-1", "ZJ:4294967296", "p:00", "p:zz"} {
+		if _, err := ParseHolder(bad); err == nil {
+			t.Errorf("ParseHolder(%q) succeeded", bad)
+		}
+	}
+}
