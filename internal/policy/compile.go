@@ -1,0 +1,126 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common"
+)
+
+// rule is a compiled rule.
+type rule struct {
+	name    string
+	when    cel.Program
+	verdict Verdict     // static, or "" when verdX decides
+	verdX   cel.Program // string: admit, deny or refer
+	reasons []string    // static, or nil when reasX gives them
+	reasX   cel.Program // list(string)
+	colour  int         // -1 for the decision's own colour, else a credential.Colour
+}
+
+// maxErrors bounds how many errors a failed compilation reports.
+const maxErrors = 10
+
+// compileSource parses and compiles a policy's rules against env.
+func compileSource(env *cel.Env, src string) ([]rule, rule, error) {
+	srcs, def, err := parseSource(src)
+	if err != nil {
+		return nil, rule{}, err
+	}
+	var errs []error
+	rules := make([]rule, 0, len(srcs))
+	for _, s := range srcs {
+		r := rule{name: s.name, verdict: s.verdict, reasons: s.reasons, colour: -1}
+		if s.hasCol {
+			r.colour = int(s.colour)
+		}
+		var e []error
+		r.when, e = compileExpr(env, s, "when", s.when, cel.BoolType)
+		errs = append(errs, e...)
+		if s.verdX != nil {
+			r.verdX, e = compileExpr(env, s, "verdict", s.verdX, cel.StringType)
+			errs = append(errs, e...)
+		}
+		if s.reasX != nil {
+			r.reasX, e = compileExpr(env, s, "reasons", s.reasX, cel.ListType(cel.StringType))
+			errs = append(errs, e...)
+		}
+		if len(errs) >= maxErrors {
+			break
+		}
+		rules = append(rules, r)
+	}
+	if len(errs) > 0 {
+		if len(errs) > maxErrors {
+			errs = errs[:maxErrors]
+		}
+		return nil, rule{}, errors.Join(errs...)
+	}
+	return rules, rule{name: def.name, verdict: def.verdict, reasons: def.reasons, colour: -1}, nil
+}
+
+// compileExpr compiles one expression of rule r, checks its type and turns
+// CEL's errors into *Error values located in the policy source.
+func compileExpr(env *cel.Env, r *ruleSrc, clause string, x *exprSrc, want *cel.Type) (cel.Program, []error) {
+	ast, iss := env.CompileSource(common.NewStringSource(x.text, r.name))
+	if iss.Err() != nil {
+		var errs []error
+		for _, ce := range iss.Errors() {
+			errs = append(errs, locate(r, clause, x, ce.Location, ce.Message))
+			if len(errs) == maxErrors {
+				break
+			}
+		}
+		return nil, errs
+	}
+	if !ast.OutputType().IsExactType(want) {
+		return nil, []error{&Error{Line: x.line, Column: x.col, Rule: r.name, Clause: clause,
+			Msg: fmt.Sprintf("the expression gives %s, want %s", typeWords(ast.OutputType()), typeWords(want))}}
+	}
+	prg, err := env.Program(ast, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, []error{&Error{Line: x.line, Column: x.col, Rule: r.name, Clause: clause, Msg: err.Error()}}
+	}
+	return prg, nil
+}
+
+// locate maps a location inside an expression to the policy source.
+func locate(r *ruleSrc, clause string, x *exprSrc, loc common.Location, msg string) *Error {
+	e := &Error{Line: x.line, Column: x.col, Rule: r.name, Clause: clause, Msg: words(msg)}
+	if loc == nil || loc.Line() < 1 {
+		return e
+	}
+	e.Line = x.line + loc.Line() - 1
+	if loc.Line() == 1 {
+		e.Column = x.col + loc.Column()
+	} else {
+		e.Column = loc.Column() + 1 // continuation lines keep their indentation
+	}
+	return e
+}
+
+// words rewrites CEL's messages where they name our Go types.
+func words(msg string) string {
+	r := strings.NewReplacer(
+		"policy.credentialVar", "credential", "policy.factsVar", "credential.facts",
+		"policy.statusVar", "status", "policy.temperatureVar", "temperature",
+		"policy.clockVar", "clock", "policy.bundlesVar", "bundles",
+		"policy.siteVar", "site", "policy.settingsVar", "settings",
+		"Syntax error: ", "syntax error: ")
+	return r.Replace(msg)
+}
+
+// typeWords names a CEL type for ops.
+func typeWords(t *cel.Type) string {
+	switch {
+	case t.IsExactType(cel.BoolType):
+		return "true or false"
+	case t.IsExactType(cel.StringType):
+		return "a string"
+	case t.IsExactType(cel.ListType(cel.StringType)):
+		return "a list of strings"
+	}
+	return words(t.String())
+}

@@ -1,0 +1,240 @@
+package policy
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/trust"
+)
+
+// Engine decides passages with one compiled policy. It is safe for
+// concurrent use.
+type Engine struct {
+	site      SiteType
+	version   string
+	rules     []rule
+	def       rule
+	residents map[string]struct{}
+	adapter   types.Adapter
+	settings  ref.Val // settingsVar, converted once
+}
+
+// Compile checks a policy bundle payload as the terminal would load it:
+// its fields and that every rule compiles against the terminal's
+// environment. The centre calls it before signing a policy bundle. A rule
+// that does not compile gives an *Error naming its line, column and rule
+// (several are joined with errors.Join).
+func Compile(payload []byte) error {
+	b, err := ParseBundle(payload)
+	if err != nil {
+		return err
+	}
+	env, err := NewEnv()
+	if err != nil {
+		return err
+	}
+	_, _, err = compileSource(env, b.Rules)
+	return err
+}
+
+// New compiles the policy in b for a terminal at a site of type site. A nil
+// b means the site type's default policy (DefaultBundle). A bundle for
+// another type of site is refused with ErrSiteMismatch.
+func New(b *Bundle, site SiteType) (*Engine, error) {
+	if !site.Valid() {
+		return nil, fmt.Errorf("new policy: unknown site type %q: want supermarket, pharmacy, intersection, compound or custom", site)
+	}
+	if b == nil {
+		var err error
+		if b, err = DefaultBundle(site); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	if b.Site != site {
+		return nil, fmt.Errorf("%w: it is for a %s, this terminal stands at a %s", ErrSiteMismatch, b.Site, site)
+	}
+	env, err := NewEnv()
+	if err != nil {
+		return nil, err
+	}
+	rules, def, err := compileSource(env, b.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("new policy %q: %w", b.Version, err)
+	}
+	e := &Engine{
+		site: site, version: b.Version, rules: rules, def: def,
+		residents: make(map[string]struct{}, len(b.Residents)),
+		adapter:   env.CELTypeAdapter(),
+	}
+	for _, id := range b.Residents {
+		e.residents[id] = struct{}{}
+	}
+	e.settings = e.adapter.NativeToValue(&settingsVar{
+		Fever:                  b.Fever.Celsius(),
+		Yellow:                 string(b.Yellow),
+		ThermometerUnavailable: string(b.ThermometerUnavailable),
+		PaperAccepted:          b.PaperAccepted,
+	})
+	return e, nil
+}
+
+// Site returns the site type the engine decides for.
+func (e *Engine) Site() SiteType { return e.site }
+
+// Version returns the policy's version label ("default" for the built-in
+// defaults).
+func (e *Engine) Version() string { return e.version }
+
+// Decide runs the rules in order on in; the first rule whose `when` holds
+// decides, else the default. It never admits on an error: a rule that fails
+// at run time refers with ReasonPolicyError.
+func (e *Engine) Decide(in Input) Decision {
+	a, colour := e.activation(&in)
+	for i := range e.rules {
+		r := &e.rules[i]
+		out, _, err := r.when.Eval(a)
+		if err != nil {
+			return policyError(r.name, colour)
+		}
+		if b, ok := out.(types.Bool); !ok {
+			return policyError(r.name, colour)
+		} else if !b {
+			continue
+		}
+		return e.decide(r, a, colour)
+	}
+	return e.decide(&e.def, a, colour)
+}
+
+// decide builds the decision of rule r.
+func (e *Engine) decide(r *rule, a *activation, colour credential.Colour) Decision {
+	d := Decision{Verdict: r.verdict, Reasons: slices.Clip(r.reasons), Rule: r.name, Colour: colour}
+	if r.colour >= 0 {
+		d.Colour = credential.Colour(r.colour)
+	}
+	if r.verdX != nil {
+		out, _, err := r.verdX.Eval(a)
+		if err != nil {
+			return policyError(r.name, d.Colour)
+		}
+		s, ok := out.(types.String)
+		if !ok || !Verdict(s).Valid() {
+			return policyError(r.name, d.Colour)
+		}
+		d.Verdict = Verdict(s)
+	}
+	if r.reasX != nil {
+		out, _, err := r.reasX.Eval(a)
+		if err != nil {
+			return policyError(r.name, d.Colour)
+		}
+		v, err := out.ConvertToNative(reflectStrings)
+		if err != nil {
+			return policyError(r.name, d.Colour)
+		}
+		d.Reasons = v.([]string)
+		if len(d.Reasons) > maxReasons || slices.ContainsFunc(d.Reasons, func(c string) bool { return !validCode(c) }) {
+			return policyError(r.name, d.Colour)
+		}
+	}
+	return d
+}
+
+// policyError is the decision when a rule fails at run time.
+func policyError(rule string, colour credential.Colour) Decision {
+	return Decision{Verdict: Refer, Reasons: []string{ReasonPolicyError}, Rule: rule, Colour: colour}
+}
+
+// activation converts in to the variables rules see, and returns the colour
+// the display shows unless a rule names one.
+func (e *Engine) activation(in *Input) (*activation, credential.Colour) {
+	a := &activation{}
+	var issuedAt time.Time
+	code := credential.ColourNone
+	resident := false
+	if c := in.Credential; c != nil {
+		issuedAt, code = c.IssuedAt, c.Colour
+		holder := c.Holder.String()
+		_, resident = e.residents[holder]
+		a.cred = credentialVar{
+			Format: string(c.Format), Issuer: c.Issuer, Holder: holder,
+			Colour: colourName(c.Colour), ColourSince: c.ColourSince,
+			IssuedAt: c.IssuedAt, Expires: c.Expires, Paper: c.Paper, Rolling: c.Rolling,
+		}
+		if f := c.Facts; f != nil {
+			a.cred.Facts = factsVar{
+				Kind: f.Kind, Disease: f.Disease, Product: f.Product, Dose: f.Dose,
+				TotalDoses: f.TotalDoses, Date: f.Date, TestResult: f.TestResult,
+				ValidFrom: f.ValidFrom, ValidUntil: f.ValidUntil, Count: f.Count,
+			}
+		}
+	} else {
+		a.cred.Colour = "none"
+	}
+
+	// The status list overrides the code only with an entry newer than the
+	// code that has not lapsed.
+	s := in.Status
+	overrides := s.Overridden &&
+		(issuedAt.IsZero() || s.Effective.IsZero() || s.Effective.After(issuedAt)) &&
+		(s.Until.IsZero() || in.Now.Before(s.Until))
+	a.status = statusVar{
+		Overridden: overrides, Status: s.Status, Effective: s.Effective, Until: s.Until,
+		Reason: int(s.Reason), Revoked: s.Revoked,
+	}
+	colour, colourVar := code, colourName(code)
+	if overrides {
+		colourVar = s.Status
+		colour = credential.ColourNone
+		if c, err := credential.ParseColour(s.Status); err == nil {
+			colour = c
+		}
+	}
+
+	t := in.Temperature
+	a.temp = temperatureVar{Available: t.Available(), State: string(t.State), Confidence: t.Confidence, Fault: t.Fault}
+	if a.temp.Available {
+		a.temp.Celsius = t.Value.Celsius()
+	}
+	if a.temp.State == "" {
+		a.temp.State = string(TempNotTaken)
+	}
+	a.clock.Trusted = in.ClockTrusted
+	a.bundles = bundlesVar{
+		Trust:       freshness(in.Bundles, trust.KindTrust),
+		StatusBase:  freshness(in.Bundles, trust.KindStatusBase),
+		StatusDelta: freshness(in.Bundles, trust.KindStatusDelta),
+		Policy:      freshness(in.Bundles, trust.KindPolicy),
+		Config:      freshness(in.Bundles, trust.KindConfig),
+	}
+	a.site = siteVar{Type: string(e.site), ID: in.SiteID}
+
+	ad := e.adapter
+	a.vars = [numVars]ref.Val{
+		varCredential:  ad.NativeToValue(&a.cred),
+		varRefusal:     types.String(in.Rejection),
+		varStatus:      ad.NativeToValue(&a.status),
+		varColour:      types.String(colourVar),
+		varTemperature: ad.NativeToValue(&a.temp),
+		varClock:       ad.NativeToValue(&a.clock),
+		varBundles:     ad.NativeToValue(&a.bundles),
+		varSite:        ad.NativeToValue(&a.site),
+		varSettings:    e.settings,
+		varEnrolled:    types.Bool(in.Enrolled),
+		varResident:    types.Bool(resident),
+		varNow:         types.Timestamp{Time: in.Now},
+	}
+	return a, colour
+}
+
+// reflectStrings is the Go type a reasons expression converts to.
+var reflectStrings = reflect.TypeFor[[]string]()

@@ -1,0 +1,136 @@
+package policy
+
+import (
+	"time"
+
+	"periph.io/x/conn/v3/physic"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/trust"
+)
+
+// SiteType is the kind of site a terminal stands at.
+type SiteType string
+
+// Site types. Each has a default policy in defaults/.
+const (
+	Supermarket  SiteType = "supermarket"
+	Pharmacy     SiteType = "pharmacy"
+	Intersection SiteType = "intersection"
+	Compound     SiteType = "compound"
+	Custom       SiteType = "custom"
+)
+
+// SiteTypes returns every site type.
+func SiteTypes() []SiteType {
+	return []SiteType{Supermarket, Pharmacy, Intersection, Compound, Custom}
+}
+
+// Valid reports whether t is a known site type.
+func (t SiteType) Valid() bool {
+	switch t {
+	case Supermarket, Pharmacy, Intersection, Compound, Custom:
+		return true
+	}
+	return false
+}
+
+// Verdict is what happens at the gate.
+type Verdict string
+
+// Verdicts.
+const (
+	Admit Verdict = "admit" // open the gate
+	Deny  Verdict = "deny"  // keep it shut
+	Refer Verdict = "refer" // keep it shut and call the guard
+)
+
+// Valid reports whether v is admit, deny or refer.
+func (v Verdict) Valid() bool { return v == Admit || v == Deny || v == Refer }
+
+// Status is the status list's word on a credential's holder.
+type Status struct {
+	// Overridden is set when an entry overrides the code: its effective
+	// time is after the code's issued-at. Decide also checks this itself
+	// (Effective after the credential's IssuedAt, Until not passed), so a
+	// stale result cannot override a fresher code.
+	Overridden bool
+	// Status is "green", "yellow", "red" or "withheld".
+	Status string
+	// Effective and Until bound the entry; a zero Until is open.
+	Effective time.Time
+	Until     time.Time
+	// Reason is the centre's reason code (one byte).
+	Reason byte
+	// Revoked is set for a credential on a revocation list (EU DCC
+	// certificate identifiers).
+	Revoked bool
+}
+
+// TempState says whether and how a temperature was taken. The values are
+// those of the gate's temperature states.
+type TempState string
+
+// Temperature states.
+const (
+	// TempNotTaken: the lane has no thermometer, or the temperature was not
+	// needed. The default policies do not look at the temperature then.
+	TempNotTaken TempState = "not-taken"
+	// TempOK: a reading of the person.
+	TempOK TempState = "ok"
+	// TempUnavailable: the thermometer has a fault.
+	TempUnavailable TempState = "unavailable"
+	// TempRetake: no stable reading (the person moved or stood too far).
+	TempRetake TempState = "retake"
+)
+
+// Temperature is the reading taken at the lane.
+type Temperature struct {
+	State      TempState
+	Value      physic.Temperature // the estimated core temperature when State is TempOK
+	Confidence float64            // 0 to 1
+	// Fault is the thermometer's reason when unavailable (for the rules'
+	// eyes: temperature.fault).
+	Fault string
+}
+
+// Available reports whether a reading of the person was taken.
+func (t Temperature) Available() bool { return t.State == TempOK }
+
+// Input is everything a policy decides on.
+type Input struct {
+	// Credential is the verified code; nil when it was refused.
+	Credential *credential.Credential
+	// Rejection is the verifier's reason when Credential is nil.
+	Rejection credential.Reason
+	// Status is the status list's word on the credential.
+	Status Status
+	// Temperature is the reading taken at the lane.
+	Temperature Temperature
+	// ClockTrusted says whether Now can be trusted.
+	ClockTrusted bool
+	// Bundles is the freshness of each kind of bundle at Now. A kind that
+	// is missing is blocked.
+	Bundles map[trust.Kind]trust.Freshness
+	// Enrolled is false on a terminal that holds no pinned root yet.
+	Enrolled bool
+	// SiteID names the site (rules see site.id).
+	SiteID string
+	// Now is the terminal's time.
+	Now time.Time
+}
+
+// Decision is a policy's answer.
+type Decision struct {
+	Verdict Verdict
+	// Reasons are stable reason codes, most important first; an admit
+	// usually has none. See Message.
+	Reasons []string
+	// Rule is the name of the rule that decided ("default" for the final
+	// default).
+	Rule string
+	// Colour is what the display shows: the status list's colour when an
+	// entry overrides the code, else the code's, unless the rule names one
+	// (an EU DCC or SHC that policy admits shows green).
+	Colour credential.Colour
+}
