@@ -144,3 +144,56 @@ func solve8(a [8][8]float64, b [8]float64) ([8]float64, bool) {
 	}
 	return x, true
 }
+
+// fitAffine solves for the affine map (no perspective) that takes the
+// module points onto the image points in the least-squares sense.
+func fitAffine(cs []correspondence) (homography, bool) {
+	if len(cs) < 3 {
+		return homography{}, false
+	}
+	var a [3][3]float64
+	var bx, by [3]float64
+	for _, c := range cs {
+		r := [3]float64{c.u, c.v, 1}
+		for i := 0; i < 3; i++ {
+			bx[i] += r[i] * c.x
+			by[i] += r[i] * c.y
+			for j := 0; j < 3; j++ {
+				a[i][j] += r[i] * r[j]
+			}
+		}
+	}
+	ai, ok := inverse33(a)
+	if !ok {
+		return homography{}, false
+	}
+	var h homography
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			h[i] += ai[i][j] * bx[j]
+			h[3+i] += ai[i][j] * by[j]
+		}
+	}
+	h[8] = 1
+	return h, true
+}
+
+func inverse33(m [3][3]float64) ([3][3]float64, bool) {
+	det := m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) -
+		m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) +
+		m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
+	if math.Abs(det) < 1e-12 {
+		return m, false
+	}
+	var r [3][3]float64
+	r[0][0] = (m[1][1]*m[2][2] - m[1][2]*m[2][1]) / det
+	r[0][1] = (m[0][2]*m[2][1] - m[0][1]*m[2][2]) / det
+	r[0][2] = (m[0][1]*m[1][2] - m[0][2]*m[1][1]) / det
+	r[1][0] = (m[1][2]*m[2][0] - m[1][0]*m[2][2]) / det
+	r[1][1] = (m[0][0]*m[2][2] - m[0][2]*m[2][0]) / det
+	r[1][2] = (m[0][2]*m[1][0] - m[0][0]*m[1][2]) / det
+	r[2][0] = (m[1][0]*m[2][1] - m[1][1]*m[2][0]) / det
+	r[2][1] = (m[0][1]*m[2][0] - m[0][0]*m[2][1]) / det
+	r[2][2] = (m[0][0]*m[1][1] - m[0][1]*m[1][0]) / det
+	return r, true
+}

@@ -201,22 +201,133 @@ func (d *Decoder) decodeCorners(m *gozxing.BitMatrix, p plane, inv bool, bl, tl,
 		if i >= 3 {
 			break
 		}
-		h := f.h
-		if ver := (f.dim - 17) / 4; ver >= 2 {
-			cs := finderCorrespondences(rings, []finder{tl, tr, bl}, f.dim)
-			if extra := d.findAlignments(m, h, ver); len(extra) > 0 {
-				if h2, ok := fitHomography(append(cs, extra...)); ok {
-					if r, ok := d.decodeGrey(p, &h2, f.dim, inv); ok {
-						return r, true
-					}
-				}
-			}
-		}
-		if r, ok := d.decodeGrey(p, &h, f.dim, inv); ok {
+		cs := finderCorrespondences(rings, []finder{tl, tr, bl}, f.dim)
+		ver := (f.dim - 17) / 4
+		// The perspective fit, refined by alignment patterns where the
+		// code has them.
+		if r, ok := d.decodeRefined(m, p, inv, f.h, cs, ver); ok {
 			return r, true
+		}
+		if i > 0 {
+			continue
+		}
+		// The corners sit at three corners of the code, so the fit's
+		// perspective terms extrapolate poorly to the fourth when the
+		// corners are blurred. An affine fit does not extrapolate
+		// perspective; alignment patterns found through it give a
+		// better perspective fit.
+		if ha, ok := fitAffine(cs); ok {
+			if r, ok := d.decodeRefined(m, p, inv, ha, cs, ver); ok {
+				return r, true
+			}
 		}
 	}
 	return Result{}, false
+}
+
+// decodeRefined decodes the grid of h and, for codes with alignment
+// patterns, of h refined by the alignment patterns found through it.
+func (d *Decoder) decodeRefined(m *gozxing.BitMatrix, p plane, inv bool, h homography, cs []correspondence, ver int) (Result, bool) {
+	dim := 17 + 4*ver
+	if ver >= 2 {
+		extra := d.findAlignments(m, h, ver)
+		if len(extra) == 0 {
+			extra = d.greyAlignments(p, h, ver, inv)
+		}
+		if len(extra) > 0 {
+			if h2, ok := fitHomography(append(cs, extra...)); ok {
+				if r, ok := d.decodeGrey(p, &h2, dim, inv); ok {
+					return r, true
+				}
+			}
+		}
+	}
+	return d.decodeGrey(p, &h, dim, inv)
+}
+
+// greyAlignments looks for the alignment patterns of version ver in the
+// grey image, by the contrast of their 5×5-module template (dark centre,
+// light ring, dark ring) at offsets of up to 1.5 modules from where h puts
+// them. Binarisation loses small alignment patterns in blurred frames;
+// the template does not.
+func (d *Decoder) greyAlignments(p plane, h homography, ver int, inv bool) []correspondence {
+	v, err := decoder.Version_GetVersionForNumber(ver)
+	if err != nil {
+		return nil
+	}
+	sampleAt := func(u, w float64) (float64, bool) {
+		x, y := h.apply(u, w)
+		g, ok := bilinear(p, x, y)
+		if inv {
+			g = 255 - g
+		}
+		return float64(g), ok
+	}
+	// The contrast of the top-left finder: light ring minus dark core.
+	core, ok1 := sampleAt(3.5, 3.5)
+	var light float64
+	okL := true
+	for _, q := range [4][2]float64{{1.5, 3.5}, {5.5, 3.5}, {3.5, 1.5}, {3.5, 5.5}} {
+		g, ok := sampleAt(q[0], q[1])
+		light += g / 4
+		okL = okL && ok
+	}
+	contrast := light - core
+	if !ok1 || !okL || contrast < 8 {
+		return nil
+	}
+	centres := v.GetAlignmentPatternCenters()
+	dim := 17 + 4*ver
+	var out []correspondence
+	for _, cy := range centres {
+		for _, cx := range centres {
+			if (cx < 9 && cy < 9) || (cx > dim-10 && cy < 9) || (cx < 9 && cy > dim-10) {
+				continue
+			}
+			u0, w0 := float64(cx)+0.5, float64(cy)+0.5
+			best, bu, bw := math.Inf(-1), 0.0, 0.0
+			for dv := -1.5; dv <= 1.5; dv += 0.25 {
+				for du := -1.5; du <= 1.5; du += 0.25 {
+					var dark, lite float64
+					ok := true
+					for j := -2; j <= 2 && ok; j++ {
+						for i := -2; i <= 2; i++ {
+							g, in := sampleAt(u0+du+float64(i), w0+dv+float64(j))
+							if !in {
+								ok = false
+								break
+							}
+							if max(abs(i), abs(j)) == 1 {
+								lite += g
+							} else {
+								dark += g
+							}
+						}
+					}
+					if !ok {
+						continue
+					}
+					if score := lite/8 - dark/17; score > best {
+						best, bu, bw = score, du, dv
+					}
+				}
+			}
+			if best < 0.35*contrast {
+				continue
+			}
+			x, y := h.apply(u0+bu, w0+bw)
+			c := correspondence{u0, w0, x, y}
+			out = append(out, c, c)
+		}
+	}
+	return out
+}
+
+func abs(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
 }
 
 // finderCorrespondences pairs the finders' centres and outer corners with
