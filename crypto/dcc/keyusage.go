@@ -57,8 +57,14 @@ func hasOID(set []asn1.ObjectIdentifier, oid asn1.ObjectIdentifier) bool {
 // checkKeyUsage refuses a certificate whose types the DSC may not sign
 // (stage "key usage"). Every group present must be allowed.
 func checkKeyUsage(cert *x509.Certificate, h *HCert) error {
-	u := usageOf(cert)
 	vacc, test, rec := h.kinds()
+	return checkUsage(cert, vacc, test, rec)
+}
+
+// checkUsage refuses the certificate types present that the DSC may not
+// sign.
+func checkUsage(cert *x509.Certificate, vacc, test, rec bool) error {
+	u := usageOf(cert)
 	for _, c := range []struct {
 		present, allowed bool
 		kind             string
