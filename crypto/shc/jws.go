@@ -239,15 +239,14 @@ func unmarshalObject(data []byte, v any, strict bool) error {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return errors.New("not a JSON object")
 	}
+	if !strict {
+		return json.Unmarshal(trimmed, v) // refuses data after the object itself
+	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	end := len(trimmed)
-	if !strict {
-		end = len(bytes.TrimRight(trimmed, " \t\r\n"))
-	}
-	if dec.InputOffset() != int64(end) {
+	if dec.InputOffset() != int64(len(trimmed)) {
 		return fmt.Errorf("%d characters after the JSON object", len(trimmed)-int(dec.InputOffset()))
 	}
 	return nil

@@ -107,21 +107,30 @@ func decodeDigits(body string, off int) (string, error) {
 	if body == "" {
 		return "", reject(credential.ReasonBadEncoding, "numeric: no digits after the header")
 	}
+	// One pass; a stray character is reported before an odd count, and an
+	// odd count before a pair out of range (which a lost digit causes).
+	out := make([]byte, (len(body)+1)/2)
+	badPair := -1
 	for i := 0; i < len(body); i++ {
-		if c := body[i]; c < '0' || c > '9' {
-			return "", reject(credential.ReasonBadEncoding, "numeric: character %d is %q, only digits may follow the header (trailing spaces or line breaks?)", off+i+1, c)
+		c := body[i] - '0'
+		if c > 9 {
+			return "", reject(credential.ReasonBadEncoding, "numeric: character %d is %q, only digits may follow the header (trailing spaces or line breaks?)", off+i+1, body[i])
 		}
+		if i%2 == 0 {
+			out[i/2] = c * 10
+			continue
+		}
+		out[i/2] += c
+		if out[i/2] > 77 && badPair < 0 {
+			badPair = i / 2
+		}
+		out[i/2] += 45
 	}
 	if len(body)%2 != 0 {
 		return "", reject(credential.ReasonBadEncoding, "numeric: %d digits, an odd count: the code is truncated or damaged", len(body))
 	}
-	out := make([]byte, len(body)/2)
-	for i := range out {
-		v := (body[2*i]-'0')*10 + body[2*i+1] - '0'
-		if v > 77 {
-			return "", reject(credential.ReasonBadEncoding, "numeric: digit pair %d is %d, the largest is 77", i+1, v)
-		}
-		out[i] = v + 45
+	if badPair >= 0 {
+		return "", reject(credential.ReasonBadEncoding, "numeric: digit pair %d is %s, the largest is 77", badPair+1, body[2*badPair:2*badPair+2])
 	}
 	return string(out), nil
 }
