@@ -3,6 +3,7 @@ package healthcode
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // A small reader for the definite-length CBOR (RFC 8949) of the claims and
@@ -30,6 +31,7 @@ var (
 	errIndefinite = errors.New("indefinite-length CBOR items are not allowed")
 	errReserved   = errors.New("reserved CBOR additional information")
 	errDepth      = errors.New("CBOR nested too deeply")
+	errUTF8       = errors.New("CBOR text string is not UTF-8")
 )
 
 // head reads the head of a CBOR item: its major type and argument, and
@@ -116,6 +118,9 @@ func readString(b []byte, want byte) (s []byte, n int, err error) {
 		return nil, 0, errTruncated
 	}
 	end := n + int(arg)
+	if want == majorText && !utf8.Valid(b[n:end]) {
+		return nil, 0, errUTF8
+	}
 	return b[n:end:end], end, nil
 }
 
@@ -150,6 +155,9 @@ func skip(b []byte, depth int) (int, error) {
 	case majorBytes, majorText:
 		if arg > uint64(len(b)-n) {
 			return 0, errTruncated
+		}
+		if major == majorText && !utf8.Valid(b[n:n+int(arg)]) {
+			return 0, errUTF8
 		}
 		return n + int(arg), nil
 	case majorArray, majorMap:

@@ -40,6 +40,7 @@ func TestSkip(t *testing.T) {
 		{"indefinite map", "bfff", -1},
 		{"reserved ai", "1c", -1},
 		{"invalid simple", "f801", -1},
+		{"text not UTF-8", "61ff", -1},
 		{"empty", "", -1},
 		{"too deep", strings.Repeat("81", maxDepth+2) + "00", -1},
 	} {

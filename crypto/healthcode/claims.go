@@ -101,6 +101,9 @@ func parseClaims(b []byte, c *claims) error {
 		if err != nil {
 			return fmt.Errorf("claims: key: %w", err)
 		}
+		if m := kb[0] >> 5; m != majorUint && m != majorNeg && m != majorText {
+			return fmt.Errorf("claims: key of CBOR major type %d (want an integer or text)", m)
+		}
 		keys[i] = kb[:klen]
 		for _, prev := range keys[:i] {
 			if bytes.Equal(prev, keys[i]) {
@@ -110,6 +113,9 @@ func parseClaims(b []byte, c *claims) error {
 		off += klen
 		v := b[off:]
 		key, _, kerr := readInt(kb)
+		if kerr != nil && kb[0]>>5 != majorText {
+			return fmt.Errorf("claims: key: %w", kerr)
+		}
 		if kerr != nil || !knownClaim(key) {
 			// Unknown (or text-keyed) claims are ignored unless crit
 			// names them: forward compatibility.
@@ -161,9 +167,6 @@ func (c *claims) parseClaim(key int64, v []byte) (int, error) {
 		s, n, err := readString(v, majorText)
 		if err != nil {
 			return 0, err
-		}
-		if !utf8.Valid(s) {
-			return 0, errors.New("text is not UTF-8")
 		}
 		if key == claimIss {
 			c.iss = s

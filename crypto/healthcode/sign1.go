@@ -90,6 +90,9 @@ func parseHeader(b []byte, h *cose.Header) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		if m := b[off] >> 5; m != majorUint && m != majorNeg && m != majorText {
+			return 0, fmt.Errorf("parameter label of CBOR major type %d (want an integer or text)", m)
+		}
 		labels[i] = b[off : off+kl]
 		for _, p := range labels[:i] {
 			if bytes.Equal(p, labels[i]) {
@@ -97,6 +100,9 @@ func parseHeader(b []byte, h *cose.Header) (int, error) {
 			}
 		}
 		label, _, lerr := readInt(b[off:])
+		if lerr != nil && b[off]>>5 != majorText {
+			return 0, fmt.Errorf("parameter label: %w", lerr)
+		}
 		off += kl
 		switch {
 		case lerr == nil && label == 1:
