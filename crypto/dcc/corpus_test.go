@@ -356,7 +356,7 @@ func runStages(c *corpusCase, dec *camera.Decoder, pngFile string) map[stage]out
 	_, err = json.Marshal(tree)
 	set(stValidJSON, err)
 
-	var p Payload
+	var p content
 	hcertErr := decodeHCert(claims.HCert.V1, &p.HCert)
 	p.Issuer, p.IssuedAt, p.Expires = claims.Iss, claims.Iat.Time(), claims.Exp.Time()
 

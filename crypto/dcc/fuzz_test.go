@@ -119,7 +119,7 @@ func FuzzPayload(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var p Payload
+		var p content
 		err = decodeHCert(claims.HCert.V1, &p.HCert)
 		checkRejection(t, err)
 		if err != nil {

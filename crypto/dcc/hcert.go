@@ -12,9 +12,9 @@ import (
 	"sentinel/crypto/credential"
 )
 
-// Payload is the signed content of an HC1 code: the CWT claims and the
+// content is the signed content of an HC1 code: the CWT claims and the
 // health certificate.
-type Payload struct {
+type content struct {
 	Issuer   string    // CWT iss: the issuing country
 	IssuedAt time.Time // CWT iat
 	Expires  time.Time // CWT exp

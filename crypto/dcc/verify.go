@@ -42,7 +42,7 @@ func (u *Unverified) Verify(store *trust.Store, opts Options) (*credential.Crede
 	if err != nil {
 		return nil, err
 	}
-	var p Payload
+	var p content
 	if err := decodeHCert(claims.HCert.V1, &p.HCert); err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (u *Unverified) verifySignature(store *trust.Store) (*trust.DSC, error) {
 // notAfter (stage "expiration"). The code's own window is checked first, so
 // that an expired code reads "expired" even when its certificate has
 // lapsed as well.
-func checkTime(dsc *trust.DSC, p *Payload, now time.Time, tolerance time.Duration) error {
+func checkTime(dsc *trust.DSC, p *content, now time.Time, tolerance time.Duration) error {
 	if p.IssuedAt.IsZero() || p.Expires.IsZero() {
 		return credential.Reject(credential.FormatDCC, credential.ReasonBadStructure, "payload: no issued-at or expiry claim")
 	}
@@ -177,7 +177,7 @@ func window(v trust.Validity) string {
 
 // credential maps a verified payload to the credential. The full name goes
 // no further than the pseudonym and the masked display name.
-func (u *Unverified) credential(store *trust.Store, dsc *trust.DSC, p *Payload) *credential.Credential {
+func (u *Unverified) credential(store *trust.Store, dsc *trust.DSC, p *content) *credential.Credential {
 	h := &p.HCert
 	c := &credential.Credential{
 		Format:   credential.FormatDCC,
