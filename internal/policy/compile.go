@@ -101,8 +101,12 @@ func locate(r *ruleSrc, clause string, x *exprSrc, loc common.Location, msg stri
 	return e
 }
 
-// words rewrites CEL's messages where they name our Go types.
+// words rewrites CEL's messages where they name our Go types or speak
+// parser.
 func words(msg string) string {
+	if strings.HasPrefix(msg, "Syntax error: mismatched input '<EOF>'") {
+		return "syntax error: the expression ends too early (an operator or a bracket is missing its other half)"
+	}
 	r := strings.NewReplacer(
 		"policy.credentialVar", "credential", "policy.factsVar", "credential.facts",
 		"policy.statusVar", "status", "policy.temperatureVar", "temperature",

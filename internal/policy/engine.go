@@ -103,10 +103,10 @@ func (e *Engine) Decide(in Input) Decision {
 		r := &e.rules[i]
 		out, _, err := r.when.Eval(a)
 		if err != nil {
-			return policyError(r.name, colour)
+			return policyError(r.name, colour, "when", err)
 		}
 		if b, ok := out.(types.Bool); !ok {
-			return policyError(r.name, colour)
+			return policyError(r.name, colour, "when", fmt.Errorf("gives %s, not true or false", out.Type()))
 		} else if !b {
 			continue
 		}
@@ -124,34 +124,40 @@ func (e *Engine) decide(r *rule, a *activation, colour credential.Colour) Decisi
 	if r.verdX != nil {
 		out, _, err := r.verdX.Eval(a)
 		if err != nil {
-			return policyError(r.name, d.Colour)
+			return policyError(r.name, d.Colour, "verdict", err)
 		}
 		s, ok := out.(types.String)
 		if !ok || !Verdict(s).Valid() {
-			return policyError(r.name, d.Colour)
+			return policyError(r.name, d.Colour, "verdict", fmt.Errorf("%v is not admit, deny or refer", out))
 		}
 		d.Verdict = Verdict(s)
 	}
 	if r.reasX != nil {
 		out, _, err := r.reasX.Eval(a)
 		if err != nil {
-			return policyError(r.name, d.Colour)
+			return policyError(r.name, d.Colour, "reasons", err)
 		}
 		v, err := out.ConvertToNative(reflectStrings)
 		if err != nil {
-			return policyError(r.name, d.Colour)
+			return policyError(r.name, d.Colour, "reasons", err)
 		}
 		d.Reasons = v.([]string)
-		if len(d.Reasons) > maxReasons || slices.ContainsFunc(d.Reasons, func(c string) bool { return !validCode(c) }) {
-			return policyError(r.name, d.Colour)
+		if len(d.Reasons) > maxReasons {
+			return policyError(r.name, d.Colour, "reasons", fmt.Errorf("%d reason codes, at most %d", len(d.Reasons), maxReasons))
+		}
+		if i := slices.IndexFunc(d.Reasons, func(c string) bool { return !validCode(c) }); i >= 0 {
+			return policyError(r.name, d.Colour, "reasons", fmt.Errorf("%q is not a reason code (lowercase letters, digits, - _ . :)", d.Reasons[i]))
 		}
 	}
 	return d
 }
 
 // policyError is the decision when a rule fails at run time.
-func policyError(rule string, colour credential.Colour) Decision {
-	return Decision{Verdict: Refer, Reasons: []string{ReasonPolicyError}, Rule: rule, Colour: colour}
+func policyError(rule string, colour credential.Colour, clause string, err error) Decision {
+	return Decision{
+		Verdict: Refer, Reasons: []string{ReasonPolicyError}, Rule: rule, Colour: colour,
+		Err: fmt.Errorf("policy rule %s (%s): %w", rule, clause, err),
+	}
 }
 
 // activation converts in to the variables rules see, and returns the colour

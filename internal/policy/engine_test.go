@@ -161,6 +161,9 @@ func runCases(t *testing.T, e *Engine, cases []policyCase) {
 			in := green()
 			tc.mutate(&in)
 			got := e.Decide(in)
+			if got.Err != nil {
+				t.Errorf("got error %v, want none", got.Err)
+			}
 			if got.Verdict != tc.verdict || !slices.Equal(got.Reasons, tc.reasons) || got.Rule != tc.rule || got.Colour != tc.colour {
 				t.Errorf("got %s %q by rule %q colour %s, want %s %q by rule %q colour %s",
 					got.Verdict, got.Reasons, got.Rule, got.Colour, tc.verdict, tc.reasons, tc.rule, tc.colour)

@@ -8,6 +8,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/ext"
 	"cel.dev/cel-go/interpreter"
 
 	"sentinel/crypto/credential"
@@ -123,11 +124,13 @@ const (
 )
 
 // NewEnv returns the terminal's CEL environment: the variables rules see,
-// with CEL's standard library and bounded parsing. The centre compiles
+// with CEL's standard library, its string extensions (split, lowerAscii…)
+// and bounded parsing. The centre compiles
 // policies against it (Compile does).
 func NewEnv() (*cel.Env, error) {
 	opts := []cel.EnvOption{
-		ext(),
+		nativeTypes(),
+		ext.Strings(),
 		cel.ParserExpressionSizeLimit(MaxExpr),
 		cel.ParserRecursionLimit(maxRecursion),
 		cel.CrossTypeNumericComparisons(true),
@@ -140,8 +143,8 @@ func NewEnv() (*cel.Env, error) {
 	return env, nil
 }
 
-// ext registers the view structs as native CEL object types.
-func ext() cel.EnvOption {
+// nativeTypes registers the view structs as native CEL object types.
+func nativeTypes() cel.EnvOption {
 	return func(env *cel.Env) (*cel.Env, error) {
 		p, a, err := types.ComposeTypes(env.CELTypeProvider(), env.CELTypeAdapter(),
 			types.ParseStructTags(true),

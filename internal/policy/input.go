@@ -133,4 +133,7 @@ type Decision struct {
 	// entry overrides the code, else the code's, unless the rule names one
 	// (an EU DCC or SHC that policy admits shows green).
 	Colour credential.Colour
+	// Err says what failed when a rule failed at run time (the reason is
+	// then ReasonPolicyError), for the terminal's log; nil otherwise.
+	Err error
 }

@@ -84,6 +84,7 @@ func isKeyword(w string) bool {
 //
 //	rule NAME
 //	  when EXPR                  a CEL bool; may continue on further lines
+//	                             indented deeper than its first
 //	  admit|deny|refer [CODE...] the verdict and its reason codes, or
 //	  verdict EXPR               a CEL string: "admit", "deny" or "refer"
 //	  reasons EXPR               a CEL list(string) of reason codes
@@ -94,11 +95,12 @@ func parseSource(src string) ([]*ruleSrc, *ruleSrc, error) {
 		return nil, nil, &Error{Line: 1, Msg: fmt.Sprintf("the policy is %d bytes, at most %d", len(src), MaxSource)}
 	}
 	var (
-		rules []*ruleSrc
-		cur   *ruleSrc // the rule being read
-		def   *ruleSrc
-		last  *exprSrc // the expression a continuation line extends
-		names = map[string]bool{}
+		rules      []*ruleSrc
+		cur        *ruleSrc // the rule being read
+		def        *ruleSrc
+		last       *exprSrc // the expression a continuation line extends
+		lastIndent int      // the indentation of last's first line
+		names      = map[string]bool{}
 	)
 	lines := strings.Split(src, "\n")
 	for i, raw := range lines {
@@ -126,14 +128,16 @@ func parseSource(src string) ([]*ruleSrc, *ruleSrc, error) {
 			}
 			return e
 		}
-		if !isKeyword(word) {
-			if last == nil {
-				return nil, nil, fail(indent+1, "%q is not one of rule, when, admit, deny, refer, verdict, reasons, colour, default", word)
-			}
+		// A line indented deeper than the start of an expression continues
+		// it (so "colour == ..." may continue a when).
+		if last != nil && indent > lastIndent {
 			last.text += "\n" + raw
 			continue
 		}
 		last = nil
+		if !isKeyword(word) {
+			return nil, nil, fail(indent+1, "%q is not one of rule, when, admit, deny, refer, verdict, reasons, colour, default (indent an expression's further lines deeper than its first)", word)
+		}
 		if def != nil {
 			return nil, nil, fail(indent+1, "nothing may follow the default (line %d)", def.line)
 		}
@@ -181,7 +185,7 @@ func parseSource(src string) ([]*ruleSrc, *ruleSrc, error) {
 			if dup {
 				return nil, nil, fail(indent+1, "the rule already has a %s", word)
 			}
-			last = x
+			last, lastIndent = x, indent
 		case "admit", "deny", "refer":
 			codes, err := parseCodes(rest)
 			if err != nil {
