@@ -2,12 +2,391 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	firmwareconfig "sentinel/firmware-config"
+	"sentinel/sync/journal"
 )
 
-// runJournal is not built yet: issue 4 replaces this file.
+// sealedField is how the sealed holder and temperature are shown on site:
+// only the centre's key opens them.
+const sealedField = "sealed"
+
+// runJournal runs "sentinelctl journal verify|tail|export".
 func runJournal(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "sentinelctl journal: not available in this build yet")
-	return exitRefused
+	usage := func() {
+		fmt.Fprintln(stderr, "usage: sentinelctl journal verify [--data-dir DIR | --file FILE] [--json]")
+		fmt.Fprintln(stderr, "       sentinelctl journal tail [-n N] [--data-dir DIR | --file FILE] [--json]")
+		fmt.Fprintln(stderr, "       sentinelctl journal export [--from TIME] [--to TIME] [--format csv|jsonl] [--out FILE] [--data-dir DIR | --file FILE]")
+		fmt.Fprintln(stderr)
+		fmt.Fprintln(stderr, "verify checks the journal's whole hash chain and says where it first breaks.")
+		fmt.Fprintln(stderr, "tail shows the last passages; export writes the passages between --from and --to")
+		fmt.Fprintln(stderr, "(RFC 3339; no zone means UTC; a date alone means its midnight). The holder and")
+		fmt.Fprintln(stderr, "the temperature are sealed to the centre's key and are shown as \"sealed\".")
+		fmt.Fprintln(stderr, "While sentineld runs, these commands read a copy of the journal taken at once.")
+	}
+	if len(args) == 0 {
+		usage()
+		return exitUsage
+	}
+	switch args[0] {
+	case "verify":
+		return journalVerify(args[1:], stdout, stderr)
+	case "tail":
+		return journalTail(args[1:], stdout, stderr)
+	case "export":
+		return journalExport(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		usage()
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "sentinelctl journal: unknown subcommand %q\n\n", args[0])
+	usage()
+	return exitUsage
+}
+
+// journalFlags are the flags every journal subcommand takes.
+type journalFlags struct {
+	dataDir, file *string
+	asJSON        *bool
+}
+
+func newJournalFlags(name string, stderr io.Writer) (*flag.FlagSet, journalFlags) {
+	fs := flag.NewFlagSet("journal "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs, journalFlags{
+		dataDir: fs.String("data-dir", firmwareconfig.DefaultDataDir, "the terminal's data directory"),
+		file:    fs.String("file", "", "a journal file (e.g. one moved aside) instead of the data directory's"),
+		asJSON:  fs.Bool("json", false, "print JSON"),
+	}
+}
+
+// open opens the journal read-only, or a copy of it while sentineld holds it.
+func (f journalFlags) open(stderr io.Writer) (*journal.Reader, string, error) {
+	path := *f.file
+	if path == "" {
+		path = journal.Path(*f.dataDir)
+	}
+	r, err := journal.OpenReader(path, time.Second)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, path, fmt.Errorf("no journal at %s: check --data-dir (the terminal's data_dir)", path)
+		}
+		return nil, path, err
+	}
+	if r.Snapshot() {
+		fmt.Fprintf(stderr, "note: sentineld holds %s; reading a copy taken now\n", path)
+	}
+	return r, path, nil
+}
+
+func parseJournalArgs(fs *flag.FlagSet, args []string) int {
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) != 0 {
+		fmt.Fprintf(fs.Output(), "sentinelctl %s: unexpected argument %q\n", fs.Name(), pos[0])
+		return exitUsage
+	}
+	return -1
+}
+
+// verifyReport is the output of journal verify.
+type verifyReport struct {
+	File string `json:"file"`
+	OK   bool   `json:"ok"`
+	journal.VerifyResult
+}
+
+func journalVerify(args []string, stdout, stderr io.Writer) int {
+	fs, jf := newJournalFlags("verify", stderr)
+	if code := parseJournalArgs(fs, args); code >= 0 {
+		return code
+	}
+	r, path, err := jf.open(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinelctl journal verify: %v\n", err)
+		return exitRefused
+	}
+	defer r.Close()
+	res, err := r.Verify()
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinelctl journal verify: %s is not a usable journal: %v\n", path, err)
+		return exitRefused
+	}
+	rep := verifyReport{File: path, OK: res.Break == nil, VerifyResult: res}
+	if *jf.asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+	} else {
+		fmt.Fprintf(stdout, "journal %s\nepoch %s, created %s\n", path, res.Epoch, res.Created.Format(time.RFC3339))
+		if res.Records == 0 {
+			fmt.Fprintf(stdout, "no records stored (%d purged)\n", res.Anchor)
+		} else {
+			fmt.Fprintf(stdout, "records %d to %d (%d stored, %d purged), acknowledged by the centre through %d\n",
+				res.First, res.Last, res.Records, res.Anchor, res.Acked)
+		}
+		if res.Predecessor != "" {
+			fmt.Fprintf(stdout, "started after %s was moved aside: %s\n", res.Predecessor, res.Reason)
+		}
+		if res.Break != nil {
+			fmt.Fprintf(stdout, "hash chain: BROKEN at record %d: %s\n", res.Break.Seq, res.Break.Reason)
+			fmt.Fprintln(stdout, "keep the file for the centre; sentineld moves it aside at its next start")
+		} else {
+			fmt.Fprintf(stdout, "hash chain: OK, head %s\n", res.Head)
+		}
+	}
+	if !rep.OK {
+		return exitRefused
+	}
+	return exitOK
+}
+
+// exportRow is one passage as tail and export show it.
+type exportRow struct {
+	Epoch         string            `json:"epoch"`
+	Seq           uint64            `json:"seq"`
+	Time          string            `json:"time"`
+	ClockTrusted  bool              `json:"clock_trusted"`
+	Lane          string            `json:"lane"`
+	Format        string            `json:"format,omitempty"`
+	Issuer        string            `json:"issuer,omitempty"`
+	KeyID         string            `json:"key_id,omitempty"`
+	CodeColour    string            `json:"code_colour,omitempty"`
+	StatusColour  string            `json:"status_colour,omitempty"`
+	Decision      string            `json:"decision"`
+	Reasons       []string          `json:"reasons"`
+	PolicyVersion uint64            `json:"policy_version"`
+	Bundles       map[string]uint64 `json:"bundles,omitempty"`
+	OverrideWho   string            `json:"override_who,omitempty"`
+	OverrideWhy   string            `json:"override_why,omitempty"`
+	Holder        string            `json:"holder"`
+	Temperature   string            `json:"temperature"`
+	DataKey       string            `json:"data_key"`
+}
+
+var csvHeader = []string{"epoch", "seq", "time", "clock_trusted", "lane", "format", "issuer", "key_id",
+	"code_colour", "status_colour", "decision", "reasons", "policy_version", "bundles",
+	"override_who", "override_why", "holder", "temperature", "data_key"}
+
+func newExportRow(r *journal.Record) exportRow {
+	row := exportRow{
+		Epoch: r.Epoch.String(), Seq: uint64(r.Seq), Time: r.Time.UTC().Format(time.RFC3339Nano),
+		ClockTrusted: r.ClockTrusted, Lane: r.Lane, Format: string(r.Format), Issuer: r.Issuer,
+		KeyID: hex.EncodeToString(r.KeyID), StatusColour: r.StatusColour, Decision: string(r.Decision),
+		Reasons: r.Reasons, PolicyVersion: r.PolicyVersion, Bundles: r.Bundles,
+		Holder: sealedField, Temperature: sealedField, DataKey: r.Sealed.KeyID.String(),
+	}
+	if r.Reasons == nil {
+		row.Reasons = []string{}
+	}
+	if r.CodeColour != 0 {
+		row.CodeColour = r.CodeColour.String()
+	}
+	if r.Override != nil {
+		row.OverrideWho, row.OverrideWhy = r.Override.Who, r.Override.Why
+	}
+	return row
+}
+
+func (row exportRow) csv() []string {
+	kinds := make([]string, 0, len(row.Bundles))
+	for k := range row.Bundles {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	bundles := make([]string, len(kinds))
+	for i, k := range kinds {
+		bundles[i] = k + "=" + strconv.FormatUint(row.Bundles[k], 10)
+	}
+	return []string{row.Epoch, strconv.FormatUint(row.Seq, 10), row.Time, strconv.FormatBool(row.ClockTrusted),
+		row.Lane, row.Format, row.Issuer, row.KeyID, row.CodeColour, row.StatusColour, row.Decision,
+		strings.Join(row.Reasons, ";"), strconv.FormatUint(row.PolicyVersion, 10), strings.Join(bundles, ";"),
+		row.OverrideWho, row.OverrideWhy, row.Holder, row.Temperature, row.DataKey}
+}
+
+func journalTail(args []string, stdout, stderr io.Writer) int {
+	fs, jf := newJournalFlags("tail", stderr)
+	n := fs.Int("n", 20, "how many passages")
+	if code := parseJournalArgs(fs, args); code >= 0 {
+		return code
+	}
+	if *n <= 0 {
+		fmt.Fprintf(stderr, "sentinelctl journal tail: -n %d: want a positive count\n", *n)
+		return exitUsage
+	}
+	r, _, err := jf.open(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinelctl journal tail: %v\n", err)
+		return exitRefused
+	}
+	defer r.Close()
+	stored, seqs, err := r.Tail(*n)
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinelctl journal tail: %v\n", err)
+		return exitRefused
+	}
+	enc := json.NewEncoder(stdout)
+	bad := 0
+	for i, b := range stored {
+		rec, err := journal.DecodeRecord(b)
+		if err != nil {
+			fmt.Fprintf(stderr, "sentinelctl journal tail: record %d: %v (run sentinelctl journal verify)\n", seqs[i], err)
+			bad++
+			continue
+		}
+		row := newExportRow(rec)
+		if *jf.asJSON {
+			enc.Encode(row)
+			continue
+		}
+		clock := ""
+		if !row.ClockTrusted {
+			clock = " clock-untrusted"
+		}
+		reasons := strings.Join(row.Reasons, ",")
+		if reasons == "" {
+			reasons = "-"
+		}
+		override := ""
+		if row.OverrideWho != "" || row.OverrideWhy != "" {
+			override = fmt.Sprintf(" override=%s/%s", row.OverrideWho, row.OverrideWhy)
+		}
+		colour := row.CodeColour
+		if colour == "" {
+			colour = "-"
+		}
+		status := row.StatusColour
+		if status == "" {
+			status = "-"
+		}
+		fmt.Fprintf(stdout, "%6d %s %-6s %-6s %-24s code=%s status=%s %s %s holder=sealed temperature=sealed%s%s\n",
+			row.Seq, row.Time, row.Lane, row.Decision, reasons, colour, status, row.Format, row.Issuer, override, clock)
+	}
+	if bad > 0 {
+		return exitRefused
+	}
+	return exitOK
+}
+
+// parseCLITime parses RFC 3339, a date and time without zone (UTC) or a
+// date alone (its midnight, UTC).
+func parseCLITime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q: want RFC 3339 (2026-03-14T09:00:00Z), a time without zone (UTC) or a date", s)
+}
+
+func journalExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, jf := newJournalFlags("export", stderr)
+	fromS := fs.String("from", "", "first passage time to export (inclusive)")
+	toS := fs.String("to", "", "passage time to stop at (exclusive)")
+	format := fs.String("format", "", "csv or jsonl (default csv; jsonl with --json)")
+	outPath := fs.String("out", "", "write to FILE instead of standard output")
+	if code := parseJournalArgs(fs, args); code >= 0 {
+		return code
+	}
+	var from, to time.Time
+	var err error
+	if *fromS != "" {
+		if from, err = parseCLITime(*fromS); err != nil {
+			fmt.Fprintf(stderr, "sentinelctl journal export: --from: %v\n", err)
+			return exitUsage
+		}
+	}
+	if *toS != "" {
+		if to, err = parseCLITime(*toS); err != nil {
+			fmt.Fprintf(stderr, "sentinelctl journal export: --to: %v\n", err)
+			return exitUsage
+		}
+		if !from.IsZero() && !to.After(from) {
+			fmt.Fprintf(stderr, "sentinelctl journal export: --to %s is not after --from %s\n", *toS, *fromS)
+			return exitUsage
+		}
+	}
+	if *format == "" {
+		*format = "csv"
+		if *jf.asJSON {
+			*format = "jsonl"
+		}
+	}
+	if *format != "csv" && *format != "jsonl" {
+		fmt.Fprintf(stderr, "sentinelctl journal export: --format %q: want csv or jsonl\n", *format)
+		return exitUsage
+	}
+	r, _, err := jf.open(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinelctl journal export: %v\n", err)
+		return exitRefused
+	}
+	defer r.Close()
+	out := stdout
+	var file *os.File
+	if *outPath != "" {
+		if file, err = os.OpenFile(*outPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err != nil {
+			fmt.Fprintf(stderr, "sentinelctl journal export: %v (the export never overwrites a file)\n", err)
+			return exitRefused
+		}
+		out = file
+	}
+	cw := csv.NewWriter(out)
+	enc := json.NewEncoder(out)
+	if *format == "csv" {
+		cw.Write(csvHeader)
+	}
+	n := 0
+	err = r.Range(1, 0, func(s journal.Seq, b []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := journal.DecodeRecord(b)
+		if err != nil {
+			return fmt.Errorf("record %d: %w (run sentinelctl journal verify)", s, err)
+		}
+		if (!from.IsZero() && rec.Time.Before(from)) || (!to.IsZero() && !rec.Time.Before(to)) {
+			return nil
+		}
+		n++
+		row := newExportRow(rec)
+		if *format == "csv" {
+			return cw.Write(row.csv())
+		}
+		return enc.Encode(row)
+	})
+	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	if file != nil {
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinelctl journal export: %v\n", err)
+		return exitRefused
+	}
+	if file != nil {
+		fmt.Fprintf(stderr, "exported %d passages to %s\n", n, *outPath)
+	}
+	return exitOK
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +19,10 @@ func buildCrashChild(t *testing.T) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the crash test builds its child with the go tool, which is not on PATH: %v", err)
+		}
+		t.Skipf("SKIPPING the crash test: the go tool is not on PATH to build its child (%v)", err)
 	}
 	bin := filepath.Join(t.TempDir(), "crashchild")
 	cmd := exec.Command(goTool, "build", "-o", bin, "./internal/crashchild")

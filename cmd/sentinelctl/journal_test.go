@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"sentinel/crypto/credential"
+	"sentinel/sync/journal"
+)
+
+var journalT0 = time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+
+// makeJournal writes n passages, one a minute from journalT0, to a journal
+// in a new data directory and returns the directory.
+func makeJournal(t *testing.T, n int) (string, *journal.Journal) {
+	t.Helper()
+	dir := t.TempDir()
+	j, err := journal.Open(journal.Path(dir), journal.Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		p := &journal.Passage{
+			Time: journalT0.Add(time.Duration(i) * time.Minute), ClockTrusted: true, Lane: "in-1",
+			Format: credential.FormatNative, Issuer: "ZJ", KeyID: []byte{0xab, 0xcd},
+			Holder:     credential.Holder{Issuer: "ZJ", Index: 987654},
+			CodeColour: credential.ColourGreen, StatusColour: "green", Decision: journal.Admit,
+			PolicyVersion: 3, Bundles: map[string]uint64{"trust": 2, "policy": 3},
+		}
+		if i == 1 {
+			p.Decision, p.Reasons, p.CodeColour = journal.Deny, []string{"colour-red", "status-red"}, credential.ColourRed
+			p.Override = &journal.Override{Who: "guard-7", Why: "retake"}
+		}
+		if _, err := j.Append(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, j
+}
+
+func runCtl(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestJournalVerify(t *testing.T) {
+	dir, j := makeJournal(t, 5)
+	j.Close()
+	code, out, errs := runCtl("journal", "verify", "--data-dir", dir)
+	if code != exitOK || !strings.Contains(out, "hash chain: OK") || !strings.Contains(out, "records 1 to 5") {
+		t.Fatalf("verify: got %d\n%s%s\nwant 0 and an OK chain of records 1 to 5", code, out, errs)
+	}
+	code, out, _ = runCtl("journal", "verify", "--json", "--data-dir", dir)
+	var rep struct {
+		OK      bool `json:"ok"`
+		Records int  `json:"records"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK || !rep.OK || rep.Records != 5 {
+		t.Fatalf("verify --json: got %d %+v (%v)\n%s", code, rep, err, out)
+	}
+
+	// Rewrite record 2: the chain breaks at record 3.
+	db, err := bbolt.Open(journal.Path(dir), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("records"))
+		k := []byte{0, 0, 0, 0, 0, 0, 0, 2}
+		v := bytes.Clone(b.Get(k))
+		v[len(v)-1] ^= 1
+		return b.Put(k, v)
+	})
+	db.Close()
+	code, out, _ = runCtl("journal", "verify", "--data-dir", dir)
+	if code != exitRefused || !strings.Contains(out, "BROKEN at record 3") {
+		t.Fatalf("verify of a broken chain: got %d\n%s\nwant 1 and BROKEN at record 3", code, out)
+	}
+}
+
+func TestJournalWhileDaemonHoldsIt(t *testing.T) {
+	dir, j := makeJournal(t, 3)
+	defer j.Close()
+	code, out, errs := runCtl("journal", "verify", "--data-dir", dir)
+	if code != exitOK || !strings.Contains(errs, "reading a copy") || !strings.Contains(out, "hash chain: OK") {
+		t.Fatalf("verify while held: got %d\n%s%s", code, out, errs)
+	}
+}
+
+func TestJournalTail(t *testing.T) {
+	dir, j := makeJournal(t, 5)
+	j.Close()
+	code, out, errs := runCtl("journal", "tail", "-n", "4", "--data-dir", dir)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != exitOK || len(lines) != 4 {
+		t.Fatalf("tail -n 4: got %d, %d lines\n%s%s", code, len(lines), out, errs)
+	}
+	if !strings.HasPrefix(strings.TrimSpace(lines[0]), "2 ") || !strings.Contains(lines[0], "colour-red,status-red") ||
+		!strings.Contains(lines[0], "override=guard-7/retake") || !strings.Contains(lines[0], "holder=sealed temperature=sealed") {
+		t.Errorf("tail line of record 2: got %q", lines[0])
+	}
+	if strings.Contains(out, "987654") {
+		t.Error("tail shows the holder's index; it must stay sealed")
+	}
+	code, out, _ = runCtl("journal", "tail", "--json", "-n", "1", "--data-dir", dir)
+	var row map[string]any
+	if err := json.Unmarshal([]byte(out), &row); err != nil || code != exitOK || row["seq"] != 5.0 || row["holder"] != "sealed" {
+		t.Fatalf("tail --json: got %d %v (%v)", code, row, err)
+	}
+}
+
+func TestJournalExport(t *testing.T) {
+	dir, j := makeJournal(t, 10)
+	j.Close()
+	tests := []struct {
+		name string
+		args []string
+		seqs []string
+	}{
+		{"all", nil, []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}},
+		{"from to", []string{"--from", "2026-03-14T09:02:00Z", "--to", "2026-03-14T09:05:00Z"}, []string{"3", "4", "5"}},
+		{"no zone means UTC", []string{"--from", "2026-03-14T09:08:00"}, []string{"9", "10"}},
+		{"zone", []string{"--to", "2026-03-14T17:01:30+08:00"}, []string{"1", "2"}},
+		{"date", []string{"--from", "2026-03-15"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"journal", "export", "--data-dir", dir, "--format", "csv"}, tc.args...)
+			code, out, errs := runCtl(args...)
+			if code != exitOK {
+				t.Fatalf("got %d: %s", code, errs)
+			}
+			rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) == 0 || strings.Join(rows[0], ",") != strings.Join(csvHeader, ",") {
+				t.Fatalf("header: got %v", rows[:min(1, len(rows))])
+			}
+			var seqs []string
+			for _, r := range rows[1:] {
+				seqs = append(seqs, r[1])
+				if r[16] != "sealed" || r[17] != "sealed" {
+					t.Errorf("row %s: holder %q, temperature %q; want sealed", r[1], r[16], r[17])
+				}
+			}
+			if strings.Join(seqs, " ") != strings.Join(tc.seqs, " ") {
+				t.Fatalf("got seqs %v, want %v", seqs, tc.seqs)
+			}
+		})
+	}
+
+	code, out, _ := runCtl("journal", "export", "--data-dir", dir, "--format", "jsonl", "--to", "2026-03-14T09:02:00Z")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != exitOK || len(lines) != 2 {
+		t.Fatalf("jsonl: got %d, %d lines", code, len(lines))
+	}
+	var row struct {
+		Seq         int               `json:"seq"`
+		Reasons     []string          `json:"reasons"`
+		Bundles     map[string]uint64 `json:"bundles"`
+		Temperature string            `json:"temperature"`
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &row); err != nil || row.Seq != 2 || len(row.Reasons) != 2 ||
+		row.Bundles["policy"] != 3 || row.Temperature != "sealed" {
+		t.Fatalf("jsonl row 2: got %+v (%v)", row, err)
+	}
+
+	outFile := filepath.Join(t.TempDir(), "passages.csv")
+	if code, _, errs := runCtl("journal", "export", "--data-dir", dir, "--out", outFile); code != exitOK || !strings.Contains(errs, "exported 10 passages") {
+		t.Fatalf("export --out: got %d: %s", code, errs)
+	}
+	if code, _, _ := runCtl("journal", "export", "--data-dir", dir, "--out", outFile); code != exitRefused {
+		t.Fatalf("export over an existing file: got %d, want %d", code, exitRefused)
+	}
+}
+
+func TestJournalUsage(t *testing.T) {
+	dir, j := makeJournal(t, 1)
+	j.Close()
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"no subcommand", []string{"journal"}, exitUsage},
+		{"unknown subcommand", []string{"journal", "rewind"}, exitUsage},
+		{"bad format", []string{"journal", "export", "--format", "xml", "--data-dir", dir}, exitUsage},
+		{"bad time", []string{"journal", "export", "--from", "yesterday", "--data-dir", dir}, exitUsage},
+		{"to before from", []string{"journal", "export", "--from", "2026-03-15", "--to", "2026-03-14", "--data-dir", dir}, exitUsage},
+		{"stray argument", []string{"journal", "verify", "extra", "--data-dir", dir}, exitUsage},
+		{"bad count", []string{"journal", "tail", "-n", "0", "--data-dir", dir}, exitUsage},
+		{"no journal", []string{"journal", "verify", "--data-dir", t.TempDir()}, exitRefused},
+		{"help", []string{"journal", "-h"}, exitOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, out, errs := runCtl(tc.args...); code != tc.want {
+				t.Fatalf("got %d, want %d\n%s%s", code, tc.want, out, errs)
+			}
+		})
+	}
+}
