@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"periph.io/x/conn/v3/physic"
+
 	"sentinel/crypto/credential"
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
@@ -56,9 +58,12 @@ func freshBundles() map[trust.Kind]BundleState {
 
 // seedPolicy is a hand-written policy with the seed's default rules, used
 // by these tests in place of internal/policy.
-type seedPolicy struct{}
+type seedPolicy struct {
+	yellow Verdict            // Deny when empty
+	fever  physic.Temperature // 37.3 °C when zero
+}
 
-func (seedPolicy) Decide(in *Input) Decision {
+func (sp seedPolicy) Decide(in *Input) Decision {
 	refer := func(r ...string) Decision { return Decision{Verdict: Refer, Reasons: r} }
 	switch {
 	case !in.Enrolled:
@@ -81,7 +86,11 @@ func (seedPolicy) Decide(in *Input) Decision {
 	case credential.ColourRed:
 		return Decision{Verdict: Deny, Reasons: []string{"status-red"}, Colour: colour}
 	case credential.ColourYellow:
-		return Decision{Verdict: in.Site.Yellow, Reasons: []string{"status-yellow"}, Colour: colour}
+		v := sp.yellow
+		if v == "" {
+			v = Deny
+		}
+		return Decision{Verdict: v, Reasons: []string{"status-yellow"}, Colour: colour}
 	}
 	switch in.Temperature.State {
 	case TempUnavailable:
@@ -89,7 +98,11 @@ func (seedPolicy) Decide(in *Input) Decision {
 	case TempRetake:
 		return refer("temp-retake")
 	case TempOK:
-		if in.Temperature.Value >= in.Site.Fever {
+		fever := sp.fever
+		if fever == 0 {
+			fever = celsius(37.3)
+		}
+		if in.Temperature.Value >= fever {
 			return refer("fever")
 		}
 	}
@@ -257,6 +270,11 @@ func newRigOpts(t testing.TB, mutate func(*State), opts func(*Options)) *rig {
 	}
 	r.g = g
 	return r
+}
+
+// celsius converts °C to a physic.Temperature.
+func celsius(c float64) physic.Temperature {
+	return physic.ZeroCelsius + physic.Temperature(c*float64(physic.Celsius))
 }
 
 var errDiskFull = errors.New("write journal: no space left on device")

@@ -31,7 +31,7 @@ func TestPipelineRules(t *testing.T) {
 	}{
 		{name: "green admits", payload: green, want: Admit, outputs: []string{"journal", "admit"}, temp: TempOK},
 		{name: "yellow denied at a supermarket", payload: yellow, want: Deny, reason: "status-yellow", outputs: []string{"journal", "refuse"}, temp: TempOK},
-		{name: "yellow referred at a pharmacy", payload: yellow, mutate: func(s *State) { s.Site = DefaultSiteSettings(Pharmacy) }, want: Refer, reason: "status-yellow", outputs: []string{"journal", "refuse"}, temp: TempOK},
+		{name: "yellow referred at a pharmacy", payload: yellow, mutate: func(s *State) { s.Policy = seedPolicy{yellow: Refer} }, want: Refer, reason: "status-yellow", outputs: []string{"journal", "refuse"}, temp: TempOK},
 		{name: "red denied", payload: red, want: Deny, reason: "status-red", outputs: []string{"journal", "refuse"}, temp: TempOK},
 		{name: "green turned red by the status list", payload: green,
 			mutate: func(s *State) {

@@ -74,7 +74,10 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	p := &Passage{
 		Time: now, ClockTrusted: trusted, Lane: l.cfg.Name, Temperature: temp,
 		Verdict: dec.Verdict, Reasons: dec.Reasons, PolicyVersion: dec.PolicyVersion,
-		BundleVersions: st.versions(), StatusColour: status.Colour(),
+		BundleVersions: st.versions(),
+	}
+	if status.Listed {
+		p.StatusColour = status.Status
 	}
 	if reject != "" {
 		p.Format, _ = verify.Detect(payload)

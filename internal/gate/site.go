@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"periph.io/x/conn/v3/physic"
-
 	"sentinel/crypto/cose"
 )
 
@@ -35,10 +33,9 @@ func SiteTypes() []SiteType {
 	return []SiteType{Supermarket, Pharmacy, Intersection, Compound, Custom}
 }
 
-// Defaults of the site settings, from the seed: 37.3 °C refers to the guard
-// for a retake, records are kept 14 days after the centre acknowledged them.
+// Defaults of the site settings, from the seed: records are kept 14 days
+// after the centre acknowledged them.
 const (
-	DefaultFever         = 37.3 // °C
 	DefaultRetentionDays = 14
 	DefaultLanguage      = "zh"
 	DefaultTimeZone      = "Asia/Shanghai"
@@ -64,14 +61,13 @@ type Guard struct {
 // SiteSettings are the settings that ops manage for a site: they come in
 // the signed config bundle (trust.KindConfig), never from the terminal's
 // TOML file.
+//
+// The thresholds the admission rules read (the fever limit, the verdict
+// for a yellow code) travel with the rules in the policy bundle
+// (internal/policy's Bundle), so that a key lives in one place only.
 type SiteSettings struct {
+	// Type selects the default policy when no policy bundle is installed.
 	Type SiteType
-	// Fever is the temperature at or above which a person is referred to
-	// the guard for a retake.
-	Fever physic.Temperature
-	// Yellow is the verdict for a yellow code: Deny, or Refer where the
-	// site lets the guard decide (a pharmacy, by default).
-	Yellow Verdict
 	// RetentionDays is how long acknowledged records are kept.
 	RetentionDays int
 	// Language is the display's language: "zh" or "en".
@@ -88,21 +84,11 @@ type SiteSettings struct {
 func DefaultSiteSettings(t SiteType) *SiteSettings {
 	s := &SiteSettings{
 		Type:          t,
-		Fever:         celsius(DefaultFever),
-		Yellow:        Deny,
 		RetentionDays: DefaultRetentionDays,
 		Language:      DefaultLanguage,
 		TimeZone:      DefaultTimeZone,
 	}
-	if t == Pharmacy {
-		s.Yellow = Refer
-	}
 	return s
-}
-
-// celsius converts °C to a physic.Temperature.
-func celsius(c float64) physic.Temperature {
-	return physic.ZeroCelsius + physic.Temperature(c*float64(physic.Celsius))
 }
 
 // Errors about site settings and guard PINs.
@@ -120,12 +106,6 @@ func (s *SiteSettings) Validate() error {
 	}
 	if !slices.Contains(SiteTypes(), s.Type) {
 		return bad("site_type", "%q is not one of supermarket, pharmacy, intersection, compound, custom", s.Type)
-	}
-	if c := s.Fever.Celsius(); c < 35 || c > 42 {
-		return bad("fever", "%.2f °C is outside 35 to 42 °C", c)
-	}
-	if s.Yellow != Deny && s.Yellow != Refer {
-		return bad("yellow", "%q: want deny or refer", s.Yellow)
 	}
 	if s.RetentionDays < 1 || s.RetentionDays > 366 {
 		return bad("retention_days", "%d: want 1 to 366", s.RetentionDays)
@@ -168,16 +148,12 @@ func (s *SiteSettings) Location() *time.Location {
 // integer keys.
 //
 //	1 site_type       text
-//	2 fever           uint: centi-degrees Celsius (3730 for 37.3 °C)
-//	3 yellow          text: "deny" or "refer"
 //	4 retention_days  uint
 //	5 language        text: "zh" or "en"
 //	6 time_zone       text: IANA zone
 //	7 guards          [ {1 id text, 2 pin_hash text} ]
 type siteWire struct {
 	Type      string      `cbor:"1,keyasint"`
-	Fever     uint64      `cbor:"2,keyasint"`
-	Yellow    string      `cbor:"3,keyasint"`
 	Retention uint64      `cbor:"4,keyasint"`
 	Language  string      `cbor:"5,keyasint"`
 	TimeZone  string      `cbor:"6,keyasint"`
@@ -196,8 +172,7 @@ func MarshalSiteSettings(s *SiteSettings) ([]byte, error) {
 		return nil, err
 	}
 	w := siteWire{
-		Type: string(s.Type), Fever: uint64((s.Fever.Celsius() * 100) + 0.5), Yellow: string(s.Yellow),
-		Retention: uint64(s.RetentionDays), Language: s.Language, TimeZone: s.TimeZone,
+		Type: string(s.Type), Retention: uint64(s.RetentionDays), Language: s.Language, TimeZone: s.TimeZone,
 	}
 	for _, g := range s.Guards {
 		w.Guards = append(w.Guards, guardWire(g))
@@ -214,12 +189,11 @@ func ParseSiteSettings(payload []byte) (*SiteSettings, error) {
 	if err := cose.DecMode().Unmarshal(payload, &w); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSiteSettings, err)
 	}
-	if w.Fever > 10000 || w.Retention > 10000 {
-		return nil, fmt.Errorf("%w: fever or retention out of range", ErrSiteSettings)
+	if w.Retention > 10000 {
+		return nil, fmt.Errorf("%w: retention out of range", ErrSiteSettings)
 	}
 	s := &SiteSettings{
-		Type: SiteType(w.Type), Fever: celsius(float64(w.Fever) / 100), Yellow: Verdict(w.Yellow),
-		RetentionDays: int(w.Retention), Language: w.Language, TimeZone: w.TimeZone,
+		Type: SiteType(w.Type), RetentionDays: int(w.Retention), Language: w.Language, TimeZone: w.TimeZone,
 	}
 	for _, g := range w.Guards {
 		s.Guards = append(s.Guards, Guard(g))

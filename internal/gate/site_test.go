@@ -23,7 +23,7 @@ func TestSiteSettingsRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Type != st || got.Fever != s.Fever || got.Yellow != s.Yellow || got.RetentionDays != 14 || got.Language != "zh" || got.TimeZone != DefaultTimeZone || len(got.Guards) != 1 {
+			if got.Type != st || got.RetentionDays != 14 || got.Language != "zh" || got.TimeZone != DefaultTimeZone || len(got.Guards) != 1 {
 				t.Errorf("got %+v, want %+v", got, s)
 			}
 			if got.guardFor("2468") != "guard-1" || got.guardFor("2469") != "" {
@@ -34,14 +34,8 @@ func TestSiteSettingsRoundTrip(t *testing.T) {
 }
 
 func TestSiteDefaults(t *testing.T) {
-	if got := DefaultSiteSettings(Pharmacy).Yellow; got != Refer {
-		t.Errorf("pharmacy yellow: got %s, want refer", got)
-	}
-	if got := DefaultSiteSettings(Supermarket).Yellow; got != Deny {
-		t.Errorf("supermarket yellow: got %s, want deny", got)
-	}
-	if got := DefaultSiteSettings(Compound).Fever.Celsius(); got < 37.29 || got > 37.31 {
-		t.Errorf("fever: got %.3f °C, want 37.3", got)
+	if s := DefaultSiteSettings(Pharmacy); s.Type != Pharmacy || s.RetentionDays != 14 || s.Language != "zh" {
+		t.Errorf("got %+v, want a pharmacy keeping 14 days in Chinese", s)
 	}
 	if loc := DefaultSiteSettings(Custom).Location(); loc == nil {
 		t.Error("no location")
@@ -55,8 +49,6 @@ func TestSiteSettingsValidate(t *testing.T) {
 		field  string
 	}{
 		{"site type", func(s *SiteSettings) { s.Type = "bank" }, "site_type"},
-		{"fever", func(s *SiteSettings) { s.Fever = celsius(30) }, "fever"},
-		{"yellow", func(s *SiteSettings) { s.Yellow = Admit }, "yellow"},
 		{"retention", func(s *SiteSettings) { s.RetentionDays = 0 }, "retention_days"},
 		{"language", func(s *SiteSettings) { s.Language = "fr" }, "language"},
 		{"time zone", func(s *SiteSettings) { s.TimeZone = "" }, "time_zone"},
@@ -121,7 +113,7 @@ func FuzzParseSiteSettings(f *testing.F) {
 			t.Fatalf("parsed settings do not marshal: %v", err)
 		}
 		s2, err := ParseSiteSettings(again)
-		if err != nil || s2.Type != s.Type || s2.Fever != s.Fever || len(s2.Guards) != len(s.Guards) {
+		if err != nil || s2.Type != s.Type || s2.RetentionDays != s.RetentionDays || len(s2.Guards) != len(s.Guards) {
 			t.Fatalf("round trip changed the settings: %v", err)
 		}
 	})

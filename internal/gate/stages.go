@@ -199,7 +199,9 @@ type Passage struct {
 	KeyID        []byte
 	Holder       credential.Holder
 	CodeColour   credential.Colour
-	StatusColour credential.Colour
+	// StatusColour is the status list's entry that applied: green,
+	// yellow, red or withheld; empty when none did.
+	StatusColour string
 	Temperature  Temperature
 	Verdict      Verdict
 	Reasons      []string

@@ -1,0 +1,111 @@
+package gate
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/trust"
+	"sentinel/device/thermo"
+	"sentinel/internal/policy"
+)
+
+// TestDefaultPolicies runs every default rule of the real site policies
+// (internal/policy's defaults) end to end through the pipeline.
+func TestDefaultPolicies(t *testing.T) {
+	type tc struct {
+		name    string
+		site    policy.SiteType
+		bundle  *policy.Bundle
+		payload func(t testing.TB) []byte
+		mutate  func(*State)
+		clock   func(*fakeClock)
+		temps   []float64
+		therr   error
+		want    Verdict
+		reason  string
+	}
+	stale := func(k trust.Kind) func(*State) {
+		return func(s *State) {
+			s.Bundles[k] = BundleState{Version: 3, FreshUntil: t0, GraceUntil: t0.Add(time.Minute)}
+		}
+	}
+	var tests []tc
+	residents, err := policy.DefaultBundle(policy.Compound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	residents.Residents = []string{"ZJ:1", "ZJ:2", "ZJ:3"}
+	for _, site := range []policy.SiteType{policy.Supermarket, policy.Pharmacy, policy.Intersection, policy.Compound} {
+		var b *policy.Bundle
+		if site == policy.Compound {
+			b = residents
+		}
+		add := func(cases ...tc) {
+			for _, c := range cases {
+				c.bundle = b
+				tests = append(tests, c)
+			}
+		}
+		add(
+			tc{name: "green", site: site, payload: green, want: Admit},
+			tc{name: "red", site: site, payload: red, want: Deny},
+			tc{name: "fever", site: site, payload: green, temps: []float64{37.3}, want: Refer, reason: "fever"},
+			tc{name: "thermometer fault", site: site, payload: green, therr: &thermo.UnavailableError{Reason: thermo.ReasonNoAnswer, Err: thermo.ErrNoAnswer}, want: Refer},
+			tc{name: "stale trust", site: site, payload: green, mutate: stale(trust.KindTrust), want: Refer},
+			tc{name: "stale status", site: site, payload: green, mutate: stale(trust.KindStatusBase), want: Refer},
+			tc{name: "untrusted clock", site: site, payload: green, clock: func(c *fakeClock) { c.trusted = false }, want: Refer, reason: "clock-untrusted"},
+			tc{name: "not enrolled", site: site, payload: green, mutate: func(s *State) { s.Verifier, s.Enrolled = nil, false }, want: Refer, reason: policy.ReasonNotEnrolled},
+			tc{name: "forged", site: site, payload: forged, want: Deny, reason: policy.VerificationPrefix + string(credential.ReasonUnknownKey)},
+			tc{name: "expired", site: site, payload: green, clock: func(c *fakeClock) { c.t = t0.Add(25 * time.Hour) }, want: Deny, reason: policy.VerificationPrefix + string(credential.ReasonExpired)},
+			tc{name: "turned red after issue", site: site, payload: green, mutate: func(s *State) {
+				s.Status = fakeStatus{1: {Listed: true, Status: "red", Effective: t0.Add(time.Minute)}}
+			}, want: Deny},
+		)
+	}
+	stranger := func(t testing.TB) []byte { return issue(t, issuerKey, 99, credential.ColourGreen) }
+	tests = append(tests,
+		tc{name: "yellow", site: policy.Supermarket, payload: yellow, want: Deny},
+		tc{name: "yellow", site: policy.Pharmacy, payload: yellow, want: Refer},
+		tc{name: "not a resident", site: policy.Compound, bundle: residents, payload: stranger, want: Refer, reason: "not-resident"},
+		tc{name: "no access list", site: policy.Compound, payload: green, want: Refer, reason: "not-resident"},
+	)
+	for _, tt := range tests {
+		t.Run(string(tt.site)+"/"+tt.name, func(t *testing.T) {
+			e, err := policy.New(tt.bundle, tt.site)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := newRig(t, func(s *State) {
+				s.Policy = PolicyEngine(e, 0, "SM-0042")
+				if tt.mutate != nil {
+					tt.mutate(s)
+				}
+			})
+			if tt.clock != nil {
+				tt.clock(r.clock)
+			}
+			r.thermo.temps, r.thermo.err = tt.temps, tt.therr
+			res, err := r.g.Process(context.Background(), "in-1", tt.payload(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := res.Passage
+			if p.Verdict != tt.want {
+				t.Errorf("got %s %v, want %s", p.Verdict, p.Reasons, tt.want)
+			}
+			if tt.reason != "" && !slices.Contains(p.Reasons, tt.reason) {
+				t.Errorf("got reasons %v, want %s among them", p.Reasons, tt.reason)
+			}
+			wantOut := "refuse"
+			if tt.want == Admit {
+				wantOut = "admit"
+			}
+			if got := r.rec.events(); !slices.Equal(got, []string{"journal", wantOut}) {
+				t.Errorf("got calls %v, want journal then %s", got, wantOut)
+			}
+		})
+	}
+}
