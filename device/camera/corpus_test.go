@@ -55,9 +55,9 @@ func TestDecodeEUDCCCorpus(t *testing.T) {
 		}
 	}
 	t.Logf("decoded %d of %d files, %d with a PREFIX to compare", decoded, len(files), compared)
-	// The floor is what this decoder reads; raise it when it reads more.
-	if min := len(files) * 97 / 100; decoded < min {
-		t.Errorf("decoded %d of %d files, want at least %d", decoded, len(files), min)
+	// gozxing as-is reads 423 of the 434; this decoder reads them all.
+	if decoded < len(files) {
+		t.Errorf("decoded %d of %d files, want all", decoded, len(files))
 	}
 }
 
