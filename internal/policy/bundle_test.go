@@ -142,7 +142,7 @@ func TestDefaultsListReasons(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", site, err)
 		}
-		if _, _, err := compileSource(env, src); err != nil {
+		if _, err := compileSource(env, src); err != nil {
 			t.Fatalf("%s: %v", site, err)
 		}
 		for _, r := range append(srcs, def) {

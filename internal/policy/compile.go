@@ -23,11 +23,21 @@ type rule struct {
 // maxErrors bounds how many errors a failed compilation reports.
 const maxErrors = 10
 
+// compiled is a compiled policy.
+type compiled struct {
+	rules []rule
+	def   rule
+	// chain evaluates every rule's when in order in one program and gives
+	// the index of the first that holds, or -1: one evaluation (and one
+	// cost tracker) per passage instead of one per rule.
+	chain cel.Program
+}
+
 // compileSource parses and compiles a policy's rules against env.
-func compileSource(env *cel.Env, src string) ([]rule, rule, error) {
+func compileSource(env *cel.Env, src string) (*compiled, error) {
 	srcs, def, err := parseSource(src)
 	if err != nil {
-		return nil, rule{}, err
+		return nil, err
 	}
 	var errs []error
 	rules := make([]rule, 0, len(srcs))
@@ -56,9 +66,42 @@ func compileSource(env *cel.Env, src string) ([]rule, rule, error) {
 		if len(errs) > maxErrors {
 			errs = errs[:maxErrors]
 		}
-		return nil, rule{}, errors.Join(errs...)
+		return nil, errors.Join(errs...)
 	}
-	return rules, rule{name: def.name, verdict: def.verdict, reasons: def.reasons, colour: -1}, nil
+	chain, err := compileChain(env, srcs)
+	if err != nil {
+		return nil, err
+	}
+	return &compiled{
+		rules: rules, chain: chain,
+		def: rule{name: def.name, verdict: def.verdict, reasons: def.reasons, colour: -1},
+	}, nil
+}
+
+// compileChain compiles "(w0) ? 0 : (w1) ? 1 : … : -1" from rules whose
+// when expressions each compiled. The newline before each ')' ends any
+// '//' comment inside an expression.
+func compileChain(env *cel.Env, srcs []*ruleSrc) (cel.Program, error) {
+	var b strings.Builder
+	for i, r := range srcs {
+		fmt.Fprintf(&b, "(%s\n) ? %d : ", r.when.text, i)
+	}
+	b.WriteString("-1")
+	chainEnv, err := env.Extend(
+		cel.ParserExpressionSizeLimit(MaxSource+16*MaxRules),
+		cel.ParserRecursionLimit(maxRecursion+2*MaxRules))
+	if err != nil {
+		return nil, fmt.Errorf("policy environment: %w", err)
+	}
+	ast, iss := chainEnv.Compile(b.String())
+	if iss.Err() != nil {
+		return nil, &Error{Line: 1, Msg: "the rules together: " + words(iss.Err().Error())}
+	}
+	prg, err := chainEnv.Program(ast, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, &Error{Line: 1, Msg: "the rules together: " + err.Error()}
+	}
+	return prg, nil
 }
 
 // compileExpr compiles one expression of rule r, checks its type and turns

@@ -2,10 +2,17 @@ package policy
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"cel.dev/cel-go/common/types"
 
 	"sentinel/crypto/credential"
+	"sentinel/crypto/trust"
 )
 
 func TestCompileErrors(t *testing.T) {
@@ -47,7 +54,7 @@ func TestCompileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := compileSource(env, tt.src)
+			_, err := compileSource(env, tt.src)
 			var pe *Error
 			if !errors.As(err, &pe) {
 				t.Fatalf("got %v, want a *policy.Error", err)
@@ -182,4 +189,112 @@ default deny not-staff
 	if got.Verdict != Deny || strings.Join(got.Reasons, ",") != "not-staff" || got.Rule != "default" {
 		t.Errorf("got %s %q by %q, want deny [not-staff] by default", got.Verdict, got.Reasons, got.Rule)
 	}
+}
+
+// TestCostAcrossRules checks that the cost limit bounds all the when
+// expressions tried for one passage together, not only each one.
+func TestCostAcrossRules(t *testing.T) {
+	const when = "size([0,1,2,3,4,5,6,7,8,9].map(a, [0,1,2,3,4,5,6,7,8,9].map(b, a + b + (enrolled ? 1 : 0)))) < 0"
+	engine := func(n int) *Engine {
+		t.Helper()
+		var src strings.Builder
+		for i := range n {
+			fmt.Fprintf(&src, "rule r%d\n  when %s\n  deny\n", i, when)
+		}
+		src.WriteString("default admit\n")
+		b, err := DefaultBundle(Custom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Rules = src.String()
+		e, err := New(b, Custom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	in := green()
+	a, _ := engine(1).activation(&in)
+	_, det, err := engine(1).rules[0].when.Eval(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := *det.ActualCost()
+	n := int(CostLimit / cost) // n rules fit, n+1 do not
+	if n < 2 {
+		t.Fatalf("one rule costs %d, want a cheaper test rule", cost)
+	}
+	if got := engine(n).Decide(in); got.Verdict != Admit || got.Err != nil {
+		t.Errorf("%d rules of cost %d: got %s %q (%v), want admit", n, cost, got.Verdict, got.Reasons, got.Err)
+	}
+	got := engine(n + 1).Decide(in)
+	if got.Verdict != Refer || got.Rule != fmt.Sprintf("r%d", n) || got.Err == nil || !strings.Contains(got.Err.Error(), "cost limit") {
+		t.Errorf("%d rules of cost %d: got %s %q by %q (%v), want refer [policy-error] by r%d over the cost limit", n+1, cost, got.Verdict, got.Reasons, got.Rule, got.Err, n)
+	}
+}
+
+// TestChainMatchesRules checks, on many random passages, that the one
+// program that tries every rule decides as the rules tried one by one do.
+func TestChainMatchesRules(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 2026))
+	pick := func(n int) int { return rng.IntN(n) }
+	freshness := []trust.Freshness{trust.FreshnessFresh, trust.FreshnessGrace, trust.FreshnessStale, trust.FreshnessBlocked}
+	for _, site := range SiteTypes() {
+		t.Run(string(site), func(t *testing.T) {
+			var b *Bundle
+			if site == Compound {
+				b = residentBundle(t)
+			}
+			e, err := New(b, site)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2000 {
+				in := green()
+				if pick(4) == 0 {
+					in = dcc()
+				}
+				in.Enrolled = pick(10) != 0
+				in.ClockTrusted = pick(10) != 0
+				for k := range in.Bundles {
+					if pick(8) == 0 {
+						in.Bundles[k] = freshness[pick(4)]
+					}
+				}
+				if pick(6) == 0 {
+					in.Credential, in.Rejection = nil, credential.Reasons()[pick(len(credential.Reasons()))]
+				} else {
+					in.Credential.Colour = credential.Colour(pick(4))
+					in.Credential.Paper = pick(3) == 0
+					in.Credential.Holder.Index = uint32(40 + pick(4))
+				}
+				if pick(3) == 0 {
+					in.Status = Status{Overridden: pick(2) == 0, Status: []string{"green", "yellow", "red", "withheld"}[pick(4)],
+						Effective: t0.Add(time.Duration(pick(5)-3) * time.Hour), Revoked: pick(8) == 0}
+				}
+				in.Temperature = Temperature{State: []TempState{TempOK, TempOK, TempUnavailable, TempRetake, TempNotTaken, ""}[pick(6)],
+					Value: celsius(36 + float64(pick(30))/10)}
+				got, want := e.Decide(in), decideOneByOne(e, in)
+				if got.Verdict != want.Verdict || got.Rule != want.Rule || !slices.Equal(got.Reasons, want.Reasons) || got.Colour != want.Colour {
+					t.Fatalf("got %s %q by %q, want %s %q by %q (input %+v)", got.Verdict, got.Reasons, got.Rule, want.Verdict, want.Reasons, want.Rule, in)
+				}
+			}
+		})
+	}
+}
+
+// decideOneByOne decides as the package's rules say: each rule's when in
+// order, the first that holds decides.
+func decideOneByOne(e *Engine, in Input) Decision {
+	a, colour := e.activation(&in)
+	for i := range e.rules {
+		out, _, err := e.rules[i].when.Eval(a)
+		if err != nil {
+			return policyError(e.rules[i].name, colour, "when", err)
+		}
+		if out == types.True {
+			return e.decide(&e.rules[i], a, colour)
+		}
+	}
+	return e.decide(&e.def, a, colour)
 }

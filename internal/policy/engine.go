@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 
@@ -20,6 +21,7 @@ type Engine struct {
 	version   string
 	rules     []rule
 	def       rule
+	chain     cel.Program
 	residents map[string]struct{}
 	adapter   types.Adapter
 	settings  ref.Val // settingsVar, converted once
@@ -39,7 +41,7 @@ func Compile(payload []byte) error {
 	if err != nil {
 		return err
 	}
-	_, _, err = compileSource(env, b.Rules)
+	_, err = compileSource(env, b.Rules)
 	return err
 }
 
@@ -66,12 +68,12 @@ func New(b *Bundle, site SiteType) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	rules, def, err := compileSource(env, b.Rules)
+	c, err := compileSource(env, b.Rules)
 	if err != nil {
 		return nil, fmt.Errorf("new policy %q: %w", b.Version, err)
 	}
 	e := &Engine{
-		site: site, version: b.Version, rules: rules, def: def,
+		site: site, version: b.Version, rules: c.rules, def: c.def, chain: c.chain,
 		residents: make(map[string]struct{}, len(b.Residents)),
 		adapter:   env.CELTypeAdapter(),
 	}
@@ -99,20 +101,41 @@ func (e *Engine) Version() string { return e.version }
 // at run time refers with ReasonPolicyError.
 func (e *Engine) Decide(in Input) Decision {
 	a, colour := e.activation(&in)
+	out, _, err := e.chain.Eval(a)
+	if err != nil {
+		return e.failed(a, colour, err)
+	}
+	i, ok := out.(types.Int)
+	switch {
+	case !ok || i >= types.Int(len(e.rules)):
+		return policyError("", colour, "when", fmt.Errorf("the rules gave %v", out))
+	case i < 0:
+		return e.decide(&e.def, a, colour)
+	}
+	return e.decide(&e.rules[i], a, colour)
+}
+
+// failed finds, when the chain of when expressions failed, the rule that
+// failed by evaluating them one by one, as the chain does, and adding up
+// their cost.
+func (e *Engine) failed(a *activation, colour credential.Colour, chainErr error) Decision {
+	var total uint64
 	for i := range e.rules {
 		r := &e.rules[i]
-		out, _, err := r.when.Eval(a)
+		out, det, err := r.when.Eval(a)
 		if err != nil {
 			return policyError(r.name, colour, "when", err)
 		}
-		if b, ok := out.(types.Bool); !ok {
-			return policyError(r.name, colour, "when", fmt.Errorf("gives %s, not true or false", out.Type()))
-		} else if !b {
-			continue
+		if det != nil && det.ActualCost() != nil {
+			if total += *det.ActualCost(); total > CostLimit {
+				return policyError(r.name, colour, "when", fmt.Errorf("the rules up to this one exceed the cost limit of %d", CostLimit))
+			}
 		}
-		return e.decide(r, a, colour)
+		if b, ok := out.(types.Bool); !ok || bool(b) {
+			break
+		}
 	}
-	return e.decide(&e.def, a, colour)
+	return policyError("", colour, "when", chainErr)
 }
 
 // decide builds the decision of rule r.
