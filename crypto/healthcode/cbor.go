@@ -191,6 +191,21 @@ func skip(b []byte, depth int) (int, error) {
 	}
 }
 
+// sameKey reports whether two map keys (integers or text strings, as
+// the callers checked) are the same value, whatever the length of their
+// heads: duplicates are refused by value, as the CBOR library does.
+func sameKey(a, b []byte) bool {
+	ma, va, na, erra := head(a)
+	mb, vb, nb, errb := head(b)
+	if erra != nil || errb != nil || ma != mb || va != vb {
+		return false
+	}
+	if ma == majorText || ma == majorBytes {
+		return string(a[na:]) == string(b[nb:])
+	}
+	return true
+}
+
 // appendHead appends a CBOR head with the shortest encoding of arg.
 func appendHead(dst []byte, major byte, arg uint64) []byte {
 	m := major << 5

@@ -139,3 +139,24 @@ func TestParseSign1(t *testing.T) {
 		})
 	}
 }
+
+func TestSameKey(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"3830", "390030", true}, // -49, shortest and not
+		{"01", "1801", true},
+		{"01", "21", false},
+		{"6161", "61" + "62", false},
+		{"6161", "780161", true},
+		{"6161", "6162", false},
+		{"01", "6101", false},
+	} {
+		a, _ := hex.DecodeString(tc.a)
+		b, _ := hex.DecodeString(tc.b)
+		if got := sameKey(a, b); got != tc.want {
+			t.Errorf("sameKey(%s, %s): got %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

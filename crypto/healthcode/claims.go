@@ -106,7 +106,7 @@ func parseClaims(b []byte, c *claims) error {
 		}
 		keys[i] = kb[:klen]
 		for _, prev := range keys[:i] {
-			if bytes.Equal(prev, keys[i]) {
+			if sameKey(prev, keys[i]) {
 				return fmt.Errorf("claims: duplicate key %x", keys[i])
 			}
 		}

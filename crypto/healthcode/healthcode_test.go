@@ -233,6 +233,7 @@ func TestRejections(t *testing.T) {
 		{"cnf without COSE_Key", craft(t, issuerKey, hdr, with(claimCnf, map[int64]any{3: []byte("kid")})), nil, now, credential.ReasonSchema},
 		{"cnf key of 31 bytes", craft(t, issuerKey, hdr, with(claimCnf, map[int64]any{1: map[int64]any{1: 1, -1: 6, -2: make([]byte, 31)}})), nil, now, credential.ReasonSchema},
 		{"duplicate claim", craftRaw(t, issuerKey, hdr, dupClaims(t, base())), nil, now, credential.ReasonBadStructure},
+		{"duplicate claim, longer head", craftRaw(t, issuerKey, hdr, dupClaimsLong(t, base())), nil, now, credential.ReasonBadStructure},
 		{"claims not a map", craftRaw(t, issuerKey, hdr, []byte{0x80}), nil, now, credential.ReasonBadStructure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -290,6 +291,14 @@ func dupClaims(t *testing.T, m map[int64]any) []byte {
 	out := []byte{0xa0 | (n + 1)}
 	out = append(out, b[1:]...)
 	return append(out, 0x01, 0x62, 'S', 'H')
+}
+
+// dupClaimsLong appends a second iss entry whose key 1 is written in two
+// bytes (18 01): a duplicate by value, not by bytes.
+func dupClaimsLong(t *testing.T, m map[int64]any) []byte {
+	t.Helper()
+	b := dupClaims(t, m)
+	return append(b[:len(b)-4], 0x18, 0x01, 0x62, 'S', 'H')
 }
 
 func TestAcceptsForwardCompatibleCodes(t *testing.T) {

@@ -1,7 +1,6 @@
 package healthcode
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
@@ -95,7 +94,7 @@ func parseHeader(b []byte, h *cose.Header) (int, error) {
 		}
 		labels[i] = b[off : off+kl]
 		for _, p := range labels[:i] {
-			if bytes.Equal(p, labels[i]) {
+			if sameKey(p, labels[i]) {
 				return 0, fmt.Errorf("duplicate parameter %x", p)
 			}
 		}
