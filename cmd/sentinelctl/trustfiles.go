@@ -21,7 +21,12 @@ import (
 // files add keys to it. Directories are read file by file, not recursing.
 func loadTrust(args []string, rootFile string, now time.Time, stderr io.Writer) (*trust.Store, error) {
 	var files []string
+	var bound [][2]string // SHC key sets bound to their issuer: ISS=FILE
 	for _, a := range args {
+		if iss, file, ok := issuerBound(a); ok {
+			bound = append(bound, [2]string{iss, file})
+			continue
+		}
 		st, err := os.Stat(a)
 		if err != nil {
 			return nil, fmt.Errorf("--trust %s: %w", a, err)
@@ -81,7 +86,47 @@ func loadTrust(args []string, rootFile string, now time.Time, stderr io.Writer) 
 			return nil, fmt.Errorf("--trust %w", err)
 		}
 	}
+	for _, b := range bound {
+		if err := addBoundJWKS(store, b[0], b[1]); err != nil {
+			return nil, err
+		}
+	}
 	return store, nil
+}
+
+// issuerBound splits a "--trust https://issuer=FILE" argument, which binds
+// a SMART Health Card key set to its issuer: the keys then verify only
+// cards whose iss is that URL. A bare JWKS file accepts any iss.
+func issuerBound(arg string) (iss, file string, ok bool) {
+	if !strings.HasPrefix(arg, "https://") {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(arg, '=')
+	if i < 0 {
+		return "", "", false
+	}
+	return arg[:i], arg[i+1:], true
+}
+
+func addBoundJWKS(store *trust.Store, iss, file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("--trust %s=%s: %w", iss, file, err)
+	}
+	if _, err := store.AddJWKS(iss, data); err != nil {
+		return fmt.Errorf("--trust %s=%s: %w", iss, file, err)
+	}
+	crls, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "crl", "*.json"))
+	for _, c := range crls {
+		data, err := os.ReadFile(c)
+		if err != nil {
+			return fmt.Errorf("--trust %s: %w", c, err)
+		}
+		if err := store.AddSHCCRL(data); err != nil {
+			return fmt.Errorf("--trust %s: %w", c, err)
+		}
+	}
+	return nil
 }
 
 func loadRoot(path string) (crypto.PublicKey, error) {
@@ -99,21 +144,21 @@ func loadRoot(path string) (crypto.PublicKey, error) {
 	return pub, nil
 }
 
-// smartHealthCardFile returns the JWSs of a .smart-health-card file.
-func smartHealthCardFile(data []byte) ([][]byte, bool) {
+// smartHealthCardFile returns the JWSs of a .smart-health-card file; ok
+// is false when data is not such a file.
+func smartHealthCardFile(data []byte) (jws [][]byte, ok bool, err error) {
 	t := bytes.TrimSpace(data)
 	if !bytes.HasPrefix(t, []byte("{")) || !bytes.Contains(t, []byte(`"verifiableCredential"`)) {
-		return nil, false
+		return nil, false, nil
 	}
-	jws, err := shc.ParseFile(data)
+	list, err := shc.ParseFile(data)
 	if err != nil {
-		return [][]byte{nil}, true // verified as empty: refused with a clear reason below
+		return nil, true, err
 	}
-	out := make([][]byte, len(jws))
-	for i, j := range jws {
-		out[i] = []byte(j)
+	for _, j := range list {
+		jws = append(jws, []byte(j))
 	}
-	return out, true
+	return jws, true, nil
 }
 
 // joinSHCChunks joins consecutive chunked SMART Health Card parts

@@ -47,7 +47,7 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var trustFiles multiFlag
-	fs.Var(&trustFiles, "trust", "trusted keys: a certificate (PEM or DER), a JWKS, a native issuer key or a trust bundle; repeatable")
+	fs.Var(&trustFiles, "trust", "trusted keys: a certificate (PEM or DER), a JWKS (ISSUER_URL=FILE binds it to its issuer), a native issuer key, a trust bundle, or a directory of them; repeatable")
 	root := fs.String("root", "", "operator root public key that signs trust bundles given with --trust")
 	at := fs.String("at", "", "verify as of this time (RFC 3339; without a zone it is UTC); default now")
 	asJSON := fs.Bool("json", false, "print one JSON object per payload")
@@ -258,7 +258,10 @@ func filePayloads(path string) ([]payload, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if jws, ok := smartHealthCardFile(data); ok {
+	if jws, ok, err := smartHealthCardFile(data); ok {
+		if err != nil {
+			return []payload{{input: label, err: err}}, nil
+		}
 		ps := make([]payload, len(jws))
 		for i, j := range jws {
 			ps[i] = payload{input: fmt.Sprintf("%s#%d", label, i+1), data: j}
