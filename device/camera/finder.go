@@ -32,10 +32,13 @@ func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 			// Shift in a light run (if any dark run came before) and this
 			// dark run.
 			if n > 0 {
-				shift(&runs, &starts, x-prevEnd(starts, runs), prevEnd(starts, runs))
+				pe := starts[4] + runs[4]
+				runs = [5]int{runs[1], runs[2], runs[3], runs[4], x - pe}
+				starts = [5]int{starts[1], starts[2], starts[3], starts[4], pe}
 				n++
 			}
-			shift(&runs, &starts, end-x, x)
+			runs = [5]int{runs[1], runs[2], runs[3], runs[4], end - x}
+			starts = [5]int{starts[1], starts[2], starts[3], starts[4], x}
 			n++
 			if n >= 5 {
 				if ms, ok := finderRatio(runs); ok {
@@ -55,14 +58,6 @@ func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 	d.finders = cands
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].cnt > cands[j].cnt })
 	return cands
-}
-
-func prevEnd(starts, runs [5]int) int { return starts[4] + runs[4] }
-
-func shift(runs, starts *[5]int, r, s int) {
-	copy(runs[:], runs[1:])
-	copy(starts[:], starts[1:])
-	runs[4], starts[4] = r, s
 }
 
 // finderRatio checks runs for 1:1:3:1:1 and returns the module size:

@@ -60,7 +60,19 @@ type finder struct {
 //
 // With inv set, m is the flipped black matrix of a light-on-dark code and
 // p is the original plane, so grey samples are read inverted.
+// gozxing's own finder search and detector run first (on every pass:
+// their alignment-pattern search reads faint and inverted codes that our
+// corner fit misses), then our own.
 func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool) (Result, bool) {
+	if r, ok := d.locateZX(m, p, inv); ok {
+		return r, true
+	}
+	return d.locateOwn(m, p, inv)
+}
+
+// locateZX runs gozxing's finder search and detector, and when their grid
+// does not decode, samples the grey image through the same transform.
+func (d *Decoder) locateZX(m *gozxing.BitMatrix, p plane, inv bool) (Result, bool) {
 	ff := detector.NewFinderPatternFinder(m, nil)
 	info, ferr := ff.Find(d.hints)
 	if ferr == nil {
@@ -87,7 +99,11 @@ func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool) (Result,
 			}
 		}
 	}
-	// Triples of candidates, the detector's choice first.
+	return Result{}, false
+}
+
+// locateOwn tries triples of the finder candidates of our own search.
+func (d *Decoder) locateOwn(m *gozxing.BitMatrix, p plane, inv bool) (Result, bool) {
 	cands := d.findFinders(m)
 	if len(cands) < 3 {
 		return Result{}, false
