@@ -140,11 +140,11 @@ func readContainer(b []byte, want byte) (count int, n int, err error) {
 	return int(arg), n, nil
 }
 
-// skip returns the length of the CBOR item at the start of b.
-func skip(b []byte, depth int) (int, error) {
-	if depth > maxDepth {
-		return 0, errDepth
-	}
+// skip returns the length of the CBOR item at the start of b. level is
+// the number of arrays, maps and tags that enclose it; like the CBOR
+// library, an item nested deeper than maxDepth is refused, and the
+// standard tags 0 to 3 must hold the types RFC 8949 gives them.
+func skip(b []byte, level int) (int, error) {
 	major, arg, n, err := head(b)
 	if err != nil {
 		return 0, err
@@ -161,6 +161,9 @@ func skip(b []byte, depth int) (int, error) {
 		}
 		return n + int(arg), nil
 	case majorArray, majorMap:
+		if level+1 > maxDepth {
+			return 0, errDepth
+		}
 		if arg > uint64(len(b)-n) {
 			return 0, errTruncated
 		}
@@ -170,7 +173,7 @@ func skip(b []byte, depth int) (int, error) {
 		}
 		off := n
 		for range items {
-			m, err := skip(b[off:], depth+1)
+			m, err := skip(b[off:], level+1)
 			if err != nil {
 				return 0, err
 			}
@@ -178,7 +181,13 @@ func skip(b []byte, depth int) (int, error) {
 		}
 		return off, nil
 	case majorTag:
-		m, err := skip(b[n:], depth+1)
+		if level+1 > maxDepth {
+			return 0, errDepth
+		}
+		if err := tagContent(arg, b[n:]); err != nil {
+			return 0, err
+		}
+		m, err := skip(b[n:], level+1)
 		if err != nil {
 			return 0, err
 		}
@@ -189,6 +198,28 @@ func skip(b []byte, depth int) (int, error) {
 		}
 		return n, nil
 	}
+}
+
+// tagContent checks the content type of the standard date and bignum
+// tags (RFC 8949 §3.4).
+func tagContent(tag uint64, content []byte) error {
+	if len(content) == 0 {
+		return errTruncated
+	}
+	major := content[0] >> 5
+	ok := true
+	switch tag {
+	case 0:
+		ok = major == majorText
+	case 1:
+		ok = major == majorUint || major == majorNeg || content[0] >= 0xf9 && content[0] <= 0xfb
+	case 2, 3:
+		ok = major == majorBytes
+	}
+	if !ok {
+		return fmt.Errorf("CBOR tag %d holds the wrong type", tag)
+	}
+	return nil
 }
 
 // sameKey reports whether two map keys (integers or text strings, as

@@ -42,7 +42,12 @@ func TestSkip(t *testing.T) {
 		{"invalid simple", "f801", -1},
 		{"text not UTF-8", "61ff", -1},
 		{"empty", "", -1},
-		{"too deep", strings.Repeat("81", maxDepth+2) + "00", -1},
+		{"too deep", strings.Repeat("81", maxDepth+1) + "00", -1},
+		{"deepest", strings.Repeat("81", maxDepth) + "00", maxDepth + 1},
+		{"tags count as levels", strings.Repeat("81", maxDepth-1) + "d81800", -1},
+		{"bignum", "c24101", 3},
+		{"epoch time on text", "c16161", -1},
+		{"date time on integer", "c001", -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, _ := hex.DecodeString(tc.hex)

@@ -40,7 +40,7 @@ func parseSign1(b []byte, m *cose.Sign1) error {
 	off += n
 	var ph, uh cose.Header
 	if len(protected) > 0 {
-		n, err := parseHeader(protected, &ph)
+		n, err := parseHeader(protected, &ph, 1)
 		if err != nil {
 			return fmt.Errorf("protected header: %w", err)
 		}
@@ -48,7 +48,7 @@ func parseSign1(b []byte, m *cose.Sign1) error {
 			return errors.New("protected header: bytes after the map")
 		}
 	}
-	n, err = parseHeader(b[off:], &uh)
+	n, err = parseHeader(b[off:], &uh, 2)
 	if err != nil {
 		return fmt.Errorf("unprotected header: %w", err)
 	}
@@ -73,9 +73,10 @@ func parseSign1(b []byte, m *cose.Sign1) error {
 // maxHeader bounds the number of header parameters.
 const maxHeader = 16
 
-// parseHeader parses a header map, reading alg (1, an integer) and kid (4,
-// a byte string), and returns its length. Duplicate labels are refused.
-func parseHeader(b []byte, h *cose.Header) (int, error) {
+// parseHeader parses a header map at nesting level (1 for the top
+// item), reading alg (1, an integer) and kid (4, a byte string), and
+// returns its length. Duplicate labels are refused.
+func parseHeader(b []byte, h *cose.Header, level int) (int, error) {
 	count, off, err := readContainer(b, majorMap)
 	if err != nil {
 		return 0, err
@@ -85,7 +86,7 @@ func parseHeader(b []byte, h *cose.Header) (int, error) {
 	}
 	var labels [maxHeader][]byte
 	for i := range count {
-		kl, err := skip(b[off:], 1)
+		kl, err := skip(b[off:], level)
 		if err != nil {
 			return 0, err
 		}
@@ -119,7 +120,7 @@ func parseHeader(b []byte, h *cose.Header) (int, error) {
 			h.KID = kid
 			off += n
 		default:
-			n, err := skip(b[off:], 1)
+			n, err := skip(b[off:], level)
 			if err != nil {
 				return 0, err
 			}
