@@ -26,6 +26,7 @@ type bentry struct {
 	eff    int64
 	seq    int32 // order of the calls: the last one for a holder wins
 	idx    uint32
+	until  int64 // 0: open
 	lapse  uint32
 	iss    uint16
 	status Status
@@ -97,7 +98,7 @@ func (b *Builder) SetNative(issuer string, index uint32, e Entry) error {
 	if len(b.native) >= MaxEntries {
 		return fmt.Errorf("status builder: more than %d entries: %w", MaxEntries, ErrTooLarge)
 	}
-	b.native = append(b.native, bentry{seq: int32(len(b.native)), eff: eff, idx: index, lapse: lapse, iss: id, status: e.Status, reason: e.Reason})
+	b.native = append(b.native, bentry{seq: int32(len(b.native)), eff: eff, idx: index, lapse: lapse, until: until, iss: id, status: e.Status, reason: e.Reason})
 	return nil
 }
 
@@ -187,14 +188,41 @@ func (b *Builder) payload(delta bool) (*Payload, error) {
 		}
 		uniq = append(uniq, e)
 	}
+	// An until is kept relative (a lapse after the effective time) or
+	// absolute, whichever more entries share.
+	type ckey struct {
+		iss    uint16
+		status Status
+		reason byte
+		lapse  uint32
+		until  int64
+	}
+	count := map[ckey]int{}
+	for _, e := range uniq {
+		if e.until != 0 {
+			count[ckey{e.iss, e.status, e.reason, e.lapse, 0}]++
+			count[ckey{e.iss, e.status, e.reason, 0, e.until}]++
+		}
+	}
+	for i := range uniq {
+		e := &uniq[i]
+		if e.until == 0 {
+			continue
+		}
+		if count[ckey{e.iss, e.status, e.reason, 0, e.until}] > count[ckey{e.iss, e.status, e.reason, e.lapse, 0}] {
+			e.lapse = 0
+		} else {
+			e.until = 0
+		}
+	}
 	slices.SortFunc(uniq, func(x, y bentry) int {
 		return cmp.Or(cmp.Compare(b.issuers[x.iss], b.issuers[y.iss]), cmp.Compare(x.status, y.status),
-			cmp.Compare(x.reason, y.reason), cmp.Compare(x.lapse, y.lapse), cmp.Compare(x.idx, y.idx))
+			cmp.Compare(x.reason, y.reason), cmp.Compare(x.lapse, y.lapse), cmp.Compare(x.until, y.until), cmp.Compare(x.idx, y.idx))
 	})
 	for i := 0; i < len(uniq); {
 		j := i
 		for j < len(uniq) && uniq[j].iss == uniq[i].iss && uniq[j].status == uniq[i].status &&
-			uniq[j].reason == uniq[i].reason && uniq[j].lapse == uniq[i].lapse {
+			uniq[j].reason == uniq[i].reason && uniq[j].lapse == uniq[i].lapse && uniq[j].until == uniq[i].until {
 			j++
 		}
 		es := uniq[i:j]
@@ -207,7 +235,7 @@ func (b *Builder) payload(delta bool) (*Payload, error) {
 		if width > 32 {
 			return nil, fmt.Errorf("status builder: issuer %s: effective times span more than 2^32 s: %w", b.issuers[es[0].iss], ErrMalformed)
 		}
-		c := class{status: es[0].status, reason: es[0].reason, lapse: es[0].lapse}
+		c := class{status: es[0].status, reason: es[0].reason, lapse: es[0].lapse, until: es[0].until}
 		p.groups = append(p.groups, group{issuer: b.issuers[es[0].iss], class: c, idx: idx, t0: t0, width: width, times: times})
 		p.numNatives += len(idx)
 		i = j

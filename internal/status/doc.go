@@ -24,7 +24,7 @@
 //
 // A payload is a deterministic CBOR map (see wirePayload in payload.go for
 // the field list). Native entries travel in groups, one per (issuer,
-// status, reason, lapse): the holders' indexes as Rice-coded gaps, and
+// status, reason, lapse or until): the holders' indexes as Rice-coded gaps, and
 // their effective times as fixed-width offsets from the group's earliest,
 // to the second. A delta of a million changes spread over a day over
 // indexes 0..50 M of four issuers takes 3.5 MB (28 bits a change; the
@@ -41,9 +41,9 @@
 // bits, as in a roaring bitmap's array containers: the low 16 bits sorted,
 // and in parallel one uint32 per entry holding the effective time in
 // seconds after the block's epoch (22 bits) and a class id (10 bits) into
-// the issuer's table of (status, reason, lapse). A block of more than 128
-// entries carries a 256-slot index by the low bits' high byte, so a lookup
-// is a map access, two short binary searches and four cache lines: about
+// the issuer's table of (status, reason, lapse or until). A block of more
+// than 128 entries carries a 256-slot index by the low bits' high byte, so
+// a lookup is a map access, two short binary searches and four cache lines: about
 // 0.5 µs of CPU time at 7 M entries on a loaded machine, whatever the
 // code's age. 7 M entries take about 46 MB (6.7 bytes an entry).
 //
@@ -84,10 +84,13 @@
 //     older than its newest minus that span, which then can no longer
 //     override any valid code. Entries dated in the future break this.
 //   - One issuer has at most MaxClasses (1,024) distinct (status, reason,
-//     lapse) classes at a time; a delta that needs more gives
+//     lapse or until) classes at a time; a delta that needs more gives
 //     ErrTooManyClasses after compaction: the centre should send a base.
-//   - Until is kept as a lapse in seconds after the effective time; an
-//     entry whose until is not after its effective time is refused.
+//   - Until travels and is kept either as a lapse after the effective time
+//     (as in "14 days after a red") or as an absolute time many entries
+//     share, whichever more entries of the class share; an issuer whose
+//     entries each have a different absolute until runs into MaxClasses.
+//     An entry whose until is not after its effective time is refused.
 //   - A delta's removals apply before its entries: a holder both removed
 //     and set ends with the new entry.
 package status

@@ -23,7 +23,7 @@ import (
 const (
 	classBits = 10
 	offBits   = 32 - classBits
-	// MaxClasses is the most distinct (status, reason, lapse) classes one
+	// MaxClasses is the most distinct (status, reason, lapse or until) classes one
 	// issuer may have at a time.
 	MaxClasses = 1 << classBits
 	// maxSpan is the widest spread of effective times within one block.
@@ -175,9 +175,7 @@ func (l *List) Lookup(h credential.Holder, issuedAt, now time.Time) Result {
 		c := is.classes[v&(MaxClasses-1)]
 		eff = b.epoch + int64(v>>classBits)
 		st, reason = c.status, c.reason
-		if c.lapse != 0 {
-			until = eff + int64(c.lapse)
-		}
+		until = c.untilFor(eff)
 	case credential.HolderPseudonym:
 		j, ok := slices.BinarySearchFunc(s.pseud, h.Pseudonym, func(e pseudEntry, p Pseudonym) int {
 			return bytes.Compare(e.p[:], p[:])
@@ -291,25 +289,10 @@ func buildIssuer(gs []*group) (*issuerSet, error) {
 			ents = append(ents, nent{idx: x, cls: id, eff: g.eff(i)})
 		}
 	}
-	slices.SortFunc(ents, func(a, b nent) int { return cmp.Compare(a.idx, b.idx) })
-	for i := 1; i < len(ents); i++ {
-		if ents[i].idx == ents[i-1].idx {
-			return nil, fmt.Errorf("holder %d listed twice: %w", ents[i].idx, ErrMalformed)
-		}
+	if err := sortUnique(ents); err != nil {
+		return nil, err
 	}
-	for start := 0; start < len(ents); {
-		hi := uint16(ents[start].idx >> 16)
-		end := start
-		for end < len(ents) && uint16(ents[end].idx>>16) == hi {
-			end++
-		}
-		if b := makeBlock(ents[start:end]); b != nil {
-			is.keys = append(is.keys, hi)
-			is.blocks = append(is.blocks, *b)
-			is.n += len(b.lows)
-		}
-		start = end
-	}
+	is.appendBlocks(ents)
 	return is, nil
 }
 
@@ -443,14 +426,88 @@ func (l *List) ApplyDeltaPayload(base, version uint64, p *Payload) error {
 func mergeIssuer(old *issuerSet, gs []*group, rm []uint32) (*issuerSet, error) {
 	is, add, err := classify(old, gs)
 	if errors.Is(err, ErrTooManyClasses) && old != nil {
-		// Drop the classes no entry uses any more and try once more.
-		old = compact(old)
-		is, add, err = classify(old, gs)
+		return mergeIssuerFull(old, gs, rm)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return mergeBlocks(old, is, add, rm)
+}
+
+// mergeIssuerFull merges a delta that brings more classes than the table
+// has room for: it rebuilds the whole issuer with the classes its entries
+// still use.
+func mergeIssuerFull(old *issuerSet, gs []*group, rm []uint32) (*issuerSet, error) {
+	classes := slices.Clone(old.classes)
+	var add []nent
+	for _, g := range gs {
+		id := slices.Index(classes, g.class)
+		if id < 0 {
+			if len(classes) >= 1<<16 {
+				return nil, ErrTooManyClasses
+			}
+			id = len(classes)
+			classes = append(classes, g.class)
+		}
+		for i, x := range g.idx {
+			add = append(add, nent{idx: x, cls: uint16(id), eff: g.eff(i)})
+		}
+	}
+	if err := sortUnique(add); err != nil {
+		return nil, err
+	}
+	slices.Sort(rm)
+	var cur []nent
+	for bi := range old.blocks {
+		cur = old.blocks[bi].entries(cur, old.keys[bi])
+	}
+	merged := mergeEntries(nil, cur, add, rm)
+	out := &issuerSet{}
+	remap := make([]int32, len(classes))
+	for i := range remap {
+		remap[i] = -1
+	}
+	for i := range merged {
+		c := merged[i].cls
+		if remap[c] < 0 {
+			if len(out.classes) >= MaxClasses {
+				return nil, ErrTooManyClasses
+			}
+			remap[c] = int32(len(out.classes))
+			out.classes = append(out.classes, classes[c])
+		}
+		merged[i].cls = uint16(remap[c])
+	}
+	out.appendBlocks(merged)
+	return out, nil
+}
+
+func sortUnique(ents []nent) error {
+	slices.SortFunc(ents, func(a, b nent) int { return cmp.Compare(a.idx, b.idx) })
+	for i := 1; i < len(ents); i++ {
+		if ents[i].idx == ents[i-1].idx {
+			return fmt.Errorf("holder %d listed twice: %w", ents[i].idx, ErrMalformed)
+		}
+	}
+	return nil
+}
+
+// appendBlocks appends blocks made of ents (sorted, unique, above the
+// existing keys).
+func (is *issuerSet) appendBlocks(ents []nent) {
+	for start := 0; start < len(ents); {
+		hi := uint16(ents[start].idx >> 16)
+		end := start
+		for end < len(ents) && uint16(ents[end].idx>>16) == hi {
+			end++
+		}
+		if b := makeBlock(ents[start:end]); b != nil {
+			is.keys = append(is.keys, hi)
+			is.blocks = append(is.blocks, *b)
+			is.n += len(b.lows)
+		}
+		start = end
+	}
 }
 
 // classify returns a new issuer set with old's class table plus the
@@ -480,11 +537,8 @@ func classify(old *issuerSet, gs []*group) (*issuerSet, []nent, error) {
 // mergeBlocks merges additions (replacing an existing entry of the same
 // holder) and removals into old's blocks, sharing the untouched ones.
 func mergeBlocks(old, is *issuerSet, add []nent, rm []uint32) (*issuerSet, error) {
-	slices.SortFunc(add, func(a, b nent) int { return cmp.Compare(a.idx, b.idx) })
-	for i := 1; i < len(add); i++ {
-		if add[i].idx == add[i-1].idx {
-			return nil, fmt.Errorf("holder %d listed twice: %w", add[i].idx, ErrMalformed)
-		}
+	if err := sortUnique(add); err != nil {
+		return nil, err
 	}
 	slices.Sort(rm)
 	rm = slices.Compact(rm)
@@ -644,11 +698,6 @@ func mergeHashes(old, add, rm []Hash) []Hash {
 	return out
 }
 
-// compact rebuilds is with only the classes its entries use.
-func compact(is *issuerSet) *issuerSet {
-	return rebuild(is, func(nent, class) bool { return true })
-}
-
 // rebuild returns a copy of is keeping the entries keep accepts, with a
 // class table of the classes still used.
 func rebuild(is *issuerSet, keep func(nent, class) bool) *issuerSet {
@@ -703,7 +752,8 @@ func (l *List) Prune(now time.Time) int {
 			if e.eff <= oldest {
 				return false
 			}
-			return c.lapse == 0 || e.eff+int64(c.lapse) > t
+			u := c.untilFor(e.eff)
+			return u == 0 || u > t
 		})
 		dropped += is.n - nis.n
 		if nis.n > 0 {

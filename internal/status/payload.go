@@ -42,10 +42,12 @@ const (
 //	7  unrevoke          bstr   16-byte hashes, sorted; delta only
 //
 // A group holds the native entries of one issuer that share a status,
-// reason and lapse, as an array:
+// reason and lapse (a relative until) or until (an absolute one), as an
+// array:
 //
 //	[issuer text, status uint, reason uint, lapse uint (seconds from
-//	 effective to until, 0 = open), count uint, k uint, members bstr,
+//	 effective to until, 0 = see until), until int (unix s, 0 = open;
+//	 0 when lapse is set), count uint, k uint, members bstr,
 //	 t0 int (unix s), width uint, times bstr]
 //
 // members are the holders' indexes, strictly increasing, as Rice codes with
@@ -69,6 +71,7 @@ type wireGroup struct {
 	Status  uint8
 	Reason  uint8
 	Lapse   uint32
+	Until   int64
 	Count   uint64
 	K       uint8
 	Members []byte
@@ -119,7 +122,17 @@ type removal struct {
 type class struct {
 	status Status
 	reason byte
-	lapse  uint32 // seconds from effective to until; 0 = open
+	lapse  uint32 // seconds from effective to until; 0: see until
+	until  int64  // unix seconds, when lapse is 0; 0 = open
+}
+
+// untilFor returns the until of an entry of class c that took effect at
+// eff, or 0 when open.
+func (c *class) untilFor(eff int64) int64 {
+	if c.lapse != 0 {
+		return eff + int64(c.lapse)
+	}
+	return c.until
 }
 
 type pseudEntry struct {
@@ -277,15 +290,26 @@ func parseGroup(w *wireGroup) (group, error) {
 	if r := (w.Count * uint64(w.Width)) % 8; r != 0 && w.Times[len(w.Times)-1]&(1<<(8-r)-1) != 0 {
 		return group{}, fmt.Errorf("times: nonzero padding: %w", ErrMalformed)
 	}
+	if w.Until != 0 && (w.Lapse != 0 || w.Until < 0 || w.Until > maxUnix) {
+		return group{}, fmt.Errorf("until %d with lapse %d: %w", w.Until, w.Lapse, ErrMalformed)
+	}
 	idx, err := riceDecode(w.Members, w.Count, uint(w.K))
 	if err != nil {
 		return group{}, err
 	}
-	return group{
+	g := group{
 		issuer: w.Issuer,
-		class:  class{status: st, reason: w.Reason, lapse: w.Lapse},
+		class:  class{status: st, reason: w.Reason, lapse: w.Lapse, until: w.Until},
 		idx:    idx, t0: w.T0, width: uint(w.Width), times: w.Times,
-	}, nil
+	}
+	if w.Until != 0 {
+		for i := range idx {
+			if g.eff(i) >= w.Until {
+				return group{}, fmt.Errorf("entry %d: until not after effective: %w", i, ErrMalformed)
+			}
+		}
+	}
+	return g, nil
 }
 
 func parsePseudonyms(b []byte) ([]pseudEntry, error) {
@@ -344,7 +368,7 @@ func (p *Payload) marshal() ([]byte, error) {
 		members, k := riceEncode(g.idx)
 		w.Native = append(w.Native, wireGroup{
 			Issuer: g.issuer, Status: uint8(g.class.status), Reason: g.class.reason,
-			Lapse: g.class.lapse, Count: uint64(len(g.idx)), K: uint8(k), Members: members,
+			Lapse: g.class.lapse, Until: g.class.until, Count: uint64(len(g.idx)), K: uint8(k), Members: members,
 			T0: g.t0, Width: uint8(g.width), Times: g.times,
 		})
 	}
