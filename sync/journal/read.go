@@ -202,7 +202,7 @@ func OpenReader(path string, timeout time.Duration) (*Reader, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
-	db, err := bbolt.Open(path, 0o600, boltOptions(timeout, true))
+	db, err := bbolt.Open(path, 0o600, boltOptions(timeout, true, nil))
 	if err == nil {
 		return &Reader{db: db}, nil
 	}
@@ -218,7 +218,7 @@ func OpenReader(path string, timeout time.Duration) (*Reader, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("snapshot journal: %w", err)
 	}
-	db, err = bbolt.Open(snap, 0o600, boltOptions(timeout, true))
+	db, err = bbolt.Open(snap, 0o600, boltOptions(timeout, true, nil))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("open journal snapshot: %w", err)

@@ -53,18 +53,28 @@ type state struct {
 	anchor    Hash
 }
 
-func boltOptions(timeout time.Duration, readOnly bool) *bbolt.Options {
-	return &bbolt.Options{
+// boltOptions returns the options of every bbolt file of the journal;
+// file, when not nil, receives the file bbolt opens (see Journal.addSlack).
+func boltOptions(timeout time.Duration, readOnly bool, file **os.File) *bbolt.Options {
+	o := &bbolt.Options{
 		Timeout:      timeout,
 		ReadOnly:     readOnly,
 		FreelistType: bbolt.FreelistMapType,
 	}
+	if file != nil {
+		o.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			*file = f
+			return f, err
+		}
+	}
+	return o
 }
 
 // openDB opens an existing journal file and checks it; it returns a
 // *corruptError for a file that must be moved aside.
-func openDB(path string, timeout time.Duration, now time.Time) (db *bbolt.DB, st state, err error) {
-	db, err = bbolt.Open(path, 0o600, boltOptions(timeout, false))
+func openDB(path string, timeout time.Duration, now time.Time, file **os.File) (db *bbolt.DB, st state, err error) {
+	db, err = bbolt.Open(path, 0o600, boltOptions(timeout, false, file))
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, st, fmt.Errorf("%w: another process (sentineld or sentinelctl) holds the journal", err)
@@ -131,11 +141,11 @@ func loadState(tx *bbolt.Tx) (state, error) {
 }
 
 // createDB makes a new journal file with a new epoch.
-func createDB(path string, timeout time.Duration, now time.Time, pred, reason string) (*bbolt.DB, state, error) {
+func createDB(path string, timeout time.Duration, now time.Time, pred, reason string, file **os.File) (*bbolt.DB, state, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, state{}, err
 	}
-	db, err := bbolt.Open(path, 0o600, boltOptions(timeout, false))
+	db, err := bbolt.Open(path, 0o600, boltOptions(timeout, false, file))
 	if err != nil {
 		return nil, state{}, err
 	}
