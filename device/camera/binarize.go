@@ -16,9 +16,10 @@ const (
 
 // binarizer keeps scratch buffers between frames.
 type binarizer struct {
-	black []int
-	thr   []int
-	row   *gozxing.BitArray
+	black  []int
+	thr    []int
+	colSum []int
+	row    *gozxing.BitArray
 }
 
 // binarize returns the black matrix of p: true for dark pixels.
@@ -137,6 +138,34 @@ func downscale2(dst []byte, p plane) ([]byte, plane) {
 		out := dst[y*w : (y+1)*w]
 		for x := range out {
 			out[x] = byte((int(r0[2*x]) + int(r0[2*x+1]) + int(r1[2*x]) + int(r1[2*x+1]) + 2) >> 2)
+		}
+	}
+	return dst, plane{pix: dst, w: w, h: h, stride: w}
+}
+
+// smooth3 writes the 3×3 box mean of p into dst, to quiet sensor noise
+// before a binarisation that keeps faint contrasts.
+func (b *binarizer) smooth3(dst []byte, p plane) ([]byte, plane) {
+	w, h := p.w, p.h
+	if cap(dst) < w*h {
+		dst = make([]byte, w*h)
+	}
+	dst = dst[:w*h]
+	if cap(b.colSum) < w {
+		b.colSum = make([]int, w)
+	}
+	col := b.colSum[:w]
+	for y := 0; y < h; y++ {
+		r0 := p.pix[max(y-1, 0)*p.stride:]
+		r1 := p.pix[y*p.stride:]
+		r2 := p.pix[min(y+1, h-1)*p.stride:]
+		for x := range col {
+			col[x] = int(r0[x]) + int(r1[x]) + int(r2[x])
+		}
+		out := dst[y*w : (y+1)*w]
+		for x := range out {
+			s := col[max(x-1, 0)] + col[x] + col[min(x+1, w-1)]
+			out[x] = byte((s + 4) / 9)
 		}
 	}
 	return dst, plane{pix: dst, w: w, h: h, stride: w}

@@ -68,6 +68,7 @@ type Decoder struct {
 	finders []finder
 	budget  int // finder triples left to try on this frame
 	half    []byte
+	smooth  []byte
 }
 
 // NewDecoder returns a Decoder ready for use.
@@ -157,7 +158,11 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 		return scaled(r, smallScale), nil
 	}
 	if haveHalf {
-		m = d.bin.binarize(pl, lowRange)
+		// At full scale, smoothed first: noise would break the faint
+		// finder rings apart.
+		var smooth plane
+		d.smooth, smooth = d.bin.smooth3(d.smooth, pl)
+		m = d.bin.binarize(smooth, 3)
 		if r, ok := d.locateMatrix(m, pl, false); ok {
 			return r, nil
 		}
