@@ -1,0 +1,37 @@
+// Package ui serves the guard display: one web page that a kiosk browser
+// shows full screen on the terminal's screen, fed live by server-sent
+// events.
+//
+// For every passage the page shows a big colour with a shape and a word
+// (a circle and PASS, a triangle and CHECK, an octagon and STOP, so that
+// no one has to tell colours apart), the masked name, the temperature, the
+// reason in words when the person is not admitted, and a countdown back to
+// ready. Around it: the day's counters, each lane's scanner, camera and
+// thermometer, the freshness of every kind of bundle, online or offline
+// and the last sync, and banners when the terminal is not enrolled or the
+// guard must switch to the manual procedure.
+//
+// A guard overrides a refusal on the page itself: a PIN pad and a reason
+// from a fixed list. The server rate-limits PIN attempts and hands the
+// request to Options.OnOverride, which checks the PIN and journals the
+// override.
+//
+// Every asset is embedded: the page needs no network and no font beyond
+// the system's. The page speaks the site's language (Chinese and English);
+// sentences for reason codes come with each Verdict, already rendered per
+// language, so this package depends on no policy.
+//
+// The daemon owns the listener (127.0.0.1:8080) and serves Handler on it:
+//
+//	srv := ui.New(ui.Options{Lang: "zh", Site: "Huaxin supermarket", OnOverride: onOverride})
+//	defer srv.Close()
+//	go http.Serve(ln, srv.Handler())
+//	srv.Show(ui.Verdict{Lane: "in-1", Outcome: ui.Admit, MaskedName: "Zhang *"})
+//
+// # Caveats
+//
+// Event streams are long-lived requests: call Close before shutting the
+// http.Server down, or Shutdown waits for them. Requests whose Host is not
+// a loopback address or localhost are refused (DNS rebinding); list other
+// names in Options.Hosts when the display is served elsewhere.
+package ui

@@ -1,0 +1,283 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeGate checks PINs as the gate does and records the overrides.
+type fakeGate struct {
+	mu   sync.Mutex
+	pin  string
+	err  error // returned instead, when set
+	got  []Override
+	seen int // calls, including refused ones
+}
+
+func (g *fakeGate) override(ctx context.Context, o Override) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.seen++
+	if g.err != nil {
+		return g.err
+	}
+	if o.PIN != g.pin {
+		return fmt.Errorf("%w: gate: wrong PIN", ErrWrongPIN)
+	}
+	g.got = append(g.got, o)
+	return nil
+}
+
+func (g *fakeGate) calls() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.seen
+}
+
+type postOpts struct {
+	token, ctype, origin, fetchSite, lang string
+}
+
+func post(t *testing.T, ts *httptest.Server, s *Server, body string, o postOpts) (int, overrideResponse) {
+	t.Helper()
+	url := ts.URL + "/override"
+	if o.lang != "" {
+		url += "?lang=" + o.lang
+	}
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	if o.token != "-" {
+		tok := s.token
+		if o.token != "" {
+			tok = o.token
+		}
+		req.Header.Set(tokenHeader, tok)
+	}
+	if o.ctype == "" {
+		o.ctype = "application/json"
+	}
+	req.Header.Set("Content-Type", o.ctype)
+	if o.origin != "" {
+		req.Header.Set("Origin", o.origin)
+	}
+	if o.fetchSite != "" {
+		req.Header.Set("Sec-Fetch-Site", o.fetchSite)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r overrideResponse
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res.StatusCode, r
+}
+
+func body(lane, pin, reason string) string {
+	b, _ := json.Marshal(overrideRequest{Lane: lane, PIN: pin, Reason: reason})
+	return string(b)
+}
+
+func TestOverride(t *testing.T) {
+	good := body("in-1", "4321", "retake-normal")
+	tests := []struct {
+		name      string
+		body      string
+		opts      postOpts
+		gateErr   error
+		wantCode  int
+		wantResp  string // code in the response
+		wantMsg   string
+		wantCalls int
+	}{
+		{"good PIN", good, postOpts{}, nil, http.StatusOK, "", "Override recorded", 1},
+		{"good PIN in Chinese", good, postOpts{lang: "zh"}, nil, http.StatusOK, "", "已记录人工放行", 1},
+		{"wrong PIN", body("in-1", "1111", "retake-normal"), postOpts{}, nil, http.StatusForbidden, "wrong-pin", "Wrong PIN", 1},
+		{"wrong PIN in Chinese", body("in-1", "1111", "retake-normal"), postOpts{lang: "zh"}, nil, http.StatusForbidden, "wrong-pin", "密码错误", 1},
+		{"PIN with letters", body("in-1", "12ab", "retake-normal"), postOpts{}, nil, http.StatusBadRequest, "bad-pin", "4 to 12 digits", 0},
+		{"PIN too short", body("in-1", "123", "retake-normal"), postOpts{}, nil, http.StatusBadRequest, "bad-pin", "", 0},
+		{"reason not on the list", body("in-1", "4321", "friend-of-mine"), postOpts{}, nil, http.StatusBadRequest, "bad-reason", "from the list", 0},
+		{"no reason", body("in-1", "4321", ""), postOpts{}, nil, http.StatusBadRequest, "bad-reason", "", 0},
+		{"no lane", body("", "4321", "emergency"), postOpts{}, nil, http.StatusBadRequest, "", "", 0},
+		{"unknown field", `{"lane":"in-1","pin":"4321","reason":"emergency","guard":"boss"}`, postOpts{}, nil, http.StatusBadRequest, "", "", 0},
+		{"not JSON", `lane=in-1&pin=4321`, postOpts{}, nil, http.StatusBadRequest, "", "", 0},
+		{"no token", good, postOpts{token: "-"}, nil, http.StatusForbidden, "", "", 0},
+		{"wrong token", good, postOpts{token: "00"}, nil, http.StatusForbidden, "", "", 0},
+		{"form post", good, postOpts{ctype: "application/x-www-form-urlencoded"}, nil, http.StatusUnsupportedMediaType, "", "", 0},
+		{"cross-site", good, postOpts{fetchSite: "cross-site"}, nil, http.StatusForbidden, "", "", 0},
+		{"foreign origin", good, postOpts{origin: "http://attacker.example"}, nil, http.StatusForbidden, "", "", 0},
+		{"nothing to override", good, postOpts{}, fmt.Errorf("%w: gate: last person admitted", ErrNothingToOverride), http.StatusConflict, "nothing", "Nothing to override", 1},
+		{"gate locked", good, postOpts{}, fmt.Errorf("%w: gate", ErrLocked), http.StatusTooManyRequests, "locked", "Too many wrong PINs", 1},
+		{"journal down", good, postOpts{}, errors.New("journal: disk full"), http.StatusInternalServerError, "failed", "NOT recorded", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &fakeGate{pin: "4321", err: tt.gateErr}
+			s, ts, _ := newTest(t, Options{OnOverride: g.override})
+			code, resp := post(t, ts, s, tt.body, tt.opts)
+			if code != tt.wantCode {
+				t.Fatalf("got status %d (%+v), want %d", code, resp, tt.wantCode)
+			}
+			if resp.Code != tt.wantResp || !strings.Contains(resp.Message, tt.wantMsg) {
+				t.Errorf("got %q %q, want code %q and a message with %q", resp.Code, resp.Message, tt.wantResp, tt.wantMsg)
+			}
+			if got := g.calls(); got != tt.wantCalls {
+				t.Errorf("OnOverride called %d times, want %d", got, tt.wantCalls)
+			}
+			if tt.wantCode == http.StatusOK {
+				want := Override{Lane: "in-1", PIN: "4321", Reason: "retake-normal"}
+				if len(g.got) != 1 || g.got[0] != want {
+					t.Errorf("gate got %+v, want %+v", g.got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestOverrideUnavailable(t *testing.T) {
+	s, ts, _ := newTest(t, Options{})
+	code, resp := post(t, ts, s, body("in-1", "4321", "emergency"), postOpts{})
+	if code != http.StatusNotImplemented || resp.Code != "unavailable" {
+		t.Errorf("got %d %+v, want 501 unavailable", code, resp)
+	}
+	if st := state(t, ts, ""); st.Override {
+		t.Errorf("the snapshot offers overrides without OnOverride")
+	}
+}
+
+func TestOverrideLockout(t *testing.T) {
+	g := &fakeGate{pin: "4321"}
+	s, ts, clk := newTest(t, Options{OnOverride: g.override, MaxPINFailures: 3, PINWindow: time.Minute, PINLockout: 30 * time.Second})
+	wrong, right := body("in-1", "0000", "emergency"), body("in-1", "4321", "emergency")
+
+	// Two wrong, then a pause longer than the window: they are forgotten.
+	for range 2 {
+		if code, _ := post(t, ts, s, wrong, postOpts{}); code != http.StatusForbidden {
+			t.Fatalf("got %d, want 403", code)
+		}
+	}
+	clk.Add(time.Minute)
+	for i := range 2 {
+		if code, _ := post(t, ts, s, wrong, postOpts{}); code != http.StatusForbidden {
+			t.Fatalf("wrong PIN %d after the window: got %d, want 403", i+1, code)
+		}
+	}
+	// The third within the window locks.
+	code, resp := post(t, ts, s, wrong, postOpts{})
+	if code != http.StatusTooManyRequests || resp.RetryAfter != 30 || !strings.Contains(resp.Message, "30 s") {
+		t.Fatalf("third wrong PIN: got %d %+v, want 429 for 30 s", code, resp)
+	}
+	// Locked: even the right PIN is not tried.
+	calls := g.calls()
+	clk.Add(29 * time.Second)
+	if code, resp := post(t, ts, s, right, postOpts{}); code != http.StatusTooManyRequests || resp.RetryAfter != 1 {
+		t.Errorf("while locked: got %d %+v, want 429 for 1 s", code, resp)
+	}
+	if g.calls() != calls {
+		t.Errorf("OnOverride was called while locked")
+	}
+	clk.Add(time.Second)
+	if code, _ := post(t, ts, s, right, postOpts{}); code != http.StatusOK {
+		t.Errorf("after the lockout: got %d, want 200", code)
+	}
+	// A success forgets earlier failures.
+	for i := range 2 {
+		if code, _ := post(t, ts, s, wrong, postOpts{}); code != http.StatusForbidden {
+			t.Fatalf("wrong PIN %d: got %d, want 403", i+1, code)
+		}
+	}
+	if code, _ := post(t, ts, s, right, postOpts{}); code != http.StatusOK {
+		t.Fatalf("got %d, want 200", code)
+	}
+	if code, _ := post(t, ts, s, wrong, postOpts{}); code != http.StatusForbidden {
+		t.Errorf("one wrong PIN after a success: got %d, want 403", code)
+	}
+}
+
+func TestOverrideOneAtATime(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	s, ts, _ := newTest(t, Options{OnOverride: func(ctx context.Context, o Override) error {
+		close(entered)
+		<-release
+		return nil
+	}})
+	done := make(chan int)
+	go func() {
+		code, _ := post(t, ts, s, body("in-1", "4321", "emergency"), postOpts{})
+		done <- code
+	}()
+	<-entered
+	if code, resp := post(t, ts, s, body("in-2", "4321", "emergency"), postOpts{}); code != http.StatusConflict || resp.Code != "busy" {
+		t.Errorf("second override meanwhile: got %d %+v, want 409 busy", code, resp)
+	}
+	close(release)
+	if code := <-done; code != http.StatusOK {
+		t.Errorf("first override: got %d, want 200", code)
+	}
+}
+
+func TestDecodeOverride(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     Override
+		wantErr  error
+	}{
+		{"good", `{"lane":"in-1","pin":"123456","reason":"emergency"}`, Override{"in-1", "123456", "emergency"}, nil},
+		{"twelve digits", `{"lane":"a","pin":"123456789012","reason":"r"}`, Override{"a", "123456789012", "r"}, nil},
+		{"thirteen digits", `{"lane":"a","pin":"1234567890123","reason":"r"}`, Override{}, errPINFormat},
+		{"unicode digits", `{"lane":"a","pin":"١٢٣٤","reason":"r"}`, Override{}, errPINFormat},
+		{"trailing object", `{"lane":"a","pin":"1234","reason":"r"}{}`, Override{}, errBadRequest},
+		{"too big", `{"lane":"` + strings.Repeat("a", 2000) + `","pin":"1234","reason":"r"}`, Override{}, errBadRequest},
+		{"array", `[]`, Override{}, errBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeOverride(strings.NewReader(tt.in))
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("got error %v, want %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzDecodeOverride(f *testing.F) {
+	for _, s := range []string{
+		`{"lane":"in-1","pin":"123456","reason":"emergency"}`,
+		`{"lane":"in-1","pin":"12a4","reason":"emergency"}`,
+		`{"lane":"","pin":"","reason":""}`,
+		`{"lane":"a","pin":"1234","reason":"r"} `,
+		`{"lane":"a","pin":"1234","reason":"r","x":1}`,
+		`{"lane":"\u0000","pin":"0000","reason":"\ud800"}`,
+		`null`, `[]`, `"`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := decodeOverride(bytes.NewReader(b))
+		if err != nil {
+			if o != (Override{}) {
+				t.Fatalf("got %+v with error %v, want nothing", o, err)
+			}
+			return
+		}
+		if !validPIN(o.PIN) || o.Lane == "" || len(o.Lane) > maxLaneName || o.Reason == "" {
+			t.Fatalf("accepted %+v from %q", o, b)
+		}
+	})
+}

@@ -1,0 +1,172 @@
+package ui
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// snapshot is the whole display's state as one event carries it. Every
+// event is a whole snapshot, so a page that missed events is right again
+// after the next one.
+type snapshot struct {
+	Lang     string      `json:"lang"`      // the language of the texts below
+	SiteLang string      `json:"site_lang"` // the site's language now
+	Site     string      `json:"site"`
+	NowMS    int64       `json:"now_ms"`    // the terminal's clock, Unix ms
+	TZOffset int         `json:"tz_offset"` // the site's offset from UTC, seconds
+	Lanes    []laneView  `json:"lanes"`
+	Counts   Counts      `json:"counts"`
+	Status   *statusView `json:"status"` // nil until the first SetStatus
+	Manual   bool        `json:"manual"`
+	Override bool        `json:"override"` // overrides are possible
+	Reasons  []choice    `json:"reasons"`  // the override pad's list
+}
+
+type choice struct {
+	Code  string `json:"code"`
+	Label string `json:"label"`
+}
+
+type laneView struct {
+	Name    string       `json:"name"`
+	Devices deviceView   `json:"devices"`
+	Verdict *verdictView `json:"verdict"` // nil when ready
+}
+
+type deviceView struct {
+	Scanner     DeviceState `json:"scanner"`
+	Camera      DeviceState `json:"camera"`
+	Thermometer DeviceState `json:"thermometer"`
+}
+
+type verdictView struct {
+	Outcome     Outcome  `json:"outcome"`
+	Colour      string   `json:"colour"`
+	Name        string   `json:"name"`
+	TempState   string   `json:"temp_state"`
+	Temp        string   `json:"temp"` // "36.6 °C" when taken
+	TempHigh    bool     `json:"temp_high"`
+	Message     string   `json:"message"`
+	Reasons     []string `json:"reasons"`
+	Manual      bool     `json:"manual"`
+	Override    string   `json:"override"` // the override reason in words
+	At          string   `json:"at"`       // HH:MM:SS, site time
+	RemainingMS int64    `json:"remaining_ms"`
+	HoldMS      int64    `json:"hold_ms"`
+}
+
+type statusView struct {
+	Online         bool         `json:"online"`
+	LastSync       string       `json:"last_sync"` // words, site time; "" when never
+	Bundles        []bundleView `json:"bundles"`
+	NotEnrolled    bool         `json:"not_enrolled"`
+	ClockUntrusted bool         `json:"clock_untrusted"`
+}
+
+type bundleView struct {
+	Kind      string `json:"kind"`
+	Freshness string `json:"freshness"`
+	Version   uint64 `json:"version"`
+}
+
+// snapshot renders the state in lang. s.mu is held.
+func (s *Server) snapshot(lang string) snapshot {
+	now := s.opts.Now()
+	s.rollDay(now)
+	_, off := now.In(s.opts.Location).Zone()
+	snap := snapshot{
+		Lang: lang, SiteLang: s.lang, Site: s.opts.Site,
+		NowMS: now.UnixMilli(), TZOffset: off,
+		Lanes:    make([]laneView, 0, len(s.lanes)),
+		Counts:   s.counts,
+		Manual:   s.manual || s.status.Manual,
+		Override: s.opts.OnOverride != nil,
+	}
+	for _, code := range s.opts.OverrideReasons {
+		snap.Reasons = append(snap.Reasons, choice{Code: code, Label: reasonLabel(lang, code)})
+	}
+	for _, l := range s.lanes {
+		lv := laneView{Name: l.name, Devices: deviceView{l.devices.Scanner, l.devices.Camera, l.devices.Thermometer}}
+		if v := l.verdict; v != nil && now.Before(l.until) {
+			hold := s.opts.RefuseHold
+			if v.Outcome == Admit {
+				hold = s.opts.AdmitHold
+			}
+			vv := &verdictView{
+				Outcome: v.Outcome, Colour: colourWord(v.Colour), Name: v.MaskedName,
+				TempState: string(v.Temperature.State), TempHigh: v.Temperature.High,
+				Message: verdictMessage(v, lang), Reasons: v.Reasons, Manual: v.Manual,
+				At:          v.At.In(s.opts.Location).Format(time.TimeOnly),
+				RemainingMS: l.until.Sub(now).Milliseconds(), HoldMS: hold.Milliseconds(),
+			}
+			if vv.TempState == "" {
+				vv.TempState = string(TempNotTaken)
+			}
+			if v.Temperature.State == TempOK {
+				vv.Temp = formatCelsius(v.Temperature.Value.Celsius())
+			}
+			if v.OverrideReason != "" {
+				vv.Override = reasonLabel(lang, v.OverrideReason)
+			}
+			if vv.Reasons == nil {
+				vv.Reasons = []string{}
+			}
+			lv.Verdict = vv
+		}
+		snap.Lanes = append(snap.Lanes, lv)
+	}
+	if s.statusSet {
+		st := s.status
+		sv := &statusView{Online: st.Online, NotEnrolled: st.NotEnrolled, ClockUntrusted: st.ClockUntrusted, Bundles: []bundleView{}}
+		if !st.LastSync.IsZero() {
+			sv.LastSync = syncWords(lang, st.LastSync, now, s.opts.Location)
+		}
+		for _, b := range st.Bundles {
+			sv.Bundles = append(sv.Bundles, bundleView{Kind: string(b.Kind), Freshness: b.Freshness.String(), Version: b.Version})
+		}
+		snap.Status = sv
+	}
+	return snap
+}
+
+// formatCelsius rounds to a tenth, as a clinical thermometer shows.
+func formatCelsius(c float64) string {
+	if math.IsNaN(c) || math.IsInf(c, 0) {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f °C", math.Round(c*10)/10)
+}
+
+// syncWords says when the last sync was: the time today, or the date.
+func syncWords(lang string, t, now time.Time, loc *time.Location) string {
+	lt, ln := t.In(loc), now.In(loc)
+	var when string
+	if lt.Format(time.DateOnly) == ln.Format(time.DateOnly) {
+		when = lt.Format("15:04")
+	} else {
+		when = lt.Format("2006-01-02 15:04")
+	}
+	if d := now.Sub(t); d >= time.Minute && d < 24*time.Hour {
+		if lang == LangZH {
+			when += fmt.Sprintf("（%s前）", agoZH(d))
+		} else {
+			when += fmt.Sprintf(" (%s ago)", agoEN(d))
+		}
+	}
+	return trf(lang, "sync.last", when)
+}
+
+func agoEN(d time.Duration) string {
+	if d < time.Hour {
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%d h", int(d.Hours()))
+}
+
+func agoZH(d time.Duration) string {
+	if d < time.Hour {
+		return fmt.Sprintf("%d 分钟", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%d 小时", int(d.Hours()))
+}

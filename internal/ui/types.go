@@ -1,0 +1,155 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"periph.io/x/conn/v3/physic"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/trust"
+)
+
+// Errors of the override. Options.OnOverride wraps ErrWrongPIN,
+// ErrLocked, ErrNothingToOverride or ErrOverrideReason (fmt.Errorf("%w:
+// %w", ui.ErrWrongPIN, err)) so that the page tells the guard what
+// happened; any other error is shown as "not recorded".
+var (
+	// ErrWrongPIN: the PIN matches no guard. Counted towards the lockout.
+	ErrWrongPIN = errors.New("ui: wrong PIN")
+	// ErrLocked: too many wrong PINs; overrides wait.
+	ErrLocked = errors.New("ui: too many wrong PINs: wait before the next override")
+	// ErrNothingToOverride: the lane's last person was admitted, or it was
+	// too long ago.
+	ErrNothingToOverride = errors.New("ui: nothing to override at this lane")
+	// ErrOverrideReason: the reason is not on the list.
+	ErrOverrideReason = errors.New("ui: choose a reason from the list")
+	// ErrNoOverride: the display was built without Options.OnOverride.
+	ErrNoOverride = errors.New("ui: overrides are not available on this terminal")
+)
+
+// Outcome is what happened at the gate.
+type Outcome string
+
+// Outcomes; the values are the gate's verdicts.
+const (
+	Admit Outcome = "admit" // the gate opened
+	Deny  Outcome = "deny"  // the gate stayed shut
+	Refer Outcome = "refer" // the gate stayed shut and the guard must look
+)
+
+// TempState says whether and how a temperature was taken; the values are
+// the gate's.
+type TempState string
+
+// Temperature states.
+const (
+	TempNotTaken    TempState = "not-taken"   // no thermometer, or not measured
+	TempOK          TempState = "ok"          // a reading of the person
+	TempUnavailable TempState = "unavailable" // the thermometer has a fault
+	TempRetake      TempState = "retake"      // no stable reading: measure again
+)
+
+// Temperature is the temperature taken at a passage.
+type Temperature struct {
+	State TempState
+	// Value is the estimated core temperature when State is TempOK.
+	Value physic.Temperature
+	// High marks a reading at or above the site's fever threshold (policy
+	// decides; the display only shows it).
+	High bool
+}
+
+// Verdict is one passage or event at a lane, as the gate decided it.
+type Verdict struct {
+	// Lane names the lane; a lane not in Options.Lanes is added.
+	Lane    string
+	Outcome Outcome
+	// Colour is the code's (or the status list's) colour; ColourNone when
+	// no code was verified.
+	Colour credential.Colour
+	// MaskedName is the masked display name ("Zhang *"); never a full
+	// name.
+	MaskedName  string
+	Temperature Temperature
+	// Reasons are the reason codes, most important first.
+	Reasons []string
+	// Message is the first reason in words by language ("en", "zh"). When
+	// the display's language is missing the page falls back to English,
+	// then to the verifier's sentence for a credential.Reason code, then
+	// to the code itself.
+	Message map[string]string
+	// Manual: the passage could not be recorded; the guard must switch to
+	// the manual procedure. The banner stays until a later passage is
+	// recorded.
+	Manual bool
+	// OverrideReason is set when a guard admitted the person: the reason
+	// code chosen on the pad.
+	OverrideReason string
+	// At is when the passage happened; zero means Options.Now().
+	At time.Time
+}
+
+// DeviceState is the state of one device of a lane.
+type DeviceState string
+
+// Device states. The zero value is unknown.
+const (
+	DeviceUnknown DeviceState = ""
+	DeviceOK      DeviceState = "ok"
+	DeviceFault   DeviceState = "fault"
+	DeviceAbsent  DeviceState = "none" // the lane has no such device
+)
+
+// LaneStatus is the state of a lane's devices.
+type LaneStatus struct {
+	Name        string
+	Scanner     DeviceState
+	Camera      DeviceState
+	Thermometer DeviceState
+}
+
+// Bundle is the freshness of the terminal's bundle of one kind.
+type Bundle struct {
+	Kind      trust.Kind
+	Freshness trust.Freshness
+	Version   uint64
+}
+
+// Status is the terminal's state around the passages. SetStatus replaces
+// it whole.
+type Status struct {
+	Lanes   []LaneStatus
+	Bundles []Bundle
+	// Online says whether the last sync with the centre succeeded;
+	// LastSync is when (zero: never).
+	Online   bool
+	LastSync time.Time
+	// NotEnrolled: the terminal holds no pinned root yet; every person is
+	// checked by hand.
+	NotEnrolled bool
+	// Manual: the journal cannot commit; the guard must switch to the
+	// manual procedure.
+	Manual bool
+	// ClockUntrusted: the terminal's clock cannot be trusted.
+	ClockUntrusted bool
+}
+
+// Override is a guard's override request from the page.
+type Override struct {
+	Lane   string
+	PIN    string
+	Reason string // a code from Options.OverrideReasons
+}
+
+// Counts are the day's passages, in the site's time zone.
+type Counts struct {
+	Admitted  uint64 `json:"admitted"`
+	Refused   uint64 `json:"refused"`
+	Referred  uint64 `json:"referred"`
+	Overrides uint64 `json:"overrides"`
+}
+
+// OverrideFunc checks an override and journals it; see the errors above.
+type OverrideFunc func(ctx context.Context, o Override) error
