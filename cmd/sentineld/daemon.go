@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/gate"
+	"sentinel/internal/sdnotify"
+	"sentinel/sync/journal"
+)
+
+// drainTimeout bounds the wait for the passages in progress at shutdown.
+const drainTimeout = 10 * time.Second
+
+// daemon is one run of sentineld.
+type daemon struct {
+	cfg    *firmwareconfig.Config
+	logger *slog.Logger
+	level  *slog.LevelVar
+	hw     hardware
+	notify *sdnotify.Notifier
+	// watchdog is how often to feed systemd's watchdog; 0: never.
+	watchdog time.Duration
+	clock    gate.Clock
+
+	// Set by the demo.
+	onPassage func(gate.Result)
+	// until, when closed, drains as a signal would.
+	until <-chan struct{}
+	// serving is called once the lanes read and the listeners serve.
+	serving func(d *daemon)
+
+	// Set by run.
+	journal     *journal.Journal
+	gate        *gate.Gate
+	devices     *devices
+	mgmtAddr    net.Addr
+	displayAddr net.Addr
+}
+
+// notifierFromEnv returns systemd's notifier, as the service manager sets
+// it in the environment.
+func notifierFromEnv() *sdnotify.Notifier {
+	return sdnotify.New(os.Getenv("NOTIFY_SOCKET"))
+}
+
+// watchdogFromEnv returns half the watchdog interval systemd asked for.
+func watchdogFromEnv() time.Duration {
+	d, err := sdnotify.WatchdogInterval(os.Getenv("WATCHDOG_USEC"), os.Getenv("WATCHDOG_PID"), os.Getpid())
+	if err != nil {
+		return 0
+	}
+	return d
+}
+
+// run serves until drainCtx is done (or until closes), then drains within
+// drainTimeout; ctx's end aborts at once.
+func (d *daemon) run(ctx, drainCtx context.Context) error {
+	if d.clock == nil {
+		d.clock = floorClock{}
+	}
+	if d.watchdog == 0 && d.notify.Enabled() {
+		d.watchdog = watchdogFromEnv()
+	}
+	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	now, trusted := d.clock.Now()
+	if !trusted {
+		d.logger.Warn("the clock cannot be trusted yet: every person is referred to the guard", "now", now)
+	}
+	ld, err := loadState(d.cfg.DataDir, d.cfg.Terminal.SiteID, now, d.logger.With("component", "bundles"))
+	if err != nil {
+		return err
+	}
+	jopts := journal.Options{
+		Retention: time.Duration(ld.site.RetentionDays) * 24 * time.Hour,
+		OnAlarm: func(a journal.Alarm) {
+			d.logger.Error("journal alarm", "kind", a.Kind, "message", a.Message)
+		},
+	}
+	if ld.centre != nil {
+		if jopts.CentreKey, err = ld.centre.Key(); err != nil {
+			return fmt.Errorf("the trust bundle's centre key: %w", err)
+		}
+	}
+	j, err := journal.Open(journal.Path(d.cfg.DataDir), jopts)
+	if err != nil {
+		return fmt.Errorf("open journal: %w", err)
+	}
+	d.journal = j
+	defer func() {
+		if err := j.Close(); err != nil {
+			d.logger.Error("close journal", "error", err)
+		}
+	}()
+
+	devs, err := d.openDevices(ctx)
+	if err != nil {
+		return err
+	}
+	d.devices = devs
+	defer devs.close()
+
+	g, err := gate.New(gate.Options{
+		Lanes: devs.lanes, Journal: gateJournal{j}, Clock: d.clock, State: ld.state,
+		Logger: d.logger.With("component", "gate"), OnPassage: d.onPassage,
+	})
+	if err != nil {
+		return err
+	}
+	d.gate = g
+
+	var servers []*http.Server
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		for _, s := range servers {
+			s.Shutdown(sctx)
+		}
+	}()
+	serve := func(name, addr string, h http.Handler) (net.Addr, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s listener: %w", name, err)
+		}
+		s := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn)}
+		servers = append(servers, s)
+		go s.Serve(ln) // ends with Shutdown above
+		d.logger.Info("listening", "listener", name, "addr", ln.Addr().String())
+		return ln.Addr(), nil
+	}
+	if d.mgmtAddr, err = serve("management", d.cfg.Listen.Management, d.mgmtHandler()); err != nil {
+		return err
+	}
+	if h := d.displayHandler(); h != nil {
+		if d.displayAddr, err = serve("display", d.cfg.Listen.Display, h); err != nil {
+			return err
+		}
+	}
+
+	passCtx, cancelPasses := context.WithCancel(ctx)
+	defer cancelPasses()
+	g.Start(passCtx)
+	var bg sync.WaitGroup
+	bgCtx, stopBG := context.WithCancel(ctx)
+	defer bg.Wait()
+	defer stopBG()
+	bg.Go(func() { devs.check(bgCtx, d.hw.checkEvery, d.logger.With("component", "thermo")) })
+	bg.Go(func() {
+		healthy := func() bool { return len(d.problems()) == 0 }
+		if err := d.notify.RunWatchdog(bgCtx, d.watchdog, healthy); err != nil && !errors.Is(err, context.Canceled) {
+			d.logger.Warn("systemd watchdog", "error", err)
+		}
+	})
+	if err := d.notify.Notify(sdnotify.Ready, "STATUS=serving "+strconv.Itoa(len(g.Lanes()))+" lanes"); err != nil {
+		d.logger.Warn("systemd notification", "error", err)
+	}
+	d.logger.Info("serving", "lanes", g.Lanes(), "enrolled", ld.state.Enrolled, "site", ld.site.Type)
+	if d.serving != nil {
+		d.serving(d)
+	}
+
+	select {
+	case <-drainCtx.Done():
+	case <-d.until:
+	}
+	d.notify.Notify(sdnotify.Stopping)
+	stopped := make(chan struct{})
+	go func() {
+		g.Stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+		d.logger.Info("drained")
+	case <-ctx.Done():
+		cancelPasses()
+		<-stopped
+		d.logger.Warn("aborted: passages in progress were cut short, the gate stayed shut")
+	case <-time.After(drainTimeout):
+		cancelPasses()
+		<-stopped
+		d.logger.Warn("drain timed out: passages in progress were cut short, the gate stayed shut", "timeout", drainTimeout)
+	}
+	devs.halt()
+	return nil
+}

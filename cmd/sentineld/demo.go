@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"sentinel/device/scanner"
+	"sentinel/device/thermo"
+	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/demo"
+	"sentinel/internal/gate"
+	"sentinel/internal/sdnotify"
+)
+
+type demoOptions struct {
+	dataDir string // keep the demo's data here; empty: a temporary directory
+	once    bool   // exit once every code has passed
+	stdout  io.Writer
+	logger  *slog.Logger
+}
+
+// runDemo prepares the demonstration terminal and runs the daemon on it,
+// printing one line per passage.
+func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
+	dir := o.dataDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "sentinel-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	opts := demo.Options{Dir: dir, Now: time.Now()}
+	if o.once {
+		// Tests run the demo beside other programs: take free ports.
+		opts.Display, opts.Management = "127.0.0.1:0", "127.0.0.1:0"
+	}
+	dm, err := demo.Prepare(opts)
+	if err != nil {
+		return err
+	}
+	defer dm.Close()
+
+	hw := hostHardware()
+	hw.thermometer = func(lane string, _ firmwareconfig.Thermometer) (thermo.Source, io.Closer, error) {
+		return dm.Thermometer(lane)
+	}
+	hw.sampler = demo.SamplerConfig
+	hw.checkEvery = 0 // the replayed bus holds only the people's readings
+
+	p := &demoPrinter{w: o.stdout, codes: dm.Codes, next: map[string]int{}, done: make(chan struct{})}
+	var feeder sync.WaitGroup
+	defer feeder.Wait()
+	d := &daemon{
+		cfg: dm.Config, logger: o.logger, hw: hw, notify: sdnotify.New(""), clock: floorClock{},
+		onPassage: p.print,
+		serving: func(d *daemon) {
+			fmt.Fprintf(o.stdout, "Sentinel demo: data directory %s\n", dir)
+			if d.displayAddr != nil {
+				fmt.Fprintf(o.stdout, "guard display: http://%s  (override PIN %s)\n", d.displayAddr, demo.GuardPIN)
+			} else {
+				fmt.Fprintln(o.stdout, "guard display: not built yet (internal/ui has not landed)")
+			}
+			fmt.Fprintf(o.stdout, "metrics:       http://%s/metrics\n\n", d.mgmtAddr)
+			fmt.Fprintf(o.stdout, "%-6s %-8s %-7s %-9s %-12s %s\n", "LANE", "CODE", "VERDICT", "TEMP", "NAME", "REASONS")
+			serial := d.devices.scanners[firmwareconfig.Lane{Name: demo.SerialLane}.Name+" scanner 1"]
+			feeder.Go(func() {
+				ready := func() bool { return serial != nil && serial.Status().State == scanner.StatePresent }
+				if err := dm.Feed(drainCtx, ready); err != nil && !errors.Is(err, context.Canceled) {
+					o.logger.Error("demo feed", "error", err)
+				}
+			})
+		},
+	}
+	if o.once {
+		d.until = p.done
+	}
+	if err := d.run(ctx, drainCtx); err != nil {
+		return err
+	}
+	if p.unexpected > 0 {
+		return fmt.Errorf("%d of %d passages did not get the verdict the site's policy gives", p.unexpected, len(dm.Codes))
+	}
+	if o.once && p.seen < len(dm.Codes) {
+		return fmt.Errorf("only %d of %d codes passed", p.seen, len(dm.Codes))
+	}
+	return nil
+}
+
+// demoPrinter prints each passage as one line and checks it against the
+// scenario: the lanes present their codes in order.
+type demoPrinter struct {
+	w     io.Writer
+	codes []demo.Code
+
+	mu         sync.Mutex
+	next       map[string]int // lane → passages seen
+	seen       int
+	unexpected int
+	done       chan struct{}
+}
+
+func (p *demoPrinter) print(r gate.Result) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ps := r.Passage
+	var code *demo.Code
+	if ps.Override == nil {
+		n := p.next[ps.Lane]
+		p.next[ps.Lane]++
+		for i := range p.codes {
+			if p.codes[i].Lane != ps.Lane {
+				continue
+			}
+			if n == 0 {
+				code = &p.codes[i]
+				break
+			}
+			n--
+		}
+	}
+	kind := "?"
+	if ps.Override != nil {
+		kind = "override"
+	} else if code != nil {
+		kind = code.Kind
+	}
+	temp := "-"
+	if ps.Temperature.Available() {
+		temp = fmt.Sprintf("%.1f °C", ps.Temperature.Celsius())
+	} else if ps.Temperature.State != gate.TempNotTaken {
+		temp = string(ps.Temperature.State)
+	}
+	reasons := "-"
+	if len(ps.Reasons) > 0 {
+		reasons = strings.Join(ps.Reasons, ",")
+	}
+	name := r.MaskedName
+	if name == "" {
+		name = "-"
+	}
+	verdict := string(ps.Verdict)
+	if !r.Committed {
+		verdict = "FAULT"
+		reasons = gate.ReasonJournal
+	}
+	line := fmt.Sprintf("%-6s %-8s %-7s %-9s %-12s %s", ps.Lane, kind, verdict, temp, name, reasons)
+	if code != nil && (code.Want != ps.Verdict || !r.Committed) {
+		p.unexpected++
+		line += fmt.Sprintf("   UNEXPECTED: want %s", code.Want)
+	}
+	fmt.Fprintln(p.w, line)
+	if code != nil {
+		p.seen++
+		if p.seen == len(p.codes) {
+			close(p.done)
+		}
+	}
+}

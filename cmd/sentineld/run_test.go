@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"sentinel/internal/demo"
+	"sentinel/sync/journal"
+)
+
+// needPTY skips (or, in CI, fails) where there are no pseudo-terminals.
+func needPTY(t *testing.T) {
+	t.Helper()
+	m, s, err := pty.Open()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no pseudo-terminals (%v): CI must provide /dev/ptmx", err)
+		}
+		t.Skipf("SKIPPING: the demo's serial lane needs a pseudo-terminal (/dev/ptmx): %v", err)
+	}
+	m.Close()
+	s.Close()
+}
+
+// syncBuffer is a bytes.Buffer safe for the daemon's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDemo runs the demonstration in-process: every code through the real
+// camera decoder or the serial driver on a pseudo-terminal, the replayed
+// thermometer, the real verifier, status list, policy and journal.
+func TestDemo(t *testing.T) {
+	needPTY(t)
+	dir := t.TempDir()
+	var stdout, stderr syncBuffer
+	code := Run(context.Background(), []string{"-demo", "-demo-once", "-data-dir", dir}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	want := []struct{ lane, kind, verdict, reason string }{
+		{demo.CameraLane, "green", "admit", "-"},
+		{demo.CameraLane, "yellow", "deny", "colour-yellow"},
+		{demo.CameraLane, "red", "deny", "colour-red"},
+		{demo.CameraLane, "expired", "deny", "verification:expired"},
+		{demo.CameraLane, "forged", "deny", "verification:unknown-key"},
+		{demo.CameraLane, "eu-dcc", "admit", "-"},
+		{demo.SerialLane, "revoked", "deny", "status-red"},
+		{demo.SerialLane, "fever", "refer", "fever"},
+		{demo.SerialLane, "rolling", "admit", "-"},
+	}
+	out := stdout.String()
+	if strings.Contains(out, "UNEXPECTED") {
+		t.Errorf("a verdict differs from the policy's:\n%s", out)
+	}
+	byKind := map[string][]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && (f[0] == demo.CameraLane || f[0] == demo.SerialLane) {
+			byKind[f[1]] = f
+		}
+	}
+	for _, w := range want {
+		f := byKind[w.kind]
+		if f == nil {
+			t.Errorf("%s: no passage printed\n%s", w.kind, out)
+			continue
+		}
+		if f[0] != w.lane || f[2] != w.verdict || f[len(f)-1] != w.reason {
+			t.Errorf("%s: got %v, want %s %s %s", w.kind, f, w.lane, w.verdict, w.reason)
+		}
+	}
+	if !strings.Contains(out, "37.8 °C") {
+		t.Errorf("the fever's temperature is not printed:\n%s", out)
+	}
+
+	// Every passage is in the journal, whose chain verifies.
+	r, err := journal.OpenReader(journal.Path(dir), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	v, err := r.Verify()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Records != len(want) || v.Break != nil {
+		t.Fatalf("journal holds %d records (break %v), want %d and an unbroken chain", v.Records, v.Break, len(want))
+	}
+	decisions := map[string][]string{}
+	err = r.Range(1, 0, func(seq journal.Seq, b []byte) error {
+		rec, err := journal.DecodeRecord(b)
+		if err != nil {
+			return err
+		}
+		decisions[rec.Lane] = append(decisions[rec.Lane], string(rec.Decision))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDecisions := map[string][]string{}
+	for _, w := range want {
+		wantDecisions[w.lane] = append(wantDecisions[w.lane], w.verdict)
+	}
+	for lane, ds := range wantDecisions {
+		if got := strings.Join(decisions[lane], " "); got != strings.Join(ds, " ") {
+			t.Errorf("journal at %s: got %s, want %s", lane, got, strings.Join(ds, " "))
+		}
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"-nope"}, exitUsage},
+		{[]string{"-demo-once"}, exitUsage},
+		{[]string{"-log-level", "loud", "-config", "x"}, exitUsage},
+		{[]string{"extra"}, exitUsage},
+		{[]string{"-h"}, exitOK},
+		{[]string{"-config", filepath.Join(t.TempDir(), "none.toml")}, exitFailed},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stderr bytes.Buffer
+			if got := Run(context.Background(), tt.args, io.Discard, &stderr); got != tt.want {
+				t.Errorf("got exit %d, want %d\n%s", got, tt.want, stderr.String())
+			}
+		})
+	}
+}
+
+// freePort returns a port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestDaemon runs sentineld from a configuration file on a terminal that
+// is not enrolled: a camera lane replays one code, the person is referred
+// to the guard, the management listener reports it, and SIGTERM drains.
+func TestDaemon(t *testing.T) {
+	dir := t.TempDir()
+	frames := filepath.Join(dir, "frames")
+	os.MkdirAll(frames, 0o700)
+	img, err := demo.RenderQR("HCN1:NOT-A-REAL-CODE", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Create(filepath.Join(frames, "01.png"))
+	png.Encode(f, img)
+	f.Close()
+	mgmt := freePort(t)
+	display := freePort(t)
+	cfg := fmt.Sprintf(`data_dir = %q
+log_level = "debug"
+
+[terminal]
+id = "T-TEST-1"
+site_id = "SITE-1"
+
+[central]
+url = "http://127.0.0.1:9"
+
+[listen]
+display = "127.0.0.1:%d"
+management = "127.0.0.1:%d"
+
+[[lane]]
+name = "in-1"
+[lane.camera]
+source = "replay"
+dir = %q
+`, filepath.Join(dir, "data"), display, mgmt, frames)
+	path := filepath.Join(dir, "sentineld.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- Run(context.Background(), []string{"-config", path}, &stdout, &stderr) }()
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", mgmt)
+	get := func(p string) (int, string) {
+		resp, err := http.Get(base + p)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	referred := regexp.MustCompile(`sentinel_passages_total\{verdict="refer"\} 1\b`)
+	deadline := time.Now().Add(20 * time.Second)
+	var metrics string
+	for {
+		var code int
+		code, metrics = get("/metrics")
+		if code == http.StatusOK && referred.MatchString(metrics) {
+			break
+		}
+		select {
+		case c := <-done:
+			t.Fatalf("sentineld exited with %d\n%s", c, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no referral counted within 20 s:\n%s\n%s", metrics, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range []string{"sentinel_enrolled 0", `sentinel_bundle_freshness{kind="trust",state="blocked"} 1`, `sentinel_journal_alarm{kind="journal-commit"} 0`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q:\n%s", want, metrics)
+		}
+	}
+	if code, body := get("/healthz"); code != http.StatusOK || strings.TrimSpace(body) != "ok" {
+		t.Errorf("healthz: got %d %q, want 200 ok", code, body)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-done:
+		if c != exitOK {
+			t.Errorf("exit %d after SIGTERM, want 0\n%s", c, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("sentineld did not drain within 15 s of SIGTERM")
+	}
+	logs := stderr.String()
+	for _, want := range []string{`"msg":"draining: signal again to abort"`, `"msg":"drained"`, `"reasons":["not-enrolled"]`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s:\n%s", want, logs)
+		}
+	}
+	r, err := journal.OpenReader(journal.Path(filepath.Join(dir, "data")), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if v, err := r.Verify(); err != nil || v.Records != 1 {
+		t.Errorf("journal: %d records, %v; want 1", v.Records, err)
+	}
+}
