@@ -1,0 +1,256 @@
+package clock
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sources of trusted time, as Now and State name them.
+const (
+	SourceNTP     = "ntp"     // the kernel says NTP (or PTP, chrony…) keeps the clock synchronised
+	SourceCentral = "central" // the central system's signed time, carried forward on the monotonic clock
+	SourceRTC     = "rtc"     // a battery-backed RTC set the clock at boot
+	SourceNone    = "none"    // no source the terminal trusts
+)
+
+// Floor is the compiled-in earliest time the clock may show: no terminal
+// runs a binary before it was written. The binary's VCS commit time, when
+// the build recorded one, raises it.
+var Floor = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// Defaults for Options.
+const (
+	DefaultMaxError = 30 * time.Second
+	// DefaultDrift is the worst drift of an unsynchronised quartz clock,
+	// in parts per million: the error of carried-forward central time
+	// grows by this much.
+	DefaultDrift = 200
+	// MaxRTT bounds the round trip of a signed time: beyond it the time
+	// says too little to be worth keeping.
+	MaxRTT = 10 * time.Second
+)
+
+// Options configure a Monitor.
+type Options struct {
+	// Floor overrides the earliest plausible time (zero: the package
+	// Floor, raised to the binary's commit time).
+	Floor time.Time
+	// MaxError is the largest error the clock may have and be trusted.
+	// Zero means DefaultMaxError.
+	MaxError time.Duration
+	// BatteryRTC says the board has a battery-backed real-time clock:
+	// when the kernel set the system clock from it at boot, the clock is
+	// trusted even without NTP.
+	BatteryRTC bool
+	// DriftPPM is the clock's worst drift in parts per million (zero:
+	// DefaultDrift).
+	DriftPPM int
+}
+
+// ntpStatus is what adjtimex(2) says about the kernel clock.
+type ntpStatus struct {
+	unsync   bool          // STA_UNSYNC: nothing disciplines the clock
+	maxError time.Duration // the kernel's bound on the clock's error
+}
+
+// Monitor decides whether the terminal's clock can be trusted. Its methods
+// are safe for concurrent use.
+type Monitor struct {
+	floor    time.Time
+	maxError time.Duration
+	rtc      bool
+	drift    float64 // fraction
+
+	// OS and time access, replaced by tests.
+	now       func() time.Time
+	adjtimex  func() (ntpStatus, error)
+	rtcSynced func() bool
+
+	mu      sync.Mutex
+	ntpAt   time.Time // when ntp was last read (monotonic)
+	ntp     ntpStatus
+	ntpErr  error
+	signed  bool
+	sigMono time.Time     // local reading (monotonic) when the signed time arrived
+	sigTime time.Time     // the signed time estimated at sigMono
+	sigErr  time.Duration // its error at sigMono (half the round trip)
+}
+
+// New returns a Monitor reading the kernel's clock status.
+func New(opts Options) *Monitor {
+	m := &Monitor{
+		floor:     opts.Floor,
+		maxError:  opts.MaxError,
+		rtc:       opts.BatteryRTC,
+		drift:     float64(opts.DriftPPM) / 1e6,
+		now:       time.Now,
+		adjtimex:  sysAdjtimex,
+		rtcSynced: sysRTCSynced,
+	}
+	if m.floor.IsZero() {
+		m.floor = buildFloor()
+	}
+	if m.maxError <= 0 {
+		m.maxError = DefaultMaxError
+	}
+	if opts.DriftPPM <= 0 {
+		m.drift = DefaultDrift / 1e6
+	}
+	return m
+}
+
+// buildFloor returns Floor raised to the binary's commit time.
+func buildFloor() time.Time {
+	f := Floor
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.time" {
+				if t, err := time.Parse(time.RFC3339, s.Value); err == nil && t.After(f) {
+					f = t
+				}
+			}
+		}
+	}
+	return f
+}
+
+// State is the clock's trust for policy and the guard display.
+type State struct {
+	Trusted bool
+	// Source is SourceNTP, SourceCentral, SourceRTC or SourceNone.
+	Source string
+	// MaxError is the bound on the clock's error, when the source gives
+	// one.
+	MaxError time.Duration
+	// Reason says why the clock is not trusted, in words for the guard.
+	Reason string
+}
+
+// String describes the state for the display, e.g. "trusted (ntp, ±12ms)"
+// or "untrusted: the clock is before 2026-11-01 (the board lost its time)".
+func (s State) String() string {
+	if !s.Trusted {
+		return "untrusted: " + s.Reason
+	}
+	if s.MaxError > 0 {
+		return fmt.Sprintf("trusted (%s, ±%v)", s.Source, s.MaxError.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("trusted (%s)", s.Source)
+}
+
+// Now returns the time, whether it can be trusted, and its source. An
+// untrusted time must not accept or refuse a code.
+func (m *Monitor) Now() (t time.Time, trusted bool, source string) {
+	t, s := m.read()
+	return t, s.Trusted, s.Source
+}
+
+// State returns the clock's trust now.
+func (m *Monitor) State() State {
+	_, s := m.read()
+	return s
+}
+
+func (m *Monitor) read() (time.Time, State) {
+	sys := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	// The kernel's status, read at most once a second.
+	if m.ntpAt.IsZero() || sys.Sub(m.ntpAt) >= time.Second || sys.Before(m.ntpAt) {
+		m.ntp, m.ntpErr = m.adjtimex()
+		m.ntpAt = sys
+	}
+	var central time.Time
+	var centralErr time.Duration
+	if m.signed {
+		age := sys.Sub(m.sigMono)
+		if age >= 0 {
+			central = m.sigTime.Add(age)
+			centralErr = m.sigErr + time.Duration(float64(age)*m.drift)
+		}
+	}
+	centralOK := !central.IsZero() && centralErr <= m.maxError
+	wall := sys.Round(0) // the wall clock, without the monotonic reading
+
+	var reasons []string
+	if wall.Before(m.floor) {
+		reasons = append(reasons, fmt.Sprintf("the system clock shows %s, before %s (the board lost its time)", wall.UTC().Format(time.DateOnly), m.floor.UTC().Format(time.DateOnly)))
+	} else {
+		switch {
+		case m.ntpErr != nil:
+			reasons = append(reasons, "cannot read the clock's synchronisation: "+m.ntpErr.Error())
+		case m.ntp.unsync:
+			reasons = append(reasons, "NTP is not synchronised")
+		case m.ntp.maxError > m.maxError:
+			reasons = append(reasons, fmt.Sprintf("NTP error bound %v exceeds %v", m.ntp.maxError, m.maxError))
+		default:
+			if centralOK && absDur(wall.Sub(central)) > m.maxError+centralErr {
+				// Synchronised to something that disagrees with the
+				// centre's signed time: trust neither the NTP server nor
+				// the system clock.
+				return wall, State{Source: SourceNone, Reason: fmt.Sprintf("NTP time differs from the central system's signed time by %v", wall.Sub(central).Round(time.Second))}
+			}
+			return wall, State{Trusted: true, Source: SourceNTP, MaxError: m.ntp.maxError}
+		}
+	}
+	if centralOK {
+		return central, State{Trusted: true, Source: SourceCentral, MaxError: centralErr}
+	}
+	if !central.IsZero() {
+		reasons = append(reasons, fmt.Sprintf("the central system's signed time is too old (error up to %v)", centralErr.Round(time.Second)))
+	} else {
+		reasons = append(reasons, "no signed time from the central system yet")
+	}
+	if m.rtc && !wall.Before(m.floor) {
+		if m.rtcSynced() {
+			return wall, State{Trusted: true, Source: SourceRTC}
+		}
+		reasons = append(reasons, "the battery clock did not set the time at boot")
+	}
+	return wall, State{Source: SourceNone, Reason: strings.Join(reasons, "; ")}
+}
+
+// ObserveSignedTime records the central system's signed time t, received
+// over a request that took rtt: the caller has verified the signature (a
+// status delta's or sync response's issued-at, signed for this exchange;
+// never an old bundle's), and t was signed between sending and receiving.
+// The Monitor keeps it on the monotonic clock. A time before the floor, or
+// a negative or too long rtt, is ignored.
+func (m *Monitor) ObserveSignedTime(t time.Time, rtt time.Duration) {
+	if rtt < 0 || rtt > MaxRTT || t.Before(m.floor) {
+		return
+	}
+	sys := m.now()
+	// t was signed some time within the round trip: its midpoint errs by
+	// at most rtt/2; one second more for the signed time's resolution.
+	est := t.Add(rtt / 2)
+	errBound := rtt/2 + time.Second
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.signed {
+		// Keep the observation that bounds the time better now.
+		age := sys.Sub(m.sigMono)
+		if cur := m.sigErr + time.Duration(float64(age)*m.drift); age >= 0 && cur < errBound {
+			return
+		}
+	}
+	m.signed, m.sigMono, m.sigTime, m.sigErr = true, sys, est, errBound
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// sysRTCSynced reports whether the kernel set the system clock from the
+// RTC at boot (CONFIG_RTC_HCTOSYS).
+func sysRTCSynced() bool {
+	b, err := os.ReadFile("/sys/class/rtc/rtc0/hctosys")
+	return err == nil && strings.TrimSpace(string(b)) == "1"
+}
