@@ -74,6 +74,8 @@
 //
 // # Caveats
 //
+//   - A zero issuedAt (a code that carries no issue time) lets every
+//     entry override it.
 //   - Lookup trusts now: judge a code only on a trusted clock (see
 //     internal/clock). Prune likewise.
 //   - Prune is not automatic: call it after ApplyBase and periodically.
