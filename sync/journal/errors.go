@@ -25,6 +25,9 @@ var (
 	// ErrSealed is returned by an Opener whose key cannot open a wrapped
 	// data key or a record's sealed fields (wrong key or tampered bytes).
 	ErrSealed = errors.New("journal: sealed fields do not open")
+	// ErrUnavailable matches (errors.Is) every *UnavailableError: a passage
+	// that could not be committed.
+	ErrUnavailable = errors.New("journal: passage not recorded")
 	// ErrCorrupt is wrapped by errors about a journal file that bbolt cannot
 	// open or whose contents are inconsistent.
 	ErrCorrupt = errors.New("journal: file corrupt")
@@ -42,3 +45,6 @@ func (e *UnavailableError) Error() string {
 }
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrUnavailable.
+func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }

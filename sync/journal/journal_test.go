@@ -180,7 +180,7 @@ func TestCommitFailure(t *testing.T) {
 	j.commitHook = func(*bbolt.Tx) error { return diskFull } // read by the committer after the send below
 	_, err := j.Append(context.Background(), testPassage(1, t0))
 	var ue *UnavailableError
-	if !errors.As(err, &ue) || !errors.Is(err, diskFull) {
+	if !errors.As(err, &ue) || !errors.Is(err, diskFull) || !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("append on a full disk: got %v, want an *UnavailableError wrapping %v", err, diskFull)
 	}
 	if a := j.Alarms(); len(a) != 1 || a[0].Kind != AlarmCommit {
@@ -437,4 +437,20 @@ func appendMany(t testing.TB, j *Journal, n int) {
 	}
 	close(next)
 	wg.Wait()
+}
+
+// The file keeps written zeros past bbolt's pages (see addSlack).
+func TestSlack(t *testing.T) {
+	j := openTest(t, Options{})
+	appendMany(t, j.Journal, 200)
+	var used int64
+	j.db.View(func(tx *bbolt.Tx) error { used = tx.Size(); return nil })
+	st, err := os.Stat(j.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slack := st.Size() - used; slack < slackMin {
+		t.Fatalf("slack past bbolt's pages: got %d bytes, want at least %d", slack, slackMin)
+	}
+	mustVerify(t, j)
 }
