@@ -111,9 +111,10 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	d.devices = devs
 	defer devs.close()
 
+	display := d.newDisplay(ld.site)
 	g, err := gate.New(gate.Options{
 		Lanes: devs.lanes, Journal: gateJournal{j}, Clock: d.clock, State: ld.state,
-		Logger: d.logger.With("component", "gate"), OnPassage: d.onPassage,
+		Display: uiDisplay{display}, Logger: d.logger.With("component", "gate"), OnPassage: d.onPassage,
 	})
 	if err != nil {
 		return err
@@ -122,6 +123,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 
 	var servers []*http.Server
 	defer func() {
+		display.Close() // ends the event streams, which Shutdown would wait for
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		for _, s := range servers {
@@ -142,10 +144,8 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	if d.mgmtAddr, err = serve("management", d.cfg.Listen.Management, d.mgmtHandler()); err != nil {
 		return err
 	}
-	if h := d.displayHandler(); h != nil {
-		if d.displayAddr, err = serve("display", d.cfg.Listen.Display, h); err != nil {
-			return err
-		}
+	if d.displayAddr, err = serve("display", d.cfg.Listen.Display, display.Handler()); err != nil {
+		return err
 	}
 
 	passCtx, cancelPasses := context.WithCancel(ctx)
@@ -156,6 +156,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	defer bg.Wait()
 	defer stopBG()
 	bg.Go(func() { devs.check(bgCtx, d.hw.checkEvery, d.logger.With("component", "thermo")) })
+	bg.Go(func() { d.updateDisplay(bgCtx, display) })
 	bg.Go(func() {
 		healthy := func() bool { return len(d.problems()) == 0 }
 		if err := d.notify.RunWatchdog(bgCtx, d.watchdog, healthy); err != nil && !errors.Is(err, context.Canceled) {

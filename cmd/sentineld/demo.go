@@ -64,11 +64,7 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 		onPassage: p.print,
 		serving: func(d *daemon) {
 			fmt.Fprintf(o.stdout, "Sentinel demo: data directory %s\n", dir)
-			if d.displayAddr != nil {
-				fmt.Fprintf(o.stdout, "guard display: http://%s  (override PIN %s)\n", d.displayAddr, demo.GuardPIN)
-			} else {
-				fmt.Fprintln(o.stdout, "guard display: not built yet (internal/ui has not landed)")
-			}
+			fmt.Fprintf(o.stdout, "guard display: http://%s  (override PIN %s)\n", d.displayAddr, demo.GuardPIN)
 			fmt.Fprintf(o.stdout, "metrics:       http://%s/metrics\n\n", d.mgmtAddr)
 			fmt.Fprintf(o.stdout, "%-6s %-8s %-7s %-9s %-12s %s\n", "LANE", "CODE", "VERDICT", "TEMP", "NAME", "REASONS")
 			serial := d.devices.scanners[firmwareconfig.Lane{Name: demo.SerialLane}.Name+" scanner 1"]

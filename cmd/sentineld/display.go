@@ -1,9 +1,147 @@
 package main
 
-import "net/http"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
 
-// displayHandler returns the guard display's handler, or nil while there
-// is none.
-func (d *daemon) displayHandler() http.Handler {
-	return nil
+	"sentinel/crypto/trust"
+	"sentinel/device/scanner"
+	"sentinel/internal/gate"
+	"sentinel/internal/ui"
+	"sentinel/sync/journal"
+)
+
+// uiDisplay shows the gate's passages on the guard display.
+type uiDisplay struct{ s *ui.Server }
+
+var _ gate.Display = uiDisplay{}
+
+// Show converts a passage for the display.
+func (u uiDisplay) Show(s gate.Shown) {
+	v := ui.Verdict{
+		Lane: s.Lane, Outcome: ui.Outcome(s.Verdict), Colour: s.Colour, MaskedName: s.MaskedName,
+		Temperature: ui.Temperature{
+			State: ui.TempState(s.Temperature.State), Value: s.Temperature.Value,
+			High: slices.Contains(s.Reasons, "fever"),
+		},
+		Reasons: s.Reasons, Message: s.Message, Manual: s.Manual, At: s.At,
+	}
+	if s.Override != nil {
+		v.OverrideReason = s.Override.Reason
+	}
+	u.s.Show(v)
+}
+
+// newDisplay builds the guard display for the site. Overrides go to the
+// gate, once it exists.
+func (d *daemon) newDisplay(site *gate.SiteSettings) *ui.Server {
+	return ui.New(ui.Options{
+		Lang:            site.Language,
+		Site:            d.cfg.Terminal.Name,
+		Lanes:           d.laneNames(),
+		OverrideReasons: gate.OverrideReasons(),
+		Location:        site.Location(),
+		Now:             func() time.Time { t, _ := d.clock.Now(); return t },
+		Logger:          d.logger.With("component", "display"),
+		OnOverride: func(ctx context.Context, o ui.Override) error {
+			if d.gate == nil {
+				return ui.ErrNoOverride
+			}
+			_, err := d.gate.Override(ctx, o.Lane, o.PIN, o.Reason)
+			return overrideError(err)
+		},
+	})
+}
+
+// overrideError maps the gate's refusals onto the display's, so that the
+// page tells the guard what happened.
+func overrideError(err error) error {
+	for _, m := range []struct{ gate, ui error }{
+		{gate.ErrBadPIN, ui.ErrWrongPIN},
+		{gate.ErrOverrideLocked, ui.ErrLocked},
+		{gate.ErrNothingToOverride, ui.ErrNothingToOverride},
+		{gate.ErrOverrideReason, ui.ErrOverrideReason},
+	} {
+		if errors.Is(err, m.gate) {
+			return fmt.Errorf("%w: %w", m.ui, err)
+		}
+	}
+	return err
+}
+
+func (d *daemon) laneNames() []string {
+	names := make([]string, len(d.cfg.Lanes))
+	for i, l := range d.cfg.Lanes {
+		names[i] = l.Name
+	}
+	return names
+}
+
+// displayStatus is the terminal's state as the display shows it.
+func (d *daemon) displayStatus() ui.Status {
+	now, trusted := d.clock.Now()
+	st := d.gate.State()
+	s := ui.Status{NotEnrolled: !st.Enrolled, ClockUntrusted: !trusted}
+	for _, a := range d.journal.Alarms() {
+		if a.Kind == journal.AlarmCommit {
+			s.Manual = true
+		}
+	}
+	for _, k := range trust.Kinds() {
+		b := st.Bundles[k]
+		s.Bundles = append(s.Bundles, ui.Bundle{Kind: k, Freshness: b.Freshness(now), Version: b.Version})
+	}
+	for _, l := range d.cfg.Lanes {
+		ls := ui.LaneStatus{Name: l.Name, Scanner: ui.DeviceAbsent, Camera: ui.DeviceAbsent, Thermometer: ui.DeviceAbsent}
+		for name, src := range d.devices.scanners {
+			if len(name) > len(l.Name) && name[:len(l.Name)+1] == l.Name+" " {
+				ls.Scanner = deviceState(src.Status().State, ls.Scanner)
+			}
+		}
+		if c := d.devices.cameras[l.Name]; c != nil {
+			ls.Camera = deviceState(c.Status().State, ui.DeviceAbsent)
+		}
+		if t := d.devices.samplers[l.Name]; t != nil {
+			ls.Thermometer = ui.DeviceOK
+			if !t.Status().Available {
+				ls.Thermometer = ui.DeviceFault
+			}
+		}
+		s.Lanes = append(s.Lanes, ls)
+	}
+	return s
+}
+
+// deviceState turns a scanner's state into the display's; a lane with
+// several scanners shows a fault when any has one.
+func deviceState(s scanner.State, was ui.DeviceState) ui.DeviceState {
+	st := ui.DeviceUnknown
+	switch s {
+	case scanner.StatePresent:
+		st = ui.DeviceOK
+	case scanner.StateMissing:
+		st = ui.DeviceFault
+	}
+	if was == ui.DeviceFault {
+		return was
+	}
+	return st
+}
+
+// updateDisplay refreshes the display's status every second until ctx is
+// done.
+func (d *daemon) updateDisplay(ctx context.Context, s *ui.Server) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		s.SetStatus(d.displayStatus())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

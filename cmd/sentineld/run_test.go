@@ -252,6 +252,41 @@ dir = %q
 	if code, body := get("/healthz"); code != http.StatusOK || strings.TrimSpace(body) != "ok" {
 		t.Errorf("healthz: got %d %q, want 200 ok", code, body)
 	}
+	// The guard display serves the page; an override with a wrong PIN is
+	// refused by the gate and the page is told so.
+	dbase := fmt.Sprintf("http://127.0.0.1:%d", display)
+	resp, err := http.Get(dbase + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="sentinel-token" content="([^"]+)"`).FindSubmatch(page)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("display page: %d, token found %v", resp.StatusCode, m != nil)
+	}
+	req, _ := http.NewRequest("POST", dbase+"/override", strings.NewReader(`{"lane":"in-1","pin":"0000","reason":"not-enrolled"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Sentinel-Token", string(m[1]))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "wrong-pin") {
+		t.Errorf("override with a wrong PIN: got %d %s, want 403 wrong-pin", resp.StatusCode, body)
+	}
+	resp, err = http.Get(dbase + "/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(state), `"name":"in-1"`) || !strings.Contains(string(state), `"outcome":"refer"`) {
+		t.Errorf("display state lacks the referral at in-1:\n%s", state)
+	}
+
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
