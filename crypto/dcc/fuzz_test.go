@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"sentinel/crypto/credential"
@@ -114,22 +115,59 @@ func FuzzPayload(f *testing.F) {
 	cert, _ := loadDSC(f, "es256-vacc")
 	dsc := &trust.DSC{KID: trust.KeyIDOf(cert.Raw), Cert: cert, Public: cert.PublicKey}
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		claims, err := decodeClaims(payload)
-		checkRejection(t, err)
-		if err != nil {
-			return
-		}
+		var one content
+		oneErr := decodeContent(payload, &one)
+		checkRejection(t, oneErr)
 		var p content
-		err = decodeHCert(claims.HCert.V1, &p.HCert)
+		claims, err := decodeClaims(payload)
+		if err == nil {
+			err = decodeHCert(claims.HCert.V1, &p.HCert)
+		}
 		checkRejection(t, err)
 		if err != nil {
+			if credential.ReasonOf(oneErr) != credential.ReasonOf(err) {
+				t.Fatalf("one pass says %v, two steps %v", oneErr, err)
+			}
 			return
 		}
-		p.IssuedAt, p.Expires = claims.Iat.Time(), claims.Exp.Time()
+		p.Issuer, p.IssuedAt, p.Expires = claims.Iss, claims.Iat.Time(), claims.Exp.Time()
+		if oneErr != nil || !reflect.DeepEqual(one, p) {
+			t.Fatalf("one pass (%v) and two steps disagree: %+v vs %+v", oneErr, one, p)
+		}
 		checkRejection(t, checkTime(dsc, &p, vecClock, 0))
 		checkRejection(t, p.HCert.checkOne())
 		checkRejection(t, checkKeyUsage(cert, &p.HCert))
 		checkRejection(t, validateSchema(claims.HCert.V1, p.HCert.Ver))
 		p.HCert.facts()
 	})
+}
+
+// TestDecodeContentAgrees checks that the one-pass decoding and the two
+// steps agree on the fuzz seeds.
+func TestDecodeContentAgrees(t *testing.T) {
+	for _, v := range vectors {
+		b, err := os.ReadFile(filepath.Join("testdata", v.name, "code.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := Decode(bytes.TrimSpace(b))
+		if err != nil {
+			continue
+		}
+		var one, two content
+		if err := decodeContent(u.msg.Payload, &one); err != nil {
+			t.Fatalf("%s: %v", v.name, err)
+		}
+		claims, err := decodeClaims(u.msg.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := decodeHCert(claims.HCert.V1, &two.HCert); err != nil {
+			t.Fatal(err)
+		}
+		two.Issuer, two.IssuedAt, two.Expires = claims.Iss, claims.Iat.Time(), claims.Exp.Time()
+		if !reflect.DeepEqual(one, two) {
+			t.Errorf("%s: one pass %+v, two steps %+v", v.name, one, two)
+		}
+	}
 }

@@ -148,6 +148,38 @@ func decodeClaims(payload []byte) (*rawCWT, error) {
 	return c, nil
 }
 
+// typedCWT decodes the claims and the health certificate in one pass.
+type typedCWT struct {
+	Iss   string           `cbor:"1,keyasint,omitempty"`
+	Exp   cose.NumericDate `cbor:"4,keyasint,omitempty"`
+	Iat   cose.NumericDate `cbor:"6,keyasint,omitempty"`
+	HCert struct {
+		V1 *HCert `cbor:"1,keyasint,omitempty"`
+	} `cbor:"-260,keyasint,omitempty"`
+}
+
+// decodeContent decodes the CWT claims and the typed health certificate
+// (stages "decode" and the typed half of "schema"). The common case takes
+// one pass; on any failure the two steps run apart, to tell a malformed
+// payload (ReasonBadStructure) from content of the wrong type
+// (ReasonSchema).
+func decodeContent(payload []byte, p *content) error {
+	var c typedCWT
+	if len(payload) > 0 && payload[0]>>5 == 5 && decMode.Unmarshal(payload, &c) == nil && c.HCert.V1 != nil {
+		p.Issuer, p.IssuedAt, p.Expires, p.HCert = c.Iss, c.Iat.Time(), c.Exp.Time(), *c.HCert.V1
+		return nil
+	}
+	claims, err := decodeClaims(payload)
+	if err != nil {
+		return err
+	}
+	if err := decodeHCert(claims.HCert.V1, &p.HCert); err != nil {
+		return err
+	}
+	p.Issuer, p.IssuedAt, p.Expires = claims.Iss, claims.Iat.Time(), claims.Exp.Time()
+	return nil
+}
+
 // decodeHCert decodes the health certificate into typed fields. The CBOR
 // is well-formed (decodeClaims checked it), so a failure here is content of
 // the wrong type: ReasonSchema.

@@ -38,15 +38,10 @@ func (u *Unverified) Verify(store *trust.Store, opts Options) (*credential.Crede
 	if err != nil {
 		return nil, err
 	}
-	claims, err := decodeClaims(u.msg.Payload)
-	if err != nil {
-		return nil, err
-	}
 	var p content
-	if err := decodeHCert(claims.HCert.V1, &p.HCert); err != nil {
+	if err := decodeContent(u.msg.Payload, &p); err != nil {
 		return nil, err
 	}
-	p.Issuer, p.IssuedAt, p.Expires = claims.Iss, claims.Iat.Time(), claims.Exp.Time()
 	if err := checkTime(dsc, &p, opts.Now, opts.Tolerance); err != nil {
 		return nil, err
 	}
@@ -57,6 +52,10 @@ func (u *Unverified) Verify(store *trust.Store, opts Options) (*credential.Crede
 		return nil, err
 	}
 	if !opts.SkipSchema {
+		claims, err := decodeClaims(u.msg.Payload)
+		if err != nil {
+			return nil, err
+		}
 		if err := validateSchema(claims.HCert.V1, p.HCert.Ver); err != nil {
 			return nil, err
 		}
