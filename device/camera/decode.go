@@ -179,7 +179,7 @@ func scaled(r Result, scale int) Result {
 
 // maxTriplesPerFrame bounds the finder triples tried on one frame, which
 // bounds the time a frame full of false candidates takes.
-const maxTriplesPerFrame = 24
+const maxTriplesPerFrame = 32
 
 const (
 	// minHalfSide is the smallest half-scale side worth a pass.

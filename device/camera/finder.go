@@ -61,15 +61,20 @@ func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 }
 
 // finderRatio checks runs for 1:1:3:1:1 and returns the module size:
-// the outer runs within 0.4 to 1.9 modules, the centre within 2 to 4.6.
+// the dark outer runs within 0.4 to 1.9 modules, the light ones within
+// 0.2 to 1.9 (binarisation thins the light ring of a blurred finder next
+// to a bright quiet zone), the centre within 2 to 4.6.
 func finderRatio(r [5]int) (float64, bool) {
 	total := r[0] + r[1] + r[2] + r[3] + r[4]
 	if total < 7 {
 		return 0, false
 	}
 	// In tenths of a module: 70·r/total.
-	for _, i := range [4]int{0, 1, 3, 4} {
-		if t := 70 * r[i]; t < 4*total || t > 19*total {
+	for i, lo := range [5]int{4, 2, 0, 2, 4} {
+		if i == 2 {
+			continue
+		}
+		if t := 70 * r[i]; t < lo*total || t > 19*total {
 			return 0, false
 		}
 	}
