@@ -249,7 +249,7 @@ func TestChainMatchesRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for range 2000 {
+			for range 500 {
 				in := green()
 				if pick(4) == 0 {
 					in = dcc()

@@ -140,7 +140,7 @@ func (e *Engine) failed(a *activation, colour credential.Colour, chainErr error)
 
 // decide builds the decision of rule r.
 func (e *Engine) decide(r *rule, a *activation, colour credential.Colour) Decision {
-	d := Decision{Verdict: r.verdict, Reasons: slices.Clip(r.reasons), Rule: r.name, Colour: colour}
+	d := Decision{Verdict: r.verdict, Reasons: slices.Clone(r.reasons), Rule: r.name, Colour: colour}
 	if r.colour >= 0 {
 		d.Colour = credential.Colour(r.colour)
 	}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,6 +249,17 @@ func TestSiteSettings(t *testing.T) {
 			{name: "37.5 admits", mutate: func(in *Input) { in.Temperature.Value = celsius(37.5) }, verdict: Admit, rule: "green", colour: credential.ColourGreen},
 			{name: "37.8 refers", mutate: func(in *Input) { in.Temperature.Value = celsius(37.8) }, verdict: Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourGreen},
 		}},
+		{"yellow admitted", func(b *Bundle) { b.Yellow = Admit }, []policyCase{
+			{name: "yellow admits", mutate: func(in *Input) { in.Credential.Colour = credential.ColourYellow }, verdict: Admit, rule: "yellow-admitted", colour: credential.ColourYellow},
+			{name: "status yellow admits", mutate: func(in *Input) {
+				in.Status = Status{Overridden: true, Status: "yellow", Effective: t0.Add(-time.Minute)}
+			}, verdict: Admit, rule: "yellow-admitted", colour: credential.ColourYellow},
+			{name: "yellow with a fever refers", mutate: func(in *Input) {
+				in.Credential.Colour = credential.ColourYellow
+				in.Temperature.Value = celsius(38)
+			}, verdict: Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourYellow},
+			{name: "red still denies", mutate: func(in *Input) { in.Credential.Colour = credential.ColourRed }, verdict: Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
+		}},
 		{"yellow referred", func(b *Bundle) { b.Yellow = Refer }, []policyCase{
 			{name: "yellow refers", mutate: func(in *Input) { in.Credential.Colour = credential.ColourYellow }, verdict: Refer, reasons: []string{ReasonColourYellow}, rule: "colour-yellow", colour: credential.ColourYellow},
 		}},
@@ -269,5 +281,47 @@ func TestSiteSettings(t *testing.T) {
 			}
 			runCases(t, e, tt.cases)
 		})
+	}
+}
+
+// TestDecideConcurrent runs lanes at once on one engine (run with -race).
+func TestDecideConcurrent(t *testing.T) {
+	e, err := New(nil, Supermarket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for lane := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				in := green()
+				in.Temperature.Value = celsius(36 + float64((lane+i)%3))
+				want := Admit
+				if in.Temperature.Value >= DefaultFever {
+					want = Refer
+				}
+				if d := e.Decide(in); d.Verdict != want {
+					t.Errorf("lane %d: got %s %q, want %s", lane, d.Verdict, d.Reasons, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestReasonsNotShared checks that changing a decision's reasons does not
+// change the engine's rules.
+func TestReasonsNotShared(t *testing.T) {
+	e, err := New(nil, Supermarket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := green()
+	in.Enrolled = false
+	d := e.Decide(in)
+	d.Reasons[0] = "changed"
+	if got := e.Decide(in).Reasons; !slices.Equal(got, []string{ReasonNotEnrolled}) {
+		t.Errorf("got %q after changing an earlier decision, want [not-enrolled]", got)
 	}
 }
