@@ -24,16 +24,18 @@
 //
 // A payload is a deterministic CBOR map (see wirePayload in payload.go for
 // the field list). Native entries travel in groups, one per (issuer,
-// status, reason, lapse or until): the holders' indexes as Rice-coded gaps, and
-// their effective times as fixed-width offsets from the group's earliest,
-// to the second. A delta of a million changes spread over a day over
-// indexes 0..50 M of four issuers takes 3.5 MB (28 bits a change; the
-// information content of index and time alone is about 26 bits).
-// Roaring's serialized form was measured on the same data: 17.4 bits an
-// index against 11 for the Rice gaps, 4.29 MB for the delta, over the 4 MB
-// budget, so the wire format does not use it. Pseudonymous entries are
-// sorted 34-byte records; revocations are sorted 16-byte hashes (the first
-// 16 bytes of SHA-256 of the UCI).
+// status, reason, lapse or until): the holders' indexes, and their
+// effective times as fixed-width offsets from the group's earliest, to the
+// second. The indexes travel in whichever of two encodings is smaller:
+// Rice-coded gaps, or a roaring bitmap in roaring's portable serialization
+// (validated structurally before roaring's deserializer sees it). For
+// scattered indexes Rice wins: a delta of a million changes spread over a
+// day over indexes 0..50 M of four issuers takes 3.5 MB (28 bits a
+// change), where roaring's form took 17.4 bits an index against 11, 4.29
+// MB for the delta, over the 4 MB budget. For ranges (an issuer withholds
+// a block of new indexes) roaring's run containers win: 4 bytes a run.
+// Pseudonymous entries are sorted 34-byte records; revocations are sorted
+// 16-byte hashes (the first 16 bytes of SHA-256 of the UCI).
 //
 // # Memory layout and exactness
 //

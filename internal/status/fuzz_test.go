@@ -16,6 +16,23 @@ func fuzzSeeds(f *testing.F, base bool) {
 	w.Native[0].Count = 1 << 20
 	f.Add(encode(f, &w))
 	f.Add(encode(f, &wirePayload{Format: 1}))
+	// A range travels as roaring runs.
+	rb := NewBuilder()
+	for i := uint32(70_000); i < 70_500; i++ {
+		if err := rb.SetNative("GD", i, Entry{Status: Withheld, Effective: t0}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if !base {
+		if err := rb.RemoveNative("GD", 1<<20); err != nil {
+			f.Fatal(err)
+		}
+	}
+	data, err := rb.MarshalDelta()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
 	f.Add([]byte{0xa1, 0x01, 0x01})
 	f.Add([]byte{})
 }

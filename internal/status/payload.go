@@ -47,14 +47,16 @@ const (
 //
 //	[issuer text, status uint, reason uint, lapse uint (seconds from
 //	 effective to until, 0 = see until), until int (unix s, 0 = open;
-//	 0 when lapse is set), count uint, k uint, members bstr,
+//	 0 when lapse is set), count uint, enc uint, k uint, members bstr,
 //	 t0 int (unix s), width uint, times bstr]
 //
-// members are the holders' indexes, strictly increasing, as Rice codes with
-// parameter k of the gaps (the first index, then each index minus the
-// previous minus one), most significant bit first, zero-padded to a byte.
-// times are count values of width bits (same bit order): entry i took
-// effect at t0 + times[i]. A removal is [issuer, count, k, members].
+// members are the holders' indexes, strictly increasing. With enc 0 they
+// are Rice codes with parameter k of the gaps (the first index, then each
+// index minus the previous minus one), most significant bit first,
+// zero-padded to a byte; with enc 1 (k 0) a roaring bitmap in its portable
+// serialization. times are count values of width bits (most significant
+// first): entry i, in index order, took effect at t0 + times[i]. A removal
+// is [issuer, count, enc, k, members].
 type wirePayload struct {
 	Format           uint64        `cbor:"1,keyasint"`
 	Native           []wireGroup   `cbor:"2,keyasint,omitempty"`
@@ -73,6 +75,7 @@ type wireGroup struct {
 	Lapse   uint32
 	Until   int64
 	Count   uint64
+	Enc     uint8
 	K       uint8
 	Members []byte
 	T0      int64
@@ -84,6 +87,7 @@ type wireRemoval struct {
 	_       struct{} `cbor:",toarray"`
 	Issuer  string
 	Count   uint64
+	Enc     uint8
 	K       uint8
 	Members []byte
 }
@@ -198,7 +202,7 @@ func parse(data []byte, delta bool) (p *Payload, err error) {
 		if err := add(g.Count); err != nil {
 			return nil, err
 		}
-		if err := checkMembers(g.Count, g.K, g.Members); err != nil {
+		if err := checkMembers(g.Count, g.Enc, g.K, g.Members); err != nil {
 			return nil, fmt.Errorf("%s: group %d: %w", op, i, err)
 		}
 	}
@@ -207,7 +211,7 @@ func parse(data []byte, delta bool) (p *Payload, err error) {
 		if err := add(r.Count); err != nil {
 			return nil, err
 		}
-		if err := checkMembers(r.Count, r.K, r.Members); err != nil {
+		if err := checkMembers(r.Count, r.Enc, r.K, r.Members); err != nil {
 			return nil, fmt.Errorf("%s: removal %d: %w", op, i, err)
 		}
 	}
@@ -230,7 +234,7 @@ func parse(data []byte, delta bool) (p *Payload, err error) {
 		if err := trust.ValidIssuer(r.Issuer); err != nil {
 			return nil, fmt.Errorf("%s: removal %d: %w: %w", op, i, ErrMalformed, err)
 		}
-		idx, err := riceDecode(r.Members, r.Count, uint(r.K))
+		idx, err := decodeMembers(r.Enc, r.K, r.Members, r.Count)
 		if err != nil {
 			return nil, fmt.Errorf("%s: removal %d: %w", op, i, err)
 		}
@@ -256,8 +260,11 @@ func parse(data []byte, delta bool) (p *Payload, err error) {
 }
 
 // checkMembers bounds count by the bytes of members: a Rice code takes at
-// least k+1 bits.
-func checkMembers(count uint64, k uint8, members []byte) error {
+// least k+1 bits; roaring's count is checked against its containers.
+func checkMembers(count uint64, enc, k uint8, members []byte) error {
+	if enc == encRoaring {
+		return nil
+	}
 	if k > 31 {
 		return fmt.Errorf("rice parameter %d: %w", k, ErrMalformed)
 	}
@@ -293,7 +300,7 @@ func parseGroup(w *wireGroup) (group, error) {
 	if w.Until != 0 && (w.Lapse != 0 || w.Until < 0 || w.Until > maxUnix) {
 		return group{}, fmt.Errorf("until %d with lapse %d: %w", w.Until, w.Lapse, ErrMalformed)
 	}
-	idx, err := riceDecode(w.Members, w.Count, uint(w.K))
+	idx, err := decodeMembers(w.Enc, w.K, w.Members, w.Count)
 	if err != nil {
 		return group{}, err
 	}
@@ -365,16 +372,16 @@ func (p *Payload) marshal() ([]byte, error) {
 	w := wirePayload{Format: formatVersion}
 	for i := range p.groups {
 		g := &p.groups[i]
-		members, k := riceEncode(g.idx)
-		w.Native = append(w.Native, wireGroup{
+		enc, k, members := encodeMembers(g.idx)
+		w.Native = append(w.Native, wireGroup{Enc: enc,
 			Issuer: g.issuer, Status: uint8(g.class.status), Reason: g.class.reason,
-			Lapse: g.class.lapse, Until: g.class.until, Count: uint64(len(g.idx)), K: uint8(k), Members: members,
+			Lapse: g.class.lapse, Until: g.class.until, Count: uint64(len(g.idx)), K: k, Members: members,
 			T0: g.t0, Width: uint8(g.width), Times: g.times,
 		})
 	}
 	for _, r := range p.rmNative {
-		members, k := riceEncode(r.idx)
-		w.RemoveNative = append(w.RemoveNative, wireRemoval{Issuer: r.issuer, Count: uint64(len(r.idx)), K: uint8(k), Members: members})
+		enc, k, members := encodeMembers(r.idx)
+		w.RemoveNative = append(w.RemoveNative, wireRemoval{Issuer: r.issuer, Count: uint64(len(r.idx)), Enc: enc, K: k, Members: members})
 	}
 	if len(p.pseud) > 0 {
 		b := make([]byte, 0, len(p.pseud)*pseudRecordSize)
