@@ -2,7 +2,9 @@ package policy
 
 import (
 	"runtime"
+	"slices"
 	"testing"
+	"time"
 )
 
 // BenchmarkDecide measures one decision with the default supermarket
@@ -75,4 +77,25 @@ func loop(b *testing.B, op func()) {
 	if cpu := threadCPU() - start; cpu > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
+}
+
+// BenchmarkDecideLatency reports the median and the 99th percentile of
+// single green-admit decisions (wall time, so a loaded machine shows in
+// the tail).
+func BenchmarkDecideLatency(b *testing.B) {
+	e, err := New(nil, Supermarket)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := green()
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	for b.Loop() {
+		start := time.Now()
+		e.Decide(in)
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 }

@@ -61,3 +61,28 @@ default refer no-rule-matched
 	// Output:
 	// policy line 3, column 39, rule fever (when): undefined field 'fevr'
 }
+
+func ExampleDefaultBundle() {
+	// The centre starts a compound's policy bundle from the default and
+	// adds the residents.
+	b, err := policy.DefaultBundle(policy.Compound)
+	if err != nil {
+		panic(err)
+	}
+	b.Version = "2026-11-29.1"
+	b.Residents = []string{"ZJ:1001", "ZJ:1002"}
+	payload, err := b.Marshal()
+	if err != nil {
+		panic(err)
+	}
+	if err := policy.Compile(payload); err != nil {
+		panic(err)
+	}
+	got, err := policy.ParseBundle(payload)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(got.Site, got.Version, got.Fever, got.Yellow, got.Residents)
+	// Output:
+	// compound 2026-11-29.1 37.300°C deny [ZJ:1001 ZJ:1002]
+}
