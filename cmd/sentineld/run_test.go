@@ -75,7 +75,8 @@ func TestDemo(t *testing.T) {
 		{demo.CameraLane, "eu-dcc", "admit", "-"},
 		{demo.SerialLane, "revoked", "deny", "status-red"},
 		{demo.SerialLane, "fever", "refer", "fever"},
-		{demo.SerialLane, "rolling", "admit", "-"},
+		{demo.SerialLane, "rolling", "admit", "-"}, // read twice: one passage
+		{demo.SerialLane, "shc", "admit", "-"},     // three chunks assembled
 	}
 	out := stdout.String()
 	if strings.Contains(out, "UNEXPECTED") {

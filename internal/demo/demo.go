@@ -45,6 +45,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/dcc"
 	"sentinel/crypto/healthcode"
+	"sentinel/crypto/shc"
 	"sentinel/crypto/trust"
 	"sentinel/device/thermo"
 	firmwareconfig "sentinel/firmware-config"
@@ -64,8 +65,14 @@ const GuardPIN = "2468"
 // Code is one code of the scenario and what the terminal should decide.
 type Code struct {
 	Lane    string
-	Kind    string // green, yellow, red, expired, forged, revoked, rolling, eu-dcc, fever
+	Kind    string // green, yellow, red, expired, forged, revoked, rolling, eu-dcc, shc, fever
 	Payload string
+	// Parts are the QR texts of a chunked SMART Health Card, read one
+	// after the other; Payload is then the card's JWS.
+	Parts []string
+	// Repeat: the scanner reads the code twice in a row, as when a phone
+	// is held in front of it; the terminal sees one passage.
+	Repeat bool
 	// Want is the verdict the site's default policy gives.
 	Want gate.Verdict
 	// Celsius is the person's temperature; 0 when the code is refused
@@ -110,6 +117,7 @@ type keys struct {
 	holder     ed25519.PrivateKey
 	dscKey     *ecdsa.PrivateKey
 	dsc        *x509.Certificate
+	shcKey     *ecdsa.PrivateKey
 	pseudonym  []byte
 }
 
@@ -180,6 +188,9 @@ func makeKeys(now time.Time) (*keys, error) {
 	if k.dscKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
 		return nil, err
 	}
+	if k.shcKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(now.Unix()),
 		Subject:      pkix.Name{Country: []string{"DE"}, CommonName: "Sentinel demo document signer"},
@@ -215,6 +226,7 @@ func (d *Demo) writeTrust(k *keys, now time.Time) error {
 	content := &trust.TrustContent{
 		Native:       []trust.NativeEntry{{Issuer: "ZJ", SPKI: spki}},
 		DSCs:         []trust.DSCEntry{{Cert: k.dsc.Raw}},
+		SHC:          []trust.SHCEntry{{Issuer: shcIssuer, JWKS: jwks(&k.shcKey.PublicKey)}},
 		PseudonymKey: k.pseudonym,
 		HPKE:         &trust.HPKEPublicKey{KEM: kem.ID(), Public: centre.PublicKey().Bytes()},
 	}
@@ -338,7 +350,15 @@ func (d *Demo) makeCodes(k *keys, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("demo: present rolling: %w", err)
 	}
-	d.Codes = append(d.Codes, Code{Lane: SerialLane, Kind: "rolling", Payload: rolling, Want: gate.Admit, Celsius: 36.5})
+	d.Codes = append(d.Codes, Code{Lane: SerialLane, Kind: "rolling", Payload: rolling, Want: gate.Admit, Celsius: 36.5, Repeat: true})
+
+	// A SMART Health Card in the deprecated chunked form: three QR codes
+	// that the gate's scanner stage assembles.
+	jws, err := shc.Sign(k.shcKey, "", shcIssuer, shcCard(now), now.Add(-24*time.Hour), time.Time{})
+	if err != nil {
+		return fmt.Errorf("demo: sign SMART Health Card: %w", err)
+	}
+	d.Codes = append(d.Codes, Code{Lane: SerialLane, Kind: "shc", Payload: jws, Parts: shc.EncodeChunks(jws, 3), Want: gate.Admit, Celsius: 36.6})
 
 	// An EU DCC signed by the demo's own document signer.
 	hc := dcc.HCert{
@@ -462,8 +482,17 @@ func (d *Demo) Feed(ctx context.Context, ready func() bool) error {
 		if c.Lane != SerialLane {
 			continue
 		}
-		if _, err := io.WriteString(d.ptyMaster, c.Payload+"\r"); err != nil {
-			return fmt.Errorf("demo: type into the pseudo-terminal: %w", err)
+		lines := c.Parts
+		if lines == nil {
+			lines = []string{c.Payload}
+		}
+		if c.Repeat {
+			lines = append(lines, c.Payload)
+		}
+		for _, l := range lines {
+			if _, err := io.WriteString(d.ptyMaster, l+"\r"); err != nil {
+				return fmt.Errorf("demo: type into the pseudo-terminal: %w", err)
+			}
 		}
 	}
 	return nil
