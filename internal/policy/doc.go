@@ -26,9 +26,13 @@
 //
 // # Caveats
 //
-// Decide never admits on an error: a rule that fails at run time (a missing
-// key, a cost limit hit, a verdict that is not admit, deny or refer) refers
-// the person to the guard with the reason "policy-error" and names the rule.
+// Decide never admits on an error: a rule that fails at run time (a
+// division by zero, an index out of range, the cost limit, a verdict that is
+// not admit, deny or refer) refers the person to the guard with the reason
+// "policy-error", names the rule and keeps the cause in Decision.Err.
+//
+// Rules see what the policy bundle's settings say (settings.fever,
+// settings.yellow…); the gate's config bundle does not reach them.
 //
 // Holder identities reach the rules only as opaque ids ("ZJ:42", "p:HEX"),
 // never as names.

@@ -117,9 +117,11 @@ const (
 	MaxExpr = 4096
 	// maxRecursion bounds the parser's nesting.
 	maxRecursion = 64
-	// CostLimit bounds the work of one evaluation of one expression (CEL's
-	// cost units; a comparison costs about 1). A rule that exceeds it fails
-	// and refers the person to the guard.
+	// CostLimit bounds the work of one passage's decision, in CEL's cost
+	// units (a comparison costs about 1): the when expressions tried,
+	// together, and then the deciding rule's verdict and reasons
+	// expressions, each. A decision that exceeds it refers the person to
+	// the guard with ReasonPolicyError. The default policies cost about 50.
 	CostLimit = 10_000
 )
 

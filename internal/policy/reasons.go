@@ -10,24 +10,24 @@ import (
 // once released: journals and the centre store them. A policy may use codes
 // of its own; Message shows those as a generic sentence.
 const (
-	ReasonNotEnrolled   = "not-enrolled"            // the terminal holds no pinned root yet
-	ReasonClock         = "clock-untrusted"         // the terminal's clock cannot be trusted
-	ReasonBundleStale   = "bundle-stale"            // trust or status data past its grace
-	ReasonBundleBlocked = "bundle-blocked"          // no valid trust or status data at all
-	ReasonWithheld      = "status-withheld"         // the status list says no code may be used
-	ReasonRevoked       = "status-revoked"          // the credential is on a revocation list
-	ReasonStatusRed     = "status-red"              // the status list turned the holder red
-	ReasonStatusYellow  = "status-yellow"           // the status list turned the holder yellow
-	ReasonColourRed     = "colour-red"              // the code is red
-	ReasonColourYellow  = "colour-yellow"           // the code is yellow
-	ReasonPaper         = "paper-not-accepted"      // a paper code at a site that wants the app
-	ReasonNotResident   = "not-resident"            // not on the compound's access list
-	ReasonRetake        = "temperature-retake"      // no stable reading: measure again
-	ReasonThermometer   = "thermometer-unavailable" // the thermometer has a fault
-	ReasonFever         = "fever"                   // at or above the fever threshold: retake
-	ReasonCertificate   = "certificate-not-accepted"
-	ReasonNoRule        = "no-rule-matched" // the default of the default policies
-	ReasonPolicyError   = "policy-error"    // a rule failed at run time
+	ReasonNotEnrolled   = "not-enrolled"             // the terminal holds no pinned root yet
+	ReasonClock         = "clock-untrusted"          // the terminal's clock cannot be trusted
+	ReasonBundleStale   = "bundle-stale"             // trust or status data past its grace
+	ReasonBundleBlocked = "bundle-blocked"           // no valid trust or status data at all
+	ReasonWithheld      = "status-withheld"          // the status list says no code may be used
+	ReasonRevoked       = "status-revoked"           // the credential is on a revocation list
+	ReasonStatusRed     = "status-red"               // the status list turned the holder red
+	ReasonStatusYellow  = "status-yellow"            // the status list turned the holder yellow
+	ReasonColourRed     = "colour-red"               // the code is red
+	ReasonColourYellow  = "colour-yellow"            // the code is yellow
+	ReasonPaper         = "paper-not-accepted"       // a paper code at a site that wants the app
+	ReasonNotResident   = "not-resident"             // not on the compound's access list
+	ReasonRetake        = "temperature-retake"       // no stable reading: measure again
+	ReasonThermometer   = "thermometer-unavailable"  // the thermometer has a fault
+	ReasonFever         = "fever"                    // at or above the fever threshold: retake
+	ReasonCertificate   = "certificate-not-accepted" // an EU DCC or SHC whose facts the policy refuses
+	ReasonNoRule        = "no-rule-matched"          // the default of the default policies
+	ReasonPolicyError   = "policy-error"             // a rule failed at run time
 	// VerificationPrefix precedes a verifier's reason ("verification:expired").
 	VerificationPrefix = "verification:"
 )
