@@ -43,6 +43,8 @@ var catalogue = map[string][2]string{
 	"sub.refer":               {"Guard: check this person", "请保安核验此人"},
 	"sub.ready":               {"Show your code to the scanner", "请向扫码器出示健康码"},
 	"sub.override":            {"Admitted by the guard", "保安人工放行"},
+	"sub.manual":              {"NOT RECORDED: gate shut", "未记录：闸门关闭"},
+	"code.sep":                {": ", "："},
 	"ready.in":                {"Ready in %s s", "%s 秒后就绪"},
 	"lane":                    {"Lane", "通道"},
 	"temp":                    {"Temperature", "体温"},

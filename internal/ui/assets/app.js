@@ -131,24 +131,21 @@
     head.appendChild(el('span', 'lanename', t('lane') + ' ' + lane.name));
     if (v && v.colour !== 'none') {
       const chip = el('span', 'chip codecolour');
-      chip.append(el('span', 'dot ' + v.colour), el('span', null, t('code') + ': ' + t('colour.' + v.colour)));
+      chip.append(el('span', 'dot ' + v.colour), el('span', null, t('code') + t('code.sep') + t('colour.' + v.colour)));
       head.appendChild(chip);
     }
-    if (v) head.appendChild(el('span', 'at', v.at));
     p.appendChild(head);
 
+    // The shape, then the word with what it means beneath.
     const big = el('div', 'big');
-    const word = el('div', 'word', t('word.' + outcome));
-    big.append(icon(outcome), word);
-    p.appendChild(big);
-
-    if (!v) {
-      p.appendChild(el('div', 'sub', t('sub.ready')));
-      return p;
-    }
+    const words = el('div', 'words');
     let sub = t('sub.' + outcome);
-    if (v.override) sub = t('sub.override') + ': ' + v.override;
-    p.appendChild(el('div', 'sub', sub));
+    if (v && v.override) sub = t('sub.override') + t('code.sep') + v.override;
+    if (v && v.manual) sub = t('sub.manual');
+    words.append(el('div', 'word', t('word.' + outcome)), el('div', 'sub', sub));
+    big.append(icon(outcome), words);
+    p.appendChild(big);
+    if (!v) return p;
     if (v.name) p.appendChild(el('div', 'name', v.name));
 
     if (v.temp_state !== 'not-taken' || v.temp) {
@@ -158,22 +155,22 @@
         temp.appendChild(el('span', 'value', v.temp));
         if (v.temp_high) temp.appendChild(el('span', 'high', '▲ ' + t('temp.high')));
       } else if (v.temp_state === 'unavailable') {
-        temp.appendChild(el('span', 'value', t('temp.fault')));
+        temp.appendChild(el('span', 'note', t('temp.fault')));
       } else if (v.temp_state === 'retake') {
-        temp.appendChild(el('span', 'value', t('temp.retake')));
+        temp.appendChild(el('span', 'note', t('temp.retake')));
       }
       p.appendChild(temp);
     }
-    if (outcome !== 'admit' && v.message) p.appendChild(el('div', 'message', v.message));
+    // The manual procedure's banner says it all; the message would repeat it.
+    if (outcome !== 'admit' && v.message && !v.manual) p.appendChild(el('div', 'message', v.message));
 
     const foot = el('div', 'foot');
-    const cd = el('div', 'countdown');
-    const txt = el('div', 'cdtext');
+    const txt = el('span', 'cdtext');
+    foot.appendChild(txt);
     const bar = el('div', 'bar');
     const fill = el('div');
     bar.appendChild(fill);
-    cd.append(txt, bar);
-    foot.appendChild(cd);
+    foot.appendChild(bar);
     if (snap.override && outcome !== 'admit' && !v.manual) {
       const b = el('button', 'override', t('override.button'));
       b.type = 'button';
@@ -215,7 +212,7 @@
     item('✓', 'admitted', c.admitted);
     item('✕', 'refused', c.refused);
     item('!', 'referred', c.referred);
-    item('⚿', 'overrides', c.overrides);
+    item('»', 'overrides', c.overrides);
   }
 
   function stItem(parent, cls, text) {
@@ -256,15 +253,18 @@
     renderLanes();
     renderCounts();
     renderHealth();
+    renderClock();
+  }
+
+  // The terminal's clock in the site's time zone.
+  function renderClock() {
+    const d = new Date(Date.now() + skew + snap.tz_offset * 1000);
+    const pad = (n) => String(n).padStart(2, '0');
+    $('clock').textContent = pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + ':' + pad(d.getUTCSeconds());
   }
 
   function tick() {
-    // The terminal's clock in the site's time zone.
-    if (snap) {
-      const d = new Date(Date.now() + skew + snap.tz_offset * 1000);
-      const pad = (n) => String(n).padStart(2, '0');
-      $('clock').textContent = pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + ':' + pad(d.getUTCSeconds());
-    }
+    if (snap) renderClock();
     let expired = false;
     for (const p of document.querySelectorAll('#lanes .lane')) {
       if (!updateCountdown(p)) expired = true;

@@ -1,0 +1,428 @@
+package ui
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"periph.io/x/conn/v3/physic"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/trust"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/screenshots from the browser test")
+
+// chromium finds the browser, or skips loudly (fails when CI=true).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "CHROMIUM NOT INSTALLED: the guard display's browser test did not run (apt-get install chromium)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// artefacts is where the screenshots go: $SENTINEL_ARTIFACTS/ui, or a
+// temporary directory.
+func artefacts(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if a := os.Getenv("SENTINEL_ARTIFACTS"); a != "" {
+		dir = filepath.Join(a, "ui")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// seen is what the page shows, read from the DOM.
+type seen struct {
+	Lang     string   `json:"lang"`
+	Outcome  string   `json:"outcome"`
+	Shape    string   `json:"shape"`
+	Word     string   `json:"word"`
+	Sub      string   `json:"sub"`
+	Name     string   `json:"name"`
+	Temp     string   `json:"temp"`
+	Message  string   `json:"message"`
+	Colour   string   `json:"colour"`
+	Override bool     `json:"override"`
+	Banners  []string `json:"banners"`
+	Net      string   `json:"net"`
+	Counts   string   `json:"counts"`
+	Health   string   `json:"health"`
+	Lanes    int      `json:"lanes"`
+	// Overflow lists elements whose text does not fit on the screen.
+	Overflow []string `json:"overflow"`
+}
+
+// readPage reads the first lane (or the lane named) and the page around it.
+const readPage = `(() => {
+  const lane = document.querySelector(LANE ? '.lane[data-lane="' + LANE + '"]' : '.lane');
+  const q = (s) => { const e = lane && lane.querySelector(s); return e ? e.textContent : ''; };
+  const shape = lane && lane.querySelector('.big svg');
+  const over = [];
+  for (const e of document.querySelectorAll('.lane, .lane *, #top, #top *, #bottom, #banners *')) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0) continue;
+    if (r.right > innerWidth + 1 || r.bottom > innerHeight + 1) over.push((e.className || e.tagName) + ' ' + (e.textContent || '').slice(0, 40));
+  }
+  return {
+    lang: document.documentElement.lang,
+    outcome: lane ? lane.dataset.outcome : '',
+    shape: shape ? shape.dataset.shape : '',
+    word: q('.word'), sub: q('.sub'), name: q('.name'), temp: q('.temp'), message: q('.message'),
+    colour: q('.codecolour'),
+    override: !!(lane && lane.querySelector('button.override')),
+    banners: [...document.querySelectorAll('#banners .banner')].map((b) => b.textContent),
+    net: document.getElementById('net').textContent,
+    counts: document.getElementById('counts').textContent,
+    health: document.getElementById('health').textContent,
+    lanes: document.querySelectorAll('.lane').length,
+    overflow: over,
+  };
+})()`
+
+func read(ctx context.Context, lane string) (seen, error) {
+	return chromedp.Run(ctx, chromedp.Evaluate[seen](strings.Replace(readPage, "LANE", fmt.Sprintf("%q", lane), 2)))
+}
+
+func celsius(c float64) physic.Temperature {
+	return physic.ZeroCelsius + physic.Temperature(c*1000)*physic.MilliKelvin
+}
+
+// TestBrowser drives the page in headless Chromium: for each verdict it
+// pushes the event, waits for the page to show it, checks the words,
+// shapes and banners a guard reads, and saves a screenshot at 800×480, a
+// 7" kiosk panel.
+func TestBrowser(t *testing.T) {
+	exe := chromium(t)
+	out := artefacts(t)
+
+	clk := &fakeClock{t: time.Date(2026, 11, 29, 1, 42, 0, 0, time.UTC)}
+	var shown *Server
+	gate := &fakeGate{pin: "2468"}
+	s := New(Options{
+		Lang: "en", Site: "Huaxin supermarket · east gate", Lanes: []string{"in-1"},
+		Now: clk.Now, Location: time.FixedZone("CST", 8*3600),
+		AdmitHold: 30 * time.Second, RefuseHold: 60 * time.Second,
+		OnOverride: func(ctx context.Context, o Override) error {
+			if err := gate.override(ctx, o); err != nil {
+				return err
+			}
+			// The gate journals the override and shows it, as it does.
+			shown.Show(Verdict{Lane: o.Lane, Outcome: Admit, Colour: credential.ColourRed, MaskedName: "Li *", Reasons: []string{"guard-override"}, OverrideReason: o.Reason})
+			return nil
+		},
+	})
+	shown = s
+	ts := httptest.NewServer(s.Handler()) // 127.0.0.1
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { s.Close() })
+
+	healthy := Status{
+		Online: true, LastSync: clk.Now().Add(-3 * time.Minute),
+		Lanes: []LaneStatus{{Name: "in-1", Scanner: DeviceOK, Camera: DeviceOK, Thermometer: DeviceOK}},
+		Bundles: []Bundle{
+			{Kind: trust.KindTrust, Freshness: trust.FreshnessFresh},
+			{Kind: trust.KindStatusBase, Freshness: trust.FreshnessFresh},
+			{Kind: trust.KindPolicy, Freshness: trust.FreshnessFresh},
+		},
+	}
+	s.SetStatus(healthy)
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(),
+		chromedp.ExecPath(exe),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(800, 480),
+	)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+
+	var (
+		msgMu sync.Mutex
+		msgs  []chromedp.ConsoleMessage
+	)
+	console := chromedp.Console(ctx)
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			msgMu.Lock()
+			msgs = append(msgs, m)
+			msgMu.Unlock()
+		}
+	}()
+
+	step := func(timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(ctx, timeout)
+		defer scancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			t.Fatalf("browser: %v", err)
+		}
+	}
+	waitFor := func(what, predicate string) {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+		defer scancel()
+		for {
+			_, err := chromedp.Run(sctx, chromedp.Poll[bool](predicate, chromedp.WithPollingInterval(20*time.Millisecond)))
+			if err == nil {
+				return
+			}
+			if sctx.Err() != nil {
+				got, _ := read(ctx, "")
+				t.Fatalf("waiting for %s: %v; the page shows %+v", what, err, got)
+			}
+			// The page navigated (it reloads itself in a new language): poll again.
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	shoot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(out, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if *update {
+			dir := filepath.Join("testdata", "screenshots")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			small, err := shrinkPNG(png)
+			if err != nil {
+				t.Fatalf("shrink %s: %v", name, err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name+".png"), small, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// laneShows waits until lane in-1 shows outcome with text in it.
+	laneShows := func(outcome, text string) string {
+		return fmt.Sprintf(`(() => { const l = document.querySelector('.lane[data-lane="in-1"]'); return !!l && l.dataset.outcome === %q && l.textContent.includes(%q); })()`, outcome, text)
+	}
+
+	step(20*time.Second, chromedp.EmulateViewport(800, 480), chromedp.Navigate(ts.URL+"/"))
+
+	type want struct {
+		outcome, shape, word string
+		contains             []string // in the lane
+		banners              []string
+		override             bool
+	}
+	check := func(name, lane string, w want) seen {
+		t.Helper()
+		got, err := read(ctx, lane)
+		if err != nil {
+			t.Fatalf("%s: read the page: %v", name, err)
+		}
+		if got.Outcome != w.outcome || got.Shape != w.shape || got.Word != w.word {
+			t.Errorf("%s: got %s %s %q, want %s %s %q", name, got.Outcome, got.Shape, got.Word, w.outcome, w.shape, w.word)
+		}
+		all := strings.Join([]string{got.Sub, got.Name, got.Temp, got.Message, got.Colour}, " | ")
+		for _, c := range w.contains {
+			if !strings.Contains(all, c) {
+				t.Errorf("%s: the lane shows %q, want it to contain %q", name, all, c)
+			}
+		}
+		if len(got.Banners) != len(w.banners) {
+			t.Errorf("%s: got banners %q, want %d", name, got.Banners, len(w.banners))
+		}
+		for i, b := range w.banners {
+			if i < len(got.Banners) && !strings.Contains(got.Banners[i], b) {
+				t.Errorf("%s: got banner %q, want %q", name, got.Banners[i], b)
+			}
+		}
+		if got.Override != w.override {
+			t.Errorf("%s: override button shown %v, want %v", name, got.Override, w.override)
+		}
+		if len(got.Overflow) > 0 {
+			t.Errorf("%s: text runs off the 800×480 screen: %q", name, got.Overflow)
+		}
+		return got
+	}
+
+	// Ready.
+	waitFor("the first snapshot", `!document.body.classList.contains('connecting') && !!document.querySelector('.lane[data-outcome="ready"]')`)
+	got := check("ready", "", want{outcome: "ready", shape: "frame", word: "READY", contains: []string{"Show your code"}})
+	if got.Net != "● Online" || !strings.Contains(got.Health, "Scanner OK") || !strings.Contains(got.Health, "Keys fresh") {
+		t.Errorf("ready: got net %q health %q, want online and devices OK", got.Net, got.Health)
+	}
+	shoot("01-ready")
+
+	// Admitted: green, circle, PASS.
+	s.Show(Verdict{Lane: "in-1", Outcome: Admit, Colour: credential.ColourGreen, MaskedName: "Zhang *", Temperature: Temperature{State: TempOK, Value: celsius(36.6)}})
+	waitFor("admit", laneShows("admit", "Zhang *"))
+	check("admit", "", want{outcome: "admit", shape: "circle", word: "PASS", contains: []string{"Gate open", "Zhang *", "36.6 °C", "Code: green"}})
+	shoot("02-admit-green")
+
+	// Refused: red, octagon, STOP, the reason in words.
+	s.Show(Verdict{Lane: "in-1", Outcome: Deny, Colour: credential.ColourRed, MaskedName: "Li *", Temperature: Temperature{State: TempOK, Value: celsius(36.4)},
+		Reasons: []string{"colour-red"}, Message: map[string]string{"en": "Red code. Refuse entry.", "zh": "红码。拒绝通行。"}})
+	waitFor("deny", laneShows("deny", "Li *"))
+	check("refused", "", want{outcome: "deny", shape: "octagon", word: "STOP", contains: []string{"Gate stays shut", "Red code. Refuse entry.", "Code: red"}, override: true})
+	shoot("03-refused-red")
+
+	// The guard overrides: the pad, a wrong PIN, then the right one.
+	step(5*time.Second, chromedp.Click(chromedp.CSS(".lane button.override")), chromedp.WaitVisible(chromedp.CSS("#pad")))
+	for _, k := range "1111" {
+		step(5*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#keys button[data-key="%c"]`, k))))
+	}
+	step(5*time.Second, chromedp.Click(chromedp.CSS(`#reasons button[data-reason="document-checked"]`)))
+	waitFor("four PIN dots", `document.getElementById('pindots').textContent === '●●●●'`)
+	shoot("04-override-pad")
+	step(5*time.Second, chromedp.Click(chromedp.CSS("#padsubmit")))
+	waitFor("the wrong-PIN message", `document.getElementById('padmsg').textContent.includes('Wrong PIN')`)
+	shoot("05-override-wrong-pin")
+	for _, k := range "2468" {
+		step(5*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#keys button[data-key="%c"]`, k))))
+	}
+	step(5*time.Second, chromedp.Click(chromedp.CSS("#padsubmit")))
+	waitFor("the override", laneShows("admit", "Admitted by the guard"))
+	waitFor("the pad to close", `document.getElementById('pad').hidden`)
+	if want := (Override{Lane: "in-1", PIN: "2468", Reason: "document-checked"}); len(gate.got) != 1 || gate.got[0] != want {
+		t.Errorf("the gate got %+v, want %+v", gate.got, want)
+	}
+	check("override", "", want{outcome: "admit", shape: "circle", word: "PASS", contains: []string{"Admitted by the guard: Valid document checked by hand", "Li *"}})
+	shoot("06-override-admitted")
+
+	// Referred: a yellow code at a pharmacy.
+	s.Show(Verdict{Lane: "in-1", Outcome: Refer, Colour: credential.ColourYellow, MaskedName: "Wang *", Temperature: Temperature{State: TempOK, Value: celsius(36.8)},
+		Reasons: []string{"colour-yellow"}, Message: map[string]string{"en": "Yellow code.", "zh": "黄码。"}})
+	waitFor("refer", laneShows("refer", "Wang *"))
+	check("refer yellow", "", want{outcome: "refer", shape: "triangle", word: "CHECK", contains: []string{"Guard: check this person", "Yellow code.", "Code: yellow"}, override: true})
+	shoot("07-refer-yellow")
+
+	// Referred: a fever on a green code.
+	s.Show(Verdict{Lane: "in-1", Outcome: Refer, Colour: credential.ColourGreen, MaskedName: "Zhao *", Temperature: Temperature{State: TempOK, Value: celsius(38.1), High: true},
+		Reasons: []string{"fever"}, Message: map[string]string{"en": "Temperature high. Retake it with a clinical thermometer.", "zh": "体温偏高。请用医用体温计复测。"}})
+	waitFor("fever", laneShows("refer", "Zhao *"))
+	check("refer fever", "", want{outcome: "refer", shape: "triangle", word: "CHECK", contains: []string{"38.1 °C", "▲ HIGH", "Temperature high"}, override: true})
+	shoot("08-refer-fever")
+
+	// The journal cannot commit: the manual procedure, on a terminal that
+	// is also offline with a broken thermometer and stale data.
+	degraded := healthy
+	degraded.Online = false
+	degraded.LastSync = clk.Now().Add(-26 * time.Hour)
+	degraded.Lanes = []LaneStatus{{Name: "in-1", Scanner: DeviceOK, Camera: DeviceOK, Thermometer: DeviceFault}}
+	degraded.Bundles = []Bundle{
+		{Kind: trust.KindTrust, Freshness: trust.FreshnessGrace},
+		{Kind: trust.KindStatusBase, Freshness: trust.FreshnessStale},
+		{Kind: trust.KindPolicy, Freshness: trust.FreshnessFresh},
+	}
+	s.SetStatus(degraded)
+	s.Show(Verdict{Lane: "in-1", Outcome: Deny, Colour: credential.ColourGreen, MaskedName: "Chen *", Temperature: Temperature{State: TempUnavailable},
+		Reasons: []string{"journal-unavailable"}, Manual: true,
+		Message: map[string]string{"en": "The terminal cannot record passages: keep the gate shut and switch to the manual procedure.", "zh": "终端无法记录通行：保持闸门关闭，改用人工流程。"}})
+	waitFor("manual", laneShows("deny", "Chen *")+` && !!document.getElementById('banner-manual')`)
+	got = check("manual", "", want{outcome: "deny", shape: "octagon", word: "STOP", contains: []string{"thermometer fault", "NOT RECORDED"}, banners: []string{"MANUAL PROCEDURE"}})
+	for _, w := range []string{"Thermometer FAULT", "Status list STALE", "Keys grace"} {
+		if !strings.Contains(got.Health, w) {
+			t.Errorf("manual: health shows %q, want %q", got.Health, w)
+		}
+	}
+	if !strings.Contains(got.Net, "OFFLINE") {
+		t.Errorf("manual: got net %q, want OFFLINE", got.Net)
+	}
+	shoot("09-manual-procedure")
+
+	// Not enrolled: every person is referred to the guard.
+	notEnrolled := healthy
+	notEnrolled.NotEnrolled = true
+	notEnrolled.Bundles = []Bundle{{Kind: trust.KindTrust, Freshness: trust.FreshnessBlocked}, {Kind: trust.KindStatusBase, Freshness: trust.FreshnessBlocked}}
+	s.SetStatus(notEnrolled)
+	s.Show(Verdict{Lane: "in-1", Outcome: Refer, MaskedName: "Sun *", Reasons: []string{"not-enrolled"},
+		Message: map[string]string{"en": "This gate is not enrolled yet. Check every person by hand.", "zh": "本设备尚未注册。请人工核验每位人员。"}})
+	waitFor("not enrolled", laneShows("refer", "Sun *")+` && !!document.getElementById('banner-notenrolled') && !document.getElementById('banner-manual')`)
+	got = check("not enrolled", "", want{outcome: "refer", shape: "triangle", word: "CHECK", contains: []string{"not enrolled yet"}, banners: []string{"NOT ENROLLED"}, override: true})
+	if !strings.Contains(got.Health, "Keys NONE") {
+		t.Errorf("not enrolled: health shows %q, want Keys NONE", got.Health)
+	}
+	for _, want := range []string{"Admitted1", "Refused1", "Referred3", "Overrides1"} {
+		if !strings.Contains(got.Counts, want) {
+			t.Errorf("got counts %q, want %s", got.Counts, want)
+		}
+	}
+	shoot("10-not-enrolled")
+
+	// The site switches to Chinese: the page reloads itself in it.
+	s.SetStatus(healthy)
+	s.SetLang("zh")
+	waitFor("the Chinese page", `document.documentElement.lang === 'zh-CN' && !!document.querySelector('.lane')`)
+	s.Show(Verdict{Lane: "in-1", Outcome: Deny, Colour: credential.ColourRed, MaskedName: "李 *", Temperature: Temperature{State: TempOK, Value: celsius(36.5)},
+		Reasons: []string{"colour-red"}, Message: map[string]string{"en": "Red code. Refuse entry.", "zh": "红码。拒绝通行。"}})
+	waitFor("deny in Chinese", laneShows("deny", "李 *"))
+	got = check("zh refused", "", want{outcome: "deny", shape: "octagon", word: "禁止通行", contains: []string{"闸门关闭", "红码。拒绝通行。", "健康码：红码", "36.5 °C"}, override: true})
+	if got.Lang != "zh-CN" || !strings.Contains(got.Net, "在线") {
+		t.Errorf("zh: got lang %q net %q, want zh-CN 在线", got.Lang, got.Net)
+	}
+	shoot("11-zh-refused")
+
+	// Two lanes side by side, in Chinese: a second lane admits.
+	s.SetStatus(Status{Online: true, LastSync: clk.Now(), Lanes: []LaneStatus{
+		{Name: "in-1", Scanner: DeviceOK, Camera: DeviceOK, Thermometer: DeviceOK},
+		{Name: "out-1", Scanner: DeviceOK, Camera: DeviceAbsent, Thermometer: DeviceAbsent},
+	}, Bundles: healthy.Bundles})
+	s.Show(Verdict{Lane: "out-1", Outcome: Admit, Colour: credential.ColourGreen, MaskedName: "欧阳 *", Temperature: Temperature{State: TempNotTaken}})
+	waitFor("two lanes", `document.querySelectorAll('.lane').length === 2 && !!document.querySelector('.lane[data-lane="out-1"][data-outcome="admit"]')`)
+	check("zh two lanes", "out-1", want{outcome: "admit", shape: "circle", word: "通行", contains: []string{"欧阳 *", "闸门已开"}})
+	check("zh two lanes", "in-1", want{outcome: "deny", shape: "octagon", word: "禁止通行", contains: []string{"红码。拒绝通行。"}, override: true})
+	shoot("12-zh-two-lanes")
+
+	// The daemon stops: the page hides the last verdict and says so.
+	s.Close()
+	waitFor("the disconnected overlay", `document.body.classList.contains('connecting') && getComputedStyle(document.getElementById('disconnected')).display !== 'none'`)
+	shoot("13-zh-disconnected")
+
+	msgMu.Lock()
+	defer msgMu.Unlock()
+	for _, m := range msgs {
+		// Expected: the wrong PIN's 403 and the stream's 503 after Close.
+		expected := strings.HasSuffix(m.URL, "/override") && strings.Contains(m.Text, "403") ||
+			strings.HasSuffix(m.URL, "/events") && strings.Contains(m.Text, "503")
+		if (m.IsException() || m.Type == chromedp.ConsoleError) && !expected {
+			t.Errorf("the page logged %s (%s)", m, m.URL)
+		}
+	}
+	names, _ := filepath.Glob(filepath.Join(out, "*.png"))
+	slices.Sort(names)
+	t.Logf("screenshots: %s (%d)", out, len(names))
+}
