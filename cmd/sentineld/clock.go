@@ -3,19 +3,18 @@ package main
 import (
 	"time"
 
+	"sentinel/internal/clock"
 	"sentinel/internal/gate"
 )
 
-// buildFloor is a time this program cannot run before: a clock that reads
-// earlier was not set (a board without a battery clock boots in 1970).
-var buildFloor = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+// monitorClock is the gate's clock: the system clock, trusted when
+// internal/clock's Monitor says so (NTP, the centre's signed time, or a
+// battery clock).
+type monitorClock struct{ m *clock.Monitor }
 
-// floorClock trusts the system clock once it reads after buildFloor.
-type floorClock struct{}
+var _ gate.Clock = monitorClock{}
 
-var _ gate.Clock = floorClock{}
-
-func (floorClock) Now() (time.Time, bool) {
-	t := time.Now()
-	return t, t.After(buildFloor)
+func (c monitorClock) Now() (time.Time, bool) {
+	t, trusted, _ := c.m.Now()
+	return t, trusted
 }

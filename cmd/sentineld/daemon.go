@@ -13,6 +13,7 @@ import (
 	"time"
 
 	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/clock"
 	"sentinel/internal/gate"
 	"sentinel/internal/sdnotify"
 	"sentinel/sync/journal"
@@ -30,7 +31,9 @@ type daemon struct {
 	notify *sdnotify.Notifier
 	// watchdog is how often to feed systemd's watchdog; 0: never.
 	watchdog time.Duration
-	clock    gate.Clock
+	// clock is the terminal's clock and its trust; nil means a
+	// clock.Monitor on the kernel's clock status.
+	clock gate.Clock
 
 	// Set by the demo.
 	onPassage func(gate.Result)
@@ -66,7 +69,9 @@ func watchdogFromEnv() time.Duration {
 // drainTimeout; ctx's end aborts at once.
 func (d *daemon) run(ctx, drainCtx context.Context) error {
 	if d.clock == nil {
-		d.clock = floorClock{}
+		m := clock.New(clock.Options{})
+		d.clock = monitorClock{m}
+		d.logger.Info("clock", "state", m.State().String())
 	}
 	if d.watchdog == 0 && d.notify.Enabled() {
 		d.watchdog = watchdogFromEnv()
