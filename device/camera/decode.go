@@ -67,6 +67,7 @@ type Decoder struct {
 	rowBits *gozxing.BitArray
 	finders []finder
 	budget  int // finder triples left to try on this frame
+	work    int // grey samples left to take on this frame
 	half    []byte
 	smooth  []byte
 }
@@ -102,10 +103,11 @@ func Decode(img *image.Gray) (Result, error) {
 // It tries, cheapest first and stopping at the first code that decodes:
 // the image at half scale (fast, and it averages noise and screen
 // moiré), at full scale (small codes), both again inverted (gozxing
-// ignores its own inverted hint), and both with a binarisation that keeps
-// contrasts gozxing's binarizer treats as flat (faded codes, dim light).
-// At each step the finder patterns' corners drive a perspective fit when
-// gozxing's own detector does not find the grid (see locate.go).
+// ignores its own inverted hint), and with a binarisation that keeps
+// contrasts gozxing's binarizer treats as flat (faded codes, dim light),
+// at half scale and at full scale after a 3×3 smoothing. At each step
+// gozxing's detector runs first, then our own finder search and a
+// perspective fit from the finder patterns' corners (see locate.go).
 func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	d.init()
 	pl, err := planeOf(img)
@@ -121,6 +123,7 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 		d.half, half = downscale2(d.half, pl)
 	}
 	d.budget = maxTriplesPerFrame
+	d.work = maxSamplesPerFrame
 	// The passes, cheapest and likeliest first. The half-scale plane
 	// averages noise and moiré and is a quarter of the work; the full
 	// plane keeps small codes.
@@ -162,7 +165,7 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 		// finder rings apart.
 		var smooth plane
 		d.smooth, smooth = d.bin.smooth3(d.smooth, pl)
-		m = d.bin.binarize(smooth, 3)
+		m = d.bin.binarize(smooth, smoothRange)
 		if r, ok := d.locateMatrix(m, pl, false); ok {
 			return r, nil
 		}
@@ -177,9 +180,14 @@ func scaled(r Result, scale int) Result {
 	return r
 }
 
-// maxTriplesPerFrame bounds the finder triples tried on one frame, which
-// bounds the time a frame full of false candidates takes.
-const maxTriplesPerFrame = 32
+// maxTriplesPerFrame bounds the finder triples tried on one frame, and
+// maxSamplesPerFrame the grey samples taken to read module grids, which
+// bound the time a frame full of false candidates takes (a few tens of
+// milliseconds at worst). A clean frame needs a few thousand samples.
+const (
+	maxTriplesPerFrame = 32
+	maxSamplesPerFrame = 1_500_000
+)
 
 const (
 	// minHalfSide is the smallest half-scale side worth a pass.
@@ -188,6 +196,9 @@ const (
 	normalRange = 24
 	// lowRange keeps faint contrasts.
 	lowRange = 6
+	// smoothRange keeps fainter ones in a smoothed plane, whose noise is
+	// a third of the frame's.
+	smoothRange = 3
 )
 
 // plane is a grey image in row-major order.

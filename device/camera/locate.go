@@ -300,6 +300,9 @@ func (d *Decoder) greyAlignments(p plane, h homography, ver int, inv bool) []cor
 			if (cx < 9 && cy < 9) || (cx > dim-10 && cy < 9) || (cx < 9 && cy > dim-10) {
 				continue
 			}
+			if !d.spend(13 * 13 * 25) {
+				return out
+			}
 			u0, w0 := float64(cx)+0.5, float64(cy)+0.5
 			best, bu, bw := math.Inf(-1), 0.0, 0.0
 			for dv := -1.5; dv <= 1.5; dv += 0.25 {
@@ -551,10 +554,21 @@ func (f *filler) flood(m *gozxing.BitMatrix, x, y, limit int, visit func(x, y in
 	return n, true
 }
 
+// spend takes n grey samples from the frame's work budget and reports
+// whether there were enough left.
+func (d *Decoder) spend(n int) bool {
+	if d.work < n {
+		d.work = 0
+		return false
+	}
+	d.work -= n
+	return true
+}
+
 // decodeGrey samples a dim×dim grid through t from the grey plane and
 // tries each threshold mode.
 func (d *Decoder) decodeGrey(p plane, t pointMapper, dim int, inv bool) (Result, bool) {
-	if dim < 21 || dim > 177 || !d.smp.sample(p, t, dim) {
+	if dim < 21 || dim > 177 || !d.spend(5*dim*dim) || !d.smp.sample(p, t, dim) {
 		return Result{}, false
 	}
 	for mode := 0; mode < numThresh; mode++ {
