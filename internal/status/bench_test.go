@@ -94,9 +94,9 @@ func bigList(b *testing.B) {
 			is := s.native[name]
 			bi := r.IntN(len(is.blocks))
 			blk := &is.blocks[bi]
-			j := r.IntN(len(blk.lows))
-			h := credential.Holder{Kind: credential.HolderNative, Issuer: name, Index: uint32(is.keys[bi])<<16 | uint32(blk.lows[j])}
-			eff := blk.epoch + int64(blk.vals[j]>>classBits)
+			j := r.IntN(blk.len())
+			h := credential.Holder{Kind: credential.HolderNative, Issuer: name, Index: uint32(is.keys[bi])<<16 | uint32(blk.low(j))}
+			eff := blk.eff(j)
 			big.hits = append(big.hits, h)
 			big.hitTimes = append(big.hitTimes, time.Unix(eff-1, 0))
 		}

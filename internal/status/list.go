@@ -78,8 +78,10 @@ type issuerSet struct {
 
 type block struct {
 	epoch int64
-	lows  []uint16 // sorted
-	vals  []uint32 // off<<classBits | class id
+	// data holds three uint16 per entry, sorted by the first: the index's
+	// low 16 bits, then the high and low halves of off<<classBits | class
+	// id. Interleaved, the value sits in the cache line the search ends on.
+	data []uint16
 	// starts[i] is the position of the first low ≥ i<<8, for blocks of
 	// more than indexMin entries (nil otherwise): a lookup then searches
 	// one cache line or two instead of the whole block.
@@ -89,19 +91,32 @@ type block struct {
 // indexMin is the block size from which a block carries starts.
 const indexMin = 128
 
+func (b *block) len() int             { return len(b.data) / 3 }
+func (b *block) low(i int) uint16     { return b.data[3*i] }
+func (b *block) val(i int) uint32     { return uint32(b.data[3*i+1])<<16 | uint32(b.data[3*i+2]) }
+func (b *block) eff(i int) int64      { return b.epoch + int64(b.val(i)>>classBits) }
+func (b *block) classOf(i int) uint16 { return uint16(b.val(i) & (MaxClasses - 1)) }
+
 // find returns the position of lo in b.
 func (b *block) find(lo uint16) (int, bool) {
-	if b.starts == nil {
-		return slices.BinarySearch(b.lows, lo)
+	from, to := 0, b.len()
+	if b.starts != nil {
+		i := int(lo >> 8)
+		from = int(b.starts[i])
+		if i < 255 {
+			to = int(b.starts[i+1])
+		}
 	}
-	i := int(lo >> 8)
-	from := int(b.starts[i])
-	to := len(b.lows)
-	if i < 255 {
-		to = int(b.starts[i+1])
+	for from < to {
+		h := int(uint(from+to) >> 1)
+		if b.data[3*h] < lo {
+			from = h + 1
+		} else {
+			to = h
+		}
 	}
-	j, ok := slices.BinarySearch(b.lows[from:to], lo)
-	return from + j, ok
+	// Past the bucket, the next entry has another high byte: no match.
+	return from, from < b.len() && b.data[3*from] == lo
 }
 
 // New returns an empty list. It overrides nothing until a base is applied.
@@ -171,7 +186,7 @@ func (l *List) Lookup(h credential.Holder, issuedAt, now time.Time) Result {
 		if !ok {
 			return Result{}
 		}
-		v := b.vals[j]
+		v := b.val(j)
 		c := is.classes[v&(MaxClasses-1)]
 		eff = b.epoch + int64(v>>classBits)
 		st, reason = c.status, c.reason
@@ -328,18 +343,18 @@ func makeBlock(ents []nent) *block {
 			keep++
 		}
 	}
-	b := &block{epoch: lo, lows: make([]uint16, 0, keep), vals: make([]uint32, 0, keep)}
+	b := &block{epoch: lo, data: make([]uint16, 0, 3*keep)}
 	for _, e := range ents {
 		if e.eff >= floor {
-			b.lows = append(b.lows, uint16(e.idx))
-			b.vals = append(b.vals, uint32(e.eff-lo)<<classBits|uint32(e.cls))
+			v := uint32(e.eff-lo)<<classBits | uint32(e.cls)
+			b.data = append(b.data, uint16(e.idx), uint16(v>>16), uint16(v))
 		}
 	}
-	if len(b.lows) > indexMin {
+	if b.len() > indexMin {
 		b.starts = new([256]uint16)
 		j := 0
 		for i := range b.starts {
-			for j < len(b.lows) && int(b.lows[j]>>8) < i {
+			for j < b.len() && int(b.low(j)>>8) < i {
 				j++
 			}
 			b.starts[i] = uint16(j) // at most 255*256: fits
@@ -350,9 +365,8 @@ func makeBlock(ents []nent) *block {
 
 // entries appends b's entries (with high key hi) to dst.
 func (b *block) entries(dst []nent, hi uint16) []nent {
-	for i, lo := range b.lows {
-		v := b.vals[i]
-		dst = append(dst, nent{idx: uint32(hi)<<16 | uint32(lo), cls: uint16(v & (MaxClasses - 1)), eff: b.epoch + int64(v>>classBits)})
+	for i := range b.len() {
+		dst = append(dst, nent{idx: uint32(hi)<<16 | uint32(b.low(i)), cls: b.classOf(i), eff: b.eff(i)})
 	}
 	return dst
 }
@@ -504,7 +518,7 @@ func (is *issuerSet) appendBlocks(ents []nent) {
 		if b := makeBlock(ents[start:end]); b != nil {
 			is.keys = append(is.keys, hi)
 			is.blocks = append(is.blocks, *b)
-			is.n += len(b.lows)
+			is.n += b.len()
 		}
 		start = end
 	}
@@ -569,7 +583,7 @@ func mergeBlocks(old, is *issuerSet, add []nent, rm []uint32) (*issuerSet, error
 		for oi < len(oldKeys) && oldKeys[oi] < hi {
 			is.keys = append(is.keys, oldKeys[oi])
 			is.blocks = append(is.blocks, oldBlocks[oi])
-			is.n += len(oldBlocks[oi].lows)
+			is.n += oldBlocks[oi].len()
 			oi++
 		}
 		scratch = scratch[:0]
@@ -590,13 +604,13 @@ func mergeBlocks(old, is *issuerSet, add []nent, rm []uint32) (*issuerSet, error
 		if b := makeBlock(merged); b != nil {
 			is.keys = append(is.keys, hi)
 			is.blocks = append(is.blocks, *b)
-			is.n += len(b.lows)
+			is.n += b.len()
 		}
 	}
 	for ; oi < len(oldKeys); oi++ {
 		is.keys = append(is.keys, oldKeys[oi])
 		is.blocks = append(is.blocks, oldBlocks[oi])
-		is.n += len(oldBlocks[oi].lows)
+		is.n += oldBlocks[oi].len()
 	}
 	return is, nil
 }
@@ -726,7 +740,7 @@ func rebuild(is *issuerSet, keep func(nent, class) bool) *issuerSet {
 		if nb := makeBlock(kept); nb != nil {
 			out.keys = append(out.keys, is.keys[bi])
 			out.blocks = append(out.blocks, *nb)
-			out.n += len(nb.lows)
+			out.n += nb.len()
 		}
 	}
 	return out
