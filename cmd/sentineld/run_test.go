@@ -212,6 +212,28 @@ dir = %q
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// systemd's notification socket, with a watchdog of 200 ms.
+	sock := filepath.Join(dir, "notify.sock")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notify.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+	t.Setenv("WATCHDOG_USEC", "200000")
+	t.Setenv("WATCHDOG_PID", "")
+	var notes syncBuffer
+	go func() {
+		buf := make([]byte, 1024)
+		for {
+			n, err := notify.Read(buf)
+			if err != nil {
+				return
+			}
+			notes.Write(append(buf[:n:n], '\n'))
+		}
+	}()
+
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() { done <- Run(context.Background(), []string{"-config", path}, &stdout, &stderr) }()
@@ -303,6 +325,13 @@ dir = %q
 	for _, want := range []string{`"msg":"draining: signal again to abort"`, `"msg":"drained"`, `"reasons":["not-enrolled"]`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %s:\n%s", want, logs)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // the last datagram may still be in flight
+	got := notes.String()
+	for _, want := range []string{"READY=1\nSTATUS=serving 1 lanes\n", "WATCHDOG=1\n", "STOPPING=1\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("systemd was not sent %q; got:\n%s", want, got)
 		}
 	}
 	r, err := journal.OpenReader(journal.Path(filepath.Join(dir, "data")), time.Second)
