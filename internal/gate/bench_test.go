@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"sentinel/internal/policy"
 )
 
 // BenchmarkDecide measures the time from payload to decision: verification
@@ -14,8 +16,20 @@ import (
 // measurement and the fsync are not included. It reports the median and
 // the 99th percentile of single passages, in wall-clock time and in the
 // thread's CPU time (which a loaded machine does not inflate).
+//
+// The sub-benchmarks decide with the hand-written seed policy and with
+// internal/policy's compiled CEL rules for a supermarket.
 func BenchmarkDecide(b *testing.B) {
-	r := newRig(b, nil)
+	b.Run("seed-policy", func(b *testing.B) { benchmarkDecide(b, seedPolicy{}) })
+	e, err := policy.New(nil, policy.Supermarket)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("cel-policy", func(b *testing.B) { benchmarkDecide(b, PolicyEngine(e, 0, "SM-0042")) })
+}
+
+func benchmarkDecide(b *testing.B, pol Policy) {
+	r := newRig(b, func(s *State) { s.Policy = pol })
 	r.g.byName["in-1"].cfg.Thermometer = nil // no sampling while the clock runs
 	r.g.byName["in-1"].cfg.Outputs = nil
 	payload := green(b)
