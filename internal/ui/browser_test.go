@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,7 +136,12 @@ func TestBrowser(t *testing.T) {
 		},
 	})
 	shown = s
-	ts := httptest.NewServer(s.Handler()) // 127.0.0.1
+	// The handler can be swapped, as a restarted daemon would serve anew.
+	var handler atomic.Value
+	handler.Store(s.Handler())
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handler.Load().(http.Handler).ServeHTTP(w, r)
+	})) // 127.0.0.1
 	t.Cleanup(ts.Close)
 	t.Cleanup(func() { s.Close() })
 
@@ -411,6 +418,20 @@ func TestBrowser(t *testing.T) {
 	s.Close()
 	waitFor("the disconnected overlay", `document.body.classList.contains('connecting') && getComputedStyle(document.getElementById('disconnected')).display !== 'none'`)
 	shoot("13-zh-disconnected")
+
+	// The daemon is back: the page reconnects by itself, reloads for the
+	// new daemon's token and shows its state.
+	s2 := New(Options{Lang: "zh", Site: "Huaxin supermarket · east gate", Lanes: []string{"in-1"}, Now: clk.Now, Location: time.FixedZone("CST", 8*3600), AdmitHold: 30 * time.Second})
+	t.Cleanup(func() { s2.Close() })
+	s2.SetStatus(healthy)
+	s2.Show(Verdict{Lane: "in-1", Outcome: Admit, Colour: credential.ColourGreen, MaskedName: "周 *", Temperature: Temperature{State: TempOK, Value: celsius(36.7)}})
+	handler.Store(s2.Handler())
+	waitFor("the page back on the restarted daemon", `!document.body.classList.contains('connecting') && `+laneShows("admit", "周 *"))
+	got = check("zh reconnected", "", want{outcome: "admit", shape: "circle", word: "通行", contains: []string{"36.7 °C", "闸门已开"}})
+	if !strings.Contains(got.Counts, "已通行1") || !strings.Contains(got.Counts, "已拒绝0") || got.Lanes != 1 {
+		t.Errorf("zh reconnected: got counts %q lanes %d, want the new daemon's", got.Counts, got.Lanes)
+	}
+	shoot("14-zh-reconnected")
 
 	msgMu.Lock()
 	defer msgMu.Unlock()

@@ -25,6 +25,7 @@ type pageData struct {
 	HTMLLang string
 	Explicit bool // the page asked for its language (?lang=)
 	Token    string
+	Epoch    string
 	Title    string
 	Labels   map[string]string
 }
@@ -93,7 +94,7 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	lang, explicit := s.pageLang(r)
 	var buf bytes.Buffer
 	err := s.page.Execute(&buf, pageData{
-		Lang: lang, HTMLLang: htmlLang(lang), Explicit: explicit, Token: s.token,
+		Lang: lang, HTMLLang: htmlLang(lang), Explicit: explicit, Token: s.token, Epoch: s.epoch,
 		Title: tr(lang, "title"), Labels: labels(lang),
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 // event is a whole snapshot, so a page that missed events is right again
 // after the next one.
 type snapshot struct {
+	Epoch    string      `json:"epoch"`     // changes when the daemon restarts
 	Lang     string      `json:"lang"`      // the language of the texts below
 	SiteLang string      `json:"site_lang"` // the site's language now
 	Site     string      `json:"site"`
@@ -76,7 +77,7 @@ func (s *Server) snapshot(lang string) snapshot {
 	s.rollDay(now)
 	_, off := now.In(s.opts.Location).Zone()
 	snap := snapshot{
-		Lang: lang, SiteLang: s.lang, Site: s.opts.Site,
+		Epoch: s.epoch, Lang: lang, SiteLang: s.lang, Site: s.opts.Site,
 		NowMS: now.UnixMilli(), TZOffset: off,
 		Lanes:    make([]laneView, 0, len(s.lanes)),
 		Counts:   s.counts,

@@ -102,7 +102,7 @@ func TestPageLanguage(t *testing.T) {
 			if !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'self'") {
 				t.Errorf("got CSP %q, want default-src 'self'", h.Get("Content-Security-Policy"))
 			}
-			for _, want := range append([]string{tt.wantLang, tt.wantExplain, s.token}, tt.wantText...) {
+			for _, want := range append([]string{tt.wantLang, tt.wantExplain, s.token, s.epoch}, tt.wantText...) {
 				if !strings.Contains(body, want) {
 					t.Errorf("page lacks %q", want)
 				}

@@ -7,6 +7,7 @@
   const L = JSON.parse(document.getElementById('labels').textContent);
   const meta = (n) => document.querySelector('meta[name="' + n + '"]').content;
   const TOKEN = meta('sentinel-token');
+  const EPOCH = meta('sentinel-epoch');
   const LANG = meta('sentinel-lang');
   const EXPLICIT = meta('sentinel-explicit') === 'true';
   const SVGNS = 'http://www.w3.org/2000/svg';
@@ -297,8 +298,10 @@
   function onSnapshot(e) {
     lastEvent = performance.now();
     const s = JSON.parse(e.data);
-    if (!EXPLICIT && s.site_lang !== LANG) {
-      location.reload(); // the site's language changed
+    if (s.epoch !== EPOCH || (!EXPLICIT && s.site_lang !== LANG)) {
+      // The daemon restarted (a new token, perhaps new assets) or the
+      // site's language changed.
+      location.reload();
       return;
     }
     snap = s;
@@ -318,7 +321,13 @@
       lastEvent = performance.now();
       try { skew = JSON.parse(e.data).now_ms - Date.now(); } catch (_) { /* keep the old skew */ }
     });
-    es.onopen = () => { lastEvent = performance.now(); };
+    es.onopen = () => {
+      // Connected again; a stream that resumes at the version the page
+      // has sends no snapshot, so this is the sign.
+      lastEvent = performance.now();
+      backoff = 1000;
+      setConnected(true);
+    };
     es.onerror = () => {
       setConnected(false);
       if (es.readyState === EventSource.CLOSED) reconnect(); // the browser gave up
