@@ -3,6 +3,8 @@ package journal
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,5 +164,26 @@ func editDB(t *testing.T, path string, fn func(*bbolt.Tx) error) {
 	defer db.Close()
 	if err := db.Update(fn); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A crash while the journal is created leaves only its temporary file,
+// which the next Open replaces.
+func TestOpenAfterCrashDuringCreation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	writeFile(t, path+".new", make([]byte, 4096))
+	j, err := Open(path, Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer checkFile(t, path)
+	defer j.Close()
+	if a := j.Alarms(); len(a) != 0 {
+		t.Fatalf("alarms: got %+v, want none", a)
+	}
+	mustAppend(t, j, testPassage(0, t0))
+	mustVerify(t, j)
+	if _, err := os.Stat(path + ".new"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("temporary file left behind: %v", err)
 	}
 }

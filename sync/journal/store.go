@@ -140,22 +140,39 @@ func loadState(tx *bbolt.Tx) (state, error) {
 	return st, nil
 }
 
-// createDB makes a new journal file with a new epoch.
+// createDB makes a new journal file with a new epoch. It builds the file
+// under a temporary name and renames it into place, so that a file at
+// path is always a whole journal: a crash meanwhile leaves only the
+// temporary file, which never held a record and is removed next time.
 func createDB(path string, timeout time.Duration, now time.Time, pred, reason string, file **os.File) (*bbolt.DB, state, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, state{}, err
 	}
-	db, err := bbolt.Open(path, 0o600, boltOptions(timeout, false, file))
+	tmp := path + ".new"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, state{}, err
+	}
+	db, err := bbolt.Open(tmp, 0o600, boltOptions(timeout, false, nil))
 	if err != nil {
 		return nil, state{}, err
 	}
 	st, err := initDB(db, now, pred, reason)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
 	if err != nil {
-		db.Close()
+		os.Remove(tmp)
 		return nil, st, err
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		db.Close()
+	db, err = bbolt.Open(path, 0o600, boltOptions(timeout, false, file))
+	if err != nil {
 		return nil, st, err
 	}
 	return db, st, nil
