@@ -17,10 +17,9 @@ const (
 	SourceNone    = "none"    // no source the terminal trusts
 )
 
-// Floor is the compiled-in earliest time the clock may show: no terminal
-// runs a binary before it was written. The binary's VCS commit time, when
-// the build recorded one, raises it.
-var Floor = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+// floorDate is the compiled-in earliest time the clock may show: no
+// terminal runs a binary before it was written.
+var floorDate = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
 // Defaults for Options.
 const (
@@ -36,8 +35,7 @@ const (
 
 // Options configure a Monitor.
 type Options struct {
-	// Floor overrides the earliest plausible time (zero: the package
-	// Floor, raised to the binary's commit time).
+	// Floor overrides the earliest plausible time (zero: DefaultFloor).
 	Floor time.Time
 	// MaxError is the largest error the clock may have and be trusted.
 	// Zero means DefaultMaxError.
@@ -92,7 +90,7 @@ func New(opts Options) *Monitor {
 		rtcSynced: sysRTCSynced,
 	}
 	if m.floor.IsZero() {
-		m.floor = buildFloor()
+		m.floor = DefaultFloor()
 	}
 	if m.maxError <= 0 {
 		m.maxError = DefaultMaxError
@@ -103,9 +101,11 @@ func New(opts Options) *Monitor {
 	return m
 }
 
-// buildFloor returns Floor raised to the binary's commit time.
-func buildFloor() time.Time {
-	f := Floor
+// DefaultFloor returns the earliest time a trusted clock may show: a date
+// compiled into the package, raised to the binary's VCS commit time when
+// the build recorded one.
+func DefaultFloor() time.Time {
+	f := floorDate
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.time" {

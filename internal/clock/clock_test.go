@@ -178,7 +178,7 @@ func TestStateString(t *testing.T) {
 
 func TestFloor(t *testing.T) {
 	m := New(Options{})
-	if m.floor.Before(Floor) {
-		t.Errorf("got floor %v, want at least %v", m.floor, Floor)
+	if m.floor.Before(floorDate) || !m.floor.Equal(DefaultFloor()) {
+		t.Errorf("got floor %v, want DefaultFloor %v, at least %v", m.floor, DefaultFloor(), floorDate)
 	}
 }

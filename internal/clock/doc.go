@@ -21,9 +21,9 @@
 //   - A battery-backed RTC (Options.BatteryRTC) that set the system clock
 //     at boot (/sys/class/rtc/rtc0/hctosys).
 //
-// Whatever the source, a wall clock before the floor is never trusted: the
-// compiled-in Floor, raised to the binary's VCS commit time when the build
-// recorded it (no binary runs before it was written). When NTP says it is
+// Whatever the source, a wall clock before the floor is never trusted:
+// DefaultFloor, a compiled-in date raised to the binary's VCS commit time
+// when the build recorded it (no binary runs before it was written). When NTP says it is
 // synchronised but disagrees with a recent signed time by more than both
 // error bounds, neither is trusted: the NTP server may be lying.
 //
