@@ -41,6 +41,9 @@ type daemon struct {
 	until <-chan struct{}
 	// serving is called once the lanes read and the listeners serve.
 	serving func(d *daemon)
+	// reloadEvery is how often bundles and the clock are checked; zero
+	// means defaultReloadEvery.
+	reloadEvery time.Duration
 
 	// Set by run.
 	journal     *journal.Journal
@@ -79,6 +82,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	stamp := d.stamp()
 	now, trusted := d.clock.Now()
 	if !trusted {
 		d.logger.Warn("the clock cannot be trusted yet: every person is referred to the guard", "now", now)
@@ -162,6 +166,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	defer stopBG()
 	bg.Go(func() { devs.check(bgCtx, d.hw.checkEvery, d.logger.With("component", "thermo")) })
 	bg.Go(func() { d.updateDisplay(bgCtx, display) })
+	bg.Go(func() { d.watchBundles(bgCtx, d.reloadEvery, stamp, display) })
 	bg.Go(func() {
 		healthy := func() bool { return len(d.problems()) == 0 }
 		if err := d.notify.RunWatchdog(bgCtx, d.watchdog, healthy); err != nil && !errors.Is(err, context.Canceled) {

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"sentinel/crypto/trust"
+	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/demo"
+	"sentinel/internal/gate"
+	"sentinel/internal/sdnotify"
+)
+
+type systemClock struct{}
+
+func (systemClock) Now() (time.Time, bool) { return time.Now(), true }
+
+// TestBundleReload starts a terminal that is not enrolled, then puts a
+// pinned root and signed bundles in its data directory, as enrolment and
+// sync do: the next passages are decided with them.
+func TestBundleReload(t *testing.T) {
+	needPTY(t)
+	dm, err := demo.Prepare(demo.Options{Dir: t.TempDir(), Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dm.Close()
+
+	cfg := firmwareconfig.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Terminal = firmwareconfig.Terminal{ID: "T-1", SiteID: "S-1"}
+	cfg.Listen = firmwareconfig.Listen{Display: "127.0.0.1:0", Management: "127.0.0.1:0"}
+	cfg.Lanes = []firmwareconfig.Lane{{Name: "in-1", Scanners: []firmwareconfig.Scanner{{
+		Type: firmwareconfig.ScannerSerial, Port: filepath.Join(t.TempDir(), "no-such-tty"), Framing: firmwareconfig.FramingCR,
+	}}}}
+	ready := make(chan *gate.Gate, 1)
+	d := &daemon{
+		cfg: cfg, logger: slog.New(slog.DiscardHandler), hw: hostHardware(), notify: sdnotify.New(""),
+		clock: systemClock{}, reloadEvery: 10 * time.Millisecond,
+		serving: func(d *daemon) { ready <- d.gate },
+	}
+	ctx, drain := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.run(context.Background(), ctx) }()
+	var g *gate.Gate
+	select {
+	case g = <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("not serving within 10 s")
+	}
+	if st := g.State(); st.Enrolled || st.Verifier != nil {
+		t.Fatal("enrolled without a root")
+	}
+
+	for _, name := range []string{rootFile, "bundles/trust.bundle", "bundles/config.bundle", "bundles/policy.bundle", "bundles/status-base.bundle"} {
+		data, err := os.ReadFile(filepath.Join(dm.Dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(cfg.DataDir, name)
+		os.MkdirAll(filepath.Dir(p), 0o700)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !g.State().Enrolled {
+		if time.Now().After(deadline) {
+			t.Fatal("the bundles were not picked up within 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	st := g.State()
+	if st.Site.Type != gate.Supermarket || st.Status == nil || st.Bundles[trust.KindPolicy].Version != 1 {
+		t.Errorf("got site %s, status list %v, policy v%d; want the demo's supermarket, its status list and policy v1",
+			st.Site.Type, st.Status != nil, st.Bundles[trust.KindPolicy].Version)
+	}
+	drain()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
