@@ -14,7 +14,7 @@ import (
 func TestRangeTravelsAsRoaring(t *testing.T) {
 	b := NewBuilder()
 	// An issuer withholds a range of new indexes, plus scattered reds.
-	for i := uint32(100_000); i < 300_000; i++ {
+	for i := uint32(100_000); i < 150_000; i++ {
 		mustSet(t, b, "ZJ", i, Entry{Status: Withheld, Effective: t0})
 	}
 	for i := range uint32(100) {
@@ -25,7 +25,7 @@ func TestRangeTravelsAsRoaring(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(data) > 2000 {
-		t.Errorf("got %d bytes, want under 2000: 200,000 consecutive indexes are a few runs", len(data))
+		t.Errorf("got %d bytes, want under 2000: 50,000 consecutive indexes are a few runs", len(data))
 	}
 	var w wirePayload
 	if err := cose.DecMode().Unmarshal(data, &w); err != nil {
@@ -43,7 +43,7 @@ func TestRangeTravelsAsRoaring(t *testing.T) {
 	for _, tc := range []struct {
 		idx  uint32
 		want Status
-	}{{99_999, 0}, {100_000, Withheld}, {299_999, Withheld}, {300_000, 0}, {40_009 * 99, Red}} {
+	}{{99_999, 0}, {100_000, Withheld}, {149_999, Withheld}, {150_000, 0}, {40_009 * 99, Red}} {
 		r := l.Lookup(native("ZJ", tc.idx), t0.Add(-time.Second), t0.Add(2*time.Hour))
 		if r.Status != tc.want {
 			t.Errorf("index %d: got %v, want %v", tc.idx, r.Status, tc.want)
