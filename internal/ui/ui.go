@@ -17,7 +17,7 @@ import (
 // Defaults of Options.
 const (
 	DefaultAdmitHold      = 5 * time.Second
-	DefaultRefuseHold     = 20 * time.Second
+	DefaultRefuseHold     = 30 * time.Second
 	DefaultHeartbeat      = 15 * time.Second
 	DefaultMaxPINFailures = 5
 	DefaultPINWindow      = 5 * time.Minute
@@ -176,6 +176,11 @@ func (s *Server) lane(name string) *laneState {
 // the page.
 func (s *Server) Show(v Verdict) {
 	now := s.opts.Now()
+	switch v.Outcome {
+	case Admit, Deny, Refer:
+	default:
+		v.Outcome = Refer // an outcome the page does not know: the guard looks
+	}
 	if v.At.IsZero() {
 		v.At = now
 	}

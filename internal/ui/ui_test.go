@@ -401,6 +401,20 @@ func TestVerdictMessage(t *testing.T) {
 	}
 }
 
+func TestShowUnknownOutcome(t *testing.T) {
+	s := New(Options{Now: func() time.Time { return t0 }})
+	s.Show(Verdict{Lane: "a", Outcome: "maybe"})
+	s.mu.Lock()
+	got := s.snapshot(LangEN).Lanes[0].Verdict.Outcome
+	s.mu.Unlock()
+	if got != Refer {
+		t.Errorf("got %q, want refer", got)
+	}
+	if c := s.Counts(); c.Referred != 1 {
+		t.Errorf("got %+v, want one referral", c)
+	}
+}
+
 func TestShowBoundsName(t *testing.T) {
 	s := New(Options{Now: func() time.Time { return t0 }})
 	s.Show(Verdict{Lane: "a", Outcome: Admit, MaskedName: strings.Repeat("张", 500)})
