@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/hpke"
+	"encoding/hex"
 	"fmt"
 	"image/png"
 	"io"
@@ -128,6 +131,54 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The fever was journalled, sealed to the centre's key.
+	keyHex, err := os.ReadFile(filepath.Join(dir, demo.CentreKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyBytes, err := hex.DecodeString(strings.TrimSpace(string(keyHex)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := hpke.DHKEM(ecdh.X25519()).NewPrivateKey(keyBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opener := journal.NewOpener(priv)
+	keys, err := r.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if err := opener.AddKey(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fevers := 0
+	err = r.Range(1, 0, func(seq journal.Seq, b []byte) error {
+		rec, err := journal.DecodeRecord(b)
+		if err != nil {
+			return err
+		}
+		c, err := opener.Open(rec)
+		if err != nil {
+			return fmt.Errorf("record %d: %w", seq, err)
+		}
+		if c.Temperature.Available && c.Temperature.Value.Celsius() >= 37.3 {
+			fevers++
+			if rec.Decision != journal.Refer || c.Holder.String() != "ZJ:1008" {
+				t.Errorf("fever record: %s for %s, want refer for ZJ:1008", rec.Decision, c.Holder)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fevers != 1 {
+		t.Errorf("got %d sealed fevers in the journal, want 1", fevers)
+	}
+
 	wantDecisions := map[string][]string{}
 	for _, w := range want {
 		wantDecisions[w.lane] = append(wantDecisions[w.lane], w.verdict)

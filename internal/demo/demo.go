@@ -27,6 +27,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
@@ -61,6 +62,11 @@ const (
 
 // GuardPIN is the demo guard's PIN for overrides on the display.
 const GuardPIN = "2468"
+
+// CentreKeyFile holds the centre's HPKE private key (X25519, hex) in the
+// demo's data directory, as `sentinel-central trust hpke-keygen` writes
+// it. A real terminal never holds it.
+const CentreKeyFile = "centre/centre.hpke.key"
 
 // Code is one code of the scenario and what the terminal should decide.
 type Code struct {
@@ -268,7 +274,14 @@ func (d *Demo) writeTrust(k *keys, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	centreKey, err := centre.Bytes()
+	if err != nil {
+		return err
+	}
 	files := map[string][]byte{
+		// The demo is its own centre: its journal key lets a supervisor
+		// of the demo open the sealed holder and temperature.
+		CentreKeyFile:           []byte(hex.EncodeToString(centreKey) + "\n"),
 		"trust/root.pub":        rootPEM,
 		"bundles/trust.bundle":  trustBundle,
 		"bundles/config.bundle": configBundle,
