@@ -241,6 +241,18 @@ func (s *Server) SetLang(lang string) {
 	s.changed()
 }
 
+// SetLocation changes the site's time zone, which the config bundle sets;
+// nil means UTC. The day's counters follow the new zone's day.
+func (s *Server) SetLocation(loc *time.Location) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.Location = loc
+	s.changed()
+}
+
 // Counts returns the day's counters.
 func (s *Server) Counts() Counts {
 	s.mu.Lock()

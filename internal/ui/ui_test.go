@@ -371,6 +371,22 @@ func TestShowCounts(t *testing.T) {
 	}
 }
 
+func TestSetLocation(t *testing.T) {
+	s, ts, _ := newTest(t, Options{})
+	s.SetStatus(Status{Online: true, LastSync: t0.Add(-2 * time.Hour)})
+	if got := state(t, ts, "").Status.LastSync; got != "last sync 07:30 (2 h ago)" {
+		t.Errorf("in UTC got %q, want last sync 07:30 (2 h ago)", got)
+	}
+	s.SetLocation(time.FixedZone("CST", 8*3600))
+	st := state(t, ts, "?lang=zh")
+	if got := st.Status.LastSync; got != "上次同步 15:30（2 小时前）" {
+		t.Errorf("in China got %q, want 上次同步 15:30（2 小时前）", got)
+	}
+	if st.TZOffset != 8*3600 {
+		t.Errorf("got tz_offset %d, want %d", st.TZOffset, 8*3600)
+	}
+}
+
 func TestVerdictMessage(t *testing.T) {
 	tests := []struct {
 		name string
