@@ -10,6 +10,28 @@
 // A second signal aborts at once, with the gate shut.
 //
 // -demo runs the whole terminal on a fresh machine: see internal/demo.
+//
+// # Data directory
+//
+// Everything the terminal keeps lives under the data directory:
+//
+//	journal.db               the passage journal (sync/journal)
+//	trust/root.pub           the pinned operator root (enrolment, sentinelctl)
+//	bundles/KIND.bundle      the signed bundles, KIND being trust, status-base,
+//	                         status-delta, policy or config (written by sync)
+//	lanes/...                each lane's device state, such as the
+//	                         thermometer's calibration
+//
+// sentineld reads the root and the bundles at start and again whenever one
+// of the files changes or the clock becomes trusted (checked every 5 s).
+// Without a root or a trust bundle the terminal is not enrolled and refers
+// every person to the guard.
+//
+// # Listeners
+//
+// The guard display (internal/ui) on 127.0.0.1:8080, and the management
+// listener on 127.0.0.1:9108 with /healthz (503 while the journal cannot
+// commit) and /metrics (Prometheus text format).
 package main
 
 import (
