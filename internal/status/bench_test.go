@@ -208,3 +208,16 @@ func BenchmarkDelta(b *testing.B) {
 	b.ReportMetric(float64(len(payload))*8/float64(p.Counts().Native), "bits/entry")
 	b.ReportMetric(float64(p.Counts().Native), "changes")
 }
+
+// BenchmarkPrune drops the oldest hour of the 7 M-entry list, as an hourly
+// prune does.
+func BenchmarkPrune(b *testing.B) {
+	bigList(b)
+	dropped := 0
+	for b.Loop() {
+		l := &List{window: big.list.window}
+		l.cur.Store(big.list.cur.Load())
+		dropped = l.Prune(benchT0.Add(time.Duration(l.window)*time.Second + time.Hour))
+	}
+	b.ReportMetric(float64(dropped), "dropped")
+}

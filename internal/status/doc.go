@@ -81,7 +81,9 @@
 //     entry override it.
 //   - Lookup trusts now: judge a code only on a trusted clock (see
 //     internal/clock). Prune likewise.
-//   - Prune is not automatic: call it after ApplyBase and periodically.
+//   - Prune is not automatic: call it after ApplyBase and periodically
+//     (hourly: it rebuilds every block that loses an entry, about 0.1 s
+//     and a transient second copy at 7 M entries).
 //     Entries a base carries that are already too old cost memory, not
 //     correctness.
 //   - NativeLifetime plus Tolerance is at most MaxWindow (30 days): a block
