@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -222,25 +221,28 @@ func (v *V4L2) Size() (w, h int) { return v.w, v.h }
 // Next waits for a frame and returns its luminance.
 func (v *V4L2) Next(ctx context.Context) (*image.Gray, error) {
 	fds := []unix.PollFd{{Fd: int32(v.fd), Events: unix.POLLIN}}
+	var b v4l2Buffer
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		// Wake up regularly to notice ctx.
-		n, err := sys.poll(fds, int(100*time.Millisecond/time.Millisecond))
+		n, err := sys.poll(fds, 100)
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			return nil, fmt.Errorf("wait for frame: %w", err)
 		}
-		if n > 0 {
-			break
+		if n <= 0 {
+			continue
 		}
-	}
-	b := v4l2Buffer{Type: v4l2BufTypeVideoCapture, Memory: v4l2MemoryMMAP}
-	if err := sys.ioctl(v.fd, vidiocDQBuf, unsafe.Pointer(&b)); err != nil {
+		b = v4l2Buffer{Type: v4l2BufTypeVideoCapture, Memory: v4l2MemoryMMAP}
+		err = sys.ioctl(v.fd, vidiocDQBuf, unsafe.Pointer(&b))
 		if errors.Is(err, unix.EAGAIN) {
-			return v.Next(ctx)
+			continue // woken without a frame
 		}
-		return nil, fmt.Errorf("dequeue frame: %w (camera unplugged?)", err)
+		if err != nil {
+			return nil, fmt.Errorf("dequeue frame: %w (camera unplugged?)", err)
+		}
+		break
 	}
 	if int(b.Index) >= len(v.buffers) {
 		return nil, fmt.Errorf("dequeue frame: driver returned buffer %d of %d", b.Index, len(v.buffers))
