@@ -196,10 +196,12 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 		d.logger.Info("drained")
 	case <-ctx.Done():
 		cancelPasses()
+		devs.halt() // cut a relay pulse or a buzzer pattern short
 		<-stopped
 		d.logger.Warn("aborted: passages in progress were cut short, the gate stayed shut")
 	case <-time.After(drainTimeout):
 		cancelPasses()
+		devs.halt()
 		<-stopped
 		d.logger.Warn("drain timed out: passages in progress were cut short, the gate stayed shut", "timeout", drainTimeout)
 	}
