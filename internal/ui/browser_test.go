@@ -324,9 +324,11 @@ func TestBrowser(t *testing.T) {
 	step(5*time.Second, chromedp.Click(chromedp.CSS("#padsubmit")))
 	waitFor("the override", laneShows("admit", "Admitted by the guard"))
 	waitFor("the pad to close", `document.getElementById('pad').hidden`)
+	gate.mu.Lock()
 	if want := (Override{Lane: "in-1", PIN: "2468", Reason: "document-checked"}); len(gate.got) != 1 || gate.got[0] != want {
 		t.Errorf("the gate got %+v, want %+v", gate.got, want)
 	}
+	gate.mu.Unlock()
 	check("override", "", want{outcome: "admit", shape: "circle", word: "PASS", contains: []string{"Admitted by the guard: Valid document checked by hand", "Li *"}})
 	shoot("06-override-admitted")
 

@@ -138,9 +138,11 @@ func TestOverride(t *testing.T) {
 			}
 			if tt.wantCode == http.StatusOK {
 				want := Override{Lane: "in-1", PIN: "4321", Reason: "retake-normal"}
+				g.mu.Lock()
 				if len(g.got) != 1 || g.got[0] != want {
 					t.Errorf("gate got %+v, want %+v", g.got, want)
 				}
+				g.mu.Unlock()
 			}
 		})
 	}
