@@ -5,7 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"sentinel/crypto/verify"
 	"sentinel/device/scanner"
 	"sentinel/device/scanner/scannertest"
+	"sentinel/device/thermo"
 )
 
 const shcIss = "https://issuer.example.org/shc"
@@ -158,4 +162,61 @@ func TestStopDrains(t *testing.T) {
 	if st := a.Status().State; st != scanner.StateClosed {
 		t.Errorf("source state %s after Stop, want closed", st)
 	}
+}
+
+// TestManyLanes runs eight lanes at once: every code becomes one passage,
+// each lane's passages stay in the order read, and a lane never runs two
+// passages at a time.
+func TestManyLanes(t *testing.T) {
+	const lanes, perLane = 8, 20
+	var cfgs []LaneConfig
+	var srcs []*scannertest.Fake
+	for i := range lanes {
+		f := scannertest.NewFake(fmt.Sprintf("s%d", i), nil)
+		srcs = append(srcs, f)
+		cfgs = append(cfgs, LaneConfig{Name: fmt.Sprintf("in-%d", i), Sources: []scanner.Source{f}, Thermometer: &busyThermo{}})
+	}
+	results := make(chan Result, lanes*perLane)
+	r := newRigOpts(t, nil, func(o *Options) {
+		o.Lanes = cfgs
+		o.OnPassage = func(res Result) { results <- res }
+	})
+	r.g.Start(context.Background())
+	defer r.g.Stop()
+	codes := make([][]byte, perLane)
+	for k := range perLane {
+		codes[k] = issue(t, issuerKey, uint32(k+1), credential.ColourGreen)
+	}
+	for _, f := range srcs {
+		go func() {
+			for _, c := range codes {
+				f.Push(string(c))
+			}
+		}()
+	}
+	seen := map[string]uint32{}
+	for range lanes * perLane {
+		res := next(t, results)
+		p := res.Passage
+		seen[p.Lane]++
+		if p.Verdict != Admit || p.Holder.Index != seen[p.Lane] {
+			t.Fatalf("lane %s: got %s %v for holder %d, want admit for %d", p.Lane, p.Verdict, p.Reasons, p.Holder.Index, seen[p.Lane])
+		}
+	}
+	if n := len(r.journal.all()); n != lanes*perLane {
+		t.Errorf("got %d passages journalled, want %d", n, lanes*perLane)
+	}
+}
+
+// busyThermo fails the test's invariant if two passages of one lane
+// measure at the same time.
+type busyThermo struct{ busy atomic.Bool }
+
+func (b *busyThermo) Measure(ctx context.Context) (thermo.Reading, error) {
+	if !b.busy.CompareAndSwap(false, true) {
+		return thermo.Reading{}, errors.New("two passages at once on one lane")
+	}
+	defer b.busy.Store(false)
+	time.Sleep(100 * time.Microsecond)
+	return thermo.Reading{Value: celsius(36.6), Ambient: celsius(24), Confidence: 1}, nil
 }
