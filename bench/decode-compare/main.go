@@ -21,6 +21,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -62,9 +63,12 @@ func threadCPU() time.Duration {
 }
 
 type frame struct {
-	spec camtest.Spec
-	path string
-	img  *image.Gray
+	name    string
+	variant string
+	width   int
+	want    []byte // nil: must decode to nothing
+	path    string
+	img     *image.Gray
 }
 
 // outcome of one decoder on one frame.
@@ -88,6 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tools := fs.String("tools", "sentinel,gozxing,zbar,zxing", "decoders to run")
 	only := fs.String("variant", "", "run only this variant")
 	verbose := fs.Bool("v", false, "list the frames each decoder misses")
+	corpus := fs.String("corpus", "auto", `EU DCC corpus directory to add as a row ("auto": ../shared/corpus/eu-dcc beside the module, "": none)`)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -99,6 +104,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "decode-compare:", err)
 		return 1
+	}
+	if *corpus == "auto" {
+		*corpus = autoCorpus()
+	}
+	if *corpus != "" && (*only == "" || *only == corpusVariant) {
+		cf, err := corpusFrames(*corpus)
+		if err != nil {
+			fmt.Fprintln(stderr, "decode-compare:", err)
+			return 1
+		}
+		frames = append(frames, cf...)
 	}
 	var ts []tool
 	for _, name := range strings.Split(*tools, ",") {
@@ -115,7 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		outs := make([]outcome, len(frames))
 		for i, f := range frames {
 			got, dur, err := t.perFrame(ctx, f)
-			want := f.spec.Want()
+			want := f.want
 			switch {
 			case err != nil || len(got) == 0:
 				outs[i].ok = want == nil
@@ -126,7 +142,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			outs[i].dur = dur
 			if *verbose && !outs[i].ok {
-				fmt.Fprintf(stderr, "%s missed %s (wrong=%v)\n", t.name, f.spec.Name(), outs[i].wrong)
+				fmt.Fprintf(stderr, "%s missed %s (wrong=%v)\n", t.name, f.name, outs[i].wrong)
 			}
 		}
 		res[t.name] = outs
@@ -177,9 +193,93 @@ func generate(dir string, only camtest.Variant) ([]frame, error) {
 				return nil, err
 			}
 		}
-		frames = append(frames, frame{spec: s, path: path, img: img})
+		frames = append(frames, frame{name: s.Name(), variant: string(s.Variant), width: s.Width, want: s.Want(), path: path, img: img})
 	}
 	return frames, nil
+}
+
+// corpusVariant names the row of the EU DCC corpus images.
+const corpusVariant = "eu-dcc png"
+
+// autoCorpus finds ../shared/corpus/eu-dcc beside the module root, or
+// returns "".
+func autoCorpus() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			c := filepath.Join(dir, "..", "shared", "corpus", "eu-dcc")
+			if _, err := os.Stat(c); err == nil {
+				return c
+			}
+			return ""
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+// corpusFrames returns the corpus PNGs whose case JSON gives the payload
+// ("PREFIX"); those without one are left out.
+func corpusFrames(dir string) ([]frame, error) {
+	var paths []string
+	for _, pattern := range []string{"*/png/*.png", "*/2DCode/png/*.png"} {
+		m, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return nil, err
+		}
+		paths = append(paths, m...)
+	}
+	var frames []frame
+	for _, p := range paths {
+		want, ok := corpusPrefix(p)
+		rel, _ := filepath.Rel(dir, p)
+		if !ok || corpusImageDiffers[filepath.ToSlash(rel)] {
+			continue
+		}
+		img, err := loadPNG(p)
+		if err != nil {
+			return nil, fmt.Errorf("corpus %s: %w", p, err)
+		}
+		frames = append(frames, frame{name: rel, variant: corpusVariant, width: img.Rect.Dx(), want: []byte(want), path: p, img: img})
+	}
+	return frames, nil
+}
+
+// corpusImageDiffers lists the corpus PNGs that carry another
+// certificate than their case's PREFIX (every decoder agrees on what they
+// hold); device/camera's corpus test lists the same.
+var corpusImageDiffers = map[string]bool{
+	"ES/png/2101.png":     true,
+	"ES/png/2102.png":     true,
+	"ES/png/2103.png":     true,
+	"GR/2DCode/png/3.png": true,
+}
+
+// corpusPrefix returns the PREFIX of the case that belongs to a corpus
+// PNG (<CC>/png/N.png and <CC>/2DCode/raw/N.json).
+func corpusPrefix(png string) (string, bool) {
+	name := strings.TrimSuffix(filepath.Base(png), filepath.Ext(png))
+	cc := filepath.Dir(filepath.Dir(png))
+	if filepath.Base(cc) == "2DCode" {
+		cc = filepath.Dir(cc)
+	}
+	data, err := os.ReadFile(filepath.Join(cc, "2DCode", "raw", name+".json"))
+	if err != nil {
+		return "", false
+	}
+	var c struct {
+		Prefix string `json:"PREFIX"`
+	}
+	if json.Unmarshal(data, &c) != nil || c.Prefix == "" {
+		return "", false
+	}
+	return c.Prefix, true
 }
 
 func loadPNG(path string) (*image.Gray, error) {
@@ -288,7 +388,7 @@ func timeBatches(ctx context.Context, t tool, frames []frame) map[string]time.Du
 	}
 	groups := map[string][]string{}
 	for _, f := range frames {
-		k := key(f.spec)
+		k := key(f)
 		groups[k] = append(groups[k], f.path)
 	}
 	out := map[string]time.Duration{}
@@ -302,7 +402,7 @@ func timeBatches(ctx context.Context, t tool, frames []frame) map[string]time.Du
 	return out
 }
 
-func key(s camtest.Spec) string { return fmt.Sprintf("%s %dx%d", s.Variant, s.Width, s.Height) }
+func key(f frame) string { return fmt.Sprintf("%s %d", f.variant, f.width) }
 
 func report(w io.Writer, ts []tool, frames []frame, res map[string][]outcome, batch map[string]map[string]time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -311,13 +411,10 @@ func report(w io.Writer, ts []tool, frames []frame, res map[string][]outcome, ba
 		fmt.Fprintf(tw, "%s ok\t%s ms\t", t.name, t.name)
 	}
 	fmt.Fprintln(tw)
-	var variants []camtest.Variant
-	for _, v := range camtest.Variants {
-		for _, f := range frames {
-			if f.spec.Variant == v {
-				variants = append(variants, v)
-				break
-			}
+	var variants []string
+	for _, f := range frames {
+		if !slices.Contains(variants, f.variant) {
+			variants = append(variants, f.variant)
 		}
 	}
 	row := func(label string, sel func(f frame) bool) {
@@ -346,7 +443,7 @@ func report(w io.Writer, ts []tool, frames []frame, res map[string][]outcome, ba
 					wrong++
 				}
 				if b, isCLI := batch[t.name]; isCLI {
-					total += b[key(f.spec)]
+					total += b[key(f)]
 				} else {
 					total += o.dur
 				}
@@ -360,11 +457,11 @@ func report(w io.Writer, ts []tool, frames []frame, res map[string][]outcome, ba
 		fmt.Fprintln(tw)
 	}
 	for _, v := range variants {
-		row(string(v), func(f frame) bool { return f.spec.Variant == v })
+		row(v, func(f frame) bool { return f.variant == v })
 	}
-	row("all", func(frame) bool { return true })
-	row("all 640x480", func(f frame) bool { return f.spec.Width == 640 })
-	row("all 1280x720", func(f frame) bool { return f.spec.Width == 1280 })
+	row("all generated", func(f frame) bool { return f.variant != corpusVariant })
+	row("all 640x480", func(f frame) bool { return f.variant != corpusVariant && f.width == 640 })
+	row("all 1280x720", func(f frame) bool { return f.variant != corpusVariant && f.width == 1280 })
 	tw.Flush()
 	// Per-frame percentiles of the in-process decoders on 720p frames.
 	for _, t := range ts {
@@ -373,7 +470,7 @@ func report(w io.Writer, ts []tool, frames []frame, res map[string][]outcome, ba
 		}
 		var ds []time.Duration
 		for i, f := range frames {
-			if f.spec.Width == 1280 {
+			if f.variant != corpusVariant && f.width == 1280 {
 				ds = append(ds, res[t.name][i].dur)
 			}
 		}
