@@ -1,0 +1,18 @@
+// Package boltstore is the embedded central.Store on bbolt, the default
+// that lets one binary run the central system on a laptop or in the demo.
+//
+// # Layout
+//
+// Bucket "devices" holds one bucket per device, which holds the key "seen"
+// (the last ingest, Unix nanoseconds), a bucket "marks" (epoch → high-water
+// mark, big-endian) and a bucket "epochs" with one bucket per epoch whose
+// keys are the big-endian sequence numbers and whose values are the
+// records (see record.go).
+//
+// # Caveats
+//
+// Passages scans every record of the selected devices inside one read
+// transaction and sorts the matches in memory; there is no index on site,
+// holder or time. Production with millions of passages belongs on
+// PostgreSQL (pgstore).
+package boltstore

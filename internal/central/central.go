@@ -1,0 +1,110 @@
+package central
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"iter"
+	"time"
+)
+
+// Epoch identifies one journal file's unbroken chain on a terminal. It has
+// the same layout as the journal's epoch, so journal.Epoch converts to it.
+type Epoch [16]byte
+
+// String returns the epoch in hex.
+func (e Epoch) String() string { return hex.EncodeToString(e[:]) }
+
+// ParseEpoch parses an epoch written by Epoch.String.
+func ParseEpoch(s string) (Epoch, error) {
+	var e Epoch
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(e) {
+		return e, fmt.Errorf("central: epoch %q is not 32 hex digits", s)
+	}
+	copy(e[:], b)
+	return e, nil
+}
+
+// Record is one journal record as the centre stores it: the journal's
+// stored bytes unchanged, with the fields opened at ingest beside them.
+type Record struct {
+	Seq      uint64    // sequence number within the epoch, from 1
+	Stored   []byte    // the journal's stored bytes, unchanged
+	Time     time.Time // when the passage happened
+	Site     string
+	Holder   string // opened holder pseudonym such as "ZJ:42"; may be empty
+	Decision string
+	Reasons  []string
+}
+
+// Passage is a stored record with its identity.
+type Passage struct {
+	Device string
+	Epoch  Epoch
+	Record
+}
+
+// Filter selects passages. Zero fields select everything; From is
+// inclusive and To exclusive.
+type Filter struct {
+	From, To time.Time
+	Site     string
+	Device   string
+	Holder   string
+}
+
+// Match reports whether p passes f.
+func (f Filter) Match(p *Passage) bool {
+	switch {
+	case !f.From.IsZero() && p.Time.Before(f.From):
+		return false
+	case !f.To.IsZero() && !p.Time.Before(f.To):
+		return false
+	case f.Site != "" && p.Site != f.Site:
+		return false
+	case f.Device != "" && p.Device != f.Device:
+		return false
+	case f.Holder != "" && p.Holder != f.Holder:
+		return false
+	}
+	return true
+}
+
+// Mark is the high-water mark of one epoch of a device.
+type Mark struct {
+	Epoch     Epoch
+	HighWater uint64
+}
+
+// Device is a terminal as the store knows it.
+type Device struct {
+	ID       string
+	LastSeen time.Time // time of the last ingest that carried records
+	Marks    []Mark    // one per epoch, in ascending epoch order
+}
+
+// Store keeps passages exactly once per (device, epoch, seq).
+type Store interface {
+	// Ingest stores a contiguous ascending batch of one device's epoch and
+	// returns the new high-water mark. See the package comment.
+	Ingest(ctx context.Context, device string, epoch Epoch, recs []Record) (highWater uint64, err error)
+	// HighWater returns the mark of (device, epoch), 0 when nothing is stored.
+	HighWater(ctx context.Context, device string, epoch Epoch) (uint64, error)
+	// Passages yields the passages that f selects, ordered by time, then
+	// device, epoch and seq. It stops at the first error.
+	Passages(ctx context.Context, f Filter) iter.Seq2[Passage, error]
+	// Devices lists every device with records, ordered by ID.
+	Devices(ctx context.Context) ([]Device, error)
+	// Close releases the store.
+	Close() error
+}
+
+// ComparePassages orders passages by time, device, epoch and seq, the
+// order in which Store.Passages yields them.
+func ComparePassages(a, b Passage) int {
+	return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Device, b.Device),
+		bytes.Compare(a.Epoch[:], b.Epoch[:]), cmp.Compare(a.Seq, b.Seq))
+}
