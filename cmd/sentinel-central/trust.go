@@ -15,56 +15,27 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/cli"
 )
 
 // trustCommands are the subcommands of "sentinel-central trust".
-var trustCommands = map[string]command{
-	"root-keygen":   {"make the operator root key pair (keep the private key offline)", runTrustRootKeygen},
-	"signer-keygen": {"make an online signing key pair for the root to delegate", runTrustSignerKeygen},
-	"delegate":      {"let an online signing key sign some kinds of bundle for a while", runTrustDelegate},
-	"keygen":        {"make a native issuer key pair", runTrustKeygen},
-	"hpke-keygen":   {"make the centre's HPKE key pair that journals are sealed to", runTrustHPKEKeygen},
-	"build":         {"build and sign a trust bundle from key and certificate files", runTrustBuild},
-	"inspect":       {"verify a bundle against the root and say what it holds", runTrustInspect},
+var trustCommands = map[string]cli.Command{
+	"root-keygen":   {Summary: "make the operator root key pair (keep the private key offline)", Run: runTrustRootKeygen},
+	"signer-keygen": {Summary: "make an online signing key pair for the root to delegate", Run: runTrustSignerKeygen},
+	"delegate":      {Summary: "let an online signing key sign some kinds of bundle for a while", Run: runTrustDelegate},
+	"keygen":        {Summary: "make a native issuer key pair", Run: runTrustKeygen},
+	"hpke-keygen":   {Summary: "make the centre's HPKE key pair that journals are sealed to", Run: runTrustHPKEKeygen},
+	"build":         {Summary: "build and sign a trust bundle from key and certificate files", Run: runTrustBuild},
+	"inspect":       {Summary: "verify a bundle against the root and say what it holds", Run: runTrustInspect},
 }
 
 func runTrust(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		trustUsage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	cmd, ok := trustCommands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "sentinel-central trust: unknown command %q\n\n", args[0])
-		trustUsage(stderr)
-		return exitUsage
-	}
-	return cmd.run(ctx, args[1:], stdin, stdout, stderr)
-}
-
-func trustUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: sentinel-central trust COMMAND [flags]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "commands:")
-	names := make([]string, 0, len(trustCommands))
-	for n := range trustCommands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-14s %s\n", n, trustCommands[n].summary)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'sentinel-central trust COMMAND -h' for a command's flags.")
+	return cli.Dispatch(ctx, "sentinel-central trust", trustCommands, args, stdin, stdout, stderr)
 }
 
 // usageError is a mistake in the command line: exit status 2.
@@ -98,41 +69,11 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 // arguments ("inspect FILE --root PUB") and returns the positionals. Its
 // error is flag.ErrHelp or a *usageError.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usagef("%v", err)
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+	pos, err := cli.ParseInterspersed(fs, args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return nil, usagef("%v", err)
 	}
-}
-
-// multi is a repeatable string flag.
-type multi []string
-
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
-
-// parseTime reads RFC 3339; a time without a zone is UTC, and a date alone
-// is midnight UTC.
-func parseTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", time.DateOnly} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("time %q is not RFC 3339 (e.g. 2026-03-01T08:00:00Z)", s)
+	return pos, err
 }
 
 // parseDays reads a duration, with "d" for days as in "90d".
@@ -161,7 +102,7 @@ func (f *timeFlag) String() string {
 	return f.t.Format(time.RFC3339)
 }
 
-func (f *timeFlag) Set(s string) (err error) { f.t, err = parseTime(s); return err }
+func (f *timeFlag) Set(s string) (err error) { f.t, err = cli.ParseTime(s); return err }
 
 // or returns the time, or now when none was given.
 func (f *timeFlag) or(now time.Time) time.Time {
@@ -668,7 +609,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	delPath := fs.String("delegation", "", "sign with a delegated key: its delegation file (with --key)")
 	keyPath := fs.String("key", "", "the delegated signing key's private key file (with --delegation)")
 	rootPub := fs.String("root-pub", "", "the root's public key, to check the delegation and the result (optional)")
-	var native, revokeNative, dsc, revokeDSC, jwks, crls, revokeDel multi
+	var native, revokeNative, dsc, revokeDSC, jwks, crls, revokeDel cli.Strings
 	fs.Var(&native, "native", "a native issuer public key file (repeatable)")
 	fs.Var(&revokeNative, "revoke-native", "a native issuer public key file to list as revoked (repeatable)")
 	fs.Var(&dsc, "dsc", "an EU DCC document signer certificate file, PEM or DER (repeatable)")
@@ -743,7 +684,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		}
 
 		c := &trust.TrustContent{}
-		for i, list := range []multi{native, revokeNative} {
+		for i, list := range []cli.Strings{native, revokeNative} {
 			for _, p := range list {
 				data, err := os.ReadFile(p)
 				if err != nil {
@@ -759,7 +700,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 				}
 			}
 		}
-		for i, list := range []multi{dsc, revokeDSC} {
+		for i, list := range []cli.Strings{dsc, revokeDSC} {
 			for _, p := range list {
 				ders, err := readDSCs(p)
 				if err != nil {

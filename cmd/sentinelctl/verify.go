@@ -17,13 +17,8 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/verify"
 	"sentinel/device/camera"
+	"sentinel/internal/cli"
 )
-
-// multiFlag collects a flag given several times.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
 // verdict is one line of `sentinelctl verify` output.
 type verdict struct {
@@ -46,7 +41,7 @@ type payload struct {
 func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var trustFiles multiFlag
+	var trustFiles cli.Strings
 	fs.Var(&trustFiles, "trust", "trusted keys: a certificate (PEM or DER), a JWKS (ISSUER_URL=FILE binds it to its issuer), a native issuer key, a trust bundle, or a directory of them; repeatable")
 	root := fs.String("root", "", "operator root public key that signs trust bundles given with --trust")
 	at := fs.String("at", "", "verify as of this time (RFC 3339; without a zone it is UTC); default now")
@@ -62,7 +57,7 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
-	posArgs, err := parseInterspersed(fs, args)
+	posArgs, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -76,7 +71,7 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	now := time.Now()
 	if *at != "" {
-		t, err := parseTime(*at)
+		t, err := cli.ParseTime(*at)
 		if err != nil {
 			fmt.Fprintf(stderr, "sentinelctl verify: --at: %v\n", err)
 			return exitUsage
@@ -176,17 +171,6 @@ func printVerdict(w io.Writer, v verdict) {
 		parts = append(parts, "expires "+c.Expires.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintf(w, "ACCEPTED  %s  %s\n", v.Input, strings.Join(parts, "  "))
-}
-
-// parseTime parses RFC 3339, or a date and time without a zone (UTC), or a
-// date alone (midnight UTC).
-func parseTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339, e.g. 2026-11-29T08:00:00Z (no zone means UTC)", s)
 }
 
 // collectPayloads turns the arguments into payloads: "-" reads lines from
