@@ -1,0 +1,256 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"sentinel/sync/journal"
+	"sentinel/sync/protocol"
+)
+
+// Authenticator names the device that sent a request. Production must
+// take the device from the verified TLS client certificate
+// (r.TLS.PeerCertificates); any other source is for tests.
+type Authenticator interface {
+	// Device returns the authenticated device id, or an error when the
+	// request carries no acceptable identity.
+	Device(r *http.Request) (string, error)
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxRequest = 8 << 20 // compressed body bytes
+	DefaultRate       = 2.0     // requests per second per device
+	DefaultBurst      = 10
+	DefaultTimeout    = 30 * time.Second
+)
+
+// Options configure a Handler.
+type Options struct {
+	Store Store         // required
+	Auth  Authenticator // required
+	// MaxRequest bounds the compressed body (DefaultMaxRequest when 0);
+	// MaxInflated the body once decompressed
+	// (protocol.DefaultMaxInflated when 0).
+	MaxRequest  int64
+	MaxInflated int
+	// Rate and Burst are a token bucket per device (DefaultRate,
+	// DefaultBurst when 0); a device over it gets 429 with Retry-After.
+	Rate  float64
+	Burst int
+	// Timeout bounds one ingest (DefaultTimeout when 0).
+	Timeout time.Duration
+	// Now is the clock for the rate limit (time.Now when nil).
+	Now func() time.Time
+	// Logger gets chain breaks and store failures (slog.Default when nil).
+	Logger *slog.Logger
+}
+
+// Handler serves the upload of every protocol version from
+// protocol.MinVersion to protocol.Version.
+type Handler struct {
+	opts Options
+	mux  *http.ServeMux
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// New returns a Handler.
+func New(opts Options) (*Handler, error) {
+	if opts.Store == nil || opts.Auth == nil {
+		return nil, errors.New("server: new: Store and Auth are required")
+	}
+	if opts.MaxRequest <= 0 {
+		opts.MaxRequest = DefaultMaxRequest
+	}
+	if opts.MaxInflated <= 0 {
+		opts.MaxInflated = protocol.DefaultMaxInflated
+	}
+	if opts.Rate <= 0 {
+		opts.Rate = DefaultRate
+	}
+	if opts.Burst <= 0 {
+		opts.Burst = DefaultBurst
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	h := &Handler{opts: opts, mux: http.NewServeMux(), buckets: make(map[string]*bucket)}
+	for v := protocol.MinVersion; v <= protocol.Version; v++ {
+		h.mux.HandleFunc("POST "+protocol.UploadPath(v), func(w http.ResponseWriter, r *http.Request) { h.upload(w, r, v) })
+	}
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
+	device, err := h.opts.Auth.Device(r)
+	if err != nil {
+		h.refuse(w, http.StatusUnauthorized, protocol.CodeIdentity, "the terminal is not identified: enrol it and use its client certificate")
+		return
+	}
+	if wait := h.take(device); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		h.refuse(w, http.StatusTooManyRequests, protocol.CodeRate, "too many uploads from this terminal: wait for Retry-After")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxRequest))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			h.refuse(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge,
+				fmt.Sprintf("request larger than %d bytes: send fewer records", h.opts.MaxRequest))
+			return
+		}
+		h.refuse(w, http.StatusBadRequest, protocol.CodeMalformed, "request body could not be read: "+err.Error())
+		return
+	}
+	u, err := protocol.DecodeUpload(body, h.opts.MaxInflated)
+	if err != nil {
+		switch {
+		case errors.Is(err, protocol.ErrTooLarge):
+			h.refuse(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, err.Error()+": send fewer records")
+		case errors.Is(err, protocol.ErrVersion):
+			h.refuse(w, http.StatusBadRequest, protocol.CodeVersion, err.Error())
+		default:
+			h.refuse(w, http.StatusBadRequest, protocol.CodeMalformed, err.Error()+": nothing was stored")
+		}
+		return
+	}
+	if u.Version != version {
+		h.refuse(w, http.StatusBadRequest, protocol.CodeVersion,
+			fmt.Sprintf("body of version %d sent to the path of version %d", u.Version, version))
+		return
+	}
+	if u.Device != device {
+		h.refuse(w, http.StatusForbidden, protocol.CodeIdentity,
+			fmt.Sprintf("upload names device %q but the certificate is %q: nothing was stored", u.Device, device))
+		return
+	}
+	b, err := Check(u)
+	if err != nil {
+		h.refuse(w, http.StatusBadRequest, protocol.CodeMalformed, err.Error()+": nothing was stored")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
+	defer cancel()
+	res, err := h.opts.Store.Ingest(ctx, b)
+	var gap *GapError
+	switch {
+	case errors.As(err, &gap):
+		h.answer(w, http.StatusConflict, &protocol.Response{Version: version, HighWater: gap.Mark, Gap: true,
+			Code: protocol.CodeGap, Message: fmt.Sprintf("the centre holds up to %d: resume from %d", gap.Mark, gap.Mark+1)})
+		return
+	case err != nil:
+		if r.Context().Err() == nil {
+			h.opts.Logger.Error("sync: ingest", "device", device, "epoch", u.Epoch, "first", u.First, "err", err)
+		}
+		w.Header().Set("Retry-After", "5")
+		h.refuse(w, http.StatusServiceUnavailable, protocol.CodeUnavailable, "the centre cannot store the upload now: the terminal retries")
+		return
+	}
+	breaks := 0
+	for _, rec := range res.Kept {
+		if rec.Break != "" {
+			if breaks == 0 {
+				h.opts.Logger.Warn("sync: hash chain break stored and flagged", "device", device, "epoch", u.Epoch, "seq", rec.Seq, "reason", rec.Break)
+			}
+			breaks++
+		}
+	}
+	if breaks > 1 {
+		h.opts.Logger.Warn("sync: more hash chain breaks in the same upload", "device", device, "epoch", u.Epoch, "breaks", breaks)
+	}
+	h.answer(w, http.StatusOK, &protocol.Response{Version: version, HighWater: res.Mark.Seq, Breaks: breaks})
+}
+
+// Check decodes every record of u and places it in the chain. It refuses
+// the whole upload when a record is not a canonical journal record or
+// carries another epoch or seq than its place; a record whose link does
+// not hold gets Break (see the package doc). Record.Hash is
+// journal.Chain(record's own prev link, stored bytes).
+func Check(u *protocol.Upload) (*Batch, error) {
+	b := &Batch{Device: u.Device, Epoch: u.Epoch, Keys: u.Keys, Records: make([]Record, len(u.Records))}
+	prev := u.Prev
+	for i, stored := range u.Records {
+		seq := u.First + journal.Seq(i)
+		rec, err := journal.DecodeRecord(stored)
+		if err != nil {
+			return nil, fmt.Errorf("server: record %d: %w", seq, err)
+		}
+		if rec.Epoch != u.Epoch || rec.Seq != seq {
+			return nil, fmt.Errorf("server: record at %d carries epoch %v seq %d, want epoch %v", seq, rec.Epoch, rec.Seq, u.Epoch)
+		}
+		// The hash follows the record's own link, so that one altered
+		// record flags one break (at the record after it), not every
+		// record to the end.
+		r := Record{Seq: seq, Stored: stored, Rec: rec, Hash: journal.Chain(rec.Prev, stored)}
+		switch {
+		case seq == 1 && rec.Prev != journal.Genesis(u.Epoch):
+			r.Break = BreakFirst
+		case rec.Prev != prev:
+			r.Break = BreakLink
+		}
+		b.Records[i] = r
+		prev = r.Hash
+	}
+	return b, nil
+}
+
+// take spends a token of device's bucket, or returns how long to wait.
+func (h *Handler) take(device string) time.Duration {
+	now := h.opts.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b := h.buckets[device]
+	if b == nil {
+		b = &bucket{tokens: float64(h.opts.Burst), last: now}
+		h.buckets[device] = b
+	}
+	b.tokens = min(float64(h.opts.Burst), b.tokens+now.Sub(b.last).Seconds()*h.opts.Rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / h.opts.Rate * float64(time.Second))
+}
+
+func (h *Handler) refuse(w http.ResponseWriter, status int, code, msg string) {
+	h.answer(w, status, &protocol.Response{Code: code, Message: msg})
+}
+
+func (h *Handler) answer(w http.ResponseWriter, status int, r *protocol.Response) {
+	b, err := protocol.EncodeResponse(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", protocol.ResponseType)
+	w.WriteHeader(status)
+	w.Write(b)
+}

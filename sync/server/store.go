@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"sentinel/sync/journal"
+)
+
+// Store ingests uploaded ranges. Implementations (the central bbolt and
+// PostgreSQL stores) must be safe for concurrent use and make Ingest one
+// transaction, so that the effect is exactly once behind any load
+// balancer.
+type Store interface {
+	// Ingest, in one transaction, reads the high-water mark of
+	// (u.Device, u.Epoch), calls Admit(mark, u.Records), stores the
+	// records Admit keeps (with their Break) and u.Keys, sets the mark to
+	// the last kept record (Seq and Hash), and returns the new mark and
+	// the records Admit kept. When Admit returns a *GapError, Ingest
+	// stores nothing and returns it.
+	Ingest(ctx context.Context, u *Batch) (Ingested, error)
+	// HighWater returns the mark of (device, epoch): the zero Mark when
+	// nothing is stored.
+	HighWater(ctx context.Context, device string, epoch journal.Epoch) (Mark, error)
+}
+
+// Mark is a high-water mark: every record up to Seq is stored, and Hash is
+// the chain hash of record Seq.
+type Mark struct {
+	Seq  journal.Seq
+	Hash journal.Hash
+}
+
+// Ingested is what Store.Ingest did.
+type Ingested struct {
+	Mark Mark     // the high-water mark after the transaction
+	Kept []Record // the records stored, as Admit returned them
+}
+
+// Batch is a checked range of one device's journal epoch.
+type Batch struct {
+	Device  string
+	Epoch   journal.Epoch
+	Records []Record // contiguous, ascending Seq
+	Keys    [][]byte // wrapped data key entries (journal.Opener.AddKey)
+}
+
+// Record is one uploaded record, decoded and placed in the chain.
+type Record struct {
+	Seq    journal.Seq
+	Stored []byte          // the journal's stored bytes, unchanged
+	Rec    *journal.Record // Stored, decoded
+	Hash   journal.Hash    // journal.Chain(previous hash, Stored)
+	Break  string          // why the chain does not hold here; empty when it does
+}
+
+// Reasons for Record.Break.
+const (
+	BreakLink  = "record does not link to the record before it in this upload"
+	BreakMark  = "record does not link to the last record the centre stored"
+	BreakFirst = "first record of the epoch does not link to the epoch's genesis"
+)
+
+// GapError is Ingest's answer to a range that starts past mark+1.
+type GapError struct {
+	Mark  journal.Seq // the high-water mark: resume from Mark+1
+	First journal.Seq // where the refused range started
+}
+
+func (e *GapError) Error() string {
+	return fmt.Sprintf("server: gap: range starts at %d, centre holds up to %d", e.First, e.Mark)
+}
+
+// ErrGap matches (errors.Is) every *GapError.
+var ErrGap = errors.New("server: gap")
+
+// Is reports whether target is ErrGap.
+func (e *GapError) Is(target error) bool { return target == ErrGap }
+
+// Admit decides, inside a Store's transaction, what of recs to store given
+// the current mark: a *GapError when recs start past mark+1; otherwise the
+// records past the mark (possibly none), the first of which gets
+// BreakMark when it does not link to mark.Hash (mark.Seq > 0). recs must
+// come from the Handler (contiguous, hashed). The slice returned shares
+// recs' backing array; Admit sets Break on a copy.
+func Admit(mark Mark, recs []Record) ([]Record, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	first := recs[0].Seq
+	if first > mark.Seq+1 {
+		return nil, &GapError{Mark: mark.Seq, First: first}
+	}
+	skip := int(mark.Seq + 1 - first)
+	if skip >= len(recs) {
+		return nil, nil
+	}
+	kept := recs[skip:]
+	if mark.Seq > 0 && kept[0].Rec != nil && kept[0].Rec.Prev != mark.Hash && kept[0].Break == "" {
+		out := make([]Record, len(kept))
+		copy(out, kept)
+		out[0].Break = BreakMark
+		return out, nil
+	}
+	return kept, nil
+}
