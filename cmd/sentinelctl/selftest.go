@@ -8,16 +8,11 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"net/http"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/physic"
 
 	"sentinel/device/camera"
@@ -25,6 +20,7 @@ import (
 	"sentinel/device/signal"
 	"sentinel/device/thermo"
 	firmwareconfig "sentinel/firmware-config"
+	sentinelhw "sentinel/internal/hardware"
 )
 
 // Results of one check.
@@ -405,19 +401,7 @@ func checkOutputs(hw hardware, lane string, o firmwareconfig.Outputs, opts selft
 			}
 		}
 		r := checkResult{Lane: lane, Device: "tower", What: strings.Join(lamps, ", ") + activeLow(t.ActiveLow)}
-		var pins [3]gpio.PinOut
-		var openErr error
-		for i, name := range []string{t.Green, t.Yellow, t.Red} {
-			if name == "" {
-				continue
-			}
-			p, err := hw.pin(name)
-			if err != nil {
-				openErr = err
-				break
-			}
-			pins[i] = p
-		}
+		pins, openErr := sentinelhw.TowerPins(t, hw.pin)
 		if openErr != nil {
 			out = append(out, r.fail(openErr.Error(), pinAdvice(names...)))
 		} else if err := showTower(hw, pins, t.ActiveLow, opts.step); err != nil {
@@ -564,128 +548,37 @@ type hardware struct {
 // openHardware returns the machine the commands use; tests replace it.
 var openHardware = hostHardware
 
-// hostHardware opens real devices with the device packages.
+// hostHardware opens real devices with internal/hardware.
 func hostHardware() hardware {
 	c := systemClock{}
 	return hardware{
-		scanner: openScanner,
+		scanner: sentinelhw.OpenScanner,
 		camera: func(ctx context.Context, cc firmwareconfig.Camera) (frameSource, error) {
 			return openCamera(ctx, cc, c)
 		},
-		thermometer: openThermometer,
+		thermometer: sentinelhw.OpenThermometer,
 		pin:         signal.OpenPin,
 		clock:       c,
 	}
 }
 
-func openScanner(name string, c firmwareconfig.Scanner) (scanner.Source, error) {
-	switch c.Type {
-	case firmwareconfig.ScannerSerial:
-		f, err := scanner.ParseFraming(string(c.Framing), c.Suffix)
-		if err != nil {
-			return nil, err
-		}
-		return scanner.NewSerial(scanner.SerialConfig{
-			Name: name, Port: c.Port, USB: c.USB, Baud: c.Baud, Framing: f, IdleGap: c.IdleGap.Std(),
-		})
-	case firmwareconfig.ScannerHID:
-		return scanner.NewEvdev(scanner.EvdevConfig{Name: name, Path: c.Device})
-	}
-	return nil, fmt.Errorf("scanner type %q is not supported", c.Type)
-}
-
-func openThermometer(c firmwareconfig.Thermometer) (thermo.Source, io.Closer, error) {
-	bus, err := thermo.OpenBus(c.Bus)
-	if err != nil {
-		return nil, nil, err
-	}
-	dev, err := newThermometer(bus, c, nil)
-	if err != nil {
-		bus.Close()
-		return nil, nil, err
-	}
-	return dev, bus, nil
-}
-
-// newThermometer returns the driver of the configured model on bus.
-func newThermometer(bus i2c.Bus, c firmwareconfig.Thermometer, opts *thermo.Opts) (thermo.Source, error) {
-	switch c.Model {
-	case firmwareconfig.MLX90614:
-		return thermo.NewMLX90614(bus, c.Address, opts)
-	case firmwareconfig.MLX90632:
-		return thermo.NewMLX90632(bus, c.Address, opts)
-	}
-	return nil, fmt.Errorf("thermometer model %q is not supported", c.Model)
-}
-
-// openCamera opens a camera with device/camera's frame sources. ctx bounds
-// an ffmpeg child process; Close ends every source.
+// openCamera opens a camera; a replay camera loops at its frame rate on
+// clk. ctx bounds an ffmpeg child process; Close ends every source.
 func openCamera(ctx context.Context, c firmwareconfig.Camera, clk clock) (frameSource, error) {
-	switch c.Source {
-	case firmwareconfig.CameraV4L2:
-		v, err := camera.OpenV4L2(camera.V4L2Config{Device: c.Device, Width: c.Width, Height: c.Height})
-		if err != nil {
-			return nil, err
-		}
-		return v, nil
-	case firmwareconfig.CameraMJPEG:
-		// A stream never ends, so there is no overall timeout; a camera that
-		// accepts the connection but sends nothing is given up on.
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = 10 * time.Second
-		return camera.NewMJPEGStream(c.URL, &http.Client{Transport: t}), nil
-	case firmwareconfig.CameraFFmpeg:
-		f, err := camera.StartFFmpeg(ctx, camera.FFmpegConfig{Input: c.URL, InputArgs: c.FFmpegArgs, Width: c.Width, Height: c.Height})
-		if err != nil {
-			return nil, err
-		}
-		return f, nil
-	case firmwareconfig.CameraReplay:
-		return newReplay(c.Dir, c.FPS, clk)
-	}
-	return nil, fmt.Errorf("camera source %q is not supported", c.Source)
-}
-
-// replay shows the image files of a directory in turn, again and again, at
-// the configured frame rate, for benches, demos and tests.
-type replay struct {
-	src      *camera.Replay
-	interval time.Duration
-	clock    clock
-}
-
-func newReplay(dir string, fps int, clk clock) (*replay, error) {
-	entries, err := os.ReadDir(dir)
+	src, err := sentinelhw.OpenCamera(ctx, c, &sentinelhw.CameraOpts{Pace: clk})
 	if err != nil {
-		return nil, fmt.Errorf("replay camera: %w", err)
+		return nil, err
 	}
-	var files []string
-	for _, e := range entries {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".png", ".jpg", ".jpeg":
-			files = append(files, filepath.Join(dir, e.Name()))
-		}
+	if f, ok := src.(frameSource); ok {
+		return f, nil
 	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("replay camera: no PNG or JPEG file in %s", dir)
-	}
-	slices.Sort(files)
-	if fps <= 0 {
-		fps = firmwareconfig.DefaultCameraFPS
-	}
-	return &replay{src: camera.NewReplay(files, true), interval: time.Second / time.Duration(fps), clock: clk}, nil
+	return nopCloser{src}, nil
 }
 
-func (r *replay) Next(ctx context.Context) (*image.Gray, error) {
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-r.clock.After(r.interval):
-	}
-	return r.src.Next(ctx)
-}
+// nopCloser is a frame source that holds nothing to close.
+type nopCloser struct{ camera.FrameSource }
 
-func (r *replay) Close() error { return nil }
+func (nopCloser) Close() error { return nil }
 
 type systemClock struct{}
 
@@ -693,7 +586,7 @@ func (systemClock) Now() time.Time                         { return time.Now() }
 func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 var (
-	_ frameSource  = (*replay)(nil)
+	_ frameSource  = nopCloser{}
 	_ frameSource  = (*camera.V4L2)(nil)
 	_ frameSource  = (*camera.MJPEGStream)(nil)
 	_ frameSource  = (*camera.FFmpeg)(nil)

@@ -30,6 +30,7 @@ import (
 	"sentinel/device/scanner"
 	"sentinel/device/thermo"
 	firmwareconfig "sentinel/firmware-config"
+	sentinelhw "sentinel/internal/hardware"
 )
 
 // fastClock is a virtual clock: After fires at once and moves the time
@@ -225,7 +226,7 @@ func (m *testMachine) hardware() hardware {
 			if !ok {
 				return nil, nil, fmt.Errorf("i2c: no bus %q", c.Bus)
 			}
-			dev, err := newThermometer(bus, c, &thermo.Opts{RetryDelay: time.Microsecond})
+			dev, err := sentinelhw.NewThermometer(bus, c, &thermo.Opts{RetryDelay: time.Microsecond})
 			if err != nil {
 				return nil, nil, err
 			}

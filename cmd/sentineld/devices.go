@@ -6,16 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/i2c"
 
 	"sentinel/device/camera"
 	"sentinel/device/scanner"
@@ -23,6 +17,7 @@ import (
 	"sentinel/device/thermo"
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/gate"
+	sentinelhw "sentinel/internal/hardware"
 )
 
 // hardware opens the machine's devices; the demo replaces parts of it.
@@ -42,84 +37,16 @@ type hardware struct {
 
 func hostHardware() hardware {
 	return hardware{
-		thermometer: openThermometer,
-		sampler:     thermo.DefaultSamplerConfig,
-		checkEvery:  time.Second,
-		pin:         signal.OpenPin,
-		camera:      openCamera,
+		thermometer: func(_ string, c firmwareconfig.Thermometer) (thermo.Source, io.Closer, error) {
+			return sentinelhw.OpenThermometer(c)
+		},
+		sampler:    thermo.DefaultSamplerConfig,
+		checkEvery: time.Second,
+		pin:        signal.OpenPin,
+		camera: func(ctx context.Context, c firmwareconfig.Camera) (camera.FrameSource, error) {
+			return sentinelhw.OpenCamera(ctx, c, nil)
+		},
 	}
-}
-
-func openThermometer(lane string, c firmwareconfig.Thermometer) (thermo.Source, io.Closer, error) {
-	bus, err := thermo.OpenBus(c.Bus)
-	if err != nil {
-		return nil, nil, err
-	}
-	dev, err := newThermometer(bus, c)
-	if err != nil {
-		bus.Close()
-		return nil, nil, err
-	}
-	return dev, bus, nil
-}
-
-// newThermometer returns the driver of the configured model on bus.
-func newThermometer(bus i2c.Bus, c firmwareconfig.Thermometer) (thermo.Source, error) {
-	switch c.Model {
-	case firmwareconfig.MLX90614:
-		return thermo.NewMLX90614(bus, c.Address, nil)
-	case firmwareconfig.MLX90632:
-		return thermo.NewMLX90632(bus, c.Address, nil)
-	}
-	return nil, fmt.Errorf("thermometer model %q is not supported", c.Model)
-}
-
-// openCamera opens a camera with device/camera's frame sources.
-func openCamera(ctx context.Context, c firmwareconfig.Camera) (camera.FrameSource, error) {
-	switch c.Source {
-	case firmwareconfig.CameraV4L2:
-		return camera.OpenV4L2(camera.V4L2Config{Device: c.Device, Width: c.Width, Height: c.Height})
-	case firmwareconfig.CameraMJPEG:
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = 10 * time.Second
-		return camera.NewMJPEGStream(c.URL, &http.Client{Transport: t}), nil
-	case firmwareconfig.CameraFFmpeg:
-		return camera.StartFFmpeg(ctx, camera.FFmpegConfig{Input: c.URL, InputArgs: c.FFmpegArgs, Width: c.Width, Height: c.Height})
-	case firmwareconfig.CameraReplay:
-		entries, err := os.ReadDir(c.Dir)
-		if err != nil {
-			return nil, fmt.Errorf("replay camera: %w", err)
-		}
-		var files []string
-		for _, e := range entries {
-			switch strings.ToLower(filepath.Ext(e.Name())) {
-			case ".png", ".jpg", ".jpeg":
-				files = append(files, filepath.Join(c.Dir, e.Name()))
-			}
-		}
-		if len(files) == 0 {
-			return nil, fmt.Errorf("replay camera: no PNG or JPEG file in %s", c.Dir)
-		}
-		slices.Sort(files)
-		return camera.NewReplay(files, false), nil
-	}
-	return nil, fmt.Errorf("camera source %q is not supported", c.Source)
-}
-
-func openScanner(name string, c firmwareconfig.Scanner) (scanner.Source, error) {
-	switch c.Type {
-	case firmwareconfig.ScannerSerial:
-		f, err := scanner.ParseFraming(string(c.Framing), c.Suffix)
-		if err != nil {
-			return nil, err
-		}
-		return scanner.NewSerial(scanner.SerialConfig{
-			Name: name, Port: c.Port, USB: c.USB, Baud: c.Baud, Framing: f, IdleGap: c.IdleGap.Std(),
-		})
-	case firmwareconfig.ScannerHID:
-		return scanner.NewEvdev(scanner.EvdevConfig{Name: name, Path: c.Device})
-	}
-	return nil, fmt.Errorf("scanner type %q is not supported", c.Type)
 }
 
 // devices are the lanes' devices, opened.
@@ -145,7 +72,7 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 		lc := gate.LaneConfig{Name: l.Name}
 		for i, sc := range l.Scanners {
 			name := fmt.Sprintf("%s scanner %d", l.Name, i+1)
-			src, err := openScanner(name, sc)
+			src, err := sentinelhw.OpenScanner(name, sc)
 			if err != nil {
 				return fail(fmt.Errorf("lane %s: scanner %d: %w", l.Name, i+1, err))
 			}
@@ -191,7 +118,7 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 			devs.samplers[l.Name] = s
 			lc.Thermometer = s
 		}
-		out, err := d.openOutputs(l.Outputs)
+		out, err := sentinelhw.OpenOutputs(l.Outputs, d.hw.pin)
 		if err != nil {
 			return fail(fmt.Errorf("lane %s: outputs: %w", l.Name, err))
 		}
@@ -202,53 +129,6 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 		devs.lanes = append(devs.lanes, lc)
 	}
 	return devs, nil
-}
-
-// openOutputs opens a lane's relay, light tower and buzzer; nil when it has
-// none.
-func (d *daemon) openOutputs(o firmwareconfig.Outputs) (*signal.Outputs, error) {
-	if o.Relay == nil && o.Tower == nil && o.Buzzer == nil {
-		return nil, nil
-	}
-	var relay *signal.Relay
-	var tower *signal.Tower
-	var buzzer *signal.Buzzer
-	if o.Relay != nil {
-		p, err := d.hw.pin(o.Relay.Pin)
-		if err != nil {
-			return nil, fmt.Errorf("relay: %w", err)
-		}
-		if relay, err = signal.NewRelay(p, &signal.RelayOpts{ActiveLow: o.Relay.ActiveLow, PulseLength: o.Relay.Pulse.Std()}); err != nil {
-			return nil, fmt.Errorf("relay: %w", err)
-		}
-	}
-	if o.Tower != nil {
-		var pins [3]gpio.PinOut
-		for i, name := range []string{o.Tower.Green, o.Tower.Yellow, o.Tower.Red} {
-			if name == "" {
-				continue
-			}
-			p, err := d.hw.pin(name)
-			if err != nil {
-				return nil, fmt.Errorf("light tower: %w", err)
-			}
-			pins[i] = p
-		}
-		var err error
-		if tower, err = signal.NewTower(pins[0], pins[1], pins[2], &signal.TowerOpts{ActiveLow: o.Tower.ActiveLow}); err != nil {
-			return nil, fmt.Errorf("light tower: %w", err)
-		}
-	}
-	if o.Buzzer != nil {
-		p, err := d.hw.pin(o.Buzzer.Pin)
-		if err != nil {
-			return nil, fmt.Errorf("buzzer: %w", err)
-		}
-		if buzzer, err = signal.NewBuzzer(p, &signal.BuzzerOpts{ActiveLow: o.Buzzer.ActiveLow}); err != nil {
-			return nil, fmt.Errorf("buzzer: %w", err)
-		}
-	}
-	return signal.NewOutputs(relay, tower, buzzer, signal.DefaultPatterns())
 }
 
 // check keeps the idle thermometers' state current, so that a fault shows

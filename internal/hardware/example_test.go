@@ -1,0 +1,46 @@
+package hardware_test
+
+import (
+	"fmt"
+	"log"
+
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
+
+	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/hardware"
+)
+
+func ExampleOpenScanner() {
+	src, err := hardware.OpenScanner("in scanner 1", firmwareconfig.Scanner{
+		Type: firmwareconfig.ScannerSerial, Port: "/dev/ttyACM0", Baud: 9600, Framing: "cr",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	// Nothing is opened until the first Next.
+	fmt.Println(src.Status().Source, src.Status().Kind)
+	// Output: in scanner 1 serial
+}
+
+func ExampleOpenOutputs() {
+	// On a terminal, pin is signal.OpenPin.
+	pins := map[string]*gpiotest.Pin{}
+	pin := func(name string) (gpio.PinIO, error) {
+		pins[name] = &gpiotest.Pin{N: name}
+		return pins[name], nil
+	}
+	out, err := hardware.OpenOutputs(firmwareconfig.Outputs{
+		Tower: &firmwareconfig.Tower{Green: "GPIO22", Yellow: "GPIO24", Red: "GPIO27"},
+	}, pin)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer out.Halt()
+	if err := out.Admit(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("green", pins["GPIO22"].Read(), "red", pins["GPIO27"].Read())
+	// Output: green High red Low
+}
