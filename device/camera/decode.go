@@ -66,8 +66,7 @@ type Decoder struct {
 	fill    filler
 	rowBits *gozxing.BitArray
 	finders []finder
-	budget  int // finder triples left to try on this frame
-	work    int // grey samples left to take on this frame
+	work    int // grey samples left to take in this pass
 	half    []byte
 	smooth  []byte
 }
@@ -122,8 +121,6 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	if haveHalf {
 		d.half, half = downscale2(d.half, pl)
 	}
-	d.budget = maxTriplesPerFrame
-	d.work = maxSamplesPerFrame
 	// The passes, cheapest and likeliest first. The half-scale plane
 	// averages noise and moiré and is a quarter of the work; the full
 	// plane keeps small codes.
@@ -180,14 +177,13 @@ func scaled(r Result, scale int) Result {
 	return r
 }
 
-// maxTriplesPerFrame bounds the finder triples tried on one frame, and
-// maxSamplesPerFrame the grey samples taken to read module grids, which
-// bound the time a frame full of false candidates takes (a few tens of
-// milliseconds at worst). A clean frame needs a few thousand samples.
-const (
-	maxTriplesPerFrame = 32
-	maxSamplesPerFrame = 1_500_000
-)
+// maxSamplesPerPass bounds the grey samples one pass takes to read
+// module grids and search alignment patterns; with the finder triples a
+// pass may try (maxTriples), it bounds the time a frame full of false
+// candidates takes. A clean code needs a few tens of thousands. Each pass
+// has its own allowance, so that false candidates in an early pass do not
+// starve the pass that would read the code.
+const maxSamplesPerPass = 400_000
 
 const (
 	// minHalfSide is the smallest half-scale side worth a pass.

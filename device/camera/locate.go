@@ -64,6 +64,7 @@ type finder struct {
 // their alignment-pattern search reads faint and inverted codes that our
 // corner fit misses), then our own.
 func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool) (Result, bool) {
+	d.work = maxSamplesPerPass
 	if r, ok := d.locateZX(m, p, inv); ok {
 		return r, true
 	}
@@ -116,10 +117,9 @@ func (d *Decoder) locateOwn(m *gozxing.BitMatrix, p plane, inv bool) (Result, bo
 		for j := i + 1; j < len(cands); j++ {
 			for k := j + 1; k < len(cands); k++ {
 				for _, o := range orderings(cands[i], cands[j], cands[k]) {
-					if tried++; tried > maxTriples || d.budget <= 0 {
+					if tried++; tried > maxTriples || d.work <= 0 {
 						return Result{}, false
 					}
-					d.budget--
 					if r, ok := d.decodeCorners(m, p, inv, o[0], o[1], o[2]); ok {
 						r.Corners = []image.Point{pt(o[0].c), pt(o[1].c), pt(o[2].c)}
 						return r, true
