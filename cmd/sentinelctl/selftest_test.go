@@ -26,9 +26,11 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 	"periph.io/x/conn/v3/i2c/i2ctest"
+	"periph.io/x/conn/v3/physic"
 
 	"sentinel/device/scanner"
 	"sentinel/device/thermo"
+	"sentinel/device/thermo/thermotest"
 	firmwareconfig "sentinel/firmware-config"
 	sentinelhw "sentinel/internal/hardware"
 )
@@ -119,39 +121,16 @@ func (b *pinBoard) changes(pins ...string) []string {
 	return out
 }
 
-// mlxIO is one MLX90614 register read at 0x5A answering celsius plus
-// step × 0.02 K, with its PEC.
-func mlxIO(reg byte, celsius float64, step int) i2ctest.IO {
-	raw := uint16(math.Round((celsius+273.15)/0.02)) + uint16(step)
-	lsb, msb := byte(raw), byte(raw>>8)
-	return i2ctest.IO{Addr: 0x5A, W: []byte{reg}, R: []byte{lsb, msb, crc8(0x5A<<1, reg, 0x5A<<1|1, lsb, msb)}}
-}
-
-// crc8 is the SMBus PEC: CRC-8 with polynomial 0x07.
-func crc8(b ...byte) byte {
-	var c byte
-	for _, x := range b {
-		c ^= x
-		for range 8 {
-			if c&0x80 != 0 {
-				c = c<<1 ^ 0x07
-			} else {
-				c <<= 1
-			}
-		}
-	}
-	return c
-}
-
-// mlxSamples is the traffic of n samples (object, then ambient); the object
-// temperature alternates by one step of 0.02 K so that the sensor does not
-// look stuck.
+// mlxSamples is the traffic of n samples (object, then ambient, in °C) of
+// the MLX90614 at 0x5A; the object temperature alternates by one step of
+// 0.02 K so that the sensor does not look stuck.
 func mlxSamples(n int, object, ambient float64) []i2ctest.IO {
-	var ops []i2ctest.IO
-	for i := range n {
-		ops = append(ops, mlxIO(0x07, object, i%2), mlxIO(0x06, ambient, 0))
-	}
-	return ops
+	return thermotest.MLX90614Samples(thermo.DefaultAddr, n, degC(object), degC(ambient))
+}
+
+// degC is c °C.
+func degC(c float64) physic.Temperature {
+	return physic.ZeroCelsius + physic.Temperature(math.Round(c*float64(physic.Celsius)))
 }
 
 // fakeScanner is a scanner that yields the codes sent on its channel.

@@ -198,6 +198,12 @@ func decodeFrame(addr, cmd byte, b []byte) (uint16, error) {
 	return v, nil
 }
 
+// PEC returns the SMBus packet error code of b, the bytes of a transfer as
+// they pass on the wire (address with the R/W bit, command, data). Tests
+// and simulators use it to build answers that the driver accepts; see
+// thermotest.
+func PEC(b ...byte) byte { return pec(b...) }
+
 // pec is the SMBus packet error code: CRC-8 with polynomial x⁸+x²+x+1
 // (0x07), initial value 0, no reflection, over every byte on the wire.
 func pec(b ...byte) byte {

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/i2c/i2ctest"
+	"periph.io/x/conn/v3/physic"
 
 	"sentinel/device/thermo"
+	"sentinel/device/thermo/thermotest"
 )
 
 // Sampling of the demo's thermometers: the datasheet's registers replayed
@@ -57,40 +59,12 @@ func (d *Demo) makeThermometers() {
 func person(core float64) []i2ctest.IO {
 	k := thermo.DefaultCompensation
 	surface := (core + k*ambientC) / (1 + k)
-	var ops []i2ctest.IO
-	for i := range sampleWindow {
-		obj := raw(surface) + uint16(i%2)
-		ops = append(ops, read(0x07, obj), read(0x06, raw(ambientC)))
-	}
-	return ops
+	return thermotest.MLX90614Samples(thermo.DefaultAddr, sampleWindow, degC(surface), degC(ambientC))
 }
 
-// raw is an MLX90614 RAM value: units of 0.02 K.
-func raw(celsius float64) uint16 {
-	return uint16(math.Round((celsius + 273.15) / 0.02))
-}
-
-// read is one SMBus read word of register cmd with its PEC.
-func read(cmd byte, v uint16) i2ctest.IO {
-	addr := byte(thermo.DefaultAddr)
-	lo, hi := byte(v), byte(v>>8)
-	return i2ctest.IO{Addr: uint16(addr), W: []byte{cmd}, R: []byte{lo, hi, pec(addr<<1, cmd, addr<<1|1, lo, hi)}}
-}
-
-// pec is SMBus's packet error code: CRC-8, polynomial x⁸+x²+x+1.
-func pec(b ...byte) byte {
-	var c byte
-	for _, x := range b {
-		c ^= x
-		for range 8 {
-			if c&0x80 != 0 {
-				c = c<<1 ^ 0x07
-			} else {
-				c <<= 1
-			}
-		}
-	}
-	return c
+// degC is c °C.
+func degC(c float64) physic.Temperature {
+	return physic.ZeroCelsius + physic.Temperature(math.Round(c*float64(physic.Celsius)))
 }
 
 // Thermometer opens the simulated MLX90614 of lane: the driver on the
