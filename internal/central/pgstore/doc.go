@@ -1,0 +1,31 @@
+// Package pgstore is the central.Store on PostgreSQL, through pgx, for
+// production.
+//
+// # Schema
+//
+// The schema lives in migrations/*.sql, embedded in the binary; Open
+// applies the missing ones in one transaction under an advisory lock and
+// records them in schema_version, so several servers may start at once.
+// Passages sit in a table partitioned by UTC day (passages_pYYYYMMDD),
+// created on demand for the days an ingest touches and dropped by
+// DropBefore at the retention horizon, with indexes on (site, time) and
+// (holder, time) for export and trace.
+//
+// # Exactly once
+//
+// Ingest locks the (device, epoch) row of high_water (an upsert that
+// returns the mark), applies central.Plan to the batch, copies the new
+// records into passages with the COPY protocol, and raises the mark, all
+// in one transaction. Concurrent ingests of one (device, epoch), from any
+// number of servers behind a load balancer, queue on that row lock, and
+// the second sees the mark the first committed: no deduplication window,
+// no duplicate. Because the lock already decides which records are new,
+// the COPY goes straight into passages rather than through a staging
+// table.
+//
+// # Caveats
+//
+// A DropBefore that removes a day's partition while an ingest of that day
+// is in flight makes that ingest fail; the terminal retries and the
+// partition is created again. Marks are never dropped.
+package pgstore

@@ -1,0 +1,159 @@
+package pgstore
+
+import (
+	"context"
+	"os"
+	"slices"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"sentinel/internal/central"
+	"sentinel/internal/central/pgtest"
+	"sentinel/internal/central/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func open(t *testing.T, cs string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) central.Store { return open(t, pgtest.NewDatabase(t)) },
+		Reopen: func(t *testing.T, s central.Store) central.Store {
+			cs := s.(*Store).connString
+			s.Close()
+			return open(t, cs)
+		},
+	})
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	cs := pgtest.NewDatabase(t)
+	// Servers starting at once migrate once.
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			s, err := Open(ctx, cs, nil)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := pgx.Connect(ctx, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	ms, err := loadMigrations(migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, v int
+	if err := conn.QueryRow(ctx, "SELECT count(*), max(version) FROM schema_version").Scan(&n, &v); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ms) || v != ms[len(ms)-1].version {
+		t.Fatalf("schema_version: got %d rows up to %d, want %d up to %d", n, v, len(ms), ms[len(ms)-1].version)
+	}
+	var parts string
+	if err := conn.QueryRow(ctx, "SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'passages'::regclass").Scan(&parts); err != nil || parts != "r" {
+		t.Fatalf("passages partitioning: got %q, %v; want range", parts, err)
+	}
+	for _, idx := range []string{"passages_site_time", "passages_holder_time"} {
+		var def string
+		if err := conn.QueryRow(ctx, "SELECT indexdef FROM pg_indexes WHERE indexname = $1", idx).Scan(&def); err != nil {
+			t.Errorf("index %s: %v", idx, err)
+		}
+	}
+	// A database migrated by a newer binary is refused.
+	if _, err := conn.Exec(ctx, "INSERT INTO schema_version (version, name) VALUES (9999, 'future')"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(ctx, cs, nil); err == nil {
+		s.Close()
+		t.Fatal("Open of a newer schema: got no error")
+	}
+}
+
+func TestLoadMigrationsRefusesBadNames(t *testing.T) {
+	tests := []struct {
+		name string
+		fs   fstest.MapFS
+	}{
+		{"no number", fstest.MapFS{"migrations/init.sql": {Data: []byte("SELECT 1")}}},
+		{"zero", fstest.MapFS{"migrations/0000_x.sql": {Data: []byte("SELECT 1")}}},
+		{"duplicate", fstest.MapFS{"migrations/0001_a.sql": {}, "migrations/1_b.sql": {}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := loadMigrations(tt.fs); err == nil {
+				t.Error("got no error")
+			}
+		})
+	}
+}
+
+func TestDropBefore(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, pgtest.NewDatabase(t))
+	defer s.Close()
+	e := central.Epoch{7}
+	recs := storetest.Recs(1, 180, "a") // 22:01 on the 28th to 01:00 on the 29th UTC
+	if _, err := s.Ingest(ctx, "t1", e, recs); err != nil {
+		t.Fatal(err)
+	}
+	horizon := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	dropped, err := s.DropBefore(ctx, horizon.Add(23*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"passages_p20261128"}; !slices.Equal(dropped, want) {
+		t.Fatalf("DropBefore: got %v, want %v", dropped, want)
+	}
+	ps := storetest.All(t, s, central.Filter{})
+	for _, p := range ps {
+		if p.Time.Before(horizon) {
+			t.Fatalf("Passages after DropBefore: got seq %d at %v, want none before %v", p.Seq, p.Time, horizon)
+		}
+	}
+	var kept int
+	for _, r := range recs {
+		if !r.Time.Before(horizon) {
+			kept++
+		}
+	}
+	if len(ps) != kept {
+		t.Fatalf("Passages after DropBefore: got %d, want %d", len(ps), kept)
+	}
+	// The mark stays: old records sent again are dropped, not restored.
+	if hw, err := s.Ingest(ctx, "t1", e, recs[:50]); err != nil || hw != 180 {
+		t.Fatalf("Ingest of dropped records: got %d, %v; want 180", hw, err)
+	}
+	if got := len(storetest.All(t, s, central.Filter{})); got != kept {
+		t.Fatalf("Passages: got %d, want %d", got, kept)
+	}
+	// A new epoch with records of the dropped day recreates its partition.
+	if _, err := s.Ingest(ctx, "t1", central.Epoch{8}, recs[:5]); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(storetest.All(t, s, central.Filter{Device: "t1", To: horizon})); got != 5 {
+		t.Fatalf("Passages of the recreated day: got %d, want 5", got)
+	}
+}
