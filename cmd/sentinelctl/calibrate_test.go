@@ -21,12 +21,7 @@ func thermoConfig(t *testing.T, twoLanes bool) (path, dataDir string) {
 	dataDir = filepath.Join(dir, "data")
 	s := `# The installer's comment stays.
 data_dir = "` + dataDir + `"
-[terminal]
-id = "T1"
-site_id = "S1"
-[central]
-url = "https://central.example.org"
-[[lane]]
+` + terminalHeader + `[[lane]]
 name = "a"
   [[lane.scanner]]
   type = "hid"

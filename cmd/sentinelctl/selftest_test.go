@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/jpeg"
 	"io"
-	"math"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -26,7 +25,6 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 	"periph.io/x/conn/v3/i2c/i2ctest"
-	"periph.io/x/conn/v3/physic"
 
 	"sentinel/device/scanner"
 	"sentinel/device/thermo"
@@ -125,12 +123,7 @@ func (b *pinBoard) changes(pins ...string) []string {
 // the MLX90614 at 0x5A; the object temperature alternates by one step of
 // 0.02 K so that the sensor does not look stuck.
 func mlxSamples(n int, object, ambient float64) []i2ctest.IO {
-	return thermotest.MLX90614Samples(thermo.DefaultAddr, n, degC(object), degC(ambient))
-}
-
-// degC is c °C.
-func degC(c float64) physic.Temperature {
-	return physic.ZeroCelsius + physic.Temperature(math.Round(c*float64(physic.Celsius)))
+	return thermotest.MLX90614Samples(thermo.DefaultAddr, n, degrees(object), degrees(ambient))
 }
 
 // fakeScanner is a scanner that yields the codes sent on its channel.
@@ -281,13 +274,7 @@ func (p *serialScanner) keepScanning(line string) {
 func benchConfig(t *testing.T, port, frames string) (path, dataDir string) {
 	dir := t.TempDir()
 	dataDir = filepath.Join(dir, "data")
-	return writeFile(t, dir, "sentinel.toml", fmt.Sprintf(`data_dir = %q
-[terminal]
-id = "T1"
-site_id = "S1"
-[central]
-url = "https://central.example.org"
-
+	return writeFile(t, dir, "sentinel.toml", fmt.Sprintf("data_dir = %q\n", dataDir)+terminalHeader+fmt.Sprintf(`
 [[lane]]
 name = "in"
   [[lane.scanner]]
@@ -319,7 +306,7 @@ name = "out"
   [[lane.scanner]]
   type = "hid"
   device = "/dev/input/event-fake2"
-`, dataDir, port, frames)), dataDir
+`, port, frames)), dataDir
 }
 
 func TestSelftestAllPass(t *testing.T) {
@@ -447,14 +434,7 @@ func TestSelftestFailures(t *testing.T) {
 func TestSelftestAmbientOutOfRange(t *testing.T) {
 	m := newTestMachine(t)
 	m.buses["1"] = &i2ctest.Playback{Ops: mlxSamples(1, 46.0, 45.0), DontPanic: true}
-	cfg := writeFile(t, t.TempDir(), "s.toml", `[terminal]
-id = "T1"
-site_id = "S1"
-[central]
-url = "https://central.example.org"
-[[lane]]
-name = "in"
-  [[lane.scanner]]
+	cfg := laneConfig(t, `  [[lane.scanner]]
   type = "hid"
   device = "/dev/input/event-fake"
   [lane.thermometer]
@@ -473,14 +453,7 @@ name = "in"
 func TestSelftestCameraMissing(t *testing.T) {
 	newTestMachine(t)
 	dev := filepath.Join(t.TempDir(), "video9")
-	cfg := writeFile(t, t.TempDir(), "s.toml", `[terminal]
-id = "T1"
-site_id = "S1"
-[central]
-url = "https://central.example.org"
-[[lane]]
-name = "in"
-  [lane.camera]
+	cfg := laneConfig(t, `  [lane.camera]
   source = "v4l2"
   device = "`+dev+`"
 `)
@@ -523,14 +496,7 @@ func mjpegServer(t *testing.T, frame image.Image) string {
 func TestSelftestMJPEGCamera(t *testing.T) {
 	newTestMachine(t)
 	url := mjpegServer(t, qrImage(t, hc1Sample, 400))
-	cfg := writeFile(t, t.TempDir(), "s.toml", `[terminal]
-id = "T1"
-site_id = "S1"
-[central]
-url = "https://central.example.org"
-[[lane]]
-name = "in"
-  [lane.camera]
+	cfg := laneConfig(t, `  [lane.camera]
   source = "mjpeg"
   url = "`+url+`"
 `)
@@ -606,14 +572,7 @@ func TestScanLive(t *testing.T) {
 
 func TestScanLiveNothingOpens(t *testing.T) {
 	newTestMachine(t)
-	cfg := writeFile(t, t.TempDir(), "s.toml", `[terminal]
-id = "T1"
-site_id = "S1"
-[central]
-url = "https://central.example.org"
-[[lane]]
-name = "in"
-  [lane.camera]
+	cfg := laneConfig(t, `  [lane.camera]
   source = "v4l2"
   device = "/dev/nonexistent/video0"
 `)
