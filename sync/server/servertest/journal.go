@@ -25,14 +25,14 @@ func Journal(t testing.TB, n int) *journal.Journal {
 	return j
 }
 
-// Append appends n small passages from 64 lanes at once, so that they
+// Append appends n small passages from 1024 lanes at once, so that they
 // share commits.
 func Append(t testing.TB, j *journal.Journal, n int) {
 	t.Helper()
 	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range 64 {
+	for range 1024 {
 		wg.Go(func() {
 			for i := range next {
 				p := &journal.Passage{

@@ -1,0 +1,399 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"sentinel/sync/journal"
+	"sentinel/sync/protocol"
+)
+
+// Source is the journal as the client uses it; *journal.Journal is one.
+type Source interface {
+	Epoch() journal.Epoch
+	Acked() (journal.Seq, error)
+	Range(from, to journal.Seq, fn func(journal.Seq, []byte) error) error
+	Ack(epoch journal.Epoch, seq journal.Seq) error
+	Keys() ([][]byte, error)
+}
+
+var _ Source = (*journal.Journal)(nil)
+
+// Defaults of Options.
+const (
+	DefaultBatch      = 2048
+	DefaultMaxBytes   = 4 << 20
+	DefaultTimeout    = 30 * time.Second
+	DefaultMinBackoff = time.Second
+	DefaultMaxBackoff = 5 * time.Minute
+	DefaultInterval   = 30 * time.Second
+	// MaxRetryAfter caps a Retry-After the client honours.
+	MaxRetryAfter = time.Hour
+)
+
+// Options configure a Client.
+type Options struct {
+	// URL is the centre's base URL, e.g. "https://central.example:8443".
+	URL string
+	// Device is this terminal's id, as in its client certificate.
+	Device string
+	// HTTP is the client to use (with the terminal's TLS certificate);
+	// http.DefaultClient when nil.
+	HTTP *http.Client
+	// Batch bounds the records per request (DefaultBatch when 0, at most
+	// protocol.MaxRecords); MaxBytes their stored bytes (DefaultMaxBytes).
+	Batch    int
+	MaxBytes int
+	// Timeout bounds each request (DefaultTimeout when 0).
+	Timeout time.Duration
+	// MinBackoff and MaxBackoff bound the backoff after failures
+	// (DefaultMinBackoff, DefaultMaxBackoff when 0).
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// Interval is how often an idle client looks for new records without
+	// a Kick (DefaultInterval when 0).
+	Interval time.Duration
+	// Rand returns a number in [0, 1) for the jitter (rand.Float64 when
+	// nil): a backoff of d waits d/2 + Rand()·d/2.
+	Rand func() float64
+	// Logger gets failures and recoveries (slog.Default when nil).
+	Logger *slog.Logger
+}
+
+// Client uploads a journal to the centre. Start it once; Stop it before
+// closing the journal.
+type Client struct {
+	src  Source
+	opts Options
+	kick chan struct{}
+
+	mu       sync.Mutex
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	batch    int         // current records per request (halved on 413)
+	next     journal.Seq // resume point after a gap answer; 0: Acked()+1
+	keysSent int         // data key entries the centre has acknowledged
+}
+
+// New returns a Client for src.
+func New(src Source, opts Options) (*Client, error) {
+	if src == nil || opts.URL == "" || opts.Device == "" {
+		return nil, errors.New("client: new: Source, URL and Device are required")
+	}
+	if opts.HTTP == nil {
+		opts.HTTP = http.DefaultClient
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = DefaultBatch
+	}
+	opts.Batch = min(opts.Batch, protocol.MaxRecords)
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = DefaultMinBackoff
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultInterval
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	opts.URL = strings.TrimRight(opts.URL, "/")
+	return &Client{src: src, opts: opts, kick: make(chan struct{}, 1), batch: opts.Batch}, nil
+}
+
+// Start starts the upload loop; it runs until ctx ends or Stop.
+func (c *Client) Start(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancel != nil {
+		return
+	}
+	ctx, c.cancel = context.WithCancel(ctx)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.run(ctx)
+	}()
+}
+
+// Stop stops the loop and waits for it; an upload in flight is abandoned
+// (the centre drops it, or keeps it and the next upload finds it stored).
+func (c *Client) Stop() {
+	c.mu.Lock()
+	cancel := c.cancel
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	c.wg.Wait()
+}
+
+// Kick asks the loop to upload now (after a passage was journalled). It
+// does not cut short a backoff after failures.
+func (c *Client) Kick() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Errors of an upload.
+var (
+	// ErrRefused matches an upload the centre refused (a 4xx other than
+	// 409, 413 and 429): retrying the same bytes will not help until the
+	// terminal or the centre changes.
+	ErrRefused = errors.New("client: upload refused")
+	// ErrLost matches a gap the journal cannot fill: the centre wants
+	// records the journal no longer holds.
+	ErrLost = errors.New("client: records the centre needs are no longer in the journal")
+)
+
+// RetryError is an upload failure after which the centre asked to wait.
+type RetryError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryError) Error() string { return e.Err.Error() }
+func (e *RetryError) Unwrap() error { return e.Err }
+
+func (c *Client) run(ctx context.Context) {
+	log := c.opts.Logger
+	var (
+		failures int
+		lastErr  string
+	)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		err := c.Drain(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		var wait time.Duration
+		if err == nil {
+			if failures > 0 {
+				log.Info("sync: upload recovered", "failures", failures)
+			}
+			failures, lastErr = 0, ""
+			wait = c.opts.Interval
+		} else {
+			failures++
+			if msg := err.Error(); msg != lastErr {
+				log.Warn("sync: upload failed; retrying", "err", err, "failures", failures)
+				lastErr = msg
+			}
+			wait = c.backoff(failures)
+			var re *RetryError
+			if errors.As(err, &re) && re.After > 0 {
+				wait = min(re.After, MaxRetryAfter)
+			}
+		}
+		t.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-c.kick:
+			if err != nil { // keep the backoff
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			} else if !t.Stop() {
+				<-t.C
+			}
+		}
+	}
+}
+
+// backoff returns the wait after n consecutive failures: MinBackoff·2^(n-1)
+// capped at MaxBackoff, of which the upper half is jitter.
+func (c *Client) backoff(n int) time.Duration {
+	d := c.opts.MaxBackoff
+	if n < 40 {
+		d = min(d, c.opts.MinBackoff<<(n-1))
+	}
+	if d <= 0 {
+		d = c.opts.MaxBackoff
+	}
+	return d/2 + time.Duration(c.opts.Rand()*float64(d/2))
+}
+
+// Drain uploads until the centre holds every record of the journal's
+// epoch, or an upload fails. The loop calls it; tests and sentinelctl may
+// too (not while the loop runs).
+func (c *Client) Drain(ctx context.Context) error {
+	for {
+		done, err := c.once(ctx)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// errStop ends a Range early.
+var errStop = errors.New("stop")
+
+// once uploads one range. done reports that there was nothing to upload.
+func (c *Client) once(ctx context.Context) (done bool, err error) {
+	epoch := c.src.Epoch()
+	c.mu.Lock()
+	next, batch, keysSent := c.next, c.batch, c.keysSent
+	c.mu.Unlock()
+	if next == 0 {
+		acked, err := c.src.Acked()
+		if err != nil {
+			return false, fmt.Errorf("client: read acknowledged cursor: %w", err)
+		}
+		next = acked + 1
+	}
+	var (
+		recs  [][]byte
+		first journal.Seq
+		size  int
+	)
+	err = c.src.Range(next, next+journal.Seq(batch)-1, func(s journal.Seq, b []byte) error {
+		if len(recs) == 0 {
+			first = s
+		} else if size+len(b) > c.opts.MaxBytes {
+			return errStop
+		}
+		recs = append(recs, b)
+		size += len(b)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return false, fmt.Errorf("client: read journal: %w", err)
+	}
+	if len(recs) == 0 {
+		return true, nil
+	}
+	if first != next {
+		return false, fmt.Errorf("%w: the centre holds up to %d, the journal starts at %d", ErrLost, next-1, first)
+	}
+	rec, err := journal.DecodeRecord(recs[0])
+	if err != nil {
+		return false, fmt.Errorf("client: journal record %d: %w", first, err)
+	}
+	keys, err := c.src.Keys()
+	if err != nil {
+		return false, fmt.Errorf("client: read data keys: %w", err)
+	}
+	u := &protocol.Upload{Device: c.opts.Device, Epoch: epoch, First: first, Prev: rec.Prev, Records: recs}
+	if len(keys) != keysSent {
+		u.Keys = keys
+	}
+	body, err := protocol.EncodeUpload(u)
+	if err != nil {
+		return false, fmt.Errorf("client: %w", err)
+	}
+	r, status, header, err := c.post(ctx, body)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case status == http.StatusOK && r != nil && !r.Gap:
+		hw := r.HighWater
+		if hw < u.Last() {
+			return false, fmt.Errorf("client: centre acknowledged up to %d of a range up to %d", hw, u.Last())
+		}
+		if err := c.src.Ack(epoch, hw); err != nil {
+			return false, fmt.Errorf("client: acknowledge %d: %w", hw, err)
+		}
+		c.mu.Lock()
+		c.next = hw + 1
+		c.keysSent = len(keys)
+		c.mu.Unlock()
+		return false, nil
+	case status == http.StatusConflict && r != nil && r.Gap:
+		if r.HighWater+1 == next {
+			return false, fmt.Errorf("client: centre answered a gap at its own mark %d", r.HighWater)
+		}
+		c.mu.Lock()
+		c.next = r.HighWater + 1
+		c.mu.Unlock()
+		return false, nil
+	case status == http.StatusRequestEntityTooLarge && len(recs) > 1:
+		c.mu.Lock()
+		c.batch = max(1, len(recs)/2)
+		c.mu.Unlock()
+		return false, nil
+	}
+	err = fmt.Errorf("client: upload: centre answered %d", status)
+	if r != nil && r.Message != "" {
+		err = fmt.Errorf("client: upload: centre answered %d %s: %s", status, r.Code, r.Message)
+	}
+	if status >= 400 && status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout {
+		err = fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	if after := retryAfter(header.Get("Retry-After"), time.Now()); after > 0 {
+		return false, &RetryError{After: after, Err: err}
+	}
+	return false, err
+}
+
+// post sends one upload with its own timeout. r is nil when the answer is
+// not a protocol response.
+func (c *Client) post(ctx context.Context, body []byte) (r *protocol.Response, status int, h http.Header, err error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.opts.URL+protocol.UploadPath(protocol.Version), bytes.NewReader(body))
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("client: upload: %w", err)
+	}
+	req.Header.Set("Content-Type", protocol.UploadType)
+	resp, err := c.opts.HTTP.Do(req)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("client: upload: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, protocol.MaxResponse+1))
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("client: upload: read answer: %w", err)
+	}
+	if resp.Header.Get("Content-Type") == protocol.ResponseType {
+		r, err = protocol.DecodeResponse(b)
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("client: upload: answer %d: %w", resp.StatusCode, err)
+		}
+	}
+	return r, resp.StatusCode, resp.Header, nil
+}
+
+// retryAfter parses a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(min(s, int(MaxRetryAfter/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now))
+	}
+	return 0
+}
