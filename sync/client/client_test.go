@@ -398,3 +398,70 @@ func TestBackoffSchedule(t *testing.T) {
 		})
 	}
 }
+
+// growing shows the first upto records of a journal: records "appended"
+// inside a synctest bubble (the journal's committer runs outside it).
+type growing struct {
+	*journal.Journal
+	upto atomic.Uint64
+}
+
+func (g *growing) Range(from, to journal.Seq, fn func(journal.Seq, []byte) error) error {
+	last := journal.Seq(g.upto.Load())
+	if to == 0 || to > last {
+		to = last
+	}
+	if from > to {
+		return nil
+	}
+	return g.Journal.Range(from, to, fn)
+}
+
+// Kick uploads at once; an idle client otherwise waits for its interval.
+func TestKick(t *testing.T) {
+	f := newFixture(t, 30, server.Options{}, nil)
+	src := &growing{Journal: f.j}
+	src.upto.Store(20)
+	tr := &servertest.Transport{Device: dev, Base: &http.Transport{DisableKeepAlives: true}}
+	synctest.Test(t, func(t *testing.T) {
+		c := f.client(t, src, client.Options{HTTP: &http.Client{Transport: tr}, Interval: time.Hour})
+		c.Start(t.Context())
+		time.Sleep(time.Second)
+		if got := f.store.Count(dev, f.j.Epoch()); got != 20 {
+			t.Fatalf("got %d records after start, want 20", got)
+		}
+		src.upto.Store(30)
+		time.Sleep(time.Minute)
+		if got := f.store.Count(dev, f.j.Epoch()); got != 20 {
+			t.Fatalf("got %d records before the kick, want 20", got)
+		}
+		c.Kick()
+		time.Sleep(time.Second)
+		if got := f.store.Count(dev, f.j.Epoch()); got != 30 {
+			t.Fatalf("got %d records after the kick, want 30", got)
+		}
+		c.Stop()
+	})
+}
+
+// A centre that does not answer costs one request timeout, not a hang.
+func TestRequestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	f := newFixture(t, 5, server.Options{}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+	})
+	defer close(release)
+	c := f.client(t, nil, client.Options{Timeout: 50 * time.Millisecond})
+	err := c.Drain(t.Context())
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want a deadline error", err)
+	}
+	if acked, _ := f.j.Acked(); acked != 0 {
+		t.Fatalf("got acked %d, want 0", acked)
+	}
+}
