@@ -27,10 +27,11 @@ type Authenticator interface {
 
 // Defaults of Options.
 const (
-	DefaultMaxRequest = 8 << 20 // compressed body bytes
-	DefaultRate       = 2.0     // requests per second per device
-	DefaultBurst      = 10
-	DefaultTimeout    = 30 * time.Second
+	DefaultMaxRequest  = 8 << 20  // compressed body bytes
+	DefaultMaxInflated = 16 << 20 // body bytes once decompressed (the client sends ≤ 4 MiB of records)
+	DefaultRate        = 2.0      // requests per second per device
+	DefaultBurst       = 10
+	DefaultTimeout     = 30 * time.Second
 )
 
 // Options configure a Handler.
@@ -38,8 +39,8 @@ type Options struct {
 	Store Store         // required
 	Auth  Authenticator // required
 	// MaxRequest bounds the compressed body (DefaultMaxRequest when 0);
-	// MaxInflated the body once decompressed
-	// (protocol.DefaultMaxInflated when 0).
+	// MaxInflated the body once decompressed (DefaultMaxInflated when 0),
+	// which bounds a request's memory: zlib inflates up to 1000-fold.
 	MaxRequest  int64
 	MaxInflated int
 	// Rate and Burst are a token bucket per device (DefaultRate,
@@ -80,7 +81,7 @@ func New(opts Options) (*Handler, error) {
 		opts.MaxRequest = DefaultMaxRequest
 	}
 	if opts.MaxInflated <= 0 {
-		opts.MaxInflated = protocol.DefaultMaxInflated
+		opts.MaxInflated = DefaultMaxInflated
 	}
 	if opts.Rate <= 0 {
 		opts.Rate = DefaultRate

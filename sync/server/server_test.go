@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"bytes"
+	"compress/zlib"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -37,6 +39,9 @@ func newFixture(t *testing.T, n int, opts server.Options) *fixture {
 	f := &fixture{store: servertest.NewMem(), j: servertest.Journal(t, n)}
 	f.recs = servertest.Stored(t, f.j, 1, 0)
 	opts.Store, opts.Auth = f.store, servertest.HeaderAuth{}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	if opts.Rate == 0 {
 		opts.Rate, opts.Burst = 1e6, 1e6
 	}
@@ -229,6 +234,7 @@ func TestRefusedWhole(t *testing.T) {
 	for i := range big {
 		big[i] = byte(i*7919 + i>>8)
 	}
+	bomb := zlibBomb(t, 20<<20)
 	tests := []struct {
 		name   string
 		device string
@@ -245,6 +251,7 @@ func TestRefusedWhole(t *testing.T) {
 		{"another device", "gate-2", "", body(good()), 403, protocol.CodeIdentity},
 		{"no identity", "", "", body(good()), 401, protocol.CodeIdentity},
 		{"oversized", dev, "", big, 413, protocol.CodeTooLarge},
+		{"inflates past the limit", dev, "", bomb, 413, protocol.CodeTooLarge},
 		{"unserved version path", dev, protocol.UploadPath(protocol.Version + 1), body(good()), 404, ""},
 	}
 	for _, tc := range tests {
@@ -351,4 +358,13 @@ func TestAdmit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// zlibBomb is n zero bytes, zlib-compressed (about n/1000 bytes).
+func zlibBomb(t *testing.T, n int) []byte {
+	var b bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&b, zlib.BestCompression)
+	w.Write(make([]byte, n))
+	w.Close()
+	return b.Bytes()
 }
