@@ -17,7 +17,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func open(t *testing.T, cs string) *Store {
+func open(t testing.TB, cs string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), cs, nil)
 	if err != nil {
