@@ -223,8 +223,8 @@ func (c *Client) run(ctx context.Context) {
 					return
 				case <-t.C:
 				}
-			} else if !t.Stop() {
-				<-t.C
+			} else {
+				t.Stop() // Go ≥ 1.23: no stale tick after Stop, Reset is safe
 			}
 		}
 	}
