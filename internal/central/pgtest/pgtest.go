@@ -48,14 +48,22 @@ type Server struct {
 // ErrNotInstalled is returned by Start when initdb or pg_ctl is missing.
 var ErrNotInstalled = errors.New("pgtest: PostgreSQL is not installed (initdb and pg_ctl not found in PATH or /usr/lib/postgresql/*/bin): install Debian's postgresql package")
 
+// binGlob is where Debian installs PostgreSQL's programs.
+var binGlob = "/usr/lib/postgresql/*/bin"
+
 // findBin returns the directory that holds initdb and pg_ctl.
 func findBin() (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
 		if _, err := exec.LookPath("pg_ctl"); err == nil {
+			// Resolve links such as /usr/local/bin/initdb, so that the
+			// installation's other programs (pg_dump) are found beside it.
+			if real, err := filepath.EvalSymlinks(p); err == nil {
+				p = real
+			}
 			return filepath.Dir(p), nil
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(binGlob)
 	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "pg_ctl")); err == nil {
@@ -117,6 +125,10 @@ func Start() (*Server, error) {
 	os.RemoveAll(dir)
 	return nil, err
 }
+
+// Program returns the path of one of the server's client programs, such
+// as pg_dump or pg_restore, from the same installation.
+func (s *Server) Program(name string) string { return filepath.Join(s.bin, name) }
 
 func (s *Server) data() string { return filepath.Join(s.dir, "data") }
 

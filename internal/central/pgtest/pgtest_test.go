@@ -2,7 +2,9 @@ package pgtest
 
 import (
 	"context"
+	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -31,5 +33,30 @@ func TestNewDatabase(t *testing.T) {
 	var fsync string
 	if err := conn.QueryRow(ctx, "SHOW fsync").Scan(&fsync); err != nil || fsync != "off" {
 		t.Errorf("fsync: got %q, %v; want off", fsync, err)
+	}
+}
+
+func TestFindBin(t *testing.T) {
+	defer func(g string) { binGlob = g }(binGlob)
+	dir := t.TempDir()
+	binGlob = filepath.Join(dir, "*", "bin")
+	t.Setenv("PATH", t.TempDir())
+	if _, err := findBin(); !errors.Is(err, ErrNotInstalled) {
+		t.Fatalf("findBin with nothing installed: got %v, want ErrNotInstalled", err)
+	}
+	for _, v := range []string{"13", "16"} {
+		bin := filepath.Join(dir, v, "bin")
+		if err := os.MkdirAll(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"initdb", "pg_ctl"} {
+			if err := os.WriteFile(filepath.Join(bin, p), []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, err := findBin()
+	if want := filepath.Join(dir, "16", "bin"); err != nil || got != want {
+		t.Fatalf("findBin: got %q, %v; want %q (the newest version)", got, err, want)
 	}
 }
