@@ -15,6 +15,7 @@ import (
 
 	"sentinel/device/thermo"
 	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/cli"
 )
 
 // runCalibrate runs "sentinelctl calibrate thermo|show".
@@ -80,7 +81,7 @@ func calibrateThermo(ctx context.Context, args []string, stdout, stderr io.Write
 	ref := fs.Float64("reference", math.NaN(), "the blackbody's temperature in °C, e.g. 37.0 (required)")
 	lane := fs.String("lane", "", "the lane whose thermometer to calibrate (required when several lanes have one)")
 	asJSON := fs.Bool("json", false, "print the new calibration as JSON")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -184,7 +185,7 @@ func calibrateShow(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration file")
 	asJSON := fs.Bool("json", false, "print the calibrations as JSON")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/cli"
 )
 
 // defaultConfigPath is where a terminal image installs the configuration.
@@ -77,7 +78,7 @@ func configCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: sentinelctl config check [--json] FILE")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/cli"
 	"sentinel/sync/journal"
 )
 
@@ -92,7 +93,7 @@ func (f journalFlags) open(stderr io.Writer) (*journal.Reader, string, error) {
 }
 
 func parseJournalArgs(fs *flag.FlagSet, args []string) int {
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}

@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 	"os"
 	"os/signal"
@@ -44,9 +43,4 @@ func main() {
 // run dispatches to a subcommand; tests call it in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return cli.Dispatch(ctx, "sentinelctl", commands, args, stdin, stdout, stderr)
-}
-
-// parseInterspersed parses flags that may follow the arguments.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	return cli.ParseInterspersed(fs, args)
 }

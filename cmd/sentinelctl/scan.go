@@ -17,6 +17,7 @@ import (
 	"sentinel/device/camera"
 	"sentinel/device/scanner"
 	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/cli"
 )
 
 // runScan runs "sentinelctl scan FILE..." and "sentinelctl scan --config".
@@ -39,7 +40,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
-	files, err := parseInterspersed(fs, args)
+	files, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

@@ -20,6 +20,7 @@ import (
 	"sentinel/device/signal"
 	"sentinel/device/thermo"
 	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/cli"
 	sentinelhw "sentinel/internal/hardware"
 )
 
@@ -72,7 +73,7 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
