@@ -211,7 +211,7 @@ func TestChainBreak(t *testing.T) {
 
 // A batch that is not a range of the device's journal is refused whole.
 func TestRefusedWhole(t *testing.T) {
-	f := newFixture(t, 20, server.Options{MaxRequest: 64 << 10})
+	f := newFixture(t, 20, server.Options{MaxRequest: 64 << 10, MaxInflated: 1 << 20})
 	good := func() *protocol.Upload { return f.upload(t, 1, 20) }
 	body := func(u *protocol.Upload) []byte {
 		b, err := protocol.EncodeUpload(u)
@@ -234,7 +234,7 @@ func TestRefusedWhole(t *testing.T) {
 	for i := range big {
 		big[i] = byte(i*7919 + i>>8)
 	}
-	bomb := zlibBomb(t, 20<<20)
+	bomb := zlibBomb(t, 2<<20)
 	tests := []struct {
 		name   string
 		device string
