@@ -25,8 +25,10 @@ const (
 
 // commands lists every subcommand; each lives in a file of its own.
 var commands = map[string]cli.Command{
-	"trust": {Summary: "manage the root key, delegations, issuer keys and trust bundles", Run: runTrust},
-	"issue": {Summary: "issue native codes signed by an issuer key", Run: runIssue},
+	"trust":   {Summary: "manage the root key, delegations, issuer keys and trust bundles", Run: runTrust},
+	"issue":   {Summary: "issue native codes signed by an issuer key", Run: runIssue},
+	"devices": {Summary: "enrol terminals: tokens, the device CA, revocation", Run: runDevices},
+	"bundles": {Summary: "sign and publish trust, policy and config bundles", Run: runBundles},
 }
 
 func main() {

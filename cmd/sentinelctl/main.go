@@ -31,6 +31,7 @@ var commands = map[string]cli.Command{
 	"calibrate": {Summary: "calibrate the thermometer against a reference source", Run: runCalibrate},
 	"config":    {Summary: "check the terminal's configuration file", Run: runConfig},
 	"journal":   {Summary: "verify, tail and export the passage journal", Run: runJournal},
+	"enrol":     {Summary: "enrol this terminal with the central system", Run: runEnrol},
 }
 
 func main() {
