@@ -297,7 +297,10 @@ func (s *Store) Passages(ctx context.Context, f central.Filter) iter.Seq2[centra
 				p.Reasons = nil
 			}
 			if !yield(p, nil) {
-				return // rows.Close drains; the connection may be reused
+				// Closing the rows would read the rest of the result; an
+				// export abandoned early drops the connection instead.
+				conn.Close(context.Background())
+				return
 			}
 		}
 		if err := rows.Err(); err != nil {

@@ -2,10 +2,12 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -200,5 +202,67 @@ func TestDumpRestore(t *testing.T) {
 	}
 	if got := len(storetest.All(t, r, central.Filter{Device: "t1"})); got != 160 {
 		t.Fatalf("Passages of t1 after restore and ingest: got %d, want 160", got)
+	}
+}
+
+// TestTwoServers has two stores on one database, as two central servers
+// behind a load balancer, ingest a terminal's retried and overlapping
+// uploads at once: every record is stored once.
+func TestTwoServers(t *testing.T) {
+	ctx := context.Background()
+	cs := pgtest.NewDatabase(t)
+	a, b := open(t, cs), open(t, cs)
+	defer a.Close()
+	defer b.Close()
+	const size, rounds = 200, 5
+	e := central.Epoch{3}
+	for r := range rounds {
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for w, s := range []*Store{a, b, a, b} {
+			wg.Go(func() {
+				lo := uint64(max(1, r*size+1-w*10))
+				_, err := s.Ingest(ctx, "t1", e, storetest.Recs(lo, uint64((r+1)*size), fmt.Sprint(w)))
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", r, err)
+			}
+		}
+	}
+	ps := storetest.All(t, b, central.Filter{})
+	if len(ps) != size*rounds {
+		t.Fatalf("Passages: got %d, want %d", len(ps), size*rounds)
+	}
+	for i, p := range ps {
+		if p.Seq != uint64(i+1) {
+			t.Fatalf("Passages[%d]: got seq %d, want %d", i, p.Seq, i+1)
+		}
+	}
+}
+
+// TestAbandonedExport checks that a store keeps serving after an export
+// stopped early over a large result.
+func TestAbandonedExport(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, pgtest.NewDatabase(t))
+	defer s.Close()
+	if _, err := s.Ingest(ctx, "t1", central.Epoch{1}, benchRecs(1, 20000)); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 { // more than the pool's connections
+		for _, err := range s.Passages(ctx, central.Filter{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if got := len(storetest.All(t, s, central.Filter{Site: "gate-7"})); got != 400 {
+		t.Fatalf("Passages at gate-7: got %d, want 400", got)
 	}
 }
