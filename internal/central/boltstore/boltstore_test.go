@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -150,4 +151,20 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoding: got %x, want %x", got, b)
 		}
 	})
+}
+
+func TestLastSeenFromClock(t *testing.T) {
+	now := time.Date(2026, 11, 29, 8, 30, 0, 0, time.UTC)
+	s, err := Open(filepath.Join(t.TempDir(), "central.db"), &Options{Now: func() time.Time { return now }, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Ingest(context.Background(), "t1", central.Epoch{1}, storetest.Recs(1, 2, "a")); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Devices(context.Background())
+	if err != nil || len(ds) != 1 || !ds[0].LastSeen.Equal(now) {
+		t.Fatalf("Devices: got %+v, %v; want t1 last seen %v", ds, err, now)
+	}
 }

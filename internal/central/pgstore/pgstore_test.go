@@ -266,3 +266,20 @@ func TestAbandonedExport(t *testing.T) {
 		t.Fatalf("Passages at gate-7: got %d, want 400", got)
 	}
 }
+
+func TestLastSeenFromClock(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 29, 8, 30, 0, 0, time.UTC)
+	s, err := Open(ctx, pgtest.NewDatabase(t), &Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Ingest(ctx, "t1", central.Epoch{1}, storetest.Recs(1, 2, "a")); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.Devices(ctx)
+	if err != nil || len(ds) != 1 || !ds[0].LastSeen.Equal(now) {
+		t.Fatalf("Devices: got %+v, %v; want t1 last seen %v", ds, err, now)
+	}
+}

@@ -1,0 +1,42 @@
+// Package enrol gives terminals their identity: a device CA at the centre,
+// single-use enrolment tokens bound to a site, the enrolment HTTP handler
+// that turns a token and a certificate request into a device certificate,
+// and the mutual TLS configurations of both ends.
+//
+// # Enrolment
+//
+// Ops make a token for a site (Tokens.Add); the installer gives it to the
+// terminal, which makes its own key pair (the private key never leaves the
+// terminal) and POSTs a Request: the token and a PKCS #10 certificate
+// request. The Handler checks the request, redeems the token (once, before
+// it expires) and answers with a Response: the device certificate (short
+// lived, the device id in the Subject CN and in a URI SAN
+// "sentinel:device:ID", extended key usage clientAuth), the device CA, the
+// operator root public key to pin and the first bundles. Install verifies
+// the answer on the terminal and writes it into the data directory:
+//
+//	trust/root.pub         the pinned operator root
+//	device/key.pem         the terminal's private key (0600)
+//	device/cert.pem        its certificate
+//	device/ca.pem          the device CA, which also signs the centre's certificate
+//	bundles/KIND.bundle    the first bundles
+//
+// # Mutual TLS
+//
+// After enrolment every device call is mutual TLS 1.3: ServerTLSConfig
+// requires a client certificate of the device CA and refuses a revoked
+// device at the handshake; ClientTLSConfig loads a terminal's identity from
+// its data directory. sync/server.TLSAuthenticator takes the device id from
+// the verified certificate, so the authenticated id wins over any id a
+// request names.
+//
+// # Caveats
+//
+// The enrolment endpoint cannot ask for a client certificate (the terminal
+// has none yet): serve the Handler on its own listener, or with
+// tls.VerifyClientCertIfGiven. A terminal that did not pin the root before
+// enrolment trusts the root it receives on first use; the token, a secret
+// bound to one site and usable once, is what makes that answer the centre's.
+// Renewal over mutual TLS is not built yet: re-enrol with a new token before
+// the certificate expires.
+package enrol

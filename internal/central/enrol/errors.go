@@ -1,0 +1,30 @@
+package enrol
+
+import "errors"
+
+// Errors of enrolment. The Handler answers each with its own HTTP status
+// and a message an installer understands.
+var (
+	// ErrTokenUnknown: no token with this value was ever made (or it was
+	// mistyped).
+	ErrTokenUnknown = errors.New("enrol: unknown enrolment token")
+	// ErrTokenUsed: the token enrolled a terminal already; tokens are
+	// single-use.
+	ErrTokenUsed = errors.New("enrol: enrolment token used already")
+	// ErrTokenExpired: the token's lifetime has passed.
+	ErrTokenExpired = errors.New("enrol: enrolment token expired")
+	// ErrMalformed: the request is not a valid enrolment request.
+	ErrMalformed = errors.New("enrol: malformed enrolment request")
+	// ErrTooLarge: the request is larger than MaxRequest.
+	ErrTooLarge = errors.New("enrol: enrolment request too large")
+	// ErrRevoked: the device's certificate is revoked.
+	ErrRevoked = errors.New("enrol: device revoked")
+	// ErrUnknownDevice: no device with this id is enrolled.
+	ErrUnknownDevice = errors.New("enrol: unknown device")
+	// ErrRootMismatch: the centre's operator root differs from the one
+	// the terminal pinned already.
+	ErrRootMismatch = errors.New("enrol: operator root differs from the pinned one")
+	// ErrAnswer: the centre's answer does not hold together (wrong key,
+	// not signed by the CA, not a client certificate).
+	ErrAnswer = errors.New("enrol: invalid answer from the centre")
+)
