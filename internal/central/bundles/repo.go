@@ -62,7 +62,7 @@ type Entry struct {
 }
 
 type index struct {
-	Kinds map[trust.Kind]Entry `json:"kinds"`          // trust, policy, config, status-base
+	Kinds map[trust.Kind]Entry `json:"kinds"`         // trust, policy, config, status-base
 	Chain []Entry              `json:"status_deltas"` // since the base, ascending
 }
 
