@@ -1,0 +1,276 @@
+package enrol_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sentinel/crypto/trust"
+	"sentinel/internal/central/enrol"
+	"sentinel/sync/server/servertest"
+)
+
+func TestMain(m *testing.M) {
+	servertest.RefuseNonLoopback()
+	os.Exit(m.Run())
+}
+
+var t0 = time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+
+// centre is a device CA, a token store and an enrolment server on
+// loopback TLS.
+type centre struct {
+	dir     string
+	ca      *enrol.CA
+	store   *enrol.FileStore
+	root    crypto.Signer
+	now     time.Time
+	h       *enrol.Handler
+	srv     *httptest.Server
+	bundles map[trust.Kind][]byte
+}
+
+func newCentre(t *testing.T) *centre {
+	t.Helper()
+	c := &centre{dir: t.TempDir(), now: t0}
+	var err error
+	if c.ca, err = enrol.LoadCA(c.dir, true, t0); err != nil {
+		t.Fatal(err)
+	}
+	if c.store, err = enrol.OpenFileStore(c.dir); err != nil {
+		t.Fatal(err)
+	}
+	if c.root, err = trust.GenerateRoot(nil, trust.KeyEd25519); err != nil {
+		t.Fatal(err)
+	}
+	b, err := trust.SealBundle(c.root, nil, trust.Bundle{
+		Kind: trust.KindConfig, Version: 3, IssuedAt: t0.Add(-time.Hour),
+		FreshUntil: t0.Add(24 * time.Hour), GraceUntil: t0.Add(48 * time.Hour), Payload: []byte{0xa0},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.bundles = map[trust.Kind][]byte{trust.KindConfig: b}
+	c.h = &enrol.Handler{
+		CA: c.ca, Store: c.store, Root: c.root.Public(),
+		Bundles: func() (map[trust.Kind][]byte, error) { return c.bundles, nil },
+		Now:     func() time.Time { return c.now },
+		Logger:  slog.New(slog.DiscardHandler),
+	}
+	c.srv = httptest.NewUnstartedServer(c.h)
+	cert, err := c.ca.IssueServer([]string{"127.0.0.1"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The enrolment listener takes no client certificate.
+	c.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}}
+	c.srv.StartTLS()
+	t.Cleanup(c.srv.Close)
+	return c
+}
+
+func (c *centre) client() *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: c.ca.Pool(), MinVersion: tls.VersionTLS13}}}
+}
+
+func (c *centre) token(t *testing.T, site string, ttl time.Duration) string {
+	t.Helper()
+	v, tok, err := enrol.NewToken(site, c.now, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.AddToken(tok); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (c *centre) devices(t *testing.T) int {
+	t.Helper()
+	ds, err := c.store.Devices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ds)
+}
+
+// enrolInto enrols a terminal with data directory dir and returns what
+// Install wrote.
+func (c *centre) enrolInto(t *testing.T, dir, token string) *enrol.Installed {
+	t.Helper()
+	req, key, err := enrol.NewRequest(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := enrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := enrol.Install(dir, key, resp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func TestEnrolInstall(t *testing.T) {
+	c := newCentre(t)
+	dir := t.TempDir()
+	in := c.enrolInto(t, dir, c.token(t, "north-gate", time.Hour))
+	if in.Site != "north-gate" || !strings.HasPrefix(in.Device, "t-") {
+		t.Errorf("got site %q device %q, want north-gate and t-…", in.Site, in.Device)
+	}
+	if got, want := in.NotAfter, t0.Add(enrol.DefaultCertTTL); !got.Equal(want) {
+		t.Errorf("got not after %v, want %v", got, want)
+	}
+	if len(in.Bundles) != 1 || in.Bundles[0] != "config" {
+		t.Errorf("got bundles %v, want [config]", in.Bundles)
+	}
+	for _, f := range []string{enrol.RootFile, enrol.KeyFile, enrol.CertFile, enrol.CAFile, "bundles/config.bundle"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == enrol.KeyFile && st.Mode().Perm() != 0o600 {
+			t.Errorf("got key mode %v, want 0600", st.Mode().Perm())
+		}
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "bundles/config.bundle"))
+	if !bytes.Equal(got, c.bundles[trust.KindConfig]) {
+		t.Error("config bundle differs from the centre's")
+	}
+	pinned, err := os.ReadFile(filepath.Join(dir, enrol.RootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := trust.ParsePublicKey(pinned)
+	if err != nil || !k.(interface{ Equal(crypto.PublicKey) bool }).Equal(c.root.Public()) {
+		t.Errorf("pinned root is not the operator root (%v)", err)
+	}
+	ds, _ := c.store.Devices()
+	if len(ds) != 1 || ds[0].ID != in.Device || ds[0].Site != "north-gate" {
+		t.Errorf("got devices %+v, want one %s at north-gate", ds, in.Device)
+	}
+	if _, err := enrol.ClientTLSConfig(dir); err != nil {
+		t.Errorf("ClientTLSConfig after enrolment: %v", err)
+	}
+}
+
+// Every bad enrolment is refused with its own code, and nothing is issued
+// or stored.
+func TestEnrolRefused(t *testing.T) {
+	c := newCentre(t)
+	used := c.token(t, "s", time.Hour)
+	c.enrolInto(t, t.TempDir(), used)
+	expired := c.token(t, "s", time.Minute)
+	fresh := c.token(t, "s", time.Hour)
+	req, _, err := enrol.NewRequest(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := json.Marshal(req)
+	badSig := *req
+	badSig.CSR = append([]byte(nil), req.CSR...)
+	badSig.CSR[len(badSig.CSR)-3] ^= 0xff
+	body := func(token string, csr []byte) []byte {
+		b, _ := json.Marshal(enrol.Request{Token: token, CSR: csr})
+		return b
+	}
+	unknown, _, _ := enrol.NewToken("s", t0, time.Hour)
+	cases := []struct {
+		name   string
+		body   []byte
+		later  time.Duration
+		status int
+		code   string
+	}{
+		{"unknown token", body(unknown, req.CSR), 0, 403, "token-unknown"},
+		{"reused token", body(used, req.CSR), 0, 403, "token-used"},
+		{"expired token", body(expired, req.CSR), 2 * time.Minute, 403, "token-expired"},
+		{"bad CSR signature", body(fresh, badSig.CSR), 0, 400, "malformed"},
+		{"not JSON", []byte("token=" + fresh), 0, 400, "malformed"},
+		{"unknown field", []byte(`{"token":"` + fresh + `","csr":"","device":"x"}`), 0, 400, "malformed"},
+		{"oversized", append(good[:len(good)-1], []byte(`,"pad":"`+strings.Repeat("A", enrol.MaxRequest)+`"}`)...), 0, 413, "too-large"},
+	}
+	before := c.devices(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c.now = t0.Add(tc.later)
+			defer func() { c.now = t0 }()
+			resp, err := c.client().Post(c.srv.URL+enrol.Path, "application/json", bytes.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var r enrol.Refusal
+			b, _ := io.ReadAll(resp.Body)
+			if err := json.Unmarshal(b, &r); err != nil {
+				t.Fatalf("answer %q: %v", b, err)
+			}
+			if resp.StatusCode != tc.status || r.Code != tc.code {
+				t.Errorf("got %d %s (%s), want %d %s", resp.StatusCode, r.Code, r.Message, tc.status, tc.code)
+			}
+			if got := c.devices(t); got != before {
+				t.Errorf("got %d devices, want %d: a refused request enrolled one", got, before)
+			}
+		})
+	}
+	// The fresh token survived every refusal above and still enrols once.
+	resp, err := enrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	if err != nil {
+		t.Fatalf("fresh token after refusals: %v", err)
+	}
+	if resp.Device == "" {
+		t.Error("no device id")
+	}
+	_, err = enrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	var re *enrol.RefusedError
+	if !errors.As(err, &re) || re.Code != "token-used" {
+		t.Errorf("second use: got %v, want a token-used refusal", err)
+	}
+}
+
+// A root pinned by the package that differs from the centre's is refused
+// and nothing is written.
+func TestInstallRootMismatch(t *testing.T) {
+	c := newCentre(t)
+	dir := t.TempDir()
+	other, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
+	otherPEM, _ := trust.MarshalPublicKey(other.Public())
+	if err := enrol.WriteFile(filepath.Join(dir, enrol.RootFile), otherPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req, key, _ := enrol.NewRequest(c.token(t, "s", time.Hour))
+	resp, err := enrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := enrol.Install(dir, key, resp, nil); !errors.Is(err, enrol.ErrRootMismatch) {
+		t.Fatalf("got %v, want ErrRootMismatch", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "device")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("device/ was written after a refused answer (%v)", err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, enrol.RootFile))
+	if !bytes.Equal(got, otherPEM) {
+		t.Error("the pinned root was overwritten")
+	}
+	// An answer for another key is refused too.
+	otherKey, _ := trust.GenerateKey(nil, trust.KeyP256)
+	os.Remove(filepath.Join(dir, enrol.RootFile))
+	if _, err := enrol.Install(dir, otherKey, resp, nil); !errors.Is(err, enrol.ErrAnswer) {
+		t.Errorf("answer for another key: got %v, want ErrAnswer", err)
+	}
+}

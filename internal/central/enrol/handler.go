@@ -1,0 +1,234 @@
+package enrol
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"sentinel/crypto/trust"
+)
+
+// Path is where the Handler serves enrolment.
+const Path = "/v1/enrol"
+
+// MaxRequest bounds an enrolment request's body: a token and a CSR take
+// well under 4 KiB.
+const MaxRequest = 16 << 10
+
+// Request is what a terminal POSTs (JSON) to enrol.
+type Request struct {
+	Token string `json:"token"`
+	CSR   []byte `json:"csr"` // PKCS #10, DER (base64 in JSON)
+}
+
+// Response is the centre's answer (JSON) to a successful enrolment.
+type Response struct {
+	Device  string            `json:"device"`
+	Site    string            `json:"site"`
+	Cert    []byte            `json:"cert"`    // the device certificate, PEM
+	CA      []byte            `json:"ca"`      // the device CA, PEM
+	Root    []byte            `json:"root"`    // the operator root public key, PEM
+	Bundles map[string][]byte `json:"bundles"` // kind → bundle file
+	Time    time.Time         `json:"time"`    // the centre's clock
+}
+
+// Refusal is the JSON body of every refused enrolment.
+type Refusal struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// DecodeRequest decodes and checks a request body: strict JSON with
+// exactly the two fields, a token of the right shape, and a CSR whose
+// signature holds with a P-256 or Ed25519 key. It returns the parsed CSR.
+func DecodeRequest(body []byte) (*Request, *x509.CertificateRequest, error) {
+	if len(body) > MaxRequest {
+		return nil, nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(body), MaxRequest)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var req Request
+	if err := dec.Decode(&req); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if dec.More() {
+		return nil, nil, fmt.Errorf("%w: data after the request", ErrMalformed)
+	}
+	if t, err := tokenEncoding.DecodeString(normToken(req.Token)); err != nil || len(t) != 16 {
+		return nil, nil, fmt.Errorf("%w: the token is not 26 letters and digits: check it was typed or scanned whole", ErrMalformed)
+	}
+	csr, err := x509.ParseCertificateRequest(req.CSR)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: certificate request: %v", ErrMalformed, err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, nil, fmt.Errorf("%w: certificate request signature: %v", ErrMalformed, err)
+	}
+	switch k := csr.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		if k.Curve.Params().Name != "P-256" {
+			return nil, nil, fmt.Errorf("%w: certificate request key: want P-256 or Ed25519", ErrMalformed)
+		}
+	case ed25519.PublicKey:
+	default:
+		return nil, nil, fmt.Errorf("%w: certificate request key %T: want P-256 or Ed25519", ErrMalformed, k)
+	}
+	return &req, csr, nil
+}
+
+func normToken(v string) string {
+	b := []byte(v)
+	b = bytes.ToUpper(bytes.TrimSpace(b))
+	return string(b)
+}
+
+// BundleSource returns the current bundle files by kind; nil means none.
+type BundleSource func() (map[trust.Kind][]byte, error)
+
+// Handler serves POST Path: a token and a CSR in, a device certificate
+// and the terminal's first trust out.
+type Handler struct {
+	CA      *CA
+	Store   Store
+	Root    crypto.PublicKey // the operator root
+	Bundles BundleSource     // may be nil: no bundles yet
+	CertTTL time.Duration    // DefaultCertTTL when 0
+	Now     func() time.Time // time.Now when nil
+	Logger  *slog.Logger     // slog.Default when nil
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		refuse(w, http.StatusMethodNotAllowed, "method", "enrolment takes POST")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequest))
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			refuse(w, http.StatusRequestEntityTooLarge, "too-large", fmt.Sprintf("enrolment request larger than %d bytes", MaxRequest))
+			return
+		}
+		refuse(w, http.StatusBadRequest, "malformed", "enrolment request could not be read")
+		return
+	}
+	resp, err := h.Enrol(body)
+	if err != nil {
+		status, code := http.StatusBadRequest, "malformed"
+		switch {
+		case errors.Is(err, ErrTooLarge):
+			status, code = http.StatusRequestEntityTooLarge, "too-large"
+		case errors.Is(err, ErrTokenUnknown):
+			status, code = http.StatusForbidden, "token-unknown"
+		case errors.Is(err, ErrTokenUsed):
+			status, code = http.StatusForbidden, "token-used"
+		case errors.Is(err, ErrTokenExpired):
+			status, code = http.StatusForbidden, "token-expired"
+		case errors.Is(err, ErrMalformed):
+		default:
+			h.logger().Error("enrolment failed", "error", err)
+			refuse(w, http.StatusInternalServerError, "internal", "the centre could not enrol the terminal now: try again later")
+			return
+		}
+		refuse(w, status, code, err.Error()+tokenHint(code))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(resp)
+}
+
+func tokenHint(code string) string {
+	switch code {
+	case "token-unknown", "token-used", "token-expired":
+		return ": ask ops for a new token ('sentinel-central devices add --site SITE')"
+	}
+	return ""
+}
+
+func refuse(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(Refusal{Code: code, Message: msg})
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
+
+// Enrol handles one request body. Nothing is issued or stored unless the
+// request decodes, its CSR verifies and its token redeems.
+func (h *Handler) Enrol(body []byte) (*Response, error) {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	t := now()
+	req, csr, err := DecodeRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	rootPEM, err := trust.MarshalPublicKey(h.Root)
+	if err != nil {
+		return nil, fmt.Errorf("enrol: operator root: %w", err)
+	}
+	var bundles map[string][]byte
+	if h.Bundles != nil {
+		bs, err := h.Bundles()
+		if err != nil {
+			return nil, fmt.Errorf("enrol: bundles: %w", err)
+		}
+		bundles = make(map[string][]byte, len(bs))
+		for k, b := range bs {
+			bundles[string(k)] = b
+		}
+	}
+	id := newDeviceID()
+	tok, err := h.Store.Redeem(HashToken(req.Token), id, t)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := h.CA.IssueDevice(id, csr.PublicKey, t, h.CertTTL)
+	if err != nil {
+		return nil, err
+	}
+	d := Device{ID: id, Site: tok.Site, Enrolled: t.UTC(), Serial: cert.SerialNumber.Text(16), NotAfter: cert.NotAfter.UTC()}
+	if err := h.Store.AddDevice(d); err != nil {
+		return nil, err
+	}
+	h.logger().Info("terminal enrolled", "device", id, "site", tok.Site, "not_after", cert.NotAfter)
+	return &Response{
+		Device:  id,
+		Site:    tok.Site,
+		Cert:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),
+		CA:      h.CA.PEM(),
+		Root:    rootPEM,
+		Bundles: bundles,
+		Time:    t.UTC(),
+	}, nil
+}
+
+// newDeviceID returns "t-" and 16 random hex digits.
+func newDeviceID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "t-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,210 @@
+package enrol
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"sentinel/crypto/trust"
+)
+
+// maxAnswer bounds the centre's answer on the terminal: the first bundles
+// include the status base.
+const maxAnswer = 256 << 20
+
+// NewRequest makes the terminal's P-256 key pair and a Request with its
+// CSR for token.
+func NewRequest(token string) (*Request, crypto.Signer, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("enrol: key pair: %w", err)
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject: pkix.Name{CommonName: "sentinel terminal"},
+	}, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("enrol: certificate request: %w", err)
+	}
+	return &Request{Token: strings.ToUpper(strings.TrimSpace(token)), CSR: csr}, key, nil
+}
+
+// RefusedError is the centre's refusal of an enrolment: retrying the same
+// request will not help.
+type RefusedError struct {
+	Status int
+	Refusal
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("enrol: refused by the centre (%d %s): %s", e.Status, e.Code, e.Message)
+}
+
+// Post sends req to the centre at base (its URL; Path is appended) once.
+// A *RefusedError means the centre said no; any other error (network
+// down, centre busy) may pass on a retry.
+func Post(ctx context.Context, client *http.Client, base string, req *Request) (*Response, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+Path, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("enrol: %w (check --central)", err)
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("enrol: post: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return nil, fmt.Errorf("enrol: read answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var r Refusal
+		if json.Unmarshal(data, &r) != nil || r.Message == "" {
+			r = Refusal{Code: "http", Message: strings.TrimSpace(string(data))}
+		}
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			return nil, fmt.Errorf("enrol: centre unavailable (%d): %s", resp.StatusCode, r.Message)
+		}
+		return nil, &RefusedError{Status: resp.StatusCode, Refusal: r}
+	}
+	var out Response
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrAnswer, err)
+	}
+	return &out, nil
+}
+
+// Installed says what Install wrote.
+type Installed struct {
+	Device   string
+	Site     string
+	NotAfter time.Time
+	Root     string // key id of the pinned root
+	Pinned   bool   // the root was pinned before enrolment
+	Bundles  []string
+}
+
+// Install checks the centre's answer against the terminal's key and the
+// root pinned already in dataDir (or pinned, when not nil), then writes the
+// root, the key, the certificates and the bundles, each atomically. Nothing
+// is written when a check fails.
+func Install(dataDir string, key crypto.Signer, resp *Response, pinned crypto.PublicKey) (*Installed, error) {
+	cert, err := ParseCertificatePEM(resp.Cert)
+	if err != nil {
+		return nil, fmt.Errorf("%w: certificate: %v", ErrAnswer, err)
+	}
+	ca, err := ParseCertificatePEM(resp.CA)
+	if err != nil {
+		return nil, fmt.Errorf("%w: CA: %v", ErrAnswer, err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: cert.NotBefore.Add(time.Minute), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return nil, fmt.Errorf("%w: certificate: %v", ErrAnswer, err)
+	}
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	if pk, ok := cert.PublicKey.(equaler); !ok || !pk.Equal(key.Public()) {
+		return nil, fmt.Errorf("%w: the certificate is not for this terminal's key", ErrAnswer)
+	}
+	if id, ok := DeviceID(cert); !ok || id != resp.Device {
+		return nil, fmt.Errorf("%w: the certificate names device %q, the answer %q", ErrAnswer, id, resp.Device)
+	}
+	root, err := trust.ParsePublicKey(resp.Root)
+	if err != nil {
+		return nil, fmt.Errorf("%w: operator root: %v", ErrAnswer, err)
+	}
+	rootPath := filepath.Join(dataDir, RootFile)
+	onDisk, err := os.ReadFile(rootPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("enrol: pinned root: %w", err)
+	default:
+		k, err := trust.ParsePublicKey(onDisk)
+		if err != nil {
+			return nil, fmt.Errorf("enrol: pinned root %s: %w", rootPath, err)
+		}
+		if pinned != nil && !sameKey(k, pinned) {
+			return nil, fmt.Errorf("%w: %s and --root differ: check which root this terminal's package carries", ErrRootMismatch, rootPath)
+		}
+		pinned = k
+	}
+	in := &Installed{Device: resp.Device, Site: resp.Site, NotAfter: cert.NotAfter, Pinned: pinned != nil}
+	if pinned != nil && !sameKey(root, pinned) {
+		return nil, fmt.Errorf("%w: the centre sent root %s, this terminal pinned %s: ask ops which root is right; nothing was written",
+			ErrRootMismatch, keyID(root), keyID(pinned))
+	}
+	in.Root = keyID(root)
+	// The bundles must verify against the root, at the centre's clock (a
+	// terminal may boot at 1970).
+	at := resp.Time
+	if at.IsZero() {
+		at = time.Now()
+	}
+	files := map[string][]byte{}
+	for kind, data := range resp.Bundles {
+		k := trust.Kind(kind)
+		if !k.Valid() {
+			return nil, fmt.Errorf("%w: unknown bundle kind %q", ErrAnswer, kind)
+		}
+		if _, _, err := trust.OpenBundle(data, root, at, trust.State{}); err != nil {
+			return nil, fmt.Errorf("%w: %s bundle: %v", ErrAnswer, kind, err)
+		}
+		files[filepath.Join(BundlesDir, kind+".bundle")] = data
+		in.Bundles = append(in.Bundles, kind)
+	}
+	keyPEM, err := trust.MarshalSigningKey(key)
+	if err != nil {
+		return nil, err
+	}
+	rootPEM, err := trust.MarshalPublicKey(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteFile(filepath.Join(dataDir, KeyFile), keyPEM, 0o600); err != nil {
+		return nil, fmt.Errorf("enrol: write key: %w", err)
+	}
+	files[CertFile] = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	files[CAFile] = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
+	files[RootFile] = rootPEM
+	for name, data := range files {
+		if err := WriteFile(filepath.Join(dataDir, name), data, 0o644); err != nil {
+			return nil, fmt.Errorf("enrol: write %s: %w", name, err)
+		}
+	}
+	return in, nil
+}
+
+func sameKey(a, b crypto.PublicKey) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	ea, ok := a.(equaler)
+	return ok && ea.Equal(b)
+}
+
+func keyID(k crypto.PublicKey) string {
+	id, err := trust.KeyIDOfPublic(k)
+	if err != nil {
+		return "?"
+	}
+	return id.String()
+}
