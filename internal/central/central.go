@@ -38,6 +38,13 @@ type Record struct {
 	Holder   string // opened holder pseudonym such as "ZJ:42"; may be empty
 	Decision string
 	Reasons  []string
+	// Hash is the record's link of the journal's hash chain (SHA-256 of
+	// the previous hash and Stored); the store keeps the last one with the
+	// mark. Zero when the uploader did not compute it.
+	Hash [32]byte
+	// Break says why the hash chain does not hold at this record; empty
+	// when it does. A broken record is stored and flagged, never dropped.
+	Break string
 }
 
 // Passage is a stored record with its identity.
@@ -78,6 +85,22 @@ type Mark struct {
 	Epoch     Epoch
 	HighWater uint64
 }
+
+// Link is a high-water mark with the chain hash of the record it names,
+// so that the next upload's first record can be checked against it. The
+// zero Link means nothing is stored.
+type Link struct {
+	Seq  uint64
+	Hash [32]byte
+}
+
+// AdmitFunc decides, inside a store's ingest transaction, what of a batch
+// to store given the mark the store holds: it returns a suffix of the
+// batch (records past the mark, possibly with Break set, possibly none),
+// or an error, which stores nothing and is returned by the ingest as it
+// is (a gap error, for one). Plan is the decision of Store.Ingest; a sync
+// server passes its own, which also checks the hash chain.
+type AdmitFunc func(mark Link) ([]Record, error)
 
 // Device is a terminal as the store knows it.
 type Device struct {

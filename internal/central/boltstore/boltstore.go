@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ var (
 	bucketDevices = []byte("devices")
 	bucketMarks   = []byte("marks")
 	bucketEpochs  = []byte("epochs")
+	bucketKeys    = []byte("keys")
 	keySeen       = []byte("seen")
 )
 
@@ -74,25 +76,72 @@ func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
 // Ingest implements central.Store.
 func (s *Store) Ingest(ctx context.Context, device string, epoch central.Epoch, recs []central.Record) (uint64, error) {
-	if err := central.Validate(device, recs); err != nil {
+	var hw uint64
+	link, err := s.IngestLinked(ctx, device, epoch, recs, nil, func(mark central.Link) ([]central.Record, error) {
+		rest, mark2, err := central.Plan(device, epoch, mark.Seq, recs)
+		hw = mark2
+		return rest, err
+	})
+	if err != nil {
+		if _, ok := err.(*central.GapError); ok {
+			return hw, err
+		}
 		return 0, err
+	}
+	return link.Seq, nil
+}
+
+// markValue encodes a mark: the big-endian seq, then the chain hash.
+func markValue(l central.Link) []byte {
+	return append(be64(l.Seq), l.Hash[:]...)
+}
+
+// decodeMark decodes a mark value. Stores written before the hash was
+// kept hold 8 bytes; their hash reads as zero.
+func decodeMark(v []byte) central.Link {
+	var l central.Link
+	if len(v) >= 8 {
+		l.Seq = binary.BigEndian.Uint64(v)
+	}
+	if len(v) == 8+len(l.Hash) {
+		copy(l.Hash[:], v[8:])
+	}
+	return l
+}
+
+// IngestLinked stores a contiguous ascending batch of one device's epoch
+// in one transaction: it reads the stored mark, lets admit decide what
+// of recs to store, stores that with its Break, adds the data key entries
+// keys (deduplicated), and raises the mark to the last record stored,
+// keeping its Hash. It returns the mark after the transaction. An error
+// from admit stores nothing and is returned unwrapped with the stored
+// mark.
+func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error) {
+	if err := central.Validate(device, recs); err != nil {
+		return central.Link{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return central.Link{}, err
 	}
-	var hw uint64
+	var (
+		link     central.Link
+		admitErr error
+	)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		devs := tx.Bucket(bucketDevices)
-		var cur uint64
 		if d := devs.Bucket([]byte(device)); d != nil {
-			if v := d.Bucket(bucketMarks).Get(epoch[:]); len(v) == 8 {
-				cur = binary.BigEndian.Uint64(v)
-			}
+			link = decodeMark(d.Bucket(bucketMarks).Get(epoch[:]))
 		}
-		rest, mark, err := central.Plan(device, epoch, cur, recs)
-		hw = mark
-		if err != nil || len(rest) == 0 {
+		rest, err := admit(link)
+		if err != nil {
+			admitErr = err
 			return err
+		}
+		if len(rest) == 0 && len(keys) == 0 {
+			return nil
+		}
+		if len(rest) > 0 && rest[0].Seq != link.Seq+1 {
+			return fmt.Errorf("admitted records start at %d after the mark %d", rest[0].Seq, link.Seq)
 		}
 		d, err := devs.CreateBucketIfNotExists([]byte(device))
 		if err != nil {
@@ -106,6 +155,12 @@ func (s *Store) Ingest(ctx context.Context, device string, epoch central.Epoch, 
 		if err != nil {
 			return err
 		}
+		if err := putKeys(d, epoch, keys); err != nil {
+			return err
+		}
+		if len(rest) == 0 {
+			return nil
+		}
 		eb, err := epochs.CreateBucketIfNotExists(epoch[:])
 		if err != nil {
 			return err
@@ -118,35 +173,94 @@ func (s *Store) Ingest(ctx context.Context, device string, epoch central.Epoch, 
 				return err
 			}
 		}
-		if err := marks.Put(epoch[:], be64(mark)); err != nil {
+		last := &rest[len(rest)-1]
+		link = central.Link{Seq: last.Seq, Hash: last.Hash}
+		if err := marks.Put(epoch[:], markValue(link)); err != nil {
 			return err
 		}
 		return d.Put(keySeen, be64(uint64(s.now().UnixNano())))
 	})
-	if err != nil {
-		if _, ok := err.(*central.GapError); ok {
-			return hw, err
-		}
-		return 0, fmt.Errorf("boltstore: ingest %s/%s: %w", device, epoch, err)
+	if admitErr != nil {
+		return link, admitErr
 	}
-	return hw, nil
+	if err != nil {
+		return central.Link{}, fmt.Errorf("boltstore: ingest %s/%s: %w", device, epoch, err)
+	}
+	return link, nil
+}
+
+// putKeys adds data key entries to the device's keys bucket of epoch,
+// keyed by their SHA-256 so that a resent entry is stored once.
+func putKeys(d *bolt.Bucket, epoch central.Epoch, keys [][]byte) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	kb, err := d.CreateBucketIfNotExists(bucketKeys)
+	if err != nil {
+		return err
+	}
+	eb, err := kb.CreateBucketIfNotExists(epoch[:])
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		sum := sha256.Sum256(k)
+		if eb.Get(sum[:]) != nil {
+			continue
+		}
+		if err := eb.Put(sum[:], bytes.Clone(k)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // HighWater implements central.Store.
 func (s *Store) HighWater(ctx context.Context, device string, epoch central.Epoch) (uint64, error) {
-	var hw uint64
+	l, err := s.Link(ctx, device, epoch)
+	return l.Seq, err
+}
+
+// Link returns the mark of (device, epoch) with the chain hash of its
+// record: the zero Link when nothing is stored.
+func (s *Store) Link(ctx context.Context, device string, epoch central.Epoch) (central.Link, error) {
+	var l central.Link
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if d := tx.Bucket(bucketDevices).Bucket([]byte(device)); d != nil {
-			if v := d.Bucket(bucketMarks).Get(epoch[:]); len(v) == 8 {
-				hw = binary.BigEndian.Uint64(v)
+			if m := d.Bucket(bucketMarks); m != nil {
+				l = decodeMark(m.Get(epoch[:]))
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("boltstore: high-water %s/%s: %w", device, epoch, err)
+		return central.Link{}, fmt.Errorf("boltstore: high-water %s/%s: %w", device, epoch, err)
 	}
-	return hw, nil
+	return l, nil
+}
+
+// Keys returns the data key entries stored for (device, epoch), which
+// journal.Opener.AddKey takes, in no particular order.
+func (s *Store) Keys(ctx context.Context, device string, epoch central.Epoch) ([][]byte, error) {
+	var out [][]byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		d := tx.Bucket(bucketDevices).Bucket([]byte(device))
+		if d == nil || d.Bucket(bucketKeys) == nil {
+			return nil
+		}
+		eb := d.Bucket(bucketKeys).Bucket(epoch[:])
+		if eb == nil {
+			return nil
+		}
+		return eb.ForEach(func(_, v []byte) error {
+			out = append(out, bytes.Clone(v))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: keys %s/%s: %w", device, epoch, err)
+	}
+	return out, nil
 }
 
 // Passages implements central.Store. See the caveats in the package
@@ -205,7 +319,7 @@ func (s *Store) Devices(ctx context.Context) ([]central.Device, error) {
 				d.LastSeen = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
 			}
 			err := b.Bucket(bucketMarks).ForEach(func(ek, v []byte) error {
-				m := central.Mark{HighWater: binary.BigEndian.Uint64(v)}
+				m := central.Mark{HighWater: decodeMark(v).Seq}
 				copy(m.Epoch[:], ek)
 				d.Marks = append(d.Marks, m)
 				return nil

@@ -9,15 +9,17 @@ import (
 	"sentinel/internal/central"
 )
 
-// recordVersion is the first byte of every stored value.
-const recordVersion = 1
+// recordVersion is the first byte of every stored value this package
+// writes; version 1 values (without the chain break) still decode.
+const recordVersion = 2
 
 // errCorrupt is wrapped when a stored value cannot be decoded.
 var errCorrupt = errors.New("boltstore: corrupt record")
 
 // appendRecord encodes r: version, time (Unix nanoseconds, 8 bytes), then
-// site, holder, decision, the number of reasons, each reason and the stored
-// bytes, each length-prefixed with a uvarint.
+// site, holder, decision, the number of reasons, each reason, the stored
+// bytes and (since version 2) the chain break, each length-prefixed with a
+// uvarint.
 func appendRecord(b []byte, r *central.Record) []byte {
 	b = append(b, recordVersion)
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
@@ -31,14 +33,20 @@ func appendRecord(b []byte, r *central.Record) []byte {
 		b = append(b, s...)
 	}
 	b = binary.AppendUvarint(b, uint64(len(r.Stored)))
-	return append(b, r.Stored...)
+	b = append(b, r.Stored...)
+	b = binary.AppendUvarint(b, uint64(len(r.Break)))
+	return append(b, r.Break...)
 }
 
 // decodeRecord decodes a value written by appendRecord. The result does
 // not alias b, which bbolt owns.
 func decodeRecord(seq uint64, b []byte) (central.Record, error) {
 	r := central.Record{Seq: seq}
-	if len(b) < 9 || b[0] != recordVersion {
+	version := byte(0)
+	if len(b) > 0 {
+		version = b[0]
+	}
+	if len(b) < 9 || version < 1 || version > recordVersion {
 		return r, fmt.Errorf("%w: seq %d: bad header", errCorrupt, seq)
 	}
 	r.Time = time.Unix(0, int64(binary.BigEndian.Uint64(b[1:9]))).UTC()
@@ -71,9 +79,15 @@ func decodeRecord(seq uint64, b []byte) (central.Record, error) {
 		}
 		r.Reasons = append(r.Reasons, string(v))
 	}
-	if v, ok = next(); !ok || len(b) != 0 {
+	if v, ok = next(); !ok || (version == 1 && len(b) != 0) {
 		return r, fmt.Errorf("%w: seq %d: bad stored bytes", errCorrupt, seq)
 	}
 	r.Stored = append([]byte(nil), v...)
+	if version >= 2 {
+		if v, ok = next(); !ok || len(b) != 0 {
+			return r, fmt.Errorf("%w: seq %d: bad chain break", errCorrupt, seq)
+		}
+		r.Break = string(v)
+	}
 	return r, nil
 }

@@ -120,76 +120,130 @@ func (s *Store) ensurePartitions(ctx context.Context, conn *pgx.Conn, recs []cen
 	return nil
 }
 
-var copyColumns = []string{"device", "epoch", "seq", "time", "site", "holder", "decision", "reasons", "stored"}
+var copyColumns = []string{"device", "epoch", "seq", "time", "site", "holder", "decision", "reasons", "stored", "chain_break"}
 
 // Ingest implements central.Store. See the package documentation.
 func (s *Store) Ingest(ctx context.Context, device string, epoch central.Epoch, recs []central.Record) (uint64, error) {
-	if err := central.Validate(device, recs); err != nil {
+	var hw uint64
+	link, err := s.IngestLinked(ctx, device, epoch, recs, nil, func(mark central.Link) ([]central.Record, error) {
+		rest, mark2, err := central.Plan(device, epoch, mark.Seq, recs)
+		hw = mark2
+		return rest, err
+	})
+	if err != nil {
+		if _, ok := err.(*central.GapError); ok {
+			return hw, err
+		}
 		return 0, err
 	}
+	return link.Seq, nil
+}
+
+// IngestLinked stores a contiguous ascending batch of one device's epoch
+// in one transaction: it locks and reads the stored mark, lets admit
+// decide what of recs to store, copies that with its Break, adds the data
+// key entries keys (deduplicated), and raises the mark to the last record
+// stored, keeping its Hash. It returns the mark after the transaction. An
+// error from admit stores nothing and is returned unwrapped with the
+// stored mark.
+func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error) {
+	if err := central.Validate(device, recs); err != nil {
+		return central.Link{}, err
+	}
 	if n := len(recs); n > 0 && recs[n-1].Seq > math.MaxInt64 {
-		return 0, fmt.Errorf("%w: sequence number %d beyond the store's range", central.ErrMalformed, recs[n-1].Seq)
+		return central.Link{}, fmt.Errorf("%w: sequence number %d beyond the store's range", central.ErrMalformed, recs[n-1].Seq)
 	}
 	conn, err := s.pool.acquire(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("pgstore: ingest %s/%s: %w", device, epoch, err)
+		return central.Link{}, fmt.Errorf("pgstore: ingest %s/%s: %w", device, epoch, err)
 	}
-	hw, err := s.ingest(ctx, conn, device, epoch, recs)
-	var gap *central.GapError
-	s.pool.release(conn, err != nil && !errors.As(err, &gap))
-	if err != nil && gap == nil {
+	var admitErr error
+	link, err := s.ingest(ctx, conn, device, epoch, recs, keys, func(m central.Link) ([]central.Record, error) {
+		rest, err := admit(m)
+		admitErr = err
+		return rest, err
+	})
+	s.pool.release(conn, err != nil && admitErr == nil)
+	if admitErr != nil {
+		return link, admitErr
+	}
+	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23514" { // no partition for a row
 			s.forgetPartitions()
 		}
-		return 0, fmt.Errorf("pgstore: ingest %s/%s: %w", device, epoch, err)
+		return central.Link{}, fmt.Errorf("pgstore: ingest %s/%s: %w", device, epoch, err)
 	}
-	return hw, err
+	return link, nil
 }
 
-func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch central.Epoch, recs []central.Record) (uint64, error) {
-	if len(recs) == 0 {
-		return s.highWater(ctx, conn, device, epoch)
+func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error) {
+	if len(recs) == 0 && len(keys) == 0 {
+		cur, err := s.link(ctx, conn, device, epoch)
+		if err != nil {
+			return central.Link{}, err
+		}
+		_, err = admit(cur)
+		return cur, err
 	}
 	if err := s.ensurePartitions(ctx, conn, recs); err != nil {
-		return 0, err
+		return central.Link{}, err
 	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return 0, err
+		return central.Link{}, err
 	}
 	defer tx.Rollback(ctx)
 	// The upsert locks the mark's row until commit and returns the mark,
 	// in one round trip; a concurrent ingest of the same (device, epoch)
 	// waits here and then reads the mark this one commits.
-	var cur int64
+	var (
+		seq  int64
+		hash []byte
+	)
 	err = tx.QueryRow(ctx, `INSERT INTO high_water AS h (device, epoch, seq) VALUES ($1, $2, 0)
-		ON CONFLICT (device, epoch) DO UPDATE SET seq = h.seq RETURNING seq`, device, epoch[:]).Scan(&cur)
+		ON CONFLICT (device, epoch) DO UPDATE SET seq = h.seq RETURNING seq, hash`, device, epoch[:]).Scan(&seq, &hash)
 	if err != nil {
-		return 0, fmt.Errorf("lock high-water: %w", err)
+		return central.Link{}, fmt.Errorf("lock high-water: %w", err)
 	}
-	rest, hw, err := central.Plan(device, epoch, uint64(cur), recs)
-	if err != nil || len(rest) == 0 {
-		return hw, err // the rollback keeps a refused batch from leaving a mark
-	}
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"passages"}, copyColumns, &copySource{device: device, epoch: epoch[:], recs: rest, i: -1})
+	cur := central.Link{Seq: uint64(seq)}
+	copy(cur.Hash[:], hash)
+	rest, err := admit(cur)
 	if err != nil {
-		return 0, fmt.Errorf("copy passages: %w", err)
+		return cur, err // the rollback keeps a refused batch from leaving a mark
 	}
-	if n != int64(len(rest)) {
-		return 0, fmt.Errorf("copy passages: copied %d rows of %d", n, len(rest))
+	if len(rest) > 0 && rest[0].Seq != cur.Seq+1 {
+		return central.Link{}, fmt.Errorf("admitted records start at %d after the mark %d", rest[0].Seq, cur.Seq)
+	}
+	if len(rest) == 0 && len(keys) == 0 {
+		return cur, nil
 	}
 	b := &pgx.Batch{}
-	b.Queue("UPDATE high_water SET seq = $3 WHERE device = $1 AND epoch = $2", device, epoch[:], int64(hw))
-	b.Queue(`INSERT INTO devices AS d (device, last_seen) VALUES ($1, $2)
-		ON CONFLICT (device) DO UPDATE SET last_seen = greatest(d.last_seen, excluded.last_seen)`, device, s.now())
+	for _, k := range keys {
+		b.Queue(`INSERT INTO data_keys (device, epoch, entry) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, device, epoch[:], k)
+	}
+	next := cur
+	if len(rest) > 0 {
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{"passages"}, copyColumns, &copySource{device: device, epoch: epoch[:], recs: rest, i: -1})
+		if err != nil {
+			return central.Link{}, fmt.Errorf("copy passages: %w", err)
+		}
+		if n != int64(len(rest)) {
+			return central.Link{}, fmt.Errorf("copy passages: copied %d rows of %d", n, len(rest))
+		}
+		last := &rest[len(rest)-1]
+		next = central.Link{Seq: last.Seq, Hash: last.Hash}
+		b.Queue("UPDATE high_water SET seq = $3, hash = $4 WHERE device = $1 AND epoch = $2", device, epoch[:], int64(next.Seq), next.Hash[:])
+		b.Queue(`INSERT INTO devices AS d (device, last_seen) VALUES ($1, $2)
+			ON CONFLICT (device) DO UPDATE SET last_seen = greatest(d.last_seen, excluded.last_seen)`, device, s.now())
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return 0, fmt.Errorf("raise high-water: %w", err)
+		return central.Link{}, fmt.Errorf("raise high-water: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("commit: %w", err)
+		return central.Link{}, fmt.Errorf("commit: %w", err)
 	}
-	return hw, nil
+	return next, nil
 }
 
 // copySource feeds records to CopyFrom.
@@ -208,7 +262,7 @@ func (c *copySource) Values() ([]any, error) {
 	if reasons == nil {
 		reasons = []string{}
 	}
-	return []any{c.device, c.epoch, int64(r.Seq), r.Time, r.Site, r.Holder, r.Decision, reasons, r.Stored}, nil
+	return []any{c.device, c.epoch, int64(r.Seq), r.Time, r.Site, r.Holder, r.Decision, reasons, r.Stored, r.Break}, nil
 }
 
 func (s *Store) forgetPartitions() {
@@ -217,27 +271,58 @@ func (s *Store) forgetPartitions() {
 	s.mu.Unlock()
 }
 
-func (s *Store) highWater(ctx context.Context, conn *pgx.Conn, device string, epoch central.Epoch) (uint64, error) {
-	var hw int64
-	err := conn.QueryRow(ctx, "SELECT seq FROM high_water WHERE device = $1 AND epoch = $2", device, epoch[:]).Scan(&hw)
+func (s *Store) link(ctx context.Context, conn *pgx.Conn, device string, epoch central.Epoch) (central.Link, error) {
+	var (
+		seq  int64
+		hash []byte
+	)
+	err := conn.QueryRow(ctx, "SELECT seq, hash FROM high_water WHERE device = $1 AND epoch = $2", device, epoch[:]).Scan(&seq, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
+		return central.Link{}, nil
 	}
-	return uint64(hw), err
+	l := central.Link{Seq: uint64(seq)}
+	copy(l.Hash[:], hash)
+	return l, err
 }
 
 // HighWater implements central.Store.
 func (s *Store) HighWater(ctx context.Context, device string, epoch central.Epoch) (uint64, error) {
+	l, err := s.Link(ctx, device, epoch)
+	return l.Seq, err
+}
+
+// Link returns the mark of (device, epoch) with the chain hash of its
+// record: the zero Link when nothing is stored.
+func (s *Store) Link(ctx context.Context, device string, epoch central.Epoch) (central.Link, error) {
 	conn, err := s.pool.acquire(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("pgstore: high-water %s/%s: %w", device, epoch, err)
+		return central.Link{}, fmt.Errorf("pgstore: high-water %s/%s: %w", device, epoch, err)
 	}
-	hw, err := s.highWater(ctx, conn, device, epoch)
+	l, err := s.link(ctx, conn, device, epoch)
 	s.pool.release(conn, err != nil)
 	if err != nil {
-		return 0, fmt.Errorf("pgstore: high-water %s/%s: %w", device, epoch, err)
+		return central.Link{}, fmt.Errorf("pgstore: high-water %s/%s: %w", device, epoch, err)
 	}
-	return hw, nil
+	return l, nil
+}
+
+// Keys returns the data key entries stored for (device, epoch), which
+// journal.Opener.AddKey takes, in no particular order.
+func (s *Store) Keys(ctx context.Context, device string, epoch central.Epoch) ([][]byte, error) {
+	conn, err := s.pool.acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: keys %s/%s: %w", device, epoch, err)
+	}
+	rows, err := conn.Query(ctx, "SELECT entry FROM data_keys WHERE device = $1 AND epoch = $2", device, epoch[:])
+	var out [][]byte
+	if err == nil {
+		out, err = pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	}
+	s.pool.release(conn, err != nil)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: keys %s/%s: %w", device, epoch, err)
+	}
+	return out, nil
 }
 
 // Passages implements central.Store.
@@ -271,7 +356,7 @@ func (s *Store) Passages(ctx context.Context, f central.Filter) iter.Seq2[centra
 		if f.Holder != "" {
 			add("holder = ?", f.Holder)
 		}
-		q := "SELECT device, epoch, seq, time, site, holder, decision, reasons, stored FROM passages"
+		q := "SELECT device, epoch, seq, time, site, holder, decision, reasons, stored, chain_break FROM passages"
 		if len(where) > 0 {
 			q += " WHERE " + strings.Join(where, " AND ")
 		}
@@ -286,7 +371,7 @@ func (s *Store) Passages(ctx context.Context, f central.Filter) iter.Seq2[centra
 			var p central.Passage
 			var epoch []byte
 			var seq int64
-			if err := rows.Scan(&p.Device, &epoch, &seq, &p.Time, &p.Site, &p.Holder, &p.Decision, &p.Reasons, &p.Stored); err != nil {
+			if err := rows.Scan(&p.Device, &epoch, &seq, &p.Time, &p.Site, &p.Holder, &p.Decision, &p.Reasons, &p.Stored, &p.Break); err != nil {
 				yield(central.Passage{}, fmt.Errorf("pgstore: passages: %w", err))
 				return
 			}
