@@ -1,0 +1,647 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	mrand "math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"sentinel/crypto/trust"
+	"sentinel/sync/protocol"
+	"sentinel/sync/server"
+)
+
+// StatusApplier takes verified status bundles in order; *status.List is
+// one.
+type StatusApplier interface {
+	ApplyBase(b *trust.Bundle) error
+	ApplyDelta(b *trust.Bundle) error
+}
+
+// TimeObserver takes the centre's verified signed time and the round trip
+// it took; *clock.Monitor is one.
+type TimeObserver interface {
+	ObserveSignedTime(t time.Time, rtt time.Duration)
+}
+
+// Where the downloader keeps what it installed, under DownloadOptions.DataDir.
+const (
+	BundleDir = "bundles"
+	StateFile = "bundles/state.json"
+	// ChainDir holds the status deltas since the base, one file per
+	// version (20 digits), applied in order by LoadStatus.
+	ChainDir = "bundles/status-delta"
+	// MaxBundle bounds a bundle file the downloader reads.
+	MaxBundle = 64 << 20
+)
+
+// DownloadOptions configure a Downloader.
+type DownloadOptions struct {
+	// URL is the centre's base URL.
+	URL string
+	// HTTP is the client (with the terminal's TLS certificate);
+	// http.DefaultClient when nil.
+	HTTP *http.Client
+	// DataDir is the terminal's data directory: bundles go to
+	// DataDir/bundles/KIND.bundle (required).
+	DataDir string
+	// Root is the pinned operator root (required).
+	Root crypto.PublicKey
+	// Now is the terminal's clock and whether it is trusted (a clock
+	// Monitor's Now); time.Now, trusted, when nil. Bundles are not
+	// checked while the clock is untrusted: only the time is fetched.
+	Now func() (time.Time, bool)
+	// Clock, when set, gets the centre's signed time each round.
+	Clock TimeObserver
+	// Status, when set, gets every status bundle installed, in order.
+	Status StatusApplier
+	// Kinds are the bundles polled besides status (trust, policy and
+	// config when nil).
+	Kinds []trust.Kind
+	// Timeout, MinBackoff, MaxBackoff, Interval and Rand are as for the
+	// upload Client (Interval: between successful rounds).
+	Timeout    time.Duration
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	Interval   time.Duration
+	Rand       func() float64
+	// Installed, when set, is called after a bundle was written.
+	Installed func(kind trust.Kind, version uint64)
+	// Logger gets failures, recoveries and installs (slog.Default when nil).
+	Logger *slog.Logger
+}
+
+// Downloader polls the centre for bundles, status and signed time, verifies
+// them against the pinned root and what the terminal installed before,
+// and writes them where sentineld reads them.
+type Downloader struct {
+	opts DownloadOptions
+
+	mu     sync.Mutex // serialises rounds and guards state
+	state  installed
+	loaded bool
+
+	lmu    sync.Mutex
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// installed is StateFile: what the terminal holds of each kind, and the
+// revoked delegations it has seen, so that rollback protection and
+// revocations survive restarts.
+type installed struct {
+	Kinds   map[trust.Kind]kindState `json:"kinds"`
+	Status  uint64                   `json:"status_version"`
+	Revoked []string                 `json:"revoked_delegations,omitempty"`
+}
+
+type kindState struct {
+	Version uint64 `json:"version"`
+	Digest  string `json:"digest"`
+}
+
+// NewDownloader returns a Downloader.
+func NewDownloader(opts DownloadOptions) (*Downloader, error) {
+	if opts.URL == "" || opts.DataDir == "" || opts.Root == nil {
+		return nil, errors.New("client: new downloader: URL, DataDir and Root are required")
+	}
+	if opts.HTTP == nil {
+		opts.HTTP = http.DefaultClient
+	}
+	if opts.Now == nil {
+		opts.Now = func() (time.Time, bool) { return time.Now(), true }
+	}
+	if opts.Kinds == nil {
+		opts.Kinds = []trust.Kind{trust.KindTrust, trust.KindPolicy, trust.KindConfig}
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = DefaultMinBackoff
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultInterval
+	}
+	if opts.Rand == nil {
+		opts.Rand = mrand.Float64
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	opts.URL = strings.TrimRight(opts.URL, "/")
+	return &Downloader{opts: opts}, nil
+}
+
+// Start starts the download loop; it runs until ctx ends or Stop.
+func (d *Downloader) Start(ctx context.Context) {
+	d.lmu.Lock()
+	defer d.lmu.Unlock()
+	if d.cancel != nil {
+		return
+	}
+	ctx, d.cancel = context.WithCancel(ctx)
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.run(ctx)
+	}()
+}
+
+// Stop stops the loop and waits for it.
+func (d *Downloader) Stop() {
+	d.lmu.Lock()
+	cancel := d.cancel
+	d.lmu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	d.wg.Wait()
+}
+
+func (d *Downloader) run(ctx context.Context) {
+	log := d.opts.Logger
+	var (
+		failures int
+		lastErr  string
+	)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := d.Sync(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := d.opts.Interval
+		if err == nil {
+			if failures > 0 {
+				log.Info("sync: download recovered", "failures", failures)
+			}
+			failures, lastErr = 0, ""
+		} else {
+			failures++
+			if msg := err.Error(); msg != lastErr {
+				log.Warn("sync: download failed; retrying", "err", err, "failures", failures)
+				lastErr = msg
+			}
+			wait = backoffFor(failures, d.opts.MinBackoff, d.opts.MaxBackoff, d.opts.Rand)
+			var re *RetryError
+			if errors.As(err, &re) && re.After > 0 {
+				wait = min(re.After, MaxRetryAfter)
+			}
+		}
+		t.Reset(wait)
+	}
+}
+
+// backoffFor is Client.backoff for the downloader's options.
+func backoffFor(n int, lo, hi time.Duration, rnd func() float64) time.Duration {
+	d := hi
+	if n < 40 {
+		d = min(d, lo<<(n-1))
+	}
+	if d <= 0 {
+		d = hi
+	}
+	return d/2 + time.Duration(rnd()*float64(d/2))
+}
+
+// Sync runs one round: the signed time (when a Clock is set), then, on a
+// trusted clock, every bundle kind and the status. It returns the errors
+// of the round joined; a kind that fails does not stop the others.
+func (d *Downloader) Sync(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var errs []error
+	if d.opts.Clock != nil {
+		t, rtt, err := d.signedTime(ctx)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			d.opts.Clock.ObserveSignedTime(t, rtt)
+		}
+	}
+	if err := d.load(); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	now, trusted := d.opts.Now()
+	if !trusted {
+		return errors.Join(append(errs, errors.New("client: download: the clock is not trusted yet: bundles wait for the centre's signed time"))...)
+	}
+	for _, k := range d.opts.Kinds {
+		if err := d.bundle(ctx, k, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := d.status(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// SignedTime fetches the centre's signed time for a fresh nonce and
+// returns it with the round trip; it does not feed the Clock.
+func (d *Downloader) SignedTime(ctx context.Context) (time.Time, time.Duration, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.load(); err != nil {
+		return time.Time{}, 0, err
+	}
+	return d.signedTime(ctx)
+}
+
+func (d *Downloader) signedTime(ctx context.Context) (time.Time, time.Duration, error) {
+	nonce := make([]byte, 32)
+	rand.Read(nonce)
+	start := time.Now()
+	body, _, err := d.get(ctx, server.TimePath(protocol.Version, nonce), "", server.MaxTimeResponse)
+	rtt := time.Since(start)
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("client: signed time: %w", err)
+	}
+	t, err := server.VerifyTime(body, d.opts.Root, nonce, d.revoked())
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("client: signed time: %w", err)
+	}
+	return t, rtt, nil
+}
+
+// errNotModified is a 304.
+var errNotModified = errors.New("not modified")
+
+// get fetches path with its own timeout. A 304 gives errNotModified.
+func (d *Downloader) get(ctx context.Context, path, etag string, limit int64) ([]byte, http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.opts.URL+path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := d.opts.HTTP.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read answer: %w", err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		return nil, resp.Header, errNotModified
+	case resp.StatusCode != http.StatusOK:
+		err := fmt.Errorf("centre answered %d: %s", resp.StatusCode, strings.TrimSpace(string(b[:min(len(b), 200)])))
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+			err = fmt.Errorf("%w: %w", ErrRefused, err)
+		}
+		if after := retryAfter(resp.Header.Get("Retry-After"), time.Now()); after > 0 {
+			return nil, nil, &RetryError{After: after, Err: err}
+		}
+		return nil, nil, err
+	case int64(len(b)) > limit:
+		return nil, nil, fmt.Errorf("answer over %d bytes", limit)
+	}
+	return b, resp.Header, nil
+}
+
+// bundle polls one kind and installs what verifies.
+func (d *Downloader) bundle(ctx context.Context, k trust.Kind, now time.Time) error {
+	st := d.state.Kinds[k]
+	etag := ""
+	if st.Digest != "" {
+		etag = `"` + st.Digest + `"`
+	}
+	body, _, err := d.get(ctx, server.BundlePath(protocol.Version, k), etag, MaxBundle)
+	if errors.Is(err, errNotModified) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("client: download %s: %w", k, err)
+	}
+	var (
+		version uint64
+		digest  [32]byte
+		revoked []trust.KeyID
+	)
+	if k == trust.KindTrust {
+		_, info, err := trust.LoadTrustBundle(body, d.opts.Root, now, d.last(k))
+		if err != nil {
+			return fmt.Errorf("client: download %s: refused: %w", k, err)
+		}
+		version, digest, revoked = info.Version, info.Digest, info.Revoked
+	} else {
+		b, _, err := trust.OpenBundle(body, d.opts.Root, now, d.last(k))
+		if err != nil {
+			return fmt.Errorf("client: download %s: refused: %w", k, err)
+		}
+		if b.Kind != k {
+			return fmt.Errorf("client: download %s: refused: %w: got %s", k, trust.ErrWrongKind, b.Kind)
+		}
+		version, digest = b.Version, b.Digest
+	}
+	if err := writeFile(filepath.Join(d.opts.DataDir, BundleDir, string(k)+".bundle"), body); err != nil {
+		return fmt.Errorf("client: install %s: %w", k, err)
+	}
+	next := d.state.clone()
+	next.Kinds[k] = kindState{Version: version, Digest: hex.EncodeToString(digest[:])}
+	next.addRevoked(revoked)
+	if err := d.save(next); err != nil {
+		return fmt.Errorf("client: install %s: %w", k, err)
+	}
+	d.installed(k, version)
+	return nil
+}
+
+// status fetches and installs the status deltas (or a base and its
+// deltas) since the installed status version, in order.
+func (d *Downloader) status(ctx context.Context, now time.Time) error {
+	body, _, err := d.get(ctx, server.StatusPath(protocol.Version, d.state.Status), "", server.MaxStatusResponse)
+	if errors.Is(err, errNotModified) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("client: download status: %w", err)
+	}
+	sr, err := server.DecodeStatusResponse(body)
+	if err != nil {
+		return fmt.Errorf("client: download status: %w", err)
+	}
+	for i, f := range sr.Bundles {
+		if err := d.statusBundle(f, now); err != nil {
+			return fmt.Errorf("client: download status: bundle %d of %d: %w", i+1, len(sr.Bundles), err)
+		}
+	}
+	return nil
+}
+
+func (d *Downloader) statusBundle(data []byte, now time.Time) error {
+	// The kind decides which state the rollback check uses: open it once
+	// to learn the kind, then against that kind's state.
+	b, _, err := trust.OpenBundle(data, d.opts.Root, now, trust.State{Revoked: d.revoked()})
+	if err == nil {
+		b, _, err = trust.OpenBundle(data, d.opts.Root, now, d.last(b.Kind))
+	}
+	if err != nil {
+		return fmt.Errorf("refused: %w", err)
+	}
+	next := d.state.clone()
+	switch b.Kind {
+	case trust.KindStatusBase:
+		if b.Version <= d.state.Status {
+			return fmt.Errorf("refused: %w", &trust.RollbackError{Kind: b.Kind, Offered: b.Version, Installed: d.state.Status})
+		}
+		if d.opts.Status != nil {
+			if err := d.opts.Status.ApplyBase(b); err != nil {
+				return err
+			}
+		}
+		if err := writeFile(filepath.Join(d.opts.DataDir, BundleDir, string(b.Kind)+".bundle"), data); err != nil {
+			return err
+		}
+		if err := d.clearChain(); err != nil {
+			return err
+		}
+		delete(next.Kinds, trust.KindStatusDelta)
+	case trust.KindStatusDelta:
+		if d.state.Status == 0 || b.Base != d.state.Status {
+			return fmt.Errorf("refused: delta v%d applies to status v%d, the terminal holds v%d: the centre will send a base", b.Version, b.Base, d.state.Status)
+		}
+		if d.opts.Status != nil {
+			if err := d.opts.Status.ApplyDelta(b); err != nil {
+				return err
+			}
+		}
+		if err := writeFile(filepath.Join(d.opts.DataDir, ChainDir, fmt.Sprintf("%020d.bundle", b.Version)), data); err != nil {
+			return err
+		}
+		if err := writeFile(filepath.Join(d.opts.DataDir, BundleDir, string(b.Kind)+".bundle"), data); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("refused: %w: got %s", trust.ErrWrongKind, b.Kind)
+	}
+	next.Kinds[b.Kind] = kindState{Version: b.Version, Digest: hex.EncodeToString(b.Digest[:])}
+	next.Status = b.Version
+	if err := d.save(next); err != nil {
+		return err
+	}
+	d.installed(b.Kind, b.Version)
+	return nil
+}
+
+// clearChain removes the deltas of the previous base.
+func (d *Downloader) clearChain() error {
+	dir := filepath.Join(d.opts.DataDir, ChainDir)
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, e := range ents {
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	err = os.Remove(filepath.Join(d.opts.DataDir, BundleDir, string(trust.KindStatusDelta)+".bundle"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+func (d *Downloader) installed(k trust.Kind, v uint64) {
+	d.opts.Logger.Info("sync: bundle installed", "kind", k, "version", v)
+	if d.opts.Installed != nil {
+		d.opts.Installed(k, v)
+	}
+}
+
+// last is the trust.State of kind k.
+func (d *Downloader) last(k trust.Kind) trust.State {
+	st := d.state.Kinds[k]
+	s := trust.State{Version: st.Version, Revoked: d.revoked()}
+	hex.Decode(s.Digest[:], []byte(st.Digest))
+	return s
+}
+
+func (d *Downloader) revoked() []trust.KeyID {
+	out := make([]trust.KeyID, 0, len(d.state.Revoked))
+	for _, r := range d.state.Revoked {
+		var k trust.KeyID
+		if n, err := hex.Decode(k[:], []byte(r)); err == nil && n == len(k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func (s installed) clone() installed {
+	n := installed{Kinds: make(map[trust.Kind]kindState, len(s.Kinds)+1), Status: s.Status, Revoked: append([]string(nil), s.Revoked...)}
+	for k, v := range s.Kinds {
+		n.Kinds[k] = v
+	}
+	return n
+}
+
+func (s *installed) addRevoked(ids []trust.KeyID) {
+	for _, id := range ids {
+		h := id.String()
+		found := false
+		for _, r := range s.Revoked {
+			found = found || r == h
+		}
+		if !found {
+			s.Revoked = append(s.Revoked, h)
+		}
+	}
+}
+
+// load reads StateFile once.
+func (d *Downloader) load() error {
+	if d.loaded {
+		return nil
+	}
+	d.state = installed{Kinds: map[trust.Kind]kindState{}}
+	data, err := os.ReadFile(filepath.Join(d.opts.DataDir, StateFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("client: read %s: %w", StateFile, err)
+	default:
+		if err := json.Unmarshal(data, &d.state); err != nil {
+			return fmt.Errorf("client: %s is damaged: %w: remove it and the bundles beside it to download them again", filepath.Join(d.opts.DataDir, StateFile), err)
+		}
+		if d.state.Kinds == nil {
+			d.state.Kinds = map[trust.Kind]kindState{}
+		}
+	}
+	d.loaded = true
+	return nil
+}
+
+// save writes StateFile and adopts s.
+func (d *Downloader) save(s installed) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(d.opts.DataDir, StateFile), append(b, '\n')); err != nil {
+		return err
+	}
+	d.state = s
+	return nil
+}
+
+// writeFile writes data to path atomically (temp, fsync, rename, fsync of
+// the directory), and not at all when path already holds data: an SD
+// card wears with every write.
+func writeFile(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if df, err := os.Open(dir); err == nil {
+		df.Sync()
+		df.Close()
+	}
+	return nil
+}
+
+// LoadStatus applies the terminal's installed status to a: the base, then
+// every delta of ChainDir in version order, each verified against root at
+// now. sentineld calls it at start and when the bundles change. It
+// returns the status version applied (0 and no error when no base is
+// installed).
+func LoadStatus(dataDir string, root crypto.PublicKey, now time.Time, a StatusApplier) (uint64, error) {
+	data, err := os.ReadFile(filepath.Join(dataDir, BundleDir, string(trust.KindStatusBase)+".bundle"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("client: load status: %w", err)
+	}
+	b, _, err := trust.OpenBundle(data, root, now, trust.State{})
+	if err != nil {
+		return 0, fmt.Errorf("client: load status: base: %w", err)
+	}
+	if err := a.ApplyBase(b); err != nil {
+		return 0, fmt.Errorf("client: load status: base: %w", err)
+	}
+	v := b.Version
+	ents, err := os.ReadDir(filepath.Join(dataDir, ChainDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return v, fmt.Errorf("client: load status: %w", err)
+	}
+	for _, e := range ents { // ReadDir sorts by name: 20 digits sort by version
+		if !strings.HasSuffix(e.Name(), ".bundle") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dataDir, ChainDir, e.Name()))
+		if err != nil {
+			return v, fmt.Errorf("client: load status: %w", err)
+		}
+		db, _, err := trust.OpenBundle(data, root, now, trust.State{})
+		if err != nil {
+			return v, fmt.Errorf("client: load status: delta %s: %w", e.Name(), err)
+		}
+		if db.Base < v {
+			continue // a delta of an earlier chain
+		}
+		if err := a.ApplyDelta(db); err != nil {
+			return v, fmt.Errorf("client: load status: delta %s: %w", e.Name(), err)
+		}
+		v = db.Version
+	}
+	return v, nil
+}

@@ -1,0 +1,302 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/trust"
+	"sentinel/internal/central/bundles"
+	"sentinel/internal/central/bundles/bundlestest"
+	"sentinel/internal/status"
+	"sentinel/sync/client"
+	"sentinel/sync/server"
+	"sentinel/sync/server/servertest"
+)
+
+var dlNow = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+// swap serves the latest of a kind from a fixed Published when set (a
+// centre that serves an old bundle), else from the repository.
+type swap struct {
+	*bundles.Repo
+	mu    sync.Mutex
+	fixed *server.Published
+}
+
+func (s *swap) Latest(k trust.Kind) (*server.Published, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fixed != nil && s.fixed.Kind == k {
+		return s.fixed, nil
+	}
+	return s.Repo.Latest(k)
+}
+
+type dlFixture struct {
+	keys  *bundlestest.Keys
+	repo  *bundles.Repo
+	src   *swap
+	srv   *httptest.Server
+	data  string
+	gets  map[string]int
+	codes map[int]int
+	mu    sync.Mutex
+}
+
+func newDL(t *testing.T) *dlFixture {
+	t.Helper()
+	f := &dlFixture{keys: bundlestest.NewKeys(t, dlNow), data: t.TempDir(), gets: map[string]int{}, codes: map[int]int{}}
+	var err error
+	f.repo, err = bundles.Open(bundles.Options{Dir: t.TempDir(), Root: f.keys.Root.Public(), Now: func() time.Time { return dlNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.src = &swap{Repo: f.repo}
+	h, err := server.NewDownload(server.DownloadOptions{Bundles: f.src, Auth: servertest.HeaderAuth{},
+		TimeKey: f.keys.Signer, TimeDelegation: f.keys.Delegation, Now: func() time.Time { return dlNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set(servertest.DeviceHeader, "T1")
+		rec := &codeWriter{ResponseWriter: w, code: 200}
+		h.ServeHTTP(rec, r)
+		f.mu.Lock()
+		f.gets[r.URL.Path]++
+		f.codes[rec.code]++
+		f.mu.Unlock()
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+type codeWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *codeWriter) WriteHeader(c int) { w.code = c; w.ResponseWriter.WriteHeader(c) }
+
+func (f *dlFixture) publish(t *testing.T, k trust.Kind, payload []byte) {
+	t.Helper()
+	if _, err := f.repo.Publish(k, payload, f.keys.Signer, f.keys.Delegation, 24*time.Hour, 72*time.Hour); err != nil {
+		t.Fatalf("publish %s: %v", k, err)
+	}
+}
+
+func (f *dlFixture) downloader(t *testing.T, o client.DownloadOptions) *client.Downloader {
+	t.Helper()
+	o.URL, o.DataDir, o.Root = f.srv.URL, f.data, f.keys.Root.Public()
+	o.Logger = slog.New(slog.DiscardHandler)
+	o.Now = func() (time.Time, bool) { return dlNow.Add(time.Minute), true }
+	d, err := client.NewDownloader(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (f *dlFixture) installedVersion(t *testing.T, k trust.Kind) uint64 {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(f.data, "bundles", string(k)+".bundle"))
+	if err != nil {
+		t.Fatalf("installed %s: %v", k, err)
+	}
+	b, _, err := trust.OpenBundle(data, f.keys.Root.Public(), dlNow, trust.State{})
+	if err != nil {
+		t.Fatalf("installed %s: %v", k, err)
+	}
+	return b.Version
+}
+
+func TestDownloadLatestAndNotModified(t *testing.T) {
+	f := newDL(t)
+	f.publish(t, trust.KindPolicy, bundlestest.Policy(t, "p1"))
+	f.publish(t, trust.KindPolicy, bundlestest.Policy(t, "p2"))
+	f.publish(t, trust.KindConfig, bundlestest.Config(t))
+	f.publish(t, trust.KindTrust, bundlestest.Trust(t))
+	d := f.downloader(t, client.DownloadOptions{})
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	for k, want := range map[trust.Kind]uint64{trust.KindPolicy: 2, trust.KindConfig: 1, trust.KindTrust: 1} {
+		if got := f.installedVersion(t, k); got != want {
+			t.Errorf("%s: got v%d installed, want v%d", k, got, want)
+		}
+	}
+	st, _ := os.Stat(filepath.Join(f.data, "bundles", "policy.bundle"))
+	// A second round (a restarted terminal: a new Downloader reading
+	// state.json) asks with If-None-Match and gets 304s.
+	f.codes = map[int]int{}
+	d2 := f.downloader(t, client.DownloadOptions{})
+	if err := d2.Sync(context.Background()); err != nil {
+		t.Fatalf("second Sync: %v", err)
+	}
+	if f.codes[http.StatusNotModified] != 4 || f.codes[http.StatusOK] != 0 {
+		t.Errorf("second round: got answers %v, want 4× 304 (three bundles, status) and no 200", f.codes)
+	}
+	st2, _ := os.Stat(filepath.Join(f.data, "bundles", "policy.bundle"))
+	if !st2.ModTime().Equal(st.ModTime()) {
+		t.Errorf("policy.bundle rewritten on a 304")
+	}
+	// A third version arrives.
+	f.publish(t, trust.KindPolicy, bundlestest.Policy(t, "p3"))
+	if err := d2.Sync(context.Background()); err != nil {
+		t.Fatalf("third Sync: %v", err)
+	}
+	if got := f.installedVersion(t, trust.KindPolicy); got != 3 {
+		t.Errorf("got policy v%d, want v3", got)
+	}
+}
+
+func TestDownloadRefusesRollback(t *testing.T) {
+	f := newDL(t)
+	f.publish(t, trust.KindPolicy, bundlestest.Policy(t, "p1"))
+	old, _ := f.repo.Latest(trust.KindPolicy)
+	f.publish(t, trust.KindPolicy, bundlestest.Policy(t, "p2"))
+	d := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{trust.KindPolicy}})
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	installed, _ := os.ReadFile(filepath.Join(f.data, "bundles", "policy.bundle"))
+	// The centre (or someone between) now serves v1 again; a restarted
+	// terminal still remembers v2 from state.json.
+	f.src.mu.Lock()
+	f.src.fixed = old
+	f.src.mu.Unlock()
+	d2 := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{trust.KindPolicy}})
+	err := d2.Sync(context.Background())
+	if !errors.Is(err, trust.ErrRollback) {
+		t.Fatalf("got %v, want a rollback refusal", err)
+	}
+	now, _ := os.ReadFile(filepath.Join(f.data, "bundles", "policy.bundle"))
+	if !bytes.Equal(now, installed) {
+		t.Errorf("policy.bundle changed after a refused rollback")
+	}
+	if got := f.installedVersion(t, trust.KindPolicy); got != 2 {
+		t.Errorf("got v%d installed, want v2", got)
+	}
+}
+
+func TestDownloadStatusChain(t *testing.T) {
+	f := newDL(t)
+	f.publish(t, trust.KindStatusBase, bundlestest.StatusBase(t, dlNow.Add(-time.Hour), 1, 2))
+	f.publish(t, trust.KindStatusDelta, bundlestest.StatusDelta(t, dlNow.Add(-time.Hour), 1, status.Green))
+	list, err := status.New(status.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	d := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{}, Status: list,
+		Installed: func(k trust.Kind, v uint64) { got = append(got, v) }})
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	f.publish(t, trust.KindStatusDelta, bundlestest.StatusDelta(t, dlNow.Add(-time.Hour), 2, status.Yellow))
+	f.publish(t, trust.KindStatusDelta, bundlestest.StatusDelta(t, dlNow.Add(-time.Hour), 3, status.Red))
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if want := []uint64{1, 2, 3, 4}; !equalU(got, want) {
+		t.Errorf("installed status versions %v, want %v", got, want)
+	}
+	if v, _ := list.Version(); v != 4 {
+		t.Errorf("live list at v%d, want v4", v)
+	}
+	issued := dlNow.Add(-2 * time.Hour)
+	check := func(name string, l *status.List) {
+		for idx, want := range map[uint32]status.Status{1: status.Green, 2: status.Yellow, 3: status.Red} {
+			h, err := credential.ParseHolder(fmt.Sprintf("ZJ:%d", idx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := l.Lookup(h, issued, dlNow)
+			if !r.Overridden || r.Status != want {
+				t.Errorf("%s: ZJ:%d: got %+v, want %v", name, idx, r, want)
+			}
+		}
+	}
+	check("live", list)
+	// What sentineld would load from the data directory: base and chain.
+	fresh, _ := status.New(status.Options{})
+	v, err := client.LoadStatus(f.data, f.keys.Root.Public(), dlNow, fresh)
+	if err != nil || v != 4 {
+		t.Fatalf("LoadStatus: v%d, %v; want v4", v, err)
+	}
+	check("loaded", fresh)
+	// A new base replaces the chain.
+	f.publish(t, trust.KindStatusBase, bundlestest.StatusBase(t, dlNow.Add(-time.Hour), 9))
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.data, client.ChainDir, "*.bundle")); len(left) != 0 {
+		t.Errorf("deltas of the old base left: %v", left)
+	}
+	if v, _ := list.Version(); v != 5 {
+		t.Errorf("live list at v%d after a new base, want v5", v)
+	}
+}
+
+func equalU(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+type observed struct {
+	mu  sync.Mutex
+	t   []time.Time
+	rtt []time.Duration
+}
+
+func (o *observed) ObserveSignedTime(t time.Time, rtt time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.t, o.rtt = append(o.t, t), append(o.rtt, rtt)
+}
+
+func TestDownloadSignedTime(t *testing.T) {
+	f := newDL(t)
+	var obs observed
+	d := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{}, Clock: &obs})
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if len(obs.t) != 1 || !obs.t[0].Equal(dlNow) || obs.rtt[0] <= 0 {
+		t.Fatalf("observed %v rtt %v, want %v once with a positive rtt", obs.t, obs.rtt, dlNow)
+	}
+}
+
+func TestDownloadLoopStartStop(t *testing.T) {
+	f := newDL(t)
+	f.publish(t, trust.KindConfig, bundlestest.Config(t))
+	done := make(chan struct{})
+	var once sync.Once
+	d := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{trust.KindConfig}, Interval: time.Hour,
+		Installed: func(trust.Kind, uint64) { once.Do(func() { close(done) }) }})
+	d.Start(context.Background())
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no bundle installed by the loop within 10 s")
+	}
+	d.Stop()
+	d.Stop() // twice is fine
+}
