@@ -1,0 +1,167 @@
+package syncstore
+
+import (
+	"context"
+	"crypto/hpke"
+	"fmt"
+	"sync"
+
+	"sentinel/crypto/credential"
+	"sentinel/internal/central"
+	"sentinel/sync/journal"
+	"sentinel/sync/server"
+)
+
+// Store is a central store that keeps the chain hash with the mark:
+// *boltstore.Store and *pgstore.Store are.
+type Store interface {
+	IngestLinked(ctx context.Context, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error)
+	Link(ctx context.Context, device string, epoch central.Epoch) (central.Link, error)
+	Keys(ctx context.Context, device string, epoch central.Epoch) ([][]byte, error)
+}
+
+// Options configure an Adapter. The zero value is usable.
+type Options struct {
+	// Site names the site of a device, stored with each of its passages;
+	// nil stores an empty site.
+	Site func(device string) string
+	// CentreKey is the centre's HPKE private key; nil leaves Holder empty.
+	CentreKey hpke.PrivateKey
+}
+
+// Adapter is a server.Store over a central Store.
+type Adapter struct {
+	store Store
+	opts  Options
+
+	mu     sync.Mutex
+	opener *journal.Opener
+	added  map[string]bool // data key entries given to opener
+	loaded map[loadKey]bool
+}
+
+type loadKey struct {
+	device string
+	epoch  journal.Epoch
+}
+
+var _ server.Store = (*Adapter)(nil)
+
+// New returns an Adapter over s.
+func New(s Store, opts Options) *Adapter {
+	a := &Adapter{store: s, opts: opts, added: map[string]bool{}, loaded: map[loadKey]bool{}}
+	if opts.CentreKey != nil {
+		a.opener = journal.NewOpener(opts.CentreKey)
+	}
+	return a
+}
+
+// Ingest implements server.Store: in one transaction of the central store
+// it reads the mark, calls server.Admit, stores what Admit keeps with its
+// Break and the batch's data keys, and raises the mark to the last kept
+// record with its hash.
+func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested, error) {
+	recs := make([]central.Record, len(b.Records))
+	holders, err := a.holders(ctx, b)
+	if err != nil {
+		return server.Ingested{}, err
+	}
+	var site string
+	if a.opts.Site != nil {
+		site = a.opts.Site(b.Device)
+	}
+	for i := range b.Records {
+		r := &b.Records[i]
+		if r.Rec == nil {
+			return server.Ingested{}, fmt.Errorf("syncstore: ingest %s/%s: record %d was not checked by the server", b.Device, b.Epoch, r.Seq)
+		}
+		recs[i] = central.Record{
+			Seq: uint64(r.Seq), Stored: r.Stored, Time: r.Rec.Time, Site: site, Holder: holders[i],
+			Decision: string(r.Rec.Decision), Reasons: r.Rec.Reasons, Hash: r.Hash, Break: r.Break,
+		}
+	}
+	var kept []server.Record
+	link, err := a.store.IngestLinked(ctx, b.Device, central.Epoch(b.Epoch), recs, b.Keys, func(m central.Link) ([]central.Record, error) {
+		mark := server.Mark{Seq: journal.Seq(m.Seq), Hash: journal.Hash(m.Hash)}
+		if mark.Seq > 0 && m.Hash == ([32]byte{}) && len(b.Records) > 0 {
+			// A mark written before the stores kept its hash: the
+			// link cannot be checked, which is no evidence of a break.
+			if i := int(mark.Seq + 1 - b.Records[0].Seq); mark.Seq+1 >= b.Records[0].Seq && i < len(b.Records) {
+				mark.Hash = b.Records[i].Rec.Prev
+			}
+		}
+		k, err := server.Admit(mark, b.Records)
+		if err != nil {
+			return nil, err
+		}
+		kept = k
+		out := recs[len(recs)-len(k):]
+		if len(k) > 0 && k[0].Break != out[0].Break {
+			out = append([]central.Record(nil), out...)
+			out[0].Break = k[0].Break
+		}
+		return out, nil
+	})
+	if err != nil {
+		return server.Ingested{}, err
+	}
+	return server.Ingested{Mark: server.Mark{Seq: journal.Seq(link.Seq), Hash: journal.Hash(link.Hash)}, Kept: kept}, nil
+}
+
+// HighWater implements server.Store.
+func (a *Adapter) HighWater(ctx context.Context, device string, epoch journal.Epoch) (server.Mark, error) {
+	l, err := a.store.Link(ctx, device, central.Epoch(epoch))
+	if err != nil {
+		return server.Mark{}, err
+	}
+	return server.Mark{Seq: journal.Seq(l.Seq), Hash: journal.Hash(l.Hash)}, nil
+}
+
+// holders opens the sealed holder of every record of b, "" where it does
+// not open. The data keys come from the batch and, once per (device,
+// epoch) after a restart, from the store.
+func (a *Adapter) holders(ctx context.Context, b *server.Batch) ([]string, error) {
+	out := make([]string, len(b.Records))
+	if a.opener == nil {
+		return out, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	keys := b.Keys
+	if lk := (loadKey{b.Device, b.Epoch}); !a.loaded[lk] {
+		stored, err := a.store.Keys(ctx, b.Device, central.Epoch(b.Epoch))
+		if err != nil {
+			return nil, err
+		}
+		keys = append(stored, keys...)
+		a.loaded[lk] = true
+	}
+	for _, k := range keys {
+		if a.added[string(k)] {
+			continue
+		}
+		// A key the centre cannot unwrap (an unenrolled terminal's
+		// throwaway key) leaves its records' holders empty.
+		if a.opener.AddKey(k) == nil {
+			a.added[string(k)] = true
+		}
+	}
+	for i := range b.Records {
+		if r := b.Records[i].Rec; r != nil {
+			if c, err := a.opener.Open(r); err == nil {
+				out[i] = Holder(c.Holder)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Holder returns the form of h that central.Record.Holder and trace
+// queries use: credential.Holder's text form ("ZJ:42" for a native
+// holder).
+func Holder(h credential.Holder) string {
+	if h == (credential.Holder{}) {
+		return ""
+	}
+	return h.String()
+}

@@ -1,0 +1,167 @@
+package syncstore_test
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/hpke"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/pgtest"
+	"sentinel/internal/central/syncstore"
+	"sentinel/sync/journal"
+	"sentinel/sync/protocol"
+	"sentinel/sync/server"
+	"sentinel/sync/server/servertest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// stores opens empty central stores of each kind.
+var stores = []struct {
+	name string
+	open func(t *testing.T) interface {
+		syncstore.Store
+		central.Store
+	}
+}{
+	{"bbolt", func(t *testing.T) interface {
+		syncstore.Store
+		central.Store
+	} {
+		s, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"), &boltstore.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}},
+	{"postgres", func(t *testing.T) interface {
+		syncstore.Store
+		central.Store
+	} {
+		s, err := pgstore.Open(context.Background(), pgtest.NewDatabase(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}},
+}
+
+func TestServerContract(t *testing.T) {
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			servertest.RunStoreTests(t, func(t *testing.T) server.Store {
+				return syncstore.New(st.open(t), syncstore.Options{})
+			})
+		})
+	}
+}
+
+// sealedJournal returns a journal sealing to a new centre key, with n
+// passages of native holders ZJ:0..n-1, and the centre's private key.
+func sealedJournal(t *testing.T, n int) (*journal.Journal, hpke.PrivateKey) {
+	t.Helper()
+	priv, err := hpke.DHKEM(ecdh.X25519()).GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(filepath.Join(t.TempDir(), journal.FileName), journal.Options{CentreKey: priv.PublicKey(), PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	for i := range n {
+		p := &journal.Passage{Time: at.Add(time.Duration(i) * time.Minute), ClockTrusted: true, Lane: "in-1",
+			Format: credential.FormatNative, Issuer: "ZJ", Decision: journal.Admit, Reasons: []string{"ok"},
+			Holder: credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(i)}}
+		if _, err := j.Append(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return j, priv
+}
+
+// upload checks records from..to of j as the handler does.
+func upload(t *testing.T, j *journal.Journal, device string, from, to journal.Seq, withKeys bool) *server.Batch {
+	t.Helper()
+	recs := servertest.Stored(t, j, from, to)
+	first, err := journal.DecodeRecord(recs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &protocol.Upload{Device: device, Epoch: j.Epoch(), First: from, Prev: first.Prev, Records: recs}
+	if withKeys {
+		if u.Keys, err = j.Keys(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := server.Check(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestIngest(t *testing.T) {
+	ctx := context.Background()
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			j, priv := sealedJournal(t, 30)
+			s := st.open(t)
+			a := syncstore.New(s, syncstore.Options{CentreKey: priv, Site: func(d string) string { return "site-" + d }})
+			if _, err := a.Ingest(ctx, upload(t, j, "t1", 1, 10, true)); err != nil {
+				t.Fatal(err)
+			}
+			// A new adapter (a restarted centre) finds the data keys in the
+			// store although this upload carries none.
+			a = syncstore.New(s, syncstore.Options{CentreKey: priv, Site: func(d string) string { return "site-" + d }})
+			b := upload(t, j, "t1", 11, 30, false)
+			b.Records[5].Break = server.BreakLink // as if the handler found a broken link
+			res, err := a.Ingest(ctx, b)
+			if err != nil || res.Mark.Seq != 30 || res.Mark.Hash != b.Records[19].Hash {
+				t.Fatalf("got mark %d (%v), want 30 with the last record's hash", res.Mark.Seq, err)
+			}
+			var n int
+			for p, err := range s.Passages(ctx, central.Filter{Device: "t1"}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+				if want := "ZJ:" + strconv.FormatUint(p.Seq-1, 10); p.Holder != want {
+					t.Errorf("seq %d: got holder %q, want %q", p.Seq, p.Holder, want)
+				}
+				if p.Site != "site-t1" || p.Decision != "admit" || len(p.Reasons) != 1 {
+					t.Errorf("seq %d: got site %q decision %q reasons %v, want site-t1 admit [ok]", p.Seq, p.Site, p.Decision, p.Reasons)
+				}
+				if want := map[bool]string{true: server.BreakLink}[p.Seq == 16]; p.Break != want {
+					t.Errorf("seq %d: got break %q, want %q", p.Seq, p.Break, want)
+				}
+			}
+			if n != 30 {
+				t.Fatalf("got %d passages, want 30", n)
+			}
+			// The first record past the stored mark must link to its hash.
+			j2, _ := sealedJournal(t, 5)
+			b = upload(t, j2, "t1", 1, 5, false)
+			b.Epoch = j.Epoch() // another journal's records under t1's epoch
+			for i := range b.Records {
+				b.Records[i].Seq += 30
+				b.Records[i].Rec.Seq += 30
+			}
+			res, err = a.Ingest(ctx, b)
+			if err != nil || len(res.Kept) != 5 || res.Kept[0].Break != server.BreakMark {
+				t.Fatalf("got %v, %d kept, want 5 with the first flagged %q", err, len(res.Kept), server.BreakMark)
+			}
+		})
+	}
+}
