@@ -66,7 +66,7 @@ func DecodeRequest(body []byte) (*Request, *x509.CertificateRequest, error) {
 	if dec.More() {
 		return nil, nil, fmt.Errorf("%w: data after the request", ErrMalformed)
 	}
-	if t, err := tokenEncoding.DecodeString(normToken(req.Token)); err != nil || len(t) != 16 {
+	if t, err := tokenEncoding.DecodeString(NormToken(req.Token)); err != nil || len(t) != 16 {
 		return nil, nil, fmt.Errorf("%w: the token is not 26 letters and digits: check it was typed or scanned whole", ErrMalformed)
 	}
 	csr, err := x509.ParseCertificateRequest(req.CSR)
@@ -86,12 +86,6 @@ func DecodeRequest(body []byte) (*Request, *x509.CertificateRequest, error) {
 		return nil, nil, fmt.Errorf("%w: certificate request key %T: want P-256 or Ed25519", ErrMalformed, k)
 	}
 	return &req, csr, nil
-}
-
-func normToken(v string) string {
-	b := []byte(v)
-	b = bytes.ToUpper(bytes.TrimSpace(b))
-	return string(b)
 }
 
 // BundleSource returns the current bundle files by kind; nil means none.

@@ -89,10 +89,24 @@ func NewToken(site string, now time.Time, ttl time.Duration) (string, Token, err
 	return v, Token{Hash: HashToken(v), Site: site, Created: now.UTC(), Expires: now.Add(ttl).UTC()}, nil
 }
 
-// HashToken returns the hash under which a token's value is stored. Case
-// and surrounding space are forgiven, as installers type tokens.
+// TokenQRPrefix starts the text of a token's QR code, so that a scanner
+// tells it from a health code.
+const TokenQRPrefix = "SENTINEL-ENROL:"
+
+// TokenQR returns the text of a token's QR code.
+func TokenQR(v string) string { return TokenQRPrefix + v }
+
+// NormToken returns a token's value as stored: upper case, without
+// surrounding space or TokenQRPrefix (installers type tokens, or paste a
+// scanned QR code).
+func NormToken(v string) string {
+	v = strings.ToUpper(strings.TrimSpace(v))
+	return strings.TrimPrefix(v, TokenQRPrefix)
+}
+
+// HashToken returns the hash under which a token's value is stored.
 func HashToken(v string) TokenHash {
-	return sha256.Sum256([]byte(strings.ToUpper(strings.TrimSpace(v))))
+	return sha256.Sum256([]byte(NormToken(v)))
 }
 
 // Device is an enrolled terminal.

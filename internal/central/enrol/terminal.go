@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ func NewRequest(token string) (*Request, crypto.Signer, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("enrol: certificate request: %w", err)
 	}
-	return &Request{Token: strings.ToUpper(strings.TrimSpace(token)), CSR: csr}, key, nil
+	return &Request{Token: NormToken(token), CSR: csr}, key, nil
 }
 
 // RefusedError is the centre's refusal of an enrolment: retrying the same
@@ -173,6 +174,7 @@ func Install(dataDir string, key crypto.Signer, resp *Response, pinned crypto.Pu
 		files[filepath.Join(BundlesDir, kind+".bundle")] = data
 		in.Bundles = append(in.Bundles, kind)
 	}
+	sort.Strings(in.Bundles)
 	keyPEM, err := trust.MarshalSigningKey(key)
 	if err != nil {
 		return nil, err
