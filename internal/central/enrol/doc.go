@@ -37,6 +37,14 @@
 // tls.VerifyClientCertIfGiven. A terminal that did not pin the root before
 // enrolment trusts the root it receives on first use; the token, a secret
 // bound to one site and usable once, is what makes that answer the centre's.
-// Renewal over mutual TLS is not built yet: re-enrol with a new token before
-// the certificate expires.
+//
+// # Renewal
+//
+// A device certificate lives DefaultCertTTL. RenewDue says when a third of
+// its lifetime remains; Renew then asks the RenewHandler, over mutual TLS
+// with the current certificate, for a new one for the same key and id, and
+// replaces cert.pem atomically (the key never changes, so key and
+// certificate never mismatch on disk). A revoked device is refused at the
+// handshake; an expired certificate cannot renew and must re-enrol with a
+// new token.
 package enrol

@@ -31,6 +31,9 @@ type Store interface {
 	AddDevice(d Device) error
 	// Devices lists the enrolled devices, by enrolment time.
 	Devices() ([]Device, error)
+	// Renewed records device id's new certificate (ErrUnknownDevice when
+	// there is none).
+	Renewed(id, serial string, notAfter time.Time) error
 	// Revoke revokes device id (ErrUnknownDevice when there is none).
 	Revoke(id string, now time.Time) error
 	Revocations
@@ -273,6 +276,19 @@ func (s *FileStore) Revoke(id string, now time.Time) error {
 			}
 		}
 		return fmt.Errorf("%w %q: see 'sentinel-central devices list'", ErrUnknownDevice, id)
+	})
+}
+
+// Renewed implements Store.
+func (s *FileStore) Renewed(id, serial string, notAfter time.Time) error {
+	return s.update(func(st *fileState) error {
+		for i := range st.Devices {
+			if st.Devices[i].ID == id {
+				st.Devices[i].Serial, st.Devices[i].NotAfter = serial, notAfter.UTC()
+				return nil
+			}
+		}
+		return fmt.Errorf("%w %q", ErrUnknownDevice, id)
 	})
 }
 
