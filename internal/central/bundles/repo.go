@@ -39,7 +39,8 @@ type Options struct {
 	// Dir holds the repository's files (created when missing).
 	Dir string
 	// Root is the operator root's public key: every bundle is opened
-	// under it before it is published, as a terminal would.
+	// under it before it is published, as a terminal would. Publish
+	// needs it; serving and listing do not.
 	Root crypto.PublicKey
 	// Now is the clock for issue times (time.Now when nil).
 	Now func() time.Time
@@ -80,8 +81,8 @@ var _ server.BundleSource = (*Repo)(nil)
 
 // Open opens (or creates) the repository in opts.Dir and reads its bundles.
 func Open(opts Options) (*Repo, error) {
-	if opts.Dir == "" || opts.Root == nil {
-		return nil, errors.New("bundles: open: Dir and Root are required")
+	if opts.Dir == "" {
+		return nil, errors.New("bundles: open: Dir is required")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -181,6 +182,9 @@ func Check(kind trust.Kind, payload []byte) error {
 func (r *Repo) Publish(kind trust.Kind, payload []byte, signer crypto.Signer, d *trust.Delegation, fresh, grace time.Duration) (Entry, error) {
 	if err := Check(kind, payload); err != nil {
 		return Entry{}, err
+	}
+	if r.opts.Root == nil {
+		return Entry{}, errors.New("bundles: publish: the operator root's public key is required to check what is published")
 	}
 	if fresh <= 0 || grace < fresh {
 		return Entry{}, fmt.Errorf("bundles: publish %s: fresh %v and grace %v: want 0 < fresh ≤ grace", kind, fresh, grace)
