@@ -1,0 +1,357 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/hpke"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/pgtest"
+	"sentinel/internal/central/syncstore"
+	"sentinel/sync/client"
+	"sentinel/sync/journal"
+	"sentinel/sync/server"
+	"sentinel/sync/server/servertest"
+)
+
+func TestMain(m *testing.M) {
+	servertest.RefuseNonLoopback()
+	os.Exit(pgtest.Main(m))
+}
+
+const (
+	terminals = 4
+	rounds    = 10
+	perRound  = 80 // passages a terminal appends per round: 3,200 in all
+)
+
+// centralStore is what the centre needs of a store: the upload's and the
+// queries'.
+type centralStore interface {
+	syncstore.Store
+	central.Store
+}
+
+// counting wraps the centre's server.Store to count what ingest did.
+type counting struct {
+	server.Store
+	calls, kept, resent atomic.Int64
+}
+
+func (c *counting) Ingest(ctx context.Context, b *server.Batch) (server.Ingested, error) {
+	res, err := c.Store.Ingest(ctx, b)
+	if err == nil {
+		c.calls.Add(1)
+		c.kept.Add(int64(len(res.Kept)))
+		if len(res.Kept) < len(b.Records) {
+			c.resent.Add(1) // records at or below the mark: a re-upload
+		}
+	}
+	return res, err
+}
+
+// centre is the central server over one store, which restart closes and
+// opens again on the same data.
+type centre struct {
+	t     *testing.T
+	open  func() centralStore
+	key   hpke.PrivateKey
+	proxy *proxy
+	count counting
+
+	mu    sync.Mutex
+	store centralStore
+	srv   *httptest.Server
+}
+
+func (c *centre) start() {
+	c.store = c.open()
+	c.count.Store = syncstore.New(c.store, syncstore.Options{CentreKey: c.key, Site: func(d string) string { return "site-" + d }})
+	h, err := server.New(server.Options{Store: &c.count, Auth: servertest.HeaderAuth{}, Rate: 1e6, Burst: 1 << 20,
+		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.srv = httptest.NewServer(h) // 127.0.0.1
+	c.proxy.setTarget(c.srv.Listener.Addr().String())
+}
+
+// stop cuts the connections of the uploads in flight, closes the server
+// and the store.
+func (c *centre) stop() {
+	c.srv.CloseClientConnections()
+	c.srv.Close()
+	if err := c.store.Close(); err != nil {
+		c.t.Error(err)
+	}
+}
+
+func (c *centre) restart() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stop()
+	c.start()
+}
+
+// terminal is one gate with its journal and upload client.
+type terminal struct {
+	id     string
+	index  uint32 // holders of this terminal are ZJ:index+i
+	j      *journal.Journal
+	client *client.Client
+}
+
+func TestEndToEnd(t *testing.T) {
+	stores := []struct {
+		name string
+		open func(t *testing.T) func() centralStore
+	}{
+		{"bbolt", func(t *testing.T) func() centralStore {
+			path := filepath.Join(t.TempDir(), "central.db")
+			return func() centralStore {
+				s, err := boltstore.Open(path, &boltstore.Options{NoSync: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+		}},
+		{"postgres", func(t *testing.T) func() centralStore {
+			conn := pgtest.NewDatabase(t)
+			return func() centralStore {
+				s, err := pgstore.Open(context.Background(), conn, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return s
+			}
+		}},
+	}
+	for i, st := range stores {
+		t.Run(st.name, func(t *testing.T) { run(t, st.open(t), uint64(i+1)) })
+	}
+}
+
+func run(t *testing.T, open func() centralStore, seed uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	key, err := hpke.DHKEM(ecdh.X25519()).GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	px, err := newProxy(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.close()
+	c := &centre{t: t, open: open, key: key, proxy: px}
+	c.start()
+	defer func() { c.mu.Lock(); c.stop(); c.mu.Unlock() }()
+
+	var terms []*terminal
+	for i := range terminals {
+		j, err := journal.Open(filepath.Join(t.TempDir(), journal.FileName), journal.Options{CentreKey: key.PublicKey(), PurgeEvery: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		tr := &terminal{id: fmt.Sprintf("gate-%d", i+1), index: uint32(i) * 100_000, j: j}
+		base := http.DefaultTransport.(*http.Transport).Clone() // loopback only, see TestMain
+		base.DisableKeepAlives = true                           // one connection, one fault, per upload
+		tr.client, err = client.New(j, client.Options{
+			URL: "http://" + px.addr(), Device: tr.id,
+			HTTP:  &http.Client{Transport: &servertest.Transport{Device: tr.id, Base: base}},
+			Batch: 40, Timeout: 3 * time.Second, MinBackoff: 2 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
+			Interval: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.client.Start(ctx)
+		defer tr.client.Stop()
+		terms = append(terms, tr)
+	}
+
+	// The terminals journal passages while they upload; the centre
+	// restarts once a third of them is stored.
+	total := int64(terminals * rounds * perRound)
+	var appending sync.WaitGroup
+	for _, tr := range terms {
+		appending.Go(func() { appendRounds(t, ctx, tr) })
+	}
+	for c.count.kept.Load() < total/3 && ctx.Err() == nil {
+		time.Sleep(2 * time.Millisecond)
+	}
+	c.restart()
+	kept := c.count.kept.Load()
+	appending.Wait()
+	if kept == 0 || kept >= total {
+		t.Errorf("got %d of %d passages stored at the restart, want the restart during ingest", kept, total)
+	}
+
+	// Keep the network faulty until every kind of fault has happened a
+	// few times, then heal it and wait for the backlog to drain.
+	for !enoughFaults(px) && ctx.Err() == nil {
+		for _, tr := range terms {
+			tr.client.Kick()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	px.healed.Store(true)
+	for ctx.Err() == nil && !drained(t, terms) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, tr := range terms {
+		tr.client.Stop()
+	}
+	for f := faultDrop; f < nFaults; f++ {
+		t.Logf("%s: %d connections", faultNames[f], px.counts[f].Load())
+	}
+	t.Logf("%d ingests, %d with records already stored (answers lost or resent)", c.count.calls.Load(), c.count.resent.Load())
+	if ctx.Err() != nil {
+		t.Fatalf("the journals did not drain in time: %v", ctx.Err())
+	}
+	if !enoughFaults(px) {
+		t.Errorf("not every kind of fault happened")
+	}
+	if c.count.resent.Load() == 0 {
+		t.Errorf("got no re-uploads of stored records, want some after lost answers")
+	}
+	verify(t, ctx, c.store, terms)
+}
+
+// appendRounds journals the terminal's passages, from several lanes at
+// once, kicking the client after each round.
+func appendRounds(t *testing.T, ctx context.Context, tr *terminal) {
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	for r := range rounds {
+		var wg sync.WaitGroup
+		for lane := range 4 {
+			wg.Go(func() {
+				for i := lane; i < perRound; i += 4 {
+					n := r*perRound + i
+					p := &journal.Passage{
+						Time: at.Add(time.Duration(n) * time.Second), ClockTrusted: true,
+						Lane: fmt.Sprintf("in-%d", lane+1), Format: credential.FormatNative, Issuer: "ZJ",
+						Holder:   credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: tr.index + uint32(n)},
+						Decision: journal.Admit, Reasons: []string{"ok"}, PolicyVersion: 3,
+					}
+					if _, err := tr.j.Append(ctx, p); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		tr.client.Kick()
+	}
+}
+
+func enoughFaults(px *proxy) bool {
+	for _, f := range []fault{faultDrop, faultDelay, faultReset, faultLost} {
+		if px.counts[f].Load() < 2 {
+			return false
+		}
+	}
+	return true
+}
+
+// drained reports whether every journal's acknowledged cursor reached its
+// last record.
+func drained(t *testing.T, terms []*terminal) bool {
+	for _, tr := range terms {
+		v, err := tr.j.Verify()
+		if err != nil {
+			t.Fatal(err)
+		}
+		acked, err := tr.j.Acked()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acked != v.Last {
+			return false
+		}
+	}
+	return true
+}
+
+// verify checks that the centre holds every passage of every journal
+// exactly once, with its chain intact and its holder opened.
+func verify(t *testing.T, ctx context.Context, s centralStore, terms []*terminal) {
+	for _, tr := range terms {
+		v, err := tr.j.Verify()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := journal.Seq(rounds * perRound); v.Last != want || v.Break != nil {
+			t.Fatalf("%s: journal holds up to %d (break %v), want %d", tr.id, v.Last, v.Break, want)
+		}
+		if acked, _ := tr.j.Acked(); acked != v.Last {
+			t.Errorf("%s: got acked %d, want the last seq %d", tr.id, acked, v.Last)
+		}
+		want := servertest.Stored(t, tr.j, 1, 0)
+		got := map[uint64]central.Passage{}
+		n := 0
+		for p, err := range s.Passages(ctx, central.Filter{Device: tr.id}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if _, dup := got[p.Seq]; dup {
+				t.Errorf("%s: seq %d stored twice", tr.id, p.Seq)
+			}
+			got[p.Seq] = p
+		}
+		if n != len(want) {
+			t.Errorf("%s: got %d passages at the centre, want %d", tr.id, n, len(want))
+		}
+		ep := central.Epoch(tr.j.Epoch())
+		h := journal.Genesis(tr.j.Epoch())
+		for i, b := range want {
+			seq := uint64(i + 1)
+			p, ok := got[seq]
+			if !ok {
+				t.Errorf("%s: seq %d missing at the centre", tr.id, seq)
+				continue
+			}
+			if p.Epoch != ep || string(p.Stored) != string(b) {
+				t.Errorf("%s: seq %d: stored bytes or epoch differ from the journal's", tr.id, seq)
+			}
+			if p.Break != "" {
+				t.Errorf("%s: seq %d: got chain break %q, want none", tr.id, seq, p.Break)
+			}
+			r, err := journal.DecodeRecord(p.Stored)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Prev != h {
+				t.Errorf("%s: seq %d does not link to seq %d at the centre", tr.id, seq, seq-1)
+			}
+			h = journal.Chain(h, p.Stored)
+			n := uint32(r.Time.Sub(time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)) / time.Second)
+			if want := fmt.Sprintf("ZJ:%d", tr.index+n); p.Holder != want {
+				t.Errorf("%s: seq %d: got holder %q, want %q", tr.id, seq, p.Holder, want)
+			}
+		}
+		if h != v.Head {
+			t.Errorf("%s: the centre's chain ends at %v, the journal's at %v", tr.id, h, v.Head)
+		}
+		if l, err := s.Link(ctx, tr.id, ep); err != nil || l.Seq != uint64(v.Last) || l.Hash != [32]byte(v.Head) {
+			t.Errorf("%s: got mark %d %x (%v), want %d with the journal's head", tr.id, l.Seq, l.Hash[:4], err, v.Last)
+		}
+	}
+}
