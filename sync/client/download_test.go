@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -299,4 +300,115 @@ func TestDownloadLoopStartStop(t *testing.T) {
 	}
 	d.Stop()
 	d.Stop() // twice is fine
+}
+
+func TestDownloadRefusesReplayedTime(t *testing.T) {
+	f := newDL(t)
+	h := f.srv.Config.Handler
+	var (
+		mu     sync.Mutex
+		cached []byte
+	)
+	// A man in the middle answers every time request with the first
+	// answer it saw.
+	f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/time" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if cached == nil {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			cached = rec.Body.Bytes()
+		}
+		w.Header().Set("Content-Type", server.TimeType)
+		w.Write(cached)
+	})
+	var obs observed
+	d := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{}, Clock: &obs})
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("first Sync: %v", err)
+	}
+	if err := d.Sync(context.Background()); !errors.Is(err, server.ErrTimeNonce) {
+		t.Fatalf("replayed time: got %v, want ErrTimeNonce", err)
+	}
+	if len(obs.t) != 1 {
+		t.Errorf("clock observed %d times, want 1 (the replay must not reach it)", len(obs.t))
+	}
+}
+
+func TestDownloadWaitsForTrustedClock(t *testing.T) {
+	f := newDL(t)
+	f.publish(t, trust.KindConfig, bundlestest.Config(t))
+	var obs observed
+	d, err := client.NewDownloader(client.DownloadOptions{URL: f.srv.URL, DataDir: f.data, Root: f.keys.Root.Public(),
+		Clock: &obs, Logger: slog.New(slog.DiscardHandler),
+		Now: func() (time.Time, bool) { return time.Unix(0, 0), false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Sync(context.Background()); err == nil || !strings.Contains(err.Error(), "not trusted") {
+		t.Fatalf("got %v, want the untrusted clock named", err)
+	}
+	if len(obs.t) != 1 {
+		t.Errorf("signed time observed %d times, want 1: it is what makes the clock trusted", len(obs.t))
+	}
+	if _, err := os.Stat(filepath.Join(f.data, "bundles", "config.bundle")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("config.bundle written on an untrusted clock (stat: %v)", err)
+	}
+}
+
+func TestDownloadLoopBacksOff(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		calls int
+	)
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 3 {
+			close(done)
+		}
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	k := bundlestest.NewKeys(t, dlNow)
+	d, err := client.NewDownloader(client.DownloadOptions{URL: srv.URL, DataDir: t.TempDir(), Root: k.Root.Public(),
+		Kinds: []trust.Kind{trust.KindPolicy}, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
+		Interval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start(context.Background())
+	select {
+	case <-done: // retried after failures, not after Interval
+	case <-time.After(10 * time.Second):
+		t.Fatal("no retry within 10 s after failures")
+	}
+	d.Stop()
+}
+
+func ExampleNewDownloader() {
+	root, _ := trust.GenerateRoot(nil, trust.KeyEd25519) // sentineld reads DATA/trust/root.pub
+	dir, _ := os.MkdirTemp("", "terminal")
+	defer os.RemoveAll(dir)
+	list, _ := status.New(status.Options{})
+	d, err := client.NewDownloader(client.DownloadOptions{
+		URL:     "https://central.example:8443",
+		DataDir: dir,
+		Root:    root.Public(),
+		Status:  list, // and Clock: the terminal's clock.Monitor
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	d.Start(context.Background())
+	d.Stop()
+	fmt.Println("stopped")
+	// Output: stopped
 }

@@ -3,10 +3,13 @@ package server_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -269,4 +272,26 @@ func FuzzVerifyTime(f *testing.F) {
 			t.Fatalf("accepted a time %v nobody signed", got)
 		}
 	})
+}
+
+func ExampleNewDownload() {
+	root, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
+	dir, _ := os.MkdirTemp("", "bundles")
+	defer os.RemoveAll(dir)
+	repo, err := bundles.Open(bundles.Options{Dir: dir, Root: root.Public()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := server.NewDownload(server.DownloadOptions{
+		Bundles: repo,
+		Auth:    servertest.HeaderAuth{}, // production: the TLS client certificate
+		TimeKey: root,                    // production: the online key, with TimeDelegation
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/", h)
+	fmt.Println(server.BundlePath(1, trust.KindPolicy))
+	// Output: /v1/bundles/policy
 }
