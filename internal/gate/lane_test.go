@@ -120,9 +120,11 @@ func TestChunkWindow(t *testing.T) {
 	parts := shc.EncodeChunks(jws, 2)
 	a.Push(parts[0])
 	deadline := time.Now().Add(10 * time.Second)
-	for r.g.Metrics().Counts().Incomplete == 0 {
+	// The counter moves before the display is told: wait for both.
+	shown := func() bool { s := r.display.last(); return len(s.Reasons) > 0 && s.Reasons[0] == ReasonIncomplete }
+	for r.g.Metrics().Counts().Incomplete == 0 || !shown() {
 		if time.Now().After(deadline) {
-			t.Fatal("the window never closed")
+			t.Fatalf("the window never closed: incomplete count %d, display %v", r.g.Metrics().Counts().Incomplete, r.display.last().Reasons)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
