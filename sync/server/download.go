@@ -383,6 +383,9 @@ func VerifyTime(b []byte, root crypto.PublicKey, nonce []byte, revoked []trust.K
 			return time.Time{}, fmt.Errorf("%w: %w", ErrTimeSigner, err)
 		}
 		key = d.Public
+		if string(msg.KID()) != string(d.KID[:]) {
+			return time.Time{}, fmt.Errorf("%w: signed by key %x, delegated key %s", ErrTimeSigner, msg.KID(), d.KID)
+		}
 	}
 	if err := msg.Verify(key); err != nil {
 		return time.Time{}, fmt.Errorf("%w: %w", ErrTimeSigner, err)
