@@ -412,3 +412,49 @@ func ExampleNewDownloader() {
 	fmt.Println("stopped")
 	// Output: stopped
 }
+
+func TestDownloadRemembersRevocations(t *testing.T) {
+	f := newDL(t)
+	// A second online key, which the operator then revokes.
+	other, err := trust.GenerateKey(nil, trust.KeyEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	od, err := trust.Delegate(f.keys.Root, other.Public(), trust.Kinds(), dlNow.Add(-time.Hour), dlNow.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := trust.ParseTrustContent(bundlestest.Trust(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.RevokedDelegations = []trust.KeyID{od.KID}
+	payload, err := trust.MarshalTrustContent(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.publish(t, trust.KindTrust, payload)
+	f.publish(t, trust.KindPolicy, bundlestest.Policy(t, "p1"))
+	d := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{trust.KindTrust, trust.KindPolicy}})
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	// Someone with the revoked key serves a newer policy, and a trust
+	// bundle without the revocation is no longer offered: a restarted
+	// terminal still refuses it.
+	data, err := trust.SealBundle(other, od, trust.Bundle{Kind: trust.KindPolicy, Version: 9, IssuedAt: dlNow,
+		FreshUntil: dlNow.Add(time.Hour), GraceUntil: dlNow.Add(time.Hour), Payload: bundlestest.Policy(t, "evil")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.src.mu.Lock()
+	f.src.fixed = &server.Published{Kind: trust.KindPolicy, Version: 9, Digest: [32]byte{9}, Data: data}
+	f.src.mu.Unlock()
+	d2 := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{trust.KindPolicy}})
+	if err := d2.Sync(context.Background()); !errors.Is(err, trust.ErrDelegationRevoked) {
+		t.Fatalf("got %v, want ErrDelegationRevoked", err)
+	}
+	if got := f.installedVersion(t, trust.KindPolicy); got != 1 {
+		t.Errorf("got policy v%d installed, want v1", got)
+	}
+}

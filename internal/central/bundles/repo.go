@@ -141,6 +141,25 @@ func (r *Repo) statusVersion() uint64 {
 	return r.idx.Kinds[trust.KindStatusBase].Version
 }
 
+// revoked returns the delegations the current trust bundle revokes, so
+// that the centre does not publish what its own trust bundle makes the
+// terminals refuse.
+func (r *Repo) revoked(now time.Time) []trust.KeyID {
+	e, ok := r.idx.Kinds[trust.KindTrust]
+	if !ok {
+		return nil
+	}
+	b, _, err := trust.OpenBundle(r.files[fileName(e)], r.opts.Root, now, trust.State{})
+	if err != nil {
+		return nil // an expired delegation: terminals judge it themselves
+	}
+	c, err := trust.ParseTrustContent(b.Payload)
+	if err != nil {
+		return nil
+	}
+	return c.RevokedDelegations
+}
+
 // Check checks a payload of kind as a terminal would load it, without
 // publishing: the messages name what to fix.
 func Check(kind trust.Kind, payload []byte) error {
@@ -225,7 +244,7 @@ func (r *Repo) Publish(kind trust.Kind, payload []byte, signer crypto.Signer, d 
 		}
 		digest, signed = info.Digest, info.Signer
 	} else {
-		ob, _, err := trust.OpenBundle(data, r.opts.Root, now, trust.State{})
+		ob, _, err := trust.OpenBundle(data, r.opts.Root, now, trust.State{Revoked: r.revoked(now)})
 		if err != nil {
 			return Entry{}, fmt.Errorf("bundles: publish %s: terminals would refuse the signed bundle: %w", kind, err)
 		}

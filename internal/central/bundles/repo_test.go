@@ -173,3 +173,30 @@ func TestStatusChain(t *testing.T) {
 		t.Errorf("old deltas left on disk after a new base: %v", left)
 	}
 }
+
+func TestPublishRefusesRevokedSigner(t *testing.T) {
+	k := bundlestest.NewKeys(t, now)
+	r := open(t, t.TempDir(), k)
+	other, err := trust.GenerateKey(nil, trust.KeyEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	od, err := trust.Delegate(k.Root, other.Public(), trust.Kinds(), now.Add(-time.Hour), now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := trust.ParseTrustContent(bundlestest.Trust(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.RevokedDelegations = []trust.KeyID{od.KID}
+	payload, err := trust.MarshalTrustContent(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, r, k, trust.KindTrust, payload)
+	_, err = r.Publish(trust.KindConfig, bundlestest.Config(t), other, od, time.Hour, time.Hour)
+	if !errors.Is(err, trust.ErrDelegationRevoked) {
+		t.Fatalf("got %v, want ErrDelegationRevoked", err)
+	}
+}
