@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Store keeps enrolment tokens, enrolled devices and revocations. Its
@@ -123,8 +125,8 @@ type Device struct {
 }
 
 // FileStore is a Store in one JSON file, rewritten atomically on each
-// change and re-read when another process changed it (the CLI revokes
-// while the server runs).
+// change under an exclusive file lock, and re-read when another process
+// changed it (the CLI revokes while the server runs).
 type FileStore struct {
 	path string
 
@@ -199,6 +201,20 @@ func (s *FileStore) save(next fileState) error {
 func (s *FileStore) update(f func(st *fileState) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Other processes (the CLI beside the server) change the file too: an
+	// exclusive lock on a lock file makes read-change-write one step.
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
+		return fmt.Errorf("enrol: store: %w", err)
+	}
+	lf, err := os.OpenFile(s.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("enrol: store: %w", err)
+	}
+	defer lf.Close()
+	if err := unix.Flock(int(lf.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("enrol: store: lock: %w", err)
+	}
+	defer unix.Flock(int(lf.Fd()), unix.LOCK_UN)
 	if err := s.load(); err != nil {
 		return err
 	}
