@@ -29,6 +29,7 @@ var commands = map[string]cli.Command{
 	"issue":   {Summary: "issue native codes signed by an issuer key", Run: runIssue},
 	"devices": {Summary: "enrol terminals: tokens, the device CA, revocation", Run: runDevices},
 	"bundles": {Summary: "sign and publish trust, policy and config bundles", Run: runBundles},
+	"serve":   {Summary: "run the central server: enrolment, journal upload, bundle download", Run: runServe},
 }
 
 func main() {
