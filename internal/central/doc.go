@@ -14,6 +14,15 @@
 // one transaction. A terminal that retries after a lost answer therefore
 // stores nothing twice, whichever server behind a load balancer answers.
 //
+// # The hash chain
+//
+// boltstore and pgstore also offer IngestLinked, which keeps the chain hash
+// of the marked record with the mark ([Link]) and lets the caller's
+// [AdmitFunc] decide, inside the same transaction, what to store: the sync
+// server's decision (package syncstore) checks that a range's first record
+// links to that hash, and a record where the chain does not hold is stored
+// with [Record].Break set, never dropped.
+//
 // # Caveats
 //
 // A batch must be contiguous and ascending; anything else is refused whole

@@ -168,3 +168,47 @@ func TestLastSeenFromClock(t *testing.T) {
 		t.Fatalf("Devices: got %+v, %v; want t1 last seen %v", ds, err, now)
 	}
 }
+
+// TestOldMarksAndRecords reads a file written before the chain hash was
+// kept: 8-byte marks and version 1 records.
+func TestOldMarksAndRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "central.db")
+	s := open(t, path)
+	ctx := context.Background()
+	ep := central.Epoch{1}
+	rec := central.Record{Seq: 1, Stored: []byte("r1"), Time: time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC), Site: "gate-1", Holder: "ZJ:1", Decision: "admit", Reasons: []string{"ok"}}
+	v1 := appendRecord(nil, &rec)
+	v1 = v1[:len(v1)-1] // drop the empty break
+	v1[0] = 1
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		d, err := tx.Bucket(bucketDevices).CreateBucket([]byte("t1"))
+		if err != nil {
+			return err
+		}
+		m, _ := d.CreateBucket(bucketMarks)
+		e, _ := d.CreateBucket(bucketEpochs)
+		eb, _ := e.CreateBucket(ep[:])
+		if err := eb.Put(be64(1), v1); err != nil {
+			return err
+		}
+		return m.Put(ep[:], be64(1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.Link(ctx, "t1", ep); err != nil || l != (central.Link{Seq: 1}) {
+		t.Fatalf("got %+v (%v), want seq 1 without a hash", l, err)
+	}
+	got := storetest.All(t, s, central.Filter{})
+	if len(got) != 1 || !bytes.Equal(got[0].Stored, rec.Stored) || got[0].Holder != "ZJ:1" || got[0].Break != "" {
+		t.Fatalf("got %+v, want the version 1 record", got)
+	}
+	rec.Seq, rec.Hash, rec.Stored = 2, [32]byte{7}, []byte("r2")
+	if hw, err := s.Ingest(ctx, "t1", ep, []central.Record{rec}); err != nil || hw != 2 {
+		t.Fatalf("got %d (%v), want 2", hw, err)
+	}
+	if l, _ := s.Link(ctx, "t1", ep); l != (central.Link{Seq: 2, Hash: [32]byte{7}}) {
+		t.Fatalf("got %+v, want seq 2 with its hash", l)
+	}
+	s.Close()
+	check(t, path)
+}

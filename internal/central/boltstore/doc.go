@@ -5,9 +5,12 @@
 //
 // Bucket "devices" holds one bucket per device, which holds the key "seen"
 // (the last ingest, Unix nanoseconds), a bucket "marks" (epoch → high-water
-// mark, big-endian) and a bucket "epochs" with one bucket per epoch whose
-// keys are the big-endian sequence numbers and whose values are the
-// records (see record.go).
+// mark, big-endian, followed by the chain hash of that record; files written
+// before the hash was kept hold the 8-byte mark alone, whose hash reads as
+// zero), a bucket "epochs" with one bucket per epoch whose keys are the
+// big-endian sequence numbers and whose values are the records with their
+// chain break (see record.go), and a bucket "keys" with one bucket per epoch
+// of the wrapped data keys the terminal uploaded, keyed by their SHA-256.
 //
 // # Caveats
 //

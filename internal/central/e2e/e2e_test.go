@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/hpke"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -48,11 +49,14 @@ type centralStore interface {
 // counting wraps the centre's server.Store to count what ingest did.
 type counting struct {
 	server.Store
-	calls, kept, resent atomic.Int64
+	calls, kept, resent, failed atomic.Int64
 }
 
 func (c *counting) Ingest(ctx context.Context, b *server.Batch) (server.Ingested, error) {
 	res, err := c.Store.Ingest(ctx, b)
+	if err != nil && !errors.Is(err, server.ErrGap) {
+		c.failed.Add(1) // the handler answers 503: an upload cut off mid-ingest
+	}
 	if err == nil {
 		c.calls.Add(1)
 		c.kept.Add(int64(len(res.Kept)))
@@ -220,7 +224,8 @@ func run(t *testing.T, open func() centralStore, seed uint64) {
 	for f := faultDrop; f < nFaults; f++ {
 		t.Logf("%s: %d connections", faultNames[f], px.counts[f].Load())
 	}
-	t.Logf("%d ingests, %d with records already stored (answers lost or resent)", c.count.calls.Load(), c.count.resent.Load())
+	t.Logf("%d ingests, %d with records already stored (answers lost or resent), %d failed in the store, %d of %d stored at the restart",
+		c.count.calls.Load(), c.count.resent.Load(), c.count.failed.Load(), kept, total)
 	if ctx.Err() != nil {
 		t.Fatalf("the journals did not drain in time: %v", ctx.Err())
 	}

@@ -21,7 +21,10 @@
 // the second sees the mark the first committed: no deduplication window,
 // no duplicate. Because the lock already decides which records are new,
 // the COPY goes straight into passages rather than through a staging
-// table.
+// table. IngestLinked does the same with the caller's decision in place of
+// central.Plan, and keeps the marked record's chain hash in high_water.hash
+// (migration 0002; NULL for marks written before), each record's chain
+// break in passages.chain_break and the uploaded data keys in data_keys.
 //
 // # Caveats
 //

@@ -94,6 +94,109 @@ func Run(t *testing.T, h Harness) {
 		}
 		testRestart(t, h)
 	})
+	t.Run("Linked", func(t *testing.T) { testLinked(t, h) })
+}
+
+// Linked is a store that keeps the chain hash with the mark, as the sync
+// upload needs (boltstore and pgstore are).
+type Linked interface {
+	central.Store
+	IngestLinked(ctx context.Context, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error)
+	Link(ctx context.Context, device string, epoch central.Epoch) (central.Link, error)
+	Keys(ctx context.Context, device string, epoch central.Epoch) ([][]byte, error)
+}
+
+// hashed returns Recs(from, to, tag) with a Hash naming each record.
+func hashed(from, to uint64, tag string) []central.Record {
+	recs := Recs(from, to, tag)
+	for i := range recs {
+		recs[i].Hash = [32]byte{byte(recs[i].Seq), 0xc4}
+	}
+	return recs
+}
+
+// testLinked checks IngestLinked: the admit decision runs on the stored
+// mark with its hash, a refusal stores nothing, breaks and data keys are
+// kept (keys once each), the mark keeps the last record's hash, and all of
+// it survives a restart.
+func testLinked(t *testing.T, h Harness) {
+	s0 := h.New(t)
+	s, ok := s0.(Linked)
+	if !ok {
+		s0.Close()
+		t.Skip("store does not keep the chain hash with the mark")
+	}
+	defer func() { s.Close() }()
+	ctx := context.Background()
+	plan := func(recs []central.Record, seen *central.Link) central.AdmitFunc {
+		return func(m central.Link) ([]central.Record, error) {
+			*seen = m
+			rest, _, err := central.Plan("t1", epochA, m.Seq, recs)
+			return rest, err
+		}
+	}
+	var seen central.Link
+	recs := hashed(1, 10, "x")
+	recs[3].Break = "record does not link"
+	l, err := s.IngestLinked(ctx, "t1", epochA, recs, [][]byte{[]byte("k1"), []byte("k2")}, plan(recs, &seen))
+	if err != nil || l != (central.Link{Seq: 10, Hash: recs[9].Hash}) || seen != (central.Link{}) {
+		t.Fatalf("got mark %+v (%v) after seeing %+v, want 10 with its hash after the zero mark", l, err, seen)
+	}
+	// A refusal from admit stores nothing and comes back as it is.
+	refuse := errors.New("refused")
+	more := hashed(11, 12, "x")
+	l, err = s.IngestLinked(ctx, "t1", epochA, more, [][]byte{[]byte("k3")}, func(m central.Link) ([]central.Record, error) {
+		seen = m
+		return nil, refuse
+	})
+	if err != refuse || l.Seq != 10 || seen != (central.Link{Seq: 10, Hash: recs[9].Hash}) {
+		t.Fatalf("got %v, mark %d, admit saw %+v, want the refusal, 10 and the stored hash", err, l.Seq, seen)
+	}
+	// Overlap: only 11..12 are new; k2 is sent again.
+	again := hashed(9, 12, "x")
+	if l, err = s.IngestLinked(ctx, "t1", epochA, again, [][]byte{[]byte("k2")}, plan(again, &seen)); err != nil || l.Seq != 12 || l.Hash != again[3].Hash {
+		t.Fatalf("got mark %+v (%v), want 12 with its hash", l, err)
+	}
+	check := func(t *testing.T, s Linked) {
+		t.Helper()
+		if l, err := s.Link(ctx, "t1", epochA); err != nil || l != (central.Link{Seq: 12, Hash: again[3].Hash}) {
+			t.Fatalf("got link %+v (%v), want 12 with its hash", l, err)
+		}
+		if hw, err := s.HighWater(ctx, "t1", epochA); err != nil || hw != 12 {
+			t.Fatalf("got high-water %d (%v), want 12", hw, err)
+		}
+		got := All(t, s, central.Filter{Device: "t1"})
+		if len(got) != 12 {
+			t.Fatalf("got %d passages, want 12", len(got))
+		}
+		for _, p := range got {
+			want := ""
+			if p.Seq == 4 {
+				want = "record does not link"
+			}
+			if p.Break != want {
+				t.Errorf("seq %d: got break %q, want %q", p.Seq, p.Break, want)
+			}
+		}
+		keys, err := s.Keys(ctx, "t1", epochA)
+		slices.SortFunc(keys, bytes.Compare)
+		if err != nil || len(keys) != 2 || string(keys[0]) != "k1" || string(keys[1]) != "k2" {
+			t.Fatalf("got keys %q (%v), want k1 and k2 once each", keys, err)
+		}
+		if keys, _ := s.Keys(ctx, "t1", epochB); len(keys) != 0 {
+			t.Fatalf("got keys %q for another epoch, want none", keys)
+		}
+	}
+	check(t, s)
+	if h.Reopen == nil {
+		return
+	}
+	r, ok := h.Reopen(t, s).(Linked)
+	if !ok {
+		t.Fatal("the reopened store does not keep the chain hash")
+	}
+	s = r
+	check(t, s)
 }
 
 func ingest(t *testing.T, s central.Store, dev string, e central.Epoch, recs []central.Record, want uint64) {
