@@ -31,8 +31,18 @@ var dlNow = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 // centre that serves an old bundle), else from the repository.
 type swap struct {
 	*bundles.Repo
-	mu    sync.Mutex
-	fixed *server.Published
+	mu     sync.Mutex
+	fixed  *server.Published
+	status []*server.Published // served for every since, when set
+}
+
+func (s *swap) StatusSince(v uint64) ([]*server.Published, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.status != nil {
+		return s.status, nil
+	}
+	return s.Repo.StatusSince(v)
 }
 
 func (s *swap) Latest(k trust.Kind) (*server.Published, error) {
@@ -456,5 +466,47 @@ func TestDownloadRemembersRevocations(t *testing.T) {
 	}
 	if got := f.installedVersion(t, trust.KindPolicy); got != 1 {
 		t.Errorf("got policy v%d installed, want v1", got)
+	}
+}
+
+func TestDownloadRefusesStatusRollback(t *testing.T) {
+	f := newDL(t)
+	f.publish(t, trust.KindStatusBase, bundlestest.StatusBase(t, dlNow.Add(-time.Hour), 1))
+	oldBase, _ := f.repo.StatusSince(0)
+	f.publish(t, trust.KindStatusDelta, bundlestest.StatusDelta(t, dlNow.Add(-time.Hour), 2, status.Red))
+	f.publish(t, trust.KindStatusBase, bundlestest.StatusBase(t, dlNow.Add(-time.Hour), 3))
+	f.publish(t, trust.KindStatusDelta, bundlestest.StatusDelta(t, dlNow.Add(-time.Hour), 4, status.Red))
+	oldDelta, _ := f.repo.StatusSince(3)
+	d := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{}})
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	before, _ := os.ReadFile(filepath.Join(f.data, "bundles", "status-base.bundle"))
+	for _, tc := range []struct {
+		name  string
+		serve []*server.Published
+		want  error
+	}{
+		{"older base", oldBase, trust.ErrRollback},
+		{"delta already applied", oldDelta, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.src.mu.Lock()
+			f.src.status = tc.serve
+			f.src.mu.Unlock()
+			d2 := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{}})
+			err := d2.Sync(context.Background())
+			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
+				t.Fatalf("got %v, want a refusal (%v)", err, tc.want)
+			}
+			after, _ := os.ReadFile(filepath.Join(f.data, "bundles", "status-base.bundle"))
+			if !bytes.Equal(after, before) {
+				t.Errorf("status-base.bundle changed")
+			}
+			list, _ := status.New(status.Options{})
+			if v, err := client.LoadStatus(f.data, f.keys.Root.Public(), dlNow, list); err != nil || v != 4 {
+				t.Errorf("LoadStatus: v%d, %v; want v4", v, err)
+			}
+		})
 	}
 }
