@@ -35,6 +35,7 @@ type proxy struct {
 	counts [nFaults]atomic.Int64
 
 	mu    sync.Mutex
+	picks int
 	rnd   *rand.Rand
 	conns map[net.Conn]bool
 	wg    sync.WaitGroup
@@ -88,12 +89,18 @@ func (p *proxy) untrack(c net.Conn) {
 	c.Close()
 }
 
-// pick chooses the fault of a new connection: about half of them fail
-// while the network is unhealed.
+// pick chooses the fault of a new connection while the network is
+// unhealed: every kind in turn for the first connections, so that each
+// happens however quickly the journals drain, then about half of them at
+// random.
 func (p *proxy) pick() (fault, int, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.picks++
 	n := p.rnd.IntN(100)
+	if p.picks <= 16 && p.picks%2 == 0 {
+		n = []int{5, 20, 30, 45}[p.picks/2%4] // drop, delay, reset, lost
+	}
 	cut := 1 + p.rnd.IntN(8000)
 	delay := time.Duration(1+p.rnd.IntN(30)) * time.Millisecond
 	if p.healed.Load() {
