@@ -2,12 +2,272 @@ package main
 
 import (
 	"context"
+	"crypto/hpke"
+	"encoding/hex"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"sentinel/crypto/trust"
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/server"
+	"sentinel/internal/central/syncstore"
 )
 
-// runServe is not built yet: issue 5 replaces this file.
+// defaultDrain bounds how long the first SIGTERM waits for the requests in
+// flight.
+const defaultDrain = 15 * time.Second
+
+// serveStore is what serve needs of a store: the upload's, and closing.
+type serveStore interface {
+	syncstore.Store
+	Close() error
+}
+
+var (
+	_ serveStore = (*boltstore.Store)(nil)
+	_ serveStore = (*pgstore.Store)(nil)
+)
+
+// runServe runs the central server until ctx ends (the first SIGTERM or
+// interrupt), then drains; a second signal aborts the drain.
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "sentinel-central serve: not available in this build yet")
-	return exitRefused
+	def := server.DefaultConfig()
+	fs := issueFlagSet("serve", stderr)
+	data := fs.String("data", defaultCentralData, "the centre's data `DIR`: device CA, enrolment tokens, bundles, the bbolt store")
+	listen := fs.String("listen", def.Listen, "`ADDR` of the device calls over mutual TLS: upload, download, renewal")
+	enrolListen := fs.String("enrol-listen", def.EnrolListen, "`ADDR` of enrolment (server-authenticated TLS: terminals have no certificate yet)")
+	hosts := fs.String("hosts", "", "comma-separated `NAMES` and addresses terminals reach the centre by, for its certificate (default: from --listen when it is an address)")
+	pgURL := fs.String("postgres", "", "store passages in PostgreSQL at `URL` instead of the bbolt store in --data")
+	rootPub := fs.String("root-pub", "", "the operator root's public key `FILE`, which enrolling terminals pin (required)")
+	hpkeKey := fs.String("hpke-key", "", "the centre's HPKE private key `FILE` (hex, from trust hpke-keygen): opens the holders at ingest")
+	hpkeKEM := fs.String("hpke-kem", "x25519", "the KEM of --hpke-key: x25519 or mlkem768-x25519")
+	timeKey := fs.String("time-key", "", "the online status signing key's private key `FILE`, which signs the centre's time")
+	timeDel := fs.String("time-delegation", "", "the delegation `FILE` of --time-key from the root")
+	drain := fs.Duration("drain", defaultDrain, "how long the first SIGTERM waits for requests in flight")
+	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+
+	err := func() error {
+		pos, err := parseIssueFlags(fs, args)
+		if err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return issueUsagef("%v", err)
+		}
+		if len(pos) > 0 {
+			return issueUsagef("unexpected argument %q", pos[0])
+		}
+		var lv slog.LevelVar
+		if err := lv.UnmarshalText([]byte(*level)); err != nil {
+			return issueUsagef("--log-level %q: want debug, info, warn or error", *level)
+		}
+		if *drain <= 0 {
+			return issueUsagef("--drain %v: want more than 0", *drain)
+		}
+		if *rootPub == "" {
+			return issueUsagef("--root-pub FILE is required: the operator root's public key (trust root-keygen wrote root.pub)")
+		}
+		cfg := server.DefaultConfig()
+		cfg.DataDir, cfg.Listen, cfg.EnrolListen = *data, *listen, *enrolListen
+		if cfg.Hosts, err = serveHosts(*hosts, *listen); err != nil {
+			return err
+		}
+		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &lv}))
+		cfg.Logger = logger
+		for _, a := range []string{*listen, *enrolListen} {
+			if !loopback(a) {
+				logger.Warn("serving beyond this machine, as asked", "addr", a)
+			}
+		}
+		if cfg.Root, err = readPublicKey(*rootPub); err != nil {
+			return fmt.Errorf("--root-pub: %w", err)
+		}
+		if *hpkeKey != "" {
+			if cfg.CentreKey, err = readHPKEPrivate(*hpkeKey, *hpkeKEM); err != nil {
+				return err
+			}
+		}
+		if *timeDel != "" && *timeKey == "" {
+			return issueUsagef("--time-delegation needs --time-key")
+		}
+		if *timeKey != "" {
+			if cfg.TimeKey, err = readPrivateKey(*timeKey); err != nil {
+				return fmt.Errorf("--time-key: %w", err)
+			}
+			if *timeDel != "" {
+				raw, err := os.ReadFile(*timeDel)
+				if err != nil {
+					return fmt.Errorf("--time-delegation: %w", err)
+				}
+				if cfg.TimeDelegation, err = trust.ParseDelegation(raw, cfg.Root); err != nil {
+					return fmt.Errorf("--time-delegation %s: %w", *timeDel, err)
+				}
+			}
+		}
+		if err := os.MkdirAll(*data, 0o700); err != nil {
+			return err
+		}
+		st, where, err := openServeStore(ctx, *data, *pgURL)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := st.Close(); err != nil {
+				logger.Error("closing the store", "error", err)
+			}
+		}()
+		cfg.Store = st
+		srv, err := server.New(cfg)
+		if err != nil {
+			return err
+		}
+		if err := srv.Start(ctx); err != nil {
+			return err
+		}
+		dev, en := srv.Addrs()
+		logger.Info("serving", "store", where, "data", *data, "hosts", strings.Join(cfg.Hosts, ","))
+		// Lines a supervisor or a test can read.
+		fmt.Fprintf(stdout, "listening mtls %s\n", dev)
+		fmt.Fprintf(stdout, "listening enrol %s\n", en)
+
+		var serveErr error
+		select {
+		case <-ctx.Done():
+		case serveErr = <-srv.Err():
+			logger.Error("a listener stopped", "error", serveErr)
+		}
+		return serveShutdown(srv, logger, *drain, serveErr)
+	}()
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return issueExit(stderr, "serve", err)
+}
+
+// serveShutdown drains srv for at most drain; a second SIGTERM or
+// interrupt closes every connection at once.
+func serveShutdown(srv *server.Server, logger *slog.Logger, drain time.Duration, serveErr error) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	dctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	go func() {
+		select {
+		case <-sig:
+			logger.Warn("second signal: closing every connection now")
+			cancel()
+		case <-dctx.Done():
+		}
+	}()
+	logger.Info("draining", "timeout", drain)
+	if err := srv.Shutdown(dctx); err != nil {
+		logger.Warn("requests cut off", "error", err)
+		return errors.Join(serveErr, fmt.Errorf("drain: %w", err))
+	}
+	logger.Info("stopped")
+	return serveErr
+}
+
+// openServeStore opens PostgreSQL at pgURL, or the bbolt store in data.
+func openServeStore(ctx context.Context, data, pgURL string) (serveStore, string, error) {
+	if pgURL != "" {
+		st, err := pgstore.Open(ctx, pgURL, nil)
+		if err != nil {
+			return nil, "", fmt.Errorf("--postgres: %w", err)
+		}
+		return st, "postgres", nil
+	}
+	path := filepath.Join(data, server.StoreFile)
+	st, err := boltstore.Open(path, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w (is another sentinel-central serving from this directory?)", path, err)
+	}
+	return st, path, nil
+}
+
+// serveHosts returns the names of the server certificate: those given,
+// or those --listen implies.
+func serveHosts(given, listen string) ([]string, error) {
+	if given != "" {
+		var out []string
+		for h := range strings.SplitSeq(given, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				out = append(out, h)
+			}
+		}
+		if len(out) == 0 {
+			return nil, issueUsagef("--hosts %q names no host", given)
+		}
+		return out, nil
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, issueUsagef("--listen %q: want HOST:PORT", listen)
+	}
+	ip := net.ParseIP(host)
+	switch {
+	case host == "localhost" || (ip != nil && ip.IsLoopback()):
+		return []string{"localhost", "127.0.0.1", "::1"}, nil
+	case ip != nil && !ip.IsUnspecified():
+		return []string{host}, nil
+	case ip == nil && host != "":
+		return []string{host}, nil
+	}
+	return nil, issueUsagef("--listen %q listens on every address: give --hosts with the names terminals reach the centre by", listen)
+}
+
+// loopback reports whether addr's host is a loopback address.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// readHPKEPrivate reads the centre's HPKE private key, hex as trust
+// hpke-keygen writes it.
+func readHPKEPrivate(path, kemName string) (hpke.PrivateKey, error) {
+	var id uint16
+	switch kemName {
+	case "x25519":
+		id = 0x0020
+	case "mlkem768-x25519":
+		id = 0x647a
+	default:
+		return nil, issueUsagef("--hpke-kem %q: want x25519 or mlkem768-x25519", kemName)
+	}
+	kem, err := hpke.NewKEM(id)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--hpke-key: %w", err)
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("--hpke-key %s: not hex: %w", path, err)
+	}
+	k, err := kem.NewPrivateKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("--hpke-key %s: not a %s private key: %w", path, kemName, err)
+	}
+	return k, nil
 }

@@ -1,0 +1,22 @@
+// Package server runs the central server: the enrolment endpoint on a
+// listener of its own (server-authenticated TLS, since a terminal has no
+// certificate before it enrols) and, behind mutual TLS 1.3 with the device
+// CA, the journal upload, the bundle, status and time downloads, and
+// certificate renewal.
+//
+// The server's own certificate is issued from the device CA for
+// Config.Hosts, so terminals verify the centre with the device/ca.pem
+// enrolment gave them; it is reissued in memory when a third of its lifetime
+// remains. A device that ops revoke (sentinel-central devices revoke, even
+// from another process) is refused at its next handshake.
+//
+// Start binds both listeners and serves until Shutdown drains the
+// requests in flight or, when its context ends first, closes every
+// connection; Stop closes at once. Both wait for the serving goroutines.
+//
+// # Caveats
+//
+// The caller opens and closes the store (Config.Store). The bundle
+// repository is read from DataDir/bundles, where sentinel-central bundles
+// publish writes it; one process publishes into it at a time.
+package server

@@ -1,0 +1,418 @@
+package server
+
+import (
+	"context"
+	"crypto"
+	"crypto/hpke"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"sentinel/crypto/trust"
+	"sentinel/internal/central/bundles"
+	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/syncstore"
+	"sentinel/sync/protocol"
+	syncserver "sentinel/sync/server"
+)
+
+// Defaults of Config.
+const (
+	DefaultListen      = "127.0.0.1:8443"
+	DefaultEnrolListen = "127.0.0.1:8444"
+	DefaultCertTTL     = 90 * 24 * time.Hour
+	DefaultReadHeader  = 10 * time.Second
+	DefaultIdle        = 2 * time.Minute
+)
+
+// StoreFile is the embedded bbolt store's file in the data directory.
+const StoreFile = "central.db"
+
+// BundlesDir is the bundle repository's directory in the data directory.
+const BundlesDir = "bundles"
+
+// Errors of the server.
+var (
+	// ErrConfig: the configuration cannot run a server.
+	ErrConfig = errors.New("server: invalid configuration")
+	// ErrStarted: Start was called twice.
+	ErrStarted = errors.New("server: started already")
+)
+
+// Config configures a Server.
+type Config struct {
+	// DataDir holds the device CA, the enrolment store and the bundle
+	// repository (required).
+	DataDir string
+	// Listen serves the device calls over mutual TLS: upload, downloads,
+	// renewal. EnrolListen serves enrolment over server-authenticated TLS.
+	// Port 0 picks a free port; Addrs tells which.
+	Listen      string
+	EnrolListen string
+	// Hosts are the names and addresses terminals reach the centre by,
+	// written into the server certificate (required).
+	Hosts []string
+	// Root is the operator root's public key, which enrolment gives
+	// terminals to pin (required).
+	Root crypto.PublicKey
+	// Store keeps the uploaded journals (required; the caller closes it).
+	Store syncstore.Store
+	// CentreKey opens the records' sealed holders at ingest; nil stores
+	// them without a holder.
+	CentreKey hpke.PrivateKey
+	// TimeKey signs the centre's time, with TimeDelegation from the root
+	// (nil when TimeKey is the root); without it /time answers 404.
+	TimeKey        crypto.Signer
+	TimeDelegation *trust.Delegation
+	// CertTTL is the lifetime of the server certificate (DefaultCertTTL).
+	CertTTL time.Duration
+	// Upload tunes the upload handler; Store, Auth and Logger are set by
+	// the server.
+	Upload syncserver.Options
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Logger gets the server's events (discarded when nil).
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config with the default listen addresses and
+// certificate lifetime; the caller fills in the rest.
+func DefaultConfig() Config {
+	return Config{
+		Listen:      DefaultListen,
+		EnrolListen: DefaultEnrolListen,
+		Hosts:       []string{"localhost", "127.0.0.1"},
+		CertTTL:     DefaultCertTTL,
+	}
+}
+
+// Validate says what in c cannot run a server.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("no data directory"))
+	}
+	for _, a := range []struct{ name, addr string }{{"listen", c.Listen}, {"enrolment listen", c.EnrolListen}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s address %q: want HOST:PORT", a.name, a.addr))
+		}
+	}
+	if c.Listen != "" && c.Listen == c.EnrolListen && !hasPort0(c.Listen) {
+		errs = append(errs, fmt.Errorf("listen and enrolment listen are both %s: enrolment needs a listener of its own", c.Listen))
+	}
+	if len(c.Hosts) == 0 {
+		errs = append(errs, errors.New("no host names for the server certificate"))
+	}
+	for _, h := range c.Hosts {
+		if h == "" {
+			errs = append(errs, errors.New("an empty host name"))
+		}
+	}
+	if c.Root == nil {
+		errs = append(errs, errors.New("no operator root public key"))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("no store"))
+	}
+	if c.TimeDelegation != nil && c.TimeKey == nil {
+		errs = append(errs, errors.New("a time delegation without its key"))
+	}
+	if c.CertTTL < 0 {
+		errs = append(errs, fmt.Errorf("certificate lifetime %v is negative", c.CertTTL))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
+	}
+	return nil
+}
+
+func hasPort0(addr string) bool {
+	_, p, err := net.SplitHostPort(addr)
+	return err == nil && p == "0"
+}
+
+// Server is the running central server.
+type Server struct {
+	cfg    Config
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	started bool
+	mtls    *http.Server
+	enrol   *http.Server
+	lnMTLS  net.Listener
+	lnEnrol net.Listener
+	errs    chan error
+	wg      sync.WaitGroup
+}
+
+// New checks cfg and returns a Server that Start runs.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.CertTTL == 0 {
+		cfg.CertTTL = DefaultCertTTL
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, logger: logger, errs: make(chan error, 2)}, nil
+}
+
+// Start loads (or creates) the device CA, opens the enrolment store and
+// the bundle repository, issues the server certificate, binds both
+// listeners and serves in the background. ctx bounds the setup only.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return ErrStarted
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	cfg := s.cfg
+	now := cfg.Now()
+	ca, err := enrol.LoadCA(cfg.DataDir, true, now)
+	if err != nil {
+		return fmt.Errorf("server: device CA: %w", err)
+	}
+	st, err := enrol.OpenFileStore(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("server: enrolment store: %w", err)
+	}
+	repo, err := bundles.Open(bundles.Options{Dir: filepath.Join(cfg.DataDir, BundlesDir), Root: cfg.Root, Now: cfg.Now})
+	if err != nil {
+		return fmt.Errorf("server: bundle repository: %w", err)
+	}
+	certs := &certSource{ca: ca, hosts: cfg.Hosts, ttl: cfg.CertTTL, now: cfg.Now}
+	if _, err := certs.get(); err != nil {
+		return fmt.Errorf("server: server certificate: %w", err)
+	}
+
+	mux, err := s.deviceMux(ca, st, repo)
+	if err != nil {
+		return err
+	}
+	mtlsCfg := enrol.ServerTLSConfig(ca, tls.Certificate{}, st)
+	mtlsCfg.Certificates = nil
+	mtlsCfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() }
+	enrolCfg := &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() },
+	}
+	enrolMux := http.NewServeMux()
+	enrolMux.Handle(enrol.Path, &enrol.Handler{
+		CA: ca, Store: st, Root: cfg.Root, Bundles: firstBundles(repo), Now: cfg.Now,
+		Logger: s.logger.With("component", "enrol"),
+	})
+
+	lnMTLS, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("server: listen %s: %w", cfg.Listen, err)
+	}
+	lnEnrol, err := net.Listen("tcp", cfg.EnrolListen)
+	if err != nil {
+		lnMTLS.Close()
+		return fmt.Errorf("server: listen %s: %w", cfg.EnrolListen, err)
+	}
+	// Refused handshakes (no certificate, a revoked device) are routine:
+	// log them at debug, not through the standard logger.
+	errLog := log.New(&debugWriter{s.logger.With("component", "http")}, "", 0)
+	s.mtls = &http.Server{Handler: mux, TLSConfig: mtlsCfg, ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
+	s.enrol = &http.Server{Handler: enrolMux, TLSConfig: enrolCfg, ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
+	s.lnMTLS, s.lnEnrol = lnMTLS, lnEnrol
+	s.started = true
+	s.serve(s.mtls, lnMTLS, "mtls")
+	s.serve(s.enrol, lnEnrol, "enrol")
+	s.logger.Info("listening", "listener", "mtls", "addr", lnMTLS.Addr().String(), "serves", "upload, download, renewal")
+	s.logger.Info("listening", "listener", "enrol", "addr", lnEnrol.Addr().String(), "serves", "enrolment")
+	return nil
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener, name string) {
+	s.wg.Go(func() {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errs <- fmt.Errorf("server: %s listener: %w", name, err)
+		}
+	})
+}
+
+// deviceMux routes the device calls behind mutual TLS.
+func (s *Server) deviceMux(ca *enrol.CA, st *enrol.FileStore, repo *bundles.Repo) (*http.ServeMux, error) {
+	cfg := s.cfg
+	uopts := cfg.Upload
+	uopts.Store = syncstore.New(cfg.Store, syncstore.Options{CentreKey: cfg.CentreKey, Site: siteOf(st)})
+	uopts.Auth = syncserver.TLSAuthenticator{}
+	uopts.Logger = s.logger.With("component", "upload")
+	if uopts.Now == nil {
+		uopts.Now = cfg.Now
+	}
+	up, err := syncserver.New(uopts)
+	if err != nil {
+		return nil, fmt.Errorf("server: upload: %w", err)
+	}
+	down, err := syncserver.NewDownload(syncserver.DownloadOptions{
+		Bundles: repo, Auth: syncserver.TLSAuthenticator{}, TimeKey: cfg.TimeKey, TimeDelegation: cfg.TimeDelegation,
+		Now: cfg.Now, Logger: s.logger.With("component", "download"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: download: %w", err)
+	}
+	mux := http.NewServeMux()
+	for v := protocol.MinVersion; v <= protocol.Version; v++ {
+		mux.Handle("POST "+protocol.UploadPath(v), up)
+		mux.Handle(fmt.Sprintf("GET /v%d/bundles/{kind}", v), down)
+		mux.Handle(fmt.Sprintf("GET /v%d/status", v), down)
+		mux.Handle(fmt.Sprintf("GET /v%d/time", v), down)
+	}
+	mux.Handle("POST "+enrol.RenewPath, &enrol.RenewHandler{CA: ca, Store: st, Now: cfg.Now, Logger: s.logger.With("component", "renew")})
+	return mux, nil
+}
+
+// Addrs returns the bound addresses of the mutual TLS listener and of the
+// enrolment listener; nil before Start.
+func (s *Server) Addrs() (device, enrolment net.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return nil, nil
+	}
+	return s.lnMTLS.Addr(), s.lnEnrol.Addr()
+}
+
+// Err delivers the error of a listener that stopped serving on its own.
+func (s *Server) Err() <-chan error { return s.errs }
+
+// Shutdown stops accepting connections and waits for the requests in
+// flight; when ctx ends first it closes every connection and returns
+// ctx's error. It waits for the serving goroutines either way.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, srv := range []*http.Server{s.mtls, s.enrol} {
+		wg.Go(func() { errs[i] = srv.Shutdown(ctx) })
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	if err != nil {
+		s.closeAll()
+	}
+	s.wg.Wait()
+	return err
+}
+
+// Stop closes both listeners and every connection at once and waits for
+// the serving goroutines.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return
+	}
+	s.closeAll()
+	s.wg.Wait()
+}
+
+func (s *Server) closeAll() {
+	s.mtls.Close()
+	s.enrol.Close()
+}
+
+// siteOf names a device's site from the enrolment store.
+func siteOf(st *enrol.FileStore) func(string) string {
+	return func(device string) string {
+		ds, err := st.Devices()
+		if err != nil {
+			return ""
+		}
+		for _, d := range ds {
+			if d.ID == device {
+				return d.Site
+			}
+		}
+		return ""
+	}
+}
+
+// firstBundles gives an enrolling terminal the current trust, policy and
+// config bundles.
+func firstBundles(repo *bundles.Repo) enrol.BundleSource {
+	return func() (map[trust.Kind][]byte, error) {
+		out := map[trust.Kind][]byte{}
+		for _, k := range []trust.Kind{trust.KindTrust, trust.KindPolicy, trust.KindConfig} {
+			p, err := repo.Latest(k)
+			if err != nil {
+				return nil, err
+			}
+			if p != nil {
+				out[k] = p.Data
+			}
+		}
+		return out, nil
+	}
+}
+
+// certSource holds the server certificate and reissues it from the device
+// CA when a third of its lifetime remains.
+type certSource struct {
+	ca    *enrol.CA
+	hosts []string
+	ttl   time.Duration
+	now   func() time.Time
+
+	mu   sync.Mutex
+	cert *tls.Certificate
+}
+
+func (c *certSource) get() (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if c.cert != nil && now.Before(c.cert.Leaf.NotAfter.Add(-c.ttl/3)) {
+		return c.cert, nil
+	}
+	cert, err := c.ca.IssueServer(c.hosts, now, c.ttl)
+	if err != nil {
+		if c.cert != nil && now.Before(c.cert.Leaf.NotAfter) {
+			return c.cert, nil // keep serving the current one
+		}
+		return nil, err
+	}
+	c.cert = &cert
+	return c.cert, nil
+}
+
+// debugWriter turns the http.Server's error log into debug records.
+type debugWriter struct{ logger *slog.Logger }
+
+var _ io.Writer = (*debugWriter)(nil)
+
+func (w *debugWriter) Write(p []byte) (int, error) {
+	msg := string(p)
+	if n := len(msg); n > 0 && msg[n-1] == '\n' {
+		msg = msg[:n-1]
+	}
+	w.logger.Debug(msg)
+	return len(p), nil
+}
