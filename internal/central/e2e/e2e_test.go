@@ -360,3 +360,11 @@ func verify(t *testing.T, ctx context.Context, s centralStore, terms []*terminal
 		}
 	}
 }
+
+// newServer serves h on loopback until the test ends and returns its
+// address.
+func newServer(tb testing.TB, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	tb.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}

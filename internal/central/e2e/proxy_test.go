@@ -33,6 +33,9 @@ type proxy struct {
 	target atomic.Pointer[string]
 	healed atomic.Bool
 	counts [nFaults]atomic.Int64
+	// up and down count the bytes forwarded on healthy connections,
+	// towards the centre and back.
+	up, down atomic.Int64
 
 	mu    sync.Mutex
 	picks int
@@ -183,7 +186,7 @@ func (p *proxy) serve(c net.Conn) {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		io.Copy(s, c)
+		io.Copy(counter{s, &p.up}, c)
 		if tc, ok := s.(*net.TCPConn); ok {
 			tc.CloseWrite()
 		}
@@ -198,9 +201,21 @@ func (p *proxy) serve(c net.Conn) {
 			reset(c)
 		}
 	}
-	io.Copy(c, s)
+	io.Copy(counter{c, &p.down}, s)
 	c.Close()
 	wg.Wait()
+}
+
+// counter counts the bytes written through it.
+type counter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c counter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // close stops accepting, ends every open connection and waits for the

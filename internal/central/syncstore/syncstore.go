@@ -36,7 +36,7 @@ type Adapter struct {
 
 	mu     sync.Mutex
 	opener *journal.Opener
-	added  map[string]bool // data key entries given to opener
+	added  map[string]bool // data key entries tried with opener
 	loaded map[loadKey]bool
 }
 
@@ -141,10 +141,10 @@ func (a *Adapter) holders(ctx context.Context, b *server.Batch) ([]string, error
 			continue
 		}
 		// A key the centre cannot unwrap (an unenrolled terminal's
-		// throwaway key) leaves its records' holders empty.
-		if a.opener.AddKey(k) == nil {
-			a.added[string(k)] = true
-		}
+		// throwaway key) leaves its records' holders empty; it is not
+		// tried again.
+		a.opener.AddKey(k)
+		a.added[string(k)] = true
 	}
 	for i := range b.Records {
 		if r := b.Records[i].Rec; r != nil {

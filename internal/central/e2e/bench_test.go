@@ -1,0 +1,117 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/hpke"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/pgtest"
+	"sentinel/internal/central/syncstore"
+	"sentinel/sync/client"
+	"sentinel/sync/journal"
+	"sentinel/sync/server"
+	"sentinel/sync/server/servertest"
+)
+
+// BenchmarkDrain times draining a backlog of b.N sealed passages from one
+// journal through the real client, a healthy proxy (which counts the
+// bytes) and the real server into each central store, and reports the
+// bytes on the wire per passage. Run it with e.g. -benchtime=20000x.
+func BenchmarkDrain(b *testing.B) {
+	stores := []struct {
+		name string
+		open func(b *testing.B) centralStore
+	}{
+		{"bbolt", func(b *testing.B) centralStore {
+			s, err := boltstore.Open(filepath.Join(b.TempDir(), "central.db"), &boltstore.Options{NoSync: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+		{"postgres", func(b *testing.B) centralStore {
+			s, err := pgstore.Open(context.Background(), pgtest.NewDatabase(b), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+	}
+	for _, st := range stores {
+		b.Run(st.name, func(b *testing.B) {
+			key, err := hpke.DHKEM(ecdh.X25519()).GenerateKey()
+			if err != nil {
+				b.Fatal(err)
+			}
+			j, err := journal.Open(filepath.Join(b.TempDir(), journal.FileName), journal.Options{CentreKey: key.PublicKey(), PurgeEvery: -1, MaxBatch: 1024})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			fill(b, j, b.N)
+			s := st.open(b)
+			defer s.Close()
+			h, err := server.New(server.Options{Store: syncstore.New(s, syncstore.Options{CentreKey: key}), Auth: servertest.HeaderAuth{},
+				Rate: 1e6, Burst: 1 << 20, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv := newServer(b, h)
+			px, err := newProxy(1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer px.close()
+			px.healed.Store(true)
+			px.setTarget(srv)
+			c, err := client.New(j, client.Options{URL: "http://" + px.addr(), Device: "gate-1",
+				HTTP: &http.Client{Transport: &servertest.Transport{Device: "gate-1"}}, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			if err := c.Drain(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if acked, _ := j.Acked(); acked != journal.Seq(b.N) {
+				b.Fatalf("got acked %d, want %d", acked, b.N)
+			}
+			b.ReportMetric(float64(px.up.Load()+px.down.Load())/float64(b.N), "wire-B/passage")
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "passages/s")
+		})
+	}
+}
+
+// fill appends n sealed passages from 256 lanes at once.
+func fill(tb testing.TB, j *journal.Journal, n int) {
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range 256 {
+		wg.Go(func() {
+			for i := range next {
+				p := &journal.Passage{Time: at.Add(time.Duration(i) * time.Second), ClockTrusted: true, Lane: "in-1",
+					Format: credential.FormatNative, Issuer: "ZJ", Decision: journal.Admit, Reasons: []string{"ok"}, PolicyVersion: 3,
+					Holder: credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(i)}}
+				if _, err := j.Append(context.Background(), p); err != nil {
+					tb.Error(err)
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
