@@ -1,0 +1,395 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/hpke"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/trust"
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/bundles/bundlestest"
+	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/server"
+	"sentinel/sync/client"
+	"sentinel/sync/journal"
+	syncserver "sentinel/sync/server"
+)
+
+// lockedBuffer is a bytes.Buffer the server's logger and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// served is a sentinel-central serve running in-process.
+type served struct {
+	mtls, enrol string // host:port
+	stderr      *lockedBuffer
+	cancel      context.CancelFunc
+	done        chan int
+}
+
+// startServe runs serve with args on loopback ports the system picks and
+// waits for its "listening" lines.
+func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	s := &served{stderr: &lockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--enrol-listen", "127.0.0.1:0", "--log-level", "debug"}, args...)
+	go func() {
+		code := run(ctx, args, strings.NewReader(""), pw, s.stderr)
+		pw.Close()
+		s.done <- code
+	}()
+	sc := bufio.NewScanner(pr)
+	for (s.mtls == "" || s.enrol == "") && sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "listening mtls "); ok {
+			s.mtls = a
+		}
+		if a, ok := strings.CutPrefix(sc.Text(), "listening enrol "); ok {
+			s.enrol = a
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if s.mtls == "" || s.enrol == "" {
+		cancel()
+		t.Fatalf("serve did not say where it listens (exit %d)\nstderr: %s", <-s.done, s.stderr)
+	}
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// stop cancels serve's context, as the first SIGTERM does, and returns its
+// exit status.
+func (s *served) stop(t *testing.T) int {
+	t.Helper()
+	s.cancel()
+	select {
+	case code, ok := <-s.done:
+		if ok {
+			close(s.done)
+			return code
+		}
+		return exitOK // stopped already
+	case <-time.After(10 * time.Second):
+		t.Fatalf("serve did not stop\nstderr: %s", s.stderr)
+		return 0
+	}
+}
+
+// enrolTerminal makes a token for site with devices add and enrols a
+// terminal into a new data directory as sentinelctl enrol does.
+func enrolTerminal(t *testing.T, ctx context.Context, data, enrolAddr, site string) (string, *enrol.Installed) {
+	t.Helper()
+	var tok tokenOut
+	if err := json.Unmarshal([]byte(mustRun(t, "devices", "add", "--site", site, "--ttl", "1h", "--data", data, "--json")), &tok); err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(data, enrol.CACertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	defer hc.CloseIdleConnections()
+	req, key, err := enrol.NewRequest(tok.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := enrol.Post(ctx, hc, "https://"+enrolAddr, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in, err := enrol.Install(dir, key, resp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Site != site {
+		t.Errorf("got site %q, want %q", in.Site, site)
+	}
+	// The same token again is refused.
+	if _, err := enrol.Post(ctx, hc, "https://"+enrolAddr, req); err == nil {
+		t.Error("a used token enrolled a second time")
+	}
+	return dir, in
+}
+
+// deviceClient is an HTTP client with the terminal's mutual TLS identity.
+func deviceClient(t *testing.T, dir string) *http.Client {
+	t.Helper()
+	cfg, err := enrol.ClientTLSConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+	t.Cleanup(hc.CloseIdleConnections)
+	return hc
+}
+
+// TestServeEndToEnd runs the real server binary's serve in-process: a
+// terminal enrols, uploads its journal over mutual TLS and downloads a
+// bundle and the signed time; a revoked terminal is refused at the
+// handshake; the passages are in the bbolt store exactly once, with their
+// holders opened.
+func TestServeEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "central")
+	rootPub, signer, del := filepath.Join(dir, "root", "root.pub"), filepath.Join(dir, "online", "signer.key"), filepath.Join(dir, "online", "signer.delegation")
+	mustRun(t, "trust", "root-keygen", "--out", filepath.Join(dir, "root"))
+	mustRun(t, "trust", "signer-keygen", "--out", filepath.Join(dir, "online"))
+	mustRun(t, "trust", "delegate", "--root", filepath.Join(dir, "root", "root.key"), "--pub", filepath.Join(dir, "online", "signer.pub"),
+		"--kinds", "trust,status-base,status-delta,policy,config", "--valid", "90d", "--out", del)
+	mustRun(t, "trust", "hpke-keygen", "--out", filepath.Join(dir, "hpke"))
+	writeTestFile(t, filepath.Join(dir, "p1.policy"), bundlestest.Policy(t, "p1"))
+	mustRun(t, "bundles", "publish", "policy", filepath.Join(dir, "p1.policy"), "--key", signer, "--delegation", del, "--root-pub", rootPub, "--data", data)
+
+	s := startServe(t, "--data", data, "--root-pub", rootPub, "--hpke-key", filepath.Join(dir, "hpke", "centre.hpke.key"),
+		"--time-key", signer, "--time-delegation", del)
+
+	termA, a := enrolTerminal(t, ctx, data, s.enrol, "north-gate")
+	termB, b := enrolTerminal(t, ctx, data, s.enrol, "south-gate")
+	if !slices.Contains(a.Bundles, "policy") {
+		t.Errorf("got first bundles %v, want the published policy", a.Bundles)
+	}
+
+	// Terminal A journals passages sealed to the centre's key and uploads
+	// them with the real sync client.
+	hpkePub, err := os.ReadFile(filepath.Join(dir, "hpke", "centre.hpke.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubBytes, err := hex.DecodeString(strings.TrimSpace(string(hpkePub)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	centreKey, err := hpke.DHKEM(ecdh.X25519()).NewPublicKey(pubBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(filepath.Join(termA, journal.FileName), journal.Options{CentreKey: centreKey, PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	const passages = 25
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	for i := range passages {
+		p := &journal.Passage{
+			Time: at.Add(time.Duration(i) * time.Second), ClockTrusted: true, Lane: "in-1",
+			Format: credential.FormatNative, Issuer: "ZJ",
+			Holder:   credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(100 + i)},
+			Decision: journal.Admit, Reasons: []string{"ok"}, PolicyVersion: 1,
+		}
+		if _, err := j.Append(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, err := client.New(j, client.Options{
+		URL: "https://" + s.mtls, Device: a.Device, HTTP: deviceClient(t, termA), Batch: 10,
+		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Drain(ctx); err != nil {
+		t.Fatalf("upload: %v\nstderr: %s", err, s.stderr)
+	}
+	if acked, err := j.Acked(); err != nil || acked != passages {
+		t.Fatalf("got acked %d (%v), want %d", acked, err, passages)
+	}
+
+	t.Run("download", func(t *testing.T) {
+		hc := deviceClient(t, termA)
+		resp, err := hc.Get("https://" + s.mtls + syncserver.BundlePath(1, trust.KindPolicy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		installed, err := os.ReadFile(filepath.Join(termA, enrol.BundlesDir, "policy.bundle"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK || !bytes.Equal(body, installed) {
+			t.Errorf("got %d with %d bytes, want 200 with the %d bytes enrolment installed", resp.StatusCode, len(body), len(installed))
+		}
+
+		nonce := make([]byte, syncserver.MinNonce)
+		rand.Read(nonce)
+		resp, err = hc.Get("https://" + s.mtls + syncserver.TimePath(1, nonce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		root, err := readPublicKey(rootPub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := syncserver.VerifyTime(body, root, nonce, nil)
+		if err != nil {
+			t.Fatalf("time: %v (HTTP %d)", err, resp.StatusCode)
+		}
+		if d := time.Since(got); d < -time.Minute || d > time.Minute {
+			t.Errorf("got the centre's time %v off", d)
+		}
+	})
+
+	t.Run("revoked at the handshake", func(t *testing.T) {
+		hc := deviceClient(t, termB)
+		resp, err := hc.Get("https://" + s.mtls + syncserver.BundlePath(1, trust.KindPolicy))
+		if err != nil {
+			t.Fatalf("before revocation: %v", err)
+		}
+		resp.Body.Close()
+		mustRun(t, "devices", "revoke", "--device", b.Device, "--data", data)
+		hc.CloseIdleConnections()
+		resp, err = hc.Get("https://" + s.mtls + syncserver.BundlePath(1, trust.KindPolicy))
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("got HTTP %d, want a refused handshake", resp.StatusCode)
+		}
+		if !strings.Contains(err.Error(), "certificate") && !strings.Contains(err.Error(), "tls") {
+			t.Errorf("got %v, want a TLS refusal", err)
+		}
+	})
+
+	t.Run("no client certificate", func(t *testing.T) {
+		cfg, err := enrol.ClientTLSConfig(termA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Certificates = nil
+		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+		defer hc.CloseIdleConnections()
+		if resp, err := hc.Get("https://" + s.mtls + syncserver.BundlePath(1, trust.KindPolicy)); err == nil {
+			resp.Body.Close()
+			t.Fatalf("got HTTP %d, want a refused handshake", resp.StatusCode)
+		}
+	})
+
+	if code := s.stop(t); code != exitOK {
+		t.Fatalf("serve exited %d, want 0\nstderr: %s", code, s.stderr)
+	}
+	for _, want := range []string{"msg=listening listener=mtls", "msg=draining", "msg=stopped"} {
+		if !strings.Contains(s.stderr.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, s.stderr)
+		}
+	}
+
+	// The server has let go of the store: every passage is there once,
+	// under A's site, with its holder opened.
+	st, err := boltstore.Open(filepath.Join(data, server.StoreFile), &boltstore.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if hw, err := st.HighWater(ctx, a.Device, central.Epoch(j.Epoch())); err != nil || hw != passages {
+		t.Errorf("got high water %d (%v), want %d", hw, err, passages)
+	}
+	seen := map[uint64]bool{}
+	for p, err := range st.Passages(ctx, central.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Device != a.Device || p.Site != "north-gate" || seen[p.Seq] {
+			t.Errorf("got seq %d of %s at %q (seen before: %v), want each of %s's once at north-gate", p.Seq, p.Device, p.Site, seen[p.Seq], a.Device)
+		}
+		seen[p.Seq] = true
+		if want := fmt.Sprintf("ZJ:%d", 100+p.Seq-1); p.Holder != want {
+			t.Errorf("seq %d: got holder %q, want %q", p.Seq, p.Holder, want)
+		}
+	}
+	if len(seen) != passages {
+		t.Errorf("got %d passages stored, want %d", len(seen), passages)
+	}
+}
+
+func TestServeFlags(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "trust", "root-keygen", "--out", filepath.Join(dir, "root"))
+	rootPub := filepath.Join(dir, "root", "root.pub")
+	data := filepath.Join(dir, "central")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no root", []string{"--data", data}, exitUsage, "--root-pub FILE is required"},
+		{"bad level", []string{"--data", data, "--root-pub", rootPub, "--log-level", "loud"}, exitUsage, "--log-level"},
+		{"every address without hosts", []string{"--data", data, "--root-pub", rootPub, "--listen", ":0"}, exitUsage, "give --hosts"},
+		{"positional", []string{"--data", data, "extra"}, exitUsage, "unexpected argument"},
+		{"delegation without key", []string{"--data", data, "--root-pub", rootPub, "--time-delegation", rootPub}, exitUsage, "--time-delegation needs --time-key"},
+		{"bad kem", []string{"--data", data, "--root-pub", rootPub, "--hpke-key", rootPub, "--hpke-kem", "rsa"}, exitUsage, "--hpke-kem"},
+		{"bad postgres", []string{"--data", data, "--root-pub", rootPub, "--postgres", "postgres://127.0.0.1:1/x?connect_timeout=1"}, exitRefused, "--postgres"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := sentinel(t, append([]string{"serve"}, tc.args...)...)
+			if code != tc.code || !strings.Contains(errOut, tc.want) {
+				t.Errorf("got exit %d %q, want %d with %q", code, errOut, tc.code, tc.want)
+			}
+		})
+	}
+}
+
+func TestServeHosts(t *testing.T) {
+	for _, tc := range []struct {
+		given, listen string
+		want          []string
+		err           bool
+	}{
+		{"", "127.0.0.1:8443", []string{"localhost", "127.0.0.1", "::1"}, false},
+		{"", "[::1]:8443", []string{"localhost", "127.0.0.1", "::1"}, false},
+		{"", "10.0.0.5:8443", []string{"10.0.0.5"}, false},
+		{"", "central.example:8443", []string{"central.example"}, false},
+		{"", "0.0.0.0:8443", nil, true},
+		{"", ":8443", nil, true},
+		{"a.example, 10.0.0.5,", ":8443", []string{"a.example", "10.0.0.5"}, false},
+		{" , ", ":8443", nil, true},
+	} {
+		t.Run(tc.given+"@"+tc.listen, func(t *testing.T) {
+			got, err := serveHosts(tc.given, tc.listen)
+			if (err != nil) != tc.err || !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, %v, want %v (error %v)", got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
