@@ -347,8 +347,8 @@ func verify(t *testing.T, ctx context.Context, s centralStore, terms []*terminal
 				t.Errorf("%s: seq %d does not link to seq %d at the centre", tr.id, seq, seq-1)
 			}
 			h = journal.Chain(h, p.Stored)
-			n := uint32(r.Time.Sub(time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)) / time.Second)
-			if want := fmt.Sprintf("ZJ:%d", tr.index+n); p.Holder != want {
+			idx := uint32(r.Time.Sub(time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)) / time.Second)
+			if want := fmt.Sprintf("ZJ:%d", tr.index+idx); p.Holder != want {
 				t.Errorf("%s: seq %d: got holder %q, want %q", tr.id, seq, p.Holder, want)
 			}
 		}
