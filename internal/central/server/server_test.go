@@ -1,0 +1,244 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sentinel/crypto/trust"
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/enrol"
+)
+
+// newTestServer starts a server on loopback ports over a bbolt store in a
+// temporary directory.
+func newTestServer(t *testing.T, now func() time.Time) (*Server, string) {
+	t.Helper()
+	data := t.TempDir()
+	st, err := boltstore.Open(filepath.Join(data, StoreFile), &boltstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	root, err := trust.GenerateRoot(nil, trust.KeyEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.Listen, cfg.EnrolListen = data, "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Root, cfg.Store, cfg.Now = root.Public(), st, now
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s, data
+}
+
+func TestValidate(t *testing.T) {
+	root, err := trust.GenerateRoot(nil, trust.KeyEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), StoreFile), &boltstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	good := DefaultConfig()
+	good.DataDir, good.Root, good.Store = t.TempDir(), root.Public(), st
+	for _, tc := range []struct {
+		name   string
+		change func(c *Config)
+		want   string // "" when valid
+	}{
+		{"valid", func(c *Config) {}, ""},
+		{"port 0 twice", func(c *Config) { c.Listen, c.EnrolListen = "127.0.0.1:0", "127.0.0.1:0" }, ""},
+		{"no data", func(c *Config) { c.DataDir = "" }, "no data directory"},
+		{"bad listen", func(c *Config) { c.Listen = "127.0.0.1" }, "listen address"},
+		{"same listeners", func(c *Config) { c.EnrolListen = c.Listen }, "a listener of its own"},
+		{"no hosts", func(c *Config) { c.Hosts = nil }, "no host names"},
+		{"empty host", func(c *Config) { c.Hosts = []string{""} }, "empty host"},
+		{"no root", func(c *Config) { c.Root = nil }, "no operator root"},
+		{"no store", func(c *Config) { c.Store = nil }, "no store"},
+		{"delegation alone", func(c *Config) { c.TimeDelegation = &trust.Delegation{} }, "without its key"},
+		{"negative ttl", func(c *Config) { c.CertTTL = -time.Hour }, "negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := good
+			tc.change(&c)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Errorf("got %v, want valid", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want ErrConfig saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestStartTwice(t *testing.T) {
+	s, _ := newTestServer(t, nil)
+	if err := s.Start(context.Background()); !errors.Is(err, ErrStarted) {
+		t.Errorf("got %v, want ErrStarted", err)
+	}
+}
+
+// TestEnrolAndRenew enrols over the enrolment listener, which asks for no
+// client certificate, and renews over the mutual TLS one, whose server
+// certificate the terminal verifies with the device CA it received.
+func TestEnrolAndRenew(t *testing.T) {
+	var skew atomic.Int64 // the centre's clock runs ahead by this much
+	s, data := newTestServer(t, func() time.Time { return time.Now().Add(time.Duration(skew.Load())) })
+	dev, en := s.Addrs()
+	st, err := enrol.OpenFileStore(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, tok, err := enrol.NewToken("north", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddToken(tok); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := enrol.LoadCA(data, false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
+	defer hc.CloseIdleConnections()
+	req, key, err := enrol.NewRequest(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	resp, err := enrol.Post(ctx, hc, "https://"+en.String(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := enrol.Install(dir, key, resp, nil); err != nil {
+		t.Fatal(err)
+	}
+	certBefore, err := os.ReadFile(filepath.Join(dir, enrol.CertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The device listener refuses enrolment: it is not routed there, and
+	// a terminal without a certificate cannot even connect.
+	if _, err := enrol.Post(ctx, hc, "https://"+dev.String(), req); err == nil {
+		t.Error("enrolment answered on the mutual TLS listener")
+	}
+	skew.Store(int64(time.Hour)) // a renewal is due later than the enrolment
+	if _, err := enrol.Renew(ctx, dir, "https://"+dev.String()); err != nil {
+		t.Fatal(err)
+	}
+	certAfter, err := os.ReadFile(filepath.Join(dir, enrol.CertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(certAfter) == string(certBefore) {
+		t.Error("renewal left the certificate as it was")
+	}
+}
+
+// TestShutdownBounded holds a request in flight: Shutdown waits for it
+// until its context ends, then closes the connection and returns.
+func TestShutdownBounded(t *testing.T) {
+	s, data := newTestServer(t, nil)
+	_, en := s.Addrs()
+	ca, err := enrol.LoadCA(data, false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := tls.Dial("tcp", en.String(), &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Headers and part of the body: the enrolment handler waits for the
+	// rest.
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", enrol.Path)
+	time.Sleep(50 * time.Millisecond) // let the server read the headers
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err = s.Shutdown(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v, want the drain cut off at its deadline", err)
+	}
+	// The connection was closed under the stalled request.
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Error("the stalled connection is still open")
+	}
+	if _, err := net.DialTimeout("tcp", en.String(), time.Second); err == nil {
+		t.Error("the enrolment listener still accepts")
+	}
+}
+
+func TestShutdownIdle(t *testing.T) {
+	s, _ := newTestServer(t, nil)
+	dev, _ := s.Addrs()
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Errorf("got %v, want a clean drain", err)
+	}
+	if _, err := net.DialTimeout("tcp", dev.String(), time.Second); err == nil {
+		t.Error("the device listener still accepts")
+	}
+}
+
+// TestCertReissued: the server certificate is reissued once a third of its
+// lifetime remains, and kept before.
+func TestCertReissued(t *testing.T) {
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	ca, err := enrol.NewCA("test", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := now
+	c := &certSource{ca: ca, hosts: []string{"127.0.0.1"}, ttl: 90 * 24 * time.Hour, now: func() time.Time { return clock }}
+	first, err := c.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		after time.Duration
+		same  bool
+	}{
+		{time.Hour, true},
+		{59 * 24 * time.Hour, true},
+		{61 * 24 * time.Hour, false},
+	} {
+		t.Run(tc.after.String(), func(t *testing.T) {
+			clock = now.Add(tc.after)
+			got, err := c.get()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got == first) != tc.same {
+				t.Errorf("got the first certificate %v, want %v", got == first, tc.same)
+			}
+			if _, err := got.Leaf.Verify(x509.VerifyOptions{Roots: ca.Pool(), CurrentTime: clock, DNSName: "127.0.0.1"}); err != nil {
+				t.Errorf("the certificate does not verify: %v", err)
+			}
+		})
+	}
+}
