@@ -147,7 +147,11 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		case serveErr = <-srv.Err():
 			logger.Error("a listener stopped", "error", serveErr)
 		}
-		return serveShutdown(srv, logger, *drain, serveErr)
+		// The first signal ended ctx; a second one aborts the drain.
+		second := make(chan os.Signal, 1)
+		signal.Notify(second, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(second)
+		return serveShutdown(srv, logger, *drain, serveErr, second)
 	}()
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -155,17 +159,14 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return issueExit(stderr, "serve", err)
 }
 
-// serveShutdown drains srv for at most drain; a second SIGTERM or
-// interrupt closes every connection at once.
-func serveShutdown(srv *server.Server, logger *slog.Logger, drain time.Duration, serveErr error) error {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
+// serveShutdown drains srv for at most drain; a signal on abort (the
+// second SIGTERM or interrupt) closes every connection at once.
+func serveShutdown(srv *server.Server, logger *slog.Logger, drain time.Duration, serveErr error, abort <-chan os.Signal) error {
 	dctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	go func() {
 		select {
-		case <-sig:
+		case <-abort:
 			logger.Warn("second signal: closing every connection now")
 			cancel()
 		case <-dctx.Done():

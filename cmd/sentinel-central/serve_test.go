@@ -29,11 +29,15 @@ import (
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/bundles/bundlestest"
 	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/server"
 	"sentinel/sync/client"
 	"sentinel/sync/journal"
 	syncserver "sentinel/sync/server"
 )
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // lockedBuffer is a bytes.Buffer the server's logger and the test share.
 type lockedBuffer struct {
@@ -167,6 +171,30 @@ func deviceClient(t *testing.T, dir string) *http.Client {
 // handshake; the passages are in the bbolt store exactly once, with their
 // holders opened.
 func TestServeEndToEnd(t *testing.T) {
+	t.Run("bbolt", func(t *testing.T) {
+		testServe(t, nil, func(data string) central.Store {
+			st, err := boltstore.Open(filepath.Join(data, server.StoreFile), &boltstore.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		conn := pgtest.NewDatabase(t)
+		testServe(t, []string{"--postgres", conn}, func(string) central.Store {
+			st, err := pgstore.Open(context.Background(), conn, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		})
+	})
+}
+
+// testServe runs the end-to-end test with serve's store flags storeArgs;
+// open opens the store after serve stopped.
+func testServe(t *testing.T, storeArgs []string, open func(data string) central.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	dir := t.TempDir()
@@ -180,8 +208,8 @@ func TestServeEndToEnd(t *testing.T) {
 	writeTestFile(t, filepath.Join(dir, "p1.policy"), bundlestest.Policy(t, "p1"))
 	mustRun(t, "bundles", "publish", "policy", filepath.Join(dir, "p1.policy"), "--key", signer, "--delegation", del, "--root-pub", rootPub, "--data", data)
 
-	s := startServe(t, "--data", data, "--root-pub", rootPub, "--hpke-key", filepath.Join(dir, "hpke", "centre.hpke.key"),
-		"--time-key", signer, "--time-delegation", del)
+	s := startServe(t, append([]string{"--data", data, "--root-pub", rootPub, "--hpke-key", filepath.Join(dir, "hpke", "centre.hpke.key"),
+		"--time-key", signer, "--time-delegation", del}, storeArgs...)...)
 
 	termA, a := enrolTerminal(t, ctx, data, s.enrol, "north-gate")
 	termB, b := enrolTerminal(t, ctx, data, s.enrol, "south-gate")
@@ -316,10 +344,7 @@ func TestServeEndToEnd(t *testing.T) {
 
 	// The server has let go of the store: every passage is there once,
 	// under A's site, with its holder opened.
-	st, err := boltstore.Open(filepath.Join(data, server.StoreFile), &boltstore.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := open(data)
 	defer st.Close()
 	if hw, err := st.HighWater(ctx, a.Device, central.Epoch(j.Epoch())); err != nil || hw != passages {
 		t.Errorf("got high water %d (%v), want %d", hw, err, passages)
@@ -389,6 +414,76 @@ func TestServeHosts(t *testing.T) {
 			got, err := serveHosts(tc.given, tc.listen)
 			if (err != nil) != tc.err || !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, %v, want %v (error %v)", got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+// TestServeShutdown holds a request in flight: the drain waits for it until
+// its bound, or until a second signal aborts it.
+func TestServeShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		drain time.Duration
+		abort bool
+	}{
+		{"bound passes", 100 * time.Millisecond, false},
+		{"second signal", time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := t.TempDir()
+			st, err := boltstore.Open(filepath.Join(data, server.StoreFile), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			root, err := trust.GenerateRoot(nil, trust.KeyEd25519)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := server.DefaultConfig()
+			cfg.DataDir, cfg.Root, cfg.Store = data, root.Public(), st
+			cfg.Listen, cfg.EnrolListen = "127.0.0.1:0", "127.0.0.1:0"
+			srv, err := server.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Stop()
+			_, en := srv.Addrs()
+			caPEM, err := os.ReadFile(filepath.Join(data, enrol.CACertFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(caPEM)
+			conn, err := tls.Dial("tcp", en.String(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{", enrol.Path)
+			time.Sleep(50 * time.Millisecond) // let the server read the headers
+
+			abort := make(chan os.Signal, 1)
+			if tc.abort {
+				go func() { time.Sleep(50 * time.Millisecond); abort <- os.Interrupt }()
+			}
+			var log lockedBuffer
+			done := make(chan error, 1)
+			go func() { done <- serveShutdown(srv, slog.New(slog.NewTextHandler(&log, nil)), tc.drain, nil, abort) }()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "drain") {
+					t.Errorf("got %v, want the drain cut off", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the drain did not end")
+			}
+			if got := strings.Contains(log.String(), "second signal"); got != tc.abort {
+				t.Errorf("logged the second signal: %v, want %v\n%s", got, tc.abort, log.String())
 			}
 		})
 	}
