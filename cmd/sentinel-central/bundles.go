@@ -17,10 +17,6 @@ import (
 	"sentinel/internal/cli"
 )
 
-// defaultBundleData is the centre's data directory when --data is not
-// given; the repository lives in its bundles/ directory.
-const defaultBundleData = "/var/lib/sentinel-central"
-
 var bundlesCommands = map[string]cli.Command{
 	"publish": {Summary: "sign a trust, policy or config payload and publish it as the next version", Run: runBundlesPublish},
 	"list":    {Summary: "list the published bundles", Run: runBundlesList},
@@ -59,7 +55,7 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 	keyPath := fs.String("key", "", "the online signing key's private key `FILE` (required)")
 	delPath := fs.String("delegation", "", "the signing key's delegation `FILE` from the root (required unless --key is the root)")
 	rootPub := fs.String("root-pub", "", "the operator root's public key `FILE` (required)")
-	data := fs.String("data", defaultBundleData, "the centre's data `DIR`")
+	data := fs.String("data", defaultCentralData, "the centre's data `DIR`")
 	fresh := fs.String("fresh", "24h", "how long the bundle stays fresh after issue")
 	grace := fs.String("grace", "72h", "how long after issue it is still usable in grace")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -132,7 +128,7 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 
 func runBundlesList(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := bundlesFlags("list", stderr)
-	data := fs.String("data", defaultBundleData, "the centre's data `DIR`")
+	data := fs.String("data", defaultCentralData, "the centre's data `DIR`")
 	asJSON := fs.Bool("json", false, "print JSON")
 	return bundlesFinish(stderr, "list", func() error {
 		pos, err := parseFlags(fs, args)
