@@ -279,9 +279,10 @@ func testServe(t *testing.T, storeArgs []string, open func(data string) central.
 			t.Errorf("got %d with %d bytes, want 200 with the %d bytes enrolment installed", resp.StatusCode, len(body), len(installed))
 		}
 
-		nonce := make([]byte, syncserver.MinNonce)
-		rand.Read(nonce)
-		resp, err = hc.Get("https://" + s.mtls + syncserver.TimePath(1, nonce))
+		// A policy published while the server runs is served next.
+		writeTestFile(t, filepath.Join(dir, "p2.policy"), bundlestest.Policy(t, "p2"))
+		mustRun(t, "bundles", "publish", "policy", filepath.Join(dir, "p2.policy"), "--key", signer, "--delegation", del, "--root-pub", rootPub, "--data", data)
+		resp, err = hc.Get("https://" + s.mtls + syncserver.BundlePath(1, trust.KindPolicy))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,6 +292,18 @@ func testServe(t *testing.T, storeArgs []string, open func(data string) central.
 		if err != nil {
 			t.Fatal(err)
 		}
+		if b, _, err := trust.OpenBundle(body, root, time.Now(), trust.State{}); err != nil || b.Version != 2 {
+			t.Errorf("got HTTP %d, %v, want policy version 2 after the publish", resp.StatusCode, err)
+		}
+
+		nonce := make([]byte, syncserver.MinNonce)
+		rand.Read(nonce)
+		resp, err = hc.Get("https://" + s.mtls + syncserver.TimePath(1, nonce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
 		got, err := syncserver.VerifyTime(body, root, nonce, nil)
 		if err != nil {
 			t.Fatalf("time: %v (HTTP %d)", err, resp.StatusCode)

@@ -18,5 +18,6 @@
 //
 // The caller opens and closes the store (Config.Store). The bundle
 // repository is read from DataDir/bundles, where sentinel-central bundles
-// publish writes it; one process publishes into it at a time.
+// publish writes it, and opened again when its index changes (a stat per
+// download); one process publishes into it at a time.
 package server

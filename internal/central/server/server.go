@@ -194,7 +194,8 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: enrolment store: %w", err)
 	}
-	repo, err := bundles.Open(bundles.Options{Dir: filepath.Join(cfg.DataDir, BundlesDir), Root: cfg.Root, Now: cfg.Now})
+	repo, err := openLiveRepo(bundles.Options{Dir: filepath.Join(cfg.DataDir, BundlesDir), Root: cfg.Root, Now: cfg.Now},
+		s.logger.With("component", "bundles"))
 	if err != nil {
 		return fmt.Errorf("server: bundle repository: %w", err)
 	}
@@ -252,7 +253,7 @@ func (s *Server) serve(srv *http.Server, ln net.Listener, name string) {
 }
 
 // deviceMux routes the device calls behind mutual TLS.
-func (s *Server) deviceMux(ca *enrol.CA, st *enrol.FileStore, repo *bundles.Repo) (*http.ServeMux, error) {
+func (s *Server) deviceMux(ca *enrol.CA, st *enrol.FileStore, repo *liveRepo) (*http.ServeMux, error) {
 	cfg := s.cfg
 	uopts := cfg.Upload
 	uopts.Store = syncstore.New(cfg.Store, syncstore.Options{CentreKey: cfg.CentreKey, Site: siteOf(st)})
@@ -357,7 +358,7 @@ func siteOf(st *enrol.FileStore) func(string) string {
 
 // firstBundles gives an enrolling terminal the current trust, policy and
 // config bundles.
-func firstBundles(repo *bundles.Repo) enrol.BundleSource {
+func firstBundles(repo *liveRepo) enrol.BundleSource {
 	return func() (map[trust.Kind][]byte, error) {
 		out := map[trust.Kind][]byte{}
 		for _, k := range []trust.Kind{trust.KindTrust, trust.KindPolicy, trust.KindConfig} {
