@@ -162,20 +162,23 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // serveShutdown drains srv for at most drain; a signal on abort (the
 // second SIGTERM or interrupt) closes every connection at once.
 func serveShutdown(srv *server.Server, logger *slog.Logger, drain time.Duration, serveErr error, abort <-chan os.Signal) error {
-	dctx, cancel := context.WithTimeout(context.Background(), drain)
+	actx, abortDrain := context.WithCancelCause(context.Background())
+	defer abortDrain(nil)
+	dctx, cancel := context.WithTimeoutCause(actx, drain, fmt.Errorf("requests still running after %v: cut off", drain))
 	defer cancel()
 	go func() {
 		select {
 		case <-abort:
 			logger.Warn("second signal: closing every connection now")
-			cancel()
+			abortDrain(errors.New("aborted by a second signal: requests cut off"))
 		case <-dctx.Done():
 		}
 	}()
 	logger.Info("draining", "timeout", drain)
 	if err := srv.Shutdown(dctx); err != nil {
-		logger.Warn("requests cut off", "error", err)
-		return errors.Join(serveErr, fmt.Errorf("drain: %w", err))
+		cause := context.Cause(dctx)
+		logger.Warn("drain cut short", "error", cause)
+		return errors.Join(serveErr, fmt.Errorf("drain: %w", cause))
 	}
 	logger.Info("stopped")
 	return serveErr

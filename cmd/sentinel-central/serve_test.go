@@ -439,9 +439,10 @@ func TestServeShutdown(t *testing.T) {
 		name  string
 		drain time.Duration
 		abort bool
+		want  string
 	}{
-		{"bound passes", 100 * time.Millisecond, false},
-		{"second signal", time.Minute, true},
+		{"bound passes", 100 * time.Millisecond, false, "drain: requests still running after 100ms"},
+		{"second signal", time.Minute, true, "drain: aborted by a second signal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := t.TempDir()
@@ -489,8 +490,8 @@ func TestServeShutdown(t *testing.T) {
 			go func() { done <- serveShutdown(srv, slog.New(slog.NewTextHandler(&log, nil)), tc.drain, nil, abort) }()
 			select {
 			case err := <-done:
-				if err == nil || !strings.Contains(err.Error(), "drain") {
-					t.Errorf("got %v, want the drain cut off", err)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("got %v, want %q", err, tc.want)
 				}
 			case <-time.After(10 * time.Second):
 				t.Fatal("the drain did not end")
