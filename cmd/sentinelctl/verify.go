@@ -207,6 +207,8 @@ func collectPayloads(args []string, stdin io.Reader) ([]payload, error) {
 			}
 			out = append(out, ps...)
 			continue
+		} else if looksLikePath(a) {
+			return nil, fmt.Errorf("%s: no such file (a payload starts with HCN1:, HC1: or shc:/)", a)
 		}
 		out = append(out, payload{input: fmt.Sprintf("arg:%d", i+1), data: []byte(strings.TrimSpace(a))})
 	}
@@ -227,7 +229,14 @@ func filePayloads(path string) ([]payload, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	label := filepath.Base(path)
-	if bytes.HasPrefix(head, []byte("\x89PNG")) || bytes.HasPrefix(head, []byte{0xff, 0xd8}) {
+	isImage := bytes.HasPrefix(head, []byte("\x89PNG")) || bytes.HasPrefix(head, []byte{0xff, 0xd8})
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png", ".jpg", ".jpeg":
+		if !isImage {
+			return []payload{{input: label, err: credential.Reject("", credential.ReasonBadEncoding, "%s is not a PNG or JPEG image", label)}}, nil
+		}
+	}
+	if isImage {
 		img, err := camera.LoadGray(f)
 		if err != nil {
 			return []payload{{input: label, err: credential.Reject("", credential.ReasonBadEncoding, "image %s: %w", label, err)}}, nil
@@ -253,4 +262,18 @@ func filePayloads(path string) ([]payload, error) {
 		return ps, nil
 	}
 	return []payload{{input: label, data: bytes.TrimSpace(data)}}, nil
+}
+
+// looksLikePath reports whether an argument that names no file was meant
+// as one: it has a path separator or an image or text extension, and no
+// payload prefix.
+func looksLikePath(a string) bool {
+	if _, ok := verify.Detect([]byte(a)); ok {
+		return false
+	}
+	switch strings.ToLower(filepath.Ext(a)) {
+	case ".png", ".jpg", ".jpeg", ".txt", ".json", ".smart-health-card":
+		return true
+	}
+	return strings.ContainsRune(a, os.PathSeparator)
 }

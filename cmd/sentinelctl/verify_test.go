@@ -84,6 +84,7 @@ func TestVerifyUsage(t *testing.T) {
 		{"bad time", []string{"--at", "yesterday", "x"}},
 		{"missing trust file", []string{"--trust", "does-not-exist.pem", "x"}},
 		{"unknown flag", []string{"--frobnicate", "x"}},
+		{"missing payload file", []string{"--trust", filepath.Join(quickStartDir, "trust"), "testdata/codes/nosuch.txt"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,5 +92,16 @@ func TestVerifyUsage(t *testing.T) {
 				t.Errorf("exit status %d, want %d", code, exitUsage)
 			}
 		})
+	}
+}
+
+func TestVerifyNotAnImage(t *testing.T) {
+	junk := filepath.Join(t.TempDir(), "junk.png")
+	if err := os.WriteFile(junk, []byte("not a picture at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, vs, _ := verifyOne(t, "", "--trust", filepath.Join(quickStartDir, "trust"), junk)
+	if code != exitRefused || len(vs) != 1 || vs[0].Reason != credential.ReasonBadEncoding || !strings.Contains(vs[0].Detail, "not a PNG or JPEG") {
+		t.Errorf("got exit %d, %+v; want a refusal saying junk.png is not an image", code, vs)
 	}
 }

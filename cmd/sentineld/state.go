@@ -106,7 +106,12 @@ func (l *loaded) loadBundles(dataDir string, root crypto.PublicKey, now time.Tim
 func openBundle(dataDir string, k trust.Kind, root crypto.PublicKey, now time.Time, logger *slog.Logger) (*trust.Bundle, bool) {
 	data, err := os.ReadFile(bundlePath(dataDir, k))
 	if errors.Is(err, fs.ErrNotExist) {
-		logger.Warn("no bundle", "kind", k)
+		if k == trust.KindStatusDelta {
+			// No change since the base: the normal case.
+			logger.Debug("no bundle", "kind", k)
+		} else {
+			logger.Warn("no bundle", "kind", k)
+		}
 		return nil, false
 	}
 	if err != nil {

@@ -114,7 +114,7 @@ func unprefix(payload []byte) ([]byte, error) {
 func debase45(dst, src []byte) ([]byte, error) {
 	out, err := base45.AppendDecode(dst, src)
 	if err != nil {
-		return out, credential.Reject(credential.FormatDCC, credential.ReasonBadEncoding, "base45: %w", err)
+		return out, credential.Reject(credential.FormatDCC, credential.ReasonBadEncoding, "%w", err)
 	}
 	if len(out) == 0 {
 		return out, credential.Reject(credential.FormatDCC, credential.ReasonBadEncoding, "base45: empty payload")

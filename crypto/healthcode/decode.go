@@ -70,7 +70,7 @@ func Decode(text string) (*Unverified, error) {
 	var err error
 	s.b45, err = base45.AppendDecode(s.b45[:0], s.text)
 	if err != nil {
-		return nil, reject(credential.ReasonBadEncoding, "decode: base45: %w", err)
+		return nil, reject(credential.ReasonBadEncoding, "decode: %w", err)
 	}
 	s.inflated, err = inflate.Zlib(s.inflated[:0], s.b45, credential.MaxInflated)
 	if err != nil {

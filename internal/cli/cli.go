@@ -32,14 +32,15 @@ type Command struct {
 
 // Dispatch runs the subcommand args[0] of cmds. prog names the program (and
 // parent commands) in messages, e.g. "sentinel-central trust". No command,
-// or an unknown one, prints the list and exits ExitUsage; -h, --help and
-// help print it and exit ExitOK.
+// or an unknown one, prints the list to stderr and exits ExitUsage; -h,
+// --help and help print it to stdout and exit ExitOK.
 func Dispatch(ctx context.Context, prog string, cmds map[string]Command, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		Usage(stderr, prog, cmds)
-		if len(args) == 0 {
-			return ExitUsage
-		}
+		return ExitUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		Usage(stdout, prog, cmds) // asked for: to stdout, so it pages
 		return ExitOK
 	}
 	cmd, ok := cmds[args[0]]
