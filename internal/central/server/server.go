@@ -211,6 +211,7 @@ func (s *Server) Start(ctx context.Context) error {
 	mtlsCfg := enrol.ServerTLSConfig(ca, tls.Certificate{}, st)
 	mtlsCfg.Certificates = nil
 	mtlsCfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() }
+	mtlsCfg.VerifyConnection = s.logRevoked(mtlsCfg.VerifyConnection)
 	enrolCfg := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() },
@@ -338,6 +339,42 @@ func (s *Server) Stop() {
 func (s *Server) closeAll() {
 	s.mtls.Close()
 	s.enrol.Close()
+}
+
+// revokedLogEvery bounds how often a revoked device's refusals are logged.
+const revokedLogEvery = 10 * time.Minute
+
+// logRevoked wraps the handshake check to log a revoked device's refusal,
+// once per device per revokedLogEvery: a revoked terminal retries for
+// ever. Other refusals reach the debug log through the http.Server.
+func (s *Server) logRevoked(verify func(tls.ConnectionState) error) func(tls.ConnectionState) error {
+	var mu sync.Mutex
+	last := map[string]time.Time{}
+	return func(cs tls.ConnectionState) error {
+		err := verify(cs)
+		if err == nil || !errors.Is(err, enrol.ErrRevoked) {
+			return err
+		}
+		var id string
+		if len(cs.PeerCertificates) > 0 {
+			id, _ = enrol.DeviceID(cs.PeerCertificates[0])
+		}
+		now := s.cfg.Now()
+		mu.Lock()
+		t, seen := last[id]
+		logIt := !seen || now.Sub(t) >= revokedLogEvery
+		if logIt {
+			if len(last) >= 1024 {
+				clear(last) // many revoked devices: start counting again
+			}
+			last[id] = now
+		}
+		mu.Unlock()
+		if logIt {
+			s.logger.Warn("refused a revoked device at the handshake", "device", id, "repeats_suppressed_for", revokedLogEvery)
+		}
+		return err
+	}
 }
 
 // siteOf names a device's site from the enrolment store.

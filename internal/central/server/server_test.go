@@ -6,11 +6,14 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +26,12 @@ import (
 // newTestServer starts a server on loopback ports over a bbolt store in a
 // temporary directory.
 func newTestServer(t *testing.T, now func() time.Time) (*Server, string) {
+	t.Helper()
+	return newLoggingServer(t, now, io.Discard)
+}
+
+// newLoggingServer is newTestServer with the server's log written to w.
+func newLoggingServer(t *testing.T, now func() time.Time, w io.Writer) (*Server, string) {
 	t.Helper()
 	data := t.TempDir()
 	st, err := boltstore.Open(filepath.Join(data, StoreFile), &boltstore.Options{NoSync: true})
@@ -37,6 +46,7 @@ func newTestServer(t *testing.T, now func() time.Time) (*Server, string) {
 	cfg := DefaultConfig()
 	cfg.DataDir, cfg.Listen, cfg.EnrolListen = data, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Root, cfg.Store, cfg.Now = root.Public(), st, now
+	cfg.Logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +117,47 @@ func TestStartTwice(t *testing.T) {
 func TestEnrolAndRenew(t *testing.T) {
 	var skew atomic.Int64 // the centre's clock runs ahead by this much
 	s, data := newTestServer(t, func() time.Time { return time.Now().Add(time.Duration(skew.Load())) })
-	dev, en := s.Addrs()
+	dev, _ := s.Addrs()
+	dir, req := enrolOne(t, s, data)
+	ctx := context.Background()
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(t, data)}}}
+	defer hc.CloseIdleConnections()
+	certBefore, err := os.ReadFile(filepath.Join(dir, enrol.CertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The device listener refuses enrolment: it is not routed there, and
+	// a terminal without a certificate cannot even connect.
+	if _, err := enrol.Post(ctx, hc, "https://"+dev.String(), req); err == nil {
+		t.Error("enrolment answered on the mutual TLS listener")
+	}
+	skew.Store(int64(time.Hour)) // a renewal is due later than the enrolment
+	if _, err := enrol.Renew(ctx, dir, "https://"+dev.String()); err != nil {
+		t.Fatal(err)
+	}
+	certAfter, err := os.ReadFile(filepath.Join(dir, enrol.CertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(certAfter) == string(certBefore) {
+		t.Error("renewal left the certificate as it was")
+	}
+}
+
+func caPool(t *testing.T, data string) *x509.CertPool {
+	t.Helper()
+	ca, err := enrol.LoadCA(data, false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca.Pool()
+}
+
+// enrolOne enrols a terminal through s's enrolment listener into a new
+// directory and returns it with the request it sent.
+func enrolOne(t *testing.T, s *Server, data string) (string, *enrol.Request) {
+	t.Helper()
+	_, en := s.Addrs()
 	st, err := enrol.OpenFileStore(data)
 	if err != nil {
 		t.Fatal(err)
@@ -138,26 +188,74 @@ func TestEnrolAndRenew(t *testing.T) {
 	if _, err := enrol.Install(dir, key, resp, nil); err != nil {
 		t.Fatal(err)
 	}
-	certBefore, err := os.ReadFile(filepath.Join(dir, enrol.CertFile))
+	return dir, req
+}
+
+// TestRevokedLoggedOnce: a revoked terminal retrying is refused at every
+// handshake and logged once.
+func TestRevokedLoggedOnce(t *testing.T) {
+	var log lockedBuffer
+	s, data := newLoggingServer(t, nil, &log)
+	dev, _ := s.Addrs()
+	dir, _ := enrolOne(t, s, data)
+	cfg, err := enrol.ClientTLSConfig(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The device listener refuses enrolment: it is not routed there, and
-	// a terminal without a certificate cannot even connect.
-	if _, err := enrol.Post(ctx, hc, "https://"+dev.String(), req); err == nil {
-		t.Error("enrolment answered on the mutual TLS listener")
-	}
-	skew.Store(int64(time.Hour)) // a renewal is due later than the enrolment
-	if _, err := enrol.Renew(ctx, dir, "https://"+dev.String()); err != nil {
-		t.Fatal(err)
-	}
-	certAfter, err := os.ReadFile(filepath.Join(dir, enrol.CertFile))
+	leaf, err := enrol.ParseCertificatePEM(mustRead(t, filepath.Join(dir, enrol.CertFile)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(certAfter) == string(certBefore) {
-		t.Error("renewal left the certificate as it was")
+	id, _ := enrol.DeviceID(leaf)
+	st, err := enrol.OpenFileStore(data)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if err := st.Revoke(id, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+		resp, err := hc.Get("https://" + dev.String() + "/v1/bundles/policy")
+		hc.CloseIdleConnections()
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("attempt %d: got HTTP %d, want a refused handshake", i+1, resp.StatusCode)
+		}
+	}
+	if got := strings.Count(log.String(), "refused a revoked device"); got != 1 {
+		t.Errorf("got %d log lines of the refusal, want 1:\n%s", got, log.String())
+	}
+	if !strings.Contains(log.String(), "device="+id) {
+		t.Errorf("the log does not name device %s:\n%s", id, log.String())
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// lockedBuffer is a buffer the server's logger and the test share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestShutdownBounded holds a request in flight: Shutdown waits for it
