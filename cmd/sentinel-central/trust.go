@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/atomicfile"
 	"sentinel/internal/cli"
 )
 
@@ -143,30 +144,6 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return f.Close()
-}
-
-// writeFile replaces path atomically (temp file, fsync, rename).
-func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -492,7 +469,7 @@ func runTrustDelegate(ctx context.Context, args []string, stdin io.Reader, stdou
 		if err != nil {
 			return err
 		}
-		if err := writeFile(*out, d.Raw); err != nil {
+		if err := atomicfile.WriteFile(*out, d.Raw, 0o644); err != nil {
 			return err
 		}
 		res := delegationOut{File: *out, KID: d.KID.String(), Kinds: d.Kinds, ValidFrom: d.Validity.NotBefore, ValidTo: d.Validity.NotAfter}
@@ -775,7 +752,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		if err != nil {
 			return fmt.Errorf("the bundle just built does not load: %w", err)
 		}
-		if err := writeFile(*out, data); err != nil {
+		if err := atomicfile.WriteFile(*out, data, 0o644); err != nil {
 			return err
 		}
 		res := buildOut{File: *out, Kind: info.Kind, Version: info.Version, IssuedAt: info.IssuedAt,

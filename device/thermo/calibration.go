@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/physic"
+
+	"sentinel/internal/atomicfile"
 )
 
 // CalibrationFile is the name of the calibration file in the terminal's
@@ -166,48 +168,10 @@ func SaveCalibration(dir string, c Calibration) error {
 	}
 	b = append(b, '\n')
 	p := filepath.Join(dir, CalibrationFile)
-	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, b) {
-		return nil
-	}
-	if err := writeFileAtomic(p, b); err != nil {
+	if err := atomicfile.WriteFile(p, b, 0o644); err != nil {
 		return fmt.Errorf("thermo: save calibration: %w", err)
 	}
 	return nil
-}
-
-func writeFileAtomic(p string, b []byte) (err error) {
-	dir := filepath.Dir(p)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(p)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(b); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Calibration references must be blackbody temperatures near a forehead's.

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/atomicfile"
 	"sentinel/sync/protocol"
 	"sentinel/sync/server"
 )
@@ -365,7 +365,7 @@ func (d *Downloader) bundle(ctx context.Context, k trust.Kind, now time.Time) er
 		}
 		version, digest = b.Version, b.Digest
 	}
-	if err := writeFile(filepath.Join(d.opts.DataDir, BundleDir, string(k)+".bundle"), body); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(d.opts.DataDir, BundleDir, string(k)+".bundle"), body, 0o644); err != nil {
 		return fmt.Errorf("client: install %s: %w", k, err)
 	}
 	next := d.state.clone()
@@ -421,7 +421,7 @@ func (d *Downloader) statusBundle(data []byte, now time.Time) error {
 				return err
 			}
 		}
-		if err := writeFile(filepath.Join(d.opts.DataDir, BundleDir, string(b.Kind)+".bundle"), data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(d.opts.DataDir, BundleDir, string(b.Kind)+".bundle"), data, 0o644); err != nil {
 			return err
 		}
 		if err := d.clearChain(); err != nil {
@@ -437,10 +437,10 @@ func (d *Downloader) statusBundle(data []byte, now time.Time) error {
 				return err
 			}
 		}
-		if err := writeFile(filepath.Join(d.opts.DataDir, ChainDir, fmt.Sprintf("%020d.bundle", b.Version)), data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(d.opts.DataDir, ChainDir, fmt.Sprintf("%020d.bundle", b.Version)), data, 0o644); err != nil {
 			return err
 		}
-		if err := writeFile(filepath.Join(d.opts.DataDir, BundleDir, string(b.Kind)+".bundle"), data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(d.opts.DataDir, BundleDir, string(b.Kind)+".bundle"), data, 0o644); err != nil {
 			return err
 		}
 	default:
@@ -550,51 +550,10 @@ func (d *Downloader) save(s installed) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFile(filepath.Join(d.opts.DataDir, StateFile), append(b, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(d.opts.DataDir, StateFile), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
 	d.state = s
-	return nil
-}
-
-// writeFile writes data to path atomically (temp, fsync, rename, fsync of
-// the directory), and not at all when path already holds data: an SD
-// card wears with every write.
-func writeFile(path string, data []byte) error {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
-		return nil
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if df, err := os.Open(dir); err == nil {
-		df.Sync()
-		df.Close()
-	}
 	return nil
 }
 

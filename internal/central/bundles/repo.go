@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/atomicfile"
 	"sentinel/internal/gate"
 	"sentinel/internal/policy"
 	"sentinel/internal/status"
@@ -271,14 +272,14 @@ func (r *Repo) Publish(kind trust.Kind, payload []byte, signer crypto.Signer, d 
 		next.Kinds[kind] = e
 	}
 	name := fileName(e)
-	if err := WriteFile(filepath.Join(r.opts.Dir, name), data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(r.opts.Dir, name), data, 0o644); err != nil {
 		return Entry{}, fmt.Errorf("bundles: publish %s: %w", kind, err)
 	}
 	ib, err := json.MarshalIndent(next, "", "  ")
 	if err != nil {
 		return Entry{}, fmt.Errorf("bundles: publish %s: %w", kind, err)
 	}
-	if err := WriteFile(filepath.Join(r.opts.Dir, "index.json"), append(ib, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(r.opts.Dir, "index.json"), append(ib, '\n'), 0o644); err != nil {
 		return Entry{}, fmt.Errorf("bundles: publish %s: %w", kind, err)
 	}
 	r.idx = next
@@ -345,38 +346,4 @@ func (r *Repo) StatusSince(v uint64) ([]*server.Published, error) {
 		}
 	}
 	return out, nil
-}
-
-// WriteFile writes data to path atomically: a temporary file beside it,
-// synced, renamed over path, and the directory synced.
-func WriteFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // fails harmlessly after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/atomicfile"
 )
 
 // Files of the device CA in the centre's data directory.
@@ -87,10 +88,10 @@ func LoadCA(dir string, create bool, now time.Time) (*CA, error) {
 		if err != nil {
 			return nil, fmt.Errorf("enrol: store CA: %w", err)
 		}
-		if err := WriteFile(keyPath, keyPEM, 0o600); err != nil {
+		if err := atomicfile.WriteFile(keyPath, keyPEM, 0o600); err != nil {
 			return nil, fmt.Errorf("enrol: store CA key: %w", err)
 		}
-		if err := WriteFile(certPath, ca.PEM(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(certPath, ca.PEM(), 0o644); err != nil {
 			return nil, fmt.Errorf("enrol: store CA certificate: %w", err)
 		}
 		return ca, nil
@@ -215,41 +216,4 @@ func ParseCertificatePEM(data []byte) (*x509.Certificate, error) {
 			return x509.ParseCertificate(b.Bytes)
 		}
 	}
-}
-
-// WriteFile replaces path atomically (temp file, fsync, rename, fsync of
-// the directory), making its directory as needed.
-func WriteFile(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

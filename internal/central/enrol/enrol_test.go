@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/atomicfile"
 	"sentinel/internal/central/enrol"
 	"sentinel/sync/server/servertest"
 )
@@ -251,7 +252,7 @@ func TestInstallRootMismatch(t *testing.T) {
 	dir := t.TempDir()
 	other, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
 	otherPEM, _ := trust.MarshalPublicKey(other.Public())
-	if err := enrol.WriteFile(filepath.Join(dir, enrol.RootFile), otherPEM, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, enrol.RootFile), otherPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	req, key, _ := enrol.NewRequest(c.token(t, "s", time.Hour))

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/atomicfile"
 )
 
 // RenewPath is where the RenewHandler serves renewal, behind mutual TLS.
@@ -192,7 +193,7 @@ func Renew(ctx context.Context, dataDir, base string) (time.Time, error) {
 	if !cert.NotAfter.After(old.NotAfter) {
 		return time.Time{}, errors.New("enrol: renew: the new certificate expires no later than the old one")
 	}
-	if err := WriteFile(filepath.Join(dataDir, CertFile), out.Cert, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dataDir, CertFile), out.Cert, 0o644); err != nil {
 		return time.Time{}, fmt.Errorf("enrol: renew: write certificate: %w", err)
 	}
 	return cert.NotAfter, nil

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"sentinel/internal/atomicfile"
 )
 
 // Store keeps enrolment tokens, enrolled devices and revocations. Its
@@ -188,7 +189,7 @@ func (s *FileStore) save(next fileState) error {
 	if err != nil {
 		return err
 	}
-	if err := WriteFile(s.path, data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(s.path, data, 0o600); err != nil {
 		return fmt.Errorf("enrol: store: %w", err)
 	}
 	s.state = next

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/atomicfile"
 )
 
 // maxAnswer bounds the centre's answer on the terminal: the first bundles
@@ -183,14 +184,14 @@ func Install(dataDir string, key crypto.Signer, resp *Response, pinned crypto.Pu
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFile(filepath.Join(dataDir, KeyFile), keyPEM, 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dataDir, KeyFile), keyPEM, 0o600); err != nil {
 		return nil, fmt.Errorf("enrol: write key: %w", err)
 	}
 	files[CertFile] = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
 	files[CAFile] = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
 	files[RootFile] = rootPEM
 	for name, data := range files {
-		if err := WriteFile(filepath.Join(dataDir, name), data, 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dataDir, name), data, 0o644); err != nil {
 			return nil, fmt.Errorf("enrol: write %s: %w", name, err)
 		}
 	}
