@@ -30,6 +30,9 @@ var commands = map[string]cli.Command{
 	"devices": {Summary: "enrol terminals: tokens, the device CA, revocation", Run: runDevices},
 	"bundles": {Summary: "sign and publish trust, policy and config bundles", Run: runBundles},
 	"serve":   {Summary: "run the central server: enrolment, journal upload, bundle download", Run: runServe},
+	"status":  {Summary: "set a holder's status and publish the status delta", Run: runStatus},
+	"export":  {Summary: "export passages for a time range, recording who, when and why", Run: runExport},
+	"trace":   {Summary: "trace a holder's contacts, recording who, when and why", Run: runTrace},
 }
 
 func main() {
