@@ -2,12 +2,199 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/ops"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/server"
+	"sentinel/internal/cli"
 )
 
-// runExport is not built yet: issue 5 replaces this file.
+// opsStore is what export and trace need of a store.
+type opsStore interface {
+	ops.Source
+	Close() error
+}
+
+var (
+	_ opsStore = (*boltstore.Store)(nil)
+	_ opsStore = (*pgstore.Store)(nil)
+)
+
+// opsLockTimeout bounds the wait for the bbolt file lock: a running server
+// holds it for as long as it runs, so waiting longer is useless.
+const opsLockTimeout = time.Second
+
+// opsFlags are the flags export and trace share.
+type opsFlags struct {
+	data, pgURL, purpose, operator string
+}
+
+func (o *opsFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.data, "data", defaultCentralData, "the centre's data `DIR` (store and audit log)")
+	fs.StringVar(&o.pgURL, "postgres", "", "read passages from PostgreSQL at `URL` instead of the bbolt store in --data")
+	fs.StringVar(&o.purpose, "purpose", "", "why this is run, recorded in the audit log (required)")
+	fs.StringVar(&o.operator, "operator", os.Getenv("USER"), "who runs it, recorded in the audit log")
+}
+
+// check refuses a command line without who or why.
+func (o *opsFlags) check() error {
+	if o.purpose == "" {
+		return issueUsagef("--purpose is required: say why (it is recorded with who and when in the audit log)")
+	}
+	if o.operator == "" {
+		return issueUsagef("--operator is required when $USER is not set")
+	}
+	return nil
+}
+
+// open opens the store the flags name and returns it with the name the
+// audit log records.
+func (o *opsFlags) open(ctx context.Context) (opsStore, string, error) {
+	if o.pgURL != "" {
+		st, err := pgstore.Open(ctx, o.pgURL, nil)
+		if err != nil {
+			return nil, "", fmt.Errorf("--postgres: %w", err)
+		}
+		return st, "postgres", nil
+	}
+	path := filepath.Join(o.data, server.StoreFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, "", fmt.Errorf("no central store at %s: check --data, or use --postgres: %w", path, err)
+	}
+	st, err := boltstore.Open(path, &boltstore.Options{Timeout: opsLockTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, "", fmt.Errorf("%s: the store is in use by a running server; stop it or use --postgres", path)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return st, path, nil
+}
+
+// audit returns the audit log in the data directory.
+func (o *opsFlags) audit() (*ops.FileLog, error) {
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	return ops.NewFileLog(filepath.Join(o.data, ops.AuditFile)), nil
+}
+
+// opsParse parses args and refuses positionals.
+func opsParse(fs *flag.FlagSet, args []string) error {
+	rest, err := cli.ParseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return issueUsagef("%v", err)
+	}
+	if len(rest) > 0 {
+		return issueUsagef("unexpected argument %q", rest[0])
+	}
+	return nil
+}
+
+func opsExit(stderr io.Writer, name string, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return issueExit(stderr, name, err)
+}
+
+// runExport streams passages to a spool, records the export in the audit
+// log, and only then hands the spool to --out or stdout.
 func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "sentinel-central export: not available in this build yet")
-	return exitRefused
+	fs := issueFlagSet("export", stderr)
+	var o opsFlags
+	o.register(fs)
+	var from, to issueTimeFlag
+	fs.Var(&from, "from", "first `TIME` of the export, inclusive (required)")
+	fs.Var(&to, "to", "end `TIME` of the export, exclusive (required)")
+	site := fs.String("site", "", "only passages at `SITE`")
+	device := fs.String("device", "", "only passages of terminal `ID`")
+	format := fs.String("format", "", "csv or jsonl (required)")
+	out := fs.String("out", "", "write to `FILE` instead of stdout")
+	return opsExit(stderr, "export", func() error {
+		if err := opsParse(fs, args); err != nil {
+			return err
+		}
+		if from.t.IsZero() || to.t.IsZero() {
+			return issueUsagef("--from and --to are required")
+		}
+		if !to.t.After(from.t) {
+			return issueUsagef("--to %s is not after --from %s", to.t.Format(time.RFC3339), from.t.Format(time.RFC3339))
+		}
+		f, err := ops.ParseFormat(*format)
+		if err != nil {
+			return issueUsagef("--format %q: want csv or jsonl", *format)
+		}
+		if err := o.check(); err != nil {
+			return err
+		}
+		log, err := o.audit()
+		if err != nil {
+			return err
+		}
+		st, storeName, err := o.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+
+		// The spool sits beside --out, or in the temporary directory for
+		// stdout, and is removed whatever happens.
+		dir := os.TempDir()
+		if *out != "" {
+			dir = filepath.Dir(*out)
+		}
+		spool, err := os.CreateTemp(dir, ".sentinel-export-*")
+		if err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		defer os.Remove(spool.Name())
+		defer spool.Close()
+
+		filter := central.Filter{From: from.t, To: to.t, Site: *site, Device: *device}
+		n, err := ops.Export(ctx, st, filter, f, spool)
+		if err != nil {
+			return err
+		}
+		entry := ops.Entry{
+			Time: time.Now().UTC(), Operator: o.operator, Action: ops.ActionExport, Purpose: o.purpose,
+			Query: ops.Query{From: from.t, To: to.t, Site: *site, Device: *device},
+			Store: storeName, Format: string(f), Rows: n,
+		}
+		if err := log.Append(ctx, entry); err != nil {
+			return fmt.Errorf("%w: nothing exported", err)
+		}
+		if _, err := spool.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		if *out == "" {
+			if _, err := io.Copy(stdout, spool); err != nil {
+				return fmt.Errorf("write: %w", err)
+			}
+			fmt.Fprintf(stderr, "exported %d passages; recorded in %s\n", n, log.Path())
+			return nil
+		}
+		if err := spool.Sync(); err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		if err := os.Rename(spool.Name(), *out); err != nil {
+			return fmt.Errorf("write %s: %w", *out, err)
+		}
+		fmt.Fprintf(stderr, "exported %d passages to %s; recorded in %s\n", n, *out, log.Path())
+		return nil
+	}())
 }
