@@ -1,0 +1,297 @@
+package statusdb
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"sentinel/crypto/credential"
+	"sentinel/internal/status"
+)
+
+// Errors of the record.
+var (
+	// ErrHolder: the holder is neither native nor pseudonymous.
+	ErrHolder = errors.New("statusdb: holder must be ISSUER:INDEX or p:HEX")
+	// ErrRecord: an entry is not valid (status, or until not after effective).
+	ErrRecord = errors.New("statusdb: invalid entry")
+	// ErrDamaged: a stored value does not decode.
+	ErrDamaged = errors.New("statusdb: damaged record")
+)
+
+// DefaultTimeout is how long Open waits for another process holding the file.
+const DefaultTimeout = 2 * time.Second
+
+var (
+	bucketEntries = []byte("entries")
+	bucketRevoked = []byte("revoked")
+	bucketMeta    = []byte("meta")
+	keyVersion    = []byte("version")
+)
+
+// Record is one holder's current status entry as the centre keeps it.
+type Record struct {
+	Holder    credential.Holder `json:"holder"`
+	Status    status.Status     `json:"status"`
+	Effective time.Time         `json:"effective"`
+	Until     time.Time         `json:"until,omitzero"`
+	Reason    byte              `json:"reason"`
+	Note      string            `json:"note,omitempty"` // words stay at the centre
+	SetAt     time.Time         `json:"set_at"`
+}
+
+// stored is a Record as the file keeps it.
+type stored struct {
+	Status    string    `json:"status"`
+	Effective time.Time `json:"effective"`
+	Until     time.Time `json:"until,omitzero"`
+	Reason    byte      `json:"reason"`
+	Note      string    `json:"note,omitempty"`
+	SetAt     time.Time `json:"set_at"`
+}
+
+func encode(r Record) ([]byte, error) {
+	return json.Marshal(stored{Status: r.Status.String(), Effective: r.Effective.UTC(), Until: r.Until.UTC(),
+		Reason: r.Reason, Note: r.Note, SetAt: r.SetAt.UTC()})
+}
+
+func decode(key, val []byte) (Record, error) {
+	var s stored
+	if err := json.Unmarshal(val, &s); err != nil {
+		return Record{}, fmt.Errorf("%w: %s: %v", ErrDamaged, key, err)
+	}
+	h, err := credential.ParseHolder(string(key))
+	if err != nil {
+		return Record{}, fmt.Errorf("%w: %s: %v", ErrDamaged, key, err)
+	}
+	st, err := status.ParseStatus(s.Status)
+	if err != nil {
+		return Record{}, fmt.Errorf("%w: %s: %v", ErrDamaged, key, err)
+	}
+	return Record{Holder: h, Status: st, Effective: s.Effective, Until: s.Until, Reason: s.Reason, Note: s.Note, SetAt: s.SetAt}, nil
+}
+
+// Entry returns the record as a status.Entry for a Builder.
+func (r Record) Entry() status.Entry {
+	return status.Entry{Status: r.Status, Effective: r.Effective, Until: r.Until, Reason: r.Reason}
+}
+
+// Validate checks what a terminal would refuse.
+func (r Record) Validate() error {
+	switch r.Holder.Kind {
+	case credential.HolderNative, credential.HolderPseudonym:
+	default:
+		return ErrHolder
+	}
+	if !r.Status.Valid() {
+		return fmt.Errorf("%w: status %d", ErrRecord, r.Status)
+	}
+	if r.Effective.IsZero() {
+		return fmt.Errorf("%w: no effective time", ErrRecord)
+	}
+	if !r.Until.IsZero() && !r.Until.After(r.Effective) {
+		return fmt.Errorf("%w: until %s is not after effective %s", ErrRecord,
+			r.Until.Format(time.RFC3339), r.Effective.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Revocation is a revoked EU DCC certificate identifier.
+type Revocation struct {
+	UCI       string    `json:"uci"`
+	RevokedAt time.Time `json:"revoked_at"`
+}
+
+// DB is the centre's status record.
+type DB struct {
+	bolt *bbolt.DB
+}
+
+// Open opens (or creates) the record at path, waiting at most timeout
+// (DefaultTimeout when 0) for another process that holds it.
+func Open(path string, timeout time.Duration) (*DB, error) {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout})
+	if err != nil {
+		return nil, fmt.Errorf("statusdb: open %s: %w", path, err)
+	}
+	err = b.Update(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketEntries, bucketRevoked, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("statusdb: open %s: %w", path, err)
+	}
+	return &DB{bolt: b}, nil
+}
+
+// Close closes the record.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Update runs fn in a read-write transaction: every change fn makes is kept
+// when fn returns nil and none when it returns an error.
+func (db *DB) Update(fn func(*Tx) error) error {
+	return db.bolt.Update(func(tx *bbolt.Tx) error { return fn(&Tx{tx: tx}) })
+}
+
+// View runs fn in a read-only transaction; fn must not change anything.
+func (db *DB) View(fn func(*Tx) error) error {
+	return db.bolt.View(func(tx *bbolt.Tx) error { return fn(&Tx{tx: tx}) })
+}
+
+// Tx is a transaction on the record.
+type Tx struct {
+	tx *bbolt.Tx
+}
+
+// Set records r as the holder's current entry and returns the entry it
+// replaces, if any.
+func (t *Tx) Set(r Record) (prev Record, had bool, err error) {
+	if err := r.Validate(); err != nil {
+		return Record{}, false, err
+	}
+	key := []byte(r.Holder.String())
+	b := t.tx.Bucket(bucketEntries)
+	if old := b.Get(key); old != nil {
+		if prev, err = decode(key, old); err != nil {
+			return Record{}, false, err
+		}
+		had = true
+	}
+	val, err := encode(r)
+	if err != nil {
+		return Record{}, false, err
+	}
+	return prev, had, b.Put(key, val)
+}
+
+// Get returns the holder's current entry.
+func (t *Tx) Get(h credential.Holder) (Record, bool, error) {
+	v := t.tx.Bucket(bucketEntries).Get([]byte(h.String()))
+	if v == nil {
+		return Record{}, false, nil
+	}
+	r, err := decode([]byte(h.String()), v)
+	if err != nil {
+		return Record{}, false, err
+	}
+	return r, true, nil
+}
+
+// Revoke records the DCC certificate identifier as revoked at at; it
+// reports false when it already was.
+func (t *Tx) Revoke(uci string, at time.Time) (bool, error) {
+	if uci == "" {
+		return false, fmt.Errorf("%w: empty certificate identifier", ErrRecord)
+	}
+	b := t.tx.Bucket(bucketRevoked)
+	if b.Get([]byte(uci)) != nil {
+		return false, nil
+	}
+	v, err := at.UTC().MarshalBinary()
+	if err != nil {
+		return false, err
+	}
+	return true, b.Put([]byte(uci), v)
+}
+
+// Version returns the status version the record was last published at (0:
+// never).
+func (t *Tx) Version() uint64 {
+	v := t.tx.Bucket(bucketMeta).Get(keyVersion)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// SetVersion records the status version of the bundle just published.
+func (t *Tx) SetVersion(v uint64) error {
+	return t.tx.Bucket(bucketMeta).Put(keyVersion, binary.BigEndian.AppendUint64(nil, v))
+}
+
+// Each calls fn for every entry, in holder order, until fn returns an error.
+func (t *Tx) Each(fn func(Record) error) error {
+	return t.tx.Bucket(bucketEntries).ForEach(func(k, v []byte) error {
+		r, err := decode(k, v)
+		if err != nil {
+			return err
+		}
+		return fn(r)
+	})
+}
+
+// Revocations calls fn for every revoked identifier.
+func (t *Tx) Revocations(fn func(Revocation) error) error {
+	return t.tx.Bucket(bucketRevoked).ForEach(func(k, v []byte) error {
+		var at time.Time
+		if err := at.UnmarshalBinary(v); err != nil {
+			return fmt.Errorf("%w: revocation %s: %v", ErrDamaged, k, err)
+		}
+		return fn(Revocation{UCI: string(k), RevokedAt: at})
+	})
+}
+
+// Counts says how many entries and revocations the record holds.
+func (t *Tx) Counts() (entries, revoked int) {
+	return t.tx.Bucket(bucketEntries).Stats().KeyN, t.tx.Bucket(bucketRevoked).Stats().KeyN
+}
+
+// AddTo sets r on b (a status.Builder) by the holder's kind.
+func AddTo(b *status.Builder, r Record) error {
+	switch r.Holder.Kind {
+	case credential.HolderNative:
+		return b.SetNative(r.Holder.Issuer, r.Holder.Index, r.Entry())
+	case credential.HolderPseudonym:
+		return b.SetPseudonym(r.Holder.Pseudonym, r.Entry())
+	}
+	return ErrHolder
+}
+
+// BaseOptions say which entries a base leaves out because they can no
+// longer override a valid code (the terminal's status.Options).
+type BaseOptions struct {
+	NativeLifetime time.Duration // status.DefaultNativeLifetime when 0
+	Tolerance      time.Duration // status.DefaultTolerance when 0
+}
+
+// Base fills a new Builder with every entry that can still override a valid
+// code at now, and every revocation, for a status-base payload.
+func (t *Tx) Base(now time.Time, opts BaseOptions) (*status.Builder, error) {
+	if opts.NativeLifetime <= 0 {
+		opts.NativeLifetime = status.DefaultNativeLifetime
+	}
+	if opts.Tolerance <= 0 {
+		opts.Tolerance = status.DefaultTolerance
+	}
+	horizon := now.Add(-opts.NativeLifetime - opts.Tolerance)
+	b := status.NewBuilder()
+	err := t.Each(func(r Record) error {
+		if !r.Until.IsZero() && !r.Until.After(now) {
+			return nil // lapsed
+		}
+		if r.Holder.Kind == credential.HolderNative && !r.Effective.After(horizon) {
+			return nil // older than any valid native code
+		}
+		return AddTo(b, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = t.Revocations(func(r Revocation) error {
+		b.Revoke(r.UCI)
+		return nil
+	})
+	return b, err
+}
