@@ -48,7 +48,7 @@ func runTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		defer st.Close()
 
 		now := time.Now().UTC()
-		q := ops.TraceQuery{Holder: *holder, From: now.AddDate(0, 0, -*days), To: now.Add(time.Nanosecond), Window: *window}
+		q := ops.TraceQuery{Holder: *holder, From: now.AddDate(0, 0, -*days), To: now.Add(time.Microsecond), Window: *window}
 		res, err := ops.Trace(ctx, st, q)
 		if err != nil {
 			return err

@@ -184,12 +184,14 @@ func Trace(ctx context.Context, src Source, q TraceQuery) (*TraceResult, error) 
 	// no two queries are open at once.
 	for i := range res.Visits {
 		v := &res.Visits[i]
-		f := central.Filter{Site: v.Site, From: v.Time.Add(-q.Window), To: v.Time.Add(q.Window + time.Nanosecond)}
+		// To is exclusive and PostgreSQL keeps microseconds: ask for a
+		// microsecond more and drop what lies beyond the window here.
+		f := central.Filter{Site: v.Site, From: v.Time.Add(-q.Window), To: v.Time.Add(q.Window + time.Microsecond)}
 		for p, err := range src.Passages(ctx, f) {
 			if err != nil {
 				return nil, fmt.Errorf("trace %s at %s: %w", q.Holder, v.Site, err)
 			}
-			if p.Holder == "" || p.Holder == q.Holder {
+			if p.Holder == "" || p.Holder == q.Holder || p.Time.Sub(v.Time) > q.Window {
 				continue
 			}
 			v.Contacts = append(v.Contacts, Contact{Holder: p.Holder, Device: p.Device, Time: p.Time.UTC(), Delta: p.Time.Sub(v.Time)})
