@@ -2,12 +2,325 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/trust"
+	"sentinel/internal/central/bundles"
+	"sentinel/internal/central/statusdb"
+	"sentinel/internal/cli"
+	"sentinel/internal/status"
 )
 
-// runStatus is not built yet: issue 5 replaces this file.
+var statusCommands = map[string]cli.Command{
+	"set":    {Summary: "set a holder's status and publish the status delta", Run: runStatusSet},
+	"revoke": {Summary: "revoke an EU DCC certificate identifier and publish the status delta", Run: runStatusRevoke},
+}
+
 func runStatus(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "sentinel-central status: not available in this build yet")
+	return cli.Dispatch(ctx, "sentinel-central status", statusCommands, args, stdin, stdout, stderr)
+}
+
+// maxFutureEffective bounds how far ahead an effective time may lie: a
+// terminal keeps entries by their effective time, and entries dated far in
+// the future break its layout (see internal/status).
+const maxFutureEffective = 5 * time.Minute
+
+// statusPublishing holds the flags every status subcommand shares: where
+// the record and repository live and how to sign.
+type statusPublishing struct {
+	data, key, delegation, rootPub, fresh, grace string
+	asJSON                                       bool
+	now                                          func() time.Time
+}
+
+func statusFlags(name string, stderr io.Writer) (*flag.FlagSet, *statusPublishing) {
+	fs := flag.NewFlagSet("sentinel-central status "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	p := &statusPublishing{now: time.Now}
+	fs.StringVar(&p.key, "key", "", "the online signing key's private key `FILE` (required)")
+	fs.StringVar(&p.delegation, "delegation", "", "the signing key's delegation `FILE` from the root (required unless --key is the root)")
+	fs.StringVar(&p.rootPub, "root-pub", "", "the operator root's public key `FILE` (required)")
+	fs.StringVar(&p.data, "data", defaultCentralData, "the centre's data `DIR`")
+	fs.StringVar(&p.fresh, "fresh", "24h", "how long the status bundle stays fresh after issue")
+	fs.StringVar(&p.grace, "grace", "72h", "how long after issue it is still usable in grace")
+	fs.BoolVar(&p.asJSON, "json", false, "print JSON")
+	return fs, p
+}
+
+func statusFinish(stderr io.Writer, name string, err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "sentinel-central status %s: %v\n", name, err)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
 	return exitRefused
+}
+
+// signing is what publishing needs, loaded before anything is recorded.
+type signing struct {
+	signer       crypto.Signer
+	root         crypto.PublicKey
+	d            *trust.Delegation
+	fresh, grace time.Duration
+}
+
+func (p *statusPublishing) load() (*signing, error) {
+	if p.key == "" || p.rootPub == "" {
+		return nil, usagef("--key FILE and --root-pub FILE are required")
+	}
+	var s signing
+	var err error
+	if s.fresh, err = parseDays(p.fresh); err != nil {
+		return nil, usagef("--fresh: %v", err)
+	}
+	if s.grace, err = parseDays(p.grace); err != nil {
+		return nil, usagef("--grace: %v", err)
+	}
+	if s.grace < s.fresh {
+		return nil, usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", p.grace, p.fresh)
+	}
+	if s.signer, err = readPrivateKey(p.key); err != nil {
+		return nil, err
+	}
+	if s.root, err = readPublicKey(p.rootPub); err != nil {
+		return nil, err
+	}
+	if p.delegation != "" {
+		raw, err := os.ReadFile(p.delegation)
+		if err != nil {
+			return nil, err
+		}
+		if s.d, err = trust.ParseDelegation(raw, s.root); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.delegation, err)
+		}
+	}
+	return &s, nil
+}
+
+// statusPublished says what a status subcommand published.
+type statusPublished struct {
+	Bundle   bundles.Entry     `json:"bundle"`
+	Record   *statusdb.Record  `json:"record,omitempty"`
+	Previous *statusdb.Record  `json:"previous,omitempty"`
+	Revoked  []string          `json:"revoked,omitempty"`
+	Why      string            `json:"why"` // why a base rather than a delta
+	Took     statusPublishTime `json:"took_ms"`
+}
+
+type statusPublishTime time.Duration
+
+func (d statusPublishTime) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, float64(d)/float64(time.Millisecond), 'f', 3, 64), nil
+}
+
+// chainState reads the repository's status chain: the current status
+// version, whether a base exists, and how many deltas follow it.
+func chainState(repo *bundles.Repo) (version uint64, hasBase bool, deltas int) {
+	for _, e := range repo.List() {
+		switch e.Kind {
+		case trust.KindStatusBase:
+			hasBase = true
+		case trust.KindStatusDelta:
+			deltas++
+		default:
+			continue
+		}
+		version = max(version, e.Version)
+	}
+	return version, hasBase, deltas
+}
+
+// publishStatus records a change and publishes it in one transaction of the
+// record: change applies it to the record and to the delta's builder. It
+// publishes a delta when the record matches the repository's chain, and a
+// base rebuilt from the record when no base exists, the chain is at its
+// bound, or the record and the repository disagree.
+func publishStatus(p *statusPublishing, s *signing, change func(tx *statusdb.Tx, delta *status.Builder) error) (statusPublished, error) {
+	var out statusPublished
+	if err := os.MkdirAll(p.data, 0o700); err != nil {
+		return out, err
+	}
+	repo, err := openRepo(p.data, s.root)
+	if err != nil {
+		return out, err
+	}
+	db, err := statusdb.Open(filepath.Join(p.data, "status.db"), 0)
+	if err != nil {
+		return out, err
+	}
+	defer db.Close()
+	start := time.Now()
+	err = db.Update(func(tx *statusdb.Tx) error {
+		delta := status.NewBuilder()
+		if err := change(tx, delta); err != nil {
+			return err
+		}
+		version, hasBase, deltas := chainState(repo)
+		kind := trust.KindStatusDelta
+		switch {
+		case !hasBase:
+			kind, out.Why = trust.KindStatusBase, "no status base is published yet"
+		case deltas >= bundles.DefaultMaxChain:
+			kind, out.Why = trust.KindStatusBase, fmt.Sprintf("the chain holds %d deltas, its bound", deltas)
+		case tx.Version() != version:
+			kind, out.Why = trust.KindStatusBase, fmt.Sprintf("the record was last published at status version %d, the repository is at %d", tx.Version(), version)
+		}
+		var payload []byte
+		if kind == trust.KindStatusDelta {
+			if payload, err = delta.MarshalDelta(); err != nil {
+				return err
+			}
+		} else {
+			b, err := tx.Base(p.now(), statusdb.BaseOptions{})
+			if err != nil {
+				return err
+			}
+			if payload, err = b.MarshalBase(); err != nil {
+				return err
+			}
+		}
+		e, err := repo.Publish(kind, payload, s.signer, s.d, s.fresh, s.grace)
+		if err != nil {
+			return err
+		}
+		out.Bundle = e
+		return tx.SetVersion(e.Version)
+	})
+	out.Took = statusPublishTime(time.Since(start))
+	return out, err
+}
+
+func printStatusPublished(w io.Writer, asJSON bool, what string, out statusPublished) error {
+	if asJSON {
+		return printJSON(w, out)
+	}
+	fmt.Fprintln(w, what)
+	e := out.Bundle
+	fmt.Fprintf(w, "published %s version %d", e.Kind, e.Version)
+	if e.Kind == trust.KindStatusDelta {
+		fmt.Fprintf(w, " (applies to version %d)", e.Base)
+	}
+	fmt.Fprintf(w, ", fresh until %s, in %.1f ms\n", e.FreshUntil.Format(time.RFC3339), float64(out.Took)/float64(time.Millisecond))
+	if out.Why != "" {
+		fmt.Fprintf(w, "a base, not a delta: %s\n", out.Why)
+	}
+	return nil
+}
+
+func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs, p := statusFlags("set", stderr)
+	holderS := fs.String("holder", "", "the holder: `ISSUER:INDEX` for a native holder, p:HEX for an EU DCC or SHC pseudonym (required)")
+	statusS := fs.String("status", "", "green, yellow, red or withheld (required)")
+	reasonS := fs.String("reason", "", "the reason `CODE`, 0 to 255, the one byte terminals get (required)")
+	note := fs.String("note", "", "the reason in words, kept at the centre only")
+	var effective, until timeFlag
+	fs.Var(&effective, "effective", "when the status takes effect, RFC 3339 (default now)")
+	fs.Var(&until, "until", "when the status lapses, RFC 3339 (default open)")
+	return statusFinish(stderr, "set", func() error {
+		pos, err := parseFlags(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 0 {
+			return usagef("set takes no arguments: set --holder ISSUER:INDEX --status red --reason CODE --key SIGNER --delegation FILE --root-pub ROOT")
+		}
+		if *holderS == "" || *statusS == "" || *reasonS == "" {
+			return usagef("--holder, --status and --reason are required")
+		}
+		h, err := credential.ParseHolder(*holderS)
+		if err != nil || (h.Kind != credential.HolderNative && h.Kind != credential.HolderPseudonym) {
+			return usagef("--holder %q: want ISSUER:INDEX (as ZJ:1024) or p: and the 32 hex digits of a pseudonym", *holderS)
+		}
+		st, err := status.ParseStatus(*statusS)
+		if err != nil {
+			return usagef("--status %q: want green, yellow, red or withheld", *statusS)
+		}
+		reason, err := strconv.ParseUint(*reasonS, 10, 8)
+		if err != nil {
+			return usagef("--reason %q: want a code from 0 to 255", *reasonS)
+		}
+		now := p.now()
+		r := statusdb.Record{Holder: h, Status: st, Effective: effective.or(now), Until: until.t, Reason: byte(reason), Note: *note, SetAt: now.UTC()}
+		if r.Effective.After(now.Add(maxFutureEffective)) {
+			return usagef("--effective %s lies in the future: set the status when it takes effect", r.Effective.Format(time.RFC3339))
+		}
+		if !r.Until.IsZero() && !r.Until.After(r.Effective) {
+			return usagef("--until %s is not after the effective time %s", r.Until.Format(time.RFC3339), r.Effective.Format(time.RFC3339))
+		}
+		s, err := p.load()
+		if err != nil {
+			return err
+		}
+		var previous *statusdb.Record
+		out, err := publishStatus(p, s, func(tx *statusdb.Tx, delta *status.Builder) error {
+			prev, had, err := tx.Set(r)
+			if err != nil {
+				return err
+			}
+			if had {
+				previous = &prev
+			}
+			return statusdb.AddTo(delta, r)
+		})
+		if err != nil {
+			return err
+		}
+		out.Record, out.Previous = &r, previous
+		what := fmt.Sprintf("%s is %s from %s", h, st, r.Effective.UTC().Format(time.RFC3339))
+		if !r.Until.IsZero() {
+			what += " until " + r.Until.UTC().Format(time.RFC3339)
+		}
+		return printStatusPublished(stdout, p.asJSON, what, out)
+	}())
+}
+
+func runStatusRevoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs, p := statusFlags("revoke", stderr)
+	var ucis cli.Strings
+	fs.Var(&ucis, "dcc", "an EU DCC certificate identifier (`UCI`) to revoke; repeat for several (required)")
+	return statusFinish(stderr, "revoke", func() error {
+		pos, err := parseFlags(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 0 || len(ucis) == 0 {
+			return usagef("want revoke --dcc UCI --key SIGNER --delegation FILE --root-pub ROOT")
+		}
+		for _, u := range ucis {
+			if u == "" || len(u) > 256 {
+				return usagef("--dcc %q: want a certificate identifier such as URN:UVCI:01:DE:…", u)
+			}
+		}
+		s, err := p.load()
+		if err != nil {
+			return err
+		}
+		now := p.now()
+		out, err := publishStatus(p, s, func(tx *statusdb.Tx, delta *status.Builder) error {
+			for _, u := range ucis {
+				if _, err := tx.Revoke(u, now); err != nil {
+					return err
+				}
+				delta.Revoke(u)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		out.Revoked = ucis
+		return printStatusPublished(stdout, p.asJSON, fmt.Sprintf("revoked %d EU DCC certificate identifier(s)", len(ucis)), out)
+	}())
 }
