@@ -142,15 +142,15 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if err := o.check(); err != nil {
 			return err
 		}
-		log, err := o.audit()
-		if err != nil {
-			return err
-		}
 		st, storeName, err := o.open(ctx)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
+		log, err := o.audit()
+		if err != nil {
+			return err
+		}
 
 		// The spool sits beside --out, or in the temporary directory for
 		// stdout, and is removed whatever happens.

@@ -37,15 +37,15 @@ func runTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if err := o.check(); err != nil {
 			return err
 		}
-		log, err := o.audit()
-		if err != nil {
-			return err
-		}
 		st, storeName, err := o.open(ctx)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
+		log, err := o.audit()
+		if err != nil {
+			return err
+		}
 
 		now := time.Now().UTC()
 		q := ops.TraceQuery{Holder: *holder, From: now.AddDate(0, 0, -*days), To: now.Add(time.Microsecond), Window: *window}
