@@ -7,10 +7,22 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	berrors "go.etcd.io/bbolt/errors"
+
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/server"
 	"sentinel/internal/cli"
 )
 
@@ -124,8 +136,104 @@ func runDevicesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	}())
 }
 
+// storeLockWait bounds how long devices list waits for the bbolt store's
+// lock, which a running serve holds.
+const storeLockWait = 500 * time.Millisecond
+
+// deviceStore is what devices list needs of a store.
+type deviceStore interface {
+	Devices(ctx context.Context) ([]central.Device, error)
+	Close() error
+}
+
+var (
+	_ deviceStore = (*boltstore.Store)(nil)
+	_ deviceStore = (*pgstore.Store)(nil)
+)
+
+// deviceOut is one terminal as devices list prints it with --json: the
+// enrolment registry's fields and what the store knows of its uploads.
+type deviceOut struct {
+	enrol.Device
+	// StoreRead is false when the store could not be read (a running
+	// serve holds the bbolt store): LastSeen and Marks are then unknown.
+	StoreRead bool `json:"store_read"`
+	// LastSeen is the time of the last upload that carried records; null
+	// when the terminal never uploaded or the store was not read.
+	LastSeen *time.Time `json:"last_seen"`
+	Marks    []markOut  `json:"marks"`
+	// Acked is the sum of the high-water marks over the terminal's journal
+	// epochs: how many records the centre has acknowledged.
+	Acked uint64 `json:"acked"`
+}
+
+// markOut is the high-water mark of one journal epoch.
+type markOut struct {
+	Epoch     string `json:"epoch"`
+	HighWater uint64 `json:"high_water"`
+}
+
+// openDeviceStore opens PostgreSQL at pgURL, or the bbolt store in data.
+// It returns a nil store and no error when the bbolt store does not exist
+// yet (no terminal has uploaded).
+func openDeviceStore(ctx context.Context, data, pgURL string) (deviceStore, error) {
+	if pgURL != "" {
+		st, err := pgstore.Open(ctx, pgURL, nil)
+		if err != nil {
+			return nil, fmt.Errorf("--postgres: %w", err)
+		}
+		return st, nil
+	}
+	path := filepath.Join(data, server.StoreFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	st, err := boltstore.Open(path, &boltstore.Options{Timeout: storeLockWait})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// fleet joins the enrolment registry with the store's devices, ordered by
+// id. A device the store knows but the registry does not (a lost registry)
+// is listed with an empty site.
+func fleet(reg []enrol.Device, stored []central.Device, read bool) []deviceOut {
+	byID := make(map[string]central.Device, len(stored))
+	for _, d := range stored {
+		byID[d.ID] = d
+	}
+	out := make([]deviceOut, 0, len(reg)+len(stored))
+	add := func(e enrol.Device) {
+		o := deviceOut{Device: e, StoreRead: read, Marks: []markOut{}}
+		if d, ok := byID[e.ID]; ok {
+			delete(byID, e.ID)
+			if !d.LastSeen.IsZero() {
+				ls := d.LastSeen.UTC()
+				o.LastSeen = &ls
+			}
+			for _, m := range d.Marks {
+				o.Marks = append(o.Marks, markOut{Epoch: m.Epoch.String(), HighWater: m.HighWater})
+				o.Acked += m.HighWater
+			}
+		}
+		out = append(out, o)
+	}
+	for _, e := range reg {
+		add(e)
+	}
+	for _, d := range stored {
+		if _, ok := byID[d.ID]; ok {
+			add(enrol.Device{ID: d.ID})
+		}
+	}
+	slices.SortFunc(out, func(a, b deviceOut) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
 func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, data, asJSON := devicesFlags("list", stderr)
+	pgURL := fs.String("postgres", "", "read uploads from PostgreSQL at `URL` instead of the bbolt store in --data")
 	return devicesExit(stderr, "list", func() error {
 		if err := parseDevicesFlags(fs, args); err != nil {
 			return err
@@ -134,30 +242,60 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if err != nil {
 			return err
 		}
-		ds, err := st.Devices()
+		reg, err := st.Devices()
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			if ds == nil {
-				ds = []enrol.Device{}
+		var stored []central.Device
+		read := true
+		ds, err := openDeviceStore(ctx, *data, *pgURL)
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			read = false
+			fmt.Fprintf(stderr, "sentinel-central devices list: last seen and acknowledged records unknown: %s is locked by a running 'sentinel-central serve'; stop it to read them, or pass --postgres URL when serve stores in PostgreSQL\n",
+				filepath.Join(*data, server.StoreFile))
+		case err != nil:
+			return err
+		case ds != nil:
+			stored, err = ds.Devices(ctx)
+			if cerr := ds.Close(); err == nil {
+				err = cerr
 			}
+			if err != nil {
+				return err
+			}
+		}
+		out := fleet(reg, stored, read)
+		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			return enc.Encode(ds)
+			return enc.Encode(out)
 		}
-		if len(ds) == 0 {
+		if len(out) == 0 {
 			fmt.Fprintln(stdout, "no terminals enrolled: make a token with 'sentinel-central devices add --site SITE'")
 			return nil
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DEVICE\tSITE\tENROLLED\tCERTIFICATE UNTIL\tREVOKED")
-		for _, d := range ds {
-			rev := "-"
+		fmt.Fprintln(tw, "DEVICE\tSITE\tENROLLED\tCERTIFICATE UNTIL\tREVOKED\tLAST SEEN\tACKED")
+		for _, d := range out {
+			site, enrolled, until, rev := d.Site, "-", "-", "-"
+			if site == "" {
+				site = "(not enrolled)"
+			}
+			if !d.Enrolled.IsZero() {
+				enrolled, until = d.Enrolled.Format(time.RFC3339), d.NotAfter.Format(time.RFC3339)
+			}
 			if !d.Revoked.IsZero() {
 				rev = d.Revoked.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Site, d.Enrolled.Format(time.RFC3339), d.NotAfter.Format(time.RFC3339), rev)
+			seen, acked := "never", strconv.FormatUint(d.Acked, 10)
+			switch {
+			case !d.StoreRead:
+				seen, acked = "unknown", "unknown"
+			case d.LastSeen != nil:
+				seen = d.LastSeen.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, site, enrolled, until, rev, seen, acked)
 		}
 		return tw.Flush()
 	}())

@@ -1,16 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"sentinel/crypto/trust"
 	"sentinel/device/camera"
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/pgtest"
+	"sentinel/internal/central/server"
+	"sentinel/internal/central/storetest"
 )
 
 func TestDevicesAddListRevoke(t *testing.T) {
@@ -127,4 +135,164 @@ func statMode(path string) (fs.FileMode, error) {
 		return 0, err
 	}
 	return st.Mode().Perm(), nil
+}
+
+// enrolOne enrols a terminal at site through the enrolment handler, as the
+// server would, and returns its device id.
+func enrolOne(t *testing.T, data, site string) string {
+	t.Helper()
+	var tok tokenOut
+	if err := json.Unmarshal([]byte(mustRun(t, "devices", "add", "--site", site, "--data", data, "--json")), &tok); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := enrol.LoadCA(data, false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := enrol.OpenFileStore(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
+	req, _, err := enrol.NewRequest(tok.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(req)
+	resp, err := (&enrol.Handler{CA: ca, Store: st, Root: root.Public()}).Enrol(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Device
+}
+
+// listFleet runs devices list --json with args and decodes it.
+func listFleet(t *testing.T, args ...string) ([]deviceOut, string) {
+	t.Helper()
+	code, out, errOut := sentinel(t, append([]string{"devices", "list", "--json"}, args...)...)
+	if code != exitOK {
+		t.Fatalf("devices list: exit %d, want 0\nstderr: %s", code, errOut)
+	}
+	var ds []deviceOut
+	if err := json.Unmarshal([]byte(out), &ds); err != nil {
+		t.Fatalf("%v in %q", err, out)
+	}
+	return ds, errOut
+}
+
+// TestDevicesListUploads shows what the store knows beside the registry:
+// last seen and the acknowledged records, "never" for a terminal that has
+// not uploaded, a device the registry lacks, and "unknown" with a clear
+// message while a server holds the bbolt store.
+func TestDevicesListUploads(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	up, idle := enrolOne(t, data, "north"), enrolOne(t, data, "south")
+
+	// Before any upload there is no store: both never seen, none created.
+	ds, _ := listFleet(t, "--data", data)
+	if len(ds) != 2 || ds[0].LastSeen != nil || ds[1].LastSeen != nil || !ds[0].StoreRead {
+		t.Fatalf("before uploads: got %+v, want two terminals never seen", ds)
+	}
+	if _, err := os.Stat(filepath.Join(data, server.StoreFile)); err == nil {
+		t.Fatal("devices list created the store")
+	}
+
+	seen := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
+	path := filepath.Join(data, server.StoreFile)
+	s, err := boltstore.Open(path, &boltstore.Options{Now: func() time.Time { return seen }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []struct {
+		dev   string
+		epoch central.Epoch
+		to    uint64
+	}{{up, central.Epoch{1}, 40}, {up, central.Epoch{2}, 5}, {"t-lost", central.Epoch{1}, 3}} {
+		if _, err := s.Ingest(ctx, in.dev, in.epoch, storetest.Recs(1, in.to, "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// While the store is held, as by a running serve.
+	ds, errOut := listFleet(t, "--data", data)
+	if len(ds) != 2 || ds[0].StoreRead || ds[0].LastSeen != nil {
+		t.Errorf("store locked: got %+v, want two terminals, store not read", ds)
+	}
+	if !strings.Contains(errOut, "locked by a running 'sentinel-central serve'") {
+		t.Errorf("store locked: got stderr %q, want it to say a server holds the store", errOut)
+	}
+	if code, out, _ := sentinel(t, "devices", "list", "--data", data); code != exitOK || !strings.Contains(out, "unknown") {
+		t.Errorf("store locked, text: got exit %d\n%s\nwant 0 and unknown", code, out)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ds, errOut = listFleet(t, "--data", data)
+	if errOut != "" {
+		t.Errorf("got stderr %q, want none", errOut)
+	}
+	want := map[string]struct {
+		site  string
+		seen  bool
+		acked uint64
+		marks int
+	}{up: {"north", true, 45, 2}, idle: {"south", false, 0, 0}, "t-lost": {"", true, 3, 1}}
+	if len(ds) != len(want) {
+		t.Fatalf("got %d devices, want %d: %+v", len(ds), len(want), ds)
+	}
+	for _, d := range ds {
+		t.Run(d.ID, func(t *testing.T) {
+			w, ok := want[d.ID]
+			if !ok {
+				t.Fatalf("got unexpected device %s", d.ID)
+			}
+			if d.Site != w.site || d.Acked != w.acked || len(d.Marks) != w.marks || !d.StoreRead {
+				t.Errorf("got site %q, acked %d, %d marks, read %v; want %q, %d, %d, true", d.Site, d.Acked, len(d.Marks), d.StoreRead, w.site, w.acked, w.marks)
+			}
+			if got := d.LastSeen != nil && d.LastSeen.Equal(seen); got != w.seen {
+				t.Errorf("got last seen %v, want seen at %v: %v", d.LastSeen, seen, w.seen)
+			}
+		})
+	}
+	text := mustRun(t, "devices", "list", "--data", data)
+	rows, byID := map[string]string{}, map[string]deviceOut{}
+	for _, d := range ds {
+		byID[d.ID] = d
+	}
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n")[1:] {
+		f := strings.Fields(line)
+		rows[f[0]] = strings.Join(f[1:], " ")
+	}
+	for dev, want := range map[string]string{
+		up:       "north " + byID[up].Enrolled.Format(time.RFC3339) + " " + byID[up].NotAfter.Format(time.RFC3339) + " - 2026-11-28T09:30:00Z 45",
+		idle:     "south " + byID[idle].Enrolled.Format(time.RFC3339) + " " + byID[idle].NotAfter.Format(time.RFC3339) + " - never 0",
+		"t-lost": "(not enrolled) - - - 2026-11-28T09:30:00Z 3",
+	} {
+		if rows[dev] != want {
+			t.Errorf("text row of %s: got %q, want %q", dev, rows[dev], want)
+		}
+	}
+}
+
+// TestDevicesListPostgres reads last seen from PostgreSQL with --postgres.
+func TestDevicesListPostgres(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	dev := enrolOne(t, data, "north")
+	cs := pgtest.NewDatabase(t)
+	seen := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
+	s, err := pgstore.Open(ctx, cs, &pgstore.Options{Now: func() time.Time { return seen }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Ingest(ctx, dev, central.Epoch{7}, storetest.Recs(1, 12, "x")); err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := listFleet(t, "--data", data, "--postgres", cs)
+	if len(ds) != 1 || ds[0].ID != dev || ds[0].Acked != 12 || ds[0].LastSeen == nil || !ds[0].LastSeen.Equal(seen) {
+		t.Fatalf("got %+v, want %s seen at %v with 12 acknowledged", ds, dev, seen)
+	}
 }
