@@ -69,17 +69,19 @@ func TestBundleReload(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The files land one by one, as the sync client writes them, and a
+	// reload may see some before the rest: wait until every one is in.
+	loaded := func(st *gate.State) bool {
+		return st.Enrolled && st.Site.Type == gate.Supermarket && st.Status != nil && st.Bundles[trust.KindPolicy].Version == 1
+	}
 	deadline := time.Now().Add(10 * time.Second)
-	for !g.State().Enrolled {
+	for !loaded(g.State()) {
 		if time.Now().After(deadline) {
-			t.Fatal("the bundles were not picked up within 10 s")
+			st := g.State()
+			t.Fatalf("after 10 s: enrolled %v, site %s, status list %v, policy v%d; want the demo's supermarket, its status list and policy v1",
+				st.Enrolled, st.Site.Type, st.Status != nil, st.Bundles[trust.KindPolicy].Version)
 		}
 		time.Sleep(5 * time.Millisecond)
-	}
-	st := g.State()
-	if st.Site.Type != gate.Supermarket || st.Status == nil || st.Bundles[trust.KindPolicy].Version != 1 {
-		t.Errorf("got site %s, status list %v, policy v%d; want the demo's supermarket, its status list and policy v1",
-			st.Site.Type, st.Status != nil, st.Bundles[trust.KindPolicy].Version)
 	}
 	drain()
 	if err := <-done; err != nil {
