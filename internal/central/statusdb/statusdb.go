@@ -295,3 +295,12 @@ func (t *Tx) Base(now time.Time, opts BaseOptions) (*status.Builder, error) {
 	})
 	return b, err
 }
+
+// Lookup returns the holder's current entry in a read-only transaction.
+func (db *DB) Lookup(h credential.Holder) (r Record, ok bool, err error) {
+	err = db.View(func(tx *Tx) error {
+		r, ok, err = tx.Get(h)
+		return err
+	})
+	return r, ok, err
+}
