@@ -152,15 +152,17 @@ func publishStatus(p *statusPublishing, s *signing, change func(tx *statusdb.Tx,
 	if err := os.MkdirAll(p.data, 0o700); err != nil {
 		return out, err
 	}
-	repo, err := openRepo(p.data, s.root)
-	if err != nil {
-		return out, err
-	}
+	// The record first: its file lock serialises status commands, so the
+	// repository read below is the one this command publishes onto.
 	db, err := statusdb.Open(filepath.Join(p.data, "status.db"), 0)
 	if err != nil {
 		return out, err
 	}
 	defer db.Close()
+	repo, err := openRepo(p.data, s.root)
+	if err != nil {
+		return out, err
+	}
 	start := time.Now()
 	err = db.Update(func(tx *statusdb.Tx) error {
 		delta := status.NewBuilder()

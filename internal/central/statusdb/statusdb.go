@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
 
 	"sentinel/crypto/credential"
 	"sentinel/internal/status"
@@ -118,6 +119,9 @@ func Open(path string, timeout time.Duration) (*DB, error) {
 		timeout = DefaultTimeout
 	}
 	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: timeout})
+	if errors.Is(err, bberrors.ErrTimeout) {
+		return nil, fmt.Errorf("statusdb: open %s: another process holds it (a status command or the server): wait and retry: %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("statusdb: open %s: %w", path, err)
 	}

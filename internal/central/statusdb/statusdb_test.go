@@ -3,6 +3,7 @@ package statusdb
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,5 +155,17 @@ func TestBase(t *testing.T) {
 	}
 	if c := p.Counts(); c.Native != 1 || c.Pseudonyms != 1 || c.Revoked != 1 {
 		t.Errorf("base counts: got %+v, want 1 native, 1 pseudonym, 1 revoked", c)
+	}
+}
+
+func TestOpenWaitsForTheHolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "status.db")
+	db, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := Open(path, 50*time.Millisecond); err == nil || !strings.Contains(err.Error(), "wait and retry") {
+		t.Fatalf("second open: got %v, want a timeout that says to wait and retry", err)
 	}
 }
