@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
 	"time"
 
@@ -44,7 +45,18 @@ func (o *opsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.data, "data", defaultCentralData, "the centre's data `DIR` (store and audit log)")
 	fs.StringVar(&o.pgURL, "postgres", "", "read passages from PostgreSQL at `URL` instead of the bbolt store in --data")
 	fs.StringVar(&o.purpose, "purpose", "", "why this is run, recorded in the audit log (required)")
-	fs.StringVar(&o.operator, "operator", os.Getenv("USER"), "who runs it, recorded in the audit log")
+	fs.StringVar(&o.operator, "operator", defaultOperator(), "who runs it, recorded in the audit log")
+}
+
+// defaultOperator is $USER, or the name of the account running the command.
+func defaultOperator() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }
 
 // check refuses a command line without who or why.
@@ -53,7 +65,7 @@ func (o *opsFlags) check() error {
 		return issueUsagef("--purpose is required: say why (it is recorded with who and when in the audit log)")
 	}
 	if o.operator == "" {
-		return issueUsagef("--operator is required when $USER is not set")
+		return issueUsagef("--operator is required: no $USER and no account name")
 	}
 	return nil
 }
@@ -159,8 +171,11 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			dir = filepath.Dir(*out)
 		}
 		spool, err := os.CreateTemp(dir, ".sentinel-export-*")
+		if err != nil && *out != "" {
+			return fmt.Errorf("write %s: %w (does its directory exist?)", *out, err)
+		}
 		if err != nil {
-			return fmt.Errorf("spool: %w", err)
+			return fmt.Errorf("spool: %w (set TMPDIR, or use --out)", err)
 		}
 		defer os.Remove(spool.Name())
 		defer spool.Close()

@@ -193,6 +193,10 @@ func TestExportRefused(t *testing.T) {
 		t.Errorf("got %d audit entries, want 0", len(es))
 	}
 	st.Close()
+	code, _, stderr := sentinel(t, append(base, "--format", "csv", "--purpose", "p", "--out", filepath.Join(data, "missing", "x.csv"))...)
+	if code != exitRefused || !strings.Contains(stderr, "does its directory exist") {
+		t.Errorf("--out in a missing directory: got exit %d, %q, want 1 and a hint", code, stderr)
+	}
 	mustRun(t, append(base, "--format", "csv", "--purpose", "p")...)
 	if es := auditLog(t, data); len(es) != 1 || es[0].Rows != 3 {
 		t.Errorf("got %+v, want one entry of 3 rows", es)
