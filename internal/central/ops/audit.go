@@ -49,7 +49,7 @@ type Query struct {
 	Site   string        `json:"site,omitempty"`
 	Device string        `json:"device,omitempty"`
 	Holder string        `json:"holder,omitempty"`
-	Window time.Duration `json:"window,omitempty"` // trace: ± around each passage
+	Window time.Duration `json:"window,omitempty"` // trace: ± around each passage; nanoseconds in JSON
 }
 
 // Validate reports an entry that lacks who or why.

@@ -132,7 +132,7 @@ type Contact struct {
 	Holder string        `json:"holder"`
 	Device string        `json:"device"`
 	Time   time.Time     `json:"time"`
-	Delta  time.Duration `json:"delta"` // Time minus the visit's time
+	Delta  time.Duration `json:"delta"` // Time minus the visit's time; nanoseconds in JSON
 }
 
 // Visit is one passage of the traced holder with its contacts.
@@ -149,7 +149,7 @@ type TraceResult struct {
 	Holder string        `json:"holder"`
 	From   time.Time     `json:"from"`
 	To     time.Time     `json:"to"`
-	Window time.Duration `json:"window"`
+	Window time.Duration `json:"window"` // nanoseconds in JSON
 	Visits []Visit       `json:"visits"`
 }
 
