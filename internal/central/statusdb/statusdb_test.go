@@ -169,3 +169,43 @@ func TestOpenWaitsForTheHolder(t *testing.T) {
 		t.Fatalf("second open: got %v, want a timeout that says to wait and retry", err)
 	}
 }
+
+// BenchmarkBase rebuilds a base payload from a record of 100,000 native
+// entries.
+func BenchmarkBase(b *testing.B) {
+	db, err := Open(filepath.Join(b.TempDir(), "status.db"), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const n = 100_000
+	err = db.Update(func(tx *Tx) error {
+		for i := range n {
+			h := credential.Holder{Kind: credential.HolderNative, Issuer: "ZJ", Index: uint32(i * 37)}
+			if _, _, err := tx.Set(Record{Holder: h, Status: status.Red, Effective: t0.Add(-time.Duration(i) * time.Second), Reason: 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		var size int
+		err := db.View(func(tx *Tx) error {
+			bl, err := tx.Base(t0, BaseOptions{})
+			if err != nil {
+				return err
+			}
+			p, err := bl.MarshalBase()
+			size = len(p)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(size), "payload-bytes")
+	}
+}
