@@ -33,6 +33,7 @@ var commands = map[string]cli.Command{
 	"status":  {Summary: "set a holder's status and publish the status delta", Run: runStatus},
 	"export":  {Summary: "export passages for a time range, recording who, when and why", Run: runExport},
 	"trace":   {Summary: "trace a holder's contacts, recording who, when and why", Run: runTrace},
+	"backup":  {Summary: "write a consistent copy of the central store while it serves", Run: runBackup},
 }
 
 func main() {
