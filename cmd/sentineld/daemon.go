@@ -16,6 +16,7 @@ import (
 	"sentinel/internal/clock"
 	"sentinel/internal/gate"
 	"sentinel/internal/sdnotify"
+	"sentinel/sync/client"
 	"sentinel/sync/journal"
 )
 
@@ -44,11 +45,15 @@ type daemon struct {
 	// reloadEvery is how often bundles and the clock are checked; zero
 	// means defaultReloadEvery.
 	reloadEvery time.Duration
+	// syncEvery, when not zero, replaces the sync clients' idle
+	// intervals; renewEvery the certificate check's (tests).
+	syncEvery, renewEvery time.Duration
 
 	// Set by run.
 	journal     *journal.Journal
 	gate        *gate.Gate
 	devices     *devices
+	sync        *syncer // nil when not enrolled
 	mgmtAddr    net.Addr
 	displayAddr net.Addr
 }
@@ -113,6 +118,28 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 		}
 	}()
 
+	var observer client.TimeObserver
+	if o, ok := d.clock.(client.TimeObserver); ok {
+		observer = o
+	}
+	d.sync, err = newSyncer(syncOptions{
+		dataDir: d.cfg.DataDir, url: d.cfg.Central.URL, journal: j, now: d.clock.Now, clock: observer,
+		interval: d.syncEvery, renewEvery: d.renewEvery, logger: d.logger.With("component", "sync"),
+	})
+	if err != nil {
+		return err
+	}
+	onPassage := d.onPassage
+	if d.sync != nil {
+		defer d.sync.Close() // before the journal closes
+		onPassage = func(r gate.Result) {
+			d.sync.Kick()
+			if d.onPassage != nil {
+				d.onPassage(r)
+			}
+		}
+	}
+
 	devs, err := d.openDevices(ctx)
 	if err != nil {
 		return err
@@ -123,7 +150,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	display := d.newDisplay(ld.site)
 	g, err := gate.New(gate.Options{
 		Lanes: devs.lanes, Journal: gateJournal{j}, Clock: d.clock, State: ld.state,
-		Display: uiDisplay{display}, Logger: d.logger.With("component", "gate"), OnPassage: d.onPassage,
+		Display: uiDisplay{display}, Logger: d.logger.With("component", "gate"), OnPassage: onPassage,
 	})
 	if err != nil {
 		return err
@@ -167,6 +194,9 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	bg.Go(func() { devs.check(bgCtx, d.hw.checkEvery, d.logger.With("component", "thermo")) })
 	bg.Go(func() { d.updateDisplay(bgCtx, display) })
 	bg.Go(func() { d.watchBundles(bgCtx, d.reloadEvery, stamp, display) })
+	if d.sync != nil {
+		d.sync.Start(bgCtx)
+	}
 	bg.Go(func() {
 		healthy := func() bool { return len(d.problems()) == 0 }
 		if err := d.notify.RunWatchdog(bgCtx, d.watchdog, healthy); err != nil && !errors.Is(err, context.Canceled) {
@@ -206,5 +236,12 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 		d.logger.Warn("drain timed out: passages in progress were cut short, the gate stayed shut", "timeout", drainTimeout)
 	}
 	devs.halt()
+	if d.sync != nil {
+		// The lanes are done: the last passages are in the journal.
+		d.sync.Stop()
+		if ctx.Err() == nil {
+			d.sync.FinalUpload(ctx)
+		}
+	}
 	return nil
 }

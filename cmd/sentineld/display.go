@@ -85,6 +85,9 @@ func (d *daemon) displayStatus() ui.Status {
 	now, trusted := d.clock.Now()
 	st := d.gate.State()
 	s := ui.Status{NotEnrolled: !st.Enrolled, ClockUntrusted: !trusted}
+	if d.sync != nil {
+		s.Online, s.LastSync = d.sync.Online()
+	}
 	for _, a := range d.journal.Alarms() {
 		if a.Kind == journal.AlarmCommit {
 			s.Manual = true

@@ -77,6 +77,7 @@ func (d *daemon) writeMetrics(w http.ResponseWriter) {
 	fmt.Fprintln(w, "# HELP sentinel_enrolled Whether the terminal holds a pinned root and a trust bundle.")
 	fmt.Fprintln(w, "# TYPE sentinel_enrolled gauge")
 	fmt.Fprintf(w, "sentinel_enrolled %d\n", boolInt(st.Enrolled))
+	d.writeSyncMetrics(w)
 	fmt.Fprintln(w, "# HELP sentinel_lanes Lanes configured.")
 	fmt.Fprintln(w, "# TYPE sentinel_lanes gauge")
 	fmt.Fprintf(w, "sentinel_lanes %d\n", len(d.gate.Lanes()))

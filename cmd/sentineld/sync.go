@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sentinel/internal/central/enrol"
+	"sentinel/sync/client"
+	"sentinel/sync/journal"
+)
+
+// Timing of the sync parts.
+const (
+	// defaultRenewEvery is how often the certificate's renewal is checked.
+	defaultRenewEvery = time.Hour
+	// renewTimeout bounds one renewal request.
+	renewTimeout = time.Minute
+	// finalUploadTimeout bounds the last upload at drain, after the lanes
+	// stopped.
+	finalUploadTimeout = 3 * time.Second
+)
+
+// syncer is the terminal's side of the centre: the journal upload, the
+// bundle download and the renewal of the device certificate. It holds the
+// device's TLS identity and reloads it after a renewal.
+type syncer struct {
+	dataDir, url, device string
+	logger               *slog.Logger
+	now                  func() (time.Time, bool)
+	renewEvery           time.Duration
+
+	cert      atomic.Pointer[tls.Certificate]
+	transport *http.Transport
+	track     *trackTransport
+	up        *client.Client
+	down      *client.Downloader // nil without a pinned root
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	stop   sync.Once
+}
+
+// syncOptions configure newSyncer.
+type syncOptions struct {
+	dataDir, url string
+	journal      *journal.Journal
+	// now is the terminal's clock and whether it is trusted.
+	now func() (time.Time, bool)
+	// clock gets the centre's signed time; nil: not observed.
+	clock client.TimeObserver
+	// interval, when not zero, replaces the clients' idle intervals
+	// (tests); renewEvery the renewal check's (defaultRenewEvery).
+	interval, renewEvery time.Duration
+	logger               *slog.Logger
+}
+
+// enrolled says whether dataDir holds a device identity from enrolment.
+func enrolled(dataDir string) (bool, error) {
+	for _, f := range []string{enrol.CertFile, enrol.KeyFile} {
+		_, err := os.Stat(filepath.Join(dataDir, f))
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("sync: device identity: %w", err)
+		}
+	}
+	return true, nil
+}
+
+// newSyncer builds the sync parts for an enrolled terminal. It returns nil
+// and no error when the terminal is not enrolled or no centre is
+// configured: the terminal then works on its own, and says so once.
+func newSyncer(o syncOptions) (*syncer, error) {
+	ok, err := enrolled(o.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		o.logger.Info("not enrolled: no sync", "identity", filepath.Join(o.dataDir, enrol.CertFile))
+		return nil, nil
+	}
+	if o.url == "" {
+		o.logger.Info("no central URL configured: no sync")
+		return nil, nil
+	}
+	cfg, err := enrol.ClientTLSConfig(o.dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("sync: %w", err)
+	}
+	leaf := cfg.Certificates[0].Leaf
+	device, ok := enrol.DeviceID(leaf)
+	if !ok {
+		device = leaf.Subject.CommonName
+	}
+	s := &syncer{dataDir: o.dataDir, url: o.url, device: device, logger: o.logger, now: o.now, renewEvery: o.renewEvery}
+	if s.renewEvery <= 0 {
+		s.renewEvery = defaultRenewEvery
+	}
+	s.cert.Store(&cfg.Certificates[0])
+	cfg.Certificates = nil
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return s.cert.Load(), nil }
+	s.transport = &http.Transport{
+		TLSClientConfig: cfg, ForceAttemptHTTP2: true, Proxy: http.ProxyFromEnvironment,
+		MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second,
+	}
+	s.track = &trackTransport{base: s.transport, now: func() time.Time { t, _ := o.now(); return t }}
+	hc := &http.Client{Transport: s.track}
+
+	s.up, err = client.New(o.journal, client.Options{
+		URL: o.url, Device: device, HTTP: hc, Interval: o.interval,
+		Logger: o.logger.With("component", "upload"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sync: upload: %w", err)
+	}
+	root, err := readRoot(o.dataDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		o.logger.Warn("no pinned operator root: bundles are not downloaded; enrol again", "path", filepath.Join(o.dataDir, rootFile))
+	case err != nil:
+		return nil, err
+	default:
+		s.down, err = client.NewDownloader(client.DownloadOptions{
+			URL: o.url, HTTP: hc, DataDir: o.dataDir, Root: root, Now: o.now, Clock: o.clock,
+			Interval: o.interval, Logger: o.logger.With("component", "download"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sync: download: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Start starts the upload, download and renewal loops; Stop ends them.
+func (s *syncer) Start(ctx context.Context) {
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.up.Start(ctx)
+	if s.down != nil {
+		s.down.Start(ctx)
+	}
+	s.wg.Go(func() { s.renewLoop(ctx) })
+	s.logger.Info("sync started", "central", s.url, "device", s.device, "download", s.down != nil)
+}
+
+// Stop stops the loops and waits for them. It may be called more than once.
+func (s *syncer) Stop() {
+	s.stop.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		s.up.Stop()
+		if s.down != nil {
+			s.down.Stop()
+		}
+		s.wg.Wait()
+	})
+}
+
+// Close stops the loops and lets go of the connections.
+func (s *syncer) Close() {
+	s.Stop()
+	s.transport.CloseIdleConnections()
+}
+
+// FinalUpload makes one last attempt, within finalUploadTimeout, to upload
+// what the journal holds beyond the centre's mark; call it after Stop and
+// before the journal closes. Failing is normal offline: the records stay
+// in the journal for the next start.
+func (s *syncer) FinalUpload(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, finalUploadTimeout)
+	defer cancel()
+	if err := s.up.Drain(ctx); err != nil {
+		s.logger.Info("final upload incomplete: the journal keeps the rest for the next start", "error", err)
+		return
+	}
+	s.logger.Info("final upload done")
+}
+
+// Kick asks the upload loop to send now, after a passage was journalled.
+func (s *syncer) Kick() { s.up.Kick() }
+
+// Online says whether the last exchange with the centre got an answer, and
+// when the last one succeeded (zero: never).
+func (s *syncer) Online() (bool, time.Time) { return s.track.state() }
+
+// renewLoop checks the certificate at start and every renewEvery, and
+// renews it over mutual TLS when due.
+func (s *syncer) renewLoop(ctx context.Context) {
+	t := time.NewTicker(s.renewEvery)
+	defer t.Stop()
+	var lastErr string
+	for {
+		if err := s.renewIfDue(ctx); err != nil && ctx.Err() == nil {
+			if err.Error() != lastErr {
+				s.logger.Warn("certificate renewal failed: retried hourly; an expired certificate needs a new enrolment", "error", err)
+			}
+			lastErr = err.Error()
+		} else if err == nil {
+			lastErr = ""
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// renewIfDue renews the certificate when a third of its lifetime remains
+// (on a trusted clock only) and then uses the new one for every call.
+func (s *syncer) renewIfDue(ctx context.Context) error {
+	now, trusted := s.now()
+	if !trusted {
+		return nil
+	}
+	due, expiry, err := enrol.RenewDue(s.dataDir, now)
+	if err != nil || !due {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(ctx, renewTimeout)
+	defer cancel()
+	until, err := enrol.Renew(rctx, s.dataDir, s.url)
+	if err != nil {
+		return fmt.Errorf("renew certificate expiring %s: %w", expiry.Format(time.RFC3339), err)
+	}
+	if err := s.reloadCert(); err != nil {
+		return err
+	}
+	s.logger.Info("certificate renewed", "device", s.device, "until", until)
+	return nil
+}
+
+// reloadCert reads the certificate again and closes the idle connections,
+// so that the next handshake presents it.
+func (s *syncer) reloadCert() error {
+	cfg, err := enrol.ClientTLSConfig(s.dataDir)
+	if err != nil {
+		return fmt.Errorf("reload certificate: %w", err)
+	}
+	s.cert.Store(&cfg.Certificates[0])
+	s.transport.CloseIdleConnections()
+	return nil
+}
+
+// backlog returns how many journal records the centre has not
+// acknowledged.
+func backlog(j *journal.Journal) (uint64, error) {
+	_, seqs, err := j.Tail(1)
+	if err != nil || len(seqs) == 0 {
+		return 0, err
+	}
+	acked, err := j.Acked()
+	if err != nil {
+		return 0, err
+	}
+	if seqs[0] <= acked {
+		return 0, nil
+	}
+	return uint64(seqs[0] - acked), nil
+}
+
+// trackTransport records whether the centre answers: the clients do not
+// report their rounds, so the exchanges are watched where they pass.
+type trackTransport struct {
+	base http.RoundTripper
+	now  func() time.Time
+
+	mu     sync.Mutex
+	online bool
+	last   time.Time
+}
+
+var _ http.RoundTripper = (*trackTransport)(nil)
+
+// RoundTrip passes r on. An answer below 500 (other than 429) means the
+// centre is reachable; a 2xx or 304 is a successful exchange.
+func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		return resp, err // stopping: says nothing of the centre
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case err != nil:
+		t.online = false
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		t.online = false
+	default:
+		t.online = true
+		if resp.StatusCode < 300 || resp.StatusCode == http.StatusNotModified {
+			t.last = t.now()
+		}
+	}
+	return resp, err
+}
+
+func (t *trackTransport) state() (bool, time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.online, t.last
+}
+
+// writeSyncMetrics writes whether sync runs, whether the centre answers,
+// the last successful exchange and the upload backlog.
+func (d *daemon) writeSyncMetrics(w io.Writer) {
+	fmt.Fprintln(w, "# HELP sentinel_sync_enabled Whether the terminal syncs with the centre (enrolled, with a central URL).")
+	fmt.Fprintln(w, "# TYPE sentinel_sync_enabled gauge")
+	fmt.Fprintf(w, "sentinel_sync_enabled %d\n", boolInt(d.sync != nil))
+	if d.sync == nil {
+		return
+	}
+	online, last := d.sync.Online()
+	fmt.Fprintln(w, "# HELP sentinel_sync_online Whether the centre answered the last exchange.")
+	fmt.Fprintln(w, "# TYPE sentinel_sync_online gauge")
+	fmt.Fprintf(w, "sentinel_sync_online %d\n", boolInt(online))
+	fmt.Fprintln(w, "# HELP sentinel_sync_last_success_timestamp_seconds When an exchange with the centre last succeeded (0: never).")
+	fmt.Fprintln(w, "# TYPE sentinel_sync_last_success_timestamp_seconds gauge")
+	var ts float64
+	if !last.IsZero() {
+		ts = float64(last.UnixNano()) / 1e9
+	}
+	fmt.Fprintf(w, "sentinel_sync_last_success_timestamp_seconds %.3f\n", ts)
+	if n, err := backlog(d.journal); err == nil {
+		fmt.Fprintln(w, "# HELP sentinel_sync_backlog_records Journal records the centre has not acknowledged.")
+		fmt.Fprintln(w, "# TYPE sentinel_sync_backlog_records gauge")
+		fmt.Fprintf(w, "sentinel_sync_backlog_records %d\n", n)
+	}
+}

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sentinel/crypto/trust"
+	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/server"
+	"sentinel/internal/sdnotify"
+	"sentinel/sync/journal"
+)
+
+// centre is an in-process central server on loopback with a bbolt store.
+type centre struct {
+	data   string
+	store  *boltstore.Store
+	srv    *server.Server
+	url    string // the device calls, over mutual TLS
+	enrolU string // enrolment
+	// ahead moves the centre's clock on (a time.Duration).
+	ahead atomic.Int64
+}
+
+func startCentre(t *testing.T) *centre {
+	t.Helper()
+	c := &centre{data: t.TempDir()}
+	st, err := boltstore.Open(filepath.Join(c.data, server.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.store = st
+	t.Cleanup(func() { st.Close() })
+	if _, err := enrol.LoadCA(c.data, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	root, err := trust.GenerateRoot(nil, trust.KeyEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.DefaultConfig()
+	cfg.DataDir, cfg.Root, cfg.Store = c.data, root.Public(), st
+	cfg.Listen, cfg.EnrolListen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Hosts = []string{"127.0.0.1"}
+	cfg.Now = func() time.Time { return time.Now().Add(time.Duration(c.ahead.Load())) }
+	c.srv, err = server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.srv.Stop() })
+	dev, en := c.srv.Addrs()
+	c.url, c.enrolU = "https://"+dev.String(), "https://"+en.String()
+	return c
+}
+
+// enrolTerminal makes a token and enrols a new terminal data directory
+// with it, as sentinelctl enrol does; it returns the directory and the
+// device id.
+func (c *centre) enrolTerminal(t *testing.T) (string, string) {
+	t.Helper()
+	fst, err := enrol.OpenFileStore(c.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, tok, err := enrol.NewToken("gate-1", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fst.AddToken(tok); err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(c.data, enrol.CACertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}}}
+	defer hc.CloseIdleConnections()
+	req, key, err := enrol.NewRequest(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := enrol.Post(ctx, hc, c.enrolU, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in, err := enrol.Install(dir, key, resp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, in.Device
+}
+
+// waitFor polls cond every 10 ms for at most 10 s.
+func waitFor(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %s: %s", what, state)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// syncDaemon returns a daemon for dataDir that syncs with url.
+func syncDaemon(t *testing.T, dataDir, url string, logs io.Writer, ready chan<- *daemon) *daemon {
+	cfg := firmwareconfig.DefaultConfig()
+	cfg.DataDir = dataDir
+	cfg.Terminal = firmwareconfig.Terminal{ID: "T-1", SiteID: "S-1"}
+	cfg.Central = firmwareconfig.Central{URL: url}
+	cfg.Listen = firmwareconfig.Listen{Display: "127.0.0.1:0", Management: "127.0.0.1:0"}
+	cfg.Lanes = []firmwareconfig.Lane{{Name: "in-1", Scanners: []firmwareconfig.Scanner{{
+		Type: firmwareconfig.ScannerSerial, Port: filepath.Join(t.TempDir(), "no-such-tty"), Framing: firmwareconfig.FramingCR,
+	}}}}
+	return &daemon{
+		cfg: cfg, logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		hw: hostHardware(), notify: sdnotify.New(""), clock: systemClock{},
+		// Only a Kick or the final upload at drain sends: the idle
+		// rounds would hide whether the drain sends the last passages.
+		syncEvery: time.Hour,
+		serving:   func(d *daemon) { ready <- d },
+	}
+}
+
+// TestSyncUploadsJournal enrols a terminal with an in-process centre, runs
+// the daemon on its data directory and passes people: their passages reach
+// the centre's store and the journal's acknowledged cursor follows; a
+// passage journalled without a Kick goes up with the final upload at drain.
+func TestSyncUploadsJournal(t *testing.T) {
+	c := startCentre(t)
+	dir, device := c.enrolTerminal(t)
+
+	var logs syncBuffer
+	ready := make(chan *daemon, 1)
+	d := syncDaemon(t, dir, c.url, &logs, ready)
+	drainCtx, drain := context.WithCancel(context.Background())
+	defer drain()
+	done := make(chan error, 1)
+	go func() { done <- d.run(context.Background(), drainCtx) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("not serving within 10 s\n%s", logs.String())
+	}
+	if d.sync == nil {
+		t.Fatalf("an enrolled terminal with a central URL does not sync\n%s", logs.String())
+	}
+	if d.sync.device != device {
+		t.Errorf("got device %q, want %q from enrolment", d.sync.device, device)
+	}
+
+	const passes = 3
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range passes {
+		if _, err := d.gate.Process(ctx, "in-1", []byte("NOT A HEALTH CODE")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	epoch := central.Epoch(d.journal.Epoch())
+	waitFor(t, "the centre's mark and the acknowledged cursor", func() (bool, string) {
+		hw, err := c.store.HighWater(ctx, device, epoch)
+		acked, aerr := d.journal.Acked()
+		return err == nil && aerr == nil && hw == passes && acked == passes,
+			fmt.Sprintf("high water %d (%v), acked %d (%v), want %d\n%s", hw, err, acked, aerr, passes, logs.String())
+	})
+	online, last := d.sync.Online()
+	if !online || last.IsZero() {
+		t.Errorf("got online %v, last sync %v; want online with a last sync", online, last)
+	}
+	if st := d.displayStatus(); !st.Online || st.LastSync.IsZero() {
+		t.Errorf("the display got online %v, last sync %v; want online with a last sync", st.Online, st.LastSync)
+	}
+	metrics := getMetrics(t, "http://"+d.mgmtAddr.String()+"/metrics")
+	for _, want := range []string{"sentinel_sync_enabled 1", "sentinel_sync_online 1", "sentinel_sync_backlog_records 0"} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if m := regexp.MustCompile(`sentinel_sync_last_success_timestamp_seconds (\S+)`).FindStringSubmatch(metrics); m == nil || m[1] == "0.000" {
+		t.Errorf("got last success %v in /metrics, want a time", m)
+	}
+
+	// Journalled without a Kick: the loop idles for an hour, so only the
+	// final upload at drain sends it.
+	if _, err := d.journal.Append(ctx, &journal.Passage{Time: time.Now(), ClockTrusted: true, Lane: "in-1", Decision: journal.Refer}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := backlog(d.journal); err != nil || n != 1 {
+		t.Errorf("got backlog %d (%v), want 1", n, err)
+	}
+	drain()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if hw, err := c.store.HighWater(ctx, device, epoch); err != nil || hw != passes+1 {
+		t.Errorf("after drain: got high water %d (%v), want %d\n%s", hw, err, passes+1, logs.String())
+	}
+	if !strings.Contains(logs.String(), "final upload done") {
+		t.Errorf("the log lacks the final upload:\n%s", logs.String())
+	}
+}
+
+// TestSyncNotEnrolled: without a device identity nothing syncs, and the
+// log says so once.
+func TestSyncNotEnrolled(t *testing.T) {
+	var logs syncBuffer
+	ready := make(chan *daemon, 1)
+	d := syncDaemon(t, t.TempDir(), "https://127.0.0.1:1", &logs, ready)
+	drainCtx, drain := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.run(context.Background(), drainCtx) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("not serving within 10 s")
+	}
+	if d.sync != nil {
+		t.Error("a terminal that is not enrolled syncs")
+	}
+	metrics := getMetrics(t, "http://"+d.mgmtAddr.String()+"/metrics")
+	drain()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if n := strings.Count(logs.String(), "not enrolled: no sync"); n != 1 {
+		t.Errorf("got %d log lines saying not enrolled: no sync, want 1\n%s", n, logs.String())
+	}
+	if !strings.Contains(metrics, "sentinel_sync_enabled 0\n") {
+		t.Errorf("/metrics lacks sentinel_sync_enabled 0:\n%s", metrics)
+	}
+}
+
+// TestSyncRenewsCertificate: on a clock 25 days on, the 30-day certificate
+// is due; the syncer renews it over mutual TLS, presents the new one, and
+// uploads with it. The centre's clock is a minute ahead, so that the new
+// certificate outlives the old one (certificate times count seconds).
+func TestSyncRenewsCertificate(t *testing.T) {
+	c := startCentre(t)
+	dir, device := c.enrolTerminal(t)
+	old, err := os.ReadFile(filepath.Join(dir, enrol.CertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(journal.Path(dir), journal.Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	later := func() (time.Time, bool) { return time.Now().Add(25 * 24 * time.Hour), true }
+	var logs syncBuffer
+	s, err := newSyncer(syncOptions{dataDir: dir, url: c.url, journal: j, now: later, interval: time.Hour,
+		logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil || s == nil {
+		t.Fatalf("newSyncer: %v, %v", s, err)
+	}
+	defer s.Close()
+	oldSerial := s.cert.Load().Leaf.SerialNumber
+	c.ahead.Store(int64(time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.renewIfDue(ctx); err != nil {
+		t.Fatalf("renewIfDue: %v", err)
+	}
+	now, err := os.ReadFile(filepath.Join(dir, enrol.CertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(old, now) {
+		t.Fatal("cert.pem unchanged after a due renewal")
+	}
+	if s.cert.Load().Leaf.SerialNumber.Cmp(oldSerial) == 0 {
+		t.Error("the syncer still presents the old certificate")
+	}
+	if id, _ := enrol.DeviceID(s.cert.Load().Leaf); id != device {
+		t.Errorf("got device %q after renewal, want %q", id, device)
+	}
+	// Renewed just now: not due again on the real clock.
+	if due, _, err := enrol.RenewDue(dir, time.Now()); err != nil || due {
+		t.Errorf("got due %v (%v) right after renewal, want not due", due, err)
+	}
+	if _, err := j.Append(ctx, &journal.Passage{Time: time.Now(), ClockTrusted: true, Lane: "in-1", Decision: journal.Refer}); err != nil {
+		t.Fatal(err)
+	}
+	s.FinalUpload(ctx)
+	if hw, err := c.store.HighWater(ctx, device, central.Epoch(j.Epoch())); err != nil || hw != 1 {
+		t.Errorf("upload with the renewed certificate: got high water %d (%v), want 1\n%s", hw, err, logs.String())
+	}
+}
+
+func getMetrics(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
