@@ -17,8 +17,12 @@
 //
 //	journal.db               the passage journal (sync/journal)
 //	trust/root.pub           the pinned operator root (enrolment, sentinelctl)
+//	device/key.pem, cert.pem the terminal's identity from enrolment (cert.pem
+//	device/ca.pem            renewed by sync), and the CA of the centre's certificate
 //	bundles/KIND.bundle      the signed bundles, KIND being trust, status-base,
 //	                         status-delta, policy or config (written by sync)
+//	bundles/status-delta/    the chain of status deltas since the base
+//	bundles/state.json       what the sync download installed
 //	lanes/...                each lane's device state, such as the
 //	                         thermometer's calibration
 //
@@ -27,11 +31,22 @@
 // Without a root or a trust bundle the terminal is not enrolled and refers
 // every person to the guard.
 //
+// # Sync
+//
+// When the terminal is enrolled (device/cert.pem and key.pem) and the
+// configuration names a central URL, sentineld uploads its journal (after
+// every passage and every 30 s), downloads bundles and the centre's signed
+// time (which the clock trusts), and renews the device certificate when a
+// third of its lifetime remains (checked hourly). Offline is normal: the
+// journal is the queue and the gate never waits for the centre. At drain,
+// sync stops after the lanes and makes one last upload of at most 3 s.
+//
 // # Listeners
 //
 // The guard display (internal/ui) on 127.0.0.1:8080, and the management
 // listener on 127.0.0.1:9108 with /healthz (503 while the journal cannot
-// commit) and /metrics (Prometheus text format).
+// commit) and /metrics (Prometheus text format; sentinel_sync_* give the
+// upload backlog and the last successful exchange with the centre).
 package main
 
 import (

@@ -21,6 +21,8 @@ import (
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/bundles"
+	"sentinel/internal/central/bundles/bundlestest"
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/server"
 	"sentinel/internal/sdnotify"
@@ -34,6 +36,7 @@ type centre struct {
 	srv    *server.Server
 	url    string // the device calls, over mutual TLS
 	enrolU string // enrolment
+	keys   *bundlestest.Keys
 	// ahead moves the centre's clock on (a time.Duration).
 	ahead atomic.Int64
 }
@@ -50,12 +53,10 @@ func startCentre(t *testing.T) *centre {
 	if _, err := enrol.LoadCA(c.data, true, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	root, err := trust.GenerateRoot(nil, trust.KeyEd25519)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c.keys = bundlestest.NewKeys(t, time.Now())
 	cfg := server.DefaultConfig()
-	cfg.DataDir, cfg.Root, cfg.Store = c.data, root.Public(), st
+	cfg.DataDir, cfg.Root, cfg.Store = c.data, c.keys.Root.Public(), st
+	cfg.TimeKey, cfg.TimeDelegation = c.keys.Signer, c.keys.Delegation
 	cfg.Listen, cfg.EnrolListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Hosts = []string{"127.0.0.1"}
 	cfg.Now = func() time.Time { return time.Now().Add(time.Duration(c.ahead.Load())) }
@@ -228,6 +229,118 @@ func TestSyncUploadsJournal(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "final upload done") {
 		t.Errorf("the log lacks the final upload:\n%s", logs.String())
+	}
+}
+
+// observingClock is the system clock, trusted, counting the centre's
+// signed times it gets.
+type observingClock struct {
+	systemClock
+	observed atomic.Int32
+}
+
+func (c *observingClock) ObserveSignedTime(time.Time, time.Duration) { c.observed.Add(1) }
+
+// TestSyncDownloadsBundles: a config and a policy published at the centre after
+// enrolment is downloaded into the data directory and decides the next
+// passages; the clock gets the centre's signed time.
+func TestSyncDownloadsBundles(t *testing.T) {
+	c := startCentre(t)
+	dir, _ := c.enrolTerminal(t)
+	repo, err := bundles.Open(bundles.Options{Dir: filepath.Join(c.data, server.BundlesDir), Root: c.keys.Root.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []struct {
+		kind    trust.Kind
+		payload []byte
+	}{{trust.KindConfig, bundlestest.Config(t)}, {trust.KindPolicy, bundlestest.Policy(t, "p-sync")}} {
+		if _, err := repo.Publish(b.kind, b.payload, c.keys.Signer, c.keys.Delegation, 24*time.Hour, 72*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var logs syncBuffer
+	ready := make(chan *daemon, 1)
+	d := syncDaemon(t, dir, c.url, &logs, ready)
+	clk := &observingClock{}
+	d.clock, d.reloadEvery = clk, 10*time.Millisecond
+	drainCtx, drain := context.WithCancel(context.Background())
+	defer drain()
+	done := make(chan error, 1)
+	go func() { done <- d.run(context.Background(), drainCtx) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("not serving within 10 s\n%s", logs.String())
+	}
+	waitFor(t, "the downloaded policy in force", func() (bool, string) {
+		st := d.gate.State()
+		v, cv := st.Bundles[trust.KindPolicy].Version, st.Bundles[trust.KindConfig].Version
+		return v == 1 && cv == 1, fmt.Sprintf("policy version %d, config version %d, want 1 and 1\n%s", v, cv, logs.String())
+	})
+	if _, err := os.Stat(filepath.Join(dir, "bundles", "state.json")); err != nil {
+		t.Errorf("the downloader's state: %v", err)
+	}
+	if clk.observed.Load() == 0 {
+		t.Error("the clock never got the centre's signed time")
+	}
+	drain()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+// TestSyncOffline: with the centre down the gate decides and journals as
+// ever, the display and /metrics say offline with the backlog, and the
+// drain does not hang on the final upload.
+func TestSyncOffline(t *testing.T) {
+	c := startCentre(t)
+	dir, _ := c.enrolTerminal(t)
+	c.srv.Stop()
+
+	var logs syncBuffer
+	ready := make(chan *daemon, 1)
+	d := syncDaemon(t, dir, c.url, &logs, ready)
+	drainCtx, drain := context.WithCancel(context.Background())
+	defer drain()
+	done := make(chan error, 1)
+	go func() { done <- d.run(context.Background(), drainCtx) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("not serving within 10 s\n%s", logs.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 2 {
+		if _, err := d.gate.Process(ctx, "in-1", []byte("NOT A HEALTH CODE")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "an upload attempt", func() (bool, string) {
+		return strings.Contains(logs.String(), "component=upload"), logs.String()
+	})
+	if online, last := d.sync.Online(); online || !last.IsZero() {
+		t.Errorf("got online %v, last sync %v; want offline, never synced", online, last)
+	}
+	metrics := getMetrics(t, "http://"+d.mgmtAddr.String()+"/metrics")
+	for _, want := range []string{"sentinel_sync_online 0", "sentinel_sync_backlog_records 2", "sentinel_sync_last_success_timestamp_seconds 0.000"} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	start := time.Now()
+	drain()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if took := time.Since(start); took > finalUploadTimeout+2*time.Second {
+		t.Errorf("drain took %v offline, want at most the final upload's %v and a little", took, finalUploadTimeout)
 	}
 }
 
