@@ -10,6 +10,10 @@
 // remains. A device that ops revoke (sentinel-central devices revoke, even
 // from another process) is refused at its next handshake.
 //
+// With Config.Ops and Config.OpsListen it also serves the operator API
+// (package opsapi, behind role tokens) on a third listener, over
+// server-authenticated TLS with the same certificate.
+//
 // Start binds both listeners and serves until Shutdown drains the
 // requests in flight or, when its context ends first, closes every
 // connection; Stop closes at once. Both wait for the serving goroutines.

@@ -74,6 +74,11 @@ type Config struct {
 	TimeDelegation *trust.Delegation
 	// CertTTL is the lifetime of the server certificate (DefaultCertTTL).
 	CertTTL time.Duration
+	// OpsListen serves Ops (the operator API, opsapi) over
+	// server-authenticated TLS with the server certificate; empty or a nil
+	// Ops serves no operator API.
+	OpsListen string
+	Ops       http.Handler
 	// Upload tunes the upload handler; Store, Auth and Logger are set by
 	// the server.
 	Upload syncserver.Options
@@ -107,6 +112,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Listen != "" && c.Listen == c.EnrolListen && !hasPort0(c.Listen) {
 		errs = append(errs, fmt.Errorf("listen and enrolment listen are both %s: enrolment needs a listener of its own", c.Listen))
+	}
+	if c.Ops != nil && c.OpsListen != "" {
+		if _, _, err := net.SplitHostPort(c.OpsListen); err != nil {
+			errs = append(errs, fmt.Errorf("ops listen address %q: want HOST:PORT", c.OpsListen))
+		} else if !hasPort0(c.OpsListen) && (c.OpsListen == c.Listen || c.OpsListen == c.EnrolListen) {
+			errs = append(errs, fmt.Errorf("ops listen %s is taken by another listener: the operator API needs a listener of its own", c.OpsListen))
+		}
 	}
 	if len(c.Hosts) == 0 {
 		errs = append(errs, errors.New("no host names for the server certificate"))
@@ -150,6 +162,8 @@ type Server struct {
 	enrol   *http.Server
 	lnMTLS  net.Listener
 	lnEnrol net.Listener
+	ops     *http.Server // nil without an operator API
+	lnOps   net.Listener
 	errs    chan error
 	wg      sync.WaitGroup
 }
@@ -169,7 +183,7 @@ func New(cfg Config) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, logger: logger, errs: make(chan error, 2)}, nil
+	return &Server{cfg: cfg, logger: logger, errs: make(chan error, 3)}, nil
 }
 
 // Start loads (or creates) the device CA, opens the enrolment store and
@@ -231,6 +245,14 @@ func (s *Server) Start(ctx context.Context) error {
 		lnMTLS.Close()
 		return fmt.Errorf("server: listen %s: %w", cfg.EnrolListen, err)
 	}
+	var lnOps net.Listener
+	if cfg.Ops != nil && cfg.OpsListen != "" {
+		if lnOps, err = net.Listen("tcp", cfg.OpsListen); err != nil {
+			lnMTLS.Close()
+			lnEnrol.Close()
+			return fmt.Errorf("server: listen %s: %w", cfg.OpsListen, err)
+		}
+	}
 	// Refused handshakes (no certificate, a revoked device) are routine:
 	// log them at debug, not through the standard logger.
 	errLog := log.New(&debugWriter{s.logger.With("component", "http")}, "", 0)
@@ -240,6 +262,12 @@ func (s *Server) Start(ctx context.Context) error {
 	s.started = true
 	s.serve(s.mtls, lnMTLS, "mtls")
 	s.serve(s.enrol, lnEnrol, "enrol")
+	if lnOps != nil {
+		s.ops = &http.Server{Handler: cfg.Ops, TLSConfig: enrolCfg.Clone(), ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
+		s.lnOps = lnOps
+		s.serve(s.ops, lnOps, "ops")
+		s.logger.Info("listening", "listener", "ops", "addr", lnOps.Addr().String(), "serves", "operator API behind role tokens")
+	}
 	s.logger.Info("listening", "listener", "mtls", "addr", lnMTLS.Addr().String(), "serves", "upload, download, renewal")
 	s.logger.Info("listening", "listener", "enrol", "addr", lnEnrol.Addr().String(), "serves", "enrolment")
 	return nil
@@ -296,6 +324,17 @@ func (s *Server) Addrs() (device, enrolment net.Addr) {
 	return s.lnMTLS.Addr(), s.lnEnrol.Addr()
 }
 
+// OpsAddr returns the bound address of the operator API's listener; nil
+// before Start or without one.
+func (s *Server) OpsAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started || s.lnOps == nil {
+		return nil
+	}
+	return s.lnOps.Addr()
+}
+
 // Err delivers the error of a listener that stopped serving on its own.
 func (s *Server) Err() <-chan error { return s.errs }
 
@@ -310,8 +349,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i, srv := range []*http.Server{s.mtls, s.enrol} {
+	srvs := s.servers()
+	errs := make([]error, len(srvs))
+	for i, srv := range srvs {
 		wg.Go(func() { errs[i] = srv.Shutdown(ctx) })
 	}
 	wg.Wait()
@@ -337,8 +377,18 @@ func (s *Server) Stop() {
 }
 
 func (s *Server) closeAll() {
-	s.mtls.Close()
-	s.enrol.Close()
+	for _, srv := range s.servers() {
+		srv.Close()
+	}
+}
+
+// servers returns the started http.Servers.
+func (s *Server) servers() []*http.Server {
+	out := []*http.Server{s.mtls, s.enrol}
+	if s.ops != nil {
+		out = append(out, s.ops)
+	}
+	return out
 }
 
 // revokedLogEvery bounds how often a revoked device's refusals are logged.
