@@ -289,8 +289,12 @@ func (d *Downloader) signedTime(ctx context.Context) (time.Time, time.Duration, 
 	return t, rtt, nil
 }
 
-// errNotModified is a 304.
-var errNotModified = errors.New("not modified")
+// errNotModified is a 304; errNotPublished a 404 for a kind the centre has
+// not published yet, which is normal and no fault.
+var (
+	errNotModified  = errors.New("not modified")
+	errNotPublished = errors.New("not published yet")
+)
 
 // get fetches path with its own timeout. A 304 gives errNotModified.
 func (d *Downloader) get(ctx context.Context, path, etag string, limit int64) ([]byte, http.Header, error) {
@@ -315,10 +319,12 @@ func (d *Downloader) get(ctx context.Context, path, etag string, limit int64) ([
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		return nil, resp.Header, errNotModified
+	case resp.StatusCode == http.StatusNotFound && resp.Header.Get(server.HeaderState) == server.StateNotPublished:
+		return nil, resp.Header, errNotPublished
 	case resp.StatusCode != http.StatusOK:
 		err := fmt.Errorf("centre answered %d: %s", resp.StatusCode, strings.TrimSpace(string(b[:min(len(b), 200)])))
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-			err = fmt.Errorf("%w: %w", ErrRefused, err)
+			err = fmt.Errorf("centre refused the download: %w", err)
 		}
 		if after := retryAfter(resp.Header.Get("Retry-After"), time.Now()); after > 0 {
 			return nil, nil, &RetryError{After: after, Err: err}
@@ -338,7 +344,7 @@ func (d *Downloader) bundle(ctx context.Context, k trust.Kind, now time.Time) er
 		etag = `"` + st.Digest + `"`
 	}
 	body, _, err := d.get(ctx, server.BundlePath(protocol.Version, k), etag, MaxBundle)
-	if errors.Is(err, errNotModified) {
+	if errors.Is(err, errNotModified) || errors.Is(err, errNotPublished) {
 		return nil
 	}
 	if err != nil {

@@ -158,6 +158,7 @@ func (h *DownloadHandler) bundle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p == nil {
+		w.Header().Set(HeaderState, StateNotPublished)
 		http.Error(w, fmt.Sprintf("no %s bundle is published yet", kind), http.StatusNotFound)
 		return
 	}
@@ -413,3 +414,10 @@ func VerifyTime(b []byte, root crypto.PublicKey, nonce []byte, revoked []trust.K
 	}
 	return t, nil
 }
+
+// HeaderState tells a terminal why a download has nothing for it, so that
+// an ordinary state (nothing published yet) is not mistaken for a fault.
+const (
+	HeaderState       = "Sentinel-State"
+	StateNotPublished = "not-published"
+)
