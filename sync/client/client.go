@@ -77,9 +77,8 @@ type Client struct {
 	opts Options
 	kick chan struct{}
 
-	mu       sync.Mutex
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	mu       sync.Mutex // guards batch, next and keysSent
+	loop     loop
 	batch    int         // current records per request (halved on 413)
 	next     journal.Seq // resume point after a gap answer; 0: Acked()+1
 	keysSent int         // data key entries the centre has acknowledged
@@ -124,31 +123,11 @@ func New(src Source, opts Options) (*Client, error) {
 }
 
 // Start starts the upload loop; it runs until ctx ends or Stop.
-func (c *Client) Start(ctx context.Context) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cancel != nil {
-		return
-	}
-	ctx, c.cancel = context.WithCancel(ctx)
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.run(ctx)
-	}()
-}
+func (c *Client) Start(ctx context.Context) { c.loop.start(ctx, c.run) }
 
 // Stop stops the loop and waits for it; an upload in flight is abandoned
 // (the centre drops it, or keeps it and the next upload finds it stored).
-func (c *Client) Stop() {
-	c.mu.Lock()
-	cancel := c.cancel
-	c.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	c.wg.Wait()
-}
+func (c *Client) Stop() { c.loop.stop() }
 
 // Kick asks the loop to upload now (after a passage was journalled). It
 // does not cut short a backoff after failures.

@@ -95,9 +95,7 @@ type Downloader struct {
 	state  installed
 	loaded bool
 
-	lmu    sync.Mutex
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	loop loop
 }
 
 // installed is StateFile: what the terminal holds of each kind, and the
@@ -152,30 +150,10 @@ func NewDownloader(opts DownloadOptions) (*Downloader, error) {
 }
 
 // Start starts the download loop; it runs until ctx ends or Stop.
-func (d *Downloader) Start(ctx context.Context) {
-	d.lmu.Lock()
-	defer d.lmu.Unlock()
-	if d.cancel != nil {
-		return
-	}
-	ctx, d.cancel = context.WithCancel(ctx)
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		d.run(ctx)
-	}()
-}
+func (d *Downloader) Start(ctx context.Context) { d.loop.start(ctx, d.run) }
 
 // Stop stops the loop and waits for it.
-func (d *Downloader) Stop() {
-	d.lmu.Lock()
-	cancel := d.cancel
-	d.lmu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	d.wg.Wait()
-}
+func (d *Downloader) Stop() { d.loop.stop() }
 
 func (d *Downloader) run(ctx context.Context) {
 	log := d.opts.Logger
