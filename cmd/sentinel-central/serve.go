@@ -19,6 +19,8 @@ import (
 
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/ops"
+	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/syncstore"
@@ -28,9 +30,11 @@ import (
 // flight.
 const defaultDrain = 15 * time.Second
 
-// serveStore is what serve needs of a store: the upload's, and closing.
+// serveStore is what serve needs of a store: the upload's, the operator
+// API's, and closing.
 type serveStore interface {
 	syncstore.Store
+	opsapi.Store
 	Close() error
 }
 
@@ -54,6 +58,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	hpkeKEM := fs.String("hpke-kem", "x25519", "the KEM of --hpke-key: x25519 or mlkem768-x25519")
 	timeKey := fs.String("time-key", "", "the online status signing key's private key `FILE`, which signs the centre's time")
 	timeDel := fs.String("time-delegation", "", "the delegation `FILE` of --time-key from the root")
+	opsListen := fs.String("ops-listen", "", "`ADDR` of the operator API (TLS from the device CA, role tokens from DATA/"+opsapi.TokensFile+"); empty serves none")
 	drain := fs.Duration("drain", defaultDrain, "how long the first SIGTERM waits for requests in flight")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 
@@ -85,7 +90,11 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: &lv}))
 		cfg.Logger = logger
-		for _, a := range []string{*listen, *enrolListen} {
+		addrs := []string{*listen, *enrolListen}
+		if *opsListen != "" {
+			addrs = append(addrs, *opsListen)
+		}
+		for _, a := range addrs {
 			if !loopback(a) {
 				logger.Warn("serving beyond this machine, as asked", "addr", a)
 			}
@@ -128,6 +137,12 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			}
 		}()
 		cfg.Store = st
+		if *opsListen != "" {
+			if cfg.Ops, err = serveOps(*data, st, where, logger); err != nil {
+				return err
+			}
+			cfg.OpsListen = *opsListen
+		}
 		srv, err := server.New(cfg)
 		if err != nil {
 			return err
@@ -140,6 +155,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		// Lines a supervisor or a test can read.
 		fmt.Fprintf(stdout, "listening mtls %s\n", dev)
 		fmt.Fprintf(stdout, "listening enrol %s\n", en)
+		if a := srv.OpsAddr(); a != nil {
+			fmt.Fprintf(stdout, "listening ops %s\n", a)
+		}
 
 		var serveErr error
 		select {
@@ -199,6 +217,33 @@ func openServeStore(ctx context.Context, data, pgURL string) (serveStore, string
 		return nil, "", fmt.Errorf("%s: %w (is another sentinel-central serving from this directory?)", path, err)
 	}
 	return st, path, nil
+}
+
+// serveOps builds the operator API over st: role tokens from the data
+// directory, the audit log beside them, and backup for the bbolt store.
+func serveOps(data string, st serveStore, where string, logger *slog.Logger) (*opsapi.Handler, error) {
+	path := filepath.Join(data, opsapi.TokensFile)
+	tokens, err := opsapi.LoadTokens(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("--ops-listen needs the role tokens in %s, which does not exist; make a token and write the file:\n"+
+			"  tok=$(head -c 32 /dev/urandom | base64 | tr -d '=+/'); echo \"$tok\"   # give this to the operator\n"+
+			"  printf '{\"tokens\":[{\"name\":\"NAME\",\"role\":\"ops\",\"sha256\":\"%%s\"}]}\\n' $(printf %%s \"$tok\" | sha256sum | cut -d' ' -f1) > %s\n"+
+			"(roles: ops for devices, export and trace; admin for backup)", path, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if tokens.Len() == 0 {
+		logger.Warn("the role token file holds no token: every operator call will be refused", "file", path)
+	}
+	opts := opsapi.Options{
+		Tokens: tokens, Store: st, Audit: ops.NewFileLog(filepath.Join(data, ops.AuditFile)), StoreName: where,
+		Logger: logger.With("component", "ops"),
+	}
+	if b, ok := st.(*boltstore.Store); ok {
+		opts.Backup = b.Backup
+	}
+	return opsapi.New(opts)
 }
 
 // serveHosts returns the names of the server certificate: those given,

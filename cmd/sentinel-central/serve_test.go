@@ -29,9 +29,12 @@ import (
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/bundles/bundlestest"
 	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/ops"
+	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/server"
+	"sentinel/internal/central/storetest"
 	"sentinel/sync/client"
 	"sentinel/sync/journal"
 	syncserver "sentinel/sync/server"
@@ -60,6 +63,7 @@ func (l *lockedBuffer) String() string {
 // served is a sentinel-central serve running in-process.
 type served struct {
 	mtls, enrol string // host:port
+	ops         string // host:port when args hold --ops-listen
 	stderr      *lockedBuffer
 	cancel      context.CancelFunc
 	done        chan int
@@ -78,8 +82,12 @@ func startServe(t *testing.T, args ...string) *served {
 		pw.Close()
 		s.done <- code
 	}()
+	wantOps := slices.Contains(args, "--ops-listen")
 	sc := bufio.NewScanner(pr)
-	for (s.mtls == "" || s.enrol == "") && sc.Scan() {
+	for (s.mtls == "" || s.enrol == "" || (wantOps && s.ops == "")) && sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "listening ops "); ok {
+			s.ops = a
+		}
 		if a, ok := strings.CutPrefix(sc.Text(), "listening mtls "); ok {
 			s.mtls = a
 		}
@@ -500,5 +508,136 @@ func TestServeShutdown(t *testing.T) {
 				t.Errorf("logged the second signal: %v, want %v\n%s", got, tc.abort, log.String())
 			}
 		})
+	}
+}
+
+// seedCentral writes a bbolt store into data holding passages 1..n of
+// device dev-a, epoch 1, as if terminals had uploaded them.
+func seedCentral(t *testing.T, data string, n uint64) {
+	t.Helper()
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	st, err := boltstore.Open(filepath.Join(data, server.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Ingest(context.Background(), "dev-a", central.Epoch{1}, storetest.Recs(1, n, "cli")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeOpsTokens writes the role token file of data: olga (ops) and adam
+// (admin) with the tokens "ops-token" and "admin-token".
+func writeOpsTokens(t *testing.T, data string) {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"tokens": []opsapi.Token{
+		{Name: "olga", Role: opsapi.RoleOps, SHA256: opsapi.HashToken("ops-token")},
+		{Name: "adam", Role: opsapi.RoleAdmin, SHA256: opsapi.HashToken("admin-token")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, filepath.Join(data, opsapi.TokensFile), b)
+}
+
+// startOpsServe seeds a store of n passages and runs serve with the
+// operator API; it returns the data directory.
+func startOpsServe(t *testing.T, n uint64) (*served, string) {
+	t.Helper()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "central")
+	seedCentral(t, data, n)
+	writeOpsTokens(t, data)
+	mustRun(t, "trust", "root-keygen", "--out", filepath.Join(dir, "root"))
+	s := startServe(t, "--data", data, "--root-pub", filepath.Join(dir, "root", "root.pub"), "--ops-listen", "127.0.0.1:0")
+	if s.ops == "" {
+		t.Fatalf("serve did not say where the operator API listens\nstderr: %s", s.stderr)
+	}
+	return s, data
+}
+
+// opsClient trusts the device CA of data.
+func opsClient(t *testing.T, data string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(filepath.Join(data, enrol.CACertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("no CA certificate")
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	t.Cleanup(hc.CloseIdleConnections)
+	return hc
+}
+
+// TestServeOpsExport exports through the running server: refused without
+// a token and with an admin token (nothing audited), then olga's export is
+// served and recorded in the audit log under her name.
+func TestServeOpsExport(t *testing.T) {
+	s, data := startOpsServe(t, 30)
+	hc := opsClient(t, data)
+	body := `{"from":"2000-01-01T00:00:00Z","to":"2100-01-01T00:00:00Z","format":"jsonl","purpose":"case 4711"}`
+	post := func(token string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, "https://"+s.ops+opsapi.ExportPath, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	audit := filepath.Join(data, ops.AuditFile)
+	for _, tc := range []struct {
+		name, token string
+		want        int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"unknown token", "ops-token2", http.StatusUnauthorized},
+		{"admin token", "admin-token", http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, b := post(tc.token); code != tc.want {
+				t.Errorf("got %d %s, want %d", code, b, tc.want)
+			}
+			if es, err := ops.ReadLog(audit); err != nil || len(es) != 0 {
+				t.Errorf("got %d audit entries (%v), want 0", len(es), err)
+			}
+		})
+	}
+	code, b := post("ops-token")
+	if code != http.StatusOK {
+		t.Fatalf("got %d %s, want 200\nstderr: %s", code, b, s.stderr)
+	}
+	if lines := strings.Count(b, "\n"); lines != 30 {
+		t.Errorf("got %d JSON lines, want 30", lines)
+	}
+	es, err := ops.ReadLog(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].Operator != "olga" || es[0].Purpose != "case 4711" || es[0].Rows != 30 || es[0].Action != ops.ActionExport {
+		t.Errorf("got audit %+v, want olga's export of 30 rows for case 4711", es)
+	}
+}
+
+func TestServeOpsNoTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "central")
+	mustRun(t, "trust", "root-keygen", "--out", filepath.Join(dir, "root"))
+	code, _, errOut := runCLI("serve", "--data", data, "--root-pub", filepath.Join(dir, "root", "root.pub"),
+		"--listen", "127.0.0.1:0", "--enrol-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0")
+	if code != exitRefused || !strings.Contains(errOut, opsapi.TokensFile) || !strings.Contains(errOut, "sha256sum") {
+		t.Errorf("got exit %d %q, want refused with how to write %s", code, errOut, opsapi.TokensFile)
 	}
 }

@@ -258,13 +258,16 @@ func (s *Server) Start(ctx context.Context) error {
 	errLog := log.New(&debugWriter{s.logger.With("component", "http")}, "", 0)
 	s.mtls = &http.Server{Handler: mux, TLSConfig: mtlsCfg, ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
 	s.enrol = &http.Server{Handler: enrolMux, TLSConfig: enrolCfg, ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
+	if lnOps != nil {
+		// Cloned before any server runs: ServeTLS changes its TLSConfig.
+		s.ops = &http.Server{Handler: cfg.Ops, TLSConfig: enrolCfg.Clone(), ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
+		s.lnOps = lnOps
+	}
 	s.lnMTLS, s.lnEnrol = lnMTLS, lnEnrol
 	s.started = true
 	s.serve(s.mtls, lnMTLS, "mtls")
 	s.serve(s.enrol, lnEnrol, "enrol")
 	if lnOps != nil {
-		s.ops = &http.Server{Handler: cfg.Ops, TLSConfig: enrolCfg.Clone(), ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
-		s.lnOps = lnOps
 		s.serve(s.ops, lnOps, "ops")
 		s.logger.Info("listening", "listener", "ops", "addr", lnOps.Addr().String(), "serves", "operator API behind role tokens")
 	}
