@@ -2,12 +2,214 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/opsapi"
+	"sentinel/internal/central/server"
 )
 
-// runBackup is not built yet: issue 5 replaces this file.
+// backupHeaderTimeout bounds the wait for the server's answer to a backup
+// request; the copy itself may take as long as it needs.
+const backupHeaderTimeout = 30 * time.Second
+
+// runBackup writes a consistent copy of the bbolt store: offline from
+// DATA/central.db, or through a running server's operator API with an
+// admin token. Either way it then opens the copy read-only, checks it and
+// reports what it holds.
 func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "sentinel-central backup: not available in this build yet")
-	return exitRefused
+	fs := issueFlagSet("backup", stderr)
+	out := fs.String("out", "", "write the copy to `FILE` (required; replaced atomically)")
+	data := fs.String("data", defaultCentralData, "the centre's data `DIR` (the store offline; the CA for --server)")
+	srvURL := fs.String("server", "", "take the copy through the running server's operator API at `URL` (https://HOST:PORT of serve --ops-listen)")
+	tokenFile := fs.String("token-file", "", "`FILE` holding an admin role token, for --server")
+	caFile := fs.String("ca", "", "the device CA `FILE` that verifies --server (default DATA/"+enrol.CACertFile+")")
+	return opsExit(stderr, "backup", func() error {
+		if err := opsParse(fs, args); err != nil {
+			return err
+		}
+		if *out == "" {
+			return issueUsagef("--out FILE is required")
+		}
+		var (
+			n   int64
+			err error
+		)
+		if *srvURL == "" {
+			if *tokenFile != "" || *caFile != "" {
+				return issueUsagef("--token-file and --ca go with --server")
+			}
+			n, err = backupOffline(ctx, *data, *out)
+		} else {
+			if *tokenFile == "" {
+				return issueUsagef("--server needs --token-file FILE with an admin token")
+			}
+			ca := *caFile
+			if ca == "" {
+				ca = filepath.Join(*data, enrol.CACertFile)
+			}
+			n, err = backupRemote(ctx, *srvURL, *tokenFile, ca, *out)
+		}
+		if err != nil {
+			return err
+		}
+		sum, err := checkBackup(*out)
+		if err != nil {
+			return fmt.Errorf("%s was written but does not check: %w; keep the previous backup", *out, err)
+		}
+		fmt.Fprintf(stdout, "backup %s: %d bytes, %d passages of %d devices, checked\n", *out, n, sum.passages, sum.devices)
+		return nil
+	}())
+}
+
+// backupOffline copies DATA/central.db while no server holds it.
+func backupOffline(ctx context.Context, data, out string) (int64, error) {
+	path := filepath.Join(data, server.StoreFile)
+	if _, err := os.Stat(path); err != nil {
+		return 0, fmt.Errorf("no central store at %s: check --data (a PostgreSQL centre is backed up with pg_dump, see docs/scaling.md): %w", path, err)
+	}
+	st, err := boltstore.Open(path, &boltstore.Options{Timeout: opsLockTimeout})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return 0, fmt.Errorf("%s is in use by a running server: take the copy through it with --server https://HOST:PORT --token-file FILE (an admin token; serve --ops-listen)", path)
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	return st.BackupFile(ctx, out)
+}
+
+// backupRemote fetches the copy from the server into a temporary file
+// beside out, checks it and renames it over out.
+func backupRemote(ctx context.Context, rawURL, tokenFile, caFile, out string) (int64, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return 0, issueUsagef("--server %q: want https://HOST:PORT (the token must not travel in clear)", rawURL)
+	}
+	tok, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return 0, fmt.Errorf("--token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(tok))
+	if token == "" {
+		return 0, fmt.Errorf("--token-file %s is empty", tokenFile)
+	}
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		return 0, fmt.Errorf("the device CA that verifies the server: %w (give --ca or --data)", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return 0, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	hc := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:       &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		ResponseHeaderTimeout: backupHeaderTimeout,
+	}}
+	defer hc.CloseIdleConnections()
+	u = u.JoinPath(opsapi.BackupPath)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("backup from %s: %w", rawURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&e)
+		return 0, fmt.Errorf("backup from %s: refused (%s): %s", rawURL, resp.Status, e.Error)
+	}
+
+	f, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp-*")
+	if err != nil {
+		return 0, fmt.Errorf("write %s: %w", out, err)
+	}
+	tmp := f.Name()
+	n, err := io.Copy(f, resp.Body)
+	if err != nil {
+		err = fmt.Errorf("backup from %s cut off after %d bytes: %w", rawURL, n, err)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		if _, cerr := checkBackup(tmp); cerr != nil {
+			err = fmt.Errorf("the copy from %s does not check: %w", rawURL, cerr)
+		}
+	}
+	if err == nil {
+		err = os.Rename(tmp, out)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return n, err
+	}
+	if d, err := os.Open(filepath.Dir(out)); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return n, fmt.Errorf("write %s: sync directory: %w", out, err)
+		}
+	}
+	return n, nil
+}
+
+// backupSummary is what a checked copy holds.
+type backupSummary struct {
+	devices, passages int
+}
+
+// checkBackup opens the copy read-only, runs bbolt's consistency check and
+// counts the devices and passages (boltstore's layout: devices/ID/epochs/
+// EPOCH/SEQ).
+func checkBackup(path string) (backupSummary, error) {
+	var sum backupSummary
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: opsLockTimeout})
+	if err != nil {
+		return sum, err
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return fmt.Errorf("bbolt check: %w", err)
+		}
+		devs := tx.Bucket([]byte("devices"))
+		if devs == nil {
+			return nil // an empty store
+		}
+		return devs.ForEachBucket(func(id []byte) error {
+			sum.devices++
+			epochs := devs.Bucket(id).Bucket([]byte("epochs"))
+			if epochs == nil {
+				return nil
+			}
+			return epochs.ForEachBucket(func(e []byte) error {
+				sum.passages += epochs.Bucket(e).Stats().KeyN
+				return nil
+			})
+		})
+	})
+	return sum, err
 }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sentinel/internal/central/ops"
+)
+
+func TestBackupOffline(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "central")
+	seedCentral(t, data, 55)
+	out := filepath.Join(t.TempDir(), "copy.db")
+	code, stdout, stderr := runCLI("backup", "--data", data, "--out", out)
+	if code != exitOK {
+		t.Fatalf("got exit %d, want 0: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "55 passages of 1 devices") {
+		t.Errorf("got %q, want 55 passages of 1 device reported", stdout)
+	}
+	sum, err := checkBackup(out)
+	if err != nil || sum.passages != 55 {
+		t.Errorf("got %+v, %v, want 55 passages in the copy", sum, err)
+	}
+}
+
+func TestBackupUsage(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "central")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+		msg  string
+	}{
+		{"no out", []string{"backup", "--data", data}, exitUsage, "--out"},
+		{"no store", []string{"backup", "--data", data, "--out", filepath.Join(data, "x.db")}, exitRefused, "no central store"},
+		{"token without server", []string{"backup", "--out", "x.db", "--token-file", "t"}, exitUsage, "--server"},
+		{"server without token", []string{"backup", "--out", "x.db", "--server", "https://127.0.0.1:1"}, exitUsage, "--token-file"},
+		{"plain http", []string{"backup", "--out", "x.db", "--server", "http://127.0.0.1:1", "--token-file", "t"}, exitUsage, "https"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCLI(tc.args...)
+			if code != tc.want || !strings.Contains(stderr, tc.msg) {
+				t.Errorf("got exit %d %q, want %d mentioning %s", code, stderr, tc.want, tc.msg)
+			}
+		})
+	}
+}
+
+// TestBackupThroughServer: offline backup of a served store is refused
+// with a pointer to --server; through the server, an admin token gets a
+// checked copy holding every passage, an ops token gets nothing, and a
+// failed attempt leaves the previous copy in place.
+func TestBackupThroughServer(t *testing.T) {
+	s, data := startOpsServe(t, 70)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "copy.db")
+
+	code, _, stderr := runCLI("backup", "--data", data, "--out", out)
+	if code != exitRefused || !strings.Contains(stderr, "running server") || !strings.Contains(stderr, "--server") {
+		t.Errorf("offline backup of a served store: got exit %d %q, want refused pointing to --server", code, stderr)
+	}
+
+	admin, opsTok := filepath.Join(dir, "admin.token"), filepath.Join(dir, "ops.token")
+	writeTestFile(t, admin, []byte("admin-token\n"))
+	writeTestFile(t, opsTok, []byte("ops-token\n"))
+	code, stdout, stderr := runCLI("backup", "--server", "https://"+s.ops, "--token-file", admin, "--data", data, "--out", out)
+	if code != exitOK {
+		t.Fatalf("got exit %d, want 0: %s\nserver: %s", code, stderr, s.stderr)
+	}
+	if !strings.Contains(stdout, "70 passages of 1 devices") {
+		t.Errorf("got %q, want 70 passages reported", stdout)
+	}
+	first, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	code, _, stderr = runCLI("backup", "--server", "https://"+s.ops, "--token-file", opsTok,
+		"--ca", filepath.Join(data, "enrol", "ca.pem"), "--out", out)
+	if code != exitRefused || !strings.Contains(stderr, "403") {
+		t.Errorf("ops token: got exit %d %q, want refused with 403", code, stderr)
+	}
+	if after, err := os.ReadFile(out); err != nil || string(after) != string(first) {
+		t.Errorf("a refused backup changed the previous copy (%v)", err)
+	}
+	if es, err := ops.ReadLog(filepath.Join(data, ops.AuditFile)); err != nil || len(es) != 0 {
+		t.Errorf("got %d audit entries (%v), want none for backups", len(es), err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "copy.db.tmp-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
