@@ -54,6 +54,20 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 	}
 	defer dm.Close()
 
+	// The embedded centre: the terminal enrols with it before the lanes
+	// start, and sync uploads the passages to it.
+	centre, err := dm.StartCentral(ctx, o.logger.With("component", "central"))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), centralShutdownTimeout)
+		defer cancel()
+		if err := centre.Close(sctx); err != nil {
+			o.logger.Warn("stop the embedded central", "error", err)
+		}
+	}()
+
 	hw := hostHardware()
 	hw.thermometer = func(lane string, _ firmwareconfig.Thermometer) (thermo.Source, io.Closer, error) {
 		return dm.Thermometer(lane)
@@ -70,7 +84,8 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 		serving: func(d *daemon) {
 			fmt.Fprintf(o.stdout, "Sentinel demo: data directory %s\n", dir)
 			fmt.Fprintf(o.stdout, "guard display: http://%s  (override PIN %s)\n", d.displayAddr, demo.GuardPIN)
-			fmt.Fprintf(o.stdout, "metrics:       http://%s/metrics\n\n", d.mgmtAddr)
+			fmt.Fprintf(o.stdout, "metrics:       http://%s/metrics\n", d.mgmtAddr)
+			fmt.Fprintf(o.stdout, "central:       %s  (enrolled as %s)\n\n", centre.URL, centre.Device)
 			fmt.Fprintf(o.stdout, "%-6s %-8s %-7s %-9s %-12s %s\n", "LANE", "CODE", "VERDICT", "TEMP", "NAME", "REASONS")
 			serial := d.devices.scanners[firmwareconfig.Lane{Name: demo.SerialLane}.Name+" scanner 1"]
 			feeder.Go(func() {
@@ -87,6 +102,17 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 	if err := d.run(ctx, drainCtx); err != nil {
 		return err
 	}
+	// The daemon's last upload is done: what did the centre get?
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), centralShutdownTimeout)
+	defer cancel()
+	got, err := centre.Received(rctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(o.stdout, "\n"+centralLine(centre.Device, got))
+	if o.once && (got.Passages != p.seen || !got.ExactlyOnce()) {
+		return fmt.Errorf("the central holds %d passages (%d distinct, high-water %d), want the %d the terminal journalled, exactly once", got.Passages, got.Unique, got.HighWater, p.seen)
+	}
 	if p.unexpected > 0 {
 		return fmt.Errorf("%d of %d passages did not get the verdict the site's policy gives", p.unexpected, len(dm.Codes))
 	}
@@ -94,6 +120,19 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 		return fmt.Errorf("only %d of %d codes passed", p.seen, len(dm.Codes))
 	}
 	return nil
+}
+
+// centralShutdownTimeout bounds the embedded centre's shutdown and the
+// query of what it received.
+const centralShutdownTimeout = 3 * time.Second
+
+// centralLine says what the embedded centre received from the terminal.
+func centralLine(device string, r demo.Received) string {
+	once := "exactly once"
+	if !r.ExactlyOnce() {
+		once = fmt.Sprintf("NOT exactly once: %d distinct, high-water %d", r.Unique, r.HighWater)
+	}
+	return fmt.Sprintf("central: %d passages received from %s (%s), %d holders opened", r.Passages, device, once, r.Holders)
 }
 
 // demoPrinter prints each passage as one line and checks it against the

@@ -9,7 +9,9 @@
 // passages in progress finish and the journal closes, within 10 seconds.
 // A second signal aborts at once, with the gate shut.
 //
-// -demo runs the whole terminal on a fresh machine: see internal/demo.
+// -demo runs the whole terminal on a fresh machine, with simulated devices
+// and an embedded central server it enrols with and uploads to: see
+// internal/demo. At the end it says what the centre received.
 //
 // # Data directory
 //

@@ -22,6 +22,9 @@ import (
 
 	"github.com/creack/pty"
 
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/server"
 	"sentinel/internal/demo"
 	"sentinel/sync/journal"
 )
@@ -187,6 +190,58 @@ func TestDemo(t *testing.T) {
 		if got := strings.Join(decisions[lane], " "); got != strings.Join(ds, " ") {
 			t.Errorf("journal at %s: got %s, want %s", lane, got, strings.Join(ds, " "))
 		}
+	}
+
+	// The embedded centre received every passage exactly once, from the
+	// device enrolment named, with the sealed holders opened.
+	m := regexp.MustCompile(`(?m)^central: (\d+) passages received from (t-[0-9a-f]+) \(exactly once\), (\d+) holders opened$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no central line saying every passage arrived exactly once:\n%s", out)
+	}
+	if m[1] != fmt.Sprint(len(want)) {
+		t.Errorf("central line: got %s passages, want %d", m[1], len(want))
+	}
+	st, err := boltstore.Open(filepath.Join(dir, demo.CentreDir, server.StoreFile), &boltstore.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatalf("the central's store: %v", err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	devs, err := st.Devices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(devs) != 1 || devs[0].ID != m[2] || len(devs[0].Marks) != 1 {
+		t.Fatalf("got central devices %+v, want one, %s, with one epoch", devs, m[2])
+	}
+	if hw, err := st.HighWater(ctx, m[2], devs[0].Marks[0].Epoch); err != nil || hw != uint64(len(want)) {
+		t.Errorf("got high-water %d (%v), want %d", hw, err, len(want))
+	}
+	seqs := map[uint64]int{}
+	holders := map[string]string{}
+	for p, err := range st.Passages(ctx, central.Filter{Device: m[2]}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs[p.Seq]++
+		if p.Holder != "" {
+			holders[p.Holder] = p.Decision
+		}
+	}
+	for seq := uint64(1); seq <= uint64(len(want)); seq++ {
+		if seqs[seq] != 1 {
+			t.Errorf("central holds record %d %d times, want once", seq, seqs[seq])
+		}
+	}
+	if len(seqs) != len(want) {
+		t.Errorf("central holds %d distinct records, want %d", len(seqs), len(want))
+	}
+	if got := holders["ZJ:1008"]; got != string(journal.Refer) {
+		t.Errorf("central: the fever's holder ZJ:1008 got decision %q, want %q (holders %v)", got, journal.Refer, holders)
+	}
+	// Each opened holder is one passage here: no holder passes twice.
+	if m[3] != fmt.Sprint(len(holders)) {
+		t.Errorf("central line: got %s holders opened, want %d", m[3], len(holders))
 	}
 }
 

@@ -10,6 +10,12 @@
 // device/thermo's MLX90614 driver on periph's i2ctest.Playback bus, replaying
 // the register reads of each person in turn (one of them with a fever).
 //
+// StartCentral runs an embedded central server (internal/central/server,
+// with a bbolt store in the data directory's centre/) on 127.0.0.1 with the
+// demo's root, delegation and HPKE key, and enrols the terminal with it
+// through the real enrolment endpoint, so that sentineld's sync uploads
+// the passages and the centre opens their sealed holders.
+//
 // # Caveats
 //
 // Every key is made on the spot and the directory is meant to be thrown
@@ -100,6 +106,7 @@ type Demo struct {
 
 	ptyMaster, ptyTTY *os.File
 	thermo            map[string]*Bus
+	keys              *keys // for the embedded centre
 }
 
 // Options configure Prepare.
@@ -146,6 +153,7 @@ func Prepare(o Options) (_ *Demo, err error) {
 	if err != nil {
 		return nil, err
 	}
+	d.keys = k
 	if err := d.writeTrust(k, now); err != nil {
 		return nil, err
 	}
