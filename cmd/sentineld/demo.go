@@ -56,7 +56,7 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 
 	// The embedded centre: the terminal enrols with it before the lanes
 	// start, and sync uploads the passages to it.
-	centre, err := dm.StartCentral(ctx, o.logger.With("component", "central"))
+	centre, err := dm.StartCentral(ctx, o.logger.With("side", "central"))
 	if err != nil {
 		return err
 	}
