@@ -88,6 +88,9 @@ func New(opts Options) (*Handler, error) {
 	h.mux.Handle("POST "+ExportPath, h.auth(RoleOps, h.export))
 	h.mux.Handle("POST "+TracePath, h.auth(RoleOps, h.trace))
 	h.mux.Handle("GET "+BackupPath, h.auth(RoleAdmin, h.backup))
+	page, assets := pageHandler()
+	h.mux.Handle("GET "+PagePath+"{$}", page)
+	h.mux.Handle("GET "+AssetsPath, assets)
 	return h, nil
 }
 
