@@ -84,6 +84,7 @@ func Run(t *testing.T, h Harness) {
 		{"IteratorStops", testIteratorStops},
 		{"Malformed", testMalformed},
 		{"Devices", testDevices},
+		{"Health", testHealth},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
