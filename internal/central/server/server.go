@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/central"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/syncstore"
@@ -305,9 +306,21 @@ func (s *Server) deviceMux(ca *enrol.CA, st *enrol.FileStore, repo *liveRepo) (*
 	if err != nil {
 		return nil, fmt.Errorf("server: download: %w", err)
 	}
+	var health http.Handler
+	if hs, ok := cfg.Store.(central.HealthStore); ok {
+		if health, err = syncserver.NewHealth(syncserver.HealthOptions{
+			Store: syncstore.HealthAdapter{Store: hs}, Auth: syncserver.TLSAuthenticator{},
+			Rate: uopts.Rate, Burst: uopts.Burst, Now: uopts.Now, Logger: s.logger.With("component", "health"),
+		}); err != nil {
+			return nil, fmt.Errorf("server: health: %w", err)
+		}
+	}
 	mux := http.NewServeMux()
 	for v := protocol.MinVersion; v <= protocol.Version; v++ {
 		mux.Handle("POST "+protocol.UploadPath(v), up)
+		if health != nil {
+			mux.Handle("POST "+protocol.HealthPath(v), health)
+		}
 		mux.Handle(fmt.Sprintf("GET /v%d/bundles/{kind}", v), down)
 		mux.Handle(fmt.Sprintf("GET /v%d/status", v), down)
 		mux.Handle(fmt.Sprintf("GET /v%d/time", v), down)
