@@ -65,6 +65,7 @@
     return td;
   }
 
+  const count = (n, one, many) => n + ' ' + (n === 1 ? one : many);
   const pad = (n) => String(n).padStart(2, '0');
   function utc(s) {
     if (!s) return 'never';
@@ -122,7 +123,7 @@
         cell(tr, String(marks.length), 'num');
         tbody.appendChild(tr);
       }
-      say('fleetmsg', ds.length === 1 ? '1 terminal.' : ds.length + ' terminals.', ds.length ? 'ok' : '');
+      say('fleetmsg', count(ds.length, 'terminal', 'terminals') + '.', ds.length ? 'ok' : '');
     } catch (e) {
       say('fleetmsg', e.message, 'error');
     }
@@ -165,7 +166,7 @@
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10000);
-      say('exportmsg', 'Exported ' + (rows ?? '?') + ' passages to ' + a.download + ' (recorded in the audit log).', 'ok');
+      say('exportmsg', 'Exported ' + (rows === null ? '?' : count(Number(rows), 'passage', 'passages')) + ' to ' + a.download + ' (recorded in the audit log).', 'ok');
     } catch (e) {
       say('exportmsg', e.message, 'error');
     }
@@ -213,7 +214,7 @@
           tbody.appendChild(tr);
         }
       }
-      say('tracemsg', holder + ': ' + visits.length + ' visits, ' + contacts + ' contacts in the last ' + days + ' days (±' + window + '). Recorded in the audit log.', 'ok');
+      say('tracemsg', holder + ': ' + count(visits.length, 'visit', 'visits') + ', ' + count(contacts, 'contact', 'contacts') + ' in the last ' + count(days, 'day', 'days') + ' (±' + window + '). Recorded in the audit log.', 'ok');
     } catch (e) {
       say('tracemsg', e.message, 'error');
     }
