@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"sentinel/internal/central"
@@ -144,7 +145,13 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// The page loads without a token and shows no data.
+	downloads := t.TempDir()
 	step(10*time.Second, chromedp.EmulateViewport(1280, 1000), chromedp.Navigate(ts.URL+"/"))
+	if _, err := chromedp.CallBrowser(bctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
+	}); err != nil {
+		t.Fatalf("allow downloads: %v", err)
+	}
 	waitFor("the no-token message", `document.getElementById('fleetmsg').textContent.includes('Enter your ops token')`, "fleetmsg")
 
 	// An admin token: the page says in words that it is not an ops token.
@@ -204,6 +211,21 @@ func TestBrowser(t *testing.T) {
 	waitFor("the export", `document.getElementById('exportmsg').textContent.includes('Exported')`, "exportmsg")
 	if got := text("exportmsg"); !strings.Contains(got, "Exported 2 passages") {
 		t.Errorf("export message: got %q, want Exported 2 passages", got)
+	}
+
+	// The file the browser saved: a header and gate-1's two passages.
+	var saved []byte
+	for range 250 { // at most 5 s
+		if ms, _ := filepath.Glob(filepath.Join(downloads, "sentinel-export-*.csv")); len(ms) == 1 {
+			if saved, err = os.ReadFile(ms[0]); err == nil && len(saved) > 0 {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	lines := strings.Split(strings.TrimSpace(string(saved)), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], "gate-1") || !strings.Contains(lines[2], "gate-1") {
+		t.Errorf("downloaded export: got %q, want a header and 2 rows of gate-1", saved)
 	}
 
 	es := auditEntries()
