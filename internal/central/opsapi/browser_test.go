@@ -154,6 +154,13 @@ func TestBrowser(t *testing.T) {
 	}
 	waitFor("the no-token message", `document.getElementById('fleetmsg').textContent.includes('Enter your ops token')`, "fleetmsg")
 
+	// An unknown token: the page says the centre did not accept it.
+	step(5*time.Second, set("token", "not-a-token"), chromedp.Click(chromedp.CSS("#usetoken")))
+	waitFor("the 401 explanation", `document.getElementById('fleetmsg').textContent.includes('(401)')`, "fleetmsg")
+	if got := text("fleetmsg"); !strings.Contains(got, "did not accept this token") {
+		t.Errorf("unknown token: got %q, want it to say %q", got, "did not accept this token")
+	}
+
 	// An admin token: the page says in words that it is not an ops token.
 	step(5*time.Second, set("token", adminToken), chromedp.Click(chromedp.CSS("#usetoken")))
 	waitFor("the 403 explanation", `document.getElementById('fleetmsg').classList.contains('error')`, "fleetmsg")
@@ -243,9 +250,10 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(t.TempDir(), "ops-page.png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+
+	// Forget the token: it leaves the tab and the data leaves the page.
+	step(5*time.Second, chromedp.Click(chromedp.CSS("#forget")))
+	waitFor("the page to forget", `sessionStorage.length === 0 && !document.querySelector('#fleettable tbody tr') && !document.querySelector('#tracetable tbody tr')`, "fleetmsg")
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
