@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -11,13 +12,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"sentinel/crypto/trust"
 	"sentinel/internal/central/enrol"
 	"sentinel/sync/client"
 	"sentinel/sync/journal"
+	"sentinel/sync/protocol"
 )
 
 // Timing of the sync parts.
@@ -45,6 +49,7 @@ type syncer struct {
 	track     *trackTransport
 	up        *client.Client
 	down      *client.Downloader // nil without a pinned root
+	health    *client.Reporter
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -62,7 +67,13 @@ type syncOptions struct {
 	// interval, when not zero, replaces the clients' idle intervals
 	// (tests); renewEvery the renewal check's (defaultRenewEvery).
 	interval, renewEvery time.Duration
-	logger               *slog.Logger
+	// reportEvery is the health report's interval
+	// (client.DefaultReportEvery when 0).
+	reportEvery time.Duration
+	// lanes returns the state of the lanes' devices for the health
+	// report; nil reports none.
+	lanes  func() []protocol.LaneHealth
+	logger *slog.Logger
 }
 
 // enrolled says whether dataDir holds a device identity from enrolment.
@@ -140,6 +151,12 @@ func newSyncer(o syncOptions) (*syncer, error) {
 			return nil, fmt.Errorf("sync: download: %w", err)
 		}
 	}
+	s.health, err = client.NewReporter(healthFunc(o, root), client.ReporterOptions{
+		URL: o.url, Device: device, HTTP: hc, Every: o.reportEvery, Logger: o.logger.With("component", "health"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sync: health: %w", err)
+	}
 	return s, nil
 }
 
@@ -147,6 +164,7 @@ func newSyncer(o syncOptions) (*syncer, error) {
 func (s *syncer) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.up.Start(ctx)
+	s.health.Start(ctx)
 	if s.down != nil {
 		s.down.Start(ctx)
 	}
@@ -161,6 +179,7 @@ func (s *syncer) Stop() {
 			s.cancel()
 		}
 		s.up.Stop()
+		s.health.Stop()
 		if s.down != nil {
 			s.down.Stop()
 		}
@@ -338,4 +357,50 @@ func (d *daemon) writeSyncMetrics(w io.Writer) {
 		fmt.Fprintln(w, "# TYPE sentinel_sync_backlog_records gauge")
 		fmt.Fprintf(w, "sentinel_sync_backlog_records %d\n", n)
 	}
+}
+
+// healthFunc builds the terminal's health report from what the syncer
+// sees: the journal's last and acknowledged records and alarms, the
+// bundles in the data directory (none without a pinned root), the lanes
+// (o.lanes) and the clock.
+func healthFunc(o syncOptions, root crypto.PublicKey) client.HealthFunc {
+	quiet := slog.New(slog.DiscardHandler)
+	return func(context.Context) (*protocol.Health, error) {
+		now, _ := o.now()
+		h := &protocol.Health{Time: now, Software: softwareVersion(), Alarms: uint64(len(o.journal.Alarms()))}
+		_, seqs, err := o.journal.Tail(1)
+		if err != nil {
+			return nil, fmt.Errorf("journal tail: %w", err)
+		}
+		if len(seqs) > 0 {
+			h.Last = uint64(seqs[0])
+		}
+		acked, err := o.journal.Acked()
+		if err != nil {
+			return nil, fmt.Errorf("journal acked: %w", err)
+		}
+		h.Acked = uint64(acked)
+		if root != nil {
+			for _, k := range trust.Kinds() {
+				if b, ok := openBundle(o.dataDir, k, root, now, quiet); ok {
+					h.Bundles = append(h.Bundles, protocol.BundleHealth{
+						Kind: string(k), Version: b.Version, Freshness: bundleState(b).Freshness(now).String(),
+					})
+				}
+			}
+		}
+		if o.lanes != nil {
+			h.Lanes = o.lanes()
+		}
+		return h, nil
+	}
+}
+
+// softwareVersion is the main module's version from the build, "devel"
+// when unknown.
+func softwareVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }

@@ -27,6 +27,7 @@ import (
 	"sentinel/internal/central/server"
 	"sentinel/internal/sdnotify"
 	"sentinel/sync/journal"
+	"sentinel/sync/protocol"
 )
 
 // centre is an in-process central server on loopback with a bbolt store.
@@ -194,6 +195,19 @@ func TestSyncUploadsJournal(t *testing.T) {
 		acked, aerr := d.journal.Acked()
 		return err == nil && aerr == nil && hw == passes && acked == passes,
 			fmt.Sprintf("high water %d (%v), acked %d (%v), want %d\n%s", hw, err, acked, aerr, passes, logs.String())
+	})
+	waitFor(t, "the centre's health report of the terminal", func() (bool, string) {
+		h, ok, err := c.store.Health(ctx, device)
+		if err != nil || !ok {
+			return false, fmt.Sprintf("no report (%v)\n%s", err, logs.String())
+		}
+		rep, err := protocol.DecodeHealth(h.Report)
+		if err != nil {
+			return false, fmt.Sprintf("report does not decode: %v", err)
+		}
+		off := protocol.ClockOffset(rep.Time, h.ReceivedAt, 0)
+		return rep.Device == device && rep.Software != "" && rep.Acked <= rep.Last && off.Abs() < time.Minute,
+			fmt.Sprintf("got %+v received %v (offset %v), want device %s, a software version, offset under a minute", rep, h.ReceivedAt, off, device)
 	})
 	online, last := d.sync.Online()
 	if !online || last.IsZero() {
