@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"sentinel/internal/central"
+	"sentinel/internal/central/fleet"
 	"sentinel/internal/central/ops"
 )
 
@@ -136,6 +137,11 @@ type DeviceOut struct {
 	ID       string         `json:"id"`
 	LastSeen time.Time      `json:"last_seen,omitzero"`
 	Marks    []central.Mark `json:"marks"`
+	// Health is the terminal's latest health report; null when it never
+	// reported or the store keeps none.
+	Health *fleet.Health `json:"health"`
+	// HealthError says why a stored report could not be shown.
+	HealthError string `json:"health_error,omitempty"`
 }
 
 func (h *Handler) devices(w http.ResponseWriter, r *http.Request, _ Caller) {
@@ -145,9 +151,21 @@ func (h *Handler) devices(w http.ResponseWriter, r *http.Request, _ Caller) {
 		httpError(w, http.StatusInternalServerError, "reading the fleet: "+err.Error())
 		return
 	}
+	hs, _ := h.opts.Store.(central.HealthStore)
+	now := h.opts.Now()
 	out := make([]DeviceOut, 0, len(ds))
 	for _, d := range ds {
-		out = append(out, DeviceOut{ID: d.ID, LastSeen: d.LastSeen, Marks: d.Marks})
+		o := DeviceOut{ID: d.ID, LastSeen: d.LastSeen, Marks: d.Marks}
+		if hs != nil {
+			rep, ok, err := hs.Health(r.Context(), d.ID)
+			if ok && err == nil {
+				o.Health, err = fleet.View(rep, now)
+			}
+			if err != nil {
+				o.HealthError = err.Error()
+			}
+		}
+		out = append(out, o)
 	}
 	writeJSON(w, map[string]any{"devices": out})
 }
