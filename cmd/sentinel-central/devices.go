@@ -21,6 +21,7 @@ import (
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/fleet"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/server"
 	"sentinel/internal/cli"
@@ -143,6 +144,7 @@ const storeLockWait = 500 * time.Millisecond
 // deviceStore is what devices list needs of a store.
 type deviceStore interface {
 	Devices(ctx context.Context) ([]central.Device, error)
+	central.HealthStore
 	Close() error
 }
 
@@ -165,6 +167,11 @@ type deviceOut struct {
 	// Acked is the sum of the high-water marks over the terminal's journal
 	// epochs: how many records the centre has acknowledged.
 	Acked uint64 `json:"acked"`
+	// Health is the terminal's latest health report; null when it never
+	// reported or the store was not read.
+	Health *fleet.Health `json:"health"`
+	// HealthError says why a stored report could not be shown.
+	HealthError string `json:"health_error,omitempty"`
 }
 
 // markOut is the high-water mark of one journal epoch.
@@ -198,7 +205,7 @@ func openDeviceStore(ctx context.Context, data, pgURL string) (deviceStore, erro
 // fleet joins the enrolment registry with the store's devices, ordered by
 // id. A device the store knows but the registry does not (a lost registry)
 // is listed with an empty site.
-func fleet(reg []enrol.Device, stored []central.Device, read bool) []deviceOut {
+func joinFleet(reg []enrol.Device, stored []central.Device, read bool) []deviceOut {
 	byID := make(map[string]central.Device, len(stored))
 	for _, d := range stored {
 		byID[d.ID] = d
@@ -257,15 +264,17 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 		case err != nil:
 			return err
 		case ds != nil:
-			stored, err = ds.Devices(ctx)
-			if cerr := ds.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
+			defer ds.Close()
+			if stored, err = ds.Devices(ctx); err != nil {
 				return err
 			}
 		}
-		out := fleet(reg, stored, read)
+		out := joinFleet(reg, stored, read)
+		if ds != nil && read {
+			if err := addHealth(ctx, ds, out, time.Now()); err != nil {
+				return err
+			}
+		}
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
@@ -276,7 +285,7 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 			return nil
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DEVICE\tSITE\tENROLLED\tCERTIFICATE UNTIL\tREVOKED\tLAST SEEN\tACKED")
+		fmt.Fprintln(tw, "DEVICE\tSITE\tENROLLED\tCERTIFICATE UNTIL\tREVOKED\tLAST SEEN\tACKED\tREPORTED\tBACKLOG\tCLOCK\tBUNDLES\tFAULTS")
 		for _, d := range out {
 			site, enrolled, until, rev := d.Site, "-", "-", "-"
 			if site == "" {
@@ -295,7 +304,19 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 			case d.LastSeen != nil:
 				seen = d.LastSeen.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, site, enrolled, until, rev, seen, acked)
+			reported, backlog, clock, bundles, faults := "never", "-", "-", "-", "-"
+			switch {
+			case !d.StoreRead:
+				reported, backlog, clock, bundles, faults = "unknown", "unknown", "unknown", "unknown", "unknown"
+			case d.HealthError != "":
+				reported = "unreadable"
+			case d.Health != nil:
+				h := d.Health
+				reported, backlog, clock = h.AgeText()+" ago", strconv.FormatUint(h.Backlog, 10), h.OffsetText()
+				bundles, faults = h.BundleText(), h.FaultText()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, site, enrolled, until, rev, seen, acked,
+				reported, backlog, clock, bundles, faults)
 		}
 		return tw.Flush()
 	}())
@@ -325,4 +346,21 @@ func runDevicesRevoke(ctx context.Context, args []string, stdin io.Reader, stdou
 		fmt.Fprintf(stdout, "device %s revoked: its next TLS handshake is refused\n", *id)
 		return nil
 	}())
+}
+
+// addHealth puts each terminal's latest health report, as of now, into out.
+func addHealth(ctx context.Context, hs central.HealthStore, out []deviceOut, now time.Time) error {
+	for i := range out {
+		rep, ok, err := hs.Health(ctx, out[i].ID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if out[i].Health, err = fleet.View(rep, now); err != nil {
+			out[i].HealthError = err.Error()
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/storetest"
+	"sentinel/sync/protocol"
 )
 
 func TestDevicesAddListRevoke(t *testing.T) {
@@ -214,6 +216,17 @@ func TestDevicesListUploads(t *testing.T) {
 		}
 	}
 
+	reported := time.Now().Add(-time.Hour).UTC()
+	rep, err := protocol.EncodeHealth(&protocol.Health{Device: up, Time: reported.Add(2 * time.Second), Last: 50, Acked: 45,
+		Bundles: []protocol.BundleHealth{{Kind: "trust", Version: 4, Freshness: "fresh"}},
+		Lanes:   []protocol.LaneHealth{{Name: "scanner", State: protocol.LaneOK}, {Name: "camera", State: protocol.LaneMissing, Reason: "unplugged"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutHealth(ctx, up, rep, reported); err != nil {
+		t.Fatal(err)
+	}
+
 	// While the store is held, as by a running serve.
 	ds, errOut := listFleet(t, "--data", data)
 	if len(ds) != 2 || ds[0].StoreRead || ds[0].LastSeen != nil {
@@ -251,6 +264,11 @@ func TestDevicesListUploads(t *testing.T) {
 			if d.Site != w.site || d.Acked != w.acked || len(d.Marks) != w.marks || !d.StoreRead {
 				t.Errorf("got site %q, acked %d, %d marks, read %v; want %q, %d, %d, true", d.Site, d.Acked, len(d.Marks), d.StoreRead, w.site, w.acked, w.marks)
 			}
+			if got := d.Health != nil; got != (d.ID == up) {
+				t.Errorf("got health %+v, want a report only for %s", d.Health, up)
+			} else if got && (d.Health.Backlog != 5 || d.Health.OffsetText() != "+2s" || len(d.Health.Faults) != 1) {
+				t.Errorf("got health %+v, want backlog 5, offset +2s, one fault", d.Health)
+			}
 			if got := d.LastSeen != nil && d.LastSeen.Equal(seen); got != w.seen {
 				t.Errorf("got last seen %v, want seen at %v: %v", d.LastSeen, seen, w.seen)
 			}
@@ -266,13 +284,20 @@ func TestDevicesListUploads(t *testing.T) {
 		rows[f[0]] = strings.Join(f[1:], " ")
 	}
 	for dev, want := range map[string]string{
-		up:       "north " + byID[up].Enrolled.Format(time.RFC3339) + " " + byID[up].NotAfter.Format(time.RFC3339) + " - 2026-11-28T09:30:00Z 45",
-		idle:     "south " + byID[idle].Enrolled.Format(time.RFC3339) + " " + byID[idle].NotAfter.Format(time.RFC3339) + " - never 0",
-		"t-lost": "(not enrolled) - - - 2026-11-28T09:30:00Z 3",
+		idle:     "south " + byID[idle].Enrolled.Format(time.RFC3339) + " " + byID[idle].NotAfter.Format(time.RFC3339) + " - never 0 never - - - -",
+		"t-lost": "(not enrolled) - - - 2026-11-28T09:30:00Z 3 never - - - -",
 	} {
 		if rows[dev] != want {
 			t.Errorf("text row of %s: got %q, want %q", dev, rows[dev], want)
 		}
+	}
+	upPrefix := "north " + byID[up].Enrolled.Format(time.RFC3339) + " " + byID[up].NotAfter.Format(time.RFC3339) + " - 2026-11-28T09:30:00Z 45 1h0m"
+	upSuffix := " ago 5 +2s trust 4 fresh camera: missing (unplugged)"
+	if !strings.HasPrefix(rows[up], upPrefix) || !strings.HasSuffix(rows[up], upSuffix) {
+		t.Errorf("text row of %s: got %q, want %q…%q", up, rows[up], upPrefix, upSuffix)
+	}
+	if head := strings.Fields(strings.SplitN(text, "\n", 2)[0]); !slices.Contains(head, "BACKLOG") || !slices.Contains(head, "FAULTS") {
+		t.Errorf("header %q lacks BACKLOG or FAULTS", head)
 	}
 }
 
@@ -291,8 +316,18 @@ func TestDevicesListPostgres(t *testing.T) {
 	if _, err := s.Ingest(ctx, dev, central.Epoch{7}, storetest.Recs(1, 12, "x")); err != nil {
 		t.Fatal(err)
 	}
+	rep, err := protocol.EncodeHealth(&protocol.Health{Device: dev, Time: time.Now(), Last: 20, Acked: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutHealth(ctx, dev, rep, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	ds, _ := listFleet(t, "--data", data, "--postgres", cs)
 	if len(ds) != 1 || ds[0].ID != dev || ds[0].Acked != 12 || ds[0].LastSeen == nil || !ds[0].LastSeen.Equal(seen) {
 		t.Fatalf("got %+v, want %s seen at %v with 12 acknowledged", ds, dev, seen)
+	}
+	if ds[0].Health == nil || ds[0].Health.Backlog != 8 {
+		t.Errorf("got health %+v, want a backlog of 8", ds[0].Health)
 	}
 }
