@@ -125,6 +125,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	d.sync, err = newSyncer(syncOptions{
 		dataDir: d.cfg.DataDir, url: d.cfg.Central.URL, journal: j, now: d.clock.Now, clock: observer,
 		interval: d.syncEvery, renewEvery: d.renewEvery, logger: d.logger.With("component", "sync"),
+		lanes: d.laneHealth,
 	})
 	if err != nil {
 		return err

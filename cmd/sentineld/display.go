@@ -12,6 +12,7 @@ import (
 	"sentinel/internal/gate"
 	"sentinel/internal/ui"
 	"sentinel/sync/journal"
+	"sentinel/sync/protocol"
 )
 
 // uiDisplay shows the gate's passages on the guard display.
@@ -147,4 +148,29 @@ func (d *daemon) updateDisplay(ctx context.Context, s *ui.Server) {
 		case <-t.C:
 		}
 	}
+}
+
+// laneHealth reports each lane's devices to the centre, from the same
+// states the guard display shows: one entry per present device, named
+// "LANE scanner", "LANE camera" or "LANE thermometer".
+func (d *daemon) laneHealth() []protocol.LaneHealth {
+	var out []protocol.LaneHealth
+	for _, l := range d.displayStatus().Lanes {
+		for _, dev := range []struct {
+			kind  string
+			state ui.DeviceState
+		}{{"scanner", l.Scanner}, {"camera", l.Camera}, {"thermometer", l.Thermometer}} {
+			h := protocol.LaneHealth{Name: l.Name + " " + dev.kind}
+			switch dev.state {
+			case ui.DeviceOK:
+				h.State = protocol.LaneOK
+			case ui.DeviceFault:
+				h.State, h.Reason = protocol.LaneUnavailable, "fault: see the terminal's log and sentinelctl selftest"
+			default:
+				continue // absent or not known yet
+			}
+			out = append(out, h)
+		}
+	}
+	return out
 }

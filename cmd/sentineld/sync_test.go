@@ -206,8 +206,12 @@ func TestSyncUploadsJournal(t *testing.T) {
 			return false, fmt.Sprintf("report does not decode: %v", err)
 		}
 		off := protocol.ClockOffset(rep.Time, h.ReceivedAt, 0)
-		return rep.Device == device && rep.Software != "" && rep.Acked <= rep.Last && off.Abs() < time.Minute,
-			fmt.Sprintf("got %+v received %v (offset %v), want device %s, a software version, offset under a minute", rep, h.ReceivedAt, off, device)
+		scanner := false
+		for _, l := range rep.Lanes {
+			scanner = scanner || l.Name == "in-1 scanner"
+		}
+		return rep.Device == device && rep.Software != "" && rep.Acked <= rep.Last && off.Abs() < time.Minute && scanner,
+			fmt.Sprintf("got %+v received %v (offset %v), want device %s, a software version, offset under a minute, lane in-1's scanner", rep, h.ReceivedAt, off, device)
 	})
 	online, last := d.sync.Online()
 	if !online || last.IsZero() {
