@@ -166,6 +166,10 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 		h.answer(w, http.StatusConflict, &protocol.Response{Version: version, HighWater: gap.Mark, Gap: true,
 			Code: protocol.CodeGap, Message: fmt.Sprintf("the centre holds up to %d: resume from %d", gap.Mark, gap.Mark+1)})
 		return
+	case errors.Is(err, ErrInvalid):
+		h.opts.Logger.Warn("sync: batch refused by the store", "device", device, "epoch", u.Epoch, "first", u.First, "err", err)
+		h.refuse(w, http.StatusBadRequest, protocol.CodeMalformed, "the centre refuses this batch: "+err.Error())
+		return
 	case err != nil:
 		if r.Context().Err() == nil {
 			h.opts.Logger.Error("sync: ingest", "device", device, "epoch", u.Epoch, "first", u.First, "err", err)

@@ -3,7 +3,9 @@ package server_test
 import (
 	"bytes"
 	"compress/zlib"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -367,4 +369,29 @@ func zlibBomb(t *testing.T, n int) []byte {
 	w.Write(make([]byte, n))
 	w.Close()
 	return b.Bytes()
+}
+
+// refusingStore refuses every batch as its own checks would refuse a
+// record that can never be stored.
+type refusingStore struct{ *servertest.Mem }
+
+func (refusingStore) Ingest(context.Context, *server.Batch) (server.Ingested, error) {
+	return server.Ingested{}, fmt.Errorf("%w: record 3 has no time", server.ErrInvalid)
+}
+
+// A batch the store can never take is refused as malformed (400), not
+// answered "retry later" (503) for ever.
+func TestStoreRefusesBatch(t *testing.T) {
+	f := newFixture(t, 4, server.Options{})
+	h, err := server.New(server.Options{Store: refusingStore{f.store}, Auth: servertest.HeaderAuth{},
+		Logger: slog.New(slog.DiscardHandler), Rate: 1e6, Burst: 1e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(h)
+	t.Cleanup(f.srv.Close)
+	code, resp := f.post(t, dev, f.upload(t, 1, 4))
+	if code != http.StatusBadRequest || resp == nil || resp.Code != protocol.CodeMalformed {
+		t.Fatalf("got %d %+v, want 400 %q", code, resp, protocol.CodeMalformed)
+	}
 }

@@ -72,6 +72,12 @@ func (e *GapError) Error() string {
 	return fmt.Sprintf("server: gap: range starts at %d, centre holds up to %d", e.First, e.Mark)
 }
 
+// ErrInvalid is wrapped by a Store's error when the batch can never be
+// stored as it is (a record the store's own checks refuse): the handler
+// refuses it as malformed rather than asking the terminal to retry for
+// ever.
+var ErrInvalid = errors.New("server: the store refuses the batch")
+
 // ErrGap matches (errors.Is) every *GapError.
 var ErrGap = errors.New("server: gap")
 

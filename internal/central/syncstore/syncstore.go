@@ -3,6 +3,7 @@ package syncstore
 import (
 	"context"
 	"crypto/hpke"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -102,6 +103,9 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 		}
 		return out, nil
 	})
+	if errors.Is(err, central.ErrMalformed) {
+		return server.Ingested{}, fmt.Errorf("%w: %w", server.ErrInvalid, err)
+	}
 	if err != nil {
 		return server.Ingested{}, err
 	}
