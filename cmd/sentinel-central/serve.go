@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/hpke"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,12 +19,16 @@ import (
 	"syscall"
 	"time"
 
+	"sentinel/crypto/credential"
+	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/issuance"
 	"sentinel/internal/central/ops"
 	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/server"
+	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/syncstore"
 )
 
@@ -59,6 +65,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	timeKey := fs.String("time-key", "", "the online status signing key's private key `FILE`, which signs the centre's time")
 	timeDel := fs.String("time-delegation", "", "the delegation `FILE` of --time-key from the root")
 	opsListen := fs.String("ops-listen", "", "`ADDR` of the operator API (TLS from the device CA, role tokens from DATA/"+opsapi.TokensFile+"); empty serves none")
+	issuers := fs.String("issuers", "", "issuance endpoint `FILE` (JSON: issuers with their key files, issuer tokens with their secret files), served at "+issuance.Path+" on --ops-listen; empty serves none")
 	drain := fs.Duration("drain", defaultDrain, "how long the first SIGTERM waits for requests in flight")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 
@@ -107,6 +114,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 				return err
 			}
 		}
+		if *issuers != "" && *opsListen == "" {
+			return issueUsagef("--issuers needs --ops-listen: the issuance endpoint is served on the operator listener")
+		}
 		if *timeDel != "" && *timeKey == "" {
 			return issueUsagef("--time-delegation needs --time-key")
 		}
@@ -138,8 +148,20 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}()
 		cfg.Store = st
 		if *opsListen != "" {
-			if cfg.Ops, err = serveOps(*data, st, where, logger); err != nil {
+			opsH, err := serveOps(*data, st, where, logger)
+			if err != nil {
 				return err
+			}
+			cfg.Ops = opsH
+			if *issuers != "" {
+				iss, err := serveIssuance(*issuers, *data, logger)
+				if err != nil {
+					return err
+				}
+				mux := http.NewServeMux()
+				mux.Handle(issuance.Path, iss)
+				mux.Handle("/", opsH)
+				cfg.Ops = mux
 			}
 			cfg.OpsListen = *opsListen
 		}
@@ -319,4 +341,92 @@ func readHPKEPrivate(path, kemName string) (hpke.PrivateKey, error) {
 		return nil, fmt.Errorf("--hpke-key %s: not a %s private key: %w", path, kemName, err)
 	}
 	return k, nil
+}
+
+// issuersFile is the JSON file --issuers names. Key and secret paths are
+// relative to the file's directory unless absolute.
+type issuersFile struct {
+	Issuers []struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	} `json:"issuers"`
+	Tokens []struct {
+		Name       string `json:"name"`
+		Issuer     string `json:"issuer"`
+		SecretFile string `json:"secret_file"`
+	} `json:"tokens"`
+}
+
+// serveIssuance builds the issuance endpoint from the --issuers file, with
+// the colours from the status record in data.
+func serveIssuance(path, data string, logger *slog.Logger) (*issuance.Handler, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--issuers: %w", err)
+	}
+	var f issuersFile
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("--issuers %s: %w (want {\"issuers\":[{\"id\":\"ZJ\",\"key\":\"FILE\"}],\"tokens\":[{\"name\":\"NAME\",\"issuer\":\"ZJ\",\"secret_file\":\"FILE\"}]})", path, err)
+	}
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(filepath.Dir(path), p)
+	}
+	opts := issuance.Options{Statuses: statusFile{path: filepath.Join(data, "status.db")}, Logger: logger.With("component", "issuance")}
+	for _, is := range f.Issuers {
+		if is.Key == "" {
+			return nil, fmt.Errorf("--issuers %s: issuer %q names no key file", path, is.ID)
+		}
+		k, err := readIssueSigner(rel(is.Key))
+		if err != nil {
+			return nil, fmt.Errorf("--issuers %s: issuer %q: %w", path, is.ID, err)
+		}
+		h, err := healthcode.NewIssuer(is.ID, k, nil)
+		if err != nil {
+			return nil, fmt.Errorf("--issuers %s: %w", path, err)
+		}
+		opts.Issuers = append(opts.Issuers, h)
+	}
+	for _, tk := range f.Tokens {
+		if tk.SecretFile == "" {
+			return nil, fmt.Errorf("--issuers %s: token %q names no secret_file (secrets are never written inline)", path, tk.Name)
+		}
+		sec, err := os.ReadFile(rel(tk.SecretFile))
+		if err != nil {
+			return nil, fmt.Errorf("--issuers %s: token %q: %w", path, tk.Name, err)
+		}
+		opts.Tokens = append(opts.Tokens, issuance.Token{Name: tk.Name, Issuer: tk.Issuer, Secret: strings.TrimSpace(string(sec))})
+	}
+	h, err := issuance.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("--issuers %s: %w", path, err)
+	}
+	return h, nil
+}
+
+// statusLookupTimeout bounds how long an issue waits for a status command
+// that holds the record.
+const statusLookupTimeout = 500 * time.Millisecond
+
+// statusFile looks holders up in the status record at path, opening it for
+// each lookup so that serve never keeps `sentinel-central status` out.
+type statusFile struct{ path string }
+
+var _ issuance.Statuses = statusFile{}
+
+// Lookup returns h's entry; a record that does not exist yet holds none.
+func (s statusFile) Lookup(h credential.Holder) (statusdb.Record, bool, error) {
+	if _, err := os.Stat(s.path); errors.Is(err, os.ErrNotExist) {
+		return statusdb.Record{}, false, nil
+	}
+	db, err := statusdb.Open(s.path, statusLookupTimeout)
+	if err != nil {
+		return statusdb.Record{}, false, err
+	}
+	defer db.Close()
+	return db.Lookup(h)
 }

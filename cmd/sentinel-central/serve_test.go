@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,11 +25,13 @@ import (
 	"time"
 
 	"sentinel/crypto/credential"
+	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/bundles/bundlestest"
 	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/issuance"
 	"sentinel/internal/central/ops"
 	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/pgstore"
@@ -404,6 +407,7 @@ func TestServeFlags(t *testing.T) {
 		{"every address without hosts", []string{"--data", data, "--root-pub", rootPub, "--listen", ":0"}, exitUsage, "give --hosts"},
 		{"positional", []string{"--data", data, "extra"}, exitUsage, "unexpected argument"},
 		{"delegation without key", []string{"--data", data, "--root-pub", rootPub, "--time-delegation", rootPub}, exitUsage, "--time-delegation needs --time-key"},
+		{"issuers without ops", []string{"--data", data, "--root-pub", rootPub, "--issuers", rootPub}, exitUsage, "--issuers needs --ops-listen"},
 		{"bad kem", []string{"--data", data, "--root-pub", rootPub, "--hpke-key", rootPub, "--hpke-kem", "rsa"}, exitUsage, "--hpke-kem"},
 		{"bad postgres", []string{"--data", data, "--root-pub", rootPub, "--postgres", "postgres://127.0.0.1:1/x?connect_timeout=1"}, exitRefused, "--postgres"},
 	} {
@@ -639,5 +643,79 @@ func TestServeOpsNoTokenFile(t *testing.T) {
 		"--listen", "127.0.0.1:0", "--enrol-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0")
 	if code != exitRefused || !strings.Contains(errOut, opsapi.TokensFile) || !strings.Contains(errOut, "sha256sum") {
 		t.Errorf("got exit %d %q, want refused with how to write %s", code, errOut, opsapi.TokensFile)
+	}
+}
+
+// TestServeIssuance issues a code through the operator listener with the
+// issuer token of --issuers; the code verifies under the issuer's key, green
+// with no status record (which the lookup does not create), and a wrong
+// token is refused.
+func TestServeIssuance(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "central")
+	writeOpsTokens(t, data)
+	mustRun(t, "trust", "root-keygen", "--out", filepath.Join(dir, "root"))
+	conf := filepath.Join(dir, "issuance")
+	if err := os.MkdirAll(conf, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	k := edSigner(t)
+	writeKey(t, conf, "ZJ", k)
+	const secret = "a-long-random-issuer-token-for-zj"
+	writeTestFile(t, filepath.Join(conf, "zj.token"), []byte(secret+"\n"))
+	writeTestFile(t, filepath.Join(conf, "issuers.json"), []byte(
+		`{"issuers":[{"id":"ZJ","key":"ZJ.key"}],"tokens":[{"name":"app-backend","issuer":"ZJ","secret_file":"zj.token"}]}`))
+	s := startServe(t, "--data", data, "--root-pub", filepath.Join(dir, "root", "root.pub"),
+		"--ops-listen", "127.0.0.1:0", "--issuers", filepath.Join(conf, "issuers.json"))
+	hc := opsClient(t, data)
+	post := func(token string) (int, []byte) {
+		req, err := http.NewRequest(http.MethodPost, "https://"+s.ops+issuance.Path, strings.NewReader(`{"index":1024,"display_name":"Zhang *"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	code, b := post(secret)
+	if code != http.StatusOK {
+		t.Fatalf("got %d %s, want 200\nstderr: %s", code, b, s.stderr)
+	}
+	var res issuance.Response
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	cred, err := healthcode.Verify(res.Code, nativeStore(t, "ZJ", k.Public()), healthcode.VerifyOptions{Now: time.Now()})
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if cred.Holder.Issuer != "ZJ" || cred.Holder.Index != 1024 || cred.Colour != credential.ColourGreen || cred.DisplayName != "Zhang *" {
+		t.Errorf("got %+v, want ZJ:1024 green for Zhang *", *cred)
+	}
+	if _, err := os.Stat(filepath.Join(data, "status.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("got %v for the status record, want it left uncreated", err)
+	}
+	if code, b := post("a-long-random-issuer-token-for-hb"); code != http.StatusUnauthorized {
+		t.Errorf("wrong token: got %d %s, want 401", code, b)
+	}
+	// The operator API is still served beside it.
+	req, err := http.NewRequest(http.MethodPost, "https://"+s.ops+opsapi.ExportPath,
+		strings.NewReader(`{"from":"2000-01-01T00:00:00Z","to":"2100-01-01T00:00:00Z","format":"jsonl","purpose":"case 1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer ops-token")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("export beside issuance: got %d, want 200", resp.StatusCode)
 	}
 }
