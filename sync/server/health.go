@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"sentinel/sync/protocol"
@@ -43,8 +42,7 @@ type HealthHandler struct {
 	opts HealthOptions
 	mux  *http.ServeMux
 
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	limit *limiter
 }
 
 var _ http.Handler = (*HealthHandler)(nil)
@@ -69,7 +67,7 @@ func NewHealth(opts HealthOptions) (*HealthHandler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &HealthHandler{opts: opts, mux: http.NewServeMux(), buckets: make(map[string]*bucket)}
+	h := &HealthHandler{opts: opts, mux: http.NewServeMux(), limit: newLimiter(opts.Rate, opts.Burst)}
 	for v := protocol.MinVersion; v <= protocol.Version; v++ {
 		h.mux.HandleFunc("POST "+protocol.HealthPath(v), func(w http.ResponseWriter, r *http.Request) { h.health(w, r, v) })
 	}
@@ -86,7 +84,7 @@ func (h *HealthHandler) health(w http.ResponseWriter, r *http.Request, version i
 		refuse(w, http.StatusUnauthorized, protocol.CodeIdentity, "the terminal is not identified: enrol it and use its client certificate")
 		return
 	}
-	if wait := h.take(device, received); wait > 0 {
+	if wait := h.limit.take(device, received); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		refuse(w, http.StatusTooManyRequests, protocol.CodeRate, "too many health reports from this terminal: wait for Retry-After")
 		return
@@ -132,23 +130,6 @@ func (h *HealthHandler) health(w http.ResponseWriter, r *http.Request, version i
 		return
 	}
 	answer(w, http.StatusOK, &protocol.Response{Version: version})
-}
-
-func (h *HealthHandler) take(device string, now time.Time) time.Duration {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	b := h.buckets[device]
-	if b == nil {
-		b = &bucket{tokens: float64(h.opts.Burst), last: now}
-		h.buckets[device] = b
-	}
-	b.tokens = min(float64(h.opts.Burst), b.tokens+now.Sub(b.last).Seconds()*h.opts.Rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0
-	}
-	return time.Duration((1 - b.tokens) / h.opts.Rate * float64(time.Second))
 }
 
 func refuse(w http.ResponseWriter, status int, code, msg string) {

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"sentinel/sync/journal"
@@ -61,16 +60,10 @@ type Handler struct {
 	opts Options
 	mux  *http.ServeMux
 
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	limit *limiter
 }
 
 var _ http.Handler = (*Handler)(nil)
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
 
 // New returns a Handler.
 func New(opts Options) (*Handler, error) {
@@ -98,7 +91,7 @@ func New(opts Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &Handler{opts: opts, mux: http.NewServeMux(), buckets: make(map[string]*bucket)}
+	h := &Handler{opts: opts, mux: http.NewServeMux(), limit: newLimiter(opts.Rate, opts.Burst)}
 	for v := protocol.MinVersion; v <= protocol.Version; v++ {
 		h.mux.HandleFunc("POST "+protocol.UploadPath(v), func(w http.ResponseWriter, r *http.Request) { h.upload(w, r, v) })
 	}
@@ -111,50 +104,50 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 	device, err := h.opts.Auth.Device(r)
 	if err != nil {
-		h.refuse(w, http.StatusUnauthorized, protocol.CodeIdentity, "the terminal is not identified: enrol it and use its client certificate")
+		refuse(w, http.StatusUnauthorized, protocol.CodeIdentity, "the terminal is not identified: enrol it and use its client certificate")
 		return
 	}
-	if wait := h.take(device); wait > 0 {
+	if wait := h.limit.take(device, h.opts.Now()); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		h.refuse(w, http.StatusTooManyRequests, protocol.CodeRate, "too many uploads from this terminal: wait for Retry-After")
+		refuse(w, http.StatusTooManyRequests, protocol.CodeRate, "too many uploads from this terminal: wait for Retry-After")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxRequest))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			h.refuse(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge,
+			refuse(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge,
 				fmt.Sprintf("request larger than %d bytes: send fewer records", h.opts.MaxRequest))
 			return
 		}
-		h.refuse(w, http.StatusBadRequest, protocol.CodeMalformed, "request body could not be read: "+err.Error())
+		refuse(w, http.StatusBadRequest, protocol.CodeMalformed, "request body could not be read: "+err.Error())
 		return
 	}
 	u, err := protocol.DecodeUpload(body, h.opts.MaxInflated)
 	if err != nil {
 		switch {
 		case errors.Is(err, protocol.ErrTooLarge):
-			h.refuse(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, err.Error()+": send fewer records")
+			refuse(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, err.Error()+": send fewer records")
 		case errors.Is(err, protocol.ErrVersion):
-			h.refuse(w, http.StatusBadRequest, protocol.CodeVersion, err.Error())
+			refuse(w, http.StatusBadRequest, protocol.CodeVersion, err.Error())
 		default:
-			h.refuse(w, http.StatusBadRequest, protocol.CodeMalformed, err.Error()+": nothing was stored")
+			refuse(w, http.StatusBadRequest, protocol.CodeMalformed, err.Error()+": nothing was stored")
 		}
 		return
 	}
 	if u.Version != version {
-		h.refuse(w, http.StatusBadRequest, protocol.CodeVersion,
+		refuse(w, http.StatusBadRequest, protocol.CodeVersion,
 			fmt.Sprintf("body of version %d sent to the path of version %d", u.Version, version))
 		return
 	}
 	if u.Device != device {
-		h.refuse(w, http.StatusForbidden, protocol.CodeIdentity,
+		refuse(w, http.StatusForbidden, protocol.CodeIdentity,
 			fmt.Sprintf("upload names device %q but the certificate is %q: nothing was stored", u.Device, device))
 		return
 	}
 	b, err := Check(u)
 	if err != nil {
-		h.refuse(w, http.StatusBadRequest, protocol.CodeMalformed, err.Error()+": nothing was stored")
+		refuse(w, http.StatusBadRequest, protocol.CodeMalformed, err.Error()+": nothing was stored")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
@@ -163,19 +156,19 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 	var gap *GapError
 	switch {
 	case errors.As(err, &gap):
-		h.answer(w, http.StatusConflict, &protocol.Response{Version: version, HighWater: gap.Mark, Gap: true,
+		answer(w, http.StatusConflict, &protocol.Response{Version: version, HighWater: gap.Mark, Gap: true,
 			Code: protocol.CodeGap, Message: fmt.Sprintf("the centre holds up to %d: resume from %d", gap.Mark, gap.Mark+1)})
 		return
 	case errors.Is(err, ErrInvalid):
 		h.opts.Logger.Warn("sync: batch refused by the store", "device", device, "epoch", u.Epoch, "first", u.First, "err", err)
-		h.refuse(w, http.StatusBadRequest, protocol.CodeMalformed, "the centre refuses this batch: "+err.Error())
+		refuse(w, http.StatusBadRequest, protocol.CodeMalformed, "the centre refuses this batch: "+err.Error())
 		return
 	case err != nil:
 		if r.Context().Err() == nil {
 			h.opts.Logger.Error("sync: ingest", "device", device, "epoch", u.Epoch, "first", u.First, "err", err)
 		}
 		w.Header().Set("Retry-After", "5")
-		h.refuse(w, http.StatusServiceUnavailable, protocol.CodeUnavailable, "the centre cannot store the upload now: the terminal retries")
+		refuse(w, http.StatusServiceUnavailable, protocol.CodeUnavailable, "the centre cannot store the upload now: the terminal retries")
 		return
 	}
 	breaks := 0
@@ -190,7 +183,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 	if breaks > 1 {
 		h.opts.Logger.Warn("sync: more hash chain breaks in the same upload", "device", device, "epoch", u.Epoch, "breaks", breaks)
 	}
-	h.answer(w, http.StatusOK, &protocol.Response{Version: version, HighWater: res.Mark.Seq, Breaks: breaks})
+	answer(w, http.StatusOK, &protocol.Response{Version: version, HighWater: res.Mark.Seq, Breaks: breaks})
 }
 
 // Check decodes every record of u and places it in the chain. It refuses
@@ -224,38 +217,4 @@ func Check(u *protocol.Upload) (*Batch, error) {
 		prev = r.Hash
 	}
 	return b, nil
-}
-
-// take spends a token of device's bucket, or returns how long to wait.
-func (h *Handler) take(device string) time.Duration {
-	now := h.opts.Now()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	b := h.buckets[device]
-	if b == nil {
-		b = &bucket{tokens: float64(h.opts.Burst), last: now}
-		h.buckets[device] = b
-	}
-	b.tokens = min(float64(h.opts.Burst), b.tokens+now.Sub(b.last).Seconds()*h.opts.Rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0
-	}
-	return time.Duration((1 - b.tokens) / h.opts.Rate * float64(time.Second))
-}
-
-func (h *Handler) refuse(w http.ResponseWriter, status int, code, msg string) {
-	h.answer(w, status, &protocol.Response{Code: code, Message: msg})
-}
-
-func (h *Handler) answer(w http.ResponseWriter, status int, r *protocol.Response) {
-	b, err := protocol.EncodeResponse(r)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", protocol.ResponseType)
-	w.WriteHeader(status)
-	w.Write(b)
 }
