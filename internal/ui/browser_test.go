@@ -7,11 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,25 +19,10 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/browsertest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/screenshots from the browser test")
-
-// chromium finds the browser, or skips loudly (fails when CI=true).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "CHROMIUM NOT INSTALLED: the guard display's browser test did not run (apt-get install chromium)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // artefacts is where the screenshots go: $SENTINEL_ARTIFACTS/ui, or a
 // temporary directory.
@@ -116,7 +99,7 @@ func celsius(c float64) physic.Temperature {
 // shapes and banners a guard reads, and saves a screenshot at 800×480, a
 // 7" kiosk panel.
 func TestBrowser(t *testing.T) {
-	exe := chromium(t)
+	exe := browsertest.Exec(t, "the guard display's browser test")
 	out := artefacts(t)
 
 	clk := &fakeClock{t: time.Date(2026, 11, 29, 1, 42, 0, 0, time.UTC)}
@@ -156,42 +139,8 @@ func TestBrowser(t *testing.T) {
 	}
 	s.SetStatus(healthy)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(),
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(800, 480),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-
-	var (
-		msgMu sync.Mutex
-		msgs  []chromedp.ConsoleMessage
-	)
-	console := chromedp.Console(ctx)
-	go func() {
-		for m, err := range console {
-			if err != nil {
-				return
-			}
-			msgMu.Lock()
-			msgs = append(msgs, m)
-			msgMu.Unlock()
-		}
-	}()
+	chrome := browsertest.Start(t, exe, 800, 480)
+	ctx := chrome.Ctx
 
 	step := func(timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -435,9 +384,7 @@ func TestBrowser(t *testing.T) {
 	}
 	shoot("14-zh-reconnected")
 
-	msgMu.Lock()
-	defer msgMu.Unlock()
-	for _, m := range msgs {
+	for _, m := range chrome.Console() {
 		// Expected: the wrong PIN's 403 and the stream's 503 after Close.
 		expected := strings.HasSuffix(m.URL, "/override") && strings.Contains(m.Text, "403") ||
 			strings.HasSuffix(m.URL, "/events") && strings.Contains(m.Text, "503")

@@ -6,16 +6,15 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
+	"sentinel/internal/browsertest"
 	"sentinel/internal/central"
 	"sentinel/internal/central/memstore"
 	"sentinel/internal/central/ops"
@@ -23,28 +22,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/ops-page.png from the browser test")
 
-// chromium finds the browser, or skips loudly (fails when CI=true).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "CHROMIUM NOT INSTALLED: the ops page's browser test did not run (apt-get install chromium)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // TestBrowser drives the ops page in headless Chromium over a memstore:
 // the page loads without a token, explains an admin token's 403, shows the
 // fleet with an ops token, refuses a trace without a purpose before
 // calling, then traces a holder and shows the contact, and exports.
 func TestBrowser(t *testing.T) {
-	exe := chromium(t)
+	exe := browsertest.Exec(t, "the ops page's browser test")
 
 	now := time.Now().UTC().Truncate(time.Second)
 	st := memstore.New(func() time.Time { return now })
@@ -68,42 +51,8 @@ func TestBrowser(t *testing.T) {
 	ts := httptest.NewServer(h) // 127.0.0.1
 	t.Cleanup(ts.Close)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000),
-	)
-	defer cancelAlloc()
-	bctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-
-	var (
-		msgMu sync.Mutex
-		msgs  []chromedp.ConsoleMessage
-	)
-	console := chromedp.Console(bctx)
-	go func() {
-		for m, err := range console {
-			if err != nil {
-				return
-			}
-			msgMu.Lock()
-			msgs = append(msgs, m)
-			msgMu.Unlock()
-		}
-	}()
+	chrome := browsertest.Start(t, exe, 1280, 1000)
+	bctx := chrome.Ctx
 
 	step := func(timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -265,9 +214,7 @@ func TestBrowser(t *testing.T) {
 
 	// No script error and no CSP violation; the refused fetch (403) is
 	// logged by the browser's network layer and expected.
-	msgMu.Lock()
-	defer msgMu.Unlock()
-	for _, m := range msgs {
+	for _, m := range chrome.Console() {
 		if m.IsException() || m.Source == "security" || (m.Type == chromedp.ConsoleError && m.Source != "network") {
 			t.Errorf("browser console: %s", m)
 		}
