@@ -65,6 +65,7 @@ func overrideError(err error) error {
 		{gate.ErrOverrideLocked, ui.ErrLocked},
 		{gate.ErrNothingToOverride, ui.ErrNothingToOverride},
 		{gate.ErrOverrideReason, ui.ErrOverrideReason},
+		{gate.ErrUnknownLane, ui.ErrUnknownLane},
 	} {
 		if errors.Is(err, m.gate) {
 			return fmt.Errorf("%w: %w", m.ui, err)

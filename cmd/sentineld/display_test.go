@@ -18,6 +18,7 @@ func TestOverrideError(t *testing.T) {
 		{gate.ErrOverrideLocked, ui.ErrLocked},
 		{fmt.Errorf("%w: x", gate.ErrNothingToOverride), ui.ErrNothingToOverride},
 		{gate.ErrOverrideReason, ui.ErrOverrideReason},
+		{fmt.Errorf("%w: \"in-9\"", gate.ErrUnknownLane), ui.ErrUnknownLane},
 		{other, other},
 		{nil, nil},
 	}

@@ -98,6 +98,7 @@ var catalogue = map[string][2]string{
 	"override.wrongpin":       {"Wrong PIN. Try again.", "密码错误，请重试。"},
 	"override.locked":         {"Too many wrong PINs. Wait %s s.", "密码错误次数过多。请等待 %s 秒。"},
 	"override.nothing":        {"Nothing to override at this lane.", "此通道没有可放行的记录。"},
+	"override.nolane":         {"This terminal has no such lane: reload the page.", "本终端没有此通道：请刷新页面。"},
 	"override.badreason":      {"Choose a reason from the list.", "请从列表中选择原因。"},
 	"override.badpin":         {"Enter a PIN of 4 to 12 digits.", "请输入 4 到 12 位数字密码。"},
 	"override.noreason":       {"Choose a reason.", "请选择原因。"},

@@ -142,6 +142,9 @@ func (s *Server) serveOverride(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusConflict, "override.nothing", "nothing")
 	case errors.Is(err, ErrOverrideReason):
 		reply(http.StatusBadRequest, "override.badreason", "bad-reason")
+	case errors.Is(err, ErrUnknownLane):
+		s.logger.Warn("override refused: no such lane", "lane", o.Lane)
+		reply(http.StatusNotFound, "override.nolane", "unknown-lane")
 	default:
 		s.logger.Error("override not recorded", "lane", o.Lane, "error", err)
 		reply(http.StatusInternalServerError, "override.failed", "failed")

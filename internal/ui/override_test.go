@@ -120,6 +120,7 @@ func TestOverride(t *testing.T) {
 		{"foreign origin", good, postOpts{origin: "http://attacker.example"}, nil, http.StatusForbidden, "", "", 0},
 		{"nothing to override", good, postOpts{}, fmt.Errorf("%w: gate: last person admitted", ErrNothingToOverride), http.StatusConflict, "nothing", "Nothing to override", 1},
 		{"gate locked", good, postOpts{}, fmt.Errorf("%w: gate", ErrLocked), http.StatusTooManyRequests, "locked", "Too many wrong PINs", 1},
+		{"unknown lane", body("in-9", "4321", "emergency"), postOpts{}, fmt.Errorf("%w: gate: no such lane", ErrUnknownLane), http.StatusNotFound, "unknown-lane", "no such lane", 1},
 		{"journal down", good, postOpts{}, errors.New("journal: disk full"), http.StatusInternalServerError, "failed", "NOT recorded", 1},
 	}
 	for _, tt := range tests {

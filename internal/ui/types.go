@@ -25,6 +25,8 @@ var (
 	ErrNothingToOverride = errors.New("ui: nothing to override at this lane")
 	// ErrOverrideReason: the reason is not on the list.
 	ErrOverrideReason = errors.New("ui: choose a reason from the list")
+	// ErrUnknownLane: the terminal has no lane of that name (404).
+	ErrUnknownLane = errors.New("ui: no such lane on this terminal")
 	// ErrNoOverride: the display was built without Options.OnOverride.
 	ErrNoOverride = errors.New("ui: overrides are not available on this terminal")
 )
