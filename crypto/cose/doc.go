@@ -6,7 +6,8 @@
 //
 // Parsing accepts a COSE_Sign1 tagged (tag 18), untagged, or inside a CWT
 // tag (61). The key id is read from the protected header first, then the
-// unprotected one. Algorithms: EdDSA (Ed25519), ES256, ES384, ES512 and
+// unprotected one; an unprotected alg or kid that contradicts the protected
+// one is refused as malformed (see [CheckHeaders]). Algorithms: EdDSA (Ed25519), ES256, ES384, ES512 and
 // PS256; an ECDSA algorithm must match its key's curve.
 //
 // # Caveats

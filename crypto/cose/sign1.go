@@ -1,6 +1,7 @@
 package cose
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -185,6 +186,26 @@ func (m *Sign1) parse(data []byte) error {
 		if err := parseHeader(raw.Unprotected, &m.Unprotected); err != nil {
 			return fmt.Errorf("%w: unprotected header: %v", ErrMalformed, err)
 		}
+	}
+	return CheckHeaders(&m.Protected, &m.Unprotected)
+}
+
+// CheckHeaders refuses an unprotected header whose alg or kid contradicts
+// the protected one (RFC 9052 §3: the buckets should be disjoint). An
+// unsigned parameter that disagrees with the signed one can only mislead:
+// a verifier picking the unprotected kid or alg would check the signature
+// under a key or algorithm the signer never chose. The same value in both
+// buckets is accepted, as some EU DCC issuers repeat the kid, and a
+// parameter only in the unprotected bucket is read from there. The error
+// wraps ErrMalformed.
+func CheckHeaders(protected, unprotected *Header) error {
+	if protected.HasAlg && unprotected.HasAlg && protected.Alg != unprotected.Alg {
+		return fmt.Errorf("%w: the unprotected header's alg %d contradicts the protected alg %d",
+			ErrMalformed, unprotected.Alg, protected.Alg)
+	}
+	if protected.KID != nil && unprotected.KID != nil && !bytes.Equal(protected.KID, unprotected.KID) {
+		return fmt.Errorf("%w: the unprotected header's kid %x contradicts the protected kid %x",
+			ErrMalformed, unprotected.KID, protected.KID)
 	}
 	return nil
 }

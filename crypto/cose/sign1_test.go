@@ -149,6 +149,13 @@ func FuzzParse(f *testing.F) {
 	f.Add(good[1:])
 	f.Add(append([]byte{0xd8, 0x3d}, good...))
 	f.Add([]byte{0x84, 0x40, 0xa0, 0x40, 0x40})
+	refused, accepted := contradictoryHeaders(f, k)
+	for _, in := range refused {
+		f.Add(in)
+	}
+	for _, in := range accepted {
+		f.Add(in)
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		m, err := Parse(in)
 		if err != nil {
@@ -156,6 +163,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("untyped error %v", err)
 			}
 			return
+		}
+		if err := CheckHeaders(&m.Protected, &m.Unprotected); err != nil {
+			t.Fatalf("accepted contradictory headers: %v", err)
 		}
 		// Verifying garbage must fail cleanly, never panic.
 		if err := m.Verify(k.Public()); err == nil && string(m.Payload) != "payload" {
@@ -173,4 +183,66 @@ func FuzzParseClaims(f *testing.F) {
 			t.Fatalf("untyped error %v", err)
 		}
 	})
+}
+
+// contradictoryHeaders returns COSE_Sign1 messages whose unprotected
+// header contradicts the protected one, and ones where it does not.
+func contradictoryHeaders(t testing.TB, k crypto.Signer) (refused, accepted map[string][]byte) {
+	t.Helper()
+	good, err := Sign(nil, k, []byte("kid-prot"), []byte("payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Parse(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(unprot map[int]any) []byte {
+		b, err := encMode.Marshal(cbor.Tag{Number: TagSign1, Content: []any{m.RawProtected, unprot, m.Payload, m.Signature}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	refused = map[string][]byte{
+		"other alg":          with(map[int]any{1: AlgEdDSA}),
+		"other kid":          with(map[int]any{4: []byte("kid-other")}),
+		"empty kid":          with(map[int]any{4: []byte{}}),
+		"same alg other kid": with(map[int]any{1: AlgES256, 4: []byte("kid-other")}),
+	}
+	accepted = map[string][]byte{
+		"empty":            with(map[int]any{}),
+		"same kid":         with(map[int]any{4: []byte("kid-prot")}),
+		"same alg and kid": with(map[int]any{1: AlgES256, 4: []byte("kid-prot")}),
+		"other label":      with(map[int]any{33: []byte("x5chain")}),
+	}
+	return refused, accepted
+}
+
+// TestParseContradictoryHeaders: RFC 9052 §3 wants the buckets disjoint;
+// an unprotected alg or kid that disagrees with the signed one is refused.
+func TestParseContradictoryHeaders(t *testing.T) {
+	k := keys(t)["P-256"]
+	refused, accepted := contradictoryHeaders(t, k)
+	for name, in := range refused {
+		t.Run(name, func(t *testing.T) {
+			if m, err := Parse(in); !errors.Is(err, ErrMalformed) {
+				t.Errorf("got %+v, %v, want ErrMalformed", m, err)
+			}
+		})
+	}
+	for name, in := range accepted {
+		t.Run(name, func(t *testing.T) {
+			m, err := Parse(in)
+			if err != nil {
+				t.Fatalf("got %v, want it accepted", err)
+			}
+			if err := m.Verify(k.Public()); err != nil {
+				t.Errorf("verify: %v", err)
+			}
+			if string(m.KID()) != "kid-prot" {
+				t.Errorf("kid = %q, want kid-prot", m.KID())
+			}
+		})
+	}
 }

@@ -103,6 +103,9 @@ func FuzzDecodeCBOR(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	for _, b := range contradictorySeeds(f) {
+		f.Add(b)
+	}
 	st := fuzzStore(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var m cose.Sign1
@@ -127,4 +130,50 @@ func FuzzDecodeCBOR(f *testing.F) {
 		}
 		checkVerdict(t, &u, st)
 	})
+}
+
+// contradictorySeeds returns the golden es256 credential with an
+// unprotected alg or kid that contradicts its protected header.
+func contradictorySeeds(t testing.TB) map[string][]byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "es256", "code.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := credentialBytes(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := cose.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(unprot map[int]any) []byte {
+		b, err := cose.EncMode().Marshal([]any{m.RawProtected, unprot, m.Payload, m.Signature})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	return map[string][]byte{
+		"other alg": with(map[int]any{1: cose.AlgEdDSA}),
+		"other kid": with(map[int]any{4: []byte("forged-kid")}),
+	}
+}
+
+// TestDecodeContradictoryHeaders: a native code whose unprotected header
+// contradicts the signed one is refused as bad-structure, in the text form
+// as well as in the CBOR layer.
+func TestDecodeContradictoryHeaders(t *testing.T) {
+	for name, b := range contradictorySeeds(t) {
+		t.Run(name, func(t *testing.T) {
+			var u Unverified
+			if err := u.decodeCBOR(b); credential.ReasonOf(err) != credential.ReasonBadStructure {
+				t.Errorf("decodeCBOR: got %v, want %s", err, credential.ReasonBadStructure)
+			}
+			if _, err := Decode(encodeText(b)); credential.ReasonOf(err) != credential.ReasonBadStructure {
+				t.Errorf("Decode: got %v, want %s", err, credential.ReasonBadStructure)
+			}
+		})
+	}
 }

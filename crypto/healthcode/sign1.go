@@ -66,6 +66,9 @@ func parseSign1(b []byte, m *cose.Sign1) error {
 	if off != len(b) {
 		return fmt.Errorf("%d bytes after the COSE_Sign1", len(b)-off)
 	}
+	if err := cose.CheckHeaders(&ph, &uh); err != nil {
+		return err
+	}
 	*m = cose.Sign1{RawProtected: protected, Protected: ph, Unprotected: uh, Payload: payload, Signature: sig}
 	return nil
 }
