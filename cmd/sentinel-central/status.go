@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/statusdb"
+	"sentinel/internal/central/statuspub"
 	"sentinel/internal/cli"
 	"sentinel/internal/status"
 )
@@ -33,6 +33,10 @@ func runStatus(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 // terminal keeps entries by their effective time, and entries dated far in
 // the future break its layout (see internal/status).
 const maxFutureEffective = 5 * time.Minute
+
+// defaultRevocationLife is how long an EU DCC revocation lasts when
+// status revoke is given no --until: no EU DCC is valid for longer.
+const defaultRevocationLife = 365 * 24 * time.Hour
 
 // statusPublishing holds the flags every status subcommand shares: where
 // the record and repository live and how to sign.
@@ -125,83 +129,16 @@ func (d statusPublishTime) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, float64(d)/float64(time.Millisecond), 'f', 3, 64), nil
 }
 
-// chainState reads the repository's status chain: the current status
-// version, whether a base exists, and how many deltas follow it.
-func chainState(repo *bundles.Repo) (version uint64, hasBase bool, deltas int) {
-	for _, e := range repo.List() {
-		switch e.Kind {
-		case trust.KindStatusBase:
-			hasBase = true
-		case trust.KindStatusDelta:
-			deltas++
-		default:
-			continue
-		}
-		version = max(version, e.Version)
-	}
-	return version, hasBase, deltas
+// publisher returns the status publisher for p's data directory and s.
+func (p *statusPublishing) publisher(s *signing) *statuspub.Publisher {
+	return &statuspub.Publisher{DataDir: p.data, Root: s.root, Now: p.now,
+		Signer: statuspub.Signer{Key: s.signer, Delegation: s.d, Fresh: s.fresh, Grace: s.grace}}
 }
 
-// publishStatus records a change and publishes it in one transaction of the
-// record: change applies it to the record and to the delta's builder. It
-// publishes a delta when the record matches the repository's chain, and a
-// base rebuilt from the record when no base exists, the chain is at its
-// bound, or the record and the repository disagree.
-func publishStatus(p *statusPublishing, s *signing, change func(tx *statusdb.Tx, delta *status.Builder) error) (statusPublished, error) {
-	var out statusPublished
-	if err := os.MkdirAll(p.data, 0o700); err != nil {
-		return out, err
-	}
-	// The record first: its file lock serialises status commands, so the
-	// repository read below is the one this command publishes onto.
-	db, err := statusdb.Open(filepath.Join(p.data, "status.db"), 0)
-	if err != nil {
-		return out, err
-	}
-	defer db.Close()
-	repo, err := openRepo(p.data, s.root)
-	if err != nil {
-		return out, err
-	}
-	start := time.Now()
-	err = db.Update(func(tx *statusdb.Tx) error {
-		delta := status.NewBuilder()
-		if err := change(tx, delta); err != nil {
-			return err
-		}
-		version, hasBase, deltas := chainState(repo)
-		kind := trust.KindStatusDelta
-		switch {
-		case !hasBase:
-			kind, out.Why = trust.KindStatusBase, "no status base is published yet"
-		case deltas >= bundles.DefaultMaxChain:
-			kind, out.Why = trust.KindStatusBase, fmt.Sprintf("the chain holds %d deltas, its bound", deltas)
-		case tx.Version() != version:
-			kind, out.Why = trust.KindStatusBase, fmt.Sprintf("the record was last published at status version %d, the repository is at %d", tx.Version(), version)
-		}
-		var payload []byte
-		if kind == trust.KindStatusDelta {
-			if payload, err = delta.MarshalDelta(); err != nil {
-				return err
-			}
-		} else {
-			b, err := tx.Base(p.now(), statusdb.BaseOptions{})
-			if err != nil {
-				return err
-			}
-			if payload, err = b.MarshalBase(); err != nil {
-				return err
-			}
-		}
-		e, err := repo.Publish(kind, payload, s.signer, s.d, s.fresh, s.grace)
-		if err != nil {
-			return err
-		}
-		out.Bundle = e
-		return tx.SetVersion(e.Version)
-	})
-	out.Took = statusPublishTime(time.Since(start))
-	return out, err
+// publishStatus records a change and publishes it (statuspub.Publish).
+func publishStatus(p *statusPublishing, s *signing, change statuspub.Change) (statusPublished, error) {
+	res, err := p.publisher(s).Publish(change)
+	return statusPublished{Bundle: res.Bundle, Why: res.Why, Took: statusPublishTime(res.Took)}, err
 }
 
 func printStatusPublished(w io.Writer, asJSON bool, what string, out statusPublished) error {
@@ -292,6 +229,8 @@ func runStatusRevoke(ctx context.Context, args []string, stdin io.Reader, stdout
 	fs, p := statusFlags("revoke", stderr)
 	var ucis cli.Strings
 	fs.Var(&ucis, "dcc", "an EU DCC certificate identifier (`UCI`) to revoke; repeat for several (required)")
+	var until timeFlag
+	fs.Var(&until, "until", "when the revocation lapses, RFC 3339: the certificate's expiry, after which terminals refuse it anyway (default one year from now; serve's scheduler republishes without it then)")
 	return statusFinish(stderr, "revoke", func() error {
 		pos, err := parseFlags(fs, args)
 		if err != nil {
@@ -310,9 +249,13 @@ func runStatusRevoke(ctx context.Context, args []string, stdin io.Reader, stdout
 			return err
 		}
 		now := p.now()
+		end := until.or(now.Add(defaultRevocationLife))
+		if !end.After(now) {
+			return usagef("--until %s is not in the future: a revocation that has lapsed already needs no publishing", end.Format(time.RFC3339))
+		}
 		out, err := publishStatus(p, s, func(tx *statusdb.Tx, delta *status.Builder) error {
 			for _, u := range ucis {
-				if _, err := tx.Revoke(u, now); err != nil {
+				if _, err := tx.Revoke(u, now, end); err != nil {
 					return err
 				}
 				delta.Revoke(u)

@@ -105,6 +105,22 @@ func (r Record) Validate() error {
 type Revocation struct {
 	UCI       string    `json:"uci"`
 	RevokedAt time.Time `json:"revoked_at"`
+	// Until is when the revocation lapses (the certificate has expired by
+	// then, so terminals refuse it anyway); zero: never.
+	Until time.Time `json:"until,omitzero"`
+}
+
+// Lapsed reports whether the revocation has lapsed at now.
+func (r Revocation) Lapsed(now time.Time) bool { return !r.Until.IsZero() && !r.Until.After(now) }
+
+// Lapsed reports whether the entry has lapsed at now.
+func (r Record) Lapsed(now time.Time) bool { return !r.Until.IsZero() && !r.Until.After(now) }
+
+// storedRevocation is a Revocation as the file keeps it. Revocations
+// recorded before they could lapse hold the binary time alone.
+type storedRevocation struct {
+	RevokedAt time.Time `json:"revoked_at"`
+	Until     time.Time `json:"until,omitzero"`
 }
 
 // DB is the centre's status record.
@@ -193,21 +209,57 @@ func (t *Tx) Get(h credential.Holder) (Record, bool, error) {
 	return r, true, nil
 }
 
-// Revoke records the DCC certificate identifier as revoked at at; it
-// reports false when it already was.
-func (t *Tx) Revoke(uci string, at time.Time) (bool, error) {
+// Revoke records the DCC certificate identifier as revoked at at until
+// until (zero: never lapses); it reports false when it already was, and
+// then keeps the later of the two ends.
+func (t *Tx) Revoke(uci string, at, until time.Time) (bool, error) {
 	if uci == "" {
 		return false, fmt.Errorf("%w: empty certificate identifier", ErrRecord)
 	}
-	b := t.tx.Bucket(bucketRevoked)
-	if b.Get([]byte(uci)) != nil {
-		return false, nil
+	if !until.IsZero() && !until.After(at) {
+		return false, fmt.Errorf("%w: revocation of %s lapses at %s, not after it was revoked at %s", ErrRecord, uci,
+			until.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
 	}
-	v, err := at.UTC().MarshalBinary()
+	b := t.tx.Bucket(bucketRevoked)
+	s := storedRevocation{RevokedAt: at.UTC(), Until: until.UTC()}
+	fresh := true
+	if old := b.Get([]byte(uci)); old != nil {
+		prev, err := decodeRevocation([]byte(uci), old)
+		if err != nil {
+			return false, err
+		}
+		if !prev.Lapsed(at) {
+			fresh = false
+			s.RevokedAt = prev.RevokedAt
+			if prev.Until.IsZero() || (!until.IsZero() && prev.Until.After(until)) {
+				s.Until = prev.Until
+			}
+			if prev.Until.Equal(s.Until) {
+				return false, nil
+			}
+		}
+	}
+	v, err := json.Marshal(s)
 	if err != nil {
 		return false, err
 	}
-	return true, b.Put([]byte(uci), v)
+	return fresh, b.Put([]byte(uci), v)
+}
+
+func decodeRevocation(k, v []byte) (Revocation, error) {
+	r := Revocation{UCI: string(k)}
+	if len(v) > 0 && v[0] == '{' {
+		var s storedRevocation
+		if err := json.Unmarshal(v, &s); err != nil {
+			return r, fmt.Errorf("%w: revocation %s: %v", ErrDamaged, k, err)
+		}
+		r.RevokedAt, r.Until = s.RevokedAt, s.Until
+		return r, nil
+	}
+	if err := r.RevokedAt.UnmarshalBinary(v); err != nil {
+		return r, fmt.Errorf("%w: revocation %s: %v", ErrDamaged, k, err)
+	}
+	return r, nil
 }
 
 // Version returns the status version the record was last published at (0:
@@ -239,12 +291,35 @@ func (t *Tx) Each(fn func(Record) error) error {
 // Revocations calls fn for every revoked identifier.
 func (t *Tx) Revocations(fn func(Revocation) error) error {
 	return t.tx.Bucket(bucketRevoked).ForEach(func(k, v []byte) error {
-		var at time.Time
-		if err := at.UnmarshalBinary(v); err != nil {
-			return fmt.Errorf("%w: revocation %s: %v", ErrDamaged, k, err)
+		r, err := decodeRevocation(k, v)
+		if err != nil {
+			return err
 		}
-		return fn(Revocation{UCI: string(k), RevokedAt: at})
+		return fn(r)
 	})
+}
+
+// LapsedBetween counts the entries and revocations that lapse after from
+// and at or before to: what a base published at from still carries and
+// one published at to would leave out.
+func (t *Tx) LapsedBetween(from, to time.Time) (entries, revocations int, err error) {
+	in := func(until time.Time) bool { return !until.IsZero() && until.After(from) && !until.After(to) }
+	err = t.Each(func(r Record) error {
+		if in(r.Until) {
+			entries++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	err = t.Revocations(func(r Revocation) error {
+		if in(r.Until) {
+			revocations++
+		}
+		return nil
+	})
+	return entries, revocations, err
 }
 
 // Counts says how many entries and revocations the record holds.
@@ -271,7 +346,8 @@ type BaseOptions struct {
 }
 
 // Base fills a new Builder with every entry that can still override a valid
-// code at now, and every revocation, for a status-base payload.
+// code at now, and every revocation that has not lapsed, for a
+// status-base payload.
 func (t *Tx) Base(now time.Time, opts BaseOptions) (*status.Builder, error) {
 	if opts.NativeLifetime <= 0 {
 		opts.NativeLifetime = status.DefaultNativeLifetime
@@ -282,8 +358,8 @@ func (t *Tx) Base(now time.Time, opts BaseOptions) (*status.Builder, error) {
 	horizon := now.Add(-opts.NativeLifetime - opts.Tolerance)
 	b := status.NewBuilder()
 	err := t.Each(func(r Record) error {
-		if !r.Until.IsZero() && !r.Until.After(now) {
-			return nil // lapsed
+		if r.Lapsed(now) {
+			return nil
 		}
 		if r.Holder.Kind == credential.HolderNative && !r.Effective.After(horizon) {
 			return nil // older than any valid native code
@@ -294,7 +370,9 @@ func (t *Tx) Base(now time.Time, opts BaseOptions) (*status.Builder, error) {
 		return nil, err
 	}
 	err = t.Revocations(func(r Revocation) error {
-		b.Revoke(r.UCI)
+		if !r.Lapsed(now) {
+			b.Revoke(r.UCI)
+		}
 		return nil
 	})
 	return b, err

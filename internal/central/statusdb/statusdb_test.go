@@ -88,7 +88,7 @@ func TestSetReplacesAndRollsBack(t *testing.T) {
 		if _, _, err := tx.Set(red); err != nil {
 			return err
 		}
-		if _, err := tx.Revoke("URN:UVCI:01:XX", t0); err != nil {
+		if _, err := tx.Revoke("URN:UVCI:01:XX", t0, time.Time{}); err != nil {
 			return err
 		}
 		if err := tx.SetVersion(9); err != nil {
@@ -126,10 +126,10 @@ func TestBase(t *testing.T) {
 				return err
 			}
 		}
-		if ok, err := tx.Revoke("URN:UVCI:01:AT:1", now); !ok || err != nil {
+		if ok, err := tx.Revoke("URN:UVCI:01:AT:1", now, time.Time{}); !ok || err != nil {
 			t.Errorf("revoke: got %v %v, want true", ok, err)
 		}
-		if ok, err := tx.Revoke("URN:UVCI:01:AT:1", now); ok || err != nil {
+		if ok, err := tx.Revoke("URN:UVCI:01:AT:1", now, time.Time{}); ok || err != nil {
 			t.Errorf("revoke again: got %v %v, want false", ok, err)
 		}
 		return tx.SetVersion(5)
@@ -208,4 +208,77 @@ func BenchmarkBase(b *testing.B) {
 		}
 		b.ReportMetric(float64(size), "payload-bytes")
 	}
+}
+
+// TestRevocationLapses: a revocation with an end is left out of every base
+// published after it, and counted by LapsedBetween once; one recorded
+// before revocations could lapse (the binary time alone) still reads and
+// never lapses.
+func TestRevocationLapses(t *testing.T) {
+	db := open(t)
+	end := t0.Add(10 * 24 * time.Hour)
+	err := db.Update(func(tx *Tx) error {
+		if _, err := tx.Revoke("URN:UVCI:01:AT:LAPSES", t0, end); err != nil {
+			return err
+		}
+		if _, err := tx.Revoke("URN:UVCI:01:AT:BAD", t0, t0.Add(-time.Hour)); !errors.Is(err, ErrRecord) {
+			t.Errorf("until before revoked: got %v, want ErrRecord", err)
+		}
+		// The old format: the binary time alone.
+		v, _ := t0.MarshalBinary()
+		return tx.tx.Bucket(bucketRevoked).Put([]byte("URN:UVCI:01:AT:OLD"), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := func(at time.Time) []string {
+		t.Helper()
+		var out []string
+		err := db.View(func(tx *Tx) error {
+			b, err := tx.Base(at, BaseOptions{})
+			if err != nil {
+				return err
+			}
+			payload, err := b.MarshalBase()
+			if err != nil {
+				return err
+			}
+			p, err := status.ParseBase(payload)
+			if err != nil {
+				return err
+			}
+			l, err := status.New(status.Options{})
+			if err != nil {
+				return err
+			}
+			if err := l.ApplyBasePayload(1, p); err != nil {
+				return err
+			}
+			for _, u := range []string{"URN:UVCI:01:AT:LAPSES", "URN:UVCI:01:AT:OLD"} {
+				if l.Revoked(u) {
+					out = append(out, u)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if got := revoked(end.Add(-time.Second)); len(got) != 2 {
+		t.Errorf("before the end: got %v revoked, want both", got)
+	}
+	if got := revoked(end); len(got) != 1 || got[0] != "URN:UVCI:01:AT:OLD" {
+		t.Errorf("at the end: got %v revoked, want only the one without an end", got)
+	}
+	db.View(func(tx *Tx) error {
+		if _, n, err := tx.LapsedBetween(t0, end.Add(-time.Second)); n != 0 || err != nil {
+			t.Errorf("lapsed before the end: got %d %v, want 0", n, err)
+		}
+		if _, n, err := tx.LapsedBetween(end.Add(-time.Second), end); n != 1 || err != nil {
+			t.Errorf("lapsed across the end: got %d %v, want 1", n, err)
+		}
+		return nil
+	})
 }
