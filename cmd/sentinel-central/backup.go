@@ -17,6 +17,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+	"golang.org/x/sys/unix"
 
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/enrol"
@@ -45,6 +46,9 @@ func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		if *out == "" {
 			return issueUsagef("--out FILE is required")
+		}
+		if err := checkBackupTarget(*out, *data); err != nil {
+			return err
 		}
 		var (
 			n   int64
@@ -75,6 +79,76 @@ func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stdout, "backup %s: %d bytes, %d passages of %d devices, checked\n", *out, n, sum.passages, sum.devices)
 		return nil
 	}())
+}
+
+// checkBackupTarget refuses an --out that would replace the live store
+// or land inside the centre's data directory: a copy renamed over
+// DATA/central.db leaves a running server writing to a deleted file
+// (acknowledged passages lost at its next start), and a copy beside the
+// store dies with the same disk. Relative paths and symbolic links are
+// resolved first, and an existing file that another process holds locked
+// (a store in use by a running server, whatever its data directory) is
+// refused too.
+func checkBackupTarget(out, data string) error {
+	where := "write it to another directory, on another disk if you can (e.g. --out /srv/backup/central-" + time.Now().UTC().Format("20060102") + ".db)"
+	target, err := resolvePath(out)
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", out, err)
+	}
+	if dir, err := resolvePath(data); err == nil && within(target, dir) {
+		return fmt.Errorf("--out %s is inside the centre's data directory %s: a backup there can replace the live store and is lost with it; %s", out, dir, where)
+	}
+	if live, err := os.Stat(filepath.Join(data, server.StoreFile)); err == nil {
+		if fi, err := os.Stat(target); err == nil && os.SameFile(fi, live) {
+			return fmt.Errorf("--out %s is the live store %s: %s", out, filepath.Join(data, server.StoreFile), where)
+		}
+	}
+	if inUse(target) {
+		return fmt.Errorf("--out %s is a file that a running process holds open and locked (a live store?): nothing was written; %s", out, where)
+	}
+	return nil
+}
+
+// resolvePath returns the absolute path of p with every symbolic link
+// resolved; the last elements may not exist yet.
+func resolvePath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	var rest []string
+	for cur := abs; ; {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(append([]string{r}, rest...)...), nil
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return abs, nil
+		}
+		rest = append([]string{filepath.Base(cur)}, rest...)
+		cur = parent
+	}
+}
+
+// within reports whether path is dir or lies under it (both resolved).
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// inUse reports whether path is a file that another process holds an
+// exclusive lock on, as a serving bbolt store does.
+func inUse(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return false
 }
 
 // backupOffline copies DATA/central.db while no server holds it.

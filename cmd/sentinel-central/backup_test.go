@@ -35,7 +35,7 @@ func TestBackupUsage(t *testing.T) {
 		msg  string
 	}{
 		{"no out", []string{"backup", "--data", data}, exitUsage, "--out"},
-		{"no store", []string{"backup", "--data", data, "--out", filepath.Join(data, "x.db")}, exitRefused, "no central store"},
+		{"no store", []string{"backup", "--data", data, "--out", filepath.Join(t.TempDir(), "x.db")}, exitRefused, "no central store"},
 		{"token without server", []string{"backup", "--out", "x.db", "--token-file", "t"}, exitUsage, "--server"},
 		{"server without token", []string{"backup", "--out", "x.db", "--server", "https://127.0.0.1:1"}, exitUsage, "--token-file"},
 		{"plain http", []string{"backup", "--out", "x.db", "--server", "http://127.0.0.1:1", "--token-file", "t"}, exitUsage, "https"},
@@ -91,5 +91,68 @@ func TestBackupThroughServer(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "copy.db.tmp-*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestBackupRefusesLiveStore: issue 9 finding 5. A backup through the
+// running server renamed over DATA/central.db left the server writing to
+// a deleted file; now every --out that is the live store or lies inside
+// the data directory (relative, through symbolic links) is refused, the
+// live file is untouched and the server keeps every passage.
+func TestBackupRefusesLiveStore(t *testing.T) {
+	s, data := startOpsServe(t, 70)
+	dir := t.TempDir()
+	admin := filepath.Join(dir, "admin.token")
+	writeTestFile(t, admin, []byte("admin-token\n"))
+	live := filepath.Join(data, "central.db")
+	before, err := os.Stat(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(data, link); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := t.TempDir() // a data dir that is not the server's
+	remote := func(out, dataDir string) []string {
+		return []string{"backup", "--server", "https://" + s.ops, "--token-file", admin,
+			"--ca", filepath.Join(data, "enrol", "ca.pem"), "--data", dataDir, "--out", out}
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		msg  string
+		cd   string
+	}{
+		{"live store", remote(live, data), "data directory", ""},
+		{"new file in the data dir", remote(filepath.Join(data, "copy.db"), data), "data directory", ""},
+		{"through a symlink", remote(filepath.Join(link, "central.db"), data), "data directory", ""},
+		{"data dir given as a symlink", remote(live, link), "data directory", ""},
+		{"relative", remote("central.db", data), "data directory", "data"},
+		{"relative with dot-dot", remote(filepath.Join("..", "central", "central.db"), data), "data directory", "data"},
+		{"live store, other --data", remote(live, elsewhere), "locked", ""},
+		{"offline, live store", []string{"backup", "--data", data, "--out", live}, "data directory", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.cd != "" {
+				t.Chdir(data)
+			}
+			code, _, stderr := runCLI(tc.args...)
+			if code != exitRefused || !strings.Contains(stderr, tc.msg) || !strings.Contains(stderr, "another directory") {
+				t.Errorf("got exit %d %q, want refused (1) mentioning %q and where to put the copy", code, stderr, tc.msg)
+			}
+		})
+	}
+	after, err := os.Stat(live)
+	if err != nil || !os.SameFile(before, after) || after.Size() != before.Size() {
+		t.Fatalf("the live store was replaced or changed (%v)", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(data, "*.tmp-*")); len(left) != 0 {
+		t.Errorf("temporary files left in the data directory: %v", left)
+	}
+	out := filepath.Join(dir, "copy.db")
+	code, stdout, stderr := runCLI(remote(out, data)...)
+	if code != exitOK || !strings.Contains(stdout, "70 passages") {
+		t.Errorf("a backup outside the data directory: got exit %d %q %q, want 70 passages", code, stdout, stderr)
 	}
 }

@@ -15,7 +15,13 @@ import (
 func (s *Store) BackupFile(ctx context.Context, path string) (int64, error) {
 	abs, err1 := filepath.Abs(path)
 	own, err2 := filepath.Abs(s.db.Path())
-	if err1 == nil && err2 == nil && abs == own {
+	same := err1 == nil && err2 == nil && abs == own
+	if fi, err := os.Stat(path); err == nil {
+		if st, err := os.Stat(s.db.Path()); err == nil && os.SameFile(fi, st) {
+			same = true // through a symbolic or hard link
+		}
+	}
+	if same {
 		return 0, fmt.Errorf("boltstore: backup to %s: that is the store itself: name another file", path)
 	}
 	dir := filepath.Dir(path)

@@ -23,6 +23,10 @@ func TestBackupFile(t *testing.T) {
 	if _, err := s.IngestLinked(ctx, "t1", central.Epoch{1}, recs, [][]byte{[]byte("key")}, func(central.Link) ([]central.Record, error) { return recs, nil }); err != nil {
 		t.Fatal(err)
 	}
+	other := t.TempDir()
+	if err := os.Symlink(dir, filepath.Join(other, "link")); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		path    string
@@ -31,6 +35,7 @@ func TestBackupFile(t *testing.T) {
 		{"new file", filepath.Join(dir, "backup.db"), false},
 		{"over an old copy", filepath.Join(dir, "backup.db"), false},
 		{"the store itself", path, true},
+		{"the store through a symbolic link", filepath.Join(other, "link", "central.db"), true},
 		{"missing directory", filepath.Join(dir, "no", "backup.db"), true},
 	}
 	for _, tt := range tests {
