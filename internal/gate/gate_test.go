@@ -46,6 +46,27 @@ func TestPipelineRules(t *testing.T) {
 				s.Bundles[trust.KindTrust] = BundleState{Version: 3, FreshUntil: t0, GraceUntil: t0.Add(time.Minute)}
 			},
 			want: Refer, reason: "bundle-stale", outputs: []string{"journal", "refuse"}, temp: TempOK},
+		// The status list is judged on base and chain together: a delta
+		// signed after the base covers the whole list, so a fresh chain
+		// on a base past its grace does not refer anyone.
+		{name: "fresh deltas on a stale base admit", payload: green,
+			mutate: func(s *State) {
+				s.Bundles[trust.KindStatusBase] = BundleState{Version: 10, IssuedAt: t0.Add(-96 * time.Hour), FreshUntil: t0.Add(-72 * time.Hour), GraceUntil: t0}
+				s.Bundles[trust.KindStatusDelta] = BundleState{Version: 14, IssuedAt: t0.Add(30 * time.Minute), FreshUntil: t0.Add(24 * time.Hour), GraceUntil: t0.Add(72 * time.Hour)}
+			},
+			want: Admit, outputs: []string{"journal", "admit"}, temp: TempOK},
+		{name: "stale deltas on a stale base refer", payload: green,
+			mutate: func(s *State) {
+				s.Bundles[trust.KindStatusBase] = BundleState{Version: 10, IssuedAt: t0.Add(-96 * time.Hour), FreshUntil: t0.Add(-72 * time.Hour), GraceUntil: t0}
+				s.Bundles[trust.KindStatusDelta] = BundleState{Version: 14, IssuedAt: t0.Add(-95 * time.Hour), FreshUntil: t0.Add(-71 * time.Hour), GraceUntil: t0.Add(-23 * time.Hour)}
+			},
+			want: Refer, reason: "bundle-stale", outputs: []string{"journal", "refuse"}, temp: TempOK},
+		{name: "a delta without a base is no list", payload: green,
+			mutate: func(s *State) {
+				delete(s.Bundles, trust.KindStatusBase)
+				s.Bundles[trust.KindStatusDelta] = BundleState{Version: 14, IssuedAt: t0, FreshUntil: t0.Add(24 * time.Hour), GraceUntil: t0.Add(72 * time.Hour)}
+			},
+			want: Refer, reason: "bundle-stale", outputs: []string{"journal", "refuse"}, temp: TempOK},
 		{name: "untrusted clock refers", payload: green, clock: func(c *fakeClock) { c.trusted = false }, want: Refer, reason: "clock-untrusted", outputs: []string{"journal", "refuse"}, temp: TempOK},
 		{name: "not enrolled refers", payload: green, mutate: func(s *State) { s.Verifier, s.Enrolled = nil, false }, want: Refer, reason: "not-enrolled", outputs: []string{"journal", "refuse"}, temp: TempNotTaken},
 		{name: "forged code denied", payload: forged, want: Deny, reason: string(credential.ReasonUnknownKey), outputs: []string{"journal", "refuse"}, temp: TempNotTaken},

@@ -58,13 +58,40 @@ type State struct {
 	Tolerance time.Duration
 }
 
-// freshness returns every kind's freshness at now.
+// freshness returns every kind's freshness at now, the status base's
+// judged on the status list as a whole (StatusList).
 func (s *State) freshness(now time.Time) map[trust.Kind]trust.Freshness {
 	m := make(map[trust.Kind]trust.Freshness, len(trust.Kinds()))
 	for _, k := range trust.Kinds() {
 		m[k] = s.Bundles[k].Freshness(now)
 	}
+	m[trust.KindStatusBase] = s.StatusList().Freshness(now)
 	return m
+}
+
+// StatusList returns the state of the status list as a whole: the base
+// with the delta chain applied to it. Its freshness is that of the newest
+// signed statement of the list: a delta names the version it applies to,
+// so a delta signed after the base says, with the base and the deltas
+// before it, what the whole list is at its issue time. Fresh deltas on an
+// older base therefore keep the list fresh; the base's own freshness
+// alone would call the list stale days after the centre last spoke.
+// Without a base there is no list (blocked), whatever the deltas.
+func (s *State) StatusList() BundleState {
+	base := s.Bundles[trust.KindStatusBase]
+	delta, ok := s.Bundles[trust.KindStatusDelta]
+	if base.Version == 0 || !ok || delta.Version <= base.Version || !delta.IssuedAt.After(base.IssuedAt) {
+		return base
+	}
+	return BundleState{Version: delta.Version, IssuedAt: delta.IssuedAt,
+		FreshUntil: later(base.FreshUntil, delta.FreshUntil), GraceUntil: later(base.GraceUntil, delta.GraceUntil)}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // versions returns the installed version of every kind.

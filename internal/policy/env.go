@@ -70,7 +70,9 @@ type clockVar struct {
 }
 
 type bundlesVar struct {
-	Trust       string `cel:"trust"` // fresh, grace, stale or blocked
+	Trust string `cel:"trust"` // fresh, grace, stale or blocked
+	// StatusBase is the status list's: the base with its delta chain,
+	// judged on the newest signed statement (gate.State.StatusList).
 	StatusBase  string `cel:"status_base"`
 	StatusDelta string `cel:"status_delta"`
 	Policy      string `cel:"policy"`
