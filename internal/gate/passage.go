@@ -206,7 +206,7 @@ func (g *Gate) Override(ctx context.Context, laneName, pin, reason string) (Resu
 		return Result{}, ErrNothingToOverride
 	}
 	st := g.state.Load()
-	guard := st.Site.guardFor(pin)
+	guard := st.Site.GuardFor(pin)
 	g.pinMu.Lock()
 	if guard == "" {
 		g.pinFailures++

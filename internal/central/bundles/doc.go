@@ -6,7 +6,7 @@
 // Publish checks a payload as a terminal would load it before it signs:
 // a policy must compile against the terminal's CEL environment
 // (policy.Compile), a config must parse and validate
-// (gate.ParseSiteSettings), a trust bundle must load under the operator
+// (siteconfig.Parse), a trust bundle must load under the operator
 // root (trust.LoadTrustBundle), a status payload must parse. It then seals
 // the bundle with trust.SealBundle under the next version of its kind,
 // opens the result as a terminal would, and only then writes it.

@@ -15,8 +15,8 @@ import (
 
 	"sentinel/crypto/trust"
 	"sentinel/internal/atomicfile"
-	"sentinel/internal/gate"
 	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 	"sentinel/internal/status"
 	"sentinel/sync/server"
 )
@@ -171,7 +171,7 @@ func Check(kind trust.Kind, payload []byte) error {
 			return fmt.Errorf("%w: the policy does not compile for the terminals: %w", ErrPayload, err)
 		}
 	case trust.KindConfig:
-		s, err := gate.ParseSiteSettings(payload)
+		s, err := siteconfig.Parse(payload)
 		if err == nil {
 			err = s.Validate()
 		}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
-	"sentinel/internal/gate"
 	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 	"sentinel/internal/status"
 )
 
@@ -76,7 +76,7 @@ func BadPolicy(t testing.TB) []byte {
 // Config returns a config payload.
 func Config(t testing.TB) []byte {
 	t.Helper()
-	p, err := gate.MarshalSiteSettings(gate.DefaultSiteSettings(gate.Supermarket))
+	p, err := siteconfig.Marshal(siteconfig.Default(siteconfig.Supermarket))
 	if err != nil {
 		t.Fatal(err)
 	}
