@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"sentinel/crypto/credential"
 	"sentinel/internal/central/ops"
 )
 
@@ -17,7 +18,7 @@ func runTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs := issueFlagSet("trace", stderr)
 	var o opsFlags
 	o.register(fs)
-	holder := fs.String("holder", "", "the holder to trace, as `ISSUER:INDEX` or pseudonym (required)")
+	holder := fs.String("holder", "", "the holder to trace: `ISSUER:INDEX` (as ZJ:1024) or p: and the 32 hex digits of a pseudonym, never a name (required)")
 	days := fs.Int("days", 14, "look back this many `DAYS`")
 	window := fs.Duration("window", 30*time.Minute, "contacts within ± this `DURATION` of each passage")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -26,7 +27,11 @@ func runTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return err
 		}
 		if *holder == "" {
-			return issueUsagef("--holder is required")
+			return issueUsagef("--holder is required: the holder as ISSUER:INDEX (as ZJ:1024) or p: and the 32 hex digits of a pseudonym")
+		}
+		h, err := credential.ParseHolderID(*holder)
+		if err != nil {
+			return issueUsagef("--holder: %v", err)
 		}
 		if *days <= 0 || *days > 366 {
 			return issueUsagef("--days %d: want 1 to 366", *days)
@@ -48,7 +53,7 @@ func runTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 
 		now := time.Now().UTC()
-		q := ops.TraceQuery{Holder: *holder, From: now.AddDate(0, 0, -*days), To: now.Add(time.Microsecond), Window: *window}
+		q := ops.TraceQuery{Holder: h.String(), From: now.AddDate(0, 0, -*days), To: now.Add(time.Microsecond), Window: *window}
 		res, err := ops.Trace(ctx, st, q)
 		if err != nil {
 			return err

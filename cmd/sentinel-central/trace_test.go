@@ -80,6 +80,15 @@ func TestTrace(t *testing.T) {
 			t.Errorf("got %q, want %q", text, want)
 		}
 
+		// What is not a holder identifier (a name, an ID number) is
+		// refused before anything is searched or recorded.
+		for _, typed := range []string{"Zhang San", "110101199003077777", "zj:1", "ZJ:1 "} {
+			code, stdout, stderr := sentinel(t, args("--holder", typed)...)
+			if code != exitUsage || stdout != "" || !strings.Contains(stderr, "ISSUER:INDEX") {
+				t.Errorf("--holder %q: got exit %d, %q, %q, want %d and the two forms", typed, code, stdout, stderr, exitUsage)
+			}
+		}
+
 		es := auditLog(t, b.data)
 		if len(es) != 4 {
 			t.Fatalf("got %d audit entries, want 4", len(es))

@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"sentinel/crypto/credential"
 )
 
 // AuditFile is the audit log's file in the centre's data directory.
@@ -52,13 +54,20 @@ type Query struct {
 	Window time.Duration `json:"window,omitempty"` // trace: ± around each passage; nanoseconds in JSON
 }
 
-// Validate reports an entry that lacks who or why.
+// Validate reports an entry that lacks who or why, or whose holder is not
+// a holder identifier (credential.ParseHolderID): text such as a name never
+// reaches the log.
 func (e *Entry) Validate() error {
 	if e.Purpose == "" {
 		return ErrNoPurpose
 	}
 	if e.Operator == "" {
 		return ErrNoOperator
+	}
+	if e.Query.Holder != "" {
+		if _, err := credential.ParseHolderID(e.Query.Holder); err != nil {
+			return fmt.Errorf("ops: holder: %w", err)
+		}
 	}
 	return nil
 }

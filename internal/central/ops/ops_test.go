@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"sentinel/crypto/credential"
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/memstore"
@@ -151,6 +153,12 @@ func testTrace(t *testing.T, st central.Store) {
 	if len(res.Visits) != 0 || res.Rows() != 0 {
 		t.Errorf("unknown holder: got %+v, want no visits", res.Visits)
 	}
+
+	for _, name := range []string{"Zhang San", "", "zj:1"} {
+		if res, err := ops.Trace(ctx, st, ops.TraceQuery{Holder: name, From: t0.AddDate(0, 0, -14), To: t0.Add(time.Hour), Window: time.Hour}); !errors.Is(err, credential.ErrHolderID) {
+			t.Errorf("trace %q: got %v, %v, want ErrHolderID", name, res, err)
+		}
+	}
 }
 
 func testExport(t *testing.T, st central.Store) {
@@ -250,11 +258,12 @@ func TestFileLog(t *testing.T) {
 	}{
 		{"no purpose", func(e *ops.Entry) { e.Purpose = "" }, ops.ErrNoPurpose},
 		{"no operator", func(e *ops.Entry) { e.Operator = "" }, ops.ErrNoOperator},
+		{"a name as holder", func(e *ops.Entry) { e.Query.Holder = "Zhang San" }, credential.ErrHolderID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := e
 			tc.edit(&bad)
-			if err := log.Append(ctx, bad); err != tc.want {
+			if err := log.Append(ctx, bad); !errors.Is(err, tc.want) {
 				t.Errorf("got %v, want %v", err, tc.want)
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"sentinel/crypto/credential"
 	"sentinel/internal/central"
 )
 
@@ -165,11 +166,15 @@ func (r *TraceResult) Rows() int {
 
 // Trace finds q.Holder's passages in [q.From, q.To) and, for each, the
 // passages of other holders at the same site within ±q.Window. A holder
-// with no passages yields a result with no visits and no error.
+// with no passages yields a result with no visits and no error. q.Holder
+// must be a holder identifier (credential.ParseHolderID); the result names
+// its canonical form.
 func Trace(ctx context.Context, src Source, q TraceQuery) (*TraceResult, error) {
-	if q.Holder == "" {
-		return nil, errors.New("trace: no holder given")
+	h, err := credential.ParseHolderID(q.Holder)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
 	}
+	q.Holder = h.String()
 	if q.Window < 0 {
 		return nil, fmt.Errorf("trace: window %v is negative", q.Window)
 	}

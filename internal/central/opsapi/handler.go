@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"sentinel/crypto/credential"
 	"sentinel/internal/central"
 	"sentinel/internal/central/fleet"
 	"sentinel/internal/central/ops"
@@ -275,9 +276,10 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	window, err := time.ParseDuration(req.Window)
+	holder, herr := credential.ParseHolderID(req.Holder)
 	switch {
-	case req.Holder == "":
-		httpError(w, http.StatusBadRequest, "holder is required")
+	case herr != nil:
+		httpError(w, http.StatusBadRequest, "holder: "+herr.Error())
 		return
 	case err != nil || window < 0:
 		httpError(w, http.StatusBadRequest, fmt.Sprintf("window %q: want a duration such as 30m", req.Window))
@@ -290,7 +292,7 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	ctx := r.Context()
-	res, err := ops.Trace(ctx, h.opts.Store, ops.TraceQuery{Holder: req.Holder, From: req.From, To: req.To, Window: window})
+	res, err := ops.Trace(ctx, h.opts.Store, ops.TraceQuery{Holder: holder.String(), From: req.From, To: req.To, Window: window})
 	if err != nil {
 		h.opts.Logger.Error("trace", "error", err)
 		httpError(w, http.StatusInternalServerError, err.Error())
@@ -298,7 +300,7 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request, c Caller) {
 	}
 	entry := ops.Entry{
 		Time: h.opts.Now().UTC(), Operator: c.Name, Action: ops.ActionTrace, Purpose: req.Purpose,
-		Query: ops.Query{From: req.From, To: req.To, Holder: req.Holder, Window: window},
+		Query: ops.Query{From: req.From, To: req.To, Holder: holder.String(), Window: window},
 		Store: h.opts.StoreName, Rows: res.Rows(),
 	}
 	if err := h.opts.Audit.Append(ctx, entry); err != nil {

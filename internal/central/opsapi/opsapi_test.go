@@ -229,6 +229,8 @@ func TestBadRequests(t *testing.T) {
 		{"export oversized", ExportPath, big},
 		{"export not json", ExportPath, `from=2000`},
 		{"trace no holder", TracePath, `{"from":"2000-01-01T00:00:00Z","to":"2100-01-01T00:00:00Z","window":"30m","purpose":"p"}`},
+		{"trace a name", TracePath, `{"holder":"Zhang San","from":"2000-01-01T00:00:00Z","to":"2100-01-01T00:00:00Z","window":"30m","purpose":"p"}`},
+		{"trace an ID number", TracePath, `{"holder":"110101199003077777","from":"2000-01-01T00:00:00Z","to":"2100-01-01T00:00:00Z","window":"30m","purpose":"p"}`},
 		{"trace bad window", TracePath, `{"holder":"ZJ:3","from":"2000-01-01T00:00:00Z","to":"2100-01-01T00:00:00Z","window":"soon","purpose":"p"}`},
 		{"trace oversized", TracePath, big},
 	} {
