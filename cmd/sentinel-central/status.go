@@ -162,7 +162,7 @@ func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	fs, p := statusFlags("set", stderr)
 	holderS := fs.String("holder", "", "the holder: `ISSUER:INDEX` for a native holder, p:HEX for an EU DCC or SHC pseudonym (required)")
 	statusS := fs.String("status", "", "green, yellow, red or withheld (required)")
-	reasonS := fs.String("reason", "", "the reason `CODE`, 0 to 255, the one byte terminals get (required)")
+	reasonS := fs.String("reason", "", "why, by `NAME`: confirmed, close-contact, fever, test-negative, ... (the table in docs/reasons.md; required)")
 	note := fs.String("note", "", "the reason in words, kept at the centre only")
 	var effective, until timeFlag
 	fs.Var(&effective, "effective", "when the status takes effect, RFC 3339 (default now)")
@@ -173,22 +173,22 @@ func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, s
 			return err
 		}
 		if len(pos) != 0 {
-			return usagef("set takes no arguments: set --holder ISSUER:INDEX --status red --reason CODE --key SIGNER --delegation FILE --root-pub ROOT")
+			return usagef("set takes no arguments: set --holder ISSUER:INDEX --status red --reason confirmed --key SIGNER --delegation FILE --root-pub ROOT")
 		}
 		if *holderS == "" || *statusS == "" || *reasonS == "" {
 			return usagef("--holder, --status and --reason are required")
 		}
-		h, err := credential.ParseHolder(*holderS)
-		if err != nil || (h.Kind != credential.HolderNative && h.Kind != credential.HolderPseudonym) {
-			return usagef("--holder %q: want ISSUER:INDEX (as ZJ:1024) or p: and the 32 hex digits of a pseudonym", *holderS)
+		h, err := credential.ParseHolderID(*holderS)
+		if err != nil {
+			return usagef("--holder: %v", err)
 		}
 		st, err := status.ParseStatus(*statusS)
 		if err != nil {
 			return usagef("--status %q: want green, yellow, red or withheld", *statusS)
 		}
-		reason, err := strconv.ParseUint(*reasonS, 10, 8)
+		reason, err := status.ParseReason(*reasonS)
 		if err != nil {
-			return usagef("--reason %q: want a code from 0 to 255", *reasonS)
+			return usagef("--reason: %v", err)
 		}
 		now := p.now()
 		r := statusdb.Record{Holder: h, Status: st, Effective: effective.or(now), Until: until.t, Reason: byte(reason), Note: *note, SetAt: now.UTC()}
@@ -217,7 +217,7 @@ func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, s
 			return err
 		}
 		out.Record, out.Previous = &r, previous
-		what := fmt.Sprintf("%s is %s from %s", h, st, r.Effective.UTC().Format(time.RFC3339))
+		what := fmt.Sprintf("%s is %s (%s) from %s", h, st, reason, r.Effective.UTC().Format(time.RFC3339))
 		if !r.Until.IsZero() {
 			what += " until " + r.Until.UTC().Format(time.RFC3339)
 		}

@@ -130,7 +130,7 @@ func TestStatusSetAndRevoke(t *testing.T) {
 	const pseudo = "p:00112233445566778899aabbccddeeff"
 
 	// The first change publishes a base: none exists yet.
-	code, p, errOut := e.status("set", "--holder", "ZJ:1", "--status", "yellow", "--reason", "2")
+	code, p, errOut := e.status("set", "--holder", "ZJ:1", "--status", "yellow", "--reason", "close-contact")
 	if code != exitOK || p.Bundle.Kind != trust.KindStatusBase || p.Bundle.Version != 1 || p.Why == "" {
 		t.Fatalf("first set: got exit %d %+v %s, want a status-base version 1 with a reason", code, p, errOut)
 	}
@@ -139,7 +139,7 @@ func TestStatusSetAndRevoke(t *testing.T) {
 	}
 
 	redAt := now.Add(-10 * time.Minute)
-	code, p, errOut = e.status("set", "--holder", "ZJ:7", "--status", "red", "--reason", "3", "--effective", rfc(redAt),
+	code, p, errOut = e.status("set", "--holder", "ZJ:7", "--status", "red", "--reason", "fever", "--effective", rfc(redAt),
 		"--until", rfc(redAt.Add(14*24*time.Hour)), "--note", "close contact")
 	if code != exitOK || p.Bundle.Kind != trust.KindStatusDelta || p.Bundle.Base != 1 || p.Bundle.Version != 2 {
 		t.Fatalf("set red: got exit %d %+v %s, want a status-delta 1→2", code, p, errOut)
@@ -150,7 +150,7 @@ func TestStatusSetAndRevoke(t *testing.T) {
 	}
 	zj7 := mustHolder(t, "ZJ:7")
 	r := tm.list.Lookup(zj7, redAt.Add(-time.Hour), time.Now())
-	if !r.Overridden || r.Status != status.Red || r.Reason != 3 || !r.Effective.Equal(redAt) {
+	if !r.Overridden || r.Status != status.Red || r.Reason != byte(status.ReasonFever) || !r.Effective.Equal(redAt) {
 		t.Errorf("code issued before red: got %+v, want overridden red reason 3 at %s", r, redAt)
 	}
 	if r := tm.list.Lookup(zj7, redAt.Add(time.Second), time.Now()); r.Overridden {
@@ -158,7 +158,7 @@ func TestStatusSetAndRevoke(t *testing.T) {
 	}
 
 	// Red then green: the green code issued after the green passes.
-	code, p, errOut = e.status("set", "--holder", "ZJ:7", "--status", "green", "--reason", "0")
+	code, p, errOut = e.status("set", "--holder", "ZJ:7", "--status", "green", "--reason", "test-negative")
 	if code != exitOK || p.Bundle.Kind != trust.KindStatusDelta || p.Bundle.Version != 3 {
 		t.Fatalf("set green: got exit %d %+v %s", code, p, errOut)
 	}
@@ -172,11 +172,11 @@ func TestStatusSetAndRevoke(t *testing.T) {
 	}
 
 	// Withheld for a pseudonymous holder.
-	if code, p, errOut = e.status("set", "--holder", pseudo, "--status", "withheld", "--reason", "9"); code != exitOK || p.Bundle.Kind != trust.KindStatusDelta {
+	if code, p, errOut = e.status("set", "--holder", pseudo, "--status", "withheld", "--reason", "not-registered"); code != exitOK || p.Bundle.Kind != trust.KindStatusDelta {
 		t.Fatalf("set withheld: got exit %d %+v %s", code, p, errOut)
 	}
 	tm.sync(t, e)
-	if r := tm.list.Lookup(mustHolder(t, pseudo), now.Add(-time.Hour), time.Now()); !r.Overridden || r.Status != status.Withheld || r.Reason != 9 {
+	if r := tm.list.Lookup(mustHolder(t, pseudo), now.Add(-time.Hour), time.Now()); !r.Overridden || r.Status != status.Withheld || r.Reason != byte(status.ReasonNotRegistered) {
 		t.Errorf("withheld pseudonym: got %+v, want overridden withheld reason 9", r)
 	}
 
@@ -220,7 +220,7 @@ func TestStatusSetAndRevoke(t *testing.T) {
 
 func TestStatusSetRefusesBadInput(t *testing.T) {
 	e := newStatusEnv(t)
-	if code, _, errOut := e.status("set", "--holder", "ZJ:1", "--status", "red", "--reason", "1"); code != exitOK {
+	if code, _, errOut := e.status("set", "--holder", "ZJ:1", "--status", "red", "--reason", "confirmed"); code != exitOK {
 		t.Fatalf("setup: exit %d %s", code, errOut)
 	}
 	listing := func() string {
@@ -237,15 +237,17 @@ func TestStatusSetRefusesBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"bad holder", []string{"--holder", "ZJ", "--status", "red", "--reason", "1"}, "--holder"},
-		{"national id as holder", []string{"--holder", "330102199001011234", "--status", "red", "--reason", "1"}, "--holder"},
-		{"bad pseudonym", []string{"--holder", "p:xyz", "--status", "red", "--reason", "1"}, "--holder"},
-		{"bad status", []string{"--holder", "ZJ:1", "--status", "purple", "--reason", "1"}, "--status"},
+		{"bad holder", []string{"--holder", "ZJ", "--status", "red", "--reason", "confirmed"}, "--holder"},
+		{"national id as holder", []string{"--holder", "330102199001011234", "--status", "red", "--reason", "confirmed"}, "--holder"},
+		{"bad pseudonym", []string{"--holder", "p:xyz", "--status", "red", "--reason", "confirmed"}, "--holder"},
+		{"bad status", []string{"--holder", "ZJ:1", "--status", "purple", "--reason", "confirmed"}, "--status"},
 		{"bad reason", []string{"--holder", "ZJ:1", "--status", "red", "--reason", "256"}, "--reason"},
-		{"bad time", []string{"--holder", "ZJ:1", "--status", "red", "--reason", "1", "--effective", "yesterday"}, "effective"},
-		{"until before effective", []string{"--holder", "ZJ:1", "--status", "red", "--reason", "1", "--effective", rfc(now.Add(-time.Hour)), "--until", rfc(now.Add(-2 * time.Hour))}, "not after"},
-		{"effective in the future", []string{"--holder", "ZJ:1", "--status", "red", "--reason", "1", "--effective", rfc(now.Add(24 * time.Hour))}, "future"},
-		{"missing status", []string{"--holder", "ZJ:1", "--reason", "1"}, "required"},
+		{"reason as a number", []string{"--holder", "ZJ:1", "--status", "red", "--reason", "1"}, "close-contact"},
+		{"a name as holder", []string{"--holder", "Zhang San", "--status", "red", "--reason", "confirmed"}, "ISSUER:INDEX"},
+		{"bad time", []string{"--holder", "ZJ:1", "--status", "red", "--reason", "confirmed", "--effective", "yesterday"}, "effective"},
+		{"until before effective", []string{"--holder", "ZJ:1", "--status", "red", "--reason", "confirmed", "--effective", rfc(now.Add(-time.Hour)), "--until", rfc(now.Add(-2 * time.Hour))}, "not after"},
+		{"effective in the future", []string{"--holder", "ZJ:1", "--status", "red", "--reason", "confirmed", "--effective", rfc(now.Add(24 * time.Hour))}, "future"},
+		{"missing status", []string{"--holder", "ZJ:1", "--reason", "confirmed"}, "required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errOut := e.status("set", tc.args...)
@@ -266,7 +268,7 @@ func TestStatusSetRefusesBadInput(t *testing.T) {
 		"--kinds", "policy", "--valid", "90d", "--out", other)
 	e2 := e
 	e2.del = other
-	if code, _, _ := e2.status("set", "--holder", "ZJ:2", "--status", "red", "--reason", "1"); code != exitRefused {
+	if code, _, _ := e2.status("set", "--holder", "ZJ:2", "--status", "red", "--reason", "confirmed"); code != exitRefused {
 		t.Errorf("set with a policy-only delegation: got exit %d, want %d", code, exitRefused)
 	}
 	if after := listing(); after != before {
@@ -290,7 +292,7 @@ func TestStatusSetRefusesBadInput(t *testing.T) {
 func TestStatusRebuildsBase(t *testing.T) {
 	e := newStatusEnv(t)
 	for i, h := range []string{"ZJ:1", "ZJ:2"} {
-		if code, p, errOut := e.status("set", "--holder", h, "--status", "red", "--reason", "1"); code != exitOK || p.Bundle.Version != uint64(i+1) {
+		if code, p, errOut := e.status("set", "--holder", h, "--status", "red", "--reason", "confirmed"); code != exitOK || p.Bundle.Version != uint64(i+1) {
 			t.Fatalf("set %s: exit %d %+v %s", h, code, p, errOut)
 		}
 	}
@@ -302,7 +304,7 @@ func TestStatusRebuildsBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	code, p, errOut := e.status("set", "--holder", "ZJ:3", "--status", "red", "--reason", "1")
+	code, p, errOut := e.status("set", "--holder", "ZJ:3", "--status", "red", "--reason", "confirmed")
 	if code != exitOK || p.Bundle.Kind != trust.KindStatusBase || !strings.Contains(p.Why, "repository is at 2") {
 		t.Fatalf("set after a mismatch: got exit %d %+v %s, want a base", code, p, errOut)
 	}
@@ -317,17 +319,17 @@ func TestStatusRebuildsBase(t *testing.T) {
 // record updated, delta signed, checked and written.
 func BenchmarkStatusSetDelta(b *testing.B) {
 	e := newStatusEnv(b)
-	if code, _, errOut := e.status("set", "--holder", "ZJ:0", "--status", "red", "--reason", "1"); code != exitOK {
+	if code, _, errOut := e.status("set", "--holder", "ZJ:0", "--status", "red", "--reason", "confirmed"); code != exitOK {
 		b.Fatal(errOut)
 	}
-	args := []string{"--status", "red", "--reason", "1", "--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub, "--data", e.data}
+	args := []string{"--status", "red", "--reason", "confirmed", "--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub, "--data", e.data}
 	b.ResetTimer()
 	for i := range b.N {
 		if i > 0 && i%900 == 0 {
 			b.StopTimer() // stay under the chain bound: start a new repository
 			e = newStatusEnv(b)
-			e.status("set", "--holder", "ZJ:0", "--status", "red", "--reason", "1")
-			args = []string{"--status", "red", "--reason", "1", "--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub, "--data", e.data}
+			e.status("set", "--holder", "ZJ:0", "--status", "red", "--reason", "confirmed")
+			args = []string{"--status", "red", "--reason", "confirmed", "--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub, "--data", e.data}
 			b.StartTimer()
 		}
 		code, _, errOut := runCLI(append([]string{"status", "set", "--holder", "ZJ:" + strconv.Itoa(i+1)}, args...)...)
