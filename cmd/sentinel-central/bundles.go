@@ -138,6 +138,9 @@ func runBundlesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if len(pos) != 0 {
 			return usagef("list takes no arguments")
 		}
+		if err := needData(*data); err != nil {
+			return err
+		}
 		repo, err := openRepo(*data, nil)
 		if err != nil {
 			return err

@@ -245,6 +245,9 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if err := parseDevicesFlags(fs, args); err != nil {
 			return err
 		}
+		if err := needData(*data); err != nil {
+			return err
+		}
 		st, err := enrol.OpenFileStore(*data)
 		if err != nil {
 			return err
@@ -331,6 +334,9 @@ func runDevicesRevoke(ctx context.Context, args []string, stdin io.Reader, stdou
 		}
 		if *id == "" {
 			return issueUsagef("--device is required")
+		}
+		if err := needData(*data); err != nil {
+			return err
 		}
 		st, err := enrol.OpenFileStore(*data)
 		if err != nil {

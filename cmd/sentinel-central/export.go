@@ -73,6 +73,10 @@ func (o *opsFlags) check() error {
 // open opens the store the flags name and returns it with the name the
 // audit log records.
 func (o *opsFlags) open(ctx context.Context) (opsStore, string, error) {
+	// The audit log lives in the data directory, with PostgreSQL too.
+	if err := needData(o.data); err != nil {
+		return nil, "", err
+	}
 	if o.pgURL != "" {
 		st, err := pgstore.Open(ctx, o.pgURL, nil)
 		if err != nil {
