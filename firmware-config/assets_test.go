@@ -3,6 +3,7 @@ package firmwareconfig
 import (
 	"bufio"
 	"bytes"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,5 +182,47 @@ func TestSystemdAnalyze(t *testing.T) {
 	level, err := strconv.ParseFloat(string(m[1]), 64)
 	if err != nil || level > 2.5 {
 		t.Errorf("got exposure %s, want at most 2.5 (systemd calls up to 2.9 OK)", m[1])
+	}
+}
+
+// TestOneConfigPath keeps one configuration path everywhere: the unit
+// starts sentineld with DefaultConfigPath, and every file of the
+// repository that names a configuration file under /etc/sentinel names
+// that one.
+func TestOneConfigPath(t *testing.T) {
+	svc := unitDirectives(t, SystemdUnit())["Service"]
+	if got := strings.Join(svc["ExecStart"], ""); !strings.Contains(got, "--config "+DefaultConfigPath) {
+		t.Errorf("ExecStart %q does not pass --config %s", got, DefaultConfigPath)
+	}
+	mention := regexp.MustCompile(`/etc/sentinel/[A-Za-z0-9_.-]+\.toml`)
+	root := ".."
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); n == ".git" || n == "testdata" || n == "bench" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(p) {
+		case ".go", ".md", ".toml", ".service", ".rules":
+		default:
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range mention.FindAll(b, -1) {
+			if string(m) != DefaultConfigPath {
+				t.Errorf("%s names %s: the configuration is %s", p, m, DefaultConfigPath)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

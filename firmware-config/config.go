@@ -28,13 +28,18 @@ type Config struct {
 // Terminal identifies the terminal and its site. Both ids are the ones the
 // central system knows; they appear in every journal record.
 type Terminal struct {
-	// ID is the terminal's id, e.g. "SM-0042-T1": letters, digits, '.', '_'
-	// and '-', at most 64 characters. Required.
+	// ID is the installer's name for the terminal, e.g. "SM-0042-T1":
+	// letters, digits, '.', '_' and '-', at most 64 characters. Required.
+	// It names the terminal in the logs and in sentinelctl's reports; the
+	// centre knows the terminal by the device id (t-…) that enrolment
+	// assigns and puts in its certificate.
 	ID string `toml:"id"`
 	// Name is a free text for people, e.g. "Main entrance".
 	Name string `toml:"name"`
-	// SiteID is the id of the site the terminal stands at, e.g. "SM-0042".
-	// Required. The site's type and settings come in the config bundle.
+	// SiteID is the id of the site the terminal stands at, e.g. "SM-0042",
+	// the site its enrolment token was made for (sentinel-central devices
+	// add --site). Required. The site's policy sees it as site.id; the
+	// site's type and settings come in the config bundle.
 	SiteID string `toml:"site_id"`
 }
 
@@ -247,6 +252,11 @@ type Buzzer struct {
 	// ActiveLow drives the pin low to sound.
 	ActiveLow bool `toml:"active_low"`
 }
+
+// DefaultConfigPath is where a terminal image installs the configuration:
+// the systemd unit passes it to sentineld, and sentineld and sentinelctl
+// read it when no --config is given.
+const DefaultConfigPath = "/etc/sentinel/sentinel.toml"
 
 // Defaults for keys an installer leaves out.
 const (

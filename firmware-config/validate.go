@@ -83,8 +83,8 @@ func (c *Config) Validate() error {
 		v.add("log_level", strconv.Quote(string(c.LogLevel)), "must be debug, info, warn or error")
 	}
 
-	checkID(v, "terminal.id", c.Terminal.ID, "the terminal's id as enrolled at the central system, e.g. \"SM-0042-T1\"")
-	checkID(v, "terminal.site_id", c.Terminal.SiteID, "the site's id at the central system, e.g. \"SM-0042\"")
+	checkID(v, "terminal.id", c.Terminal.ID, "the installer's name for the terminal, e.g. \"SM-0042-T1\" (the centre's device id t-… comes with enrolment)")
+	checkID(v, "terminal.site_id", c.Terminal.SiteID, "the site's id at the central system, as in its enrolment token, e.g. \"SM-0042\"")
 	if n := len([]rune(c.Terminal.Name)); n > 100 {
 		v.addf("terminal.name", "", "is %d characters long; keep it to 100", n)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // defaultConfigPath is where a terminal image installs the configuration.
-const defaultConfigPath = "/etc/sentinel/sentinel.toml"
+const defaultConfigPath = firmwareconfig.DefaultConfigPath
 
 // runConfig runs "sentinelctl config check|example".
 func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -24,7 +24,7 @@ const (
 )
 
 // DefaultConfigPath is where a terminal image installs the configuration.
-const DefaultConfigPath = "/etc/sentinel/sentineld.toml"
+const DefaultConfigPath = firmwareconfig.DefaultConfigPath
 
 // Run is sentineld: tests call it in-process. Cancelling ctx aborts at once;
 // signals drain first (see the package documentation).
