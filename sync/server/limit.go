@@ -3,42 +3,42 @@ package server
 import (
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// limiter is a token bucket per device: rate requests a second, bursts of
-// burst. Upload and health reports each keep one.
+// limiter is a token bucket per device (golang.org/x/time/rate): rate
+// requests a second, bursts of burst. Upload and health reports each keep
+// one. Devices are enrolled, so the map is bounded by the fleet.
 type limiter struct {
-	rate  float64
-	burst float64
+	rate  rate.Limit
+	burst int
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[string]*rate.Limiter
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newLimiter(rate float64, burst int) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), buckets: make(map[string]*bucket)}
+func newLimiter(r float64, burst int) *limiter {
+	return &limiter{rate: rate.Limit(r), burst: burst, buckets: make(map[string]*rate.Limiter)}
 }
 
 // take spends a token of device's bucket at now, or returns how long to
-// wait for one.
+// wait for one (and spends nothing).
 func (l *limiter) take(device string, now time.Time) time.Duration {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	b := l.buckets[device]
 	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
+		b = rate.NewLimiter(l.rate, l.burst)
 		l.buckets[device] = b
 	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0
+	l.mu.Unlock()
+	res := b.ReserveN(now, 1)
+	if !res.OK() {
+		return time.Second
 	}
-	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return d
+	}
+	return 0
 }
