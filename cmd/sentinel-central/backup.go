@@ -192,7 +192,7 @@ func backupRemote(ctx context.Context, rawURL, tokenFile, caFile, out string) (i
 		return 0, fmt.Errorf("%s holds no PEM certificate", caFile)
 	}
 	hc := &http.Client{Transport: &http.Transport{
-		TLSClientConfig:       &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		TLSClientConfig:       &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13},
 		ResponseHeaderTimeout: backupHeaderTimeout,
 	}}
 	defer hc.CloseIdleConnections()

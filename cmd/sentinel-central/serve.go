@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -158,10 +157,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 				if err != nil {
 					return err
 				}
-				mux := http.NewServeMux()
-				mux.Handle(issuance.Path, iss)
-				mux.Handle("/", opsH)
-				cfg.Ops = mux
+				cfg.Issuance = iss
 			}
 			cfg.OpsListen = *opsListen
 		}

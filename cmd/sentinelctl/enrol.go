@@ -113,7 +113,7 @@ flags:`)
 			return fail(fmt.Errorf("--root %s: %w", *rootPath, err))
 		}
 	}
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS13}
 	if *caPath != "" {
 		data, err := os.ReadFile(*caPath)
 		if err != nil {

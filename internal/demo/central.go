@@ -94,7 +94,7 @@ func (d *Demo) StartCentral(ctx context.Context, logger *slog.Logger) (_ *Centra
 	if err != nil {
 		return nil, fmt.Errorf("demo: device CA: %w", err)
 	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS13}}
 	defer tr.CloseIdleConnections()
 	req, key, err := enrol.NewRequest(token)
 	if err != nil {

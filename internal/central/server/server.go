@@ -16,11 +16,15 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"sentinel/crypto/trust"
 	"sentinel/internal/central"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/issuance"
 	"sentinel/internal/central/syncstore"
+	"sentinel/internal/central/throttle"
 	"sentinel/sync/protocol"
 	syncserver "sentinel/sync/server"
 )
@@ -33,6 +37,22 @@ const (
 	DefaultReadHeader  = 10 * time.Second
 	DefaultIdle        = 2 * time.Minute
 )
+
+// Default limits per source address on the listeners anyone can reach: a
+// site enrolling its terminals behind one address, an operator's page and
+// exports, an app backend issuing codes for many holders.
+var (
+	DefaultEnrolLimit    = Limit{Rate: 1, Burst: 20}
+	DefaultOpsLimit      = Limit{Rate: 20, Burst: 100}
+	DefaultIssuanceLimit = Limit{Rate: 200, Burst: 500}
+)
+
+// Limit is a rate limit per source address: Rate requests a second, Burst
+// at once.
+type Limit struct {
+	Rate  rate.Limit
+	Burst int
+}
 
 // StoreFile is the embedded bbolt store's file in the data directory.
 const StoreFile = "central.db"
@@ -80,6 +100,15 @@ type Config struct {
 	// Ops serves no operator API.
 	OpsListen string
 	Ops       http.Handler
+	// Issuance, when set with Ops, is served at issuance.Path on the ops
+	// listener, under IssuanceLimit instead of OpsLimit.
+	Issuance http.Handler
+	// EnrolLimit, OpsLimit and IssuanceLimit bound the requests of one
+	// source address (an IPv4 address, an IPv6 /64); the zero Limit is
+	// the default. Every refusal on these listeners (over the limit, a
+	// wrong token, a malformed request) is logged, once a minute per
+	// source with the count.
+	EnrolLimit, OpsLimit, IssuanceLimit Limit
 	// Upload tunes the upload handler; Store, Auth and Logger are set by
 	// the server.
 	Upload syncserver.Options
@@ -93,10 +122,13 @@ type Config struct {
 // certificate lifetime; the caller fills in the rest.
 func DefaultConfig() Config {
 	return Config{
-		Listen:      DefaultListen,
-		EnrolListen: DefaultEnrolListen,
-		Hosts:       []string{"localhost", "127.0.0.1"},
-		CertTTL:     DefaultCertTTL,
+		Listen:        DefaultListen,
+		EnrolListen:   DefaultEnrolListen,
+		Hosts:         []string{"localhost", "127.0.0.1"},
+		CertTTL:       DefaultCertTTL,
+		EnrolLimit:    DefaultEnrolLimit,
+		OpsLimit:      DefaultOpsLimit,
+		IssuanceLimit: DefaultIssuanceLimit,
 	}
 }
 
@@ -138,6 +170,14 @@ func (c *Config) Validate() error {
 	if c.TimeDelegation != nil && c.TimeKey == nil {
 		errs = append(errs, errors.New("a time delegation without its key"))
 	}
+	for _, l := range []struct {
+		name string
+		l    Limit
+	}{{"enrolment", c.EnrolLimit}, {"ops", c.OpsLimit}, {"issuance", c.IssuanceLimit}} {
+		if l.l.Rate < 0 || l.l.Burst < 0 || (l.l.Rate > 0) != (l.l.Burst > 0) {
+			errs = append(errs, fmt.Errorf("%s limit %v/s burst %d: want both positive (or both zero for the default)", l.name, float64(l.l.Rate), l.l.Burst))
+		}
+	}
 	if c.CertTTL < 0 {
 		errs = append(errs, fmt.Errorf("certificate lifetime %v is negative", c.CertTTL))
 	}
@@ -165,8 +205,13 @@ type Server struct {
 	lnEnrol net.Listener
 	ops     *http.Server // nil without an operator API
 	lnOps   net.Listener
-	errs    chan error
-	wg      sync.WaitGroup
+	// throttles guard the enrolment and ops listeners; Start sweeps them
+	// every minute until stop closes.
+	throttles []*throttle.Throttle
+	stop      chan struct{}
+	stopOnce  sync.Once
+	errs      chan error
+	wg        sync.WaitGroup
 }
 
 // New checks cfg and returns a Server that Start runs.
@@ -180,11 +225,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.CertTTL == 0 {
 		cfg.CertTTL = DefaultCertTTL
 	}
+	for _, l := range []struct{ l, def *Limit }{{&cfg.EnrolLimit, &DefaultEnrolLimit}, {&cfg.OpsLimit, &DefaultOpsLimit}, {&cfg.IssuanceLimit, &DefaultIssuanceLimit}} {
+		if *l.l == (Limit{}) {
+			*l.l = *l.def
+		}
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, logger: logger, errs: make(chan error, 3)}, nil
+	return &Server{cfg: cfg, logger: logger, errs: make(chan error, 3), stop: make(chan struct{})}, nil
 }
 
 // Start loads (or creates) the device CA, opens the enrolment store and
@@ -227,8 +277,10 @@ func (s *Server) Start(ctx context.Context) error {
 	mtlsCfg.Certificates = nil
 	mtlsCfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() }
 	mtlsCfg.VerifyConnection = s.logRevoked(mtlsCfg.VerifyConnection)
+	// Enrolment and the operator API are TLS 1.3 only, like the device
+	// listener (enrol.ServerTLSConfig).
 	enrolCfg := &tls.Config{
-		MinVersion:     tls.VersionTLS12,
+		MinVersion:     tls.VersionTLS13,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() },
 	}
 	enrolMux := http.NewServeMux()
@@ -236,6 +288,17 @@ func (s *Server) Start(ctx context.Context) error {
 		CA: ca, Store: st, Root: cfg.Root, Bundles: firstBundles(repo), Now: cfg.Now,
 		Logger: s.logger.With("component", "enrol"),
 	})
+	enrolH := s.throttle("enrol", cfg.EnrolLimit).Handler(enrolMux)
+	var opsH http.Handler
+	if cfg.Ops != nil {
+		opsH = s.throttle("ops", cfg.OpsLimit).Handler(cfg.Ops)
+		if cfg.Issuance != nil {
+			mux := http.NewServeMux()
+			mux.Handle(issuance.Path, s.throttle("issuance", cfg.IssuanceLimit).Handler(cfg.Issuance))
+			mux.Handle("/", opsH)
+			opsH = mux
+		}
+	}
 
 	lnMTLS, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -258,14 +321,15 @@ func (s *Server) Start(ctx context.Context) error {
 	// log them at debug, not through the standard logger.
 	errLog := log.New(&debugWriter{s.logger.With("component", "http")}, "", 0)
 	s.mtls = &http.Server{Handler: mux, TLSConfig: mtlsCfg, ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
-	s.enrol = &http.Server{Handler: enrolMux, TLSConfig: enrolCfg, ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
+	s.enrol = &http.Server{Handler: enrolH, TLSConfig: enrolCfg, ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
 	if lnOps != nil {
 		// Cloned before any server runs: ServeTLS changes its TLSConfig.
-		s.ops = &http.Server{Handler: cfg.Ops, TLSConfig: enrolCfg.Clone(), ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
+		s.ops = &http.Server{Handler: opsH, TLSConfig: enrolCfg.Clone(), ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
 		s.lnOps = lnOps
 	}
 	s.lnMTLS, s.lnEnrol = lnMTLS, lnEnrol
 	s.started = true
+	s.wg.Go(s.sweep)
 	s.serve(s.mtls, lnMTLS, "mtls")
 	s.serve(s.enrol, lnEnrol, "enrol")
 	if lnOps != nil {
@@ -283,6 +347,37 @@ func (s *Server) serve(srv *http.Server, ln net.Listener, name string) {
 			s.errs <- fmt.Errorf("server: %s listener: %w", name, err)
 		}
 	})
+}
+
+// throttle returns a new per-source limit for the listener name.
+func (s *Server) throttle(name string, l Limit) *throttle.Throttle {
+	th := throttle.New(throttle.Options{
+		Listener: name, Rate: l.Rate, Burst: l.Burst, Now: s.cfg.Now,
+		Logger: s.logger.With("component", "throttle"),
+	})
+	s.throttles = append(s.throttles, th)
+	return th
+}
+
+// sweep logs the throttles' pending refusals and forgets idle sources
+// every throttle.DefaultLogEvery until the server stops, then logs what is
+// left.
+func (s *Server) sweep() {
+	tick := time.NewTicker(throttle.DefaultLogEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			for _, th := range s.throttles {
+				th.Sweep()
+			}
+		case <-s.stop:
+			for _, th := range s.throttles {
+				th.Flush()
+			}
+			return
+		}
+	}
 }
 
 // deviceMux routes the device calls behind mutual TLS.
@@ -375,6 +470,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err != nil {
 		s.closeAll()
 	}
+	s.stopOnce.Do(func() { close(s.stop) })
 	s.wg.Wait()
 	return err
 }
@@ -389,6 +485,7 @@ func (s *Server) Stop() {
 		return
 	}
 	s.closeAll()
+	s.stopOnce.Do(func() { close(s.stop) })
 	s.wg.Wait()
 }
 
