@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -208,5 +209,35 @@ func TestJournalUsage(t *testing.T) {
 				t.Fatalf("got %d, want %d\n%s%s", code, tc.want, out, errs)
 			}
 		})
+	}
+}
+
+// A damaged journal (cut short, emptied, metas zeroed) is reported in
+// words with exit 1 by every reading subcommand, never a crash.
+func TestJournalDamaged(t *testing.T) {
+	dir, j := makeJournal(t, 200)
+	j.Close()
+	whole, err := os.ReadFile(journal.Path(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeroed := bytes.Clone(whole)
+	clear(zeroed[:2*4096])
+	for name, b := range map[string][]byte{
+		"cut to 16 KiB": whole[:16<<10],
+		"cut to 20 KiB": whole[:20<<10],
+		"empty":         nil,
+		"metas zeroed":  zeroed,
+	} {
+		path := filepath.Join(t.TempDir(), "journal.db")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, sub := range []string{"verify", "tail", "export"} {
+			code, out, errs := runCtl("journal", sub, "--file", path)
+			if code != exitRefused || !strings.Contains(errs, "is damaged and cannot be read as a journal") {
+				t.Errorf("%s: journal %s: got %d\n%s%s\nwant 1 and the file called damaged", name, sub, code, out, errs)
+			}
+		}
 	}
 }

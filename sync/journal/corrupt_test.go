@@ -26,6 +26,7 @@ func TestCorruptFileMovedAside(t *testing.T) {
 			rand.Read(b)
 			writeFile(t, path, b)
 		}},
+		{"empty", func(t *testing.T, path string) { writeFile(t, path, nil) }},
 		{"truncated", func(t *testing.T, path string) {
 			b, _ := os.ReadFile(path)
 			writeFile(t, path, b[:100])

@@ -129,7 +129,7 @@ func rangeDB(db *bbolt.DB, from, to Seq, fn func(Seq, []byte) error) error {
 	next := from
 	for {
 		var items []item
-		err := db.View(func(tx *bbolt.Tx) error {
+		err := safeView(db, func(tx *bbolt.Tx) error {
 			c := tx.Bucket(bucketRecords).Cursor()
 			for k, v := c.Seek(seqKey(next)); k != nil && len(items) < chunk; k, v = c.Next() {
 				s := Seq(binary.BigEndian.Uint64(k))
@@ -159,7 +159,7 @@ func rangeDB(db *bbolt.DB, from, to Seq, fn func(Seq, []byte) error) error {
 func tailDB(db *bbolt.DB, n int) ([][]byte, []Seq, error) {
 	var out [][]byte
 	var seqs []Seq
-	err := db.View(func(tx *bbolt.Tx) error {
+	err := safeView(db, func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketRecords).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
 			out = append(out, bytes.Clone(v))
@@ -177,7 +177,7 @@ func tailDB(db *bbolt.DB, n int) ([][]byte, []Seq, error) {
 // keysDB returns every stored data key entry.
 func keysDB(db *bbolt.DB) ([][]byte, error) {
 	var out [][]byte
-	err := db.View(func(tx *bbolt.Tx) error {
+	err := safeView(db, func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
 			out = append(out, bytes.Clone(v))
 			return nil
@@ -202,7 +202,7 @@ func OpenReader(path string, timeout time.Duration) (*Reader, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
-	db, err := bbolt.Open(path, 0o600, boltOptions(timeout, true, nil))
+	db, err := openBolt(path, boltOptions(timeout, true, true, nil))
 	if err == nil {
 		return &Reader{db: db}, nil
 	}
@@ -218,7 +218,7 @@ func OpenReader(path string, timeout time.Duration) (*Reader, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("snapshot journal: %w", err)
 	}
-	db, err = bbolt.Open(snap, 0o600, boltOptions(timeout, true, nil))
+	db, err = openBolt(snap, boltOptions(timeout, true, true, nil))
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("open journal snapshot: %w", err)

@@ -8,10 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+	"golang.org/x/sys/unix"
 )
 
 // Buckets and meta keys of the journal file.
@@ -55,27 +57,108 @@ type state struct {
 
 // boltOptions returns the options of every bbolt file of the journal;
 // file, when not nil, receives the file bbolt opens (see Journal.addSlack).
-func boltOptions(timeout time.Duration, readOnly bool, file **os.File) *bbolt.Options {
+// With check, the file is locked and checked (checkBolt) before bbolt
+// maps it: a file that fails is refused with a *corruptError.
+func boltOptions(timeout time.Duration, readOnly, check bool, file **os.File) *bbolt.Options {
 	o := &bbolt.Options{
 		Timeout:      timeout,
 		ReadOnly:     readOnly,
 		FreelistType: bbolt.FreelistMapType,
 	}
-	if file != nil {
-		o.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
-			f, err := os.OpenFile(name, flag, perm)
-			*file = f
-			return f, err
+	o.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		if err != nil {
+			return nil, err
 		}
+		if check {
+			// bbolt locks the same open file again, which flock allows.
+			if err := lockFile(f, !readOnly, timeout); err != nil {
+				f.Close()
+				return nil, err
+			}
+			if err := checkOpenFile(f); err != nil {
+				f.Close()
+				return nil, err
+			}
+		}
+		if file != nil {
+			*file = f
+		}
+		return f, nil
 	}
 	return o
+}
+
+// lockFile takes flock's exclusive or shared lock on f, trying until
+// timeout (bbolt's own rule), and returns bbolt's ErrTimeout when another
+// process holds it.
+func lockFile(f *os.File, exclusive bool, timeout time.Duration) error {
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			return fmt.Errorf("lock %s: %w", f.Name(), err)
+		}
+		if timeout > 0 && time.Now().After(deadline) {
+			return berrors.ErrTimeout
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// checkOpenFile checks the structure of an open journal file (see checkBolt)
+// and returns a *corruptError for a file bbolt must not map.
+func checkOpenFile(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if err := checkBolt(f, st.Size()); err != nil {
+		return &corruptError{err}
+	}
+	return nil
+}
+
+// openBolt opens a bbolt file, turning a panic or a memory fault inside
+// bbolt into a *corruptError. o should come from boltOptions with check
+// set, so that bbolt never maps a file cut short (a fault there cannot
+// always be recovered).
+func openBolt(path string, o *bbolt.Options) (db *bbolt.DB, err error) {
+	var f *os.File
+	open := o.OpenFile
+	o.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		var err error
+		f, err = open(name, flag, perm)
+		return f, err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			if f != nil {
+				f.Close()
+			}
+			db, err = nil, corruptf("bbolt could not read the file: %v", p)
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	return bbolt.Open(path, 0o600, o)
 }
 
 // openDB opens an existing journal file and checks it; it returns a
 // *corruptError for a file that must be moved aside.
 func openDB(path string, timeout time.Duration, now time.Time, file **os.File) (db *bbolt.DB, st state, err error) {
-	db, err = bbolt.Open(path, 0o600, boltOptions(timeout, false, file))
+	db, err = openBolt(path, boltOptions(timeout, false, true, file))
 	if err != nil {
+		var ce *corruptError
+		if errors.As(err, &ce) {
+			return nil, st, err
+		}
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, st, fmt.Errorf("%w: another process (sentineld or sentinelctl) holds the journal", err)
 		}
@@ -85,7 +168,7 @@ func openDB(path string, timeout time.Duration, now time.Time, file **os.File) (
 		return nil, st, &corruptError{err}
 	}
 	fresh := false
-	err = db.View(func(tx *bbolt.Tx) error {
+	err = safeView(db, func(tx *bbolt.Tx) error {
 		fresh = tx.Bucket(bucketMeta) == nil && tx.Bucket(bucketRecords) == nil && tx.Bucket(bucketKeys) == nil
 		return nil
 	})
@@ -114,13 +197,14 @@ func openDB(path string, timeout time.Duration, now time.Time, file **os.File) (
 }
 
 // safeView runs fn in a read transaction, turning a panic (bbolt panics on
-// some corrupt pages) into a *corruptError.
+// some corrupt pages) or a memory fault into a *corruptError.
 func safeView(db *bbolt.DB, fn func(*bbolt.Tx) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = corruptf("reading the file: %v", p)
 		}
 	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	return db.View(fn)
 }
 
@@ -153,7 +237,7 @@ func createDB(path string, timeout time.Duration, now time.Time, pred, reason st
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, state{}, err
 	}
-	db, err := bbolt.Open(tmp, 0o600, boltOptions(timeout, false, nil))
+	db, err := bbolt.Open(tmp, 0o600, boltOptions(timeout, false, false, nil))
 	if err != nil {
 		return nil, state{}, err
 	}
@@ -171,7 +255,7 @@ func createDB(path string, timeout time.Duration, now time.Time, pred, reason st
 		os.Remove(tmp)
 		return nil, st, err
 	}
-	db, err = bbolt.Open(path, 0o600, boltOptions(timeout, false, file))
+	db, err = openBolt(path, boltOptions(timeout, false, true, file))
 	if err != nil {
 		return nil, st, err
 	}
