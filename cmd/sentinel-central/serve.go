@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/hpke"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -26,8 +28,10 @@ import (
 	"sentinel/internal/central/ops"
 	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/schedule"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/statusdb"
+	"sentinel/internal/central/statuspub"
 	"sentinel/internal/central/syncstore"
 )
 
@@ -61,7 +65,14 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	rootPub := fs.String("root-pub", "", "the operator root's public key `FILE`, which enrolling terminals pin (required)")
 	hpkeKey := fs.String("hpke-key", "", "the centre's HPKE private key `FILE` (hex, from trust hpke-keygen): opens the holders at ingest")
 	hpkeKEM := fs.String("hpke-kem", "x25519", "the KEM of --hpke-key: x25519 or mlkem768-x25519")
-	timeKey := fs.String("time-key", "", "the online status signing key's private key `FILE`, which signs the centre's time")
+	signKey := fs.String("key", "", "the online signing key's private key `FILE` (trust signer-keygen): signs the centre's time and keeps the bundles fresh (required unless --no-time and --no-schedule)")
+	signDel := fs.String("delegation", "", "the `FILE` of --key's delegation from the root (trust delegate --kinds "+serveKinds+"); required unless --key is the root")
+	noTime := fs.Bool("no-time", false, "do not sign the centre's time: terminals without synchronised NTP then never trust their clock and refer everyone")
+	noSchedule := fs.Bool("no-schedule", false, "do not republish the status base nor re-sign bundles: they go stale unless ops publish them by hand")
+	fresh := fs.String("fresh", "24h", "how long a status base the scheduler publishes stays fresh")
+	grace := fs.String("grace", "72h", "how long after issue that status base is usable in grace")
+	retention := fs.String("retention", "90d", "how long the store keeps passages (PostgreSQL drops day partitions, bbolt purges records); 0 keeps them all")
+	timeKey := fs.String("time-key", "", "a separate private key `FILE` for the centre's time (default: --key)")
 	timeDel := fs.String("time-delegation", "", "the delegation `FILE` of --time-key from the root")
 	opsListen := fs.String("ops-listen", "", "`ADDR` of the operator API (TLS from the device CA, role tokens from DATA/"+opsapi.TokensFile+"); empty serves none")
 	issuers := fs.String("issuers", "", "issuance endpoint `FILE` (JSON: issuers with their key files, issuer tokens with their secret files), served at "+issuance.Path+" on --ops-listen; empty serves none")
@@ -119,19 +130,41 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if *timeDel != "" && *timeKey == "" {
 			return issueUsagef("--time-delegation needs --time-key")
 		}
-		if *timeKey != "" {
-			if cfg.TimeKey, err = readPrivateKey(*timeKey); err != nil {
-				return fmt.Errorf("--time-key: %w", err)
+		if *signDel != "" && *signKey == "" {
+			return issueUsagef("--delegation needs --key")
+		}
+		if *signKey == "" && (!*noSchedule || (!*noTime && *timeKey == "")) {
+			return issueUsagef("%s", serveNeedsKey(*data))
+		}
+		sg, err := serveSigning(*fresh, *grace, *retention)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		if *signKey != "" {
+			if sg.key, sg.d, err = loadServeKey("--key", *signKey, "--delegation", *signDel, cfg.Root, now, !*noSchedule, *timeKey == "" && !*noTime); err != nil {
+				return err
 			}
-			if *timeDel != "" {
-				raw, err := os.ReadFile(*timeDel)
-				if err != nil {
-					return fmt.Errorf("--time-delegation: %w", err)
-				}
-				if cfg.TimeDelegation, err = trust.ParseDelegation(raw, cfg.Root); err != nil {
-					return fmt.Errorf("--time-delegation %s: %w", *timeDel, err)
-				}
+		}
+		switch {
+		case *noTime:
+			if *timeKey != "" {
+				return issueUsagef("--no-time and --time-key contradict each other")
 			}
+			logger.Warn("the centre does not sign its time (--no-time): terminals without synchronised NTP will never trust their clock and will refer everyone")
+		case *timeKey != "":
+			if cfg.TimeKey, cfg.TimeDelegation, err = loadServeKey("--time-key", *timeKey, "--time-delegation", *timeDel, cfg.Root, now, false, true); err != nil {
+				return err
+			}
+		default:
+			cfg.TimeKey, cfg.TimeDelegation = sg.key, sg.d
+		}
+		if cfg.TimeKey != nil {
+			kid := "the root"
+			if cfg.TimeDelegation != nil {
+				kid = cfg.TimeDelegation.KID.String()
+			}
+			logger.Info("signing the centre's time", "key", kid)
 		}
 		if err := os.MkdirAll(*data, 0o700); err != nil {
 			return err
@@ -168,6 +201,14 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if err := srv.Start(ctx); err != nil {
 			return err
 		}
+		sched, err := serveScheduler(*data, cfg.Root, st, sg, *noSchedule, logger)
+		if err != nil {
+			return err
+		}
+		if sched != nil {
+			sched.Start(ctx)
+			defer sched.Stop()
+		}
 		dev, en := srv.Addrs()
 		logger.Info("serving", "store", where, "data", *data, "hosts", strings.Join(cfg.Hosts, ","))
 		// Lines a supervisor or a test can read.
@@ -175,6 +216,16 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stdout, "listening enrol %s\n", en)
 		if a := srv.OpsAddr(); a != nil {
 			fmt.Fprintf(stdout, "listening ops %s\n", a)
+		}
+		if cfg.TimeKey != nil {
+			fmt.Fprintln(stdout, "signed time on")
+		} else {
+			fmt.Fprintln(stdout, "signed time OFF (--no-time): terminals without NTP will not trust their clock")
+		}
+		if *noSchedule {
+			fmt.Fprintln(stdout, "scheduler OFF (--no-schedule): bundles go stale unless published by hand")
+		} else {
+			fmt.Fprintf(stdout, "scheduler on: status base every %v, bundles re-signed half-way through fresh, retention %s\n", schedule.DefaultBaseEvery, *retention)
 		}
 
 		var serveErr error
@@ -425,4 +476,121 @@ func (s statusFile) Lookup(h credential.Holder) (statusdb.Record, bool, error) {
 	}
 	defer db.Close()
 	return db.Lookup(h)
+}
+
+// serveKinds are the kinds serve's signing key needs: status for the
+// scheduled bases and the time, the others for re-signing.
+const serveKinds = "trust,status-base,status-delta,policy,config"
+
+// serveNeedsKey says how to give serve its signing key.
+func serveNeedsKey(data string) string {
+	return fmt.Sprintf(`serve signs the centre's time and keeps the bundles fresh with the online signing key: give --key FILE --delegation FILE
+  make them once (the root key stays offline):
+    sentinel-central trust signer-keygen --out %[1]s/keys --name serve
+    # on the machine that holds the root key, then copy serve.delegation back:
+    sentinel-central trust delegate --root root.key --pub %[1]s/keys/serve.pub --kinds %[2]s --valid 90d --out %[1]s/keys/serve.delegation
+  then: sentinel-central serve --key %[1]s/keys/serve.key --delegation %[1]s/keys/serve.delegation ...
+  or run without (terminals without NTP never trust their clock; bundles go stale): --no-time --no-schedule`, data, serveKinds)
+}
+
+// serveSign is what serve signs with.
+type serveSign struct {
+	key          crypto.Signer
+	d            *trust.Delegation
+	fresh, grace time.Duration
+	retention    time.Duration
+}
+
+func serveSigning(fresh, grace, retention string) (serveSign, error) {
+	var s serveSign
+	var err error
+	if s.fresh, err = parseDays(fresh); err != nil {
+		return s, issueUsagef("--fresh: %v", err)
+	}
+	if s.grace, err = parseDays(grace); err != nil {
+		return s, issueUsagef("--grace: %v", err)
+	}
+	if s.grace < s.fresh {
+		return s, issueUsagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", grace, fresh)
+	}
+	if retention != "0" {
+		if s.retention, err = parseDays(retention); err != nil {
+			return s, issueUsagef("--retention: %v (or 0 to keep every passage)", err)
+		}
+	}
+	return s, nil
+}
+
+// loadServeKey reads a signing key and its delegation and checks, before
+// anything is served, what terminals would check: the root signed the
+// delegation, it is valid now, and it allows status-delta (the kind the
+// signed time is judged by) when forTime, and the status kinds when
+// forSchedule. A key without a delegation must be the root itself.
+func loadServeKey(keyFlag, keyPath, delFlag, delPath string, root crypto.PublicKey, now time.Time, forSchedule, forTime bool) (crypto.Signer, *trust.Delegation, error) {
+	k, err := readPrivateKey(keyPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", keyFlag, err)
+	}
+	if delPath == "" {
+		if !samePublic(k.Public(), root) {
+			return nil, nil, issueUsagef("%s %s is not the operator root: give its %s FILE from `sentinel-central trust delegate`", keyFlag, keyPath, delFlag)
+		}
+		return k, nil, nil
+	}
+	raw, err := os.ReadFile(delPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", delFlag, err)
+	}
+	d, err := trust.ParseDelegation(raw, root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", delFlag, delPath, err)
+	}
+	if !samePublic(k.Public(), d.Public) {
+		return nil, nil, fmt.Errorf("%s %s delegates key %s, not the key in %s %s: give the delegation made for this key", delFlag, delPath, d.KID, keyFlag, keyPath)
+	}
+	if !d.Validity.Contains(now) {
+		return nil, nil, fmt.Errorf("%s %s is valid from %s to %s, not now: have the root delegate the key again (sentinel-central trust delegate ... --kinds %s)",
+			delFlag, delPath, d.Validity.NotBefore.Format(time.RFC3339), d.Validity.NotAfter.Format(time.RFC3339), serveKinds)
+	}
+	var need []trust.Kind
+	if forTime || forSchedule {
+		need = append(need, trust.KindStatusDelta)
+	}
+	if forSchedule {
+		need = append(need, trust.KindStatusBase)
+	}
+	for _, kind := range need {
+		if !slices.Contains(d.Kinds, kind) {
+			return nil, nil, fmt.Errorf("%s %s lets the key sign %s, not %s, which serve needs: delegate it again with --kinds %s", delFlag, delPath, joinKinds(d.Kinds), kind, serveKinds)
+		}
+	}
+	return k, d, nil
+}
+
+func samePublic(a, b crypto.PublicKey) bool {
+	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && e.Equal(b)
+}
+
+// serveScheduler builds the scheduler: status bases, re-signing and
+// lapses with the signing key (unless off), retention on the store.
+func serveScheduler(data string, root crypto.PublicKey, st serveStore, sg serveSign, off bool, logger *slog.Logger) (*schedule.Scheduler, error) {
+	opts := schedule.Options{Retention: sg.retention, Logger: logger.With("component", "schedule")}
+	if !off {
+		opts.Publisher = &statuspub.Publisher{DataDir: data, Root: root,
+			Signer: statuspub.Signer{Key: sg.key, Delegation: sg.d, Fresh: sg.fresh, Grace: sg.grace}}
+	}
+	switch s := st.(type) {
+	case *boltstore.Store:
+		opts.Stores = append(opts.Stores, schedule.Store{Name: "bbolt", Purge: s.PurgeBefore})
+	case *pgstore.Store:
+		opts.Stores = append(opts.Stores, schedule.Store{Name: "postgres", Purge: func(ctx context.Context, horizon time.Time) (int, error) {
+			dropped, err := s.DropBefore(ctx, horizon)
+			return len(dropped), err
+		}})
+	}
+	if opts.Publisher == nil && opts.Retention == 0 {
+		return nil, nil
+	}
+	return schedule.New(opts)
 }

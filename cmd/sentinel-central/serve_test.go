@@ -220,7 +220,7 @@ func testServe(t *testing.T, storeArgs []string, open func(data string) central.
 	mustRun(t, "bundles", "publish", "policy", filepath.Join(dir, "p1.policy"), "--key", signer, "--delegation", del, "--root-pub", rootPub, "--data", data)
 
 	s := startServe(t, append([]string{"--data", data, "--root-pub", rootPub, "--hpke-key", filepath.Join(dir, "hpke", "centre.hpke.key"),
-		"--time-key", signer, "--time-delegation", del}, storeArgs...)...)
+		"--key", signer, "--delegation", del}, storeArgs...)...)
 
 	termA, a := enrolTerminal(t, ctx, data, s.enrol, "north-gate")
 	termB, b := enrolTerminal(t, ctx, data, s.enrol, "south-gate")
@@ -409,7 +409,7 @@ func TestServeFlags(t *testing.T) {
 		{"delegation without key", []string{"--data", data, "--root-pub", rootPub, "--time-delegation", rootPub}, exitUsage, "--time-delegation needs --time-key"},
 		{"issuers without ops", []string{"--data", data, "--root-pub", rootPub, "--issuers", rootPub}, exitUsage, "--issuers needs --ops-listen"},
 		{"bad kem", []string{"--data", data, "--root-pub", rootPub, "--hpke-key", rootPub, "--hpke-kem", "rsa"}, exitUsage, "--hpke-kem"},
-		{"bad postgres", []string{"--data", data, "--root-pub", rootPub, "--postgres", "postgres://127.0.0.1:1/x?connect_timeout=1"}, exitRefused, "--postgres"},
+		{"bad postgres", []string{"--data", data, "--root-pub", rootPub, "--postgres", "postgres://127.0.0.1:1/x?connect_timeout=1", "--no-time", "--no-schedule"}, exitRefused, "--postgres"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errOut := sentinel(t, append([]string{"serve"}, tc.args...)...)
@@ -555,7 +555,7 @@ func startOpsServe(t *testing.T, n uint64) (*served, string) {
 	seedCentral(t, data, n)
 	writeOpsTokens(t, data)
 	mustRun(t, "trust", "root-keygen", "--out", filepath.Join(dir, "root"))
-	s := startServe(t, "--data", data, "--root-pub", filepath.Join(dir, "root", "root.pub"), "--ops-listen", "127.0.0.1:0")
+	s := startServe(t, "--data", data, "--root-pub", filepath.Join(dir, "root", "root.pub"), "--ops-listen", "127.0.0.1:0", "--no-time", "--no-schedule")
 	if s.ops == "" {
 		t.Fatalf("serve did not say where the operator API listens\nstderr: %s", s.stderr)
 	}
@@ -640,7 +640,7 @@ func TestServeOpsNoTokenFile(t *testing.T) {
 	data := filepath.Join(dir, "central")
 	mustRun(t, "trust", "root-keygen", "--out", filepath.Join(dir, "root"))
 	code, _, errOut := runCLI("serve", "--data", data, "--root-pub", filepath.Join(dir, "root", "root.pub"),
-		"--listen", "127.0.0.1:0", "--enrol-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0")
+		"--listen", "127.0.0.1:0", "--enrol-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", "--no-time", "--no-schedule")
 	if code != exitRefused || !strings.Contains(errOut, opsapi.TokensFile) || !strings.Contains(errOut, "sha256sum") {
 		t.Errorf("got exit %d %q, want refused with how to write %s", code, errOut, opsapi.TokensFile)
 	}
@@ -666,7 +666,7 @@ func TestServeIssuance(t *testing.T) {
 	writeTestFile(t, filepath.Join(conf, "issuers.json"), []byte(
 		`{"issuers":[{"id":"ZJ","key":"ZJ.key"}],"tokens":[{"name":"app-backend","issuer":"ZJ","secret_file":"zj.token"}]}`))
 	s := startServe(t, "--data", data, "--root-pub", filepath.Join(dir, "root", "root.pub"),
-		"--ops-listen", "127.0.0.1:0", "--issuers", filepath.Join(conf, "issuers.json"))
+		"--ops-listen", "127.0.0.1:0", "--issuers", filepath.Join(conf, "issuers.json"), "--no-time", "--no-schedule")
 	hc := opsClient(t, data)
 	post := func(token string) (int, []byte) {
 		req, err := http.NewRequest(http.MethodPost, "https://"+s.ops+issuance.Path, strings.NewReader(`{"index":1024,"display_name":"Zhang *"}`))
