@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,6 +26,7 @@ import (
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/server"
 	"sentinel/internal/cli"
+	syncenrol "sentinel/sync/enrol"
 )
 
 // defaultCentralData is the centre's data directory when --data is not
@@ -35,7 +37,7 @@ const defaultCentralData = "/var/lib/sentinel-central"
 var deviceCmds = map[string]cli.Command{
 	"add":    {Summary: "make a single-use enrolment token for a site (text and QR)", Run: runDevicesAdd},
 	"list":   {Summary: "list enrolled terminals", Run: runDevicesList},
-	"revoke": {Summary: "revoke a terminal: refused at the next TLS handshake", Run: runDevicesRevoke},
+	"revoke": {Summary: "revoke a terminal: its next request is refused, its connections closed", Run: runDevicesRevoke},
 }
 
 func runDevices(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -75,7 +77,12 @@ func devicesExit(stderr io.Writer, name string, err error) int {
 
 // tokenOut is what devices add prints with --json.
 type tokenOut struct {
-	Token   string    `json:"token"`
+	Token string `json:"token"`
+	// Ticket is the token with the enrolment address and the device CA's
+	// fingerprint (empty when the address is unknown); Command is what the
+	// installer types on the terminal.
+	Ticket  string    `json:"ticket,omitempty"`
+	Command string    `json:"command"`
 	QR      string    `json:"qr"`
 	Site    string    `json:"site"`
 	Expires time.Time `json:"expires"`
@@ -84,7 +91,8 @@ type tokenOut struct {
 
 func runDevicesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, data, asJSON := devicesFlags("add", stderr)
-	site := fs.String("site", "", "the site the terminal will serve (required)")
+	site := fs.String("site", "", "the `SITE` id the terminal will serve (required): 1 to 64 letters, digits, '-', '_' and '.', starting with a letter or digit")
+	addr := fs.String("enrol-addr", "", "the `HOST:PORT` terminals enrol at, put into the ticket (default: what serve recorded in DATA/"+enrol.AddressFile+": the first of --hosts and the port of --enrol-listen)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token can be used")
 	pngPath := fs.String("png", "", "also write the token's QR code as a PNG to `FILE`")
 	return devicesExit(stderr, "add", func() error {
@@ -94,14 +102,24 @@ func runDevicesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		if *site == "" {
 			return issueUsagef("--site is required")
 		}
+		if err := enrol.CheckSite(*site); err != nil {
+			return issueUsagef("--site: %v", err)
+		}
 		if *ttl <= 0 || *ttl > 30*24*time.Hour {
 			return issueUsagef("--ttl %v: want more than 0 and at most 720h", *ttl)
 		}
 		now := time.Now()
 		// The CA must exist before a terminal enrols: make it with the
 		// first token.
-		if _, err := enrol.LoadCA(*data, true, now); err != nil {
+		ca, err := enrol.LoadCA(*data, true, now)
+		if err != nil {
 			return err
+		}
+		enrolAddr := *addr
+		if enrolAddr == "" {
+			if enrolAddr, err = enrol.ReadAddress(*data); err != nil {
+				return err
+			}
 		}
 		st, err := enrol.OpenFileStore(*data)
 		if err != nil {
@@ -111,7 +129,15 @@ func runDevicesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		if err != nil {
 			return err
 		}
-		qr := enrol.TokenQR(value)
+		ticket := syncenrol.Ticket{Token: value}
+		command := "sentinelctl enrol --central https://HOST:PORT --ca ca.pem --token " + value
+		if enrolAddr != "" {
+			if ticket, err = syncenrol.NewTicket(value, enrolAddr, ca.Cert.Raw); err != nil {
+				return issueUsagef("--enrol-addr: %v", err)
+			}
+			command = "sentinelctl enrol --token " + ticket.String()
+		}
+		qr := ticket.QR()
 		m, err := qrMatrix(qr)
 		if err != nil {
 			return err
@@ -127,11 +153,25 @@ func runDevicesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			return enc.Encode(tokenOut{Token: value, QR: qr, Site: tok.Site, Expires: tok.Expires, PNG: *pngPath})
+			out := tokenOut{Token: value, Command: command, QR: qr, Site: tok.Site, Expires: tok.Expires, PNG: *pngPath}
+			if ticket.Compact() {
+				out.Ticket = ticket.String()
+			}
+			return enc.Encode(out)
 		}
-		fmt.Fprintf(stdout, "enrolment token for site %s, single use, until %s:\n\n    %s\n\n",
-			tok.Site, tok.Expires.Format(time.RFC3339), value)
-		fmt.Fprintf(stdout, "on the terminal: sentinelctl enrol --central URL --token %s\nor show it this QR code:\n", value)
+		fmt.Fprintf(stdout, "enrolment token for site %s, single use, until %s\n\n", tok.Site, tok.Expires.Format(time.RFC3339))
+		if ticket.Compact() {
+			fmt.Fprintf(stdout, "on the terminal, type:\n\n    %s\n\n", command)
+			fmt.Fprintf(stdout, "(the ticket names the enrolment address %s and the device CA's SHA-256 %s)\n",
+				enrolAddr, hex.EncodeToString(ticket.CA[:]))
+		} else {
+			fmt.Fprintf(stdout, "token: %s\n\n", value)
+			fmt.Fprintf(stdout, "the enrolment address is not known here (serve never ran from %s; give --enrol-addr HOST:PORT to put it into a ticket); on the terminal, type:\n\n    %s\n\n",
+				*data, command)
+			fmt.Fprintf(stdout, "with HOST:PORT the centre's enrolment address (serve prints it as \"listening enrol\") and ca.pem a copy of %s\n",
+				filepath.Join(*data, enrol.CACertFile))
+		}
+		fmt.Fprintln(stdout, "the same as a QR code (sentinelctl enrol --token takes its text, SENTINEL-ENROL: prefix and all):")
 		drawTerminal(stdout, m)
 		return nil
 	}())
@@ -349,7 +389,7 @@ func runDevicesRevoke(ctx context.Context, args []string, stdin io.Reader, stdou
 		if *asJSON {
 			return json.NewEncoder(stdout).Encode(map[string]any{"device": *id, "revoked": now})
 		}
-		fmt.Fprintf(stdout, "device %s revoked: its next TLS handshake is refused\n", *id)
+		fmt.Fprintf(stdout, "device %s revoked: a running centre refuses its next request (403 device-revoked) and closes its connections within %v; the terminal shows its guard that it was removed from service\n", *id, server.DefaultRevokeSweep)
 		return nil
 	}())
 }

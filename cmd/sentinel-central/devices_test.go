@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/storetest"
+	syncenrol "sentinel/sync/enrol"
 	"sentinel/sync/protocol"
 )
 
@@ -31,7 +33,7 @@ func TestDevicesAddListRevoke(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &tok); err != nil {
 		t.Fatalf("%v in %q", err, out)
 	}
-	if len(tok.Token) != 26 || tok.Site != "north-gate" || tok.QR != enrol.TokenQR(tok.Token) {
+	if len(tok.Token) != 26 || tok.Site != "north-gate" || tok.QR != syncenrol.TokenQRPrefix+tok.Token {
 		t.Errorf("got %+v, want a 26-character token for north-gate", tok)
 	}
 	if d := time.Until(tok.Expires); d < time.Hour || d > 2*time.Hour {
@@ -45,7 +47,7 @@ func TestDevicesAddListRevoke(t *testing.T) {
 		t.Errorf("got QR %q, want %q", res.Text(), tok.QR)
 	}
 	text := mustRun(t, "devices", "add", "--site", "south", "--data", data)
-	if !strings.Contains(text, "sentinelctl enrol --central URL --token ") || !strings.Contains(text, "█") {
+	if !strings.Contains(text, "sentinelctl enrol --central https://HOST:PORT --ca ca.pem --token ") || !strings.Contains(text, "█") {
 		t.Errorf("text output lacks the token line or the QR code:\n%s", text)
 	}
 
@@ -65,7 +67,7 @@ func TestDevicesAddListRevoke(t *testing.T) {
 	}
 	root, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
 	h := &enrol.Handler{CA: ca, Store: st, Root: root.Public()}
-	req, _, err := enrol.NewRequest(tok.QR) // the scanned QR text works as the token
+	req, _, err := syncenrol.NewRequest(tok.QR) // the scanned QR text works as the token
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +158,7 @@ func enrolOne(t *testing.T, data, site string) string {
 		t.Fatal(err)
 	}
 	root, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
-	req, _, err := enrol.NewRequest(tok.Token)
+	req, _, err := syncenrol.NewRequest(tok.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,5 +331,56 @@ func TestDevicesListPostgres(t *testing.T) {
 	}
 	if ds[0].Health == nil || ds[0].Health.Backlog != 8 {
 		t.Errorf("got health %+v, want a backlog of 8", ds[0].Health)
+	}
+}
+
+// TestDevicesAddTicket: once serve recorded its enrolment address, devices
+// add prints the one command the installer types: a ticket with that
+// address and the device CA's fingerprint.
+func TestDevicesAddTicket(t *testing.T) {
+	data := t.TempDir()
+	mustRun(t, "devices", "add", "--site", "north-gate", "--data", data) // makes the CA
+	if err := os.WriteFile(filepath.Join(data, enrol.AddressFile), []byte("central.example:8444\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var tok tokenOut
+	if err := json.Unmarshal([]byte(mustRun(t, "devices", "add", "--site", "north-gate", "--data", data, "--json")), &tok); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := syncenrol.ParseTicket(tok.Ticket)
+	if err != nil {
+		t.Fatalf("ticket %q: %v", tok.Ticket, err)
+	}
+	ca, err := enrol.LoadCA(data, false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Addr != "central.example:8444" || tk.Token != tok.Token || tk.CA != syncenrol.Fingerprint(ca.Cert.Raw) {
+		t.Errorf("got ticket %+v, want the address, the token and the CA's fingerprint", tk)
+	}
+	if tok.Command != "sentinelctl enrol --token "+tok.Ticket || tok.QR != syncenrol.TokenQRPrefix+tok.Ticket {
+		t.Errorf("got command %q, QR %q", tok.Command, tok.QR)
+	}
+	text := mustRun(t, "devices", "add", "--site", "north-gate", "--data", data, "--enrol-addr", "10.0.0.5:9444")
+	if !strings.Contains(text, "    sentinelctl enrol --token SE1/10.0.0.5:9444/") {
+		t.Errorf("text lacks the command with --enrol-addr's address:\n%s", text)
+	}
+}
+
+// TestDevicesAddSite: a site id is letters, digits, '-', '_' and '.'; any
+// other is a usage error that says what is allowed, and no token is made.
+func TestDevicesAddSite(t *testing.T) {
+	data := t.TempDir()
+	for _, site := range []string{"bad site!", "-lead", "a/b", strings.Repeat("x", 65), "名字"} {
+		code, _, errOut := runIssueCmd(t, "devices", "add", "--site", site, "--data", data)
+		if code != exitUsage || !strings.Contains(errOut, "letters a-z and A-Z, digits") {
+			t.Errorf("--site %q: got exit %d (%s), want 2 saying what is allowed", site, code, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, enrol.StoreFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a token was stored for a bad site (%v)", err)
+	}
+	for _, site := range []string{"north-gate", "ZJ.hz_01", "7"} {
+		mustRun(t, "devices", "add", "--site", site, "--data", data)
 	}
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,8 +18,8 @@ import (
 
 	"sentinel/crypto/trust"
 	firmwareconfig "sentinel/firmware-config"
-	"sentinel/internal/central/enrol"
 	"sentinel/internal/cli"
+	"sentinel/sync/enrol"
 )
 
 // Retries of the enrolment request while the centre is unreachable: the
@@ -46,24 +44,33 @@ func runEnrol(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs := flag.NewFlagSet("sentinelctl enrol", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: sentinelctl enrol --central URL --token TOKEN [flags]
+		fmt.Fprintln(stderr, `usage: sentinelctl enrol --token TICKET [flags]
+       sentinelctl enrol --central https://HOST:8444 --ca FILE --token TOKEN [flags]
 
 Enrols this terminal with the central system: makes the terminal's key pair
-(it never leaves the terminal), sends a certificate request with the token
-ops made ('sentinel-central devices add'), and writes the device
-certificate, the operator root and the first bundles into the data
-directory. While the centre cannot be reached the request is retried
-until --timeout.
+(it never leaves the terminal), sends a certificate request with the ticket
+ops made ('sentinel-central devices add' prints the command to type), and
+writes the device certificate, the operator root and the first bundles into
+the data directory. A running sentineld picks the new identity up within
+seconds; no restart is needed.
+
+The ticket (SE1/HOST:PORT/TOKEN/FINGERPRINT, or its QR code's text) names
+the centre's enrolment address and its device CA's fingerprint, so no other
+flag is needed. A plain 26-character token needs --central (the enrolment
+port, 8444 by default, not the device port 8443) and --ca.
+
+While the centre cannot be reached the request is retried until --timeout;
+a wrong address, port or CA, or a refused token, fails at once.
 
 flags:`)
 		fs.PrintDefaults()
 	}
-	central := fs.String("central", "", "the central system's enrolment URL, e.g. https://central.example:8443 (required)")
-	token := fs.String("token", "", "the enrolment token (required)")
+	central := fs.String("central", "", "the centre's enrolment `URL`, e.g. https://central.example:8444 (default: the ticket's)")
+	token := fs.String("token", "", "the enrolment ticket or token (required)")
 	dataDir := fs.String("data-dir", firmwareconfig.DefaultDataDir, "the terminal's data directory")
-	rootPath := fs.String("root", "", "the operator root public key the package pinned `FILE`: the centre's must match")
-	caPath := fs.String("ca", "", "the CA `FILE` that signs the centre's TLS certificate (default: the system's)")
-	timeout := fs.Duration("timeout", 10*time.Minute, "give up retrying after this long")
+	rootPath := fs.String("root", "", "the operator root public key the package pinned `FILE`: the centre's must match (checked before the token is used)")
+	caPath := fs.String("ca", "", "the centre's device CA `FILE` (its DATA/enrol/ca.pem); not needed with a ticket")
+	timeout := fs.Duration("timeout", 10*time.Minute, "give up retrying an unreachable centre after this long")
 	force := fs.Bool("force", false, "enrol again although the terminal has a certificate (a new key and device id)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	rest, err := cli.ParseInterspersed(fs, args)
@@ -81,14 +88,25 @@ flags:`)
 	switch {
 	case len(rest) > 0:
 		return usage("unexpected argument %q", rest[0])
-	case *central == "" || *token == "":
-		return usage("--central URL and --token TOKEN are required (see -h)")
+	case *token == "":
+		return usage("--token is required: the ticket 'sentinel-central devices add' printed (see -h)")
 	case *timeout <= 0:
 		return usage("--timeout %v: want more than 0", *timeout)
 	}
-	u, err := url.Parse(*central)
+	ticket, err := enrol.ParseTicket(*token)
+	if err != nil {
+		return usage("--token: %v", err)
+	}
+	base := *central
+	if base == "" {
+		base = ticket.URL()
+	}
+	if base == "" {
+		return usage("--token is a plain token: give --central https://HOST:8444 (the centre's enrolment port) and --ca FILE, or use the ticket from 'sentinel-central devices add'")
+	}
+	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return usage("--central %q: want a URL like https://central.example:8443", *central)
+		return usage("--central %q: want a URL like https://central.example:8444", base)
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "sentinelctl enrol: %v\n", err)
@@ -103,61 +121,63 @@ flags:`)
 	if _, err := os.Stat(filepath.Join(*dataDir, enrol.CertFile)); err == nil && !*force {
 		return fail(fmt.Errorf("this terminal is enrolled already (%s exists): give --force to enrol it again with a new key", filepath.Join(*dataDir, enrol.CertFile)))
 	}
-	var pinned crypto.PublicKey
+	var given crypto.PublicKey
 	if *rootPath != "" {
 		data, err := os.ReadFile(*rootPath)
 		if err != nil {
 			return fail(fmt.Errorf("--root: %w", err))
 		}
-		if pinned, err = trust.ParsePublicKey(data); err != nil {
+		if given, err = trust.ParsePublicKey(data); err != nil {
 			return fail(fmt.Errorf("--root %s: %w", *rootPath, err))
 		}
 	}
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS13}
+	pinned, err := enrol.PinnedRoot(*dataDir, given)
+	if err != nil {
+		return fail(err)
+	}
+	var caPEM []byte
 	if *caPath != "" {
-		data, err := os.ReadFile(*caPath)
-		if err != nil {
+		if caPEM, err = os.ReadFile(*caPath); err != nil {
 			return fail(fmt.Errorf("--ca: %w", err))
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(data) {
-			return fail(fmt.Errorf("--ca %s holds no PEM certificate", *caPath))
-		}
-		tlsCfg.RootCAs = pool
+	}
+	tlsCfg, err := enrol.EnrolTLSConfig(ticket, caPEM)
+	if err != nil {
+		return fail(err)
 	}
 	if u.Scheme == "http" {
-		progress("warning: %s is plain HTTP: use it only on a trusted installation network", *central)
+		progress("warning: %s is plain HTTP: use it only on a trusted installation network", base)
 	}
 
 	progress("making this terminal's key pair")
-	req, key, err := enrol.NewRequest(*token)
+	req, key, err := enrol.NewRequest(ticket.Token)
 	if err != nil {
 		return fail(err)
+	}
+	if pinned != nil {
+		req.Root = enrol.KeyID(pinned)
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment}}
 	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	progress("contacting the central system at %s", *central)
+	progress("contacting the central system at %s", base)
 	var resp *enrol.Response
 	wait, attempts, lastErr := enrolRetryFirst, 0, ""
 	for {
 		attempts++
-		resp, err = enrol.Post(ctx, client, *central, req)
+		resp, err = enrol.Post(ctx, client, base, req)
 		if err == nil {
 			break
 		}
-		var refused *enrol.RefusedError
-		if errors.As(err, &refused) {
+		var unavailable *enrol.UnavailableError
+		if !errors.As(err, &unavailable) {
+			// A refusal, a wrong port or CA: waiting will not help.
 			return fail(err)
 		}
-		var badCert *tls.CertificateVerificationError
-		if errors.As(err, &badCert) {
-			return fail(fmt.Errorf("%v: the centre's certificate is not trusted here: give its CA with --ca FILE", err))
-		}
 		if ctx.Err() != nil {
-			return fail(fmt.Errorf("gave up after %d attempts in %v: %v: check the network and --central, then run enrol again", attempts, *timeout, err))
+			return fail(fmt.Errorf("gave up after %d attempts in %v: %v: check the network, then run enrol again", attempts, *timeout, err))
 		}
 		if msg := err.Error(); msg != lastErr {
 			progress("cannot reach the central system yet: %v", err)
@@ -167,10 +187,18 @@ flags:`)
 		progress("retrying in %v (attempt %d)", d.Round(100*time.Millisecond), attempts+1)
 		select {
 		case <-ctx.Done():
-			return fail(fmt.Errorf("gave up after %d attempts in %v: %v: check the network and --central, then run enrol again", attempts, *timeout, err))
+			return fail(fmt.Errorf("gave up after %d attempts in %v: %v: check the network, then run enrol again", attempts, *timeout, err))
 		case <-time.After(d):
 		}
 		wait = min(wait*2, enrolRetryCap)
+	}
+	if ticket.Compact() && caPEM == nil {
+		// The answer's CA must be the one the ticket named: it verifies
+		// the centre from now on.
+		ca, err := enrol.ParseCertificatePEM(resp.CA)
+		if err != nil || enrol.Fingerprint(ca.Raw) != ticket.CA {
+			return fail(fmt.Errorf("%w: the centre's answer carries another device CA than the ticket names; nothing was written: ask ops", enrol.ErrAnswer))
+		}
 	}
 	if attempts > 1 {
 		progress("reached the central system after %d attempts", attempts)
@@ -199,6 +227,6 @@ flags:`)
 	} else {
 		progress("first bundles: %s", strings.Join(in.Bundles, ", "))
 	}
-	progress("done: restart sentineld to use the new identity")
+	progress("done: a running sentineld starts syncing with this identity within seconds")
 	return exitOK
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,14 +19,16 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
-	"sentinel/internal/central/enrol"
+	centralenrol "sentinel/internal/central/enrol"
+	"sentinel/sync/enrol"
 )
 
 // enrolCentre is an enrolment server on loopback TLS whose first fail
 // answers are 503, as a centre still starting.
 type enrolCentre struct {
 	srv    *httptest.Server
-	store  *enrol.FileStore
+	ca     *centralenrol.CA
+	store  *centralenrol.FileStore
 	caFile string
 	root   trust.KeyID
 	fail   atomic.Int32
@@ -40,16 +43,17 @@ func newEnrolCentre(t *testing.T) *enrolCentre {
 
 	c := &enrolCentre{}
 	dir := t.TempDir()
-	ca, err := enrol.LoadCA(dir, true, time.Now())
+	ca, err := centralenrol.LoadCA(dir, true, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.store, err = enrol.OpenFileStore(dir); err != nil {
+	c.ca = ca
+	if c.store, err = centralenrol.OpenFileStore(dir); err != nil {
 		t.Fatal(err)
 	}
 	root, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
 	c.root, _ = trust.KeyIDOfPublic(root.Public())
-	h := &enrol.Handler{CA: ca, Store: c.store, Root: root.Public(), Logger: slog.New(slog.DiscardHandler)}
+	h := &centralenrol.Handler{CA: ca, Store: c.store, Root: root.Public(), Logger: slog.New(slog.DiscardHandler)}
 	c.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.calls.Add(1)
 		if c.fail.Add(-1) >= 0 {
@@ -75,7 +79,7 @@ func newEnrolCentre(t *testing.T) *enrolCentre {
 
 func (c *enrolCentre) token(t *testing.T) string {
 	t.Helper()
-	v, tok, err := enrol.NewToken("north-gate", time.Now(), time.Hour)
+	v, tok, err := centralenrol.NewToken("north-gate", time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,9 +150,11 @@ func TestEnrolRefused(t *testing.T) {
 		{"root differs from the package's", []string{"--central", c.srv.URL, "--token", c.token(t), "--ca", c.caFile, "--root", otherFile}, exitRefused, "differs from the pinned"},
 		{"unknown token", []string{"--central", c.srv.URL, "--token", "AAAAAAAAAAAAAAAAAAAAAAAAAA", "--ca", c.caFile}, exitRefused, "token-unknown"},
 		{"centre down", []string{"--central", down, "--token", c.token(t), "--timeout", "50ms"}, exitRefused, "gave up after"},
-		{"centre not trusted", []string{"--central", c.srv.URL, "--token", c.token(t), "--timeout", "20s"}, exitRefused, "give its CA with --ca"},
+		{"centre not trusted", []string{"--central", c.srv.URL, "--token", c.token(t), "--timeout", "20s"}, exitRefused, "device CA with --ca FILE"},
 		{"no token", []string{"--central", c.srv.URL}, exitUsage, "required"},
-		{"bad URL", []string{"--central", "central:8443", "--token", "x"}, exitUsage, "want a URL"},
+		{"bad URL", []string{"--central", "central:8443", "--token", "AAAAAAAAAAAAAAAAAAAAAAAAAA"}, exitUsage, "want a URL"},
+		{"plain token without --central", []string{"--token", "AAAAAAAAAAAAAAAAAAAAAAAAAA"}, exitUsage, "give --central https://HOST:8444"},
+		{"cut ticket", []string{"--token", "SE1/localhost:8444/AAAAAAAAAAAAAAAAAAAAAAAAAA"}, exitUsage, "copy it whole"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,4 +172,146 @@ func TestEnrolRefused(t *testing.T) {
 
 func enrolServerTLS(cert tls.Certificate) *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}}
+}
+
+// ticket returns the compact ticket of a new token for the centre.
+func (c *enrolCentre) ticket(t *testing.T) enrol.Ticket {
+	t.Helper()
+	u, _ := url.Parse(c.srv.URL)
+	tk, err := enrol.NewTicket(c.token(t), u.Host, c.ca.Cert.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+// TestEnrolTicket: the ticket alone enrols (no --central, no --ca), as
+// typed or as its QR code's text; the centre is trusted by the CA's
+// fingerprint, and a ticket naming another CA is refused at once with
+// nothing spent.
+func TestEnrolTicket(t *testing.T) {
+	c := newEnrolCentre(t)
+	for _, form := range []string{"text", "qr"} {
+		t.Run(form, func(t *testing.T) {
+			tk := c.ticket(t)
+			arg := tk.String()
+			if form == "qr" {
+				arg = tk.QR()
+			}
+			data := t.TempDir()
+			code, out, errOut := runCmd(t, "enrol", "--token", arg, "--data-dir", data)
+			if code != exitOK {
+				t.Fatalf("got exit %d, want 0: %s", code, errOut)
+			}
+			if !strings.Contains(out, "enrolled as device") {
+				t.Errorf("got %q", out)
+			}
+			ca, err := os.ReadFile(filepath.Join(data, enrol.CAFile))
+			if err != nil || string(ca) != string(c.ca.PEM()) {
+				t.Errorf("device/ca.pem is not the centre's CA (%v)", err)
+			}
+		})
+	}
+	t.Run("another CA", func(t *testing.T) {
+		other, err := centralenrol.NewCA("another", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk := c.ticket(t)
+		tk.CA = enrol.Fingerprint(other.Cert.Raw)
+		calls := c.calls.Load()
+		data := t.TempDir()
+		code, _, errOut := runCmd(t, "enrol", "--token", tk.String(), "--data-dir", data)
+		if code != exitRefused || !strings.Contains(errOut, "ticket names") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("got exit %d (%s), want 1 on one line naming the ticket's fingerprint", code, errOut)
+		}
+		if c.calls.Load() != calls {
+			t.Error("the request reached the centre")
+		}
+		if _, err := os.Stat(filepath.Join(data, "device")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("device/ written after a refusal (%v)", err)
+		}
+	})
+}
+
+// TestEnrolWrongPort: the centre's device port (mutual TLS) given as the
+// enrolment address fails at once, on one line naming the enrolment port,
+// instead of being retried until --timeout.
+func TestEnrolWrongPort(t *testing.T) {
+	c := newEnrolCentre(t)
+	var hits atomic.Int32
+	dev := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	cert, err := c.ca.IssueServer([]string{"127.0.0.1"}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev.TLS = centralenrol.ServerTLSConfig(c.ca, cert)
+	dev.Config.ErrorLog = log.New(io.Discard, "", 0)
+	dev.StartTLS()
+	t.Cleanup(dev.Close)
+	u, _ := url.Parse(dev.URL)
+
+	tk, err := enrol.NewTicket(c.token(t), u.Host, c.ca.Cert.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--token", tk.String()},
+		{"--central", dev.URL, "--ca", c.caFile, "--token", c.token(t)},
+	} {
+		data := t.TempDir()
+		done := make(chan struct{})
+		var (
+			code   int
+			errOut string
+		)
+		go func() {
+			// An hour of --timeout: a retry loop would not end in time.
+			code, _, errOut = runCmd(t, append([]string{"enrol", "--data-dir", data, "--timeout", "1h"}, args...)...)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("enrol at the device port still runs after a minute: it retries")
+		}
+		if code != exitRefused || !strings.Contains(errOut, "device port") || !strings.Contains(errOut, "8444") || strings.Contains(errOut, "retrying") {
+			t.Errorf("%v: got exit %d (%s), want 1 naming the enrolment port", args, code, errOut)
+		}
+		if n := strings.Count(strings.TrimSpace(errOut), "\n"); n != 0 {
+			t.Errorf("got %d lines, want one:\n%s", n+1, errOut)
+		}
+	}
+	if hits.Load() != 0 {
+		t.Error("the device port served a request without a client certificate")
+	}
+}
+
+// TestEnrolRootMismatchSpendsNothing: a terminal whose package pinned
+// another root is refused before the centre spends the token: no device
+// is registered and the same token then enrols a terminal with the right
+// root.
+func TestEnrolRootMismatchSpendsNothing(t *testing.T) {
+	c := newEnrolCentre(t)
+	other, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
+	otherPEM, _ := trust.MarshalPublicKey(other.Public())
+	data := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(data, "trust"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Pinned by the package, not given with --root.
+	if err := os.WriteFile(filepath.Join(data, enrol.RootFile), otherPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tk := c.ticket(t)
+	code, _, errOut := runCmd(t, "enrol", "--token", tk.String(), "--data-dir", data)
+	if code != exitRefused || !strings.Contains(errOut, "root-mismatch") || !strings.Contains(errOut, "not used") {
+		t.Fatalf("got exit %d (%s), want 1 root-mismatch, token not used", code, errOut)
+	}
+	if ds, err := c.store.Devices(); err != nil || len(ds) != 0 {
+		t.Errorf("got devices %v (%v), want none registered", ds, err)
+	}
+	if code, _, errOut := runCmd(t, "enrol", "--token", tk.String(), "--data-dir", t.TempDir()); code != exitOK {
+		t.Errorf("the same token afterwards: got exit %d (%s), want 0", code, errOut)
+	}
 }

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
-	"sentinel/internal/central/enrol"
 	"sentinel/sync/client"
+	"sentinel/sync/enrol"
 	"sentinel/sync/journal"
 	"sentinel/sync/protocol"
 )

@@ -23,9 +23,10 @@ import (
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/bundles/bundlestest"
-	"sentinel/internal/central/enrol"
+	centralenrol "sentinel/internal/central/enrol"
 	"sentinel/internal/central/server"
 	"sentinel/internal/sdnotify"
+	"sentinel/sync/enrol"
 	"sentinel/sync/journal"
 	"sentinel/sync/protocol"
 )
@@ -51,7 +52,7 @@ func startCentre(t *testing.T) *centre {
 	}
 	c.store = st
 	t.Cleanup(func() { st.Close() })
-	if _, err := enrol.LoadCA(c.data, true, time.Now()); err != nil {
+	if _, err := centralenrol.LoadCA(c.data, true, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	c.keys = bundlestest.NewKeys(t, time.Now())
@@ -79,18 +80,18 @@ func startCentre(t *testing.T) *centre {
 // device id.
 func (c *centre) enrolTerminal(t *testing.T) (string, string) {
 	t.Helper()
-	fst, err := enrol.OpenFileStore(c.data)
+	fst, err := centralenrol.OpenFileStore(c.data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	value, tok, err := enrol.NewToken("gate-1", time.Now(), time.Hour)
+	value, tok, err := centralenrol.NewToken("gate-1", time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := fst.AddToken(tok); err != nil {
 		t.Fatal(err)
 	}
-	caPEM, err := os.ReadFile(filepath.Join(c.data, enrol.CACertFile))
+	caPEM, err := os.ReadFile(filepath.Join(c.data, centralenrol.CACertFile))
 	if err != nil {
 		t.Fatal(err)
 	}

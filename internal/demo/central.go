@@ -14,6 +14,7 @@ import (
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/server"
+	syncenrol "sentinel/sync/enrol"
 )
 
 // CentreDir is the embedded centre's data directory inside the demo's:
@@ -96,17 +97,17 @@ func (d *Demo) StartCentral(ctx context.Context, logger *slog.Logger) (_ *Centra
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS13}}
 	defer tr.CloseIdleConnections()
-	req, key, err := enrol.NewRequest(token)
+	req, key, err := syncenrol.NewRequest(token)
 	if err != nil {
 		return nil, fmt.Errorf("demo: enrolment request: %w", err)
 	}
 	ectx, cancel := context.WithTimeout(ctx, enrolTimeout)
 	defer cancel()
-	resp, err := enrol.Post(ectx, &http.Client{Transport: tr}, "https://"+enr.String(), req)
+	resp, err := syncenrol.Post(ectx, &http.Client{Transport: tr}, "https://"+enr.String(), req)
 	if err != nil {
 		return nil, fmt.Errorf("demo: enrol the terminal: %w", err)
 	}
-	in, err := enrol.Install(d.Dir, key, resp, nil)
+	in, err := syncenrol.Install(d.Dir, key, resp, nil)
 	if err != nil {
 		return nil, fmt.Errorf("demo: install the enrolment: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/creack/pty"
 
 	"sentinel/internal/central/enrol"
+	syncenrol "sentinel/sync/enrol"
 )
 
 // prepare makes a demo on free ports, or skips without pseudo-terminals.
@@ -48,11 +49,11 @@ func TestStartCentral(t *testing.T) {
 	}
 	// The terminal holds the identity enrolment issued, for the device
 	// the centre recorded, on the demo's site.
-	cfg, err := enrol.ClientTLSConfig(d.Dir)
+	cfg, err := syncenrol.ClientTLSConfig(d.Dir)
 	if err != nil {
 		t.Fatalf("the terminal is not enrolled: %v", err)
 	}
-	if id, ok := enrol.DeviceID(cfg.Certificates[0].Leaf); !ok || id != c.Device {
+	if id, ok := syncenrol.DeviceID(cfg.Certificates[0].Leaf); !ok || id != c.Device {
 		t.Errorf("got certificate device %q, want %q", id, c.Device)
 	}
 	es, err := enrol.OpenFileStore(filepath.Join(d.Dir, CentreDir))

@@ -22,6 +22,7 @@ import (
 
 	"sentinel/crypto/trust"
 	"sentinel/internal/atomicfile"
+	syncenrol "sentinel/sync/enrol"
 )
 
 // Files of the device CA in the centre's data directory.
@@ -31,8 +32,8 @@ const (
 )
 
 // DeviceURIPrefix starts the URI SAN that names a device in its
-// certificate; sync/server.TLSAuthenticator reads the same.
-const DeviceURIPrefix = "sentinel:device:"
+// certificate.
+const DeviceURIPrefix = syncenrol.DeviceURIPrefix
 
 // DefaultCertTTL is the lifetime of a device certificate.
 const DefaultCertTTL = 30 * 24 * time.Hour
@@ -99,7 +100,7 @@ func LoadCA(dir string, create bool, now time.Time) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enrol: load CA: %w (check --data)", err)
 	}
-	cert, err := ParseCertificatePEM(certPEM)
+	cert, err := syncenrol.ParseCertificatePEM(certPEM)
 	if err != nil {
 		return nil, fmt.Errorf("enrol: load CA %s: %w", certPath, err)
 	}
@@ -149,7 +150,9 @@ func (ca *CA) IssueDevice(id string, pub crypto.PublicKey, now time.Time, ttl ti
 }
 
 // IssueServer signs a server certificate for the centre's host names and
-// addresses, so terminals verify the centre against device/ca.pem.
+// addresses, so terminals verify the centre against device/ca.pem. The
+// chain it returns holds the CA too: a terminal enrolling with a ticket
+// finds the CA by the ticket's fingerprint.
 func (ca *CA) IssueServer(hosts []string, now time.Time, ttl time.Duration) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -174,7 +177,7 @@ func (ca *CA) IssueServer(hosts []string, now time.Time, ttl time.Duration) (tls
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	return tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}, nil
+	return tls.Certificate{Certificate: [][]byte{cert.Raw, ca.Cert.Raw}, PrivateKey: key, Leaf: cert}, nil
 }
 
 func (ca *CA) sign(tmpl *x509.Certificate, pub crypto.PublicKey) (*x509.Certificate, error) {
@@ -191,29 +194,4 @@ func randSerial() *big.Int {
 		panic(err) // crypto/rand does not fail
 	}
 	return n
-}
-
-// DeviceID returns the device id a certificate names in its
-// "sentinel:device:" URI SAN.
-func DeviceID(c *x509.Certificate) (string, bool) {
-	for _, u := range c.URIs {
-		if s := u.String(); strings.HasPrefix(s, DeviceURIPrefix) && len(s) > len(DeviceURIPrefix) {
-			return s[len(DeviceURIPrefix):], true
-		}
-	}
-	return "", false
-}
-
-// ParseCertificatePEM parses the first CERTIFICATE block of data.
-func ParseCertificatePEM(data []byte) (*x509.Certificate, error) {
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			return nil, errors.New("no PEM CERTIFICATE block")
-		}
-		if b.Type == "CERTIFICATE" {
-			return x509.ParseCertificate(b.Bytes)
-		}
-	}
 }

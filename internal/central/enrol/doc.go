@@ -1,15 +1,18 @@
 // Package enrol gives terminals their identity: a device CA at the centre,
 // single-use enrolment tokens bound to a site, the enrolment HTTP handler
 // that turns a token and a certificate request into a device certificate,
-// and the mutual TLS configurations of both ends.
+// the centre's mutual TLS configuration and the Guard that refuses
+// revoked devices. The terminal's side (the request, the checks of the
+// answer, the files, renewal, the ticket) is package sync/enrol.
 //
 // # Enrolment
 //
 // Ops make a token for a site (Tokens.Add); the installer gives it to the
 // terminal, which makes its own key pair (the private key never leaves the
 // terminal) and POSTs a Request: the token and a PKCS #10 certificate
-// request. The Handler checks the request, redeems the token (once, before
-// it expires) and answers with a Response: the device certificate (short
+// request. The Handler checks the request, refuses it when the terminal
+// pinned another operator root (before the token is spent), redeems the
+// token (once, before it expires) and answers with a Response: the device certificate (short
 // lived, the device id in the Subject CN and in a URI SAN
 // "sentinel:device:ID", extended key usage clientAuth), the device CA, the
 // operator root public key to pin and the first bundles. Install verifies
@@ -24,9 +27,11 @@
 // # Mutual TLS
 //
 // After enrolment every device call is mutual TLS 1.3: ServerTLSConfig
-// requires a client certificate of the device CA and refuses a revoked
-// device at the handshake; ClientTLSConfig loads a terminal's identity from
-// its data directory. sync/server.TLSAuthenticator takes the device id from
+// requires a client certificate of the device CA; Guard refuses every
+// request of a revoked device with 403 device-revoked, which the terminal
+// reads (a refused handshake would tell it only "bad certificate");
+// sync/enrol.ClientTLSConfig loads a terminal's identity from its data
+// directory. sync/server.TLSAuthenticator takes the device id from
 // the verified certificate, so the authenticated id wins over any id a
 // request names.
 //
@@ -44,7 +49,7 @@
 // its lifetime remains; Renew then asks the RenewHandler, over mutual TLS
 // with the current certificate, for a new one for the same key and id, and
 // replaces cert.pem atomically (the key never changes, so key and
-// certificate never mismatch on disk). A revoked device is refused at the
-// handshake; an expired certificate cannot renew and must re-enrol with a
+// certificate never mismatch on disk). A revoked device is refused
+// (403 device-revoked); an expired certificate cannot renew and must re-enrol with a
 // new token.
 package enrol

@@ -20,6 +20,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/internal/atomicfile"
 	"sentinel/internal/central/enrol"
+	syncenrol "sentinel/sync/enrol"
 	"sentinel/sync/server/servertest"
 )
 
@@ -111,17 +112,17 @@ func (c *centre) devices(t *testing.T) int {
 
 // enrolInto enrols a terminal with data directory dir and returns what
 // Install wrote.
-func (c *centre) enrolInto(t *testing.T, dir, token string) *enrol.Installed {
+func (c *centre) enrolInto(t *testing.T, dir, token string) *syncenrol.Installed {
 	t.Helper()
-	req, key, err := enrol.NewRequest(token)
+	req, key, err := syncenrol.NewRequest(token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := enrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	resp, err := syncenrol.Post(context.Background(), c.client(), c.srv.URL, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := enrol.Install(dir, key, resp, nil)
+	in, err := syncenrol.Install(dir, key, resp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,12 +142,12 @@ func TestEnrolInstall(t *testing.T) {
 	if len(in.Bundles) != 1 || in.Bundles[0] != "config" {
 		t.Errorf("got bundles %v, want [config]", in.Bundles)
 	}
-	for _, f := range []string{enrol.RootFile, enrol.KeyFile, enrol.CertFile, enrol.CAFile, "bundles/config.bundle"} {
+	for _, f := range []string{syncenrol.RootFile, syncenrol.KeyFile, syncenrol.CertFile, syncenrol.CAFile, "bundles/config.bundle"} {
 		st, err := os.Stat(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f == enrol.KeyFile && st.Mode().Perm() != 0o600 {
+		if f == syncenrol.KeyFile && st.Mode().Perm() != 0o600 {
 			t.Errorf("got key mode %v, want 0600", st.Mode().Perm())
 		}
 	}
@@ -154,7 +155,7 @@ func TestEnrolInstall(t *testing.T) {
 	if !bytes.Equal(got, c.bundles[trust.KindConfig]) {
 		t.Error("config bundle differs from the centre's")
 	}
-	pinned, err := os.ReadFile(filepath.Join(dir, enrol.RootFile))
+	pinned, err := os.ReadFile(filepath.Join(dir, syncenrol.RootFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestEnrolInstall(t *testing.T) {
 	if len(ds) != 1 || ds[0].ID != in.Device || ds[0].Site != "north-gate" {
 		t.Errorf("got devices %+v, want one %s at north-gate", ds, in.Device)
 	}
-	if _, err := enrol.ClientTLSConfig(dir); err != nil {
+	if _, err := syncenrol.ClientTLSConfig(dir); err != nil {
 		t.Errorf("ClientTLSConfig after enrolment: %v", err)
 	}
 }
@@ -179,7 +180,7 @@ func TestEnrolRefused(t *testing.T) {
 	c.enrolInto(t, t.TempDir(), used)
 	expired := c.token(t, "s", time.Minute)
 	fresh := c.token(t, "s", time.Hour)
-	req, _, err := enrol.NewRequest(fresh)
+	req, _, err := syncenrol.NewRequest(fresh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestEnrolRefused(t *testing.T) {
 	badSig.CSR = append([]byte(nil), req.CSR...)
 	badSig.CSR[len(badSig.CSR)-3] ^= 0xff
 	body := func(token string, csr []byte) []byte {
-		b, _ := json.Marshal(enrol.Request{Token: token, CSR: csr})
+		b, _ := json.Marshal(syncenrol.Request{Token: token, CSR: csr})
 		return b
 	}
 	unknown, _, _ := enrol.NewToken("s", t0, time.Hour)
@@ -217,7 +218,7 @@ func TestEnrolRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var r enrol.Refusal
+			var r syncenrol.Refusal
 			b, _ := io.ReadAll(resp.Body)
 			if err := json.Unmarshal(b, &r); err != nil {
 				t.Fatalf("answer %q: %v", b, err)
@@ -231,15 +232,15 @@ func TestEnrolRefused(t *testing.T) {
 		})
 	}
 	// The fresh token survived every refusal above and still enrols once.
-	resp, err := enrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	resp, err := syncenrol.Post(context.Background(), c.client(), c.srv.URL, req)
 	if err != nil {
 		t.Fatalf("fresh token after refusals: %v", err)
 	}
 	if resp.Device == "" {
 		t.Error("no device id")
 	}
-	_, err = enrol.Post(context.Background(), c.client(), c.srv.URL, req)
-	var re *enrol.RefusedError
+	_, err = syncenrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	var re *syncenrol.RefusedError
 	if !errors.As(err, &re) || re.Code != "token-used" {
 		t.Errorf("second use: got %v, want a token-used refusal", err)
 	}
@@ -252,28 +253,28 @@ func TestInstallRootMismatch(t *testing.T) {
 	dir := t.TempDir()
 	other, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
 	otherPEM, _ := trust.MarshalPublicKey(other.Public())
-	if err := atomicfile.WriteFile(filepath.Join(dir, enrol.RootFile), otherPEM, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, syncenrol.RootFile), otherPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	req, key, _ := enrol.NewRequest(c.token(t, "s", time.Hour))
-	resp, err := enrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	req, key, _ := syncenrol.NewRequest(c.token(t, "s", time.Hour))
+	resp, err := syncenrol.Post(context.Background(), c.client(), c.srv.URL, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := enrol.Install(dir, key, resp, nil); !errors.Is(err, enrol.ErrRootMismatch) {
+	if _, err := syncenrol.Install(dir, key, resp, nil); !errors.Is(err, enrol.ErrRootMismatch) {
 		t.Fatalf("got %v, want ErrRootMismatch", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "device")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("device/ was written after a refused answer (%v)", err)
 	}
-	got, _ := os.ReadFile(filepath.Join(dir, enrol.RootFile))
+	got, _ := os.ReadFile(filepath.Join(dir, syncenrol.RootFile))
 	if !bytes.Equal(got, otherPEM) {
 		t.Error("the pinned root was overwritten")
 	}
 	// An answer for another key is refused too.
 	otherKey, _ := trust.GenerateKey(nil, trust.KeyP256)
-	os.Remove(filepath.Join(dir, enrol.RootFile))
-	if _, err := enrol.Install(dir, otherKey, resp, nil); !errors.Is(err, enrol.ErrAnswer) {
+	os.Remove(filepath.Join(dir, syncenrol.RootFile))
+	if _, err := syncenrol.Install(dir, otherKey, resp, nil); !errors.Is(err, syncenrol.ErrAnswer) {
 		t.Errorf("answer for another key: got %v, want ErrAnswer", err)
 	}
 }

@@ -1,6 +1,10 @@
 package enrol
 
-import "errors"
+import (
+	"errors"
+
+	syncenrol "sentinel/sync/enrol"
+)
 
 // Errors of enrolment. The Handler answers each with its own HTTP status
 // and a message an installer understands.
@@ -21,10 +25,7 @@ var (
 	ErrRevoked = errors.New("enrol: device revoked")
 	// ErrUnknownDevice: no device with this id is enrolled.
 	ErrUnknownDevice = errors.New("enrol: unknown device")
-	// ErrRootMismatch: the centre's operator root differs from the one
-	// the terminal pinned already.
-	ErrRootMismatch = errors.New("enrol: operator root differs from the pinned one")
-	// ErrAnswer: the centre's answer does not hold together (wrong key,
-	// not signed by the CA, not a client certificate).
-	ErrAnswer = errors.New("enrol: invalid answer from the centre")
+	// ErrRootMismatch: the terminal pinned another operator root than
+	// the centre's; the token is not spent.
+	ErrRootMismatch = syncenrol.ErrRootMismatch
 )

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"sentinel/internal/central/enrol"
+	syncenrol "sentinel/sync/enrol"
 )
 
 // FuzzEnrolRequest feeds outside bytes to the request decoder: it must
 // never panic, and anything it accepts carries a well-formed token and a
 // CSR whose signature holds.
 func FuzzEnrolRequest(f *testing.F) {
-	req, _, err := enrol.NewRequest("AAAAAAAAAAAAAAAAAAAAAAAAAA")
+	req, _, err := syncenrol.NewRequest("AAAAAAAAAAAAAAAAAAAAAAAAAA")
 	if err != nil {
 		f.Fatal(err)
 	}

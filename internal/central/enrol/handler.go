@@ -15,59 +15,40 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"sentinel/crypto/trust"
+	syncenrol "sentinel/sync/enrol"
 )
 
 // Path is where the Handler serves enrolment.
-const Path = "/v1/enrol"
+const Path = syncenrol.Path
 
-// MaxRequest bounds an enrolment request's body: a token and a CSR take
-// well under 4 KiB.
-const MaxRequest = 16 << 10
-
-// Request is what a terminal POSTs (JSON) to enrol.
-type Request struct {
-	Token string `json:"token"`
-	CSR   []byte `json:"csr"` // PKCS #10, DER (base64 in JSON)
-}
-
-// Response is the centre's answer (JSON) to a successful enrolment.
-type Response struct {
-	Device  string            `json:"device"`
-	Site    string            `json:"site"`
-	Cert    []byte            `json:"cert"`    // the device certificate, PEM
-	CA      []byte            `json:"ca"`      // the device CA, PEM
-	Root    []byte            `json:"root"`    // the operator root public key, PEM
-	Bundles map[string][]byte `json:"bundles"` // kind → bundle file
-	Time    time.Time         `json:"time"`    // the centre's clock
-}
-
-// Refusal is the JSON body of every refused enrolment.
-type Refusal struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
+// MaxRequest bounds an enrolment request's body.
+const MaxRequest = syncenrol.MaxRequest
 
 // DecodeRequest decodes and checks a request body: strict JSON with
 // exactly the two fields, a token of the right shape, and a CSR whose
 // signature holds with a P-256 or Ed25519 key. It returns the parsed CSR.
-func DecodeRequest(body []byte) (*Request, *x509.CertificateRequest, error) {
+func DecodeRequest(body []byte) (*syncenrol.Request, *x509.CertificateRequest, error) {
 	if len(body) > MaxRequest {
 		return nil, nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(body), MaxRequest)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	var req Request
+	var req syncenrol.Request
 	if err := dec.Decode(&req); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if dec.More() {
 		return nil, nil, fmt.Errorf("%w: data after the request", ErrMalformed)
 	}
-	if t, err := tokenEncoding.DecodeString(NormToken(req.Token)); err != nil || len(t) != 16 {
+	if t, err := tokenEncoding.DecodeString(syncenrol.NormToken(req.Token)); err != nil || len(t) != 16 {
 		return nil, nil, fmt.Errorf("%w: the token is not 26 letters and digits: check it was typed or scanned whole", ErrMalformed)
+	}
+	if len(req.Root) > 128 || strings.ContainsFunc(req.Root, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return nil, nil, fmt.Errorf("%w: the pinned root's key id is not printable ASCII of at most 128 bytes", ErrMalformed)
 	}
 	csr, err := x509.ParseCertificateRequest(req.CSR)
 	if err != nil {
@@ -134,6 +115,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status, code = http.StatusForbidden, "token-used"
 		case errors.Is(err, ErrTokenExpired):
 			status, code = http.StatusForbidden, "token-expired"
+		case errors.Is(err, ErrRootMismatch):
+			status, code = http.StatusConflict, syncenrol.CodeRootMismatch
 		case errors.Is(err, ErrMalformed):
 		default:
 			h.logger().Error("enrolment failed", "error", err)
@@ -158,7 +141,7 @@ func tokenHint(code string) string {
 func refuse(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(Refusal{Code: code, Message: msg})
+	json.NewEncoder(w).Encode(syncenrol.Refusal{Code: code, Message: msg})
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -170,7 +153,7 @@ func (h *Handler) logger() *slog.Logger {
 
 // Enrol handles one request body. Nothing is issued or stored unless the
 // request decodes, its CSR verifies and its token redeems.
-func (h *Handler) Enrol(body []byte) (*Response, error) {
+func (h *Handler) Enrol(body []byte) (*syncenrol.Response, error) {
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
@@ -183,6 +166,13 @@ func (h *Handler) Enrol(body []byte) (*Response, error) {
 	rootPEM, err := trust.MarshalPublicKey(h.Root)
 	if err != nil {
 		return nil, fmt.Errorf("enrol: operator root: %w", err)
+	}
+	// A terminal that pinned another root would refuse the answer: say
+	// so before the token is spent and a device registered.
+	if id := syncenrol.KeyID(h.Root); req.Root != "" && req.Root != id {
+		h.logger().Warn("enrolment refused: the terminal pinned another operator root; token not spent", "terminal_root", req.Root, "centre_root", id)
+		return nil, fmt.Errorf("%w: this terminal pinned root %s, this centre's root is %s; the token was not used: pin the right root (--root FILE) or enrol with the centre of root %s",
+			ErrRootMismatch, req.Root, id, req.Root)
 	}
 	var bundles map[string][]byte
 	if h.Bundles != nil {
@@ -209,7 +199,7 @@ func (h *Handler) Enrol(body []byte) (*Response, error) {
 		return nil, err
 	}
 	h.logger().Info("terminal enrolled", "device", id, "site", tok.Site, "not_after", cert.NotAfter)
-	return &Response{
+	return &syncenrol.Response{
 		Device:  id,
 		Site:    tok.Site,
 		Cert:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),

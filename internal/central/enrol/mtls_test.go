@@ -2,6 +2,7 @@ package enrol_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -9,10 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"testing"
 	"time"
 
 	"sentinel/internal/central/enrol"
+	syncenrol "sentinel/sync/enrol"
 	"sentinel/sync/journal"
 	"sentinel/sync/protocol"
 	"sentinel/sync/server"
@@ -41,8 +44,8 @@ func newSyncCentre(t *testing.T) *syncCentre {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.up = httptest.NewUnstartedServer(h)
-	s.up.TLS = enrol.ServerTLSConfig(s.ca, cert, s.store)
+	s.up = httptest.NewUnstartedServer(&enrol.Guard{Rev: s.store, Next: h, Logger: slog.New(slog.DiscardHandler)})
+	s.up.TLS = enrol.ServerTLSConfig(s.ca, cert)
 	s.up.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
 	s.up.StartTLS()
 	t.Cleanup(s.up.Close)
@@ -75,11 +78,11 @@ func TestMutualTLS(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a := s.enrolInto(t, dirA, s.token(t, "north", time.Hour))
 	b := s.enrolInto(t, dirB, s.token(t, "south", time.Hour))
-	cfgA, err := enrol.ClientTLSConfig(dirA)
+	cfgA, err := syncenrol.ClientTLSConfig(dirA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfgB, err := enrol.ClientTLSConfig(dirB)
+	cfgB, err := syncenrol.ClientTLSConfig(dirB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +91,7 @@ func TestMutualTLS(t *testing.T) {
 	foreign := newCentre(t)
 	dirF := t.TempDir()
 	foreign.enrolInto(t, dirF, foreign.token(t, "x", time.Hour))
-	cfgF, err := enrol.ClientTLSConfig(dirF)
+	cfgF, err := syncenrol.ClientTLSConfig(dirF)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,9 +153,11 @@ func TestMutualTLS(t *testing.T) {
 			t.Fatal(err)
 		}
 		calls := s.mem.Calls()
+		// Refused with an answer the terminal can read, not at the
+		// handshake.
 		status, err := s.upload(t, cfgB, b.Device, j, 20)
-		if err == nil {
-			t.Fatalf("got %d, want a refused handshake", status)
+		if err != nil || status != http.StatusForbidden {
+			t.Fatalf("got %d, %v, want 403", status, err)
 		}
 		if s.mem.Calls() != calls || s.mem.Count(b.Device, j.Epoch()) != 0 {
 			t.Error("a revoked device reached the store")
@@ -167,4 +172,64 @@ func TestMutualTLS(t *testing.T) {
 			t.Errorf("got %v, want ErrUnknownDevice", err)
 		}
 	})
+}
+
+// TestRevokeOpenConnection revokes a device, from another process's view
+// of the store as `devices revoke` does, while its kept-alive connection
+// is open: the very next request on that connection is refused with 403
+// device-revoked, and the connection is closed after the answer.
+func TestRevokeOpenConnection(t *testing.T) {
+	s := newSyncCentre(t)
+	j := servertest.Journal(t, 10)
+	dir := t.TempDir()
+	in := s.enrolInto(t, dir, s.token(t, "north", time.Hour))
+	cfg, err := syncenrol.ClientTLSConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+	defer hc.CloseIdleConnections()
+	post := func(n int) (*http.Response, bool) {
+		t.Helper()
+		recs := servertest.Stored(t, j, 1, journal.Seq(n))
+		body, err := protocol.EncodeUpload(&protocol.Upload{Device: in.Device, Epoch: j.Epoch(), First: 1, Prev: journal.Genesis(j.Epoch()), Records: recs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reused bool
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.up.URL+protocol.UploadPath(protocol.Version), bytes.NewReader(body))
+		req.Header.Set("Content-Type", protocol.UploadType)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp, reused
+	}
+	if resp, _ := post(3); resp.StatusCode != http.StatusOK {
+		t.Fatalf("before revocation: got %d, want 200", resp.StatusCode)
+	}
+	other, err := enrol.OpenFileStore(s.dir) // the CLI's view
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Revoke(in.Device, t0); err != nil {
+		t.Fatal(err)
+	}
+	calls := s.mem.Calls()
+	resp, reused := post(6)
+	if !reused {
+		t.Fatal("the second upload did not reuse the open connection: the test proves nothing")
+	}
+	if resp.StatusCode != http.StatusForbidden || resp.Header.Get(syncenrol.RefusalHeader) != syncenrol.CodeRevoked {
+		t.Errorf("on the open connection: got %d %s=%q, want 403 %s", resp.StatusCode, syncenrol.RefusalHeader, resp.Header.Get(syncenrol.RefusalHeader), syncenrol.CodeRevoked)
+	}
+	if s.mem.Calls() != calls || s.mem.Count(in.Device, j.Epoch()) != 3 {
+		t.Error("an upload after the revocation reached the store")
+	}
+	if _, reused := post(6); reused {
+		t.Error("the connection was kept open after the refusal")
+	}
 }

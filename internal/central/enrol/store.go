@@ -13,12 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 	"sentinel/internal/atomicfile"
+	syncenrol "sentinel/sync/enrol"
 )
 
 // Store keeps enrolment tokens, enrolled devices and revocations. Its
@@ -81,8 +81,8 @@ var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 // NewToken makes a random 128-bit token for site, valid from now for ttl,
 // and returns its value (shown once, to ops) and its record.
 func NewToken(site string, now time.Time, ttl time.Duration) (string, Token, error) {
-	if site == "" {
-		return "", Token{}, errors.New("enrol: new token: site is required")
+	if err := CheckSite(site); err != nil {
+		return "", Token{}, fmt.Errorf("enrol: new token: %w", err)
 	}
 	if ttl <= 0 {
 		return "", Token{}, fmt.Errorf("enrol: new token: lifetime %v: want more than 0", ttl)
@@ -95,24 +95,9 @@ func NewToken(site string, now time.Time, ttl time.Duration) (string, Token, err
 	return v, Token{Hash: HashToken(v), Site: site, Created: now.UTC(), Expires: now.Add(ttl).UTC()}, nil
 }
 
-// TokenQRPrefix starts the text of a token's QR code, so that a scanner
-// tells it from a health code.
-const TokenQRPrefix = "SENTINEL-ENROL:"
-
-// TokenQR returns the text of a token's QR code.
-func TokenQR(v string) string { return TokenQRPrefix + v }
-
-// NormToken returns a token's value as stored: upper case, without
-// surrounding space or TokenQRPrefix (installers type tokens, or paste a
-// scanned QR code).
-func NormToken(v string) string {
-	v = strings.ToUpper(strings.TrimSpace(v))
-	return strings.TrimPrefix(v, TokenQRPrefix)
-}
-
 // HashToken returns the hash under which a token's value is stored.
 func HashToken(v string) TokenHash {
-	return sha256.Sum256([]byte(NormToken(v)))
+	return sha256.Sum256([]byte(syncenrol.NormToken(v)))
 }
 
 // Device is an enrolled terminal.

@@ -8,7 +8,11 @@
 // Config.Hosts, so terminals verify the centre with the device/ca.pem
 // enrolment gave them; it is reissued in memory when a third of its lifetime
 // remains. A device that ops revoke (sentinel-central devices revoke, even
-// from another process) is refused at its next handshake.
+// from another process) is refused at its next request (403
+// device-revoked, enrol.Guard), and its open connections are closed within
+// Config.RevokeSweep. Start records the enrolment address (the first of
+// Config.Hosts and the enrolment port) for the tickets `devices add`
+// prints.
 //
 // With Config.Ops and Config.OpsListen it also serves the operator API
 // (package opsapi, behind role tokens) on a third listener, over

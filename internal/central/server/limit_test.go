@@ -17,6 +17,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/enrol"
+	syncenrol "sentinel/sync/enrol"
 )
 
 // newOpsServer starts a server with an operator handler that refuses
@@ -110,11 +111,11 @@ func TestEnrolGuessingLimitedAndLogged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req, _, err := enrol.NewRequest(value)
+		req, _, err := syncenrol.NewRequest(value)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = enrol.Post(context.Background(), hc, "https://"+en.String(), req)
+		_, err = syncenrol.Post(context.Background(), hc, "https://"+en.String(), req)
 		switch {
 		case err == nil:
 			t.Fatal("a guessed token enrolled")

@@ -36,6 +36,9 @@ const (
 	DefaultCertTTL     = 90 * 24 * time.Hour
 	DefaultReadHeader  = 10 * time.Second
 	DefaultIdle        = 2 * time.Minute
+	// DefaultRevokeSweep: a revoked device's connections are closed
+	// within this, well inside the minute a revocation may take.
+	DefaultRevokeSweep = 15 * time.Second
 )
 
 // Default limits per source address on the listeners anyone can reach: a
@@ -95,6 +98,13 @@ type Config struct {
 	TimeDelegation *trust.Delegation
 	// CertTTL is the lifetime of the server certificate (DefaultCertTTL).
 	CertTTL time.Duration
+	// RevokeSweep is how often the connections of revoked devices are
+	// looked for and closed (DefaultRevokeSweep when 0); each request is
+	// checked besides.
+	RevokeSweep time.Duration
+	// Contact is whom a revoked terminal's guard should call, sent with
+	// the refusal (e.g. "central ops, +86 571 0000 0000"); may be empty.
+	Contact string
 	// OpsListen serves Ops (the operator API, opsapi) over
 	// server-authenticated TLS with the server certificate; empty or a nil
 	// Ops serves no operator API.
@@ -212,6 +222,8 @@ type Server struct {
 	stopOnce  sync.Once
 	errs      chan error
 	wg        sync.WaitGroup
+
+	conns *deviceConns // the mutual TLS listener's connections
 }
 
 // New checks cfg and returns a Server that Start runs.
@@ -273,12 +285,13 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	mtlsCfg := enrol.ServerTLSConfig(ca, tls.Certificate{}, st)
+	mtlsCfg := enrol.ServerTLSConfig(ca, tls.Certificate{})
 	mtlsCfg.Certificates = nil
 	mtlsCfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() }
-	mtlsCfg.VerifyConnection = s.logRevoked(mtlsCfg.VerifyConnection)
 	// Enrolment and the operator API are TLS 1.3 only, like the device
 	// listener (enrol.ServerTLSConfig).
+	guard := &enrol.Guard{Rev: st, Next: mux, Now: cfg.Now, Logger: s.logger.With("component", "revocation"), Contact: cfg.Contact}
+	s.conns = &deviceConns{rev: st, logger: s.logger.With("component", "revocation")}
 	enrolCfg := &tls.Config{
 		MinVersion:     tls.VersionTLS13,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() },
@@ -320,7 +333,7 @@ func (s *Server) Start(ctx context.Context) error {
 	// Refused handshakes (no certificate, a revoked device) are routine:
 	// log them at debug, not through the standard logger.
 	errLog := log.New(&debugWriter{s.logger.With("component", "http")}, "", 0)
-	s.mtls = &http.Server{Handler: mux, TLSConfig: mtlsCfg, ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
+	s.mtls = &http.Server{Handler: guard, TLSConfig: mtlsCfg, ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog, ConnState: s.conns.track}
 	s.enrol = &http.Server{Handler: enrolH, TLSConfig: enrolCfg, ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
 	if lnOps != nil {
 		// Cloned before any server runs: ServeTLS changes its TLSConfig.
@@ -328,9 +341,14 @@ func (s *Server) Start(ctx context.Context) error {
 		s.lnOps = lnOps
 	}
 	s.lnMTLS, s.lnEnrol = lnMTLS, lnEnrol
+	// `devices add` puts this address into the tickets it prints.
+	if err := enrol.WriteAddress(cfg.DataDir, cfg.Hosts[0], lnEnrol.Addr()); err != nil {
+		s.logger.Warn("tickets will not carry the enrolment address", "error", err)
+	}
 	s.started = true
 	s.wg.Go(s.sweep)
 	s.serve(s.mtls, lnMTLS, "mtls")
+	s.wg.Go(func() { s.conns.sweepEvery(s.stop, cfg.RevokeSweep) })
 	s.serve(s.enrol, lnEnrol, "enrol")
 	if lnOps != nil {
 		s.serve(s.ops, lnOps, "ops")
@@ -502,42 +520,6 @@ func (s *Server) servers() []*http.Server {
 		out = append(out, s.ops)
 	}
 	return out
-}
-
-// revokedLogEvery bounds how often a revoked device's refusals are logged.
-const revokedLogEvery = 10 * time.Minute
-
-// logRevoked wraps the handshake check to log a revoked device's refusal,
-// once per device per revokedLogEvery: a revoked terminal retries for
-// ever. Other refusals reach the debug log through the http.Server.
-func (s *Server) logRevoked(verify func(tls.ConnectionState) error) func(tls.ConnectionState) error {
-	var mu sync.Mutex
-	last := map[string]time.Time{}
-	return func(cs tls.ConnectionState) error {
-		err := verify(cs)
-		if err == nil || !errors.Is(err, enrol.ErrRevoked) {
-			return err
-		}
-		var id string
-		if len(cs.PeerCertificates) > 0 {
-			id, _ = enrol.DeviceID(cs.PeerCertificates[0])
-		}
-		now := s.cfg.Now()
-		mu.Lock()
-		t, seen := last[id]
-		logIt := !seen || now.Sub(t) >= revokedLogEvery
-		if logIt {
-			if len(last) >= 1024 {
-				clear(last) // many revoked devices: start counting again
-			}
-			last[id] = now
-		}
-		mu.Unlock()
-		if logIt {
-			s.logger.Warn("refused a revoked device at the handshake", "device", id, "repeats_suppressed_for", revokedLogEvery)
-		}
-		return err
-	}
 }
 
 // siteOf names a device's site from the enrolment store.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/enrol"
+	syncenrol "sentinel/sync/enrol"
 )
 
 // newTestServer starts a server on loopback ports over a bbolt store in a
@@ -122,20 +124,20 @@ func TestEnrolAndRenew(t *testing.T) {
 	ctx := context.Background()
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(t, data)}}}
 	defer hc.CloseIdleConnections()
-	certBefore, err := os.ReadFile(filepath.Join(dir, enrol.CertFile))
+	certBefore, err := os.ReadFile(filepath.Join(dir, syncenrol.CertFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The device listener refuses enrolment: it is not routed there, and
 	// a terminal without a certificate cannot even connect.
-	if _, err := enrol.Post(ctx, hc, "https://"+dev.String(), req); err == nil {
+	if _, err := syncenrol.Post(ctx, hc, "https://"+dev.String(), req); err == nil {
 		t.Error("enrolment answered on the mutual TLS listener")
 	}
 	skew.Store(int64(time.Hour)) // a renewal is due later than the enrolment
-	if _, err := enrol.Renew(ctx, dir, "https://"+dev.String()); err != nil {
+	if _, err := syncenrol.Renew(ctx, dir, "https://"+dev.String()); err != nil {
 		t.Fatal(err)
 	}
-	certAfter, err := os.ReadFile(filepath.Join(dir, enrol.CertFile))
+	certAfter, err := os.ReadFile(filepath.Join(dir, syncenrol.CertFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +157,7 @@ func caPool(t *testing.T, data string) *x509.CertPool {
 
 // enrolOne enrols a terminal through s's enrolment listener into a new
 // directory and returns it with the request it sent.
-func enrolOne(t *testing.T, s *Server, data string) (string, *enrol.Request) {
+func enrolOne(t *testing.T, s *Server, data string) (string, *syncenrol.Request) {
 	t.Helper()
 	_, en := s.Addrs()
 	st, err := enrol.OpenFileStore(data)
@@ -175,38 +177,38 @@ func enrolOne(t *testing.T, s *Server, data string) (string, *enrol.Request) {
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
 	defer hc.CloseIdleConnections()
-	req, key, err := enrol.NewRequest(value)
+	req, key, err := syncenrol.NewRequest(value)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	resp, err := enrol.Post(ctx, hc, "https://"+en.String(), req)
+	resp, err := syncenrol.Post(ctx, hc, "https://"+en.String(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if _, err := enrol.Install(dir, key, resp, nil); err != nil {
+	if _, err := syncenrol.Install(dir, key, resp, nil); err != nil {
 		t.Fatal(err)
 	}
 	return dir, req
 }
 
-// TestRevokedLoggedOnce: a revoked terminal retrying is refused at every
-// handshake and logged once.
+// TestRevokedLoggedOnce: a revoked terminal retrying is refused with 403
+// device-revoked at every request and logged once.
 func TestRevokedLoggedOnce(t *testing.T) {
 	var log lockedBuffer
 	s, data := newLoggingServer(t, nil, &log)
 	dev, _ := s.Addrs()
 	dir, _ := enrolOne(t, s, data)
-	cfg, err := enrol.ClientTLSConfig(dir)
+	cfg, err := syncenrol.ClientTLSConfig(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := enrol.ParseCertificatePEM(mustRead(t, filepath.Join(dir, enrol.CertFile)))
+	leaf, err := syncenrol.ParseCertificatePEM(mustRead(t, filepath.Join(dir, syncenrol.CertFile)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, _ := enrol.DeviceID(leaf)
+	id, _ := syncenrol.DeviceID(leaf)
 	st, err := enrol.OpenFileStore(data)
 	if err != nil {
 		t.Fatal(err)
@@ -218,9 +220,12 @@ func TestRevokedLoggedOnce(t *testing.T) {
 		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
 		resp, err := hc.Get("https://" + dev.String() + "/v1/bundles/policy")
 		hc.CloseIdleConnections()
-		if err == nil {
-			resp.Body.Close()
-			t.Fatalf("attempt %d: got HTTP %d, want a refused handshake", i+1, resp.StatusCode)
+		if err != nil {
+			t.Fatalf("attempt %d: %v, want an answer", i+1, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get(syncenrol.RefusalHeader) != syncenrol.CodeRevoked {
+			t.Fatalf("attempt %d: got HTTP %d, want 403 %s", i+1, resp.StatusCode, syncenrol.CodeRevoked)
 		}
 	}
 	if got := strings.Count(log.String(), "refused a revoked device"); got != 1 {
@@ -338,5 +343,67 @@ func TestCertReissued(t *testing.T) {
 				t.Errorf("the certificate does not verify: %v", err)
 			}
 		})
+	}
+}
+
+// TestRevokedConnectionClosed: the sweep closes the idle kept-alive
+// connection of a device revoked after it connected, and leaves the
+// others alone.
+func TestRevokedConnectionClosed(t *testing.T) {
+	var log lockedBuffer
+	s, data := newLoggingServer(t, nil, &log)
+	dev, _ := s.Addrs()
+	dirA, _ := enrolOne(t, s, data)
+	dirB, _ := enrolOne(t, s, data)
+	get := func(hc *http.Client) (status int, reused bool) {
+		t.Helper()
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+dev.String()+"/v1/bundles/policy", nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, reused
+	}
+	client := func(dir string) *http.Client {
+		cfg, err := syncenrol.ClientTLSConfig(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+		t.Cleanup(hc.CloseIdleConnections)
+		return hc
+	}
+	a, b := client(dirA), client(dirB)
+	get(a)
+	get(b)
+	if n := s.conns.sweep(); n != 0 {
+		t.Fatalf("closed %d connections before any revocation", n)
+	}
+	leaf, err := syncenrol.ParseCertificatePEM(mustRead(t, filepath.Join(dirA, syncenrol.CertFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := syncenrol.DeviceID(leaf)
+	st, err := enrol.OpenFileStore(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Revoke(id, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.conns.sweep(); n != 1 {
+		t.Errorf("closed %d connections, want the revoked device's 1", n)
+	}
+	if status, reused := get(a); reused || status != http.StatusForbidden {
+		t.Errorf("revoked A: got %d on a reused connection %v, want 403 on a new one", status, reused)
+	}
+	if _, reused := get(b); !reused {
+		t.Error("B's connection was closed too")
+	}
+	if !strings.Contains(log.String(), "closed a revoked device's connection") {
+		t.Errorf("the log does not say so:\n%s", log.String())
 	}
 }

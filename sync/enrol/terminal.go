@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,7 +33,8 @@ import (
 const maxAnswer = 256 << 20
 
 // NewRequest makes the terminal's P-256 key pair and a Request with its
-// CSR for token.
+// CSR for token (a plain token or a ticket's text). Set Request.Root to
+// the pinned root's key id (KeyID) when there is one.
 func NewRequest(token string) (*Request, crypto.Signer, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -42,6 +45,9 @@ func NewRequest(token string) (*Request, crypto.Signer, error) {
 	}, key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("enrol: certificate request: %w", err)
+	}
+	if t, err := ParseTicket(token); err == nil {
+		token = t.Token
 	}
 	return &Request{Token: NormToken(token), CSR: csr}, key, nil
 }
@@ -54,38 +60,67 @@ type RefusedError struct {
 }
 
 func (e *RefusedError) Error() string {
-	return fmt.Sprintf("enrol: refused by the centre (%d %s): %s", e.Status, e.Code, e.Message)
+	return fmt.Sprintf("refused by the centre (%d %s): %s", e.Status, e.Code, e.Message)
 }
 
+// UnavailableError is a failure that may pass on a retry: the network or
+// the centre is down or busy.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Errors of Post that name what the installer must change; retrying does
+// not help.
+var (
+	// ErrDevicePort: the address is the centre's device listener, which
+	// wants a client certificate, not its enrolment listener.
+	ErrDevicePort = errors.New("this is the centre's device port (mutual TLS), not its enrolment port")
+	// ErrUntrusted: the centre's TLS certificate is not from the CA the
+	// ticket's fingerprint or --ca names.
+	ErrUntrusted = errors.New("the centre's certificate is not trusted")
+	// ErrNotEnrolment: something answers at the address, but not the
+	// centre's enrolment.
+	ErrNotEnrolment = errors.New("no enrolment at this address")
+)
+
 // Post sends req to the centre at base (its URL; Path is appended) once.
-// A *RefusedError means the centre said no; any other error (network
-// down, centre busy) may pass on a retry.
+// It returns a *RefusedError when the centre said no, an
+// *UnavailableError when the network or the centre is down or busy (the
+// only case worth a retry), and otherwise an error matching
+// ErrDevicePort, ErrUntrusted or ErrNotEnrolment that says which flag to
+// change.
 func Post(ctx context.Context, client *http.Client, base string, req *Request) (*Response, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+Path, bytes.NewReader(body))
+	base = strings.TrimSuffix(base, "/")
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, base+Path, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("enrol: %w (check --central)", err)
+		return nil, fmt.Errorf("%w: %v (check --central)", ErrNotEnrolment, err)
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(hr)
 	if err != nil {
-		return nil, fmt.Errorf("enrol: post: %w", err)
+		return nil, classify(base, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return nil, fmt.Errorf("enrol: read answer: %w", err)
+		return nil, &UnavailableError{fmt.Errorf("reading the centre's answer: %w", err)}
 	}
 	if resp.StatusCode != http.StatusOK {
 		var r Refusal
-		if json.Unmarshal(data, &r) != nil || r.Message == "" {
+		if json.Unmarshal(data, &r) != nil || r.Message == "" || r.Code == "" {
+			if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+				return nil, fmt.Errorf("%w: %s answered %d to %s: give the enrolment address ('sentinel-central serve' prints it as \"listening enrol\", port 8444 unless --enrol-listen moved it), or use the ticket from 'sentinel-central devices add'",
+					ErrNotEnrolment, base, resp.StatusCode, Path)
+			}
 			r = Refusal{Code: "http", Message: strings.TrimSpace(string(data))}
 		}
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-			return nil, fmt.Errorf("enrol: centre unavailable (%d): %s", resp.StatusCode, r.Message)
+			return nil, &UnavailableError{fmt.Errorf("centre unavailable (%d): %s", resp.StatusCode, r.Message)}
 		}
 		return nil, &RefusedError{Status: resp.StatusCode, Refusal: r}
 	}
@@ -94,6 +129,38 @@ func Post(ctx context.Context, client *http.Client, base string, req *Request) (
 		return nil, fmt.Errorf("%w: %v", ErrAnswer, err)
 	}
 	return &out, nil
+}
+
+// classify turns a failed request into an error that says what to change,
+// or an *UnavailableError when only waiting can help.
+func classify(base string, err error) error {
+	var (
+		op       *net.OpError
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		record   tls.RecordHeaderError
+		fpr      *fingerprintError
+	)
+	switch {
+	case errors.As(err, &fpr):
+		return fmt.Errorf("%w: %v: the ticket is for another centre, or something on the network intercepts; ask ops for a new ticket ('sentinel-central devices add')", ErrUntrusted, fpr)
+	case errors.As(err, &op) && op.Op == "remote error":
+		// The centre's device listener asks every client for its
+		// certificate and refuses one without ("tls: certificate
+		// required").
+		return fmt.Errorf("%w: %s refused the connection (%v): enrolment is on the enrolment port ('sentinel-central serve' prints it as \"listening enrol\", 8444 unless --enrol-listen moved it): use the ticket from 'sentinel-central devices add', or --central https://HOST:8444",
+			ErrDevicePort, base, op.Err)
+	case errors.As(err, &hostname):
+		return fmt.Errorf("%w: %v: use the host name the centre's certificate names (sentinel-central serve --hosts)", ErrUntrusted, hostname)
+	case errors.As(err, &verify), errors.As(err, &unknown):
+		return fmt.Errorf("%w: %v: use the ticket from 'sentinel-central devices add' (it carries the CA's fingerprint), or give the centre's device CA with --ca FILE (the centre's DATA/enrol/ca.pem)", ErrUntrusted, err)
+	case errors.As(err, &record):
+		return fmt.Errorf("%w: %s does not speak TLS: check the port of --central", ErrNotEnrolment, base)
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return fmt.Errorf("%w: %s speaks plain HTTP: check the port of --central", ErrNotEnrolment, base)
+	}
+	return &UnavailableError{err}
 }
 
 // Installed says what Install wrote.
@@ -195,6 +262,10 @@ func Install(dataDir string, key crypto.Signer, resp *Response, pinned crypto.Pu
 			return nil, fmt.Errorf("enrol: write %s: %w", name, err)
 		}
 	}
+	// A new identity is not revoked.
+	if err := os.Remove(filepath.Join(dataDir, RevokedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("enrol: %w", err)
+	}
 	return in, nil
 }
 
@@ -202,6 +273,32 @@ func sameKey(a, b crypto.PublicKey) bool {
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	ea, ok := a.(equaler)
 	return ok && ea.Equal(b)
+}
+
+// KeyID returns the key id of an operator root's public key, as Request.Root
+// names it; "?" when the key is not one.
+func KeyID(k crypto.PublicKey) string { return keyID(k) }
+
+// PinnedRoot returns the operator root this terminal pins before
+// enrolment: given (from --root), the one in dataDir's RootFile, or nil
+// when there is neither. Both must agree.
+func PinnedRoot(dataDir string, given crypto.PublicKey) (crypto.PublicKey, error) {
+	rootPath := filepath.Join(dataDir, RootFile)
+	onDisk, err := os.ReadFile(rootPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return given, nil
+	case err != nil:
+		return nil, fmt.Errorf("pinned root: %w", err)
+	}
+	k, err := trust.ParsePublicKey(onDisk)
+	if err != nil {
+		return nil, fmt.Errorf("pinned root %s: %w", rootPath, err)
+	}
+	if given != nil && !sameKey(k, given) {
+		return nil, fmt.Errorf("%w: %s (%s) and --root (%s) differ: check which root this terminal's package carries", ErrRootMismatch, rootPath, keyID(k), keyID(given))
+	}
+	return k, nil
 }
 
 func keyID(k crypto.PublicKey) string {
