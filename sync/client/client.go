@@ -68,6 +68,11 @@ type Options struct {
 	Rand func() float64
 	// Logger gets failures and recoveries (slog.Default when nil).
 	Logger *slog.Logger
+	// Salvaged marks the source as records salvaged from a damaged
+	// journal (journal.SalvageSource): its seqs may have gaps, each run
+	// goes up on its own, flagged, and the centre records a lost range
+	// as a chain break instead of answering a gap.
+	Salvaged bool
 }
 
 // Client uploads a journal to the centre. Start it once; Stop it before
@@ -258,8 +263,8 @@ func (c *Client) once(ctx context.Context) (done bool, err error) {
 	err = c.src.Range(next, next+journal.Seq(batch)-1, func(s journal.Seq, b []byte) error {
 		if len(recs) == 0 {
 			first = s
-		} else if size+len(b) > c.opts.MaxBytes {
-			return errStop
+		} else if size+len(b) > c.opts.MaxBytes || s != first+journal.Seq(len(recs)) {
+			return errStop // an upload is one contiguous run
 		}
 		recs = append(recs, b)
 		size += len(b)
@@ -271,7 +276,7 @@ func (c *Client) once(ctx context.Context) (done bool, err error) {
 	if len(recs) == 0 {
 		return true, nil
 	}
-	if first != next {
+	if first != next && !c.opts.Salvaged {
 		return false, fmt.Errorf("%w: the centre holds up to %d, the journal starts at %d", ErrLost, next-1, first)
 	}
 	rec, err := journal.DecodeRecord(recs[0])
@@ -282,7 +287,7 @@ func (c *Client) once(ctx context.Context) (done bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("client: read data keys: %w", err)
 	}
-	u := &protocol.Upload{Device: c.opts.Device, Epoch: epoch, First: first, Prev: rec.Prev, Records: recs}
+	u := &protocol.Upload{Device: c.opts.Device, Epoch: epoch, First: first, Prev: rec.Prev, Records: recs, Salvaged: c.opts.Salvaged}
 	if len(keys) != keysSent {
 		u.Keys = keys
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -463,5 +464,51 @@ func TestRequestTimeout(t *testing.T) {
 	}
 	if acked, _ := f.j.Acked(); acked != 0 {
 		t.Fatalf("got acked %d, want 0", acked)
+	}
+}
+
+// A salvage with records missing goes up run by run, flagged: the centre
+// keeps what it lacks, records the lost range as a break, and the source
+// ends acknowledged to its last record.
+func TestDrainSalvage(t *testing.T) {
+	f := newFixture(t, 30, server.Options{}, nil)
+	up := f.client(t, nil, client.Options{Batch: 10})
+	if err := up.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := &journal.Salvage{Epoch: f.j.Epoch()}
+	f.j.Range(1, 0, func(seq journal.Seq, b []byte) error {
+		if seq < 12 || seq > 14 {
+			s.Records = append(s.Records, journal.SalvagedRecord{Seq: seq, Stored: b})
+		}
+		return nil
+	})
+	keys, _ := f.j.Keys()
+	s.Keys = keys
+	// The centre holds 1 to 30 already: nothing new, done.
+	src := journal.NewSalvageSource(s)
+	if err := f.client(t, src, client.Options{Salvaged: true, Batch: 8}).Drain(context.Background()); err != nil || !src.Done() {
+		t.Fatalf("salvage the centre holds: %v, done %v", err, src.Done())
+	}
+	if n := len(f.store.Records(dev, f.j.Epoch())); n != 30 {
+		t.Fatalf("got %d records, want 30", n)
+	}
+
+	// A centre that holds none of it gets 1 to 11, then 15 to 30 with
+	// the loss of 12 to 14 flagged.
+	g := newFixture(t, 0, server.Options{}, nil)
+	src = journal.NewSalvageSource(s)
+	if err := g.client(t, src, client.Options{Salvaged: true, Batch: 8}).Drain(context.Background()); err != nil || !src.Done() {
+		t.Fatalf("salvage: %v, done %v", err, src.Done())
+	}
+	recs := g.store.Records(dev, f.j.Epoch())
+	if len(recs) != 27 {
+		t.Fatalf("got %d records, want 27", len(recs))
+	}
+	want := fmt.Sprintf(server.BreakLost, 12, 14)
+	for _, r := range recs {
+		if (r.Seq == 15) != (r.Break == want) {
+			t.Errorf("seq %d: break %q, want %q only at 15", r.Seq, r.Break, want)
+		}
 	}
 }

@@ -88,6 +88,11 @@ type Upload struct {
 	Prev    journal.Hash // chain hash of record First-1 (Genesis for 1)
 	Records [][]byte     // stored bytes, unchanged
 	Keys    [][]byte     // wrapped data key entries, optional
+	// Salvaged marks a range recovered from a damaged journal
+	// (journal.Salvage): records between the centre's mark and First may
+	// be lost for good, so the centre stores the range with the loss
+	// flagged as a chain break instead of answering a gap.
+	Salvaged bool
 }
 
 // Last returns the sequence number of the last record.
@@ -101,6 +106,7 @@ type wireUpload struct {
 	Prev    []byte   `cbor:"5,keyasint"`
 	Records [][]byte `cbor:"6,keyasint"`
 	Keys    [][]byte `cbor:"7,keyasint,omitempty"`
+	Salvage bool     `cbor:"8,keyasint,omitempty"`
 }
 
 // Check reports whether u is within the protocol's bounds.
@@ -147,7 +153,7 @@ func EncodeUpload(u *Upload) ([]byte, error) {
 	}
 	w := wireUpload{
 		Version: uint64(u.Version), Device: u.Device, Epoch: u.Epoch[:],
-		First: uint64(u.First), Prev: u.Prev[:], Records: u.Records, Keys: u.Keys,
+		First: uint64(u.First), Prev: u.Prev[:], Records: u.Records, Keys: u.Keys, Salvage: u.Salvaged,
 	}
 	raw, err := cose.EncMode().Marshal(&w)
 	if err != nil {
@@ -195,7 +201,7 @@ func DecodeUpload(body []byte, maxInflated int) (*Upload, error) {
 	}
 	u := &Upload{
 		Version: int(w.Version), Device: w.Device, First: journal.Seq(w.First),
-		Records: w.Records, Keys: w.Keys,
+		Records: w.Records, Keys: w.Keys, Salvaged: w.Salvage,
 	}
 	copy(u.Epoch[:], w.Epoch)
 	copy(u.Prev[:], w.Prev)

@@ -45,6 +45,14 @@ func TestUploadRoundTrip(t *testing.T) {
 	if got.Last() != 12 {
 		t.Fatalf("got last %d, want 12", got.Last())
 	}
+	u.Salvaged = true
+	body, err = EncodeUpload(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeUpload(body, 0); err != nil || !got.Salvaged {
+		t.Fatalf("salvaged upload: got %+v (%v), want Salvaged", got, err)
+	}
 }
 
 func TestDecodeUploadRefuses(t *testing.T) {

@@ -206,7 +206,7 @@ func Check(u *protocol.Upload) (*Batch, error) {
 		// The hash follows the record's own link, so that one altered
 		// record flags one break (at the record after it), not every
 		// record to the end.
-		r := Record{Seq: seq, Stored: stored, Rec: rec, Hash: journal.Chain(rec.Prev, stored)}
+		r := Record{Seq: seq, Stored: stored, Rec: rec, Hash: journal.Chain(rec.Prev, stored), Salvaged: u.Salvaged}
 		switch {
 		case seq == 1 && rec.Prev != journal.Genesis(u.Epoch):
 			r.Break = BreakFirst

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -347,15 +348,22 @@ func TestAdmit(t *testing.T) {
 		{"all old", 20, 6, 5, 0, false},
 		{"gap", 5, 7, 5, 0, true},
 		{"gap from empty", 0, 2, 5, 0, true},
+		{"salvaged gap", 5, 7, 5, 5, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			kept, err := server.Admit(server.Mark{Seq: tc.mark}, recs(tc.first, tc.n))
+			rs := recs(tc.first, tc.n)
+			if strings.HasPrefix(tc.name, "salvaged") {
+				for i := range rs {
+					rs[i].Salvaged = true
+				}
+			}
+			kept, err := server.Admit(server.Mark{Seq: tc.mark}, rs)
 			var gap *server.GapError
 			if tc.gap != errors.As(err, &gap) || (tc.gap && gap.Mark != tc.mark) {
 				t.Fatalf("got %v, want gap %v at %d", err, tc.gap, tc.mark)
 			}
-			if len(kept) != tc.kept || (tc.kept > 0 && kept[0].Seq != tc.mark+1) {
+			if len(kept) != tc.kept || (tc.kept > 0 && kept[0].Seq != max(tc.mark+1, journal.Seq(tc.first))) {
 				t.Fatalf("got %d kept, want %d from %d", len(kept), tc.kept, tc.mark+1)
 			}
 		})
@@ -393,5 +401,40 @@ func TestStoreRefusesBatch(t *testing.T) {
 	code, resp := f.post(t, dev, f.upload(t, 1, 4))
 	if code != http.StatusBadRequest || resp == nil || resp.Code != protocol.CodeMalformed {
 		t.Fatalf("got %d %+v, want 400 %q", code, resp, protocol.CodeMalformed)
+	}
+}
+
+// A salvaged range (protocol.Upload.Salvaged) that starts past the mark is
+// stored with the loss flagged on its first record instead of refused as
+// a gap; an unsalvaged one is still a gap; a salvaged range the centre
+// already holds is kept once.
+func TestSalvagedGap(t *testing.T) {
+	f := newFixture(t, 20, server.Options{})
+	if status, r := f.post(t, dev, f.upload(t, 1, 5)); status != 200 || r.HighWater != 5 {
+		t.Fatalf("got %d %+v, want 200 up to 5", status, r)
+	}
+	if status, r := f.post(t, dev, f.upload(t, 9, 12)); status != http.StatusConflict || !r.Gap || r.HighWater != 5 {
+		t.Fatalf("unsalvaged gap: got %d %+v, want 409 gap at 5", status, r)
+	}
+	u := f.upload(t, 9, 12)
+	u.Salvaged = true
+	status, r := f.post(t, dev, u)
+	if status != 200 || r.HighWater != 12 || r.Breaks != 1 {
+		t.Fatalf("salvaged gap: got %d %+v, want 200 up to 12 with 1 break", status, r)
+	}
+	u = f.upload(t, 1, 12)
+	u.Salvaged = true
+	if status, r := f.post(t, dev, u); status != 200 || r.HighWater != 12 || r.Breaks != 0 {
+		t.Fatalf("salvaged range already held: got %d %+v, want 200 at 12, nothing new", status, r)
+	}
+	recs := f.store.Records(dev, f.j.Epoch())
+	if len(recs) != 9 {
+		t.Fatalf("got %d records, want 9 (1-5, 9-12)", len(recs))
+	}
+	want := fmt.Sprintf(server.BreakLost, 6, 8)
+	for _, rec := range recs {
+		if (rec.Seq == 9) != (rec.Break == want) {
+			t.Errorf("seq %d: break %q, want %q only at 9", rec.Seq, rec.Break, want)
+		}
 	}
 }

@@ -53,6 +53,10 @@ type Record struct {
 	Rec    *journal.Record // Stored, decoded
 	Hash   journal.Hash    // journal.Chain(previous hash, Stored)
 	Break  string          // why the chain does not hold here; empty when it does
+	// Salvaged: the record comes from a damaged journal the terminal
+	// salvaged (protocol.Upload.Salvaged), so a gap before it is a loss
+	// to flag, not a reason to refuse.
+	Salvaged bool
 }
 
 // Reasons for Record.Break.
@@ -61,6 +65,10 @@ const (
 	BreakMark  = "record does not link to the last record the centre stored"
 	BreakFirst = "first record of the epoch does not link to the epoch's genesis"
 )
+
+// BreakLost is the Break of the first record of a salvaged range that
+// starts past the mark: the records between were lost on the terminal.
+const BreakLost = "records %d to %d were lost in a damaged journal on the terminal"
 
 // GapError is Ingest's answer to a range that starts past mark+1.
 type GapError struct {
@@ -85,18 +93,29 @@ var ErrGap = errors.New("server: gap")
 func (e *GapError) Is(target error) bool { return target == ErrGap }
 
 // Admit decides, inside a Store's transaction, what of recs to store given
-// the current mark: a *GapError when recs start past mark+1; otherwise the
-// records past the mark (possibly none), the first of which gets
-// BreakMark when it does not link to mark.Hash (mark.Seq > 0). recs must
-// come from the Handler (contiguous, hashed). The slice returned shares
-// recs' backing array; Admit sets Break on a copy.
+// the current mark: a *GapError when recs start past mark+1, unless they
+// are Salvaged, in which case all are kept and the first gets BreakLost;
+// otherwise the records past the mark (possibly none), the first of which
+// gets BreakMark when it does not link to mark.Hash (mark.Seq > 0). recs
+// must come from the Handler (contiguous, hashed). The slice returned
+// shares recs' backing array; Admit sets Break on a copy.
 func Admit(mark Mark, recs []Record) ([]Record, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
 	first := recs[0].Seq
 	if first > mark.Seq+1 {
-		return nil, &GapError{Mark: mark.Seq, First: first}
+		if !recs[0].Salvaged {
+			return nil, &GapError{Mark: mark.Seq, First: first}
+		}
+		out := make([]Record, len(recs))
+		copy(out, recs)
+		lost := fmt.Sprintf(BreakLost, mark.Seq+1, first-1)
+		if out[0].Break != "" {
+			lost += "; " + out[0].Break
+		}
+		out[0].Break = lost
+		return out, nil
 	}
 	skip := int(mark.Seq + 1 - first)
 	if skip >= len(recs) {

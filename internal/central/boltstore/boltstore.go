@@ -140,7 +140,9 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 		if len(rest) == 0 && len(keys) == 0 {
 			return nil
 		}
-		if len(rest) > 0 && rest[0].Seq != link.Seq+1 {
+		// A salvaged range may start past the mark with the loss flagged
+		// as its first record's break (server.Admit).
+		if len(rest) > 0 && rest[0].Seq != link.Seq+1 && !(rest[0].Seq > link.Seq+1 && rest[0].Break != "") {
 			return fmt.Errorf("admitted records start at %d after the mark %d", rest[0].Seq, link.Seq)
 		}
 		d, err := devs.CreateBucketIfNotExists([]byte(device))

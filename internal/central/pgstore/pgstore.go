@@ -212,7 +212,9 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 	if err != nil {
 		return cur, err // the rollback keeps a refused batch from leaving a mark
 	}
-	if len(rest) > 0 && rest[0].Seq != cur.Seq+1 {
+	// A salvaged range may start past the mark with the loss flagged
+	// as its first record's break (server.Admit).
+	if len(rest) > 0 && rest[0].Seq != cur.Seq+1 && !(rest[0].Seq > cur.Seq+1 && rest[0].Break != "") {
 		return central.Link{}, fmt.Errorf("admitted records start at %d after the mark %d", rest[0].Seq, cur.Seq)
 	}
 	if len(rest) == 0 && len(keys) == 0 {

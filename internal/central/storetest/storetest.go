@@ -96,6 +96,48 @@ func Run(t *testing.T, h Harness) {
 		testRestart(t, h)
 	})
 	t.Run("Linked", func(t *testing.T) { testLinked(t, h) })
+	t.Run("SalvagedGap", func(t *testing.T) { testSalvagedGap(t, h) })
+}
+
+// testSalvagedGap: records admitted past the mark are stored only when the
+// first carries a break (a salvaged range whose loss server.Admit
+// flagged); without one the store refuses them.
+func testSalvagedGap(t *testing.T, h Harness) {
+	s0 := h.New(t)
+	s, ok := s0.(Linked)
+	if !ok {
+		s0.Close()
+		t.Skip("store does not keep the chain hash with the mark")
+	}
+	defer s.Close()
+	ctx := context.Background()
+	take := func(recs []central.Record) central.AdmitFunc {
+		return func(central.Link) ([]central.Record, error) { return recs, nil }
+	}
+	first := hashed(1, 3, "s")
+	if _, err := s.IngestLinked(ctx, "t1", epochA, first, nil, take(first)); err != nil {
+		t.Fatal(err)
+	}
+	past := hashed(7, 8, "s")
+	if _, err := s.IngestLinked(ctx, "t1", epochA, past, nil, take(past)); err == nil {
+		t.Fatal("records past the mark without a break: got no error")
+	}
+	past[0].Break = "records 4 to 6 were lost"
+	l, err := s.IngestLinked(ctx, "t1", epochA, past, nil, take(past))
+	if err != nil || l.Seq != 8 {
+		t.Fatalf("salvaged records past the mark: got mark %d (%v), want 8", l.Seq, err)
+	}
+	got := All(t, s, central.Filter{Device: "t1"})
+	var seqs []uint64
+	for _, p := range got {
+		seqs = append(seqs, p.Seq)
+		if want := map[bool]string{true: past[0].Break}[p.Seq == 7]; p.Break != want {
+			t.Errorf("seq %d: got break %q, want %q", p.Seq, p.Break, want)
+		}
+	}
+	if !slices.Equal(seqs, []uint64{1, 2, 3, 7, 8}) {
+		t.Errorf("got seqs %v, want 1 2 3 7 8", seqs)
+	}
 }
 
 // Linked is a store that keeps the chain hash with the mark, as the sync
