@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/clock"
 	"sentinel/internal/gate"
+	"sentinel/internal/replay"
 	"sentinel/internal/sdnotify"
 	"sentinel/sync/client"
 	"sentinel/sync/journal"
@@ -148,10 +150,21 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	d.devices = devs
 	defer devs.close()
 
+	// The codes admitted here moments ago, kept across restarts.
+	mem, err := replay.Open(filepath.Join(d.cfg.DataDir, replay.File), replay.Options{
+		Now:    func() time.Time { t, _ := d.clock.Now(); return t },
+		Logger: d.logger.With("component", "replay"),
+	})
+	if err != nil {
+		return fmt.Errorf("replay memory: %w", err)
+	}
+	defer mem.Close()
+
 	display := d.newDisplay(ld.site)
 	g, err := gate.New(gate.Options{
 		Lanes: devs.lanes, Journal: gateJournal{j}, Clock: d.clock, State: ld.state,
 		Display: uiDisplay{display}, Logger: d.logger.With("component", "gate"), OnPassage: onPassage,
+		Replay: mem,
 	})
 	if err != nil {
 		return err

@@ -146,6 +146,13 @@ type Credential struct {
 	Expires   time.Time `json:"expires,omitzero"`
 	// Rolling is true when a native code carried a fresh holder signature.
 	Rolling bool `json:"rolling,omitempty"`
+	// Presented is the start of a rolling presentation's time step and
+	// PresentedUntil when the presentation stops verifying under the
+	// verifier's clock tolerance; both are zero for a static code. A
+	// terminal admits each presentation once (its replay memory keeps it
+	// until PresentedUntil).
+	Presented      time.Time `json:"-"`
+	PresentedUntil time.Time `json:"-"`
 	// Paper is true for a native code that has a holder key slot empty:
 	// valid until its expiry, policy decides where it is accepted.
 	Paper bool `json:"paper,omitempty"`

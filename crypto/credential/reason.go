@@ -34,6 +34,9 @@ const (
 	ReasonClockUntrusted Reason = "clock-untrusted"    // terminal clock cannot be trusted
 	ReasonNoTrust        Reason = "no-trust"           // no trusted keys loaded at all
 	ReasonBadIssuer      Reason = "bad-issuer"         // issuer claim malformed or not the key's
+	// ReasonJustUsed comes from the terminal's replay memory, not from a
+	// verifier: the code was admitted here moments ago.
+	ReasonJustUsed Reason = "code-just-used"
 )
 
 type message struct{ en, zh string }
@@ -61,6 +64,7 @@ var messages = map[Reason]message{
 	ReasonClockUntrusted: {"Gate clock not set. Use the manual procedure.", "设备时间未校准。请改用人工核验。"},
 	ReasonNoTrust:        {"Gate has no trusted keys yet. Use the manual procedure.", "设备尚无可信密钥。请改用人工核验。"},
 	ReasonBadIssuer:      {"Issuer does not match its key. Refuse entry.", "签发方与密钥不符。拒绝通行。"},
+	ReasonJustUsed:       {"This code was just used here. Ask for the person's own live code; the guard decides.", "此码刚刚已在本处使用。请出示本人的实时码,由保安决定。"},
 }
 
 // Reasons returns every reason code, in a stable order, for documentation
@@ -72,6 +76,7 @@ func Reasons() []Reason {
 		ReasonExpired, ReasonNotYetValid, ReasonKeyNotValid, ReasonKeyRevoked,
 		ReasonKeyUsage, ReasonSchema, ReasonRevoked, ReasonLiveRequired, ReasonLiveStale,
 		ReasonLiveSignature, ReasonClockUntrusted, ReasonNoTrust, ReasonBadIssuer,
+		ReasonJustUsed,
 	}
 }
 

@@ -101,6 +101,10 @@ func (u *Unverified) Verify(store *trust.Store, opts VerifyOptions) (*credential
 		Rolling:     u.rolling,
 		Paper:       c.holder == nil,
 	}
+	if u.rolling {
+		cred.Presented = stepTime(u.step)
+		cred.PresentedUntil = cred.Presented.Add(Step + tol)
+	}
 	return cred, nil
 }
 

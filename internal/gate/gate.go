@@ -24,6 +24,11 @@ const (
 	// DefaultOverrideWindow is how long after a refusal the guard may
 	// override it.
 	DefaultOverrideWindow = 2 * time.Minute
+	// DefaultReplayWindow is how long a static code (a paper code, an EU
+	// DCC, a SMART Health Card) stays used once admitted: long enough to
+	// stop it being handed back over the fence, short enough for the
+	// holder to come back.
+	DefaultReplayWindow = 2 * time.Minute
 	// Lockout after failed PINs.
 	maxPINFailures = 5
 	pinLockout     = time.Minute
@@ -96,6 +101,14 @@ type Options struct {
 	// OnPassage, when set, is called after every passage with its result,
 	// from the lane's goroutine.
 	OnPassage func(Result)
+	// Replay remembers the codes admitted at this terminal, at every lane
+	// and across restarts; a code admitted moments ago is referred to the
+	// guard with credential.ReasonJustUsed. Nil admits a code as often as
+	// it is shown.
+	Replay ReplayMemory
+	// ReplayWindow: see DefaultReplayWindow. A live presentation is kept
+	// for as long as it verifies instead.
+	ReplayWindow time.Duration
 }
 
 // Result is the outcome of one passage.
@@ -154,6 +167,9 @@ func New(opts Options) (*Gate, error) {
 	}
 	if opts.OverrideWindow <= 0 {
 		opts.OverrideWindow = DefaultOverrideWindow
+	}
+	if opts.ReplayWindow <= 0 {
+		opts.ReplayWindow = DefaultReplayWindow
 	}
 	g := &Gate{opts: opts, logger: opts.Logger, byName: make(map[string]*lane)}
 	if g.logger == nil {

@@ -17,6 +17,7 @@ type Metrics struct {
 	outputFailures             atomic.Uint64
 	scanErrors                 atomic.Uint64
 	incomplete                 atomic.Uint64
+	replays                    atomic.Uint64
 	decideCount                atomic.Uint64
 	decideNanos                atomic.Uint64
 }
@@ -30,6 +31,8 @@ type Counts struct {
 	OutputFailures             uint64
 	ScanErrors                 uint64
 	Incomplete                 uint64
+	// Replays are codes referred because they were just used here.
+	Replays uint64
 }
 
 // Counts returns the counters now.
@@ -39,6 +42,7 @@ func (m *Metrics) Counts() Counts {
 		Overrides: m.overrides.Load(), OverridesRefused: m.overridesRefused.Load(),
 		JournalFailures: m.journalFailures.Load(), OutputFailures: m.outputFailures.Load(),
 		ScanErrors: m.scanErrors.Load(), Incomplete: m.incomplete.Load(),
+		Replays: m.replays.Load(),
 	}
 }
 
@@ -81,6 +85,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 		counter("sentinel_output_failures_total", "Failures driving the relay, light tower or buzzer.", c.OutputFailures),
 		counter("sentinel_scan_errors_total", "Codes the scanners could not read whole.", c.ScanErrors),
 		counter("sentinel_incomplete_cards_total", "Chunked SMART Health Cards not read whole in time.", c.Incomplete),
+		counter("sentinel_replays_total", "Codes referred to the guard because this terminal admitted them moments ago.", c.Replays),
 		{"sentinel_decide_seconds", "Time from payload to decision, without temperature and journal.", "summary", []string{
 			fmt.Sprintf("sentinel_decide_seconds_sum %g", float64(m.decideNanos.Load())/1e9),
 			fmt.Sprintf("sentinel_decide_seconds_count %d", m.decideCount.Load()),

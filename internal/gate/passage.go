@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/verify"
 	"sentinel/device/thermo"
+	"sentinel/internal/replay"
 )
 
 // run is one passage: verify, status, temperature, policy, journal, display
@@ -44,11 +46,21 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	if cred != nil && st.Status != nil {
 		status = st.Status.Lookup(cred, now)
 	}
+	// Replay: a code admitted here moments ago is not admitted again.
+	var (
+		rkey   replay.Key
+		runtil time.Time
+		reused bool
+	)
+	if cred != nil && g.opts.Replay != nil {
+		rkey, runtil = replayKey(cred, payload, now, g.opts.ReplayWindow)
+		reused = g.opts.Replay.Used(rkey, now)
+	}
 	verified := time.Since(start)
 
 	// Temperature, while the person stands there.
 	temp := Temperature{State: TempNotTaken}
-	if cred != nil && l.cfg.Thermometer != nil {
+	if cred != nil && !reused && l.cfg.Thermometer != nil {
 		temp = measure(ctx, l.cfg.Thermometer)
 	}
 
@@ -60,13 +72,28 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 		Site: st.Site, Lane: l.cfg.Name, Now: now,
 	}
 	var dec Decision
-	if st.Policy == nil {
+	switch {
+	case reused:
+		dec = Decision{Verdict: Refer, Reasons: []string{string(credential.ReasonJustUsed)}}
+	case st.Policy == nil:
 		dec = Decision{Verdict: Refer, Reasons: []string{ReasonNoPolicy}}
-	} else {
+	default:
 		dec = st.Policy.Decide(in)
 	}
 	if !slices.Contains([]Verdict{Admit, Deny, Refer}, dec.Verdict) {
 		dec = Decision{Verdict: Refer, Reasons: append([]string{ReasonNoPolicy}, dec.Reasons...)}
+	}
+	// Reserve the code before the journal, so that another lane showing
+	// it meanwhile is refused; the reservation is kept only if the
+	// passage is recorded.
+	reserved := false
+	if dec.Verdict == Admit && cred != nil && g.opts.Replay != nil {
+		if reserved = g.opts.Replay.Reserve(rkey, now, runtil); !reserved {
+			dec = Decision{Verdict: Refer, Reasons: []string{string(credential.ReasonJustUsed)}, PolicyVersion: dec.PolicyVersion}
+		}
+	}
+	if reused || (dec.Verdict == Refer && !reserved && slices.Contains(dec.Reasons, string(credential.ReasonJustUsed))) {
+		g.metrics.replays.Add(1)
 	}
 	decide := verified + time.Since(start)
 	g.metrics.observeDecide(decide)
@@ -96,11 +123,44 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	}
 	r := g.commit(ctx, l, p, Shown{Lane: l.cfg.Name, Colour: colour, MaskedName: name})
 	r.Source, r.MaskedName, r.Decide = source, name, decide
+	if reserved {
+		if !r.Committed {
+			g.opts.Replay.Release(rkey)
+		} else if err := g.opts.Replay.Commit(rkey); err != nil {
+			// The code stays used in memory; only a restart forgets it.
+			g.logger.Error("replay memory not written: a restart would forget this code", "lane", l.cfg.Name, "error", err)
+		}
+	}
 	if r.Committed && p.Verdict != Admit {
 		l.last, l.lastSeq, l.lastName, l.overridden = p, r.Seq, name, false
 	}
 	g.finish(r)
 	return r
+}
+
+// replayKey returns the replay memory's key for an admitted credential and
+// until when it is kept. A live presentation is one use per holder and
+// time step, kept while it verifies; a static code is one use per holder
+// (or, for a holder the terminal cannot name, per certificate identifier
+// or payload), kept for window.
+func replayKey(c *credential.Credential, payload []byte, now time.Time, window time.Duration) (replay.Key, time.Time) {
+	h := sha256.New()
+	until := now.Add(window)
+	switch {
+	case c.Rolling && !c.PresentedUntil.IsZero():
+		fmt.Fprintf(h, "live\x00%s\x00%s\x00%d", c.Format, c.Holder, c.Presented.Unix())
+		until = c.PresentedUntil
+	case c.Holder.Kind != credential.HolderUnknown:
+		fmt.Fprintf(h, "static\x00%s\x00%s", c.Format, c.Holder)
+	case c.Revocation != "":
+		fmt.Fprintf(h, "revocation\x00%s\x00%s\x00%s", c.Format, c.Issuer, c.Revocation)
+	default:
+		fmt.Fprintf(h, "payload\x00%s\x00", c.Format)
+		h.Write(payload)
+	}
+	var k replay.Key
+	h.Sum(k[:0])
+	return k, until
 }
 
 // measure takes the person's temperature.

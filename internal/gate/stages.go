@@ -10,6 +10,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
 	"sentinel/device/thermo"
+	"sentinel/internal/replay"
 )
 
 // Verifier turns a payload into a verified credential or a
@@ -55,6 +56,18 @@ type Display interface {
 	Show(s Shown)
 }
 
+// ReplayMemory remembers the codes admitted at this terminal.
+// *replay.Memory is one. Reserve must be atomic across lanes: it reports
+// false when the key is already used at now.
+type ReplayMemory interface {
+	Used(k replay.Key, now time.Time) bool
+	Reserve(k replay.Key, now, until time.Time) bool
+	// Release forgets a reservation whose passage was not recorded.
+	Release(k replay.Key)
+	// Commit makes a reservation survive a restart.
+	Commit(k replay.Key) error
+}
+
 // Clock is the terminal's time and whether it can be trusted.
 type Clock interface {
 	Now() (t time.Time, trusted bool)
@@ -62,8 +75,9 @@ type Clock interface {
 
 // Compile-time checks of the real implementations.
 var (
-	_ Verifier    = (*verify.Verifier)(nil)
-	_ Thermometer = (*thermo.Sampler)(nil)
+	_ Verifier     = (*verify.Verifier)(nil)
+	_ Thermometer  = (*thermo.Sampler)(nil)
+	_ ReplayMemory = (*replay.Memory)(nil)
 )
 
 // StatusResult is what the status list says about a credential.
