@@ -67,7 +67,8 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintln(stderr, "Probes every configured device: each scanner must read a code and each camera")
 		fmt.Fprintln(stderr, "decode one (show any QR code when asked); the thermometer must answer with a sane")
 		fmt.Fprintln(stderr, "room temperature; the light tower lights green, yellow and red in turn, the buzzer")
-		fmt.Fprintln(stderr, "beeps and the relay clicks once (the gate releases once: stand clear).")
+		fmt.Fprintln(stderr, "beeps and the relay clicks once (the gate releases once: stand clear). Without --lane it")
+		fmt.Fprintln(stderr, "also checks that the clock can be trusted (NTP, or the centre's signed time) and says why not.")
 		fmt.Fprintln(stderr, "Stop the daemon first (systemctl stop sentineld): it holds the devices.")
 		fmt.Fprintln(stderr, "Exit status: 0 all passed, 1 any failed, 2 usage error.")
 		fmt.Fprintln(stderr)
@@ -109,6 +110,9 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if *lane == "" && ctx.Err() == nil && hw.timeProbe != nil {
+		results = append(results, checkClock(ctx, cfg, hw.timeProbe()))
 	}
 	failed := 0
 	for _, r := range results {
@@ -544,6 +548,8 @@ type hardware struct {
 	pin func(name string) (gpio.PinIO, error)
 	// clock times everything above.
 	clock clock
+	// timeProbe judges whether the terminal's clock can be trusted.
+	timeProbe func() timeProbe
 }
 
 // openHardware returns the machine the commands use; tests replace it.
@@ -560,6 +566,7 @@ func hostHardware() hardware {
 		thermometer: sentinelhw.OpenThermometer,
 		pin:         signal.OpenPin,
 		clock:       c,
+		timeProbe:   hostTimeProbe,
 	}
 }
 

@@ -160,7 +160,10 @@ var _ scanner.Source = (*fakeScanner)(nil)
 // fake HID scanners, replay cameras, thermometers replayed from I²C
 // transcripts, recording GPIO pins and a virtual clock.
 type testMachine struct {
-	clock    *fastClock
+	clock *fastClock
+	// probe is the clock's trust; trusted by NTP unless a test says
+	// otherwise.
+	probe    *fakeTimeProbe
 	board    *pinBoard
 	hidCodes chan string
 	// buses maps a thermometer's bus name to its recorded traffic.
@@ -171,6 +174,7 @@ func newTestMachine(t *testing.T) *testMachine {
 	c := newFastClock()
 	m := &testMachine{
 		clock:    c,
+		probe:    &fakeTimeProbe{ntp: true},
 		board:    &pinBoard{clock: c, pins: map[string]*recPin{}, broken: map[string]bool{}},
 		hidCodes: make(chan string, 4),
 		buses:    map[string]*i2ctest.Playback{},
@@ -204,8 +208,9 @@ func (m *testMachine) hardware() hardware {
 			}
 			return dev, io.NopCloser(nil), nil
 		},
-		pin:   m.board.open,
-		clock: m.clock,
+		pin:       m.board.open,
+		clock:     m.clock,
+		timeProbe: func() timeProbe { return m.probe },
 	}
 }
 
@@ -334,7 +339,8 @@ func TestSelftestAllPass(t *testing.T) {
 		"in    buzzer       ok      beeped once",
 		"in    relay        ok      pulsed once for 500ms",
 		"out   scanner[0]   ok      read a 22-byte code",
-		"selftest: all 8 checks passed",
+		"-     clock        ok      trusted (ntp, ±5ms)",
+		"selftest: all 9 checks passed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -420,7 +426,7 @@ func TestSelftestFailures(t *testing.T) {
 		"lane in, camera (replay " + frames + "@10): hold a QR code still",
 		"lane in, thermometer (mlx90614 0x5A on bus 1): check the sensor's wiring (SDA, SCL, 3.3 V, GND) and its address: i2cdetect -y 1 should show 5a",
 		"lane in, tower (green GPIO22, yellow GPIO23, red GPIO24): check the pin names in the configuration (GPIO22, GPIO23, GPIO24)",
-		"selftest: 6 of 8 checks FAILED",
+		"selftest: 6 of 9 checks FAILED",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

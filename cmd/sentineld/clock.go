@@ -20,10 +20,28 @@ func (c monitorClock) Now() (time.Time, bool) {
 	return t, trusted
 }
 
-var _ client.TimeObserver = monitorClock{}
+var (
+	_ client.TimeObserver        = monitorClock{}
+	_ client.TimeFailureObserver = monitorClock{}
+	_ clockStater                = monitorClock{}
+)
 
 // ObserveSignedTime gives the Monitor the centre's signed time, which the
 // sync download fetches.
 func (c monitorClock) ObserveSignedTime(t time.Time, rtt time.Duration) {
 	c.m.ObserveSignedTime(t, rtt)
+}
+
+// SignedTimeUnavailable tells the Monitor why the sync download got no
+// signed time, so that the display can say it.
+func (c monitorClock) SignedTimeUnavailable(code, why string) {
+	c.m.SignedTimeUnavailable(code, why)
+}
+
+// ClockState returns the clock's trust with its reason.
+func (c monitorClock) ClockState() clock.State { return c.m.State() }
+
+// clockStater is a clock that says why it is not trusted.
+type clockStater interface {
+	ClockState() clock.State
 }

@@ -87,6 +87,9 @@ func (d *daemon) displayStatus() ui.Status {
 	now, trusted := d.clock.Now()
 	st := d.gate.State()
 	s := ui.Status{NotEnrolled: !st.Enrolled, ClockUntrusted: !trusted}
+	if cs, ok := d.clock.(clockStater); ok && !trusted {
+		s.ClockReason = cs.ClockState().Code
+	}
 	if d.sync != nil {
 		s.Online, s.LastSync = d.sync.Online()
 	}

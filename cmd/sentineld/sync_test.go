@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"sentinel/internal/central/bundles/bundlestest"
 	centralenrol "sentinel/internal/central/enrol"
 	"sentinel/internal/central/server"
+	"sentinel/internal/clock"
 	"sentinel/internal/sdnotify"
 	"sentinel/sync/enrol"
 	"sentinel/sync/journal"
@@ -45,6 +47,13 @@ type centre struct {
 
 func startCentre(t *testing.T) *centre {
 	t.Helper()
+	return startCentreWith(t, nil)
+}
+
+// startCentreWith is startCentre with a chance to change the server's
+// configuration.
+func startCentreWith(t *testing.T, mutate func(*server.Config)) *centre {
+	t.Helper()
 	c := &centre{data: t.TempDir()}
 	st, err := boltstore.Open(filepath.Join(c.data, server.StoreFile), nil)
 	if err != nil {
@@ -62,6 +71,9 @@ func startCentre(t *testing.T) *centre {
 	cfg.Listen, cfg.EnrolListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Hosts = []string{"127.0.0.1"}
 	cfg.Now = func() time.Time { return time.Now().Add(time.Duration(c.ahead.Load())) }
+	if mutate != nil {
+		mutate(&cfg)
+	}
 	c.srv, err = server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -306,6 +318,58 @@ func TestSyncDownloadsBundles(t *testing.T) {
 	if clk.observed.Load() == 0 {
 		t.Error("the clock never got the centre's signed time")
 	}
+	drain()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+// whyClock is an untrusted clock that keeps why the centre's signed time
+// failed, as the Monitor does.
+type whyClock struct {
+	mu   sync.Mutex
+	code string
+}
+
+func (c *whyClock) Now() (time.Time, bool)                     { return time.Now(), false }
+func (c *whyClock) ObserveSignedTime(time.Time, time.Duration) {}
+func (c *whyClock) SignedTimeUnavailable(code, why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.code = code
+}
+func (c *whyClock) ClockState() clock.State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return clock.State{Source: clock.SourceNone, Code: c.code}
+}
+
+// TestClockReasonOnDisplay: a terminal whose centre does not sign its time
+// shows the guard why its clock is not set (before: only "CLOCK NOT SET",
+// with "centre answered 404" in the log).
+func TestClockReasonOnDisplay(t *testing.T) {
+	c := startCentreWith(t, func(cfg *server.Config) { cfg.TimeKey, cfg.TimeDelegation = nil, nil })
+	dir, _ := c.enrolTerminal(t)
+	var logs syncBuffer
+	ready := make(chan *daemon, 1)
+	d := syncDaemon(t, dir, c.url, &logs, ready)
+	d.clock = &whyClock{}
+	drainCtx, drain := context.WithCancel(context.Background())
+	defer drain()
+	done := make(chan error, 1)
+	go func() { done <- d.run(context.Background(), drainCtx) }()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("not serving within 10 s\n%s", logs.String())
+	}
+	waitFor(t, "the clock's reason on the display", func() (bool, string) {
+		st := d.displayStatus()
+		return st.ClockUntrusted && st.ClockReason == clock.CodeCentralNoTime,
+			fmt.Sprintf("display: untrusted %v reason %q, want %q\n%s", st.ClockUntrusted, st.ClockReason, clock.CodeCentralNoTime, logs.String())
+	})
 	drain()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)

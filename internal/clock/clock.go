@@ -17,6 +17,26 @@ const (
 	SourceNone    = "none"    // no source the terminal trusts
 )
 
+// Codes of an untrusted clock, as State.Code gives them: what the guard
+// display and selftest say, in the site's language. The first three are
+// also what SignedTimeUnavailable takes.
+const (
+	// CodeCentralNoTime: the central system answered that it does not
+	// sign its time (its serve runs without a signing key or --no-time).
+	CodeCentralNoTime = "central-no-time"
+	// CodeCentralUnreachable: the central system did not answer.
+	CodeCentralUnreachable = "central-unreachable"
+	// CodeCentralInvalid: the central system's time did not verify
+	// against the pinned root.
+	CodeCentralInvalid = "central-time-invalid"
+	// CodeCentralOld: the last signed time is too old to carry forward.
+	CodeCentralOld = "central-time-old"
+	// CodeWaiting: no signed time has arrived yet, nor has any failure.
+	CodeWaiting = "waiting-for-central"
+	// CodeNTPDisagrees: NTP and the central system's time disagree.
+	CodeNTPDisagrees = "ntp-disagrees"
+)
+
 // floorDate is the compiled-in earliest time the clock may show: no
 // terminal runs a binary before it was written.
 var floorDate = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -76,6 +96,9 @@ type Monitor struct {
 	sigMono time.Time     // local reading (monotonic) when the signed time arrived
 	sigTime time.Time     // the signed time estimated at sigMono
 	sigErr  time.Duration // its error at sigMono (half the round trip)
+	// failCode and failWhy: why the last attempt brought no signed time;
+	// empty after one arrived.
+	failCode, failWhy string
 }
 
 // New returns a Monitor reading the kernel's clock status.
@@ -128,6 +151,10 @@ type State struct {
 	MaxError time.Duration
 	// Reason says why the clock is not trusted, in words for the guard.
 	Reason string
+	// Code is the reason as one of the Code constants (empty when
+	// trusted): the part of it that the guard or the installer can act
+	// on.
+	Code string
 }
 
 // String describes the state for the display, e.g. "trusted (ntp, ±12ms)"
@@ -192,7 +219,7 @@ func (m *Monitor) read() (time.Time, State) {
 				// Synchronised to something that disagrees with the
 				// centre's signed time: trust neither the NTP server nor
 				// the system clock.
-				return wall, State{Source: SourceNone, Reason: fmt.Sprintf("NTP time differs from the central system's signed time by %v", wall.Sub(central).Round(time.Second))}
+				return wall, State{Source: SourceNone, Code: CodeNTPDisagrees, Reason: fmt.Sprintf("NTP time differs from the central system's signed time by %v", wall.Sub(central).Round(time.Second))}
 			}
 			return wall, State{Trusted: true, Source: SourceNTP, MaxError: m.ntp.maxError}
 		}
@@ -200,9 +227,15 @@ func (m *Monitor) read() (time.Time, State) {
 	if centralOK {
 		return central, State{Trusted: true, Source: SourceCentral, MaxError: centralErr}
 	}
-	if !central.IsZero() {
+	code := CodeWaiting
+	switch {
+	case m.failCode != "":
+		code = m.failCode
+		reasons = append(reasons, m.failWhy)
+	case !central.IsZero():
+		code = CodeCentralOld
 		reasons = append(reasons, fmt.Sprintf("the central system's signed time is too old (error up to %v)", centralErr.Round(time.Second)))
-	} else {
+	default:
 		reasons = append(reasons, "no signed time from the central system yet")
 	}
 	if m.rtc && !wall.Before(m.floor) {
@@ -211,7 +244,18 @@ func (m *Monitor) read() (time.Time, State) {
 		}
 		reasons = append(reasons, "the battery clock did not set the time at boot")
 	}
-	return wall, State{Source: SourceNone, Reason: strings.Join(reasons, "; ")}
+	return wall, State{Source: SourceNone, Reason: strings.Join(reasons, "; "), Code: code}
+}
+
+// SignedTimeUnavailable records why the last attempt to get the central
+// system's signed time failed: code is CodeCentralNoTime,
+// CodeCentralUnreachable or CodeCentralInvalid, why the words for the
+// logs and selftest. It changes no trust: a signed time still carried
+// forward stays good; the next ObserveSignedTime clears it.
+func (m *Monitor) SignedTimeUnavailable(code, why string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failCode, m.failWhy = code, why
 }
 
 // ObserveSignedTime records the central system's signed time t, received
@@ -231,6 +275,7 @@ func (m *Monitor) ObserveSignedTime(t time.Time, rtt time.Duration) {
 	errBound := rtt/2 + time.Second
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.failCode, m.failWhy = "", ""
 	if m.signed {
 		// Keep the observation that bounds the time better now.
 		age := sys.Sub(m.sigMono)

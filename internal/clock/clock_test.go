@@ -182,3 +182,39 @@ func TestFloor(t *testing.T) {
 		t.Errorf("got floor %v, want DefaultFloor %v, at least %v", m.floor, DefaultFloor(), floorDate)
 	}
 }
+
+// TestWhyUntrusted: a clock without NTP says why the central system's
+// time is missing (before, it said only "no signed time yet" whatever the
+// centre answered), and a signed time clears the failure.
+func TestWhyUntrusted(t *testing.T) {
+	board := fake{sys: today, ntp: unsync}
+	m := board.monitor(Options{})
+	if s := m.State(); s.Code != CodeWaiting {
+		t.Errorf("before any attempt: got code %q, want %q", s.Code, CodeWaiting)
+	}
+	for _, tc := range []struct{ code, why string }{
+		{CodeCentralNoTime, "the central system does not sign its time"},
+		{CodeCentralUnreachable, "the central system is unreachable"},
+		{CodeCentralInvalid, "the central system's time does not verify"},
+	} {
+		m.SignedTimeUnavailable(tc.code, tc.why)
+		s := m.State()
+		if s.Trusted || s.Code != tc.code || !strings.Contains(s.Reason, tc.why) || !strings.Contains(s.Reason, "NTP is not synchronised") {
+			t.Errorf("got %+v, want untrusted %s saying %q and the NTP state", s, tc.code, tc.why)
+		}
+	}
+	m.ObserveSignedTime(today, 20*time.Millisecond)
+	if s := m.State(); !s.Trusted || s.Code != "" {
+		t.Errorf("after a signed time: got %+v, want trusted with no code", s)
+	}
+	// A later failure with the signed time still good keeps the trust.
+	m.SignedTimeUnavailable(CodeCentralUnreachable, "the central system is unreachable")
+	if s := m.State(); !s.Trusted {
+		t.Errorf("a failure after a good signed time: got %+v, want still trusted", s)
+	}
+	// An NTP-synchronised clock is trusted whatever the centre says.
+	board.ntp = ntpStatus{maxError: 5 * time.Millisecond}
+	if s := board.monitor(Options{}); !s.State().Trusted {
+		t.Errorf("ntp synchronised: got %+v, want trusted", s.State())
+	}
+}

@@ -341,6 +341,12 @@ func TestBrowser(t *testing.T) {
 	}
 	shoot("10-not-enrolled")
 
+	// An untrusted clock says why.
+	noTime := healthy
+	noTime.ClockUntrusted, noTime.ClockReason = true, "central-no-time"
+	s.SetStatus(noTime)
+	waitFor("clock reason", `document.getElementById('clockwarn').textContent.includes('CLOCK NOT SET: the centre does not sign its time')`)
+
 	// The site switches to Chinese: the page reloads itself in it.
 	s.SetStatus(healthy)
 	s.SetLang("zh")

@@ -63,6 +63,7 @@ type statusView struct {
 	Bundles        []bundleView `json:"bundles"`
 	NotEnrolled    bool         `json:"not_enrolled"`
 	ClockUntrusted bool         `json:"clock_untrusted"`
+	ClockReason    string       `json:"clock_reason,omitempty"` // clock.why.REASON in the catalogue
 }
 
 type bundleView struct {
@@ -120,6 +121,9 @@ func (s *Server) snapshot(lang string) snapshot {
 	if s.statusSet {
 		st := s.status
 		sv := &statusView{Online: st.Online, NotEnrolled: st.NotEnrolled, ClockUntrusted: st.ClockUntrusted, Bundles: []bundleView{}}
+		if st.ClockUntrusted {
+			sv.ClockReason = st.ClockReason
+		}
 		if !st.LastSync.IsZero() {
 			sv.LastSync = syncWords(lang, st.LastSync, now, s.opts.Location)
 		}

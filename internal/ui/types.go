@@ -136,6 +136,9 @@ type Status struct {
 	Manual bool
 	// ClockUntrusted: the terminal's clock cannot be trusted.
 	ClockUntrusted bool
+	// ClockReason says why, as an internal/clock code (clock.State.Code):
+	// the display shows it in words after "CLOCK NOT SET".
+	ClockReason string
 }
 
 // Override is a guard's override request from the page.

@@ -16,6 +16,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/clock"
 )
 
 var t0 = time.Date(2026, 11, 29, 9, 30, 0, 0, time.UTC)
@@ -490,6 +491,10 @@ func TestCatalogue(t *testing.T) {
 	for _, r := range defaultOverrideReasons {
 		keys = append(keys, "reason."+r)
 	}
+	for _, c := range []string{clock.CodeCentralNoTime, clock.CodeCentralUnreachable, clock.CodeCentralInvalid,
+		clock.CodeCentralOld, clock.CodeWaiting, clock.CodeNTPDisagrees} {
+		keys = append(keys, "clock.why."+c)
+	}
 	for _, k := range keys {
 		if _, ok := catalogue[k]; !ok {
 			t.Errorf("the catalogue lacks %q", k)
@@ -506,4 +511,28 @@ func TestCloseIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Show(Verdict{Lane: "a", Outcome: Admit}) // still fine
+}
+
+// TestClockReason: the display says why the clock is not trusted, not
+// only "CLOCK NOT SET", and nothing once it is trusted.
+func TestClockReason(t *testing.T) {
+	s := New(Options{Lanes: []string{"in-1"}})
+	defer s.Close()
+	s.SetStatus(Status{ClockUntrusted: true, ClockReason: clock.CodeCentralNoTime})
+	s.mu.Lock()
+	got := s.snapshot(LangEN).Status
+	s.mu.Unlock()
+	if got == nil || !got.ClockUntrusted || got.ClockReason != clock.CodeCentralNoTime {
+		t.Fatalf("got %+v, want the untrusted clock with its reason", got)
+	}
+	if w := tr(LangZH, "clock.why."+got.ClockReason); w == "clock.why."+got.ClockReason {
+		t.Errorf("no words for %s", got.ClockReason)
+	}
+	s.SetStatus(Status{ClockReason: clock.CodeCentralNoTime})
+	s.mu.Lock()
+	got = s.snapshot(LangEN).Status
+	s.mu.Unlock()
+	if got.ClockReason != "" {
+		t.Errorf("trusted clock: got reason %q, want none", got.ClockReason)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 
 	"sentinel/crypto/trust"
 	"sentinel/internal/atomicfile"
+	"sentinel/internal/clock"
 	"sentinel/sync/protocol"
 	"sentinel/sync/server"
 )
@@ -36,6 +39,40 @@ type StatusApplier interface {
 // it took; *clock.Monitor is one.
 type TimeObserver interface {
 	ObserveSignedTime(t time.Time, rtt time.Duration)
+}
+
+// TimeFailureObserver is a Clock that also learns why a round brought no
+// signed time (code: clock.CodeCentralNoTime, CodeCentralUnreachable or
+// CodeCentralInvalid), so that the guard and selftest can say why the
+// clock is not trusted; *clock.Monitor is one.
+type TimeFailureObserver interface {
+	SignedTimeUnavailable(code, why string)
+}
+
+// ErrNoSignedTime: the centre answered that it does not sign its time.
+var ErrNoSignedTime = errors.New("the centre does not sign its time (ops: run sentinel-central serve with --key and --delegation, without --no-time)")
+
+// SignedTimeFailure classifies an error of SignedTime for the clock: a
+// code of internal/clock and the words for the guard.
+func SignedTimeFailure(err error) (code, why string) {
+	var (
+		ne    net.Error
+		alert tls.AlertError
+		cert  *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &alert):
+		return clock.CodeCentralUnreachable, "the central system refused the connection (" + alert.Error() + ")"
+	case errors.As(err, &cert):
+		return clock.CodeCentralUnreachable, "the central system's certificate does not verify"
+	case errors.Is(err, ErrNoSignedTime):
+		return clock.CodeCentralNoTime, "the central system does not sign its time"
+	case errors.Is(err, server.ErrTimeSigner), errors.Is(err, server.ErrTimeNonce), errors.Is(err, server.ErrDownload):
+		return clock.CodeCentralInvalid, "the central system's time does not verify against the pinned root"
+	case errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded):
+		return clock.CodeCentralUnreachable, "the central system is unreachable"
+	}
+	return clock.CodeCentralUnreachable, "the central system's time could not be fetched: " + err.Error()
 }
 
 // Where the downloader keeps what it installed, under DownloadOptions.DataDir.
@@ -218,6 +255,9 @@ func (d *Downloader) Sync(ctx context.Context) error {
 		t, rtt, err := d.signedTime(ctx)
 		if err != nil {
 			errs = append(errs, err)
+			if f, ok := d.opts.Clock.(TimeFailureObserver); ok && ctx.Err() == nil {
+				f.SignedTimeUnavailable(SignedTimeFailure(err))
+			}
 		} else {
 			d.opts.Clock.ObserveSignedTime(t, rtt)
 		}
@@ -299,6 +339,9 @@ func (d *Downloader) get(ctx context.Context, path, etag string, limit int64) ([
 		return nil, resp.Header, errNotModified
 	case resp.StatusCode == http.StatusNotFound && resp.Header.Get(server.HeaderState) == server.StateNotPublished:
 		return nil, resp.Header, errNotPublished
+	case resp.StatusCode == http.StatusNotFound && (resp.Header.Get(server.HeaderState) == server.StateNoTime ||
+		strings.Contains(string(b), "does not sign its time")): // centres before the header
+		return nil, nil, ErrNoSignedTime
 	case resp.StatusCode != http.StatusOK:
 		err := fmt.Errorf("centre answered %d: %s", resp.StatusCode, strings.TrimSpace(string(b[:min(len(b), 200)])))
 		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {

@@ -19,6 +19,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/bundles/bundlestest"
+	"sentinel/internal/clock"
 	"sentinel/internal/status"
 	"sentinel/sync/client"
 	"sentinel/sync/server"
@@ -508,5 +509,73 @@ func TestDownloadRefusesStatusRollback(t *testing.T) {
 				t.Errorf("LoadStatus: v%d, %v; want v4", v, err)
 			}
 		})
+	}
+}
+
+// whyClock records why signed times failed.
+type whyClock struct {
+	observed
+	codes, whys []string
+}
+
+func (w *whyClock) SignedTimeUnavailable(code, why string) {
+	w.codes = append(w.codes, code)
+	w.whys = append(w.whys, why)
+}
+
+// TestSignedTimeFailureReachesClock: the terminal's clock learns why no
+// signed time came (before, only the log said "centre answered 404"), so
+// that the guard and selftest can say it: a centre without a time key,
+// one that does not answer, an answer that does not verify.
+func TestSignedTimeFailureReachesClock(t *testing.T) {
+	keys := bundlestest.NewKeys(t, dlNow)
+	other := bundlestest.NewKeys(t, dlNow)
+	serve := func(o server.DownloadOptions) string {
+		repo, err := bundles.Open(bundles.Options{Dir: t.TempDir(), Root: keys.Root.Public()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Bundles, o.Auth = repo, servertest.HeaderAuth{}
+		h, err := server.NewDownload(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Header.Set(servertest.DeviceHeader, "T1")
+			h.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close()
+	for _, tc := range []struct {
+		name, url, code string
+	}{
+		{"no time key", serve(server.DownloadOptions{}), clock.CodeCentralNoTime},
+		{"another root's key", serve(server.DownloadOptions{TimeKey: other.Signer, TimeDelegation: other.Delegation}), clock.CodeCentralInvalid},
+		{"centre down", downURL, clock.CodeCentralUnreachable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c whyClock
+			d, err := client.NewDownloader(client.DownloadOptions{URL: tc.url, DataDir: t.TempDir(), Root: keys.Root.Public(),
+				Clock: &c, Logger: slog.New(slog.DiscardHandler), Timeout: 5 * time.Second,
+				Now: func() (time.Time, bool) { return time.Unix(0, 0), false }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Sync(context.Background()); err == nil {
+				t.Fatal("Sync: no error")
+			}
+			if len(c.codes) != 1 || c.codes[0] != tc.code || c.whys[0] == "" {
+				t.Errorf("clock told %v %v, want %s once with words", c.codes, c.whys, tc.code)
+			}
+		})
+	}
+	// The words are the guard's, not a 404.
+	code, why := client.SignedTimeFailure(client.ErrNoSignedTime)
+	if code != clock.CodeCentralNoTime || !strings.Contains(why, "does not sign its time") {
+		t.Errorf("got %s %q", code, why)
 	}
 }

@@ -226,7 +226,8 @@ func (h *DownloadHandler) time(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.opts.TimeKey == nil {
-		http.Error(w, "this centre does not sign its time: configure the online signing key", http.StatusNotFound)
+		w.Header().Set(HeaderState, StateNoTime)
+		http.Error(w, "this centre does not sign its time: run serve with --key and --delegation, without --no-time", http.StatusNotFound)
 		return
 	}
 	nonce, err := hex.DecodeString(r.URL.Query().Get("nonce"))
@@ -420,4 +421,6 @@ func VerifyTime(b []byte, root crypto.PublicKey, nonce []byte, revoked []trust.K
 const (
 	HeaderState       = "Sentinel-State"
 	StateNotPublished = "not-published"
+	// StateNoTime: the centre does not sign its time (a 404 of /time).
+	StateNoTime = "no-signed-time"
 )

@@ -118,7 +118,8 @@
     }
     const cw = $('clockwarn');
     cw.hidden = !(st && st.clock_untrusted);
-    cw.textContent = '! ' + t('clock.untrusted');
+    const why = st && st.clock_reason ? t('clock.why.' + st.clock_reason) : '';
+    cw.textContent = '! ' + t('clock.untrusted') + (why ? ': ' + why : '');
   }
 
   function laneView(lane) {
