@@ -7,14 +7,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"periph.io/x/conn/v3/physic"
+
+	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/cli"
+	"sentinel/internal/policy"
 )
 
 var bundlesCommands = map[string]cli.Command{
@@ -50,14 +57,40 @@ func openRepo(data string, root crypto.PublicKey) (*bundles.Repo, error) {
 	return bundles.Open(bundles.Options{Dir: filepath.Join(data, "bundles"), Root: root})
 }
 
+// publishUsage is the synopsis of bundles publish.
+const publishUsage = `usage: sentinel-central bundles publish KIND FILE --key SIGNER.key --delegation SIGNER.delegation --root-pub ROOT.pub
+
+KIND and FILE:
+  trust FILE    the signed trust bundle that "sentinel-central trust build" writes
+                (its content is signed again as the next trust version), or a trust payload
+  policy FILE   a policy source file, as internal/policy/defaults/supermarket.policy
+                (docs/policy.md); --site-type, --fever, --yellow, --thermometer-unavailable,
+                --paper-accepted and --residents complete it
+  config FILE   a site settings file (TOML): start from
+                "sentinel-central config example --site-type supermarket"
+
+Every file is checked as a terminal would load it before anything is signed.
+`
+
 func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := bundlesFlags("publish", stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), publishUsage+"\nflags:\n")
+		fs.PrintDefaults()
+	}
 	keyPath := fs.String("key", "", "the online signing key's private key `FILE` (required)")
 	delPath := fs.String("delegation", "", "the signing key's delegation `FILE` from the root (required unless --key is the root)")
 	rootPub := fs.String("root-pub", "", "the operator root's public key `FILE` (required)")
 	data := fs.String("data", defaultCentralData, "the centre's data `DIR`")
 	fresh := fs.String("fresh", "24h", "how long the bundle stays fresh after issue")
 	grace := fs.String("grace", "72h", "how long after issue it is still usable in grace")
+	siteType := fs.String("site-type", "", "policy: the `TYPE` of site it is for (default: the published config bundle's site_type)")
+	label := fs.String("label", "", "policy: its version `LABEL` for ops and the journal (default: the file name and the time)")
+	fever := fs.String("fever", "", "policy: the fever threshold in `°C`, 35 to 42 (default 37.3)")
+	yellow := fs.String("yellow", "", "policy: the `VERDICT` for a yellow code: admit, deny or refer (default: deny; refer at a pharmacy)")
+	thermo := fs.String("thermometer-unavailable", "", "policy: the `VERDICT` when the thermometer has a fault: admit, deny or refer (default refer)")
+	paper := fs.String("paper-accepted", "", "policy: whether paper codes are accepted: `yes or no` (default yes)")
+	residents := fs.String("residents", "", "policy: the compound's access list `FILE`: one holder id (ZJ:42, p:HEX) a line, # for comments")
 	asJSON := fs.Bool("json", false, "print JSON")
 	return bundlesFinish(stderr, "publish", func() error {
 		pos, err := parseFlags(fs, args)
@@ -65,7 +98,7 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 			return err
 		}
 		if len(pos) != 2 {
-			return usagef("want KIND FILE: publish trust|policy|config FILE --key SIGNER --delegation FILE --root-pub ROOT")
+			return usagef("want KIND FILE: publish trust|policy|config FILE --key SIGNER --delegation FILE --root-pub ROOT (-h says what FILE is for each kind)")
 		}
 		kind := trust.Kind(pos[0])
 		switch kind {
@@ -87,9 +120,13 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 		if graceD < freshD {
 			return usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", *grace, *fresh)
 		}
-		payload, err := os.ReadFile(pos[1])
+		popts, err := policyOptions(kind, *siteType, *label, *fever, *yellow, *thermo, *paper, *residents)
 		if err != nil {
 			return err
+		}
+		raw, err := os.ReadFile(pos[1])
+		if err != nil {
+			return fmt.Errorf("read the %s file: %w", kind, err)
 		}
 		signer, err := readPrivateKey(*keyPath)
 		if err != nil {
@@ -113,17 +150,111 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 				return fmt.Errorf("%s: %w", *delPath, err)
 			}
 		}
-		e, err := repo.Publish(kind, payload, signer, d, freshD, graceD)
+		prep, err := repo.Prepare(kind, bundles.Input{Name: pos[1], Data: raw, Policy: popts})
+		if err != nil {
+			return err
+		}
+		e, err := repo.Publish(kind, prep.Payload, signer, d, freshD, graceD)
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos[1], err)
 		}
 		if *asJSON {
-			return printJSON(stdout, e)
+			return printJSON(stdout, publishOut{Entry: e, From: prep.From, Notes: prep.Notes})
 		}
-		fmt.Fprintf(stdout, "published %s version %d, fresh until %s, grace until %s\n", e.Kind, e.Version,
+		fmt.Fprintf(stdout, "published %s version %d from %s (%s), fresh until %s, grace until %s\n", e.Kind, e.Version, pos[1], prep.From,
 			e.FreshUntil.Format(time.RFC3339), e.GraceUntil.Format(time.RFC3339))
+		for _, n := range prep.Notes {
+			fmt.Fprintf(stdout, "note: %s\n", n)
+		}
 		return nil
 	}())
+}
+
+// publishOut is what publish --json prints: the published entry, what the
+// file was, and the notes.
+type publishOut struct {
+	bundles.Entry
+	From  string   `json:"from"`
+	Notes []string `json:"notes,omitempty"`
+}
+
+// policyOptions reads the policy flags; they are a usage error with
+// another kind.
+func policyOptions(kind trust.Kind, site, label, fever, yellow, thermo, paper, residents string) (bundles.PolicyOptions, error) {
+	var o bundles.PolicyOptions
+	if kind != trust.KindPolicy {
+		for flag, v := range map[string]string{"--site-type": site, "--label": label, "--fever": fever, "--yellow": yellow,
+			"--thermometer-unavailable": thermo, "--paper-accepted": paper, "--residents": residents} {
+			if v != "" {
+				return o, usagef("%s sets a policy; the %s bundle does not take it", flag, kind)
+			}
+		}
+		return o, nil
+	}
+	if site != "" {
+		o.Site = policy.SiteType(site)
+		if !o.Site.Valid() {
+			return o, usagef("--site-type %q: want supermarket, pharmacy, intersection, compound or custom", site)
+		}
+	}
+	o.Label = label
+	if fever != "" {
+		c, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSuffix(fever, "C"), "°"), 64)
+		if err != nil || c < 35 || c > 42 {
+			return o, usagef("--fever %q: want degrees Celsius from 35 to 42, such as 37.3", fever)
+		}
+		o.Fever = physic.ZeroCelsius + physic.Temperature(math.Round(c*100))*physic.Celsius/100
+	}
+	for _, v := range []struct {
+		flag, val string
+		dst       *policy.Verdict
+	}{{"--yellow", yellow, &o.Yellow}, {"--thermometer-unavailable", thermo, &o.ThermometerUnavailable}} {
+		if v.val == "" {
+			continue
+		}
+		if *v.dst = policy.Verdict(v.val); !v.dst.Valid() {
+			return o, usagef("%s %q: want admit, deny or refer", v.flag, v.val)
+		}
+	}
+	switch strings.ToLower(paper) {
+	case "":
+	case "yes", "true":
+		o.PaperAccepted = new(true)
+	case "no", "false":
+		o.PaperAccepted = new(false)
+	default:
+		return o, usagef("--paper-accepted %q: want yes or no", paper)
+	}
+	if residents != "" {
+		ids, err := readResidents(residents)
+		if err != nil {
+			return o, err
+		}
+		o.Residents = ids
+	}
+	return o, nil
+}
+
+// readResidents reads an access list: one holder id a line, blank lines
+// and # comments skipped.
+func readResidents(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the access list: %w", err)
+	}
+	var ids []string
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		h, err := credential.ParseHolder(line)
+		if err != nil || (h.Kind != credential.HolderNative && h.Kind != credential.HolderPseudonym) {
+			return nil, fmt.Errorf("%s:%d: %q is not a holder id: write ISSUER:INDEX (as ZJ:42) or p: and the 32 hex digits of a pseudonym, one a line", path, i+1, line)
+		}
+		ids = append(ids, h.String())
+	}
+	return ids, nil
 }
 
 func runBundlesList(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

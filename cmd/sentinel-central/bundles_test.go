@@ -42,7 +42,7 @@ func TestBundlesPublishAndList(t *testing.T) {
 		{"policy", "bad.policy", nil, exitRefused, "does not compile"},
 		{"config", "site.config", nil, exitOK, "published config version 1"},
 		{"trust", "trust.payload", nil, exitOK, "published trust version 1"},
-		{"config", "p1.policy", nil, exitRefused, "site settings are not valid"},
+		{"config", "p1.policy", nil, exitRefused, "neither a site settings file"},
 		{"status-base", "p1.policy", nil, exitUsage, "want trust, policy or config"},
 		{"policy", "p1.policy", []string{"--fresh", "3d", "--grace", "1d"}, exitUsage, "shorter than --fresh"},
 	} {

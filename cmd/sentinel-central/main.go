@@ -26,6 +26,7 @@ var commands = map[string]cli.Command{
 	"issue":   {Summary: "issue native codes signed by an issuer key", Run: runIssue},
 	"devices": {Summary: "enrol terminals: tokens, the device CA, revocation", Run: runDevices},
 	"bundles": {Summary: "sign and publish trust, policy and config bundles", Run: runBundles},
+	"config":  {Summary: "write site settings for the config bundle: example, guard PINs, check", Run: runConfig},
 	"serve":   {Summary: "run the central server: enrolment, journal upload, bundle download", Run: runServe},
 	"status":  {Summary: "set a holder's status and publish the status delta", Run: runStatus},
 	"export":  {Summary: "export passages for a time range, recording who, when and why", Run: runExport},

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdh"
 	"crypto/hpke"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -26,13 +27,14 @@ import (
 
 // trustCommands are the subcommands of "sentinel-central trust".
 var trustCommands = map[string]cli.Command{
-	"root-keygen":   {Summary: "make the operator root key pair (keep the private key offline)", Run: runTrustRootKeygen},
-	"signer-keygen": {Summary: "make an online signing key pair for the root to delegate", Run: runTrustSignerKeygen},
-	"delegate":      {Summary: "let an online signing key sign some kinds of bundle for a while", Run: runTrustDelegate},
-	"keygen":        {Summary: "make a native issuer key pair", Run: runTrustKeygen},
-	"hpke-keygen":   {Summary: "make the centre's HPKE key pair that journals are sealed to", Run: runTrustHPKEKeygen},
-	"build":         {Summary: "build and sign a trust bundle from key and certificate files", Run: runTrustBuild},
-	"inspect":       {Summary: "verify a bundle against the root and say what it holds", Run: runTrustInspect},
+	"root-keygen":      {Summary: "make the operator root key pair (keep the private key offline)", Run: runTrustRootKeygen},
+	"signer-keygen":    {Summary: "make an online signing key pair for the root to delegate", Run: runTrustSignerKeygen},
+	"delegate":         {Summary: "let an online signing key sign some kinds of bundle for a while", Run: runTrustDelegate},
+	"keygen":           {Summary: "make a native issuer key pair", Run: runTrustKeygen},
+	"hpke-keygen":      {Summary: "make the centre's HPKE key pair that journals are sealed to", Run: runTrustHPKEKeygen},
+	"pseudonym-keygen": {Summary: "make the deployment's pseudonym key for trust build --pseudonym-key", Run: runTrustPseudonymKeygen},
+	"build":            {Summary: "build and sign a trust bundle from key and certificate files", Run: runTrustBuild},
+	"inspect":          {Summary: "verify a bundle against the root and say what it holds", Run: runTrustInspect},
 }
 
 func runTrust(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -383,6 +385,41 @@ func runTrustHPKEKeygen(ctx context.Context, args []string, stdin io.Reader, std
 	}())
 }
 
+// pseudonymOut is what pseudonym-keygen --json prints.
+type pseudonymOut struct {
+	File string `json:"file"`
+}
+
+func runTrustPseudonymKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("pseudonym-keygen", stderr)
+	out := fs.String("out", "", "the key `FILE` to write: 64 hex digits, mode 0600 (required; never overwritten)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return finish(stderr, "pseudonym-keygen", func() error {
+		pos, err := parseFlags(fs, args)
+		if err != nil {
+			return err
+		}
+		if *out == "" || len(pos) != 0 {
+			return usagef("usage: sentinel-central trust pseudonym-keygen --out FILE")
+		}
+		key := make([]byte, trust.PseudonymKeySize)
+		rand.Read(key)
+		if dir := filepath.Dir(*out); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+		}
+		if err := writeNew(*out, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(stdout, pseudonymOut{File: *out})
+		}
+		fmt.Fprintf(stdout, "pseudonym key: %s (keep it at the centre and in the backup; give it to trust build --pseudonym-key)\n", *out)
+		return nil
+	}())
+}
+
 func readPrivateKey(path string) (crypto.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -520,6 +557,16 @@ func readDSCs(path string) ([][]byte, error) {
 	return ders, nil
 }
 
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
 // readPseudonymKey reads 32 raw bytes or 64 hex digits.
 func readPseudonymKey(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
@@ -532,7 +579,7 @@ func readPseudonymKey(path string) ([]byte, error) {
 	if k, err := hex.DecodeString(strings.TrimSpace(string(data))); err == nil && len(k) == trust.PseudonymKeySize {
 		return k, nil
 	}
-	return nil, fmt.Errorf("%s: a pseudonym key is %d raw bytes or %d hex digits (make one with: head -c 32 /dev/urandom > FILE)",
+	return nil, fmt.Errorf("%s: a pseudonym key is %d raw bytes or %d hex digits (make one with: sentinel-central trust pseudonym-keygen --out FILE)",
 		path, trust.PseudonymKeySize, 2*trust.PseudonymKeySize)
 }
 
@@ -602,14 +649,18 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	fs.Var(&issued, "issued", "issue time (RFC 3339; default now)")
 	fresh := fs.String("fresh", "24h", "how long the bundle stays fresh after issue")
 	grace := fs.String("grace", "72h", "how long after issue it is still usable in grace")
-	out := fs.String("out", "", "the bundle file to write (required)")
+	out := fs.String("out", "-", "the bundle `FILE` to write; - writes it to standard output (then the summary goes to standard error)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	return finish(stderr, "build", func() error {
 		if _, err := parseFlags(fs, args); err != nil {
 			return err
 		}
-		if *out == "" || *version == 0 {
-			return usagef("--version N (1 or more) and --out FILE are required")
+		if *version == 0 {
+			return usagef("--version N (1 or more) is required")
+		}
+		toStdout := *out == "-" || *out == ""
+		if toStdout && isTerminal(stdout) {
+			return usagef("the bundle is binary: name a file with --out FILE, or redirect standard output (> FILE)")
 		}
 		if (*rootPath == "") == (*delPath == "") || (*delPath == "") != (*keyPath == "") {
 			return usagef("sign with either --root KEY, or --delegation FILE and --key KEY")
@@ -752,17 +803,27 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		if err != nil {
 			return fmt.Errorf("the bundle just built does not load: %w", err)
 		}
-		if err := atomicfile.WriteFile(*out, data, 0o644); err != nil {
+		report := stdout
+		if toStdout {
+			if _, err := stdout.Write(data); err != nil {
+				return fmt.Errorf("write the bundle to standard output: %w", err)
+			}
+			report = stderr
+		} else if err := atomicfile.WriteFile(*out, data, 0o644); err != nil {
 			return err
 		}
 		res := buildOut{File: *out, Kind: info.Kind, Version: info.Version, IssuedAt: info.IssuedAt,
 			FreshUntil: info.FreshUntil, GraceUntil: info.GraceUntil, Signer: info.Signer.String(),
 			Delegated: info.Delegated, Counts: info.Counts}
 		if *asJSON {
-			return printJSON(stdout, res)
+			return printJSON(report, res)
 		}
-		fmt.Fprintf(stdout, "wrote %s: trust bundle version %d, signed by %s\n", *out, res.Version, signerWords(info.Signer, info.Delegated))
-		printCounts(stdout, info.Counts)
+		where := *out
+		if toStdout {
+			where = "standard output"
+		}
+		fmt.Fprintf(report, "wrote %s: trust bundle version %d, signed by %s\n", where, res.Version, signerWords(info.Signer, info.Delegated))
+		printCounts(report, info.Counts)
 		return nil
 	}())
 }
