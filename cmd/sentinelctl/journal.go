@@ -180,14 +180,17 @@ type exportRow struct {
 	Bundles       map[string]uint64 `json:"bundles,omitempty"`
 	OverrideWho   string            `json:"override_who,omitempty"`
 	OverrideWhy   string            `json:"override_why,omitempty"`
-	Holder        string            `json:"holder"`
-	Temperature   string            `json:"temperature"`
-	DataKey       string            `json:"data_key"`
+	// OverrideOf is the seq of the passage an override admits (0 in
+	// records of version 1, which do not name it).
+	OverrideOf  uint64 `json:"override_of,omitempty"`
+	Holder      string `json:"holder"`
+	Temperature string `json:"temperature"`
+	DataKey     string `json:"data_key"`
 }
 
 var csvHeader = []string{"epoch", "seq", "time", "clock_trusted", "lane", "format", "issuer", "key_id",
 	"code_colour", "status_colour", "decision", "reasons", "policy_version", "bundles",
-	"override_who", "override_why", "holder", "temperature", "data_key"}
+	"override_who", "override_why", "holder", "temperature", "data_key", "override_of"}
 
 func newExportRow(r *journal.Record) exportRow {
 	row := exportRow{
@@ -204,7 +207,7 @@ func newExportRow(r *journal.Record) exportRow {
 		row.CodeColour = r.CodeColour.String()
 	}
 	if r.Override != nil {
-		row.OverrideWho, row.OverrideWhy = r.Override.Who, r.Override.Why
+		row.OverrideWho, row.OverrideWhy, row.OverrideOf = r.Override.Who, r.Override.Why, uint64(r.Override.Of)
 	}
 	return row
 }
@@ -215,6 +218,10 @@ func (row exportRow) csv() []string {
 		kinds = append(kinds, k)
 	}
 	sort.Strings(kinds)
+	overrideOf := ""
+	if row.OverrideOf != 0 {
+		overrideOf = strconv.FormatUint(row.OverrideOf, 10)
+	}
 	bundles := make([]string, len(kinds))
 	for i, k := range kinds {
 		bundles[i] = k + "=" + strconv.FormatUint(row.Bundles[k], 10)
@@ -222,7 +229,7 @@ func (row exportRow) csv() []string {
 	return []string{row.Epoch, strconv.FormatUint(row.Seq, 10), row.Time, strconv.FormatBool(row.ClockTrusted),
 		row.Lane, row.Format, row.Issuer, row.KeyID, row.CodeColour, row.StatusColour, row.Decision,
 		strings.Join(row.Reasons, ";"), strconv.FormatUint(row.PolicyVersion, 10), strings.Join(bundles, ";"),
-		row.OverrideWho, row.OverrideWhy, row.Holder, row.Temperature, row.DataKey}
+		row.OverrideWho, row.OverrideWhy, row.Holder, row.Temperature, row.DataKey, overrideOf}
 }
 
 func journalTail(args []string, stdout, stderr io.Writer) int {
@@ -271,6 +278,9 @@ func journalTail(args []string, stdout, stderr io.Writer) int {
 		override := ""
 		if row.OverrideWho != "" || row.OverrideWhy != "" {
 			override = fmt.Sprintf(" override=%s/%s", row.OverrideWho, row.OverrideWhy)
+			if row.OverrideOf != 0 {
+				override += fmt.Sprintf(" of=%d", row.OverrideOf)
+			}
 		}
 		colour := row.CodeColour
 		if colour == "" {

@@ -74,10 +74,14 @@ type Temperature struct {
 	Confidence float64
 }
 
-// Override is a guard's override of the verdict.
+// Override is a guard's override of the verdict: a record of its own
+// that names the refused or referred passage it admits.
 type Override struct {
 	Who string `json:"who"` // the guard's badge or login, never the person's name
 	Why string `json:"why"` // the reason code chosen from the list
+	// Of is the sequence number of the overridden passage, in the same
+	// epoch. Records of version 1 (written before it existed) read 0.
+	Of Seq `json:"of,omitempty"`
 }
 
 // validate checks a passage against the journal's limits.

@@ -14,9 +14,15 @@ import (
 	"sentinel/crypto/credential"
 )
 
-// RecordVersion is the version of the records this package writes.
-// Records of every earlier version keep their bytes and still decode.
-const RecordVersion = 1
+// RecordVersion is the newest record version this package writes and
+// reads. Records of every earlier version keep their bytes and still
+// decode; a record is written at the lowest version that can carry its
+// fields (see recordVersion), so that a record without the newer fields
+// keeps the bytes an older build wrote and reads.
+//
+//	1  the first version
+//	2  adds the override's "of" (key 17.3): the seq of the overridden passage
+const RecordVersion = 2
 
 // MaxRecordSize bounds a stored record; DecodeRecord refuses larger input.
 const MaxRecordSize = 16 << 10
@@ -100,7 +106,8 @@ func seqKey(s Seq) []byte {
 //	14 reasons        [text]
 //	15 policy version uint
 //	16 bundles        {text: uint}
-//	17 override       {1 who text, 2 why text}
+//	17 override       {1 who text, 2 why text, 3 of uint (version 2: the
+//	                   seq of the overridden passage in the same epoch)}
 //	18 sealed         {1 data key id bstr (8), 2 AES-256-GCM nonce ‖ ciphertext bstr}
 //
 // The sealed plaintext is a CBOR map: 1 holder kind uint, 2 holder issuer
@@ -168,6 +175,15 @@ type wireRecord struct {
 type wireOverride struct {
 	Who string `cbor:"1,keyasint,omitempty"`
 	Why string `cbor:"2,keyasint,omitempty"`
+	Of  uint64 `cbor:"3,keyasint,omitempty"` // version 2
+}
+
+// recordVersion is the lowest version that carries w's fields.
+func recordVersion(w *wireRecord) uint {
+	if w.Override != nil && w.Override.Of != 0 {
+		return 2
+	}
+	return 1
 }
 
 type wireSealed struct {
@@ -208,7 +224,6 @@ var decMode = func() cbor.DecMode {
 // the sealed envelope.
 func encodeRecord(epoch Epoch, seq Seq, prev Hash, p *Passage, s Sealed) ([]byte, error) {
 	w := wireRecord{
-		Version:       RecordVersion,
 		Epoch:         epoch[:],
 		Seq:           uint64(seq),
 		Prev:          prev[:],
@@ -236,8 +251,9 @@ func encodeRecord(epoch Epoch, seq Seq, prev Hash, p *Passage, s Sealed) ([]byte
 		w.Bundles = nil
 	}
 	if p.Override != nil {
-		w.Override = &wireOverride{Who: p.Override.Who, Why: p.Override.Why}
+		w.Override = &wireOverride{Who: p.Override.Who, Why: p.Override.Why, Of: uint64(p.Override.Of)}
 	}
+	w.Version = recordVersion(&w)
 	return cose.EncMode().Marshal(&w)
 }
 
@@ -254,6 +270,11 @@ func DecodeRecord(b []byte) (*Record, error) {
 	}
 	if w.Version == 0 || w.Version > RecordVersion {
 		return nil, fmt.Errorf("%w: version %d, this build reads 1 to %d", ErrMalformed, w.Version, RecordVersion)
+	}
+	if want := recordVersion(&w); w.Version != want {
+		// A version-1 record with a later field, or a record marked newer
+		// than its fields: not what any build writes.
+		return nil, fmt.Errorf("%w: version %d for fields of version %d", ErrMalformed, w.Version, want)
 	}
 	r := &Record{
 		Version:       w.Version,
@@ -291,7 +312,7 @@ func DecodeRecord(b []byte) (*Record, error) {
 	copy(r.Sealed.KeyID[:], w.Sealed.KeyID)
 	r.Sealed.Box = w.Sealed.Box
 	if w.Override != nil {
-		r.Override = &Override{Who: w.Override.Who, Why: w.Override.Why}
+		r.Override = &Override{Who: w.Override.Who, Why: w.Override.Why, Of: Seq(w.Override.Of)}
 	}
 	again, err := cose.EncMode().Marshal(&w)
 	if err != nil || !bytes.Equal(again, b) {
