@@ -160,11 +160,21 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	}
 	defer mem.Close()
 
+	pins, err := loadPINState(d.cfg.DataDir)
+	if err != nil {
+		d.logger.Error("guard PIN lockout unreadable: overrides start locked for a minute", "error", err)
+		now, _ := d.clock.Now()
+		pins = gate.PINState{Level: 1, LockedUntil: now.Add(gate.PINLockouts[0]), LockedFor: gate.PINLockouts[0]}
+	}
 	display := d.newDisplay(ld.site)
 	g, err := gate.New(gate.Options{
 		Lanes: devs.lanes, Journal: gateJournal{j}, Clock: d.clock, State: ld.state,
 		Display: uiDisplay{display}, Logger: d.logger.With("component", "gate"), OnPassage: onPassage,
 		Replay: mem,
+		// The guard may override only what the display still shows.
+		OverrideWindow: displayRefuseHold,
+		PINState:       pins,
+		SavePINState:   func(st gate.PINState) error { return savePINState(d.cfg.DataDir, st) },
 	})
 	if err != nil {
 		return err

@@ -29,12 +29,17 @@ func (u uiDisplay) Show(s gate.Shown) {
 			High: slices.Contains(s.Reasons, "fever"),
 		},
 		Reasons: s.Reasons, Message: s.Message, Manual: s.Manual, At: s.At,
+		OverrideReasons: s.OverrideReasons,
 	}
 	if s.Override != nil {
 		v.OverrideReason = s.Override.Reason
 	}
 	u.s.Show(v)
 }
+
+// displayRefuseHold is how long a refusal stays on the display; the gate
+// takes overrides for as long.
+const displayRefuseHold = ui.DefaultRefuseHold
 
 // newDisplay builds the guard display for the site. Overrides go to the
 // gate, once it exists.
@@ -45,6 +50,7 @@ func (d *daemon) newDisplay(site *gate.SiteSettings) *ui.Server {
 		Lanes:           d.laneNames(),
 		OverrideReasons: gate.OverrideReasons(),
 		Location:        site.Location(),
+		RefuseHold:      displayRefuseHold,
 		Now:             func() time.Time { t, _ := d.clock.Now(); return t },
 		Logger:          d.logger.With("component", "display"),
 		OnOverride: func(ctx context.Context, o ui.Override) error {
@@ -64,6 +70,8 @@ func overrideError(err error) error {
 		{gate.ErrBadPIN, ui.ErrWrongPIN},
 		{gate.ErrOverrideLocked, ui.ErrLocked},
 		{gate.ErrNothingToOverride, ui.ErrNothingToOverride},
+		{gate.ErrNotOverridable, ui.ErrNotOverridable},
+		{gate.ErrEmergencyOnly, ui.ErrEmergencyOnly},
 		{gate.ErrOverrideReason, ui.ErrOverrideReason},
 		{gate.ErrUnknownLane, ui.ErrUnknownLane},
 	} {

@@ -42,7 +42,7 @@ func journalPassage(p *gate.Passage) *journal.Passage {
 		}
 	}
 	if p.Override != nil {
-		jp.Override = &journal.Override{Who: p.Override.Guard, Why: p.Override.Reason}
+		jp.Override = &journal.Override{Who: p.Override.Guard, Why: p.Override.Reason, Of: journal.Seq(p.Override.Of)}
 	}
 	return jp
 }

@@ -51,7 +51,7 @@ func TestJournalPassage(t *testing.T) {
 	if len(r.Bundles) != 1 || r.Bundles["trust"] != 2 {
 		t.Errorf("got bundles %v, want trust 2 only", r.Bundles)
 	}
-	if r.Override == nil || r.Override.Who != "guard-1" || r.Override.Why != gate.OverrideRetakeNormal {
+	if r.Override == nil || r.Override.Who != "guard-1" || r.Override.Why != gate.OverrideRetakeNormal || r.Override.Of != 41 {
 		t.Errorf("got override %+v", r.Override)
 	}
 }

@@ -394,7 +394,7 @@ dir = %q
 	if resp.StatusCode != http.StatusOK || m == nil {
 		t.Fatalf("display page: %d, token found %v", resp.StatusCode, m != nil)
 	}
-	req, _ := http.NewRequest("POST", dbase+"/override", strings.NewReader(`{"lane":"in-1","pin":"0000","reason":"not-enrolled"}`))
+	req, _ := http.NewRequest("POST", dbase+"/override", strings.NewReader(`{"lane":"in-1","pin":"000000","reason":"not-enrolled"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Sentinel-Token", string(m[1]))
 	resp, err = http.DefaultClient.Do(req)
@@ -405,6 +405,11 @@ dir = %q
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "wrong-pin") {
 		t.Errorf("override with a wrong PIN: got %d %s, want 403 wrong-pin", resp.StatusCode, body)
+	}
+	// The wrong PIN counts towards the lockout, kept in the data
+	// directory for the next start.
+	if st, err := loadPINState(filepath.Join(dir, "data")); err != nil || st.Failures != 1 {
+		t.Errorf("saved PIN lockout: got %+v, %v; want 1 failure", st, err)
 	}
 	resp, err = http.Get(dbase + "/state")
 	if err != nil {
@@ -445,7 +450,8 @@ dir = %q
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if v, err := r.Verify(); err != nil || v.Records != 1 {
-		t.Errorf("journal: %d records, %v; want 1", v.Records, err)
+	// The passage and the wrong PIN's record.
+	if v, err := r.Verify(); err != nil || v.Records != 2 {
+		t.Errorf("journal: %d records, %v; want 2", v.Records, err)
 	}
 }

@@ -67,7 +67,7 @@ const (
 )
 
 // GuardPIN is the demo guard's PIN for overrides on the display.
-const GuardPIN = "2468"
+const GuardPIN = "246810"
 
 // CentreKeyFile holds the centre's HPKE private key (X25519, hex) in the
 // demo's data directory, as `sentinel-central trust hpke-keygen` writes

@@ -244,7 +244,7 @@ func newRigOpts(t testing.TB, mutate func(*State), opts func(*Options)) *rig {
 	t.Helper()
 	r := &rig{rec: &recorder{}, display: &fakeDisplay{}, clock: &fakeClock{t: t0.Add(time.Hour), trusted: true}, thermo: &fakeThermo{}}
 	r.journal = &fakeJournal{rec: r.rec}
-	pin, err := HashPIN("2468", minPINIterations)
+	pin, err := HashPIN("246810", minPINIterations)
 	if err != nil {
 		t.Fatal(err)
 	}

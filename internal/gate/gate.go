@@ -22,16 +22,15 @@ const (
 	// Card are awaited after the last part read.
 	DefaultChunkWindow = 10 * time.Second
 	// DefaultOverrideWindow is how long after a refusal the guard may
-	// override it.
-	DefaultOverrideWindow = 2 * time.Minute
+	// override it: the time the display holds a refusal on screen
+	// (ui.DefaultRefuseHold), so that the guard overrides only what the
+	// lane shows.
+	DefaultOverrideWindow = 30 * time.Second
 	// DefaultReplayWindow is how long a static code (a paper code, an EU
 	// DCC, a SMART Health Card) stays used once admitted: long enough to
 	// stop it being handed back over the fence, short enough for the
 	// holder to come back.
 	DefaultReplayWindow = 2 * time.Minute
-	// Lockout after failed PINs.
-	maxPINFailures = 5
-	pinLockout     = time.Minute
 )
 
 // Errors returned by the gate.
@@ -39,12 +38,19 @@ var (
 	// ErrUnknownLane: no lane has that name.
 	ErrUnknownLane = errors.New("gate: no such lane")
 	// ErrNothingToOverride: the lane's last passage was admitted, already
-	// overridden, or too long ago.
-	ErrNothingToOverride = errors.New("gate: nothing to override at this lane: the last person was admitted, or it was too long ago")
+	// overridden, or is no longer on screen.
+	ErrNothingToOverride = errors.New("gate: nothing to override at this lane: the last person was admitted, already overridden, or is no longer on screen")
+	// ErrNotOverridable: the code was forged, altered, revoked or a
+	// screenshot; no override admits it.
+	ErrNotOverridable = errors.New("gate: this refusal cannot be overridden: the code is forged, altered, revoked or a screenshot")
+	// ErrEmergencyOnly: a refusal by the site's rules (a red or yellow
+	// code, an expired code…) can be overridden for an emergency only.
+	ErrEmergencyOnly = errors.New("gate: this refusal can be overridden only for an emergency")
 	// ErrBadPIN: the PIN matches no guard of the site.
 	ErrBadPIN = errors.New("gate: wrong PIN")
-	// ErrOverrideLocked: too many wrong PINs; overrides wait a minute.
-	ErrOverrideLocked = errors.New("gate: too many wrong PINs: wait a minute before the next override")
+	// ErrOverrideLocked: too many wrong PINs; overrides wait. Matched by
+	// every *LockedError, which says until when.
+	ErrOverrideLocked = errors.New("gate: too many wrong PINs: overrides are locked")
 	// ErrOverrideReason: the reason is not on the list.
 	ErrOverrideReason = errors.New("gate: choose a reason from the list")
 	// ErrJournal is matched by every *JournalError.
@@ -109,6 +115,11 @@ type Options struct {
 	// ReplayWindow: see DefaultReplayWindow. A live presentation is kept
 	// for as long as it verifies instead.
 	ReplayWindow time.Duration
+	// PINState is the guard PIN lockout's state at start, as SavePINState
+	// last saved it; SavePINState, when set, is called with the new state
+	// after every change, so that a restart keeps a lockout.
+	PINState     PINState
+	SavePINState func(PINState) error
 }
 
 // Result is the outcome of one passage.
@@ -137,9 +148,7 @@ type Gate struct {
 	state   atomic.Pointer[State]
 	metrics Metrics
 
-	pinMu       sync.Mutex
-	pinFailures int
-	lockedUntil time.Time
+	pins *pinLimiter
 
 	cancel  context.CancelFunc
 	readers sync.WaitGroup
@@ -150,11 +159,10 @@ type lane struct {
 	cfg LaneConfig
 	mu  sync.Mutex // held for the whole of a passage or override
 	asm shc.Assembler
-	// last is the last committed refusal, which the guard may override.
-	last       *Passage
-	lastSeq    uint64
-	lastName   string
-	overridden bool
+	// target is the lane's last passage when it was a committed refusal
+	// or referral that may be overridden; nil once anything else happened
+	// at the lane or it was overridden.
+	target *overrideTarget
 }
 
 // New returns a gate for opts. It does not start reading: see Start.
@@ -175,6 +183,9 @@ func New(opts Options) (*Gate, error) {
 	if g.logger == nil {
 		g.logger = slog.New(slog.DiscardHandler)
 	}
+	g.pins = &pinLimiter{st: opts.PINState, save: opts.SavePINState, onErr: func(err error) {
+		g.logger.Error("guard PIN lockout not saved: a restart would forget it", "error", err)
+	}}
 	for _, lc := range opts.Lanes {
 		if lc.Name == "" {
 			return nil, errors.New("gate: a lane has no name")
@@ -299,6 +310,7 @@ func (g *Gate) work(ctx context.Context, l *lane, events <-chan event) {
 		case <-timer.C:
 			l.mu.Lock()
 			l.asm.Reset()
+			l.target = nil
 			l.mu.Unlock()
 			g.metrics.incomplete.Add(1)
 			g.show(Shown{Lane: l.cfg.Name, Verdict: Refer, Reasons: []string{ReasonIncomplete}, Message: messageOf([]string{ReasonIncomplete}), At: g.now()})
@@ -317,6 +329,9 @@ func (g *Gate) handle(ctx context.Context, l *lane, ev event, timer *time.Timer)
 		g.run(ctx, l, nil, ev.code.Source, credential.ReasonTooLarge)
 		return
 	case ev.err != nil:
+		l.mu.Lock()
+		l.target = nil // the screen now shows this, not the refusal
+		l.mu.Unlock()
 		g.metrics.scanErrors.Add(1)
 		g.show(Shown{Lane: l.cfg.Name, Verdict: Refer, Reasons: []string{ReasonScanError}, Message: messageOf([]string{ReasonScanError}), At: g.now()})
 		return

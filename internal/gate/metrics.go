@@ -13,6 +13,7 @@ type Metrics struct {
 	admitted, denied, referred atomic.Uint64
 	overrides                  atomic.Uint64
 	overridesRefused           atomic.Uint64
+	pinFailures, pinLockouts   atomic.Uint64
 	journalFailures            atomic.Uint64
 	outputFailures             atomic.Uint64
 	scanErrors                 atomic.Uint64
@@ -27,6 +28,7 @@ type Counts struct {
 	Admitted, Denied, Referred uint64
 	Overrides                  uint64
 	OverridesRefused           uint64
+	PINFailures, PINLockouts   uint64
 	JournalFailures            uint64
 	OutputFailures             uint64
 	ScanErrors                 uint64
@@ -40,6 +42,7 @@ func (m *Metrics) Counts() Counts {
 	return Counts{
 		Admitted: m.admitted.Load(), Denied: m.denied.Load(), Referred: m.referred.Load(),
 		Overrides: m.overrides.Load(), OverridesRefused: m.overridesRefused.Load(),
+		PINFailures: m.pinFailures.Load(), PINLockouts: m.pinLockouts.Load(),
 		JournalFailures: m.journalFailures.Load(), OutputFailures: m.outputFailures.Load(),
 		ScanErrors: m.scanErrors.Load(), Incomplete: m.incomplete.Load(),
 		Replays: m.replays.Load(),
@@ -81,6 +84,8 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 		}},
 		counter("sentinel_overrides_total", "Guard overrides recorded.", c.Overrides),
 		counter("sentinel_overrides_refused_total", "Override attempts refused (wrong PIN, locked, nothing to override).", c.OverridesRefused),
+		counter("sentinel_override_pin_failures_total", "Override attempts with a wrong guard PIN (each is journalled).", c.PINFailures),
+		counter("sentinel_override_pin_lockouts_total", "Override lockouts started by wrong guard PINs.", c.PINLockouts),
 		counter("sentinel_journal_failures_total", "Passages the journal could not commit (gate kept shut).", c.JournalFailures),
 		counter("sentinel_output_failures_total", "Failures driving the relay, light tower or buzzer.", c.OutputFailures),
 		counter("sentinel_scan_errors_total", "Codes the scanners could not read whole.", c.ScanErrors),

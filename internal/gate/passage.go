@@ -121,7 +121,10 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 			colour = status.Colour()
 		}
 	}
-	r := g.commit(ctx, l, p, Shown{Lane: l.cfg.Name, Colour: colour, MaskedName: name})
+	scope := overrideScopeOf(p, reject, status)
+	shown := Shown{Lane: l.cfg.Name, Colour: colour, MaskedName: name, OverrideReasons: scope.reasons()}
+	l.target = nil // this person replaces whoever was on screen
+	r := g.commit(ctx, l, p, shown)
 	r.Source, r.MaskedName, r.Decide = source, name, decide
 	if reserved {
 		if !r.Committed {
@@ -132,7 +135,7 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 		}
 	}
 	if r.Committed && p.Verdict != Admit {
-		l.last, l.lastSeq, l.lastName, l.overridden = p, r.Seq, name, false
+		l.target = &overrideTarget{passage: p, seq: r.Seq, name: name, scope: scope}
 	}
 	g.finish(r)
 	return r
@@ -190,6 +193,7 @@ func (g *Gate) commit(ctx context.Context, l *lane, p *Passage, s Shown) Result 
 	seq, err := g.opts.Journal.Append(ctx, p)
 	s.Verdict, s.Temperature, s.Reasons, s.At, s.Override = p.Verdict, p.Temperature, p.Reasons, p.Time, p.Override
 	if err != nil {
+		s.OverrideReasons = nil // nothing recorded, nothing to override
 		r.Err = &JournalError{Lane: l.cfg.Name, Err: err}
 		g.metrics.journalFailures.Add(1)
 		g.logger.Error("passage not recorded: gate kept shut", "lane", l.cfg.Name, "verdict", p.Verdict, "error", err)
@@ -237,61 +241,4 @@ func (g *Gate) finish(r Result) {
 	if g.opts.OnPassage != nil {
 		g.opts.OnPassage(r)
 	}
-}
-
-// Override admits the last person refused or referred at lane, on the
-// guard's PIN and a reason from OverrideReasons. The override is written to
-// the journal as a passage of its own before the gate opens.
-func (g *Gate) Override(ctx context.Context, laneName, pin, reason string) (Result, error) {
-	l := g.byName[laneName]
-	if l == nil {
-		return Result{}, fmt.Errorf("%w: %q", ErrUnknownLane, laneName)
-	}
-	if !validOverrideReason(reason) {
-		return Result{}, fmt.Errorf("%w: %q", ErrOverrideReason, reason)
-	}
-	now, trusted := g.opts.Clock.Now()
-	g.pinMu.Lock()
-	locked := now.Before(g.lockedUntil)
-	g.pinMu.Unlock()
-	if locked {
-		g.metrics.overridesRefused.Add(1)
-		return Result{}, ErrOverrideLocked
-	}
-
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.last == nil || l.overridden || now.Sub(l.last.Time) > g.opts.OverrideWindow || now.Before(l.last.Time) {
-		g.metrics.overridesRefused.Add(1)
-		return Result{}, ErrNothingToOverride
-	}
-	st := g.state.Load()
-	guard := st.Site.GuardFor(pin)
-	g.pinMu.Lock()
-	if guard == "" {
-		g.pinFailures++
-		if g.pinFailures >= maxPINFailures {
-			g.lockedUntil, g.pinFailures = now.Add(pinLockout), 0
-		}
-		g.pinMu.Unlock()
-		g.metrics.overridesRefused.Add(1)
-		g.logger.Warn("override refused: wrong PIN", "lane", laneName)
-		return Result{}, ErrBadPIN
-	}
-	g.pinFailures = 0
-	g.pinMu.Unlock()
-
-	p := *l.last
-	p.Time, p.ClockTrusted = now, trusted
-	p.Verdict, p.Reasons = Admit, []string{ReasonOverride}
-	p.BundleVersions = st.versions()
-	p.Override = &Override{Guard: guard, Reason: reason, Of: l.lastSeq}
-	r := g.commit(ctx, l, &p, Shown{Lane: laneName, Colour: p.CodeColour, MaskedName: l.lastName})
-	r.MaskedName = l.lastName
-	if r.Committed {
-		l.overridden = true
-		g.metrics.overrides.Add(1)
-	}
-	g.finish(r)
-	return r, r.Err
 }

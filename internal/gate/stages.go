@@ -240,5 +240,9 @@ type Shown struct {
 	Manual bool
 	// Override names the guard's override, if this is one.
 	Override *Override
-	At       time.Time
+	// OverrideReasons are the reasons a guard may give to override this
+	// passage while it is on screen (see Gate.Override); empty when it
+	// cannot be overridden.
+	OverrideReasons []string
+	At              time.Time
 }

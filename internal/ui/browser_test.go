@@ -48,6 +48,7 @@ type seen struct {
 	Name     string   `json:"name"`
 	Temp     string   `json:"temp"`
 	Message  string   `json:"message"`
+	Note     string   `json:"note"`
 	Colour   string   `json:"colour"`
 	Override bool     `json:"override"`
 	Banners  []string `json:"banners"`
@@ -74,7 +75,7 @@ const readPage = `(() => {
     lang: document.documentElement.lang,
     outcome: lane ? lane.dataset.outcome : '',
     shape: shape ? shape.dataset.shape : '',
-    word: q('.word'), sub: q('.sub'), name: q('.name'), temp: q('.temp'), message: q('.message'),
+    word: q('.word'), sub: q('.sub'), name: q('.name'), temp: q('.temp'), message: q('.message'), note: q('.overridenote'),
     colour: q('.codecolour'),
     override: !!(lane && lane.querySelector('button.override')),
     banners: [...document.querySelectorAll('#banners .banner')].map((b) => b.textContent),
@@ -104,7 +105,7 @@ func TestBrowser(t *testing.T) {
 
 	clk := &fakeClock{t: time.Date(2026, 11, 29, 1, 42, 0, 0, time.UTC)}
 	var shown *Server
-	gate := &fakeGate{pin: "2468"}
+	gate := &fakeGate{pin: "246810"}
 	s := New(Options{
 		Lang: "en", Site: "Huaxin supermarket · east gate", Lanes: []string{"in-1"},
 		Now: clk.Now, Location: time.FixedZone("CST", 8*3600),
@@ -212,7 +213,7 @@ func TestBrowser(t *testing.T) {
 		if got.Outcome != w.outcome || got.Shape != w.shape || got.Word != w.word {
 			t.Errorf("%s: got %s %s %q, want %s %s %q", name, got.Outcome, got.Shape, got.Word, w.outcome, w.shape, w.word)
 		}
-		all := strings.Join([]string{got.Sub, got.Name, got.Temp, got.Message, got.Colour}, " | ")
+		all := strings.Join([]string{got.Sub, got.Name, got.Temp, got.Message, got.Note, got.Colour}, " | ")
 		for _, c := range w.contains {
 			if !strings.Contains(all, c) {
 				t.Errorf("%s: the lane shows %q, want it to contain %q", name, all, c)
@@ -251,46 +252,48 @@ func TestBrowser(t *testing.T) {
 
 	// Refused: red, octagon, STOP, the reason in words.
 	s.Show(Verdict{Lane: "in-1", Outcome: Deny, Colour: credential.ColourRed, MaskedName: "Li *", Temperature: Temperature{State: TempOK, Value: celsius(36.4)},
-		Reasons: []string{"colour-red"}, Message: map[string]string{"en": "Red code. Refuse entry.", "zh": "红码。拒绝通行。"}})
+		Reasons: []string{"colour-red"}, Message: map[string]string{"en": "Red code. Refuse entry.", "zh": "红码。拒绝通行。"},
+		OverrideReasons: []string{"emergency"}})
 	waitFor("deny", laneShows("deny", "Li *"))
-	check("refused", "", want{outcome: "deny", shape: "octagon", word: "STOP", contains: []string{"Gate stays shut", "Red code. Refuse entry.", "Code: red"}, override: true})
+	check("refused", "", want{outcome: "deny", shape: "octagon", word: "STOP", contains: []string{"Gate stays shut", "Red code. Refuse entry.", "Code: red", "Override for emergencies only"}, override: true})
 	shoot("03-refused-red")
 
 	// The guard overrides: the pad, a wrong PIN, then the right one.
 	step(5*time.Second, chromedp.Click(chromedp.CSS(".lane button.override")), chromedp.WaitVisible(chromedp.CSS("#pad")))
-	for _, k := range "1111" {
+	for _, k := range "111111" {
 		step(5*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#keys button[data-key="%c"]`, k))))
 	}
-	step(5*time.Second, chromedp.Click(chromedp.CSS(`#reasons button[data-reason="document-checked"]`)))
-	waitFor("four PIN dots", `document.getElementById('pindots').textContent === '●●●●'`)
+	// A red code: the pad offers an emergency only, chosen already.
+	waitFor("the only reason, chosen", `document.querySelectorAll('#reasons button').length === 1 && document.querySelector('#reasons button[data-reason="emergency"]').getAttribute('aria-pressed') === 'true'`)
+	waitFor("six PIN dots", `document.getElementById('pindots').textContent === '●●●●●●'`)
 	shoot("04-override-pad")
 	step(5*time.Second, chromedp.Click(chromedp.CSS("#padsubmit")))
 	waitFor("the wrong-PIN message", `document.getElementById('padmsg').textContent.includes('Wrong PIN')`)
 	shoot("05-override-wrong-pin")
-	for _, k := range "2468" {
+	for _, k := range "246810" {
 		step(5*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#keys button[data-key="%c"]`, k))))
 	}
 	step(5*time.Second, chromedp.Click(chromedp.CSS("#padsubmit")))
 	waitFor("the override", laneShows("admit", "Admitted by the guard"))
 	waitFor("the pad to close", `document.getElementById('pad').hidden`)
 	gate.mu.Lock()
-	if want := (Override{Lane: "in-1", PIN: "2468", Reason: "document-checked"}); len(gate.got) != 1 || gate.got[0] != want {
+	if want := (Override{Lane: "in-1", PIN: "246810", Reason: "emergency"}); len(gate.got) != 1 || gate.got[0] != want {
 		t.Errorf("the gate got %+v, want %+v", gate.got, want)
 	}
 	gate.mu.Unlock()
-	check("override", "", want{outcome: "admit", shape: "circle", word: "PASS", contains: []string{"Admitted by the guard: Valid document checked by hand", "Li *"}})
+	check("override", "", want{outcome: "admit", shape: "circle", word: "PASS", contains: []string{"Admitted by the guard: Emergency", "Li *"}})
 	shoot("06-override-admitted")
 
 	// Referred: a yellow code at a pharmacy.
 	s.Show(Verdict{Lane: "in-1", Outcome: Refer, Colour: credential.ColourYellow, MaskedName: "Wang *", Temperature: Temperature{State: TempOK, Value: celsius(36.8)},
-		Reasons: []string{"colour-yellow"}, Message: map[string]string{"en": "Yellow code.", "zh": "黄码。"}})
+		Reasons: []string{"colour-yellow"}, Message: map[string]string{"en": "Yellow code.", "zh": "黄码。"}, OverrideReasons: defaultOverrideReasons})
 	waitFor("refer", laneShows("refer", "Wang *"))
 	check("refer yellow", "", want{outcome: "refer", shape: "triangle", word: "CHECK", contains: []string{"Guard: check this person", "Yellow code.", "Code: yellow"}, override: true})
 	shoot("07-refer-yellow")
 
 	// Referred: a fever on a green code.
 	s.Show(Verdict{Lane: "in-1", Outcome: Refer, Colour: credential.ColourGreen, MaskedName: "Zhao *", Temperature: Temperature{State: TempOK, Value: celsius(38.1), High: true},
-		Reasons: []string{"fever"}, Message: map[string]string{"en": "Temperature high. Retake it with a clinical thermometer.", "zh": "体温偏高。请用医用体温计复测。"}})
+		Reasons: []string{"fever"}, Message: map[string]string{"en": "Temperature high. Retake it with a clinical thermometer.", "zh": "体温偏高。请用医用体温计复测。"}, OverrideReasons: defaultOverrideReasons})
 	waitFor("fever", laneShows("refer", "Zhao *"))
 	check("refer fever", "", want{outcome: "refer", shape: "triangle", word: "CHECK", contains: []string{"38.1 °C", "▲ HIGH", "Temperature high"}, override: true})
 	shoot("08-refer-fever")
@@ -328,7 +331,7 @@ func TestBrowser(t *testing.T) {
 	notEnrolled.Bundles = []Bundle{{Kind: trust.KindTrust, Freshness: trust.FreshnessBlocked}, {Kind: trust.KindStatusBase, Freshness: trust.FreshnessBlocked}}
 	s.SetStatus(notEnrolled)
 	s.Show(Verdict{Lane: "in-1", Outcome: Refer, MaskedName: "Sun *", Reasons: []string{"not-enrolled"},
-		Message: map[string]string{"en": "This gate is not enrolled yet. Check every person by hand.", "zh": "本设备尚未注册。请人工核验每位人员。"}})
+		Message: map[string]string{"en": "This gate is not enrolled yet. Check every person by hand.", "zh": "本设备尚未注册。请人工核验每位人员。"}, OverrideReasons: defaultOverrideReasons})
 	waitFor("not enrolled", laneShows("refer", "Sun *")+` && !!document.getElementById('banner-notenrolled') && !document.getElementById('banner-manual')`)
 	got = check("not enrolled", "", want{outcome: "refer", shape: "triangle", word: "CHECK", contains: []string{"not enrolled yet"}, banners: []string{"NOT ENROLLED"}, override: true})
 	if !strings.Contains(got.Health, "Keys NONE") {
@@ -352,7 +355,7 @@ func TestBrowser(t *testing.T) {
 	s.SetLang("zh")
 	waitFor("the Chinese page", `document.documentElement.lang === 'zh-CN' && !!document.querySelector('.lane')`)
 	s.Show(Verdict{Lane: "in-1", Outcome: Deny, Colour: credential.ColourRed, MaskedName: "李 *", Temperature: Temperature{State: TempOK, Value: celsius(36.5)},
-		Reasons: []string{"colour-red"}, Message: map[string]string{"en": "Red code. Refuse entry.", "zh": "红码。拒绝通行。"}})
+		Reasons: []string{"colour-red"}, Message: map[string]string{"en": "Red code. Refuse entry.", "zh": "红码。拒绝通行。"}, OverrideReasons: []string{"emergency"}})
 	waitFor("deny in Chinese", laneShows("deny", "李 *"))
 	got = check("zh refused", "", want{outcome: "deny", shape: "octagon", word: "禁止通行", contains: []string{"闸门关闭", "红码。拒绝通行。", "健康码：红码", "36.5 °C"}, override: true})
 	if got.Lang != "zh-CN" || !strings.Contains(got.Net, "在线") {

@@ -16,7 +16,7 @@ import (
 // Limits on an override request, which comes from outside bytes.
 const (
 	maxOverrideBody = 1 << 10
-	minPIN, maxPIN  = 4, 12
+	minPIN, maxPIN  = 6, 12 // as the gate: gate.MinPINLength, gate.MaxPINLength
 	maxLaneName     = 64
 )
 
@@ -43,7 +43,7 @@ type overrideResponse struct {
 var errBadRequest = errors.New("ui: bad override request")
 
 // decodeOverride parses and checks an override body: a JSON object with a
-// known lane-sized name, a PIN of 4 to 12 ASCII digits and a reason.
+// known lane-sized name, a PIN of 6 to 12 ASCII digits and a reason.
 func decodeOverride(r io.Reader) (Override, error) {
 	dec := json.NewDecoder(io.LimitReader(r, maxOverrideBody+1))
 	dec.DisallowUnknownFields()
@@ -66,7 +66,7 @@ func decodeOverride(r io.Reader) (Override, error) {
 	return Override(req), nil
 }
 
-var errPINFormat = errors.New("a PIN is 4 to 12 digits")
+var errPINFormat = errors.New("a PIN is 6 to 12 digits")
 
 func validPIN(p string) bool {
 	if len(p) < minPIN || len(p) > maxPIN {
@@ -114,32 +114,36 @@ func (s *Server) serveOverride(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// One override at a time, so that wrong PINs are counted in order.
 	if !s.overrideMu.TryLock() {
 		reply(http.StatusConflict, "override.busy", "busy")
 		return
 	}
 	defer s.overrideMu.Unlock()
-	if wait := s.lockedFor(); wait > 0 {
-		s.lockedReply(w, lang, wait)
-		return
-	}
 	err = s.opts.OnOverride(r.Context(), o)
+	var retry interface{ RetryAfter() time.Duration }
 	switch {
 	case err == nil:
-		s.pinSuccess()
 		s.logger.Info("override recorded", "lane", o.Lane, "reason", o.Reason)
 		reply(http.StatusOK, "override.ok", "")
 	case errors.Is(err, ErrWrongPIN):
 		s.logger.Warn("override refused: wrong PIN", "lane", o.Lane)
-		if wait := s.pinFailure(); wait > 0 {
-			s.lockedReply(w, lang, wait)
-			return
-		}
 		reply(http.StatusForbidden, "override.wrongpin", "wrong-pin")
 	case errors.Is(err, ErrLocked):
-		s.lockedReply(w, lang, s.opts.PINLockout)
+		// The gate counts wrong PINs and keeps the lockout across
+		// restarts; it says how long to wait.
+		wait := DefaultPINLockout
+		if errors.As(err, &retry) && retry.RetryAfter() > 0 {
+			wait = retry.RetryAfter()
+		}
+		s.logger.Warn("override refused: locked after wrong PINs", "lane", o.Lane, "wait", wait)
+		s.lockedReply(w, lang, wait)
 	case errors.Is(err, ErrNothingToOverride):
 		reply(http.StatusConflict, "override.nothing", "nothing")
+	case errors.Is(err, ErrNotOverridable):
+		reply(http.StatusConflict, "override.notgenuine", "not-overridable")
+	case errors.Is(err, ErrEmergencyOnly):
+		reply(http.StatusConflict, "override.emergencyonly", "emergency-only")
 	case errors.Is(err, ErrOverrideReason):
 		reply(http.StatusBadRequest, "override.badreason", "bad-reason")
 	case errors.Is(err, ErrUnknownLane):
@@ -155,38 +159,25 @@ func (s *Server) lockedReply(w http.ResponseWriter, lang string, wait time.Durat
 	secs := int((wait + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	writeJSON(w, http.StatusTooManyRequests, overrideResponse{
-		Code: "locked", Message: trf(lang, "override.locked", strconv.Itoa(secs)), RetryAfter: secs,
+		Code: "locked", Message: trf(lang, "override.locked", waitWords(lang, wait)), RetryAfter: secs,
 	})
 }
 
-// lockedFor returns how long overrides stay locked, or 0.
-func (s *Server) lockedFor() time.Duration {
-	s.pinMu.Lock()
-	defer s.pinMu.Unlock()
-	if d := s.lockedTill.Sub(s.opts.Now()); d > 0 {
-		return d
+// waitWords says a wait in seconds, minutes or hours.
+func waitWords(lang string, d time.Duration) string {
+	d = (d + time.Second - 1).Truncate(time.Second)
+	var n int
+	var unit string
+	switch {
+	case d <= 2*time.Minute:
+		n, unit = int(d/time.Second), "s"
+	case d <= 2*time.Hour:
+		n, unit = int((d+time.Minute-1)/time.Minute), "min"
+	default:
+		n, unit = int((d+time.Hour-1)/time.Hour), "h"
 	}
-	return 0
-}
-
-// pinFailure counts a wrong PIN and returns the lockout it starts, or 0.
-func (s *Server) pinFailure() time.Duration {
-	now := s.opts.Now()
-	s.pinMu.Lock()
-	defer s.pinMu.Unlock()
-	s.failures = slices.DeleteFunc(s.failures, func(t time.Time) bool { return now.Sub(t) >= s.opts.PINWindow })
-	s.failures = append(s.failures, now)
-	if len(s.failures) < s.opts.MaxPINFailures {
-		return 0
+	if lang == LangZH {
+		return strconv.Itoa(n) + map[string]string{"s": " 秒", "min": " 分钟", "h": " 小时"}[unit]
 	}
-	s.failures = s.failures[:0]
-	s.lockedTill = now.Add(s.opts.PINLockout)
-	return s.opts.PINLockout
-}
-
-// pinSuccess forgets earlier wrong PINs.
-func (s *Server) pinSuccess() {
-	s.pinMu.Lock()
-	defer s.pinMu.Unlock()
-	s.failures = s.failures[:0]
+	return strconv.Itoa(n) + " " + unit
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -42,19 +43,24 @@ type deviceView struct {
 }
 
 type verdictView struct {
-	Outcome     Outcome  `json:"outcome"`
-	Colour      string   `json:"colour"`
-	Name        string   `json:"name"`
-	TempState   string   `json:"temp_state"`
-	Temp        string   `json:"temp"` // "36.6 °C" when taken
-	TempHigh    bool     `json:"temp_high"`
-	Message     string   `json:"message"`
-	Reasons     []string `json:"reasons"`
-	Manual      bool     `json:"manual"`
-	Override    string   `json:"override"` // the override reason in words
-	At          string   `json:"at"`       // HH:MM:SS, site time
-	RemainingMS int64    `json:"remaining_ms"`
-	HoldMS      int64    `json:"hold_ms"`
+	Outcome   Outcome  `json:"outcome"`
+	Colour    string   `json:"colour"`
+	Name      string   `json:"name"`
+	TempState string   `json:"temp_state"`
+	Temp      string   `json:"temp"` // "36.6 °C" when taken
+	TempHigh  bool     `json:"temp_high"`
+	Message   string   `json:"message"`
+	Reasons   []string `json:"reasons"`
+	Manual    bool     `json:"manual"`
+	Override  string   `json:"override"` // the override reason in words
+	// OverrideReasons are the reasons the pad offers for this verdict;
+	// empty: no override button. OverrideNote says why there is none or
+	// why so few ("" when there is nothing to say).
+	OverrideReasons []choice `json:"override_reasons"`
+	OverrideNote    string   `json:"override_note"`
+	At              string   `json:"at"` // HH:MM:SS, site time
+	RemainingMS     int64    `json:"remaining_ms"`
+	HoldMS          int64    `json:"hold_ms"`
 }
 
 type statusView struct {
@@ -110,6 +116,20 @@ func (s *Server) snapshot(lang string) snapshot {
 			}
 			if v.OverrideReason != "" {
 				vv.Override = reasonLabel(lang, v.OverrideReason)
+			}
+			vv.OverrideReasons = []choice{}
+			if s.opts.OnOverride != nil && v.Outcome != Admit && !v.Manual {
+				for _, code := range v.OverrideReasons {
+					if slices.Contains(s.opts.OverrideReasons, code) {
+						vv.OverrideReasons = append(vv.OverrideReasons, choice{Code: code, Label: reasonLabel(lang, code)})
+					}
+				}
+				switch {
+				case len(vv.OverrideReasons) == 0 && v.Outcome == Deny:
+					vv.OverrideNote = tr(lang, "note.nooverride")
+				case len(vv.OverrideReasons) == 1 && vv.OverrideReasons[0].Code == "emergency":
+					vv.OverrideNote = tr(lang, "note.emergencyonly")
+				}
 			}
 			if vv.Reasons == nil {
 				vv.Reasons = []string{}

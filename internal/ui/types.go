@@ -18,11 +18,18 @@ import (
 var (
 	// ErrWrongPIN: the PIN matches no guard. Counted towards the lockout.
 	ErrWrongPIN = errors.New("ui: wrong PIN")
-	// ErrLocked: too many wrong PINs; overrides wait.
+	// ErrLocked: too many wrong PINs; overrides wait. When the error also
+	// has a method RetryAfter() time.Duration, the page says how long.
 	ErrLocked = errors.New("ui: too many wrong PINs: wait before the next override")
 	// ErrNothingToOverride: the lane's last person was admitted, or it was
 	// too long ago.
 	ErrNothingToOverride = errors.New("ui: nothing to override at this lane")
+	// ErrNotOverridable: the code is forged, altered, revoked or a
+	// screenshot; no override admits it.
+	ErrNotOverridable = errors.New("ui: this refusal cannot be overridden")
+	// ErrEmergencyOnly: the refusal can be overridden for an emergency
+	// only.
+	ErrEmergencyOnly = errors.New("ui: only an emergency can override this refusal")
 	// ErrOverrideReason: the reason is not on the list.
 	ErrOverrideReason = errors.New("ui: choose a reason from the list")
 	// ErrUnknownLane: the terminal has no lane of that name (404).
@@ -89,6 +96,10 @@ type Verdict struct {
 	// OverrideReason is set when a guard admitted the person: the reason
 	// code chosen on the pad.
 	OverrideReason string
+	// OverrideReasons are the reasons a guard may give to override this
+	// refusal or referral while it is on screen (the gate decides which);
+	// none: the page offers no override and says why.
+	OverrideReasons []string
 	// At is when the passage happened; zero means Options.Now().
 	At time.Time
 }

@@ -16,12 +16,12 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultAdmitHold      = 5 * time.Second
-	DefaultRefuseHold     = 30 * time.Second
-	DefaultHeartbeat      = 15 * time.Second
-	DefaultMaxPINFailures = 5
-	DefaultPINWindow      = 5 * time.Minute
-	DefaultPINLockout     = time.Minute
+	DefaultAdmitHold  = 5 * time.Second
+	DefaultRefuseHold = 30 * time.Second
+	DefaultHeartbeat  = 15 * time.Second
+	// DefaultPINLockout is the wait shown when the gate locks overrides
+	// without saying for how long.
+	DefaultPINLockout = time.Minute
 	// maxName bounds the masked name shown (it comes from a QR code).
 	maxName = 48
 )
@@ -52,10 +52,6 @@ type Options struct {
 	AdmitHold, RefuseHold time.Duration
 	// Heartbeat is the interval of the event stream's keep-alive events.
 	Heartbeat time.Duration
-	// MaxPINFailures wrong PINs within PINWindow lock overrides for
-	// PINLockout.
-	MaxPINFailures        int
-	PINWindow, PINLockout time.Duration
 	// Hosts are Host header names accepted besides loopback addresses and
 	// localhost.
 	Hosts []string
@@ -87,9 +83,6 @@ type Server struct {
 	done      chan struct{}
 
 	overrideMu sync.Mutex // one override at a time, so the PIN limit is exact
-	pinMu      sync.Mutex
-	failures   []time.Time
-	lockedTill time.Time
 }
 
 type laneState struct {
@@ -116,15 +109,6 @@ func New(opts Options) *Server {
 	}
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = DefaultHeartbeat
-	}
-	if opts.MaxPINFailures <= 0 {
-		opts.MaxPINFailures = DefaultMaxPINFailures
-	}
-	if opts.PINWindow <= 0 {
-		opts.PINWindow = DefaultPINWindow
-	}
-	if opts.PINLockout <= 0 {
-		opts.PINLockout = DefaultPINLockout
 	}
 	if len(opts.OverrideReasons) == 0 {
 		opts.OverrideReasons = defaultOverrideReasons
@@ -188,6 +172,7 @@ func (s *Server) Show(v Verdict) {
 		v.MaskedName = string([]rune(v.MaskedName)[:maxName-1]) + "…"
 	}
 	v.Reasons = append([]string(nil), v.Reasons...)
+	v.OverrideReasons = append([]string(nil), v.OverrideReasons...)
 	msg := make(map[string]string, len(v.Message))
 	for k, m := range v.Message {
 		msg[normLang(k)] = m

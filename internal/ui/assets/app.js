@@ -173,12 +173,14 @@
     const fill = el('div');
     bar.appendChild(fill);
     foot.appendChild(bar);
-    if (snap.override && outcome !== 'admit' && !v.manual) {
+    const reasons = v.override_reasons || [];
+    if (snap.override && outcome !== 'admit' && !v.manual && reasons.length) {
       const b = el('button', 'override', t('override.button'));
       b.type = 'button';
-      b.addEventListener('click', () => openPad(lane.name));
+      b.addEventListener('click', () => openPad(lane.name, reasons));
       foot.appendChild(b);
     }
+    if (v.override_note) p.appendChild(el('div', 'overridenote', v.override_note));
     p.appendChild(foot);
     p._countdown = { v, txt, fill };
     updateCountdown(p);
@@ -362,7 +364,7 @@
     $('pindots').textContent = '●'.repeat(pin.length) || '\u00a0';
   }
 
-  function openPad(lane) {
+  function openPad(lane, reasons) {
     padLane = lane;
     pin = '';
     reason = '';
@@ -370,7 +372,7 @@
     $('padtitle').textContent = tf('override.title', lane);
     const rs = $('reasons');
     rs.replaceChildren();
-    for (const r of (snap && snap.reasons) || []) {
+    for (const r of reasons) {
       const b = el('button', null, r.label);
       b.type = 'button';
       b.dataset.reason = r.code;
@@ -381,6 +383,7 @@
       });
       rs.appendChild(b);
     }
+    if (reasons.length === 1) rs.firstChild.click(); // the only reason allowed
     renderPin();
     padMessage('');
     $('padsubmit').disabled = false;
@@ -412,7 +415,7 @@
 
   async function submitPad() {
     if (padBusy) return;
-    if (pin.length < 4) { padMessage(t('override.badpin')); return; }
+    if (pin.length < 6) { padMessage(t('override.badpin')); return; }
     if (!reason) { padMessage(t('override.noreason')); return; }
     padBusy = true;
     $('padsubmit').disabled = true;
