@@ -30,12 +30,16 @@ func runJournal(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintln(stderr, "usage: sentinelctl journal verify [--data-dir DIR | --file FILE] [--json]")
 		fmt.Fprintln(stderr, "       sentinelctl journal tail [-n N] [--data-dir DIR | --file FILE] [--json]")
 		fmt.Fprintln(stderr, "       sentinelctl journal export [--from TIME] [--to TIME] [--format csv|jsonl] [--out FILE] [--data-dir DIR | --file FILE]")
+		fmt.Fprintln(stderr, "       sentinelctl journal salvage [--data-dir DIR] [--dry-run] [--json] FILE")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "verify checks the journal's whole hash chain and says where it first breaks.")
 		fmt.Fprintln(stderr, "tail shows the last passages; export writes the passages between --from and --to")
 		fmt.Fprintln(stderr, "(RFC 3339; no zone means UTC; a date alone means its midnight). The holder and")
 		fmt.Fprintln(stderr, "the temperature are sealed to the centre's key and are shown as \"sealed\".")
 		fmt.Fprintln(stderr, "While sentineld runs, these commands read a copy of the journal taken at once.")
+		fmt.Fprintln(stderr, "salvage recovers every passage still readable in a damaged journal FILE (one")
+		fmt.Fprintln(stderr, "sentineld moved aside as journal.db.corrupt-TIME, or a copy) and queues it in the")
+		fmt.Fprintln(stderr, "data directory; sentineld sends it to the centre, which flags the passages lost.")
 	}
 	if len(args) == 0 {
 		usage()
@@ -48,6 +52,8 @@ func runJournal(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return journalTail(args[1:], stdout, stderr)
 	case "export":
 		return journalExport(ctx, args[1:], stdout, stderr)
+	case "salvage":
+		return journalSalvage(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		usage()
 		return exitOK
@@ -401,6 +407,71 @@ func journalExport(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if file != nil {
 		fmt.Fprintf(stderr, "exported %d passages to %s\n", n, *outPath)
+	}
+	return exitOK
+}
+
+// salvageReport is the output of journal salvage.
+type salvageReport struct {
+	*journal.Salvage
+	Queued string `json:"queued,omitempty"`
+}
+
+func journalSalvage(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("journal salvage", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", firmwareconfig.DefaultDataDir, "the terminal's data directory, where the salvage is queued for sentineld")
+	dryRun := fs.Bool("dry-run", false, "report what can be salvaged, queue nothing")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := cli.ParseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "sentinelctl journal salvage: name one damaged journal FILE")
+		return exitUsage
+	}
+	s, err := journal.SalvageFile(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "sentinelctl journal salvage: %v\n", err)
+		return exitRefused
+	}
+	if len(s.Records) == 0 {
+		fmt.Fprintf(stderr, "sentinelctl journal salvage: no passage is readable in %s: nothing to send to the centre\n", pos[0])
+		return exitRefused
+	}
+	rep := salvageReport{Salvage: s}
+	if !*dryRun {
+		if st, err := os.Stat(*dataDir); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "sentinelctl journal salvage: no data directory %s: check --data-dir (the terminal's data_dir)\n", *dataDir)
+			return exitRefused
+		}
+		if rep.Queued, err = s.Queue(*dataDir, time.Now()); err != nil {
+			fmt.Fprintf(stderr, "sentinelctl journal salvage: %v\n", err)
+			return exitRefused
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "salvaged %d passages of epoch %s (records %d to %d) and %d data keys from %s\n",
+		len(s.Records), s.Epoch, s.First(), s.Last(), len(s.Keys), pos[0])
+	for _, b := range s.Breaks {
+		fmt.Fprintf(stdout, "chain break at record %d: %s\n", b.Seq, b.Reason)
+	}
+	if s.Others > 0 {
+		fmt.Fprintf(stdout, "left out %d records of other epochs (debris, not this journal's)\n", s.Others)
+	}
+	if rep.Queued != "" {
+		fmt.Fprintf(stdout, "queued as %s: sentineld sends it to the centre (within a minute while it runs and is online)\n", rep.Queued)
+	} else {
+		fmt.Fprintln(stdout, "dry run: nothing queued")
 	}
 	return exitOK
 }

@@ -119,6 +119,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 			d.logger.Error("close journal", "error", err)
 		}
 	}()
+	d.salvage(now)
 
 	var observer client.TimeObserver
 	if o, ok := d.clock.(client.TimeObserver); ok {
@@ -268,4 +269,20 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// salvage recovers the passages still readable in every journal file moved
+// aside (now or at an earlier start) and queues them for the centre; the
+// sync client delivers them. A file that cannot be read is logged and
+// kept.
+func (d *daemon) salvage(now time.Time) {
+	got, err := journal.SalvageMovedAside(journal.Path(d.cfg.DataDir), now)
+	for _, s := range got {
+		d.logger.Warn("salvaged a damaged journal: its readable passages are queued for the centre",
+			"file", s.Source, "epoch", s.Epoch, "records", len(s.Records), "first", s.First(), "last", s.Last(),
+			"keys", len(s.Keys), "breaks", len(s.Breaks))
+	}
+	if err != nil {
+		d.logger.Error("salvage of a damaged journal failed: the file is kept; try sentinelctl journal salvage", "error", err)
+	}
 }

@@ -43,6 +43,8 @@ type syncer struct {
 	logger               *slog.Logger
 	now                  func() (time.Time, bool)
 	renewEvery           time.Duration
+	interval             time.Duration // the clients' idle interval (0: their default)
+	hc                   *http.Client
 
 	cert      atomic.Pointer[tls.Certificate]
 	transport *http.Transport
@@ -115,7 +117,7 @@ func newSyncer(o syncOptions) (*syncer, error) {
 	if !ok {
 		device = leaf.Subject.CommonName
 	}
-	s := &syncer{dataDir: o.dataDir, url: o.url, device: device, logger: o.logger, now: o.now, renewEvery: o.renewEvery}
+	s := &syncer{dataDir: o.dataDir, url: o.url, device: device, logger: o.logger, now: o.now, renewEvery: o.renewEvery, interval: o.interval}
 	if s.renewEvery <= 0 {
 		s.renewEvery = defaultRenewEvery
 	}
@@ -128,6 +130,7 @@ func newSyncer(o syncOptions) (*syncer, error) {
 	}
 	s.track = &trackTransport{base: s.transport, now: func() time.Time { t, _ := o.now(); return t }}
 	hc := &http.Client{Transport: s.track}
+	s.hc = hc
 
 	s.up, err = client.New(o.journal, client.Options{
 		URL: o.url, Device: device, HTTP: hc, Interval: o.interval,
@@ -169,6 +172,7 @@ func (s *syncer) Start(ctx context.Context) {
 		s.down.Start(ctx)
 	}
 	s.wg.Go(func() { s.renewLoop(ctx) })
+	s.wg.Go(func() { s.salvageLoop(ctx) })
 	s.logger.Info("sync started", "central", s.url, "device", s.device, "download", s.down != nil)
 }
 
@@ -213,6 +217,71 @@ func (s *syncer) Kick() { s.up.Kick() }
 // Online says whether the last exchange with the centre got an answer, and
 // when the last one succeeded (zero: never).
 func (s *syncer) Online() (bool, time.Time) { return s.track.state() }
+
+// salvageLoop delivers the salvaged journals queued in the data directory
+// (by sentineld at start or by sentinelctl journal salvage), one after
+// another, at start and every interval until none is left; each is marked
+// delivered once the centre holds it all.
+func (s *syncer) salvageLoop(ctx context.Context) {
+	every := s.interval
+	if every <= 0 {
+		every = client.DefaultInterval
+	}
+	failed := map[string]string{}
+	for {
+		queued, err := journal.Queued(s.dataDir)
+		if err != nil {
+			s.logger.Error("salvaged journals: read the data directory", "error", err)
+		}
+		for _, path := range queued {
+			if err := s.deliverSalvage(ctx, path); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				if failed[path] != err.Error() {
+					s.logger.Warn("salvaged journal not delivered yet; retrying", "file", path, "error", err)
+				}
+				failed[path] = err.Error()
+				continue
+			}
+			delete(failed, path)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+// deliverSalvage uploads one queued salvage and marks it delivered.
+func (s *syncer) deliverSalvage(ctx context.Context, path string) error {
+	sv, err := journal.ReadQueued(path)
+	if err != nil {
+		return err
+	}
+	src := journal.NewSalvageSource(sv)
+	up, err := client.New(src, client.Options{
+		URL: s.url, Device: s.device, HTTP: s.hc, Salvaged: true,
+		Logger: s.logger.With("component", "salvage"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := up.Drain(ctx); err != nil {
+		return err
+	}
+	if !src.Done() {
+		acked, _ := src.Acked()
+		return fmt.Errorf("the centre acknowledged up to %d of %d", acked, sv.Last())
+	}
+	if err := journal.MarkDelivered(path); err != nil {
+		return err
+	}
+	s.logger.Info("salvaged journal delivered to the centre", "file", path, "epoch", sv.Epoch,
+		"records", len(sv.Records), "first", sv.First(), "last", sv.Last())
+	return nil
+}
 
 // renewLoop checks the certificate at start and every renewEvery, and
 // renews it over mutual TLS when due.

@@ -160,7 +160,7 @@ func Open(path string, opts Options) (*Journal, error) {
 			db, st, err = createDB(path, opts.Timeout, now, moved, err.Error(), &j.file)
 			if err == nil {
 				j.raise(Alarm{Kind: AlarmCorrupt, At: now, MovedTo: moved,
-					Message: fmt.Sprintf("journal could not be used (%v): moved aside to %s, new epoch %s started; keep that file for the centre", ce, moved, st.epoch)})
+					Message: fmt.Sprintf("journal could not be used (%v): moved aside to %s, new epoch %s started; keep that file: the passages still readable in it are salvaged for the centre (SalvageMovedAside)", ce, moved, st.epoch)})
 			}
 		}
 	}

@@ -278,3 +278,14 @@ func (r *Reader) Close() error {
 	}
 	return err
 }
+
+// UsedSize returns the bytes of the file that hold pages in use; the rest
+// is slack the journal writes ahead (see Journal.addSlack).
+func (r *Reader) UsedSize() (int64, error) {
+	var n int64
+	err := safeView(r.db, func(tx *bbolt.Tx) error {
+		n = tx.Size()
+		return nil
+	})
+	return n, err
+}

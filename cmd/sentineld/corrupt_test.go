@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/internal/central"
+	"sentinel/sync/journal"
+)
+
+// runningDaemon is a sentineld run in a test.
+type runningDaemon struct {
+	d     *daemon
+	logs  *syncBuffer
+	drain context.CancelFunc
+	done  chan error
+}
+
+// startDaemon runs sentineld on dataDir, syncing with url, and waits until
+// it serves.
+func startDaemon(t *testing.T, dataDir, url string) *runningDaemon {
+	t.Helper()
+	r := &runningDaemon{logs: &syncBuffer{}, done: make(chan error, 1)}
+	ready := make(chan *daemon, 1)
+	d := syncDaemon(t, dataDir, url, r.logs, ready)
+	d.syncEvery = time.Second
+	drainCtx, drain := context.WithCancel(context.Background())
+	r.d, r.drain = d, drain
+	go func() { r.done <- d.run(context.Background(), drainCtx) }()
+	select {
+	case <-ready:
+	case err := <-r.done:
+		t.Fatalf("sentineld did not come up: %v\n%s", err, r.logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("sentineld not serving within 10 s\n%s", r.logs.String())
+	}
+	return r
+}
+
+func (r *runningDaemon) stop(t *testing.T) {
+	t.Helper()
+	r.drain()
+	if err := <-r.done; err != nil {
+		t.Fatalf("run: %v\n%s", err, r.logs.String())
+	}
+}
+
+// centreRecords returns the centre's records of (device, epoch) by seq,
+// failing on a record stored twice.
+func centreRecords(t *testing.T, c *centre, device string, epoch journal.Epoch) (map[journal.Seq]central.Passage, error) {
+	out := map[journal.Seq]central.Passage{}
+	for p, err := range c.store.Passages(context.Background(), central.Filter{Device: device}) {
+		if err != nil {
+			return nil, err
+		}
+		if p.Epoch != central.Epoch(epoch) {
+			continue
+		}
+		if _, dup := out[journal.Seq(p.Seq)]; dup {
+			t.Fatalf("the centre holds record %d of epoch %s twice", p.Seq, epoch)
+		}
+		out[journal.Seq(p.Seq)] = p
+	}
+	return out, nil
+}
+
+// TestCorruptJournal damages a terminal's journal in each way a field
+// journal gets damaged (cut at 16 random offsets, emptied, meta pages
+// zeroed, a byte flipped in an old acknowledged record, in the middle of
+// the file and in the unacknowledged tail) and restarts sentineld on it
+// with the real central server: the daemon comes up with a new epoch and
+// the journal-corrupt alarm, the gate journals a passage that reaches the
+// centre, and every unacknowledged record whose bytes survived the damage
+// reaches the centre under its own (device, epoch, seq), exactly once.
+func TestCorruptJournal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs sentineld 21 times")
+	}
+	c := startCentre(t)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rnd := rand.New(rand.NewPCG(seed, 3))
+
+	type damage func(b []byte, recs map[journal.Seq][]byte, acked journal.Seq) []byte
+	flipIn := func(seq func(acked, last journal.Seq) journal.Seq) damage {
+		return func(b []byte, recs map[journal.Seq][]byte, acked journal.Seq) []byte {
+			rec := recs[seq(acked, journal.Seq(len(recs)))]
+			at := bytes.Index(b, rec)
+			b = bytes.Clone(b)
+			b[at+len(rec)/2] ^= 0x20
+			return b
+		}
+	}
+	cases := []struct {
+		name   string
+		damage damage
+	}{
+		{"empty", func([]byte, map[journal.Seq][]byte, journal.Seq) []byte { return nil }},
+		{"metas zeroed", func(b []byte, _ map[journal.Seq][]byte, _ journal.Seq) []byte {
+			b = bytes.Clone(b)
+			clear(b[:2*4096])
+			return b
+		}},
+		{"flip in an old acknowledged record", flipIn(func(acked, _ journal.Seq) journal.Seq { return acked / 2 })},
+		{"flip in the middle", flipIn(func(_, last journal.Seq) journal.Seq { return last / 2 })},
+		{"flip in the tail", flipIn(func(_, last journal.Seq) journal.Seq { return last - 2 })},
+	}
+	for i := range 16 {
+		frac := rnd.Float64()
+		cases = append(cases, struct {
+			name   string
+			damage damage
+		}{fmt.Sprintf("cut %d at %.3f", i, frac), func(b []byte, _ map[journal.Seq][]byte, _ journal.Seq) []byte {
+			return b[:int(frac*float64(usedBytes(t, b)))]
+		}})
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, device := c.enrolTerminal(t)
+			path := journal.Path(dir)
+
+			// Online: passages the centre acknowledges.
+			const online, offline = 10, 400
+			r := startDaemon(t, dir, c.url)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			for range online {
+				if _, err := r.d.gate.Process(ctx, "in-1", []byte("NOT A HEALTH CODE")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			epoch := r.d.journal.Epoch()
+			waitFor(t, "the first passages acknowledged", func() (bool, string) {
+				acked, err := r.d.journal.Acked()
+				return err == nil && acked == online, fmt.Sprintf("acked %d (%v)", acked, err)
+			})
+			r.stop(t)
+
+			// Offline: passages the centre never saw.
+			appendOffline(t, path, offline)
+			recs := readRecords(t, path)
+			if len(recs) != online+offline {
+				t.Fatalf("journal holds %d records, want %d", len(recs), online+offline)
+			}
+			whole, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			damaged := tc.damage(whole, recs, online)
+			if err := os.WriteFile(path, damaged, 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			r = startDaemon(t, dir, c.url)
+			defer r.stop(t)
+			if r.d.journal.Epoch() == epoch {
+				t.Fatalf("epoch unchanged after the damage\n%s", r.logs.String())
+			}
+			var alarm *journal.Alarm
+			for _, a := range r.d.journal.Alarms() {
+				if a.Kind == journal.AlarmCorrupt {
+					alarm = &a
+				}
+			}
+			if alarm == nil {
+				t.Fatalf("no %s alarm: %+v", journal.AlarmCorrupt, r.d.journal.Alarms())
+			}
+			if !strings.Contains(r.logs.String(), "journal alarm") {
+				t.Errorf("the alarm is not logged:\n%s", r.logs.String())
+			}
+			if m := getMetrics(t, "http://"+r.d.mgmtAddr.String()+"/metrics"); !strings.Contains(m, `sentinel_journal_alarm{kind="journal-corrupt"} 1`) {
+				t.Errorf("/metrics does not raise the alarm")
+			}
+			// The gate works: a passage is journalled in the new epoch
+			// and reaches the centre.
+			res, err := r.d.gate.Process(ctx, "in-1", []byte("NOT A HEALTH CODE"))
+			if err != nil {
+				t.Fatalf("the gate does not work after the damage: %v", err)
+			}
+			if res.Seq != 1 {
+				t.Errorf("first passage of the new epoch: seq %d, want 1", res.Seq)
+			}
+			newEpoch := r.d.journal.Epoch()
+			waitFor(t, "the new epoch's passage at the centre", func() (bool, string) {
+				got, err := centreRecords(t, c, device, newEpoch)
+				return err == nil && len(got) == 1, fmt.Sprintf("%d records (%v)\n%s", len(got), err, r.logs.String())
+			})
+
+			// Every unacknowledged record whose bytes survived reaches
+			// the centre under its own seq, with its own bytes.
+			var want []journal.Seq
+			for s, b := range recs {
+				if s > online && bytes.Contains(damaged, b) {
+					want = append(want, s)
+				}
+			}
+			waitFor(t, "the surviving records at the centre", func() (bool, string) {
+				got, err := centreRecords(t, c, device, epoch)
+				if err != nil {
+					return false, err.Error()
+				}
+				missing := 0
+				for _, s := range want {
+					p, ok := got[s]
+					if !ok {
+						missing++
+						continue
+					}
+					if !bytes.Equal(p.Stored, recs[s]) {
+						t.Fatalf("record %d reached the centre with other bytes", s)
+					}
+				}
+				q, _ := journal.Queued(dir)
+				return missing == 0 && len(q) == 0, fmt.Sprintf("%d of %d surviving records missing, %d salvages queued\n%s", missing, len(want), len(q), r.logs.String())
+			})
+			got, _ := centreRecords(t, c, device, epoch)
+			for s, p := range got {
+				if s <= online && !bytes.Equal(p.Stored, recs[s]) {
+					t.Errorf("acknowledged record %d changed at the centre", s)
+				}
+			}
+			t.Logf("%d bytes left of %d: %d of %d unacknowledged records survived; the centre holds %d of the old epoch",
+				len(damaged), len(whole), len(want), offline, len(got))
+		})
+	}
+}
+
+// usedBytes returns the bytes of a bbolt file its meta page counts.
+func usedBytes(t *testing.T, b []byte) int {
+	t.Helper()
+	r, err := journal.OpenReader(writeTemp(t, b), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n, err := r.UsedSize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+func writeTemp(t *testing.T, b []byte) string {
+	t.Helper()
+	p := t.TempDir() + "/journal.db"
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// appendOffline appends n passages to the journal at path from eight
+// goroutines, as a terminal does that cannot reach the centre.
+func appendOffline(t *testing.T, path string, n int) {
+	t.Helper()
+	j, err := journal.Open(path, journal.Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				p := &journal.Passage{Time: time.Now(), ClockTrusted: true, Lane: "in-1", Format: credential.FormatNative,
+					Issuer: "ZJ", Decision: journal.Refer, Reasons: []string{"offline"}, PolicyVersion: uint64(i)}
+				if _, err := j.Append(context.Background(), p); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readRecords returns every record of the journal at path.
+func readRecords(t *testing.T, path string) map[journal.Seq][]byte {
+	t.Helper()
+	r, err := journal.OpenReader(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out := map[journal.Seq][]byte{}
+	if err := r.Range(1, 0, func(s journal.Seq, b []byte) error { out[s] = b; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
