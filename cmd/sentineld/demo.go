@@ -18,6 +18,7 @@ import (
 	"sentinel/internal/demo"
 	"sentinel/internal/gate"
 	"sentinel/internal/sdnotify"
+	"sentinel/sync/journal"
 )
 
 type demoOptions struct {
@@ -53,6 +54,9 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 		return err
 	}
 	defer dm.Close()
+	if dm.Previous != "" {
+		fmt.Fprintf(o.stdout, "Sentinel demo: the earlier run's terminal data is kept in %s\n", dm.Previous)
+	}
 
 	// The embedded centre: the terminal enrols with it before the lanes
 	// start, and sync uploads the passages to it.
@@ -102,16 +106,21 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 	if err := d.run(ctx, drainCtx); err != nil {
 		return err
 	}
-	// The daemon's last upload is done: what did the centre get?
+	// The daemon's last upload is done: what did the centre get of this
+	// run's journal? (The centre's store keeps earlier runs' terminals.)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), centralShutdownTimeout)
 	defer cancel()
-	got, err := centre.Received(rctx)
+	run, err := journalled(dir)
+	if err != nil {
+		return err
+	}
+	got, err := centre.ReceivedEpoch(rctx, run.Epoch)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(o.stdout, "\n"+centralLine(centre.Device, got))
-	if o.once && (got.Passages != p.seen || !got.ExactlyOnce()) {
-		return fmt.Errorf("the central holds %d passages (%d distinct, high-water %d), want the %d the terminal journalled, exactly once", got.Passages, got.Unique, got.HighWater, p.seen)
+	if o.once && (uint64(got.Passages) != uint64(run.Last) || !got.ExactlyOnce()) {
+		return fmt.Errorf("the central holds %d passages of this run (%d distinct, high-water %d), want the %d the terminal journalled, exactly once", got.Passages, got.Unique, got.HighWater, run.Last)
 	}
 	if p.unexpected > 0 {
 		return fmt.Errorf("%d of %d passages did not get the verdict the site's policy gives", p.unexpected, len(dm.Codes))
@@ -120,6 +129,21 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 		return fmt.Errorf("only %d of %d codes passed", p.seen, len(dm.Codes))
 	}
 	return nil
+}
+
+// journalled reads what the demo terminal's journal holds: its epoch and
+// last record.
+func journalled(dir string) (journal.VerifyResult, error) {
+	r, err := journal.OpenReader(journal.Path(dir), time.Second)
+	if err != nil {
+		return journal.VerifyResult{}, fmt.Errorf("read the demo's journal: %w", err)
+	}
+	defer r.Close()
+	res, err := r.Verify()
+	if err != nil {
+		return res, fmt.Errorf("verify the demo's journal: %w", err)
+	}
+	return res, nil
 }
 
 // centralShutdownTimeout bounds the embedded centre's shutdown and the

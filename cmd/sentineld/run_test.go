@@ -243,6 +243,34 @@ func TestDemo(t *testing.T) {
 	if m[3] != fmt.Sprint(len(holders)) {
 		t.Errorf("central line: got %s holders opened, want %d", m[3], len(holders))
 	}
+	st.Close()
+	r.Close()
+
+	// The demo runs again on the same directory (issue 8: it failed,
+	// counting the first run's passages as this one's): a new terminal,
+	// the earlier one's data kept aside, this run's passages at the
+	// centre exactly once, the same static codes admitted again.
+	stdout, stderr = syncBuffer{}, syncBuffer{}
+	if code := Run(context.Background(), []string{"-demo", "-demo-once", "-data-dir", dir}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("second run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	out2 := stdout.String()
+	m2 := regexp.MustCompile(`(?m)^central: (\d+) passages received from (t-[0-9a-f]+) \(exactly once\)`).FindStringSubmatch(out2)
+	if m2 == nil || m2[1] != fmt.Sprint(len(want)) || m2[2] == m[2] || strings.Contains(out2, "UNEXPECTED") {
+		t.Fatalf("second run: want %d passages from a new terminal, every verdict as the policy gives:\n%s", len(want), out2)
+	}
+	prev, _ := filepath.Glob(filepath.Join(dir, demo.RunsDir, "*", journal.FileName))
+	if len(prev) != 1 || !strings.Contains(out2, filepath.Dir(prev[0])) {
+		t.Fatalf("second run: earlier journals kept %v, want the first run's, named in the output:\n%s", prev, out2)
+	}
+	pr, err := journal.OpenReader(prev[0], time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	if v, err := pr.Verify(); err != nil || v.Records != len(want) || v.Break != nil {
+		t.Errorf("the first run's journal: %+v, %v; want %d records, unbroken", v, err, len(want))
+	}
 }
 
 func TestRunUsage(t *testing.T) {

@@ -136,6 +136,17 @@ func (r Received) ExactlyOnce() bool {
 
 // Received queries the store for what the demo terminal uploaded.
 func (c *Central) Received(ctx context.Context) (Received, error) {
+	return c.received(ctx, nil)
+}
+
+// ReceivedEpoch is Received for one journal epoch of the terminal: the
+// passages of one run.
+func (c *Central) ReceivedEpoch(ctx context.Context, epoch [16]byte) (Received, error) {
+	e := central.Epoch(epoch)
+	return c.received(ctx, &e)
+}
+
+func (c *Central) received(ctx context.Context, only *central.Epoch) (Received, error) {
 	r := Received{ByHolder: map[string]string{}}
 	type key struct {
 		epoch central.Epoch
@@ -145,6 +156,9 @@ func (c *Central) Received(ctx context.Context) (Received, error) {
 	for p, err := range c.store.Passages(ctx, central.Filter{Device: c.Device}) {
 		if err != nil {
 			return r, fmt.Errorf("demo: central passages: %w", err)
+		}
+		if only != nil && p.Epoch != *only {
+			continue
 		}
 		r.Passages++
 		seen[key{p.Epoch, p.Seq}] = true
@@ -163,6 +177,9 @@ func (c *Central) Received(ctx context.Context) (Received, error) {
 			continue
 		}
 		for _, m := range dv.Marks {
+			if only != nil && m.Epoch != *only {
+				continue
+			}
 			hw, err := c.store.HighWater(ctx, c.Device, m.Epoch)
 			if err != nil {
 				return r, fmt.Errorf("demo: central high-water mark: %w", err)

@@ -40,9 +40,11 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/creack/pty"
@@ -103,6 +105,10 @@ type Demo struct {
 	// Centre is the centre's HPKE private key, which opens the journal's
 	// sealed fields.
 	Centre hpke.PrivateKey
+	// Previous is where Prepare moved an earlier run's terminal data (its
+	// journal, replay memory, enrolment…) inside Dir; empty when Dir held
+	// none.
+	Previous string
 
 	ptyMaster, ptyTTY *os.File
 	thermo            map[string]*Bus
@@ -111,7 +117,10 @@ type Demo struct {
 
 // Options configure Prepare.
 type Options struct {
-	// Dir is the data directory to fill; it must be empty or absent.
+	// Dir is the data directory to fill. When it holds an earlier run's
+	// terminal, that terminal's data moves to Dir/runs/TIMESTAMP (see
+	// Demo.Previous) and the centre's directory stays: each run is a new
+	// terminal, enrolled anew, with a journal of its own.
 	Dir string
 	// Now is the time the codes and bundles are made for.
 	Now time.Time
@@ -149,6 +158,9 @@ func Prepare(o Options) (_ *Demo, err error) {
 			d.Close()
 		}
 	}()
+	if d.Previous, err = archiveRun(o.Dir, now); err != nil {
+		return nil, err
+	}
 	k, err := makeKeys(now)
 	if err != nil {
 		return nil, err
@@ -528,4 +540,43 @@ func (d *Demo) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// RunsDir holds earlier runs' terminal data inside the demo's directory.
+const RunsDir = "runs"
+
+// archiveRun moves an earlier run's terminal data (everything in dir but
+// the centre's directory and earlier archives) to dir/runs/TIMESTAMP and
+// returns that path; "" when dir holds no earlier run. Nothing is deleted:
+// the earlier journal stays readable with sentinelctl journal.
+func archiveRun(dir string, now time.Time) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	var move []string
+	for _, e := range entries {
+		if n := e.Name(); n != CentreDir && n != RunsDir {
+			move = append(move, n)
+		}
+	}
+	if len(move) == 0 {
+		return "", nil
+	}
+	to := filepath.Join(dir, RunsDir, now.UTC().Format("20060102T150405Z"))
+	for i := 2; ; i++ {
+		if _, err := os.Stat(to); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		to = filepath.Join(dir, RunsDir, now.UTC().Format("20060102T150405Z")+"-"+strconv.Itoa(i))
+	}
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return "", fmt.Errorf("demo: keep the earlier run: %w", err)
+	}
+	for _, n := range move {
+		if err := os.Rename(filepath.Join(dir, n), filepath.Join(to, n)); err != nil {
+			return "", fmt.Errorf("demo: keep the earlier run's %s: %w", n, err)
+		}
+	}
+	return to, nil
 }
