@@ -16,6 +16,7 @@ import (
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/ops"
+	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/server"
 	"sentinel/internal/cli"
@@ -39,13 +40,18 @@ const opsLockTimeout = time.Second
 // opsFlags are the flags export and trace share.
 type opsFlags struct {
 	data, pgURL, purpose, operator string
+	// server, tokenFile and ca: ask a running server's operator API.
+	server, tokenFile, ca string
 }
 
 func (o *opsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.data, "data", defaultCentralData, "the centre's data `DIR` (store and audit log)")
 	fs.StringVar(&o.pgURL, "postgres", "", "read passages from PostgreSQL at `URL` instead of the bbolt store in --data")
 	fs.StringVar(&o.purpose, "purpose", "", "why this is run, recorded in the audit log (required)")
-	fs.StringVar(&o.operator, "operator", defaultOperator(), "who runs it, recorded in the audit log")
+	fs.StringVar(&o.operator, "operator", defaultOperator(), "who runs it, recorded in the audit log (with --server: the token's name)")
+	fs.StringVar(&o.server, "server", "", "ask the running server's operator API at `URL` (https://HOST:PORT of serve --ops-listen) instead of reading the store, which serve holds; the server records it in its audit log")
+	fs.StringVar(&o.tokenFile, "token-file", "", "`FILE` holding an ops role token, for --server")
+	fs.StringVar(&o.ca, "ca", "", "the device CA `FILE` that verifies --server (default DATA/enrol/ca.pem)")
 }
 
 // defaultOperator is $USER, or the name of the account running the command.
@@ -64,10 +70,24 @@ func (o *opsFlags) check() error {
 	if o.purpose == "" {
 		return issueUsagef("--purpose is required: say why (it is recorded with who and when in the audit log)")
 	}
+	if o.server != "" {
+		if o.pgURL != "" {
+			return issueUsagef("--server and --postgres: choose one (the server reads its own store)")
+		}
+		return nil
+	}
+	if o.tokenFile != "" || o.ca != "" {
+		return issueUsagef("--token-file and --ca go with --server")
+	}
 	if o.operator == "" {
 		return issueUsagef("--operator is required: no $USER and no account name")
 	}
 	return nil
+}
+
+// client returns the operator API client of --server.
+func (o *opsFlags) client() (*opsAPI, error) {
+	return newOpsAPI(o.server, o.tokenFile, o.ca, o.data)
 }
 
 // open opens the store the flags name and returns it with the name the
@@ -90,7 +110,7 @@ func (o *opsFlags) open(ctx context.Context) (opsStore, string, error) {
 	}
 	st, err := boltstore.Open(path, &boltstore.Options{Timeout: opsLockTimeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, "", fmt.Errorf("%s: the store is in use by a running server; stop it or use --postgres", path)
+		return nil, "", fmt.Errorf("%s: the store is in use by a running server: ask it with --server https://HOST:PORT --token-file FILE (an ops token; serve --ops-listen), or stop it", path)
 	}
 	if err != nil {
 		return nil, "", err
@@ -158,6 +178,9 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if err := o.check(); err != nil {
 			return err
 		}
+		if o.server != "" {
+			return exportRemote(ctx, &o, opsapi.ExportRequest{From: from.t, To: to.t, Site: *site, Device: *device, Format: string(f), Purpose: o.purpose}, *out, stdout, stderr)
+		}
 		st, storeName, err := o.open(ctx)
 		if err != nil {
 			return err
@@ -216,4 +239,41 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "exported %d passages to %s; recorded in %s\n", n, *out, log.Path())
 		return nil
 	}())
+}
+
+// exportRemote has the running server export: it audits the export before
+// it sends a row. The rows go to stdout, or to a file beside out renamed
+// over it once whole.
+func exportRemote(ctx context.Context, o *opsFlags, req opsapi.ExportRequest, out string, stdout, stderr io.Writer) error {
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	if out == "" {
+		rows, err := c.export(ctx, req, stdout)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "exported %s passages; recorded in the server's audit log\n", rows)
+		return nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(out), ".sentinel-export-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w (does its directory exist?)", out, err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	rows, err := c.export(ctx, req, f)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", out, err)
+	}
+	if err := os.Rename(f.Name(), out); err != nil {
+		return fmt.Errorf("write %s: %w", out, err)
+	}
+	fmt.Fprintf(stderr, "exported %s passages to %s; recorded in the server's audit log\n", rows, out)
+	return nil
 }

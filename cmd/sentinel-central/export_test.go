@@ -170,7 +170,7 @@ func TestExportRefused(t *testing.T) {
 		{"no format", []string{"--purpose", "p"}, exitUsage, "--format"},
 		{"bad format", []string{"--format", "xlsx", "--purpose", "p"}, exitUsage, "csv or jsonl"},
 		{"no time", []string{"export", "--data", data, "--format", "csv", "--purpose", "p"}, exitUsage, "--from and --to"},
-		{"running server", []string{"--format", "csv", "--purpose", "p"}, exitRefused, "the store is in use by a running server; stop it or use --postgres"},
+		{"running server", []string{"--format", "csv", "--purpose", "p"}, exitRefused, "the store is in use by a running server: ask it with --server"},
 		{"no store", []string{"--format", "csv", "--purpose", "p", "--data", t.TempDir()}, exitRefused, "no central store"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/internal/central/ops"
+	"sentinel/internal/central/opsapi"
 )
 
 // runTrace finds a holder's passages and the holders who passed the same
@@ -41,6 +42,24 @@ func runTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		if err := o.check(); err != nil {
 			return err
+		}
+		if o.server != "" {
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			now := time.Now().UTC()
+			res, err := c.trace(ctx, opsapi.TraceRequest{Holder: h.String(), From: now.AddDate(0, 0, -*days), To: now.Add(time.Microsecond), Window: window.String(), Purpose: o.purpose})
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			return printTrace(stdout, res, *days)
 		}
 		st, storeName, err := o.open(ctx)
 		if err != nil {
