@@ -191,21 +191,25 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 			s.Shutdown(sctx)
 		}
 	}()
-	serve := func(name, addr string, h http.Handler) (net.Addr, error) {
+	serve := func(name, addr string, maxConns int, h http.Handler) (net.Addr, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("%s listener: %w", name, err)
 		}
-		s := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn)}
+		ln = newLimitListener(ln, maxConns, name, d.logger)
+		s := &http.Server{
+			Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute,
+			ErrorLog: slog.NewLogLogger(d.logger.Handler(), slog.LevelWarn),
+		}
 		servers = append(servers, s)
 		go s.Serve(ln) // ends with Shutdown above
 		d.logger.Info("listening", "listener", name, "addr", ln.Addr().String())
 		return ln.Addr(), nil
 	}
-	if d.mgmtAddr, err = serve("management", d.cfg.Listen.Management, d.mgmtHandler()); err != nil {
+	if d.mgmtAddr, err = serve("management", d.cfg.Listen.Management, maxManagementConns, d.mgmtHandler()); err != nil {
 		return err
 	}
-	if d.displayAddr, err = serve("display", d.cfg.Listen.Display, display.Handler()); err != nil {
+	if d.displayAddr, err = serve("display", d.cfg.Listen.Display, maxDisplayConns, display.Handler()); err != nil {
 		return err
 	}
 

@@ -26,6 +26,7 @@ import (
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/server"
 	"sentinel/internal/demo"
+	"sentinel/internal/ui"
 	"sentinel/sync/journal"
 )
 
@@ -409,9 +410,33 @@ dir = %q
 	if code, body := get("/healthz"); code != http.StatusOK || strings.TrimSpace(body) != "ok" {
 		t.Errorf("healthz: got %d %q, want 200 ok", code, body)
 	}
+	dbase := fmt.Sprintf("http://127.0.0.1:%d", display)
+	// A runaway client opening event streams gets 503 beyond the display's
+	// limit, and the daemon's health keeps answering.
+	full := 0
+	for range ui.DefaultMaxStreams + 8 {
+		resp, err := http.Get(dbase + "/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			full++
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("a refused event stream has no Retry-After")
+			}
+			resp.Body.Close()
+			continue
+		}
+		defer resp.Body.Close()
+	}
+	if full != 8 {
+		t.Errorf("got %d event streams refused, want the 8 beyond %d", full, ui.DefaultMaxStreams)
+	}
+	if code, body := get("/healthz"); code != http.StatusOK || strings.TrimSpace(body) != "ok" {
+		t.Errorf("healthz with the display's streams full: got %d %q, want 200 ok", code, body)
+	}
 	// The guard display serves the page; an override with a wrong PIN is
 	// refused by the gate and the page is told so.
-	dbase := fmt.Sprintf("http://127.0.0.1:%d", display)
 	resp, err := http.Get(dbase + "/")
 	if err != nil {
 		t.Fatal(err)

@@ -127,6 +127,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // retryMS is the reconnect delay the stream asks the browser for.
 const retryMS = 1000
 
+// streamsRetryAfter is the Retry-After, in seconds, of an event stream
+// refused because too many are open.
+const streamsRetryAfter = 5
+
 // writeTimeout bounds each write to a stream, so that a stuck page does
 // not hold its goroutine.
 const writeTimeout = 10 * time.Second
@@ -144,11 +148,27 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "ui: the display is shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if len(s.subs) >= s.opts.MaxStreams {
+		s.refused++
+		if s.refused == 1 { // once per episode, not per request
+			s.logger.Warn("event streams full: refusing new ones", "open", len(s.subs), "max", s.opts.MaxStreams)
+		}
+		s.mu.Unlock()
+		h := w.Header()
+		h.Set("Retry-After", strconv.Itoa(streamsRetryAfter))
+		h.Set("Connection", "close") // give the descriptor back at once
+		http.Error(w, fmt.Sprintf("ui: %d display pages are open already, the most this terminal serves: close the others; this page retries in %d s", s.opts.MaxStreams, streamsRetryAfter), http.StatusServiceUnavailable)
+		return
+	}
 	s.subs[wake] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.subs, wake)
+		if s.refused > 0 && len(s.subs) < s.opts.MaxStreams {
+			s.logger.Info("event streams below the limit again", "refused", s.refused)
+			s.refused = 0
+		}
 		s.mu.Unlock()
 	}()
 

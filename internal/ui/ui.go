@@ -22,6 +22,9 @@ const (
 	// DefaultPINLockout is the wait shown when the gate locks overrides
 	// without saying for how long.
 	DefaultPINLockout = time.Minute
+	// DefaultMaxStreams bounds the open event streams: a display needs
+	// one per open page, so this is far more than any site has screens.
+	DefaultMaxStreams = 32
 	// maxName bounds the masked name shown (it comes from a QR code).
 	maxName = 48
 )
@@ -52,6 +55,11 @@ type Options struct {
 	AdmitHold, RefuseHold time.Duration
 	// Heartbeat is the interval of the event stream's keep-alive events.
 	Heartbeat time.Duration
+	// MaxStreams bounds the event streams open at once
+	// (DefaultMaxStreams); one more is answered 503 with Retry-After, so
+	// that a runaway client cannot take every file descriptor of the
+	// daemon.
+	MaxStreams int
 	// Hosts are Host header names accepted besides loopback addresses and
 	// localhost.
 	Hosts []string
@@ -79,6 +87,7 @@ type Server struct {
 	counts    Counts
 	version   uint64
 	subs      map[chan struct{}]struct{}
+	refused   int // event streams refused since the streams were last full
 	closed    bool
 	done      chan struct{}
 
@@ -109,6 +118,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = DefaultHeartbeat
+	}
+	if opts.MaxStreams <= 0 {
+		opts.MaxStreams = DefaultMaxStreams
 	}
 	if len(opts.OverrideReasons) == 0 {
 		opts.OverrideReasons = defaultOverrideReasons

@@ -536,3 +536,55 @@ func TestClockReason(t *testing.T) {
 		t.Errorf("trusted clock: got reason %q, want none", got.ClockReason)
 	}
 }
+
+// TestEventStreamsCapped: the streams a display serves are bounded; one
+// more is told to come back later and its connection is closed, the rest
+// of the display keeps answering, and a slot freed is taken again.
+func TestEventStreamsCapped(t *testing.T) {
+	const max = 3
+	_, ts, _ := newTest(t, Options{MaxStreams: max, Heartbeat: time.Hour})
+	var streams []*stream
+	for range max {
+		st := openStream(t, ts, "")
+		st.mustNext("retry")
+		st.snapshot()
+		streams = append(streams, st)
+	}
+	res, err := http.Get(ts.URL + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") != "5" || !res.Close {
+		t.Fatalf("stream %d: got %d Retry-After %q close %v, want 503, Retry-After 5 and the connection closed",
+			max+1, res.StatusCode, res.Header.Get("Retry-After"), res.Close)
+	}
+	if !strings.Contains(string(body), "close the others") {
+		t.Errorf("got body %q, want what to do", body)
+	}
+	if code, _, _ := get(t, ts.URL+"/state"); code != http.StatusOK {
+		t.Errorf("/state with the streams full: got %d, want 200", code)
+	}
+	if code, _, _ := get(t, ts.URL+"/"); code != http.StatusOK {
+		t.Errorf("the page with the streams full: got %d, want 200", code)
+	}
+
+	streams[0].body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get(ts.URL + "/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := res.StatusCode
+		res.Body.Close()
+		if code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a freed slot was not given back: still %d", code)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
