@@ -107,6 +107,7 @@ type Device struct {
 	ID       string
 	LastSeen time.Time // time of the last ingest that carried records
 	Marks    []Mark    // one per epoch, in ascending epoch order
+	Forks    []Fork    // forks found in its journals, oldest first
 }
 
 // Store keeps passages exactly once per (device, epoch, seq).

@@ -14,6 +14,18 @@
 // one transaction. A terminal that retries after a lost answer therefore
 // stores nothing twice, whichever server behind a load balancer answers.
 //
+// # Forks and owners
+//
+// A record's identity holds its content: a batch that carries, at or below
+// the mark, a record whose stored bytes differ from those stored at the
+// same (device, epoch, seq) is a fork (a terminal running on a restored
+// backup or a cloned card). The store stores nothing of that batch,
+// records the [Fork] and answers a [*ForkError] naming the branch epoch
+// ([ForkBranch]) under which the device sends its copy's records from the
+// fork on; a branch starts with the mark At-1. An epoch belongs to the
+// device that stored under it first: another device's batch is refused
+// with an [*EpochOwnerError] and nothing is stored.
+//
 // # The hash chain
 //
 // boltstore and pgstore also offer IngestLinked, which keeps the chain hash

@@ -52,6 +52,9 @@ const (
 	CodeIdentity    = "identity"    // the device is unknown or not the certificate's
 	CodeUnavailable = "unavailable" // the centre cannot store now; retry later
 	CodeGap         = "gap"         // the range starts past the centre's mark; resume from HighWater+1
+	CodeFork        = "fork"        // the centre holds other records at these seqs; send from Fork under Branch
+	CodeBranch      = "branch"      // the centre knows no such branch of the epoch; send under the epoch again
+	CodeEpochOwner  = "epoch-owner" // the epoch belongs to another terminal; nothing stored
 )
 
 // Errors returned by the decoders; every *Error matches one of them.
@@ -93,6 +96,10 @@ type Upload struct {
 	// be lost for good, so the centre stores the range with the loss
 	// flagged as a chain break instead of answering a gap.
 	Salvaged bool
+	// Branch, when not zero, is the branch that the centre named in a
+	// fork answer: the records (of Epoch, from the fork on) are stored
+	// under it.
+	Branch journal.Epoch
 }
 
 // Last returns the sequence number of the last record.
@@ -107,6 +114,7 @@ type wireUpload struct {
 	Records [][]byte `cbor:"6,keyasint"`
 	Keys    [][]byte `cbor:"7,keyasint,omitempty"`
 	Salvage bool     `cbor:"8,keyasint,omitempty"`
+	Branch  []byte   `cbor:"9,keyasint,omitempty"`
 }
 
 // Check reports whether u is within the protocol's bounds.
@@ -154,6 +162,9 @@ func EncodeUpload(u *Upload) ([]byte, error) {
 	w := wireUpload{
 		Version: uint64(u.Version), Device: u.Device, Epoch: u.Epoch[:],
 		First: uint64(u.First), Prev: u.Prev[:], Records: u.Records, Keys: u.Keys, Salvage: u.Salvaged,
+	}
+	if u.Branch != (journal.Epoch{}) {
+		w.Branch = u.Branch[:]
 	}
 	raw, err := cose.EncMode().Marshal(&w)
 	if err != nil {
@@ -205,6 +216,15 @@ func DecodeUpload(body []byte, maxInflated int) (*Upload, error) {
 	}
 	copy(u.Epoch[:], w.Epoch)
 	copy(u.Prev[:], w.Prev)
+	if w.Branch != nil {
+		if len(w.Branch) != len(u.Branch) {
+			return nil, malformed("branch has %d bytes, want %d", len(w.Branch), len(u.Branch))
+		}
+		copy(u.Branch[:], w.Branch)
+		if u.Branch == (journal.Epoch{}) || u.Branch == u.Epoch {
+			return nil, malformed("branch is zero or the epoch itself")
+		}
+	}
 	if err := u.Check(); err != nil {
 		return nil, err
 	}
@@ -236,6 +256,15 @@ type Response struct {
 	Breaks    int         // records stored with a chain break flagged
 	Code      string      // on a refusal: a Code constant
 	Message   string      // on a refusal: what happened and what to do
+	// MarkHash is the chain hash of record HighWater as the centre
+	// stored it (on a fork answer; zero when not sent).
+	MarkHash journal.Hash
+	// Fork and Branch answer an upload holding a record at or below the
+	// centre's mark that differs from the one it stored (CodeFork): the
+	// first such seq, and the branch under which the terminal sends its
+	// records from Fork on. Zero otherwise.
+	Fork   journal.Seq
+	Branch journal.Epoch
 }
 
 type wireResponse struct {
@@ -245,6 +274,9 @@ type wireResponse struct {
 	Breaks    uint64 `cbor:"4,keyasint,omitempty"`
 	Code      string `cbor:"5,keyasint,omitempty"`
 	Message   string `cbor:"6,keyasint,omitempty"`
+	MarkHash  []byte `cbor:"7,keyasint,omitempty"`
+	Fork      uint64 `cbor:"8,keyasint,omitempty"`
+	Branch    []byte `cbor:"9,keyasint,omitempty"`
 }
 
 // EncodeResponse returns r's canonical CBOR. A zero r.Version means
@@ -264,10 +296,20 @@ func EncodeResponse(r *Response) ([]byte, error) {
 			msg = msg[:len(msg)-1]
 		}
 	}
-	b, err := cose.EncMode().Marshal(&wireResponse{
+	if (r.Fork == 0) != (r.Branch == journal.Epoch{}) {
+		return nil, fmt.Errorf("protocol: encode response: fork %d and branch %s go together", r.Fork, r.Branch)
+	}
+	w := &wireResponse{
 		Version: uint64(v), HighWater: uint64(r.HighWater), Gap: r.Gap,
-		Breaks: uint64(r.Breaks), Code: r.Code, Message: msg,
-	})
+		Breaks: uint64(r.Breaks), Code: r.Code, Message: msg, Fork: uint64(r.Fork),
+	}
+	if r.MarkHash != (journal.Hash{}) {
+		w.MarkHash = r.MarkHash[:]
+	}
+	if r.Branch != (journal.Epoch{}) {
+		w.Branch = r.Branch[:]
+	}
+	b, err := cose.EncMode().Marshal(w)
 	if err != nil {
 		return nil, fmt.Errorf("protocol: encode response: %w", err)
 	}
@@ -293,8 +335,30 @@ func DecodeResponse(b []byte) (*Response, error) {
 	if !utf8.ValidString(w.Code) || !utf8.ValidString(w.Message) {
 		return nil, malformed("code or message is not UTF-8")
 	}
-	return &Response{
+	r := &Response{
 		Version: int(w.Version), HighWater: journal.Seq(w.HighWater), Gap: w.Gap,
-		Breaks: int(w.Breaks), Code: w.Code, Message: w.Message,
-	}, nil
+		Breaks: int(w.Breaks), Code: w.Code, Message: w.Message, Fork: journal.Seq(w.Fork),
+	}
+	if w.MarkHash != nil {
+		if len(w.MarkHash) != len(r.MarkHash) {
+			return nil, malformed("mark hash has %d bytes, want %d", len(w.MarkHash), len(r.MarkHash))
+		}
+		copy(r.MarkHash[:], w.MarkHash)
+		if r.MarkHash == (journal.Hash{}) {
+			return nil, malformed("mark hash is zero")
+		}
+	}
+	if w.Branch != nil {
+		if len(w.Branch) != len(r.Branch) {
+			return nil, malformed("branch has %d bytes, want %d", len(w.Branch), len(r.Branch))
+		}
+		copy(r.Branch[:], w.Branch)
+	}
+	if (r.Fork == 0) != (r.Branch == journal.Epoch{}) {
+		return nil, malformed("fork %d and branch %s go together", r.Fork, r.Branch)
+	}
+	if r.Fork > 0 && r.Fork > r.HighWater {
+		return nil, malformed("fork at %d past the centre's mark %d", r.Fork, r.HighWater)
+	}
+	return r, nil
 }

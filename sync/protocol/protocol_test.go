@@ -95,6 +95,9 @@ func TestDecodeUploadRefuses(t *testing.T) {
 		{"huge record", enc(with(good(), func(w *wireUpload) { w.Records = [][]byte{make([]byte, journal.MaxRecordSize+1)} })), 0, ErrMalformed},
 		{"seq overflow", enc(with(good(), func(w *wireUpload) { w.First = ^uint64(0) })), 0, ErrMalformed},
 		{"inflated too large", enc(good()), 20, ErrTooLarge},
+		{"short branch", enc(with(good(), func(w *wireUpload) { w.Branch = make([]byte, 15) })), 0, ErrMalformed},
+		{"zero branch", enc(with(good(), func(w *wireUpload) { w.Branch = make([]byte, 16) })), 0, ErrMalformed},
+		{"branch is the epoch", enc(with(good(), func(w *wireUpload) { w.Branch = w.Epoch })), 0, ErrMalformed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,8 +129,28 @@ func TestTooManyRecords(t *testing.T) {
 	}
 }
 
+func forkAnswer() *Response {
+	r := &Response{Version: Version, HighWater: 4556, Fork: 4100, Code: CodeFork, Message: "send from 4100 under the branch"}
+	r.MarkHash[0], r.MarkHash[31] = 0xaa, 0x55
+	r.Branch[3] = 0xbb
+	return r
+}
+
+func TestUploadBranchRoundTrip(t *testing.T) {
+	u := sample()
+	u.Branch[0] = 0xf0
+	body, err := EncodeUpload(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeUpload(body, 0); err != nil || !reflect.DeepEqual(got, u) {
+		t.Fatalf("got %+v (%v), want %+v", got, err, u)
+	}
+}
+
 func TestResponseRoundTrip(t *testing.T) {
 	for _, r := range []*Response{
+		forkAnswer(),
 		{Version: Version, HighWater: 42},
 		{Version: Version, HighWater: 7, Gap: true},
 		{Version: Version, HighWater: 9, Breaks: 2},
@@ -159,6 +182,12 @@ func TestDecodeResponseRefuses(t *testing.T) {
 		{"version 0", []byte{0xa2, 0x01, 0x00, 0x02, 0x01}, ErrVersion},
 		{"too large", make([]byte, MaxResponse+1), ErrTooLarge},
 		{"array", []byte{0x80}, ErrMalformed},
+		{"fork without branch", wireResp(t, func(w *wireResponse) { w.Branch = nil }), ErrMalformed},
+		{"branch without fork", wireResp(t, func(w *wireResponse) { w.Fork = 0 }), ErrMalformed},
+		{"fork past the mark", wireResp(t, func(w *wireResponse) { w.Fork = w.HighWater + 1 }), ErrMalformed},
+		{"short mark hash", wireResp(t, func(w *wireResponse) { w.MarkHash = w.MarkHash[:31] }), ErrMalformed},
+		{"zero mark hash", wireResp(t, func(w *wireResponse) { w.MarkHash = make([]byte, 32) }), ErrMalformed},
+		{"long branch", wireResp(t, func(w *wireResponse) { w.Branch = append(w.Branch, 0) }), ErrMalformed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,12 +198,29 @@ func TestDecodeResponseRefuses(t *testing.T) {
 	}
 }
 
+// wireResp returns the canonical encoding of forkAnswer changed by f.
+func wireResp(t testing.TB, f func(*wireResponse)) []byte {
+	r := forkAnswer()
+	w := wireResponse{Version: Version, HighWater: uint64(r.HighWater), Code: r.Code, Message: r.Message,
+		MarkHash: r.MarkHash[:], Fork: uint64(r.Fork), Branch: r.Branch[:]}
+	f(&w)
+	b, err := cose.EncMode().Marshal(&w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func with(w wireUpload, f func(*wireUpload)) wireUpload { f(&w); return w }
 
 func FuzzDecodeUpload(f *testing.F) {
 	body, _ := EncodeUpload(sample())
+	f.Add(body)
+	branched := sample()
+	branched.Branch[15] = 1
+	body, _ = EncodeUpload(branched)
 	f.Add(body)
 	f.Add([]byte{})
 	f.Add(zlibOf(f, []byte{0xa0}))
@@ -205,6 +251,9 @@ func FuzzDecodeResponse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{0xa1, 0x01, 0x18, 0x01})
+	fork, _ := EncodeResponse(forkAnswer())
+	f.Add(fork)
+	f.Add(wireResp(f, func(w *wireResponse) { w.Branch = nil }))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := DecodeResponse(b)
 		if err != nil {

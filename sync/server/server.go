@@ -150,11 +150,33 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 		refuse(w, http.StatusBadRequest, protocol.CodeMalformed, err.Error()+": nothing was stored")
 		return
 	}
+	b.Branch = u.Branch
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
 	res, err := h.opts.Store.Ingest(ctx, b)
-	var gap *GapError
+	var (
+		gap  *GapError
+		fork *ForkError
+	)
 	switch {
+	case errors.As(err, &fork):
+		h.opts.Logger.Warn("sync: journal fork: the terminal holds other records than the centre (restored or cloned data); recorded, its records go to a branch",
+			"device", device, "epoch", u.Epoch, "branch_of", u.Branch, "at", fork.At, "centre_mark", fork.Mark.Seq, "branch", fork.Branch)
+		answer(w, http.StatusConflict, &protocol.Response{Version: version, HighWater: fork.Mark.Seq, MarkHash: fork.Mark.Hash,
+			Fork: fork.At, Branch: fork.Branch, Code: protocol.CodeFork,
+			Message: fmt.Sprintf("the centre holds other records of this journal from %d (up to %d): the terminal's data was restored from an older copy or cloned; send the records from %d under branch %s",
+				fork.At, fork.Mark.Seq, fork.At, fork.Branch)})
+		return
+	case errors.Is(err, ErrEpochOwned):
+		h.opts.Logger.Warn("sync: upload to another terminal's journal epoch refused", "device", device, "epoch", u.Epoch, "err", err)
+		refuse(w, http.StatusForbidden, protocol.CodeEpochOwner,
+			fmt.Sprintf("journal epoch %s belongs to another terminal: nothing was stored; a terminal must upload its own journal (was this card copied from another terminal? re-install it and enrol it afresh)", u.Epoch))
+		return
+	case errors.Is(err, ErrUnknownBranch):
+		h.opts.Logger.Warn("sync: upload to an unknown branch refused", "device", device, "epoch", u.Epoch, "branch", u.Branch, "err", err)
+		answer(w, http.StatusConflict, &protocol.Response{Version: version, Code: protocol.CodeBranch,
+			Message: fmt.Sprintf("the centre knows no branch %s of journal epoch %s from this terminal: nothing was stored; send the records under the epoch again", u.Branch, u.Epoch)})
+		return
 	case errors.As(err, &gap):
 		answer(w, http.StatusConflict, &protocol.Response{Version: version, HighWater: gap.Mark, Gap: true,
 			Code: protocol.CodeGap, Message: fmt.Sprintf("the centre holds up to %d: resume from %d", gap.Mark, gap.Mark+1)})

@@ -19,6 +19,15 @@ type Store interface {
 	// the last kept record (Seq and Hash), and returns the new mark and
 	// the records Admit kept. When Admit returns a *GapError, Ingest
 	// stores nothing and returns it.
+	//
+	// Before Admit, a record at or below the mark whose stored bytes
+	// differ from those stored at its seq makes a fork: Ingest records
+	// it, stores nothing else and returns a *ForkError. A batch for an
+	// epoch that another device stored under first returns an error
+	// matching ErrEpochOwned, and one whose Branch the store does not
+	// know (as a fork of u.Epoch by u.Device) ErrUnknownBranch; neither
+	// stores anything. With Branch set, the records are stored under
+	// Branch, whose mark starts at the fork's seq - 1.
 	Ingest(ctx context.Context, u *Batch) (Ingested, error)
 	// HighWater returns the mark of (device, epoch): the zero Mark when
 	// nothing is stored.
@@ -44,6 +53,9 @@ type Batch struct {
 	Epoch   journal.Epoch
 	Records []Record // contiguous, ascending Seq
 	Keys    [][]byte // wrapped data key entries (journal.Opener.AddKey)
+	// Branch, when not zero, is the fork branch the records (of Epoch,
+	// from the fork on) are stored under.
+	Branch journal.Epoch
 }
 
 // Record is one uploaded record, decoded and placed in the chain.
@@ -85,6 +97,35 @@ func (e *GapError) Error() string {
 // refuses it as malformed rather than asking the terminal to retry for
 // ever.
 var ErrInvalid = errors.New("server: the store refuses the batch")
+
+// ForkError is Ingest's answer to a range holding a record at or below
+// the mark that differs from the one stored: the journal was restored
+// from an older copy or cloned. The device sends its records from At on
+// under Branch.
+type ForkError struct {
+	Mark   Mark        // the mark of the epoch (or branch) uploaded to
+	At     journal.Seq // the first seq whose record differs
+	Branch journal.Epoch
+}
+
+func (e *ForkError) Error() string {
+	return fmt.Sprintf("server: fork: record %d differs from the one stored (centre holds up to %d); branch %s", e.At, e.Mark.Seq, e.Branch)
+}
+
+// Is reports whether target is ErrFork.
+func (e *ForkError) Is(target error) bool { return target == ErrFork }
+
+// Errors of Ingest beside a *GapError.
+var (
+	// ErrFork matches every *ForkError.
+	ErrFork = errors.New("server: the journal forked")
+	// ErrEpochOwned is matched by Ingest's error for an epoch that
+	// another device uploaded first.
+	ErrEpochOwned = errors.New("server: the epoch belongs to another device")
+	// ErrUnknownBranch is matched by Ingest's error for a Branch the store
+	// does not know as a fork of the batch's device and epoch.
+	ErrUnknownBranch = errors.New("server: no such branch of the epoch")
+)
 
 // ErrGap matches (errors.Is) every *GapError.
 var ErrGap = errors.New("server: gap")

@@ -23,6 +23,8 @@ var (
 	bucketMarks   = []byte("marks")
 	bucketEpochs  = []byte("epochs")
 	bucketKeys    = []byte("keys")
+	bucketForks   = []byte("forks")  // per device: branch epoch -> central.AppendFork
+	bucketOwners  = []byte("owners") // top level: epoch -> the device that stored under it first
 	keySeen       = []byte("seen")
 )
 
@@ -126,11 +128,30 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 	var (
 		link     central.Link
 		admitErr error
+		forkErr  *central.ForkError
 	)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		devs := tx.Bucket(bucketDevices)
+		if err := claimEpoch(tx, device, epoch); err != nil {
+			admitErr = err
+			return err
+		}
+		var fork *central.Fork
 		if d := devs.Bucket([]byte(device)); d != nil {
 			link = decodeMark(d.Bucket(bucketMarks).Get(epoch[:]))
+			if fork = forkOf(d, epoch); fork != nil && link.Seq == 0 {
+				link.Seq = fork.At - 1 // a branch starts where it forked
+			}
+			if len(recs) > 0 && recs[0].Seq <= link.Seq {
+				f, err := s.findFork(tx, device, d, epoch, fork, link.Seq, recs)
+				if err != nil {
+					return err
+				}
+				if f != nil {
+					forkErr = &central.ForkError{Device: device, Fork: *f}
+					return nil // commit the fork's record, store nothing else
+				}
+			}
 		}
 		rest, err := admit(link)
 		if err != nil {
@@ -188,7 +209,105 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 	if err != nil {
 		return central.Link{}, fmt.Errorf("boltstore: ingest %s/%s: %w", device, epoch, err)
 	}
+	if forkErr != nil {
+		return link, forkErr
+	}
 	return link, nil
+}
+
+// claimEpoch refuses a batch for an epoch that another device stored
+// under first, and records device as the owner of an epoch that has none.
+// Stores written before owners were kept are searched once per epoch.
+func claimEpoch(tx *bolt.Tx, device string, epoch central.Epoch) error {
+	owners, err := tx.CreateBucketIfNotExists(bucketOwners)
+	if err != nil {
+		return err
+	}
+	if v := owners.Get(epoch[:]); v != nil {
+		if string(v) != device {
+			return &central.EpochOwnerError{Device: device, Epoch: epoch, Owner: string(v)}
+		}
+		return nil
+	}
+	owner := device
+	devs := tx.Bucket(bucketDevices)
+	err = devs.ForEachBucket(func(id []byte) error {
+		if m := devs.Bucket(id).Bucket(bucketMarks); m != nil && m.Get(epoch[:]) != nil && string(id) != device {
+			owner = string(id)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if owner != device {
+		return &central.EpochOwnerError{Device: device, Epoch: epoch, Owner: owner}
+	}
+	return owners.Put(epoch[:], []byte(device))
+}
+
+// forkOf returns the fork whose branch is epoch, nil when epoch is not a
+// branch of d.
+func forkOf(d *bolt.Bucket, epoch central.Epoch) *central.Fork {
+	fb := d.Bucket(bucketForks)
+	if fb == nil {
+		return nil
+	}
+	v := fb.Get(epoch[:])
+	if v == nil {
+		return nil
+	}
+	f, err := central.DecodeFork(v)
+	if err != nil {
+		return nil
+	}
+	return &f
+}
+
+// findFork compares the batch's records at or below the mark with those
+// stored; at the first that differs it records the fork (once: a fork
+// found again keeps its first record), gives its branch to the device and
+// returns it.
+func (s *Store) findFork(tx *bolt.Tx, device string, d *bolt.Bucket, epoch central.Epoch, self *central.Fork, mark uint64, recs []central.Record) (*central.Fork, error) {
+	var eb *bolt.Bucket
+	if epochs := d.Bucket(bucketEpochs); epochs != nil {
+		eb = epochs.Bucket(epoch[:])
+	}
+	at, stored, err := central.FindFork(mark, recs, func(seq uint64) ([]byte, bool, error) {
+		if eb == nil {
+			return nil, false, nil
+		}
+		v := eb.Get(be64(seq))
+		if v == nil {
+			return nil, false, nil
+		}
+		r, err := decodeRecord(seq, v)
+		return r.Stored, err == nil, err
+	})
+	if err != nil || at == 0 {
+		return nil, err
+	}
+	journal := epoch
+	if self != nil {
+		journal = self.Journal
+	}
+	f := central.NewFork(epoch, journal, at, mark, stored, s.now())
+	fb, err := d.CreateBucketIfNotExists(bucketForks)
+	if err != nil {
+		return nil, err
+	}
+	if v := fb.Get(f.Branch[:]); v != nil {
+		if old, err := central.DecodeFork(v); err == nil {
+			return &old, nil
+		}
+	}
+	if err := fb.Put(f.Branch[:], central.AppendFork(nil, &f)); err != nil {
+		return nil, err
+	}
+	if err := tx.Bucket(bucketOwners).Put(f.Branch[:], []byte(device)); err != nil {
+		return nil, err
+	}
+	return &f, nil
 }
 
 // putKeys adds data key entries to the device's keys bucket of epoch,
@@ -239,6 +358,22 @@ func (s *Store) Link(ctx context.Context, device string, epoch central.Epoch) (c
 		return central.Link{}, fmt.Errorf("boltstore: high-water %s/%s: %w", device, epoch, err)
 	}
 	return l, nil
+}
+
+// Fork returns the fork of device whose branch is branch; false when
+// there is none.
+func (s *Store) Fork(ctx context.Context, device string, branch central.Epoch) (central.Fork, bool, error) {
+	var f *central.Fork
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if d := tx.Bucket(bucketDevices).Bucket([]byte(device)); d != nil {
+			f = forkOf(d, branch)
+		}
+		return nil
+	})
+	if err != nil || f == nil {
+		return central.Fork{}, false, err
+	}
+	return *f, true, nil
 }
 
 // Keys returns the data key entries stored for (device, epoch), which
@@ -326,6 +461,17 @@ func (s *Store) Devices(ctx context.Context) ([]central.Device, error) {
 				d.Marks = append(d.Marks, m)
 				return nil
 			})
+			if err != nil {
+				return err
+			}
+			if fb := b.Bucket(bucketForks); fb != nil {
+				err = fb.ForEach(func(_, v []byte) error {
+					f, err := central.DecodeFork(v)
+					d.Forks = append(d.Forks, f)
+					return err
+				})
+				central.SortForks(d.Forks)
+			}
 			out = append(out, d)
 			return err
 		})

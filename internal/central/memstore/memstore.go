@@ -28,6 +28,14 @@ type Store struct {
 	marks    map[key]uint64
 	seen     map[string]time.Time
 	passages []central.Passage
+	stored   map[recKey][]byte        // stored bytes by identity
+	owners   map[central.Epoch]string // the device that stored under an epoch first
+	forks    map[key]central.Fork     // by device and branch
+}
+
+type recKey struct {
+	key
+	seq uint64
 }
 
 // New returns an empty store that reads the time of ingest from now
@@ -36,7 +44,8 @@ func New(now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{now: now, marks: map[key]uint64{}, seen: map[string]time.Time{}}
+	return &Store{now: now, marks: map[key]uint64{}, seen: map[string]time.Time{},
+		stored: map[recKey][]byte{}, owners: map[central.Epoch]string{}, forks: map[key]central.Fork{}}
 }
 
 // Ingest implements central.Store.
@@ -49,15 +58,42 @@ func (s *Store) Ingest(ctx context.Context, device string, epoch central.Epoch, 
 	if s.closed {
 		return 0, central.ErrClosed
 	}
+	if o, ok := s.owners[epoch]; ok && o != device {
+		return 0, &central.EpochOwnerError{Device: device, Epoch: epoch, Owner: o}
+	}
 	k := key{device, epoch}
-	rest, hw, err := central.Plan(device, epoch, s.marks[k], recs)
+	mark, ok := s.marks[k]
+	self, branch := s.forks[k]
+	if !ok && branch {
+		mark = self.At - 1
+	}
+	at, stored, _ := central.FindFork(mark, recs, func(seq uint64) ([]byte, bool, error) {
+		b, ok := s.stored[recKey{k, seq}]
+		return b, ok, nil
+	})
+	if at > 0 {
+		journal := epoch
+		if branch {
+			journal = self.Journal
+		}
+		f := central.NewFork(epoch, journal, at, mark, stored, s.now())
+		if old, ok := s.forks[key{device, f.Branch}]; ok {
+			f = old
+		}
+		s.forks[key{device, f.Branch}] = f
+		s.owners[epoch], s.owners[f.Branch] = device, device
+		return mark, &central.ForkError{Device: device, Fork: f}
+	}
+	rest, hw, err := central.Plan(device, epoch, mark, recs)
 	if err != nil {
 		return hw, err
 	}
+	s.owners[epoch] = device
 	for _, r := range rest {
 		r.Stored = bytes.Clone(r.Stored)
 		r.Reasons = slices.Clone(r.Reasons)
 		s.passages = append(s.passages, central.Passage{Device: device, Epoch: epoch, Record: r})
+		s.stored[recKey{k, r.Seq}] = r.Stored
 	}
 	if len(rest) > 0 {
 		s.marks[k] = hw
@@ -117,8 +153,14 @@ func (s *Store) Devices(ctx context.Context) ([]central.Device, error) {
 		}
 		d.Marks = append(d.Marks, central.Mark{Epoch: k.epoch, HighWater: hw})
 	}
+	for k, f := range s.forks {
+		if d := byID[k.device]; d != nil {
+			d.Forks = append(d.Forks, f)
+		}
+	}
 	out := make([]central.Device, 0, len(byID))
 	for _, d := range byID {
+		central.SortForks(d.Forks)
 		slices.SortFunc(d.Marks, func(a, b central.Mark) int { return bytes.Compare(a.Epoch[:], b.Epoch[:]) })
 		out = append(out, *d)
 	}

@@ -64,7 +64,9 @@ func seed(t *testing.T, st central.Store) {
 		byDev[c.device] = recs
 	}
 	for dev, recs := range byDev {
-		if _, err := st.Ingest(ctx, dev, central.Epoch{1}, recs); err != nil {
+		e := central.Epoch{1} // an epoch of each device's own
+		copy(e[1:], dev)
+		if _, err := st.Ingest(ctx, dev, e, recs); err != nil {
 			t.Fatal(err)
 		}
 	}

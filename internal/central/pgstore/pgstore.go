@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -163,9 +164,17 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 		admitErr = err
 		return rest, err
 	})
-	s.pool.release(conn, err != nil && admitErr == nil)
+	var (
+		owned *central.EpochOwnerError
+		fork  *central.ForkError
+	)
+	refused := errors.As(err, &owned) || errors.As(err, &fork)
+	s.pool.release(conn, err != nil && admitErr == nil && !refused)
 	if admitErr != nil {
 		return link, admitErr
+	}
+	if refused {
+		return link, err
 	}
 	if err != nil {
 		var pgErr *pgconn.PgError
@@ -194,6 +203,9 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 		return central.Link{}, err
 	}
 	defer tx.Rollback(ctx)
+	if err := claimEpoch(ctx, tx, device, epoch); err != nil {
+		return central.Link{}, err
+	}
 	// The upsert locks the mark's row until commit and returns the mark,
 	// in one round trip; a concurrent ingest of the same (device, epoch)
 	// waits here and then reads the mark this one commits.
@@ -208,6 +220,27 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 	}
 	cur := central.Link{Seq: uint64(seq)}
 	copy(cur.Hash[:], hash)
+	var self *central.Fork
+	if cur.Seq == 0 {
+		if self, err = forkOf(ctx, tx, device, epoch); err != nil {
+			return central.Link{}, err
+		}
+		if self != nil {
+			cur.Seq = self.At - 1 // a branch starts where it forked
+		}
+	}
+	if len(recs) > 0 && recs[0].Seq <= cur.Seq {
+		f, err := s.findFork(ctx, tx, device, epoch, self, cur.Seq, recs)
+		if err != nil {
+			return central.Link{}, err
+		}
+		if f != nil {
+			if err := tx.Commit(ctx); err != nil {
+				return central.Link{}, fmt.Errorf("commit fork: %w", err)
+			}
+			return cur, &central.ForkError{Device: device, Fork: *f}
+		}
+	}
 	rest, err := admit(cur)
 	if err != nil {
 		return cur, err // the rollback keeps a refused batch from leaving a mark
@@ -246,6 +279,124 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 		return central.Link{}, fmt.Errorf("commit: %w", err)
 	}
 	return next, nil
+}
+
+// claimEpoch refuses a batch for an epoch that another device stored
+// under first, and makes device the owner of an epoch that has none.
+func claimEpoch(ctx context.Context, tx pgx.Tx, device string, epoch central.Epoch) error {
+	var owner string
+	err := tx.QueryRow(ctx, `WITH ins AS (INSERT INTO epoch_owners (epoch, device) VALUES ($1, $2)
+		ON CONFLICT (epoch) DO NOTHING RETURNING device)
+		SELECT device FROM ins UNION ALL SELECT device FROM epoch_owners WHERE epoch = $1`, epoch[:], device).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Another ingest claimed it after this statement's snapshot.
+		err = tx.QueryRow(ctx, "SELECT device FROM epoch_owners WHERE epoch = $1", epoch[:]).Scan(&owner)
+	}
+	if err != nil {
+		return fmt.Errorf("epoch owner: %w", err)
+	}
+	if owner != device {
+		return &central.EpochOwnerError{Device: device, Epoch: epoch, Owner: owner}
+	}
+	return nil
+}
+
+const forkColumns = "epoch, journal, branch, at, mark, found"
+
+func scanFork(row pgx.Row) (central.Fork, error) {
+	var (
+		f                      central.Fork
+		epoch, journal, branch []byte
+		at, mark               int64
+	)
+	if err := row.Scan(&epoch, &journal, &branch, &at, &mark, &f.Found); err != nil {
+		return f, err
+	}
+	copy(f.Epoch[:], epoch)
+	copy(f.Journal[:], journal)
+	copy(f.Branch[:], branch)
+	f.At, f.Mark, f.Found = uint64(at), uint64(mark), f.Found.UTC()
+	return f, nil
+}
+
+// forkOf returns the fork whose branch is epoch, nil when epoch is not a
+// branch of device.
+func forkOf(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, device string, epoch central.Epoch) (*central.Fork, error) {
+	f, err := scanFork(q.QueryRow(ctx, "SELECT "+forkColumns+" FROM forks WHERE device = $1 AND branch = $2", device, epoch[:]))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read fork: %w", err)
+	}
+	return &f, nil
+}
+
+// findFork compares the batch's records at or below the mark with those
+// stored; at the first that differs it records the fork (once: a fork
+// found again keeps its first row), gives its branch to the device and
+// returns it.
+func (s *Store) findFork(ctx context.Context, tx pgx.Tx, device string, epoch central.Epoch, self *central.Fork, mark uint64, recs []central.Record) (*central.Fork, error) {
+	to := min(mark, recs[len(recs)-1].Seq)
+	rows, err := tx.Query(ctx, "SELECT seq, stored FROM passages WHERE device = $1 AND epoch = $2 AND seq BETWEEN $3 AND $4",
+		device, epoch[:], int64(recs[0].Seq), int64(to))
+	if err != nil {
+		return nil, fmt.Errorf("read stored records: %w", err)
+	}
+	held := map[uint64][]byte{}
+	var (
+		seq    int64
+		stored []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&seq, &stored}, func() error {
+		held[uint64(seq)] = bytes.Clone(stored)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read stored records: %w", err)
+	}
+	at, b, _ := central.FindFork(mark, recs, func(seq uint64) ([]byte, bool, error) {
+		v, ok := held[seq]
+		return v, ok, nil
+	})
+	if at == 0 {
+		return nil, nil
+	}
+	if self == nil {
+		if self, err = forkOf(ctx, tx, device, epoch); err != nil {
+			return nil, err
+		}
+	}
+	journal := epoch
+	if self != nil {
+		journal = self.Journal
+	}
+	f := central.NewFork(epoch, journal, at, mark, b, s.now())
+	if _, err := tx.Exec(ctx, `INSERT INTO forks (device, `+forkColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (device, branch) DO NOTHING`, device, f.Epoch[:], f.Journal[:], f.Branch[:], int64(f.At), int64(f.Mark), f.Found); err != nil {
+		return nil, fmt.Errorf("record fork: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO epoch_owners (epoch, device) VALUES ($1, $2) ON CONFLICT (epoch) DO NOTHING`, f.Branch[:], device); err != nil {
+		return nil, fmt.Errorf("record fork: %w", err)
+	}
+	return forkOf(ctx, tx, device, f.Branch)
+}
+
+// Fork returns the fork of device whose branch is branch; false when
+// there is none.
+func (s *Store) Fork(ctx context.Context, device string, branch central.Epoch) (central.Fork, bool, error) {
+	conn, err := s.pool.acquire(ctx)
+	if err != nil {
+		return central.Fork{}, false, fmt.Errorf("pgstore: fork %s/%s: %w", device, branch, err)
+	}
+	f, err := forkOf(ctx, conn, device, branch)
+	s.pool.release(conn, err != nil)
+	if err != nil || f == nil {
+		return central.Fork{}, false, err
+	}
+	return *f, true, nil
 }
 
 // copySource feeds records to CopyFrom.
@@ -429,6 +580,37 @@ func (s *Store) Devices(ctx context.Context) ([]central.Device, error) {
 	}
 	if err = rows.Err(); err != nil {
 		return nil, fmt.Errorf("pgstore: devices: %w", err)
+	}
+	rows, err = conn.Query(ctx, "SELECT device, "+forkColumns+" FROM forks ORDER BY device")
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: devices: forks: %w", err)
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		var id string
+		var f central.Fork
+		var epoch, journal, branch []byte
+		var at, mark int64
+		if err = rows.Scan(&id, &epoch, &journal, &branch, &at, &mark, &f.Found); err != nil {
+			return nil, fmt.Errorf("pgstore: devices: forks: %w", err)
+		}
+		copy(f.Epoch[:], epoch)
+		copy(f.Journal[:], journal)
+		copy(f.Branch[:], branch)
+		f.At, f.Mark, f.Found = uint64(at), uint64(mark), f.Found.UTC()
+		for i < len(out) && out[i].ID < id {
+			i++
+		}
+		if i < len(out) && out[i].ID == id {
+			out[i].Forks = append(out[i].Forks, f)
+		}
+	}
+	if err = rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: devices: forks: %w", err)
+	}
+	for i := range out {
+		central.SortForks(out[i].Forks)
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,8 +171,8 @@ func TestDumpRestore(t *testing.T) {
 	s := open(t, from)
 	defer s.Close()
 	recs := storetest.Recs(1, 150, "a")
-	for _, dev := range []string{"t1", "t2"} {
-		if _, err := s.Ingest(ctx, dev, central.Epoch{1}, recs); err != nil {
+	for i, dev := range []string{"t1", "t2"} {
+		if _, err := s.Ingest(ctx, dev, central.Epoch{byte(1 + i)}, recs); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -197,7 +196,7 @@ func TestDumpRestore(t *testing.T) {
 			t.Fatalf("Passages[%d] after restore: got %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	if hw, err := r.Ingest(ctx, "t1", central.Epoch{1}, storetest.Recs(100, 160, "b")); err != nil || hw != 160 {
+	if hw, err := r.Ingest(ctx, "t1", central.Epoch{1}, append(recs[99:], storetest.Recs(151, 160, "b")...)); err != nil || hw != 160 {
 		t.Fatalf("Ingest after restore: got %d, %v; want 160", hw, err)
 	}
 	if got := len(storetest.All(t, r, central.Filter{Device: "t1"})); got != 160 {
@@ -222,7 +221,7 @@ func TestTwoServers(t *testing.T) {
 		for w, s := range []*Store{a, b, a, b} {
 			wg.Go(func() {
 				lo := uint64(max(1, r*size+1-w*10))
-				_, err := s.Ingest(ctx, "t1", e, storetest.Recs(lo, uint64((r+1)*size), fmt.Sprint(w)))
+				_, err := s.Ingest(ctx, "t1", e, storetest.Recs(lo, uint64((r+1)*size), "w"))
 				errs <- err
 			})
 		}

@@ -30,6 +30,7 @@ var base = time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC)
 var (
 	epochA = central.Epoch{0xa}
 	epochB = central.Epoch{0xb}
+	epochC = central.Epoch{0xc}
 )
 
 // Recs returns the contiguous records from..to (inclusive) of a device's
@@ -85,6 +86,7 @@ func Run(t *testing.T, h Harness) {
 		{"Malformed", testMalformed},
 		{"Devices", testDevices},
 		{"Health", testHealth},
+		{"EpochOwner", testEpochOwner},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -97,6 +99,7 @@ func Run(t *testing.T, h Harness) {
 	})
 	t.Run("Linked", func(t *testing.T) { testLinked(t, h) })
 	t.Run("SalvagedGap", func(t *testing.T) { testSalvagedGap(t, h) })
+	t.Run("Fork", func(t *testing.T) { testFork(t, h) })
 }
 
 // testSalvagedGap: records admitted past the mark are stored only when the
@@ -327,18 +330,18 @@ func testEmptyBatch(t *testing.T, s central.Store) {
 func testReingest(t *testing.T, s central.Store) {
 	ingest(t, s, "t1", epochA, Recs(1, 5, "a"), 5)
 	// The answer was lost; the terminal sends the same range again.
-	ingest(t, s, "t1", epochA, Recs(1, 5, "retry"), 5)
-	ingest(t, s, "t1", epochA, Recs(2, 4, "retry"), 5)
+	ingest(t, s, "t1", epochA, Recs(1, 5, "a"), 5)
+	ingest(t, s, "t1", epochA, Recs(2, 4, "a"), 5)
 	checkPassages(t, s, central.Filter{}, passages("t1", epochA, Recs(1, 5, "a")))
 }
 
 func testOverlap(t *testing.T, s central.Store) {
 	ingest(t, s, "t1", epochA, Recs(1, 5, "a"), 5)
-	ingest(t, s, "t1", epochA, Recs(3, 8, "b"), 8)
 	want := append(Recs(1, 5, "a"), Recs(6, 8, "b")...)
+	ingest(t, s, "t1", epochA, want[2:], 8)
 	checkPassages(t, s, central.Filter{}, passages("t1", epochA, want))
 	// A batch that ends right at the mark stores nothing new.
-	ingest(t, s, "t1", epochA, Recs(1, 8, "c"), 8)
+	ingest(t, s, "t1", epochA, want, 8)
 	checkPassages(t, s, central.Filter{}, passages("t1", epochA, want))
 }
 
@@ -378,10 +381,10 @@ func testGapNewEpoch(t *testing.T, s central.Store) {
 func testEpochs(t *testing.T, s central.Store) {
 	ingest(t, s, "t1", epochA, Recs(1, 3, "a"), 3)
 	ingest(t, s, "t1", epochB, Recs(1, 2, "b"), 2)
-	ingest(t, s, "t2", epochA, Recs(1, 1, "c"), 1)
+	ingest(t, s, "t2", epochC, Recs(1, 1, "c"), 1)
 	highWater(t, s, "t1", epochA, 3)
 	highWater(t, s, "t1", epochB, 2)
-	highWater(t, s, "t2", epochA, 1)
+	highWater(t, s, "t2", epochC, 1)
 	highWater(t, s, "t2", epochB, 0)
 	checkPassages(t, s, central.Filter{Device: "t1"}, sortPassages(append(
 		passages("t1", epochA, Recs(1, 3, "a")), passages("t1", epochB, Recs(1, 2, "b"))...)))
@@ -410,7 +413,7 @@ func testConcurrent(t *testing.T, s central.Store) {
 				// Workers send the round's range from different starts, all
 				// at or below the mark of the previous round.
 				lo := from - uint64(w%2)*min(from-1, 5)
-				hw, err := s.Ingest(context.Background(), "t1", epochA, Recs(lo, from+size-1, fmt.Sprint("w", w)))
+				hw, err := s.Ingest(context.Background(), "t1", epochA, Recs(lo, from+size-1, "w"))
 				if err == nil && hw != from+size-1 {
 					err = fmt.Errorf("worker %d: got high-water %d, want %d", w, hw, from+size-1)
 				}
@@ -539,10 +542,10 @@ func testDevices(t *testing.T, s central.Store) {
 		t.Fatalf("Devices of an empty store: got %v, %v; want none", ds, err)
 	}
 	before := time.Now().Add(-time.Minute)
-	ingest(t, s, "t2", epochA, Recs(1, 4, "a"), 4)
+	ingest(t, s, "t2", epochC, Recs(1, 4, "a"), 4)
 	ingest(t, s, "t1", epochB, Recs(1, 2, "a"), 2)
 	ingest(t, s, "t1", epochA, Recs(1, 3, "a"), 3)
-	if _, err := s.Ingest(context.Background(), "t3", epochA, Recs(2, 3, "a")); err == nil {
+	if _, err := s.Ingest(context.Background(), "t3", central.Epoch{0xd}, Recs(2, 3, "a")); err == nil {
 		t.Fatal("Ingest with a gap: got no error")
 	}
 	ds, err = s.Devices(context.Background())
@@ -551,7 +554,7 @@ func testDevices(t *testing.T, s central.Store) {
 	}
 	want := []central.Device{
 		{ID: "t1", Marks: []central.Mark{{Epoch: epochA, HighWater: 3}, {Epoch: epochB, HighWater: 2}}},
-		{ID: "t2", Marks: []central.Mark{{Epoch: epochA, HighWater: 4}}},
+		{ID: "t2", Marks: []central.Mark{{Epoch: epochC, HighWater: 4}}},
 	}
 	if len(ds) != len(want) {
 		t.Fatalf("Devices: got %+v, want %+v", ds, want)
@@ -571,10 +574,10 @@ func testRestart(t *testing.T, h Harness) {
 	defer func() { s.Close() }()
 	highWater(t, s, "t1", epochA, 5)
 	highWater(t, s, "t1", epochB, 2)
-	ingest(t, s, "t1", epochA, Recs(3, 7, "c"), 7)
+	want := append(Recs(1, 5, "a"), Recs(6, 7, "c")...)
+	ingest(t, s, "t1", epochA, want[2:], 7)
 	_, err := s.Ingest(context.Background(), "t1", epochB, Recs(4, 5, "b"))
 	wantGap(t, err, "t1", epochB, 2, 4)
-	want := append(Recs(1, 5, "a"), Recs(6, 7, "c")...)
 	checkPassages(t, s, central.Filter{Device: "t1", Site: "gate-2", From: base}, sortPassages(
 		filterSite(append(passages("t1", epochA, want), passages("t1", epochB, Recs(1, 2, "b"))...), "gate-2")))
 }

@@ -19,6 +19,7 @@ type Store interface {
 	IngestLinked(ctx context.Context, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error)
 	Link(ctx context.Context, device string, epoch central.Epoch) (central.Link, error)
 	Keys(ctx context.Context, device string, epoch central.Epoch) ([][]byte, error)
+	Fork(ctx context.Context, device string, branch central.Epoch) (central.Fork, bool, error)
 }
 
 // Options configure an Adapter. The zero value is usable.
@@ -62,6 +63,20 @@ func New(s Store, opts Options) *Adapter {
 // Break and the batch's data keys, and raises the mark to the last kept
 // record with its hash.
 func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested, error) {
+	into := central.Epoch(b.Epoch)
+	if b.Branch != (journal.Epoch{}) {
+		f, ok, err := a.store.Fork(ctx, b.Device, central.Epoch(b.Branch))
+		if err != nil {
+			return server.Ingested{}, err
+		}
+		if !ok || f.Journal != central.Epoch(b.Epoch) {
+			return server.Ingested{}, fmt.Errorf("%w: %s of %s/%s", server.ErrUnknownBranch, b.Branch, b.Device, b.Epoch)
+		}
+		if len(b.Records) > 0 && uint64(b.Records[0].Seq) < f.At {
+			return server.Ingested{}, fmt.Errorf("%w: branch %s starts at %d, the batch at %d", server.ErrInvalid, b.Branch, f.At, b.Records[0].Seq)
+		}
+		into = central.Epoch(b.Branch)
+	}
 	recs := make([]central.Record, len(b.Records))
 	holders, err := a.holders(ctx, b)
 	if err != nil {
@@ -82,7 +97,7 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 		}
 	}
 	var kept []server.Record
-	link, err := a.store.IngestLinked(ctx, b.Device, central.Epoch(b.Epoch), recs, b.Keys, func(m central.Link) ([]central.Record, error) {
+	link, err := a.store.IngestLinked(ctx, b.Device, into, recs, b.Keys, func(m central.Link) ([]central.Record, error) {
 		mark := server.Mark{Seq: journal.Seq(m.Seq), Hash: journal.Hash(m.Hash)}
 		if mark.Seq > 0 && m.Hash == ([32]byte{}) && len(b.Records) > 0 {
 			// A mark written before the stores kept its hash: the
@@ -105,6 +120,14 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 	})
 	if errors.Is(err, central.ErrMalformed) {
 		return server.Ingested{}, fmt.Errorf("%w: %w", server.ErrInvalid, err)
+	}
+	var fork *central.ForkError
+	if errors.As(err, &fork) {
+		return server.Ingested{}, &server.ForkError{Mark: server.Mark{Seq: journal.Seq(link.Seq), Hash: journal.Hash(link.Hash)},
+			At: journal.Seq(fork.Fork.At), Branch: journal.Epoch(fork.Fork.Branch)}
+	}
+	if errors.Is(err, central.ErrEpochOwned) {
+		return server.Ingested{}, fmt.Errorf("%w: %w", server.ErrEpochOwned, err)
 	}
 	if err != nil {
 		return server.Ingested{}, err
@@ -132,13 +155,19 @@ func (a *Adapter) holders(ctx context.Context, b *server.Batch) ([]string, error
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	keys := b.Keys
-	if lk := (loadKey{b.Device, b.Epoch}); !a.loaded[lk] {
-		stored, err := a.store.Keys(ctx, b.Device, central.Epoch(b.Epoch))
-		if err != nil {
-			return nil, err
+	epochs := []journal.Epoch{b.Epoch}
+	if b.Branch != (journal.Epoch{}) {
+		epochs = append(epochs, b.Branch) // a branch's keys are stored under it
+	}
+	for _, e := range epochs {
+		if lk := (loadKey{b.Device, e}); !a.loaded[lk] {
+			stored, err := a.store.Keys(ctx, b.Device, central.Epoch(e))
+			if err != nil {
+				return nil, err
+			}
+			keys = append(stored, keys...)
+			a.loaded[lk] = true
 		}
-		keys = append(stored, keys...)
-		a.loaded[lk] = true
 	}
 	for _, k := range keys {
 		if a.added[string(k)] {

@@ -3,6 +3,7 @@ package servertest
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -62,4 +63,44 @@ func Stored(t testing.TB, j *journal.Journal, from, to journal.Seq) [][]byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// ForkedJournals returns two journals with one epoch, as a terminal's
+// data and a restored copy of it: common passages appended to both, then
+// n to each, which differ (each open seals under a new data key). Both
+// close at cleanup.
+func ForkedJournals(t testing.TB, common, n int) (a, b *journal.Journal) {
+	t.Helper()
+	dir := t.TempDir()
+	pa, pb := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")
+	opts := journal.Options{PurgeEvery: -1, MaxBatch: 1024}
+	j, err := journal.Open(pa, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Append(t, j, common)
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(pa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pb, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{pa, pb} {
+		j, err := journal.Open(p, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { j.Close() })
+		Append(t, j, n)
+		if a == nil {
+			a = j
+		} else {
+			b = j
+		}
+	}
+	return a, b
 }

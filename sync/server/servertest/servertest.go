@@ -6,7 +6,10 @@
 package servertest
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -58,7 +61,14 @@ type Mem struct {
 
 	mu     sync.Mutex
 	epochs map[key]*epoch
+	owners map[journal.Epoch]string
+	forks  map[key]fork // by device and branch
 	calls  int
+}
+
+type fork struct {
+	journal journal.Epoch
+	at      journal.Seq
 }
 
 var _ server.Store = (*Mem)(nil)
@@ -75,7 +85,9 @@ type epoch struct {
 }
 
 // NewMem returns an empty Mem.
-func NewMem() *Mem { return &Mem{epochs: make(map[key]*epoch)} }
+func NewMem() *Mem {
+	return &Mem{epochs: make(map[key]*epoch), owners: make(map[journal.Epoch]string), forks: make(map[key]fork)}
+}
 
 // Ingest implements server.Store.
 func (m *Mem) Ingest(ctx context.Context, b *server.Batch) (server.Ingested, error) {
@@ -88,18 +100,51 @@ func (m *Mem) Ingest(ctx context.Context, b *server.Batch) (server.Ingested, err
 	if m.Fail != nil {
 		return server.Ingested{}, m.Fail
 	}
-	k := key{b.Device, b.Epoch}
+	into := b.Epoch
+	var branch *fork
+	if b.Branch != (journal.Epoch{}) {
+		f, ok := m.forks[key{b.Device, b.Branch}]
+		if !ok || f.journal != b.Epoch {
+			return server.Ingested{}, fmt.Errorf("%w: %s", server.ErrUnknownBranch, b.Branch)
+		}
+		if len(b.Records) > 0 && b.Records[0].Seq < f.at {
+			return server.Ingested{}, fmt.Errorf("%w: branch starts at %d", server.ErrInvalid, f.at)
+		}
+		into, branch = b.Branch, &f
+	}
+	if o, ok := m.owners[into]; ok && o != b.Device {
+		return server.Ingested{}, fmt.Errorf("%w: %s is %s's", server.ErrEpochOwned, into, o)
+	}
+	k := key{b.Device, into}
 	e := m.epochs[k]
 	var mark server.Mark
 	if e != nil {
 		mark = e.mark
+	} else if branch != nil {
+		mark.Seq = branch.at - 1
+	}
+	if e != nil {
+		for _, r := range b.Records {
+			if old, ok := e.recs[r.Seq]; ok && r.Seq <= mark.Seq && !bytes.Equal(old.Stored, r.Stored) {
+				h := sha256.New()
+				h.Write(into[:])
+				h.Write(binary.BigEndian.AppendUint64(nil, uint64(r.Seq)))
+				h.Write(r.Stored)
+				var br journal.Epoch
+				copy(br[:], h.Sum(nil))
+				m.forks[key{b.Device, br}] = fork{journal: b.Epoch, at: r.Seq}
+				m.owners[br] = b.Device
+				return server.Ingested{}, &server.ForkError{Mark: mark, At: r.Seq, Branch: br}
+			}
+		}
 	}
 	kept, err := server.Admit(mark, b.Records)
 	if err != nil {
 		return server.Ingested{}, err
 	}
+	m.owners[into] = b.Device
 	if e == nil {
-		e = &epoch{recs: make(map[journal.Seq]server.Record), keys: make(map[string]bool)}
+		e = &epoch{mark: mark, recs: make(map[journal.Seq]server.Record), keys: make(map[string]bool)}
 		m.epochs[k] = e
 	}
 	for _, r := range kept {

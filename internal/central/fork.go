@@ -1,0 +1,145 @@
+package central
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Fork is a place where a device's journal went two ways: the centre holds
+// one copy of Epoch up to Mark, and a batch carried a different record at
+// At (a terminal running on a restored backup or a cloned card). The
+// records of that other copy, from At on, are stored under Branch, an
+// epoch of their own, so that both copies are kept, each exactly once.
+type Fork struct {
+	Epoch   Epoch     // the epoch (or earlier branch) in which the copies differ
+	Journal Epoch     // the journal epoch the records carry (Epoch unless Epoch is itself a branch)
+	At      uint64    // the first sequence number at which they differ
+	Mark    uint64    // the centre's mark of Epoch when the fork was found
+	Branch  Epoch     // where the other copy's records from At on are stored
+	Found   time.Time // when the centre found it
+}
+
+// ForkBranch returns the branch epoch of the copy of epoch whose record at
+// seq at has the stored bytes stored: the same fork found twice (an answer
+// lost, a retry) names the same branch, and two clones that differ at the
+// same place name two.
+func ForkBranch(epoch Epoch, at uint64, stored []byte) Epoch {
+	sum := sha256.Sum256(stored)
+	h := sha256.New()
+	h.Write([]byte("sentinel/fork v1"))
+	h.Write(epoch[:])
+	h.Write(binary.BigEndian.AppendUint64(nil, at))
+	h.Write(sum[:])
+	var b Epoch
+	copy(b[:], h.Sum(nil))
+	return b
+}
+
+// Errors of an ingest that conflicts with what the store holds.
+var (
+	// ErrFork matches a *ForkError.
+	ErrFork = errors.New("central: the batch forks from the records stored")
+	// ErrEpochOwned matches an *EpochOwnerError.
+	ErrEpochOwned = errors.New("central: the epoch belongs to another device")
+)
+
+// ForkError refuses a batch holding a record at or below the mark that
+// differs from the record stored at the same (device, epoch, seq). Nothing
+// of the batch is stored; the store has recorded Fork, and the device
+// must send its records from Fork.At on under Fork.Branch.
+type ForkError struct {
+	Device string
+	Fork   Fork
+}
+
+func (e *ForkError) Error() string {
+	return fmt.Sprintf("central: ingest %s/%s: record %d differs from the one stored (the centre holds up to %d): the journal forked; send from %d under branch %s",
+		e.Device, e.Fork.Epoch, e.Fork.At, e.Fork.Mark, e.Fork.At, e.Fork.Branch)
+}
+
+// Is reports whether target is ErrFork.
+func (e *ForkError) Is(target error) bool { return target == ErrFork }
+
+// EpochOwnerError refuses a batch for an epoch that another device
+// uploaded first: an epoch belongs to one device. Nothing is stored.
+type EpochOwnerError struct {
+	Device string
+	Epoch  Epoch
+	Owner  string
+}
+
+func (e *EpochOwnerError) Error() string {
+	return fmt.Sprintf("central: ingest %s/%s: the epoch belongs to device %s: nothing stored", e.Device, e.Epoch, e.Owner)
+}
+
+// Is reports whether target is ErrEpochOwned.
+func (e *EpochOwnerError) Is(target error) bool { return target == ErrEpochOwned }
+
+// FindFork compares the records of a validated batch at or below the mark
+// with those stored; stored returns the stored bytes of a seq (false when
+// the store no longer holds it, after retention: that record is not
+// compared). It returns the seq of the first record that differs and its
+// stored bytes in the batch, or 0.
+func FindFork(mark uint64, recs []Record, stored func(seq uint64) ([]byte, bool, error)) (uint64, []byte, error) {
+	for i := range recs {
+		r := &recs[i]
+		if r.Seq > mark {
+			break
+		}
+		b, ok, err := stored(r.Seq)
+		if err != nil {
+			return 0, nil, err
+		}
+		if ok && !bytes.Equal(b, r.Stored) {
+			return r.Seq, r.Stored, nil
+		}
+	}
+	return 0, nil, nil
+}
+
+// NewFork returns the fork that a batch for epoch (whose records carry
+// journal) makes at seq at with stored bytes stored, found at now against
+// the mark.
+func NewFork(epoch, journal Epoch, at, mark uint64, stored []byte, now time.Time) Fork {
+	return Fork{Epoch: epoch, Journal: journal, At: at, Mark: mark, Branch: ForkBranch(epoch, at, stored), Found: now.UTC()}
+}
+
+// AppendFork encodes f for a store: epoch, journal, branch (16 bytes
+// each), at, mark and found (Unix nanoseconds), 8 bytes big-endian each.
+func AppendFork(b []byte, f *Fork) []byte {
+	b = append(b, f.Epoch[:]...)
+	b = append(b, f.Journal[:]...)
+	b = append(b, f.Branch[:]...)
+	b = binary.BigEndian.AppendUint64(b, f.At)
+	b = binary.BigEndian.AppendUint64(b, f.Mark)
+	return binary.BigEndian.AppendUint64(b, uint64(f.Found.UnixNano()))
+}
+
+// DecodeFork decodes AppendFork's encoding.
+func DecodeFork(b []byte) (Fork, error) {
+	var f Fork
+	if len(b) != 3*16+3*8 {
+		return f, fmt.Errorf("central: fork record of %d bytes, want %d", len(b), 3*16+3*8)
+	}
+	copy(f.Epoch[:], b[0:16])
+	copy(f.Journal[:], b[16:32])
+	copy(f.Branch[:], b[32:48])
+	f.At = binary.BigEndian.Uint64(b[48:])
+	f.Mark = binary.BigEndian.Uint64(b[56:])
+	f.Found = time.Unix(0, int64(binary.BigEndian.Uint64(b[64:]))).UTC()
+	return f, nil
+}
+
+// SortForks orders forks as Device.Forks holds them: by the time found,
+// then epoch and seq.
+func SortForks(fs []Fork) {
+	slices.SortFunc(fs, func(a, b Fork) int {
+		return cmp.Or(a.Found.Compare(b.Found), bytes.Compare(a.Epoch[:], b.Epoch[:]), cmp.Compare(a.At, b.At))
+	})
+}
