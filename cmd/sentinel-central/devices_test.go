@@ -212,7 +212,7 @@ func TestDevicesListUploads(t *testing.T) {
 		dev   string
 		epoch central.Epoch
 		to    uint64
-	}{{up, central.Epoch{1}, 40}, {up, central.Epoch{2}, 5}, {"t-lost", central.Epoch{1}, 3}} {
+	}{{up, central.Epoch{1}, 40}, {up, central.Epoch{2}, 5}, {"t-lost", central.Epoch{3}, 3}} {
 		if _, err := s.Ingest(ctx, in.dev, in.epoch, storetest.Recs(1, in.to, "x")); err != nil {
 			t.Fatal(err)
 		}

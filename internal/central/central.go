@@ -45,6 +45,11 @@ type Record struct {
 	// Break says why the hash chain does not hold at this record; empty
 	// when it does. A broken record is stored and flagged, never dropped.
 	Break string
+	// Salvaged marks a record recovered from a damaged journal: at or
+	// below the mark it is dropped without comparing it with the stored
+	// one (the stored copy was uploaded intact), so that it never makes a
+	// fork. Not stored.
+	Salvaged bool
 }
 
 // Passage is a stored record with its identity.

@@ -84,13 +84,17 @@ func (e *EpochOwnerError) Is(target error) bool { return target == ErrEpochOwned
 // FindFork compares the records of a validated batch at or below the mark
 // with those stored; stored returns the stored bytes of a seq (false when
 // the store no longer holds it, after retention: that record is not
-// compared). It returns the seq of the first record that differs and its
-// stored bytes in the batch, or 0.
+// compared), and a Salvaged record is not compared. It returns the seq
+// of the first record that differs and its stored bytes in the batch, or
+// 0.
 func FindFork(mark uint64, recs []Record, stored func(seq uint64) ([]byte, bool, error)) (uint64, []byte, error) {
 	for i := range recs {
 		r := &recs[i]
 		if r.Seq > mark {
 			break
+		}
+		if r.Salvaged {
+			continue
 		}
 		b, ok, err := stored(r.Seq)
 		if err != nil {

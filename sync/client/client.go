@@ -25,6 +25,10 @@ type Source interface {
 	Range(from, to journal.Seq, fn func(journal.Seq, []byte) error) error
 	Ack(epoch journal.Epoch, seq journal.Seq) error
 	Keys() ([][]byte, error)
+	// Branch and SetBranch keep where the centre stores the records from
+	// a fork on (see journal.Branch).
+	Branch() (journal.Branch, error)
+	SetBranch(journal.Branch) error
 }
 
 var _ Source = (*journal.Journal)(nil)
@@ -82,11 +86,12 @@ type Client struct {
 	opts Options
 	kick chan struct{}
 
-	mu       sync.Mutex // guards batch, next and keysSent
+	mu       sync.Mutex // guards batch, next, keysSent and behind
 	loop     loop
 	batch    int         // current records per request (halved on 413)
 	next     journal.Seq // resume point after a gap answer; 0: Acked()+1
 	keysSent int         // data key entries the centre has acknowledged
+	behind   journal.Seq // the centre's mark when it held more than the journal, logged once
 }
 
 // New returns a Client for src.
@@ -255,12 +260,20 @@ func (c *Client) once(ctx context.Context) (done bool, err error) {
 		}
 		next = acked + 1
 	}
+	branch, err := c.src.Branch()
+	if err != nil {
+		return false, fmt.Errorf("client: read the journal's branch: %w", err)
+	}
+	to := next + journal.Seq(batch) - 1
+	if branch.From > next {
+		to = min(to, branch.From-1) // a range lies on one side of the fork
+	}
 	var (
 		recs  [][]byte
 		first journal.Seq
 		size  int
 	)
-	err = c.src.Range(next, next+journal.Seq(batch)-1, func(s journal.Seq, b []byte) error {
+	err = c.src.Range(next, to, func(s journal.Seq, b []byte) error {
 		if len(recs) == 0 {
 			first = s
 		} else if size+len(b) > c.opts.MaxBytes || s != first+journal.Seq(len(recs)) {
@@ -288,6 +301,9 @@ func (c *Client) once(ctx context.Context) (done bool, err error) {
 		return false, fmt.Errorf("client: read data keys: %w", err)
 	}
 	u := &protocol.Upload{Device: c.opts.Device, Epoch: epoch, First: first, Prev: rec.Prev, Records: recs, Salvaged: c.opts.Salvaged}
+	if branch.From > 0 && first >= branch.From {
+		u.Branch = branch.Epoch
+	}
 	if len(keys) != keysSent {
 		u.Keys = keys
 	}
@@ -305,12 +321,52 @@ func (c *Client) once(ctx context.Context) (done bool, err error) {
 		if hw < u.Last() {
 			return false, fmt.Errorf("client: centre acknowledged up to %d of a range up to %d", hw, u.Last())
 		}
+		if hw > u.Last() {
+			// The centre holds more of this epoch than was sent, and
+			// what was sent equals what it holds: the journal may be
+			// a restored copy. Only what was compared is acknowledged;
+			// the next range is compared in turn, and a record the
+			// centre holds otherwise gets a fork answer.
+			c.mu.Lock()
+			first := c.behind != hw
+			c.behind = hw
+			c.mu.Unlock()
+			if first {
+				c.opts.Logger.Warn("sync: the centre holds more of this journal than the terminal has sent; if the data directory was restored from an older copy, new passages will go to a branch",
+					"epoch", epoch, "sent_up_to", u.Last(), "centre_mark", hw)
+			}
+			hw = u.Last()
+		}
 		if err := c.src.Ack(epoch, hw); err != nil {
 			return false, fmt.Errorf("client: acknowledge %d: %w", hw, err)
 		}
 		c.mu.Lock()
 		c.next = hw + 1
 		c.keysSent = len(keys)
+		c.mu.Unlock()
+		return false, nil
+	case status == http.StatusConflict && r != nil && r.Code == protocol.CodeFork:
+		if r.Fork < u.First || r.Fork > u.Last() || r.Branch == (journal.Epoch{}) || r.Branch == epoch {
+			return false, fmt.Errorf("client: centre answered a fork at %d (branch %s) for a range %d..%d", r.Fork, r.Branch, u.First, u.Last())
+		}
+		if err := c.src.SetBranch(journal.Branch{From: r.Fork, Epoch: r.Branch}); err != nil {
+			return false, fmt.Errorf("client: record the fork at %d: %w", r.Fork, err)
+		}
+		c.opts.Logger.Warn("sync: the centre holds other records of this journal: the data directory was restored from an older copy or the card cloned; the passages from the fork on go to a new branch epoch at the centre",
+			"epoch", epoch, "fork", r.Fork, "centre_mark", r.HighWater, "centre_mark_hash", r.MarkHash, "branch", r.Branch)
+		c.mu.Lock()
+		c.next, c.keysSent = r.Fork, 0 // the branch's data keys are sent again
+		c.mu.Unlock()
+		return false, nil
+	case status == http.StatusConflict && r != nil && r.Code == protocol.CodeBranch && u.Branch != (journal.Epoch{}):
+		// The centre lost the branch (restored from a backup): send the
+		// records under the epoch again; a fork is found anew.
+		c.opts.Logger.Warn("sync: the centre does not know this journal's branch; sending under the epoch again", "epoch", epoch, "branch", u.Branch)
+		if err := c.src.SetBranch(journal.Branch{}); err != nil {
+			return false, fmt.Errorf("client: forget the branch: %w", err)
+		}
+		c.mu.Lock()
+		c.next, c.keysSent = 0, 0
 		c.mu.Unlock()
 		return false, nil
 	case status == http.StatusConflict && r != nil && r.Gap:

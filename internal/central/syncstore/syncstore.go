@@ -93,7 +93,7 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 		}
 		recs[i] = central.Record{
 			Seq: uint64(r.Seq), Stored: r.Stored, Time: r.Rec.Time, Site: site, Holder: holders[i],
-			Decision: string(r.Rec.Decision), Reasons: r.Rec.Reasons, Hash: r.Hash, Break: r.Break,
+			Decision: string(r.Rec.Decision), Reasons: r.Rec.Reasons, Hash: r.Hash, Break: r.Break, Salvaged: r.Salvaged,
 		}
 	}
 	var kept []server.Record

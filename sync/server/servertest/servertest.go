@@ -125,7 +125,7 @@ func (m *Mem) Ingest(ctx context.Context, b *server.Batch) (server.Ingested, err
 	}
 	if e != nil {
 		for _, r := range b.Records {
-			if old, ok := e.recs[r.Seq]; ok && r.Seq <= mark.Seq && !bytes.Equal(old.Stored, r.Stored) {
+			if old, ok := e.recs[r.Seq]; ok && r.Seq <= mark.Seq && !r.Salvaged && !bytes.Equal(old.Stored, r.Stored) {
 				h := sha256.New()
 				h.Write(into[:])
 				h.Write(binary.BigEndian.AppendUint64(nil, uint64(r.Seq)))

@@ -1,0 +1,185 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/hpke"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/pgtest"
+	"sentinel/internal/central/syncstore"
+	"sentinel/sync/client"
+	"sentinel/sync/journal"
+	"sentinel/sync/server"
+	"sentinel/sync/server/servertest"
+)
+
+// TestForkRestoredDataDir is issue 9's fork test: snapshot a terminal's
+// data directory, run on, restore the snapshot, run on. Before, the
+// restored terminal reused sequence numbers, the centre dropped its new
+// passages as duplicates and the client looped on "acknowledgement
+// beyond the last record". Now the centre ends with every passage of both
+// runs exactly once (the restored run's under a branch epoch), the fork
+// is recorded in the fleet, and the terminal goes on delivering. A second
+// restore of the same snapshot forks again, apart from the first.
+func TestForkRestoredDataDir(t *testing.T) {
+	stores := []struct {
+		name string
+		open func(t *testing.T) centralStore
+	}{
+		{"bbolt", func(t *testing.T) centralStore {
+			s, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"), &boltstore.Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}},
+		{"postgres", func(t *testing.T) centralStore {
+			s, err := pgstore.Open(context.Background(), pgtest.NewDatabase(t), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			store := st.open(t)
+			defer store.Close()
+			testForkRestored(t, store)
+		})
+	}
+}
+
+func testForkRestored(t *testing.T, store centralStore) {
+	ctx := context.Background()
+	priv, err := hpke.DHKEM(ecdh.X25519()).GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := server.New(server.Options{Store: syncstore.New(store, syncstore.Options{CentreKey: priv}),
+		Auth: servertest.HeaderAuth{}, Rate: 1e6, Burst: 1 << 20, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	const device = "gate-fork"
+	data, snap := t.TempDir(), t.TempDir()
+	path := journal.Path(data)
+	at := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	// run opens the terminal's journal, appends the passages of holders
+	// ZJ:from.., drains it to the centre as a freshly started sentineld
+	// would, and closes it.
+	var want []string
+	run := func(t *testing.T, from, n int) journal.Branch {
+		t.Helper()
+		j, err := journal.Open(path, journal.Options{CentreKey: priv.PublicKey(), PurgeEvery: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j.Close()
+		for i := range n {
+			p := &journal.Passage{Time: at.Add(time.Duration(from+i) * time.Second), ClockTrusted: true, Lane: "in-1",
+				Format: credential.FormatNative, Issuer: "ZJ", Decision: journal.Admit,
+				Holder: credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(from + i)}}
+			if _, err := j.Append(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, fmt.Sprintf("ZJ:%d", from+i))
+		}
+		c, err := client.New(j, client.Options{URL: srv.URL, Device: device, Batch: 16, Logger: slog.New(slog.DiscardHandler),
+			HTTP: &http.Client{Transport: &servertest.Transport{Device: device}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Drain(ctx); err != nil {
+			t.Fatalf("drain: %v", err)
+		}
+		acked, err := j.Acked()
+		if _, seqs, _ := j.Tail(1); err != nil || len(seqs) != 1 || acked != seqs[0] {
+			t.Fatalf("acknowledged %d (%v), want the last record %v", acked, err, seqs)
+		}
+		b, err := j.Branch()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if b := run(t, 0, 30); b != (journal.Branch{}) {
+		t.Fatalf("a fresh journal has branch %+v", b)
+	}
+	copyFile(t, path, filepath.Join(snap, journal.FileName)) // the snapshot: 30 passages, all acknowledged
+	run(t, 100, 40)                                          // run on: 31..70
+	restore := func() {
+		copyFile(t, filepath.Join(snap, journal.FileName), path)
+	}
+	restore()
+	b1 := run(t, 200, 50) // the restored terminal writes 31..80 again, other passages
+	if b1.From != 31 || b1.Epoch == (journal.Epoch{}) {
+		t.Fatalf("after the restore: got branch %+v, want one from 31", b1)
+	}
+	run(t, 300, 10) // and goes on under its branch
+	restore()
+	b2 := run(t, 400, 5) // a second restore of the same snapshot
+	if b2.From != 31 || b2.Epoch == b1.Epoch {
+		t.Fatalf("after a second restore: got branch %+v, want another from 31 than %+v", b2, b1)
+	}
+
+	got := map[string]int{}
+	for p, err := range store.Passages(ctx, central.Filter{Device: device}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[p.Holder]++
+	}
+	for _, h := range want {
+		if got[h] != 1 {
+			t.Errorf("passage of %s stored %d times, want once", h, got[h])
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d passages at the centre, want the %d of all runs", len(got), len(want))
+	}
+	ds, err := store.Devices(ctx)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("devices: got %+v (%v)", ds, err)
+	}
+	forks := ds[0].Forks
+	if len(forks) != 2 || forks[0].At != 31 || forks[0].Mark != 70 || central.Epoch(b1.Epoch) != forks[0].Branch ||
+		forks[1].At != 31 || central.Epoch(b2.Epoch) != forks[1].Branch || forks[0].Journal != forks[0].Epoch {
+		t.Fatalf("fleet: got forks %+v, want two at 31 naming the terminal's branches", forks)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	src, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dst, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := dst.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
