@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -313,5 +314,30 @@ func TestEnrolRootMismatchSpendsNothing(t *testing.T) {
 	}
 	if code, _, errOut := runCmd(t, "enrol", "--token", tk.String(), "--data-dir", t.TempDir()); code != exitOK {
 		t.Errorf("the same token afterwards: got exit %d (%s), want 0", code, errOut)
+	}
+}
+
+// TestSelftestRevoked: a terminal whose daemon heard from the centre that
+// it was revoked fails selftest, saying plainly that it was removed from
+// service and whom to call; an enrolled one says which device it is.
+func TestSelftestRevoked(t *testing.T) {
+	newTestMachine(t)
+	c := newEnrolCentre(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if code, _, errOut := runCmd(t, "enrol", "--token", c.ticket(t).String(), "--data-dir", data); code != exitOK {
+		t.Fatalf("enrol: exit %d: %s", code, errOut)
+	}
+	cfg := writeFile(t, dir, "s.toml", fmt.Sprintf("data_dir = %q\n", data)+terminalHeader+"[[lane]]\nname = \"in\"\n  [lane.camera]\n  source = \"v4l2\"\n  device = \""+filepath.Join(dir, "video9")+"\"\n")
+	_, out, _ := runCmd(t, "selftest", "--config", cfg, "--no-read")
+	if !strings.Contains(out, "enrolment: device t-") {
+		t.Errorf("enrolled: got\n%s\nwant the device named", out)
+	}
+	if err := enrol.MarkRevoked(data, enrol.Revocation{Device: "t-1", At: time.Now(), Message: "this terminal (t-1) was removed from service by the central office: call ops desk 555-0100"}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCmd(t, "selftest", "--config", cfg, "--no-read")
+	if code != exitRefused || !strings.Contains(out, "REMOVED FROM SERVICE") || !strings.Contains(out, "call the central office") || !strings.Contains(out, "ops desk 555-0100") {
+		t.Errorf("revoked: got exit %d\n%s\nwant 1, removed from service, whom to call", code, out)
 	}
 }

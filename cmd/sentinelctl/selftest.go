@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,6 +24,7 @@ import (
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/cli"
 	sentinelhw "sentinel/internal/hardware"
+	"sentinel/sync/enrol"
 )
 
 // Results of one check.
@@ -105,6 +108,12 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	hw := openHardware()
 	var results []checkResult
+	// The enrolment is a row of its own only when it fails (revoked,
+	// a broken or expired certificate); otherwise a line below the table.
+	enrolment := checkEnrolment(cfg.DataDir)
+	if enrolment.Status == statusFail {
+		results = append(results, enrolment)
+	}
 	for _, l := range lanes {
 		results = append(results, selftestLane(ctx, hw, l, opts)...)
 		if ctx.Err() != nil {
@@ -124,11 +133,15 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(struct {
-			OK      bool          `json:"ok"`
-			Results []checkResult `json:"results"`
-		}{failed == 0 && ctx.Err() == nil, results})
+			OK        bool          `json:"ok"`
+			Results   []checkResult `json:"results"`
+			Enrolment checkResult   `json:"enrolment"`
+		}{failed == 0 && ctx.Err() == nil, results, enrolment})
 	} else {
 		printSelftest(stdout, results, failed)
+		if enrolment.Status != statusFail {
+			fmt.Fprintf(stdout, "enrolment: %s\n", enrolment.Detail)
+		}
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "sentinelctl selftest: interrupted")
@@ -162,6 +175,38 @@ func printSelftest(w io.Writer, results []checkResult, failed int) {
 		return
 	}
 	fmt.Fprintf(w, "selftest: %d of %d checks FAILED\n", failed, len(results))
+}
+
+// checkEnrolment says whether the terminal holds an identity and whether
+// the centre revoked it (sentineld records the centre's word).
+func checkEnrolment(dataDir string) checkResult {
+	r := checkResult{Lane: "-", Device: "enrolment", What: dataDir}
+	rev, revoked, err := enrol.Revoked(dataDir)
+	if err != nil {
+		return r.fail(err.Error(), "check the data directory's permissions")
+	}
+	if revoked {
+		when := ""
+		if !rev.At.IsZero() {
+			when = " on " + rev.At.Format(time.RFC3339)
+		}
+		return r.fail(fmt.Sprintf("REMOVED FROM SERVICE: the centre revoked device %s%s (%s)", rev.Device, when, rev.Message),
+			"call the central office (ops): this terminal was removed from service; it serves again only after ops make a new token and the installer runs 'sentinelctl enrol --force --token TICKET'")
+	}
+	data, err := os.ReadFile(filepath.Join(dataDir, enrol.CertFile))
+	if err != nil {
+		return r.skip("not enrolled: run 'sentinelctl enrol --token TICKET' with the ticket ops made ('sentinel-central devices add')")
+	}
+	cert, err := enrol.ParseCertificatePEM(data)
+	if err != nil {
+		return r.fail(fmt.Sprintf("%s: %v", enrol.CertFile, err), "enrol again: 'sentinelctl enrol --force --token TICKET'")
+	}
+	id, _ := enrol.DeviceID(cert)
+	if time.Now().After(cert.NotAfter) {
+		return r.fail(fmt.Sprintf("device %s: certificate expired %s", id, cert.NotAfter.UTC().Format(time.RFC3339)),
+			"enrol again with a new token: 'sentinelctl enrol --force --token TICKET'")
+	}
+	return r.ok(fmt.Sprintf("device %s, certificate until %s", id, cert.NotAfter.UTC().Format(time.RFC3339)))
 }
 
 // selftestLane checks one lane's devices in turn: scanners, camera,

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	firmwareconfig "sentinel/firmware-config"
@@ -55,7 +56,8 @@ type daemon struct {
 	journal     *journal.Journal
 	gate        *gate.Gate
 	devices     *devices
-	sync        *syncer // nil when not enrolled
+	sync        atomic.Pointer[syncer] // nil until enrolled
+	syncOpts    syncOptions
 	mgmtAddr    net.Addr
 	displayAddr net.Addr
 }
@@ -125,22 +127,28 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	if o, ok := d.clock.(client.TimeObserver); ok {
 		observer = o
 	}
-	d.sync, err = newSyncer(syncOptions{
+	d.syncOpts = syncOptions{
 		dataDir: d.cfg.DataDir, url: d.cfg.Central.URL, journal: j, now: d.clock.Now, clock: observer,
 		interval: d.syncEvery, renewEvery: d.renewEvery, logger: d.logger.With("component", "sync"),
 		lanes: d.laneHealth,
-	})
+	}
+	first, err := newSyncer(d.syncOpts)
 	if err != nil {
 		return err
 	}
-	onPassage := d.onPassage
-	if d.sync != nil {
-		defer d.sync.Close() // before the journal closes
-		onPassage = func(r gate.Result) {
-			d.sync.Kick()
-			if d.onPassage != nil {
-				d.onPassage(r)
-			}
+	d.sync.Store(first)
+	defer func() {
+		// Before the journal closes.
+		if s := d.sync.Load(); s != nil {
+			s.Close()
+		}
+	}()
+	onPassage := func(r gate.Result) {
+		if s := d.sync.Load(); s != nil {
+			s.Kick()
+		}
+		if d.onPassage != nil {
+			d.onPassage(r)
 		}
 	}
 
@@ -223,9 +231,10 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	bg.Go(func() { devs.check(bgCtx, d.hw.checkEvery, d.logger.With("component", "thermo")) })
 	bg.Go(func() { d.updateDisplay(bgCtx, display) })
 	bg.Go(func() { d.watchBundles(bgCtx, d.reloadEvery, stamp, display) })
-	if d.sync != nil {
-		d.sync.Start(bgCtx)
+	if first != nil {
+		first.Start(bgCtx)
 	}
+	bg.Go(func() { d.watchEnrolment(bgCtx, d.reloadEvery) })
 	bg.Go(func() {
 		healthy := func() bool { return len(d.problems()) == 0 }
 		if err := d.notify.RunWatchdog(bgCtx, d.watchdog, healthy); err != nil && !errors.Is(err, context.Canceled) {
@@ -265,11 +274,13 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 		d.logger.Warn("drain timed out: passages in progress were cut short, the gate stayed shut", "timeout", drainTimeout)
 	}
 	devs.halt()
-	if d.sync != nil {
+	stopBG() // no new syncer from here on
+	bg.Wait()
+	if s := d.sync.Load(); s != nil {
 		// The lanes are done: the last passages are in the journal.
-		d.sync.Stop()
+		s.Stop()
 		if ctx.Err() == nil {
-			d.sync.FinalUpload(ctx)
+			s.FinalUpload(ctx)
 		}
 	}
 	return nil

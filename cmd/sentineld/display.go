@@ -98,8 +98,9 @@ func (d *daemon) displayStatus() ui.Status {
 	if cs, ok := d.clock.(clockStater); ok && !trusted {
 		s.ClockReason = cs.ClockState().Code
 	}
-	if d.sync != nil {
-		s.Online, s.LastSync = d.sync.Online()
+	if sy := d.sync.Load(); sy != nil {
+		s.Online, s.LastSync = sy.Online()
+		s.Revoked, _ = sy.Revoked()
 	}
 	for _, a := range d.journal.Alarms() {
 		if a.Kind == journal.AlarmCommit {

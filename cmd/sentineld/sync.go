@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +60,11 @@ type syncer struct {
 	stop   sync.Once
 }
 
+// revokedProbeEvery is how often a terminal the centre revoked asks it
+// again (one request): no hard retrying, but a centre whose revocation
+// was a mistake sees the terminal; re-enrolment starts it afresh.
+const revokedProbeEvery = time.Hour
+
 // syncOptions configure newSyncer.
 type syncOptions struct {
 	dataDir, url string
@@ -101,7 +108,7 @@ func newSyncer(o syncOptions) (*syncer, error) {
 		return nil, err
 	}
 	if !ok {
-		o.logger.Info("not enrolled: no sync", "identity", filepath.Join(o.dataDir, enrol.CertFile))
+		o.logger.Info("not enrolled: no sync until 'sentinelctl enrol' writes the identity", "identity", filepath.Join(o.dataDir, enrol.CertFile))
 		return nil, nil
 	}
 	if o.url == "" {
@@ -128,7 +135,22 @@ func newSyncer(o syncOptions) (*syncer, error) {
 		TLSClientConfig: cfg, ForceAttemptHTTP2: true, Proxy: http.ProxyFromEnvironment,
 		MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second,
 	}
-	s.track = &trackTransport{base: s.transport, now: func() time.Time { t, _ := o.now(); return t }}
+	s.track = &trackTransport{base: s.transport, now: func() time.Time { t, _ := o.now(); return t }, probeEvery: revokedProbeEvery}
+	s.track.onRevoked = func(msg string) {
+		t, _ := o.now()
+		r := enrol.Revocation{Device: device, At: t.UTC(), Message: msg}
+		if err := enrol.MarkRevoked(o.dataDir, r); err != nil {
+			o.logger.Error("could not record the revocation", "error", err)
+		}
+		o.logger.Error("the centre revoked this terminal: it was removed from service; sync stops, one request an hour", "device", device, "centre_says", msg)
+	}
+	switch r, revoked, err := enrol.Revoked(o.dataDir); {
+	case err != nil:
+		return nil, fmt.Errorf("sync: %w", err)
+	case revoked && r.Device == device:
+		s.track.setRevoked(r.Message, time.Time{})
+		o.logger.Error("this terminal was revoked by the centre: removed from service; re-enrol it to use it again", "device", device, "since", r.At, "centre_says", r.Message)
+	}
 	hc := &http.Client{Transport: s.track}
 	s.hc = hc
 
@@ -283,6 +305,9 @@ func (s *syncer) deliverSalvage(ctx context.Context, path string) error {
 	return nil
 }
 
+// Revoked returns the centre's words when it revoked this terminal.
+func (s *syncer) Revoked() (string, bool) { return s.track.Revoked() }
+
 // renewLoop checks the certificate at start and every renewEvery, and
 // renews it over mutual TLS when due.
 func (s *syncer) renewLoop(ctx context.Context) {
@@ -360,24 +385,50 @@ func backlog(j *journal.Journal) (uint64, error) {
 }
 
 // trackTransport records whether the centre answers: the clients do not
-// report their rounds, so the exchanges are watched where they pass.
+// report their rounds, so the exchanges are watched where they pass. It
+// also reads the centre's word that this terminal is revoked (403 with
+// enrol.RefusalHeader device-revoked, whatever the call): from then on it
+// lets one request an hour through and fails the others at once, so the
+// clients stop retrying hard.
 type trackTransport struct {
-	base http.RoundTripper
-	now  func() time.Time
+	base       http.RoundTripper
+	now        func() time.Time
+	probeEvery time.Duration
+	onRevoked  func(msg string) // called once, when the centre first says so
 
-	mu     sync.Mutex
-	online bool
-	last   time.Time
+	notify    sync.Mutex // one setRevoked at a time
+	mu        sync.Mutex
+	online    bool
+	last      time.Time
+	revoked   string    // the centre's words; empty: not revoked
+	lastProbe time.Time // when a revoked terminal last asked
 }
 
 var _ http.RoundTripper = (*trackTransport)(nil)
 
+// errRevoked fails the requests of a revoked terminal without sending
+// them.
+var errRevoked = errors.New("this terminal was revoked by the centre: removed from service")
+
 // RoundTrip passes r on. An answer below 500 (other than 429) means the
 // centre is reachable; a 2xx or 304 is a successful exchange.
 func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.mu.Lock()
+	if t.revoked != "" {
+		now := t.now()
+		if !t.lastProbe.IsZero() && now.Sub(t.lastProbe) < t.probeEvery && now.Sub(t.lastProbe) >= 0 {
+			t.mu.Unlock()
+			return nil, fmt.Errorf("%w: %s", errRevoked, t.revoked)
+		}
+		t.lastProbe = now
+	}
+	t.mu.Unlock()
 	resp, err := t.base.RoundTrip(r)
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		return resp, err // stopping: says nothing of the centre
+	}
+	if err == nil && resp.StatusCode == http.StatusForbidden && resp.Header.Get(enrol.RefusalHeader) == enrol.CodeRevoked {
+		t.setRevoked(revokedMessage(resp), t.now())
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -390,9 +441,44 @@ func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.online = true
 		if resp.StatusCode < 300 || resp.StatusCode == http.StatusNotModified {
 			t.last = t.now()
+			t.revoked = "" // the centre serves this identity again
 		}
 	}
 	return resp, err
+}
+
+// setRevoked records the centre's word; at is when it was probed last.
+// The first word is told (onRevoked: the record on disk, the log) before
+// Revoked reports it.
+func (t *trackTransport) setRevoked(msg string, at time.Time) {
+	t.notify.Lock()
+	defer t.notify.Unlock()
+	t.mu.Lock()
+	first := t.revoked == ""
+	t.mu.Unlock()
+	if first && !at.IsZero() && t.onRevoked != nil {
+		t.onRevoked(msg)
+	}
+	t.mu.Lock()
+	t.revoked, t.lastProbe = msg, at
+	t.mu.Unlock()
+}
+
+// revokedMessage reads the refusal's words, leaving the body for the
+// client that made the call.
+func revokedMessage(resp *http.Response) string {
+	const fallback = "this terminal was removed from service by the central office"
+	if resp.Body == nil {
+		return fallback
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	var r enrol.Refusal
+	if json.Unmarshal(data, &r) != nil || r.Message == "" {
+		return fallback
+	}
+	return r.Message
 }
 
 func (t *trackTransport) state() (bool, time.Time) {
@@ -401,16 +487,28 @@ func (t *trackTransport) state() (bool, time.Time) {
 	return t.online, t.last
 }
 
+// Revoked returns the centre's words when it revoked this terminal.
+func (t *trackTransport) Revoked() (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.revoked, t.revoked != ""
+}
+
 // writeSyncMetrics writes whether sync runs, whether the centre answers,
 // the last successful exchange and the upload backlog.
 func (d *daemon) writeSyncMetrics(w io.Writer) {
 	fmt.Fprintln(w, "# HELP sentinel_sync_enabled Whether the terminal syncs with the centre (enrolled, with a central URL).")
 	fmt.Fprintln(w, "# TYPE sentinel_sync_enabled gauge")
-	fmt.Fprintf(w, "sentinel_sync_enabled %d\n", boolInt(d.sync != nil))
-	if d.sync == nil {
+	sy := d.sync.Load()
+	fmt.Fprintf(w, "sentinel_sync_enabled %d\n", boolInt(sy != nil))
+	if sy == nil {
 		return
 	}
-	online, last := d.sync.Online()
+	_, revoked := sy.Revoked()
+	fmt.Fprintln(w, "# HELP sentinel_revoked Whether the centre said that it revoked this terminal (removed from service).")
+	fmt.Fprintln(w, "# TYPE sentinel_revoked gauge")
+	fmt.Fprintf(w, "sentinel_revoked %d\n", boolInt(revoked))
+	online, last := sy.Online()
 	fmt.Fprintln(w, "# HELP sentinel_sync_online Whether the centre answered the last exchange.")
 	fmt.Fprintln(w, "# TYPE sentinel_sync_online gauge")
 	fmt.Fprintf(w, "sentinel_sync_online %d\n", boolInt(online))
@@ -472,4 +570,57 @@ func softwareVersion() string {
 		return bi.Main.Version
 	}
 	return "devel"
+}
+
+// watchEnrolment starts sync once `sentinelctl enrol` wrote an identity
+// into the data directory, and starts it again with the new identity after
+// a re-enrolment (enrol --force), every `every` (defaultReloadEvery when
+// 0), until ctx is done: the terminal needs no restart after enrolment.
+// A renewed certificate keeps the device id and needs nothing here.
+func (d *daemon) watchEnrolment(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = defaultReloadEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var lastErr string
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		id, ok := enrolledDevice(d.cfg.DataDir)
+		cur := d.sync.Load()
+		if !ok || (cur != nil && cur.device == id) {
+			continue
+		}
+		next, err := newSyncer(d.syncOpts)
+		if err != nil || next == nil {
+			if err != nil && err.Error() != lastErr {
+				d.logger.Error("enrolled, but sync cannot start", "error", err)
+				lastErr = err.Error()
+			}
+			continue
+		}
+		if cur != nil {
+			cur.Close()
+		}
+		next.Start(ctx)
+		d.sync.Store(next)
+		d.logger.Info("enrolment found: sync started without a restart", "device", next.device)
+	}
+}
+
+// enrolledDevice returns the device id of the certificate in dataDir.
+func enrolledDevice(dataDir string) (string, bool) {
+	data, err := os.ReadFile(filepath.Join(dataDir, enrol.CertFile))
+	if err != nil {
+		return "", false
+	}
+	c, err := enrol.ParseCertificatePEM(data)
+	if err != nil {
+		return "", false
+	}
+	return enrol.DeviceID(c)
 }

@@ -92,6 +92,27 @@ func startCentreWith(t *testing.T, mutate func(*server.Config)) *centre {
 // device id.
 func (c *centre) enrolTerminal(t *testing.T) (string, string) {
 	t.Helper()
+	dir := t.TempDir()
+	return dir, c.enrolTerminalInto(t, dir)
+}
+
+// publishTrust publishes a trust bundle at the centre, which enrolment
+// hands out with the first bundles.
+func (c *centre) publishTrust(t *testing.T) {
+	t.Helper()
+	repo, err := bundles.Open(bundles.Options{Dir: filepath.Join(c.data, server.BundlesDir), Root: c.keys.Root.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Publish(trust.KindTrust, bundlestest.Trust(t), c.keys.Signer, c.keys.Delegation, 24*time.Hour, 72*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// enrolTerminalInto enrols the terminal data directory dir and returns
+// the device id.
+func (c *centre) enrolTerminalInto(t *testing.T, dir string) string {
+	t.Helper()
 	fst, err := centralenrol.OpenFileStore(c.data)
 	if err != nil {
 		t.Fatal(err)
@@ -121,12 +142,11 @@ func (c *centre) enrolTerminal(t *testing.T) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	in, err := enrol.Install(dir, key, resp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, in.Device
+	return in.Device
 }
 
 // waitFor polls cond every 10 ms for at most 10 s.
@@ -187,11 +207,11 @@ func TestSyncUploadsJournal(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("not serving within 10 s\n%s", logs.String())
 	}
-	if d.sync == nil {
+	if d.sync.Load() == nil {
 		t.Fatalf("an enrolled terminal with a central URL does not sync\n%s", logs.String())
 	}
-	if d.sync.device != device {
-		t.Errorf("got device %q, want %q from enrolment", d.sync.device, device)
+	if d.sync.Load().device != device {
+		t.Errorf("got device %q, want %q from enrolment", d.sync.Load().device, device)
 	}
 
 	const passes = 3
@@ -226,7 +246,7 @@ func TestSyncUploadsJournal(t *testing.T) {
 		return rep.Device == device && rep.Software != "" && rep.Acked <= rep.Last && off.Abs() < time.Minute && scanner,
 			fmt.Sprintf("got %+v received %v (offset %v), want device %s, a software version, offset under a minute, lane in-1's scanner", rep, h.ReceivedAt, off, device)
 	})
-	online, last := d.sync.Online()
+	online, last := d.sync.Load().Online()
 	if !online || last.IsZero() {
 		t.Errorf("got online %v, last sync %v; want online with a last sync", online, last)
 	}
@@ -408,7 +428,7 @@ func TestSyncOffline(t *testing.T) {
 	waitFor(t, "an upload attempt", func() (bool, string) {
 		return strings.Contains(logs.String(), "component=upload"), logs.String()
 	})
-	if online, last := d.sync.Online(); online || !last.IsZero() {
+	if online, last := d.sync.Load().Online(); online || !last.IsZero() {
 		t.Errorf("got online %v, last sync %v; want offline, never synced", online, last)
 	}
 	metrics := getMetrics(t, "http://"+d.mgmtAddr.String()+"/metrics")
@@ -443,7 +463,7 @@ func TestSyncNotEnrolled(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("not serving within 10 s")
 	}
-	if d.sync != nil {
+	if d.sync.Load() != nil {
 		t.Error("a terminal that is not enrolled syncs")
 	}
 	metrics := getMetrics(t, "http://"+d.mgmtAddr.String()+"/metrics")
@@ -451,7 +471,7 @@ func TestSyncNotEnrolled(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if n := strings.Count(logs.String(), "not enrolled: no sync"); n != 1 {
+	if n := strings.Count(logs.String(), "not enrolled: no sync until"); n != 1 {
 		t.Errorf("got %d log lines saying not enrolled: no sync, want 1\n%s", n, logs.String())
 	}
 	if !strings.Contains(metrics, "sentinel_sync_enabled 0\n") {
@@ -529,3 +549,159 @@ func getMetrics(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+// startSyncDaemon runs d until the test ends and returns once it serves.
+func startSyncDaemon(t *testing.T, d *daemon, ready chan *daemon, logs *syncBuffer) {
+	t.Helper()
+	drainCtx, drain := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.run(context.Background(), drainCtx) }()
+	t.Cleanup(func() {
+		drain()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("not serving within 10 s\n%s", logs.String())
+	}
+}
+
+// TestSyncStartsAfterEnrolment: a daemon that started before its
+// terminal was enrolled picks the identity up without a restart, syncs,
+// and the display leaves NOT ENROLLED with the first bundles that came
+// with enrolment.
+func TestSyncStartsAfterEnrolment(t *testing.T) {
+	c := startCentre(t)
+	c.publishTrust(t)
+	var logs syncBuffer
+	ready := make(chan *daemon, 1)
+	dir := t.TempDir()
+	d := syncDaemon(t, dir, c.url, &logs, ready)
+	d.reloadEvery, d.syncEvery = 50*time.Millisecond, 100*time.Millisecond
+	startSyncDaemon(t, d, ready, &logs)
+	if d.sync.Load() != nil || !d.displayStatus().NotEnrolled {
+		t.Fatal("not enrolled, yet syncing or enrolled on the display")
+	}
+	device := c.enrolTerminalInto(t, dir)
+	waitFor(t, "sync with the new identity", func() (bool, string) {
+		s := d.sync.Load()
+		if s == nil {
+			return false, "no syncer\n" + logs.String()
+		}
+		online, last := s.Online()
+		return s.device == device && online && !last.IsZero(), fmt.Sprintf("device %s online %v last %v", s.device, online, last)
+	})
+	waitFor(t, "the display leaves NOT ENROLLED", func() (bool, string) {
+		st := d.displayStatus()
+		return !st.NotEnrolled, fmt.Sprintf("%+v\n%s", st, logs.String())
+	})
+	if !strings.Contains(logs.String(), "enrolment found: sync started without a restart") {
+		t.Errorf("the log does not say so:\n%s", logs.String())
+	}
+}
+
+// TestSyncRevokedRunning: ops revoke a terminal while its daemon runs with
+// open connections: its next request is refused (no upload is accepted
+// afterwards), the terminal records and shows that it was removed from
+// service, and it stops asking.
+func TestSyncRevokedRunning(t *testing.T) {
+	c := startCentre(t)
+	dir, device := c.enrolTerminal(t)
+	var logs syncBuffer
+	ready := make(chan *daemon, 1)
+	d := syncDaemon(t, dir, c.url, &logs, ready)
+	d.syncEvery = 100 * time.Millisecond
+	startSyncDaemon(t, d, ready, &logs)
+	ctx := context.Background()
+	if _, err := d.gate.Process(ctx, "in-1", []byte("NOT A HEALTH CODE")); err != nil {
+		t.Fatal(err)
+	}
+	epoch := central.Epoch(d.journal.Epoch())
+	waitFor(t, "the first passage at the centre", func() (bool, string) {
+		hw, err := c.store.HighWater(ctx, device, epoch)
+		return err == nil && hw == 1, fmt.Sprintf("high water %d (%v)", hw, err)
+	})
+
+	fst, err := centralenrol.OpenFileStore(c.data) // as `devices revoke` does
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fst.Revoke(device, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.gate.Process(ctx, "in-1", []byte("NOT A HEALTH CODE")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the terminal learns it was revoked", func() (bool, string) {
+		msg, ok := d.sync.Load().Revoked()
+		return ok && strings.Contains(msg, device), fmt.Sprintf("revoked %v %q\n%s", ok, msg, logs.String())
+	})
+	if hw, _ := c.store.HighWater(ctx, device, epoch); hw != 1 {
+		t.Errorf("got high water %d after the revocation, want 1: an upload was accepted", hw)
+	}
+	if st := d.displayStatus(); st.Revoked == "" {
+		t.Error("the display does not show the revocation")
+	}
+	if r, ok, err := enrol.Revoked(dir); err != nil || !ok || r.Device != device {
+		t.Errorf("recorded revocation: %+v %v %v", r, ok, err)
+	}
+	if m := getMetrics(t, "http://"+d.mgmtAddr.String()+"/metrics"); !strings.Contains(m, "sentinel_revoked 1\n") {
+		t.Errorf("/metrics lacks sentinel_revoked 1")
+	}
+	if n := strings.Count(logs.String(), "the centre revoked this terminal"); n != 1 {
+		t.Errorf("got %d log lines of the revocation, want 1:\n%s", n, logs.String())
+	}
+}
+
+// TestTrackTransportRevoked: once the centre said device-revoked, the
+// transport sends one request an hour and fails the others at once; an
+// injected clock drives the hour.
+func TestTrackTransportRevoked(t *testing.T) {
+	var sent atomic.Int32
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent.Add(1)
+		h := http.Header{}
+		h.Set(enrol.RefusalHeader, enrol.CodeRevoked)
+		return &http.Response{StatusCode: http.StatusForbidden, Header: h, Body: io.NopCloser(strings.NewReader(`{"code":"device-revoked","message":"removed: call ops"}`)), Request: r}, nil
+	})
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	var told []string
+	tr := &trackTransport{base: base, now: func() time.Time { return now }, probeEvery: time.Hour, onRevoked: func(m string) { told = append(told, m) }}
+	get := func() error {
+		req, _ := http.NewRequest(http.MethodGet, "https://centre.invalid/v1/time", nil)
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			if !strings.Contains(string(b), "device-revoked") {
+				t.Errorf("the client's body was consumed: %q", b)
+			}
+		}
+		return err
+	}
+	if err := get(); err != nil {
+		t.Fatal(err)
+	}
+	for range 150 {
+		now = now.Add(30 * time.Second)
+		if err := get(); err == nil && now.Sub(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)) < time.Hour {
+			t.Fatalf("a request went out %v after the refusal", now.Sub(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)))
+		}
+	}
+	// 75 minutes of requests every 30 s: the first and one probe after an
+	// hour went out.
+	if n := sent.Load(); n != 2 {
+		t.Errorf("sent %d requests in 75 minutes, want 2", n)
+	}
+	if len(told) != 1 || told[0] != "removed: call ops" {
+		t.Errorf("told %q, want the centre's words once", told)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -70,6 +70,7 @@ type statusView struct {
 	NotEnrolled    bool         `json:"not_enrolled"`
 	ClockUntrusted bool         `json:"clock_untrusted"`
 	ClockReason    string       `json:"clock_reason,omitempty"` // clock.why.REASON in the catalogue
+	Revoked        string       `json:"revoked,omitempty"`      // the centre's words
 }
 
 type bundleView struct {
@@ -140,7 +141,7 @@ func (s *Server) snapshot(lang string) snapshot {
 	}
 	if s.statusSet {
 		st := s.status
-		sv := &statusView{Online: st.Online, NotEnrolled: st.NotEnrolled, ClockUntrusted: st.ClockUntrusted, Bundles: []bundleView{}}
+		sv := &statusView{Online: st.Online, NotEnrolled: st.NotEnrolled, ClockUntrusted: st.ClockUntrusted, Revoked: st.Revoked, Bundles: []bundleView{}}
 		if st.ClockUntrusted {
 			sv.ClockReason = st.ClockReason
 		}

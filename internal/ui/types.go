@@ -150,6 +150,10 @@ type Status struct {
 	// ClockReason says why, as an internal/clock code (clock.State.Code):
 	// the display shows it in words after "CLOCK NOT SET".
 	ClockReason string
+	// Revoked, when not empty, is the centre's word that it revoked this
+	// terminal: it was removed from service, and the guard checks every
+	// person by hand and calls the office.
+	Revoked string
 }
 
 // Override is a guard's override request from the page.

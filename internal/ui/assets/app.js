@@ -94,7 +94,12 @@
       d.append(bannerIcon('manual'), el('span', null, t('banner.manual')));
       b.appendChild(d);
     }
-    if (snap.status && snap.status.not_enrolled) {
+    if (snap.status && snap.status.revoked) {
+      const d = el('div', 'banner manual');
+      d.id = 'banner-revoked';
+      d.append(bannerIcon('manual'), el('span', null, t('banner.revoked') + ' (' + snap.status.revoked + ')'));
+      b.appendChild(d);
+    } else if (snap.status && snap.status.not_enrolled) {
       const d = el('div', 'banner notenrolled');
       d.id = 'banner-notenrolled';
       d.append(bannerIcon('notenrolled'), el('span', null, t('banner.notenrolled')));
