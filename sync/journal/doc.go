@@ -23,6 +23,17 @@
 // place, and an alarm is raised. The centre identifies a record by
 // (device, epoch, seq).
 //
+// bbolt trusts its file: a file cut short faults in its memory map and a
+// damaged page makes it panic. So every file is locked and its structure
+// checked before bbolt maps it (the size against the meta page's page
+// count, both meta pages, the freelist and every page of the tree), and a
+// panic or fault inside bbolt is recovered; either makes the file corrupt.
+// An empty file is corrupt too. From a corrupt file SalvageFile recovers,
+// without bbolt, every record and data key whose bytes are still whole;
+// Salvage.Queue queues it in the data directory and the sync client
+// delivers it under the records' own epoch and seqs, flagged as salvaged,
+// so the centre records what was lost instead of nothing arriving.
+//
 // # Sealing
 //
 // The holder (index or pseudonym) and the temperature are sealed to the
