@@ -13,9 +13,9 @@ import (
 
 	"sentinel/crypto/trust"
 	firmwareconfig "sentinel/firmware-config"
-	"sentinel/sync/enrol"
 	termclock "sentinel/internal/clock"
 	"sentinel/sync/client"
+	"sentinel/sync/enrol"
 )
 
 // timeProbe is the terminal's clock trust: *clock.Monitor.
