@@ -20,6 +20,8 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/bundles"
+	"sentinel/internal/central/statusdb"
+	"sentinel/internal/central/statuspub"
 	"sentinel/internal/cli"
 	"sentinel/internal/policy"
 )
@@ -136,10 +138,6 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 		if err != nil {
 			return err
 		}
-		repo, err := openRepo(*data, root)
-		if err != nil {
-			return err
-		}
 		var d *trust.Delegation
 		if *delPath != "" {
 			raw, err := os.ReadFile(*delPath)
@@ -150,13 +148,25 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 				return fmt.Errorf("%s: %w", *delPath, err)
 			}
 		}
-		prep, err := repo.Prepare(kind, bundles.Input{Name: pos[1], Data: raw, Policy: popts})
+		// Under the status record's lock, which serve's scheduler holds
+		// while it re-signs: two writers of the repository would each
+		// write an index without the other's bundle.
+		var (
+			prep *bundles.Prepared
+			e    bundles.Entry
+		)
+		err = (&statuspub.Publisher{DataDir: *data, Root: root}).Locked(func(_ *statusdb.DB, repo *bundles.Repo) error {
+			var err error
+			if prep, err = repo.Prepare(kind, bundles.Input{Name: pos[1], Data: raw, Policy: popts}); err != nil {
+				return err
+			}
+			if e, err = repo.Publish(kind, prep.Payload, signer, d, freshD, graceD); err != nil {
+				return fmt.Errorf("%s: %w", pos[1], err)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
-		}
-		e, err := repo.Publish(kind, prep.Payload, signer, d, freshD, graceD)
-		if err != nil {
-			return fmt.Errorf("%s: %w", pos[1], err)
 		}
 		if *asJSON {
 			return printJSON(stdout, publishOut{Entry: e, From: prep.From, Notes: prep.Notes})

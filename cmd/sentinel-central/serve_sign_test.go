@@ -12,6 +12,8 @@ import (
 
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/bundles"
+	"sentinel/internal/central/bundles/bundlestest"
+	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/statuspub"
 	"sentinel/sync/protocol"
 	syncserver "sentinel/sync/server"
@@ -130,5 +132,32 @@ func TestServeSignsTimeAndPublishesStatus(t *testing.T) {
 			t.Fatalf("no status base published by the scheduler\nstderr: %s", s.stderr)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBundlesPublishWaitsForTheScheduler: bundles publish writes the
+// repository under the status record's lock, which serve's scheduler
+// holds while it re-signs, so that neither writes an index without the
+// other's bundle: while another holder keeps the record, publish waits
+// and then says so instead of writing.
+func TestBundlesPublishWaitsForTheScheduler(t *testing.T) {
+	dir := t.TempDir()
+	rootPub, key, del := signingKeys(t, dir, "trust,status-base,status-delta,policy,config", "90d")
+	data := filepath.Join(dir, "central")
+	writeTestFile(t, filepath.Join(dir, "site.config"), bundlestest.Config(t))
+	args := []string{"bundles", "publish", "config", filepath.Join(dir, "site.config"), "--key", key, "--delegation", del, "--root-pub", rootPub, "--data", data}
+	mustRun(t, args...)
+	db, err := statusdb.Open(filepath.Join(data, statuspub.RecordFile), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := sentinel(t, args...)
+	db.Close()
+	if code != exitRefused || !strings.Contains(errOut, "another process holds it") {
+		t.Errorf("publish while the record is held: got exit %d %q, want refused saying another process holds it", code, errOut)
+	}
+	out := mustRun(t, args...)
+	if !strings.Contains(out, "published config version 2") {
+		t.Errorf("after the holder let go: got %q, want version 2", out)
 	}
 }
