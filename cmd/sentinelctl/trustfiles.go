@@ -161,43 +161,48 @@ func smartHealthCardFile(data []byte) (jws [][]byte, ok bool, err error) {
 	return jws, true, nil
 }
 
-// joinSHCChunks joins consecutive chunked SMART Health Card parts
-// ("shc:/C/N/…") into one JWS payload, as the gate's scanner stage does.
-func joinSHCChunks(in []payload) []payload {
-	var out []payload
-	var asm shc.Assembler
-	var labels []string
-	flush := func(err error) {
-		if len(labels) == 0 {
-			return
-		}
-		have, total := asm.Pending()
-		if err == nil {
-			err = credential.Reject(credential.FormatSHC, credential.ReasonBadEncoding, "only %d of %d parts of a chunked card were given", have, total)
-		}
-		out = append(out, payload{input: strings.Join(labels, "+"), err: err})
-		labels = nil
-		asm.Reset()
+// chunkJoiner joins consecutive chunked SMART Health Card parts
+// ("shc:/C/N/…") into one JWS payload, as the gate's scanner stage does,
+// one payload at a time so that a stream of input is never held whole.
+type chunkJoiner struct {
+	asm    shc.Assembler
+	labels []string
+}
+
+// add takes the next payload and returns what is ready to verify: the
+// payload itself, a whole card, or an incomplete card followed by the
+// payload.
+func (j *chunkJoiner) add(p payload) []payload {
+	if p.err != nil || !isChunk(p.data) {
+		return append(j.flush(nil), p)
 	}
-	for _, p := range in {
-		if p.err != nil || !isChunk(p.data) {
-			flush(nil)
-			out = append(out, p)
-			continue
-		}
-		labels = append(labels, p.input)
-		jws, _, err := asm.Add(string(p.data))
-		if err != nil {
-			flush(err)
-			continue
-		}
-		if jws != "" {
-			out = append(out, payload{input: strings.Join(labels, "+"), data: []byte(jws)})
-			labels = nil
-			asm.Reset()
-		}
+	j.labels = append(j.labels, p.input)
+	jws, _, err := j.asm.Add(string(p.data))
+	switch {
+	case err != nil:
+		return j.flush(err)
+	case jws != "":
+		out := []payload{{input: strings.Join(j.labels, "+"), data: []byte(jws)}}
+		j.labels = nil
+		j.asm.Reset()
+		return out
 	}
-	flush(nil)
+	return nil
+}
+
+// flush returns the parts of a card still pending as one refusal: err, or
+// that the card is incomplete.
+func (j *chunkJoiner) flush(err error) []payload {
+	if len(j.labels) == 0 {
+		return nil
+	}
+	have, total := j.asm.Pending()
+	if err == nil {
+		err = credential.Reject(credential.FormatSHC, credential.ReasonBadEncoding, "only %d of %d parts of a chunked card were given", have, total)
+	}
+	out := []payload{{input: strings.Join(j.labels, "+"), err: err}}
+	j.labels = nil
+	j.asm.Reset()
 	return out
 }
 

@@ -87,8 +87,7 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return exitUsage
 	}
 
-	payloads, err := collectPayloads(posArgs, stdin)
-	if err != nil {
+	if err := checkArgs(posArgs); err != nil {
 		fmt.Fprintf(stderr, "sentinelctl verify: %v\n", err)
 		return exitUsage
 	}
@@ -97,10 +96,7 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	defer out.Flush()
 	enc := json.NewEncoder(out)
 	code := exitOK
-	for _, p := range payloads {
-		if ctx.Err() != nil {
-			return exitRefused
-		}
+	check := func(p payload) {
 		vd := verdict{Input: p.input}
 		var cred *credential.Credential
 		verr := p.err
@@ -122,9 +118,28 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		if *asJSON {
 			enc.Encode(vd)
-			continue
+			return
 		}
 		printVerdict(out, vd)
+	}
+	// One verdict per payload as it is read: standard input is streamed,
+	// never held whole.
+	var chunks chunkJoiner
+	add := func(p payload) {
+		for _, q := range chunks.add(p) {
+			check(q)
+		}
+	}
+	if err := eachPayload(ctx, posArgs, stdin, add, out.Flush); err != nil {
+		out.Flush()
+		fmt.Fprintf(stderr, "sentinelctl verify: %v\n", err)
+		if ctx.Err() != nil {
+			return exitRefused
+		}
+		return exitUsage
+	}
+	for _, q := range chunks.flush(nil) {
+		check(q)
 	}
 	return code
 }
@@ -173,46 +188,106 @@ func printVerdict(w io.Writer, v verdict) {
 	fmt.Fprintf(w, "ACCEPTED  %s  %s\n", v.Input, strings.Join(parts, "  "))
 }
 
-// collectPayloads turns the arguments into payloads: "-" reads lines from
-// stdin, an existing file is an image, a text payload or an SHC file, and
-// anything else is a payload itself.
-func collectPayloads(args []string, stdin io.Reader) ([]payload, error) {
-	var out []payload
-	for i, a := range args {
+// checkArgs refuses, before any output, an argument that names no file
+// but was meant as one.
+func checkArgs(args []string) error {
+	for _, a := range args {
 		if a == "-" {
-			sc := bufio.NewScanner(stdin)
-			sc.Buffer(make([]byte, 0, 8<<10), credential.MaxPayload*2+2)
-			n := 0
-			for sc.Scan() {
-				n++
-				line := bytes.TrimSpace(sc.Bytes())
-				if len(line) == 0 {
-					continue
-				}
-				out = append(out, payload{input: fmt.Sprintf("stdin:%d", n), data: append([]byte(nil), line...)})
-			}
-			if err := sc.Err(); err != nil {
-				if errors.Is(err, bufio.ErrTooLong) {
-					out = append(out, payload{input: fmt.Sprintf("stdin:%d", n+1), err: credential.Reject("", credential.ReasonTooLarge, "line longer than %d characters", credential.MaxPayload*2)})
-					continue
-				}
-				return nil, fmt.Errorf("read standard input: %w", err)
+			continue
+		}
+		if st, err := os.Stat(a); (err != nil || st.IsDir()) && looksLikePath(a) {
+			return fmt.Errorf("%s: no such file (a payload starts with HCN1:, HC1: or shc:/)", a)
+		}
+	}
+	return nil
+}
+
+// eachPayload hands every payload of the arguments to add, in order: "-"
+// reads lines from stdin one at a time, an existing file is an image, a
+// text payload or an SHC file, and anything else is a payload itself.
+// idle is called when standard input has nothing more buffered, so that
+// the verdicts so far reach the reader before more input arrives.
+func eachPayload(ctx context.Context, args []string, stdin io.Reader, add func(payload), idle func() error) error {
+	for i, a := range args {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if a == "-" {
+			if err := eachLine(ctx, stdin, add, idle); err != nil {
+				return err
 			}
 			continue
 		}
 		if st, err := os.Stat(a); err == nil && !st.IsDir() {
 			ps, err := filePayloads(a)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			out = append(out, ps...)
+			for _, p := range ps {
+				add(p)
+			}
 			continue
-		} else if looksLikePath(a) {
-			return nil, fmt.Errorf("%s: no such file (a payload starts with HCN1:, HC1: or shc:/)", a)
 		}
-		out = append(out, payload{input: fmt.Sprintf("arg:%d", i+1), data: []byte(strings.TrimSpace(a))})
+		add(payload{input: fmt.Sprintf("arg:%d", i+1), data: []byte(strings.TrimSpace(a))})
 	}
-	return joinSHCChunks(out), nil
+	return nil
+}
+
+// maxLine is the longest stdin line read as a payload; a longer one is
+// refused as too large and skipped.
+const maxLine = credential.MaxPayload*2 + 2
+
+// eachLine hands each non-empty line of r to add as "stdin:N", holding one
+// line at a time.
+func eachLine(ctx context.Context, r io.Reader, add func(payload), idle func() error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	line := make([]byte, 0, 8<<10)
+	n := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		line = line[:0]
+		tooLong := false
+		var err error
+		for {
+			var frag []byte
+			frag, err = br.ReadSlice('\n')
+			if !tooLong {
+				if len(line)+len(frag) > maxLine {
+					tooLong, line = true, line[:0]
+				} else {
+					line = append(line, frag...)
+				}
+			}
+			if err != bufio.ErrBufferFull {
+				break
+			}
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("read standard input: %w", err)
+		}
+		if err == io.EOF && len(line) == 0 && !tooLong {
+			return nil
+		}
+		n++
+		switch {
+		case tooLong:
+			add(payload{input: fmt.Sprintf("stdin:%d", n), err: credential.Reject("", credential.ReasonTooLarge, "line longer than %d characters", maxLine)})
+		default:
+			if data := bytes.TrimSpace(line); len(data) > 0 {
+				add(payload{input: fmt.Sprintf("stdin:%d", n), data: append([]byte(nil), data...)})
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if br.Buffered() == 0 {
+			if err := idle(); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // filePayloads reads one file argument.
