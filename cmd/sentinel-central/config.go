@@ -115,17 +115,23 @@ func runConfigPIN(ctx context.Context, args []string, stdin io.Reader, stdout, s
 // pipe or file, its first line.
 func readPIN(stdin io.Reader, stderr io.Writer) (string, error) {
 	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
-		fmt.Fprint(stderr, "guard PIN (6 to 12 digits): ")
-		first, err := readSecretLine(f)
-		fmt.Fprintln(stderr)
+		var first, again string
+		err := withoutEcho(f, func() error {
+			r := bufio.NewReader(f)
+			var err error
+			fmt.Fprint(stderr, "guard PIN (6 to 12 digits): ")
+			first, err = readLine(r)
+			fmt.Fprintln(stderr)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(stderr, "the same PIN again: ")
+			again, err = readLine(r)
+			fmt.Fprintln(stderr)
+			return err
+		})
 		if err != nil {
-			return "", err
-		}
-		fmt.Fprint(stderr, "the same PIN again: ")
-		again, err := readSecretLine(f)
-		fmt.Fprintln(stderr)
-		if err != nil {
-			return "", err
+			return "", fmt.Errorf("read the PIN: %w", err)
 		}
 		if first != again {
 			return "", errors.New("the two PINs differ: nothing was hashed, run it again")
@@ -141,6 +147,15 @@ func readPIN(stdin io.Reader, stderr io.Writer) (string, error) {
 		return "", errors.New("no PIN on standard input: type it when asked, or pipe it in (printf '%s\\n' \"$PIN\" | sentinel-central config pin)")
 	}
 	return line, nil
+}
+
+// readLine reads one line, without its end.
+func readLine(r *bufio.Reader) (string, error) {
+	line, err := r.ReadString('\n')
+	if err != nil && (line == "" || !errors.Is(err, io.EOF)) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 func runConfigCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -1,28 +1,25 @@
 package main
 
 import (
-	"bufio"
 	"os"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// readSecretLine reads a line from the terminal f without echoing it.
-func readSecretLine(f *os.File) (string, error) {
+// withoutEcho runs fn with the terminal f not echoing what is typed, and
+// restores it afterwards.
+func withoutEcho(f *os.File, fn func() error) error {
 	fd := int(f.Fd())
 	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	if err == nil {
-		quiet := *old
-		quiet.Lflag &^= unix.ECHO
-		quiet.Lflag |= unix.ICANON | unix.ISIG
-		if err := unix.IoctlSetTermios(fd, unix.TCSETS, &quiet); err == nil {
-			defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
-		}
+	if err != nil {
+		return fn()
 	}
-	line, err := bufio.NewReader(f).ReadString('\n')
-	if err != nil && line == "" {
-		return "", err
+	quiet := *old
+	quiet.Lflag &^= unix.ECHO
+	quiet.Lflag |= unix.ICANON | unix.ISIG
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &quiet); err != nil {
+		return fn()
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
+	return fn()
 }

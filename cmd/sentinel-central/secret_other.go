@@ -2,18 +2,7 @@
 
 package main
 
-import (
-	"bufio"
-	"os"
-	"strings"
-)
+import "os"
 
-// readSecretLine reads a line from the terminal f; it is echoed on this
-// system.
-func readSecretLine(f *os.File) (string, error) {
-	line, err := bufio.NewReader(f).ReadString('\n')
-	if err != nil && line == "" {
-		return "", err
-	}
-	return strings.TrimRight(line, "\r\n"), nil
-}
+// withoutEcho runs fn; what is typed is echoed on this system.
+func withoutEcho(f *os.File, fn func() error) error { return fn() }
