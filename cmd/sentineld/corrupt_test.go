@@ -82,7 +82,7 @@ func centreRecords(t *testing.T, c *centre, device string, epoch journal.Epoch) 
 // reaches the centre under its own (device, epoch, seq), exactly once.
 func TestCorruptJournal(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs sentineld 21 times")
+		t.Skip("runs sentineld 23 times")
 	}
 	c := startCentre(t)
 	seed := uint64(time.Now().UnixNano())
@@ -90,13 +90,27 @@ func TestCorruptJournal(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(seed, 3))
 
 	type damage func(b []byte, recs map[journal.Seq][]byte, acked journal.Seq) []byte
-	flipIn := func(seq func(acked, last journal.Seq) journal.Seq) damage {
+	// flipIn flips a byte of a record: in its middle, or near its end,
+	// inside the sealed box, where the record still decodes and only the
+	// chain shows the damage.
+	flipIn := func(seq func(acked, last journal.Seq) journal.Seq, sealed bool) damage {
 		return func(b []byte, recs map[journal.Seq][]byte, acked journal.Seq) []byte {
 			rec := recs[seq(acked, journal.Seq(len(recs)))]
-			at := bytes.Index(b, rec)
 			b = bytes.Clone(b)
-			b[at+len(rec)/2] ^= 0x20
-			return b
+			// Every copy: bbolt leaves old copies in freed pages.
+			for from := 0; ; {
+				at := bytes.Index(b[from:], rec)
+				if at < 0 {
+					return b
+				}
+				at += from
+				if sealed {
+					b[at+len(rec)-3] ^= 0x20
+				} else {
+					b[at+len(rec)/2] ^= 0x20
+				}
+				from = at + 1
+			}
 		}
 	}
 	cases := []struct {
@@ -109,9 +123,11 @@ func TestCorruptJournal(t *testing.T) {
 			clear(b[:2*4096])
 			return b
 		}},
-		{"flip in an old acknowledged record", flipIn(func(acked, _ journal.Seq) journal.Seq { return acked / 2 })},
-		{"flip in the middle", flipIn(func(_, last journal.Seq) journal.Seq { return last / 2 })},
-		{"flip in the tail", flipIn(func(_, last journal.Seq) journal.Seq { return last - 2 })},
+		{"flip in an old acknowledged record", flipIn(func(acked, _ journal.Seq) journal.Seq { return acked / 2 }, false)},
+		{"flip in an old acknowledged sealed box", flipIn(func(acked, _ journal.Seq) journal.Seq { return acked / 2 }, true)},
+		{"flip in the middle", flipIn(func(_, last journal.Seq) journal.Seq { return last / 2 }, false)},
+		{"flip in the tail", flipIn(func(_, last journal.Seq) journal.Seq { return last - 2 }, false)},
+		{"flip in the tail's sealed box", flipIn(func(_, last journal.Seq) journal.Seq { return last - 2 }, true)},
 	}
 	for i := range 16 {
 		frac := rnd.Float64()
