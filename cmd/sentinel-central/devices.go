@@ -207,6 +207,9 @@ type deviceOut struct {
 	// Acked is the sum of the high-water marks over the terminal's journal
 	// epochs: how many records the centre has acknowledged.
 	Acked uint64 `json:"acked"`
+	// Forks are the places where the terminal ran on a restored or cloned
+	// copy of its data, oldest first.
+	Forks []fleet.Fork `json:"forks"`
 	// Health is the terminal's latest health report; null when it never
 	// reported or the store was not read.
 	Health *fleet.Health `json:"health"`
@@ -252,7 +255,7 @@ func joinFleet(reg []enrol.Device, stored []central.Device, read bool) []deviceO
 	}
 	out := make([]deviceOut, 0, len(reg)+len(stored))
 	add := func(e enrol.Device) {
-		o := deviceOut{Device: e, StoreRead: read, Marks: []markOut{}}
+		o := deviceOut{Device: e, StoreRead: read, Marks: []markOut{}, Forks: []fleet.Fork{}}
 		if d, ok := byID[e.ID]; ok {
 			delete(byID, e.ID)
 			if !d.LastSeen.IsZero() {
@@ -263,6 +266,7 @@ func joinFleet(reg []enrol.Device, stored []central.Device, read bool) []deviceO
 				o.Marks = append(o.Marks, markOut{Epoch: m.Epoch.String(), HighWater: m.HighWater})
 				o.Acked += m.HighWater
 			}
+			o.Forks = fleet.Forks(d.Forks)
 		}
 		out = append(out, o)
 	}
@@ -328,7 +332,7 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 			return nil
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DEVICE\tSITE\tENROLLED\tCERTIFICATE UNTIL\tREVOKED\tLAST SEEN\tACKED\tREPORTED\tBACKLOG\tCLOCK\tBUNDLES\tFAULTS")
+		fmt.Fprintln(tw, "DEVICE\tSITE\tENROLLED\tCERTIFICATE UNTIL\tREVOKED\tLAST SEEN\tACKED\tREPORTED\tBACKLOG\tCLOCK\tBUNDLES\tFAULTS\tFORKS")
 		for _, d := range out {
 			site, enrolled, until, rev := d.Site, "-", "-", "-"
 			if site == "" {
@@ -358,10 +362,22 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 				reported, backlog, clock = h.AgeText()+" ago", strconv.FormatUint(h.Backlog, 10), h.OffsetText()
 				bundles, faults = h.BundleText(), h.FaultText()
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, site, enrolled, until, rev, seen, acked,
-				reported, backlog, clock, bundles, faults)
+			forks := fleet.ForksText(d.Forks)
+			if !d.StoreRead {
+				forks = "unknown"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, site, enrolled, until, rev, seen, acked,
+				reported, backlog, clock, bundles, faults, forks)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, d := range out {
+			for _, f := range d.Forks {
+				fmt.Fprintf(stdout, "%s: %s\n", d.ID, f.Text())
+			}
+		}
+		return nil
 	}())
 }
 

@@ -286,15 +286,15 @@ func TestDevicesListUploads(t *testing.T) {
 		rows[f[0]] = strings.Join(f[1:], " ")
 	}
 	for dev, want := range map[string]string{
-		idle:     "south " + byID[idle].Enrolled.Format(time.RFC3339) + " " + byID[idle].NotAfter.Format(time.RFC3339) + " - never 0 never - - - -",
-		"t-lost": "(not enrolled) - - - 2026-11-28T09:30:00Z 3 never - - - -",
+		idle:     "south " + byID[idle].Enrolled.Format(time.RFC3339) + " " + byID[idle].NotAfter.Format(time.RFC3339) + " - never 0 never - - - - -",
+		"t-lost": "(not enrolled) - - - 2026-11-28T09:30:00Z 3 never - - - - -",
 	} {
 		if rows[dev] != want {
 			t.Errorf("text row of %s: got %q, want %q", dev, rows[dev], want)
 		}
 	}
 	upPrefix := "north " + byID[up].Enrolled.Format(time.RFC3339) + " " + byID[up].NotAfter.Format(time.RFC3339) + " - 2026-11-28T09:30:00Z 45 1h0m"
-	upSuffix := " ago 5 +2s trust 4 fresh camera: missing (unplugged)"
+	upSuffix := " ago 5 +2s trust 4 fresh camera: missing (unplugged) -"
 	if !strings.HasPrefix(rows[up], upPrefix) || !strings.HasSuffix(rows[up], upSuffix) {
 		t.Errorf("text row of %s: got %q, want %q…%q", up, rows[up], upPrefix, upSuffix)
 	}
@@ -331,6 +331,27 @@ func TestDevicesListPostgres(t *testing.T) {
 	}
 	if ds[0].Health == nil || ds[0].Health.Backlog != 8 {
 		t.Errorf("got health %+v, want a backlog of 8", ds[0].Health)
+	}
+	if len(ds[0].Forks) != 0 {
+		t.Errorf("got forks %+v before any, want none", ds[0].Forks)
+	}
+
+	// The terminal runs on a restored copy of its data: records 11 and
+	// on differ from the centre's.
+	restored := append(storetest.Recs(10, 10, "x"), storetest.Recs(11, 14, "restored")...)
+	if _, err := s.Ingest(ctx, dev, central.Epoch{7}, restored); !errors.Is(err, central.ErrFork) {
+		t.Fatalf("got %v, want a fork", err)
+	}
+	ds, _ = listFleet(t, "--data", data, "--postgres", cs)
+	branch := central.ForkBranch(central.Epoch{7}, 11, restored[1].Stored)
+	if len(ds) != 1 || len(ds[0].Forks) != 1 || ds[0].Forks[0].At != 11 || ds[0].Forks[0].Mark != 12 || ds[0].Forks[0].Branch != branch.String() {
+		t.Fatalf("got forks %+v, want one at 11 against 12 naming branch %s", ds[0].Forks, branch)
+	}
+	text := mustRun(t, "devices", "list", "--data", data, "--postgres", cs)
+	if !strings.Contains(text, "FORKS") || !strings.Contains(text, " at 11)") ||
+		!strings.Contains(text, dev+": journal 070000000000… forked at record 11 (the centre held up to 12)") ||
+		!strings.Contains(text, "restored or cloned copy") {
+		t.Errorf("text: got\n%s\nwant the FORKS column and a line explaining the fork", text)
 	}
 }
 

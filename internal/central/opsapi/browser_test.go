@@ -125,8 +125,8 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSeen := now.Format("2006-01-02 15:04:05")
-	if len(row) != 5 || row[0] != "t-gate1" || row[2] != wantSeen || row[3] != "3" || row[4] != "1" {
-		t.Errorf("fleet row: got %q, want t-gate1, last seen %s, 3 acknowledged, 1 epoch", row, wantSeen)
+	if len(row) != 6 || row[0] != "t-gate1" || row[2] != wantSeen || row[3] != "3" || row[4] != "1" || row[5] != "—" {
+		t.Errorf("fleet row: got %q, want t-gate1, last seen %s, 3 acknowledged, 1 epoch, no fork", row, wantSeen)
 	}
 
 	// The token is in sessionStorage only: not in the URL, not a cookie,

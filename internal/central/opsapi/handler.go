@@ -138,6 +138,9 @@ type DeviceOut struct {
 	ID       string         `json:"id"`
 	LastSeen time.Time      `json:"last_seen,omitzero"`
 	Marks    []central.Mark `json:"marks"`
+	// Forks are the places where the terminal ran on a restored or
+	// cloned copy of its data, oldest first.
+	Forks []fleet.Fork `json:"forks"`
 	// Health is the terminal's latest health report; null when it never
 	// reported or the store keeps none.
 	Health *fleet.Health `json:"health"`
@@ -156,7 +159,7 @@ func (h *Handler) devices(w http.ResponseWriter, r *http.Request, _ Caller) {
 	now := h.opts.Now()
 	out := make([]DeviceOut, 0, len(ds))
 	for _, d := range ds {
-		o := DeviceOut{ID: d.ID, LastSeen: d.LastSeen, Marks: d.Marks}
+		o := DeviceOut{ID: d.ID, LastSeen: d.LastSeen, Marks: d.Marks, Forks: fleet.Forks(d.Forks)}
 		if hs != nil {
 			rep, ok, err := hs.Health(r.Context(), d.ID)
 			if ok && err == nil {

@@ -160,6 +160,11 @@ func TestRefusals(t *testing.T) {
 
 func TestDevices(t *testing.T) {
 	f := newFixture(t, false, nil)
+	// A restored copy of dev-a's journal sends other records from 31 on.
+	copyRecs := append(storetest.Recs(29, 30, "api"), storetest.Recs(31, 35, "restored")...)
+	if _, err := f.store.Ingest(context.Background(), "dev-a", central.Epoch{1}, copyRecs); !errors.Is(err, central.ErrFork) {
+		t.Fatalf("got %v, want a fork", err)
+	}
 	resp := f.do(t, http.MethodGet, DevicesPath, opsToken, "")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("got status %d, want 200", resp.StatusCode)
@@ -169,7 +174,12 @@ func TestDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got.Devices) != 1 || got.Devices[0].ID != "dev-a" || len(got.Devices[0].Marks) != 1 || got.Devices[0].Marks[0].HighWater != 40 {
-		t.Errorf("got %+v, want dev-a with mark 40", got.Devices)
+		t.Fatalf("got %+v, want dev-a with mark 40", got.Devices)
+	}
+	branch := central.ForkBranch(central.Epoch{1}, 31, copyRecs[2].Stored)
+	if fs := got.Devices[0].Forks; len(fs) != 1 || fs[0].At != 31 || fs[0].Mark != 40 || fs[0].Epoch != (central.Epoch{1}).String() ||
+		fs[0].Branch != branch.String() || fs[0].Found.IsZero() {
+		t.Errorf("got forks %+v, want the fork at 31 of epoch 1 against 40, branch %s", fs, branch)
 	}
 }
 

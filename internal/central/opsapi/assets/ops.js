@@ -121,6 +121,10 @@
         const acked = marks.reduce((n, m) => n + Number(m.high_water ?? m.HighWater ?? 0), 0);
         cell(tr, String(acked), 'num');
         cell(tr, String(marks.length), 'num');
+        const forks = d.forks || [];
+        const last = forks[forks.length - 1];
+        cell(tr, forks.length ? forks.length + ' (last at record ' + last.at + ', ' + utc(last.found) + ')' : '—',
+          forks.length ? 'warn' : 'dim');
         tbody.appendChild(tr);
       }
       say('fleetmsg', count(ds.length, 'terminal', 'terminals') + '.', ds.length ? 'ok' : '');
