@@ -176,6 +176,12 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 		pins = gate.PINState{Level: 1, LockedUntil: now.Add(gate.PINLockouts[0]), LockedFor: gate.PINLockouts[0]}
 	}
 	display := d.newDisplay(ld.site)
+	// The day's counters survive a restart: rebuilt from the journal.
+	if counts, err := todayCounts(j, now, ld.site.Location()); err != nil {
+		d.logger.Warn("the day's counters could not be read from the journal: they start at 0", "error", err)
+	} else {
+		display.RestoreCounts(now, counts)
+	}
 	g, err := gate.New(gate.Options{
 		Lanes: devs.lanes, Journal: gateJournal{j}, Clock: d.clock, State: ld.state,
 		Display: uiDisplay{display}, Logger: d.logger.With("component", "gate"), OnPassage: onPassage,

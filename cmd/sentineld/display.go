@@ -99,7 +99,8 @@ func (d *daemon) displayStatus() ui.Status {
 		s.ClockReason = cs.ClockState().Code
 	}
 	if sy := d.sync.Load(); sy != nil {
-		s.Online, s.LastSync = sy.Online()
+		st := sy.State()
+		s.Online, s.SyncFailing, s.LastSync = st.Online, st.Failing, st.Last
 		s.Revoked, _ = sy.Revoked()
 	}
 	for _, a := range d.journal.Alarms() {
@@ -107,10 +108,7 @@ func (d *daemon) displayStatus() ui.Status {
 			s.Manual = true
 		}
 	}
-	for _, k := range trust.Kinds() {
-		b := st.Bundles[k]
-		s.Bundles = append(s.Bundles, ui.Bundle{Kind: k, Freshness: b.Freshness(now), Version: b.Version})
-	}
+	s.Bundles = displayBundles(st, now)
 	for _, l := range d.cfg.Lanes {
 		ls := ui.LaneStatus{Name: l.Name, Scanner: ui.DeviceAbsent, Camera: ui.DeviceAbsent, Thermometer: ui.DeviceAbsent}
 		for name, src := range d.devices.scanners {
@@ -130,6 +128,27 @@ func (d *daemon) displayStatus() ui.Status {
 		s.Lanes = append(s.Lanes, ls)
 	}
 	return s
+}
+
+// displayBundles is the bundles' freshness as the guard reads it. The
+// status list is one item, the base with its delta chain
+// (gate.State.StatusList): a terminal with a fresh base and no delta yet
+// is healthy, and fresh deltas keep an older base fresh. The chain has no
+// item of its own, which showed "Status update NONE" in red on a healthy
+// terminal.
+func displayBundles(st *gate.State, now time.Time) []ui.Bundle {
+	var out []ui.Bundle
+	for _, k := range trust.Kinds() {
+		b := st.Bundles[k]
+		switch k {
+		case trust.KindStatusDelta:
+			continue
+		case trust.KindStatusBase:
+			b = st.StatusList()
+		}
+		out = append(out, ui.Bundle{Kind: k, Freshness: b.Freshness(now), Version: b.Version})
+	}
+	return out
 }
 
 // deviceState turns a scanner's state into the display's; a lane with

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
+	"sentinel/crypto/trust"
 	"sentinel/internal/gate"
 	"sentinel/internal/ui"
 )
@@ -29,5 +31,49 @@ func TestOverrideError(t *testing.T) {
 				t.Errorf("got %v, want it to match %v and %v", got, tt.want, tt.in)
 			}
 		})
+	}
+}
+
+// TestDisplayBundles: the status list is shown as one item judged on base
+// and chain (issue 8: a healthy terminal showed "Status update NONE" in
+// red, a base without deltas).
+func TestDisplayBundles(t *testing.T) {
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	fresh := func(v uint64, issued time.Time) gate.BundleState {
+		return gate.BundleState{Version: v, IssuedAt: issued, FreshUntil: issued.Add(24 * time.Hour), GraceUntil: issued.Add(72 * time.Hour)}
+	}
+	all := func(m map[trust.Kind]gate.BundleState) map[trust.Kind]trust.Freshness {
+		got := map[trust.Kind]trust.Freshness{}
+		for _, b := range displayBundles(&gate.State{Bundles: m}, now) {
+			if _, dup := got[b.Kind]; dup {
+				t.Errorf("kind %s shown twice", b.Kind)
+			}
+			got[b.Kind] = b.Freshness
+		}
+		return got
+	}
+	base := map[trust.Kind]gate.BundleState{
+		trust.KindTrust: fresh(1, now.Add(-time.Hour)), trust.KindPolicy: fresh(1, now.Add(-time.Hour)),
+		trust.KindConfig: fresh(1, now.Add(-time.Hour)), trust.KindStatusBase: fresh(4, now.Add(-time.Hour)),
+	}
+	got := all(base)
+	if len(got) != 4 || got[trust.KindStatusBase] != trust.FreshnessFresh {
+		t.Errorf("a fresh base, no delta: got %v, want four fresh items, no status update item", got)
+	}
+	for k, f := range got {
+		if f != trust.FreshnessFresh {
+			t.Errorf("a fresh base, no delta: %s is %s", k, f)
+		}
+	}
+	// A base past its grace with a fresh delta: the list is fresh.
+	base[trust.KindStatusBase] = fresh(4, now.Add(-100*time.Hour))
+	base[trust.KindStatusDelta] = fresh(9, now.Add(-time.Minute))
+	if got := all(base); got[trust.KindStatusBase] != trust.FreshnessFresh {
+		t.Errorf("a fresh delta on an old base: status list %s, want fresh", got[trust.KindStatusBase])
+	}
+	// No base: no list, whatever the deltas.
+	delete(base, trust.KindStatusBase)
+	if got := all(base); got[trust.KindStatusBase] != trust.FreshnessBlocked {
+		t.Errorf("no base: status list %s, want blocked", got[trust.KindStatusBase])
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"sentinel/sync/enrol"
 	"sentinel/sync/journal"
 	"sentinel/sync/protocol"
+	"sentinel/sync/server"
 )
 
 // Timing of the sync parts.
@@ -236,9 +237,8 @@ func (s *syncer) FinalUpload(ctx context.Context) {
 // Kick asks the upload loop to send now, after a passage was journalled.
 func (s *syncer) Kick() { s.up.Kick() }
 
-// Online says whether the last exchange with the centre got an answer, and
-// when the last one succeeded (zero: never).
-func (s *syncer) Online() (bool, time.Time) { return s.track.state() }
+// State says how the exchanges with the centre go.
+func (s *syncer) State() syncState { return s.track.state() }
 
 // salvageLoop delivers the salvaged journals queued in the data directory
 // (by sentineld at start or by sentinelctl journal salvage), one after
@@ -384,8 +384,12 @@ func backlog(j *journal.Journal) (uint64, error) {
 	return uint64(seqs[0] - acked), nil
 }
 
-// trackTransport records whether the centre answers: the clients do not
-// report their rounds, so the exchanges are watched where they pass. It
+// trackTransport records how the exchanges with the centre went: the
+// clients do not report their rounds, so the exchanges are watched where
+// they pass. Each kind of exchange (an HTTP path: the upload, each bundle
+// kind, the status list, the time, health, renewal) keeps the outcome of
+// its last try, so that a working upload does not hide failing downloads.
+// It
 // also reads the centre's word that this terminal is revoked (403 with
 // enrol.RefusalHeader device-revoked, whatever the call): from then on it
 // lets one request an hour through and fails the others at once, so the
@@ -398,10 +402,11 @@ type trackTransport struct {
 
 	notify    sync.Mutex // one setRevoked at a time
 	mu        sync.Mutex
-	online    bool
-	last      time.Time
-	revoked   string    // the centre's words; empty: not revoked
-	lastProbe time.Time // when a revoked terminal last asked
+	ok        map[string]bool // path → the last exchange succeeded
+	reachable bool            // the last exchange got an HTTP answer
+	last      time.Time       // the last successful exchange
+	revoked   string          // the centre's words; empty: not revoked
+	lastProbe time.Time       // when a revoked terminal last asked
 }
 
 var _ http.RoundTripper = (*trackTransport)(nil)
@@ -410,8 +415,9 @@ var _ http.RoundTripper = (*trackTransport)(nil)
 // them.
 var errRevoked = errors.New("this terminal was revoked by the centre: removed from service")
 
-// RoundTrip passes r on. An answer below 500 (other than 429) means the
-// centre is reachable; a 2xx or 304 is a successful exchange.
+// RoundTrip passes r on. A 2xx, a 304 and a 404 saying that nothing is
+// published are successful exchanges; anything else, and no answer, is a
+// failed one.
 func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.mu.Lock()
 	if t.revoked != "" {
@@ -430,17 +436,18 @@ func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err == nil && resp.StatusCode == http.StatusForbidden && resp.Header.Get(enrol.RefusalHeader) == enrol.CodeRevoked {
 		t.setRevoked(revokedMessage(resp), t.now())
 	}
+	ok := err == nil && (resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified ||
+		resp.StatusCode == http.StatusNotFound && resp.Header.Get(server.HeaderState) == server.StateNotPublished)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	switch {
-	case err != nil:
-		t.online = false
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		t.online = false
-	default:
-		t.online = true
-		if resp.StatusCode < 300 || resp.StatusCode == http.StatusNotModified {
-			t.last = t.now()
+	if t.ok == nil {
+		t.ok = make(map[string]bool)
+	}
+	t.ok[r.URL.Path] = ok
+	t.reachable = err == nil && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500
+	if ok {
+		t.last = t.now()
+		if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified {
 			t.revoked = "" // the centre serves this identity again
 		}
 	}
@@ -481,10 +488,25 @@ func revokedMessage(resp *http.Response) string {
 	return r.Message
 }
 
-func (t *trackTransport) state() (bool, time.Time) {
+// syncState is how the exchanges with the centre go.
+type syncState struct {
+	// Online: every kind of exchange succeeded the last time it was tried.
+	Online bool
+	// Failing: the centre answers but refuses some exchange (not Online).
+	Failing bool
+	// Last is when an exchange last succeeded (zero: never).
+	Last time.Time
+}
+
+func (t *trackTransport) state() syncState {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.online, t.last
+	st := syncState{Online: len(t.ok) > 0 && t.revoked == "", Last: t.last}
+	for _, ok := range t.ok {
+		st.Online = st.Online && ok
+	}
+	st.Failing = !st.Online && t.reachable
+	return st
 }
 
 // Revoked returns the centre's words when it revoked this terminal.
@@ -508,8 +530,9 @@ func (d *daemon) writeSyncMetrics(w io.Writer) {
 	fmt.Fprintln(w, "# HELP sentinel_revoked Whether the centre said that it revoked this terminal (removed from service).")
 	fmt.Fprintln(w, "# TYPE sentinel_revoked gauge")
 	fmt.Fprintf(w, "sentinel_revoked %d\n", boolInt(revoked))
-	online, last := sy.Online()
-	fmt.Fprintln(w, "# HELP sentinel_sync_online Whether the centre answered the last exchange.")
+	st := sy.State()
+	online, last := st.Online, st.Last
+	fmt.Fprintln(w, "# HELP sentinel_sync_online Whether the last exchange of every kind with the centre succeeded.")
 	fmt.Fprintln(w, "# TYPE sentinel_sync_online gauge")
 	fmt.Fprintf(w, "sentinel_sync_online %d\n", boolInt(online))
 	fmt.Fprintln(w, "# HELP sentinel_sync_last_success_timestamp_seconds When an exchange with the centre last succeeded (0: never).")

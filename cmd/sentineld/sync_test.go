@@ -246,7 +246,8 @@ func TestSyncUploadsJournal(t *testing.T) {
 		return rep.Device == device && rep.Software != "" && rep.Acked <= rep.Last && off.Abs() < time.Minute && scanner,
 			fmt.Sprintf("got %+v received %v (offset %v), want device %s, a software version, offset under a minute, lane in-1's scanner", rep, h.ReceivedAt, off, device)
 	})
-	online, last := d.sync.Load().Online()
+	sst := d.sync.Load().State()
+	online, last := sst.Online, sst.Last
 	if !online || last.IsZero() {
 		t.Errorf("got online %v, last sync %v; want online with a last sync", online, last)
 	}
@@ -428,7 +429,8 @@ func TestSyncOffline(t *testing.T) {
 	waitFor(t, "an upload attempt", func() (bool, string) {
 		return strings.Contains(logs.String(), "component=upload"), logs.String()
 	})
-	if online, last := d.sync.Load().Online(); online || !last.IsZero() {
+	if sst := d.sync.Load().State(); sst.Online || sst.Failing || !sst.Last.IsZero() {
+		online, last := sst.Online, sst.Last
 		t.Errorf("got online %v, last sync %v; want offline, never synced", online, last)
 	}
 	metrics := getMetrics(t, "http://"+d.mgmtAddr.String()+"/metrics")
@@ -593,7 +595,8 @@ func TestSyncStartsAfterEnrolment(t *testing.T) {
 		if s == nil {
 			return false, "no syncer\n" + logs.String()
 		}
-		online, last := s.Online()
+		sst := s.State()
+		online, last := sst.Online, sst.Last
 		return s.device == device && online && !last.IsZero(), fmt.Sprintf("device %s online %v last %v", s.device, online, last)
 	})
 	waitFor(t, "the display leaves NOT ENROLLED", func() (bool, string) {

@@ -80,6 +80,7 @@ var catalogue = map[string][2]string{
 	"fresh.blocked":       {"NONE", "不可用"},
 	"net.online":          {"Online", "在线"},
 	"net.offline":         {"OFFLINE", "离线"},
+	"net.failing":         {"SYNC FAILING", "同步失败"},
 	"net.unknown":         {"Connecting", "连接中"},
 	"sync.last":           {"last sync %s", "上次同步 %s"},
 	"sync.never":          {"never synced", "从未同步"},

@@ -65,6 +65,7 @@ type verdictView struct {
 
 type statusView struct {
 	Online         bool         `json:"online"`
+	SyncFailing    bool         `json:"sync_failing"`
 	LastSync       string       `json:"last_sync"` // words, site time; "" when never
 	Bundles        []bundleView `json:"bundles"`
 	NotEnrolled    bool         `json:"not_enrolled"`
@@ -141,7 +142,7 @@ func (s *Server) snapshot(lang string) snapshot {
 	}
 	if s.statusSet {
 		st := s.status
-		sv := &statusView{Online: st.Online, NotEnrolled: st.NotEnrolled, ClockUntrusted: st.ClockUntrusted, Revoked: st.Revoked, Bundles: []bundleView{}}
+		sv := &statusView{Online: st.Online, SyncFailing: st.SyncFailing, NotEnrolled: st.NotEnrolled, ClockUntrusted: st.ClockUntrusted, Revoked: st.Revoked, Bundles: []bundleView{}}
 		if st.ClockUntrusted {
 			sv.ClockReason = st.ClockReason
 		}

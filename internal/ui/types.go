@@ -135,10 +135,13 @@ type Bundle struct {
 type Status struct {
 	Lanes   []LaneStatus
 	Bundles []Bundle
-	// Online says whether the last sync with the centre succeeded;
-	// LastSync is when (zero: never).
-	Online   bool
-	LastSync time.Time
+	// Online says whether the last exchange of every kind with the centre
+	// (upload, each download) succeeded; SyncFailing that the centre
+	// answers but refuses some; LastSync is when an exchange last
+	// succeeded (zero: never).
+	Online      bool
+	SyncFailing bool
+	LastSync    time.Time
 	// NotEnrolled: the terminal holds no pinned root yet; every person is
 	// checked by hand.
 	NotEnrolled bool

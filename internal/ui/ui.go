@@ -250,6 +250,24 @@ func (s *Server) SetLocation(loc *time.Location) {
 	s.changed()
 }
 
+// RestoreCounts sets the counters of the site's day that holds at, as the
+// daemon rebuilds them from its journal at start; counters of another day
+// than today are ignored. Passages shown since are added to them.
+func (s *Server) RestoreCounts(at time.Time, c Counts) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Now()
+	s.rollDay(now)
+	if at.In(s.opts.Location).Format(time.DateOnly) != s.day {
+		return
+	}
+	s.counts.Admitted += c.Admitted
+	s.counts.Refused += c.Refused
+	s.counts.Referred += c.Referred
+	s.counts.Overrides += c.Overrides
+	s.changed()
+}
+
 // Counts returns the day's counters.
 func (s *Server) Counts() Counts {
 	s.mu.Lock()

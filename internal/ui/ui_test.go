@@ -588,3 +588,17 @@ func TestEventStreamsCapped(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestRestoreCounts(t *testing.T) {
+	s, ts, clk := newTest(t, Options{})
+	s.RestoreCounts(clk.Now().Add(-24*time.Hour), Counts{Admitted: 50})
+	s.RestoreCounts(clk.Now(), Counts{Admitted: 12, Refused: 3, Referred: 2, Overrides: 1})
+	s.Show(Verdict{Lane: "in-1", Outcome: Admit})
+	if got, want := state(t, ts, "").Counts, (Counts{Admitted: 13, Refused: 3, Referred: 2, Overrides: 1}); got != want {
+		t.Errorf("got %+v, want yesterday's ignored, today's restored plus one", got)
+	}
+	clk.Add(24 * time.Hour)
+	if got := state(t, ts, "").Counts; got != (Counts{}) {
+		t.Errorf("the next day: got %+v, want zero", got)
+	}
+}

@@ -118,7 +118,7 @@
       sync.textContent = '';
     } else {
       net.className = 'pill ' + (st.online ? 'good' : 'bad');
-      net.textContent = (st.online ? '● ' : '✕ ') + t(st.online ? 'net.online' : 'net.offline');
+      net.textContent = (st.online ? '● ' : '✕ ') + t(st.online ? 'net.online' : st.sync_failing ? 'net.failing' : 'net.offline');
       sync.textContent = st.last_sync || t('sync.never');
     }
     const cw = $('clockwarn');
