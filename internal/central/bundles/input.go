@@ -193,7 +193,8 @@ func (r *Repo) preparePolicySource(in Input) (*Prepared, error) {
 	if err != nil {
 		return nil, refuse(in.Name, err, "%s %q is not a site type: want supermarket, pharmacy, intersection, compound or custom", from, site)
 	}
-	b.Rules = string(in.Data)
+	// A byte order mark, as some Windows editors write, is not policy.
+	b.Rules = strings.TrimPrefix(string(in.Data), "\ufeff")
 	b.Version = o.Label
 	if b.Version == "" {
 		b.Version = policyLabel(in.Name, r.opts.Now())

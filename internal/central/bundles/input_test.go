@@ -82,6 +82,10 @@ func TestPrepare(t *testing.T) {
 	if _, err := repo.Prepare(trust.KindTrust, bundles.Input{Name: "config.bundle", Data: pub.Data}); !errors.Is(err, trust.ErrWrongKind) {
 		t.Errorf("a config bundle as trust: got %v", err)
 	}
+	// A policy saved by an editor that writes a byte order mark and CRLF.
+	crlf := "\ufeff" + strings.ReplaceAll(string(src), "\n", "\r\n")
+	publish(trust.KindPolicy, bundles.Input{Name: "windows.policy", Data: []byte(crlf)})
+
 	// The payloads tests and the demo make still publish.
 	publish(trust.KindTrust, bundles.Input{Name: "trust.payload", Data: bundlestest.Trust(t)})
 	publish(trust.KindConfig, bundles.Input{Name: "site.config", Data: bundlestest.Config(t)})
