@@ -315,3 +315,42 @@ func readRecords(t *testing.T, path string) map[journal.Seq][]byte {
 	}
 	return out
 }
+
+// A salvage the centre refuses (here another terminal's journal, whose
+// epoch belongs to that terminal) is set aside once, not sent for ever.
+func TestSalvageRefused(t *testing.T) {
+	c := startCentre(t)
+	dirA, _ := c.enrolTerminal(t)
+	dirB, _ := c.enrolTerminal(t)
+	a := startDaemon(t, dirA, c.url)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for range 3 {
+		if _, err := a.d.gate.Process(ctx, "in-1", []byte("NOT A HEALTH CODE")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "terminal A's passages acknowledged", func() (bool, string) {
+		acked, err := a.d.journal.Acked()
+		return err == nil && acked == 3, fmt.Sprintf("acked %d (%v)", acked, err)
+	})
+	a.stop(t)
+	s, err := journal.SalvageFile(journal.Path(dirA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, err := s.Queue(dirB, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startDaemon(t, dirB, c.url)
+	defer b.stop(t)
+	waitFor(t, "the refused salvage set aside", func() (bool, string) {
+		_, err := os.Stat(queued + refusedSuffix)
+		q, _ := journal.Queued(dirB)
+		return err == nil && len(q) == 0, fmt.Sprintf("%v, queued %v\n%s", err, q, b.logs.String())
+	})
+	if !strings.Contains(b.logs.String(), "the centre refuses this salvaged journal") {
+		t.Errorf("the refusal is not logged:\n%s", b.logs.String())
+	}
+}

@@ -240,6 +240,9 @@ func (s *syncer) Kick() { s.up.Kick() }
 // State says how the exchanges with the centre go.
 func (s *syncer) State() syncState { return s.track.state() }
 
+// refusedSuffix ends the name of a queued salvage the centre refused.
+const refusedSuffix = ".refused"
+
 // salvageLoop delivers the salvaged journals queued in the data directory
 // (by sentineld at start or by sentinelctl journal salvage), one after
 // another, at start and every interval until none is left; each is marked
@@ -259,6 +262,17 @@ func (s *syncer) salvageLoop(ctx context.Context) {
 			if err := s.deliverSalvage(ctx, path); err != nil {
 				if ctx.Err() != nil {
 					return
+				}
+				if errors.Is(err, client.ErrRefused) {
+					// Retrying the same bytes cannot help (e.g. another
+					// terminal's journal): keep it out of the queue.
+					kept := path + refusedSuffix
+					if rerr := os.Rename(path, kept); rerr != nil {
+						s.logger.Error("salvaged journal refused by the centre; could not set it aside", "file", path, "error", rerr)
+					} else {
+						s.logger.Error("the centre refuses this salvaged journal: it is kept, not sent again; ask central ops", "file", kept, "error", err)
+					}
+					continue
 				}
 				if failed[path] != err.Error() {
 					s.logger.Warn("salvaged journal not delivered yet; retrying", "file", path, "error", err)
