@@ -107,6 +107,10 @@ type Status struct {
 	Codes int
 	// LastCode is when the last code was read; zero if none yet.
 	LastCode time.Time
+	// Stale counts the bytes that still arrived at once after the port
+	// was opened and its waiting input flushed (codes scanned while
+	// nothing read them), and were dropped.
+	Stale int
 }
 
 // Errors returned by this package.

@@ -23,6 +23,17 @@ const DefaultIdleGap = 100 * time.Millisecond
 // cancelled ctx and flushes idle lines in time.
 const pollInterval = 50 * time.Millisecond
 
+// A code scanned while nothing read the port (the daemon down, the scanner
+// unplugged from it) is not a person at the gate now. When the port opens
+// its input is flushed, and whatever still arrives at once (a USB
+// scanner's own buffer emptying) is read and dropped until the port has
+// been quiet for staleQuiet, for at most staleWindow.
+const (
+	staleQuiet  = 20 * time.Millisecond
+	staleWindow = time.Second
+	maxStale    = 64 << 10 // far more than a scanner buffers
+)
+
 // SerialConfig describes a serial scanner. Either Port or USB is required.
 type SerialConfig struct {
 	// Name is the scanner's name on the display and in Code.Source;
@@ -296,12 +307,23 @@ func (s *Serial) connect(ctx context.Context) error {
 		s.mu.Unlock()
 		return waitOrDone(ctx, s.done, s.sleep, s.back.Next())
 	}
+	stale, err := s.discardStale(port)
+	if err != nil {
+		port.Close()
+		s.mu.Lock()
+		s.status.Device = path
+		s.status.Attempts++
+		s.setState(StateMissing, fmt.Sprintf("scanner on %s stopped answering (unplugged or powered off?): check its cable", path), err)
+		s.mu.Unlock()
+		return waitOrDone(ctx, s.done, s.sleep, s.back.Next())
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.isClosed() {
 		port.Close()
 		return ErrClosed
 	}
+	s.status.Stale += stale
 	s.port = port
 	s.status.Device = path
 	s.status.Attempts = 0
@@ -309,6 +331,30 @@ func (s *Serial) connect(ctx context.Context) error {
 	s.back.Reset()
 	s.framer.Reset()
 	return nil
+}
+
+// discardStale flushes what waited in the port's input before it was
+// opened and drops what keeps arriving at once, and returns how many bytes
+// it dropped.
+func (s *Serial) discardStale(port serial.Port) (int, error) {
+	if err := port.ResetInputBuffer(); err != nil {
+		return 0, fmt.Errorf("flush input: %w", err)
+	}
+	if err := port.SetReadTimeout(staleQuiet); err != nil {
+		return 0, err
+	}
+	n := 0
+	for deadline := s.now().Add(staleWindow); n < maxStale && s.now().Before(deadline); {
+		k, err := port.Read(s.buf)
+		n += k
+		if err != nil {
+			return n, err
+		}
+		if k == 0 {
+			break // quiet: what comes next is a person scanning now
+		}
+	}
+	return n, nil
 }
 
 // lost closes a port that failed; the next Next reopens it. A partial line

@@ -480,3 +480,57 @@ func TestSerialCloseWhileMissing(t *testing.T) {
 		t.Fatal("Next still waiting out the backoff 5 s after Close")
 	}
 }
+
+// TestSerialPTYStaleInput: a code scanned while nothing read the port
+// (sentineld down) is not a passage when the daemon starts: the waiting
+// input is flushed, what the scanner still sends at once is dropped, and
+// the next scan is read.
+func TestSerialPTYStaleInput(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		before      string // written before the port opens
+		afterFlush  string // written by the "scanner" just after the flush
+		wantDropped int
+	}{
+		{"waiting in the tty", "HC1:STALE-WHILE-DOWN\r", "", 0}, // flushed unread
+		{"arriving at open", "", "HC1:STALE-FROM-THE-SCANNER\r", len("HC1:STALE-FROM-THE-SCANNER\r")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPTY(t)
+			if tt.before != "" {
+				p.write(t, tt.before)
+			}
+			s := newTestSerial(t, SerialConfig{Port: p.path, Baud: 115200, Framing: FramingCR, IdleGap: -1})
+			s.open = func(path string, mode *serial.Mode) (serial.Port, error) {
+				port, err := serial.Open(path, mode)
+				if err != nil {
+					return nil, err
+				}
+				return &lateBufferPort{Port: port, pty: p, late: tt.afterFlush}, nil
+			}
+			ch := reader(t, s)
+			waitState(t, s, StatePresent)
+			p.write(t, "HC1:FRESH\r")
+			expectCode(t, ch, "HC1:FRESH")
+			if st := s.Status(); st.Stale < tt.wantDropped || st.Codes != 1 {
+				t.Errorf("got %d stale bytes dropped and %d codes, want at least %d dropped and 1 code", st.Stale, st.Codes, tt.wantDropped)
+			}
+		})
+	}
+}
+
+// lateBufferPort is a real port whose scanner sends late after the input
+// is flushed, as a USB scanner's own buffer does.
+type lateBufferPort struct {
+	serial.Port
+	pty  *fakePTY
+	late string
+}
+
+func (p *lateBufferPort) ResetInputBuffer() error {
+	err := p.Port.ResetInputBuffer()
+	if p.late != "" {
+		p.pty.master.Write([]byte(p.late))
+	}
+	return err
+}
