@@ -68,6 +68,7 @@ func (d *daemon) newDisplay(site *gate.SiteSettings) *ui.Server {
 func overrideError(err error) error {
 	for _, m := range []struct{ gate, ui error }{
 		{gate.ErrBadPIN, ui.ErrWrongPIN},
+		{gate.ErrNoGuards, ui.ErrNoGuards},
 		{gate.ErrOverrideLocked, ui.ErrLocked},
 		{gate.ErrNothingToOverride, ui.ErrNothingToOverride},
 		{gate.ErrNotOverridable, ui.ErrNotOverridable},

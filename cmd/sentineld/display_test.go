@@ -17,6 +17,7 @@ func TestOverrideError(t *testing.T) {
 		in, want error
 	}{
 		{gate.ErrBadPIN, ui.ErrWrongPIN},
+		{gate.ErrNoGuards, ui.ErrNoGuards},
 		{gate.ErrOverrideLocked, ui.ErrLocked},
 		{fmt.Errorf("%w: x", gate.ErrNothingToOverride), ui.ErrNothingToOverride},
 		{gate.ErrOverrideReason, ui.ErrOverrideReason},

@@ -48,6 +48,9 @@ var (
 	ErrEmergencyOnly = errors.New("gate: this refusal can be overridden only for an emergency")
 	// ErrBadPIN: the PIN matches no guard of the site.
 	ErrBadPIN = errors.New("gate: wrong PIN")
+	// ErrNoGuards: the site settings (config bundle) name no guard, so no
+	// PIN can be right; it does not count towards the lockout.
+	ErrNoGuards = errors.New("gate: this terminal has no guard PINs: ops give them in the site settings (config bundle); use the manual procedure")
 	// ErrOverrideLocked: too many wrong PINs; overrides wait. Matched by
 	// every *LockedError, which says until when.
 	ErrOverrideLocked = errors.New("gate: too many wrong PINs: overrides are locked")

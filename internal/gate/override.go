@@ -124,6 +124,11 @@ func (g *Gate) Override(ctx context.Context, laneName, pin, reason string) (Resu
 		return Result{}, ErrEmergencyOnly
 	}
 	st := g.state.Load()
+	if st.Site == nil || len(st.Site.Guards) == 0 {
+		g.metrics.overridesRefused.Add(1)
+		g.logger.Warn("override refused: the site settings name no guard: publish a config bundle with [[guard]] blocks", "lane", laneName)
+		return Result{}, ErrNoGuards
+	}
 	guard := ""
 	if validPINFormat(pin) {
 		guard = st.Site.GuardFor(pin)

@@ -129,6 +129,9 @@ func (s *Server) serveOverride(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrWrongPIN):
 		s.logger.Warn("override refused: wrong PIN", "lane", o.Lane)
 		reply(http.StatusForbidden, "override.wrongpin", "wrong-pin")
+	case errors.Is(err, ErrNoGuards):
+		s.logger.Warn("override refused: no guard PINs on this terminal", "lane", o.Lane)
+		reply(http.StatusConflict, "override.noguards", "no-guards")
 	case errors.Is(err, ErrLocked):
 		// The gate counts wrong PINs and keeps the lockout across
 		// restarts; it says how long to wait.

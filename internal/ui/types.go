@@ -34,6 +34,9 @@ var (
 	ErrOverrideReason = errors.New("ui: choose a reason from the list")
 	// ErrUnknownLane: the terminal has no lane of that name (404).
 	ErrUnknownLane = errors.New("ui: no such lane on this terminal")
+	// ErrNoGuards: the terminal has no guard PINs yet (its site settings
+	// name no guard); no PIN can be right.
+	ErrNoGuards = errors.New("ui: this terminal has no guard PINs yet")
 	// ErrNoOverride: the display was built without Options.OnOverride.
 	ErrNoOverride = errors.New("ui: overrides are not available on this terminal")
 )
