@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 	centralenrol "sentinel/internal/central/enrol"
 	"sentinel/internal/central/server"
 	"sentinel/internal/clock"
+	"sentinel/internal/gate"
 	"sentinel/internal/sdnotify"
 	"sentinel/sync/enrol"
 	"sentinel/sync/journal"
@@ -391,6 +393,20 @@ func TestClockReasonOnDisplay(t *testing.T) {
 		return st.ClockUntrusted && st.ClockReason == clock.CodeCentralNoTime,
 			fmt.Sprintf("display: untrusted %v reason %q, want %q\n%s", st.ClockUntrusted, st.ClockReason, clock.CodeCentralNoTime, logs.String())
 	})
+
+	// The status list shows as the policy judges it: a fresh delta on a
+	// base past its grace is a fresh list.
+	now := time.Now()
+	ns := *d.gate.State()
+	ns.Bundles = maps.Clone(ns.Bundles)
+	ns.Bundles[trust.KindStatusBase] = gate.BundleState{Version: 3, IssuedAt: now.Add(-96 * time.Hour), FreshUntil: now.Add(-72 * time.Hour), GraceUntil: now.Add(-time.Hour)}
+	ns.Bundles[trust.KindStatusDelta] = gate.BundleState{Version: 5, IssuedAt: now.Add(-time.Hour), FreshUntil: now.Add(23 * time.Hour), GraceUntil: now.Add(71 * time.Hour)}
+	d.gate.SetState(&ns)
+	for _, b := range d.displayStatus().Bundles {
+		if b.Kind == trust.KindStatusBase && b.Freshness != trust.FreshnessFresh {
+			t.Errorf("display: status list %s, want fresh (a fresh delta on an old base)", b.Freshness)
+		}
+	}
 	drain()
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
