@@ -146,6 +146,11 @@ type Credential struct {
 	Expires   time.Time `json:"expires,omitzero"`
 	// Rolling is true when a native code carried a fresh holder signature.
 	Rolling bool `json:"rolling,omitempty"`
+	// Fingerprint identifies the credential without naming its holder:
+	// the SHA-256 of the bytes its issuer signed (the COSE Sig_structure,
+	// or the JWS signing input). Every copy of a code has the same
+	// fingerprint, however it is re-encoded; zero when not computed.
+	Fingerprint [32]byte `json:"-"`
 	// Presented is the start of a rolling presentation's time step and
 	// PresentedUntil when the presentation stops verifying under the
 	// verifier's clock tolerance; both are zero for a static code. A

@@ -1,6 +1,7 @@
 package dcc
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"time"
@@ -185,6 +186,7 @@ func (u *Unverified) credential(store *trust.Store, dsc *trust.DSC, p *content) 
 		IssuedAt: p.IssuedAt,
 		Expires:  p.Expires,
 	}
+	c.Fingerprint = sha256.Sum256(u.msg.AppendSigStructure(nil))
 	c.Facts, c.Revocation = h.facts()
 	if c.Issuer == "" {
 		c.Issuer = h.country()

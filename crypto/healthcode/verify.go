@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"time"
@@ -101,6 +102,7 @@ func (u *Unverified) Verify(store *trust.Store, opts VerifyOptions) (*credential
 		Rolling:     u.rolling,
 		Paper:       c.holder == nil,
 	}
+	cred.Fingerprint = sha256.Sum256(u.msg.AppendSigStructure(nil))
 	if u.rolling {
 		cred.Presented = stepTime(u.step)
 		cred.PresentedUntil = cred.Presented.Add(Step + tol)

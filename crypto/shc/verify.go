@@ -1,6 +1,7 @@
 package shc
 
 import (
+	"crypto/sha256"
 	"time"
 
 	"sentinel/crypto/cose"
@@ -97,6 +98,9 @@ func (u *Unverified) Verify(store *trust.Store, now time.Time) (*credential.Cred
 		NotBefore:  nbf,
 		Expires:    exp,
 		Revocation: rid,
+		// The signing input as transmitted: a re-encoded JWS fails its
+		// signature, so every copy of the card has this fingerprint.
+		Fingerprint: sha256.Sum256([]byte(u.signingInput)),
 	}
 	content(cred, v.CredentialSubject.FHIRBundle, store.PseudonymKey())
 	return cred, nil

@@ -182,3 +182,39 @@ func BenchmarkVerifyNative(b *testing.B) {
 		}
 	}
 }
+
+// TestFingerprint: every format gives a credential a fingerprint that is
+// the same for every copy of the code and differs between codes, so that
+// a terminal's replay memory knows a code without naming its holder.
+func TestFingerprint(t *testing.T) {
+	a, b := newFixture(t), newFixture(t)
+	a.store.SetPseudonymKey(make([]byte, 32))
+	b.store.SetPseudonymKey(make([]byte, 32))
+	va, vb := New(a.store), New(b.store)
+	for _, tt := range []struct{ name, codeA, codeB string }{
+		{"native", a.native, b.native},
+		{"eu-dcc", a.dccCode, b.dccCode},
+		{"shc", a.shc, b.shc},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c1, err := va.Verify([]byte(tt.codeA), Options{Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c2, err := va.Verify([]byte(tt.codeA), Options{Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := vb.Verify([]byte(tt.codeB), Options{Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c1.Fingerprint == [32]byte{} || c1.Fingerprint != c2.Fingerprint {
+				t.Errorf("fingerprints %x and %x of one code, want equal and set", c1.Fingerprint, c2.Fingerprint)
+			}
+			if c1.Fingerprint == other.Fingerprint {
+				t.Errorf("two codes of the same holder share fingerprint %x", c1.Fingerprint)
+			}
+		})
+	}
+}

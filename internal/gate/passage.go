@@ -142,24 +142,25 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 }
 
 // replayKey returns the replay memory's key for an admitted credential and
-// until when it is kept. A live presentation is one use per holder and
-// time step, kept while it verifies; a static code is one use per holder
-// (or, for a holder the terminal cannot name, per certificate identifier
-// or payload), kept for window.
+// until when it is kept. A live presentation is one use per credential and
+// time step, kept while it verifies; a static code is one use per
+// credential, kept for window. The key hashes the credential's
+// fingerprint (what its issuer signed), never the holder's identity: the
+// file on the SD card names no one.
 func replayKey(c *credential.Credential, payload []byte, now time.Time, window time.Duration) (replay.Key, time.Time) {
 	h := sha256.New()
 	until := now.Add(window)
 	switch {
-	case c.Rolling && !c.PresentedUntil.IsZero():
-		fmt.Fprintf(h, "live\x00%s\x00%s\x00%d", c.Format, c.Holder, c.Presented.Unix())
-		until = c.PresentedUntil
-	case c.Holder.Kind != credential.HolderUnknown:
-		fmt.Fprintf(h, "static\x00%s\x00%s", c.Format, c.Holder)
-	case c.Revocation != "":
-		fmt.Fprintf(h, "revocation\x00%s\x00%s\x00%s", c.Format, c.Issuer, c.Revocation)
-	default:
+	case c.Fingerprint == [32]byte{}: // a verifier that sets none
 		fmt.Fprintf(h, "payload\x00%s\x00", c.Format)
 		h.Write(payload)
+	case c.Rolling && !c.PresentedUntil.IsZero():
+		fmt.Fprintf(h, "live\x00%d\x00", c.Presented.Unix())
+		h.Write(c.Fingerprint[:])
+		until = c.PresentedUntil
+	default:
+		h.Write([]byte("static\x00"))
+		h.Write(c.Fingerprint[:])
 	}
 	var k replay.Key
 	h.Sum(k[:0])

@@ -1,13 +1,19 @@
 package gate
 
 import (
+	"bytes"
+	"compress/zlib"
 	"context"
 	"crypto/ed25519"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"sentinel/crypto/base45"
 	"sentinel/crypto/credential"
 	"sentinel/crypto/healthcode"
 	"sentinel/internal/replay"
@@ -176,5 +182,53 @@ func TestReplayAcrossLanesAtOnce(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, []Verdict{Admit, Refer}) {
 		t.Errorf("got %v, want one admit and one refer", got)
+	}
+}
+
+// recompress re-encodes a native code with another zlib level: the same
+// signed credential in other bytes.
+func recompress(t *testing.T, code []byte) []byte {
+	t.Helper()
+	z, err := base45.DecodeString(strings.TrimPrefix(string(code), healthcode.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(z))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&buf, zlib.NoCompression)
+	zw.Write(raw)
+	zw.Close()
+	return []byte(healthcode.Prefix + base45.EncodeToString(buf.Bytes()))
+}
+
+// TestReplayReencoded: the memory knows a code by what its issuer signed,
+// so the same code in other bytes is still a replay, while another code of
+// the same holder is not; and the file names no holder.
+func TestReplayReencoded(t *testing.T) {
+	dir := t.TempDir()
+	r, mem := replayRig(t, dir)
+	code := green(t)
+	other := recompress(t, code)
+	if bytes.Equal(code, other) {
+		t.Fatal("the re-encoded code has the same bytes")
+	}
+	wantVerdict(t, "first showing", pass(t, r, "in-1", code), Admit, "")
+	wantVerdict(t, "re-encoded copy", pass(t, r, "in-2", other), Refer, justUsed)
+	mem.Close()
+	b, err := os.ReadFile(filepath.Join(dir, replay.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"ZJ:1", "ZJ", "Zhang"} {
+		if bytes.Contains(b, []byte(id)) {
+			t.Errorf("the replay file holds %q", id)
+		}
 	}
 }

@@ -13,6 +13,10 @@
 // replayed (a live presentation's time step and the clock tolerance, a
 // static code's window), and the number of entries is bounded.
 //
+// The keys are hashes of what the code's issuer signed (see
+// internal/gate), never of a holder's identity: the file on a stolen SD
+// card names no one.
+//
 // # Caveats
 //
 // The memory is per terminal: the same code shown at two terminals of a
