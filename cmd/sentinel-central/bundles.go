@@ -106,7 +106,7 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 		switch kind {
 		case trust.KindTrust, trust.KindPolicy, trust.KindConfig:
 		default:
-			return usagef("kind %q: want trust, policy or config (status is published by `sentinel-central status`)", pos[0])
+			return usagef("kind %q: want trust, policy or config (the status is published by sentinel-central status set, status revoke and status publish, and by serve's scheduler)", pos[0])
 		}
 		if *keyPath == "" || *rootPub == "" {
 			return usagef("--key FILE and --root-pub FILE are required")

@@ -21,8 +21,9 @@ import (
 )
 
 var statusCommands = map[string]cli.Command{
-	"set":    {Summary: "set a holder's status and publish the status delta", Run: runStatusSet},
-	"revoke": {Summary: "revoke an EU DCC certificate identifier and publish the status delta", Run: runStatusRevoke},
+	"set":     {Summary: "set a holder's status and publish the status delta", Run: runStatusSet},
+	"revoke":  {Summary: "revoke an EU DCC certificate identifier and publish the status delta", Run: runStatusRevoke},
+	"publish": {Summary: "publish the status base again from the record now (serve's scheduler does it daily)", Run: runStatusPublish},
 }
 
 func runStatus(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -267,5 +268,31 @@ func runStatusRevoke(ctx context.Context, args []string, stdin io.Reader, stdout
 		}
 		out.Revoked = ucis
 		return printStatusPublished(stdout, p.asJSON, fmt.Sprintf("revoked %d EU DCC certificate identifier(s)", len(ucis)), out)
+	}())
+}
+
+// runStatusPublish republishes the status base from the record: what
+// serve's scheduler does daily, for a centre run with --no-schedule or
+// before a planned outage.
+func runStatusPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs, p := statusFlags("publish", stderr)
+	return statusFinish(stderr, "publish", func() error {
+		pos, err := parseFlags(fs, args)
+		if err != nil {
+			return err
+		}
+		if len(pos) != 0 {
+			return usagef("publish takes no arguments: publish --key SIGNER --delegation FILE --root-pub ROOT")
+		}
+		s, err := p.load()
+		if err != nil {
+			return err
+		}
+		res, err := p.publisher(s).PublishBase("asked for by sentinel-central status publish")
+		if err != nil {
+			return err
+		}
+		out := statusPublished{Bundle: res.Bundle, Why: res.Why, Took: statusPublishTime(res.Took)}
+		return printStatusPublished(stdout, p.asJSON, "the status base is published again from the record", out)
 	}())
 }

@@ -345,3 +345,30 @@ func runCLI(args ...string) (int, string, string) {
 	code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
+
+// TestStatusPublish republishes the base on demand: before, bundles
+// publish refused status-base and nothing else could publish a base over a
+// chain, so an old base could only be replaced by luck.
+func TestStatusPublish(t *testing.T) {
+	e := newStatusEnv(t)
+	if code, _, errOut := e.status("publish"); code != exitOK {
+		t.Fatalf("publish on an empty record: exit %d: %s", code, errOut)
+	}
+	if code, p, errOut := e.status("set", "--holder", "ZJ:7", "--status", "red", "--reason", "confirmed"); code != exitOK || p.Bundle.Kind != trust.KindStatusDelta {
+		t.Fatalf("set: exit %d %+v: %s", code, p.Bundle, errOut)
+	}
+	code, p, errOut := e.status("publish")
+	if code != exitOK || p.Bundle.Kind != trust.KindStatusBase || p.Bundle.Version != 3 || !strings.Contains(p.Why, "status publish") {
+		t.Fatalf("publish: exit %d %+v %q: %s", code, p.Bundle, p.Why, errOut)
+	}
+	tm := e.terminal(t)
+	if kinds := tm.sync(t, e); len(kinds) != 1 || kinds[0] != trust.KindStatusBase {
+		t.Errorf("a new terminal got %v, want the base alone", kinds)
+	}
+	if r := tm.list.Lookup(credential.Holder{Kind: credential.HolderNative, Issuer: "ZJ", Index: 7}, time.Now().Add(-time.Hour), time.Now()); !r.Overridden || r.Status != status.Red {
+		t.Errorf("the terminal's list from the new base: got %+v, want ZJ:7 red", r)
+	}
+	if code, _, errOut := runCLI("status", "publish", "extra"); code != exitUsage || !strings.Contains(errOut, "no arguments") {
+		t.Errorf("publish extra: got exit %d %q, want usage", code, errOut)
+	}
+}
