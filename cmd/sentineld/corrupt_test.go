@@ -190,6 +190,9 @@ func TestCorruptJournal(t *testing.T) {
 			if alarm == nil {
 				t.Fatalf("no %s alarm: %+v", journal.AlarmCorrupt, r.d.journal.Alarms())
 			}
+			if !r.d.displayStatus().JournalReplaced {
+				t.Errorf("the display does not say the journal was replaced")
+			}
 			if !strings.Contains(r.logs.String(), "journal alarm") {
 				t.Errorf("the alarm is not logged:\n%s", r.logs.String())
 			}

@@ -105,8 +105,11 @@ func (d *daemon) displayStatus() ui.Status {
 		s.Revoked, _ = sy.Revoked()
 	}
 	for _, a := range d.journal.Alarms() {
-		if a.Kind == journal.AlarmCommit {
+		switch a.Kind {
+		case journal.AlarmCommit:
 			s.Manual = true
+		case journal.AlarmCorrupt:
+			s.JournalReplaced = true
 		}
 	}
 	s.Bundles = displayBundles(st, now)

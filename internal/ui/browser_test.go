@@ -344,6 +344,15 @@ func TestBrowser(t *testing.T) {
 	}
 	shoot("10-not-enrolled")
 
+	// A damaged journal was replaced at start: the lanes work, the guard
+	// tells the supervisor.
+	replaced := healthy
+	replaced.JournalReplaced = true
+	s.SetStatus(replaced)
+	waitFor("journal replaced", `!!document.getElementById('banner-journal') && document.getElementById('banner-journal').textContent.includes('JOURNAL REPLACED') && !document.getElementById('banner-manual')`)
+	s.SetStatus(healthy)
+	waitFor("journal banner gone", `!document.getElementById('banner-journal')`)
+
 	// An untrusted clock says why.
 	noTime := healthy
 	noTime.ClockUntrusted, noTime.ClockReason = true, "central-no-time"

@@ -64,14 +64,15 @@ type verdictView struct {
 }
 
 type statusView struct {
-	Online         bool         `json:"online"`
-	SyncFailing    bool         `json:"sync_failing"`
-	LastSync       string       `json:"last_sync"` // words, site time; "" when never
-	Bundles        []bundleView `json:"bundles"`
-	NotEnrolled    bool         `json:"not_enrolled"`
-	ClockUntrusted bool         `json:"clock_untrusted"`
-	ClockReason    string       `json:"clock_reason,omitempty"` // clock.why.REASON in the catalogue
-	Revoked        string       `json:"revoked,omitempty"`      // the centre's words
+	Online          bool         `json:"online"`
+	SyncFailing     bool         `json:"sync_failing"`
+	LastSync        string       `json:"last_sync"` // words, site time; "" when never
+	Bundles         []bundleView `json:"bundles"`
+	NotEnrolled     bool         `json:"not_enrolled"`
+	ClockUntrusted  bool         `json:"clock_untrusted"`
+	ClockReason     string       `json:"clock_reason,omitempty"` // clock.why.REASON in the catalogue
+	Revoked         string       `json:"revoked,omitempty"`      // the centre's words
+	JournalReplaced bool         `json:"journal_replaced,omitempty"`
 }
 
 type bundleView struct {
@@ -142,7 +143,7 @@ func (s *Server) snapshot(lang string) snapshot {
 	}
 	if s.statusSet {
 		st := s.status
-		sv := &statusView{Online: st.Online, SyncFailing: st.SyncFailing, NotEnrolled: st.NotEnrolled, ClockUntrusted: st.ClockUntrusted, Revoked: st.Revoked, Bundles: []bundleView{}}
+		sv := &statusView{Online: st.Online, SyncFailing: st.SyncFailing, NotEnrolled: st.NotEnrolled, ClockUntrusted: st.ClockUntrusted, Revoked: st.Revoked, JournalReplaced: st.JournalReplaced, Bundles: []bundleView{}}
 		if st.ClockUntrusted {
 			sv.ClockReason = st.ClockReason
 		}

@@ -160,6 +160,11 @@ type Status struct {
 	// terminal: it was removed from service, and the guard checks every
 	// person by hand and calls the office.
 	Revoked string
+	// JournalReplaced: the passage journal was found damaged at start
+	// and replaced by a new one; the passages still readable in it are
+	// being sent to the centre. The lanes work; the guard tells the
+	// supervisor.
+	JournalReplaced bool
 }
 
 // Override is a guard's override request from the page.

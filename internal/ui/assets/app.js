@@ -105,6 +105,12 @@
       d.append(bannerIcon('notenrolled'), el('span', null, t('banner.notenrolled')));
       b.appendChild(d);
     }
+    if (snap.status && snap.status.journal_replaced) {
+      const d = el('div', 'banner notenrolled');
+      d.id = 'banner-journal';
+      d.append(bannerIcon('notenrolled'), el('span', null, t('banner.journal')));
+      b.appendChild(d);
+    }
   }
 
   function renderTop() {
