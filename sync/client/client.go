@@ -323,19 +323,11 @@ func (c *Client) once(ctx context.Context) (done bool, err error) {
 		}
 		if hw > u.Last() {
 			// The centre holds more of this epoch than was sent, and
-			// what was sent equals what it holds: the journal may be
-			// a restored copy. Only what was compared is acknowledged;
-			// the next range is compared in turn, and a record the
-			// centre holds otherwise gets a fork answer.
-			c.mu.Lock()
-			first := c.behind != hw
-			c.behind = hw
-			c.mu.Unlock()
-			if first {
-				c.opts.Logger.Warn("sync: the centre holds more of this journal than the terminal has sent; if the data directory was restored from an older copy, new passages will go to a branch",
-					"epoch", epoch, "sent_up_to", u.Last(), "centre_mark", hw)
+			// what was sent equals what it holds (it compared it).
+			var err error
+			if hw, err = c.beyond(epoch, u, r); err != nil {
+				return false, err
 			}
-			hw = u.Last()
 		}
 		if err := c.src.Ack(epoch, hw); err != nil {
 			return false, fmt.Errorf("client: acknowledge %d: %w", hw, err)
@@ -394,6 +386,44 @@ func (c *Client) once(ctx context.Context) (done bool, err error) {
 		return false, &RetryError{After: after, Err: err}
 	}
 	return false, err
+}
+
+// beyond decides what to acknowledge when the centre's mark r.HighWater
+// lies past the range u sent: the mark itself when the journal holds the
+// same record there (r.MarkHash), as after another upload of the same
+// journal; otherwise only u's last record. The journal then either ends
+// before the mark (behind: a restored copy that wrote nothing new yet) or
+// holds another record there (diverged); either way its next upload is
+// compared in turn, and the first record the centre holds otherwise
+// draws a fork answer.
+func (c *Client) beyond(epoch journal.Epoch, u *protocol.Upload, r *protocol.Response) (journal.Seq, error) {
+	var mine []byte
+	err := c.src.Range(r.HighWater, r.HighWater, func(_ journal.Seq, b []byte) error {
+		mine = b
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("client: read journal record %d: %w", r.HighWater, err)
+	}
+	state := "behind"
+	if mine != nil {
+		state = "diverged"
+		if rec, err := journal.DecodeRecord(mine); err == nil && r.MarkHash != (journal.Hash{}) && journal.Chain(rec.Prev, mine) == r.MarkHash {
+			return r.HighWater, nil
+		}
+	}
+	c.mu.Lock()
+	first := c.behind != r.HighWater
+	c.behind = r.HighWater
+	c.mu.Unlock()
+	if first {
+		msg := "sync: the centre holds more of this journal than the terminal has: its data directory was restored from an older copy; its next passages go to a branch"
+		if state == "diverged" {
+			msg = "sync: the centre holds another record of this journal at its mark: the data directory was restored from an older copy or the card cloned; the records from the fork on go to a branch"
+		}
+		c.opts.Logger.Warn(msg, "epoch", epoch, "sent_up_to", u.Last(), "centre_mark", r.HighWater, "state", state)
+	}
+	return u.Last(), nil
 }
 
 // post sends one upload with its own timeout. r is nil when the answer is

@@ -1,6 +1,9 @@
 package client_test
 
 import (
+	"bytes"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"sentinel/sync/client"
@@ -21,9 +24,13 @@ func TestRestoredCopyBehind(t *testing.T) {
 	if err := f.client(t, a, client.Options{Batch: 4}).Drain(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	c := f.client(t, b, client.Options{Batch: 4})
+	var logs bytes.Buffer
+	c := f.client(t, b, client.Options{Batch: 4, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err := c.Drain(t.Context()); err != nil {
 		t.Fatalf("restored copy: %v", err)
+	}
+	if !strings.Contains(logs.String(), "state=diverged") {
+		t.Errorf("the copy holding another record at the centre's mark is not logged as diverged:\n%s", logs.String())
 	}
 	br, err := b.Branch()
 	if err != nil || br.From != 6 || br.Epoch == (journal.Epoch{}) {
@@ -63,13 +70,38 @@ func TestRestoredCopyNothingNew(t *testing.T) {
 	if err := f.client(t, a, client.Options{Batch: 4}).Drain(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.client(t, b, client.Options{Batch: 4}).Drain(t.Context()); err != nil {
+	var logs bytes.Buffer
+	if err := f.client(t, b, client.Options{Batch: 4, Logger: slog.New(slog.NewTextHandler(&logs, nil))}).Drain(t.Context()); err != nil {
 		t.Fatalf("restored copy: %v", err)
+	}
+	if !strings.Contains(logs.String(), "state=behind") || !strings.Contains(logs.String(), "restored from an older copy") {
+		t.Errorf("the copy that ends before the centre's mark is not logged as behind:\n%s", logs.String())
 	}
 	if acked, err := b.Acked(); err != nil || acked != 5 {
 		t.Fatalf("got acknowledged %d (%v), want 5", acked, err)
 	}
 	if br, _ := b.Branch(); br != (journal.Branch{}) {
 		t.Fatalf("got branch %+v with nothing new, want none", br)
+	}
+}
+
+// TestMarkAheadSameRecord: when the centre's mark lies past the range
+// sent and the journal holds the same record there (the answer's mark
+// hash), the client acknowledges the mark at once instead of sending the
+// rest again.
+func TestMarkAheadSameRecord(t *testing.T) {
+	f := newFixture(t, 40, server.Options{}, nil)
+	if err := f.client(t, nil, client.Options{}).Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before := f.posts.Load()
+	if err := f.client(t, forgetful{f.j}, client.Options{Batch: 4}).Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.posts.Load() - before; n != 1 {
+		t.Fatalf("a journal whose acknowledgements were lost sent %d uploads, want 1", n)
+	}
+	if acked, err := f.j.Acked(); err != nil || acked != 40 {
+		t.Fatalf("got acknowledged %d (%v), want 40", acked, err)
 	}
 }

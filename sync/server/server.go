@@ -205,7 +205,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 	if breaks > 1 {
 		h.opts.Logger.Warn("sync: more hash chain breaks in the same upload", "device", device, "epoch", u.Epoch, "breaks", breaks)
 	}
-	answer(w, http.StatusOK, &protocol.Response{Version: version, HighWater: res.Mark.Seq, Breaks: breaks})
+	answer(w, http.StatusOK, &protocol.Response{Version: version, HighWater: res.Mark.Seq, MarkHash: res.Mark.Hash, Breaks: breaks})
 }
 
 // Check decodes every record of u and places it in the chain. It refuses
