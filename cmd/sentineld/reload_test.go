@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -57,6 +58,15 @@ func TestBundleReload(t *testing.T) {
 	if st := g.State(); st.Enrolled || st.Verifier != nil {
 		t.Fatal("enrolled without a root")
 	}
+	// Not enrolled: the person is referred, and the guard's override is
+	// refused because the terminal has no guard PINs yet.
+	ctx0 := context.Background()
+	if res, _ := g.Process(ctx0, "in-1", []byte("HELLO")); res.Passage.Verdict != gate.Refer {
+		t.Fatalf("not enrolled: got %s, want refer", res.Passage.Verdict)
+	}
+	if _, err := g.Override(ctx0, "in-1", "135790", gate.OverrideReasons()[0]); !errors.Is(err, gate.ErrNoGuards) {
+		t.Errorf("override before any site settings: got %v, want ErrNoGuards", err)
+	}
 
 	for _, name := range []string{rootFile, "bundles/trust.bundle", "bundles/config.bundle", "bundles/policy.bundle", "bundles/status-base.bundle"} {
 		data, err := os.ReadFile(filepath.Join(dm.Dir, name))
@@ -82,6 +92,14 @@ func TestBundleReload(t *testing.T) {
 				st.Enrolled, st.Site.Type, st.Status != nil, st.Bundles[trust.KindPolicy].Version)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	// The demo's site settings name a guard: a wrong PIN is now wrong,
+	// and counts towards the lockout kept in the data directory.
+	if _, err := g.Override(ctx0, "in-1", "135790", gate.OverrideReasons()[0]); !errors.Is(err, gate.ErrBadPIN) {
+		t.Errorf("override with a wrong PIN: got %v, want ErrBadPIN", err)
+	}
+	if st, err := loadPINState(cfg.DataDir); err != nil || st.Failures != 1 {
+		t.Errorf("saved PIN lockout: got %+v, %v; want 1 failure", st, err)
 	}
 	drain()
 	if err := <-done; err != nil {
