@@ -77,6 +77,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	opsListen := fs.String("ops-listen", "", "`ADDR` of the operator API (TLS from the device CA, role tokens from DATA/"+opsapi.TokensFile+"); empty serves none")
 	issuers := fs.String("issuers", "", "issuance endpoint `FILE` (JSON: issuers with their key files, issuer tokens with their secret files), served at "+issuance.Path+" on --ops-listen; empty serves none")
 	drain := fs.Duration("drain", defaultDrain, "how long the first SIGTERM waits for requests in flight")
+	contact := fs.String("contact", "", "whom the guard of a revoked terminal should call, e.g. \"central ops, +86 571 0000 0000\": sent with the refusal and shown on its display")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 
 	err := func() error {
@@ -102,6 +103,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		cfg := server.DefaultConfig()
 		cfg.DataDir, cfg.Listen, cfg.EnrolListen = *data, *listen, *enrolListen
+		cfg.Contact = strings.TrimSpace(*contact)
 		if cfg.Hosts, err = serveHosts(*hosts, *listen); err != nil {
 			return err
 		}

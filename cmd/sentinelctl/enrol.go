@@ -38,6 +38,7 @@ type enrolOut struct {
 	Pinned   bool      `json:"root_pinned_before"`
 	Bundles  []string  `json:"bundles"`
 	Attempts int       `json:"attempts"`
+	Central  string    `json:"central_url,omitempty"`
 }
 
 func runEnrol(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -213,7 +214,7 @@ flags:`)
 		if in.Bundles == nil {
 			in.Bundles = []string{}
 		}
-		enc.Encode(enrolOut{Device: in.Device, Site: in.Site, NotAfter: in.NotAfter.UTC(), Root: in.Root, Pinned: in.Pinned, Bundles: in.Bundles, Attempts: attempts})
+		enc.Encode(enrolOut{Device: in.Device, Site: in.Site, NotAfter: in.NotAfter.UTC(), Root: in.Root, Pinned: in.Pinned, Bundles: in.Bundles, Attempts: attempts, Central: in.Central})
 		return exitOK
 	}
 	pin := "pinned the operator root " + in.Root
@@ -226,6 +227,9 @@ flags:`)
 		progress("no bundles yet: the terminal refers everyone to the guard until it downloads them")
 	} else {
 		progress("first bundles: %s", strings.Join(in.Bundles, ", "))
+	}
+	if in.Central != "" {
+		progress("the terminal syncs with %s: the configuration's [central] url must say so", in.Central)
 	}
 	progress("done: a running sentineld starts syncing with this identity within seconds")
 	return exitOK

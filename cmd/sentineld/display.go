@@ -96,6 +96,10 @@ func (d *daemon) displayStatus() ui.Status {
 	now, trusted := d.clock.Now()
 	st := d.gate.State()
 	s := ui.Status{NotEnrolled: !st.Enrolled, ClockUntrusted: !trusted}
+	if sy := d.sync.Load(); sy != nil && !st.Enrolled {
+		// Enrolled (sync runs with the identity), but no trust bundle.
+		s.NotEnrolled, s.NoKeys = false, true
+	}
 	if cs, ok := d.clock.(clockStater); ok && !trusted {
 		s.ClockReason = cs.ClockState().Code
 	}

@@ -425,10 +425,6 @@ type trackTransport struct {
 
 var _ http.RoundTripper = (*trackTransport)(nil)
 
-// errRevoked fails the requests of a revoked terminal without sending
-// them.
-var errRevoked = errors.New("this terminal was revoked by the centre: removed from service")
-
 // RoundTrip passes r on. A 2xx, a 304 and a 404 saying that nothing is
 // published are successful exchanges; anything else, and no answer, is a
 // failed one.
@@ -437,8 +433,11 @@ func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if t.revoked != "" {
 		now := t.now()
 		if !t.lastProbe.IsZero() && now.Sub(t.lastProbe) < t.probeEvery && now.Sub(t.lastProbe) >= 0 {
+			msg := t.revoked
 			t.mu.Unlock()
-			return nil, fmt.Errorf("%w: %s", errRevoked, t.revoked)
+			// The centre's answer again, without asking: each client
+			// treats it as the refusal it is, the same words each time.
+			return revokedResponse(r, msg), nil
 		}
 		t.lastProbe = now
 	}
@@ -483,6 +482,19 @@ func (t *trackTransport) setRevoked(msg string, at time.Time) {
 	t.mu.Lock()
 	t.revoked, t.lastProbe = msg, at
 	t.mu.Unlock()
+}
+
+// revokedResponse is the centre's refusal of a revoked terminal, made
+// here.
+func revokedResponse(r *http.Request, msg string) *http.Response {
+	body, _ := json.Marshal(enrol.Refusal{Code: enrol.CodeRevoked, Message: msg})
+	h := http.Header{}
+	h.Set(enrol.RefusalHeader, enrol.CodeRevoked)
+	h.Set("Content-Type", "application/json")
+	return &http.Response{
+		Status: "403 Forbidden", StatusCode: http.StatusForbidden, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body)), Request: r,
+	}
 }
 
 // revokedMessage reads the refusal's words, leaving the body for the

@@ -636,6 +636,11 @@ func TestSyncRevokedRunning(t *testing.T) {
 	d := syncDaemon(t, dir, c.url, &logs, ready)
 	d.syncEvery = 100 * time.Millisecond
 	startSyncDaemon(t, d, ready, &logs)
+	// Enrolled, but the centre published no trust bundle: not "NOT
+	// ENROLLED", but no keys yet.
+	if st := d.displayStatus(); st.NotEnrolled || !st.NoKeys {
+		t.Errorf("enrolled without a trust bundle: got not enrolled %v, no keys %v; want false, true", st.NotEnrolled, st.NoKeys)
+	}
 	ctx := context.Background()
 	if _, err := d.gate.Process(ctx, "in-1", []byte("NOT A HEALTH CODE")); err != nil {
 		t.Fatal(err)
@@ -678,8 +683,8 @@ func TestSyncRevokedRunning(t *testing.T) {
 }
 
 // TestTrackTransportRevoked: once the centre said device-revoked, the
-// transport sends one request an hour and fails the others at once; an
-// injected clock drives the hour.
+// transport sends one request an hour and answers the others itself with
+// the same refusal; an injected clock drives the hour.
 func TestTrackTransportRevoked(t *testing.T) {
 	var sent atomic.Int32
 	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -707,8 +712,9 @@ func TestTrackTransportRevoked(t *testing.T) {
 	}
 	for range 150 {
 		now = now.Add(30 * time.Second)
-		if err := get(); err == nil && now.Sub(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)) < time.Hour {
-			t.Fatalf("a request went out %v after the refusal", now.Sub(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)))
+		// Answered as the centre would, sent or not.
+		if err := get(); err != nil {
+			t.Fatal(err)
 		}
 	}
 	// 75 minutes of requests every 30 s: the first and one probe after an

@@ -95,6 +95,7 @@ var catalogue = map[string][2]string{
 	"banner.manual":                  {"MANUAL PROCEDURE: the terminal cannot record passages. Keep the gate shut and check every person by hand.", "改用人工流程：终端无法记录通行。保持闸门关闭，人工核验每位人员。"},
 	"banner.revoked":                 {"REMOVED FROM SERVICE: the central office revoked this terminal. Check every person by hand and call your supervisor or the central office.", "已停用：中心已吊销本终端。请人工核验每位人员，并联系主管或中心。"},
 	"banner.journal":                 {"JOURNAL REPLACED: the passage record was found damaged and a new one started. Passages still readable are being sent to the central office. The gate works; tell your supervisor.", "通行记录已更换：发现通行记录损坏，已启用新记录。仍可读取的通行正在发送至中心。闸机正常工作；请告知主管。"},
+	"banner.nokeys":                  {"ENROLLED, NO KEYS YET: waiting for the centre's trust bundle. Check every person by hand.", "已注册，尚无密钥：等待中心下发信任包。请人工核验每位人员。"},
 	"banner.notenrolled":             {"NOT ENROLLED: this terminal has no keys yet. Check every person by hand.", "设备未注册：本终端尚无密钥。请人工核验每位人员。"},
 	"banner.disconnected":            {"Display not connected to the terminal: reconnecting…", "显示屏未连接终端：正在重新连接…"},
 	"override.button":                {"Override", "人工放行"},

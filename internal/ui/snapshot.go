@@ -69,6 +69,7 @@ type statusView struct {
 	LastSync        string       `json:"last_sync"` // words, site time; "" when never
 	Bundles         []bundleView `json:"bundles"`
 	NotEnrolled     bool         `json:"not_enrolled"`
+	NoKeys          bool         `json:"no_keys,omitempty"`
 	ClockUntrusted  bool         `json:"clock_untrusted"`
 	ClockReason     string       `json:"clock_reason,omitempty"` // clock.why.REASON in the catalogue
 	Revoked         string       `json:"revoked,omitempty"`      // the centre's words
@@ -143,7 +144,7 @@ func (s *Server) snapshot(lang string) snapshot {
 	}
 	if s.statusSet {
 		st := s.status
-		sv := &statusView{Online: st.Online, SyncFailing: st.SyncFailing, NotEnrolled: st.NotEnrolled, ClockUntrusted: st.ClockUntrusted, Revoked: st.Revoked, JournalReplaced: st.JournalReplaced, Bundles: []bundleView{}}
+		sv := &statusView{Online: st.Online, SyncFailing: st.SyncFailing, NotEnrolled: st.NotEnrolled, NoKeys: st.NoKeys, ClockUntrusted: st.ClockUntrusted, Revoked: st.Revoked, JournalReplaced: st.JournalReplaced, Bundles: []bundleView{}}
 		if st.ClockUntrusted {
 			sv.ClockReason = st.ClockReason
 		}

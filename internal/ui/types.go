@@ -148,6 +148,10 @@ type Status struct {
 	// NotEnrolled: the terminal holds no pinned root yet; every person is
 	// checked by hand.
 	NotEnrolled bool
+	// NoKeys: the terminal is enrolled but holds no trust bundle yet (the
+	// centre published none, or sync has not brought it); every person is
+	// checked by hand.
+	NoKeys bool
 	// Manual: the journal cannot commit; the guard must switch to the
 	// manual procedure.
 	Manual bool

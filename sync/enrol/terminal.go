@@ -165,6 +165,7 @@ func classify(base string, err error) error {
 
 // Installed says what Install wrote.
 type Installed struct {
+	Central  string // the device listener's URL, as the centre said
 	Device   string
 	Site     string
 	NotAfter time.Time
@@ -218,7 +219,7 @@ func Install(dataDir string, key crypto.Signer, resp *Response, pinned crypto.Pu
 		}
 		pinned = k
 	}
-	in := &Installed{Device: resp.Device, Site: resp.Site, NotAfter: cert.NotAfter, Pinned: pinned != nil}
+	in := &Installed{Device: resp.Device, Site: resp.Site, NotAfter: cert.NotAfter, Pinned: pinned != nil, Central: resp.Central}
 	if pinned != nil && !sameKey(root, pinned) {
 		return nil, fmt.Errorf("%w: the centre sent root %s, this terminal pinned %s: ask ops which root is right; nothing was written",
 			ErrRootMismatch, keyID(root), keyID(pinned))

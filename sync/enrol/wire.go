@@ -52,6 +52,10 @@ type Response struct {
 	Root    []byte            `json:"root"`    // the operator root public key, PEM
 	Bundles map[string][]byte `json:"bundles"` // kind → bundle file
 	Time    time.Time         `json:"time"`    // the centre's clock
+	// Central is the URL of the centre's device listener, where the
+	// terminal syncs (its central.url); empty when the centre does not
+	// say.
+	Central string `json:"central,omitempty"`
 }
 
 // Refusal is the JSON body of every refused enrolment or renewal.

@@ -82,6 +82,9 @@ type Handler struct {
 	CertTTL time.Duration    // DefaultCertTTL when 0
 	Now     func() time.Time // time.Now when nil
 	Logger  *slog.Logger     // slog.Default when nil
+	// Central is the URL of the device listener, which the answer names
+	// (the terminal's central.url); may be empty. Set before serving.
+	Central string
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -207,6 +210,7 @@ func (h *Handler) Enrol(body []byte) (*syncenrol.Response, error) {
 		Root:    rootPEM,
 		Bundles: bundles,
 		Time:    t.UTC(),
+		Central: h.Central,
 	}, nil
 }
 

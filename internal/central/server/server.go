@@ -297,10 +297,11 @@ func (s *Server) Start(ctx context.Context) error {
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() },
 	}
 	enrolMux := http.NewServeMux()
-	enrolMux.Handle(enrol.Path, &enrol.Handler{
+	enrolH0 := &enrol.Handler{
 		CA: ca, Store: st, Root: cfg.Root, Bundles: firstBundles(repo), Now: cfg.Now,
 		Logger: s.logger.With("component", "enrol"),
-	})
+	}
+	enrolMux.Handle(enrol.Path, enrolH0)
 	enrolH := s.throttle("enrol", cfg.EnrolLimit).Handler(enrolMux)
 	var opsH http.Handler
 	if cfg.Ops != nil {
@@ -341,6 +342,10 @@ func (s *Server) Start(ctx context.Context) error {
 		s.lnOps = lnOps
 	}
 	s.lnMTLS, s.lnEnrol = lnMTLS, lnEnrol
+	// Enrolment tells the terminal where its device calls go.
+	if _, port, err := net.SplitHostPort(lnMTLS.Addr().String()); err == nil {
+		enrolH0.Central = "https://" + net.JoinHostPort(cfg.Hosts[0], port)
+	}
 	// `devices add` puts this address into the tickets it prints.
 	if err := enrol.WriteAddress(cfg.DataDir, cfg.Hosts[0], lnEnrol.Addr()); err != nil {
 		s.logger.Warn("tickets will not carry the enrolment address", "error", err)
@@ -538,12 +543,13 @@ func siteOf(st *enrol.FileStore) func(string) string {
 	}
 }
 
-// firstBundles gives an enrolling terminal the current trust, policy and
-// config bundles.
+// firstBundles gives an enrolling terminal the current trust, status
+// base, policy and config bundles, so that it decides from its first
+// passage (sync brings the status deltas).
 func firstBundles(repo *liveRepo) enrol.BundleSource {
 	return func() (map[trust.Kind][]byte, error) {
 		out := map[trust.Kind][]byte{}
-		for _, k := range []trust.Kind{trust.KindTrust, trust.KindPolicy, trust.KindConfig} {
+		for _, k := range []trust.Kind{trust.KindTrust, trust.KindStatusBase, trust.KindPolicy, trust.KindConfig} {
 			p, err := repo.Latest(k)
 			if err != nil {
 				return nil, err

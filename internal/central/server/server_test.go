@@ -186,6 +186,17 @@ func enrolOne(t *testing.T, s *Server, data string) (string, *syncenrol.Request)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The answer says where the device calls go; the server recorded
+	// where terminals enrol, for the tickets.
+	dev, _ := s.Addrs()
+	_, port, _ := net.SplitHostPort(dev.String())
+	if want := "https://" + net.JoinHostPort(s.cfg.Hosts[0], port); resp.Central != want {
+		t.Errorf("the answer names the device listener %q, want %q", resp.Central, want)
+	}
+	_, eport, _ := net.SplitHostPort(en.String())
+	if addr, err := enrol.ReadAddress(data); err != nil || addr != net.JoinHostPort(s.cfg.Hosts[0], eport) {
+		t.Errorf("recorded enrolment address %q (%v), want %s", addr, err, net.JoinHostPort(s.cfg.Hosts[0], eport))
+	}
 	dir := t.TempDir()
 	if _, err := syncenrol.Install(dir, key, resp, nil); err != nil {
 		t.Fatal(err)

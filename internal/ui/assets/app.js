@@ -99,6 +99,11 @@
       d.id = 'banner-revoked';
       d.append(bannerIcon('manual'), el('span', null, t('banner.revoked') + ' (' + snap.status.revoked + ')'));
       b.appendChild(d);
+    } else if (snap.status && snap.status.no_keys) {
+      const d = el('div', 'banner notenrolled');
+      d.id = 'banner-nokeys';
+      d.append(bannerIcon('notenrolled'), el('span', null, t('banner.nokeys')));
+      b.appendChild(d);
     } else if (snap.status && snap.status.not_enrolled) {
       const d = el('div', 'banner notenrolled');
       d.id = 'banner-notenrolled';
