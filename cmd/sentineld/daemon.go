@@ -161,7 +161,12 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 
 	// The codes admitted here moments ago, kept across restarts.
 	mem, err := replay.Open(filepath.Join(d.cfg.DataDir, replay.File), replay.Options{
-		Now:    func() time.Time { t, _ := d.clock.Now(); return t },
+		Now: func() time.Time {
+			if t, trusted := d.clock.Now(); trusted {
+				return t
+			}
+			return time.Time{} // keep the memory until the clock is set
+		},
 		Logger: d.logger.With("component", "replay"),
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -43,7 +44,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Options configure a Memory. The zero value is usable.
 type Options struct {
 	// Now is the terminal's clock at Open, to drop expired entries
-	// (time.Now when nil).
+	// (time.Now when nil). The zero time means the clock cannot be
+	// trusted yet (a terminal that booted at 1970): then every intact
+	// entry is kept, and each expires by its own time once the clock is
+	// set.
 	Now func() time.Time
 	// MaxEntries bounds the entries kept (DefaultMaxEntries). When full,
 	// the entry closest to expiry makes room.
@@ -135,6 +139,9 @@ func (m *Memory) load(b []byte, now time.Time) loadStats {
 	}
 	b = b[len(magic):]
 	lo, hi := now.UnixNano(), now.Add(m.opts.MaxWindow).UnixNano()
+	if now.IsZero() {
+		lo, hi = math.MinInt64, math.MaxInt64
+	}
 	for ; len(b) >= recordSize; b = b[recordSize:] {
 		r := b[:recordSize]
 		if crc32.Checksum(r[:KeySize+8], castagnoli) != binary.BigEndian.Uint32(r[KeySize+8:]) {

@@ -223,3 +223,21 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestUntrustedClockAtOpen: a terminal whose clock is not set yet at
+// start keeps its memory instead of judging it by 1970.
+func TestUntrustedClockAtOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), File)
+	m := open(t, path, t0, Options{})
+	k := key("k")
+	m.Reserve(k, t0, t0.Add(time.Minute))
+	m.Commit(k)
+	m.Close()
+	m = open(t, path, time.Time{}, Options{})
+	if !m.Used(k, t0.Add(30*time.Second)) {
+		t.Error("an entry was lost while the clock was not set")
+	}
+	if m.Used(k, t0.Add(time.Minute)) {
+		t.Error("the entry outlived its time once the clock was set")
+	}
+}
