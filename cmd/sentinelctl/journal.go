@@ -155,6 +155,10 @@ func journalVerify(args []string, stdout, stderr io.Writer) int {
 		if res.Predecessor != "" {
 			fmt.Fprintf(stdout, "started after %s was moved aside: %s\n", res.Predecessor, res.Reason)
 		}
+		if b := res.Branch; b != nil {
+			fmt.Fprintf(stdout, "forked at record %d: this journal is a restored or cloned copy, and the centre holds other records of its epoch from there; records %d on are delivered under epoch %s\n",
+				b.From, b.From, b.Epoch)
+		}
 		if res.Break != nil {
 			fmt.Fprintf(stdout, "hash chain: BROKEN at record %d: %s\n", res.Break.Seq, res.Break.Reason)
 			fmt.Fprintln(stdout, "keep the file for the centre; sentineld moves it aside at its next start")

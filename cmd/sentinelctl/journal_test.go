@@ -287,3 +287,29 @@ func TestJournalSalvage(t *testing.T) {
 		t.Fatalf("no file: got %d, want %d", code, exitUsage)
 	}
 }
+
+// TestJournalVerifyForked: verify says when the journal is a restored or
+// cloned copy that forked from the centre's, and where its records go.
+func TestJournalVerifyForked(t *testing.T) {
+	dir, j := makeJournal(t, 5)
+	branch := journal.Epoch{0xbe, 0xef}
+	if err := j.SetBranch(journal.Branch{From: 3, Epoch: branch}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	code, out, errs := runCtl("journal", "verify", "--data-dir", dir)
+	if code != exitOK || !strings.Contains(out, "forked at record 3") || !strings.Contains(out, "restored or cloned") ||
+		!strings.Contains(out, branch.String()) || !strings.Contains(out, "acknowledged by the centre through 2") {
+		t.Fatalf("verify: got %d\n%s%s\nwant 0, the fork at 3 and its branch, records before it acknowledged", code, out, errs)
+	}
+	code, out, _ = runCtl("journal", "verify", "--json", "--data-dir", dir)
+	var rep struct {
+		Branch *struct {
+			From  uint64 `json:"from"`
+			Epoch string `json:"epoch"`
+		} `json:"branch"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK || rep.Branch == nil || rep.Branch.From != 3 || rep.Branch.Epoch != branch.String() {
+		t.Fatalf("verify --json: got %d %+v (%v)\n%s", code, rep, err, out)
+	}
+}

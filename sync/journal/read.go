@@ -28,6 +28,9 @@ type VerifyResult struct {
 	Predecessor string    `json:"predecessor,omitempty"` // file moved aside when this one was made
 	Reason      string    `json:"predecessor_reason,omitempty"`
 	Break       *Break    `json:"break,omitempty"` // nil when the chain holds
+	// Branch is where the centre keeps the records from a fork on (the
+	// journal is a restored or cloned copy); nil when it never forked.
+	Branch *Branch `json:"branch,omitempty"`
 }
 
 // Break is the first place the chain does not hold.
@@ -77,6 +80,11 @@ func verifyTx(tx *bbolt.Tx) (VerifyResult, error) {
 	}
 	res.Predecessor = string(meta.Get(metaPredecessor))
 	res.Reason = string(meta.Get(metaPredReason))
+	if b, err := decodeBranch(meta.Get(metaBranch)); err != nil {
+		return res, err
+	} else if b != (Branch{}) {
+		res.Branch = &b
+	}
 
 	res.Last, res.Head = res.Anchor, res.AnchorHash
 	broke := func(s Seq, format string, args ...any) (VerifyResult, error) {
