@@ -2,8 +2,8 @@ package journal
 
 import (
 	"errors"
-	"time"
 	"testing"
+	"time"
 )
 
 // TestBranch: a journal's branch is kept durably, acknowledges the
