@@ -91,7 +91,7 @@ func (f journalFlags) open(stderr io.Writer) (*journal.Reader, string, error) {
 			return nil, path, fmt.Errorf("no journal at %s: check --data-dir (the terminal's data_dir)", path)
 		}
 		if errors.Is(err, journal.ErrCorrupt) {
-			return nil, path, fmt.Errorf("%s is damaged and cannot be read as a journal: %w; keep the file (sentineld moves it aside at its next start)", path, err)
+			return nil, path, fmt.Errorf("%s is damaged and cannot be read as a journal: %w; keep the file: sentineld moves it aside at its next start and sends the passages still readable in it to the centre (sentinelctl journal salvage %s does it by hand)", path, err, path)
 		}
 		return nil, path, err
 	}
