@@ -107,7 +107,7 @@ func (r *Repo) Prepare(kind trust.Kind, in Input) (*Prepared, error) {
 		if _, err := trust.ParseTrustContent(in.Data); err != nil {
 			return nil, refuse(in.Name, err, "neither a trust bundle as `sentinel-central trust build` writes it nor a trust payload (%v): nothing was published", err)
 		}
-		return &Prepared{Payload: in.Data, From: "a trust payload"}, nil
+		return noteTrust(&Prepared{Payload: in.Data, From: "a trust payload"}), nil
 	case trust.KindPolicy:
 		if utf8.Valid(in.Data) {
 			return r.preparePolicySource(in)
@@ -171,8 +171,28 @@ func (r *Repo) prepareBundle(kind trust.Kind, in Input) (*Prepared, error) {
 			return nil, refuse(in.Name, err, "%v", err)
 		}
 		return r.noteConfigSite(p, s.Type)
+	case trust.KindTrust:
+		return noteTrust(p), nil
 	}
 	return p, nil
+}
+
+// noteTrust notes what a trust bundle lacks that a deployment needs.
+func noteTrust(p *Prepared) *Prepared {
+	c, err := trust.ParseTrustContent(p.Payload)
+	if err != nil {
+		return p
+	}
+	if c.HPKE == nil {
+		p.Notes = append(p.Notes, "it carries no centre HPKE key (trust build --hpke-pub): terminals then seal holders and temperatures to no one, and the centre cannot say who passed")
+	}
+	if c.PseudonymKey == nil {
+		p.Notes = append(p.Notes, "it carries no pseudonym key (trust build --pseudonym-key): EU DCC and SMART Health Card holders get no pseudonym, so their status cannot be changed or traced")
+	}
+	if len(c.Native) == 0 && len(c.DSCs) == 0 && len(c.SHC) == 0 {
+		p.Notes = append(p.Notes, "it trusts no issuer key, document signer or SMART Health Card issuer: terminals refuse every code")
+	}
+	return p
 }
 
 // preparePolicySource compiles a policy source file into a policy payload.

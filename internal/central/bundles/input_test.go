@@ -86,7 +86,11 @@ func TestPrepare(t *testing.T) {
 	crlf := "\ufeff" + strings.ReplaceAll(string(src), "\n", "\r\n")
 	publish(trust.KindPolicy, bundles.Input{Name: "windows.policy", Data: []byte(crlf)})
 
-	// The payloads tests and the demo make still publish.
-	publish(trust.KindTrust, bundles.Input{Name: "trust.payload", Data: bundlestest.Trust(t)})
+	// The payloads tests and the demo make still publish; a trust
+	// bundle without the centre's key or the pseudonym key says so.
+	p = publish(trust.KindTrust, bundles.Input{Name: "trust.payload", Data: bundlestest.Trust(t)})
+	if len(p.Notes) != 2 || !strings.Contains(p.Notes[0], "no centre HPKE key") || !strings.Contains(p.Notes[1], "no pseudonym key") {
+		t.Errorf("trust without keys: notes %q", p.Notes)
+	}
 	publish(trust.KindConfig, bundles.Input{Name: "site.config", Data: bundlestest.Config(t)})
 }
