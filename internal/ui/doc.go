@@ -16,6 +16,11 @@
 // request to Options.OnOverride, which checks the PIN and journals the
 // override.
 //
+// The page holds one event stream; the server serves at most
+// Options.MaxStreams at once and answers one more with 503 and
+// Retry-After, so that a runaway client cannot take the daemon's file
+// descriptors (the page retries by itself).
+//
 // Every asset is embedded: the page needs no network and no font beyond
 // the system's. The page speaks the site's language (Chinese and English);
 // sentences for reason codes come with each Verdict, already rendered per
