@@ -232,3 +232,17 @@ func TestReplayReencoded(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayOverride: a guard who sees that the person is the code's
+// holder (the turnstile timed out) admits them with an override.
+func TestReplayOverride(t *testing.T) {
+	r, _ := replayRig(t, t.TempDir())
+	code := green(t)
+	wantVerdict(t, "first showing", pass(t, r, "in-1", code), Admit, "")
+	r.clock.advance(10 * time.Second)
+	wantVerdict(t, "second showing", pass(t, r, "in-1", code), Refer, justUsed)
+	res, err := r.g.Override(context.Background(), "in-1", "246810", OverrideTerminalFault)
+	if err != nil || res.Passage.Verdict != Admit {
+		t.Fatalf("override: got %v, %v, want admit", res.Passage, err)
+	}
+}
