@@ -30,7 +30,8 @@ const (
 var ErrWeakPIN = errors.New("PIN refused")
 
 // CheckNewPIN checks a PIN that ops are about to give a guard: 6 to 12
-// digits, as the override pad takes them, and not all one digit.
+// digits, as the override pad takes them, neither one digit repeated nor
+// a run such as 123456 or 654321.
 func CheckNewPIN(pin string) error {
 	if pin == "" {
 		return fmt.Errorf("%w: it is empty: type %d to %d digits", ErrWeakPIN, MinNewPINDigits, MaxPINDigits)
@@ -47,8 +48,21 @@ func CheckNewPIN(pin string) error {
 		return fmt.Errorf("%w: %d digits: the override pad takes at most %d", ErrWeakPIN, len(pin), MaxPINDigits)
 	case strings.Count(pin, pin[:1]) == len(pin):
 		return fmt.Errorf("%w: one digit repeated is guessed first: choose another", ErrWeakPIN)
+	case isRun(pin, 1) || isRun(pin, -1):
+		return fmt.Errorf("%w: a run of digits such as 123456 is guessed first: choose another", ErrWeakPIN)
 	}
 	return nil
+}
+
+// isRun reports whether each digit of pin is the one before plus step
+// (modulo 10): 123456, 890123, 654321.
+func isRun(pin string, step int) bool {
+	for i := 1; i < len(pin); i++ {
+		if (int(pin[i]-'0')-int(pin[i-1]-'0')-step+20)%10 != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // HashPIN hashes a guard's PIN for the site settings: PBKDF2-SHA-256 with a

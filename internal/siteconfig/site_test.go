@@ -102,6 +102,10 @@ func TestCheckNewPIN(t *testing.T) {
 		{"２４６８１３", "digits only"},
 		{"1234567890123", "at most 12"},
 		{"777777", "one digit repeated"},
+		{"123456", "a run of digits"},
+		{"654321", "a run of digits"},
+		{"890123", "a run of digits"},
+		{"124578", ""},
 	} {
 		err := CheckNewPIN(tc.pin)
 		if tc.want == "" {
