@@ -218,6 +218,27 @@
     main.replaceChildren(...snap.lanes.map(laneView));
   }
 
+  // The guard's instruction is never cut: while a lane's content does not
+  // fit, shrink the shape, word, name and temperature (to half), then the
+  // sentence itself (to 40 %). Without enough room even then, the sentence
+  // still wraps whole and the rest gives way.
+  function overflows(p) {
+    return p.scrollHeight > p.clientHeight || p.scrollWidth > p.clientWidth;
+  }
+  function fitLane(p) {
+    p.style.removeProperty('--fit');
+    p.style.removeProperty('--mfit');
+    if (!overflows(p)) return;
+    for (let i = 9; i >= 5 && overflows(p); i--) p.style.setProperty('--fit', String(i / 10));
+    for (let i = 9; i >= 4 && overflows(p); i--) p.style.setProperty('--mfit', String(i / 10));
+  }
+  // Once everything around the lanes is laid out: the footer's height
+  // decides theirs.
+  function fitLanes() {
+    for (const p of document.querySelectorAll('#lanes .lane')) fitLane(p);
+  }
+  window.addEventListener('resize', fitLanes);
+
   function renderCounts() {
     const c = snap.counts;
     const box = $('counts');
@@ -274,6 +295,7 @@
     renderCounts();
     renderHealth();
     renderClock();
+    fitLanes();
   }
 
   // The terminal's clock in the site's time zone.
@@ -289,7 +311,7 @@
     for (const p of document.querySelectorAll('#lanes .lane')) {
       if (!updateCountdown(p)) expired = true;
     }
-    if (expired) renderLanes();
+    if (expired) { renderLanes(); fitLanes(); }
     if (es && performance.now() - lastEvent > staleAfter) {
       reconnect(); // no event, not even a ping: the connection is dead
     }
