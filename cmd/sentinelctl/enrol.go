@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -132,81 +131,47 @@ flags:`)
 			return fail(fmt.Errorf("--root %s: %w", *rootPath, err))
 		}
 	}
-	pinned, err := enrol.PinnedRoot(*dataDir, given)
-	if err != nil {
-		return fail(err)
-	}
 	var caPEM []byte
 	if *caPath != "" {
 		if caPEM, err = os.ReadFile(*caPath); err != nil {
 			return fail(fmt.Errorf("--ca: %w", err))
 		}
 	}
-	tlsCfg, err := enrol.EnrolTLSConfig(ticket, caPEM)
-	if err != nil {
-		return fail(err)
-	}
 	if u.Scheme == "http" {
 		progress("warning: %s is plain HTTP: use it only on a trusted installation network", base)
 	}
 
-	progress("making this terminal's key pair")
-	req, key, err := enrol.NewRequest(ticket.Token)
-	if err != nil {
-		return fail(err)
-	}
-	if pinned != nil {
-		req.Root = enrol.KeyID(pinned)
-	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment}}
-	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-
-	progress("contacting the central system at %s", base)
-	var resp *enrol.Response
-	wait, attempts, lastErr := enrolRetryFirst, 0, ""
-	for {
-		attempts++
-		resp, err = enrol.Post(ctx, client, base, req)
-		if err == nil {
-			break
-		}
-		var unavailable *enrol.UnavailableError
-		if !errors.As(err, &unavailable) {
-			// A refusal, a wrong port or CA: waiting will not help.
-			return fail(err)
-		}
-		if ctx.Err() != nil {
-			return fail(fmt.Errorf("gave up after %d attempts in %v: %v: check the network, then run enrol again", attempts, *timeout, err))
-		}
-		if msg := err.Error(); msg != lastErr {
-			progress("cannot reach the central system yet: %v", err)
-			lastErr = msg
-		}
-		d := wait/2 + rand.N(wait/2+1) // jitter in [wait/2, wait]
-		progress("retrying in %v (attempt %d)", d.Round(100*time.Millisecond), attempts+1)
-		select {
-		case <-ctx.Done():
-			return fail(fmt.Errorf("gave up after %d attempts in %v: %v: check the network, then run enrol again", attempts, *timeout, err))
-		case <-time.After(d):
-		}
-		wait = min(wait*2, enrolRetryCap)
-	}
-	if ticket.Compact() && caPEM == nil {
-		// The answer's CA must be the one the ticket named: it verifies
-		// the centre from now on.
-		ca, err := enrol.ParseCertificatePEM(resp.CA)
-		if err != nil || enrol.Fingerprint(ca.Raw) != ticket.CA {
-			return fail(fmt.Errorf("%w: the centre's answer carries another device CA than the ticket names; nothing was written: ask ops", enrol.ErrAnswer))
-		}
+	progress("making this terminal's key pair and contacting the central system at %s", base)
+	wait, lastErr := enrolRetryFirst, ""
+	in, attempts, err := enrol.Enrol(ctx, enrol.Options{
+		DataDir: *dataDir, Ticket: ticket, Central: *central, CAPEM: caPEM, Root: given,
+		Wait: func(ctx context.Context, n int, err error) error {
+			giveUp := fmt.Errorf("gave up after %d attempts in %v: %v: check the network, then run enrol again", n, *timeout, err)
+			if ctx.Err() != nil {
+				return giveUp
+			}
+			if msg := err.Error(); msg != lastErr {
+				progress("cannot reach the central system yet: %v", err)
+				lastErr = msg
+			}
+			d := wait/2 + rand.N(wait/2+1) // jitter in [wait/2, wait]
+			progress("retrying in %v (attempt %d)", d.Round(100*time.Millisecond), n+1)
+			select {
+			case <-ctx.Done():
+				return giveUp
+			case <-time.After(d):
+			}
+			wait = min(wait*2, enrolRetryCap)
+			return nil
+		},
+	})
+	if err != nil {
+		return fail(err)
 	}
 	if attempts > 1 {
 		progress("reached the central system after %d attempts", attempts)
-	}
-	in, err := enrol.Install(*dataDir, key, resp, pinned)
-	if err != nil {
-		return fail(err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

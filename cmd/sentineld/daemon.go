@@ -53,11 +53,16 @@ type daemon struct {
 	syncEvery, renewEvery time.Duration
 
 	// Set by run.
-	journal     *journal.Journal
-	gate        *gate.Gate
-	devices     *devices
-	sync        atomic.Pointer[syncer] // nil until enrolled
-	syncOpts    syncOptions
+	journal  *journal.Journal
+	gate     *gate.Gate
+	devices  *devices
+	sync     atomic.Pointer[syncer] // nil until enrolled
+	syncOpts syncOptions
+	// An enrolment from a scanned ticket (scanenrol.go).
+	enrolCtx    context.Context
+	enrolWG     sync.WaitGroup
+	enrolling   atomic.Bool
+	enrolNote   atomic.Pointer[string] // for the display; "" when none
 	mgmtAddr    net.Addr
 	displayAddr net.Addr
 }
@@ -152,6 +157,10 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 		}
 	}
 
+	enrolCtx, stopEnrol := context.WithCancel(ctx)
+	d.enrolCtx = enrolCtx
+	defer d.enrolWG.Wait()
+	defer stopEnrol()
 	devs, err := d.openDevices(ctx)
 	if err != nil {
 		return err

@@ -77,7 +77,7 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 				return fail(fmt.Errorf("lane %s: scanner %d: %w", l.Name, i+1, err))
 			}
 			dd := scanner.NewDedup(src, scanner.DedupConfig{Window: sc.DedupWindow.Std()})
-			lc.Sources = append(lc.Sources, dd)
+			lc.Sources = append(lc.Sources, enrolTap{Source: dd, onTicket: d.enrolFromScan})
 			devs.scanners[name] = dd
 		}
 		if l.Camera != nil {
@@ -87,7 +87,7 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 			}
 			cam := gate.NewCameraSource(l.Name+" camera", frames, nil)
 			devs.cameras[l.Name] = cam
-			lc.Sources = append(lc.Sources, scanner.NewDedup(cam, scanner.DedupConfig{}))
+			lc.Sources = append(lc.Sources, enrolTap{Source: scanner.NewDedup(cam, scanner.DedupConfig{}), onTicket: d.enrolFromScan})
 		}
 		if l.Thermometer != nil {
 			src, closer, err := d.hw.thermometer(l.Name, *l.Thermometer)

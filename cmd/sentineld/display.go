@@ -96,6 +96,7 @@ func (d *daemon) displayStatus() ui.Status {
 	now, trusted := d.clock.Now()
 	st := d.gate.State()
 	s := ui.Status{NotEnrolled: !st.Enrolled, ClockUntrusted: !trusted}
+	s.EnrolNote = d.enrolNoteText()
 	if sy := d.sync.Load(); sy != nil && !st.Enrolled {
 		// Enrolled (sync runs with the identity), but no trust bundle.
 		s.NotEnrolled, s.NoKeys = false, true

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/device/scanner"
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
@@ -730,3 +732,78 @@ func TestTrackTransportRevoked(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// sliceSource reads the given codes, then blocks.
+type sliceSource struct {
+	codes []string
+	i     int
+}
+
+func (s *sliceSource) Next(ctx context.Context) (scanner.Code, error) {
+	if s.i < len(s.codes) {
+		s.i++
+		return scanner.Code{Text: []byte(s.codes[s.i-1]), Source: "fake"}, nil
+	}
+	<-ctx.Done()
+	return scanner.Code{}, ctx.Err()
+}
+func (s *sliceSource) Status() scanner.Status { return scanner.Status{} }
+func (s *sliceSource) Close() error           { return nil }
+
+// TestScannedTicketEnrols: the ticket's QR code shown to a lane's scanner
+// is not judged as a person's code; it enrols the terminal, and a running
+// daemon then syncs.
+func TestScannedTicketEnrols(t *testing.T) {
+	c := startCentre(t)
+	c.publishTrust(t)
+	fst, err := centralenrol.OpenFileStore(c.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, tok, err := centralenrol.NewToken("gate-1", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fst.AddToken(tok); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := centralenrol.LoadCA(c.data, false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(c.enrolU)
+	tk, err := enrol.NewTicket(value, u.Host, ca.Cert.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var got []string
+	tap := enrolTap{Source: &sliceSource{codes: []string{tk.QR(), "HC1:person"}}, onTicket: func(s string) { got = append(got, s) }}
+	code, err := tap.Next(context.Background())
+	if err != nil || string(code.Text) != "HC1:person" || len(got) != 1 || got[0] != tk.QR() {
+		t.Fatalf("got code %q (%v), tickets %q; want the person's code passed on and the ticket taken", code.Text, err, got)
+	}
+
+	var logs syncBuffer
+	ready := make(chan *daemon, 1)
+	dir := t.TempDir()
+	d := syncDaemon(t, dir, c.url, &logs, ready)
+	d.reloadEvery = 50 * time.Millisecond
+	startSyncDaemon(t, d, ready, &logs)
+	d.enrolFromScan(tk.QR())
+	d.enrolFromScan(tk.QR()) // the scanner repeats it: one enrolment
+	waitFor(t, "sync after the scanned enrolment", func() (bool, string) {
+		s := d.sync.Load()
+		return s != nil && !d.displayStatus().NotEnrolled, logs.String()
+	})
+	if ds, _ := fst.Devices(); len(ds) != 1 {
+		t.Errorf("got %d devices, want 1", len(ds))
+	}
+	if n := strings.Count(logs.String(), "enrolled from a scanned code"); n != 1 {
+		t.Errorf("got %d enrolments, want 1:\n%s", n, logs.String())
+	}
+	d.enrolFromScan(tk.QR())
+	if note := d.displayStatus().EnrolNote; !strings.Contains(note, "enrolled already") {
+		t.Errorf("scanned again when enrolled: note %q", note)
+	}
+}

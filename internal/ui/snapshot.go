@@ -70,6 +70,7 @@ type statusView struct {
 	Bundles         []bundleView `json:"bundles"`
 	NotEnrolled     bool         `json:"not_enrolled"`
 	NoKeys          bool         `json:"no_keys,omitempty"`
+	EnrolNote       string       `json:"enrol_note,omitempty"`
 	ClockUntrusted  bool         `json:"clock_untrusted"`
 	ClockReason     string       `json:"clock_reason,omitempty"` // clock.why.REASON in the catalogue
 	Revoked         string       `json:"revoked,omitempty"`      // the centre's words
@@ -144,7 +145,7 @@ func (s *Server) snapshot(lang string) snapshot {
 	}
 	if s.statusSet {
 		st := s.status
-		sv := &statusView{Online: st.Online, SyncFailing: st.SyncFailing, NotEnrolled: st.NotEnrolled, NoKeys: st.NoKeys, ClockUntrusted: st.ClockUntrusted, Revoked: st.Revoked, JournalReplaced: st.JournalReplaced, Bundles: []bundleView{}}
+		sv := &statusView{Online: st.Online, SyncFailing: st.SyncFailing, NotEnrolled: st.NotEnrolled, NoKeys: st.NoKeys, EnrolNote: st.EnrolNote, ClockUntrusted: st.ClockUntrusted, Revoked: st.Revoked, JournalReplaced: st.JournalReplaced, Bundles: []bundleView{}}
 		if st.ClockUntrusted {
 			sv.ClockReason = st.ClockReason
 		}

@@ -152,6 +152,9 @@ type Status struct {
 	// centre published none, or sync has not brought it); every person is
 	// checked by hand.
 	NoKeys bool
+	// EnrolNote says how an enrolment from a scanned ticket goes (or why
+	// it failed); empty when none.
+	EnrolNote string
 	// Manual: the journal cannot commit; the guard must switch to the
 	// manual procedure.
 	Manual bool

@@ -255,13 +255,17 @@ func Install(dataDir string, key crypto.Signer, resp *Response, pinned crypto.Pu
 	if err := atomicfile.WriteFile(filepath.Join(dataDir, KeyFile), keyPEM, 0o600); err != nil {
 		return nil, fmt.Errorf("enrol: write key: %w", err)
 	}
-	files[CertFile] = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
 	files[CAFile] = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
 	files[RootFile] = rootPEM
 	for name, data := range files {
 		if err := atomicfile.WriteFile(filepath.Join(dataDir, name), data, 0o644); err != nil {
 			return nil, fmt.Errorf("enrol: write %s: %w", name, err)
 		}
+	}
+	// The certificate last: a running sentineld takes its appearance as
+	// the sign that the identity is complete.
+	if err := atomicfile.WriteFile(filepath.Join(dataDir, CertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644); err != nil {
+		return nil, fmt.Errorf("enrol: write %s: %w", CertFile, err)
 	}
 	// A new identity is not revoked.
 	if err := os.Remove(filepath.Join(dataDir, RevokedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {

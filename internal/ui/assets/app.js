@@ -107,7 +107,7 @@
     } else if (snap.status && snap.status.not_enrolled) {
       const d = el('div', 'banner notenrolled');
       d.id = 'banner-notenrolled';
-      d.append(bannerIcon('notenrolled'), el('span', null, t('banner.notenrolled')));
+      d.append(bannerIcon('notenrolled'), el('span', null, t('banner.notenrolled') + (snap.status.enrol_note ? ' ' + snap.status.enrol_note : '')));
       b.appendChild(d);
     }
     if (snap.status && snap.status.journal_replaced) {
