@@ -16,9 +16,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	ratelimit "golang.org/x/time/rate"
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/healthcode"
@@ -33,6 +36,7 @@ import (
 	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/central/syncstore"
+	"sentinel/internal/cli"
 )
 
 // defaultDrain bounds how long the first SIGTERM waits for the requests in
@@ -76,6 +80,8 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	timeDel := fs.String("time-delegation", "", "the delegation `FILE` of --time-key from the root")
 	opsListen := fs.String("ops-listen", "", "`ADDR` of the operator API (TLS from the device CA, role tokens from DATA/"+opsapi.TokensFile+"); empty serves none")
 	issuers := fs.String("issuers", "", "issuance endpoint `FILE` (JSON: issuers with their key files, issuer tokens with their secret files), served at "+issuance.Path+" on --ops-listen; empty serves none")
+	var limits cli.Strings
+	fs.Var(&limits, "limit", "`LISTENER=RATE/BURST`: requests a second and at once from one address on enrol, ops or issue (default enrol=1/20, ops=20/100, issue=200/500); repeatable")
 	drain := fs.Duration("drain", defaultDrain, "how long the first SIGTERM waits for requests in flight")
 	contact := fs.String("contact", "", "whom the guard of a revoked terminal should call, e.g. \"central ops, +86 571 0000 0000\": sent with the refusal and shown on its display")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
@@ -104,6 +110,11 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		cfg := server.DefaultConfig()
 		cfg.DataDir, cfg.Listen, cfg.EnrolListen = *data, *listen, *enrolListen
 		cfg.Contact = strings.TrimSpace(*contact)
+		for _, l := range limits {
+			if err := setLimit(&cfg, l); err != nil {
+				return err
+			}
+		}
 		if cfg.Hosts, err = serveHosts(*hosts, *listen); err != nil {
 			return err
 		}
@@ -595,4 +606,27 @@ func serveScheduler(data string, root crypto.PublicKey, st serveStore, sg serveS
 		return nil, nil
 	}
 	return schedule.New(opts)
+}
+
+// setLimit applies one --limit LISTENER=RATE/BURST to cfg.
+func setLimit(cfg *server.Config, arg string) error {
+	name, spec, ok := strings.Cut(arg, "=")
+	r, b, ok2 := strings.Cut(spec, "/")
+	rate, err1 := strconv.ParseFloat(r, 64)
+	burst, err2 := strconv.Atoi(b)
+	if !ok || !ok2 || err1 != nil || err2 != nil || rate <= 0 || burst < 1 {
+		return issueUsagef("--limit %q: want LISTENER=RATE/BURST with a positive rate and burst, like issue=200/500", arg)
+	}
+	l := server.Limit{Rate: ratelimit.Limit(rate), Burst: burst}
+	switch name {
+	case "enrol":
+		cfg.EnrolLimit = l
+	case "ops":
+		cfg.OpsLimit = l
+	case "issue":
+		cfg.IssuanceLimit = l
+	default:
+		return issueUsagef("--limit %q: the listener is enrol, ops or issue", arg)
+	}
+	return nil
 }

@@ -412,6 +412,8 @@ func TestServeFlags(t *testing.T) {
 		{"delegation without key", []string{"--data", data, "--root-pub", rootPub, "--time-delegation", rootPub}, exitUsage, "--time-delegation needs --time-key"},
 		{"issuers without ops", []string{"--data", data, "--root-pub", rootPub, "--issuers", rootPub}, exitUsage, "--issuers needs --ops-listen"},
 		{"bad kem", []string{"--data", data, "--root-pub", rootPub, "--hpke-key", rootPub, "--hpke-kem", "rsa"}, exitUsage, "--hpke-kem"},
+		{"bad limit", []string{"--data", data, "--root-pub", rootPub, "--limit", "issue=fast"}, exitUsage, "--limit \"issue=fast\": want LISTENER=RATE/BURST"},
+		{"limit of no listener", []string{"--data", data, "--root-pub", rootPub, "--limit", "mtls=1/1"}, exitUsage, "enrol, ops or issue"},
 		{"bad postgres", []string{"--data", data, "--root-pub", rootPub, "--postgres", "postgres://127.0.0.1:1/x?connect_timeout=1", "--no-time", "--no-schedule"}, exitRefused, "--postgres"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -420,6 +422,23 @@ func TestServeFlags(t *testing.T) {
 				t.Errorf("got exit %d %q, want %d with %q", code, errOut, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+func TestSetLimit(t *testing.T) {
+	cfg := server.DefaultConfig()
+	for _, a := range []string{"enrol=0.5/5", "ops=50/200", "issue=1000/2000"} {
+		if err := setLimit(&cfg, a); err != nil {
+			t.Fatalf("%s: %v", a, err)
+		}
+	}
+	if cfg.EnrolLimit != (server.Limit{Rate: 0.5, Burst: 5}) || cfg.OpsLimit != (server.Limit{Rate: 50, Burst: 200}) || cfg.IssuanceLimit != (server.Limit{Rate: 1000, Burst: 2000}) {
+		t.Errorf("got %+v %+v %+v", cfg.EnrolLimit, cfg.OpsLimit, cfg.IssuanceLimit)
+	}
+	for _, bad := range []string{"issue", "issue=10", "issue=0/5", "issue=10/0", "issue=-1/5", "x=1/1", "issue=1/1.5"} {
+		if err := setLimit(&cfg, bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }
 
