@@ -32,11 +32,18 @@
 //
 // # Guard override
 //
-// The guard may admit the last person refused or referred at a lane with
-// Gate.Override: a PIN, checked against the PBKDF2 hashes in the site's
-// settings, and a reason from OverrideReasons. The override is a passage of
-// its own in the journal, naming the guard, the reason and the sequence
-// number of the passage it overrides, and it is counted in the metrics.
+// The guard may admit the person on screen at a lane with Gate.Override: a
+// PIN of 6 to 12 digits, checked against the PBKDF2 hashes in the site's
+// settings, and a reason from OverrideReasons. Only the lane's most recent
+// passage, while the display holds it (Options.OverrideWindow), once; a
+// referral for any reason, a refusal by the site's rules for an emergency
+// only, a code that is not genuine never (Shown.OverrideReasons says which;
+// docs/override.md says why). The override is a passage of its own in the
+// journal, naming the guard, the reason and the sequence number of the
+// passage it overrides, and it is counted in the metrics. Wrong PINs are
+// journalled and counted too, and lock overrides for longer each time
+// (PINLockouts); the lockout's PINState survives a restart when the owner
+// saves it (Options.SavePINState).
 //
 // # Caveats
 //

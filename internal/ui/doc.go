@@ -6,14 +6,18 @@
 // (a circle and PASS, a triangle and CHECK, an octagon and STOP, so that
 // no one has to tell colours apart), the masked name, the temperature, the
 // reason in words when the person is not admitted, and a countdown back to
-// ready. Around it: the day's counters, each lane's scanner, camera and
-// thermometer, the freshness of every kind of bundle, online or offline
-// and the last sync, and banners when the terminal is not enrolled or the
+// ready. Around it: the day's counters (Server.RestoreCounts takes them
+// back after a restart), each lane's scanner, camera and thermometer, the
+// freshness of every kind of bundle, whether every exchange with the
+// centre succeeds and the last sync, and banners when the terminal is not enrolled or the
 // guard must switch to the manual procedure.
 //
 // A guard overrides a refusal on the page itself: a PIN pad and a reason
-// from a fixed list. The server rate-limits PIN attempts and hands the
-// request to Options.OnOverride, which checks the PIN and journals the
+// from the list the gate allows for that verdict (Verdict.OverrideReasons;
+// the page says when a refusal cannot be overridden or only for an
+// emergency). The server takes one override at a time and hands it to
+// Options.OnOverride, which checks the PIN, counts wrong ones, locks
+// overrides after too many (saying for how long) and journals the
 // override.
 //
 // The page holds one event stream; the server serves at most
