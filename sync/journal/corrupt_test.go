@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"io/fs"
@@ -186,5 +187,60 @@ func TestOpenAfterCrashDuringCreation(t *testing.T) {
 	mustVerify(t, j)
 	if _, err := os.Stat(path + ".new"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("temporary file left behind: %v", err)
+	}
+}
+
+// A panic inside bbolt during a commit (a damaged page the check at Open
+// could not see) fails that passage with an *UnavailableError and the
+// commit alarm, and the daemon lives on; the next commit works.
+func TestCommitPanic(t *testing.T) {
+	j := openTest(t, Options{})
+	mustAppend(t, j.Journal, testPassage(0, t0))
+	j.commitHook = func(*bbolt.Tx) error { panic("page 7 already freed") }
+	_, err := j.Append(context.Background(), testPassage(1, t0))
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "page 7 already freed") {
+		t.Fatalf("append when bbolt panics: got %v, want an *UnavailableError naming the panic", err)
+	}
+	if a := j.Alarms(); len(a) != 1 || a[0].Kind != AlarmCommit {
+		t.Fatalf("alarms: got %+v, want %s", a, AlarmCommit)
+	}
+	j.commitHook = nil
+	if s := mustAppend(t, j.Journal, testPassage(2, t0)); s != 2 {
+		t.Fatalf("seq after the panic: got %d, want 2", s)
+	}
+	if res := mustVerify(t, j); res.Records != 2 {
+		t.Fatalf("records: got %d, want 2", res.Records)
+	}
+}
+
+// A page whose keys are empty or out of order is refused: bbolt relies on
+// both and never writes them.
+func TestCheckBoltKeys(t *testing.T) {
+	path, _ := bigJournal(t, 300)
+	whole, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decodeBoltMeta(whole)
+	if m1 := decodeBoltMeta(whole[m.pageSize:]); m1.err == nil && m1.txid > m.txid {
+		m = m1
+	}
+	// The root leaf holds the three buckets "keys", "meta", "records";
+	// turning "keys" into "zeys" puts it after "meta".
+	root := whole[m.root*m.pageSize:]
+	if le.Uint16(root[8:]) != boltLeaf || le.Uint16(root[10:]) != 3 {
+		t.Fatalf("root page is not a leaf of three buckets")
+	}
+	key := func(i int) int { off := boltHeader + i*boltElement; return off + int(le.Uint32(root[off+4:])) }
+	unordered := bytes.Clone(whole)
+	unordered[m.root*m.pageSize+uint64(key(0))] = 'z'
+	empty := bytes.Clone(whole)
+	clear(empty[m.root*m.pageSize+boltHeader+8 : m.root*m.pageSize+boltHeader+12])
+	for name, b := range map[string][]byte{"out of order": unordered, "empty key": empty} {
+		if err := checkBolt(bytes.NewReader(b), int64(len(b))); err == nil {
+			t.Errorf("%s: got no error", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
 	}
 }

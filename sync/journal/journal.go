@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -265,7 +266,7 @@ func (j *Journal) commit(batch []*request) {
 	err := j.rotateKey(now)
 	seq, last := j.seq, j.last
 	if err == nil {
-		err = j.db.Update(func(tx *bbolt.Tx) error {
+		err = j.update(func(tx *bbolt.Tx) error {
 			if !j.key.saved {
 				if err := tx.Bucket(bucketKeys).Put(j.key.entry.ID[:], j.key.stored); err != nil {
 					return err
@@ -311,6 +312,20 @@ func (j *Journal) commit(batch []*request) {
 	for _, r := range batch {
 		r.done <- nil
 	}
+}
+
+// update runs fn in a write transaction, turning a panic inside bbolt (a
+// damaged page that the check at Open could not see) into an error: the
+// passage is not recorded and the gate stays shut, instead of the daemon
+// dying. bbolt rolls the transaction back as the panic unwinds.
+func (j *Journal) update(fn func(*bbolt.Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = corruptf("writing the file: %v", p)
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	return j.db.Update(fn)
 }
 
 // rotateKey makes a new data key when there is none yet (each Open), on a

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -241,6 +242,19 @@ func (c *boltChecker) nodes(p []byte, id uint64, depth int) error {
 	if boltHeader+count*boltElement > len(p) {
 		return fmt.Errorf("page %d: %d elements do not fit", id, count)
 	}
+	// bbolt never writes an empty key, and keeps a page's keys in
+	// ascending order; it relies on both.
+	var prev []byte
+	key := func(i int, k []byte) error {
+		if len(k) == 0 {
+			return fmt.Errorf("page %d: element %d has an empty key", id, i)
+		}
+		if i > 0 && bytes.Compare(prev, k) >= 0 {
+			return fmt.Errorf("page %d: element %d is out of order", id, i)
+		}
+		prev = k
+		return nil
+	}
 	if flags == boltBranch {
 		if count == 0 {
 			return fmt.Errorf("page %d: branch page without elements", id)
@@ -250,6 +264,9 @@ func (c *boltChecker) nodes(p []byte, id uint64, depth int) error {
 			pos, ksize := uint64(le.Uint32(p[off:])), uint64(le.Uint32(p[off+4:]))
 			if uint64(off)+pos+ksize > uint64(len(p)) {
 				return fmt.Errorf("page %d: element %d lies outside the page", id, i)
+			}
+			if err := key(i, p[uint64(off)+pos:uint64(off)+pos+ksize]); err != nil {
+				return err
 			}
 			if err := c.tree(le.Uint64(p[off+8:]), depth+1); err != nil {
 				return err
@@ -267,6 +284,9 @@ func (c *boltChecker) nodes(p []byte, id uint64, depth int) error {
 		start := uint64(off) + pos
 		if start+ksize+vsize > uint64(len(p)) {
 			return fmt.Errorf("page %d: element %d lies outside the page", id, i)
+		}
+		if err := key(i, p[start:start+ksize]); err != nil {
+			return err
 		}
 		if eflags&boltBucketFlag == 0 {
 			continue
