@@ -20,6 +20,10 @@ func FuzzEnrolRequest(f *testing.F) {
 	good, _ := json.Marshal(req)
 	f.Add(good)
 	f.Add([]byte(`{"token":"AAAAAAAAAAAAAAAAAAAAAAAAAA","csr":""}`))
+	req.Root = "a2a397011f72ed06"
+	withRoot, _ := json.Marshal(req)
+	f.Add(withRoot)
+	f.Add([]byte(`{"token":"AAAAAAAAAAAAAAAAAAAAAAAAAA","csr":"MAA=","root":"\u0000"}`))
 	f.Add([]byte(`{"token":"x","csr":"MAA="}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"token":"AAAAAAAAAAAAAAAAAAAAAAAAAA","csr":null,"x":1}`))
