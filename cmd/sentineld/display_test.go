@@ -22,6 +22,9 @@ func TestOverrideError(t *testing.T) {
 		{fmt.Errorf("%w: x", gate.ErrNothingToOverride), ui.ErrNothingToOverride},
 		{gate.ErrOverrideReason, ui.ErrOverrideReason},
 		{fmt.Errorf("%w: \"in-9\"", gate.ErrUnknownLane), ui.ErrUnknownLane},
+		{gate.ErrNotOverridable, ui.ErrNotOverridable},
+		{gate.ErrEmergencyOnly, ui.ErrEmergencyOnly},
+		{&gate.LockedError{For: 5 * time.Minute, Wait: 4 * time.Minute}, ui.ErrLocked},
 		{other, other},
 		{nil, nil},
 	}
@@ -30,6 +33,11 @@ func TestOverrideError(t *testing.T) {
 			got := overrideError(tt.in)
 			if !errors.Is(got, tt.want) || (tt.in != nil && !errors.Is(got, tt.in)) {
 				t.Errorf("got %v, want it to match %v and %v", got, tt.want, tt.in)
+			}
+			// The page says how long a lockout lasts.
+			var retry interface{ RetryAfter() time.Duration }
+			if le, ok := tt.in.(*gate.LockedError); ok && (!errors.As(got, &retry) || retry.RetryAfter() != le.Wait) {
+				t.Errorf("got %v, want it to carry the wait %s", got, le.Wait)
 			}
 		})
 	}

@@ -183,6 +183,8 @@ func TestMetricsExposition(t *testing.T) {
 		`sentinel_passages_total{verdict="admit"} 1`,
 		`sentinel_passages_total{verdict="deny"} 1`,
 		"# TYPE sentinel_overrides_total counter",
+		"sentinel_override_pin_failures_total 0",
+		"sentinel_override_pin_lockouts_total 0",
 		"sentinel_decide_seconds_count 2",
 	} {
 		if !strings.Contains(b.String(), want) {
