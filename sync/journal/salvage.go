@@ -38,7 +38,7 @@ type SalvagedRecord struct {
 	Stored []byte // the record's stored bytes, unchanged
 }
 
-// First and Last return the lowest and highest recovered Seq (0 when none).
+// First returns the lowest recovered Seq (0 when none).
 func (s *Salvage) First() Seq {
 	if len(s.Records) == 0 {
 		return 0
