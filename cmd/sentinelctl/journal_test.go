@@ -38,7 +38,11 @@ func makeJournal(t *testing.T, n int) (string, *journal.Journal) {
 		}
 		if i == 1 {
 			p.Decision, p.Reasons, p.CodeColour = journal.Deny, []string{"colour-red", "status-red"}, credential.ColourRed
-			p.Override = &journal.Override{Who: "guard-7", Why: "retake"}
+			p.Override = &journal.Override{Who: "guard-7", Why: "retake"} // a record of version 1
+		}
+		if i == 3 {
+			p.Reasons = []string{"guard-override"}
+			p.Override = &journal.Override{Who: "guard-7", Why: "retake-normal", Of: 3} // version 2
 		}
 		if _, err := j.Append(context.Background(), p); err != nil {
 			t.Fatal(err)
@@ -109,6 +113,9 @@ func TestJournalTail(t *testing.T) {
 		!strings.Contains(lines[0], "override=guard-7/retake") || !strings.Contains(lines[0], "holder=sealed temperature=sealed") {
 		t.Errorf("tail line of record 2: got %q", lines[0])
 	}
+	if !strings.Contains(lines[2], "override=guard-7/retake-normal of=3") || strings.Contains(lines[0], "of=") {
+		t.Errorf("tail names the overridden passage: got %q and %q", lines[2], lines[0])
+	}
 	if strings.Contains(out, "987654") {
 		t.Error("tail shows the holder's index; it must stay sealed")
 	}
@@ -150,6 +157,9 @@ func TestJournalExport(t *testing.T) {
 			var seqs []string
 			for _, r := range rows[1:] {
 				seqs = append(seqs, r[1])
+				if want := map[string]string{"4": "3"}[r[1]]; r[len(r)-1] != want {
+					t.Errorf("row %s: override_of %q, want %q", r[1], r[len(r)-1], want)
+				}
 				if r[16] != "sealed" || r[17] != "sealed" {
 					t.Errorf("row %s: holder %q, temperature %q; want sealed", r[1], r[16], r[17])
 				}
