@@ -31,6 +31,7 @@ var commands = map[string]cli.Command{
 	"status":  {Summary: "set a holder's status and publish the status delta", Run: runStatus},
 	"export":  {Summary: "export passages for a time range, recording who, when and why", Run: runExport},
 	"trace":   {Summary: "trace a holder's contacts, recording who, when and why", Run: runTrace},
+	"policy":  {Summary: "print the default policy of a type of site to start from", Run: runPolicy},
 	"backup":  {Summary: "write a consistent copy of the central store while it serves", Run: runBackup},
 }
 
