@@ -29,6 +29,7 @@ var commands = map[string]cli.Command{
 	"config":    {Summary: "check the terminal's configuration file", Run: runConfig},
 	"journal":   {Summary: "verify, tail and export the passage journal", Run: runJournal},
 	"enrol":     {Summary: "enrol this terminal with the central system", Run: runEnrol},
+	"status":    {Summary: "say whether the running terminal is ready: enrolment, clock, bundles, lanes", Run: runStatus},
 }
 
 func main() { cli.Main(run) }
