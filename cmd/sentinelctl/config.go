@@ -21,11 +21,14 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	usage := func() {
 		fmt.Fprintln(stderr, "usage: sentinelctl config check [--json] FILE")
 		fmt.Fprintln(stderr, "       sentinelctl config example [NAME]")
+		fmt.Fprintln(stderr, "       sentinelctl config unit|udev")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "check reads the terminal's configuration file strictly and prints every problem")
 		fmt.Fprintln(stderr, "with its line, or OK and one line per lane. Exit status: 0 OK, 1 problems, 2 usage.")
 		fmt.Fprintf(stderr, "example prints the example configuration for a kind of site (%s);\n", strings.Join(firmwareconfig.ExampleNames(), ", "))
 		fmt.Fprintln(stderr, "without NAME it lists them.")
+		fmt.Fprintln(stderr, "unit prints the systemd unit (/etc/systemd/system/sentineld.service) and udev the")
+		fmt.Fprintln(stderr, "udev rules (/etc/udev/rules.d/99-sentinel.rules) that a terminal installs.")
 	}
 	if len(args) == 0 {
 		usage()
@@ -36,6 +39,17 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return configCheck(args[1:], stdout, stderr)
 	case "example":
 		return configExample(args[1:], stdout, stderr)
+	case "unit", "udev":
+		if len(args) != 1 {
+			fmt.Fprintf(stderr, "usage: sentinelctl config %s\n", args[0])
+			return exitUsage
+		}
+		if args[0] == "unit" {
+			stdout.Write(firmwareconfig.SystemdUnit())
+		} else {
+			stdout.Write(firmwareconfig.UdevRules())
+		}
+		return exitOK
 	case "-h", "--help", "help":
 		usage()
 		return exitOK

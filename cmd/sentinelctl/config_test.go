@@ -190,3 +190,18 @@ func TestConfigExample(t *testing.T) {
 		t.Errorf("printed example does not check: %s", out)
 	}
 }
+
+// TestConfigUnitUdev: the files an installer writes from the binary alone
+// are the embedded ones.
+func TestConfigUnitUdev(t *testing.T) {
+	for name, want := range map[string][]byte{"unit": firmwareconfig.SystemdUnit(), "udev": firmwareconfig.UdevRules()} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{"config", name}, strings.NewReader(""), &stdout, &stderr); code != exitOK || !bytes.Equal(stdout.Bytes(), want) || len(want) == 0 {
+			t.Errorf("config %s: exit %d, %d bytes (want %d) %s", name, code, stdout.Len(), len(want), stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"config", "unit", "extra"}, strings.NewReader(""), &stdout, &stderr); code != exitUsage {
+		t.Errorf("config unit extra: exit %d, want %d", code, exitUsage)
+	}
+}
