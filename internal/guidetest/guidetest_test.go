@@ -1,0 +1,58 @@
+package guidetest
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestExtract(t *testing.T) {
+	md := "# Guide\n\n```sh\necho not run\n```\n\n" +
+		"1. First:\n\n   ```sh walkthrough centre\n   a=1\n     indented\n   ```\n\n" +
+		"~~~~sh walkthrough terminal scan=code.txt show=code.txt\nb=2\n```\nstill inside\n~~~~\n" +
+		"```toml\n[x]\n```\n"
+	got, err := Extract("g.md", []byte(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Block{
+		{File: "g.md", Line: 9, Part: "centre", Code: "a=1\n  indented\n"},
+		{File: "g.md", Line: 14, Part: "terminal", Scan: "code.txt", Show: "code.txt", Code: "b=2\n```\nstill inside\n"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d blocks %+v, want %d", len(got), got, len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("block %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	for _, bad := range []string{
+		"```sh walkthrough\nx\n```\n",
+		"```sh walkthrough later\nx\n```\n",
+		"```sh walkthrough ops wait=5\nx\n```\n",
+		"```sh walkthrough ops\nx\n",
+	} {
+		if _, err := Extract("bad.md", []byte(bad)); err == nil || !strings.Contains(err.Error(), "bad.md:1") {
+			t.Errorf("Extract(%q): got %v, want an error at bad.md:1", bad, err)
+		}
+	}
+}
+
+// FuzzExtract checks that no guide text makes Extract panic, and that
+// every block it returns names a known part.
+func FuzzExtract(f *testing.F) {
+	f.Add("```sh walkthrough centre\necho hi\n```\n")
+	f.Add("   ~~~ sh walkthrough ops scan=a\n x\n   ~~~\n")
+	f.Add("```\n```sh walkthrough terminal\n")
+	f.Fuzz(func(t *testing.T, md string) {
+		bs, err := Extract("f.md", []byte(md))
+		if err != nil {
+			return
+		}
+		for _, b := range bs {
+			if b.Part != "centre" && b.Part != "terminal" && b.Part != "ops" {
+				t.Fatalf("block %v has part %q", b, b.Part)
+			}
+		}
+	})
+}
