@@ -50,7 +50,7 @@ type terminalState struct {
 		Online         bool   `json:"online"`
 		LastSync       string `json:"last_sync"`
 		NotEnrolled    bool   `json:"not_enrolled"`
-		Revoked        bool   `json:"revoked"`
+		Revoked        string `json:"revoked"` // the centre's words; "" when not revoked
 		ClockUntrusted bool   `json:"clock_untrusted"`
 		ClockReason    string `json:"clock_reason"`
 		Bundles        []struct {
@@ -82,8 +82,8 @@ func (s *terminalState) problems() []string {
 		return []string{"the daemon has not reported its state yet"}
 	}
 	st := s.Status
-	if st.Revoked {
-		out = append(out, "revoked: ops removed this terminal from service; enrol it again with a new ticket")
+	if st.Revoked != "" {
+		out = append(out, "revoked ("+st.Revoked+"): it decides offline but uploads nothing; enrol it again with a new ticket from ops")
 	}
 	if st.NotEnrolled {
 		out = append(out, "not enrolled: run sentinelctl enrol with the ticket from ops")

@@ -93,6 +93,12 @@ dir = %q
 		t.Errorf("--json: got exit %d, %+v (%v)", code, rep, err)
 	}
 
+	display.SetStatus(ui.Status{Lanes: ready.Lanes, Bundles: bundles, Revoked: "removed from service by the central office"})
+	code, out, _ = status()
+	if code != exitRefused || !strings.Contains(out, "revoked (removed from service by the central office)") || !strings.Contains(out, "enrol it again") {
+		t.Errorf("revoked: got exit %d\n%s", code, out)
+	}
+
 	srv.Close()
 	code, out, _ = status()
 	if code != exitRefused || !strings.Contains(out, "is sentineld running?") {
