@@ -81,18 +81,37 @@ func (e *EpochOwnerError) Error() string {
 // Is reports whether target is ErrEpochOwned.
 func (e *EpochOwnerError) Is(target error) bool { return target == ErrEpochOwned }
 
-// FindFork compares the records of a validated batch at or below the mark
-// with those stored; stored returns the stored bytes of a seq (false when
-// the store no longer holds it, after retention: that record is not
-// compared), and a Salvaged record is not compared. It returns the seq
-// of the first record that differs and its stored bytes in the batch, or
-// 0.
-func FindFork(mark uint64, recs []Record, stored func(seq uint64) ([]byte, bool, error)) (uint64, []byte, error) {
+// FindFork compares the records of a validated batch at or below the
+// mark with those stored; stored returns the stored bytes of a seq, false
+// when the store no longer holds it (retention purged it). It returns the
+// seq of the first record that differs and its stored bytes in the batch,
+// or 0. Salvaged records are not compared (the stored copy was uploaded
+// whole).
+//
+// A run of records the store no longer holds is judged by the chain: it
+// matches when the batch links through it (no Break) to a held record
+// that matches, or to the mark's own hash; when it differs, or cannot be
+// judged within the batch while the batch's records carry their Hash,
+// the fork is put at the run's start, so that a restored copy loses
+// nothing (at worst, records the centre purged come back under the
+// branch). Records without a Hash (a plain Ingest) cannot be judged and
+// count as matching, as before.
+func FindFork(mark Link, recs []Record, stored func(seq uint64) ([]byte, bool, error)) (uint64, []byte, error) {
+	run, last := -1, -1                 // the first record of a run the store no longer holds; the last record at or below the mark
+	linked := func(from, to int) bool { // recs from+1..to each link to the one before
+		for k := from + 1; k <= to; k++ {
+			if recs[k].Break != "" {
+				return false
+			}
+		}
+		return true
+	}
 	for i := range recs {
 		r := &recs[i]
-		if r.Seq > mark {
+		if r.Seq > mark.Seq {
 			break
 		}
+		last = i
 		if r.Salvaged {
 			continue
 		}
@@ -100,11 +119,34 @@ func FindFork(mark uint64, recs []Record, stored func(seq uint64) ([]byte, bool,
 		if err != nil {
 			return 0, nil, err
 		}
-		if ok && !bytes.Equal(b, r.Stored) {
+		switch {
+		case !ok:
+			if run < 0 {
+				run = i
+			}
+		case !bytes.Equal(b, r.Stored):
+			if run >= 0 {
+				return recs[run].Seq, recs[run].Stored, nil
+			}
 			return r.Seq, r.Stored, nil
+		case run >= 0:
+			if !linked(run, i) {
+				return recs[run].Seq, recs[run].Stored, nil
+			}
+			run = -1
 		}
 	}
-	return 0, nil, nil
+	if run < 0 {
+		return 0, nil, nil
+	}
+	l := &recs[last]
+	switch {
+	case l.Hash == [32]byte{}:
+		return 0, nil, nil // nothing to judge by
+	case l.Seq == mark.Seq && mark.Hash != [32]byte{} && l.Hash == mark.Hash && linked(run, last):
+		return 0, nil, nil
+	}
+	return recs[run].Seq, recs[run].Stored, nil
 }
 
 // NewFork returns the fork that a batch for epoch (whose records carry

@@ -143,7 +143,7 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 				link.Seq = fork.At - 1 // a branch starts where it forked
 			}
 			if len(recs) > 0 && recs[0].Seq <= link.Seq {
-				f, err := s.findFork(tx, device, d, epoch, fork, link.Seq, recs)
+				f, err := s.findFork(tx, device, d, epoch, fork, link, recs)
 				if err != nil {
 					return err
 				}
@@ -268,7 +268,7 @@ func forkOf(d *bolt.Bucket, epoch central.Epoch) *central.Fork {
 // stored; at the first that differs it records the fork (once: a fork
 // found again keeps its first record), gives its branch to the device and
 // returns it.
-func (s *Store) findFork(tx *bolt.Tx, device string, d *bolt.Bucket, epoch central.Epoch, self *central.Fork, mark uint64, recs []central.Record) (*central.Fork, error) {
+func (s *Store) findFork(tx *bolt.Tx, device string, d *bolt.Bucket, epoch central.Epoch, self *central.Fork, mark central.Link, recs []central.Record) (*central.Fork, error) {
 	var eb *bolt.Bucket
 	if epochs := d.Bucket(bucketEpochs); epochs != nil {
 		eb = epochs.Bucket(epoch[:])
@@ -291,7 +291,7 @@ func (s *Store) findFork(tx *bolt.Tx, device string, d *bolt.Bucket, epoch centr
 	if self != nil {
 		journal = self.Journal
 	}
-	f := central.NewFork(epoch, journal, at, mark, stored, s.now())
+	f := central.NewFork(epoch, journal, at, mark.Seq, stored, s.now())
 	fb, err := d.CreateBucketIfNotExists(bucketForks)
 	if err != nil {
 		return nil, err

@@ -67,7 +67,7 @@ func (s *Store) Ingest(ctx context.Context, device string, epoch central.Epoch, 
 	if !ok && branch {
 		mark = self.At - 1
 	}
-	at, stored, _ := central.FindFork(mark, recs, func(seq uint64) ([]byte, bool, error) {
+	at, stored, _ := central.FindFork(central.Link{Seq: mark}, recs, func(seq uint64) ([]byte, bool, error) {
 		b, ok := s.stored[recKey{k, seq}]
 		return b, ok, nil
 	})

@@ -230,7 +230,7 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 		}
 	}
 	if len(recs) > 0 && recs[0].Seq <= cur.Seq {
-		f, err := s.findFork(ctx, tx, device, epoch, self, cur.Seq, recs)
+		f, err := s.findFork(ctx, tx, device, epoch, self, cur, recs)
 		if err != nil {
 			return central.Link{}, err
 		}
@@ -338,8 +338,8 @@ func forkOf(ctx context.Context, q interface {
 // stored; at the first that differs it records the fork (once: a fork
 // found again keeps its first row), gives its branch to the device and
 // returns it.
-func (s *Store) findFork(ctx context.Context, tx pgx.Tx, device string, epoch central.Epoch, self *central.Fork, mark uint64, recs []central.Record) (*central.Fork, error) {
-	to := min(mark, recs[len(recs)-1].Seq)
+func (s *Store) findFork(ctx context.Context, tx pgx.Tx, device string, epoch central.Epoch, self *central.Fork, mark central.Link, recs []central.Record) (*central.Fork, error) {
+	to := min(mark.Seq, recs[len(recs)-1].Seq)
 	rows, err := tx.Query(ctx, "SELECT seq, stored FROM passages WHERE device = $1 AND epoch = $2 AND seq BETWEEN $3 AND $4",
 		device, epoch[:], int64(recs[0].Seq), int64(to))
 	if err != nil {
@@ -373,7 +373,7 @@ func (s *Store) findFork(ctx context.Context, tx pgx.Tx, device string, epoch ce
 	if self != nil {
 		journal = self.Journal
 	}
-	f := central.NewFork(epoch, journal, at, mark, b, s.now())
+	f := central.NewFork(epoch, journal, at, mark.Seq, b, s.now())
 	if _, err := tx.Exec(ctx, `INSERT INTO forks (device, `+forkColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (device, branch) DO NOTHING`, device, f.Epoch[:], f.Journal[:], f.Branch[:], int64(f.At), int64(f.Mark), f.Found); err != nil {
 		return nil, fmt.Errorf("record fork: %w", err)
