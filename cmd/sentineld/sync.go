@@ -145,6 +145,12 @@ func newSyncer(o syncOptions) (*syncer, error) {
 		}
 		o.logger.Error("the centre revoked this terminal: it was removed from service; sync stops, one request an hour", "device", device, "centre_says", msg)
 	}
+	s.track.onRestored = func() {
+		if err := os.Remove(filepath.Join(o.dataDir, enrol.RevokedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			o.logger.Error("could not remove the record of the revocation", "error", err)
+		}
+		o.logger.Warn("the centre serves this terminal again: back in service", "device", device)
+	}
 	switch r, revoked, err := enrol.Revoked(o.dataDir); {
 	case err != nil:
 		return nil, fmt.Errorf("sync: %w", err)
@@ -413,6 +419,7 @@ type trackTransport struct {
 	now        func() time.Time
 	probeEvery time.Duration
 	onRevoked  func(msg string) // called once, when the centre first says so
+	onRestored func()           // called when the centre serves a revoked terminal again
 
 	notify    sync.Mutex // one setRevoked at a time
 	mu        sync.Mutex
@@ -451,8 +458,8 @@ func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	ok := err == nil && (resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified ||
 		resp.StatusCode == http.StatusNotFound && resp.Header.Get(server.HeaderState) == server.StateNotPublished)
+	restored := false
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.ok == nil {
 		t.ok = make(map[string]bool)
 	}
@@ -460,9 +467,14 @@ func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.reachable = err == nil && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500
 	if ok {
 		t.last = t.now()
-		if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified {
+		if t.revoked != "" && (resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified) {
 			t.revoked = "" // the centre serves this identity again
+			restored = true
 		}
+	}
+	t.mu.Unlock()
+	if restored && t.onRestored != nil {
+		t.onRestored()
 	}
 	return resp, err
 }

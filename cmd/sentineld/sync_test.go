@@ -689,8 +689,12 @@ func TestSyncRevokedRunning(t *testing.T) {
 // the same refusal; an injected clock drives the hour.
 func TestTrackTransportRevoked(t *testing.T) {
 	var sent atomic.Int32
+	var serveAgain bool
 	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		sent.Add(1)
+		if serveAgain {
+			return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+		}
 		h := http.Header{}
 		h.Set(enrol.RefusalHeader, enrol.CodeRevoked)
 		return &http.Response{StatusCode: http.StatusForbidden, Header: h, Body: io.NopCloser(strings.NewReader(`{"code":"device-revoked","message":"removed: call ops"}`)), Request: r}, nil
@@ -726,6 +730,19 @@ func TestTrackTransportRevoked(t *testing.T) {
 	}
 	if len(told) != 1 || told[0] != "removed: call ops" {
 		t.Errorf("told %q, want the centre's words once", told)
+	}
+	// A revocation undone at the centre: the next probe finds the
+	// terminal served again, and it is back in service.
+	restored := 0
+	tr.onRestored = func() { restored++ }
+	serveAgain = true
+	now = now.Add(time.Hour)
+	req, _ := http.NewRequest(http.MethodGet, "https://centre.invalid/v1/time", nil)
+	if _, err := tr.RoundTrip(req); err != nil {
+		t.Fatal(err)
+	}
+	if _, revoked := tr.Revoked(); revoked || restored != 1 {
+		t.Errorf("after a served probe: revoked %v, restored %d times; want false, 1", revoked, restored)
 	}
 }
 

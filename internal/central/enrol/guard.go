@@ -23,7 +23,7 @@ const revokedLogEvery = 10 * time.Minute
 // changed it). Requests that name no device pass on to next, which
 // refuses them.
 type Guard struct {
-	Rev     Revocations
+	Rev     RevocationChecker
 	Next    http.Handler
 	Now     func() time.Time // time.Now when nil
 	Logger  *slog.Logger     // slog.Default when nil
@@ -38,7 +38,21 @@ var _ http.Handler = (*Guard)(nil)
 // ServeHTTP implements http.Handler.
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, ok := RequestDevice(r)
-	if !ok || !g.Rev.Revoked(id) {
+	if !ok {
+		g.Next.ServeHTTP(w, r)
+		return
+	}
+	revoked, err := g.Rev.CheckRevoked(id)
+	if err != nil {
+		// Not "revoked": the terminal would take itself out of service.
+		g.logger().Error("cannot tell whether a device is revoked: refused for now", "device", id, "error", err)
+		w.Header().Set("Retry-After", "30")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(syncenrol.Refusal{Code: "unavailable", Message: "the centre cannot read its device registry now: try again later"})
+		return
+	}
+	if !revoked {
 		g.Next.ServeHTTP(w, r)
 		return
 	}
@@ -75,11 +89,7 @@ func (g *Guard) log(id string, r *http.Request) {
 	if !logIt {
 		return
 	}
-	logger := g.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
-	logger.Warn("refused a revoked device", "device", id, "path", r.URL.Path, "repeats_suppressed_for", revokedLogEvery)
+	g.logger().Warn("refused a revoked device", "device", id, "path", r.URL.Path, "repeats_suppressed_for", revokedLogEvery)
 }
 
 // RequestDevice returns the device its verified client certificate names.
@@ -88,4 +98,11 @@ func RequestDevice(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return syncenrol.DeviceID(r.TLS.VerifiedChains[0][0])
+}
+
+func (g *Guard) logger() *slog.Logger {
+	if g.Logger != nil {
+		return g.Logger
+	}
+	return slog.Default()
 }

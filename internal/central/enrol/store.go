@@ -42,10 +42,17 @@ type Store interface {
 	Revocations
 }
 
-// Revocations answers whether a device is revoked; ServerTLSConfig asks it
-// at every handshake.
+// Revocations answers whether a device is revoked; it fails closed (a
+// store it cannot read revokes every device).
 type Revocations interface {
 	Revoked(id string) bool
+}
+
+// RevocationChecker answers whether a device is revoked, or that it cannot
+// tell now: Guard then refuses the request as unavailable (retried), not as
+// revoked (which the terminal records and shows its guard).
+type RevocationChecker interface {
+	CheckRevoked(id string) (bool, error)
 }
 
 // TokenHash is the SHA-256 of a token's value.
@@ -295,17 +302,24 @@ func (s *FileStore) Renewed(id, serial string, notAfter time.Time) error {
 }
 
 // Revoked implements Revocations. A store it cannot read revokes every
-// device: a handshake fails closed.
+// device: it fails closed.
 func (s *FileStore) Revoked(id string) bool {
+	r, err := s.CheckRevoked(id)
+	return r || err != nil
+}
+
+// CheckRevoked implements RevocationChecker: whether device id is
+// revoked, or the error that keeps the store from telling.
+func (s *FileStore) CheckRevoked(id string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.load(); err != nil {
-		return true
+		return false, err
 	}
 	for _, d := range s.state.Devices {
 		if d.ID == id {
-			return !d.Revoked.IsZero()
+			return !d.Revoked.IsZero(), nil
 		}
 	}
-	return false
+	return false, nil
 }

@@ -17,7 +17,7 @@ import (
 // request is refused by enrol.Guard as well, but an idle kept-alive
 // connection must not outlive the revocation either.
 type deviceConns struct {
-	rev    enrol.Revocations
+	rev    enrol.RevocationChecker
 	logger *slog.Logger
 
 	mu    sync.Mutex
@@ -82,8 +82,8 @@ func (d *deviceConns) sweep() int {
 	d.mu.Unlock()
 	n := 0
 	for c, id := range open {
-		if !d.rev.Revoked(id) {
-			continue
+		if revoked, err := d.rev.CheckRevoked(id); err != nil || !revoked {
+			continue // a registry it cannot read closes nothing
 		}
 		c.Close()
 		n++
