@@ -136,7 +136,7 @@ func (g *Gate) Override(ctx context.Context, laneName, pin, reason string) (Resu
 	if guard == "" {
 		return Result{}, g.wrongPIN(ctx, l, t, reason, now, trusted)
 	}
-	g.pins.success(now)
+	g.pins.success()
 
 	p := *t.passage
 	p.Time, p.ClockTrusted = now, trusted
@@ -261,10 +261,6 @@ type pinLimiter struct {
 func (p *pinLimiter) locked(now time.Time) *LockedError {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.lockedLocked(now)
-}
-
-func (p *pinLimiter) lockedLocked(now time.Time) *LockedError {
 	if p.st.LockedUntil.IsZero() || !now.Before(p.st.LockedUntil) {
 		return nil
 	}
@@ -299,7 +295,7 @@ func (p *pinLimiter) failure(now time.Time) *LockedError {
 }
 
 // success forgets the wrong PINs.
-func (p *pinLimiter) success(time.Time) {
+func (p *pinLimiter) success() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.st == (PINState{}) {
@@ -317,11 +313,4 @@ func (p *pinLimiter) persist() {
 	if err := p.save(p.st); err != nil && p.onErr != nil {
 		p.onErr(err)
 	}
-}
-
-// PINState returns the lockout's state now.
-func (g *Gate) PINState() PINState {
-	g.pins.mu.Lock()
-	defer g.pins.mu.Unlock()
-	return g.pins.st
 }
