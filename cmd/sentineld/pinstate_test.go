@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,5 +32,40 @@ func TestPINStateFile(t *testing.T) {
 		if _, err := loadPINState(dir); err == nil {
 			t.Errorf("damaged file %q: got no error", bad)
 		}
+	}
+}
+
+// TestPINLockoutSurvivesRestart starts the daemon on a data directory
+// whose last run locked overrides (the file TestDaemon shows it writes):
+// the lockout holds for what remains of it, and a damaged file starts
+// locked for the first step (issue 9: a restart cleared the lockout).
+func TestPINLockoutSurvivesRestart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		file func(now time.Time) []byte
+		want time.Duration
+	}{
+		{"saved lockout", func(now time.Time) []byte {
+			b, _ := json.Marshal(gate.PINState{Level: 2, LastFailure: now.Add(-time.Minute),
+				LockedUntil: now.Add(4 * time.Minute), LockedFor: 5 * time.Minute})
+			return b
+		}, 4 * time.Minute},
+		{"damaged file", func(time.Time) []byte { return []byte("{\"level\":") }, gate.PINLockouts[0]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, pinStateFile), tc.file(time.Now()), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var logs syncBuffer
+			ready := make(chan *daemon, 1)
+			d := syncDaemon(t, dir, "https://127.0.0.1:9", &logs, ready)
+			startSyncDaemon(t, d, ready, &logs)
+			_, err := d.gate.Override(context.Background(), "in-1", "135790", gate.OverrideRetakeNormal)
+			var le *gate.LockedError
+			if !errors.As(err, &le) || le.Wait > tc.want || le.Wait < tc.want-time.Minute {
+				t.Fatalf("override after the restart: got %v, want locked for about %s", err, tc.want)
+			}
+		})
 	}
 }
