@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -58,30 +59,70 @@ func (s *Salvage) Last() Seq {
 // every record and data key in it that still decodes (see Salvage). It
 // needs nothing of the file's structure: a file cut short, with zeroed
 // meta pages or damaged pages gives up only the records whose own bytes
-// are gone. It fails only when the file cannot be read.
+// are gone. It reads the file a few MiB at a time and keeps only what it
+// recovers. It fails only when the file cannot be read.
 func SalvageFile(path string) (*Salvage, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("salvage journal: %w", err)
 	}
-	s := salvageBytes(b)
+	defer f.Close()
+	chunk := salvageChunk
+	v := newSalvager()
+	// Each read runs an entry's longest length past the chunk, so that
+	// an entry starting in the chunk is read whole.
+	buf := make([]byte, chunk+MaxRecordSize+16)
+	for base := int64(0); ; base += int64(chunk) {
+		n, err := f.ReadAt(buf, base)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("salvage journal %s: %w", path, err)
+		}
+		v.scan(buf[:n], min(n, chunk), base)
+		if n < len(buf) {
+			break
+		}
+	}
+	s := v.result()
 	s.Source = path
 	return s, nil
 }
 
+// salvageChunk is how much of a file SalvageFile scans at a time.
+var salvageChunk = 4 << 20
+
 // candidate is one decoded record found in the file.
 type candidate struct {
-	rec    *Record
+	seq    Seq
+	prev   Hash
 	stored []byte
 	hash   Hash
-	off    int
+	off    int64
 	fwd    int // records that chain on from it
 }
 
+// salvager collects the records and data keys found in a file's bytes.
+type salvager struct {
+	found map[Epoch]map[Seq][]*candidate
+	keys  map[Epoch][][]byte
+}
+
+func newSalvager() *salvager {
+	return &salvager{found: map[Epoch]map[Seq][]*candidate{}, keys: map[Epoch][][]byte{}}
+}
+
 // salvageBytes finds the records and data keys in the bytes of a journal
-// file. bbolt keeps a value's bytes whole in one place (a leaf page and
-// its overflow pages are contiguous), and both kinds of entry begin with
-// a fixed CBOR prefix:
+// file (see salvager.scan).
+func salvageBytes(b []byte) *Salvage {
+	v := newSalvager()
+	v.scan(b, len(b), 0)
+	return v.result()
+}
+
+// scan finds the records and data keys that start in b[:limit]; b may run
+// on past limit so that they are read whole, and base is b's offset in
+// the file. bbolt keeps a value's bytes whole in one place (a leaf page
+// and its overflow pages are contiguous), and both kinds of entry begin
+// with a fixed CBOR prefix:
 //
 //	record:   map, 1: version (1..23), 2: 16-byte epoch     A? 01 vv 02 50
 //	data key: map, 1: 8-byte id, 2: 16-byte epoch           A? 01 48 <8> 02 50
@@ -90,59 +131,63 @@ type candidate struct {
 // decoded strictly (DecodeRecord, DecodeWrappedKey); what does not decode
 // is not a record. Copies of the same record (bbolt writes a page anew at
 // each change and the old page lingers until reused) collapse into one.
-// When two different records claim a seq (a page of a transaction that a
-// crash cut off, or a damaged record that still decodes), the one the
-// chain supports wins: the one the records after it link to.
-func salvageBytes(b []byte) *Salvage {
-	s := &Salvage{Summary: map[string]uint64{}}
-	found := map[Epoch]map[Seq][]*candidate{}
-	keys := map[Epoch][][]byte{}
+func (v *salvager) scan(b []byte, limit int, base int64) {
+	search := b[:min(len(b), limit+13)] // "02 50" lies 3 or 11 bytes into an entry
 	for i := 0; ; {
-		k := bytes.Index(b[i:], []byte{0x02, 0x50})
+		k := bytes.Index(search[i:], []byte{0x02, 0x50})
 		if k < 0 {
-			break
+			return
 		}
 		at := i + k
 		i = at + 1
-		if at >= 3 && b[at-2] == 0x01 && b[at-1] >= 1 && b[at-1] <= 0x17 && isSmallMap(b[at-3]) {
+		if at >= 3 && at-3 < limit && b[at-2] == 0x01 && b[at-1] >= 1 && b[at-1] <= 0x17 && isSmallMap(b[at-3]) {
 			if raw := cborItem(b[at-3:]); raw != nil {
 				if r, err := DecodeRecord(raw); err == nil {
-					bySeq := found[r.Epoch]
+					bySeq := v.found[r.Epoch]
 					if bySeq == nil {
 						bySeq = map[Seq][]*candidate{}
-						found[r.Epoch] = bySeq
+						v.found[r.Epoch] = bySeq
 					}
 					if !slices.ContainsFunc(bySeq[r.Seq], func(c *candidate) bool { return bytes.Equal(c.stored, raw) }) {
-						bySeq[r.Seq] = append(bySeq[r.Seq], &candidate{rec: r, stored: bytes.Clone(raw), hash: Chain(r.Prev, raw), off: at - 3})
+						bySeq[r.Seq] = append(bySeq[r.Seq], &candidate{seq: r.Seq, prev: r.Prev, stored: bytes.Clone(raw),
+							hash: Chain(r.Prev, raw), off: base + int64(at-3)})
 					}
 				}
 			}
 		}
-		if at >= 11 && b[at-10] == 0x01 && b[at-9] == 0x48 && isSmallMap(b[at-11]) {
+		if at >= 11 && at-11 < limit && b[at-10] == 0x01 && b[at-9] == 0x48 && isSmallMap(b[at-11]) {
 			if raw := cborItem(b[at-11:]); raw != nil {
 				if k, err := DecodeWrappedKey(raw); err == nil {
-					if !slices.ContainsFunc(keys[k.Epoch], func(x []byte) bool { return bytes.Equal(x, raw) }) {
-						keys[k.Epoch] = append(keys[k.Epoch], bytes.Clone(raw))
+					if !slices.ContainsFunc(v.keys[k.Epoch], func(x []byte) bool { return bytes.Equal(x, raw) }) {
+						v.keys[k.Epoch] = append(v.keys[k.Epoch], bytes.Clone(raw))
 					}
 				}
 			}
 		}
 	}
+}
+
+// result picks the file's epoch and chooses one record per seq. When two
+// different records claim a seq (a page of a transaction that a crash cut
+// off, or a damaged record that still decodes), the one the chain
+// supports wins: the one the records after it link to.
+func (v *salvager) result() *Salvage {
+	s := &Salvage{Summary: map[string]uint64{}}
 	// The file's epoch is the one most records carry: a journal file
 	// holds one epoch, anything else is debris.
 	best := -1
-	for e, bySeq := range found {
+	for e, bySeq := range v.found {
 		if n := len(bySeq); n > best || (n == best && bytes.Compare(e[:], s.Epoch[:]) < 0) {
 			best, s.Epoch = n, e
 		}
 	}
-	for e, bySeq := range found {
+	for e, bySeq := range v.found {
 		if e != s.Epoch {
 			s.Others += len(bySeq)
 		}
 	}
-	s.Keys = keys[s.Epoch]
-	s.Records, s.Breaks = chooseChain(found[s.Epoch])
+	s.Keys = v.keys[s.Epoch]
+	s.Records, s.Breaks = chooseChain(s.Epoch, v.found[s.Epoch])
 	s.Summary["records"] = uint64(len(s.Records))
 	s.Summary["first"] = uint64(s.First())
 	s.Summary["last"] = uint64(s.Last())
@@ -155,7 +200,7 @@ func salvageBytes(b []byte) *Salvage {
 // that links to the record chosen before it and that the longest run of
 // later records links to; it returns the records and where the chain does
 // not hold (records missing, a record that does not link).
-func chooseChain(bySeq map[Seq][]*candidate) ([]SalvagedRecord, []Break) {
+func chooseChain(epoch Epoch, bySeq map[Seq][]*candidate) ([]SalvagedRecord, []Break) {
 	seqs := make([]Seq, 0, len(bySeq))
 	for s := range bySeq {
 		seqs = append(seqs, s)
@@ -165,7 +210,7 @@ func chooseChain(bySeq map[Seq][]*candidate) ([]SalvagedRecord, []Break) {
 		for _, c := range bySeq[seqs[i]] {
 			c.fwd = 1
 			for _, d := range bySeq[seqs[i]+1] {
-				if d.rec.Prev == c.hash {
+				if d.prev == c.hash {
 					c.fwd = max(c.fwd, 1+d.fwd)
 				}
 			}
@@ -180,9 +225,9 @@ func chooseChain(bySeq map[Seq][]*candidate) ([]SalvagedRecord, []Break) {
 		cands := bySeq[s]
 		links := func(c *candidate) bool {
 			if s == 1 {
-				return c.rec.Prev == Genesis(c.rec.Epoch)
+				return c.prev == Genesis(epoch)
 			}
-			return prev != nil && prev.rec.Seq == s-1 && c.rec.Prev == prev.hash
+			return prev != nil && prev.seq == s-1 && c.prev == prev.hash
 		}
 		slices.SortStableFunc(cands, func(a, b *candidate) int {
 			if la, lb := links(a), links(b); la != lb {
@@ -200,8 +245,8 @@ func chooseChain(bySeq map[Seq][]*candidate) ([]SalvagedRecord, []Break) {
 		switch {
 		case s == 1 && !links(c):
 			breaks = append(breaks, Break{Seq: s, Reason: "the first record does not link to the epoch's genesis"})
-		case prev != nil && prev.rec.Seq != s-1:
-			breaks = append(breaks, Break{Seq: s, Reason: fmt.Sprintf("records %d to %d not found in the file", prev.rec.Seq+1, s-1)})
+		case prev != nil && prev.seq != s-1:
+			breaks = append(breaks, Break{Seq: s, Reason: fmt.Sprintf("records %d to %d not found in the file", prev.seq+1, s-1)})
 		case prev == nil && s > 1:
 			// The first record found: those before it were purged
 			// (acknowledged) or lost; the centre knows which.

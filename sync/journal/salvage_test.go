@@ -76,6 +76,22 @@ func TestSalvage(t *testing.T) {
 	}
 	s := salvageBytes(whole)
 	checkSalvage(t, "sound", s, whole, want, epoch)
+	// SalvageFile reads in chunks: entries across a chunk's end are
+	// found once, whole.
+	defer func(c int) { salvageChunk = c }(salvageChunk)
+	salvageChunk = 4099
+	fromFile, err := SalvageFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fromFile.Records) != len(s.Records) || len(fromFile.Keys) != len(s.Keys) || fromFile.Epoch != s.Epoch {
+		t.Fatalf("read in chunks: got %d records, %d keys; want %d, %d", len(fromFile.Records), len(fromFile.Keys), len(s.Records), len(s.Keys))
+	}
+	for i := range s.Records {
+		if fromFile.Records[i].Seq != s.Records[i].Seq || !bytes.Equal(fromFile.Records[i].Stored, s.Records[i].Stored) {
+			t.Fatalf("read in chunks: record %d differs", s.Records[i].Seq)
+		}
+	}
 	if len(s.Records) != len(want) || len(s.Breaks) != 0 || len(s.Keys) == 0 {
 		t.Fatalf("sound journal: got %d records, breaks %v, %d keys; want %d, none, some", len(s.Records), s.Breaks, len(s.Keys), len(want))
 	}
