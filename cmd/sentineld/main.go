@@ -3,15 +3,14 @@
 // the gate or not, and serves the guard display.
 //
 //	sentineld [-config FILE] [-data-dir DIR] [-log-level LEVEL]
-//	sentineld -demo
 //
 // The first SIGTERM (or Ctrl-C) drains: the lanes stop reading, the
 // passages in progress finish and the journal closes, within 10 seconds.
 // A second signal aborts at once, with the gate shut.
 //
-// -demo runs the whole terminal on a fresh machine, with simulated devices
-// and an embedded central server it enrols with and uploads to: see
-// internal/demo. At the end it says what the centre received.
+// The daemon is internal/terminal; this is only its main. The
+// demonstration, a whole terminal with simulated devices and an embedded
+// centre, is the command sentinel-demo: sentineld links neither.
 //
 // # Data directory
 //
@@ -54,8 +53,10 @@ package main
 import (
 	"context"
 	"os"
+
+	"sentinel/internal/terminal"
 )
 
 func main() {
-	os.Exit(Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(terminal.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -1,8 +1,8 @@
 // Package demo sets up a whole Sentinel terminal on a fresh machine for
-// `sentineld -demo`: a throwaway data directory with its own operator root,
-// signed trust, config and policy bundles, a set of codes of every kind, the
-// camera frames and scanner lines that present them, and a simulated
-// thermometer.
+// the command sentinel-demo: a throwaway data directory with its own
+// operator root, signed trust, config and policy bundles, a set of codes of
+// every kind, the camera frames and scanner lines that present them, and a
+// simulated thermometer.
 //
 // Nothing is faked past the devices' own interfaces: the codes go through
 // device/camera's decoder as rendered QR images and through a real
@@ -13,8 +13,8 @@
 // StartCentral runs an embedded central server (internal/central/server,
 // with a bbolt store in the data directory's centre/) on 127.0.0.1 with the
 // demo's root, delegation and HPKE key, and enrols the terminal with it
-// through the real enrolment endpoint, so that sentineld's sync uploads
-// the passages and the centre opens their sealed holders.
+// through the real enrolment endpoint, so that the terminal's sync
+// (internal/terminal) uploads the passages and the centre opens their sealed holders.
 //
 // # Caveats
 //

@@ -24,7 +24,7 @@ func ExamplePrepare() {
 	for _, c := range d.Codes {
 		fmt.Println(c.Lane, c.Kind, c.Want)
 	}
-	// sentineld -demo runs the daemon on d.Config and feeds d.Codes.
+	// sentinel-demo runs the daemon on d.Config and feeds d.Codes.
 }
 
 func ExampleDemo_StartCentral() {
@@ -44,5 +44,5 @@ func ExampleDemo_StartCentral() {
 	}
 	defer c.Close(context.Background())
 	fmt.Println(d.Config.Central.URL == c.URL)
-	// sentineld -demo now syncs with c; c.Received says what arrived.
+	// sentinel-demo's terminal now syncs with c; c.Received says what arrived.
 }

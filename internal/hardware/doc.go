@@ -1,6 +1,6 @@
 // Package hardware opens the devices that the terminal's configuration
 // names: a lane's scanners, camera, thermometer and outputs (relay, light
-// tower and buzzer). The daemon (cmd/sentineld) and the installer's
+// tower and buzzer). The daemon (internal/terminal) and the installer's
 // commands (cmd/sentinelctl selftest, scan and calibrate) both open their
 // devices here, so a configuration means the same to both.
 //

@@ -17,7 +17,7 @@ import (
 	"sentinel/internal/clock"
 	"sentinel/internal/demo"
 	"sentinel/internal/gate"
-	"sentinel/internal/sdnotify"
+	"sentinel/internal/terminal"
 	"sentinel/sync/journal"
 )
 
@@ -72,26 +72,24 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 		}
 	}()
 
-	hw := hostHardware()
-	hw.thermometer = func(lane string, _ firmwareconfig.Thermometer) (thermo.Source, io.Closer, error) {
-		return dm.Thermometer(lane)
-	}
-	hw.sampler = demo.SamplerConfig
-	hw.checkEvery = 0 // the replayed bus holds only the people's readings
-
 	p := &demoPrinter{w: o.stdout, codes: dm.Codes, next: map[string]int{}, done: make(chan struct{})}
 	var feeder sync.WaitGroup
 	defer feeder.Wait()
-	d := &daemon{
-		cfg: dm.Config, logger: o.logger, hw: hw, notify: sdnotify.New(""), clock: monitorClock{mon},
-		onPassage: p.print,
-		serving: func(d *daemon) {
+	to := terminal.Options{
+		Config: dm.Config, Logger: o.logger, Clock: mon,
+		// The simulated thermometers replay recorded I²C traffic.
+		Thermometer: func(lane string, _ firmwareconfig.Thermometer) (thermo.Source, io.Closer, error) {
+			return dm.Thermometer(lane)
+		},
+		Sampler:   demo.SamplerConfig,
+		OnPassage: p.print,
+		Serving: func(s terminal.Serving) {
 			fmt.Fprintf(o.stdout, "Sentinel demo: data directory %s\n", dir)
-			fmt.Fprintf(o.stdout, "guard display: http://%s  (override PIN %s)\n", d.displayAddr, demo.GuardPIN)
-			fmt.Fprintf(o.stdout, "metrics:       http://%s/metrics\n", d.mgmtAddr)
+			fmt.Fprintf(o.stdout, "guard display: http://%s  (override PIN %s)\n", s.Display, demo.GuardPIN)
+			fmt.Fprintf(o.stdout, "metrics:       http://%s/metrics\n", s.Management)
 			fmt.Fprintf(o.stdout, "central:       %s  (enrolled as %s)\n\n", centre.URL, centre.Device)
 			fmt.Fprintf(o.stdout, "%-6s %-8s %-7s %-9s %-12s %s\n", "LANE", "CODE", "VERDICT", "TEMP", "NAME", "REASONS")
-			serial := d.devices.scanners[firmwareconfig.Lane{Name: demo.SerialLane}.Name+" scanner 1"]
+			serial := s.Scanners[demo.SerialLane+" scanner 1"]
 			feeder.Go(func() {
 				ready := func() bool { return serial != nil && serial.Status().State == scanner.StatePresent }
 				if err := dm.Feed(drainCtx, ready); err != nil && !errors.Is(err, context.Canceled) {
@@ -101,9 +99,9 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 		},
 	}
 	if o.once {
-		d.until = p.done
+		to.Until = p.done
 	}
-	if err := d.run(ctx, drainCtx); err != nil {
+	if err := terminal.Serve(ctx, drainCtx, to); err != nil {
 		return err
 	}
 	// The daemon's last upload is done: what did the centre get of this

@@ -1,4 +1,4 @@
-package main
+package terminal
 
 // The site's time zone comes from the site settings (internal/siteconfig)
 // as an IANA name. A terminal image or a centre container may ship without

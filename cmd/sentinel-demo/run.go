@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"sentinel/internal/terminal"
+)
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// Run is sentinel-demo: tests call it in-process. Cancelling ctx aborts at
+// once; the first signal drains, the second aborts.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sentinel-demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: sentinel-demo [-once] [-data-dir DIR] [-log-level LEVEL]
+
+Runs a terminal with simulated devices and an embedded central server,
+prints one line per passage and, at the end, what the centre received.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	once := fs.Bool("once", false, "exit once the demonstration's codes have passed, and take free ports")
+	fs.BoolVar(once, "demo-once", false, "the same as -once (sentineld -demo-once's name)")
+	dataDir := fs.String("data-dir", "", "keep the demo's data in `DIR` (default: a temporary directory, removed at the end)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sentinel-demo: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	level := new(slog.LevelVar)
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "sentinel-demo: -log-level %q: want debug, info, warn or error\n", *logLevel)
+		return exitUsage
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, drainCtx, stop := terminal.Signals(ctx, logger)
+	defer stop()
+	if err := runDemo(ctx, drainCtx, demoOptions{dataDir: *dataDir, once: *once, stdout: stdout, logger: logger}); err != nil {
+		logger.Error("demo failed", "error", err)
+		return exitFailed
+	}
+	return exitOK
+}

@@ -1,0 +1,130 @@
+package terminal
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+
+	firmwareconfig "sentinel/firmware-config"
+)
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// DefaultConfigPath is where a terminal image installs the configuration.
+const DefaultConfigPath = firmwareconfig.DefaultConfigPath
+
+// Run is sentineld's command line: cmd/sentineld calls it, tests call it
+// in-process. Cancelling ctx aborts at once; signals drain first (see the
+// package documentation).
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sentineld", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: sentineld [-config FILE] [-data-dir DIR] [-log-level LEVEL]
+
+The demonstration is its own command: sentinel-demo (go run ./cmd/sentinel-demo).
+
+flags:`)
+		fs.PrintDefaults()
+	}
+	configPath := fs.String("config", DefaultConfigPath, "the terminal's configuration `FILE` (TOML)")
+	dataDir := fs.String("data-dir", "", "the data `DIR`ectory, instead of the configuration's data_dir")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error, instead of the configuration's log_level")
+	// The demonstration moved to its own command, so that sentineld links
+	// neither the embedded centre nor the simulated devices: the flags
+	// stay to say where it went.
+	demoMode := fs.Bool("demo", false, "moved: run sentinel-demo (go run ./cmd/sentinel-demo)")
+	demoOnce := fs.Bool("demo-once", false, "moved: run sentinel-demo -once")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sentineld: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *demoMode || *demoOnce {
+		fmt.Fprintln(stderr, "sentineld: the demonstration is its own command now: go run ./cmd/sentinel-demo (-h for its flags)")
+		return exitUsage
+	}
+	level := new(slog.LevelVar)
+	if *logLevel != "" {
+		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+			fmt.Fprintf(stderr, "sentineld: -log-level %q: want debug, info, warn or error\n", *logLevel)
+			return exitUsage
+		}
+	}
+
+	// Only main builds the handler: JSON on the device.
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, drainCtx, stop := Signals(ctx, logger)
+	defer stop()
+
+	cfg, err := firmwareconfig.Load(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "sentineld: %s: %v\n", *configPath, err)
+		return exitFailed
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	if *logLevel == "" {
+		if err := level.UnmarshalText([]byte(strings.ToLower(string(cfg.LogLevel)))); err != nil {
+			level.Set(slog.LevelInfo)
+		}
+	}
+	d := &daemon{cfg: cfg, logger: logger, hw: hostHardware(), notify: notifierFromEnv(), level: level}
+	if err := d.run(ctx, drainCtx); err != nil {
+		logger.Error("sentineld stopped", "error", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// Signals returns ctx and drainCtx for a run: the first SIGTERM or SIGINT
+// ends drainCtx (drain: the lanes stop, the passages in progress finish),
+// the second ends ctx (abort). stop releases the signals; call it when the
+// run is over.
+func Signals(ctx context.Context, logger *slog.Logger) (runCtx, drainCtx context.Context, stop func()) {
+	ctx, abort := context.WithCancel(ctx)
+	drainCtx, drain := context.WithCancel(ctx)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	var watcher sync.WaitGroup
+	watcher.Go(func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		logger.Info("draining: signal again to abort", "timeout", drainTimeout)
+		drain()
+		select {
+		case <-sigs:
+			logger.Warn("aborting")
+			abort()
+		case <-ctx.Done():
+		}
+	})
+	return ctx, drainCtx, func() {
+		signal.Stop(sigs)
+		abort() // ends the watcher
+		watcher.Wait()
+		drain()
+	}
+}
