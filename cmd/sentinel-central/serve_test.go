@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -127,31 +128,25 @@ func (s *served) stop(t *testing.T) int {
 }
 
 // enrolTerminal makes a token for site with devices add and enrols a
-// terminal into a new data directory as sentinelctl enrol does.
+// terminal into a new data directory with the ticket alone, as
+// `sentinelctl enrol --token TICKET` does: the ticket must name the
+// running server's enrolment port and its device CA.
 func enrolTerminal(t *testing.T, ctx context.Context, data, enrolAddr, site string) (string, *syncenrol.Installed) {
 	t.Helper()
 	var tok tokenOut
 	if err := json.Unmarshal([]byte(mustRun(t, "devices", "add", "--site", site, "--ttl", "1h", "--data", data, "--json")), &tok); err != nil {
 		t.Fatal(err)
 	}
-	caPEM, err := os.ReadFile(filepath.Join(data, enrol.CACertFile))
+	ticket, err := syncenrol.ParseTicket(tok.Ticket)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("devices add after serve: ticket %q: %v", tok.Ticket, err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	defer hc.CloseIdleConnections()
-	req, key, err := syncenrol.NewRequest(tok.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := syncenrol.Post(ctx, hc, "https://"+enrolAddr, req)
-	if err != nil {
-		t.Fatal(err)
+	_, wantPort, _ := net.SplitHostPort(enrolAddr)
+	if _, port, _ := net.SplitHostPort(ticket.Addr); port != wantPort {
+		t.Errorf("the ticket names %s, serve enrols at %s", ticket.Addr, enrolAddr)
 	}
 	dir := t.TempDir()
-	in, err := syncenrol.Install(dir, key, resp, nil)
+	in, _, err := syncenrol.Enrol(ctx, syncenrol.Options{DataDir: dir, Ticket: ticket})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +154,9 @@ func enrolTerminal(t *testing.T, ctx context.Context, data, enrolAddr, site stri
 		t.Errorf("got site %q, want %q", in.Site, site)
 	}
 	// The same token again is refused.
-	if _, err := syncenrol.Post(ctx, hc, "https://"+enrolAddr, req); err == nil {
-		t.Error("a used token enrolled a second time")
+	var refused *syncenrol.RefusedError
+	if _, _, err := syncenrol.Enrol(ctx, syncenrol.Options{DataDir: t.TempDir(), Ticket: ticket}); !errors.As(err, &refused) || refused.Code != syncenrol.CodeTokenUsed {
+		t.Errorf("a used token again: got %v, want token-used", err)
 	}
 	return dir, in
 }
@@ -179,8 +175,8 @@ func deviceClient(t *testing.T, dir string) *http.Client {
 
 // TestServeEndToEnd runs the real server binary's serve in-process: a
 // terminal enrols, uploads its journal over mutual TLS and downloads a
-// bundle and the signed time; a revoked terminal is refused at the
-// handshake; the passages are in the bbolt store exactly once, with their
+// bundle and the signed time; a revoked terminal is refused on its open
+// connection; the passages are in the bbolt store exactly once, with their
 // holders opened.
 func TestServeEndToEnd(t *testing.T) {
 	t.Run("bbolt", func(t *testing.T) {
