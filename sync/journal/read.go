@@ -222,17 +222,30 @@ func OpenReader(path string, timeout time.Duration) (*Reader, error) {
 		return nil, err
 	}
 	snap := filepath.Join(dir, filepath.Base(path))
-	if err := copyFile(snap, path); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("snapshot journal: %w", err)
+	// A copy taken amid a commit can be torn past what the check
+	// accepts (a meta page newer than the pages copied before it): copy
+	// again before calling the file damaged.
+	for try := 1; ; try++ {
+		os.Remove(snap)
+		if err := copyFile(snap, path); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("snapshot journal: %w", err)
+		}
+		db, err = openBolt(snap, boltOptions(timeout, true, true, nil))
+		if err == nil {
+			return &Reader{db: db, snapshot: dir}, nil
+		}
+		if !errors.Is(err, ErrCorrupt) || try == snapshotTries {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("open journal %s (a copy taken while sentineld holds it, %d tries): %w", path, try, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	db, err = openBolt(snap, boltOptions(timeout, true, true, nil))
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("open journal snapshot: %w", err)
-	}
-	return &Reader{db: db, snapshot: dir}, nil
 }
+
+// snapshotTries bounds the copies OpenReader takes of a journal that
+// sentineld holds.
+const snapshotTries = 3
 
 func copyFile(dst, src string) error {
 	in, err := os.Open(src)

@@ -7,11 +7,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 )
 
 // bigJournal writes n passages (from eight goroutines, so that commits
@@ -252,4 +254,28 @@ func FuzzCheckBolt(f *testing.F) {
 			})
 		})
 	})
+}
+
+// A damaged journal that another process holds (sentineld, running on a
+// file it opened before the damage) is copied and checked a few times
+// before the reader calls it damaged.
+func TestOpenReaderLockedDamaged(t *testing.T) {
+	path, _ := bigJournal(t, 20)
+	whole, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, whole[:6000])
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenReader(path, 50*time.Millisecond)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "3 tries") {
+		t.Fatalf("got %v, want a corrupt file after 3 copies", err)
+	}
 }
