@@ -145,6 +145,8 @@ func classify(base string, err error) error {
 	switch {
 	case errors.As(err, &fpr):
 		return fmt.Errorf("%w: %v: the ticket is for another centre, or something on the network intercepts; ask ops for a new ticket ('sentinel-central devices add')", ErrUntrusted, fpr)
+	case errors.As(err, &op) && op.Op == "remote error" && !strings.Contains(op.Err.Error(), "certificate"):
+		return fmt.Errorf("%w: %s refused the TLS connection (%v): check --central, or use the ticket from 'sentinel-central devices add'", ErrNotEnrolment, base, op.Err)
 	case errors.As(err, &op) && op.Op == "remote error":
 		// The centre's device listener asks every client for its
 		// certificate and refuses one without ("tls: certificate
