@@ -161,7 +161,7 @@ func journalVerify(args []string, stdout, stderr io.Writer) int {
 		}
 		if res.Break != nil {
 			fmt.Fprintf(stdout, "hash chain: BROKEN at record %d: %s\n", res.Break.Seq, res.Break.Reason)
-			fmt.Fprintln(stdout, "keep the file for the centre; sentineld moves it aside at its next start")
+			fmt.Fprintf(stdout, "keep the file: sentineld moves it aside at its next start and sends the passages still readable in it to the centre (sentinelctl journal salvage %s does it by hand)\n", path)
 		} else {
 			fmt.Fprintf(stdout, "hash chain: OK, head %s\n", res.Head)
 		}
