@@ -7,9 +7,12 @@
 //	payload → verify → status lookup → temperature → policy
 //	        → journal append (durable) → display and outputs
 //
-// Each stage is a small interface declared here (Verifier, StatusLookup,
-// Thermometer, Policy, Journal, Outputs, Display, Clock) so that the daemon
-// wires the real parts and tests wire hand-written fakes. What changes while
+// Each stage is a small interface declared here (CodeSource, Verifier,
+// StatusLookup, Thermometer, Policy, Journal, Outputs, Display, Clock) so
+// that the daemon wires the real parts and tests wire hand-written fakes.
+// The gate knows no device: a lane's scanners, camera and thermometer reach
+// it through the adapters of internal/hardware/gatedev, which put the
+// devices' codes, readings and errors in the gate's words. What changes while
 // the terminal runs (the trust store, the status list, the policy, the site's
 // settings and the freshness of every bundle) is one State, swapped
 // atomically with Gate.SetState when sync installs a bundle.
@@ -17,8 +20,9 @@
 // Lanes run concurrently, one goroutine per lane, and a lane handles one
 // person at a time: its scanners and camera each feed it from their own
 // goroutine, chunked SMART Health Cards are assembled from parts read within
-// Options.ChunkWindow, and repeated reads are removed by the sources'
-// scanner.Dedup wrappers. Gate.Start starts every lane, Gate.Stop drains them.
+// Options.ChunkWindow, and repeated reads are removed before the gate sees
+// them (the daemon wraps each source in scanner.Dedup). Gate.Start starts
+// every lane, Gate.Stop drains them.
 //
 // # Safety
 //

@@ -3,17 +3,13 @@ package gate_test
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
-	"image"
-	"io"
 	"time"
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
-	"sentinel/internal/demo"
 	"sentinel/internal/gate"
 	"sentinel/internal/policy"
 )
@@ -65,34 +61,6 @@ func ExampleNew() {
 	// Output:
 	// admit 1 Zhang * <nil>
 	// deny [bad-encoding] <nil>
-}
-
-// frames is a camera that shows one image, then has no more.
-type frames struct{ imgs []*image.Gray }
-
-func (f *frames) Next(ctx context.Context) (*image.Gray, error) {
-	if len(f.imgs) == 0 {
-		return nil, io.EOF
-	}
-	img := f.imgs[0]
-	f.imgs = f.imgs[1:]
-	return img, nil
-}
-
-func ExampleNewCameraSource() {
-	img, err := demo.RenderQR("HCN1:EXAMPLE", 4) // what the camera sees
-	if err != nil {
-		panic(err)
-	}
-	blank := image.NewGray(img.Bounds())
-	src := gate.NewCameraSource("in-1 camera", &frames{[]*image.Gray{blank, img}}, nil)
-	code, err := src.Next(context.Background())
-	fmt.Println(string(code.Text), code.Source, err)
-	_, err = src.Next(context.Background())
-	fmt.Println(errors.Is(err, io.EOF))
-	// Output:
-	// HCN1:EXAMPLE in-1 camera <nil>
-	// true
 }
 
 func ExamplePolicyEngine() {

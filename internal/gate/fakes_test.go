@@ -14,7 +14,6 @@ import (
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
-	"sentinel/device/thermo"
 )
 
 // The fixture: one native issuer, a fixed clock.
@@ -197,24 +196,84 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// fakeThermo returns readings in turn; an error entry is returned as is.
+// fakeThermo returns readings in turn, or fail when it is set.
 type fakeThermo struct {
 	mu    sync.Mutex
-	temps []float64 // °C; negative: unavailable
-	err   error
+	temps []float64 // °C
+	fail  *Temperature
 }
 
-func (f *fakeThermo) Measure(ctx context.Context) (thermo.Reading, error) {
+func (f *fakeThermo) Measure(ctx context.Context) Temperature {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.err != nil {
-		return thermo.Reading{}, f.err
+	if f.fail != nil {
+		return *f.fail
 	}
 	c := 36.6
 	if len(f.temps) > 0 {
 		c, f.temps = f.temps[0], f.temps[1:]
 	}
-	return thermo.Reading{Value: celsius(c), Ambient: celsius(24), Confidence: 0.9}, nil
+	return Temperature{State: TempOK, Value: celsius(c), Ambient: celsius(24), Confidence: 0.9}
+}
+
+// fakeSource is a CodeSource: codes and errors pushed come out of Next in
+// order; after Close, Next returns ErrSourceClosed.
+type fakeSource struct {
+	name  string
+	items chan fakeItem
+	done  chan struct{}
+	once  sync.Once
+}
+
+type fakeItem struct {
+	text string
+	err  error
+}
+
+var _ CodeSource = (*fakeSource)(nil)
+
+func newFakeSource(name string) *fakeSource {
+	return &fakeSource{name: name, items: make(chan fakeItem, 64), done: make(chan struct{})}
+}
+
+// Push queues a code; it blocks while 64 are unread.
+func (f *fakeSource) Push(text string) { f.items <- fakeItem{text: text} }
+
+// PushError queues an error for Next to return.
+func (f *fakeSource) PushError(err error) { f.items <- fakeItem{err: err} }
+
+func (f *fakeSource) Next(ctx context.Context) (Code, error) {
+	select {
+	case <-f.done:
+		return Code{}, ErrSourceClosed
+	default:
+	}
+	select {
+	case <-ctx.Done():
+		return Code{}, ctx.Err()
+	case <-f.done:
+		return Code{}, ErrSourceClosed
+	case it := <-f.items:
+		if it.err != nil {
+			return Code{}, it.err
+		}
+		return Code{Text: []byte(it.text), Source: f.name, At: time.Now()}, nil
+	}
+}
+
+func (f *fakeSource) Close() error {
+	f.once.Do(func() { close(f.done) })
+	return nil
+}
+
+// closed reports whether Close was called.
+func (f *fakeSource) closed() bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // fakeStatus lists native holders by index.

@@ -13,7 +13,6 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/shc"
-	"sentinel/device/scanner"
 )
 
 // Defaults of Options.
@@ -56,6 +55,13 @@ var (
 	ErrOverrideLocked = errors.New("gate: too many wrong PINs: overrides are locked")
 	// ErrOverrideReason: the reason is not on the list.
 	ErrOverrideReason = errors.New("gate: choose a reason from the list")
+	// ErrSourceClosed is matched by the error a CodeSource's Next returns
+	// after Close.
+	ErrSourceClosed = errors.New("gate: code source closed")
+	// ErrCodeTooLong is matched by the error a CodeSource's Next returns
+	// for a line longer than any code. The line was discarded, so the next
+	// code reads normally.
+	ErrCodeTooLong = errors.New("gate: line longer than any code")
 	// ErrJournal is matched by every *JournalError.
 	ErrJournal = errors.New("gate: the passage could not be recorded: the gate stays shut, switch to the manual procedure")
 )
@@ -78,10 +84,11 @@ func (e *JournalError) Unwrap() []error { return []error{ErrJournal, e.Err} }
 type LaneConfig struct {
 	// Name names the lane on the display and in the journal.
 	Name string
-	// Sources read codes: scanners, and cameras through CameraSource,
-	// each best wrapped in scanner.NewDedup. The gate owns them once
-	// started: Stop closes them.
-	Sources []scanner.Source
+	// Sources read codes: scanners and cameras, each best rid of
+	// repeated reads (the daemon wraps them in scanner.NewDedup before
+	// adapting them with internal/hardware/gatedev). The gate owns them
+	// once started: Stop closes them.
+	Sources []CodeSource
 	// Thermometer takes the temperature; nil when the lane has none.
 	Thermometer Thermometer
 	// Outputs are the relay, light tower and buzzer; nil when none.
@@ -231,7 +238,7 @@ func (g *Gate) Metrics() *Metrics { return &g.metrics }
 
 // event is what a source goroutine hands its lane.
 type event struct {
-	code scanner.Code
+	code Code
 	err  error
 }
 
@@ -272,12 +279,12 @@ func (g *Gate) Stop() {
 
 // read feeds the codes of one source to its lane until ctx is done or the
 // source is closed or exhausted.
-func (g *Gate) read(ctx context.Context, l *lane, src scanner.Source, events chan<- event) {
+func (g *Gate) read(ctx context.Context, l *lane, src CodeSource, events chan<- event) {
 	var lastErr string
 	for {
 		code, err := src.Next(ctx)
 		switch {
-		case ctx.Err() != nil, errors.Is(err, scanner.ErrClosed), errors.Is(err, io.EOF):
+		case ctx.Err() != nil, errors.Is(err, ErrSourceClosed), errors.Is(err, io.EOF):
 			return
 		case err != nil:
 			if msg := err.Error(); msg != lastErr { // log an identical error once
@@ -325,9 +332,8 @@ func (g *Gate) work(ctx context.Context, l *lane, events <-chan event) {
 
 // handle turns one event into a passage, or into a part of a chunked card.
 func (g *Gate) handle(ctx context.Context, l *lane, ev event, timer *time.Timer) {
-	var tooLong *scanner.LineTooLongError
 	switch {
-	case errors.As(ev.err, &tooLong):
+	case errors.Is(ev.err, ErrCodeTooLong):
 		// A line longer than any QR code: refused like any bad payload.
 		g.run(ctx, l, nil, ev.code.Source, credential.ReasonTooLarge)
 		return

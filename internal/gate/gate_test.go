@@ -10,7 +10,6 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
-	"sentinel/device/thermo"
 )
 
 // TestPipelineRules runs each default rule through the whole pipeline:
@@ -23,7 +22,7 @@ func TestPipelineRules(t *testing.T) {
 		mutate  func(*State)
 		clock   func(*fakeClock)
 		temps   []float64
-		therr   error
+		therr   *Temperature
 		want    Verdict
 		reason  string
 		outputs []string
@@ -39,8 +38,9 @@ func TestPipelineRules(t *testing.T) {
 			}, want: Deny, reason: "status-red", outputs: []string{"journal", "refuse"}, temp: TempOK},
 		{name: "fever at 37.3 refers", payload: green, temps: []float64{37.3}, want: Refer, reason: "fever", outputs: []string{"journal", "refuse"}, temp: TempOK},
 		{name: "37.2 admits", payload: green, temps: []float64{37.2}, want: Admit, outputs: []string{"journal", "admit"}, temp: TempOK},
-		{name: "thermometer fault refers", payload: green, therr: &thermo.UnavailableError{Reason: thermo.ReasonNoAnswer, Err: thermo.ErrNoAnswer}, want: Refer, reason: "thermometer", outputs: []string{"journal", "refuse"}, temp: TempUnavailable},
-		{name: "no forehead refers for a retake", payload: green, therr: thermo.ErrNoPerson, want: Refer, reason: "temp-retake", outputs: []string{"journal", "refuse"}, temp: TempRetake},
+		{name: "thermometer fault refers", payload: green, therr: &Temperature{State: TempUnavailable, Fault: "no-answer"}, want: Refer, reason: "thermometer", outputs: []string{"journal", "refuse"}, temp: TempUnavailable},
+		{name: "no forehead refers for a retake", payload: green, therr: &Temperature{State: TempRetake, Fault: FaultNoPerson}, want: Refer, reason: "temp-retake", outputs: []string{"journal", "refuse"}, temp: TempRetake},
+		{name: "thermometer in no known state refers", payload: green, therr: &Temperature{State: "warm"}, want: Refer, reason: "thermometer", outputs: []string{"journal", "refuse"}, temp: TempUnavailable},
 		{name: "stale trust bundle refers", payload: green, clock: func(c *fakeClock) { c.t = t0.Add(23 * time.Hour) },
 			mutate: func(s *State) {
 				s.Bundles[trust.KindTrust] = BundleState{Version: 3, FreshUntil: t0, GraceUntil: t0.Add(time.Minute)}
@@ -80,7 +80,7 @@ func TestPipelineRules(t *testing.T) {
 			if tt.clock != nil {
 				tt.clock(r.clock)
 			}
-			r.thermo.temps, r.thermo.err = tt.temps, tt.therr
+			r.thermo.temps, r.thermo.fail = tt.temps, tt.therr
 			res, err := r.g.Process(context.Background(), "in-1", tt.payload(t))
 			if err != nil {
 				t.Fatalf("Process: %v", err)

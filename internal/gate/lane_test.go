@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -16,9 +15,6 @@ import (
 	"sentinel/crypto/shc"
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
-	"sentinel/device/scanner"
-	"sentinel/device/scanner/scannertest"
-	"sentinel/device/thermo"
 )
 
 const shcIss = "https://issuer.example.org/shc"
@@ -84,10 +80,10 @@ func TestLanesReadSources(t *testing.T) {
 	jws, key := shcCard(t)
 	store := testStore(t)
 	store.AddSHCKey(&trust.SHCKey{Issuer: shcIss, KID: trust.Thumbprint(&key.PublicKey), Public: &key.PublicKey})
-	a := scannertest.NewFake("a", nil)
-	b := scannertest.NewFake("b", nil)
+	a := newFakeSource("a")
+	b := newFakeSource("b")
 	_, results := started(t, func(s *State) { s.Verifier = verify.New(store) },
-		[]LaneConfig{{Name: "in-1", Sources: []scanner.Source{a}}, {Name: "in-2", Sources: []scanner.Source{b}}}, time.Minute)
+		[]LaneConfig{{Name: "in-1", Sources: []CodeSource{a}}, {Name: "in-2", Sources: []CodeSource{b}}}, time.Minute)
 
 	a.Push(string(green(t)))
 	res := next(t, results)
@@ -106,7 +102,7 @@ func TestLanesReadSources(t *testing.T) {
 	}
 
 	// A line longer than any code is refused like a bad payload.
-	a.PushError(&scanner.LineTooLongError{Source: "a", Len: 9000, Max: scanner.MaxLine})
+	a.PushError(fmt.Errorf("scanner a: line of 9000 bytes refused: %w", ErrCodeTooLong))
 	res = next(t, results)
 	if res.Passage.Verdict != Deny || res.Passage.Reasons[0] != string(credential.ReasonTooLarge) {
 		t.Errorf("got %s %v, want deny for payload-too-large", res.Passage.Verdict, res.Passage.Reasons)
@@ -115,8 +111,8 @@ func TestLanesReadSources(t *testing.T) {
 
 func TestChunkWindow(t *testing.T) {
 	jws, _ := shcCard(t)
-	a := scannertest.NewFake("a", nil)
-	r, results := started(t, nil, []LaneConfig{{Name: "in-1", Sources: []scanner.Source{a}}}, 20*time.Millisecond)
+	a := newFakeSource("a")
+	r, results := started(t, nil, []LaneConfig{{Name: "in-1", Sources: []CodeSource{a}}}, 20*time.Millisecond)
 	parts := shc.EncodeChunks(jws, 2)
 	a.Push(parts[0])
 	deadline := time.Now().Add(10 * time.Second)
@@ -145,10 +141,10 @@ func TestChunkWindow(t *testing.T) {
 }
 
 func TestStopDrains(t *testing.T) {
-	a := scannertest.NewFake("a", nil)
+	a := newFakeSource("a")
 	results := make(chan Result, 16)
 	r := newRigOpts(t, nil, func(o *Options) {
-		o.Lanes = []LaneConfig{{Name: "in-1", Sources: []scanner.Source{a}}}
+		o.Lanes = []LaneConfig{{Name: "in-1", Sources: []CodeSource{a}}}
 		o.OnPassage = func(res Result) { results <- res }
 	})
 	r.g.Start(context.Background())
@@ -161,8 +157,8 @@ func TestStopDrains(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Stop did not return")
 	}
-	if st := a.Status().State; st != scanner.StateClosed {
-		t.Errorf("source state %s after Stop, want closed", st)
+	if !a.closed() {
+		t.Error("source not closed after Stop")
 	}
 }
 
@@ -172,11 +168,11 @@ func TestStopDrains(t *testing.T) {
 func TestManyLanes(t *testing.T) {
 	const lanes, perLane = 8, 20
 	var cfgs []LaneConfig
-	var srcs []*scannertest.Fake
+	var srcs []*fakeSource
 	for i := range lanes {
-		f := scannertest.NewFake(fmt.Sprintf("s%d", i), nil)
+		f := newFakeSource(fmt.Sprintf("s%d", i))
 		srcs = append(srcs, f)
-		cfgs = append(cfgs, LaneConfig{Name: fmt.Sprintf("in-%d", i), Sources: []scanner.Source{f}, Thermometer: &busyThermo{}})
+		cfgs = append(cfgs, LaneConfig{Name: fmt.Sprintf("in-%d", i), Sources: []CodeSource{f}, Thermometer: &busyThermo{}})
 	}
 	results := make(chan Result, lanes*perLane)
 	r := newRigOpts(t, nil, func(o *Options) {
@@ -214,11 +210,11 @@ func TestManyLanes(t *testing.T) {
 // measure at the same time.
 type busyThermo struct{ busy atomic.Bool }
 
-func (b *busyThermo) Measure(ctx context.Context) (thermo.Reading, error) {
+func (b *busyThermo) Measure(ctx context.Context) Temperature {
 	if !b.busy.CompareAndSwap(false, true) {
-		return thermo.Reading{}, errors.New("two passages at once on one lane")
+		return Temperature{State: TempUnavailable, Fault: "two passages at once on one lane"}
 	}
 	defer b.busy.Store(false)
 	time.Sleep(100 * time.Microsecond)
-	return thermo.Reading{Value: celsius(36.6), Ambient: celsius(24), Confidence: 1}, nil
+	return Temperature{State: TempOK, Value: celsius(36.6), Ambient: celsius(24), Confidence: 1}
 }

@@ -3,14 +3,12 @@ package gate
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/verify"
-	"sentinel/device/thermo"
 	"sentinel/internal/replay"
 )
 
@@ -167,24 +165,15 @@ func replayKey(c *credential.Credential, payload []byte, now time.Time, window t
 	return k, until
 }
 
-// measure takes the person's temperature.
+// measure takes the person's temperature. A result in no state the gate
+// knows counts as a thermometer that failed.
 func measure(ctx context.Context, th Thermometer) Temperature {
-	rd, err := th.Measure(ctx)
-	var un *thermo.UnavailableError
-	switch {
-	case err == nil:
-		return Temperature{State: TempOK, Value: rd.Value, Ambient: rd.Ambient, Confidence: rd.Confidence}
-	case errors.As(err, &un):
-		return Temperature{State: TempUnavailable, Fault: string(un.Reason)}
-	case errors.Is(err, thermo.ErrNoPerson):
-		return Temperature{State: TempRetake, Fault: "no-person"}
-	case errors.Is(err, thermo.ErrUnstable):
-		return Temperature{State: TempRetake, Fault: "unstable"}
-	case ctx.Err() != nil:
-		return Temperature{State: TempRetake, Fault: "cancelled"}
-	default:
-		return Temperature{State: TempUnavailable, Fault: "error"}
+	t := th.Measure(ctx)
+	switch t.State {
+	case TempOK, TempUnavailable, TempRetake:
+		return t
 	}
+	return Temperature{State: TempUnavailable, Fault: FaultError}
 }
 
 // commit writes p to the journal, then shows it and drives the outputs:

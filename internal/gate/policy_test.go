@@ -8,7 +8,6 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
-	"sentinel/device/thermo"
 	"sentinel/internal/policy"
 )
 
@@ -23,7 +22,7 @@ func TestDefaultPolicies(t *testing.T) {
 		mutate  func(*State)
 		clock   func(*fakeClock)
 		temps   []float64
-		therr   error
+		therr   *Temperature
 		want    Verdict
 		reason  string
 	}
@@ -53,7 +52,7 @@ func TestDefaultPolicies(t *testing.T) {
 			tc{name: "green", site: site, payload: green, want: Admit},
 			tc{name: "red", site: site, payload: red, want: Deny},
 			tc{name: "fever", site: site, payload: green, temps: []float64{37.3}, want: Refer, reason: "fever"},
-			tc{name: "thermometer fault", site: site, payload: green, therr: &thermo.UnavailableError{Reason: thermo.ReasonNoAnswer, Err: thermo.ErrNoAnswer}, want: Refer},
+			tc{name: "thermometer fault", site: site, payload: green, therr: &Temperature{State: TempUnavailable, Fault: "no-answer"}, want: Refer},
 			tc{name: "stale trust", site: site, payload: green, mutate: stale(trust.KindTrust), want: Refer},
 			tc{name: "stale status", site: site, payload: green, mutate: stale(trust.KindStatusBase), want: Refer},
 			tc{name: "untrusted clock", site: site, payload: green, clock: func(c *fakeClock) { c.trusted = false }, want: Refer, reason: "clock-untrusted"},
@@ -87,7 +86,7 @@ func TestDefaultPolicies(t *testing.T) {
 			if tt.clock != nil {
 				tt.clock(r.clock)
 			}
-			r.thermo.temps, r.thermo.err = tt.temps, tt.therr
+			r.thermo.temps, r.thermo.fail = tt.temps, tt.therr
 			res, err := r.g.Process(context.Background(), "in-1", tt.payload(t))
 			if err != nil {
 				t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
-	"sentinel/device/thermo"
 	"sentinel/internal/replay"
 )
 
@@ -26,10 +25,14 @@ type StatusLookup interface {
 	Lookup(c *credential.Credential, now time.Time) StatusResult
 }
 
-// Thermometer measures the person standing at the lane. *thermo.Sampler is
-// one.
+// Thermometer measures the person standing at the lane, in the gate's
+// words: internal/hardware/gatedev adapts a thermo.Sampler to it.
 type Thermometer interface {
-	Measure(ctx context.Context) (thermo.Reading, error)
+	// Measure returns the temperature taken: State TempOK with the value;
+	// TempUnavailable with the sensor's fault in Fault; or TempRetake
+	// with FaultNoPerson, FaultUnstable or FaultCancelled in Fault. Any
+	// other State counts as TempUnavailable with FaultError.
+	Measure(ctx context.Context) Temperature
 }
 
 // Policy decides a passage from everything the pipeline learnt.
@@ -76,7 +79,6 @@ type Clock interface {
 // Compile-time checks of the real implementations.
 var (
 	_ Verifier     = (*verify.Verifier)(nil)
-	_ Thermometer  = (*thermo.Sampler)(nil)
 	_ ReplayMemory = (*replay.Memory)(nil)
 )
 
@@ -126,14 +128,30 @@ const (
 	TempRetake TempState = "retake"
 )
 
+// Faults of a temperature not taken, besides the sensor's own words for
+// why it is unavailable (such as "no-answer" or "stuck").
+const (
+	// FaultNoPerson: a retake, nobody stood in front of the thermometer.
+	FaultNoPerson = "no-person"
+	// FaultUnstable: a retake, the reading did not settle (the person
+	// moved, or something else is in the field of view).
+	FaultUnstable = "unstable"
+	// FaultCancelled: a retake, the passage was cancelled while measuring.
+	FaultCancelled = "cancelled"
+	// FaultError: unavailable, the thermometer failed in a way it did not
+	// name.
+	FaultError = "error"
+)
+
 // Temperature is the temperature taken at a passage.
 type Temperature struct {
 	State      TempState          `json:"state"`
 	Value      physic.Temperature `json:"-"` // estimated core temperature
 	Ambient    physic.Temperature `json:"-"`
 	Confidence float64            `json:"confidence,omitempty"`
-	// Fault is the thermometer's reason (thermo.Reason) when unavailable,
-	// "no-person" or "unstable" for a retake.
+	// Fault is the sensor's reason in a stable word when unavailable
+	// (such as "no-answer", or FaultError), FaultNoPerson, FaultUnstable
+	// or FaultCancelled for a retake.
 	Fault string `json:"fault,omitempty"`
 }
 

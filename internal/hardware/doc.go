@@ -5,7 +5,9 @@
 // devices here, so a configuration means the same to both.
 //
 // The device packages do the work; this package only maps each
-// configuration block to the right constructor. Its own access to the
+// configuration block to the right constructor, and reads a camera's
+// frames as a scanner reads codes (CameraSource). Its subpackage gatedev
+// hands the devices to the gate in the gate's words. Its own access to the
 // operating system (opening an I²C bus, listing a replay camera's
 // directory) goes through unexported variables that its tests replace.
 //

@@ -1,13 +1,18 @@
 package hardware_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"image"
+	"io"
 	"log"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/demo"
 	"sentinel/internal/hardware"
 )
 
@@ -43,4 +48,32 @@ func ExampleOpenOutputs() {
 	}
 	fmt.Println("green", pins["GPIO22"].Read(), "red", pins["GPIO27"].Read())
 	// Output: green High red Low
+}
+
+// frames is a camera that shows its images once, then has no more.
+type frames struct{ imgs []*image.Gray }
+
+func (f *frames) Next(ctx context.Context) (*image.Gray, error) {
+	if len(f.imgs) == 0 {
+		return nil, io.EOF
+	}
+	img := f.imgs[0]
+	f.imgs = f.imgs[1:]
+	return img, nil
+}
+
+func ExampleNewCameraSource() {
+	img, err := demo.RenderQR("HCN1:EXAMPLE", 4) // what the camera sees
+	if err != nil {
+		panic(err)
+	}
+	blank := image.NewGray(img.Bounds())
+	src := hardware.NewCameraSource("in-1 camera", &frames{[]*image.Gray{blank, img}}, nil)
+	code, err := src.Next(context.Background())
+	fmt.Println(string(code.Text), code.Source, err)
+	_, err = src.Next(context.Background())
+	fmt.Println(errors.Is(err, io.EOF))
+	// Output:
+	// HCN1:EXAMPLE in-1 camera <nil>
+	// true
 }

@@ -18,6 +18,7 @@ import (
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/gate"
 	sentinelhw "sentinel/internal/hardware"
+	"sentinel/internal/hardware/gatedev"
 )
 
 // hardware opens the machine's devices; the demo replaces parts of it.
@@ -55,7 +56,7 @@ type devices struct {
 	samplers map[string]*thermo.Sampler
 	outputs  []*signal.Outputs
 	closers  []io.Closer
-	cameras  map[string]*gate.CameraSource
+	cameras  map[string]*sentinelhw.CameraSource
 	scanners map[string]scanner.Source
 }
 
@@ -63,7 +64,7 @@ type devices struct {
 // no error (scanners and cameras reopen by themselves, a thermometer shows
 // unavailable); a configuration that cannot work is.
 func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
-	devs := &devices{samplers: map[string]*thermo.Sampler{}, cameras: map[string]*gate.CameraSource{}, scanners: map[string]scanner.Source{}}
+	devs := &devices{samplers: map[string]*thermo.Sampler{}, cameras: map[string]*sentinelhw.CameraSource{}, scanners: map[string]scanner.Source{}}
 	fail := func(err error) (*devices, error) {
 		devs.close()
 		return nil, err
@@ -77,7 +78,7 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 				return fail(fmt.Errorf("lane %s: scanner %d: %w", l.Name, i+1, err))
 			}
 			dd := scanner.NewDedup(src, scanner.DedupConfig{Window: sc.DedupWindow.Std()})
-			lc.Sources = append(lc.Sources, enrolTap{Source: dd, onTicket: d.enrolFromScan})
+			lc.Sources = append(lc.Sources, gatedev.NewCodes(enrolTap{Source: dd, onTicket: d.enrolFromScan}))
 			devs.scanners[name] = dd
 		}
 		if l.Camera != nil {
@@ -85,9 +86,9 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 			if err != nil {
 				return fail(fmt.Errorf("lane %s: camera: %w", l.Name, err))
 			}
-			cam := gate.NewCameraSource(l.Name+" camera", frames, nil)
+			cam := sentinelhw.NewCameraSource(l.Name+" camera", frames, nil)
 			devs.cameras[l.Name] = cam
-			lc.Sources = append(lc.Sources, enrolTap{Source: scanner.NewDedup(cam, scanner.DedupConfig{}), onTicket: d.enrolFromScan})
+			lc.Sources = append(lc.Sources, gatedev.NewCodes(enrolTap{Source: scanner.NewDedup(cam, scanner.DedupConfig{}), onTicket: d.enrolFromScan}))
 		}
 		if l.Thermometer != nil {
 			src, closer, err := d.hw.thermometer(l.Name, *l.Thermometer)
@@ -116,7 +117,7 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 				return fail(fmt.Errorf("lane %s: thermometer: %w", l.Name, err))
 			}
 			devs.samplers[l.Name] = s
-			lc.Thermometer = s
+			lc.Thermometer = gatedev.NewThermometer(s)
 		}
 		out, err := sentinelhw.OpenOutputs(l.Outputs, d.hw.pin)
 		if err != nil {

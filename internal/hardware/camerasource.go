@@ -1,4 +1,4 @@
-package gate
+package hardware
 
 import (
 	"context"
@@ -12,9 +12,10 @@ import (
 	"sentinel/device/scanner"
 )
 
-// CameraSource reads codes from a camera's frames: every frame goes through
-// camera's decoder, and frames without a code are skipped. Wrap it in
-// scanner.NewDedup, since a camera sees the same code in many frames.
+// CameraSource reads codes from a camera's frames, as a scanner would:
+// every frame goes through camera's decoder, and frames without a code are
+// skipped. Wrap it in scanner.NewDedup, since a camera sees the same code
+// in many frames.
 type CameraSource struct {
 	name   string
 	frames camera.FrameSource
@@ -28,8 +29,8 @@ type CameraSource struct {
 
 var _ scanner.Source = (*CameraSource)(nil)
 
-// NewCameraSource returns a source named name over frames. now stamps the
-// codes (nil means time.Now).
+// NewCameraSource returns a source named name over frames, such as
+// OpenCamera returns. now stamps the codes (nil means time.Now).
 func NewCameraSource(name string, frames camera.FrameSource, now func() time.Time) *CameraSource {
 	if now == nil {
 		now = time.Now

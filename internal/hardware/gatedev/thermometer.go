@@ -1,0 +1,52 @@
+package gatedev
+
+import (
+	"context"
+	"errors"
+
+	"sentinel/device/thermo"
+	"sentinel/internal/gate"
+)
+
+// Sampler measures the person in front of a thermometer. *thermo.Sampler
+// is one.
+type Sampler interface {
+	Measure(ctx context.Context) (thermo.Reading, error)
+}
+
+var _ Sampler = (*thermo.Sampler)(nil)
+
+// Thermometer is a lane's Sampler as the gate consumes it.
+type Thermometer struct {
+	s Sampler
+}
+
+var _ gate.Thermometer = (*Thermometer)(nil)
+
+// NewThermometer returns s as a gate.Thermometer.
+func NewThermometer(s Sampler) *Thermometer { return &Thermometer{s: s} }
+
+// Measure takes the person's temperature and says, in the gate's words,
+// why none was taken: a thermometer in a fault state is unavailable with
+// its thermo.Reason as the fault; nobody in front of it, or a reading
+// that did not settle, asks for a retake; so does a passage cancelled
+// while measuring. Any other error makes it unavailable with
+// gate.FaultError.
+func (t *Thermometer) Measure(ctx context.Context) gate.Temperature {
+	rd, err := t.s.Measure(ctx)
+	var un *thermo.UnavailableError
+	switch {
+	case err == nil:
+		return gate.Temperature{State: gate.TempOK, Value: rd.Value, Ambient: rd.Ambient, Confidence: rd.Confidence}
+	case errors.As(err, &un):
+		return gate.Temperature{State: gate.TempUnavailable, Fault: string(un.Reason)}
+	case errors.Is(err, thermo.ErrNoPerson):
+		return gate.Temperature{State: gate.TempRetake, Fault: gate.FaultNoPerson}
+	case errors.Is(err, thermo.ErrUnstable):
+		return gate.Temperature{State: gate.TempRetake, Fault: gate.FaultUnstable}
+	case ctx.Err() != nil:
+		return gate.Temperature{State: gate.TempRetake, Fault: gate.FaultCancelled}
+	default:
+		return gate.Temperature{State: gate.TempUnavailable, Fault: gate.FaultError}
+	}
+}
