@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -192,6 +193,9 @@ flags:`)
 		progress("no bundles yet: the terminal refers everyone to the guard until it downloads them")
 	} else {
 		progress("first bundles: %s", strings.Join(in.Bundles, ", "))
+	}
+	if !slices.Contains(in.Bundles, "trust") {
+		progress("warning: the centre has published no trust bundle yet: the terminal refers everyone to the guard until ops publish one ('sentinel-central bundles publish trust') and it syncs")
 	}
 	if in.Central != "" {
 		progress("the terminal syncs with %s: the configuration's [central] url must say so", in.Central)
