@@ -153,6 +153,32 @@ func Parse(data []byte) (*Sign1, error) {
 	if err := m.parse(data); err != nil {
 		return nil, err
 	}
+	if err := CheckHeaders(&m.Protected, &m.Unprotected); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ParsePreferProtected parses like Parse, but where the unprotected
+// header's alg or kid contradicts the protected one it drops the
+// unprotected value instead of refusing the message, so that only what
+// the signer signed is used. This is the EU DCC rule (the eHealth
+// Network's hcert specification: the protected header takes precedence),
+// which EU verifiers apply and which real issuers' certificates need (the
+// EU test corpus marks such a certificate valid, common/CO21). Our own
+// formats use Parse, which refuses the contradiction (RFC 9052 §3).
+func ParsePreferProtected(data []byte) (*Sign1, error) {
+	m := new(Sign1)
+	if err := m.parse(data); err != nil {
+		return nil, err
+	}
+	p, u := &m.Protected, &m.Unprotected
+	if p.HasAlg && u.HasAlg && p.Alg != u.Alg {
+		u.HasAlg, u.Alg = false, 0
+	}
+	if p.KID != nil && u.KID != nil && !bytes.Equal(p.KID, u.KID) {
+		u.KID = nil
+	}
 	return m, nil
 }
 
@@ -187,7 +213,7 @@ func (m *Sign1) parse(data []byte) error {
 			return fmt.Errorf("%w: unprotected header: %v", ErrMalformed, err)
 		}
 	}
-	return CheckHeaders(&m.Protected, &m.Unprotected)
+	return nil
 }
 
 // CheckHeaders refuses an unprotected header whose alg or kid contradicts

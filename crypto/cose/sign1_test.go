@@ -246,3 +246,31 @@ func TestParseContradictoryHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestParsePreferProtected: the EU DCC parse keeps only what was signed
+// where the two headers disagree, and still verifies.
+func TestParsePreferProtected(t *testing.T) {
+	k := keys(t)["P-256"]
+	refused, accepted := contradictoryHeaders(t, k)
+	for name, in := range refused {
+		t.Run(name, func(t *testing.T) {
+			m, err := ParsePreferProtected(in)
+			if err != nil {
+				t.Fatalf("got %v, want it accepted", err)
+			}
+			if err := CheckHeaders(&m.Protected, &m.Unprotected); err != nil {
+				t.Errorf("a contradiction was kept: %v", err)
+			}
+			if m.Protected.KID != nil && string(m.KID()) != string(m.Protected.KID) {
+				t.Errorf("kid = %q, want the protected %q", m.KID(), m.Protected.KID)
+			}
+		})
+	}
+	for name, in := range accepted {
+		t.Run(name, func(t *testing.T) {
+			if _, err := ParsePreferProtected(in); err != nil {
+				t.Errorf("got %v, want it accepted", err)
+			}
+		})
+	}
+}

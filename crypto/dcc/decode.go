@@ -137,7 +137,9 @@ func unzlib(dst, src []byte) ([]byte, error) {
 }
 
 func (u *Unverified) parseCOSE(b []byte) error {
-	m, err := cose.Parse(b)
+	// EU DCC: the protected header wins over a contradicting unprotected
+	// one, as EU verifiers judge it (common/CO21 of the EU test corpus).
+	m, err := cose.ParsePreferProtected(b)
 	if err != nil {
 		return credential.Reject(credential.FormatDCC, credential.ReasonBadStructure, "%w", err)
 	}
