@@ -59,7 +59,7 @@ flags:`)
 		return exitUsage
 	}
 	if *demoMode || *demoOnce {
-		fmt.Fprintln(stderr, "sentineld: the demonstration is its own command now: go run ./cmd/sentinel-demo (-h for its flags)")
+		fmt.Fprintln(stderr, "sentineld: the demonstration is its own command now: sentinel-demo (in the source tree: go run ./cmd/sentinel-demo)")
 		return exitUsage
 	}
 	level := new(slog.LevelVar)
