@@ -23,6 +23,7 @@ import (
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/fleet"
+	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/server"
 	"sentinel/internal/cli"
@@ -285,9 +286,18 @@ func joinFleet(reg []enrol.Device, stored []central.Device, read bool) []deviceO
 func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, data, asJSON := devicesFlags("list", stderr)
 	pgURL := fs.String("postgres", "", "read uploads from PostgreSQL at `URL` instead of the bbolt store in --data")
+	srvURL := fs.String("server", "", "ask the running server's operator API at `URL` (https://HOST:PORT of serve --ops-listen) for what its store knows, which serve holds")
+	tokenFile := fs.String("token-file", "", "`FILE` holding an ops role token, for --server")
+	caFile := fs.String("ca", "", "the device CA `FILE` that verifies --server (default DATA/enrol/ca.pem)")
 	return devicesExit(stderr, "list", func() error {
 		if err := parseDevicesFlags(fs, args); err != nil {
 			return err
+		}
+		if *srvURL != "" && *pgURL != "" {
+			return issueUsagef("--server and --postgres: choose one (the server reads its own store)")
+		}
+		if *srvURL == "" && (*tokenFile != "" || *caFile != "") {
+			return issueUsagef("--token-file and --ca go with --server")
 		}
 		if err := needData(*data); err != nil {
 			return err
@@ -300,13 +310,20 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if err != nil {
 			return err
 		}
+		if *srvURL != "" {
+			out, err := fleetFromServer(ctx, reg, *srvURL, *tokenFile, *caFile, *data)
+			if err != nil {
+				return err
+			}
+			return printFleet(stdout, out, *asJSON)
+		}
 		var stored []central.Device
 		read := true
 		ds, err := openDeviceStore(ctx, *data, *pgURL)
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
 			read = false
-			fmt.Fprintf(stderr, "sentinel-central devices list: last seen and acknowledged records unknown: %s is locked by a running 'sentinel-central serve'; stop it to read them, or pass --postgres URL when serve stores in PostgreSQL\n",
+			fmt.Fprintf(stderr, "sentinel-central devices list: last seen and acknowledged records unknown: %s is locked by a running 'sentinel-central serve'; ask it with --server https://HOST:PORT --token-file FILE (an ops token; serve --ops-listen), or pass --postgres URL when serve stores in PostgreSQL\n",
 				filepath.Join(*data, server.StoreFile))
 		case err != nil:
 			return err
@@ -322,63 +339,100 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 				return err
 			}
 		}
-		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(out)
-		}
-		if len(out) == 0 {
-			fmt.Fprintln(stdout, "no terminals enrolled: make a token with 'sentinel-central devices add --site SITE'")
-			return nil
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DEVICE\tSITE\tENROLLED\tCERTIFICATE UNTIL\tREVOKED\tLAST SEEN\tACKED\tREPORTED\tBACKLOG\tCLOCK\tBUNDLES\tFAULTS\tFORKS")
-		for _, d := range out {
-			site, enrolled, until, rev := d.Site, "-", "-", "-"
-			if site == "" {
-				site = "(not enrolled)"
-			}
-			if !d.Enrolled.IsZero() {
-				enrolled, until = d.Enrolled.Format(time.RFC3339), d.NotAfter.Format(time.RFC3339)
-			}
-			if !d.Revoked.IsZero() {
-				rev = d.Revoked.Format(time.RFC3339)
-			}
-			seen, acked := "never", strconv.FormatUint(d.Acked, 10)
-			switch {
-			case !d.StoreRead:
-				seen, acked = "unknown", "unknown"
-			case d.LastSeen != nil:
-				seen = d.LastSeen.Format(time.RFC3339)
-			}
-			reported, backlog, clock, bundles, faults := "never", "-", "-", "-", "-"
-			switch {
-			case !d.StoreRead:
-				reported, backlog, clock, bundles, faults = "unknown", "unknown", "unknown", "unknown", "unknown"
-			case d.HealthError != "":
-				reported = "unreadable"
-			case d.Health != nil:
-				h := d.Health
-				reported, backlog, clock = h.AgeText()+" ago", strconv.FormatUint(h.Backlog, 10), h.OffsetText()
-				bundles, faults = h.BundleText(), h.FaultText()
-			}
-			forks := fleet.ForksText(d.Forks)
-			if !d.StoreRead {
-				forks = "unknown"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, site, enrolled, until, rev, seen, acked,
-				reported, backlog, clock, bundles, faults, forks)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		for _, d := range out {
-			for _, f := range d.Forks {
-				fmt.Fprintf(stdout, "%s: %s\n", d.ID, f.Text())
-			}
-		}
-		return nil
+		return printFleet(stdout, out, *asJSON)
 	}())
+}
+
+// fleetFromServer joins the registry with what the running server's store
+// knows of each terminal (GET /v1/ops/devices with an ops token).
+func fleetFromServer(ctx context.Context, reg []enrol.Device, srvURL, tokenFile, caFile, data string) ([]deviceOut, error) {
+	api, err := newOpsAPI(srvURL, tokenFile, caFile, data)
+	if err != nil {
+		return nil, err
+	}
+	defer api.close()
+	ds, err := api.devices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stored := make([]central.Device, len(ds))
+	byID := make(map[string]opsapi.DeviceOut, len(ds))
+	for i, d := range ds {
+		stored[i] = central.Device{ID: d.ID, LastSeen: d.LastSeen, Marks: d.Marks}
+		byID[d.ID] = d
+	}
+	out := joinFleet(reg, stored, true)
+	for i := range out {
+		d, ok := byID[out[i].ID]
+		if !ok {
+			continue
+		}
+		if d.Forks != nil {
+			out[i].Forks = d.Forks
+		}
+		out[i].Health, out[i].HealthError = d.Health, d.HealthError
+	}
+	return out, nil
+}
+
+// printFleet writes the fleet as a table, or as JSON.
+func printFleet(stdout io.Writer, out []deviceOut, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(stdout, "no terminals enrolled: make a token with 'sentinel-central devices add --site SITE'")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tSITE\tENROLLED\tCERTIFICATE UNTIL\tREVOKED\tLAST SEEN\tACKED\tREPORTED\tBACKLOG\tCLOCK\tBUNDLES\tFAULTS\tFORKS")
+	for _, d := range out {
+		site, enrolled, until, rev := d.Site, "-", "-", "-"
+		if site == "" {
+			site = "(not enrolled)"
+		}
+		if !d.Enrolled.IsZero() {
+			enrolled, until = d.Enrolled.Format(time.RFC3339), d.NotAfter.Format(time.RFC3339)
+		}
+		if !d.Revoked.IsZero() {
+			rev = d.Revoked.Format(time.RFC3339)
+		}
+		seen, acked := "never", strconv.FormatUint(d.Acked, 10)
+		switch {
+		case !d.StoreRead:
+			seen, acked = "unknown", "unknown"
+		case d.LastSeen != nil:
+			seen = d.LastSeen.Format(time.RFC3339)
+		}
+		reported, backlog, clock, bundles, faults := "never", "-", "-", "-", "-"
+		switch {
+		case !d.StoreRead:
+			reported, backlog, clock, bundles, faults = "unknown", "unknown", "unknown", "unknown", "unknown"
+		case d.HealthError != "":
+			reported = "unreadable"
+		case d.Health != nil:
+			h := d.Health
+			reported, backlog, clock = h.AgeText()+" ago", strconv.FormatUint(h.Backlog, 10), h.OffsetText()
+			bundles, faults = h.BundleText(), h.FaultText()
+		}
+		forks := fleet.ForksText(d.Forks)
+		if !d.StoreRead {
+			forks = "unknown"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, site, enrolled, until, rev, seen, acked,
+			reported, backlog, clock, bundles, faults, forks)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, d := range out {
+		for _, f := range d.Forks {
+			fmt.Fprintf(stdout, "%s: %s\n", d.ID, f.Text())
+		}
+	}
+	return nil
 }
 
 func runDevicesRevoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

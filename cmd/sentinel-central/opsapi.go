@@ -80,8 +80,14 @@ func (c *opsAPI) post(ctx context.Context, path string, body any) (*http.Respons
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Content-Type", "application/json")
+	return c.do(req)
+}
+
+// do sends req with the token and returns the answer when it is 200 OK;
+// any other answer is an error with the server's reason.
+func (c *opsAPI) do(req *http.Request) (*http.Response, error) {
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (is serve running with --ops-listen there?)", c.base, err)
@@ -95,7 +101,7 @@ func (c *opsAPI) post(ctx context.Context, path string, body any) (*http.Respons
 		case http.StatusUnauthorized:
 			hint = ": the token is unknown to the server (see DATA/ops-tokens.json)"
 		case http.StatusForbidden:
-			hint = ": the token's role may not do this (export and trace need an ops token)"
+			hint = ": the token's role may not do this (the fleet, export and trace need an ops token)"
 		}
 		return nil, fmt.Errorf("%s refused (%s): %s%s", c.base, resp.Status, e.Error, hint)
 	}
@@ -131,4 +137,24 @@ func (c *opsAPI) trace(ctx context.Context, req opsapi.TraceRequest) (*ops.Trace
 		return nil, fmt.Errorf("trace from %s: %w", c.base, err)
 	}
 	return &res, nil
+}
+
+// devices asks the server for what its store knows of each terminal.
+func (c *opsAPI) devices(ctx context.Context) ([]opsapi.DeviceOut, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.JoinPath(opsapi.DevicesPath).String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Devices []opsapi.DeviceOut `json:"devices"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("the fleet from %s: %w", c.base, err)
+	}
+	return out.Devices, nil
 }

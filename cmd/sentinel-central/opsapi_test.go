@@ -57,6 +57,20 @@ func TestExportTraceThroughServer(t *testing.T) {
 		t.Errorf("export with an admin token: got exit %d %q, want refused 403 naming the ops token", code, stderr)
 	}
 
+	// The fleet view: the store's side through the server.
+	code, stdout, stderr = runCLI(append([]string{"devices", "list", "--json"}, server...)...)
+	var fleet []deviceOut
+	if err := json.Unmarshal([]byte(stdout), &fleet); code != exitOK || err != nil {
+		t.Fatalf("devices list --server: exit %d %q (%v)", code, stderr, err)
+	}
+	if len(fleet) != 1 || fleet[0].ID != "dev-a" || !fleet[0].StoreRead || fleet[0].Acked != 30 || fleet[0].LastSeen == nil {
+		t.Errorf("devices list --server: got %+v, want dev-a with 30 records acknowledged", fleet)
+	}
+	code, _, stderr = runCLI("devices", "list", "--data", data)
+	if code != exitOK || !strings.Contains(stderr, "--server") {
+		t.Errorf("devices list of a served store: got exit %d %q, want the registry and a pointer to --server", code, stderr)
+	}
+
 	es, err := ops.ReadLog(filepath.Join(data, ops.AuditFile))
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +90,7 @@ func TestOpsServerUsage(t *testing.T) {
 		{"plain http", []string{"trace", "--holder", "ZJ:1", "--purpose", "p", "--server", "http://127.0.0.1:1", "--token-file", "t"}, "https"},
 		{"no token", []string{"trace", "--holder", "ZJ:1", "--purpose", "p", "--server", "https://127.0.0.1:1"}, "--token-file"},
 		{"token without server", []string{"export", "--from", "2000-01-01T00:00:00Z", "--to", "2001-01-01T00:00:00Z", "--format", "csv", "--purpose", "p", "--token-file", "t"}, "--server"},
+		{"devices list token without server", []string{"devices", "list", "--token-file", "t"}, "--server"},
 		{"server and postgres", []string{"export", "--from", "2000-01-01T00:00:00Z", "--to", "2001-01-01T00:00:00Z", "--format", "csv", "--purpose", "p", "--server", "https://127.0.0.1:1", "--postgres", "postgres://x"}, "choose one"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
