@@ -73,6 +73,7 @@ flags:`)
 	caPath := fs.String("ca", "", "the centre's device CA `FILE` (its DATA/enrol/ca.pem); not needed with a ticket")
 	timeout := fs.Duration("timeout", 10*time.Minute, "give up retrying an unreachable centre after this long")
 	force := fs.Bool("force", false, "enrol again although the terminal has a certificate (a new key and device id)")
+	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration `FILE`: its [central] url is checked against the centre's answer (skipped when there is none)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	rest, err := cli.ParseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -199,6 +200,9 @@ flags:`)
 	}
 	if in.Central != "" {
 		progress("the terminal syncs with %s: the configuration's [central] url must say so", in.Central)
+		if cfg, err := firmwareconfig.Load(*cfgPath); err == nil && strings.TrimSuffix(cfg.Central.URL, "/") != in.Central {
+			progress("warning: %s has [central] url = %q: write url = %q there, or sentineld syncs nowhere", *cfgPath, cfg.Central.URL, in.Central)
+		}
 	}
 	progress("done: a running sentineld starts syncing with this identity within seconds")
 	return exitOK

@@ -54,7 +54,7 @@ func newEnrolCentre(t *testing.T) *enrolCentre {
 	}
 	root, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
 	c.root, _ = trust.KeyIDOfPublic(root.Public())
-	h := &centralenrol.Handler{CA: ca, Store: c.store, Root: root.Public(), Logger: slog.New(slog.DiscardHandler)}
+	h := &centralenrol.Handler{CA: ca, Store: c.store, Root: root.Public(), Logger: slog.New(slog.DiscardHandler), Central: "https://central.example.org"}
 	c.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.calls.Add(1)
 		if c.fail.Add(-1) >= 0 {
@@ -339,5 +339,27 @@ func TestSelftestRevoked(t *testing.T) {
 	code, out, _ := runCmd(t, "selftest", "--config", cfg, "--no-read")
 	if code != exitRefused || !strings.Contains(out, "REMOVED FROM SERVICE") || !strings.Contains(out, "call the central office") || !strings.Contains(out, "ops desk 555-0100") {
 		t.Errorf("revoked: got exit %d\n%s\nwant 1, removed from service, whom to call", code, out)
+	}
+}
+
+// TestEnrolChecksConfiguredCentral: enrol says where the terminal syncs
+// (the centre's device port) and warns when the configuration's [central]
+// url says otherwise, such as the enrolment port.
+func TestEnrolChecksConfiguredCentral(t *testing.T) {
+	c := newEnrolCentre(t)
+	lane := "[[lane]]\nname = \"in\"\n  [[lane.scanner]]\n  type = \"hid\"\n  device = \"/dev/input/event-fake\"\n"
+	right := writeFile(t, t.TempDir(), "s.toml", terminalHeader+lane) // url = "https://central.example.org"
+	wrong := writeFile(t, t.TempDir(), "s.toml", strings.Replace(terminalHeader, "https://central.example.org", "https://central.example.org:8444", 1)+lane)
+	for _, tc := range []struct {
+		cfg  string
+		warn bool
+	}{{right, false}, {wrong, true}} {
+		code, out, errOut := runCmd(t, "enrol", "--token", c.ticket(t).String(), "--data-dir", t.TempDir(), "--config", tc.cfg)
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if !strings.Contains(out, "the terminal syncs with https://central.example.org") || strings.Contains(out, "write url = ") != tc.warn {
+			t.Errorf("%s: got\n%s\nwant a warning %v", tc.cfg, out, tc.warn)
+		}
 	}
 }
