@@ -258,9 +258,9 @@ func readResidents(path string) ([]string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		h, err := credential.ParseHolder(line)
-		if err != nil || (h.Kind != credential.HolderNative && h.Kind != credential.HolderPseudonym) {
-			return nil, fmt.Errorf("%s:%d: %q is not a holder id: write ISSUER:INDEX (as ZJ:42) or p: and the 32 hex digits of a pseudonym, one a line", path, i+1, line)
+		h, err := credential.ParseHolderID(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w; one holder id a line", path, i+1, err)
 		}
 		ids = append(ids, h.String())
 	}

@@ -183,6 +183,8 @@ func TestPublishRefusals(t *testing.T) {
 			[]string{"--fever", "45"}, exitUsage, []string{"--fever \"45\": want degrees Celsius from 35 to 42"}},
 		{"policy bad resident", "policy", filepath.Join("..", "..", "internal", "policy", "defaults", "supermarket.policy"),
 			[]string{"--residents", write("residents.txt", "# residents\nZJ:42\nZhang San\n")}, exitRefused, []string{"residents.txt:3:", "not a holder id", "ISSUER:INDEX"}},
+		{"a resident whose issuer is a name", "policy", filepath.Join("..", "..", "internal", "policy", "defaults", "supermarket.policy"),
+			[]string{"--residents", write("residents2.txt", "ZJ:42\nZhang San:12\n")}, exitRefused, []string{"residents2.txt:2:", "not a holder identifier", "ISSUER:INDEX"}},
 		{"policy flag on config", "config", write("c.toml", "site_type = \"supermarket\"\n"),
 			[]string{"--fever", "37.5"}, exitUsage, []string{"--fever sets a policy"}},
 		{"config unknown key", "config", write("typo.toml", "site_type = \"supermarket\"\n\nretention_dayz = 7\n"),
