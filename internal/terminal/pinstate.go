@@ -28,9 +28,17 @@ func loadPINState(dataDir string) (gate.PINState, error) {
 	if err != nil {
 		return gate.PINState{}, fmt.Errorf("read the guard PIN lockout: %w", err)
 	}
+	return parsePINState(b)
+}
+
+// parsePINState decodes the lockout file; a damaged one is an error.
+func parsePINState(b []byte) (gate.PINState, error) {
 	var st gate.PINState
-	if err := json.Unmarshal(b, &st); err != nil || st.Failures < 0 || st.Level < 0 || st.LockedFor < 0 {
-		return gate.PINState{}, fmt.Errorf("the guard PIN lockout in %s is damaged: %v", pinStateFile, err)
+	if err := json.Unmarshal(b, &st); err != nil {
+		return gate.PINState{}, fmt.Errorf("the guard PIN lockout in %s is damaged: %w", pinStateFile, err)
+	}
+	if st.Failures < 0 || st.Level < 0 || st.LockedFor < 0 {
+		return gate.PINState{}, fmt.Errorf("the guard PIN lockout in %s is damaged: negative counts", pinStateFile)
 	}
 	return st, nil
 }

@@ -69,3 +69,22 @@ func TestPINLockoutSurvivesRestart(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParsePINState: a damaged lockout file is an error, never a panic nor
+// a state that unlocks (negative counts or lengths).
+func FuzzParsePINState(f *testing.F) {
+	f.Add([]byte(`{"failures":2,"level":3,"last_failure":"2026-12-07T09:00:00Z","locked_until":"2026-12-07T09:30:00Z","locked_for":1800000000000}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"level":`))
+	f.Add([]byte(`{"failures":-1}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		st, err := parsePINState(b)
+		if err != nil {
+			return
+		}
+		if st.Failures < 0 || st.Level < 0 || st.LockedFor < 0 {
+			t.Fatalf("accepted %+v from %q", st, b)
+		}
+	})
+}
