@@ -23,6 +23,7 @@ import (
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/server"
+	"sentinel/internal/cli"
 )
 
 // backupHeaderTimeout bounds the wait for the server's answer to a backup
@@ -34,18 +35,18 @@ const backupHeaderTimeout = 30 * time.Second
 // admin token. Either way it then opens the copy read-only, checks it and
 // reports what it holds.
 func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := issueFlagSet("backup", stderr)
+	fs := cli.NewFlagSet("sentinel-central backup", stderr)
 	out := fs.String("out", "", "write the copy to `FILE` (required; replaced atomically)")
 	data := fs.String("data", defaultCentralData, "the centre's data `DIR` (the store offline; the CA for --server)")
 	srvURL := fs.String("server", "", "take the copy through the running server's operator API at `URL` (https://HOST:PORT of serve --ops-listen)")
 	tokenFile := fs.String("token-file", "", "`FILE` holding an admin role token, for --server")
 	caFile := fs.String("ca", "", "the device CA `FILE` that verifies --server (default DATA/"+enrol.CACertFile+")")
-	return opsExit(stderr, "backup", func() error {
-		if err := opsParse(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central backup", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
 		if *out == "" {
-			return issueUsagef("--out FILE is required")
+			return cli.Usagef("--out FILE is required")
 		}
 		if err := checkBackupTarget(*out, *data); err != nil {
 			return err
@@ -56,12 +57,12 @@ func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		)
 		if *srvURL == "" {
 			if *tokenFile != "" || *caFile != "" {
-				return issueUsagef("--token-file and --ca go with --server")
+				return cli.Usagef("--token-file and --ca go with --server")
 			}
 			n, err = backupOffline(ctx, *data, *out)
 		} else {
 			if *tokenFile == "" {
-				return issueUsagef("--server needs --token-file FILE with an admin token")
+				return cli.Usagef("--server needs --token-file FILE with an admin token")
 			}
 			ca := *caFile
 			if ca == "" {
@@ -173,7 +174,7 @@ func backupOffline(ctx context.Context, data, out string) (int64, error) {
 func backupRemote(ctx context.Context, rawURL, tokenFile, caFile, out string) (int64, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return 0, issueUsagef("--server %q: want https://HOST:PORT (the token must not travel in clear)", rawURL)
+		return 0, cli.Usagef("--server %q: want https://HOST:PORT (the token must not travel in clear)", rawURL)
 	}
 	tok, err := os.ReadFile(tokenFile)
 	if err != nil {

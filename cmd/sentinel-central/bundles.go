@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -35,24 +33,6 @@ func runBundles(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	return cli.Dispatch(ctx, "sentinel-central bundles", bundlesCommands, args, stdin, stdout, stderr)
 }
 
-func bundlesFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("sentinel-central bundles "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-func bundlesFinish(stderr io.Writer, name string, err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "sentinel-central bundles %s: %v\n", name, err)
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	return exitRefused
-}
-
 // openRepo opens the repository under the centre's data directory; root
 // is needed to publish only.
 func openRepo(data string, root crypto.PublicKey) (*bundles.Repo, error) {
@@ -75,7 +55,7 @@ Every file is checked as a terminal would load it before anything is signed.
 `
 
 func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := bundlesFlags("publish", stderr)
+	fs := cli.NewFlagSet("sentinel-central bundles publish", stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), publishUsage+"\nflags:\n")
 		fs.PrintDefaults()
@@ -94,33 +74,33 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 	paper := fs.String("paper-accepted", "", "policy: whether paper codes are accepted: `yes or no` (default yes)")
 	residents := fs.String("residents", "", "policy: the compound's access list `FILE`: one holder id (ZJ:42, p:HEX) a line, # for comments")
 	asJSON := fs.Bool("json", false, "print JSON")
-	return bundlesFinish(stderr, "publish", func() error {
-		pos, err := parseFlags(fs, args)
+	return cli.Exit(stderr, "sentinel-central bundles publish", func() error {
+		pos, err := cli.Parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(pos) != 2 {
-			return usagef("want KIND FILE: publish trust|policy|config FILE --key SIGNER --delegation FILE --root-pub ROOT (-h says what FILE is for each kind)")
+			return cli.Usagef("want KIND FILE: publish trust|policy|config FILE --key SIGNER --delegation FILE --root-pub ROOT (-h says what FILE is for each kind)")
 		}
 		kind := trust.Kind(pos[0])
 		switch kind {
 		case trust.KindTrust, trust.KindPolicy, trust.KindConfig:
 		default:
-			return usagef("kind %q: want trust, policy or config (the status is published by sentinel-central status set, status revoke and status publish, and by serve's scheduler)", pos[0])
+			return cli.Usagef("kind %q: want trust, policy or config (the status is published by sentinel-central status set, status revoke and status publish, and by serve's scheduler)", pos[0])
 		}
 		if *keyPath == "" || *rootPub == "" {
-			return usagef("--key FILE and --root-pub FILE are required")
+			return cli.Usagef("--key FILE and --root-pub FILE are required")
 		}
 		freshD, err := parseDays(*fresh)
 		if err != nil {
-			return usagef("--fresh: %v", err)
+			return cli.Usagef("--fresh: %v", err)
 		}
 		graceD, err := parseDays(*grace)
 		if err != nil {
-			return usagef("--grace: %v", err)
+			return cli.Usagef("--grace: %v", err)
 		}
 		if graceD < freshD {
-			return usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", *grace, *fresh)
+			return cli.Usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", *grace, *fresh)
 		}
 		popts, err := policyOptions(kind, *siteType, *label, *fever, *yellow, *thermo, *paper, *residents)
 		if err != nil {
@@ -196,7 +176,7 @@ func policyOptions(kind trust.Kind, site, label, fever, yellow, thermo, paper, r
 		for flag, v := range map[string]string{"--site-type": site, "--label": label, "--fever": fever, "--yellow": yellow,
 			"--thermometer-unavailable": thermo, "--paper-accepted": paper, "--residents": residents} {
 			if v != "" {
-				return o, usagef("%s sets a policy; the %s bundle does not take it", flag, kind)
+				return o, cli.Usagef("%s sets a policy; the %s bundle does not take it", flag, kind)
 			}
 		}
 		return o, nil
@@ -204,14 +184,14 @@ func policyOptions(kind trust.Kind, site, label, fever, yellow, thermo, paper, r
 	if site != "" {
 		o.Site = policy.SiteType(site)
 		if !o.Site.Valid() {
-			return o, usagef("--site-type %q: want supermarket, pharmacy, intersection, compound or custom", site)
+			return o, cli.Usagef("--site-type %q: want supermarket, pharmacy, intersection, compound or custom", site)
 		}
 	}
 	o.Label = label
 	if fever != "" {
 		c, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSuffix(fever, "C"), "°"), 64)
 		if err != nil || c < 35 || c > 42 {
-			return o, usagef("--fever %q: want degrees Celsius from 35 to 42, such as 37.3", fever)
+			return o, cli.Usagef("--fever %q: want degrees Celsius from 35 to 42, such as 37.3", fever)
 		}
 		o.Fever = physic.ZeroCelsius + physic.Temperature(math.Round(c*100))*physic.Celsius/100
 	}
@@ -223,7 +203,7 @@ func policyOptions(kind trust.Kind, site, label, fever, yellow, thermo, paper, r
 			continue
 		}
 		if *v.dst = policy.Verdict(v.val); !v.dst.Valid() {
-			return o, usagef("%s %q: want admit, deny or refer", v.flag, v.val)
+			return o, cli.Usagef("%s %q: want admit, deny or refer", v.flag, v.val)
 		}
 	}
 	switch strings.ToLower(paper) {
@@ -233,7 +213,7 @@ func policyOptions(kind trust.Kind, site, label, fever, yellow, thermo, paper, r
 	case "no", "false":
 		o.PaperAccepted = new(false)
 	default:
-		return o, usagef("--paper-accepted %q: want yes or no", paper)
+		return o, cli.Usagef("--paper-accepted %q: want yes or no", paper)
 	}
 	if residents != "" {
 		ids, err := readResidents(residents)
@@ -268,16 +248,16 @@ func readResidents(path string) ([]string, error) {
 }
 
 func runBundlesList(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := bundlesFlags("list", stderr)
+	fs := cli.NewFlagSet("sentinel-central bundles list", stderr)
 	data := fs.String("data", defaultCentralData, "the centre's data `DIR`")
 	asJSON := fs.Bool("json", false, "print JSON")
-	return bundlesFinish(stderr, "list", func() error {
-		pos, err := parseFlags(fs, args)
+	return cli.Exit(stderr, "sentinel-central bundles list", func() error {
+		pos, err := cli.Parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(pos) != 0 {
-			return usagef("list takes no arguments")
+			return cli.Usagef("list takes no arguments")
 		}
 		if err := needData(*data); err != nil {
 			return err

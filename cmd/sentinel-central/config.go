@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,39 +26,21 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	return cli.Dispatch(ctx, "sentinel-central config", configCommands, args, stdin, stdout, stderr)
 }
 
-func configFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("sentinel-central config "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-func configFinish(stderr io.Writer, name string, err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "sentinel-central config %s: %v\n", name, err)
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	return exitRefused
-}
-
 func runConfigExample(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := configFlags("example", stderr)
+	fs := cli.NewFlagSet("sentinel-central config example", stderr)
 	site := fs.String("site-type", "", "the `TYPE` of site: supermarket, pharmacy, intersection, compound or custom (required)")
 	out := fs.String("out", "", "write the example to `FILE` instead of standard output (never overwritten)")
-	return configFinish(stderr, "example", func() error {
-		pos, err := parseFlags(fs, args)
+	return cli.Exit(stderr, "sentinel-central config example", func() error {
+		pos, err := cli.Parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if *site == "" || len(pos) != 0 {
-			return usagef("usage: sentinel-central config example --site-type supermarket|pharmacy|intersection|compound|custom [--out FILE]")
+			return cli.Usagef("usage: sentinel-central config example --site-type supermarket|pharmacy|intersection|compound|custom [--out FILE]")
 		}
 		ex, err := siteconfig.Example(siteconfig.SiteType(*site))
 		if err != nil {
-			return usagef("--site-type %q: want supermarket, pharmacy, intersection, compound or custom", *site)
+			return cli.Usagef("--site-type %q: want supermarket, pharmacy, intersection, compound or custom", *site)
 		}
 		if *out == "" {
 			_, err := stdout.Write(ex)
@@ -78,18 +59,18 @@ func runConfigExample(ctx context.Context, args []string, stdin io.Reader, stdou
 var guardID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func runConfigPIN(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := configFlags("pin", stderr)
+	fs := cli.NewFlagSet("sentinel-central config pin", stderr)
 	guard := fs.String("guard", "", "the guard's `ID` as the journal shows it, e.g. guard-07: print a whole [[guard]] block")
-	return configFinish(stderr, "pin", func() error {
-		pos, err := parseFlags(fs, args)
+	return cli.Exit(stderr, "sentinel-central config pin", func() error {
+		pos, err := cli.Parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(pos) != 0 {
-			return usagef("usage: sentinel-central config pin [--guard ID] (the PIN is read from standard input, never from the command line)")
+			return cli.Usagef("usage: sentinel-central config pin [--guard ID] (the PIN is read from standard input, never from the command line)")
 		}
 		if *guard != "" && !guardID.MatchString(*guard) {
-			return usagef("--guard %q: want 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, such as guard-07", *guard)
+			return cli.Usagef("--guard %q: want 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, such as guard-07", *guard)
 		}
 		pin, err := readPIN(stdin, stderr)
 		if err != nil {
@@ -159,15 +140,15 @@ func readLine(r *bufio.Reader) (string, error) {
 }
 
 func runConfigCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := configFlags("check", stderr)
+	fs := cli.NewFlagSet("sentinel-central config check", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
-	return configFinish(stderr, "check", func() error {
-		pos, err := parseFlags(fs, args)
+	return cli.Exit(stderr, "sentinel-central config check", func() error {
+		pos, err := cli.Parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(pos) != 1 {
-			return usagef("usage: sentinel-central config check FILE")
+			return cli.Usagef("usage: sentinel-central config check FILE")
 		}
 		data, err := os.ReadFile(pos[0])
 		if err != nil {

@@ -48,32 +48,10 @@ func runDevices(ctx context.Context, args []string, stdin io.Reader, stdout, std
 // devicesFlags returns the flag set of a devices subcommand with --data
 // and --json.
 func devicesFlags(name string, stderr io.Writer) (fs *flag.FlagSet, data *string, asJSON *bool) {
-	fs = issueFlagSet("devices "+name, stderr)
+	fs = cli.NewFlagSet("sentinel-central devices "+name, stderr)
 	data = fs.String("data", defaultCentralData, "the centre's data `DIR` (device CA, tokens, devices)")
 	asJSON = fs.Bool("json", false, "print JSON")
 	return fs, data, asJSON
-}
-
-// parseDevicesFlags parses args and refuses positionals.
-func parseDevicesFlags(fs *flag.FlagSet, args []string) error {
-	rest, err := cli.ParseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return issueUsagef("%v", err)
-	}
-	if len(rest) > 0 {
-		return issueUsagef("unexpected argument %q", rest[0])
-	}
-	return nil
-}
-
-func devicesExit(stderr io.Writer, name string, err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	return issueExit(stderr, "devices "+name, err)
 }
 
 // tokenOut is what devices add prints with --json.
@@ -96,18 +74,18 @@ func runDevicesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	addr := fs.String("enrol-addr", "", "the `HOST:PORT` terminals enrol at, put into the ticket (default: what serve recorded in DATA/"+enrol.AddressFile+": the first of --hosts and the port of --enrol-listen)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token can be used")
 	pngPath := fs.String("png", "", "also write the token's QR code as a PNG to `FILE`")
-	return devicesExit(stderr, "add", func() error {
-		if err := parseDevicesFlags(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central devices add", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
 		if *site == "" {
-			return issueUsagef("--site is required")
+			return cli.Usagef("--site is required")
 		}
 		if err := enrol.CheckSite(*site); err != nil {
-			return issueUsagef("--site: %v", err)
+			return cli.Usagef("--site: %v", err)
 		}
 		if *ttl <= 0 || *ttl > 30*24*time.Hour {
-			return issueUsagef("--ttl %v: want more than 0 and at most 720h", *ttl)
+			return cli.Usagef("--ttl %v: want more than 0 and at most 720h", *ttl)
 		}
 		now := time.Now()
 		// The CA must exist before a terminal enrols: make it with the
@@ -134,7 +112,7 @@ func runDevicesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		command := "sentinelctl enrol --central https://HOST:PORT --ca ca.pem --token " + value
 		if enrolAddr != "" {
 			if ticket, err = syncenrol.NewTicket(value, enrolAddr, ca.Cert.Raw); err != nil {
-				return issueUsagef("--enrol-addr: %v", err)
+				return cli.Usagef("--enrol-addr: %v", err)
 			}
 			command = "sentinelctl enrol --token " + ticket.String()
 		}
@@ -289,15 +267,15 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 	srvURL := fs.String("server", "", "ask the running server's operator API at `URL` (https://HOST:PORT of serve --ops-listen) for what its store knows, which serve holds")
 	tokenFile := fs.String("token-file", "", "`FILE` holding an ops role token, for --server")
 	caFile := fs.String("ca", "", "the device CA `FILE` that verifies --server (default DATA/enrol/ca.pem)")
-	return devicesExit(stderr, "list", func() error {
-		if err := parseDevicesFlags(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central devices list", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
 		if *srvURL != "" && *pgURL != "" {
-			return issueUsagef("--server and --postgres: choose one (the server reads its own store)")
+			return cli.Usagef("--server and --postgres: choose one (the server reads its own store)")
 		}
 		if *srvURL == "" && (*tokenFile != "" || *caFile != "") {
-			return issueUsagef("--token-file and --ca go with --server")
+			return cli.Usagef("--token-file and --ca go with --server")
 		}
 		if err := needData(*data); err != nil {
 			return err
@@ -438,12 +416,12 @@ func printFleet(stdout io.Writer, out []deviceOut, asJSON bool) error {
 func runDevicesRevoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, data, asJSON := devicesFlags("revoke", stderr)
 	id := fs.String("device", "", "the device id to revoke, as 'devices list' shows it (required)")
-	return devicesExit(stderr, "revoke", func() error {
-		if err := parseDevicesFlags(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central devices revoke", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
 		if *id == "" {
-			return issueUsagef("--device is required")
+			return cli.Usagef("--device is required")
 		}
 		if err := needData(*data); err != nil {
 			return err

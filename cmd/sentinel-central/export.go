@@ -68,19 +68,19 @@ func defaultOperator() string {
 // check refuses a command line without who or why.
 func (o *opsFlags) check() error {
 	if o.purpose == "" {
-		return issueUsagef("--purpose is required: say why (it is recorded with who and when in the audit log)")
+		return cli.Usagef("--purpose is required: say why (it is recorded with who and when in the audit log)")
 	}
 	if o.server != "" {
 		if o.pgURL != "" {
-			return issueUsagef("--server and --postgres: choose one (the server reads its own store)")
+			return cli.Usagef("--server and --postgres: choose one (the server reads its own store)")
 		}
 		return nil
 	}
 	if o.tokenFile != "" || o.ca != "" {
-		return issueUsagef("--token-file and --ca go with --server")
+		return cli.Usagef("--token-file and --ca go with --server")
 	}
 	if o.operator == "" {
-		return issueUsagef("--operator is required: no $USER and no account name")
+		return cli.Usagef("--operator is required: no $USER and no account name")
 	}
 	return nil
 }
@@ -126,60 +126,38 @@ func (o *opsFlags) audit() (*ops.FileLog, error) {
 	return ops.NewFileLog(filepath.Join(o.data, ops.AuditFile)), nil
 }
 
-// opsParse parses args and refuses positionals.
-func opsParse(fs *flag.FlagSet, args []string) error {
-	rest, err := cli.ParseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return issueUsagef("%v", err)
-	}
-	if len(rest) > 0 {
-		return issueUsagef("unexpected argument %q", rest[0])
-	}
-	return nil
-}
-
-func opsExit(stderr io.Writer, name string, err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	return issueExit(stderr, name, err)
-}
-
 // runExport streams passages to a spool, records the export in the audit
 // log, and only then hands the spool to --out or stdout.
 func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := issueFlagSet("export", stderr)
+	fs := cli.NewFlagSet("sentinel-central export", stderr)
 	var o opsFlags
 	o.register(fs)
-	var from, to issueTimeFlag
+	var from, to cli.Time
 	fs.Var(&from, "from", "first `TIME` of the export, inclusive (required)")
 	fs.Var(&to, "to", "end `TIME` of the export, exclusive (required)")
 	site := fs.String("site", "", "only passages at `SITE`")
 	device := fs.String("device", "", "only passages of terminal `ID`")
 	format := fs.String("format", "", "csv or jsonl (required)")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
-	return opsExit(stderr, "export", func() error {
-		if err := opsParse(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central export", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
-		if from.t.IsZero() || to.t.IsZero() {
-			return issueUsagef("--from and --to are required")
+		if from.T.IsZero() || to.T.IsZero() {
+			return cli.Usagef("--from and --to are required")
 		}
-		if !to.t.After(from.t) {
-			return issueUsagef("--to %s is not after --from %s", to.t.Format(time.RFC3339), from.t.Format(time.RFC3339))
+		if !to.T.After(from.T) {
+			return cli.Usagef("--to %s is not after --from %s", to.T.Format(time.RFC3339), from.T.Format(time.RFC3339))
 		}
 		f, err := ops.ParseFormat(*format)
 		if err != nil {
-			return issueUsagef("--format %q: want csv or jsonl", *format)
+			return cli.Usagef("--format %q: want csv or jsonl", *format)
 		}
 		if err := o.check(); err != nil {
 			return err
 		}
 		if o.server != "" {
-			return exportRemote(ctx, &o, opsapi.ExportRequest{From: from.t, To: to.t, Site: *site, Device: *device, Format: string(f), Purpose: o.purpose}, *out, stdout, stderr)
+			return exportRemote(ctx, &o, opsapi.ExportRequest{From: from.T, To: to.T, Site: *site, Device: *device, Format: string(f), Purpose: o.purpose}, *out, stdout, stderr)
 		}
 		st, storeName, err := o.open(ctx)
 		if err != nil {
@@ -207,14 +185,14 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		defer os.Remove(spool.Name())
 		defer spool.Close()
 
-		filter := central.Filter{From: from.t, To: to.t, Site: *site, Device: *device}
+		filter := central.Filter{From: from.T, To: to.T, Site: *site, Device: *device}
 		n, err := ops.Export(ctx, st, filter, f, spool)
 		if err != nil {
 			return err
 		}
 		entry := ops.Entry{
 			Time: time.Now().UTC(), Operator: o.operator, Action: ops.ActionExport, Purpose: o.purpose,
-			Query: ops.Query{From: from.t, To: to.t, Site: *site, Device: *device},
+			Query: ops.Query{From: from.T, To: to.T, Site: *site, Device: *device},
 			Store: storeName, Format: string(f), Rows: n,
 		}
 		if err := log.Append(ctx, entry); err != nil {

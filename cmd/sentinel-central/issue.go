@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -27,75 +26,8 @@ import (
 	"sentinel/crypto/dcc"
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
+	"sentinel/internal/cli"
 )
-
-// issueUsageError is a command-line mistake: exit status 2.
-type issueUsageError struct{ msg string }
-
-func (e *issueUsageError) Error() string { return e.msg }
-
-func issueUsagef(format string, args ...any) error {
-	return &issueUsageError{fmt.Sprintf(format, args...)}
-}
-
-// issueExit prints err for the operator and returns the exit status.
-func issueExit(stderr io.Writer, cmd string, err error) int {
-	if err == nil {
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "sentinel-central %s: %v\n", cmd, err)
-	var u *issueUsageError
-	if errors.As(err, &u) {
-		return exitUsage
-	}
-	return exitRefused
-}
-
-// issueTime parses RFC 3339; a time without a zone is UTC, a bare date is
-// midnight UTC.
-func issueTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time (like 2026-03-01T08:00:00Z)", s)
-}
-
-// issueTimeFlag is a flag holding an optional time.
-type issueTimeFlag struct{ t time.Time }
-
-func (f *issueTimeFlag) String() string {
-	if f.t.IsZero() {
-		return ""
-	}
-	return f.t.Format(time.RFC3339)
-}
-
-func (f *issueTimeFlag) Set(s string) (err error) { f.t, err = issueTime(s); return err }
-
-// issueFlagSet returns a flag set that reports to stderr and never exits.
-func issueFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("sentinel-central "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parseIssueFlags parses args, allowing flags after positional arguments.
-func parseIssueFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var rest []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return rest, nil
-		}
-		rest = append(rest, args[0])
-		args = args[1:]
-	}
-}
 
 // outputs are the ways a code is written.
 type outputs struct {
@@ -140,7 +72,7 @@ func (o *outputs) write(stdout io.Writer, code string, info issueOut) error {
 	}
 	if o.png != "" {
 		if o.scale < 1 || o.scale > 64 {
-			return issueUsagef("--png-scale %d: want 1 to 64", o.scale)
+			return cli.Usagef("--png-scale %d: want 1 to 64", o.scale)
 		}
 		if err := writePNG(o.png, m, o.scale); err != nil {
 			return fmt.Errorf("write %s: %w", o.png, err)
@@ -232,13 +164,13 @@ func drawTerminal(w io.Writer, m *gozxing.BitMatrix) {
 
 func runIssue(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "dcc" {
-		return issueExit(stderr, "issue dcc", issueDCC(args[1:], stdout, stderr))
+		return cli.Exit(stderr, "sentinel-central issue dcc", issueDCC(args[1:], stdout, stderr))
 	}
-	return issueExit(stderr, "issue", issueNative(args, stdout, stderr))
+	return cli.Exit(stderr, "sentinel-central issue", issueNative(args, stdout, stderr))
 }
 
 func issueNative(args []string, stdout, stderr io.Writer) error {
-	fs := issueFlagSet("issue", stderr)
+	fs := cli.NewFlagSet("sentinel-central issue", stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sentinel-central issue --key ISSUER.key --issuer ID --index N --colour green|yellow|red [flags]
        sentinel-central issue dcc --cert DSC.pem --key DSC.key --type v|t|r [flags]
@@ -255,7 +187,7 @@ flags:`)
 	index := fs.String("index", "", "the holder's index at the issuer, 0 to 4294967295 (required)")
 	colour := fs.String("colour", "", "green, yellow or red (required)")
 	fs.StringVar(colour, "color", "", "same as --colour")
-	var since, at issueTimeFlag
+	var since, at cli.Time
 	fs.Var(&since, "since", "when the colour took effect (RFC 3339; default: the time of issuance)")
 	fs.Var(&at, "at", "the time of issuance (RFC 3339; default: now)")
 	ttl := fs.Duration("ttl", healthcode.DefaultTTL, "lifetime of the code (at most 24h with --holder-key, 168h without)")
@@ -264,38 +196,31 @@ flags:`)
 	present := fs.String("present", "", "the holder's private key `FILE`: print the rolling presentation at --at instead of the bare credential (for tests and demos)")
 	var out outputs
 	out.register(fs)
-	rest, err := parseIssueFlags(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return issueUsagef("%v", err)
-	}
-	if len(rest) > 0 {
-		return issueUsagef("unexpected argument %q", rest[0])
+	if err := cli.ParseNoArgs(fs, args); err != nil {
+		return err
 	}
 	if *keyPath == "" || *issuer == "" || *index == "" || *colour == "" {
-		return issueUsagef("--key, --issuer, --index and --colour are required (see -h)")
+		return cli.Usagef("--key, --issuer, --index and --colour are required (see -h)")
 	}
 	idx, err := strconv.ParseUint(*index, 10, 32)
 	if err != nil {
-		return issueUsagef("--index %q: want a number from 0 to 4294967295", *index)
+		return cli.Usagef("--index %q: want a number from 0 to 4294967295", *index)
 	}
 	col, err := credential.ParseColour(*colour)
 	if err != nil {
-		return issueUsagef("--colour: %v", err)
+		return cli.Usagef("--colour: %v", err)
 	}
 	if err := trust.ValidIssuer(*issuer); err != nil {
-		return issueUsagef("--issuer: %v", err)
+		return cli.Usagef("--issuer: %v", err)
 	}
 	if *name != "" && !strings.HasSuffix(*name, " *") {
-		return issueUsagef("--name %q is not masked: give the family name and \" *\", like \"Zhang *\"", *name)
+		return cli.Usagef("--name %q is not masked: give the family name and \" *\", like \"Zhang *\"", *name)
 	}
 	signer, err := readIssueSigner(*keyPath)
 	if err != nil {
 		return err
 	}
-	c := healthcode.Claims{Index: uint32(idx), Colour: col, ColourSince: since.t, DisplayName: *name, TTL: *ttl, IssuedAt: at.t}
+	c := healthcode.Claims{Index: uint32(idx), Colour: col, ColourSince: since.T, DisplayName: *name, TTL: *ttl, IssuedAt: at.T}
 	if *holderKey != "" {
 		data, err := os.ReadFile(*holderKey)
 		if err != nil {
@@ -308,7 +233,7 @@ flags:`)
 	var holder crypto.Signer
 	if *present != "" {
 		if *holderKey == "" {
-			return issueUsagef("--present needs --holder-key: only a holder-bound code has a rolling presentation")
+			return cli.Usagef("--present needs --holder-key: only a holder-bound code has a rolling presentation")
 		}
 		if holder, err = readIssueSigner(*present); err != nil {
 			return err
@@ -354,7 +279,7 @@ func readIssueSigner(path string) (crypto.Signer, error) {
 
 // issueDCC signs an EU DCC with a document signer certificate of our own.
 func issueDCC(args []string, stdout, stderr io.Writer) error {
-	fs := issueFlagSet("issue dcc", stderr)
+	fs := cli.NewFlagSet("sentinel-central issue dcc", stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sentinel-central issue dcc --cert DSC.pem --key DSC.key --type v|t|r --family NAME --given NAME --dob DATE [flags]
 
@@ -373,7 +298,7 @@ flags:`)
 	dob := fs.String("dob", "", "the holder's date of birth, YYYY-MM-DD (required)")
 	country := fs.String("country", "DE", "issuing country (ISO 3166 alpha-2): the iss claim and co")
 	ci := fs.String("ci", "", "certificate identifier (default: a random URN:UVCI)")
-	var at, date issueTimeFlag
+	var at, date cli.Time
 	fs.Var(&at, "at", "time of issuance (RFC 3339; default: now)")
 	fs.Var(&date, "date", "vaccination date, test sample time or first positive test (default: 14 days, 2 hours or 30 days before --at)")
 	ttl := fs.Duration("ttl", 365*24*time.Hour, "lifetime of the certificate")
@@ -382,21 +307,14 @@ flags:`)
 	detected := fs.Bool("detected", false, "the test result is positive (t)")
 	var out outputs
 	out.register(fs)
-	rest, err := parseIssueFlags(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return issueUsagef("%v", err)
-	}
-	if len(rest) > 0 {
-		return issueUsagef("unexpected argument %q", rest[0])
+	if err := cli.ParseNoArgs(fs, args); err != nil {
+		return err
 	}
 	if *certPath == "" || *keyPath == "" || *typ == "" || *family == "" || *dob == "" {
-		return issueUsagef("--cert, --key, --type, --family and --dob are required (see -h)")
+		return cli.Usagef("--cert, --key, --type, --family and --dob are required (see -h)")
 	}
 	if _, err := time.Parse("2006-01-02", *dob); err != nil {
-		return issueUsagef("--dob %q: want YYYY-MM-DD", *dob)
+		return cli.Usagef("--dob %q: want YYYY-MM-DD", *dob)
 	}
 	cert, err := readIssueCert(*certPath)
 	if err != nil {
@@ -406,7 +324,7 @@ flags:`)
 	if err != nil {
 		return err
 	}
-	iat := at.t
+	iat := at.T
 	if iat.IsZero() {
 		iat = time.Now()
 	}
@@ -423,8 +341,8 @@ flags:`)
 		DOB: *dob,
 	}
 	when := func(def time.Duration) time.Time {
-		if !date.t.IsZero() {
-			return date.t
+		if !date.T.IsZero() {
+			return date.T
 		}
 		return iat.Add(-def)
 	}
@@ -445,7 +363,7 @@ flags:`)
 		hc.R = []dcc.Recovery{{TG: covid, FR: fr.Format("2006-01-02"), CO: *country, IS: "Sentinel demo issuer",
 			DF: fr.Add(11 * 24 * time.Hour).Format("2006-01-02"), DU: fr.Add(180 * 24 * time.Hour).Format("2006-01-02"), CI: *ci}}
 	default:
-		return issueUsagef("--type %q: want v, t or r", *typ)
+		return cli.Usagef("--type %q: want v, t or r", *typ)
 	}
 	code, err := dcc.Sign(cert, key, hc, *country, iat, iat.Add(*ttl))
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/ops"
 	"sentinel/internal/central/opsapi"
+	"sentinel/internal/cli"
 )
 
 // opsCallTimeout bounds the wait for the operator API's answer to begin;
@@ -38,10 +39,10 @@ type opsAPI struct {
 func newOpsAPI(rawURL, tokenFile, caFile, data string) (*opsAPI, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
-		return nil, issueUsagef("--server %q: want https://HOST:PORT of serve --ops-listen (the token must not travel in clear)", rawURL)
+		return nil, cli.Usagef("--server %q: want https://HOST:PORT of serve --ops-listen (the token must not travel in clear)", rawURL)
 	}
 	if tokenFile == "" {
-		return nil, issueUsagef("--server needs --token-file FILE with an ops role token")
+		return nil, cli.Usagef("--server needs --token-file FILE with an ops role token")
 	}
 	tok, err := os.ReadFile(tokenFile)
 	if err != nil {

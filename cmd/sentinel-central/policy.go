@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -24,21 +22,20 @@ func runPolicy(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 // before it has a policy bundle: the source ops edit and publish with
 // "bundles publish policy".
 func runPolicyExample(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sentinel-central policy example", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentinel-central policy example", stderr)
 	site := fs.String("site-type", "", "the `TYPE` of site: supermarket, pharmacy, intersection, compound or custom (required)")
 	out := fs.String("out", "", "write the policy to `FILE` instead of standard output (never overwritten)")
-	return policyFinish(stderr, "example", func() error {
-		pos, err := parseFlags(fs, args)
+	return cli.Exit(stderr, "sentinel-central policy example", func() error {
+		pos, err := cli.Parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if *site == "" || len(pos) != 0 {
-			return usagef("usage: sentinel-central policy example --site-type supermarket|pharmacy|intersection|compound|custom [--out FILE]")
+			return cli.Usagef("usage: sentinel-central policy example --site-type supermarket|pharmacy|intersection|compound|custom [--out FILE]")
 		}
 		src, err := policy.DefaultRules(policy.SiteType(*site))
 		if err != nil {
-			return usagef("--site-type %q: want supermarket, pharmacy, intersection, compound or custom", *site)
+			return cli.Usagef("--site-type %q: want supermarket, pharmacy, intersection, compound or custom", *site)
 		}
 		if *out == "" {
 			_, err := io.WriteString(stdout, src)
@@ -50,16 +47,4 @@ func runPolicyExample(ctx context.Context, args []string, stdin io.Reader, stdou
 		fmt.Fprintf(stdout, "wrote %s: edit it (docs/policy.md), then: sentinel-central bundles publish policy %s --site-type %s --key SIGNER.key --delegation SIGNER.delegation --root-pub ROOT.pub\n", *out, *out, *site)
 		return nil
 	}())
-}
-
-func policyFinish(stderr io.Writer, name string, err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "sentinel-central policy %s: %v\n", name, err)
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	return exitRefused
 }

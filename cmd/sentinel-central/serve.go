@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -60,7 +59,7 @@ var (
 // interrupt), then drains; a second signal aborts the drain.
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	def := server.DefaultConfig()
-	fs := issueFlagSet("serve", stderr)
+	fs := cli.NewFlagSet("sentinel-central serve", stderr)
 	data := fs.String("data", defaultCentralData, "the centre's data `DIR`: device CA, enrolment tokens, bundles, the bbolt store")
 	listen := fs.String("listen", def.Listen, "`ADDR` of the device calls over mutual TLS: upload, download, renewal")
 	enrolListen := fs.String("enrol-listen", def.EnrolListen, "`ADDR` of enrolment (server-authenticated TLS: terminals have no certificate yet)")
@@ -87,25 +86,19 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 
 	err := func() error {
-		pos, err := parseIssueFlags(fs, args)
+		err := cli.ParseNoArgs(fs, args)
 		if err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return issueUsagef("%v", err)
-		}
-		if len(pos) > 0 {
-			return issueUsagef("unexpected argument %q", pos[0])
+			return err
 		}
 		var lv slog.LevelVar
 		if err := lv.UnmarshalText([]byte(*level)); err != nil {
-			return issueUsagef("--log-level %q: want debug, info, warn or error", *level)
+			return cli.Usagef("--log-level %q: want debug, info, warn or error", *level)
 		}
 		if *drain <= 0 {
-			return issueUsagef("--drain %v: want more than 0", *drain)
+			return cli.Usagef("--drain %v: want more than 0", *drain)
 		}
 		if *rootPub == "" {
-			return issueUsagef("--root-pub FILE is required: the operator root's public key (trust root-keygen wrote root.pub)")
+			return cli.Usagef("--root-pub FILE is required: the operator root's public key (trust root-keygen wrote root.pub)")
 		}
 		cfg := server.DefaultConfig()
 		cfg.DataDir, cfg.Listen, cfg.EnrolListen = *data, *listen, *enrolListen
@@ -138,16 +131,16 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			}
 		}
 		if *issuers != "" && *opsListen == "" {
-			return issueUsagef("--issuers needs --ops-listen: the issuance endpoint is served on the operator listener")
+			return cli.Usagef("--issuers needs --ops-listen: the issuance endpoint is served on the operator listener")
 		}
 		if *timeDel != "" && *timeKey == "" {
-			return issueUsagef("--time-delegation needs --time-key")
+			return cli.Usagef("--time-delegation needs --time-key")
 		}
 		if *signDel != "" && *signKey == "" {
-			return issueUsagef("--delegation needs --key")
+			return cli.Usagef("--delegation needs --key")
 		}
 		if *signKey == "" && (!*noSchedule || (!*noTime && *timeKey == "")) {
-			return issueUsagef("%s", serveNeedsKey(*data))
+			return cli.Usagef("%s", serveNeedsKey(*data))
 		}
 		sg, err := serveSigning(*fresh, *grace, *retention)
 		if err != nil {
@@ -162,7 +155,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		switch {
 		case *noTime:
 			if *timeKey != "" {
-				return issueUsagef("--no-time and --time-key contradict each other")
+				return cli.Usagef("--no-time and --time-key contradict each other")
 			}
 			logger.Warn("the centre does not sign its time (--no-time): terminals without synchronised NTP will never trust their clock and will refer everyone")
 		case *timeKey != "":
@@ -253,10 +246,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		defer signal.Stop(second)
 		return serveShutdown(srv, logger, *drain, serveErr, second)
 	}()
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	return issueExit(stderr, "serve", err)
+	return cli.Exit(stderr, "sentinel-central serve", err)
 }
 
 // serveShutdown drains srv for at most drain; a signal on abort (the
@@ -339,13 +329,13 @@ func serveHosts(given, listen string) ([]string, error) {
 			}
 		}
 		if len(out) == 0 {
-			return nil, issueUsagef("--hosts %q names no host", given)
+			return nil, cli.Usagef("--hosts %q names no host", given)
 		}
 		return out, nil
 	}
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
-		return nil, issueUsagef("--listen %q: want HOST:PORT", listen)
+		return nil, cli.Usagef("--listen %q: want HOST:PORT", listen)
 	}
 	ip := net.ParseIP(host)
 	switch {
@@ -356,7 +346,7 @@ func serveHosts(given, listen string) ([]string, error) {
 	case ip == nil && host != "":
 		return []string{host}, nil
 	}
-	return nil, issueUsagef("--listen %q listens on every address: give --hosts with the names terminals reach the centre by", listen)
+	return nil, cli.Usagef("--listen %q listens on every address: give --hosts with the names terminals reach the centre by", listen)
 }
 
 // loopback reports whether addr's host is a loopback address.
@@ -382,7 +372,7 @@ func readHPKEPrivate(path, kemName string) (hpke.PrivateKey, error) {
 	case "mlkem768-x25519":
 		id = 0x647a
 	default:
-		return nil, issueUsagef("--hpke-kem %q: want x25519 or mlkem768-x25519", kemName)
+		return nil, cli.Usagef("--hpke-kem %q: want x25519 or mlkem768-x25519", kemName)
 	}
 	kem, err := hpke.NewKEM(id)
 	if err != nil {
@@ -518,17 +508,17 @@ func serveSigning(fresh, grace, retention string) (serveSign, error) {
 	var s serveSign
 	var err error
 	if s.fresh, err = parseDays(fresh); err != nil {
-		return s, issueUsagef("--fresh: %v", err)
+		return s, cli.Usagef("--fresh: %v", err)
 	}
 	if s.grace, err = parseDays(grace); err != nil {
-		return s, issueUsagef("--grace: %v", err)
+		return s, cli.Usagef("--grace: %v", err)
 	}
 	if s.grace < s.fresh {
-		return s, issueUsagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", grace, fresh)
+		return s, cli.Usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", grace, fresh)
 	}
 	if retention != "0" {
 		if s.retention, err = parseDays(retention); err != nil {
-			return s, issueUsagef("--retention: %v (or 0 to keep every passage)", err)
+			return s, cli.Usagef("--retention: %v (or 0 to keep every passage)", err)
 		}
 	}
 	return s, nil
@@ -546,7 +536,7 @@ func loadServeKey(keyFlag, keyPath, delFlag, delPath string, root crypto.PublicK
 	}
 	if delPath == "" {
 		if !samePublic(k.Public(), root) {
-			return nil, nil, issueUsagef("%s %s is not the operator root: give its %s FILE from `sentinel-central trust delegate`", keyFlag, keyPath, delFlag)
+			return nil, nil, cli.Usagef("%s %s is not the operator root: give its %s FILE from `sentinel-central trust delegate`", keyFlag, keyPath, delFlag)
 		}
 		return k, nil, nil
 	}
@@ -615,7 +605,7 @@ func setLimit(cfg *server.Config, arg string) error {
 	rate, err1 := strconv.ParseFloat(r, 64)
 	burst, err2 := strconv.Atoi(b)
 	if !ok || !ok2 || err1 != nil || err2 != nil || rate <= 0 || burst < 1 {
-		return issueUsagef("--limit %q: want LISTENER=RATE/BURST with a positive rate and burst, like issue=200/500", arg)
+		return cli.Usagef("--limit %q: want LISTENER=RATE/BURST with a positive rate and burst, like issue=200/500", arg)
 	}
 	l := server.Limit{Rate: ratelimit.Limit(rate), Burst: burst}
 	switch name {
@@ -626,7 +616,7 @@ func setLimit(cfg *server.Config, arg string) error {
 	case "issue":
 		cfg.IssuanceLimit = l
 	default:
-		return issueUsagef("--limit %q: the listener is enrol, ops or issue", arg)
+		return cli.Usagef("--limit %q: the listener is enrol, ops or issue", arg)
 	}
 	return nil
 }

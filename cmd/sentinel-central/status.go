@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,8 +47,7 @@ type statusPublishing struct {
 }
 
 func statusFlags(name string, stderr io.Writer) (*flag.FlagSet, *statusPublishing) {
-	fs := flag.NewFlagSet("sentinel-central status "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentinel-central status "+name, stderr)
 	p := &statusPublishing{now: time.Now}
 	fs.StringVar(&p.key, "key", "", "the online signing key's private key `FILE` (required)")
 	fs.StringVar(&p.delegation, "delegation", "", "the signing key's delegation `FILE` from the root (required unless --key is the root)")
@@ -59,18 +57,6 @@ func statusFlags(name string, stderr io.Writer) (*flag.FlagSet, *statusPublishin
 	fs.StringVar(&p.grace, "grace", "72h", "how long after issue it is still usable in grace")
 	fs.BoolVar(&p.asJSON, "json", false, "print JSON")
 	return fs, p
-}
-
-func statusFinish(stderr io.Writer, name string, err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "sentinel-central status %s: %v\n", name, err)
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	return exitRefused
 }
 
 // signing is what publishing needs, loaded before anything is recorded.
@@ -83,18 +69,18 @@ type signing struct {
 
 func (p *statusPublishing) load() (*signing, error) {
 	if p.key == "" || p.rootPub == "" {
-		return nil, usagef("--key FILE and --root-pub FILE are required")
+		return nil, cli.Usagef("--key FILE and --root-pub FILE are required")
 	}
 	var s signing
 	var err error
 	if s.fresh, err = parseDays(p.fresh); err != nil {
-		return nil, usagef("--fresh: %v", err)
+		return nil, cli.Usagef("--fresh: %v", err)
 	}
 	if s.grace, err = parseDays(p.grace); err != nil {
-		return nil, usagef("--grace: %v", err)
+		return nil, cli.Usagef("--grace: %v", err)
 	}
 	if s.grace < s.fresh {
-		return nil, usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", p.grace, p.fresh)
+		return nil, cli.Usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", p.grace, p.fresh)
 	}
 	if s.signer, err = readPrivateKey(p.key); err != nil {
 		return nil, err
@@ -165,39 +151,39 @@ func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	statusS := fs.String("status", "", "green, yellow, red or withheld (required)")
 	reasonS := fs.String("reason", "", "why, by `NAME`: confirmed, close-contact, fever, test-negative, ... (the table in docs/reasons.md; required)")
 	note := fs.String("note", "", "the reason in words, kept at the centre only")
-	var effective, until timeFlag
+	var effective, until cli.Time
 	fs.Var(&effective, "effective", "when the status takes effect, RFC 3339 (default now)")
 	fs.Var(&until, "until", "when the status lapses, RFC 3339 (default open)")
-	return statusFinish(stderr, "set", func() error {
-		pos, err := parseFlags(fs, args)
+	return cli.Exit(stderr, "sentinel-central status set", func() error {
+		pos, err := cli.Parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(pos) != 0 {
-			return usagef("set takes no arguments: set --holder ISSUER:INDEX --status red --reason confirmed --key SIGNER --delegation FILE --root-pub ROOT")
+			return cli.Usagef("set takes no arguments: set --holder ISSUER:INDEX --status red --reason confirmed --key SIGNER --delegation FILE --root-pub ROOT")
 		}
 		if *holderS == "" || *statusS == "" || *reasonS == "" {
-			return usagef("--holder, --status and --reason are required")
+			return cli.Usagef("--holder, --status and --reason are required")
 		}
 		h, err := credential.ParseHolderID(*holderS)
 		if err != nil {
-			return usagef("--holder: %v", err)
+			return cli.Usagef("--holder: %v", err)
 		}
 		st, err := status.ParseStatus(*statusS)
 		if err != nil {
-			return usagef("--status %q: want green, yellow, red or withheld", *statusS)
+			return cli.Usagef("--status %q: want green, yellow, red or withheld", *statusS)
 		}
 		reason, err := status.ParseReason(*reasonS)
 		if err != nil {
-			return usagef("--reason: %v", err)
+			return cli.Usagef("--reason: %v", err)
 		}
 		now := p.now()
-		r := statusdb.Record{Holder: h, Status: st, Effective: effective.or(now), Until: until.t, Reason: byte(reason), Note: *note, SetAt: now.UTC()}
+		r := statusdb.Record{Holder: h, Status: st, Effective: effective.Or(now), Until: until.T, Reason: byte(reason), Note: *note, SetAt: now.UTC()}
 		if r.Effective.After(now.Add(maxFutureEffective)) {
-			return usagef("--effective %s lies in the future: set the status when it takes effect", r.Effective.Format(time.RFC3339))
+			return cli.Usagef("--effective %s lies in the future: set the status when it takes effect", r.Effective.Format(time.RFC3339))
 		}
 		if !r.Until.IsZero() && !r.Until.After(r.Effective) {
-			return usagef("--until %s is not after the effective time %s", r.Until.Format(time.RFC3339), r.Effective.Format(time.RFC3339))
+			return cli.Usagef("--until %s is not after the effective time %s", r.Until.Format(time.RFC3339), r.Effective.Format(time.RFC3339))
 		}
 		s, err := p.load()
 		if err != nil {
@@ -230,19 +216,19 @@ func runStatusRevoke(ctx context.Context, args []string, stdin io.Reader, stdout
 	fs, p := statusFlags("revoke", stderr)
 	var ucis cli.Strings
 	fs.Var(&ucis, "dcc", "an EU DCC certificate identifier (`UCI`) to revoke; repeat for several (required)")
-	var until timeFlag
+	var until cli.Time
 	fs.Var(&until, "until", "when the revocation lapses, RFC 3339: the certificate's expiry, after which terminals refuse it anyway (default one year from now; serve's scheduler republishes without it then)")
-	return statusFinish(stderr, "revoke", func() error {
-		pos, err := parseFlags(fs, args)
+	return cli.Exit(stderr, "sentinel-central status revoke", func() error {
+		pos, err := cli.Parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(pos) != 0 || len(ucis) == 0 {
-			return usagef("want revoke --dcc UCI --key SIGNER --delegation FILE --root-pub ROOT")
+			return cli.Usagef("want revoke --dcc UCI --key SIGNER --delegation FILE --root-pub ROOT")
 		}
 		for _, u := range ucis {
 			if u == "" || len(u) > 256 {
-				return usagef("--dcc %q: want a certificate identifier such as URN:UVCI:01:DE:…", u)
+				return cli.Usagef("--dcc %q: want a certificate identifier such as URN:UVCI:01:DE:…", u)
 			}
 		}
 		s, err := p.load()
@@ -250,9 +236,9 @@ func runStatusRevoke(ctx context.Context, args []string, stdin io.Reader, stdout
 			return err
 		}
 		now := p.now()
-		end := until.or(now.Add(defaultRevocationLife))
+		end := until.Or(now.Add(defaultRevocationLife))
 		if !end.After(now) {
-			return usagef("--until %s is not in the future: a revocation that has lapsed already needs no publishing", end.Format(time.RFC3339))
+			return cli.Usagef("--until %s is not in the future: a revocation that has lapsed already needs no publishing", end.Format(time.RFC3339))
 		}
 		out, err := publishStatus(p, s, func(tx *statusdb.Tx, delta *status.Builder) error {
 			for _, u := range ucis {
@@ -276,13 +262,13 @@ func runStatusRevoke(ctx context.Context, args []string, stdin io.Reader, stdout
 // before a planned outage.
 func runStatusPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, p := statusFlags("publish", stderr)
-	return statusFinish(stderr, "publish", func() error {
-		pos, err := parseFlags(fs, args)
+	return cli.Exit(stderr, "sentinel-central status publish", func() error {
+		pos, err := cli.Parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(pos) != 0 {
-			return usagef("publish takes no arguments: publish --key SIGNER --delegation FILE --root-pub ROOT")
+			return cli.Usagef("publish takes no arguments: publish --key SIGNER --delegation FILE --root-pub ROOT")
 		}
 		s, err := p.load()
 		if err != nil {

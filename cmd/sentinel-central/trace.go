@@ -11,34 +11,35 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/internal/central/ops"
 	"sentinel/internal/central/opsapi"
+	"sentinel/internal/cli"
 )
 
 // runTrace finds a holder's passages and the holders who passed the same
 // site within the window, records the trace in the audit log, and prints it.
 func runTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := issueFlagSet("trace", stderr)
+	fs := cli.NewFlagSet("sentinel-central trace", stderr)
 	var o opsFlags
 	o.register(fs)
 	holder := fs.String("holder", "", "the holder to trace: `ISSUER:INDEX` (as ZJ:1024) or p: and the 32 hex digits of a pseudonym, never a name (required)")
 	days := fs.Int("days", 14, "look back this many `DAYS`")
 	window := fs.Duration("window", 30*time.Minute, "contacts within ± this `DURATION` of each passage")
 	asJSON := fs.Bool("json", false, "print JSON")
-	return opsExit(stderr, "trace", func() error {
-		if err := opsParse(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central trace", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
 		if *holder == "" {
-			return issueUsagef("--holder is required: the holder as ISSUER:INDEX (as ZJ:1024) or p: and the 32 hex digits of a pseudonym")
+			return cli.Usagef("--holder is required: the holder as ISSUER:INDEX (as ZJ:1024) or p: and the 32 hex digits of a pseudonym")
 		}
 		h, err := credential.ParseHolderID(*holder)
 		if err != nil {
-			return issueUsagef("--holder: %v", err)
+			return cli.Usagef("--holder: %v", err)
 		}
 		if *days <= 0 || *days > 366 {
-			return issueUsagef("--days %d: want 1 to 366", *days)
+			return cli.Usagef("--days %d: want 1 to 366", *days)
 		}
 		if *window < 0 || *window > 24*time.Hour {
-			return issueUsagef("--window %v: want 0 to 24h", *window)
+			return cli.Usagef("--window %v: want 0 to 24h", *window)
 		}
 		if err := o.check(); err != nil {
 			return err

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -41,44 +40,6 @@ func runTrust(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	return cli.Dispatch(ctx, "sentinel-central trust", trustCommands, args, stdin, stdout, stderr)
 }
 
-// usageError is a mistake in the command line: exit status 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
-
-// finish prints err and returns the exit status for it.
-func finish(stderr io.Writer, name string, err error) int {
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return exitOK // -h printed the flags
-	}
-	fmt.Fprintf(stderr, "sentinel-central trust %s: %v\n", name, err)
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	return exitRefused
-}
-
-// newFlags returns a flag set that reports to stderr and does not exit.
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("sentinel-central trust "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parseFlags parses flags that may come before and after positional
-// arguments ("inspect FILE --root PUB") and returns the positionals. Its
-// error is flag.ErrHelp or a *usageError.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	pos, err := cli.ParseInterspersed(fs, args)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		return nil, usagef("%v", err)
-	}
-	return pos, err
-}
-
 // parseDays reads a duration, with "d" for days as in "90d".
 func parseDays(s string) (time.Duration, error) {
 	if n, ok := strings.CutSuffix(s, "d"); ok {
@@ -95,26 +56,6 @@ func parseDays(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// timeFlag is a time given as RFC 3339; zero when not given.
-type timeFlag struct{ t time.Time }
-
-func (f *timeFlag) String() string {
-	if f.t.IsZero() {
-		return ""
-	}
-	return f.t.Format(time.RFC3339)
-}
-
-func (f *timeFlag) Set(s string) (err error) { f.t, err = cli.ParseTime(s); return err }
-
-// or returns the time, or now when none was given.
-func (f *timeFlag) or(now time.Time) time.Time {
-	if f.t.IsZero() {
-		return now.UTC().Truncate(time.Second)
-	}
-	return f.t
-}
-
 func parseKeyType(s string) (trust.KeyType, error) {
 	switch strings.ToLower(s) {
 	case "ed25519":
@@ -122,7 +63,7 @@ func parseKeyType(s string) (trust.KeyType, error) {
 	case "p256", "p-256", "es256":
 		return trust.KeyP256, nil
 	}
-	return 0, usagef("--type %q: want ed25519 or p256", s)
+	return 0, cli.Usagef("--type %q: want ed25519 or p256", s)
 }
 
 // writeNew writes a file that must not exist yet: keys are never
@@ -211,16 +152,16 @@ func printKeyPair(w io.Writer, asJSON bool, what string, out keyPairOut) error {
 }
 
 func runTrustRootKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("root-keygen", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust root-keygen", stderr)
 	out := fs.String("out", "", "directory for root.key (0600) and root.pub (required)")
 	typ := fs.String("type", "ed25519", "key type: ed25519 or p256")
 	asJSON := fs.Bool("json", false, "print JSON")
-	return finish(stderr, "root-keygen", func() error {
-		if _, err := parseFlags(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central trust root-keygen", func() error {
+		if _, err := cli.Parse(fs, args); err != nil {
 			return err
 		}
 		if *out == "" {
-			return usagef("--out DIR is required")
+			return cli.Usagef("--out DIR is required")
 		}
 		kt, err := parseKeyType(*typ)
 		if err != nil {
@@ -250,20 +191,20 @@ func runTrustRootKeygen(ctx context.Context, args []string, stdin io.Reader, std
 }
 
 func runTrustSignerKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("signer-keygen", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust signer-keygen", stderr)
 	out := fs.String("out", "", "directory for NAME.key (0600) and NAME.pub (required)")
 	name := fs.String("name", "signer", "file name of the key pair")
 	typ := fs.String("type", "ed25519", "key type: ed25519 or p256")
 	asJSON := fs.Bool("json", false, "print JSON")
-	return finish(stderr, "signer-keygen", func() error {
-		if _, err := parseFlags(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central trust signer-keygen", func() error {
+		if _, err := cli.Parse(fs, args); err != nil {
 			return err
 		}
 		if *out == "" {
-			return usagef("--out DIR is required")
+			return cli.Usagef("--out DIR is required")
 		}
 		if *name == "" || strings.ContainsAny(*name, `/\`) {
-			return usagef("--name %q: want a plain file name", *name)
+			return cli.Usagef("--name %q: want a plain file name", *name)
 		}
 		kt, err := parseKeyType(*typ)
 		if err != nil {
@@ -287,31 +228,31 @@ func runTrustSignerKeygen(ctx context.Context, args []string, stdin io.Reader, s
 }
 
 func runTrustKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("keygen", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust keygen", stderr)
 	issuer := fs.String("issuer", "", "the region the key issues for, e.g. ZJ or HB-WH (required)")
 	out := fs.String("out", "", "directory for ISSUER.key (0600) and ISSUER.pub (required)")
 	typ := fs.String("type", "ed25519", "key type: ed25519 or p256")
-	var from, to timeFlag
+	var from, to cli.Time
 	fs.Var(&from, "from", "the key is valid from this time (RFC 3339; default open)")
 	fs.Var(&to, "to", "the key is valid until this time (RFC 3339; default open)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	return finish(stderr, "keygen", func() error {
-		if _, err := parseFlags(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central trust keygen", func() error {
+		if _, err := cli.Parse(fs, args); err != nil {
 			return err
 		}
 		if *issuer == "" || *out == "" {
-			return usagef("--issuer ID and --out DIR are required")
+			return cli.Usagef("--issuer ID and --out DIR are required")
 		}
 		if err := trust.ValidIssuer(*issuer); err != nil {
-			return usagef("--issuer: %v", err)
+			return cli.Usagef("--issuer: %v", err)
 		}
 		kt, err := parseKeyType(*typ)
 		if err != nil {
 			return err
 		}
-		v := trust.Validity{NotBefore: from.t, NotAfter: to.t}
+		v := trust.Validity{NotBefore: from.T, NotAfter: to.T}
 		if !v.NotBefore.IsZero() && !v.NotAfter.IsZero() && !v.NotAfter.After(v.NotBefore) {
-			return usagef("--to must be after --from")
+			return cli.Usagef("--to must be after --from")
 		}
 		k, err := trust.GenerateKey(nil, kt)
 		if err != nil {
@@ -337,16 +278,16 @@ type hpkeOut struct {
 }
 
 func runTrustHPKEKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("hpke-keygen", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust hpke-keygen", stderr)
 	out := fs.String("out", "", "directory for centre.hpke.key (0600) and centre.hpke.pub, both hex (required)")
 	kemName := fs.String("kem", "x25519", "KEM: x25519 (DHKEM X25519, 0x20) or mlkem768-x25519 (hybrid, 0x647a)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	return finish(stderr, "hpke-keygen", func() error {
-		if _, err := parseFlags(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central trust hpke-keygen", func() error {
+		if _, err := cli.Parse(fs, args); err != nil {
 			return err
 		}
 		if *out == "" {
-			return usagef("--out DIR is required")
+			return cli.Usagef("--out DIR is required")
 		}
 		var kem hpke.KEM
 		switch *kemName {
@@ -355,7 +296,7 @@ func runTrustHPKEKeygen(ctx context.Context, args []string, stdin io.Reader, std
 		case "mlkem768-x25519":
 			kem = hpke.MLKEM768X25519()
 		default:
-			return usagef("--kem %q: want x25519 or mlkem768-x25519", *kemName)
+			return cli.Usagef("--kem %q: want x25519 or mlkem768-x25519", *kemName)
 		}
 		priv, err := kem.GenerateKey()
 		if err != nil {
@@ -391,16 +332,16 @@ type pseudonymOut struct {
 }
 
 func runTrustPseudonymKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("pseudonym-keygen", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust pseudonym-keygen", stderr)
 	out := fs.String("out", "", "the key `FILE` to write: 64 hex digits, mode 0600 (required; never overwritten)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	return finish(stderr, "pseudonym-keygen", func() error {
-		pos, err := parseFlags(fs, args)
+	return cli.Exit(stderr, "sentinel-central trust pseudonym-keygen", func() error {
+		pos, err := cli.Parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if *out == "" || len(pos) != 0 {
-			return usagef("usage: sentinel-central trust pseudonym-keygen --out FILE")
+			return cli.Usagef("usage: sentinel-central trust pseudonym-keygen --out FILE")
 		}
 		key := make([]byte, trust.PseudonymKeySize)
 		rand.Read(key)
@@ -453,7 +394,7 @@ func parseKinds(s string) ([]trust.Kind, error) {
 			for _, k := range trust.Kinds() {
 				names = append(names, string(k))
 			}
-			return nil, usagef("--kinds: unknown kind %q (known: %s)", k, strings.Join(names, ", "))
+			return nil, cli.Usagef("--kinds: unknown kind %q (known: %s)", k, strings.Join(names, ", "))
 		}
 		kinds = append(kinds, k)
 	}
@@ -469,21 +410,21 @@ type delegationOut struct {
 }
 
 func runTrustDelegate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("delegate", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust delegate", stderr)
 	rootPath := fs.String("root", "", "the operator root's private key file (required)")
 	pubPath := fs.String("pub", "", "the online signing key's public key file (required)")
 	kindsFlag := fs.String("kinds", "", "comma-separated kinds it may sign: trust, status-base, status-delta, policy, config (required)")
 	valid := fs.String("valid", "90d", "how long the delegation lasts, e.g. 90d or 720h")
-	var from timeFlag
+	var from cli.Time
 	fs.Var(&from, "from", "start of the delegation (RFC 3339; default now)")
 	out := fs.String("out", "", "the delegation file to write (required)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	return finish(stderr, "delegate", func() error {
-		if _, err := parseFlags(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central trust delegate", func() error {
+		if _, err := cli.Parse(fs, args); err != nil {
 			return err
 		}
 		if *rootPath == "" || *pubPath == "" || *kindsFlag == "" || *out == "" {
-			return usagef("--root KEY, --pub KEY, --kinds LIST and --out FILE are required")
+			return cli.Usagef("--root KEY, --pub KEY, --kinds LIST and --out FILE are required")
 		}
 		kinds, err := parseKinds(*kindsFlag)
 		if err != nil {
@@ -491,7 +432,7 @@ func runTrustDelegate(ctx context.Context, args []string, stdin io.Reader, stdou
 		}
 		dur, err := parseDays(*valid)
 		if err != nil {
-			return usagef("--valid: %v", err)
+			return cli.Usagef("--valid: %v", err)
 		}
 		root, err := readPrivateKey(*rootPath)
 		if err != nil {
@@ -501,7 +442,7 @@ func runTrustDelegate(ctx context.Context, args []string, stdin io.Reader, stdou
 		if err != nil {
 			return err
 		}
-		start := from.or(time.Now())
+		start := from.Or(time.Now())
 		d, err := trust.Delegate(root, pub, kinds, start, start.Add(dur))
 		if err != nil {
 			return err
@@ -628,7 +569,7 @@ type buildOut struct {
 }
 
 func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("build", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust build", stderr)
 	rootPath := fs.String("root", "", "sign with the operator root's private key itself")
 	delPath := fs.String("delegation", "", "sign with a delegated key: its delegation file (with --key)")
 	keyPath := fs.String("key", "", "the delegated signing key's private key file (with --delegation)")
@@ -645,39 +586,39 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	hpkePath := fs.String("hpke-pub", "", "the centre's HPKE public key (raw bytes or hex)")
 	hpkeKEM := fs.Uint("hpke-kem", 0x20, "the HPKE KEM id of --hpke-pub (0x20: DHKEM X25519)")
 	version := fs.Uint64("version", 0, "the bundle's version, above every earlier one (required)")
-	var issued timeFlag
+	var issued cli.Time
 	fs.Var(&issued, "issued", "issue time (RFC 3339; default now)")
 	fresh := fs.String("fresh", "24h", "how long the bundle stays fresh after issue")
 	grace := fs.String("grace", "72h", "how long after issue it is still usable in grace")
 	out := fs.String("out", "-", "the bundle `FILE` to write; - writes it to standard output (then the summary goes to standard error)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	return finish(stderr, "build", func() error {
-		if _, err := parseFlags(fs, args); err != nil {
+	return cli.Exit(stderr, "sentinel-central trust build", func() error {
+		if _, err := cli.Parse(fs, args); err != nil {
 			return err
 		}
 		if *version == 0 {
-			return usagef("--version N (1 or more) is required")
+			return cli.Usagef("--version N (1 or more) is required")
 		}
 		toStdout := *out == "-" || *out == ""
 		if toStdout && isTerminal(stdout) {
-			return usagef("the bundle is binary: name a file with --out FILE, or redirect standard output (> FILE)")
+			return cli.Usagef("the bundle is binary: name a file with --out FILE, or redirect standard output (> FILE)")
 		}
 		if (*rootPath == "") == (*delPath == "") || (*delPath == "") != (*keyPath == "") {
-			return usagef("sign with either --root KEY, or --delegation FILE and --key KEY")
+			return cli.Usagef("sign with either --root KEY, or --delegation FILE and --key KEY")
 		}
 		freshD, err := parseDays(*fresh)
 		if err != nil {
-			return usagef("--fresh: %v", err)
+			return cli.Usagef("--fresh: %v", err)
 		}
 		graceD, err := parseDays(*grace)
 		if err != nil {
-			return usagef("--grace: %v", err)
+			return cli.Usagef("--grace: %v", err)
 		}
 		if graceD < freshD {
-			return usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", *grace, *fresh)
+			return cli.Usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", *grace, *fresh)
 		}
 		if *hpkeKEM > 0xffff {
-			return usagef("--hpke-kem %d is not a 16-bit KEM id", *hpkeKEM)
+			return cli.Usagef("--hpke-kem %d is not a 16-bit KEM id", *hpkeKEM)
 		}
 
 		var pin crypto.PublicKey
@@ -704,7 +645,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 				return err
 			}
 			if pin == nil {
-				return usagef("--root-pub FILE is required with --delegation, to check the delegation")
+				return cli.Usagef("--root-pub FILE is required with --delegation, to check the delegation")
 			}
 			if d, err = trust.ParseDelegation(raw, pin); err != nil {
 				return fmt.Errorf("%s: %w", *delPath, err)
@@ -743,7 +684,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		for _, arg := range jwks {
 			iss, p, ok := strings.Cut(arg, "=")
 			if !ok || iss == "" || p == "" {
-				return usagef("--jwks %q: want ISS=FILE, e.g. --jwks https://issuer.example/shc=jwks.json", arg)
+				return cli.Usagef("--jwks %q: want ISS=FILE, e.g. --jwks https://issuer.example/shc=jwks.json", arg)
 			}
 			data, err := os.ReadFile(p)
 			if err != nil {
@@ -765,7 +706,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			iss, p, ok := strings.Cut(arg, "=")
 			i, known := shc[iss]
 			if !ok || !known {
-				return usagef("--crl %q: want ISS=FILE for an issuer given with --jwks", arg)
+				return cli.Usagef("--crl %q: want ISS=FILE for an issuer given with --jwks", arg)
 			}
 			crl, err := os.ReadFile(p)
 			if err != nil {
@@ -791,7 +732,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			c.RevokedDelegations = append(c.RevokedDelegations, kid)
 		}
 
-		at := issued.or(time.Now())
+		at := issued.Or(time.Now())
 		data, err := trust.BuildTrustBundle(signer, d, trust.Bundle{
 			Version: *version, IssuedAt: at, FreshUntil: at.Add(freshD), GraceUntil: at.Add(graceD),
 		}, c)
@@ -868,18 +809,18 @@ type inspectOut struct {
 }
 
 func runTrustInspect(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("inspect", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust inspect", stderr)
 	rootPath := fs.String("root", "", "the operator root's public key file (required)")
-	var at timeFlag
+	var at cli.Time
 	fs.Var(&at, "at", "judge freshness at this time (RFC 3339; default now)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	return finish(stderr, "inspect", func() error {
-		files, err := parseFlags(fs, args)
+	return cli.Exit(stderr, "sentinel-central trust inspect", func() error {
+		files, err := cli.Parse(fs, args)
 		if err != nil {
 			return err
 		}
 		if len(files) != 1 || *rootPath == "" {
-			return usagef("usage: sentinel-central trust inspect FILE --root PUB [--at TIME] [--json]")
+			return cli.Usagef("usage: sentinel-central trust inspect FILE --root PUB [--at TIME] [--json]")
 		}
 		root, err := readPublicKey(*rootPath)
 		if err != nil {
@@ -889,7 +830,7 @@ func runTrustInspect(ctx context.Context, args []string, stdin io.Reader, stdout
 		if err != nil {
 			return err
 		}
-		now := at.or(time.Now())
+		now := at.Or(time.Now())
 		b, fr, err := trust.OpenBundle(data, root, now, trust.State{})
 		if err != nil {
 			return fmt.Errorf("%s: %w", files[0], err)

@@ -309,43 +309,20 @@ func journalTail(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// parseCLITime parses RFC 3339, a date and time without zone (UTC) or a
-// date alone (its midnight, UTC).
-func parseCLITime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("time %q: want RFC 3339 (2026-03-14T09:00:00Z), a time without zone (UTC) or a date", s)
-}
-
 func journalExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, jf := newJournalFlags("export", stderr)
-	fromS := fs.String("from", "", "first passage time to export (inclusive)")
-	toS := fs.String("to", "", "passage time to stop at (exclusive)")
+	var fromT, toT cli.Time
+	fs.Var(&fromT, "from", "first passage `TIME` to export (inclusive)")
+	fs.Var(&toT, "to", "passage `TIME` to stop at (exclusive)")
 	format := fs.String("format", "", "csv or jsonl (default csv; jsonl with --json)")
 	outPath := fs.String("out", "", "write to FILE instead of standard output")
 	if code := parseJournalArgs(fs, args); code >= 0 {
 		return code
 	}
-	var from, to time.Time
-	var err error
-	if *fromS != "" {
-		if from, err = parseCLITime(*fromS); err != nil {
-			fmt.Fprintf(stderr, "sentinelctl journal export: --from: %v\n", err)
-			return exitUsage
-		}
-	}
-	if *toS != "" {
-		if to, err = parseCLITime(*toS); err != nil {
-			fmt.Fprintf(stderr, "sentinelctl journal export: --to: %v\n", err)
-			return exitUsage
-		}
-		if !from.IsZero() && !to.After(from) {
-			fmt.Fprintf(stderr, "sentinelctl journal export: --to %s is not after --from %s\n", *toS, *fromS)
-			return exitUsage
-		}
+	from, to := fromT.T, toT.T
+	if !from.IsZero() && !to.IsZero() && !to.After(from) {
+		fmt.Fprintf(stderr, "sentinelctl journal export: --to %s is not after --from %s\n", to.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano))
+		return exitUsage
 	}
 	if *format == "" {
 		*format = "csv"

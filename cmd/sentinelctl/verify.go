@@ -44,7 +44,8 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	var trustFiles cli.Strings
 	fs.Var(&trustFiles, "trust", "trusted keys: a certificate (PEM or DER), a JWKS (ISSUER_URL=FILE binds it to its issuer), a native issuer key, a trust bundle, or a directory of them; repeatable")
 	root := fs.String("root", "", "operator root public key that signs trust bundles given with --trust")
-	at := fs.String("at", "", "verify as of this time (RFC 3339; without a zone it is UTC); default now")
+	var at cli.Time
+	fs.Var(&at, "at", "verify as of this `TIME` (RFC 3339; without a zone it is UTC); default now")
 	asJSON := fs.Bool("json", false, "print one JSON object per payload")
 	lang := fs.String("lang", "en", "language of the messages: en or zh")
 	fs.Usage = func() {
@@ -70,13 +71,8 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return exitUsage
 	}
 	now := time.Now()
-	if *at != "" {
-		t, err := cli.ParseTime(*at)
-		if err != nil {
-			fmt.Fprintf(stderr, "sentinelctl verify: --at: %v\n", err)
-			return exitUsage
-		}
-		now = t
+	if !at.T.IsZero() {
+		now = at.T
 	}
 	if len(trustFiles) == 0 {
 		fmt.Fprintln(stderr, "sentinelctl verify: no --trust given: every code will be refused as untrusted (pass the issuers' keys, certificates or a trust bundle)")

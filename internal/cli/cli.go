@@ -6,6 +6,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -74,6 +75,7 @@ func Usage(w io.Writer, prog string, cmds map[string]Command) {
 // ParseInterspersed parses flags that may stand before, between or after
 // the positional arguments ("verify FILE --json") and returns the
 // positionals. "--" ends the flags; everything after it is positional.
+// Its error is the flag package's own; Parse wraps it as a usage error.
 func ParseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -92,6 +94,70 @@ func ParseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// NewFlagSet returns the flag set of a command named name (as
+// "sentinel-central trust build"): it reports to stderr and never exits
+// the process.
+func NewFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// Parse parses args as ParseInterspersed does and returns the positionals.
+// Its error is flag.ErrHelp when -h was asked for (the flags are printed
+// already), or a usage error.
+func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := ParseInterspersed(fs, args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return nil, Usagef("%v", err)
+	}
+	return pos, err
+}
+
+// ParseNoArgs parses args for a command that takes flags only and refuses
+// any positional argument as a usage error.
+func ParseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return Usagef("unexpected argument %q", pos[0])
+	}
+	return nil
+}
+
+// UsageError is a mistake in the command line: Exit turns it into
+// ExitUsage. Every other error is a refusal or a failure (ExitRefused).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Usagef returns a *UsageError with a formatted message.
+func Usagef(format string, args ...any) error {
+	return &UsageError{fmt.Sprintf(format, args...)}
+}
+
+// IsUsage reports whether err is, or wraps, a usage error.
+func IsUsage(err error) bool {
+	var ue *UsageError
+	return errors.As(err, &ue)
+}
+
+// Exit prints err after the command's name and returns the exit status for
+// it: ExitOK for nil and for flag.ErrHelp (-h printed the flags),
+// ExitUsage for a usage error, ExitRefused for anything else.
+func Exit(stderr io.Writer, prog string, err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+	if IsUsage(err) {
+		return ExitUsage
+	}
+	return ExitRefused
+}
+
 // Strings is a flag that may be given several times.
 type Strings []string
 
@@ -101,16 +167,66 @@ func (s *Strings) String() string { return strings.Join(*s, ",") }
 // Set implements flag.Value.
 func (s *Strings) Set(v string) error { *s = append(*s, v); return nil }
 
-// ParseTime reads a time as every command takes it: RFC 3339, or a date and
-// time without a zone (UTC), or a date alone (midnight UTC). The result is
-// in UTC.
+// TimeSyntax says, in the words of an error message, what ParseTime takes.
+const TimeSyntax = "want RFC 3339, as 2026-12-01T08:00:00Z or 2026-12-01T09:00:00+01:00; " +
+	"without a zone it is UTC, a space may stand for the T (quote it), and a date alone is its midnight UTC"
+
+// timeLayouts are the forms ParseTime takes, with "T" between date and
+// time; a space there is read as a "T" first.
+var timeLayouts = []string{
+	time.RFC3339Nano,                // 2026-12-01T08:00:00Z, 2026-12-01T08:00:00.5+01:00
+	"2006-01-02T15:04Z07:00",        // 2026-12-01T08:00+01:00
+	"2006-01-02T15:04:05.999999999", // 2026-12-01T08:00:00: UTC
+	"2006-01-02T15:04",              // 2026-12-01T08:00: UTC
+	time.DateOnly,                   // 2026-12-01: midnight UTC
+}
+
+// ParseTime reads a time as every command of every Sentinel program takes
+// it: RFC 3339; without a zone the time is UTC; a date alone is its
+// midnight UTC. The date and the time may be separated by a space instead
+// of the "T" ("2026-12-01 08:00:00", as date, psql and the logs print it):
+// RFC 3339 allows it, and an ops person pasting a time expects it to be
+// read the same by every command. A lowercase "t" or "z" is read too. The
+// result is in UTC.
 func ParseTime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04:05", time.DateOnly} {
-		if t, err := time.Parse(layout, s); err == nil {
+	norm := strings.TrimSpace(s)
+	if len(norm) > 10 && (norm[10] == ' ' || norm[10] == 't') {
+		norm = norm[:10] + "T" + strings.TrimLeft(norm[11:], " ")
+	}
+	if strings.HasSuffix(norm, "z") {
+		norm = norm[:len(norm)-1] + "Z"
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, norm); err == nil {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339, e.g. 2026-11-29T08:00:00Z (no zone means UTC)", s)
+	return time.Time{}, fmt.Errorf("%q is not a time: %s", s, TimeSyntax)
+}
+
+// Time is a flag holding an optional time in ParseTime's syntax. An
+// invalid value is a usage error that names the flag and the syntax.
+type Time struct {
+	T time.Time // the time given; zero when the flag was not given
+}
+
+// String implements flag.Value.
+func (f *Time) String() string {
+	if f == nil || f.T.IsZero() {
+		return ""
+	}
+	return f.T.Format(time.RFC3339Nano)
+}
+
+// Set implements flag.Value.
+func (f *Time) Set(s string) (err error) { f.T, err = ParseTime(s); return err }
+
+// Or returns the time given, or now to the second when none was.
+func (f *Time) Or(now time.Time) time.Time {
+	if f.T.IsZero() {
+		return now.UTC().Truncate(time.Second)
+	}
+	return f.T
 }
 
 // Main runs a program: run gets a context that SIGINT or SIGTERM cancels,

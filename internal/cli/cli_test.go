@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseInterspersed(t *testing.T) {
@@ -65,5 +68,144 @@ func TestDispatch(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `prog: unknown command "nope"`) || !strings.Contains(stderr.String(), "hello  say hello") {
 		t.Errorf("usage output lacks the error or the command list:\n%s", stderr.String())
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	utc := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.UTC()
+	}
+	tests := []struct {
+		name, in string
+		want     time.Time
+	}{
+		{"rfc3339 utc", "2026-12-01T08:00:00Z", utc("2026-12-01T08:00:00Z")},
+		{"rfc3339 offset", "2026-12-01T09:00:00+01:00", utc("2026-12-01T08:00:00Z")},
+		{"rfc3339 fraction", "2026-12-01T08:00:00.25Z", utc("2026-12-01T08:00:00.25Z")},
+		{"no zone is utc", "2026-12-01T08:00:00", utc("2026-12-01T08:00:00Z")},
+		{"no seconds", "2026-12-01T08:00", utc("2026-12-01T08:00:00Z")},
+		{"no seconds with zone", "2026-12-01T08:00-05:00", utc("2026-12-01T13:00:00Z")},
+		{"space form", "2026-12-01 08:00:00", utc("2026-12-01T08:00:00Z")},
+		{"space form with zone", "2026-12-01 08:00:00Z", utc("2026-12-01T08:00:00Z")},
+		{"space form with offset", "2026-12-01 09:00:00+01:00", utc("2026-12-01T08:00:00Z")},
+		{"space form no seconds", "2026-12-01 08:00", utc("2026-12-01T08:00:00Z")},
+		{"lowercase t and z", "2026-12-01t08:00:00z", utc("2026-12-01T08:00:00Z")},
+		{"date alone", "2026-12-01", utc("2026-12-01T00:00:00Z")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseTime(tt.in)
+			if err != nil {
+				t.Fatalf("ParseTime(%q): %v", tt.in, err)
+			}
+			if !got.Equal(tt.want) || got.Location() != time.UTC {
+				t.Errorf("ParseTime(%q) = %v, want %v in UTC", tt.in, got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{"", "yesterday", "2026-13-01", "2026-12-01T25:00:00Z", "01/12/2026", "2026-12-01T08", "1733040000", "2026-12-01 08:00:00 CET"} {
+		t.Run("bad "+bad, func(t *testing.T) {
+			if got, err := ParseTime(bad); err == nil {
+				t.Errorf("ParseTime(%q) = %v, want an error", bad, got)
+			} else if !strings.Contains(err.Error(), "RFC 3339") || !strings.Contains(err.Error(), "2026-12-01T08:00:00Z") {
+				t.Errorf("ParseTime(%q) error %q does not give the expected form", bad, err)
+			}
+		})
+	}
+}
+
+// TestTimeFlag checks that a bad time on the command line is a usage
+// error naming the flag and the form wanted, and that every form of
+// ParseTime is taken by the flag.
+func TestTimeFlag(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    time.Time
+		wantErr bool
+	}{
+		{[]string{"--from", "2026-12-01 08:00:00"}, time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), false},
+		{[]string{"--from=2026-12-01T09:00:00+01:00"}, time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), false},
+		{nil, time.Time{}, false},
+		{[]string{"--from", "tomorrow"}, time.Time{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stderr strings.Builder
+			fs := NewFlagSet("prog export", &stderr)
+			var from Time
+			fs.Var(&from, "from", "first `TIME`")
+			err := ParseNoArgs(fs, tt.args)
+			if tt.wantErr {
+				code := Exit(&stderr, "prog export", err)
+				if code != ExitUsage {
+					t.Errorf("exit %d, want %d", code, ExitUsage)
+				}
+				msg := stderr.String()
+				for _, want := range []string{"-from", `"tomorrow"`, "RFC 3339", "without a zone it is UTC"} {
+					if !strings.Contains(msg, want) {
+						t.Errorf("message lacks %q:\n%s", want, msg)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !from.T.Equal(tt.want) {
+				t.Errorf("--from = %v, want %v", from.T, tt.want)
+			}
+		})
+	}
+	now := time.Date(2026, 12, 1, 8, 0, 0, 123, time.UTC)
+	if got := (&Time{}).Or(now); !got.Equal(now.Truncate(time.Second)) {
+		t.Errorf("unset Or(now) = %v, want %v", got, now.Truncate(time.Second))
+	}
+}
+
+func TestExit(t *testing.T) {
+	tests := []struct {
+		name    string
+		err     error
+		want    int
+		wantOut string
+	}{
+		{"ok", nil, ExitOK, ""},
+		{"help", flag.ErrHelp, ExitOK, ""},
+		{"usage", Usagef("--site is required"), ExitUsage, "prog sub: --site is required\n"},
+		{"wrapped usage", fmt.Errorf("reading: %w", Usagef("bad")), ExitUsage, "prog sub: reading: bad\n"},
+		{"refused", errors.New("no such file"), ExitRefused, "prog sub: no such file\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			if got := Exit(&out, "prog sub", tt.err); got != tt.want || out.String() != tt.wantOut {
+				t.Errorf("Exit(%v) = %d, %q; want %d, %q", tt.err, got, out.String(), tt.want, tt.wantOut)
+			}
+		})
+	}
+}
+
+func TestParseNoArgs(t *testing.T) {
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--json"}, ExitOK},
+		{[]string{"-h"}, ExitOK},
+		{[]string{"--nope"}, ExitUsage},
+		{[]string{"stray"}, ExitUsage},
+		{[]string{"--", "--json"}, ExitUsage}, // after "--" it is an argument
+	}
+	for _, tt := range tests {
+		fs := NewFlagSet("prog", io.Discard)
+		fs.Bool("json", false, "")
+		if got := Exit(io.Discard, "prog", ParseNoArgs(fs, tt.args)); got != tt.want {
+			t.Errorf("ParseNoArgs(%q): exit %d, want %d", tt.args, got, tt.want)
+		}
 	}
 }
