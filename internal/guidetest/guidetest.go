@@ -25,6 +25,11 @@
 // The blocks use variables that a prelude sets; docs/install.md lists them
 // with the values they have on a real terminal and centre. The test in
 // this package documents the values it gives them.
+//
+// Commands finds every command of our programs in any sh block, walkthrough
+// or not; TestGuideCommands checks each against its -h, so that the blocks
+// no test can run (installation as root, calibration with a blackbody,
+// reference syntax) name only subcommands and flags that exist.
 package guidetest
 
 import (
@@ -138,4 +143,92 @@ func fenceOf(s string) string {
 		}
 	}
 	return ""
+}
+
+// Command is one command of a guide's shell blocks that runs one of our
+// programs: the program, the words after it up to the end of the command
+// (continuation lines joined), and where it is.
+type Command struct {
+	File    string
+	Line    int
+	Program string
+	Args    []string
+}
+
+// String names the command for a reader.
+func (c Command) String() string {
+	return fmt.Sprintf("%s:%d: %s %s", c.File, c.Line, c.Program, strings.Join(c.Args, " "))
+}
+
+// Commands returns every command of the sh blocks of md (walkthrough or
+// not) that runs one of programs: at the start of a line, after a pipe,
+// ;, && or ||, or inside $( ). Words are split on blanks; quotes are kept.
+func Commands(file string, md []byte, programs ...string) []Command {
+	var out []Command
+	lines := strings.Split(string(md), "\n")
+	in, sh := false, false
+	var fence string
+	var logical strings.Builder
+	start := 0
+	for i, text := range lines {
+		trimmed := strings.TrimLeft(text, " ")
+		if !in {
+			if f := fenceOf(trimmed); f != "" {
+				in, fence = true, f
+				info := strings.Fields(trimmed[len(f):])
+				sh = len(info) > 0 && info[0] == "sh"
+			}
+			continue
+		}
+		if strings.HasPrefix(trimmed, fence) && strings.Trim(trimmed, fence[:1]) == "" {
+			in = false
+			continue
+		}
+		if !sh {
+			continue
+		}
+		if logical.Len() == 0 {
+			start = i + 1
+		}
+		if cont, ok := strings.CutSuffix(strings.TrimRight(trimmed, " "), "\\"); ok {
+			logical.WriteString(cont + " ")
+			continue
+		}
+		logical.WriteString(trimmed)
+		out = append(out, commandsIn(file, start, logical.String(), programs)...)
+		logical.Reset()
+	}
+	return out
+}
+
+// commandsIn finds the commands of programs in one logical shell line.
+func commandsIn(file string, line int, text string, programs []string) []Command {
+	if i := strings.Index(text, " #"); i >= 0 {
+		text = text[:i]
+	}
+	if strings.HasPrefix(strings.TrimSpace(text), "#") {
+		return nil
+	}
+	for _, sep := range []string{"$(", "|", ";", "&&", ")"} {
+		text = strings.ReplaceAll(text, sep, "\n")
+	}
+	var out []Command
+	for _, seg := range strings.Split(text, "\n") {
+		words := strings.Fields(seg)
+		for len(words) > 0 && strings.Contains(words[0], "=") && !strings.HasPrefix(words[0], "-") {
+			words = words[1:] // VAR=value before the command
+		}
+		if len(words) == 0 || !slices.Contains(programs, words[0]) {
+			continue
+		}
+		args := words[1:]
+		for i, w := range args {
+			if strings.HasPrefix(w, ">") || strings.HasPrefix(w, "<") || w == "&" || strings.HasPrefix(w, "2>") {
+				args = args[:i]
+				break
+			}
+		}
+		out = append(out, Command{File: file, Line: line, Program: words[0], Args: args})
+	}
+	return out
 }

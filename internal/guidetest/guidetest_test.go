@@ -38,6 +38,30 @@ func TestExtract(t *testing.T) {
 	}
 }
 
+func TestCommands(t *testing.T) {
+	md := "```sh\n" +
+		"sentinel-central serve --data DIR \\\n    [--listen ADDR] >>central.log 2>&1 &\n" +
+		"TICKET=$(grep -o x t.txt | head -n 1)   # a comment\n" +
+		"printf '%s\\n' 1 | sentinel-central config pin --guard g >>site.toml\n" +
+		"# sentinelctl status\n" +
+		"```\n```text\nsentinelctl not-a-command\n```\n" +
+		"```sh walkthrough ops\nx=$(sentinelctl status --json) && sentineld -demo\n```\n"
+	got := Commands("g.md", []byte(md), "sentinel-central", "sentinelctl", "sentineld")
+	want := []string{
+		"g.md:2: sentinel-central serve --data DIR [--listen ADDR]",
+		"g.md:5: sentinel-central config pin --guard g",
+		"g.md:12: sentinelctl status --json",
+		"g.md:12: sentineld -demo",
+	}
+	var gs []string
+	for _, c := range got {
+		gs = append(gs, c.String())
+	}
+	if strings.Join(gs, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(gs, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // FuzzExtract checks that no guide text makes Extract panic, and that
 // every block it returns names a known part.
 func FuzzExtract(f *testing.F) {

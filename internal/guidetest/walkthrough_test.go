@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -126,13 +127,14 @@ func newWalkthrough(t *testing.T) *walkthrough {
 	}
 	t.Cleanup(w.stopAll)
 
-	start := time.Now()
-	build := exec.Command(goTool(t), "build", "-o", w.bin, "./cmd/sentinel-central", "./cmd/sentinelctl", "./cmd/sentineld")
-	build.Dir = w.root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built := buildBinaries(t, w.root)
+	for _, p := range programs {
+		if err := os.Link(filepath.Join(built, p), filepath.Join(w.bin, p)); err != nil {
+			if err := copyFile(filepath.Join(built, p), filepath.Join(w.bin, p)); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	t.Logf("built the binaries in %v", time.Since(start).Round(time.Millisecond))
 
 	for _, name := range []string{"DEVICE_PORT", "ENROL_PORT", "OPS_PORT", "DISPLAY_PORT", "MGMT_PORT"} {
 		w.ports[name] = freePort(t)
@@ -614,6 +616,53 @@ func (w *walkthrough) daemonLog() string {
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return "--- sentineld.log (last 40 lines):\n" + strings.Join(lines[max(0, len(lines)-40):], "\n")
+}
+
+// The binaries are built once per test binary, for every test that runs
+// them, into a directory TestMain removes.
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// buildBinaries builds sentinel-central, sentinelctl and sentineld from
+// the tree at root and returns their directory.
+func buildBinaries(t *testing.T, root string) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "sentinel-guides-bin-"); buildErr != nil {
+			return
+		}
+		start := time.Now()
+		build := exec.Command(goTool(t), "build", "-o", buildDir, "./cmd/sentinel-central", "./cmd/sentinelctl", "./cmd/sentineld")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		t.Logf("built the binaries in %v", time.Since(start).Round(time.Millisecond))
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildDir
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
 }
 
 // repoRoot finds the module's root above the test's directory.
