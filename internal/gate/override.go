@@ -314,3 +314,12 @@ func (p *pinLimiter) persist() {
 		p.onErr(err)
 	}
 }
+
+// OverridesLockedUntil returns when overrides can be tried again after too
+// many wrong PINs, or the zero time when they are not locked at now.
+func (g *Gate) OverridesLockedUntil(now time.Time) time.Time {
+	if le := g.pins.locked(now); le != nil {
+		return le.Until
+	}
+	return time.Time{}
+}

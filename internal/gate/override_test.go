@@ -224,11 +224,17 @@ func TestPINLockoutEscalatesAndPersists(t *testing.T) {
 		if _, err := r.g.Override(ctx, "in-1", pin, OverrideRetakeNormal); !errors.As(err, &le) || le.Wait != want {
 			t.Fatalf("right PIN while locked: got %v, want locked for %s", err, want)
 		}
+		if now, _ := r.clock.Now(); !r.g.OverridesLockedUntil(now).Equal(now.Add(want)) {
+			t.Errorf("OverridesLockedUntil: got %v, want %v", r.g.OverridesLockedUntil(now), now.Add(want))
+		}
 		r.clock.advance(want - time.Second)
 		if _, err := r.g.Override(ctx, "in-1", pin, OverrideRetakeNormal); !errors.Is(err, ErrOverrideLocked) {
 			t.Fatalf("a second before the end: got %v, want locked", err)
 		}
 		r.clock.advance(time.Second)
+		if now, _ := r.clock.Now(); !r.g.OverridesLockedUntil(now).IsZero() {
+			t.Errorf("after the lockout: OverridesLockedUntil %v, want zero", r.g.OverridesLockedUntil(now))
+		}
 	}
 	if c := r.g.Metrics().Counts(); c.PINLockouts != 3 || c.PINFailures != 15 {
 		t.Errorf("got %d lockouts and %d wrong PINs counted, want 3 and 15", c.PINLockouts, c.PINFailures)

@@ -97,6 +97,7 @@ func (d *daemon) displayStatus() ui.Status {
 	st := d.gate.State()
 	s := ui.Status{NotEnrolled: !st.Enrolled, ClockUntrusted: !trusted}
 	s.EnrolNote = d.enrolNoteText()
+	s.OverridesLockedUntil = d.gate.OverridesLockedUntil(now)
 	if sy := d.sync.Load(); sy != nil && !st.Enrolled {
 		// Enrolled (sync runs with the identity), but no trust bundle.
 		s.NotEnrolled, s.NoKeys = false, true

@@ -53,6 +53,7 @@ type seen struct {
 	Override bool     `json:"override"`
 	Banners  []string `json:"banners"`
 	Net      string   `json:"net"`
+	PINLock  string   `json:"pinlock"`
 	Counts   string   `json:"counts"`
 	Health   string   `json:"health"`
 	Lanes    int      `json:"lanes"`
@@ -80,6 +81,7 @@ const readPage = `(() => {
     override: !!(lane && lane.querySelector('button.override')),
     banners: [...document.querySelectorAll('#banners .banner')].map((b) => b.textContent),
     net: document.getElementById('net').textContent,
+    pinlock: document.getElementById('pinlock').hidden ? '' : document.getElementById('pinlock').textContent,
     counts: document.getElementById('counts').textContent,
     health: document.getElementById('health').textContent,
     lanes: document.querySelectorAll('.lane').length,
@@ -303,6 +305,7 @@ func TestBrowser(t *testing.T) {
 	degraded := healthy
 	degraded.Online = false
 	degraded.LastSync = clk.Now().Add(-26 * time.Hour)
+	degraded.OverridesLockedUntil = clk.Now().Add(30 * time.Minute)
 	degraded.Lanes = []LaneStatus{{Name: "in-1", Scanner: DeviceOK, Camera: DeviceOK, Thermometer: DeviceFault}}
 	degraded.Bundles = []Bundle{
 		{Kind: trust.KindTrust, Freshness: trust.FreshnessGrace},
@@ -322,6 +325,9 @@ func TestBrowser(t *testing.T) {
 	}
 	if !strings.Contains(got.Net, "OFFLINE") {
 		t.Errorf("manual: got net %q, want OFFLINE", got.Net)
+	}
+	if got.PINLock != "! Overrides locked: 30 min" {
+		t.Errorf("manual: the top bar says %q, want overrides locked for 30 min", got.PINLock)
 	}
 	shoot("09-manual-procedure")
 

@@ -109,6 +109,7 @@ var catalogue = map[string][2]string{
 	"override.wrongpin":              {"Wrong PIN. Try again.", "密码错误，请重试。"},
 	"override.noguards":              {"No guard PINs on this gate yet. Use the manual procedure and call the supervisor.", "本闸机尚未设置保安密码。请按人工流程处理并联系主管。"},
 	"override.locked":                {"Too many wrong PINs. Wait %s.", "密码错误次数过多。请等待 %s。"},
+	"override.lockedfor":             {"Overrides locked: %s", "人工放行已锁定：%s"},
 	"override.nothing":               {"Nothing to override at this lane.", "此通道没有可放行的记录。"},
 	"override.nolane":                {"This terminal has no such lane: reload the page.", "本终端没有此通道：请刷新页面。"},
 	"override.badreason":             {"Choose a reason from the list.", "请从列表中选择原因。"},

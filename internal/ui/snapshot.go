@@ -72,8 +72,9 @@ type statusView struct {
 	NoKeys          bool         `json:"no_keys,omitempty"`
 	EnrolNote       string       `json:"enrol_note,omitempty"`
 	ClockUntrusted  bool         `json:"clock_untrusted"`
-	ClockReason     string       `json:"clock_reason,omitempty"` // clock.why.REASON in the catalogue
-	Revoked         string       `json:"revoked,omitempty"`      // the centre's words
+	ClockReason     string       `json:"clock_reason,omitempty"`     // clock.why.REASON in the catalogue
+	Revoked         string       `json:"revoked,omitempty"`          // the centre's words
+	OverridesLocked string       `json:"overrides_locked,omitempty"` // the wait in words while locked
 	JournalReplaced bool         `json:"journal_replaced,omitempty"`
 }
 
@@ -148,6 +149,9 @@ func (s *Server) snapshot(lang string) snapshot {
 		sv := &statusView{Online: st.Online, SyncFailing: st.SyncFailing, NotEnrolled: st.NotEnrolled, NoKeys: st.NoKeys, EnrolNote: st.EnrolNote, ClockUntrusted: st.ClockUntrusted, Revoked: st.Revoked, JournalReplaced: st.JournalReplaced, Bundles: []bundleView{}}
 		if st.ClockUntrusted {
 			sv.ClockReason = st.ClockReason
+		}
+		if wait := st.OverridesLockedUntil.Sub(now); wait > 0 {
+			sv.OverridesLocked = trf(lang, "override.lockedfor", waitWords(lang, wait))
 		}
 		if !st.LastSync.IsZero() {
 			sv.LastSync = syncWords(lang, st.LastSync, now, s.opts.Location)

@@ -172,6 +172,9 @@ type Status struct {
 	// being sent to the centre. The lanes work; the guard tells the
 	// supervisor.
 	JournalReplaced bool
+	// OverridesLockedUntil, when after now, is when overrides can be
+	// tried again after too many wrong PINs; the top bar says so.
+	OverridesLockedUntil time.Time
 }
 
 // Override is a guard's override request from the page.

@@ -602,3 +602,20 @@ func TestRestoreCounts(t *testing.T) {
 		t.Errorf("the next day: got %+v, want zero", got)
 	}
 }
+
+// TestOverridesLockedShown: the top bar says how long overrides stay
+// locked after too many wrong PINs, so that a guard knows before trying.
+func TestOverridesLockedShown(t *testing.T) {
+	s, ts, clk := newTest(t, Options{})
+	s.SetStatus(Status{Online: true, OverridesLockedUntil: clk.Now().Add(5 * time.Minute)})
+	if got := state(t, ts, "").Status.OverridesLocked; got != "Overrides locked: 5 min" {
+		t.Errorf("got %q, want the wait in words", got)
+	}
+	if got := state(t, ts, "?lang=zh").Status.OverridesLocked; got != "人工放行已锁定：5 分钟" {
+		t.Errorf("zh: got %q", got)
+	}
+	clk.Add(5 * time.Minute)
+	if got := state(t, ts, "").Status.OverridesLocked; got != "" {
+		t.Errorf("after the lockout: got %q, want nothing", got)
+	}
+}

@@ -132,6 +132,9 @@
       net.textContent = (st.online ? '● ' : '✕ ') + t(st.online ? 'net.online' : st.sync_failing ? 'net.failing' : 'net.offline');
       sync.textContent = st.last_sync || t('sync.never');
     }
+    const pl = $('pinlock');
+    pl.hidden = !(st && st.overrides_locked);
+    pl.textContent = st && st.overrides_locked ? '! ' + st.overrides_locked : '';
     const cw = $('clockwarn');
     cw.hidden = !(st && st.clock_untrusted);
     const why = st && st.clock_reason ? t('clock.why.' + st.clock_reason) : '';
