@@ -135,6 +135,10 @@ func calibrateThermo(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: %v\n", err)
 		return exitRefused
 	}
+	if _, err := handToDataDirOwner(cfg.DataDir); err != nil {
+		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: calibration saved, but %v\n", err)
+		return exitRefused
+	}
 	rep := newCalibrationReport(l.Name, dir, cal)
 	if *asJSON {
 		json.NewEncoder(stdout).Encode(rep)

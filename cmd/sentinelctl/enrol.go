@@ -172,6 +172,9 @@ flags:`)
 	if err != nil {
 		return fail(err)
 	}
+	if _, err := handToDataDirOwner(*dataDir); err != nil {
+		return fail(fmt.Errorf("enrolled as device %s, but %w", in.Device, err))
+	}
 	if attempts > 1 {
 		progress("reached the central system after %d attempts", attempts)
 	}

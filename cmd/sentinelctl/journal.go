@@ -434,6 +434,10 @@ func journalSalvage(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "sentinelctl journal salvage: %v\n", err)
 			return exitRefused
 		}
+		if _, err := handToDataDirOwner(*dataDir); err != nil {
+			fmt.Fprintf(stderr, "sentinelctl journal salvage: queued, but %v\n", err)
+			return exitRefused
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
