@@ -566,10 +566,18 @@ func (w *walkthrough) revokedWords() string {
 	return s.Status.Revoked
 }
 
-// checkCentre opens the centre's store, once every process is stopped,
-// and checks that it holds the terminal's admitted passage exactly once.
+// checkCentre checks that the centre holds the terminal's admitted
+// passage exactly once: in the export the ops part wrote (passages.csv),
+// and in its store, opened once every process is stopped.
 func (w *walkthrough) checkCentre(device string) {
 	t := w.t
+	csv, err := os.ReadFile(filepath.Join(w.work, "passages.csv"))
+	if err != nil {
+		t.Fatalf("the ops part's export: %v", err)
+	}
+	if n := strings.Count(string(csv), "\n"+device+","); n != 1 {
+		t.Errorf("the export holds %d passages of %s, want 1:\n%s", n, device, csv)
+	}
 	st, err := boltstore.Open(filepath.Join(w.work, "central", "central.db"), &boltstore.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatalf("the centre's store: %v", err)
