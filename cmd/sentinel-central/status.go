@@ -152,8 +152,8 @@ func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	reasonS := fs.String("reason", "", "why, by `NAME`: confirmed, close-contact, fever, test-negative, ... (the table in docs/reasons.md; required)")
 	note := fs.String("note", "", "the reason in words, kept at the centre only")
 	var effective, until cli.Time
-	fs.Var(&effective, "effective", "when the status takes effect, RFC 3339 (default now)")
-	fs.Var(&until, "until", "when the status lapses, RFC 3339 (default open)")
+	fs.Var(&effective, "effective", "the `TIME` the status takes effect, RFC 3339 (default now)")
+	fs.Var(&until, "until", "the `TIME` the status lapses, RFC 3339 (default open)")
 	return cli.Exit(stderr, "sentinel-central status set", func() error {
 		pos, err := cli.Parse(fs, args)
 		if err != nil {
@@ -217,7 +217,7 @@ func runStatusRevoke(ctx context.Context, args []string, stdin io.Reader, stdout
 	var ucis cli.Strings
 	fs.Var(&ucis, "dcc", "an EU DCC certificate identifier (`UCI`) to revoke; repeat for several (required)")
 	var until cli.Time
-	fs.Var(&until, "until", "when the revocation lapses, RFC 3339: the certificate's expiry, after which terminals refuse it anyway (default one year from now; serve's scheduler republishes without it then)")
+	fs.Var(&until, "until", "the `TIME` the revocation lapses, RFC 3339: the certificate's expiry, after which terminals refuse it anyway (default one year from now; serve's scheduler republishes without it then)")
 	return cli.Exit(stderr, "sentinel-central status revoke", func() error {
 		pos, err := cli.Parse(fs, args)
 		if err != nil {

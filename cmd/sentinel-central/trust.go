@@ -233,8 +233,8 @@ func runTrustKeygen(ctx context.Context, args []string, stdin io.Reader, stdout,
 	out := fs.String("out", "", "directory for ISSUER.key (0600) and ISSUER.pub (required)")
 	typ := fs.String("type", "ed25519", "key type: ed25519 or p256")
 	var from, to cli.Time
-	fs.Var(&from, "from", "the key is valid from this time (RFC 3339; default open)")
-	fs.Var(&to, "to", "the key is valid until this time (RFC 3339; default open)")
+	fs.Var(&from, "from", "the key is valid from this `TIME` (RFC 3339; default open)")
+	fs.Var(&to, "to", "the key is valid until this `TIME` (RFC 3339; default open)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	return cli.Exit(stderr, "sentinel-central trust keygen", func() error {
 		if _, err := cli.Parse(fs, args); err != nil {
@@ -416,7 +416,7 @@ func runTrustDelegate(ctx context.Context, args []string, stdin io.Reader, stdou
 	kindsFlag := fs.String("kinds", "", "comma-separated kinds it may sign: trust, status-base, status-delta, policy, config (required)")
 	valid := fs.String("valid", "90d", "how long the delegation lasts, e.g. 90d or 720h")
 	var from cli.Time
-	fs.Var(&from, "from", "start of the delegation (RFC 3339; default now)")
+	fs.Var(&from, "from", "the `TIME` the delegation starts (RFC 3339; default now)")
 	out := fs.String("out", "", "the delegation file to write (required)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	return cli.Exit(stderr, "sentinel-central trust delegate", func() error {
@@ -587,7 +587,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	hpkeKEM := fs.Uint("hpke-kem", 0x20, "the HPKE KEM id of --hpke-pub (0x20: DHKEM X25519)")
 	version := fs.Uint64("version", 0, "the bundle's version, above every earlier one (required)")
 	var issued cli.Time
-	fs.Var(&issued, "issued", "issue time (RFC 3339; default now)")
+	fs.Var(&issued, "issued", "the `TIME` of issue (RFC 3339; default now)")
 	fresh := fs.String("fresh", "24h", "how long the bundle stays fresh after issue")
 	grace := fs.String("grace", "72h", "how long after issue it is still usable in grace")
 	out := fs.String("out", "-", "the bundle `FILE` to write; - writes it to standard output (then the summary goes to standard error)")
@@ -812,7 +812,7 @@ func runTrustInspect(ctx context.Context, args []string, stdin io.Reader, stdout
 	fs := cli.NewFlagSet("sentinel-central trust inspect", stderr)
 	rootPath := fs.String("root", "", "the operator root's public key file (required)")
 	var at cli.Time
-	fs.Var(&at, "at", "judge freshness at this time (RFC 3339; default now)")
+	fs.Var(&at, "at", "judge freshness at this `TIME` (RFC 3339; default now)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	return cli.Exit(stderr, "sentinel-central trust inspect", func() error {
 		files, err := cli.Parse(fs, args)

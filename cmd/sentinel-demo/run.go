@@ -2,27 +2,25 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 
+	"sentinel/internal/cli"
 	"sentinel/internal/terminal"
 )
 
 // Exit statuses.
 const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2
+	exitOK     = cli.ExitOK
+	exitFailed = cli.ExitRefused
+	exitUsage  = cli.ExitUsage
 )
 
 // Run is sentinel-demo: tests call it in-process. Cancelling ctx aborts at
 // once; the first signal drains, the second aborts.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sentinel-demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentinel-demo", stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sentinel-demo [-once] [-data-dir DIR] [-log-level LEVEL]
 
@@ -36,15 +34,8 @@ flags:`)
 	fs.BoolVar(once, "demo-once", false, "the same as -once (sentineld -demo-once's name)")
 	dataDir := fs.String("data-dir", "", "keep the demo's data in `DIR` (default: a temporary directory, removed at the end)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sentinel-demo: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if err := cli.ParseNoArgs(fs, args); err != nil {
+		return cli.Exit(stderr, "sentinel-demo", err)
 	}
 	level := new(slog.LevelVar)
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

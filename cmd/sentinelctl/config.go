@@ -41,7 +41,7 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return configExample(args[1:], stdout, stderr)
 	case "unit", "udev":
 		if len(args) != 1 {
-			fmt.Fprintf(stderr, "usage: sentinelctl config %s\n", args[0])
+			fmt.Fprintf(stderr, "sentinelctl config %s: unexpected argument %q: it takes none\nusage: sentinelctl config %s\n", args[0], args[1], args[0])
 			return exitUsage
 		}
 		if args[0] == "unit" {

@@ -2,8 +2,6 @@ package terminal
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,13 +12,14 @@ import (
 	"syscall"
 
 	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/cli"
 )
 
 // Exit statuses.
 const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2
+	exitOK     = cli.ExitOK
+	exitFailed = cli.ExitRefused
+	exitUsage  = cli.ExitUsage
 )
 
 // DefaultConfigPath is where a terminal image installs the configuration.
@@ -30,8 +29,7 @@ const DefaultConfigPath = firmwareconfig.DefaultConfigPath
 // in-process. Cancelling ctx aborts at once; signals drain first (see the
 // package documentation).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sentineld", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentineld", stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sentineld [-config FILE] [-data-dir DIR] [-log-level LEVEL]
 
@@ -48,15 +46,8 @@ flags:`)
 	// stay to say where it went.
 	demoMode := fs.Bool("demo", false, "moved: run sentinel-demo (go run ./cmd/sentinel-demo)")
 	demoOnce := fs.Bool("demo-once", false, "moved: run sentinel-demo -once")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sentineld: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if err := cli.ParseNoArgs(fs, args); err != nil {
+		return cli.Exit(stderr, "sentineld", err)
 	}
 	if *demoMode || *demoOnce {
 		fmt.Fprintln(stderr, "sentineld: the demonstration is its own command now: sentinel-demo (in the source tree: go run ./cmd/sentinel-demo)")
