@@ -41,6 +41,10 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return configExample(args[1:], stdout, stderr)
 	case "unit", "udev":
 		if len(args) != 1 {
+			if isHelp(args[1]) {
+				fmt.Fprintf(stderr, "usage: sentinelctl config %s\n", args[0])
+				return exitOK
+			}
 			fmt.Fprintf(stderr, "sentinelctl config %s: unexpected argument %q: it takes none\nusage: sentinelctl config %s\n", args[0], args[1], args[0])
 			return exitUsage
 		}
@@ -280,6 +284,11 @@ func configExample(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	case 1:
+		if isHelp(args[0]) {
+			fmt.Fprintln(stderr, "usage: sentinelctl config example [NAME]")
+			fmt.Fprintf(stderr, "\nprints the commented example configuration NAME (%s);\nwithout NAME it lists them. custom documents every key.\n", strings.Join(firmwareconfig.ExampleNames(), ", "))
+			return exitOK
+		}
 		b, err := firmwareconfig.Example(args[0])
 		if err != nil {
 			fmt.Fprintf(stderr, "sentinelctl config example: %v\n", err)
@@ -290,6 +299,11 @@ func configExample(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "usage: sentinelctl config example [NAME]")
 	return exitUsage
+}
+
+// isHelp reports whether arg asks for help rather than naming something.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
 }
 
 // loadConfig loads the configuration for a device command; on problems it

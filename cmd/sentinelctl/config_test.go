@@ -165,6 +165,11 @@ func TestConfigUsage(t *testing.T) {
 		{"help", []string{"config", "check", "-h"}, exitOK},
 		{"missing file", []string{"config", "check", filepath.Join(dir, "missing.toml")}, exitRefused},
 		{"unknown example", []string{"config", "example", "stadium"}, exitUsage},
+		// -h after a subcommand asks for its usage, as everywhere else; it
+		// is no example's name and no extra argument.
+		{"example help", []string{"config", "example", "-h"}, exitOK},
+		{"unit help", []string{"config", "unit", "-h"}, exitOK},
+		{"udev help", []string{"config", "udev", "--help"}, exitOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
