@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"periph.io/x/conn/v3/physic"
@@ -78,7 +79,7 @@ func calibrateThermo(ctx context.Context, args []string, stdout, stderr io.Write
 	fs := flag.NewFlagSet("calibrate thermo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration file")
-	ref := fs.Float64("reference", math.NaN(), "the blackbody's temperature in °C, e.g. 37.0 (required)")
+	ref := fs.Float64("reference", 0, "the blackbody's temperature in °C, e.g. 37.0 (required)")
 	lane := fs.String("lane", "", "the lane whose thermometer to calibrate (required when several lanes have one)")
 	asJSON := fs.Bool("json", false, "print the new calibration as JSON")
 	pos, err := cli.ParseInterspersed(fs, args)
@@ -92,7 +93,9 @@ func calibrateThermo(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintln(stderr, "sentinelctl calibrate thermo: takes no arguments")
 		return exitUsage
 	}
-	if math.IsNaN(*ref) {
+	refGiven := false
+	fs.Visit(func(f *flag.Flag) { refGiven = refGiven || f.Name == "reference" })
+	if !refGiven {
 		fmt.Fprintln(stderr, "sentinelctl calibrate thermo: give --reference, the blackbody's temperature in °C, e.g. --reference 37.0")
 		return exitUsage
 	}
@@ -149,16 +152,32 @@ func calibrateThermo(ctx context.Context, args []string, stdout, stderr io.Write
 	return exitOK
 }
 
+// noThermometerHint says what to do when the lane to calibrate has no
+// thermometer; withThermo names the lanes that have one.
+func noThermometerHint(withThermo []string) string {
+	if len(withThermo) > 0 {
+		return "give --lane " + strings.Join(withThermo, " or --lane ") + ", which has one"
+	}
+	return "a lane without one needs no calibration; if it has one, add a [lane.thermometer] block to it (sentinelctl config example custom shows one), then check with sentinelctl config check"
+}
+
 // thermometerLane picks the lane to calibrate.
 func thermometerLane(cfg *firmwareconfig.Config, name string, stderr io.Writer) (*firmwareconfig.Lane, int) {
 	if name != "" {
 		l := cfg.Lane(name)
+		var lanes, withThermo []string
+		for _, l := range cfg.Lanes {
+			lanes = append(lanes, l.Name)
+			if l.Thermometer != nil {
+				withThermo = append(withThermo, l.Name)
+			}
+		}
 		switch {
 		case l == nil:
-			fmt.Fprintf(stderr, "sentinelctl calibrate thermo: no lane %q in the configuration\n", name)
+			fmt.Fprintf(stderr, "sentinelctl calibrate thermo: no lane %q in the configuration: its lanes are %s\n", name, strings.Join(lanes, ", "))
 			return nil, exitUsage
 		case l.Thermometer == nil:
-			fmt.Fprintf(stderr, "sentinelctl calibrate thermo: lane %s has no thermometer\n", name)
+			fmt.Fprintf(stderr, "sentinelctl calibrate thermo: lane %s has no thermometer in the configuration: %s\n", name, noThermometerHint(withThermo))
 			return nil, exitUsage
 		}
 		return l, exitOK
@@ -171,7 +190,7 @@ func thermometerLane(cfg *firmwareconfig.Config, name string, stderr io.Writer) 
 	}
 	switch len(found) {
 	case 0:
-		fmt.Fprintln(stderr, "sentinelctl calibrate thermo: no lane has a thermometer in the configuration")
+		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: no lane has a thermometer in the configuration: %s\n", noThermometerHint(nil))
 		return nil, exitRefused
 	case 1:
 		return found[0], exitOK

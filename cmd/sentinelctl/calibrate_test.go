@@ -171,6 +171,56 @@ func TestCalibrateLanes(t *testing.T) {
 	}
 }
 
+// A lane without a thermometer, or one that does not exist, is refused with
+// what to type instead; -h shows no "(default NaN)".
+func TestCalibrateNamesTheLanes(t *testing.T) {
+	newTestMachine(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "sentinel.toml", `data_dir = "`+filepath.Join(dir, "data")+`"
+`+terminalHeader+`[[lane]]
+name = "in-1"
+  [[lane.scanner]]
+  type = "hid"
+  device = "/dev/input/event1"
+[[lane]]
+name = "in-2"
+  [[lane.scanner]]
+  type = "hid"
+  device = "/dev/input/event2"
+  [lane.thermometer]
+  bus = "1"
+`)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"lane without one", []string{"--lane", "in-1"}, exitUsage, "lane in-1 has no thermometer in the configuration: give --lane in-2, which has one"},
+		{"unknown lane", []string{"--lane", "out"}, exitUsage, `no lane "out" in the configuration: its lanes are in-1, in-2`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"calibrate", "thermo", "--reference", "37", "--config", cfg}, tt.args...)
+			if code, _, errOut := runCmd(t, args...); code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Errorf("got exit %d\n%s\nwant %d and %q", code, errOut, tt.code, tt.want)
+			}
+		})
+	}
+	one, _ := thermoConfig(t, false)
+	b, err := os.ReadFile(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := writeFile(t, t.TempDir(), "none.toml", strings.ReplaceAll(string(b), "[lane.thermometer]\n  bus = \"1\"\n", ""))
+	if code, _, errOut := runCmd(t, "calibrate", "thermo", "--reference", "37", "--config", none); code != exitRefused || !strings.Contains(errOut, "[lane.thermometer]") {
+		t.Errorf("no thermometer at all: got exit %d\n%s\nwant 1 naming the [lane.thermometer] block", code, errOut)
+	}
+	if _, _, errOut := runCmd(t, "calibrate", "thermo", "-h"); strings.Contains(errOut, "NaN") || !strings.Contains(errOut, "-reference") {
+		t.Errorf("calibrate thermo -h:\n%s\nwant --reference without a NaN default", errOut)
+	}
+}
+
 func TestCalibrateUsage(t *testing.T) {
 	cfg, _ := thermoConfig(t, false)
 	tests := []struct {
