@@ -62,13 +62,19 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-// FuzzExtract checks that no guide text makes Extract panic, and that
-// every block it returns names a known part.
+// FuzzExtract checks that no guide text makes Extract or Commands panic,
+// that every block names a known part and every command its program.
 func FuzzExtract(f *testing.F) {
 	f.Add("```sh walkthrough centre\necho hi\n```\n")
 	f.Add("   ~~~ sh walkthrough ops scan=a\n x\n   ~~~\n")
 	f.Add("```\n```sh walkthrough terminal\n")
+	f.Add("```sh\nx=$(sentinelctl status \\\n --json) | sentinelctl\n```\n")
 	f.Fuzz(func(t *testing.T, md string) {
+		for _, c := range Commands("f.md", []byte(md), "sentinelctl") {
+			if c.Program != "sentinelctl" || c.Line < 1 {
+				t.Fatalf("command %v", c)
+			}
+		}
 		bs, err := Extract("f.md", []byte(md))
 		if err != nil {
 			return
