@@ -97,27 +97,7 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 		}
 	}
 	var kept []server.Record
-	link, err := a.store.IngestLinked(ctx, b.Device, into, recs, b.Keys, func(m central.Link) ([]central.Record, error) {
-		mark := server.Mark{Seq: journal.Seq(m.Seq), Hash: journal.Hash(m.Hash)}
-		if mark.Seq > 0 && m.Hash == ([32]byte{}) && len(b.Records) > 0 {
-			// A mark written before the stores kept its hash: the
-			// link cannot be checked, which is no evidence of a break.
-			if i := int(mark.Seq + 1 - b.Records[0].Seq); mark.Seq+1 >= b.Records[0].Seq && i < len(b.Records) {
-				mark.Hash = b.Records[i].Rec.Prev
-			}
-		}
-		k, err := server.Admit(mark, b.Records)
-		if err != nil {
-			return nil, err
-		}
-		kept = k
-		out := recs[len(recs)-len(k):]
-		if len(k) > 0 && k[0].Break != out[0].Break {
-			out = append([]central.Record(nil), out...)
-			out[0].Break = k[0].Break
-		}
-		return out, nil
-	})
+	link, err := a.store.IngestLinked(ctx, b.Device, into, recs, b.Keys, Admit(b.Records, recs, &kept))
 	if errors.Is(err, central.ErrMalformed) {
 		return server.Ingested{}, fmt.Errorf("%w: %w", server.ErrInvalid, err)
 	}
@@ -133,6 +113,37 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 		return server.Ingested{}, err
 	}
 	return server.Ingested{Mark: server.Mark{Seq: journal.Seq(link.Seq), Hash: journal.Hash(link.Hash)}, Kept: kept}, nil
+}
+
+// Admit is the sync server's decision inside a central store's ingest
+// transaction: server.Admit over the checked records of an upload against
+// the stored mark. recs are the central records of those records, one for
+// one; the AdmitFunc returns the suffix of recs that server.Admit keeps,
+// with the Break it sets, and stores what it kept in *kept.
+//
+// A mark stored without its hash (written before the stores kept it) is
+// taken to link to the first record past it: the link cannot be checked,
+// which is no evidence of a break.
+func Admit(checked []server.Record, recs []central.Record, kept *[]server.Record) central.AdmitFunc {
+	return func(m central.Link) ([]central.Record, error) {
+		mark := server.Mark{Seq: journal.Seq(m.Seq), Hash: journal.Hash(m.Hash)}
+		if mark.Seq > 0 && m.Hash == ([32]byte{}) && len(checked) > 0 {
+			if i := int(mark.Seq + 1 - checked[0].Seq); mark.Seq+1 >= checked[0].Seq && i < len(checked) && checked[i].Rec != nil {
+				mark.Hash = checked[i].Rec.Prev
+			}
+		}
+		k, err := server.Admit(mark, checked)
+		if err != nil {
+			return nil, err
+		}
+		*kept = k
+		out := recs[len(recs)-len(k):]
+		if len(k) > 0 && k[0].Break != out[0].Break {
+			out = append([]central.Record(nil), out...)
+			out[0].Break = k[0].Break
+		}
+		return out, nil
+	}
 }
 
 // HighWater implements server.Store.
