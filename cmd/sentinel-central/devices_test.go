@@ -213,7 +213,7 @@ func TestDevicesListUploads(t *testing.T) {
 		epoch central.Epoch
 		to    uint64
 	}{{up, central.Epoch{1}, 40}, {up, central.Epoch{2}, 5}, {"t-lost", central.Epoch{3}, 3}} {
-		if _, err := s.Ingest(ctx, in.dev, in.epoch, storetest.Recs(1, in.to, "x")); err != nil {
+		if _, err := storetest.Ingest(ctx, s, in.dev, in.epoch, storetest.Recs(1, in.to, "x")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -315,7 +315,7 @@ func TestDevicesListPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.Ingest(ctx, dev, central.Epoch{7}, storetest.Recs(1, 12, "x")); err != nil {
+	if _, err := storetest.Ingest(ctx, s, dev, central.Epoch{7}, storetest.Recs(1, 12, "x")); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := protocol.EncodeHealth(&protocol.Health{Device: dev, Time: time.Now(), Last: 20, Acked: 12})
@@ -339,7 +339,7 @@ func TestDevicesListPostgres(t *testing.T) {
 	// The terminal runs on a restored copy of its data: records 11 and
 	// on differ from the centre's.
 	restored := append(storetest.Recs(10, 10, "x"), storetest.Recs(11, 14, "restored")...)
-	if _, err := s.Ingest(ctx, dev, central.Epoch{7}, restored); !errors.Is(err, central.ErrFork) {
+	if _, err := storetest.Ingest(ctx, s, dev, central.Epoch{7}, restored); !errors.Is(err, central.ErrFork) {
 		t.Fatalf("got %v, want a fork", err)
 	}
 	ds, _ = listFleet(t, "--data", data, "--postgres", cs)

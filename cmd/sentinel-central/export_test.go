@@ -69,7 +69,7 @@ func ingest(t *testing.T, b opsBackend, device string, recs []central.Record) {
 	t.Helper()
 	st := b.open(t)
 	defer st.Close()
-	if _, err := st.Ingest(context.Background(), device, central.Epoch{7}, recs); err != nil {
+	if _, err := storetest.Ingest(context.Background(), st, device, central.Epoch{7}, recs); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -156,7 +156,7 @@ func TestExportRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Ingest(context.Background(), "dev-1", central.Epoch{1}, storetest.Recs(1, 3, "x")); err != nil {
+	if _, err := storetest.Ingest(context.Background(), st, "dev-1", central.Epoch{1}, storetest.Recs(1, 3, "x")); err != nil {
 		t.Fatal(err)
 	}
 	base := []string{"export", "--data", data, "--from", "2026-01-01", "--to", "2027-01-01", "--operator", "ana"}

@@ -545,7 +545,7 @@ func seedCentral(t *testing.T, data string, n uint64) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Ingest(context.Background(), "dev-a", central.Epoch{1}, storetest.Recs(1, n, "cli")); err != nil {
+	if _, err := storetest.Ingest(context.Background(), st, "dev-a", central.Epoch{1}, storetest.Recs(1, n, "cli")); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -103,8 +103,8 @@ type Link struct {
 // to store given the mark the store holds: it returns a suffix of the
 // batch (records past the mark, possibly with Break set, possibly none),
 // or an error, which stores nothing and is returned by the ingest as it
-// is (a gap error, for one). Plan is the decision of Store.Ingest; a sync
-// server passes its own, which also checks the hash chain.
+// is (a gap error, for one). The sync server's decision is
+// syncstore.Admit, which checks the hash chain (server.Admit).
 type AdmitFunc func(mark Link) ([]Record, error)
 
 // Device is a terminal as the store knows it.
@@ -117,9 +117,24 @@ type Device struct {
 
 // Store keeps passages exactly once per (device, epoch, seq).
 type Store interface {
-	// Ingest stores a contiguous ascending batch of one device's epoch and
-	// returns the new high-water mark. See the package comment.
-	Ingest(ctx context.Context, device string, epoch Epoch, recs []Record) (highWater uint64, err error)
+	// IngestLinked stores a contiguous ascending batch of one device's
+	// epoch in one transaction: it reads the stored mark, refuses a
+	// batch that forks from the records stored (*ForkError) or an epoch
+	// that another device owns (*EpochOwnerError), lets admit decide
+	// what of recs to store, stores that with its Break, adds the data
+	// key entries keys (once each), and raises the mark to the last
+	// record stored, keeping its Hash. It returns the mark after the
+	// transaction. An error from admit stores nothing and is returned
+	// unwrapped with the stored mark. See the package comment.
+	IngestLinked(ctx context.Context, device string, epoch Epoch, recs []Record, keys [][]byte, admit AdmitFunc) (Link, error)
+	// Link returns the mark of (device, epoch) with its chain hash; the
+	// zero Link when nothing is stored.
+	Link(ctx context.Context, device string, epoch Epoch) (Link, error)
+	// Keys returns the data key entries stored for (device, epoch).
+	Keys(ctx context.Context, device string, epoch Epoch) ([][]byte, error)
+	// Fork returns the fork of device whose branch is branch, false when
+	// there is none.
+	Fork(ctx context.Context, device string, branch Epoch) (Fork, bool, error)
 	// HighWater returns the mark of (device, epoch), 0 when nothing is stored.
 	HighWater(ctx context.Context, device string, epoch Epoch) (uint64, error)
 	// Passages yields the passages that f selects, ordered by time, then

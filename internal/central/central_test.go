@@ -14,45 +14,6 @@ func recs(from, to uint64) []Record {
 	return out
 }
 
-func TestPlan(t *testing.T) {
-	tests := []struct {
-		name      string
-		hw        uint64
-		recs      []Record
-		wantFirst uint64 // 0: nothing to store
-		wantN     int
-		wantHW    uint64
-		wantGap   bool
-	}{
-		{"empty", 4, nil, 0, 0, 4, false},
-		{"first batch", 0, recs(1, 3), 1, 3, 3, false},
-		{"next", 3, recs(4, 6), 4, 3, 6, false},
-		{"same again", 6, recs(4, 6), 0, 0, 6, false},
-		{"older", 6, recs(1, 2), 0, 0, 6, false},
-		{"overlap", 6, recs(5, 9), 7, 3, 9, false},
-		{"gap", 6, recs(8, 9), 0, 0, 6, true},
-		{"gap on new epoch", 0, recs(2, 2), 0, 0, 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rest, hw, err := Plan("t1", Epoch{1}, tt.hw, tt.recs)
-			var gap *GapError
-			if got := errors.As(err, &gap); got != tt.wantGap {
-				t.Fatalf("got error %v, want gap %v", err, tt.wantGap)
-			}
-			if gap != nil && (gap.HighWater != tt.hw || gap.First != tt.recs[0].Seq) {
-				t.Errorf("got %+v, want mark %d, first %d", *gap, tt.hw, tt.recs[0].Seq)
-			}
-			if hw != tt.wantHW || len(rest) != tt.wantN {
-				t.Fatalf("got %d records, mark %d; want %d, %d", len(rest), hw, tt.wantN, tt.wantHW)
-			}
-			if len(rest) > 0 && rest[0].Seq != tt.wantFirst {
-				t.Errorf("got first %d, want %d", rest[0].Seq, tt.wantFirst)
-			}
-		})
-	}
-}
-
 func TestValidate(t *testing.T) {
 	ok := recs(3, 5)
 	bad := func(edit func(r []Record)) []Record { r := recs(3, 5); edit(r); return r }

@@ -8,11 +8,20 @@
 //
 // # Exactly once
 //
-// Ingest reads the mark of (device, epoch), refuses a batch whose first
-// record lies beyond mark+1 with a [*GapError] carrying the mark, drops the
-// records at or below the mark, stores the rest and raises the mark, all in
-// one transaction. A terminal that retries after a lost answer therefore
-// stores nothing twice, whichever server behind a load balancer answers.
+// There is one ingest path, the one the sync server takes (package
+// syncstore): [Store].IngestLinked reads the mark of (device, epoch) with
+// the chain hash of the marked record ([Link]) and lets the caller's
+// [AdmitFunc] decide, in the same transaction, what to store. The sync
+// server's decision (syncstore.Admit, over server.Admit) refuses a batch
+// whose first record lies beyond mark+1 with a gap error carrying the
+// mark (unless the batch was salvaged from a damaged journal: then the
+// loss is flagged as its first record's Break), drops the records at or
+// below the mark, checks that the first record past it links to the
+// mark's hash, and the store stores the rest and raises the mark. A
+// terminal that retries after a lost answer therefore stores nothing
+// twice, whichever server behind a load balancer answers. A record where
+// the chain does not hold is stored with [Record].Break set, never
+// dropped.
 //
 // # Forks and owners
 //
@@ -25,15 +34,6 @@
 // fork on; a branch starts with the mark At-1. An epoch belongs to the
 // device that stored under it first: another device's batch is refused
 // with an [*EpochOwnerError] and nothing is stored.
-//
-// # The hash chain
-//
-// boltstore and pgstore also offer IngestLinked, which keeps the chain hash
-// of the marked record with the mark ([Link]) and lets the caller's
-// [AdmitFunc] decide, inside the same transaction, what to store: the sync
-// server's decision (package syncstore) checks that a range's first record
-// links to that hash, and a record where the chain does not hold is stored
-// with [Record].Break set, never dropped.
 //
 // # Caveats
 //

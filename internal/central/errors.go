@@ -15,20 +15,6 @@ var (
 	ErrClosed = errors.New("central: store closed")
 )
 
-// GapError refuses a batch that would leave a gap after the high-water
-// mark: the terminal must resend from HighWater+1.
-type GapError struct {
-	Device    string
-	Epoch     Epoch
-	HighWater uint64 // the mark the store holds
-	First     uint64 // the first sequence number of the refused batch
-}
-
-func (e *GapError) Error() string {
-	return fmt.Sprintf("central: ingest %s/%s: batch starts at %d but the store holds up to %d: resend from %d",
-		e.Device, e.Epoch, e.First, e.HighWater, e.HighWater+1)
-}
-
 // Validate checks a batch before any store touches it; it returns an error
 // wrapping ErrMalformed.
 func Validate(device string, recs []Record) error {
@@ -49,22 +35,4 @@ func Validate(device string, recs []Record) error {
 		}
 	}
 	return nil
-}
-
-// Plan applies the exactly-once rule to a validated batch against the mark
-// hw: it returns the records to store (those above hw) and the new mark, or
-// a *GapError.
-func Plan(device string, epoch Epoch, hw uint64, recs []Record) ([]Record, uint64, error) {
-	if len(recs) == 0 {
-		return nil, hw, nil
-	}
-	if first := recs[0].Seq; first > hw+1 {
-		return nil, hw, &GapError{Device: device, Epoch: epoch, HighWater: hw, First: first}
-	}
-	skip := hw + 1 - recs[0].Seq
-	if skip >= uint64(len(recs)) {
-		return nil, hw, nil
-	}
-	rest := recs[skip:]
-	return rest, rest[len(rest)-1].Seq, nil
 }

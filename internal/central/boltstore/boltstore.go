@@ -76,23 +76,6 @@ func (s *Store) Path() string { return s.db.Path() }
 
 func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
-// Ingest implements central.Store.
-func (s *Store) Ingest(ctx context.Context, device string, epoch central.Epoch, recs []central.Record) (uint64, error) {
-	var hw uint64
-	link, err := s.IngestLinked(ctx, device, epoch, recs, nil, func(mark central.Link) ([]central.Record, error) {
-		rest, mark2, err := central.Plan(device, epoch, mark.Seq, recs)
-		hw = mark2
-		return rest, err
-	})
-	if err != nil {
-		if _, ok := err.(*central.GapError); ok {
-			return hw, err
-		}
-		return 0, err
-	}
-	return link.Seq, nil
-}
-
 // markValue encodes a mark: the big-endian seq, then the chain hash.
 func markValue(l central.Link) []byte {
 	return append(be64(l.Seq), l.Hash[:]...)

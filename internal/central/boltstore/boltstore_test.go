@@ -75,7 +75,7 @@ func TestBackupWhileServing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "central.db")
 	s := open(t, path)
 	defer s.Close()
-	if _, err := s.Ingest(ctx, "t1", central.Epoch{1}, storetest.Recs(1, 500, "a")); err != nil {
+	if _, err := storetest.Ingest(ctx, s, "t1", central.Epoch{1}, storetest.Recs(1, 500, "a")); err != nil {
 		t.Fatal(err)
 	}
 	// Ingest keeps running during the backup; the copy holds a consistent
@@ -84,7 +84,7 @@ func TestBackupWhileServing(t *testing.T) {
 	go func() {
 		var err error
 		for i := uint64(0); i < 20 && err == nil; i++ {
-			_, err = s.Ingest(ctx, "t1", central.Epoch{1}, storetest.Recs(501+i*10, 510+i*10, "b"))
+			_, err = storetest.Ingest(ctx, s, "t1", central.Epoch{1}, storetest.Recs(501+i*10, 510+i*10, "b"))
 		}
 		done <- err
 	}()
@@ -160,7 +160,7 @@ func TestLastSeenFromClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.Ingest(context.Background(), "t1", central.Epoch{1}, storetest.Recs(1, 2, "a")); err != nil {
+	if _, err := storetest.Ingest(context.Background(), s, "t1", central.Epoch{1}, storetest.Recs(1, 2, "a")); err != nil {
 		t.Fatal(err)
 	}
 	ds, err := s.Devices(context.Background())
@@ -203,7 +203,7 @@ func TestOldMarksAndRecords(t *testing.T) {
 		t.Fatalf("got %+v, want the version 1 record", got)
 	}
 	rec.Seq, rec.Hash, rec.Stored = 2, [32]byte{7}, []byte("r2")
-	if hw, err := s.Ingest(ctx, "t1", ep, []central.Record{rec}); err != nil || hw != 2 {
+	if hw, err := storetest.Ingest(ctx, s, "t1", ep, []central.Record{rec}); err != nil || hw != 2 {
 		t.Fatalf("got %d (%v), want 2", hw, err)
 	}
 	if l, _ := s.Link(ctx, "t1", ep); l != (central.Link{Seq: 2, Hash: [32]byte{7}}) {

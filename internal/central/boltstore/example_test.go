@@ -9,6 +9,7 @@ import (
 
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/storetest"
 )
 
 func ExampleOpen() {
@@ -24,16 +25,17 @@ func ExampleOpen() {
 		return central.Record{Seq: seq, Stored: []byte("journal bytes"), Time: time.Unix(1764374400, 0), Site: "gate-1", Decision: "pass"}
 	}
 	ctx := context.Background()
-	hw, err := s.Ingest(ctx, "t1", central.Epoch{1}, []central.Record{rec(1), rec(2)})
+	hw, err := storetest.Ingest(ctx, s, "t1", central.Epoch{1}, []central.Record{rec(1), rec(2)})
 	fmt.Println(hw, err)
-	// A retry of the same batch stores nothing twice.
-	hw, err = s.Ingest(ctx, "t1", central.Epoch{1}, []central.Record{rec(1), rec(2)})
+	// storetest.Ingest takes the sync server's path. A retry of the
+	// same batch stores nothing twice.
+	hw, err = storetest.Ingest(ctx, s, "t1", central.Epoch{1}, []central.Record{rec(1), rec(2)})
 	fmt.Println(hw, err)
 	// A batch that leaves a gap is refused with the mark.
-	hw, err = s.Ingest(ctx, "t1", central.Epoch{1}, []central.Record{rec(4)})
+	hw, err = storetest.Ingest(ctx, s, "t1", central.Epoch{1}, []central.Record{rec(4)})
 	fmt.Println(hw, err)
 	// Output:
 	// 2 <nil>
 	// 2 <nil>
-	// 2 central: ingest t1/01000000000000000000000000000000: batch starts at 4 but the store holds up to 2: resend from 3
+	// 2 server: gap: range starts at 4, centre holds up to 2
 }

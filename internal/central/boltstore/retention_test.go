@@ -18,10 +18,10 @@ func TestPurgeBefore(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "central.db")
 	s := open(t, path)
 	recs := storetest.Recs(1, 300, "a") // one a minute
-	if _, err := s.Ingest(ctx, "t1", central.Epoch{1}, recs); err != nil {
+	if _, err := storetest.Ingest(ctx, s, "t1", central.Epoch{1}, recs); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Ingest(ctx, "t2", central.Epoch{2}, storetest.Recs(1, 50, "b")); err != nil {
+	if _, err := storetest.Ingest(ctx, s, "t2", central.Epoch{2}, storetest.Recs(1, 50, "b")); err != nil {
 		t.Fatal(err)
 	}
 	horizon := recs[100].Time // records 1..100 lie before it
@@ -44,7 +44,7 @@ func TestPurgeBefore(t *testing.T) {
 	if hw, err := s.HighWater(ctx, "t2", central.Epoch{2}); err != nil || hw != 50 {
 		t.Errorf("high water of the purged epoch: got %d %v, want 50", hw, err)
 	}
-	if hw, err := s.Ingest(ctx, "t2", central.Epoch{2}, storetest.Recs(40, 50, "b")); err != nil || hw != 50 {
+	if hw, err := storetest.Ingest(ctx, s, "t2", central.Epoch{2}, storetest.Recs(40, 50, "b")); err != nil || hw != 50 {
 		t.Errorf("resending purged records: got %d %v, want dropped as duplicates at 50", hw, err)
 	}
 	if got := len(storetest.All(t, s, central.Filter{Device: "t2"})); got != 0 {
@@ -69,7 +69,7 @@ func TestPurgeBeforeBatches(t *testing.T) {
 	defer s.Close()
 	const n = purgeBatch + 123
 	for from := uint64(1); from <= n; from += 5000 {
-		if _, err := s.Ingest(ctx, "t1", central.Epoch{1}, storetest.Recs(from, min(from+4999, n), "a")); err != nil {
+		if _, err := storetest.Ingest(ctx, s, "t1", central.Epoch{1}, storetest.Recs(from, min(from+4999, n), "a")); err != nil {
 			t.Fatal(err)
 		}
 	}

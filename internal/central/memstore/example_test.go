@@ -7,6 +7,7 @@ import (
 
 	"sentinel/internal/central"
 	"sentinel/internal/central/memstore"
+	"sentinel/internal/central/storetest"
 )
 
 func ExampleNew() {
@@ -18,7 +19,7 @@ func ExampleNew() {
 		{Seq: 1, Stored: []byte("a"), Time: now, Site: "gate-1", Holder: "ZJ:42", Decision: "pass"},
 		{Seq: 2, Stored: []byte("b"), Time: now.Add(time.Minute), Site: "gate-2", Holder: "ZJ:7", Decision: "refer"},
 	}
-	hw, err := s.Ingest(ctx, "t1", central.Epoch{1}, recs)
+	hw, err := storetest.Ingest(ctx, s, "t1", central.Epoch{1}, recs)
 	fmt.Println(hw, err)
 	for p, err := range s.Passages(ctx, central.Filter{Holder: "ZJ:42"}) {
 		fmt.Println(p.Device, p.Seq, p.Site, err)

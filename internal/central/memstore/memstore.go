@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"fmt"
 	"iter"
 	"slices"
 	"sync"
@@ -25,7 +26,8 @@ type Store struct {
 
 	mu       sync.Mutex
 	closed   bool
-	marks    map[key]uint64
+	marks    map[key]central.Link
+	keys     map[key][][]byte // data key entries, once each
 	seen     map[string]time.Time
 	passages []central.Passage
 	stored   map[recKey][]byte        // stored bytes by identity
@@ -44,62 +46,115 @@ func New(now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{now: now, marks: map[key]uint64{}, seen: map[string]time.Time{},
+	return &Store{now: now, marks: map[key]central.Link{}, keys: map[key][][]byte{}, seen: map[string]time.Time{},
 		stored: map[recKey][]byte{}, owners: map[central.Epoch]string{}, forks: map[key]central.Fork{}}
 }
 
-// Ingest implements central.Store.
-func (s *Store) Ingest(ctx context.Context, device string, epoch central.Epoch, recs []central.Record) (uint64, error) {
+// IngestLinked implements central.Store.
+func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error) {
 	if err := central.Validate(device, recs); err != nil {
-		return 0, err
+		return central.Link{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return central.Link{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return 0, central.ErrClosed
+		return central.Link{}, central.ErrClosed
 	}
 	if o, ok := s.owners[epoch]; ok && o != device {
-		return 0, &central.EpochOwnerError{Device: device, Epoch: epoch, Owner: o}
+		return central.Link{}, &central.EpochOwnerError{Device: device, Epoch: epoch, Owner: o}
 	}
 	k := key{device, epoch}
 	mark, ok := s.marks[k]
 	self, branch := s.forks[k]
 	if !ok && branch {
-		mark = self.At - 1
+		mark.Seq = self.At - 1 // a branch starts where it forked
 	}
-	at, stored, _ := central.FindFork(central.Link{Seq: mark}, recs, func(seq uint64) ([]byte, bool, error) {
-		b, ok := s.stored[recKey{k, seq}]
-		return b, ok, nil
-	})
-	if at > 0 {
-		journal := epoch
-		if branch {
-			journal = self.Journal
+	if len(recs) > 0 && recs[0].Seq <= mark.Seq {
+		at, stored, _ := central.FindFork(mark, recs, func(seq uint64) ([]byte, bool, error) {
+			b, ok := s.stored[recKey{k, seq}]
+			return b, ok, nil
+		})
+		if at > 0 {
+			journal := epoch
+			if branch {
+				journal = self.Journal
+			}
+			f := central.NewFork(epoch, journal, at, mark.Seq, stored, s.now())
+			if old, ok := s.forks[key{device, f.Branch}]; ok {
+				f = old
+			}
+			s.forks[key{device, f.Branch}] = f
+			s.owners[epoch], s.owners[f.Branch] = device, device
+			return mark, &central.ForkError{Device: device, Fork: f}
 		}
-		f := central.NewFork(epoch, journal, at, mark, stored, s.now())
-		if old, ok := s.forks[key{device, f.Branch}]; ok {
-			f = old
-		}
-		s.forks[key{device, f.Branch}] = f
-		s.owners[epoch], s.owners[f.Branch] = device, device
-		return mark, &central.ForkError{Device: device, Fork: f}
 	}
-	rest, hw, err := central.Plan(device, epoch, mark, recs)
+	rest, err := admit(mark)
 	if err != nil {
-		return hw, err
+		return mark, err
+	}
+	// A salvaged range may start past the mark with the loss flagged as
+	// its first record's break (server.Admit).
+	if len(rest) > 0 && rest[0].Seq != mark.Seq+1 && !(rest[0].Seq > mark.Seq+1 && rest[0].Break != "") {
+		return central.Link{}, fmt.Errorf("memstore: ingest %s/%s: admitted records start at %d after the mark %d", device, epoch, rest[0].Seq, mark.Seq)
 	}
 	s.owners[epoch] = device
+	for _, e := range keys {
+		if !slices.ContainsFunc(s.keys[k], func(b []byte) bool { return bytes.Equal(b, e) }) {
+			s.keys[k] = append(s.keys[k], bytes.Clone(e))
+		}
+	}
 	for _, r := range rest {
 		r.Stored = bytes.Clone(r.Stored)
 		r.Reasons = slices.Clone(r.Reasons)
+		r.Salvaged = false // not stored
 		s.passages = append(s.passages, central.Passage{Device: device, Epoch: epoch, Record: r})
 		s.stored[recKey{k, r.Seq}] = r.Stored
 	}
 	if len(rest) > 0 {
-		s.marks[k] = hw
+		last := &rest[len(rest)-1]
+		mark = central.Link{Seq: last.Seq, Hash: last.Hash}
+		s.marks[k] = mark
 		s.seen[device] = s.now()
 	}
-	return hw, nil
+	return mark, nil
+}
+
+// Link implements central.Store.
+func (s *Store) Link(ctx context.Context, device string, epoch central.Epoch) (central.Link, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return central.Link{}, central.ErrClosed
+	}
+	return s.marks[key{device, epoch}], nil
+}
+
+// Keys implements central.Store.
+func (s *Store) Keys(ctx context.Context, device string, epoch central.Epoch) ([][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, central.ErrClosed
+	}
+	var out [][]byte
+	for _, b := range s.keys[key{device, epoch}] {
+		out = append(out, bytes.Clone(b))
+	}
+	return out, nil
+}
+
+// Fork implements central.Store.
+func (s *Store) Fork(ctx context.Context, device string, branch central.Epoch) (central.Fork, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return central.Fork{}, false, central.ErrClosed
+	}
+	f, ok := s.forks[key{device, branch}]
+	return f, ok, nil
 }
 
 // HighWater implements central.Store.
@@ -109,7 +164,7 @@ func (s *Store) HighWater(ctx context.Context, device string, epoch central.Epoc
 	if s.closed {
 		return 0, central.ErrClosed
 	}
-	return s.marks[key{device, epoch}], nil
+	return s.marks[key{device, epoch}].Seq, nil
 }
 
 // Passages implements central.Store.
@@ -151,7 +206,7 @@ func (s *Store) Devices(ctx context.Context) ([]central.Device, error) {
 			d = &central.Device{ID: k.device, LastSeen: s.seen[k.device]}
 			byID[k.device] = d
 		}
-		d.Marks = append(d.Marks, central.Mark{Epoch: k.epoch, HighWater: hw})
+		d.Marks = append(d.Marks, central.Mark{Epoch: k.epoch, HighWater: hw.Seq})
 	}
 	for k, f := range s.forks {
 		if d := byID[k.device]; d != nil {

@@ -13,6 +13,7 @@ import (
 	"sentinel/internal/central/ops"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
+	"sentinel/internal/central/storetest"
 )
 
 // benchStore holds 20 000 passages over a day at 10 sites, 2 000 holders.
@@ -34,7 +35,7 @@ func benchStore(b *testing.B, pg bool) central.Store {
 		recs[i] = central.Record{Seq: uint64(i + 1), Stored: []byte{1}, Time: t0.Add(time.Duration(i) * 4320 * time.Millisecond),
 			Site: fmt.Sprintf("site-%d", i%10), Holder: fmt.Sprintf("ZJ:%d", i%2000), Decision: "pass"}
 	}
-	if _, err := st.Ingest(context.Background(), "dev", central.Epoch{1}, recs); err != nil {
+	if _, err := storetest.Ingest(context.Background(), st, "dev", central.Epoch{1}, recs); err != nil {
 		b.Fatal(err)
 	}
 	return st

@@ -66,11 +66,11 @@ func seed(t *testing.T, st central.Store) {
 	for dev, recs := range byDev {
 		e := central.Epoch{1} // an epoch of each device's own
 		copy(e[1:], dev)
-		if _, err := st.Ingest(ctx, dev, e, recs); err != nil {
+		if _, err := storetest.Ingest(ctx, st, dev, e, recs); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := st.Ingest(ctx, "dev-s", central.Epoch{2}, storetest.Recs(1, 20, "ops")); err != nil {
+	if _, err := storetest.Ingest(ctx, st, "dev-s", central.Epoch{2}, storetest.Recs(1, 20, "ops")); err != nil {
 		t.Fatal(err)
 	}
 }

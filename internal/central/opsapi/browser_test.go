@@ -18,6 +18,7 @@ import (
 	"sentinel/internal/central"
 	"sentinel/internal/central/memstore"
 	"sentinel/internal/central/ops"
+	"sentinel/internal/central/storetest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/ops-page.png from the browser test")
@@ -35,7 +36,7 @@ func TestBrowser(t *testing.T) {
 		return central.Record{Seq: seq, Stored: fmt.Appendf(nil, "rec %d", seq), Time: now.Add(-ago), Site: site, Holder: holder, Decision: decision}
 	}
 	ctx := t.Context()
-	if _, err := st.Ingest(ctx, "t-gate1", central.Epoch{1}, []central.Record{
+	if _, err := storetest.Ingest(ctx, st, "t-gate1", central.Epoch{1}, []central.Record{
 		rec(1, 3*time.Hour, "gate-1", "ZJ:1", "pass"),
 		rec(2, 3*time.Hour-5*time.Minute, "gate-1", "ZJ:2", "pass"),
 		rec(3, 90*time.Minute, "gate-2", "ZJ:3", "refer"),

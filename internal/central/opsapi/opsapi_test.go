@@ -58,7 +58,7 @@ func newFixture(t *testing.T, backup bool, audit ops.AuditLog) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, err := st.Ingest(context.Background(), "dev-a", central.Epoch{1}, storetest.Recs(1, 40, "api")); err != nil {
+	if _, err := storetest.Ingest(context.Background(), st, "dev-a", central.Epoch{1}, storetest.Recs(1, 40, "api")); err != nil {
 		t.Fatal(err)
 	}
 	auditPath := filepath.Join(dir, ops.AuditFile)
@@ -162,7 +162,7 @@ func TestDevices(t *testing.T) {
 	f := newFixture(t, false, nil)
 	// A restored copy of dev-a's journal sends other records from 31 on.
 	copyRecs := append(storetest.Recs(29, 30, "api"), storetest.Recs(31, 35, "restored")...)
-	if _, err := f.store.Ingest(context.Background(), "dev-a", central.Epoch{1}, copyRecs); !errors.Is(err, central.ErrFork) {
+	if _, err := storetest.Ingest(context.Background(), f.store, "dev-a", central.Epoch{1}, copyRecs); !errors.Is(err, central.ErrFork) {
 		t.Fatalf("got %v, want a fork", err)
 	}
 	resp := f.do(t, http.MethodGet, DevicesPath, opsToken, "")
@@ -302,7 +302,7 @@ func TestBackupWhileWriting(t *testing.T) {
 				return
 			default:
 			}
-			hw, err := f.store.Ingest(ctx, "dev-a", central.Epoch{1}, storetest.Recs(next, next+49, "api"))
+			hw, err := storetest.Ingest(ctx, f.store, "dev-a", central.Epoch{1}, storetest.Recs(next, next+49, "api"))
 			if err != nil {
 				t.Error(err)
 				return

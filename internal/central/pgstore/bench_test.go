@@ -10,6 +10,7 @@ import (
 
 	"sentinel/internal/central"
 	"sentinel/internal/central/pgtest"
+	"sentinel/internal/central/storetest"
 )
 
 // benchBatch is the size of one upload, as a terminal sends it.
@@ -32,9 +33,9 @@ func benchRecs(from uint64, n int) []central.Record {
 	return out
 }
 
-// BenchmarkIngest measures Store.Ingest in batches of benchBatch records
-// beside a raw COPY of the same rows straight into passages: the bound
-// Ingest is held to (target: ≥ 0.7× its rows/s). Each iteration does one
+// BenchmarkIngest measures IngestLinked on the sync server's path
+// (storetest.Ingest) in batches of benchBatch records beside a raw COPY of
+// the same rows straight into passages: the bound ingest is held to (target: ≥ 0.7× its rows/s). Each iteration does one
 // of each, alternating which goes first, into the same table, so that both
 // see the same table size and server state; the metrics are the two rates
 // and their ratio.
@@ -44,7 +45,7 @@ func BenchmarkIngest(b *testing.B) {
 	cs := pgtest.NewDatabase(b)
 	s := open(b, cs)
 	defer s.Close()
-	if _, err := s.Ingest(ctx, "warm", central.Epoch{}, recs[:1]); err != nil { // creates the day's partition
+	if _, err := storetest.Ingest(ctx, s, "warm", central.Epoch{}, recs[:1]); err != nil { // creates the day's partition
 		b.Fatal(err)
 	}
 	conn, err := pgx.Connect(ctx, cs)
@@ -55,7 +56,7 @@ func BenchmarkIngest(b *testing.B) {
 	var inStore, inCopy time.Duration
 	store := func(lap int) {
 		t0 := time.Now()
-		if _, err := s.Ingest(ctx, "ingest", central.Epoch{byte(lap), byte(lap >> 8), byte(lap >> 16)}, recs); err != nil {
+		if _, err := storetest.Ingest(ctx, s, "ingest", central.Epoch{byte(lap), byte(lap >> 8), byte(lap >> 16)}, recs); err != nil {
 			b.Fatal(err)
 		}
 		inStore += time.Since(t0)

@@ -13,16 +13,16 @@
 //
 // # Exactly once
 //
-// Ingest locks the (device, epoch) row of high_water (an upsert that
-// returns the mark), applies central.Plan to the batch, copies the new
-// records into passages with the COPY protocol, and raises the mark, all
-// in one transaction. Concurrent ingests of one (device, epoch), from any
-// number of servers behind a load balancer, queue on that row lock, and
-// the second sees the mark the first committed: no deduplication window,
-// no duplicate. Because the lock already decides which records are new,
-// the COPY goes straight into passages rather than through a staging
-// table. IngestLinked does the same with the caller's decision in place of
-// central.Plan, and keeps the marked record's chain hash in high_water.hash
+// IngestLinked locks the (device, epoch) row of high_water (an upsert that
+// returns the mark with the marked record's chain hash), lets the caller's
+// decision (the sync server's: syncstore.Admit) choose the records to
+// store, copies them into passages with the COPY protocol, and raises the
+// mark, all in one transaction. Concurrent ingests of one (device, epoch),
+// from any number of servers behind a load balancer, queue on that row
+// lock, and the second sees the mark the first committed: no
+// deduplication window, no duplicate. Because the lock already decides
+// which records are new, the COPY goes straight into passages rather than
+// through a staging table. The chain hash lives in high_water.hash
 // (migration 0002; NULL for marks written before), each record's chain
 // break in passages.chain_break and the uploaded data keys in data_keys.
 //

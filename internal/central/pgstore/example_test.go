@@ -7,6 +7,7 @@ import (
 
 	"sentinel/internal/central"
 	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/storetest"
 )
 
 func ExampleOpen() {
@@ -17,7 +18,7 @@ func ExampleOpen() {
 		return
 	}
 	defer s.Close()
-	hw, err := s.Ingest(ctx, "t1", central.Epoch{1}, []central.Record{
+	hw, err := storetest.Ingest(ctx, s, "t1", central.Epoch{1}, []central.Record{
 		{Seq: 1, Stored: []byte("journal bytes"), Time: time.Now(), Site: "gate-1", Holder: "ZJ:42", Decision: "pass"},
 	})
 	fmt.Println(hw, err)

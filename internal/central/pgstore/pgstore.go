@@ -123,23 +123,6 @@ func (s *Store) ensurePartitions(ctx context.Context, conn *pgx.Conn, recs []cen
 
 var copyColumns = []string{"device", "epoch", "seq", "time", "site", "holder", "decision", "reasons", "stored", "chain_break"}
 
-// Ingest implements central.Store. See the package documentation.
-func (s *Store) Ingest(ctx context.Context, device string, epoch central.Epoch, recs []central.Record) (uint64, error) {
-	var hw uint64
-	link, err := s.IngestLinked(ctx, device, epoch, recs, nil, func(mark central.Link) ([]central.Record, error) {
-		rest, mark2, err := central.Plan(device, epoch, mark.Seq, recs)
-		hw = mark2
-		return rest, err
-	})
-	if err != nil {
-		if _, ok := err.(*central.GapError); ok {
-			return hw, err
-		}
-		return 0, err
-	}
-	return link.Seq, nil
-}
-
 // IngestLinked stores a contiguous ascending batch of one device's epoch
 // in one transaction: it locks and reads the stored mark, lets admit
 // decide what of recs to store, copies that with its Break, adds the data

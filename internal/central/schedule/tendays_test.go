@@ -276,7 +276,7 @@ func runTenDays(t *testing.T, store central.Store, purge schedule.Store, slack t
 			seq++
 			recs = append(recs, central.Record{Seq: seq, Stored: fmt.Appendf(nil, "rec %d", seq), Time: a, Site: "gate-1", Holder: "ZJ:7", Decision: "pass"})
 		}
-		if _, err := store.Ingest(ctx, "t-1", central.Epoch{1}, recs); err != nil {
+		if _, err := storetest.Ingest(ctx, store, "t-1", central.Epoch{1}, recs); err != nil {
 			t.Fatalf("ingest up to %d: %v", seq, err)
 		}
 	}

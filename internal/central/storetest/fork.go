@@ -15,7 +15,7 @@ func testEpochOwner(t *testing.T, s central.Store) {
 	ctx := context.Background()
 	ingest(t, s, "t1", epochA, Recs(1, 3, "a"), 3)
 	for _, recs := range [][]central.Record{Recs(1, 3, "a"), Recs(1, 5, "evil"), Recs(4, 6, "evil"), Recs(9, 9, "evil")} {
-		_, err := s.Ingest(ctx, "t2", epochA, recs)
+		_, err := Ingest(ctx, s, "t2", epochA, recs)
 		var owned *central.EpochOwnerError
 		if !errors.As(err, &owned) || !errors.Is(err, central.ErrEpochOwned) || owned.Owner != "t1" || owned.Device != "t2" || owned.Epoch != epochA {
 			t.Fatalf("t2 uploading t1's epoch from %d: got %v, want an *EpochOwnerError naming t1", recs[0].Seq, err)
@@ -28,7 +28,7 @@ func testEpochOwner(t *testing.T, s central.Store) {
 	// The owner goes on; the other device's own epochs are its own.
 	ingest(t, s, "t1", epochA, Recs(4, 5, "a"), 5)
 	ingest(t, s, "t2", epochB, Recs(1, 2, "b"), 2)
-	if _, err := s.Ingest(ctx, "t1", epochB, Recs(1, 2, "b")); !errors.Is(err, central.ErrEpochOwned) {
+	if _, err := Ingest(ctx, s, "t1", epochB, Recs(1, 2, "b")); !errors.Is(err, central.ErrEpochOwned) {
 		t.Fatalf("t1 uploading t2's epoch: got %v, want ErrEpochOwned", err)
 	}
 	checkPassages(t, s, central.Filter{}, sortPassages(append(passages("t1", epochA, Recs(1, 5, "a")), passages("t2", epochB, Recs(1, 2, "b"))...)))
@@ -61,12 +61,12 @@ func testFork(t *testing.T, h Harness) {
 	ingest(t, s, "t1", epochA, Recs(1, 10, "a"), 10)
 
 	// The restored copy holds 1..5 as stored and its own 6..12.
-	other := append(Recs(1, 5, "a"), Recs(6, 12, "b")...)
-	_, err := s.Ingest(ctx, "t1", epochA, other[3:])
+	other := Journal(Recs(1, 5, "a"), Recs(6, 12, "b"))
+	_, err := Ingest(ctx, s, "t1", epochA, other[3:])
 	f := wantFork(t, err, epochA, epochA, 6, 10, other[5].Stored)
 	highWater(t, s, "t1", epochA, 10)
 	// Found again (a lost answer): the same fork, recorded once.
-	_, err = s.Ingest(ctx, "t1", epochA, other[5:8])
+	_, err = Ingest(ctx, s, "t1", epochA, other[5:8])
 	if again := wantFork(t, err, epochA, epochA, 6, 10, other[5].Stored); !again.Found.Equal(f.Found) {
 		t.Fatalf("the fork found again got a new time %v, want the first %v", again.Found, f.Found)
 	}
@@ -74,17 +74,17 @@ func testFork(t *testing.T, h Harness) {
 	ingest(t, s, "t1", epochA, append(Recs(9, 10, "a"), Recs(11, 12, "a")...), 12)
 
 	// The branch starts at the fork: a batch past it is a gap at 5.
-	_, err = s.Ingest(ctx, "t1", f.Branch, other[7:])
-	wantGap(t, err, "t1", f.Branch, 5, 8)
+	_, err = Ingest(ctx, s, "t1", f.Branch, other[7:])
+	wantGap(t, err, 5, 8)
 	ingest(t, s, "t1", f.Branch, other[5:9], 9)
 	ingest(t, s, "t1", f.Branch, other[5:], 12) // resent: stored once
-	if _, err := s.Ingest(ctx, "t2", f.Branch, other[5:]); !errors.Is(err, central.ErrEpochOwned) {
+	if _, err := Ingest(ctx, s, "t2", f.Branch, other[5:]); !errors.Is(err, central.ErrEpochOwned) {
 		t.Fatalf("another device uploading the branch: got %v, want ErrEpochOwned", err)
 	}
 
 	// The branch itself forks (restored again from a later copy).
-	third := append(append([]central.Record(nil), other[5:8]...), Recs(9, 9, "c")...)
-	_, err = s.Ingest(ctx, "t1", f.Branch, third)
+	third := Journal(other[:8], Recs(9, 9, "c"))[5:]
+	_, err = Ingest(ctx, s, "t1", f.Branch, third)
 	f2 := wantFork(t, err, f.Branch, epochA, 9, 12, third[3].Stored)
 	ingest(t, s, "t1", f2.Branch, third[3:], 9)
 
@@ -101,6 +101,17 @@ func testFork(t *testing.T, h Harness) {
 		if len(forks) != 2 || forks[0].Branch != f.Branch || forks[1].Branch != f2.Branch || forks[0].At != 6 || forks[1].At != 9 {
 			t.Fatalf("Devices: got forks %+v, want the fork at 6 then the one at 9", forks)
 		}
+		// The sync server finds a branch by its epoch; both carry the
+		// journal's epoch.
+		for _, want := range []central.Fork{f, f2} {
+			got, ok, err := s.Fork(ctx, "t1", want.Branch)
+			if err != nil || !ok || got.Journal != epochA || got.At != want.At || got.Epoch != want.Epoch || !got.Found.Equal(want.Found) {
+				t.Fatalf("Fork(%s): got %+v, %v (%v), want %+v of journal %s", want.Branch, got, ok, err, want, epochA)
+			}
+		}
+		if _, ok, err := s.Fork(ctx, "t2", f.Branch); ok || err != nil {
+			t.Fatalf("Fork of another device: got %v (%v), want none", ok, err)
+		}
 	}
 	check(t, s)
 	if h.Reopen == nil {
@@ -109,6 +120,6 @@ func testFork(t *testing.T, h Harness) {
 	s = h.Reopen(t, s)
 	check(t, s)
 	// After a restart the fork is still known: found again, same branch.
-	_, err = s.Ingest(ctx, "t1", epochA, other[5:6])
+	_, err = Ingest(ctx, s, "t1", epochA, other[5:6])
 	wantFork(t, err, epochA, epochA, 6, 10, other[5].Stored)
 }

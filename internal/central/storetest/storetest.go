@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"sentinel/internal/central"
+	"sentinel/sync/journal"
+	"sentinel/sync/server"
 )
 
 // Harness opens stores for the suite.
@@ -37,10 +39,11 @@ var (
 // epoch as a terminal would upload them: one passage a minute from base
 // (crossing midnight UTC after two hours), alternating between sites
 // "gate-1" and "gate-2", holder "ZJ:<seq mod 7>", stored bytes naming the
-// record and tag.
+// record and tag, each with its link of the hash chain of the journal
+// that holds the records 1..to of tag (see Journal).
 func Recs(from, to uint64, tag string) []central.Record {
 	var out []central.Record
-	for s := from; s <= to; s++ {
+	for s := uint64(1); s <= to; s++ {
 		out = append(out, central.Record{
 			Seq:      s,
 			Stored:   fmt.Appendf(nil, "rec %d %s", s, tag),
@@ -51,7 +54,10 @@ func Recs(from, to uint64, tag string) []central.Record {
 			Reasons:  reasons(s),
 		})
 	}
-	return out
+	if from == 0 || from > to {
+		return nil
+	}
+	return Journal(out)[from-1:]
 }
 
 func reasons(seq uint64) []string {
@@ -61,7 +67,9 @@ func reasons(seq uint64) []string {
 	return nil
 }
 
-// Run runs the conformance suite against the stores that h opens.
+// Run runs the conformance suite against the stores that h opens. Every
+// case ingests on the sync server's path (Ingest: syncstore.Admit inside
+// the store's IngestLinked), the one production takes.
 func Run(t *testing.T, h Harness) {
 	open := func(t *testing.T) central.Store {
 		t.Helper()
@@ -98,67 +106,73 @@ func Run(t *testing.T, h Harness) {
 		testRestart(t, h)
 	})
 	t.Run("Linked", func(t *testing.T) { testLinked(t, h) })
+	t.Run("BreakAtMark", func(t *testing.T) { testBreakAtMark(t, open(t)) })
 	t.Run("SalvagedGap", func(t *testing.T) { testSalvagedGap(t, h) })
 	t.Run("Fork", func(t *testing.T) { testFork(t, h) })
 }
 
-// testSalvagedGap: records admitted past the mark are stored only when the
-// first carries a break (a salvaged range whose loss server.Admit
-// flagged); without one the store refuses them.
+// testSalvagedGap: a salvaged range (records recovered from a damaged
+// journal) that starts past the mark is stored with the loss flagged as
+// its first record's break, where an ordinary one is refused as a gap;
+// salvaged records at or below the mark are dropped without making a
+// fork; and the store itself refuses a decision that skips records
+// without flagging the loss.
 func testSalvagedGap(t *testing.T, h Harness) {
-	s0 := h.New(t)
-	s, ok := s0.(Linked)
-	if !ok {
-		s0.Close()
-		t.Skip("store does not keep the chain hash with the mark")
-	}
+	s := h.New(t)
 	defer s.Close()
 	ctx := context.Background()
-	take := func(recs []central.Record) central.AdmitFunc {
-		return func(central.Link) ([]central.Record, error) { return recs, nil }
+	ingest(t, s, "t1", epochA, Recs(1, 3, "s"), 3)
+	past := Recs(7, 8, "s")
+	_, err := Ingest(ctx, s, "t1", epochA, past)
+	wantGap(t, err, 3, 7)
+	skip := func(central.Link) ([]central.Record, error) { return past, nil }
+	if _, err := s.IngestLinked(ctx, "t1", epochA, past, nil, skip); err == nil {
+		t.Fatal("a decision storing records past the mark without a break: got no error")
 	}
-	first := hashed(1, 3, "s")
-	if _, err := s.IngestLinked(ctx, "t1", epochA, first, nil, take(first)); err != nil {
-		t.Fatal(err)
+	highWater(t, s, "t1", epochA, 3)
+	for i := range past {
+		past[i].Salvaged = true
 	}
-	past := hashed(7, 8, "s")
-	if _, err := s.IngestLinked(ctx, "t1", epochA, past, nil, take(past)); err == nil {
-		t.Fatal("records past the mark without a break: got no error")
+	ingest(t, s, "t1", epochA, past, 8)
+	// Salvaged again from a copy whose old records differ: no fork, and
+	// nothing stored twice.
+	again := Recs(2, 8, "damaged")
+	for i := range again {
+		again[i].Salvaged = true
 	}
-	past[0].Break = "records 4 to 6 were lost"
-	l, err := s.IngestLinked(ctx, "t1", epochA, past, nil, take(past))
-	if err != nil || l.Seq != 8 {
-		t.Fatalf("salvaged records past the mark: got mark %d (%v), want 8", l.Seq, err)
-	}
-	got := All(t, s, central.Filter{Device: "t1"})
+	ingest(t, s, "t1", epochA, again, 8)
+	lost := fmt.Sprintf(server.BreakLost, 4, 6)
 	var seqs []uint64
-	for _, p := range got {
+	for _, p := range All(t, s, central.Filter{Device: "t1"}) {
 		seqs = append(seqs, p.Seq)
-		if want := map[bool]string{true: past[0].Break}[p.Seq == 7]; p.Break != want {
+		if want := map[bool]string{true: lost}[p.Seq == 7]; p.Break != want {
 			t.Errorf("seq %d: got break %q, want %q", p.Seq, p.Break, want)
 		}
 	}
 	if !slices.Equal(seqs, []uint64{1, 2, 3, 7, 8}) {
 		t.Errorf("got seqs %v, want 1 2 3 7 8", seqs)
 	}
-}
-
-// Linked is a store that keeps the chain hash with the mark, as the sync
-// upload needs (boltstore and pgstore are).
-type Linked interface {
-	central.Store
-	IngestLinked(ctx context.Context, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error)
-	Link(ctx context.Context, device string, epoch central.Epoch) (central.Link, error)
-	Keys(ctx context.Context, device string, epoch central.Epoch) ([][]byte, error)
-}
-
-// hashed returns Recs(from, to, tag) with a Hash naming each record.
-func hashed(from, to uint64, tag string) []central.Record {
-	recs := Recs(from, to, tag)
-	for i := range recs {
-		recs[i].Hash = [32]byte{byte(recs[i].Seq), 0xc4}
+	if ds, err := s.Devices(ctx); err != nil || len(ds) != 1 || len(ds[0].Forks) != 0 {
+		t.Fatalf("Devices: got %+v (%v), want t1 without a fork", ds, err)
 	}
-	return recs
+}
+
+// testBreakAtMark: a range whose first record does not link to the
+// stored mark's hash is stored, its first record flagged
+// server.BreakMark; a record the uploader flagged keeps its break; the
+// mark moves on with the last record's hash.
+func testBreakAtMark(t *testing.T, s central.Store) {
+	ctx := context.Background()
+	ingest(t, s, "t1", epochA, Recs(1, 4, "a"), 4)
+	other := Recs(5, 7, "b") // links to b's record 4, not a's
+	other[2].Break = server.BreakLink
+	ingest(t, s, "t1", epochA, other, 7)
+	if l, err := s.Link(ctx, "t1", epochA); err != nil || l != (central.Link{Seq: 7, Hash: other[2].Hash}) {
+		t.Fatalf("got link %+v (%v), want 7 with its hash", l, err)
+	}
+	want := passages("t1", epochA, append(Recs(1, 4, "a"), other...))
+	want[4].Break = server.BreakMark
+	checkPassages(t, s, central.Filter{}, want)
 }
 
 // testLinked checks IngestLinked: the admit decision runs on the stored
@@ -166,31 +180,19 @@ func hashed(from, to uint64, tag string) []central.Record {
 // kept (keys once each), the mark keeps the last record's hash, and all of
 // it survives a restart.
 func testLinked(t *testing.T, h Harness) {
-	s0 := h.New(t)
-	s, ok := s0.(Linked)
-	if !ok {
-		s0.Close()
-		t.Skip("store does not keep the chain hash with the mark")
-	}
+	s := h.New(t)
 	defer func() { s.Close() }()
 	ctx := context.Background()
-	plan := func(recs []central.Record, seen *central.Link) central.AdmitFunc {
-		return func(m central.Link) ([]central.Record, error) {
-			*seen = m
-			rest, _, err := central.Plan("t1", epochA, m.Seq, recs)
-			return rest, err
-		}
-	}
 	var seen central.Link
-	recs := hashed(1, 10, "x")
+	recs := Recs(1, 10, "x")
 	recs[3].Break = "record does not link"
-	l, err := s.IngestLinked(ctx, "t1", epochA, recs, [][]byte{[]byte("k1"), []byte("k2")}, plan(recs, &seen))
+	l, err := ingestKeys(ctx, s, "t1", epochA, recs, [][]byte{[]byte("k1"), []byte("k2")}, &seen)
 	if err != nil || l != (central.Link{Seq: 10, Hash: recs[9].Hash}) || seen != (central.Link{}) {
 		t.Fatalf("got mark %+v (%v) after seeing %+v, want 10 with its hash after the zero mark", l, err, seen)
 	}
 	// A refusal from admit stores nothing and comes back as it is.
 	refuse := errors.New("refused")
-	more := hashed(11, 12, "x")
+	more := Recs(11, 12, "x")
 	l, err = s.IngestLinked(ctx, "t1", epochA, more, [][]byte{[]byte("k3")}, func(m central.Link) ([]central.Record, error) {
 		seen = m
 		return nil, refuse
@@ -199,11 +201,11 @@ func testLinked(t *testing.T, h Harness) {
 		t.Fatalf("got %v, mark %d, admit saw %+v, want the refusal, 10 and the stored hash", err, l.Seq, seen)
 	}
 	// Overlap: only 11..12 are new; k2 is sent again.
-	again := hashed(9, 12, "x")
-	if l, err = s.IngestLinked(ctx, "t1", epochA, again, [][]byte{[]byte("k2")}, plan(again, &seen)); err != nil || l.Seq != 12 || l.Hash != again[3].Hash {
+	again := Recs(9, 12, "x")
+	if l, err = ingestKeys(ctx, s, "t1", epochA, again, [][]byte{[]byte("k2")}, &seen); err != nil || l.Seq != 12 || l.Hash != again[3].Hash {
 		t.Fatalf("got mark %+v (%v), want 12 with its hash", l, err)
 	}
-	check := func(t *testing.T, s Linked) {
+	check := func(t *testing.T, s central.Store) {
 		t.Helper()
 		if l, err := s.Link(ctx, "t1", epochA); err != nil || l != (central.Link{Seq: 12, Hash: again[3].Hash}) {
 			t.Fatalf("got link %+v (%v), want 12 with its hash", l, err)
@@ -237,17 +239,13 @@ func testLinked(t *testing.T, h Harness) {
 	if h.Reopen == nil {
 		return
 	}
-	r, ok := h.Reopen(t, s).(Linked)
-	if !ok {
-		t.Fatal("the reopened store does not keep the chain hash")
-	}
-	s = r
+	s = h.Reopen(t, s)
 	check(t, s)
 }
 
 func ingest(t *testing.T, s central.Store, dev string, e central.Epoch, recs []central.Record, want uint64) {
 	t.Helper()
-	got, err := s.Ingest(context.Background(), dev, e, recs)
+	got, err := Ingest(context.Background(), s, dev, e, recs)
 	if err != nil {
 		t.Fatalf("Ingest(%s, %d records): %v", dev, len(recs), err)
 	}
@@ -291,7 +289,7 @@ func checkPassages(t *testing.T, s central.Store, f central.Filter, want []centr
 		g, w := &got[i], &want[i]
 		if g.Device != w.Device || g.Epoch != w.Epoch || g.Seq != w.Seq || !g.Time.Equal(w.Time) ||
 			!bytes.Equal(g.Stored, w.Stored) || g.Site != w.Site || g.Holder != w.Holder ||
-			g.Decision != w.Decision || !slices.Equal(g.Reasons, w.Reasons) {
+			g.Decision != w.Decision || !slices.Equal(g.Reasons, w.Reasons) || g.Break != w.Break {
 			t.Fatalf("Passages(%+v)[%d]: got %+v, want %+v", f, i, *g, *w)
 		}
 	}
@@ -303,6 +301,7 @@ func passages(dev string, e central.Epoch, recs []central.Record) []central.Pass
 		if len(r.Reasons) == 0 {
 			r.Reasons = nil
 		}
+		r.Salvaged = false // not stored
 		out[i] = central.Passage{Device: dev, Epoch: e, Record: r}
 	}
 	return out
@@ -337,7 +336,7 @@ func testReingest(t *testing.T, s central.Store) {
 
 func testOverlap(t *testing.T, s central.Store) {
 	ingest(t, s, "t1", epochA, Recs(1, 5, "a"), 5)
-	want := append(Recs(1, 5, "a"), Recs(6, 8, "b")...)
+	want := Journal(Recs(1, 5, "a"), Recs(6, 8, "b"))
 	ingest(t, s, "t1", epochA, want[2:], 8)
 	checkPassages(t, s, central.Filter{}, passages("t1", epochA, want))
 	// A batch that ends right at the mark stores nothing new.
@@ -345,22 +344,23 @@ func testOverlap(t *testing.T, s central.Store) {
 	checkPassages(t, s, central.Filter{}, passages("t1", epochA, want))
 }
 
-func wantGap(t *testing.T, err error, dev string, e central.Epoch, hw, first uint64) {
+// wantGap checks that err is the sync server's gap refusal naming the
+// mark hw and the refused batch's first seq.
+func wantGap(t *testing.T, err error, hw, first uint64) {
 	t.Helper()
-	var gap *central.GapError
-	if !errors.As(err, &gap) {
-		t.Fatalf("Ingest: got error %v, want *central.GapError", err)
+	var gap *server.GapError
+	if !errors.As(err, &gap) || !errors.Is(err, server.ErrGap) {
+		t.Fatalf("Ingest: got error %v, want *server.GapError", err)
 	}
-	want := central.GapError{Device: dev, Epoch: e, HighWater: hw, First: first}
-	if *gap != want {
+	if want := (server.GapError{Mark: journal.Seq(hw), First: journal.Seq(first)}); *gap != want {
 		t.Fatalf("Ingest: got %+v, want %+v", *gap, want)
 	}
 }
 
 func testGap(t *testing.T, s central.Store) {
 	ingest(t, s, "t1", epochA, Recs(1, 3, "a"), 3)
-	hw, err := s.Ingest(context.Background(), "t1", epochA, Recs(5, 9, "a"))
-	wantGap(t, err, "t1", epochA, 3, 5)
+	hw, err := Ingest(context.Background(), s, "t1", epochA, Recs(5, 9, "a"))
+	wantGap(t, err, 3, 5)
 	if hw != 3 {
 		t.Errorf("Ingest with a gap: got high-water %d, want 3", hw)
 	}
@@ -372,8 +372,8 @@ func testGap(t *testing.T, s central.Store) {
 }
 
 func testGapNewEpoch(t *testing.T, s central.Store) {
-	_, err := s.Ingest(context.Background(), "t1", epochA, Recs(2, 3, "a"))
-	wantGap(t, err, "t1", epochA, 0, 2)
+	_, err := Ingest(context.Background(), s, "t1", epochA, Recs(2, 3, "a"))
+	wantGap(t, err, 0, 2)
 	highWater(t, s, "t1", epochA, 0)
 	checkPassages(t, s, central.Filter{}, nil)
 }
@@ -413,7 +413,7 @@ func testConcurrent(t *testing.T, s central.Store) {
 				// Workers send the round's range from different starts, all
 				// at or below the mark of the previous round.
 				lo := from - uint64(w%2)*min(from-1, 5)
-				hw, err := s.Ingest(context.Background(), "t1", epochA, Recs(lo, from+size-1, "w"))
+				hw, err := Ingest(context.Background(), s, "t1", epochA, Recs(lo, from+size-1, "w"))
 				if err == nil && hw != from+size-1 {
 					err = fmt.Errorf("worker %d: got high-water %d, want %d", w, hw, from+size-1)
 				}
@@ -526,7 +526,7 @@ func testMalformed(t *testing.T, s central.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hw, err := s.Ingest(context.Background(), tt.dev, epochA, tt.recs)
+			hw, err := Ingest(context.Background(), s, tt.dev, epochA, tt.recs)
 			if !errors.Is(err, central.ErrMalformed) {
 				t.Fatalf("Ingest: got high-water %d, error %v; want ErrMalformed", hw, err)
 			}
@@ -545,9 +545,8 @@ func testDevices(t *testing.T, s central.Store) {
 	ingest(t, s, "t2", epochC, Recs(1, 4, "a"), 4)
 	ingest(t, s, "t1", epochB, Recs(1, 2, "a"), 2)
 	ingest(t, s, "t1", epochA, Recs(1, 3, "a"), 3)
-	if _, err := s.Ingest(context.Background(), "t3", central.Epoch{0xd}, Recs(2, 3, "a")); err == nil {
-		t.Fatal("Ingest with a gap: got no error")
-	}
+	_, err = Ingest(context.Background(), s, "t3", central.Epoch{0xd}, Recs(2, 3, "a"))
+	wantGap(t, err, 0, 2)
 	ds, err = s.Devices(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -574,10 +573,10 @@ func testRestart(t *testing.T, h Harness) {
 	defer func() { s.Close() }()
 	highWater(t, s, "t1", epochA, 5)
 	highWater(t, s, "t1", epochB, 2)
-	want := append(Recs(1, 5, "a"), Recs(6, 7, "c")...)
+	want := Journal(Recs(1, 5, "a"), Recs(6, 7, "c"))
 	ingest(t, s, "t1", epochA, want[2:], 7)
-	_, err := s.Ingest(context.Background(), "t1", epochB, Recs(4, 5, "b"))
-	wantGap(t, err, "t1", epochB, 2, 4)
+	_, err := Ingest(context.Background(), s, "t1", epochB, Recs(4, 5, "b"))
+	wantGap(t, err, 2, 4)
 	checkPassages(t, s, central.Filter{Device: "t1", Site: "gate-2", From: base}, sortPassages(
 		filterSite(append(passages("t1", epochA, want), passages("t1", epochB, Recs(1, 2, "b"))...), "gate-2")))
 }
