@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/central/trustbuild"
 	"sentinel/internal/policy"
 	"sentinel/internal/siteconfig"
 )
@@ -288,7 +289,7 @@ func TestPseudonymKeygen(t *testing.T) {
 	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
 	}
-	if got, err := readPseudonymKey(p); err != nil || len(got) != trust.PseudonymKeySize {
+	if got, err := trustbuild.ReadPseudonymKey(p); err != nil || len(got) != trust.PseudonymKeySize {
 		t.Errorf("trust build cannot read it: %v", err)
 	}
 	if code, _, errOut := sentinel(t, "trust", "pseudonym-keygen", "--out", p); code != exitRefused || !strings.Contains(errOut, "exists already") {

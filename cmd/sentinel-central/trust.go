@@ -6,10 +6,8 @@ import (
 	"crypto/ecdh"
 	"crypto/hpke"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +19,7 @@ import (
 
 	"sentinel/crypto/trust"
 	"sentinel/internal/atomicfile"
+	"sentinel/internal/central/trustbuild"
 	"sentinel/internal/cli"
 )
 
@@ -468,36 +467,6 @@ func joinKinds(kinds []trust.Kind) string {
 	return strings.Join(s, ", ")
 }
 
-// readDSCs reads the certificates of a PEM or DER file.
-func readDSCs(path string) ([][]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var ders [][]byte
-	rest := data
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("%s: PEM block %q is not a certificate", path, b.Type)
-		}
-		ders = append(ders, b.Bytes)
-	}
-	if len(ders) == 0 {
-		ders = [][]byte{data}
-	}
-	for _, der := range ders {
-		if _, err := x509.ParseCertificate(der); err != nil {
-			return nil, fmt.Errorf("%s: not a certificate (PEM or DER): %w", path, err)
-		}
-	}
-	return ders, nil
-}
-
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -506,54 +475,6 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// readPseudonymKey reads 32 raw bytes or 64 hex digits.
-func readPseudonymKey(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(data) == trust.PseudonymKeySize {
-		return data, nil
-	}
-	if k, err := hex.DecodeString(strings.TrimSpace(string(data))); err == nil && len(k) == trust.PseudonymKeySize {
-		return k, nil
-	}
-	return nil, fmt.Errorf("%s: a pseudonym key is %d raw bytes or %d hex digits (make one with: sentinel-central trust pseudonym-keygen --out FILE)",
-		path, trust.PseudonymKeySize, 2*trust.PseudonymKeySize)
-}
-
-// readHPKE reads the centre's HPKE public key: raw bytes or hex.
-func readHPKE(path string, kem uint16) (*trust.HPKEPublicKey, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if k, err := hex.DecodeString(strings.TrimSpace(string(data))); err == nil && len(k) > 0 {
-		data = k
-	}
-	h := &trust.HPKEPublicKey{KEM: kem, Public: data}
-	if _, err := h.Key(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return h, nil
-}
-
-// readRevokedDelegation takes a delegation file or a key id in hex.
-func readRevokedDelegation(s string, root crypto.PublicKey) (trust.KeyID, error) {
-	if b, err := hex.DecodeString(s); err == nil && len(b) == len(trust.KeyID{}) {
-		return trust.KeyID(b), nil
-	}
-	data, err := os.ReadFile(s)
-	if err != nil {
-		return trust.KeyID{}, fmt.Errorf("--revoke-delegation %q: neither a key id (16 hex digits) nor a readable delegation file", s)
-	}
-	d, err := trust.ParseDelegation(data, root)
-	if err != nil {
-		return trust.KeyID{}, fmt.Errorf("%s: %w", s, err)
-	}
-	return d.KID, nil
 }
 
 type buildOut struct {
@@ -652,33 +573,9 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			}
 		}
 
-		c := &trust.TrustContent{}
-		for i, list := range []cli.Strings{native, revokeNative} {
-			for _, p := range list {
-				data, err := os.ReadFile(p)
-				if err != nil {
-					return err
-				}
-				entries, err := trust.ParseNativeKeyFile(data)
-				if err != nil {
-					return fmt.Errorf("%s: %w", p, err)
-				}
-				for _, e := range entries {
-					e.Revoked = i == 1
-					c.Native = append(c.Native, e)
-				}
-			}
-		}
-		for i, list := range []cli.Strings{dsc, revokeDSC} {
-			for _, p := range list {
-				ders, err := readDSCs(p)
-				if err != nil {
-					return err
-				}
-				for _, der := range ders {
-					c.DSCs = append(c.DSCs, trust.DSCEntry{Cert: der, Revoked: i == 1})
-				}
-			}
+		src := trustbuild.Sources{
+			Native: native, RevokedNative: revokeNative, DSC: dsc, RevokedDSC: revokeDSC,
+			RevokedDelegations: revokeDel, PseudonymKey: *pseudo, HPKEPublic: *hpkePath, HPKEKEM: uint16(*hpkeKEM),
 		}
 		shc := map[string]int{}
 		for _, arg := range jwks {
@@ -686,21 +583,8 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			if !ok || iss == "" || p == "" {
 				return cli.Usagef("--jwks %q: want ISS=FILE, e.g. --jwks https://issuer.example/shc=jwks.json", arg)
 			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			e := trust.SHCEntry{Issuer: iss, JWKS: data}
-			sib, _ := filepath.Glob(filepath.Join(filepath.Dir(p), "crl", "*.json"))
-			for _, cp := range sib {
-				crl, err := os.ReadFile(cp)
-				if err != nil {
-					return err
-				}
-				e.CRLs = append(e.CRLs, crl)
-			}
-			shc[iss] = len(c.SHC)
-			c.SHC = append(c.SHC, e)
+			shc[iss] = len(src.SHC)
+			src.SHC = append(src.SHC, trustbuild.SHCIssuer{Issuer: iss, JWKS: p})
 		}
 		for _, arg := range crls {
 			iss, p, ok := strings.Cut(arg, "=")
@@ -708,41 +592,17 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			if !ok || !known {
 				return cli.Usagef("--crl %q: want ISS=FILE for an issuer given with --jwks", arg)
 			}
-			crl, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			c.SHC[i].CRLs = append(c.SHC[i].CRLs, crl)
+			src.SHC[i].CRLs = append(src.SHC[i].CRLs, p)
 		}
-		if *pseudo != "" {
-			if c.PseudonymKey, err = readPseudonymKey(*pseudo); err != nil {
-				return err
-			}
-		}
-		if *hpkePath != "" {
-			if c.HPKE, err = readHPKE(*hpkePath, uint16(*hpkeKEM)); err != nil {
-				return err
-			}
-		}
-		for _, s := range revokeDel {
-			kid, err := readRevokedDelegation(s, pin)
-			if err != nil {
-				return err
-			}
-			c.RevokedDelegations = append(c.RevokedDelegations, kid)
-		}
-
-		at := issued.Or(time.Now())
-		data, err := trust.BuildTrustBundle(signer, d, trust.Bundle{
-			Version: *version, IssuedAt: at, FreshUntil: at.Add(freshD), GraceUntil: at.Add(graceD),
-		}, c)
+		c, err := src.Content(pin)
 		if err != nil {
 			return err
 		}
-		// Read it back as a terminal would, before anyone gets it.
-		_, info, err := trust.LoadTrustBundle(data, pin, at, trust.State{})
+		at := issued.Or(time.Now())
+		data, info, err := trustbuild.Build(trustbuild.Signing{Signer: signer, Delegation: d, Root: pin},
+			trustbuild.Header(*version, at, freshD, graceD), c)
 		if err != nil {
-			return fmt.Errorf("the bundle just built does not load: %w", err)
+			return err
 		}
 		report := stdout
 		if toStdout {
