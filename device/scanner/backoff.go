@@ -3,6 +3,8 @@ package scanner
 import (
 	"context"
 	"time"
+
+	"sentinel/internal/backoff"
 )
 
 // Default reopen delays for a missing device.
@@ -11,34 +13,17 @@ const (
 	DefaultMaxBackoff = 10 * time.Second
 )
 
-// backoff is a capped exponential delay: min, 2·min, 4·min, … up to max.
-type backoff struct {
-	min, max time.Duration
-	next     time.Duration
-}
-
-func newBackoff(lo, hi time.Duration) backoff {
+// newBackoff returns the reopen delays: min, 2·min, 4·min, … up to max,
+// without jitter (one terminal, one device).
+func newBackoff(lo, hi time.Duration) backoff.Backoff {
 	if lo <= 0 {
 		lo = DefaultMinBackoff
 	}
 	if hi <= 0 {
 		hi = DefaultMaxBackoff
 	}
-	return backoff{min: lo, max: max(lo, hi)}
+	return backoff.Backoff{Min: lo, Max: max(lo, hi)}
 }
-
-// Next returns the delay before the next attempt and doubles the one after.
-func (b *backoff) Next() time.Duration {
-	if b.next < b.min {
-		b.next = b.min
-	}
-	d := b.next
-	b.next = min(2*b.next, b.max)
-	return d
-}
-
-// Reset starts again at min after a success.
-func (b *backoff) Reset() { b.next = 0 }
 
 // sleepCtx waits for d or until ctx is done; it is the default sleep of
 // the sources, which tests replace.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"sentinel/internal/backoff"
 )
 
 // EvdevConfig describes a keyboard-wedge (USB HID) scanner.
@@ -64,7 +66,7 @@ type Evdev struct {
 	dec    *EventDecoder
 	kbd    *Keyboard
 	queue  []Line
-	back   backoff
+	back   backoff.Backoff
 	buf    []byte
 	evs    []InputEvent
 }

@@ -13,6 +13,8 @@ import (
 
 	"go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
+
+	"sentinel/internal/backoff"
 )
 
 // DefaultIdleGap is how long a serial line with no terminator waits before
@@ -99,7 +101,7 @@ type Serial struct {
 	nextMu sync.Mutex // one Next at a time; guards the fields below
 	framer *Framer
 	queue  []Line
-	back   backoff
+	back   backoff.Backoff
 	buf    []byte
 }
 

@@ -168,68 +168,11 @@ type RetryError struct {
 func (e *RetryError) Error() string { return e.Err.Error() }
 func (e *RetryError) Unwrap() error { return e.Err }
 
+// run is the upload loop: Drain at start, on Kick and every Interval,
+// with the shared retry after failures.
 func (c *Client) run(ctx context.Context) {
-	log := c.opts.Logger
-	var (
-		failures int
-		lastErr  string
-	)
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		err := c.Drain(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		var wait time.Duration
-		if err == nil {
-			if failures > 0 {
-				log.Info("sync: upload recovered", "failures", failures)
-			}
-			failures, lastErr = 0, ""
-			wait = c.opts.Interval
-		} else {
-			failures++
-			if msg := err.Error(); msg != lastErr {
-				log.Warn("sync: upload failed; retrying", "err", err, "failures", failures)
-				lastErr = msg
-			}
-			wait = c.backoff(failures)
-			var re *RetryError
-			if errors.As(err, &re) && re.After > 0 {
-				wait = min(re.After, MaxRetryAfter)
-			}
-		}
-		t.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-c.kick:
-			if err != nil { // keep the backoff
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-			} else {
-				t.Stop() // Go ≥ 1.23: no stale tick after Stop, Reset is safe
-			}
-		}
-	}
-}
-
-// backoff returns the wait after n consecutive failures: MinBackoff·2^(n-1)
-// capped at MaxBackoff, of which the upper half is jitter.
-func (c *Client) backoff(n int) time.Duration {
-	d := c.opts.MaxBackoff
-	if n < 40 {
-		d = min(d, c.opts.MinBackoff<<(n-1))
-	}
-	if d <= 0 {
-		d = c.opts.MaxBackoff
-	}
-	return d/2 + time.Duration(c.opts.Rand()*float64(d/2))
+	r := newRetry("upload", c.opts.Interval, c.opts.MinBackoff, c.opts.MaxBackoff, c.opts.Rand, c.opts.Logger)
+	r.run(ctx, c.kick, c.Drain)
 }
 
 // Drain uploads until the centre holds every record of the journal's

@@ -383,8 +383,8 @@ func TestBackoffSchedule(t *testing.T) {
 					failed++
 				case strings.HasPrefix(l, "sync: upload recovered"):
 					recovered++
-					if !strings.Contains(l, "failures=") {
-						t.Errorf("recovery without the failure count: %s", l)
+					if !strings.Contains(l, "failures=") || !strings.Contains(l, "outage=") {
+						t.Errorf("recovery without the failure count and the outage's duration: %s", l)
 					}
 				}
 			}

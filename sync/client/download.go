@@ -192,56 +192,11 @@ func (d *Downloader) Start(ctx context.Context) { d.loop.start(ctx, d.run) }
 // Stop stops the loop and waits for it.
 func (d *Downloader) Stop() { d.loop.stop() }
 
+// run is the download loop: a round at start and every Interval, with
+// the shared retry after failures.
 func (d *Downloader) run(ctx context.Context) {
-	log := d.opts.Logger
-	var (
-		failures int
-		lastErr  string
-	)
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		err := d.Sync(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		wait := d.opts.Interval
-		if err == nil {
-			if failures > 0 {
-				log.Info("sync: download recovered", "failures", failures)
-			}
-			failures, lastErr = 0, ""
-		} else {
-			failures++
-			if msg := err.Error(); msg != lastErr {
-				log.Warn("sync: download failed; retrying", "err", err, "failures", failures)
-				lastErr = msg
-			}
-			wait = backoffFor(failures, d.opts.MinBackoff, d.opts.MaxBackoff, d.opts.Rand)
-			var re *RetryError
-			if errors.As(err, &re) && re.After > 0 {
-				wait = min(re.After, MaxRetryAfter)
-			}
-		}
-		t.Reset(wait)
-	}
-}
-
-// backoffFor is Client.backoff for the downloader's options.
-func backoffFor(n int, lo, hi time.Duration, rnd func() float64) time.Duration {
-	d := hi
-	if n < 40 {
-		d = min(d, lo<<(n-1))
-	}
-	if d <= 0 {
-		d = hi
-	}
-	return d/2 + time.Duration(rnd()*float64(d/2))
+	r := newRetry("download", d.opts.Interval, d.opts.MinBackoff, d.opts.MaxBackoff, d.opts.Rand, d.opts.Logger)
+	r.run(ctx, nil, d.Sync)
 }
 
 // Sync runs one round: the signed time (when a Clock is set), then, on a

@@ -45,8 +45,6 @@ type Reporter struct {
 	opts  ReporterOptions
 	kick  chan struct{}
 	loop  loop
-	// backoff shares the upload's backoff arithmetic.
-	backoffs *Client
 }
 
 // NewReporter returns a Reporter that sends what build returns.
@@ -77,8 +75,7 @@ func NewReporter(build HealthFunc, opts ReporterOptions) (*Reporter, error) {
 		opts.Logger = slog.Default()
 	}
 	opts.URL = strings.TrimRight(opts.URL, "/")
-	b := &Client{opts: Options{MinBackoff: opts.MinBackoff, MaxBackoff: opts.MaxBackoff, Rand: opts.Rand}}
-	return &Reporter{build: build, opts: opts, kick: make(chan struct{}, 1), backoffs: b}, nil
+	return &Reporter{build: build, opts: opts, kick: make(chan struct{}, 1)}, nil
 }
 
 // Start starts the report loop; the first report goes at once.
@@ -96,48 +93,11 @@ func (r *Reporter) Kick() {
 	}
 }
 
+// run is the report loop: a report at start, on Kick and every Every,
+// with the shared retry after failures.
 func (r *Reporter) run(ctx context.Context) {
-	var failures int
-	t := time.NewTimer(0)
-	defer t.Stop()
-	<-t.C
-	for {
-		err := r.Report(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		wait := r.opts.Every
-		if err != nil {
-			failures++
-			if failures == 1 {
-				r.opts.Logger.Warn("sync: health report failed; retrying", "err", err)
-			}
-			wait = r.backoffs.backoff(failures)
-			var re *RetryError
-			if errors.As(err, &re) && re.After > 0 {
-				wait = min(re.After, MaxRetryAfter)
-			}
-		} else if failures > 0 {
-			r.opts.Logger.Info("sync: health report recovered", "failures", failures)
-			failures = 0
-		}
-		t.Reset(wait)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-r.kick:
-			if err != nil {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
-			} else {
-				t.Stop()
-			}
-		}
-	}
+	rt := newRetry("health report", r.opts.Every, r.opts.MinBackoff, r.opts.MaxBackoff, r.opts.Rand, r.opts.Logger)
+	rt.run(ctx, r.kick, r.Report)
 }
 
 // Report builds and sends one report.
