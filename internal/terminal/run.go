@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -67,6 +68,10 @@ flags:`)
 	defer stop()
 
 	cfg, err := firmwareconfig.Load(*configPath)
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stderr, "sentineld: no configuration file at %s: write one (start from 'sentinelctl config example supermarket', check it with 'sentinelctl config check %s'; docs/install.md) or give -config FILE\n", *configPath, *configPath)
+		return exitFailed
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sentineld: %s: %v\n", *configPath, err)
 		return exitFailed

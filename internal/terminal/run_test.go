@@ -80,6 +80,21 @@ func TestRunUsage(t *testing.T) {
 	}
 }
 
+// A new user who starts sentineld before writing its configuration is told
+// what to write and with which command, not only that a file is missing.
+func TestRunMissingConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sentinel.toml")
+	var stderr bytes.Buffer
+	if got := Run(context.Background(), []string{"-config", path}, io.Discard, &stderr); got != exitFailed {
+		t.Fatalf("got exit %d, want %d", got, exitFailed)
+	}
+	for _, want := range []string{"no configuration file at " + path, "sentinelctl config example", "-config FILE"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("got %q, want it to say %q", stderr.String(), want)
+		}
+	}
+}
+
 // freePort returns a port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
