@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	bolterrors "go.etcd.io/bbolt/errors"
 	ratelimit "golang.org/x/time/rate"
 
 	"sentinel/crypto/credential"
@@ -285,8 +286,11 @@ func openServeStore(ctx context.Context, data, pgURL string) (serveStore, string
 	}
 	path := filepath.Join(data, server.StoreFile)
 	st, err := boltstore.Open(path, nil)
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, "", fmt.Errorf("%s is locked: another 'sentinel-central serve' runs on --data %s: stop it first (a restart under the service manager stops the old one), or give this one another --data", path, data)
+	}
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w (is another sentinel-central serving from this directory?)", path, err)
+		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	return st, path, nil
 }
