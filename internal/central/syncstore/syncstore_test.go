@@ -13,6 +13,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/memstore"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/syncstore"
@@ -27,15 +28,14 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // stores opens empty central stores of each kind.
 var stores = []struct {
 	name string
-	open func(t *testing.T) interface {
-		syncstore.Store
-		central.Store
-	}
+	open func(t *testing.T) central.Store
 }{
-	{"bbolt", func(t *testing.T) interface {
-		syncstore.Store
-		central.Store
-	} {
+	{"memory", func(t *testing.T) central.Store {
+		s := memstore.New(nil)
+		t.Cleanup(func() { s.Close() })
+		return s
+	}},
+	{"bbolt", func(t *testing.T) central.Store {
 		s, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"), &boltstore.Options{NoSync: true})
 		if err != nil {
 			t.Fatal(err)
@@ -43,10 +43,7 @@ var stores = []struct {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}},
-	{"postgres", func(t *testing.T) interface {
-		syncstore.Store
-		central.Store
-	} {
+	{"postgres", func(t *testing.T) central.Store {
 		s, err := pgstore.Open(context.Background(), pgtest.NewDatabase(t), nil)
 		if err != nil {
 			t.Fatal(err)
