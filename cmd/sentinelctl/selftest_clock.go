@@ -44,9 +44,15 @@ func checkClock(ctx context.Context, cfg *firmwareconfig.Config, probe timeProbe
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, enrol.CertFile)); err == nil {
 		enrolled = true
 	}
+	_, revoked, _ := enrol.Revoked(cfg.DataDir)
 	switch {
 	case !enrolled:
 		probe.SignedTimeUnavailable(termclock.CodeWaiting, "the terminal is not enrolled, so it cannot ask the central system for its time")
+	case revoked:
+		// The centre answers a revoked terminal nothing, its time
+		// included: the network and the URL are not what to check.
+		return r.fail("untrusted: NTP is not synchronised, and the centre no longer answers this terminal (it was removed from service)",
+			"give this terminal NTP, or enrol it again with a new ticket from ops (sentinelctl enrol --force --token TICKET); until then every person is referred to the guard")
 	case cfg.Central.URL == "":
 		probe.SignedTimeUnavailable(termclock.CodeCentralUnreachable, "no central URL in the configuration ([central] url)")
 	default:

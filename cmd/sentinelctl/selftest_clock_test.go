@@ -129,6 +129,10 @@ func clockCentre(t *testing.T, signs bool) (url, dataDir string) {
 func TestSelftestClock(t *testing.T) {
 	signing, signingData := clockCentre(t, true)
 	silent, silentData := clockCentre(t, false)
+	removed, removedData := clockCentre(t, true)
+	if err := enrol.MarkRevoked(removedData, enrol.Revocation{Device: "t-0123456789abcdef", At: time.Now(), Message: "removed from service"}); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, url, data string
 		code            int
@@ -138,6 +142,9 @@ func TestSelftestClock(t *testing.T) {
 		{"centre does not sign its time", silent, silentData, exitRefused, []string{"clock FAIL untrusted: NTP is not synchronised", "the central system does not sign its time", "serve with --key and --delegation"}},
 		{"centre unreachable", "https://127.0.0.1:1", signingData, exitRefused, []string{"clock FAIL untrusted: NTP is not synchronised", "unreachable", "[central] url"}},
 		{"not enrolled", signing, t.TempDir(), exitRefused, []string{"clock FAIL untrusted: NTP is not synchronised", "not enrolled", "sentinelctl enrol"}},
+		// A revoked terminal: the centre answers it nothing, so the
+		// network and the URL are not what to check.
+		{"revoked", removed, removedData, exitRefused, []string{"clock FAIL untrusted: NTP is not synchronised", "no longer answers this terminal", "enrol it again"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newTestMachine(t)
@@ -154,6 +161,9 @@ func TestSelftestClock(t *testing.T) {
 				if !strings.Contains(flat, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)
 				}
+			}
+			if tc.name == "revoked" && strings.Contains(flat, "[central] url") {
+				t.Errorf("a revoked terminal is told to check its [central] url:\n%s", out)
 			}
 		})
 	}
