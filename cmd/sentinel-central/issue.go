@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"flag"
@@ -23,9 +21,9 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"sentinel/crypto/credential"
-	"sentinel/crypto/dcc"
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
+	"sentinel/internal/central/issuance"
 	"sentinel/internal/cli"
 )
 
@@ -220,48 +218,34 @@ flags:`)
 	if err != nil {
 		return err
 	}
-	c := healthcode.Claims{Index: uint32(idx), Colour: col, ColourSince: since.T, DisplayName: *name, TTL: *ttl, IssuedAt: at.T}
+	n := issuance.NativeCode{Issuer: *issuer, Key: signer,
+		Claims: healthcode.Claims{Index: uint32(idx), Colour: col, ColourSince: since.T, DisplayName: *name, TTL: *ttl, IssuedAt: at.T}}
 	if *holderKey != "" {
 		data, err := os.ReadFile(*holderKey)
 		if err != nil {
 			return err
 		}
-		if c.HolderKey, err = trust.ParsePublicKey(data); err != nil {
+		if n.Claims.HolderKey, err = trust.ParsePublicKey(data); err != nil {
 			return fmt.Errorf("--holder-key %s: %w", *holderKey, err)
 		}
 	}
-	var holder crypto.Signer
 	if *present != "" {
 		if *holderKey == "" {
 			return cli.Usagef("--present needs --holder-key: only a holder-bound code has a rolling presentation")
 		}
-		if holder, err = readIssueSigner(*present); err != nil {
+		if n.Holder, err = readIssueSigner(*present); err != nil {
 			return err
 		}
 	}
-	if c.IssuedAt.IsZero() {
-		c.IssuedAt = time.Now()
-	}
-	c.IssuedAt = c.IssuedAt.Truncate(time.Second)
-	is, err := healthcode.NewIssuer(*issuer, signer, nil)
+	is, err := issuance.IssueNative(n, time.Now())
 	if err != nil {
 		return err
 	}
-	code, err := is.Issue(c)
-	if err != nil {
-		return err
-	}
-	if holder != nil {
-		if code, err = healthcode.Present(code, holder, c.IssuedAt); err != nil {
-			return fmt.Errorf("--present: %w", err)
-		}
-	}
-	kid := is.KeyID()
 	i32 := uint32(idx)
-	return out.write(stdout, code, issueOut{
-		Format: credential.FormatNative, KID: kid.String(), Issuer: *issuer, Index: &i32,
-		Colour: col.String(), IssuedAt: c.IssuedAt.UTC(), Expires: c.IssuedAt.Add(*ttl).UTC(),
-		Rolling: holder != nil, Paper: c.HolderKey == nil,
+	return out.write(stdout, is.Code, issueOut{
+		Format: credential.FormatNative, KID: is.KID.String(), Issuer: *issuer, Index: &i32,
+		Colour: col.String(), IssuedAt: is.IssuedAt, Expires: is.Expires,
+		Rolling: n.Holder != nil, Paper: n.Claims.HolderKey == nil,
 	})
 }
 
@@ -324,55 +308,20 @@ flags:`)
 	if err != nil {
 		return err
 	}
-	iat := at.T
-	if iat.IsZero() {
-		iat = time.Now()
-	}
-	iat = iat.UTC().Truncate(time.Second)
-	if *ci == "" {
-		var b [12]byte
-		rand.Read(b[:])
-		*ci = "URN:UVCI:01:" + *country + ":" + strings.ToUpper(hex.EncodeToString(b[:]))
-	}
-	const covid = "840539006"
-	hc := dcc.HCert{
-		Ver: "1.3.0",
-		Nam: dcc.Name{FN: *family, FNT: credential.NormaliseName(*family), GN: *given, GNT: credential.NormaliseName(*given)},
-		DOB: *dob,
-	}
-	when := func(def time.Duration) time.Time {
-		if !date.T.IsZero() {
-			return date.T
-		}
-		return iat.Add(-def)
-	}
 	switch *typ {
-	case "v":
-		hc.V = []dcc.Vaccination{{TG: covid, VP: "1119349007", MP: "EU/1/20/1528", MA: "ORG-100030215",
-			DN: dcc.Int(*dose), SD: dcc.Int(*doses), DT: when(14 * 24 * time.Hour).Format("2006-01-02"),
-			CO: *country, IS: "Sentinel demo issuer", CI: *ci}}
-	case "t":
-		result := "260415000" // not detected
-		if *detected {
-			result = "260373001"
-		}
-		hc.T = []dcc.Test{{TG: covid, TT: "LP217198-3", MA: "1232", SC: when(2 * time.Hour).Format(time.RFC3339),
-			TR: result, TC: "Sentinel demo test centre", CO: *country, IS: "Sentinel demo issuer", CI: *ci}}
-	case "r":
-		fr := when(30 * 24 * time.Hour)
-		hc.R = []dcc.Recovery{{TG: covid, FR: fr.Format("2006-01-02"), CO: *country, IS: "Sentinel demo issuer",
-			DF: fr.Add(11 * 24 * time.Hour).Format("2006-01-02"), DU: fr.Add(180 * 24 * time.Hour).Format("2006-01-02"), CI: *ci}}
+	case issuance.DCCVaccination, issuance.DCCTest, issuance.DCCRecovery:
 	default:
 		return cli.Usagef("--type %q: want v, t or r", *typ)
 	}
-	code, err := dcc.Sign(cert, key, hc, *country, iat, iat.Add(*ttl))
+	is, err := issuance.IssueDCC(issuance.DCCCode{Cert: cert, Key: key, Type: *typ,
+		Family: *family, Given: *given, DOB: *dob, Country: *country, CI: *ci,
+		At: at.T, Date: date.T, TTL: *ttl, Dose: *dose, Doses: *doses, Detected: *detected}, time.Now())
 	if err != nil {
 		return err
 	}
-	kid := trust.KeyIDOf(cert.Raw)
-	return out.write(stdout, code, issueOut{
-		Format: credential.FormatDCC, KID: kid.String(), Issuer: *country, Type: *typ,
-		IssuedAt: iat, Expires: iat.Add(*ttl),
+	return out.write(stdout, is.Code, issueOut{
+		Format: credential.FormatDCC, KID: is.KID.String(), Issuer: *country, Type: *typ,
+		IssuedAt: is.IssuedAt, Expires: is.Expires,
 	})
 }
 
