@@ -1,7 +1,17 @@
-// Package cli holds what Sentinel's command-line programs share: the
-// subcommand table and its dispatch, the exit statuses of the contracts, and
-// flag parsing that lets flags follow the arguments, as installers type
-// them. It is deliberately small: stdlib flag does the rest.
+// Package cli holds what Sentinel's command-line programs share, so that
+// every command of sentineld, sentinelctl, sentinel-central and
+// sentinel-demo behaves the same at the shell:
+//
+//   - the subcommand table and its dispatch (Command, Dispatch, Usage);
+//   - the exit statuses of the contracts (ExitOK, ExitRefused, ExitUsage)
+//     and the error that selects the status (UsageError, Usagef, Exit);
+//   - flag sets that report to stderr and never exit (NewFlagSet), parsed
+//     with flags before, between or after the arguments, "--" ending them
+//     (Parse, ParseNoArgs, ParseInterspersed);
+//   - one time syntax for every time flag (ParseTime, Time): RFC 3339, no
+//     zone meaning UTC, a space accepted for the "T".
+//
+// It is deliberately small: stdlib flag does the rest.
 package cli
 
 import (
