@@ -3,6 +3,7 @@ package firmwareconfig
 import (
 	"errors"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -52,6 +53,12 @@ func TestExamplesParseAndValidate(t *testing.T) {
 			}
 			if len(cfg.Lanes) == 0 {
 				t.Error("got no lanes")
+			}
+			// An installer copies the example: its url must name the
+			// centre's device port (serve --listen, 8443 by default).
+			// Without one the terminal calls port 443 and never syncs.
+			if u, err := url.Parse(cfg.Central.URL); err != nil || u.Port() != "8443" {
+				t.Errorf("[central] url %q does not name the device port 8443", cfg.Central.URL)
 			}
 			if !strings.Contains(string(b), "config bundle") {
 				t.Error("the example does not tell the installer which settings come in the config bundle")

@@ -152,12 +152,12 @@ func checkID(v *validator, field, id, what string) {
 func checkCentralURL(v *validator, s string) {
 	const field = "central.url"
 	if s == "" {
-		v.add(field, "", "is missing: write the central system's address, e.g. \"https://central.example.org\"")
+		v.add(field, "", "is missing: write the central system's address, e.g. \"https://central.example.org:8443\" (the device port; sentinelctl enrol prints it)")
 		return
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		v.add(field, strconv.Quote(s), "must be a full address such as \"https://central.example.org\"")
+		v.add(field, strconv.Quote(s), "must be a full address such as \"https://central.example.org:8443\"")
 		return
 	}
 	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
