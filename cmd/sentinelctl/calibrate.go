@@ -76,8 +76,7 @@ func newCalibrationReport(lane, dir string, c thermo.Calibration) calibrationRep
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 func calibrateThermo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("calibrate thermo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentinelctl calibrate thermo", stderr)
 	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration file")
 	ref := fs.Float64("reference", 0, "the blackbody's temperature in °C, e.g. 37.0 (required)")
 	lane := fs.String("lane", "", "the lane whose thermometer to calibrate (required when several lanes have one)")
@@ -204,8 +203,7 @@ func thermometerLane(cfg *firmwareconfig.Config, name string, stderr io.Writer) 
 }
 
 func calibrateShow(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("calibrate show", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentinelctl calibrate show", stderr)
 	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration file")
 	asJSON := fs.Bool("json", false, "print the calibrations as JSON")
 	pos, err := cli.ParseInterspersed(fs, args)

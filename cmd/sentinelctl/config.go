@@ -89,8 +89,7 @@ type configProblem struct {
 }
 
 func configCheck(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentinelctl config check", stderr)
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: sentinelctl config check [--json] FILE")

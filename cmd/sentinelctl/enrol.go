@@ -42,8 +42,7 @@ type enrolOut struct {
 }
 
 func runEnrol(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sentinelctl enrol", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentinelctl enrol", stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sentinelctl enrol --token TICKET [flags]
        sentinelctl enrol --central https://HOST:8444 --ca FILE --token TOKEN [flags]

@@ -70,8 +70,7 @@ type journalFlags struct {
 }
 
 func newJournalFlags(name string, stderr io.Writer) (*flag.FlagSet, journalFlags) {
-	fs := flag.NewFlagSet("journal "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentinelctl journal "+name, stderr)
 	return fs, journalFlags{
 		dataDir: fs.String("data-dir", firmwareconfig.DefaultDataDir, "the terminal's data directory"),
 		file:    fs.String("file", "", "a journal file (e.g. one moved aside) instead of the data directory's"),
@@ -110,7 +109,7 @@ func parseJournalArgs(fs *flag.FlagSet, args []string) int {
 		return exitUsage
 	}
 	if len(pos) != 0 {
-		fmt.Fprintf(fs.Output(), "sentinelctl %s: unexpected argument %q\n", fs.Name(), pos[0])
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), pos[0])
 		return exitUsage
 	}
 	return -1
@@ -399,8 +398,7 @@ type salvageReport struct {
 }
 
 func journalSalvage(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("journal salvage", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentinelctl journal salvage", stderr)
 	dataDir := fs.String("data-dir", firmwareconfig.DefaultDataDir, "the terminal's data directory, where the salvage is queued for sentineld")
 	dryRun := fs.Bool("dry-run", false, "report what can be salvaged, queue nothing")
 	asJSON := fs.Bool("json", false, "print JSON")

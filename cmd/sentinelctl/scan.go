@@ -22,8 +22,7 @@ import (
 
 // runScan runs "sentinelctl scan FILE..." and "sentinelctl scan --config".
 func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentinelctl scan", stderr)
 	cfgPath := fs.String("config", "", "show codes live from the devices of this configuration file")
 	asJSON := fs.Bool("json", false, "print one JSON object per file or code")
 	lane := fs.String("lane", "", "with --config: only this lane's devices")

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/cli"
 	"sentinel/sync/enrol"
 )
 
@@ -124,8 +123,7 @@ func (s *terminalState) problems() []string {
 }
 
 func runStatus(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("sentinelctl status", stderr)
 	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration `FILE`")
 	wait := fs.Duration("wait", 0, "wait up to `DURATION` (e.g. 2m) for the terminal to be ready instead of answering at once")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -140,15 +138,8 @@ passages counted today and each lane's result on screen.
 Exit status: 0 ready, 1 not ready (each problem with what to do), 2 usage.`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "sentinelctl status: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if err := cli.ParseNoArgs(fs, args); err != nil {
+		return cli.Exit(stderr, "sentinelctl status", err)
 	}
 	cfg, err := firmwareconfig.Load(*cfgPath)
 	if err != nil {
