@@ -77,7 +77,7 @@ func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if err != nil {
 			return fmt.Errorf("%s was written but does not check: %w; keep the previous backup", *out, err)
 		}
-		fmt.Fprintf(stdout, "backup %s: %d bytes, %d passages of %d devices, checked\n", *out, n, sum.passages, sum.devices)
+		fmt.Fprintf(stdout, "backup %s: %d bytes, %s of %s, checked\n", *out, n, count(sum.passages, "passage"), count(sum.devices, "device"))
 		return nil
 	}())
 }

@@ -17,7 +17,7 @@ func TestBackupOffline(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("got exit %d, want 0: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "55 passages of 1 devices") {
+	if !strings.Contains(stdout, "55 passages of 1 device,") {
 		t.Errorf("got %q, want 55 passages of 1 device reported", stdout)
 	}
 	sum, err := checkBackup(out)
@@ -70,7 +70,7 @@ func TestBackupThroughServer(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("got exit %d, want 0: %s\nserver: %s", code, stderr, s.stderr)
 	}
-	if !strings.Contains(stdout, "70 passages of 1 devices") {
+	if !strings.Contains(stdout, "70 passages of 1 device,") {
 		t.Errorf("got %q, want 70 passages reported", stdout)
 	}
 	first, err := os.ReadFile(out)

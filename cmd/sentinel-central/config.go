@@ -165,8 +165,8 @@ func runConfigCheck(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if *asJSON {
 			return printJSON(stdout, res)
 		}
-		fmt.Fprintf(stdout, "%s: a %s, keeps passages %d days, display in %s, time zone %s, %d guards who may override",
-			res.File, res.SiteType, res.RetentionDays, res.Language, res.TimeZone, len(res.Guards))
+		fmt.Fprintf(stdout, "%s: a %s, keeps passages %d days, display in %s, time zone %s, %s who may override",
+			res.File, res.SiteType, res.RetentionDays, res.Language, res.TimeZone, count(len(res.Guards), "guard"))
 		if len(res.Guards) > 0 {
 			fmt.Fprintf(stdout, " (%s)", strings.Join(res.Guards, ", "))
 		}

@@ -205,7 +205,7 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			if _, err := io.Copy(stdout, spool); err != nil {
 				return fmt.Errorf("write: %w", err)
 			}
-			fmt.Fprintf(stderr, "exported %d passages; recorded in %s\n", n, log.Path())
+			fmt.Fprintf(stderr, "exported %s; recorded in %s\n", count(n, "passage"), log.Path())
 			return nil
 		}
 		if err := spool.Sync(); err != nil {
@@ -214,7 +214,7 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if err := os.Rename(spool.Name(), *out); err != nil {
 			return fmt.Errorf("write %s: %w", *out, err)
 		}
-		fmt.Fprintf(stderr, "exported %d passages to %s; recorded in %s\n", n, *out, log.Path())
+		fmt.Fprintf(stderr, "exported %s to %s; recorded in %s\n", count(n, "passage"), *out, log.Path())
 		return nil
 	}())
 }
@@ -233,7 +233,7 @@ func exportRemote(ctx context.Context, o *opsFlags, req opsapi.ExportRequest, ou
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "exported %s passages; recorded in the server's audit log\n", rows)
+		fmt.Fprintf(stderr, "exported %s; recorded in the server's audit log\n", countText(rows, "passage"))
 		return nil
 	}
 	f, err := os.CreateTemp(filepath.Dir(out), ".sentinel-export-*")
@@ -252,6 +252,6 @@ func exportRemote(ctx context.Context, o *opsFlags, req opsapi.ExportRequest, ou
 	if err := os.Rename(f.Name(), out); err != nil {
 		return fmt.Errorf("write %s: %w", out, err)
 	}
-	fmt.Fprintf(stderr, "exported %s passages to %s; recorded in the server's audit log\n", rows, out)
+	fmt.Fprintf(stderr, "exported %s to %s; recorded in the server's audit log\n", countText(rows, "passage"), out)
 	return nil
 }

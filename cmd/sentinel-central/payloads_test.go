@@ -108,7 +108,7 @@ func TestPublishWhatTheToolsMake(t *testing.T) {
 	ex, _ := os.ReadFile(site)
 	ex = bytes.Replace(ex, []byte(`language = "zh"`), []byte(`language = "en"`), 1)
 	writeTestFile(t, site, append(ex, block...))
-	if out := mustRun(t, "config", "check", site); !strings.Contains(out, "a pharmacy") || !strings.Contains(out, "guard-01") {
+	if out := mustRun(t, "config", "check", site); !strings.Contains(out, "a pharmacy") || !strings.Contains(out, "1 guard who may override (guard-01)") {
 		t.Errorf("config check: %q", out)
 	}
 	if code, out, errOut := d.publish(t, "config", site); code != exitOK || !strings.Contains(out, "published config version 1") {

@@ -119,8 +119,8 @@ func printTrace(w io.Writer, res *ops.TraceResult, days int) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%d passages of %s in the last %d days, %d contact passages within ±%v\n",
-		len(res.Visits), res.Holder, days, contacts, res.Window)
+	_, err := fmt.Fprintf(w, "%s of %s in the last %d days, %s within ±%v\n",
+		count(len(res.Visits), "passage"), res.Holder, days, count(contacts, "contact passage"), res.Window)
 	return err
 }
 
