@@ -47,7 +47,10 @@
 // The guard display (internal/ui) on 127.0.0.1:8080, and the management
 // listener on 127.0.0.1:9108 with /healthz (503 while the journal cannot
 // commit) and /metrics (Prometheus text format; sentinel_sync_* give the
-// upload backlog and the last successful exchange with the centre).
+// upload backlog and the last successful exchange with the centre;
+// sentinel_verify_seconds, sentinel_decide_seconds,
+// sentinel_journal_commit_seconds and sentinel_camera_decode_seconds are
+// latency histograms; process_* and go_* describe the process itself).
 package main
 
 import (

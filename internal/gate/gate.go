@@ -190,6 +190,7 @@ func New(opts Options) (*Gate, error) {
 		opts.ReplayWindow = DefaultReplayWindow
 	}
 	g := &Gate{opts: opts, logger: opts.Logger, byName: make(map[string]*lane)}
+	g.metrics.init()
 	if g.logger == nil {
 		g.logger = slog.New(slog.DiscardHandler)
 	}
@@ -233,7 +234,7 @@ func (g *Gate) Lanes() []string {
 	return names
 }
 
-// Metrics returns the gate's counters.
+// Metrics returns the gate's counters and latency histograms.
 func (g *Gate) Metrics() *Metrics { return &g.metrics }
 
 // event is what a source goroutine hands its lane.

@@ -1,14 +1,30 @@
 package gate
 
 import (
-	"fmt"
-	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the gate's counters since start. They are safe for concurrent
-// use.
+// Buckets of the gate's latency histograms, in seconds. Verification and
+// the decision take tens of microseconds for a native code and a few
+// milliseconds for a DCC with its schema; anything near 100 ms is a fault
+// worth seeing. A journal commit is an fsync on an SD card: milliseconds
+// when healthy, up to a second when the card wears out.
+var (
+	// LatencyBuckets are the buckets of sentinel_verify_seconds and
+	// sentinel_decide_seconds: 25 µs to 100 ms.
+	LatencyBuckets = []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3}
+	// CommitBuckets are the buckets of sentinel_journal_commit_seconds:
+	// 500 µs to 1 s.
+	CommitBuckets = []float64{500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1}
+)
+
+// Metrics are the gate's counters and latency histograms since start. They
+// are safe for concurrent use. Metrics is a prometheus.Collector: the
+// process registers it in its own registry, as the terminal daemon does
+// for its management listener's /metrics.
 type Metrics struct {
 	admitted, denied, referred atomic.Uint64
 	overrides                  atomic.Uint64
@@ -19,8 +35,29 @@ type Metrics struct {
 	scanErrors                 atomic.Uint64
 	incomplete                 atomic.Uint64
 	replays                    atomic.Uint64
-	decideCount                atomic.Uint64
-	decideNanos                atomic.Uint64
+
+	verify, decide, commit prometheus.Histogram
+}
+
+var _ prometheus.Collector = (*Metrics)(nil)
+
+// init creates the histograms; New calls it once.
+func (m *Metrics) init() {
+	m.verify = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "sentinel_verify_seconds",
+		Help:    "Time to decode and verify a payload's signature against the trust bundle.",
+		Buckets: LatencyBuckets,
+	})
+	m.decide = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "sentinel_decide_seconds",
+		Help:    "Time from payload to decision (verification, status, replay memory and policy), without temperature and journal.",
+		Buckets: LatencyBuckets,
+	})
+	m.commit = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "sentinel_journal_commit_seconds",
+		Help:    "Time to commit a journal record (passage or refused override), including failed commits.",
+		Buckets: CommitBuckets,
+	})
 }
 
 // Counts is a snapshot of the counters.
@@ -60,51 +97,55 @@ func (m *Metrics) passages(v Verdict) *atomic.Uint64 {
 	}
 }
 
-func (m *Metrics) observeDecide(d time.Duration) {
-	m.decideCount.Add(1)
-	m.decideNanos.Add(uint64(d))
+// The counters' descriptions. The names are what dashboards and the docs
+// use; they do not change.
+var (
+	descPassages         = prometheus.NewDesc("sentinel_passages_total", "Passages recorded, by verdict.", []string{"verdict"}, nil)
+	descOverrides        = prometheus.NewDesc("sentinel_overrides_total", "Guard overrides recorded.", nil, nil)
+	descOverridesRefused = prometheus.NewDesc("sentinel_overrides_refused_total", "Override attempts refused (wrong PIN, locked, nothing to override).", nil, nil)
+	descPINFailures      = prometheus.NewDesc("sentinel_override_pin_failures_total", "Override attempts with a wrong guard PIN (each is journalled).", nil, nil)
+	descPINLockouts      = prometheus.NewDesc("sentinel_override_pin_lockouts_total", "Override lockouts started by wrong guard PINs.", nil, nil)
+	descJournalFailures  = prometheus.NewDesc("sentinel_journal_failures_total", "Passages the journal could not commit (gate kept shut).", nil, nil)
+	descOutputFailures   = prometheus.NewDesc("sentinel_output_failures_total", "Failures driving the relay, light tower or buzzer.", nil, nil)
+	descScanErrors       = prometheus.NewDesc("sentinel_scan_errors_total", "Codes the scanners could not read whole.", nil, nil)
+	descIncomplete       = prometheus.NewDesc("sentinel_incomplete_cards_total", "Chunked SMART Health Cards not read whole in time.", nil, nil)
+	descReplays          = prometheus.NewDesc("sentinel_replays_total", "Codes referred to the guard because this terminal admitted them moments ago.", nil, nil)
+)
+
+// Describe sends the descriptions of the gate's metrics.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPassages, descOverrides, descOverridesRefused, descPINFailures,
+		descPINLockouts, descJournalFailures, descOutputFailures, descScanErrors, descIncomplete, descReplays} {
+		ch <- d
+	}
+	m.verify.Describe(ch)
+	m.decide.Describe(ch)
+	m.commit.Describe(ch)
 }
 
-// WritePrometheus writes the counters in the Prometheus text exposition
-// format (version 0.0.4).
-func (m *Metrics) WritePrometheus(w io.Writer) error {
+// Collect sends the counters as they are now and the histograms.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	c := m.Counts()
-	type metric struct {
-		name, help, typ string
-		lines           []string
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
-	counter := func(name, help string, v uint64) metric {
-		return metric{name, help, "counter", []string{fmt.Sprintf("%s %d", name, v)}}
-	}
-	ms := []metric{
-		{"sentinel_passages_total", "Passages recorded, by verdict.", "counter", []string{
-			fmt.Sprintf(`sentinel_passages_total{verdict="admit"} %d`, c.Admitted),
-			fmt.Sprintf(`sentinel_passages_total{verdict="deny"} %d`, c.Denied),
-			fmt.Sprintf(`sentinel_passages_total{verdict="refer"} %d`, c.Referred),
-		}},
-		counter("sentinel_overrides_total", "Guard overrides recorded.", c.Overrides),
-		counter("sentinel_overrides_refused_total", "Override attempts refused (wrong PIN, locked, nothing to override).", c.OverridesRefused),
-		counter("sentinel_override_pin_failures_total", "Override attempts with a wrong guard PIN (each is journalled).", c.PINFailures),
-		counter("sentinel_override_pin_lockouts_total", "Override lockouts started by wrong guard PINs.", c.PINLockouts),
-		counter("sentinel_journal_failures_total", "Passages the journal could not commit (gate kept shut).", c.JournalFailures),
-		counter("sentinel_output_failures_total", "Failures driving the relay, light tower or buzzer.", c.OutputFailures),
-		counter("sentinel_scan_errors_total", "Codes the scanners could not read whole.", c.ScanErrors),
-		counter("sentinel_incomplete_cards_total", "Chunked SMART Health Cards not read whole in time.", c.Incomplete),
-		counter("sentinel_replays_total", "Codes referred to the guard because this terminal admitted them moments ago.", c.Replays),
-		{"sentinel_decide_seconds", "Time from payload to decision, without temperature and journal.", "summary", []string{
-			fmt.Sprintf("sentinel_decide_seconds_sum %g", float64(m.decideNanos.Load())/1e9),
-			fmt.Sprintf("sentinel_decide_seconds_count %d", m.decideCount.Load()),
-		}},
-	}
-	for _, x := range ms {
-		if _, err := fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", x.name, x.help, x.name, x.typ); err != nil {
-			return err
-		}
-		for _, l := range x.lines {
-			if _, err := fmt.Fprintln(w, l); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	counter(descPassages, c.Admitted, "admit")
+	counter(descPassages, c.Denied, "deny")
+	counter(descPassages, c.Referred, "refer")
+	counter(descOverrides, c.Overrides)
+	counter(descOverridesRefused, c.OverridesRefused)
+	counter(descPINFailures, c.PINFailures)
+	counter(descPINLockouts, c.PINLockouts)
+	counter(descJournalFailures, c.JournalFailures)
+	counter(descOutputFailures, c.OutputFailures)
+	counter(descScanErrors, c.ScanErrors)
+	counter(descIncomplete, c.Incomplete)
+	counter(descReplays, c.Replays)
+	m.verify.Collect(ch)
+	m.decide.Collect(ch)
+	m.commit.Collect(ch)
 }
+
+func (m *Metrics) observeVerify(d time.Duration) { m.verify.Observe(d.Seconds()) }
+func (m *Metrics) observeDecide(d time.Duration) { m.decide.Observe(d.Seconds()) }
+func (m *Metrics) observeCommit(d time.Duration) { m.commit.Observe(d.Seconds()) }

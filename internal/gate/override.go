@@ -170,7 +170,7 @@ func (g *Gate) wrongPIN(ctx context.Context, l *lane, t *overrideTarget, reason 
 		BundleVersions: g.state.Load().versions(),
 		Override:       &Override{Reason: reason, Of: t.seq},
 	}
-	seq, err := g.opts.Journal.Append(ctx, p)
+	seq, err := g.appendJournal(ctx, p)
 	if err != nil {
 		g.metrics.journalFailures.Add(1)
 		g.logger.Error("wrong PIN not recorded in the journal", "lane", l.cfg.Name, "error", err)

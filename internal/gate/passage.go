@@ -30,7 +30,9 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	case st.Verifier == nil:
 		reject = credential.ReasonNoTrust
 	default:
+		vstart := time.Now()
 		c, err := st.Verifier.Verify(payload, verify.Options{Now: now, Tolerance: st.Tolerance})
+		g.metrics.observeVerify(time.Since(vstart))
 		if err != nil {
 			if reject = credential.ReasonOf(err); reject == "" {
 				reject = credential.ReasonBadStructure
@@ -180,7 +182,7 @@ func measure(ctx context.Context, th Thermometer) Temperature {
 // the relay only once the journal has committed.
 func (g *Gate) commit(ctx context.Context, l *lane, p *Passage, s Shown) Result {
 	r := Result{Passage: p}
-	seq, err := g.opts.Journal.Append(ctx, p)
+	seq, err := g.appendJournal(ctx, p)
 	s.Verdict, s.Temperature, s.Reasons, s.At, s.Override = p.Verdict, p.Temperature, p.Reasons, p.Time, p.Override
 	if err != nil {
 		s.OverrideReasons = nil // nothing recorded, nothing to override
@@ -204,6 +206,14 @@ func (g *Gate) commit(ctx context.Context, l *lane, p *Passage, s Shown) Result 
 		g.output(l, "refuse", l.cfg.Outputs, func(o Outputs) error { return o.Refuse() })
 	}
 	return r
+}
+
+// appendJournal appends p to the journal and times the commit.
+func (g *Gate) appendJournal(ctx context.Context, p *Passage) (uint64, error) {
+	start := time.Now()
+	seq, err := g.opts.Journal.Append(ctx, p)
+	g.metrics.observeCommit(time.Since(start))
+	return seq, err
 }
 
 // output drives a lane's outputs and logs their failure.

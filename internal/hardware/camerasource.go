@@ -21,6 +21,8 @@ type CameraSource struct {
 	frames camera.FrameSource
 	dec    *camera.Decoder
 	now    func() time.Time
+	// decoded, when set, is told how long each frame took to decode.
+	decoded func(time.Duration)
 
 	mu     sync.Mutex
 	status scanner.Status
@@ -40,6 +42,10 @@ func NewCameraSource(name string, frames camera.FrameSource, now func() time.Tim
 		status: scanner.Status{Source: name, Kind: "camera", State: scanner.StateUnknown},
 	}
 }
+
+// OnDecode makes c call f with the time each frame took to decode, found
+// code or not (for the terminal's metrics). Call it before Next.
+func (c *CameraSource) OnDecode(f func(time.Duration)) { c.decoded = f }
 
 // Next returns the next code seen. When the frames end (a replay), it
 // returns an error matching io.EOF.
@@ -69,7 +75,11 @@ func (c *CameraSource) Next(ctx context.Context) (scanner.Code, error) {
 			continue
 		}
 		c.setState(scanner.StatePresent, "", nil)
+		start := time.Now()
 		res, err := c.dec.Decode(img)
+		if c.decoded != nil {
+			c.decoded(time.Since(start))
+		}
 		if err != nil {
 			continue // no code in this frame: the normal case
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"periph.io/x/conn/v3/gpio"
 
 	"sentinel/device/camera"
@@ -58,13 +59,15 @@ type devices struct {
 	closers  []io.Closer
 	cameras  map[string]*sentinelhw.CameraSource
 	scanners map[string]scanner.Source
+	// frameDecode times the cameras' frame decoding, by lane.
+	frameDecode *prometheus.HistogramVec
 }
 
 // openDevices opens every lane's devices. A device that is missing now is
 // no error (scanners and cameras reopen by themselves, a thermometer shows
 // unavailable); a configuration that cannot work is.
 func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
-	devs := &devices{samplers: map[string]*thermo.Sampler{}, cameras: map[string]*sentinelhw.CameraSource{}, scanners: map[string]scanner.Source{}}
+	devs := &devices{samplers: map[string]*thermo.Sampler{}, cameras: map[string]*sentinelhw.CameraSource{}, scanners: map[string]scanner.Source{}, frameDecode: newFrameDecode()}
 	fail := func(err error) (*devices, error) {
 		devs.close()
 		return nil, err
@@ -87,6 +90,8 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 				return fail(fmt.Errorf("lane %s: camera: %w", l.Name, err))
 			}
 			cam := sentinelhw.NewCameraSource(l.Name+" camera", frames, nil)
+			decode := devs.frameDecode.WithLabelValues(l.Name)
+			cam.OnDecode(func(d time.Duration) { decode.Observe(d.Seconds()) })
 			devs.cameras[l.Name] = cam
 			lc.Sources = append(lc.Sources, gatedev.NewCodes(enrolTap{Source: scanner.NewDedup(cam, scanner.DedupConfig{}), onTicket: d.enrolFromScan}))
 		}

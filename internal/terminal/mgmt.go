@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"sentinel/crypto/trust"
 	"sentinel/sync/journal"
 )
 
@@ -22,10 +21,7 @@ func (d *daemon) mgmtHandler() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		d.writeMetrics(w)
-	})
+	mux.Handle("GET /metrics", d.metricsHandler())
 	return mux
 }
 
@@ -40,52 +36,4 @@ func (d *daemon) problems() []string {
 		}
 	}
 	return p
-}
-
-// writeMetrics writes the gate's counters, the journal's alarms and the
-// bundles' freshness in the Prometheus text format.
-func (d *daemon) writeMetrics(w http.ResponseWriter) {
-	d.gate.Metrics().WritePrometheus(w)
-	fmt.Fprintln(w, "# HELP sentinel_journal_alarm Journal alarms raised (1) by kind.")
-	fmt.Fprintln(w, "# TYPE sentinel_journal_alarm gauge")
-	raised := map[journal.AlarmKind]bool{}
-	for _, a := range d.journal.Alarms() {
-		raised[a.Kind] = true
-	}
-	for _, k := range []journal.AlarmKind{journal.AlarmCorrupt, journal.AlarmCommit, journal.AlarmDisk, journal.AlarmPurge} {
-		v := 0
-		if raised[k] {
-			v = 1
-		}
-		fmt.Fprintf(w, "sentinel_journal_alarm{kind=%q} %d\n", k, v)
-	}
-	now, _ := d.clock.Now()
-	st := d.gate.State()
-	fmt.Fprintln(w, "# HELP sentinel_bundle_freshness Freshness of each kind of bundle (1 for the state it is in).")
-	fmt.Fprintln(w, "# TYPE sentinel_bundle_freshness gauge")
-	states := []trust.Freshness{trust.FreshnessFresh, trust.FreshnessGrace, trust.FreshnessStale, trust.FreshnessBlocked}
-	for _, k := range trust.Kinds() {
-		f := st.Bundles[k].Freshness(now)
-		for _, s := range states {
-			v := 0
-			if s == f {
-				v = 1
-			}
-			fmt.Fprintf(w, "sentinel_bundle_freshness{kind=%q,state=%q} %d\n", k, s, v)
-		}
-	}
-	fmt.Fprintln(w, "# HELP sentinel_enrolled Whether the terminal holds a pinned root and a trust bundle.")
-	fmt.Fprintln(w, "# TYPE sentinel_enrolled gauge")
-	fmt.Fprintf(w, "sentinel_enrolled %d\n", boolInt(st.Enrolled))
-	d.writeSyncMetrics(w)
-	fmt.Fprintln(w, "# HELP sentinel_lanes Lanes configured.")
-	fmt.Fprintln(w, "# TYPE sentinel_lanes gauge")
-	fmt.Fprintf(w, "sentinel_lanes %d\n", len(d.gate.Lanes()))
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -201,6 +201,17 @@ dir = %q
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The referral was decided and committed: the histograms hold it.
+	fams := parseMetrics(t, metrics)
+	for _, name := range []string{"sentinel_decide_seconds", "sentinel_journal_commit_seconds"} {
+		if n := histogramCount(t, fams, name); n != 1 {
+			t.Errorf("%s: got %d observations, want 1", name, n)
+		}
+	}
+	// Without trust nothing is verified, but the histogram is there.
+	if n := histogramCount(t, fams, "sentinel_verify_seconds"); n != 0 {
+		t.Errorf("sentinel_verify_seconds: got %d observations, want 0 without trust", n)
+	}
 	for _, want := range []string{"sentinel_enrolled 0", `sentinel_bundle_freshness{kind="trust",state="blocked"} 1`, `sentinel_journal_alarm{kind="journal-commit"} 0`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %q:\n%s", want, metrics)

@@ -554,39 +554,6 @@ func (t *trackTransport) Revoked() (string, bool) {
 	return t.revoked, t.revoked != ""
 }
 
-// writeSyncMetrics writes whether sync runs, whether the centre answers,
-// the last successful exchange and the upload backlog.
-func (d *daemon) writeSyncMetrics(w io.Writer) {
-	fmt.Fprintln(w, "# HELP sentinel_sync_enabled Whether the terminal syncs with the centre (enrolled, with a central URL).")
-	fmt.Fprintln(w, "# TYPE sentinel_sync_enabled gauge")
-	sy := d.sync.Load()
-	fmt.Fprintf(w, "sentinel_sync_enabled %d\n", boolInt(sy != nil))
-	if sy == nil {
-		return
-	}
-	_, revoked := sy.Revoked()
-	fmt.Fprintln(w, "# HELP sentinel_revoked Whether the centre said that it revoked this terminal (removed from service).")
-	fmt.Fprintln(w, "# TYPE sentinel_revoked gauge")
-	fmt.Fprintf(w, "sentinel_revoked %d\n", boolInt(revoked))
-	st := sy.State()
-	online, last := st.Online, st.Last
-	fmt.Fprintln(w, "# HELP sentinel_sync_online Whether the last exchange of every kind with the centre succeeded.")
-	fmt.Fprintln(w, "# TYPE sentinel_sync_online gauge")
-	fmt.Fprintf(w, "sentinel_sync_online %d\n", boolInt(online))
-	fmt.Fprintln(w, "# HELP sentinel_sync_last_success_timestamp_seconds When an exchange with the centre last succeeded (0: never).")
-	fmt.Fprintln(w, "# TYPE sentinel_sync_last_success_timestamp_seconds gauge")
-	var ts float64
-	if !last.IsZero() {
-		ts = float64(last.UnixNano()) / 1e9
-	}
-	fmt.Fprintf(w, "sentinel_sync_last_success_timestamp_seconds %.3f\n", ts)
-	if n, err := backlog(d.journal); err == nil {
-		fmt.Fprintln(w, "# HELP sentinel_sync_backlog_records Journal records the centre has not acknowledged.")
-		fmt.Fprintln(w, "# TYPE sentinel_sync_backlog_records gauge")
-		fmt.Fprintf(w, "sentinel_sync_backlog_records %d\n", n)
-	}
-}
-
 // healthFunc builds the terminal's health report from what the syncer
 // sees: the journal's last and acknowledged records and alarms, the
 // bundles in the data directory (none without a pinned root), the lanes
