@@ -163,7 +163,7 @@ func newSyncer(o syncOptions) (*syncer, error) {
 
 	s.up, err = client.New(o.journal, client.Options{
 		URL: o.url, Device: device, HTTP: hc, Interval: o.interval,
-		Logger: o.logger.With("component", "upload"),
+		Logger: o.logger.With("part", "upload"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sync: upload: %w", err)
@@ -177,14 +177,14 @@ func newSyncer(o syncOptions) (*syncer, error) {
 	default:
 		s.down, err = client.NewDownloader(client.DownloadOptions{
 			URL: o.url, HTTP: hc, DataDir: o.dataDir, Root: root, Now: o.now, Clock: o.clock,
-			Interval: o.interval, Logger: o.logger.With("component", "download"),
+			Interval: o.interval, Logger: o.logger.With("part", "download"),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sync: download: %w", err)
 		}
 	}
 	s.health, err = client.NewReporter(healthFunc(o, root), client.ReporterOptions{
-		URL: o.url, Device: device, HTTP: hc, Every: o.reportEvery, Logger: o.logger.With("component", "health"),
+		URL: o.url, Device: device, HTTP: hc, Every: o.reportEvery, Logger: o.logger.With("part", "health"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sync: health: %w", err)
@@ -305,7 +305,7 @@ func (s *syncer) deliverSalvage(ctx context.Context, path string) error {
 	src := journal.NewSalvageSource(sv)
 	up, err := client.New(src, client.Options{
 		URL: s.url, Device: s.device, HTTP: s.hc, Salvaged: true,
-		Logger: s.logger.With("component", "salvage"),
+		Logger: s.logger.With("part", "salvage"),
 	})
 	if err != nil {
 		return err

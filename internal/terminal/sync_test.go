@@ -445,8 +445,15 @@ func TestSyncOffline(t *testing.T) {
 		}
 	}
 	waitFor(t, "an upload attempt", func() (bool, string) {
-		return strings.Contains(logs.String(), "component=upload"), logs.String()
+		return strings.Contains(logs.String(), "component=sync part=upload"), logs.String()
 	})
+	// One key per line: sentineld logs JSON, where a second "component"
+	// is a duplicate key that log tools keep only one of.
+	for line := range strings.Lines(logs.String()) {
+		if strings.Count(line, " component=") > 1 {
+			t.Errorf("a log line names its component twice: %s", line)
+		}
+	}
 	if sst := d.sync.Load().State(); sst.Online || sst.Failing || !sst.Last.IsZero() {
 		online, last := sst.Online, sst.Last
 		t.Errorf("got online %v, last sync %v; want offline, never synced", online, last)
