@@ -16,12 +16,13 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 	"sentinel/sync/journal"
 )
 
 var laneCounts = []int{1, 4, 16}
 
-func passage(i int) *journal.Passage {
+func newPassage(i int) *journal.Passage {
 	return &journal.Passage{
 		Time: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second), ClockTrusted: true,
 		Lane: fmt.Sprintf("in-%d", i%4+1), Format: credential.FormatNative, Issuer: "ZJ", KeyID: []byte{1, 2, 3, 4, 5, 6, 7, 8},
@@ -29,7 +30,7 @@ func passage(i int) *journal.Passage {
 		CodeColour: credential.ColourGreen, StatusColour: "green",
 		Temperature: journal.Temperature{Available: true, Value: physic.ZeroCelsius + 36600*physic.MilliKelvin,
 			Ambient: physic.ZeroCelsius + 21*physic.Kelvin, Confidence: 0.9},
-		Decision: journal.Admit, PolicyVersion: 7,
+		Decision: passage.Admit, PolicyVersion: 7,
 		Bundles: map[string]uint64{"trust": 3, "status-base": 12, "status-delta": 40, "policy": 7},
 	}
 }
@@ -82,7 +83,7 @@ func benchJournal(b *testing.B, n int) {
 	defer j.Close()
 	ps := make([]*journal.Passage, 64)
 	for i := range ps {
-		ps[i] = passage(i)
+		ps[i] = newPassage(i)
 	}
 	if _, err := j.Append(context.Background(), ps[0]); err != nil {
 		b.Fatal(err)
@@ -101,7 +102,7 @@ func storedRecord(b *testing.B) []byte {
 		b.Fatal(err)
 	}
 	defer j.Close()
-	if _, err := j.Append(context.Background(), passage(1)); err != nil {
+	if _, err := j.Append(context.Background(), newPassage(1)); err != nil {
 		b.Fatal(err)
 	}
 	rec, _, err := j.Tail(1)

@@ -21,6 +21,7 @@ import (
 	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/cli"
+	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 )
 
@@ -197,12 +198,12 @@ func policyOptions(kind trust.Kind, site, label, fever, yellow, thermo, paper, r
 	}
 	for _, v := range []struct {
 		flag, val string
-		dst       *policy.Verdict
+		dst       *passage.Verdict
 	}{{"--yellow", yellow, &o.Yellow}, {"--thermometer-unavailable", thermo, &o.ThermometerUnavailable}} {
 		if v.val == "" {
 			continue
 		}
-		if *v.dst = policy.Verdict(v.val); !v.dst.Valid() {
+		if *v.dst = passage.Verdict(v.val); !v.dst.Valid() {
 			return o, cli.Usagef("%s %q: want admit, deny or refer", v.flag, v.val)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/trustbuild"
+	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 	"sentinel/internal/siteconfig"
 )
@@ -130,7 +131,7 @@ func TestPublishWhatTheToolsMake(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, err := policy.New(pb, policy.SiteType(s.Type))
-	if err != nil || e.Version() != "pharmacy 2026-12-07" || pb.Fever.Celsius() < 37.49 || pb.Fever.Celsius() > 37.51 || pb.Yellow != policy.Refer {
+	if err != nil || e.Version() != "pharmacy 2026-12-07" || pb.Fever.Celsius() < 37.49 || pb.Fever.Celsius() > 37.51 || pb.Yellow != passage.Refer {
 		t.Fatalf("the published policy on a pharmacy terminal: %v, %+v", err, pb)
 	}
 

@@ -39,6 +39,7 @@ import (
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/storetest"
+	"sentinel/internal/passage"
 	"sentinel/sync/client"
 	syncenrol "sentinel/sync/enrol"
 	"sentinel/sync/journal"
@@ -251,7 +252,7 @@ func testServe(t *testing.T, storeArgs []string, open func(data string) central.
 			Time: at.Add(time.Duration(i) * time.Second), ClockTrusted: true, Lane: "in-1",
 			Format: credential.FormatNative, Issuer: "ZJ",
 			Holder:   credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(100 + i)},
-			Decision: journal.Admit, Reasons: []string{"ok"}, PolicyVersion: 1,
+			Decision: passage.Admit, Reasons: []string{"ok"}, PolicyVersion: 1,
 		}
 		if _, err := j.Append(ctx, p); err != nil {
 			t.Fatal(err)

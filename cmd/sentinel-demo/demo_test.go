@@ -22,6 +22,7 @@ import (
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/server"
 	"sentinel/internal/demo"
+	"sentinel/internal/passage"
 	"sentinel/sync/journal"
 )
 
@@ -165,7 +166,7 @@ func TestDemo(t *testing.T) {
 		}
 		if c.Temperature.Available && c.Temperature.Value.Celsius() >= 37.3 {
 			fevers++
-			if rec.Decision != journal.Refer || c.Holder.String() != "ZJ:1008" {
+			if rec.Decision != passage.Refer || c.Holder.String() != "ZJ:1008" {
 				t.Errorf("fever record: %s for %s, want refer for ZJ:1008", rec.Decision, c.Holder)
 			}
 		}
@@ -232,8 +233,8 @@ func TestDemo(t *testing.T) {
 	if len(seqs) != len(want) {
 		t.Errorf("central holds %d distinct records, want %d", len(seqs), len(want))
 	}
-	if got := holders["ZJ:1008"]; got != string(journal.Refer) {
-		t.Errorf("central: the fever's holder ZJ:1008 got decision %q, want %q (holders %v)", got, journal.Refer, holders)
+	if got := holders["ZJ:1008"]; got != string(passage.Refer) {
+		t.Errorf("central: the fever's holder ZJ:1008 got decision %q, want %q (holders %v)", got, passage.Refer, holders)
 	}
 	// Each opened holder is one passage here: no holder passes twice.
 	if m[3] != fmt.Sprint(len(holders)) {

@@ -14,6 +14,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 	"sentinel/sync/journal"
 )
 
@@ -33,11 +34,11 @@ func makeJournal(t *testing.T, n int) (string, *journal.Journal) {
 			Time: journalT0.Add(time.Duration(i) * time.Minute), ClockTrusted: true, Lane: "in-1",
 			Format: credential.FormatNative, Issuer: "ZJ", KeyID: []byte{0xab, 0xcd},
 			Holder:     credential.Holder{Issuer: "ZJ", Index: 987654},
-			CodeColour: credential.ColourGreen, StatusColour: "green", Decision: journal.Admit,
+			CodeColour: credential.ColourGreen, StatusColour: "green", Decision: passage.Admit,
 			PolicyVersion: 3, Bundles: map[string]uint64{"trust": 2, "policy": 3},
 		}
 		if i == 1 {
-			p.Decision, p.Reasons, p.CodeColour = journal.Deny, []string{"colour-red", "status-red"}, credential.ColourRed
+			p.Decision, p.Reasons, p.CodeColour = passage.Deny, []string{"colour-red", "status-red"}, credential.ColourRed
 			p.Override = &journal.Override{Who: "guard-7", Why: "retake"} // a record of version 1
 		}
 		if i == 3 {

@@ -13,6 +13,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/passage"
 	"sentinel/internal/ui"
 )
 
@@ -76,7 +77,7 @@ dir = %q
 	go func() {
 		time.Sleep(300 * time.Millisecond)
 		display.SetStatus(ready)
-		display.Show(ui.Verdict{Lane: "in-1", Outcome: ui.Admit, Colour: credential.ColourGreen, MaskedName: "Test *"})
+		display.Show(ui.Verdict{Lane: "in-1", Outcome: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Test *"})
 	}()
 	code, out, stderr := status("--wait", "30s")
 	if code != exitOK || !strings.Contains(out, "READY") || strings.Contains(out, "NOT READY") {

@@ -59,6 +59,7 @@ import (
 	"sentinel/device/thermo"
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/gate"
+	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 )
 
@@ -88,7 +89,7 @@ type Code struct {
 	// is held in front of it; the terminal sees one passage.
 	Repeat bool
 	// Want is the verdict the site's default policy gives.
-	Want gate.Verdict
+	Want passage.Verdict
 	// Celsius is the person's temperature; 0 when the code is refused
 	// before the temperature is taken.
 	Celsius float64
@@ -355,17 +356,17 @@ func (d *Demo) makeCodes(k *keys, now time.Time) error {
 		colour     credential.Colour
 		name       string
 		at         time.Time
-		want       gate.Verdict
+		want       passage.Verdict
 		celsius    float64
 	}
 	specs := []spec{
-		{CameraLane, "green", k.issuer, idxGreen, credential.ColourGreen, "Zhang *", issuedAt, gate.Admit, 36.6},
-		{CameraLane, "yellow", k.issuer, idxYellow, credential.ColourYellow, "Li *", issuedAt, gate.Deny, 36.5},
-		{CameraLane, "red", k.issuer, idxRed, credential.ColourRed, "Wang *", issuedAt, gate.Deny, 36.7},
-		{CameraLane, "expired", k.issuer, idxExpired, credential.ColourGreen, "Zhao *", now.Add(-30 * time.Hour), gate.Deny, 0},
-		{CameraLane, "forged", k.forger, idxForged, credential.ColourGreen, "Chen *", issuedAt, gate.Deny, 0},
+		{CameraLane, "green", k.issuer, idxGreen, credential.ColourGreen, "Zhang *", issuedAt, passage.Admit, 36.6},
+		{CameraLane, "yellow", k.issuer, idxYellow, credential.ColourYellow, "Li *", issuedAt, passage.Deny, 36.5},
+		{CameraLane, "red", k.issuer, idxRed, credential.ColourRed, "Wang *", issuedAt, passage.Deny, 36.7},
+		{CameraLane, "expired", k.issuer, idxExpired, credential.ColourGreen, "Zhao *", now.Add(-30 * time.Hour), passage.Deny, 0},
+		{CameraLane, "forged", k.forger, idxForged, credential.ColourGreen, "Chen *", issuedAt, passage.Deny, 0},
 		{SerialLane, "revoked", k.issuer, idxRevoked, credential.ColourGreen, "Liu *", issuedAt, revokedWant, 36.4},
-		{SerialLane, "fever", k.issuer, idxFever, credential.ColourGreen, "Huang *", issuedAt, gate.Refer, 37.8},
+		{SerialLane, "fever", k.issuer, idxFever, credential.ColourGreen, "Huang *", issuedAt, passage.Refer, 37.8},
 	}
 	for _, s := range specs {
 		code, err := native(s.key, s.idx, s.colour, s.name, s.at, nil)
@@ -383,7 +384,7 @@ func (d *Demo) makeCodes(k *keys, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("demo: present rolling: %w", err)
 	}
-	d.Codes = append(d.Codes, Code{Lane: SerialLane, Kind: "rolling", Payload: rolling, Want: gate.Admit, Celsius: 36.5, Repeat: true})
+	d.Codes = append(d.Codes, Code{Lane: SerialLane, Kind: "rolling", Payload: rolling, Want: passage.Admit, Celsius: 36.5, Repeat: true})
 
 	// A SMART Health Card in the deprecated chunked form: three QR codes
 	// that the gate's scanner stage assembles.
@@ -391,7 +392,7 @@ func (d *Demo) makeCodes(k *keys, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("demo: sign SMART Health Card: %w", err)
 	}
-	d.Codes = append(d.Codes, Code{Lane: SerialLane, Kind: "shc", Payload: jws, Parts: shc.EncodeChunks(jws, 3), Want: gate.Admit, Celsius: 36.6})
+	d.Codes = append(d.Codes, Code{Lane: SerialLane, Kind: "shc", Payload: jws, Parts: shc.EncodeChunks(jws, 3), Want: passage.Admit, Celsius: 36.6})
 
 	// An EU DCC signed by the demo's own document signer.
 	hc := dcc.HCert{
@@ -407,7 +408,7 @@ func (d *Demo) makeCodes(k *keys, now time.Time) error {
 		return fmt.Errorf("demo: sign EU DCC: %w", err)
 	}
 	// Camera codes first, in order, then the serial lane's.
-	dccCode := Code{Lane: CameraLane, Kind: "eu-dcc", Payload: hc1, Want: gate.Admit, Celsius: 36.4}
+	dccCode := Code{Lane: CameraLane, Kind: "eu-dcc", Payload: hc1, Want: passage.Admit, Celsius: 36.4}
 	var cam, ser []Code
 	for _, c := range append(d.Codes, dccCode) {
 		if c.Lane == CameraLane {

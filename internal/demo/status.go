@@ -4,12 +4,12 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
-	"sentinel/internal/gate"
+	"sentinel/internal/passage"
 	"sentinel/internal/status"
 )
 
 // revokedWant is what the code that turned red after issue gets.
-const revokedWant = gate.Deny
+const revokedWant = passage.Deny
 
 // statusBundle signs the status list: the holder of the "revoked" code
 // turned red five minutes after the code was issued.

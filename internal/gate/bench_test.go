@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 )
 
@@ -42,7 +43,7 @@ func benchmarkDecide(b *testing.B, pol Policy) {
 		res, err := r.g.Process(ctx, "in-1", payload)
 		took = append(took, time.Since(start))
 		cpu = append(cpu, threadCPU()-startCPU)
-		if err != nil || res.Passage.Verdict != Admit {
+		if err != nil || res.Passage.Verdict != passage.Admit {
 			b.Fatalf("got %v %v, want admit", res.Passage.Verdict, err)
 		}
 		if len(r.journal.passages) > 1<<16 {

@@ -11,6 +11,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
 	"sentinel/internal/gate"
+	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 )
 
@@ -31,9 +32,9 @@ type admitGreen struct{}
 
 func (admitGreen) Decide(in *gate.Input) gate.Decision {
 	if in.Credential != nil && in.Credential.Colour == credential.ColourGreen {
-		return gate.Decision{Verdict: gate.Admit}
+		return gate.Decision{Verdict: passage.Admit}
 	}
-	return gate.Decision{Verdict: gate.Deny, Reasons: []string{string(in.Rejection)}}
+	return gate.Decision{Verdict: passage.Deny, Reasons: []string{string(in.Rejection)}}
 }
 
 func ExampleNew() {

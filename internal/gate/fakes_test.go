@@ -14,6 +14,7 @@ import (
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
+	"sentinel/internal/passage"
 )
 
 // The fixture: one native issuer, a fixed clock.
@@ -58,19 +59,19 @@ func freshBundles() map[trust.Kind]BundleState {
 // seedPolicy is a hand-written policy with the seed's default rules, used
 // by these tests in place of internal/policy.
 type seedPolicy struct {
-	yellow Verdict            // Deny when empty
+	yellow passage.Verdict    // Deny when empty
 	fever  physic.Temperature // 37.3 °C when zero
 }
 
 func (sp seedPolicy) Decide(in *Input) Decision {
-	refer := func(r ...string) Decision { return Decision{Verdict: Refer, Reasons: r} }
+	refer := func(r ...string) Decision { return Decision{Verdict: passage.Refer, Reasons: r} }
 	switch {
 	case !in.Enrolled:
 		return refer("not-enrolled")
 	case !in.ClockTrusted:
 		return refer("clock-untrusted")
 	case in.Credential == nil:
-		return Decision{Verdict: Deny, Reasons: []string{string(in.Rejection)}}
+		return Decision{Verdict: passage.Deny, Reasons: []string{string(in.Rejection)}}
 	}
 	for _, k := range []trust.Kind{trust.KindTrust, trust.KindStatusBase} {
 		if f := in.Bundles[k]; f == trust.FreshnessStale || f == trust.FreshnessBlocked {
@@ -83,11 +84,11 @@ func (sp seedPolicy) Decide(in *Input) Decision {
 	}
 	switch colour {
 	case credential.ColourRed:
-		return Decision{Verdict: Deny, Reasons: []string{"status-red"}, Colour: colour}
+		return Decision{Verdict: passage.Deny, Reasons: []string{"status-red"}, Colour: colour}
 	case credential.ColourYellow:
 		v := sp.yellow
 		if v == "" {
-			v = Deny
+			v = passage.Deny
 		}
 		return Decision{Verdict: v, Reasons: []string{"status-yellow"}, Colour: colour}
 	}
@@ -105,7 +106,7 @@ func (sp seedPolicy) Decide(in *Input) Decision {
 			return refer("fever")
 		}
 	}
-	return Decision{Verdict: Admit, Colour: colour}
+	return Decision{Verdict: passage.Admit, Colour: colour}
 }
 
 // recorder is the shared log of journal and output calls, to check their

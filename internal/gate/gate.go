@@ -13,6 +13,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/shc"
+	"sentinel/internal/passage"
 )
 
 // Defaults of Options.
@@ -324,7 +325,7 @@ func (g *Gate) work(ctx context.Context, l *lane, events <-chan event) {
 			l.target = nil
 			l.mu.Unlock()
 			g.metrics.incomplete.Add(1)
-			g.show(Shown{Lane: l.cfg.Name, Verdict: Refer, Reasons: []string{ReasonIncomplete}, Message: messageOf([]string{ReasonIncomplete}), At: g.now()})
+			g.show(Shown{Lane: l.cfg.Name, Verdict: passage.Refer, Reasons: []string{ReasonIncomplete}, Message: messageOf([]string{ReasonIncomplete}), At: g.now()})
 		case <-ctx.Done():
 			return
 		}
@@ -343,7 +344,7 @@ func (g *Gate) handle(ctx context.Context, l *lane, ev event, timer *time.Timer)
 		l.target = nil // the screen now shows this, not the refusal
 		l.mu.Unlock()
 		g.metrics.scanErrors.Add(1)
-		g.show(Shown{Lane: l.cfg.Name, Verdict: Refer, Reasons: []string{ReasonScanError}, Message: messageOf([]string{ReasonScanError}), At: g.now()})
+		g.show(Shown{Lane: l.cfg.Name, Verdict: passage.Refer, Reasons: []string{ReasonScanError}, Message: messageOf([]string{ReasonScanError}), At: g.now()})
 		return
 	}
 	payload := ev.code.Text

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"sentinel/internal/passage"
 )
 
 // Buckets of the gate's latency histograms, in seconds. Verification and
@@ -86,11 +88,11 @@ func (m *Metrics) Counts() Counts {
 	}
 }
 
-func (m *Metrics) passages(v Verdict) *atomic.Uint64 {
+func (m *Metrics) passages(v passage.Verdict) *atomic.Uint64 {
 	switch v {
-	case Admit:
+	case passage.Admit:
 		return &m.admitted
-	case Deny:
+	case passage.Deny:
 		return &m.denied
 	default:
 		return &m.referred

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"sentinel/internal/passage"
 )
 
 // TestOverrideNoGuards: a terminal without guards in its site settings
@@ -14,7 +16,7 @@ func TestOverrideNoGuards(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, func(st *State) { st.Site = DefaultSiteSettings(Supermarket) })
 	r.thermo.temps = []float64{37.8}
-	if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Verdict != Refer {
+	if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Verdict != passage.Refer {
 		t.Fatalf("got %s, want refer", res.Passage.Verdict)
 	}
 	for i := range 10 {

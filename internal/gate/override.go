@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 )
 
 // What a guard may override. docs/override.md says the same to people.
@@ -47,11 +48,11 @@ var notGenuine = []credential.Reason{
 // and the status list said.
 func overrideScopeOf(p *Passage, reject credential.Reason, status StatusResult) overrideScope {
 	switch {
-	case p.Verdict == Admit:
+	case p.Verdict == passage.Admit:
 		return overrideNone
 	case slices.Contains(notGenuine, reject), status.Revoked:
 		return overrideNone
-	case p.Verdict == Refer:
+	case p.Verdict == passage.Refer:
 		return overrideAny
 	default:
 		return overrideEmergency
@@ -140,7 +141,7 @@ func (g *Gate) Override(ctx context.Context, laneName, pin, reason string) (Resu
 
 	p := *t.passage
 	p.Time, p.ClockTrusted = now, trusted
-	p.Verdict, p.Reasons = Admit, []string{ReasonOverride}
+	p.Verdict, p.Reasons = passage.Admit, []string{ReasonOverride}
 	p.BundleVersions = st.versions()
 	p.Override = &Override{Guard: guard, Reason: reason, Of: t.seq}
 	r := g.commit(ctx, l, &p, Shown{Lane: laneName, Colour: p.CodeColour, MaskedName: t.name})
@@ -166,7 +167,7 @@ func (g *Gate) wrongPIN(ctx context.Context, l *lane, t *overrideTarget, reason 
 	// The record says that someone tried, when, where and for which
 	// passage; it copies nobody's identity.
 	p := &Passage{
-		Time: now, ClockTrusted: trusted, Lane: l.cfg.Name, Verdict: Deny, Reasons: reasons,
+		Time: now, ClockTrusted: trusted, Lane: l.cfg.Name, Verdict: passage.Deny, Reasons: reasons,
 		BundleVersions: g.state.Load().versions(),
 		Override:       &Override{Reason: reason, Of: t.seq},
 	}

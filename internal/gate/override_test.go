@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 )
 
 const pin = "246810" // guard-1's PIN in newRig
@@ -20,7 +21,7 @@ func TestOverride(t *testing.T) {
 	}
 	r.thermo.temps = []float64{37.8}
 	res, _ := r.g.Process(ctx, "in-1", green(t))
-	if res.Passage.Verdict != Refer {
+	if res.Passage.Verdict != passage.Refer {
 		t.Fatalf("got %s, want refer", res.Passage.Verdict)
 	}
 	if got := r.display.last().OverrideReasons; !slices.Equal(got, OverrideReasons()) {
@@ -41,7 +42,7 @@ func TestOverride(t *testing.T) {
 		t.Fatalf("override at the end of the display's hold: %v", err)
 	}
 	p := ov.Passage
-	if p.Verdict != Admit || p.Override == nil || p.Override.Guard != "guard-1" || p.Override.Reason != OverrideRetakeNormal || p.Override.Of != res.Seq {
+	if p.Verdict != passage.Admit || p.Override == nil || p.Override.Guard != "guard-1" || p.Override.Reason != OverrideRetakeNormal || p.Override.Of != res.Seq {
 		t.Errorf("got %s %+v, want admit by guard-1 for retake-normal of seq %d", p.Verdict, p.Override, res.Seq)
 	}
 	if p.Holder != res.Passage.Holder || !p.Time.Equal(t0.Add(time.Hour+DefaultOverrideWindow)) {
@@ -79,7 +80,7 @@ func TestOverrideOnlyWhileShown(t *testing.T) {
 		r.thermo.temps = []float64{38.2, 36.6}
 		r.g.Process(ctx, "in-1", green(t))
 		r.clock.advance(5 * time.Second)
-		if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Verdict != Admit {
+		if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Verdict != passage.Admit {
 			t.Fatalf("second person: got %s, want admit", res.Passage.Verdict)
 		}
 		if _, err := r.g.Override(ctx, "in-1", pin, OverrideRetakeNormal); !errors.Is(err, ErrNothingToOverride) {
@@ -130,7 +131,7 @@ func TestOverrideScope(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, nil)
 			res, _ := r.g.Process(ctx, "in-1", tt.payload(t))
-			if res.Passage.Verdict != Deny {
+			if res.Passage.Verdict != passage.Deny {
 				t.Fatalf("got %s, want deny", res.Passage.Verdict)
 			}
 			if got := r.display.last().OverrideReasons; !slices.Equal(got, tt.reasons) {
@@ -173,7 +174,7 @@ func TestWrongPINJournalled(t *testing.T) {
 		t.Fatalf("got %d journal records, want the passage and 2 wrong PINs", len(all))
 	}
 	for _, p := range all[1:] {
-		if p.Verdict != Deny || !slices.Equal(p.Reasons, []string{ReasonWrongPIN}) || p.Override == nil ||
+		if p.Verdict != passage.Deny || !slices.Equal(p.Reasons, []string{ReasonWrongPIN}) || p.Override == nil ||
 			p.Override.Guard != "" || p.Override.Of != res.Seq || p.Override.Reason != OverrideRetakeNormal ||
 			p.Holder != (credential.Holder{}) || p.Lane != "in-1" {
 			t.Errorf("wrong PIN recorded as %+v (override %+v), want a refusal naming passage %d and no holder", p, p.Override, res.Seq)
@@ -198,7 +199,7 @@ func TestPINLockoutEscalatesAndPersists(t *testing.T) {
 	r := newRigOpts(t, notEnrolled, func(o *Options) { o.SavePINState = save })
 	referred := func(r *rig) {
 		t.Helper()
-		if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Verdict != Refer {
+		if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Verdict != passage.Refer {
 			t.Fatalf("got %s, want refer", res.Passage.Verdict)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/verify"
+	"sentinel/internal/passage"
 	"sentinel/internal/replay"
 )
 
@@ -74,25 +75,25 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	var dec Decision
 	switch {
 	case reused:
-		dec = Decision{Verdict: Refer, Reasons: []string{string(credential.ReasonJustUsed)}}
+		dec = Decision{Verdict: passage.Refer, Reasons: []string{string(credential.ReasonJustUsed)}}
 	case st.Policy == nil:
-		dec = Decision{Verdict: Refer, Reasons: []string{ReasonNoPolicy}}
+		dec = Decision{Verdict: passage.Refer, Reasons: []string{ReasonNoPolicy}}
 	default:
 		dec = st.Policy.Decide(in)
 	}
-	if !slices.Contains([]Verdict{Admit, Deny, Refer}, dec.Verdict) {
-		dec = Decision{Verdict: Refer, Reasons: append([]string{ReasonNoPolicy}, dec.Reasons...)}
+	if !dec.Verdict.Valid() {
+		dec = Decision{Verdict: passage.Refer, Reasons: append([]string{ReasonNoPolicy}, dec.Reasons...)}
 	}
 	// Reserve the code before the journal, so that another lane showing
 	// it meanwhile is refused; the reservation is kept only if the
 	// passage is recorded.
 	reserved := false
-	if dec.Verdict == Admit && cred != nil && g.opts.Replay != nil {
+	if dec.Verdict == passage.Admit && cred != nil && g.opts.Replay != nil {
 		if reserved = g.opts.Replay.Reserve(rkey, now, runtil); !reserved {
-			dec = Decision{Verdict: Refer, Reasons: []string{string(credential.ReasonJustUsed)}, PolicyVersion: dec.PolicyVersion}
+			dec = Decision{Verdict: passage.Refer, Reasons: []string{string(credential.ReasonJustUsed)}, PolicyVersion: dec.PolicyVersion}
 		}
 	}
-	if reused || (dec.Verdict == Refer && !reserved && slices.Contains(dec.Reasons, string(credential.ReasonJustUsed))) {
+	if reused || (dec.Verdict == passage.Refer && !reserved && slices.Contains(dec.Reasons, string(credential.ReasonJustUsed))) {
 		g.metrics.replays.Add(1)
 	}
 	decide := verified + time.Since(start)
@@ -134,7 +135,7 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 			g.logger.Error("replay memory not written: a restart would forget this code", "lane", l.cfg.Name, "error", err)
 		}
 	}
-	if r.Committed && p.Verdict != Admit {
+	if r.Committed && p.Verdict != passage.Admit {
 		l.target = &overrideTarget{passage: p, seq: r.Seq, name: name, scope: scope}
 	}
 	g.finish(r)
@@ -189,7 +190,7 @@ func (g *Gate) commit(ctx context.Context, l *lane, p *Passage, s Shown) Result 
 		r.Err = &JournalError{Lane: l.cfg.Name, Err: err}
 		g.metrics.journalFailures.Add(1)
 		g.logger.Error("passage not recorded: gate kept shut", "lane", l.cfg.Name, "verdict", p.Verdict, "error", err)
-		s.Verdict, s.Manual = Refer, true
+		s.Verdict, s.Manual = passage.Refer, true
 		s.Reasons = append([]string{ReasonJournal}, p.Reasons...)
 		s.Message = messageOf(s.Reasons)
 		g.show(s)
@@ -200,7 +201,7 @@ func (g *Gate) commit(ctx context.Context, l *lane, p *Passage, s Shown) Result 
 	g.metrics.passages(p.Verdict).Add(1)
 	s.Message = messageOf(s.Reasons)
 	g.show(s)
-	if p.Verdict == Admit {
+	if p.Verdict == passage.Admit {
 		g.output(l, "admit", l.cfg.Outputs, func(o Outputs) error { return o.Admit() })
 	} else {
 		g.output(l, "refuse", l.cfg.Outputs, func(o Outputs) error { return o.Refuse() })

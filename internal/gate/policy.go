@@ -39,5 +39,5 @@ func (p enginePolicy) Decide(in *Input) Decision {
 		SiteID:       p.siteID,
 		Now:          in.Now,
 	})
-	return Decision{Verdict: Verdict(d.Verdict), Reasons: d.Reasons, Colour: d.Colour, PolicyVersion: p.version}
+	return Decision{Verdict: d.Verdict, Reasons: d.Reasons, Colour: d.Colour, PolicyVersion: p.version}
 }

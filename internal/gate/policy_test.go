@@ -8,6 +8,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 )
 
@@ -23,7 +24,7 @@ func TestDefaultPolicies(t *testing.T) {
 		clock   func(*fakeClock)
 		temps   []float64
 		therr   *Temperature
-		want    Verdict
+		want    passage.Verdict
 		reason  string
 	}
 	stale := func(k trust.Kind) func(*State) {
@@ -49,27 +50,27 @@ func TestDefaultPolicies(t *testing.T) {
 			}
 		}
 		add(
-			tc{name: "green", site: site, payload: green, want: Admit},
-			tc{name: "red", site: site, payload: red, want: Deny},
-			tc{name: "fever", site: site, payload: green, temps: []float64{37.3}, want: Refer, reason: "fever"},
-			tc{name: "thermometer fault", site: site, payload: green, therr: &Temperature{State: TempUnavailable, Fault: "no-answer"}, want: Refer},
-			tc{name: "stale trust", site: site, payload: green, mutate: stale(trust.KindTrust), want: Refer},
-			tc{name: "stale status", site: site, payload: green, mutate: stale(trust.KindStatusBase), want: Refer},
-			tc{name: "untrusted clock", site: site, payload: green, clock: func(c *fakeClock) { c.trusted = false }, want: Refer, reason: "clock-untrusted"},
-			tc{name: "not enrolled", site: site, payload: green, mutate: func(s *State) { s.Verifier, s.Enrolled = nil, false }, want: Refer, reason: policy.ReasonNotEnrolled},
-			tc{name: "forged", site: site, payload: forged, want: Deny, reason: policy.VerificationPrefix + string(credential.ReasonUnknownKey)},
-			tc{name: "expired", site: site, payload: green, clock: func(c *fakeClock) { c.t = t0.Add(25 * time.Hour) }, want: Deny, reason: policy.VerificationPrefix + string(credential.ReasonExpired)},
+			tc{name: "green", site: site, payload: green, want: passage.Admit},
+			tc{name: "red", site: site, payload: red, want: passage.Deny},
+			tc{name: "fever", site: site, payload: green, temps: []float64{37.3}, want: passage.Refer, reason: "fever"},
+			tc{name: "thermometer fault", site: site, payload: green, therr: &Temperature{State: TempUnavailable, Fault: "no-answer"}, want: passage.Refer},
+			tc{name: "stale trust", site: site, payload: green, mutate: stale(trust.KindTrust), want: passage.Refer},
+			tc{name: "stale status", site: site, payload: green, mutate: stale(trust.KindStatusBase), want: passage.Refer},
+			tc{name: "untrusted clock", site: site, payload: green, clock: func(c *fakeClock) { c.trusted = false }, want: passage.Refer, reason: "clock-untrusted"},
+			tc{name: "not enrolled", site: site, payload: green, mutate: func(s *State) { s.Verifier, s.Enrolled = nil, false }, want: passage.Refer, reason: policy.ReasonNotEnrolled},
+			tc{name: "forged", site: site, payload: forged, want: passage.Deny, reason: policy.VerificationPrefix + string(credential.ReasonUnknownKey)},
+			tc{name: "expired", site: site, payload: green, clock: func(c *fakeClock) { c.t = t0.Add(25 * time.Hour) }, want: passage.Deny, reason: policy.VerificationPrefix + string(credential.ReasonExpired)},
 			tc{name: "turned red after issue", site: site, payload: green, mutate: func(s *State) {
 				s.Status = fakeStatus{1: {Listed: true, Status: "red", Effective: t0.Add(time.Minute)}}
-			}, want: Deny},
+			}, want: passage.Deny},
 		)
 	}
 	stranger := func(t testing.TB) []byte { return issue(t, issuerKey, 99, credential.ColourGreen) }
 	tests = append(tests,
-		tc{name: "yellow", site: policy.Supermarket, payload: yellow, want: Deny},
-		tc{name: "yellow", site: policy.Pharmacy, payload: yellow, want: Refer},
-		tc{name: "not a resident", site: policy.Compound, bundle: residents, payload: stranger, want: Refer, reason: "not-resident"},
-		tc{name: "no access list", site: policy.Compound, payload: green, want: Refer, reason: "not-resident"},
+		tc{name: "yellow", site: policy.Supermarket, payload: yellow, want: passage.Deny},
+		tc{name: "yellow", site: policy.Pharmacy, payload: yellow, want: passage.Refer},
+		tc{name: "not a resident", site: policy.Compound, bundle: residents, payload: stranger, want: passage.Refer, reason: "not-resident"},
+		tc{name: "no access list", site: policy.Compound, payload: green, want: passage.Refer, reason: "not-resident"},
 	)
 	for _, tt := range tests {
 		t.Run(string(tt.site)+"/"+tt.name, func(t *testing.T) {
@@ -99,7 +100,7 @@ func TestDefaultPolicies(t *testing.T) {
 				t.Errorf("got reasons %v, want %s among them", p.Reasons, tt.reason)
 			}
 			wantOut := "refuse"
-			if tt.want == Admit {
+			if tt.want == passage.Admit {
 				wantOut = "admit"
 			}
 			if got := r.rec.events(); !slices.Equal(got, []string{"journal", wantOut}) {

@@ -16,6 +16,7 @@ import (
 	"sentinel/crypto/base45"
 	"sentinel/crypto/credential"
 	"sentinel/crypto/healthcode"
+	"sentinel/internal/passage"
 	"sentinel/internal/replay"
 )
 
@@ -69,7 +70,7 @@ func pass(t *testing.T, r *rig, lane string, payload []byte) *Passage {
 	return res.Passage
 }
 
-func wantVerdict(t *testing.T, what string, p *Passage, v Verdict, reason string) {
+func wantVerdict(t *testing.T, what string, p *Passage, v passage.Verdict, reason string) {
 	t.Helper()
 	if p.Verdict != v || (reason != "" && !slices.Contains(p.Reasons, reason)) {
 		t.Errorf("%s: got %s %v, want %s %s", what, p.Verdict, p.Reasons, v, reason)
@@ -91,17 +92,17 @@ func TestLiveCodeReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantVerdict(t, "first showing", pass(t, r, "in-1", []byte(code)), Admit, "")
+	wantVerdict(t, "first showing", pass(t, r, "in-1", []byte(code)), passage.Admit, "")
 	for i := range 2 {
 		r.clock.advance(6 * time.Second)
-		wantVerdict(t, "replay at the same lane", pass(t, r, "in-1", []byte(code)), Refer, justUsed)
+		wantVerdict(t, "replay at the same lane", pass(t, r, "in-1", []byte(code)), passage.Refer, justUsed)
 		if i == 0 {
 			if msg := r.display.last().Message["en"]; msg != credential.ReasonJustUsed.Message("en") {
 				t.Errorf("the guard reads %q, want %q", msg, credential.ReasonJustUsed.Message("en"))
 			}
 		}
 	}
-	wantVerdict(t, "replay at another lane", pass(t, r, "in-2", []byte(code)), Refer, justUsed)
+	wantVerdict(t, "replay at another lane", pass(t, r, "in-2", []byte(code)), passage.Refer, justUsed)
 	if n := len(r.journal.all()); n != 4 {
 		t.Errorf("got %d passages journalled, want 4 (refusals are journalled)", n)
 	}
@@ -122,7 +123,7 @@ func TestLiveCodeReplay(t *testing.T) {
 	mem.Close()
 	r2, _ := replayRig(t, dir)
 	r2.clock.advance(12 * time.Second)
-	wantVerdict(t, "replay after a restart", pass(t, r2, "in-1", []byte(code)), Refer, justUsed)
+	wantVerdict(t, "replay after a restart", pass(t, r2, "in-1", []byte(code)), passage.Refer, justUsed)
 
 	// The holder's phone shows the next step's code: admitted.
 	r2.clock.advance(30 * time.Second)
@@ -131,7 +132,7 @@ func TestLiveCodeReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantVerdict(t, "the next presentation", pass(t, r2, "in-2", []byte(next)), Admit, "")
+	wantVerdict(t, "the next presentation", pass(t, r2, "in-2", []byte(next)), passage.Admit, "")
 }
 
 // TestPaperCodeReplay: a paper code is admitted once within the window,
@@ -139,16 +140,16 @@ func TestLiveCodeReplay(t *testing.T) {
 func TestPaperCodeReplay(t *testing.T) {
 	r, _ := replayRig(t, t.TempDir())
 	code := green(t)
-	wantVerdict(t, "first showing", pass(t, r, "in-1", code), Admit, "")
+	wantVerdict(t, "first showing", pass(t, r, "in-1", code), passage.Admit, "")
 	r.clock.advance(time.Minute)
-	wantVerdict(t, "handed back within the window", pass(t, r, "in-2", code), Refer, justUsed)
+	wantVerdict(t, "handed back within the window", pass(t, r, "in-2", code), passage.Refer, justUsed)
 	r.clock.advance(DefaultReplayWindow)
-	wantVerdict(t, "after the window", pass(t, r, "in-1", code), Admit, "")
+	wantVerdict(t, "after the window", pass(t, r, "in-1", code), passage.Admit, "")
 
 	redCode := red(t)
 	p := pass(t, r, "in-1", redCode)
 	p2 := pass(t, r, "in-1", redCode)
-	if slices.Contains(p.Reasons, justUsed) || slices.Contains(p2.Reasons, justUsed) || p.Verdict == Admit {
+	if slices.Contains(p.Reasons, justUsed) || slices.Contains(p2.Reasons, justUsed) || p.Verdict == passage.Admit {
 		t.Errorf("a refused code was remembered: %s %v then %s %v", p.Verdict, p.Reasons, p2.Verdict, p2.Reasons)
 	}
 }
@@ -163,7 +164,7 @@ func TestReplayJournalFailure(t *testing.T) {
 		t.Fatal("the journal committed")
 	}
 	r.journal.fail = nil
-	wantVerdict(t, "after the journal recovered", pass(t, r, "in-1", code), Admit, "")
+	wantVerdict(t, "after the journal recovered", pass(t, r, "in-1", code), passage.Admit, "")
 }
 
 // TestReplayAcrossLanesAtOnce: two lanes showing one code at the same
@@ -171,16 +172,16 @@ func TestReplayJournalFailure(t *testing.T) {
 func TestReplayAcrossLanesAtOnce(t *testing.T) {
 	r, _ := replayRig(t, t.TempDir())
 	code := green(t)
-	results := make(chan Verdict, 2)
+	results := make(chan passage.Verdict, 2)
 	for _, lane := range []string{"in-1", "in-2"} {
 		go func() {
 			res, _ := r.g.Process(context.Background(), lane, code)
 			results <- res.Passage.Verdict
 		}()
 	}
-	got := []Verdict{<-results, <-results}
+	got := []passage.Verdict{<-results, <-results}
 	slices.Sort(got)
-	if !slices.Equal(got, []Verdict{Admit, Refer}) {
+	if !slices.Equal(got, []passage.Verdict{passage.Admit, passage.Refer}) {
 		t.Errorf("got %v, want one admit and one refer", got)
 	}
 }
@@ -219,8 +220,8 @@ func TestReplayReencoded(t *testing.T) {
 	if bytes.Equal(code, other) {
 		t.Fatal("the re-encoded code has the same bytes")
 	}
-	wantVerdict(t, "first showing", pass(t, r, "in-1", code), Admit, "")
-	wantVerdict(t, "re-encoded copy", pass(t, r, "in-2", other), Refer, justUsed)
+	wantVerdict(t, "first showing", pass(t, r, "in-1", code), passage.Admit, "")
+	wantVerdict(t, "re-encoded copy", pass(t, r, "in-2", other), passage.Refer, justUsed)
 	mem.Close()
 	b, err := os.ReadFile(filepath.Join(dir, replay.File))
 	if err != nil {
@@ -238,11 +239,11 @@ func TestReplayReencoded(t *testing.T) {
 func TestReplayOverride(t *testing.T) {
 	r, _ := replayRig(t, t.TempDir())
 	code := green(t)
-	wantVerdict(t, "first showing", pass(t, r, "in-1", code), Admit, "")
+	wantVerdict(t, "first showing", pass(t, r, "in-1", code), passage.Admit, "")
 	r.clock.advance(10 * time.Second)
-	wantVerdict(t, "second showing", pass(t, r, "in-1", code), Refer, justUsed)
+	wantVerdict(t, "second showing", pass(t, r, "in-1", code), passage.Refer, justUsed)
 	res, err := r.g.Override(context.Background(), "in-1", "246810", OverrideTerminalFault)
-	if err != nil || res.Passage.Verdict != Admit {
+	if err != nil || res.Passage.Verdict != passage.Admit {
 		t.Fatalf("override: got %v, %v, want admit", res.Passage, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
+	"sentinel/internal/passage"
 	"sentinel/internal/replay"
 )
 
@@ -166,16 +167,6 @@ func (t Temperature) Celsius() float64 {
 	return t.Value.Celsius()
 }
 
-// Verdict is what happens at the gate.
-type Verdict string
-
-// Verdicts.
-const (
-	Admit Verdict = "admit" // open the gate
-	Deny  Verdict = "deny"  // keep it shut
-	Refer Verdict = "refer" // keep it shut and call the guard
-)
-
 // Input is everything policy decides on.
 type Input struct {
 	// Credential is the verified code; nil when it was refused.
@@ -202,7 +193,7 @@ type Input struct {
 
 // Decision is policy's answer.
 type Decision struct {
-	Verdict Verdict
+	Verdict passage.Verdict
 	// Reasons are stable reason codes, most important first.
 	Reasons []string
 	// Colour is the colour shown: the code's, the status list's, or the
@@ -235,7 +226,7 @@ type Passage struct {
 	// yellow, red or withheld; empty when none did.
 	StatusColour string
 	Temperature  Temperature
-	Verdict      Verdict
+	Verdict      passage.Verdict
 	Reasons      []string
 	// PolicyVersion and BundleVersions say which rules and data decided.
 	PolicyVersion  uint64
@@ -246,7 +237,7 @@ type Passage struct {
 // Shown is what the guard display shows for one passage or event.
 type Shown struct {
 	Lane        string
-	Verdict     Verdict
+	Verdict     passage.Verdict
 	Colour      credential.Colour
 	MaskedName  string
 	Temperature Temperature

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"sentinel/internal/passage"
 )
 
 // BenchmarkDecide measures one decision with the default supermarket
@@ -18,12 +20,12 @@ func BenchmarkDecide(b *testing.B) {
 	cases := []struct {
 		name   string
 		mutate func(*Input)
-		want   Verdict
+		want   passage.Verdict
 	}{
-		{"green-admit", func(*Input) {}, Admit},
-		{"fever-refer", func(in *Input) { in.Temperature.Value = celsius(38.2) }, Refer},
-		{"forged-deny", func(in *Input) { in.Credential, in.Rejection = nil, "bad-signature" }, Deny},
-		{"dcc-admit", func(in *Input) { *in = dcc() }, Admit},
+		{"green-admit", func(*Input) {}, passage.Admit},
+		{"fever-refer", func(in *Input) { in.Temperature.Value = celsius(38.2) }, passage.Refer},
+		{"forged-deny", func(in *Input) { in.Credential, in.Rejection = nil, "bad-signature" }, passage.Deny},
+		{"dcc-admit", func(in *Input) { *in = dcc() }, passage.Admit},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

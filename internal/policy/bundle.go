@@ -10,6 +10,7 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"sentinel/crypto/cose"
+	"sentinel/internal/passage"
 )
 
 // Limits on a policy bundle's payload.
@@ -54,9 +55,9 @@ type Bundle struct {
 	Fever physic.Temperature
 	// ThermometerUnavailable is the verdict when the thermometer has a
 	// fault (settings.thermometer_unavailable); Admit ignores the fault.
-	ThermometerUnavailable Verdict
+	ThermometerUnavailable passage.Verdict
 	// Yellow is the verdict for a yellow code (settings.yellow).
-	Yellow Verdict
+	Yellow passage.Verdict
 	// PaperAccepted says whether paper codes are accepted
 	// (settings.paper_accepted).
 	PaperAccepted bool
@@ -129,7 +130,7 @@ func ParseBundle(payload []byte) (*Bundle, error) {
 	b := &Bundle{
 		Site: SiteType(w.Site), Version: w.Version, Rules: w.Rules,
 		Fever:                  physic.ZeroCelsius + physic.Temperature(w.Fever)*centiCelsius,
-		ThermometerUnavailable: Verdict(w.Thermo), Yellow: Verdict(w.Yellow),
+		ThermometerUnavailable: passage.Verdict(w.Thermo), Yellow: passage.Verdict(w.Yellow),
 		PaperAccepted: w.Paper,
 	}
 	if w.Residents != "" {
@@ -201,10 +202,10 @@ func DefaultBundle(t SiteType) (*Bundle, error) {
 	}
 	b := &Bundle{
 		Site: t, Version: "default", Rules: src, Fever: DefaultFever,
-		ThermometerUnavailable: Refer, Yellow: Deny, PaperAccepted: true,
+		ThermometerUnavailable: passage.Refer, Yellow: passage.Deny, PaperAccepted: true,
 	}
 	if t == Pharmacy {
-		b.Yellow = Refer
+		b.Yellow = passage.Refer
 	}
 	return b, nil
 }

@@ -7,17 +7,19 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common"
+
+	"sentinel/internal/passage"
 )
 
 // rule is a compiled rule.
 type rule struct {
 	name    string
 	when    cel.Program
-	verdict Verdict     // static, or "" when verdX decides
-	verdX   cel.Program // string: admit, deny or refer
-	reasons []string    // static, or nil when reasX gives them
-	reasX   cel.Program // list(string)
-	colour  int         // -1 for the decision's own colour, else a credential.Colour
+	verdict passage.Verdict // static, or "" when verdX decides
+	verdX   cel.Program     // string: admit, deny or refer
+	reasons []string        // static, or nil when reasX gives them
+	reasX   cel.Program     // list(string)
+	colour  int             // -1 for the decision's own colour, else a credential.Colour
 }
 
 // maxErrors bounds how many errors a failed compilation reports.

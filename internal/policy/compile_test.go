@@ -13,6 +13,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/passage"
 )
 
 func TestCompileErrors(t *testing.T) {
@@ -134,7 +135,7 @@ func TestRuntimeErrorRefers(t *testing.T) {
 			}
 			in := green()
 			got := e.Decide(in)
-			if got.Verdict != Refer || len(got.Reasons) != 1 || got.Reasons[0] != ReasonPolicyError || got.Rule != tt.rule {
+			if got.Verdict != passage.Refer || len(got.Reasons) != 1 || got.Reasons[0] != ReasonPolicyError || got.Rule != tt.rule {
 				t.Errorf("got %s %q by %q, want refer [policy-error] by %q", got.Verdict, got.Reasons, got.Rule, tt.rule)
 			}
 			if got.Err == nil || !strings.Contains(got.Err.Error(), tt.err) {
@@ -162,7 +163,7 @@ rule staff
 
 default deny not-staff
 `
-	b.Yellow = Deny
+	b.Yellow = passage.Deny
 	e, err := New(b, Custom)
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +172,7 @@ default deny not-staff
 	in.SiteID = "ZJ-7"
 	got := e.Decide(in)
 	// "site:ZJ-7" is not a valid reason code (uppercase): policy error.
-	if got.Verdict != Refer || got.Reasons[0] != ReasonPolicyError {
+	if got.Verdict != passage.Refer || got.Reasons[0] != ReasonPolicyError {
 		t.Errorf("got %s %q, want refer [policy-error] for an uppercase code", got.Verdict, got.Reasons)
 	}
 	in.SiteID = "ZJ"
@@ -181,12 +182,12 @@ default deny not-staff
 		t.Fatal(err)
 	}
 	got = e.Decide(in)
-	if got.Verdict != Admit || strings.Join(got.Reasons, ",") != "staff,site:zj" || got.Colour != credential.ColourYellow || got.Rule != "staff" {
+	if got.Verdict != passage.Admit || strings.Join(got.Reasons, ",") != "staff,site:zj" || got.Colour != credential.ColourYellow || got.Rule != "staff" {
 		t.Errorf("got %s %q by %q colour %s, want admit [staff site:zj] by staff colour yellow", got.Verdict, got.Reasons, got.Rule, got.Colour)
 	}
 	in.Credential.Issuer = "HB"
 	got = e.Decide(in)
-	if got.Verdict != Deny || strings.Join(got.Reasons, ",") != "not-staff" || got.Rule != "default" {
+	if got.Verdict != passage.Deny || strings.Join(got.Reasons, ",") != "not-staff" || got.Rule != "default" {
 		t.Errorf("got %s %q by %q, want deny [not-staff] by default", got.Verdict, got.Reasons, got.Rule)
 	}
 }
@@ -224,11 +225,11 @@ func TestCostAcrossRules(t *testing.T) {
 	if n < 2 {
 		t.Fatalf("one rule costs %d, want a cheaper test rule", cost)
 	}
-	if got := engine(n).Decide(in); got.Verdict != Admit || got.Err != nil {
+	if got := engine(n).Decide(in); got.Verdict != passage.Admit || got.Err != nil {
 		t.Errorf("%d rules of cost %d: got %s %q (%v), want admit", n, cost, got.Verdict, got.Reasons, got.Err)
 	}
 	got := engine(n + 1).Decide(in)
-	if got.Verdict != Refer || got.Rule != fmt.Sprintf("r%d", n) || got.Err == nil || !strings.Contains(got.Err.Error(), "cost limit") {
+	if got.Verdict != passage.Refer || got.Rule != fmt.Sprintf("r%d", n) || got.Err == nil || !strings.Contains(got.Err.Error(), "cost limit") {
 		t.Errorf("%d rules of cost %d: got %s %q by %q (%v), want refer [policy-error] by r%d over the cost limit", n+1, cost, got.Verdict, got.Reasons, got.Rule, got.Err, n)
 	}
 }

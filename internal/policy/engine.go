@@ -12,6 +12,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/passage"
 )
 
 // Engine decides passages with one compiled policy. It is safe for
@@ -150,10 +151,10 @@ func (e *Engine) decide(r *rule, a *activation, colour credential.Colour) Decisi
 			return policyError(r.name, d.Colour, "verdict", err)
 		}
 		s, ok := out.(types.String)
-		if !ok || !Verdict(s).Valid() {
+		if !ok || !passage.Verdict(s).Valid() {
 			return policyError(r.name, d.Colour, "verdict", fmt.Errorf("%v is not admit, deny or refer", out))
 		}
-		d.Verdict = Verdict(s)
+		d.Verdict = passage.Verdict(s)
 	}
 	if r.reasX != nil {
 		out, _, err := r.reasX.Eval(a)
@@ -178,7 +179,7 @@ func (e *Engine) decide(r *rule, a *activation, colour credential.Colour) Decisi
 // policyError is the decision when a rule fails at run time.
 func policyError(rule string, colour credential.Colour, clause string, err error) Decision {
 	return Decision{
-		Verdict: Refer, Reasons: []string{ReasonPolicyError}, Rule: rule, Colour: colour,
+		Verdict: passage.Refer, Reasons: []string{ReasonPolicyError}, Rule: rule, Colour: colour,
 		Err: fmt.Errorf("policy rule %s (%s): %w", rule, clause, err),
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/passage"
 )
 
 var t0 = time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
@@ -60,98 +61,98 @@ func dcc() Input {
 type policyCase struct {
 	name    string
 	mutate  func(*Input)
-	verdict Verdict
+	verdict passage.Verdict
 	reasons []string
 	rule    string
 	colour  credential.Colour
 }
 
 // commonCases hold at every site type (a compound's holder is a resident).
-func commonCases(yellow Verdict) []policyCase {
+func commonCases(yellow passage.Verdict) []policyCase {
 	refused := func(r credential.Reason) func(*Input) {
 		return func(in *Input) { in.Credential, in.Rejection = nil, r }
 	}
 	return []policyCase{
-		{name: "green admits", mutate: func(*Input) {}, verdict: Admit, rule: "green", colour: credential.ColourGreen},
-		{name: "not enrolled refers", mutate: func(in *Input) { in.Enrolled = false; in.Bundles = nil }, verdict: Refer, reasons: []string{ReasonNotEnrolled}, rule: "not-enrolled", colour: credential.ColourGreen},
-		{name: "not enrolled refers a red code too", mutate: func(in *Input) { in.Enrolled = false; in.Credential.Colour = credential.ColourRed }, verdict: Refer, reasons: []string{ReasonNotEnrolled}, rule: "not-enrolled", colour: credential.ColourRed},
-		{name: "untrusted clock refers", mutate: func(in *Input) { in.ClockTrusted = false }, verdict: Refer, reasons: []string{ReasonClock}, rule: "clock-untrusted", colour: credential.ColourGreen},
-		{name: "untrusted clock refers a refused code", mutate: func(in *Input) { in.ClockTrusted = false; refused(credential.ReasonExpired)(in) }, verdict: Refer, reasons: []string{ReasonClock}, rule: "clock-untrusted"},
-		{name: "trust bundle in grace still decides", mutate: func(in *Input) { in.Bundles = allBundles(trust.FreshnessGrace) }, verdict: Admit, rule: "green", colour: credential.ColourGreen},
-		{name: "stale trust bundle refers", mutate: func(in *Input) { in.Bundles[trust.KindTrust] = trust.FreshnessStale }, verdict: Refer, reasons: []string{ReasonBundleStale}, rule: "bundle-stale", colour: credential.ColourGreen},
-		{name: "stale status bundle refers", mutate: func(in *Input) { in.Bundles[trust.KindStatusBase] = trust.FreshnessStale }, verdict: Refer, reasons: []string{ReasonBundleStale}, rule: "bundle-stale", colour: credential.ColourGreen},
-		{name: "blocked status bundle refers", mutate: func(in *Input) { in.Bundles[trust.KindStatusBase] = trust.FreshnessBlocked }, verdict: Refer, reasons: []string{ReasonBundleBlocked}, rule: "bundle-blocked", colour: credential.ColourGreen},
-		{name: "missing trust bundle is blocked", mutate: func(in *Input) { delete(in.Bundles, trust.KindTrust) }, verdict: Refer, reasons: []string{ReasonBundleBlocked}, rule: "bundle-blocked", colour: credential.ColourGreen},
-		{name: "stale config bundle does not decide", mutate: func(in *Input) { in.Bundles[trust.KindConfig] = trust.FreshnessStale }, verdict: Admit, rule: "green", colour: credential.ColourGreen},
-		{name: "forged code denies with the verifier's reason", mutate: refused(credential.ReasonBadSignature), verdict: Deny, reasons: []string{"verification:bad-signature"}, rule: "refused"},
-		{name: "expired code denies", mutate: refused(credential.ReasonExpired), verdict: Deny, reasons: []string{"verification:expired"}, rule: "refused"},
-		{name: "not yet valid refers (clock)", mutate: refused(credential.ReasonNotYetValid), verdict: Refer, reasons: []string{"verification:not-yet-valid"}, rule: "refused-clock"},
-		{name: "verifier's untrusted clock refers", mutate: refused(credential.ReasonClockUntrusted), verdict: Refer, reasons: []string{"verification:clock-untrusted"}, rule: "refused-clock"},
-		{name: "no trusted keys refers", mutate: refused(credential.ReasonNoTrust), verdict: Refer, reasons: []string{"verification:no-trust"}, rule: "refused-clock"},
-		{name: "red code denies", mutate: func(in *Input) { in.Credential.Colour = credential.ColourRed }, verdict: Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
+		{name: "green admits", mutate: func(*Input) {}, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+		{name: "not enrolled refers", mutate: func(in *Input) { in.Enrolled = false; in.Bundles = nil }, verdict: passage.Refer, reasons: []string{ReasonNotEnrolled}, rule: "not-enrolled", colour: credential.ColourGreen},
+		{name: "not enrolled refers a red code too", mutate: func(in *Input) { in.Enrolled = false; in.Credential.Colour = credential.ColourRed }, verdict: passage.Refer, reasons: []string{ReasonNotEnrolled}, rule: "not-enrolled", colour: credential.ColourRed},
+		{name: "untrusted clock refers", mutate: func(in *Input) { in.ClockTrusted = false }, verdict: passage.Refer, reasons: []string{ReasonClock}, rule: "clock-untrusted", colour: credential.ColourGreen},
+		{name: "untrusted clock refers a refused code", mutate: func(in *Input) { in.ClockTrusted = false; refused(credential.ReasonExpired)(in) }, verdict: passage.Refer, reasons: []string{ReasonClock}, rule: "clock-untrusted"},
+		{name: "trust bundle in grace still decides", mutate: func(in *Input) { in.Bundles = allBundles(trust.FreshnessGrace) }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+		{name: "stale trust bundle refers", mutate: func(in *Input) { in.Bundles[trust.KindTrust] = trust.FreshnessStale }, verdict: passage.Refer, reasons: []string{ReasonBundleStale}, rule: "bundle-stale", colour: credential.ColourGreen},
+		{name: "stale status bundle refers", mutate: func(in *Input) { in.Bundles[trust.KindStatusBase] = trust.FreshnessStale }, verdict: passage.Refer, reasons: []string{ReasonBundleStale}, rule: "bundle-stale", colour: credential.ColourGreen},
+		{name: "blocked status bundle refers", mutate: func(in *Input) { in.Bundles[trust.KindStatusBase] = trust.FreshnessBlocked }, verdict: passage.Refer, reasons: []string{ReasonBundleBlocked}, rule: "bundle-blocked", colour: credential.ColourGreen},
+		{name: "missing trust bundle is blocked", mutate: func(in *Input) { delete(in.Bundles, trust.KindTrust) }, verdict: passage.Refer, reasons: []string{ReasonBundleBlocked}, rule: "bundle-blocked", colour: credential.ColourGreen},
+		{name: "stale config bundle does not decide", mutate: func(in *Input) { in.Bundles[trust.KindConfig] = trust.FreshnessStale }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+		{name: "forged code denies with the verifier's reason", mutate: refused(credential.ReasonBadSignature), verdict: passage.Deny, reasons: []string{"verification:bad-signature"}, rule: "refused"},
+		{name: "expired code denies", mutate: refused(credential.ReasonExpired), verdict: passage.Deny, reasons: []string{"verification:expired"}, rule: "refused"},
+		{name: "not yet valid refers (clock)", mutate: refused(credential.ReasonNotYetValid), verdict: passage.Refer, reasons: []string{"verification:not-yet-valid"}, rule: "refused-clock"},
+		{name: "verifier's untrusted clock refers", mutate: refused(credential.ReasonClockUntrusted), verdict: passage.Refer, reasons: []string{"verification:clock-untrusted"}, rule: "refused-clock"},
+		{name: "no trusted keys refers", mutate: refused(credential.ReasonNoTrust), verdict: passage.Refer, reasons: []string{"verification:no-trust"}, rule: "refused-clock"},
+		{name: "red code denies", mutate: func(in *Input) { in.Credential.Colour = credential.ColourRed }, verdict: passage.Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
 		{name: "red code with a fever denies", mutate: func(in *Input) {
 			in.Credential.Colour = credential.ColourRed
 			in.Temperature.Value = celsius(38.5)
-		}, verdict: Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
+		}, verdict: passage.Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
 		{name: "yellow code", mutate: func(in *Input) { in.Credential.Colour = credential.ColourYellow }, verdict: yellow, reasons: []string{ReasonColourYellow}, rule: "colour-yellow", colour: credential.ColourYellow},
 		{name: "status red overrides a green code", mutate: func(in *Input) {
 			in.Status = Status{Overridden: true, Status: "red", Effective: t0.Add(-30 * time.Minute), Until: t0.Add(14 * 24 * time.Hour)}
-		}, verdict: Deny, reasons: []string{ReasonStatusRed}, rule: "status-red", colour: credential.ColourRed},
+		}, verdict: passage.Deny, reasons: []string{ReasonStatusRed}, rule: "status-red", colour: credential.ColourRed},
 		{name: "status yellow overrides a green code", mutate: func(in *Input) {
 			in.Status = Status{Overridden: true, Status: "yellow", Effective: t0.Add(-30 * time.Minute)}
 		}, verdict: yellow, reasons: []string{ReasonStatusYellow}, rule: "status-yellow", colour: credential.ColourYellow},
 		{name: "status green overrides a red code", mutate: func(in *Input) {
 			in.Credential.Colour = credential.ColourRed
 			in.Status = Status{Overridden: true, Status: "green", Effective: t0.Add(-30 * time.Minute)}
-		}, verdict: Admit, rule: "green", colour: credential.ColourGreen},
+		}, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
 		{name: "status entry older than the code does not override", mutate: func(in *Input) {
 			in.Status = Status{Overridden: true, Status: "red", Effective: t0.Add(-2 * time.Hour)}
-		}, verdict: Admit, rule: "green", colour: credential.ColourGreen},
+		}, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
 		{name: "lapsed status entry does not override", mutate: func(in *Input) {
 			in.Credential.IssuedAt = t0.Add(-20 * 24 * time.Hour)
 			in.Status = Status{Overridden: true, Status: "red", Effective: t0.Add(-15 * 24 * time.Hour), Until: t0.Add(-24 * time.Hour)}
-		}, verdict: Admit, rule: "green", colour: credential.ColourGreen},
+		}, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
 		{name: "status withheld denies", mutate: func(in *Input) {
 			in.Status = Status{Overridden: true, Status: "withheld", Effective: t0.Add(-time.Minute)}
-		}, verdict: Deny, reasons: []string{ReasonWithheld}, rule: "status-withheld"},
-		{name: "revoked certificate denies", mutate: func(in *Input) { in.Status = Status{Revoked: true} }, verdict: Deny, reasons: []string{ReasonRevoked}, rule: "status-revoked", colour: credential.ColourGreen},
-		{name: "paper code accepted by default", mutate: func(in *Input) { in.Credential.Paper, in.Credential.Rolling = true, false }, verdict: Admit, rule: "green", colour: credential.ColourGreen},
-		{name: "fever refers for a retake", mutate: func(in *Input) { in.Temperature.Value = celsius(38.0) }, verdict: Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourGreen},
-		{name: "exactly 37.3 refers", mutate: func(in *Input) { in.Temperature.Value = DefaultFever }, verdict: Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourGreen},
-		{name: "37.29 admits", mutate: func(in *Input) { in.Temperature.Value = DefaultFever - centiCelsius }, verdict: Admit, rule: "green", colour: credential.ColourGreen},
-		{name: "thermometer unavailable refers", mutate: func(in *Input) { in.Temperature = Temperature{State: TempUnavailable, Fault: "i2c-nack"} }, verdict: Refer, reasons: []string{ReasonThermometer}, rule: "thermometer", colour: credential.ColourGreen},
-		{name: "unstable reading refers for a retake", mutate: func(in *Input) { in.Temperature = Temperature{State: TempRetake, Fault: "unstable"} }, verdict: Refer, reasons: []string{ReasonRetake}, rule: "temperature-retake", colour: credential.ColourGreen},
-		{name: "lane without a thermometer admits", mutate: func(in *Input) { in.Temperature = Temperature{State: TempNotTaken} }, verdict: Admit, rule: "green", colour: credential.ColourGreen},
-		{name: "zero temperature is not taken", mutate: func(in *Input) { in.Temperature = Temperature{} }, verdict: Admit, rule: "green", colour: credential.ColourGreen},
-		{name: "complete vaccination DCC admits and shows green", mutate: func(in *Input) { *in = dcc() }, verdict: Admit, rule: "certificate", colour: credential.ColourGreen},
+		}, verdict: passage.Deny, reasons: []string{ReasonWithheld}, rule: "status-withheld"},
+		{name: "revoked certificate denies", mutate: func(in *Input) { in.Status = Status{Revoked: true} }, verdict: passage.Deny, reasons: []string{ReasonRevoked}, rule: "status-revoked", colour: credential.ColourGreen},
+		{name: "paper code accepted by default", mutate: func(in *Input) { in.Credential.Paper, in.Credential.Rolling = true, false }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+		{name: "fever refers for a retake", mutate: func(in *Input) { in.Temperature.Value = celsius(38.0) }, verdict: passage.Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourGreen},
+		{name: "exactly 37.3 refers", mutate: func(in *Input) { in.Temperature.Value = DefaultFever }, verdict: passage.Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourGreen},
+		{name: "37.29 admits", mutate: func(in *Input) { in.Temperature.Value = DefaultFever - centiCelsius }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+		{name: "thermometer unavailable refers", mutate: func(in *Input) { in.Temperature = Temperature{State: TempUnavailable, Fault: "i2c-nack"} }, verdict: passage.Refer, reasons: []string{ReasonThermometer}, rule: "thermometer", colour: credential.ColourGreen},
+		{name: "unstable reading refers for a retake", mutate: func(in *Input) { in.Temperature = Temperature{State: TempRetake, Fault: "unstable"} }, verdict: passage.Refer, reasons: []string{ReasonRetake}, rule: "temperature-retake", colour: credential.ColourGreen},
+		{name: "lane without a thermometer admits", mutate: func(in *Input) { in.Temperature = Temperature{State: TempNotTaken} }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+		{name: "zero temperature is not taken", mutate: func(in *Input) { in.Temperature = Temperature{} }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+		{name: "complete vaccination DCC admits and shows green", mutate: func(in *Input) { *in = dcc() }, verdict: passage.Admit, rule: "certificate", colour: credential.ColourGreen},
 		{name: "incomplete vaccination DCC denies", mutate: func(in *Input) {
 			*in = dcc()
 			in.Credential.Facts.Dose = 1
-		}, verdict: Deny, reasons: []string{ReasonCertificate}, rule: "certificate-not-accepted"},
+		}, verdict: passage.Deny, reasons: []string{ReasonCertificate}, rule: "certificate-not-accepted"},
 		{name: "fresh vaccination DCC denies", mutate: func(in *Input) {
 			*in = dcc()
 			in.Credential.Facts.Date = t0.Add(-24 * time.Hour)
-		}, verdict: Deny, reasons: []string{ReasonCertificate}, rule: "certificate-not-accepted"},
+		}, verdict: passage.Deny, reasons: []string{ReasonCertificate}, rule: "certificate-not-accepted"},
 		{name: "negative test of yesterday admits", mutate: func(in *Input) {
 			*in = dcc()
 			in.Credential.Facts = &credential.Facts{Kind: "test", TestResult: "not-detected", Date: t0.Add(-24 * time.Hour)}
-		}, verdict: Admit, rule: "certificate", colour: credential.ColourGreen},
+		}, verdict: passage.Admit, rule: "certificate", colour: credential.ColourGreen},
 		{name: "positive test denies", mutate: func(in *Input) {
 			*in = dcc()
 			in.Credential.Facts = &credential.Facts{Kind: "test", TestResult: "detected", Date: t0.Add(-24 * time.Hour)}
-		}, verdict: Deny, reasons: []string{ReasonCertificate}, rule: "certificate-not-accepted"},
+		}, verdict: passage.Deny, reasons: []string{ReasonCertificate}, rule: "certificate-not-accepted"},
 		{name: "valid recovery admits", mutate: func(in *Input) {
 			*in = dcc()
 			in.Credential.Facts = &credential.Facts{Kind: "recovery", ValidFrom: t0.Add(-10 * 24 * time.Hour), ValidUntil: t0.Add(100 * 24 * time.Hour)}
-		}, verdict: Admit, rule: "certificate", colour: credential.ColourGreen},
+		}, verdict: passage.Admit, rule: "certificate", colour: credential.ColourGreen},
 		{name: "DCC with a fever refers", mutate: func(in *Input) {
 			*in = dcc()
 			in.Temperature.Value = celsius(37.8)
-		}, verdict: Refer, reasons: []string{ReasonFever}, rule: "fever"},
+		}, verdict: passage.Refer, reasons: []string{ReasonFever}, rule: "fever"},
 		{name: "DCC holder turned red by the status list denies", mutate: func(in *Input) {
 			*in = dcc()
 			in.Status = Status{Overridden: true, Status: "red", Effective: t0.Add(-time.Hour)}
-		}, verdict: Deny, reasons: []string{ReasonStatusRed}, rule: "status-red", colour: credential.ColourRed},
+		}, verdict: passage.Deny, reasons: []string{ReasonStatusRed}, rule: "status-red", colour: credential.ColourRed},
 	}
 }
 
@@ -196,9 +197,9 @@ func TestDefaultPolicies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			yellow := Deny
+			yellow := passage.Deny
 			if site == Pharmacy {
-				yellow = Refer
+				yellow = passage.Refer
 			}
 			runCases(t, e, commonCases(yellow))
 		})
@@ -211,21 +212,21 @@ func TestCompoundResidents(t *testing.T) {
 		t.Fatal(err)
 	}
 	runCases(t, e, []policyCase{
-		{name: "resident admits", mutate: func(*Input) {}, verdict: Admit, rule: "green", colour: credential.ColourGreen},
-		{name: "visitor refers", mutate: func(in *Input) { in.Credential.Holder.Index = 43 }, verdict: Refer, reasons: []string{ReasonNotResident}, rule: "not-resident", colour: credential.ColourGreen},
-		{name: "same index of another issuer is not a resident", mutate: func(in *Input) { in.Credential.Holder.Issuer = "HB" }, verdict: Refer, reasons: []string{ReasonNotResident}, rule: "not-resident", colour: credential.ColourGreen},
+		{name: "resident admits", mutate: func(*Input) {}, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+		{name: "visitor refers", mutate: func(in *Input) { in.Credential.Holder.Index = 43 }, verdict: passage.Refer, reasons: []string{ReasonNotResident}, rule: "not-resident", colour: credential.ColourGreen},
+		{name: "same index of another issuer is not a resident", mutate: func(in *Input) { in.Credential.Holder.Issuer = "HB" }, verdict: passage.Refer, reasons: []string{ReasonNotResident}, rule: "not-resident", colour: credential.ColourGreen},
 		{name: "red visitor denies as red", mutate: func(in *Input) {
 			in.Credential.Holder.Index = 43
 			in.Credential.Colour = credential.ColourRed
-		}, verdict: Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
-		{name: "resident DCC holder admits", mutate: func(in *Input) { *in = dcc() }, verdict: Admit, rule: "certificate", colour: credential.ColourGreen},
+		}, verdict: passage.Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
+		{name: "resident DCC holder admits", mutate: func(in *Input) { *in = dcc() }, verdict: passage.Admit, rule: "certificate", colour: credential.ColourGreen},
 	})
 	def, err := New(nil, Compound)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runCases(t, def, []policyCase{
-		{name: "empty access list refers everyone", mutate: func(*Input) {}, verdict: Refer, reasons: []string{ReasonNotResident}, rule: "not-resident", colour: credential.ColourGreen},
+		{name: "empty access list refers everyone", mutate: func(*Input) {}, verdict: passage.Refer, reasons: []string{ReasonNotResident}, rule: "not-resident", colour: credential.ColourGreen},
 	})
 }
 
@@ -235,37 +236,37 @@ func TestSiteSettings(t *testing.T) {
 		change func(*Bundle)
 		cases  []policyCase
 	}{
-		{"thermometer fault admitted", func(b *Bundle) { b.ThermometerUnavailable = Admit }, []policyCase{
-			{name: "fault ignored", mutate: func(in *Input) { in.Temperature = Temperature{State: TempUnavailable} }, verdict: Admit, rule: "green", colour: credential.ColourGreen},
+		{"thermometer fault admitted", func(b *Bundle) { b.ThermometerUnavailable = passage.Admit }, []policyCase{
+			{name: "fault ignored", mutate: func(in *Input) { in.Temperature = Temperature{State: TempUnavailable} }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
 			{name: "red still denied", mutate: func(in *Input) {
 				in.Temperature = Temperature{State: TempUnavailable}
 				in.Credential.Colour = credential.ColourRed
-			}, verdict: Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
+			}, verdict: passage.Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
 		}},
-		{"thermometer fault denied", func(b *Bundle) { b.ThermometerUnavailable = Deny }, []policyCase{
-			{name: "fault denies", mutate: func(in *Input) { in.Temperature = Temperature{State: TempUnavailable} }, verdict: Deny, reasons: []string{ReasonThermometer}, rule: "thermometer", colour: credential.ColourGreen},
+		{"thermometer fault denied", func(b *Bundle) { b.ThermometerUnavailable = passage.Deny }, []policyCase{
+			{name: "fault denies", mutate: func(in *Input) { in.Temperature = Temperature{State: TempUnavailable} }, verdict: passage.Deny, reasons: []string{ReasonThermometer}, rule: "thermometer", colour: credential.ColourGreen},
 		}},
 		{"fever at 37.8", func(b *Bundle) { b.Fever = celsius(37.8) }, []policyCase{
-			{name: "37.5 admits", mutate: func(in *Input) { in.Temperature.Value = celsius(37.5) }, verdict: Admit, rule: "green", colour: credential.ColourGreen},
-			{name: "37.8 refers", mutate: func(in *Input) { in.Temperature.Value = celsius(37.8) }, verdict: Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourGreen},
+			{name: "37.5 admits", mutate: func(in *Input) { in.Temperature.Value = celsius(37.5) }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+			{name: "37.8 refers", mutate: func(in *Input) { in.Temperature.Value = celsius(37.8) }, verdict: passage.Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourGreen},
 		}},
-		{"yellow admitted", func(b *Bundle) { b.Yellow = Admit }, []policyCase{
-			{name: "yellow admits", mutate: func(in *Input) { in.Credential.Colour = credential.ColourYellow }, verdict: Admit, rule: "yellow-admitted", colour: credential.ColourYellow},
+		{"yellow admitted", func(b *Bundle) { b.Yellow = passage.Admit }, []policyCase{
+			{name: "yellow admits", mutate: func(in *Input) { in.Credential.Colour = credential.ColourYellow }, verdict: passage.Admit, rule: "yellow-admitted", colour: credential.ColourYellow},
 			{name: "status yellow admits", mutate: func(in *Input) {
 				in.Status = Status{Overridden: true, Status: "yellow", Effective: t0.Add(-time.Minute)}
-			}, verdict: Admit, rule: "yellow-admitted", colour: credential.ColourYellow},
+			}, verdict: passage.Admit, rule: "yellow-admitted", colour: credential.ColourYellow},
 			{name: "yellow with a fever refers", mutate: func(in *Input) {
 				in.Credential.Colour = credential.ColourYellow
 				in.Temperature.Value = celsius(38)
-			}, verdict: Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourYellow},
-			{name: "red still denies", mutate: func(in *Input) { in.Credential.Colour = credential.ColourRed }, verdict: Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
+			}, verdict: passage.Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourYellow},
+			{name: "red still denies", mutate: func(in *Input) { in.Credential.Colour = credential.ColourRed }, verdict: passage.Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
 		}},
-		{"yellow referred", func(b *Bundle) { b.Yellow = Refer }, []policyCase{
-			{name: "yellow refers", mutate: func(in *Input) { in.Credential.Colour = credential.ColourYellow }, verdict: Refer, reasons: []string{ReasonColourYellow}, rule: "colour-yellow", colour: credential.ColourYellow},
+		{"yellow referred", func(b *Bundle) { b.Yellow = passage.Refer }, []policyCase{
+			{name: "yellow refers", mutate: func(in *Input) { in.Credential.Colour = credential.ColourYellow }, verdict: passage.Refer, reasons: []string{ReasonColourYellow}, rule: "colour-yellow", colour: credential.ColourYellow},
 		}},
 		{"paper refused", func(b *Bundle) { b.PaperAccepted = false }, []policyCase{
-			{name: "paper denies", mutate: func(in *Input) { in.Credential.Paper = true }, verdict: Deny, reasons: []string{ReasonPaper}, rule: "paper", colour: credential.ColourGreen},
-			{name: "rolling admits", mutate: func(*Input) {}, verdict: Admit, rule: "green", colour: credential.ColourGreen},
+			{name: "paper denies", mutate: func(in *Input) { in.Credential.Paper = true }, verdict: passage.Deny, reasons: []string{ReasonPaper}, rule: "paper", colour: credential.ColourGreen},
+			{name: "rolling admits", mutate: func(*Input) {}, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
 		}},
 	}
 	for _, tt := range tests {
@@ -296,9 +297,9 @@ func TestDecideConcurrent(t *testing.T) {
 			for i := range 50 {
 				in := green()
 				in.Temperature.Value = celsius(36 + float64((lane+i)%3))
-				want := Admit
+				want := passage.Admit
 				if in.Temperature.Value >= DefaultFever {
-					want = Refer
+					want = passage.Refer
 				}
 				if d := e.Decide(in); d.Verdict != want {
 					t.Errorf("lane %d: got %s %q, want %s", lane, d.Verdict, d.Reasons, want)

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+
+	"sentinel/internal/passage"
 )
 
 // FuzzParseBundle feeds outside bytes to ParseBundle: it must not panic,
@@ -110,7 +112,7 @@ func FuzzCompile(f *testing.F) {
 			if !d.Verdict.Valid() {
 				t.Fatalf("got verdict %q, want admit, deny or refer", d.Verdict)
 			}
-			if d.Err != nil && (d.Verdict != Refer || !slices.Equal(d.Reasons, []string{ReasonPolicyError})) {
+			if d.Err != nil && (d.Verdict != passage.Refer || !slices.Equal(d.Reasons, []string{ReasonPolicyError})) {
 				t.Fatalf("got %s %q with error %v, want refer [policy-error]", d.Verdict, d.Reasons, d.Err)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/passage"
 )
 
 // SiteType is the kind of site a terminal stands at.
@@ -34,19 +35,6 @@ func (t SiteType) Valid() bool {
 	}
 	return false
 }
-
-// Verdict is what happens at the gate.
-type Verdict string
-
-// Verdicts.
-const (
-	Admit Verdict = "admit" // open the gate
-	Deny  Verdict = "deny"  // keep it shut
-	Refer Verdict = "refer" // keep it shut and call the guard
-)
-
-// Valid reports whether v is admit, deny or refer.
-func (v Verdict) Valid() bool { return v == Admit || v == Deny || v == Refer }
 
 // Status is the status list's word on a credential's holder.
 type Status struct {
@@ -122,7 +110,7 @@ type Input struct {
 
 // Decision is a policy's answer.
 type Decision struct {
-	Verdict Verdict
+	Verdict passage.Verdict
 	// Reasons are stable reason codes, most important first; an admit
 	// usually has none. See Message.
 	Reasons []string

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 )
 
 // Limits on a policy's source.
@@ -61,10 +62,10 @@ type ruleSrc struct {
 	name    string
 	line    int
 	when    *exprSrc
-	verdict Verdict  // static verdict, or "" when verdictX is set
-	verdX   *exprSrc // verdict expression (string)
-	reasons []string // static reason codes
-	reasX   *exprSrc // reasons expression (list(string))
+	verdict passage.Verdict // static verdict, or "" when verdictX is set
+	verdX   *exprSrc        // verdict expression (string)
+	reasons []string        // static reason codes
+	reasX   *exprSrc        // reasons expression (list(string))
 	colour  credential.Colour
 	hasCol  bool
 }
@@ -200,7 +201,7 @@ func parseSource(src string) ([]*ruleSrc, *ruleSrc, error) {
 			if len(codes) > 0 && cur.reasX != nil {
 				return nil, nil, fail(restCol, "give reasons after the verdict or in a reasons line, not both")
 			}
-			cur.verdict, cur.reasons = Verdict(word), codes
+			cur.verdict, cur.reasons = passage.Verdict(word), codes
 		case "colour":
 			if err := needRule(); err != nil {
 				return nil, nil, err
@@ -219,14 +220,14 @@ func parseSource(src string) ([]*ruleSrc, *ruleSrc, error) {
 			}
 			cur = nil
 			v, codes, _ := strings.Cut(rest, " ")
-			if !Verdict(v).Valid() {
+			if !passage.Verdict(v).Valid() {
 				return nil, nil, fail(restCol, "default %q: want admit, deny or refer, then reason codes", v)
 			}
 			cs, err := parseCodes(codes)
 			if err != nil {
 				return nil, nil, fail(restCol, "%v", err)
 			}
-			def = &ruleSrc{name: "default", line: n, verdict: Verdict(v), reasons: cs}
+			def = &ruleSrc{name: "default", line: n, verdict: passage.Verdict(v), reasons: cs}
 		}
 	}
 	if err := finishRule(cur); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/internal/central"
+	"sentinel/internal/passage"
 	"sentinel/sync/journal"
 )
 
@@ -290,7 +291,7 @@ func appendOffline(t *testing.T, path string, n int) {
 		wg.Go(func() {
 			for i := w; i < n; i += 8 {
 				p := &journal.Passage{Time: time.Now(), ClockTrusted: true, Lane: "in-1", Format: credential.FormatNative,
-					Issuer: "ZJ", Decision: journal.Refer, Reasons: []string{"offline"}, PolicyVersion: uint64(i)}
+					Issuer: "ZJ", Decision: passage.Refer, Reasons: []string{"offline"}, PolicyVersion: uint64(i)}
 				if _, err := j.Append(context.Background(), p); err != nil {
 					t.Error(err)
 					return

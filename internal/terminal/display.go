@@ -23,7 +23,7 @@ var _ gate.Display = uiDisplay{}
 // Show converts a passage for the display.
 func (u uiDisplay) Show(s gate.Shown) {
 	v := ui.Verdict{
-		Lane: s.Lane, Outcome: ui.Outcome(s.Verdict), Colour: s.Colour, MaskedName: s.MaskedName,
+		Lane: s.Lane, Outcome: s.Verdict, Colour: s.Colour, MaskedName: s.MaskedName,
 		Temperature: ui.Temperature{
 			State: ui.TempState(s.Temperature.State), Value: s.Temperature.Value,
 			High: slices.Contains(s.Reasons, "fever"),

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"sentinel/internal/gate"
+	"sentinel/internal/passage"
 	"sentinel/internal/ui"
 	"sentinel/sync/journal"
 )
@@ -27,7 +28,7 @@ func journalPassage(p *gate.Passage) *journal.Passage {
 		Time: p.Time, ClockTrusted: p.ClockTrusted, Lane: p.Lane,
 		Format: p.Format, Issuer: p.Issuer, KeyID: p.KeyID, Holder: p.Holder,
 		CodeColour: p.CodeColour, StatusColour: p.StatusColour,
-		Decision: journal.Decision(p.Verdict), Reasons: p.Reasons, PolicyVersion: p.PolicyVersion,
+		Decision: p.Verdict, Reasons: p.Reasons, PolicyVersion: p.PolicyVersion,
 	}
 	if p.Temperature.Available() {
 		jp.Temperature = journal.Temperature{
@@ -83,13 +84,13 @@ func todayCounts(j *journal.Journal, now time.Time, loc *time.Location) (ui.Coun
 			}
 			inDay = true
 			switch {
-			case r.Override != nil && r.Decision == journal.Admit:
+			case r.Override != nil && r.Decision == passage.Admit:
 				c.Overrides++
 			case r.Override != nil:
 				// a refused override attempt
-			case r.Decision == journal.Admit:
+			case r.Decision == passage.Admit:
 				c.Admitted++
-			case r.Decision == journal.Deny:
+			case r.Decision == passage.Deny:
 				c.Refused++
 			default:
 				c.Referred++

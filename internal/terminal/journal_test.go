@@ -12,6 +12,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/gate"
+	"sentinel/internal/passage"
 	"sentinel/internal/ui"
 	"sentinel/sync/journal"
 )
@@ -28,7 +29,7 @@ func TestJournalPassage(t *testing.T) {
 		Holder:     credential.Holder{Kind: credential.HolderNative, Issuer: "ZJ", Index: 7},
 		CodeColour: credential.ColourGreen, StatusColour: "red",
 		Temperature: gate.Temperature{State: gate.TempOK, Value: physic.ZeroCelsius + 37*physic.Celsius, Ambient: physic.ZeroCelsius + 24*physic.Celsius, Confidence: 0.8},
-		Verdict:     gate.Admit, Reasons: []string{gate.ReasonOverride}, PolicyVersion: 3,
+		Verdict:     passage.Admit, Reasons: []string{gate.ReasonOverride}, PolicyVersion: 3,
 		BundleVersions: map[trust.Kind]uint64{trust.KindTrust: 2, trust.KindStatusDelta: 0},
 		Override:       &gate.Override{Guard: "guard-1", Reason: gate.OverrideRetakeNormal, Of: 41},
 	}
@@ -45,7 +46,7 @@ func TestJournalPassage(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !r.Time.Equal(at) || !r.ClockTrusted || r.Lane != "in-1" || r.Format != credential.FormatNative || r.Issuer != "ZJ" ||
-		r.CodeColour != credential.ColourGreen || r.StatusColour != "red" || r.Decision != journal.Admit ||
+		r.CodeColour != credential.ColourGreen || r.StatusColour != "red" || r.Decision != passage.Admit ||
 		!slices.Equal(r.Reasons, []string{gate.ReasonOverride}) || r.PolicyVersion != 3 {
 		t.Errorf("got record %+v", r)
 	}
@@ -95,7 +96,7 @@ func (fixedClock) Now() (time.Time, bool) { return time.Date(2026, 11, 29, 8, 0,
 // admitAll admits everyone: the journal alone must keep the gate shut.
 type admitAll struct{}
 
-func (admitAll) Decide(*gate.Input) gate.Decision { return gate.Decision{Verdict: gate.Admit} }
+func (admitAll) Decide(*gate.Input) gate.Decision { return gate.Decision{Verdict: passage.Admit} }
 
 // TestTodayCounts: the display's counters are rebuilt from the journal at
 // start (issue 8: they restarted at 0 after every restart), for the site's
@@ -110,18 +111,18 @@ func TestTodayCounts(t *testing.T) {
 	now := time.Date(2026, 12, 7, 9, 0, 0, 0, cst) // 01:00 UTC
 	yesterday := time.Date(2026, 12, 6, 23, 59, 0, 0, cst)
 	var ps []*journal.Passage
-	add := func(n int, at time.Time, d journal.Decision, o *journal.Override) {
+	add := func(n int, at time.Time, d passage.Verdict, o *journal.Override) {
 		for range n {
 			ps = append(ps, &journal.Passage{Time: at, Lane: "in-1", Decision: d, Override: o})
 		}
 	}
-	add(7, yesterday, journal.Admit, nil) // 15:59 UTC, the same UTC day
-	add(3, yesterday, journal.Deny, nil)
-	add(2*countChunk+5, now.Add(-time.Hour), journal.Admit, nil)
-	add(4, now.Add(-time.Hour), journal.Deny, nil)
-	add(2, now.Add(-time.Minute), journal.Refer, nil)
-	add(1, now, journal.Admit, &journal.Override{Who: "guard-1", Why: "retake-normal", Of: 3})
-	add(2, now, journal.Deny, &journal.Override{Why: "retake-normal", Of: 3}) // wrong PINs
+	add(7, yesterday, passage.Admit, nil) // 15:59 UTC, the same UTC day
+	add(3, yesterday, passage.Deny, nil)
+	add(2*countChunk+5, now.Add(-time.Hour), passage.Admit, nil)
+	add(4, now.Add(-time.Hour), passage.Deny, nil)
+	add(2, now.Add(-time.Minute), passage.Refer, nil)
+	add(1, now, passage.Admit, &journal.Override{Who: "guard-1", Why: "retake-normal", Of: 3})
+	add(2, now, passage.Deny, &journal.Override{Why: "retake-normal", Of: 3}) // wrong PINs
 	// Appended concurrently, so that the journal batches its commits.
 	errs := make(chan error, len(ps))
 	for _, p := range ps {

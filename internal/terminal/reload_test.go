@@ -13,6 +13,7 @@ import (
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/demo"
 	"sentinel/internal/gate"
+	"sentinel/internal/passage"
 	"sentinel/internal/sdnotify"
 )
 
@@ -61,7 +62,7 @@ func TestBundleReload(t *testing.T) {
 	// Not enrolled: the person is referred, and the guard's override is
 	// refused because the terminal has no guard PINs yet.
 	ctx0 := context.Background()
-	if res, _ := g.Process(ctx0, "in-1", []byte("HELLO")); res.Passage.Verdict != gate.Refer {
+	if res, _ := g.Process(ctx0, "in-1", []byte("HELLO")); res.Passage.Verdict != passage.Refer {
 		t.Fatalf("not enrolled: got %s, want refer", res.Passage.Verdict)
 	}
 	if _, err := g.Override(ctx0, "in-1", "135790", gate.OverrideReasons()[0]); !errors.Is(err, gate.ErrNoGuards) {

@@ -31,6 +31,7 @@ import (
 	"sentinel/internal/central/server"
 	"sentinel/internal/clock"
 	"sentinel/internal/gate"
+	"sentinel/internal/passage"
 	"sentinel/internal/sdnotify"
 	"sentinel/sync/enrol"
 	"sentinel/sync/journal"
@@ -270,7 +271,7 @@ func TestSyncUploadsJournal(t *testing.T) {
 
 	// Journalled without a Kick: the loop idles for an hour, so only the
 	// final upload at drain sends it.
-	if _, err := d.journal.Append(ctx, &journal.Passage{Time: time.Now(), ClockTrusted: true, Lane: "in-1", Decision: journal.Refer}); err != nil {
+	if _, err := d.journal.Append(ctx, &journal.Passage{Time: time.Now(), ClockTrusted: true, Lane: "in-1", Decision: passage.Refer}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := backlog(d.journal); err != nil || n != 1 {
@@ -554,7 +555,7 @@ func TestSyncRenewsCertificate(t *testing.T) {
 	if due, _, err := enrol.RenewDue(dir, time.Now()); err != nil || due {
 		t.Errorf("got due %v (%v) right after renewal, want not due", due, err)
 	}
-	if _, err := j.Append(ctx, &journal.Passage{Time: time.Now(), ClockTrusted: true, Lane: "in-1", Decision: journal.Refer}); err != nil {
+	if _, err := j.Append(ctx, &journal.Passage{Time: time.Now(), ClockTrusted: true, Lane: "in-1", Decision: passage.Refer}); err != nil {
 		t.Fatal(err)
 	}
 	s.FinalUpload(ctx)

@@ -35,7 +35,7 @@
 //	srv := ui.New(ui.Options{Lang: "zh", Site: "Huaxin supermarket", OnOverride: onOverride})
 //	defer srv.Close()
 //	go http.Serve(ln, srv.Handler())
-//	srv.Show(ui.Verdict{Lane: "in-1", Outcome: ui.Admit, MaskedName: "Zhang *"})
+//	srv.Show(ui.Verdict{Lane: "in-1", Outcome: passage.Admit, MaskedName: "Zhang *"})
 //
 // # Caveats
 //

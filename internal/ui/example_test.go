@@ -9,6 +9,7 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 	"sentinel/internal/ui"
 )
 
@@ -32,7 +33,7 @@ func ExampleNew() {
 
 	display.Show(ui.Verdict{
 		Lane:        "in-1",
-		Outcome:     ui.Refer,
+		Outcome:     passage.Refer,
 		Colour:      credential.ColourGreen,
 		MaskedName:  "Zhang *",
 		Temperature: ui.Temperature{State: ui.TempOK, Value: physic.ZeroCelsius + 37800*physic.MilliKelvin, High: true},

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"sentinel/internal/passage"
 )
 
 // snapshot is the whole display's state as one event carries it. Every
@@ -43,16 +45,16 @@ type deviceView struct {
 }
 
 type verdictView struct {
-	Outcome   Outcome  `json:"outcome"`
-	Colour    string   `json:"colour"`
-	Name      string   `json:"name"`
-	TempState string   `json:"temp_state"`
-	Temp      string   `json:"temp"` // "36.6 °C" when taken
-	TempHigh  bool     `json:"temp_high"`
-	Message   string   `json:"message"`
-	Reasons   []string `json:"reasons"`
-	Manual    bool     `json:"manual"`
-	Override  string   `json:"override"` // the override reason in words
+	Outcome   passage.Verdict `json:"outcome"`
+	Colour    string          `json:"colour"`
+	Name      string          `json:"name"`
+	TempState string          `json:"temp_state"`
+	Temp      string          `json:"temp"` // "36.6 °C" when taken
+	TempHigh  bool            `json:"temp_high"`
+	Message   string          `json:"message"`
+	Reasons   []string        `json:"reasons"`
+	Manual    bool            `json:"manual"`
+	Override  string          `json:"override"` // the override reason in words
 	// OverrideReasons are the reasons the pad offers for this verdict;
 	// empty: no override button. OverrideNote says why there is none or
 	// why so few ("" when there is nothing to say).
@@ -104,7 +106,7 @@ func (s *Server) snapshot(lang string) snapshot {
 		lv := laneView{Name: l.name, Devices: deviceView{l.devices.Scanner, l.devices.Camera, l.devices.Thermometer}}
 		if v := l.verdict; v != nil && now.Before(l.until) {
 			hold := s.opts.RefuseHold
-			if v.Outcome == Admit {
+			if v.Outcome == passage.Admit {
 				hold = s.opts.AdmitHold
 			}
 			vv := &verdictView{
@@ -124,14 +126,14 @@ func (s *Server) snapshot(lang string) snapshot {
 				vv.Override = reasonLabel(lang, v.OverrideReason)
 			}
 			vv.OverrideReasons = []choice{}
-			if s.opts.OnOverride != nil && v.Outcome != Admit && !v.Manual {
+			if s.opts.OnOverride != nil && v.Outcome != passage.Admit && !v.Manual {
 				for _, code := range v.OverrideReasons {
 					if slices.Contains(s.opts.OverrideReasons, code) {
 						vv.OverrideReasons = append(vv.OverrideReasons, choice{Code: code, Label: reasonLabel(lang, code)})
 					}
 				}
 				switch {
-				case len(vv.OverrideReasons) == 0 && v.Outcome == Deny:
+				case len(vv.OverrideReasons) == 0 && v.Outcome == passage.Deny:
 					vv.OverrideNote = tr(lang, "note.nooverride")
 				case len(vv.OverrideReasons) == 1 && vv.OverrideReasons[0].Code == "emergency":
 					vv.OverrideNote = tr(lang, "note.emergencyonly")

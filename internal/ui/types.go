@@ -9,6 +9,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/passage"
 )
 
 // Errors of the override. Options.OnOverride wraps ErrWrongPIN,
@@ -41,16 +42,6 @@ var (
 	ErrNoOverride = errors.New("ui: overrides are not available on this terminal")
 )
 
-// Outcome is what happened at the gate.
-type Outcome string
-
-// Outcomes; the values are the gate's verdicts.
-const (
-	Admit Outcome = "admit" // the gate opened
-	Deny  Outcome = "deny"  // the gate stayed shut
-	Refer Outcome = "refer" // the gate stayed shut and the guard must look
-)
-
 // TempState says whether and how a temperature was taken; the values are
 // the gate's.
 type TempState string
@@ -76,8 +67,10 @@ type Temperature struct {
 // Verdict is one passage or event at a lane, as the gate decided it.
 type Verdict struct {
 	// Lane names the lane; a lane not in Options.Lanes is added.
-	Lane    string
-	Outcome Outcome
+	Lane string
+	// Outcome is the gate's verdict: admit (the gate opened), deny (it
+	// stayed shut) or refer (it stayed shut and the guard must look).
+	Outcome passage.Verdict
 	// Colour is the code's (or the status list's) colour; ColourNone when
 	// no code was verified.
 	Colour credential.Colour

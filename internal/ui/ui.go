@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 )
 
 // Defaults of Options.
@@ -173,9 +174,9 @@ func (s *Server) lane(name string) *laneState {
 func (s *Server) Show(v Verdict) {
 	now := s.opts.Now()
 	switch v.Outcome {
-	case Admit, Deny, Refer:
+	case passage.Admit, passage.Deny, passage.Refer:
 	default:
-		v.Outcome = Refer // an outcome the page does not know: the guard looks
+		v.Outcome = passage.Refer // an outcome the page does not know: the guard looks
 	}
 	if v.At.IsZero() {
 		v.At = now
@@ -191,7 +192,7 @@ func (s *Server) Show(v Verdict) {
 	}
 	v.Message = msg
 	hold := s.opts.RefuseHold
-	if v.Outcome == Admit {
+	if v.Outcome == passage.Admit {
 		hold = s.opts.AdmitHold
 	}
 
@@ -205,9 +206,9 @@ func (s *Server) Show(v Verdict) {
 		s.counts.Overrides++
 	case v.Manual:
 		// not recorded: not a passage of the day
-	case v.Outcome == Admit:
+	case v.Outcome == passage.Admit:
 		s.counts.Admitted++
-	case v.Outcome == Deny:
+	case v.Outcome == passage.Deny:
 		s.counts.Refused++
 	default:
 		s.counts.Referred++

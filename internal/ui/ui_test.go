@@ -17,6 +17,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/clock"
+	"sentinel/internal/passage"
 )
 
 var t0 = time.Date(2026, 11, 29, 9, 30, 0, 0, time.UTC)
@@ -255,7 +256,7 @@ func TestEventStream(t *testing.T) {
 	}
 
 	s.Show(Verdict{
-		Lane: "in-1", Outcome: Admit, Colour: credential.ColourGreen, MaskedName: "Zhang *",
+		Lane: "in-1", Outcome: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Zhang *",
 		Temperature: Temperature{State: TempOK, Value: physic.ZeroCelsius + 36640*physic.MilliKelvin},
 	})
 	id1, snap := st.snapshot()
@@ -263,7 +264,7 @@ func TestEventStream(t *testing.T) {
 		t.Errorf("got the same id %s for a new snapshot", id1)
 	}
 	v := snap.Lanes[0].Verdict
-	if v == nil || v.Outcome != Admit || v.Name != "Zhang *" || v.Temp != "36.6 °C" || v.Colour != "green" || v.RemainingMS != 5000 {
+	if v == nil || v.Outcome != passage.Admit || v.Name != "Zhang *" || v.Temp != "36.6 °C" || v.Colour != "green" || v.RemainingMS != 5000 {
 		t.Fatalf("got verdict %+v, want admit Zhang * 36.6 °C green for 5 s", v)
 	}
 	if snap.Counts.Admitted != 1 {
@@ -318,7 +319,7 @@ func TestEventStreamLastEventID(t *testing.T) {
 	again := openStream(t, ts, id)
 	again.mustNext("retry")
 	again.mustNext("ping")
-	s.Show(Verdict{Lane: "in-1", Outcome: Deny})
+	s.Show(Verdict{Lane: "in-1", Outcome: passage.Deny})
 	for {
 		ev, err := again.next()
 		if err != nil {
@@ -341,12 +342,12 @@ func TestEventStreamLastEventID(t *testing.T) {
 func TestShowCounts(t *testing.T) {
 	s, ts, clk := newTest(t, Options{Location: time.FixedZone("CST", 8*3600)})
 	for _, v := range []Verdict{
-		{Lane: "a", Outcome: Admit},
-		{Lane: "a", Outcome: Admit},
-		{Lane: "b", Outcome: Deny},
-		{Lane: "a", Outcome: Refer},
-		{Lane: "a", Outcome: Admit, OverrideReason: "retake-normal"},
-		{Lane: "b", Outcome: Deny, Manual: true}, // not recorded
+		{Lane: "a", Outcome: passage.Admit},
+		{Lane: "a", Outcome: passage.Admit},
+		{Lane: "b", Outcome: passage.Deny},
+		{Lane: "a", Outcome: passage.Refer},
+		{Lane: "a", Outcome: passage.Admit, OverrideReason: "retake-normal"},
+		{Lane: "b", Outcome: passage.Deny, Manual: true}, // not recorded
 	} {
 		s.Show(v)
 	}
@@ -357,7 +358,7 @@ func TestShowCounts(t *testing.T) {
 	if snap := state(t, ts, ""); !snap.Manual {
 		t.Errorf("after a passage that was not recorded the snapshot is not manual")
 	}
-	s.Show(Verdict{Lane: "b", Outcome: Deny})
+	s.Show(Verdict{Lane: "b", Outcome: passage.Deny})
 	if snap := state(t, ts, ""); snap.Manual {
 		t.Errorf("after a recorded passage the manual banner stays")
 	}
@@ -406,7 +407,7 @@ func TestVerdictMessage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := New(Options{Now: func() time.Time { return t0 }})
-			tt.v.Lane, tt.v.Outcome = "a", Deny
+			tt.v.Lane, tt.v.Outcome = "a", passage.Deny
 			s.Show(tt.v)
 			s.mu.Lock()
 			snap := s.snapshot(tt.lang)
@@ -424,7 +425,7 @@ func TestShowUnknownOutcome(t *testing.T) {
 	s.mu.Lock()
 	got := s.snapshot(LangEN).Lanes[0].Verdict.Outcome
 	s.mu.Unlock()
-	if got != Refer {
+	if got != passage.Refer {
 		t.Errorf("got %q, want refer", got)
 	}
 	if c := s.Counts(); c.Referred != 1 {
@@ -434,7 +435,7 @@ func TestShowUnknownOutcome(t *testing.T) {
 
 func TestShowBoundsName(t *testing.T) {
 	s := New(Options{Now: func() time.Time { return t0 }})
-	s.Show(Verdict{Lane: "a", Outcome: Admit, MaskedName: strings.Repeat("张", 500)})
+	s.Show(Verdict{Lane: "a", Outcome: passage.Admit, MaskedName: strings.Repeat("张", 500)})
 	s.mu.Lock()
 	got := s.snapshot(LangEN).Lanes[0].Verdict.Name
 	s.mu.Unlock()
@@ -510,7 +511,7 @@ func TestCloseIdempotent(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s.Show(Verdict{Lane: "a", Outcome: Admit}) // still fine
+	s.Show(Verdict{Lane: "a", Outcome: passage.Admit}) // still fine
 }
 
 // TestClockReason: the display says why the clock is not trusted, not
@@ -593,7 +594,7 @@ func TestRestoreCounts(t *testing.T) {
 	s, ts, clk := newTest(t, Options{})
 	s.RestoreCounts(clk.Now().Add(-24*time.Hour), Counts{Admitted: 50})
 	s.RestoreCounts(clk.Now(), Counts{Admitted: 12, Refused: 3, Referred: 2, Overrides: 1})
-	s.Show(Verdict{Lane: "in-1", Outcome: Admit})
+	s.Show(Verdict{Lane: "in-1", Outcome: passage.Admit})
 	if got, want := state(t, ts, "").Counts, (Counts{Admitted: 13, Refused: 3, Referred: 2, Overrides: 1}); got != want {
 		t.Errorf("got %+v, want yesterday's ignored, today's restored plus one", got)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 	"sentinel/sync/journal"
 )
 
@@ -30,7 +31,7 @@ func ExampleOpen() {
 		Format:   credential.FormatNative,
 		Issuer:   "ZJ",
 		Holder:   credential.Holder{Issuer: "ZJ", Index: 4711},
-		Decision: journal.Admit,
+		Decision: passage.Admit,
 	})
 	if err != nil {
 		log.Fatal(err) // keep the gate shut: *journal.UnavailableError
@@ -46,7 +47,7 @@ func ExampleNewOpener() {
 	centre, _ := hpke.DHKEM(ecdh.X25519()).GenerateKey()
 	j, _ := journal.Open(filepath.Join(dir, journal.FileName), journal.Options{CentreKey: centre.PublicKey()})
 	j.Append(context.Background(), &journal.Passage{
-		Time: time.Now(), Lane: "in-1", Decision: journal.Admit,
+		Time: time.Now(), Lane: "in-1", Decision: passage.Admit,
 		Holder: credential.Holder{Issuer: "ZJ", Index: 4711},
 	})
 

@@ -13,6 +13,7 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 )
 
 // centreKey makes a centre key pair for a test.
@@ -39,17 +40,17 @@ func testPassage(i int, at time.Time) *Passage {
 		StatusColour: "green",
 		Temperature: Temperature{Available: true, Value: physic.ZeroCelsius + physic.Temperature(36_500+i%10)*physic.MilliKelvin,
 			Ambient: physic.ZeroCelsius + 22*physic.Kelvin, Confidence: 0.875},
-		Decision:      Admit,
+		Decision:      passage.Admit,
 		Reasons:       nil,
 		PolicyVersion: 7,
 		Bundles:       map[string]uint64{"trust": 3, "status-base": 12},
 	}
 	if i%5 == 0 {
-		p.Decision, p.Reasons, p.CodeColour = Deny, []string{"colour-red"}, credential.ColourRed
+		p.Decision, p.Reasons, p.CodeColour = passage.Deny, []string{"colour-red"}, credential.ColourRed
 		p.Holder = credential.Holder{Kind: credential.HolderKind(2), Pseudonym: [16]byte{byte(i), 0xaa, 0x55}}
 	}
 	if i%11 == 0 {
-		p.Decision, p.Override = Refer, &Override{Who: "guard-2", Why: "retake"}
+		p.Decision, p.Override = passage.Refer, &Override{Who: "guard-2", Why: "retake"}
 		p.Temperature = Temperature{}
 	}
 	return p

@@ -8,16 +8,7 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"sentinel/crypto/credential"
-)
-
-// Decision is what the gate decided for a passage.
-type Decision string
-
-// Decisions.
-const (
-	Admit Decision = "admit"
-	Deny  Decision = "deny"
-	Refer Decision = "refer" // referred to the guard
+	"sentinel/internal/passage"
 )
 
 // Limits on a passage's fields, so that a record stays small.
@@ -53,7 +44,7 @@ type Passage struct {
 	// Temperature is the reading taken at the lane; sealed in the record.
 	Temperature Temperature
 	// Decision and Reasons (stable reason codes) are the verdict.
-	Decision Decision
+	Decision passage.Verdict
 	Reasons  []string
 	// PolicyVersion is the version of the policy bundle that decided;
 	// Bundles the version of every bundle in force, by kind.
@@ -92,9 +83,7 @@ func (p *Passage) validate() error {
 	if p.Time.IsZero() {
 		return bad("no time")
 	}
-	switch p.Decision {
-	case Admit, Deny, Refer:
-	default:
+	if !p.Decision.Valid() {
 		return bad("decision %q is not admit, deny or refer", p.Decision)
 	}
 	texts := []struct{ name, v string }{

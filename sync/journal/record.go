@@ -12,6 +12,7 @@ import (
 
 	"sentinel/crypto/cose"
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 )
 
 // RecordVersion is the newest record version this package writes and
@@ -128,7 +129,7 @@ type Record struct {
 	KeyID         []byte
 	CodeColour    credential.Colour
 	StatusColour  string
-	Decision      Decision
+	Decision      passage.Verdict
 	Reasons       []string
 	PolicyVersion uint64
 	Bundles       map[string]uint64
@@ -287,7 +288,7 @@ func DecodeRecord(b []byte) (*Record, error) {
 		KeyID:         w.KeyID,
 		CodeColour:    credential.Colour(w.CodeColour),
 		StatusColour:  w.StatusColour,
-		Decision:      Decision(w.Decision),
+		Decision:      passage.Verdict(w.Decision),
 		Reasons:       w.Reasons,
 		PolicyVersion: w.PolicyVersion,
 		Bundles:       w.Bundles,
@@ -302,9 +303,7 @@ func DecodeRecord(b []byte) (*Record, error) {
 	case w.Sealed == nil || len(w.Sealed.KeyID) != len(r.Sealed.KeyID):
 		return nil, fmt.Errorf("%w: no sealed envelope with an 8-byte key id", ErrMalformed)
 	}
-	switch r.Decision {
-	case Admit, Deny, Refer:
-	default:
+	if !r.Decision.Valid() {
 		return nil, fmt.Errorf("%w: decision %q", ErrMalformed, w.Decision)
 	}
 	copy(r.Epoch[:], w.Epoch)

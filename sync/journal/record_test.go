@@ -13,6 +13,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"sentinel/crypto/cose"
+	"sentinel/internal/passage"
 )
 
 // sampleRecord returns the stored bytes of a real record.
@@ -140,7 +141,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("accepted a record with seq %d, version %d", r.Seq, r.Version)
 		}
 		switch r.Decision {
-		case Admit, Deny, Refer:
+		case passage.Admit, passage.Deny, passage.Refer:
 		default:
 			t.Fatalf("accepted decision %q", r.Decision)
 		}
@@ -284,7 +285,7 @@ func TestJournalOfVersion1(t *testing.T) {
 		t.Fatalf("opening the version 1 journal raised %+v", a)
 	}
 	p := testPassage(11, time.Date(2026, 12, 1, 8, 1, 0, 0, time.UTC))
-	p.Decision, p.Override = Admit, &Override{Who: "guard-1", Why: "retake-normal", Of: 10}
+	p.Decision, p.Override = passage.Admit, &Override{Who: "guard-1", Why: "retake-normal", Of: 10}
 	seq, err := j.Append(t.Context(), p)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 	"sentinel/internal/siteconfig"
 )
@@ -50,7 +51,7 @@ type PolicyOptions struct {
 	// Fever is the fever threshold (settings.fever); 0 for the default.
 	Fever physic.Temperature
 	// Yellow, ThermometerUnavailable: "" for the default.
-	Yellow, ThermometerUnavailable policy.Verdict
+	Yellow, ThermometerUnavailable passage.Verdict
 	// PaperAccepted: nil for the default.
 	PaperAccepted *bool
 	// Residents is the compound's access list: holder ids such as ZJ:42

@@ -11,6 +11,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/bundles/bundlestest"
+	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 	"sentinel/internal/siteconfig"
 )
@@ -45,7 +46,7 @@ func TestPrepare(t *testing.T) {
 		t.Fatalf("policy without a site type: got %v", err)
 	}
 	p := publish(trust.KindPolicy, bundles.Input{Name: "compound.policy", Data: src, Policy: bundles.PolicyOptions{
-		Site: policy.Compound, Residents: []string{"ZJ:42", "ZJ:7"}, Yellow: policy.Refer}})
+		Site: policy.Compound, Residents: []string{"ZJ:42", "ZJ:7"}, Yellow: passage.Refer}})
 	if p.From != "a policy source file" || len(p.Notes) != 2 || !strings.Contains(p.Notes[1], "no config bundle is published") {
 		t.Errorf("got %+v", p)
 	}

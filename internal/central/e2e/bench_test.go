@@ -16,6 +16,7 @@ import (
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/syncstore"
+	"sentinel/internal/passage"
 	"sentinel/sync/client"
 	"sentinel/sync/journal"
 	"sentinel/sync/server"
@@ -101,7 +102,7 @@ func fill(tb testing.TB, j *journal.Journal, n int) {
 		wg.Go(func() {
 			for i := range next {
 				p := &journal.Passage{Time: at.Add(time.Duration(i) * time.Second), ClockTrusted: true, Lane: "in-1",
-					Format: credential.FormatNative, Issuer: "ZJ", Decision: journal.Admit, Reasons: []string{"ok"}, PolicyVersion: 3,
+					Format: credential.FormatNative, Issuer: "ZJ", Decision: passage.Admit, Reasons: []string{"ok"}, PolicyVersion: 3,
 					Holder: credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(i)}}
 				if _, err := j.Append(context.Background(), p); err != nil {
 					tb.Error(err)

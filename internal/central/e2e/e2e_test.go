@@ -22,6 +22,7 @@ import (
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/syncstore"
+	"sentinel/internal/passage"
 	"sentinel/sync/client"
 	"sentinel/sync/journal"
 	"sentinel/sync/server"
@@ -252,7 +253,7 @@ func appendRounds(t *testing.T, ctx context.Context, tr *terminal) {
 						Time: at.Add(time.Duration(n) * time.Second), ClockTrusted: true,
 						Lane: fmt.Sprintf("in-%d", lane+1), Format: credential.FormatNative, Issuer: "ZJ",
 						Holder:   credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: tr.index + uint32(n)},
-						Decision: journal.Admit, Reasons: []string{"ok"}, PolicyVersion: 3,
+						Decision: passage.Admit, Reasons: []string{"ok"}, PolicyVersion: 3,
 					}
 					if _, err := tr.j.Append(ctx, p); err != nil {
 						t.Error(err)

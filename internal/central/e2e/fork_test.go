@@ -20,6 +20,7 @@ import (
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/syncstore"
+	"sentinel/internal/passage"
 	"sentinel/sync/client"
 	"sentinel/sync/journal"
 	"sentinel/sync/server"
@@ -114,7 +115,7 @@ func testForkRestored(t *testing.T, store centralStore, purge func(horizon time.
 		defer j.Close()
 		for i := range n {
 			p := &journal.Passage{Time: at.Add(time.Duration(from+i) * time.Second), ClockTrusted: true, Lane: "in-1",
-				Format: credential.FormatNative, Issuer: "ZJ", Decision: journal.Admit,
+				Format: credential.FormatNative, Issuer: "ZJ", Decision: passage.Admit,
 				Holder: credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(from + i)}}
 			if _, err := j.Append(ctx, p); err != nil {
 				t.Fatal(err)

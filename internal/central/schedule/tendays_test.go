@@ -28,6 +28,7 @@ import (
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/central/storetest"
 	"sentinel/internal/gate"
+	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 	"sentinel/internal/status"
 	"sentinel/sync/client"
@@ -357,7 +358,7 @@ func runTenDays(t *testing.T, store central.Store, purge schedule.Store, slack t
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Passage.Verdict != gate.Admit {
+		if res.Passage.Verdict != passage.Admit {
 			t.Fatalf("hour %d (%s): a valid green code got %s %v, want admit", hour, now.Format(time.RFC3339), res.Passage.Verdict, res.Passage.Reasons)
 		}
 

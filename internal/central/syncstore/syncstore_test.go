@@ -17,6 +17,7 @@ import (
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/syncstore"
+	"sentinel/internal/passage"
 	"sentinel/sync/journal"
 	"sentinel/sync/protocol"
 	"sentinel/sync/server"
@@ -79,7 +80,7 @@ func sealedJournal(t *testing.T, n int) (*journal.Journal, hpke.PrivateKey) {
 	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
 	for i := range n {
 		p := &journal.Passage{Time: at.Add(time.Duration(i) * time.Minute), ClockTrusted: true, Lane: "in-1",
-			Format: credential.FormatNative, Issuer: "ZJ", Decision: journal.Admit, Reasons: []string{"ok"},
+			Format: credential.FormatNative, Issuer: "ZJ", Decision: passage.Admit, Reasons: []string{"ok"},
 			Holder: credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(i)}}
 		if _, err := j.Append(context.Background(), p); err != nil {
 			t.Fatal(err)

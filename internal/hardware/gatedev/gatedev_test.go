@@ -20,6 +20,7 @@ import (
 	"sentinel/internal/gate"
 	"sentinel/internal/hardware"
 	"sentinel/internal/hardware/gatedev"
+	"sentinel/internal/passage"
 )
 
 var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
@@ -219,9 +220,9 @@ type denyRefused struct{}
 
 func (denyRefused) Decide(in *gate.Input) gate.Decision {
 	if in.Rejection != "" {
-		return gate.Decision{Verdict: gate.Deny, Reasons: []string{string(in.Rejection)}}
+		return gate.Decision{Verdict: passage.Deny, Reasons: []string{string(in.Rejection)}}
 	}
-	return gate.Decision{Verdict: gate.Refer}
+	return gate.Decision{Verdict: passage.Refer}
 }
 
 // TestLane runs a gate whose lane reads a scanner through the adapter: a
@@ -253,11 +254,11 @@ func TestLane(t *testing.T) {
 	}
 
 	f.PushError(&scanner.LineTooLongError{Source: "in-1 scanner 1", Len: 9000, Max: scanner.MaxLine})
-	if r := next(); r.Passage.Verdict != gate.Deny || len(r.Passage.Reasons) == 0 || r.Passage.Reasons[0] != string(credential.ReasonTooLarge) {
+	if r := next(); r.Passage.Verdict != passage.Deny || len(r.Passage.Reasons) == 0 || r.Passage.Reasons[0] != string(credential.ReasonTooLarge) {
 		t.Errorf("got %s %v, want deny for %s", r.Passage.Verdict, r.Passage.Reasons, credential.ReasonTooLarge)
 	}
 	f.Push("HC1:NOT-A-CODE")
-	if r := next(); r.Source != "in-1 scanner 1" || r.Passage.Verdict != gate.Deny {
+	if r := next(); r.Source != "in-1 scanner 1" || r.Passage.Verdict != passage.Deny {
 		t.Errorf("got %s %v from %q, want deny from in-1 scanner 1", r.Passage.Verdict, r.Passage.Reasons, r.Source)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 	"sentinel/sync/journal"
 )
 
@@ -40,7 +41,7 @@ func Append(t testing.TB, j *journal.Journal, n int) {
 					Time: at.Add(time.Duration(i) * time.Second), ClockTrusted: true,
 					Lane: fmt.Sprintf("in-%d", i%4+1), Format: credential.FormatNative, Issuer: "ZJ",
 					Holder:   credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(i)},
-					Decision: journal.Admit, PolicyVersion: 3,
+					Decision: passage.Admit, PolicyVersion: 3,
 				}
 				if _, err := j.Append(context.Background(), p); err != nil {
 					t.Error(err)

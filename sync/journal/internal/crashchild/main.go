@@ -20,6 +20,7 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 	"sentinel/sync/journal"
 )
 
@@ -53,7 +54,7 @@ func main() {
 					CodeColour: credential.ColourGreen, StatusColour: "green",
 					Temperature: journal.Temperature{Available: true, Value: physic.ZeroCelsius + 36600*physic.MilliKelvin,
 						Ambient: physic.ZeroCelsius + 21*physic.Kelvin, Confidence: 0.9},
-					Decision: journal.Admit, PolicyVersion: i, // the test checks it
+					Decision: passage.Admit, PolicyVersion: i, // the test checks it
 					Bundles: map[string]uint64{"trust": 1, "status-base": 2},
 				}
 				s, err := j.Append(context.Background(), p)
