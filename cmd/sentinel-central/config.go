@@ -61,6 +61,17 @@ var guardID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 func runConfigPIN(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central config pin", stderr)
 	guard := fs.String("guard", "", "the guard's `ID` as the journal shows it, e.g. guard-07: print a whole [[guard]] block")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: sentinel-central config pin [--guard ID] >>site.toml
+
+Hashes a guard's PIN (6 to 12 digits) for the site settings. The PIN is
+asked for without echo on a terminal, or read as one line from standard
+input (a pipe, as the ops guide does); never give it on the command line. With
+--guard it prints the whole [[guard]] block to append to the file.
+
+flags:`)
+		fs.PrintDefaults()
+	}
 	return cli.Exit(stderr, "sentinel-central config pin", func() error {
 		pos, err := cli.Parse(fs, args)
 		if err != nil {
@@ -142,6 +153,15 @@ func readLine(r *bufio.Reader) (string, error) {
 func runConfigCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central config check", stderr)
 	asJSON := fs.Bool("json", false, "print JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `usage: sentinel-central config check [--json] FILE
+
+Checks the site settings FILE as 'bundles publish config' would, without
+publishing: every problem with its line and what to change, or a summary.
+
+flags:`)
+		fs.PrintDefaults()
+	}
 	return cli.Exit(stderr, "sentinel-central config check", func() error {
 		pos, err := cli.Parse(fs, args)
 		if err != nil {
