@@ -22,7 +22,7 @@ import (
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/cli"
 	"sentinel/internal/passage"
-	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 )
 
 var bundlesCommands = map[string]cli.Command{
@@ -183,7 +183,7 @@ func policyOptions(kind trust.Kind, site, label, fever, yellow, thermo, paper, r
 		return o, nil
 	}
 	if site != "" {
-		o.Site = policy.SiteType(site)
+		o.Site = siteconfig.SiteType(site)
 		if !o.Site.Valid() {
 			return o, cli.Usagef("--site-type %q: want supermarket, pharmacy, intersection, compound or custom", site)
 		}

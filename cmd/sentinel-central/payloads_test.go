@@ -130,16 +130,16 @@ func TestPublishWhatTheToolsMake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := policy.New(pb, policy.SiteType(s.Type))
+	e, err := policy.New(pb, s.Type)
 	if err != nil || e.Version() != "pharmacy 2026-12-07" || pb.Fever.Celsius() < 37.49 || pb.Fever.Celsius() > 37.51 || pb.Yellow != passage.Refer {
 		t.Fatalf("the published policy on a pharmacy terminal: %v, %+v", err, pb)
 	}
 
 	// Every default policy publishes for the config's site type; a policy
 	// for another site type is refused.
-	for _, st := range policy.SiteTypes() {
+	for _, st := range siteconfig.SiteTypes() {
 		src := filepath.Join("..", "..", "internal", "policy", "defaults", string(st)+".policy")
-		if st != policy.Pharmacy {
+		if st != siteconfig.Pharmacy {
 			code, _, errOut := d.publish(t, "policy", src, "--site-type", string(st))
 			if code != exitRefused || !strings.Contains(errOut, `site_type = "pharmacy"`) {
 				t.Errorf("%s policy on a pharmacy deployment: exit %d, %q; want refused naming the config's site_type", st, code, errOut)

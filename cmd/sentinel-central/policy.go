@@ -7,6 +7,7 @@ import (
 
 	"sentinel/internal/cli"
 	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 )
 
 // policyCommands are the subcommands of "policy".
@@ -33,7 +34,7 @@ func runPolicyExample(ctx context.Context, args []string, stdin io.Reader, stdou
 		if *site == "" || len(pos) != 0 {
 			return cli.Usagef("usage: sentinel-central policy example --site-type supermarket|pharmacy|intersection|compound|custom [--out FILE]")
 		}
-		src, err := policy.DefaultRules(policy.SiteType(*site))
+		src, err := policy.DefaultRules(siteconfig.SiteType(*site))
 		if err != nil {
 			return cli.Usagef("--site-type %q: want supermarket, pharmacy, intersection, compound or custom", *site)
 		}

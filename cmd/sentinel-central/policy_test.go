@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 )
 
 // TestPolicyExample: the example is the site type's default policy, and
 // bundles publish policy takes it as it is.
 func TestPolicyExample(t *testing.T) {
 	f := newFixtures(t)
-	for _, st := range []policy.SiteType{policy.Supermarket, policy.Pharmacy, policy.Intersection, policy.Compound, policy.Custom} {
+	for _, st := range []siteconfig.SiteType{siteconfig.Supermarket, siteconfig.Pharmacy, siteconfig.Intersection, siteconfig.Compound, siteconfig.Custom} {
 		want, err := policy.DefaultRules(st)
 		if err != nil {
 			t.Fatal(err)

@@ -61,6 +61,7 @@ import (
 	"sentinel/internal/gate"
 	"sentinel/internal/passage"
 	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 )
 
 // Lanes of the demo terminal.
@@ -278,7 +279,7 @@ func (d *Demo) writeTrust(k *keys, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("demo: config bundle: %w", err)
 	}
-	pb, err := policy.DefaultBundle(policy.Supermarket)
+	pb, err := policy.DefaultBundle(siteconfig.Supermarket)
 	if err != nil {
 		return err
 	}

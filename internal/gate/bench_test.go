@@ -9,6 +9,7 @@ import (
 
 	"sentinel/internal/passage"
 	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 )
 
 // BenchmarkDecide measures the time from payload to decision: verification
@@ -22,7 +23,7 @@ import (
 // internal/policy's compiled CEL rules for a supermarket.
 func BenchmarkDecide(b *testing.B) {
 	b.Run("seed-policy", func(b *testing.B) { benchmarkDecide(b, seedPolicy{}) })
-	e, err := policy.New(nil, policy.Supermarket)
+	e, err := policy.New(nil, siteconfig.Supermarket)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"sentinel/internal/gate"
 	"sentinel/internal/passage"
 	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 )
 
 // memJournal keeps passages in memory; the daemon uses sync/journal.
@@ -65,7 +66,7 @@ func ExampleNew() {
 }
 
 func ExamplePolicyEngine() {
-	e, err := policy.New(nil, policy.Pharmacy) // the site type's default rules
+	e, err := policy.New(nil, siteconfig.Pharmacy) // the site type's default rules
 	if err != nil {
 		panic(err)
 	}

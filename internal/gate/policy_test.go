@@ -10,6 +10,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/internal/passage"
 	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 )
 
 // TestDefaultPolicies runs every default rule of the real site policies
@@ -17,7 +18,7 @@ import (
 func TestDefaultPolicies(t *testing.T) {
 	type tc struct {
 		name    string
-		site    policy.SiteType
+		site    siteconfig.SiteType
 		bundle  *policy.Bundle
 		payload func(t testing.TB) []byte
 		mutate  func(*State)
@@ -33,14 +34,14 @@ func TestDefaultPolicies(t *testing.T) {
 		}
 	}
 	var tests []tc
-	residents, err := policy.DefaultBundle(policy.Compound)
+	residents, err := policy.DefaultBundle(siteconfig.Compound)
 	if err != nil {
 		t.Fatal(err)
 	}
 	residents.Residents = []string{"ZJ:1", "ZJ:2", "ZJ:3"}
-	for _, site := range []policy.SiteType{policy.Supermarket, policy.Pharmacy, policy.Intersection, policy.Compound} {
+	for _, site := range []siteconfig.SiteType{siteconfig.Supermarket, siteconfig.Pharmacy, siteconfig.Intersection, siteconfig.Compound} {
 		var b *policy.Bundle
-		if site == policy.Compound {
+		if site == siteconfig.Compound {
 			b = residents
 		}
 		add := func(cases ...tc) {
@@ -67,10 +68,10 @@ func TestDefaultPolicies(t *testing.T) {
 	}
 	stranger := func(t testing.TB) []byte { return issue(t, issuerKey, 99, credential.ColourGreen) }
 	tests = append(tests,
-		tc{name: "yellow", site: policy.Supermarket, payload: yellow, want: passage.Deny},
-		tc{name: "yellow", site: policy.Pharmacy, payload: yellow, want: passage.Refer},
-		tc{name: "not a resident", site: policy.Compound, bundle: residents, payload: stranger, want: passage.Refer, reason: "not-resident"},
-		tc{name: "no access list", site: policy.Compound, payload: green, want: passage.Refer, reason: "not-resident"},
+		tc{name: "yellow", site: siteconfig.Supermarket, payload: yellow, want: passage.Deny},
+		tc{name: "yellow", site: siteconfig.Pharmacy, payload: yellow, want: passage.Refer},
+		tc{name: "not a resident", site: siteconfig.Compound, bundle: residents, payload: stranger, want: passage.Refer, reason: "not-resident"},
+		tc{name: "no access list", site: siteconfig.Compound, payload: green, want: passage.Refer, reason: "not-resident"},
 	)
 	for _, tt := range tests {
 		t.Run(string(tt.site)+"/"+tt.name, func(t *testing.T) {

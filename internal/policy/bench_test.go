@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"sentinel/internal/passage"
+	"sentinel/internal/siteconfig"
 )
 
 // BenchmarkDecide measures one decision with the default supermarket
 // policy: a green code admitted (every rule is evaluated before "green"),
 // a fever referred, and a refused code denied early.
 func BenchmarkDecide(b *testing.B) {
-	e, err := New(nil, Supermarket)
+	e, err := New(nil, siteconfig.Supermarket)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func BenchmarkDecide(b *testing.B) {
 // BenchmarkDecideParallel runs the green admit from every core, as lanes
 // do.
 func BenchmarkDecideParallel(b *testing.B) {
-	e, err := New(nil, Supermarket)
+	e, err := New(nil, siteconfig.Supermarket)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func BenchmarkDecideParallel(b *testing.B) {
 // BenchmarkNew measures compiling the default policy (once per bundle).
 func BenchmarkNew(b *testing.B) {
 	loop(b, func() {
-		if _, err := New(nil, Compound); err != nil {
+		if _, err := New(nil, siteconfig.Compound); err != nil {
 			b.Fatal(err)
 		}
 	})
@@ -85,7 +86,7 @@ func loop(b *testing.B, op func()) {
 // single green-admit decisions (wall time, so a loaded machine shows in
 // the tail).
 func BenchmarkDecideLatency(b *testing.B) {
-	e, err := New(nil, Supermarket)
+	e, err := New(nil, siteconfig.Supermarket)
 	if err != nil {
 		b.Fatal(err)
 	}

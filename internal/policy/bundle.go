@@ -11,6 +11,7 @@ import (
 
 	"sentinel/crypto/cose"
 	"sentinel/internal/passage"
+	"sentinel/internal/siteconfig"
 )
 
 // Limits on a policy bundle's payload.
@@ -44,7 +45,7 @@ var (
 // type's rules with the settings they read and the site's access list.
 type Bundle struct {
 	// Site is the type of site the policy is for.
-	Site SiteType
+	Site siteconfig.SiteType
 	// Version labels the policy for ops and the journal ("2026-11-29.1").
 	Version string
 	// Rules is the policy's source (see the package comment and
@@ -128,7 +129,7 @@ func ParseBundle(payload []byte) (*Bundle, error) {
 		return nil, fmt.Errorf("%w: fever: %d hundredths of a degree is out of range", ErrBundle, w.Fever)
 	}
 	b := &Bundle{
-		Site: SiteType(w.Site), Version: w.Version, Rules: w.Rules,
+		Site: siteconfig.SiteType(w.Site), Version: w.Version, Rules: w.Rules,
 		Fever:                  physic.ZeroCelsius + physic.Temperature(w.Fever)*centiCelsius,
 		ThermometerUnavailable: passage.Verdict(w.Thermo), Yellow: passage.Verdict(w.Yellow),
 		PaperAccepted: w.Paper,
@@ -179,7 +180,7 @@ func (b *Bundle) validate() error {
 var defaults embed.FS
 
 // DefaultRules returns the source of the default policy for site type t.
-func DefaultRules(t SiteType) (string, error) {
+func DefaultRules(t siteconfig.SiteType) (string, error) {
 	if !t.Valid() {
 		return "", fmt.Errorf("default policy: unknown site type %q", t)
 	}
@@ -195,7 +196,7 @@ func DefaultRules(t SiteType) (string, error) {
 // threshold of 37.3 °C, thermometer faults referred to the guard, yellow
 // codes refused (referred at a pharmacy), paper codes accepted, and an
 // empty access list (a compound then refers everyone as not resident).
-func DefaultBundle(t SiteType) (*Bundle, error) {
+func DefaultBundle(t siteconfig.SiteType) (*Bundle, error) {
 	src, err := DefaultRules(t)
 	if err != nil {
 		return nil, err
@@ -204,7 +205,7 @@ func DefaultBundle(t SiteType) (*Bundle, error) {
 		Site: t, Version: "default", Rules: src, Fever: DefaultFever,
 		ThermometerUnavailable: passage.Refer, Yellow: passage.Deny, PaperAccepted: true,
 	}
-	if t == Pharmacy {
+	if t == siteconfig.Pharmacy {
 		b.Yellow = passage.Refer
 	}
 	return b, nil

@@ -11,10 +11,11 @@ import (
 	"testing"
 
 	"sentinel/crypto/cose"
+	"sentinel/internal/siteconfig"
 )
 
 func TestBundleRoundTrip(t *testing.T) {
-	for _, site := range SiteTypes() {
+	for _, site := range siteconfig.SiteTypes() {
 		t.Run(string(site), func(t *testing.T) {
 			b, err := DefaultBundle(site)
 			if err != nil {
@@ -100,21 +101,21 @@ func TestParseBundleErrors(t *testing.T) {
 }
 
 func TestNewSite(t *testing.T) {
-	b, err := DefaultBundle(Pharmacy)
+	b, err := DefaultBundle(siteconfig.Pharmacy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(b, Supermarket); !errors.Is(err, ErrSiteMismatch) {
+	if _, err := New(b, siteconfig.Supermarket); !errors.Is(err, ErrSiteMismatch) {
 		t.Errorf("New(pharmacy bundle, supermarket) = %v, want ErrSiteMismatch", err)
 	}
 	if _, err := New(nil, "bank"); err == nil {
 		t.Error("New(nil, bank) = nil error, want one")
 	}
-	e, err := New(nil, Intersection)
+	e, err := New(nil, siteconfig.Intersection)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Site() != Intersection || e.Version() != "default" {
+	if e.Site() != siteconfig.Intersection || e.Version() != "default" {
 		t.Errorf("got site %s version %q, want intersection default", e.Site(), e.Version())
 	}
 }
@@ -126,14 +127,14 @@ func TestDefaultsListReasons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != len(SiteTypes()) {
-		t.Errorf("got %d default policies, want one per site type (%d)", len(files), len(SiteTypes()))
+	if len(files) != len(siteconfig.SiteTypes()) {
+		t.Errorf("got %d default policies, want one per site type (%d)", len(files), len(siteconfig.SiteTypes()))
 	}
 	env, err := NewEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, site := range SiteTypes() {
+	for _, site := range siteconfig.SiteTypes() {
 		src, err := DefaultRules(site)
 		if err != nil {
 			t.Fatal(err)

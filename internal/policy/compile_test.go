@@ -14,6 +14,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/passage"
+	"sentinel/internal/siteconfig"
 )
 
 func TestCompileErrors(t *testing.T) {
@@ -71,7 +72,7 @@ func TestCompileErrors(t *testing.T) {
 }
 
 func TestCompilePayload(t *testing.T) {
-	good, err := DefaultBundle(Pharmacy)
+	good, err := DefaultBundle(siteconfig.Pharmacy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestCompilePayload(t *testing.T) {
 	if pe.Line != wantLine || pe.Rule != "fever" || pe.Clause != "when" || !strings.Contains(pe.Msg, "fevr") {
 		t.Errorf("got %v, want line %d in rule fever (when) naming fevr", pe, wantLine)
 	}
-	if _, err := New(&bad, Pharmacy); !errors.As(err, &pe) {
+	if _, err := New(&bad, siteconfig.Pharmacy); !errors.As(err, &pe) {
 		t.Errorf("New(misspelt) = %v, want a *policy.Error", err)
 	}
 
@@ -124,12 +125,12 @@ func TestRuntimeErrorRefers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := DefaultBundle(Custom)
+			b, err := DefaultBundle(siteconfig.Custom)
 			if err != nil {
 				t.Fatal(err)
 			}
 			b.Rules = tt.src
-			e, err := New(b, Custom)
+			e, err := New(b, siteconfig.Custom)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +150,7 @@ func TestRuntimeErrorRefers(t *testing.T) {
 }
 
 func TestDynamicRule(t *testing.T) {
-	b, err := DefaultBundle(Custom)
+	b, err := DefaultBundle(siteconfig.Custom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ rule staff
 default deny not-staff
 `
 	b.Yellow = passage.Deny
-	e, err := New(b, Custom)
+	e, err := New(b, siteconfig.Custom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ default deny not-staff
 	in.SiteID = "ZJ"
 	in.Credential.Issuer = "ZJ"
 	b.Rules = strings.Replace(b.Rules, `"site:" + site.id`, `"site:" + site.id.lowerAscii()`, 1)
-	if e, err = New(b, Custom); err != nil {
+	if e, err = New(b, siteconfig.Custom); err != nil {
 		t.Fatal(err)
 	}
 	got = e.Decide(in)
@@ -203,12 +204,12 @@ func TestCostAcrossRules(t *testing.T) {
 			fmt.Fprintf(&src, "rule r%d\n  when %s\n  deny\n", i, when)
 		}
 		src.WriteString("default admit\n")
-		b, err := DefaultBundle(Custom)
+		b, err := DefaultBundle(siteconfig.Custom)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b.Rules = src.String()
-		e, err := New(b, Custom)
+		e, err := New(b, siteconfig.Custom)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,10 +241,10 @@ func TestChainMatchesRules(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 2026))
 	pick := func(n int) int { return rng.IntN(n) }
 	freshness := []trust.Freshness{trust.FreshnessFresh, trust.FreshnessGrace, trust.FreshnessStale, trust.FreshnessBlocked}
-	for _, site := range SiteTypes() {
+	for _, site := range siteconfig.SiteTypes() {
 		t.Run(string(site), func(t *testing.T) {
 			var b *Bundle
-			if site == Compound {
+			if site == siteconfig.Compound {
 				b = residentBundle(t)
 			}
 			e, err := New(b, site)

@@ -13,12 +13,13 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/passage"
+	"sentinel/internal/siteconfig"
 )
 
 // Engine decides passages with one compiled policy. It is safe for
 // concurrent use.
 type Engine struct {
-	site      SiteType
+	site      siteconfig.SiteType
 	version   string
 	rules     []rule
 	def       rule
@@ -49,7 +50,7 @@ func Compile(payload []byte) error {
 // New compiles the policy in b for a terminal at a site of type site. A nil
 // b means the site type's default policy (DefaultBundle). A bundle for
 // another type of site is refused with ErrSiteMismatch.
-func New(b *Bundle, site SiteType) (*Engine, error) {
+func New(b *Bundle, site siteconfig.SiteType) (*Engine, error) {
 	if !site.Valid() {
 		return nil, fmt.Errorf("new policy: unknown site type %q: want supermarket, pharmacy, intersection, compound or custom", site)
 	}
@@ -91,7 +92,7 @@ func New(b *Bundle, site SiteType) (*Engine, error) {
 }
 
 // Site returns the site type the engine decides for.
-func (e *Engine) Site() SiteType { return e.site }
+func (e *Engine) Site() siteconfig.SiteType { return e.site }
 
 // Version returns the policy's version label ("default" for the built-in
 // defaults).

@@ -11,6 +11,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/passage"
+	"sentinel/internal/siteconfig"
 )
 
 var t0 = time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
@@ -178,7 +179,7 @@ func runCases(t *testing.T, e *Engine, cases []policyCase) {
 // its access list.
 func residentBundle(t *testing.T) *Bundle {
 	t.Helper()
-	b, err := DefaultBundle(Compound)
+	b, err := DefaultBundle(siteconfig.Compound)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,10 +188,10 @@ func residentBundle(t *testing.T) *Bundle {
 }
 
 func TestDefaultPolicies(t *testing.T) {
-	for _, site := range SiteTypes() {
+	for _, site := range siteconfig.SiteTypes() {
 		t.Run(string(site), func(t *testing.T) {
 			var b *Bundle
-			if site == Compound {
+			if site == siteconfig.Compound {
 				b = residentBundle(t)
 			}
 			e, err := New(b, site)
@@ -198,7 +199,7 @@ func TestDefaultPolicies(t *testing.T) {
 				t.Fatal(err)
 			}
 			yellow := passage.Deny
-			if site == Pharmacy {
+			if site == siteconfig.Pharmacy {
 				yellow = passage.Refer
 			}
 			runCases(t, e, commonCases(yellow))
@@ -207,7 +208,7 @@ func TestDefaultPolicies(t *testing.T) {
 }
 
 func TestCompoundResidents(t *testing.T) {
-	e, err := New(residentBundle(t), Compound)
+	e, err := New(residentBundle(t), siteconfig.Compound)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +222,7 @@ func TestCompoundResidents(t *testing.T) {
 		}, verdict: passage.Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
 		{name: "resident DCC holder admits", mutate: func(in *Input) { *in = dcc() }, verdict: passage.Admit, rule: "certificate", colour: credential.ColourGreen},
 	})
-	def, err := New(nil, Compound)
+	def, err := New(nil, siteconfig.Compound)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,12 +272,12 @@ func TestSiteSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := DefaultBundle(Supermarket)
+			b, err := DefaultBundle(siteconfig.Supermarket)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tt.change(b)
-			e, err := New(b, Supermarket)
+			e, err := New(b, siteconfig.Supermarket)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +288,7 @@ func TestSiteSettings(t *testing.T) {
 
 // TestDecideConcurrent runs lanes at once on one engine (run with -race).
 func TestDecideConcurrent(t *testing.T) {
-	e, err := New(nil, Supermarket)
+	e, err := New(nil, siteconfig.Supermarket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func TestDecideConcurrent(t *testing.T) {
 // TestReasonsNotShared checks that changing a decision's reasons does not
 // change the engine's rules.
 func TestReasonsNotShared(t *testing.T) {
-	e, err := New(nil, Supermarket)
+	e, err := New(nil, siteconfig.Supermarket)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,12 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 )
 
 func ExampleNew() {
 	// A terminal at a pharmacy with no policy bundle yet runs the default.
-	e, err := policy.New(nil, policy.Pharmacy)
+	e, err := policy.New(nil, siteconfig.Pharmacy)
 	if err != nil {
 		panic(err)
 	}
@@ -41,7 +42,7 @@ func ExampleNew() {
 }
 
 func ExampleCompile() {
-	b, err := policy.DefaultBundle(policy.Supermarket)
+	b, err := policy.DefaultBundle(siteconfig.Supermarket)
 	if err != nil {
 		panic(err)
 	}
@@ -65,7 +66,7 @@ default refer no-rule-matched
 func ExampleDefaultBundle() {
 	// The centre starts a compound's policy bundle from the default and
 	// adds the residents.
-	b, err := policy.DefaultBundle(policy.Compound)
+	b, err := policy.DefaultBundle(siteconfig.Compound)
 	if err != nil {
 		panic(err)
 	}

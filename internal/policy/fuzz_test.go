@@ -7,18 +7,19 @@ import (
 	"testing"
 
 	"sentinel/internal/passage"
+	"sentinel/internal/siteconfig"
 )
 
 // FuzzParseBundle feeds outside bytes to ParseBundle: it must not panic,
 // and a payload it accepts must survive Marshal and ParseBundle unchanged
 // (the access list sorted, duplicates dropped).
 func FuzzParseBundle(f *testing.F) {
-	for _, site := range SiteTypes() {
+	for _, site := range siteconfig.SiteTypes() {
 		b, err := DefaultBundle(site)
 		if err != nil {
 			f.Fatal(err)
 		}
-		if site == Compound {
+		if site == siteconfig.Compound {
 			b.Residents = []string{"ZJ:1", "ZJ:2", "p:00112233445566778899aabbccddeeff"}
 		}
 		p, err := b.Marshal()
@@ -64,7 +65,7 @@ func FuzzParseBundle(f *testing.F) {
 // and a policy that compiles must decide passages without panicking and
 // never admit on an error.
 func FuzzCompile(f *testing.F) {
-	for _, site := range SiteTypes() {
+	for _, site := range siteconfig.SiteTypes() {
 		src, err := DefaultRules(site)
 		if err != nil {
 			f.Fatal(err)
@@ -105,7 +106,7 @@ func FuzzCompile(f *testing.F) {
 			}
 			return
 		}
-		e := &Engine{site: Custom, rules: c.rules, def: c.def, chain: c.chain, adapter: env.CELTypeAdapter()}
+		e := &Engine{site: siteconfig.Custom, rules: c.rules, def: c.def, chain: c.chain, adapter: env.CELTypeAdapter()}
 		e.settings = e.adapter.NativeToValue(&settingsVar{Fever: 37.3, Yellow: "deny", ThermometerUnavailable: "refer"})
 		for _, in := range inputs {
 			d := e.Decide(in)

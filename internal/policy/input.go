@@ -10,32 +10,6 @@ import (
 	"sentinel/internal/passage"
 )
 
-// SiteType is the kind of site a terminal stands at.
-type SiteType string
-
-// Site types. Each has a default policy in defaults/.
-const (
-	Supermarket  SiteType = "supermarket"
-	Pharmacy     SiteType = "pharmacy"
-	Intersection SiteType = "intersection"
-	Compound     SiteType = "compound"
-	Custom       SiteType = "custom"
-)
-
-// SiteTypes returns every site type.
-func SiteTypes() []SiteType {
-	return []SiteType{Supermarket, Pharmacy, Intersection, Compound, Custom}
-}
-
-// Valid reports whether t is a known site type.
-func (t SiteType) Valid() bool {
-	switch t {
-	case Supermarket, Pharmacy, Intersection, Compound, Custom:
-		return true
-	}
-	return false
-}
-
 // Status is the status list's word on a credential's holder.
 type Status struct {
 	// Overridden is set when an entry overrides the code: its effective

@@ -12,7 +12,7 @@ import (
 // SiteType is the kind of site a terminal stands at.
 type SiteType string
 
-// Site types.
+// Site types. Each has a default policy (internal/policy, defaults/).
 const (
 	Supermarket  SiteType = "supermarket"
 	Pharmacy     SiteType = "pharmacy"

@@ -149,14 +149,14 @@ func loadPolicy(dataDir string, root crypto.PublicKey, now time.Time, site gate.
 			pb, err := policy.ParseBundle(b.Payload)
 			if err == nil {
 				var e *policy.Engine
-				if e, err = policy.New(pb, policy.SiteType(site)); err == nil {
+				if e, err = policy.New(pb, site); err == nil {
 					return policyState{engine: e, bundle: bundleState(b)}, b.Version, nil
 				}
 			}
 			logger.Error("policy bundle refused: using the site type's default policy", "error", err)
 		}
 	}
-	e, err := policy.New(nil, policy.SiteType(site))
+	e, err := policy.New(nil, site)
 	if err != nil {
 		return policyState{}, 0, fmt.Errorf("default policy for %s: %w", site, err)
 	}

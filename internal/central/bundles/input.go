@@ -44,7 +44,7 @@ type Input struct {
 type PolicyOptions struct {
 	// Site is the type of site the policy is for. Empty: the site type of
 	// the published config bundle.
-	Site policy.SiteType
+	Site siteconfig.SiteType
 	// Label is the policy's version label for ops and the journal
 	// ("2026-12-07.1"); empty: the file's name and the publish time.
 	Label string
@@ -208,7 +208,7 @@ func (r *Repo) preparePolicySource(in Input) (*Prepared, error) {
 		if !ok {
 			return nil, refuse(in.Name, nil, "say which type of site the policy is for with --site-type supermarket|pharmacy|intersection|compound|custom, or publish the config bundle first (the policy then takes its site_type): nothing was published")
 		}
-		site, from = policy.SiteType(cfg), "the published config bundle's site_type"
+		site, from = cfg, "the published config bundle's site_type"
 	}
 	b, err := policy.DefaultBundle(site)
 	if err != nil {

@@ -46,7 +46,7 @@ func TestPrepare(t *testing.T) {
 		t.Fatalf("policy without a site type: got %v", err)
 	}
 	p := publish(trust.KindPolicy, bundles.Input{Name: "compound.policy", Data: src, Policy: bundles.PolicyOptions{
-		Site: policy.Compound, Residents: []string{"ZJ:42", "ZJ:7"}, Yellow: passage.Refer}})
+		Site: siteconfig.Compound, Residents: []string{"ZJ:42", "ZJ:7"}, Yellow: passage.Refer}})
 	if p.From != "a policy source file" || len(p.Notes) != 2 || !strings.Contains(p.Notes[1], "no config bundle is published") {
 		t.Errorf("got %+v", p)
 	}
@@ -58,7 +58,7 @@ func TestPrepare(t *testing.T) {
 	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "is for a compound: terminals run the default supermarket rules") {
 		t.Errorf("config for another site type than the policy: notes %q", p.Notes)
 	}
-	_, err = repo.Prepare(trust.KindPolicy, bundles.Input{Name: "compound.policy", Data: src, Policy: bundles.PolicyOptions{Site: policy.Compound}})
+	_, err = repo.Prepare(trust.KindPolicy, bundles.Input{Name: "compound.policy", Data: src, Policy: bundles.PolicyOptions{Site: siteconfig.Compound}})
 	if !errors.Is(err, policy.ErrSiteMismatch) || !errors.Is(err, bundles.ErrPayload) {
 		t.Errorf("policy for another site type: got %v", err)
 	}
@@ -69,7 +69,7 @@ func TestPrepare(t *testing.T) {
 		t.Fatal(err)
 	}
 	pb, err := policy.ParseBundle(b.Payload)
-	if err != nil || pb.Site != policy.Supermarket || !strings.HasPrefix(pb.Version, "store.policy ") || b.Version != 2 {
+	if err != nil || pb.Site != siteconfig.Supermarket || !strings.HasPrefix(pb.Version, "store.policy ") || b.Version != 2 {
 		t.Errorf("policy from the config's site type: %+v, %v", pb, err)
 	}
 

@@ -30,6 +30,7 @@ import (
 	"sentinel/internal/gate"
 	"sentinel/internal/passage"
 	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 	"sentinel/internal/status"
 	"sentinel/sync/client"
 	syncserver "sentinel/sync/server"
@@ -175,7 +176,7 @@ func terminalState(t *testing.T, dir string, root any, now time.Time, engines ma
 		if err != nil {
 			t.Fatal(err)
 		}
-		if eng, err = policy.New(pol, policy.Supermarket); err != nil {
+		if eng, err = policy.New(pol, siteconfig.Supermarket); err != nil {
 			t.Fatal(err)
 		}
 		engines[string(pb.Payload)] = eng
@@ -426,7 +427,7 @@ func runTenDays(t *testing.T, store central.Store, purge schedule.Store, slack t
 
 func mustEngine(t *testing.T) *policy.Engine {
 	t.Helper()
-	e, err := policy.New(nil, policy.Supermarket)
+	e, err := policy.New(nil, siteconfig.Supermarket)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func NewKeys(t testing.TB, now time.Time) *Keys {
 // Policy returns a policy payload; label becomes its Version.
 func Policy(t testing.TB, label string) []byte {
 	t.Helper()
-	b, err := policy.DefaultBundle(policy.Supermarket)
+	b, err := policy.DefaultBundle(siteconfig.Supermarket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func Policy(t testing.TB, label string) []byte {
 // terminal's environment does not have.
 func BadPolicy(t testing.TB) []byte {
 	t.Helper()
-	b, err := policy.DefaultBundle(policy.Supermarket)
+	b, err := policy.DefaultBundle(siteconfig.Supermarket)
 	if err != nil {
 		t.Fatal(err)
 	}
