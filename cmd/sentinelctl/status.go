@@ -84,30 +84,40 @@ func (s *terminalState) problems() []string {
 	if st.Revoked != "" {
 		out = append(out, "revoked ("+st.Revoked+"): it decides offline but uploads nothing; enrol it again with a new ticket from ops")
 	}
+	// A terminal that is not enrolled has no centre to sync with: its
+	// clock, bundles and link wait for enrolment, not for the network or
+	// for ops, so those lines say to enrol first.
+	clockDo, bundleDo, onlineDo := "check the network to the centre", "wait for the next sync, or ask ops to publish it", ""
 	if st.NotEnrolled {
 		out = append(out, "not enrolled: run sentinelctl enrol with the ticket from ops")
+		clockDo = "enrol first: an enrolled terminal gets the centre's signed time (or give it NTP)"
+		bundleDo = "enrol first: enrolment brings the first bundles"
+		onlineDo = " (it has no centre before it is enrolled)"
 	}
 	if st.ClockUntrusted {
 		why := "no synchronised NTP and no signed time from the centre yet"
 		if st.ClockReason != "" {
 			why = st.ClockReason
 		}
-		out = append(out, "clock not trusted ("+why+"): check the network to the centre")
+		out = append(out, "clock not trusted ("+why+"): "+clockDo)
 	}
 	fresh := map[string]string{}
 	for _, b := range st.Bundles {
 		fresh[b.Kind] = b.Freshness
+		if b.Version == 0 {
+			fresh[b.Kind] = "none" // never installed: nothing is blocked
+		}
 	}
 	for _, k := range readyBundles {
 		if f := fresh[k]; f != "fresh" {
 			if f == "" {
 				f = "none"
 			}
-			out = append(out, fmt.Sprintf("%s bundle %s: wait for the next sync, or ask ops to publish it", k, f))
+			out = append(out, fmt.Sprintf("%s bundle %s: %s", k, f, bundleDo))
 		}
 	}
 	if !st.Online {
-		out = append(out, "offline: the last exchange with the centre failed")
+		out = append(out, "offline: the last exchange with the centre failed"+onlineDo)
 	}
 	if s.Manual {
 		out = append(out, "manual procedure: the journal cannot record passages")
@@ -228,7 +238,7 @@ func printStatus(w io.Writer, rep statusReport) {
 			if b.Version > 0 {
 				bs = append(bs, fmt.Sprintf("%s %s (v%d)", b.Kind, b.Freshness, b.Version))
 			} else {
-				bs = append(bs, b.Kind+" "+b.Freshness)
+				bs = append(bs, b.Kind+" none")
 			}
 		}
 		fmt.Fprintf(w, "clock:    %s\ncentre:   %s\nbundles:  %s\n", clock, centre, strings.Join(bs, ", "))

@@ -53,14 +53,24 @@ dir = %q
 
 	display.SetStatus(ui.Status{
 		Lanes:          []ui.LaneStatus{{Name: "in-1", Camera: ui.DeviceOK, Scanner: ui.DeviceAbsent, Thermometer: ui.DeviceAbsent}},
-		Bundles:        []ui.Bundle{{Kind: trust.KindTrust, Freshness: trust.FreshnessFresh, Version: 1}},
+		Bundles:        []ui.Bundle{{Kind: trust.KindTrust, Freshness: trust.FreshnessFresh, Version: 1}, {Kind: trust.KindStatusBase, Freshness: trust.FreshnessBlocked}},
 		NotEnrolled:    true,
 		ClockUntrusted: true,
 	})
 	code, out, _ := status()
-	for _, want := range []string{"NOT READY", "not enrolled", "clock not trusted", "policy bundle none", "config bundle none", "offline"} {
+	// Not enrolled, the clock, the bundles and the link wait for
+	// enrolment: each says to enrol first, not to check the network or to
+	// wait for a sync that cannot come. A bundle never installed is
+	// "none", not "blocked".
+	for _, want := range []string{"NOT READY", "not enrolled", "clock not trusted", "policy bundle none: enrol first", "config bundle none: enrol first",
+		"status-base bundle none: enrol first", "status-base none", "an enrolled terminal gets the centre's signed time", "offline"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("not ready: output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, wrong := range []string{"check the network", "wait for the next sync", "blocked"} {
+		if strings.Contains(out, wrong) {
+			t.Errorf("not enrolled: output says %q:\n%s", wrong, out)
 		}
 	}
 	if code != exitRefused {
