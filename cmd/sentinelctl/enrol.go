@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"sentinel/crypto/trust"
@@ -149,12 +151,12 @@ flags:`)
 	in, attempts, err := enrol.Enrol(ctx, enrol.Options{
 		DataDir: *dataDir, Ticket: ticket, Central: *central, CAPEM: caPEM, Root: given,
 		Wait: func(ctx context.Context, n int, err error) error {
-			giveUp := fmt.Errorf("gave up after %d attempts in %v: %v: check the network, then run enrol again", n, *timeout, err)
+			giveUp := fmt.Errorf("gave up after %d attempts in %v: %v: %s, then run enrol again", n, *timeout, err, unreachableHint(u.Host, err))
 			if ctx.Err() != nil {
 				return giveUp
 			}
 			if msg := err.Error(); msg != lastErr {
-				progress("cannot reach the central system yet: %v", err)
+				progress("cannot reach the central system yet: %v (%s)", err, unreachableHint(u.Host, err))
 				lastErr = msg
 			}
 			d := wait/2 + rand.N(wait/2+1) // jitter in [wait/2, wait]
@@ -208,4 +210,17 @@ flags:`)
 	}
 	progress("done: a running sentineld starts syncing with this identity within seconds")
 	return exitOK
+}
+
+// unreachableHint says what to check when the centre at host cannot be
+// reached, in the installer's words rather than the dialler's.
+func unreachableHint(host string, err error) string {
+	var dns *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "nothing answers at " + host + ": check that sentinel-central serve runs there and that this is its enrolment address (serve prints it as \"listening enrol\")"
+	case errors.As(err, &dns):
+		return "the name in " + host + " is not known here: check the terminal's DNS, or ask ops for a ticket with an address this network knows"
+	}
+	return "check the network to " + host
 }
