@@ -28,7 +28,7 @@ func newPassage(i int) *journal.Passage {
 		Lane: fmt.Sprintf("in-%d", i%4+1), Format: credential.FormatNative, Issuer: "ZJ", KeyID: []byte{1, 2, 3, 4, 5, 6, 7, 8},
 		Holder:     credential.Holder{Issuer: "ZJ", Index: uint32(100000 + i)},
 		CodeColour: credential.ColourGreen, StatusColour: "green",
-		Temperature: journal.Temperature{Available: true, Value: physic.ZeroCelsius + 36600*physic.MilliKelvin,
+		Temperature: passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + 36600*physic.MilliKelvin,
 			Ambient: physic.ZeroCelsius + 21*physic.Kelvin, Confidence: 0.9},
 		Decision: passage.Admit, PolicyVersion: 7,
 		Bundles: map[string]uint64{"trust": 3, "status-base": 12, "status-delta": 40, "policy": 7},

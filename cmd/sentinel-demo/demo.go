@@ -17,6 +17,7 @@ import (
 	"sentinel/internal/clock"
 	"sentinel/internal/demo"
 	"sentinel/internal/gate"
+	"sentinel/internal/passage"
 	"sentinel/internal/terminal"
 	"sentinel/sync/journal"
 )
@@ -198,7 +199,7 @@ func (p *demoPrinter) print(r gate.Result) {
 	temp := "-"
 	if ps.Temperature.Available() {
 		temp = fmt.Sprintf("%.1f °C", ps.Temperature.Celsius())
-	} else if ps.Temperature.State != gate.TempNotTaken {
+	} else if ps.Temperature.State != passage.TempNotTaken {
 		temp = string(ps.Temperature.State)
 	}
 	reasons := "-"

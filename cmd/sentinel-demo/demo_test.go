@@ -164,7 +164,7 @@ func TestDemo(t *testing.T) {
 		if err != nil {
 			return fmt.Errorf("record %d: %w", seq, err)
 		}
-		if c.Temperature.Available && c.Temperature.Value.Celsius() >= 37.3 {
+		if c.Temperature.Available() && c.Temperature.Value.Celsius() >= 37.3 {
 			fevers++
 			if rec.Decision != passage.Refer || c.Holder.String() != "ZJ:1008" {
 				t.Errorf("fever record: %s for %s, want refer for ZJ:1008", rec.Decision, c.Holder)

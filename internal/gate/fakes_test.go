@@ -93,11 +93,11 @@ func (sp seedPolicy) Decide(in *Input) Decision {
 		return Decision{Verdict: v, Reasons: []string{"status-yellow"}, Colour: colour}
 	}
 	switch in.Temperature.State {
-	case TempUnavailable:
+	case passage.TempUnavailable:
 		return refer("thermometer")
-	case TempRetake:
+	case passage.TempRetake:
 		return refer("temp-retake")
-	case TempOK:
+	case passage.TempOK:
 		fever := sp.fever
 		if fever == 0 {
 			fever = celsius(37.3)
@@ -201,10 +201,10 @@ func (c *fakeClock) advance(d time.Duration) {
 type fakeThermo struct {
 	mu    sync.Mutex
 	temps []float64 // °C
-	fail  *Temperature
+	fail  *passage.Temperature
 }
 
-func (f *fakeThermo) Measure(ctx context.Context) Temperature {
+func (f *fakeThermo) Measure(ctx context.Context) passage.Temperature {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
@@ -214,7 +214,7 @@ func (f *fakeThermo) Measure(ctx context.Context) Temperature {
 	if len(f.temps) > 0 {
 		c, f.temps = f.temps[0], f.temps[1:]
 	}
-	return Temperature{State: TempOK, Value: celsius(c), Ambient: celsius(24), Confidence: 0.9}
+	return passage.Temperature{State: passage.TempOK, Value: celsius(c), Ambient: celsius(24), Confidence: 0.9}
 }
 
 // fakeSource is a CodeSource: codes and errors pushed come out of Next in

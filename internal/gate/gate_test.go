@@ -23,30 +23,30 @@ func TestPipelineRules(t *testing.T) {
 		mutate  func(*State)
 		clock   func(*fakeClock)
 		temps   []float64
-		therr   *Temperature
+		therr   *passage.Temperature
 		want    passage.Verdict
 		reason  string
 		outputs []string
-		temp    TempState
+		temp    passage.TempState
 	}{
-		{name: "green admits", payload: green, want: passage.Admit, outputs: []string{"journal", "admit"}, temp: TempOK},
-		{name: "yellow denied at a supermarket", payload: yellow, want: passage.Deny, reason: "status-yellow", outputs: []string{"journal", "refuse"}, temp: TempOK},
-		{name: "yellow referred at a pharmacy", payload: yellow, mutate: func(s *State) { s.Policy = seedPolicy{yellow: passage.Refer} }, want: passage.Refer, reason: "status-yellow", outputs: []string{"journal", "refuse"}, temp: TempOK},
-		{name: "red denied", payload: red, want: passage.Deny, reason: "status-red", outputs: []string{"journal", "refuse"}, temp: TempOK},
+		{name: "green admits", payload: green, want: passage.Admit, outputs: []string{"journal", "admit"}, temp: passage.TempOK},
+		{name: "yellow denied at a supermarket", payload: yellow, want: passage.Deny, reason: "status-yellow", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
+		{name: "yellow referred at a pharmacy", payload: yellow, mutate: func(s *State) { s.Policy = seedPolicy{yellow: passage.Refer} }, want: passage.Refer, reason: "status-yellow", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
+		{name: "red denied", payload: red, want: passage.Deny, reason: "status-red", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
 		{name: "green turned red by the status list", payload: green,
 			mutate: func(s *State) {
 				s.Status = fakeStatus{1: {Listed: true, Status: "red", Effective: t0.Add(time.Minute)}}
-			}, want: passage.Deny, reason: "status-red", outputs: []string{"journal", "refuse"}, temp: TempOK},
-		{name: "fever at 37.3 refers", payload: green, temps: []float64{37.3}, want: passage.Refer, reason: "fever", outputs: []string{"journal", "refuse"}, temp: TempOK},
-		{name: "37.2 admits", payload: green, temps: []float64{37.2}, want: passage.Admit, outputs: []string{"journal", "admit"}, temp: TempOK},
-		{name: "thermometer fault refers", payload: green, therr: &Temperature{State: TempUnavailable, Fault: "no-answer"}, want: passage.Refer, reason: "thermometer", outputs: []string{"journal", "refuse"}, temp: TempUnavailable},
-		{name: "no forehead refers for a retake", payload: green, therr: &Temperature{State: TempRetake, Fault: FaultNoPerson}, want: passage.Refer, reason: "temp-retake", outputs: []string{"journal", "refuse"}, temp: TempRetake},
-		{name: "thermometer in no known state refers", payload: green, therr: &Temperature{State: "warm"}, want: passage.Refer, reason: "thermometer", outputs: []string{"journal", "refuse"}, temp: TempUnavailable},
+			}, want: passage.Deny, reason: "status-red", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
+		{name: "fever at 37.3 refers", payload: green, temps: []float64{37.3}, want: passage.Refer, reason: "fever", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
+		{name: "37.2 admits", payload: green, temps: []float64{37.2}, want: passage.Admit, outputs: []string{"journal", "admit"}, temp: passage.TempOK},
+		{name: "thermometer fault refers", payload: green, therr: &passage.Temperature{State: passage.TempUnavailable, Fault: "no-answer"}, want: passage.Refer, reason: "thermometer", outputs: []string{"journal", "refuse"}, temp: passage.TempUnavailable},
+		{name: "no forehead refers for a retake", payload: green, therr: &passage.Temperature{State: passage.TempRetake, Fault: passage.FaultNoPerson}, want: passage.Refer, reason: "temp-retake", outputs: []string{"journal", "refuse"}, temp: passage.TempRetake},
+		{name: "thermometer in no known state refers", payload: green, therr: &passage.Temperature{State: "warm"}, want: passage.Refer, reason: "thermometer", outputs: []string{"journal", "refuse"}, temp: passage.TempUnavailable},
 		{name: "stale trust bundle refers", payload: green, clock: func(c *fakeClock) { c.t = t0.Add(23 * time.Hour) },
 			mutate: func(s *State) {
 				s.Bundles[trust.KindTrust] = BundleState{Version: 3, FreshUntil: t0, GraceUntil: t0.Add(time.Minute)}
 			},
-			want: passage.Refer, reason: "bundle-stale", outputs: []string{"journal", "refuse"}, temp: TempOK},
+			want: passage.Refer, reason: "bundle-stale", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
 		// The status list is judged on base and chain together: a delta
 		// signed after the base covers the whole list, so a fresh chain
 		// on a base past its grace does not refer anyone.
@@ -55,25 +55,25 @@ func TestPipelineRules(t *testing.T) {
 				s.Bundles[trust.KindStatusBase] = BundleState{Version: 10, IssuedAt: t0.Add(-96 * time.Hour), FreshUntil: t0.Add(-72 * time.Hour), GraceUntil: t0}
 				s.Bundles[trust.KindStatusDelta] = BundleState{Version: 14, IssuedAt: t0.Add(30 * time.Minute), FreshUntil: t0.Add(24 * time.Hour), GraceUntil: t0.Add(72 * time.Hour)}
 			},
-			want: passage.Admit, outputs: []string{"journal", "admit"}, temp: TempOK},
+			want: passage.Admit, outputs: []string{"journal", "admit"}, temp: passage.TempOK},
 		{name: "stale deltas on a stale base refer", payload: green,
 			mutate: func(s *State) {
 				s.Bundles[trust.KindStatusBase] = BundleState{Version: 10, IssuedAt: t0.Add(-96 * time.Hour), FreshUntil: t0.Add(-72 * time.Hour), GraceUntil: t0}
 				s.Bundles[trust.KindStatusDelta] = BundleState{Version: 14, IssuedAt: t0.Add(-95 * time.Hour), FreshUntil: t0.Add(-71 * time.Hour), GraceUntil: t0.Add(-23 * time.Hour)}
 			},
-			want: passage.Refer, reason: "bundle-stale", outputs: []string{"journal", "refuse"}, temp: TempOK},
+			want: passage.Refer, reason: "bundle-stale", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
 		{name: "a delta without a base is no list", payload: green,
 			mutate: func(s *State) {
 				delete(s.Bundles, trust.KindStatusBase)
 				s.Bundles[trust.KindStatusDelta] = BundleState{Version: 14, IssuedAt: t0, FreshUntil: t0.Add(24 * time.Hour), GraceUntil: t0.Add(72 * time.Hour)}
 			},
-			want: passage.Refer, reason: "bundle-stale", outputs: []string{"journal", "refuse"}, temp: TempOK},
-		{name: "untrusted clock refers", payload: green, clock: func(c *fakeClock) { c.trusted = false }, want: passage.Refer, reason: "clock-untrusted", outputs: []string{"journal", "refuse"}, temp: TempOK},
-		{name: "not enrolled refers", payload: green, mutate: func(s *State) { s.Verifier, s.Enrolled = nil, false }, want: passage.Refer, reason: "not-enrolled", outputs: []string{"journal", "refuse"}, temp: TempNotTaken},
-		{name: "forged code denied", payload: forged, want: passage.Deny, reason: string(credential.ReasonUnknownKey), outputs: []string{"journal", "refuse"}, temp: TempNotTaken},
-		{name: "expired code denied", payload: green, clock: func(c *fakeClock) { c.t = t0.Add(25 * time.Hour) }, want: passage.Deny, reason: string(credential.ReasonExpired), outputs: []string{"journal", "refuse"}, temp: TempNotTaken},
-		{name: "garbage denied", payload: func(testing.TB) []byte { return []byte("hello") }, want: passage.Deny, reason: string(credential.ReasonUnknownFormat), outputs: []string{"journal", "refuse"}, temp: TempNotTaken},
-		{name: "no policy refers", payload: green, mutate: func(s *State) { s.Policy = nil }, want: passage.Refer, reason: ReasonNoPolicy, outputs: []string{"journal", "refuse"}, temp: TempOK},
+			want: passage.Refer, reason: "bundle-stale", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
+		{name: "untrusted clock refers", payload: green, clock: func(c *fakeClock) { c.trusted = false }, want: passage.Refer, reason: "clock-untrusted", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
+		{name: "not enrolled refers", payload: green, mutate: func(s *State) { s.Verifier, s.Enrolled = nil, false }, want: passage.Refer, reason: "not-enrolled", outputs: []string{"journal", "refuse"}, temp: passage.TempNotTaken},
+		{name: "forged code denied", payload: forged, want: passage.Deny, reason: string(credential.ReasonUnknownKey), outputs: []string{"journal", "refuse"}, temp: passage.TempNotTaken},
+		{name: "expired code denied", payload: green, clock: func(c *fakeClock) { c.t = t0.Add(25 * time.Hour) }, want: passage.Deny, reason: string(credential.ReasonExpired), outputs: []string{"journal", "refuse"}, temp: passage.TempNotTaken},
+		{name: "garbage denied", payload: func(testing.TB) []byte { return []byte("hello") }, want: passage.Deny, reason: string(credential.ReasonUnknownFormat), outputs: []string{"journal", "refuse"}, temp: passage.TempNotTaken},
+		{name: "no policy refers", payload: green, mutate: func(s *State) { s.Policy = nil }, want: passage.Refer, reason: ReasonNoPolicy, outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -211,11 +211,11 @@ func TestManyLanes(t *testing.T) {
 // measure at the same time.
 type busyThermo struct{ busy atomic.Bool }
 
-func (b *busyThermo) Measure(ctx context.Context) Temperature {
+func (b *busyThermo) Measure(ctx context.Context) passage.Temperature {
 	if !b.busy.CompareAndSwap(false, true) {
-		return Temperature{State: TempUnavailable, Fault: "two passages at once on one lane"}
+		return passage.Temperature{State: passage.TempUnavailable, Fault: "two passages at once on one lane"}
 	}
 	defer b.busy.Store(false)
 	time.Sleep(100 * time.Microsecond)
-	return Temperature{State: TempOK, Value: celsius(36.6), Ambient: celsius(24), Confidence: 1}
+	return passage.Temperature{State: passage.TempOK, Value: celsius(36.6), Ambient: celsius(24), Confidence: 1}
 }

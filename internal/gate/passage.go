@@ -60,7 +60,7 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	verified := time.Since(start)
 
 	// Temperature, while the person stands there.
-	temp := Temperature{State: TempNotTaken}
+	temp := passage.Temperature{State: passage.TempNotTaken}
 	if cred != nil && !reused && l.cfg.Thermometer != nil {
 		temp = measure(ctx, l.cfg.Thermometer)
 	}
@@ -170,13 +170,13 @@ func replayKey(c *credential.Credential, payload []byte, now time.Time, window t
 
 // measure takes the person's temperature. A result in no state the gate
 // knows counts as a thermometer that failed.
-func measure(ctx context.Context, th Thermometer) Temperature {
+func measure(ctx context.Context, th Thermometer) passage.Temperature {
 	t := th.Measure(ctx)
 	switch t.State {
-	case TempOK, TempUnavailable, TempRetake:
+	case passage.TempOK, passage.TempUnavailable, passage.TempRetake:
 		return t
 	}
-	return Temperature{State: TempUnavailable, Fault: FaultError}
+	return passage.Temperature{State: passage.TempUnavailable, Fault: passage.FaultError}
 }
 
 // commit writes p to the journal, then shows it and drives the outputs:

@@ -29,10 +29,7 @@ func (p enginePolicy) Decide(in *Input) Decision {
 			Effective: in.Status.Effective, Until: in.Status.Until,
 			Reason: in.Status.Reason, Revoked: in.Status.Revoked,
 		},
-		Temperature: policy.Temperature{
-			State: policy.TempState(in.Temperature.State), Value: in.Temperature.Value,
-			Confidence: in.Temperature.Confidence, Fault: in.Temperature.Fault,
-		},
+		Temperature:  in.Temperature,
 		ClockTrusted: in.ClockTrusted,
 		Bundles:      in.Bundles,
 		Enrolled:     in.Enrolled,

@@ -24,7 +24,7 @@ func TestDefaultPolicies(t *testing.T) {
 		mutate  func(*State)
 		clock   func(*fakeClock)
 		temps   []float64
-		therr   *Temperature
+		therr   *passage.Temperature
 		want    passage.Verdict
 		reason  string
 	}
@@ -54,7 +54,7 @@ func TestDefaultPolicies(t *testing.T) {
 			tc{name: "green", site: site, payload: green, want: passage.Admit},
 			tc{name: "red", site: site, payload: red, want: passage.Deny},
 			tc{name: "fever", site: site, payload: green, temps: []float64{37.3}, want: passage.Refer, reason: "fever"},
-			tc{name: "thermometer fault", site: site, payload: green, therr: &Temperature{State: TempUnavailable, Fault: "no-answer"}, want: passage.Refer},
+			tc{name: "thermometer fault", site: site, payload: green, therr: &passage.Temperature{State: passage.TempUnavailable, Fault: "no-answer"}, want: passage.Refer},
 			tc{name: "stale trust", site: site, payload: green, mutate: stale(trust.KindTrust), want: passage.Refer},
 			tc{name: "stale status", site: site, payload: green, mutate: stale(trust.KindStatusBase), want: passage.Refer},
 			tc{name: "untrusted clock", site: site, payload: green, clock: func(c *fakeClock) { c.trusted = false }, want: passage.Refer, reason: "clock-untrusted"},

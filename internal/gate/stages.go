@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"periph.io/x/conn/v3/physic"
-
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
@@ -33,7 +31,7 @@ type Thermometer interface {
 	// TempUnavailable with the sensor's fault in Fault; or TempRetake
 	// with FaultNoPerson, FaultUnstable or FaultCancelled in Fault. Any
 	// other State counts as TempUnavailable with FaultError.
-	Measure(ctx context.Context) Temperature
+	Measure(ctx context.Context) passage.Temperature
 }
 
 // Policy decides a passage from everything the pipeline learnt.
@@ -112,61 +110,6 @@ func (r StatusResult) Colour() credential.Colour {
 	return c
 }
 
-// TempState says whether and how a temperature was taken.
-type TempState string
-
-// Temperature states, as policy and the journal see them.
-const (
-	// TempNotTaken: the lane has no thermometer, or the code was refused
-	// before the temperature mattered.
-	TempNotTaken TempState = "not-taken"
-	// TempOK: a reading of the person.
-	TempOK TempState = "ok"
-	// TempUnavailable: the thermometer has a fault (Fault says which).
-	TempUnavailable TempState = "unavailable"
-	// TempRetake: no stable reading of a forehead (the person moved or
-	// stood too far): ask for a retake.
-	TempRetake TempState = "retake"
-)
-
-// Faults of a temperature not taken, besides the sensor's own words for
-// why it is unavailable (such as "no-answer" or "stuck").
-const (
-	// FaultNoPerson: a retake, nobody stood in front of the thermometer.
-	FaultNoPerson = "no-person"
-	// FaultUnstable: a retake, the reading did not settle (the person
-	// moved, or something else is in the field of view).
-	FaultUnstable = "unstable"
-	// FaultCancelled: a retake, the passage was cancelled while measuring.
-	FaultCancelled = "cancelled"
-	// FaultError: unavailable, the thermometer failed in a way it did not
-	// name.
-	FaultError = "error"
-)
-
-// Temperature is the temperature taken at a passage.
-type Temperature struct {
-	State      TempState          `json:"state"`
-	Value      physic.Temperature `json:"-"` // estimated core temperature
-	Ambient    physic.Temperature `json:"-"`
-	Confidence float64            `json:"confidence,omitempty"`
-	// Fault is the sensor's reason in a stable word when unavailable
-	// (such as "no-answer", or FaultError), FaultNoPerson, FaultUnstable
-	// or FaultCancelled for a retake.
-	Fault string `json:"fault,omitempty"`
-}
-
-// Available reports whether a reading was taken.
-func (t Temperature) Available() bool { return t.State == TempOK }
-
-// Celsius returns the value in °C, or 0 when no reading was taken.
-func (t Temperature) Celsius() float64 {
-	if !t.Available() {
-		return 0
-	}
-	return t.Value.Celsius()
-}
-
 // Input is everything policy decides on.
 type Input struct {
 	// Credential is the verified code; nil when it was refused.
@@ -176,7 +119,7 @@ type Input struct {
 	// Status is the status list's word on the credential.
 	Status StatusResult
 	// Temperature is the reading taken at the lane.
-	Temperature Temperature
+	Temperature passage.Temperature
 	// ClockTrusted says whether Now can be trusted.
 	ClockTrusted bool
 	// Bundles is the freshness of each kind of bundle at Now.
@@ -225,7 +168,7 @@ type Passage struct {
 	// StatusColour is the status list's entry that applied: green,
 	// yellow, red or withheld; empty when none did.
 	StatusColour string
-	Temperature  Temperature
+	Temperature  passage.Temperature
 	Verdict      passage.Verdict
 	Reasons      []string
 	// PolicyVersion and BundleVersions say which rules and data decided.
@@ -240,7 +183,7 @@ type Shown struct {
 	Verdict     passage.Verdict
 	Colour      credential.Colour
 	MaskedName  string
-	Temperature Temperature
+	Temperature passage.Temperature
 	Reasons     []string
 	// Message is the first reason in words, by language ("en", "zh").
 	Message map[string]string

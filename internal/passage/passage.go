@@ -1,7 +1,8 @@
 // Package passage holds the words that every layer of the terminal uses
-// for one person at one lane: the verdict. The gate decides it, policy
-// rules return it, the journal records it and the display shows it; all
-// of them use this one type, so that no layer translates another's.
+// for one person at one lane: the verdict and the temperature taken. The
+// gate decides them, policy rules read and return them, the journal
+// records them and the display shows them; all of them use these types,
+// so that no layer translates another's.
 //
 // The package is a leaf: it imports nothing of Sentinel, so that the
 // gate, policy, the journal (which must not import the gate) and the

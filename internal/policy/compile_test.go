@@ -274,7 +274,7 @@ func TestChainMatchesRules(t *testing.T) {
 					in.Status = Status{Overridden: pick(2) == 0, Status: []string{"green", "yellow", "red", "withheld"}[pick(4)],
 						Effective: t0.Add(time.Duration(pick(5)-3) * time.Hour), Revoked: pick(8) == 0}
 				}
-				in.Temperature = Temperature{State: []TempState{TempOK, TempOK, TempUnavailable, TempRetake, TempNotTaken, ""}[pick(6)],
+				in.Temperature = passage.Temperature{State: []passage.TempState{passage.TempOK, passage.TempOK, passage.TempUnavailable, passage.TempRetake, passage.TempNotTaken, ""}[pick(6)],
 					Value: celsius(36 + float64(pick(30))/10)}
 				got, want := e.Decide(in), decideOneByOne(e, in)
 				if got.Verdict != want.Verdict || got.Rule != want.Rule || !slices.Equal(got.Reasons, want.Reasons) || got.Colour != want.Colour {

@@ -237,7 +237,7 @@ func (e *Engine) activation(in *Input) (*activation, credential.Colour) {
 		a.temp.Celsius = t.Value.Celsius()
 	}
 	if a.temp.State == "" {
-		a.temp.State = string(TempNotTaken)
+		a.temp.State = string(passage.TempNotTaken)
 	}
 	a.clock.Trusted = in.ClockTrusted
 	a.bundles = bundlesVar{

@@ -30,7 +30,7 @@ func green() Input {
 			Colour: credential.ColourGreen, ColourSince: t0.Add(-72 * time.Hour),
 			IssuedAt: t0.Add(-time.Hour), Expires: t0.Add(23 * time.Hour), Rolling: true,
 		},
-		Temperature:  Temperature{State: TempOK, Value: celsius(36.6), Confidence: 0.9},
+		Temperature:  passage.Temperature{State: passage.TempOK, Value: celsius(36.6), Confidence: 0.9},
 		ClockTrusted: true,
 		Bundles:      allBundles(trust.FreshnessFresh),
 		Enrolled:     true,
@@ -121,10 +121,12 @@ func commonCases(yellow passage.Verdict) []policyCase {
 		{name: "fever refers for a retake", mutate: func(in *Input) { in.Temperature.Value = celsius(38.0) }, verdict: passage.Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourGreen},
 		{name: "exactly 37.3 refers", mutate: func(in *Input) { in.Temperature.Value = DefaultFever }, verdict: passage.Refer, reasons: []string{ReasonFever}, rule: "fever", colour: credential.ColourGreen},
 		{name: "37.29 admits", mutate: func(in *Input) { in.Temperature.Value = DefaultFever - centiCelsius }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
-		{name: "thermometer unavailable refers", mutate: func(in *Input) { in.Temperature = Temperature{State: TempUnavailable, Fault: "i2c-nack"} }, verdict: passage.Refer, reasons: []string{ReasonThermometer}, rule: "thermometer", colour: credential.ColourGreen},
-		{name: "unstable reading refers for a retake", mutate: func(in *Input) { in.Temperature = Temperature{State: TempRetake, Fault: "unstable"} }, verdict: passage.Refer, reasons: []string{ReasonRetake}, rule: "temperature-retake", colour: credential.ColourGreen},
-		{name: "lane without a thermometer admits", mutate: func(in *Input) { in.Temperature = Temperature{State: TempNotTaken} }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
-		{name: "zero temperature is not taken", mutate: func(in *Input) { in.Temperature = Temperature{} }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+		{name: "thermometer unavailable refers", mutate: func(in *Input) {
+			in.Temperature = passage.Temperature{State: passage.TempUnavailable, Fault: "i2c-nack"}
+		}, verdict: passage.Refer, reasons: []string{ReasonThermometer}, rule: "thermometer", colour: credential.ColourGreen},
+		{name: "unstable reading refers for a retake", mutate: func(in *Input) { in.Temperature = passage.Temperature{State: passage.TempRetake, Fault: "unstable"} }, verdict: passage.Refer, reasons: []string{ReasonRetake}, rule: "temperature-retake", colour: credential.ColourGreen},
+		{name: "lane without a thermometer admits", mutate: func(in *Input) { in.Temperature = passage.Temperature{State: passage.TempNotTaken} }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+		{name: "zero temperature is not taken", mutate: func(in *Input) { in.Temperature = passage.Temperature{} }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
 		{name: "complete vaccination DCC admits and shows green", mutate: func(in *Input) { *in = dcc() }, verdict: passage.Admit, rule: "certificate", colour: credential.ColourGreen},
 		{name: "incomplete vaccination DCC denies", mutate: func(in *Input) {
 			*in = dcc()
@@ -238,14 +240,14 @@ func TestSiteSettings(t *testing.T) {
 		cases  []policyCase
 	}{
 		{"thermometer fault admitted", func(b *Bundle) { b.ThermometerUnavailable = passage.Admit }, []policyCase{
-			{name: "fault ignored", mutate: func(in *Input) { in.Temperature = Temperature{State: TempUnavailable} }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
+			{name: "fault ignored", mutate: func(in *Input) { in.Temperature = passage.Temperature{State: passage.TempUnavailable} }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},
 			{name: "red still denied", mutate: func(in *Input) {
-				in.Temperature = Temperature{State: TempUnavailable}
+				in.Temperature = passage.Temperature{State: passage.TempUnavailable}
 				in.Credential.Colour = credential.ColourRed
 			}, verdict: passage.Deny, reasons: []string{ReasonColourRed}, rule: "colour-red", colour: credential.ColourRed},
 		}},
 		{"thermometer fault denied", func(b *Bundle) { b.ThermometerUnavailable = passage.Deny }, []policyCase{
-			{name: "fault denies", mutate: func(in *Input) { in.Temperature = Temperature{State: TempUnavailable} }, verdict: passage.Deny, reasons: []string{ReasonThermometer}, rule: "thermometer", colour: credential.ColourGreen},
+			{name: "fault denies", mutate: func(in *Input) { in.Temperature = passage.Temperature{State: passage.TempUnavailable} }, verdict: passage.Deny, reasons: []string{ReasonThermometer}, rule: "thermometer", colour: credential.ColourGreen},
 		}},
 		{"fever at 37.8", func(b *Bundle) { b.Fever = celsius(37.8) }, []policyCase{
 			{name: "37.5 admits", mutate: func(in *Input) { in.Temperature.Value = celsius(37.5) }, verdict: passage.Admit, rule: "green", colour: credential.ColourGreen},

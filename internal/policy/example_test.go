@@ -8,6 +8,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 	"sentinel/internal/siteconfig"
 )
@@ -30,7 +31,7 @@ func ExampleNew() {
 			Colour:   credential.ColourYellow,
 			IssuedAt: now.Add(-time.Hour), Expires: now.Add(23 * time.Hour),
 		},
-		Temperature:  policy.Temperature{State: policy.TempOK, Value: physic.ZeroCelsius + 36*physic.Celsius},
+		Temperature:  passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + 36*physic.Celsius},
 		ClockTrusted: true, Bundles: fresh, Enrolled: true, Now: now,
 	}
 	d := e.Decide(in)

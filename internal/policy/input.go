@@ -3,8 +3,6 @@ package policy
 import (
 	"time"
 
-	"periph.io/x/conn/v3/physic"
-
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/passage"
@@ -29,36 +27,6 @@ type Status struct {
 	Revoked bool
 }
 
-// TempState says whether and how a temperature was taken. The values are
-// those of the gate's temperature states.
-type TempState string
-
-// Temperature states.
-const (
-	// TempNotTaken: the lane has no thermometer, or the temperature was not
-	// needed. The default policies do not look at the temperature then.
-	TempNotTaken TempState = "not-taken"
-	// TempOK: a reading of the person.
-	TempOK TempState = "ok"
-	// TempUnavailable: the thermometer has a fault.
-	TempUnavailable TempState = "unavailable"
-	// TempRetake: no stable reading (the person moved or stood too far).
-	TempRetake TempState = "retake"
-)
-
-// Temperature is the reading taken at the lane.
-type Temperature struct {
-	State      TempState
-	Value      physic.Temperature // the estimated core temperature when State is TempOK
-	Confidence float64            // 0 to 1
-	// Fault is the thermometer's reason when unavailable (for the rules'
-	// eyes: temperature.fault).
-	Fault string
-}
-
-// Available reports whether a reading of the person was taken.
-func (t Temperature) Available() bool { return t.State == TempOK }
-
 // Input is everything a policy decides on.
 type Input struct {
 	// Credential is the verified code; nil when it was refused.
@@ -68,7 +36,7 @@ type Input struct {
 	// Status is the status list's word on the credential.
 	Status Status
 	// Temperature is the reading taken at the lane.
-	Temperature Temperature
+	Temperature passage.Temperature
 	// ClockTrusted says whether Now can be trusted.
 	ClockTrusted bool
 	// Bundles is the freshness of each kind of bundle at Now. A kind that

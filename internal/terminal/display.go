@@ -24,10 +24,7 @@ var _ gate.Display = uiDisplay{}
 func (u uiDisplay) Show(s gate.Shown) {
 	v := ui.Verdict{
 		Lane: s.Lane, Outcome: s.Verdict, Colour: s.Colour, MaskedName: s.MaskedName,
-		Temperature: ui.Temperature{
-			State: ui.TempState(s.Temperature.State), Value: s.Temperature.Value,
-			High: slices.Contains(s.Reasons, "fever"),
-		},
+		Temperature: s.Temperature, Fever: slices.Contains(s.Reasons, "fever"),
 		Reasons: s.Reasons, Message: s.Message, Manual: s.Manual, At: s.At,
 		OverrideReasons: s.OverrideReasons,
 	}

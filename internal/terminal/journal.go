@@ -31,10 +31,7 @@ func journalPassage(p *gate.Passage) *journal.Passage {
 		Decision: p.Verdict, Reasons: p.Reasons, PolicyVersion: p.PolicyVersion,
 	}
 	if p.Temperature.Available() {
-		jp.Temperature = journal.Temperature{
-			Available: true, Value: p.Temperature.Value, Ambient: p.Temperature.Ambient,
-			Confidence: p.Temperature.Confidence,
-		}
+		jp.Temperature = p.Temperature
 	}
 	if len(p.BundleVersions) > 0 {
 		jp.Bundles = make(map[string]uint64, len(p.BundleVersions))

@@ -28,7 +28,7 @@ func TestJournalPassage(t *testing.T) {
 		Time: at, ClockTrusted: true, Lane: "in-1", Format: credential.FormatNative, Issuer: "ZJ", KeyID: []byte{1, 2},
 		Holder:     credential.Holder{Kind: credential.HolderNative, Issuer: "ZJ", Index: 7},
 		CodeColour: credential.ColourGreen, StatusColour: "red",
-		Temperature: gate.Temperature{State: gate.TempOK, Value: physic.ZeroCelsius + 37*physic.Celsius, Ambient: physic.ZeroCelsius + 24*physic.Celsius, Confidence: 0.8},
+		Temperature: passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + 37*physic.Celsius, Ambient: physic.ZeroCelsius + 24*physic.Celsius, Confidence: 0.8},
 		Verdict:     passage.Admit, Reasons: []string{gate.ReasonOverride}, PolicyVersion: 3,
 		BundleVersions: map[trust.Kind]uint64{trust.KindTrust: 2, trust.KindStatusDelta: 0},
 		Override:       &gate.Override{Guard: "guard-1", Reason: gate.OverrideRetakeNormal, Of: 41},

@@ -36,9 +36,9 @@ func ExampleNew() {
 		Outcome:     passage.Refer,
 		Colour:      credential.ColourGreen,
 		MaskedName:  "Zhang *",
-		Temperature: ui.Temperature{State: ui.TempOK, Value: physic.ZeroCelsius + 37800*physic.MilliKelvin, High: true},
-		Reasons:     []string{"fever"},
-		Message:     map[string]string{"en": "Temperature high. Retake it.", "zh": "体温偏高。请复测。"},
+		Temperature: passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + 37800*physic.MilliKelvin}, Fever: true,
+		Reasons: []string{"fever"},
+		Message: map[string]string{"en": "Temperature high. Retake it.", "zh": "体温偏高。请复测。"},
 	})
 	fmt.Printf("%+v\n", display.Counts())
 	// Output: {Admitted:0 Refused:0 Referred:1 Overrides:0}

@@ -85,7 +85,7 @@ func TestInstructionNeverCut(t *testing.T) {
 		ts := httptest.NewServer(s.Handler())
 		if len(lanes) == 2 {
 			s.Show(Verdict{Lane: "out-1", Outcome: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Ouyang *",
-				Temperature: Temperature{State: TempOK, Value: celsius(36.6)}})
+				Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.6)}})
 		}
 		for _, lang := range []string{LangEN, LangZH} {
 			for _, size := range sizes {
@@ -103,8 +103,8 @@ func TestInstructionNeverCut(t *testing.T) {
 					// A new name each time, so that the page's update is seen.
 					who := fmt.Sprintf("Wang %d *", i)
 					s.Show(Verdict{Lane: "in-1", Outcome: passage.Deny, Colour: credential.ColourRed, MaskedName: who,
-						Temperature: Temperature{State: TempOK, Value: celsius(38.4), High: true},
-						Reasons:     []string{"colour-red"}, Message: map[string]string{lang: msg},
+						Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(38.4)}, Fever: true,
+						Reasons: []string{"colour-red"}, Message: map[string]string{lang: msg},
 						OverrideReasons: []string{"emergency"}})
 					wait := fmt.Sprintf(`(() => { const l = document.querySelector('.lane[data-lane="in-1"]'); return !!l && l.textContent.includes(%q); })()`, who)
 					sctx, cancel := context.WithTimeout(ctx, 10*time.Second)

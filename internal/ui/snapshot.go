@@ -111,15 +111,15 @@ func (s *Server) snapshot(lang string) snapshot {
 			}
 			vv := &verdictView{
 				Outcome: v.Outcome, Colour: colourWord(v.Colour), Name: v.MaskedName,
-				TempState: string(v.Temperature.State), TempHigh: v.Temperature.High,
+				TempState: string(v.Temperature.State), TempHigh: v.Fever,
 				Message: verdictMessage(v, lang), Reasons: v.Reasons, Manual: v.Manual,
 				At:          v.At.In(s.opts.Location).Format(time.TimeOnly),
 				RemainingMS: l.until.Sub(now).Milliseconds(), HoldMS: hold.Milliseconds(),
 			}
 			if vv.TempState == "" {
-				vv.TempState = string(TempNotTaken)
+				vv.TempState = string(passage.TempNotTaken)
 			}
-			if v.Temperature.State == TempOK {
+			if v.Temperature.State == passage.TempOK {
 				vv.Temp = formatCelsius(v.Temperature.Value.Celsius())
 			}
 			if v.OverrideReason != "" {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"periph.io/x/conn/v3/physic"
-
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/passage"
@@ -42,28 +40,6 @@ var (
 	ErrNoOverride = errors.New("ui: overrides are not available on this terminal")
 )
 
-// TempState says whether and how a temperature was taken; the values are
-// the gate's.
-type TempState string
-
-// Temperature states.
-const (
-	TempNotTaken    TempState = "not-taken"   // no thermometer, or not measured
-	TempOK          TempState = "ok"          // a reading of the person
-	TempUnavailable TempState = "unavailable" // the thermometer has a fault
-	TempRetake      TempState = "retake"      // no stable reading: measure again
-)
-
-// Temperature is the temperature taken at a passage.
-type Temperature struct {
-	State TempState
-	// Value is the estimated core temperature when State is TempOK.
-	Value physic.Temperature
-	// High marks a reading at or above the site's fever threshold (policy
-	// decides; the display only shows it).
-	High bool
-}
-
 // Verdict is one passage or event at a lane, as the gate decided it.
 type Verdict struct {
 	// Lane names the lane; a lane not in Options.Lanes is added.
@@ -76,8 +52,13 @@ type Verdict struct {
 	Colour credential.Colour
 	// MaskedName is the masked display name ("Zhang *"); never a full
 	// name.
-	MaskedName  string
-	Temperature Temperature
+	MaskedName string
+	// Temperature is the temperature taken; the page shows its State and,
+	// for passage.TempOK, its Value.
+	Temperature passage.Temperature
+	// Fever marks a reading at or above the site's fever threshold (policy
+	// decides; the display only shows it).
+	Fever bool
 	// Reasons are the reason codes, most important first.
 	Reasons []string
 	// Message is the first reason in words by language ("en", "zh"). When

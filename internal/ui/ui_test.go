@@ -257,7 +257,7 @@ func TestEventStream(t *testing.T) {
 
 	s.Show(Verdict{
 		Lane: "in-1", Outcome: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Zhang *",
-		Temperature: Temperature{State: TempOK, Value: physic.ZeroCelsius + 36640*physic.MilliKelvin},
+		Temperature: passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + 36640*physic.MilliKelvin},
 	})
 	id1, snap := st.snapshot()
 	if id1 == id0 {

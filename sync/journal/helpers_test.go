@@ -38,7 +38,7 @@ func testPassage(i int, at time.Time) *Passage {
 		Holder:       credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(100000 + i)},
 		CodeColour:   credential.ColourGreen,
 		StatusColour: "green",
-		Temperature: Temperature{Available: true, Value: physic.ZeroCelsius + physic.Temperature(36_500+i%10)*physic.MilliKelvin,
+		Temperature: passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + physic.Temperature(36_500+i%10)*physic.MilliKelvin,
 			Ambient: physic.ZeroCelsius + 22*physic.Kelvin, Confidence: 0.875},
 		Decision:      passage.Admit,
 		Reasons:       nil,
@@ -51,7 +51,7 @@ func testPassage(i int, at time.Time) *Passage {
 	}
 	if i%11 == 0 {
 		p.Decision, p.Override = passage.Refer, &Override{Who: "guard-2", Why: "retake"}
-		p.Temperature = Temperature{}
+		p.Temperature = passage.Temperature{}
 	}
 	return p
 }

@@ -5,8 +5,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"periph.io/x/conn/v3/physic"
-
 	"sentinel/crypto/credential"
 	"sentinel/internal/passage"
 )
@@ -42,7 +40,10 @@ type Passage struct {
 	CodeColour   credential.Colour
 	StatusColour string
 	// Temperature is the reading taken at the lane; sealed in the record.
-	Temperature Temperature
+	// The journal keeps a reading (State passage.TempOK) with its value,
+	// ambient and confidence (to 0.001); of any other state only that no
+	// reading was taken.
+	Temperature passage.Temperature
 	// Decision and Reasons (stable reason codes) are the verdict.
 	Decision passage.Verdict
 	Reasons  []string
@@ -52,17 +53,6 @@ type Passage struct {
 	Bundles       map[string]uint64
 	// Override is set when a guard overrode the verdict.
 	Override *Override
-}
-
-// Temperature is the reading of the lane's thermometer.
-type Temperature struct {
-	// Available is false when no reading was taken (no thermometer, or a
-	// fault); the other fields are then zero.
-	Available bool
-	Value     physic.Temperature
-	Ambient   physic.Temperature
-	// Confidence is the thermometer's heuristic in 0..1, stored to 0.001.
-	Confidence float64
 }
 
 // Override is a guard's override of the verdict: a record of its own
@@ -117,7 +107,7 @@ func (p *Passage) validate() error {
 	if len(p.Bundles) > MaxBundles {
 		return bad("%d bundle versions, at most %d", len(p.Bundles), MaxBundles)
 	}
-	if c := p.Temperature.Confidence; c < 0 || c > 1 || c != c {
+	if c := p.Temperature.Confidence; p.Temperature.Available() && (c < 0 || c > 1 || c != c) {
 		return bad("temperature confidence %v outside 0..1", c)
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 
 	"sentinel/crypto/cose"
 	"sentinel/crypto/credential"
+	"sentinel/internal/passage"
 )
 
 // The HPKE suite that wraps data keys (the KEM is the centre key's).
@@ -166,7 +167,7 @@ func (k *dataKey) seal(epoch Epoch, seq Seq, p *Passage) (Sealed, error) {
 		HolderKind:   uint8(p.Holder.Kind),
 		HolderIssuer: p.Holder.Issuer,
 		HolderIndex:  p.Holder.Index,
-		Available:    p.Temperature.Available,
+		Available:    p.Temperature.Available(),
 	}
 	if p.Holder.Pseudonym != ([credential.PseudonymSize]byte{}) {
 		w.Pseudonym = p.Holder.Pseudonym[:]
@@ -186,7 +187,7 @@ func (k *dataKey) seal(epoch Epoch, seq Seq, p *Passage) (Sealed, error) {
 // Contents are a record's sealed fields, opened.
 type Contents struct {
 	Holder      credential.Holder
-	Temperature Temperature
+	Temperature passage.Temperature
 }
 
 // Opener opens sealed fields with the centre's private key: the central
@@ -245,10 +246,12 @@ func (o *Opener) Open(r *Record) (*Contents, error) {
 	}
 	c := &Contents{
 		Holder: credential.Holder{Kind: credential.HolderKind(w.HolderKind), Issuer: w.HolderIssuer, Index: w.HolderIndex},
-		Temperature: Temperature{
-			Available: w.Available, Value: physic.Temperature(w.Value), Ambient: physic.Temperature(w.Ambient),
+	}
+	if w.Available {
+		c.Temperature = passage.Temperature{
+			State: passage.TempOK, Value: physic.Temperature(w.Value), Ambient: physic.Temperature(w.Ambient),
 			Confidence: float64(w.Confidence) / 1000,
-		},
+		}
 	}
 	if len(w.Pseudonym) != 0 {
 		if len(w.Pseudonym) != credential.PseudonymSize {

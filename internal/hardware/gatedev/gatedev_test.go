@@ -116,22 +116,22 @@ func TestThermometer(t *testing.T) {
 		name string
 		ctx  context.Context
 		s    sampler
-		want gate.Temperature
+		want passage.Temperature
 	}{
 		{name: "reading", s: sampler{rd: thermo.Reading{Value: celsius(36.8), Surface: celsius(35.1), Ambient: celsius(23), Confidence: 0.8}},
-			want: gate.Temperature{State: gate.TempOK, Value: celsius(36.8), Ambient: celsius(23), Confidence: 0.8}},
+			want: passage.Temperature{State: passage.TempOK, Value: celsius(36.8), Ambient: celsius(23), Confidence: 0.8}},
 		{name: "sensor does not answer", s: sampler{err: fmt.Errorf("measure: %w", &thermo.UnavailableError{Reason: thermo.ReasonNoAnswer, Err: thermo.ErrNoAnswer})},
-			want: gate.Temperature{State: gate.TempUnavailable, Fault: "no-answer"}},
+			want: passage.Temperature{State: passage.TempUnavailable, Fault: "no-answer"}},
 		{name: "sensor stuck", s: sampler{err: &thermo.UnavailableError{Reason: thermo.ReasonStuck, Err: thermo.ErrStuck}},
-			want: gate.Temperature{State: gate.TempUnavailable, Fault: "stuck"}},
+			want: passage.Temperature{State: passage.TempUnavailable, Fault: "stuck"}},
 		{name: "nobody in front", s: sampler{err: fmt.Errorf("measure: %w", thermo.ErrNoPerson)},
-			want: gate.Temperature{State: gate.TempRetake, Fault: gate.FaultNoPerson}},
+			want: passage.Temperature{State: passage.TempRetake, Fault: passage.FaultNoPerson}},
 		{name: "did not settle", s: sampler{err: fmt.Errorf("measure: %w", thermo.ErrUnstable)},
-			want: gate.Temperature{State: gate.TempRetake, Fault: gate.FaultUnstable}},
+			want: passage.Temperature{State: passage.TempRetake, Fault: passage.FaultUnstable}},
 		{name: "passage cancelled", ctx: cancelled, s: sampler{err: fmt.Errorf("measure: %w", context.Canceled)},
-			want: gate.Temperature{State: gate.TempRetake, Fault: gate.FaultCancelled}},
+			want: passage.Temperature{State: passage.TempRetake, Fault: passage.FaultCancelled}},
 		{name: "unnamed failure", s: sampler{err: errors.New("bus exploded")},
-			want: gate.Temperature{State: gate.TempUnavailable, Fault: gate.FaultError}},
+			want: passage.Temperature{State: passage.TempUnavailable, Fault: passage.FaultError}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,12 +172,12 @@ func TestThermometerSampler(t *testing.T) {
 	tests := []struct {
 		name  string
 		read  func() (thermo.Sample, error)
-		state gate.TempState
+		state passage.TempState
 		fault string
 	}{
-		{"a person", person, gate.TempOK, ""},
-		{"a wall", wall, gate.TempRetake, gate.FaultNoPerson},
-		{"unplugged", unplugged, gate.TempUnavailable, string(thermo.ReasonNoAnswer)},
+		{"a person", person, passage.TempOK, ""},
+		{"a wall", wall, passage.TempRetake, passage.FaultNoPerson},
+		{"unplugged", unplugged, passage.TempUnavailable, string(thermo.ReasonNoAnswer)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,7 +190,7 @@ func TestThermometerSampler(t *testing.T) {
 				if got.State != tt.state || got.Fault != tt.fault {
 					t.Errorf("got %s %q, want %s %q", got.State, got.Fault, tt.state, tt.fault)
 				}
-				if tt.state == gate.TempOK && (got.Celsius() < 35.5 || got.Celsius() > 38) {
+				if tt.state == passage.TempOK && (got.Celsius() < 35.5 || got.Celsius() > 38) {
 					t.Errorf("got %.2f °C for a forehead at 35.5 °C in a room at 24 °C, want a core temperature in 35.5..38", got.Celsius())
 				}
 			})

@@ -6,6 +6,7 @@ import (
 
 	"sentinel/device/thermo"
 	"sentinel/internal/gate"
+	"sentinel/internal/passage"
 )
 
 // Sampler measures the person in front of a thermometer. *thermo.Sampler
@@ -31,22 +32,22 @@ func NewThermometer(s Sampler) *Thermometer { return &Thermometer{s: s} }
 // its thermo.Reason as the fault; nobody in front of it, or a reading
 // that did not settle, asks for a retake; so does a passage cancelled
 // while measuring. Any other error makes it unavailable with
-// gate.FaultError.
-func (t *Thermometer) Measure(ctx context.Context) gate.Temperature {
+// passage.FaultError.
+func (t *Thermometer) Measure(ctx context.Context) passage.Temperature {
 	rd, err := t.s.Measure(ctx)
 	var un *thermo.UnavailableError
 	switch {
 	case err == nil:
-		return gate.Temperature{State: gate.TempOK, Value: rd.Value, Ambient: rd.Ambient, Confidence: rd.Confidence}
+		return passage.Temperature{State: passage.TempOK, Value: rd.Value, Ambient: rd.Ambient, Confidence: rd.Confidence}
 	case errors.As(err, &un):
-		return gate.Temperature{State: gate.TempUnavailable, Fault: string(un.Reason)}
+		return passage.Temperature{State: passage.TempUnavailable, Fault: string(un.Reason)}
 	case errors.Is(err, thermo.ErrNoPerson):
-		return gate.Temperature{State: gate.TempRetake, Fault: gate.FaultNoPerson}
+		return passage.Temperature{State: passage.TempRetake, Fault: passage.FaultNoPerson}
 	case errors.Is(err, thermo.ErrUnstable):
-		return gate.Temperature{State: gate.TempRetake, Fault: gate.FaultUnstable}
+		return passage.Temperature{State: passage.TempRetake, Fault: passage.FaultUnstable}
 	case ctx.Err() != nil:
-		return gate.Temperature{State: gate.TempRetake, Fault: gate.FaultCancelled}
+		return passage.Temperature{State: passage.TempRetake, Fault: passage.FaultCancelled}
 	default:
-		return gate.Temperature{State: gate.TempUnavailable, Fault: gate.FaultError}
+		return passage.Temperature{State: passage.TempUnavailable, Fault: passage.FaultError}
 	}
 }

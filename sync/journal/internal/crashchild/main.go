@@ -52,7 +52,7 @@ func main() {
 					Format: credential.FormatNative, Issuer: "ZJ", KeyID: []byte{1, 2, 3, 4},
 					Holder:     credential.Holder{Issuer: "ZJ", Index: uint32(i)},
 					CodeColour: credential.ColourGreen, StatusColour: "green",
-					Temperature: journal.Temperature{Available: true, Value: physic.ZeroCelsius + 36600*physic.MilliKelvin,
+					Temperature: passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + 36600*physic.MilliKelvin,
 						Ambient: physic.ZeroCelsius + 21*physic.Kelvin, Confidence: 0.9},
 					Decision: passage.Admit, PolicyVersion: i, // the test checks it
 					Bundles: map[string]uint64{"trust": 1, "status-base": 2},
