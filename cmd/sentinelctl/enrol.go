@@ -148,10 +148,17 @@ flags:`)
 	defer cancel()
 	progress("making this terminal's key pair and contacting the central system at %s", base)
 	wait, lastErr := enrolRetryFirst, ""
+	// The attempt cut by the timeout fails with "context deadline
+	// exceeded"; the hint is judged on the last error that says why the
+	// centre could not be reached.
+	var why error
 	in, attempts, err := enrol.Enrol(ctx, enrol.Options{
 		DataDir: *dataDir, Ticket: ticket, Central: *central, CAPEM: caPEM, Root: given,
 		Wait: func(ctx context.Context, n int, err error) error {
-			giveUp := fmt.Errorf("gave up after %d attempts in %v: %v: %s, then run enrol again", n, *timeout, err, unreachableHint(u.Host, err))
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) || why == nil {
+				why = err
+			}
+			giveUp := fmt.Errorf("gave up after %d attempts in %v: %v: %s, then run enrol again", n, *timeout, why, unreachableHint(u.Host, why))
 			if ctx.Err() != nil {
 				return giveUp
 			}

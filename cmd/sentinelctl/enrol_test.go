@@ -152,7 +152,7 @@ func TestEnrolRefused(t *testing.T) {
 		{"unknown token", []string{"--central", c.srv.URL, "--token", "AAAAAAAAAAAAAAAAAAAAAAAAAA", "--ca", c.caFile}, exitRefused, "token-unknown"},
 		{"centre down", []string{"--central", down, "--token", c.token(t), "--timeout", "50ms"}, exitRefused, "gave up after"},
 		// Refused connections: say what to check, not only the dialler's words.
-		{"centre down: what to check", []string{"--central", down, "--token", c.token(t), "--timeout", "50ms"}, exitRefused, "nothing answers at " + strings.TrimPrefix(down, "https://") + ": check that sentinel-central serve runs there"},
+		{"centre down: what to check", []string{"--central", down, "--token", c.token(t), "--timeout", "500ms"}, exitRefused, "nothing answers at " + strings.TrimPrefix(down, "https://") + ": check that sentinel-central serve runs there"},
 		{"centre not trusted", []string{"--central", c.srv.URL, "--token", c.token(t), "--timeout", "20s"}, exitRefused, "device CA with --ca FILE"},
 		{"no token", []string{"--central", c.srv.URL}, exitUsage, "required"},
 		{"bad URL", []string{"--central", "central:8443", "--token", "AAAAAAAAAAAAAAAAAAAAAAAAAA"}, exitUsage, "want a URL"},
