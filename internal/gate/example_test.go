@@ -14,12 +14,13 @@ import (
 	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 	"sentinel/internal/siteconfig"
+	"sentinel/sync/journal"
 )
 
 // memJournal keeps passages in memory; the daemon uses sync/journal.
-type memJournal struct{ n uint64 }
+type memJournal struct{ n journal.Seq }
 
-func (j *memJournal) Append(ctx context.Context, p *gate.Passage) (uint64, error) {
+func (j *memJournal) Append(ctx context.Context, p *journal.Passage) (journal.Seq, error) {
 	j.n++
 	return j.n, nil
 }

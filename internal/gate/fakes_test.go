@@ -15,6 +15,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
 	"sentinel/internal/passage"
+	"sentinel/sync/journal"
 )
 
 // The fixture: one native issuer, a fixed clock.
@@ -132,10 +133,10 @@ type fakeJournal struct {
 	rec      *recorder
 	mu       sync.Mutex
 	fail     error
-	passages []*Passage
+	passages []*journal.Passage
 }
 
-func (j *fakeJournal) Append(ctx context.Context, p *Passage) (uint64, error) {
+func (j *fakeJournal) Append(ctx context.Context, p *journal.Passage) (journal.Seq, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.fail != nil {
@@ -144,13 +145,13 @@ func (j *fakeJournal) Append(ctx context.Context, p *Passage) (uint64, error) {
 	}
 	j.passages = append(j.passages, p)
 	j.rec.add("journal")
-	return uint64(len(j.passages)), nil
+	return journal.Seq(len(j.passages)), nil
 }
 
-func (j *fakeJournal) all() []*Passage {
+func (j *fakeJournal) all() []*journal.Passage {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return append([]*Passage(nil), j.passages...)
+	return append([]*journal.Passage(nil), j.passages...)
 }
 
 type fakeOutputs struct{ rec *recorder }

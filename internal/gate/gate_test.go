@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -99,7 +100,7 @@ func TestPipelineRules(t *testing.T) {
 			if p.Temperature.State != tt.temp {
 				t.Errorf("got temperature %s, want %s", p.Temperature.State, tt.temp)
 			}
-			if j := r.journal.all(); len(j) != 1 || j[0] != p || !res.Committed || res.Seq != 1 {
+			if j := r.journal.all(); len(j) != 1 || !reflect.DeepEqual(j[0], p.journalPassage()) || !res.Committed || res.Seq != 1 {
 				t.Errorf("got %d journal records (committed %v, seq %d), want this passage as 1", len(j), res.Committed, res.Seq)
 			}
 			if s := r.display.last(); s.Verdict != tt.want || s.Lane != "in-1" {

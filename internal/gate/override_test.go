@@ -174,8 +174,8 @@ func TestWrongPINJournalled(t *testing.T) {
 		t.Fatalf("got %d journal records, want the passage and 2 wrong PINs", len(all))
 	}
 	for _, p := range all[1:] {
-		if p.Verdict != passage.Deny || !slices.Equal(p.Reasons, []string{ReasonWrongPIN}) || p.Override == nil ||
-			p.Override.Guard != "" || p.Override.Of != res.Seq || p.Override.Reason != OverrideRetakeNormal ||
+		if p.Decision != passage.Deny || !slices.Equal(p.Reasons, []string{ReasonWrongPIN}) || p.Override == nil ||
+			p.Override.Who != "" || uint64(p.Override.Of) != res.Seq || p.Override.Why != OverrideRetakeNormal ||
 			p.Holder != (credential.Holder{}) || p.Lane != "in-1" {
 			t.Errorf("wrong PIN recorded as %+v (override %+v), want a refusal naming passage %d and no holder", p, p.Override, res.Seq)
 		}

@@ -11,6 +11,7 @@ import (
 	"sentinel/crypto/verify"
 	"sentinel/internal/passage"
 	"sentinel/internal/replay"
+	"sentinel/sync/journal"
 )
 
 // run is one passage: verify, status, temperature, policy, journal, display
@@ -212,9 +213,36 @@ func (g *Gate) commit(ctx context.Context, l *lane, p *Passage, s Shown) Result 
 // appendJournal appends p to the journal and times the commit.
 func (g *Gate) appendJournal(ctx context.Context, p *Passage) (uint64, error) {
 	start := time.Now()
-	seq, err := g.opts.Journal.Append(ctx, p)
+	seq, err := g.opts.Journal.Append(ctx, p.journalPassage())
 	g.metrics.observeCommit(time.Since(start))
-	return seq, err
+	return uint64(seq), err
+}
+
+// journalPassage returns p in the journal's form. The journal keeps only
+// a reading of the temperature (why none was taken is in the reason
+// codes) and the versions of the bundles in force.
+func (p *Passage) journalPassage() *journal.Passage {
+	jp := &journal.Passage{
+		Time: p.Time, ClockTrusted: p.ClockTrusted, Lane: p.Lane,
+		Format: p.Format, Issuer: p.Issuer, KeyID: p.KeyID, Holder: p.Holder,
+		CodeColour: p.CodeColour, StatusColour: p.StatusColour,
+		Decision: p.Verdict, Reasons: p.Reasons, PolicyVersion: p.PolicyVersion,
+	}
+	if p.Temperature.Available() {
+		jp.Temperature = p.Temperature
+	}
+	if len(p.BundleVersions) > 0 {
+		jp.Bundles = make(map[string]uint64, len(p.BundleVersions))
+		for k, v := range p.BundleVersions {
+			if v > 0 {
+				jp.Bundles[string(k)] = v
+			}
+		}
+	}
+	if p.Override != nil {
+		jp.Override = &journal.Override{Who: p.Override.Guard, Why: p.Override.Reason, Of: journal.Seq(p.Override.Of)}
+	}
+	return jp
 }
 
 // output drives a lane's outputs and logs their failure.

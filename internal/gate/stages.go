@@ -9,6 +9,7 @@ import (
 	"sentinel/crypto/verify"
 	"sentinel/internal/passage"
 	"sentinel/internal/replay"
+	"sentinel/sync/journal"
 )
 
 // Verifier turns a payload into a verified credential or a
@@ -39,10 +40,13 @@ type Policy interface {
 	Decide(in *Input) Decision
 }
 
-// Journal writes a passage durably. Append returns only once the passage
-// is committed (fsync'd); an error means it is not, and the gate stays shut.
+// Journal writes a passage durably, in the journal's own form: the gate
+// builds the journal's passage itself, so that nothing between them
+// translates. *journal.Journal is one. Append returns only once the
+// passage is committed (fsync'd); an error means it is not, and the gate
+// stays shut.
 type Journal interface {
-	Append(ctx context.Context, p *Passage) (seq uint64, err error)
+	Append(ctx context.Context, p *journal.Passage) (journal.Seq, error)
 }
 
 // Outputs are a lane's relay, light tower and buzzer. *signal.Outputs is
@@ -79,6 +83,7 @@ type Clock interface {
 var (
 	_ Verifier     = (*verify.Verifier)(nil)
 	_ ReplayMemory = (*replay.Memory)(nil)
+	_ Journal      = (*journal.Journal)(nil)
 )
 
 // StatusResult is what the status list says about a credential.

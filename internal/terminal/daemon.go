@@ -197,7 +197,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 		display.RestoreCounts(now, counts)
 	}
 	g, err := gate.New(gate.Options{
-		Lanes: devs.lanes, Journal: gateJournal{j}, Clock: d.clock, State: ld.state,
+		Lanes: devs.lanes, Journal: j, Clock: d.clock, State: ld.state,
 		Display: uiDisplay{display}, Logger: d.logger.With("component", "gate"), OnPassage: onPassage,
 		Replay: mem,
 		// The guard may override only what the display still shows.

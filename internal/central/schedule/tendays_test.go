@@ -33,6 +33,7 @@ import (
 	"sentinel/internal/siteconfig"
 	"sentinel/internal/status"
 	"sentinel/sync/client"
+	"sentinel/sync/journal"
 	syncserver "sentinel/sync/server"
 	"sentinel/sync/server/servertest"
 )
@@ -107,9 +108,9 @@ func (l liveRepo) StatusSince(v uint64) ([]*syncserver.Published, error) {
 }
 
 // memJournal is the terminal's journal: the test counts verdicts.
-type memJournal struct{ n uint64 }
+type memJournal struct{ n journal.Seq }
 
-func (j *memJournal) Append(ctx context.Context, p *gate.Passage) (uint64, error) {
+func (j *memJournal) Append(ctx context.Context, p *journal.Passage) (journal.Seq, error) {
 	j.n++
 	return j.n, nil
 }

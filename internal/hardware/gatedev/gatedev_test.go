@@ -21,6 +21,7 @@ import (
 	"sentinel/internal/hardware"
 	"sentinel/internal/hardware/gatedev"
 	"sentinel/internal/passage"
+	"sentinel/sync/journal"
 )
 
 var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
@@ -201,14 +202,14 @@ func TestThermometerSampler(t *testing.T) {
 // memJournal keeps passages in memory.
 type memJournal struct {
 	mu sync.Mutex
-	ps []*gate.Passage
+	ps []*journal.Passage
 }
 
-func (j *memJournal) Append(ctx context.Context, p *gate.Passage) (uint64, error) {
+func (j *memJournal) Append(ctx context.Context, p *journal.Passage) (journal.Seq, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.ps = append(j.ps, p)
-	return uint64(len(j.ps)), nil
+	return journal.Seq(len(j.ps)), nil
 }
 
 type fixedClock struct{}
