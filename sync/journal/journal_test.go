@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"sentinel/internal/passage"
+
 	"go.etcd.io/bbolt"
+	"periph.io/x/conn/v3/physic"
 )
 
 var t0 = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
@@ -453,4 +456,55 @@ func TestSlack(t *testing.T) {
 		t.Fatalf("slack past bbolt's pages: got %d bytes, want at least %d", slack, slackMin)
 	}
 	mustVerify(t, j)
+}
+
+// The journal keeps a reading of the temperature only: of a temperature
+// in any other state (which carries the thermometer's fault, and may
+// carry a value the gate did not trust) it keeps that none was taken, as
+// records of version 1 do, and reads it back as the zero Temperature.
+func TestTemperatureNotAReading(t *testing.T) {
+	j := openTest(t, Options{})
+	raw := physic.ZeroCelsius + 39*physic.Celsius
+	temps := []passage.Temperature{
+		{State: passage.TempUnavailable, Fault: "no-answer"},
+		{State: passage.TempRetake, Value: raw, Ambient: raw, Confidence: 1.5, Fault: passage.FaultUnstable},
+		{State: passage.TempNotTaken},
+		{State: passage.TempOK, Value: raw, Ambient: raw, Confidence: 0.5},
+	}
+	for i, temp := range temps {
+		p := testPassage(1, t0.Add(time.Duration(i)*time.Second))
+		p.Temperature = temp
+		mustAppend(t, j.Journal, p)
+	}
+	o := NewOpener(j.centre)
+	keys, err := j.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if err := o.AddKey(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = j.Range(1, 0, func(s Seq, b []byte) error {
+		r, err := DecodeRecord(b)
+		if err != nil {
+			return err
+		}
+		c, err := o.Open(r)
+		if err != nil {
+			return err
+		}
+		want := passage.Temperature{}
+		if temps[s-1].Available() {
+			want = temps[s-1]
+		}
+		if c.Temperature != want {
+			t.Errorf("record %d of %+v: read back %+v, want %+v", s, temps[s-1], c.Temperature, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
