@@ -13,6 +13,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/internal/central"
+	"sentinel/internal/central/server"
 	"sentinel/internal/passage"
 	"sentinel/sync/journal"
 )
@@ -85,7 +86,14 @@ func TestCorruptJournal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs sentineld 23 times")
 	}
-	c := startCentre(t)
+	// Each subtest restarts a daemon that uploads, downloads, reports its
+	// health and delivers a salvage at once: on a loaded machine that can
+	// exceed the per-device limit (2/s, burst 10), and a 429 is retried
+	// only after the sync interval. This test is about damage, not the
+	// limit (sync/server tests it), so the centre here is roomier.
+	c := startCentreWith(t, func(cfg *server.Config) {
+		cfg.Upload.Rate, cfg.Upload.Burst = 100, 1000
+	})
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rnd := rand.New(rand.NewPCG(seed, 3))
