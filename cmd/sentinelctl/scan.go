@@ -18,6 +18,7 @@ import (
 	"sentinel/device/scanner"
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/cli"
+	"sentinel/internal/wallclock"
 )
 
 // runScan runs "sentinelctl scan FILE..." and "sentinelctl scan --config".
@@ -310,7 +311,7 @@ func liveScanner(ctx context.Context, lane, dev string, src scanner.Source, out 
 	}
 }
 
-func liveCamera(ctx context.Context, clk clock, lane string, src frameSource, out chan<- liveCode, stderr io.Writer) {
+func liveCamera(ctx context.Context, clk wallclock.Clock, lane string, src frameSource, out chan<- liveCode, stderr io.Writer) {
 	dec := camera.NewDecoder()
 	var lastErr string
 	for {

@@ -25,6 +25,8 @@ import (
 	"sentinel/internal/cli"
 	sentinelhw "sentinel/internal/hardware"
 	"sentinel/sync/enrol"
+
+	"sentinel/internal/wallclock"
 )
 
 // Results of one check.
@@ -566,13 +568,6 @@ func celsius(t physic.Temperature) float64 {
 // hostHardware touches real hardware; tests replace openHardware.
 // ---------------------------------------------------------------------------
 
-// clock is the time source of samples, pulses, patterns and replays.
-// thermo.Clock and signal.Clock have the same two methods.
-type clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
 // frameSource delivers a camera's frames as grey images.
 type frameSource interface {
 	// Next blocks until the next frame or until ctx is done.
@@ -591,7 +586,7 @@ type hardware struct {
 	// pin opens a GPIO pin by name.
 	pin func(name string) (gpio.PinIO, error)
 	// clock times everything above.
-	clock clock
+	clock wallclock.Clock
 	// timeProbe judges whether the terminal's clock can be trusted.
 	timeProbe func() timeProbe
 }
@@ -601,7 +596,7 @@ var openHardware = hostHardware
 
 // hostHardware opens real devices with internal/hardware.
 func hostHardware() hardware {
-	c := systemClock{}
+	c := wallclock.System{}
 	return hardware{
 		scanner: sentinelhw.OpenScanner,
 		camera: func(ctx context.Context, cc firmwareconfig.Camera) (frameSource, error) {
@@ -616,7 +611,7 @@ func hostHardware() hardware {
 
 // openCamera opens a camera; a replay camera loops at its frame rate on
 // clk. ctx bounds an ffmpeg child process; Close ends every source.
-func openCamera(ctx context.Context, c firmwareconfig.Camera, clk clock) (frameSource, error) {
+func openCamera(ctx context.Context, c firmwareconfig.Camera, clk wallclock.Clock) (frameSource, error) {
 	src, err := sentinelhw.OpenCamera(ctx, c, &sentinelhw.CameraOpts{Pace: clk})
 	if err != nil {
 		return nil, err
@@ -632,16 +627,9 @@ type nopCloser struct{ camera.FrameSource }
 
 func (nopCloser) Close() error { return nil }
 
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 var (
-	_ frameSource  = nopCloser{}
-	_ frameSource  = (*camera.V4L2)(nil)
-	_ frameSource  = (*camera.MJPEGStream)(nil)
-	_ frameSource  = (*camera.FFmpeg)(nil)
-	_ thermo.Clock = systemClock{}
-	_ signal.Clock = systemClock{}
+	_ frameSource = nopCloser{}
+	_ frameSource = (*camera.V4L2)(nil)
+	_ frameSource = (*camera.MJPEGStream)(nil)
+	_ frameSource = (*camera.FFmpeg)(nil)
 )

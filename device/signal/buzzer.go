@@ -7,6 +7,8 @@ import (
 
 	"periph.io/x/conn/v3"
 	"periph.io/x/conn/v3/gpio"
+
+	"sentinel/internal/wallclock"
 )
 
 // MaxPattern is the longest a buzzer pattern may last.
@@ -81,7 +83,7 @@ type BuzzerOpts struct {
 	// ActiveLow is set when the buzzer sounds on a low input.
 	ActiveLow bool
 	// Clock times the patterns; nil means the system clock.
-	Clock Clock
+	Clock wallclock.Clock
 }
 
 // Buzzer is an active buzzer switched by a pin.
@@ -91,7 +93,7 @@ type BuzzerOpts struct {
 type Buzzer struct {
 	pin              gpio.PinOut
 	active, inactive gpio.Level
-	clock            Clock
+	clock            wallclock.Clock
 	halter           halter
 
 	turn chan struct{} // holds a token while a pattern plays
@@ -108,7 +110,7 @@ func NewBuzzer(p gpio.PinOut, opts *BuzzerOpts) (*Buzzer, error) {
 	if opts != nil {
 		o = *opts
 	}
-	b := &Buzzer{pin: p, clock: clockOr(o.Clock), turn: make(chan struct{}, 1)}
+	b := &Buzzer{pin: p, clock: wallclock.Or(o.Clock), turn: make(chan struct{}, 1)}
 	b.active, b.inactive = levels(o.ActiveLow)
 	if err := p.Out(b.inactive); err != nil {
 		return nil, fmt.Errorf("signal: new buzzer on %s: %w", p, err)

@@ -7,6 +7,8 @@ import (
 
 	"periph.io/x/conn/v3"
 	"periph.io/x/conn/v3/gpio"
+
+	"sentinel/internal/wallclock"
 )
 
 // MaxPulse is the longest pulse a Relay gives, whatever it is asked: the
@@ -31,7 +33,7 @@ type RelayOpts struct {
 	// DefaultPulseLength. At most MaxPulse.
 	PulseLength time.Duration
 	// Clock times the pulses; nil means the system clock.
-	Clock Clock
+	Clock wallclock.Clock
 }
 
 // Relay drives the turnstile or door relay with pulses.
@@ -42,7 +44,7 @@ type Relay struct {
 	pin              gpio.PinOut
 	active, inactive gpio.Level
 	length           time.Duration
-	clock            Clock
+	clock            wallclock.Clock
 	halter           halter
 
 	// turn holds a token for the length of a pulse. A channel rather than
@@ -68,7 +70,7 @@ func NewRelay(p gpio.PinOut, opts *RelayOpts) (*Relay, error) {
 	if o.PulseLength < 0 || o.PulseLength > MaxPulse {
 		return nil, fmt.Errorf("signal: new relay: pulse length %s: %w (%s)", o.PulseLength, ErrPulseLength, MaxPulse)
 	}
-	r := &Relay{pin: p, length: o.PulseLength, clock: clockOr(o.Clock), turn: make(chan struct{}, 1)}
+	r := &Relay{pin: p, length: o.PulseLength, clock: wallclock.Or(o.Clock), turn: make(chan struct{}, 1)}
 	r.active, r.inactive = levels(o.ActiveLow)
 	if err := r.release(); err != nil {
 		return nil, fmt.Errorf("signal: new relay on %s: %w", p, err)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
+
+	"sentinel/internal/wallclock"
 )
 
 // Errors returned by this package. Match them with errors.Is.
@@ -25,26 +27,6 @@ var (
 	// or is too long.
 	ErrPattern = errors.New("signal: invalid buzzer pattern")
 )
-
-// Clock is the time source for pulses and patterns. Tests inject a fake
-// one or run under testing/synctest.
-type Clock interface {
-	Now() time.Time
-	// After waits for d, like time.After.
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
-func clockOr(c Clock) Clock {
-	if c == nil {
-		return realClock{}
-	}
-	return c
-}
 
 // levels returns the active and inactive levels for a polarity.
 func levels(activeLow bool) (active, inactive gpio.Level) {
@@ -81,7 +63,7 @@ func (h *halter) halt() {
 }
 
 // wait returns after d, or early (false) when halted.
-func wait(c Clock, halted <-chan struct{}, d time.Duration) bool {
+func wait(c wallclock.Clock, halted <-chan struct{}, d time.Duration) bool {
 	select {
 	case <-c.After(d):
 		return true

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"periph.io/x/conn/v3/physic"
@@ -78,40 +79,40 @@ func TestCalibrate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk := newFakeClock()
-			cfg := CalibrationSamplerConfig()
-			cfg.Clock = clk
-			src := &script{steps: tt.steps}
-			got, err := Calibrate(context.Background(), src, tt.reference, &cfg)
-			if src.i != len(tt.steps) {
-				t.Errorf("got %d samples read, want %d", src.i, len(tt.steps))
-			}
-			if tt.wantText != "" {
-				t.Logf("installer sees: %v", err)
-				if err == nil || !strings.Contains(err.Error(), tt.wantText) {
-					t.Fatalf("got error %v, want one saying %q", err, tt.wantText)
+			synctest.Test(t, func(t *testing.T) {
+				cfg := CalibrationSamplerConfig()
+				src := &script{steps: tt.steps}
+				got, err := Calibrate(context.Background(), src, tt.reference, &cfg)
+				if src.i != len(tt.steps) {
+					t.Errorf("got %d samples read, want %d", src.i, len(tt.steps))
 				}
-				if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-					t.Errorf("got error %v, want %v", err, tt.wantErr)
+				if tt.wantText != "" {
+					t.Logf("installer sees: %v", err)
+					if err == nil || !strings.Contains(err.Error(), tt.wantText) {
+						t.Fatalf("got error %v, want one saying %q", err, tt.wantText)
+					}
+					if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+						t.Errorf("got error %v, want %v", err, tt.wantErr)
+					}
+					return
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := Calibration{
-				Offset:    tt.wantOffset,
-				Slope:     1,
-				At:        clk.Now(),
-				Reference: tt.reference,
-				Measured:  tt.reference - tt.wantOffset,
-			}
-			if got != want {
-				t.Errorf("got %+v, want %+v", got, want)
-			}
-			if m := got.Apply(got.Measured); m != tt.reference {
-				t.Errorf("applied to what it measured: got %s, want the reference %s", m, tt.reference)
-			}
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := Calibration{
+					Offset:    tt.wantOffset,
+					Slope:     1,
+					At:        time.Now(),
+					Reference: tt.reference,
+					Measured:  tt.reference - tt.wantOffset,
+				}
+				if got != want {
+					t.Errorf("got %+v, want %+v", got, want)
+				}
+				if m := got.Apply(got.Measured); m != tt.reference {
+					t.Errorf("applied to what it measured: got %s, want the reference %s", m, tt.reference)
+				}
+			})
 		})
 	}
 }

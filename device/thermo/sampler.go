@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/physic"
+
+	"sentinel/internal/wallclock"
 )
 
 // Source gives one sample of the object and ambient temperatures. *Dev is
@@ -18,18 +20,6 @@ type Source interface {
 }
 
 var _ Source = (*Dev)(nil)
-
-// Clock is the Sampler's time source. Tests inject a fake one.
-type Clock interface {
-	Now() time.Time
-	// After waits for d, like time.After.
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // DefaultCompensation is the ratio K of the heat-balance model
 // core = skin + K·(skin − ambient), as published for the temporal artery.
@@ -69,7 +59,7 @@ type SamplerConfig struct {
 	// Calibration maps raw object readings to true surface temperatures.
 	Calibration Calibration
 	// Clock is the time source; nil means the system clock.
-	Clock Clock
+	Clock wallclock.Clock
 }
 
 // DefaultSamplerConfig returns the settings used unless the configuration
@@ -155,7 +145,7 @@ type Status struct {
 type Sampler struct {
 	src   Source
 	cfg   SamplerConfig
-	clock Clock
+	clock wallclock.Clock
 
 	busy sync.Mutex // held while sampling
 
@@ -177,11 +167,7 @@ func NewSampler(src Source, cfg SamplerConfig) (*Sampler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := cfg.Clock
-	if c == nil {
-		c = realClock{}
-	}
-	return &Sampler{src: src, cfg: cfg, clock: c, status: Status{Available: true}}, nil
+	return &Sampler{src: src, cfg: cfg, clock: wallclock.Or(cfg.Clock), status: Status{Available: true}}, nil
 }
 
 // Status returns the thermometer's current state.

@@ -6,12 +6,17 @@ import (
 	"math"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"periph.io/x/conn/v3/physic"
 )
 
-// fakeClock advances by exactly d on each After, so tests never sleep.
+// fakeClock advances by exactly d on each After. The tests run in
+// synctest bubbles on the system clock instead, except where a bubble
+// cannot serve: a benchmark (a bubble takes a *testing.T) and
+// TestSamplerConcurrentUse, whose goroutines wait on the sampler's mutex,
+// which is not durably blocking, so the bubble's time would never move.
 type fakeClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -202,154 +207,158 @@ func TestSamplerMeasure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := base
-			if tt.cfg != nil {
-				tt.cfg(&cfg)
-			}
-			clk := newFakeClock()
-			cfg.Clock = clk
-			src := &script{steps: tt.steps}
-			s, err := NewSampler(src, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			start := clk.Now()
-			got, err := s.Measure(context.Background())
-			if src.i != tt.wantSamples {
-				t.Errorf("got %d samples read, want %d", src.i, tt.wantSamples)
-			}
-			if tt.wantErr != nil {
-				t.Logf("error: %v", err)
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("got error %v, want %v", err, tt.wantErr)
+			synctest.Test(t, func(t *testing.T) {
+				cfg := base
+				if tt.cfg != nil {
+					tt.cfg(&cfg)
 				}
-				st := s.Status()
-				if st.Reason != tt.wantReason || st.Available != (tt.wantReason == ReasonNone) {
-					t.Errorf("got status %+v, want reason %q", st, tt.wantReason)
+				src := &script{steps: tt.steps}
+				s, err := NewSampler(src, cfg)
+				if err != nil {
+					t.Fatal(err)
 				}
-				var ue *UnavailableError
-				if tt.wantReason != ReasonNone && (!errors.As(err, &ue) || ue.Reason != tt.wantReason) {
-					t.Errorf("got %v, want an *UnavailableError with reason %q", err, tt.wantReason)
+				start := time.Now()
+				got, err := s.Measure(context.Background())
+				if src.i != tt.wantSamples {
+					t.Errorf("got %d samples read, want %d", src.i, tt.wantSamples)
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Value != tt.want.Value || got.Surface != tt.want.Surface || got.Ambient != tt.want.Ambient || got.Samples != tt.want.Samples {
-				t.Errorf("got value %s surface %s ambient %s samples %d, want %s %s %s %d",
-					got.Value, got.Surface, got.Ambient, got.Samples, tt.want.Value, tt.want.Surface, tt.want.Ambient, tt.want.Samples)
-			}
-			if wantAt := start.Add(time.Duration(tt.wantSamples-1) * cfg.Interval); !got.At.Equal(wantAt) {
-				t.Errorf("got reading at %s, want %s", got.At, wantAt)
-			}
-			if got.Confidence <= 0.5 || got.Confidence > 1 {
-				t.Errorf("got confidence %g, want in (0.5, 1]", got.Confidence)
-			}
-			if st := s.Status(); !st.Available {
-				t.Errorf("got status %+v, want available", st)
-			}
+				if tt.wantErr != nil {
+					t.Logf("error: %v", err)
+					if !errors.Is(err, tt.wantErr) {
+						t.Fatalf("got error %v, want %v", err, tt.wantErr)
+					}
+					st := s.Status()
+					if st.Reason != tt.wantReason || st.Available != (tt.wantReason == ReasonNone) {
+						t.Errorf("got status %+v, want reason %q", st, tt.wantReason)
+					}
+					var ue *UnavailableError
+					if tt.wantReason != ReasonNone && (!errors.As(err, &ue) || ue.Reason != tt.wantReason) {
+						t.Errorf("got %v, want an *UnavailableError with reason %q", err, tt.wantReason)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Value != tt.want.Value || got.Surface != tt.want.Surface || got.Ambient != tt.want.Ambient || got.Samples != tt.want.Samples {
+					t.Errorf("got value %s surface %s ambient %s samples %d, want %s %s %s %d",
+						got.Value, got.Surface, got.Ambient, got.Samples, tt.want.Value, tt.want.Surface, tt.want.Ambient, tt.want.Samples)
+				}
+				if wantAt := start.Add(time.Duration(tt.wantSamples-1) * cfg.Interval); !got.At.Equal(wantAt) {
+					t.Errorf("got reading at %s, want %s", got.At, wantAt)
+				}
+				if got.Confidence <= 0.5 || got.Confidence > 1 {
+					t.Errorf("got confidence %g, want in (0.5, 1]", got.Confidence)
+				}
+				if st := s.Status(); !st.Available {
+					t.Errorf("got status %+v, want available", st)
+				}
+			})
 		})
 	}
 }
 
 func TestSamplerRecovers(t *testing.T) {
-	cfg := DefaultSamplerConfig()
-	cfg.Clock = newFakeClock()
-	steps := join(
-		[]step{{err: errBus}},
-		room(2),                      // two good samples: still unavailable (RecoverAfter 3)
-		[]step{{err: ErrSensorFlag}}, // resets the count
-		room(3),                      // three good samples: available
-	)
-	src := &script{steps: steps}
-	s, err := NewSampler(src, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []struct {
-		available bool
-		reason    Reason
-	}{
-		{false, ReasonNoAnswer},
-		{false, ReasonNoAnswer},
-		{false, ReasonNoAnswer},
-		{false, ReasonSensorFlag},
-		{false, ReasonSensorFlag},
-		{false, ReasonSensorFlag},
-		{true, ReasonNone},
-	}
-	var since time.Time
-	for i, w := range want {
-		_, err := s.Check()
-		st := s.Status()
-		if st.Available != w.available || st.Reason != w.reason {
-			t.Errorf("check %d: got %+v, want available %t reason %q", i, st, w.available, w.reason)
+	synctest.Test(t, func(t *testing.T) {
+		cfg := DefaultSamplerConfig()
+		steps := join(
+			[]step{{err: errBus}},
+			room(2),                      // two good samples: still unavailable (RecoverAfter 3)
+			[]step{{err: ErrSensorFlag}}, // resets the count
+			room(3),                      // three good samples: available
+		)
+		src := &script{steps: steps}
+		s, err := NewSampler(src, cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if (err == nil) != w.available {
-			t.Errorf("check %d: got error %v, want error %t", i, err, !w.available)
+		want := []struct {
+			available bool
+			reason    Reason
+		}{
+			{false, ReasonNoAnswer},
+			{false, ReasonNoAnswer},
+			{false, ReasonNoAnswer},
+			{false, ReasonSensorFlag},
+			{false, ReasonSensorFlag},
+			{false, ReasonSensorFlag},
+			{true, ReasonNone},
 		}
-		if i == 0 {
-			since = st.Since
-		} else if !w.available && !st.Since.Equal(since) {
-			t.Errorf("check %d: got since %s, want %s (unchanged while unavailable)", i, st.Since, since)
+		var since time.Time
+		for i, w := range want {
+			_, err := s.Check()
+			st := s.Status()
+			if st.Available != w.available || st.Reason != w.reason {
+				t.Errorf("check %d: got %+v, want available %t reason %q", i, st, w.available, w.reason)
+			}
+			if (err == nil) != w.available {
+				t.Errorf("check %d: got error %v, want error %t", i, err, !w.available)
+			}
+			if i == 0 {
+				since = st.Since
+			} else if !w.available && !st.Since.Equal(since) {
+				t.Errorf("check %d: got since %s, want %s (unchanged while unavailable)", i, st.Since, since)
+			}
+			time.Sleep(time.Second)
 		}
-		cfg.Clock.After(time.Second)
-	}
+	})
 }
 
 func TestSamplerRecoversDuringMeasure(t *testing.T) {
-	// Unavailable at the start; the person's samples bring it back, and a
-	// reading is given once a stable window follows recovery.
-	cfg := DefaultSamplerConfig()
-	cfg.Clock = newFakeClock()
-	src := &script{steps: join([]step{{err: errBus}}, person(8, 3451, 2, 2449))}
-	s, err := NewSampler(src, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Check(); !errors.Is(err, ErrNoAnswer) {
-		t.Fatalf("got %v, want ErrNoAnswer", err)
-	}
-	r, err := s.Measure(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Samples != 8 || !s.Status().Available {
-		t.Errorf("got %+v, status %+v; want a reading of 8 samples and available", r, s.Status())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		// Unavailable at the start; the person's samples bring it back, and a
+		// reading is given once a stable window follows recovery.
+		cfg := DefaultSamplerConfig()
+		src := &script{steps: join([]step{{err: errBus}}, person(8, 3451, 2, 2449))}
+		s, err := NewSampler(src, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Check(); !errors.Is(err, ErrNoAnswer) {
+			t.Fatalf("got %v, want ErrNoAnswer", err)
+		}
+		r, err := s.Measure(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Samples != 8 || !s.Status().Available {
+			t.Errorf("got %+v, status %+v; want a reading of 8 samples and available", r, s.Status())
+		}
+	})
 }
 
 func TestSamplerUnavailableAtTimeout(t *testing.T) {
-	// RecoverAfter longer than the whole timeout: the fault is reported,
-	// not ErrNoPerson.
-	cfg := DefaultSamplerConfig()
-	cfg.Clock = newFakeClock()
-	cfg.RecoverAfter = 100
-	src := &script{steps: join([]step{{err: errBus}}, person(31, 3451, 2, 2449))}
-	s, err := NewSampler(src, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Check()
-	_, err = s.Measure(context.Background())
-	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrNoAnswer) {
-		t.Errorf("got %v, want the no-answer fault", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		// RecoverAfter longer than the whole timeout: the fault is reported,
+		// not ErrNoPerson.
+		cfg := DefaultSamplerConfig()
+		cfg.RecoverAfter = 100
+		src := &script{steps: join([]step{{err: errBus}}, person(31, 3451, 2, 2449))}
+		s, err := NewSampler(src, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Check()
+		_, err = s.Measure(context.Background())
+		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrNoAnswer) {
+			t.Errorf("got %v, want the no-answer fault", err)
+		}
+	})
 }
 
 func TestSamplerContext(t *testing.T) {
-	cfg := DefaultSamplerConfig()
-	cfg.Clock = newFakeClock()
-	s, err := NewSampler(&script{steps: room(31)}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := s.Measure(ctx); !errors.Is(err, context.Canceled) {
-		t.Errorf("got %v, want context.Canceled", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cfg := DefaultSamplerConfig()
+		s, err := NewSampler(&script{steps: room(31)}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := s.Measure(ctx); !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", err)
+		}
+	})
 }
 
 func TestSamplerConfidence(t *testing.T) {
@@ -432,32 +441,33 @@ func TestSamplerOverTranscripts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			bus := loadTranscript(t, "sampler/"+tt.file)
-			d, err := NewMLX90614(bus, DefaultAddr, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d.sleep = func(time.Duration) {}
-			cfg := DefaultSamplerConfig()
-			cfg.Clock = newFakeClock()
-			s, err := NewSampler(d, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := s.Measure(context.Background())
-			if tt.wantReason != ReasonNone {
-				var ue *UnavailableError
-				if !errors.As(err, &ue) || ue.Reason != tt.wantReason {
-					t.Fatalf("got %v, want unavailable with reason %q", err, tt.wantReason)
+			synctest.Test(t, func(t *testing.T) {
+				bus := loadTranscript(t, "sampler/"+tt.file)
+				d, err := NewMLX90614(bus, DefaultAddr, nil)
+				if err != nil {
+					t.Fatal(err)
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Value != tt.want.Value || got.Surface != tt.want.Surface || got.Ambient != tt.want.Ambient || got.Samples != tt.want.Samples {
-				t.Errorf("got %+v, want %+v", got, tt.want)
-			}
+				d.sleep = func(time.Duration) {}
+				cfg := DefaultSamplerConfig()
+				s, err := NewSampler(d, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := s.Measure(context.Background())
+				if tt.wantReason != ReasonNone {
+					var ue *UnavailableError
+					if !errors.As(err, &ue) || ue.Reason != tt.wantReason {
+						t.Fatalf("got %v, want unavailable with reason %q", err, tt.wantReason)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Value != tt.want.Value || got.Surface != tt.want.Surface || got.Ambient != tt.want.Ambient || got.Samples != tt.want.Samples {
+					t.Errorf("got %+v, want %+v", got, tt.want)
+				}
+			})
 		})
 	}
 }

@@ -13,12 +13,9 @@ import (
 
 	"sentinel/device/camera"
 	firmwareconfig "sentinel/firmware-config"
-)
 
-// Clock paces a replay camera. thermo.Clock and signal.Clock satisfy it.
-type Clock interface {
-	After(d time.Duration) <-chan time.Time
-}
+	"sentinel/internal/wallclock"
+)
 
 // CameraOpts configures OpenCamera. The zero value gives the daemon's
 // behaviour.
@@ -27,7 +24,7 @@ type CameraOpts struct {
 	// again, one every 1/FPS on this clock, as a live camera would. When
 	// nil, a replay camera shows each image once, as fast as it is asked,
 	// then reports io.EOF.
-	Pace Clock
+	Pace wallclock.Clock
 }
 
 // OpenCamera opens the camera c describes. ctx bounds an ffmpeg child
@@ -95,7 +92,7 @@ func replayFiles(dir string) ([]string, error) {
 type pacedReplay struct {
 	src      *camera.Replay
 	interval time.Duration
-	clock    Clock
+	clock    wallclock.Clock
 }
 
 // Next waits one frame interval, then returns the next image.

@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
 	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/wallclock"
 )
 
 func TestOpenScanner(t *testing.T) {
@@ -137,16 +139,6 @@ func writeFrames(t *testing.T, n int) string {
 	return dir
 }
 
-// countClock fires at once and sums what it was asked to wait.
-type countClock struct{ waited time.Duration }
-
-func (c *countClock) After(d time.Duration) <-chan time.Time {
-	c.waited += d
-	ch := make(chan time.Time, 1)
-	ch <- time.Time{}
-	return ch
-}
-
 func TestOpenCameraReplay(t *testing.T) {
 	ctx := context.Background()
 	dir := writeFrames(t, 2)
@@ -170,60 +162,67 @@ func TestOpenCameraReplay(t *testing.T) {
 			t.Errorf("after the last file: got %v, want io.EOF", err)
 		}
 	})
+	// The paced cases run in a synctest bubble: the system clock is the
+	// bubble's, and the waits are exact.
 	t.Run("paced", func(t *testing.T) {
-		clk := &countClock{}
-		src, err := OpenCamera(ctx, cfg, &CameraOpts{Pace: clk})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer src.(io.Closer).Close()
-		var widths []int
-		for range 3 {
-			img, err := src.Next(ctx)
+		synctest.Test(t, func(t *testing.T) {
+			src, err := OpenCamera(ctx, cfg, &CameraOpts{Pace: wallclock.System{}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			widths = append(widths, img.Bounds().Dx())
-		}
-		if widths[0] != 4 || widths[1] != 5 || widths[2] != 4 {
-			t.Errorf("got widths %v, want [4 5 4] (looping)", widths)
-		}
-		if want := 300 * time.Millisecond; clk.waited != want {
-			t.Errorf("got %v waited for three frames at 10 fps, want %v", clk.waited, want)
-		}
+			defer src.(io.Closer).Close()
+			start := time.Now()
+			var widths []int
+			for range 3 {
+				img, err := src.Next(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				widths = append(widths, img.Bounds().Dx())
+			}
+			if widths[0] != 4 || widths[1] != 5 || widths[2] != 4 {
+				t.Errorf("got widths %v, want [4 5 4] (looping)", widths)
+			}
+			if got, want := time.Since(start), 300*time.Millisecond; got != want {
+				t.Errorf("got %v waited for three frames at 10 fps, want %v", got, want)
+			}
+		})
 	})
 	t.Run("paced default fps", func(t *testing.T) {
-		clk := &countClock{}
-		c := cfg
-		c.FPS = 0
-		src, err := OpenCamera(ctx, c, &CameraOpts{Pace: clk})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := src.Next(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if want := time.Second / firmwareconfig.DefaultCameraFPS; clk.waited != want {
-			t.Errorf("got %v waited, want %v", clk.waited, want)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			c := cfg
+			c.FPS = 0
+			src, err := OpenCamera(ctx, c, &CameraOpts{Pace: wallclock.System{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if _, err := src.Next(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := time.Since(start), time.Second/firmwareconfig.DefaultCameraFPS; got != want {
+				t.Errorf("got %v waited, want %v", got, want)
+			}
+		})
 	})
 	t.Run("paced cancelled", func(t *testing.T) {
-		never := neverClock{}
-		src, err := OpenCamera(ctx, cfg, &CameraOpts{Pace: never})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cctx, cancel := context.WithCancel(ctx)
-		cancel()
-		if _, err := src.Next(cctx); !errors.Is(err, context.Canceled) {
-			t.Errorf("got %v, want context.Canceled", err)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			src, err := OpenCamera(ctx, cfg, &CameraOpts{Pace: wallclock.System{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cctx, cancel := context.WithCancel(ctx)
+			cancel()
+			start := time.Now()
+			if _, err := src.Next(cctx); !errors.Is(err, context.Canceled) {
+				t.Errorf("got %v, want context.Canceled", err)
+			}
+			if d := time.Since(start); d != 0 {
+				t.Errorf("a cancelled wait took %v", d)
+			}
+		})
 	})
 }
-
-type neverClock struct{}
-
-func (neverClock) After(time.Duration) <-chan time.Time { return nil }
 
 func TestOpenCameraErrors(t *testing.T) {
 	ctx := context.Background()
