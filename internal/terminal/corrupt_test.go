@@ -86,13 +86,12 @@ func TestCorruptJournal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs sentineld 23 times")
 	}
-	// Each subtest restarts a daemon that uploads, downloads, reports its
-	// health and delivers a salvage at once: on a loaded machine that can
-	// exceed the per-device limit (2/s, burst 10), and a 429 is retried
-	// only after the sync interval. This test is about damage, not the
-	// limit (sync/server tests it), so the centre here is roomier.
+	// Each of the 23 subtests enrols a terminal of its own from this
+	// machine's one address, past the enrolment listener's per-source
+	// burst (20): this test is about damage, not that limit (which
+	// internal/central/server tests), so the centre here allows more.
 	c := startCentreWith(t, func(cfg *server.Config) {
-		cfg.Upload.Rate, cfg.Upload.Burst = 100, 1000
+		cfg.EnrolLimit = server.Limit{Rate: 100, Burst: 1000}
 	})
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
