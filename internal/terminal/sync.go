@@ -233,7 +233,7 @@ func (s *syncer) Close() {
 func (s *syncer) FinalUpload(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, finalUploadTimeout)
 	defer cancel()
-	if err := s.up.Drain(ctx); err != nil {
+	if err := s.up.Flush(ctx); err != nil {
 		s.logger.Info("final upload incomplete: the journal keeps the rest for the next start", "error", err)
 		return
 	}
@@ -310,7 +310,7 @@ func (s *syncer) deliverSalvage(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	if err := up.Drain(ctx); err != nil {
+	if err := up.Flush(ctx); err != nil {
 		return err
 	}
 	if !src.Done() {

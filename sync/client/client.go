@@ -187,6 +187,31 @@ func (c *Client) Drain(ctx context.Context) error {
 	}
 }
 
+// Flush is Drain for a caller without the loop (the daemon's last upload
+// at shutdown, a salvage's delivery): where the centre asks to wait
+// (429 or 503 with Retry-After), it waits and goes on, as long as ctx
+// leaves time for the wait; otherwise it returns the error as Drain does.
+func (c *Client) Flush(ctx context.Context) error {
+	for {
+		err := c.Drain(ctx)
+		var re *RetryError
+		if !errors.As(err, &re) {
+			return err
+		}
+		wait := min(re.After, MaxRetryAfter)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
 // errStop ends a Range early.
 var errStop = errors.New("stop")
 

@@ -512,3 +512,42 @@ func TestDrainSalvage(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushWaitsOutRetryAfter: the daemon's last upload and a salvage's
+// delivery (Flush) wait out a centre's 429 with Retry-After where the
+// context leaves time, where Drain returns it; with no time left, Flush
+// returns it too.
+func TestFlushWaitsOutRetryAfter(t *testing.T) {
+	busyOnce := func(h http.Handler) http.Handler {
+		var n atomic.Int64
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) == 1 {
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "too many uploads", http.StatusTooManyRequests)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+
+	f := newFixture(t, 20, server.Options{}, busyOnce)
+	var re *client.RetryError
+	if err := f.client(t, nil, client.Options{}).Drain(t.Context()); !errors.As(err, &re) {
+		t.Fatalf("Drain: got %v, want a RetryError", err)
+	}
+
+	f = newFixture(t, 20, server.Options{}, busyOnce)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := f.client(t, nil, client.Options{}).Flush(ctx); err != nil {
+		t.Fatalf("Flush: got %v, want the records delivered after the wait", err)
+	}
+	f.check(t, 20)
+
+	f = newFixture(t, 20, server.Options{}, busyOnce)
+	short, cancel2 := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel2()
+	if err := f.client(t, nil, client.Options{}).Flush(short); !errors.As(err, &re) {
+		t.Fatalf("Flush with no time for the wait: got %v, want the RetryError", err)
+	}
+}
