@@ -35,7 +35,7 @@ const backupHeaderTimeout = 30 * time.Second
 // admin token. Either way it then opens the copy read-only, checks it and
 // reports what it holds.
 func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central backup", stderr)
+	fs := cli.NewFlagSet("sentinel-central backup", stderr, cli.CommandHelp(ctx))
 	out := fs.String("out", "", "write the copy to `FILE` (required; replaced atomically)")
 	data := fs.String("data", defaultCentralData, "the centre's data `DIR` (the store offline; the CA for --server)")
 	srvURL := fs.String("server", "", "take the copy through the running server's operator API at `URL` (https://HOST:PORT of serve --ops-listen)")

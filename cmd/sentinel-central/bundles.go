@@ -26,8 +26,8 @@ import (
 )
 
 var bundlesCommands = map[string]cli.Command{
-	"publish": {Summary: "sign a trust, policy or config payload and publish it as the next version", Run: runBundlesPublish},
-	"list":    {Summary: "list the published bundles", Run: runBundlesList},
+	"publish": {Summary: "sign a trust, policy or config payload and publish it as the next version", Synopsis: "trust|policy|config FILE --key SIGNER.key --delegation SIGNER.delegation --root-pub ROOT.pub [flags]", Run: runBundlesPublish},
+	"list":    {Summary: "list the published bundles", Synopsis: "[flags]", Run: runBundlesList},
 }
 
 func runBundles(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -56,7 +56,7 @@ Every file is checked as a terminal would load it before anything is signed.
 `
 
 func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central bundles publish", stderr)
+	fs := cli.NewFlagSet("sentinel-central bundles publish", stderr, cli.CommandHelp(ctx))
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), publishUsage+"\nflags:\n")
 		fs.PrintDefaults()
@@ -249,7 +249,7 @@ func readResidents(path string) ([]string, error) {
 }
 
 func runBundlesList(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central bundles list", stderr)
+	fs := cli.NewFlagSet("sentinel-central bundles list", stderr, cli.CommandHelp(ctx))
 	data := fs.String("data", defaultCentralData, "the centre's data `DIR`")
 	asJSON := fs.Bool("json", false, "print JSON")
 	return cli.Exit(stderr, "sentinel-central bundles list", func() error {

@@ -17,9 +17,9 @@ import (
 // configCommands are the subcommands of "sentinel-central config": the
 // site settings file that `bundles publish config` takes.
 var configCommands = map[string]cli.Command{
-	"example": {Summary: "print a commented site settings file for a type of site to start from", Run: runConfigExample},
-	"pin":     {Summary: "hash a guard's PIN and print the [[guard]] block to paste into the site settings", Run: runConfigPIN},
-	"check":   {Summary: "check a site settings file as bundles publish config would, without publishing", Run: runConfigCheck},
+	"example": {Summary: "print a commented site settings file for a type of site to start from", Synopsis: "--site-type supermarket|pharmacy|intersection|compound|custom [--out FILE]", Run: runConfigExample},
+	"pin":     {Summary: "hash a guard's PIN and print the [[guard]] block to paste into the site settings", Synopsis: "[--guard ID] >>site.toml", Run: runConfigPIN},
+	"check":   {Summary: "check a site settings file as bundles publish config would, without publishing", Synopsis: "[--json] FILE", Run: runConfigCheck},
 }
 
 func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -27,7 +27,7 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 }
 
 func runConfigExample(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central config example", stderr)
+	fs := cli.NewFlagSet("sentinel-central config example", stderr, cli.CommandHelp(ctx))
 	site := fs.String("site-type", "", "the `TYPE` of site: supermarket, pharmacy, intersection, compound or custom (required)")
 	out := fs.String("out", "", "write the example to `FILE` instead of standard output (never overwritten)")
 	return cli.Exit(stderr, "sentinel-central config example", func() error {
@@ -59,7 +59,7 @@ func runConfigExample(ctx context.Context, args []string, stdin io.Reader, stdou
 var guardID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func runConfigPIN(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central config pin", stderr)
+	fs := cli.NewFlagSet("sentinel-central config pin", stderr, cli.CommandHelp(ctx))
 	guard := fs.String("guard", "", "the guard's `ID` as the journal shows it, e.g. guard-07: print a whole [[guard]] block")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sentinel-central config pin [--guard ID] >>site.toml
@@ -151,7 +151,7 @@ func readLine(r *bufio.Reader) (string, error) {
 }
 
 func runConfigCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central config check", stderr)
+	fs := cli.NewFlagSet("sentinel-central config check", stderr, cli.CommandHelp(ctx))
 	asJSON := fs.Bool("json", false, "print JSON")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sentinel-central config check [--json] FILE

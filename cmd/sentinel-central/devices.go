@@ -36,9 +36,9 @@ const defaultCentralData = "/var/lib/sentinel-central"
 
 // deviceCmds are the subcommands of "devices".
 var deviceCmds = map[string]cli.Command{
-	"add":    {Summary: "make a single-use enrolment token for a site (text and QR)", Run: runDevicesAdd},
-	"list":   {Summary: "list enrolled terminals", Run: runDevicesList},
-	"revoke": {Summary: "revoke a terminal: its next request is refused, its connections closed", Run: runDevicesRevoke},
+	"add":    {Summary: "make a single-use enrolment token for a site (text and QR)", Synopsis: "--site SITE [flags]", Run: runDevicesAdd},
+	"list":   {Summary: "list enrolled terminals", Synopsis: "[flags]", Run: runDevicesList},
+	"revoke": {Summary: "revoke a terminal: its next request is refused, its connections closed", Synopsis: "--device ID [flags]", Run: runDevicesRevoke},
 }
 
 func runDevices(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -47,8 +47,8 @@ func runDevices(ctx context.Context, args []string, stdin io.Reader, stdout, std
 
 // devicesFlags returns the flag set of a devices subcommand with --data
 // and --json.
-func devicesFlags(name string, stderr io.Writer) (fs *flag.FlagSet, data *string, asJSON *bool) {
-	fs = cli.NewFlagSet("sentinel-central devices "+name, stderr)
+func devicesFlags(ctx context.Context, name string, stderr io.Writer) (fs *flag.FlagSet, data *string, asJSON *bool) {
+	fs = cli.NewFlagSet("sentinel-central devices "+name, stderr, cli.CommandHelp(ctx))
 	data = fs.String("data", defaultCentralData, "the centre's data `DIR` (device CA, tokens, devices)")
 	asJSON = fs.Bool("json", false, "print JSON")
 	return fs, data, asJSON
@@ -69,7 +69,7 @@ type tokenOut struct {
 }
 
 func runDevicesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs, data, asJSON := devicesFlags("add", stderr)
+	fs, data, asJSON := devicesFlags(ctx, "add", stderr)
 	site := fs.String("site", "", "the `SITE` id the terminal will serve (required): 1 to 64 letters, digits, '-', '_' and '.', starting with a letter or digit")
 	addr := fs.String("enrol-addr", "", "the `HOST:PORT` terminals enrol at, put into the ticket (default: what serve recorded in DATA/"+enrol.AddressFile+": the first of --hosts and the port of --enrol-listen)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token can be used")
@@ -262,7 +262,7 @@ func joinFleet(reg []enrol.Device, stored []central.Device, read bool) []deviceO
 }
 
 func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs, data, asJSON := devicesFlags("list", stderr)
+	fs, data, asJSON := devicesFlags(ctx, "list", stderr)
 	pgURL := fs.String("postgres", "", "read uploads from PostgreSQL at `URL` instead of the bbolt store in --data")
 	srvURL := fs.String("server", "", "ask the running server's operator API at `URL` (https://HOST:PORT of serve --ops-listen) for what its store knows, which serve holds")
 	tokenFile := fs.String("token-file", "", "`FILE` holding an ops role token, for --server")
@@ -414,7 +414,7 @@ func printFleet(stdout io.Writer, out []deviceOut, asJSON bool) error {
 }
 
 func runDevicesRevoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs, data, asJSON := devicesFlags("revoke", stderr)
+	fs, data, asJSON := devicesFlags(ctx, "revoke", stderr)
 	id := fs.String("device", "", "the device id to revoke, as 'devices list' shows it (required)")
 	return cli.Exit(stderr, "sentinel-central devices revoke", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {

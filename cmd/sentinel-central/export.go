@@ -129,7 +129,7 @@ func (o *opsFlags) audit() (*ops.FileLog, error) {
 // runExport streams passages to a spool, records the export in the audit
 // log, and only then hands the spool to --out or stdout.
 func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central export", stderr)
+	fs := cli.NewFlagSet("sentinel-central export", stderr, cli.CommandHelp(ctx))
 	var o opsFlags
 	o.register(fs)
 	var from, to cli.Time

@@ -168,18 +168,13 @@ func runIssue(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 }
 
 func issueNative(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlagSet("sentinel-central issue", stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: sentinel-central issue --key ISSUER.key --issuer ID --index N --colour green|yellow|red [flags]
-       sentinel-central issue dcc --cert DSC.pem --key DSC.key --type v|t|r [flags]
-
-Signs a native health code (HCN1:) with an issuer's private key (PKCS #8
-PEM, as 'sentinel-central trust keygen' makes it) and prints it; --png and
---terminal also render it as a QR code.
-
-flags:`)
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("sentinel-central issue", stderr, cli.Help{
+		Synopsis: "--key ISSUER.key --issuer ID --index N --colour green|yellow|red [flags]\n" +
+			"dcc --cert DSC.pem --key DSC.key --type v|t|r --family NAME --given NAME --dob DATE [flags]",
+		Summary: "Signs a native health code (HCN1:) with an issuer's private key (PKCS #8 PEM, " +
+			"as 'sentinel-central trust keygen' makes it) and prints it; --png and --terminal " +
+			"also render it as a QR code.",
+	})
 	keyPath := fs.String("key", "", "the issuer's private key `FILE` (PKCS #8 PEM; required)")
 	issuer := fs.String("issuer", "", "the issuing region, e.g. ZJ or HB-WH (required)")
 	index := fs.String("index", "", "the holder's index at the issuer, 0 to 4294967295 (required)")
@@ -263,17 +258,12 @@ func readIssueSigner(path string) (crypto.Signer, error) {
 
 // issueDCC signs an EU DCC with a document signer certificate of our own.
 func issueDCC(args []string, stdout, stderr io.Writer) error {
-	fs := cli.NewFlagSet("sentinel-central issue dcc", stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: sentinel-central issue dcc --cert DSC.pem --key DSC.key --type v|t|r --family NAME --given NAME --dob DATE [flags]
-
-Signs an EU Digital COVID Certificate (HC1:) with a document signer
-certificate of our own, for tests and demonstrations: terminals accept it
-only when they trust that certificate.
-
-flags:`)
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("sentinel-central issue dcc", stderr, cli.Help{
+		Synopsis: "--cert DSC.pem --key DSC.key --type v|t|r --family NAME --given NAME --dob DATE [flags]",
+		Summary: "Signs an EU Digital COVID Certificate (HC1:) with a document signer certificate " +
+			"of our own, for tests and demonstrations: terminals accept it only when they " +
+			"trust that certificate.",
+	})
 	certPath := fs.String("cert", "", "the document signer certificate `FILE` (PEM or DER; required)")
 	keyPath := fs.String("key", "", "its private key `FILE` (PKCS #8 PEM; required)")
 	typ := fs.String("type", "", "v (vaccination), t (test) or r (recovery) (required)")

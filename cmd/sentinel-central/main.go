@@ -27,12 +27,12 @@ var commands = map[string]cli.Command{
 	"devices": {Summary: "enrol terminals: tokens, the device CA, revocation", Run: runDevices},
 	"bundles": {Summary: "sign and publish trust, policy and config bundles", Run: runBundles},
 	"config":  {Summary: "write site settings for the config bundle: example, guard PINs, check", Run: runConfig},
-	"serve":   {Summary: "run the central server: enrolment, journal upload, bundle download", Run: runServe},
+	"serve":   {Summary: "run the central server: enrolment, journal upload, bundle download", Synopsis: "--root-pub ROOT.pub --key SIGNER.key --delegation SIGNER.delegation [flags]", Run: runServe},
 	"status":  {Summary: "set a holder's status and publish the status delta", Run: runStatus},
-	"export":  {Summary: "export passages for a time range, recording who, when and why", Run: runExport},
-	"trace":   {Summary: "trace a holder's contacts, recording who, when and why", Run: runTrace},
+	"export":  {Summary: "export passages for a time range, recording who, when and why", Synopsis: "--from TIME --to TIME --format csv|jsonl --purpose TEXT [flags]", Run: runExport},
+	"trace":   {Summary: "trace a holder's contacts, recording who, when and why", Synopsis: "--holder ISSUER:INDEX|p:HEX --purpose TEXT [flags]", Run: runTrace},
 	"policy":  {Summary: "print the default policy of a type of site to start from", Run: runPolicy},
-	"backup":  {Summary: "write a consistent copy of the central store while it serves", Run: runBackup},
+	"backup":  {Summary: "write a consistent copy of the central store while it serves", Synopsis: "--out FILE [flags]", Run: runBackup},
 }
 
 func main() { cli.Main(run) }

@@ -12,7 +12,7 @@ import (
 
 // policyCommands are the subcommands of "policy".
 var policyCommands = map[string]cli.Command{
-	"example": {Summary: "print the default policy of a type of site, the source to start a site's policy from", Run: runPolicyExample},
+	"example": {Summary: "print the default policy of a type of site, the source to start a site's policy from", Synopsis: "--site-type supermarket|pharmacy|intersection|compound|custom [--out FILE]", Run: runPolicyExample},
 }
 
 func runPolicy(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -23,7 +23,7 @@ func runPolicy(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 // before it has a policy bundle: the source ops edit and publish with
 // "bundles publish policy".
 func runPolicyExample(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central policy example", stderr)
+	fs := cli.NewFlagSet("sentinel-central policy example", stderr, cli.CommandHelp(ctx))
 	site := fs.String("site-type", "", "the `TYPE` of site: supermarket, pharmacy, intersection, compound or custom (required)")
 	out := fs.String("out", "", "write the policy to `FILE` instead of standard output (never overwritten)")
 	return cli.Exit(stderr, "sentinel-central policy example", func() error {

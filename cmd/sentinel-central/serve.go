@@ -60,7 +60,7 @@ var (
 // interrupt), then drains; a second signal aborts the drain.
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	def := server.DefaultConfig()
-	fs := cli.NewFlagSet("sentinel-central serve", stderr)
+	fs := cli.NewFlagSet("sentinel-central serve", stderr, cli.CommandHelp(ctx))
 	data := fs.String("data", defaultCentralData, "the centre's data `DIR`: device CA, enrolment tokens, bundles, the bbolt store")
 	listen := fs.String("listen", def.Listen, "`ADDR` of the device calls over mutual TLS: upload, download, renewal")
 	enrolListen := fs.String("enrol-listen", def.EnrolListen, "`ADDR` of enrolment (server-authenticated TLS: terminals have no certificate yet)")

@@ -20,9 +20,9 @@ import (
 )
 
 var statusCommands = map[string]cli.Command{
-	"set":     {Summary: "set a holder's status and publish the status delta", Run: runStatusSet},
-	"revoke":  {Summary: "revoke an EU DCC certificate identifier and publish the status delta", Run: runStatusRevoke},
-	"publish": {Summary: "publish the status base again from the record now (serve's scheduler does it daily)", Run: runStatusPublish},
+	"set":     {Summary: "set a holder's status and publish the status delta", Synopsis: "--holder ISSUER:INDEX|p:HEX --status green|yellow|red|withheld --reason NAME --key SIGNER.key --root-pub ROOT.pub [flags]", Run: runStatusSet},
+	"revoke":  {Summary: "revoke an EU DCC certificate identifier and publish the status delta", Synopsis: "--dcc UCI [--dcc UCI]... --key SIGNER.key --root-pub ROOT.pub [flags]", Run: runStatusRevoke},
+	"publish": {Summary: "publish the status base again from the record now (serve's scheduler does it daily)", Synopsis: "--key SIGNER.key --root-pub ROOT.pub [flags]", Run: runStatusPublish},
 }
 
 func runStatus(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -46,8 +46,8 @@ type statusPublishing struct {
 	now                                          func() time.Time
 }
 
-func statusFlags(name string, stderr io.Writer) (*flag.FlagSet, *statusPublishing) {
-	fs := cli.NewFlagSet("sentinel-central status "+name, stderr)
+func statusFlags(ctx context.Context, name string, stderr io.Writer) (*flag.FlagSet, *statusPublishing) {
+	fs := cli.NewFlagSet("sentinel-central status "+name, stderr, cli.CommandHelp(ctx))
 	p := &statusPublishing{now: time.Now}
 	fs.StringVar(&p.key, "key", "", "the online signing key's private key `FILE` (required)")
 	fs.StringVar(&p.delegation, "delegation", "", "the signing key's delegation `FILE` from the root (required unless --key is the root)")
@@ -146,7 +146,7 @@ func printStatusPublished(w io.Writer, asJSON bool, what string, out statusPubli
 }
 
 func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs, p := statusFlags("set", stderr)
+	fs, p := statusFlags(ctx, "set", stderr)
 	holderS := fs.String("holder", "", "the holder: `ISSUER:INDEX` for a native holder, p:HEX for an EU DCC or SHC pseudonym (required)")
 	statusS := fs.String("status", "", "green, yellow, red or withheld (required)")
 	reasonS := fs.String("reason", "", "why, by `NAME`: confirmed, close-contact, fever, test-negative, ... (the table in docs/reasons.md; required)")
@@ -213,7 +213,7 @@ func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, s
 }
 
 func runStatusRevoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs, p := statusFlags("revoke", stderr)
+	fs, p := statusFlags(ctx, "revoke", stderr)
 	var ucis cli.Strings
 	fs.Var(&ucis, "dcc", "an EU DCC certificate identifier (`UCI`) to revoke; repeat for several (required)")
 	var until cli.Time
@@ -261,7 +261,7 @@ func runStatusRevoke(ctx context.Context, args []string, stdin io.Reader, stdout
 // serve's scheduler does daily, for a centre run with --no-schedule or
 // before a planned outage.
 func runStatusPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs, p := statusFlags("publish", stderr)
+	fs, p := statusFlags(ctx, "publish", stderr)
 	return cli.Exit(stderr, "sentinel-central status publish", func() error {
 		pos, err := cli.Parse(fs, args)
 		if err != nil {

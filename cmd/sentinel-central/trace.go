@@ -17,7 +17,7 @@ import (
 // runTrace finds a holder's passages and the holders who passed the same
 // site within the window, records the trace in the audit log, and prints it.
 func runTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central trace", stderr)
+	fs := cli.NewFlagSet("sentinel-central trace", stderr, cli.CommandHelp(ctx))
 	var o opsFlags
 	o.register(fs)
 	holder := fs.String("holder", "", "the holder to trace: `ISSUER:INDEX` (as ZJ:1024) or p: and the 32 hex digits of a pseudonym, never a name (required)")

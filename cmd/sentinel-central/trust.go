@@ -25,14 +25,14 @@ import (
 
 // trustCommands are the subcommands of "sentinel-central trust".
 var trustCommands = map[string]cli.Command{
-	"root-keygen":      {Summary: "make the operator root key pair (keep the private key offline)", Run: runTrustRootKeygen},
-	"signer-keygen":    {Summary: "make an online signing key pair for the root to delegate", Run: runTrustSignerKeygen},
-	"delegate":         {Summary: "let an online signing key sign some kinds of bundle for a while", Run: runTrustDelegate},
-	"keygen":           {Summary: "make a native issuer key pair", Run: runTrustKeygen},
-	"hpke-keygen":      {Summary: "make the centre's HPKE key pair that journals are sealed to", Run: runTrustHPKEKeygen},
-	"pseudonym-keygen": {Summary: "make the deployment's pseudonym key for trust build --pseudonym-key", Run: runTrustPseudonymKeygen},
-	"build":            {Summary: "build and sign a trust bundle from key and certificate files", Run: runTrustBuild},
-	"inspect":          {Summary: "verify a bundle against the root and say what it holds", Run: runTrustInspect},
+	"root-keygen":      {Summary: "make the operator root key pair (keep the private key offline)", Synopsis: "--out DIR [flags]", Run: runTrustRootKeygen},
+	"signer-keygen":    {Summary: "make an online signing key pair for the root to delegate", Synopsis: "--out DIR [--name NAME] [flags]", Run: runTrustSignerKeygen},
+	"delegate":         {Summary: "let an online signing key sign some kinds of bundle for a while", Synopsis: "--root ROOT.key --pub SIGNER.pub --kinds LIST --out FILE [flags]", Run: runTrustDelegate},
+	"keygen":           {Summary: "make a native issuer key pair", Synopsis: "--issuer ID --out DIR [flags]", Run: runTrustKeygen},
+	"hpke-keygen":      {Summary: "make the centre's HPKE key pair that journals are sealed to", Synopsis: "--out DIR [flags]", Run: runTrustHPKEKeygen},
+	"pseudonym-keygen": {Summary: "make the deployment's pseudonym key for trust build --pseudonym-key", Synopsis: "--out FILE [flags]", Run: runTrustPseudonymKeygen},
+	"build":            {Summary: "build and sign a trust bundle from key and certificate files", Synopsis: "--version N --root ROOT.key [--native FILE]... [flags]\n--version N --key SIGNER.key --delegation SIGNER.delegation --root-pub ROOT.pub [--native FILE]... [flags]", Run: runTrustBuild},
+	"inspect":          {Summary: "verify a bundle against the root and say what it holds", Synopsis: "--root ROOT.pub [--at TIME] [--json] FILE", Run: runTrustInspect},
 }
 
 func runTrust(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -151,7 +151,7 @@ func printKeyPair(w io.Writer, asJSON bool, what string, out keyPairOut) error {
 }
 
 func runTrustRootKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central trust root-keygen", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust root-keygen", stderr, cli.CommandHelp(ctx))
 	out := fs.String("out", "", "directory for root.key (0600) and root.pub (required)")
 	typ := fs.String("type", "ed25519", "key type: ed25519 or p256")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -190,7 +190,7 @@ func runTrustRootKeygen(ctx context.Context, args []string, stdin io.Reader, std
 }
 
 func runTrustSignerKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central trust signer-keygen", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust signer-keygen", stderr, cli.CommandHelp(ctx))
 	out := fs.String("out", "", "directory for NAME.key (0600) and NAME.pub (required)")
 	name := fs.String("name", "signer", "file name of the key pair")
 	typ := fs.String("type", "ed25519", "key type: ed25519 or p256")
@@ -227,7 +227,7 @@ func runTrustSignerKeygen(ctx context.Context, args []string, stdin io.Reader, s
 }
 
 func runTrustKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central trust keygen", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust keygen", stderr, cli.CommandHelp(ctx))
 	issuer := fs.String("issuer", "", "the region the key issues for, e.g. ZJ or HB-WH (required)")
 	out := fs.String("out", "", "directory for ISSUER.key (0600) and ISSUER.pub (required)")
 	typ := fs.String("type", "ed25519", "key type: ed25519 or p256")
@@ -277,7 +277,7 @@ type hpkeOut struct {
 }
 
 func runTrustHPKEKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central trust hpke-keygen", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust hpke-keygen", stderr, cli.CommandHelp(ctx))
 	out := fs.String("out", "", "directory for centre.hpke.key (0600) and centre.hpke.pub, both hex (required)")
 	kemName := fs.String("kem", "x25519", "KEM: x25519 (DHKEM X25519, 0x20) or mlkem768-x25519 (hybrid, 0x647a)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -331,7 +331,7 @@ type pseudonymOut struct {
 }
 
 func runTrustPseudonymKeygen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central trust pseudonym-keygen", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust pseudonym-keygen", stderr, cli.CommandHelp(ctx))
 	out := fs.String("out", "", "the key `FILE` to write: 64 hex digits, mode 0600 (required; never overwritten)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	return cli.Exit(stderr, "sentinel-central trust pseudonym-keygen", func() error {
@@ -409,7 +409,7 @@ type delegationOut struct {
 }
 
 func runTrustDelegate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central trust delegate", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust delegate", stderr, cli.CommandHelp(ctx))
 	rootPath := fs.String("root", "", "the operator root's private key file (required)")
 	pubPath := fs.String("pub", "", "the online signing key's public key file (required)")
 	kindsFlag := fs.String("kinds", "", "comma-separated kinds it may sign: trust, status-base, status-delta, policy, config (required)")
@@ -490,7 +490,7 @@ type buildOut struct {
 }
 
 func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central trust build", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust build", stderr, cli.CommandHelp(ctx))
 	rootPath := fs.String("root", "", "sign with the operator root's private key itself")
 	delPath := fs.String("delegation", "", "sign with a delegated key: its delegation file (with --key)")
 	keyPath := fs.String("key", "", "the delegated signing key's private key file (with --delegation)")
@@ -669,7 +669,7 @@ type inspectOut struct {
 }
 
 func runTrustInspect(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-central trust inspect", stderr)
+	fs := cli.NewFlagSet("sentinel-central trust inspect", stderr, cli.CommandHelp(ctx))
 	rootPath := fs.String("root", "", "the operator root's public key file (required)")
 	var at cli.Time
 	fs.Var(&at, "at", "judge freshness at this `TIME` (RFC 3339; default now)")

@@ -20,7 +20,7 @@ const (
 // Run is sentinel-demo: tests call it in-process. Cancelling ctx aborts at
 // once; the first signal drains, the second aborts.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinel-demo", stderr)
+	fs := cli.NewFlagSet("sentinel-demo", stderr, cli.Help{})
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sentinel-demo [-once] [-data-dir DIR] [-log-level LEVEL]
 

@@ -76,7 +76,12 @@ func newCalibrationReport(lane, dir string, c thermo.Calibration) calibrationRep
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
 func calibrateThermo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinelctl calibrate thermo", stderr)
+	fs := cli.NewFlagSet("sentinelctl calibrate thermo", stderr, cli.Help{
+		Synopsis: "--reference 37.0 [--lane NAME] [--config FILE] [--json]",
+		Summary: "With a blackbody reference source at --reference °C filling the sensor's view, " +
+			"takes a stable reading and stores the thermometer's offset in the terminal's data " +
+			"directory. The configuration file is never rewritten.",
+	})
 	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration file")
 	ref := fs.Float64("reference", 0, "the blackbody's temperature in °C, e.g. 37.0 (required)")
 	lane := fs.String("lane", "", "the lane whose thermometer to calibrate (required when several lanes have one)")
@@ -203,7 +208,10 @@ func thermometerLane(cfg *firmwareconfig.Config, name string, stderr io.Writer) 
 }
 
 func calibrateShow(args []string, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinelctl calibrate show", stderr)
+	fs := cli.NewFlagSet("sentinelctl calibrate show", stderr, cli.Help{
+		Synopsis: "[--config FILE] [--json]",
+		Summary:  "Prints each lane's thermometer calibration and when it was made.",
+	})
 	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration file")
 	asJSON := fs.Bool("json", false, "print the calibrations as JSON")
 	pos, err := cli.ParseInterspersed(fs, args)

@@ -42,7 +42,12 @@ func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	case "unit", "udev":
 		if len(args) != 1 {
 			if isHelp(args[1]) {
-				fmt.Fprintf(stderr, "usage: sentinelctl config %s\n", args[0])
+				fmt.Fprintf(stderr, "usage: sentinelctl config %s\n\n", args[0])
+				if args[0] == "unit" {
+					fmt.Fprintln(stderr, "Prints the systemd unit that a terminal installs as /etc/systemd/system/sentineld.service.")
+				} else {
+					fmt.Fprintln(stderr, "Prints the udev rules that a terminal installs as /etc/udev/rules.d/99-sentinel.rules.")
+				}
 				return exitOK
 			}
 			fmt.Fprintf(stderr, "sentinelctl config %s: unexpected argument %q: it takes none\nusage: sentinelctl config %s\n", args[0], args[1], args[0])
@@ -89,12 +94,12 @@ type configProblem struct {
 }
 
 func configCheck(args []string, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinelctl config check", stderr)
+	fs := cli.NewFlagSet("sentinelctl config check", stderr, cli.Help{
+		Synopsis: "[--json] FILE",
+		Summary: "Reads the terminal's configuration file strictly and prints every problem with " +
+			"its line, or OK and one line per lane. Exit status: 0 OK, 1 problems, 2 usage.",
+	})
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sentinelctl config check [--json] FILE")
-		fs.PrintDefaults()
-	}
 	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

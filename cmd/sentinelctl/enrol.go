@@ -44,7 +44,7 @@ type enrolOut struct {
 }
 
 func runEnrol(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinelctl enrol", stderr)
+	fs := cli.NewFlagSet("sentinelctl enrol", stderr, cli.CommandHelp(ctx))
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sentinelctl enrol --token TICKET [flags]
        sentinelctl enrol --central https://HOST:8444 --ca FILE --token TOKEN [flags]

@@ -69,8 +69,33 @@ type journalFlags struct {
 	asJSON        *bool
 }
 
+// journalHelp is the -h of each journal subcommand.
+var journalHelp = map[string]cli.Help{
+	"verify": {
+		Synopsis: "[--data-dir DIR | --file FILE] [--json]",
+		Summary:  "Checks the journal's whole hash chain and says where it first breaks.",
+	},
+	"tail": {
+		Synopsis: "[-n N] [--data-dir DIR | --file FILE] [--json]",
+		Summary: "Shows the last passages; the holder and the temperature are sealed to the " +
+			"centre's key and are shown as \"sealed\".",
+	},
+	"export": {
+		Synopsis: "[--from TIME] [--to TIME] [--format csv|jsonl] [--out FILE] [--data-dir DIR | --file FILE]",
+		Summary: "Writes the passages between --from and --to; the holder and the temperature " +
+			"are sealed to the centre's key and are shown as \"sealed\". While sentineld runs, " +
+			"it reads a copy of the journal taken at once.",
+	},
+	"salvage": {
+		Synopsis: "[--data-dir DIR] [--dry-run] [--json] FILE",
+		Summary: "Recovers every passage still readable in a damaged journal FILE (one sentineld " +
+			"moved aside as journal.db.corrupt-TIME, or a copy) and queues it in the data " +
+			"directory; sentineld sends it to the centre, which flags the passages lost.",
+	},
+}
+
 func newJournalFlags(name string, stderr io.Writer) (*flag.FlagSet, journalFlags) {
-	fs := cli.NewFlagSet("sentinelctl journal "+name, stderr)
+	fs := cli.NewFlagSet("sentinelctl journal "+name, stderr, journalHelp[name])
 	return fs, journalFlags{
 		dataDir: fs.String("data-dir", firmwareconfig.DefaultDataDir, "the terminal's data directory"),
 		file:    fs.String("file", "", "a journal file (e.g. one moved aside) instead of the data directory's"),
@@ -398,7 +423,7 @@ type salvageReport struct {
 }
 
 func journalSalvage(args []string, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinelctl journal salvage", stderr)
+	fs := cli.NewFlagSet("sentinelctl journal salvage", stderr, journalHelp["salvage"])
 	dataDir := fs.String("data-dir", firmwareconfig.DefaultDataDir, "the terminal's data directory, where the salvage is queued for sentineld")
 	dryRun := fs.Bool("dry-run", false, "report what can be salvaged, queue nothing")
 	asJSON := fs.Bool("json", false, "print JSON")

@@ -23,7 +23,7 @@ import (
 
 // runScan runs "sentinelctl scan FILE..." and "sentinelctl scan --config".
 func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinelctl scan", stderr)
+	fs := cli.NewFlagSet("sentinelctl scan", stderr, cli.CommandHelp(ctx))
 	cfgPath := fs.String("config", "", "show codes live from the devices of this configuration file")
 	asJSON := fs.Bool("json", false, "print one JSON object per file or code")
 	lane := fs.String("lane", "", "with --config: only this lane's devices")

@@ -58,7 +58,7 @@ type selftestOptions struct {
 
 // runSelftest runs "sentinelctl selftest".
 func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinelctl selftest", stderr)
+	fs := cli.NewFlagSet("sentinelctl selftest", stderr, cli.CommandHelp(ctx))
 	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration file")
 	asJSON := fs.Bool("json", false, "print the results as one JSON object")
 	lane := fs.String("lane", "", "test only this lane")

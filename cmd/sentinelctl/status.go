@@ -133,7 +133,7 @@ func (s *terminalState) problems() []string {
 }
 
 func runStatus(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinelctl status", stderr)
+	fs := cli.NewFlagSet("sentinelctl status", stderr, cli.CommandHelp(ctx))
 	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration `FILE`")
 	wait := fs.Duration("wait", 0, "wait up to `DURATION` (e.g. 2m) for the terminal to be ready instead of answering at once")
 	asJSON := fs.Bool("json", false, "print JSON")

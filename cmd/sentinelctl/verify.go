@@ -39,7 +39,7 @@ type payload struct {
 }
 
 func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentinelctl verify", stderr)
+	fs := cli.NewFlagSet("sentinelctl verify", stderr, cli.CommandHelp(ctx))
 	var trustFiles cli.Strings
 	fs.Var(&trustFiles, "trust", "trusted keys: a certificate (PEM or DER), a JWKS (ISSUER_URL=FILE binds it to its issuer), a native issuer key, a trust bundle, or a directory of them; repeatable")
 	root := fs.String("root", "", "operator root public key that signs trust bundles given with --trust")

@@ -5,7 +5,9 @@
 //   - the subcommand table and its dispatch (Command, Dispatch, Usage);
 //   - the exit statuses of the contracts (ExitOK, ExitRefused, ExitUsage)
 //     and the error that selects the status (UsageError, Usagef, Exit);
-//   - flag sets that report to stderr and never exit (NewFlagSet), parsed
+//   - flag sets that report to stderr and never exit, whose -h prints a
+//     usage line and what the command does before the flags (NewFlagSet,
+//     Help, CommandHelp), parsed
 //     with flags before, between or after the arguments, "--" ending them
 //     (Parse, ParseNoArgs, ParseInterspersed);
 //   - one time syntax for every time flag (ParseTime, Time): RFC 3339, no
@@ -26,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Exit statuses of every command (CONTRACTS.md, "Command lines").
@@ -40,8 +44,31 @@ type Func func(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 
 // Command is one subcommand.
 type Command struct {
+	// Summary says what the command does, in a phrase: the command list
+	// shows it, and so does the command's own -h (see CommandHelp).
 	Summary string
-	Run     Func
+	// Synopsis is what follows the command's name in its -h usage line,
+	// as "--from TIME --to TIME [flags]"; each further line is another
+	// form of the command. Empty means "[flags]".
+	Synopsis string
+	Run      Func
+}
+
+// Help is what a command's -h prints above its flags: the usage line
+// "usage: NAME SYNOPSIS" (one per line of Synopsis) and the Summary.
+type Help struct {
+	Synopsis string
+	Summary  string
+}
+
+type helpKey struct{}
+
+// CommandHelp returns the Synopsis and Summary of the command Dispatch is
+// running, for the command's flag set: its table entry is then the one
+// source of both the command list and the command's -h.
+func CommandHelp(ctx context.Context) Help {
+	h, _ := ctx.Value(helpKey{}).(Help)
+	return h
 }
 
 // Dispatch runs the subcommand args[0] of cmds. prog names the program (and
@@ -63,6 +90,7 @@ func Dispatch(ctx context.Context, prog string, cmds map[string]Command, args []
 		Usage(stderr, prog, cmds)
 		return ExitUsage
 	}
+	ctx = context.WithValue(ctx, helpKey{}, Help{Synopsis: cmd.Synopsis, Summary: cmd.Summary})
 	return cmd.Run(ctx, args[1:], stdin, stdout, stderr)
 }
 
@@ -106,11 +134,79 @@ func ParseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // NewFlagSet returns the flag set of a command named name (as
 // "sentinel-central trust build"): it reports to stderr and never exits
-// the process.
-func NewFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+// the process. Its -h prints help's usage line and summary, then the
+// flags (see PrintHelp). A command dispatched by Dispatch passes
+// CommandHelp(ctx).
+func NewFlagSet(name string, stderr io.Writer, help Help) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { PrintHelp(fs, help) }
 	return fs
+}
+
+// PrintHelp prints to fs's output what -h shows:
+//
+//	usage: NAME SYNOPSIS
+//	       NAME OTHER-FORM
+//
+//	Summary, as a sentence.
+//
+//	flags:
+//	  -flag ...
+func PrintHelp(fs *flag.FlagSet, help Help) {
+	w := fs.Output()
+	synopsis := strings.TrimSpace(help.Synopsis)
+	if synopsis == "" {
+		synopsis = "[flags]"
+	}
+	for i, form := range strings.Split(synopsis, "\n") {
+		lead := "usage: "
+		if i > 0 {
+			lead = "       "
+		}
+		fmt.Fprintf(w, "%s%s %s\n", lead, fs.Name(), strings.TrimSpace(form))
+	}
+	if s := sentence(help.Summary); s != "" {
+		fmt.Fprintf(w, "\n%s\n", wrap(s, 76))
+	}
+	fmt.Fprint(w, "\nflags:\n")
+	fs.PrintDefaults()
+}
+
+// wrap breaks s into lines of at most width columns, between words.
+func wrap(s string, width int) string {
+	var b strings.Builder
+	col := 0
+	for _, word := range strings.Fields(s) {
+		n := utf8.RuneCountInString(word)
+		switch {
+		case col == 0:
+		case col+1+n > width:
+			b.WriteByte('\n')
+			col = 0
+		default:
+			b.WriteByte(' ')
+			col++
+		}
+		b.WriteString(word)
+		col += n
+	}
+	return b.String()
+}
+
+// sentence makes a summary phrase of a command table ("export passages
+// for a time range") a sentence: capital first letter, final full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "!") && !strings.HasSuffix(s, "?") {
+		s += "."
+	}
+	return s
 }
 
 // Parse parses args as ParseInterspersed does and returns the positionals.

@@ -43,7 +43,7 @@ func TestParseInterspersed(t *testing.T) {
 func TestDispatch(t *testing.T) {
 	var got []string
 	cmds := map[string]Command{
-		"hello": {"say hello", func(_ context.Context, args []string, _ io.Reader, _, _ io.Writer) int {
+		"hello": {Summary: "say hello", Run: func(_ context.Context, args []string, _ io.Reader, _, _ io.Writer) int {
 			got = args
 			return ExitRefused
 		}},
@@ -136,7 +136,7 @@ func TestTimeFlag(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var stderr strings.Builder
-			fs := NewFlagSet("prog export", &stderr)
+			fs := NewFlagSet("prog export", &stderr, Help{})
 			var from Time
 			fs.Var(&from, "from", "first `TIME`")
 			err := ParseNoArgs(fs, tt.args)
@@ -202,10 +202,56 @@ func TestParseNoArgs(t *testing.T) {
 		{[]string{"--", "--json"}, ExitUsage}, // after "--" it is an argument
 	}
 	for _, tt := range tests {
-		fs := NewFlagSet("prog", io.Discard)
+		fs := NewFlagSet("prog", io.Discard, Help{})
 		fs.Bool("json", false, "")
 		if got := Exit(io.Discard, "prog", ParseNoArgs(fs, tt.args)); got != tt.want {
 			t.Errorf("ParseNoArgs(%q): exit %d, want %d", tt.args, got, tt.want)
 		}
+	}
+}
+
+// A command's -h, run through Dispatch, prints the usage line and the
+// summary from the command table, then the flags, and exits 0.
+func TestCommandHelp(t *testing.T) {
+	cmds := map[string]Command{
+		"export": {
+			Summary:  "export passages for a time range",
+			Synopsis: "--out FILE [flags]\n--list",
+			Run: func(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) int {
+				fs := NewFlagSet("prog export", stderr, CommandHelp(ctx))
+				fs.String("out", "", "write to `FILE`")
+				return Exit(stderr, "prog export", ParseNoArgs(fs, args))
+			},
+		},
+	}
+	var stdout, stderr strings.Builder
+	code := Dispatch(context.Background(), "prog", cmds, []string{"export", "-h"}, strings.NewReader(""), &stdout, &stderr)
+	want := "usage: prog export --out FILE [flags]\n" +
+		"       prog export --list\n" +
+		"\n" +
+		"Export passages for a time range.\n" +
+		"\n" +
+		"flags:\n" +
+		"  -out FILE\n" +
+		"    \twrite to FILE\n"
+	if code != ExitOK || stderr.String() != want {
+		t.Errorf("export -h: exit %d, stderr:\n%s\nwant exit 0 and:\n%s", code, stderr.String(), want)
+	}
+
+	// Without a synopsis or summary the usage line still names the command.
+	stderr.Reset()
+	fs := NewFlagSet("prog bare", &stderr, Help{})
+	if _, err := Parse(fs, []string{"-h"}); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v, want flag.ErrHelp", err)
+	}
+	if got := stderr.String(); got != "usage: prog bare [flags]\n\nflags:\n" {
+		t.Errorf("bare -h printed %q", got)
+	}
+}
+
+func TestWrap(t *testing.T) {
+	got := wrap("one two three four", 9)
+	if want := "one two\nthree\nfour"; got != want {
+		t.Errorf("wrap = %q, want %q", got, want)
 	}
 }

@@ -30,7 +30,7 @@ const DefaultConfigPath = firmwareconfig.DefaultConfigPath
 // in-process. Cancelling ctx aborts at once; signals drain first (see the
 // package documentation).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("sentineld", stderr)
+	fs := cli.NewFlagSet("sentineld", stderr, cli.Help{})
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sentineld [-config FILE] [-data-dir DIR] [-log-level LEVEL]
 

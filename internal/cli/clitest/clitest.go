@@ -1,6 +1,8 @@
 // Package clitest checks that a program built on internal/cli keeps the
 // command-line contract in every one of its commands: an unknown flag and
-// a bad time are usage errors (exit status 2) that say what was wrong.
+// a bad time are usage errors (exit status 2) that say what was wrong, and
+// -h exits 0 and begins with a usage line naming the command and a
+// description of what it does before the flags.
 //
 // Commands are found the way an operator finds them, from -h: the command
 // list that cli.Dispatch prints, and "PROG COMMAND SUBCOMMAND" usage lines
@@ -14,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"sentinel/internal/cli"
 )
@@ -119,8 +122,16 @@ func Check(t *testing.T, p Program) {
 				t.Errorf("%s --no-such-flag: exit %d, want %d and a message naming the flag; stderr:\n%s", name, code, cli.ExitUsage, errOut)
 			}
 		})
-		_, out, errOut := p.run(append(slices.Clone(leaf), "-h")...)
+		code, out, errOut := p.run(append(slices.Clone(leaf), "-h")...)
 		help := out + "\n" + errOut
+		t.Run(strings.Join(append([]string{"help"}, leaf...), " "), func(t *testing.T) {
+			if code != cli.ExitOK {
+				t.Errorf("%s -h: exit %d, want %d", name, code, cli.ExitOK)
+			}
+			if err := checkHelp(name, out, errOut); err != "" {
+				t.Errorf("%s -h: %s; it printed:\n%s%s", name, err, out, errOut)
+			}
+		})
 		for _, m := range flagLine.FindAllStringSubmatch(help, -1) {
 			if strings.Contains(m[3], "RFC 3339") && strings.TrimSpace(m[2]) != "TIME" {
 				t.Errorf("%s -%s takes a time (its help says RFC 3339) but -h shows it as %q, not TIME", name, m[1], strings.TrimSpace(m[2]))
@@ -153,4 +164,31 @@ func Check(t *testing.T, p Program) {
 			t.Errorf("%s %s: not found as a TIME flag from -h (found %q)", p.Name, w, timeFlags)
 		}
 	}
+}
+
+// checkHelp returns what is wrong with the -h output of the command name
+// (stdout and stderr; help goes to one of them), or "": it must begin with
+// "usage: NAME", and say in words what the command does before its flags.
+func checkHelp(name, stdout, stderr string) string {
+	text := stderr
+	if strings.TrimSpace(stdout) != "" {
+		text = stdout
+	}
+	lines := strings.Split(strings.TrimLeft(text, "\n"), "\n")
+	first := lines[0]
+	if first != "usage: "+name && !strings.HasPrefix(first, "usage: "+name+" ") {
+		return "the first line is not a usage line \"usage: " + name + " ...\""
+	}
+	for _, line := range lines[1:] {
+		if strings.HasPrefix(line, "       "+name) || strings.TrimSpace(line) == "" {
+			continue // another form of the command
+		}
+		if line == "flags:" || strings.HasPrefix(line, "  -") {
+			break
+		}
+		if strings.IndexFunc(line, unicode.IsLetter) >= 0 {
+			return ""
+		}
+	}
+	return "no description of what the command does between the usage line and the flags"
 }
