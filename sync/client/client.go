@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -150,16 +149,19 @@ func (c *Client) Kick() {
 
 // Errors of an upload.
 var (
-	// ErrRefused matches an upload the centre refused (a 4xx other than
-	// 409, 413 and 429): retrying the same bytes will not help until the
-	// terminal or the centre changes.
-	ErrRefused = errors.New("client: upload refused")
+	// ErrRefused matches an upload, a download or a health report the
+	// centre refused (a 4xx other than 408 and 429, and other than the
+	// answers each handles itself, such as the upload's 409 and 413):
+	// retrying the same request will not help until the terminal or the
+	// centre changes.
+	ErrRefused = errors.New("client: refused by the centre")
 	// ErrLost matches a gap the journal cannot fill: the centre wants
 	// records the journal no longer holds.
 	ErrLost = errors.New("client: records the centre needs are no longer in the journal")
 )
 
-// RetryError is an upload failure after which the centre asked to wait.
+// RetryError is a failure of an upload, a download or a health report
+// after which the centre asked to wait (Retry-After).
 type RetryError struct {
 	After time.Duration
 	Err   error
@@ -347,13 +349,7 @@ func (c *Client) once(ctx context.Context) (done bool, err error) {
 	if r != nil && r.Message != "" {
 		err = fmt.Errorf("client: upload: centre answered %d %s: %s", status, r.Code, r.Message)
 	}
-	if status >= 400 && status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout {
-		err = fmt.Errorf("%w: %w", ErrRefused, err)
-	}
-	if after := retryAfter(header.Get("Retry-After"), time.Now()); after > 0 {
-		return false, &RetryError{After: after, Err: err}
-	}
-	return false, err
+	return false, classify(status, header, err)
 }
 
 // beyond decides what to acknowledge when the centre's mark r.HighWater
@@ -420,18 +416,4 @@ func (c *Client) post(ctx context.Context, body []byte) (r *protocol.Response, s
 		}
 	}
 	return r, resp.StatusCode, resp.Header, nil
-}
-
-// retryAfter parses a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(min(s, int(MaxRetryAfter/time.Second))) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
-	}
-	return 0
 }

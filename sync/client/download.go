@@ -299,13 +299,7 @@ func (d *Downloader) get(ctx context.Context, path, etag string, limit int64) ([
 		return nil, nil, ErrNoSignedTime
 	case resp.StatusCode != http.StatusOK:
 		err := fmt.Errorf("centre answered %d: %s", resp.StatusCode, strings.TrimSpace(string(b[:min(len(b), 200)])))
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-			err = fmt.Errorf("centre refused the download: %w", err)
-		}
-		if after := retryAfter(resp.Header.Get("Retry-After"), time.Now()); after > 0 {
-			return nil, nil, &RetryError{After: after, Err: err}
-		}
-		return nil, nil, err
+		return nil, nil, classify(resp.StatusCode, resp.Header, err)
 	case int64(len(b)) > limit:
 		return nil, nil, fmt.Errorf("answer over %d bytes", limit)
 	}

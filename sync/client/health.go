@@ -137,11 +137,5 @@ func (r *Reporter) Report(ctx context.Context) error {
 			err = fmt.Errorf("client: health: centre answered %d: %s", resp.StatusCode, pr.Message)
 		}
 	}
-	if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-		err = fmt.Errorf("%w: %w", ErrRefused, err)
-	}
-	if after := retryAfter(resp.Header.Get("Retry-After"), time.Now()); after > 0 {
-		return &RetryError{After: after, Err: err}
-	}
-	return err
+	return classify(resp.StatusCode, resp.Header, err)
 }

@@ -108,3 +108,50 @@ func TestReporterRefused(t *testing.T) {
 		t.Errorf("stored %d reports, want none", len(sink.got))
 	}
 }
+
+// A 408 on the health report is the centre giving up waiting for the
+// request, not a refusal: the report is retried and arrives (it was
+// refused before, unlike the upload's).
+func TestReporterRetriesRequestTimeout(t *testing.T) {
+	sink := &healthSink{ch: make(chan struct{}, 1)}
+	centre := healthServer(t, sink)
+	var (
+		mu       sync.Mutex
+		timeouts = 2
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		mu.Lock()
+		timeout := timeouts > 0
+		timeouts--
+		mu.Unlock()
+		if timeout {
+			http.Error(w, "request timeout", http.StatusRequestTimeout)
+			return
+		}
+		centre.Config.Handler.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	build := func(context.Context) (*protocol.Health, error) { return &protocol.Health{Time: time.Now()}, nil }
+	r, err := client.NewReporter(build, client.ReporterOptions{URL: srv.URL, Device: "t1",
+		HTTP: &http.Client{Transport: &servertest.Transport{Device: "t1"}}, Every: time.Hour,
+		MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Report(t.Context())
+	if err == nil || errors.Is(err, client.ErrRefused) {
+		t.Fatalf("report answered 408: got %v, want an error to retry, not ErrRefused", err)
+	}
+	r.Start(t.Context())
+	defer r.Stop()
+	select {
+	case <-sink.ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the report answered 408 was not retried within 5 s")
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.got) != 1 || sink.got[0].Device != "t1" {
+		t.Errorf("stored %d reports %+v, want one from t1", len(sink.got), sink.got)
+	}
+}
