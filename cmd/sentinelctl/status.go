@@ -13,6 +13,7 @@ import (
 
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/cli"
+	termclock "sentinel/internal/clock"
 	"sentinel/sync/enrol"
 )
 
@@ -97,7 +98,9 @@ func (s *terminalState) problems() []string {
 	if st.ClockUntrusted {
 		why := "no synchronised NTP and no signed time from the centre yet"
 		if st.ClockReason != "" {
-			why = st.ClockReason
+			// The display sends the reason as internal/clock's code;
+			// say it in the display's words.
+			why, _ = termclock.CodeWords(st.ClockReason, "en")
 		}
 		out = append(out, "clock not trusted ("+why+"): "+clockDo)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	termclock "sentinel/internal/clock"
 	"sentinel/internal/passage"
 	"sentinel/internal/ui"
 )
@@ -102,6 +103,16 @@ dir = %q
 	var rep statusReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK || !rep.Ready || rep.Site != "SM-0042" || len(rep.Problems) != 0 {
 		t.Errorf("--json: got exit %d, %+v (%v)", code, rep, err)
+	}
+
+	// The clock's reason comes from the display as internal/clock's code;
+	// status says it in the display's words, not as the code.
+	display.SetStatus(ui.Status{Lanes: ready.Lanes, Bundles: bundles, Online: true, ClockUntrusted: true, ClockReason: termclock.CodeCentralUnreachable})
+	code, out, _ = status()
+	if words, _ := termclock.CodeWords(termclock.CodeCentralUnreachable, "en"); code != exitRefused ||
+		!strings.Contains(out, "clock not trusted (no NTP sync and the centre is unreachable)") || !strings.Contains(out, words) ||
+		strings.Contains(out, termclock.CodeCentralUnreachable) {
+		t.Errorf("clock reason: got exit %d, want the reason in words:\n%s", code, out)
 	}
 
 	display.SetStatus(ui.Status{Lanes: ready.Lanes, Bundles: bundles, Revoked: "removed from service by the central office"})
