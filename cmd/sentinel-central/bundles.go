@@ -55,6 +55,27 @@ KIND and FILE:
 Every file is checked as a terminal would load it before anything is signed.
 `
 
+// publishHint is the whole command that publishes file as kind, for an
+// operator to paste once config example or policy example has written it:
+// extra are kind's own flags; the data directory and the signing flags
+// take the placeholders of docs/central.md, to be replaced by the
+// deployment's paths.
+func publishHint(kind trust.Kind, file string, extra ...string) string {
+	args := []string{"sentinel-central", "bundles", "publish", string(kind), shellWord(file)}
+	args = append(args, extra...)
+	args = append(args, "--data", "DATA", "--key", "SIGNER.key", "--delegation", "SIGNER.delegation", "--root-pub", "ROOT.pub")
+	return strings.Join(args, " ")
+}
+
+// shellWord quotes s for a POSIX shell when it holds anything but the
+// characters of ordinary paths.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:+,@=%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central bundles publish", stderr, cli.CommandHelp(ctx))
 	fs.Usage = func() {

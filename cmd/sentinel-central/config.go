@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"sentinel/crypto/trust"
 	"sentinel/internal/cli"
 	"sentinel/internal/siteconfig"
 )
@@ -49,7 +50,8 @@ func runConfigExample(ctx context.Context, args []string, stdin io.Reader, stdou
 		if err := writeNew(*out, ex, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote %s: edit it, then: sentinel-central bundles publish config %s --key SIGNER.key --delegation SIGNER.delegation --root-pub ROOT.pub\n", *out, *out)
+		fmt.Fprintf(stdout, "wrote %s: edit it, then publish it with your data directory and signing keys in place of DATA, SIGNER.key, SIGNER.delegation and ROOT.pub:\n  %s\n",
+			*out, publishHint(trust.KindConfig, *out))
 		return nil
 	}())
 }

@@ -311,3 +311,58 @@ func readFile(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// TestExampleHints: the command that config example and policy example
+// print after writing their file is whole: with the placeholders replaced
+// by a deployment's data directory and keys, and nothing else added, it
+// publishes the file. The hint once left out --data, so pasted as told it
+// wrote into the default data directory instead of the operator's.
+func TestExampleHints(t *testing.T) {
+	d := newDeployment(t)
+	paste := func(out string) []string {
+		t.Helper()
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		cmd := strings.TrimSpace(lines[len(lines)-1])
+		if len(lines) != 2 || !strings.HasPrefix(cmd, "sentinel-central bundles publish ") {
+			t.Fatalf("want what was written and the command to publish it, got %q", out)
+		}
+		for _, p := range []string{"--data DATA", "--key SIGNER.key", "--delegation SIGNER.delegation", "--root-pub ROOT.pub"} {
+			if !strings.Contains(cmd, p) {
+				t.Fatalf("the hint lacks %q: %s", p, cmd) // run as it is, it would publish elsewhere
+			}
+		}
+		fill := strings.NewReplacer("DATA", d.data, "SIGNER.key", d.signer, "SIGNER.delegation", d.delegation, "ROOT.pub", d.rootPub)
+		return strings.Fields(fill.Replace(strings.TrimPrefix(cmd, "sentinel-central ")))
+	}
+	site := filepath.Join(d.dir, "site.toml")
+	args := paste(mustRun(t, "config", "example", "--site-type", "pharmacy", "--out", site))
+	if code, out, errOut := sentinel(t, args...); code != exitOK || !strings.Contains(out, "published config version 1") {
+		t.Fatalf("the config hint %q: exit %d, %q %q", args, code, out, errOut)
+	}
+	pol := filepath.Join(d.dir, "site.policy")
+	args = paste(mustRun(t, "policy", "example", "--site-type", "pharmacy", "--out", pol))
+	if code, out, errOut := sentinel(t, args...); code != exitOK || !strings.Contains(out, "published policy version 1") {
+		t.Fatalf("the policy hint %q: exit %d, %q %q", args, code, out, errOut)
+	}
+	for _, kind := range []string{"config", "policy"} {
+		if _, err := os.Stat(filepath.Join(d.data, "bundles", kind+".bundle")); err != nil {
+			t.Errorf("%s: not published into the deployment's data directory: %v", kind, err)
+		}
+	}
+}
+
+// TestShellWord: a path in a hint pastes into a shell as one word.
+func TestShellWord(t *testing.T) {
+	for in, want := range map[string]string{
+		"site.toml":          "site.toml",
+		"/srv/c/site-1.toml": "/srv/c/site-1.toml",
+		"my site.toml":       "'my site.toml'",
+		"it's.toml":          `'it'\''s.toml'`,
+		"":                   "''",
+		"$HOME/x.toml":       "'$HOME/x.toml'",
+	} {
+		if got := shellWord(in); got != want {
+			t.Errorf("shellWord(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"sentinel/crypto/trust"
 	"sentinel/internal/cli"
 	"sentinel/internal/policy"
 	"sentinel/internal/siteconfig"
@@ -45,7 +46,8 @@ func runPolicyExample(ctx context.Context, args []string, stdin io.Reader, stdou
 		if err := writeNew(*out, []byte(src), 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote %s: edit it (docs/policy.md), then: sentinel-central bundles publish policy %s --site-type %s --key SIGNER.key --delegation SIGNER.delegation --root-pub ROOT.pub\n", *out, *out, *site)
+		fmt.Fprintf(stdout, "wrote %s: edit it (docs/policy.md), then publish it with your data directory and signing keys in place of DATA, SIGNER.key, SIGNER.delegation and ROOT.pub:\n  %s\n",
+			*out, publishHint(trust.KindPolicy, *out, "--site-type", *site))
 		return nil
 	}())
 }
