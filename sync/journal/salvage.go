@@ -16,6 +16,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"sentinel/crypto/cose"
+	"sentinel/internal/atomicfile"
 )
 
 // Salvage is what could be recovered from a damaged journal file: every
@@ -339,7 +340,7 @@ func (s *Salvage) Queue(dir string, now time.Time) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("queue salvage: %w", err)
 	}
-	if err := writeAtomic(path, b); err != nil {
+	if err := atomicfile.WriteFile(path, b, 0o600); err != nil {
 		return "", fmt.Errorf("queue salvage: %w", err)
 	}
 	return path, nil
@@ -362,29 +363,6 @@ func (s *Salvage) merge(old *Salvage) {
 			s.Keys = append(s.Keys, k)
 		}
 	}
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
 }
 
 // ReadQueued reads a salvage file written by Queue.
