@@ -3,6 +3,7 @@
 // the gate or not, and serves the guard display.
 //
 //	sentineld [-config FILE] [-data-dir DIR] [-log-level LEVEL]
+//	sentineld -version
 //
 // The first SIGTERM (or Ctrl-C) drains: the lanes stop reading, the
 // passages in progress finish and the journal closes, within 10 seconds.

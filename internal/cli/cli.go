@@ -30,6 +30,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"sentinel/internal/version"
 )
 
 // Exit statuses of every command (CONTRACTS.md, "Command lines").
@@ -74,7 +76,9 @@ func CommandHelp(ctx context.Context) Help {
 // Dispatch runs the subcommand args[0] of cmds. prog names the program (and
 // parent commands) in messages, e.g. "sentinel-central trust". No command,
 // or an unknown one, prints the list to stderr and exits ExitUsage; -h,
-// --help and help print it to stdout and exit ExitOK.
+// --help and help print it to stdout and exit ExitOK; --version (or
+// -version, version) prints the program's version (internal/version) and
+// exits ExitOK.
 func Dispatch(ctx context.Context, prog string, cmds map[string]Command, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		Usage(stderr, prog, cmds)
@@ -82,6 +86,10 @@ func Dispatch(ctx context.Context, prog string, cmds map[string]Command, args []
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		Usage(stdout, prog, cmds) // asked for: to stdout, so it pages
+		return ExitOK
+	}
+	if _, isCmd := cmds[args[0]]; !isCmd && (args[0] == "--version" || args[0] == "-version" || args[0] == "version") {
+		version.Print(stdout, strings.Fields(prog)[0])
 		return ExitOK
 	}
 	cmd, ok := cmds[args[0]]
@@ -107,7 +115,7 @@ func Usage(w io.Writer, prog string, cmds map[string]Command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, n, cmds[n].Summary)
 	}
-	fmt.Fprintf(w, "\nRun '%s COMMAND -h' for a command's flags.\n", prog)
+	fmt.Fprintf(w, "\nRun '%s COMMAND -h' for a command's flags, '%s --version' for the version.\n", prog, strings.Fields(prog)[0])
 }
 
 // ParseInterspersed parses flags that may stand before, between or after

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -253,5 +254,31 @@ func TestWrap(t *testing.T) {
 	got := wrap("one two three four", 9)
 	if want := "one two\nthree\nfour"; got != want {
 		t.Errorf("wrap = %q, want %q", got, want)
+	}
+}
+
+func TestDispatchVersion(t *testing.T) {
+	ran := false
+	cmds := map[string]Command{
+		"version": {Summary: "a command of that name wins", Run: func(context.Context, []string, io.Reader, io.Writer, io.Writer) int {
+			ran = true
+			return ExitOK
+		}},
+	}
+	for _, arg := range []string{"--version", "-version"} {
+		var stdout strings.Builder
+		if code := Dispatch(context.Background(), "prog sub", cmds, []string{arg}, nil, &stdout, io.Discard); code != ExitOK {
+			t.Errorf("Dispatch(%s) = %d, want %d", arg, code, ExitOK)
+		}
+		if !strings.HasPrefix(stdout.String(), "prog ") || !strings.Contains(stdout.String(), runtime.Version()) {
+			t.Errorf("Dispatch(%s) printed %q, want the program, its version and Go's", arg, stdout.String())
+		}
+	}
+	if ran {
+		t.Error("--version ran the command named version")
+	}
+	Dispatch(context.Background(), "prog", cmds, []string{"version"}, nil, io.Discard, io.Discard)
+	if !ran {
+		t.Error("the command named version did not run")
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/cli"
+	"sentinel/internal/version"
 )
 
 // Exit statuses.
@@ -33,6 +34,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentineld", stderr, cli.Help{})
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `usage: sentineld [-config FILE] [-data-dir DIR] [-log-level LEVEL]
+       sentineld -version
 
 The demonstration is its own command: sentinel-demo (go run ./cmd/sentinel-demo).
 
@@ -47,8 +49,13 @@ flags:`)
 	// stay to say where it went.
 	demoMode := fs.Bool("demo", false, "moved: run sentinel-demo (go run ./cmd/sentinel-demo)")
 	demoOnce := fs.Bool("demo-once", false, "moved: run sentinel-demo -once")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := cli.ParseNoArgs(fs, args); err != nil {
 		return cli.Exit(stderr, "sentineld", err)
+	}
+	if *showVersion {
+		version.Print(stdout, "sentineld")
+		return exitOK
 	}
 	if *demoMode || *demoOnce {
 		fmt.Fprintln(stderr, "sentineld: the demonstration is its own command now: sentinel-demo (in the source tree: go run ./cmd/sentinel-demo)")

@@ -21,6 +21,7 @@ import (
 
 	"sentinel/internal/demo"
 	"sentinel/internal/ui"
+	"sentinel/internal/version"
 	"sentinel/sync/journal"
 )
 
@@ -329,5 +330,19 @@ func TestDemoMoved(t *testing.T) {
 	}
 	if msg := stderr.String(); strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "go run ./cmd/sentinel-demo") {
 		t.Errorf("sentineld -demo says %q: want one line naming go run ./cmd/sentinel-demo", msg)
+	}
+}
+
+// sentineld --version prints the build's version and starts nothing: no
+// configuration is read.
+func TestRunVersion(t *testing.T) {
+	for _, arg := range []string{"-version", "--version"} {
+		var stdout, stderr bytes.Buffer
+		if got := Run(context.Background(), []string{arg, "-config", filepath.Join(t.TempDir(), "none.toml")}, &stdout, &stderr); got != exitOK {
+			t.Fatalf("%s: got exit %d, want %d\n%s", arg, got, exitOK, stderr.String())
+		}
+		if want := "sentineld " + version.String() + " ("; !strings.HasPrefix(stdout.String(), want) {
+			t.Errorf("%s: printed %q, want it to start %q", arg, stdout.String(), want)
+		}
 	}
 }

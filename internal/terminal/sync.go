@@ -14,12 +14,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/version"
 	"sentinel/sync/client"
 	"sentinel/sync/enrol"
 	"sentinel/sync/journal"
@@ -562,7 +562,7 @@ func healthFunc(o syncOptions, root crypto.PublicKey) client.HealthFunc {
 	quiet := slog.New(slog.DiscardHandler)
 	return func(context.Context) (*protocol.Health, error) {
 		now, _ := o.now()
-		h := &protocol.Health{Time: now, Software: softwareVersion(), Alarms: uint64(len(o.journal.Alarms()))}
+		h := &protocol.Health{Time: now, Software: version.String(), Alarms: uint64(len(o.journal.Alarms()))}
 		_, seqs, err := o.journal.Tail(1)
 		if err != nil {
 			return nil, fmt.Errorf("journal tail: %w", err)
@@ -589,15 +589,6 @@ func healthFunc(o syncOptions, root crypto.PublicKey) client.HealthFunc {
 		}
 		return h, nil
 	}
-}
-
-// softwareVersion is the main module's version from the build, "devel"
-// when unknown.
-func softwareVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }
 
 // watchEnrolment starts sync once `sentinelctl enrol` wrote an identity

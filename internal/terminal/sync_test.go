@@ -33,6 +33,7 @@ import (
 	"sentinel/internal/gate"
 	"sentinel/internal/passage"
 	"sentinel/internal/sdnotify"
+	"sentinel/internal/version"
 	"sentinel/sync/enrol"
 	"sentinel/sync/journal"
 	"sentinel/sync/protocol"
@@ -248,8 +249,8 @@ func TestSyncUploadsJournal(t *testing.T) {
 		for _, l := range rep.Lanes {
 			scanner = scanner || l.Name == "in-1 scanner"
 		}
-		return rep.Device == device && rep.Software != "" && rep.Acked <= rep.Last && off.Abs() < time.Minute && scanner,
-			fmt.Sprintf("got %+v received %v (offset %v), want device %s, a software version, offset under a minute, lane in-1's scanner", rep, h.ReceivedAt, off, device)
+		return rep.Device == device && rep.Software == version.String() && rep.Acked <= rep.Last && off.Abs() < time.Minute && scanner,
+			fmt.Sprintf("got %+v received %v (offset %v), want device %s, software version %s, offset under a minute, lane in-1's scanner", rep, h.ReceivedAt, off, device, version.String())
 	})
 	sst := d.sync.Load().State()
 	online, last := sst.Online, sst.Last
