@@ -37,6 +37,7 @@ import (
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/central/syncstore"
 	"sentinel/internal/cli"
+	"sentinel/internal/sdnotify"
 )
 
 // defaultDrain bounds how long the first SIGTERM waits for the requests in
@@ -235,11 +236,33 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			fmt.Fprintf(stdout, "scheduler on: status base every %v, bundles re-signed half-way through fresh, retention %s\n", schedule.DefaultBaseEvery, *retention)
 		}
 
+		// Under systemd (Type=notify): ready once every listener is up;
+		// the watchdog is pinged while the process runs, so a hang
+		// restarts it.
+		notify := sdnotify.New(os.Getenv("NOTIFY_SOCKET"))
+		if err := notify.Notify(sdnotify.Ready, "STATUS=serving terminals on "+dev.String()); err != nil {
+			logger.Warn("systemd notification", "error", err)
+		}
+		if every, err := sdnotify.WatchdogInterval(os.Getenv("WATCHDOG_USEC"), os.Getenv("WATCHDOG_PID"), os.Getpid()); err == nil {
+			wdCtx, stopWatchdog := context.WithCancel(ctx)
+			defer stopWatchdog()
+			go func() {
+				if err := notify.RunWatchdog(wdCtx, every, nil); err != nil && !errors.Is(err, context.Canceled) {
+					logger.Warn("systemd watchdog", "error", err)
+				}
+			}()
+		} else if !errors.Is(err, sdnotify.ErrNoWatchdog) {
+			logger.Warn("systemd watchdog", "error", err)
+		}
+
 		var serveErr error
 		select {
 		case <-ctx.Done():
 		case serveErr = <-srv.Err():
 			logger.Error("a listener stopped", "error", serveErr)
+		}
+		if err := notify.Notify(sdnotify.Stopping); err != nil {
+			logger.Warn("systemd notification", "error", err)
 		}
 		// The first signal ended ctx; a second one aborts the drain.
 		second := make(chan os.Signal, 1)
