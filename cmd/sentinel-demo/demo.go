@@ -210,13 +210,13 @@ func (p *demoPrinter) print(r gate.Result) {
 	if name == "" {
 		name = "-"
 	}
-	verdict := string(ps.Verdict)
+	verdict := string(ps.Decision)
 	if !r.Committed {
 		verdict = "FAULT"
 		reasons = gate.ReasonJournal
 	}
 	line := fmt.Sprintf("%-6s %-8s %-7s %-9s %-12s %s", ps.Lane, kind, verdict, temp, name, reasons)
-	if code != nil && (code.Want != ps.Verdict || !r.Committed) {
+	if code != nil && (code.Want != ps.Decision || !r.Committed) {
 		p.unexpected++
 		line += fmt.Sprintf("   UNEXPECTED: want %s", code.Want)
 	}

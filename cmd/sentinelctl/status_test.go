@@ -88,7 +88,7 @@ dir = %q
 	go func() {
 		time.Sleep(300 * time.Millisecond)
 		display.SetStatus(ready)
-		display.Show(ui.Verdict{Lane: "in-1", Outcome: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Test *"})
+		display.Show(ui.Shown{Lane: "in-1", Verdict: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Test *"})
 	}()
 	code, out, stderr := status("--wait", "30s")
 	if code != exitOK || !strings.Contains(out, "READY") || strings.Contains(out, "NOT READY") {

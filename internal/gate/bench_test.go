@@ -44,8 +44,8 @@ func benchmarkDecide(b *testing.B, pol Policy) {
 		res, err := r.g.Process(ctx, "in-1", payload)
 		took = append(took, time.Since(start))
 		cpu = append(cpu, threadCPU()-startCPU)
-		if err != nil || res.Passage.Verdict != passage.Admit {
-			b.Fatalf("got %v %v, want admit", res.Passage.Verdict, err)
+		if err != nil || res.Passage.Decision != passage.Admit {
+			b.Fatalf("got %v %v, want admit", res.Passage.Decision, err)
 		}
 		if len(r.journal.passages) > 1<<16 {
 			r.journal.passages = r.journal.passages[:0]

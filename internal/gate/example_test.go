@@ -58,9 +58,9 @@ func ExampleNew() {
 	code, _ := is.Issue(healthcode.Claims{Index: 7, Colour: credential.ColourGreen, DisplayName: "Zhang *"})
 
 	res, err := g.Process(context.Background(), "in-1", []byte(code))
-	fmt.Println(res.Passage.Verdict, res.Seq, res.MaskedName, err)
+	fmt.Println(res.Passage.Decision, res.Seq, res.MaskedName, err)
 	res, err = g.Process(context.Background(), "in-1", []byte("HCN1:garbage"))
-	fmt.Println(res.Passage.Verdict, res.Passage.Reasons, err)
+	fmt.Println(res.Passage.Decision, res.Passage.Reasons, err)
 	// Output:
 	// admit 1 Zhang * <nil>
 	// deny [bad-encoding] <nil>

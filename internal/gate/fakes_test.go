@@ -15,6 +15,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
 	"sentinel/internal/passage"
+	"sentinel/internal/policy"
 	"sentinel/sync/journal"
 )
 
@@ -80,7 +81,7 @@ func (sp seedPolicy) Decide(in *Input) Decision {
 		}
 	}
 	colour := in.Credential.Colour
-	if in.Status.Listed {
+	if in.Status.Overridden {
 		colour = in.Status.Colour()
 	}
 	switch colour {
@@ -279,9 +280,9 @@ func (f *fakeSource) closed() bool {
 }
 
 // fakeStatus lists native holders by index.
-type fakeStatus map[uint32]StatusResult
+type fakeStatus map[uint32]policy.Status
 
-func (f fakeStatus) Lookup(c *credential.Credential, now time.Time) StatusResult {
+func (f fakeStatus) Lookup(c *credential.Credential, now time.Time) policy.Status {
 	return f[c.Holder.Index]
 }
 

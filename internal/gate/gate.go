@@ -14,6 +14,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/shc"
 	"sentinel/internal/passage"
+	"sentinel/sync/journal"
 )
 
 // Defaults of Options.
@@ -135,9 +136,11 @@ type Options struct {
 
 // Result is the outcome of one passage.
 type Result struct {
-	Passage *Passage
+	// Passage is the journal's passage as the gate appended it, with the
+	// temperature as it was taken (the journal keeps only a reading).
+	Passage *journal.Passage
 	// Seq is the journal's sequence number; valid when Committed.
-	Seq       uint64
+	Seq       journal.Seq
 	Committed bool
 	// Err is the *JournalError when the passage was not committed.
 	Err error

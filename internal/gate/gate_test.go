@@ -36,7 +36,7 @@ func TestPipelineRules(t *testing.T) {
 		{name: "red denied", payload: red, want: passage.Deny, reason: "status-red", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
 		{name: "green turned red by the status list", payload: green,
 			mutate: func(s *State) {
-				s.Status = fakeStatus{1: {Listed: true, Status: "red", Effective: t0.Add(time.Minute)}}
+				s.Status = fakeStatus{1: {Overridden: true, Status: "red", Effective: t0.Add(time.Minute)}}
 			}, want: passage.Deny, reason: "status-red", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
 		{name: "fever at 37.3 refers", payload: green, temps: []float64{37.3}, want: passage.Refer, reason: "fever", outputs: []string{"journal", "refuse"}, temp: passage.TempOK},
 		{name: "37.2 admits", payload: green, temps: []float64{37.2}, want: passage.Admit, outputs: []string{"journal", "admit"}, temp: passage.TempOK},
@@ -88,8 +88,8 @@ func TestPipelineRules(t *testing.T) {
 				t.Fatalf("Process: %v", err)
 			}
 			p := res.Passage
-			if p.Verdict != tt.want {
-				t.Errorf("got verdict %s %v, want %s", p.Verdict, p.Reasons, tt.want)
+			if p.Decision != tt.want {
+				t.Errorf("got verdict %s %v, want %s", p.Decision, p.Reasons, tt.want)
 			}
 			if tt.reason != "" && (len(p.Reasons) == 0 || p.Reasons[0] != tt.reason) {
 				t.Errorf("got reasons %v, want %s first", p.Reasons, tt.reason)
@@ -100,7 +100,7 @@ func TestPipelineRules(t *testing.T) {
 			if p.Temperature.State != tt.temp {
 				t.Errorf("got temperature %s, want %s", p.Temperature.State, tt.temp)
 			}
-			if j := r.journal.all(); len(j) != 1 || !reflect.DeepEqual(j[0], p.journalPassage()) || !res.Committed || res.Seq != 1 {
+			if j := r.journal.all(); len(j) != 1 || !reflect.DeepEqual(j[0], p) || !res.Committed || res.Seq != 1 {
 				t.Errorf("got %d journal records (committed %v, seq %d), want this passage as 1", len(j), res.Committed, res.Seq)
 			}
 			if s := r.display.last(); s.Verdict != tt.want || s.Lane != "in-1" {
@@ -125,8 +125,8 @@ func TestPassageFields(t *testing.T) {
 	if p.Format != credential.FormatNative || p.Issuer != "ZJ" || p.Holder.Index != 1 || p.CodeColour != credential.ColourGreen {
 		t.Errorf("got %s %s %v %s, want native ZJ ZJ:1 green", p.Format, p.Issuer, p.Holder, p.CodeColour)
 	}
-	if !p.ClockTrusted || !p.Time.Equal(t0.Add(time.Hour)) || p.BundleVersions[trust.KindTrust] != 1 {
-		t.Errorf("got time %v trusted %v versions %v", p.Time, p.ClockTrusted, p.BundleVersions)
+	if !p.ClockTrusted || !p.Time.Equal(t0.Add(time.Hour)) || p.Bundles["trust"] != 1 {
+		t.Errorf("got time %v trusted %v versions %v", p.Time, p.ClockTrusted, p.Bundles)
 	}
 	if res.MaskedName != "Zhang *" || r.display.last().MaskedName != "Zhang *" {
 		t.Errorf("got masked name %q, want Zhang *", res.MaskedName)
@@ -158,8 +158,8 @@ func TestJournalFailureKeepsGateShut(t *testing.T) {
 	}
 	// The journal recovers: the next person passes.
 	r.journal.fail = nil
-	if res, err := r.g.Process(context.Background(), "in-1", green(t)); err != nil || res.Passage.Verdict != passage.Admit {
-		t.Errorf("after recovery got %v %v, want admit", res.Passage.Verdict, err)
+	if res, err := r.g.Process(context.Background(), "in-1", green(t)); err != nil || res.Passage.Decision != passage.Admit {
+		t.Errorf("after recovery got %v %v, want admit", res.Passage.Decision, err)
 	}
 }
 

@@ -2,57 +2,101 @@ package gate
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"testing"
 	"time"
 
-	"periph.io/x/conn/v3/physic"
-
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/passage"
+	"sentinel/internal/policy"
 	"sentinel/sync/journal"
 )
 
-// TestJournalPassage appends a passage as the gate does to the real
-// journal and reads it back: every field the journal keeps arrives.
+// TestJournalPassage runs a refusal, a retake and an emergency override
+// through the gate into the real journal and reads the records back:
+// every field the journal keeps arrives as the gate decided it, a
+// temperature other than a reading does not stop the append, and the
+// override names the passage it overrides.
 func TestJournalPassage(t *testing.T) {
 	j, err := journal.Open(journal.Path(t.TempDir()), journal.Options{PurgeEvery: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
-	p := &Passage{
-		Time: at, ClockTrusted: true, Lane: "in-1", Format: credential.FormatNative, Issuer: "ZJ", KeyID: []byte{1, 2},
-		Holder:     credential.Holder{Kind: credential.HolderNative, Issuer: "ZJ", Index: 7},
-		CodeColour: credential.ColourGreen, StatusColour: "red",
-		Temperature: passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + 37*physic.Celsius, Ambient: physic.ZeroCelsius + 24*physic.Celsius, Confidence: 0.8},
-		Verdict:     passage.Admit, Reasons: []string{ReasonOverride}, PolicyVersion: 3,
-		BundleVersions: map[trust.Kind]uint64{trust.KindTrust: 2, trust.KindStatusDelta: 0},
-		Override:       &Override{Guard: "guard-1", Reason: OverrideRetakeNormal, Of: 41},
+	r := newRigOpts(t, func(s *State) {
+		s.Status = fakeStatus{1: {Overridden: true, Status: "red", Effective: t0.Add(time.Minute)}}
+	}, func(o *Options) { o.Journal = j })
+	ctx := context.Background()
+
+	res, err := r.g.Process(ctx, "in-1", green(t))
+	if err != nil || !res.Committed || res.Seq != 1 || res.Passage.Decision != passage.Deny {
+		t.Fatalf("refusal: seq %d committed %v %s %v, want 1 committed deny", res.Seq, res.Committed, res.Passage.Decision, err)
 	}
-	seq, err := j.Append(context.Background(), p.journalPassage())
-	if err != nil || seq != 1 {
-		t.Fatalf("Append: %d %v, want 1", seq, err)
+	r.thermo.fail = &passage.Temperature{State: passage.TempRetake, Fault: passage.FaultUnstable}
+	if res, err := r.g.Process(ctx, "in-1", issue(t, issuerKey, 2, credential.ColourGreen)); err != nil || !res.Committed || res.Seq != 2 {
+		t.Fatalf("retake: seq %d committed %v %v, want 2 committed", res.Seq, res.Committed, err)
 	}
-	recs, _, err := j.Tail(1)
-	if err != nil {
-		t.Fatal(err)
+	// The retake replaced the refusal on screen: refuse another person
+	// and override that one.
+	r.thermo.fail = nil
+	if res, err := r.g.Process(ctx, "in-1", green(t)); err != nil || res.Seq != 3 {
+		t.Fatalf("second refusal: seq %d %v, want 3", res.Seq, err)
 	}
-	r, err := journal.DecodeRecord(recs[0])
-	if err != nil {
-		t.Fatal(err)
+	if _, err := r.g.Override(ctx, "in-1", "246810", OverrideEmergency); err != nil {
+		t.Fatalf("Override: %v", err)
 	}
-	if !r.Time.Equal(at) || !r.ClockTrusted || r.Lane != "in-1" || r.Format != credential.FormatNative || r.Issuer != "ZJ" ||
-		r.CodeColour != credential.ColourGreen || r.StatusColour != "red" || r.Decision != passage.Admit ||
-		!slices.Equal(r.Reasons, []string{ReasonOverride}) || r.PolicyVersion != 3 {
-		t.Errorf("got record %+v", r)
+
+	recs, _, err := j.Tail(4)
+	if err != nil || len(recs) != 4 {
+		t.Fatalf("Tail: %d records %v, want 4", len(recs), err)
 	}
-	if len(r.Bundles) != 1 || r.Bundles["trust"] != 2 {
-		t.Errorf("got bundles %v, want trust 2 only", r.Bundles)
+	var got []*journal.Record
+	for _, b := range recs {
+		rec, err := journal.DecodeRecord(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rec)
 	}
-	if r.Override == nil || r.Override.Who != "guard-1" || r.Override.Why != OverrideRetakeNormal || r.Override.Of != 41 {
-		t.Errorf("got override %+v", r.Override)
+	wantBundles := map[string]uint64{}
+	for _, k := range trust.Kinds() {
+		wantBundles[string(k)] = 1
+	}
+	deny := got[0]
+	if !deny.Time.Equal(t0.Add(time.Hour)) || !deny.ClockTrusted || deny.Lane != "in-1" || deny.Format != credential.FormatNative ||
+		deny.Issuer != "ZJ" || len(deny.KeyID) == 0 || deny.CodeColour != credential.ColourGreen || deny.StatusColour != "red" ||
+		deny.Decision != passage.Deny || !slices.Equal(deny.Reasons, []string{"status-red"}) || deny.Override != nil {
+		t.Errorf("refusal recorded as %+v", deny)
+	}
+	if !maps.Equal(deny.Bundles, wantBundles) {
+		t.Errorf("got bundles %v, want %v", deny.Bundles, wantBundles)
+	}
+	if retake := got[1]; retake.Decision != passage.Refer || !slices.Equal(retake.Reasons, []string{"temp-retake"}) {
+		t.Errorf("retake recorded as %s %v, want refer for temp-retake", retake.Decision, retake.Reasons)
+	}
+	o := got[3]
+	if o.Decision != passage.Admit || !slices.Equal(o.Reasons, []string{ReasonOverride}) || o.StatusColour != "red" ||
+		o.Override == nil || o.Override.Who != "guard-1" || o.Override.Why != OverrideEmergency || o.Override.Of != 3 {
+		t.Errorf("override recorded as %+v (override %+v), want admit by guard-1 for an emergency of 3", o, o.Override)
+	}
+}
+
+// The status list's entry gives its colour only when it overrides the
+// code and is a colour.
+func TestStatusColour(t *testing.T) {
+	for _, tt := range []struct {
+		s    policy.Status
+		want credential.Colour
+	}{
+		{policy.Status{}, credential.ColourNone},
+		{policy.Status{Status: "red"}, credential.ColourNone},
+		{policy.Status{Overridden: true, Status: "red"}, credential.ColourRed},
+		{policy.Status{Overridden: true, Status: "withheld"}, credential.ColourNone},
+	} {
+		if got := tt.s.Colour(); got != tt.want {
+			t.Errorf("%+v: got %s, want %s", tt.s, got, tt.want)
+		}
 	}
 }

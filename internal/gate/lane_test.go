@@ -88,8 +88,8 @@ func TestLanesReadSources(t *testing.T) {
 
 	a.Push(string(green(t)))
 	res := next(t, results)
-	if res.Passage.Lane != "in-1" || res.Passage.Verdict != passage.Admit || res.Source != "a" {
-		t.Errorf("got %s %s from %q, want admit at in-1 from a", res.Passage.Verdict, res.Passage.Lane, res.Source)
+	if res.Passage.Lane != "in-1" || res.Passage.Decision != passage.Admit || res.Source != "a" {
+		t.Errorf("got %s %s from %q, want admit at in-1 from a", res.Passage.Decision, res.Passage.Lane, res.Source)
 	}
 
 	// A chunked card read in three parts, out of order, with a repeat.
@@ -98,15 +98,15 @@ func TestLanesReadSources(t *testing.T) {
 		b.Push(p)
 	}
 	res = next(t, results)
-	if res.Passage.Lane != "in-2" || res.Passage.Format != credential.FormatSHC || res.Passage.Verdict != passage.Admit {
-		t.Errorf("got %s %s %v at %s, want an admitted SHC at in-2", res.Passage.Format, res.Passage.Verdict, res.Passage.Reasons, res.Passage.Lane)
+	if res.Passage.Lane != "in-2" || res.Passage.Format != credential.FormatSHC || res.Passage.Decision != passage.Admit {
+		t.Errorf("got %s %s %v at %s, want an admitted SHC at in-2", res.Passage.Format, res.Passage.Decision, res.Passage.Reasons, res.Passage.Lane)
 	}
 
 	// A line longer than any code is refused like a bad payload.
 	a.PushError(fmt.Errorf("scanner a: line of 9000 bytes refused: %w", ErrCodeTooLong))
 	res = next(t, results)
-	if res.Passage.Verdict != passage.Deny || res.Passage.Reasons[0] != string(credential.ReasonTooLarge) {
-		t.Errorf("got %s %v, want deny for payload-too-large", res.Passage.Verdict, res.Passage.Reasons)
+	if res.Passage.Decision != passage.Deny || res.Passage.Reasons[0] != string(credential.ReasonTooLarge) {
+		t.Errorf("got %s %v, want deny for payload-too-large", res.Passage.Decision, res.Passage.Reasons)
 	}
 }
 
@@ -198,8 +198,8 @@ func TestManyLanes(t *testing.T) {
 		res := next(t, results)
 		p := res.Passage
 		seen[p.Lane]++
-		if p.Verdict != passage.Admit || p.Holder.Index != seen[p.Lane] {
-			t.Fatalf("lane %s: got %s %v for holder %d, want admit for %d", p.Lane, p.Verdict, p.Reasons, p.Holder.Index, seen[p.Lane])
+		if p.Decision != passage.Admit || p.Holder.Index != seen[p.Lane] {
+			t.Fatalf("lane %s: got %s %v for holder %d, want admit for %d", p.Lane, p.Decision, p.Reasons, p.Holder.Index, seen[p.Lane])
 		}
 	}
 	if n := len(r.journal.all()); n != lanes*perLane {

@@ -16,8 +16,8 @@ func TestOverrideNoGuards(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, func(st *State) { st.Site = DefaultSiteSettings(Supermarket) })
 	r.thermo.temps = []float64{37.8}
-	if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Verdict != passage.Refer {
-		t.Fatalf("got %s, want refer", res.Passage.Verdict)
+	if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Decision != passage.Refer {
+		t.Fatalf("got %s, want refer", res.Passage.Decision)
 	}
 	for i := range 10 {
 		if _, err := r.g.Override(ctx, "in-1", pin, OverrideRetakeNormal); !errors.Is(err, ErrNoGuards) {

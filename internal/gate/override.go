@@ -9,6 +9,8 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/internal/passage"
+	"sentinel/internal/policy"
+	"sentinel/sync/journal"
 )
 
 // What a guard may override. docs/override.md says the same to people.
@@ -46,13 +48,13 @@ var notGenuine = []credential.Reason{
 
 // overrideScopeOf says which overrides p allows, from what the verifier
 // and the status list said.
-func overrideScopeOf(p *Passage, reject credential.Reason, status StatusResult) overrideScope {
+func overrideScopeOf(p *journal.Passage, reject credential.Reason, status policy.Status) overrideScope {
 	switch {
-	case p.Verdict == passage.Admit:
+	case p.Decision == passage.Admit:
 		return overrideNone
 	case slices.Contains(notGenuine, reject), status.Revoked:
 		return overrideNone
-	case p.Verdict == passage.Refer:
+	case p.Decision == passage.Refer:
 		return overrideAny
 	default:
 		return overrideEmergency
@@ -73,8 +75,8 @@ func (s overrideScope) reasons() []string {
 
 // overrideTarget is the passage a guard may override at a lane.
 type overrideTarget struct {
-	passage *Passage
-	seq     uint64
+	passage *journal.Passage
+	seq     journal.Seq
 	name    string
 	scope   overrideScope
 }
@@ -141,9 +143,9 @@ func (g *Gate) Override(ctx context.Context, laneName, pin, reason string) (Resu
 
 	p := *t.passage
 	p.Time, p.ClockTrusted = now, trusted
-	p.Verdict, p.Reasons = passage.Admit, []string{ReasonOverride}
-	p.BundleVersions = st.versions()
-	p.Override = &Override{Guard: guard, Reason: reason, Of: t.seq}
+	p.Decision, p.Reasons = passage.Admit, []string{ReasonOverride}
+	p.Bundles = st.versions()
+	p.Override = &journal.Override{Who: guard, Why: reason, Of: t.seq}
 	r := g.commit(ctx, l, &p, Shown{Lane: laneName, Colour: p.CodeColour, MaskedName: t.name})
 	r.MaskedName = t.name
 	if r.Committed {
@@ -166,10 +168,10 @@ func (g *Gate) wrongPIN(ctx context.Context, l *lane, t *overrideTarget, reason 
 	}
 	// The record says that someone tried, when, where and for which
 	// passage; it copies nobody's identity.
-	p := &Passage{
-		Time: now, ClockTrusted: trusted, Lane: l.cfg.Name, Verdict: passage.Deny, Reasons: reasons,
-		BundleVersions: g.state.Load().versions(),
-		Override:       &Override{Reason: reason, Of: t.seq},
+	p := &journal.Passage{
+		Time: now, ClockTrusted: trusted, Lane: l.cfg.Name, Decision: passage.Deny, Reasons: reasons,
+		Bundles:  g.state.Load().versions(),
+		Override: &journal.Override{Why: reason, Of: t.seq},
 	}
 	seq, err := g.appendJournal(ctx, p)
 	if err != nil {

@@ -21,8 +21,8 @@ func TestOverride(t *testing.T) {
 	}
 	r.thermo.temps = []float64{37.8}
 	res, _ := r.g.Process(ctx, "in-1", green(t))
-	if res.Passage.Verdict != passage.Refer {
-		t.Fatalf("got %s, want refer", res.Passage.Verdict)
+	if res.Passage.Decision != passage.Refer {
+		t.Fatalf("got %s, want refer", res.Passage.Decision)
 	}
 	if got := r.display.last().OverrideReasons; !slices.Equal(got, OverrideReasons()) {
 		t.Errorf("a fever shows override reasons %v, want every reason", got)
@@ -42,8 +42,8 @@ func TestOverride(t *testing.T) {
 		t.Fatalf("override at the end of the display's hold: %v", err)
 	}
 	p := ov.Passage
-	if p.Verdict != passage.Admit || p.Override == nil || p.Override.Guard != "guard-1" || p.Override.Reason != OverrideRetakeNormal || p.Override.Of != res.Seq {
-		t.Errorf("got %s %+v, want admit by guard-1 for retake-normal of seq %d", p.Verdict, p.Override, res.Seq)
+	if p.Decision != passage.Admit || p.Override == nil || p.Override.Who != "guard-1" || p.Override.Why != OverrideRetakeNormal || p.Override.Of != res.Seq {
+		t.Errorf("got %s %+v, want admit by guard-1 for retake-normal of seq %d", p.Decision, p.Override, res.Seq)
 	}
 	if p.Holder != res.Passage.Holder || !p.Time.Equal(t0.Add(time.Hour+DefaultOverrideWindow)) {
 		t.Errorf("override passage holder %v at %v, want the referred holder now", p.Holder, p.Time)
@@ -80,8 +80,8 @@ func TestOverrideOnlyWhileShown(t *testing.T) {
 		r.thermo.temps = []float64{38.2, 36.6}
 		r.g.Process(ctx, "in-1", green(t))
 		r.clock.advance(5 * time.Second)
-		if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Verdict != passage.Admit {
-			t.Fatalf("second person: got %s, want admit", res.Passage.Verdict)
+		if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Decision != passage.Admit {
+			t.Fatalf("second person: got %s, want admit", res.Passage.Decision)
 		}
 		if _, err := r.g.Override(ctx, "in-1", pin, OverrideRetakeNormal); !errors.Is(err, ErrNothingToOverride) {
 			t.Errorf("override after an admission: got %v, want ErrNothingToOverride", err)
@@ -131,8 +131,8 @@ func TestOverrideScope(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRig(t, nil)
 			res, _ := r.g.Process(ctx, "in-1", tt.payload(t))
-			if res.Passage.Verdict != passage.Deny {
-				t.Fatalf("got %s, want deny", res.Passage.Verdict)
+			if res.Passage.Decision != passage.Deny {
+				t.Fatalf("got %s, want deny", res.Passage.Decision)
 			}
 			if got := r.display.last().OverrideReasons; !slices.Equal(got, tt.reasons) {
 				t.Errorf("display offers %v, want %v", got, tt.reasons)
@@ -175,7 +175,7 @@ func TestWrongPINJournalled(t *testing.T) {
 	}
 	for _, p := range all[1:] {
 		if p.Decision != passage.Deny || !slices.Equal(p.Reasons, []string{ReasonWrongPIN}) || p.Override == nil ||
-			p.Override.Who != "" || uint64(p.Override.Of) != res.Seq || p.Override.Why != OverrideRetakeNormal ||
+			p.Override.Who != "" || p.Override.Of != res.Seq || p.Override.Why != OverrideRetakeNormal ||
 			p.Holder != (credential.Holder{}) || p.Lane != "in-1" {
 			t.Errorf("wrong PIN recorded as %+v (override %+v), want a refusal naming passage %d and no holder", p, p.Override, res.Seq)
 		}
@@ -199,8 +199,8 @@ func TestPINLockoutEscalatesAndPersists(t *testing.T) {
 	r := newRigOpts(t, notEnrolled, func(o *Options) { o.SavePINState = save })
 	referred := func(r *rig) {
 		t.Helper()
-		if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Verdict != passage.Refer {
-			t.Fatalf("got %s, want refer", res.Passage.Verdict)
+		if res, _ := r.g.Process(ctx, "in-1", green(t)); res.Passage.Decision != passage.Refer {
+			t.Fatalf("got %s, want refer", res.Passage.Decision)
 		}
 	}
 	fail := func(r *rig) error {

@@ -10,6 +10,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/verify"
 	"sentinel/internal/passage"
+	"sentinel/internal/policy"
 	"sentinel/internal/replay"
 	"sentinel/sync/journal"
 )
@@ -44,7 +45,7 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 		}
 	}
 	// Status.
-	var status StatusResult
+	var status policy.Status
 	if cred != nil && st.Status != nil {
 		status = st.Status.Lookup(cred, now)
 	}
@@ -100,12 +101,12 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	decide := verified + time.Since(start)
 	g.metrics.observeDecide(decide)
 
-	p := &Passage{
+	p := &journal.Passage{
 		Time: now, ClockTrusted: trusted, Lane: l.cfg.Name, Temperature: temp,
-		Verdict: dec.Verdict, Reasons: dec.Reasons, PolicyVersion: dec.PolicyVersion,
-		BundleVersions: st.versions(),
+		Decision: dec.Verdict, Reasons: dec.Reasons, PolicyVersion: dec.PolicyVersion,
+		Bundles: st.versions(),
 	}
-	if status.Listed {
+	if status.Overridden {
 		p.StatusColour = status.Status
 	}
 	if reject != "" {
@@ -119,7 +120,7 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	colour := dec.Colour
 	if colour == credential.ColourNone {
 		colour = p.CodeColour
-		if status.Listed && status.Colour() != credential.ColourNone {
+		if status.Colour() != credential.ColourNone {
 			colour = status.Colour()
 		}
 	}
@@ -136,7 +137,7 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 			g.logger.Error("replay memory not written: a restart would forget this code", "lane", l.cfg.Name, "error", err)
 		}
 	}
-	if r.Committed && p.Verdict != passage.Admit {
+	if r.Committed && p.Decision != passage.Admit {
 		l.target = &overrideTarget{passage: p, seq: r.Seq, name: name, scope: scope}
 	}
 	g.finish(r)
@@ -181,16 +182,18 @@ func measure(ctx context.Context, th Thermometer) passage.Temperature {
 }
 
 // commit writes p to the journal, then shows it and drives the outputs:
-// the relay only once the journal has committed.
-func (g *Gate) commit(ctx context.Context, l *lane, p *Passage, s Shown) Result {
+// the relay only once the journal has committed. The journal keeps of the
+// temperature only a reading (why none was taken is in the reason codes);
+// the display is shown the temperature as it was taken.
+func (g *Gate) commit(ctx context.Context, l *lane, p *journal.Passage, s Shown) Result {
 	r := Result{Passage: p}
 	seq, err := g.appendJournal(ctx, p)
-	s.Verdict, s.Temperature, s.Reasons, s.At, s.Override = p.Verdict, p.Temperature, p.Reasons, p.Time, p.Override
+	s.Verdict, s.Temperature, s.Reasons, s.At, s.Override = p.Decision, p.Temperature, p.Reasons, p.Time, p.Override
 	if err != nil {
 		s.OverrideReasons = nil // nothing recorded, nothing to override
 		r.Err = &JournalError{Lane: l.cfg.Name, Err: err}
 		g.metrics.journalFailures.Add(1)
-		g.logger.Error("passage not recorded: gate kept shut", "lane", l.cfg.Name, "verdict", p.Verdict, "error", err)
+		g.logger.Error("passage not recorded: gate kept shut", "lane", l.cfg.Name, "verdict", p.Decision, "error", err)
 		s.Verdict, s.Manual = passage.Refer, true
 		s.Reasons = append([]string{ReasonJournal}, p.Reasons...)
 		s.Message = messageOf(s.Reasons)
@@ -199,10 +202,10 @@ func (g *Gate) commit(ctx context.Context, l *lane, p *Passage, s Shown) Result 
 		return r
 	}
 	r.Seq, r.Committed = seq, true
-	g.metrics.passages(p.Verdict).Add(1)
+	g.metrics.passages(p.Decision).Add(1)
 	s.Message = messageOf(s.Reasons)
 	g.show(s)
-	if p.Verdict == passage.Admit {
+	if p.Decision == passage.Admit {
 		g.output(l, "admit", l.cfg.Outputs, func(o Outputs) error { return o.Admit() })
 	} else {
 		g.output(l, "refuse", l.cfg.Outputs, func(o Outputs) error { return o.Refuse() })
@@ -211,38 +214,11 @@ func (g *Gate) commit(ctx context.Context, l *lane, p *Passage, s Shown) Result 
 }
 
 // appendJournal appends p to the journal and times the commit.
-func (g *Gate) appendJournal(ctx context.Context, p *Passage) (uint64, error) {
+func (g *Gate) appendJournal(ctx context.Context, p *journal.Passage) (journal.Seq, error) {
 	start := time.Now()
-	seq, err := g.opts.Journal.Append(ctx, p.journalPassage())
+	seq, err := g.opts.Journal.Append(ctx, p)
 	g.metrics.observeCommit(time.Since(start))
-	return uint64(seq), err
-}
-
-// journalPassage returns p in the journal's form. The journal keeps only
-// a reading of the temperature (why none was taken is in the reason
-// codes) and the versions of the bundles in force.
-func (p *Passage) journalPassage() *journal.Passage {
-	jp := &journal.Passage{
-		Time: p.Time, ClockTrusted: p.ClockTrusted, Lane: p.Lane,
-		Format: p.Format, Issuer: p.Issuer, KeyID: p.KeyID, Holder: p.Holder,
-		CodeColour: p.CodeColour, StatusColour: p.StatusColour,
-		Decision: p.Verdict, Reasons: p.Reasons, PolicyVersion: p.PolicyVersion,
-	}
-	if p.Temperature.Available() {
-		jp.Temperature = p.Temperature
-	}
-	if len(p.BundleVersions) > 0 {
-		jp.Bundles = make(map[string]uint64, len(p.BundleVersions))
-		for k, v := range p.BundleVersions {
-			if v > 0 {
-				jp.Bundles[string(k)] = v
-			}
-		}
-	}
-	if p.Override != nil {
-		jp.Override = &journal.Override{Who: p.Override.Guard, Why: p.Override.Reason, Of: journal.Seq(p.Override.Of)}
-	}
-	return jp
+	return seq, err
 }
 
 // output drives a lane's outputs and logs their failure.
@@ -259,12 +235,12 @@ func (g *Gate) output(l *lane, what string, o Outputs, f func(Outputs) error) {
 // finish logs the passage and tells the observer.
 func (g *Gate) finish(r Result) {
 	p := r.Passage
-	attrs := []any{"lane", p.Lane, "verdict", p.Verdict, "reasons", p.Reasons, "format", p.Format, "committed", r.Committed}
+	attrs := []any{"lane", p.Lane, "verdict", p.Decision, "reasons", p.Reasons, "format", p.Format, "committed", r.Committed}
 	if r.Committed {
 		attrs = append(attrs, "seq", r.Seq)
 	}
 	if p.Override != nil {
-		attrs = append(attrs, "guard", p.Override.Guard, "override_reason", p.Override.Reason, "override_of", p.Override.Of)
+		attrs = append(attrs, "guard", p.Override.Who, "override_reason", p.Override.Why, "override_of", p.Override.Of)
 	}
 	g.logger.Info("passage", attrs...)
 	if g.opts.OnPassage != nil {

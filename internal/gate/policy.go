@@ -22,13 +22,9 @@ func PolicyEngine(e *policy.Engine, version uint64, siteID string) Policy {
 // Decide hands the pipeline's input to the engine.
 func (p enginePolicy) Decide(in *Input) Decision {
 	d := p.e.Decide(policy.Input{
-		Credential: in.Credential,
-		Rejection:  in.Rejection,
-		Status: policy.Status{
-			Overridden: in.Status.Listed, Status: in.Status.Status,
-			Effective: in.Status.Effective, Until: in.Status.Until,
-			Reason: in.Status.Reason, Revoked: in.Status.Revoked,
-		},
+		Credential:   in.Credential,
+		Rejection:    in.Rejection,
+		Status:       in.Status,
 		Temperature:  in.Temperature,
 		ClockTrusted: in.ClockTrusted,
 		Bundles:      in.Bundles,

@@ -62,7 +62,7 @@ func TestDefaultPolicies(t *testing.T) {
 			tc{name: "forged", site: site, payload: forged, want: passage.Deny, reason: policy.VerificationPrefix + string(credential.ReasonUnknownKey)},
 			tc{name: "expired", site: site, payload: green, clock: func(c *fakeClock) { c.t = t0.Add(25 * time.Hour) }, want: passage.Deny, reason: policy.VerificationPrefix + string(credential.ReasonExpired)},
 			tc{name: "turned red after issue", site: site, payload: green, mutate: func(s *State) {
-				s.Status = fakeStatus{1: {Listed: true, Status: "red", Effective: t0.Add(time.Minute)}}
+				s.Status = fakeStatus{1: {Overridden: true, Status: "red", Effective: t0.Add(time.Minute)}}
 			}, want: passage.Deny},
 		)
 	}
@@ -94,8 +94,8 @@ func TestDefaultPolicies(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := res.Passage
-			if p.Verdict != tt.want {
-				t.Errorf("got %s %v, want %s", p.Verdict, p.Reasons, tt.want)
+			if p.Decision != tt.want {
+				t.Errorf("got %s %v, want %s", p.Decision, p.Reasons, tt.want)
 			}
 			if tt.reason != "" && !slices.Contains(p.Reasons, tt.reason) {
 				t.Errorf("got reasons %v, want %s among them", p.Reasons, tt.reason)

@@ -18,6 +18,7 @@ import (
 	"sentinel/crypto/healthcode"
 	"sentinel/internal/passage"
 	"sentinel/internal/replay"
+	"sentinel/sync/journal"
 )
 
 // replayRig is a rig with two lanes and a replay memory in dir.
@@ -58,7 +59,7 @@ func phone(t *testing.T) *healthcode.Presenter {
 	return p
 }
 
-func pass(t *testing.T, r *rig, lane string, payload []byte) *Passage {
+func pass(t *testing.T, r *rig, lane string, payload []byte) *journal.Passage {
 	t.Helper()
 	res, err := r.g.Process(context.Background(), lane, payload)
 	if err != nil {
@@ -70,10 +71,10 @@ func pass(t *testing.T, r *rig, lane string, payload []byte) *Passage {
 	return res.Passage
 }
 
-func wantVerdict(t *testing.T, what string, p *Passage, v passage.Verdict, reason string) {
+func wantVerdict(t *testing.T, what string, p *journal.Passage, v passage.Verdict, reason string) {
 	t.Helper()
-	if p.Verdict != v || (reason != "" && !slices.Contains(p.Reasons, reason)) {
-		t.Errorf("%s: got %s %v, want %s %s", what, p.Verdict, p.Reasons, v, reason)
+	if p.Decision != v || (reason != "" && !slices.Contains(p.Reasons, reason)) {
+		t.Errorf("%s: got %s %v, want %s %s", what, p.Decision, p.Reasons, v, reason)
 	}
 }
 
@@ -149,8 +150,8 @@ func TestPaperCodeReplay(t *testing.T) {
 	redCode := red(t)
 	p := pass(t, r, "in-1", redCode)
 	p2 := pass(t, r, "in-1", redCode)
-	if slices.Contains(p.Reasons, justUsed) || slices.Contains(p2.Reasons, justUsed) || p.Verdict == passage.Admit {
-		t.Errorf("a refused code was remembered: %s %v then %s %v", p.Verdict, p.Reasons, p2.Verdict, p2.Reasons)
+	if slices.Contains(p.Reasons, justUsed) || slices.Contains(p2.Reasons, justUsed) || p.Decision == passage.Admit {
+		t.Errorf("a refused code was remembered: %s %v then %s %v", p.Decision, p.Reasons, p2.Decision, p2.Reasons)
 	}
 }
 
@@ -176,7 +177,7 @@ func TestReplayAcrossLanesAtOnce(t *testing.T) {
 	for _, lane := range []string{"in-1", "in-2"} {
 		go func() {
 			res, _ := r.g.Process(context.Background(), lane, code)
-			results <- res.Passage.Verdict
+			results <- res.Passage.Decision
 		}()
 	}
 	got := []passage.Verdict{<-results, <-results}
@@ -243,7 +244,7 @@ func TestReplayOverride(t *testing.T) {
 	r.clock.advance(10 * time.Second)
 	wantVerdict(t, "second showing", pass(t, r, "in-1", code), passage.Refer, justUsed)
 	res, err := r.g.Override(context.Background(), "in-1", "246810", OverrideTerminalFault)
-	if err != nil || res.Passage.Verdict != passage.Admit {
+	if err != nil || res.Passage.Decision != passage.Admit {
 		t.Fatalf("override: got %v, %v, want admit", res.Passage, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/crypto/verify"
 	"sentinel/internal/passage"
+	"sentinel/internal/policy"
 	"sentinel/internal/replay"
 	"sentinel/sync/journal"
 )
@@ -22,7 +23,7 @@ type Verifier interface {
 // overrides a verified credential (a change of colour since the code was
 // issued, or a revocation).
 type StatusLookup interface {
-	Lookup(c *credential.Credential, now time.Time) StatusResult
+	Lookup(c *credential.Credential, now time.Time) policy.Status
 }
 
 // Thermometer measures the person standing at the lane, in the gate's
@@ -86,35 +87,6 @@ var (
 	_ Journal      = (*journal.Journal)(nil)
 )
 
-// StatusResult is what the status list says about a credential.
-type StatusResult struct {
-	// Listed is set when an entry overrides the code: its effective time
-	// is after the code's issued-at, or the credential is revoked.
-	Listed bool `json:"listed"`
-	// Status is green, yellow, red or withheld when Listed.
-	Status string `json:"status,omitempty"`
-	// Effective and Until bound the entry; a zero Until is open.
-	Effective time.Time `json:"effective,omitzero"`
-	Until     time.Time `json:"until,omitzero"`
-	// Reason is the centre's reason code (one byte).
-	Reason byte `json:"reason,omitempty"`
-	// Revoked is set for a credential on a revocation list (EU DCC
-	// certificate identifiers).
-	Revoked bool `json:"revoked,omitempty"`
-}
-
-// Colour returns the colour the entry gives, or ColourNone.
-func (r StatusResult) Colour() credential.Colour {
-	if !r.Listed {
-		return credential.ColourNone
-	}
-	c, err := credential.ParseColour(r.Status)
-	if err != nil {
-		return credential.ColourNone
-	}
-	return c
-}
-
 // Input is everything policy decides on.
 type Input struct {
 	// Credential is the verified code; nil when it was refused.
@@ -122,7 +94,7 @@ type Input struct {
 	// Rejection is the verifier's reason when Credential is nil.
 	Rejection credential.Reason
 	// Status is the status list's word on the credential.
-	Status StatusResult
+	Status policy.Status
 	// Temperature is the reading taken at the lane.
 	Temperature passage.Temperature
 	// ClockTrusted says whether Now can be trusted.
@@ -152,36 +124,6 @@ type Decision struct {
 	PolicyVersion uint64
 }
 
-// Override records a guard's override in the passage that it creates.
-type Override struct {
-	Guard  string `json:"guard"`  // the guard's id from the site's settings
-	Reason string `json:"reason"` // one of OverrideReasons
-	Of     uint64 `json:"of"`     // the sequence number of the overridden passage
-}
-
-// Passage is one record for the journal: the plain fields; the journal
-// seals the holder and the temperature itself.
-type Passage struct {
-	Time         time.Time
-	ClockTrusted bool
-	Lane         string
-	Format       credential.Format // empty when the format was not recognised
-	Issuer       string
-	KeyID        []byte
-	Holder       credential.Holder
-	CodeColour   credential.Colour
-	// StatusColour is the status list's entry that applied: green,
-	// yellow, red or withheld; empty when none did.
-	StatusColour string
-	Temperature  passage.Temperature
-	Verdict      passage.Verdict
-	Reasons      []string
-	// PolicyVersion and BundleVersions say which rules and data decided.
-	PolicyVersion  uint64
-	BundleVersions map[trust.Kind]uint64
-	Override       *Override
-}
-
 // Shown is what the guard display shows for one passage or event.
 type Shown struct {
 	Lane        string
@@ -196,7 +138,7 @@ type Shown struct {
 	// (the journal cannot commit).
 	Manual bool
 	// Override names the guard's override, if this is one.
-	Override *Override
+	Override *journal.Override
 	// OverrideReasons are the reasons a guard may give to override this
 	// passage while it is on screen (see Gate.Override); empty when it
 	// cannot be overridden.

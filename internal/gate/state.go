@@ -94,11 +94,17 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// versions returns the installed version of every kind.
-func (s *State) versions() map[trust.Kind]uint64 {
-	m := make(map[trust.Kind]uint64, len(s.Bundles))
+// versions returns the installed version of every kind, by the kind's
+// name as the journal records it; kinds not installed are left out.
+func (s *State) versions() map[string]uint64 {
+	m := make(map[string]uint64, len(s.Bundles))
 	for k, b := range s.Bundles {
-		m[k] = b.Version
+		if b.Version > 0 {
+			m[string(k)] = b.Version
+		}
+	}
+	if len(m) == 0 {
+		return nil
 	}
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"sentinel/crypto/credential"
+	"sentinel/internal/policy"
 	"sentinel/internal/status"
 )
 
@@ -16,12 +17,12 @@ type statusList struct{ l *status.List }
 func StatusList(l *status.List) StatusLookup { return statusList{l} }
 
 // Lookup asks the list about c at now.
-func (s statusList) Lookup(c *credential.Credential, now time.Time) StatusResult {
-	var r StatusResult
+func (s statusList) Lookup(c *credential.Credential, now time.Time) policy.Status {
+	var r policy.Status
 	if c.Holder.Kind != credential.HolderUnknown {
 		res := s.l.Lookup(c.Holder, c.IssuedAt, now)
 		if res.Overridden {
-			r = StatusResult{Listed: true, Status: res.Status.String(), Effective: res.Effective, Until: res.Until, Reason: res.Reason}
+			r = policy.Status{Overridden: true, Status: res.Status.String(), Effective: res.Effective, Until: res.Until, Reason: res.Reason}
 		}
 	}
 	if c.Format == credential.FormatDCC && c.Revocation != "" && s.l.Revoked(c.Revocation) {

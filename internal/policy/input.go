@@ -8,14 +8,16 @@ import (
 	"sentinel/internal/passage"
 )
 
-// Status is the status list's word on a credential's holder.
+// Status is the status list's word on a credential's holder. The gate's
+// status lookup returns it and hands it to policy as it is.
 type Status struct {
 	// Overridden is set when an entry overrides the code: its effective
-	// time is after the code's issued-at. Decide also checks this itself
-	// (Effective after the credential's IssuedAt, Until not passed), so a
-	// stale result cannot override a fresher code.
+	// time is after the code's issued-at, or the credential is revoked.
+	// Decide also checks this itself (Effective after the credential's
+	// IssuedAt, Until not passed), so a stale result cannot override a
+	// fresher code.
 	Overridden bool
-	// Status is "green", "yellow", "red" or "withheld".
+	// Status is "green", "yellow", "red" or "withheld" when Overridden.
 	Status string
 	// Effective and Until bound the entry; a zero Until is open.
 	Effective time.Time
@@ -25,6 +27,19 @@ type Status struct {
 	// Revoked is set for a credential on a revocation list (EU DCC
 	// certificate identifiers).
 	Revoked bool
+}
+
+// Colour returns the colour the entry gives, or ColourNone when no entry
+// overrides the code or its status is not a colour (withheld).
+func (s Status) Colour() credential.Colour {
+	if !s.Overridden {
+		return credential.ColourNone
+	}
+	c, err := credential.ParseColour(s.Status)
+	if err != nil {
+		return credential.ColourNone
+	}
+	return c
 }
 
 // Input is everything a policy decides on.

@@ -22,14 +22,14 @@ var _ gate.Display = uiDisplay{}
 
 // Show converts a passage for the display.
 func (u uiDisplay) Show(s gate.Shown) {
-	v := ui.Verdict{
-		Lane: s.Lane, Outcome: s.Verdict, Colour: s.Colour, MaskedName: s.MaskedName,
+	v := ui.Shown{
+		Lane: s.Lane, Verdict: s.Verdict, Colour: s.Colour, MaskedName: s.MaskedName,
 		Temperature: s.Temperature, Fever: slices.Contains(s.Reasons, "fever"),
 		Reasons: s.Reasons, Message: s.Message, Manual: s.Manual, At: s.At,
 		OverrideReasons: s.OverrideReasons,
 	}
 	if s.Override != nil {
-		v.OverrideReason = s.Override.Reason
+		v.OverrideReason = s.Override.Why
 	}
 	u.s.Show(v)
 }

@@ -62,8 +62,8 @@ func TestBundleReload(t *testing.T) {
 	// Not enrolled: the person is referred, and the guard's override is
 	// refused because the terminal has no guard PINs yet.
 	ctx0 := context.Background()
-	if res, _ := g.Process(ctx0, "in-1", []byte("HELLO")); res.Passage.Verdict != passage.Refer {
-		t.Fatalf("not enrolled: got %s, want refer", res.Passage.Verdict)
+	if res, _ := g.Process(ctx0, "in-1", []byte("HELLO")); res.Passage.Decision != passage.Refer {
+		t.Fatalf("not enrolled: got %s, want refer", res.Passage.Decision)
 	}
 	if _, err := g.Override(ctx0, "in-1", "135790", gate.OverrideReasons()[0]); !errors.Is(err, gate.ErrNoGuards) {
 		t.Errorf("override before any site settings: got %v, want ErrNoGuards", err)

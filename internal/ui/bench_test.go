@@ -16,7 +16,7 @@ func BenchmarkShowSnapshot(b *testing.B) {
 	s := New(Options{Lanes: []string{"in-1", "out-1"}, Now: func() time.Time { return t0 }})
 	s.SetStatus(Status{Online: true, LastSync: t0.Add(-time.Minute), Lanes: []LaneStatus{{Name: "in-1", Scanner: DeviceOK}},
 		Bundles: []Bundle{{Kind: trust.KindTrust, Freshness: trust.FreshnessFresh}, {Kind: trust.KindStatusBase, Freshness: trust.FreshnessGrace}}})
-	v := Verdict{Lane: "in-1", Outcome: passage.Deny, Colour: credential.ColourRed, MaskedName: "Li *", Reasons: []string{"colour-red"},
+	v := Shown{Lane: "in-1", Verdict: passage.Deny, Colour: credential.ColourRed, MaskedName: "Li *", Reasons: []string{"colour-red"},
 		Message: map[string]string{"en": "Red code. Refuse entry.", "zh": "红码。拒绝通行。"}}
 	b.ReportAllocs()
 	for b.Loop() {

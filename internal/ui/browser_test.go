@@ -118,7 +118,7 @@ func TestBrowser(t *testing.T) {
 				return err
 			}
 			// The gate journals the override and shows it, as it does.
-			shown.Show(Verdict{Lane: o.Lane, Outcome: passage.Admit, Colour: credential.ColourRed, MaskedName: "Li *", Reasons: []string{"guard-override"}, OverrideReason: o.Reason})
+			shown.Show(Shown{Lane: o.Lane, Verdict: passage.Admit, Colour: credential.ColourRed, MaskedName: "Li *", Reasons: []string{"guard-override"}, OverrideReason: o.Reason})
 			return nil
 		},
 	})
@@ -248,13 +248,13 @@ func TestBrowser(t *testing.T) {
 	shoot("01-ready")
 
 	// Admitted: green, circle, PASS.
-	s.Show(Verdict{Lane: "in-1", Outcome: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Zhang *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.6)}})
+	s.Show(Shown{Lane: "in-1", Verdict: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Zhang *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.6)}})
 	waitFor("admit", laneShows("admit", "Zhang *"))
 	check("admit", "", want{outcome: "admit", shape: "circle", word: "PASS", contains: []string{"Gate open", "Zhang *", "36.6 °C", "Code: green"}})
 	shoot("02-admit-green")
 
 	// Refused: red, octagon, STOP, the reason in words.
-	s.Show(Verdict{Lane: "in-1", Outcome: passage.Deny, Colour: credential.ColourRed, MaskedName: "Li *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.4)},
+	s.Show(Shown{Lane: "in-1", Verdict: passage.Deny, Colour: credential.ColourRed, MaskedName: "Li *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.4)},
 		Reasons: []string{"colour-red"}, Message: map[string]string{"en": "Red code. Refuse entry.", "zh": "红码。拒绝通行。"},
 		OverrideReasons: []string{"emergency"}})
 	waitFor("deny", laneShows("deny", "Li *"))
@@ -288,14 +288,14 @@ func TestBrowser(t *testing.T) {
 	shoot("06-override-admitted")
 
 	// Referred: a yellow code at a pharmacy.
-	s.Show(Verdict{Lane: "in-1", Outcome: passage.Refer, Colour: credential.ColourYellow, MaskedName: "Wang *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.8)},
+	s.Show(Shown{Lane: "in-1", Verdict: passage.Refer, Colour: credential.ColourYellow, MaskedName: "Wang *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.8)},
 		Reasons: []string{"colour-yellow"}, Message: map[string]string{"en": "Yellow code.", "zh": "黄码。"}, OverrideReasons: defaultOverrideReasons})
 	waitFor("refer", laneShows("refer", "Wang *"))
 	check("refer yellow", "", want{outcome: "refer", shape: "triangle", word: "CHECK", contains: []string{"Guard: check this person", "Yellow code.", "Code: yellow"}, override: true})
 	shoot("07-refer-yellow")
 
 	// Referred: a fever on a green code.
-	s.Show(Verdict{Lane: "in-1", Outcome: passage.Refer, Colour: credential.ColourGreen, MaskedName: "Zhao *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(38.1)}, Fever: true,
+	s.Show(Shown{Lane: "in-1", Verdict: passage.Refer, Colour: credential.ColourGreen, MaskedName: "Zhao *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(38.1)}, Fever: true,
 		Reasons: []string{"fever"}, Message: map[string]string{"en": "Temperature high. Retake it with a clinical thermometer.", "zh": "体温偏高。请用医用体温计复测。"}, OverrideReasons: defaultOverrideReasons})
 	waitFor("fever", laneShows("refer", "Zhao *"))
 	check("refer fever", "", want{outcome: "refer", shape: "triangle", word: "CHECK", contains: []string{"38.1 °C", "▲ HIGH", "Temperature high"}, override: true})
@@ -314,7 +314,7 @@ func TestBrowser(t *testing.T) {
 		{Kind: trust.KindPolicy, Freshness: trust.FreshnessFresh},
 	}
 	s.SetStatus(degraded)
-	s.Show(Verdict{Lane: "in-1", Outcome: passage.Deny, Colour: credential.ColourGreen, MaskedName: "Chen *", Temperature: passage.Temperature{State: passage.TempUnavailable},
+	s.Show(Shown{Lane: "in-1", Verdict: passage.Deny, Colour: credential.ColourGreen, MaskedName: "Chen *", Temperature: passage.Temperature{State: passage.TempUnavailable},
 		Reasons: []string{"journal-unavailable"}, Manual: true,
 		Message: map[string]string{"en": "The terminal cannot record passages: keep the gate shut and switch to the manual procedure.", "zh": "终端无法记录通行：保持闸门关闭，改用人工流程。"}})
 	waitFor("manual", laneShows("deny", "Chen *")+` && !!document.getElementById('banner-manual')`)
@@ -337,7 +337,7 @@ func TestBrowser(t *testing.T) {
 	notEnrolled.NotEnrolled = true
 	notEnrolled.Bundles = []Bundle{{Kind: trust.KindTrust, Freshness: trust.FreshnessBlocked}, {Kind: trust.KindStatusBase, Freshness: trust.FreshnessBlocked}}
 	s.SetStatus(notEnrolled)
-	s.Show(Verdict{Lane: "in-1", Outcome: passage.Refer, MaskedName: "Sun *", Reasons: []string{"not-enrolled"},
+	s.Show(Shown{Lane: "in-1", Verdict: passage.Refer, MaskedName: "Sun *", Reasons: []string{"not-enrolled"},
 		Message: map[string]string{"en": "This gate is not enrolled yet. Check every person by hand.", "zh": "本设备尚未注册。请人工核验每位人员。"}, OverrideReasons: defaultOverrideReasons})
 	waitFor("not enrolled", laneShows("refer", "Sun *")+` && !!document.getElementById('banner-notenrolled') && !document.getElementById('banner-manual')`)
 	got = check("not enrolled", "", want{outcome: "refer", shape: "triangle", word: "CHECK", contains: []string{"not enrolled yet"}, banners: []string{"NOT ENROLLED"}, override: true})
@@ -370,7 +370,7 @@ func TestBrowser(t *testing.T) {
 	s.SetStatus(healthy)
 	s.SetLang("zh")
 	waitFor("the Chinese page", `document.documentElement.lang === 'zh-CN' && !!document.querySelector('.lane')`)
-	s.Show(Verdict{Lane: "in-1", Outcome: passage.Deny, Colour: credential.ColourRed, MaskedName: "李 *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.5)},
+	s.Show(Shown{Lane: "in-1", Verdict: passage.Deny, Colour: credential.ColourRed, MaskedName: "李 *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.5)},
 		Reasons: []string{"colour-red"}, Message: map[string]string{"en": "Red code. Refuse entry.", "zh": "红码。拒绝通行。"}, OverrideReasons: []string{"emergency"}})
 	waitFor("deny in Chinese", laneShows("deny", "李 *"))
 	got = check("zh refused", "", want{outcome: "deny", shape: "octagon", word: "禁止通行", contains: []string{"闸门关闭", "红码。拒绝通行。", "健康码：红码", "36.5 °C"}, override: true})
@@ -384,7 +384,7 @@ func TestBrowser(t *testing.T) {
 		{Name: "in-1", Scanner: DeviceOK, Camera: DeviceOK, Thermometer: DeviceOK},
 		{Name: "out-1", Scanner: DeviceOK, Camera: DeviceAbsent, Thermometer: DeviceAbsent},
 	}, Bundles: healthy.Bundles})
-	s.Show(Verdict{Lane: "out-1", Outcome: passage.Admit, Colour: credential.ColourGreen, MaskedName: "欧阳 *", Temperature: passage.Temperature{State: passage.TempNotTaken}})
+	s.Show(Shown{Lane: "out-1", Verdict: passage.Admit, Colour: credential.ColourGreen, MaskedName: "欧阳 *", Temperature: passage.Temperature{State: passage.TempNotTaken}})
 	waitFor("two lanes", `document.querySelectorAll('.lane').length === 2 && !!document.querySelector('.lane[data-lane="out-1"][data-outcome="admit"]')`)
 	check("zh two lanes", "out-1", want{outcome: "admit", shape: "circle", word: "通行", contains: []string{"欧阳 *", "闸门已开"}})
 	check("zh two lanes", "in-1", want{outcome: "deny", shape: "octagon", word: "禁止通行", contains: []string{"红码。拒绝通行。"}, override: true})
@@ -400,7 +400,7 @@ func TestBrowser(t *testing.T) {
 	s2 := New(Options{Lang: "zh", Site: "Huaxin supermarket · east gate", Lanes: []string{"in-1"}, Now: clk.Now, Location: time.FixedZone("CST", 8*3600), AdmitHold: 30 * time.Second})
 	t.Cleanup(func() { s2.Close() })
 	s2.SetStatus(healthy)
-	s2.Show(Verdict{Lane: "in-1", Outcome: passage.Admit, Colour: credential.ColourGreen, MaskedName: "周 *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.7)}})
+	s2.Show(Shown{Lane: "in-1", Verdict: passage.Admit, Colour: credential.ColourGreen, MaskedName: "周 *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.7)}})
 	handler.Store(s2.Handler())
 	waitFor("the page back on the restarted daemon", `!document.body.classList.contains('connecting') && `+laneShows("admit", "周 *"))
 	got = check("zh reconnected", "", want{outcome: "admit", shape: "circle", word: "通行", contains: []string{"36.7 °C", "闸门已开"}})

@@ -13,7 +13,7 @@
 // guard must switch to the manual procedure.
 //
 // A guard overrides a refusal on the page itself: a PIN pad and a reason
-// from the list the gate allows for that verdict (Verdict.OverrideReasons;
+// from the list the gate allows for that verdict (Shown.OverrideReasons;
 // the page says when a refusal cannot be overridden or only for an
 // emergency). The server takes one override at a time and hands it to
 // Options.OnOverride, which checks the PIN, counts wrong ones, locks
@@ -27,7 +27,7 @@
 //
 // Every asset is embedded: the page needs no network and no font beyond
 // the system's. The page speaks the site's language (Chinese and English);
-// sentences for reason codes come with each Verdict, already rendered per
+// sentences for reason codes come with each Shown, already rendered per
 // language, so this package depends on no policy.
 //
 // The daemon owns the listener (127.0.0.1:8080) and serves Handler on it:
@@ -35,7 +35,7 @@
 //	srv := ui.New(ui.Options{Lang: "zh", Site: "Huaxin supermarket", OnOverride: onOverride})
 //	defer srv.Close()
 //	go http.Serve(ln, srv.Handler())
-//	srv.Show(ui.Verdict{Lane: "in-1", Outcome: passage.Admit, MaskedName: "Zhang *"})
+//	srv.Show(ui.Shown{Lane: "in-1", Verdict: passage.Admit, MaskedName: "Zhang *"})
 //
 // # Caveats
 //

@@ -31,9 +31,9 @@ func ExampleNew() {
 	srv := httptest.NewServer(display.Handler())
 	defer srv.Close()
 
-	display.Show(ui.Verdict{
+	display.Show(ui.Shown{
 		Lane:        "in-1",
-		Outcome:     passage.Refer,
+		Verdict:     passage.Refer,
 		Colour:      credential.ColourGreen,
 		MaskedName:  "Zhang *",
 		Temperature: passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + 37800*physic.MilliKelvin}, Fever: true,

@@ -84,7 +84,7 @@ func TestInstructionNeverCut(t *testing.T) {
 			OnOverride: func(context.Context, Override) error { return nil }})
 		ts := httptest.NewServer(s.Handler())
 		if len(lanes) == 2 {
-			s.Show(Verdict{Lane: "out-1", Outcome: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Ouyang *",
+			s.Show(Shown{Lane: "out-1", Verdict: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Ouyang *",
 				Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.6)}})
 		}
 		for _, lang := range []string{LangEN, LangZH} {
@@ -102,7 +102,7 @@ func TestInstructionNeverCut(t *testing.T) {
 				for i, msg := range longest(lang, 3) {
 					// A new name each time, so that the page's update is seen.
 					who := fmt.Sprintf("Wang %d *", i)
-					s.Show(Verdict{Lane: "in-1", Outcome: passage.Deny, Colour: credential.ColourRed, MaskedName: who,
+					s.Show(Shown{Lane: "in-1", Verdict: passage.Deny, Colour: credential.ColourRed, MaskedName: who,
 						Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(38.4)}, Fever: true,
 						Reasons: []string{"colour-red"}, Message: map[string]string{lang: msg},
 						OverrideReasons: []string{"emergency"}})

@@ -176,7 +176,7 @@ func reasonLabel(lang, code string) string {
 
 // verdictMessage picks the sentence for a verdict in lang: the gate's
 // rendering, English, the verifier's sentence, or the code itself.
-func verdictMessage(v *Verdict, lang string) string {
+func verdictMessage(v *Shown, lang string) string {
 	if m := v.Message[lang]; m != "" {
 		return m
 	}

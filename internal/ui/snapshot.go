@@ -106,11 +106,11 @@ func (s *Server) snapshot(lang string) snapshot {
 		lv := laneView{Name: l.name, Devices: deviceView{l.devices.Scanner, l.devices.Camera, l.devices.Thermometer}}
 		if v := l.verdict; v != nil && now.Before(l.until) {
 			hold := s.opts.RefuseHold
-			if v.Outcome == passage.Admit {
+			if v.Verdict == passage.Admit {
 				hold = s.opts.AdmitHold
 			}
 			vv := &verdictView{
-				Outcome: v.Outcome, Colour: colourWord(v.Colour), Name: v.MaskedName,
+				Outcome: v.Verdict, Colour: colourWord(v.Colour), Name: v.MaskedName,
 				TempState: string(v.Temperature.State), TempHigh: v.Fever,
 				Message: verdictMessage(v, lang), Reasons: v.Reasons, Manual: v.Manual,
 				At:          v.At.In(s.opts.Location).Format(time.TimeOnly),
@@ -126,14 +126,14 @@ func (s *Server) snapshot(lang string) snapshot {
 				vv.Override = reasonLabel(lang, v.OverrideReason)
 			}
 			vv.OverrideReasons = []choice{}
-			if s.opts.OnOverride != nil && v.Outcome != passage.Admit && !v.Manual {
+			if s.opts.OnOverride != nil && v.Verdict != passage.Admit && !v.Manual {
 				for _, code := range v.OverrideReasons {
 					if slices.Contains(s.opts.OverrideReasons, code) {
 						vv.OverrideReasons = append(vv.OverrideReasons, choice{Code: code, Label: reasonLabel(lang, code)})
 					}
 				}
 				switch {
-				case len(vv.OverrideReasons) == 0 && v.Outcome == passage.Deny:
+				case len(vv.OverrideReasons) == 0 && v.Verdict == passage.Deny:
 					vv.OverrideNote = tr(lang, "note.nooverride")
 				case len(vv.OverrideReasons) == 1 && vv.OverrideReasons[0].Code == "emergency":
 					vv.OverrideNote = tr(lang, "note.emergencyonly")

@@ -40,13 +40,14 @@ var (
 	ErrNoOverride = errors.New("ui: overrides are not available on this terminal")
 )
 
-// Verdict is one passage or event at a lane, as the gate decided it.
-type Verdict struct {
+// Shown is one passage or event at a lane as the display shows it: the
+// gate's verdict with what the guard needs to read it.
+type Shown struct {
 	// Lane names the lane; a lane not in Options.Lanes is added.
 	Lane string
-	// Outcome is the gate's verdict: admit (the gate opened), deny (it
-	// stayed shut) or refer (it stayed shut and the guard must look).
-	Outcome passage.Verdict
+	// Verdict is the gate's: admit (the gate opened), deny (it stayed
+	// shut) or refer (it stayed shut and the guard must look).
+	Verdict passage.Verdict
 	// Colour is the code's (or the status list's) colour; ColourNone when
 	// no code was verified.
 	Colour credential.Colour

@@ -83,7 +83,7 @@ type Server struct {
 	lanes     []*laneState
 	status    Status
 	statusSet bool
-	manual    bool // latched by a Verdict with Manual
+	manual    bool // latched by a Shown with Manual
 	day       string
 	counts    Counts
 	version   uint64
@@ -98,7 +98,7 @@ type Server struct {
 type laneState struct {
 	name    string
 	devices LaneStatus
-	verdict *Verdict
+	verdict *Shown
 	until   time.Time // when the lane is ready again
 }
 
@@ -171,12 +171,12 @@ func (s *Server) lane(name string) *laneState {
 
 // Show displays a passage at its lane and counts it. It never blocks on
 // the page.
-func (s *Server) Show(v Verdict) {
+func (s *Server) Show(v Shown) {
 	now := s.opts.Now()
-	switch v.Outcome {
+	switch v.Verdict {
 	case passage.Admit, passage.Deny, passage.Refer:
 	default:
-		v.Outcome = passage.Refer // an outcome the page does not know: the guard looks
+		v.Verdict = passage.Refer // an outcome the page does not know: the guard looks
 	}
 	if v.At.IsZero() {
 		v.At = now
@@ -192,7 +192,7 @@ func (s *Server) Show(v Verdict) {
 	}
 	v.Message = msg
 	hold := s.opts.RefuseHold
-	if v.Outcome == passage.Admit {
+	if v.Verdict == passage.Admit {
 		hold = s.opts.AdmitHold
 	}
 
@@ -206,9 +206,9 @@ func (s *Server) Show(v Verdict) {
 		s.counts.Overrides++
 	case v.Manual:
 		// not recorded: not a passage of the day
-	case v.Outcome == passage.Admit:
+	case v.Verdict == passage.Admit:
 		s.counts.Admitted++
-	case v.Outcome == passage.Deny:
+	case v.Verdict == passage.Deny:
 		s.counts.Refused++
 	default:
 		s.counts.Referred++

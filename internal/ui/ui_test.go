@@ -255,8 +255,8 @@ func TestEventStream(t *testing.T) {
 		t.Fatalf("first snapshot %+v, want two ready lanes and no status", snap)
 	}
 
-	s.Show(Verdict{
-		Lane: "in-1", Outcome: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Zhang *",
+	s.Show(Shown{
+		Lane: "in-1", Verdict: passage.Admit, Colour: credential.ColourGreen, MaskedName: "Zhang *",
 		Temperature: passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + 36640*physic.MilliKelvin},
 	})
 	id1, snap := st.snapshot()
@@ -319,7 +319,7 @@ func TestEventStreamLastEventID(t *testing.T) {
 	again := openStream(t, ts, id)
 	again.mustNext("retry")
 	again.mustNext("ping")
-	s.Show(Verdict{Lane: "in-1", Outcome: passage.Deny})
+	s.Show(Shown{Lane: "in-1", Verdict: passage.Deny})
 	for {
 		ev, err := again.next()
 		if err != nil {
@@ -341,13 +341,13 @@ func TestEventStreamLastEventID(t *testing.T) {
 
 func TestShowCounts(t *testing.T) {
 	s, ts, clk := newTest(t, Options{Location: time.FixedZone("CST", 8*3600)})
-	for _, v := range []Verdict{
-		{Lane: "a", Outcome: passage.Admit},
-		{Lane: "a", Outcome: passage.Admit},
-		{Lane: "b", Outcome: passage.Deny},
-		{Lane: "a", Outcome: passage.Refer},
-		{Lane: "a", Outcome: passage.Admit, OverrideReason: "retake-normal"},
-		{Lane: "b", Outcome: passage.Deny, Manual: true}, // not recorded
+	for _, v := range []Shown{
+		{Lane: "a", Verdict: passage.Admit},
+		{Lane: "a", Verdict: passage.Admit},
+		{Lane: "b", Verdict: passage.Deny},
+		{Lane: "a", Verdict: passage.Refer},
+		{Lane: "a", Verdict: passage.Admit, OverrideReason: "retake-normal"},
+		{Lane: "b", Verdict: passage.Deny, Manual: true}, // not recorded
 	} {
 		s.Show(v)
 	}
@@ -358,7 +358,7 @@ func TestShowCounts(t *testing.T) {
 	if snap := state(t, ts, ""); !snap.Manual {
 		t.Errorf("after a passage that was not recorded the snapshot is not manual")
 	}
-	s.Show(Verdict{Lane: "b", Outcome: passage.Deny})
+	s.Show(Shown{Lane: "b", Verdict: passage.Deny})
 	if snap := state(t, ts, ""); snap.Manual {
 		t.Errorf("after a recorded passage the manual banner stays")
 	}
@@ -392,22 +392,22 @@ func TestSetLocation(t *testing.T) {
 func TestVerdictMessage(t *testing.T) {
 	tests := []struct {
 		name string
-		v    Verdict
+		v    Shown
 		lang string
 		want string
 	}{
-		{"rendered", Verdict{Reasons: []string{"fever"}, Message: map[string]string{"en": "Temperature high.", "zh": "体温偏高。"}}, "zh", "体温偏高。"},
-		{"rendered zh-CN key", Verdict{Reasons: []string{"fever"}, Message: map[string]string{"zh-CN": "体温偏高。"}}, "zh", "体温偏高。"},
-		{"English fallback", Verdict{Reasons: []string{"x"}, Message: map[string]string{"en": "Call the supervisor."}}, "en", "Call the supervisor."},
-		{"verifier sentence", Verdict{Reasons: []string{"verification:" + string(credential.ReasonTooLarge)}}, "zh", credential.ReasonTooLarge.Message("zh")},
-		{"English when no Chinese", Verdict{Reasons: []string{"site-rule-7"}, Message: map[string]string{"en": "Members only."}}, "zh", "Members only."},
-		{"bare code", Verdict{Reasons: []string{"site-rule-7"}}, "en", "site-rule-7"},
-		{"nothing", Verdict{}, "en", ""},
+		{"rendered", Shown{Reasons: []string{"fever"}, Message: map[string]string{"en": "Temperature high.", "zh": "体温偏高。"}}, "zh", "体温偏高。"},
+		{"rendered zh-CN key", Shown{Reasons: []string{"fever"}, Message: map[string]string{"zh-CN": "体温偏高。"}}, "zh", "体温偏高。"},
+		{"English fallback", Shown{Reasons: []string{"x"}, Message: map[string]string{"en": "Call the supervisor."}}, "en", "Call the supervisor."},
+		{"verifier sentence", Shown{Reasons: []string{"verification:" + string(credential.ReasonTooLarge)}}, "zh", credential.ReasonTooLarge.Message("zh")},
+		{"English when no Chinese", Shown{Reasons: []string{"site-rule-7"}, Message: map[string]string{"en": "Members only."}}, "zh", "Members only."},
+		{"bare code", Shown{Reasons: []string{"site-rule-7"}}, "en", "site-rule-7"},
+		{"nothing", Shown{}, "en", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := New(Options{Now: func() time.Time { return t0 }})
-			tt.v.Lane, tt.v.Outcome = "a", passage.Deny
+			tt.v.Lane, tt.v.Verdict = "a", passage.Deny
 			s.Show(tt.v)
 			s.mu.Lock()
 			snap := s.snapshot(tt.lang)
@@ -421,7 +421,7 @@ func TestVerdictMessage(t *testing.T) {
 
 func TestShowUnknownOutcome(t *testing.T) {
 	s := New(Options{Now: func() time.Time { return t0 }})
-	s.Show(Verdict{Lane: "a", Outcome: "maybe"})
+	s.Show(Shown{Lane: "a", Verdict: "maybe"})
 	s.mu.Lock()
 	got := s.snapshot(LangEN).Lanes[0].Verdict.Outcome
 	s.mu.Unlock()
@@ -435,7 +435,7 @@ func TestShowUnknownOutcome(t *testing.T) {
 
 func TestShowBoundsName(t *testing.T) {
 	s := New(Options{Now: func() time.Time { return t0 }})
-	s.Show(Verdict{Lane: "a", Outcome: passage.Admit, MaskedName: strings.Repeat("张", 500)})
+	s.Show(Shown{Lane: "a", Verdict: passage.Admit, MaskedName: strings.Repeat("张", 500)})
 	s.mu.Lock()
 	got := s.snapshot(LangEN).Lanes[0].Verdict.Name
 	s.mu.Unlock()
@@ -511,7 +511,7 @@ func TestCloseIdempotent(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s.Show(Verdict{Lane: "a", Outcome: passage.Admit}) // still fine
+	s.Show(Shown{Lane: "a", Verdict: passage.Admit}) // still fine
 }
 
 // TestClockReason: the display says why the clock is not trusted, not
@@ -594,7 +594,7 @@ func TestRestoreCounts(t *testing.T) {
 	s, ts, clk := newTest(t, Options{})
 	s.RestoreCounts(clk.Now().Add(-24*time.Hour), Counts{Admitted: 50})
 	s.RestoreCounts(clk.Now(), Counts{Admitted: 12, Refused: 3, Referred: 2, Overrides: 1})
-	s.Show(Verdict{Lane: "in-1", Outcome: passage.Admit})
+	s.Show(Shown{Lane: "in-1", Verdict: passage.Admit})
 	if got, want := state(t, ts, "").Counts, (Counts{Admitted: 13, Refused: 3, Referred: 2, Overrides: 1}); got != want {
 		t.Errorf("got %+v, want yesterday's ignored, today's restored plus one", got)
 	}

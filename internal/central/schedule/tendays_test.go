@@ -360,8 +360,8 @@ func runTenDays(t *testing.T, store central.Store, purge schedule.Store, slack t
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Passage.Verdict != passage.Admit {
-			t.Fatalf("hour %d (%s): a valid green code got %s %v, want admit", hour, now.Format(time.RFC3339), res.Passage.Verdict, res.Passage.Reasons)
+		if res.Passage.Decision != passage.Admit {
+			t.Fatalf("hour %d (%s): a valid green code got %s %v, want admit", hour, now.Format(time.RFC3339), res.Passage.Decision, res.Passage.Reasons)
 		}
 
 		if !list.Revoked(uciStays) {

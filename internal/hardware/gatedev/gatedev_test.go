@@ -255,12 +255,12 @@ func TestLane(t *testing.T) {
 	}
 
 	f.PushError(&scanner.LineTooLongError{Source: "in-1 scanner 1", Len: 9000, Max: scanner.MaxLine})
-	if r := next(); r.Passage.Verdict != passage.Deny || len(r.Passage.Reasons) == 0 || r.Passage.Reasons[0] != string(credential.ReasonTooLarge) {
-		t.Errorf("got %s %v, want deny for %s", r.Passage.Verdict, r.Passage.Reasons, credential.ReasonTooLarge)
+	if r := next(); r.Passage.Decision != passage.Deny || len(r.Passage.Reasons) == 0 || r.Passage.Reasons[0] != string(credential.ReasonTooLarge) {
+		t.Errorf("got %s %v, want deny for %s", r.Passage.Decision, r.Passage.Reasons, credential.ReasonTooLarge)
 	}
 	f.Push("HC1:NOT-A-CODE")
-	if r := next(); r.Source != "in-1 scanner 1" || r.Passage.Verdict != passage.Deny {
-		t.Errorf("got %s %v from %q, want deny from in-1 scanner 1", r.Passage.Verdict, r.Passage.Reasons, r.Source)
+	if r := next(); r.Source != "in-1 scanner 1" || r.Passage.Decision != passage.Deny {
+		t.Errorf("got %s %v from %q, want deny from in-1 scanner 1", r.Passage.Decision, r.Passage.Reasons, r.Source)
 	}
 
 	done := make(chan struct{})
