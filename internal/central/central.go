@@ -115,8 +115,13 @@ type Device struct {
 	Forks    []Fork    // forks found in its journals, oldest first
 }
 
-// Store keeps passages exactly once per (device, epoch, seq).
+// Store keeps passages exactly once per (device, epoch, seq), and the
+// rest of the centre's state: the device registry with its enrolment
+// tokens, the audit log and the operator API's tokens.
 type Store interface {
+	Registry
+	AuditLog
+	OpsTokens
 	// IngestLinked stores a contiguous ascending batch of one device's
 	// epoch in one transaction: it reads the stored mark, refuses a
 	// batch that forks from the records stored (*ForkError) or an epoch

@@ -33,6 +33,8 @@ type Store struct {
 	stored   map[recKey][]byte        // stored bytes by identity
 	owners   map[central.Epoch]string // the device that stored under an epoch first
 	forks    map[key]central.Fork     // by device and branch
+
+	reg registry // devices, tokens, audit, operator tokens (registry.go)
 }
 
 type recKey struct {
