@@ -113,16 +113,9 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 		if *keyPath == "" || *rootPub == "" {
 			return cli.Usagef("--key FILE and --root-pub FILE are required")
 		}
-		freshD, err := parseDays(*fresh)
+		freshD, graceD, err := parseFreshGrace(*fresh, *grace)
 		if err != nil {
-			return cli.Usagef("--fresh: %v", err)
-		}
-		graceD, err := parseDays(*grace)
-		if err != nil {
-			return cli.Usagef("--grace: %v", err)
-		}
-		if graceD < freshD {
-			return cli.Usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", *grace, *fresh)
+			return err
 		}
 		popts, err := policyOptions(kind, *siteType, *label, *fever, *yellow, *thermo, *paper, *residents)
 		if err != nil {
@@ -132,23 +125,13 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 		if err != nil {
 			return fmt.Errorf("read the %s file: %w", kind, err)
 		}
-		signer, err := readPrivateKey(*keyPath)
-		if err != nil {
-			return err
-		}
 		root, err := readPublicKey(*rootPub)
 		if err != nil {
 			return err
 		}
-		var d *trust.Delegation
-		if *delPath != "" {
-			raw, err := os.ReadFile(*delPath)
-			if err != nil {
-				return err
-			}
-			if d, err = trust.ParseDelegation(raw, root); err != nil {
-				return fmt.Errorf("%s: %w", *delPath, err)
-			}
+		signer, d, err := loadSigningKey("--key", *keyPath, "--delegation", *delPath, root)
+		if err != nil {
+			return err
 		}
 		// Under the status record's lock, which serve's scheduler holds
 		// while it re-signs: two writers of the repository would each

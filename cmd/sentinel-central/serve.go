@@ -534,14 +534,8 @@ type serveSign struct {
 func serveSigning(fresh, grace, retention string) (serveSign, error) {
 	var s serveSign
 	var err error
-	if s.fresh, err = parseDays(fresh); err != nil {
-		return s, cli.Usagef("--fresh: %v", err)
-	}
-	if s.grace, err = parseDays(grace); err != nil {
-		return s, cli.Usagef("--grace: %v", err)
-	}
-	if s.grace < s.fresh {
-		return s, cli.Usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", grace, fresh)
+	if s.fresh, s.grace, err = parseFreshGrace(fresh, grace); err != nil {
+		return s, err
 	}
 	if retention != "0" {
 		if s.retention, err = parseDays(retention); err != nil {
@@ -551,32 +545,15 @@ func serveSigning(fresh, grace, retention string) (serveSign, error) {
 	return s, nil
 }
 
-// loadServeKey reads a signing key and its delegation and checks, before
-// anything is served, what terminals would check: the root signed the
-// delegation, it is valid now, and it allows status-delta (the kind the
+// loadServeKey reads a signing key and its delegation (loadSigningKey)
+// and checks, before anything is served, what terminals would check: the
+// delegation is valid now, and it allows status-delta (the kind the
 // signed time is judged by) when forTime, and the status kinds when
-// forSchedule. A key without a delegation must be the root itself.
+// forSchedule.
 func loadServeKey(keyFlag, keyPath, delFlag, delPath string, root crypto.PublicKey, now time.Time, forSchedule, forTime bool) (crypto.Signer, *trust.Delegation, error) {
-	k, err := readPrivateKey(keyPath)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", keyFlag, err)
-	}
-	if delPath == "" {
-		if !samePublic(k.Public(), root) {
-			return nil, nil, cli.Usagef("%s %s is not the operator root: give its %s FILE from `sentinel-central trust delegate`", keyFlag, keyPath, delFlag)
-		}
-		return k, nil, nil
-	}
-	raw, err := os.ReadFile(delPath)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", delFlag, err)
-	}
-	d, err := trust.ParseDelegation(raw, root)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: %w", delFlag, delPath, err)
-	}
-	if !samePublic(k.Public(), d.Public) {
-		return nil, nil, fmt.Errorf("%s %s delegates key %s, not the key in %s %s: give the delegation made for this key", delFlag, delPath, d.KID, keyFlag, keyPath)
+	k, d, err := loadSigningKey(keyFlag, keyPath, delFlag, delPath, root)
+	if err != nil || d == nil {
+		return k, d, err
 	}
 	if !d.Validity.Contains(now) {
 		return nil, nil, fmt.Errorf("%s %s is valid from %s to %s, not now: have the root delegate the key again (sentinel-central trust delegate ... --kinds %s)",
@@ -595,11 +572,6 @@ func loadServeKey(keyFlag, keyPath, delFlag, delPath string, root crypto.PublicK
 		}
 	}
 	return k, d, nil
-}
-
-func samePublic(a, b crypto.PublicKey) bool {
-	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && e.Equal(b)
 }
 
 // serveScheduler builds the scheduler: status bases, re-signing and

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -159,5 +160,49 @@ func TestBundlesPublishWaitsForTheScheduler(t *testing.T) {
 	out := mustRun(t, args...)
 	if !strings.Contains(out, "published config version 2") {
 		t.Errorf("after the holder let go: got %q, want version 2", out)
+	}
+}
+
+// TestSigningKeyChecked: every command that signs checks the key and its
+// delegation the same way before it signs anything (loadSigningKey):
+// bundles publish, status publish and trust build said nothing of a
+// delegation made for another key, or a key that is not the root, and
+// failed later with the verifier's words, or not at all.
+func TestSigningKeyChecked(t *testing.T) {
+	dir := t.TempDir()
+	rootPub, key, del := signingKeys(t, dir, "trust,status-base,status-delta,policy,config", "90d")
+	mustRun(t, "trust", "signer-keygen", "--out", filepath.Join(dir, "other"))
+	other := filepath.Join(dir, "other", "signer.key")
+	data := filepath.Join(dir, "central")
+	file := filepath.Join(dir, "trust.toml")
+	if err := os.WriteFile(file, []byte("# nothing\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	commands := map[string][]string{
+		"bundles publish": {"bundles", "publish", "trust", file, "--data", data, "--root-pub", rootPub},
+		"status publish":  {"status", "publish", "--data", data, "--root-pub", rootPub},
+		"trust build":     {"trust", "build", "--version", "1", "--out", filepath.Join(dir, "trust.bundle"), "--root-pub", rootPub},
+	}
+	for name, base := range commands {
+		for _, tc := range []struct {
+			name string
+			args []string
+			code int
+			want string
+		}{
+			{"delegation of another key", []string{"--key", other, "--delegation", del}, exitRefused, "give the delegation made for this key"},
+			{"a key that is not the root without delegation", []string{"--key", key}, exitUsage, "is not the operator root"},
+			{"a key that cannot be read", []string{"--key", filepath.Join(dir, "missing.key"), "--delegation", del}, exitRefused, "--key: "},
+		} {
+			if name == "trust build" && tc.name == "a key that is not the root without delegation" {
+				continue // trust build takes the root as --root KEY
+			}
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				code, _, errOut := sentinel(t, append(append([]string{}, base...), tc.args...)...)
+				if code != tc.code || !strings.Contains(errOut, tc.want) {
+					t.Errorf("got exit %d, want %d saying %q\nstderr: %s", code, tc.code, tc.want, errOut)
+				}
+			})
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"time"
 
@@ -73,29 +72,14 @@ func (p *statusPublishing) load() (*signing, error) {
 	}
 	var s signing
 	var err error
-	if s.fresh, err = parseDays(p.fresh); err != nil {
-		return nil, cli.Usagef("--fresh: %v", err)
-	}
-	if s.grace, err = parseDays(p.grace); err != nil {
-		return nil, cli.Usagef("--grace: %v", err)
-	}
-	if s.grace < s.fresh {
-		return nil, cli.Usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", p.grace, p.fresh)
-	}
-	if s.signer, err = readPrivateKey(p.key); err != nil {
+	if s.fresh, s.grace, err = parseFreshGrace(p.fresh, p.grace); err != nil {
 		return nil, err
 	}
 	if s.root, err = readPublicKey(p.rootPub); err != nil {
 		return nil, err
 	}
-	if p.delegation != "" {
-		raw, err := os.ReadFile(p.delegation)
-		if err != nil {
-			return nil, err
-		}
-		if s.d, err = trust.ParseDelegation(raw, s.root); err != nil {
-			return nil, fmt.Errorf("%s: %w", p.delegation, err)
-		}
+	if s.signer, s.d, err = loadSigningKey("--key", p.key, "--delegation", p.delegation, s.root); err != nil {
+		return nil, err
 	}
 	return &s, nil
 }

@@ -527,16 +527,9 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		if (*rootPath == "") == (*delPath == "") || (*delPath == "") != (*keyPath == "") {
 			return cli.Usagef("sign with either --root KEY, or --delegation FILE and --key KEY")
 		}
-		freshD, err := parseDays(*fresh)
+		freshD, graceD, err := parseFreshGrace(*fresh, *grace)
 		if err != nil {
-			return cli.Usagef("--fresh: %v", err)
-		}
-		graceD, err := parseDays(*grace)
-		if err != nil {
-			return cli.Usagef("--grace: %v", err)
-		}
-		if graceD < freshD {
-			return cli.Usagef("--grace %s is shorter than --fresh %s: grace counts from the issue time too", *grace, *fresh)
+			return err
 		}
 		if *hpkeKEM > 0xffff {
 			return cli.Usagef("--hpke-kem %d is not a 16-bit KEM id", *hpkeKEM)
@@ -557,20 +550,8 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			if pin == nil {
 				pin = signer.Public()
 			}
-		} else {
-			if signer, err = readPrivateKey(*keyPath); err != nil {
-				return err
-			}
-			raw, err := os.ReadFile(*delPath)
-			if err != nil {
-				return err
-			}
-			if pin == nil {
-				return cli.Usagef("--root-pub FILE is required with --delegation, to check the delegation")
-			}
-			if d, err = trust.ParseDelegation(raw, pin); err != nil {
-				return fmt.Errorf("%s: %w", *delPath, err)
-			}
+		} else if signer, d, err = loadSigningKey("--key", *keyPath, "--delegation", *delPath, pin); err != nil {
+			return err
 		}
 
 		src := trustbuild.Sources{
