@@ -115,13 +115,10 @@ type Device struct {
 	Forks    []Fork    // forks found in its journals, oldest first
 }
 
-// Store keeps passages exactly once per (device, epoch, seq), and the
-// rest of the centre's state: the device registry with its enrolment
-// tokens, the audit log and the operator API's tokens.
-type Store interface {
-	Registry
-	AuditLog
-	OpsTokens
+// Ingester is the part of a store that the sync server's ingest uses
+// (package syncstore): exactly-once storage with the chain hash kept at
+// the mark, data keys, forks. See the package comment.
+type Ingester interface {
 	// IngestLinked stores a contiguous ascending batch of one device's
 	// epoch in one transaction: it reads the stored mark, refuses a
 	// batch that forks from the records stored (*ForkError) or an epoch
@@ -140,6 +137,17 @@ type Store interface {
 	// Fork returns the fork of device whose branch is branch, false when
 	// there is none.
 	Fork(ctx context.Context, device string, branch Epoch) (Fork, bool, error)
+}
+
+// Store keeps passages exactly once per (device, epoch, seq), and the
+// rest of the centre's state: the holders' statuses, the device registry
+// with its enrolment tokens, the audit log and the operator API's tokens.
+type Store interface {
+	Ingester
+	StatusStore
+	Registry
+	AuditLog
+	OpsTokens
 	// HighWater returns the mark of (device, epoch), 0 when nothing is stored.
 	HighWater(ctx context.Context, device string, epoch Epoch) (uint64, error)
 	// Passages yields the passages that f selects, ordered by time, then

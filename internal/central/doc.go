@@ -1,6 +1,9 @@
-// Package central defines the central system's store of passages: the
-// journals that terminals upload, kept exactly once per record identity
-// (device, epoch, seq), with a high-water mark per (device, epoch).
+// Package central defines the central system's store: the journals that
+// terminals upload, kept exactly once per record identity (device, epoch,
+// seq), with a high-water mark per (device, epoch); and the holders'
+// statuses ([StatusStore]): the current entry of each holder whose status
+// the centre changed, the EU DCC revocations and the published status
+// version, changed together with the publication of their bundle.
 //
 // Two implementations satisfy [Store] and are held to one conformance suite
 // (package storetest): boltstore, the embedded default, and pgstore, on

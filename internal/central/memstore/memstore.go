@@ -34,7 +34,8 @@ type Store struct {
 	owners   map[central.Epoch]string // the device that stored under an epoch first
 	forks    map[key]central.Fork     // by device and branch
 
-	reg registry // devices, tokens, audit, operator tokens (registry.go)
+	reg    registry // devices, tokens, audit, operator tokens (registry.go)
+	status statuses // the status part (status.go)
 }
 
 type recKey struct {

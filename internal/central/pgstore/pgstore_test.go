@@ -37,6 +37,7 @@ func TestConformance(t *testing.T) {
 			s.Close()
 			return open(t, cs)
 		},
+		Another: func(t *testing.T, s central.Store) central.Store { return open(t, s.(*Store).connString) },
 	})
 }
 

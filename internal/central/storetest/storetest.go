@@ -22,6 +22,10 @@ type Harness struct {
 	// Reopen closes s and opens the same data again, as after a restart of
 	// the central server. Nil skips the restart test (in-memory stores).
 	Reopen func(t *testing.T, s central.Store) central.Store
+	// Another opens a second handle on the data of s, as a second process
+	// would (PostgreSQL). Nil skips the cases of several processes at
+	// once (bbolt: one process at a time holds the file).
+	Another func(t *testing.T, s central.Store) central.Store
 }
 
 // base is the time of the suite's first passage: UTC, whole microseconds,
@@ -109,6 +113,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("BreakAtMark", func(t *testing.T) { testBreakAtMark(t, open(t)) })
 	t.Run("SalvagedGap", func(t *testing.T) { testSalvagedGap(t, h) })
 	t.Run("Fork", func(t *testing.T) { testFork(t, h) })
+	t.Run("Status", func(t *testing.T) { runStatus(t, h) })
 }
 
 // testSalvagedGap: a salvaged range (records recovered from a damaged

@@ -13,14 +13,9 @@ import (
 	"sentinel/sync/server"
 )
 
-// Store is a central store that keeps the chain hash with the mark:
-// *boltstore.Store and *pgstore.Store are.
-type Store interface {
-	IngestLinked(ctx context.Context, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error)
-	Link(ctx context.Context, device string, epoch central.Epoch) (central.Link, error)
-	Keys(ctx context.Context, device string, epoch central.Epoch) ([][]byte, error)
-	Fork(ctx context.Context, device string, branch central.Epoch) (central.Fork, bool, error)
-}
+// Store is what the adapter needs of a central store: its ingest part.
+// Every central.Store is one.
+type Store = central.Ingester
 
 // Options configure an Adapter. The zero value is usable.
 type Options struct {
