@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"sentinel/internal/keyrate"
 	"sentinel/sync/protocol"
 )
 
@@ -42,7 +45,7 @@ type HealthHandler struct {
 	opts HealthOptions
 	mux  *http.ServeMux
 
-	limit *limiter
+	limit *keyrate.Limiter
 }
 
 var _ http.Handler = (*HealthHandler)(nil)
@@ -67,7 +70,7 @@ func NewHealth(opts HealthOptions) (*HealthHandler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &HealthHandler{opts: opts, mux: http.NewServeMux(), limit: newLimiter(opts.Rate, opts.Burst)}
+	h := &HealthHandler{opts: opts, mux: http.NewServeMux(), limit: keyrate.New(rate.Limit(opts.Rate), opts.Burst)}
 	for v := protocol.MinVersion; v <= protocol.Version; v++ {
 		h.mux.HandleFunc("POST "+protocol.HealthPath(v), func(w http.ResponseWriter, r *http.Request) { h.health(w, r, v) })
 	}
@@ -84,7 +87,7 @@ func (h *HealthHandler) health(w http.ResponseWriter, r *http.Request, version i
 		refuse(w, http.StatusUnauthorized, protocol.CodeIdentity, "the terminal is not identified: enrol it and use its client certificate")
 		return
 	}
-	if wait := h.limit.take(device, received); wait > 0 {
+	if wait := h.limit.Take(device, received); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		refuse(w, http.StatusTooManyRequests, protocol.CodeRate, "too many health reports from this terminal: wait for Retry-After")
 		return

@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"sentinel/internal/keyrate"
 	"sentinel/sync/journal"
 	"sentinel/sync/protocol"
 )
@@ -60,7 +63,7 @@ type Handler struct {
 	opts Options
 	mux  *http.ServeMux
 
-	limit *limiter
+	limit *keyrate.Limiter
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -91,7 +94,7 @@ func New(opts Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &Handler{opts: opts, mux: http.NewServeMux(), limit: newLimiter(opts.Rate, opts.Burst)}
+	h := &Handler{opts: opts, mux: http.NewServeMux(), limit: keyrate.New(rate.Limit(opts.Rate), opts.Burst)}
 	for v := protocol.MinVersion; v <= protocol.Version; v++ {
 		h.mux.HandleFunc("POST "+protocol.UploadPath(v), func(w http.ResponseWriter, r *http.Request) { h.upload(w, r, v) })
 	}
@@ -107,7 +110,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 		refuse(w, http.StatusUnauthorized, protocol.CodeIdentity, "the terminal is not identified: enrol it and use its client certificate")
 		return
 	}
-	if wait := h.limit.take(device, h.opts.Now()); wait > 0 {
+	if wait := h.limit.Take(device, h.opts.Now()); wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		refuse(w, http.StatusTooManyRequests, protocol.CodeRate, "too many uploads from this terminal: wait for Retry-After")
 		return

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"sentinel/internal/keyrate"
 )
 
 // Defaults of Options.
@@ -52,13 +54,15 @@ type Throttle struct {
 	opts   Options
 	logger *slog.Logger
 
+	limit *keyrate.Limiter // a bucket per entry of sources
+
 	mu      sync.Mutex
 	sources map[string]*source
 }
 
 // source is what the Throttle remembers of one address.
 type source struct {
-	lim  *rate.Limiter
+	key  string    // of its bucket in Throttle.limit: the address, or overflow
 	seen time.Time // the last request
 	// logged is when the last refusal line was written (zero: never);
 	// pending counts the refusals since, by status.
@@ -85,7 +89,7 @@ func New(opts Options) *Throttle {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Throttle{opts: opts, logger: logger, sources: make(map[string]*source)}
+	return &Throttle{opts: opts, logger: logger, limit: keyrate.New(opts.Rate, opts.Burst), sources: make(map[string]*source)}
 }
 
 // refusal is the JSON body of a 429, in the shape both enrolment
@@ -128,18 +132,7 @@ func (t *Throttle) take(key string) time.Duration {
 	defer t.mu.Unlock()
 	s := t.source(key, now)
 	s.seen = now
-	if t.opts.Rate == 0 {
-		return 0
-	}
-	res := s.lim.ReserveN(now, 1)
-	if !res.OK() {
-		return time.Second
-	}
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return d
-	}
-	return 0
+	return t.limit.Take(s.key, now)
 }
 
 // source returns key's entry, making one; the caller holds t.mu.
@@ -156,7 +149,7 @@ func (t *Throttle) source(key string, now time.Time) *source {
 			}
 		}
 	}
-	s := &source{lim: rate.NewLimiter(t.opts.Rate, t.opts.Burst), seen: now}
+	s := &source{key: key, seen: now}
 	t.sources[key] = s
 	return s
 }
@@ -216,6 +209,7 @@ func (t *Throttle) sweep(now time.Time) {
 		}
 		if len(s.pending) == 0 && now.Sub(s.seen) >= idle && now.Sub(s.logged) >= t.opts.LogEvery {
 			delete(t.sources, key)
+			t.limit.Forget(key)
 		}
 	}
 }
