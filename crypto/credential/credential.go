@@ -166,6 +166,10 @@ type Credential struct {
 	// Revocation holds the identifiers that revocation lists key on: for
 	// EU DCC the certificate identifier (ci), for SHC the rid.
 	Revocation string `json:"-"`
+	// Warnings are what the verifier noticed but did not refuse for (an
+	// EU DCC code missing from a list that is only an example), for the
+	// logs and `sentinelctl verify`. Never personal data.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // UnmarshalText implements encoding.TextUnmarshaler.

@@ -3,6 +3,9 @@ package credential
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
 )
 
 // Reason is a stable, machine-readable code for why a code was refused. It
@@ -27,6 +30,7 @@ const (
 	ReasonKeyRevoked     Reason = "key-revoked"        // signing key revoked in the trust bundle
 	ReasonKeyUsage       Reason = "key-usage"          // certificate not allowed to sign this type
 	ReasonSchema         Reason = "schema"             // content fails the format's schema
+	ReasonValueSet       Reason = "value-set"          // a code outside the EU DCC value sets
 	ReasonRevoked        Reason = "revoked"            // credential on a revocation list
 	ReasonLiveRequired   Reason = "live-code-required" // rolling code expected, static one shown
 	ReasonLiveStale      Reason = "live-code-stale"    // rolling time step outside the tolerance
@@ -57,6 +61,7 @@ var messages = map[Reason]message{
 	ReasonKeyRevoked:     {"Issuer's key withdrawn. Refuse entry.", "签发密钥已被撤销。拒绝通行。"},
 	ReasonKeyUsage:       {"Certificate type not allowed for its issuer. Refuse entry.", "证书类型与签发方不符。拒绝通行。"},
 	ReasonSchema:         {"Certificate content invalid. Refuse entry.", "证书内容无效。拒绝通行。"},
+	ReasonValueSet:       {"Certificate holds a code that is not on the EU lists. Refuse entry.", "证书含有欧盟代码表中没有的代码。拒绝通行。"},
 	ReasonRevoked:        {"Code revoked. Refuse entry.", "码已被撤销。拒绝通行。"},
 	ReasonLiveRequired:   {"Screenshot or printout not accepted here. Ask for the live code in the app.", "此处不接受截图或打印件。请在应用中出示实时码。"},
 	ReasonLiveStale:      {"Old screenshot. Ask for the live code in the app.", "截图已失效。请在应用中出示实时码。"},
@@ -74,7 +79,7 @@ func Reasons() []Reason {
 		ReasonTooLarge, ReasonUnknownFormat, ReasonBadEncoding, ReasonBadCompression,
 		ReasonBadStructure, ReasonUnknownKey, ReasonBadSignature, ReasonBadAlgorithm,
 		ReasonExpired, ReasonNotYetValid, ReasonKeyNotValid, ReasonKeyRevoked,
-		ReasonKeyUsage, ReasonSchema, ReasonRevoked, ReasonLiveRequired, ReasonLiveStale,
+		ReasonKeyUsage, ReasonSchema, ReasonValueSet, ReasonRevoked, ReasonLiveRequired, ReasonLiveStale,
 		ReasonLiveSignature, ReasonClockUntrusted, ReasonNoTrust, ReasonBadIssuer,
 		ReasonJustUsed,
 	}
@@ -103,6 +108,9 @@ type Rejection struct {
 	Reason Reason
 	Detail string // technical detail, never personal data
 	Err    error  // the underlying cause, if any
+	// Field and Code name what a value-set refusal is about: the field
+	// ("v.mp", "t.ma", "co" …) and the code it holds. Empty otherwise.
+	Field, Code string
 }
 
 // Error implements error: "reason: detail".
@@ -120,8 +128,70 @@ func (r *Rejection) Error() string {
 // Unwrap returns the underlying cause.
 func (r *Rejection) Unwrap() error { return r.Err }
 
-// Message returns the sentence for the guard in lang.
-func (r *Rejection) Message(lang string) string { return r.Reason.Message(lang) }
+// Message returns the sentence for the guard in lang. A value-set refusal
+// names the field in words and the code.
+func (r *Rejection) Message(lang string) string {
+	if r.Reason == ReasonValueSet && r.Field != "" {
+		return valueSetMessage(r.Field, r.Code, lang)
+	}
+	return r.Reason.Message(lang)
+}
+
+// valueSetFields are the EU DCC fields in the guard's words.
+var valueSetFields = map[string]message{
+	"co":   {"country", "国家"},
+	"tg":   {"disease", "疾病"},
+	"v.vp": {"vaccine type", "疫苗类型"},
+	"v.mp": {"vaccine product", "疫苗产品"},
+	"v.ma": {"vaccine manufacturer", "疫苗生产商"},
+	"t.tt": {"test type", "检测类型"},
+	"t.ma": {"test device", "检测试剂"},
+	"t.tr": {"test result", "检测结果"},
+}
+
+// valueSetMessage is the guard's sentence for a code outside a value set:
+// "Unknown vaccine product EU/1/20/9999 (v.mp) in the certificate.
+// Refuse entry."
+func valueSetMessage(field, code, lang string) string {
+	words, ok := valueSetFields[field]
+	if !ok {
+		_, short, _ := strings.Cut(field, ".")
+		words, ok = valueSetFields[short]
+		if !ok {
+			words = message{"code", "代码"}
+		}
+	}
+	shown := shownCode(code)
+	if lang == "zh" {
+		if code == "" {
+			shown = "(空)"
+		}
+		return fmt.Sprintf("证书中的%s代码 %s(%s)不在欧盟代码表中。拒绝通行。", words.zh, shown, field)
+	}
+	return fmt.Sprintf("Unknown %s %s (%s) in the certificate. Refuse entry.", words.en, shown, field)
+}
+
+// shownCode makes a code from a certificate safe and short for the
+// display: printable characters only, at most 24 of them.
+func shownCode(code string) string {
+	if code == "" {
+		return "(empty)"
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range code {
+		if n == 24 {
+			b.WriteString("…")
+			break
+		}
+		if !unicode.IsPrint(r) {
+			r = '?'
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strconv.Quote(b.String())
+}
 
 // Reject builds a rejection with a formatted detail. A %w verb in format
 // wraps its operand as the cause.

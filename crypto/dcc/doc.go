@@ -23,6 +23,7 @@
 //	time                           not-yet-valid, expired, key-not-valid
 //	key usage                      key-usage
 //	schema, one entry              schema
+//	value sets                     value-set (Rejection.Field and Code name the field and the code)
 //	clock                          clock-untrusted (Options.Now is zero)
 //
 // # Verification
@@ -51,6 +52,24 @@
 // rule "exactly one of v, t and r, with exactly one entry" is enforced
 // either way.
 //
+// Value sets: when the trust store holds the EU value sets
+// (trust.Store.ValueSets, from the trust bundle or `sentinelctl verify
+// --valuesets DIR`), the codes of the single entry are checked against
+// them as EU verifiers check them, field by field where each list
+// applies: co (country-2-codes) and tg (disease-agent-targeted) of every
+// group; vp, mp and ma of a vaccination (sct-vaccines-covid-19,
+// vaccines-covid-19-names, vaccines-covid-19-auth-holders); tt and tr of a
+// test (covid-19-lab-test-type, covid-19-lab-result), and the device ma
+// (covid-19-lab-test-manufacturer-and-name) of a rapid antigen test only:
+// a NAAT names no device from that list. The first code outside its list
+// is refused with value-set, naming the field and the code. A list that
+// the store lacks is not checked; without any, the check is skipped (the
+// terminal says so). A list that is only an example of the real one (the
+// EU's test-manf-example.json) cannot refuse a code it lacks: the code is
+// reported in Credential.Warnings. Inactive codes are members: the EU's
+// business rules test membership of the keys, and a certificate issued
+// while its code was active stays valid.
+//
 // The credential carries the issuing country (CWT iss, or the entry's co
 // when iss is absent), the DSC's key id, the holder's pseudonym (from the
 // store's pseudonym key over fnt, gnt and dob; HolderUnknown without a
@@ -77,11 +96,28 @@
 //   - More than one entry in a group (allowed by the 1.0.x to 1.2.x
 //     schemas, forbidden by the eHN guidelines and by 1.3.0) is refused:
 //     a gate cannot tell which entry to judge.
-//   - Semantic checks beyond the schema (a birth date in the future, a
-//     given name without its transliteration) are not made; the
-//     schema is the judge of the content, the value sets are not checked.
-//   - Dates that issuers wrote as date-times where the schema says date
-//     are read leniently into Facts; the schema decides their validity.
+//   - Semantic checks beyond the schema and the value sets (a birth date
+//     in the future, a given name without its transliteration, a test
+//     result "detected") are not made here: they are the business rules'
+//     and the site policy's.
+//   - A group whose value is null ("r": null, "t": null, as early
+//     Bulgarian certificates of schema 1.0.0 write the groups they do not
+//     use) is read as absent, in every version: EU verifiers' parsers did
+//     the same. Only null: an empty or mistyped group is still judged by
+//     the schema.
+//   - In schema 1.0.x certificates, a date-time where a date belongs (dob,
+//     v.dt, r.fr, r.df, r.du) is read as its date, the date as written
+//     ("2021-05-10T23:30:00-02:00" is 2021-05-10): the facts and the
+//     holder's pseudonym are those of the date, as if the issuer had
+//     written it. From 1.1.0 on nothing is rewritten; other date-times
+//     reach Facts as instants in UTC, and the schema decides validity.
+//   - Where issuers' data disagrees with the value sets, we refuse as EU
+//     verifiers did (their business rules GR-EU-0001, TR-EU-0001,
+//     TR-EU-0002 and VR-EU-0001 test the same lists): free text in tt
+//     ("a test"), an empty vp, mp, ma or tr, a LOINC code in tg, a
+//     product's name in mp ("COVID-19 Vaccine Moderna"), a mistyped holder
+//     (ORG-1000030215). The corpus test lists each such case, whose own
+//     expectation checked the schema alone.
 //   - Unverified holds the signed payload, which names the holder: never
 //     log it. The package itself never logs.
 //   - The package never reads the system clock: Options.Now is the

@@ -290,3 +290,71 @@ var timeLayouts = []string{
 	time.RFC3339Nano,                // fraction optional on parse
 	"2006-01-02T15:04:05.999999999", // no zone: UTC
 }
+
+// The leniencies of EU verifiers towards what early issuers wrote (see
+// "Caveats" in the package documentation).
+
+// lenient reads the typed certificate as EU verifiers read it: a date-time
+// where schema 1.0.x wants a date (dob, v.dt, r.fr, r.df, r.du) is read as
+// its date, so that the facts and the holder's pseudonym are those of the
+// date. A null group decodes to an absent one already.
+func (h *HCert) lenient() {
+	if !lenientDates(h.Ver) {
+		return
+	}
+	h.DOB = dateOf(h.DOB)
+	for i := range h.V {
+		h.V[i].DT = dateOf(h.V[i].DT)
+	}
+	for i := range h.R {
+		r := &h.R[i]
+		r.FR, r.DF, r.DU = dateOf(r.FR), dateOf(r.DF), dateOf(r.DU)
+	}
+}
+
+// lenientTree does the same to the JSON values the schema judges, and
+// drops a group whose value is null ("r": null), which early Bulgarian
+// certificates of schema 1.0.0 carry for the groups they do not use.
+func lenientTree(doc any, ver string) {
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return
+	}
+	for _, g := range []string{"v", "t", "r"} {
+		if v, ok := m[g]; ok && v == nil {
+			delete(m, g)
+		}
+	}
+	if !lenientDates(ver) {
+		return
+	}
+	if s, ok := m["dob"].(string); ok {
+		m["dob"] = dateOf(s)
+	}
+	for g, fields := range map[string][]string{"v": {"dt"}, "r": {"fr", "df", "du"}} {
+		l, _ := m[g].([]any)
+		for _, e := range l {
+			em, _ := e.(map[string]any)
+			for _, f := range fields {
+				if s, ok := em[f].(string); ok {
+					em[f] = dateOf(s)
+				}
+			}
+		}
+	}
+}
+
+// lenientDates reports whether ver is a 1.0.x version, whose issuers
+// wrote date-times where the schema says date.
+func lenientDates(ver string) bool { return strings.HasPrefix(ver, "1.0.") }
+
+// dateOf returns the date of a date-time ("2021-05-10T10:00:00+02:00" →
+// "2021-05-10", the date as written), and anything else unchanged.
+func dateOf(s string) string {
+	if len(s) > len(time.DateOnly) && s[len(time.DateOnly)] == 'T' && !ParseTime(s).IsZero() {
+		if _, err := time.Parse(time.DateOnly, s[:len(time.DateOnly)]); err == nil {
+			return s[:len(time.DateOnly)]
+		}
+	}
+	return s
+}

@@ -146,6 +146,7 @@ func validateSchema(raw []byte, ver string) error {
 	if err != nil {
 		return credential.Reject(credential.FormatDCC, credential.ReasonSchema, "health certificate: %w", err)
 	}
+	lenientTree(doc, ver)
 	verr := sv.validate(doc)
 	if verr == nil {
 		return nil

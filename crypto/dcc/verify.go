@@ -30,7 +30,9 @@ type Options struct {
 // credential. The checks, in order: the signature (with the key id, trying
 // every certificate that shares it), the payload's structure, the time
 // rule DSC notBefore ≤ iat ≤ now ≤ exp ≤ DSC notAfter, the certificate's
-// key usage, and the schema. The error is a *credential.Rejection.
+// key usage, the schema, and the codes against the store's value sets
+// (when it holds any). The error is a *credential.Rejection; what was
+// noticed without refusing is in the credential's Warnings.
 func (u *Unverified) Verify(store *trust.Store, opts Options) (*credential.Credential, error) {
 	if opts.Now.IsZero() {
 		return nil, credential.Reject(credential.FormatDCC, credential.ReasonClockUntrusted, "no verification time given")
@@ -61,7 +63,14 @@ func (u *Unverified) Verify(store *trust.Store, opts Options) (*credential.Crede
 			return nil, err
 		}
 	}
-	return u.credential(store, dsc, &p), nil
+	p.HCert.lenient()
+	warnings, err := p.HCert.checkValueSets(store.ValueSets())
+	if err != nil {
+		return nil, err
+	}
+	c := u.credential(store, dsc, &p)
+	c.Warnings = warnings
+	return c, nil
 }
 
 // verifySignature finds the document signer certificates with the code's

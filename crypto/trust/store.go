@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"sentinel/crypto/valueset"
 )
 
 // KeyID identifies a key: the first 8 bytes of the SHA-256 of its
@@ -110,6 +112,7 @@ type Store struct {
 	dsc       map[KeyID][]*DSC
 	shc       map[string][]*SHCKey
 	pseudonym []byte
+	valueSets *valueset.Sets
 	n         int
 }
 
@@ -223,6 +226,18 @@ func (s *Store) SetPseudonymKey(key []byte) { s.pseudonym = append([]byte(nil), 
 // PseudonymKey returns the deployment's pseudonym key, or nil when none is
 // loaded (holders of EU DCC and SHC then stay unidentified).
 func (s *Store) PseudonymKey() []byte { return s.pseudonym }
+
+// SetValueSets sets the EU DCC value sets that codes are checked against.
+func (s *Store) SetValueSets(vs *valueset.Sets) { s.valueSets = vs }
+
+// ValueSets returns the EU DCC value sets, or nil when none are loaded
+// (the EU DCC verifier then skips the check).
+func (s *Store) ValueSets() *valueset.Sets {
+	if s == nil {
+		return nil
+	}
+	return s.valueSets
+}
 
 // RevokeNative marks the native key kid as revoked.
 func (s *Store) RevokeNative(kid KeyID) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"sentinel/crypto/cose"
+	"sentinel/crypto/valueset"
 )
 
 // PseudonymKeySize is the size of the deployment's pseudonym key.
@@ -28,6 +29,10 @@ const PseudonymKeySize = 32
 //	4  pseudonym    bstr (32 bytes): the deployment's pseudonym key
 //	5  hpke         {1 KEM id uint, 2 public key bstr}: the centre's key
 //	6  revoked      [ bstr (8) ]: KeyIDs of revoked delegations
+//	7  valuesets    [ {1 file JSON bstr, 2 example bool} ]: the EU DCC
+//	                value sets, each file as the EU distributes it
+//	                (see sentinel/crypto/valueset); example marks a list
+//	                that is only an example of the real one
 //
 // Absent entries are empty. Rotating an issuer's key means listing the new
 // key beside the old one, whose not_after ends its use.
@@ -40,6 +45,24 @@ type TrustContent struct {
 	// RevokedDelegations lists delegated signing keys the operator
 	// withdrew; terminals remember them for good.
 	RevokedDelegations []KeyID
+	// ValueSets are the EU DCC value sets the verifier checks codes
+	// against; none means the check is skipped.
+	ValueSets []ValueSetEntry
+}
+
+// ValueSetEntry is one EU DCC value-set file in a trust bundle.
+type ValueSetEntry struct {
+	JSON    []byte // the file as the EU distributes it
+	Example bool   // only an example of the real list: it cannot refuse a code
+}
+
+// ValueSetEntries turns loaded value sets into trust bundle entries.
+func ValueSetEntries(ss *valueset.Sets) []ValueSetEntry {
+	var out []ValueSetEntry
+	for _, s := range ss.All() {
+		out = append(out, ValueSetEntry{JSON: s.Raw, Example: s.Example})
+	}
+	return out
 }
 
 // NativeEntry is a native issuer key in a trust bundle.
@@ -90,6 +113,12 @@ type trustWire struct {
 	Pseudonym []byte       `cbor:"4,keyasint,omitempty"`
 	HPKE      *hpkeWire    `cbor:"5,keyasint,omitempty"`
 	Revoked   [][]byte     `cbor:"6,keyasint,omitempty"`
+	ValueSets []vsWire     `cbor:"7,keyasint,omitempty"`
+}
+
+type vsWire struct {
+	JSON    []byte `cbor:"1,keyasint"`
+	Example bool   `cbor:"2,keyasint,omitempty"`
 }
 
 type nativeWire struct {
@@ -156,6 +185,9 @@ func MarshalTrustContent(c *TrustContent) ([]byte, error) {
 	for _, k := range c.RevokedDelegations {
 		w.Revoked = append(w.Revoked, k[:])
 	}
+	for _, v := range c.ValueSets {
+		w.ValueSets = append(w.ValueSets, vsWire(v))
+	}
 	out, err := cose.EncMode().Marshal(w)
 	if err != nil {
 		return nil, fmt.Errorf("encode trust content: %w", err)
@@ -192,6 +224,9 @@ func ParseTrustContent(payload []byte) (*TrustContent, error) {
 		}
 		c.RevokedDelegations = append(c.RevokedDelegations, KeyID(k))
 	}
+	for _, v := range w.ValueSets {
+		c.ValueSets = append(c.ValueSets, ValueSetEntry(v))
+	}
 	return c, nil
 }
 
@@ -206,6 +241,7 @@ type TrustCounts struct {
 	PseudonymKey      bool `json:"pseudonym_key"`
 	HPKEKey           bool `json:"hpke_key"`
 	RevokedSigners    int  `json:"revoked_delegations"`
+	ValueSets         int  `json:"value_sets"`
 }
 
 // store builds a Store from the content.
@@ -279,6 +315,21 @@ func (c *TrustContent) store() (*Store, TrustCounts, error) {
 		n.HPKEKey = true
 	}
 	n.RevokedSigners = len(c.RevokedDelegations)
+	if len(c.ValueSets) > 0 {
+		ss := valueset.New()
+		for i, e := range c.ValueSets {
+			set, err := valueset.Parse(e.JSON)
+			if err != nil {
+				return nil, n, fmt.Errorf("%w: value set %d: %w", ErrTrustContent, i, err)
+			}
+			set.Example = e.Example
+			if err := ss.Add(set); err != nil {
+				return nil, n, fmt.Errorf("%w: %w", ErrTrustContent, err)
+			}
+		}
+		s.SetValueSets(ss)
+		n.ValueSets = ss.Len()
+	}
 	return s, n, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"sentinel/crypto/cose"
+	"sentinel/crypto/valueset"
 )
 
 func mustSPKI(t testing.TB, pub crypto.PublicKey) []byte {
@@ -322,6 +323,8 @@ func TestBuildTrustBundleRefusesBadContent(t *testing.T) {
 		{"short pseudonym key", TrustContent{PseudonymKey: []byte{1, 2, 3}}, ErrTrustContent},
 		{"bad HPKE key", TrustContent{HPKE: &HPKEPublicKey{KEM: 0x20, Public: []byte{1}}}, ErrTrustContent},
 		{"unknown KEM", TrustContent{HPKE: &HPKEPublicKey{KEM: 0x7777, Public: make([]byte, 32)}}, ErrTrustContent},
+		{"broken value set", TrustContent{ValueSets: []ValueSetEntry{{JSON: []byte(`{"valueSetId":"x"}`)}}}, valueset.ErrShape},
+		{"value set twice", TrustContent{ValueSets: []ValueSetEntry{{JSON: []byte(testValueSet)}, {JSON: []byte(testValueSet)}}}, valueset.ErrDuplicate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -343,6 +346,7 @@ func TestTrustContentRoundTrip(t *testing.T) {
 		PseudonymKey:       make([]byte, 32),
 		HPKE:               hpkeKey(t),
 		RevokedDelegations: []KeyID{{1}},
+		ValueSets:          []ValueSetEntry{{JSON: []byte(testValueSet), Example: true}},
 	}
 	payload, err := MarshalTrustContent(in)
 	if err != nil {
@@ -362,6 +366,47 @@ func TestTrustContentRoundTrip(t *testing.T) {
 	if !out.Native[0].NotBefore.Equal(t0) || !out.Native[0].Revoked || !out.DSCs[0].Revoked || out.RevokedDelegations[0] != (KeyID{1}) {
 		t.Errorf("got %+v", out)
 	}
+	if len(out.ValueSets) != 1 || !out.ValueSets[0].Example || string(out.ValueSets[0].JSON) != testValueSet {
+		t.Errorf("value sets %+v", out.ValueSets)
+	}
+}
+
+// testValueSet is a value set of the EU's format.
+const testValueSet = `{"valueSetId":"covid-19-lab-result","valueSetDate":"2021-04-27","valueSetValues":{` +
+	`"260415000":{"display":"Not detected","lang":"en","active":true,"version":"v","system":"s"}}}`
+
+// TestTrustBundleValueSets: the value sets travel in the trust bundle and
+// reach the store a terminal verifies with, example flag included; a
+// bundle without them gives a store without them.
+func TestTrustBundleValueSets(t *testing.T) {
+	root := mustKey(t, KeyEd25519)
+	for _, example := range []bool{false, true} {
+		data, err := BuildTrustBundle(root, nil, header(KindTrust, 1, t0), &TrustContent{
+			ValueSets: []ValueSetEntry{{JSON: []byte(testValueSet), Example: example}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, info, err := LoadTrustBundle(data, root.Public(), t0, State{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := s.ValueSets().Get(valueset.TestResult)
+		if info.Counts.ValueSets != 1 || set == nil || !set.Has("260415000") || set.Example != example {
+			t.Fatalf("counts %+v, set %+v", info.Counts, set)
+		}
+	}
+	data, err := BuildTrustBundle(root, nil, header(KindTrust, 2, t0), &TrustContent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := LoadTrustBundle(data, root.Public(), t0, State{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ValueSets() != nil {
+		t.Error("a bundle without value sets gave some")
+	}
 }
 
 // FuzzTrustContent fuzzes the trust payload decoder and the store it
@@ -373,6 +418,7 @@ func FuzzTrustContent(f *testing.F) {
 		{},
 		{Native: []NativeEntry{{Issuer: "ZJ", SPKI: mustSPKI(f, k.Public()), Validity: Validity{NotBefore: t0}, Revoked: true}}},
 		{PseudonymKey: make([]byte, PseudonymKeySize), RevokedDelegations: []KeyID{{1}}},
+		{ValueSets: []ValueSetEntry{{JSON: []byte(testValueSet), Example: true}}},
 	} {
 		payload, err := MarshalTrustContent(c)
 		if err != nil {
