@@ -29,6 +29,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/crypto/valueset"
 	"sentinel/device/camera"
 )
 
@@ -68,7 +69,7 @@ var stageReasons = map[stage][]credential.Reason{
 	stValidJSON:  {credential.ReasonBadStructure},
 	stExpiration: {credential.ReasonExpired, credential.ReasonNotYetValid, credential.ReasonKeyNotValid, credential.ReasonBadStructure},
 	stKeyUsage:   {credential.ReasonKeyUsage},
-	stSchema:     {credential.ReasonSchema},
+	stSchema:     {credential.ReasonSchema, credential.ReasonValueSet},
 }
 
 // ignoredKeys are EXPECTEDRESULTS keys that do not apply to a verifier, or
@@ -115,6 +116,38 @@ var exceptions = []exception{
 			"(1.1.0 to 1.3.3 accept 19xx and 20xx): a business rule of NL's, not the schema"},
 	{Stage: stSchema, Country: "NL", Got: true, Match: gnWithoutGnt,
 		Why: "NL expects a gn without gnt to fail; no schema version requires gnt (only fnt)"},
+
+	// Codes outside the EU value sets in cases whose expectation checked
+	// the schema alone. EU verifiers refused these certificates through
+	// the EU business rules that test the same lists (GR-EU-0001 tg,
+	// TR-EU-0001 tt, TR-EU-0002 a rapid test's device, VR-EU-0001 mp) and
+	// the countries' rules (vp, ma, tr), and so do we (value-set).
+	{Stage: stSchema, Country: "NL", Got: false, Match: entryField("tt", "a test"),
+		Why: "value sets: NL's test cases carry the free text \"a test\" in tt, not a code of covid-19-lab-test-type; EU verifiers refused it (TR-EU-0001)"},
+	{Stage: stSchema, Country: "NL", Got: false, Match: emptyCode("vp", "mp", "ma", "tr"),
+		Why: "value sets: NL cases with an empty vp, mp, ma or tr, which is in no value set; EU verifiers refused them (VR-EU-0001 for mp, the countries' rules for the rest)"},
+	{Stage: stSchema, Cases: []string{"ES/1101"}, Got: false,
+		Why: "value sets: ES test code 729999 in tg, vp, mp and ma, in none of the value sets (GR-EU-0001 refuses the tg)"},
+	{Stage: stSchema, Cases: []string{"ES/1103"}, Got: false,
+		Why: "value sets: tg 94558-4 is a LOINC test code, not the SNOMED disease code 840539006, and tr is the Spanish word NEGATIVO (GR-EU-0001)"},
+	{Stage: stSchema, Cases: []string{"HU/1"}, Got: false,
+		Why: "value sets: mp holds the product's name \"COVID-19 Vaccine Moderna\", not its code EU/1/20/1507 (VR-EU-0001)"},
+	{Stage: stSchema, Cases: []string{"SM/1", "SM/2", "SM/3", "SM/4", "SM/5"}, Got: false,
+		Why: "value sets: ma ORG-1000030215 has one 0 too many (BioNTech is ORG-100030215), in no value set"},
+}
+
+// emptyCode matches an entry in which one of the fields is present and
+// empty.
+func emptyCode(fields ...string) func(map[string]any, time.Time) bool {
+	return func(doc map[string]any, _ time.Time) bool {
+		e := entry(doc)
+		for _, f := range fields {
+			if s, ok := e[f].(string); ok && s == "" {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func entry(doc map[string]any) map[string]any {
@@ -270,7 +303,7 @@ func (o outcome) ok() bool { return o.ran && o.err == nil }
 // runStages runs each stage of the pipeline on a case in isolation (a
 // stage gets the output of the stages before it, and its own inputs from
 // the case when an earlier stage could not give them).
-func runStages(c *corpusCase, dec *camera.Decoder, pngFile string) map[stage]outcome {
+func runStages(c *corpusCase, dec *camera.Decoder, pngFile string, vs *valueset.Sets) map[stage]outcome {
 	out := map[stage]outcome{}
 	set := func(s stage, err error) { out[s] = outcome{true, err} }
 
@@ -379,7 +412,9 @@ func runStages(c *corpusCase, dec *camera.Decoder, pngFile string) map[stage]out
 		set(stKeyUsage, checkUsage(dsc.Cert, has("v"), has("t"), has("r")))
 	}
 
-	// Schema: exactly one of v/t/r, and the official schema of ver.
+	// Schema: exactly one of v/t/r, the official schema of ver, and the
+	// codes against the value sets (which the issuers' test data counts
+	// as part of schema validation).
 	err = hcertErr
 	if err == nil {
 		err = p.HCert.checkOne()
@@ -387,9 +422,18 @@ func runStages(c *corpusCase, dec *camera.Decoder, pngFile string) map[stage]out
 	if err == nil {
 		err = validateSchema(claims.HCert.V1, p.HCert.Ver)
 	}
+	out[stSchemaOnly] = outcome{true, err}
+	if err == nil {
+		p.HCert.lenient()
+		_, err = p.HCert.checkValueSets(vs)
+	}
 	set(stSchema, err)
 	return out
 }
+
+// stSchemaOnly is the schema stage without the value sets, kept to report
+// what the value sets change.
+const stSchemaOnly stage = "schema without value sets"
 
 func parseCert(b64 string) (*x509.Certificate, error) {
 	der, err := base64.StdEncoding.DecodeString(b64)
@@ -526,6 +570,10 @@ func casePNG(dir, rel string) string {
 
 func TestCorpus(t *testing.T) {
 	dir := corpusDir(t, "eu-dcc")
+	vs, _, err := valueset.LoadDir(corpusDir(t, "eu-dcc-valuesets"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	files := corpusCases(t, dir)
 	if len(files) == 0 {
 		t.Fatalf("no test cases under %s", dir)
@@ -537,6 +585,11 @@ func TestCorpus(t *testing.T) {
 		exUsed  = map[*exception]int{}
 		noImage []string
 		fullRej int
+		// The schema expectations without and with the value sets, and
+		// the refusals for a code.
+		before, after    tally
+		byCode           = map[string]int{}
+		codeRefusedFalse int
 	)
 	for _, s := range stages {
 		perStep[s] = new(tally)
@@ -556,11 +609,31 @@ func TestCorpus(t *testing.T) {
 					t.Fatalf("%s: %v", rel, err)
 				}
 				dec := decoders.Get().(*camera.Decoder)
-				got := runStages(&c, dec, casePNG(dir, rel))
+				got := runStages(&c, dec, casePNG(dir, rel), vs)
 				decoders.Put(dec)
 
 				mu.Lock()
 				defer mu.Unlock()
+				if want, ok := c.EXPECTEDRESULTS[string(stSchema)].(bool); ok && got[stSchemaOnly].ran {
+					for _, x := range []struct {
+						tl *tally
+						o  outcome
+					}{{&before, got[stSchemaOnly]}, {&after, got[stSchema]}} {
+						x.tl.total++
+						if x.o.ok() == want {
+							x.tl.match++
+						} else if ex := exceptionFor(key, stSchema, &c); ex != nil && x.o.ok() == ex.Got {
+							x.tl.excepted++
+						}
+					}
+					var r *credential.Rejection
+					if errors.As(got[stSchema].err, &r) && r.Reason == credential.ReasonValueSet {
+						byCode[r.Field+" "+quoteCode(r.Code)]++
+						if !want {
+							codeRefusedFalse++
+						}
+					}
+				}
 				anyFalse := false
 				for k, v := range c.EXPECTEDRESULTS {
 					if _, ok := ignoredKeys[k]; ok {
@@ -623,7 +696,7 @@ func TestCorpus(t *testing.T) {
 				// expectation, with a typed rejection.
 				if anyFalse {
 					now, _ := parseClock(c.TESTCTX.VALIDATIONCLOCK)
-					cred, err := pipeline(&c, now)
+					cred, err := pipeline(&c, now, vs)
 					if err == nil {
 						t.Errorf("%s: the pipeline accepted a case that expects a failure: %+v", rel, cred)
 					} else if credential.ReasonOf(err) == "" {
@@ -653,6 +726,15 @@ func TestCorpus(t *testing.T) {
 	}
 	fmt.Fprintf(&b, "  total: %d expectations, %d match (%.1f %%), %d listed exceptions; %d cases with a false expectation refused by the full pipeline\n",
 		total, match, 100*float64(match)/float64(max(total, 1)), excepted, fullRej)
+	fmt.Fprintf(&b, "  schema expectations without value sets: %d, %d match, %d listed exceptions; with them: %d match, %d listed exceptions\n",
+		before.total, before.match, before.excepted, after.match, after.excepted)
+	var codes []string
+	for k, n := range byCode {
+		codes = append(codes, fmt.Sprintf("%s ×%d", k, n))
+	}
+	sort.Strings(codes)
+	fmt.Fprintf(&b, "  refused for a code outside the value sets: %d cases, %d of them expecting a schema failure (%s)\n",
+		sumOf(byCode), codeRefusedFalse, strings.Join(codes, ", "))
 	for i := range exceptions {
 		ex := &exceptions[i]
 		who := strings.Join(ex.Cases, " ")
@@ -670,6 +752,14 @@ func TestCorpus(t *testing.T) {
 	}
 }
 
+func sumOf(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
 func slicesContains(rs []credential.Reason, r credential.Reason) bool {
 	for _, x := range rs {
 		if x == r {
@@ -680,9 +770,11 @@ func slicesContains(rs []credential.Reason, r credential.Reason) bool {
 }
 
 // pipeline runs the public API on a case: the DSC in a store, the PREFIX
-// through a Verifier at VALIDATIONCLOCK, with the schema.
-func pipeline(c *corpusCase, now time.Time) (*credential.Credential, error) {
+// through a Verifier at VALIDATIONCLOCK, with the schema and the value
+// sets vs.
+func pipeline(c *corpusCase, now time.Time, vs *valueset.Sets) (*credential.Credential, error) {
 	store := trust.New()
+	store.SetValueSets(vs)
 	if cert, err := parseCert(c.TESTCTX.CERTIFICATE); err == nil {
 		if _, err := store.AddDSC(cert); err != nil {
 			return nil, err
