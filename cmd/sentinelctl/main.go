@@ -30,6 +30,7 @@ var commands = map[string]cli.Command{
 	"journal":   {Summary: "verify, tail and export the passage journal", Run: runJournal},
 	"enrol":     {Summary: "enrol this terminal with the central system", Run: runEnrol},
 	"status":    {Summary: "say whether the running terminal is ready: enrolment, clock, bundles, lanes", Run: runStatus},
+	"rules":     {Summary: "check EU business rules (CertLogic) against their tests", Run: runRules},
 }
 
 func main() { cli.Main(run) }

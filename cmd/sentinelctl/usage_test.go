@@ -14,7 +14,7 @@ func TestEveryCommandUsage(t *testing.T) {
 		Run:  run,
 		WantLeaves: [][]string{
 			{"verify"}, {"scan"}, {"selftest"}, {"calibrate", "thermo"}, {"calibrate", "show"},
-			{"config", "check"}, {"journal", "export"}, {"journal", "salvage"}, {"enrol"}, {"status"},
+			{"config", "check"}, {"journal", "export"}, {"journal", "salvage"}, {"enrol"}, {"status"}, {"rules", "check"},
 		},
 		WantTimeFlags: []string{"verify --at", "journal export --from", "journal export --to"},
 	})
