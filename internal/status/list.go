@@ -134,6 +134,17 @@ func New(opts Options) (*List, error) {
 	return l, nil
 }
 
+// Clone returns a list that starts from l's current snapshot and changes
+// on its own from then on. It copies nothing but a pointer: snapshots are
+// immutable. Apply a delta to a clone and install the clone to switch a
+// reader from one version to the next in one step, and to keep l as it was
+// when the delta is refused.
+func (l *List) Clone() *List {
+	c := &List{window: l.window}
+	c.cur.Store(l.cur.Load())
+	return c
+}
+
 // Version returns the version of the base or delta last applied, and
 // whether any base was applied.
 func (l *List) Version() (uint64, bool) {

@@ -492,3 +492,39 @@ func TestBuilderErrors(t *testing.T) {
 		t.Errorf("base with a removal: got %v, want ErrMalformed", err)
 	}
 }
+
+// TestClone: a delta applied to a clone changes the clone only; the
+// original keeps answering as before, and a clone refused a delta keeps
+// its version.
+func TestClone(t *testing.T) {
+	l := newList(t)
+	b := NewBuilder()
+	mustSet(t, b, "ZJ", 1, Entry{Status: Red, Effective: t0})
+	applyBase(t, l, b, 3)
+	d := NewBuilder()
+	mustSet(t, d, "ZJ", 2, Entry{Status: Yellow, Effective: t0})
+	c := l.Clone()
+	if err := c.ApplyDelta(deltaBundle(t, d, 3, 4)); err != nil {
+		t.Fatal(err)
+	}
+	issued, now := t0.Add(-time.Hour), t0.Add(time.Hour)
+	if r := c.Lookup(native("ZJ", 2), issued, now); !r.Overridden || r.Status != Yellow {
+		t.Errorf("clone after the delta: ZJ:2 got %+v, want yellow", r)
+	}
+	if r := c.Lookup(native("ZJ", 1), issued, now); !r.Overridden || r.Status != Red {
+		t.Errorf("clone after the delta: ZJ:1 got %+v, want red (from the base)", r)
+	}
+	if r := l.Lookup(native("ZJ", 2), issued, now); r.Overridden {
+		t.Errorf("original after the clone's delta: ZJ:2 got %+v, want not listed", r)
+	}
+	if v, _ := l.Version(); v != 3 {
+		t.Errorf("original at v%d, want v3", v)
+	}
+	c2 := c.Clone()
+	if err := c2.ApplyDelta(deltaBundle(t, d, 3, 5)); err == nil {
+		t.Error("a delta on the wrong version applied to a clone")
+	}
+	if v, _ := c2.Version(); v != 4 {
+		t.Errorf("clone after a refused delta at v%d, want v4", v)
+	}
+}

@@ -29,7 +29,7 @@ import (
 )
 
 // StatusApplier takes verified status bundles in order; *status.List is
-// one.
+// one. LoadStatus feeds one from the data directory.
 type StatusApplier interface {
 	ApplyBase(b *trust.Bundle) error
 	ApplyDelta(b *trust.Bundle) error
@@ -104,8 +104,17 @@ type DownloadOptions struct {
 	Now func() (time.Time, bool)
 	// Clock, when set, gets the centre's signed time each round.
 	Clock TimeObserver
-	// Status, when set, gets every status bundle installed, in order.
-	Status StatusApplier
+	// OnBundle, when set, is how the bundles reach the program that uses
+	// them (sentineld) without a trip through the disk: it gets every
+	// bundle a round verified, before it is written, with the signed
+	// bytes; status bundles come one by one in chain order. An error
+	// refuses the bundle as a failed verification does: it is not
+	// written, the installed version stays, and the round reports the
+	// error, so memory and disk never disagree on what was accepted. An
+	// error that wraps ErrNeedBase on a status delta also makes the
+	// downloader forget its status version: the next round asks the
+	// centre for its base and chain again.
+	OnBundle func(b *trust.Bundle, data []byte) error
 	// Kinds are the bundles polled besides status (trust, policy and
 	// config when nil).
 	Kinds []trust.Kind
@@ -121,6 +130,11 @@ type DownloadOptions struct {
 	// Logger gets failures, recoveries and installs (slog.Default when nil).
 	Logger *slog.Logger
 }
+
+// ErrNeedBase is what an OnBundle hook wraps when it cannot take a status
+// delta on top of the list it holds (a gap it cannot close from the data
+// directory): the downloader then asks the centre for its status base.
+var ErrNeedBase = errors.New("the terminal's status list cannot take this delta: the status base is fetched again")
 
 // Downloader polls the centre for bundles, status and signed time, verifies
 // them against the pinned root and what the terminal installed before,
@@ -325,21 +339,25 @@ func (d *Downloader) bundle(ctx context.Context, k trust.Kind, now time.Time) er
 		digest  [32]byte
 		revoked []trust.KeyID
 	)
+	b, _, err := trust.OpenBundle(body, d.opts.Root, now, d.last(k))
+	if err != nil {
+		return fmt.Errorf("client: download %s: refused: %w", k, err)
+	}
+	if b.Kind != k {
+		return fmt.Errorf("client: download %s: refused: %w: got %s", k, trust.ErrWrongKind, b.Kind)
+	}
+	version, digest = b.Version, b.Digest
 	if k == trust.KindTrust {
 		_, info, err := trust.LoadTrustBundle(body, d.opts.Root, now, d.last(k))
 		if err != nil {
 			return fmt.Errorf("client: download %s: refused: %w", k, err)
 		}
-		version, digest, revoked = info.Version, info.Digest, info.Revoked
-	} else {
-		b, _, err := trust.OpenBundle(body, d.opts.Root, now, d.last(k))
-		if err != nil {
-			return fmt.Errorf("client: download %s: refused: %w", k, err)
+		revoked = info.Revoked
+	}
+	if d.opts.OnBundle != nil {
+		if err := d.opts.OnBundle(b, body); err != nil {
+			return fmt.Errorf("client: download %s: refused by the terminal: %w", k, err)
 		}
-		if b.Kind != k {
-			return fmt.Errorf("client: download %s: refused: %w: got %s", k, trust.ErrWrongKind, b.Kind)
-		}
-		version, digest = b.Version, b.Digest
 	}
 	if err := atomicfile.WriteFile(filepath.Join(d.opts.DataDir, BundleDir, string(k)+".bundle"), body, 0o644); err != nil {
 		return fmt.Errorf("client: install %s: %w", k, err)
@@ -392,8 +410,8 @@ func (d *Downloader) statusBundle(data []byte, now time.Time) error {
 		if b.Version <= d.state.Status {
 			return fmt.Errorf("refused: %w", &trust.RollbackError{Kind: b.Kind, Offered: b.Version, Installed: d.state.Status})
 		}
-		if d.opts.Status != nil {
-			if err := d.opts.Status.ApplyBase(b); err != nil {
+		if d.opts.OnBundle != nil {
+			if err := d.opts.OnBundle(b, data); err != nil {
 				return err
 			}
 		}
@@ -408,8 +426,11 @@ func (d *Downloader) statusBundle(data []byte, now time.Time) error {
 		if d.state.Status == 0 || b.Base != d.state.Status {
 			return fmt.Errorf("refused: delta v%d applies to status v%d, the terminal holds v%d: the centre will send a base", b.Version, b.Base, d.state.Status)
 		}
-		if d.opts.Status != nil {
-			if err := d.opts.Status.ApplyDelta(b); err != nil {
+		if d.opts.OnBundle != nil {
+			if err := d.opts.OnBundle(b, data); err != nil {
+				if errors.Is(err, ErrNeedBase) {
+					return d.forgetStatus(err)
+				}
 				return err
 			}
 		}
@@ -429,6 +450,19 @@ func (d *Downloader) statusBundle(data []byte, now time.Time) error {
 	}
 	d.installed(b.Kind, b.Version)
 	return nil
+}
+
+// forgetStatus records that the terminal holds no usable status version,
+// so that the next round asks the centre for its base and chain (since
+// 0); the base's own version and digest stay, for the rollback check.
+func (d *Downloader) forgetStatus(cause error) error {
+	next := d.state.clone()
+	next.Status = 0
+	if err := d.save(next); err != nil {
+		return errors.Join(cause, err)
+	}
+	d.opts.Logger.Warn("sync: the terminal's status list has a gap: the next round fetches the status base again", "error", cause)
+	return cause
 }
 
 // clearChain removes the deltas of the previous base.
@@ -535,8 +569,9 @@ func (d *Downloader) save(s installed) error {
 
 // LoadStatus applies the terminal's installed status to a: the base, then
 // every delta of ChainDir in version order, each verified against root at
-// now. sentineld calls it at start and when the bundles change. It
-// returns the status version applied (0 and no error when no base is
+// now. sentineld calls it at start, when another process changed the
+// status files, and to close a gap; the bundles the downloader fetches
+// reach it through OnBundle instead. It returns the status version applied (0 and no error when no base is
 // installed).
 func LoadStatus(dataDir string, root crypto.PublicKey, now time.Time, a StatusApplier) (uint64, error) {
 	data, err := os.ReadFile(filepath.Join(dataDir, BundleDir, string(trust.KindStatusBase)+".bundle"))

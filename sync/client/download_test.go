@@ -201,6 +201,19 @@ func TestDownloadRefusesRollback(t *testing.T) {
 	}
 }
 
+// applyTo is an OnBundle hook that applies the status bundles to l.
+func applyTo(l client.StatusApplier) func(*trust.Bundle, []byte) error {
+	return func(b *trust.Bundle, _ []byte) error {
+		switch b.Kind {
+		case trust.KindStatusBase:
+			return l.ApplyBase(b)
+		case trust.KindStatusDelta:
+			return l.ApplyDelta(b)
+		}
+		return nil
+	}
+}
+
 func TestDownloadStatusChain(t *testing.T) {
 	f := newDL(t)
 	f.publish(t, trust.KindStatusBase, bundlestest.StatusBase(t, dlNow.Add(-time.Hour), 1, 2))
@@ -210,7 +223,7 @@ func TestDownloadStatusChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []uint64
-	d := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{}, Status: list,
+	d := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{}, OnBundle: applyTo(list),
 		Installed: func(k trust.Kind, v uint64) { got = append(got, v) }})
 	if err := d.Sync(context.Background()); err != nil {
 		t.Fatalf("Sync: %v", err)
@@ -412,7 +425,16 @@ func ExampleNewDownloader() {
 		URL:     "https://central.example:8443",
 		DataDir: dir,
 		Root:    root.Public(),
-		Status:  list, // and Clock: the terminal's clock.Monitor
+		// Clock: the terminal's clock.Monitor.
+		OnBundle: func(b *trust.Bundle, _ []byte) error {
+			switch b.Kind {
+			case trust.KindStatusBase:
+				return list.ApplyBase(b)
+			case trust.KindStatusDelta:
+				return list.ApplyDelta(b)
+			}
+			return nil // trust, policy, config: install them
+		},
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -577,5 +599,92 @@ func TestSignedTimeFailureReachesClock(t *testing.T) {
 	code, why := client.SignedTimeFailure(client.ErrNoSignedTime)
 	if code != clock.CodeCentralNoTime || !strings.Contains(why, "does not sign its time") {
 		t.Errorf("got %s %q", code, why)
+	}
+}
+
+// TestDownloadOnBundle: every bundle a round verifies reaches OnBundle
+// before it is written; one the hook refuses is neither written nor
+// recorded, and the next round offers it again.
+func TestDownloadOnBundle(t *testing.T) {
+	f := newDL(t)
+	f.publish(t, trust.KindPolicy, bundlestest.Policy(t, "p1"))
+	f.publish(t, trust.KindConfig, bundlestest.Config(t))
+	f.publish(t, trust.KindStatusBase, bundlestest.StatusBase(t, dlNow.Add(-time.Hour), 1))
+	refuse := errors.New("the policy does not compile here")
+	var seen []string
+	var refusing bool
+	d := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{trust.KindPolicy, trust.KindConfig},
+		OnBundle: func(b *trust.Bundle, data []byte) error {
+			if ob, _, err := trust.OpenBundle(data, f.keys.Root.Public(), dlNow, trust.State{}); err != nil || ob.Digest != b.Digest {
+				t.Errorf("%s: the bytes given are not the bundle's: %v", b.Kind, err)
+			}
+			if _, err := os.Stat(filepath.Join(f.data, "bundles", string(b.Kind)+".bundle")); err == nil {
+				t.Errorf("%s v%d: written before the hook took it", b.Kind, b.Version)
+			}
+			seen = append(seen, fmt.Sprintf("%s v%d", b.Kind, b.Version))
+			if refusing && b.Kind == trust.KindPolicy {
+				return refuse
+			}
+			return nil
+		}})
+	refusing = true
+	if err := d.Sync(context.Background()); !errors.Is(err, refuse) {
+		t.Fatalf("Sync with the policy refused: got %v, want the hook's error", err)
+	}
+	if want := "policy v1,config v1,status-base v1"; strings.Join(seen, ",") != want {
+		t.Errorf("the hook saw %q, want %q", strings.Join(seen, ","), want)
+	}
+	if _, err := os.Stat(filepath.Join(f.data, "bundles", "policy.bundle")); err == nil {
+		t.Error("a policy the terminal refused was written")
+	}
+	if f.installedVersion(t, trust.KindConfig) != 1 {
+		t.Error("the config the terminal took was not written")
+	}
+	refusing, seen = false, nil
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if want := "policy v1"; strings.Join(seen, ",") != want {
+		t.Errorf("the next round's hook saw %q, want %q (the refused policy again, nothing else)", strings.Join(seen, ","), want)
+	}
+	if f.installedVersion(t, trust.KindPolicy) != 1 {
+		t.Error("the policy taken on the second round was not written")
+	}
+}
+
+// TestDownloadNeedBase: a hook that cannot take a delta on its list
+// (ErrNeedBase) makes the next round fetch the status base and its chain
+// again; the hook then gets them in order and the terminal catches up.
+func TestDownloadNeedBase(t *testing.T) {
+	f := newDL(t)
+	f.publish(t, trust.KindStatusBase, bundlestest.StatusBase(t, dlNow.Add(-time.Hour), 1))
+	f.publish(t, trust.KindStatusDelta, bundlestest.StatusDelta(t, dlNow.Add(-time.Hour), 2, status.Red))
+	var seen []uint64
+	gap := true
+	d := f.downloader(t, client.DownloadOptions{Kinds: []trust.Kind{},
+		OnBundle: func(b *trust.Bundle, _ []byte) error {
+			if b.Kind == trust.KindStatusDelta && b.Version == 3 && gap {
+				return fmt.Errorf("delta v3 on a list at v1: %w", client.ErrNeedBase)
+			}
+			seen = append(seen, b.Version)
+			return nil
+		}})
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	f.publish(t, trust.KindStatusDelta, bundlestest.StatusDelta(t, dlNow.Add(-time.Hour), 3, status.Red))
+	if err := d.Sync(context.Background()); !errors.Is(err, client.ErrNeedBase) {
+		t.Fatalf("Sync with a gap: got %v, want ErrNeedBase", err)
+	}
+	gap, seen = false, nil
+	if err := d.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync after the gap: %v", err)
+	}
+	if want := []uint64{1, 2, 3}; !equalU(seen, want) {
+		t.Errorf("after the gap the hook got versions %v, want the base and its chain %v", seen, want)
+	}
+	list, _ := status.New(status.Options{})
+	if v, err := client.LoadStatus(f.data, f.keys.Root.Public(), dlNow, list); err != nil || v != 3 {
+		t.Errorf("LoadStatus after the gap: v%d, %v; want v3", v, err)
 	}
 }
