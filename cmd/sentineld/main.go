@@ -28,10 +28,14 @@
 //	lanes/...                each lane's device state, such as the
 //	                         thermometer's calibration
 //
-// sentineld reads the root and the bundles at start and again whenever one
-// of the files changes or the clock becomes trusted (checked every 5 s).
-// Without a root or a trust bundle the terminal is not enrolled and refers
-// every person to the guard.
+// sentineld reads the root and the bundles at start. The bundles that sync
+// downloads reach it directly, before they are written: each replaces its
+// own part (a status delta is applied to the list in memory), and one the
+// terminal cannot use is refused and not written. Files that another
+// process writes (enrolment, an installer) are found within 5 s: only the
+// changed bundle is read again; a new root, or the clock becoming trusted,
+// reads them all. Without a root or a trust bundle the terminal is not
+// enrolled and refers every person to the guard.
 //
 // # Sync
 //

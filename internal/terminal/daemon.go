@@ -2,6 +2,7 @@ package terminal
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,14 +46,19 @@ type daemon struct {
 	until <-chan struct{}
 	// serving is called once the lanes read and the listeners serve.
 	serving func(d *daemon)
-	// reloadEvery is how often bundles and the clock are checked; zero
-	// means defaultReloadEvery.
+	// reloadEvery is how often the data directory is checked for bundles
+	// another process wrote, and the clock for trust; zero means
+	// defaultReloadEvery.
 	reloadEvery time.Duration
+	// loadStatus, when set, replaces client.LoadStatus (tests count the
+	// reads of the status chain).
+	loadStatus func(dataDir string, root crypto.PublicKey, now time.Time, a client.StatusApplier) (uint64, error)
 	// syncEvery, when not zero, replaces the sync clients' idle
 	// intervals; renewEvery the certificate check's (tests).
 	syncEvery, renewEvery time.Duration
 
 	// Set by run.
+	held     *holdings // the root and the bundles in force
 	journal  *journal.Journal
 	gate     *gate.Gate
 	devices  *devices
@@ -96,12 +102,15 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	stamp := d.stamp()
 	now, trusted := d.clock.Now()
 	if !trusted {
 		d.logger.Warn("the clock cannot be trusted yet: every person is referred to the guard", "now", now)
 	}
-	ld, err := loadState(d.cfg.DataDir, d.cfg.Terminal.SiteID, now, d.logger.With("component", "bundles"))
+	d.held = newHoldings(d.cfg.DataDir, d.cfg.Terminal.SiteID, d.clock.Now, d.logger.With("component", "bundles"))
+	if d.loadStatus != nil {
+		d.held.loadStatus = d.loadStatus
+	}
+	ld, err := d.held.load()
 	if err != nil {
 		return err
 	}
@@ -135,7 +144,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	d.syncOpts = syncOptions{
 		dataDir: d.cfg.DataDir, url: d.cfg.Central.URL, journal: j, now: d.clock.Now, clock: observer,
 		interval: d.syncEvery, renewEvery: d.renewEvery, logger: d.logger.With("component", "sync"),
-		lanes: d.laneHealth,
+		lanes: d.laneHealth, onBundle: d.held.onBundle, installed: d.held.written, bundles: d.held.health,
 	}
 	first, err := newSyncer(d.syncOpts)
 	if err != nil {
@@ -209,6 +218,17 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 		return err
 	}
 	d.gate = g
+	// From here on, every bundle taken (from the downloader or the data
+	// directory) installs a new state for the next passages.
+	d.held.setInstall(func(ld *loaded) {
+		g.SetState(ld.state)
+		if ld.centre != nil {
+			if k, err := ld.centre.Key(); err == nil {
+				j.SetCentreKey(k)
+			}
+		}
+		display.SetLang(ld.site.Language)
+	})
 
 	var servers []*http.Server
 	defer func() {
@@ -250,7 +270,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	defer stopBG()
 	bg.Go(func() { devs.check(bgCtx, d.hw.checkEvery, d.logger.With("component", "thermo")) })
 	bg.Go(func() { d.updateDisplay(bgCtx, display) })
-	bg.Go(func() { d.watchBundles(bgCtx, d.reloadEvery, stamp, display) })
+	bg.Go(func() { d.watchBundles(bgCtx, d.reloadEvery) })
 	if first != nil {
 		first.Start(bgCtx)
 	}

@@ -82,8 +82,15 @@ type syncOptions struct {
 	reportEvery time.Duration
 	// lanes returns the state of the lanes' devices for the health
 	// report; nil reports none.
-	lanes  func() []protocol.LaneHealth
-	logger *slog.Logger
+	lanes func() []protocol.LaneHealth
+	// onBundle takes every bundle the downloader verified, before it is
+	// written (client.DownloadOptions.OnBundle); installed is told once it
+	// is written. bundles reports the bundles in force for the health
+	// report. All three may be nil.
+	onBundle  func(*trust.Bundle, []byte) error
+	installed func(trust.Kind, uint64)
+	bundles   func(now time.Time) []protocol.BundleHealth
+	logger    *slog.Logger
 }
 
 // enrolled says whether dataDir holds a device identity from enrolment.
@@ -177,6 +184,7 @@ func newSyncer(o syncOptions) (*syncer, error) {
 	default:
 		s.down, err = client.NewDownloader(client.DownloadOptions{
 			URL: o.url, HTTP: hc, DataDir: o.dataDir, Root: root, Now: o.now, Clock: o.clock,
+			OnBundle: o.onBundle, Installed: o.installed,
 			Interval: o.interval, Logger: o.logger.With("part", "download"),
 		})
 		if err != nil {
@@ -556,10 +564,9 @@ func (t *trackTransport) Revoked() (string, bool) {
 
 // healthFunc builds the terminal's health report from what the syncer
 // sees: the journal's last and acknowledged records and alarms, the
-// bundles in the data directory (none without a pinned root), the lanes
+// bundles in force (o.bundles; none without a pinned root), the lanes
 // (o.lanes) and the clock.
 func healthFunc(o syncOptions, root crypto.PublicKey) client.HealthFunc {
-	quiet := slog.New(slog.DiscardHandler)
 	return func(context.Context) (*protocol.Health, error) {
 		now, _ := o.now()
 		h := &protocol.Health{Time: now, Software: version.String(), Alarms: uint64(len(o.journal.Alarms()))}
@@ -575,14 +582,8 @@ func healthFunc(o syncOptions, root crypto.PublicKey) client.HealthFunc {
 			return nil, fmt.Errorf("journal acked: %w", err)
 		}
 		h.Acked = uint64(acked)
-		if root != nil {
-			for _, k := range trust.Kinds() {
-				if b, ok := openBundle(o.dataDir, k, root, now, quiet); ok {
-					h.Bundles = append(h.Bundles, protocol.BundleHealth{
-						Kind: string(k), Version: b.Version, Freshness: bundleState(b).Freshness(now).String(),
-					})
-				}
-			}
+		if root != nil && o.bundles != nil {
+			h.Bundles = o.bundles(now)
 		}
 		if o.lanes != nil {
 			h.Lanes = o.lanes()
