@@ -62,7 +62,36 @@ func DecodeJSON(b []byte) (any, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("certlogic: decode JSON: more than one value")
 	}
-	return FromJSON(v)
+	return normalise(v)
+}
+
+// normalise converts the numbers of a freshly decoded value in place, so
+// that decoding a payload allocates no second copy.
+func normalise(v any) (any, error) {
+	switch x := v.(type) {
+	case json.Number:
+		return FromJSON(x)
+	case []any:
+		for i, e := range x {
+			n, err := normalise(e)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = n
+		}
+	case map[string]any:
+		for k, e := range x {
+			switch e.(type) {
+			case json.Number, []any, map[string]any:
+				n, err := normalise(e)
+				if err != nil {
+					return nil, err
+				}
+				x[k] = n
+			}
+		}
+	}
+	return v, nil
 }
 
 // FromJSON converts a value decoded by encoding/json (numbers as float64
