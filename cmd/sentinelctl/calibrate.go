@@ -19,33 +19,15 @@ import (
 	"sentinel/internal/cli"
 )
 
+// calibrateCommands are the subcommands of "sentinelctl calibrate".
+var calibrateCommands = map[string]cli.Command{
+	"thermo": {Summary: "calibrate a lane's thermometer against a blackbody reference source", Run: calibrateThermo},
+	"show":   {Summary: "print each lane's thermometer calibration and when it was made", Run: calibrateShow},
+}
+
 // runCalibrate runs "sentinelctl calibrate thermo|show".
 func runCalibrate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	usage := func() {
-		fmt.Fprintln(stderr, "usage: sentinelctl calibrate thermo --reference 37.0 [--lane NAME] [--config FILE] [--json]")
-		fmt.Fprintln(stderr, "       sentinelctl calibrate show [--config FILE] [--json]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "thermo: with a blackbody reference source at --reference °C filling the sensor's")
-		fmt.Fprintln(stderr, "view, takes a stable reading and stores the thermometer's offset in the terminal's")
-		fmt.Fprintln(stderr, "data directory. The configuration file is never rewritten.")
-		fmt.Fprintln(stderr, "show: prints each lane's calibration and when it was made.")
-	}
-	if len(args) == 0 {
-		usage()
-		return exitUsage
-	}
-	switch args[0] {
-	case "thermo":
-		return calibrateThermo(ctx, args[1:], stdout, stderr)
-	case "show":
-		return calibrateShow(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		usage()
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "sentinelctl calibrate: unknown subcommand %q\n\n", args[0])
-	usage()
-	return exitUsage
+	return cli.Dispatch(ctx, "sentinelctl calibrate", calibrateCommands, args, stdin, stdout, stderr)
 }
 
 // calibrationReport is the --json output for one lane.
@@ -75,7 +57,7 @@ func newCalibrationReport(lane, dir string, c thermo.Calibration) calibrationRep
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 
-func calibrateThermo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func calibrateThermo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinelctl calibrate thermo", stderr, cli.Help{
 		Synopsis: "--reference 37.0 [--lane NAME] [--config FILE] [--json]",
 		Summary: "With a blackbody reference source at --reference °C filling the sensor's view, " +
@@ -86,74 +68,58 @@ func calibrateThermo(ctx context.Context, args []string, stdout, stderr io.Write
 	ref := fs.Float64("reference", 0, "the blackbody's temperature in °C, e.g. 37.0 (required)")
 	lane := fs.String("lane", "", "the lane whose thermometer to calibrate (required when several lanes have one)")
 	asJSON := fs.Bool("json", false, "print the new calibration as JSON")
-	pos, err := cli.ParseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	return cli.Exit(stderr, "sentinelctl calibrate thermo", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
+			return err
 		}
-		return exitUsage
-	}
-	if len(pos) > 0 {
-		fmt.Fprintln(stderr, "sentinelctl calibrate thermo: takes no arguments")
-		return exitUsage
-	}
-	refGiven := false
-	fs.Visit(func(f *flag.Flag) { refGiven = refGiven || f.Name == "reference" })
-	if !refGiven {
-		fmt.Fprintln(stderr, "sentinelctl calibrate thermo: give --reference, the blackbody's temperature in °C, e.g. --reference 37.0")
-		return exitUsage
-	}
-	if *ref < 30 || *ref > 45 {
-		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: --reference %.2f °C is not a forehead's temperature: set the blackbody to between 30 and 45 °C, e.g. 37.0\n", *ref)
-		return exitUsage
-	}
-	cfg, code := loadConfig("calibrate", *cfgPath, stderr)
-	if cfg == nil {
-		return code
-	}
-	l, code := thermometerLane(cfg, *lane, stderr)
-	if l == nil {
-		return code
-	}
-	hw := openHardware()
-	src, closer, err := hw.thermometer(*l.Thermometer)
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: lane %s: %v\n", l.Name, err)
-		fmt.Fprintln(stderr, "run sentinelctl selftest to check the thermometer")
-		return exitRefused
-	}
-	defer closer.Close()
-	reference := physic.ZeroCelsius + physic.Temperature(math.Round(*ref*1000))*physic.MilliKelvin
-	sc := thermo.CalibrationSamplerConfig()
-	sc.Clock = hw.clock
-	fmt.Fprintf(stderr, "lane %s: hold the %.2f °C blackbody still in front of the thermometer, filling its view; sampling for up to %v\n", l.Name, *ref, sc.Timeout)
-	cal, err := thermo.Calibrate(ctx, src, reference, &sc)
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: lane %s: %v\n", l.Name, err)
-		fmt.Fprintln(stderr, "the stored calibration was not changed")
-		return exitRefused
-	}
-	dir := cfg.LaneStateDir(l.Name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: %v\n", err)
-		return exitRefused
-	}
-	if err := thermo.SaveCalibration(dir, cal); err != nil {
-		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: %v\n", err)
-		return exitRefused
-	}
-	if _, err := handToDataDirOwner(cfg.DataDir); err != nil {
-		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: calibration saved, but %v\n", err)
-		return exitRefused
-	}
-	rep := newCalibrationReport(l.Name, dir, cal)
-	if *asJSON {
-		json.NewEncoder(stdout).Encode(rep)
-		return exitOK
-	}
-	fmt.Fprintf(stdout, "lane %s: calibrated: the sensor read %.2f °C for the %.2f °C reference; offset %+.2f K, stored in %s\n",
-		l.Name, rep.Measured, rep.Reference, rep.OffsetK, rep.File)
-	return exitOK
+		refGiven := false
+		fs.Visit(func(f *flag.Flag) { refGiven = refGiven || f.Name == "reference" })
+		if !refGiven {
+			return cli.Usagef("give --reference, the blackbody's temperature in °C, e.g. --reference 37.0")
+		}
+		if *ref < 30 || *ref > 45 {
+			return cli.Usagef("--reference %.2f °C is not a forehead's temperature: set the blackbody to between 30 and 45 °C, e.g. 37.0", *ref)
+		}
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		l, err := thermometerLane(cfg, *lane)
+		if err != nil {
+			return err
+		}
+		hw := openHardware()
+		src, closer, err := hw.thermometer(*l.Thermometer)
+		if err != nil {
+			return fmt.Errorf("lane %s: %w\nrun sentinelctl selftest to check the thermometer", l.Name, err)
+		}
+		defer closer.Close()
+		reference := physic.ZeroCelsius + physic.Temperature(math.Round(*ref*1000))*physic.MilliKelvin
+		sc := thermo.CalibrationSamplerConfig()
+		sc.Clock = hw.clock
+		fmt.Fprintf(stderr, "lane %s: hold the %.2f °C blackbody still in front of the thermometer, filling its view; sampling for up to %v\n", l.Name, *ref, sc.Timeout)
+		cal, err := thermo.Calibrate(ctx, src, reference, &sc)
+		if err != nil {
+			return fmt.Errorf("lane %s: %w\nthe stored calibration was not changed", l.Name, err)
+		}
+		dir := cfg.LaneStateDir(l.Name)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		if err := thermo.SaveCalibration(dir, cal); err != nil {
+			return err
+		}
+		if _, err := handToDataDirOwner(cfg.DataDir); err != nil {
+			return fmt.Errorf("calibration saved, but %w", err)
+		}
+		rep := newCalibrationReport(l.Name, dir, cal)
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(rep)
+		}
+		fmt.Fprintf(stdout, "lane %s: calibrated: the sensor read %.2f °C for the %.2f °C reference; offset %+.2f K, stored in %s\n",
+			l.Name, rep.Measured, rep.Reference, rep.OffsetK, rep.File)
+		return nil
+	}())
 }
 
 // noThermometerHint says what to do when the lane to calibrate has no
@@ -166,7 +132,7 @@ func noThermometerHint(withThermo []string) string {
 }
 
 // thermometerLane picks the lane to calibrate.
-func thermometerLane(cfg *firmwareconfig.Config, name string, stderr io.Writer) (*firmwareconfig.Lane, int) {
+func thermometerLane(cfg *firmwareconfig.Config, name string) (*firmwareconfig.Lane, error) {
 	if name != "" {
 		l := cfg.Lane(name)
 		var lanes, withThermo []string
@@ -178,94 +144,84 @@ func thermometerLane(cfg *firmwareconfig.Config, name string, stderr io.Writer) 
 		}
 		switch {
 		case l == nil:
-			fmt.Fprintf(stderr, "sentinelctl calibrate thermo: no lane %q in the configuration: its lanes are %s\n", name, strings.Join(lanes, ", "))
-			return nil, exitUsage
+			return nil, cli.Usagef("no lane %q in the configuration: its lanes are %s", name, strings.Join(lanes, ", "))
 		case l.Thermometer == nil:
-			fmt.Fprintf(stderr, "sentinelctl calibrate thermo: lane %s has no thermometer in the configuration: %s\n", name, noThermometerHint(withThermo))
-			return nil, exitUsage
+			return nil, cli.Usagef("lane %s has no thermometer in the configuration: %s", name, noThermometerHint(withThermo))
 		}
-		return l, exitOK
+		return l, nil
 	}
 	var found []*firmwareconfig.Lane
+	var names []string
 	for i := range cfg.Lanes {
 		if cfg.Lanes[i].Thermometer != nil {
 			found = append(found, &cfg.Lanes[i])
+			names = append(names, cfg.Lanes[i].Name)
 		}
 	}
 	switch len(found) {
 	case 0:
-		fmt.Fprintf(stderr, "sentinelctl calibrate thermo: no lane has a thermometer in the configuration: %s\n", noThermometerHint(nil))
-		return nil, exitRefused
+		return nil, fmt.Errorf("no lane has a thermometer in the configuration: %s", noThermometerHint(nil))
 	case 1:
-		return found[0], exitOK
+		return found[0], nil
 	}
-	fmt.Fprint(stderr, "sentinelctl calibrate thermo: several lanes have a thermometer; each is calibrated on its own: give --lane")
-	for _, l := range found {
-		fmt.Fprint(stderr, " ", l.Name)
-	}
-	fmt.Fprintln(stderr)
-	return nil, exitUsage
+	return nil, cli.Usagef("several lanes have a thermometer; each is calibrated on its own: give --lane %s", strings.Join(names, " "))
 }
 
-func calibrateShow(args []string, stdout, stderr io.Writer) int {
+func calibrateShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinelctl calibrate show", stderr, cli.Help{
 		Synopsis: "[--config FILE] [--json]",
 		Summary:  "Prints each lane's thermometer calibration and when it was made.",
 	})
 	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration file")
 	asJSON := fs.Bool("json", false, "print the calibrations as JSON")
-	pos, err := cli.ParseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	return cli.Exit(stderr, "sentinelctl calibrate show", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
+			return err
 		}
-		return exitUsage
-	}
-	if len(pos) > 0 {
-		fmt.Fprintln(stderr, "sentinelctl calibrate show: takes no arguments")
-		return exitUsage
-	}
-	cfg, code := loadConfig("calibrate", *cfgPath, stderr)
-	if cfg == nil {
-		return code
-	}
-	reports := []calibrationReport{}
-	status := exitOK
-	for _, l := range cfg.Lanes {
-		if l.Thermometer == nil {
-			continue
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
 		}
-		dir := cfg.LaneStateDir(l.Name)
-		cal, err := thermo.LoadCalibration(dir)
-		switch {
-		case err == nil:
-			reports = append(reports, newCalibrationReport(l.Name, dir, cal))
-		case errors.Is(err, thermo.ErrNoCalibration):
-			reports = append(reports, newCalibrationReport(l.Name, dir, thermo.DefaultCalibration()))
-		default:
-			r := newCalibrationReport(l.Name, dir, thermo.DefaultCalibration())
-			r.Error = err.Error()
-			reports = append(reports, r)
-			status = exitRefused
+		reports := []calibrationReport{}
+		var failed error
+		for _, l := range cfg.Lanes {
+			if l.Thermometer == nil {
+				continue
+			}
+			dir := cfg.LaneStateDir(l.Name)
+			cal, err := thermo.LoadCalibration(dir)
+			switch {
+			case err == nil:
+				reports = append(reports, newCalibrationReport(l.Name, dir, cal))
+			case errors.Is(err, thermo.ErrNoCalibration):
+				reports = append(reports, newCalibrationReport(l.Name, dir, thermo.DefaultCalibration()))
+			default:
+				r := newCalibrationReport(l.Name, dir, thermo.DefaultCalibration())
+				r.Error = err.Error()
+				reports = append(reports, r)
+				failed = cli.ErrReported
+			}
 		}
-	}
-	if *asJSON {
-		json.NewEncoder(stdout).Encode(reports)
-		return status
-	}
-	if len(reports) == 0 {
-		fmt.Fprintln(stdout, "no lane has a thermometer")
-	}
-	for _, r := range reports {
-		switch {
-		case r.Error != "":
-			fmt.Fprintf(stdout, "lane %s: calibration unreadable: %s\n", r.Lane, r.Error)
-		case !r.Calibrated:
-			fmt.Fprintf(stdout, "lane %s: not calibrated (readings are uncorrected): run sentinelctl calibrate thermo --lane %s --reference 37.0\n", r.Lane, r.Lane)
-		default:
-			fmt.Fprintf(stdout, "lane %s: offset %+.2f K, slope %g; made %s with a %.2f °C reference that read %.2f °C\n",
-				r.Lane, r.OffsetK, r.Slope, r.At.Format(time.RFC3339), r.Reference, r.Measured)
+		if *asJSON {
+			if err := json.NewEncoder(stdout).Encode(reports); err != nil {
+				return err
+			}
+			return failed
 		}
-	}
-	return status
+		if len(reports) == 0 {
+			fmt.Fprintln(stdout, "no lane has a thermometer")
+		}
+		for _, r := range reports {
+			switch {
+			case r.Error != "":
+				fmt.Fprintf(stdout, "lane %s: calibration unreadable: %s\n", r.Lane, r.Error)
+			case !r.Calibrated:
+				fmt.Fprintf(stdout, "lane %s: not calibrated (readings are uncorrected): run sentinelctl calibrate thermo --lane %s --reference 37.0\n", r.Lane, r.Lane)
+			default:
+				fmt.Fprintf(stdout, "lane %s: offset %+.2f K, slope %g; made %s with a %.2f °C reference that read %.2f °C\n",
+					r.Lane, r.OffsetK, r.Slope, r.At.Format(time.RFC3339), r.Reference, r.Measured)
+			}
+		}
+		return failed
+	}())
 }

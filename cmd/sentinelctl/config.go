@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -16,56 +15,38 @@ import (
 // defaultConfigPath is where a terminal image installs the configuration.
 const defaultConfigPath = firmwareconfig.DefaultConfigPath
 
-// runConfig runs "sentinelctl config check|example".
+// configCommands are the subcommands of "sentinelctl config".
+var configCommands = map[string]cli.Command{
+	"check":   {Summary: "read the terminal's configuration file strictly and print every problem with its line", Run: configCheck},
+	"example": {Summary: "print the example configuration for a kind of site, or list them", Run: configExample},
+	"unit":    {Summary: "print the systemd unit a terminal installs as /etc/systemd/system/sentineld.service", Run: configFile("unit")},
+	"udev":    {Summary: "print the udev rules a terminal installs as /etc/udev/rules.d/99-sentinel.rules", Run: configFile("udev")},
+}
+
+// runConfig runs "sentinelctl config check|example|unit|udev".
 func runConfig(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	usage := func() {
-		fmt.Fprintln(stderr, "usage: sentinelctl config check [--json] FILE")
-		fmt.Fprintln(stderr, "       sentinelctl config example [NAME]")
-		fmt.Fprintln(stderr, "       sentinelctl config unit|udev")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "check reads the terminal's configuration file strictly and prints every problem")
-		fmt.Fprintln(stderr, "with its line, or OK and one line per lane. Exit status: 0 OK, 1 problems, 2 usage.")
-		fmt.Fprintf(stderr, "example prints the example configuration for a kind of site (%s);\n", strings.Join(firmwareconfig.ExampleNames(), ", "))
-		fmt.Fprintln(stderr, "without NAME it lists them.")
-		fmt.Fprintln(stderr, "unit prints the systemd unit (/etc/systemd/system/sentineld.service) and udev the")
-		fmt.Fprintln(stderr, "udev rules (/etc/udev/rules.d/99-sentinel.rules) that a terminal installs.")
-	}
-	if len(args) == 0 {
-		usage()
-		return exitUsage
-	}
-	switch args[0] {
-	case "check":
-		return configCheck(args[1:], stdout, stderr)
-	case "example":
-		return configExample(args[1:], stdout, stderr)
-	case "unit", "udev":
-		if len(args) != 1 {
-			if isHelp(args[1]) {
-				fmt.Fprintf(stderr, "usage: sentinelctl config %s\n\n", args[0])
-				if args[0] == "unit" {
-					fmt.Fprintln(stderr, "Prints the systemd unit that a terminal installs as /etc/systemd/system/sentineld.service.")
-				} else {
-					fmt.Fprintln(stderr, "Prints the udev rules that a terminal installs as /etc/udev/rules.d/99-sentinel.rules.")
-				}
-				return exitOK
+	return cli.Dispatch(ctx, "sentinelctl config", configCommands, args, stdin, stdout, stderr)
+}
+
+// configFile prints the systemd unit or the udev rules.
+func configFile(which string) cli.Func {
+	return func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+		name := "sentinelctl config " + which
+		summary := "Prints the systemd unit that a terminal installs as /etc/systemd/system/sentineld.service."
+		data := firmwareconfig.SystemdUnit()
+		if which == "udev" {
+			summary = "Prints the udev rules that a terminal installs as /etc/udev/rules.d/99-sentinel.rules."
+			data = firmwareconfig.UdevRules()
+		}
+		fs := cli.NewFlagSet(name, stderr, cli.Help{Summary: summary})
+		return cli.Exit(stderr, name, func() error {
+			if err := cli.ParseNoArgs(fs, args); err != nil {
+				return err
 			}
-			fmt.Fprintf(stderr, "sentinelctl config %s: unexpected argument %q: it takes none\nusage: sentinelctl config %s\n", args[0], args[1], args[0])
-			return exitUsage
-		}
-		if args[0] == "unit" {
-			stdout.Write(firmwareconfig.SystemdUnit())
-		} else {
-			stdout.Write(firmwareconfig.UdevRules())
-		}
-		return exitOK
-	case "-h", "--help", "help":
-		usage()
-		return exitOK
+			_, err := stdout.Write(data)
+			return err
+		}())
 	}
-	fmt.Fprintf(stderr, "sentinelctl config: unknown subcommand %q\n\n", args[0])
-	usage()
-	return exitUsage
 }
 
 // configReport is the --json output of config check.
@@ -93,50 +74,47 @@ type configProblem struct {
 	Message string `json:"message"`
 }
 
-func configCheck(args []string, stdout, stderr io.Writer) int {
+func configCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinelctl config check", stderr, cli.Help{
 		Synopsis: "[--json] FILE",
 		Summary: "Reads the terminal's configuration file strictly and prints every problem with " +
 			"its line, or OK and one line per lane. Exit status: 0 OK, 1 problems, 2 usage.",
 	})
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
-	pos, err := cli.ParseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	return cli.Exit(stderr, "sentinelctl config check", func() error {
+		pos, err := cli.Parse(fs, args)
+		if err != nil {
+			return err
 		}
-		return exitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "sentinelctl config check: give exactly one configuration file")
-		fs.Usage()
-		return exitUsage
-	}
-	file := pos[0]
-	cfg, err := firmwareconfig.Load(file)
-	rep := configReport{File: file, OK: err == nil}
-	if err != nil {
-		rep.Problems = configProblems(err)
-	} else {
-		rep.Terminal, rep.Site = cfg.Terminal.ID, cfg.Terminal.SiteID
-		for _, l := range cfg.Lanes {
-			rep.Lanes = append(rep.Lanes, laneSummary{Name: l.Name, Summary: summarizeLane(l)})
+		if len(pos) != 1 {
+			fs.Usage()
+			return cli.Usagef("give exactly one configuration file")
 		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintf(stderr, "sentinelctl config check: %v\n", err)
-			return exitRefused
+		file := pos[0]
+		cfg, err := firmwareconfig.Load(file)
+		rep := configReport{File: file, OK: err == nil}
+		if err != nil {
+			rep.Problems = configProblems(err)
+		} else {
+			rep.Terminal, rep.Site = cfg.Terminal.ID, cfg.Terminal.SiteID
+			for _, l := range cfg.Lanes {
+				rep.Lanes = append(rep.Lanes, laneSummary{Name: l.Name, Summary: summarizeLane(l)})
+			}
 		}
-	} else {
-		printConfigReport(stdout, rep)
-	}
-	if !rep.OK {
-		return exitRefused
-	}
-	return exitOK
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
+		} else {
+			printConfigReport(stdout, rep)
+		}
+		if !rep.OK {
+			return cli.ErrReported
+		}
+		return nil
+	}())
 }
 
 func printConfigReport(w io.Writer, rep configReport) {
@@ -280,47 +258,46 @@ func describeThermometer(t firmwareconfig.Thermometer) string {
 	return fmt.Sprintf("%s 0x%02X on bus %s", t.Model, t.Address, bus)
 }
 
-func configExample(args []string, stdout, stderr io.Writer) int {
-	switch len(args) {
-	case 0:
-		for _, n := range firmwareconfig.ExampleNames() {
-			fmt.Fprintln(stdout, n)
+func configExample(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := cli.NewFlagSet("sentinelctl config example", stderr, cli.Help{
+		Synopsis: "[NAME]",
+		Summary: fmt.Sprintf("Prints the commented example configuration NAME (%s); without NAME it lists them. "+
+			"custom documents every key.", strings.Join(firmwareconfig.ExampleNames(), ", ")),
+	})
+	return cli.Exit(stderr, "sentinelctl config example", func() error {
+		pos, err := cli.Parse(fs, args)
+		switch {
+		case err != nil:
+			return err
+		case len(pos) > 1:
+			return cli.Usagef("give one example NAME, or none to list them")
+		case len(pos) == 0:
+			for _, n := range firmwareconfig.ExampleNames() {
+				fmt.Fprintln(stdout, n)
+			}
+			return nil
 		}
-		return exitOK
-	case 1:
-		if isHelp(args[0]) {
-			fmt.Fprintln(stderr, "usage: sentinelctl config example [NAME]")
-			fmt.Fprintf(stderr, "\nprints the commented example configuration NAME (%s);\nwithout NAME it lists them. custom documents every key.\n", strings.Join(firmwareconfig.ExampleNames(), ", "))
-			return exitOK
-		}
-		b, err := firmwareconfig.Example(args[0])
+		b, err := firmwareconfig.Example(pos[0])
 		if err != nil {
-			fmt.Fprintf(stderr, "sentinelctl config example: %v\n", err)
-			return exitUsage
+			return cli.Usagef("%v", err)
 		}
-		stdout.Write(b)
-		return exitOK
-	}
-	fmt.Fprintln(stderr, "usage: sentinelctl config example [NAME]")
-	return exitUsage
+		_, err = stdout.Write(b)
+		return err
+	}())
 }
 
-// isHelp reports whether arg asks for help rather than naming something.
-func isHelp(arg string) bool {
-	return arg == "-h" || arg == "-help" || arg == "--help"
-}
-
-// loadConfig loads the configuration for a device command; on problems it
-// prints them and returns exitRefused.
-func loadConfig(cmd, path string, stderr io.Writer) (*firmwareconfig.Config, int) {
+// loadConfig loads the configuration for a device command; its error
+// lists the problems and says how to check the file.
+func loadConfig(path string) (*firmwareconfig.Config, error) {
 	cfg, err := firmwareconfig.Load(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl %s: configuration %s is not usable:\n", cmd, path)
+		var b strings.Builder
+		fmt.Fprintf(&b, "configuration %s is not usable:\n", path)
 		for _, p := range configProblems(err) {
-			fmt.Fprintf(stderr, "  %s\n", p.Message)
+			fmt.Fprintf(&b, "  %s\n", p.Message)
 		}
-		fmt.Fprintf(stderr, "fix it and check it with: sentinelctl config check %s\n", path)
-		return nil, exitRefused
+		fmt.Fprintf(&b, "fix it and check it with: sentinelctl config check %s", path)
+		return nil, errors.New(b.String())
 	}
-	return cfg, exitOK
+	return cfg, nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -76,147 +75,136 @@ flags:`)
 	force := fs.Bool("force", false, "enrol again although the terminal has a certificate (a new key and device id)")
 	cfgPath := fs.String("config", defaultConfigPath, "the terminal's configuration `FILE`: its [central] url is checked against the centre's answer (skipped when there is none)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	rest, err := cli.ParseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl enrol: %v\n", err)
-		return exitUsage
-	}
-	usage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "sentinelctl enrol: "+format+"\n", a...)
-		return exitUsage
-	}
-	switch {
-	case len(rest) > 0:
-		return usage("unexpected argument %q", rest[0])
-	case *token == "":
-		return usage("--token is required: the ticket 'sentinel-central devices add' printed (see -h)")
-	case *timeout <= 0:
-		return usage("--timeout %v: want more than 0", *timeout)
-	}
-	ticket, err := enrol.ParseTicket(*token)
-	if err != nil {
-		return usage("--token: %v", err)
-	}
-	base := *central
-	if base == "" {
-		base = ticket.URL()
-	}
-	if base == "" {
-		return usage("--token is a plain token: give --central https://HOST:8444 (the centre's enrolment port) and --ca FILE, or use the ticket from 'sentinel-central devices add'")
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return usage("--central %q: want a URL like https://central.example:8444", base)
-	}
-	fail := func(err error) int {
-		fmt.Fprintf(stderr, "sentinelctl enrol: %v\n", err)
-		return exitRefused
-	}
-	progress := func(format string, a ...any) {
-		if !*asJSON {
-			fmt.Fprintf(stdout, format+"\n", a...)
-		}
-	}
-
-	if _, err := os.Stat(filepath.Join(*dataDir, enrol.CertFile)); err == nil && !*force {
-		return fail(fmt.Errorf("this terminal is enrolled already (%s exists): give --force to enrol it again with a new key", filepath.Join(*dataDir, enrol.CertFile)))
-	}
-	var given crypto.PublicKey
-	if *rootPath != "" {
-		data, err := os.ReadFile(*rootPath)
+	return cli.Exit(stderr, "sentinelctl enrol", func() error {
+		rest, err := cli.Parse(fs, args)
 		if err != nil {
-			return fail(fmt.Errorf("--root: %w", err))
+			return err
 		}
-		if given, err = trust.ParsePublicKey(data); err != nil {
-			return fail(fmt.Errorf("--root %s: %w", *rootPath, err))
+		switch {
+		case len(rest) > 0:
+			return cli.Usagef("unexpected argument %q", rest[0])
+		case *token == "":
+			return cli.Usagef("--token is required: the ticket 'sentinel-central devices add' printed (see -h)")
+		case *timeout <= 0:
+			return cli.Usagef("--timeout %v: want more than 0", *timeout)
 		}
-	}
-	var caPEM []byte
-	if *caPath != "" {
-		if caPEM, err = os.ReadFile(*caPath); err != nil {
-			return fail(fmt.Errorf("--ca: %w", err))
+		ticket, err := enrol.ParseTicket(*token)
+		if err != nil {
+			return cli.Usagef("--token: %v", err)
 		}
-	}
-	if u.Scheme == "http" {
-		progress("warning: %s is plain HTTP: use it only on a trusted installation network", base)
-	}
+		base := *central
+		if base == "" {
+			base = ticket.URL()
+		}
+		if base == "" {
+			return cli.Usagef("--token is a plain token: give --central https://HOST:8444 (the centre's enrolment port) and --ca FILE, or use the ticket from 'sentinel-central devices add'")
+		}
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return cli.Usagef("--central %q: want a URL like https://central.example:8444", base)
+		}
+		progress := func(format string, a ...any) {
+			if !*asJSON {
+				fmt.Fprintf(stdout, format+"\n", a...)
+			}
+		}
 
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	progress("making this terminal's key pair and contacting the central system at %s", base)
-	wait, lastErr := enrolRetryFirst, ""
-	// The attempt cut by the timeout fails with "context deadline
-	// exceeded"; the hint is judged on the last error that says why the
-	// centre could not be reached.
-	var why error
-	in, attempts, err := enrol.Enrol(ctx, enrol.Options{
-		DataDir: *dataDir, Ticket: ticket, Central: *central, CAPEM: caPEM, Root: given,
-		Wait: func(ctx context.Context, n int, err error) error {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) || why == nil {
-				why = err
-			}
-			giveUp := fmt.Errorf("gave up after %d attempts in %v: %v: %s, then run enrol again", n, *timeout, why, unreachableHint(u.Host, why))
-			if ctx.Err() != nil {
-				return giveUp
-			}
-			if msg := err.Error(); msg != lastErr {
-				progress("cannot reach the central system yet: %v (%s)", err, unreachableHint(u.Host, err))
-				lastErr = msg
-			}
-			d := wait/2 + rand.N(wait/2+1) // jitter in [wait/2, wait]
-			progress("retrying in %v (attempt %d)", d.Round(100*time.Millisecond), n+1)
-			select {
-			case <-ctx.Done():
-				return giveUp
-			case <-time.After(d):
-			}
-			wait = min(wait*2, enrolRetryCap)
-			return nil
-		},
-	})
-	if err != nil {
-		return fail(err)
-	}
-	if _, err := handToDataDirOwner(*dataDir); err != nil {
-		return fail(fmt.Errorf("enrolled as device %s, but %w", in.Device, err))
-	}
-	if attempts > 1 {
-		progress("reached the central system after %d attempts", attempts)
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if in.Bundles == nil {
-			in.Bundles = []string{}
+		if _, err := os.Stat(filepath.Join(*dataDir, enrol.CertFile)); err == nil && !*force {
+			return fmt.Errorf("this terminal is enrolled already (%s exists): give --force to enrol it again with a new key", filepath.Join(*dataDir, enrol.CertFile))
 		}
-		enc.Encode(enrolOut{Device: in.Device, Site: in.Site, NotAfter: in.NotAfter.UTC(), Root: in.Root, Pinned: in.Pinned, Bundles: in.Bundles, Attempts: attempts, Central: in.Central})
-		return exitOK
-	}
-	pin := "pinned the operator root " + in.Root
-	if in.Pinned {
-		pin = "the operator root " + in.Root + " matches the one pinned already"
-	}
-	progress("enrolled as device %s at site %s; certificate valid until %s", in.Device, in.Site, in.NotAfter.UTC().Format(time.RFC3339))
-	progress("%s", pin)
-	if len(in.Bundles) == 0 {
-		progress("no bundles yet: the terminal refers everyone to the guard until it downloads them")
-	} else {
-		progress("first bundles: %s", strings.Join(in.Bundles, ", "))
-	}
-	if !slices.Contains(in.Bundles, "trust") {
-		progress("warning: the centre has published no trust bundle yet: the terminal refers everyone to the guard until ops publish one ('sentinel-central bundles publish trust') and it syncs")
-	}
-	if in.Central != "" {
-		progress("the terminal syncs with %s: the configuration's [central] url must say so", in.Central)
-		if cfg, err := firmwareconfig.Load(*cfgPath); err == nil && strings.TrimSuffix(cfg.Central.URL, "/") != in.Central {
-			progress("warning: %s has [central] url = %q: write url = %q there, or sentineld syncs nowhere", *cfgPath, cfg.Central.URL, in.Central)
+		var given crypto.PublicKey
+		if *rootPath != "" {
+			data, err := os.ReadFile(*rootPath)
+			if err != nil {
+				return fmt.Errorf("--root: %w", err)
+			}
+			if given, err = trust.ParsePublicKey(data); err != nil {
+				return fmt.Errorf("--root %s: %w", *rootPath, err)
+			}
 		}
-	}
-	progress("done: a running sentineld starts syncing with this identity within seconds")
-	return exitOK
+		var caPEM []byte
+		if *caPath != "" {
+			if caPEM, err = os.ReadFile(*caPath); err != nil {
+				return fmt.Errorf("--ca: %w", err)
+			}
+		}
+		if u.Scheme == "http" {
+			progress("warning: %s is plain HTTP: use it only on a trusted installation network", base)
+		}
+
+		ctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		progress("making this terminal's key pair and contacting the central system at %s", base)
+		wait, lastErr := enrolRetryFirst, ""
+		// The attempt cut by the timeout fails with "context deadline
+		// exceeded"; the hint is judged on the last error that says why the
+		// centre could not be reached.
+		var why error
+		in, attempts, err := enrol.Enrol(ctx, enrol.Options{
+			DataDir: *dataDir, Ticket: ticket, Central: *central, CAPEM: caPEM, Root: given,
+			Wait: func(ctx context.Context, n int, err error) error {
+				if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) || why == nil {
+					why = err
+				}
+				giveUp := fmt.Errorf("gave up after %d attempts in %v: %v: %s, then run enrol again", n, *timeout, why, unreachableHint(u.Host, why))
+				if ctx.Err() != nil {
+					return giveUp
+				}
+				if msg := err.Error(); msg != lastErr {
+					progress("cannot reach the central system yet: %v (%s)", err, unreachableHint(u.Host, err))
+					lastErr = msg
+				}
+				d := wait/2 + rand.N(wait/2+1) // jitter in [wait/2, wait]
+				progress("retrying in %v (attempt %d)", d.Round(100*time.Millisecond), n+1)
+				select {
+				case <-ctx.Done():
+					return giveUp
+				case <-time.After(d):
+				}
+				wait = min(wait*2, enrolRetryCap)
+				return nil
+			},
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := handToDataDirOwner(*dataDir); err != nil {
+			return fmt.Errorf("enrolled as device %s, but %w", in.Device, err)
+		}
+		if attempts > 1 {
+			progress("reached the central system after %d attempts", attempts)
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if in.Bundles == nil {
+				in.Bundles = []string{}
+			}
+			return enc.Encode(enrolOut{Device: in.Device, Site: in.Site, NotAfter: in.NotAfter.UTC(), Root: in.Root, Pinned: in.Pinned, Bundles: in.Bundles, Attempts: attempts, Central: in.Central})
+		}
+		pin := "pinned the operator root " + in.Root
+		if in.Pinned {
+			pin = "the operator root " + in.Root + " matches the one pinned already"
+		}
+		progress("enrolled as device %s at site %s; certificate valid until %s", in.Device, in.Site, in.NotAfter.UTC().Format(time.RFC3339))
+		progress("%s", pin)
+		if len(in.Bundles) == 0 {
+			progress("no bundles yet: the terminal refers everyone to the guard until it downloads them")
+		} else {
+			progress("first bundles: %s", strings.Join(in.Bundles, ", "))
+		}
+		if !slices.Contains(in.Bundles, "trust") {
+			progress("warning: the centre has published no trust bundle yet: the terminal refers everyone to the guard until ops publish one ('sentinel-central bundles publish trust') and it syncs")
+		}
+		if in.Central != "" {
+			progress("the terminal syncs with %s: the configuration's [central] url must say so", in.Central)
+			if cfg, err := firmwareconfig.Load(*cfgPath); err == nil && strings.TrimSuffix(cfg.Central.URL, "/") != in.Central {
+				progress("warning: %s has [central] url = %q: write url = %q there, or sentineld syncs nowhere", *cfgPath, cfg.Central.URL, in.Central)
+			}
+		}
+		progress("done: a running sentineld starts syncing with this identity within seconds")
+		return nil
+	}())
 }
 
 // unreachableHint says what to check when the centre at host cannot be

@@ -24,43 +24,17 @@ import (
 // only the centre's key opens them.
 const sealedField = "sealed"
 
-// runJournal runs "sentinelctl journal verify|tail|export".
+// journalCommands are the subcommands of "sentinelctl journal".
+var journalCommands = map[string]cli.Command{
+	"verify":  {Summary: "check the journal's whole hash chain and say where it first breaks", Run: journalVerify},
+	"tail":    {Summary: "show the last passages (holder and temperature sealed)", Run: journalTail},
+	"export":  {Summary: "write the passages between --from and --to as CSV or JSON lines", Run: journalExport},
+	"salvage": {Summary: "queue the passages still readable in a damaged journal for the centre", Run: journalSalvage},
+}
+
+// runJournal runs "sentinelctl journal verify|tail|export|salvage".
 func runJournal(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	usage := func() {
-		fmt.Fprintln(stderr, "usage: sentinelctl journal verify [--data-dir DIR | --file FILE] [--json]")
-		fmt.Fprintln(stderr, "       sentinelctl journal tail [-n N] [--data-dir DIR | --file FILE] [--json]")
-		fmt.Fprintln(stderr, "       sentinelctl journal export [--from TIME] [--to TIME] [--format csv|jsonl] [--out FILE] [--data-dir DIR | --file FILE]")
-		fmt.Fprintln(stderr, "       sentinelctl journal salvage [--data-dir DIR] [--dry-run] [--json] FILE")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "verify checks the journal's whole hash chain and says where it first breaks.")
-		fmt.Fprintln(stderr, "tail shows the last passages; export writes the passages between --from and --to")
-		fmt.Fprintln(stderr, "(RFC 3339; no zone means UTC; a date alone means its midnight). The holder and")
-		fmt.Fprintln(stderr, "the temperature are sealed to the centre's key and are shown as \"sealed\".")
-		fmt.Fprintln(stderr, "While sentineld runs, these commands read a copy of the journal taken at once.")
-		fmt.Fprintln(stderr, "salvage recovers every passage still readable in a damaged journal FILE (one")
-		fmt.Fprintln(stderr, "sentineld moved aside as journal.db.corrupt-TIME, or a copy) and queues it in the")
-		fmt.Fprintln(stderr, "data directory; sentineld sends it to the centre, which flags the passages lost.")
-	}
-	if len(args) == 0 {
-		usage()
-		return exitUsage
-	}
-	switch args[0] {
-	case "verify":
-		return journalVerify(args[1:], stdout, stderr)
-	case "tail":
-		return journalTail(args[1:], stdout, stderr)
-	case "export":
-		return journalExport(ctx, args[1:], stdout, stderr)
-	case "salvage":
-		return journalSalvage(args[1:], stdout, stderr)
-	case "-h", "--help", "help":
-		usage()
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "sentinelctl journal: unknown subcommand %q\n\n", args[0])
-	usage()
-	return exitUsage
+	return cli.Dispatch(ctx, "sentinelctl journal", journalCommands, args, stdin, stdout, stderr)
 }
 
 // journalFlags are the flags every journal subcommand takes.
@@ -125,21 +99,6 @@ func (f journalFlags) open(stderr io.Writer) (*journal.Reader, string, error) {
 	return r, path, nil
 }
 
-func parseJournalArgs(fs *flag.FlagSet, args []string) int {
-	pos, err := cli.ParseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
-	}
-	if len(pos) != 0 {
-		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), pos[0])
-		return exitUsage
-	}
-	return -1
-}
-
 // verifyReport is the output of journal verify.
 type verifyReport struct {
 	File string `json:"file"`
@@ -147,53 +106,55 @@ type verifyReport struct {
 	journal.VerifyResult
 }
 
-func journalVerify(args []string, stdout, stderr io.Writer) int {
+func journalVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, jf := newJournalFlags("verify", stderr)
-	if code := parseJournalArgs(fs, args); code >= 0 {
-		return code
-	}
-	r, path, err := jf.open(stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl journal verify: %v\n", err)
-		return exitRefused
-	}
-	defer r.Close()
-	res, err := r.Verify()
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl journal verify: %s is not a usable journal: %v\n", path, err)
-		return exitRefused
-	}
-	rep := verifyReport{File: path, OK: res.Break == nil, VerifyResult: res}
-	if *jf.asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
-	} else {
-		fmt.Fprintf(stdout, "journal %s\nepoch %s, created %s\n", path, res.Epoch, res.Created.Format(time.RFC3339))
-		if res.Records == 0 {
-			fmt.Fprintf(stdout, "no records stored (%d purged)\n", res.Anchor)
+	return cli.Exit(stderr, "sentinelctl journal verify", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
+			return err
+		}
+		r, path, err := jf.open(stderr)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		res, err := r.Verify()
+		if err != nil {
+			return fmt.Errorf("%s is not a usable journal: %w", path, err)
+		}
+		rep := verifyReport{File: path, OK: res.Break == nil, VerifyResult: res}
+		if *jf.asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
 		} else {
-			fmt.Fprintf(stdout, "records %d to %d (%d stored, %d purged), acknowledged by the centre through %d\n",
-				res.First, res.Last, res.Records, res.Anchor, res.Acked)
+			fmt.Fprintf(stdout, "journal %s\nepoch %s, created %s\n", path, res.Epoch, res.Created.Format(time.RFC3339))
+			if res.Records == 0 {
+				fmt.Fprintf(stdout, "no records stored (%d purged)\n", res.Anchor)
+			} else {
+				fmt.Fprintf(stdout, "records %d to %d (%d stored, %d purged), acknowledged by the centre through %d\n",
+					res.First, res.Last, res.Records, res.Anchor, res.Acked)
+			}
+			if res.Predecessor != "" {
+				fmt.Fprintf(stdout, "started after %s was moved aside: %s\n", res.Predecessor, res.Reason)
+			}
+			if b := res.Branch; b != nil {
+				fmt.Fprintf(stdout, "forked at record %d: this journal is a restored or cloned copy, and the centre holds other records of its epoch from there; records %d on are delivered under epoch %s\n",
+					b.From, b.From, b.Epoch)
+			}
+			if res.Break != nil {
+				fmt.Fprintf(stdout, "hash chain: BROKEN at record %d: %s\n", res.Break.Seq, res.Break.Reason)
+				fmt.Fprintf(stdout, "keep the file: sentineld moves it aside at its next start and sends the passages still readable in it to the centre (sentinelctl journal salvage %s does it by hand)\n", path)
+			} else {
+				fmt.Fprintf(stdout, "hash chain: OK, head %s\n", res.Head)
+			}
 		}
-		if res.Predecessor != "" {
-			fmt.Fprintf(stdout, "started after %s was moved aside: %s\n", res.Predecessor, res.Reason)
+		if !rep.OK {
+			return cli.ErrReported
 		}
-		if b := res.Branch; b != nil {
-			fmt.Fprintf(stdout, "forked at record %d: this journal is a restored or cloned copy, and the centre holds other records of its epoch from there; records %d on are delivered under epoch %s\n",
-				b.From, b.From, b.Epoch)
-		}
-		if res.Break != nil {
-			fmt.Fprintf(stdout, "hash chain: BROKEN at record %d: %s\n", res.Break.Seq, res.Break.Reason)
-			fmt.Fprintf(stdout, "keep the file: sentineld moves it aside at its next start and sends the passages still readable in it to the centre (sentinelctl journal salvage %s does it by hand)\n", path)
-		} else {
-			fmt.Fprintf(stdout, "hash chain: OK, head %s\n", res.Head)
-		}
-	}
-	if !rep.OK {
-		return exitRefused
-	}
-	return exitOK
+		return nil
+	}())
 }
 
 // exportRow is one passage as tail and export show it.
@@ -266,154 +227,147 @@ func (row exportRow) csv() []string {
 		row.OverrideWho, row.OverrideWhy, row.Holder, row.Temperature, row.DataKey, overrideOf}
 }
 
-func journalTail(args []string, stdout, stderr io.Writer) int {
+func journalTail(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, jf := newJournalFlags("tail", stderr)
 	n := fs.Int("n", 20, "how many passages")
-	if code := parseJournalArgs(fs, args); code >= 0 {
-		return code
-	}
-	if *n <= 0 {
-		fmt.Fprintf(stderr, "sentinelctl journal tail: -n %d: want a positive count\n", *n)
-		return exitUsage
-	}
-	r, _, err := jf.open(stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl journal tail: %v\n", err)
-		return exitRefused
-	}
-	defer r.Close()
-	stored, seqs, err := r.Tail(*n)
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl journal tail: %v\n", err)
-		return exitRefused
-	}
-	enc := json.NewEncoder(stdout)
-	bad := 0
-	for i, b := range stored {
-		rec, err := journal.DecodeRecord(b)
+	return cli.Exit(stderr, "sentinelctl journal tail", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
+			return err
+		}
+		if *n <= 0 {
+			return cli.Usagef("-n %d: want a positive count", *n)
+		}
+		r, _, err := jf.open(stderr)
 		if err != nil {
-			fmt.Fprintf(stderr, "sentinelctl journal tail: record %d: %v (run sentinelctl journal verify)\n", seqs[i], err)
-			bad++
-			continue
+			return err
 		}
-		row := newExportRow(rec)
-		if *jf.asJSON {
-			enc.Encode(row)
-			continue
+		defer r.Close()
+		stored, seqs, err := r.Tail(*n)
+		if err != nil {
+			return err
 		}
-		clock := ""
-		if !row.ClockTrusted {
-			clock = " clock-untrusted"
-		}
-		reasons := strings.Join(row.Reasons, ",")
-		if reasons == "" {
-			reasons = "-"
-		}
-		override := ""
-		if row.OverrideWho != "" || row.OverrideWhy != "" {
-			override = fmt.Sprintf(" override=%s/%s", row.OverrideWho, row.OverrideWhy)
-			if row.OverrideOf != 0 {
-				override += fmt.Sprintf(" of=%d", row.OverrideOf)
+		enc := json.NewEncoder(stdout)
+		var bad error
+		for i, b := range stored {
+			rec, err := journal.DecodeRecord(b)
+			if err != nil {
+				fmt.Fprintf(stderr, "sentinelctl journal tail: record %d: %v (run sentinelctl journal verify)\n", seqs[i], err)
+				bad = cli.ErrReported
+				continue
 			}
+			row := newExportRow(rec)
+			if *jf.asJSON {
+				enc.Encode(row)
+				continue
+			}
+			clock := ""
+			if !row.ClockTrusted {
+				clock = " clock-untrusted"
+			}
+			reasons := strings.Join(row.Reasons, ",")
+			if reasons == "" {
+				reasons = "-"
+			}
+			override := ""
+			if row.OverrideWho != "" || row.OverrideWhy != "" {
+				override = fmt.Sprintf(" override=%s/%s", row.OverrideWho, row.OverrideWhy)
+				if row.OverrideOf != 0 {
+					override += fmt.Sprintf(" of=%d", row.OverrideOf)
+				}
+			}
+			colour := row.CodeColour
+			if colour == "" {
+				colour = "-"
+			}
+			status := row.StatusColour
+			if status == "" {
+				status = "-"
+			}
+			fmt.Fprintf(stdout, "%6d %s %-6s %-6s %-24s code=%s status=%s %s %s holder=sealed temperature=sealed%s%s\n",
+				row.Seq, row.Time, row.Lane, row.Decision, reasons, colour, status, row.Format, row.Issuer, override, clock)
 		}
-		colour := row.CodeColour
-		if colour == "" {
-			colour = "-"
-		}
-		status := row.StatusColour
-		if status == "" {
-			status = "-"
-		}
-		fmt.Fprintf(stdout, "%6d %s %-6s %-6s %-24s code=%s status=%s %s %s holder=sealed temperature=sealed%s%s\n",
-			row.Seq, row.Time, row.Lane, row.Decision, reasons, colour, status, row.Format, row.Issuer, override, clock)
-	}
-	if bad > 0 {
-		return exitRefused
-	}
-	return exitOK
+		return bad
+	}())
 }
 
-func journalExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func journalExport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, jf := newJournalFlags("export", stderr)
 	var fromT, toT cli.Time
 	fs.Var(&fromT, "from", "first passage `TIME` to export (inclusive)")
 	fs.Var(&toT, "to", "passage `TIME` to stop at (exclusive)")
 	format := fs.String("format", "", "csv or jsonl (default csv; jsonl with --json)")
 	outPath := fs.String("out", "", "write to FILE instead of standard output")
-	if code := parseJournalArgs(fs, args); code >= 0 {
-		return code
-	}
-	from, to := fromT.T, toT.T
-	if !from.IsZero() && !to.IsZero() && !to.After(from) {
-		fmt.Fprintf(stderr, "sentinelctl journal export: --to %s is not after --from %s\n", to.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano))
-		return exitUsage
-	}
-	if *format == "" {
-		*format = "csv"
-		if *jf.asJSON {
-			*format = "jsonl"
-		}
-	}
-	if *format != "csv" && *format != "jsonl" {
-		fmt.Fprintf(stderr, "sentinelctl journal export: --format %q: want csv or jsonl\n", *format)
-		return exitUsage
-	}
-	r, _, err := jf.open(stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl journal export: %v\n", err)
-		return exitRefused
-	}
-	defer r.Close()
-	out := stdout
-	var file *os.File
-	if *outPath != "" {
-		if file, err = os.OpenFile(*outPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err != nil {
-			fmt.Fprintf(stderr, "sentinelctl journal export: %v (the export never overwrites a file)\n", err)
-			return exitRefused
-		}
-		out = file
-	}
-	cw := csv.NewWriter(out)
-	enc := json.NewEncoder(out)
-	if *format == "csv" {
-		cw.Write(csvHeader)
-	}
-	n := 0
-	err = r.Range(1, 0, func(s journal.Seq, b []byte) error {
-		if err := ctx.Err(); err != nil {
+	return cli.Exit(stderr, "sentinelctl journal export", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
-		rec, err := journal.DecodeRecord(b)
+		from, to := fromT.T, toT.T
+		if !from.IsZero() && !to.IsZero() && !to.After(from) {
+			return cli.Usagef("--to %s is not after --from %s", to.Format(time.RFC3339Nano), from.Format(time.RFC3339Nano))
+		}
+		if *format == "" {
+			*format = "csv"
+			if *jf.asJSON {
+				*format = "jsonl"
+			}
+		}
+		if *format != "csv" && *format != "jsonl" {
+			return cli.Usagef("--format %q: want csv or jsonl", *format)
+		}
+		r, _, err := jf.open(stderr)
 		if err != nil {
-			return fmt.Errorf("record %d: %w (run sentinelctl journal verify)", s, err)
+			return err
 		}
-		if (!from.IsZero() && rec.Time.Before(from)) || (!to.IsZero() && !rec.Time.Before(to)) {
-			return nil
+		defer r.Close()
+		out := stdout
+		var file *os.File
+		if *outPath != "" {
+			if file, err = os.OpenFile(*outPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err != nil {
+				return fmt.Errorf("%w (the export never overwrites a file)", err)
+			}
+			out = file
 		}
-		n++
-		row := newExportRow(rec)
+		cw := csv.NewWriter(out)
+		enc := json.NewEncoder(out)
 		if *format == "csv" {
-			return cw.Write(row.csv())
+			cw.Write(csvHeader)
 		}
-		return enc.Encode(row)
-	})
-	cw.Flush()
-	if err == nil {
-		err = cw.Error()
-	}
-	if file != nil {
-		if cerr := file.Close(); err == nil {
-			err = cerr
+		n := 0
+		err = r.Range(1, 0, func(s journal.Seq, b []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			rec, err := journal.DecodeRecord(b)
+			if err != nil {
+				return fmt.Errorf("record %d: %w (run sentinelctl journal verify)", s, err)
+			}
+			if (!from.IsZero() && rec.Time.Before(from)) || (!to.IsZero() && !rec.Time.Before(to)) {
+				return nil
+			}
+			n++
+			row := newExportRow(rec)
+			if *format == "csv" {
+				return cw.Write(row.csv())
+			}
+			return enc.Encode(row)
+		})
+		cw.Flush()
+		if err == nil {
+			err = cw.Error()
 		}
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl journal export: %v\n", err)
-		return exitRefused
-	}
-	if file != nil {
-		fmt.Fprintf(stderr, "exported %d passages to %s\n", n, *outPath)
-	}
-	return exitOK
+		if file != nil {
+			if cerr := file.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if file != nil {
+			fmt.Fprintf(stderr, "exported %d passages to %s\n", n, *outPath)
+		}
+		return nil
+	}())
 }
 
 // salvageReport is the output of journal salvage.
@@ -422,64 +376,56 @@ type salvageReport struct {
 	Queued string `json:"queued,omitempty"`
 }
 
-func journalSalvage(args []string, stdout, stderr io.Writer) int {
+func journalSalvage(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinelctl journal salvage", stderr, journalHelp["salvage"])
 	dataDir := fs.String("data-dir", firmwareconfig.DefaultDataDir, "the terminal's data directory, where the salvage is queued for sentineld")
 	dryRun := fs.Bool("dry-run", false, "report what can be salvaged, queue nothing")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := cli.ParseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "sentinelctl journal salvage: name one damaged journal FILE")
-		return exitUsage
-	}
-	s, err := journal.SalvageFile(pos[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl journal salvage: %v\n", err)
-		return exitRefused
-	}
-	if len(s.Records) == 0 {
-		fmt.Fprintf(stderr, "sentinelctl journal salvage: no passage is readable in %s: nothing to send to the centre\n", pos[0])
-		return exitRefused
-	}
-	rep := salvageReport{Salvage: s}
-	if !*dryRun {
-		if st, err := os.Stat(*dataDir); err != nil || !st.IsDir() {
-			fmt.Fprintf(stderr, "sentinelctl journal salvage: no data directory %s: check --data-dir (the terminal's data_dir)\n", *dataDir)
-			return exitRefused
+	return cli.Exit(stderr, "sentinelctl journal salvage", func() error {
+		pos, err := cli.Parse(fs, args)
+		if err != nil {
+			return err
 		}
-		if rep.Queued, err = s.Queue(*dataDir, time.Now()); err != nil {
-			fmt.Fprintf(stderr, "sentinelctl journal salvage: %v\n", err)
-			return exitRefused
+		if len(pos) != 1 {
+			return cli.Usagef("name one damaged journal FILE")
 		}
-		if _, err := handToDataDirOwner(*dataDir); err != nil {
-			fmt.Fprintf(stderr, "sentinelctl journal salvage: queued, but %v\n", err)
-			return exitRefused
+		s, err := journal.SalvageFile(pos[0])
+		if err != nil {
+			return err
 		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
-		return exitOK
-	}
-	fmt.Fprintf(stdout, "salvaged %d passages of epoch %s (records %d to %d) and %d data keys from %s\n",
-		len(s.Records), s.Epoch, s.First(), s.Last(), len(s.Keys), pos[0])
-	for _, b := range s.Breaks {
-		fmt.Fprintf(stdout, "chain break at record %d: %s\n", b.Seq, b.Reason)
-	}
-	if s.Others > 0 {
-		fmt.Fprintf(stdout, "left out %d records of other epochs (debris, not this journal's)\n", s.Others)
-	}
-	if rep.Queued != "" {
-		fmt.Fprintf(stdout, "queued as %s: sentineld sends it to the centre (within a minute while it runs and is online)\n", rep.Queued)
-	} else {
-		fmt.Fprintln(stdout, "dry run: nothing queued")
-	}
-	return exitOK
+		if len(s.Records) == 0 {
+			return fmt.Errorf("no passage is readable in %s: nothing to send to the centre", pos[0])
+		}
+		rep := salvageReport{Salvage: s}
+		if !*dryRun {
+			if st, err := os.Stat(*dataDir); err != nil || !st.IsDir() {
+				return fmt.Errorf("no data directory %s: check --data-dir (the terminal's data_dir)", *dataDir)
+			}
+			if rep.Queued, err = s.Queue(*dataDir, time.Now()); err != nil {
+				return err
+			}
+			if _, err := handToDataDirOwner(*dataDir); err != nil {
+				return fmt.Errorf("queued, but %w", err)
+			}
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		}
+		fmt.Fprintf(stdout, "salvaged %d passages of epoch %s (records %d to %d) and %d data keys from %s\n",
+			len(s.Records), s.Epoch, s.First(), s.Last(), len(s.Keys), pos[0])
+		for _, b := range s.Breaks {
+			fmt.Fprintf(stdout, "chain break at record %d: %s\n", b.Seq, b.Reason)
+		}
+		if s.Others > 0 {
+			fmt.Fprintf(stdout, "left out %d records of other epochs (debris, not this journal's)\n", s.Others)
+		}
+		if rep.Queued != "" {
+			fmt.Fprintf(stdout, "queued as %s: sentineld sends it to the centre (within a minute while it runs and is online)\n", rep.Queued)
+		} else {
+			fmt.Fprintln(stdout, "dry run: nothing queued")
+		}
+		return nil
+	}())
 }

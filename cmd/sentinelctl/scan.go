@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -40,36 +39,31 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
-	files, err := cli.ParseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	return cli.Exit(stderr, "sentinelctl scan", func() error {
+		files, err := cli.Parse(fs, args)
+		if err != nil {
+			return err
 		}
-		return exitUsage
-	}
-	switch {
-	case *cfgPath == "" && len(files) == 0:
-		fmt.Fprintln(stderr, "sentinelctl scan: give image files, or --config FILE to read the devices")
-		fs.Usage()
-		return exitUsage
-	case *cfgPath != "" && len(files) > 0:
-		fmt.Fprintln(stderr, "sentinelctl scan: give image files or --config, not both")
-		return exitUsage
-	case len(files) > 0 && (*lane != "" || *count != 0 || *dur != 0):
-		fmt.Fprintln(stderr, "sentinelctl scan: --lane, --count and --for go with --config")
-		return exitUsage
-	case *count < 0 || *dur < 0:
-		fmt.Fprintln(stderr, "sentinelctl scan: --count and --for must not be negative")
-		return exitUsage
-	}
-	if len(files) > 0 {
-		return scanFiles(ctx, files, *asJSON, stdout, stderr)
-	}
-	cfg, code := loadConfig("scan", *cfgPath, stderr)
-	if cfg == nil {
-		return code
-	}
-	return scanLive(ctx, cfg, liveOptions{lane: *lane, count: *count, dur: *dur, json: *asJSON}, stdout, stderr)
+		switch {
+		case *cfgPath == "" && len(files) == 0:
+			fs.Usage()
+			return cli.Usagef("give image files, or --config FILE to read the devices")
+		case *cfgPath != "" && len(files) > 0:
+			return cli.Usagef("give image files or --config, not both")
+		case len(files) > 0 && (*lane != "" || *count != 0 || *dur != 0):
+			return cli.Usagef("--lane, --count and --for go with --config")
+		case *count < 0 || *dur < 0:
+			return cli.Usagef("--count and --for must not be negative")
+		}
+		if len(files) > 0 {
+			return scanFiles(ctx, files, *asJSON, stdout)
+		}
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		return scanLive(ctx, cfg, liveOptions{lane: *lane, count: *count, dur: *dur, json: *asJSON}, stdout, stderr)
+	}())
 }
 
 // scanFileResult is the --json output for one file.
@@ -85,12 +79,14 @@ type scanFileResult struct {
 	Error   string `json:"error,omitempty"`
 }
 
-func scanFiles(ctx context.Context, files []string, asJSON bool, stdout, stderr io.Writer) int {
+// scanFiles decodes files; its error is cli.ErrReported when a file had
+// no code or could not be read (the output says which).
+func scanFiles(ctx context.Context, files []string, asJSON bool, stdout io.Writer) error {
 	enc := json.NewEncoder(stdout)
-	status := exitOK
+	var status error
 	for _, f := range files {
 		if ctx.Err() != nil {
-			return exitRefused
+			return cli.ErrReported // interrupted: the output shows how far it got
 		}
 		res, err := camera.DecodeFile(f)
 		r := scanFileResult{File: f, Found: err == nil}
@@ -103,9 +99,9 @@ func scanFiles(ctx context.Context, files []string, asJSON bool, stdout, stderr 
 				r.Payload = res.Payload
 			}
 		case errors.Is(err, camera.ErrNoCode):
-			status = exitRefused
+			status = cli.ErrReported
 		default:
-			status = exitRefused
+			status = cli.ErrReported
 			r.Error = err.Error()
 		}
 		if asJSON {
@@ -159,13 +155,12 @@ type liveCode struct {
 // liveDedup is how long the same code from a camera is shown once.
 const liveDedup = 2 * time.Second
 
-func scanLive(ctx context.Context, cfg *firmwareconfig.Config, opts liveOptions, stdout, stderr io.Writer) int {
+func scanLive(ctx context.Context, cfg *firmwareconfig.Config, opts liveOptions, stdout, stderr io.Writer) error {
 	lanes := cfg.Lanes
 	if opts.lane != "" {
 		l := cfg.Lane(opts.lane)
 		if l == nil {
-			fmt.Fprintf(stderr, "sentinelctl scan: no lane %q in the configuration\n", opts.lane)
-			return exitUsage
+			return cli.Usagef("no lane %q in the configuration", opts.lane)
 		}
 		lanes = []firmwareconfig.Lane{*l}
 	}
@@ -215,8 +210,7 @@ func scanLive(ctx context.Context, cfg *firmwareconfig.Config, opts liveOptions,
 		}
 	}
 	if sources == 0 {
-		fmt.Fprintln(stderr, "sentinelctl scan: no scanner or camera could be opened")
-		return exitRefused
+		return errors.New("no scanner or camera could be opened")
 	}
 	fmt.Fprintf(stderr, "reading from %d devices: scan or show codes; Ctrl-C stops\n", sources)
 	go func() {
@@ -255,7 +249,7 @@ func scanLive(ctx context.Context, cfg *firmwareconfig.Config, opts liveOptions,
 	for range codes {
 		// Drain the readers that were mid-send.
 	}
-	return exitOK
+	return nil
 }
 
 func newLiveCode(at time.Time, lane, dev string, b []byte) liveCode {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -78,80 +77,78 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
-	pos, err := cli.ParseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	return cli.Exit(stderr, "sentinelctl selftest", func() error {
+		pos, err := cli.Parse(fs, args)
+		if err != nil {
+			return err
 		}
-		return exitUsage
-	}
-	if len(pos) > 0 || *timeout <= 0 {
-		fmt.Fprintln(stderr, "sentinelctl selftest: takes no arguments and a positive --timeout")
-		fs.Usage()
-		return exitUsage
-	}
-	cfg, code := loadConfig("selftest", *cfgPath, stderr)
-	if cfg == nil {
-		return code
-	}
-	lanes := cfg.Lanes
-	if *lane != "" {
-		l := cfg.Lane(*lane)
-		if l == nil {
-			fmt.Fprintf(stderr, "sentinelctl selftest: no lane %q in %s\n", *lane, *cfgPath)
-			return exitUsage
+		if len(pos) > 0 || *timeout <= 0 {
+			fs.Usage()
+			return cli.Usagef("takes no arguments and a positive --timeout")
 		}
-		lanes = []firmwareconfig.Lane{*l}
-	}
-	opts := selftestOptions{
-		timeout: *timeout, noRead: *noRead, noRelay: *noRelay,
-		step: 700 * time.Millisecond, prompts: stderr, stateDirs: cfg.LaneStateDir,
-	}
-	hw := openHardware()
-	var results []checkResult
-	// The enrolment is a row of its own only when it fails (revoked,
-	// a broken or expired certificate); otherwise a line below the table.
-	enrolment := checkEnrolment(cfg.DataDir)
-	if enrolment.Status == statusFail {
-		results = append(results, enrolment)
-	}
-	for _, l := range lanes {
-		results = append(results, selftestLane(ctx, hw, l, opts)...)
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return err
+		}
+		lanes := cfg.Lanes
+		if *lane != "" {
+			l := cfg.Lane(*lane)
+			if l == nil {
+				return cli.Usagef("no lane %q in %s", *lane, *cfgPath)
+			}
+			lanes = []firmwareconfig.Lane{*l}
+		}
+		opts := selftestOptions{
+			timeout: *timeout, noRead: *noRead, noRelay: *noRelay,
+			step: 700 * time.Millisecond, prompts: stderr, stateDirs: cfg.LaneStateDir,
+		}
+		hw := openHardware()
+		var results []checkResult
+		// The enrolment is a row of its own only when it fails (revoked,
+		// a broken or expired certificate); otherwise a line below the table.
+		enrolment := checkEnrolment(cfg.DataDir)
+		if enrolment.Status == statusFail {
+			results = append(results, enrolment)
+		}
+		for _, l := range lanes {
+			results = append(results, selftestLane(ctx, hw, l, opts)...)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		if *lane == "" && ctx.Err() == nil && hw.timeProbe != nil {
+			results = append(results, checkClock(ctx, cfg, hw.timeProbe()))
+		}
+		failed := 0
+		for _, r := range results {
+			if r.Status == statusFail {
+				failed++
+			}
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(struct {
+				OK        bool          `json:"ok"`
+				Results   []checkResult `json:"results"`
+				Enrolment checkResult   `json:"enrolment"`
+			}{failed == 0 && ctx.Err() == nil, results, enrolment}); err != nil {
+				return err
+			}
+		} else {
+			printSelftest(stdout, results, failed)
+			if enrolment.Status != statusFail {
+				fmt.Fprintf(stdout, "enrolment: %s\n", enrolment.Detail)
+			}
+		}
 		if ctx.Err() != nil {
-			break
+			return errors.New("interrupted")
 		}
-	}
-	if *lane == "" && ctx.Err() == nil && hw.timeProbe != nil {
-		results = append(results, checkClock(ctx, cfg, hw.timeProbe()))
-	}
-	failed := 0
-	for _, r := range results {
-		if r.Status == statusFail {
-			failed++
+		if failed > 0 {
+			return cli.ErrReported
 		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(struct {
-			OK        bool          `json:"ok"`
-			Results   []checkResult `json:"results"`
-			Enrolment checkResult   `json:"enrolment"`
-		}{failed == 0 && ctx.Err() == nil, results, enrolment})
-	} else {
-		printSelftest(stdout, results, failed)
-		if enrolment.Status != statusFail {
-			fmt.Fprintf(stdout, "enrolment: %s\n", enrolment.Detail)
-		}
-	}
-	if ctx.Err() != nil {
-		fmt.Fprintln(stderr, "sentinelctl selftest: interrupted")
-		return exitRefused
-	}
-	if failed > 0 {
-		return exitRefused
-	}
-	return exitOK
+		return nil
+	}())
 }
 
 func printSelftest(w io.Writer, results []checkResult, failed int) {

@@ -151,50 +151,53 @@ passages counted today and each lane's result on screen.
 Exit status: 0 ready, 1 not ready (each problem with what to do), 2 usage.`)
 		fs.PrintDefaults()
 	}
-	if err := cli.ParseNoArgs(fs, args); err != nil {
-		return cli.Exit(stderr, "sentinelctl status", err)
-	}
-	cfg, err := firmwareconfig.Load(*cfgPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl status: %v\n", err)
-		return exitRefused
-	}
-	rep := statusReport{Terminal: cfg.Terminal.ID, Site: cfg.Terminal.SiteID, Problems: []string{}}
-	if pem, err := os.ReadFile(filepath.Join(cfg.DataDir, enrol.CertFile)); err == nil {
-		if c, err := enrol.ParseCertificatePEM(pem); err == nil {
-			rep.Device, _ = enrol.DeviceID(c)
+	return cli.Exit(stderr, "sentinelctl status", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
+			return err
 		}
-	}
-	url := "http://" + cfg.Listen.Display + "/state?lang=en"
-	hc := &http.Client{Timeout: 5 * time.Second}
-	deadline := time.Now().Add(*wait)
-	for {
-		st, err := fetchState(ctx, hc, url)
+		cfg, err := firmwareconfig.Load(*cfgPath)
 		if err != nil {
-			rep.State, rep.Problems = nil, []string{fmt.Sprintf("the daemon does not answer at %s (%v): is sentineld running? (systemctl status sentineld)", cfg.Listen.Display, err)}
+			return err
+		}
+		rep := statusReport{Terminal: cfg.Terminal.ID, Site: cfg.Terminal.SiteID, Problems: []string{}}
+		if pem, err := os.ReadFile(filepath.Join(cfg.DataDir, enrol.CertFile)); err == nil {
+			if c, err := enrol.ParseCertificatePEM(pem); err == nil {
+				rep.Device, _ = enrol.DeviceID(c)
+			}
+		}
+		url := "http://" + cfg.Listen.Display + "/state?lang=en"
+		hc := &http.Client{Timeout: 5 * time.Second}
+		deadline := time.Now().Add(*wait)
+		for {
+			st, err := fetchState(ctx, hc, url)
+			if err != nil {
+				rep.State, rep.Problems = nil, []string{fmt.Sprintf("the daemon does not answer at %s (%v): is sentineld running? (systemctl status sentineld)", cfg.Listen.Display, err)}
+			} else {
+				rep.State, rep.Problems = st, st.problems()
+			}
+			rep.Ready = len(rep.Problems) == 0
+			if rep.Ready || !time.Now().Before(deadline) || ctx.Err() != nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(statusPollEvery):
+			}
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(rep); err != nil {
+				return err
+			}
 		} else {
-			rep.State, rep.Problems = st, st.problems()
+			printStatus(stdout, rep)
 		}
-		rep.Ready = len(rep.Problems) == 0
-		if rep.Ready || !time.Now().Before(deadline) || ctx.Err() != nil {
-			break
+		if !rep.Ready {
+			return cli.ErrReported
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(statusPollEvery):
-		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
-	} else {
-		printStatus(stdout, rep)
-	}
-	if !rep.Ready {
-		return exitRefused
-	}
-	return exitOK
+		return nil
+	}())
 }
 
 func fetchState(ctx context.Context, hc *http.Client, url string) (*terminalState, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"sentinel/internal/cli/clitest"
@@ -18,4 +19,37 @@ func TestEveryCommandUsage(t *testing.T) {
 		},
 		WantTimeFlags: []string{"verify --at", "journal export --from", "journal export --to"},
 	})
+}
+
+// TestReportedRefusals: a refusal that the command's output already
+// reports in full (a configuration with problems, a refused code) exits 1
+// and adds no error line to stderr (cli.ErrReported); a refusal that the
+// output does not report says why on stderr.
+func TestReportedRefusals(t *testing.T) {
+	bad := writeFile(t, t.TempDir(), "bad.toml", "[terminal]\nid = 3\n")
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		stderr    string // exactly, or a part of it when quiet is false
+		quiet     bool
+		wantInOut string
+	}{
+		{"config with problems", []string{"config", "check", bad}, "", true, "problem"},
+		{"a refused code", []string{"verify", "--lang", "en", "HC1:nonsense"}, "sentinelctl verify: no --trust given: every code will be refused as untrusted (pass the issuers' keys, certificates or a trust bundle)\n", true, "REFUSED"},
+		{"no configuration", []string{"config", "check", "/nonexistent/s.toml"}, "", true, "no such file"},
+		{"no journal", []string{"journal", "verify", "--data-dir", t.TempDir()}, "sentinelctl journal verify: no journal at", false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCtl(tc.args...)
+			if code != exitRefused {
+				t.Errorf("got exit %d, want %d", code, exitRefused)
+			}
+			if tc.quiet && errOut != tc.stderr || !tc.quiet && !strings.Contains(errOut, tc.stderr) {
+				t.Errorf("stderr %q, want %q", errOut, tc.stderr)
+			}
+			if !strings.Contains(out, tc.wantInOut) {
+				t.Errorf("stdout %q does not say %q", out, tc.wantInOut)
+			}
+		})
+	}
 }

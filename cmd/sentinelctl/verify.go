@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -57,86 +56,80 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
-	posArgs, err := cli.ParseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	return cli.Exit(stderr, "sentinelctl verify", func() error {
+		posArgs, err := cli.Parse(fs, args)
+		if err != nil {
+			return err
 		}
-		return exitUsage
-	}
-	if len(posArgs) == 0 {
-		fmt.Fprintln(stderr, "sentinelctl verify: give at least one payload, image file or - for standard input")
-		fs.Usage()
-		return exitUsage
-	}
-	now := time.Now()
-	if !at.T.IsZero() {
-		now = at.T
-	}
-	if len(trustFiles) == 0 {
-		fmt.Fprintln(stderr, "sentinelctl verify: no --trust given: every code will be refused as untrusted (pass the issuers' keys, certificates or a trust bundle)")
-	}
-	store, err := loadTrust(trustFiles, *root, now, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "sentinelctl verify: %v\n", err)
-		return exitUsage
-	}
-
-	if err := checkArgs(posArgs); err != nil {
-		fmt.Fprintf(stderr, "sentinelctl verify: %v\n", err)
-		return exitUsage
-	}
-	v := verify.New(store)
-	out := bufio.NewWriter(stdout)
-	defer out.Flush()
-	enc := json.NewEncoder(out)
-	code := exitOK
-	check := func(p payload) {
-		vd := verdict{Input: p.input}
-		var cred *credential.Credential
-		verr := p.err
-		if verr == nil {
-			cred, verr = v.Verify(p.data, verify.Options{Now: now})
+		if len(posArgs) == 0 {
+			fs.Usage()
+			return cli.Usagef("give at least one payload, image file or - for standard input")
 		}
-		if verr != nil {
-			code = exitRefused
-			var rej *credential.Rejection
-			if errors.As(verr, &rej) {
-				vd.Format, vd.Reason, vd.Message, vd.Detail = rej.Format, rej.Reason, rej.Message(*lang), rej.Detail
-			} else {
-				vd.Reason = credential.ReasonBadEncoding
-				vd.Message = verr.Error()
+		now := time.Now()
+		if !at.T.IsZero() {
+			now = at.T
+		}
+		if len(trustFiles) == 0 {
+			fmt.Fprintln(stderr, "sentinelctl verify: no --trust given: every code will be refused as untrusted (pass the issuers' keys, certificates or a trust bundle)")
+		}
+		store, err := loadTrust(trustFiles, *root, now, stderr)
+		if err != nil {
+			return cli.Usagef("%v", err)
+		}
+		if err := checkArgs(posArgs); err != nil {
+			return cli.Usagef("%v", err)
+		}
+		v := verify.New(store)
+		out := bufio.NewWriter(stdout)
+		defer out.Flush()
+		enc := json.NewEncoder(out)
+		var refused error
+		check := func(p payload) {
+			vd := verdict{Input: p.input}
+			var cred *credential.Credential
+			verr := p.err
+			if verr == nil {
+				cred, verr = v.Verify(p.data, verify.Options{Now: now})
 			}
-		} else {
-			vd.Accepted, vd.Format, vd.Credential = true, cred.Format, cred
-			vd.Message = acceptedMessage(cred, *lang)
+			if verr != nil {
+				refused = cli.ErrReported
+				var rej *credential.Rejection
+				if errors.As(verr, &rej) {
+					vd.Format, vd.Reason, vd.Message, vd.Detail = rej.Format, rej.Reason, rej.Message(*lang), rej.Detail
+				} else {
+					vd.Reason = credential.ReasonBadEncoding
+					vd.Message = verr.Error()
+				}
+			} else {
+				vd.Accepted, vd.Format, vd.Credential = true, cred.Format, cred
+				vd.Message = acceptedMessage(cred, *lang)
+			}
+			if *asJSON {
+				enc.Encode(vd)
+				return
+			}
+			printVerdict(out, vd)
 		}
-		if *asJSON {
-			enc.Encode(vd)
-			return
+		// One verdict per payload as it is read: standard input is streamed,
+		// never held whole.
+		var chunks chunkJoiner
+		add := func(p payload) {
+			for _, q := range chunks.add(p) {
+				check(q)
+			}
 		}
-		printVerdict(out, vd)
-	}
-	// One verdict per payload as it is read: standard input is streamed,
-	// never held whole.
-	var chunks chunkJoiner
-	add := func(p payload) {
-		for _, q := range chunks.add(p) {
+		if err := eachPayload(ctx, posArgs, stdin, add, out.Flush); err != nil {
+			out.Flush()
+			if ctx.Err() != nil {
+				return err
+			}
+			return cli.Usagef("%v", err)
+		}
+		for _, q := range chunks.flush(nil) {
 			check(q)
 		}
-	}
-	if err := eachPayload(ctx, posArgs, stdin, add, out.Flush); err != nil {
-		out.Flush()
-		fmt.Fprintf(stderr, "sentinelctl verify: %v\n", err)
-		if ctx.Err() != nil {
-			return exitRefused
-		}
-		return exitUsage
-	}
-	for _, q := range chunks.flush(nil) {
-		check(q)
-	}
-	return code
+		return refused
+	}())
 }
 
 func acceptedMessage(c *credential.Credential, lang string) string {

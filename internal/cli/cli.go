@@ -4,7 +4,8 @@
 //
 //   - the subcommand table and its dispatch (Command, Dispatch, Usage);
 //   - the exit statuses of the contracts (ExitOK, ExitRefused, ExitUsage)
-//     and the error that selects the status (UsageError, Usagef, Exit);
+//     and the error that selects the status (UsageError, Usagef,
+//     ErrReported, Exit);
 //   - flag sets that report to stderr and never exit, whose -h prints a
 //     usage line and what the command does before the flags (NewFlagSet,
 //     Help, CommandHelp), parsed
@@ -258,12 +259,22 @@ func IsUsage(err error) bool {
 	return errors.As(err, &ue)
 }
 
+// ErrReported is a refusal or failure that the command has reported
+// already, in its own output (a code refused, a selftest or a
+// configuration check that found problems, a journal whose chain breaks):
+// Exit returns ExitRefused for it and prints nothing more.
+var ErrReported = errors.New("refused or failed, as reported above")
+
 // Exit prints err after the command's name and returns the exit status for
 // it: ExitOK for nil and for flag.ErrHelp (-h printed the flags),
-// ExitUsage for a usage error, ExitRefused for anything else.
+// ExitUsage for a usage error, ExitRefused for anything else; ErrReported
+// is not printed.
 func Exit(stderr io.Writer, prog string, err error) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return ExitOK
+	}
+	if errors.Is(err, ErrReported) {
+		return ExitRefused
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 	if IsUsage(err) {

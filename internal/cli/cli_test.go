@@ -180,6 +180,8 @@ func TestExit(t *testing.T) {
 		{"usage", Usagef("--site is required"), ExitUsage, "prog sub: --site is required\n"},
 		{"wrapped usage", fmt.Errorf("reading: %w", Usagef("bad")), ExitUsage, "prog sub: reading: bad\n"},
 		{"refused", errors.New("no such file"), ExitRefused, "prog sub: no such file\n"},
+		{"reported", ErrReported, ExitRefused, ""},
+		{"wrapped reported", fmt.Errorf("2 codes refused: %w", ErrReported), ExitRefused, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
