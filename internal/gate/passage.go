@@ -3,8 +3,10 @@ package gate
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"sentinel/crypto/credential"
@@ -27,7 +29,10 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	start := time.Now()
 
 	// Verify.
-	var cred *credential.Credential
+	var (
+		cred *credential.Credential
+		rej  *credential.Rejection // the verifier's refusal, for its detail and sentence
+	)
 	switch {
 	case reject != "":
 	case st.Verifier == nil:
@@ -40,8 +45,15 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 			if reject = credential.ReasonOf(err); reject == "" {
 				reject = credential.ReasonBadStructure
 			}
+			if errors.As(err, &rej) {
+				// The detail names what failed, never the holder.
+				g.logger.Info("code refused", "lane", l.cfg.Name, "reason", rej.Reason, "detail", rej.Detail)
+			}
 		} else {
 			cred = c
+			for _, w := range c.Warnings {
+				g.logger.Warn("code accepted with a warning", "lane", l.cfg.Name, "format", c.Format, "warning", w)
+			}
 		}
 	}
 	// Status.
@@ -126,6 +138,11 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	}
 	scope := overrideScopeOf(p, reject, status)
 	shown := Shown{Lane: l.cfg.Name, Colour: colour, MaskedName: name, OverrideReasons: scope.reasons()}
+	if rej != nil && rej.Field != "" && len(p.Reasons) > 0 &&
+		strings.TrimPrefix(p.Reasons[0], policy.VerificationPrefix) == string(rej.Reason) {
+		// A value-set refusal names the field and the code to the guard.
+		shown.Message = map[string]string{"en": rej.Message("en"), "zh": rej.Message("zh")}
+	}
 	l.target = nil // this person replaces whoever was on screen
 	r := g.commit(ctx, l, p, shown)
 	r.Source, r.MaskedName, r.Decide = source, name, decide
@@ -203,7 +220,9 @@ func (g *Gate) commit(ctx context.Context, l *lane, p *journal.Passage, s Shown)
 	}
 	r.Seq, r.Committed = seq, true
 	g.metrics.passages(p.Decision).Add(1)
-	s.Message = messageOf(s.Reasons)
+	if s.Message == nil {
+		s.Message = messageOf(s.Reasons)
+	}
 	g.show(s)
 	if p.Decision == passage.Admit {
 		g.output(l, "admit", l.cfg.Outputs, func(o Outputs) error { return o.Admit() })

@@ -13,6 +13,9 @@ type BundleState struct {
 	IssuedAt   time.Time
 	FreshUntil time.Time
 	GraceUntil time.Time
+	// ValueSets is how many EU DCC value sets a trust bundle carries
+	// (zero: codes are not checked against them).
+	ValueSets int
 }
 
 // Freshness returns the bundle's freshness at now.
@@ -31,7 +34,7 @@ func (b BundleState) Freshness(now time.Time) trust.Freshness {
 
 // BundleStateOf returns the state of a verified bundle.
 func BundleStateOf(info *trust.BundleInfo) BundleState {
-	return BundleState{Version: info.Version, IssuedAt: info.IssuedAt, FreshUntil: info.FreshUntil, GraceUntil: info.GraceUntil}
+	return BundleState{Version: info.Version, IssuedAt: info.IssuedAt, FreshUntil: info.FreshUntil, GraceUntil: info.GraceUntil, ValueSets: info.Counts.ValueSets}
 }
 
 // State is what the pipeline decides with and what sync replaces: build a

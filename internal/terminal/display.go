@@ -153,7 +153,8 @@ func displayBundles(st *gate.State, now time.Time) []ui.Bundle {
 		case trust.KindStatusBase:
 			b = st.StatusList()
 		}
-		out = append(out, ui.Bundle{Kind: k, Freshness: b.Freshness(now), Version: b.Version})
+		out = append(out, ui.Bundle{Kind: k, Freshness: b.Freshness(now), Version: b.Version,
+			NoValueSets: k == trust.KindTrust && b.Version != 0 && b.ValueSets == 0})
 	}
 	return out
 }

@@ -86,3 +86,23 @@ func TestDisplayBundles(t *testing.T) {
 		t.Errorf("no base: status list %s, want blocked", got[trust.KindStatusBase])
 	}
 }
+
+// TestDisplayNoValueSets: a trust bundle without the EU value sets says so
+// on the bundle line; one with them, or no trust bundle at all, does not.
+func TestDisplayNoValueSets(t *testing.T) {
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		trust gate.BundleState
+		want  bool
+	}{
+		{gate.BundleState{Version: 3, FreshUntil: now.Add(time.Hour)}, true},
+		{gate.BundleState{Version: 3, FreshUntil: now.Add(time.Hour), ValueSets: 8}, false},
+		{gate.BundleState{}, false}, // no keys at all: the banner says more
+	} {
+		for _, b := range displayBundles(&gate.State{Bundles: map[trust.Kind]gate.BundleState{trust.KindTrust: c.trust}}, now) {
+			if b.NoValueSets != (c.want && b.Kind == trust.KindTrust) {
+				t.Errorf("trust %+v: %s shows no value sets %v", c.trust, b.Kind, b.NoValueSets)
+			}
+		}
+	}
+}

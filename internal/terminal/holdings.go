@@ -280,7 +280,10 @@ func (h *holdings) takeTrust(data []byte, now time.Time) error {
 	m := h.marks[name]
 	m.version, m.digest = info.Version, info.Digest
 	h.marks[name] = m
-	h.logger.Info("trust bundle loaded", "version", info.Version, "freshness", info.Freshness, "native_keys", info.Counts.NativeKeys, "dscs", info.Counts.DSCs, "shc_keys", info.Counts.SHCKeys)
+	h.logger.Info("trust bundle loaded", "version", info.Version, "freshness", info.Freshness, "native_keys", info.Counts.NativeKeys, "dscs", info.Counts.DSCs, "shc_keys", info.Counts.SHCKeys, "value_sets", info.Counts.ValueSets)
+	if info.Counts.DSCs > 0 && info.Counts.ValueSets == 0 {
+		h.logger.Warn("the trust bundle carries no EU value sets: the codes of EU certificates are not checked against them (publish them with sentinel-central bundles publish valuesets DIR)")
+	}
 	return nil
 }
 

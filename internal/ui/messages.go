@@ -75,6 +75,7 @@ var catalogue = map[string][2]string{
 	"bundle.status-delta":     {"Status update", "状态更新"},
 	"bundle.policy":           {"Rules", "通行规则"},
 	"bundle.config":           {"Settings", "站点设置"},
+	"bundle.novaluesets":      {"no EU value sets: EU certificate codes not checked", "无欧盟代码表：未核对欧盟证书代码"},
 	"fresh.fresh":             {"fresh", "最新"},
 	"fresh.grace":             {"grace", "宽限期"},
 	"fresh.stale":             {"STALE", "已过期"},

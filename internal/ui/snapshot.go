@@ -81,9 +81,10 @@ type statusView struct {
 }
 
 type bundleView struct {
-	Kind      string `json:"kind"`
-	Freshness string `json:"freshness"`
-	Version   uint64 `json:"version"`
+	Kind        string `json:"kind"`
+	Freshness   string `json:"freshness"`
+	Version     uint64 `json:"version"`
+	NoValueSets bool   `json:"no_value_sets,omitempty"`
 }
 
 // snapshot renders the state in lang. s.mu is held.
@@ -159,7 +160,7 @@ func (s *Server) snapshot(lang string) snapshot {
 			sv.LastSync = syncWords(lang, st.LastSync, now, s.opts.Location)
 		}
 		for _, b := range st.Bundles {
-			sv.Bundles = append(sv.Bundles, bundleView{Kind: string(b.Kind), Freshness: b.Freshness.String(), Version: b.Version})
+			sv.Bundles = append(sv.Bundles, bundleView{Kind: string(b.Kind), Freshness: b.Freshness.String(), Version: b.Version, NoValueSets: b.NoValueSets})
 		}
 		snap.Status = sv
 	}

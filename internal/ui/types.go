@@ -106,6 +106,10 @@ type Bundle struct {
 	Kind      trust.Kind
 	Freshness trust.Freshness
 	Version   uint64
+	// NoValueSets: a trust bundle without the EU value sets, so the codes
+	// of EU certificates are not checked against them; the bundle line
+	// says so.
+	NoValueSets bool
 }
 
 // Status is the terminal's state around the passages. SetStatus replaces

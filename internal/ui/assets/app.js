@@ -286,6 +286,11 @@
         const s = stItem(h, cls, t('bundle.' + b.kind) + ' ' + t('fresh.' + b.freshness));
         s.dataset.bundle = b.kind;
         s.dataset.state = b.freshness;
+        if (b.no_value_sets) {
+          const v = stItem(h, 'warn', t('bundle.novaluesets'));
+          v.dataset.bundle = 'value-sets';
+          v.dataset.state = 'none';
+        }
       }
     }
   }
