@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/creack/pty"
@@ -31,11 +32,16 @@ import (
 	"sentinel/device/thermo/thermotest"
 	firmwareconfig "sentinel/firmware-config"
 	sentinelhw "sentinel/internal/hardware"
+	"sentinel/internal/wallclock"
 )
 
 // fastClock is a virtual clock: After fires at once and moves the time
 // on, so pulses, patterns and sampling take no real time and their lengths
-// can still be measured.
+// can still be measured. Tests whose devices block on real I/O (a serial
+// scanner on a pseudo-terminal, a camera over HTTP) need it: a
+// testing/synctest bubble does not move its time while a goroutine waits
+// on I/O. Tests of devices that block only on channels and timers run in
+// a bubble with the system clock instead (newBubbleMachine).
 type fastClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -69,7 +75,7 @@ type pinEvent struct {
 
 // pinBoard hands out recording gpiotest pins and logs every change.
 type pinBoard struct {
-	clock  *fastClock
+	clock  wallclock.Clock
 	mu     sync.Mutex
 	pins   map[string]*recPin
 	events []pinEvent
@@ -160,7 +166,7 @@ var _ scanner.Source = (*fakeScanner)(nil)
 // fake HID scanners, replay cameras, thermometers replayed from I²C
 // transcripts, recording GPIO pins and a virtual clock.
 type testMachine struct {
-	clock *fastClock
+	clock wallclock.Clock
 	// probe is the clock's trust; trusted by NTP unless a test says
 	// otherwise.
 	probe    *fakeTimeProbe
@@ -171,7 +177,16 @@ type testMachine struct {
 }
 
 func newTestMachine(t *testing.T) *testMachine {
-	c := newFastClock()
+	return newMachine(t, newFastClock())
+}
+
+// newBubbleMachine is a testMachine on the system clock, for a test that
+// runs in a testing/synctest bubble: its timeouts take no real time.
+func newBubbleMachine(t *testing.T) *testMachine {
+	return newMachine(t, wallclock.System{})
+}
+
+func newMachine(t *testing.T, c wallclock.Clock) *testMachine {
 	m := &testMachine{
 		clock:    c,
 		probe:    &fakeTimeProbe{ntp: true},
@@ -399,8 +414,15 @@ func TestSelftestJSONAndLane(t *testing.T) {
 	}
 }
 
+// TestSelftestFailures runs in a synctest bubble: the scanners' and the
+// camera's 300 ms timeouts and the serial port's retries take no real
+// time.
 func TestSelftestFailures(t *testing.T) {
-	m := newTestMachine(t)
+	synctest.Test(t, testSelftestFailures)
+}
+
+func testSelftestFailures(t *testing.T) {
+	m := newBubbleMachine(t)
 	m.board.broken["GPIO22"] = true
 	frames := t.TempDir()
 	savePNG(t, filepath.Join(frames, "empty.png"), blankImage(320, 240))
