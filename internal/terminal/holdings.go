@@ -582,6 +582,9 @@ func (h *holdings) poll() {
 		h.installBuilt()
 		return
 	}
+	if h.root == nil {
+		return // no bundle verifies without a root; a root's arrival reads them all
+	}
 	changed := false
 	for _, k := range []trust.Kind{trust.KindTrust, trust.KindConfig, trust.KindPolicy, trust.KindStatusBase, trust.KindStatusDelta} {
 		name := bundleName(k)

@@ -88,7 +88,7 @@ func (f *holdFixture) put(t *testing.T, name string, data []byte) {
 }
 
 // seal signs a bundle; a later version is issued later, as at the centre.
-func (f *holdFixture) seal(t *testing.T, k trust.Kind, version, base uint64, payload []byte) []byte {
+func (f *holdFixture) seal(t testing.TB, k trust.Kind, version, base uint64, payload []byte) []byte {
 	t.Helper()
 	at := f.now.Add(-time.Hour + time.Duration(version)*time.Minute)
 	data, err := trust.SealBundle(f.keys.Signer, f.keys.Delegation, trust.Bundle{Kind: k, Version: version, Base: base,
@@ -381,5 +381,64 @@ func TestBundlesFromDownloader(t *testing.T) {
 	f.h.poll()
 	if n := f.reads.Load(); n != 0 {
 		t.Errorf("a poll after the downloader's writes read %d files, want none", n)
+	}
+}
+
+// TestPollBeforeWritten: a poll that runs after the downloader wrote a
+// delta but before it said so reads the file once, finds the version held
+// and rebuilds nothing; the next poll reads nothing.
+func TestPollBeforeWritten(t *testing.T) {
+	f := newHoldFixture(t)
+	data := f.delta(t, 2, 2, status.Red)
+	if err := f.h.onBundle(f.open(t, data), data); err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, filepath.Join(client.ChainDir, fmt.Sprintf("%020d.bundle", 2)), data)
+	f.put(t, bundleName(trust.KindStatusDelta), data)
+	before := f.last.Load()
+	f.reads.Store(0)
+	f.h.poll()
+	if n := f.reads.Load(); n != 1 {
+		t.Errorf("the poll read %d files, want 1 (the delta, to compare)", n)
+	}
+	if f.last.Load() != before || f.loads.Load() != 1 {
+		t.Errorf("the poll rebuilt the state (status chain read %d times) for a delta already held", f.loads.Load())
+	}
+	f.reads.Store(0)
+	f.h.poll()
+	if n := f.reads.Load(); n != 0 {
+		t.Errorf("the next poll read %d files, want none", n)
+	}
+}
+
+// TestClockBecomesTrusted: bundles are refused on a clock that is not
+// trusted (a board that booted in 1970); once it is, the next poll reads
+// them all.
+func TestClockBecomesTrusted(t *testing.T) {
+	f := newHoldFixture(t)
+	var trusted atomic.Bool
+	h := newHoldings(f.dir, "S-1", func() (time.Time, bool) {
+		if trusted.Load() {
+			return f.now, true
+		}
+		return time.Unix(0, 0), false
+	}, slog.New(slog.DiscardHandler))
+	ld, err := h.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ld.state.Enrolled || ld.state.Status != nil {
+		t.Fatalf("on a clock at 1970: enrolled %v, status list %v; want neither", ld.state.Enrolled, ld.state.Status != nil)
+	}
+	var last atomic.Pointer[loaded]
+	h.setInstall(func(ld *loaded) { last.Store(ld) })
+	h.poll()
+	if last.Load() != nil {
+		t.Fatal("a poll on the same untrusted clock installed a state")
+	}
+	trusted.Store(true)
+	h.poll()
+	if ld := last.Load(); ld == nil || !ld.state.Enrolled || ld.state.StatusList().Version != 1 {
+		t.Fatal("once the clock is trusted, the poll did not load the trust bundle and the status list")
 	}
 }
