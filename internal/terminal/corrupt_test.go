@@ -18,43 +18,6 @@ import (
 	"sentinel/sync/journal"
 )
 
-// runningDaemon is a sentineld run in a test.
-type runningDaemon struct {
-	d     *daemon
-	logs  *syncBuffer
-	drain context.CancelFunc
-	done  chan error
-}
-
-// startDaemon runs sentineld on dataDir, syncing with url, and waits until
-// it serves.
-func startDaemon(t *testing.T, dataDir, url string) *runningDaemon {
-	t.Helper()
-	r := &runningDaemon{logs: &syncBuffer{}, done: make(chan error, 1)}
-	ready := make(chan *daemon, 1)
-	d := syncDaemon(t, dataDir, url, r.logs, ready)
-	d.syncEvery = time.Second
-	drainCtx, drain := context.WithCancel(context.Background())
-	r.d, r.drain = d, drain
-	go func() { r.done <- d.run(context.Background(), drainCtx) }()
-	select {
-	case <-ready:
-	case err := <-r.done:
-		t.Fatalf("sentineld did not come up: %v\n%s", err, r.logs.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("sentineld not serving within 10 s\n%s", r.logs.String())
-	}
-	return r
-}
-
-func (r *runningDaemon) stop(t *testing.T) {
-	t.Helper()
-	r.drain()
-	if err := <-r.done; err != nil {
-		t.Fatalf("run: %v\n%s", err, r.logs.String())
-	}
-}
-
 // centreRecords returns the centre's records of (device, epoch) by seq,
 // failing on a record stored twice.
 func centreRecords(t *testing.T, c *centre, device string, epoch journal.Epoch) (map[journal.Seq]central.Passage, error) {

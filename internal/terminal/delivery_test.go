@@ -56,25 +56,14 @@ func TestDeltaReachesGate(t *testing.T) {
 	dir, _ := c.enrolTerminal(t) // the first bundles, status base included
 
 	var logs syncBuffer
-	ready := make(chan *daemon, 1)
-	d := syncDaemon(t, dir, c.url, &logs, ready)
+	d := syncDaemon(t, dir, c.url, &logs)
 	d.reloadEvery = time.Hour // no poll in this test: only the downloader can bring the delta
 	var loads atomic.Int64
 	d.loadStatus = func(dataDir string, root crypto.PublicKey, now time.Time, a client.StatusApplier) (uint64, error) {
 		loads.Add(1)
 		return client.LoadStatus(dataDir, root, now, a)
 	}
-	drainCtx, drain := context.WithCancel(context.Background())
-	defer drain()
-	done := make(chan error, 1)
-	go func() { done <- d.run(context.Background(), drainCtx) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("run: %v\n%s", err, logs.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("not serving within 10 s\n%s", logs.String())
-	}
+	r := runDaemon(t, d, &logs)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	down := d.sync.Load().down
@@ -118,8 +107,5 @@ func TestDeltaReachesGate(t *testing.T) {
 	if n := loads.Load(); n != 1 {
 		t.Errorf("the status chain was read from the disk %d times, want once (at start)", n)
 	}
-	drain()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	r.stop(t)
 }

@@ -58,9 +58,8 @@ func TestPINLockoutSurvivesRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			var logs syncBuffer
-			ready := make(chan *daemon, 1)
-			d := syncDaemon(t, dir, "https://127.0.0.1:9", &logs, ready)
-			startSyncDaemon(t, d, ready, &logs)
+			d := syncDaemon(t, dir, "https://127.0.0.1:9", &logs)
+			runDaemon(t, d, &logs)
 			_, err := d.gate.Override(context.Background(), "in-1", "135790", gate.OverrideRetakeNormal)
 			var le *gate.LockedError
 			if !errors.As(err, &le) || le.Wait > tc.want || le.Wait < tc.want-time.Minute {

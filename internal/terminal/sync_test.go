@@ -171,8 +171,9 @@ func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	}
 }
 
-// syncDaemon returns a daemon for dataDir that syncs with url.
-func syncDaemon(t *testing.T, dataDir, url string, logs io.Writer, ready chan<- *daemon) *daemon {
+// syncDaemon returns a daemon for dataDir that syncs with url, logging
+// to logs; runDaemon runs it.
+func syncDaemon(t *testing.T, dataDir, url string, logs io.Writer) *daemon {
 	cfg := firmwareconfig.DefaultConfig()
 	cfg.DataDir = dataDir
 	cfg.Terminal = firmwareconfig.Terminal{ID: "T-1", SiteID: "S-1"}
@@ -187,7 +188,73 @@ func syncDaemon(t *testing.T, dataDir, url string, logs io.Writer, ready chan<- 
 		// Only a Kick or the final upload at drain sends: the idle
 		// rounds would hide whether the drain sends the last passages.
 		syncEvery: time.Hour,
-		serving:   func(d *daemon) { ready <- d },
+	}
+}
+
+// runningDaemon is a sentineld run in a test, from runDaemon until stop
+// or the end of the test.
+type runningDaemon struct {
+	d     *daemon
+	logs  *syncBuffer
+	drain context.CancelFunc
+	done  chan error
+
+	once    sync.Once
+	err     error // run's
+	stopped bool  // by stop, which reported err
+}
+
+// runDaemon runs d, whose log goes to logs, and returns once it serves.
+// The daemon drains at stop, or when the test ends.
+func runDaemon(t *testing.T, d *daemon, logs *syncBuffer) *runningDaemon {
+	t.Helper()
+	ready := make(chan struct{})
+	d.serving = func(*daemon) { close(ready) }
+	drainCtx, drain := context.WithCancel(context.Background())
+	r := &runningDaemon{d: d, logs: logs, drain: drain, done: make(chan error, 1)}
+	go func() { r.done <- d.run(context.Background(), drainCtx) }()
+	t.Cleanup(func() {
+		if err := r.wait(); err != nil && !r.stopped {
+			t.Errorf("run: %v\n%s", err, logs.String())
+		}
+	})
+	select {
+	case <-ready:
+	case err := <-r.done:
+		r.once.Do(func() { r.err = err })
+		r.stopped = true
+		t.Fatalf("sentineld did not come up: %v\n%s", err, logs.String())
+	case <-time.After(10 * time.Second):
+		t.Fatalf("sentineld not serving within 10 s\n%s", logs.String())
+	}
+	return r
+}
+
+// startDaemon runs sentineld on dataDir, syncing with url every second,
+// and waits until it serves.
+func startDaemon(t *testing.T, dataDir, url string) *runningDaemon {
+	t.Helper()
+	logs := &syncBuffer{}
+	d := syncDaemon(t, dataDir, url, logs)
+	d.syncEvery = time.Second
+	return runDaemon(t, d, logs)
+}
+
+// wait drains the daemon, once, and returns run's error.
+func (r *runningDaemon) wait() error {
+	r.once.Do(func() {
+		r.drain()
+		r.err = <-r.done
+	})
+	return r.err
+}
+
+// stop drains the daemon and fails the test when run failed.
+func (r *runningDaemon) stop(t *testing.T) {
+	t.Helper()
+	r.stopped = true
+	if err := r.wait(); err != nil {
+		t.Fatalf("run: %v\n%s", err, r.logs.String())
 	}
 }
 
@@ -200,19 +267,8 @@ func TestSyncUploadsJournal(t *testing.T) {
 	dir, device := c.enrolTerminal(t)
 
 	var logs syncBuffer
-	ready := make(chan *daemon, 1)
-	d := syncDaemon(t, dir, c.url, &logs, ready)
-	drainCtx, drain := context.WithCancel(context.Background())
-	defer drain()
-	done := make(chan error, 1)
-	go func() { done <- d.run(context.Background(), drainCtx) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("run: %v\n%s", err, logs.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("not serving within 10 s\n%s", logs.String())
-	}
+	d := syncDaemon(t, dir, c.url, &logs)
+	r := runDaemon(t, d, &logs)
 	if d.sync.Load() == nil {
 		t.Fatalf("an enrolled terminal with a central URL does not sync\n%s", logs.String())
 	}
@@ -278,10 +334,7 @@ func TestSyncUploadsJournal(t *testing.T) {
 	if n, err := backlog(d.journal); err != nil || n != 1 {
 		t.Errorf("got backlog %d (%v), want 1", n, err)
 	}
-	drain()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	r.stop(t)
 	if hw, err := c.store.HighWater(ctx, device, epoch); err != nil || hw != passes+1 {
 		t.Errorf("after drain: got high water %d (%v), want %d\n%s", hw, err, passes+1, logs.String())
 	}
@@ -319,21 +372,10 @@ func TestSyncDownloadsBundles(t *testing.T) {
 	}
 
 	var logs syncBuffer
-	ready := make(chan *daemon, 1)
-	d := syncDaemon(t, dir, c.url, &logs, ready)
+	d := syncDaemon(t, dir, c.url, &logs)
 	clk := &observingClock{}
 	d.clock, d.reloadEvery = clk, 10*time.Millisecond
-	drainCtx, drain := context.WithCancel(context.Background())
-	defer drain()
-	done := make(chan error, 1)
-	go func() { done <- d.run(context.Background(), drainCtx) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("run: %v\n%s", err, logs.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("not serving within 10 s\n%s", logs.String())
-	}
+	r := runDaemon(t, d, &logs)
 	waitFor(t, "the downloaded policy in force", func() (bool, string) {
 		st := d.gate.State()
 		v, cv := st.Bundles[trust.KindPolicy].Version, st.Bundles[trust.KindConfig].Version
@@ -345,10 +387,7 @@ func TestSyncDownloadsBundles(t *testing.T) {
 	if clk.observed.Load() == 0 {
 		t.Error("the clock never got the centre's signed time")
 	}
-	drain()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	r.stop(t)
 }
 
 // whyClock is an untrusted clock that keeps why the centre's signed time
@@ -378,20 +417,9 @@ func TestClockReasonOnDisplay(t *testing.T) {
 	c := startCentreWith(t, func(cfg *server.Config) { cfg.TimeKey, cfg.TimeDelegation = nil, nil })
 	dir, _ := c.enrolTerminal(t)
 	var logs syncBuffer
-	ready := make(chan *daemon, 1)
-	d := syncDaemon(t, dir, c.url, &logs, ready)
+	d := syncDaemon(t, dir, c.url, &logs)
 	d.clock = &whyClock{}
-	drainCtx, drain := context.WithCancel(context.Background())
-	defer drain()
-	done := make(chan error, 1)
-	go func() { done <- d.run(context.Background(), drainCtx) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("run: %v\n%s", err, logs.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("not serving within 10 s\n%s", logs.String())
-	}
+	r := runDaemon(t, d, &logs)
 	waitFor(t, "the clock's reason on the display", func() (bool, string) {
 		st := d.displayStatus()
 		return st.ClockUntrusted && st.ClockReason == clock.CodeCentralNoTime,
@@ -411,10 +439,7 @@ func TestClockReasonOnDisplay(t *testing.T) {
 			t.Errorf("display: status list %s, want fresh (a fresh delta on an old base)", b.Freshness)
 		}
 	}
-	drain()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	r.stop(t)
 }
 
 // TestSyncOffline: with the centre down the gate decides and journals as
@@ -426,19 +451,8 @@ func TestSyncOffline(t *testing.T) {
 	c.srv.Stop()
 
 	var logs syncBuffer
-	ready := make(chan *daemon, 1)
-	d := syncDaemon(t, dir, c.url, &logs, ready)
-	drainCtx, drain := context.WithCancel(context.Background())
-	defer drain()
-	done := make(chan error, 1)
-	go func() { done <- d.run(context.Background(), drainCtx) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("run: %v\n%s", err, logs.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("not serving within 10 s\n%s", logs.String())
-	}
+	d := syncDaemon(t, dir, c.url, &logs)
+	r := runDaemon(t, d, &logs)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for range 2 {
@@ -467,10 +481,7 @@ func TestSyncOffline(t *testing.T) {
 		}
 	}
 	start := time.Now()
-	drain()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	r.stop(t)
 	if took := time.Since(start); took > finalUploadTimeout+2*time.Second {
 		t.Errorf("drain took %v offline, want at most the final upload's %v and a little", took, finalUploadTimeout)
 	}
@@ -480,26 +491,13 @@ func TestSyncOffline(t *testing.T) {
 // log says so once.
 func TestSyncNotEnrolled(t *testing.T) {
 	var logs syncBuffer
-	ready := make(chan *daemon, 1)
-	d := syncDaemon(t, t.TempDir(), "https://127.0.0.1:1", &logs, ready)
-	drainCtx, drain := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.run(context.Background(), drainCtx) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("run: %v\n%s", err, logs.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("not serving within 10 s")
-	}
+	d := syncDaemon(t, t.TempDir(), "https://127.0.0.1:1", &logs)
+	r := runDaemon(t, d, &logs)
 	if d.sync.Load() != nil {
 		t.Error("a terminal that is not enrolled syncs")
 	}
 	metrics := getMetrics(t, "http://"+d.mgmtAddr.String()+"/metrics")
-	drain()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	r.stop(t)
 	if n := strings.Count(logs.String(), "not enrolled: no sync until"); n != 1 {
 		t.Errorf("got %d log lines saying not enrolled: no sync, want 1\n%s", n, logs.String())
 	}
@@ -580,27 +578,6 @@ func getMetrics(t *testing.T, url string) string {
 	return string(b)
 }
 
-// startSyncDaemon runs d until the test ends and returns once it serves.
-func startSyncDaemon(t *testing.T, d *daemon, ready chan *daemon, logs *syncBuffer) {
-	t.Helper()
-	drainCtx, drain := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.run(context.Background(), drainCtx) }()
-	t.Cleanup(func() {
-		drain()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("run: %v\n%s", err, logs.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("not serving within 10 s\n%s", logs.String())
-	}
-}
-
 // TestSyncStartsAfterEnrolment: a daemon that started before its
 // terminal was enrolled picks the identity up without a restart, syncs,
 // and the display leaves NOT ENROLLED with the first bundles that came
@@ -609,11 +586,10 @@ func TestSyncStartsAfterEnrolment(t *testing.T) {
 	c := startCentre(t)
 	c.publishTrust(t)
 	var logs syncBuffer
-	ready := make(chan *daemon, 1)
 	dir := t.TempDir()
-	d := syncDaemon(t, dir, c.url, &logs, ready)
+	d := syncDaemon(t, dir, c.url, &logs)
 	d.reloadEvery, d.syncEvery = 50*time.Millisecond, 100*time.Millisecond
-	startSyncDaemon(t, d, ready, &logs)
+	runDaemon(t, d, &logs)
 	if d.sync.Load() != nil || !d.displayStatus().NotEnrolled {
 		t.Fatal("not enrolled, yet syncing or enrolled on the display")
 	}
@@ -644,10 +620,9 @@ func TestSyncRevokedRunning(t *testing.T) {
 	c := startCentre(t)
 	dir, device := c.enrolTerminal(t)
 	var logs syncBuffer
-	ready := make(chan *daemon, 1)
-	d := syncDaemon(t, dir, c.url, &logs, ready)
+	d := syncDaemon(t, dir, c.url, &logs)
 	d.syncEvery = 100 * time.Millisecond
-	startSyncDaemon(t, d, ready, &logs)
+	runDaemon(t, d, &logs)
 	// Enrolled, but the centre published no trust bundle: not "NOT
 	// ENROLLED", but no keys yet.
 	if st := d.displayStatus(); st.NotEnrolled || !st.NoKeys {
@@ -812,11 +787,10 @@ func TestScannedTicketEnrols(t *testing.T) {
 	}
 
 	var logs syncBuffer
-	ready := make(chan *daemon, 1)
 	dir := t.TempDir()
-	d := syncDaemon(t, dir, c.url, &logs, ready)
+	d := syncDaemon(t, dir, c.url, &logs)
 	d.reloadEvery = 50 * time.Millisecond
-	startSyncDaemon(t, d, ready, &logs)
+	runDaemon(t, d, &logs)
 	d.enrolFromScan(tk.QR())
 	d.enrolFromScan(tk.QR()) // the scanner repeats it: one enrolment
 	waitFor(t, "sync after the scanned enrolment", func() (bool, string) {
