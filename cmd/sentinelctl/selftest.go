@@ -72,6 +72,8 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintln(stderr, "room temperature; the light tower lights green, yellow and red in turn, the buzzer")
 		fmt.Fprintln(stderr, "beeps and the relay clicks once (the gate releases once: stand clear). Without --lane it")
 		fmt.Fprintln(stderr, "also checks that the clock can be trusted (NTP, or the centre's signed time) and says why not.")
+		fmt.Fprintln(stderr, "It also says whether the trust bundle carries the EU value sets (without them the codes")
+		fmt.Fprintln(stderr, "of EU certificates are not checked against the EU's lists).")
 		fmt.Fprintln(stderr, "Stop the daemon first (systemctl stop sentineld): it holds the devices.")
 		fmt.Fprintln(stderr, "Exit status: 0 all passed, 1 any failed, 2 usage error.")
 		fmt.Fprintln(stderr)
@@ -110,6 +112,7 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		if enrolment.Status == statusFail {
 			results = append(results, enrolment)
 		}
+		valueSets := checkValueSets(cfg.DataDir, time.Now())
 		for _, l := range lanes {
 			results = append(results, selftestLane(ctx, hw, l, opts)...)
 			if ctx.Err() != nil {
@@ -132,7 +135,8 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 				OK        bool          `json:"ok"`
 				Results   []checkResult `json:"results"`
 				Enrolment checkResult   `json:"enrolment"`
-			}{failed == 0 && ctx.Err() == nil, results, enrolment}); err != nil {
+				ValueSets checkResult   `json:"value_sets"`
+			}{failed == 0 && ctx.Err() == nil, results, enrolment, valueSets}); err != nil {
 				return err
 			}
 		} else {
@@ -140,6 +144,7 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			if enrolment.Status != statusFail {
 				fmt.Fprintf(stdout, "enrolment: %s\n", enrolment.Detail)
 			}
+			fmt.Fprintf(stdout, "EU value sets: %s\n", valueSets.Detail)
 		}
 		if ctx.Err() != nil {
 			return errors.New("interrupted")

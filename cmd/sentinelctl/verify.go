@@ -21,12 +21,16 @@ import (
 
 // verdict is one line of `sentinelctl verify` output.
 type verdict struct {
-	Input      string                 `json:"input"`
-	Accepted   bool                   `json:"accepted"`
-	Format     credential.Format      `json:"format"`
-	Reason     credential.Reason      `json:"reason"`
-	Message    string                 `json:"message"`
-	Detail     string                 `json:"detail,omitempty"`
+	Input    string            `json:"input"`
+	Accepted bool              `json:"accepted"`
+	Format   credential.Format `json:"format"`
+	Reason   credential.Reason `json:"reason"`
+	Message  string            `json:"message"`
+	Detail   string            `json:"detail,omitempty"`
+	// Field and Code: what a value-set refusal is about ("v.mp",
+	// "EU/1/20/9999").
+	Field      string                 `json:"field,omitempty"`
+	Code       *string                `json:"code,omitempty"`
 	Credential *credential.Credential `json:"credential,omitempty"`
 }
 
@@ -42,16 +46,18 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	var trustFiles cli.Strings
 	fs.Var(&trustFiles, "trust", "trusted keys: a certificate (PEM or DER), a JWKS (ISSUER_URL=FILE binds it to its issuer), a native issuer key, a trust bundle, or a directory of them; repeatable")
 	root := fs.String("root", "", "operator root public key that signs trust bundles given with --trust")
+	valueSetsDir := fs.String("valuesets", "", "check EU DCC codes against the EU value sets in `DIR` (the EU's value-set JSON files), in place of those of a trust bundle")
 	var at cli.Time
 	fs.Var(&at, "at", "verify as of this `TIME` (RFC 3339; without a zone it is UTC); default now")
 	asJSON := fs.Bool("json", false, "print one JSON object per payload")
 	lang := fs.String("lang", "en", "language of the messages: en or zh")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sentinelctl verify [--trust FILE]... [--root FILE] [--at TIME] [--json] PAYLOAD|-|FILE...")
+		fmt.Fprintln(stderr, "usage: sentinelctl verify [--trust FILE]... [--root FILE] [--valuesets DIR] [--at TIME] [--json] PAYLOAD|-|FILE...")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Verifies health codes offline. A PAYLOAD is the text of a code (HCN1:, HC1:, shc:/);")
 		fmt.Fprintln(stderr, "- reads one payload per line from standard input; a FILE is a QR image (PNG, JPEG),")
-		fmt.Fprintln(stderr, "a text file holding a payload, or a .smart-health-card file.")
+		fmt.Fprintln(stderr, "a text file holding a payload, or a .smart-health-card file. EU certificates' codes are")
+		fmt.Fprintln(stderr, "checked against the EU value sets of --valuesets DIR or of the trust bundle, when given.")
 		fmt.Fprintln(stderr, "Exit status: 0 all accepted, 1 any refused, 2 usage error.")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
@@ -76,6 +82,15 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if err != nil {
 			return cli.Usagef("%v", err)
 		}
+		if *valueSetsDir != "" {
+			vs, err := loadValueSetsDir(*valueSetsDir, stderr)
+			if err != nil {
+				return cli.Usagef("%v", err)
+			}
+			store.SetValueSets(vs)
+		} else if store.ValueSets().Len() == 0 && len(trustFiles) > 0 {
+			fmt.Fprintln(stderr, "sentinelctl verify: no EU value sets loaded: the codes of EU certificates are not checked (give --valuesets DIR, or a trust bundle that carries them)")
+		}
 		if err := checkArgs(posArgs); err != nil {
 			return cli.Usagef("%v", err)
 		}
@@ -96,6 +111,9 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 				var rej *credential.Rejection
 				if errors.As(verr, &rej) {
 					vd.Format, vd.Reason, vd.Message, vd.Detail = rej.Format, rej.Reason, rej.Message(*lang), rej.Detail
+					if rej.Field != "" {
+						vd.Field, vd.Code = rej.Field, &rej.Code
+					}
 				} else {
 					vd.Reason = credential.ReasonBadEncoding
 					vd.Message = verr.Error()
@@ -174,6 +192,9 @@ func printVerdict(w io.Writer, v verdict) {
 		parts = append(parts, "expires "+c.Expires.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintf(w, "ACCEPTED  %s  %s\n", v.Input, strings.Join(parts, "  "))
+	for _, warn := range c.Warnings {
+		fmt.Fprintf(w, "          warning: %s\n", warn)
+	}
 }
 
 // checkArgs refuses, before any output, an argument that names no file
