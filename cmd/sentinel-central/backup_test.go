@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"sentinel/internal/central/ops"
 )
 
 func TestBackupOffline(t *testing.T) {
@@ -86,8 +84,8 @@ func TestBackupThroughServer(t *testing.T) {
 	if after, err := os.ReadFile(out); err != nil || string(after) != string(first) {
 		t.Errorf("a refused backup changed the previous copy (%v)", err)
 	}
-	if es, err := ops.ReadLog(filepath.Join(data, ops.AuditFile)); err != nil || len(es) != 0 {
-		t.Errorf("got %d audit entries (%v), want none for backups", len(es), err)
+	if es := auditLog(t, "--data", data); len(es) != 0 {
+		t.Errorf("got %d audit entries, want none for backups", len(es))
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "copy.db.tmp-*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)

@@ -8,8 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -70,6 +68,7 @@ type tokenOut struct {
 
 func runDevicesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, data, asJSON := devicesFlags(ctx, "add", stderr)
+	pgURL := fs.String("postgres", "", "keep the token in PostgreSQL at `URL` (a centre that serves with --postgres, when serve is not running)")
 	site := fs.String("site", "", "the `SITE` id the terminal will serve (required): 1 to 64 letters, digits, '-', '_' and '.', starting with a letter or digit")
 	addr := fs.String("enrol-addr", "", "the `HOST:PORT` terminals enrol at, put into the ticket (default: what serve recorded in DATA/"+enrol.AddressFile+": the first of --hosts and the port of --enrol-listen)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token can be used")
@@ -100,10 +99,6 @@ func runDevicesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, 
 				return err
 			}
 		}
-		st, err := enrol.OpenFileStore(*data)
-		if err != nil {
-			return err
-		}
 		value, tok, err := enrol.NewToken(*site, now, *ttl)
 		if err != nil {
 			return err
@@ -126,7 +121,12 @@ func runDevicesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, 
 				return fmt.Errorf("write %s: %w", *pngPath, err)
 			}
 		}
-		if err := st.AddToken(tok); err != nil {
+		reg, err := openRegistry(ctx, *data, *pgURL, stderr)
+		if err != nil {
+			return err
+		}
+		defer reg.Close()
+		if err := reg.AddEnrolToken(ctx, tok); err != nil {
 			return err
 		}
 		if *asJSON {
@@ -163,6 +163,7 @@ const storeLockWait = 500 * time.Millisecond
 // deviceStore is what devices list needs of a store.
 type deviceStore interface {
 	Devices(ctx context.Context) ([]central.Device, error)
+	Enrolled(ctx context.Context) ([]central.EnrolledDevice, error)
 	central.HealthStore
 	Close() error
 }
@@ -202,23 +203,30 @@ type markOut struct {
 	HighWater uint64 `json:"high_water"`
 }
 
-// openDeviceStore opens PostgreSQL at pgURL, or the bbolt store in data.
-// It returns a nil store and no error when the bbolt store does not exist
-// yet (no terminal has uploaded).
-func openDeviceStore(ctx context.Context, data, pgURL string) (deviceStore, error) {
-	if pgURL != "" {
-		st, err := pgstore.Open(ctx, pgURL, nil)
-		if err != nil {
+// openDeviceStore opens PostgreSQL at pgURL, or the bbolt store in data
+// (made when missing), with the legacy files imported.
+func openDeviceStore(ctx context.Context, data, pgURL string, stderr io.Writer) (deviceStore, error) {
+	var (
+		st interface {
+			deviceStore
+			central.Store
+		}
+		err error
+	)
+	switch {
+	case pgURL != "":
+		if st, err = pgstore.Open(ctx, pgURL, nil); err != nil {
 			return nil, fmt.Errorf("--postgres: %w", err)
 		}
-		return st, nil
+	case keptInPostgres(data):
+		return nil, fmt.Errorf("this centre keeps its state in PostgreSQL ('serve --postgres' ran with --data %s): pass --postgres URL", data)
+	default:
+		if st, err = boltstore.Open(filepath.Join(data, server.StoreFile), &boltstore.Options{Timeout: storeLockWait}); err != nil {
+			return nil, err
+		}
 	}
-	path := filepath.Join(data, server.StoreFile)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	st, err := boltstore.Open(path, &boltstore.Options{Timeout: storeLockWait})
-	if err != nil {
+	if err := importLegacy(ctx, st, data, stderr); err != nil {
+		st.Close()
 		return nil, err
 	}
 	return st, nil
@@ -280,33 +288,49 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if err := needData(*data); err != nil {
 			return err
 		}
-		st, err := enrol.OpenFileStore(*data)
-		if err != nil {
-			return err
-		}
-		reg, err := st.Devices()
-		if err != nil {
-			return err
-		}
 		if *srvURL != "" {
+			r, err := openRegistry(ctx, *data, "", stderr)
+			if err != nil {
+				return err
+			}
+			reg, err := r.Enrolled(ctx)
+			r.Close()
+			if err != nil {
+				return err
+			}
 			out, err := fleetFromServer(ctx, reg, *srvURL, *tokenFile, *caFile, *data)
 			if err != nil {
 				return err
 			}
 			return printFleet(stdout, out, *asJSON)
 		}
-		var stored []central.Device
+		var (
+			reg    []enrol.Device
+			stored []central.Device
+		)
 		read := true
-		ds, err := openDeviceStore(ctx, *data, *pgURL)
+		ds, err := openDeviceStore(ctx, *data, *pgURL, stderr)
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
 			read = false
+			c := dialControl(*data)
+			if c == nil {
+				return fmt.Errorf("%s is locked by a running 'sentinel-central serve' that does not answer on %s: run this as the user serve runs as, or ask it with --server https://HOST:PORT --token-file FILE",
+					filepath.Join(*data, server.StoreFile), filepath.Join(*data, controlFile))
+			}
+			defer c.Close()
+			if reg, err = c.Enrolled(ctx); err != nil {
+				return err
+			}
 			fmt.Fprintf(stderr, "sentinel-central devices list: last seen and acknowledged records unknown: %s is locked by a running 'sentinel-central serve'; ask it with --server https://HOST:PORT --token-file FILE (an ops token; serve --ops-listen), or pass --postgres URL when serve stores in PostgreSQL\n",
 				filepath.Join(*data, server.StoreFile))
 		case err != nil:
 			return err
-		case ds != nil:
+		default:
 			defer ds.Close()
+			if reg, err = ds.Enrolled(ctx); err != nil {
+				return err
+			}
 			if stored, err = ds.Devices(ctx); err != nil {
 				return err
 			}
@@ -415,6 +439,7 @@ func printFleet(stdout io.Writer, out []deviceOut, asJSON bool) error {
 
 func runDevicesRevoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, data, asJSON := devicesFlags(ctx, "revoke", stderr)
+	pgURL := fs.String("postgres", "", "revoke in PostgreSQL at `URL` (a centre that serves with --postgres, when serve is not running)")
 	id := fs.String("device", "", "the device id to revoke, as 'devices list' shows it (required)")
 	return cli.Exit(stderr, "sentinel-central devices revoke", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
@@ -426,12 +451,13 @@ func runDevicesRevoke(ctx context.Context, args []string, stdin io.Reader, stdou
 		if err := needData(*data); err != nil {
 			return err
 		}
-		st, err := enrol.OpenFileStore(*data)
+		reg, err := openRegistry(ctx, *data, *pgURL, stderr)
 		if err != nil {
 			return err
 		}
+		defer reg.Close()
 		now := time.Now().UTC().Truncate(time.Second)
-		if err := st.Revoke(*id, now); err != nil {
+		if err := reg.RevokeDevice(ctx, *id, now); err != nil {
 			return err
 		}
 		if *asJSON {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,10 +62,19 @@ func TestDevicesAddListRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := enrol.OpenFileStore(data)
+	// The store, held as by a running serve, which answers the CLI on its
+	// control socket.
+	st, err := boltstore.Open(filepath.Join(data, server.StoreFile), &boltstore.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
+	stop, err := serveControl(data, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	rev := enrol.Revocations{Registry: st}
 	root, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
 	h := &enrol.Handler{CA: ca, Store: st, Root: root.Public()}
 	req, _, err := syncenrol.NewRequest(tok.QR) // the scanned QR text works as the token
@@ -85,12 +95,12 @@ func TestDevicesAddListRevoke(t *testing.T) {
 	if len(ds) != 1 || ds[0].ID != resp.Device || ds[0].Site != "north-gate" || !ds[0].Revoked.IsZero() {
 		t.Fatalf("got %+v, want %s at north-gate, not revoked", ds, resp.Device)
 	}
-	if st.Revoked(resp.Device) {
+	if rev.Revoked(resp.Device) {
 		t.Error("revoked before revoke")
 	}
 	mustRun(t, "devices", "revoke", "--device", resp.Device, "--data", data)
 	// The running server's store sees the CLI's revocation.
-	if !st.Revoked(resp.Device) {
+	if !rev.Revoked(resp.Device) {
 		t.Error("the server's store does not see the revocation")
 	}
 	if out := mustRun(t, "devices", "list", "--data", data); !strings.Contains(out, resp.Device) || strings.Contains(out, "\t-\n") {
@@ -143,20 +153,31 @@ func statMode(path string) (fs.FileMode, error) {
 
 // enrolOne enrols a terminal at site through the enrolment handler, as the
 // server would, and returns its device id.
-func enrolOne(t *testing.T, data, site string) string {
+// With pgURL, the centre keeps its state in PostgreSQL there.
+func enrolOne(t *testing.T, data, site string, pgURL ...string) string {
 	t.Helper()
 	var tok tokenOut
-	if err := json.Unmarshal([]byte(mustRun(t, "devices", "add", "--site", site, "--data", data, "--json")), &tok); err != nil {
+	args := []string{"devices", "add", "--site", site, "--data", data, "--json"}
+	if len(pgURL) > 0 {
+		args = append(args, "--postgres", pgURL[0])
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, args...)), &tok); err != nil {
 		t.Fatal(err)
 	}
 	ca, err := enrol.LoadCA(data, false, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := enrol.OpenFileStore(data)
+	var st central.Store
+	if len(pgURL) > 0 {
+		st, err = pgstore.Open(context.Background(), pgURL[0], nil)
+	} else {
+		st, err = boltstore.Open(filepath.Join(data, server.StoreFile), &boltstore.Options{Timeout: time.Second})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
 	root, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
 	req, _, err := syncenrol.NewRequest(tok.Token)
 	if err != nil {
@@ -193,13 +214,10 @@ func TestDevicesListUploads(t *testing.T) {
 	data := t.TempDir()
 	up, idle := enrolOne(t, data, "north"), enrolOne(t, data, "south")
 
-	// Before any upload there is no store: both never seen, none created.
+	// Before any upload: both never seen.
 	ds, _ := listFleet(t, "--data", data)
 	if len(ds) != 2 || ds[0].LastSeen != nil || ds[1].LastSeen != nil || !ds[0].StoreRead {
 		t.Fatalf("before uploads: got %+v, want two terminals never seen", ds)
-	}
-	if _, err := os.Stat(filepath.Join(data, server.StoreFile)); err == nil {
-		t.Fatal("devices list created the store")
 	}
 
 	seen := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
@@ -229,7 +247,12 @@ func TestDevicesListUploads(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// While the store is held, as by a running serve.
+	// While the store is held, as by a running serve, which answers with
+	// the registry on its control socket.
+	stop, err := serveControl(data, s, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ds, errOut := listFleet(t, "--data", data)
 	if len(ds) != 2 || ds[0].StoreRead || ds[0].LastSeen != nil {
 		t.Errorf("store locked: got %+v, want two terminals, store not read", ds)
@@ -240,6 +263,7 @@ func TestDevicesListUploads(t *testing.T) {
 	if code, out, _ := sentinel(t, "devices", "list", "--data", data); code != exitOK || !strings.Contains(out, "unknown") {
 		t.Errorf("store locked, text: got exit %d\n%s\nwant 0 and unknown", code, out)
 	}
+	stop()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -307,8 +331,8 @@ func TestDevicesListUploads(t *testing.T) {
 func TestDevicesListPostgres(t *testing.T) {
 	ctx := context.Background()
 	data := t.TempDir()
-	dev := enrolOne(t, data, "north")
 	cs := pgtest.NewDatabase(t)
+	dev := enrolOne(t, data, "north", cs)
 	seen := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
 	s, err := pgstore.Open(ctx, cs, &pgstore.Options{Now: func() time.Time { return seen }})
 	if err != nil {
@@ -398,9 +422,17 @@ func TestDevicesAddSite(t *testing.T) {
 			t.Errorf("--site %q: got exit %d (%s), want 2 saying what is allowed", site, code, errOut)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(data, enrol.StoreFile)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("a token was stored for a bad site (%v)", err)
+	if out := mustRun(t, "devices", "list", "--data", data); !strings.Contains(out, "no terminals enrolled") {
+		t.Errorf("after refused sites: got %q", out)
 	}
+	st, err := boltstore.Open(filepath.Join(data, server.StoreFile), &boltstore.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := st.EnrolTokens(context.Background()); err != nil || len(ts) != 0 {
+		t.Errorf("a token was stored for a bad site: %+v (%v)", ts, err)
+	}
+	st.Close()
 	for _, site := range []string{"north-gate", "ZJ.hz_01", "7"} {
 		mustRun(t, "devices", "add", "--site", site, "--data", data)
 	}

@@ -22,9 +22,11 @@ import (
 	"sentinel/internal/cli"
 )
 
-// opsStore is what export and trace need of a store.
+// opsStore is what export and trace need of a store: the passages, the
+// audit log.
 type opsStore interface {
 	ops.Source
+	ops.AuditLog
 	Close() error
 }
 
@@ -42,10 +44,12 @@ type opsFlags struct {
 	data, pgURL, purpose, operator string
 	// server, tokenFile and ca: ask a running server's operator API.
 	server, tokenFile, ca string
+	// stderr hears of legacy files imported into the store.
+	stderr io.Writer
 }
 
 func (o *opsFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.data, "data", defaultCentralData, "the centre's data `DIR` (store and audit log)")
+	fs.StringVar(&o.data, "data", defaultCentralData, "the centre's data `DIR` (the store, with the audit log)")
 	fs.StringVar(&o.pgURL, "postgres", "", "read passages from PostgreSQL at `URL` instead of the bbolt store in --data")
 	fs.StringVar(&o.purpose, "purpose", "", "why this is run, recorded in the audit log (required)")
 	fs.StringVar(&o.operator, "operator", defaultOperator(), "who runs it, recorded in the audit log (with --server: the token's name)")
@@ -93,7 +97,8 @@ func (o *opsFlags) client() (*opsAPI, error) {
 // open opens the store the flags name and returns it with the name the
 // audit log records.
 func (o *opsFlags) open(ctx context.Context) (opsStore, string, error) {
-	// The audit log lives in the data directory, with PostgreSQL too.
+	// Files of older versions in the data directory are imported into
+	// the store, with PostgreSQL too.
 	if err := needData(o.data); err != nil {
 		return nil, "", err
 	}
@@ -101,6 +106,10 @@ func (o *opsFlags) open(ctx context.Context) (opsStore, string, error) {
 		st, err := pgstore.Open(ctx, o.pgURL, nil)
 		if err != nil {
 			return nil, "", fmt.Errorf("--postgres: %w", err)
+		}
+		if err := importLegacy(ctx, st, o.data, o.stderr); err != nil {
+			st.Close()
+			return nil, "", err
 		}
 		return st, "postgres", nil
 	}
@@ -115,22 +124,18 @@ func (o *opsFlags) open(ctx context.Context) (opsStore, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return st, path, nil
-}
-
-// audit returns the audit log in the data directory.
-func (o *opsFlags) audit() (*ops.FileLog, error) {
-	if err := os.MkdirAll(o.data, 0o700); err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
+	if err := importLegacy(ctx, st, o.data, o.stderr); err != nil {
+		st.Close()
+		return nil, "", err
 	}
-	return ops.NewFileLog(filepath.Join(o.data, ops.AuditFile)), nil
+	return st, path, nil
 }
 
 // runExport streams passages to a spool, records the export in the audit
 // log, and only then hands the spool to --out or stdout.
 func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central export", stderr, cli.CommandHelp(ctx))
-	var o opsFlags
+	o := opsFlags{stderr: stderr}
 	o.register(fs)
 	var from, to cli.Time
 	fs.Var(&from, "from", "first `TIME` of the export, inclusive (required)")
@@ -164,10 +169,6 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return err
 		}
 		defer st.Close()
-		log, err := o.audit()
-		if err != nil {
-			return err
-		}
 
 		// The spool sits beside --out, or in the temporary directory for
 		// stdout, and is removed whatever happens.
@@ -195,7 +196,7 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			Query: ops.Query{From: from.T, To: to.T, Site: *site, Device: *device},
 			Store: storeName, Format: string(f), Rows: n,
 		}
-		if err := log.Append(ctx, entry); err != nil {
+		if err := st.AppendAudit(ctx, entry); err != nil {
 			return fmt.Errorf("%w: nothing exported", err)
 		}
 		if _, err := spool.Seek(0, io.SeekStart); err != nil {
@@ -205,7 +206,7 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			if _, err := io.Copy(stdout, spool); err != nil {
 				return fmt.Errorf("write: %w", err)
 			}
-			fmt.Fprintf(stderr, "exported %s; recorded in %s\n", count(n, "passage"), log.Path())
+			fmt.Fprintf(stderr, "exported %s; recorded in the audit log of %s\n", count(n, "passage"), storeName)
 			return nil
 		}
 		if err := spool.Sync(); err != nil {
@@ -214,7 +215,7 @@ func runExport(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if err := os.Rename(spool.Name(), *out); err != nil {
 			return fmt.Errorf("write %s: %w", *out, err)
 		}
-		fmt.Fprintf(stderr, "exported %s to %s; recorded in %s\n", count(n, "passage"), *out, log.Path())
+		fmt.Fprintf(stderr, "exported %s to %s; recorded in the audit log of %s\n", count(n, "passage"), *out, storeName)
 		return nil
 	}())
 }

@@ -33,6 +33,8 @@ var commands = map[string]cli.Command{
 	"trace":   {Summary: "trace a holder's contacts, recording who, when and why", Synopsis: "--holder ISSUER:INDEX|p:HEX --purpose TEXT [flags]", Run: runTrace},
 	"policy":  {Summary: "print the default policy of a type of site to start from", Run: runPolicy},
 	"backup":  {Summary: "write a consistent copy of the central store while it serves", Synopsis: "--out FILE [flags]", Run: runBackup},
+	"tokens":  {Summary: "manage the operator API's role tokens: add, list, remove", Run: runTokens},
+	"audit":   {Summary: "print the audit log: who exported or traced what, when and why", Run: runAudit},
 }
 
 func main() { cli.Main(run) }

@@ -100,7 +100,7 @@ func (c *opsAPI) do(req *http.Request) (*http.Response, error) {
 		hint := ""
 		switch resp.StatusCode {
 		case http.StatusUnauthorized:
-			hint = ": the token is unknown to the server (see DATA/ops-tokens.json)"
+			hint = ": the token is unknown to the server (see sentinel-central tokens list on the centre)"
 		case http.StatusForbidden:
 			hint = ": the token's role may not do this (the fleet, export and trace need an ops token)"
 		}

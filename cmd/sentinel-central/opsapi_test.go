@@ -71,10 +71,7 @@ func TestExportTraceThroughServer(t *testing.T) {
 		t.Errorf("devices list of a served store: got exit %d %q, want the registry and a pointer to --server", code, stderr)
 	}
 
-	es, err := ops.ReadLog(filepath.Join(data, ops.AuditFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := auditLog(t, "--data", data) // through the running serve
 	if len(es) != 2 || es[0].Action != ops.ActionExport || es[0].Operator != "olga" || es[0].Rows != 30 ||
 		es[1].Action != ops.ActionTrace || es[1].Query.Holder != "ZJ:3" {
 		t.Errorf("got audit %+v, want olga's export of 30 rows and trace of ZJ:3", es)

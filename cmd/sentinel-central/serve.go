@@ -26,16 +26,15 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
+	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/issuance"
-	"sentinel/internal/central/ops"
 	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/schedule"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/statuspub"
-	"sentinel/internal/central/syncstore"
 	"sentinel/internal/cli"
 	"sentinel/internal/sdnotify"
 )
@@ -47,9 +46,8 @@ const defaultDrain = 15 * time.Second
 // serveStore is what serve needs of a store: the upload's, the operator
 // API's, and closing.
 type serveStore interface {
-	syncstore.Store
+	central.Store
 	opsapi.Store
-	Close() error
 }
 
 var (
@@ -62,7 +60,7 @@ var (
 func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	def := server.DefaultConfig()
 	fs := cli.NewFlagSet("sentinel-central serve", stderr, cli.CommandHelp(ctx))
-	data := fs.String("data", defaultCentralData, "the centre's data `DIR`: device CA, enrolment tokens, bundles, the bbolt store")
+	data := fs.String("data", defaultCentralData, "the centre's data `DIR`: device CA, bundles, the bbolt store (devices, tokens, audit log)")
 	listen := fs.String("listen", def.Listen, "`ADDR` of the device calls over mutual TLS: upload, download, renewal")
 	enrolListen := fs.String("enrol-listen", def.EnrolListen, "`ADDR` of enrolment (server-authenticated TLS: terminals have no certificate yet)")
 	hosts := fs.String("hosts", "", "comma-separated `NAMES` and addresses terminals reach the centre by, for its certificate (default: from --listen when it is an address)")
@@ -79,7 +77,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	retention := fs.String("retention", "90d", "how long the store keeps passages (PostgreSQL drops day partitions, bbolt purges records); 0 keeps them all")
 	timeKey := fs.String("time-key", "", "a separate private key `FILE` for the centre's time (default: --key)")
 	timeDel := fs.String("time-delegation", "", "the delegation `FILE` of --time-key from the root")
-	opsListen := fs.String("ops-listen", "", "`ADDR` of the operator API (TLS from the device CA, role tokens from DATA/"+opsapi.TokensFile+"); empty serves none")
+	opsListen := fs.String("ops-listen", "", "`ADDR` of the operator API (TLS from the device CA, role tokens from the store: sentinel-central tokens); empty serves none")
 	issuers := fs.String("issuers", "", "issuance endpoint `FILE` (JSON: issuers with their key files, issuer tokens with their secret files), served at "+issuance.Path+" on --ops-listen; empty serves none")
 	var limits cli.Strings
 	fs.Var(&limits, "limit", "`LISTENER=RATE/BURST`: requests a second and at once from one address on enrol, ops or issue (default enrol=1/20, ops=20/100, issue=200/500); repeatable")
@@ -177,7 +175,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if err := os.MkdirAll(*data, 0o700); err != nil {
 			return err
 		}
-		st, where, err := openServeStore(ctx, *data, *pgURL)
+		st, where, err := openServeStore(ctx, *data, *pgURL, stderr)
 		if err != nil {
 			return err
 		}
@@ -187,8 +185,15 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			}
 		}()
 		cfg.Store = st
+		// devices add and revoke, and tokens, reach the store through
+		// the data directory's socket while serve runs.
+		if stopControl, err := serveControl(*data, st, logger.With("component", "control")); err != nil {
+			logger.Warn("no control socket: devices add, devices revoke and tokens cannot reach the store while serve runs", "error", err)
+		} else {
+			defer stopControl()
+		}
 		if *opsListen != "" {
-			opsH, err := serveOps(*data, st, where, logger)
+			opsH, err := serveOps(ctx, *data, st, where, logger)
 			if err != nil {
 				return err
 			}
@@ -298,8 +303,30 @@ func serveShutdown(srv *server.Server, logger *slog.Logger, drain time.Duration,
 	return serveErr
 }
 
-// openServeStore opens PostgreSQL at pgURL, or the bbolt store in data.
-func openServeStore(ctx context.Context, data, pgURL string) (serveStore, string, error) {
+// openServeStore opens PostgreSQL at pgURL, or the bbolt store in data,
+// imports the files older versions kept in data, and records which store
+// serves.
+func openServeStore(ctx context.Context, data, pgURL string, stderr io.Writer) (serveStore, string, error) {
+	st, where, err := openServeStore0(ctx, data, pgURL)
+	if err != nil {
+		return nil, "", err
+	}
+	kind := "bbolt"
+	if pgURL != "" {
+		kind = "postgres"
+	}
+	if err := recordStoreKind(data, kind); err != nil {
+		st.Close()
+		return nil, "", err
+	}
+	if err := importLegacy(ctx, st, data, stderr); err != nil {
+		st.Close()
+		return nil, "", err
+	}
+	return st, where, nil
+}
+
+func openServeStore0(ctx context.Context, data, pgURL string) (serveStore, string, error) {
 	if pgURL != "" {
 		st, err := pgstore.Open(ctx, pgURL, nil)
 		if err != nil {
@@ -318,25 +345,24 @@ func openServeStore(ctx context.Context, data, pgURL string) (serveStore, string
 	return st, path, nil
 }
 
-// serveOps builds the operator API over st: role tokens from the data
-// directory, the audit log beside them, and backup for the bbolt store.
-func serveOps(data string, st serveStore, where string, logger *slog.Logger) (*opsapi.Handler, error) {
-	path := filepath.Join(data, opsapi.TokensFile)
-	tokens, err := opsapi.LoadTokens(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("--ops-listen needs the role tokens in %s, which does not exist; make a token and write the file:\n"+
-			"  tok=$(head -c 32 /dev/urandom | base64 | tr -d '=+/'); echo \"$tok\"   # give this to the operator\n"+
-			"  printf '{\"tokens\":[{\"name\":\"NAME\",\"role\":\"ops\",\"sha256\":\"%%s\"}]}\\n' $(printf %%s \"$tok\" | sha256sum | cut -d' ' -f1) > %s\n"+
-			"(roles: ops for devices, export and trace; admin for backup)", path, path)
-	}
+// serveOps builds the operator API over st: role tokens and the audit log
+// from the store, and backup for the bbolt store.
+func serveOps(ctx context.Context, data string, st serveStore, where string, logger *slog.Logger) (*opsapi.Handler, error) {
+	tokens, err := st.ListOpsTokens(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if tokens.Len() == 0 {
-		logger.Warn("the role token file holds no token: every operator call will be refused", "file", path)
+	if len(tokens) == 0 {
+		path := filepath.Join(data, opsapi.TokensFile)
+		return nil, fmt.Errorf("--ops-listen needs role tokens, and the store holds none; make one (it prints the token once, for the operator):\n"+
+			"  sentinel-central tokens add --data %s --name NAME --role ops\n"+
+			"or write them into %s, which serve imports when it starts:\n"+
+			"  tok=$(head -c 32 /dev/urandom | base64 | tr -d '=+/'); echo \"$tok\"   # give this to the operator\n"+
+			"  printf '{\"tokens\":[{\"name\":\"NAME\",\"role\":\"ops\",\"sha256\":\"%%s\"}]}\\n' $(printf %%s \"$tok\" | sha256sum | cut -d' ' -f1) > %s\n"+
+			"(roles: ops for devices, export and trace; admin for backup)", data, path, path)
 	}
 	opts := opsapi.Options{
-		Tokens: tokens, Store: st, Audit: ops.NewFileLog(filepath.Join(data, ops.AuditFile)), StoreName: where,
+		Tokens: opsapi.StoreTokens{Store: st}, Store: st, Audit: st, StoreName: where,
 		Logger: logger.With("component", "ops"),
 	}
 	if b, ok := st.(*boltstore.Store); ok {

@@ -620,7 +620,6 @@ func TestServeOpsExport(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	audit := filepath.Join(data, ops.AuditFile)
 	for _, tc := range []struct {
 		name, token string
 		want        int
@@ -633,8 +632,8 @@ func TestServeOpsExport(t *testing.T) {
 			if code, b := post(tc.token); code != tc.want {
 				t.Errorf("got %d %s, want %d", code, b, tc.want)
 			}
-			if es, err := ops.ReadLog(audit); err != nil || len(es) != 0 {
-				t.Errorf("got %d audit entries (%v), want 0", len(es), err)
+			if es := auditLog(t, "--data", data); len(es) != 0 {
+				t.Errorf("got %d audit entries, want 0", len(es))
 			}
 		})
 	}
@@ -645,10 +644,7 @@ func TestServeOpsExport(t *testing.T) {
 	if lines := strings.Count(b, "\n"); lines != 30 {
 		t.Errorf("got %d JSON lines, want 30", lines)
 	}
-	es, err := ops.ReadLog(audit)
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := auditLog(t, "--data", data)
 	if len(es) != 1 || es[0].Operator != "olga" || es[0].Purpose != "case 4711" || es[0].Rows != 30 || es[0].Action != ops.ActionExport {
 		t.Errorf("got audit %+v, want olga's export of 30 rows for case 4711", es)
 	}

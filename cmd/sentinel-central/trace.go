@@ -18,7 +18,7 @@ import (
 // site within the window, records the trace in the audit log, and prints it.
 func runTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central trace", stderr, cli.CommandHelp(ctx))
-	var o opsFlags
+	o := opsFlags{stderr: stderr}
 	o.register(fs)
 	holder := fs.String("holder", "", "the holder to trace: `ISSUER:INDEX` (as ZJ:1024) or p: and the 32 hex digits of a pseudonym, never a name (required)")
 	days := fs.Int("days", 14, "look back this many `DAYS`")
@@ -67,10 +67,6 @@ func runTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return err
 		}
 		defer st.Close()
-		log, err := o.audit()
-		if err != nil {
-			return err
-		}
 
 		now := time.Now().UTC()
 		q := ops.TraceQuery{Holder: h.String(), From: now.AddDate(0, 0, -*days), To: now.Add(time.Microsecond), Window: *window}
@@ -83,7 +79,7 @@ func runTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			Query: ops.Query{From: q.From, To: q.To, Holder: q.Holder, Window: q.Window},
 			Store: storeName, Rows: res.Rows(),
 		}
-		if err := log.Append(ctx, entry); err != nil {
+		if err := st.AppendAudit(ctx, entry); err != nil {
 			return fmt.Errorf("%w: nothing shown", err)
 		}
 		if *asJSON {

@@ -89,7 +89,7 @@ func TestTrace(t *testing.T) {
 			}
 		}
 
-		es := auditLog(t, b.data)
+		es := auditLog(t, b.flags...)
 		if len(es) != 4 {
 			t.Fatalf("got %d audit entries, want 4", len(es))
 		}
@@ -122,7 +122,7 @@ func TestTraceRefused(t *testing.T) {
 			}
 		})
 	}
-	if es := auditLog(t, data); len(es) != 0 {
+	if es := auditLog(t, "--data", data); len(es) != 0 {
 		t.Errorf("got %d audit entries, want 0", len(es))
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 
 	"sentinel/crypto/trust"
 	centralenrol "sentinel/internal/central/enrol"
+	"sentinel/internal/central/memstore"
 	"sentinel/sync/enrol"
 )
 
@@ -29,7 +31,7 @@ import (
 type enrolCentre struct {
 	srv    *httptest.Server
 	ca     *centralenrol.CA
-	store  *centralenrol.FileStore
+	store  *memstore.Store
 	caFile string
 	root   trust.KeyID
 	fail   atomic.Int32
@@ -49,9 +51,7 @@ func newEnrolCentre(t *testing.T) *enrolCentre {
 		t.Fatal(err)
 	}
 	c.ca = ca
-	if c.store, err = centralenrol.OpenFileStore(dir); err != nil {
-		t.Fatal(err)
-	}
+	c.store = memstore.New(nil)
 	root, _ := trust.GenerateRoot(nil, trust.KeyEd25519)
 	c.root, _ = trust.KeyIDOfPublic(root.Public())
 	h := &centralenrol.Handler{CA: ca, Store: c.store, Root: root.Public(), Logger: slog.New(slog.DiscardHandler), Central: "https://central.example.org"}
@@ -84,7 +84,7 @@ func (c *enrolCentre) token(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.store.AddToken(tok); err != nil {
+	if err := c.store.AddEnrolToken(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -311,7 +311,7 @@ func TestEnrolRootMismatchSpendsNothing(t *testing.T) {
 	if code != exitRefused || !strings.Contains(errOut, "root-mismatch") || !strings.Contains(errOut, "not used") {
 		t.Fatalf("got exit %d (%s), want 1 root-mismatch, token not used", code, errOut)
 	}
-	if ds, err := c.store.Devices(); err != nil || len(ds) != 0 {
+	if ds, err := c.store.Enrolled(context.Background()); err != nil || len(ds) != 0 {
 		t.Errorf("got devices %v (%v), want none registered", ds, err)
 	}
 	if code, _, errOut := runCmd(t, "enrol", "--token", tk.String(), "--data-dir", t.TempDir()); code != exitOK {

@@ -92,11 +92,7 @@ func clockCentre(t *testing.T, signs bool) (url, dataDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, err := centralenrol.OpenFileStore(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fs.AddToken(tok); err != nil {
+	if err := st.AddEnrolToken(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
 	caPEM, err := os.ReadFile(filepath.Join(data, centralenrol.CACertFile))

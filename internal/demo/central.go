@@ -80,15 +80,11 @@ func (d *Demo) StartCentral(ctx context.Context, logger *slog.Logger) (_ *Centra
 
 	// Ops make a token for the demo site, as `sentinel-central devices
 	// add` does; the terminal enrols with it over TLS.
-	es, err := enrol.OpenFileStore(data)
-	if err != nil {
-		return nil, fmt.Errorf("demo: enrolment store: %w", err)
-	}
 	token, rec, err := enrol.NewToken(d.Config.Terminal.SiteID, time.Now(), time.Hour)
 	if err != nil {
 		return nil, fmt.Errorf("demo: enrolment token: %w", err)
 	}
-	if err := es.AddToken(rec); err != nil {
+	if err := st.AddEnrolToken(ctx, rec); err != nil {
 		return nil, fmt.Errorf("demo: enrolment token: %w", err)
 	}
 	ca, err := enrol.LoadCA(data, false, time.Now())

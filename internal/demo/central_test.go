@@ -4,14 +4,12 @@ import (
 	"context"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
 
-	"sentinel/internal/central/enrol"
 	syncenrol "sentinel/sync/enrol"
 )
 
@@ -56,11 +54,7 @@ func TestStartCentral(t *testing.T) {
 	if id, ok := syncenrol.DeviceID(cfg.Certificates[0].Leaf); !ok || id != c.Device {
 		t.Errorf("got certificate device %q, want %q", id, c.Device)
 	}
-	es, err := enrol.OpenFileStore(filepath.Join(d.Dir, CentreDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	devs, err := es.Devices()
+	devs, err := c.store.Enrolled(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,15 +119,12 @@ func (c *centre) publishTrust(t *testing.T) {
 // the device id.
 func (c *centre) enrolTerminalInto(t *testing.T, dir string) string {
 	t.Helper()
-	fst, err := centralenrol.OpenFileStore(c.data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fst := c.store
 	value, tok, err := centralenrol.NewToken("gate-1", time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fst.AddToken(tok); err != nil {
+	if err := fst.AddEnrolToken(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
 	caPEM, err := os.ReadFile(filepath.Join(c.data, centralenrol.CACertFile))
@@ -638,11 +635,8 @@ func TestSyncRevokedRunning(t *testing.T) {
 		return err == nil && hw == 1, fmt.Sprintf("high water %d (%v)", hw, err)
 	})
 
-	fst, err := centralenrol.OpenFileStore(c.data) // as `devices revoke` does
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fst.Revoke(device, time.Now()); err != nil {
+	fst := c.store // as `devices revoke` does, through serve's store
+	if err := fst.RevokeDevice(context.Background(), device, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.gate.Process(ctx, "in-1", []byte("NOT A HEALTH CODE")); err != nil {
@@ -758,15 +752,12 @@ func (s *sliceSource) Close() error           { return nil }
 func TestScannedTicketEnrols(t *testing.T) {
 	c := startCentre(t)
 	c.publishTrust(t)
-	fst, err := centralenrol.OpenFileStore(c.data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fst := c.store
 	value, tok, err := centralenrol.NewToken("gate-1", time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fst.AddToken(tok); err != nil {
+	if err := fst.AddEnrolToken(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
 	ca, err := centralenrol.LoadCA(c.data, false, time.Now())
@@ -797,7 +788,7 @@ func TestScannedTicketEnrols(t *testing.T) {
 		s := d.sync.Load()
 		return s != nil && !d.displayStatus().NotEnrolled, logs.String()
 	})
-	if ds, _ := fst.Devices(); len(ds) != 1 {
+	if ds, _ := fst.Enrolled(context.Background()); len(ds) != 1 {
 		t.Errorf("got %d devices, want 1", len(ds))
 	}
 	if n := strings.Count(logs.String(), "enrolled from a scanned code"); n != 1 {

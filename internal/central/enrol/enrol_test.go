@@ -20,6 +20,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/internal/atomicfile"
 	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/memstore"
 	syncenrol "sentinel/sync/enrol"
 	"sentinel/sync/server/servertest"
 )
@@ -38,7 +39,7 @@ var t0 = time.Now().UTC().Truncate(time.Second)
 type centre struct {
 	dir     string
 	ca      *enrol.CA
-	store   *enrol.FileStore
+	store   *memstore.Store
 	root    crypto.Signer
 	now     time.Time
 	h       *enrol.Handler
@@ -53,9 +54,7 @@ func newCentre(t *testing.T) *centre {
 	if c.ca, err = enrol.LoadCA(c.dir, true, t0); err != nil {
 		t.Fatal(err)
 	}
-	if c.store, err = enrol.OpenFileStore(c.dir); err != nil {
-		t.Fatal(err)
-	}
+	c.store = memstore.New(nil)
 	if c.root, err = trust.GenerateRoot(nil, trust.KeyEd25519); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +94,7 @@ func (c *centre) token(t *testing.T, site string, ttl time.Duration) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.store.AddToken(tok); err != nil {
+	if err := c.store.AddEnrolToken(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -103,7 +102,7 @@ func (c *centre) token(t *testing.T, site string, ttl time.Duration) string {
 
 func (c *centre) devices(t *testing.T) int {
 	t.Helper()
-	ds, err := c.store.Devices()
+	ds, err := c.store.Enrolled(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +162,7 @@ func TestEnrolInstall(t *testing.T) {
 	if err != nil || !k.(interface{ Equal(crypto.PublicKey) bool }).Equal(c.root.Public()) {
 		t.Errorf("pinned root is not the operator root (%v)", err)
 	}
-	ds, _ := c.store.Devices()
+	ds, _ := c.store.Enrolled(context.Background())
 	if len(ds) != 1 || ds[0].ID != in.Device || ds[0].Site != "north-gate" {
 		t.Errorf("got devices %+v, want one %s at north-gate", ds, in.Device)
 	}

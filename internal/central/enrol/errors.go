@@ -3,6 +3,7 @@ package enrol
 import (
 	"errors"
 
+	"sentinel/internal/central"
 	syncenrol "sentinel/sync/enrol"
 )
 
@@ -11,12 +12,12 @@ import (
 var (
 	// ErrTokenUnknown: no token with this value was ever made (or it was
 	// mistyped).
-	ErrTokenUnknown = errors.New("enrol: unknown enrolment token")
+	ErrTokenUnknown = central.ErrTokenUnknown
 	// ErrTokenUsed: the token enrolled a terminal already; tokens are
 	// single-use.
-	ErrTokenUsed = errors.New("enrol: enrolment token used already")
+	ErrTokenUsed = central.ErrTokenUsed
 	// ErrTokenExpired: the token's lifetime has passed.
-	ErrTokenExpired = errors.New("enrol: enrolment token expired")
+	ErrTokenExpired = central.ErrTokenExpired
 	// ErrMalformed: the request is not a valid enrolment request.
 	ErrMalformed = errors.New("enrol: malformed enrolment request")
 	// ErrTooLarge: the request is larger than MaxRequest.
@@ -24,7 +25,7 @@ var (
 	// ErrRevoked: the device's certificate is revoked.
 	ErrRevoked = errors.New("enrol: device revoked")
 	// ErrUnknownDevice: no device with this id is enrolled.
-	ErrUnknownDevice = errors.New("enrol: unknown device")
+	ErrUnknownDevice = central.ErrUnknownDevice
 	// ErrRootMismatch: the terminal pinned another operator root than
 	// the centre's; the token is not spent.
 	ErrRootMismatch = syncenrol.ErrRootMismatch

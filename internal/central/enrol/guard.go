@@ -19,8 +19,7 @@ const revokedLogEvery = 10 * time.Minute
 // device-revoked in the body and in the RefusalHeader, which the terminal
 // reads and shows its guard, and "Connection: close", so that the
 // connection ends after the answer. rev is asked at each request
-// (FileStore re-reads the store when `devices revoke`, another process,
-// changed it). Requests that name no device pass on to next, which
+// (Revocations reads the registry, which `devices revoke` changes). Requests that name no device pass on to next, which
 // refuses them.
 type Guard struct {
 	Rev     RevocationChecker

@@ -2,6 +2,7 @@ package enrol
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -106,7 +107,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusBadRequest, "malformed", "enrolment request could not be read")
 		return
 	}
-	resp, err := h.Enrol(body)
+	resp, err := h.EnrolContext(r.Context(), body)
 	if err != nil {
 		status, code := http.StatusBadRequest, "malformed"
 		switch {
@@ -154,9 +155,14 @@ func (h *Handler) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Enrol handles one request body. Nothing is issued or stored unless the
-// request decodes, its CSR verifies and its token redeems.
+// Enrol handles one request body (EnrolContext without a deadline).
 func (h *Handler) Enrol(body []byte) (*syncenrol.Response, error) {
+	return h.EnrolContext(context.Background(), body)
+}
+
+// EnrolContext handles one request body. Nothing is issued or stored
+// unless the request decodes, its CSR verifies and its token redeems.
+func (h *Handler) EnrolContext(ctx context.Context, body []byte) (*syncenrol.Response, error) {
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
@@ -189,7 +195,7 @@ func (h *Handler) Enrol(body []byte) (*syncenrol.Response, error) {
 		}
 	}
 	id := newDeviceID()
-	tok, err := h.Store.Redeem(HashToken(req.Token), id, t)
+	tok, err := h.Store.RedeemEnrolToken(ctx, HashToken(req.Token), id, t)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +204,7 @@ func (h *Handler) Enrol(body []byte) (*syncenrol.Response, error) {
 		return nil, err
 	}
 	d := Device{ID: id, Site: tok.Site, Enrolled: t.UTC(), Serial: cert.SerialNumber.Text(16), NotAfter: cert.NotAfter.UTC()}
-	if err := h.Store.AddDevice(d); err != nil {
+	if err := h.Store.AddEnrolled(ctx, d); err != nil {
 		return nil, err
 	}
 	h.logger().Info("terminal enrolled", "device", id, "site", tok.Site, "not_after", cert.NotAfter)

@@ -44,7 +44,7 @@ func newSyncCentre(t *testing.T) *syncCentre {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.up = httptest.NewUnstartedServer(&enrol.Guard{Rev: s.store, Next: h, Logger: slog.New(slog.DiscardHandler)})
+	s.up = httptest.NewUnstartedServer(&enrol.Guard{Rev: enrol.Revocations{Registry: s.store}, Next: h, Logger: slog.New(slog.DiscardHandler)})
 	s.up.TLS = enrol.ServerTLSConfig(s.ca, cert)
 	s.up.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
 	s.up.StartTLS()
@@ -149,7 +149,7 @@ func TestMutualTLS(t *testing.T) {
 		})
 	}
 	t.Run("revoked device", func(t *testing.T) {
-		if err := s.store.Revoke(b.Device, t0); err != nil {
+		if err := s.store.RevokeDevice(context.Background(), b.Device, t0); err != nil {
 			t.Fatal(err)
 		}
 		calls := s.mem.Calls()
@@ -168,7 +168,7 @@ func TestMutualTLS(t *testing.T) {
 		}
 	})
 	t.Run("revoke unknown device", func(t *testing.T) {
-		if err := s.store.Revoke("t-nope", t0); !errors.Is(err, enrol.ErrUnknownDevice) {
+		if err := s.store.RevokeDevice(context.Background(), "t-nope", t0); !errors.Is(err, enrol.ErrUnknownDevice) {
 			t.Errorf("got %v, want ErrUnknownDevice", err)
 		}
 	})
@@ -211,11 +211,7 @@ func TestRevokeOpenConnection(t *testing.T) {
 	if resp, _ := post(3); resp.StatusCode != http.StatusOK {
 		t.Fatalf("before revocation: got %d, want 200", resp.StatusCode)
 	}
-	other, err := enrol.OpenFileStore(s.dir) // the CLI's view
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Revoke(in.Device, t0); err != nil {
+	if err := s.store.RevokeDevice(context.Background(), in.Device, t0); err != nil { // as the CLI does
 		t.Fatal(err)
 	}
 	calls := s.mem.Calls()

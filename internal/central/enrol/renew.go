@@ -48,7 +48,7 @@ func (h *RenewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusUnauthorized, "identity", "the client certificate names no device")
 		return
 	}
-	if h.Store.Revoked(id) {
+	if (Revocations{Registry: h.Store}).Revoked(id) {
 		w.Header().Set(syncenrol.RefusalHeader, syncenrol.CodeRevoked)
 		refuse(w, http.StatusForbidden, syncenrol.CodeRevoked, "this terminal was removed from service by the central office")
 		return
@@ -83,7 +83,7 @@ func (h *RenewHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	cert, err := h.CA.IssueDevice(id, csr.PublicKey, now(), h.CertTTL)
 	if err == nil {
-		err = h.Store.Renewed(id, cert.SerialNumber.Text(16), cert.NotAfter)
+		err = h.Store.Renewed(r.Context(), id, cert.SerialNumber.Text(16), cert.NotAfter)
 	}
 	logger := h.Logger
 	if logger == nil {

@@ -56,7 +56,7 @@ func TestRenew(t *testing.T) {
 	if string(keyAfter) != string(keyBefore) {
 		t.Error("renewal replaced the key")
 	}
-	ds, _ := c.store.Devices()
+	ds, _ := c.store.Enrolled(context.Background())
 	if len(ds) != 1 || !ds[0].NotAfter.Equal(notAfter) {
 		t.Errorf("got devices %+v, want the new expiry %v recorded", ds, notAfter)
 	}
@@ -66,7 +66,7 @@ func TestRenew(t *testing.T) {
 
 	// A revoked device cannot renew: refused with device-revoked, cert.pem
 	// left alone.
-	if err := c.store.Revoke(in.Device, c.now); err != nil {
+	if err := c.store.RevokeDevice(context.Background(), in.Device, c.now); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, syncenrol.CertFile))

@@ -16,10 +16,11 @@
 //
 // # Caveats
 //
-// FileLog is a JSON-lines file opened with O_APPEND and synced after every
-// entry; it is append-only by convention and file permissions, not
-// tamper-evident. Several centre hosts on one PostgreSQL each keep their own
-// log in their data directory.
+// The audit log is the central store's (central.AuditLog): in central.db on
+// bbolt, in the audit_log table on PostgreSQL, where a trigger refuses to
+// change or delete an entry, so that several centre hosts on one database
+// keep one log. It is append-only, not tamper-evident: whoever owns the
+// database file or the database can still rewrite it.
 //
 // Trace runs one Passages query for the holder and one per passage of the
 // holder for its site and window; on PostgreSQL the (site, time) index serves

@@ -44,8 +44,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	auditPath := filepath.Join(dir, ops.AuditFile)
-	h, err := New(Options{Tokens: testTokens(t), Store: st, Audit: ops.NewFileLog(auditPath), StoreName: "memory", SpoolDir: dir})
+	h, err := New(Options{Tokens: testTokens(t), Store: st, Audit: st, StoreName: "memory", SpoolDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +86,7 @@ func TestBrowser(t *testing.T) {
 	}
 	auditEntries := func() []ops.Entry {
 		t.Helper()
-		es, err := ops.ReadLog(auditPath)
+		es, err := st.Audit(context.Background(), central.AuditFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,18 +7,16 @@
 // # Tokens
 //
 // A caller sends "Authorization: Bearer TOKEN". The centre keeps only the
-// SHA-256 of each token, with a name and a role, in TokensFile in its data
-// directory:
+// SHA-256 of each token, with a name and a role, in the central store
+// (central.OpsTokens; `sentinel-central tokens add` makes one), and reads
+// them at each request (StoreTokens), so that a token added or removed
+// counts at once. A token file in the older form, TokensFile in the data
+// directory, is imported into the store when it is opened:
 //
 //	{"tokens": [{"name": "alice", "role": "ops", "sha256": "<64 hex digits>"}]}
 //
-// Make a token and its line with, for example:
-//
-//	tok=$(head -c 32 /dev/urandom | base64 | tr -d '=+/'); echo "$tok"
-//	printf %s "$tok" | sha256sum
-//
 // The presented token's hash is compared with every entry in constant time.
-// A request without a token, or with one the file does not hold, is answered
+// A request without a token, or with one the store does not hold, is answered
 // 401; a known token of another role, 403. A refused request reads no
 // passage and writes no audit entry. Roles are exact: an admin token does
 // not run exports, an ops token does not take backups.

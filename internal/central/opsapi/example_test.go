@@ -1,24 +1,27 @@
 package opsapi_test
 
 import (
+	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 
+	"sentinel/internal/central"
 	"sentinel/internal/central/memstore"
-	"sentinel/internal/central/ops"
 	"sentinel/internal/central/opsapi"
 )
 
 func ExampleNew() {
-	tokens, err := opsapi.NewTokens([]opsapi.Token{
-		{Name: "olga", Role: opsapi.RoleOps, SHA256: opsapi.HashToken("s3cret")},
-	})
-	if err != nil {
+	st := memstore.New(nil)
+	// The role tokens live in the store, as their hashes.
+	if err := st.PutOpsToken(context.Background(), central.OpsToken{
+		Name: "olga", Role: opsapi.RoleOps, SHA256: sha256.Sum256([]byte("s3cret")),
+	}); err != nil {
 		panic(err)
 	}
 	h, err := opsapi.New(opsapi.Options{
-		Tokens: tokens, Store: memstore.New(nil), Audit: ops.NewFileLog("/dev/null"), StoreName: "memory",
+		Tokens: opsapi.StoreTokens{Store: st}, Store: st, Audit: st, StoreName: "memory",
 	})
 	if err != nil {
 		panic(err)

@@ -46,9 +46,9 @@ type BackupFunc func(ctx context.Context, w io.Writer) (int64, error)
 
 // Options configure a Handler.
 type Options struct {
-	Tokens *Tokens      // required
+	Tokens TokenSource  // required: a fixed *Tokens, or StoreTokens
 	Store  Store        // required
-	Audit  ops.AuditLog // required
+	Audit  ops.AuditLog // required: the store's
 	// StoreName is recorded in the audit log: a file, or "postgres".
 	StoreName string
 	// Backup copies the store; nil answers 501 (PostgreSQL: pg_dump).
@@ -104,7 +104,13 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c Caller)
 // auth refuses a request without the role's token before fn reads anything.
 func (h *Handler) auth(role Role, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := h.opts.Tokens.Authenticate(r, role)
+		tokens, err := h.opts.Tokens.CurrentTokens(r.Context())
+		if err != nil {
+			h.opts.Logger.Error("reading the role tokens", "error", err)
+			httpError(w, http.StatusServiceUnavailable, "the centre cannot read its role tokens now: try again later")
+			return
+		}
+		c, err := tokens.Authenticate(r, role)
 		switch {
 		case errors.Is(err, ErrRole):
 			h.opts.Logger.Warn("refused: wrong role", "path", r.URL.Path, "caller", c.Name, "error", err)
@@ -252,7 +258,7 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, c Caller) {
 		Query: ops.Query{From: req.From, To: req.To, Site: req.Site, Device: req.Device},
 		Store: h.opts.StoreName, Format: string(format), Rows: n,
 	}
-	if err := h.opts.Audit.Append(ctx, entry); err != nil {
+	if err := h.opts.Audit.AppendAudit(ctx, entry); err != nil {
 		h.opts.Logger.Error("export not audited: refused", "error", err)
 		httpError(w, http.StatusInternalServerError, "the audit log cannot be written: nothing exported")
 		return
@@ -306,7 +312,7 @@ func (h *Handler) trace(w http.ResponseWriter, r *http.Request, c Caller) {
 		Query: ops.Query{From: req.From, To: req.To, Holder: holder.String(), Window: window},
 		Store: h.opts.StoreName, Rows: res.Rows(),
 	}
-	if err := h.opts.Audit.Append(ctx, entry); err != nil {
+	if err := h.opts.Audit.AppendAudit(ctx, entry); err != nil {
 		h.opts.Logger.Error("trace not audited: refused", "error", err)
 		httpError(w, http.StatusInternalServerError, "the audit log cannot be written: no trace given")
 		return

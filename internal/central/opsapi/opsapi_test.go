@@ -45,7 +45,6 @@ func testTokens(t *testing.T) *Tokens {
 type fixture struct {
 	srv   *httptest.Server
 	store *boltstore.Store
-	audit string
 }
 
 // newFixture serves a Handler over a bbolt store holding 40 passages of
@@ -61,9 +60,8 @@ func newFixture(t *testing.T, backup bool, audit ops.AuditLog) *fixture {
 	if _, err := storetest.Ingest(context.Background(), st, "dev-a", central.Epoch{1}, storetest.Recs(1, 40, "api")); err != nil {
 		t.Fatal(err)
 	}
-	auditPath := filepath.Join(dir, ops.AuditFile)
 	if audit == nil {
-		audit = ops.NewFileLog(auditPath)
+		audit = st // the store's audit log
 	}
 	opts := Options{Tokens: testTokens(t), Store: st, Audit: audit, StoreName: "central.db", SpoolDir: dir}
 	if backup {
@@ -75,7 +73,7 @@ func newFixture(t *testing.T, backup bool, audit ops.AuditLog) *fixture {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, store: st, audit: auditPath}
+	return &fixture{srv: srv, store: st}
 }
 
 func (f *fixture) do(t *testing.T, method, path, token, body string) *http.Response {
@@ -97,7 +95,7 @@ func (f *fixture) do(t *testing.T, method, path, token, body string) *http.Respo
 
 func (f *fixture) entries(t *testing.T) []ops.Entry {
 	t.Helper()
-	es, err := ops.ReadLog(f.audit)
+	es, err := f.store.Audit(context.Background(), central.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +256,9 @@ func TestBadRequests(t *testing.T) {
 
 type failingLog struct{}
 
-func (failingLog) Append(context.Context, ops.Entry) error { return errors.New("disk full") }
+func (failingLog) AppendAudit(context.Context, ops.Entry) error { return errors.New("disk full") }
+
+func (failingLog) Audit(context.Context, central.AuditFilter) ([]ops.Entry, error) { return nil, nil }
 
 func TestUnauditedRefused(t *testing.T) {
 	f := newFixture(t, false, failingLog{})

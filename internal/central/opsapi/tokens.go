@@ -1,6 +1,7 @@
 package opsapi
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -8,21 +9,25 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
+
+	"sentinel/internal/central"
 )
 
-// TokensFile is the role token file in the centre's data directory.
+// TokensFile is where the role tokens were kept, as JSON in the centre's
+// data directory, before they moved into the central store. A data
+// directory that still has one has it imported on the store's first open
+// (package legacy); ParseTokens reads it.
 const TokensFile = "ops-tokens.json"
 
 // Role is what a token may do.
-type Role string
+type Role = central.OpsRole
 
 // Roles of the operator API.
 const (
-	RoleOps    Role = "ops"    // fleet, export, trace
-	RoleAdmin  Role = "admin"  // backup
-	RoleIssuer Role = "issuer" // the issuance endpoint
+	RoleOps    = central.RoleOps    // fleet, export, trace
+	RoleAdmin  = central.RoleAdmin  // backup
+	RoleIssuer = central.RoleIssuer // the issuance endpoint
 )
 
 // Errors of the token file and of authentication.
@@ -120,17 +125,46 @@ func ParseTokens(data []byte) (*Tokens, error) {
 	return NewTokens(f.Tokens)
 }
 
-// LoadTokens reads the token file at path.
-func LoadTokens(path string) (*Tokens, error) {
-	b, err := os.ReadFile(path)
+// TokenSource gives the role tokens in force now.
+type TokenSource interface {
+	CurrentTokens(ctx context.Context) (*Tokens, error)
+}
+
+var (
+	_ TokenSource = (*Tokens)(nil)
+	_ TokenSource = StoreTokens{}
+)
+
+// CurrentTokens implements TokenSource: a fixed set.
+func (t *Tokens) CurrentTokens(context.Context) (*Tokens, error) { return t, nil }
+
+// StoreTokens is the TokenSource of the central store: it reads the tokens
+// at each call, so that a token added or removed (sentinel-central tokens)
+// counts from the next request on.
+type StoreTokens struct {
+	Store central.OpsTokens
+}
+
+// CurrentTokens implements TokenSource.
+func (s StoreTokens) CurrentTokens(ctx context.Context) (*Tokens, error) {
+	ts, err := s.Store.ListOpsTokens(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("opsapi: tokens: %w", err)
 	}
-	t, err := ParseTokens(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	out := &Tokens{entries: make([]tokenEntry, len(ts))}
+	for i, t := range ts {
+		out.entries[i] = tokenEntry{name: t.Name, role: t.Role, sum: t.SHA256}
 	}
-	return t, nil
+	return out, nil
+}
+
+// Stored returns the tokens as the central store keeps them.
+func (t *Tokens) Stored() []central.OpsToken {
+	out := make([]central.OpsToken, len(t.entries))
+	for i, e := range t.entries {
+		out[i] = central.OpsToken{Name: e.name, Role: e.role, SHA256: e.sum}
+	}
+	return out
 }
 
 // Len returns the number of tokens.

@@ -78,7 +78,7 @@ func TestUploadOtherTerminalsEpoch(t *testing.T) {
 			t.Fatalf("A uploading B's epoch from %d: got %d %+v (%v), want 403 %s", from+1, resp.StatusCode, r, err, protocol.CodeEpochOwner)
 		}
 	}
-	st := s.cfg.Store.(central.Store)
+	st := s.cfg.Store
 	for p, err := range st.Passages(context.Background(), central.Filter{Device: a}) {
 		t.Fatalf("a passage stored for A: %+v (%v)", p, err)
 	}

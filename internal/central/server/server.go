@@ -73,8 +73,7 @@ var (
 
 // Config configures a Server.
 type Config struct {
-	// DataDir holds the device CA, the enrolment store and the bundle
-	// repository (required).
+	// DataDir holds the device CA and the bundle repository (required).
 	DataDir string
 	// Listen serves the device calls over mutual TLS: upload, downloads,
 	// renewal. EnrolListen serves enrolment over server-authenticated TLS.
@@ -87,8 +86,9 @@ type Config struct {
 	// Root is the operator root's public key, which enrolment gives
 	// terminals to pin (required).
 	Root crypto.PublicKey
-	// Store keeps the uploaded journals (required; the caller closes it).
-	Store syncstore.Store
+	// Store keeps the uploaded journals and the registry of enrolment
+	// tokens and devices (required; the caller closes it).
+	Store central.Store
 	// CentreKey opens the records' sealed holders at ingest; nil stores
 	// them without a holder.
 	CentreKey hpke.PrivateKey
@@ -249,9 +249,9 @@ func New(cfg Config) (*Server, error) {
 	return &Server{cfg: cfg, logger: logger, errs: make(chan error, 3), stop: make(chan struct{})}, nil
 }
 
-// Start loads (or creates) the device CA, opens the enrolment store and
-// the bundle repository, issues the server certificate, binds both
-// listeners and serves in the background. ctx bounds the setup only.
+// Start loads (or creates) the device CA, opens the bundle repository,
+// issues the server certificate, binds both listeners and serves in the
+// background. ctx bounds the setup only.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -267,10 +267,8 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: device CA: %w", err)
 	}
-	st, err := enrol.OpenFileStore(cfg.DataDir)
-	if err != nil {
-		return fmt.Errorf("server: enrolment store: %w", err)
-	}
+	st := cfg.Store // the registry of tokens and devices too
+	rev := enrol.Revocations{Registry: st}
 	repo, err := openLiveRepo(bundles.Options{Dir: filepath.Join(cfg.DataDir, BundlesDir), Root: cfg.Root, Now: cfg.Now},
 		s.logger.With("component", "bundles"))
 	if err != nil {
@@ -290,8 +288,8 @@ func (s *Server) Start(ctx context.Context) error {
 	mtlsCfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() }
 	// Enrolment and the operator API are TLS 1.3 only, like the device
 	// listener (enrol.ServerTLSConfig).
-	guard := &enrol.Guard{Rev: st, Next: mux, Now: cfg.Now, Logger: s.logger.With("component", "revocation"), Contact: cfg.Contact}
-	s.conns = &deviceConns{rev: st, logger: s.logger.With("component", "revocation")}
+	guard := &enrol.Guard{Rev: rev, Next: mux, Now: cfg.Now, Logger: s.logger.With("component", "revocation"), Contact: cfg.Contact}
+	s.conns = &deviceConns{rev: rev, logger: s.logger.With("component", "revocation")}
 	enrolCfg := &tls.Config{
 		MinVersion:     tls.VersionTLS13,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() },
@@ -404,7 +402,7 @@ func (s *Server) sweep() {
 }
 
 // deviceMux routes the device calls behind mutual TLS.
-func (s *Server) deviceMux(ca *enrol.CA, st *enrol.FileStore, repo *liveRepo) (*http.ServeMux, error) {
+func (s *Server) deviceMux(ca *enrol.CA, st enrol.Store, repo *liveRepo) (*http.ServeMux, error) {
 	cfg := s.cfg
 	uopts := cfg.Upload
 	uopts.Store = syncstore.New(cfg.Store, syncstore.Options{CentreKey: cfg.CentreKey, Site: siteOf(st)})
@@ -527,19 +525,16 @@ func (s *Server) servers() []*http.Server {
 	return out
 }
 
-// siteOf names a device's site from the enrolment store.
-func siteOf(st *enrol.FileStore) func(string) string {
+// siteOf names a device's site from the registry.
+func siteOf(st enrol.Store) func(string) string {
 	return func(device string) string {
-		ds, err := st.Devices()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d, _, err := st.EnrolledDevice(ctx, device)
 		if err != nil {
 			return ""
 		}
-		for _, d := range ds {
-			if d.ID == device {
-				return d.Site
-			}
-		}
-		return ""
+		return d.Site
 	}
 }
 

@@ -160,15 +160,12 @@ func caPool(t *testing.T, data string) *x509.CertPool {
 func enrolOne(t *testing.T, s *Server, data string) (string, *syncenrol.Request) {
 	t.Helper()
 	_, en := s.Addrs()
-	st, err := enrol.OpenFileStore(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := s.cfg.Store // the registry
 	value, tok, err := enrol.NewToken("north", time.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddToken(tok); err != nil {
+	if err := st.AddEnrolToken(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
 	ca, err := enrol.LoadCA(data, false, time.Now())
@@ -220,11 +217,8 @@ func TestRevokedLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, _ := syncenrol.DeviceID(leaf)
-	st, err := enrol.OpenFileStore(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Revoke(id, time.Now()); err != nil {
+	st := s.cfg.Store // the registry
+	if err := st.RevokeDevice(context.Background(), id, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
@@ -398,11 +392,8 @@ func TestRevokedConnectionClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, _ := syncenrol.DeviceID(leaf)
-	st, err := enrol.OpenFileStore(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Revoke(id, time.Now()); err != nil {
+	st := s.cfg.Store // the registry
+	if err := st.RevokeDevice(context.Background(), id, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.conns.sweep(); n != 1 {
