@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdh"
-	"crypto/hpke"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -11,15 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"sentinel/crypto/credential"
-	"sentinel/internal/central/boltstore"
-	"sentinel/internal/central/pgstore"
-	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/syncstore"
-	"sentinel/internal/passage"
 	"sentinel/sync/client"
 	"sentinel/sync/journal"
-	"sentinel/sync/server"
 	"sentinel/sync/server/servertest"
 )
 
@@ -28,45 +20,18 @@ import (
 // bytes) and the real server into each central store, and reports the
 // bytes on the wire per passage. Run it with e.g. -benchtime=20000x.
 func BenchmarkDrain(b *testing.B) {
-	stores := []struct {
-		name string
-		open func(b *testing.B) centralStore
-	}{
-		{"bbolt", func(b *testing.B) centralStore {
-			s, err := boltstore.Open(filepath.Join(b.TempDir(), "central.db"), &boltstore.Options{NoSync: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			return s
-		}},
-		{"postgres", func(b *testing.B) centralStore {
-			s, err := pgstore.Open(context.Background(), pgtest.NewDatabase(b), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return s
-		}},
-	}
-	for _, st := range stores {
-		b.Run(st.name, func(b *testing.B) {
-			key, err := hpke.DHKEM(ecdh.X25519()).GenerateKey()
-			if err != nil {
-				b.Fatal(err)
-			}
+	for _, k := range storeKinds {
+		b.Run(k.name, func(b *testing.B) {
+			key := newCentreKey(b)
 			j, err := journal.Open(filepath.Join(b.TempDir(), journal.FileName), journal.Options{CentreKey: key.PublicKey(), PurgeEvery: -1, MaxBatch: 1024})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer j.Close()
 			fill(b, j, b.N)
-			s := st.open(b)
+			s := k.open(b)
 			defer s.Close()
-			h, err := server.New(server.Options{Store: syncstore.New(s, syncstore.Options{CentreKey: key}), Auth: servertest.HeaderAuth{},
-				Rate: 1e6, Burst: 1 << 20, Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			srv := newServer(b, h)
+			srv := newServer(b, newHandler(b, syncstore.New(s, syncstore.Options{CentreKey: key}), 0))
 			px, err := newProxy(1)
 			if err != nil {
 				b.Fatal(err)
@@ -101,10 +66,7 @@ func fill(tb testing.TB, j *journal.Journal, n int) {
 	for range 256 {
 		wg.Go(func() {
 			for i := range next {
-				p := &journal.Passage{Time: at.Add(time.Duration(i) * time.Second), ClockTrusted: true, Lane: "in-1",
-					Format: credential.FormatNative, Issuer: "ZJ", Decision: passage.Admit, Reasons: []string{"ok"}, PolicyVersion: 3,
-					Holder: credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(i)}}
-				if _, err := j.Append(context.Background(), p); err != nil {
+				if _, err := j.Append(context.Background(), passageOf(at.Add(time.Duration(i)*time.Second), "in-1", uint32(i))); err != nil {
 					tb.Error(err)
 				}
 			}

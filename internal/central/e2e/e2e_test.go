@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdh"
 	"crypto/hpke"
 	"errors"
 	"fmt"
@@ -16,13 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"sentinel/crypto/credential"
 	"sentinel/internal/central"
-	"sentinel/internal/central/boltstore"
-	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/syncstore"
-	"sentinel/internal/passage"
 	"sentinel/sync/client"
 	"sentinel/sync/journal"
 	"sentinel/sync/server"
@@ -85,12 +80,7 @@ type centre struct {
 func (c *centre) start() {
 	c.store = c.open()
 	c.count.Store = syncstore.New(c.store, syncstore.Options{CentreKey: c.key, Site: func(d string) string { return "site-" + d }})
-	h, err := server.New(server.Options{Store: &c.count, Auth: servertest.HeaderAuth{}, Rate: 1e6, Burst: 1 << 20,
-		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.srv = httptest.NewServer(h) // 127.0.0.1
+	c.srv = httptest.NewServer(newHandler(c.t, &c.count, 5*time.Second)) // 127.0.0.1
 	c.proxy.setTarget(c.srv.Listener.Addr().String())
 }
 
@@ -120,43 +110,15 @@ type terminal struct {
 }
 
 func TestEndToEnd(t *testing.T) {
-	stores := []struct {
-		name string
-		open func(t *testing.T) func() centralStore
-	}{
-		{"bbolt", func(t *testing.T) func() centralStore {
-			path := filepath.Join(t.TempDir(), "central.db")
-			return func() centralStore {
-				s, err := boltstore.Open(path, &boltstore.Options{NoSync: true})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return s
-			}
-		}},
-		{"postgres", func(t *testing.T) func() centralStore {
-			conn := pgtest.NewDatabase(t)
-			return func() centralStore {
-				s, err := pgstore.Open(context.Background(), conn, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return s
-			}
-		}},
-	}
-	for i, st := range stores {
-		t.Run(st.name, func(t *testing.T) { run(t, st.open(t), uint64(i+1)) })
+	for i, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) { run(t, k.place(t), uint64(i+1)) })
 	}
 }
 
 func run(t *testing.T, open func() centralStore, seed uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	key, err := hpke.DHKEM(ecdh.X25519()).GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := newCentreKey(t)
 	px, err := newProxy(seed)
 	if err != nil {
 		t.Fatal(err)
@@ -249,12 +211,7 @@ func appendRounds(t *testing.T, ctx context.Context, tr *terminal) {
 			wg.Go(func() {
 				for i := lane; i < perRound; i += 4 {
 					n := r*perRound + i
-					p := &journal.Passage{
-						Time: at.Add(time.Duration(n) * time.Second), ClockTrusted: true,
-						Lane: fmt.Sprintf("in-%d", lane+1), Format: credential.FormatNative, Issuer: "ZJ",
-						Holder:   credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: tr.index + uint32(n)},
-						Decision: passage.Admit, Reasons: []string{"ok"}, PolicyVersion: 3,
-					}
+					p := passageOf(at.Add(time.Duration(n)*time.Second), fmt.Sprintf("in-%d", lane+1), tr.index+uint32(n))
 					if _, err := tr.j.Append(ctx, p); err != nil {
 						t.Error(err)
 						return

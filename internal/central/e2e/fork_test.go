@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdh"
-	"crypto/hpke"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,16 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"sentinel/crypto/credential"
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
-	"sentinel/internal/central/pgstore"
-	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/syncstore"
-	"sentinel/internal/passage"
 	"sentinel/sync/client"
 	"sentinel/sync/journal"
-	"sentinel/sync/server"
 	"sentinel/sync/server/servertest"
 )
 
@@ -36,28 +29,9 @@ import (
 // is recorded in the fleet, and the terminal goes on delivering. A second
 // restore of the same snapshot forks again, apart from the first.
 func TestForkRestoredDataDir(t *testing.T) {
-	stores := []struct {
-		name string
-		open func(t *testing.T) centralStore
-	}{
-		{"bbolt", func(t *testing.T) centralStore {
-			s, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"), &boltstore.Options{NoSync: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}},
-		{"postgres", func(t *testing.T) centralStore {
-			s, err := pgstore.Open(context.Background(), pgtest.NewDatabase(t), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
-		}},
-	}
-	for _, st := range stores {
-		t.Run(st.name, func(t *testing.T) {
-			store := st.open(t)
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) {
+			store := k.open(t)
 			defer store.Close()
 			testForkRestored(t, store, nil)
 		})
@@ -67,10 +41,7 @@ func TestForkRestoredDataDir(t *testing.T) {
 	// where the centre holds nothing any more are not taken for the
 	// purged ones.
 	t.Run("bbolt after retention", func(t *testing.T) {
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"), &boltstore.Options{NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := storeKinds[0].open(t).(*boltstore.Store)
 		defer s.Close()
 		testForkRestored(t, s, func(horizon time.Time) {
 			if _, err := s.PurgeBefore(context.Background(), horizon); err != nil {
@@ -85,16 +56,8 @@ func TestForkRestoredDataDir(t *testing.T) {
 // before the restore.
 func testForkRestored(t *testing.T, store centralStore, purge func(horizon time.Time)) {
 	ctx := context.Background()
-	priv, err := hpke.DHKEM(ecdh.X25519()).GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.New(server.Options{Store: syncstore.New(store, syncstore.Options{CentreKey: priv}),
-		Auth: servertest.HeaderAuth{}, Rate: 1e6, Burst: 1 << 20, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
+	priv := newCentreKey(t)
+	srv := httptest.NewServer(newHandler(t, syncstore.New(store, syncstore.Options{CentreKey: priv}), 0))
 	defer srv.Close()
 
 	const device = "gate-fork"
@@ -114,10 +77,7 @@ func testForkRestored(t *testing.T, store centralStore, purge func(horizon time.
 		}
 		defer j.Close()
 		for i := range n {
-			p := &journal.Passage{Time: at.Add(time.Duration(from+i) * time.Second), ClockTrusted: true, Lane: "in-1",
-				Format: credential.FormatNative, Issuer: "ZJ", Decision: passage.Admit,
-				Holder: credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(from + i)}}
-			if _, err := j.Append(ctx, p); err != nil {
+			if _, err := j.Append(ctx, passageOf(at.Add(time.Duration(from+i)*time.Second), "in-1", uint32(from+i))); err != nil {
 				t.Fatal(err)
 			}
 			want = append(want, fmt.Sprintf("ZJ:%d", from+i))
