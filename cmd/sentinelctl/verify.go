@@ -51,13 +51,16 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs.Var(&at, "at", "verify as of this `TIME` (RFC 3339; without a zone it is UTC); default now")
 	asJSON := fs.Bool("json", false, "print one JSON object per payload")
 	lang := fs.String("lang", "en", "language of the messages: en or zh")
+	rulesFlags := addVerifyRulesFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sentinelctl verify [--trust FILE]... [--root FILE] [--valuesets DIR] [--at TIME] [--json] PAYLOAD|-|FILE...")
+		fmt.Fprintln(stderr, "usage: sentinelctl verify [--trust FILE]... [--root FILE] [--valuesets DIR] [--at TIME] [--rules DIR --country CC] [--json] PAYLOAD|-|FILE...")
 		fmt.Fprintln(stderr)
 		fmt.Fprintln(stderr, "Verifies health codes offline. A PAYLOAD is the text of a code (HCN1:, HC1:, shc:/);")
 		fmt.Fprintln(stderr, "- reads one payload per line from standard input; a FILE is a QR image (PNG, JPEG),")
 		fmt.Fprintln(stderr, "a text file holding a payload, or a .smart-health-card file. EU certificates' codes are")
 		fmt.Fprintln(stderr, "checked against the EU value sets of --valuesets DIR or of the trust bundle, when given.")
+		fmt.Fprintln(stderr, "With --rules, an EU DCC must also pass the EU business rules of the country of arrival")
+		fmt.Fprintln(stderr, "(--country), which read those value sets.")
 		fmt.Fprintln(stderr, "Exit status: 0 all accepted, 1 any refused, 2 usage error.")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
@@ -91,6 +94,10 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		} else if store.ValueSets().Len() == 0 && len(trustFiles) > 0 {
 			fmt.Fprintln(stderr, "sentinelctl verify: no EU value sets loaded: the codes of EU certificates are not checked (give --valuesets DIR, or a trust bundle that carries them)")
 		}
+		rules, err := rulesFlags.load(store, now, stderr)
+		if err != nil {
+			return err
+		}
 		if err := checkArgs(posArgs); err != nil {
 			return cli.Usagef("%v", err)
 		}
@@ -105,6 +112,9 @@ func runVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			verr := p.err
 			if verr == nil {
 				cred, verr = v.Verify(p.data, verify.Options{Now: now})
+			}
+			if verr == nil {
+				verr = rulesFlags.check(rules, cred, now)
 			}
 			if verr != nil {
 				refused = cli.ErrReported

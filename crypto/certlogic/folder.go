@@ -54,6 +54,48 @@ func LoadRule(dir string) (*Rule, error) {
 	return r, nil
 }
 
+// LoadRules reads every rule under root: each rule.json, and each other
+// *.json file outside a "tests" directory (a folder of rules as the EU
+// gateway hands them out, one file each). A file that is no rule is an
+// error naming it. Rules come sorted by identifier and version.
+func LoadRules(root string) ([]*Rule, error) {
+	var rules []*Rule
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == "tests" && p != root {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if filepath.Ext(p) != ".json" {
+			return nil
+		}
+		b, err := readBounded(p, MaxRuleBytes)
+		if err != nil {
+			return err
+		}
+		r, err := ParseRule(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		rules = append(rules, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(rules, func(i, j int) bool {
+		if rules[i].Identifier != rules[j].Identifier {
+			return rules[i].Identifier < rules[j].Identifier
+		}
+		return rules[i].Version.Compare(rules[j].Version) < 0
+	})
+	return rules, nil
+}
+
 // LoadRuleFolder reads a rule folder: its rule and its tests, sorted by
 // file name.
 func LoadRuleFolder(dir string) (*Rule, []RuleTest, error) {

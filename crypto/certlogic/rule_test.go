@@ -198,3 +198,22 @@ func TestDataAndCertificateType(t *testing.T) {
 		t.Errorf("without a clock: got %v, %v; want false and an error", ok, err)
 	}
 }
+
+func TestLoadRules(t *testing.T) {
+	rules, err := LoadRules(filepath.Join("testdata", "rules"))
+	if err != nil || len(rules) != 2 || rules[0].Identifier != "GR-XX-0001" || rules[1].Identifier != "VR-XX-0001" {
+		t.Fatalf("got %v, %v; want GR-XX-0001 and VR-XX-0001", rules, err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "VR-XX-0001.json"), ownRule(t), 0o644)
+	os.MkdirAll(filepath.Join(dir, "tests"), 0o755)
+	os.WriteFile(filepath.Join(dir, "tests", "test001.json"), []byte(`{"expected":true}`), 0o644)
+	if rules, err := LoadRules(dir); err != nil || len(rules) != 1 {
+		t.Errorf("a flat folder: got %v, %v; want one rule", rules, err)
+	}
+	os.WriteFile(filepath.Join(dir, "notes.json"), []byte(`{"note":1}`), 0o644)
+	var re *RuleError
+	if _, err := LoadRules(dir); !errors.As(err, &re) || !strings.Contains(err.Error(), "notes.json") {
+		t.Errorf("a file that is no rule: got %v, want a RuleError naming it", err)
+	}
+}

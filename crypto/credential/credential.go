@@ -166,6 +166,11 @@ type Credential struct {
 	// Revocation holds the identifiers that revocation lists key on: for
 	// EU DCC the certificate identifier (ci), for SHC the rid.
 	Revocation string `json:"-"`
+	// Content is the signed content that rule engines read: for an EU DCC
+	// the health certificate (a *dcc.HCert, claim -260/1), which the EU
+	// business rules (CertLogic) evaluate; nil otherwise. It holds the
+	// full name and the birth date: never log, journal or display it.
+	Content any `json:"-"`
 	// Warnings are what the verifier noticed but did not refuse for (an
 	// EU DCC code missing from a list that is only an example), for the
 	// logs and `sentinelctl verify`. Never personal data.

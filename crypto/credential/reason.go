@@ -38,6 +38,7 @@ const (
 	ReasonClockUntrusted Reason = "clock-untrusted"    // terminal clock cannot be trusted
 	ReasonNoTrust        Reason = "no-trust"           // no trusted keys loaded at all
 	ReasonBadIssuer      Reason = "bad-issuer"         // issuer claim malformed or not the key's
+	ReasonBusinessRule   Reason = "business-rule"      // an EU DCC fails a country's business rule (CertLogic)
 	// ReasonJustUsed comes from the terminal's replay memory, not from a
 	// verifier: the code was admitted here moments ago.
 	ReasonJustUsed Reason = "code-just-used"
@@ -69,6 +70,7 @@ var messages = map[Reason]message{
 	ReasonClockUntrusted: {"Gate clock not set. Use the manual procedure.", "设备时间未校准。请改用人工核验。"},
 	ReasonNoTrust:        {"Gate has no trusted keys yet. Use the manual procedure.", "设备尚无可信密钥。请改用人工核验。"},
 	ReasonBadIssuer:      {"Issuer does not match its key. Refuse entry.", "签发方与密钥不符。拒绝通行。"},
+	ReasonBusinessRule:   {"Certificate does not meet the country's entry rules. Refuse entry.", "证书不符合该国的入境规则。拒绝通行。"},
 	ReasonJustUsed:       {"This code was just used here. Ask for the person's own live code; the guard decides.", "此码刚刚已在本处使用。请出示本人的实时码,由保安决定。"},
 }
 
@@ -81,7 +83,7 @@ func Reasons() []Reason {
 		ReasonExpired, ReasonNotYetValid, ReasonKeyNotValid, ReasonKeyRevoked,
 		ReasonKeyUsage, ReasonSchema, ReasonValueSet, ReasonRevoked, ReasonLiveRequired, ReasonLiveStale,
 		ReasonLiveSignature, ReasonClockUntrusted, ReasonNoTrust, ReasonBadIssuer,
-		ReasonJustUsed,
+		ReasonBusinessRule, ReasonJustUsed,
 	}
 }
 
@@ -111,6 +113,11 @@ type Rejection struct {
 	// Field and Code name what a value-set refusal is about: the field
 	// ("v.mp", "t.ma", "co" …) and the code it holds. Empty otherwise.
 	Field, Code string
+	// Rule and RuleText name what a business-rule refusal is about: the
+	// rule's identifier ("VR-AT-0001") and its description by language
+	// ("en" at least). Empty otherwise.
+	Rule     string
+	RuleText map[string]string
 }
 
 // Error implements error: "reason: detail".
@@ -133,6 +140,9 @@ func (r *Rejection) Unwrap() error { return r.Err }
 func (r *Rejection) Message(lang string) string {
 	if r.Reason == ReasonValueSet && r.Field != "" {
 		return valueSetMessage(r.Field, r.Code, lang)
+	}
+	if r.Reason == ReasonBusinessRule && r.Rule != "" {
+		return businessRuleMessage(r.Rule, r.RuleText, lang)
 	}
 	return r.Reason.Message(lang)
 }
@@ -169,6 +179,28 @@ func valueSetMessage(field, code, lang string) string {
 		return fmt.Sprintf("证书中的%s代码 %s(%s)不在欧盟代码表中。拒绝通行。", words.zh, shown, field)
 	}
 	return fmt.Sprintf("Unknown %s %s (%s) in the certificate. Refuse entry.", words.en, shown, field)
+}
+
+// businessRuleMessage is the guard's sentence for a failed EU business
+// rule: its identifier and its description in the guard's language, or
+// else in English: "Entry rule VR-AT-0001 not met: Vaccination must not
+// be older than 270 days. Refuse entry."
+func businessRuleMessage(rule string, text map[string]string, lang string) string {
+	desc := text[lang]
+	if desc == "" {
+		desc = text["en"]
+	}
+	desc = strings.TrimRight(strings.TrimSpace(desc), ".。")
+	if lang == "zh" {
+		if desc == "" {
+			return fmt.Sprintf("不符合入境规则 %s。拒绝通行。", shownCode(rule))
+		}
+		return fmt.Sprintf("不符合入境规则 %s:%s。拒绝通行。", shownCode(rule), desc)
+	}
+	if desc == "" {
+		return fmt.Sprintf("Entry rule %s not met. Refuse entry.", shownCode(rule))
+	}
+	return fmt.Sprintf("Entry rule %s not met: %s. Refuse entry.", shownCode(rule), desc)
 }
 
 // shownCode makes a code from a certificate safe and short for the

@@ -1,0 +1,112 @@
+package dcc
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"sentinel/crypto/certlogic"
+	"sentinel/crypto/credential"
+	"sentinel/crypto/valueset"
+)
+
+// Rules are EU business rules (CertLogic, in the EU rule format) with the
+// value sets they read, ready to check verified certificates. They are
+// read-only once made and safe for concurrent use.
+type Rules struct {
+	rules []*certlogic.Rule
+	sets  certlogic.ValueSets
+}
+
+// NewRules holds rules and the value sets their logic reads under
+// external.valueSets (nil: none).
+func NewRules(rules []*certlogic.Rule, sets *valueset.Sets) *Rules {
+	m := map[string][]string{}
+	for _, s := range sets.All() {
+		m[s.ID] = s.Sorted()
+	}
+	return &Rules{rules: rules, sets: certlogic.NewValueSets(m)}
+}
+
+// Len returns the number of rules held.
+func (r *Rules) Len() int {
+	if r == nil {
+		return 0
+	}
+	return len(r.rules)
+}
+
+// RulesOutcome is what Check found: the country of arrival and the rules
+// evaluated (identifier and version).
+type RulesOutcome struct {
+	Country   string
+	Evaluated []string // as "VR-AT-0001 1.0.2"
+}
+
+// Check evaluates on a verified EU DCC credential, as EU verifiers do,
+// the acceptance rules of the country of arrival and the invalidation
+// rules of the issuing country, those valid at `at` for the
+// certificate's type, General rules included. It returns the rules
+// evaluated and nil when every one passed, or a *credential.Rejection
+// with ReasonBusinessRule that names the first failing rule (by
+// identifier) and carries its descriptions. A credential that is no EU
+// DCC is outside these rules: nothing is evaluated.
+func (r *Rules) Check(c *credential.Credential, arrival string, at time.Time) (RulesOutcome, error) {
+	out := RulesOutcome{Country: arrival}
+	h, ok := c.Content.(*HCert)
+	if !ok || r.Len() == 0 {
+		return out, nil
+	}
+	payload, err := rulesPayload(h)
+	if err != nil {
+		return out, credential.Reject(credential.FormatDCC, credential.ReasonBusinessRule, "the certificate cannot be given to the rules: %w", err)
+	}
+	ct, ok := certlogic.CertificateTypeOf(payload)
+	if !ok {
+		return out, credential.Reject(credential.FormatDCC, credential.ReasonSchema, "the certificate holds no single vaccination, test or recovery")
+	}
+	issuer := h.country()
+	sel := certlogic.Select(r.rules, certlogic.Selection{Country: arrival, Type: certlogic.Acceptance, CertificateType: ct, At: at})
+	sel = append(sel, certlogic.Select(r.rules, certlogic.Selection{Country: issuer, Type: certlogic.Invalidation, CertificateType: ct, At: at})...)
+	data := certlogic.Data(payload, certlogic.External{
+		ValidationClock:   at,
+		ValueSets:         r.sets,
+		CountryCode:       arrival,
+		IssuerCountryCode: issuer,
+		Exp:               c.Expires,
+		Iat:               c.IssuedAt,
+		Kid:               base64.StdEncoding.EncodeToString(c.KeyID),
+	})
+	for _, rule := range sel {
+		out.Evaluated = append(out.Evaluated, rule.Identifier+" "+rule.Version.String())
+		passed, err := rule.Eval(data)
+		if passed {
+			continue
+		}
+		rej := credential.Reject(credential.FormatDCC, credential.ReasonBusinessRule,
+			"%s rule %s %s of %s failed", rule.Type, rule.Identifier, rule.Version, rule.Country)
+		if err != nil {
+			rej = credential.Reject(credential.FormatDCC, credential.ReasonBusinessRule,
+				"%s rule %s %s of %s could not be evaluated: %w", rule.Type, rule.Identifier, rule.Version, rule.Country, err)
+		}
+		rej.Rule = rule.Identifier
+		rej.RuleText = make(map[string]string, len(rule.Descriptions))
+		for _, d := range rule.Descriptions {
+			rej.RuleText[d.Lang] = d.Desc
+		}
+		return out, rej
+	}
+	return out, nil
+}
+
+// rulesPayload gives the health certificate to the rules as the JSON the
+// EU's rules were written for (the schema's field names), after the
+// verifier's leniencies (null groups absent, 1.0.x date-times as dates).
+func rulesPayload(h *HCert) (any, error) {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("encode the health certificate: %w", err)
+	}
+	return certlogic.DecodeJSON(b)
+}
