@@ -389,8 +389,8 @@ func parseKinds(s string) ([]trust.Kind, error) {
 	for _, n := range strings.Split(s, ",") {
 		k := trust.Kind(strings.TrimSpace(n))
 		if !k.Valid() {
-			names := make([]string, 0, len(trust.Kinds()))
-			for _, k := range trust.Kinds() {
+			names := make([]string, 0, len(trust.DelegableKinds()))
+			for _, k := range trust.DelegableKinds() {
 				names = append(names, string(k))
 			}
 			return nil, cli.Usagef("--kinds: unknown kind %q (known: %s)", k, strings.Join(names, ", "))
@@ -412,7 +412,7 @@ func runTrustDelegate(ctx context.Context, args []string, stdin io.Reader, stdou
 	fs := cli.NewFlagSet("sentinel-central trust delegate", stderr, cli.CommandHelp(ctx))
 	rootPath := fs.String("root", "", "the operator root's private key file (required)")
 	pubPath := fs.String("pub", "", "the online signing key's public key file (required)")
-	kindsFlag := fs.String("kinds", "", "comma-separated kinds it may sign: trust, status-base, status-delta, policy, config (required)")
+	kindsFlag := fs.String("kinds", "", "comma-separated kinds it may sign: trust, status-base, status-delta, policy, config, colour-rules (rule sets of the code engine; required)")
 	valid := fs.String("valid", "90d", "how long the delegation lasts, e.g. 90d or 720h")
 	var from cli.Time
 	fs.Var(&from, "from", "the `TIME` the delegation starts (RFC 3339; default now)")

@@ -27,15 +27,24 @@ const (
 	KindStatusDelta Kind = "status-delta"
 	KindPolicy      Kind = "policy"
 	KindConfig      Kind = "config"
+	// KindColourRules is the centre's own kind: a code engine rule set,
+	// sealed by `sentinel-central rules deploy` so that every deployment
+	// names the key that signed it. Terminals never receive it, so Kinds
+	// (the kinds terminals download) leaves it out.
+	KindColourRules Kind = "colour-rules"
 )
 
-// Kinds returns every kind of bundle.
+// Kinds returns every kind of bundle that terminals download.
 func Kinds() []Kind {
 	return []Kind{KindTrust, KindStatusBase, KindStatusDelta, KindPolicy, KindConfig}
 }
 
-// Valid reports whether k is a known kind.
-func (k Kind) Valid() bool { return slices.Contains(Kinds(), k) }
+// DelegableKinds returns every kind a delegation may name: Kinds and the
+// centre's own KindColourRules.
+func DelegableKinds() []Kind { return append(Kinds(), KindColourRules) }
+
+// Valid reports whether k is a known kind (one of DelegableKinds).
+func (k Kind) Valid() bool { return slices.Contains(DelegableKinds(), k) }
 
 // Freshness says how current a terminal's bundle of one kind is. The zero
 // value is FreshnessBlocked.

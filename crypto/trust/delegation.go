@@ -107,12 +107,12 @@ func KeyIDOfPublic(pub crypto.PublicKey) (KeyID, error) {
 // given kinds of bundle from from to to.
 func Delegate(root crypto.Signer, pub crypto.PublicKey, kinds []Kind, from, to time.Time) (*Delegation, error) {
 	if len(kinds) == 0 {
-		return nil, fmt.Errorf("delegate: no kinds: name the bundles the key may sign (%s)", kindList(Kinds()))
+		return nil, fmt.Errorf("delegate: no kinds: name the bundles the key may sign (%s)", kindList(DelegableKinds()))
 	}
 	names := make([]string, len(kinds))
 	for i, k := range kinds {
 		if !k.Valid() {
-			return nil, fmt.Errorf("delegate: unknown kind %q (known: %s)", k, kindList(Kinds()))
+			return nil, fmt.Errorf("delegate: unknown kind %q (known: %s)", k, kindList(DelegableKinds()))
 		}
 		names[i] = string(k)
 	}

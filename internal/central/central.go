@@ -140,11 +140,13 @@ type Ingester interface {
 }
 
 // Store keeps passages exactly once per (device, epoch, seq), and the
-// rest of the centre's state: the holders' statuses, the device registry
+// rest of the centre's state: the holders' statuses, the code engine's
+// facts, areas and rule sets, the device registry
 // with its enrolment tokens, the audit log and the operator API's tokens.
 type Store interface {
 	Ingester
 	StatusStore
+	EngineStore
 	Registry
 	AuditLog
 	OpsTokens

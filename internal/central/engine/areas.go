@@ -6,20 +6,22 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"sentinel/internal/central"
 )
 
 // Level is an area's risk level.
-type Level string
+type Level = central.Level
 
 // Risk levels. An area that ops never graded is low.
 const (
-	Low    Level = "low"
-	Medium Level = "medium"
-	High   Level = "high"
+	Low    = central.LevelLow
+	Medium = central.LevelMedium
+	High   = central.LevelHigh
 )
 
 // rank orders levels: low < medium < high.
-func (l Level) rank() int {
+func rank(l Level) int {
 	switch l {
 	case Medium:
 		return 1
@@ -31,72 +33,40 @@ func (l Level) rank() int {
 
 // ParseLevel parses "low", "medium" or "high".
 func ParseLevel(s string) (Level, error) {
-	switch l := Level(s); l {
-	case Low, Medium, High:
+	if l := Level(s); l.Valid() {
 		return l, nil
 	}
 	return "", fmt.Errorf("risk level %q: want low, medium or high", s)
 }
 
 // AreaKind is an area's place in the tree.
-type AreaKind string
+type AreaKind = central.AreaKind
 
 // Area kinds, from the widest.
 const (
-	Province AreaKind = "province"
-	City     AreaKind = "city"
-	District AreaKind = "district"
-	Compound AreaKind = "compound"
+	Province = central.AreaProvince
+	City     = central.AreaCity
+	District = central.AreaDistrict
+	Compound = central.AreaCompound
 )
-
-// depth is the kind's depth in the tree: province 0 … compound 3.
-func (k AreaKind) depth() int {
-	switch k {
-	case Province:
-		return 0
-	case City:
-		return 1
-	case District:
-		return 2
-	case Compound:
-		return 3
-	}
-	return -1
-}
 
 // ParseAreaKind parses "province", "city", "district" or "compound".
 func ParseAreaKind(s string) (AreaKind, error) {
-	if k := AreaKind(s); k.depth() >= 0 {
+	if k := AreaKind(s); k.Depth() >= 0 {
 		return k, nil
 	}
 	return "", fmt.Errorf("area kind %q: want province, city, district or compound", s)
 }
 
-// Area is a region of the tree. Its ID is what rule sets, sites and facts
-// name ("ZJ", "HB-WH", "HB-WH-JA-0012"); ids are region ids in the
-// issuers' spelling: 1 to 32 of A-Z, 0-9 and '-'.
-type Area struct {
-	ID     string
-	Kind   AreaKind
-	Parent string // "" for a province
-	Name   string // in the local language, for ops and explanations
-}
+// Area is a region of the tree (central.Area).
+type Area = central.Area
 
-// Site is a place with terminals (a supermarket, a compound's gate) and
-// the area it lies in. Its ID is the site id of the terminals' enrolment.
-type Site struct {
-	ID   string
-	Area string
-	Name string
-}
+// Site is a place with terminals and the area it lies in (central.Site).
+type Site = central.Site
 
-// Grade is a risk level set by ops for an area from Effective on.
-type Grade struct {
-	Area      string
-	Level     Level
-	Effective time.Time
-	Source    string // "ops:NAME"
-}
+// Grade is a risk level set by ops for an area from its effective time
+// (central.Grade).
+type Grade = central.Grade
 
 // Areas is the tree of areas with their sites and their risk levels over
 // time. Build it with NewAreas; it is read-only after that and safe for
@@ -107,19 +77,9 @@ type Areas struct {
 	grades map[string][]Grade // per area, ascending by Effective
 }
 
-// ValidAreaID reports whether id is 1 to 32 of A-Z, 0-9 and '-', not
-// starting or ending with '-'.
-func ValidAreaID(id string) bool {
-	if id == "" || len(id) > 32 || id[0] == '-' || id[len(id)-1] == '-' {
-		return false
-	}
-	for _, r := range id {
-		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
+// ValidAreaID reports whether id is an area id: 1 to 32 of A-Z, 0-9 and
+// '-'.
+func ValidAreaID(id string) bool { return central.ValidAreaID(id) }
 
 // NewAreas checks and indexes a tree: every id valid and unique, every
 // parent known and one kind wider than its child (a compound may also sit
@@ -130,32 +90,14 @@ func NewAreas(areas []Area, sites []Site, grades []Grade) (*Areas, error) {
 	t := &Areas{areas: make(map[string]*Area, len(areas)), sites: make(map[string]*Site, len(sites)), grades: map[string][]Grade{}}
 	for i := range areas {
 		a := areas[i]
-		if !ValidAreaID(a.ID) {
-			return nil, fmt.Errorf("area %q: an id is 1 to 32 of A-Z, 0-9 and '-'", a.ID)
-		}
-		if a.Kind.depth() < 0 {
-			return nil, fmt.Errorf("area %s: kind %q: want province, city, district or compound", a.ID, a.Kind)
-		}
 		if _, dup := t.areas[a.ID]; dup {
 			return nil, fmt.Errorf("area %s is listed twice", a.ID)
 		}
 		t.areas[a.ID] = &a
 	}
 	for _, a := range t.areas {
-		switch {
-		case a.Kind == Province && a.Parent != "":
-			return nil, fmt.Errorf("area %s is a province and cannot lie in %s", a.ID, a.Parent)
-		case a.Kind != Province && a.Parent == "":
-			return nil, fmt.Errorf("area %s is a %s and needs the area it lies in", a.ID, a.Kind)
-		case a.Parent == "":
-			continue
-		}
-		p, ok := t.areas[a.Parent]
-		if !ok {
-			return nil, fmt.Errorf("area %s lies in %s, which is not an area: add it first", a.ID, a.Parent)
-		}
-		if p.Kind.depth() >= a.Kind.depth() {
-			return nil, fmt.Errorf("area %s is a %s and cannot lie in %s, a %s", a.ID, a.Kind, p.ID, p.Kind)
+		if err := central.ValidateArea(*a, t.areas[a.Parent]); err != nil {
+			return nil, err
 		}
 	}
 	for i := range sites {
@@ -175,11 +117,8 @@ func NewAreas(areas []Area, sites []Site, grades []Grade) (*Areas, error) {
 		if _, ok := t.areas[g.Area]; !ok {
 			return nil, fmt.Errorf("risk level for %q, which is not an area", g.Area)
 		}
-		if _, err := ParseLevel(string(g.Level)); err != nil {
-			return nil, fmt.Errorf("area %s: %w", g.Area, err)
-		}
-		if g.Effective.IsZero() {
-			return nil, fmt.Errorf("area %s: risk level %s has no effective time", g.Area, g.Level)
+		if err := central.ValidateGrade(g); err != nil {
+			return nil, err
 		}
 		t.grades[g.Area] = append(t.grades[g.Area], g)
 	}
@@ -246,7 +185,7 @@ func (t *Areas) Within(area, ancestor string) bool {
 func (t *Areas) Level(area string, at time.Time) Level {
 	l := Low
 	for _, id := range t.Path(area) {
-		if g, ok := t.gradeAt(id, at); ok && g.Level.rank() > l.rank() {
+		if g, ok := t.gradeAt(id, at); ok && rank(g.Level) > rank(l) {
 			l = g.Level
 		}
 	}

@@ -34,8 +34,9 @@ type Store struct {
 	owners   map[central.Epoch]string // the device that stored under an epoch first
 	forks    map[key]central.Fork     // by device and branch
 
-	reg    registry // devices, tokens, audit, operator tokens (registry.go)
-	status statuses // the status part (status.go)
+	reg    registry   // devices, tokens, audit, operator tokens (registry.go)
+	status statuses   // the status part (status.go)
+	engine engineData // the code engine's part (engine.go)
 }
 
 type recKey struct {

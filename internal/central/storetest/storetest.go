@@ -114,6 +114,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("SalvagedGap", func(t *testing.T) { testSalvagedGap(t, h) })
 	t.Run("Fork", func(t *testing.T) { testFork(t, h) })
 	t.Run("Status", func(t *testing.T) { runStatus(t, h) })
+	t.Run("Engine", func(t *testing.T) { runEngine(t, h) })
 }
 
 // testSalvagedGap: a salvaged range (records recovered from a damaged

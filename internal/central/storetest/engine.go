@@ -1,0 +1,461 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"periph.io/x/conn/v3/physic"
+
+	"sentinel/internal/central"
+)
+
+// engineT0 is the time of the engine cases: whole seconds, UTC.
+var engineT0 = time.Date(2020, 2, 1, 8, 0, 0, 0, time.UTC)
+
+func by(n int) central.ChangeBy {
+	return central.ChangeBy{Time: engineT0.Add(time.Duration(n) * time.Minute), By: "ops:test", Why: fmt.Sprintf("change %d", n)}
+}
+
+// runEngine runs the cases of the code engine's part (central.EngineStore).
+func runEngine(t *testing.T, h Harness) {
+	open := func(t *testing.T) central.Store {
+		t.Helper()
+		s := h.New(t)
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	t.Run("RoundTrip", func(t *testing.T) { testEngineRoundTrip(t, open(t)) })
+	t.Run("Refusals", func(t *testing.T) { testEngineRefusals(t, open(t)) })
+	t.Run("RollsBack", func(t *testing.T) { testEngineRollback(t, open(t)) })
+	t.Run("Empty", func(t *testing.T) { testEngineEmpty(t, open(t)) })
+	t.Run("Restart", func(t *testing.T) {
+		if h.Reopen == nil {
+			t.Skip("store keeps nothing across a restart")
+		}
+		s := h.New(t)
+		seedEngine(t, s)
+		s = h.Reopen(t, s)
+		defer s.Close()
+		checkEngineSeed(t, s)
+		// Sequence numbers go on after a restart; none is reused.
+		var f central.Fact
+		mustUpdate(t, s, func(tx central.EngineTx) (err error) {
+			f, err = tx.AddFact(context.Background(), central.Fact{Holder: "ZJ:9", Kind: central.FactConfirmed, At: engineT0, Source: "ops:test"}, by(20))
+			return err
+		})
+		if f.Seq != 6 {
+			t.Errorf("the first fact after a restart has seq %d, want 6", f.Seq)
+		}
+	})
+	t.Run("Serialised", func(t *testing.T) {
+		s := open(t)
+		stores := []central.Store{s}
+		if h.Another != nil {
+			for range 2 {
+				o := h.Another(t, s)
+				t.Cleanup(func() { o.Close() })
+				stores = append(stores, o)
+			}
+		}
+		testEngineSerialised(t, stores)
+	})
+}
+
+func mustUpdate(t *testing.T, s central.Store, fn func(tx central.EngineTx) error) {
+	t.Helper()
+	if err := s.UpdateEngine(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func seedAreas() []central.Area {
+	return []central.Area{
+		{ID: "HB", Kind: central.AreaProvince, Name: "湖北"},
+		{ID: "HB-WH", Kind: central.AreaCity, Parent: "HB", Name: "Wuhan"},
+		{ID: "HB-WH-JA", Kind: central.AreaDistrict, Parent: "HB-WH", Name: "Jiang'an"},
+		{ID: "HB-WH-JA-C07", Kind: central.AreaCompound, Parent: "HB-WH-JA"},
+	}
+}
+
+// seedEngine fills s with areas, sites, grades, five facts (one removed
+// again) and three rule set deployments.
+func seedEngine(t *testing.T, s central.Store) {
+	ctx := context.Background()
+	mustUpdate(t, s, func(tx central.EngineTx) error {
+		for i, a := range seedAreas() {
+			if err := tx.PutArea(ctx, a, by(i)); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutSite(ctx, central.Site{ID: "CP-1", Area: "HB-WH-JA", Name: "checkpoint 1"}, by(4)); err != nil {
+			return err
+		}
+		if err := tx.AddGrade(ctx, central.Grade{Area: "HB-WH-JA", Level: central.LevelHigh, Effective: engineT0, Source: "ops:a"}, by(5)); err != nil {
+			return err
+		}
+		return tx.AddGrade(ctx, central.Grade{Area: "HB-WH", Level: central.LevelMedium, Effective: engineT0.Add(-time.Hour), Source: "ops:a"}, by(6))
+	})
+	facts := []central.Fact{
+		{Holder: "HB:2", Kind: central.FactFever, At: engineT0.Add(time.Hour), Site: "CP-1", Temperature: physic.ZeroCelsius + 38500*physic.MilliKelvin, Source: "passage:T1/00/7"},
+		{Holder: "HB:10", Kind: central.FactHome, At: engineT0, Area: "HB-WH-JA-C07", Source: "ops:a"},
+		{Holder: "HB:2", Kind: central.FactWhitelist, At: engineT0, Area: "HB-WH", Value: "essential", Until: engineT0.AddDate(0, 0, 30), Source: "ops:a"},
+		{Holder: "HB:2", Kind: central.FactTestNegative, At: engineT0.Add(2 * time.Hour), Source: "import:tests.csv:3"},
+		{Holder: "p:00112233445566778899aabbccddeeff", Kind: central.FactManual, At: engineT0, Value: "red", Source: "ops:a"},
+	}
+	mustUpdate(t, s, func(tx central.EngineTx) error {
+		for i, f := range facts {
+			got, err := tx.AddFact(ctx, f, by(10+i))
+			if err != nil {
+				return err
+			}
+			if got.Seq != uint64(i+1) {
+				return fmt.Errorf("fact %d got seq %d", i, got.Seq)
+			}
+		}
+		_, err := tx.RemoveFact(ctx, 4, by(15))
+		return err
+	})
+	for i, label := range []string{"v1", "v2"} {
+		mustUpdate(t, s, func(tx central.EngineTx) error {
+			r, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "HB", Label: label, Source: []byte("region HB\n"), Signed: []byte{0xd2, byte(i)}}, by(16+i))
+			if err == nil && r.Number != uint64(i+1) {
+				err = fmt.Errorf("deployment %d got number %d", i, r.Number)
+			}
+			return err
+		})
+	}
+	mustUpdate(t, s, func(tx central.EngineTx) error {
+		_, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "HB-WH", Label: "w1", Source: []byte("region HB-WH\n")}, by(18))
+		return err
+	})
+}
+
+func checkEngineSeed(t *testing.T, s central.Store) {
+	t.Helper()
+	ctx := context.Background()
+	err := s.ViewEngine(ctx, func(r central.EngineReader) error {
+		areas, err := r.Areas(ctx)
+		if err != nil {
+			return err
+		}
+		want := seedAreas()
+		// By ID: HB, HB-WH, HB-WH-JA, HB-WH-JA-C07 is already that order.
+		if !reflect.DeepEqual(areas, want) {
+			t.Errorf("areas %+v, want %+v", areas, want)
+		}
+		sites, err := r.Sites(ctx)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(sites, []central.Site{{ID: "CP-1", Area: "HB-WH-JA", Name: "checkpoint 1"}}) {
+			t.Errorf("sites %+v", sites)
+		}
+		grades, err := r.Grades(ctx)
+		if err != nil {
+			return err
+		}
+		wantG := []central.Grade{
+			{Area: "HB-WH", Level: central.LevelMedium, Effective: engineT0.Add(-time.Hour), Source: "ops:a"},
+			{Area: "HB-WH-JA", Level: central.LevelHigh, Effective: engineT0, Source: "ops:a"},
+		}
+		if !reflect.DeepEqual(grades, wantG) {
+			t.Errorf("grades %+v, want %+v", grades, wantG)
+		}
+		hb2, err := r.Facts(ctx, "HB:2")
+		if err != nil {
+			return err
+		}
+		fever := central.Fact{Seq: 1, Holder: "HB:2", Kind: central.FactFever, At: engineT0.Add(time.Hour), Site: "CP-1", Area: "HB-WH-JA",
+			Temperature: physic.ZeroCelsius + 38500*physic.MilliKelvin, Source: "passage:T1/00/7"}
+		wl := central.Fact{Seq: 3, Holder: "HB:2", Kind: central.FactWhitelist, At: engineT0, Area: "HB-WH", Value: "essential", Until: engineT0.AddDate(0, 0, 30), Source: "ops:a"}
+		if !reflect.DeepEqual(hb2, []central.Fact{fever, wl}) {
+			t.Errorf("facts of HB:2 %+v,\nwant %+v", hb2, []central.Fact{fever, wl})
+		}
+		all, err := r.AllFacts(ctx)
+		if err != nil {
+			return err
+		}
+		var order []string
+		for _, f := range all {
+			order = append(order, fmt.Sprintf("%s/%d", f.Holder, f.Seq))
+		}
+		// Bytewise holder order: "HB:10" < "HB:2" < "p:…".
+		if want := "[HB:10/2 HB:2/1 HB:2/3 p:00112233445566778899aabbccddeeff/5]"; fmt.Sprint(order) != want {
+			t.Errorf("all facts %v, want %s", order, want)
+		}
+		if fs, err := r.Facts(ctx, "HB:1"); err != nil || len(fs) != 0 {
+			t.Errorf("facts of HB:1 (a prefix of HB:10) %+v, %v; want none", fs, err)
+		}
+		rs, err := r.RuleSets(ctx)
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, x := range rs {
+			got = append(got, fmt.Sprintf("%s#%d %s %s %q %x %s", x.Region, x.Number, x.Label, x.By, x.Source, x.Signed, x.Deployed.Format(time.RFC3339)))
+		}
+		wantRS := []string{
+			`HB#1 v1 ops:test "region HB\n" d200 2020-02-01T08:16:00Z`,
+			`HB#2 v2 ops:test "region HB\n" d201 2020-02-01T08:17:00Z`,
+			`HB-WH#1 w1 ops:test "region HB-WH\n"  2020-02-01T08:18:00Z`,
+		}
+		if fmt.Sprint(got) != fmt.Sprint(wantRS) {
+			t.Errorf("rule sets\n%v\nwant\n%v", got, wantRS)
+		}
+		changes, err := r.Changes(ctx, 1, 0)
+		if err != nil {
+			return err
+		}
+		var acts []string
+		for i, c := range changes {
+			if c.Seq != uint64(i+1) || c.By != "ops:test" || c.Time.IsZero() || !json.Valid(c.Detail) {
+				t.Errorf("change %d: %+v", i, c)
+			}
+			acts = append(acts, c.Action+" "+c.Subject)
+		}
+		wantActs := []string{"area-set HB", "area-set HB-WH", "area-set HB-WH-JA", "area-set HB-WH-JA-C07", "site-set CP-1",
+			"grade-add HB-WH-JA", "grade-add HB-WH", "fact-add HB:2", "fact-add HB:10", "fact-add HB:2", "fact-add HB:2",
+			"fact-add p:00112233445566778899aabbccddeeff", "fact-remove HB:2", "rules-deploy HB", "rules-deploy HB", "rules-deploy HB-WH"}
+		if fmt.Sprint(acts) != fmt.Sprint(wantActs) {
+			t.Errorf("audit\n%v\nwant\n%v", acts, wantActs)
+		}
+		if len(changes) == len(wantActs) {
+			var removed central.Fact
+			if err := json.Unmarshal(changes[12].Detail, &removed); err != nil || removed.Kind != central.FactTestNegative || removed.Seq != 4 {
+				t.Errorf("the removal's audit names %+v (%v), want the test fact 4", removed, err)
+			}
+			if changes[12].Why != "change 15" || !changes[12].Time.Equal(engineT0.Add(15*time.Minute)) {
+				t.Errorf("the removal's audit: %+v", changes[12])
+			}
+		}
+		page, err := r.Changes(ctx, 14, 2)
+		if err != nil {
+			return err
+		}
+		if len(page) != 2 || page[0].Seq != 14 || page[1].Seq != 15 {
+			t.Errorf("changes from 14, 2 of them: %+v", page)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testEngineRoundTrip(t *testing.T, s central.Store) {
+	seedEngine(t, s)
+	checkEngineSeed(t, s)
+	// Renaming an area is allowed; moving it is not.
+	ctx := context.Background()
+	mustUpdate(t, s, func(tx central.EngineTx) error {
+		return tx.PutArea(ctx, central.Area{ID: "HB-WH", Kind: central.AreaCity, Parent: "HB", Name: "武汉"}, by(30))
+	})
+	err := s.UpdateEngine(ctx, func(tx central.EngineTx) error {
+		return tx.PutArea(ctx, central.Area{ID: "HB-WH-JA", Kind: central.AreaCompound, Parent: "HB-WH"}, by(31))
+	})
+	if !errors.Is(err, central.ErrEngineInput) {
+		t.Errorf("changing an area's kind: %v, want ErrEngineInput", err)
+	}
+	_ = s.ViewEngine(ctx, func(r central.EngineReader) error {
+		areas, _ := r.Areas(ctx)
+		if len(areas) != 4 || areas[1].Name != "武汉" || areas[2].Kind != central.AreaDistrict {
+			t.Errorf("areas after the rename %+v", areas)
+		}
+		return nil
+	})
+}
+
+func testEngineRefusals(t *testing.T, s central.Store) {
+	ctx := context.Background()
+	mustUpdate(t, s, func(tx central.EngineTx) error {
+		return tx.PutArea(ctx, central.Area{ID: "ZJ", Kind: central.AreaProvince}, by(0))
+	})
+	for _, tc := range []struct {
+		name string
+		fn   func(tx central.EngineTx) error
+		want error
+	}{
+		{"fact without holder", func(tx central.EngineTx) error {
+			_, err := tx.AddFact(ctx, central.Fact{Kind: central.FactConfirmed, At: engineT0}, by(1))
+			return err
+		}, central.ErrEngineInput},
+		{"fact of an unknown kind", func(tx central.EngineTx) error {
+			_, err := tx.AddFact(ctx, central.Fact{Holder: "ZJ:1", Kind: "positive", At: engineT0}, by(1))
+			return err
+		}, central.ErrEngineInput},
+		{"fact at an unknown site", func(tx central.EngineTx) error {
+			_, err := tx.AddFact(ctx, central.Fact{Holder: "ZJ:1", Kind: central.FactVisit, At: engineT0, Site: "NOPE"}, by(1))
+			return err
+		}, central.ErrEngineInput},
+		{"home in an unknown area", func(tx central.EngineTx) error {
+			_, err := tx.AddFact(ctx, central.Fact{Holder: "ZJ:1", Kind: central.FactHome, At: engineT0, Area: "ZJ-HZ"}, by(1))
+			return err
+		}, central.ErrEngineInput},
+		{"a change without who", func(tx central.EngineTx) error {
+			_, err := tx.AddFact(ctx, central.Fact{Holder: "ZJ:1", Kind: central.FactConfirmed, At: engineT0}, central.ChangeBy{Time: engineT0})
+			return err
+		}, central.ErrEngineInput},
+		{"area in an unknown area", func(tx central.EngineTx) error {
+			return tx.PutArea(ctx, central.Area{ID: "HB-WH", Kind: central.AreaCity, Parent: "HB"}, by(1))
+		}, central.ErrEngineInput},
+		{"city in a city", func(tx central.EngineTx) error {
+			if err := tx.PutArea(ctx, central.Area{ID: "ZJ-HZ", Kind: central.AreaCity, Parent: "ZJ"}, by(1)); err != nil {
+				return err
+			}
+			return tx.PutArea(ctx, central.Area{ID: "ZJ-HZ-X", Kind: central.AreaCity, Parent: "ZJ-HZ"}, by(2))
+		}, central.ErrEngineInput},
+		{"bad area id", func(tx central.EngineTx) error {
+			return tx.PutArea(ctx, central.Area{ID: "zj hz", Kind: central.AreaProvince}, by(1))
+		}, central.ErrEngineInput},
+		{"site in an unknown area", func(tx central.EngineTx) error {
+			return tx.PutSite(ctx, central.Site{ID: "S", Area: "HB"}, by(1))
+		}, central.ErrEngineInput},
+		{"grade of an unknown area", func(tx central.EngineTx) error {
+			return tx.AddGrade(ctx, central.Grade{Area: "HB", Level: central.LevelHigh, Effective: engineT0}, by(1))
+		}, central.ErrEngineInput},
+		{"grade of a bad level", func(tx central.EngineTx) error {
+			return tx.AddGrade(ctx, central.Grade{Area: "ZJ", Level: "severe", Effective: engineT0}, by(1))
+		}, central.ErrEngineInput},
+		{"rule set without source", func(tx central.EngineTx) error {
+			_, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "ZJ", Label: "v"}, by(1))
+			return err
+		}, central.ErrEngineInput},
+		{"removing a fact that is not there", func(tx central.EngineTx) error {
+			_, err := tx.RemoveFact(ctx, 99, by(1))
+			return err
+		}, central.ErrNoFact},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.UpdateEngine(ctx, tc.fn)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	// Nothing of the refused changes was kept: one area, one audit record.
+	_ = s.ViewEngine(ctx, func(r central.EngineReader) error {
+		areas, _ := r.Areas(ctx)
+		changes, _ := r.Changes(ctx, 1, 0)
+		facts, _ := r.AllFacts(ctx)
+		if len(areas) != 1 || len(changes) != 1 || len(facts) != 0 {
+			t.Errorf("after refusals: %d areas, %d audit records, %d facts; want 1, 1, 0", len(areas), len(changes), len(facts))
+		}
+		return nil
+	})
+}
+
+func testEngineRollback(t *testing.T, s central.Store) {
+	ctx := context.Background()
+	boom := errors.New("publishing failed")
+	err := s.UpdateEngine(ctx, func(tx central.EngineTx) error {
+		if err := tx.PutArea(ctx, central.Area{ID: "ZJ", Kind: central.AreaProvince}, by(0)); err != nil {
+			return err
+		}
+		if _, err := tx.AddFact(ctx, central.Fact{Holder: "ZJ:1", Kind: central.FactConfirmed, At: engineT0}, by(1)); err != nil {
+			return err
+		}
+		if _, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "ZJ", Label: "v", Source: []byte("x")}, by(2)); err != nil {
+			return err
+		}
+		// The transaction sees its own changes.
+		if fs, err := tx.Facts(ctx, "ZJ:1"); err != nil || len(fs) != 1 {
+			return fmt.Errorf("own fact not seen: %v %v", fs, err)
+		}
+		return boom
+	})
+	if err != boom {
+		t.Fatalf("got %v, want fn's error as it is", err)
+	}
+	_ = s.ViewEngine(ctx, func(r central.EngineReader) error {
+		areas, _ := r.Areas(ctx)
+		changes, _ := r.Changes(ctx, 1, 0)
+		facts, _ := r.AllFacts(ctx)
+		rs, _ := r.RuleSets(ctx)
+		if len(areas)+len(changes)+len(facts)+len(rs) != 0 {
+			t.Errorf("after a rollback: %d areas, %d audit records, %d facts, %d rule sets; want none", len(areas), len(changes), len(facts), len(rs))
+		}
+		return nil
+	})
+	// The next deployment is still number 1.
+	mustUpdate(t, s, func(tx central.EngineTx) error {
+		if err := tx.PutArea(ctx, central.Area{ID: "ZJ", Kind: central.AreaProvince}, by(0)); err != nil {
+			return err
+		}
+		r, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "ZJ", Label: "v", Source: []byte("x")}, by(2))
+		if err == nil && r.Number != 1 {
+			err = fmt.Errorf("number %d after a rollback, want 1", r.Number)
+		}
+		return err
+	})
+}
+
+func testEngineEmpty(t *testing.T, s central.Store) {
+	ctx := context.Background()
+	err := s.ViewEngine(ctx, func(r central.EngineReader) error {
+		facts, err1 := r.AllFacts(ctx)
+		hf, err2 := r.Facts(ctx, "ZJ:1")
+		areas, err3 := r.Areas(ctx)
+		rs, err4 := r.RuleSets(ctx)
+		ch, err5 := r.Changes(ctx, 1, 10)
+		if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+			return err
+		}
+		if len(facts)+len(hf)+len(areas)+len(rs)+len(ch) != 0 {
+			t.Errorf("an empty store has data: %v %v %v %v %v", facts, hf, areas, rs, ch)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testEngineSerialised deploys from several goroutines on several handles
+// at once: every deployment gets its own number.
+func testEngineSerialised(t *testing.T, stores []central.Store) {
+	ctx := context.Background()
+	mustUpdate(t, stores[0], func(tx central.EngineTx) error {
+		return tx.PutArea(ctx, central.Area{ID: "ZJ", Kind: central.AreaProvince}, by(0))
+	})
+	const each = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, len(stores)*each)
+	for _, s := range stores {
+		for range each {
+			wg.Go(func() {
+				errs <- s.UpdateEngine(ctx, func(tx central.EngineTx) error {
+					_, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "ZJ", Label: "v", Source: []byte("x")}, by(1))
+					return err
+				})
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = stores[0].ViewEngine(ctx, func(r central.EngineReader) error {
+		rs, err := r.RuleSets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) != len(stores)*each {
+			t.Fatalf("%d deployments, want %d", len(rs), len(stores)*each)
+		}
+		for i, x := range rs {
+			if x.Number != uint64(i+1) {
+				t.Errorf("deployment %d has number %d", i, x.Number)
+			}
+		}
+		return nil
+	})
+}
