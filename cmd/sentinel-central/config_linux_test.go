@@ -4,14 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
+	"sentinel/internal/ptytest"
 	"sentinel/internal/siteconfig"
 )
 
@@ -28,15 +27,7 @@ func TestConfigPINFromTerminal(t *testing.T) {
 		{"too short", "2468\n2468\n", exitRefused, "too short"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ptmx, tty, err := pty.Open()
-			if err != nil {
-				if os.Getenv("CI") == "true" {
-					t.Fatalf("no pseudo-terminal: %v", err)
-				}
-				t.Skipf("SKIPPED: no pseudo-terminal here: %v", err)
-			}
-			defer ptmx.Close()
-			defer tty.Close()
+			ptmx, tty := ptytest.Open(t, "typing a PIN")
 			// Type once the command has turned echo off, as a person
 			// types after the prompt (or after 5 s: the check below then
 			// sees the echo).

@@ -16,29 +16,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/server"
 	"sentinel/internal/demo"
 	"sentinel/internal/passage"
+	"sentinel/internal/ptytest"
 	"sentinel/sync/journal"
 )
-
-// needPTY skips (or, in CI, fails) where there are no pseudo-terminals.
-func needPTY(t *testing.T) {
-	t.Helper()
-	m, s, err := pty.Open()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no pseudo-terminals (%v): CI must provide /dev/ptmx", err)
-		}
-		t.Skipf("SKIPPING: the demo's serial lane needs a pseudo-terminal (/dev/ptmx): %v", err)
-	}
-	m.Close()
-	s.Close()
-}
 
 // syncBuffer is a bytes.Buffer safe for the daemon's goroutines.
 type syncBuffer struct {
@@ -62,7 +47,7 @@ func (s *syncBuffer) String() string {
 // camera decoder or the serial driver on a pseudo-terminal, the replayed
 // thermometer, the real verifier, status list, policy and journal.
 func TestDemo(t *testing.T) {
-	needPTY(t)
+	ptytest.Need(t, "the demo's serial lane")
 	dir := t.TempDir()
 	var stdout, stderr syncBuffer
 	code := Run(context.Background(), []string{"-once", "-data-dir", dir}, &stdout, &stderr)

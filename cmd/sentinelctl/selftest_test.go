@@ -21,7 +21,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
@@ -32,6 +31,7 @@ import (
 	"sentinel/device/thermo/thermotest"
 	firmwareconfig "sentinel/firmware-config"
 	sentinelhw "sentinel/internal/hardware"
+	"sentinel/internal/ptytest"
 	"sentinel/internal/wallclock"
 )
 
@@ -240,13 +240,7 @@ type serialScanner struct {
 
 func newSerialScanner(t *testing.T) *serialScanner {
 	t.Helper()
-	m, s, err := pty.Open()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no pseudo-terminals (%v): CI must provide /dev/ptmx", err)
-		}
-		t.Skipf("SKIPPING: no pseudo-terminals here (%v)", err)
-	}
+	m, s := ptytest.Open(t, "a serial scanner")
 	// A scanner's line has no line discipline: make the pty raw at once, so
 	// that codes written before the command configures the port keep their
 	// CR (canonical mode would turn it into LF).

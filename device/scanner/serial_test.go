@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
+
+	"sentinel/internal/ptytest"
 )
 
 // base45 is the Base45 alphabet of RFC 9285, which EU DCC ("HC1:") codes use.
@@ -44,13 +45,7 @@ type fakePTY struct {
 
 func newPTY(t *testing.T) *fakePTY {
 	t.Helper()
-	m, s, err := pty.Open()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no pseudo-terminals (%v): CI must provide /dev/ptmx for the serial tests", err)
-		}
-		t.Skipf("SKIPPING the serial tests: no pseudo-terminals here (%v): they need /dev/ptmx", err)
-	}
+	m, s := ptytest.Open(t, "the serial tests")
 	p := &fakePTY{master: m, tty: s, path: s.Name()}
 	t.Cleanup(p.unplug)
 	return p

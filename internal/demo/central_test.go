@@ -3,28 +3,18 @@ package demo
 import (
 	"context"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
+	"sentinel/internal/ptytest"
 	syncenrol "sentinel/sync/enrol"
 )
 
 // prepare makes a demo on free ports, or skips without pseudo-terminals.
 func prepare(t *testing.T) *Demo {
 	t.Helper()
-	m, s, err := pty.Open()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no pseudo-terminals (%v): CI must provide /dev/ptmx", err)
-		}
-		t.Skipf("SKIPPING: the demo's serial lane needs a pseudo-terminal (/dev/ptmx): %v", err)
-	}
-	m.Close()
-	s.Close()
+	ptytest.Need(t, "the demo's serial lane")
 	d, err := Prepare(Options{Dir: t.TempDir(), Now: time.Now(), Display: "127.0.0.1:0", Management: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)

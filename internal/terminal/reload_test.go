@@ -14,6 +14,7 @@ import (
 	"sentinel/internal/demo"
 	"sentinel/internal/gate"
 	"sentinel/internal/passage"
+	"sentinel/internal/ptytest"
 	"sentinel/internal/sdnotify"
 )
 
@@ -25,7 +26,7 @@ func (systemClock) Now() (time.Time, bool) { return time.Now(), true }
 // pinned root and signed bundles in its data directory, as enrolment and
 // sync do: the next passages are decided with them.
 func TestBundleReload(t *testing.T) {
-	needPTY(t)
+	ptytest.Need(t, "the demo's serial lane")
 	dm, err := demo.Prepare(demo.Options{Dir: t.TempDir(), Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)

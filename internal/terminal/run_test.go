@@ -17,27 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"sentinel/internal/demo"
 	"sentinel/internal/ui"
 	"sentinel/internal/version"
 	"sentinel/sync/journal"
 )
-
-// needPTY skips (or, in CI, fails) where there are no pseudo-terminals.
-func needPTY(t *testing.T) {
-	t.Helper()
-	m, s, err := pty.Open()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no pseudo-terminals (%v): CI must provide /dev/ptmx", err)
-		}
-		t.Skipf("SKIPPING: the demo's serial lane needs a pseudo-terminal (/dev/ptmx): %v", err)
-	}
-	m.Close()
-	s.Close()
-}
 
 // syncBuffer is a bytes.Buffer safe for the daemon's goroutines.
 type syncBuffer struct {
