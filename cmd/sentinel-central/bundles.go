@@ -17,6 +17,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/crypto/valueset"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/statuspub"
@@ -26,7 +27,7 @@ import (
 )
 
 var bundlesCommands = map[string]cli.Command{
-	"publish": {Summary: "sign a trust, policy or config payload and publish it as the next version", Synopsis: "trust|policy|config FILE --key SIGNER.key --delegation SIGNER.delegation --root-pub ROOT.pub [flags]", Run: runBundlesPublish},
+	"publish": {Summary: "sign a trust, policy or config payload, or EU value sets, and publish it as the next version", Synopsis: "trust|policy|config FILE | valuesets DIR --key SIGNER.key --delegation SIGNER.delegation --root-pub ROOT.pub [flags]", Run: runBundlesPublish},
 	"list":    {Summary: "list the published bundles", Synopsis: "[flags]", Run: runBundlesList},
 }
 
@@ -51,6 +52,10 @@ KIND and FILE:
                 --paper-accepted and --residents complete it
   config FILE   a site settings file (TOML): start from
                 "sentinel-central config example --site-type supermarket"
+  valuesets DIR a directory of the EU DCC value-set files (the EU's valueSetValues
+                JSON): published as the next trust version, the published trust
+                bundle's keys with these value sets (files that are no value set the
+                verifier checks are skipped and listed)
 
 Every file is checked as a terminal would load it before anything is signed.
 `
@@ -102,13 +107,17 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 			return err
 		}
 		if len(pos) != 2 {
-			return cli.Usagef("want KIND FILE: publish trust|policy|config FILE --key SIGNER --delegation FILE --root-pub ROOT (-h says what FILE is for each kind)")
+			return cli.Usagef("want KIND FILE: publish trust|policy|config FILE or valuesets DIR --key SIGNER --delegation FILE --root-pub ROOT (-h says what FILE is for each kind)")
 		}
 		kind := trust.Kind(pos[0])
+		var valueSets *valueset.Sets
 		switch kind {
 		case trust.KindTrust, trust.KindPolicy, trust.KindConfig:
+		case "valuesets":
+			// The value sets travel in the trust bundle.
+			kind = trust.KindTrust
 		default:
-			return cli.Usagef("kind %q: want trust, policy or config (the status is published by sentinel-central status set, status revoke and status publish, and by serve's scheduler)", pos[0])
+			return cli.Usagef("kind %q: want trust, policy, config or valuesets (the status is published by sentinel-central status set, status revoke and status publish, and by serve's scheduler)", pos[0])
 		}
 		if *keyPath == "" || *rootPub == "" {
 			return cli.Usagef("--key FILE and --root-pub FILE are required")
@@ -121,8 +130,17 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 		if err != nil {
 			return err
 		}
-		raw, err := os.ReadFile(pos[1])
-		if err != nil {
+		var raw []byte
+		if pos[0] == "valuesets" {
+			vs, skipped, err := valueset.LoadDir(pos[1])
+			if err != nil {
+				return fmt.Errorf("%w; nothing was published", err)
+			}
+			for _, s := range skipped {
+				fmt.Fprintf(stderr, "skipped %s: %s\n", filepath.Join(pos[1], s.File), s.Why)
+			}
+			valueSets = vs
+		} else if raw, err = os.ReadFile(pos[1]); err != nil {
 			return fmt.Errorf("read the %s file: %w", kind, err)
 		}
 		root, err := readPublicKey(*rootPub)
@@ -142,7 +160,12 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 		)
 		err = (&statuspub.Publisher{DataDir: *data, Root: root}).Locked(func(_ *statusdb.DB, repo *bundles.Repo) error {
 			var err error
-			if prep, err = repo.Prepare(kind, bundles.Input{Name: pos[1], Data: raw, Policy: popts}); err != nil {
+			if valueSets != nil {
+				prep, err = repo.PrepareValueSets(pos[1], valueSets)
+			} else {
+				prep, err = repo.Prepare(kind, bundles.Input{Name: pos[1], Data: raw, Policy: popts})
+			}
+			if err != nil {
 				return err
 			}
 			if e, err = repo.Publish(kind, prep.Payload, signer, d, freshD, graceD); err != nil {

@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/crypto/valueset"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/bundles/bundlestest"
 )
@@ -43,7 +45,7 @@ func TestBundlesPublishAndList(t *testing.T) {
 		{"config", "site.config", nil, exitOK, "published config version 1"},
 		{"trust", "trust.payload", nil, exitOK, "published trust version 1"},
 		{"config", "p1.policy", nil, exitRefused, "neither a site settings file"},
-		{"status-base", "p1.policy", nil, exitUsage, "want trust, policy or config"},
+		{"status-base", "p1.policy", nil, exitUsage, "want trust, policy, config or valuesets"},
 		{"policy", "p1.policy", []string{"--fresh", "3d", "--grace", "1d"}, exitUsage, "shorter than --fresh"},
 	} {
 		t.Run(tc.kind+" "+tc.file, func(t *testing.T) {
@@ -87,5 +89,81 @@ func TestBundlesPublishAndList(t *testing.T) {
 	}
 	if code, _, _ := sentinel(t, "bundles", "publish", "policy"); code != exitUsage {
 		t.Errorf("publish without a file: got exit %d, want %d", code, exitUsage)
+	}
+}
+
+// TestBundlesPublishValueSets: publish valuesets DIR publishes the next
+// trust version, the published keys with the EU value sets of DIR, which a
+// terminal loads (the example list marked as such); without a published
+// trust bundle, or with a broken value-set file, nothing is published.
+func TestBundlesPublishValueSets(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "central")
+	rootPub, signer, del := filepath.Join(dir, "root", "root.pub"), filepath.Join(dir, "online", "signer.key"), filepath.Join(dir, "online", "signer.delegation")
+	mustRun(t, "trust", "root-keygen", "--out", filepath.Join(dir, "root"))
+	mustRun(t, "trust", "signer-keygen", "--out", filepath.Join(dir, "online"))
+	mustRun(t, "trust", "delegate", "--root", filepath.Join(dir, "root", "root.key"), "--pub", filepath.Join(dir, "online", "signer.pub"),
+		"--kinds", "trust", "--valid", "90d", "--out", del)
+	writeTestFile(t, filepath.Join(dir, "trust.payload"), bundlestest.Trust(t))
+	vsDir := filepath.Join("..", "..", "testdata", "valuesets")
+	publish := func(kind, file string) (int, string, string) {
+		return sentinel(t, "bundles", "publish", kind, file, "--key", signer, "--delegation", del, "--root-pub", rootPub, "--data", data)
+	}
+
+	code, out, errOut := publish("valuesets", vsDir)
+	if code != exitRefused || !strings.Contains(out+errOut, "no trust bundle is published yet") {
+		t.Fatalf("before any trust bundle: exit %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := publish("trust", filepath.Join(dir, "trust.payload")); code != exitOK {
+		t.Fatalf("publish trust: exit %d %q %q", code, out, errOut)
+	}
+	code, out, errOut = publish("valuesets", vsDir)
+	if code != exitOK || !strings.Contains(out, "published trust version 2") || !strings.Contains(out, "only an example of the real list") ||
+		!strings.Contains(errOut, "skipped "+filepath.Join(vsDir, "vaccine-encoding-instructions.json")) {
+		t.Fatalf("publish valuesets: exit %d\n%s\n%s", code, out, errOut)
+	}
+	raw, err := os.ReadFile(filepath.Join(data, "bundles", "trust.bundle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := readPublicKey(rootPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, info, err := trust.LoadTrustBundle(raw, pub, time.Now(), trust.State{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := trust.ParseTrustContent(bundlestest.Trust(t))
+	if info.Version != 2 || info.Counts.ValueSets != 8 || info.Counts.NativeKeys != len(before.Native) ||
+		!store.ValueSets().Get(valueset.TestDevice).Example || store.ValueSets().Get(valueset.Country).Example {
+		t.Errorf("published trust: version %d, counts %+v", info.Version, info.Counts)
+	}
+
+	// A broken file: nothing published, and the error says where.
+	broken := t.TempDir()
+	writeTestFile(t, filepath.Join(broken, "test-result.json"), []byte("{\"valueSetId\": \"covid-19-lab-result\", \"valueSetDate\": \"2021-04-27\",\n \"valueSetValues\": {\"1\": {}}}"))
+	code, out, errOut = publish("valuesets", broken)
+	if code == exitOK || !strings.Contains(errOut, "test-result.json:2:") || !strings.Contains(errOut, "nothing was published") {
+		t.Errorf("broken value sets: exit %d %q %q", code, out, errOut)
+	}
+	if out := mustRun(t, "bundles", "list", "--data", data); !strings.Contains(out, "trust") {
+		t.Errorf("list: %s", out)
+	}
+}
+
+// TestTrustBuildValueSets: trust build --valuesets carries them.
+func TestTrustBuildValueSets(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "trust", "root-keygen", "--out", dir)
+	out := filepath.Join(dir, "trust.bundle")
+	got := mustRun(t, "trust", "build", "--root", filepath.Join(dir, "root.key"), "--valuesets", filepath.Join("..", "..", "testdata", "valuesets"),
+		"--version", "1", "--out", out)
+	if !strings.Contains(got, "EU value sets: 8") {
+		t.Errorf("trust build says:\n%s", got)
+	}
+	got = mustRun(t, "trust", "build", "--root", filepath.Join(dir, "root.key"), "--version", "2", "--out", out)
+	if !strings.Contains(got, "EU value sets: none") {
+		t.Errorf("trust build without value sets says:\n%s", got)
 	}
 }

@@ -506,6 +506,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	pseudo := fs.String("pseudonym-key", "", "the deployment's pseudonym key: 32 raw bytes or 64 hex digits")
 	hpkePath := fs.String("hpke-pub", "", "the centre's HPKE public key (raw bytes or hex)")
 	hpkeKEM := fs.Uint("hpke-kem", 0x20, "the HPKE KEM id of --hpke-pub (0x20: DHKEM X25519)")
+	valueSetsDir := fs.String("valuesets", "", "a `DIR` of the EU DCC value-set files (the EU's valueSetValues JSON) for terminals to check EU certificates' codes against")
 	version := fs.Uint64("version", 0, "the bundle's version, above every earlier one (required)")
 	var issued cli.Time
 	fs.Var(&issued, "issued", "the `TIME` of issue (RFC 3339; default now)")
@@ -557,6 +558,7 @@ func runTrustBuild(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		src := trustbuild.Sources{
 			Native: native, RevokedNative: revokeNative, DSC: dsc, RevokedDSC: revokeDSC,
 			RevokedDelegations: revokeDel, PseudonymKey: *pseudo, HPKEPublic: *hpkePath, HPKEKEM: uint16(*hpkeKEM),
+			ValueSets: *valueSetsDir,
 		}
 		shc := map[string]int{}
 		for _, arg := range jwks {
@@ -623,6 +625,11 @@ func printCounts(w io.Writer, n trust.TrustCounts) {
 	fmt.Fprintf(w, "SMART Health Card issuers: %d (%d keys)\n", n.SHCIssuers, n.SHCKeys)
 	fmt.Fprintf(w, "pseudonym key: %s, centre's HPKE key: %s, revoked delegations: %d\n",
 		yesNo(n.PseudonymKey), yesNo(n.HPKEKey), n.RevokedSigners)
+	if n.ValueSets > 0 {
+		fmt.Fprintf(w, "EU value sets: %d\n", n.ValueSets)
+	} else {
+		fmt.Fprintln(w, "EU value sets: none (terminals do not check EU certificates' codes; add them with --valuesets DIR)")
+	}
 }
 
 func yesNo(b bool) string {

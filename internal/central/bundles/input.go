@@ -11,6 +11,7 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"sentinel/crypto/trust"
+	"sentinel/crypto/valueset"
 	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 	"sentinel/internal/siteconfig"
@@ -189,6 +190,9 @@ func noteTrust(p *Prepared) *Prepared {
 	}
 	if c.PseudonymKey == nil {
 		p.Notes = append(p.Notes, "it carries no pseudonym key (trust build --pseudonym-key): EU DCC and SMART Health Card holders get no pseudonym, so their status cannot be changed or traced")
+	}
+	if len(c.DSCs) > 0 && len(c.ValueSets) == 0 {
+		p.Notes = append(p.Notes, "it carries no EU value sets (trust build --valuesets DIR, or bundles publish valuesets DIR afterwards): terminals do not check the codes of EU certificates against the EU's lists")
 	}
 	if len(c.Native) == 0 && len(c.DSCs) == 0 && len(c.SHC) == 0 {
 		p.Notes = append(p.Notes, "it trusts no issuer key, document signer or SMART Health Card issuer: terminals refuse every code")
@@ -398,4 +402,51 @@ func acceptedWords(b bool) string {
 		return "accepted"
 	}
 	return "refused"
+}
+
+// PrepareValueSets makes the next trust payload from the published trust
+// bundle's content with the EU value sets vs in place of the ones it
+// carries: the value sets travel in the trust bundle, and ops update them
+// without rebuilding the rest. name names the directory in messages. With
+// no trust bundle published, there is nothing to add them to.
+func (r *Repo) PrepareValueSets(name string, vs *valueset.Sets) (*Prepared, error) {
+	if vs.Len() == 0 {
+		return nil, refuse(name, nil, "no value sets to publish")
+	}
+	r.mu.Lock()
+	e, ok := r.idx.Kinds[trust.KindTrust]
+	var data []byte
+	if ok {
+		data = r.files[fileName(e)]
+	}
+	r.mu.Unlock()
+	if !ok {
+		return nil, refuse(name, nil, "no trust bundle is published yet: the value sets travel in it. Publish one first "+
+			"(sentinel-central trust build ... --valuesets %s, then bundles publish trust FILE); nothing was published", name)
+	}
+	b, err := r.openPublished(e, data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the published trust bundle: %v", ErrIndex, err)
+	}
+	c, err := trust.ParseTrustContent(b.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the published trust bundle: %v", ErrIndex, err)
+	}
+	had := len(c.ValueSets)
+	c.ValueSets = trust.ValueSetEntries(vs)
+	payload, err := trust.MarshalTrustContent(c)
+	if err != nil {
+		return nil, refuse(name, err, "%v", err)
+	}
+	p := &Prepared{Payload: payload, From: fmt.Sprintf("a directory of %d value sets, added to the published trust bundle version %d", vs.Len(), e.Version)}
+	p.Notes = append(p.Notes, fmt.Sprintf("the value sets replace the %d of trust version %d; its keys and certificates are kept", had, e.Version))
+	for _, s := range vs.All() {
+		if s.Example {
+			p.Notes = append(p.Notes, fmt.Sprintf("%s (%s) is only an example of the real list: terminals report a code it lacks instead of refusing it; publish the EU's full list to check it", s.ID, s.Date))
+		}
+	}
+	if m := vs.Missing(); len(m) > 0 {
+		p.Notes = append(p.Notes, "not given, so not checked by the terminals: "+strings.Join(m, ", "))
+	}
+	return p, nil
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/crypto/valueset"
 )
 
 // SHCIssuer is a SMART Health Card issuer: its key set file and its
@@ -43,6 +44,9 @@ type Sources struct {
 	PseudonymKey       string // 32 raw bytes or 64 hex digits; empty for none
 	HPKEPublic         string // the centre's HPKE public key, raw or hex; empty for none
 	HPKEKEM            uint16 // the KEM of HPKEPublic (0x20: DHKEM X25519)
+	// ValueSets is a directory of the EU DCC value-set files (the EU's
+	// format, see sentinel/crypto/valueset); empty for none.
+	ValueSets string
 }
 
 // Content reads every source. root checks the revoked delegation files.
@@ -110,6 +114,13 @@ func (s Sources) Content(root crypto.PublicKey) (*trust.TrustContent, error) {
 			return nil, err
 		}
 		c.RevokedDelegations = append(c.RevokedDelegations, kid)
+	}
+	if s.ValueSets != "" {
+		vs, _, err := valueset.LoadDir(s.ValueSets)
+		if err != nil {
+			return nil, err
+		}
+		c.ValueSets = trust.ValueSetEntries(vs)
 	}
 	return c, nil
 }
