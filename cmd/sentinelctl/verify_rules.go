@@ -62,7 +62,7 @@ func (f *verifyRulesFlags) load(store *trust.Store, now time.Time, stderr io.Wri
 	if store.ValueSets().Len() == 0 {
 		fmt.Fprintln(stderr, "sentinelctl verify: warning: no value sets loaded: rules that read external.valueSets will fail")
 	}
-	return dcc.NewRules(all, store.ValueSets()), nil
+	return dcc.NewRules(all), nil
 }
 
 // check applies the rules to an accepted credential.

@@ -167,8 +167,9 @@ type Credential struct {
 	// EU DCC the certificate identifier (ci), for SHC the rid.
 	Revocation string `json:"-"`
 	// Content is the signed content that rule engines read: for an EU DCC
-	// the health certificate (a *dcc.HCert, claim -260/1), which the EU
-	// business rules (CertLogic) evaluate; nil otherwise. It holds the
+	// the health certificate (claim -260/1) with the value sets it was
+	// verified against (a *dcc.Content), which the EU business rules
+	// (CertLogic) evaluate; nil otherwise. It holds the
 	// full name and the birth date: never log, journal or display it.
 	Content any `json:"-"`
 	// Warnings are what the verifier noticed but did not refuse for (an

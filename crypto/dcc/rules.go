@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"sentinel/crypto/certlogic"
@@ -11,22 +12,52 @@ import (
 	"sentinel/crypto/valueset"
 )
 
-// Rules are EU business rules (CertLogic, in the EU rule format) with the
-// value sets they read, ready to check verified certificates. They are
-// read-only once made and safe for concurrent use.
-type Rules struct {
-	rules []*certlogic.Rule
-	sets  certlogic.ValueSets
+// Content is what a verified EU DCC credential carries for the EU
+// business rules (credential.Credential.Content): the health certificate
+// and the value sets it was verified against, which the rules read under
+// external.valueSets. It holds the full name and the birth date: never
+// log, journal or display it.
+type Content struct {
+	HCert     *HCert
+	ValueSets *valueset.Sets // nil when none were loaded
 }
 
-// NewRules holds rules and the value sets their logic reads under
-// external.valueSets (nil: none).
-func NewRules(rules []*certlogic.Rule, sets *valueset.Sets) *Rules {
-	m := map[string][]string{}
-	for _, s := range sets.All() {
-		m[s.ID] = s.Sorted()
+// Rules are EU business rules (CertLogic, in the EU rule format), ready
+// to check verified certificates. They are read-only once made and safe
+// for concurrent use.
+type Rules struct {
+	rules []*certlogic.Rule
+
+	mu      sync.Mutex
+	setsOf  *valueset.Sets // the value sets last converted
+	setsFor certlogic.ValueSets
+}
+
+// NewRules holds rules.
+func NewRules(rules []*certlogic.Rule) *Rules {
+	return &Rules{rules: rules}
+}
+
+// Rules returns the rules held.
+func (r *Rules) Rules() []*certlogic.Rule {
+	if r == nil {
+		return nil
 	}
-	return &Rules{rules: rules, sets: certlogic.NewValueSets(m)}
+	return r.rules
+}
+
+// valueSets converts value sets for the rules once per trust bundle.
+func (r *Rules) valueSets(vs *valueset.Sets) certlogic.ValueSets {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.setsOf != vs || vs == nil {
+		m := map[string][]string{}
+		for _, s := range vs.All() {
+			m[s.ID] = s.Sorted()
+		}
+		r.setsOf, r.setsFor = vs, certlogic.NewValueSets(m)
+	}
+	return r.setsFor
 }
 
 // Len returns the number of rules held.
@@ -54,10 +85,11 @@ type RulesOutcome struct {
 // DCC is outside these rules: nothing is evaluated.
 func (r *Rules) Check(c *credential.Credential, arrival string, at time.Time) (RulesOutcome, error) {
 	out := RulesOutcome{Country: arrival}
-	h, ok := c.Content.(*HCert)
-	if !ok || r.Len() == 0 {
+	content, ok := c.Content.(*Content)
+	if !ok || content.HCert == nil || r.Len() == 0 {
 		return out, nil
 	}
+	h := content.HCert
 	payload, err := rulesPayload(h)
 	if err != nil {
 		return out, credential.Reject(credential.FormatDCC, credential.ReasonBusinessRule, "the certificate cannot be given to the rules: %w", err)
@@ -71,7 +103,7 @@ func (r *Rules) Check(c *credential.Credential, arrival string, at time.Time) (R
 	sel = append(sel, certlogic.Select(r.rules, certlogic.Selection{Country: issuer, Type: certlogic.Invalidation, CertificateType: ct, At: at})...)
 	data := certlogic.Data(payload, certlogic.External{
 		ValidationClock:   at,
-		ValueSets:         r.sets,
+		ValueSets:         r.valueSets(content.ValueSets),
 		CountryCode:       arrival,
 		IssuerCountryCode: issuer,
 		Exp:               c.Expires,

@@ -1,7 +1,9 @@
 package dcc
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,7 +31,7 @@ func ownRules(t *testing.T) *Rules {
 		}
 		rules = append(rules, r)
 	}
-	return NewRules(rules, nil)
+	return NewRules(rules)
 }
 
 // verified signs h with a test DSC and verifies it at at.
@@ -92,5 +94,47 @@ func TestRulesCheck(t *testing.T) {
 	// A credential of another format is outside the rules.
 	if out, err := rules.Check(&credential.Credential{Format: credential.FormatNative}, "XX", at); err != nil || len(out.Evaluated) != 0 {
 		t.Errorf("native code: got %v, %v; want nothing evaluated", out.Evaluated, err)
+	}
+}
+
+// TestRulesReadValueSets: the rules read the value sets the certificate
+// was verified against, under external.valueSets.
+func TestRulesReadValueSets(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "certlogic", "testdata", "rules", "XX", "VR-XX-0001", "rule.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["Logic"] = map[string]any{"in": []any{
+		map[string]any{"var": "payload.v.0.mp"},
+		map[string]any{"var": "external.valueSets.vaccines-covid-19-names"},
+	}}
+	b, _ = json.Marshal(m)
+	r, err := certlogic.ParseRule(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := NewRules([]*certlogic.Rule{r})
+	for _, tc := range []struct {
+		name string
+		vs   bool
+		want credential.Reason
+	}{{"with value sets", true, ""}, {"without", false, credential.ReasonBusinessRule}} {
+		var c *credential.Credential
+		var err error
+		if tc.vs {
+			c, err = verifyOwn(t, vaccination(), testValueSets(t, false))
+		} else {
+			c, err = verifyOwn(t, vaccination(), nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rules.Check(c, "XX", vecClock); credential.ReasonOf(err) != tc.want {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }

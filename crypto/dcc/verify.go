@@ -196,7 +196,7 @@ func (u *Unverified) credential(store *trust.Store, dsc *trust.DSC, p *content) 
 		Expires:  p.Expires,
 	}
 	c.Fingerprint = sha256.Sum256(u.msg.AppendSigStructure(nil))
-	c.Content = h
+	c.Content = &Content{HCert: h, ValueSets: store.ValueSets()}
 	c.Facts, c.Revocation = h.facts()
 	if c.Issuer == "" {
 		c.Issuer = h.country()
