@@ -148,3 +148,33 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkTerminalPath is what a terminal does with an EU DCC: from the
+// "HC1:" text to a verified credential with the signature, the JSON schema
+// and the codes checked against the EU value sets (issue 14's "decode +
+// signature + schema + value sets"). Compare it with
+// BenchmarkBareP256Verify for the ratio.
+func BenchmarkTerminalPath(b *testing.B) {
+	code, v, _ := benchCode(b, "es256-any")
+	v.store.SetValueSets(testValueSets(b, false))
+	opts := Options{Now: vecClock}
+	if c, err := v.Verify(code, opts); err != nil || len(c.Warnings) > 0 {
+		b.Fatalf("%v %v", err, c)
+	}
+	measure(b, func() {
+		if _, err := v.Verify(code, opts); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// BenchmarkValueSets is the value-set check alone.
+func BenchmarkValueSets(b *testing.B) {
+	h := vaccination()
+	vs := testValueSets(b, false)
+	measure(b, func() {
+		if _, err := h.checkValueSets(vs); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
