@@ -286,6 +286,26 @@ func (m *Monitor) ObserveSignedTime(t time.Time, rtt time.Duration) {
 	m.signed, m.sigMono, m.sigTime, m.sigErr = true, sys, est, errBound
 }
 
+// Offset returns how far the system clock is ahead of the central
+// system's signed time carried forward (negative: behind), with the bound
+// on that estimate's error; ok is false before any signed time arrived.
+// It is what monitoring graphs: the clock's trust says whether it is good
+// enough, the offset how far it drifts.
+func (m *Monitor) Offset() (offset, errBound time.Duration, ok bool) {
+	sys := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.signed {
+		return 0, 0, false
+	}
+	age := sys.Sub(m.sigMono)
+	if age < 0 {
+		return 0, 0, false
+	}
+	central := m.sigTime.Add(age)
+	return sys.Round(0).Sub(central), m.sigErr + time.Duration(float64(age)*m.drift), true
+}
+
 func absDur(d time.Duration) time.Duration {
 	if d < 0 {
 		return -d

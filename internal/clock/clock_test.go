@@ -218,3 +218,27 @@ func TestWhyUntrusted(t *testing.T) {
 		t.Errorf("ntp synchronised: got %+v, want trusted", s.State())
 	}
 }
+
+// Offset is the system clock against the centre's signed time carried
+// forward: what monitoring graphs and alerts on.
+func TestOffset(t *testing.T) {
+	board := &fake{sys: today, ntp: ntpStatus{maxError: 5 * time.Millisecond}}
+	m := board.monitor(Options{})
+	if _, _, ok := m.Offset(); ok {
+		t.Fatal("an offset before any signed time")
+	}
+	// The centre's time is 3 s behind the board's (the midpoint of a
+	// 200 ms round trip): the board is 3 s ahead.
+	m.ObserveSignedTime(today.Add(-3*time.Second-100*time.Millisecond), 200*time.Millisecond)
+	off, bound, ok := m.Offset()
+	if !ok || off != 3*time.Second || bound != 1100*time.Millisecond {
+		t.Fatalf("got offset %v ± %v (%v), want 3s ± 1.1s", off, bound, ok)
+	}
+	// An hour on (the monotonic and the wall clock agree here), the
+	// offset is the same and its bound grew with the drift allowed.
+	board.sys = board.sys.Add(time.Hour)
+	off, bound, ok = m.Offset()
+	if !ok || off != 3*time.Second || bound != 1820*time.Millisecond {
+		t.Errorf("an hour on: got offset %v ± %v (%v), want 3s ± 1.82s", off, bound, ok)
+	}
+}
