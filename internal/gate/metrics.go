@@ -39,6 +39,8 @@ type Metrics struct {
 	replays                    atomic.Uint64
 
 	verify, decide, commit prometheus.Histogram
+	// reasons counts the passages recorded by verdict and reason.
+	reasons *prometheus.CounterVec
 }
 
 var _ prometheus.Collector = (*Metrics)(nil)
@@ -60,6 +62,39 @@ func (m *Metrics) init() {
 		Help:    "Time to commit a journal record (passage or refused override), including failed commits.",
 		Buckets: CommitBuckets,
 	})
+	m.reasons = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sentinel_passage_reasons_total",
+		Help: "Passages recorded, by verdict and reason code (docs/reasons.md); a passage with several reasons counts under each, one with none under \"none\".",
+	}, []string{"verdict", "reason"})
+}
+
+// ReasonNone is the reason label of a passage recorded without a reason
+// (an admission, mostly) in sentinel_passage_reasons_total.
+const ReasonNone = "none"
+
+// countPassage counts a recorded passage by verdict, and by verdict and
+// each of its reasons.
+func (m *Metrics) countPassage(v passage.Verdict, reasons []string) {
+	m.passages(v).Add(1)
+	verdict := verdictLabel(v)
+	if len(reasons) == 0 {
+		m.reasons.WithLabelValues(verdict, ReasonNone).Inc()
+	}
+	for _, r := range reasons {
+		m.reasons.WithLabelValues(verdict, r).Inc()
+	}
+}
+
+// verdictLabel is the verdict label of the passages' counters.
+func verdictLabel(v passage.Verdict) string {
+	switch v {
+	case passage.Admit:
+		return "admit"
+	case passage.Deny:
+		return "deny"
+	default:
+		return "refer"
+	}
 }
 
 // Counts is a snapshot of the counters.
@@ -123,6 +158,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.verify.Describe(ch)
 	m.decide.Describe(ch)
 	m.commit.Describe(ch)
+	m.reasons.Describe(ch)
 }
 
 // Collect sends the counters as they are now and the histograms.
@@ -146,6 +182,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.verify.Collect(ch)
 	m.decide.Collect(ch)
 	m.commit.Collect(ch)
+	m.reasons.Collect(ch)
 }
 
 func (m *Metrics) observeVerify(d time.Duration) { m.verify.Observe(d.Seconds()) }

@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"net/http/httptest"
 	"slices"
@@ -108,5 +109,46 @@ func TestMetricsTimeFailedCommits(t *testing.T) {
 	}
 	if n := fams["sentinel_journal_failures_total"].GetMetric()[0].GetCounter().GetValue(); n != 1 {
 		t.Errorf("got %g journal failures, want 1", n)
+	}
+}
+
+// Each recorded passage is counted by verdict and by each of its reasons,
+// so that a dashboard shows why people were refused.
+func TestMetricsReasons(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	want := map[[2]string]float64{}
+	for _, code := range [][]byte{green(t), red(t), red(t), []byte("NOT A CODE")} {
+		res, err := r.g.Process(ctx, "in-1", code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := res.Passage
+		if len(p.Reasons) == 0 {
+			want[[2]string{string(p.Decision), ReasonNone}]++
+		}
+		for _, reason := range p.Reasons {
+			want[[2]string{string(p.Decision), reason}]++
+		}
+	}
+	if len(want) < 3 {
+		t.Fatalf("the scenario gave %v: want an admission and two kinds of refusal", want)
+	}
+	_, fams := scrape(t, r.g.Metrics())
+	got := map[[2]string]float64{}
+	for _, m := range fams["sentinel_passage_reasons_total"].GetMetric() {
+		var k [2]string
+		for _, l := range m.GetLabel() {
+			switch l.GetName() {
+			case "verdict":
+				k[0] = l.GetValue()
+			case "reason":
+				k[1] = l.GetValue()
+			}
+		}
+		got[k] = m.GetCounter().GetValue()
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("sentinel_passage_reasons_total: got %v, want %v", got, want)
 	}
 }
