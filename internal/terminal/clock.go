@@ -41,6 +41,17 @@ func (c monitorClock) SignedTimeUnavailable(code, why string) {
 // ClockState returns the clock's trust with its reason.
 func (c monitorClock) ClockState() clock.State { return c.m.State() }
 
+// Offset returns the system clock's offset from the centre's signed time
+// (clock.Monitor.Offset).
+func (c monitorClock) Offset() (offset, errBound time.Duration, ok bool) { return c.m.Offset() }
+
+// clockOffsetter is a clock that knows its offset from the centre's time.
+type clockOffsetter interface {
+	Offset() (offset, errBound time.Duration, ok bool)
+}
+
+var _ clockOffsetter = monitorClock{}
+
 // clockStater is a clock that says why it is not trusted.
 type clockStater interface {
 	ClockState() clock.State

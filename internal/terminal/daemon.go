@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/clock"
 	"sentinel/internal/gate"
@@ -71,6 +73,9 @@ type daemon struct {
 	enrolNote   atomic.Pointer[string] // for the display; "" when none
 	mgmtAddr    net.Addr
 	displayAddr net.Addr
+	// syncErrors counts the failed exchanges with the centre, across
+	// the syncers of one run.
+	syncErrors *prometheus.CounterVec
 }
 
 // notifierFromEnv returns systemd's notifier, as the service manager sets
@@ -141,10 +146,12 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	if o, ok := d.clock.(client.TimeObserver); ok {
 		observer = o
 	}
+	d.syncErrors = newSyncErrors()
 	d.syncOpts = syncOptions{
 		dataDir: d.cfg.DataDir, url: d.cfg.Central.URL, journal: j, now: d.clock.Now, clock: observer,
 		interval: d.syncEvery, renewEvery: d.renewEvery, logger: d.logger.With("component", "sync"),
 		lanes: d.laneHealth, onBundle: d.held.onBundle, installed: d.held.written, bundles: d.held.health,
+		syncErrors: d.syncErrors,
 	}
 	first, err := newSyncer(d.syncOpts)
 	if err != nil {

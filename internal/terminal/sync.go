@@ -14,9 +14,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"sentinel/crypto/trust"
 	"sentinel/internal/version"
@@ -90,7 +93,10 @@ type syncOptions struct {
 	onBundle  func(*trust.Bundle, []byte) error
 	installed func(trust.Kind, uint64)
 	bundles   func(now time.Time) []protocol.BundleHealth
-	logger    *slog.Logger
+	// syncErrors counts the failed exchanges by kind and error
+	// (sentinel_sync_errors_total); nil counts none.
+	syncErrors *prometheus.CounterVec
+	logger     *slog.Logger
 }
 
 // enrolled says whether dataDir holds a device identity from enrolment.
@@ -143,7 +149,7 @@ func newSyncer(o syncOptions) (*syncer, error) {
 		TLSClientConfig: cfg, ForceAttemptHTTP2: true, Proxy: http.ProxyFromEnvironment,
 		MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second,
 	}
-	s.track = &trackTransport{base: s.transport, now: func() time.Time { t, _ := o.now(); return t }, probeEvery: revokedProbeEvery}
+	s.track = &trackTransport{base: s.transport, now: func() time.Time { t, _ := o.now(); return t }, probeEvery: revokedProbeEvery, errors: o.syncErrors}
 	s.track.onRevoked = func(msg string) {
 		t, _ := o.now()
 		r := enrol.Revocation{Device: device, At: t.UTC(), Message: msg}
@@ -426,8 +432,9 @@ type trackTransport struct {
 	base       http.RoundTripper
 	now        func() time.Time
 	probeEvery time.Duration
-	onRevoked  func(msg string) // called once, when the centre first says so
-	onRestored func()           // called when the centre serves a revoked terminal again
+	onRevoked  func(msg string)       // called once, when the centre first says so
+	onRestored func()                 // called when the centre serves a revoked terminal again
+	errors     *prometheus.CounterVec // failed exchanges by kind and error; may be nil
 
 	notify    sync.Mutex // one setRevoked at a time
 	mu        sync.Mutex
@@ -466,6 +473,9 @@ func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	ok := err == nil && (resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified ||
 		resp.StatusCode == http.StatusNotFound && resp.Header.Get(server.HeaderState) == server.StateNotPublished)
+	if !ok && t.errors != nil {
+		t.errors.WithLabelValues(exchangeKind(r.URL.Path), exchangeError(resp, err)).Inc()
+	}
 	restored := false
 	t.mu.Lock()
 	if t.ok == nil {
@@ -485,6 +495,61 @@ func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.onRestored()
 	}
 	return resp, err
+}
+
+// The kinds of exchange and of error in sentinel_sync_errors_total.
+const (
+	exchangeUpload = "upload" // the journal's upload (salvaged journals too)
+	exchangeBundle = "bundle" // a bundle's download
+	exchangeStatus = "status" // the status updates' download
+	exchangeTime   = "time"   // the centre's signed time
+	exchangeHealth = "health" // the health report
+	exchangeRenew  = "renew"  // the certificate's renewal
+	exchangeOther  = "other"
+
+	syncErrNetwork = "network" // no answer: no route, refused, timed out, TLS
+	syncErrRevoked = "revoked" // the centre revoked this terminal
+	syncErrBusy    = "busy"    // 429 or 503: the centre asks to come back later
+	syncErrServer  = "server"  // another 5xx
+	syncErrRefused = "refused" // another 4xx: the centre refuses the request
+)
+
+// exchangeKind names the kind of exchange of a device call's path.
+func exchangeKind(path string) string {
+	_, rest, ok := strings.Cut(strings.TrimPrefix(path, "/"), "/") // past "vN"
+	if !ok {
+		return exchangeOther
+	}
+	switch first, _, _ := strings.Cut(rest, "/"); first {
+	case "upload":
+		return exchangeUpload
+	case "bundles":
+		return exchangeBundle
+	case "status":
+		return exchangeStatus
+	case "time":
+		return exchangeTime
+	case "health":
+		return exchangeHealth
+	case "renew":
+		return exchangeRenew
+	}
+	return exchangeOther
+}
+
+// exchangeError classes a failed exchange's answer.
+func exchangeError(resp *http.Response, err error) string {
+	switch {
+	case err != nil:
+		return syncErrNetwork
+	case resp.StatusCode == http.StatusForbidden && resp.Header.Get(enrol.RefusalHeader) == enrol.CodeRevoked:
+		return syncErrRevoked
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+		return syncErrBusy
+	case resp.StatusCode >= 500:
+		return syncErrServer
+	}
+	return syncErrRefused
 }
 
 // setRevoked records the centre's word; at is when it was probed last.
