@@ -34,6 +34,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -56,6 +57,7 @@ import (
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/shc"
 	"sentinel/crypto/trust"
+	"sentinel/crypto/valueset"
 	"sentinel/device/thermo"
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/gate"
@@ -257,6 +259,7 @@ func (d *Demo) writeTrust(k *keys, now time.Time) error {
 		SHC:          []trust.SHCEntry{{Issuer: shcIssuer, JWKS: jwks(&k.shcKey.PublicKey)}},
 		PseudonymKey: k.pseudonym,
 		HPKE:         &trust.HPKEPublicKey{KEM: kem.ID(), Public: centre.PublicKey().Bytes()},
+		ValueSets:    demoValueSets(),
 	}
 	hdr := func(kind trust.Kind, payload []byte) trust.Bundle {
 		return trust.Bundle{Kind: kind, Version: 1, IssuedAt: now.Add(-time.Minute), FreshUntil: now.Add(24 * time.Hour), GraceUntil: now.Add(72 * time.Hour), Payload: payload}
@@ -581,4 +584,30 @@ func archiveRun(dir string, now time.Time) (string, error) {
 		}
 	}
 	return to, nil
+}
+
+// demoValueSets are EU value sets holding the codes of the demo's EU DCC
+// (and a few more), so that the demo's terminal checks codes as a real one
+// does. A deployment publishes the EU's full lists (docs/bundles.md).
+func demoValueSets() []trust.ValueSetEntry {
+	set := func(id, system string, codes ...[2]string) trust.ValueSetEntry {
+		values := map[string]any{}
+		for _, c := range codes {
+			values[c[0]] = map[string]any{"display": c[1], "lang": "en", "active": true, "system": system, "version": ""}
+		}
+		b, err := json.Marshal(map[string]any{"valueSetId": id, "valueSetDate": "2026-01-01", "valueSetValues": values})
+		if err != nil {
+			panic(err) // maps of strings always encode
+		}
+		return trust.ValueSetEntry{JSON: b}
+	}
+	return []trust.ValueSetEntry{
+		set(valueset.Country, "urn:iso:std:iso:3166", [2]string{"AT", "Austria"}, [2]string{"CN", "China"}, [2]string{"DE", "Germany"}, [2]string{"FR", "France"}),
+		set(valueset.Disease, "http://snomed.info/sct", [2]string{"840539006", "COVID-19"}),
+		set(valueset.VaccineType, "http://snomed.info/sct", [2]string{"1119349007", "SARS-CoV2 mRNA vaccine"}),
+		set(valueset.VaccineProd, "https://ec.europa.eu/health/documents/community-register/html/", [2]string{"EU/1/20/1528", "Comirnaty"}),
+		set(valueset.VaccineHolder, "https://spor.ema.europa.eu/v1/organisations", [2]string{"ORG-100030215", "Biontech Manufacturing GmbH"}),
+		set(valueset.TestType, "http://loinc.org", [2]string{"LP6464-4", "Nucleic acid amplification with probe detection"}, [2]string{"LP217198-3", "Rapid immunoassay"}),
+		set(valueset.TestResult, "http://snomed.info/sct", [2]string{"260415000", "Not detected"}, [2]string{"260373001", "Detected"}),
+	}
 }
