@@ -31,6 +31,7 @@ var commands = map[string]cli.Command{
 	"status":  {Summary: "set a holder's status and publish the status delta", Run: runStatus},
 	"export":  {Summary: "export passages for a time range, recording who, when and why", Synopsis: "--from TIME --to TIME --format csv|jsonl --purpose TEXT [flags]", Run: runExport},
 	"trace":   {Summary: "trace a holder's contacts, recording who, when and why", Synopsis: "--holder ISSUER:INDEX|p:HEX --purpose TEXT [flags]", Run: runTrace},
+	"rules":   {Summary: "the code engine's colour rule sets: test against the data, deploy, list", Run: runRules},
 	"policy":  {Summary: "print the default policy of a type of site to start from", Run: runPolicy},
 	"backup":  {Summary: "write a consistent copy of the central store while it serves", Synopsis: "--out FILE [flags]", Run: runBackup},
 	"tokens":  {Summary: "manage the operator API's role tokens: add, list, remove", Run: runTokens},
