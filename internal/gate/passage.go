@@ -138,9 +138,17 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	}
 	scope := overrideScopeOf(p, reject, status)
 	shown := Shown{Lane: l.cfg.Name, Colour: colour, MaskedName: name, OverrideReasons: scope.reasons()}
-	if rej != nil && rej.Field != "" && len(p.Reasons) > 0 &&
+	if dec.Refusal != nil && len(p.Reasons) > 0 &&
+		strings.TrimPrefix(p.Reasons[0], policy.VerificationPrefix) == string(dec.Refusal.Reason) {
+		// Policy refused a verified code for a failed EU business rule:
+		// the guard reads the rule and its description.
+		rej = dec.Refusal
+		g.logger.Info("code refused by an EU business rule", "lane", l.cfg.Name, "rule", rej.Rule, "detail", rej.Detail)
+	}
+	if rej != nil && (rej.Field != "" || rej.Rule != "") && len(p.Reasons) > 0 &&
 		strings.TrimPrefix(p.Reasons[0], policy.VerificationPrefix) == string(rej.Reason) {
-		// A value-set refusal names the field and the code to the guard.
+		// A value-set refusal names the field and the code to the guard,
+		// a business-rule refusal the rule and its description.
 		shown.Message = map[string]string{"en": rej.Message("en"), "zh": rej.Message("zh")}
 	}
 	l.target = nil // this person replaces whoever was on screen

@@ -32,5 +32,5 @@ func (p enginePolicy) Decide(in *Input) Decision {
 		SiteID:       p.siteID,
 		Now:          in.Now,
 	})
-	return Decision{Verdict: d.Verdict, Reasons: d.Reasons, Colour: d.Colour, PolicyVersion: p.version}
+	return Decision{Verdict: d.Verdict, Reasons: d.Reasons, Colour: d.Colour, PolicyVersion: p.version, Refusal: d.Refusal}
 }

@@ -122,6 +122,10 @@ type Decision struct {
 	// PolicyVersion is the version of the policy bundle that decided,
 	// 0 for the built-in defaults.
 	PolicyVersion uint64
+	// Refusal is policy's own refusal of a verified code that names what
+	// failed (an EU business rule and its description), shown to the
+	// guard when it is the first reason; nil otherwise.
+	Refusal *credential.Rejection
 }
 
 // Shown is what the guard display shows for one passage or event.

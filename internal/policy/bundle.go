@@ -2,6 +2,7 @@ package policy
 
 import (
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -66,6 +67,12 @@ type Bundle struct {
 	// credential.Holder.String gives them ("ZJ:42", "p:HEX"). The rules
 	// see only whether the holder is on it (resident).
 	Residents []string
+	// EUCountry names the country whose EU business rules for arrivals
+	// (acceptance rules) the site enforces on EU DCCs, and EURules holds
+	// the rules, each a JSON object in the EU rule format (eurules.go);
+	// both empty when the site enforces none.
+	EUCountry string
+	EURules   []json.RawMessage
 }
 
 // bundleWire is the payload: a deterministic CBOR map with integer keys.
@@ -78,6 +85,8 @@ type Bundle struct {
 //	6 yellow                   text: admit, deny or refer
 //	7 paper_accepted           bool
 //	8 residents                text: sorted holder ids, one a line
+//	9 eu_country               text: the country whose EU acceptance rules apply (optional)
+//	10 eu_rules                text: the EU business rules, a JSON array of rules (optional)
 //
 // The access list is one text rather than an array so that a compound of
 // any size stays within the CBOR decoder's bound on array lengths.
@@ -90,6 +99,8 @@ type bundleWire struct {
 	Yellow    string `cbor:"6,keyasint"`
 	Paper     bool   `cbor:"7,keyasint"`
 	Residents string `cbor:"8,keyasint,omitempty"`
+	EUCountry string `cbor:"9,keyasint,omitempty"`
+	EURules   string `cbor:"10,keyasint,omitempty"`
 }
 
 // Marshal encodes b as a policy bundle payload, after checking its fields
@@ -107,6 +118,14 @@ func (b *Bundle) Marshal() ([]byte, error) {
 		Fever:  uint64((b.Fever - physic.ZeroCelsius + centiCelsius/2) / centiCelsius),
 		Thermo: string(b.ThermometerUnavailable), Yellow: string(b.Yellow),
 		Paper: b.PaperAccepted, Residents: strings.Join(res, "\n"),
+		EUCountry: b.EUCountry,
+	}
+	if len(b.EURules) > 0 {
+		rules, err := json.Marshal(b.EURules)
+		if err != nil {
+			return nil, fmt.Errorf("marshal policy bundle: eu_rules: %w", err)
+		}
+		w.EURules = string(rules)
 	}
 	out, err := cose.EncMode().Marshal(w)
 	if err != nil {
@@ -136,6 +155,12 @@ func ParseBundle(payload []byte) (*Bundle, error) {
 	}
 	if w.Residents != "" {
 		b.Residents = strings.Split(w.Residents, "\n")
+	}
+	b.EUCountry = w.EUCountry
+	if w.EURules != "" {
+		if err := json.Unmarshal([]byte(w.EURules), &b.EURules); err != nil {
+			return nil, fmt.Errorf("%w: eu_rules: not a JSON array of rules: %w", ErrBundle, err)
+		}
 	}
 	if err := b.validate(); err != nil {
 		return nil, err
@@ -171,7 +196,8 @@ func (b *Bundle) validate() error {
 			return bad(fmt.Sprintf("residents[%d]", i), "%q is not a holder id such as ZJ:42 or p:HEX", id)
 		}
 	}
-	return nil
+	_, err := parseEURules(b.EUCountry, b.EURules)
+	return err
 }
 
 // defaults holds the default policies, one file per site type.

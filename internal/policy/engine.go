@@ -11,6 +11,7 @@ import (
 	"cel.dev/cel-go/common/types/ref"
 
 	"sentinel/crypto/credential"
+	eudcc "sentinel/crypto/dcc"
 	"sentinel/crypto/trust"
 	"sentinel/internal/passage"
 	"sentinel/internal/siteconfig"
@@ -26,7 +27,9 @@ type Engine struct {
 	chain     cel.Program
 	residents map[string]struct{}
 	adapter   types.Adapter
-	settings  ref.Val // settingsVar, converted once
+	settings  ref.Val      // settingsVar, converted once
+	eu        *eudcc.Rules // the EU business rules of the policy bundle, or nil
+	euCountry string       // whose acceptance rules apply
 }
 
 // Compile checks a policy bundle payload as the terminal would load it:
@@ -74,13 +77,21 @@ func New(b *Bundle, site siteconfig.SiteType) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new policy %q: %w", b.Version, err)
 	}
+	euRules, err := parseEURules(b.EUCountry, b.EURules)
+	if err != nil {
+		return nil, err
+	}
 	e := &Engine{
-		site: site, version: b.Version, rules: c.rules, def: c.def, chain: c.chain,
+		euCountry: b.EUCountry,
+		site:      site, version: b.Version, rules: c.rules, def: c.def, chain: c.chain,
 		residents: make(map[string]struct{}, len(b.Residents)),
 		adapter:   env.CELTypeAdapter(),
 	}
 	for _, id := range b.Residents {
 		e.residents[id] = struct{}{}
+	}
+	if euRules != nil {
+		e.eu = eudcc.NewRules(euRules)
 	}
 	e.settings = e.adapter.NativeToValue(&settingsVar{
 		Fever:                  b.Fever.Celsius(),
@@ -140,12 +151,23 @@ func (e *Engine) failed(a *activation, colour credential.Colour, chainErr error)
 	return policyError("", colour, "when", chainErr)
 }
 
-// decide builds the decision of rule r.
+// decide builds the decision of rule r. A refusal for a failed EU
+// business rule names the rule.
 func (e *Engine) decide(r *rule, a *activation, colour credential.Colour) Decision {
+	d := e.decideRule(r, a, colour)
+	if a.euRefusal != nil && len(d.Reasons) > 0 && d.Reasons[0] == ReasonBusinessRule {
+		d.Refusal = a.euRefusal
+	}
+	return d
+}
+
+// decideRule builds the decision of rule r.
+func (e *Engine) decideRule(r *rule, a *activation, colour credential.Colour) Decision {
 	d := Decision{Verdict: r.verdict, Reasons: slices.Clone(r.reasons), Rule: r.name, Colour: colour}
 	if r.colour >= 0 {
 		d.Colour = credential.Colour(r.colour)
 	}
+
 	if r.verdX != nil {
 		out, _, err := r.verdX.Eval(a)
 		if err != nil {
@@ -248,6 +270,7 @@ func (e *Engine) activation(in *Input) (*activation, credential.Colour) {
 		Config:      freshness(in.Bundles, trust.KindConfig),
 	}
 	a.site = siteVar{Type: string(e.site), ID: in.SiteID}
+	a.eu, a.euRefusal = e.euRules(in.Credential, in.Now)
 
 	ad := e.adapter
 	a.vars = [numVars]ref.Val{
@@ -263,6 +286,7 @@ func (e *Engine) activation(in *Input) (*activation, credential.Colour) {
 		varEnrolled:    types.Bool(in.Enrolled),
 		varResident:    types.Bool(resident),
 		varNow:         types.Timestamp{Time: in.Now},
+		varEURules:     ad.NativeToValue(&a.eu),
 	}
 	return a, colour
 }

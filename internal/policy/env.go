@@ -110,6 +110,7 @@ func variables() []cel.EnvOption {
 		cel.Variable("enrolled", cel.BoolType),
 		cel.Variable("resident", cel.BoolType),
 		cel.Variable("now", cel.TimestampType),
+		cel.Variable("eu_rules", obj(euRulesVar{})),
 	}
 }
 
@@ -155,7 +156,7 @@ func nativeTypes() cel.EnvOption {
 			reflect.TypeOf(credentialVar{}), reflect.TypeOf(statusVar{}),
 			reflect.TypeOf(temperatureVar{}), reflect.TypeOf(clockVar{}),
 			reflect.TypeOf(bundlesVar{}), reflect.TypeOf(siteVar{}),
-			reflect.TypeOf(settingsVar{}))
+			reflect.TypeOf(settingsVar{}), reflect.TypeOf(euRulesVar{}))
 		if err != nil {
 			return nil, err
 		}
@@ -178,6 +179,9 @@ type activation struct {
 	clock   clockVar
 	bundles bundlesVar
 	site    siteVar
+	eu      euRulesVar
+	// euRefusal is the failed EU business rule, for the decision.
+	euRefusal *credential.Rejection
 }
 
 const (
@@ -193,6 +197,7 @@ const (
 	varEnrolled
 	varResident
 	varNow
+	varEURules
 	numVars
 )
 
@@ -226,6 +231,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		i = varResident
 	case "now":
 		i = varNow
+	case "eu_rules":
+		i = varEURules
 	default:
 		return nil, false
 	}

@@ -81,4 +81,8 @@ type Decision struct {
 	// Err says what failed when a rule failed at run time (the reason is
 	// then ReasonPolicyError), for the terminal's log; nil otherwise.
 	Err error
+	// Refusal is the failed EU business rule when the first reason is
+	// ReasonBusinessRule: its Message names the rule and gives its
+	// description in the guard's language. Nil otherwise.
+	Refusal *credential.Rejection
 }
