@@ -13,7 +13,8 @@ import (
 	"sentinel/internal/cli"
 )
 
-// Exit statuses shared by every subcommand.
+// Exit statuses shared by every subcommand, for the tests: the commands
+// return them through cli.Exit.
 const (
 	exitOK      = cli.ExitOK
 	exitRefused = cli.ExitRefused

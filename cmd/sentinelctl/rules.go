@@ -93,9 +93,9 @@ func runRulesCheck(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	}
 	fmt.Fprintln(stderr)
 	if differ > 0 || problems > 0 {
-		return exitRefused
+		return cli.Exit(stderr, prog, cli.ErrReported) // the lines above say which
 	}
-	return exitOK
+	return cli.Exit(stderr, prog, nil)
 }
 
 // checkRuleFolder runs the tests of one rule folder. A rule that does
