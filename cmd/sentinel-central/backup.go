@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,6 +24,7 @@ import (
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/server"
+	"sentinel/internal/central/statuspub"
 	"sentinel/internal/cli"
 )
 
@@ -30,13 +32,18 @@ import (
 // request; the copy itself may take as long as it needs.
 const backupHeaderTimeout = 30 * time.Second
 
-// runBackup writes a consistent copy of the bbolt store: offline from
-// DATA/central.db, or through a running server's operator API with an
-// admin token. Either way it then opens the copy read-only, checks it and
-// reports what it holds.
+// runBackup backs up the centre on bbolt. With --out DIR it writes a new
+// directory shaped as a data directory: a consistent copy of the store
+// (devices, tokens, audit log, passages), offline from DATA/central.db or
+// through a running server's operator API with an admin token, then the
+// files that stay in DATA (the device CA, the bundle repository, the status
+// record, keys); restoring is copying it into an empty data directory.
+// With --out FILE.db it copies the store alone, as before. Either way it
+// opens the store's copy read-only, checks it and reports what it holds.
+// A centre on PostgreSQL is refused with what to run instead.
 func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central backup", stderr, cli.CommandHelp(ctx))
-	out := fs.String("out", "", "write the copy to `FILE` (required; replaced atomically)")
+	out := fs.String("out", "", "write the backup to `PATH` (required): a new directory gets the whole centre, restorable as a data directory; a FILE.db gets a copy of the store only (replaced atomically)")
 	data := fs.String("data", defaultCentralData, "the centre's data `DIR` (the store offline; the CA for --server)")
 	srvURL := fs.String("server", "", "take the copy through the running server's operator API at `URL` (https://HOST:PORT of serve --ops-listen)")
 	tokenFile := fs.String("token-file", "", "`FILE` holding an admin role token, for --server")
@@ -46,40 +53,211 @@ func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return err
 		}
 		if *out == "" {
-			return cli.Usagef("--out FILE is required")
+			return cli.Usagef("--out DIR is required: a new directory for the whole centre")
+		}
+		if *srvURL == "" && (*tokenFile != "" || *caFile != "") {
+			return cli.Usagef("--token-file and --ca go with --server")
+		}
+		if *srvURL != "" && *tokenFile == "" {
+			return cli.Usagef("--server needs --token-file FILE with an admin token")
 		}
 		if err := checkBackupTarget(*out, *data); err != nil {
 			return err
+		}
+		if *srvURL == "" && keptInPostgres(*data) {
+			return errors.New(postgresBackupMessage(*data))
+		}
+		whole := !strings.HasSuffix(*out, ".db")
+		storeOut, dir := *out, ""
+		if whole {
+			var err error
+			if dir, err = newBackupDir(*out); err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir) // renamed to --out when whole
+			storeOut = filepath.Join(dir, server.StoreFile)
 		}
 		var (
 			n   int64
 			err error
 		)
 		if *srvURL == "" {
-			if *tokenFile != "" || *caFile != "" {
-				return cli.Usagef("--token-file and --ca go with --server")
-			}
-			n, err = backupOffline(ctx, *data, *out)
+			n, err = backupOffline(ctx, *data, storeOut)
 		} else {
-			if *tokenFile == "" {
-				return cli.Usagef("--server needs --token-file FILE with an admin token")
-			}
 			ca := *caFile
 			if ca == "" {
 				ca = filepath.Join(*data, enrol.CACertFile)
 			}
-			n, err = backupRemote(ctx, *srvURL, *tokenFile, ca, *out)
+			n, err = backupRemote(ctx, *srvURL, *tokenFile, ca, storeOut)
 		}
 		if err != nil {
 			return err
 		}
-		sum, err := checkBackup(*out)
+		sum, err := checkBackup(storeOut)
 		if err != nil {
-			return fmt.Errorf("%s was written but does not check: %w; keep the previous backup", *out, err)
+			return fmt.Errorf("%s was written but does not check: %w; keep the previous backup", storeOut, err)
 		}
-		fmt.Fprintf(stdout, "backup %s: %d bytes, %s of %s, checked\n", *out, n, count(sum.passages, "passage"), count(sum.devices, "device"))
+		if !whole {
+			fmt.Fprintf(stdout, "backup %s: %d bytes, %s of %s, checked\n", *out, n, count(sum.passages, "passage"), count(sum.devices, "device"))
+			fmt.Fprintf(stderr, "sentinel-central backup: %s holds the store only (passages, devices, tokens, audit log); the device CA, the bundles and the status record stay in %s: give --out a directory (not *.db) to back up the whole centre\n", *out, *data)
+			return nil
+		}
+		files, err := copyDataFiles(ctx, *data, dir)
+		if err != nil {
+			return err
+		}
+		if err := syncTree(dir); err != nil {
+			return fmt.Errorf("write %s: %w", *out, err)
+		}
+		if err := os.Rename(dir, *out); err != nil {
+			return fmt.Errorf("write %s: %w", *out, err)
+		}
+		fmt.Fprintf(stdout, "backup %s: the store (%d bytes, %s of %s, %s, %s; checked) and %s of %s (device CA, bundles, status record)\n",
+			*out, n, count(sum.passages, "passage"), count(sum.devices, "device"), count(sum.enrolled, "enrolled terminal"),
+			count(sum.audit, "audit entry"), count(files, "file"), *data)
+		fmt.Fprintf(stdout, "to restore: stop serve, then copy it into an empty data directory: cp -a %s/. DATA/\n", *out)
 		return nil
 	}())
+}
+
+// postgresBackupMessage says how a centre on PostgreSQL is backed up.
+func postgresBackupMessage(data string) string {
+	return fmt.Sprintf("this centre keeps its state in PostgreSQL ('serve --postgres' ran with --data %s): backup copies bbolt stores only. "+
+		"Back up the database with pg_dump (pg_dump --format=custom --file=centre.dump URL) or pg_basebackup, "+
+		"and copy the files that stay in %s (enrol/ with the device CA's key, bundles/, status.db, keys/ if kept there): "+
+		"see docs/central.md, Backup and restore", data, data)
+}
+
+// newBackupDir makes the temporary directory beside out that becomes out
+// when the backup is whole; out must not exist or be an empty directory.
+func newBackupDir(out string) (string, error) {
+	if fi, err := os.Stat(out); err == nil {
+		if !fi.IsDir() {
+			return "", fmt.Errorf("--out %s is a file: give a new directory for the whole centre (or a FILE.db for the store only)", out)
+		}
+		if es, err := os.ReadDir(out); err != nil || len(es) > 0 {
+			return "", fmt.Errorf("--out %s is a directory that is not empty: give a new one, so that no older backup is mixed in", out)
+		}
+		if err := os.Remove(out); err != nil {
+			return "", fmt.Errorf("--out %s: %w", out, err)
+		}
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(out), filepath.Base(out)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w (does its directory exist?)", out, err)
+	}
+	return dir, nil
+}
+
+// backupSkip are the names in the data directory that a whole backup does
+// not copy: the store (copied through bbolt), serve's socket.
+var backupSkip = map[string]bool{server.StoreFile: true, controlFile: true}
+
+// copyDataFiles copies what the data directory holds besides the store
+// into dir: the device CA, the bundle repository, the status record (a
+// consistent bbolt copy), keys and whatever else lies there, with their
+// modes. Sockets, lock files and temporary files are left out. It
+// returns how many files it copied.
+func copyDataFiles(ctx context.Context, data, dir string) (int, error) {
+	n := 0
+	// The bundle index first: bundles publish writes a bundle before the
+	// index that names it, so every bundle the copied index names is
+	// copied too.
+	index := filepath.Join(server.BundlesDir, "index.json")
+	if _, err := os.Stat(filepath.Join(data, index)); err == nil {
+		if err := copyFile(filepath.Join(data, index), filepath.Join(dir, index)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	err := filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(data, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		switch {
+		case backupSkip[rel] || rel == index:
+			return nil
+		case d.IsDir():
+			return os.MkdirAll(filepath.Join(dir, rel), 0o700)
+		case !d.Type().IsRegular(), strings.HasSuffix(rel, ".lock"), strings.Contains(d.Name(), ".tmp-"):
+			return nil
+		case rel == statuspub.RecordFile:
+			if err := copyBolt(path, filepath.Join(dir, rel)); err != nil {
+				return err
+			}
+		default:
+			if err := copyFile(path, filepath.Join(dir, rel)); err != nil {
+				return err
+			}
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("copy the data directory %s: %w", data, err)
+	}
+	return n, nil
+}
+
+// copyFile copies the regular file src to dst with its mode.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fi.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("copy %s: %w", src, err)
+	}
+	return out.Close()
+}
+
+// copyBolt writes a consistent copy of the bbolt file src (which status
+// commands and serve open for a moment at a time) to dst.
+func copyBolt(src, dst string) error {
+	db, err := bolt.Open(src, 0o600, &bolt.Options{ReadOnly: true, Timeout: 10 * time.Second})
+	if err != nil {
+		return fmt.Errorf("%s: %w (a status command holds it: retry)", src, err)
+	}
+	defer db.Close()
+	return db.View(func(tx *bolt.Tx) error { return tx.CopyFile(dst, 0o600) })
+}
+
+// syncTree syncs every file and directory under dir.
+func syncTree(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		err = f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
 }
 
 // checkBackupTarget refuses an --out that would replace the live store
@@ -254,6 +432,7 @@ func backupRemote(ctx context.Context, rawURL, tokenFile, caFile, out string) (i
 // backupSummary is what a checked copy holds.
 type backupSummary struct {
 	devices, passages int
+	enrolled, audit   int // the registry's devices, the audit log's entries
 }
 
 // checkBackup opens the copy read-only, runs bbolt's consistency check and
@@ -269,6 +448,12 @@ func checkBackup(path string) (backupSummary, error) {
 	err = db.View(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
 			return fmt.Errorf("bbolt check: %w", err)
+		}
+		if b := tx.Bucket([]byte("enrolled")); b != nil {
+			sum.enrolled = b.Stats().KeyN
+		}
+		if b := tx.Bucket([]byte("audit")); b != nil {
+			sum.audit = b.Stats().KeyN
 		}
 		devs := tx.Bucket([]byte("devices"))
 		if devs == nil {

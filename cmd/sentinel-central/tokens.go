@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 
 	"sentinel/internal/central"
@@ -49,12 +50,27 @@ func runTokensAdd(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	fs, data, pgURL, asJSON := tokensFlags(ctx, "add", stderr)
 	name := fs.String("name", "", "the token's `NAME`, recorded as the operator in the audit log (required); an existing name gets a new token")
 	role := fs.String("role", "", "ops (devices, export, trace), admin (backup) or issuer (the issuance endpoint) (required)")
+	outFile := fs.String("out", "", "write the token to `FILE` (0600, a new file: the --token-file of the operator) instead of printing it")
 	return cli.Exit(stderr, "sentinel-central tokens add", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
 		if *name == "" || *role == "" {
 			return cli.Usagef("--name and --role are required")
+		}
+		var tf *os.File
+		if *outFile != "" {
+			f, err := os.OpenFile(*outFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return fmt.Errorf("--out: %w (give a new file)", err)
+			}
+			tf = f
+			defer func() {
+				if tf != nil { // not written: leave no empty token file
+					tf.Close()
+					os.Remove(*outFile)
+				}
+			}()
 		}
 		var b [32]byte
 		if _, err := rand.Read(b[:]); err != nil {
@@ -74,6 +90,25 @@ func runTokensAdd(ctx context.Context, args []string, stdin io.Reader, stdout, s
 			return err
 		}
 		out := opsTokenOut{Name: t.Name, Role: string(t.Role), SHA256: hex.EncodeToString(t.SHA256[:]), Token: tok}
+		if tf != nil {
+			_, err := fmt.Fprintln(tf, tok)
+			if err == nil {
+				err = tf.Sync()
+			}
+			if cerr := tf.Close(); err == nil {
+				err = cerr
+			}
+			tf = nil
+			if err != nil {
+				return fmt.Errorf("--out %s: %w; the token is stored: run tokens add again for a new one", *outFile, err)
+			}
+			out.Token = ""
+			if *asJSON {
+				return printJSON(stdout, out)
+			}
+			fmt.Fprintf(stdout, "token of %s (role %s) written to %s: give it to the operator\n", t.Name, t.Role, *outFile)
+			return nil
+		}
 		if *asJSON {
 			return printJSON(stdout, out)
 		}
