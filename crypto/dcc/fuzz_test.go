@@ -94,6 +94,7 @@ func FuzzVerify(f *testing.F) {
 		}
 	}
 	store.SetPseudonymKey(vecPseudonymKey)
+	store.SetValueSets(testValueSets(f, true))
 	v := NewVerifier(store)
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		cred, err := v.Verify(payload, Options{Now: vecClock})
@@ -114,6 +115,7 @@ func FuzzPayload(f *testing.F) {
 	}
 	cert, _ := loadDSC(f, "es256-vacc")
 	dsc := &trust.DSC{KID: trust.KeyIDOf(cert.Raw), Cert: cert, Public: cert.PublicKey}
+	vs := testValueSets(f, false)
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		var one content
 		oneErr := decodeContent(payload, &one)
@@ -138,6 +140,9 @@ func FuzzPayload(f *testing.F) {
 		checkRejection(t, p.HCert.checkOne())
 		checkRejection(t, checkKeyUsage(cert, &p.HCert))
 		checkRejection(t, validateSchema(claims.HCert.V1, p.HCert.Ver))
+		p.HCert.lenient()
+		_, err = p.HCert.checkValueSets(vs)
+		checkRejection(t, err)
 		p.HCert.facts()
 	})
 }
