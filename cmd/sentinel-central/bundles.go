@@ -100,6 +100,8 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 	thermo := fs.String("thermometer-unavailable", "", "policy: the `VERDICT` when the thermometer has a fault: admit, deny or refer (default refer)")
 	paper := fs.String("paper-accepted", "", "policy: whether paper codes are accepted: `yes or no` (default yes)")
 	residents := fs.String("residents", "", "policy: the compound's access list `FILE`: one holder id (ZJ:42, p:HEX) a line, # for comments")
+	euRules := fs.String("eu-rules", "", "policy: enforce EU business rules on EU DCCs: the `DIR` of rules in the EU format (rule.json files or one rule per *.json); needs --eu-country")
+	euCountry := fs.String("eu-country", "", "policy: the country (`CC`, as AT) whose EU acceptance rules of --eu-rules apply")
 	asJSON := fs.Bool("json", false, "print JSON")
 	return cli.Exit(stderr, "sentinel-central bundles publish", func() error {
 		pos, err := cli.Parse(fs, args)
@@ -128,6 +130,9 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 		}
 		popts, err := policyOptions(kind, *siteType, *label, *fever, *yellow, *thermo, *paper, *residents)
 		if err != nil {
+			return err
+		}
+		if err := euRulesOptions(&popts, kind, *euRules, *euCountry); err != nil {
 			return err
 		}
 		var raw []byte

@@ -1,6 +1,7 @@
 package bundles
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -58,6 +59,11 @@ type PolicyOptions struct {
 	// Residents is the compound's access list: holder ids such as ZJ:42
 	// or p:HEX.
 	Residents []string
+	// EUCountry and EURules are the EU business rules the site enforces
+	// on EU DCCs: the country whose acceptance rules apply and the rules
+	// in the EU format; empty for none (policy.Bundle).
+	EUCountry string
+	EURules   []json.RawMessage
 }
 
 // Prepared is the payload made from an Input, with what it was made from.
@@ -237,6 +243,7 @@ func (r *Repo) preparePolicySource(in Input) (*Prepared, error) {
 		b.PaperAccepted = *o.PaperAccepted
 	}
 	b.Residents = o.Residents
+	b.EUCountry, b.EURules = o.EUCountry, o.EURules
 	payload, err := b.Marshal()
 	if err != nil {
 		return nil, refuse(in.Name, err, "%s: nothing was published", policyFieldWords(err))
@@ -247,6 +254,9 @@ func (r *Repo) preparePolicySource(in Input) (*Prepared, error) {
 	p := &Prepared{Payload: payload, From: "a policy source file"}
 	p.Notes = append(p.Notes, fmt.Sprintf("policy %q for a %s: fever %.1f °C, yellow %s, thermometer unavailable %s, paper codes %s, %d residents",
 		b.Version, b.Site, b.Fever.Celsius(), b.Yellow, b.ThermometerUnavailable, acceptedWords(b.PaperAccepted), len(b.Residents)))
+	if b.EUCountry != "" {
+		p.Notes = append(p.Notes, fmt.Sprintf("EU business rules: %d rules; EU DCCs must pass the acceptance rules of %s and their issuer's invalidation rules", len(b.EURules), b.EUCountry))
+	}
 	return r.checkPolicySite(in.Name, p)
 }
 
@@ -389,6 +399,7 @@ func policyFieldWords(err error) string {
 	for field, flag := range map[string]string{
 		"fever": "--fever", "yellow": "--yellow", "thermometer_unavailable": "--thermometer-unavailable",
 		"version": "--label", "residents": "--residents", "rules": "the policy source",
+		"eu_country": "--eu-country", "eu_rules": "--eu-rules",
 	} {
 		if strings.HasPrefix(msg, field+":") || strings.HasPrefix(msg, field+"[") {
 			return fmt.Sprintf("%s (set with %s)", msg, flag)
