@@ -29,6 +29,7 @@ import (
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/issuance"
+	"sentinel/internal/central/metrics"
 	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/schedule"
@@ -78,6 +79,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	timeKey := fs.String("time-key", "", "a separate private key `FILE` for the centre's time (default: --key)")
 	timeDel := fs.String("time-delegation", "", "the delegation `FILE` of --time-key from the root")
 	opsListen := fs.String("ops-listen", "", "`ADDR` of the operator API (TLS from the device CA, role tokens from the store: sentinel-central tokens); empty serves none")
+	metricsListen := fs.String("metrics", "", "`ADDR` of Prometheus metrics at /metrics over plain HTTP, on a listener of its own (e.g. 127.0.0.1:9109; docs/ops.md); empty serves none")
 	issuers := fs.String("issuers", "", "issuance endpoint `FILE` (JSON: issuers with their key files, issuer tokens with their secret files), served at "+issuance.Path+" on --ops-listen; empty serves none")
 	var limits cli.Strings
 	fs.Var(&limits, "limit", "`LISTENER=RATE/BURST`: requests a second and at once from one address on enrol, ops or issue (default enrol=1/20, ops=20/100, issue=200/500); repeatable")
@@ -116,6 +118,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		addrs := []string{*listen, *enrolListen}
 		if *opsListen != "" {
 			addrs = append(addrs, *opsListen)
+		}
+		if *metricsListen != "" {
+			addrs = append(addrs, *metricsListen)
 		}
 		for _, a := range addrs {
 			if !loopback(a) {
@@ -192,8 +197,12 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		} else {
 			defer stopControl()
 		}
+		// One registry for this server: its listeners, enrolment, the
+		// upload and the operator API count into it.
+		cfg.Metrics = metrics.New(time.Now())
+		cfg.MetricsListen = *metricsListen
 		if *opsListen != "" {
-			opsH, err := serveOps(ctx, *data, st, where, logger)
+			opsH, err := serveOps(ctx, *data, st, where, cfg.Metrics, logger)
 			if err != nil {
 				return err
 			}
@@ -229,6 +238,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintf(stdout, "listening enrol %s\n", en)
 		if a := srv.OpsAddr(); a != nil {
 			fmt.Fprintf(stdout, "listening ops %s\n", a)
+		}
+		if a := srv.MetricsAddr(); a != nil {
+			fmt.Fprintf(stdout, "listening metrics %s\n", a)
 		}
 		if cfg.TimeKey != nil {
 			fmt.Fprintln(stdout, "signed time on")
@@ -347,7 +359,7 @@ func openServeStore0(ctx context.Context, data, pgURL string) (serveStore, strin
 
 // serveOps builds the operator API over st: role tokens and the audit log
 // from the store, and backup for the bbolt store.
-func serveOps(ctx context.Context, data string, st serveStore, where string, logger *slog.Logger) (*opsapi.Handler, error) {
+func serveOps(ctx context.Context, data string, st serveStore, where string, m *metrics.Metrics, logger *slog.Logger) (*opsapi.Handler, error) {
 	tokens, err := st.ListOpsTokens(ctx)
 	if err != nil {
 		return nil, err
@@ -363,7 +375,7 @@ func serveOps(ctx context.Context, data string, st serveStore, where string, log
 	}
 	opts := opsapi.Options{
 		Tokens: opsapi.StoreTokens{Store: st}, Store: st, Audit: st, StoreName: where,
-		Logger: logger.With("component", "ops"),
+		Logger: logger.With("component", "ops"), Metrics: m,
 	}
 	if b, ok := st.(*boltstore.Store); ok {
 		opts.Backup = b.Backup

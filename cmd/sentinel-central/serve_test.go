@@ -70,6 +70,7 @@ func (l *lockedBuffer) String() string {
 type served struct {
 	mtls, enrol string // host:port
 	ops         string // host:port when args hold --ops-listen
+	metrics     string // host:port when args hold --metrics
 	stderr      *lockedBuffer
 	cancel      context.CancelFunc
 	done        chan int
@@ -88,11 +89,14 @@ func startServe(t *testing.T, args ...string) *served {
 		pw.Close()
 		s.done <- code
 	}()
-	wantOps := slices.Contains(args, "--ops-listen")
+	wantOps, wantMetrics := slices.Contains(args, "--ops-listen"), slices.Contains(args, "--metrics")
 	sc := bufio.NewScanner(pr)
-	for (s.mtls == "" || s.enrol == "" || (wantOps && s.ops == "")) && sc.Scan() {
+	for (s.mtls == "" || s.enrol == "" || (wantOps && s.ops == "") || (wantMetrics && s.metrics == "")) && sc.Scan() {
 		if a, ok := strings.CutPrefix(sc.Text(), "listening ops "); ok {
 			s.ops = a
+		}
+		if a, ok := strings.CutPrefix(sc.Text(), "listening metrics "); ok {
+			s.metrics = a
 		}
 		if a, ok := strings.CutPrefix(sc.Text(), "listening mtls "); ok {
 			s.mtls = a

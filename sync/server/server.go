@@ -55,6 +55,25 @@ type Options struct {
 	Now func() time.Time
 	// Logger gets chain breaks and store failures (slog.Default when nil).
 	Logger *slog.Logger
+	// Observe, when set, is told what each upload request came to, for
+	// the centre's metrics.
+	Observe func(UploadOutcome)
+}
+
+// UploadOutcome is what one upload request came to.
+type UploadOutcome struct {
+	// Device is the authenticated device; empty when there was none.
+	Device string
+	// Refused is the refusal's code (protocol.CodeMalformed...); empty
+	// when the batch was stored, or held already.
+	Refused string
+	// Records is the batch's length when it reached the store, Stored
+	// how many of them the store kept (past its mark), Breaks how many of
+	// those break the hash chain.
+	Records, Stored, Breaks int
+	// Ingest is the time the store took; zero when the batch did not
+	// reach it.
+	Ingest time.Duration
 }
 
 // Handler serves the upload of every protocol version from
@@ -105,7 +124,18 @@ func New(opts Options) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
+	var out UploadOutcome
+	if h.opts.Observe != nil {
+		defer func() { h.opts.Observe(out) }()
+	}
+	// Every refusal below goes through the package's refuse, noting
+	// its code for Observe.
+	refuse := func(w http.ResponseWriter, status int, code, msg string) {
+		out.Refused = code
+		refuse(w, status, code, msg)
+	}
 	device, err := h.opts.Auth.Device(r)
+	out.Device = device
 	if err != nil {
 		refuse(w, http.StatusUnauthorized, protocol.CodeIdentity, "the terminal is not identified: enrol it and use its client certificate")
 		return
@@ -156,13 +186,16 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 	b.Branch = u.Branch
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
+	start := time.Now()
 	res, err := h.opts.Store.Ingest(ctx, b)
+	out.Records, out.Ingest = len(b.Records), max(time.Since(start), time.Nanosecond)
 	var (
 		gap  *GapError
 		fork *ForkError
 	)
 	switch {
 	case errors.As(err, &fork):
+		out.Refused = protocol.CodeFork
 		h.opts.Logger.Warn("sync: journal fork: the terminal holds other records than the centre (restored or cloned data); recorded, its records go to a branch",
 			"device", device, "epoch", u.Epoch, "branch_of", u.Branch, "at", fork.At, "centre_mark", fork.Mark.Seq, "branch", fork.Branch)
 		answer(w, http.StatusConflict, &protocol.Response{Version: version, HighWater: fork.Mark.Seq, MarkHash: fork.Mark.Hash,
@@ -176,11 +209,13 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 			fmt.Sprintf("journal epoch %s belongs to another terminal: nothing was stored; a terminal must upload its own journal (was this card copied from another terminal? re-install it and enrol it afresh)", u.Epoch))
 		return
 	case errors.Is(err, ErrUnknownBranch):
+		out.Refused = protocol.CodeBranch
 		h.opts.Logger.Warn("sync: upload to an unknown branch refused", "device", device, "epoch", u.Epoch, "branch", u.Branch, "err", err)
 		answer(w, http.StatusConflict, &protocol.Response{Version: version, Code: protocol.CodeBranch,
 			Message: fmt.Sprintf("the centre knows no branch %s of journal epoch %s from this terminal: nothing was stored; send the records under the epoch again", u.Branch, u.Epoch)})
 		return
 	case errors.As(err, &gap):
+		out.Refused = protocol.CodeGap
 		answer(w, http.StatusConflict, &protocol.Response{Version: version, HighWater: gap.Mark, Gap: true,
 			Code: protocol.CodeGap, Message: fmt.Sprintf("the centre holds up to %d: resume from %d", gap.Mark, gap.Mark+1)})
 		return
@@ -208,6 +243,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 	if breaks > 1 {
 		h.opts.Logger.Warn("sync: more hash chain breaks in the same upload", "device", device, "epoch", u.Epoch, "breaks", breaks)
 	}
+	out.Stored, out.Breaks = len(res.Kept), breaks
 	answer(w, http.StatusOK, &protocol.Response{Version: version, HighWater: res.Mark.Seq, MarkHash: res.Mark.Hash, Breaks: breaks})
 }
 

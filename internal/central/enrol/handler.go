@@ -142,7 +142,10 @@ func tokenHint(code string) string {
 	return ""
 }
 
+// refuse answers a refusal; its code is in the body and in the
+// RefusalHeader, which the server's metrics count by.
 func refuse(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set(syncenrol.RefusalHeader, code)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(syncenrol.Refusal{Code: code, Message: msg})

@@ -15,6 +15,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/internal/central"
 	"sentinel/internal/central/fleet"
+	"sentinel/internal/central/metrics"
 	"sentinel/internal/central/ops"
 )
 
@@ -59,6 +60,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger gets refusals and failures (discarded when nil).
 	Logger *slog.Logger
+	// Metrics counts the calls by role and outcome and the audit
+	// writes; nil counts nothing. The server's (server.Config.Metrics).
+	Metrics *metrics.Metrics
 }
 
 // Handler serves the operator API.
@@ -85,6 +89,9 @@ func New(opts Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Metrics != nil {
+		opts.Audit = countedAudit{opts.Audit, opts.Metrics}
+	}
 	h := &Handler{opts: opts, mux: http.NewServeMux()}
 	h.mux.Handle("GET "+DevicesPath, h.auth(RoleOps, h.devices))
 	h.mux.Handle("POST "+ExportPath, h.auth(RoleOps, h.export))
@@ -101,22 +108,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c Caller)
 
-// auth refuses a request without the role's token before fn reads anything.
+// auth refuses a request without the role's token before fn reads
+// anything, and counts the call by the caller's role and its outcome.
 func (h *Handler) auth(role Role, fn handlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w0 http.ResponseWriter, r *http.Request) {
+		w := &metrics.StatusRecorder{ResponseWriter: w0}
+		var c Caller
+		defer func() { h.opts.Metrics.OpsCall(string(c.Role), w.Code()) }()
 		tokens, err := h.opts.Tokens.CurrentTokens(r.Context())
 		if err != nil {
 			h.opts.Logger.Error("reading the role tokens", "error", err)
 			httpError(w, http.StatusServiceUnavailable, "the centre cannot read its role tokens now: try again later")
 			return
 		}
-		c, err := tokens.Authenticate(r, role)
+		c, err = tokens.Authenticate(r, role)
 		switch {
 		case errors.Is(err, ErrRole):
 			h.opts.Logger.Warn("refused: wrong role", "path", r.URL.Path, "caller", c.Name, "error", err)
 			httpError(w, http.StatusForbidden, err.Error())
 			return
 		case err != nil:
+			c = Caller{}
 			h.opts.Logger.Warn("refused: no valid token", "path", r.URL.Path, "remote", r.RemoteAddr, "error", err)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sentinel-central"`)
 			httpError(w, http.StatusUnauthorized, err.Error())
@@ -333,4 +345,16 @@ func (h *Handler) backup(w http.ResponseWriter, r *http.Request, c Caller) {
 		panic(http.ErrAbortHandler) // the client must not take a truncated copy for a whole one
 	}
 	h.opts.Logger.Info("backup served", "admin", c.Name, "bytes", n)
+}
+
+// countedAudit counts the audit log's writes.
+type countedAudit struct {
+	ops.AuditLog
+	m *metrics.Metrics
+}
+
+func (a countedAudit) AppendAudit(ctx context.Context, e central.AuditEntry) error {
+	err := a.AuditLog.AppendAudit(ctx, e)
+	a.m.AuditWrite(err)
+	return err
 }

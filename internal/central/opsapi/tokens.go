@@ -191,7 +191,8 @@ func (t *Tokens) Lookup(token string) (Caller, error) {
 }
 
 // Authenticate returns the caller of r's bearer token if its role is role.
-// The error wraps ErrNoToken, ErrUnknownToken or ErrRole.
+// The error wraps ErrNoToken, ErrUnknownToken or ErrRole; with ErrRole the
+// caller is returned too, for the log and the metrics.
 func (t *Tokens) Authenticate(r *http.Request, role Role) (Caller, error) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
@@ -203,7 +204,7 @@ func (t *Tokens) Authenticate(r *http.Request, role Role) (Caller, error) {
 		return Caller{}, err
 	}
 	if c.Role != role {
-		return Caller{}, fmt.Errorf("%w: %s has role %s, the call needs %s", ErrRole, c.Name, c.Role, role)
+		return c, fmt.Errorf("%w: %s has role %s, the call needs %s", ErrRole, c.Name, c.Role, role)
 	}
 	return c, nil
 }

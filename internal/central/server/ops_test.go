@@ -82,3 +82,25 @@ func TestOpsListenValidate(t *testing.T) {
 		})
 	}
 }
+
+// The metrics need a listener of their own: never one terminals or
+// operators reach.
+func TestMetricsListenValidate(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.Root, cfg.Store = "d", nil, nil
+	cfg.OpsListen, cfg.Ops = "127.0.0.1:8445", http.NotFoundHandler()
+	for _, tc := range []struct{ name, listen string }{
+		{"not an address", "9109"},
+		{"the device listener", cfg.Listen},
+		{"the enrolment listener", cfg.EnrolListen},
+		{"the ops listener", cfg.OpsListen},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cfg
+			c.MetricsListen = tc.listen
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "metrics listen") {
+				t.Errorf("got %v, want a metrics listen error", err)
+			}
+		})
+	}
+}

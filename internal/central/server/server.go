@@ -23,6 +23,7 @@ import (
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/issuance"
+	"sentinel/internal/central/metrics"
 	"sentinel/internal/central/syncstore"
 	"sentinel/internal/central/throttle"
 	"sentinel/sync/protocol"
@@ -119,9 +120,17 @@ type Config struct {
 	// wrong token, a malformed request) is logged, once a minute per
 	// source with the count.
 	EnrolLimit, OpsLimit, IssuanceLimit Limit
-	// Upload tunes the upload handler; Store, Auth and Logger are set by
-	// the server.
+	// Upload tunes the upload handler; Store, Auth, Logger and Observe
+	// are set by the server.
 	Upload syncserver.Options
+	// Metrics records the server's metrics (a new registry of its own
+	// when nil: never the process-wide default). Give the same Metrics
+	// to the operator API (opsapi.Options.Metrics) to count its calls.
+	Metrics *metrics.Metrics
+	// MetricsListen serves Metrics at /metrics over plain HTTP for
+	// Prometheus; empty serves none. It must be a listener of its own:
+	// the device, enrolment and operator listeners never serve metrics.
+	MetricsListen string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger gets the server's events (discarded when nil).
@@ -161,6 +170,13 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("ops listen address %q: want HOST:PORT", c.OpsListen))
 		} else if !hasPort0(c.OpsListen) && (c.OpsListen == c.Listen || c.OpsListen == c.EnrolListen) {
 			errs = append(errs, fmt.Errorf("ops listen %s is taken by another listener: the operator API needs a listener of its own", c.OpsListen))
+		}
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("metrics listen address %q: want HOST:PORT", c.MetricsListen))
+		} else if !hasPort0(c.MetricsListen) && (c.MetricsListen == c.Listen || c.MetricsListen == c.EnrolListen || c.MetricsListen == c.OpsListen) {
+			errs = append(errs, fmt.Errorf("metrics listen %s is taken by another listener: the metrics need a listener of their own, which terminals cannot reach", c.MetricsListen))
 		}
 	}
 	if len(c.Hosts) == 0 {
@@ -215,6 +231,9 @@ type Server struct {
 	lnEnrol net.Listener
 	ops     *http.Server // nil without an operator API
 	lnOps   net.Listener
+	mets    *http.Server // nil without a metrics listener
+	lnMets  net.Listener
+	metrics *metrics.Metrics
 	// throttles guard the enrolment and ops listeners; Start sweeps them
 	// every minute until stop closes.
 	throttles []*throttle.Throttle
@@ -246,7 +265,11 @@ func New(cfg Config) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, logger: logger, errs: make(chan error, 3), stop: make(chan struct{})}, nil
+	m := cfg.Metrics
+	if m == nil {
+		m = metrics.New(cfg.Now())
+	}
+	return &Server{cfg: cfg, logger: logger, metrics: m, errs: make(chan error, 4), stop: make(chan struct{})}, nil
 }
 
 // Start loads (or creates) the device CA, opens the bundle repository,
@@ -288,7 +311,7 @@ func (s *Server) Start(ctx context.Context) error {
 	mtlsCfg.GetCertificate = func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.get() }
 	// Enrolment and the operator API are TLS 1.3 only, like the device
 	// listener (enrol.ServerTLSConfig).
-	guard := &enrol.Guard{Rev: rev, Next: mux, Now: cfg.Now, Logger: s.logger.With("component", "revocation"), Contact: cfg.Contact}
+	guard := s.observeDevices(&enrol.Guard{Rev: rev, Next: mux, Now: cfg.Now, Logger: s.logger.With("component", "revocation"), Contact: cfg.Contact})
 	s.conns = &deviceConns{rev: rev, logger: s.logger.With("component", "revocation")}
 	enrolCfg := &tls.Config{
 		MinVersion:     tls.VersionTLS13,
@@ -299,7 +322,7 @@ func (s *Server) Start(ctx context.Context) error {
 		CA: ca, Store: st, Root: cfg.Root, Bundles: firstBundles(repo), Now: cfg.Now,
 		Logger: s.logger.With("component", "enrol"),
 	}
-	enrolMux.Handle(enrol.Path, enrolH0)
+	enrolMux.Handle(enrol.Path, s.observeEnrolment(enrolH0))
 	enrolH := s.throttle("enrol", cfg.EnrolLimit).Handler(enrolMux)
 	var opsH http.Handler
 	if cfg.Ops != nil {
@@ -329,6 +352,25 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("server: listen %s: %w", cfg.OpsListen, err)
 		}
 	}
+	if err := s.metrics.Register(stateCollector{repo: repo, store: st, metrics: s.metrics, now: cfg.Now}); err != nil {
+		lnMTLS.Close()
+		lnEnrol.Close()
+		if lnOps != nil {
+			lnOps.Close()
+		}
+		return fmt.Errorf("server: metrics: %w", err)
+	}
+	var lnMets net.Listener
+	if cfg.MetricsListen != "" {
+		if lnMets, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			lnMTLS.Close()
+			lnEnrol.Close()
+			if lnOps != nil {
+				lnOps.Close()
+			}
+			return fmt.Errorf("server: listen %s: %w", cfg.MetricsListen, err)
+		}
+	}
 	// Refused handshakes (no certificate, a revoked device) are routine:
 	// log them at debug, not through the standard logger.
 	errLog := log.New(&debugWriter{s.logger.With("component", "http")}, "", 0)
@@ -338,6 +380,12 @@ func (s *Server) Start(ctx context.Context) error {
 		// Cloned before any server runs: ServeTLS changes its TLSConfig.
 		s.ops = &http.Server{Handler: opsH, TLSConfig: enrolCfg.Clone(), ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
 		s.lnOps = lnOps
+	}
+	if lnMets != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.metrics.Handler(s.logger.With("component", "metrics")))
+		s.mets = &http.Server{Handler: mux, ReadHeaderTimeout: DefaultReadHeader, IdleTimeout: DefaultIdle, ErrorLog: errLog}
+		s.lnMets = lnMets
 	}
 	s.lnMTLS, s.lnEnrol = lnMTLS, lnEnrol
 	// Enrolment tells the terminal where its device calls go.
@@ -356,6 +404,14 @@ func (s *Server) Start(ctx context.Context) error {
 	if lnOps != nil {
 		s.serve(s.ops, lnOps, "ops")
 		s.logger.Info("listening", "listener", "ops", "addr", lnOps.Addr().String(), "serves", "operator API behind role tokens")
+	}
+	if lnMets != nil {
+		s.wg.Go(func() {
+			if err := s.mets.Serve(lnMets); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.errs <- fmt.Errorf("server: metrics listener: %w", err)
+			}
+		})
+		s.logger.Info("listening", "listener", "metrics", "addr", lnMets.Addr().String(), "serves", "Prometheus metrics over plain HTTP")
 	}
 	s.logger.Info("listening", "listener", "mtls", "addr", lnMTLS.Addr().String(), "serves", "upload, download, renewal")
 	s.logger.Info("listening", "listener", "enrol", "addr", lnEnrol.Addr().String(), "serves", "enrolment")
@@ -408,6 +464,7 @@ func (s *Server) deviceMux(ca *enrol.CA, st enrol.Store, repo *liveRepo) (*http.
 	uopts.Store = syncstore.New(cfg.Store, syncstore.Options{CentreKey: cfg.CentreKey, Site: siteOf(st)})
 	uopts.Auth = syncserver.TLSAuthenticator{}
 	uopts.Logger = s.logger.With("component", "upload")
+	uopts.Observe = s.observeUpload
 	if uopts.Now == nil {
 		uopts.Now = cfg.Now
 	}
@@ -467,6 +524,20 @@ func (s *Server) OpsAddr() net.Addr {
 	return s.lnOps.Addr()
 }
 
+// MetricsAddr returns the bound address of the metrics listener; nil
+// before Start or without one.
+func (s *Server) MetricsAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started || s.lnMets == nil {
+		return nil
+	}
+	return s.lnMets.Addr()
+}
+
+// Metrics returns the server's metrics.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
 // Err delivers the error of a listener that stopped serving on its own.
 func (s *Server) Err() <-chan error { return s.errs }
 
@@ -521,6 +592,9 @@ func (s *Server) servers() []*http.Server {
 	out := []*http.Server{s.mtls, s.enrol}
 	if s.ops != nil {
 		out = append(out, s.ops)
+	}
+	if s.mets != nil {
+		out = append(out, s.mets)
 	}
 	return out
 }
