@@ -44,19 +44,25 @@ func newSyncErrors() *prometheus.CounterVec {
 // lists them; the alert rules in docs/prometheus use them.
 func (d *daemon) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(d.gate.Metrics(), daemonCollector{d},
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewGoCollector())
-	if d.devices != nil {
-		reg.MustRegister(d.devices.frameDecode)
-	}
-	if d.syncErrors != nil {
-		reg.MustRegister(d.syncErrors)
-	}
+	reg.MustRegister(d.collectors()...)
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(d.logger.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,
 	})
+}
+
+// collectors are the daemon's own metrics (without the process's and the
+// Go runtime's).
+func (d *daemon) collectors() []prometheus.Collector {
+	cs := []prometheus.Collector{d.gate.Metrics(), daemonCollector{d}}
+	if d.devices != nil {
+		cs = append(cs, d.devices.frameDecode)
+	}
+	if d.syncErrors != nil {
+		cs = append(cs, d.syncErrors)
+	}
+	return cs
 }
 
 // The daemon's state, read when /metrics is scraped. The names are what
@@ -66,6 +72,7 @@ var (
 	descJournalLast  = prometheus.NewDesc("sentinel_journal_last_seq", "Sequence number of the journal's newest record (0: empty).", nil, nil)
 	descJournalAcked = prometheus.NewDesc("sentinel_journal_acked_seq", "Sequence number up to which the centre acknowledged the journal.", nil, nil)
 	descFreshness    = prometheus.NewDesc("sentinel_bundle_freshness", "Freshness of each kind of bundle (1 for the state it is in).", []string{"kind", "state"}, nil)
+	descStatusList   = prometheus.NewDesc("sentinel_status_list_freshness", "Freshness of the status list, the base with its updates as the guard display shows it (1 for the state it is in): fresh updates keep an older base fresh.", []string{"state"}, nil)
 	descBundleVer    = prometheus.NewDesc("sentinel_bundle_version", "Version of the bundle in force, by kind (absent: none).", []string{"kind"}, nil)
 	descBundleAge    = prometheus.NewDesc("sentinel_bundle_age_seconds", "Time since the bundle in force was issued, by kind (absent: none).", []string{"kind"}, nil)
 	descEnrolled     = prometheus.NewDesc("sentinel_enrolled", "Whether the terminal holds a pinned root and a trust bundle.", nil, nil)
@@ -90,7 +97,7 @@ var _ prometheus.Collector = daemonCollector{}
 
 // Describe sends the descriptions of the daemon's gauges.
 func (c daemonCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descJournalAlarm, descJournalLast, descJournalAcked, descFreshness,
+	for _, d := range []*prometheus.Desc{descJournalAlarm, descJournalLast, descJournalAcked, descFreshness, descStatusList,
 		descBundleVer, descBundleAge, descEnrolled, descLanes, descDeviceFault, descClockTrusted, descClockSource,
 		descClockError, descClockOffset, descClockOffErr, descSyncEnabled, descRevoked, descSyncOnline, descSyncLast,
 		descSyncBacklog} {
@@ -136,6 +143,10 @@ func (c daemonCollector) Collect(ch chan<- prometheus.Metric) {
 		if !b.IssuedAt.IsZero() {
 			gauge(descBundleAge, now.Sub(b.IssuedAt).Seconds(), string(k))
 		}
+	}
+	sl := st.StatusList().Freshness(now)
+	for _, s := range []trust.Freshness{trust.FreshnessFresh, trust.FreshnessGrace, trust.FreshnessStale, trust.FreshnessBlocked} {
+		gauge(descStatusList, boolFloat(s == sl), s.String())
 	}
 	gauge(descEnrolled, boolFloat(st.Enrolled))
 	gauge(descLanes, float64(len(d.gate.Lanes())))

@@ -252,6 +252,9 @@ func TestMetricsScenario(t *testing.T) {
 			t.Errorf("sentinel_bundle_freshness{%s,state=\"fresh\"}: got %v, want 1", l, f)
 		}
 	}
+	if f := series(fams, "sentinel_status_list_freshness")[`state="fresh"`]; f != 1 {
+		t.Errorf("sentinel_status_list_freshness{state=\"fresh\"}: got %v, want 1", f)
+	}
 	if _, ok := versions[fmt.Sprintf("kind=%q", trust.KindStatusDelta)]; ok {
 		t.Errorf("sentinel_bundle_version has a status delta, none was published: %v", versions)
 	}
