@@ -2,14 +2,18 @@ package gate
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"sentinel/crypto/credential"
+	eudcc "sentinel/crypto/dcc"
 	"sentinel/crypto/verify"
 	"sentinel/internal/passage"
 	"sentinel/internal/policy"
+	"sentinel/internal/siteconfig"
 )
 
 // dccVerifier accepts every code as an EU DCC.
@@ -53,5 +57,66 @@ func TestBusinessRuleRefusalNamesTheRule(t *testing.T) {
 	}
 	if zh := s.Message["zh"]; !strings.Contains(zh, "VR-AT-0001") || !strings.Contains(zh, "Vaccination course must be complete") {
 		t.Errorf("the guard reads %q", zh)
+	}
+}
+
+// dccContentVerifier accepts every code as an EU DCC of dn of sd doses
+// given a month before now, with its content for the business rules.
+type dccContentVerifier struct{ dn, sd int }
+
+func (v dccContentVerifier) Verify(_ []byte, o verify.Options) (*credential.Credential, error) {
+	dt := o.Now.AddDate(0, -1, 0)
+	h := &eudcc.HCert{Ver: "1.3.0", DOB: "1980-02-29", Nam: eudcc.Name{FNT: "MUSTER", GNT: "ERIKA"},
+		V: []eudcc.Vaccination{{TG: "840539006", VP: "1119349007", MP: "EU/1/20/1528", MA: "ORG-100030215",
+			DN: eudcc.Int(v.dn), SD: eudcc.Int(v.sd), DT: dt.Format(time.DateOnly), CO: "AT", IS: "Test", CI: "URN:UVCI:01:AT:1#B"}}}
+	return &credential.Credential{Format: credential.FormatDCC, Issuer: "AT", IssuedAt: dt, Expires: dt.AddDate(1, 0, 0),
+		Holder:  credential.Holder{Kind: credential.HolderPseudonym, Pseudonym: [16]byte{7}},
+		Facts:   &credential.Facts{Kind: "vaccination", Dose: v.dn, TotalDoses: v.sd, Date: dt},
+		Content: &eudcc.Content{HCert: h}}, nil
+}
+
+// TestEURulesThroughThePolicyEngine runs a passage through the gate with
+// the default supermarket policy carrying our test country's EU rules:
+// an incomplete course is refused and the guard reads VR-XX-0001; a
+// complete one is admitted.
+func TestEURulesThroughThePolicyEngine(t *testing.T) {
+	b, err := policy.DefaultBundle(siteconfig.Supermarket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.EUCountry = "XX"
+	for _, id := range []string{"GR-XX-0001", "VR-XX-0001"} {
+		r, err := os.ReadFile(filepath.Join("..", "..", "crypto", "certlogic", "testdata", "rules", "XX", id, "rule.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.EURules = append(b.EURules, r)
+	}
+	e, err := policy.New(b, siteconfig.Supermarket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dn   int
+		want passage.Verdict
+		msg  string
+	}{
+		{1, passage.Deny, `Entry rule "VR-XX-0001" not met: The vaccination course must be complete and at most 365 days old. Refuse entry.`},
+		{2, passage.Admit, ""},
+	} {
+		r := newRig(t, func(s *State) {
+			s.Verifier = dccContentVerifier{dn: tc.dn, sd: 2}
+			s.Policy = PolicyEngine(e, 3, "SM-0042")
+		})
+		res, err := r.g.Process(context.Background(), "in-1", []byte("HC1:anything"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Passage.Decision != tc.want {
+			t.Errorf("dose %d: passage %s %v, want %s", tc.dn, res.Passage.Decision, res.Passage.Reasons, tc.want)
+		}
+		if got := r.display.last().Message["en"]; tc.msg != "" && got != tc.msg {
+			t.Errorf("dose %d: the guard reads %q, want %q", tc.dn, got, tc.msg)
+		}
 	}
 }

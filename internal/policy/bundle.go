@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -121,7 +122,7 @@ func (b *Bundle) Marshal() ([]byte, error) {
 		EUCountry: b.EUCountry,
 	}
 	if len(b.EURules) > 0 {
-		rules, err := json.Marshal(b.EURules)
+		rules, err := compactRules(b.EURules)
 		if err != nil {
 			return nil, fmt.Errorf("marshal policy bundle: eu_rules: %w", err)
 		}
@@ -161,11 +162,35 @@ func ParseBundle(payload []byte) (*Bundle, error) {
 		if err := json.Unmarshal([]byte(w.EURules), &b.EURules); err != nil {
 			return nil, fmt.Errorf("%w: eu_rules: not a JSON array of rules: %w", ErrBundle, err)
 		}
+		for i, raw := range b.EURules {
+			var c bytes.Buffer
+			if err := json.Compact(&c, raw); err != nil {
+				return nil, fmt.Errorf("%w: eu_rules[%d]: %w", ErrBundle, i, err)
+			}
+			b.EURules[i] = c.Bytes()
+		}
 	}
 	if err := b.validate(); err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// compactRules writes rules as one JSON array, each rule compacted and
+// nothing escaped, so that equal bundles give equal bytes.
+func compactRules(rules []json.RawMessage) ([]byte, error) {
+	var out bytes.Buffer
+	out.WriteByte('[')
+	for i, raw := range rules {
+		if i > 0 {
+			out.WriteByte(',')
+		}
+		if err := json.Compact(&out, raw); err != nil {
+			return nil, fmt.Errorf("rule %d: %w", i, err)
+		}
+	}
+	out.WriteByte(']')
+	return out.Bytes(), nil
 }
 
 // validate checks the fields of b and names the one that is wrong.

@@ -1,7 +1,10 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
@@ -28,6 +31,23 @@ func FuzzParseBundle(f *testing.F) {
 		}
 		f.Add(p)
 		f.Add(p[:len(p)/2])
+	}
+	// A bundle with EU business rules (certlogic's test country XX).
+	if b, err := DefaultBundle(siteconfig.Supermarket); err == nil {
+		var rules []json.RawMessage
+		for _, id := range []string{"GR-XX-0001", "VR-XX-0001"} {
+			r, err := os.ReadFile(filepath.Join("..", "..", "crypto", "certlogic", "testdata", "rules", "XX", id, "rule.json"))
+			if err != nil {
+				f.Fatal(err)
+			}
+			rules = append(rules, r)
+		}
+		b.EUCountry, b.EURules = "XX", rules
+		p, err := b.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(p)
 	}
 	f.Add([]byte{})
 	f.Add([]byte{0xa0})
