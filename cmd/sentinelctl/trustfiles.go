@@ -76,6 +76,9 @@ func loadTrust(args []string, rootFile string, now time.Time, stderr io.Writer) 
 		}
 		fmt.Fprintf(stderr, "trust bundle %s: version %d, issued %s, %s\n",
 			filepath.Base(f), info.Version, info.IssuedAt.UTC().Format(time.RFC3339), info.Freshness)
+		if vs := s.ValueSets(); vs.Len() > 0 {
+			fmt.Fprintf(stderr, "trust bundle %s: %s\n", filepath.Base(f), vs.Summary())
+		}
 		store = s
 	}
 	if store == nil {

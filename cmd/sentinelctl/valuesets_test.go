@@ -111,6 +111,32 @@ func TestVerifyValueSets(t *testing.T) {
 		t.Errorf("without value sets: exit %d, %+v\n%s", code, vs, errOut)
 	}
 
+	// The value sets of a trust bundle are used as the terminal uses them.
+	_, rootKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vsets, _, err := valueset.LoadDir(valueSetsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := time.Date(2026, 5, 31, 0, 0, 0, 0, time.UTC)
+	bundle, err := trust.BuildTrustBundle(rootKey, nil, trust.Bundle{Version: 1, IssuedAt: issued, FreshUntil: issued.AddDate(0, 0, 7), GraceUntil: issued.AddDate(0, 0, 14)},
+		&trust.TrustContent{DSCs: []trust.DSCEntry{{Cert: cert.Raw}}, ValueSets: trust.ValueSetEntries(vsets)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := trust.MarshalPublicKey(rootKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	bundlePath, rootPath := writeFile(t, tmp, "trust.bundle", string(bundle)), writeFile(t, tmp, "root.pub", string(pub))
+	code, vs, errOut = verifyOne(t, "", "--trust", bundlePath, "--root", rootPath, "--at", at, good, bad)
+	if code != exitRefused || !vs[0].Accepted || vs[1].Reason != credential.ReasonValueSet || !strings.Contains(errOut, "8 value sets") {
+		t.Errorf("value sets of a trust bundle: exit %d, %+v\n%s", code, vs, errOut)
+	}
+
 	// A broken directory is a usage error that names the file and line.
 	dir := t.TempDir()
 	writeFile(t, dir, "test-type.json", "{\n\"valueSetId\": \"covid-19-lab-test-type\",\n\"valueSetDate\": 2021\n}\n")
