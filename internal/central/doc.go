@@ -5,6 +5,14 @@
 // the centre changed, the EU DCC revocations and the published status
 // version, changed together with the publication of their bundle.
 //
+// The store also keeps the rest of the centre's state, so that a centre on
+// PostgreSQL keeps all of it in the database and a bbolt centre in one file:
+// the device registry with its single-use enrolment tokens ([Registry]; a
+// token is spent in one transaction, so that of several servers spending it
+// at once one wins), the append-only audit log of exports and traces
+// ([AuditLog]) and the operator API's role tokens ([OpsTokens]), each kept
+// as a hash.
+//
 // Two implementations satisfy [Store] and are held to one conformance suite
 // (package storetest): boltstore, the embedded default, and pgstore, on
 // PostgreSQL for production. memstore is an in-memory reference.
