@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"sentinel/internal/central"
+)
+
+// CaseStore is what AddCases needs: the engine's part of the store and the
+// passages. Every central.Store is one.
+type CaseStore interface {
+	central.EngineStore
+	PassageSource
+}
+
+// CasesReport says what AddCases recorded.
+type CasesReport struct {
+	Cases    int // confirmed facts added
+	Known    int // cases already confirmed at that time, left as they were
+	Homes    int // home facts added
+	Contacts int // contact facts added
+	Capped   int // contacts left out by the rule sets' caps
+	// PerCase lists each case's contact derivation.
+	PerCase []ContactResult
+}
+
+// AddCases records confirmed cases and, when derive is true, derives
+// their close contacts from the passages under the contact parameters of
+// the rule set that judges each case (DefaultContacts where none does),
+// up to now, and records them as facts. Facts already recorded (the same
+// case confirmed at the same time, the same contact from the same
+// passage) are not added twice, so an import can be run again. Everything
+// is recorded in one transaction with its audit, or nothing.
+func AddCases(ctx context.Context, st CaseStore, rows []CaseRow, derive bool, by central.ChangeBy, now time.Time) (CasesReport, error) {
+	var rep CasesReport
+	var snap *Snapshot
+	if err := st.ViewEngine(ctx, func(r central.EngineReader) (err error) { snap, err = Load(ctx, r); return err }); err != nil {
+		return rep, err
+	}
+	var contacts []Contact
+	if derive {
+		for _, row := range rows {
+			home := row.Home
+			if home == "" {
+				home = homeOf(row.Holder, snap.Holder(row.Holder).Facts, snap.Areas, row.Confirmed)
+			}
+			p := DefaultContacts
+			if rs, ok := snap.Deployed.For(home, snap.Areas); ok {
+				p = rs.Contacts()
+			}
+			res, err := Contacts(ctx, st, Case{Holder: row.Holder, Home: home, At: row.Confirmed}, p, now)
+			if err != nil {
+				return rep, err
+			}
+			rep.PerCase = append(rep.PerCase, res)
+			rep.Capped += res.Capped
+			contacts = append(contacts, res.Contacts...)
+		}
+	}
+	err := st.UpdateEngine(ctx, func(tx central.EngineTx) error {
+		rep.Cases, rep.Known, rep.Homes, rep.Contacts = 0, 0, 0, 0
+		seen := map[string]bool{}
+		have := func(holder string, match func(f central.Fact) bool) (bool, error) {
+			fs, err := tx.Facts(ctx, holder)
+			if err != nil {
+				return false, err
+			}
+			for _, f := range fs {
+				if match(f) {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
+		for _, row := range rows {
+			key := fmt.Sprintf("%s %d", row.Holder, row.Confirmed.UnixNano())
+			dup, err := have(row.Holder, func(f central.Fact) bool { return f.Kind == KindConfirmed && f.At.Equal(row.Confirmed) })
+			if err != nil {
+				return err
+			}
+			if dup || seen[key] {
+				rep.Known++
+				continue
+			}
+			seen[key] = true
+			src := row.Source
+			if src == "" {
+				src = by.By
+			}
+			if row.Home != "" {
+				fs, err := tx.Facts(ctx, row.Holder)
+				if err != nil {
+					return err
+				}
+				if homeAt(fs, row.Confirmed) != row.Home {
+					if _, err := tx.AddFact(ctx, Fact{Holder: row.Holder, Kind: KindHome, At: row.Confirmed, Area: row.Home, Source: src}, by); err != nil {
+						return err
+					}
+					rep.Homes++
+				}
+			}
+			if _, err := tx.AddFact(ctx, Fact{Holder: row.Holder, Kind: KindConfirmed, At: row.Confirmed, Source: src}, by); err != nil {
+				return err
+			}
+			rep.Cases++
+		}
+		sites, err := tx.Sites(ctx)
+		if err != nil {
+			return err
+		}
+		placed := map[string]bool{}
+		for _, s := range sites {
+			placed[s.ID] = true
+		}
+		for _, c := range contacts {
+			f := c.Fact()
+			if !placed[f.Site] {
+				// A site ops have not placed in an area: keep the contact,
+				// naming the site in its source.
+				f.Site, f.Source = "", f.Source+" at "+c.Site
+			}
+			dup, err := have(f.Holder, func(g central.Fact) bool { return g.Kind == KindContact && g.Source == f.Source && g.Value == f.Value })
+			if err != nil {
+				return err
+			}
+			if dup {
+				continue
+			}
+			if _, err := tx.AddFact(ctx, f, by); err != nil {
+				return err
+			}
+			rep.Contacts++
+		}
+		return nil
+	})
+	return rep, err
+}

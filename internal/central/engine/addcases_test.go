@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"sentinel/internal/central"
+)
+
+func TestAddCases(t *testing.T) {
+	ctx := context.Background()
+	ps := []passageAt{
+		{"ZJ:1", "SM-HZ-1", day(10, 10, 0), "admit"},
+		{"ZJ:2", "SM-HZ-1", day(10, 10, 5), "admit"},
+		{"ZJ:1", "KIOSK", day(10, 12, 0), "admit"}, // a site not placed in an area
+		{"ZJ:3", "KIOSK", day(10, 12, 1), "admit"},
+	}
+	for name, st := range contactStores(t, ps) {
+		t.Run(name, func(t *testing.T) {
+			by := central.ChangeBy{Time: day(11), By: "ops:alice", Why: "daily cases"}
+			src, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "rules", "zhejiang.rules"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = st.UpdateEngine(ctx, func(tx central.EngineTx) error {
+				for _, a := range []Area{{ID: "ZJ", Kind: Province}, {ID: "ZJ-HZ", Kind: City, Parent: "ZJ"}, {ID: "ZJ-HZ-XH", Kind: District, Parent: "ZJ-HZ"}} {
+					if err := tx.PutArea(ctx, a, by); err != nil {
+						return err
+					}
+				}
+				if err := tx.PutSite(ctx, Site{ID: "SM-HZ-1", Area: "ZJ-HZ-XH"}, by); err != nil {
+					return err
+				}
+				_, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "ZJ", Label: "2020-02-11.1", Source: src}, by)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := []CaseRow{{Line: 2, Holder: "ZJ:1", Confirmed: day(11), Home: "ZJ-HZ-XH", Source: "import:cases.csv:2"}}
+			rep, err := AddCases(ctx, st, rows, true, by, day(11, 12, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Cases != 1 || rep.Homes != 1 || rep.Contacts != 2 || rep.Known != 0 || len(rep.PerCase) != 1 || rep.PerCase[0].Passages != 2 {
+				t.Errorf("first import %+v", rep)
+			}
+			// Again: nothing new.
+			rep, err = AddCases(ctx, st, rows, true, by, day(11, 12, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Cases != 0 || rep.Known != 1 || rep.Contacts != 0 || rep.Homes != 0 {
+				t.Errorf("second import %+v", rep)
+			}
+			var snap *Snapshot
+			if err := st.ViewEngine(ctx, func(r central.EngineReader) (err error) { snap, err = Load(ctx, r); return err }); err != nil {
+				t.Fatal(err)
+			}
+			w := snap.World()
+			for h, want := range map[string]string{"ZJ:1": "confirmed", "ZJ:2": "close-contact", "ZJ:3": "close-contact"} {
+				r, err := snap.Deployed.Evaluate(snap.Holder(h), w, day(12))
+				if err != nil || r.Rule != want {
+					t.Errorf("%s: %s by %q (%v), want %s", h, r.Status, r.Rule, err, want)
+				}
+			}
+			f := snap.Holder("ZJ:3").Facts[0]
+			if f.Site != "" || f.Value != "ZJ:1" || f.Source == "" || f.Kind != KindContact {
+				t.Errorf("contact at an unplaced site: %+v", f)
+			}
+			if got := snap.Holder("ZJ:1").Facts; len(got) != 2 || got[1].Source != "import:cases.csv:2" {
+				t.Errorf("case facts %+v", got)
+			}
+		})
+	}
+}
