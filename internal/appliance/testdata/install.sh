@@ -3,7 +3,7 @@
 # packages on a machine where /var/lib/sentinel already exists with
 # another owner, and writes what the test checks into $T/out.
 set -eu
-T=/sentinel-test
+T=${T:-/sentinel-test}
 O=$T/out
 # A data directory that is not the package's: it must stay as it is.
 mkdir -p /var/lib/sentinel

@@ -4,7 +4,7 @@
 # version; the installer edited the configuration. Then the new build is
 # installed over it, and purged. What the test checks goes to $T/out.
 set -eu
-T=/sentinel-test
+T=${T:-/sentinel-test}
 O=$T/out
 C=/root/centre
 CENTRAL_DATA=/var/lib/sentinel-central
