@@ -389,7 +389,7 @@ func printFleet(stdout io.Writer, out []deviceOut, asJSON bool) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEVICE\tSITE\tENROLLED\tCERTIFICATE UNTIL\tREVOKED\tLAST SEEN\tACKED\tREPORTED\tBACKLOG\tCLOCK\tBUNDLES\tFAULTS\tFORKS")
+	fmt.Fprintln(tw, "DEVICE\tSITE\tENROLLED\tCERTIFICATE UNTIL\tREVOKED\tLAST SEEN\tACKED\tREPORTED\tSOFTWARE\tBACKLOG\tCLOCK\tBUNDLES\tFAULTS\tFORKS")
 	for _, d := range out {
 		site, enrolled, until, rev := d.Site, "-", "-", "-"
 		if site == "" {
@@ -408,23 +408,26 @@ func printFleet(stdout io.Writer, out []deviceOut, asJSON bool) error {
 		case d.LastSeen != nil:
 			seen = d.LastSeen.Format(time.RFC3339)
 		}
-		reported, backlog, clock, bundles, faults := "never", "-", "-", "-", "-"
+		reported, software, backlog, clock, bundles, faults := "never", "-", "-", "-", "-", "-"
 		switch {
 		case !d.StoreRead:
-			reported, backlog, clock, bundles, faults = "unknown", "unknown", "unknown", "unknown", "unknown"
+			reported, software, backlog, clock, bundles, faults = "unknown", "unknown", "unknown", "unknown", "unknown", "unknown"
 		case d.HealthError != "":
 			reported = "unreadable"
 		case d.Health != nil:
 			h := d.Health
 			reported, backlog, clock = h.AgeText()+" ago", strconv.FormatUint(h.Backlog, 10), h.OffsetText()
+			if h.Software != "" {
+				software = h.Software
+			}
 			bundles, faults = h.BundleText(), h.FaultText()
 		}
 		forks := fleet.ForksText(d.Forks)
 		if !d.StoreRead {
 			forks = "unknown"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, site, enrolled, until, rev, seen, acked,
-			reported, backlog, clock, bundles, faults, forks)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, site, enrolled, until, rev, seen, acked,
+			reported, software, backlog, clock, bundles, faults, forks)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -237,7 +237,7 @@ func TestDevicesListUploads(t *testing.T) {
 	}
 
 	reported := time.Now().Add(-time.Hour).UTC()
-	rep, err := protocol.EncodeHealth(&protocol.Health{Device: up, Time: reported.Add(2 * time.Second), Last: 50, Acked: 45,
+	rep, err := protocol.EncodeHealth(&protocol.Health{Device: up, Time: reported.Add(2 * time.Second), Software: "1.4.0+3.g1a2b3c4d5e6f", Last: 50, Acked: 45,
 		Bundles: []protocol.BundleHealth{{Kind: "trust", Version: 4, Freshness: "fresh"}},
 		Lanes:   []protocol.LaneHealth{{Name: "scanner", State: protocol.LaneOK}, {Name: "camera", State: protocol.LaneMissing, Reason: "unplugged"}}})
 	if err != nil {
@@ -310,20 +310,20 @@ func TestDevicesListUploads(t *testing.T) {
 		rows[f[0]] = strings.Join(f[1:], " ")
 	}
 	for dev, want := range map[string]string{
-		idle:     "south " + byID[idle].Enrolled.Format(time.RFC3339) + " " + byID[idle].NotAfter.Format(time.RFC3339) + " - never 0 never - - - - -",
-		"t-lost": "(not enrolled) - - - 2026-11-28T09:30:00Z 3 never - - - - -",
+		idle:     "south " + byID[idle].Enrolled.Format(time.RFC3339) + " " + byID[idle].NotAfter.Format(time.RFC3339) + " - never 0 never - - - - - -",
+		"t-lost": "(not enrolled) - - - 2026-11-28T09:30:00Z 3 never - - - - - -",
 	} {
 		if rows[dev] != want {
 			t.Errorf("text row of %s: got %q, want %q", dev, rows[dev], want)
 		}
 	}
 	upPrefix := "north " + byID[up].Enrolled.Format(time.RFC3339) + " " + byID[up].NotAfter.Format(time.RFC3339) + " - 2026-11-28T09:30:00Z 45 1h0m"
-	upSuffix := " ago 5 +2s trust 4 fresh camera: missing (unplugged) -"
+	upSuffix := " ago 1.4.0+3.g1a2b3c4d5e6f 5 +2s trust 4 fresh camera: missing (unplugged) -"
 	if !strings.HasPrefix(rows[up], upPrefix) || !strings.HasSuffix(rows[up], upSuffix) {
 		t.Errorf("text row of %s: got %q, want %q…%q", up, rows[up], upPrefix, upSuffix)
 	}
-	if head := strings.Fields(strings.SplitN(text, "\n", 2)[0]); !slices.Contains(head, "BACKLOG") || !slices.Contains(head, "FAULTS") {
-		t.Errorf("header %q lacks BACKLOG or FAULTS", head)
+	if head := strings.Fields(strings.SplitN(text, "\n", 2)[0]); !slices.Contains(head, "BACKLOG") || !slices.Contains(head, "FAULTS") || !slices.Contains(head, "SOFTWARE") {
+		t.Errorf("header %q lacks BACKLOG, FAULTS or SOFTWARE", head)
 	}
 }
 
