@@ -116,7 +116,8 @@ func Usage(w io.Writer, prog string, cmds map[string]Command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, n, cmds[n].Summary)
 	}
-	fmt.Fprintf(w, "\nRun '%s COMMAND -h' for a command's flags, '%s --version' for the version.\n", prog, strings.Fields(prog)[0])
+	fmt.Fprintf(w, "\nflags:\n  -version\n    \tprint the program's version and exit\n")
+	fmt.Fprintf(w, "\nRun '%s COMMAND -h' for a command's flags.\n", prog)
 }
 
 // ParseInterspersed parses flags that may stand before, between or after
