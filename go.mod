@@ -2,6 +2,11 @@ module sentinel
 
 go 1.26.0
 
+// Document signer certificates in the field may carry a negative serial
+// number, which Go refuses by default since 1.23; EU verifiers accept them.
+// This applies to every binary and test built in this module.
+godebug x509negativeserial=1
+
 require (
 	cel.dev/cel-go v0.33.2
 	github.com/RoaringBitmap/roaring/v2 v2.30.0

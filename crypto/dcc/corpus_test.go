@@ -1,9 +1,3 @@
-// Document signer certificates in the field may carry a negative serial
-// number, which Go refuses by default since 1.23: the conformance test
-// accepts them, and a terminal's binaries need the same setting to load
-// such a DSC.
-//go:debug x509negativeserial=1
-
 package dcc
 
 import (
