@@ -91,8 +91,13 @@ type Config struct {
 	// tokens and devices (required; the caller closes it).
 	Store central.Store
 	// CentreKey opens the records' sealed holders at ingest; nil stores
-	// them without a holder.
+	// them without a holder. With it, each fever recorded at a checkpoint
+	// is kept as a fact of the code engine in Store (syncstore.Fevers).
 	CentreKey hpke.PrivateKey
+	// OnFever, when set, is called once for each fever fact an upload
+	// added (never again for an upload sent twice): the code engine's
+	// event path hooks here to judge the holder again.
+	OnFever func(central.Fact)
 	// TimeKey signs the centre's time, with TimeDelegation from the root
 	// (nil when TimeKey is the root); without it /time answers 404.
 	TimeKey        crypto.Signer
@@ -461,7 +466,8 @@ func (s *Server) sweep() {
 func (s *Server) deviceMux(ca *enrol.CA, st enrol.Store, repo *liveRepo) (*http.ServeMux, error) {
 	cfg := s.cfg
 	uopts := cfg.Upload
-	uopts.Store = syncstore.New(cfg.Store, syncstore.Options{CentreKey: cfg.CentreKey, Site: siteOf(st)})
+	uopts.Store = syncstore.New(cfg.Store, syncstore.Options{CentreKey: cfg.CentreKey, Site: siteOf(st),
+		Facts: cfg.Store, OnFever: cfg.OnFever, Now: cfg.Now, Logger: s.logger.With("component", "ingest")})
 	uopts.Auth = syncserver.TLSAuthenticator{}
 	uopts.Logger = s.logger.With("component", "upload")
 	uopts.Observe = s.observeUpload

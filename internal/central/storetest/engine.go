@@ -34,6 +34,7 @@ func runEngine(t *testing.T, h Harness) {
 	t.Run("Refusals", func(t *testing.T) { testEngineRefusals(t, open(t)) })
 	t.Run("RollsBack", func(t *testing.T) { testEngineRollback(t, open(t)) })
 	t.Run("Empty", func(t *testing.T) { testEngineEmpty(t, open(t)) })
+	t.Run("Fevers", func(t *testing.T) { testKeepFevers(t, open(t)) })
 	t.Run("Restart", func(t *testing.T) {
 		if h.Reopen == nil {
 			t.Skip("store keeps nothing across a restart")
@@ -458,4 +459,70 @@ func testEngineSerialised(t *testing.T, stores []central.Store) {
 		}
 		return nil
 	})
+}
+
+// testKeepFevers: fevers kept at ingest (central.KeepFevers) are facts of
+// the engine exactly once per record: the same records again add
+// nothing, whether in the same call or a later one; a fever at a site
+// the engine does not know is returned unplaced and keeps nothing.
+func testKeepFevers(t *testing.T, s central.Store) {
+	ctx := context.Background()
+	seedEngine(t, s)
+	reading := physic.ZeroCelsius + 38700*physic.MilliKelvin
+	fever := func(holder string, seq uint64, site string) central.Fact {
+		return central.Fact{Holder: holder, Kind: central.FactFever, At: engineT0.Add(time.Duration(seq) * time.Minute),
+			Site: site, Temperature: reading, Source: central.FeverSource("T9", central.Epoch{0xe}, seq)}
+	}
+	in := []central.Fact{fever("HB:2", 1, "CP-1"), fever("HB:3", 2, "CP-1"), fever("HB:3", 2, "CP-1"), fever("HB:4", 3, "CP-9")}
+	ingest := central.ChangeBy{Time: engineT0.Add(time.Hour), By: "ingest:T9", Why: "fever recorded at a checkpoint"}
+	added, unplaced, err := central.KeepFevers(ctx, s, in, ingest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(added) != 2 || added[0].Holder != "HB:2" || added[1].Holder != "HB:3" || added[0].Seq == 0 || added[1].Seq == added[0].Seq {
+		t.Fatalf("added %+v, want the fevers of HB:2 and HB:3 once each with their seq", added)
+	}
+	if len(unplaced) != 1 || unplaced[0].Site != "CP-9" {
+		t.Fatalf("unplaced %+v, want the fever at CP-9, a site the engine does not know", unplaced)
+	}
+	if added[1].Area != "HB-WH-JA" || added[1].Temperature != reading || added[1].Source != "passage:T9/0e000000000000000000000000000000/2" {
+		t.Errorf("kept %+v: want area HB-WH-JA (the site's), the reading and the record as source", added[1])
+	}
+	// The same records again (an upload sent twice, a replay) add nothing.
+	again, _, err := central.KeepFevers(ctx, s, in[:3], ingest)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("the same fevers again: added %+v (%v), want none", again, err)
+	}
+	err = s.ViewEngine(ctx, func(r central.EngineReader) error {
+		for holder, want := range map[string]int{"HB:2": 1, "HB:3": 1, "HB:4": 0} {
+			fs, err := r.Facts(ctx, holder)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, f := range fs {
+				if f.Kind == central.FactFever && f.Source != "passage:T1/00/7" {
+					n++
+				}
+			}
+			if n != want {
+				t.Errorf("%s has %d fevers from ingest, want %d", holder, n, want)
+			}
+		}
+		changes, err := r.Changes(ctx, 1, 0)
+		if err != nil {
+			return err
+		}
+		last := changes[len(changes)-1]
+		if last.By != "ingest:T9" || last.Action != central.ChangeFactAdd || last.Subject != "HB:3" {
+			t.Errorf("the last audit record is %s %s by %s, want fact-add HB:3 by ingest:T9", last.Action, last.Subject, last.By)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := central.KeepFevers(ctx, s, []central.Fact{{Holder: "HB:2", Kind: central.FactVisit, At: engineT0, Site: "CP-1", Source: "x"}}, ingest); !errors.Is(err, central.ErrEngineInput) {
+		t.Errorf("a visit given as a fever: got %v, want ErrEngineInput", err)
+	}
 }

@@ -5,10 +5,15 @@ import (
 	"crypto/hpke"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"sync"
+	"time"
 
 	"sentinel/crypto/credential"
 	"sentinel/internal/central"
+	"sentinel/internal/passage"
+	"sentinel/internal/policy"
 	"sentinel/sync/journal"
 	"sentinel/sync/server"
 )
@@ -24,6 +29,19 @@ type Options struct {
 	Site func(device string) string
 	// CentreKey is the centre's HPKE private key; nil leaves Holder empty.
 	CentreKey hpke.PrivateKey
+	// Facts, when set (with CentreKey), keeps each fever recorded at a
+	// checkpoint as a fact of the code engine once its record is stored:
+	// a record whose reasons name policy.ReasonFever, with a reading, an
+	// opened holder and no override (central.KeepFevers; see Fevers).
+	Facts central.EngineStore
+	// OnFever, when set, is called after the fevers of an upload are kept,
+	// once per fact added (never for one an upload sent again repeats):
+	// the engine's event path judges the holder again from there.
+	OnFever func(central.Fact)
+	// Now is the clock of the facts' audit records (time.Now when nil).
+	Now func() time.Time
+	// Logger gets fevers that could not be kept (discarded when nil).
+	Logger *slog.Logger
 }
 
 // Adapter is a server.Store over a central Store.
@@ -73,7 +91,7 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 		into = central.Epoch(b.Branch)
 	}
 	recs := make([]central.Record, len(b.Records))
-	holders, err := a.holders(ctx, b)
+	opened, err := a.open(ctx, b)
 	if err != nil {
 		return server.Ingested{}, err
 	}
@@ -87,7 +105,7 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 			return server.Ingested{}, fmt.Errorf("syncstore: ingest %s/%s: record %d was not checked by the server", b.Device, b.Epoch, r.Seq)
 		}
 		recs[i] = central.Record{
-			Seq: uint64(r.Seq), Stored: r.Stored, Time: r.Rec.Time, Site: site, Holder: holders[i],
+			Seq: uint64(r.Seq), Stored: r.Stored, Time: r.Rec.Time, Site: site, Holder: Holder(opened[i].Holder),
 			Decision: string(r.Rec.Decision), Reasons: r.Rec.Reasons, Hash: r.Hash, Break: r.Break, Salvaged: r.Salvaged,
 		}
 	}
@@ -107,6 +125,7 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 	if err != nil {
 		return server.Ingested{}, err
 	}
+	a.keepFevers(ctx, b, into, site, opened[len(opened)-len(kept):], kept)
 	return server.Ingested{Mark: server.Mark{Seq: journal.Seq(link.Seq), Hash: journal.Hash(link.Hash)}, Kept: kept}, nil
 }
 
@@ -150,11 +169,71 @@ func (a *Adapter) HighWater(ctx context.Context, device string, epoch journal.Ep
 	return server.Mark{Seq: journal.Seq(l.Seq), Hash: journal.Hash(l.Hash)}, nil
 }
 
-// holders opens the sealed holder of every record of b, "" where it does
+// Fevers returns the fever facts of stored records: one for each record
+// whose reasons name policy.ReasonFever, that carries a reading and an
+// opened holder, and is not a guard's override of an earlier passage (the
+// reading is the earlier record's). contents are the records' opened
+// fields, one for one. Each fact's Source is central.FeverSource of the
+// record, its Site the device's site.
+func Fevers(device string, epoch central.Epoch, site string, recs []server.Record, contents []journal.Contents) []central.Fact {
+	var out []central.Fact
+	for i, r := range recs {
+		c := contents[i]
+		if r.Rec == nil || r.Rec.Override != nil || c.Holder == (credential.Holder{}) ||
+			c.Temperature.State != passage.TempOK || !slices.Contains(r.Rec.Reasons, policy.ReasonFever) {
+			continue
+		}
+		out = append(out, central.Fact{
+			Holder: Holder(c.Holder), Kind: central.FactFever, At: r.Rec.Time, Site: site,
+			Temperature: c.Temperature.Value, Source: central.FeverSource(device, epoch, uint64(r.Seq)),
+		})
+	}
+	return out
+}
+
+// keepFevers keeps the fevers of the records an ingest stored. The
+// records are stored already: a fever that cannot be kept is logged (the
+// passage itself is safe at the centre), never returned as an error that
+// would make the terminal send records the centre has.
+func (a *Adapter) keepFevers(ctx context.Context, b *server.Batch, into central.Epoch, site string, contents []journal.Contents, kept []server.Record) {
+	if a.opts.Facts == nil {
+		return
+	}
+	facts := Fevers(b.Device, into, site, kept, contents)
+	if len(facts) == 0 {
+		return
+	}
+	now := time.Now
+	if a.opts.Now != nil {
+		now = a.opts.Now
+	}
+	log := a.opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	added, unplaced, err := central.KeepFevers(ctx, a.opts.Facts, facts, central.ChangeBy{
+		Time: now(), By: "ingest:" + b.Device, Why: "fever recorded at a checkpoint"})
+	if err != nil {
+		log.Error("fevers of an upload were not kept as facts: the passages are stored; the engine does not know these fevers",
+			"device", b.Device, "epoch", into, "fevers", len(facts), "err", err)
+		return
+	}
+	for _, f := range unplaced {
+		log.Warn("a fever at a site the code engine does not know was not kept as a fact: add the site with `sentinel-central sites set`",
+			"device", b.Device, "site", f.Site, "holder", f.Holder, "source", f.Source)
+	}
+	if a.opts.OnFever != nil {
+		for _, f := range added {
+			a.opts.OnFever(f)
+		}
+	}
+}
+
+// open opens the sealed fields of every record of b, zero where they do
 // not open. The data keys come from the batch and, once per (device,
 // epoch) after a restart, from the store.
-func (a *Adapter) holders(ctx context.Context, b *server.Batch) ([]string, error) {
-	out := make([]string, len(b.Records))
+func (a *Adapter) open(ctx context.Context, b *server.Batch) ([]journal.Contents, error) {
+	out := make([]journal.Contents, len(b.Records))
 	if a.opener == nil {
 		return out, nil
 	}
@@ -188,7 +267,7 @@ func (a *Adapter) holders(ctx context.Context, b *server.Batch) ([]string, error
 	for i := range b.Records {
 		if r := b.Records[i].Rec; r != nil {
 			if c, err := a.opener.Open(r); err == nil {
-				out[i] = Holder(c.Holder)
+				out[i] = *c
 			}
 		}
 	}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/hpke"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"periph.io/x/conn/v3/physic"
 
 	"sentinel/crypto/credential"
 	"sentinel/internal/central"
@@ -159,6 +162,113 @@ func TestIngest(t *testing.T) {
 			res, err = a.Ingest(ctx, b)
 			if err != nil || len(res.Kept) != 5 || res.Kept[0].Break != server.BreakMark {
 				t.Fatalf("got %v, %d kept, want 5 with the first flagged %q", err, len(res.Kept), server.BreakMark)
+			}
+		})
+	}
+}
+
+// A fever a terminal records becomes a fact of the code engine at ingest,
+// exactly once: the same upload sent again, an overlapping upload from a
+// restarted centre, and a replay of the whole journal add nothing, and
+// the engine's hook hears of each fever once. A fever whose reasons do
+// not say fever (a reading below the threshold), an override and a
+// record whose holder does not open are no fevers.
+func TestFeversKeptOnce(t *testing.T) {
+	ctx := context.Background()
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			priv, err := hpke.DHKEM(ecdh.X25519()).GenerateKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			j, err := journal.Open(filepath.Join(t.TempDir(), journal.FileName), journal.Options{CentreKey: priv.PublicKey(), PurgeEvery: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+			reading := func(c float64) passage.Temperature {
+				return passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + physic.Temperature(c*1e3)*physic.MilliKelvin, Confidence: 0.9}
+			}
+			for i, p := range []struct {
+				reasons []string
+				temp    passage.Temperature
+				over    bool
+			}{
+				{[]string{"ok"}, reading(36.6), false},
+				{[]string{"fever"}, reading(38.4), false}, // seq 2: ZJ:1
+				{[]string{"fever"}, passage.Temperature{State: passage.TempRetake}, false},
+				{[]string{"guard-override", "fever"}, reading(38.4), true},
+				{[]string{"status-red", "fever"}, reading(39.1), false}, // seq 5: ZJ:4
+			} {
+				jp := &journal.Passage{Time: at.Add(time.Duration(i) * time.Minute), ClockTrusted: true, Lane: "in-1",
+					Format: credential.FormatNative, Issuer: "ZJ", Decision: passage.Refer, Reasons: p.reasons, Temperature: p.temp,
+					Holder: credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(i)}}
+				if p.over {
+					jp.Decision = passage.Admit
+					jp.Override = &journal.Override{Who: "guard 1", Why: "retake-normal", Of: 2}
+				}
+				if _, err := j.Append(ctx, jp); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := st.open(t)
+			if err := s.UpdateEngine(ctx, func(tx central.EngineTx) error {
+				by := central.ChangeBy{Time: at, By: "ops:test"}
+				if err := tx.PutArea(ctx, central.Area{ID: "ZJ", Kind: central.AreaProvince}, by); err != nil {
+					return err
+				}
+				return tx.PutSite(ctx, central.Site{ID: "site-t1", Area: "ZJ"}, by)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var heard []central.Fact
+			opts := syncstore.Options{CentreKey: priv, Site: func(d string) string { return "site-" + d }, Facts: s,
+				OnFever: func(f central.Fact) { heard = append(heard, f) }}
+			a := syncstore.New(s, opts)
+			if _, err := a.Ingest(ctx, upload(t, j, "t1", 1, 3, true)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Ingest(ctx, upload(t, j, "t1", 1, 3, true)); err != nil { // sent again
+				t.Fatal(err)
+			}
+			a = syncstore.New(s, opts) // a restarted centre: overlapping upload
+			if _, err := a.Ingest(ctx, upload(t, j, "t1", 2, 5, false)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.Ingest(ctx, upload(t, j, "t1", 1, 5, false)); err != nil { // replay of all
+				t.Fatal(err)
+			}
+			var fevers []central.Fact
+			if err := s.ViewEngine(ctx, func(r central.EngineReader) error {
+				all, err := r.AllFacts(ctx)
+				for _, f := range all {
+					if f.Kind == central.FactFever {
+						fevers = append(fevers, f)
+					}
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			want := []struct {
+				holder string
+				seq    uint64
+				c      float64
+			}{{"ZJ:1", 2, 38.4}, {"ZJ:4", 5, 39.1}}
+			if len(fevers) != len(want) || len(heard) != len(want) {
+				t.Fatalf("got %d fever facts %+v and %d heard by the hook, want %d of each", len(fevers), fevers, len(heard), len(want))
+			}
+			for i, w := range want {
+				f := fevers[i]
+				src := central.FeverSource("t1", central.Epoch(j.Epoch()), w.seq)
+				if f.Holder != w.holder || f.Source != src || f.Site != "site-t1" || f.Area != "ZJ" ||
+					!f.At.Equal(at.Add(time.Duration(w.seq-1)*time.Minute)) || math.Abs(f.Celsius()-w.c) > 0.001 {
+					t.Errorf("fever %d: got %+v (%.2f °C), want %s at seq %d, %.1f °C at site-t1", i, f, f.Celsius(), w.holder, w.seq, w.c)
+				}
+				if heard[i].Seq != f.Seq || heard[i].Holder != w.holder {
+					t.Errorf("hook heard %+v, want fact %d of %s", heard[i], f.Seq, w.holder)
+				}
 			}
 		})
 	}

@@ -1,0 +1,69 @@
+package central
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// FeverSource is the Source of the fever fact kept at ingest for the
+// record seq of a device's journal epoch: "passage:DEVICE/EPOCH/SEQ". A
+// record gives at most one fever fact, so the source identifies it.
+func FeverSource(device string, epoch Epoch, seq uint64) string {
+	return fmt.Sprintf("passage:%s/%s/%d", device, epoch, seq)
+}
+
+// KeepFevers adds each of facts (kind fever, each with its FeverSource)
+// to s in one transaction, except those whose holder already has a fact
+// with the same Source: an upload sent again, a batch replayed, or a
+// record ingested twice add nothing. It returns the facts it added, with
+// their Seq, in the order given, and those it could not place: a fever at
+// a site that ops have not put in an area yet (`sentinel-central sites
+// set`) names no area the rules could judge, and is left out.
+func KeepFevers(ctx context.Context, s EngineStore, facts []Fact, by ChangeBy) (added, unplaced []Fact, err error) {
+	if len(facts) == 0 {
+		return nil, nil, nil
+	}
+	err = s.UpdateEngine(ctx, func(tx EngineTx) error {
+		added, unplaced = added[:0], unplaced[:0]
+		sites, err := tx.Sites(ctx)
+		if err != nil {
+			return err
+		}
+		known := map[string][]string{} // holder → sources of its facts
+		for _, f := range facts {
+			if f.Area == "" && !slices.ContainsFunc(sites, func(s Site) bool { return s.ID == f.Site }) {
+				unplaced = append(unplaced, f)
+				continue
+			}
+			if f.Kind != FactFever || f.Source == "" {
+				return fmt.Errorf("%w: keep fevers: a %s fact from %q is not a fever with its source", ErrEngineInput, f.Kind, f.Source)
+			}
+			srcs, ok := known[f.Holder]
+			if !ok {
+				have, err := tx.Facts(ctx, f.Holder)
+				if err != nil {
+					return err
+				}
+				for _, h := range have {
+					srcs = append(srcs, h.Source)
+				}
+			}
+			if slices.Contains(srcs, f.Source) {
+				known[f.Holder] = srcs
+				continue
+			}
+			g, err := tx.AddFact(ctx, f, by)
+			if err != nil {
+				return err
+			}
+			known[f.Holder] = append(srcs, f.Source)
+			added = append(added, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return added, unplaced, nil
+}
