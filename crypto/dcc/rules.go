@@ -98,7 +98,13 @@ func (r *Rules) Check(c *credential.Credential, arrival string, at time.Time) (R
 	if !ok {
 		return out, credential.Reject(credential.FormatDCC, credential.ReasonSchema, "the certificate holds no single vaccination, test or recovery")
 	}
-	issuer := h.country()
+	// The issuing country is the CWT's issuer (iss); the entry's country
+	// (co, where the dose was given or the test taken) stands in only
+	// when iss is no country code.
+	issuer := c.Issuer
+	if !isCountryCode(issuer) {
+		issuer = h.country()
+	}
 	sel := certlogic.Select(r.rules, certlogic.Selection{Country: arrival, Type: certlogic.Acceptance, CertificateType: ct, At: at})
 	sel = append(sel, certlogic.Select(r.rules, certlogic.Selection{Country: issuer, Type: certlogic.Invalidation, CertificateType: ct, At: at})...)
 	data := certlogic.Data(payload, certlogic.External{
@@ -141,4 +147,9 @@ func rulesPayload(h *HCert) (any, error) {
 		return nil, fmt.Errorf("encode the health certificate: %w", err)
 	}
 	return certlogic.DecodeJSON(b)
+}
+
+// isCountryCode reports whether s is two capital letters.
+func isCountryCode(s string) bool {
+	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
 }

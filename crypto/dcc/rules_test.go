@@ -138,3 +138,37 @@ func TestRulesReadValueSets(t *testing.T) {
 		}
 	}
 }
+
+// TestRulesInvalidationOfTheIssuer: the invalidation rules that apply are
+// the issuing country's (the CWT's iss), not those of the country where
+// the dose was given.
+func TestRulesInvalidationOfTheIssuer(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "certlogic", "testdata", "rules", "XX", "VR-XX-0001", "rule.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	// An invalidation rule of DE that refuses every certificate.
+	m["Identifier"], m["Country"], m["Type"], m["CertificateType"] = "IR-DE-0001", "DE", "Invalidation", "General"
+	m["Logic"] = map[string]any{"===": []any{1, 2}}
+	b, _ = json.Marshal(m)
+	ir, err := certlogic.ParseRule(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := NewRules([]*certlogic.Rule{ir})
+	h := vaccination()
+	h.V[0].CO = "AT" // given in Austria, the certificate issued by Germany (iss DE)
+	c := verified(t, h, time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+	if c.Issuer != "DE" {
+		t.Fatalf("issuer %q, want DE", c.Issuer)
+	}
+	_, err = rules.Check(c, "FR", time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+	var rej *credential.Rejection
+	if !errors.As(err, &rej) || rej.Rule != "IR-DE-0001" {
+		t.Errorf("got %v, want the issuer's invalidation rule IR-DE-0001 to refuse", err)
+	}
+}
