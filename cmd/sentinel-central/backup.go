@@ -24,7 +24,6 @@ import (
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/opsapi"
 	"sentinel/internal/central/server"
-	"sentinel/internal/central/statuspub"
 	"sentinel/internal/cli"
 )
 
@@ -99,7 +98,7 @@ func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		if !whole {
 			fmt.Fprintf(stdout, "backup %s: %d bytes, %s of %s, checked\n", *out, n, count(sum.passages, "passage"), count(sum.devices, "device"))
-			fmt.Fprintf(stderr, "sentinel-central backup: %s holds the store only (passages, devices, tokens, audit log); the device CA, the bundles and the status record stay in %s: give --out a directory (not *.db) to back up the whole centre\n", *out, *data)
+			fmt.Fprintf(stderr, "sentinel-central backup: %s holds the store only (passages, statuses, devices, tokens, audit log); the device CA and the bundles stay in %s: give --out a directory (not *.db) to back up the whole centre\n", *out, *data)
 			return nil
 		}
 		files, err := copyDataFiles(ctx, *data, dir)
@@ -112,7 +111,7 @@ func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if err := os.Rename(dir, *out); err != nil {
 			return fmt.Errorf("write %s: %w", *out, err)
 		}
-		fmt.Fprintf(stdout, "backup %s: the store (%d bytes, %s of %s, %s, %s; checked) and %s of %s (device CA, bundles, status record)\n",
+		fmt.Fprintf(stdout, "backup %s: the store (%d bytes, %s of %s, %s, %s; checked) and %s of %s (device CA, bundles)\n",
 			*out, n, count(sum.passages, "passage"), count(sum.devices, "device"), count(sum.enrolled, "enrolled terminal"),
 			count(sum.audit, "audit entry"), count(files, "file"), *data)
 		fmt.Fprintf(stdout, "to restore: stop serve, then copy it into an empty data directory: cp -a %s/. DATA/\n", *out)
@@ -124,7 +123,7 @@ func runBackup(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 func postgresBackupMessage(data string) string {
 	return fmt.Sprintf("this centre keeps its state in PostgreSQL ('serve --postgres' ran with --data %s): backup copies bbolt stores only. "+
 		"Back up the database with pg_dump (pg_dump --format=custom --file=centre.dump URL) or pg_basebackup, "+
-		"and copy the files that stay in %s (enrol/ with the device CA's key, bundles/, status.db, keys/ if kept there): "+
+		"and copy the files that stay in %s (enrol/ with the device CA's key, bundles/, keys/ if kept there): "+
 		"see docs/central.md, Backup and restore", data, data)
 }
 
@@ -154,8 +153,9 @@ func newBackupDir(out string) (string, error) {
 var backupSkip = map[string]bool{server.StoreFile: true, controlFile: true}
 
 // copyDataFiles copies what the data directory holds besides the store
-// into dir: the device CA, the bundle repository, the status record (a
-// consistent bbolt copy), keys and whatever else lies there, with their
+// into dir: the device CA, the bundle repository, a former status record
+// not yet imported (a consistent bbolt copy), keys and whatever else lies
+// there, with their
 // modes. Sockets, lock files and temporary files are left out. It
 // returns how many files it copied.
 func copyDataFiles(ctx context.Context, data, dir string) (int, error) {
@@ -188,7 +188,7 @@ func copyDataFiles(ctx context.Context, data, dir string) (int, error) {
 			return os.MkdirAll(filepath.Join(dir, rel), 0o700)
 		case !d.Type().IsRegular(), strings.HasSuffix(rel, ".lock"), strings.Contains(d.Name(), ".tmp-"):
 			return nil
-		case rel == statuspub.RecordFile:
+		case rel == boltstore.LegacyStatusFile:
 			if err := copyBolt(path, filepath.Join(dir, rel)); err != nil {
 				return err
 			}
@@ -231,8 +231,9 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
-// copyBolt writes a consistent copy of the bbolt file src (which status
-// commands and serve open for a moment at a time) to dst.
+// copyBolt writes a consistent copy of the bbolt file src (the former
+// status record, which an older release's commands open for a moment at a
+// time) to dst.
 func copyBolt(src, dst string) error {
 	db, err := bolt.Open(src, 0o600, &bolt.Options{ReadOnly: true, Timeout: 10 * time.Second})
 	if err != nil {

@@ -17,10 +17,9 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/bundles/bundlestest"
 	"sentinel/internal/central/enrol"
-	"sentinel/internal/central/statusdb"
-	"sentinel/internal/central/statuspub"
 	"sentinel/internal/status"
 	syncenrol "sentinel/sync/enrol"
 	syncserver "sentinel/sync/server"
@@ -70,7 +69,7 @@ func TestBackupRestore(t *testing.T) {
 	if !strings.Contains(out, "2 enrolled terminals, 1 audit entry") || !strings.Contains(out, "cp -a") {
 		t.Errorf("backup said %q, want the terminals and the audit entry counted and how to restore", out)
 	}
-	for _, f := range []string{"central.db", enrol.CACertFile, enrol.CAKeyFile, statuspub.RecordFile, "bundles/index.json", "bundles/policy.bundle"} {
+	for _, f := range []string{"central.db", enrol.CACertFile, enrol.CAKeyFile, "bundles/index.json", "bundles/policy.bundle"} {
 		if _, err := os.Stat(filepath.Join(backup, f)); err != nil {
 			t.Errorf("the backup lacks %s: %v", f, err)
 		}
@@ -99,11 +98,11 @@ func TestBackupRestore(t *testing.T) {
 	if b, err := exec.Command("cp", "-a", backup+"/.", restored+"/").CombinedOutput(); err != nil {
 		t.Fatalf("cp -a: %v: %s", err, b)
 	}
-	db, err := statusdb.Open(filepath.Join(restored, statuspub.RecordFile), time.Second)
+	db, err := boltstore.Open(filepath.Join(restored, "central.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, ok, err := db.Lookup(credential.Holder{Kind: credential.HolderNative, Issuer: "ZJ", Index: 7})
+	r, ok, err := db.StatusOf(ctx, credential.Holder{Kind: credential.HolderNative, Issuer: "ZJ", Index: 7})
 	db.Close()
 	if err != nil || !ok || r.Status != status.Red {
 		t.Errorf("the restored status record: got %+v, %v, %v; want ZJ:7 red", r, ok, err)

@@ -19,7 +19,6 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/crypto/valueset"
 	"sentinel/internal/central/bundles"
-	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/cli"
 	"sentinel/internal/passage"
@@ -156,14 +155,14 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 		if err != nil {
 			return err
 		}
-		// Under the status record's lock, which serve's scheduler holds
+		// Under the repository's lock, which serve's scheduler holds
 		// while it re-signs: two writers of the repository would each
 		// write an index without the other's bundle.
 		var (
 			prep *bundles.Prepared
 			e    bundles.Entry
 		)
-		err = (&statuspub.Publisher{DataDir: *data, Root: root}).Locked(func(_ *statusdb.DB, repo *bundles.Repo) error {
+		err = (&statuspub.Publisher{DataDir: *data, Root: root}).Locked(func(repo *bundles.Repo) error {
 			var err error
 			if valueSets != nil {
 				prep, err = repo.PrepareValueSets(pos[1], valueSets)

@@ -25,6 +25,7 @@ import (
 	"sentinel/internal/central/legacy"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/server"
+	"sentinel/internal/central/statuspub"
 )
 
 // The centre's state is one central.Store: the bbolt file DATA/central.db,
@@ -126,7 +127,7 @@ func openRegistry(ctx context.Context, data, pgURL string, stderr io.Writer) (re
 
 // serveControl serves st's registry and operator tokens on the socket in
 // data until the returned function is called.
-func serveControl(data string, st central.Store, logger *slog.Logger) (stop func(), err error) {
+func serveControl(data string, st central.Store, pub *statuspub.Publisher, logger *slog.Logger) (stop func(), err error) {
 	path := filepath.Join(data, controlFile)
 	// A socket left by a serve that died: this serve holds the store (the
 	// bbolt lock), so no other one answers on it.
@@ -141,7 +142,7 @@ func serveControl(data string, st central.Store, logger *slog.Logger) (stop func
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	srv := &http.Server{Handler: &controlHandler{st: st, logger: logger}, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: &controlHandler{st: st, pub: pub, logger: logger}, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -165,6 +166,7 @@ const (
 
 type controlHandler struct {
 	st     central.Store
+	pub    *statuspub.Publisher // status changes (status.go); nil: none
 	logger *slog.Logger
 }
 
@@ -182,6 +184,7 @@ type ctlError struct {
 var ctlErrors = map[string]error{
 	"registry": central.ErrRegistry, "unknown-device": central.ErrUnknownDevice,
 	"ops-token": central.ErrOpsToken, "unknown-ops-token": central.ErrUnknownOpsToken,
+	"status-invalid": statuspub.ErrInvalid, "no-publisher": errNoPublisher,
 }
 
 func (h *controlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -220,6 +223,11 @@ func (h *controlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "DELETE " + ctlOpsTokens:
 		err = h.st.RemoveOpsToken(ctx, r.URL.Query().Get("name"))
+	case "POST " + ctlStatus:
+		var q ctlStatusReq
+		if err = decode(&q); err == nil {
+			out, err = h.status(ctx, q)
+		}
 	default:
 		http.NotFound(w, r)
 		return

@@ -69,7 +69,7 @@ func TestDevicesAddListRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	stop, err := serveControl(data, st, slog.New(slog.DiscardHandler))
+	stop, err := serveControl(data, st, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestDevicesListUploads(t *testing.T) {
 
 	// While the store is held, as by a running serve, which answers with
 	// the registry on its control socket.
-	stop, err := serveControl(data, s, slog.New(slog.DiscardHandler))
+	stop, err := serveControl(data, s, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

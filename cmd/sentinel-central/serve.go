@@ -23,7 +23,6 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 	ratelimit "golang.org/x/time/rate"
 
-	"sentinel/crypto/credential"
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
 	"sentinel/internal/central"
@@ -34,7 +33,6 @@ import (
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/schedule"
 	"sentinel/internal/central/server"
-	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/cli"
 	"sentinel/internal/sdnotify"
@@ -44,8 +42,8 @@ import (
 // flight.
 const defaultDrain = 15 * time.Second
 
-// serveStore is what serve needs of a store: the upload's, the operator
-// API's, and closing.
+// serveStore is what serve needs of a store: all of the centre's state
+// (uploads, statuses) and the operator API's reads.
 type serveStore interface {
 	central.Store
 	opsapi.Store
@@ -189,10 +187,20 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 				logger.Error("closing the store", "error", err)
 			}
 		}()
+		if err := importLegacyStatus(ctx, *data, st, func(msg string) { logger.Info(msg) }); err != nil {
+			return err
+		}
 		cfg.Store = st
 		// devices add and revoke, and tokens, reach the store through
 		// the data directory's socket while serve runs.
-		if stopControl, err := serveControl(*data, st, logger.With("component", "control")); err != nil {
+		// The status publisher of the scheduler, the control socket and
+		// the operator API: serve's signing key, when it has one.
+		var pub *statuspub.Publisher
+		if sg.key != nil {
+			pub = &statuspub.Publisher{Store: st, DataDir: *data, Root: cfg.Root,
+				Signer: statuspub.Signer{Key: sg.key, Delegation: sg.d, Fresh: sg.fresh, Grace: sg.grace}}
+		}
+		if stopControl, err := serveControl(*data, st, pub, logger.With("component", "control")); err != nil {
 			logger.Warn("no control socket: devices add, devices revoke and tokens cannot reach the store while serve runs", "error", err)
 		} else {
 			defer stopControl()
@@ -202,13 +210,13 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		cfg.Metrics = metrics.New(time.Now())
 		cfg.MetricsListen = *metricsListen
 		if *opsListen != "" {
-			opsH, err := serveOps(ctx, *data, st, where, cfg.Metrics, logger)
+			opsH, err := serveOps(ctx, *data, st, where, cfg.Metrics, pub, logger)
 			if err != nil {
 				return err
 			}
 			cfg.Ops = opsH
 			if *issuers != "" {
-				iss, err := serveIssuance(*issuers, *data, logger)
+				iss, err := serveIssuance(*issuers, st, logger)
 				if err != nil {
 					return err
 				}
@@ -223,7 +231,11 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if err := srv.Start(ctx); err != nil {
 			return err
 		}
-		sched, err := serveScheduler(*data, cfg.Root, st, sg, *noSchedule, logger)
+		schedPub := pub
+		if *noSchedule {
+			schedPub = nil
+		}
+		sched, err := serveScheduler(st, schedPub, sg.retention, logger)
 		if err != nil {
 			return err
 		}
@@ -358,8 +370,9 @@ func openServeStore0(ctx context.Context, data, pgURL string) (serveStore, strin
 }
 
 // serveOps builds the operator API over st: role tokens and the audit log
-// from the store, and backup for the bbolt store.
-func serveOps(ctx context.Context, data string, st serveStore, where string, m *metrics.Metrics, logger *slog.Logger) (*opsapi.Handler, error) {
+// from the store, status changes through pub, and backup for the bbolt
+// store.
+func serveOps(ctx context.Context, data string, st serveStore, where string, m *metrics.Metrics, pub *statuspub.Publisher, logger *slog.Logger) (*opsapi.Handler, error) {
 	tokens, err := st.ListOpsTokens(ctx)
 	if err != nil {
 		return nil, err
@@ -375,7 +388,7 @@ func serveOps(ctx context.Context, data string, st serveStore, where string, m *
 	}
 	opts := opsapi.Options{
 		Tokens: opsapi.StoreTokens{Store: st}, Store: st, Audit: st, StoreName: where,
-		Logger: logger.With("component", "ops"), Metrics: m,
+		Logger: logger.With("component", "ops"), Metrics: m, Status: pub,
 	}
 	if b, ok := st.(*boltstore.Store); ok {
 		opts.Backup = b.Backup
@@ -473,8 +486,8 @@ type issuersFile struct {
 }
 
 // serveIssuance builds the issuance endpoint from the --issuers file, with
-// the colours from the status record in data.
-func serveIssuance(path, data string, logger *slog.Logger) (*issuance.Handler, error) {
+// the colours from the statuses of the central store.
+func serveIssuance(path string, statuses issuance.Statuses, logger *slog.Logger) (*issuance.Handler, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("--issuers: %w", err)
@@ -491,7 +504,7 @@ func serveIssuance(path, data string, logger *slog.Logger) (*issuance.Handler, e
 		}
 		return filepath.Join(filepath.Dir(path), p)
 	}
-	opts := issuance.Options{Statuses: statusFile{path: filepath.Join(data, "status.db")}, Logger: logger.With("component", "issuance")}
+	opts := issuance.Options{Statuses: statuses, Logger: logger.With("component", "issuance")}
 	for _, is := range f.Issuers {
 		if is.Key == "" {
 			return nil, fmt.Errorf("--issuers %s: issuer %q names no key file", path, is.ID)
@@ -521,29 +534,6 @@ func serveIssuance(path, data string, logger *slog.Logger) (*issuance.Handler, e
 		return nil, fmt.Errorf("--issuers %s: %w", path, err)
 	}
 	return h, nil
-}
-
-// statusLookupTimeout bounds how long an issue waits for a status command
-// that holds the record.
-const statusLookupTimeout = 500 * time.Millisecond
-
-// statusFile looks holders up in the status record at path, opening it for
-// each lookup so that serve never keeps `sentinel-central status` out.
-type statusFile struct{ path string }
-
-var _ issuance.Statuses = statusFile{}
-
-// Lookup returns h's entry; a record that does not exist yet holds none.
-func (s statusFile) Lookup(h credential.Holder) (statusdb.Record, bool, error) {
-	if _, err := os.Stat(s.path); errors.Is(err, os.ErrNotExist) {
-		return statusdb.Record{}, false, nil
-	}
-	db, err := statusdb.Open(s.path, statusLookupTimeout)
-	if err != nil {
-		return statusdb.Record{}, false, err
-	}
-	defer db.Close()
-	return db.Lookup(h)
 }
 
 // serveKinds are the kinds serve's signing key needs: status for the
@@ -613,13 +603,9 @@ func loadServeKey(keyFlag, keyPath, delFlag, delPath string, root crypto.PublicK
 }
 
 // serveScheduler builds the scheduler: status bases, re-signing and
-// lapses with the signing key (unless off), retention on the store.
-func serveScheduler(data string, root crypto.PublicKey, st serveStore, sg serveSign, off bool, logger *slog.Logger) (*schedule.Scheduler, error) {
-	opts := schedule.Options{Retention: sg.retention, Logger: logger.With("component", "schedule")}
-	if !off {
-		opts.Publisher = &statuspub.Publisher{DataDir: data, Root: root,
-			Signer: statuspub.Signer{Key: sg.key, Delegation: sg.d, Fresh: sg.fresh, Grace: sg.grace}}
-	}
+// lapses with pub (nil: none, --no-schedule), retention on the store.
+func serveScheduler(st serveStore, pub *statuspub.Publisher, retention time.Duration, logger *slog.Logger) (*schedule.Scheduler, error) {
+	opts := schedule.Options{Retention: retention, Logger: logger.With("component", "schedule"), Publisher: pub}
 	switch s := st.(type) {
 	case *boltstore.Store:
 		opts.Stores = append(opts.Stores, schedule.Store{Name: "bbolt", Purge: s.PurgeBefore})

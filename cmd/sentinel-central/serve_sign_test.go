@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"sentinel/crypto/trust"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/bundles/bundlestest"
-	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/statuspub"
 	"sentinel/sync/protocol"
 	syncserver "sentinel/sync/server"
@@ -137,10 +138,11 @@ func TestServeSignsTimeAndPublishesStatus(t *testing.T) {
 }
 
 // TestBundlesPublishWaitsForTheScheduler: bundles publish writes the
-// repository under the status record's lock, which serve's scheduler
-// holds while it re-signs, so that neither writes an index without the
-// other's bundle: while another holder keeps the record, publish waits
-// and then says so instead of writing.
+// repository under the repository's lock (statuspub.LockFile; before the
+// statuses moved into the central store, the status record's lock), which
+// serve's scheduler holds while it re-signs, so that neither writes an
+// index without the other's bundle: while another holder keeps the lock,
+// publish waits and then says so instead of writing.
 func TestBundlesPublishWaitsForTheScheduler(t *testing.T) {
 	dir := t.TempDir()
 	rootPub, key, del := signingKeys(t, dir, "trust,status-base,status-delta,policy,config", "90d")
@@ -148,14 +150,17 @@ func TestBundlesPublishWaitsForTheScheduler(t *testing.T) {
 	writeTestFile(t, filepath.Join(dir, "site.config"), bundlestest.Config(t))
 	args := []string{"bundles", "publish", "config", filepath.Join(dir, "site.config"), "--key", key, "--delegation", del, "--root-pub", rootPub, "--data", data}
 	mustRun(t, args...)
-	db, err := statusdb.Open(filepath.Join(data, statuspub.RecordFile), 0)
+	lock, err := os.OpenFile(filepath.Join(data, statuspub.LockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
 	code, _, errOut := sentinel(t, args...)
-	db.Close()
-	if code != exitRefused || !strings.Contains(errOut, "another process holds it") {
-		t.Errorf("publish while the record is held: got exit %d %q, want refused saying another process holds it", code, errOut)
+	lock.Close()
+	if code != exitRefused || !strings.Contains(errOut, "another process has been publishing") || !strings.Contains(errOut, "wait and retry") {
+		t.Errorf("publish while the lock is held: got exit %d %q, want refused saying another process is publishing", code, errOut)
 	}
 	out := mustRun(t, args...)
 	if !strings.Contains(out, "published config version 2") {

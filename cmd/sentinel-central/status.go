@@ -3,45 +3,49 @@ package main
 import (
 	"context"
 	"crypto"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
+	bolterrors "go.etcd.io/bbolt/errors"
+
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/bundles"
-	"sentinel/internal/central/statusdb"
+	"sentinel/internal/central/opsapi"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/server"
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/cli"
 	"sentinel/internal/status"
 )
 
 var statusCommands = map[string]cli.Command{
-	"set":     {Summary: "set a holder's status and publish the status delta", Synopsis: "--holder ISSUER:INDEX|p:HEX --status green|yellow|red|withheld --reason NAME --key SIGNER.key --root-pub ROOT.pub [flags]", Run: runStatusSet},
-	"revoke":  {Summary: "revoke an EU DCC certificate identifier and publish the status delta", Synopsis: "--dcc UCI [--dcc UCI]... --key SIGNER.key --root-pub ROOT.pub [flags]", Run: runStatusRevoke},
+	"set":     {Summary: "set a holder's status and publish the status delta", Synopsis: "--holder ISSUER:INDEX|p:HEX --status green|yellow|red|withheld --reason NAME (--key SIGNER.key --root-pub ROOT.pub | --server URL --token-file FILE) [flags]", Run: runStatusSet},
+	"revoke":  {Summary: "revoke an EU DCC certificate identifier and publish the status delta", Synopsis: "--dcc UCI [--dcc UCI]... (--key SIGNER.key --root-pub ROOT.pub | --server URL --token-file FILE) [flags]", Run: runStatusRevoke},
 	"explain": {Summary: "explain a holder's colour by the rules in force: facts, rule, version, until, in words a holder reads", Synopsis: "--holder ISSUER:INDEX|p:HEX [--lang zh] [flags]", Run: runStatusExplain},
-	"publish": {Summary: "publish the status base again from the record now (serve's scheduler does it daily)", Synopsis: "--key SIGNER.key --root-pub ROOT.pub [flags]", Run: runStatusPublish},
+	"publish": {Summary: "publish the status base again from the store now (serve's scheduler does it daily)", Synopsis: "(--key SIGNER.key --root-pub ROOT.pub | --server URL --token-file FILE) [flags]", Run: runStatusPublish},
 }
 
 func runStatus(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return cli.Dispatch(ctx, "sentinel-central status", statusCommands, args, stdin, stdout, stderr)
 }
 
-// maxFutureEffective bounds how far ahead an effective time may lie: a
-// terminal keeps entries by their effective time, and entries dated far in
-// the future break its layout (see internal/status).
-const maxFutureEffective = 5 * time.Minute
-
-// defaultRevocationLife is how long an EU DCC revocation lasts when
-// status revoke is given no --until: no EU DCC is valid for longer.
-const defaultRevocationLife = 365 * 24 * time.Hour
-
 // statusPublishing holds the flags every status subcommand shares: where
-// the record and repository live and how to sign.
+// the store and repository live and how to sign, or which running server
+// publishes instead.
 type statusPublishing struct {
 	data, key, delegation, rootPub, fresh, grace string
+	pgURL, server, tokenFile, ca                 string
 	asJSON                                       bool
 	now                                          func() time.Time
 }
@@ -55,8 +59,91 @@ func statusFlags(ctx context.Context, name string, stderr io.Writer) (*flag.Flag
 	fs.StringVar(&p.data, "data", defaultCentralData, "the centre's data `DIR`")
 	fs.StringVar(&p.fresh, "fresh", "24h", "how long the status bundle stays fresh after issue")
 	fs.StringVar(&p.grace, "grace", "72h", "how long after issue it is still usable in grace")
+	fs.StringVar(&p.pgURL, "postgres", "", "the central store in PostgreSQL at `URL` (as serve --postgres) instead of the bbolt store in --data")
+	fs.StringVar(&p.server, "server", "", "have the running server at `URL` (https://HOST:PORT of serve --ops-listen) record and publish the change with its own signing key, instead of --key: needed while serve holds the bbolt store")
+	fs.StringVar(&p.tokenFile, "token-file", "", "`FILE` holding an ops role token, for --server")
+	fs.StringVar(&p.ca, "ca", "", "the device CA `FILE` that verifies --server (default DATA/enrol/ca.pem)")
 	fs.BoolVar(&p.asJSON, "json", false, "print JSON")
 	return fs, p
+}
+
+// remote reports whether the change goes to a running server, refusing
+// flags that contradict each other.
+func (p *statusPublishing) remote() (bool, error) {
+	if p.server == "" {
+		if p.tokenFile != "" || p.ca != "" {
+			return false, cli.Usagef("--token-file and --ca go with --server")
+		}
+		return false, nil
+	}
+	switch {
+	case p.pgURL != "":
+		return false, cli.Usagef("--server and --postgres: choose one (the server publishes from its own store)")
+	case p.key != "" || p.delegation != "" || p.rootPub != "":
+		return false, cli.Usagef("--server and --key, --delegation, --root-pub: choose one (the server signs with its own key)")
+	}
+	return true, nil
+}
+
+// statusLockWait bounds the wait for the bbolt store's lock: a running
+// server holds it for as long as it runs.
+const statusLockWait = time.Second
+
+// openStatusStore opens the central store that p names (PostgreSQL, or the
+// bbolt store in the data directory, made when missing) and imports the
+// former status record of the data directory into it once. When a running
+// serve holds the bbolt store, it returns no store and that serve's
+// control socket instead.
+func (p *statusPublishing) openStatusStore(ctx context.Context, stderr io.Writer) (central.Store, *controlClient, error) {
+	var st central.Store
+	switch {
+	case p.pgURL != "":
+		pg, err := pgstore.Open(ctx, p.pgURL, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--postgres: %w", err)
+		}
+		st = pg
+	default:
+		if c := dialControl(p.data); c != nil {
+			return nil, c, nil
+		}
+		if keptInPostgres(p.data) {
+			return nil, nil, fmt.Errorf("this centre keeps its state in PostgreSQL ('serve --postgres' ran with --data %s): pass --postgres URL", p.data)
+		}
+		if err := os.MkdirAll(p.data, 0o700); err != nil {
+			return nil, nil, err
+		}
+		path := filepath.Join(p.data, server.StoreFile)
+		b, err := boltstore.Open(path, &boltstore.Options{Timeout: statusLockWait})
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, nil, fmt.Errorf("%s is in use by a running 'sentinel-central serve' that does not answer on %s: run this as the user serve runs as, have it publish with --server https://HOST:PORT --token-file FILE (an ops token), or stop serve",
+				path, filepath.Join(p.data, controlFile))
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		st = b
+	}
+	if err := importLegacyStatus(ctx, p.data, st, func(msg string) { fmt.Fprintln(stderr, msg) }); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, nil, nil
+}
+
+// importLegacyStatus imports DATA/status.db, the status record of the
+// releases before statuses moved into the central store, once, and says
+// what it did with say.
+func importLegacyStatus(ctx context.Context, data string, st central.StatusStore, say func(string)) error {
+	imp, err := boltstore.ImportLegacyStatus(ctx, data, st)
+	if err != nil {
+		return err
+	}
+	if imp.From != "" {
+		say(fmt.Sprintf("imported the former status record %s into the central store: %d entries (%d kept as the store had them later), %d EU DCC revocations, status version %d; the file is now %s",
+			imp.From, imp.Entries, imp.Kept, imp.Revocations, imp.Version, imp.From+boltstore.ImportedSuffix))
+	}
+	return nil
 }
 
 // signing is what publishing needs, loaded before anything is recorded.
@@ -87,12 +174,12 @@ func (p *statusPublishing) load() (*signing, error) {
 
 // statusPublished says what a status subcommand published.
 type statusPublished struct {
-	Bundle   bundles.Entry     `json:"bundle"`
-	Record   *statusdb.Record  `json:"record,omitempty"`
-	Previous *statusdb.Record  `json:"previous,omitempty"`
-	Revoked  []string          `json:"revoked,omitempty"`
-	Why      string            `json:"why"` // why a base rather than a delta
-	Took     statusPublishTime `json:"took_ms"`
+	Bundle   bundles.Entry        `json:"bundle"`
+	Record   *central.StatusEntry `json:"record,omitempty"`
+	Previous *central.StatusEntry `json:"previous,omitempty"`
+	Revoked  []string             `json:"revoked,omitempty"`
+	Why      string               `json:"why"` // why a base rather than a delta
+	Took     statusPublishTime    `json:"took_ms"`
 }
 
 type statusPublishTime time.Duration
@@ -101,16 +188,59 @@ func (d statusPublishTime) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, float64(d)/float64(time.Millisecond), 'f', 3, 64), nil
 }
 
-// publisher returns the status publisher for p's data directory and s.
-func (p *statusPublishing) publisher(s *signing) *statuspub.Publisher {
-	return &statuspub.Publisher{DataDir: p.data, Root: s.root, Now: p.now,
+// publish makes a change: locally, with the signing key on the store p
+// names, or through the running server's operator API (path, req).
+func (p *statusPublishing) publish(ctx context.Context, stderr io.Writer, local func(*statuspub.Publisher) (statuspub.Result, error), path string, req any, ctlReq ctlStatusReq) (statusPublished, error) {
+	remote, err := p.remote()
+	if err != nil {
+		return statusPublished{}, err
+	}
+	if remote {
+		c, err := newOpsAPI(p.server, p.tokenFile, p.ca, p.data)
+		if err != nil {
+			return statusPublished{}, err
+		}
+		defer c.close()
+		resp, err := c.post(ctx, path, req)
+		if err != nil {
+			return statusPublished{}, err
+		}
+		defer resp.Body.Close()
+		var a opsapi.StatusAnswer
+		if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+			return statusPublished{}, fmt.Errorf("the answer of %s: %w", p.server, err)
+		}
+		return statusPublished{Bundle: a.Bundle, Record: a.Entry, Previous: a.Previous, Revoked: a.Revoked, Why: a.Why,
+			Took: statusPublishTime(a.TookMS * float64(time.Millisecond))}, nil
+	}
+	s, err := p.load()
+	if err != nil {
+		return statusPublished{}, err
+	}
+	st, ctl, err := p.openStatusStore(ctx, stderr)
+	if err != nil {
+		return statusPublished{}, err
+	}
+	if ctl != nil {
+		// serve holds the store: it records and publishes the change with
+		// its own signing key, a delegation of the same root.
+		defer ctl.Close()
+		fmt.Fprintf(stderr, "the running serve holds the store: it records the change and signs the bundle with its own key (serve --key), not --key %s\n", p.key)
+		var a opsapi.StatusAnswer
+		if err := ctl.do(ctx, http.MethodPost, ctlStatus, ctlReq, &a); err != nil {
+			return statusPublished{}, err
+		}
+		return statusPublished{Bundle: a.Bundle, Record: a.Entry, Previous: a.Previous, Revoked: a.Revoked, Why: a.Why,
+			Took: statusPublishTime(a.TookMS * float64(time.Millisecond))}, nil
+	}
+	defer st.Close()
+	pub := &statuspub.Publisher{Store: st, DataDir: p.data, Root: s.root, Now: p.now,
 		Signer: statuspub.Signer{Key: s.signer, Delegation: s.d, Fresh: s.fresh, Grace: s.grace}}
-}
-
-// publishStatus records a change and publishes it (statuspub.Publish).
-func publishStatus(p *statusPublishing, s *signing, change statuspub.Change) (statusPublished, error) {
-	res, err := p.publisher(s).Publish(change)
-	return statusPublished{Bundle: res.Bundle, Why: res.Why, Took: statusPublishTime(res.Took)}, err
+	res, err := local(pub)
+	if err != nil {
+		return statusPublished{}, err
+	}
+	return statusPublished{Bundle: res.Bundle, Record: res.Entry, Previous: res.Previous, Revoked: res.Revoked, Why: res.Why, Took: statusPublishTime(res.Took)}, nil
 }
 
 func printStatusPublished(w io.Writer, asJSON bool, what string, out statusPublished) error {
@@ -163,32 +293,23 @@ func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, s
 			return cli.Usagef("--reason: %v", err)
 		}
 		now := p.now()
-		r := statusdb.Record{Holder: h, Status: st, Effective: effective.Or(now), Until: until.T, Reason: byte(reason), Note: *note, SetAt: now.UTC()}
-		if r.Effective.After(now.Add(maxFutureEffective)) {
+		r := central.StatusEntry{Holder: h, Status: st, Effective: effective.Or(now), Until: until.T, Reason: byte(reason), Note: *note,
+			Source: "ops:" + defaultOperator(), SetAt: now.UTC()}
+		if r.Effective.After(now.Add(statuspub.MaxFutureEffective)) {
 			return cli.Usagef("--effective %s lies in the future: set the status when it takes effect", r.Effective.Format(time.RFC3339))
 		}
 		if !r.Until.IsZero() && !r.Until.After(r.Effective) {
 			return cli.Usagef("--until %s is not after the effective time %s", r.Until.Format(time.RFC3339), r.Effective.Format(time.RFC3339))
 		}
-		s, err := p.load()
+		req := opsapi.StatusSetRequest{Holder: *holderS, Status: *statusS, Reason: *reasonS, Note: *note, Effective: effective.T, Until: until.T}
+		out, err := p.publish(ctx, stderr, func(pub *statuspub.Publisher) (statuspub.Result, error) { return pub.SetStatus(ctx, r) }, opsapi.StatusSetPath, req,
+			ctlStatusReq{Set: &r})
 		if err != nil {
 			return err
 		}
-		var previous *statusdb.Record
-		out, err := publishStatus(p, s, func(tx *statusdb.Tx, delta *status.Builder) error {
-			prev, had, err := tx.Set(r)
-			if err != nil {
-				return err
-			}
-			if had {
-				previous = &prev
-			}
-			return statusdb.AddTo(delta, r)
-		})
-		if err != nil {
-			return err
+		if out.Record != nil {
+			r = *out.Record
 		}
-		out.Record, out.Previous = &r, previous
 		what := fmt.Sprintf("%s is %s (%s) from %s", h, st, reason, r.Effective.UTC().Format(time.RFC3339))
 		if !r.Until.IsZero() {
 			what += " until " + r.Until.UTC().Format(time.RFC3339)
@@ -216,24 +337,14 @@ func runStatusRevoke(ctx context.Context, args []string, stdin io.Reader, stdout
 				return cli.Usagef("--dcc %q: want a certificate identifier such as URN:UVCI:01:DE:…", u)
 			}
 		}
-		s, err := p.load()
-		if err != nil {
-			return err
-		}
 		now := p.now()
-		end := until.Or(now.Add(defaultRevocationLife))
+		end := until.Or(now.Add(statuspub.DefaultRevocationLife))
 		if !end.After(now) {
 			return cli.Usagef("--until %s is not in the future: a revocation that has lapsed already needs no publishing", end.Format(time.RFC3339))
 		}
-		out, err := publishStatus(p, s, func(tx *statusdb.Tx, delta *status.Builder) error {
-			for _, u := range ucis {
-				if _, err := tx.Revoke(u, now, end); err != nil {
-					return err
-				}
-				delta.Revoke(u)
-			}
-			return nil
-		})
+		req := opsapi.StatusRevokeRequest{DCC: ucis, Until: until.T}
+		out, err := p.publish(ctx, stderr, func(pub *statuspub.Publisher) (statuspub.Result, error) { return pub.Revoke(ctx, ucis, end) }, opsapi.StatusRevokePath, req,
+			ctlStatusReq{Revoke: ucis, Until: end})
 		if err != nil {
 			return err
 		}
@@ -255,15 +366,54 @@ func runStatusPublish(ctx context.Context, args []string, stdin io.Reader, stdou
 		if len(pos) != 0 {
 			return cli.Usagef("publish takes no arguments: publish --key SIGNER --delegation FILE --root-pub ROOT")
 		}
-		s, err := p.load()
+		out, err := p.publish(ctx, stderr, func(pub *statuspub.Publisher) (statuspub.Result, error) {
+			return pub.PublishBase(ctx, "asked for by sentinel-central status publish")
+		}, opsapi.StatusPublishPath, opsapi.StatusPublishRequest{}, ctlStatusReq{Publish: "asked for by sentinel-central status publish"})
 		if err != nil {
 			return err
 		}
-		res, err := p.publisher(s).PublishBase("asked for by sentinel-central status publish")
-		if err != nil {
-			return err
-		}
-		out := statusPublished{Bundle: res.Bundle, Why: res.Why, Took: statusPublishTime(res.Took)}
 		return printStatusPublished(stdout, p.asJSON, "the status base is published again from the record", out)
 	}())
+}
+
+// ctlStatus is the control socket's path of status changes.
+const ctlStatus = "/status"
+
+// ctlStatusReq is a status change sent to a running serve through its
+// control socket: one of Set, Revoke (until Until) or Publish (why).
+type ctlStatusReq struct {
+	Set     *central.StatusEntry `json:"set,omitempty"`
+	Revoke  []string             `json:"revoke,omitempty"`
+	Until   time.Time            `json:"until,omitzero"`
+	Publish string               `json:"publish,omitempty"`
+}
+
+// errNoPublisher refuses a status change sent to a serve without a
+// signing key.
+var errNoPublisher = errors.New("the running serve has no signing key to publish status bundles with (it runs without --key): stop it and run this again, or restart it with --key and --delegation")
+
+// status makes the change q asks for with serve's publisher.
+func (h *controlHandler) status(ctx context.Context, q ctlStatusReq) (opsapi.StatusAnswer, error) {
+	if h.pub == nil {
+		return opsapi.StatusAnswer{}, errNoPublisher
+	}
+	var (
+		res statuspub.Result
+		err error
+	)
+	switch {
+	case q.Set != nil:
+		res, err = h.pub.SetStatus(ctx, *q.Set)
+	case len(q.Revoke) > 0:
+		res, err = h.pub.Revoke(ctx, q.Revoke, q.Until)
+	case q.Publish != "":
+		res, err = h.pub.PublishBase(ctx, q.Publish)
+	default:
+		err = fmt.Errorf("%w: the request names no change", statuspub.ErrInvalid)
+	}
+	if err != nil {
+		return opsapi.StatusAnswer{}, err
+	}
+	h.logger.Info("status published for a command on the control socket", "kind", res.Bundle.Kind, "version", res.Bundle.Version, "why", res.Why)
+	return opsapi.StatusAnswer{Result: res, TookMS: float64(res.Took) / float64(time.Millisecond)}, nil
 }

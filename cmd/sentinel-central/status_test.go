@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,8 +13,9 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/bundles"
-	"sentinel/internal/central/statusdb"
 	"sentinel/internal/status"
 )
 
@@ -112,6 +114,16 @@ func (tm *terminal) sync(t *testing.T, e statusEnv) []trust.Kind {
 	return kinds
 }
 
+// store opens the centre's bbolt store, where the statuses are.
+func (e statusEnv) store(t *testing.T) *boltstore.Store {
+	t.Helper()
+	s, err := boltstore.Open(filepath.Join(e.data, "central.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func mustHolder(t *testing.T, s string) credential.Holder {
 	t.Helper()
 	h, err := credential.ParseHolder(s)
@@ -202,20 +214,22 @@ func TestStatusSetAndRevoke(t *testing.T) {
 		t.Errorf("fresh terminal counts: got %+v, want 2 native, 1 pseudonym, 1 revoked", c)
 	}
 
-	// The record holds the latest entry per holder, so a base can be rebuilt.
-	db, err := statusdb.Open(filepath.Join(e.data, "status.db"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The store holds the latest entry per holder, so a base can be rebuilt.
+	db := e.store(t)
 	defer db.Close()
-	db.View(func(tx *statusdb.Tx) error {
-		n, rev := tx.Counts()
-		rec, ok, err := tx.Get(zj7)
-		if n != 3 || rev != 1 || tx.Version() != 5 || !ok || err != nil || rec.Status != status.Green {
-			t.Errorf("record: got %d entries, %d revoked, version %d, ZJ:7 %+v; want 3, 1, 5, green", n, rev, tx.Version(), rec)
+	ctx := context.Background()
+	db.ViewStatus(ctx, func(r central.StatusReader) error {
+		n, rev, _ := r.Counts(ctx)
+		v, _ := r.Version(ctx)
+		rec, ok, err := r.Status(ctx, zj7)
+		if n != 3 || rev != 1 || v != 5 || !ok || err != nil || rec.Status != status.Green {
+			t.Errorf("record: got %d entries, %d revoked, version %d, ZJ:7 %+v; want 3, 1, 5, green", n, rev, v, rec)
 		}
 		return nil
 	})
+	if _, err := os.Stat(filepath.Join(e.data, "status.db")); !os.IsNotExist(err) {
+		t.Errorf("status.db: got %v, want none: statuses are in the central store", err)
+	}
 }
 
 func TestStatusSetRefusesBadInput(t *testing.T) {
@@ -274,17 +288,11 @@ func TestStatusSetRefusesBadInput(t *testing.T) {
 	if after := listing(); after != before {
 		t.Errorf("refused publication changed the repository: got %s, want %s", after, before)
 	}
-	db, err := statusdb.Open(filepath.Join(e.data, "status.db"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := e.store(t)
 	defer db.Close()
-	db.View(func(tx *statusdb.Tx) error {
-		if _, ok, _ := tx.Get(mustHolder(t, "ZJ:2")); ok {
-			t.Error("refused publication left ZJ:2 in the record")
-		}
-		return nil
-	})
+	if _, ok, _ := db.StatusOf(context.Background(), mustHolder(t, "ZJ:2")); ok {
+		t.Error("refused publication left ZJ:2 in the record")
+	}
 }
 
 // TestStatusRebuildsBase: when the record and the repository disagree (a
@@ -296,11 +304,9 @@ func TestStatusRebuildsBase(t *testing.T) {
 			t.Fatalf("set %s: exit %d %+v %s", h, code, p, errOut)
 		}
 	}
-	db, err := statusdb.Open(filepath.Join(e.data, "status.db"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *statusdb.Tx) error { return tx.SetVersion(1) }); err != nil {
+	db := e.store(t)
+	ctx := context.Background()
+	if err := db.UpdateStatus(ctx, func(tx central.StatusTx) error { return tx.SetVersion(ctx, 1) }); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

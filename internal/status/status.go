@@ -55,6 +55,17 @@ func (s Status) MarshalText() ([]byte, error) {
 	return []byte(s.String()), nil
 }
 
+// UnmarshalText implements encoding.TextUnmarshaler: the names
+// MarshalText writes.
+func (s *Status) UnmarshalText(b []byte) error {
+	v, err := ParseStatus(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
 // ParseStatus parses "green", "yellow", "red" or "withheld".
 func ParseStatus(s string) (Status, error) {
 	for i := Green; i <= Withheld; i++ {

@@ -12,6 +12,14 @@
 // chain break (see record.go), and a bucket "keys" with one bucket per epoch
 // of the wrapped data keys the terminal uploaded, keyed by their SHA-256.
 //
+// The statuses (central.StatusStore, status.go) live in three buckets:
+// "status-entries" (holder → the entry as JSON), "status-revoked" (EU DCC
+// certificate identifier → the revocation as JSON, or the binary time
+// alone for revocations recorded before they could lapse) and
+// "status-meta" ("version": the published status version, big-endian).
+// The values are those of the former status.db, which ImportLegacyStatus
+// imports once.
+//
 // # Caveats
 //
 // Passages scans every record of the selected devices inside one read

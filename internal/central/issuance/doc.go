@@ -12,7 +12,7 @@
 // public key.
 //
 // The colour in the code is the centre's: the holder's current status entry
-// (see internal/central/statusdb) gives it and its colour-since time; a
+// (central.StatusStore) gives it and its colour-since time; a
 // holder without an entry, or whose entry has lapsed, is green; a withheld
 // holder gets no code (403).
 //

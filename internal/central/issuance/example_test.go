@@ -6,22 +6,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"sentinel/crypto/healthcode"
 	"sentinel/internal/central/issuance"
-	"sentinel/internal/central/statusdb"
+	"sentinel/internal/central/memstore"
 )
 
 // The centre mounts the handler at issuance.Path; the app backend posts the
 // holder's index with its issuer token.
 func ExampleNew() {
-	dir, _ := os.MkdirTemp("", "issuance")
-	defer os.RemoveAll(dir)
-	db, _ := statusdb.Open(filepath.Join(dir, "status.db"), 0)
-	defer db.Close()
+	db := memstore.New(nil) // serve gives its central store
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	zj, _ := healthcode.NewIssuer("ZJ", priv, nil)
 	h, err := issuance.New(issuance.Options{

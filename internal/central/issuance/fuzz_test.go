@@ -7,14 +7,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
-	"sentinel/internal/central/statusdb"
+	"sentinel/internal/central/memstore"
 )
 
 // FuzzServe feeds the handler arbitrary request bodies from a token holder:
@@ -42,11 +41,7 @@ func FuzzServe(f *testing.F) {
 	if _, err := store.AddNativeKey("ZJ", priv.Public(), trust.Validity{}); err != nil {
 		f.Fatal(err)
 	}
-	db, err := statusdb.Open(filepath.Join(f.TempDir(), "status.db"), 0)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
+	db := memstore.New(nil)
 	h, err := New(Options{Issuers: []*healthcode.Issuer{is}, Statuses: db, Now: clock,
 		Tokens: []Token{{Name: "zj", Secret: zjToken, Issuer: "ZJ"}}})
 	if err != nil {

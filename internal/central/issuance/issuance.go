@@ -1,6 +1,7 @@
 package issuance
 
 import (
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -17,7 +18,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/healthcode"
-	"sentinel/internal/central/statusdb"
+	"sentinel/internal/central"
 	"sentinel/internal/status"
 )
 
@@ -35,13 +36,13 @@ var (
 	ErrToken = errors.New("issuance: invalid token")
 )
 
-// Statuses is the centre's record of status entries; *statusdb.DB
-// implements it.
+// Statuses is the centre's record of status entries: the status part of
+// the central store (central.StatusStore) is one.
 type Statuses interface {
-	Lookup(h credential.Holder) (statusdb.Record, bool, error)
+	StatusOf(ctx context.Context, h credential.Holder) (central.StatusEntry, bool, error)
 }
 
-var _ Statuses = (*statusdb.DB)(nil)
+var _ Statuses = central.StatusStore(nil)
 
 // Token lets the backend holding Secret issue codes for Issuer.
 type Token struct {
@@ -231,7 +232,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (Response, strin
 	now := h.now()
 	c.IssuedAt = now
 	c.Colour, c.ColourSince = credential.ColourGreen, time.Time{}
-	rec, ok, err := h.statuses.Lookup(holder)
+	rec, ok, err := h.statuses.StatusOf(r.Context(), holder)
 	if err != nil {
 		return Response{}, tok.name, fmt.Errorf("issue: status of %s: %w", holder, err)
 	}

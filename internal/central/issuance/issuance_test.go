@@ -2,6 +2,7 @@ package issuance
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -17,7 +18,8 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
-	"sentinel/internal/central/statusdb"
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
 	"sentinel/internal/status"
 )
 
@@ -30,7 +32,7 @@ const (
 // store for its codes.
 type env struct {
 	srv   *httptest.Server
-	db    *statusdb.DB
+	db    central.Store
 	store *trust.Store
 	now   time.Time
 }
@@ -54,7 +56,7 @@ func newEnv(t *testing.T) *env {
 		}
 		issuers = append(issuers, is)
 	}
-	db, err := statusdb.Open(filepath.Join(t.TempDir(), "status.db"), 0)
+	db, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +109,9 @@ func (e *env) set(t *testing.T, holder string, st status.Status, effective time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = e.db.Update(func(tx *statusdb.Tx) error {
-		_, _, err := tx.Set(statusdb.Record{Holder: h, Status: st, Effective: effective, SetAt: effective})
+	ctx := context.Background()
+	err = e.db.UpdateStatus(ctx, func(tx central.StatusTx) error {
+		_, _, err := tx.SetStatus(ctx, central.StatusEntry{Holder: h, Status: st, Effective: effective, SetAt: effective})
 		return err
 	})
 	if err != nil {
@@ -173,9 +176,10 @@ func TestIssue(t *testing.T) {
 	}
 	// A lapsed entry no longer colours the code.
 	e.set(t, "ZJ:8", status.Yellow, e.now.Add(-2*time.Hour))
-	e.db.Update(func(tx *statusdb.Tx) error {
+	ctx := context.Background()
+	e.db.UpdateStatus(ctx, func(tx central.StatusTx) error {
 		h, _ := credential.ParseHolder("ZJ:8")
-		_, _, err := tx.Set(statusdb.Record{Holder: h, Status: status.Yellow, Effective: e.now.Add(-2 * time.Hour), Until: e.now.Add(-time.Hour)})
+		_, _, err := tx.SetStatus(ctx, central.StatusEntry{Holder: h, Status: status.Yellow, Effective: e.now.Add(-2 * time.Hour), Until: e.now.Add(-time.Hour)})
 		return err
 	})
 	if _, res, _ = e.app(t, http.MethodPost, zjToken, `{"index": 8}`); res.Colour != credential.ColourGreen {
@@ -220,7 +224,7 @@ func TestNewRefusesBadTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := statusdb.Open(filepath.Join(t.TempDir(), "s.db"), 0)
+	db, err := boltstore.Open(filepath.Join(t.TempDir(), "central.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"sentinel/internal/central/fleet"
 	"sentinel/internal/central/metrics"
 	"sentinel/internal/central/ops"
+	"sentinel/internal/central/statuspub"
 )
 
 // Paths of the operator API.
@@ -54,6 +55,9 @@ type Options struct {
 	StoreName string
 	// Backup copies the store; nil answers 501 (PostgreSQL: pg_dump).
 	Backup BackupFunc
+	// Status publishes the status calls (status.go) with serve's signing
+	// key; nil (no key) answers 501.
+	Status *statuspub.Publisher
 	// SpoolDir holds export spools (os.TempDir when empty).
 	SpoolDir string
 	// Now is the clock of audit entries (time.Now when nil).
@@ -97,6 +101,7 @@ func New(opts Options) (*Handler, error) {
 	h.mux.Handle("POST "+ExportPath, h.auth(RoleOps, h.export))
 	h.mux.Handle("POST "+TracePath, h.auth(RoleOps, h.trace))
 	h.mux.Handle("GET "+BackupPath, h.auth(RoleAdmin, h.backup))
+	h.statusRoutes()
 	page, assets := pageHandler()
 	h.mux.Handle("GET "+PagePath+"{$}", page)
 	h.mux.Handle("GET "+AssetsPath, assets)

@@ -26,6 +26,16 @@
 // (migration 0002; NULL for marks written before), each record's chain
 // break in passages.chain_break and the uploaded data keys in data_keys.
 //
+// # Statuses
+//
+// The holders' statuses (central.StatusStore, migration 0006) sit in
+// status_entries (one row per holder), status_revocations and the one-row
+// status_version. Every UpdateStatus starts by locking that row (SELECT
+// ... FOR UPDATE), so that the status transactions of every server and
+// `sentinel-central status` process on the database run one after
+// another: a change and the publication of its bundle never interleave
+// with another's. ViewStatus reads one repeatable-read snapshot.
+//
 // # Caveats
 //
 // A DropBefore that removes a day's partition while an ingest of that day

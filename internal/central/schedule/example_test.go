@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/central/memstore"
 	"sentinel/internal/central/schedule"
 	"sentinel/internal/central/statuspub"
 )
@@ -27,7 +28,7 @@ func ExampleNew() {
 		panic(err)
 	}
 	s, err := schedule.New(schedule.Options{
-		Publisher: &statuspub.Publisher{DataDir: dir, Root: root.Public(), Now: func() time.Time { return now },
+		Publisher: &statuspub.Publisher{Store: memstore.New(nil), DataDir: dir, Root: root.Public(), Now: func() time.Time { return now },
 			Signer: statuspub.Signer{Key: key, Delegation: d, Fresh: 24 * time.Hour, Grace: 72 * time.Hour}},
 		Now: func() time.Time { return now },
 	})

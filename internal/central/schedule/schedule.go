@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/central"
 	"sentinel/internal/central/bundles"
-	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/statuspub"
 )
 
@@ -104,6 +104,9 @@ func New(opts Options) (*Scheduler, error) {
 	if opts.Publisher != nil && opts.Publisher.Signer.Key == nil {
 		return nil, errors.New("schedule: the publisher has no signing key")
 	}
+	if opts.Publisher != nil && opts.Publisher.Store == nil {
+		return nil, errors.New("schedule: the publisher has no store")
+	}
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultInterval
 	}
@@ -166,12 +169,12 @@ func (s *Scheduler) Tick(ctx context.Context) (Report, error) {
 	rep := Report{Purged: map[string]int{}}
 	var errs []error
 	if s.opts.Publisher != nil {
-		why, err := s.resign(&rep)
+		why, err := s.resign(ctx, &rep)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		if why != "" {
-			res, err := s.opts.Publisher.PublishBase(why)
+			res, err := s.opts.Publisher.PublishBase(ctx, why)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("republish the status base (%s): %w", why, err))
 			} else {
@@ -194,11 +197,11 @@ func halfFresh(e bundles.Entry, now time.Time) bool {
 }
 
 // resign re-signs the trust, policy and config bundles that are due,
-// under the record's lock, and says why the status base is due ("" when
-// it is not).
-func (s *Scheduler) resign(rep *Report) (why string, err error) {
+// under the repository's lock, and says why the status base is due (""
+// when it is not).
+func (s *Scheduler) resign(ctx context.Context, rep *Report) (why string, err error) {
 	p := s.opts.Publisher
-	err = p.Locked(func(db *statusdb.DB, repo *bundles.Repo) error {
+	err = p.Locked(func(repo *bundles.Repo) error {
 		now := s.opts.Now()
 		s.checkDelegation(now)
 		var errs []error
@@ -230,8 +233,8 @@ func (s *Scheduler) resign(rep *Report) (why string, err error) {
 			reasons = append(reasons, fmt.Sprintf("the newest status bundle (version %d) leaves fresh at %s", n.Version, n.FreshUntil.Format(time.RFC3339)))
 		}
 		if c.Base.Version != 0 {
-			err := db.View(func(tx *statusdb.Tx) error {
-				entries, revs, err := tx.LapsedBetween(c.Base.IssuedAt, now)
+			err := p.Store.ViewStatus(ctx, func(r central.StatusReader) error {
+				entries, revs, err := r.LapsedBetween(ctx, c.Base.IssuedAt, now)
 				if err == nil && entries+revs > 0 {
 					reasons = append(reasons, fmt.Sprintf("%d status entries and %d EU DCC revocations lapsed since the base", entries, revs))
 				}

@@ -11,10 +11,11 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/central"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/bundles/bundlestest"
+	"sentinel/internal/central/memstore"
 	"sentinel/internal/central/schedule"
-	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/status"
 )
@@ -52,7 +53,7 @@ func newRig(t *testing.T, kinds []trust.Kind) *rig {
 			t.Fatal(err)
 		}
 	}
-	r.pub = &statuspub.Publisher{DataDir: t.TempDir(), Root: r.keys.Root.Public(), Now: r.clk.Now,
+	r.pub = &statuspub.Publisher{Store: memstore.New(nil), DataDir: t.TempDir(), Root: r.keys.Root.Public(), Now: r.clk.Now,
 		Signer: statuspub.Signer{Key: r.keys.Signer, Delegation: d, Fresh: 24 * time.Hour, Grace: 72 * time.Hour}}
 	return r
 }
@@ -73,7 +74,7 @@ func (r *rig) scheduler(t *testing.T, opts schedule.Options) *schedule.Scheduler
 func (r *rig) publish(t *testing.T, kind trust.Kind, payload []byte, fresh time.Duration) bundles.Entry {
 	t.Helper()
 	var e bundles.Entry
-	err := r.pub.Locked(func(_ *statusdb.DB, repo *bundles.Repo) error {
+	err := r.pub.Locked(func(repo *bundles.Repo) error {
 		var err error
 		e, err = repo.Publish(kind, payload, r.keys.Root, nil, fresh, 3*fresh)
 		return err
@@ -87,7 +88,7 @@ func (r *rig) publish(t *testing.T, kind trust.Kind, payload []byte, fresh time.
 func (r *rig) list(t *testing.T) []bundles.Entry {
 	t.Helper()
 	var out []bundles.Entry
-	err := r.pub.Locked(func(_ *statusdb.DB, repo *bundles.Repo) error {
+	err := r.pub.Locked(func(repo *bundles.Repo) error {
 		out = repo.List()
 		return nil
 	})
@@ -119,6 +120,7 @@ func tick(t *testing.T, s *schedule.Scheduler) schedule.Report {
 // comes when the newest status bundle is half-way through fresh, and not
 // before; status set's deltas do not delay it past the day.
 func TestStatusBaseWhenDue(t *testing.T) {
+	ctx := context.Background()
 	r := newRig(t, nil)
 	s := r.scheduler(t, schedule.Options{})
 	rep := tick(t, s)
@@ -140,12 +142,12 @@ func TestStatusBaseWhenDue(t *testing.T) {
 	for i := range 4 {
 		r.clk.Add(6 * time.Hour)
 		h := credential.Holder{Kind: credential.HolderNative, Issuer: "ZJ", Index: uint32(i + 1)}
-		if _, err := r.pub.Publish(func(tx *statusdb.Tx, d *status.Builder) error {
-			rec := statusdb.Record{Holder: h, Status: status.Red, Effective: r.clk.Now(), SetAt: r.clk.Now()}
-			if _, _, err := tx.Set(rec); err != nil {
+		if _, err := r.pub.Publish(ctx, func(ctx context.Context, tx central.StatusTx, d *status.Builder) error {
+			rec := central.StatusEntry{Holder: h, Status: status.Red, Effective: r.clk.Now(), SetAt: r.clk.Now()}
+			if _, _, err := tx.SetStatus(ctx, rec); err != nil {
 				return err
 			}
-			return statusdb.AddTo(d, rec)
+			return central.AddStatus(d, rec)
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -161,13 +163,14 @@ func TestStatusBaseWhenDue(t *testing.T) {
 
 // TestStatusBaseOnLongChain republishes when the chain is long.
 func TestStatusBaseOnLongChain(t *testing.T) {
+	ctx := context.Background()
 	r := newRig(t, nil)
 	s := r.scheduler(t, schedule.Options{LongChain: 3})
 	tick(t, s)
 	for i := range 3 {
-		if _, err := r.pub.Publish(func(tx *statusdb.Tx, d *status.Builder) error {
+		if _, err := r.pub.Publish(ctx, func(ctx context.Context, tx central.StatusTx, d *status.Builder) error {
 			d.Revoke("URN:UVCI:01:AT:" + string(rune('A'+i)))
-			_, err := tx.Revoke("URN:UVCI:01:AT:"+string(rune('A'+i)), r.clk.Now(), time.Time{})
+			_, err := tx.Revoke(ctx, "URN:UVCI:01:AT:"+string(rune('A'+i)), r.clk.Now(), time.Time{})
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -181,12 +184,13 @@ func TestStatusBaseOnLongChain(t *testing.T) {
 // TestLapseRepublishes: an EU DCC revocation's end and a status entry's
 // until each bring a base that leaves them out.
 func TestLapseRepublishes(t *testing.T) {
+	ctx := context.Background()
 	r := newRig(t, nil)
 	s := r.scheduler(t, schedule.Options{})
 	end := t0.Add(3 * time.Hour)
-	if _, err := r.pub.Publish(func(tx *statusdb.Tx, d *status.Builder) error {
+	if _, err := r.pub.Publish(ctx, func(ctx context.Context, tx central.StatusTx, d *status.Builder) error {
 		d.Revoke("URN:UVCI:01:AT:X")
-		_, err := tx.Revoke("URN:UVCI:01:AT:X", t0, end)
+		_, err := tx.Revoke(ctx, "URN:UVCI:01:AT:X", t0, end)
 		return err
 	}); err != nil {
 		t.Fatal(err)

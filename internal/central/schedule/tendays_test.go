@@ -24,7 +24,6 @@ import (
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/schedule"
-	"sentinel/internal/central/statusdb"
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/central/storetest"
 	"sentinel/internal/gate"
@@ -215,7 +214,7 @@ func runTenDays(t *testing.T, store central.Store, purge schedule.Store, slack t
 	keys := bundlestest.NewKeys(t, t0)
 	clk := &clock{t: t0}
 	data := t.TempDir()
-	pub := &statuspub.Publisher{DataDir: data, Root: keys.Root.Public(), Now: clk.Now,
+	pub := &statuspub.Publisher{Store: store, DataDir: data, Root: keys.Root.Public(), Now: clk.Now,
 		Signer: statuspub.Signer{Key: keys.Signer, Delegation: keys.Delegation, Fresh: 24 * time.Hour, Grace: 72 * time.Hour}}
 
 	// The operator's only actions, in the first hour: trust, policy and
@@ -232,7 +231,7 @@ func runTenDays(t *testing.T, store central.Store, purge schedule.Store, slack t
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = pub.Locked(func(_ *statusdb.DB, repo *bundles.Repo) error {
+	err = pub.Locked(func(repo *bundles.Repo) error {
 		for _, p := range []struct {
 			kind    trust.Kind
 			payload []byte
@@ -247,19 +246,19 @@ func runTenDays(t *testing.T, store central.Store, purge schedule.Store, slack t
 		t.Fatal(err)
 	}
 	redUntil, lapseAt := t0.Add(3*24*time.Hour), t0.Add(4*24*time.Hour)
-	if _, err := pub.Publish(func(tx *statusdb.Tx, d *status.Builder) error {
-		r := statusdb.Record{Holder: pseudonymRed, Status: status.Red, Effective: t0, Until: redUntil, Reason: 1, SetAt: t0}
-		if _, _, err := tx.Set(r); err != nil {
+	if _, err := pub.Publish(ctx, func(ctx context.Context, tx central.StatusTx, d *status.Builder) error {
+		r := central.StatusEntry{Holder: pseudonymRed, Status: status.Red, Effective: t0, Until: redUntil, Reason: 1, SetAt: t0}
+		if _, _, err := tx.SetStatus(ctx, r); err != nil {
 			return err
 		}
-		if err := statusdb.AddTo(d, r); err != nil {
+		if err := central.AddStatus(d, r); err != nil {
 			return err
 		}
 		for _, rv := range []struct {
 			uci   string
 			until time.Time
 		}{{uciLapses, lapseAt}, {uciStays, t0.Add(60 * 24 * time.Hour)}} {
-			if _, err := tx.Revoke(rv.uci, t0, rv.until); err != nil {
+			if _, err := tx.Revoke(ctx, rv.uci, t0, rv.until); err != nil {
 				return err
 			}
 			d.Revoke(rv.uci)

@@ -1,14 +1,29 @@
 // Package statuspub publishes the centre's status list: it records a
-// change in the status record (internal/central/statusdb) and signs it
-// into the bundle repository (internal/central/bundles) as a status delta,
-// or as a new status base when a delta cannot carry it. The ops commands
-// (sentinel-central status set, status revoke) and serve's scheduler share
-// it, so that a change and the scheduled republishing follow one path.
+// change in the status part of the central store (central.StatusStore)
+// and signs it into the bundle repository (internal/central/bundles) as a
+// status delta, or as a new status base when a delta cannot carry it, in
+// one transaction of the store: when publishing fails, nothing of the
+// change is kept. The ops commands (sentinel-central status set, status
+// revoke, status publish, locally or through the operator API), serve's
+// scheduler and the code engine share it, so that every change follows
+// one path.
+//
+// SetStatus and Revoke check and make the common changes; Publish takes
+// any change (a Change records it in the transaction and adds it to the
+// delta).
 //
 // # Caveats
 //
-// The record's file lock serialises publishers across processes: a
-// Publisher opens the record before it reads the repository, so the chain
-// it extends is the one on disk. Hold the record (Publisher.Locked) around
-// any other write to the repository from the same data directory.
+//   - The repository's lock file (LockFile in the data directory)
+//     serialises publishers of one data directory across processes: a
+//     Publisher takes it before it reads the repository, so the chain it
+//     extends is the one on disk. Hold it (Publisher.Locked) around any
+//     other write to the repository from the same data directory.
+//   - A crash after the bundle was published but before the store's
+//     transaction committed leaves a published change the store lacks.
+//     The store then names an older status version than the repository,
+//     and the next change publishes a base (Result.Why says so), which
+//     drops that change: repeat it.
+//   - Reasons in words (central.StatusEntry.Note) stay in the store; only
+//     the one-byte reason code travels to terminals.
 package statuspub

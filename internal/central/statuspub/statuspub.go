@@ -1,6 +1,7 @@
 package statuspub
 
 import (
+	"context"
 	"crypto"
 	"errors"
 	"fmt"
@@ -8,19 +9,39 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"sentinel/crypto/trust"
+	"sentinel/internal/central"
 	"sentinel/internal/central/bundles"
-	"sentinel/internal/central/statusdb"
 	"sentinel/internal/status"
 )
 
 // Files of the centre's data directory that a Publisher uses.
 const (
-	// RecordFile is the status record (statusdb).
-	RecordFile = "status.db"
 	// BundlesDir is the bundle repository.
 	BundlesDir = "bundles"
+	// LockFile serialises the publishers of one data directory.
+	LockFile = "bundles.lock"
 )
+
+// DefaultTimeout bounds the wait for another process publishing into the
+// same data directory.
+const DefaultTimeout = 5 * time.Second
+
+// MaxFutureEffective bounds how far ahead an effective time may lie: a
+// terminal keeps entries by their effective time, and entries dated far in
+// the future break its layout (see internal/status).
+const MaxFutureEffective = 5 * time.Minute
+
+// DefaultRevocationLife is how long an EU DCC revocation lasts when it is
+// given no end: no EU DCC is valid for longer.
+const DefaultRevocationLife = 365 * 24 * time.Hour
+
+// ErrInvalid is wrapped by the refusal of a change before anything is
+// recorded or published: a holder, status or time that a terminal would
+// refuse or misread.
+var ErrInvalid = errors.New("statuspub: invalid change")
 
 // Signer is the online signing key that signs status bundles and how long
 // they stay fresh and usable in grace.
@@ -33,36 +54,47 @@ type Signer struct {
 	Fresh, Grace time.Duration
 }
 
-// Publisher publishes status changes from one data directory.
+// Publisher publishes status changes from the status part of a central
+// store into the bundle repository of one data directory.
 type Publisher struct {
-	// DataDir holds RecordFile and BundlesDir (required).
+	// Store keeps the statuses (required for publishing; Locked alone
+	// does not need it).
+	Store central.StatusStore
+	// DataDir holds BundlesDir and LockFile (required).
 	DataDir string
 	// Root is the operator root's public key: the repository opens every
 	// bundle under it before publishing (required).
 	Root crypto.PublicKey
-	// Signer signs (required).
+	// Signer signs (required for publishing).
 	Signer Signer
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// MaxChain is the number of deltas after which a change publishes a
 	// new base instead (bundles.DefaultMaxChain when 0).
 	MaxChain int
-	// Timeout bounds the wait for another process holding the record
-	// (statusdb.DefaultTimeout when 0).
+	// Timeout bounds the wait for another process publishing into the
+	// same data directory (DefaultTimeout when 0).
 	Timeout time.Duration
 }
 
 // Result says what was published.
 type Result struct {
-	Bundle bundles.Entry
+	Bundle bundles.Entry `json:"bundle"`
+	// Entry is the entry SetStatus recorded, Previous the one it
+	// replaced; nil otherwise.
+	Entry    *central.StatusEntry `json:"record,omitempty"`
+	Previous *central.StatusEntry `json:"previous,omitempty"`
+	// Revoked are the identifiers Revoke recorded.
+	Revoked []string `json:"revoked,omitempty"`
 	// Why a base rather than a delta; empty for a delta.
-	Why string
+	Why string `json:"why"`
 	// Took is how long the publishing transaction took.
-	Took time.Duration
+	Took time.Duration `json:"-"`
 }
 
-// Change applies a change to the record and to the delta's builder.
-type Change func(tx *statusdb.Tx, delta *status.Builder) error
+// Change applies a change in the store's transaction and adds it to the
+// delta's builder.
+type Change func(ctx context.Context, tx central.StatusTx, delta *status.Builder) error
 
 func (p *Publisher) now() time.Time {
 	if p.Now != nil {
@@ -105,64 +137,184 @@ func ChainOf(repo *bundles.Repo) Chain {
 	return c
 }
 
-// Locked opens the record, which locks it against every other publisher,
-// and the repository as it is on disk now, and runs fn with both.
-func (p *Publisher) Locked(fn func(db *statusdb.DB, repo *bundles.Repo) error) error {
+// lockPoll is how often Locked tries the lock another process holds.
+const lockPoll = 20 * time.Millisecond
+
+// Locked takes the data directory's publishing lock (LockFile), which
+// keeps every other publisher of the directory out, opens the repository
+// as it is on disk now, and runs fn with it.
+func (p *Publisher) Locked(fn func(repo *bundles.Repo) error) error {
 	if p.DataDir == "" || p.Root == nil {
 		return errors.New("statuspub: the data directory and the operator root's public key are required")
 	}
 	if err := os.MkdirAll(p.DataDir, 0o700); err != nil {
 		return err
 	}
-	// The record first: its file lock serialises publishers, so the
-	// repository read below is the one this publisher writes onto.
-	db, err := statusdb.Open(filepath.Join(p.DataDir, RecordFile), p.Timeout)
+	path := filepath.Join(p.DataDir, LockFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return err
+		return fmt.Errorf("statuspub: lock %s: %w", path, err)
 	}
-	defer db.Close()
+	defer f.Close()
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			return fmt.Errorf("statuspub: lock %s: %w", path, err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("statuspub: %s: another process has been publishing into %s for %v (a status or bundles command, or serve's scheduler): wait and retry", path, p.DataDir, timeout)
+		}
+		time.Sleep(lockPoll)
+	}
+	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
 	repo, err := bundles.Open(bundles.Options{Dir: filepath.Join(p.DataDir, BundlesDir), Root: p.Root, Now: p.Now})
 	if err != nil {
 		return err
 	}
-	return fn(db, repo)
+	return fn(repo)
 }
 
 // Publish records a change and publishes it in one transaction of the
-// record. It publishes a delta when the record matches the repository's
-// chain, and a base rebuilt from the record when no base exists, the
-// chain is at its bound, or the record and the repository disagree.
-func (p *Publisher) Publish(change Change) (Result, error) {
-	return p.publish(change, "")
+// store. It publishes a delta when the store's version matches the
+// repository's chain, and a base rebuilt from the store when no base
+// exists, the chain is at its bound, or the store and the repository
+// disagree.
+func (p *Publisher) Publish(ctx context.Context, change Change) (Result, error) {
+	return p.publish(ctx, change, "")
 }
 
-// PublishBase publishes a base rebuilt from the record, for why (a
+// PublishBase publishes a base rebuilt from the store, for why (a
 // scheduled republish, lapsed entries).
-func (p *Publisher) PublishBase(why string) (Result, error) {
+func (p *Publisher) PublishBase(ctx context.Context, why string) (Result, error) {
 	if why == "" {
 		why = "asked for a base"
 	}
-	return p.publish(nil, why)
+	return p.publish(ctx, nil, why)
 }
 
-func (p *Publisher) publish(change Change, forced string) (Result, error) {
+// CheckEntry refuses, wrapping ErrInvalid, an entry that a terminal would
+// refuse or misread at now: an invalid holder or status, no effective
+// time, an effective time more than MaxFutureEffective ahead, an until
+// not after the effective time.
+func CheckEntry(e central.StatusEntry, now time.Time) error {
+	if e.Effective.After(now.Add(MaxFutureEffective)) {
+		return fmt.Errorf("%w: the effective time %s lies in the future: set the status when it takes effect", ErrInvalid, e.Effective.UTC().Format(time.RFC3339))
+	}
+	if !e.Until.IsZero() && !e.Until.After(e.Effective) {
+		return fmt.Errorf("%w: until %s is not after the effective time %s", ErrInvalid, e.Until.UTC().Format(time.RFC3339), e.Effective.UTC().Format(time.RFC3339))
+	}
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+// SetStatus records e as its holder's entry and publishes it: the path of
+// `status set`, by hand or through the operator API, and of the code
+// engine. A zero e.Effective means now; a zero e.SetAt is set to now. It
+// refuses e (ErrInvalid) before anything is recorded when CheckEntry does.
+func (p *Publisher) SetStatus(ctx context.Context, e central.StatusEntry) (Result, error) {
+	now := p.now()
+	if e.Effective.IsZero() {
+		e.Effective = now
+	}
+	if e.SetAt.IsZero() {
+		e.SetAt = now
+	}
+	e.Effective, e.SetAt = e.Effective.UTC(), e.SetAt.UTC()
+	if !e.Until.IsZero() {
+		e.Until = e.Until.UTC()
+	}
+	if err := CheckEntry(e, now); err != nil {
+		return Result{}, err
+	}
+	var prev *central.StatusEntry
+	res, err := p.Publish(ctx, func(ctx context.Context, tx central.StatusTx, delta *status.Builder) error {
+		old, had, err := tx.SetStatus(ctx, e)
+		if err != nil {
+			return err
+		}
+		if had {
+			prev = &old
+		}
+		return central.AddStatus(delta, e)
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Entry, res.Previous = &e, prev
+	return res, nil
+}
+
+// Revoke records the EU DCC certificate identifiers as revoked now until
+// until (now plus DefaultRevocationLife when zero) and publishes them. It
+// refuses (ErrInvalid) an empty list, an empty or overlong identifier, and
+// an until that is not in the future.
+func (p *Publisher) Revoke(ctx context.Context, ucis []string, until time.Time) (Result, error) {
+	now := p.now()
+	if len(ucis) == 0 {
+		return Result{}, fmt.Errorf("%w: no certificate identifier to revoke", ErrInvalid)
+	}
+	for _, u := range ucis {
+		if u == "" || len(u) > 256 {
+			return Result{}, fmt.Errorf("%w: %q is not a certificate identifier such as URN:UVCI:01:DE:…", ErrInvalid, u)
+		}
+	}
+	if until.IsZero() {
+		until = now.Add(DefaultRevocationLife)
+	}
+	if !until.After(now) {
+		return Result{}, fmt.Errorf("%w: until %s is not in the future: a revocation that has lapsed already needs no publishing", ErrInvalid, until.UTC().Format(time.RFC3339))
+	}
+	res, err := p.Publish(ctx, func(ctx context.Context, tx central.StatusTx, delta *status.Builder) error {
+		for _, u := range ucis {
+			if _, err := tx.Revoke(ctx, u, now, until); err != nil {
+				return err
+			}
+			delta.Revoke(u)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Revoked = ucis
+	return res, nil
+}
+
+func (p *Publisher) publish(ctx context.Context, change Change, forced string) (Result, error) {
 	var out Result
 	if p.Signer.Key == nil {
 		return out, errors.New("statuspub: no signing key: status bundles cannot be signed")
+	}
+	if p.Store == nil {
+		return out, errors.New("statuspub: no store")
 	}
 	maxChain := p.MaxChain
 	if maxChain <= 0 {
 		maxChain = bundles.DefaultMaxChain
 	}
-	err := p.Locked(func(db *statusdb.DB, repo *bundles.Repo) error {
+	err := p.Locked(func(repo *bundles.Repo) error {
 		start := time.Now()
 		defer func() { out.Took = time.Since(start) }()
-		return db.Update(func(tx *statusdb.Tx) error {
+		return p.Store.UpdateStatus(ctx, func(tx central.StatusTx) error {
 			delta := status.NewBuilder()
 			if change != nil {
-				if err := change(tx, delta); err != nil {
+				if err := change(ctx, tx, delta); err != nil {
 					return err
 				}
+			}
+			version, err := tx.Version(ctx)
+			if err != nil {
+				return err
 			}
 			c := ChainOf(repo)
 			kind := trust.KindStatusDelta
@@ -173,17 +325,16 @@ func (p *Publisher) publish(change Change, forced string) (Result, error) {
 				kind, out.Why = trust.KindStatusBase, "no status base is published yet"
 			case len(c.Deltas) >= maxChain:
 				kind, out.Why = trust.KindStatusBase, fmt.Sprintf("the chain holds %d deltas, its bound", len(c.Deltas))
-			case tx.Version() != c.Version:
-				kind, out.Why = trust.KindStatusBase, fmt.Sprintf("the record was last published at status version %d, the repository is at %d", tx.Version(), c.Version)
+			case version != c.Version:
+				kind, out.Why = trust.KindStatusBase, fmt.Sprintf("the record was last published at status version %d, the repository is at %d", version, c.Version)
 			}
 			var payload []byte
-			var err error
 			if kind == trust.KindStatusDelta {
 				if payload, err = delta.MarshalDelta(); err != nil {
 					return err
 				}
 			} else {
-				b, err := tx.Base(p.now(), statusdb.BaseOptions{})
+				b, err := central.BuildBase(ctx, tx, p.now(), central.BaseOptions{})
 				if err != nil {
 					return err
 				}
@@ -196,7 +347,7 @@ func (p *Publisher) publish(change Change, forced string) (Result, error) {
 				return err
 			}
 			out.Bundle = e
-			return tx.SetVersion(e.Version)
+			return tx.SetVersion(ctx, e.Version)
 		})
 	})
 	return out, err
