@@ -567,3 +567,36 @@ func TestPackageUpgrade(t *testing.T) {
 		t.Errorf("after purge the centre's data holds %q, want its store kept", got)
 	}
 }
+
+// TestOpsRepository follows docs/ops.md with a repository on this machine:
+// reprepro with a signed suite per ring, the previous build in stable and
+// the tree's in pilot; a pilot terminal (in the sandbox) installs from it
+// with apt, is rolled back to stable's version and upgrades again when the
+// release is promoted, its data kept throughout.
+func TestOpsRepository(t *testing.T) {
+	newDir := packages(t, "")
+	oldDir := packages(t, previousVersion)
+	need(t, "reprepro", "reprepro")
+	need(t, "gpg", "gnupg")
+	dir := t.TempDir()
+	copyDebs(t, oldDir, filepath.Join(dir, "old"))
+	copyDebs(t, newDir, filepath.Join(dir, "new"))
+	sandbox(t, dir, "ops.sh")
+	if readOut(t, dir, "done") != "done" {
+		t.Fatal("ops.sh did not finish")
+	}
+	newVersion := field(run(t, "dpkg-deb", "--info", debs(t, newDir)["sentinel-terminal_amd64"]), "Version")
+	for _, want := range []string{"pilot|main|amd64: sentinel-terminal " + newVersion, "pilot|main|amd64: sentinel-central " + newVersion} {
+		if !strings.Contains(readOut(t, dir, "list-pilot"), want) {
+			t.Errorf("the pilot suite lacks %q:\n%s", want, readOut(t, dir, "list-pilot"))
+		}
+	}
+	for file, want := range map[string]string{"v-installed": newVersion, "v-rolledback": previousVersion, "v-promoted": newVersion} {
+		if got := readOut(t, dir, file); got != want {
+			t.Errorf("%s: sentinel-terminal %s, want %s", file, got, want)
+		}
+	}
+	if got := readOut(t, dir, "marker"); got != "the terminal's data" {
+		t.Errorf("the rollback changed the data directory: marker %q", got)
+	}
+}
