@@ -221,6 +221,8 @@ const (
 	ChangeSite       = "site-set"
 	ChangeGrade      = "grade-add"
 	ChangeRuleSet    = "rules-deploy"
+	// ChangeStatus records a status the engine published (Audit).
+	ChangeStatus = "status-publish"
 )
 
 // NewEngineChange builds the audit record of a change; the store assigns
@@ -299,6 +301,9 @@ type EngineTx interface {
 	AddGrade(ctx context.Context, g Grade, by ChangeBy) error
 	// DeployRuleSet records r as its region's next number and returns it.
 	DeployRuleSet(ctx context.Context, r RuleSet, by ChangeBy) (RuleSet, error)
+	// Audit records a change made elsewhere because of the engine's data
+	// (ChangeStatus: a status the engine published), with obj as detail.
+	Audit(ctx context.Context, action, subject string, obj any, by ChangeBy) error
 }
 
 // ValidAreaID reports whether id is 1 to 32 of A-Z, 0-9 and '-', not
@@ -396,6 +401,13 @@ type EnginePrimitives interface {
 func EngineTxOf(p EnginePrimitives) EngineTx { return engineTx{p} }
 
 type engineTx struct{ EnginePrimitives }
+
+func (t engineTx) Audit(ctx context.Context, action, subject string, obj any, by ChangeBy) error {
+	if action != ChangeStatus {
+		return fmt.Errorf("%w: audit action %q: the engine's own changes are audited by the change itself", ErrEngineInput, action)
+	}
+	return t.audit(ctx, action, subject, obj, by)
+}
 
 func (t engineTx) audit(ctx context.Context, action, subject string, obj any, by ChangeBy) error {
 	c, err := NewEngineChange(action, subject, obj, by)

@@ -252,8 +252,19 @@ func checkEngineSeed(t *testing.T, s central.Store) {
 func testEngineRoundTrip(t *testing.T, s central.Store) {
 	seedEngine(t, s)
 	checkEngineSeed(t, s)
-	// Renaming an area is allowed; moving it is not.
 	ctx := context.Background()
+	// A status the engine published is audited with its detail.
+	mustUpdate(t, s, func(tx central.EngineTx) error {
+		return tx.Audit(ctx, central.ChangeStatus, "HB:2", map[string]string{"to": "red"}, by(29))
+	})
+	_ = s.ViewEngine(ctx, func(r central.EngineReader) error {
+		cs, err := r.Changes(ctx, 17, 0)
+		if err != nil || len(cs) != 1 || cs[0].Action != central.ChangeStatus || cs[0].Subject != "HB:2" || string(cs[0].Detail) != `{"to":"red"}` {
+			t.Errorf("status audit %+v, %v", cs, err)
+		}
+		return nil
+	})
+	// Renaming an area is allowed; moving it is not.
 	mustUpdate(t, s, func(tx central.EngineTx) error {
 		return tx.PutArea(ctx, central.Area{ID: "HB-WH", Kind: central.AreaCity, Parent: "HB", Name: "武汉"}, by(30))
 	})
@@ -326,6 +337,9 @@ func testEngineRefusals(t *testing.T, s central.Store) {
 		{"rule set without source", func(tx central.EngineTx) error {
 			_, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "ZJ", Label: "v"}, by(1))
 			return err
+		}, central.ErrEngineInput},
+		{"auditing one of the engine's own changes", func(tx central.EngineTx) error {
+			return tx.Audit(ctx, central.ChangeFactAdd, "ZJ:1", nil, by(1))
 		}, central.ErrEngineInput},
 		{"removing a fact that is not there", func(tx central.EngineTx) error {
 			_, err := tx.RemoveFact(ctx, 99, by(1))
