@@ -104,3 +104,13 @@ func (e *Engine) euRules(c *credential.Credential, now time.Time) (euRulesVar, *
 	}
 	return v, credential.Reject(credential.FormatDCC, credential.ReasonBusinessRule, "%w", err)
 }
+
+// EURules returns the country whose EU acceptance rules the engine
+// enforces and how many rules it holds ("" and 0 for none), for the
+// terminal's log and status.
+func (e *Engine) EURules() (country string, n int) {
+	if e.eu == nil {
+		return "", 0
+	}
+	return e.euCountry, e.eu.Len()
+}

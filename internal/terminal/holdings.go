@@ -339,7 +339,15 @@ func (h *holdings) takePolicy(b *trust.Bundle) error {
 	}
 	h.policy = policyPart{bundle: b, parsed: pb, engine: e, inUse: true}
 	h.hold(b)
+	h.logEURules(e)
 	return nil
+}
+
+// logEURules says which EU business rules the policy enforces.
+func (h *holdings) logEURules(e *policy.Engine) {
+	if country, n := e.EURules(); n > 0 {
+		h.logger.Info("policy enforces EU business rules on EU DCCs", "country", country, "rules", n)
+	}
 }
 
 // compilePolicy compiles the held rules for the site type, or the site
@@ -351,6 +359,7 @@ func (h *holdings) compilePolicy() {
 		e, err := policy.New(h.policy.parsed, site)
 		if err == nil {
 			h.policy.engine, h.policy.inUse = e, true
+			h.logEURules(e)
 			return
 		}
 		h.logger.Error("policy bundle refused: using the site type's default policy", "error", err)
