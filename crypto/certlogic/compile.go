@@ -18,9 +18,10 @@ type Limits struct {
 	MaxReduceItems int // length of an array that "reduce" folds
 }
 
-// DefaultLimits are generous for the EU's published rules (the largest
-// of them has a few hundred nodes, nests 15 deep and evaluates in a few
-// hundred steps) and keep the worst case to a few milliseconds.
+// DefaultLimits are generous for the EU's published rules (in the
+// corpus's eight countries the largest has 42 nodes, nests 8 levels and
+// evaluates in at most 80 steps) and keep the worst case to a few
+// milliseconds.
 var DefaultLimits = Limits{
 	MaxDepth:       64,
 	MaxNodes:       10_000,
