@@ -21,14 +21,14 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.Var(&from, "from", "only entries from `TIME` on")
 	fs.Var(&to, "to", "only entries before `TIME`")
 	operator := fs.String("operator", "", "only the entries of `WHO`")
-	action := fs.String("action", "", "only export or trace")
+	action := fs.String("action", "", "only export, trace or passage")
 	asJSON := fs.Bool("json", false, "print JSON")
 	return cli.Exit(stderr, "sentinel-central audit", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
-		if *action != "" && *action != central.AuditExport && *action != central.AuditTrace {
-			return cli.Usagef("--action %q: want export or trace", *action)
+		if *action != "" && *action != central.AuditExport && *action != central.AuditTrace && *action != central.AuditPassage {
+			return cli.Usagef("--action %q: want export, trace or passage", *action)
 		}
 		if err := needData(*data); err != nil && *pgURL == "" {
 			return err

@@ -36,6 +36,7 @@ var commands = map[string]cli.Command{
 	"whitelist": {Summary: "lists of essential workers for the code engine: add, remove, list", Run: runWhitelist},
 	"cases":     {Summary: "record confirmed cases and derive their close contacts: add, import", Run: runCases},
 	"rules":     {Summary: "the code engine's colour rule sets: test against the data, deploy, list", Run: runRules},
+	"passage":   {Summary: "find a passage by the reference the holder read off the gate, for an appeal: show", Run: runPassage},
 	"policy":    {Summary: "print the default policy of a type of site to start from", Run: runPolicy},
 	"backup":    {Summary: "write a consistent copy of the central store while it serves", Synopsis: "--out FILE [flags]", Run: runBackup},
 	"tokens":    {Summary: "manage the operator API's role tokens: add, list, remove", Run: runTokens},

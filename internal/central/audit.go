@@ -13,6 +13,9 @@ import (
 const (
 	AuditExport = "export"
 	AuditTrace  = "trace"
+	// AuditPassage: ops looked a passage up by its reference
+	// (`sentinel-central passage show`), for an appeal.
+	AuditPassage = "passage"
 )
 
 // Errors of the audit log.
@@ -29,7 +32,7 @@ var (
 type AuditEntry struct {
 	Time     time.Time  `json:"time"`     // when the query ran
 	Operator string     `json:"operator"` // who ran it
-	Action   string     `json:"action"`   // AuditExport or AuditTrace
+	Action   string     `json:"action"`   // AuditExport, AuditTrace or AuditPassage
 	Purpose  string     `json:"purpose"`  // why
 	Query    AuditQuery `json:"query"`    // the filter
 	Store    string     `json:"store"`    // which store: a file or "postgres"
