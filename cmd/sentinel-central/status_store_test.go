@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"sentinel/crypto/trust"
@@ -107,5 +109,76 @@ func TestStatusImportsTheOldRecord(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStatusThroughServe: while serve holds central.db, status set with
+// --key reaches the store through serve's socket and status set with
+// --server through the operator API; serve records both and signs with
+// its own key, and the entries carry who asked.
+func TestStatusThroughServe(t *testing.T) {
+	e := newStatusEnv(t)
+	writeOpsTokens(t, e.data)
+	s := startServe(t, "--data", e.data, "--root-pub", e.rootPub, "--key", e.signer, "--delegation", e.del,
+		"--ops-listen", "127.0.0.1:0", "--no-time")
+	code, p, errOut := e.status("set", "--holder", "ZJ:11", "--status", "red", "--reason", "confirmed")
+	if code != exitOK || !strings.Contains(errOut, "running serve holds the store") {
+		t.Fatalf("set through the socket: exit %d %+v %q, want it published by serve, saying so", code, p, errOut)
+	}
+	tok := filepath.Join(e.dir, "ops.token")
+	writeTestFile(t, tok, []byte("ops-token\n"))
+	code, out, errOut := runCLI("status", "set", "--holder", "ZJ:12", "--status", "yellow", "--reason", "close-contact",
+		"--data", e.data, "--server", "https://"+s.ops, "--token-file", tok, "--json")
+	if code != exitOK || !strings.Contains(out, `"source": "ops:olga"`) {
+		t.Fatalf("set --server: exit %d %s %s, want the entry recorded for the token's holder", code, out, errOut)
+	}
+	if code, _, errOut := runCLI("status", "set", "--holder", "ZJ:13", "--status", "red", "--reason", "confirmed",
+		"--data", e.data, "--server", "https://"+s.ops, "--token-file", tok, "--key", e.signer); code != exitUsage {
+		t.Errorf("--server with --key: got exit %d %q, want a usage error", code, errOut)
+	}
+	if code := s.stop(t); code != exitOK {
+		t.Fatalf("serve exited %d\n%s", code, s.stderr)
+	}
+	st := e.store(t)
+	defer st.Close()
+	ctx := context.Background()
+	for h, want := range map[string]status.Status{"ZJ:11": status.Red, "ZJ:12": status.Yellow} {
+		got, ok, err := st.StatusOf(ctx, mustHolder(t, h))
+		if !ok || err != nil || got.Status != want || !strings.HasPrefix(got.Source, "ops:") {
+			t.Errorf("%s: got %+v %v %v, want %s with its source", h, got, ok, err, want)
+		}
+	}
+	tm := e.terminal(t)
+	tm.sync(t, e)
+	if c := tm.list.Counts(); c.Native != 2 {
+		t.Errorf("terminal: got %+v, want both entries", c)
+	}
+}
+
+// BenchmarkStatusSetDeltaPostgres is BenchmarkStatusSetDelta with the
+// statuses in PostgreSQL: keys read, the store opened (a connection, the
+// schema checked), the version row locked, the entry written, the delta
+// signed, checked and written, the transaction committed.
+func BenchmarkStatusSetDeltaPostgres(b *testing.B) {
+	cs := pgtest.NewDatabase(b)
+	e := newStatusEnv(b)
+	if code, _, errOut := e.status("set", "--holder", "ZJ:0", "--status", "red", "--reason", "confirmed", "--postgres", cs); code != exitOK {
+		b.Fatal(errOut)
+	}
+	args := []string{"--status", "red", "--reason", "confirmed", "--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub, "--data", e.data, "--postgres", cs}
+	b.ResetTimer()
+	for i := range b.N {
+		if i > 0 && i%900 == 0 {
+			b.StopTimer() // stay under the chain bound: a new repository on a new database
+			cs = pgtest.NewDatabase(b)
+			e = newStatusEnv(b)
+			e.status("set", "--holder", "ZJ:0", "--status", "red", "--reason", "confirmed", "--postgres", cs)
+			args = []string{"--status", "red", "--reason", "confirmed", "--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub, "--data", e.data, "--postgres", cs}
+			b.StartTimer()
+		}
+		code, _, errOut := runCLI(append([]string{"status", "set", "--holder", "ZJ:" + strconv.Itoa(i+1)}, args...)...)
+		if code != exitOK {
+			b.Fatal(errOut)
+		}
 	}
 }
