@@ -54,7 +54,8 @@ const revocationDeadline = 60 * time.Second
 //	WORK           the walkthrough's directory, where every block starts
 //	CENTRAL_DATA   $WORK/central (on a centre: /var/lib/sentinel-central)
 //	CENTRAL_HOST   127.0.0.1 (the centre's name, e.g. central.example.org)
-//	DEVICE_PORT    a free port (8443), ENROL_PORT (8444), OPS_PORT (8445)
+//	DEVICE_PORT    a free port (8443), ENROL_PORT (8444), OPS_PORT (8445),
+//	               METRICS_PORT (9109)
 //	LISTEN_HOST    127.0.0.1 (0.0.0.0 on a centre: the address serve listens on)
 //	CONFIG         $WORK/etc/sentinel.toml (on a terminal: /etc/sentinel/sentinel.toml)
 //	DATA           $WORK/terminal (on a terminal: /var/lib/sentinel)
@@ -136,7 +137,7 @@ func newWalkthrough(t *testing.T) *walkthrough {
 		}
 	}
 
-	for _, name := range []string{"DEVICE_PORT", "ENROL_PORT", "OPS_PORT", "DISPLAY_PORT", "MGMT_PORT"} {
+	for _, name := range []string{"DEVICE_PORT", "ENROL_PORT", "OPS_PORT", "METRICS_PORT", "DISPLAY_PORT", "MGMT_PORT"} {
 		w.ports[name] = freePort(t)
 	}
 	vars := []string{
