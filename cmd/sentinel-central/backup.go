@@ -33,10 +33,10 @@ const backupHeaderTimeout = 30 * time.Second
 
 // runBackup backs up the centre on bbolt. With --out DIR it writes a new
 // directory shaped as a data directory: a consistent copy of the store
-// (devices, tokens, audit log, passages), offline from DATA/central.db or
-// through a running server's operator API with an admin token, then the
-// files that stay in DATA (the device CA, the bundle repository, the status
-// record, keys); restoring is copying it into an empty data directory.
+// (passages, statuses, devices, tokens, audit log), offline from
+// DATA/central.db or through a running server's operator API with an admin
+// token, then the files that stay in DATA (the device CA, the bundle
+// repository, keys); restoring is copying it into an empty data directory.
 // With --out FILE.db it copies the store alone, as before. Either way it
 // opens the store's copy read-only, checks it and reports what it holds.
 // A centre on PostgreSQL is refused with what to run instead.
