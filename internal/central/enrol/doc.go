@@ -7,7 +7,8 @@
 //
 // # Enrolment
 //
-// Ops make a token for a site (Tokens.Add); the installer gives it to the
+// Ops make a token for a site (NewToken, kept as its hash in the central
+// store's registry, Store); the installer gives it to the
 // terminal, which makes its own key pair (the private key never leaves the
 // terminal) and POSTs a Request: the token and a PKCS #10 certificate
 // request. The Handler checks the request, refuses it when the terminal
@@ -34,6 +35,11 @@
 // directory. sync/server.TLSAuthenticator takes the device id from
 // the verified certificate, so the authenticated id wins over any id a
 // request names.
+//
+// The registry of tokens and devices is the central store's
+// (central.Registry): on bbolt or PostgreSQL, so that every server behind a
+// load balancer spends a token once and sees a revocation at its next
+// request (Revocations asks the store at each request).
 //
 // # Caveats
 //
