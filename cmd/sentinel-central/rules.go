@@ -23,6 +23,8 @@ import (
 	"sentinel/internal/central/engine"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/server"
+	"sentinel/internal/central/statuspub"
+	"sentinel/internal/central/sweep"
 	"sentinel/internal/cli"
 	"sentinel/internal/status"
 )
@@ -31,6 +33,7 @@ var rulesCommands = map[string]cli.Command{
 	"test":   {Summary: "dry-run rule sets against the centre's data: who would change colour, how many, and why", Synopsis: "--rules FILE [--rules FILE]... [--at TIME] [flags]", Run: runRulesTest},
 	"deploy": {Summary: "compile, sign and deploy a rule set as its region's next version", Synopsis: "FILE --key SIGNER.key --delegation SIGNER.delegation --root-pub ROOT.pub --why TEXT [flags]", Run: runRulesDeploy},
 	"list":   {Summary: "list the rule sets deployed, the one in force of each region first", Run: runRulesList},
+	"apply":  {Summary: "sweep: judge every holder by the rules in force and publish the changes as a status delta", Synopsis: "--key SIGNER.key --delegation SIGNER.delegation --root-pub ROOT.pub [flags]", Run: runRulesApply},
 }
 
 func runRules(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -555,4 +558,72 @@ func cmpOr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+func runRulesApply(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := cli.NewFlagSet("sentinel-central rules apply", stderr, cli.CommandHelp(ctx))
+	p := &statusPublishing{now: time.Now}
+	fs.StringVar(&p.key, "key", "", "the online signing key's private key `FILE` (required)")
+	fs.StringVar(&p.delegation, "delegation", "", "the signing key's delegation `FILE` from the root (required unless --key is the root)")
+	fs.StringVar(&p.rootPub, "root-pub", "", "the operator root's public key `FILE` (required)")
+	fs.StringVar(&p.data, "data", defaultCentralData, "the centre's data `DIR`")
+	fs.StringVar(&p.pgURL, "postgres", "", "the central store in PostgreSQL at `URL` (as serve --postgres) instead of the bbolt store in --data")
+	fs.StringVar(&p.fresh, "fresh", "24h", "how long the status bundle stays fresh after issue")
+	fs.StringVar(&p.grace, "grace", "72h", "how long after issue it is still usable in grace")
+	fs.BoolVar(&p.asJSON, "json", false, "print JSON")
+	operator := fs.String("operator", defaultOperator(), "who runs the sweep, recorded in the engine's audit")
+	return cli.Exit(stderr, "sentinel-central rules apply", func() error {
+		if err := cli.ParseNoArgs(fs, args); err != nil {
+			return err
+		}
+		s, err := p.load()
+		if err != nil {
+			return err
+		}
+		st, ctl, err := p.openStatusStore(ctx, stderr)
+		if err != nil {
+			return err
+		}
+		if ctl != nil {
+			ctl.Close()
+			return fmt.Errorf("the running serve holds the store, and this build does not sweep inside serve yet: stop serve for the sweep, or run the centre on PostgreSQL (--postgres)")
+		}
+		defer st.Close()
+		pub := &statuspub.Publisher{Store: st, DataDir: p.data, Root: s.root, Now: p.now,
+			Signer: statuspub.Signer{Key: s.signer, Delegation: s.d, Fresh: s.fresh, Grace: s.grace}}
+		now := p.now()
+		out, err := sweep.Run(ctx, st, pub, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "rules apply by ops:" + *operator})
+		if err != nil {
+			return err
+		}
+		if p.asJSON {
+			return printJSON(stdout, out)
+		}
+		if out.Published == nil {
+			fmt.Fprintf(stdout, "nothing to publish at %s: every holder's status is what the rules give", now.Format(time.RFC3339))
+		} else {
+			e := out.Published
+			fmt.Fprintf(stdout, "published %s version %d with %d changes at %s", e.Kind, e.Version, len(out.Changes), now.Format(time.RFC3339))
+		}
+		if out.ByHand > 0 {
+			fmt.Fprintf(stdout, "; %d statuses set by hand stand", out.ByHand)
+		}
+		if out.Raced > 0 {
+			fmt.Fprintf(stdout, "; %d changed meanwhile and were left for the next sweep", out.Raced)
+		}
+		fmt.Fprintln(stdout)
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		for _, c := range out.Changes {
+			until := "open"
+			if !c.Until.IsZero() {
+				until = c.Until.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s to %s\t%s %s\t%s\tuntil %s\n", c.Holder, c.From, c.To, c.Region, c.Rule, c.Reason, until)
+		}
+		tw.Flush()
+		for _, e := range out.Errors {
+			fmt.Fprintf(stdout, "not judged (keeps their status): %s\n", e)
+		}
+		return nil
+	}())
 }

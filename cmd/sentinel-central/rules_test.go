@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sentinel/crypto/trust"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/server"
+	"sentinel/internal/central/sweep"
 	"sentinel/internal/status"
 )
 
@@ -296,5 +298,109 @@ func TestRulesUsage(t *testing.T) {
 	code, _, errOut := runCLI("rules", "list", "--data", filepath.Join(e.dir, "nowhere"))
 	if code != exitRefused || !strings.Contains(errOut, "nowhere") {
 		t.Errorf("rules list on a missing --data: exit %d, %s", code, errOut)
+	}
+}
+
+// TestRulesApply sweeps: the rules in force give two holders red; the
+// changes are published in the status bundle through the path of status
+// set, a terminal then refuses a green code issued before the sweep, the
+// engine's audit names the rule set and the facts, entries set by hand
+// stand, and a second sweep publishes nothing.
+func TestRulesApply(t *testing.T) {
+	type rulesApplied = sweep.Report
+	e := newRulesEnv(t)
+	now := time.Now().UTC()
+	st, err := boltstore.Open(filepath.Join(e.data, server.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	by := central.ChangeBy{Time: now, By: "ops:test", Why: "today's cases"}
+	err = st.UpdateEngine(ctx, func(tx central.EngineTx) error {
+		for _, f := range []central.Fact{
+			{Holder: "ZJ:20", Kind: central.FactHome, At: now.AddDate(0, -1, 0), Area: "ZJ-NB", Source: "ops:test"},
+			{Holder: "ZJ:20", Kind: central.FactConfirmed, At: now.Add(-2 * time.Hour), Source: "ops:test"},
+			{Holder: "ZJ:21", Kind: central.FactContact, At: now.Add(-3 * time.Hour), Site: "SM-HZ-1", Value: "ZJ:20", Source: "derived:contact:T/0/1"},
+		} {
+			if _, err := tx.AddFact(ctx, f, by); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := e.deploy(seedRules("zhejiang.rules"), e.del, "--why", "province rules"); code != exitOK {
+		t.Fatalf("deploy: %d %s %s", code, out, errOut)
+	}
+	apply := func() rulesApplied {
+		t.Helper()
+		code, out, errOut := e.run("rules", "apply", "--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub, "--operator", "alice", "--json")
+		if code != exitOK {
+			t.Fatalf("rules apply: exit %d: %s", code, errOut)
+		}
+		var a rulesApplied
+		if err := json.Unmarshal([]byte(out), &a); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return a
+	}
+	a := apply()
+	if a.Published == nil || a.Published.Kind != trust.KindStatusBase || len(a.Changes) != 2 || a.ByHand != 2 {
+		t.Fatalf("first sweep: %+v", a)
+	}
+	got := map[string]string{}
+	for _, c := range a.Changes {
+		got[c.Holder] = c.From + ">" + c.To + " " + c.Rule
+	}
+	if got["ZJ:20"] != "green>red confirmed" || got["ZJ:21"] != "green>red close-contact" {
+		t.Errorf("changes %v", got)
+	}
+	// A terminal that syncs refuses ZJ:20's green code issued an hour ago,
+	// after the confirmation but before the sweep.
+	se := statusEnv{data: e.data, rootPub: e.rootPub}
+	tm := se.terminal(t)
+	tm.sync(t, se)
+	r := tm.list.Lookup(mustHolder(t, "ZJ:20"), now.Add(-time.Hour), time.Now())
+	if !r.Overridden || r.Status != status.Red || r.Reason != byte(status.ReasonConfirmed) {
+		t.Errorf("the terminal's lookup of ZJ:20: %+v, want overridden red (confirmed)", r)
+	}
+	if r := tm.list.Lookup(mustHolder(t, "ZJ:3"), now.Add(-time.Hour), time.Now()); r.Overridden {
+		t.Errorf("ZJ:3 (set by hand before, untouched) overrides a code issued since: %+v", r)
+	}
+	// The entry and the engine's audit name the rule set and the facts.
+	st, err = boltstore.Open(filepath.Join(e.data, server.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, ok, err := st.StatusOf(ctx, mustHolder(t, "ZJ:20"))
+	if err != nil || !ok || entry.Source != "engine" || entry.RuleSet != "ZJ #1 (2020-02-11.1)" || !strings.HasPrefix(entry.Note, "rule confirmed; facts ") {
+		t.Errorf("ZJ:20's entry %+v (%v)", entry, err)
+	}
+	_ = st.ViewEngine(ctx, func(r central.EngineReader) error {
+		cs, _ := r.Changes(ctx, 1, 0)
+		var n int
+		for _, c := range cs {
+			if c.Action == central.ChangeStatus {
+				n++
+				if c.By != "engine" || c.Why != "rules apply by ops:alice" || !strings.Contains(string(c.Detail), `"rule_set":"ZJ #1 (2020-02-11.1)"`) {
+					t.Errorf("audit %+v %s", c, c.Detail)
+				}
+			}
+		}
+		if n != 2 {
+			t.Errorf("%d status audit records, want 2", n)
+		}
+		return nil
+	})
+	st.Close()
+	if a := apply(); a.Published != nil || len(a.Changes) != 0 {
+		t.Errorf("a second sweep published %+v", a)
+	}
+	code, out, _ := e.run("status", "explain", "--holder", "ZJ:20")
+	if code != exitOK || !strings.Contains(out, "RED") || strings.Contains(out, "differs") {
+		t.Errorf("explain after the sweep: exit %d:\n%s", code, out)
 	}
 }
