@@ -103,8 +103,8 @@ func TestPipelineRules(t *testing.T) {
 			if j := r.journal.all(); len(j) != 1 || !reflect.DeepEqual(j[0], p) || !res.Committed || res.Seq != 1 {
 				t.Errorf("got %d journal records (committed %v, seq %d), want this passage as 1", len(j), res.Committed, res.Seq)
 			}
-			if s := r.display.last(); s.Verdict != tt.want || s.Lane != "in-1" {
-				t.Errorf("display shows %s at %q, want %s at in-1", s.Verdict, s.Lane, tt.want)
+			if s := r.display.last(); s.Verdict != tt.want || s.Lane != "in-1" || s.Seq != 1 || !s.At.Equal(p.Time) {
+				t.Errorf("display shows %s at %q (record %d at %v), want %s at in-1, record 1 at %v (its passage reference)", s.Verdict, s.Lane, s.Seq, s.At, tt.want, p.Time)
 			}
 		})
 	}
@@ -150,8 +150,8 @@ func TestJournalFailureKeepsGateShut(t *testing.T) {
 		t.Errorf("got calls %v, want %v (never admit)", got, want)
 	}
 	s := r.display.last()
-	if !s.Manual || s.Reasons[0] != ReasonJournal || !strings.Contains(s.Message["en"], "manual procedure") {
-		t.Errorf("display shows %+v, want the manual procedure", s)
+	if !s.Manual || s.Reasons[0] != ReasonJournal || !strings.Contains(s.Message["en"], "manual procedure") || s.Seq != 0 {
+		t.Errorf("display shows %+v, want the manual procedure and no record", s)
 	}
 	if n := r.g.Metrics().Counts().JournalFailures; n != 1 {
 		t.Errorf("got %d journal failures counted, want 1", n)

@@ -227,6 +227,7 @@ func (g *Gate) commit(ctx context.Context, l *lane, p *journal.Passage, s Shown)
 		return r
 	}
 	r.Seq, r.Committed = seq, true
+	s.Seq = seq
 	g.metrics.countPassage(p.Decision, p.Reasons)
 	if s.Message == nil {
 		s.Message = messageOf(s.Reasons)

@@ -148,4 +148,8 @@ type Shown struct {
 	// cannot be overridden.
 	OverrideReasons []string
 	At              time.Time
+	// Seq is the passage's record in the journal (with At, what the
+	// display derives the holder's passage reference from); 0 when the
+	// journal did not commit it.
+	Seq journal.Seq
 }

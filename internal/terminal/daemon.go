@@ -214,7 +214,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	}
 	g, err := gate.New(gate.Options{
 		Lanes: devs.lanes, Journal: j, Clock: d.clock, State: ld.state,
-		Display: uiDisplay{display}, Logger: d.logger.With("component", "gate"), OnPassage: onPassage,
+		Display: uiDisplay{s: display, ref: d.passageRef(j)}, Logger: d.logger.With("component", "gate"), OnPassage: onPassage,
 		Replay: mem,
 		// The guard may override only what the display still shows.
 		OverrideWindow: displayRefuseHold,

@@ -10,13 +10,19 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/device/scanner"
 	"sentinel/internal/gate"
+	"sentinel/internal/passage"
 	"sentinel/internal/ui"
 	"sentinel/sync/journal"
 	"sentinel/sync/protocol"
 )
 
 // uiDisplay shows the gate's passages on the guard display.
-type uiDisplay struct{ s *ui.Server }
+type uiDisplay struct {
+	s *ui.Server
+	// ref returns the passage reference of a recorded passage, "" when
+	// there is none (nil: never).
+	ref func(seq journal.Seq, at time.Time) string
+}
 
 var _ gate.Display = uiDisplay{}
 
@@ -28,10 +34,27 @@ func (u uiDisplay) Show(s gate.Shown) {
 		Reasons: s.Reasons, Message: s.Message, Manual: s.Manual, At: s.At,
 		OverrideReasons: s.OverrideReasons,
 	}
+	if s.Verdict != passage.Admit && s.Seq != 0 && u.ref != nil {
+		v.Ref = u.ref(s.Seq, s.At)
+	}
 	if s.Override != nil {
 		v.OverrideReason = s.Override.Why
 	}
 	u.s.Show(v)
+}
+
+// passageRef returns the passage reference (passage.Ref) of the record
+// seq of j, recorded at at: what a refused holder gives ops for an appeal.
+// It names the terminal by its enrolled device id, so a terminal not
+// enrolled yet gives none: the centre could not find the passage by it.
+func (d *daemon) passageRef(j *journal.Journal) func(journal.Seq, time.Time) string {
+	return func(seq journal.Seq, at time.Time) string {
+		sy := d.sync.Load()
+		if sy == nil || sy.device == "" {
+			return ""
+		}
+		return passage.NewRef(sy.device, j.Epoch(), uint64(seq), at).String()
+	}
 }
 
 // displayRefuseHold is how long a refusal stays on the display; the gate

@@ -58,6 +58,10 @@ type seen struct {
 	Counts   string   `json:"counts"`
 	Health   string   `json:"health"`
 	Lanes    int      `json:"lanes"`
+	// Ref is the passage reference shown, RefQR whether its QR code
+	// loaded (its image has a width).
+	Ref   string `json:"ref"`
+	RefQR bool   `json:"refqr"`
 	// Overflow lists elements whose text does not fit on the screen.
 	Overflow []string `json:"overflow"`
 }
@@ -86,6 +90,8 @@ const readPage = `(() => {
     counts: document.getElementById('counts').textContent,
     health: document.getElementById('health').textContent,
     lanes: document.querySelectorAll('.lane').length,
+    ref: q('.refcode'),
+    refqr: !!(lane && lane.querySelector('img.refqr') && lane.querySelector('img.refqr').naturalWidth > 0),
     overflow: over,
   };
 })()`
@@ -256,9 +262,13 @@ func TestBrowser(t *testing.T) {
 	// Refused: red, octagon, STOP, the reason in words.
 	s.Show(Shown{Lane: "in-1", Verdict: passage.Deny, Colour: credential.ColourRed, MaskedName: "Li *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(36.4)},
 		Reasons: []string{"colour-red"}, Message: map[string]string{"en": "Red code. Refuse entry.", "zh": "红码。拒绝通行。"},
-		OverrideReasons: []string{"emergency"}})
+		OverrideReasons: []string{"emergency"}, Ref: "8YLT-3B84-P54Q"})
 	waitFor("deny", laneShows("deny", "Li *"))
-	check("refused", "", want{outcome: "deny", shape: "octagon", word: "STOP", contains: []string{"Gate stays shut", "Red code. Refuse entry.", "Code: red", "Override for emergencies only"}, override: true})
+	waitFor("the appeal reference's QR code", `(() => { const i = document.querySelector('.lane img.refqr'); return !!i && i.complete && i.naturalWidth > 0; })()`)
+	got = check("refused", "", want{outcome: "deny", shape: "octagon", word: "STOP", contains: []string{"Gate stays shut", "Red code. Refuse entry.", "Code: red", "Override for emergencies only"}, override: true})
+	if got.Ref != "8YLT-3B84-P54Q" || !got.RefQR {
+		t.Errorf("refused: the lane shows reference %q (QR code %v), want 8YLT-3B84-P54Q with its QR code", got.Ref, got.RefQR)
+	}
 	shoot("03-refused-red")
 
 	// The guard overrides: the pad, a wrong PIN, then the right one.
@@ -284,7 +294,10 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the gate got %+v, want %+v", gate.got, want)
 	}
 	gate.mu.Unlock()
-	check("override", "", want{outcome: "admit", shape: "circle", word: "PASS", contains: []string{"Admitted by the guard: Emergency", "Li *"}})
+	got = check("override", "", want{outcome: "admit", shape: "circle", word: "PASS", contains: []string{"Admitted by the guard: Emergency", "Li *"}})
+	if got.Ref != "" || got.RefQR {
+		t.Errorf("override: the lane shows reference %q (QR code %v), want none: nothing to appeal", got.Ref, got.RefQR)
+	}
 	shoot("06-override-admitted")
 
 	// Referred: a yellow code at a pharmacy.
@@ -296,8 +309,9 @@ func TestBrowser(t *testing.T) {
 
 	// Referred: a fever on a green code.
 	s.Show(Shown{Lane: "in-1", Verdict: passage.Refer, Colour: credential.ColourGreen, MaskedName: "Zhao *", Temperature: passage.Temperature{State: passage.TempOK, Value: celsius(38.1)}, Fever: true,
-		Reasons: []string{"fever"}, Message: map[string]string{"en": "Temperature high. Retake it with a clinical thermometer.", "zh": "体温偏高。请用医用体温计复测。"}, OverrideReasons: defaultOverrideReasons})
+		Reasons: []string{"fever"}, Message: map[string]string{"en": "Temperature high. Retake it with a clinical thermometer.", "zh": "体温偏高。请用医用体温计复测。"}, OverrideReasons: defaultOverrideReasons, Ref: "K3ZW-7PQD-2MXH"})
 	waitFor("fever", laneShows("refer", "Zhao *"))
+	waitFor("the fever's appeal reference", `(() => { const i = document.querySelector('.lane img.refqr'); return !!i && i.complete && i.naturalWidth > 0; })()`)
 	check("refer fever", "", want{outcome: "refer", shape: "triangle", word: "CHECK", contains: []string{"38.1 °C", "▲ HIGH", "Temperature high"}, override: true})
 	shoot("08-refer-fever")
 

@@ -45,6 +45,8 @@ var catalogue = map[string][2]string{
 	"sub.ready":               {"Show your code to the scanner", "请向扫码器出示健康码"},
 	"sub.override":            {"Admitted by the guard", "保安人工放行"},
 	"sub.manual":              {"NOT RECORDED: gate shut", "未记录：闸门关闭"},
+	"ref.label":               {"Appeal reference", "申诉编号"},
+	"ref.alt":                 {"QR code of the appeal reference", "申诉编号二维码"},
 	"code.sep":                {": ", "："},
 	"ready.in":                {"Ready in %s s", "%s 秒后就绪"},
 	"lane":                    {"Lane", "通道"},

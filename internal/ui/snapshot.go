@@ -61,8 +61,12 @@ type verdictView struct {
 	OverrideReasons []choice `json:"override_reasons"`
 	OverrideNote    string   `json:"override_note"`
 	At              string   `json:"at"` // HH:MM:SS, site time
-	RemainingMS     int64    `json:"remaining_ms"`
-	HoldMS          int64    `json:"hold_ms"`
+	// Ref is the passage reference of a refusal or referral, RefQR its QR
+	// code as a data URL; both empty when there is none.
+	Ref         string `json:"ref,omitempty"`
+	RefQR       string `json:"ref_qr,omitempty"`
+	RemainingMS int64  `json:"remaining_ms"`
+	HoldMS      int64  `json:"hold_ms"`
 }
 
 type statusView struct {
@@ -116,6 +120,7 @@ func (s *Server) snapshot(lang string) snapshot {
 				Message: verdictMessage(v, lang), Reasons: v.Reasons, Manual: v.Manual,
 				At:          v.At.In(s.opts.Location).Format(time.TimeOnly),
 				RemainingMS: l.until.Sub(now).Milliseconds(), HoldMS: hold.Milliseconds(),
+				Ref: v.Ref, RefQR: l.refQR,
 			}
 			if vv.TempState == "" {
 				vv.TempState = string(passage.TempNotTaken)

@@ -80,6 +80,11 @@ type Shown struct {
 	OverrideReasons []string
 	// At is when the passage happened; zero means Options.Now().
 	At time.Time
+	// Ref is the passage reference of a refusal or referral
+	// (passage.Ref's form), shown under the reason with a small QR code
+	// of it that the holder may photograph for an appeal; empty shows
+	// none.
+	Ref string
 }
 
 // DeviceState is the state of one device of a lane.

@@ -99,6 +99,7 @@ type laneState struct {
 	name    string
 	devices LaneStatus
 	verdict *Shown
+	refQR   string    // the verdict's passage reference as a QR code (a data URL)
 	until   time.Time // when the lane is ready again
 }
 
@@ -194,12 +195,20 @@ func (s *Server) Show(v Shown) {
 	hold := s.opts.RefuseHold
 	if v.Verdict == passage.Admit {
 		hold = s.opts.AdmitHold
+		v.Ref = "" // nothing to appeal
+	}
+	var qr string
+	if v.Ref != "" {
+		var err error
+		if qr, err = refQR(v.Ref); err != nil {
+			s.logger.Warn("passage reference shown without its QR code", "lane", v.Lane, "ref", v.Ref, "error", err)
+		}
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := s.lane(v.Lane)
-	l.verdict, l.until = &v, now.Add(hold)
+	l.verdict, l.refQR, l.until = &v, qr, now.Add(hold)
 	s.rollDay(now)
 	switch {
 	case v.OverrideReason != "":

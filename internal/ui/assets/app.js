@@ -184,6 +184,20 @@
     }
     // The manual procedure's banner says it all; the message would repeat it.
     if (outcome !== 'admit' && v.message && !v.manual) p.appendChild(el('div', 'message', v.message));
+    // The passage reference the holder may photograph for an appeal.
+    if (outcome !== 'admit' && v.ref) {
+      const ref = el('div', 'ref');
+      if (v.ref_qr) {
+        const img = el('img', 'refqr');
+        img.src = v.ref_qr;
+        img.alt = t('ref.alt');
+        ref.appendChild(img);
+      }
+      const words = el('div', 'refwords');
+      words.append(el('div', 'reflabel', t('ref.label')), el('div', 'refcode', v.ref));
+      ref.appendChild(words);
+      p.appendChild(ref);
+    }
 
     const foot = el('div', 'foot');
     const txt = el('span', 'cdtext');
