@@ -96,10 +96,16 @@
 //   - More than one entry in a group (allowed by the 1.0.x to 1.2.x
 //     schemas, forbidden by the eHN guidelines and by 1.3.0) is refused:
 //     a gate cannot tell which entry to judge.
-//   - Semantic checks beyond the schema and the value sets (a birth date
-//     in the future, a given name without its transliteration, a test
-//     result "detected") are not made here: they are the business rules'
-//     and the site policy's.
+//   - The schemas' formats are asserted, as EU verifiers' validators do
+//     (draft 2020-12 makes "format" an annotation unless told): "date" on
+//     v.dt, r.fr, r.df, r.du and the 1.0.x dob (whose pattern is
+//     unanchored), "date-time" on t.sc and t.dr. Without it, a dt of
+//     "2026-13-40" passed the schema.
+//   - A birth date after the day of issue (iat, in the easternmost zone;
+//     a partial date by its first day) is refused with schema: no holder
+//     can match it. Other semantic checks (a given name without its
+//     transliteration, a test result "detected") are not made here: they
+//     are the business rules' and the site policy's.
 //   - A group whose value is null ("r": null, "t": null, as early
 //     Bulgarian certificates of schema 1.0.0 write the groups they do not
 //     use) is read as absent, in every version: EU verifiers' parsers did

@@ -358,3 +358,47 @@ func dateOf(s string) string {
 	}
 	return s
 }
+
+// checkBirth refuses a certificate issued before its holder was born: the
+// earliest day its date of birth can name (1963 names 1963-01-01, and so
+// does 1963-00) after the day of iat in the easternmost time zone. No
+// schema version bounds dob by a date; a birth date after the issue is an
+// issuer's mistake that no holder can match, whatever the clock.
+func checkBirth(dob string, iat time.Time) error {
+	if len(dob) < 4 || iat.IsZero() {
+		return nil
+	}
+	num := func(s string) int {
+		n := 0
+		for _, c := range []byte(s) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	y, m, d := num(dob[:4]), 1, 1
+	if y < 0 {
+		return nil
+	}
+	if len(dob) >= 7 && dob[4] == '-' {
+		if mm := num(dob[5:7]); mm >= 1 && mm <= 12 {
+			m = mm
+			if len(dob) >= 10 && dob[7] == '-' {
+				if dd := num(dob[8:10]); dd >= 1 && dd <= 31 {
+					d = dd
+				}
+			}
+		}
+	}
+	born := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	issued := iat.UTC().Add(14 * time.Hour)
+	issuedDay := time.Date(issued.Year(), issued.Month(), issued.Day(), 0, 0, 0, 0, time.UTC)
+	if born.After(issuedDay) {
+		return credential.Reject(credential.FormatDCC, credential.ReasonSchema,
+			"the date of birth is after the day the certificate was issued (%s): the issuer made a mistake, and the holder needs a corrected certificate",
+			iat.UTC().Format(time.DateOnly))
+	}
+	return nil
+}

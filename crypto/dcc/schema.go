@@ -64,6 +64,10 @@ func compileSchema(file string) (*jsonschema.Schema, error) {
 		return nil, fmt.Errorf("dcc: schema %s: %w", file, err)
 	}
 	c := jsonschema.NewCompiler()
+	// Draft 2020-12 makes "format" an annotation; EU verifiers' validators
+	// assert it, and the schemas constrain dt, sc, fr, df and du (and the
+	// 1.0.x dob, whose pattern is unanchored) by their format alone.
+	c.AssertFormat()
 	url := "mem:///" + file
 	if err := c.AddResource(url, doc); err != nil {
 		return nil, fmt.Errorf("dcc: schema %s: %w", file, err)

@@ -63,6 +63,9 @@ func (u *Unverified) Verify(store *trust.Store, opts Options) (*credential.Crede
 			return nil, err
 		}
 	}
+	if err := checkBirth(p.HCert.DOB, p.IssuedAt); err != nil {
+		return nil, err
+	}
 	p.HCert.lenient()
 	warnings, err := p.HCert.checkValueSets(store.ValueSets())
 	if err != nil {
