@@ -785,8 +785,11 @@ func TestScannedTicketEnrols(t *testing.T) {
 	d.enrolFromScan(tk.QR())
 	d.enrolFromScan(tk.QR()) // the scanner repeats it: one enrolment
 	waitFor(t, "sync after the scanned enrolment", func() (bool, string) {
+		// The enrolment watcher may start sync before the enrolling
+		// goroutine logs its line: wait for both.
 		s := d.sync.Load()
-		return s != nil && !d.displayStatus().NotEnrolled, logs.String()
+		done := strings.Contains(logs.String(), "enrolled from a scanned code")
+		return s != nil && !d.displayStatus().NotEnrolled && done, logs.String()
 	})
 	if ds, _ := fst.Enrolled(context.Background()); len(ds) != 1 {
 		t.Errorf("got %d devices, want 1", len(ds))
