@@ -150,7 +150,7 @@ func ImportLegacyStatus(ctx context.Context, dataDir string, st central.StatusSt
 		return nil
 	})
 	if err != nil {
-		return imp, fmt.Errorf("import the former status record %s: %w (nothing was imported)", path, err)
+		return imp, fmt.Errorf("import the former status record %s: %w (nothing was imported; move the file aside to start without its statuses)", path, err)
 	}
 	if err := os.Rename(path, path+ImportedSuffix); err != nil {
 		return imp, fmt.Errorf("imported the former status record %s, but could not rename it (it would be imported again, harmlessly): %w", path, err)

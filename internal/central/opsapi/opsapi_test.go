@@ -29,7 +29,7 @@ const (
 	issuerToken = "issuer-secret-token"
 )
 
-func testTokens(t *testing.T) *Tokens {
+func testTokens(t testing.TB) *Tokens {
 	t.Helper()
 	tk, err := NewTokens([]Token{
 		{Name: "olga", Role: RoleOps, SHA256: HashToken(opsToken)},

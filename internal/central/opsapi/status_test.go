@@ -20,7 +20,7 @@ import (
 
 // statusFixture serves a Handler whose status calls publish into a
 // memstore with a real signer; pub is nil for a server without one.
-func statusFixture(t *testing.T, withPublisher bool) (*httptest.Server, *memstore.Store) {
+func statusFixture(t testing.TB, withPublisher bool) (*httptest.Server, *memstore.Store) {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
 	st := memstore.New(nil)
@@ -39,7 +39,7 @@ func statusFixture(t *testing.T, withPublisher bool) (*httptest.Server, *memstor
 	return srv, st
 }
 
-func postStatus(t *testing.T, srv *httptest.Server, token, path, body string) (int, StatusAnswer, string) {
+func postStatus(t testing.TB, srv *httptest.Server, token, path, body string) (int, StatusAnswer, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -115,4 +115,38 @@ func TestStatusCalls(t *testing.T) {
 	if code, _, body := postStatus(t, srv, opsToken, StatusSetPath, `{"holder":"ZJ:1","status":"red","reason":"confirmed"}`); code != http.StatusNotImplemented || !strings.Contains(body, "--key") {
 		t.Errorf("no publisher: got %d %s, want 501 saying why", code, body)
 	}
+}
+
+// FuzzStatusSet posts arbitrary bodies to the status set call: the answer
+// is 200 with the entry recorded as asked, or 400 with nothing recorded;
+// never a 500, never a crash.
+func FuzzStatusSet(f *testing.F) {
+	for _, s := range []string{
+		`{"holder":"ZJ:900002","status":"yellow","reason":"close-contact","note":"trace of case 17"}`,
+		`{"holder":"p:00112233445566778899aabbccddeeff","status":"withheld","reason":"no-code"}`,
+		`{"holder":"HB-WH:7","status":"red","reason":"confirmed","effective":"2026-01-01T00:00:00Z","until":"2026-01-15T00:00:00Z"}`,
+		`{"holder":"ZJ:1","status":"red","reason":"confirmed","until":"2000-01-01T00:00:00Z"}`,
+		`{"holder":"330102199001011234","status":"red","reason":"confirmed"}`,
+		`{"holder":"ZJ:1","status":"purple","reason":"confirmed"}`,
+		`{"holder":"ZJ:1"}`, `{}`, `[]`, `null`, `{"holder":1}`, "",
+	} {
+		f.Add(s)
+	}
+	srv, st := statusFixture(f, true)
+	f.Fuzz(func(t *testing.T, body string) {
+		code, a, out := postStatus(t, srv, opsToken, StatusSetPath, body)
+		switch code {
+		case http.StatusOK:
+			if a.Entry == nil {
+				t.Fatalf("200 without the entry: %s", out)
+			}
+			got, ok, err := st.StatusOf(context.Background(), a.Entry.Holder)
+			if !ok || err != nil || got.Status != a.Entry.Status || !got.Effective.Equal(a.Entry.Effective) {
+				t.Fatalf("answered %+v, stored %+v %v %v", a.Entry, got, ok, err)
+			}
+		case http.StatusBadRequest:
+		default:
+			t.Fatalf("body %q: got %d %s, want 200 or 400", body, code, out)
+		}
+	})
 }
