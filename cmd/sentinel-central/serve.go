@@ -27,6 +27,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/engine"
 	"sentinel/internal/central/issuance"
 	"sentinel/internal/central/metrics"
 	"sentinel/internal/central/opsapi"
@@ -34,6 +35,7 @@ import (
 	"sentinel/internal/central/schedule"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/statuspub"
+	"sentinel/internal/central/sweep"
 	"sentinel/internal/cli"
 	"sentinel/internal/sdnotify"
 )
@@ -602,10 +604,23 @@ func loadServeKey(keyFlag, keyPath, delFlag, delPath string, root crypto.PublicK
 	return k, d, nil
 }
 
-// serveScheduler builds the scheduler: status bases, re-signing and
-// lapses with pub (nil: none, --no-schedule), retention on the store.
+// serveScheduler builds the scheduler: status bases, re-signing, lapses
+// and the code engine's sweep with pub (nil: none, --no-schedule),
+// retention on the store.
 func serveScheduler(st serveStore, pub *statuspub.Publisher, retention time.Duration, logger *slog.Logger) (*schedule.Scheduler, error) {
 	opts := schedule.Options{Retention: retention, Logger: logger.With("component", "schedule"), Publisher: pub}
+	if pub != nil {
+		// The code engine's sweep each round: what the deployed rule sets
+		// give is published within one round (a centre without rule sets
+		// judges nobody and publishes nothing).
+		opts.Sweep = func(ctx context.Context, now time.Time) (int, error) {
+			rep, err := sweep.Run(ctx, st, pub, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "serve's scheduled sweep"})
+			if len(rep.Errors) > 0 {
+				logger.Warn("holders the colour rules could not judge keep their status", "component", "engine", "count", len(rep.Errors), "first", rep.Errors[0])
+			}
+			return len(rep.Changes), err
+		}
+	}
 	switch s := st.(type) {
 	case *boltstore.Store:
 		opts.Stores = append(opts.Stores, schedule.Store{Name: "bbolt", Purge: s.PurgeBefore})

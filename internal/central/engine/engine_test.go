@@ -78,6 +78,8 @@ func TestZhejiang(t *testing.T) {
 			want{status.Green, status.ReasonUnspecified, "", time.Time{}, time.Time{}, 0}},
 		{"red wins over yellow", []Fact{visitHigh, confirmed}, day(7),
 			want{status.Red, status.ReasonConfirmed, "confirmed", confirmed.At, confirmed.At.AddDate(0, 0, 14), 1}},
+		{"a later red of another rule carries the red on", []Fact{confirmed, contact, {Holder: h, Kind: KindContact, At: day(12), Site: "SM-HZ-1", Value: "ZJ:8", Source: "derived:contact:y"}}, day(13),
+			want{status.Red, status.ReasonConfirmed, "confirmed", confirmed.At, day(26), 1}},
 		{"a manual status decides first", []Fact{confirmed, {Holder: h, Kind: KindManual, At: day(5), Value: "green", Until: day(9), Source: "ops:alice"}}, day(6),
 			want{status.Green, status.ReasonManual, "manual", day(5), day(9), 1}},
 		{"and the rules again after it", []Fact{confirmed, {Holder: h, Kind: KindManual, At: day(5), Value: "green", Until: day(9), Source: "ops:alice"}}, day(9),

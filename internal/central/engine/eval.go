@@ -38,8 +38,10 @@ type Result struct {
 	// earliest period in force of the deciding rule, the end of the last
 	// period that lapsed for a green, zero when nothing ever held.
 	Effective time.Time
-	// Until is when the status lapses unless a new fact extends it; zero
-	// is open (green, withheld until a test, a manual status without end).
+	// Until is when the status lapses unless a new fact extends it: the
+	// end of the deciding rule's period, carried on by the later rules
+	// that would decide next when they give the same status; zero is open (green, withheld until a
+	// test, a manual status without end).
 	Until time.Time
 	// Facts are the facts that decided, oldest first.
 	Facts []Fact
@@ -185,6 +187,23 @@ func (rs *RuleSet) Evaluate(h Holder, w *World, now time.Time) (Result, error) {
 		}
 	}
 	act.f = nil
+	// When the deciding rule's period ends, the first later rule still
+	// running decides; if it gives the same status, the status goes on
+	// until that one ends, and so on: the holder is never green for a
+	// moment between two reds.
+	for !res.Until.IsZero() {
+		var next *Finding
+		for i := range res.Also {
+			if a := &res.Also[i]; a.Until.IsZero() || a.Until.After(res.Until) {
+				next = a
+				break
+			}
+		}
+		if next == nil || next.Status != res.Status {
+			break
+		}
+		res.Until = next.Until
+	}
 	if res.Rule == "" {
 		res.Status = status.Green
 		if !lapsed.IsZero() {

@@ -61,6 +61,11 @@ type Options struct {
 	Stores []Store
 	// Interval is the time between ticks (DefaultInterval when 0).
 	Interval time.Duration
+	// Sweep, when set, runs the code engine's sweep at the start of each
+	// round (see package sweep): it publishes what the rules give through
+	// Publisher and returns how many statuses changed. It needs a
+	// Publisher.
+	Sweep func(ctx context.Context, now time.Time) (changed int, err error)
 	// Now is the clock (time.Now when nil); it must be the Publisher's.
 	Now func() time.Time
 	// Logger gets what the scheduler did (discarded when nil).
@@ -76,6 +81,8 @@ type Report struct {
 	Resigned []bundles.Entry
 	// Purged counts what each store purged, by its name.
 	Purged map[string]int
+	// Swept counts the statuses the code engine's sweep changed.
+	Swept int
 }
 
 // Scheduler keeps the centre's bundles fresh and its stores within their
@@ -106,6 +113,9 @@ func New(opts Options) (*Scheduler, error) {
 	}
 	if opts.Publisher != nil && opts.Publisher.Store == nil {
 		return nil, errors.New("schedule: the publisher has no store")
+	}
+	if opts.Sweep != nil && opts.Publisher == nil {
+		return nil, errors.New("schedule: a sweep publishes statuses and needs a publisher")
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultInterval
@@ -160,7 +170,8 @@ func (s *Scheduler) Stop() {
 	s.wg.Wait()
 }
 
-// Tick runs one round: re-sign what is half-way through its fresh window,
+// Tick runs one round: sweep (when Sweep is set), re-sign what is
+// half-way through its fresh window,
 // republish the status base when due, apply retention when due. It does
 // every part even when one fails and returns the failures joined.
 func (s *Scheduler) Tick(ctx context.Context) (Report, error) {
@@ -168,6 +179,15 @@ func (s *Scheduler) Tick(ctx context.Context) (Report, error) {
 	defer s.mu.Unlock()
 	rep := Report{Purged: map[string]int{}}
 	var errs []error
+	if s.opts.Sweep != nil {
+		n, err := s.opts.Sweep(ctx, s.opts.Now())
+		rep.Swept = n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("the code engine's sweep: %w", err))
+		} else if n > 0 {
+			s.logger.Info("statuses changed by the colour rules", "changed", n)
+		}
+	}
 	if s.opts.Publisher != nil {
 		why, err := s.resign(ctx, &rep)
 		if err != nil {
