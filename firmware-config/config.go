@@ -77,6 +77,10 @@ type Lane struct {
 	// Name names the lane on the display and in the journal, e.g. "in-1":
 	// lowercase letters, digits, '-' and '_', at most 32 characters, unique.
 	Name string `toml:"name"`
+	// Direction is which way people pass: "entry" (the default) or "exit".
+	// At a compound's exit a resident under quarantine (a yellow or red
+	// status) is refused, with the status's end in the reason.
+	Direction Direction `toml:"direction"`
 	// Scanners are the lane's code scanners, one [[lane.scanner]] block each.
 	Scanners []Scanner `toml:"scanner"`
 	// Camera reads codes from video frames; nil when the lane has none.
@@ -86,6 +90,18 @@ type Lane struct {
 	// Outputs are the relay, the light tower and the buzzer.
 	Outputs Outputs `toml:"outputs"`
 }
+
+// Direction is which way people pass a lane.
+type Direction string
+
+// The directions of a lane.
+const (
+	DirectionEntry Direction = "entry"
+	DirectionExit  Direction = "exit"
+)
+
+// Exit reports whether d is an exit; "" is an entry.
+func (d Direction) Exit() bool { return d == DirectionExit }
 
 // ScannerType is how a scanner is connected.
 type ScannerType string

@@ -117,6 +117,9 @@ func (c *Config) Validate() error {
 			}
 			names[l.Name] = i
 		}
+		if l.Direction != "" && l.Direction != DirectionEntry && l.Direction != DirectionExit {
+			v.add(lp+".direction", strconv.Quote(string(l.Direction)), "must be \"entry\" or \"exit\" (people leaving: at a compound, residents under quarantine are refused)")
+		}
 		if len(l.Scanners) == 0 && l.Camera == nil {
 			v.add(lp, "", "has no scanner and no camera: add a [[lane.scanner]] or a [lane.camera] to read codes")
 		}

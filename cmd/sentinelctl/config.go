@@ -175,6 +175,9 @@ func configProblems(err error) []configProblem {
 // summarizeLane describes a lane's devices on one line.
 func summarizeLane(l firmwareconfig.Lane) string {
 	var parts []string
+	if l.Direction.Exit() {
+		parts = append(parts, "exit")
+	}
 	for i, s := range l.Scanners {
 		parts = append(parts, fmt.Sprintf("scanner[%d] %s", i, describeScanner(s)))
 	}

@@ -95,6 +95,10 @@ type LaneConfig struct {
 	Thermometer Thermometer
 	// Outputs are the relay, light tower and buzzer; nil when none.
 	Outputs Outputs
+	// Exit marks a lane people leave by (the default is an entry). At a
+	// compound's exit, a resident whose status is yellow or red is
+	// refused with ReasonQuarantine, whatever the policy would do.
+	Exit bool
 }
 
 // Options configure a Gate.

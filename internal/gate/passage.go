@@ -98,6 +98,12 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 	if !dec.Verdict.Valid() {
 		dec = Decision{Verdict: passage.Refer, Reasons: append([]string{ReasonNoPolicy}, dec.Reasons...)}
 	}
+	// A compound's exit keeps residents under quarantine in, whatever
+	// the policy says of their colour.
+	q, quarantined := quarantineAtExit(&l.cfg, st.Site, cred, status, dec)
+	if quarantined {
+		dec = Decision{Verdict: passage.Deny, Reasons: []string{ReasonQuarantine}, Colour: dec.Colour, PolicyVersion: dec.PolicyVersion, Resident: true}
+	}
 	// Reserve the code before the journal, so that another lane showing
 	// it meanwhile is refused; the reservation is kept only if the
 	// passage is recorded.
@@ -150,6 +156,9 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 		// A value-set refusal names the field and the code to the guard,
 		// a business-rule refusal the rule and its description.
 		shown.Message = map[string]string{"en": rej.Message("en"), "zh": rej.Message("zh")}
+	}
+	if quarantined {
+		shown.Message = q.message(st.Site.Location())
 	}
 	l.target = nil // this person replaces whoever was on screen
 	r := g.commit(ctx, l, p, shown)

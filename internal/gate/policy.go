@@ -32,5 +32,6 @@ func (p enginePolicy) Decide(in *Input) Decision {
 		SiteID:       p.siteID,
 		Now:          in.Now,
 	})
-	return Decision{Verdict: d.Verdict, Reasons: d.Reasons, Colour: d.Colour, PolicyVersion: p.version, Refusal: d.Refusal}
+	return Decision{Verdict: d.Verdict, Reasons: d.Reasons, Colour: d.Colour, PolicyVersion: p.version, Refusal: d.Refusal,
+		Resident: in.Credential != nil && p.e.Resident(in.Credential.Holder.String())}
 }

@@ -50,6 +50,7 @@ var messages = map[string][2]string{ // code → {en, zh}
 	ReasonIncomplete: {"Only part of the card was read: scan all of its codes.", "只读到部分健康卡：请扫描全部二维码。"},
 	ReasonScanError:  {"The code was not read whole: scan it again.", "二维码未完整读取：请重新扫描。"},
 	ReasonNoPolicy:   {"The terminal has no admission rules: call the supervisor.", "终端没有通行规则：请联系主管。"},
+	ReasonQuarantine: {"Home quarantine: may not leave the compound. Keep the gate shut.", "居家隔离：不得离开小区。保持闸门关闭。"},
 }
 
 // Message returns the guard's sentence for a reason code in lang ("zh" or

@@ -126,6 +126,9 @@ type Decision struct {
 	// failed (an EU business rule and its description), shown to the
 	// guard when it is the first reason; nil otherwise.
 	Refusal *credential.Rejection
+	// Resident is set when the holder is on the site's access list (the
+	// residents of a compound, from its policy bundle).
+	Resident bool
 }
 
 // Shown is what the guard display shows for one passage or event.

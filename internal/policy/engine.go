@@ -207,6 +207,13 @@ func policyError(rule string, colour credential.Colour, clause string, err error
 	}
 }
 
+// Resident reports whether holder ("ISSUER:INDEX" or "p:HEX") is on the
+// site's access list (rules see it as resident).
+func (e *Engine) Resident(holder string) bool {
+	_, ok := e.residents[holder]
+	return ok
+}
+
 // activation converts in to the variables rules see, and returns the colour
 // the display shows unless a rule names one.
 func (e *Engine) activation(in *Input) (*activation, credential.Colour) {

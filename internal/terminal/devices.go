@@ -73,7 +73,7 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 		return nil, err
 	}
 	for _, l := range d.cfg.Lanes {
-		lc := gate.LaneConfig{Name: l.Name}
+		lc := gate.LaneConfig{Name: l.Name, Exit: l.Direction.Exit()}
 		for i, sc := range l.Scanners {
 			name := fmt.Sprintf("%s scanner %d", l.Name, i+1)
 			src, err := sentinelhw.OpenScanner(name, sc)
