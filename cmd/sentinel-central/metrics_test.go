@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -137,6 +138,25 @@ func TestServeMetrics(t *testing.T) {
 	}
 	uploads++
 
+	// A reports its health: a backlog, an alarm, a clock 42 s ahead, a
+	// thermometer that fails.
+	report, err := protocol.EncodeHealth(&protocol.Health{
+		Version: protocol.Version, Device: a.Device, Time: time.Now().Add(42 * time.Second), Last: passages + 7, Acked: passages, Alarms: 1,
+		Lanes: []protocol.LaneHealth{{Name: "in-1 scanner", State: protocol.LaneOK}, {Name: "in-1 thermometer", State: protocol.LaneUnavailable, Reason: "no answer"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = hcA.Post("https://"+s.mtls+protocol.HealthPath(protocol.Version), protocol.HealthType, bytes.NewReader(report))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("health report: got %s, want 200", resp.Status)
+	}
+
 	// B is revoked and calls twice; A downloads a bundle.
 	mustRun(t, "devices", "revoke", "--device", b.Device, "--data", data)
 	hcB := deviceClient(t, termB)
@@ -225,7 +245,10 @@ func TestServeMetrics(t *testing.T) {
 			`outcome="ok",role="ops"`: 2, `outcome="unauthorized",role="none"`: 1,
 			`outcome="forbidden",role="admin"`: 1, `outcome="refused",role="ops"`: 1,
 		},
-		"sentinel_central_audit_writes_total": {`outcome="ok"`: 1},
+		"sentinel_central_audit_writes_total":     {`outcome="ok"`: 1},
+		"sentinel_central_device_backlog_records": {fmt.Sprintf("device=%q", a.Device): 7},
+		"sentinel_central_device_journal_alarms":  {fmt.Sprintf("device=%q", a.Device): 1},
+		"sentinel_central_device_fault":           {fmt.Sprintf("device=%q,part=%q", a.Device, "in-1 thermometer"): 1},
 	} {
 		if got := values(fams, name); !maps.Equal(got, want) {
 			t.Errorf("%s: got %v, want %v", name, got, want)
@@ -241,6 +264,9 @@ func TestServeMetrics(t *testing.T) {
 	}
 	if age := values(fams, "sentinel_central_bundle_age_seconds")[`kind="policy"`]; age < 0 || age > time.Since(before).Seconds()+60 {
 		t.Errorf("sentinel_central_bundle_age_seconds{kind=\"policy\"}: got %v, want the seconds since this test published it", age)
+	}
+	if off := values(fams, "sentinel_central_device_clock_offset_seconds")[fmt.Sprintf("device=%q", a.Device)]; off < 40 || off > 44 {
+		t.Errorf("sentinel_central_device_clock_offset_seconds: got %v, want the report's 42 s", off)
 	}
 	last := values(fams, "sentinel_central_device_last_call_timestamp_seconds")
 	if len(last) != 1 {

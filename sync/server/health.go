@@ -37,6 +37,9 @@ type HealthOptions struct {
 	// Now is the centre's clock (time.Now when nil).
 	Now    func() time.Time
 	Logger *slog.Logger // slog.Default when nil
+	// Observe, when set, is given each report stored, with the centre's
+	// clock when it arrived, for the centre's metrics.
+	Observe func(rep *protocol.Health, received time.Time)
 }
 
 // HealthHandler serves POST protocol.HealthPath(v) for every served
@@ -131,6 +134,9 @@ func (h *HealthHandler) health(w http.ResponseWriter, r *http.Request, version i
 		w.Header().Set("Retry-After", "5")
 		refuse(w, http.StatusServiceUnavailable, protocol.CodeUnavailable, "the centre cannot store the report now: the terminal retries")
 		return
+	}
+	if h.opts.Observe != nil {
+		h.opts.Observe(rep, received)
 	}
 	answer(w, http.StatusOK, &protocol.Response{Version: version})
 }

@@ -57,6 +57,7 @@ type Metrics struct {
 	revokedCalls  *prometheus.CounterVec
 	opsCalls      *prometheus.CounterVec
 	auditWrites   *prometheus.CounterVec
+	reports       *reports
 	own           []prometheus.Collector // this package's and Register's
 	deviceCallsMu sync.Mutex
 	deviceCalls   map[string]time.Time // device → its last call seen here
@@ -67,6 +68,7 @@ type Metrics struct {
 func New(start time.Time) *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(), start: start, deviceCalls: map[string]time.Time{},
+		reports: &reports{by: map[string]Report{}},
 		uploads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sentinel_central_uploads_total",
 			Help: "Journal upload requests from terminals, stored or refused.",
@@ -110,7 +112,7 @@ func New(start time.Time) *Metrics {
 		}, []string{"outcome"}),
 	}
 	m.own = []prometheus.Collector{m.uploads, m.rejected, m.received, m.stored, m.breaks, m.ingest,
-		m.enrolments, m.revokedCalls, m.opsCalls, m.auditWrites}
+		m.enrolments, m.revokedCalls, m.opsCalls, m.auditWrites, m.reports}
 	m.reg.MustRegister(m.own...)
 	m.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
 	return m

@@ -12,6 +12,7 @@ import (
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/metrics"
 	syncenrol "sentinel/sync/enrol"
+	"sentinel/sync/protocol"
 	syncserver "sentinel/sync/server"
 )
 
@@ -140,6 +141,18 @@ func (s *Server) observeEnrolment(next http.Handler) http.Handler {
 			s.metrics.Enrolment(http.StatusText(code))
 		}
 	})
+}
+
+// observeReport passes each health report stored to the metrics.
+func (s *Server) observeReport(rep *protocol.Health, received time.Time) {
+	r := metrics.Report{Device: rep.Device, Received: received, Backlog: rep.Backlog(), Alarms: rep.Alarms,
+		Offset: protocol.ClockOffset(rep.Time, received, 0)}
+	for _, l := range rep.Lanes {
+		if l.State != protocol.LaneOK {
+			r.Faults = append(r.Faults, l.Name)
+		}
+	}
+	s.metrics.ObserveReport(r)
 }
 
 // observeUpload passes the upload handler's outcomes to the metrics.

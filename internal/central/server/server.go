@@ -490,6 +490,7 @@ func (s *Server) deviceMux(ca *enrol.CA, st enrol.Store, repo *liveRepo) (*http.
 		if health, err = syncserver.NewHealth(syncserver.HealthOptions{
 			Store: syncstore.HealthAdapter{Store: hs}, Auth: syncserver.TLSAuthenticator{},
 			Rate: uopts.Rate, Burst: uopts.Burst, Now: uopts.Now, Logger: s.logger.With("component", "health"),
+			Observe: s.observeReport,
 		}); err != nil {
 			return nil, fmt.Errorf("server: health: %w", err)
 		}
