@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"sentinel/crypto/credential"
 	"sentinel/internal/central"
 	"sentinel/internal/cli"
 	"sentinel/internal/gate"
@@ -140,6 +141,32 @@ func findPassage(ctx context.Context, st central.Store, ref passage.Ref) ([]cent
 		}
 	}
 	return out, nil
+}
+
+// holderOfPassage returns the holder of the passage with reference ref,
+// for status explain --passage.
+func holderOfPassage(ctx context.Context, st central.Store, ref passage.Ref) (credential.Holder, error) {
+	found, err := findPassage(ctx, st, ref)
+	if err != nil {
+		return credential.Holder{}, err
+	}
+	holders := map[string]bool{}
+	for _, p := range found {
+		holders[p.Holder] = true
+	}
+	switch {
+	case len(found) == 0:
+		return credential.Holder{}, fmt.Errorf("no passage at the centre has reference %s: check that the terminal has synced since, and the reference as read: %w", ref, errNotFound)
+	case len(holders) > 1:
+		return credential.Holder{}, fmt.Errorf("%d passages of different holders have reference %s: see them with 'sentinel-central passage show %s' and give --holder", len(found), ref, ref)
+	case holders[""]:
+		return credential.Holder{}, fmt.Errorf("the holder of passage %s was not opened at ingest (the centre had no key for its record): ask the holder for their code", ref)
+	}
+	h, err := credential.ParseHolderID(found[0].Holder)
+	if err != nil {
+		return credential.Holder{}, fmt.Errorf("passage %s: stored holder %q: %w", ref, found[0].Holder, err)
+	}
+	return h, nil
 }
 
 func describeWindow(from, to time.Time, loc *time.Location) string {

@@ -115,3 +115,28 @@ func TestPassageShowUsage(t *testing.T) {
 		}
 	}
 }
+
+// status explain takes the passage reference in place of the holder.
+func TestStatusExplainPassage(t *testing.T) {
+	data, epoch, at := passageData(t)
+	ref := passage.NewRef("T-7", epoch, 47, at(47)).String()
+	// The store has no rule sets: both say so of the same holder.
+	hCode, hOut, hErr := runCLI("status", "explain", "--data", data, "--holder", "ZJ:1047", "--at", "2026-12-07T14:00:00Z")
+	code, out, errOut := runCLI("status", "explain", "--data", data, "--passage", ref, "--at", "2026-12-07T14:00:00Z")
+	if code != hCode || out != hOut || errOut != hErr || !strings.Contains(out+errOut, "ZJ:1047") {
+		t.Fatalf("status explain --passage %s: exit %d, %q %q; want what --holder ZJ:1047 gives: %d %q %q", ref, code, out, errOut, hCode, hOut, hErr)
+	}
+	other := passage.NewRef("T-7", epoch, 47, at(47).Add(time.Hour)).String()
+	if code, _, errOut := runCLI("status", "explain", "--data", data, "--passage", other); code != exitRefused || !strings.Contains(errOut, "no passage at the centre has reference") {
+		t.Errorf("an unknown reference: exit %d, %q; want 1 and what to check", code, errOut)
+	}
+	for _, args := range [][]string{
+		{"status", "explain", "--data", data},
+		{"status", "explain", "--data", data, "--holder", "ZJ:1047", "--passage", ref},
+		{"status", "explain", "--data", data, "--passage", "IIII-2222-2222"},
+	} {
+		if code, _, errOut := runCLI(args...); code != exitUsage {
+			t.Errorf("%s: exit %d (%q), want 2", strings.Join(args, " "), code, errOut)
+		}
+	}
+}

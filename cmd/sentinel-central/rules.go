@@ -26,6 +26,7 @@ import (
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/central/sweep"
 	"sentinel/internal/cli"
+	"sentinel/internal/passage"
 	"sentinel/internal/status"
 )
 
@@ -492,7 +493,8 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 	fs := cli.NewFlagSet("sentinel-central status explain", stderr, cli.CommandHelp(ctx))
 	var o engineFlags
 	o.register(fs)
-	holderS := fs.String("holder", "", "the holder: `ISSUER:INDEX` or p:HEX (required)")
+	holderS := fs.String("holder", "", "the holder: `ISSUER:INDEX` or p:HEX (this or --passage)")
+	passageS := fs.String("passage", "", "the holder of the passage with reference `REF`, as read off the gate's display for an appeal (see passage show)")
 	langS := fs.String("lang", "en", "the language of the explanation: en or zh")
 	zone := fs.String("zone", "UTC", "the holder's time `ZONE`, as Asia/Shanghai")
 	var at cli.Time
@@ -501,12 +503,20 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
-		if *holderS == "" {
-			return cli.Usagef("--holder is required")
+		if (*holderS == "") == (*passageS == "") {
+			return cli.Usagef("--holder is required, or --passage REF in its place: give one of them")
 		}
-		h, err := credential.ParseHolderID(*holderS)
-		if err != nil {
-			return cli.Usagef("--holder: %v", err)
+		var (
+			h   credential.Holder
+			ref passage.Ref
+			err error
+		)
+		if *holderS != "" {
+			if h, err = credential.ParseHolderID(*holderS); err != nil {
+				return cli.Usagef("--holder: %v", err)
+			}
+		} else if ref, err = passage.ParseRef(*passageS); err != nil {
+			return cli.Usagef("--passage: %v", err)
 		}
 		lang, err := engine.ParseLang(*langS)
 		if err != nil {
@@ -522,6 +532,11 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 			return err
 		}
 		defer st.Close()
+		if *passageS != "" {
+			if h, err = holderOfPassage(ctx, st, ref); err != nil {
+				return err
+			}
+		}
 		snap, _, err := loadEngine(ctx, st, now)
 		if err != nil {
 			return err
