@@ -258,14 +258,19 @@ func (l *List) ApplyBase(b *trust.Bundle) error {
 	if err := checkKind(b, trust.KindStatusBase); err != nil {
 		return err
 	}
-	p, err := ParseBase(b.Payload)
+	s, err := buildBase(b.Version, b.Payload)
 	if err != nil {
 		return err
 	}
-	return l.ApplyBasePayload(b.Version, p)
+	l.mu.Lock()
+	l.cur.Store(s)
+	l.mu.Unlock()
+	return nil
 }
 
-// ApplyBasePayload replaces the list with a parsed base of the given version.
+// ApplyBasePayload replaces the list with a parsed base of the given
+// version. ApplyBase takes less memory: it builds the list straight from
+// the payload's bytes (see base.go).
 func (l *List) ApplyBasePayload(version uint64, p *Payload) error {
 	if p.delta {
 		return fmt.Errorf("apply status base: a delta payload: %w", ErrWrongKind)

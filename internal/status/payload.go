@@ -174,53 +174,11 @@ func parse(data []byte, delta bool) (p *Payload, err error) {
 	if delta {
 		op = "parse status delta"
 	}
-	var w wirePayload
-	if err := cose.DecMode().Unmarshal(data, &w); err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", op, ErrMalformed, err)
-	}
-	if w.Format != formatVersion {
-		return nil, fmt.Errorf("%s: format %d, want %d: %w", op, w.Format, formatVersion, ErrMalformed)
-	}
-	if !delta && (w.RemoveNative != nil || w.RemovePseudonyms != nil || w.Unrevoke != nil) {
-		return nil, fmt.Errorf("%s: a base carries no removals: %w", op, ErrMalformed)
-	}
-	if len(w.Native) > MaxGroups || len(w.RemoveNative) > MaxGroups {
-		return nil, fmt.Errorf("%s: more than %d groups: %w", op, MaxGroups, ErrTooLarge)
+	w, err := decodeWire(op, data, delta)
+	if err != nil {
+		return nil, err
 	}
 	p = &Payload{delta: delta}
-	// Declared sizes first, against MaxEntries and the bytes that carry them.
-	var total uint64
-	add := func(n uint64) error {
-		total += n
-		if n > MaxEntries || total > MaxEntries {
-			return fmt.Errorf("%s: more than %d entries: %w", op, MaxEntries, ErrTooLarge)
-		}
-		return nil
-	}
-	for i := range w.Native {
-		g := &w.Native[i]
-		if err := add(g.Count); err != nil {
-			return nil, err
-		}
-		if err := checkMembers(g.Count, g.Enc, g.K, g.Members); err != nil {
-			return nil, fmt.Errorf("%s: group %d: %w", op, i, err)
-		}
-	}
-	for i := range w.RemoveNative {
-		r := &w.RemoveNative[i]
-		if err := add(r.Count); err != nil {
-			return nil, err
-		}
-		if err := checkMembers(r.Count, r.Enc, r.K, r.Members); err != nil {
-			return nil, fmt.Errorf("%s: removal %d: %w", op, i, err)
-		}
-	}
-	for _, b := range [][]byte{w.Pseudonyms, w.Revoked, w.RemovePseudonyms, w.Unrevoke} {
-		if err := add(uint64(len(b)) / 16); err != nil {
-			return nil, err
-		}
-	}
-
 	for i := range w.Native {
 		g, err := parseGroup(&w.Native[i])
 		if err != nil {
@@ -259,6 +217,59 @@ func parse(data []byte, delta bool) (p *Payload, err error) {
 	return p, nil
 }
 
+// decodeWire decodes a payload's CBOR and checks what can be checked
+// before any member is decoded: the format, the kind's fields, and the
+// declared sizes against MaxEntries, MaxGroups and the bytes that carry
+// them.
+func decodeWire(op string, data []byte, delta bool) (*wirePayload, error) {
+	var w wirePayload
+	if err := cose.DecMode().Unmarshal(data, &w); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", op, ErrMalformed, err)
+	}
+	if w.Format != formatVersion {
+		return nil, fmt.Errorf("%s: format %d, want %d: %w", op, w.Format, formatVersion, ErrMalformed)
+	}
+	if !delta && (w.RemoveNative != nil || w.RemovePseudonyms != nil || w.Unrevoke != nil) {
+		return nil, fmt.Errorf("%s: a base carries no removals: %w", op, ErrMalformed)
+	}
+	if len(w.Native) > MaxGroups || len(w.RemoveNative) > MaxGroups {
+		return nil, fmt.Errorf("%s: more than %d groups: %w", op, MaxGroups, ErrTooLarge)
+	}
+	// Declared sizes first, against MaxEntries and the bytes that carry them.
+	var total uint64
+	add := func(n uint64) error {
+		total += n
+		if n > MaxEntries || total > MaxEntries {
+			return fmt.Errorf("%s: more than %d entries: %w", op, MaxEntries, ErrTooLarge)
+		}
+		return nil
+	}
+	for i := range w.Native {
+		g := &w.Native[i]
+		if err := add(g.Count); err != nil {
+			return nil, err
+		}
+		if err := checkMembers(g.Count, g.Enc, g.K, g.Members); err != nil {
+			return nil, fmt.Errorf("%s: group %d: %w", op, i, err)
+		}
+	}
+	for i := range w.RemoveNative {
+		r := &w.RemoveNative[i]
+		if err := add(r.Count); err != nil {
+			return nil, err
+		}
+		if err := checkMembers(r.Count, r.Enc, r.K, r.Members); err != nil {
+			return nil, fmt.Errorf("%s: removal %d: %w", op, i, err)
+		}
+	}
+	for _, b := range [][]byte{w.Pseudonyms, w.Revoked, w.RemovePseudonyms, w.Unrevoke} {
+		if err := add(uint64(len(b)) / 16); err != nil {
+			return nil, err
+		}
+	}
+	return &w, nil
+}
+
 // checkMembers bounds count by the bytes of members: a Rice code takes at
 // least k+1 bits; roaring's count is checked against its containers.
 func checkMembers(count uint64, enc, k uint8, members []byte) error {
@@ -275,30 +286,8 @@ func checkMembers(count uint64, enc, k uint8, members []byte) error {
 }
 
 func parseGroup(w *wireGroup) (group, error) {
-	if err := trust.ValidIssuer(w.Issuer); err != nil {
-		return group{}, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	st := Status(w.Status)
-	if !st.Valid() {
-		return group{}, fmt.Errorf("status %d: %w", w.Status, ErrInvalidStatus)
-	}
-	if w.Count == 0 {
-		return group{}, fmt.Errorf("empty group: %w", ErrMalformed)
-	}
-	if w.Width > 32 {
-		return group{}, fmt.Errorf("time width %d bits: %w", w.Width, ErrMalformed)
-	}
-	if w.T0 < 0 || w.T0+(1<<w.Width-1)+int64(w.Lapse) > maxUnix {
-		return group{}, fmt.Errorf("time base %d out of range: %w", w.T0, ErrMalformed)
-	}
-	if uint64(len(w.Times)) != packedLen(w.Count, uint(w.Width)) {
-		return group{}, fmt.Errorf("%d bytes of times for %d entries of %d bits: %w", len(w.Times), w.Count, w.Width, ErrMalformed)
-	}
-	if r := (w.Count * uint64(w.Width)) % 8; r != 0 && w.Times[len(w.Times)-1]&(1<<(8-r)-1) != 0 {
-		return group{}, fmt.Errorf("times: nonzero padding: %w", ErrMalformed)
-	}
-	if w.Until != 0 && (w.Lapse != 0 || w.Until < 0 || w.Until > maxUnix) {
-		return group{}, fmt.Errorf("until %d with lapse %d: %w", w.Until, w.Lapse, ErrMalformed)
+	if err := checkGroup(w); err != nil {
+		return group{}, err
 	}
 	idx, err := decodeMembers(w.Enc, w.K, w.Members, w.Count)
 	if err != nil {
@@ -306,7 +295,7 @@ func parseGroup(w *wireGroup) (group, error) {
 	}
 	g := group{
 		issuer: w.Issuer,
-		class:  class{status: st, reason: w.Reason, lapse: w.Lapse, until: w.Until},
+		class:  class{status: Status(w.Status), reason: w.Reason, lapse: w.Lapse, until: w.Until},
 		idx:    idx, t0: w.T0, width: uint(w.Width), times: w.Times,
 	}
 	if w.Until != 0 {
@@ -317,6 +306,37 @@ func parseGroup(w *wireGroup) (group, error) {
 		}
 	}
 	return g, nil
+}
+
+// checkGroup checks a group's fields apart from its members, and the
+// members' size against count.
+func checkGroup(w *wireGroup) error {
+	if err := trust.ValidIssuer(w.Issuer); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	st := Status(w.Status)
+	if !st.Valid() {
+		return fmt.Errorf("status %d: %w", w.Status, ErrInvalidStatus)
+	}
+	if w.Count == 0 {
+		return fmt.Errorf("empty group: %w", ErrMalformed)
+	}
+	if w.Width > 32 {
+		return fmt.Errorf("time width %d bits: %w", w.Width, ErrMalformed)
+	}
+	if w.T0 < 0 || w.T0+(1<<w.Width-1)+int64(w.Lapse) > maxUnix {
+		return fmt.Errorf("time base %d out of range: %w", w.T0, ErrMalformed)
+	}
+	if uint64(len(w.Times)) != packedLen(w.Count, uint(w.Width)) {
+		return fmt.Errorf("%d bytes of times for %d entries of %d bits: %w", len(w.Times), w.Count, w.Width, ErrMalformed)
+	}
+	if r := (w.Count * uint64(w.Width)) % 8; r != 0 && w.Times[len(w.Times)-1]&(1<<(8-r)-1) != 0 {
+		return fmt.Errorf("times: nonzero padding: %w", ErrMalformed)
+	}
+	if w.Until != 0 && (w.Lapse != 0 || w.Until < 0 || w.Until > maxUnix) {
+		return fmt.Errorf("until %d with lapse %d: %w", w.Until, w.Lapse, ErrMalformed)
+	}
+	return nil
 }
 
 func parsePseudonyms(b []byte) ([]pseudEntry, error) {
