@@ -45,6 +45,9 @@ func (j *Journal) SetBranch(b Branch) error {
 		return fmt.Errorf("journal: set branch: from %d to %s is not a branch of %s", b.From, b.Epoch, j.epoch)
 	}
 	return j.use(func() error {
+		if err := j.flush(); err != nil {
+			return err
+		}
 		return j.db.Update(func(tx *bbolt.Tx) error {
 			meta := tx.Bucket(bucketMeta)
 			if b == (Branch{}) {

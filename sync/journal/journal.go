@@ -103,19 +103,37 @@ type Journal struct {
 	centre atomic.Pointer[centreKey]
 
 	// Owned by the committer goroutine.
-	seq  Seq
-	last Hash
-	key  *dataKey
+	seq     Seq
+	last    Hash
+	key     *dataKey
+	wal     *wal
+	buf     []byte
+	ckptErr error // the last checkpoint's failure, nil once one succeeds
+
+	flushq chan chan error // checkpoint now (Ack, SetBranch)
+
+	// The log's records and data keys that bbolt does not hold yet, in
+	// order; the committer appends and the checkpoint empties, readers
+	// take the slices under pmu (never changing what they share).
+	pmu      sync.RWMutex
+	pending  []pendingRec
+	pendKeys []pendingKey
 
 	alarmMu sync.Mutex
 	alarms  map[AlarmKind]Alarm
 
 	// Test hooks.
-	commitHook func(*bbolt.Tx) error                      // runs inside each commit before it returns
+	commitHook func(*bbolt.Tx) error                      // runs inside each checkpoint's bbolt commit before it returns
+	appendHook func() error                               // runs before each append to the log
 	statfs     func(path string, st *unix.Statfs_t) error // disk usage
 }
 
 type centreKey struct{ pub hpke.PublicKey }
+
+type pendingKey struct {
+	id     DataKeyID
+	stored []byte
+}
 
 type request struct {
 	p    Passage
@@ -136,6 +154,7 @@ func Open(path string, opts Options) (*Journal, error) {
 		opts:   opts,
 		queue:  make(chan *request, opts.MaxBatch),
 		stop:   make(chan struct{}),
+		flushq: make(chan chan error),
 		alarms: make(map[AlarmKind]Alarm),
 		statfs: unix.Statfs,
 	}
@@ -158,6 +177,11 @@ func Open(path string, opts Options) (*Journal, error) {
 			if merr != nil {
 				return nil, fmt.Errorf("open journal %s: %v; %w", path, err, merr)
 			}
+			// The log goes with it: its records continue that file's
+			// chain, and salvage reads them from there.
+			if merr := os.Rename(walPath(path), moved+walSuffix); merr != nil && !errors.Is(merr, fs.ErrNotExist) {
+				return nil, fmt.Errorf("open journal %s: %v; move its log aside: %w", path, err, merr)
+			}
 			db, st, err = createDB(path, opts.Timeout, now, moved, err.Error(), &j.file)
 			if err == nil {
 				j.raise(Alarm{Kind: AlarmCorrupt, At: now, MovedTo: moved,
@@ -169,6 +193,10 @@ func Open(path string, opts Options) (*Journal, error) {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
 	j.db, j.epoch, j.seq, j.last = db, st.epoch, st.seq, st.last
+	if err := j.openWAL(now); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
 	j.wg.Add(1)
 	go j.commitLoop()
 	if opts.PurgeEvery > 0 {
@@ -192,8 +220,9 @@ func (j *Journal) SetCentreKey(pub hpke.PublicKey) {
 	j.centre.Store(&centreKey{pub})
 }
 
-// Append records p and returns its sequence number once it is committed
-// with fsync: only then may the gate open. When the commit fails it
+// Append records p and returns its sequence number once it is durable
+// (written to the journal's log and synced with fdatasync): only then may
+// the gate open. When the commit fails it
 // returns an *UnavailableError and the passage is not recorded. When ctx
 // ends first, Append returns ctx.Err() and the passage may or may not be
 // recorded: the gate must stay shut. Append copies p; the slices and map
@@ -226,20 +255,37 @@ func (j *Journal) Append(ctx context.Context, p *Passage) (Seq, error) {
 	}
 }
 
-// commitLoop is the committer: it takes everything queued, commits it in
-// one transaction with one fsync and wakes every waiter.
+// commitLoop is the committer: it takes everything queued, appends it to
+// the log with one write and one fdatasync and wakes every waiter; it
+// checkpoints the log into bbolt when the log holds enough, when it has
+// been quiet for walIdle, when asked (flushq) and when the journal closes.
 func (j *Journal) commitLoop() {
 	defer j.wg.Done()
 	batch := make([]*request, 0, j.opts.MaxBatch)
+	idle := time.NewTimer(walIdle)
+	idle.Stop()
+	defer idle.Stop()
 	for {
 		select {
 		case r := <-j.queue:
 			batch = j.fill(append(batch[:0], r))
 			j.commit(batch)
+			clear(batch)
+			if len(j.pending) >= walCheckpointRecords || j.wal.off >= int64(walCheckpointBytes) {
+				j.checkpoint()
+			}
+			if len(j.pending) > 0 {
+				idle.Reset(walIdle)
+			}
+		case <-idle.C:
+			j.checkpoint()
+		case c := <-j.flushq:
+			c <- j.checkpoint()
 		case <-j.stop:
 			for {
 				batch = j.fill(batch[:0])
 				if len(batch) == 0 {
+					j.checkpoint()
 					return
 				}
 				j.commit(batch)
@@ -264,40 +310,38 @@ func (j *Journal) fill(batch []*request) []*request {
 func (j *Journal) commit(batch []*request) {
 	now := j.opts.Now()
 	err := j.rotateKey(now)
+	if err == nil && j.appendHook != nil {
+		err = j.appendHook()
+	}
 	seq, last := j.seq, j.last
+	buf := j.buf[:0]
+	recs := make([]pendingRec, 0, len(batch))
+	if err == nil && !j.key.saved {
+		buf = appendFrame(buf, j.wal.salt, frameKey, j.key.stored)
+	}
+	for _, r := range batch {
+		if err != nil {
+			break
+		}
+		seq++
+		var s Sealed
+		if s, err = j.key.seal(j.epoch, seq, &r.p); err != nil {
+			break
+		}
+		var stored []byte
+		if stored, err = encodeRecord(j.epoch, seq, last, &r.p, s); err != nil {
+			break
+		}
+		buf = appendFrame(buf, j.wal.salt, frameRecord, stored)
+		recs = append(recs, pendingRec{seq, stored})
+		last = Chain(last, stored)
+		r.seq = seq
+	}
 	if err == nil {
-		err = j.update(func(tx *bbolt.Tx) error {
-			if !j.key.saved {
-				if err := tx.Bucket(bucketKeys).Put(j.key.entry.ID[:], j.key.stored); err != nil {
-					return err
-				}
-			}
-			if err := j.addSlack(tx); err != nil {
-				return err
-			}
-			b := tx.Bucket(bucketRecords)
-			b.FillPercent = 1 // keys only ever grow
-			for _, r := range batch {
-				seq++
-				s, err := j.key.seal(j.epoch, seq, &r.p)
-				if err != nil {
-					return err
-				}
-				stored, err := encodeRecord(j.epoch, seq, last, &r.p, s)
-				if err != nil {
-					return err
-				}
-				if err := b.Put(seqKey(seq), stored); err != nil {
-					return err
-				}
-				last = Chain(last, stored)
-				r.seq = seq
-			}
-			if j.commitHook != nil {
-				return j.commitHook(tx)
-			}
-			return nil
-		})
+		err = j.wal.append(buf)
+	}
+	if cap(buf) <= 1<<20 {
+		j.buf = buf
 	}
 	if err != nil {
 		ue := &UnavailableError{Err: err}
@@ -307,11 +351,125 @@ func (j *Journal) commit(batch []*request) {
 		}
 		return
 	}
+	j.pmu.Lock()
+	j.pending = append(j.pending, recs...)
+	if !j.key.saved {
+		j.pendKeys = append(j.pendKeys, pendingKey{j.key.entry.ID, j.key.stored})
+	}
+	j.pmu.Unlock()
 	j.seq, j.last, j.key.saved = seq, last, true
-	j.clear(AlarmCommit)
+	if j.ckptErr == nil {
+		j.clear(AlarmCommit)
+	}
 	for _, r := range batch {
 		r.done <- nil
 	}
+}
+
+// checkpoint moves the log's records and data keys into bbolt in one
+// commit and then starts a new generation of the log. When the commit
+// fails the records stay in the log, durable, and in pending, readable;
+// the commit alarm is raised and the next checkpoint tries again.
+func (j *Journal) checkpoint() error {
+	recs, keys := j.pending, j.pendKeys
+	if len(recs) == 0 && len(keys) == 0 {
+		return nil
+	}
+	err := j.update(func(tx *bbolt.Tx) error {
+		kb := tx.Bucket(bucketKeys)
+		for _, k := range keys {
+			if err := kb.Put(k.id[:], k.stored); err != nil {
+				return err
+			}
+		}
+		if err := j.addSlack(tx); err != nil {
+			return err
+		}
+		b := tx.Bucket(bucketRecords)
+		b.FillPercent = 1 // keys only ever grow
+		for _, r := range recs {
+			if err := b.Put(seqKey(r.seq), r.stored); err != nil {
+				return err
+			}
+		}
+		if j.commitHook != nil {
+			return j.commitHook(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		j.ckptErr = err
+		j.raise(Alarm{Kind: AlarmCommit, At: j.opts.Now(), Message: fmt.Sprintf(
+			"the journal could not move %d passages from its log into %s (%v); they are recorded durably in the log and the gate keeps working, but free disk space or replace the storage: the log grows until this succeeds", len(recs), j.path, err)})
+		return err
+	}
+	j.pmu.Lock()
+	j.pending, j.pendKeys = nil, nil
+	j.pmu.Unlock()
+	if j.ckptErr != nil {
+		j.ckptErr = nil
+		j.clear(AlarmCommit)
+	}
+	if j.wal != nil {
+		if err := j.wal.reset(); err != nil {
+			return fmt.Errorf("reset journal log: %w", err)
+		}
+	}
+	return nil
+}
+
+// flush checkpoints the log into bbolt now.
+func (j *Journal) flush() error {
+	c := make(chan error, 1)
+	select {
+	case j.flushq <- c:
+	case <-j.stop:
+		return ErrClosed
+	}
+	return <-c
+}
+
+// openWAL replays the log's records that bbolt does not hold into bbolt
+// and starts the log anew. A log that is damaged beyond a torn last
+// append (a header that does not check, a record that does not continue
+// the chain, another epoch) is moved aside beside the journal with the
+// corrupt alarm after what of it chains on has been replayed; salvage
+// reads the rest.
+func (j *Journal) openWAL(now time.Time) error {
+	lp := walPath(j.path)
+	c, err := readWAL(lp)
+	var recs []pendingRec
+	var keys [][]byte
+	if err == nil {
+		recs, keys, err = walTail(c, j.epoch, j.seq, j.last)
+	}
+	if err != nil {
+		if !errors.Is(err, errWALHeader) && c == nil {
+			return err // could not be read at all
+		}
+		moved, merr := moveLogAside(j.path, now)
+		if merr != nil {
+			return fmt.Errorf("%v; %w", err, merr)
+		}
+		j.raise(Alarm{Kind: AlarmCorrupt, At: now, MovedTo: moved, Message: fmt.Sprintf(
+			"the journal's log could not be replayed whole (%v): %d passages of it were kept, the log moved aside to %s; keep that file: the passages still readable in it are salvaged for the centre (SalvageMovedAside)", err, len(recs), moved)})
+	}
+	for _, k := range keys {
+		wk, err := DecodeWrappedKey(k)
+		if err != nil {
+			return err
+		}
+		j.pendKeys = append(j.pendKeys, pendingKey{wk.ID, k})
+	}
+	j.pending = recs
+	for _, r := range recs {
+		j.seq, j.last = r.seq, Chain(j.last, r.stored)
+	}
+	if err := j.checkpoint(); err != nil {
+		return fmt.Errorf("replay the journal's log: %w", err)
+	}
+	j.wal, err = startWAL(lp, j.epoch)
+	return err
 }
 
 // update runs fn in a write transaction, turning a panic inside bbolt (a
@@ -363,7 +521,8 @@ func (j *Journal) Close() error {
 	j.mu.Unlock()
 	close(j.stop)
 	j.wg.Wait()
-	return j.db.Close()
+	werr := j.wal.close()
+	return errors.Join(j.db.Close(), werr)
 }
 
 // use runs fn unless the journal is closed, and keeps Close waiting until
@@ -382,10 +541,14 @@ func (j *Journal) use(fn func() error) error {
 // an error.
 func (j *Journal) Verify() (VerifyResult, error) {
 	var res VerifyResult
+	recs, _ := j.logged()
 	err := j.use(func() error {
 		return safeView(j.db, func(tx *bbolt.Tx) error {
 			var err error
 			res, err = verifyTx(tx)
+			if err == nil {
+				verifyLog(&res, recs, nil)
+			}
 			return err
 		})
 	})
@@ -397,7 +560,8 @@ func (j *Journal) Verify() (VerifyResult, error) {
 // unchanged. fn may keep the slice. Records are read in short read
 // transactions, so a long upload does not hold up commits.
 func (j *Journal) Range(from, to Seq, fn func(Seq, []byte) error) error {
-	return j.use(func() error { return rangeDB(j.db, from, to, fn) })
+	recs, _ := j.logged()
+	return j.use(func() error { return rangeLog(j.db, recs, from, to, fn) })
 }
 
 // Keys returns every stored data key entry (WrappedKey's stored form), for
@@ -405,7 +569,8 @@ func (j *Journal) Range(from, to Seq, fn func(Seq, []byte) error) error {
 func (j *Journal) Keys() ([][]byte, error) {
 	var out [][]byte
 	err := j.use(func() (err error) {
-		out, err = keysDB(j.db)
+		_, keys := j.logged()
+		out, err = keysLog(j.db, keys)
 		return err
 	})
 	return out, err
@@ -419,10 +584,23 @@ func (j *Journal) Tail(n int) ([][]byte, []Seq, error) {
 		seqs []Seq
 	)
 	err := j.use(func() (err error) {
-		out, seqs, err = tailDB(j.db, n)
+		recs, _ := j.logged()
+		out, seqs, err = tailLog(j.db, recs, n)
 		return err
 	})
 	return out, seqs, err
+}
+
+// logged returns the log's records and data keys that bbolt does not hold
+// yet (see rangeLog).
+func (j *Journal) logged() ([]pendingRec, [][]byte) {
+	j.pmu.RLock()
+	defer j.pmu.RUnlock()
+	keys := make([][]byte, len(j.pendKeys))
+	for i, k := range j.pendKeys {
+		keys[i] = k.stored
+	}
+	return j.pending, keys
 }
 
 // Slack kept at the end of the file, written with zeros.

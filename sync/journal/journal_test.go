@@ -180,7 +180,7 @@ func TestCommitFailure(t *testing.T) {
 	mustAppend(t, j.Journal, testPassage(0, t0))
 
 	diskFull := errors.New("write journal.db: no space left on device")
-	j.commitHook = func(*bbolt.Tx) error { return diskFull } // read by the committer after the send below
+	j.appendHook = func() error { return diskFull } // read by the committer after the send below
 	_, err := j.Append(context.Background(), testPassage(1, t0))
 	var ue *UnavailableError
 	if !errors.As(err, &ue) || !errors.Is(err, diskFull) || !errors.Is(err, ErrUnavailable) {
@@ -189,7 +189,7 @@ func TestCommitFailure(t *testing.T) {
 	if a := j.Alarms(); len(a) != 1 || a[0].Kind != AlarmCommit {
 		t.Fatalf("alarms: got %+v, want %s", a, AlarmCommit)
 	}
-	j.commitHook = nil
+	j.appendHook = nil
 	if s := mustAppend(t, j.Journal, testPassage(2, t0)); s != 2 {
 		t.Fatalf("seq after a failed commit: got %d, want 2 (the failed passage has none)", s)
 	}
@@ -211,11 +211,11 @@ func TestCommitFailureOnFirstKey(t *testing.T) {
 	// The very first commit carries the data key; when it fails the key
 	// must be written with the next one.
 	j := openTest(t, Options{})
-	j.commitHook = func(*bbolt.Tx) error { return errors.New("input/output error") }
+	j.appendHook = func() error { return errors.New("input/output error") }
 	if _, err := j.Append(context.Background(), testPassage(0, t0)); err == nil {
 		t.Fatal("append: got no error, want one")
 	}
-	j.commitHook = nil
+	j.appendHook = nil
 	mustAppend(t, j.Journal, testPassage(1, t0))
 	o := NewOpener(j.centre)
 	keys, _ := j.Keys()
@@ -446,6 +446,9 @@ func appendMany(t testing.TB, j *Journal, n int) {
 func TestSlack(t *testing.T) {
 	j := openTest(t, Options{})
 	appendMany(t, j.Journal, 200)
+	if err := j.flush(); err != nil {
+		t.Fatal(err)
+	}
 	var used int64
 	j.db.View(func(tx *bbolt.Tx) error { used = tx.Size(); return nil })
 	st, err := os.Stat(j.path)

@@ -163,13 +163,22 @@ func rangeDB(db *bbolt.DB, from, to Seq, fn func(Seq, []byte) error) error {
 	}
 }
 
-// tailDB returns the last n records' stored bytes, oldest first.
-func tailDB(db *bbolt.DB, n int) ([][]byte, []Seq, error) {
+// tailDB returns the last n records' stored bytes up to to (0: the
+// last), oldest first.
+func tailDB(db *bbolt.DB, n int, to Seq) ([][]byte, []Seq, error) {
 	var out [][]byte
 	var seqs []Seq
 	err := safeView(db, func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketRecords).Cursor()
-		for k, v := c.Last(); k != nil && len(out) < n; k, v = c.Prev() {
+		k, v := c.Last()
+		if to != 0 {
+			if k, v = c.Seek(seqKey(to + 1)); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		}
+		for ; k != nil && len(out) < n; k, v = c.Prev() {
 			out = append(out, bytes.Clone(v))
 			seqs = append(seqs, Seq(binary.BigEndian.Uint64(k)))
 		}
@@ -198,6 +207,11 @@ func keysDB(db *bbolt.DB) ([][]byte, error) {
 type Reader struct {
 	db       *bbolt.DB
 	snapshot string // temporary copy, removed by Close
+	// The log's records past bbolt's and its data keys, read before
+	// bbolt; logErr is the log's damage, if any.
+	recs   []pendingRec
+	keys   [][]byte
+	logErr error
 }
 
 // OpenReader opens the journal at path read-only. When another process
@@ -210,9 +224,14 @@ func OpenReader(path string, timeout time.Duration) (*Reader, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
+	// The log first: a checkpoint between the two reads moves records
+	// into bbolt, where the second read finds them.
+	wc, werr := readWAL(walPath(path))
 	db, err := openBolt(path, boltOptions(timeout, true, true, nil))
 	if err == nil {
-		return &Reader{db: db}, nil
+		r := &Reader{db: db}
+		r.readLog(wc, werr)
+		return r, nil
 	}
 	if !errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
@@ -233,7 +252,9 @@ func OpenReader(path string, timeout time.Duration) (*Reader, error) {
 		}
 		db, err = openBolt(snap, boltOptions(timeout, true, true, nil))
 		if err == nil {
-			return &Reader{db: db, snapshot: dir}, nil
+			r := &Reader{db: db, snapshot: dir}
+			r.readLog(wc, werr)
+			return r, nil
 		}
 		if !errors.Is(err, ErrCorrupt) || try == snapshotTries {
 			os.RemoveAll(dir)
@@ -264,6 +285,28 @@ func copyFile(dst, src string) error {
 	return out.Close()
 }
 
+// readLog keeps the log's records that continue bbolt's chain.
+func (r *Reader) readLog(c *walContents, err error) {
+	if err != nil {
+		r.logErr = err
+		return
+	}
+	if c == nil {
+		return
+	}
+	serr := safeView(r.db, func(tx *bbolt.Tx) error {
+		res, err := verifyTx(tx)
+		if err != nil || res.Break != nil {
+			return nil // Verify reports it
+		}
+		r.recs, r.keys, r.logErr = walTail(c, res.Epoch, res.Last, res.Head)
+		return nil
+	})
+	if serr != nil {
+		r.logErr = serr
+	}
+}
+
 // Snapshot reports whether the reader reads a copy because another
 // process held the journal.
 func (r *Reader) Snapshot() bool { return r.snapshot != "" }
@@ -276,20 +319,23 @@ func (r *Reader) Verify() (VerifyResult, error) {
 		res, err = verifyTx(tx)
 		return err
 	})
+	if err == nil {
+		verifyLog(&res, r.recs, r.logErr)
+	}
 	return res, err
 }
 
 // Range calls fn with every record from..to; see Journal.Range.
 func (r *Reader) Range(from, to Seq, fn func(Seq, []byte) error) error {
-	return rangeDB(r.db, from, to, fn)
+	return rangeLog(r.db, r.recs, from, to, fn)
 }
 
 // Tail returns the last n records' stored bytes and sequence numbers,
 // oldest first.
-func (r *Reader) Tail(n int) ([][]byte, []Seq, error) { return tailDB(r.db, n) }
+func (r *Reader) Tail(n int) ([][]byte, []Seq, error) { return tailLog(r.db, r.recs, n) }
 
 // Keys returns every stored data key entry (see WrappedKey).
-func (r *Reader) Keys() ([][]byte, error) { return keysDB(r.db) }
+func (r *Reader) Keys() ([][]byte, error) { return keysLog(r.db, r.keys) }
 
 // Close closes the file and removes a snapshot.
 func (r *Reader) Close() error {
