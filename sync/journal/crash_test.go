@@ -39,6 +39,18 @@ func buildCrashChild(t *testing.T) string {
 // the journal and that the hash chain verifies. CRASH_ROUNDS sets the
 // number of rounds (default 200, 50 with -short).
 func TestCrash(t *testing.T) {
+	crashRounds(t, 0)
+}
+
+// TestCrashCheckpoint is TestCrash with a checkpoint every two records, so
+// that the kills land during checkpoints (the bbolt commit, the log's
+// reset) and during log appends right after them; it counts in which
+// state each kill left the files.
+func TestCrashCheckpoint(t *testing.T) {
+	crashRounds(t, 2)
+}
+
+func crashRounds(t *testing.T, checkpointEvery int) {
 	rounds := 200
 	if testing.Short() {
 		rounds = 50
@@ -50,10 +62,14 @@ func TestCrash(t *testing.T) {
 		}
 	}
 	child := buildCrashChild(t)
+	args := []string{filepath.Join(t.TempDir(), FileName)}
+	if checkpointEvery > 0 {
+		args = append(args, strconv.Itoa(checkpointEvery))
+	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d, %d rounds", seed, rounds)
 	rnd := rand.New(rand.NewPCG(seed, 0))
-	path := filepath.Join(t.TempDir(), FileName)
+	path := args[0]
 
 	var (
 		epoch     Epoch
@@ -63,7 +79,7 @@ func TestCrash(t *testing.T) {
 		startedAt = time.Now()
 	)
 	for round := range rounds {
-		cmd := exec.Command(child, path)
+		cmd := exec.Command(child, args...)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, err := cmd.StdoutPipe()
@@ -141,6 +157,28 @@ func TestCrash(t *testing.T) {
 			t.Fatalf("round %d: reopen: %v", round, err)
 		}
 		res := mustVerify(t, r)
+		if checkpointEvery > 0 {
+			// Where the kill left the log: records only there (killed
+			// amid appends or during the checkpoint's bbolt commit), or
+			// records there that bbolt holds too (killed between the
+			// checkpoint's commit and the log's reset).
+			c, err := readWAL(walPath(path))
+			if err != nil {
+				t.Fatalf("round %d: read the log: %v", round, err)
+			}
+			inLog := 0
+			for _, f := range c.frames {
+				if f.kind == frameRecord {
+					inLog++
+				}
+			}
+			switch {
+			case inLog > len(r.recs):
+				killedAt["log holds records bbolt has (checkpoint not finished)"]++
+			case len(r.recs) > 0:
+				killedAt["records only in the log"]++
+			}
+		}
 		if epoch == (Epoch{}) {
 			epoch = res.Epoch
 		} else if res.Epoch != epoch {
@@ -155,7 +193,7 @@ func TestCrash(t *testing.T) {
 		}
 		r.Close()
 	}
-	j, err := Open(path, Options{PurgeEvery: -1})
+	j, err := Open(path, Options{PurgeEvery: -1, CheckpointEvery: checkpointEvery})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,8 @@ const (
 	DefaultTimeout    = 2 * time.Second
 	DefaultMaxBatch   = 256
 	DefaultPurgeEvery = time.Hour
+
+	DefaultCheckpointEvery = 512
 )
 
 // Options configure a journal. The zero value is usable: a terminal that
@@ -51,6 +53,10 @@ type Options struct {
 	// MaxBatch bounds the passages committed in one transaction
 	// (DefaultMaxBatch when zero).
 	MaxBatch int
+	// CheckpointEvery is how many records the log holds before they are
+	// moved into bbolt (DefaultCheckpointEvery when zero; see the package
+	// doc, "Durability").
+	CheckpointEvery int
 	// PurgeEvery is how often the journal runs Purge by itself
 	// (DefaultPurgeEvery when zero; negative: never, the owner calls Purge).
 	PurgeEvery time.Duration
@@ -74,6 +80,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = DefaultCheckpointEvery
 	}
 	if o.PurgeEvery == 0 {
 		o.PurgeEvery = DefaultPurgeEvery
@@ -168,9 +177,24 @@ func Open(path string, opts Options) (*Journal, error) {
 		err error
 	)
 	if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
+		// A log without its journal file continues no chain here: keep
+		// it aside for salvage.
+		if _, lerr := os.Stat(walPath(path)); lerr == nil {
+			if _, err := moveLogAside(path, now); err != nil {
+				return nil, fmt.Errorf("open journal %s: %w", path, err)
+			}
+		}
 		db, st, err = createDB(path, opts.Timeout, now, "", "", &j.file)
 	} else {
 		db, st, err = openDB(path, opts.Timeout, now, &j.file)
+		if err == nil {
+			j.db, j.epoch, j.seq, j.last = db, st.epoch, st.seq, st.last
+			if err = j.replayWAL(); err != nil {
+				db.Close()
+				j.pending, j.pendKeys, j.ckptErr = nil, nil, nil
+				j.clear(AlarmCommit)
+			}
+		}
 		var ce *corruptError
 		if errors.As(err, &ce) {
 			moved, merr := moveAside(path, now)
@@ -185,15 +209,17 @@ func Open(path string, opts Options) (*Journal, error) {
 			db, st, err = createDB(path, opts.Timeout, now, moved, err.Error(), &j.file)
 			if err == nil {
 				j.raise(Alarm{Kind: AlarmCorrupt, At: now, MovedTo: moved,
-					Message: fmt.Sprintf("journal could not be used (%v): moved aside to %s, new epoch %s started; keep that file: the passages still readable in it are salvaged for the centre (SalvageMovedAside)", ce, moved, st.epoch)})
+					Message: fmt.Sprintf("journal could not be used (%v): moved aside to %s, new epoch %s started; keep that file (and its log, if any, %s): the passages still readable in them are salvaged for the centre (SalvageMovedAside)", ce, moved, st.epoch, moved+walSuffix)})
 			}
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	j.db, j.epoch, j.seq, j.last = db, st.epoch, st.seq, st.last
-	if err := j.openWAL(now); err != nil {
+	if j.db != db { // created, not replayed
+		j.db, j.epoch, j.seq, j.last = db, st.epoch, st.seq, st.last
+	}
+	if j.wal, err = startWAL(walPath(path), j.epoch); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
@@ -271,7 +297,7 @@ func (j *Journal) commitLoop() {
 			batch = j.fill(append(batch[:0], r))
 			j.commit(batch)
 			clear(batch)
-			if len(j.pending) >= walCheckpointRecords || j.wal.off >= int64(walCheckpointBytes) {
+			if len(j.pending) >= j.opts.CheckpointEvery || j.wal.off >= int64(walCheckpointBytes) {
 				j.checkpoint()
 			}
 			if len(j.pending) > 0 {
@@ -429,35 +455,34 @@ func (j *Journal) flush() error {
 	return <-c
 }
 
-// openWAL replays the log's records that bbolt does not hold into bbolt
-// and starts the log anew. A log that is damaged beyond a torn last
-// append (a header that does not check, a record that does not continue
-// the chain, another epoch) is moved aside beside the journal with the
-// corrupt alarm after what of it chains on has been replayed; salvage
-// reads the rest.
-func (j *Journal) openWAL(now time.Time) error {
-	lp := walPath(j.path)
-	c, err := readWAL(lp)
-	var recs []pendingRec
-	var keys [][]byte
+// replayWAL moves the log's records that bbolt does not hold into bbolt.
+// A torn last append is cut. A log damaged beyond that (a header that
+// does not check, a record that does not continue the chain, another
+// epoch) is a *corruptError: the chain cannot be proven, so Open moves the
+// journal and its log aside and starts a new epoch, as for a damaged
+// journal file.
+func (j *Journal) replayWAL() error {
+	c, err := readWAL(walPath(j.path))
+	var (
+		recs []pendingRec
+		keys [][]byte
+	)
+	if errors.Is(err, errWALHeader) {
+		return &corruptError{err}
+	}
 	if err == nil {
 		recs, keys, err = walTail(c, j.epoch, j.seq, j.last)
+		if err != nil {
+			return &corruptError{err}
+		}
 	}
 	if err != nil {
-		if !errors.Is(err, errWALHeader) && c == nil {
-			return err // could not be read at all
-		}
-		moved, merr := moveLogAside(j.path, now)
-		if merr != nil {
-			return fmt.Errorf("%v; %w", err, merr)
-		}
-		j.raise(Alarm{Kind: AlarmCorrupt, At: now, MovedTo: moved, Message: fmt.Sprintf(
-			"the journal's log could not be replayed whole (%v): %d passages of it were kept, the log moved aside to %s; keep that file: the passages still readable in it are salvaged for the centre (SalvageMovedAside)", err, len(recs), moved)})
+		return err
 	}
 	for _, k := range keys {
 		wk, err := DecodeWrappedKey(k)
 		if err != nil {
-			return err
+			return &corruptError{err}
 		}
 		j.pendKeys = append(j.pendKeys, pendingKey{wk.ID, k})
 	}
@@ -468,8 +493,7 @@ func (j *Journal) openWAL(now time.Time) error {
 	if err := j.checkpoint(); err != nil {
 		return fmt.Errorf("replay the journal's log: %w", err)
 	}
-	j.wal, err = startWAL(lp, j.epoch)
-	return err
+	return nil
 }
 
 // update runs fn in a write transaction, turning a panic inside bbolt (a

@@ -30,10 +30,9 @@ const (
 
 // Checkpoint and preallocation thresholds (variables for the tests).
 var (
-	walCheckpointRecords = 512                    // records in the log that start a checkpoint
-	walCheckpointBytes   = 1 << 20                // bytes in the log that start a checkpoint
-	walPrealloc          = 2 << 20                // written zeros kept ahead in the log file
-	walIdle              = 250 * time.Millisecond // a quiet committer checkpoints after this
+	walCheckpointBytes = 1 << 20                // bytes in the log that start a checkpoint
+	walPrealloc        = 2 << 20                // written zeros kept ahead in the log file
+	walIdle            = 250 * time.Millisecond // a quiet committer checkpoints after this
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -3,16 +3,19 @@
 // from four lanes at once and prints "OPEN seq n" once Append has returned
 // for passage n, i.e. when the gate would open. It prints "READY" after
 // the journal opened. The test kills it with SIGKILL at random moments.
+// CHECKPOINT_EVERY, when given, is Options.CheckpointEvery: a small one
+// makes most kills land during a checkpoint or soon after one.
 //
 // Usage:
 //
-//	crashchild JOURNAL
+//	crashchild JOURNAL [CHECKPOINT_EVERY]
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,11 +28,20 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: crashchild JOURNAL")
+	if len(os.Args) < 2 || len(os.Args) > 3 {
+		fmt.Fprintln(os.Stderr, "usage: crashchild JOURNAL [CHECKPOINT_EVERY]")
 		os.Exit(2)
 	}
-	j, err := journal.Open(os.Args[1], journal.Options{PurgeEvery: -1})
+	opts := journal.Options{PurgeEvery: -1}
+	if len(os.Args) == 3 {
+		n, err := strconv.Atoi(os.Args[2])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "crashchild: CHECKPOINT_EVERY:", err)
+			os.Exit(2)
+		}
+		opts.CheckpointEvery = n
+	}
+	j, err := journal.Open(os.Args[1], opts)
 	if err != nil {
 		fail(err)
 	}

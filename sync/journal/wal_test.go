@@ -1,0 +1,312 @@
+package journal
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.etcd.io/bbolt"
+)
+
+// loggedJournal returns the path of a closed journal whose first record
+// is in bbolt and whose next n are only in its log, as a crash leaves
+// them: the checkpoints fail, and the files are copied while the journal
+// is open.
+func loggedJournal(t *testing.T, n int) string {
+	t.Helper()
+	j := openTest(t, Options{})
+	mustAppend(t, j.Journal, testPassage(0, t0))
+	if err := j.flush(); err != nil {
+		t.Fatal(err)
+	}
+	j.commitHook = func(*bbolt.Tx) error { return errors.New("input/output error") }
+	for i := range n {
+		mustAppend(t, j.Journal, testPassage(i+1, t0))
+	}
+	dst := filepath.Join(t.TempDir(), FileName)
+	for _, name := range []string{j.path, walPath(j.path)} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst+strings.TrimPrefix(name, j.path), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func bboltRecords(t *testing.T, db *bbolt.DB) int {
+	t.Helper()
+	var n int
+	if err := db.View(func(tx *bbolt.Tx) error { n = tx.Bucket(bucketRecords).Stats().KeyN; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Records only in the log are replayed into bbolt at Open, chain and all,
+// and the log starts anew.
+func TestLogReplay(t *testing.T) {
+	path := loggedJournal(t, 5)
+	j, err := Open(path, Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer checkFile(t, path)
+	defer j.Close()
+	if a := j.Alarms(); len(a) != 0 {
+		t.Fatalf("alarms: %+v", a)
+	}
+	if n := bboltRecords(t, j.db); n != 6 {
+		t.Fatalf("records in bbolt after replay: got %d, want 6", n)
+	}
+	if res := mustVerify(t, j); res.Records != 6 || res.Last != 6 {
+		t.Fatalf("got %d records, last %d; want 6, 6", res.Records, res.Last)
+	}
+	if s := mustAppend(t, j, testPassage(7, t0)); s != 7 {
+		t.Fatalf("seq after replay: got %d, want 7", s)
+	}
+	c, err := readWAL(walPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []byte
+	for _, f := range c.frames {
+		kinds = append(kinds, f.kind)
+	}
+	// This Open's new data key, then the record.
+	if !bytes.Equal(kinds, []byte{frameKey, frameRecord}) {
+		t.Fatalf("frames in the log after replay and one append: got kinds %v, want a key and a record", kinds)
+	}
+}
+
+// Reader (sentinelctl) sees the records that are only in the log.
+func TestLogReader(t *testing.T) {
+	path := loggedJournal(t, 5)
+	r, err := OpenReader(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if res := mustVerify(t, r); res.Records != 6 || res.Last != 6 {
+		t.Fatalf("got %d records, last %d; want 6, 6", res.Records, res.Last)
+	}
+	var seqs []Seq
+	if err := r.Range(2, 0, func(s Seq, _ []byte) error { seqs = append(seqs, s); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(seqs) != 5 || seqs[0] != 2 || seqs[4] != 6 {
+		t.Fatalf("Range(2, 0): got %v", seqs)
+	}
+	_, tail, err := r.Tail(3)
+	if err != nil || len(tail) != 3 || tail[0] != 4 || tail[2] != 6 {
+		t.Fatalf("Tail(3): got %v, %v", tail, err)
+	}
+	keys, err := r.Keys()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys: got %d, %v; want 1", len(keys), err)
+	}
+}
+
+// An open journal's readers see a record as soon as Append returned,
+// before any checkpoint.
+func TestLogReadersSeeAppends(t *testing.T) {
+	j := openTest(t, Options{})
+	j.commitHook = func(*bbolt.Tx) error { return errors.New("input/output error") }
+	for i := range 3 {
+		s := mustAppend(t, j.Journal, testPassage(i, t0))
+		_, seqs, err := j.Tail(1)
+		if err != nil || len(seqs) != 1 || seqs[0] != s {
+			t.Fatalf("Tail(1) after append %d: got %v, %v", s, seqs, err)
+		}
+	}
+	if res := mustVerify(t, j); res.Records != 3 {
+		t.Fatalf("records: got %d, want 3", res.Records)
+	}
+	if keys, err := j.Keys(); err != nil || len(keys) != 1 {
+		t.Fatalf("keys: got %d, %v; want 1", len(keys), err)
+	}
+	if n := bboltRecords(t, j.db); n != 0 {
+		t.Fatalf("records in bbolt: got %d, want 0 (the checkpoints fail)", n)
+	}
+	j.commitHook = nil
+}
+
+// A torn last append (a frame cut short or with a bad checksum) is cut
+// without an alarm: its passage was never acknowledged.
+func TestLogTornTail(t *testing.T) {
+	for name, tear := range map[string]func(b []byte, last int) []byte{
+		"cut short":    func(b []byte, last int) []byte { return b[:last+walFrameHdr+10] },
+		"bad checksum": func(b []byte, last int) []byte { b[last+walFrameHdr+20] ^= 0xff; return b },
+		"zeroed":       func(b []byte, last int) []byte { clear(b[last:]); return b },
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := loggedJournal(t, 4)
+			b, err := os.ReadFile(walPath(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := parseWAL(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			last := c.end - walFrameHdr - len(c.frames[len(c.frames)-1].data)
+			if err := os.WriteFile(walPath(path), tear(b, last), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			j, err := Open(path, Options{PurgeEvery: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			if a := j.Alarms(); len(a) != 0 {
+				t.Fatalf("alarms: %+v", a)
+			}
+			if res := mustVerify(t, j); res.Records != 4 || res.Last != 4 {
+				t.Fatalf("got %d records, last %d; want 4, 4", res.Records, res.Last)
+			}
+		})
+	}
+}
+
+// A log damaged past a torn tail breaks the chain: the journal and its
+// log are moved aside with the corrupt alarm, a new epoch starts, and
+// salvage finds the log's records.
+func TestLogDamaged(t *testing.T) {
+	for name, damage := range map[string]func(b []byte, c walContents){
+		"header": func(b []byte, c walContents) { b[3] ^= 0xff },
+		"record does not chain": func(b []byte, c walContents) {
+			// Record 3 (the second frame) rewritten with a checksum that
+			// holds: its bytes no longer decode or chain.
+			off := walHeader + walFrameHdr + len(c.frames[0].data)
+			f := c.frames[1]
+			f.data[len(f.data)-1] ^= 0xff
+			copy(b[off:], appendFrame(nil, c.salt, f.kind, f.data))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := loggedJournal(t, 4)
+			b, err := os.ReadFile(walPath(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := parseWAL(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			damage(b, c)
+			if err := os.WriteFile(walPath(path), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			j, err := Open(path, Options{PurgeEvery: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			a := j.Alarms()
+			if len(a) != 1 || a[0].Kind != AlarmCorrupt || !strings.Contains(a[0].Message, "log") {
+				t.Fatalf("alarms: got %+v, want one %s naming the log", a, AlarmCorrupt)
+			}
+			if _, err := os.Stat(a[0].MovedTo + walSuffix); err != nil {
+				t.Fatalf("the log was not moved aside beside the journal: %v", err)
+			}
+			if res := mustVerify(t, j); res.Records != 0 {
+				t.Fatalf("records in the new epoch: got %d, want 0", res.Records)
+			}
+			ss, err := SalvageMovedAside(path, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := 0
+			for _, s := range ss {
+				got += len(s.Records)
+			}
+			if got < 2 {
+				t.Fatalf("salvaged %d records from the journal and its log, want at least 2", got)
+			}
+		})
+	}
+}
+
+// The log's appends write into zeros written ahead: the file's size does
+// not change with an append, so fdatasync has no metadata to commit.
+func TestLogPreallocated(t *testing.T) {
+	j := openTest(t, Options{})
+	st0, err := os.Stat(walPath(j.path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st0.Size() < int64(walPrealloc) {
+		t.Fatalf("log of %d bytes, want at least %d written ahead", st0.Size(), walPrealloc)
+	}
+	appendMany(t, j.Journal, 50)
+	st1, err := os.Stat(walPath(j.path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st1.Size() != st0.Size() {
+		t.Fatalf("log grew from %d to %d bytes on 50 appends", st0.Size(), st1.Size())
+	}
+}
+
+// seedLog returns a log's bytes holding a data key and three records.
+func seedLog(t testing.TB) []byte {
+	j := openTest(t, Options{})
+	j.commitHook = func(*bbolt.Tx) error { return errors.New("input/output error") }
+	for i := range 3 {
+		mustAppend(t, j.Journal, testPassage(i, t0))
+	}
+	f, err := os.Open(walPath(j.path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.commitHook = nil
+	return b
+}
+
+// FuzzLog: parseWAL and walTail never panic on any bytes, and what they
+// accept is whole frames that chain on.
+func FuzzLog(f *testing.F) {
+	seed := seedLog(f)
+	c, err := parseWAL(seed)
+	if err != nil || len(c.frames) != 4 {
+		f.Fatalf("the seed log parses to %d frames (%v), want 4", len(c.frames), err)
+	}
+	f.Add(seed)
+	f.Add(seed[:len(seed)/2])
+	f.Add(seed[:walHeader])
+	f.Add(bytes.Repeat([]byte{0xff}, 200))
+	big := bytes.Clone(seed)
+	binary.LittleEndian.PutUint32(big[walHeader:], 1<<31)
+	f.Add(big)
+	epoch := c.epoch
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := parseWAL(b)
+		if err != nil {
+			return
+		}
+		if c.end > len(b) || c.end < walHeader {
+			t.Fatalf("end %d outside %d bytes", c.end, len(b))
+		}
+		recs, _, _ := walTail(&c, epoch, 0, Genesis(epoch))
+		last, head := Seq(0), Genesis(epoch)
+		for _, r := range recs {
+			rec, err := DecodeRecord(r.stored)
+			if err != nil || rec.Seq != last+1 || r.seq != rec.Seq || rec.Prev != head {
+				t.Fatalf("accepted record %d does not chain on from %d: %v", r.seq, last, err)
+			}
+			last, head = r.seq, Chain(head, r.stored)
+		}
+	})
+}
