@@ -8,12 +8,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"go.etcd.io/bbolt"
 )
 
-// BenchmarkAppend measures durable appends (each committed with fsync
-// before Append returns) from 1, 4 and 16 concurrent lanes, in appends
+// BenchmarkAppend measures durable appends (each written to the log and
+// synced with fdatasync before Append returns; checkpoints into bbolt
+// included) from 1, 4 and 16 concurrent lanes, in appends
 // per second. The time per op is wall time divided by all appends.
 func BenchmarkAppend(b *testing.B) {
 	for _, lanes := range []int{1, 4, 16} {
@@ -30,7 +29,7 @@ func BenchmarkAppend(b *testing.B) {
 			}
 			mustAppend(b, j, ps[0]) // the data key
 			var commits atomic.Int64
-			j.commitHook = func(*bbolt.Tx) error { commits.Add(1); return nil }
+			j.appendHook = func() error { commits.Add(1); return nil }
 			var n atomic.Int64
 			var wg sync.WaitGroup
 			b.ResetTimer()
@@ -51,7 +50,7 @@ func BenchmarkAppend(b *testing.B) {
 			}
 			wg.Wait()
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
-			b.ReportMetric(float64(b.N)/float64(commits.Load()), "appends/commit")
+			b.ReportMetric(float64(b.N)/float64(commits.Load()), "appends/sync")
 		})
 	}
 }
