@@ -119,7 +119,11 @@ type Journal struct {
 	buf     []byte
 	ckptErr error // the last checkpoint's failure, nil once one succeeds
 
-	flushq chan chan error // checkpoint now (Ack, SetBranch)
+	// cmu is held by whoever appends to the log or checkpoints: the
+	// committer, and flush (a mutex rather than a request to the
+	// committer, so that a caller in a synctest bubble can flush a
+	// journal opened outside it).
+	cmu sync.Mutex
 
 	// The log's records and data keys that bbolt does not hold yet, in
 	// order; the committer appends and the checkpoint empties, readers
@@ -163,7 +167,6 @@ func Open(path string, opts Options) (*Journal, error) {
 		opts:   opts,
 		queue:  make(chan *request, opts.MaxBatch),
 		stop:   make(chan struct{}),
-		flushq: make(chan chan error),
 		alarms: make(map[AlarmKind]Alarm),
 		statfs: unix.Statfs,
 	}
@@ -295,6 +298,7 @@ func (j *Journal) commitLoop() {
 		select {
 		case r := <-j.queue:
 			batch = j.fill(append(batch[:0], r))
+			j.cmu.Lock()
 			j.commit(batch)
 			clear(batch)
 			if len(j.pending) >= j.opts.CheckpointEvery || j.wal.off >= int64(walCheckpointBytes) {
@@ -303,11 +307,14 @@ func (j *Journal) commitLoop() {
 			if len(j.pending) > 0 {
 				idle.Reset(walIdle)
 			}
+			j.cmu.Unlock()
 		case <-idle.C:
+			j.cmu.Lock()
 			j.checkpoint()
-		case c := <-j.flushq:
-			c <- j.checkpoint()
+			j.cmu.Unlock()
 		case <-j.stop:
+			j.cmu.Lock()
+			defer j.cmu.Unlock()
 			for {
 				batch = j.fill(batch[:0])
 				if len(batch) == 0 {
@@ -393,9 +400,10 @@ func (j *Journal) commit(batch []*request) {
 }
 
 // checkpoint moves the log's records and data keys into bbolt in one
-// commit and then starts a new generation of the log. When the commit
-// fails the records stay in the log, durable, and in pending, readable;
-// the commit alarm is raised and the next checkpoint tries again.
+// commit and then starts a new generation of the log; it runs with cmu
+// held, or in Open before the committer starts. When the commit fails the
+// records stay in the log, durable, and in pending, readable; the commit
+// alarm is raised and the next checkpoint tries again.
 func (j *Journal) checkpoint() error {
 	recs, keys := j.pending, j.pendKeys
 	if len(recs) == 0 && len(keys) == 0 {
@@ -446,13 +454,9 @@ func (j *Journal) checkpoint() error {
 
 // flush checkpoints the log into bbolt now.
 func (j *Journal) flush() error {
-	c := make(chan error, 1)
-	select {
-	case j.flushq <- c:
-	case <-j.stop:
-		return ErrClosed
-	}
-	return <-c
+	j.cmu.Lock()
+	defer j.cmu.Unlock()
+	return j.checkpoint()
 }
 
 // replayWAL moves the log's records that bbolt does not hold into bbolt.
