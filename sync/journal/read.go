@@ -170,9 +170,12 @@ func tailDB(db *bbolt.DB, n int, to Seq) ([][]byte, []Seq, error) {
 	var seqs []Seq
 	err := safeView(db, func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketRecords).Cursor()
-		k, v := c.Last()
-		if to != 0 {
-			if k, v = c.Seek(seqKey(to + 1)); k == nil {
+		var k, v []byte
+		switch {
+		case to == 0:
+			k, v = c.Last()
+		default:
+			if k, _ = c.Seek(seqKey(to + 1)); k == nil {
 				k, v = c.Last()
 			} else {
 				k, v = c.Prev()

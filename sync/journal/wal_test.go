@@ -108,6 +108,10 @@ func TestLogReader(t *testing.T) {
 	if err != nil || len(tail) != 3 || tail[0] != 4 || tail[2] != 6 {
 		t.Fatalf("Tail(3): got %v, %v", tail, err)
 	}
+	_, tail, err = r.Tail(10)
+	if err != nil || len(tail) != 6 || tail[0] != 1 || tail[5] != 6 {
+		t.Fatalf("Tail(10) over bbolt and the log: got %v, %v", tail, err)
+	}
 	keys, err := r.Keys()
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("keys: got %d, %v; want 1", len(keys), err)
