@@ -207,6 +207,24 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		} else {
 			defer stopControl()
 		}
+		// The code engine's event path: a fever kept at ingest starts a
+		// sweep at once (bursts coalesce), so its holder's colour reaches
+		// the terminals in the next status delta, not the next round.
+		if pub != nil && !*noSchedule {
+			ev := sweep.NewEvents(func(ctx context.Context) {
+				now := time.Now()
+				rep, err := sweep.Run(ctx, st, pub, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "a fever was recorded"})
+				switch {
+				case err != nil && ctx.Err() == nil:
+					logger.Error("the colour rules' sweep after a fever failed; the next scheduled round tries again", "component", "engine", "error", err)
+				case len(rep.Changes) > 0:
+					logger.Info("statuses changed by the colour rules after a fever", "component", "engine", "changed", len(rep.Changes), "status_version", rep.Published.Version)
+				}
+			})
+			ev.Start(ctx)
+			defer ev.Stop()
+			cfg.OnFever = func(central.Fact) { ev.Notify() }
+		}
 		// One registry for this server: its listeners, enrolment, the
 		// upload and the operator API count into it.
 		cfg.Metrics = metrics.New(time.Now())

@@ -1,0 +1,108 @@
+package sweep_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"periph.io/x/conn/v3/physic"
+
+	"sentinel/crypto/credential"
+	"sentinel/internal/central"
+	"sentinel/internal/central/bundles/bundlestest"
+	"sentinel/internal/central/memstore"
+	"sentinel/internal/central/statuspub"
+	"sentinel/internal/central/sweep"
+	"sentinel/internal/status"
+)
+
+// TestFeverToDelta follows a fever from the ingest's hook to a published
+// status: Hubei's rules, a fever kept at ingest (central.KeepFevers, as
+// syncstore does) at a Wuhan checkpoint, the hook notifies the event
+// runner, whose sweep publishes the holder red at once; a fever at a
+// Yichang checkpoint gives withheld. A negative test afterwards and the
+// next sweep publish the Yichang holder green again.
+func TestFeverToDelta(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		st := memstore.New(nil)
+		keys := bundlestest.NewKeys(t, now)
+		pub := &statuspub.Publisher{Store: st, DataDir: t.TempDir(), Root: keys.Root.Public(),
+			Signer: statuspub.Signer{Key: keys.Signer, Delegation: keys.Delegation, Fresh: 24 * time.Hour, Grace: 72 * time.Hour}}
+		src, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "rules", "hubei.rules"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		by := central.ChangeBy{Time: now, By: "ops:test"}
+		err = st.UpdateEngine(ctx, func(tx central.EngineTx) error {
+			for _, a := range []central.Area{{ID: "HB", Kind: central.AreaProvince}, {ID: "HB-WH", Kind: central.AreaCity, Parent: "HB"},
+				{ID: "HB-YC", Kind: central.AreaCity, Parent: "HB"}} {
+				if err := tx.PutArea(ctx, a, by); err != nil {
+					return err
+				}
+			}
+			for _, s := range []central.Site{{ID: "CP-WH", Area: "HB-WH"}, {ID: "CP-YC", Area: "HB-YC"}} {
+				if err := tx.PutSite(ctx, s, by); err != nil {
+					return err
+				}
+			}
+			_, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "HB", Label: "2020-02-20.1", Source: src}, by)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var runs atomic.Int32
+		ev := sweep.NewEvents(func(ctx context.Context) {
+			runs.Add(1)
+			if _, err := sweep.Run(ctx, st, pub, time.Now(), central.ChangeBy{Time: time.Now(), By: "engine", Why: "a fever was recorded"}); err != nil {
+				t.Error(err)
+			}
+		})
+		ev.Start(ctx)
+		defer ev.Stop()
+		fever := func(holder, site string, seq uint64) central.Fact {
+			return central.Fact{Holder: holder, Kind: central.FactFever, At: now.Add(-time.Minute), Site: site,
+				Temperature: physic.ZeroCelsius + 38400*physic.MilliKelvin, Source: central.FeverSource("T1", central.Epoch{1}, seq)}
+		}
+		added, _, err := central.KeepFevers(ctx, st, []central.Fact{fever("HB:1", "CP-WH", 1), fever("HB:2", "CP-YC", 2)}, central.ChangeBy{Time: now, By: "ingest"})
+		if err != nil || len(added) != 2 {
+			t.Fatalf("kept %d fevers: %v", len(added), err)
+		}
+		for range added {
+			ev.Notify() // the ingest's OnFever
+		}
+		synctest.Wait()
+		if n := runs.Load(); n < 1 || n > 2 {
+			t.Errorf("%d sweeps for two fevers of one upload, want 1 or 2", n)
+		}
+		want := func(h string, s status.Status, reason status.Reason) {
+			t.Helper()
+			holder, _ := credential.ParseHolderID(h)
+			e, ok, err := st.StatusOf(ctx, holder)
+			if err != nil || !ok || e.Status != s || e.Reason != byte(reason) || e.Source != "engine" {
+				t.Errorf("%s: %+v (%v, %v), want %s (%s) by the engine", h, e, ok, err, s, reason)
+			}
+		}
+		want("HB:1", status.Red, status.ReasonFever)
+		want("HB:2", status.Withheld, status.ReasonFever)
+		// A negative test clears the Yichang fever at the next sweep.
+		time.Sleep(time.Hour)
+		err = st.UpdateEngine(ctx, func(tx central.EngineTx) error {
+			_, err := tx.AddFact(ctx, central.Fact{Holder: "HB:2", Kind: central.FactTestNegative, At: time.Now().Add(-time.Minute), Source: "import:tests.csv:2"}, by)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Notify()
+		synctest.Wait()
+		want("HB:2", status.Green, status.ReasonUnspecified)
+		want("HB:1", status.Red, status.ReasonFever)
+	})
+}
