@@ -10,14 +10,18 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"periph.io/x/conn/v3/physic"
+
 	"sentinel/internal/central"
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/syncstore"
+	"sentinel/internal/passage"
 	"sentinel/sync/client"
 	"sentinel/sync/journal"
 	"sentinel/sync/server"
@@ -79,7 +83,8 @@ type centre struct {
 
 func (c *centre) start() {
 	c.store = c.open()
-	c.count.Store = syncstore.New(c.store, syncstore.Options{CentreKey: c.key, Site: func(d string) string { return "site-" + d }})
+	placeSites(c.t, c.store)
+	c.count.Store = syncstore.New(c.store, syncstore.Options{CentreKey: c.key, Site: func(d string) string { return "site-" + d }, Facts: c.store})
 	c.srv = httptest.NewServer(newHandler(c.t, &c.count, 5*time.Second)) // 127.0.0.1
 	c.proxy.setTarget(c.srv.Listener.Addr().String())
 }
@@ -212,6 +217,10 @@ func appendRounds(t *testing.T, ctx context.Context, tr *terminal) {
 				for i := lane; i < perRound; i += 4 {
 					n := r*perRound + i
 					p := passageOf(at.Add(time.Duration(n)*time.Second), fmt.Sprintf("in-%d", lane+1), tr.index+uint32(n))
+					if c, ok := feverOf(n); ok {
+						p.Decision, p.Reasons = passage.Refer, []string{"fever"}
+						p.Temperature = passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + physic.Temperature(c)*physic.MilliKelvin, Confidence: 0.9}
+					}
 					if _, err := tr.j.Append(ctx, p); err != nil {
 						t.Error(err)
 						return
@@ -313,6 +322,7 @@ func verify(t *testing.T, ctx context.Context, s centralStore, terms []*terminal
 		if h != v.Head {
 			t.Errorf("%s: the centre's chain ends at %v, the journal's at %v", tr.id, h, v.Head)
 		}
+		verifyFevers(t, ctx, s, tr)
 		if l, err := s.Link(ctx, tr.id, ep); err != nil || l.Seq != uint64(v.Last) || l.Hash != [32]byte(v.Head) {
 			t.Errorf("%s: got mark %d %x (%v), want %d with the journal's head", tr.id, l.Seq, l.Hash[:4], err, v.Last)
 		}
@@ -325,4 +335,75 @@ func newServer(tb testing.TB, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
 	return srv.Listener.Addr().String()
+}
+
+// feverOf says whether the n-th passage of a terminal is a fever, and its
+// reading in thousandths of a degree Celsius.
+func feverOf(n int) (int, bool) {
+	return 37_500 + n%20*100, n%37 == 5
+}
+
+// placeSites puts the terminals' sites in an area of the code engine, so
+// that their fevers are kept as facts.
+func placeSites(t *testing.T, s centralStore) {
+	t.Helper()
+	by := central.ChangeBy{Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), By: "ops:test"}
+	err := s.UpdateEngine(context.Background(), func(tx central.EngineTx) error {
+		if err := tx.PutArea(context.Background(), central.Area{ID: "ZJ", Kind: central.AreaProvince}, by); err != nil {
+			return err
+		}
+		for i := range terminals {
+			if err := tx.PutSite(context.Background(), central.Site{ID: fmt.Sprintf("site-gate-%d", i+1), Area: "ZJ"}, by); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// verifyFevers checks that every fever of the terminal's journal is a
+// fact of the code engine exactly once, with its holder, time, site and
+// reading, although answers were lost, uploads resent and the centre
+// restarted.
+func verifyFevers(t *testing.T, ctx context.Context, s centralStore, tr *terminal) {
+	t.Helper()
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	want := map[string]central.Fact{}
+	for n := range rounds * perRound {
+		if c, ok := feverOf(n); ok {
+			holder := fmt.Sprintf("ZJ:%d", tr.index+uint32(n))
+			want[holder] = central.Fact{Holder: holder, At: at.Add(time.Duration(n) * time.Second), Site: "site-" + tr.id,
+				Temperature: physic.ZeroCelsius + physic.Temperature(c)*physic.MilliKelvin}
+		}
+	}
+	got := map[string]int{}
+	err := s.ViewEngine(ctx, func(r central.EngineReader) error {
+		for holder, w := range want {
+			fs, err := r.Facts(ctx, holder)
+			if err != nil {
+				return err
+			}
+			for _, f := range fs {
+				if f.Kind != central.FactFever {
+					continue
+				}
+				got[holder]++
+				if !f.At.Equal(w.At) || f.Site != w.Site || f.Temperature != w.Temperature || !strings.HasPrefix(f.Source, "passage:"+tr.id+"/") {
+					t.Errorf("%s: fever fact %+v, want at %v, site %s, %.1f °C from a passage of %s", holder, f, w.At, w.Site, w.Temperature.Celsius(), tr.id)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for holder := range want {
+		if got[holder] != 1 {
+			t.Errorf("%s: %s has %d fever facts, want 1", tr.id, holder, got[holder])
+		}
+	}
 }

@@ -191,6 +191,9 @@ func Fevers(device string, epoch central.Epoch, site string, recs []server.Recor
 	return out
 }
 
+// keepFeversTimeout bounds keeping the fevers of one upload.
+const keepFeversTimeout = 30 * time.Second
+
 // keepFevers keeps the fevers of the records an ingest stored. The
 // records are stored already: a fever that cannot be kept is logged (the
 // passage itself is safe at the centre), never returned as an error that
@@ -211,6 +214,11 @@ func (a *Adapter) keepFevers(ctx context.Context, b *server.Batch, into central.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The passages are stored: the terminal hanging up (the request's
+	// context ends) must not lose their fevers, so they are kept in a
+	// context of their own.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepFeversTimeout)
+	defer cancel()
 	added, unplaced, err := central.KeepFevers(ctx, a.opts.Facts, facts, central.ChangeBy{
 		Time: now(), By: "ingest:" + b.Device, Why: "fever recorded at a checkpoint"})
 	if err != nil {
