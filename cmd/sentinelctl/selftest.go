@@ -113,6 +113,7 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			results = append(results, enrolment)
 		}
 		valueSets := checkValueSets(cfg.DataDir, time.Now())
+		euRules := checkEURules(cfg.DataDir, time.Now())
 		for _, l := range lanes {
 			results = append(results, selftestLane(ctx, hw, l, opts)...)
 			if ctx.Err() != nil {
@@ -136,7 +137,8 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 				Results   []checkResult `json:"results"`
 				Enrolment checkResult   `json:"enrolment"`
 				ValueSets checkResult   `json:"value_sets"`
-			}{failed == 0 && ctx.Err() == nil, results, enrolment, valueSets}); err != nil {
+				EURules   checkResult   `json:"eu_rules"`
+			}{failed == 0 && ctx.Err() == nil, results, enrolment, valueSets, euRules}); err != nil {
 				return err
 			}
 		} else {
@@ -145,6 +147,7 @@ func runSelftest(ctx context.Context, args []string, stdin io.Reader, stdout, st
 				fmt.Fprintf(stdout, "enrolment: %s\n", enrolment.Detail)
 			}
 			fmt.Fprintf(stdout, "EU value sets: %s\n", valueSets.Detail)
+			fmt.Fprintf(stdout, "EU business rules: %s\n", euRules.Detail)
 		}
 		if ctx.Err() != nil {
 			return errors.New("interrupted")

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"sentinel/crypto/trust"
+	"sentinel/internal/policy"
 )
 
 // BundleState is what the terminal holds of one kind of bundle.
@@ -16,6 +17,9 @@ type BundleState struct {
 	// ValueSets is how many EU DCC value sets a trust bundle carries
 	// (zero: codes are not checked against them).
 	ValueSets int
+	// EURules are the EU business rules a policy bundle carries (Len 0:
+	// EU DCCs are not held to any country's rules).
+	EURules policy.EURulesSummary
 }
 
 // Freshness returns the bundle's freshness at now.

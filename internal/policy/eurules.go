@@ -114,3 +114,53 @@ func (e *Engine) EURules() (country string, n int) {
 	}
 	return e.euCountry, e.eu.Len()
 }
+
+// EURulesSummary says which EU business rules a policy bundle carries,
+// for selftest and the display's bundle line: the country whose
+// acceptance rules apply, how many rules, and which are valid when.
+type EURulesSummary struct {
+	Country string
+	windows [][2]time.Time
+}
+
+// Len returns the number of rules.
+func (s EURulesSummary) Len() int { return len(s.windows) }
+
+// ValidAt returns how many of the rules are valid at t (ValidFrom ≤ t ≤
+// ValidTo): a rule published ahead of its date, or expired, counts in Len
+// but not here.
+func (s EURulesSummary) ValidAt(t time.Time) int {
+	n := 0
+	for _, w := range s.windows {
+		if !t.Before(w[0]) && !t.After(w[1]) {
+			n++
+		}
+	}
+	return n
+}
+
+// EURulesSummary returns the summary of the bundle's EU business rules (Len 0
+// when it carries none), or why they do not parse.
+func (b *Bundle) EURulesSummary() (EURulesSummary, error) {
+	rules, err := parseEURules(b.EUCountry, b.EURules)
+	if err != nil {
+		return EURulesSummary{}, err
+	}
+	return summarize(b.EUCountry, rules), nil
+}
+
+func summarize(country string, rules []*certlogic.Rule) EURulesSummary {
+	s := EURulesSummary{Country: country}
+	for _, r := range rules {
+		s.windows = append(s.windows, [2]time.Time{r.ValidFrom, r.ValidTo})
+	}
+	return s
+}
+
+// EURulesSummary is the summary of the rules the engine enforces.
+func (e *Engine) EURulesSummary() EURulesSummary {
+	if e == nil || e.eu == nil {
+		return EURulesSummary{}
+	}
+	return summarize(e.euCountry, e.eu.Rules())
+}

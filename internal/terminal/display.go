@@ -177,7 +177,8 @@ func displayBundles(st *gate.State, now time.Time) []ui.Bundle {
 			b = st.StatusList()
 		}
 		out = append(out, ui.Bundle{Kind: k, Freshness: b.Freshness(now), Version: b.Version,
-			NoValueSets: k == trust.KindTrust && b.Version != 0 && b.ValueSets == 0})
+			NoValueSets: k == trust.KindTrust && b.Version != 0 && b.ValueSets == 0,
+			EUCountry:   b.EURules.Country, EURules: b.EURules.Len(), EURulesValid: b.EURules.ValidAt(now)})
 	}
 	return out
 }

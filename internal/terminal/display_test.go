@@ -1,13 +1,18 @@
 package terminal
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"sentinel/crypto/trust"
 	"sentinel/internal/gate"
+	"sentinel/internal/policy"
 	"sentinel/internal/ui"
 )
 
@@ -102,6 +107,60 @@ func TestDisplayNoValueSets(t *testing.T) {
 		for _, b := range displayBundles(&gate.State{Bundles: map[trust.Kind]gate.BundleState{trust.KindTrust: c.trust}}, now) {
 			if b.NoValueSets != (c.want && b.Kind == trust.KindTrust) {
 				t.Errorf("trust %+v: %s shows no value sets %v", c.trust, b.Kind, b.NoValueSets)
+			}
+		}
+	}
+}
+
+// euRulesFixture is a policy bundle's EU rules for XX: GR-XX-0001 as in
+// certlogic's testdata (valid from 2021-07-01 to 2030-06-01) and a copy
+// published ahead of its date (valid from 2027).
+func euRulesFixture(t *testing.T) policy.EURulesSummary {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "crypto", "certlogic", "testdata", "rules", "XX", "GR-XX-0001", "rule.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := strings.Replace(strings.Replace(string(b), `"2021-07-01T00:00:00Z"`, `"2027-01-01T00:00:00Z"`, 1),
+		`"Version": "1.0.0"`, `"Version": "1.0.1"`, 1)
+	pb := &policy.Bundle{EUCountry: "XX", EURules: []json.RawMessage{b, json.RawMessage(later)}}
+	s, err := pb.EURulesSummary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestDisplayEURules: the bundle line shows the country whose EU business
+// rules the policy enforces, how many it carries and how many are valid
+// now; a policy without rules shows none.
+func TestDisplayEURules(t *testing.T) {
+	rules := euRulesFixture(t)
+	for _, c := range []struct {
+		now          time.Time
+		rules        policy.EURulesSummary
+		total, valid int
+	}{
+		{time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), rules, 2, 1},
+		{time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC), rules, 2, 2},
+		{time.Date(2031, 1, 1, 9, 0, 0, 0, time.UTC), rules, 2, 0},
+		{time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), policy.EURulesSummary{}, 0, 0},
+	} {
+		st := &gate.State{Bundles: map[trust.Kind]gate.BundleState{
+			trust.KindPolicy: {Version: 5, FreshUntil: c.now.Add(time.Hour), EURules: c.rules}}}
+		for _, b := range displayBundles(st, c.now) {
+			if b.Kind != trust.KindPolicy {
+				if b.EURules != 0 || b.EUCountry != "" {
+					t.Errorf("%s shows EU rules: %+v", b.Kind, b)
+				}
+				continue
+			}
+			wantCountry := ""
+			if c.total > 0 {
+				wantCountry = "XX"
+			}
+			if b.EUCountry != wantCountry || b.EURules != c.total || b.EURulesValid != c.valid {
+				t.Errorf("at %s: policy line %+v, want %s %d rules, %d valid", c.now, b, wantCountry, c.total, c.valid)
 			}
 		}
 	}

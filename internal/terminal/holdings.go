@@ -673,7 +673,9 @@ func (h *holdings) built() *loaded {
 	var version uint64
 	if h.policy.inUse {
 		version = h.policy.bundle.Version
-		st.Bundles[trust.KindPolicy] = bundleState(h.policy.bundle)
+		ps := bundleState(h.policy.bundle)
+		ps.EURules = h.policy.engine.EURulesSummary()
+		st.Bundles[trust.KindPolicy] = ps
 	}
 	st.Policy = gate.PolicyEngine(h.policy.engine, version, h.siteID)
 	if h.status.list != nil {

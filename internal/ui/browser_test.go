@@ -325,7 +325,7 @@ func TestBrowser(t *testing.T) {
 	degraded.Bundles = []Bundle{
 		{Kind: trust.KindTrust, Freshness: trust.FreshnessGrace, NoValueSets: true},
 		{Kind: trust.KindStatusBase, Freshness: trust.FreshnessStale},
-		{Kind: trust.KindPolicy, Freshness: trust.FreshnessFresh},
+		{Kind: trust.KindPolicy, Freshness: trust.FreshnessFresh, EUCountry: "AT", EURules: 25, EURulesValid: 21},
 	}
 	s.SetStatus(degraded)
 	s.Show(Shown{Lane: "in-1", Verdict: passage.Deny, Colour: credential.ColourGreen, MaskedName: "Chen *", Temperature: passage.Temperature{State: passage.TempUnavailable},
@@ -333,7 +333,7 @@ func TestBrowser(t *testing.T) {
 		Message: map[string]string{"en": "The terminal cannot record passages: keep the gate shut and switch to the manual procedure.", "zh": "终端无法记录通行：保持闸门关闭，改用人工流程。"}})
 	waitFor("manual", laneShows("deny", "Chen *")+` && !!document.getElementById('banner-manual')`)
 	got = check("manual", "", want{outcome: "deny", shape: "octagon", word: "STOP", contains: []string{"thermometer fault", "NOT RECORDED"}, banners: []string{"MANUAL PROCEDURE"}})
-	for _, w := range []string{"Thermometer FAULT", "Status list STALE", "Keys grace", "no EU value sets: EU certificate codes not checked"} {
+	for _, w := range []string{"Thermometer FAULT", "Status list STALE", "Keys grace", "no EU value sets: EU certificate codes not checked", "EU rules AT 21/25 valid now"} {
 		if !strings.Contains(got.Health, w) {
 			t.Errorf("manual: health shows %q, want %q", got.Health, w)
 		}

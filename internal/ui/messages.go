@@ -78,6 +78,8 @@ var catalogue = map[string][2]string{
 	"bundle.policy":           {"Rules", "通行规则"},
 	"bundle.config":           {"Settings", "站点设置"},
 	"bundle.novaluesets":      {"no EU value sets: EU certificate codes not checked", "无欧盟代码表：未核对欧盟证书代码"},
+	"bundle.eurules":          {"EU rules", "欧盟规则"},
+	"bundle.eurulesvalid":     {"valid now", "当前有效"},
 	"fresh.fresh":             {"fresh", "最新"},
 	"fresh.grace":             {"grace", "宽限期"},
 	"fresh.stale":             {"STALE", "已过期"},

@@ -89,6 +89,9 @@ type bundleView struct {
 	Freshness   string `json:"freshness"`
 	Version     uint64 `json:"version"`
 	NoValueSets bool   `json:"no_value_sets,omitempty"`
+	EUCountry   string `json:"eu_country,omitempty"`
+	EURules     int    `json:"eu_rules,omitempty"`
+	EUValid     int    `json:"eu_rules_valid,omitempty"`
 }
 
 // snapshot renders the state in lang. s.mu is held.
@@ -165,7 +168,8 @@ func (s *Server) snapshot(lang string) snapshot {
 			sv.LastSync = syncWords(lang, st.LastSync, now, s.opts.Location)
 		}
 		for _, b := range st.Bundles {
-			sv.Bundles = append(sv.Bundles, bundleView{Kind: string(b.Kind), Freshness: b.Freshness.String(), Version: b.Version, NoValueSets: b.NoValueSets})
+			sv.Bundles = append(sv.Bundles, bundleView{Kind: string(b.Kind), Freshness: b.Freshness.String(), Version: b.Version, NoValueSets: b.NoValueSets,
+				EUCountry: b.EUCountry, EURules: b.EURules, EUValid: b.EURulesValid})
 		}
 		snap.Status = sv
 	}

@@ -115,6 +115,12 @@ type Bundle struct {
 	// of EU certificates are not checked against them; the bundle line
 	// says so.
 	NoValueSets bool
+	// EUCountry, EURules and EURulesValid: a policy bundle that holds EU
+	// DCCs to a country's business rules, how many rules it carries and
+	// how many are valid now; the bundle line shows them.
+	EUCountry    string
+	EURules      int
+	EURulesValid int
 }
 
 // Status is the terminal's state around the passages. SetStatus replaces

@@ -305,6 +305,14 @@
           v.dataset.bundle = 'value-sets';
           v.dataset.state = 'none';
         }
+        if (b.eu_rules) {
+          // The EU business rules the policy holds EU DCCs to: country,
+          // rules valid now of those carried.
+          const r = stItem(h, b.eu_rules_valid ? 'ok' : 'warn',
+            t('bundle.eurules') + ' ' + b.eu_country + ' ' + (b.eu_rules_valid || 0) + '/' + b.eu_rules + ' ' + t('bundle.eurulesvalid'));
+          r.dataset.bundle = 'eu-rules';
+          r.dataset.state = b.eu_rules_valid ? 'valid' : 'none-valid';
+        }
       }
     }
   }
