@@ -46,9 +46,13 @@
 // every type. Other extended key usages do not count.
 //
 // Schema: the health certificate is decoded twice: into typed structs for
-// the credential (fast), and into JSON values for the official JSON schema
-// of the eHealth Network, embedded under schema/ with its licence and
-// compiled once, on first use. Options.SkipSchema skips that check; the
+// the credential, and into CBOR values for the official JSON schema of the
+// eHealth Network, embedded under schema/ with its licence and compiled
+// once, on first use, into Go checks that walk those values (no JSON
+// tree; fastschema.go). The jsonschema library's validator of the same
+// schemas is kept as the reference: a differential test over the corpus
+// and a fuzz test hold the two to the same verdicts. Options.SkipSchema
+// skips that check; the
 // rule "exactly one of v, t and r, with exactly one entry" is enforced
 // either way.
 //

@@ -33,6 +33,7 @@ type schemaVersion struct {
 	name    string // "1.3.0"
 	file    string // path in schemaFS
 	compile func() (*jsonschema.Schema, error)
+	fast    func() (*check, error)
 }
 
 // schemas lists the embedded versions in ascending order; built once, on
@@ -48,6 +49,17 @@ var schemas = sync.OnceValue(func() []*schemaVersion {
 		}
 		sv := &schemaVersion{ver: v, name: name, file: f}
 		sv.compile = sync.OnceValues(func() (*jsonschema.Schema, error) { return compileSchema(sv.file) })
+		sv.fast = sync.OnceValues(func() (*check, error) {
+			b, err := schemaFS.ReadFile(sv.file)
+			if err != nil {
+				return nil, err
+			}
+			c, err := compileFast(b)
+			if err != nil {
+				return nil, fmt.Errorf("dcc: schema %s: %w", sv.file, err)
+			}
+			return c, nil
+		})
 		out = append(out, sv)
 	}
 	slices.SortFunc(out, func(a, b *schemaVersion) int { return compareVersion(a.ver, b.ver) })
@@ -141,7 +153,44 @@ func schemaFor(ver string) (*schemaVersion, error) {
 // valid under today's schema is valid; nothing that the newest schema
 // refuses is accepted on the strength of an older one alone, except what
 // that older version itself allowed.
+//
+// The schemas run compiled into Go checks that walk the decoded CBOR
+// (fastschema.go); validateSchemaJSON, the same through a JSON tree and
+// the jsonschema library, is the reference they are tested against.
 func validateSchema(raw []byte, ver string) error {
+	sv, err := schemaFor(ver)
+	if err != nil {
+		return err
+	}
+	var doc any
+	if err := decMode.Unmarshal(raw, &doc); err != nil {
+		return credential.Reject(credential.FormatDCC, credential.ReasonSchema, "health certificate: %w", err)
+	}
+	top, err := sv.fast()
+	if err != nil {
+		return err // the embedded schemas compile (a test says so)
+	}
+	verr := validateFast(top, doc, ver)
+	if verr == nil {
+		return nil
+	}
+	all := schemas()
+	if newest := all[len(all)-1]; newest != sv {
+		if nt, err := newest.fast(); err == nil && validateFast(nt, doc, ver) == nil {
+			return nil
+		}
+	}
+	detail := "invalid"
+	if f, ok := verr.(*schemaFault); ok {
+		detail = "at /" + strings.Join(f.path, "/")
+	}
+	return credential.Reject(credential.FormatDCC, credential.ReasonSchema,
+		"health certificate does not follow schema %s: %s", sv.name, detail)
+}
+
+// validateSchemaJSON is validateSchema through a JSON tree and the
+// jsonschema library: slower, and the reference of the differential test.
+func validateSchemaJSON(raw []byte, ver string) error {
 	sv, err := schemaFor(ver)
 	if err != nil {
 		return err
