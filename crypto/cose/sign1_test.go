@@ -1,6 +1,7 @@
 package cose
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -273,4 +274,27 @@ func TestParsePreferProtected(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzBytesNoCopy: a BytesNoCopy decodes what a []byte decodes, from the
+// same bytes, and fails where it fails.
+func FuzzBytesNoCopy(f *testing.F) {
+	for _, seed := range [][]byte{{0x40}, {0x43, 1, 2, 3}, {0x58, 2, 9, 9}, {0x59, 0, 1, 7}, {0xf6}, {0xf7}, {0x5f, 0x41, 1, 0xff}, {0x01}, {0x61, 'a'}, {0x5a, 0, 0, 0, 1, 5}} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want []byte
+		werr := DecMode().Unmarshal(data, &want)
+		var got BytesNoCopy
+		gerr := DecMode().Unmarshal(data, &got)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("[]byte: %v; BytesNoCopy: %v", werr, gerr)
+		}
+		if werr == nil && (!bytes.Equal(want, got) || (want == nil) != (got == nil)) {
+			t.Fatalf("[]byte %x, BytesNoCopy %x", want, got)
+		}
+		if len(got) > 0 && data[0]>>5 == 2 && data[0] != 0x5f && &got[0] != &data[len(data)-len(got)] {
+			t.Fatal("BytesNoCopy copied")
+		}
+	})
 }

@@ -217,13 +217,13 @@ type State struct {
 
 // envelope is the signed map.
 type envelope struct {
-	Kind       string `cbor:"1,keyasint"`
-	Version    uint64 `cbor:"2,keyasint"`
-	IssuedAt   int64  `cbor:"3,keyasint"`
-	FreshUntil int64  `cbor:"4,keyasint"`
-	GraceUntil int64  `cbor:"5,keyasint"`
-	Payload    []byte `cbor:"6,keyasint"`
-	Base       uint64 `cbor:"7,keyasint,omitempty"`
+	Kind       string           `cbor:"1,keyasint"`
+	Version    uint64           `cbor:"2,keyasint"`
+	IssuedAt   int64            `cbor:"3,keyasint"`
+	FreshUntil int64            `cbor:"4,keyasint"`
+	GraceUntil int64            `cbor:"5,keyasint"`
+	Payload    cose.BytesNoCopy `cbor:"6,keyasint"` // aliases the COSE message's payload
+	Base       uint64           `cbor:"7,keyasint,omitempty"`
 }
 
 // bundleFile is the outer array.
@@ -231,7 +231,7 @@ type bundleFile struct {
 	_          struct{} `cbor:",toarray"`
 	Magic      string
 	Delegation []byte
-	Envelope   []byte
+	Envelope   cose.BytesNoCopy // aliases the file's bytes while it is opened
 }
 
 // bundleDecMode decodes outside bytes: duplicate keys refused, sizes

@@ -3,6 +3,7 @@ package status
 import (
 	"cmp"
 	"fmt"
+	"runtime"
 	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -116,9 +117,22 @@ func roaringOf(b []byte, count uint64) (bm *roaring.Bitmap, err error) {
 	return bm, nil
 }
 
+// gcBefore is the payload size from which buildBase collects garbage first.
+const gcBefore = 1 << 20
+
 // buildBase makes the snapshot of a status-base payload in one pass.
 func buildBase(version uint64, data []byte) (*snapshot, error) {
 	const op = "parse status base"
+	if len(data) >= gcBefore {
+		// Opening the bundle left garbage as large as the payload (the
+		// file, the signed structure); the last collection, with all of
+		// it live, set the heap's goal to twice that, so without a
+		// collection now the list would grow into fresh memory beside
+		// it. Collected, the list reuses it: at 7 M entries the peak RSS
+		// drops by about 20 MB for a few milliseconds of CPU (the live
+		// heap is mostly pointer-free bytes).
+		runtime.GC()
+	}
 	w, err := decodeWire(op, data, false)
 	if err != nil {
 		return nil, err

@@ -175,3 +175,31 @@ func FuzzApplyBase(f *testing.F) {
 		}
 	})
 }
+
+// TestParsedPayloadOwnsItsBytes: the wire form aliases the payload, but a
+// parsed Payload keeps copies: changing the bytes afterwards changes
+// nothing it says.
+func TestParsedPayloadOwnsItsBytes(t *testing.T) {
+	data := randomBase(t, rand.New(rand.NewPCG(5, 5)))
+	want, err := applyOld(1, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ParseBase(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range data {
+		data[i] = ^data[i]
+	}
+	got, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := got.ApplyBasePayload(1, p); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.cur.Load(), want.cur.Load()) {
+		t.Fatal("the parsed payload changed with the bytes it was parsed from")
+	}
+}

@@ -57,14 +57,18 @@ const (
 // serialization. times are count values of width bits (most significant
 // first): entry i, in index order, took effect at t0 + times[i]. A removal
 // is [issuer, count, enc, k, members].
+//
+// The byte strings decode without a copy (cose.BytesNoCopy): they alias
+// the payload, which must stay unchanged while the wire form is in use;
+// what a Payload keeps is copied.
 type wirePayload struct {
-	Format           uint64        `cbor:"1,keyasint"`
-	Native           []wireGroup   `cbor:"2,keyasint,omitempty"`
-	Pseudonyms       []byte        `cbor:"3,keyasint,omitempty"`
-	Revoked          []byte        `cbor:"4,keyasint,omitempty"`
-	RemoveNative     []wireRemoval `cbor:"5,keyasint,omitempty"`
-	RemovePseudonyms []byte        `cbor:"6,keyasint,omitempty"`
-	Unrevoke         []byte        `cbor:"7,keyasint,omitempty"`
+	Format           uint64           `cbor:"1,keyasint"`
+	Native           []wireGroup      `cbor:"2,keyasint,omitempty"`
+	Pseudonyms       cose.BytesNoCopy `cbor:"3,keyasint,omitempty"`
+	Revoked          cose.BytesNoCopy `cbor:"4,keyasint,omitempty"`
+	RemoveNative     []wireRemoval    `cbor:"5,keyasint,omitempty"`
+	RemovePseudonyms cose.BytesNoCopy `cbor:"6,keyasint,omitempty"`
+	Unrevoke         cose.BytesNoCopy `cbor:"7,keyasint,omitempty"`
 }
 
 type wireGroup struct {
@@ -77,10 +81,10 @@ type wireGroup struct {
 	Count   uint64
 	Enc     uint8
 	K       uint8
-	Members []byte
+	Members cose.BytesNoCopy
 	T0      int64
 	Width   uint8
-	Times   []byte
+	Times   cose.BytesNoCopy
 }
 
 type wireRemoval struct {
@@ -89,7 +93,7 @@ type wireRemoval struct {
 	Count   uint64
 	Enc     uint8
 	K       uint8
-	Members []byte
+	Members cose.BytesNoCopy
 }
 
 // Payload is a parsed, validated status-base or status-delta payload.
@@ -296,7 +300,8 @@ func parseGroup(w *wireGroup) (group, error) {
 	g := group{
 		issuer: w.Issuer,
 		class:  class{status: Status(w.Status), reason: w.Reason, lapse: w.Lapse, until: w.Until},
-		idx:    idx, t0: w.T0, width: uint(w.Width), times: w.Times,
+		// The wire's bytes alias the caller's payload: keep a copy.
+		idx: idx, t0: w.T0, width: uint(w.Width), times: bytes.Clone(w.Times),
 	}
 	if w.Until != 0 {
 		for i := range idx {
