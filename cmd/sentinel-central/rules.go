@@ -185,6 +185,9 @@ func runRulesTest(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		if err != nil {
 			return cli.Usagef("%v", err)
 		}
+		if _, err := snap.AddVisits(ctx, st, now, set.Lookback()); err != nil {
+			return err
+		}
 		sim := engine.Simulate(snap.Holders, current, set, snap.World(), now)
 		rep := rulesTestReport{At: now, Judged: sim.Judged, Unjudged: sim.Unjudged, Counts: map[string]map[string]int{}, Moves: map[string]int{}, Changes: []rulesTestChange{}}
 		for _, region := range set.Regions() {
@@ -539,6 +542,9 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 		}
 		snap, _, err := loadEngine(ctx, st, now)
 		if err != nil {
+			return err
+		}
+		if _, err := snap.AddVisits(ctx, st, now, snap.Deployed.Lookback()); err != nil {
 			return err
 		}
 		res, err := snap.Deployed.Evaluate(snap.Holder(h.String()), snap.World(), now)

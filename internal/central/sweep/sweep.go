@@ -52,6 +52,9 @@ func Run(ctx context.Context, st central.Store, pub *statuspub.Publisher, now ti
 	if err := st.ViewEngine(ctx, func(r central.EngineReader) (err error) { snap, err = engine.Load(ctx, r); return err }); err != nil {
 		return rep, err
 	}
+	if _, err := snap.AddVisits(ctx, st, now, snap.Deployed.Lookback()); err != nil {
+		return rep, err
+	}
 	current := map[string]central.StatusEntry{}
 	err := st.ViewStatus(ctx, func(r central.StatusReader) error {
 		for e, err := range r.Entries(ctx) {

@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"sentinel/internal/central"
+	"sentinel/internal/passage"
+)
+
+// Lookback is how far back a fact can still give a status under the set:
+// the longest finite period of its rules (a year at most).
+func (s *Set) Lookback() time.Duration {
+	var d time.Duration
+	for _, rs := range s.byRegion {
+		for _, r := range rs.rules {
+			if r.per != Open && r.per > d {
+				d = r.per
+			}
+		}
+	}
+	if d == 0 {
+		d = DefaultRed
+	}
+	return min(d, maxPeriod)
+}
+
+// AddVisits gives the snapshot's holders a visit fact for each admitted
+// passage, from lookback before now until now, at a site whose area was
+// graded medium or high risk at the passage's time (by the grades as they
+// stand now). Visits are derived from the passages each time rather than
+// stored, so an area graded after the passages still counts them, and a
+// passage at a low-risk site costs nothing. It returns how many it added.
+func (s *Snapshot) AddVisits(ctx context.Context, src PassageSource, now time.Time, lookback time.Duration) (int, error) {
+	from := now.Add(-lookback)
+	byHolder := map[string]int{}
+	for i, h := range s.Holders {
+		byHolder[h.ID] = i
+	}
+	have := map[string]bool{} // sources of stored visits
+	for _, h := range s.Holders {
+		for _, f := range h.Facts {
+			if f.Kind == KindVisit {
+				have[f.Holder+" "+f.Source] = true
+			}
+		}
+	}
+	sites := make([]string, 0, len(s.Areas.sites))
+	for id := range s.Areas.sites {
+		sites = append(sites, id)
+	}
+	slices.Sort(sites)
+	added := 0
+	for _, site := range sites {
+		area := s.Areas.sites[site].Area
+		if !s.risky(area, from, now) {
+			continue
+		}
+		for p, err := range src.Passages(ctx, central.Filter{Site: site, From: from, To: now.Add(time.Nanosecond)}) {
+			if err != nil {
+				return added, fmt.Errorf("visits at %s: %w", site, err)
+			}
+			if p.Holder == "" || p.Decision != string(passage.Admit) || rank(s.Areas.Level(area, p.Time)) < rank(Medium) {
+				continue
+			}
+			f := Fact{Holder: p.Holder, Kind: KindVisit, At: p.Time.UTC(), Site: site, Area: area,
+				Source: fmt.Sprintf("passage:%s/%s/%d", p.Device, p.Epoch, p.Seq)}
+			if have[f.Holder+" "+f.Source] {
+				continue
+			}
+			have[f.Holder+" "+f.Source] = true
+			i, ok := byHolder[f.Holder]
+			if !ok {
+				i = len(s.Holders)
+				byHolder[f.Holder] = i
+				s.Holders = append(s.Holders, Holder{ID: f.Holder})
+			}
+			s.Holders[i].Facts = append(s.Holders[i].Facts, f)
+			added++
+		}
+	}
+	slices.SortFunc(s.Holders, func(a, b Holder) int { return strings.Compare(a.ID, b.ID) })
+	return added, nil
+}
+
+// risky reports whether area was medium or high risk at some time in
+// [from, now]: at from, or from a grade of it or of an area it lies in
+// that took effect in between.
+func (s *Snapshot) risky(area string, from, now time.Time) bool {
+	if rank(s.Areas.Level(area, from)) >= rank(Medium) {
+		return true
+	}
+	for _, id := range s.Areas.Path(area) {
+		for _, g := range s.Areas.grades[id] {
+			if g.Effective.After(from) && !g.Effective.After(now) && rank(s.Areas.Level(area, g.Effective)) >= rank(Medium) {
+				return true
+			}
+		}
+	}
+	return false
+}
