@@ -264,9 +264,16 @@ func (f *schemaFault) Error() string { return "at /" + strings.Join(f.path, "/")
 func fault(why string) *schemaFault { return &schemaFault{why: why} }
 
 func (f *schemaFault) in(step string) *schemaFault {
+	if f == quietFault {
+		return f
+	}
 	f.path = append([]string{step}, f.path...)
 	return f
 }
+
+// quietFault is the fault of a walk whose fault is not reported (an
+// alternative of anyOf or oneOf): no allocation, no path.
+var quietFault = &schemaFault{why: "does not match"}
 
 // place is where a value sits, for the 1.0.x leniencies of lenientTree:
 // dob, v[i].dt and r[i].fr/df/du are read as their date.
@@ -294,6 +301,15 @@ func validateFast(top *check, doc any, ver string) error {
 
 type walker struct {
 	lenient bool // 1.0.x dates
+	quiet   bool // faults are not reported: return quietFault
+}
+
+// fault is a fault at the value being walked.
+func (w walker) fault(why string) *schemaFault {
+	if w.quiet {
+		return quietFault
+	}
+	return &schemaFault{why: why}
 }
 
 // resolve follows $ref (a node with $ref has no assertion of its own).
@@ -321,7 +337,7 @@ func isNull(v any, depth int) bool {
 // every part of the document.
 func (w walker) walk(c *check, v any, depth int, at place) *schemaFault {
 	if depth > 32 {
-		return fault("nested too deeply")
+		return w.fault("nested too deeply")
 	}
 	c = c.resolve()
 	switch x := v.(type) {
@@ -332,13 +348,13 @@ func (w walker) walk(c *check, v any, depth int, at place) *schemaFault {
 	case []any:
 		if c != nil {
 			if c.types != 0 && c.types&kArray == 0 {
-				return fault("wrong type")
+				return w.fault("wrong type")
 			}
 			if c.minItems >= 0 && len(x) < c.minItems {
-				return fault("too few items")
+				return w.fault("too few items")
 			}
 			if c.maxItems >= 0 && len(x) > c.maxItems {
-				return fault("too many items")
+				return w.fault("too many items")
 			}
 		}
 		sub, next := (*check)(nil), placeOther
@@ -360,10 +376,10 @@ func (w walker) walk(c *check, v any, depth int, at place) *schemaFault {
 	}
 	k, f := scalarKind(v)
 	if f != nil || c == nil {
-		return f
+		return w.quietly(f)
 	}
 	if c.types != 0 && c.types&k == 0 {
-		return fault("wrong type")
+		return w.fault("wrong type")
 	}
 	switch k {
 	case kString:
@@ -372,38 +388,39 @@ func (w walker) walk(c *check, v any, depth int, at place) *schemaFault {
 			s = dateOf(s)
 		}
 		if f := c.checkString(s); f != nil {
-			return f
+			return w.quietly(f)
 		}
 	case kInteger, kNumber:
 		if f := c.checkNumber(v); f != nil {
-			return f
+			return w.quietly(f)
 		}
 	}
 	return w.combinators(c, v, depth, at)
+}
+
+// quietly turns a fault into quietFault in a quiet walk.
+func (w walker) quietly(f *schemaFault) *schemaFault {
+	if f != nil && w.quiet {
+		return quietFault
+	}
+	return f
 }
 
 // walkObject checks a map.
 func (w walker) walkObject(c *check, m map[any]any, depth int, at place) *schemaFault {
 	if len(m) > 0 {
 		if f := checkKeys(m); f != nil {
-			return f
+			return w.quietly(f)
 		}
 	}
-	// lenientTree: a v, t or r of the root whose value is null is absent.
-	skip := func(name string) bool {
-		if at != placeRoot || (name != "v" && name != "t" && name != "r") {
-			return false
-		}
-		e, ok := m[name]
-		return ok && isNull(e, depth+1)
-	}
+	skip := func(name string) bool { return at == placeRoot && nullGroup(m, name, depth) }
 	if c != nil {
 		if c.types != 0 && c.types&kObject == 0 {
-			return fault("wrong type")
+			return w.fault("wrong type")
 		}
 		for _, r := range c.required {
 			if !hasKey(m, r) || skip(r) {
-				return fault("missing property " + r)
+				return w.fault("missing property " + r)
 			}
 		}
 	}
@@ -446,32 +463,44 @@ func (w walker) walkObject(c *check, m map[any]any, depth int, at place) *schema
 	return w.combinators(c, m, depth, at)
 }
 
+// nullGroup says whether name is a v, t or r whose value is null, which
+// lenientTree removes from the root.
+func nullGroup(m map[any]any, name string, depth int) bool {
+	if name != "v" && name != "t" && name != "r" {
+		return false
+	}
+	e, ok := m[name]
+	return ok && isNull(e, depth+1)
+}
+
 // combinators applies anyOf and oneOf.
 func (w walker) combinators(c *check, v any, depth int, at place) *schemaFault {
-	if c == nil {
+	if c == nil || (len(c.anyOf) == 0 && len(c.oneOf) == 0) {
 		return nil
 	}
+	quiet := w
+	quiet.quiet = true
 	if len(c.anyOf) > 0 {
 		ok := false
 		for _, s := range c.anyOf {
-			if w.walk(s, v, depth, at) == nil {
+			if quiet.walk(s, v, depth, at) == nil {
 				ok = true
 				break
 			}
 		}
 		if !ok {
-			return fault("matches none of anyOf")
+			return w.fault("matches none of anyOf")
 		}
 	}
 	if len(c.oneOf) > 0 {
 		n := 0
 		for _, s := range c.oneOf {
-			if w.walk(s, v, depth, at) == nil {
+			if quiet.walk(s, v, depth, at) == nil {
 				n++
 			}
 		}
 		if n != 1 {
-			return fault("does not match exactly one of oneOf")
+			return w.fault("does not match exactly one of oneOf")
 		}
 	}
 	return nil
