@@ -160,6 +160,15 @@ func TestPackagesInspect(t *testing.T) {
 			if got := field(info, "Architecture"); got != arch {
 				t.Errorf("Architecture: got %q, want %q", got, arch)
 			}
+			if name == "sentinel-terminal" {
+				// The kiosk's programs; Debian's cage does not start
+				// without Xwayland and does not depend on it.
+				for _, p := range []string{"cage", "chromium", "xwayland"} {
+					if !slices.Contains(strings.Split(field(info, "Recommends"), ", "), p) {
+						t.Errorf("Recommends %q lacks %s, which the kiosk needs", field(info, "Recommends"), p)
+					}
+				}
+			}
 			version := field(info, "Version")
 			versions[version] = true
 			for _, s := range []string{"postinst", "prerm", "postrm", "conffiles"} {
