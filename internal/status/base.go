@@ -1,7 +1,6 @@
 package status
 
 import (
-	"cmp"
 	"fmt"
 	"runtime"
 	"slices"
@@ -156,9 +155,9 @@ func buildBase(version uint64, data []byte) (*snapshot, error) {
 	if s.revoked, err = parseHashes(w.Revoked); err != nil {
 		return nil, fmt.Errorf("%s: revoked: %w", op, err)
 	}
-	var buf []nent
+	var buf, tmp []nent
 	for _, name := range order {
-		is, err := streamIssuer(w, byIssuer[name], &buf)
+		is, err := streamIssuer(w, byIssuer[name], &buf, &tmp)
 		if err != nil {
 			return nil, fmt.Errorf("apply status base: issuer %s: %w", name, err)
 		}
@@ -170,8 +169,8 @@ func buildBase(version uint64, data []byte) (*snapshot, error) {
 }
 
 // streamIssuer builds one issuer's set from its groups (indexes into
-// w.Native), one block at a time; buf is reused between calls.
-func streamIssuer(w *wirePayload, groups []int, buf *[]nent) (*issuerSet, error) {
+// w.Native), one block at a time; buf and tmp are reused between calls.
+func streamIssuer(w *wirePayload, groups []int, buf, tmp *[]nent) (*issuerSet, error) {
 	is := &issuerSet{}
 	cs := make([]*cursor, 0, len(groups))
 	for _, gi := range groups {
@@ -207,7 +206,7 @@ func streamIssuer(w *wirePayload, groups []int, buf *[]nent) (*issuerSet, error)
 		}
 		*buf = ents
 		if len(cs) > 1 {
-			slices.SortFunc(ents, func(a, b nent) int { return cmp.Compare(a.idx, b.idx) })
+			*tmp = sortLow(ents, (*tmp)[:0])
 			for i := 1; i < len(ents); i++ {
 				if ents[i].idx == ents[i-1].idx {
 					return nil, fmt.Errorf("holder %d listed twice: %w", ents[i].idx, ErrMalformed)
@@ -216,4 +215,30 @@ func streamIssuer(w *wirePayload, groups []int, buf *[]nent) (*issuerSet, error)
 		}
 		is.appendBlocks(ents)
 	}
+}
+
+// sortLow sorts ents, which share their index's high 16 bits, by the low
+// 16 bits in two stable counting passes of a byte each (a comparison sort
+// took half the CPU time of applying a 7 M-entry base). tmp is scratch
+// space; the grown scratch is returned for reuse.
+func sortLow(ents, tmp []nent) []nent {
+	tmp = slices.Grow(tmp[:0], len(ents))[:len(ents)]
+	src, dst := ents, tmp
+	for shift := uint(0); shift < 16; shift += 8 {
+		var count [257]int
+		for i := range src {
+			count[int(byte(src[i].idx>>shift))+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for i := range src {
+			b := byte(src[i].idx >> shift)
+			dst[count[b]] = src[i]
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	// Two passes: the sorted entries are back in ents.
+	return tmp
 }

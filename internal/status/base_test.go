@@ -1,10 +1,12 @@
 package status
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -201,5 +203,25 @@ func TestParsedPayloadOwnsItsBytes(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got.cur.Load(), want.cur.Load()) {
 		t.Fatal("the parsed payload changed with the bytes it was parsed from")
+	}
+}
+
+// TestSortLow: the counting sort orders a block's entries as a comparison
+// sort does, carrying each entry whole.
+func TestSortLow(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	var tmp []nent
+	for _, n := range []int{0, 1, 2, 255, 256, 257, 5000, 1 << 16} {
+		perm := r.Perm(1 << 16)[:n]
+		ents := make([]nent, n)
+		for i, lo := range perm {
+			ents[i] = nent{idx: 7<<16 | uint32(lo), cls: uint16(r.IntN(MaxClasses)), eff: r.Int64()}
+		}
+		want := slices.Clone(ents)
+		slices.SortFunc(want, func(a, b nent) int { return cmp.Compare(a.idx, b.idx) })
+		tmp = sortLow(ents, tmp)
+		if !slices.Equal(ents, want) {
+			t.Fatalf("%d entries: not sorted as a comparison sort sorts", n)
+		}
 	}
 }

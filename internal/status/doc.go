@@ -75,6 +75,18 @@
 // themselves. Applying a delta costs time proportional to the blocks it
 // touches (a million changes on 7 M entries: about half a second).
 //
+// # Applying a base
+//
+// ApplyBase builds the list in one pass from the payload's bytes: the CBOR
+// byte strings alias the payload (cose.BytesNoCopy), each group's members
+// and times are read by a cursor, and an issuer's groups are merged one
+// block at a time (a counting sort on the low 16 bits) into blocks made at
+// their final size. Nothing the size of the list exists beside it but the
+// payload. At 7 M entries (bench/statusbase, a 24 MB bundle through
+// client.LoadStatus): peak RSS 82 MB for a 44.5 MB list, 0.33 s of CPU.
+// The list is swapped in only once the whole base is built and valid: a
+// damaged base leaves the old list in force.
+//
 // # Caveats
 //
 //   - A zero issuedAt (a code that carries no issue time) lets every
