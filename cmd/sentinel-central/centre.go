@@ -185,6 +185,7 @@ var ctlErrors = map[string]error{
 	"registry": central.ErrRegistry, "unknown-device": central.ErrUnknownDevice,
 	"ops-token": central.ErrOpsToken, "unknown-ops-token": central.ErrUnknownOpsToken,
 	"status-invalid": statuspub.ErrInvalid, "no-publisher": errNoPublisher,
+	"passage-not-found": errNotFound,
 }
 
 func (h *controlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -223,6 +224,16 @@ func (h *controlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "DELETE " + ctlOpsTokens:
 		err = h.st.RemoveOpsToken(ctx, r.URL.Query().Get("name"))
+	case "POST " + ctlPassage:
+		var q ctlPassageReq
+		if err = decode(&q); err == nil {
+			out, err = lookUpPassage(ctx, h.st, q)
+		}
+	case "POST " + ctlExplain:
+		var q ctlExplainReq
+		if err = decode(&q); err == nil {
+			out, err = explainStatus(ctx, h.st, q)
+		}
 	case "POST " + ctlStatus:
 		var q ctlStatusReq
 		if err = decode(&q); err == nil {

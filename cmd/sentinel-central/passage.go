@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -68,26 +69,25 @@ func runPassageShow(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if *operator == "" || *purpose == "" {
 			return cli.Usagef("--operator and --purpose are required: looking at a passage is recorded with who and why")
 		}
-		st, err := o.open(ctx)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		found, err := findPassage(ctx, st, ref)
-		if err != nil {
-			return err
-		}
 		storeName := "postgres"
 		if o.pgURL == "" {
 			storeName = o.data
 		}
-		e := central.AuditEntry{Time: time.Now().UTC(), Operator: *operator, Action: central.AuditPassage, Purpose: *purpose,
-			Store: storeName, Rows: len(found)}
-		if len(found) == 1 {
-			e.Query = central.AuditQuery{Device: found[0].Device, Holder: found[0].Holder, From: found[0].Time, To: found[0].Time.Add(time.Millisecond)}
+		q := ctlPassageReq{Ref: ref.String(), Operator: *operator, Purpose: *purpose, Store: storeName}
+		st, ctl, err := o.openOrServe(ctx)
+		if err != nil {
+			return err
 		}
-		if err := st.AppendAudit(ctx, e); err != nil {
-			return fmt.Errorf("the look-up was not recorded in the audit log, so nothing is shown: %w", err)
+		var found []central.Passage
+		if ctl != nil {
+			defer ctl.Close()
+			err = ctl.do(ctx, http.MethodPost, ctlPassage, q, &found)
+		} else {
+			defer st.Close()
+			found, err = lookUpPassage(ctx, st, q)
+		}
+		if err != nil {
+			return err
 		}
 		if len(found) == 0 {
 			from, to := ref.Window()
@@ -122,6 +122,40 @@ func runPassageShow(ctx context.Context, args []string, stdin io.Reader, stdout,
 		}
 		return nil
 	}())
+}
+
+// ctlPassageReq is a passage look-up: the reference, and who looks
+// and why, for the audit log.
+type ctlPassageReq struct {
+	Ref      string `json:"ref"`
+	Operator string `json:"operator"`
+	Purpose  string `json:"purpose"`
+	Store    string `json:"store"`
+}
+
+// ctlPassage is the control socket's path of passage look-ups.
+const ctlPassage = "/passage"
+
+// lookUpPassage finds the passages of q's reference in st and records the
+// look-up in the audit log; nothing is returned when it is not recorded.
+func lookUpPassage(ctx context.Context, st central.Store, q ctlPassageReq) ([]central.Passage, error) {
+	ref, err := passage.ParseRef(q.Ref)
+	if err != nil {
+		return nil, err
+	}
+	found, err := findPassage(ctx, st, ref)
+	if err != nil {
+		return nil, err
+	}
+	e := central.AuditEntry{Time: time.Now().UTC(), Operator: q.Operator, Action: central.AuditPassage, Purpose: q.Purpose,
+		Store: q.Store, Rows: len(found)}
+	if len(found) == 1 {
+		e.Query = central.AuditQuery{Device: found[0].Device, Holder: found[0].Holder, From: found[0].Time, To: found[0].Time.Add(time.Millisecond)}
+	}
+	if err := st.AppendAudit(ctx, e); err != nil {
+		return nil, fmt.Errorf("the look-up was not recorded in the audit log, so nothing is shown: %w", err)
+	}
+	return found, nil
 }
 
 // errNotFound wraps a reference no stored passage has.

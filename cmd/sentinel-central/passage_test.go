@@ -140,3 +140,75 @@ func TestStatusExplainPassage(t *testing.T) {
 		}
 	}
 }
+
+// passage show and status explain answer an appeal while serve runs on
+// the bbolt store, through its control socket, as they do with serve
+// stopped; each look-up is still in the audit log.
+func TestAppealWhileServeRuns(t *testing.T) {
+	e := newRulesEnv(t)
+	if code, _, errOut := e.deploy(seedRules("zhejiang.rules"), e.del, "--why", "rules"); code != exitOK {
+		t.Fatalf("deploy: %s", errOut)
+	}
+	// ZJ:3, yellow by hand, refused at T-7 after the rules came.
+	st, err := boltstore.Open(filepath.Join(e.data, server.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Recent, so that serve's retention keeps it.
+	epoch, when := central.Epoch{0xa}, time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	_, err = storetest.Ingest(context.Background(), st, "T-7", epoch, storetest.Journal([]central.Record{
+		{Seq: 1, Stored: []byte("rec"), Time: when, Site: "SM-HZ-1", Holder: "ZJ:3", Decision: "deny", Reasons: []string{"status-yellow"}}}))
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, ref, at := e.data, passage.NewRef("T-7", epoch, 1, when).String(), when.Add(time.Minute).Format(time.RFC3339)
+	lookUps := [][]string{
+		{"passage", "show", "--data", data, "--zone", "Asia/Shanghai", ref},
+		{"passage", "show", "--data", data, "--json", "--lang", "zh", ref},
+		{"status", "explain", "--data", data, "--passage", ref, "--at", at},
+		{"status", "explain", "--data", data, "--passage", ref, "--at", at, "--json", "--lang", "zh"},
+		{"status", "explain", "--data", data, "--holder", "ZJ:1", "--at", rulesT0.Format(time.RFC3339), "--zone", "Asia/Shanghai"},
+		{"status", "explain", "--data", data, "--passage", passage.NewRef("T-7", epoch, 1, when.Add(time.Hour)).String()},
+	}
+	type answer struct {
+		code        int
+		out, errOut string
+	}
+	stopped := make([]answer, len(lookUps))
+	for i, args := range lookUps {
+		a := &stopped[i]
+		a.code, a.out, a.errOut = runCLI(args...)
+		if i < 5 && a.code != exitOK {
+			t.Fatalf("%s, serve stopped: exit %d: %s", strings.Join(args, " "), a.code, a.errOut)
+		}
+	}
+	if !strings.Contains(stopped[2].out, "Note: the centre's record says yellow") {
+		t.Fatalf("explain prints %q, want the note on the centre's record", stopped[2].out)
+	}
+	if stopped[5].code != exitRefused || !strings.Contains(stopped[5].errOut, "no passage at the centre has reference") {
+		t.Fatalf("an unknown reference: exit %d %q", stopped[5].code, stopped[5].errOut)
+	}
+	s := startServe(t, "--data", data, "--root-pub", e.rootPub, "--key", e.signer, "--delegation", e.del, "--no-time")
+	defer s.stop(t)
+	for i, args := range lookUps {
+		var a answer
+		a.code, a.out, a.errOut = runCLI(args...)
+		if a != stopped[i] {
+			t.Errorf("%s with serve running: exit %d %q %q; want what it gives with serve stopped: %d %q %q",
+				strings.Join(args, " "), a.code, a.out, a.errOut, stopped[i].code, stopped[i].out, stopped[i].errOut)
+		}
+	}
+	if code := s.stop(t); code != exitOK {
+		t.Fatalf("serve exited %d\n%s", code, s.stderr)
+	}
+	st, err = boltstore.Open(filepath.Join(data, server.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, err := st.Audit(context.Background(), central.AuditFilter{Action: central.AuditPassage})
+	st.Close()
+	if err != nil || len(audit) != 4 || audit[3].Query.Holder != "ZJ:3" || audit[3].Purpose != "appeal" {
+		t.Fatalf("audit %+v (%v), want the four passage look-ups, two of them through serve", audit, err)
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,6 +83,19 @@ func (o *engineFlags) open(ctx context.Context) (central.Store, error) {
 		return nil, fmt.Errorf("%s is in use by a running 'sentinel-central serve': stop it for this command, or run the centre on PostgreSQL (--postgres)", path)
 	}
 	return st, err
+}
+
+// openOrServe is open, but when a running serve holds the bbolt store it
+// returns no store and serve's control socket instead, for the commands
+// ops need at a live centre (passage show, status explain).
+func (o *engineFlags) openOrServe(ctx context.Context) (central.Store, *controlClient, error) {
+	if o.pgURL == "" {
+		if c := dialControl(o.data); c != nil {
+			return nil, c, nil
+		}
+	}
+	st, err := o.open(ctx)
+	return st, nil, err
 }
 
 // loadEngine reads the engine's snapshot and the current statuses.
@@ -521,57 +536,118 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 		} else if ref, err = passage.ParseRef(*passageS); err != nil {
 			return cli.Usagef("--passage: %v", err)
 		}
-		lang, err := engine.ParseLang(*langS)
-		if err != nil {
+		if _, err := engine.ParseLang(*langS); err != nil {
 			return cli.Usagef("--lang: %v", err)
 		}
-		loc, err := time.LoadLocation(*zone)
-		if err != nil {
+		if _, err := time.LoadLocation(*zone); err != nil {
 			return cli.Usagef("--zone %q: not a time zone (as Asia/Shanghai or UTC)", *zone)
 		}
-		now := at.Or(time.Now())
-		st, err := o.open(ctx)
+		q := ctlExplainReq{Lang: *langS, Zone: *zone, At: at.Or(time.Now())}
+		if *holderS != "" {
+			q.Holder = h.String()
+		} else {
+			q.Passage = ref.String()
+		}
+		st, ctl, err := o.openOrServe(ctx)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		if *passageS != "" {
-			if h, err = holderOfPassage(ctx, st, ref); err != nil {
-				return err
-			}
+		var ans explained
+		if ctl != nil {
+			defer ctl.Close()
+			err = ctl.do(ctx, http.MethodPost, ctlExplain, q, &ans)
+		} else {
+			defer st.Close()
+			ans, err = explainStatus(ctx, st, q)
 		}
-		snap, _, err := loadEngine(ctx, st, now)
-		if err != nil {
-			return err
-		}
-		if _, err := snap.AddVisits(ctx, st, now, snap.Deployed.Lookback()); err != nil {
-			return err
-		}
-		res, err := snap.Deployed.Evaluate(snap.Holder(h.String()), snap.World(), now)
-		if err != nil {
-			return err
-		}
-		entry, recorded, err := st.StatusOf(ctx, h)
 		if err != nil {
 			return err
 		}
 		if o.asJSON {
-			return printJSON(stdout, struct {
-				Result   engine.Result        `json:"result"`
-				Text     string               `json:"text"`
-				Recorded *central.StatusEntry `json:"recorded,omitempty"`
-			}{res, engine.Explain(res, engine.ExplainOptions{Lang: lang, Areas: snap.Areas, Loc: loc}), map[bool]*central.StatusEntry{true: &entry}[recorded]})
+			return printJSON(stdout, ans)
 		}
-		fmt.Fprint(stdout, engine.Explain(res, engine.ExplainOptions{Lang: lang, Areas: snap.Areas, Loc: loc}))
-		if recorded && (entry.Status != res.Status) && !entry.Lapsed(now) {
-			if lang == engine.Chinese {
-				fmt.Fprintf(stdout, "注意：中心记录的状态为%s（%s，来源%s），与上述规则结果不同。\n", entry.Status, status.Reason(entry.Reason), entry.Source)
-			} else {
-				fmt.Fprintf(stdout, "Note: the centre's record says %s (%s, by %s), which differs from what the rules give above.\n", entry.Status, status.Reason(entry.Reason), cmpOr(entry.Source, "hand"))
-			}
-		}
+		fmt.Fprint(stdout, ans.Text)
+		fmt.Fprint(stdout, ans.Note)
 		return nil
 	}())
+}
+
+// ctlExplainReq asks why a holder, or the holder of a passage reference,
+// has their colour.
+type ctlExplainReq struct {
+	Holder  string    `json:"holder,omitempty"`
+	Passage string    `json:"passage,omitempty"`
+	Lang    string    `json:"lang"`
+	Zone    string    `json:"zone"`
+	At      time.Time `json:"at"`
+}
+
+// ctlExplain is the control socket's path of status explanations.
+const ctlExplain = "/explain"
+
+// explained is what status explain gives (and prints with --json).
+type explained struct {
+	Result   json.RawMessage      `json:"result"` // an engine.Result
+	Text     string               `json:"text"`
+	Recorded *central.StatusEntry `json:"recorded,omitempty"`
+	Note     string               `json:"note,omitempty"` // when the record differs from the rules
+}
+
+// explainStatus explains by st's rules in force why q's holder has their
+// colour at q.At.
+func explainStatus(ctx context.Context, st central.Store, q ctlExplainReq) (explained, error) {
+	lang, err := engine.ParseLang(q.Lang)
+	if err != nil {
+		return explained{}, err
+	}
+	loc, err := time.LoadLocation(q.Zone)
+	if err != nil {
+		return explained{}, err
+	}
+	var h credential.Holder
+	if q.Passage != "" {
+		ref, err := passage.ParseRef(q.Passage)
+		if err != nil {
+			return explained{}, err
+		}
+		if h, err = holderOfPassage(ctx, st, ref); err != nil {
+			return explained{}, err
+		}
+	} else if h, err = credential.ParseHolderID(q.Holder); err != nil {
+		return explained{}, err
+	}
+	now := q.At
+	snap, _, err := loadEngine(ctx, st, now)
+	if err != nil {
+		return explained{}, err
+	}
+	if _, err := snap.AddVisits(ctx, st, now, snap.Deployed.Lookback()); err != nil {
+		return explained{}, err
+	}
+	res, err := snap.Deployed.Evaluate(snap.Holder(h.String()), snap.World(), now)
+	if err != nil {
+		return explained{}, err
+	}
+	entry, recorded, err := st.StatusOf(ctx, h)
+	if err != nil {
+		return explained{}, err
+	}
+	raw, err := json.Marshal(res)
+	if err != nil {
+		return explained{}, err
+	}
+	out := explained{Result: raw, Text: engine.Explain(res, engine.ExplainOptions{Lang: lang, Areas: snap.Areas, Loc: loc})}
+	if recorded {
+		out.Recorded = &entry
+	}
+	if recorded && (entry.Status != res.Status) && !entry.Lapsed(now) {
+		if lang == engine.Chinese {
+			out.Note = fmt.Sprintf("注意：中心记录的状态为%s（%s，来源%s），与上述规则结果不同。\n", entry.Status, status.Reason(entry.Reason), entry.Source)
+		} else {
+			out.Note = fmt.Sprintf("Note: the centre's record says %s (%s, by %s), which differs from what the rules give above.\n", entry.Status, status.Reason(entry.Reason), cmpOr(entry.Source, "hand"))
+		}
+	}
+	return out, nil
 }
 
 func cmpOr(s, def string) string {

@@ -203,7 +203,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 				Signer: statuspub.Signer{Key: sg.key, Delegation: sg.d, Fresh: sg.fresh, Grace: sg.grace}}
 		}
 		if stopControl, err := serveControl(*data, st, pub, logger.With("component", "control")); err != nil {
-			logger.Warn("no control socket: devices add, devices revoke and tokens cannot reach the store while serve runs", "error", err)
+			logger.Warn("no control socket: devices add, devices revoke, tokens, status set, passage show and status explain cannot reach the store while serve runs", "error", err)
 		} else {
 			defer stopControl()
 		}
