@@ -74,15 +74,22 @@ type Registry interface {
 	// without hash, site or expiry, or whose hash is stored, is refused
 	// with ErrRegistry.
 	AddEnrolToken(ctx context.Context, t EnrolToken) error
-	// RedeemEnrolToken checks the token with hash h at now and marks it
-	// used by device, in one transaction: of several redeeming the same
-	// token at once, one succeeds and the others get ErrTokenUsed. Other
-	// refusals: ErrTokenUnknown, ErrTokenExpired.
-	RedeemEnrolToken(ctx context.Context, h TokenHash, device string, now time.Time) (EnrolToken, error)
+	// EnrolDevice enrols device d with the token of hash h at now, in one
+	// transaction: it checks the token, marks it used by d.ID and stores
+	// d with the token's site (d.Site is set from the token). Either both
+	// happen or neither: a refusal or a failure leaves the token unspent
+	// and no device, so the installer's retry can still enrol. Of several
+	// enrolling with the same token at once, one succeeds and the others
+	// get ErrTokenUsed; a spent token is ErrTokenUsed also for a retry of
+	// the request that spent it. Other refusals: ErrTokenUnknown,
+	// ErrTokenExpired, and ErrRegistry for a malformed device or an id
+	// stored already. It returns the device as stored.
+	EnrolDevice(ctx context.Context, h TokenHash, d EnrolledDevice, now time.Time) (EnrolledDevice, error)
 	// EnrolTokens lists the tokens, spent or not, by creation time.
 	EnrolTokens(ctx context.Context) ([]EnrolToken, error)
-	// AddEnrolled records an enrolled device; an id stored already is
-	// refused with ErrRegistry.
+	// AddEnrolled records an enrolled device without a token (the import
+	// of a legacy registry; enrolment uses EnrolDevice); an id stored
+	// already is refused with ErrRegistry.
 	AddEnrolled(ctx context.Context, d EnrolledDevice) error
 	// Enrolled lists the enrolled devices by enrolment time, then id.
 	Enrolled(ctx context.Context) ([]EnrolledDevice, error)
@@ -124,18 +131,24 @@ func CheckEnrolled(d EnrolledDevice) error {
 	return nil
 }
 
-// Redeem decides the redemption of t at now by device: the token spent, or
-// ErrTokenUsed or ErrTokenExpired. Stores call it inside the transaction
-// that read t and write its result, so that every store says the same.
-func Redeem(t EnrolToken, device string, now time.Time) (EnrolToken, error) {
+// Redeem decides the enrolment of device d with token t at now: the token
+// spent by d.ID and d with the token's site, or ErrTokenUsed,
+// ErrTokenExpired or (a malformed device, checked after the token)
+// ErrRegistry. Stores call it inside the transaction that read t and write
+// its result, so that every store says the same.
+func Redeem(t EnrolToken, d EnrolledDevice, now time.Time) (EnrolToken, EnrolledDevice, error) {
 	switch {
 	case t.Used:
-		return t, fmt.Errorf("%w at %s", ErrTokenUsed, t.UsedAt.Format(time.RFC3339))
+		return t, d, fmt.Errorf("%w at %s", ErrTokenUsed, t.UsedAt.Format(time.RFC3339))
 	case !now.Before(t.Expires):
-		return t, fmt.Errorf("%w at %s", ErrTokenExpired, t.Expires.Format(time.RFC3339))
+		return t, d, fmt.Errorf("%w at %s", ErrTokenExpired, t.Expires.Format(time.RFC3339))
 	}
-	t.Used, t.UsedAt, t.Device = true, now.UTC(), device
-	return t, nil
+	d.Site = t.Site
+	if err := CheckEnrolled(d); err != nil {
+		return t, d, err
+	}
+	t.Used, t.UsedAt, t.Device = true, now.UTC(), d.ID
+	return t, d, nil
 }
 
 // UnknownDevice is the error for device id that the registry does not hold.

@@ -76,12 +76,23 @@ func (s *Store) AddEnrolToken(ctx context.Context, t central.EnrolToken) error {
 	return nil
 }
 
-// RedeemEnrolToken implements central.Registry. The read and the write
-// share one bbolt transaction, which excludes every other writer.
-func (s *Store) RedeemEnrolToken(ctx context.Context, h central.TokenHash, device string, now time.Time) (central.EnrolToken, error) {
-	var got central.EnrolToken
-	err := s.update(ctx, bucketEnrolTokens, func(b *bolt.Bucket) error {
-		v := b.Get(h[:])
+// EnrolDevice implements central.Registry. The token's read and write and
+// the device's write share one bbolt transaction, which excludes every
+// other writer and commits all or nothing.
+func (s *Store) EnrolDevice(ctx context.Context, h central.TokenHash, d central.EnrolledDevice, now time.Time) (central.EnrolledDevice, error) {
+	if err := ctx.Err(); err != nil {
+		return central.EnrolledDevice{}, err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		tokens, err := tx.CreateBucketIfNotExists(bucketEnrolTokens)
+		if err != nil {
+			return err
+		}
+		devices, err := tx.CreateBucketIfNotExists(bucketEnrolled)
+		if err != nil {
+			return err
+		}
+		v := tokens.Get(h[:])
 		if v == nil {
 			return central.ErrTokenUnknown
 		}
@@ -89,17 +100,21 @@ func (s *Store) RedeemEnrolToken(ctx context.Context, h central.TokenHash, devic
 		if err := json.Unmarshal(v, &t); err != nil {
 			return fmt.Errorf("boltstore: enrolment token %x: %w", h[:4], err)
 		}
-		t, err := central.Redeem(t, device, now)
-		if err != nil {
+		if t, d, err = central.Redeem(t, d, now); err != nil {
 			return err
 		}
-		got = t
-		return put(b, h[:], t)
+		if err := put(tokens, h[:], t); err != nil {
+			return err
+		}
+		if devices.Get([]byte(d.ID)) != nil {
+			return fmt.Errorf("%w: device %s is enrolled already", central.ErrRegistry, d.ID)
+		}
+		return put(devices, []byte(d.ID), d)
 	})
 	if err != nil {
-		return central.EnrolToken{}, err
+		return central.EnrolledDevice{}, err
 	}
-	return got, nil
+	return d, nil
 }
 
 // all decodes every value of bucket name.

@@ -39,7 +39,12 @@
 // The registry of tokens and devices is the central store's
 // (central.Registry): on bbolt or PostgreSQL, so that every server behind a
 // load balancer spends a token once and sees a revocation at its next
-// request (Revocations asks the store at each request).
+// request (Revocations asks the store at each request). Spending the token
+// and recording the device are one transaction (EnrolDevice): a centre
+// that fails between them answers 500, which the terminal retries, and
+// its token is still unspent. A retry after an answer that was lost on
+// the way is refused token-used like any second use: ops issue a new
+// token.
 //
 // # Caveats
 //

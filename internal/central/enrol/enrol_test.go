@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -275,5 +276,63 @@ func TestInstallRootMismatch(t *testing.T) {
 	os.Remove(filepath.Join(dir, syncenrol.RootFile))
 	if _, err := syncenrol.Install(dir, otherKey, resp, nil); !errors.Is(err, syncenrol.ErrAnswer) {
 		t.Errorf("answer for another key: got %v, want ErrAnswer", err)
+	}
+}
+
+// failingStore is a registry whose next EnrolDevice fails as a full disk
+// or a lost database would, its transaction rolled back.
+type failingStore struct {
+	enrol.Store
+	fail atomic.Int32
+}
+
+func (s *failingStore) EnrolDevice(ctx context.Context, h enrol.TokenHash, d enrol.Device, now time.Time) (enrol.Device, error) {
+	if s.fail.Add(-1) >= 0 {
+		return enrol.Device{}, errors.New("write enrolled: no space left on device")
+	}
+	return s.Store.EnrolDevice(ctx, h, d, now)
+}
+
+// TestEnrolStoreFailureKeepsToken: when the registry cannot record the
+// enrolment, the installer's terminal is told to try again (503-class, which
+// it retries), the token stays unspent and no device is registered; the
+// retry of the same request enrols, and a retry after that is token-used.
+func TestEnrolStoreFailureKeepsToken(t *testing.T) {
+	c := newCentre(t)
+	fs := &failingStore{Store: c.store}
+	fs.fail.Store(1)
+	c.h.Store = fs
+	v := c.token(t, "SM-1", time.Hour)
+	req, _, err := syncenrol.NewRequest(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = syncenrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	var un *syncenrol.UnavailableError
+	if !errors.As(err, &un) || !strings.Contains(err.Error(), "try again later") {
+		t.Fatalf("enrolment while the registry fails: got %v, want an unavailable centre (retried by the terminal)", err)
+	}
+	ts, err := c.store.EnrolTokens(context.Background())
+	if err != nil || len(ts) != 1 || ts[0].Used {
+		t.Fatalf("token after the failure: got %+v, %v; want it unspent", ts, err)
+	}
+	if n := c.devices(t); n != 0 {
+		t.Fatalf("got %d devices after the failure, want none", n)
+	}
+	resp, err := syncenrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	if err != nil {
+		t.Fatalf("retry after the failure: %v", err)
+	}
+	ds, err := c.store.Enrolled(context.Background())
+	if err != nil || len(ds) != 1 || ds[0].ID != resp.Device || ds[0].Site != "SM-1" {
+		t.Fatalf("devices after the retry: got %+v, %v; want only %s of SM-1", ds, err, resp.Device)
+	}
+	_, err = syncenrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	var re *syncenrol.RefusedError
+	if !errors.As(err, &re) || re.Code != "token-used" {
+		t.Errorf("the same request after it enrolled: got %v, want a token-used refusal", err)
+	}
+	if n := c.devices(t); n != 1 {
+		t.Errorf("got %d devices, want 1", n)
 	}
 }

@@ -197,23 +197,24 @@ func (h *Handler) EnrolContext(ctx context.Context, body []byte) (*syncenrol.Res
 			bundles[string(k)] = b
 		}
 	}
+	// The certificate is signed first and leaves only with the answer:
+	// spending the token and recording the device is then one
+	// transaction, so a failure leaves the token for the terminal's retry
+	// and no device without a terminal.
 	id := newDeviceID()
-	tok, err := h.Store.RedeemEnrolToken(ctx, HashToken(req.Token), id, t)
-	if err != nil {
-		return nil, err
-	}
 	cert, err := h.CA.IssueDevice(id, csr.PublicKey, t, h.CertTTL)
 	if err != nil {
 		return nil, err
 	}
-	d := Device{ID: id, Site: tok.Site, Enrolled: t.UTC(), Serial: cert.SerialNumber.Text(16), NotAfter: cert.NotAfter.UTC()}
-	if err := h.Store.AddEnrolled(ctx, d); err != nil {
+	d, err := h.Store.EnrolDevice(ctx, HashToken(req.Token),
+		Device{ID: id, Enrolled: t.UTC(), Serial: cert.SerialNumber.Text(16), NotAfter: cert.NotAfter.UTC()}, t)
+	if err != nil {
 		return nil, err
 	}
-	h.logger().Info("terminal enrolled", "device", id, "site", tok.Site, "not_after", cert.NotAfter)
+	h.logger().Info("terminal enrolled", "device", id, "site", d.Site, "not_after", cert.NotAfter)
 	return &syncenrol.Response{
 		Device:  id,
-		Site:    tok.Site,
+		Site:    d.Site,
 		Cert:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),
 		CA:      h.CA.PEM(),
 		Root:    rootPEM,

@@ -228,7 +228,7 @@ func check(t *testing.T, st central.Store, entries []ops.Entry) {
 	}
 	// The spent one stays spent, the fresh one redeems, the expired one
 	// does not.
-	if _, err := st.RedeemEnrolToken(ctx, sha256.Sum256([]byte("SPENT")), "t-x", t0); err == nil {
+	if _, err := st.EnrolDevice(ctx, sha256.Sum256([]byte("SPENT")), central.EnrolledDevice{ID: "t-x", Enrolled: t0}, t0); err == nil {
 		t.Error("the spent token redeemed again")
 	}
 	ds, err := st.Enrolled(ctx)

@@ -52,10 +52,12 @@ func (s *Store) AddEnrolToken(ctx context.Context, t central.EnrolToken) error {
 	return nil
 }
 
-// RedeemEnrolToken implements central.Registry.
-func (s *Store) RedeemEnrolToken(ctx context.Context, h central.TokenHash, device string, now time.Time) (central.EnrolToken, error) {
+// EnrolDevice implements central.Registry. The registry's lock is held
+// from the token's check to the device's record; nothing changes unless
+// both can.
+func (s *Store) EnrolDevice(ctx context.Context, h central.TokenHash, d central.EnrolledDevice, now time.Time) (central.EnrolledDevice, error) {
 	if err := s.open(); err != nil {
-		return central.EnrolToken{}, err
+		return central.EnrolledDevice{}, err
 	}
 	r := &s.reg
 	r.mu.Lock()
@@ -64,14 +66,18 @@ func (s *Store) RedeemEnrolToken(ctx context.Context, h central.TokenHash, devic
 		if subtle.ConstantTimeCompare(r.tokens[i].Hash[:], h[:]) != 1 {
 			continue
 		}
-		t, err := central.Redeem(r.tokens[i], device, now)
+		t, d, err := central.Redeem(r.tokens[i], d, now)
 		if err != nil {
-			return central.EnrolToken{}, err
+			return central.EnrolledDevice{}, err
+		}
+		if slices.ContainsFunc(r.devices, func(o central.EnrolledDevice) bool { return o.ID == d.ID }) {
+			return central.EnrolledDevice{}, fmt.Errorf("%w: device %s is enrolled already", central.ErrRegistry, d.ID)
 		}
 		r.tokens[i] = t
-		return t, nil
+		r.devices = append(r.devices, d)
+		return d, nil
 	}
-	return central.EnrolToken{}, central.ErrTokenUnknown
+	return central.EnrolledDevice{}, central.ErrTokenUnknown
 }
 
 // EnrolTokens implements central.Registry.

@@ -108,12 +108,12 @@ func scanToken(row pgx.Row) (central.EnrolToken, error) {
 	return t, nil
 }
 
-// RedeemEnrolToken implements central.Registry. The token's row is locked
-// (SELECT ... FOR UPDATE) until the transaction that spends it commits, so
-// that of several servers redeeming it at once one succeeds and the others
-// read it spent.
-func (s *Store) RedeemEnrolToken(ctx context.Context, h central.TokenHash, device string, now time.Time) (central.EnrolToken, error) {
-	var got central.EnrolToken
+// EnrolDevice implements central.Registry. The token's row is locked
+// (SELECT ... FOR UPDATE) until the transaction that spends it and inserts
+// the device commits, so that of several servers enrolling with it at
+// once one succeeds and the others read it spent; a failed insert rolls
+// the token's spending back.
+func (s *Store) EnrolDevice(ctx context.Context, h central.TokenHash, d central.EnrolledDevice, now time.Time) (central.EnrolledDevice, error) {
 	err := s.withConn(ctx, func(conn *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			t, err := scanToken(tx.QueryRow(ctx, `SELECT `+tokenColumns+` FROM enrol_tokens WHERE hash = $1 FOR UPDATE`, h[:]))
@@ -123,23 +123,27 @@ func (s *Store) RedeemEnrolToken(ctx context.Context, h central.TokenHash, devic
 			if err != nil {
 				return err
 			}
-			if t, err = central.Redeem(t, device, now); err != nil {
+			if t, d, err = central.Redeem(t, d, now); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE enrol_tokens SET used_at = $2, device = $3 WHERE hash = $1`, h[:], t.UsedAt, t.Device); err != nil {
 				return err
 			}
-			got = t
-			return nil
+			_, err = tx.Exec(ctx, `INSERT INTO enrolled_devices (id, site, enrolled, serial, not_after, revoked) VALUES ($1, $2, $3, $4, $5, $6)`,
+				d.ID, d.Site, d.Enrolled, d.Serial, nullTime(d.NotAfter), nullTime(d.Revoked))
+			if uniqueViolation(err) {
+				return fmt.Errorf("%w: device %s is enrolled already", central.ErrRegistry, d.ID)
+			}
+			return err
 		})
 	})
 	if err != nil {
 		if isRefusal(err) {
-			return central.EnrolToken{}, err
+			return central.EnrolledDevice{}, err
 		}
-		return central.EnrolToken{}, fmt.Errorf("pgstore: redeem enrolment token: %w", err)
+		return central.EnrolledDevice{}, fmt.Errorf("pgstore: enrol device: %w", err)
 	}
-	return got, nil
+	return d, nil
 }
 
 // EnrolTokens implements central.Registry.

@@ -36,6 +36,7 @@ func RunRegistry(t *testing.T, h Harness, share func(t *testing.T, s central.Sto
 		t.Cleanup(func() { other.Close() })
 		testRedeemOnce(t, s, other)
 	})
+	t.Run("EnrolAtomic", func(t *testing.T) { testEnrolAtomic(t, open(t)) })
 	t.Run("Enrolled", func(t *testing.T) { testEnrolled(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open(t)) })
 	t.Run("OpsTokens", func(t *testing.T) { testOpsTokens(t, open(t)) })
@@ -58,6 +59,12 @@ func EnrolToken(name, site string, i int) central.EnrolToken {
 	return central.EnrolToken{Hash: sha256.Sum256([]byte(name)), Site: site, Created: made, Expires: made.Add(24 * time.Hour)}
 }
 
+// device returns a device id enrolling at at, as the enrolment handler
+// gives it to EnrolDevice: no site (the token's is taken).
+func device(id string, at time.Time) central.EnrolledDevice {
+	return central.EnrolledDevice{ID: id, Enrolled: at, Serial: "0a" + id[2:], NotAfter: at.Add(90 * 24 * time.Hour)}
+}
+
 func testEnrolTokens(t *testing.T, s central.Store) {
 	ctx := context.Background()
 	a, b, c := EnrolToken("a", "SM-1", 2), EnrolToken("b", "SM-2", 1), EnrolToken("c", "SM-3", 3)
@@ -75,23 +82,33 @@ func testEnrolTokens(t *testing.T, s central.Store) {
 		}
 	}
 	at := a.Created.Add(time.Hour)
-	got, err := s.RedeemEnrolToken(ctx, a.Hash, "t-1", at)
+	got, err := s.EnrolDevice(ctx, a.Hash, device("t-1", at), at)
 	if err != nil {
-		t.Fatalf("RedeemEnrolToken: %v", err)
+		t.Fatalf("EnrolDevice: %v", err)
 	}
 	want := a
 	want.Used, want.UsedAt, want.Device = true, at, "t-1"
-	if got != want {
-		t.Errorf("RedeemEnrolToken: got %+v, want %+v", got, want)
+	wantDev := device("t-1", at)
+	wantDev.Site = a.Site // the token's
+	if got != wantDev {
+		t.Errorf("EnrolDevice: got %+v, want %+v", got, wantDev)
 	}
-	if _, err := s.RedeemEnrolToken(ctx, a.Hash, "t-2", at.Add(time.Second)); !errors.Is(err, central.ErrTokenUsed) {
-		t.Errorf("second RedeemEnrolToken: got %v, want ErrTokenUsed", err)
+	if _, err := s.EnrolDevice(ctx, a.Hash, device("t-2", at), at.Add(time.Second)); !errors.Is(err, central.ErrTokenUsed) {
+		t.Errorf("second EnrolDevice: got %v, want ErrTokenUsed", err)
 	}
-	if _, err := s.RedeemEnrolToken(ctx, sha256.Sum256([]byte("never")), "t-2", at); !errors.Is(err, central.ErrTokenUnknown) {
-		t.Errorf("RedeemEnrolToken of an unknown token: got %v, want ErrTokenUnknown", err)
+	// The retry of the request that spent it (a lost answer) is refused
+	// the same way: the token is spent, whoever asks.
+	if _, err := s.EnrolDevice(ctx, a.Hash, device("t-1", at), at.Add(time.Second)); !errors.Is(err, central.ErrTokenUsed) {
+		t.Errorf("EnrolDevice retried by its device: got %v, want ErrTokenUsed", err)
 	}
-	if _, err := s.RedeemEnrolToken(ctx, b.Hash, "t-3", b.Expires); !errors.Is(err, central.ErrTokenExpired) {
-		t.Errorf("RedeemEnrolToken at expiry: got %v, want ErrTokenExpired", err)
+	if _, err := s.EnrolDevice(ctx, sha256.Sum256([]byte("never")), device("t-2", at), at); !errors.Is(err, central.ErrTokenUnknown) {
+		t.Errorf("EnrolDevice of an unknown token: got %v, want ErrTokenUnknown", err)
+	}
+	if _, err := s.EnrolDevice(ctx, b.Hash, device("t-3", at), b.Expires); !errors.Is(err, central.ErrTokenExpired) {
+		t.Errorf("EnrolDevice at expiry: got %v, want ErrTokenExpired", err)
+	}
+	if ds, err := s.Enrolled(ctx); err != nil || !slices.Equal(ds, []central.EnrolledDevice{wantDev}) {
+		t.Errorf("Enrolled: got %+v, %v; want only %+v", ds, err, wantDev)
 	}
 	// An expired token stays unspent.
 	ts, err := s.EnrolTokens(ctx)
@@ -104,8 +121,9 @@ func testEnrolTokens(t *testing.T, s central.Store) {
 	}
 }
 
-// testRedeemOnce spends one token from many goroutines, half of them on
-// other (when not nil): exactly one succeeds.
+// testRedeemOnce enrols many devices with one token from many goroutines,
+// half of them on other (when not nil): exactly one succeeds and exactly
+// one device is stored.
 func testRedeemOnce(t *testing.T, s, other central.Store) {
 	ctx := context.Background()
 	tok := EnrolToken("race", "SM-1", 0)
@@ -119,6 +137,7 @@ func testRedeemOnce(t *testing.T, s, other central.Store) {
 		won  []string
 		errs []error
 	)
+	at := regBase.Add(time.Minute)
 	for i := range n {
 		st := s
 		if other != nil && i%2 == 1 {
@@ -126,7 +145,7 @@ func testRedeemOnce(t *testing.T, s, other central.Store) {
 		}
 		wg.Go(func() {
 			dev := fmt.Sprintf("t-%d", i)
-			_, err := st.RedeemEnrolToken(ctx, tok.Hash, dev, regBase.Add(time.Minute))
+			_, err := st.EnrolDevice(ctx, tok.Hash, device(dev, at), at)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -139,11 +158,62 @@ func testRedeemOnce(t *testing.T, s, other central.Store) {
 	}
 	wg.Wait()
 	if len(won) != 1 || len(errs) != 0 {
-		t.Fatalf("%d redemptions at once: %d succeeded (%v), other errors %v; want exactly 1 and the rest ErrTokenUsed", n, len(won), won, errs)
+		t.Fatalf("%d enrolments at once: %d succeeded (%v), other errors %v; want exactly 1 and the rest ErrTokenUsed", n, len(won), won, errs)
 	}
 	ts, err := s.EnrolTokens(ctx)
 	if err != nil || len(ts) != 1 || !ts[0].Used || ts[0].Device != won[0] {
 		t.Errorf("after the race: got %+v, %v; want the token spent by %s", ts, err, won[0])
+	}
+	for _, st := range []central.Store{s, other} {
+		if st == nil {
+			continue
+		}
+		ds, err := st.Enrolled(ctx)
+		if err != nil || len(ds) != 1 || ds[0].ID != won[0] || ds[0].Site != tok.Site {
+			t.Errorf("devices after the race: got %+v, %v; want only %s of %s", ds, err, won[0], tok.Site)
+		}
+	}
+}
+
+// testEnrolAtomic: a device the store refuses after the token's check
+// (malformed, or an id enrolled already, refused after the token's write)
+// leaves the token unspent and no new device, and the token then enrols.
+func testEnrolAtomic(t *testing.T, s central.Store) {
+	ctx := context.Background()
+	first, tok := EnrolToken("first", "SM-1", 0), EnrolToken("second", "SM-2", 1)
+	for _, x := range []central.EnrolToken{first, tok} {
+		if err := s.AddEnrolToken(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := regBase.Add(time.Hour)
+	taken, err := s.EnrolDevice(ctx, first.Hash, device("t-1", at), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noID := device("t-2", at)
+	noID.ID = ""
+	noTime := device("t-2", at)
+	noTime.Enrolled = time.Time{}
+	for name, d := range map[string]central.EnrolledDevice{"an id enrolled already": device("t-1", at), "no id": noID, "no enrolment time": noTime} {
+		if _, err := s.EnrolDevice(ctx, tok.Hash, d, at); !errors.Is(err, central.ErrRegistry) {
+			t.Errorf("EnrolDevice of a device with %s: got %v, want ErrRegistry", name, err)
+		}
+		ts, err := s.EnrolTokens(ctx)
+		if err != nil || len(ts) != 2 || ts[1] != tok {
+			t.Errorf("tokens after the refused device with %s: got %+v, %v; want %+v unspent", name, ts, err, tok)
+		}
+		if ds, err := s.Enrolled(ctx); err != nil || !slices.Equal(ds, []central.EnrolledDevice{taken}) {
+			t.Errorf("devices after the refused device with %s: got %+v, %v; want only %+v", name, ds, err, taken)
+		}
+	}
+	// The retry with a sound device enrols.
+	got, err := s.EnrolDevice(ctx, tok.Hash, device("t-2", at), at)
+	if err != nil || got.ID != "t-2" || got.Site != tok.Site {
+		t.Fatalf("EnrolDevice after the refusals: got %+v, %v; want t-2 of %s", got, err, tok.Site)
+	}
+	if ds, err := s.Enrolled(ctx); err != nil || len(ds) != 2 {
+		t.Errorf("devices after the retry: got %+v, %v; want t-1 and t-2", ds, err)
 	}
 }
 
