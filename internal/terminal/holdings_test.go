@@ -442,3 +442,36 @@ func TestClockBecomesTrusted(t *testing.T) {
 		t.Fatal("once the clock is trusted, the poll did not load the trust bundle and the status list")
 	}
 }
+
+// TestStatusKeepsNoPayload: once applied, a status bundle's payload is not
+// kept beside the list (a base's is 24 MB at 7 M entries), whether the
+// list was read from the data directory, or the base or a delta came from
+// the downloader.
+func TestStatusKeepsNoPayload(t *testing.T) {
+	f := newHoldFixture(t)
+	check := func(when string) {
+		t.Helper()
+		f.h.mu.Lock()
+		defer f.h.mu.Unlock()
+		sp := f.h.status
+		if sp.base == nil || sp.base.Payload != nil || sp.delta != nil && sp.delta.Payload != nil {
+			t.Errorf("%s: the status part keeps a payload (base %v)", when, sp.base != nil)
+		}
+	}
+	check("read from the data directory")
+	if err := f.deliver(t, f.delta(t, 2, 3, status.Red)); err != nil {
+		t.Fatal(err)
+	}
+	check("after a delta")
+	if err := f.deliver(t, f.seal(t, trust.KindStatusBase, 5, 0, bundlestest.StatusBase(t, f.now.Add(-time.Hour), 4))); err != nil {
+		t.Fatal(err)
+	}
+	check("after a base")
+	if r := f.status(4); r.Status != "red" {
+		t.Errorf("ZJ:4 from the new base: got %+v, want red", r)
+	}
+	f.h.mu.Lock()
+	f.h.loadStatusFiles(f.now)
+	f.h.mu.Unlock()
+	check("read again")
+}
