@@ -1,6 +1,7 @@
 package camera
 
 import (
+	"image"
 	"runtime"
 	"testing"
 	"time"
@@ -43,6 +44,47 @@ func BenchmarkDecode720(b *testing.B) {
 			t0 := threadCPU()
 			for b.Loop() {
 				_, _ = d.Decode(img)
+			}
+			b.ReportMetric(float64(threadCPU()-t0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// BenchmarkDecodeEmpty720 decodes the benchmark set's 1280×720 scenes
+// without a code (gradients, texture, stripes, checkerboards of
+// module-sized cells, sensor noise), in turn, with and without the screen
+// that rejects frames without finder patterns (noscreen is the decoder
+// before the screen). cpu-ms/op is the mean per frame.
+func BenchmarkDecodeEmpty720(b *testing.B) {
+	var imgs []*image.Gray
+	for _, s := range camtest.Set() {
+		if s.Variant == camtest.Empty && s.Width == 1280 {
+			img, err := camtest.Render(s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			imgs = append(imgs, img)
+		}
+	}
+	for _, noScreen := range []bool{false, true} {
+		name := "screen"
+		if noScreen {
+			name = "noscreen"
+		}
+		b.Run(name, func(b *testing.B) {
+			d := NewDecoder()
+			d.noScreen = noScreen
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			b.ReportAllocs()
+			b.ResetTimer()
+			t0 := threadCPU()
+			i := 0
+			for b.Loop() {
+				if _, err := d.Decode(imgs[i%len(imgs)]); err == nil {
+					b.Fatal("an empty frame decoded")
+				}
+				i++
 			}
 			b.ReportMetric(float64(threadCPU()-t0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 		})

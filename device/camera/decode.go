@@ -69,6 +69,10 @@ type Decoder struct {
 	work    int // grey samples left to take in this pass
 	half    []byte
 	smooth  []byte
+	screen  screenScratch
+	// noScreen runs every pass even on frames the screen rejects (tests
+	// compare the two).
+	noScreen bool
 }
 
 // NewDecoder returns a Decoder ready for use.
@@ -120,6 +124,19 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	haveHalf := pl.w >= 2*minHalfSide && pl.h >= 2*minHalfSide
 	if haveHalf {
 		d.half, half = downscale2(d.half, pl)
+	}
+	// Most frames of a fixed camera hold no code: reject those without
+	// finder-like places before any pass (see screen.go), on the
+	// half-scale plane when there is one.
+	if !d.noScreen {
+		sp := pl
+		if haveHalf && pl.w*pl.h > screenFullMax {
+			sp = half
+		}
+		if !d.screen.finderHint(sp) {
+			d.screen.rejected++
+			return Result{}, ErrNoCode
+		}
 	}
 	// The passes, cheapest and likeliest first. The half-scale plane
 	// averages noise and moiré and is a quarter of the work; the full
