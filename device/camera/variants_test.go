@@ -91,3 +91,62 @@ func TestDecodeEmptyFrames(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeHeldOut decodes drawn frames (distortions drawn from
+// camtest.Ranges) with seeds of the held-out range, which no change to
+// the decoder is tuned on, and reports the success per variant. It
+// asserts only what holds today (heldOutFloor) and no false decode; the
+// figures are in the log (go test -run HeldOut -v).
+func TestDecodeHeldOut(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("renders and decodes a few dozen frames; run without -short and -race")
+	}
+	d, all := NewDecoder(), NewDecoder()
+	all.noScreen = true
+	got := map[camtest.Variant][2]int{}
+	decoded, total := 0, 0
+	for _, s := range camtest.Held(640, 480, heldOutPerVariant) {
+		img, err := camtest.Render(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := d.Decode(img)
+		if _, err2 := all.Decode(img); err2 == nil && err != nil {
+			t.Errorf("%s: the screen rejected a frame the passes read", s.Name())
+		}
+		c := got[s.Variant]
+		c[1]++
+		switch {
+		case s.Want() == nil:
+			if err == nil {
+				t.Errorf("%s: empty frame decoded to %.20q", s.Name(), r.Payload)
+			} else {
+				c[0]++
+			}
+		case err == nil && !bytes.Equal(r.Payload, s.Want()):
+			t.Errorf("%s: false decode %.20q", s.Name(), r.Payload)
+		case err == nil:
+			c[0]++
+			decoded++
+		}
+		if s.Want() != nil {
+			total++
+		}
+		got[s.Variant] = c
+	}
+	for _, v := range camtest.Variants {
+		t.Logf("%-12s %d/%d", v, got[v][0], got[v][1])
+	}
+	t.Logf("overall %d/%d codes", decoded, total)
+	if decoded < heldOutFloor {
+		t.Errorf("decoded %d of %d held-out codes, want at least %d", decoded, total, heldOutFloor)
+	}
+}
+
+const (
+	heldOutPerVariant = 8
+	// heldOutFloor is a little below what the decoder reads today (94
+	// of 96 at 640x480: blur 6/8, every other variant 8/8); raise it,
+	// but never tune on the held-out seeds to do so.
+	heldOutFloor = 92
+)

@@ -74,10 +74,18 @@ type Spec struct {
 	ECC           string  // "M" or "Q"
 	Variant       Variant
 	Seed          uint64
+	// Drawn draws the variant's distortion from a range with the seed
+	// (see [Ranges]) instead of the benchmark set's fixed strength.
+	Drawn bool
 }
 
 // Name is a file name for the frame, unique within the set.
 func (s Spec) Name() string {
+	if s.Drawn {
+		t := s
+		t.Drawn = false
+		return "drawn-" + t.Name()
+	}
 	if s.Variant == Empty {
 		return fmt.Sprintf("%s-%dx%d-%d", s.Variant, s.Width, s.Height, s.Seed)
 	}
@@ -135,6 +143,52 @@ func Set() []Spec {
 	return specs
 }
 
+// Ranges are the distortions a drawn frame (Spec.Drawn) takes, each
+// drawn uniformly from its range with the frame's seed: wider than the
+// benchmark set's fixed values on both sides, so that a decoder tuned on
+// the set meets strengths it was not tuned on.
+var Ranges = struct {
+	BlurModules   [2]float64 // blur sigma, in module sizes (set: 0.45)
+	Noise         [2]float64 // sensor noise sigma, grey levels (set: 28)
+	YawDeg        [2]float64 // turn about the vertical axis (set: 20, 40)
+	PitchDeg      [2]float64 // tilt (set: 10, 15)
+	RollDeg       [2]float64 // rotation in the image plane (set: 15, 45)
+	Contrast      [2]float64 // ink-to-paper difference, grey levels (set: 24)
+	MoirePitch    [2]float64 // screen pixel pitch in camera pixels (set: 2.2-2.8)
+	SmallCoverage [2]float64 // share of the frame the small code covers (set: 0.05, 0.15)
+}{
+	BlurModules:   [2]float64{0.3, 0.6},
+	Noise:         [2]float64{15, 38},
+	YawDeg:        [2]float64{10, 45},
+	PitchDeg:      [2]float64{5, 20},
+	RollDeg:       [2]float64{5, 60},
+	Contrast:      [2]float64{16, 36},
+	MoirePitch:    [2]float64{1.8, 3.4},
+	SmallCoverage: [2]float64{0.04, 0.2},
+}
+
+// HeldOut is the range of seeds [HeldOut[0], HeldOut[1]) of drawn frames
+// that no decoder change may be tuned on: tests only report how the
+// decoder reads them. Tune on seeds outside it.
+var HeldOut = [2]uint64{1 << 40, 1<<40 + 1<<20}
+
+// Held returns n drawn specs per variant (Empty included) with seeds from
+// the held-out range, for one frame size, payloads and levels in turn.
+func Held(w, h, n int) []Spec {
+	var specs []Spec
+	seed := HeldOut[0]
+	ps := Payloads()
+	for _, v := range Variants {
+		for i := 0; i < n; i++ {
+			specs = append(specs, Spec{Width: w, Height: h, Payload: ps[i%len(ps)], ECC: ECCLevels[(i/len(ps))%len(ECCLevels)], Variant: v, Seed: seed, Drawn: true})
+			seed++
+		}
+	}
+	return specs
+}
+
+func between(rng *rand.Rand, r [2]float64) float64 { return r[0] + (r[1]-r[0])*rng.Float64() }
+
 // Modules encodes a payload and returns its module matrix: n×n, true for
 // a dark module, without a quiet zone.
 func Modules(p Payload, ecc string) ([][]bool, error) {
@@ -175,7 +229,31 @@ type scene struct {
 	blur             float64 // Gaussian sigma in pixels
 	noise            float64 // Gaussian sigma of sensor noise
 	moire            bool
+	moirePitch       float64 // 0: the set's
 	inverted         bool
+}
+
+// drawScene replaces the variant's fixed distortion by one drawn from
+// Ranges.
+func drawScene(sc *scene, s Spec, rng *rand.Rand, n, w, h int) {
+	deg := func(r [2]float64) float64 { return sign(rng) * between(rng, r) * math.Pi / 180 }
+	switch s.Variant {
+	case Rot15, Rot45:
+		sc.roll = deg(Ranges.RollDeg)
+	case Persp20, Persp40:
+		sc.yaw, sc.pitch = deg(Ranges.YawDeg), deg(Ranges.PitchDeg)
+	case Blur:
+		sc.blur = between(rng, Ranges.BlurModules) * sc.side / float64(n+8)
+	case LowContrast:
+		mid, c := 100+40*rng.Float64(), between(rng, Ranges.Contrast)
+		sc.ink, sc.paper = mid-c/2, mid+c/2
+	case Noise:
+		sc.noise = between(rng, Ranges.Noise)
+	case Small15, Small5:
+		sc.side = math.Sqrt(between(rng, Ranges.SmallCoverage)*float64(w*h)) * float64(n+8) / float64(n)
+	case Moire:
+		sc.moirePitch = between(rng, Ranges.MoirePitch)
+	}
 }
 
 // Render draws the frame a Spec describes.
@@ -234,6 +312,9 @@ func Render(s Spec) (*image.Gray, error) {
 	case Moire:
 		sc.moire = true
 	}
+	if s.Drawn {
+		drawScene(&sc, s, rng, n, w, h)
+	}
 	// Place the code's centre so that the whole card stays in the frame:
 	// project it centred, then shift it by a random amount that keeps its
 	// bounding box inside.
@@ -245,7 +326,7 @@ func Render(s Spec) (*image.Gray, error) {
 	drawCode(f, mods, sc)
 	f.blur(sc.blur)
 	if sc.moire {
-		f.screenGrid(rng)
+		f.screenGrid(rng, sc.moirePitch)
 	}
 	f.addNoise(rng, sc.noise)
 	return f.gray(), nil
@@ -501,8 +582,10 @@ func (f *field) blur(sigma float64) {
 
 // screenGrid multiplies the frame by a slightly rotated pixel grid whose
 // pitch is close to the camera's, which aliases into moiré bands.
-func (f *field) screenGrid(rng *rand.Rand) {
-	pitch := 2.2 + 0.6*rng.Float64()
+func (f *field) screenGrid(rng *rand.Rand, pitch float64) {
+	if p := 2.2 + 0.6*rng.Float64(); pitch == 0 {
+		pitch = p
+	}
 	ang := (rng.Float64()*2 - 1) * 6 * math.Pi / 180
 	c, s := math.Cos(ang), math.Sin(ang)
 	depth := 0.25 + 0.1*rng.Float64()

@@ -80,3 +80,36 @@ func TestPayloads(t *testing.T) {
 		})
 	}
 }
+
+func TestHeldOutSeedsAreApart(t *testing.T) {
+	for _, s := range Set() {
+		if s.Seed >= HeldOut[0] && s.Seed < HeldOut[1] {
+			t.Fatalf("set frame %s has a held-out seed", s.Name())
+		}
+	}
+	held := Held(160, 120, 3)
+	if len(held) != 3*len(Variants) {
+		t.Fatalf("got %d held-out specs, want %d", len(held), 3*len(Variants))
+	}
+	for _, s := range held {
+		if !s.Drawn || s.Seed < HeldOut[0] || s.Seed >= HeldOut[1] {
+			t.Errorf("%s: not a drawn frame with a held-out seed", s.Name())
+		}
+	}
+}
+
+func TestDrawnDiffersFromSet(t *testing.T) {
+	s := Spec{Width: 160, Height: 120, Payload: Payloads()[1], ECC: "M", Variant: Blur, Seed: 5}
+	a, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Drawn = true
+	b, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(a.Pix, b.Pix) {
+		t.Error("a drawn blur frame renders like the set's")
+	}
+}

@@ -8,4 +8,9 @@
 // parameter of the benchmark set is fixed in this package ([Set]) and every
 // random choice comes from a generator seeded by the frame's [Spec], so the
 // same Spec always renders the same pixels.
+//
+// A drawn frame (Spec.Drawn) takes its distortion from [Ranges] instead,
+// with the frame's seed. Drawn frames with seeds in [HeldOut] ([Held])
+// are the decoder's held-out set: tests report how it reads them, and
+// nobody tunes the decoder on them.
 package camtest
