@@ -647,6 +647,18 @@ func explainStatus(ctx context.Context, st central.Store, q ctlExplainReq) (expl
 			out.Note = fmt.Sprintf("Note: the centre's record says %s (%s, by %s), which differs from what the rules give above.\n", entry.Status, status.Reason(entry.Reason), cmpOr(entry.Source, "hand"))
 		}
 	}
+	for _, f := range snap.Holder(h.String()).Facts {
+		// Only a fever is kept at a site ops have not placed yet.
+		if f.Kind != central.FactFever || f.Area != "" || snap.Areas.AreaOf(f.Site) != "" || f.At.After(now) {
+			continue
+		}
+		when := f.At.In(loc).Format("2006-01-02 15:04")
+		if lang == engine.Chinese {
+			out.Note += fmt.Sprintf("注意：%s在卡口%s测得的发热已记录，但中心尚未将该卡口划入任何地区；在运维人员用 sentinel-central sites set 添加该卡口之前，规则在判断时不知道它所在的地区。\n", when, f.Site)
+		} else {
+			out.Note += fmt.Sprintf("Note: the fever measured at site %s on %s is kept, but the centre has no area for that site yet: the rules judge it without its area until ops add the site with sentinel-central sites set.\n", f.Site, when)
+		}
+	}
 	return out, nil
 }
 

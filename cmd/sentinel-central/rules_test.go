@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"periph.io/x/conn/v3/physic"
+
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/server"
@@ -402,5 +404,45 @@ func TestRulesApply(t *testing.T) {
 	code, out, _ := e.run("status", "explain", "--holder", "ZJ:20")
 	if code != exitOK || !strings.Contains(out, "RED") || strings.Contains(out, "differs") {
 		t.Errorf("explain after the sweep: exit %d:\n%s", code, out)
+	}
+}
+
+// A fever kept at a site ops have not placed: status explain says so
+// until ops add the site with sites set.
+func TestStatusExplainFeverAtUnplacedSite(t *testing.T) {
+	e := newRulesEnv(t)
+	if code, _, errOut := e.deploy(seedRules("zhejiang.rules"), e.del, "--why", "rules"); code != exitOK {
+		t.Fatalf("deploy: %s", errOut)
+	}
+	st, err := boltstore.Open(filepath.Join(e.data, server.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fever := central.Fact{Holder: "ZJ:4", Kind: central.FactFever, At: rulesT0.Add(-time.Hour), Site: "CP-NEW",
+		Temperature: physic.ZeroCelsius + 38600*physic.MilliKelvin, Source: central.FeverSource("T-9", central.Epoch{9}, 1)}
+	added, unplaced, _, err := central.KeepFevers(context.Background(), st, []central.Fact{fever}, central.ChangeBy{Time: rulesT0, By: "ingest:T-9"})
+	st.Close()
+	if err != nil || len(added) != 1 || len(unplaced) != 1 {
+		t.Fatalf("kept %+v, unplaced %+v (%v), want the fever kept and unplaced", added, unplaced, err)
+	}
+	explain := func(lang string) string {
+		t.Helper()
+		code, out, errOut := e.run("status", "explain", "--holder", "ZJ:4", "--at", rulesT0.Format(time.RFC3339), "--lang", lang)
+		if code != exitOK {
+			t.Fatalf("explain: exit %d: %s", code, errOut)
+		}
+		return out
+	}
+	if out := explain("en"); !strings.Contains(out, "the fever measured at site CP-NEW on 2020-02-05 11:00 is kept, but the centre has no area for that site yet") {
+		t.Errorf("explain before sites set:\n%s\nwant it to say the site has no area yet", out)
+	}
+	if out := explain("zh"); !strings.Contains(out, "卡口CP-NEW测得的发热已记录") {
+		t.Errorf("explain --lang zh before sites set:\n%s", out)
+	}
+	if code, _, errOut := e.run("sites", "set", "CP-NEW", "--area", "ZJ-NB", "--why", "new checkpoint", "--operator", "alice"); code != exitOK {
+		t.Fatalf("sites set: %s", errOut)
+	}
+	if out := explain("en"); strings.Contains(out, "CP-NEW") {
+		t.Errorf("explain after sites set still names the site as unplaced:\n%s", out)
 	}
 }

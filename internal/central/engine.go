@@ -427,10 +427,14 @@ func (t engineTx) AddFact(ctx context.Context, f Fact, by ChangeBy) (Fact, error
 		if err != nil {
 			return f, err
 		}
-		if !ok {
+		switch {
+		case !ok && f.Kind != FactFever:
 			return f, fmt.Errorf("%w: fact %s of %s: site %s is not known: add it with sites set", ErrEngineInput, f.Kind, f.Holder, f.Site)
-		}
-		if f.Area == "" {
+		case !ok:
+			// A fever recorded at a checkpoint ops have not placed yet
+			// is kept with its site alone: the engine places it by
+			// its site when it judges, once the site is set.
+		case f.Area == "":
 			f.Area = s.Area
 		}
 	}

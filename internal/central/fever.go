@@ -17,23 +17,27 @@ func FeverSource(device string, epoch Epoch, seq uint64) string {
 // to s in one transaction, except those whose holder already has a fact
 // with the same Source: an upload sent again, a batch replayed, or a
 // record ingested twice add nothing. It returns the facts it added, with
-// their Seq, in the order given, and those it could not place: a fever at
-// a site that ops have not put in an area yet (`sentinel-central sites
-// set`) names no area the rules could judge, and is left out.
-func KeepFevers(ctx context.Context, s EngineStore, facts []Fact, by ChangeBy) (added, unplaced []Fact, err error) {
+// their Seq, in the order given. A fever is never lost for a missing
+// registration: one at a site that ops have not put in an area yet
+// (`sentinel-central sites set`) is kept with its site as recorded, and
+// is also returned in unplaced; the engine places it by its site when it
+// judges, so it counts from the moment ops add the site. Only a fever
+// that names no site at all (a terminal enrolled without one) cannot be
+// kept: it is returned in siteless.
+func KeepFevers(ctx context.Context, s EngineStore, facts []Fact, by ChangeBy) (added, unplaced, siteless []Fact, err error) {
 	if len(facts) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	err = s.UpdateEngine(ctx, func(tx EngineTx) error {
-		added, unplaced = added[:0], unplaced[:0]
+		added, unplaced, siteless = added[:0], unplaced[:0], siteless[:0]
 		sites, err := tx.Sites(ctx)
 		if err != nil {
 			return err
 		}
 		known := map[string][]string{} // holder → sources of its facts
 		for _, f := range facts {
-			if f.Area == "" && !slices.ContainsFunc(sites, func(s Site) bool { return s.ID == f.Site }) {
-				unplaced = append(unplaced, f)
+			if f.Area == "" && f.Site == "" {
+				siteless = append(siteless, f)
 				continue
 			}
 			if f.Kind != FactFever || f.Source == "" {
@@ -59,11 +63,14 @@ func KeepFevers(ctx context.Context, s EngineStore, facts []Fact, by ChangeBy) (
 			}
 			known[f.Holder] = append(srcs, f.Source)
 			added = append(added, g)
+			if g.Area == "" && !slices.ContainsFunc(sites, func(s Site) bool { return s.ID == g.Site }) {
+				unplaced = append(unplaced, g)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return added, unplaced, nil
+	return added, unplaced, siteless, nil
 }

@@ -478,7 +478,9 @@ func testEngineSerialised(t *testing.T, stores []central.Store) {
 // testKeepFevers: fevers kept at ingest (central.KeepFevers) are facts of
 // the engine exactly once per record: the same records again add
 // nothing, whether in the same call or a later one; a fever at a site
-// the engine does not know is returned unplaced and keeps nothing.
+// the engine does not know is kept with its site and no area, and also
+// returned unplaced; one that names no site is returned siteless and
+// keeps nothing.
 func testKeepFevers(t *testing.T, s central.Store) {
 	ctx := context.Background()
 	seedEngine(t, s)
@@ -487,28 +489,31 @@ func testKeepFevers(t *testing.T, s central.Store) {
 		return central.Fact{Holder: holder, Kind: central.FactFever, At: engineT0.Add(time.Duration(seq) * time.Minute),
 			Site: site, Temperature: reading, Source: central.FeverSource("T9", central.Epoch{0xe}, seq)}
 	}
-	in := []central.Fact{fever("HB:2", 1, "CP-1"), fever("HB:3", 2, "CP-1"), fever("HB:3", 2, "CP-1"), fever("HB:4", 3, "CP-9")}
+	in := []central.Fact{fever("HB:2", 1, "CP-1"), fever("HB:3", 2, "CP-1"), fever("HB:3", 2, "CP-1"), fever("HB:4", 3, "CP-9"), fever("HB:5", 4, "")}
 	ingest := central.ChangeBy{Time: engineT0.Add(time.Hour), By: "ingest:T9", Why: "fever recorded at a checkpoint"}
-	added, unplaced, err := central.KeepFevers(ctx, s, in, ingest)
+	added, unplaced, siteless, err := central.KeepFevers(ctx, s, in, ingest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(added) != 2 || added[0].Holder != "HB:2" || added[1].Holder != "HB:3" || added[0].Seq == 0 || added[1].Seq == added[0].Seq {
-		t.Fatalf("added %+v, want the fevers of HB:2 and HB:3 once each with their seq", added)
+	if len(added) != 3 || added[0].Holder != "HB:2" || added[1].Holder != "HB:3" || added[2].Holder != "HB:4" || added[0].Seq == 0 || added[1].Seq == added[0].Seq {
+		t.Fatalf("added %+v, want the fevers of HB:2, HB:3 and HB:4 once each with their seq", added)
 	}
-	if len(unplaced) != 1 || unplaced[0].Site != "CP-9" {
-		t.Fatalf("unplaced %+v, want the fever at CP-9, a site the engine does not know", unplaced)
+	if len(unplaced) != 1 || unplaced[0].Site != "CP-9" || unplaced[0].Area != "" || unplaced[0].Seq != added[2].Seq {
+		t.Fatalf("unplaced %+v, want the fever kept at CP-9, a site the engine does not know, with no area", unplaced)
+	}
+	if len(siteless) != 1 || siteless[0].Holder != "HB:5" {
+		t.Fatalf("siteless %+v, want the fever of HB:5, which names no site", siteless)
 	}
 	if added[1].Area != "HB-WH-JA" || added[1].Temperature != reading || added[1].Source != "passage:T9/0e000000000000000000000000000000/2" {
 		t.Errorf("kept %+v: want area HB-WH-JA (the site's), the reading and the record as source", added[1])
 	}
 	// The same records again (an upload sent twice, a replay) add nothing.
-	again, _, err := central.KeepFevers(ctx, s, in[:3], ingest)
+	again, _, _, err := central.KeepFevers(ctx, s, in[:4], ingest)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("the same fevers again: added %+v (%v), want none", again, err)
 	}
 	err = s.ViewEngine(ctx, func(r central.EngineReader) error {
-		for holder, want := range map[string]int{"HB:2": 1, "HB:3": 1, "HB:4": 0} {
+		for holder, want := range map[string]int{"HB:2": 1, "HB:3": 1, "HB:4": 1, "HB:5": 0} {
 			fs, err := r.Facts(ctx, holder)
 			if err != nil {
 				return err
@@ -528,15 +533,15 @@ func testKeepFevers(t *testing.T, s central.Store) {
 			return err
 		}
 		last := changes[len(changes)-1]
-		if last.By != "ingest:T9" || last.Action != central.ChangeFactAdd || last.Subject != "HB:3" {
-			t.Errorf("the last audit record is %s %s by %s, want fact-add HB:3 by ingest:T9", last.Action, last.Subject, last.By)
+		if last.By != "ingest:T9" || last.Action != central.ChangeFactAdd || last.Subject != "HB:4" {
+			t.Errorf("the last audit record is %s %s by %s, want fact-add HB:4 by ingest:T9", last.Action, last.Subject, last.By)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := central.KeepFevers(ctx, s, []central.Fact{{Holder: "HB:2", Kind: central.FactVisit, At: engineT0, Site: "CP-1", Source: "x"}}, ingest); !errors.Is(err, central.ErrEngineInput) {
+	if _, _, _, err := central.KeepFevers(ctx, s, []central.Fact{{Holder: "HB:2", Kind: central.FactVisit, At: engineT0, Site: "CP-1", Source: "x"}}, ingest); !errors.Is(err, central.ErrEngineInput) {
 		t.Errorf("a visit given as a fever: got %v, want ErrEngineInput", err)
 	}
 }

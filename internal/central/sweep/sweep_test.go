@@ -30,33 +30,7 @@ func TestFeverToDelta(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		st := memstore.New(nil)
-		keys := bundlestest.NewKeys(t, now)
-		pub := &statuspub.Publisher{Store: st, DataDir: t.TempDir(), Root: keys.Root.Public(),
-			Signer: statuspub.Signer{Key: keys.Signer, Delegation: keys.Delegation, Fresh: 24 * time.Hour, Grace: 72 * time.Hour}}
-		src, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "rules", "hubei.rules"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		by := central.ChangeBy{Time: now, By: "ops:test"}
-		err = st.UpdateEngine(ctx, func(tx central.EngineTx) error {
-			for _, a := range []central.Area{{ID: "HB", Kind: central.AreaProvince}, {ID: "HB-WH", Kind: central.AreaCity, Parent: "HB"},
-				{ID: "HB-YC", Kind: central.AreaCity, Parent: "HB"}} {
-				if err := tx.PutArea(ctx, a, by); err != nil {
-					return err
-				}
-			}
-			for _, s := range []central.Site{{ID: "CP-WH", Area: "HB-WH"}, {ID: "CP-YC", Area: "HB-YC"}} {
-				if err := tx.PutSite(ctx, s, by); err != nil {
-					return err
-				}
-			}
-			_, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "HB", Label: "2020-02-20.1", Source: src}, by)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, pub, by := hubei(t, now)
 		var runs atomic.Int32
 		ev := sweep.NewEvents(func(ctx context.Context) {
 			runs.Add(1)
@@ -70,7 +44,7 @@ func TestFeverToDelta(t *testing.T) {
 			return central.Fact{Holder: holder, Kind: central.FactFever, At: now.Add(-time.Minute), Site: site,
 				Temperature: physic.ZeroCelsius + 38400*physic.MilliKelvin, Source: central.FeverSource("T1", central.Epoch{1}, seq)}
 		}
-		added, _, err := central.KeepFevers(ctx, st, []central.Fact{fever("HB:1", "CP-WH", 1), fever("HB:2", "CP-YC", 2)}, central.ChangeBy{Time: now, By: "ingest"})
+		added, _, _, err := central.KeepFevers(ctx, st, []central.Fact{fever("HB:1", "CP-WH", 1), fever("HB:2", "CP-YC", 2)}, central.ChangeBy{Time: now, By: "ingest"})
 		if err != nil || len(added) != 2 {
 			t.Fatalf("kept %d fevers: %v", len(added), err)
 		}
@@ -105,4 +79,80 @@ func TestFeverToDelta(t *testing.T) {
 		want("HB:2", status.Green, status.ReasonUnspecified)
 		want("HB:1", status.Red, status.ReasonFever)
 	})
+}
+
+// hubei is a store with Hubei's rules in force over Wuhan (checkpoint
+// CP-WH) and Yichang (CP-YC), and a publisher of its statuses.
+func hubei(t *testing.T, now time.Time) (*memstore.Store, *statuspub.Publisher, central.ChangeBy) {
+	t.Helper()
+	ctx := context.Background()
+	st := memstore.New(nil)
+	keys := bundlestest.NewKeys(t, now)
+	pub := &statuspub.Publisher{Store: st, DataDir: t.TempDir(), Root: keys.Root.Public(),
+		Signer: statuspub.Signer{Key: keys.Signer, Delegation: keys.Delegation, Fresh: 24 * time.Hour, Grace: 72 * time.Hour}}
+	src, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "rules", "hubei.rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := central.ChangeBy{Time: now, By: "ops:test"}
+	err = st.UpdateEngine(ctx, func(tx central.EngineTx) error {
+		for _, a := range []central.Area{{ID: "HB", Kind: central.AreaProvince}, {ID: "HB-WH", Kind: central.AreaCity, Parent: "HB"},
+			{ID: "HB-YC", Kind: central.AreaCity, Parent: "HB"}} {
+			if err := tx.PutArea(ctx, a, by); err != nil {
+				return err
+			}
+		}
+		for _, s := range []central.Site{{ID: "CP-WH", Area: "HB-WH"}, {ID: "CP-YC", Area: "HB-YC"}} {
+			if err := tx.PutSite(ctx, s, by); err != nil {
+				return err
+			}
+		}
+		_, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "HB", Label: "2020-02-20.1", Source: src}, by)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, pub, by
+}
+
+// TestFeverAtUnknownSite: a fever at a checkpoint ops have not placed in
+// an area yet is kept once, not dropped; it counts at once as a fever in
+// the province (withheld), and as one in Wuhan (red) after ops put the
+// site there with sites set.
+func TestFeverAtUnknownSite(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC()
+	st, pub, by := hubei(t, now)
+	fever := central.Fact{Holder: "HB:3", Kind: central.FactFever, At: now.Add(-time.Minute), Site: "CP-NEW",
+		Temperature: physic.ZeroCelsius + 38400*physic.MilliKelvin, Source: central.FeverSource("T2", central.Epoch{2}, 1)}
+	ingest := central.ChangeBy{Time: now, By: "ingest:T2"}
+	for i := range 2 { // the upload, and the same upload again
+		added, unplaced, siteless, err := central.KeepFevers(ctx, st, []central.Fact{fever}, ingest)
+		if err != nil || len(siteless) != 0 || len(added) != 1-i || len(unplaced) != 1-i {
+			t.Fatalf("upload %d: added %+v, unplaced %+v, siteless %+v (%v); want the fever kept once, as unplaced", i+1, added, unplaced, siteless, err)
+		}
+	}
+	var facts []central.Fact
+	if err := st.ViewEngine(ctx, func(r central.EngineReader) (err error) { facts, err = r.Facts(ctx, "HB:3"); return err }); err != nil || len(facts) != 1 || facts[0].Site != "CP-NEW" || facts[0].Area != "" {
+		t.Fatalf("HB:3 has facts %+v (%v), want the one fever at CP-NEW with no area", facts, err)
+	}
+	holder, _ := credential.ParseHolderID("HB:3")
+	sweepAt := func(at time.Time, want status.Status) {
+		t.Helper()
+		if _, err := sweep.Run(ctx, st, pub, at, central.ChangeBy{Time: at, By: "engine", Why: "sweep"}); err != nil {
+			t.Fatal(err)
+		}
+		e, ok, err := st.StatusOf(ctx, holder)
+		if err != nil || !ok || e.Status != want || e.Reason != byte(status.ReasonFever) {
+			t.Errorf("HB:3: %+v (%v, %v), want %s for the fever", e, ok, err, want)
+		}
+	}
+	sweepAt(now, status.Withheld)
+	if err := st.UpdateEngine(ctx, func(tx central.EngineTx) error {
+		return tx.PutSite(ctx, central.Site{ID: "CP-NEW", Area: "HB-WH"}, by)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sweepAt(now.Add(time.Minute), status.Red)
 }

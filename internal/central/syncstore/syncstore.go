@@ -219,7 +219,7 @@ func (a *Adapter) keepFevers(ctx context.Context, b *server.Batch, into central.
 	// context of their own.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepFeversTimeout)
 	defer cancel()
-	added, unplaced, err := central.KeepFevers(ctx, a.opts.Facts, facts, central.ChangeBy{
+	added, unplaced, siteless, err := central.KeepFevers(ctx, a.opts.Facts, facts, central.ChangeBy{
 		Time: now(), By: "ingest:" + b.Device, Why: "fever recorded at a checkpoint"})
 	if err != nil {
 		log.Error("fevers of an upload were not kept as facts: the passages are stored; the engine does not know these fevers",
@@ -227,8 +227,12 @@ func (a *Adapter) keepFevers(ctx context.Context, b *server.Batch, into central.
 		return
 	}
 	for _, f := range unplaced {
-		log.Warn("a fever at a site the code engine does not know was not kept as a fact: add the site with `sentinel-central sites set`",
+		log.Warn("a fever was kept at a site that has no area yet: it counts for the rules once ops add the site with `sentinel-central sites set`",
 			"device", b.Device, "site", f.Site, "holder", f.Holder, "source", f.Source)
+	}
+	for _, f := range siteless {
+		log.Warn("a fever of a terminal enrolled without a site was not kept as a fact (it names no place the rules could judge); the passage is stored: enrol the terminal to its site",
+			"device", b.Device, "holder", f.Holder, "source", f.Source)
 	}
 	if a.opts.OnFever != nil {
 		for _, f := range added {
