@@ -6,6 +6,19 @@
 // Usage:
 //
 //	go run ./bench/decode-compare -dir DIR [-tools sentinel,gozxing,zbar,zxing]
+//	go run ./bench/decode-compare -frames DIR [-json] [-tools sentinel,gozxing]
+//	go run ./bench/decode-compare -write DIR [-held N]
+//
+// -frames reads any directory of frames (PNG, JPEG or 8-bit PGM) listed
+// in a manifest.jsonl, one JSON object per frame with at least "file",
+// "text" (empty for a frame without a code) and "variant"; "binary":
+// true means each character of text is one byte. With -json it prints
+// one JSON object per decoder and nothing else: decoded, total, false,
+// per variant [decoded, total] and per resolution the mean, p95 and
+// worst CPU milliseconds per frame (frames without a code count in the
+// times, not in total; a decode of one counts in false). -json runs the
+// in-process decoders only. -write renders the set (or, with -held N, N
+// drawn held-out frames per variant and size) into such a directory.
 //
 // The set (device/camera/camtest.Set, parameters fixed in the repository)
 // is written to DIR as PNG files unless they are there already. For the
@@ -66,6 +79,7 @@ type frame struct {
 	name    string
 	variant string
 	width   int
+	height  int
 	want    []byte // nil: must decode to nothing
 	path    string
 	img     *image.Gray
@@ -93,17 +107,59 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	only := fs.String("variant", "", "run only this variant")
 	verbose := fs.Bool("v", false, "list the frames each decoder misses")
 	corpus := fs.String("corpus", "auto", `EU DCC corpus directory to add as a row ("auto": ../shared/corpus/eu-dcc beside the module, "": none)`)
+	framesDir := fs.String("frames", "", "read the frames a directory's manifest.jsonl lists instead of the generated set")
+	asJSON := fs.Bool("json", false, "print one JSON object per decoder on standard output and nothing else")
+	write := fs.String("write", "", "write camtest frames with a manifest.jsonl to this directory and exit")
+	held := fs.Int("held", 0, "with -write: this many drawn held-out frames per variant and frame size instead of the set")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *dir == "" {
-		fmt.Fprintln(stderr, "decode-compare: -dir is required")
-		return 2
+	if *write != "" {
+		specs := camtest.Set()
+		if *held > 0 {
+			specs = nil
+			for _, sz := range camtest.Sizes {
+				specs = append(specs, camtest.Held(sz.X, sz.Y, *held)...)
+			}
+		}
+		if err := writeFrames(*write, specs); err != nil {
+			fmt.Fprintln(stderr, "decode-compare: write frames:", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "decode-compare: wrote %d frames and %s to %s\n", len(specs), manifestName, *write)
+		return 0
 	}
-	frames, err := generate(*dir, camtest.Variant(*only))
+	toolsSet := false
+	fs.Visit(func(f *flag.Flag) { toolsSet = toolsSet || f.Name == "tools" })
+	if *asJSON && !toolsSet {
+		*tools = "sentinel,gozxing"
+	}
+	var frames []frame
+	var err error
+	switch {
+	case *framesDir != "":
+		frames, err = readFrames(*framesDir)
+		*corpus = ""
+		if *dir == "" {
+			*dir = *framesDir
+		}
+	case *dir == "":
+		fmt.Fprintln(stderr, "decode-compare: -dir or -frames is required")
+		return 2
+	default:
+		frames, err = generate(*dir, camtest.Variant(*only))
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "decode-compare:", err)
 		return 1
+	}
+	if *asJSON {
+		for _, name := range strings.Split(*tools, ",") {
+			if name != "sentinel" && name != "gozxing" {
+				fmt.Fprintf(stderr, "decode-compare: -json times decoders in process; %s runs as a command-line tool here (its C library is not linked yet): use -tools sentinel,gozxing\n", name)
+				return 2
+			}
+		}
 	}
 	if *corpus == "auto" {
 		*corpus = autoCorpus()
@@ -150,6 +206,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			batch[t.name] = timeBatches(ctx, t, frames)
 		}
 	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, t := range ts {
+			if err := enc.Encode(summarise(t.name, frames, res[t.name])); err != nil {
+				fmt.Fprintln(stderr, "decode-compare:", err)
+				return 1
+			}
+		}
+		return 0
+	}
 	report(stdout, ts, frames, res, batch)
 	return 0
 }
@@ -193,7 +259,7 @@ func generate(dir string, only camtest.Variant) ([]frame, error) {
 				return nil, err
 			}
 		}
-		frames = append(frames, frame{name: s.Name(), variant: string(s.Variant), width: s.Width, want: s.Want(), path: path, img: img})
+		frames = append(frames, frame{name: s.Name(), variant: string(s.Variant), width: s.Width, height: s.Height, want: s.Want(), path: path, img: img})
 	}
 	return frames, nil
 }
@@ -246,7 +312,7 @@ func corpusFrames(dir string) ([]frame, error) {
 		if err != nil {
 			return nil, fmt.Errorf("corpus %s: %w", p, err)
 		}
-		frames = append(frames, frame{name: rel, variant: corpusVariant, width: img.Rect.Dx(), want: []byte(want), path: p, img: img})
+		frames = append(frames, frame{name: rel, variant: corpusVariant, width: img.Rect.Dx(), height: img.Rect.Dy(), want: []byte(want), path: p, img: img})
 	}
 	return frames, nil
 }

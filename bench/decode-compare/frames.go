@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"sentinel/device/camera"
+	"sentinel/device/camera/camtest"
+)
+
+// manifestName is the file in a frame directory that lists its frames.
+const manifestName = "manifest.jsonl"
+
+// manifestEntry is one line of manifest.jsonl. Text is the payload the
+// frame must decode to, empty for a frame without a code; with Binary
+// set, each character of Text (U+0000 to U+00FF) stands for one byte.
+type manifestEntry struct {
+	File    string `json:"file"`
+	Text    string `json:"text"`
+	Variant string `json:"variant"`
+	Binary  bool   `json:"binary,omitempty"`
+	Width   int    `json:"width,omitempty"`
+	Height  int    `json:"height,omitempty"`
+	Seed    uint64 `json:"seed,omitempty"`
+}
+
+// maxManifestLine bounds one line of a manifest (a payload of a version
+// 40 code with room to spare).
+const maxManifestLine = 64 << 10
+
+// readFrames loads the frames a directory's manifest.jsonl lists.
+func readFrames(dir string) ([]frame, error) {
+	f, err := os.Open(filepath.Join(dir, manifestName))
+	if err != nil {
+		return nil, fmt.Errorf("read the frame list: %w (a frame directory needs a %s, one JSON object per frame)", err, manifestName)
+	}
+	defer f.Close()
+	entries, err := parseManifest(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, manifestName), err)
+	}
+	frames := make([]frame, 0, len(entries))
+	for _, e := range entries {
+		path := filepath.Join(dir, filepath.FromSlash(e.File))
+		img, err := loadFrame(path)
+		if err != nil {
+			return nil, fmt.Errorf("frame %s: %w", e.File, err)
+		}
+		fr := frame{name: e.File, variant: e.Variant, width: img.Rect.Dx(), height: img.Rect.Dy(), path: path, img: img}
+		if e.Text != "" {
+			fr.want = []byte(e.Text)
+			if e.Binary {
+				fr.want = fr.want[:0:0]
+				for _, r := range e.Text {
+					fr.want = append(fr.want, byte(r))
+				}
+			}
+		}
+		frames = append(frames, fr)
+	}
+	return frames, nil
+}
+
+// parseManifest reads manifest lines; blank lines are skipped.
+func parseManifest(r io.Reader) ([]manifestEntry, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), maxManifestLine)
+	var out []manifestEntry
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var e manifestEntry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		if e.File == "" || e.Variant == "" {
+			return nil, fmt.Errorf(`line %d: "file" and "variant" are required`, n)
+		}
+		if filepath.IsAbs(e.File) || !filepath.IsLocal(filepath.FromSlash(e.File)) {
+			return nil, fmt.Errorf("line %d: file %q must be a path inside the directory", n, e.File)
+		}
+		if e.Binary {
+			for _, r := range e.Text {
+				if r > 0xff {
+					return nil, fmt.Errorf("line %d: a binary text holds %U, beyond one byte", n, r)
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no frames listed")
+	}
+	return out, nil
+}
+
+// loadFrame reads a PNG, JPEG or binary PGM (P5, 8 bits) frame.
+func loadFrame(path string) (*image.Gray, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.HasPrefix(data, []byte("P5")) {
+		return parsePGM(data)
+	}
+	return camera.LoadGray(bytes.NewReader(data))
+}
+
+// parsePGM decodes a binary 8-bit PGM.
+func parsePGM(data []byte) (*image.Gray, error) {
+	rest := data[2:]
+	var nums [3]int
+	for i := range nums {
+		// Skip white space and comments.
+		for len(rest) > 0 {
+			if c := rest[0]; c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+				rest = rest[1:]
+			} else if c == '#' {
+				if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+					rest = rest[j+1:]
+				} else {
+					rest = nil
+				}
+			} else {
+				break
+			}
+		}
+		j := 0
+		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+			j++
+		}
+		v, err := strconv.Atoi(string(rest[:j]))
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("PGM header: bad number")
+		}
+		nums[i] = v
+		rest = rest[j:]
+	}
+	w, h, maxv := nums[0], nums[1], nums[2]
+	if maxv > 255 {
+		return nil, fmt.Errorf("PGM with %d grey levels: only 8-bit PGM is read", maxv)
+	}
+	if w > camera.MaxPixels || h > camera.MaxPixels || w*h > camera.MaxPixels {
+		return nil, fmt.Errorf("PGM of %dx%d: %w", w, h, camera.ErrImageTooLarge)
+	}
+	if len(rest) < 1 || (rest[0] != ' ' && rest[0] != '\n' && rest[0] != '\r' && rest[0] != '\t') {
+		return nil, fmt.Errorf("PGM header: no white space before the pixels")
+	}
+	rest = rest[1:]
+	if len(rest) < w*h {
+		return nil, fmt.Errorf("PGM of %dx%d: %d bytes of pixels, want %d", w, h, len(rest), w*h)
+	}
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	copy(img.Pix, rest[:w*h])
+	if maxv != 255 {
+		for i, v := range img.Pix {
+			img.Pix[i] = uint8(min(255, int(v)*255/maxv))
+		}
+	}
+	return img, nil
+}
+
+// writeFrames renders specs into dir as PNG files and writes their
+// manifest.jsonl.
+func writeFrames(dir string, specs []camtest.Spec) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var man bytes.Buffer
+	enc := json.NewEncoder(&man)
+	for _, s := range specs {
+		img, err := camtest.Render(s)
+		if err != nil {
+			return err
+		}
+		name := s.Name() + ".png"
+		if err := writePNG(filepath.Join(dir, name), img); err != nil {
+			return err
+		}
+		e := manifestEntry{File: name, Variant: string(s.Variant), Width: s.Width, Height: s.Height, Seed: s.Seed}
+		if want := s.Want(); want != nil {
+			e.Binary = s.Payload.Binary
+			if e.Binary {
+				r := make([]rune, len(want))
+				for i, b := range want {
+					r[i] = rune(b)
+				}
+				e.Text = string(r)
+			} else {
+				e.Text = string(want)
+			}
+		}
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, manifestName), man.Bytes(), 0o644)
+}
+
+// jsonReport is what -json prints per decoder.
+type jsonReport struct {
+	Decoder  string                `json:"decoder"`
+	Decoded  int                   `json:"decoded"`
+	Total    int                   `json:"total"`
+	False    int                   `json:"false"`
+	Variants map[string][2]int     `json:"variants"`
+	CPUms    map[string]cpuSummary `json:"cpu_ms"`
+}
+
+type cpuSummary struct {
+	Mean float64 `json:"mean"`
+	P95  float64 `json:"p95"`
+	Max  float64 `json:"max"`
+}
+
+// jsonName is the decoder's name in -json output.
+func jsonName(tool string) string {
+	if tool == "zxing" {
+		return "zxing-cpp"
+	}
+	return tool
+}
+
+// summarise builds a decoder's -json report. Frames without a code count
+// in cpu_ms but not in total; a decode of one counts in false.
+func summarise(name string, frames []frame, outs []outcome) jsonReport {
+	r := jsonReport{Decoder: jsonName(name), Variants: map[string][2]int{}, CPUms: map[string]cpuSummary{}}
+	byRes := map[string][]time.Duration{}
+	for i, f := range frames {
+		o := outs[i]
+		res := fmt.Sprintf("%dx%d", f.width, f.height)
+		byRes[res] = append(byRes[res], o.dur)
+		if o.wrong {
+			r.False++
+		}
+		if f.want == nil {
+			continue
+		}
+		v := r.Variants[f.variant]
+		v[1]++
+		r.Total++
+		if o.ok {
+			v[0]++
+			r.Decoded++
+		}
+		r.Variants[f.variant] = v
+	}
+	for res, ds := range byRes {
+		slices.Sort(ds)
+		var sum time.Duration
+		for _, d := range ds {
+			sum += d
+		}
+		r.CPUms[res] = cpuSummary{
+			Mean: round3(ms(sum) / float64(len(ds))),
+			P95:  round3(ms(ds[(len(ds)*95+99)/100-1])),
+			Max:  round3(ms(ds[len(ds)-1])),
+		}
+	}
+	return r
+}
+
+func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }

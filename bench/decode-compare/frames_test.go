@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sentinel/device/camera/camtest"
+)
+
+// TestWriteFramesRoundTrip writes camtest frames with their manifest,
+// adds a PGM frame by hand, and checks that -frames DIR -json reads them
+// all and prints one JSON object per decoder and nothing else.
+func TestWriteFramesRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	ps := camtest.Payloads()
+	specs := []camtest.Spec{
+		{Width: 320, Height: 240, Payload: ps[0], ECC: "M", Variant: camtest.Clean, Seed: 1},
+		{Width: 320, Height: 240, Payload: ps[2], ECC: "M", Variant: camtest.Clean, Seed: 2},
+		{Width: 320, Height: 240, Variant: camtest.Empty, Seed: 3},
+	}
+	if err := writeFrames(dir, specs); err != nil {
+		t.Fatal(err)
+	}
+	// A PGM copy of the first frame, listed by hand.
+	img, err := camtest.Render(specs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgm := append([]byte(fmt.Sprintf("P5\n# a comment\n%d %d\n255\n", 320, 240)), img.Pix...)
+	if err := os.WriteFile(filepath.Join(dir, "copy.pgm"), pgm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := json.Marshal(manifestEntry{File: "copy.pgm", Text: string(ps[0].Data), Variant: "pgm"})
+	f, err := os.OpenFile(filepath.Join(dir, manifestName), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "%s\n", line)
+	f.Close()
+
+	frames, err := readFrames(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(frames) != 4 {
+		t.Fatalf("read %d frames, want 4", len(frames))
+	}
+	if !bytes.Equal(frames[1].want, ps[2].Data) {
+		t.Errorf("binary payload did not round-trip: got %d bytes", len(frames[1].want))
+	}
+	if frames[2].want != nil {
+		t.Errorf("empty frame has a payload %q", frames[2].want)
+	}
+	if !bytes.Equal(frames[3].img.Pix, img.Pix) {
+		t.Error("the PGM frame's pixels differ from the PNG's")
+	}
+
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-frames", dir, "-json"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines on stdout, want one per decoder (2):\n%s", len(lines), stdout.String())
+	}
+	var r jsonReport
+	dec := json.NewDecoder(strings.NewReader(lines[0]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("first line is not a report: %v", err)
+	}
+	if r.Decoder != "sentinel" || r.Total != 3 || r.Decoded != 3 || r.False != 0 {
+		t.Errorf("got %+v, want sentinel decoding 3 of 3, no false", r)
+	}
+	if got := r.Variants["clean"]; got != [2]int{2, 2} {
+		t.Errorf("clean: got %v, want [2 2]", got)
+	}
+	if _, ok := r.Variants["empty"]; ok {
+		t.Error("empty frames counted in variants")
+	}
+	if c, ok := r.CPUms["320x240"]; !ok || c.Max < c.Mean || c.Max < c.P95 {
+		t.Errorf("cpu_ms: got %+v", r.CPUms)
+	}
+}
+
+func TestJSONRefusesCommandLineTools(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	dir := t.TempDir()
+	if err := writeFrames(dir, []camtest.Spec{{Width: 160, Height: 120, Variant: camtest.Empty, Seed: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if code := run(context.Background(), []string{"-frames", dir, "-json", "-tools", "sentinel,zbar"}, &stdout, &stderr); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout: %q, want nothing", stdout.String())
+	}
+}
+
+func TestParseManifestRefuses(t *testing.T) {
+	for _, in := range []string{
+		"",
+		"{",
+		`{"text":"x","variant":"clean"}`,
+		`{"file":"../x.png","text":"x","variant":"clean"}`,
+		`{"file":"/etc/x.png","text":"x","variant":"clean"}`,
+		`{"file":"x.png","text":"Ā","variant":"clean","binary":true}`,
+	} {
+		if _, err := parseManifest(strings.NewReader(in)); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+}
+
+func FuzzParseManifest(f *testing.F) {
+	f.Add([]byte(`{"file":"a.png","text":"HC1:X","variant":"clean"}` + "\n\n" + `{"file":"b.pgm","text":"","variant":"empty"}`))
+	f.Add([]byte(`{"file":"a.png","text":"\u00ff","variant":"x","binary":true}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		es, err := parseManifest(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for _, e := range es {
+			if e.File == "" || !filepath.IsLocal(filepath.FromSlash(e.File)) {
+				t.Fatalf("accepted file %q", e.File)
+			}
+		}
+	})
+}
+
+func FuzzParsePGM(f *testing.F) {
+	f.Add([]byte("P5\n2 2\n255\n\x00\x01\x02\x03"))
+	f.Add([]byte("P5 # c\n1 1 15\n\x0f"))
+	f.Add([]byte("P5\n99999 99999\n255\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !bytes.HasPrefix(data, []byte("P5")) {
+			return
+		}
+		img, err := parsePGM(data)
+		if err != nil {
+			return
+		}
+		if len(img.Pix) != img.Rect.Dx()*img.Rect.Dy() {
+			t.Fatalf("%d pixels for %v", len(img.Pix), img.Rect)
+		}
+	})
+}
