@@ -105,7 +105,17 @@ type Link struct {
 // or an error, which stores nothing and is returned by the ingest as it
 // is (a gap error, for one). The sync server's decision is
 // syncstore.Admit, which checks the hash chain (server.Admit).
-type AdmitFunc func(mark Link) ([]Record, error)
+//
+// The EngineStep it returns, when not nil, runs in the same transaction
+// on the engine's part of the store (the facts derived from the admitted
+// records: KeepFeversTx): the records and their facts are stored together
+// or not at all. An error from the step stores nothing.
+type AdmitFunc func(mark Link) ([]Record, EngineStep, error)
+
+// EngineStep changes the engine's part of a store inside another of the
+// store's transactions (an ingest's), through the same EngineTx that
+// EngineStore.UpdateEngine gives.
+type EngineStep func(ctx context.Context, tx EngineTx) error
 
 // Device is a terminal as the store knows it.
 type Device struct {

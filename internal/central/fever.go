@@ -29,48 +29,55 @@ func KeepFevers(ctx context.Context, s EngineStore, facts []Fact, by ChangeBy) (
 		return nil, nil, nil, nil
 	}
 	err = s.UpdateEngine(ctx, func(tx EngineTx) error {
-		added, unplaced, siteless = added[:0], unplaced[:0], siteless[:0]
-		sites, err := tx.Sites(ctx)
-		if err != nil {
-			return err
-		}
-		known := map[string][]string{} // holder → sources of its facts
-		for _, f := range facts {
-			if f.Area == "" && f.Site == "" {
-				siteless = append(siteless, f)
-				continue
-			}
-			if f.Kind != FactFever || f.Source == "" {
-				return fmt.Errorf("%w: keep fevers: a %s fact from %q is not a fever with its source", ErrEngineInput, f.Kind, f.Source)
-			}
-			srcs, ok := known[f.Holder]
-			if !ok {
-				have, err := tx.Facts(ctx, f.Holder)
-				if err != nil {
-					return err
-				}
-				for _, h := range have {
-					srcs = append(srcs, h.Source)
-				}
-			}
-			if slices.Contains(srcs, f.Source) {
-				known[f.Holder] = srcs
-				continue
-			}
-			g, err := tx.AddFact(ctx, f, by)
-			if err != nil {
-				return err
-			}
-			known[f.Holder] = append(srcs, f.Source)
-			added = append(added, g)
-			if g.Area == "" && !slices.ContainsFunc(sites, func(s Site) bool { return s.ID == g.Site }) {
-				unplaced = append(unplaced, g)
-			}
-		}
-		return nil
+		added, unplaced, siteless, err = KeepFeversTx(ctx, tx, facts, by)
+		return err
 	})
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	return added, unplaced, siteless, nil
+}
+
+// KeepFeversTx is KeepFevers inside a transaction that is already open:
+// an ingest's (an EngineStep), so that the fevers of the records it
+// stores are kept with them or not at all.
+func KeepFeversTx(ctx context.Context, tx EngineTx, facts []Fact, by ChangeBy) (added, unplaced, siteless []Fact, err error) {
+	sites, err := tx.Sites(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	known := map[string][]string{} // holder → sources of its facts
+	for _, f := range facts {
+		if f.Area == "" && f.Site == "" {
+			siteless = append(siteless, f)
+			continue
+		}
+		if f.Kind != FactFever || f.Source == "" {
+			return nil, nil, nil, fmt.Errorf("%w: keep fevers: a %s fact from %q is not a fever with its source", ErrEngineInput, f.Kind, f.Source)
+		}
+		srcs, ok := known[f.Holder]
+		if !ok {
+			have, err := tx.Facts(ctx, f.Holder)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			for _, h := range have {
+				srcs = append(srcs, h.Source)
+			}
+		}
+		if slices.Contains(srcs, f.Source) {
+			known[f.Holder] = srcs
+			continue
+		}
+		g, err := tx.AddFact(ctx, f, by)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		known[f.Holder] = append(srcs, f.Source)
+		added = append(added, g)
+		if g.Area == "" && !slices.ContainsFunc(sites, func(s Site) bool { return s.ID == g.Site }) {
+			unplaced = append(unplaced, g)
+		}
 	}
 	return added, unplaced, siteless, nil
 }

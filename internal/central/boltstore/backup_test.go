@@ -20,7 +20,7 @@ func TestBackupFile(t *testing.T) {
 	for i := range recs {
 		recs[i].Hash = [32]byte{byte(i), 1}
 	}
-	if _, err := s.IngestLinked(ctx, "t1", central.Epoch{1}, recs, [][]byte{[]byte("key")}, func(central.Link) ([]central.Record, error) { return recs, nil }); err != nil {
+	if _, err := s.IngestLinked(ctx, "t1", central.Epoch{1}, recs, [][]byte{[]byte("key")}, func(central.Link) ([]central.Record, central.EngineStep, error) { return recs, nil, nil }); err != nil {
 		t.Fatal(err)
 	}
 	other := t.TempDir()

@@ -136,10 +136,21 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 				}
 			}
 		}
-		rest, err := admit(link)
+		rest, step, err := admit(link)
 		if err != nil {
 			admitErr = err
 			return err
+		}
+		if step != nil {
+			// The facts of the admitted records, in this transaction.
+			for _, name := range engineBuckets {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
+			}
+			if err := step(ctx, central.EngineTxOf(&engineTx{tx: tx})); err != nil {
+				return err
+			}
 		}
 		if len(rest) == 0 && len(keys) == 0 {
 			return nil

@@ -95,7 +95,7 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 			return mark, &central.ForkError{Device: device, Fork: f}
 		}
 	}
-	rest, err := admit(mark)
+	rest, step, err := admit(mark)
 	if err != nil {
 		return mark, err
 	}
@@ -103,6 +103,20 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 	// its first record's break (server.Admit).
 	if len(rest) > 0 && rest[0].Seq != mark.Seq+1 && !(rest[0].Seq > mark.Seq+1 && rest[0].Break != "") {
 		return central.Link{}, fmt.Errorf("memstore: ingest %s/%s: admitted records start at %d after the mark %d", device, epoch, rest[0].Seq, mark.Seq)
+	}
+	// The engine step works on a copy that replaces the engine's data
+	// only once nothing below can fail: records and facts together.
+	if step != nil {
+		d := &s.engine
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		c := d.clone()
+		if err := step(ctx, central.EngineTxOf(engineTx{c})); err != nil {
+			return central.Link{}, fmt.Errorf("memstore: ingest %s/%s: %w", device, epoch, err)
+		}
+		defer func() {
+			d.facts, d.areas, d.sites, d.grades, d.ruleSets, d.changes, d.factSeq = c.facts, c.areas, c.sites, c.grades, c.ruleSets, c.changes, c.factSeq
+		}()
 	}
 	s.owners[epoch] = device
 	for _, e := range keys {

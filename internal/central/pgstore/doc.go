@@ -17,7 +17,10 @@
 // returns the mark with the marked record's chain hash), lets the caller's
 // decision (the sync server's: syncstore.Admit) choose the records to
 // store, copies them into passages with the COPY protocol, and raises the
-// mark, all in one transaction. Concurrent ingests of one (device, epoch),
+// mark, all in one transaction. When the decision returns an engine step
+// (the fevers of the records it admits), the same transaction then locks
+// engine_lock, as UpdateEngine does, and runs it: passages and their
+// facts commit together. Concurrent ingests of one (device, epoch),
 // from any number of servers behind a load balancer, queue on that row
 // lock, and the second sees the mark the first committed: no
 // deduplication window, no duplicate. Because the lock already decides

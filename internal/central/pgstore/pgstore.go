@@ -142,10 +142,10 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 		return central.Link{}, fmt.Errorf("pgstore: ingest %s/%s: %w", device, epoch, err)
 	}
 	var admitErr error
-	link, err := s.ingest(ctx, conn, device, epoch, recs, keys, func(m central.Link) ([]central.Record, error) {
-		rest, err := admit(m)
+	link, err := s.ingest(ctx, conn, device, epoch, recs, keys, func(m central.Link) ([]central.Record, central.EngineStep, error) {
+		rest, step, err := admit(m)
 		admitErr = err
-		return rest, err
+		return rest, step, err
 	})
 	var (
 		owned *central.EpochOwnerError
@@ -175,7 +175,10 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 		if err != nil {
 			return central.Link{}, err
 		}
-		_, err = admit(cur)
+		_, step, err := admit(cur)
+		if err == nil && step != nil {
+			err = errors.New("an engine step with nothing to store")
+		}
 		return cur, err
 	}
 	if err := s.ensurePartitions(ctx, conn, recs); err != nil {
@@ -224,7 +227,7 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 			return cur, &central.ForkError{Device: device, Fork: *f}
 		}
 	}
-	rest, err := admit(cur)
+	rest, step, err := admit(cur)
 	if err != nil {
 		return cur, err // the rollback keeps a refused batch from leaving a mark
 	}
@@ -232,6 +235,16 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 	// as its first record's break (server.Admit).
 	if len(rest) > 0 && rest[0].Seq != cur.Seq+1 && !(rest[0].Seq > cur.Seq+1 && rest[0].Break != "") {
 		return central.Link{}, fmt.Errorf("admitted records start at %d after the mark %d", rest[0].Seq, cur.Seq)
+	}
+	if step != nil {
+		// The facts of the admitted records, in this transaction, after
+		// the lock that orders the engine's writers (UpdateEngine).
+		if _, err := tx.Exec(ctx, "SELECT one FROM engine_lock FOR UPDATE"); err != nil {
+			return central.Link{}, fmt.Errorf("engine: lock: %w", err)
+		}
+		if err := step(ctx, central.EngineTxOf(&engineTx{tx: tx})); err != nil {
+			return central.Link{}, fmt.Errorf("engine: %w", err)
+		}
 	}
 	if len(rest) == 0 && len(keys) == 0 {
 		return cur, nil

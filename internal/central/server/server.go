@@ -467,7 +467,7 @@ func (s *Server) deviceMux(ca *enrol.CA, st enrol.Store, repo *liveRepo) (*http.
 	cfg := s.cfg
 	uopts := cfg.Upload
 	uopts.Store = syncstore.New(cfg.Store, syncstore.Options{CentreKey: cfg.CentreKey, Site: siteOf(st),
-		Facts: cfg.Store, OnFever: cfg.OnFever, Now: cfg.Now, Logger: s.logger.With("component", "ingest")})
+		Fevers: true, OnFever: cfg.OnFever, Now: cfg.Now, Logger: s.logger.With("component", "ingest")})
 	uopts.Auth = syncserver.TLSAuthenticator{}
 	uopts.Logger = s.logger.With("component", "upload")
 	uopts.Observe = s.observeUpload

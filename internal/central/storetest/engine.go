@@ -13,6 +13,8 @@ import (
 	"periph.io/x/conn/v3/physic"
 
 	"sentinel/internal/central"
+	"sentinel/internal/central/syncstore"
+	"sentinel/sync/server"
 )
 
 // engineT0 is the time of the engine cases: whole seconds, UTC.
@@ -35,6 +37,7 @@ func runEngine(t *testing.T, h Harness) {
 	t.Run("RollsBack", func(t *testing.T) { testEngineRollback(t, open(t)) })
 	t.Run("Empty", func(t *testing.T) { testEngineEmpty(t, open(t)) })
 	t.Run("Fevers", func(t *testing.T) { testKeepFevers(t, open(t)) })
+	t.Run("IngestStep", func(t *testing.T) { testIngestStep(t, open(t)) })
 	t.Run("Restart", func(t *testing.T) {
 		if h.Reopen == nil {
 			t.Skip("store keeps nothing across a restart")
@@ -543,5 +546,64 @@ func testKeepFevers(t *testing.T, s central.Store) {
 	}
 	if _, _, _, err := central.KeepFevers(ctx, s, []central.Fact{{Holder: "HB:2", Kind: central.FactVisit, At: engineT0, Site: "CP-1", Source: "x"}}, ingest); !errors.Is(err, central.ErrEngineInput) {
 		t.Errorf("a visit given as a fever: got %v, want ErrEngineInput", err)
+	}
+}
+
+// testIngestStep checks that the engine step of an ingest (the fevers of
+// the admitted records) is kept in the ingest's transaction: a step that
+// fails after adding its fact stores neither the fact nor the records,
+// and the same batch sent again stores both, once.
+func testIngestStep(t *testing.T, s central.Store) {
+	ctx := context.Background()
+	seedEngine(t, s)
+	recs := Recs(1, 3, "fever")
+	fever := central.Fact{Holder: "HB:7", Kind: central.FactFever, At: engineT0, Site: "CP-1",
+		Temperature: physic.ZeroCelsius + 38900*physic.MilliKelvin, Source: central.FeverSource("T7", epochA, 2)}
+	ingestBy := central.ChangeBy{Time: engineT0.Add(time.Hour), By: "ingest:T7", Why: "fever recorded at a checkpoint"}
+	lost := errors.New("the process died before the commit")
+	send := func(fail bool) (central.Link, error) {
+		var kept []server.Record
+		admit := syncstore.Admit(Checked(recs), recs, &kept)
+		return s.IngestLinked(ctx, "T7", epochA, recs, nil, func(m central.Link) ([]central.Record, central.EngineStep, error) {
+			rest, _, err := admit(m)
+			return rest, func(ctx context.Context, tx central.EngineTx) error {
+				if _, _, _, err := central.KeepFeversTx(ctx, tx, []central.Fact{fever}, ingestBy); err != nil {
+					return err
+				}
+				if fail {
+					return lost
+				}
+				return nil
+			}, err
+		})
+	}
+	fevers := func() int {
+		t.Helper()
+		n := 0
+		err := s.ViewEngine(ctx, func(r central.EngineReader) error {
+			fs, err := r.Facts(ctx, "HB:7")
+			n = len(fs)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := send(true); !errors.Is(err, lost) {
+		t.Fatalf("a failing engine step: got %v, want its error", err)
+	}
+	highWater(t, s, "T7", epochA, 0)
+	if n := fevers(); n != 0 {
+		t.Fatalf("a failed ingest kept %d facts, want none", n)
+	}
+	for range 2 { // sent again after the failure, then once more
+		if l, err := send(false); err != nil || l.Seq != 3 {
+			t.Fatalf("the batch again: mark %d (%v), want 3", l.Seq, err)
+		}
+		highWater(t, s, "T7", epochA, 3)
+		if n := fevers(); n != 1 {
+			t.Fatalf("after the batch: %d facts, want the fever once", n)
+		}
 	}
 }

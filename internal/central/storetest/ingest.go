@@ -31,7 +31,7 @@ func ingestKeys(ctx context.Context, s central.Store, device string, epoch centr
 	admit := syncstore.Admit(Checked(recs), recs, &kept)
 	if seen != nil {
 		inner := admit
-		admit = func(m central.Link) ([]central.Record, error) {
+		admit = func(m central.Link) ([]central.Record, central.EngineStep, error) {
 			*seen = m
 			return inner(m)
 		}

@@ -131,7 +131,7 @@ func testSalvagedGap(t *testing.T, h Harness) {
 	past := Recs(7, 8, "s")
 	_, err := Ingest(ctx, s, "t1", epochA, past)
 	wantGap(t, err, 3, 7)
-	skip := func(central.Link) ([]central.Record, error) { return past, nil }
+	skip := func(central.Link) ([]central.Record, central.EngineStep, error) { return past, nil, nil }
 	if _, err := s.IngestLinked(ctx, "t1", epochA, past, nil, skip); err == nil {
 		t.Fatal("a decision storing records past the mark without a break: got no error")
 	}
@@ -199,9 +199,9 @@ func testLinked(t *testing.T, h Harness) {
 	// A refusal from admit stores nothing and comes back as it is.
 	refuse := errors.New("refused")
 	more := Recs(11, 12, "x")
-	l, err = s.IngestLinked(ctx, "t1", epochA, more, [][]byte{[]byte("k3")}, func(m central.Link) ([]central.Record, error) {
+	l, err = s.IngestLinked(ctx, "t1", epochA, more, [][]byte{[]byte("k3")}, func(m central.Link) ([]central.Record, central.EngineStep, error) {
 		seen = m
-		return nil, refuse
+		return nil, nil, refuse
 	})
 	if err != refuse || l.Seq != 10 || seen != (central.Link{Seq: 10, Hash: recs[9].Hash}) {
 		t.Fatalf("got %v, mark %d, admit saw %+v, want the refusal, 10 and the stored hash", err, l.Seq, seen)

@@ -8,7 +8,14 @@
 // With the centre's HPKE private key (Options.CentreKey) the adapter also
 // opens each record's sealed holder at ingest (journal.Opener) and fills
 // central.Record.Holder, which export and trace select on: the sealing
-// protects a terminal's disk, not the centre's store.
+// protects a terminal's disk, not the centre's store. With Options.Fevers
+// it derives the fever facts of the records that Admit keeps and returns
+// them to the store as the ingest's central.EngineStep
+// (central.KeepFeversTx): the records and their fevers commit together
+// or not at all, so a failure after the passages are stored cannot lose a
+// fever (the terminal sends what was not stored again, and a record
+// stored has its fever). Facts are skipped by source, so a resend or
+// replay adds each fever once.
 //
 // # Caveats
 //

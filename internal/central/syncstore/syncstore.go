@@ -29,18 +29,21 @@ type Options struct {
 	Site func(device string) string
 	// CentreKey is the centre's HPKE private key; nil leaves Holder empty.
 	CentreKey hpke.PrivateKey
-	// Facts, when set (with CentreKey), keeps each fever recorded at a
-	// checkpoint as a fact of the code engine once its record is stored:
-	// a record whose reasons name policy.ReasonFever, with a reading, an
-	// opened holder and no override (central.KeepFevers; see Fevers).
-	Facts central.EngineStore
+	// Fevers, when set (with CentreKey), keeps each fever recorded at a
+	// checkpoint as a fact of the code engine, in the same transaction of
+	// the store as its record: a record whose reasons name
+	// policy.ReasonFever, with a reading, an opened holder and no
+	// override (central.KeepFeversTx; see Fevers). A record stored is
+	// never without its fever, nor a fever kept twice.
+	Fevers bool
 	// OnFever, when set, is called after the fevers of an upload are kept,
 	// once per fact added (never for one an upload sent again repeats):
 	// the engine's event path judges the holder again from there.
 	OnFever func(central.Fact)
 	// Now is the clock of the facts' audit records (time.Now when nil).
 	Now func() time.Time
-	// Logger gets fevers that could not be kept (discarded when nil).
+	// Logger gets fevers kept at a site that has no area yet and those
+	// that name no site, which are not kept (discarded when nil).
 	Logger *slog.Logger
 }
 
@@ -109,8 +112,31 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 			Decision: string(r.Rec.Decision), Reasons: r.Rec.Reasons, Hash: r.Hash, Break: r.Break, Salvaged: r.Salvaged,
 		}
 	}
-	var kept []server.Record
-	link, err := a.store.IngestLinked(ctx, b.Device, into, recs, b.Keys, Admit(b.Records, recs, &kept))
+	var (
+		kept                      []server.Record
+		added, unplaced, siteless []central.Fact
+	)
+	admit := Admit(b.Records, recs, &kept)
+	if a.opts.Fevers && a.opener != nil {
+		by := central.ChangeBy{Time: a.now(), By: "ingest:" + b.Device, Why: "fever recorded at a checkpoint"}
+		inner := admit
+		admit = func(m central.Link) ([]central.Record, central.EngineStep, error) {
+			rest, _, err := inner(m)
+			if err != nil {
+				return nil, nil, err
+			}
+			added, unplaced, siteless = nil, nil, nil
+			facts := Fevers(b.Device, into, site, kept, opened[len(opened)-len(kept):])
+			if len(facts) == 0 {
+				return rest, nil, nil
+			}
+			return rest, func(ctx context.Context, tx central.EngineTx) (err error) {
+				added, unplaced, siteless, err = central.KeepFeversTx(ctx, tx, facts, by)
+				return err
+			}, nil
+		}
+	}
+	link, err := a.store.IngestLinked(ctx, b.Device, into, recs, b.Keys, admit)
 	if errors.Is(err, central.ErrMalformed) {
 		return server.Ingested{}, fmt.Errorf("%w: %w", server.ErrInvalid, err)
 	}
@@ -125,7 +151,7 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 	if err != nil {
 		return server.Ingested{}, err
 	}
-	a.keepFevers(ctx, b, into, site, opened[len(opened)-len(kept):], kept)
+	a.keptFevers(b, added, unplaced, siteless)
 	return server.Ingested{Mark: server.Mark{Seq: journal.Seq(link.Seq), Hash: journal.Hash(link.Hash)}, Kept: kept}, nil
 }
 
@@ -139,7 +165,7 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 // taken to link to the first record past it: the link cannot be checked,
 // which is no evidence of a break.
 func Admit(checked []server.Record, recs []central.Record, kept *[]server.Record) central.AdmitFunc {
-	return func(m central.Link) ([]central.Record, error) {
+	return func(m central.Link) ([]central.Record, central.EngineStep, error) {
 		mark := server.Mark{Seq: journal.Seq(m.Seq), Hash: journal.Hash(m.Hash)}
 		if mark.Seq > 0 && m.Hash == ([32]byte{}) && len(checked) > 0 {
 			if i := int(mark.Seq + 1 - checked[0].Seq); mark.Seq+1 >= checked[0].Seq && i < len(checked) && checked[i].Rec != nil {
@@ -148,7 +174,7 @@ func Admit(checked []server.Record, recs []central.Record, kept *[]server.Record
 		}
 		k, err := server.Admit(mark, checked)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		*kept = k
 		out := recs[len(recs)-len(k):]
@@ -156,7 +182,7 @@ func Admit(checked []server.Record, recs []central.Record, kept *[]server.Record
 			out = append([]central.Record(nil), out...)
 			out[0].Break = k[0].Break
 		}
-		return out, nil
+		return out, nil, nil
 	}
 }
 
@@ -191,40 +217,12 @@ func Fevers(device string, epoch central.Epoch, site string, recs []server.Recor
 	return out
 }
 
-// keepFeversTimeout bounds keeping the fevers of one upload.
-const keepFeversTimeout = 30 * time.Second
-
-// keepFevers keeps the fevers of the records an ingest stored. The
-// records are stored already: a fever that cannot be kept is logged (the
-// passage itself is safe at the centre), never returned as an error that
-// would make the terminal send records the centre has.
-func (a *Adapter) keepFevers(ctx context.Context, b *server.Batch, into central.Epoch, site string, contents []journal.Contents, kept []server.Record) {
-	if a.opts.Facts == nil {
-		return
-	}
-	facts := Fevers(b.Device, into, site, kept, contents)
-	if len(facts) == 0 {
-		return
-	}
-	now := time.Now
-	if a.opts.Now != nil {
-		now = a.opts.Now
-	}
+// keptFevers reports the fevers an ingest kept (OnFever) and logs those
+// at a site that has no area yet and those that name no site.
+func (a *Adapter) keptFevers(b *server.Batch, added, unplaced, siteless []central.Fact) {
 	log := a.opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
-	}
-	// The passages are stored: the terminal hanging up (the request's
-	// context ends) must not lose their fevers, so they are kept in a
-	// context of their own.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepFeversTimeout)
-	defer cancel()
-	added, unplaced, siteless, err := central.KeepFevers(ctx, a.opts.Facts, facts, central.ChangeBy{
-		Time: now(), By: "ingest:" + b.Device, Why: "fever recorded at a checkpoint"})
-	if err != nil {
-		log.Error("fevers of an upload were not kept as facts: the passages are stored; the engine does not know these fevers",
-			"device", b.Device, "epoch", into, "fevers", len(facts), "err", err)
-		return
 	}
 	for _, f := range unplaced {
 		log.Warn("a fever was kept at a site that has no area yet: it counts for the rules once ops add the site with `sentinel-central sites set`",
@@ -239,6 +237,13 @@ func (a *Adapter) keepFevers(ctx context.Context, b *server.Batch, into central.
 			a.opts.OnFever(f)
 		}
 	}
+}
+
+func (a *Adapter) now() time.Time {
+	if a.opts.Now != nil {
+		return a.opts.Now()
+	}
+	return time.Now()
 }
 
 // open opens the sealed fields of every record of b, zero where they do

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/hpke"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -223,8 +224,20 @@ func TestFeversKeptOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			var heard []central.Fact
-			opts := syncstore.Options{CentreKey: priv, Site: func(d string) string { return "site-" + d }, Facts: s,
+			opts := syncstore.Options{CentreKey: priv, Site: func(d string) string { return "site-" + d }, Fevers: true,
 				OnFever: func(f central.Fact) { heard = append(heard, f) }}
+			// The first upload dies after its fevers are written, before
+			// the commit: nothing of it may stay, so that the resend
+			// stores the records with their fevers.
+			if _, err := syncstore.New(&dying{Ingester: s}, opts).Ingest(ctx, upload(t, j, "t1", 1, 3, true)); !errors.Is(err, errDied) {
+				t.Fatalf("an upload dying before its commit: got %v, want the failure", err)
+			}
+			if l, err := s.Link(ctx, "t1", central.Epoch(j.Epoch())); err != nil || l.Seq != 0 {
+				t.Fatalf("after the failed upload the mark is %d (%v), want nothing stored", l.Seq, err)
+			}
+			if len(heard) != 0 {
+				t.Fatalf("the hook heard %+v from an upload that failed", heard)
+			}
 			a := syncstore.New(s, opts)
 			if _, err := a.Ingest(ctx, upload(t, j, "t1", 1, 3, true)); err != nil {
 				t.Fatal(err)
@@ -272,4 +285,25 @@ func TestFeversKeptOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+var errDied = errors.New("the centre died before the commit")
+
+// dying is a store whose ingest fails after the engine step has written
+// (as a crash or a failed commit would), inside the transaction.
+type dying struct{ central.Ingester }
+
+func (d *dying) IngestLinked(ctx context.Context, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error) {
+	return d.Ingester.IngestLinked(ctx, device, epoch, recs, keys, func(m central.Link) ([]central.Record, central.EngineStep, error) {
+		rest, step, err := admit(m)
+		if err != nil || step == nil {
+			return rest, step, err
+		}
+		return rest, func(ctx context.Context, tx central.EngineTx) error {
+			if err := step(ctx, tx); err != nil {
+				return err
+			}
+			return errDied
+		}, nil
+	})
 }
