@@ -3,6 +3,7 @@ package certlogic
 import (
 	"path/filepath"
 	"runtime"
+	"sentinel/internal/corpustest"
 	"sort"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ var benchCountries = []string{"AT", "CH", "DE", "ES", "EU", "FR", "IE", "NL"}
 // shared. The certificate is a complete one of our own (a booster given
 // six weeks before the clock); the value sets are the country's tests'.
 func BenchmarkCountryRules(b *testing.B) {
-	dir := corpusDir(b, "eu-dcc-rules")
+	dir := corpustest.Dir(b, "eu-dcc-rules")
 	for _, cc := range benchCountries {
 		b.Run(cc, func(b *testing.B) {
 			folders, err := FindRuleFolders(filepath.Join(dir, cc))
@@ -103,7 +104,7 @@ var benchClock = time.Date(2022, 1, 15, 10, 0, 0, 0, time.UTC)
 // countries) and reports the heap they hold, compiled and with their
 // JSON, as heap-bytes.
 func BenchmarkHoldAllRules(b *testing.B) {
-	dir := corpusDir(b, "eu-dcc-rules")
+	dir := corpustest.Dir(b, "eu-dcc-rules")
 	folders, err := FindRuleFolders(dir)
 	if err != nil {
 		b.Fatal(err)

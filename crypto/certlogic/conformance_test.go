@@ -5,41 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sentinel/internal/corpustest"
 	"sort"
 	"strings"
 	"testing"
 )
-
-// moduleRoot returns the directory of go.mod above the working directory.
-func moduleRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// corpusDir returns ../shared/corpus/<name> from the module root, or skips
-// loudly (fails under CI=true) when it is absent.
-func corpusDir(t testing.TB, name string) string {
-	dir := filepath.Join(moduleRoot(t), "..", "shared", "corpus", name)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus %s is missing (%v): CI must provide ../shared/corpus next to the module", name, err)
-		}
-		t.Skipf("SKIPPING: corpus %s not found at %s; the conformance test did not run", name, dir)
-	}
-	return dir
-}
 
 // readJSON decodes a file with json.Number numbers.
 func readJSON(t testing.TB, path string) any {
@@ -80,7 +50,7 @@ func mustJSON(v any) string {
 // whose right-hand side is null, which the specification makes an
 // error), except patched-reduce.json; the count is logged.
 func TestSpecTestSuite(t *testing.T) {
-	dir := filepath.Join(corpusDir(t, "certlogic"), "testSuite")
+	dir := filepath.Join(corpustest.Dir(t, "certlogic"), "testSuite")
 	passed, skipped := 0, 0
 	for _, file := range jsonFiles(t, dir) {
 		suite := readJSON(t, file).(map[string]any)
@@ -133,7 +103,7 @@ func TestSpecTestSuite(t *testing.T) {
 // specification's validation suite: the same issues, each with the same
 // offending expression and message.
 func TestSpecValidationSuite(t *testing.T) {
-	dir := filepath.Join(corpusDir(t, "certlogic"), "validation-testSuite")
+	dir := filepath.Join(corpustest.Dir(t, "certlogic"), "validation-testSuite")
 	passed := 0
 	for _, file := range jsonFiles(t, dir) {
 		suite := readJSON(t, file).(map[string]any)

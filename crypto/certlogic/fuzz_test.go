@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sentinel/internal/corpustest"
 	"testing"
 	"time"
 )
@@ -19,7 +20,7 @@ func exprSeeds(f *testing.F) (exprs, datas [][]byte) {
 		exprs, datas = append(exprs, eb), append(datas, db)
 	}
 	folders, _ := FindRuleFolders(filepath.Join("testdata", "rules"))
-	root := filepath.Join(moduleRoot(f), "..", "shared", "corpus")
+	root := corpustest.Path(f, "")
 	if more, err := FindRuleFolders(filepath.Join(root, "eu-dcc-rules")); err == nil {
 		for i, d := range more {
 			if i%5 == 0 {
@@ -128,7 +129,7 @@ func FuzzEval(f *testing.F) {
 // own JSON parses to the same rule.
 func FuzzParseRule(f *testing.F) {
 	f.Add(ownRule(f))
-	root := filepath.Join(moduleRoot(f), "..", "shared", "corpus", "eu-dcc-rules")
+	root := corpustest.Path(f, "eu-dcc-rules")
 	if files, _ := filepath.Glob(filepath.Join(root, "*", "*", "rule.json")); len(files) > 0 {
 		for i, file := range files {
 			if i%7 == 0 {

@@ -3,6 +3,7 @@ package certlogic
 import (
 	"os"
 	"path/filepath"
+	"sentinel/internal/corpustest"
 	"sort"
 	"testing"
 )
@@ -45,7 +46,7 @@ func loadRuleFolders(t testing.TB, dir string) (map[*Rule][]ruleTest, int) {
 // Each passes, or is listed in ruleDisagreements with the reason, and
 // is checked to still disagree there.
 func TestCountryRules(t *testing.T) {
-	dir := corpusDir(t, "eu-dcc-rules")
+	dir := corpustest.Dir(t, "eu-dcc-rules")
 	byRule, total := loadRuleFolders(t, dir)
 	if total < 500 {
 		t.Fatalf("only %d tests found under %s", total, dir)

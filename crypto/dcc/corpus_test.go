@@ -25,6 +25,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/crypto/valueset"
 	"sentinel/device/camera"
+	"sentinel/internal/corpustest"
 )
 
 // The conformance test runs every case of the EU DCC developer test set
@@ -208,37 +209,6 @@ type corpusCase struct {
 		DESCRIPTION     string `json:"DESCRIPTION"`
 	} `json:"TESTCTX"`
 	EXPECTEDRESULTS map[string]any `json:"EXPECTEDRESULTS"`
-}
-
-// moduleRoot walks up from the working directory to go.mod.
-func moduleRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// corpusDir returns ../shared/corpus/<name> from the module root, or skips
-// (fails under CI=true) when it is absent.
-func corpusDir(t testing.TB, name string) string {
-	dir := filepath.Join(moduleRoot(t), "..", "shared", "corpus", name)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus %s is missing (%v): CI must provide ../shared/corpus next to the module", name, err)
-		}
-		t.Skipf("SKIPPING: corpus %s not found at %s; the conformance test did not run", name, dir)
-	}
-	return dir
 }
 
 var caseRE = regexp.MustCompile(`(?i)(^|/)2dcode/raw/[^/]+\.json$`)
@@ -558,8 +528,8 @@ func casePNG(dir, rel string) string {
 }
 
 func TestCorpus(t *testing.T) {
-	dir := corpusDir(t, "eu-dcc")
-	vs, _, err := valueset.LoadDir(corpusDir(t, "eu-dcc-valuesets"))
+	dir := corpustest.Dir(t, "eu-dcc")
+	vs, _, err := valueset.LoadDir(corpustest.Dir(t, "eu-dcc-valuesets"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -782,7 +752,7 @@ func pipeline(c *corpusCase, now time.Time, vs *valueset.Sets) (*credential.Cred
 // TestCorpusPNG runs every PNG file of the corpus through the project's
 // QR decoder: each must give an "HC1:" code that Decode takes apart.
 func TestCorpusPNG(t *testing.T) {
-	dir := corpusDir(t, "eu-dcc")
+	dir := corpustest.Dir(t, "eu-dcc")
 	var files []string
 	pngRE := regexp.MustCompile(`(?i)^[^/]+(/[0-9.]+)?(/2dcode)?/png/[^/]+\.png$`)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {

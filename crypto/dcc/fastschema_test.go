@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sentinel/internal/corpustest"
 	"strings"
 	"testing"
 	"time"
@@ -87,7 +88,13 @@ func TestSchemaDifferential(t *testing.T) {
 		}
 		raws = append(raws, b)
 	}
-	if dir, ok := corpusDirIfAny(t, "eu-dcc"); ok {
+	// Without the corpus the test runs on our own certificates (and fails
+	// under CI=true).
+	dir, ok := corpustest.Lookup(t, "eu-dcc")
+	if !ok {
+		t.Logf("SKIPPING the corpus part: eu-dcc not found at %s", dir)
+	}
+	if ok {
 		for _, rel := range corpusCases(t, dir) {
 			b, err := os.ReadFile(filepath.Join(dir, rel))
 			if err != nil {
@@ -155,20 +162,6 @@ func TestSchemaDifferential(t *testing.T) {
 		}
 	}
 	t.Logf("%d distinct payloads, %d verdicts compared under their ver and every schema version, %d mutations", distinct, cases, mutated)
-}
-
-// corpusDirIfAny is corpusDir without the skip: the differential test runs
-// on our own certificates without the corpus (and fails under CI=true).
-func corpusDirIfAny(t testing.TB, name string) (string, bool) {
-	dir := filepath.Join(moduleRoot(t), "..", "shared", "corpus", name)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus %s is missing (%v): CI must provide ../shared/corpus next to the module", name, err)
-		}
-		t.Logf("SKIPPING the corpus part: %s not found at %s", name, dir)
-		return "", false
-	}
-	return dir, true
 }
 
 // FuzzSchema: on any CBOR, under any version, the compiled validator and

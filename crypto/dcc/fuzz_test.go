@@ -12,6 +12,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/corpustest"
 )
 
 // fuzzSeeds returns our own codes and, when the corpus is present, its
@@ -28,7 +29,7 @@ func fuzzSeeds(f *testing.F) (codes [][]byte, payloads [][]byte) {
 			payloads = append(payloads, u.msg.Payload)
 		}
 	}
-	dir := filepath.Join(moduleRoot(f), "..", "shared", "corpus", "eu-dcc")
+	dir := corpustest.Path(f, "eu-dcc")
 	if _, err := os.Stat(dir); err == nil {
 		for i, rel := range corpusCases(f, dir) {
 			if i%7 != 0 && !bytes.Contains([]byte(rel), []byte("common")) {

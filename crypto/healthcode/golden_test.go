@@ -17,6 +17,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
+	"sentinel/internal/corpustest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -331,20 +332,7 @@ func writeGolden(t *testing.T, dir string, g *goldenCase, text string, issuer cr
 // deterministic test vectors, so that -update and the document move
 // together.
 func TestDocQuotesVectors(t *testing.T) {
-	root, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(root)
-		if parent == root {
-			t.Fatal("no go.mod above the package")
-		}
-		root = parent
-	}
+	root := corpustest.ModuleRoot(t)
 	doc, err := os.ReadFile(filepath.Join(root, "docs", "healthcode.md"))
 	if err != nil {
 		t.Fatal(err)

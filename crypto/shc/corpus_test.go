@@ -12,6 +12,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/device/camera"
+	"sentinel/internal/corpustest"
 )
 
 // The shared corpus of SMART Health Cards: the specification's examples
@@ -37,21 +38,7 @@ var (
 // Without the corpus the tests skip loudly, or fail when CI=true.
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(dir, filepath.FromSlash(corpusRel))
+	corpus := filepath.Join(corpustest.ModuleRoot(t), filepath.FromSlash(corpusRel))
 	if _, err := os.Stat(filepath.Join(corpus, "README.md")); err != nil {
 		msg := "SKIPPING the SMART Health Card corpus tests: " + corpusRel + " (beside the module root) is missing: " + err.Error()
 		if os.Getenv("CI") == "true" {

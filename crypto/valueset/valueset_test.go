@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sentinel/internal/corpustest"
 	"strings"
 	"testing"
 )
@@ -159,13 +160,7 @@ func TestIsExampleName(t *testing.T) {
 // TestCorpusValueSets loads the EU's own value sets
 // (../shared/corpus/eu-dcc-valuesets).
 func TestCorpusValueSets(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "corpus", "eu-dcc-valuesets")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus eu-dcc-valuesets is missing (%v): CI must provide ../shared/corpus next to the module", err)
-		}
-		t.Skipf("SKIPPING: corpus eu-dcc-valuesets not found at %s", dir)
-	}
+	dir := corpustest.Dir(t, "eu-dcc-valuesets")
 	ss, skipped, err := LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)

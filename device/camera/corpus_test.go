@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sentinel/internal/corpustest"
 	"strings"
 	"testing"
 )
@@ -12,7 +13,7 @@ import (
 // compares them with the "PREFIX" of the case of the same name where there
 // is one.
 func TestDecodeEUDCCCorpus(t *testing.T) {
-	dir := sharedCorpus(t, "eu-dcc")
+	dir := corpustest.Dir(t, "eu-dcc")
 	var files []string
 	for _, pattern := range []string{"*/png/*.png", "*/2DCode/png/*.png"} {
 		m, err := filepath.Glob(filepath.Join(dir, pattern))
@@ -96,7 +97,7 @@ func corpusPrefix(png string) (string, bool) {
 // example QR codes and compares them with the numeric text the
 // specification gives for each.
 func TestDecodeSHCSpecExamples(t *testing.T) {
-	dir := filepath.Join(sharedCorpus(t, "shc"), "spec-examples")
+	dir := filepath.Join(corpustest.Dir(t, "shc"), "spec-examples")
 	files, err := filepath.Glob(filepath.Join(dir, "*-g-qr-code-*.png"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example QR PNGs under %s (%v)", dir, err)

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"image"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -154,38 +152,4 @@ func TestLoadGrayRefusesGarbage(t *testing.T) {
 	if _, err := LoadGray(strings.NewReader("not an image")); err == nil {
 		t.Error("got nil error for text input, want an error")
 	}
-}
-
-// moduleRoot walks up from the working directory to the directory that
-// holds go.mod.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// sharedCorpus returns the path of ../shared/corpus/<sub> relative to the
-// module root, skipping loudly (failing under CI=true) when it is absent.
-func sharedCorpus(t testing.TB, sub string) string {
-	t.Helper()
-	dir := filepath.Join(moduleRoot(t), "..", "shared", "corpus", sub)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared corpus %s missing: %v", sub, err)
-		}
-		t.Skipf("SKIPPED: shared corpus %s missing (%v); clone it beside the module to run this test", sub, err)
-	}
-	return dir
 }

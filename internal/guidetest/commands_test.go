@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sentinel/internal/corpustest"
 	"slices"
 	"strings"
 	"testing"
@@ -24,7 +25,7 @@ func TestGuideCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPING: builds the binaries (-short)")
 	}
-	root := repoRoot(t)
+	root := corpustest.ModuleRoot(t)
 	bin := buildBinaries(t, root)
 	files, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"sentinel/internal/central/schedule"
+	"sentinel/internal/corpustest"
 	"sentinel/internal/replay"
 	"sentinel/internal/siteconfig"
 	"sentinel/internal/status"
@@ -167,7 +168,7 @@ func TestPrivacyFigures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPING: builds the binaries for their flag defaults (-short)")
 	}
-	root := repoRoot(t)
+	root := corpustest.ModuleRoot(t)
 	md, err := os.ReadFile(filepath.Join(root, "docs", "privacy.md"))
 	if err != nil {
 		t.Fatal(err)

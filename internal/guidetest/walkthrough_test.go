@@ -26,6 +26,7 @@ import (
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
+	"sentinel/internal/corpustest"
 	"sentinel/sync/enrol"
 )
 
@@ -118,7 +119,7 @@ func newWalkthrough(t *testing.T) *walkthrough {
 	// never fills.
 	go io.Copy(io.Discard, ptmx)
 
-	w := &walkthrough{t: t, root: repoRoot(t), ptmx: ptmx, ports: map[string]int{}}
+	w := &walkthrough{t: t, root: corpustest.ModuleRoot(t), ptmx: ptmx, ports: map[string]int{}}
 	dir := t.TempDir()
 	w.work, w.bin = filepath.Join(dir, "work"), filepath.Join(dir, "bin")
 	for _, d := range []string{w.work, w.bin, filepath.Join(w.work, "etc")} {
@@ -672,24 +673,6 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.WriteFile(to, b, 0o755)
-}
-
-// repoRoot finds the module's root above the test's directory.
-func repoRoot(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
 }
 
 // goTool returns the go command on PATH, as go test found it.

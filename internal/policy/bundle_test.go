@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"sentinel/crypto/cose"
+	"sentinel/internal/corpustest"
 	"sentinel/internal/siteconfig"
 )
 
@@ -157,7 +158,7 @@ func TestDefaultsListReasons(t *testing.T) {
 }
 
 func TestMessages(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join(moduleRoot(t), "docs", "policy.md"))
+	doc, err := os.ReadFile(filepath.Join(corpustest.ModuleRoot(t), "docs", "policy.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,25 +179,5 @@ func TestMessages(t *testing.T) {
 	}
 	if got := Message("site-own-code", "zh"); got == "" || got == "site-own-code" {
 		t.Errorf("Message(unknown, zh) = %q, want a generic sentence", got)
-	}
-}
-
-// moduleRoot walks up from the package directory to the directory that
-// holds go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package directory")
-		}
-		dir = parent
 	}
 }
