@@ -8,6 +8,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common"
 
+	"sentinel/internal/celpos"
 	"sentinel/internal/passage"
 )
 
@@ -134,15 +135,7 @@ func compileExpr(env *cel.Env, r *ruleSrc, clause string, x *exprSrc, want *cel.
 // locate maps a location inside an expression to the policy source.
 func locate(r *ruleSrc, clause string, x *exprSrc, loc common.Location, msg string) *Error {
 	e := &Error{Line: x.line, Column: x.col, Rule: r.name, Clause: clause, Msg: words(msg)}
-	if loc == nil || loc.Line() < 1 {
-		return e
-	}
-	e.Line = x.line + loc.Line() - 1
-	if loc.Line() == 1 {
-		e.Column = x.col + loc.Column()
-	} else {
-		e.Column = loc.Column() + 1 // continuation lines keep their indentation
-	}
+	e.Line, e.Column = celpos.Map(x.line, x.col, loc)
 	return e
 }
 

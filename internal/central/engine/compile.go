@@ -9,6 +9,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common"
 
+	"sentinel/internal/celpos"
 	"sentinel/internal/status"
 )
 
@@ -134,15 +135,7 @@ func compileExpr(env *cel.Env, file string, r *RuleSource, clause string, x *Exp
 // locate maps a location inside an expression to the rule set's source.
 func locate(file string, r *RuleSource, clause string, x *Expr, loc common.Location, msg string) *Error {
 	e := &Error{File: file, Line: x.Line, Column: x.Col, Rule: r.Name, Clause: clause, Msg: words(msg)}
-	if loc == nil || loc.Line() < 1 {
-		return e
-	}
-	e.Line = x.Line + loc.Line() - 1
-	if loc.Line() == 1 {
-		e.Column = x.Col + loc.Column()
-	} else {
-		e.Column = loc.Column() + 1 // continuation lines keep their indentation
-	}
+	e.Line, e.Column = celpos.Map(x.Line, x.Col, loc)
 	return e
 }
 
