@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,7 @@ import (
 	"sentinel/device/signal"
 	"sentinel/device/thermo"
 	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/backoff"
 	"sentinel/internal/gate"
 	sentinelhw "sentinel/internal/hardware"
 	"sentinel/internal/hardware/gatedev"
@@ -35,7 +37,16 @@ type hardware struct {
 	pin func(name string) (gpio.PinIO, error)
 	// camera opens a lane's camera.
 	camera func(ctx context.Context, c firmwareconfig.Camera) (camera.FrameSource, error)
+	// cameraRetry is the delays between the opens of an absent camera.
+	cameraRetry backoff.Backoff
 }
+
+// Delays between the opens of an absent camera: the log and the guard's
+// display say "tried again every defaultCameraRetryMax".
+const (
+	defaultCameraRetryMin = time.Second
+	defaultCameraRetryMax = 5 * time.Second
+)
 
 func hostHardware() hardware {
 	return hardware{
@@ -48,6 +59,7 @@ func hostHardware() hardware {
 		camera: func(ctx context.Context, c firmwareconfig.Camera) (camera.FrameSource, error) {
 			return sentinelhw.OpenCamera(ctx, c, nil)
 		},
+		cameraRetry: backoff.Backoff{Min: defaultCameraRetryMin, Max: defaultCameraRetryMax},
 	}
 }
 
@@ -85,10 +97,11 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 			devs.scanners[name] = dd
 		}
 		if l.Camera != nil {
-			frames, err := d.hw.camera(ctx, *l.Camera)
+			frames, err := d.openCamera(ctx, l)
 			if err != nil {
 				return fail(fmt.Errorf("lane %s: camera: %w", l.Name, err))
 			}
+			devs.closers = append(devs.closers, frames)
 			cam := sentinelhw.NewCameraSource(l.Name+" camera", frames, nil)
 			decode := devs.frameDecode.WithLabelValues(l.Name)
 			cam.OnDecode(func(d time.Duration) { decode.Observe(d.Seconds()) })
@@ -135,6 +148,64 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 		devs.lanes = append(devs.lanes, lc)
 	}
 	return devs, nil
+}
+
+// openCamera opens lane l's camera. A camera that is absent now (unplugged,
+// another /dev/videoN, not yet attached, busy) is no error: the lane keeps
+// its other sources, the camera is opened again in the background, and the
+// guard's display and /metrics show its fault until it answers. A camera
+// configured so that it cannot work is an error.
+func (d *daemon) openCamera(ctx context.Context, l firmwareconfig.Lane) (*sentinelhw.ReopenCamera, error) {
+	c := *l.Camera
+	open := func(ctx context.Context) (camera.FrameSource, error) { return d.hw.camera(ctx, c) }
+	src, err := open(ctx)
+	if err != nil && !sentinelhw.CameraAbsent(err) {
+		return nil, err
+	}
+	retry := d.hw.cameraRetry
+	if retry.Min <= 0 {
+		retry = backoff.Backoff{Min: defaultCameraRetryMin, Max: defaultCameraRetryMax}
+	}
+	what := cameraName(c)
+	others := "the lane has no other reader until then"
+	if len(l.Scanners) > 0 {
+		others = "the lane keeps working with its scanner"
+	}
+	every := max(retry.Max, retry.Min).Round(time.Second)
+	if every == 0 {
+		every = max(retry.Max, retry.Min)
+	}
+	absent := func(err error) {
+		why := "not found: check the cable"
+		if errors.Is(err, syscall.EBUSY) {
+			why = "is busy: another program uses it; stop that program"
+		}
+		d.logger.Warn(fmt.Sprintf("camera %s %s; %s, and the camera is tried again every %s", what, why, others, every),
+			"lane", l.Name, "error", err)
+	}
+	r := sentinelhw.NewReopenCamera(open, src, err, retry)
+	r.OnAbsent = absent
+	r.OnBack = func() {
+		d.logger.Info(fmt.Sprintf("camera %s is back: the lane reads codes from it again", what), "lane", l.Name)
+	}
+	if err != nil {
+		absent(err)
+	}
+	return r, nil
+}
+
+// cameraName is how the installer knows the camera: its device, stream or
+// directory.
+func cameraName(c firmwareconfig.Camera) string {
+	switch {
+	case c.Device != "":
+		return c.Device
+	case c.URL != "":
+		return c.URL
+	case c.Dir != "":
+		return c.Dir
+	}
+	return string(c.Source)
 }
 
 // check keeps the idle thermometers' state current, so that a fault shows

@@ -1,0 +1,157 @@
+package hardware
+
+import (
+	"context"
+	"errors"
+	"image"
+	"io"
+	"io/fs"
+	"sync"
+	"syscall"
+	"time"
+
+	"sentinel/device/camera"
+	"sentinel/internal/backoff"
+)
+
+// CameraAbsent reports whether err, from OpenCamera or a camera's frames,
+// means the camera is not there now (unplugged, another /dev/videoN, not
+// yet attached at boot, held by another program) rather than configured so
+// that it can never work. An absent camera is tried again; a configuration
+// that cannot work is an error at start.
+func CameraAbsent(err error) bool {
+	if err == nil {
+		return false
+	}
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENODEV) ||
+		errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.EBUSY)
+}
+
+// ReopenCamera is a camera's frames that (re)opens the camera while it is
+// absent: after a failed open or an unplug, each Next waits the next
+// backoff delay, then opens again. It is the camera's counterpart of the
+// scanners' reopening, for CameraSource, which shows the fault while Next
+// fails.
+type ReopenCamera struct {
+	open func(context.Context) (camera.FrameSource, error)
+	// OnAbsent is called once when the camera goes missing (with why),
+	// OnBack once when it is open again. Set them before the first Next.
+	OnAbsent func(error)
+	OnBack   func()
+	// Sleep waits between attempts; nil means a timer (tests replace it).
+	Sleep func(context.Context, time.Duration) error
+
+	bo backoff.Backoff
+
+	mu      sync.Mutex
+	src     camera.FrameSource
+	pending error // the failed first open, reported by the first Next
+	closed  bool
+}
+
+var (
+	_ camera.FrameSource = (*ReopenCamera)(nil)
+	_ io.Closer          = (*ReopenCamera)(nil)
+)
+
+// NewReopenCamera returns frames that open with open. src is the camera
+// opened already, or nil when the first open failed with err (an absent
+// camera). The delays between attempts grow from bo.Min to bo.Max.
+func NewReopenCamera(open func(context.Context) (camera.FrameSource, error), src camera.FrameSource, err error, bo backoff.Backoff) *ReopenCamera {
+	r := &ReopenCamera{open: open, src: src, bo: bo}
+	if src == nil {
+		r.pending = err
+	}
+	return r
+}
+
+// Next returns the camera's next frame. While the camera is absent it
+// returns the reason, after one delay per attempt.
+func (r *ReopenCamera) Next(ctx context.Context) (*image.Gray, error) {
+	r.mu.Lock()
+	src, pending := r.src, r.pending
+	r.pending = nil
+	r.mu.Unlock()
+	if pending != nil {
+		return nil, pending
+	}
+	if src == nil {
+		var err error
+		if src, err = r.reopen(ctx); err != nil {
+			return nil, err
+		}
+	}
+	img, err := src.Next(ctx)
+	if err != nil && ctx.Err() == nil && CameraAbsent(err) {
+		// Unplugged: release the device and open it again later.
+		r.mu.Lock()
+		if r.src == src {
+			r.src = nil
+			r.bo.Reset()
+		}
+		r.mu.Unlock()
+		closeFrames(src)
+		if r.OnAbsent != nil {
+			r.OnAbsent(err)
+		}
+	}
+	return img, err
+}
+
+// reopen waits the next delay, then opens the camera once.
+func (r *ReopenCamera) reopen(ctx context.Context) (camera.FrameSource, error) {
+	r.mu.Lock()
+	d := r.bo.Next()
+	r.mu.Unlock()
+	sleep := r.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	if err := sleep(ctx, d); err != nil {
+		return nil, err
+	}
+	src, err := r.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		closeFrames(src)
+		return nil, io.EOF
+	}
+	r.src = src
+	r.bo.Reset()
+	r.mu.Unlock()
+	if r.OnBack != nil {
+		r.OnBack()
+	}
+	return src, nil
+}
+
+// Close releases the camera when it is open.
+func (r *ReopenCamera) Close() error {
+	r.mu.Lock()
+	src := r.src
+	r.src, r.closed = nil, true
+	r.mu.Unlock()
+	return closeFrames(src)
+}
+
+func closeFrames(src camera.FrameSource) error {
+	if c, ok := src.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,120 @@
+package hardware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io/fs"
+	"syscall"
+	"testing"
+	"time"
+
+	"sentinel/device/camera"
+	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/backoff"
+)
+
+// unpluggable gives frames until it is unplugged, then fails as a V4L2
+// device pulled from its port does.
+type unpluggable struct {
+	unplugged bool
+	closed    int
+}
+
+func (u *unpluggable) Next(ctx context.Context) (*image.Gray, error) {
+	if u.unplugged {
+		return nil, fmt.Errorf("dequeue frame: %w (camera unplugged?)", syscall.ENODEV)
+	}
+	return image.NewGray(image.Rect(0, 0, 1, 1)), nil
+}
+
+func (u *unpluggable) Close() error { u.closed++; return nil }
+
+// TestReopenCamera: a camera absent at start is opened again after each
+// backoff delay, growing to the cap, until it answers; an unplug releases
+// the device and opens it again. Each change is told once.
+func TestReopenCamera(t *testing.T) {
+	ctx := context.Background()
+	absentErr := fmt.Errorf("open camera /dev/video0: %w", syscall.ENOENT)
+	fails := 3
+	var opened []*unpluggable
+	open := func(context.Context) (camera.FrameSource, error) {
+		if fails > 0 {
+			fails--
+			return nil, absentErr
+		}
+		u := &unpluggable{}
+		opened = append(opened, u)
+		return u, nil
+	}
+	r := NewReopenCamera(open, nil, absentErr, backoff.Backoff{Min: time.Second, Max: 3 * time.Second})
+	var slept []time.Duration
+	r.Sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+	absent, back := 0, 0
+	r.OnAbsent = func(error) { absent++ }
+	r.OnBack = func() { back++ }
+
+	// The failed first open is reported at once, without a wait.
+	if _, err := r.Next(ctx); !errors.Is(err, syscall.ENOENT) || len(slept) != 0 {
+		t.Fatalf("first Next: %v after %v, want the open's error at once", err, slept)
+	}
+	for range 3 {
+		if _, err := r.Next(ctx); !errors.Is(err, syscall.ENOENT) {
+			t.Fatalf("Next while absent: %v", err)
+		}
+	}
+	if _, err := r.Next(ctx); err != nil {
+		t.Fatalf("Next once the camera answers: %v", err)
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second}
+	if fmt.Sprint(slept) != fmt.Sprint(want) {
+		t.Errorf("delays %v, want %v", slept, want)
+	}
+	if back != 1 || absent != 0 {
+		t.Errorf("told back %d, absent %d times; want 1, 0", back, absent)
+	}
+
+	// Unplugged: the device is closed, told once, and reopened after Min.
+	opened[0].unplugged = true
+	slept = nil
+	if _, err := r.Next(ctx); !errors.Is(err, syscall.ENODEV) {
+		t.Fatalf("Next unplugged: %v", err)
+	}
+	if opened[0].closed != 1 || absent != 1 {
+		t.Errorf("unplug: device closed %d times, told absent %d times; want 1, 1", opened[0].closed, absent)
+	}
+	if _, err := r.Next(ctx); err != nil || len(opened) != 2 || back != 2 {
+		t.Fatalf("after the unplug: %v, %d opens, back %d", err, len(opened), back)
+	}
+	if fmt.Sprint(slept) != fmt.Sprint([]time.Duration{time.Second}) {
+		t.Errorf("delay after an unplug %v, want [1s]", slept)
+	}
+	if err := r.Close(); err != nil || opened[1].closed != 1 {
+		t.Errorf("Close: %v, device closed %d times", err, opened[1].closed)
+	}
+}
+
+// TestCameraAbsent tells an absent camera from one that cannot work.
+func TestCameraAbsent(t *testing.T) {
+	_, unsupported := OpenCamera(context.Background(), firmwareconfig.Camera{Source: "carrier-pigeon"}, nil)
+	_, noDir := OpenCamera(context.Background(), firmwareconfig.Camera{Source: firmwareconfig.CameraReplay, Dir: t.TempDir() + "/absent"}, nil)
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("open camera /dev/video7: %w", syscall.ENOENT), true},
+		{fmt.Errorf("open camera /dev/video0: %w", syscall.EBUSY), true},
+		{fmt.Errorf("dequeue frame: %w", syscall.ENODEV), true},
+		{noDir, true},
+		{fs.ErrNotExist, true},
+		{unsupported, false},
+		{fmt.Errorf("open camera /dev/video0: %w", syscall.EACCES), false},
+		{errors.New("device cannot stream video capture"), false},
+		{nil, false},
+	} {
+		if got := CameraAbsent(c.err); got != c.want {
+			t.Errorf("CameraAbsent(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
