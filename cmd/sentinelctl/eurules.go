@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -22,23 +19,11 @@ const terminalPolicyFile = "bundles/policy.bundle"
 // terminal works without them, but the installer and ops must know.
 func checkEURules(dataDir string, now time.Time) checkResult {
 	r := checkResult{Lane: "-", Device: "EU business rules", What: filepath.Join(dataDir, terminalPolicyFile)}
-	rootData, err := os.ReadFile(filepath.Join(dataDir, terminalRootFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return r.skip("not enrolled yet: the EU business rules come with the centre's policy bundle")
-	}
-	if err != nil {
-		return r.skip(fmt.Sprintf("cannot read the pinned root: %v", err))
-	}
-	root, err := trust.ParsePublicKey(rootData)
-	if err != nil {
-		return r.skip(fmt.Sprintf("pinned root: %v", err))
-	}
-	data, err := os.ReadFile(r.What)
-	if errors.Is(err, fs.ErrNotExist) {
-		return r.skip("no policy bundle yet: the site's rules, and any EU business rules, come with it at the next sync")
-	}
-	if err != nil {
-		return r.skip(fmt.Sprintf("cannot read the policy bundle: %v", err))
+	root, data, why := readTerminalBundle(dataDir, r.What, "policy bundle",
+		"the EU business rules come with the centre's policy bundle",
+		"the site's rules, and any EU business rules, come with it at the next sync")
+	if why != "" {
+		return r.skip(why)
 	}
 	b, _, err := trust.OpenBundle(data, root, now, trust.State{})
 	if err == nil && b.Kind != trust.KindPolicy {

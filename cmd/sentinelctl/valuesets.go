@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -26,23 +27,11 @@ const (
 // them, but the installer and ops must know.
 func checkValueSets(dataDir string, now time.Time) checkResult {
 	r := checkResult{Lane: "-", Device: "value sets", What: filepath.Join(dataDir, terminalTrustFile)}
-	rootData, err := os.ReadFile(filepath.Join(dataDir, terminalRootFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return r.skip("not enrolled yet: the EU value sets come with the centre's trust bundle")
-	}
-	if err != nil {
-		return r.skip(fmt.Sprintf("cannot read the pinned root: %v", err))
-	}
-	root, err := trust.ParsePublicKey(rootData)
-	if err != nil {
-		return r.skip(fmt.Sprintf("pinned root: %v", err))
-	}
-	data, err := os.ReadFile(r.What)
-	if errors.Is(err, fs.ErrNotExist) {
-		return r.skip("no trust bundle yet: the EU value sets come with it at the next sync")
-	}
-	if err != nil {
-		return r.skip(fmt.Sprintf("cannot read the trust bundle: %v", err))
+	root, data, why := readTerminalBundle(dataDir, r.What, "trust bundle",
+		"the EU value sets come with the centre's trust bundle",
+		"the EU value sets come with it at the next sync")
+	if why != "" {
+		return r.skip(why)
 	}
 	store, info, err := trust.LoadTrustBundle(data, root, now, trust.State{})
 	if err != nil {
@@ -54,6 +43,32 @@ func checkValueSets(dataDir string, now time.Time) checkResult {
 			"ask ops to publish them (sentinel-central bundles publish valuesets DIR)", info.Version))
 	}
 	return r.ok(fmt.Sprintf("trust bundle version %d: %s", info.Version, vs.Summary()))
+}
+
+// readTerminalBundle reads the terminal's pinned root and the bundle file
+// path (named name in messages) for a selftest line. It returns why the
+// line is skipped instead when either is missing or unreadable: notEnrolled
+// and missing end the messages for a terminal not enrolled yet and for a
+// bundle not received yet.
+func readTerminalBundle(dataDir, path, name, notEnrolled, missing string) (root crypto.PublicKey, data []byte, why string) {
+	rootData, err := os.ReadFile(filepath.Join(dataDir, terminalRootFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, "not enrolled yet: " + notEnrolled
+	}
+	if err != nil {
+		return nil, nil, fmt.Sprintf("cannot read the pinned root: %v", err)
+	}
+	if root, err = trust.ParsePublicKey(rootData); err != nil {
+		return nil, nil, fmt.Sprintf("pinned root: %v", err)
+	}
+	data, err = os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, "no " + name + " yet: " + missing
+	}
+	if err != nil {
+		return nil, nil, fmt.Sprintf("cannot read the %s: %v", name, err)
+	}
+	return root, data, ""
 }
 
 // loadValueSetsDir reads --valuesets DIR for verify and says what it
