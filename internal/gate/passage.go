@@ -157,6 +157,11 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 		// a business-rule refusal the rule and its description.
 		shown.Message = map[string]string{"en": rej.Message("en"), "zh": rej.Message("zh")}
 	}
+	if m, ok := statusCauseMessage(p.Reasons, status); ok {
+		// The status list turned the holder red or yellow: the guard
+		// reads why, as the centre recorded it.
+		shown.Message = m
+	}
 	if quarantined {
 		shown.Message = q.message(st.Site.Location())
 	}
