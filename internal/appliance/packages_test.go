@@ -43,8 +43,8 @@ type built struct {
 
 // packages returns the directory holding the packages at the tree's
 // version: SENTINEL_DEB_DIR when set (CI builds all five there with
-// packaging/build), else amd64 packages built now into a directory shared
-// by this run's tests. version "" is the tree's; previousVersion builds
+// packaging/build), else packages built now into a directory shared by
+// this run's tests (all five under CI=true, amd64 otherwise). version "" is the tree's; previousVersion builds
 // the previous build.
 func packages(t *testing.T, version string) string {
 	t.Helper()
@@ -67,7 +67,13 @@ func packages(t *testing.T, version string) string {
 			b.err = err
 			return
 		}
-		args := []string{"--arch", "amd64", "--out", dir}
+		// Under CI all five must be inspected: build them here when CI
+		// did not hand them over in SENTINEL_DEB_DIR. Elsewhere, and for
+		// the previous build the upgrade test installs, amd64 is enough.
+		args := []string{"--out", dir}
+		if os.Getenv("CI") != "true" || version != "" {
+			args = append(args, "--arch", "amd64")
+		}
 		if version != "" {
 			args = append(args, "--version", version)
 		}
