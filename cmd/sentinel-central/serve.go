@@ -27,7 +27,6 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
-	"sentinel/internal/central/engine"
 	"sentinel/internal/central/issuance"
 	"sentinel/internal/central/metrics"
 	"sentinel/internal/central/opsapi"
@@ -210,20 +209,13 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		// The code engine's event path: a fever kept at ingest starts a
 		// sweep at once (bursts coalesce), so its holder's colour reaches
 		// the terminals in the next status delta, not the next round.
+		// (sweep.Runner is the engine as serve runs it: the end-to-end
+		// tests run the same.)
 		if pub != nil && !*noSchedule {
-			ev := sweep.NewEvents(func(ctx context.Context) {
-				now := time.Now()
-				rep, err := sweep.Run(ctx, st, pub, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "a fever was recorded"})
-				switch {
-				case err != nil && ctx.Err() == nil:
-					logger.Error("the colour rules' sweep after a fever failed; the next scheduled round tries again", "component", "engine", "error", err)
-				case len(rep.Changes) > 0:
-					logger.Info("statuses changed by the colour rules after a fever", "component", "engine", "changed", len(rep.Changes), "status_version", rep.Published.Version)
-				}
-			})
+			ev := (&sweep.Runner{Store: st, Publisher: pub, Logger: logger}).Events()
 			ev.Start(ctx)
 			defer ev.Stop()
-			cfg.OnFever = func(central.Fact) { ev.Notify() }
+			cfg.OnFever = ev.OnFever
 		}
 		// One registry for this server: its listeners, enrolment, the
 		// upload and the operator API count into it.
@@ -631,13 +623,7 @@ func serveScheduler(st serveStore, pub *statuspub.Publisher, retention time.Dura
 		// The code engine's sweep each round: what the deployed rule sets
 		// give is published within one round (a centre without rule sets
 		// judges nobody and publishes nothing).
-		opts.Sweep = func(ctx context.Context, now time.Time) (int, error) {
-			rep, err := sweep.Run(ctx, st, pub, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "serve's scheduled sweep"})
-			if len(rep.Errors) > 0 {
-				logger.Warn("holders the colour rules could not judge keep their status", "component", "engine", "count", len(rep.Errors), "first", rep.Errors[0])
-			}
-			return len(rep.Changes), err
-		}
+		opts.Sweep = (&sweep.Runner{Store: st, Publisher: pub, Logger: logger}).Scheduled
 	}
 	switch s := st.(type) {
 	case *boltstore.Store:

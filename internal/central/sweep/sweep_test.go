@@ -1,10 +1,12 @@
 package sweep_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"sync/atomic"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -31,13 +33,9 @@ func TestFeverToDelta(t *testing.T) {
 		ctx := context.Background()
 		now := time.Now().UTC()
 		st, pub, by := hubei(t, now)
-		var runs atomic.Int32
-		ev := sweep.NewEvents(func(ctx context.Context) {
-			runs.Add(1)
-			if _, err := sweep.Run(ctx, st, pub, time.Now(), central.ChangeBy{Time: time.Now(), By: "engine", Why: "a fever was recorded"}); err != nil {
-				t.Error(err)
-			}
-		})
+		// serve's event path.
+		var logs bytes.Buffer
+		ev := (&sweep.Runner{Store: st, Publisher: pub, Logger: slog.New(slog.NewTextHandler(&logs, nil))}).Events()
 		ev.Start(ctx)
 		defer ev.Stop()
 		fever := func(holder, site string, seq uint64) central.Fact {
@@ -48,12 +46,12 @@ func TestFeverToDelta(t *testing.T) {
 		if err != nil || len(added) != 2 {
 			t.Fatalf("kept %d fevers: %v", len(added), err)
 		}
-		for range added {
-			ev.Notify() // the ingest's OnFever
+		for _, f := range added {
+			ev.OnFever(f) // the ingest's hook
 		}
 		synctest.Wait()
-		if n := runs.Load(); n < 1 || n > 2 {
-			t.Errorf("%d sweeps for two fevers of one upload, want 1 or 2", n)
+		if n := strings.Count(logs.String(), "statuses changed by the colour rules after a fever"); n != 1 || strings.Contains(logs.String(), "level=ERROR") {
+			t.Errorf("two fevers of one upload: %d sweeps changed statuses, want 1 with no error:\n%s", n, logs.String())
 		}
 		want := func(h string, s status.Status, reason status.Reason) {
 			t.Helper()

@@ -1,0 +1,77 @@
+package sweep
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"sentinel/internal/central"
+	"sentinel/internal/central/engine"
+	"sentinel/internal/central/statuspub"
+)
+
+// Runner is the code engine as serve runs it: sweeps after events (Events)
+// and each scheduled round (Scheduled), published through Publisher and
+// logged. serve and the end-to-end tests build the same Runner, so a test
+// exercises the wiring the product runs.
+type Runner struct {
+	Store     central.Store
+	Publisher *statuspub.Publisher
+	// Logger gets what each sweep changed and why it failed (discarded
+	// when nil).
+	Logger *slog.Logger
+}
+
+// Events returns the event path: each event-started sweep runs at the
+// publisher's clock. Start it, and hand OnFever to the ingest
+// (server.Config.OnFever).
+func (r *Runner) Events() *Events {
+	return NewEvents(func(ctx context.Context) {
+		now := r.now()
+		rep, err := Run(ctx, r.Store, r.Publisher, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "a fever was recorded"})
+		r.report(ctx, rep, err, "after a fever")
+	})
+}
+
+// Scheduled is the sweep of each scheduled round
+// (schedule.Options.Sweep): it returns the number of changes published.
+func (r *Runner) Scheduled(ctx context.Context, now time.Time) (int, error) {
+	rep, err := Run(ctx, r.Store, r.Publisher, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "serve's scheduled sweep"})
+	if len(rep.Errors) > 0 {
+		r.logger().Warn("holders the colour rules could not judge keep their status", "component", "engine", "count", len(rep.Errors), "first", rep.Errors[0])
+	}
+	return len(rep.Changes), err
+}
+
+// report logs an event-started sweep: its failure (the scheduled round
+// tries again), what it changed, the holders it could not judge.
+func (r *Runner) report(ctx context.Context, rep Report, err error, after string) {
+	log := r.logger()
+	switch {
+	case err != nil && ctx.Err() == nil:
+		log.Error("the colour rules' sweep "+after+" failed; the next scheduled round tries again", "component", "engine", "error", err)
+	case err == nil && len(rep.Changes) > 0:
+		log.Info("statuses changed by the colour rules "+after, "component", "engine", "changed", len(rep.Changes), "status_version", rep.Published.Version)
+	}
+	if len(rep.Errors) > 0 {
+		log.Warn("holders the colour rules could not judge keep their status", "component", "engine", "count", len(rep.Errors), "first", rep.Errors[0])
+	}
+}
+
+func (r *Runner) now() time.Time {
+	if r.Publisher != nil && r.Publisher.Now != nil {
+		return r.Publisher.Now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Logger
+}
+
+// OnFever reports a fever kept at ingest as an event: the signature of
+// server.Config.OnFever.
+func (e *Events) OnFever(central.Fact) { e.Notify() }
