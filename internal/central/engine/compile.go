@@ -8,6 +8,9 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
+	"cel.dev/cel-go/common/types"
 
 	"sentinel/internal/celpos"
 	"sentinel/internal/status"
@@ -25,9 +28,13 @@ type RuleSet struct {
 type rule struct {
 	RuleSource
 	match cel.Program
-	when  cel.Program // nil when the rule has none
-	from  cel.Program // nil: f.at
-	per   time.Duration
+	// kind is the kind of fact match can be true for when match is
+	// f.kind == "KIND" && ...: only facts of that kind are tried. ""
+	// when match has no such guard (every fact is tried).
+	kind Kind
+	when cel.Program // nil when the rule has none
+	from cel.Program // nil: f.at
+	per  time.Duration
 }
 
 // maxErrors bounds how many errors a failed compilation reports.
@@ -59,14 +66,18 @@ func CompileSource(s *Source) (*RuleSet, error) {
 			c.per = s.period(r.Status)
 		}
 		var e []error
-		c.match, e = compileExpr(factEnv, s.File, &r, "match", &r.Match, cel.BoolType)
+		var ast *cel.Ast
+		ast, c.match, e = compileExpr(factEnv, s.File, &r, "match", &r.Match, cel.BoolType)
 		errs = append(errs, e...)
+		if ast != nil {
+			c.kind = kindGuard(ast.NativeRep().Expr())
+		}
 		if r.When != nil {
-			c.when, e = compileExpr(holderEnv, s.File, &r, "when", r.When, cel.BoolType)
+			_, c.when, e = compileExpr(holderEnv, s.File, &r, "when", r.When, cel.BoolType)
 			errs = append(errs, e...)
 		}
 		if r.From != nil {
-			c.from, e = compileExpr(factEnv, s.File, &r, "from", r.From, cel.TimestampType)
+			_, c.from, e = compileExpr(factEnv, s.File, &r, "from", r.From, cel.TimestampType)
 			errs = append(errs, e...)
 		}
 		if len(errs) >= maxErrors {
@@ -109,7 +120,7 @@ func (rs *RuleSet) Source() *Source { return rs.src }
 
 // compileExpr compiles one expression of rule r, checks its type and turns
 // CEL's errors into *Error values located in the rule set's source.
-func compileExpr(env *cel.Env, file string, r *RuleSource, clause string, x *Expr, want *cel.Type) (cel.Program, []error) {
+func compileExpr(env *cel.Env, file string, r *RuleSource, clause string, x *Expr, want *cel.Type) (*cel.Ast, cel.Program, []error) {
 	ast, iss := env.CompileSource(common.NewStringSource(x.Text, r.Name))
 	if iss.Err() != nil {
 		var errs []error
@@ -119,17 +130,64 @@ func compileExpr(env *cel.Env, file string, r *RuleSource, clause string, x *Exp
 				break
 			}
 		}
-		return nil, errs
+		return nil, nil, errs
 	}
 	if !ast.OutputType().IsExactType(want) {
-		return nil, []error{&Error{File: file, Line: x.Line, Column: x.Col, Rule: r.Name, Clause: clause,
+		return nil, nil, []error{&Error{File: file, Line: x.Line, Column: x.Col, Rule: r.Name, Clause: clause,
 			Msg: fmt.Sprintf("the expression gives %s, want %s", typeWords(ast.OutputType()), typeWords(want))}}
 	}
 	prg, err := env.Program(ast, cel.CostLimit(ExprCostLimit))
 	if err != nil {
-		return nil, []error{&Error{File: file, Line: x.Line, Column: x.Col, Rule: r.Name, Clause: clause, Msg: err.Error()}}
+		return nil, nil, []error{&Error{File: file, Line: x.Line, Column: x.Col, Rule: r.Name, Clause: clause, Msg: err.Error()}}
 	}
-	return prg, nil
+	return ast, prg, nil
+}
+
+// kindGuard returns the kind K when a match expression is f.kind == "K"
+// (or "K" == f.kind), alone or as one operand of a chain of &&: then the
+// expression is false for every fact of another kind, whatever its other
+// operands give (CEL's && is false when either side is false, even when
+// the other is an error), so only the facts of kind K need trying. It
+// returns "" otherwise.
+func kindGuard(e celast.Expr) Kind {
+	if e.Kind() != celast.CallKind {
+		return ""
+	}
+	call := e.AsCall()
+	args := call.Args()
+	switch {
+	case call.FunctionName() == operators.LogicalAnd:
+		for _, a := range args {
+			if k := kindGuard(a); k != "" {
+				return k
+			}
+		}
+	case call.FunctionName() == operators.Equals && len(args) == 2:
+		if k, ok := kindLiteral(args[0], args[1]); ok {
+			return k
+		}
+		if k, ok := kindLiteral(args[1], args[0]); ok {
+			return k
+		}
+	}
+	return ""
+}
+
+// kindLiteral reports whether sel is f.kind and lit a string literal that
+// names a kind of fact.
+func kindLiteral(sel, lit celast.Expr) (Kind, bool) {
+	if sel.Kind() != celast.SelectKind || lit.Kind() != celast.LiteralKind {
+		return "", false
+	}
+	s := sel.AsSelect()
+	if s.IsTestOnly() || s.FieldName() != "kind" || s.Operand().Kind() != celast.IdentKind || s.Operand().AsIdent() != "f" {
+		return "", false
+	}
+	v, ok := lit.AsLiteral().(types.String)
+	if !ok || !Kind(v).Valid() {
+		return "", false
+	}
+	return Kind(v), true
 }
 
 // locate maps a location inside an expression to the rule set's source.

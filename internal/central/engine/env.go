@@ -75,6 +75,10 @@ var functionDecls = []cel.EnvOption{
 		cel.Overload("cases_in_string_timestamp", []*cel.Type{cel.StringType, cel.TimestampType}, cel.IntType, cel.LateFunctionBinding())),
 	cel.Function("last_case_in",
 		cel.Overload("last_case_in_string", []*cel.Type{cel.StringType}, cel.TimestampType, cel.LateFunctionBinding())),
+	cel.Function("latest",
+		cel.Overload("latest_string", []*cel.Type{cel.StringType}, cel.TimestampType, cel.LateFunctionBinding())),
+	cel.Function("facts_of",
+		cel.Overload("facts_of_string", []*cel.Type{cel.StringType}, cel.ListType(cel.ObjectType("engine.factVar")), cel.LateFunctionBinding())),
 }
 
 // newEnvs returns the environment of when clauses (facts, holder, now and
@@ -129,6 +133,15 @@ type activation struct {
 	f      ref.Val
 	w      *World
 	t      time.Time // now
+
+	// The holder's facts by kind, for latest and facts_of: all are the
+	// facts, views their values, byKind the indexes of each kind's facts in
+	// views, oldest first; lists caches facts_of's lists.
+	ad     types.Adapter
+	all    []Fact
+	views  []ref.Val
+	byKind map[Kind][]int
+	lists  map[Kind]ref.Val
 }
 
 var _ interpreter.FunctionActivation = (*activation)(nil)
@@ -166,6 +179,10 @@ func (a *activation) ResolveFunction(name string) (functions.LateBoundOp, bool) 
 		return a.casesIn, true
 	case "last_case_in":
 		return a.lastCaseIn, true
+	case "latest":
+		return a.latest, true
+	case "facts_of":
+		return a.factsOf, true
 	}
 	return nil, false
 }
@@ -230,4 +247,43 @@ func (a *activation) lastCaseIn(_ string, args ...ref.Val) ref.Val {
 		t = time.Unix(0, 0).UTC()
 	}
 	return types.Timestamp{Time: t}
+}
+
+// latest(kind): when the holder's latest fact of kind happened (at or
+// before now); timestamp(0) when the holder has none. Facts are sorted
+// oldest first, so it is the last of the kind's facts: no rule needs to
+// search every fact for each fact it matches.
+func (a *activation) latest(_ string, args ...ref.Val) ref.Val {
+	kind, ok := args[0].(types.String)
+	if !ok {
+		return types.NewErr("latest takes a kind of fact")
+	}
+	idx := a.byKind[Kind(kind)]
+	if len(idx) == 0 {
+		return types.Timestamp{Time: time.Unix(0, 0).UTC()}
+	}
+	return types.Timestamp{Time: a.all[idx[len(idx)-1]].At}
+}
+
+// facts_of(kind): the holder's facts of kind, oldest first: what
+// facts.filter(t, t.kind == kind) gives, without looking at the others.
+func (a *activation) factsOf(_ string, args ...ref.Val) ref.Val {
+	kind, ok := args[0].(types.String)
+	if !ok {
+		return types.NewErr("facts_of takes a kind of fact")
+	}
+	if l, ok := a.lists[Kind(kind)]; ok {
+		return l
+	}
+	idx := a.byKind[Kind(kind)]
+	vals := make([]ref.Val, len(idx))
+	for i, j := range idx {
+		vals[i] = a.views[j]
+	}
+	if a.lists == nil {
+		a.lists = map[Kind]ref.Val{}
+	}
+	l := types.NewRefValList(a.ad, vals)
+	a.lists[Kind(kind)] = l
+	return l
 }

@@ -88,7 +88,7 @@ func (e *EvalError) Error() string {
 func (e *EvalError) Unwrap() error { return e.Err }
 
 // ErrCost is wrapped by an EvalError for a judgement over HolderCostLimit.
-var ErrCost = errors.New("the rules cost too much for this holder: make the rules that look through every fact (facts.exists) narrower")
+var ErrCost = errors.New("the rules cost too much for this holder: make the rules that look through every fact (facts.exists) narrower: latest(kind) or facts_of(kind)")
 
 // Evaluate judges h at now under rs, in the World w. Facts after now are
 // not seen, so a judgement at a past time shows what the rules would have
@@ -115,6 +115,15 @@ func (rs *RuleSet) Evaluate(h Holder, w *World, now time.Time) (Result, error) {
 		now:    types.Timestamp{Time: now},
 		w:      w,
 		t:      now,
+		ad:     ad,
+		all:    facts,
+		views:  views,
+		byKind: map[Kind][]int{},
+	}
+	all := make([]int, len(facts))
+	for i := range facts {
+		all[i] = i
+		act.byKind[facts[i].Kind] = append(act.byKind[facts[i].Kind], i)
 	}
 	var lapsed time.Time
 	for i := range rs.rules {
@@ -134,7 +143,11 @@ func (rs *RuleSet) Evaluate(h Holder, w *World, now time.Time) (Result, error) {
 		}
 		var fd *Finding
 		var lastStart time.Time
-		for j := range facts {
+		tried := all
+		if r.kind != "" {
+			tried = act.byKind[r.kind] // match is false for the others
+		}
+		for _, j := range tried {
 			act.f = views[j]
 			v, err := eval(r.match, act, &res.Cost)
 			if err != nil {
