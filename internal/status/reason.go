@@ -71,6 +71,26 @@ func (r Reason) String() string {
 // MarshalText implements encoding.TextMarshaler.
 func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
+// UnmarshalText implements encoding.TextUnmarshaler: a reason's name, or
+// "reason(N)" as String gives a code this build does not know, so what a
+// centre's JSON (status explain --json) says reads back as it was.
+func (r *Reason) UnmarshalText(b []byte) error {
+	if n, ok := strings.CutPrefix(string(b), "reason("); ok {
+		if n, ok := strings.CutSuffix(n, ")"); ok {
+			if v, err := strconv.ParseUint(n, 10, 8); err == nil {
+				*r = Reason(v)
+				return nil
+			}
+		}
+	}
+	v, err := ParseReason(string(b))
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
+
 // ParseReason parses a reason's name, as docs/reasons.md lists them.
 func ParseReason(name string) (Reason, error) {
 	for _, ri := range reasons {

@@ -2,6 +2,7 @@ package status
 
 import (
 	"bufio"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -83,5 +84,26 @@ func TestParseReason(t *testing.T) {
 	}
 	if got := Reason(200).String(); got != "reason(200)" {
 		t.Errorf("unknown code: got %q", got)
+	}
+}
+
+// A reason written as JSON reads back as itself, a code this build does
+// not know too; a name that is no reason is an error.
+func TestReasonText(t *testing.T) {
+	for _, r := range []Reason{ReasonUnspecified, ReasonFever, ReasonManual, Reason(200)} {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Reason
+		if err := json.Unmarshal(b, &got); err != nil || got != r {
+			t.Errorf("%s: %s read back as %v (%v)", r, b, got, err)
+		}
+	}
+	for _, bad := range []string{`"fevers"`, `"reason(256)"`, `"reason(x)"`, `""`} {
+		var got Reason
+		if err := json.Unmarshal([]byte(bad), &got); err == nil {
+			t.Errorf("%s read as %v, want an error", bad, got)
+		}
 	}
 }
