@@ -21,6 +21,7 @@ import (
 
 	"sentinel/internal/atomicfile"
 	"sentinel/internal/central"
+	"sentinel/internal/central/appeal"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/legacy"
 	"sentinel/internal/central/pgstore"
@@ -185,7 +186,7 @@ var ctlErrors = map[string]error{
 	"registry": central.ErrRegistry, "unknown-device": central.ErrUnknownDevice,
 	"ops-token": central.ErrOpsToken, "unknown-ops-token": central.ErrUnknownOpsToken,
 	"status-invalid": statuspub.ErrInvalid, "no-publisher": errNoPublisher,
-	"passage-not-found": errNotFound,
+	"passage-not-found": appeal.ErrNotFound,
 }
 
 func (h *controlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -225,14 +226,14 @@ func (h *controlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "DELETE " + ctlOpsTokens:
 		err = h.st.RemoveOpsToken(ctx, r.URL.Query().Get("name"))
 	case "POST " + ctlPassage:
-		var q ctlPassageReq
+		var q appeal.LookUpRequest
 		if err = decode(&q); err == nil {
-			out, err = lookUpPassage(ctx, h.st, q)
+			out, err = appeal.LookUp(ctx, h.st, q)
 		}
 	case "POST " + ctlExplain:
-		var q ctlExplainReq
+		var q appeal.ExplainRequest
 		if err = decode(&q); err == nil {
-			out, err = explainStatus(ctx, h.st, q)
+			out, err = appeal.Explain(ctx, h.st, q)
 		}
 	case "POST " + ctlStatus:
 		var q ctlStatusReq

@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
 
-	"sentinel/crypto/credential"
 	"sentinel/internal/central"
+	"sentinel/internal/central/appeal"
 	"sentinel/internal/cli"
 	"sentinel/internal/gate"
 	"sentinel/internal/passage"
@@ -73,7 +72,7 @@ func runPassageShow(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if o.pgURL == "" {
 			storeName = o.data
 		}
-		q := ctlPassageReq{Ref: ref.String(), Operator: *operator, Purpose: *purpose, Store: storeName}
+		q := appeal.LookUpRequest{Ref: ref.String(), Operator: *operator, Purpose: *purpose, Store: storeName}
 		st, ctl, err := o.openOrServe(ctx)
 		if err != nil {
 			return err
@@ -84,7 +83,7 @@ func runPassageShow(ctx context.Context, args []string, stdin io.Reader, stdout,
 			err = ctl.do(ctx, http.MethodPost, ctlPassage, q, &found)
 		} else {
 			defer st.Close()
-			found, err = lookUpPassage(ctx, st, q)
+			found, err = appeal.LookUp(ctx, st, q)
 		}
 		if err != nil {
 			return err
@@ -92,7 +91,7 @@ func runPassageShow(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if len(found) == 0 {
 			from, to := ref.Window()
 			return fmt.Errorf("no passage at the centre has reference %s (recorded %s): check that the terminal has synced since (sentinel-central devices list shows its last upload), and the reference as read: %w",
-				ref, describeWindow(from, to, loc), errNotFound)
+				ref, describeWindow(from, to, loc), appeal.ErrNotFound)
 		}
 		out := make([]shownPassage, len(found))
 		for i, p := range found {
@@ -124,84 +123,8 @@ func runPassageShow(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}())
 }
 
-// ctlPassageReq is a passage look-up: the reference, and who looks
-// and why, for the audit log.
-type ctlPassageReq struct {
-	Ref      string `json:"ref"`
-	Operator string `json:"operator"`
-	Purpose  string `json:"purpose"`
-	Store    string `json:"store"`
-}
-
 // ctlPassage is the control socket's path of passage look-ups.
 const ctlPassage = "/passage"
-
-// lookUpPassage finds the passages of q's reference in st and records the
-// look-up in the audit log; nothing is returned when it is not recorded.
-func lookUpPassage(ctx context.Context, st central.Store, q ctlPassageReq) ([]central.Passage, error) {
-	ref, err := passage.ParseRef(q.Ref)
-	if err != nil {
-		return nil, err
-	}
-	found, err := findPassage(ctx, st, ref)
-	if err != nil {
-		return nil, err
-	}
-	e := central.AuditEntry{Time: time.Now().UTC(), Operator: q.Operator, Action: central.AuditPassage, Purpose: q.Purpose,
-		Store: q.Store, Rows: len(found)}
-	if len(found) == 1 {
-		e.Query = central.AuditQuery{Device: found[0].Device, Holder: found[0].Holder, From: found[0].Time, To: found[0].Time.Add(time.Millisecond)}
-	}
-	if err := st.AppendAudit(ctx, e); err != nil {
-		return nil, fmt.Errorf("the look-up was not recorded in the audit log, so nothing is shown: %w", err)
-	}
-	return found, nil
-}
-
-// errNotFound wraps a reference no stored passage has.
-var errNotFound = errors.New("passage not found")
-
-// findPassage returns the stored passages whose reference is ref: those
-// of ref's minute whose identity hashes to its ID.
-func findPassage(ctx context.Context, st central.Store, ref passage.Ref) ([]central.Passage, error) {
-	from, to := ref.Window()
-	var out []central.Passage
-	for p, err := range st.Passages(ctx, central.Filter{From: from, To: to}) {
-		if err != nil {
-			return nil, err
-		}
-		if ref.Matches(p.Device, p.Epoch, p.Seq, p.Time) {
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// holderOfPassage returns the holder of the passage with reference ref,
-// for status explain --passage.
-func holderOfPassage(ctx context.Context, st central.Store, ref passage.Ref) (credential.Holder, error) {
-	found, err := findPassage(ctx, st, ref)
-	if err != nil {
-		return credential.Holder{}, err
-	}
-	holders := map[string]bool{}
-	for _, p := range found {
-		holders[p.Holder] = true
-	}
-	switch {
-	case len(found) == 0:
-		return credential.Holder{}, fmt.Errorf("no passage at the centre has reference %s: check that the terminal has synced since, and the reference as read: %w", ref, errNotFound)
-	case len(holders) > 1:
-		return credential.Holder{}, fmt.Errorf("%d passages of different holders have reference %s: see them with 'sentinel-central passage show %s' and give --holder", len(found), ref, ref)
-	case holders[""]:
-		return credential.Holder{}, fmt.Errorf("the holder of passage %s was not opened at ingest (the centre had no key for its record): ask the holder for their code", ref)
-	}
-	h, err := credential.ParseHolderID(found[0].Holder)
-	if err != nil {
-		return credential.Holder{}, fmt.Errorf("passage %s: stored holder %q: %w", ref, found[0].Holder, err)
-	}
-	return h, nil
-}
 
 func describeWindow(from, to time.Time, loc *time.Location) string {
 	switch {

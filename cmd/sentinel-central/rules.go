@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 	"sentinel/internal/central"
+	"sentinel/internal/central/appeal"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/engine"
 	"sentinel/internal/central/pgstore"
@@ -542,7 +542,7 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 		if _, err := time.LoadLocation(*zone); err != nil {
 			return cli.Usagef("--zone %q: not a time zone (as Asia/Shanghai or UTC)", *zone)
 		}
-		q := ctlExplainReq{Lang: *langS, Zone: *zone, At: at.Or(time.Now())}
+		q := appeal.ExplainRequest{Lang: *langS, Zone: *zone, At: at.Or(time.Now())}
 		if *holderS != "" {
 			q.Holder = h.String()
 		} else {
@@ -552,13 +552,13 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 		if err != nil {
 			return err
 		}
-		var ans explained
+		var ans appeal.Explanation
 		if ctl != nil {
 			defer ctl.Close()
 			err = ctl.do(ctx, http.MethodPost, ctlExplain, q, &ans)
 		} else {
 			defer st.Close()
-			ans, err = explainStatus(ctx, st, q)
+			ans, err = appeal.Explain(ctx, st, q)
 		}
 		if err != nil {
 			return err
@@ -572,95 +572,8 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 	}())
 }
 
-// ctlExplainReq asks why a holder, or the holder of a passage reference,
-// has their colour.
-type ctlExplainReq struct {
-	Holder  string    `json:"holder,omitempty"`
-	Passage string    `json:"passage,omitempty"`
-	Lang    string    `json:"lang"`
-	Zone    string    `json:"zone"`
-	At      time.Time `json:"at"`
-}
-
 // ctlExplain is the control socket's path of status explanations.
 const ctlExplain = "/explain"
-
-// explained is what status explain gives (and prints with --json).
-type explained struct {
-	Result   json.RawMessage      `json:"result"` // an engine.Result
-	Text     string               `json:"text"`
-	Recorded *central.StatusEntry `json:"recorded,omitempty"`
-	Note     string               `json:"note,omitempty"` // when the record differs from the rules
-}
-
-// explainStatus explains by st's rules in force why q's holder has their
-// colour at q.At.
-func explainStatus(ctx context.Context, st central.Store, q ctlExplainReq) (explained, error) {
-	lang, err := engine.ParseLang(q.Lang)
-	if err != nil {
-		return explained{}, err
-	}
-	loc, err := time.LoadLocation(q.Zone)
-	if err != nil {
-		return explained{}, err
-	}
-	var h credential.Holder
-	if q.Passage != "" {
-		ref, err := passage.ParseRef(q.Passage)
-		if err != nil {
-			return explained{}, err
-		}
-		if h, err = holderOfPassage(ctx, st, ref); err != nil {
-			return explained{}, err
-		}
-	} else if h, err = credential.ParseHolderID(q.Holder); err != nil {
-		return explained{}, err
-	}
-	now := q.At
-	snap, _, err := loadEngine(ctx, st, now)
-	if err != nil {
-		return explained{}, err
-	}
-	if _, err := snap.AddVisits(ctx, st, now, snap.Deployed.Lookback()); err != nil {
-		return explained{}, err
-	}
-	res, err := snap.Deployed.Evaluate(snap.Holder(h.String()), snap.World(), now)
-	if err != nil {
-		return explained{}, err
-	}
-	entry, recorded, err := st.StatusOf(ctx, h)
-	if err != nil {
-		return explained{}, err
-	}
-	raw, err := json.Marshal(res)
-	if err != nil {
-		return explained{}, err
-	}
-	out := explained{Result: raw, Text: engine.Explain(res, engine.ExplainOptions{Lang: lang, Areas: snap.Areas, Loc: loc})}
-	if recorded {
-		out.Recorded = &entry
-	}
-	if recorded && (entry.Status != res.Status) && !entry.Lapsed(now) {
-		if lang == engine.Chinese {
-			out.Note = fmt.Sprintf("注意：中心记录的状态为%s（%s，来源%s），与上述规则结果不同。\n", entry.Status, status.Reason(entry.Reason), entry.Source)
-		} else {
-			out.Note = fmt.Sprintf("Note: the centre's record says %s (%s, by %s), which differs from what the rules give above.\n", entry.Status, status.Reason(entry.Reason), cmpOr(entry.Source, "hand"))
-		}
-	}
-	for _, f := range snap.Holder(h.String()).Facts {
-		// Only a fever is kept at a site ops have not placed yet.
-		if f.Kind != central.FactFever || f.Area != "" || snap.Areas.AreaOf(f.Site) != "" || f.At.After(now) {
-			continue
-		}
-		when := f.At.In(loc).Format("2006-01-02 15:04")
-		if lang == engine.Chinese {
-			out.Note += fmt.Sprintf("注意：%s在卡口%s测得的发热已记录，但中心尚未将该卡口划入任何地区；在运维人员用 sentinel-central sites set 添加该卡口之前，规则在判断时不知道它所在的地区。\n", when, f.Site)
-		} else {
-			out.Note += fmt.Sprintf("Note: the fever measured at site %s on %s is kept, but the centre has no area for that site yet: the rules judge it without its area until ops add the site with sentinel-central sites set.\n", f.Site, when)
-		}
-	}
-	return out, nil
-}
 
 func cmpOr(s, def string) string {
 	if s == "" {

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdh"
 	"crypto/hpke"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"sentinel/crypto/healthcode"
 	"sentinel/crypto/trust"
 	"sentinel/internal/central"
+	"sentinel/internal/central/appeal"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/bundles/bundlestest"
 	"sentinel/internal/central/engine"
@@ -221,19 +223,15 @@ func TestFeverRefusesGreenCode(t *testing.T) {
 	// status explain gives the same cause.
 	explain := func() (engine.Result, string) {
 		t.Helper()
-		at := now()
-		var snap *engine.Snapshot
-		if err := c.store.ViewEngine(ctx, func(r central.EngineReader) (err error) { snap, err = engine.Load(ctx, r); return err }); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := snap.AddVisits(ctx, c.store, at, snap.Deployed.Lookback()); err != nil {
-			t.Fatal(err)
-		}
-		res, err := snap.Deployed.Evaluate(snap.Holder(holder.String()), snap.World(), at)
+		ans, err := appeal.Explain(ctx, c.store, appeal.ExplainRequest{Holder: "ZJ:7", Lang: "en", Zone: "Asia/Shanghai", At: now()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return res, engine.Explain(res, engine.ExplainOptions{Areas: snap.Areas})
+		var res engine.Result
+		if err := json.Unmarshal(ans.Result, &res); err != nil {
+			t.Fatal(err)
+		}
+		return res, ans.Text + ans.Note
 	}
 	res, text := explain()
 	if res.Status != status.Red || res.Reason != status.ReasonFever || res.Rule != "fever" || !strings.Contains(text, "fever") {
