@@ -45,16 +45,21 @@
 // issued), may sign only those types; a DSC with none of them may sign
 // every type. Other extended key usages do not count.
 //
-// Schema: the health certificate is decoded twice: into typed structs for
-// the credential, and into CBOR values for the official JSON schema of the
-// eHealth Network, embedded under schema/ with its licence and compiled
-// once, on first use, into Go checks that walk those values (no JSON
-// tree; fastschema.go). The jsonschema library's validator of the same
-// schemas is kept as the reference: a differential test over the corpus
+// Schema: the official JSON schema of the eHealth Network, embedded under
+// schema/ with its licence, is compiled once, on first use, into Go checks
+// (no JSON tree; fastschema.go). The payload is parsed once (once.go): the
+// typed claims and certificate are built from that parse and the compiled
+// checks walk it. That parse takes only CBOR it can prove the CBOR library
+// reads the same way (nearly every real certificate); anything else (tags,
+// floats, nulls, indefinite lengths, case-folded keys, a certificate that
+// fails its schema) goes through the library, which decodes it into typed
+// structs and into CBOR values for the checks, and gives the verdict and
+// its message. A differential fuzz test holds the one to the other, and
+// the jsonschema library's validator of the same schemas is kept as the
+// reference of the compiled checks: a differential test over the corpus
 // and a fuzz test hold the two to the same verdicts. Options.SkipSchema
-// skips that check; the
-// rule "exactly one of v, t and r, with exactly one entry" is enforced
-// either way.
+// skips the schema; the rule "exactly one of v, t and r, with exactly one
+// entry" is enforced either way.
 //
 // Value sets: when the trust store holds the EU value sets
 // (trust.Store.ValueSets, from the trust bundle or `sentinelctl verify

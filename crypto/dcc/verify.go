@@ -41,9 +41,14 @@ func (u *Unverified) Verify(store *trust.Store, opts Options) (*credential.Crede
 	if err != nil {
 		return nil, err
 	}
+	// The payload is decoded once (decodeOnce); what that fast path does
+	// not take goes through the library, claims and schema apart.
 	var p content
-	if err := decodeContent(u.msg.Payload, &p); err != nil {
-		return nil, err
+	ok, schemaOK := decodeOnce(u.msg.Payload, &p, !opts.SkipSchema)
+	if !ok {
+		if err := decodeContent(u.msg.Payload, &p); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkTime(dsc, &p, opts.Now, opts.Tolerance); err != nil {
 		return nil, err
@@ -54,7 +59,7 @@ func (u *Unverified) Verify(store *trust.Store, opts Options) (*credential.Crede
 	if err := checkKeyUsage(dsc.Cert, &p.HCert); err != nil {
 		return nil, err
 	}
-	if !opts.SkipSchema {
+	if !opts.SkipSchema && !schemaOK {
 		claims, err := decodeClaims(u.msg.Payload)
 		if err != nil {
 			return nil, err
