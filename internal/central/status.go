@@ -40,6 +40,13 @@ func (e StatusEntry) Entry() status.Entry {
 	return status.Entry{Status: e.Status, Effective: e.Effective, Until: e.Until, Reason: e.Reason}
 }
 
+// Holds reports whether the entry holds its holder at a colour other than
+// green at at or later: it is not green and has not lapsed at at (the
+// entries StatusReader.HeldBy yields, by their source).
+func (e StatusEntry) Holds(at time.Time) bool {
+	return e.Status != status.Green && (e.Until.IsZero() || e.Until.After(at))
+}
+
 // Lapsed reports whether the entry has lapsed at now.
 func (e StatusEntry) Lapsed(now time.Time) bool { return !e.Until.IsZero() && !e.Until.After(now) }
 
@@ -124,6 +131,19 @@ type StatusReader interface {
 	// Holder.String's bytes); it stops at the first error. The body of
 	// the loop may call the reader's other methods.
 	Entries(ctx context.Context) iter.Seq2[StatusEntry, error]
+	// EntriesOf returns the entries of those of holders that have one,
+	// in holder order, once each (holders may repeat and come in any
+	// order): a sweep reads the statuses of the holders it judges
+	// without reading everyone's.
+	EntriesOf(ctx context.Context, holders []credential.Holder) ([]StatusEntry, error)
+	// HeldBy yields, in holder order, the entries made by source (the
+	// code engine: "engine") whose status is not green and that have not
+	// lapsed at at (Until zero or after at): the holders that source
+	// still holds at a colour, whom a sweep must judge even when they
+	// have no facts left. Stores index these, so that their number and
+	// not the number of entries sets its cost. It stops at the first
+	// error.
+	HeldBy(ctx context.Context, source string, at time.Time) iter.Seq2[StatusEntry, error]
 	// Revocations yields every revocation, lapsed ones included, in
 	// identifier order; it stops at the first error.
 	Revocations(ctx context.Context) iter.Seq2[Revocation, error]

@@ -62,8 +62,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("boltstore: open %s: %w (is another sentinel-central using it?)", path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketDevices)
-		return err
+		if _, err := tx.CreateBucketIfNotExists(bucketDevices); err != nil {
+			return err
+		}
+		return indexHeld(tx)
 	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)

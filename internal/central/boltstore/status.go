@@ -1,11 +1,14 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"iter"
+	"math"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,7 +27,12 @@ var (
 	bucketStatusEntries = []byte("status-entries") // holder (Holder.String) -> storedStatus
 	bucketStatusRevoked = []byte("status-revoked") // UCI -> storedRevocation, or the binary time alone
 	bucketStatusMeta    = []byte("status-meta")
-	keyStatusVersion    = []byte("version") // big-endian uint64
+	// bucketStatusHeld indexes the entries that hold a holder at a colour
+	// other than green, for HeldBy: a bucket per source ('s' and the
+	// source), in it heldKey(until, holder) -> nothing, so that the
+	// entries still in force at a time are one cursor range.
+	bucketStatusHeld = []byte("status-held")
+	keyStatusVersion = []byte("version") // big-endian uint64
 )
 
 // storedStatus is a central.StatusEntry as the store keeps it.
@@ -103,6 +111,9 @@ func (s *Store) UpdateStatus(ctx context.Context, fn func(central.StatusTx) erro
 				return err
 			}
 		}
+		if err := indexHeld(tx); err != nil {
+			return err
+		}
 		fnErr = fn(&statusTx{tx: tx})
 		return fnErr
 	})
@@ -177,6 +188,158 @@ func (t *statusTx) Entries(ctx context.Context) iter.Seq2[central.StatusEntry, e
 	}
 }
 
+func (t *statusTx) EntriesOf(ctx context.Context, holders []credential.Holder) ([]central.StatusEntry, error) {
+	b := t.tx.Bucket(bucketStatusEntries)
+	if b == nil {
+		return nil, nil
+	}
+	keys := make([]string, len(holders))
+	for i, h := range holders {
+		keys[i] = h.String()
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	var out []central.StatusEntry
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		v := b.Get([]byte(k))
+		if v == nil {
+			continue
+		}
+		e, err := decodeStatus([]byte(k), v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (t *statusTx) HeldBy(ctx context.Context, source string, at time.Time) iter.Seq2[central.StatusEntry, error] {
+	return func(yield func(central.StatusEntry, error) bool) {
+		entries := t.tx.Bucket(bucketStatusEntries)
+		if entries == nil {
+			return
+		}
+		held := t.tx.Bucket(bucketStatusHeld)
+		if held == nil {
+			// A file whose statuses were last written before the index
+			// (opened read-only since): read every entry.
+			for e, err := range t.Entries(ctx) {
+				if err != nil || e.Source == source && e.Holds(at) {
+					if !yield(e, err) || err != nil {
+						return
+					}
+				}
+			}
+			return
+		}
+		b := held.Bucket(heldBucket(source))
+		if b == nil {
+			return
+		}
+		// The keys after at's, in until order; yielded in holder order.
+		var keys []string
+		c := b.Cursor()
+		from := untilKey(at)
+		for k, _ := c.Seek(from); k != nil; k, _ = c.Next() {
+			if bytes.Equal(k[:8], from) {
+				continue // lapses at at
+			}
+			keys = append(keys, string(k[8:]))
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if err := ctx.Err(); err != nil {
+				yield(central.StatusEntry{}, err)
+				return
+			}
+			v := entries.Get([]byte(k))
+			if v == nil {
+				yield(central.StatusEntry{}, fmt.Errorf("%w: the index of held statuses names %s, which has no entry", central.ErrStatusDamaged, k))
+				return
+			}
+			e, err := decodeStatus([]byte(k), v)
+			if err == nil && (e.Source != source || !e.Holds(at)) {
+				err = fmt.Errorf("%w: the index of held statuses does not match the entry of %s", central.ErrStatusDamaged, k)
+			}
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// heldBucket names a source's bucket in bucketStatusHeld.
+func heldBucket(source string) []byte { return append([]byte{'s'}, source...) }
+
+// untilKey orders untils: an open entry last. Times past what UnixNano
+// holds (after 2262) order as that end, before an open entry.
+func untilKey(until time.Time) []byte {
+	switch {
+	case until.IsZero():
+		return be64(^uint64(0))
+	case until.After(maxNano):
+		until = maxNano
+	case until.Before(minNano):
+		until = minNano
+	}
+	return be64(uint64(until.UnixNano()) ^ 1<<63)
+}
+
+var (
+	minNano = time.Unix(0, math.MinInt64)
+	maxNano = time.Unix(0, math.MaxInt64-1)
+)
+
+// heldKey is an entry's key in its source's bucket of bucketStatusHeld.
+func heldKey(e central.StatusEntry) []byte { return append(untilKey(e.Until), e.Holder.String()...) }
+
+// indexHeld keeps the index of held entries up to date in tx: it creates
+// it from every entry in a file written before the index existed.
+func indexHeld(tx *bolt.Tx) error {
+	if tx.Bucket(bucketStatusHeld) != nil {
+		return nil
+	}
+	held, err := tx.CreateBucket(bucketStatusHeld)
+	if err != nil {
+		return err
+	}
+	entries := tx.Bucket(bucketStatusEntries)
+	if entries == nil {
+		return nil
+	}
+	return entries.ForEach(func(k, v []byte) error {
+		e, err := decodeStatus(k, v)
+		if err != nil {
+			return err
+		}
+		return putHeld(held, e)
+	})
+}
+
+// putHeld adds e to the index when it holds its holder at a colour.
+func putHeld(held *bolt.Bucket, e central.StatusEntry) error {
+	if e.Status == status.Green {
+		return nil
+	}
+	b, err := held.CreateBucketIfNotExists(heldBucket(e.Source))
+	if err != nil {
+		return err
+	}
+	return b.Put(heldKey(e), nil)
+}
+
+// deleteHeld removes e from the index.
+func deleteHeld(held *bolt.Bucket, e central.StatusEntry) error {
+	if b := held.Bucket(heldBucket(e.Source)); b != nil {
+		return b.Delete(heldKey(e))
+	}
+	return nil
+}
+
 func (t *statusTx) Revocations(ctx context.Context) iter.Seq2[central.Revocation, error] {
 	return func(yield func(central.Revocation, error) bool) {
 		b := t.tx.Bucket(bucketStatusRevoked)
@@ -247,6 +410,17 @@ func (t *statusTx) SetStatus(ctx context.Context, e central.StatusEntry) (prev c
 	}
 	val, err := encodeStatus(e)
 	if err != nil {
+		return central.StatusEntry{}, false, err
+	}
+	held := t.tx.Bucket(bucketStatusHeld)
+	if had {
+		if err := deleteHeld(held, prev); err != nil {
+			return central.StatusEntry{}, false, err
+		}
+	}
+	// The index keeps the times as the entry decodes them.
+	e.Until = e.Until.UTC()
+	if err := putHeld(held, e); err != nil {
 		return central.StatusEntry{}, false, err
 	}
 	return prev, had, t.tx.Bucket(bucketStatusEntries).Put([]byte(e.Holder.String()), val)

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,6 +96,30 @@ func (t *statusTx) Entries(ctx context.Context) iter.Seq2[central.StatusEntry, e
 	return func(yield func(central.StatusEntry, error) bool) {
 		for _, k := range slices.Sorted(maps.Keys(t.entries)) {
 			if !yield(t.entries[k], nil) {
+				return
+			}
+		}
+	}
+}
+
+func (t *statusTx) EntriesOf(ctx context.Context, holders []credential.Holder) ([]central.StatusEntry, error) {
+	var out []central.StatusEntry
+	seen := map[string]bool{}
+	for _, h := range holders {
+		k := h.String()
+		if e, ok := t.entries[k]; ok && !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b central.StatusEntry) int { return strings.Compare(a.Holder.String(), b.Holder.String()) })
+	return out, nil
+}
+
+func (t *statusTx) HeldBy(ctx context.Context, source string, at time.Time) iter.Seq2[central.StatusEntry, error] {
+	return func(yield func(central.StatusEntry, error) bool) {
+		for _, k := range slices.Sorted(maps.Keys(t.entries)) {
+			if e := t.entries[k]; e.Source == source && e.Holds(at) && !yield(e, nil) {
 				return
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -154,6 +155,53 @@ func (t *statusTx) Entries(ctx context.Context) iter.Seq2[central.StatusEntry, e
 				return
 			}
 			after = page[len(page)-1].Holder.String()
+		}
+	}
+}
+
+func (t *statusTx) EntriesOf(ctx context.Context, holders []credential.Holder) ([]central.StatusEntry, error) {
+	keys := make([]string, len(holders))
+	for i, h := range holders {
+		keys[i] = h.String()
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	var out []central.StatusEntry
+	for len(keys) > 0 {
+		page := keys[:min(len(keys), statusPage)]
+		keys = keys[len(page):]
+		rows, err := t.tx.Query(ctx, "SELECT "+statusColumns+" FROM status_entries WHERE holder = ANY($1) ORDER BY holder", page)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: status entries of %d holders: %w", len(page), err)
+		}
+		es, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (central.StatusEntry, error) { return scanStatus(r) })
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: status entries of %d holders: %w", len(page), err)
+		}
+		out = append(out, es...)
+	}
+	return out, nil
+}
+
+func (t *statusTx) HeldBy(ctx context.Context, source string, at time.Time) iter.Seq2[central.StatusEntry, error] {
+	return func(yield func(central.StatusEntry, error) bool) {
+		// The index status_entries_held (migration 0008) finds them; they
+		// are read at once, so the loop body may query the transaction.
+		rows, err := t.tx.Query(ctx, "SELECT "+statusColumns+` FROM status_entries
+			WHERE status <> 'green' AND source = $1 AND coalesce(until, 'infinity'::timestamptz) > $2 ORDER BY holder`, source, at)
+		if err != nil {
+			yield(central.StatusEntry{}, fmt.Errorf("pgstore: statuses held by %s: %w", source, err))
+			return
+		}
+		es, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (central.StatusEntry, error) { return scanStatus(r) })
+		if err != nil {
+			yield(central.StatusEntry{}, fmt.Errorf("pgstore: statuses held by %s: %w", source, err))
+			return
+		}
+		for _, e := range es {
+			if !yield(e, nil) {
+				return
+			}
 		}
 	}
 }

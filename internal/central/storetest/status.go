@@ -32,6 +32,8 @@ func runStatus(t *testing.T, h Harness) {
 		{"Validates", testStatusValidates},
 		{"ReplacesAndRollsBack", testStatusRollback},
 		{"Entries", testStatusEntries},
+		{"EntriesOf", testStatusEntriesOf},
+		{"HeldBy", testStatusHeldBy},
 		{"Base", testStatusBase},
 		{"Revocations", testStatusRevocations},
 		{"Serialised", testStatusSerialised},
@@ -498,4 +500,143 @@ func testStatusProcesses(t *testing.T, h Harness) {
 		stores = append(stores, o)
 	}
 	bumpConcurrently(t, stores, 24)
+}
+
+// testStatusEntriesOf: EntriesOf gives the entries of the holders asked
+// for that have one, once each, in holder order, across pages.
+func testStatusEntriesOf(t *testing.T, s central.Store) {
+	ctx := context.Background()
+	var es []central.StatusEntry
+	for i := range 1500 {
+		es = append(es, central.StatusEntry{Holder: Holder(t, fmt.Sprintf("SH:%d", i)), Status: status.Status(1 + i%4),
+			Effective: statusT0, SetAt: statusT0, Source: "engine", Note: fmt.Sprint(i)})
+	}
+	setStatus(t, s, es...)
+	var ask []credential.Holder
+	var want []string
+	for i := 1499; i >= 0; i -= 2 { // every other one, backwards
+		ask = append(ask, es[i].Holder)
+		want = append(want, es[i].Holder.String())
+	}
+	ask = append(ask, es[1].Holder, es[3].Holder)                                         // again
+	ask = append(ask, Holder(t, "ZJ:1"), Holder(t, "p:00112233445566778899aabbccddeeff")) // no entry
+	slices.Sort(want)
+	var got []central.StatusEntry
+	err := s.ViewStatus(ctx, func(r central.StatusReader) (err error) {
+		got, err = r.EntriesOf(ctx, ask)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range got {
+		names = append(names, e.Holder.String())
+		var i int
+		fmt.Sscan(e.Note, &i)
+		if !sameStatus(e, es[i]) {
+			t.Errorf("%s: got %+v, want %+v", e.Holder, e, es[i])
+		}
+	}
+	if !slices.Equal(names, want) {
+		t.Errorf("EntriesOf: got %d holders %v..., want %d %v...", len(names), names[:min(4, len(names))], len(want), want[:4])
+	}
+	err = s.ViewStatus(ctx, func(r central.StatusReader) error {
+		none, err := r.EntriesOf(ctx, nil)
+		if err == nil && len(none) > 0 {
+			err = fmt.Errorf("EntriesOf(nil) gave %d entries", len(none))
+		}
+		return err
+	})
+	if err != nil {
+		t.Error(err)
+	}
+}
+
+// testStatusHeldBy: HeldBy gives the entries of one source that hold
+// their holder at a colour other than green at a time, in holder order,
+// and follows each change of an entry.
+func testStatusHeldBy(t *testing.T, s central.Store) {
+	ctx := context.Background()
+	at := statusT0.Add(10 * 24 * time.Hour)
+	entry := func(h string, st status.Status, source string, until time.Time) central.StatusEntry {
+		return central.StatusEntry{Holder: Holder(t, h), Status: st, Effective: statusT0, Until: until, Source: source, SetAt: statusT0}
+	}
+	setStatus(t, s,
+		entry("ZJ:1", status.Red, "engine", at.Add(time.Hour)),                                      // held
+		entry("ZJ:2", status.Yellow, "engine", at.Add(-time.Hour)),                                  // lapsed
+		entry("ZJ:3", status.Red, "engine", at),                                                     // lapses at at
+		entry("ZJ:4", status.Green, "engine", time.Time{}),                                          // green
+		entry("ZJ:5", status.Withheld, "engine", time.Time{}),                                       // held, open
+		entry("ZJ:6", status.Red, "ops:ana", at.Add(time.Hour)),                                     // another source
+		entry("HB:10", status.Yellow, "engine", at.Add(time.Second)),                                // held
+		entry("p:00112233445566778899aabbccddeeff", status.Red, "engine", at.Add(400*24*time.Hour)), // held
+	)
+	held := func(source string, at time.Time) []string {
+		t.Helper()
+		var out []string
+		err := s.ViewStatus(ctx, func(r central.StatusReader) error {
+			for e, err := range r.HeldBy(ctx, source, at) {
+				if err != nil {
+					return err
+				}
+				if again, ok, err := r.Status(ctx, e.Holder); err != nil || !ok || !sameStatus(again, e) {
+					return fmt.Errorf("HeldBy gave %+v, the entry is %+v (%v, %v)", e, again, ok, err)
+				}
+				out = append(out, e.Holder.String())
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	check := func(step string, got []string, want ...string) {
+		t.Helper()
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: HeldBy gave %q, want %q", step, got, want)
+		}
+	}
+	check("first", held("engine", at), "HB:10", "ZJ:1", "ZJ:5", "p:00112233445566778899aabbccddeeff")
+	check("an hour earlier", held("engine", at.Add(-time.Hour)), "HB:10", "ZJ:1", "ZJ:3", "ZJ:5", "p:00112233445566778899aabbccddeeff")
+	check("ops", held("ops:ana", at), "ZJ:6")
+	check("nobody's", held("ops:bob", at))
+	// Changes move a holder in and out.
+	setStatus(t, s,
+		entry("ZJ:1", status.Green, "engine", time.Time{}),          // back to green
+		entry("ZJ:2", status.Red, "engine", at.Add(24*time.Hour)),   // red again
+		entry("ZJ:5", status.Withheld, "ops:ana", time.Time{}),      // taken over by hand
+		entry("HB:10", status.Yellow, "engine", at.Add(-time.Hour)), // ends earlier
+	)
+	check("after changes", held("engine", at), "ZJ:2", "p:00112233445566778899aabbccddeeff")
+	check("ops after changes", held("ops:ana", at), "ZJ:5", "ZJ:6")
+	// A change rolled back leaves the index as it was.
+	boom := errors.New("boom")
+	err := s.UpdateStatus(ctx, func(tx central.StatusTx) error {
+		if _, _, err := tx.SetStatus(ctx, entry("ZJ:2", status.Green, "engine", time.Time{})); err != nil {
+			return err
+		}
+		if _, _, err := tx.SetStatus(ctx, entry("ZJ:7", status.Red, "engine", time.Time{})); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v, want the transaction's error", err)
+	}
+	check("after a rollback", held("engine", at), "ZJ:2", "p:00112233445566778899aabbccddeeff")
+	// Stopping early is allowed.
+	err = s.ViewStatus(ctx, func(r central.StatusReader) error {
+		for _, err := range r.HeldBy(ctx, "engine", at) {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
