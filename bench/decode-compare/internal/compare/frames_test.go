@@ -1,8 +1,7 @@
-package main
+package compare
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -24,7 +23,7 @@ func TestWriteFramesRoundTrip(t *testing.T) {
 		{Width: 320, Height: 240, Payload: ps[2], ECC: "M", Variant: camtest.Clean, Seed: 2},
 		{Width: 320, Height: 240, Variant: camtest.Empty, Seed: 3},
 	}
-	if err := writeFrames(dir, specs); err != nil {
+	if err := WriteFrames(dir, specs); err != nil {
 		t.Fatal(err)
 	}
 	// A PGM copy of the first frame, listed by hand.
@@ -37,39 +36,39 @@ func TestWriteFramesRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	line, _ := json.Marshal(manifestEntry{File: "copy.pgm", Text: string(ps[0].Data), Variant: "pgm"})
-	f, err := os.OpenFile(filepath.Join(dir, manifestName), os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(dir, ManifestName), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(f, "%s\n", line)
 	f.Close()
 
-	frames, err := readFrames(dir)
+	frames, err := ReadFrames(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(frames) != 4 {
 		t.Fatalf("read %d frames, want 4", len(frames))
 	}
-	if !bytes.Equal(frames[1].want, ps[2].Data) {
-		t.Errorf("binary payload did not round-trip: got %d bytes", len(frames[1].want))
+	if !bytes.Equal(frames[1].Want, ps[2].Data) {
+		t.Errorf("binary payload did not round-trip: got %d bytes", len(frames[1].Want))
 	}
-	if frames[2].want != nil {
-		t.Errorf("empty frame has a payload %q", frames[2].want)
+	if frames[2].Want != nil {
+		t.Errorf("empty frame has a payload %q", frames[2].Want)
 	}
-	if !bytes.Equal(frames[3].img.Pix, img.Pix) {
+	if !bytes.Equal(frames[3].Img.Pix, img.Pix) {
 		t.Error("the PGM frame's pixels differ from the PNG's")
 	}
 
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"-frames", dir, "-json"}, &stdout, &stderr); code != 0 {
+	if code := Main([]string{"-frames", dir, "-json", "-rounds", "2"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("got %d lines on stdout, want one per decoder (2):\n%s", len(lines), stdout.String())
 	}
-	var r jsonReport
+	var r Report
 	dec := json.NewDecoder(strings.NewReader(lines[0]))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
@@ -86,20 +85,6 @@ func TestWriteFramesRoundTrip(t *testing.T) {
 	}
 	if c, ok := r.CPUms["320x240"]; !ok || c.Max < c.Mean || c.Max < c.P95 {
 		t.Errorf("cpu_ms: got %+v", r.CPUms)
-	}
-}
-
-func TestJSONRefusesCommandLineTools(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	dir := t.TempDir()
-	if err := writeFrames(dir, []camtest.Spec{{Width: 160, Height: 120, Variant: camtest.Empty, Seed: 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if code := run(context.Background(), []string{"-frames", dir, "-json", "-tools", "sentinel,zbar"}, &stdout, &stderr); code != 2 {
-		t.Errorf("exit %d, want 2", code)
-	}
-	if stdout.Len() != 0 {
-		t.Errorf("stdout: %q, want nothing", stdout.String())
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package compare
 
 import (
 	"bufio"
@@ -9,16 +9,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"time"
 
 	"sentinel/device/camera"
 	"sentinel/device/camera/camtest"
 )
 
-// manifestName is the file in a frame directory that lists its frames.
-const manifestName = "manifest.jsonl"
+// ManifestName is the file in a frame directory that lists its frames.
+const ManifestName = "manifest.jsonl"
 
 // manifestEntry is one line of manifest.jsonl. Text is the payload the
 // frame must decode to, empty for a frame without a code; with Binary
@@ -37,31 +35,31 @@ type manifestEntry struct {
 // 40 code with room to spare).
 const maxManifestLine = 64 << 10
 
-// readFrames loads the frames a directory's manifest.jsonl lists.
-func readFrames(dir string) ([]frame, error) {
-	f, err := os.Open(filepath.Join(dir, manifestName))
+// ReadFrames loads the frames a directory's manifest.jsonl lists.
+func ReadFrames(dir string) ([]Frame, error) {
+	f, err := os.Open(filepath.Join(dir, ManifestName))
 	if err != nil {
-		return nil, fmt.Errorf("read the frame list: %w (a frame directory needs a %s, one JSON object per frame)", err, manifestName)
+		return nil, fmt.Errorf("read the frame list: %w (a frame directory needs a %s, one JSON object per frame)", err, ManifestName)
 	}
 	defer f.Close()
 	entries, err := parseManifest(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, manifestName), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestName), err)
 	}
-	frames := make([]frame, 0, len(entries))
+	frames := make([]Frame, 0, len(entries))
 	for _, e := range entries {
 		path := filepath.Join(dir, filepath.FromSlash(e.File))
 		img, err := loadFrame(path)
 		if err != nil {
 			return nil, fmt.Errorf("frame %s: %w", e.File, err)
 		}
-		fr := frame{name: e.File, variant: e.Variant, width: img.Rect.Dx(), height: img.Rect.Dy(), path: path, img: img}
+		fr := Frame{Name: e.File, Variant: e.Variant, Width: img.Rect.Dx(), Height: img.Rect.Dy(), Img: img}
 		if e.Text != "" {
-			fr.want = []byte(e.Text)
+			fr.Want = []byte(e.Text)
 			if e.Binary {
-				fr.want = fr.want[:0:0]
+				fr.Want = fr.Want[:0:0]
 				for _, r := range e.Text {
-					fr.want = append(fr.want, byte(r))
+					fr.Want = append(fr.Want, byte(r))
 				}
 			}
 		}
@@ -174,9 +172,9 @@ func parsePGM(data []byte) (*image.Gray, error) {
 	return img, nil
 }
 
-// writeFrames renders specs into dir as PNG files and writes their
+// WriteFrames renders specs into dir as PNG files and writes their
 // manifest.jsonl.
-func writeFrames(dir string, specs []camtest.Spec) error {
+func WriteFrames(dir string, specs []camtest.Spec) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -208,70 +206,5 @@ func writeFrames(dir string, specs []camtest.Spec) error {
 			return err
 		}
 	}
-	return os.WriteFile(filepath.Join(dir, manifestName), man.Bytes(), 0o644)
+	return os.WriteFile(filepath.Join(dir, ManifestName), man.Bytes(), 0o644)
 }
-
-// jsonReport is what -json prints per decoder.
-type jsonReport struct {
-	Decoder  string                `json:"decoder"`
-	Decoded  int                   `json:"decoded"`
-	Total    int                   `json:"total"`
-	False    int                   `json:"false"`
-	Variants map[string][2]int     `json:"variants"`
-	CPUms    map[string]cpuSummary `json:"cpu_ms"`
-}
-
-type cpuSummary struct {
-	Mean float64 `json:"mean"`
-	P95  float64 `json:"p95"`
-	Max  float64 `json:"max"`
-}
-
-// jsonName is the decoder's name in -json output.
-func jsonName(tool string) string {
-	if tool == "zxing" {
-		return "zxing-cpp"
-	}
-	return tool
-}
-
-// summarise builds a decoder's -json report. Frames without a code count
-// in cpu_ms but not in total; a decode of one counts in false.
-func summarise(name string, frames []frame, outs []outcome) jsonReport {
-	r := jsonReport{Decoder: jsonName(name), Variants: map[string][2]int{}, CPUms: map[string]cpuSummary{}}
-	byRes := map[string][]time.Duration{}
-	for i, f := range frames {
-		o := outs[i]
-		res := fmt.Sprintf("%dx%d", f.width, f.height)
-		byRes[res] = append(byRes[res], o.dur)
-		if o.wrong {
-			r.False++
-		}
-		if f.want == nil {
-			continue
-		}
-		v := r.Variants[f.variant]
-		v[1]++
-		r.Total++
-		if o.ok {
-			v[0]++
-			r.Decoded++
-		}
-		r.Variants[f.variant] = v
-	}
-	for res, ds := range byRes {
-		slices.Sort(ds)
-		var sum time.Duration
-		for _, d := range ds {
-			sum += d
-		}
-		r.CPUms[res] = cpuSummary{
-			Mean: round3(ms(sum) / float64(len(ds))),
-			P95:  round3(ms(ds[(len(ds)*95+99)/100-1])),
-			Max:  round3(ms(ds[len(ds)-1])),
-		}
-	}
-	return r
-}
-
-func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
