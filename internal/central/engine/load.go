@@ -79,10 +79,8 @@ func (s *Snapshot) World() *World {
 
 // Holder returns the holder's facts (none when the store has none).
 func (s *Snapshot) Holder(id string) Holder {
-	for _, h := range s.Holders {
-		if h.ID == id {
-			return h
-		}
+	if i, ok := s.find(id); ok {
+		return s.Holders[i]
 	}
 	return Holder{ID: id}
 }

@@ -41,7 +41,8 @@ type Plan struct {
 // entries to publish: a holder whose status by the rules differs from
 // the one in force (a lapsed entry is green), or whose engine entry ends
 // at another time than the rules now say. current holds the holders'
-// entries by holder id.
+// entries by holder id (Snapshot.Current reads them, and adds to snap the
+// holders the engine holds at a colour without facts).
 //
 // An entry that changes the status takes effect at now, not at the facts'
 // time: the gate lets an entry override only codes issued before its

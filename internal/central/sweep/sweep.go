@@ -55,16 +55,8 @@ func Run(ctx context.Context, st central.Store, pub *statuspub.Publisher, now ti
 	if _, err := snap.AddVisits(ctx, st, now, snap.Deployed.Lookback()); err != nil {
 		return rep, err
 	}
-	current := map[string]central.StatusEntry{}
-	err := st.ViewStatus(ctx, func(r central.StatusReader) error {
-		for e, err := range r.Entries(ctx) {
-			if err != nil {
-				return err
-			}
-			current[e.Holder.String()] = e
-		}
-		return nil
-	})
+	var current map[string]central.StatusEntry
+	err := st.ViewStatus(ctx, func(r central.StatusReader) (err error) { current, err = snap.Current(ctx, r, now); return err })
 	if err != nil {
 		return rep, err
 	}
