@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"math/big"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -334,27 +333,91 @@ func VerifySignature(alg int64, key crypto.PublicKey, msg, sig []byte) error {
 		}
 		h.Write(msg)
 		var sum [64]byte
-		digest := h.Sum(sum[:0])
-		r := new(big.Int).SetBytes(sig[:size])
-		s := new(big.Int).SetBytes(sig[size:])
-		if !ecdsa.Verify(pub, digest, r, s) {
-			return ErrSignature
-		}
-		return nil
+		return verifyECDSA(pub, h.Sum(sum[:0]), sig, size)
 	case AlgPS256:
-		pub, ok := key.(*rsa.PublicKey)
-		if !ok {
-			return fmt.Errorf("%w: PS256 with a %T key", ErrAlgorithm, key)
-		}
 		digest := sha256.Sum256(msg)
-		// RFC 8230 fixes the salt at the hash length; Auto also accepts
-		// that and is what issuers in the field were tested against.
-		if err := rsa.VerifyPSS(pub, crypto.SHA256, digest[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}); err != nil {
-			return ErrSignature
-		}
-		return nil
+		return verifyPS256(key, &digest, sig)
 	}
 	return fmt.Errorf("%w: algorithm %d", ErrAlgorithm, alg)
+}
+
+// VerifyDigest is VerifySignature for the algorithms that hash with
+// SHA-256 (ES256 and PS256), given the SHA-256 digest of the message: a
+// caller that needs the digest anyway (a fingerprint) hashes once. Other
+// algorithms are ErrAlgorithm.
+func VerifyDigest(alg int64, key crypto.PublicKey, digest *[sha256.Size]byte, sig []byte) error {
+	switch alg {
+	case AlgES256:
+		pub, ok := key.(*ecdsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("%w: ECDSA algorithm %d with a %T key", ErrAlgorithm, alg, key)
+		}
+		if pub.Curve != elliptic.P256() {
+			return fmt.Errorf("%w: algorithm %d needs P-256, the key is on %s", ErrAlgorithm, alg, pub.Curve.Params().Name)
+		}
+		if len(sig) != 64 {
+			return fmt.Errorf("%w: ECDSA signature of %d bytes, want 64", ErrSignature, len(sig))
+		}
+		return verifyECDSA(pub, digest[:], sig, 32)
+	case AlgPS256:
+		return verifyPS256(key, digest, sig)
+	}
+	return fmt.Errorf("%w: algorithm %d does not hash with SHA-256", ErrAlgorithm, alg)
+}
+
+// verifyECDSA checks the r‖s signature sig, each half size bytes, over
+// digest. It hands ecdsa.VerifyASN1 the signature in DER directly, which
+// ecdsa.Verify would build from two big.Int.
+func verifyECDSA(pub *ecdsa.PublicKey, digest, sig []byte, size int) error {
+	var buf [3 + 2*(3+66)]byte
+	if !ecdsa.VerifyASN1(pub, digest, appendSignatureDER(buf[:0], sig[:size], sig[size:])) {
+		return ErrSignature
+	}
+	return nil
+}
+
+// appendSignatureDER appends the DER encoding of the ECDSA signature
+// SEQUENCE { r INTEGER, s INTEGER } for the big-endian unsigned r and s.
+func appendSignatureDER(dst, r, s []byte) []byte {
+	var body [2 * (3 + 66)]byte
+	b := appendDERUint(appendDERUint(body[:0], r), s)
+	if len(b) < 0x80 {
+		dst = append(dst, 0x30, byte(len(b)))
+	} else {
+		dst = append(dst, 0x30, 0x81, byte(len(b)))
+	}
+	return append(dst, b...)
+}
+
+// appendDERUint appends a DER INTEGER of the big-endian unsigned n (at
+// most 127 bytes): no leading zeros, a zero byte before a high bit.
+func appendDERUint(dst, n []byte) []byte {
+	for len(n) > 0 && n[0] == 0 {
+		n = n[1:]
+	}
+	pad := len(n) == 0 || n[0]&0x80 != 0
+	l := len(n)
+	if pad {
+		l++
+	}
+	dst = append(dst, 0x02, byte(l))
+	if pad {
+		dst = append(dst, 0)
+	}
+	return append(dst, n...)
+}
+
+func verifyPS256(key crypto.PublicKey, digest *[sha256.Size]byte, sig []byte) error {
+	pub, ok := key.(*rsa.PublicKey)
+	if !ok {
+		return fmt.Errorf("%w: PS256 with a %T key", ErrAlgorithm, key)
+	}
+	// RFC 8230 fixes the salt at the hash length; Auto also accepts
+	// that and is what issuers in the field were tested against.
+	if err := rsa.VerifyPSS(pub, crypto.SHA256, digest[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}); err != nil {
+		return ErrSignature
+	}
+	return nil
 }
 
 func ecParams(alg int64) (elliptic.Curve, hash.Hash) {

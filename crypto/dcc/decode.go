@@ -2,6 +2,7 @@ package dcc
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"sync"
 
@@ -22,6 +23,9 @@ var prefix = []byte(Prefix)
 // the signed payload, which names the holder: never log it.
 type Unverified struct {
 	msg cose.Sign1
+
+	digest   [sha256.Size]byte // of the Sig_structure, once digested
+	digested bool
 }
 
 // KID returns the key id the code names (protected header first, then the
@@ -143,6 +147,6 @@ func (u *Unverified) parseCOSE(b []byte) error {
 	if err != nil {
 		return credential.Reject(credential.FormatDCC, credential.ReasonBadStructure, "%w", err)
 	}
-	u.msg = *m
+	*u = Unverified{msg: *m}
 	return nil
 }

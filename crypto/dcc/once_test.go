@@ -228,3 +228,18 @@ func FuzzDecodeOnce(f *testing.F) {
 		sameAsLibrary(t, payload)
 	})
 }
+
+// TestParseVersion: MAJOR.MINOR.PATCH, digits only, three parts.
+func TestParseVersion(t *testing.T) {
+	for s, want := range map[string]bool{"1.3.0": true, "1.0.5": true, "10.20.30": true, "2.0.0": true,
+		"1.3": false, "1.3.0.1": false, "1.3.": false, ".1.3": false, "1..3": false, "1.3.+0": false, "1.3.-1": false,
+		"": false, "a.b.c": false, "1.3.0 ": false} {
+		v, ok := parseVersion(s)
+		if ok != want {
+			t.Errorf("parseVersion(%q) = %v %v, want ok %v", s, v, ok, want)
+		}
+	}
+	if v, _ := parseVersion("10.20.30"); v != [3]int{10, 20, 30} {
+		t.Errorf("parseVersion(10.20.30) = %v", v)
+	}
+}

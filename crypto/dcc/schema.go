@@ -104,11 +104,14 @@ func SchemaVersions() []string {
 // parseVersion reads "MAJOR.MINOR.PATCH".
 func parseVersion(s string) ([3]int, bool) {
 	var v [3]int
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 {
-		return v, false
-	}
-	for i, p := range parts {
+	for i := range v {
+		p := s
+		if i < 2 {
+			var ok bool
+			if p, s, ok = strings.Cut(s, "."); !ok {
+				return v, false
+			}
+		}
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 0 || p == "" || p[0] == '+' {
 			return v, false

@@ -105,13 +105,14 @@ func (u *Unverified) verifySignature(store *trust.Store) (*trust.DSC, error) {
 		return nil, credential.Reject(credential.FormatDCC, credential.ReasonBadAlgorithm,
 			"algorithm %d: EU DCC allows only ES256 (-7) and PS256 (-37)", alg)
 	}
-	var tbsBuf [1024]byte
-	tbs := u.msg.AppendSigStructure(tbsBuf[:0])
+	// Both algorithms hash with SHA-256: the digest is taken once, for
+	// every candidate key and for the credential's fingerprint.
+	u.digestSigStructure()
 	var revoked *trust.DSC
 	var algErr error
 	nAlg := 0
 	for _, d := range dscs {
-		err := cose.VerifySignature(alg, d.Public, tbs, u.msg.Signature)
+		err := cose.VerifyDigest(alg, d.Public, &u.digest, u.msg.Signature)
 		switch {
 		case err == nil && !d.Revoked:
 			return d, nil
@@ -203,7 +204,7 @@ func (u *Unverified) credential(store *trust.Store, dsc *trust.DSC, p *content) 
 		IssuedAt: p.IssuedAt,
 		Expires:  p.Expires,
 	}
-	c.Fingerprint = sha256.Sum256(u.msg.AppendSigStructure(nil))
+	c.Fingerprint = u.digestSigStructure()
 	c.Content = &Content{HCert: h, ValueSets: store.ValueSets()}
 	c.Facts, c.Revocation = h.facts()
 	if c.Issuer == "" {
@@ -235,6 +236,17 @@ func (h *HCert) country() string {
 		return h.R[0].CO
 	}
 	return ""
+}
+
+// digestSigStructure returns the SHA-256 digest of the Sig_structure the
+// signature covers, computing it on the first call.
+func (u *Unverified) digestSigStructure() [sha256.Size]byte {
+	if !u.digested {
+		var buf [1024]byte
+		u.digest = sha256.Sum256(u.msg.AppendSigStructure(buf[:0]))
+		u.digested = true
+	}
+	return u.digest
 }
 
 // Verifier verifies "HC1:" payloads against one trust store. It is safe
