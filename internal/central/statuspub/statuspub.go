@@ -251,7 +251,45 @@ func (p *Publisher) SetStatus(ctx context.Context, e central.StatusEntry) (Resul
 		return res, err
 	}
 	res.Entry, res.Previous = &e, prev
+	if err := p.auditSet(ctx, e, prev, res.Bundle.Version); err != nil {
+		return res, fmt.Errorf("published status version %d, but recording the change in the engine's audit failed (the status entry itself names who set it and when): %w", res.Bundle.Version, err)
+	}
 	return res, nil
+}
+
+// auditSet records a status set by hand in the engine's audit, as the
+// engine's own changes are (central.ChangeStatus): who (the entry's
+// Source), when (SetAt), why (the note), from which status to which,
+// and the status version that published it. A store without the
+// engine's part keeps no such audit.
+func (p *Publisher) auditSet(ctx context.Context, e central.StatusEntry, prev *central.StatusEntry, version uint64) error {
+	es, ok := p.Store.(central.EngineStore)
+	if !ok {
+		return nil
+	}
+	from := ""
+	if prev != nil {
+		from = prev.Status.String()
+	}
+	detail := struct {
+		From      string    `json:"from,omitempty"`
+		To        string    `json:"to"`
+		Reason    string    `json:"reason"`
+		Effective time.Time `json:"effective"`
+		Until     time.Time `json:"until,omitzero"`
+		Note      string    `json:"note,omitempty"`
+		Version   uint64    `json:"status_version"`
+	}{from, e.Status.String(), status.Reason(e.Reason).String(), e.Effective, e.Until, e.Note, version}
+	by := central.ChangeBy{Time: e.SetAt, By: e.Source, Why: e.Note}
+	if by.By == "" {
+		by.By = "ops"
+	}
+	if by.Why == "" {
+		by.Why = "status set by hand"
+	}
+	return es.UpdateEngine(ctx, func(tx central.EngineTx) error {
+		return tx.Audit(ctx, central.ChangeStatus, e.Holder.String(), detail, by)
+	})
 }
 
 // Revoke records the EU DCC certificate identifiers as revoked now until

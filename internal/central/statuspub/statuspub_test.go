@@ -2,6 +2,7 @@ package statuspub_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -181,5 +182,54 @@ func TestLockedKeepsOthersOut(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "wait and retry") {
 		t.Fatalf("got %v, want a refusal that says to wait and retry", err)
+	}
+}
+
+// TestSetStatusIsAudited: a status set by hand is recorded in the engine's
+// audit as the engine's own publications are: who set it, when, why,
+// from which status to which and the status version; a refused change
+// records nothing.
+func TestSetStatusIsAudited(t *testing.T) {
+	ctx := context.Background()
+	p := publisher(t)
+	st := p.Store.(*memstore.Store)
+	if _, err := p.SetStatus(ctx, central.StatusEntry{Holder: native(7), Status: status.Red, Reason: byte(status.ReasonConfirmed), Note: "case 17", Source: "ops:olga"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.SetStatus(ctx, central.StatusEntry{Holder: native(7), Status: status.Green, Reason: byte(status.ReasonTestNegative), Source: "ops:li"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SetStatus(ctx, central.StatusEntry{Holder: native(8), Status: status.Red, Effective: t0.Add(time.Hour), Source: "ops:li"}); !errors.Is(err, statuspub.ErrInvalid) {
+		t.Fatalf("a future entry: got %v, want ErrInvalid", err)
+	}
+	var changes []central.EngineChange
+	err = st.ViewEngine(ctx, func(r central.EngineReader) (err error) { changes, err = r.Changes(ctx, 1, 0); return err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 {
+		t.Fatalf("got %d audit records, want the two changes: %+v", len(changes), changes)
+	}
+	type detail struct {
+		From, To, Reason, Note string
+		Version                uint64 `json:"status_version"`
+	}
+	want := []struct {
+		by, why string
+		d       detail
+	}{
+		{"ops:olga", "case 17", detail{To: "red", Reason: "confirmed", Note: "case 17", Version: 1}},
+		{"ops:li", "status set by hand", detail{From: "red", To: "green", Reason: "test-negative", Version: res.Bundle.Version}},
+	}
+	for i, c := range changes {
+		var d detail
+		if err := json.Unmarshal(c.Detail, &d); err != nil {
+			t.Fatal(err)
+		}
+		w := want[i]
+		if c.Action != central.ChangeStatus || c.Subject != "ZJ:7" || c.By != w.by || c.Why != w.why || !c.Time.Equal(t0) || d != w.d {
+			t.Errorf("record %d: got %+v %+v, want %s %q %+v at %s", i, c, d, w.by, w.why, w.d, t0)
+		}
 	}
 }
