@@ -49,12 +49,17 @@ type Plan struct {
 // effective time, and codes issued before now carry the old colour. An
 // entry that only moves the end keeps its effective time, so that codes
 // issued since with the same colour stay usable.
+//
+// Holders are judged at now itself, so that a fact of this very second
+// counts (a fever the ingest kept a moment ago, which the event sweep
+// runs for); the entries take effect at now's second.
 func PlanSweep(snap *Snapshot, set *Set, current map[string]central.StatusEntry, now time.Time) *Plan {
-	now = now.UTC().Truncate(time.Second)
+	at := now.UTC()
+	now = at.Truncate(time.Second)
 	p := &Plan{At: now}
 	w := snap.World()
 	for _, h := range snap.Holders {
-		r, err := set.Evaluate(h, w, now)
+		r, err := set.Evaluate(h, w, at)
 		switch {
 		case errors.Is(err, ErrNoRuleSet):
 			p.Unjudged++

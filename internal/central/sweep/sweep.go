@@ -46,13 +46,16 @@ type Report struct {
 // plan), and records each published change in the engine's audit as by
 // (By "engine" and who ran it, as the caller says in Why).
 func Run(ctx context.Context, st central.Store, pub *statuspub.Publisher, now time.Time, by central.ChangeBy) (Report, error) {
-	now = now.UTC().Truncate(time.Second)
+	// The plan judges at now itself (a fact of this second counts); the
+	// report and the entries are at its second.
+	at := now.UTC()
+	now = at.Truncate(time.Second)
 	rep := Report{At: now, Changes: []Change{}}
 	var snap *engine.Snapshot
 	if err := st.ViewEngine(ctx, func(r central.EngineReader) (err error) { snap, err = engine.Load(ctx, r); return err }); err != nil {
 		return rep, err
 	}
-	if _, err := snap.AddVisits(ctx, st, now, snap.Deployed.Lookback()); err != nil {
+	if _, err := snap.AddVisits(ctx, st, at, snap.Deployed.Lookback()); err != nil {
 		return rep, err
 	}
 	var current map[string]central.StatusEntry
@@ -60,7 +63,7 @@ func Run(ctx context.Context, st central.Store, pub *statuspub.Publisher, now ti
 	if err != nil {
 		return rep, err
 	}
-	plan := engine.PlanSweep(snap, snap.Deployed, current, now)
+	plan := engine.PlanSweep(snap, snap.Deployed, current, at)
 	rep.ByHand, rep.Unjudged = plan.ByHand, plan.Unjudged
 	for _, e := range plan.Errors {
 		rep.Errors = append(rep.Errors, e.Error())

@@ -79,6 +79,35 @@ func TestFeverToDelta(t *testing.T) {
 	})
 }
 
+// TestFeverOfThisSecond: the event sweep runs a moment after the ingest
+// kept a fever, usually within the same second as the passage. Before, the
+// sweep judged at its time truncated to the second, before the fever, so
+// the fever counted only at the next scheduled round, ten minutes on.
+func TestFeverOfThisSecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		st, pub, _ := hubei(t, time.Now().UTC())
+		ev := (&sweep.Runner{Store: st, Publisher: pub}).Events()
+		ev.Start(ctx)
+		defer ev.Stop()
+		time.Sleep(300 * time.Millisecond) // the passage, at .300
+		at := time.Now()
+		time.Sleep(400 * time.Millisecond) // its upload, at .700
+		fever := central.Fact{Holder: "HB:1", Kind: central.FactFever, At: at, Site: "CP-WH",
+			Temperature: physic.ZeroCelsius + 38400*physic.MilliKelvin, Source: central.FeverSource("T1", central.Epoch{1}, 1)}
+		added, _, _, err := central.KeepFevers(ctx, st, []central.Fact{fever}, central.ChangeBy{Time: time.Now(), By: "ingest"})
+		if err != nil || len(added) != 1 {
+			t.Fatalf("kept %d fevers: %v", len(added), err)
+		}
+		ev.OnFever(added[0])
+		synctest.Wait()
+		holder, _ := credential.ParseHolderID("HB:1")
+		if e, ok, err := st.StatusOf(ctx, holder); err != nil || !ok || e.Status != status.Red || e.Reason != byte(status.ReasonFever) {
+			t.Errorf("HB:1 after a fever of this second: %+v (%v, %v), want red for the fever", e, ok, err)
+		}
+	})
+}
+
 // hubei is a store with Hubei's rules in force over Wuhan (checkpoint
 // CP-WH) and Yichang (CP-YC), and a publisher of its statuses.
 func hubei(t *testing.T, now time.Time) (*memstore.Store, *statuspub.Publisher, central.ChangeBy) {
