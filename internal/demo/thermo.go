@@ -21,9 +21,44 @@ const (
 )
 
 // Bus is a lane's simulated I²C bus: periph's Playback holding an
-// MLX90614's register reads for each person the lane will measure.
+// MLX90614's register reads for each person the lane will measure. The
+// demo fills it from its scenario; a test presents people one at a time
+// (Present) and opens the lane's thermometer on it (Open), so a
+// temperature goes through the real driver, sampler and gate.
 type Bus struct {
 	*i2ctest.Playback
+}
+
+// NewBus returns a bus that measures nobody until Present.
+func NewBus() *Bus {
+	return &Bus{&i2ctest.Playback{DontPanic: true}}
+}
+
+// Present queues one person at core temperature celsius: the next
+// measurement at the lane reads them. A measurement with nobody queued
+// fails, as a sensor that does not answer.
+func (b *Bus) Present(celsius float64) {
+	b.Lock()
+	defer b.Unlock()
+	b.Ops = append(b.Ops, person(celsius)...)
+}
+
+// Left returns the number of register reads queued and not yet read: 0
+// once every person presented was measured.
+func (b *Bus) Left() int {
+	b.Lock()
+	defer b.Unlock()
+	return len(b.Ops) - b.Count
+}
+
+// Open opens the simulated MLX90614 on b, for a lane's thermometer: the
+// driver, and b to close (closing fails if people were left unmeasured).
+func (b *Bus) Open() (thermo.Source, io.Closer, error) {
+	dev, err := thermo.NewMLX90614(b, thermo.DefaultAddr, &thermo.Opts{Attempts: 1})
+	if err != nil {
+		return nil, nil, fmt.Errorf("simulated thermometer: %w", err)
+	}
+	return dev, b, nil
 }
 
 // SamplerConfig returns the demo's sampling: thermo's defaults, sampled
@@ -46,10 +81,10 @@ func (d *Demo) makeThermometers() {
 		}
 		b := d.thermo[c.Lane]
 		if b == nil {
-			b = &Bus{&i2ctest.Playback{DontPanic: true}}
+			b = NewBus()
 			d.thermo[c.Lane] = b
 		}
-		b.Ops = append(b.Ops, person(c.Celsius)...)
+		b.Present(c.Celsius)
 	}
 }
 
@@ -72,12 +107,8 @@ func degC(c float64) physic.Temperature {
 func (d *Demo) Thermometer(lane string) (thermo.Source, io.Closer, error) {
 	b := d.thermo[lane]
 	if b == nil {
-		b = &Bus{&i2ctest.Playback{DontPanic: true}}
+		b = NewBus()
 		d.thermo[lane] = b
 	}
-	dev, err := thermo.NewMLX90614(b, thermo.DefaultAddr, &thermo.Opts{Attempts: 1})
-	if err != nil {
-		return nil, nil, fmt.Errorf("demo thermometer: %w", err)
-	}
-	return dev, b, nil
+	return b.Open()
 }

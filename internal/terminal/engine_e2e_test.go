@@ -1,0 +1,435 @@
+package terminal
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdh"
+	"crypto/hpke"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/healthcode"
+	"sentinel/crypto/trust"
+	"sentinel/device/scanner"
+	"sentinel/device/thermo"
+	firmwareconfig "sentinel/firmware-config"
+	"sentinel/internal/central"
+	"sentinel/internal/central/appeal"
+	"sentinel/internal/central/bundles"
+	"sentinel/internal/central/bundles/bundlestest"
+	"sentinel/internal/central/engine"
+	"sentinel/internal/central/server"
+	"sentinel/internal/central/statuspub"
+	"sentinel/internal/central/sweep"
+	"sentinel/internal/demo"
+	"sentinel/internal/gate"
+	"sentinel/internal/passage"
+	"sentinel/internal/ptytest"
+	"sentinel/internal/sdnotify"
+)
+
+// This file holds issue 11's end-to-end tests of the code engine: real
+// terminal daemons (a serial scanner on a pseudo-terminal, a simulated
+// MLX90614 on its I²C bus, the gate, the journal, the sync client and
+// the downloader) and a real centre (server, bbolt store, ingest opening
+// the holders, the engine's event path and scheduled sweep wired as serve
+// wires them, sweep.Runner), on loopback, with one clock that moves
+// centre and terminals together.
+
+// aheadClock is a trusted clock ahead of the system clock by ahead.
+type aheadClock struct{ ahead *atomic.Int64 }
+
+func (c aheadClock) Now() (time.Time, bool) {
+	return time.Now().Add(time.Duration(c.ahead.Load())), true
+}
+
+// engineCentre is a centre with the code engine: Hangzhou (ZJ-HZ, in ZJ)
+// holds the site gate-1 every terminal is enrolled to; a rule set is
+// deployed; the bundles and the status base are published.
+type engineCentre struct {
+	*centre
+	runner *sweep.Runner
+	events *sweep.Events
+	pub    *statuspub.Publisher
+	issuer crypto.Signer
+	trust  []byte
+	logs   *syncBuffer // the engine's
+}
+
+// startEngineCentre starts the centre with rules (a rule set's source)
+// deployed over ZJ.
+func startEngineCentre(t *testing.T, ctx context.Context, rules []byte) *engineCentre {
+	t.Helper()
+	centreKey, err := hpke.DHKEM(ecdh.X25519()).GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The engine on events, as serve wires it: the ingest's hook starts
+	// a sweep, published through the centre's publisher.
+	e := &engineCentre{logs: &syncBuffer{}}
+	e.runner = &sweep.Runner{Logger: slog.New(slog.NewTextHandler(e.logs, nil))}
+	e.events = e.runner.Events()
+	e.centre = startCentreWith(t, func(cfg *server.Config) {
+		cfg.CentreKey = centreKey
+		cfg.OnFever = e.events.OnFever
+		cfg.Logger = slog.New(slog.NewTextHandler(e.logs, nil))
+	})
+	by := central.ChangeBy{Time: e.now(), By: "ops:test"}
+	err = e.store.UpdateEngine(ctx, func(tx central.EngineTx) error {
+		for _, a := range []central.Area{{ID: "ZJ", Kind: central.AreaProvince}, {ID: "ZJ-HZ", Kind: central.AreaCity, Parent: "ZJ"}} {
+			if err := tx.PutArea(ctx, a, by); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutSite(ctx, central.Site{ID: "gate-1", Area: "ZJ-HZ"}, by); err != nil {
+			return err
+		}
+		_, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "ZJ", Label: "test", Source: rules}, by)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bundles: trust (issuer ZJ, the centre's journal key), config,
+	// policy (a supermarket's), and the status base.
+	if e.issuer, err = trust.GenerateKey(nil, trust.KeyEd25519); err != nil {
+		t.Fatal(err)
+	}
+	spki, err := x509.MarshalPKIXPublicKey(e.issuer.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.trust, err = trust.MarshalTrustContent(&trust.TrustContent{Native: []trust.NativeEntry{{Issuer: "ZJ", SPKI: spki}},
+		HPKE: &trust.HPKEPublicKey{KEM: 0x20, Public: centreKey.PublicKey().Bytes()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pub = &statuspub.Publisher{Store: e.store, DataDir: e.data, Root: e.keys.Root.Public(), Now: e.now,
+		Signer: statuspub.Signer{Key: e.keys.Signer, Delegation: e.keys.Delegation, Fresh: 24 * time.Hour, Grace: 72 * time.Hour}}
+	e.publish(t, ctx, "test")
+	e.runner.Store, e.runner.Publisher = e.store, e.pub
+	e.events.Start(ctx)
+	t.Cleanup(e.events.Stop)
+	return e
+}
+
+func (e *engineCentre) now() time.Time { return time.Now().Add(time.Duration(e.ahead.Load())) }
+
+// publish publishes the bundles and a status base, as the centre's
+// scheduler does each round.
+func (e *engineCentre) publish(t *testing.T, ctx context.Context, why string) {
+	t.Helper()
+	repo, err := bundles.Open(bundles.Options{Dir: filepath.Join(e.data, server.BundlesDir), Root: e.keys.Root.Public(), Now: e.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []struct {
+		k trust.Kind
+		p []byte
+	}{{trust.KindTrust, e.trust}, {trust.KindConfig, bundlestest.Config(t)}, {trust.KindPolicy, bundlestest.Policy(t, "p1")}} {
+		if _, err := repo.Publish(b.k, b.p, e.keys.Signer, e.keys.Delegation, 24*time.Hour, 72*time.Hour); err != nil {
+			t.Fatalf("publish %s: %v", b.k, err)
+		}
+	}
+	if _, err := e.pub.PublishBase(ctx, why); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// code returns a green code of holder ZJ:index issued at issued.
+func (e *engineCentre) code(t *testing.T, index uint32, issued time.Time) []byte {
+	t.Helper()
+	is, err := healthcode.NewIssuer("ZJ", e.issuer, &healthcode.IssuerOptions{Clock: func() time.Time { return issued }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := is.Issue(healthcode.Claims{Index: index, Colour: credential.ColourGreen, DisplayName: "Li *"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(s)
+}
+
+// statusOf returns the holder's status at the centre: green when it has
+// no entry in force.
+func (e *engineCentre) statusOf(t *testing.T, ctx context.Context, holder string) string {
+	t.Helper()
+	h, err := credential.ParseHolderID(holder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok, err := e.store.StatusOf(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok || st.Lapsed(e.now()) {
+		return "green"
+	}
+	return st.Status.String()
+}
+
+// explain is `sentinel-central status explain` of q at the centre's
+// time: the rules' result and the text (with its notes).
+func (e *engineCentre) explain(t *testing.T, ctx context.Context, q appeal.ExplainRequest) (engine.Result, string) {
+	t.Helper()
+	q.Lang, q.Zone, q.At = "en", "Asia/Shanghai", e.now()
+	ans, err := appeal.Explain(ctx, e.store, q)
+	if err != nil {
+		t.Fatalf("status explain %+v: %v", q, err)
+	}
+	var res engine.Result
+	if err := json.Unmarshal(ans.Result, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res, ans.Text + ans.Note
+}
+
+// e2eTerminal is a terminal daemon enrolled at the centre's gate-1, with
+// one lane, in-1: a serial scanner on a pseudo-terminal, which the test
+// types codes into as the scanner sends them, and an MLX90614 on a
+// simulated I²C bus, where the test presents each person's temperature.
+type e2eTerminal struct {
+	d       *daemon
+	r       *runningDaemon
+	logs    *syncBuffer
+	scanner *os.File // the pseudo-terminal's master: the scanner's side
+	bus     *demo.Bus
+	results chan gate.Result
+	device  string
+}
+
+// startTerminal enrols a terminal, runs it and waits for its first
+// download round and its scanner.
+func (e *engineCentre) startTerminal(t *testing.T, ctx context.Context) *e2eTerminal {
+	t.Helper()
+	master, tty := ptytest.Open(t, "the lane's serial scanner")
+	dir := t.TempDir()
+	device := e.enrolTerminalInto(t, dir)
+	term := &e2eTerminal{logs: &syncBuffer{}, scanner: master, bus: demo.NewBus(), results: make(chan gate.Result, 16), device: device}
+	cfg := firmwareconfig.DefaultConfig()
+	cfg.DataDir = dir
+	cfg.Terminal = firmwareconfig.Terminal{ID: device, SiteID: "gate-1"}
+	cfg.Central = firmwareconfig.Central{URL: e.url}
+	cfg.Listen = firmwareconfig.Listen{Display: "127.0.0.1:0", Management: "127.0.0.1:0"}
+	cfg.Lanes = []firmwareconfig.Lane{{
+		Name:        "in-1",
+		Scanners:    []firmwareconfig.Scanner{{Type: firmwareconfig.ScannerSerial, Port: tty.Name(), Framing: firmwareconfig.FramingCR}},
+		Thermometer: &firmwareconfig.Thermometer{Model: firmwareconfig.MLX90614, Bus: "1", Address: thermo.DefaultAddr},
+	}}
+	hw := hostHardware()
+	hw.thermometer = func(string, firmwareconfig.Thermometer) (thermo.Source, io.Closer, error) { return term.bus.Open() }
+	hw.sampler = demo.SamplerConfig
+	hw.checkEvery = 0 // the bus holds the people's readings only
+	term.d = &daemon{
+		cfg: cfg, logger: slog.New(slog.NewTextHandler(term.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		hw: hw, notify: sdnotify.New(""), clock: aheadClock{&e.ahead},
+		// Each passage kicks an upload; only the downloader's rounds
+		// (down) bring the status deltas.
+		syncEvery: time.Hour, reloadEvery: time.Hour,
+		onPassage: func(r gate.Result) { term.results <- r },
+	}
+	term.r = runDaemon(t, term.d, term.logs)
+	t.Cleanup(func() { term.r.stop(t) })
+	term.download(t, ctx)
+	waitFor(t, "the scanner open", func() (bool, string) {
+		st := term.d.devices.scanners["in-1 scanner 1"].Status()
+		return st.State == scanner.StatePresent, fmt.Sprintf("%+v", st)
+	})
+	return term
+}
+
+// download runs one download round, as the downloader does each period.
+func (term *e2eTerminal) download(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if err := term.d.sync.Load().down.Sync(ctx); err != nil {
+		t.Fatalf("download round: %v\n%s", err, term.logs.String())
+	}
+}
+
+// present is a person at the lane: the thermometer will read celsius (0:
+// nobody at the thermometer), and the scanner reads code. It returns the
+// passage the gate decided, once the thermometer has read exactly that
+// person.
+func (term *e2eTerminal) present(t *testing.T, code []byte, celsius float64) gate.Result {
+	t.Helper()
+	if celsius != 0 {
+		term.bus.Present(celsius)
+	}
+	if _, err := term.scanner.Write(append(code, '\r')); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-term.results:
+		if r.Err != nil {
+			t.Fatalf("passage: %v\n%s", r.Err, term.logs.String())
+		}
+		if n := term.bus.Left(); n != 0 {
+			t.Fatalf("the thermometer left %d reads of the person unread: the gate did not measure them", n)
+		}
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no passage within 10 s of the scanner's read\n%s", term.logs.String())
+	}
+	return gate.Result{}
+}
+
+// shown is what the guard's display shows at the lane.
+type shown struct {
+	Outcome  passage.Verdict `json:"outcome"`
+	Colour   string          `json:"colour"`
+	Temp     string          `json:"temp"`
+	TempHigh bool            `json:"temp_high"`
+	Message  string          `json:"message"`
+	Reasons  []string        `json:"reasons"`
+	Ref      string          `json:"ref"`
+}
+
+// display returns the verdict the guard's display shows at in-1 now, in
+// lang (en or zh; the site's language is zh).
+func (term *e2eTerminal) display(t *testing.T, lang string) shown {
+	t.Helper()
+	resp, err := http.Get("http://" + term.d.displayAddr.String() + "/state?lang=" + lang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Lang  string `json:"lang"`
+		Lanes []struct {
+			Verdict *shown `json:"verdict"`
+		} `json:"lanes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || len(st.Lanes) != 1 || st.Lanes[0].Verdict == nil {
+		t.Fatalf("display state: %+v, %v; want lane in-1's verdict", st, err)
+	}
+	if st.Lang != lang {
+		t.Fatalf("the display speaks %q, want %s", st.Lang, lang)
+	}
+	return *st.Lanes[0].Verdict
+}
+
+// uploaded waits until the centre holds the terminal's passage of ref.
+func (e *engineCentre) uploaded(t *testing.T, ctx context.Context, ref string) central.Passage {
+	t.Helper()
+	r, err := passage.ParseRef(ref)
+	if err != nil {
+		t.Fatalf("the display's reference %q: %v", ref, err)
+	}
+	var found []central.Passage
+	waitFor(t, "the passage "+ref+" at the centre", func() (bool, string) {
+		found, err = appeal.Find(ctx, e.store, r)
+		return err == nil && len(found) == 1, fmt.Sprintf("%d found (%v)", len(found), err)
+	})
+	return found[0]
+}
+
+// TestFeverRefusesGreenCode is issue 11's end-to-end case for a fever. A
+// person whose code is green is measured at 38.4 °C by the lane's
+// thermometer: the gate refers them for the fever and journals the
+// reading; the sync client uploads it, the centre's ingest keeps it as a
+// fact and calls the engine's hook; the event sweep turns the holder red
+// through the status publisher; the next download round brings the delta,
+// and the gate refuses the holder's unexpired green code, the guard
+// reading the fever as the cause; status explain, by the reference the
+// display showed, gives the same cause. Fifteen days on, with no new
+// fact, the red entry has lapsed at both ends, the rules give green and
+// the gate admits.
+//
+// The rules are testdata/fever.rules, the smallest rule set that makes a
+// fever red for a period that lapses: neither seed in docs/rules does (see
+// the file). TestCaseContactRefusesGreenCode runs the Zhejiang seed
+// unchanged.
+func TestFeverRefusesGreenCode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rules, err := os.ReadFile(filepath.Join("testdata", "fever.rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startEngineCentre(t, ctx, rules)
+	term := c.startTerminal(t, ctx)
+
+	if r := term.present(t, c.code(t, 7, c.now().Add(-12*time.Minute)), 36.6); r.Passage.Decision != passage.Admit {
+		t.Fatalf("before the fever: %s %v, want admit\n%s", r.Passage.Decision, r.Passage.Reasons, term.logs.String())
+	}
+	// The fever: referred at the gate, the reading journalled and shown.
+	r := term.present(t, c.code(t, 7, c.now().Add(-11*time.Minute)), 38.4)
+	if r.Passage.Decision != passage.Refer || len(r.Passage.Reasons) == 0 || r.Passage.Reasons[0] != "fever" || r.Passage.Temperature.State != passage.TempOK {
+		t.Fatalf("the fever at the gate: %s %v (temperature %+v), want refer for the fever", r.Passage.Decision, r.Passage.Reasons, r.Passage.Temperature)
+	}
+	if v := term.display(t, "en"); !v.TempHigh || !strings.HasPrefix(v.Temp, "38.") {
+		t.Errorf("the guard's display shows temperature %q (high %v), want 38.x °C, high", v.Temp, v.TempHigh)
+	}
+	feverAt := r.Passage.Time
+
+	// The upload, the fact, the event sweep: ZJ:7 is red at the centre.
+	waitFor(t, "ZJ:7 red at the centre after the upload", func() (bool, string) {
+		s := c.statusOf(t, ctx, "ZJ:7")
+		return s == "red", s + "\nengine: " + c.logs.String() + "\nterminal: " + term.logs.String()
+	})
+	var facts []central.Fact
+	if err := c.store.ViewEngine(ctx, func(r central.EngineReader) (err error) { facts, err = r.Facts(ctx, "ZJ:7"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if len(facts) != 1 || facts[0].Kind != central.FactFever || facts[0].Site != "gate-1" || facts[0].Area != "ZJ-HZ" ||
+		facts[0].At.Sub(feverAt).Abs() >= time.Millisecond || facts[0].Celsius() < 38.3 || facts[0].Celsius() > 38.5 {
+		t.Fatalf("ZJ:7's facts %+v, want one fever of 38.4 °C at gate-1 in ZJ-HZ at %v", facts, feverAt)
+	}
+
+	// The next download round brings the delta: the gate refuses a green
+	// code issued before the change, still unexpired, and the guard reads
+	// why.
+	term.download(t, ctx)
+	r = term.present(t, c.code(t, 7, c.now().Add(-10*time.Minute)), 36.6)
+	if r.Passage.StatusColour != "red" || r.Passage.Decision != passage.Deny || len(r.Passage.Reasons) == 0 || r.Passage.Reasons[0] != "status-red" {
+		t.Fatalf("after the delta: status %q, verdict %s, reasons %v; want red, deny, status-red", r.Passage.StatusColour, r.Passage.Decision, r.Passage.Reasons)
+	}
+	v := term.display(t, "en")
+	if want := "Status changed to red since the code was issued (fever at a clinic or checkpoint)."; v.Outcome != passage.Deny || !strings.HasPrefix(v.Message, want) || v.Ref == "" {
+		t.Errorf("the guard's display: %s %q (reference %q), want deny %q… with a reference", v.Outcome, v.Message, v.Ref, want)
+	}
+	if zh, want := term.display(t, "zh"), "（在诊所或卡口测得发热）"; !strings.Contains(zh.Message, want) || zh.Ref != v.Ref {
+		t.Errorf("the guard's display in Chinese: %q (reference %q), want it to say %q with reference %s", zh.Message, zh.Ref, want, v.Ref)
+	}
+
+	// status explain, by the reference the holder read off the display,
+	// gives the same cause.
+	if p := c.uploaded(t, ctx, v.Ref); p.Holder != "ZJ:7" || p.Device != term.device {
+		t.Fatalf("passage %s at the centre: %+v, want ZJ:7's at %s", v.Ref, p, term.device)
+	}
+	res, text := c.explain(t, ctx, appeal.ExplainRequest{Passage: v.Ref})
+	if res.Holder != "ZJ:7" || res.Status.String() != "red" || res.Reason.String() != "fever" || res.Rule != "fever" || !strings.Contains(text, "fever was measured at a checkpoint") {
+		t.Errorf("status explain --passage %s: %s %s (%s) by rule %q:\n%s\nwant ZJ:7 red for the fever", v.Ref, res.Holder, res.Status, res.Reason, res.Rule, text)
+	}
+
+	// Fifteen days on, no new fact: the centre has published its bundles
+	// and bases meanwhile; the scheduled sweep has nothing to change (the
+	// red entry ran to the end of the period), explain gives green, the
+	// terminal's entry has lapsed too, and the gate admits.
+	c.ahead.Add(int64(15 * 24 * time.Hour))
+	c.publish(t, ctx, "the period passed")
+	if n, err := c.runner.Scheduled(ctx, c.now()); err != nil || n != 0 {
+		t.Fatalf("scheduled sweep after the period: %d changes (%v), want none (the red entry lapsed)", n, err)
+	}
+	if s := c.statusOf(t, ctx, "ZJ:7"); s != "green" {
+		t.Errorf("ZJ:7 at the centre after the period: %s, want green", s)
+	}
+	if res, text := c.explain(t, ctx, appeal.ExplainRequest{Holder: "ZJ:7"}); res.Status.String() != "green" {
+		t.Errorf("explain after the period: %s (%s):\n%s\nwant green", res.Status, res.Reason, text)
+	}
+	term.download(t, ctx)
+	if r := term.present(t, c.code(t, 7, c.now().Add(-10*time.Minute)), 36.6); r.Passage.Decision != passage.Admit || r.Passage.StatusColour == "red" {
+		t.Errorf("after the period: status %q, verdict %s, reasons %v; want admit\n%s", r.Passage.StatusColour, r.Passage.Decision, r.Passage.Reasons, term.logs.String())
+	}
+}
