@@ -15,6 +15,7 @@ import (
 	"image"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -41,7 +42,8 @@ type Frame struct {
 
 // A Decoder reads one QR code from a grey frame already in memory.
 type Decoder struct {
-	Name string
+	Name    string
+	Version string // of the library, for the report; "" when unknown
 	// Decode returns the payload of the code in img, or nil or an error
 	// when it finds none. Only this call is timed.
 	Decode func(img *image.Gray) ([]byte, error)
@@ -66,7 +68,7 @@ var nativeNames = []string{"zxing-cpp", "zbar"}
 
 func newSentinel() (Decoder, error) {
 	d := camera.NewDecoder()
-	return Decoder{Name: "sentinel", Decode: func(img *image.Gray) ([]byte, error) {
+	return Decoder{Name: "sentinel", Version: moduleVersion("sentinel"), Decode: func(img *image.Gray) ([]byte, error) {
 		r, err := d.Decode(img)
 		return r.Payload, err
 	}}, nil
@@ -76,7 +78,7 @@ func newSentinel() (Decoder, error) {
 // hybrid binarizer, no hints.
 func newGozxing() (Decoder, error) {
 	reader := qrcode.NewQRCodeReader()
-	return Decoder{Name: "gozxing", Decode: func(img *image.Gray) ([]byte, error) {
+	return Decoder{Name: "gozxing", Version: moduleVersion("github.com/makiuchi-d/gozxing"), Decode: func(img *image.Gray) ([]byte, error) {
 		b := img.Bounds()
 		src, err := gozxing.NewPlanarYUVLuminanceSource(img.Pix, img.Stride, b.Dy(), 0, 0, b.Dx(), b.Dy(), false)
 		if err != nil {
@@ -89,6 +91,33 @@ func newGozxing() (Decoder, error) {
 		}
 		return []byte(r.GetText()), nil
 	}}, nil
+}
+
+// moduleVersion returns the version of module path linked into this
+// program; for the main module or a replaced one, its VCS revision when
+// the build recorded one.
+func moduleVersion(path string) string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	rev := ""
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			rev = s.Value[:12]
+		}
+	}
+	mods := append([]*debug.Module{&bi.Main}, bi.Deps...)
+	for _, m := range mods {
+		if m.Path != path {
+			continue
+		}
+		if m.Replace != nil || m.Version == "" || m.Version == "(devel)" {
+			return rev
+		}
+		return m.Version
+	}
+	return ""
 }
 
 // Main runs a decode-compare command with args (without the program

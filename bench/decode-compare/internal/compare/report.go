@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -88,6 +89,15 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // resolution each decoder's mean, p50, p95 and worst; then Sentinel's
 // time as a multiple of each peer's.
 func report(w io.Writer, ds []Decoder, frames []Frame, res [][]Outcome, rounds int) {
+	var vs []string
+	for _, d := range ds {
+		if d.Version != "" {
+			vs = append(vs, d.Name+" "+d.Version)
+		} else {
+			vs = append(vs, d.Name)
+		}
+	}
+	fmt.Fprintf(w, "decoders: %s\n", strings.Join(vs, ", "))
 	fmt.Fprintf(w, "CPU ms per frame (median of %d interleaved rounds), decoding only, frames in memory\n\n", rounds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "variant\tframes\t")

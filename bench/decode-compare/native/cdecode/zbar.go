@@ -72,8 +72,11 @@ func newZBar() (compare.Decoder, error) {
 	}
 	out := make([]byte, maxPayload)
 	var packed []byte
+	var major, minor, patch C.uint
+	C.zbar_version(&major, &minor, &patch)
 	return compare.Decoder{
-		Name: "zbar",
+		Name:    "zbar",
+		Version: fmt.Sprintf("%d.%d.%d", major, minor, patch),
 		Decode: func(img *image.Gray) ([]byte, error) {
 			w, h := img.Rect.Dx(), img.Rect.Dy()
 			if w == 0 || h == 0 {

@@ -9,6 +9,7 @@ package cdecode
 #cgo CXXFLAGS: -std=c++17 -O2 -DZX_USE_UTF8
 #cgo LDFLAGS: -lZXing
 #include "zxing.h"
+#include <ZXing/ZXVersion.h>
 */
 import "C"
 
@@ -34,7 +35,8 @@ var ZXing = compare.Factory{Name: "zxing-cpp", New: newZXing}
 
 func newZXing() (compare.Decoder, error) {
 	out := make([]byte, maxPayload)
-	return compare.Decoder{Name: "zxing-cpp", Decode: func(img *image.Gray) ([]byte, error) {
+	version := fmt.Sprintf("%d.%d.%d", C.ZXING_VERSION_MAJOR, C.ZXING_VERSION_MINOR, C.ZXING_VERSION_PATCH)
+	return compare.Decoder{Name: "zxing-cpp", Version: version, Decode: func(img *image.Gray) ([]byte, error) {
 		w, h := img.Rect.Dx(), img.Rect.Dy()
 		if w == 0 || h == 0 {
 			return nil, errNoCode
