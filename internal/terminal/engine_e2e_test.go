@@ -433,3 +433,122 @@ func TestFeverRefusesGreenCode(t *testing.T) {
 		t.Errorf("after the period: status %q, verdict %s, reasons %v; want admit\n%s", r.Passage.StatusColour, r.Passage.Decision, r.Passage.Reasons, term.logs.String())
 	}
 }
+
+// TestCaseContactRefusesGreenCode is issue 11's end-to-end case for a
+// close contact, under the Zhejiang seed unchanged. Two terminals at the
+// same site: terminal A admits ZJ:1, terminal B admits ZJ:7 moments
+// later; both upload. Ops report ZJ:1 as a confirmed case (engine.AddCases,
+// what `sentinel-central cases add` runs), which derives ZJ:7 as a close
+// contact from the passages; the sweep turns both red. After the next
+// download round, terminal B refuses ZJ:7's unexpired green code and the
+// guard reads the cause (close contact), terminal A refuses ZJ:1's (a
+// confirmed case); status explain by the reference B's display showed
+// gives the same cause, without naming the case. Fifteen days on, with no
+// new fact, both are green at both ends and admitted.
+func TestCaseContactRefusesGreenCode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rules, err := os.ReadFile(filepath.Join("..", "..", "docs", "rules", "zhejiang.rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startEngineCentre(t, ctx, rules)
+	a, b := c.startTerminal(t, ctx), c.startTerminal(t, ctx)
+
+	// The case and, moments later, the contact pass at gate-1, each at
+	// one of its terminals, and are admitted.
+	for _, p := range []struct {
+		term   *e2eTerminal
+		holder uint32
+	}{{a, 1}, {b, 7}} {
+		r := p.term.present(t, c.code(t, p.holder, c.now().Add(-12*time.Minute)), 36.6)
+		if r.Passage.Decision != passage.Admit {
+			t.Fatalf("ZJ:%d at gate-1: %s %v, want admit", p.holder, r.Passage.Decision, r.Passage.Reasons)
+		}
+	}
+	waitFor(t, "both passages at the centre", func() (bool, string) {
+		n := 0
+		for p, err := range c.store.Passages(ctx, central.Filter{Site: "gate-1"}) {
+			if err == nil && (p.Holder == "ZJ:1" || p.Holder == "ZJ:7") {
+				n++
+			}
+		}
+		return n == 2, fmt.Sprintf("%d of 2", n)
+	})
+
+	// Ops report the case; the contact is derived from the passages.
+	at := c.now()
+	rep, err := engine.AddCases(ctx, c.store, []engine.CaseRow{{Holder: "ZJ:1", Confirmed: at}}, true,
+		central.ChangeBy{Time: at, By: "ops:test", Why: "cases add"}, at)
+	if err != nil || rep.Cases != 1 || rep.Contacts != 1 {
+		t.Fatalf("cases add ZJ:1: %+v (%v), want the case and its one close contact recorded", rep, err)
+	}
+	// The sweep, as serve runs it each round.
+	if n, err := c.runner.Scheduled(ctx, c.now()); err != nil || n != 2 {
+		t.Fatalf("sweep after the case: %d changes (%v), want ZJ:1 and ZJ:7\n%s", n, err, c.logs.String())
+	}
+	for _, h := range []string{"ZJ:1", "ZJ:7"} {
+		if s := c.statusOf(t, ctx, h); s != "red" {
+			t.Fatalf("%s at the centre: %s, want red", h, s)
+		}
+	}
+
+	// The next download round: each terminal refuses a green code issued
+	// before the change, still unexpired, and the guard reads why.
+	for _, p := range []struct {
+		term      *e2eTerminal
+		holder    uint32
+		en, zh    string
+		wantCause string
+	}{
+		{b, 7, "Status changed to red since the code was issued (close contact of a confirmed case).", "（确诊病例的密切接触者）", "close-contact"},
+		{a, 1, "Status changed to red since the code was issued (confirmed case).", "（确诊病例）", "confirmed"},
+	} {
+		p.term.download(t, ctx)
+		r := p.term.present(t, c.code(t, p.holder, c.now().Add(-10*time.Minute)), 36.6)
+		if r.Passage.StatusColour != "red" || r.Passage.Decision != passage.Deny || len(r.Passage.Reasons) == 0 || r.Passage.Reasons[0] != "status-red" {
+			t.Fatalf("ZJ:%d after the delta: status %q, verdict %s, reasons %v; want red, deny, status-red", p.holder, r.Passage.StatusColour, r.Passage.Decision, r.Passage.Reasons)
+		}
+		v := p.term.display(t, "en")
+		if v.Outcome != passage.Deny || !strings.HasPrefix(v.Message, p.en) || v.Ref == "" {
+			t.Errorf("ZJ:%d on the guard's display: %s %q (reference %q), want deny %q… with a reference", p.holder, v.Outcome, v.Message, v.Ref, p.en)
+		}
+		if zh := p.term.display(t, "zh"); !strings.Contains(zh.Message, p.zh) {
+			t.Errorf("ZJ:%d on the guard's display in Chinese: %q, want it to say %q", p.holder, zh.Message, p.zh)
+		}
+		// status explain, by the reference on the display.
+		c.uploaded(t, ctx, v.Ref)
+		res, text := c.explain(t, ctx, appeal.ExplainRequest{Passage: v.Ref})
+		if res.Holder != fmt.Sprintf("ZJ:%d", p.holder) || res.Status.String() != "red" || res.Reason.String() != p.wantCause || res.Rule != p.wantCause {
+			t.Errorf("status explain --passage %s: %s %s (%s) by rule %q:\n%s\nwant ZJ:%d red, %s", v.Ref, res.Holder, res.Status, res.Reason, res.Rule, text, p.holder, p.wantCause)
+		}
+		if p.holder == 7 && (!strings.Contains(text, "at the same time as a confirmed case") || strings.Contains(text, "ZJ:1")) {
+			t.Errorf("status explain of the contact:\n%s\nwant the cause, and never the case's code", text)
+		}
+	}
+
+	// Fifteen days on, no new fact: green at the centre (the sweep has
+	// nothing to change, the entries ran to the end of their period),
+	// green by explain, lapsed at the terminals, and admitted.
+	c.ahead.Add(int64(15 * 24 * time.Hour))
+	c.publish(t, ctx, "the period passed")
+	if n, err := c.runner.Scheduled(ctx, c.now()); err != nil || n != 0 {
+		t.Fatalf("scheduled sweep after the period: %d changes (%v), want none (the red entries lapsed)", n, err)
+	}
+	for _, p := range []struct {
+		term   *e2eTerminal
+		holder uint32
+	}{{b, 7}, {a, 1}} {
+		h := fmt.Sprintf("ZJ:%d", p.holder)
+		if s := c.statusOf(t, ctx, h); s != "green" {
+			t.Errorf("%s at the centre after the period: %s, want green", h, s)
+		}
+		if res, text := c.explain(t, ctx, appeal.ExplainRequest{Holder: h}); res.Status.String() != "green" {
+			t.Errorf("explain %s after the period: %s (%s):\n%s\nwant green", h, res.Status, res.Reason, text)
+		}
+		p.term.download(t, ctx)
+		if r := p.term.present(t, c.code(t, p.holder, c.now().Add(-10*time.Minute)), 36.6); r.Passage.Decision != passage.Admit {
+			t.Errorf("%s after the period: status %q, verdict %s, reasons %v; want admit", h, r.Passage.StatusColour, r.Passage.Decision, r.Passage.Reasons)
+		}
+	}
+}
