@@ -131,6 +131,16 @@ var copyColumns = []string{"device", "epoch", "seq", "time", "site", "holder", "
 // error from admit stores nothing and is returned unwrapped with the
 // stored mark.
 func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error) {
+	var site string
+	if len(recs) > 0 {
+		site = recs[0].Site
+	}
+	return s.ingestAt(ctx, site, false, device, epoch, recs, keys, admit)
+}
+
+// ingestAt is IngestLinked with the rows of the device kept under site;
+// fenced checks first that this database holds site (IngestSite).
+func (s *Store) ingestAt(ctx context.Context, site string, fenced bool, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error) {
 	if err := central.Validate(device, recs); err != nil {
 		return central.Link{}, err
 	}
@@ -142,7 +152,7 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 		return central.Link{}, fmt.Errorf("pgstore: ingest %s/%s: %w", device, epoch, err)
 	}
 	var admitErr error
-	link, err := s.ingest(ctx, conn, device, epoch, recs, keys, func(m central.Link) ([]central.Record, central.EngineStep, error) {
+	link, err := s.ingest(ctx, conn, site, fenced, device, epoch, recs, keys, func(m central.Link) ([]central.Record, central.EngineStep, error) {
 		rest, step, err := admit(m)
 		admitErr = err
 		return rest, step, err
@@ -150,8 +160,9 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 	var (
 		owned *central.EpochOwnerError
 		fork  *central.ForkError
+		fence *SiteFenceError
 	)
-	refused := errors.As(err, &owned) || errors.As(err, &fork)
+	refused := errors.As(err, &owned) || errors.As(err, &fork) || errors.As(err, &fence)
 	s.pool.release(conn, err != nil && admitErr == nil && !refused)
 	if admitErr != nil {
 		return link, admitErr
@@ -169,8 +180,8 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 	return link, nil
 }
 
-func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error) {
-	if len(recs) == 0 && len(keys) == 0 {
+func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, site string, fenced bool, device string, epoch central.Epoch, recs []central.Record, keys [][]byte, admit central.AdmitFunc) (central.Link, error) {
+	if len(recs) == 0 && len(keys) == 0 && !fenced {
 		cur, err := s.link(ctx, conn, device, epoch)
 		if err != nil {
 			return central.Link{}, err
@@ -189,6 +200,22 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 		return central.Link{}, err
 	}
 	defer tx.Rollback(ctx)
+	if fenced {
+		if err := holdSite(ctx, tx, site); err != nil {
+			return central.Link{}, err
+		}
+		if len(recs) == 0 && len(keys) == 0 {
+			cur, err := s.link(ctx, tx, device, epoch)
+			if err != nil {
+				return central.Link{}, err
+			}
+			_, step, err := admit(cur)
+			if err == nil && step != nil {
+				err = errors.New("an engine step with nothing to store")
+			}
+			return cur, err
+		}
+	}
 	if err := claimEpoch(ctx, tx, device, epoch); err != nil {
 		return central.Link{}, err
 	}
@@ -199,8 +226,9 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 		seq  int64
 		hash []byte
 	)
-	err = tx.QueryRow(ctx, `INSERT INTO high_water AS h (device, epoch, seq) VALUES ($1, $2, 0)
-		ON CONFLICT (device, epoch) DO UPDATE SET seq = h.seq RETURNING seq, hash`, device, epoch[:]).Scan(&seq, &hash)
+	err = tx.QueryRow(ctx, `INSERT INTO high_water AS h (device, epoch, seq, site) VALUES ($1, $2, 0, $3)
+		ON CONFLICT (device, epoch) DO UPDATE SET seq = h.seq, site = CASE WHEN h.site = '' THEN excluded.site ELSE h.site END
+		RETURNING seq, hash`, device, epoch[:], site).Scan(&seq, &hash)
 	if err != nil {
 		return central.Link{}, fmt.Errorf("lock high-water: %w", err)
 	}
@@ -216,7 +244,7 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 		}
 	}
 	if len(recs) > 0 && recs[0].Seq <= cur.Seq {
-		f, err := s.findFork(ctx, tx, device, epoch, self, cur, recs)
+		f, err := s.findFork(ctx, tx, site, device, epoch, self, cur, recs)
 		if err != nil {
 			return central.Link{}, err
 		}
@@ -251,7 +279,7 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 	}
 	b := &pgx.Batch{}
 	for _, k := range keys {
-		b.Queue(`INSERT INTO data_keys (device, epoch, entry) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, device, epoch[:], k)
+		b.Queue(`INSERT INTO data_keys (device, epoch, entry, site) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, device, epoch[:], k, site)
 	}
 	next := cur
 	if len(rest) > 0 {
@@ -265,8 +293,9 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, device string, epoch
 		last := &rest[len(rest)-1]
 		next = central.Link{Seq: last.Seq, Hash: last.Hash}
 		b.Queue("UPDATE high_water SET seq = $3, hash = $4 WHERE device = $1 AND epoch = $2", device, epoch[:], int64(next.Seq), next.Hash[:])
-		b.Queue(`INSERT INTO devices AS d (device, last_seen) VALUES ($1, $2)
-			ON CONFLICT (device) DO UPDATE SET last_seen = greatest(d.last_seen, excluded.last_seen)`, device, s.now())
+		b.Queue(`INSERT INTO devices AS d (device, last_seen, site) VALUES ($1, $2, $3)
+			ON CONFLICT (device) DO UPDATE SET last_seen = greatest(d.last_seen, excluded.last_seen),
+			site = CASE WHEN d.site = '' THEN excluded.site ELSE d.site END`, device, s.now(), site)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return central.Link{}, fmt.Errorf("raise high-water: %w", err)
@@ -334,7 +363,7 @@ func forkOf(ctx context.Context, q interface {
 // stored; at the first that differs it records the fork (once: a fork
 // found again keeps its first row), gives its branch to the device and
 // returns it.
-func (s *Store) findFork(ctx context.Context, tx pgx.Tx, device string, epoch central.Epoch, self *central.Fork, mark central.Link, recs []central.Record) (*central.Fork, error) {
+func (s *Store) findFork(ctx context.Context, tx pgx.Tx, site, device string, epoch central.Epoch, self *central.Fork, mark central.Link, recs []central.Record) (*central.Fork, error) {
 	to := min(mark.Seq, recs[len(recs)-1].Seq)
 	rows, err := tx.Query(ctx, "SELECT seq, stored FROM passages WHERE device = $1 AND epoch = $2 AND seq BETWEEN $3 AND $4",
 		device, epoch[:], int64(recs[0].Seq), int64(to))
@@ -370,8 +399,8 @@ func (s *Store) findFork(ctx context.Context, tx pgx.Tx, device string, epoch ce
 		journal = self.Journal
 	}
 	f := central.NewFork(epoch, journal, at, mark.Seq, b, s.now())
-	if _, err := tx.Exec(ctx, `INSERT INTO forks (device, `+forkColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (device, branch) DO NOTHING`, device, f.Epoch[:], f.Journal[:], f.Branch[:], int64(f.At), int64(f.Mark), f.Found); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO forks (device, `+forkColumns+`, site) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (device, branch) DO NOTHING`, device, f.Epoch[:], f.Journal[:], f.Branch[:], int64(f.At), int64(f.Mark), f.Found, site); err != nil {
 		return nil, fmt.Errorf("record fork: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO epoch_owners (epoch, device) VALUES ($1, $2) ON CONFLICT (epoch) DO NOTHING`, f.Branch[:], device); err != nil {
@@ -420,7 +449,7 @@ func (s *Store) forgetPartitions() {
 	s.mu.Unlock()
 }
 
-func (s *Store) link(ctx context.Context, conn *pgx.Conn, device string, epoch central.Epoch) (central.Link, error) {
+func (s *Store) link(ctx context.Context, conn querier, device string, epoch central.Epoch) (central.Link, error) {
 	var (
 		seq  int64
 		hash []byte
@@ -476,6 +505,12 @@ func (s *Store) Keys(ctx context.Context, device string, epoch central.Epoch) ([
 
 // Passages implements central.Store.
 func (s *Store) Passages(ctx context.Context, f central.Filter) iter.Seq2[central.Passage, error] {
+	return s.passages(ctx, f, false)
+}
+
+// passages yields the passages f selects; held keeps to the sites this
+// database holds as a cluster of several (PassagesHeld).
+func (s *Store) passages(ctx context.Context, f central.Filter, held bool) iter.Seq2[central.Passage, error] {
 	return func(yield func(central.Passage, error) bool) {
 		conn, err := s.pool.acquire(ctx)
 		if err != nil {
@@ -484,6 +519,24 @@ func (s *Store) Passages(ctx context.Context, f central.Filter) iter.Seq2[centra
 		}
 		broken := true
 		defer func() { s.pool.release(conn, broken) }()
+		var q querier = conn
+		if held {
+			// One snapshot for the check of the site and the rows.
+			tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+			if err != nil {
+				yield(central.Passage{}, fmt.Errorf("pgstore: passages: %w", err))
+				return
+			}
+			defer tx.Rollback(context.Background())
+			q = tx
+			if f.Site != "" {
+				if err := checkHeld(ctx, tx, f.Site); err != nil {
+					broken = false
+					yield(central.Passage{}, err)
+					return
+				}
+			}
+		}
 		var where []string
 		var args []any
 		add := func(cond string, v any) {
@@ -505,12 +558,15 @@ func (s *Store) Passages(ctx context.Context, f central.Filter) iter.Seq2[centra
 		if f.Holder != "" {
 			add("holder = ?", f.Holder)
 		}
-		q := "SELECT device, epoch, seq, time, site, holder, decision, reasons, stored, chain_break FROM passages"
-		if len(where) > 0 {
-			q += " WHERE " + strings.Join(where, " AND ")
+		if held && f.Site == "" {
+			where = append(where, "site NOT IN (SELECT site FROM site_owner WHERE state = 'gone')")
 		}
-		q += " ORDER BY time, device, epoch, seq"
-		rows, err := conn.Query(ctx, q, args...)
+		sql := "SELECT device, epoch, seq, time, site, holder, decision, reasons, stored, chain_break FROM passages"
+		if len(where) > 0 {
+			sql += " WHERE " + strings.Join(where, " AND ")
+		}
+		sql += " ORDER BY time, device, epoch, seq"
+		rows, err := q.Query(ctx, sql, args...)
 		if err != nil {
 			yield(central.Passage{}, fmt.Errorf("pgstore: passages: %w", err))
 			return
@@ -547,13 +603,23 @@ func (s *Store) Passages(ctx context.Context, f central.Filter) iter.Seq2[centra
 
 // Devices implements central.Store.
 func (s *Store) Devices(ctx context.Context) ([]central.Device, error) {
+	return s.devices(ctx, false)
+}
+
+// devices lists the devices with records; held keeps to the sites this
+// database holds as a cluster of several (DevicesHeld).
+func (s *Store) devices(ctx context.Context, held bool) (_ []central.Device, err error) {
 	conn, err := s.pool.acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: devices: %w", err)
 	}
 	defer func() { s.pool.release(conn, err != nil) }()
+	gone := ""
+	if held {
+		gone = " AND h.site NOT IN (SELECT site FROM site_owner WHERE state = 'gone')"
+	}
 	rows, err := conn.Query(ctx, `SELECT d.device, d.last_seen, h.epoch, h.seq
-		FROM devices d JOIN high_water h USING (device) WHERE h.seq > 0 ORDER BY d.device, h.epoch`)
+		FROM devices d JOIN high_water h USING (device) WHERE h.seq > 0`+gone+` ORDER BY d.device, h.epoch`)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: devices: %w", err)
 	}
@@ -577,7 +643,11 @@ func (s *Store) Devices(ctx context.Context) ([]central.Device, error) {
 	if err = rows.Err(); err != nil {
 		return nil, fmt.Errorf("pgstore: devices: %w", err)
 	}
-	rows, err = conn.Query(ctx, "SELECT device, "+forkColumns+" FROM forks ORDER BY device")
+	gone = ""
+	if held {
+		gone = " WHERE site NOT IN (SELECT site FROM site_owner WHERE state = 'gone')"
+	}
+	rows, err = conn.Query(ctx, "SELECT device, "+forkColumns+" FROM forks"+gone+" ORDER BY device")
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: devices: forks: %w", err)
 	}
