@@ -22,6 +22,7 @@ import (
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/fleet"
 	"sentinel/internal/central/opsapi"
+	"sentinel/internal/central/pgshard"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/server"
 	"sentinel/internal/cli"
@@ -171,6 +172,7 @@ type deviceStore interface {
 var (
 	_ deviceStore = (*boltstore.Store)(nil)
 	_ deviceStore = (*pgstore.Store)(nil)
+	_ deviceStore = (*pgshard.Store)(nil)
 )
 
 // deviceOut is one terminal as devices list prints it with --json: the
@@ -215,7 +217,7 @@ func openDeviceStore(ctx context.Context, data, pgURL string, stderr io.Writer) 
 	)
 	switch {
 	case pgURL != "":
-		if st, err = pgstore.Open(ctx, pgURL, nil); err != nil {
+		if st, err = pgshard.Open(ctx, pgURL, nil); err != nil { // every cluster's marks
 			return nil, fmt.Errorf("--postgres: %w", err)
 		}
 	case keptInPostgres(data):

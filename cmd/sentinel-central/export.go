@@ -17,6 +17,7 @@ import (
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/ops"
 	"sentinel/internal/central/opsapi"
+	"sentinel/internal/central/pgshard"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/server"
 	"sentinel/internal/cli"
@@ -33,6 +34,7 @@ type opsStore interface {
 var (
 	_ opsStore = (*boltstore.Store)(nil)
 	_ opsStore = (*pgstore.Store)(nil)
+	_ opsStore = (*pgshard.Store)(nil)
 )
 
 // opsLockTimeout bounds the wait for the bbolt file lock: a running server
@@ -103,7 +105,7 @@ func (o *opsFlags) open(ctx context.Context) (opsStore, string, error) {
 		return nil, "", err
 	}
 	if o.pgURL != "" {
-		st, err := pgstore.Open(ctx, o.pgURL, nil)
+		st, err := pgshard.Open(ctx, o.pgURL, nil) // every cluster's passages
 		if err != nil {
 			return nil, "", fmt.Errorf("--postgres: %w", err)
 		}

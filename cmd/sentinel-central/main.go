@@ -41,6 +41,7 @@ var commands = map[string]cli.Command{
 	"backup":    {Summary: "write a consistent copy of the central store while it serves", Synopsis: "--out FILE [flags]", Run: runBackup},
 	"tokens":    {Summary: "manage the operator API's role tokens: add, list, remove", Run: runTokens},
 	"audit":     {Summary: "print the audit log: who exported or traced what, when and why", Run: runAudit},
+	"clusters":  {Summary: "spread passages over PostgreSQL clusters by site: add, list, sites, move", Run: runClusters},
 }
 
 func main() { cli.Main(run) }

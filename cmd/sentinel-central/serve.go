@@ -30,6 +30,7 @@ import (
 	"sentinel/internal/central/issuance"
 	"sentinel/internal/central/metrics"
 	"sentinel/internal/central/opsapi"
+	"sentinel/internal/central/pgshard"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/schedule"
 	"sentinel/internal/central/server"
@@ -53,6 +54,7 @@ type serveStore interface {
 var (
 	_ serveStore = (*boltstore.Store)(nil)
 	_ serveStore = (*pgstore.Store)(nil)
+	_ serveStore = (*pgshard.Store)(nil)
 )
 
 // runServe runs the central server until ctx ends (the first SIGTERM or
@@ -343,7 +345,7 @@ func serveShutdown(srv *server.Server, logger *slog.Logger, drain time.Duration,
 // imports the files older versions kept in data, and records which store
 // serves.
 func openServeStore(ctx context.Context, data, pgURL string, stderr io.Writer) (serveStore, string, error) {
-	st, where, err := openServeStore0(ctx, data, pgURL)
+	st, where, err := openServeStore0(ctx, data, pgURL, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return nil, "", err
 	}
@@ -362,9 +364,11 @@ func openServeStore(ctx context.Context, data, pgURL string, stderr io.Writer) (
 	return st, where, nil
 }
 
-func openServeStore0(ctx context.Context, data, pgURL string) (serveStore, string, error) {
+func openServeStore0(ctx context.Context, data, pgURL string, logger *slog.Logger) (serveStore, string, error) {
 	if pgURL != "" {
-		st, err := pgstore.Open(ctx, pgURL, nil)
+		// The home cluster, and the clusters its routing map names for
+		// passages (sentinel-central clusters).
+		st, err := pgshard.Open(ctx, pgURL, &pgshard.Options{Logger: logger.With("component", "clusters")})
 		if err != nil {
 			return nil, "", fmt.Errorf("--postgres: %w", err)
 		}
@@ -628,6 +632,11 @@ func serveScheduler(st serveStore, pub *statuspub.Publisher, retention time.Dura
 	switch s := st.(type) {
 	case *boltstore.Store:
 		opts.Stores = append(opts.Stores, schedule.Store{Name: "bbolt", Purge: s.PurgeBefore})
+	case *pgshard.Store:
+		opts.Stores = append(opts.Stores, schedule.Store{Name: "postgres", Purge: func(ctx context.Context, horizon time.Time) (int, error) {
+			dropped, err := s.DropBefore(ctx, horizon)
+			return len(dropped), err
+		}})
 	case *pgstore.Store:
 		opts.Stores = append(opts.Stores, schedule.Store{Name: "postgres", Purge: func(ctx context.Context, horizon time.Time) (int, error) {
 			dropped, err := s.DropBefore(ctx, horizon)
