@@ -15,7 +15,7 @@ import (
 
 // This file is the part of the store that package pgshard uses when the
 // database is one cluster of several, each holding the passages of some
-// sites (migration 0008): ingest and reads that first check, in the same
+// sites (migration 0009): ingest and reads that first check, in the same
 // transaction, that the site is held here.
 
 // querier is what the queries of a store need of a connection or a
