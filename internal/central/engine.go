@@ -105,7 +105,9 @@ func (f *Fact) Validate() error {
 		if f.Area == "" {
 			return bad("fact home of %s: no area", f.Holder)
 		}
-	case FactVisit, FactFever:
+	case FactVisit:
+		// A fever may name no place: one measured by a terminal enrolled
+		// without a site is kept all the same (KeepFevers).
 		if f.Site == "" && f.Area == "" {
 			return bad("fact %s of %s: no site or area", f.Kind, f.Holder)
 		}

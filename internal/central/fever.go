@@ -21,9 +21,11 @@ func FeverSource(device string, epoch Epoch, seq uint64) string {
 // registration: one at a site that ops have not put in an area yet
 // (`sentinel-central sites set`) is kept with its site as recorded, and
 // is also returned in unplaced; the engine places it by its site when it
-// judges, so it counts from the moment ops add the site. Only a fever
-// that names no site at all (a terminal enrolled without one) cannot be
-// kept: it is returned in siteless.
+// judges, so it counts from the moment ops add the site. A fever that
+// names no site at all (a terminal enrolled without one) is kept too, with
+// no place: rules that ask where it was measured find no area; it is also
+// returned in siteless, so that the ingest can tell ops to enrol the
+// terminal to its site.
 func KeepFevers(ctx context.Context, s EngineStore, facts []Fact, by ChangeBy) (added, unplaced, siteless []Fact, err error) {
 	if len(facts) == 0 {
 		return nil, nil, nil, nil
@@ -48,10 +50,6 @@ func KeepFeversTx(ctx context.Context, tx EngineTx, facts []Fact, by ChangeBy) (
 	}
 	known := map[string][]string{} // holder → sources of its facts
 	for _, f := range facts {
-		if f.Area == "" && f.Site == "" {
-			siteless = append(siteless, f)
-			continue
-		}
 		if f.Kind != FactFever || f.Source == "" {
 			return nil, nil, nil, fmt.Errorf("%w: keep fevers: a %s fact from %q is not a fever with its source", ErrEngineInput, f.Kind, f.Source)
 		}
@@ -75,7 +73,10 @@ func KeepFeversTx(ctx context.Context, tx EngineTx, facts []Fact, by ChangeBy) (
 		}
 		known[f.Holder] = append(srcs, f.Source)
 		added = append(added, g)
-		if g.Area == "" && !slices.ContainsFunc(sites, func(s Site) bool { return s.ID == g.Site }) {
+		switch {
+		case g.Site == "" && g.Area == "":
+			siteless = append(siteless, g)
+		case g.Area == "" && !slices.ContainsFunc(sites, func(s Site) bool { return s.ID == g.Site }):
 			unplaced = append(unplaced, g)
 		}
 	}

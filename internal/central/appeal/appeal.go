@@ -204,6 +204,14 @@ func Explain(ctx context.Context, st central.Store, q ExplainRequest) (Explanati
 			continue
 		}
 		when := f.At.In(loc).Format("2006-01-02 15:04")
+		switch {
+		case f.Site == "" && lang == engine.Chinese:
+			out.Note += fmt.Sprintf("注意：%s测得的发热已记录，但测量它的终端登记时未指定卡口，规则在判断时不知道它所在的地区。\n", when)
+			continue
+		case f.Site == "":
+			out.Note += fmt.Sprintf("Note: the fever measured on %s is kept, but the terminal that measured it was enrolled without a site: the rules judge it without knowing where it was.\n", when)
+			continue
+		}
 		if lang == engine.Chinese {
 			out.Note += fmt.Sprintf("注意：%s在卡口%s测得的发热已记录，但中心尚未将该卡口划入任何地区；在运维人员用 sentinel-central sites set 添加该卡口之前，规则在判断时不知道它所在的地区。\n", when, f.Site)
 		} else {

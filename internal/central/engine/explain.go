@@ -187,7 +187,12 @@ func factWords(f *Fact, areas *Areas, zh bool) string {
 		}
 		return fmt.Sprintf("at %s at the same time as a confirmed case", site())
 	case KindFever:
-		if zh {
+		switch {
+		case f.Site == "" && zh:
+			return fmt.Sprintf("在卡口测得体温%.1f°C", f.Celsius())
+		case f.Site == "":
+			return fmt.Sprintf("a temperature of %.1f °C measured at a checkpoint", f.Celsius())
+		case zh:
 			return fmt.Sprintf("在%s测得体温%.1f°C", site(), f.Celsius())
 		}
 		return fmt.Sprintf("a temperature of %.1f °C measured at %s", f.Celsius(), site())

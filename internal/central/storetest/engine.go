@@ -498,25 +498,27 @@ func testKeepFevers(t *testing.T, s central.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(added) != 3 || added[0].Holder != "HB:2" || added[1].Holder != "HB:3" || added[2].Holder != "HB:4" || added[0].Seq == 0 || added[1].Seq == added[0].Seq {
-		t.Fatalf("added %+v, want the fevers of HB:2, HB:3 and HB:4 once each with their seq", added)
+	if len(added) != 4 || added[0].Holder != "HB:2" || added[1].Holder != "HB:3" || added[2].Holder != "HB:4" || added[3].Holder != "HB:5" || added[0].Seq == 0 || added[1].Seq == added[0].Seq {
+		t.Fatalf("added %+v, want the fevers of HB:2, HB:3, HB:4 and HB:5 once each with their seq", added)
 	}
 	if len(unplaced) != 1 || unplaced[0].Site != "CP-9" || unplaced[0].Area != "" || unplaced[0].Seq != added[2].Seq {
 		t.Fatalf("unplaced %+v, want the fever kept at CP-9, a site the engine does not know, with no area", unplaced)
 	}
-	if len(siteless) != 1 || siteless[0].Holder != "HB:5" {
-		t.Fatalf("siteless %+v, want the fever of HB:5, which names no site", siteless)
+	// A fever that names no site (a terminal enrolled without one) is
+	// kept with no place, and reported.
+	if len(siteless) != 1 || siteless[0].Holder != "HB:5" || siteless[0].Seq != added[3].Seq || siteless[0].Site != "" || siteless[0].Area != "" {
+		t.Fatalf("siteless %+v, want the fever of HB:5, which names no site, kept with no site or area", siteless)
 	}
 	if added[1].Area != "HB-WH-JA" || added[1].Temperature != reading || added[1].Source != "passage:T9/0e000000000000000000000000000000/2" {
 		t.Errorf("kept %+v: want area HB-WH-JA (the site's), the reading and the record as source", added[1])
 	}
 	// The same records again (an upload sent twice, a replay) add nothing.
-	again, _, _, err := central.KeepFevers(ctx, s, in[:4], ingest)
+	again, _, _, err := central.KeepFevers(ctx, s, in, ingest)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("the same fevers again: added %+v (%v), want none", again, err)
 	}
 	err = s.ViewEngine(ctx, func(r central.EngineReader) error {
-		for holder, want := range map[string]int{"HB:2": 1, "HB:3": 1, "HB:4": 1, "HB:5": 0} {
+		for holder, want := range map[string]int{"HB:2": 1, "HB:3": 1, "HB:4": 1, "HB:5": 1} {
 			fs, err := r.Facts(ctx, holder)
 			if err != nil {
 				return err
@@ -536,8 +538,8 @@ func testKeepFevers(t *testing.T, s central.Store) {
 			return err
 		}
 		last := changes[len(changes)-1]
-		if last.By != "ingest:T9" || last.Action != central.ChangeFactAdd || last.Subject != "HB:4" {
-			t.Errorf("the last audit record is %s %s by %s, want fact-add HB:4 by ingest:T9", last.Action, last.Subject, last.By)
+		if last.By != "ingest:T9" || last.Action != central.ChangeFactAdd || last.Subject != "HB:5" {
+			t.Errorf("the last audit record is %s %s by %s, want fact-add HB:5 by ingest:T9", last.Action, last.Subject, last.By)
 		}
 		return nil
 	})

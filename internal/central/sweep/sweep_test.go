@@ -15,6 +15,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/internal/central"
+	"sentinel/internal/central/appeal"
 	"sentinel/internal/central/bundles/bundlestest"
 	"sentinel/internal/central/memstore"
 	"sentinel/internal/central/statuspub"
@@ -182,4 +183,46 @@ func TestFeverAtUnknownSite(t *testing.T) {
 		t.Fatal(err)
 	}
 	sweepAt(now.Add(time.Minute), status.Red)
+}
+
+// TestFeverWithoutSite: a fever measured by a terminal enrolled without a
+// site names no place. It used to be dropped (logged only), so a holder
+// with a fever stayed green; it is kept once, with no site or area, and
+// counts as a fever the rules cannot place: under Hubei's rules, withheld
+// (a fever in the province), not red (a fever in Wuhan). status explain
+// says so in the holder's words.
+func TestFeverWithoutSite(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC()
+	st, pub, _ := hubei(t, now)
+	fever := central.Fact{Holder: "HB:6", Kind: central.FactFever, At: now.Add(-time.Minute),
+		Temperature: physic.ZeroCelsius + 38600*physic.MilliKelvin, Source: central.FeverSource("T3", central.Epoch{3}, 1)}
+	ingest := central.ChangeBy{Time: now, By: "ingest:T3"}
+	for i := range 2 { // the upload, and the same upload again
+		added, unplaced, siteless, err := central.KeepFevers(ctx, st, []central.Fact{fever}, ingest)
+		if err != nil || len(unplaced) != 0 || len(added) != 1-i || len(siteless) != 1-i {
+			t.Fatalf("upload %d: added %+v, unplaced %+v, siteless %+v (%v); want the fever kept once, as siteless", i+1, added, unplaced, siteless, err)
+		}
+	}
+	if _, err := sweep.Run(ctx, st, pub, now, central.ChangeBy{Time: now, By: "engine", Why: "sweep"}); err != nil {
+		t.Fatal(err)
+	}
+	holder, _ := credential.ParseHolderID("HB:6")
+	if e, ok, err := st.StatusOf(ctx, holder); err != nil || !ok || e.Status != status.Withheld || e.Reason != byte(status.ReasonFever) {
+		t.Errorf("HB:6: %+v (%v, %v), want withheld for the fever", e, ok, err)
+	}
+	for lang, want := range map[string][]string{
+		"en": {"38.6 °C measured at a checkpoint", "enrolled without a site"},
+		"zh": {"在卡口测得体温38.6°C", "登记时未指定卡口"},
+	} {
+		ans, err := appeal.Explain(ctx, st, appeal.ExplainRequest{Holder: "HB:6", Lang: lang, Zone: "UTC", At: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(ans.Text+ans.Note, w) {
+				t.Errorf("explain in %s:\n%s%s\nwant it to say %q", lang, ans.Text, ans.Note, w)
+			}
+		}
+	}
 }

@@ -218,7 +218,8 @@ func Fevers(device string, epoch central.Epoch, site string, recs []server.Recor
 }
 
 // keptFevers reports the fevers an ingest kept (OnFever) and logs those
-// at a site that has no area yet and those that name no site.
+// at a site that has no area yet and those that name no site (kept all
+// the same).
 func (a *Adapter) keptFevers(b *server.Batch, added, unplaced, siteless []central.Fact) {
 	log := a.opts.Logger
 	if log == nil {
@@ -229,7 +230,7 @@ func (a *Adapter) keptFevers(b *server.Batch, added, unplaced, siteless []centra
 			"device", b.Device, "site", f.Site, "holder", f.Holder, "source", f.Source)
 	}
 	for _, f := range siteless {
-		log.Warn("a fever of a terminal enrolled without a site was not kept as a fact (it names no place the rules could judge); the passage is stored: enrol the terminal to its site",
+		log.Warn("a fever of a terminal enrolled without a site was kept with no place: rules that ask where it was measured cannot place it; enrol the terminal to its site (sentinel-central devices add --site SITE)",
 			"device", b.Device, "holder", f.Holder, "source", f.Source)
 	}
 	if a.opts.OnFever != nil {
