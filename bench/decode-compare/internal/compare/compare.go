@@ -267,9 +267,10 @@ func Main(args []string, stdout, stderr io.Writer, native ...Factory) int {
 
 // An Outcome is one decoder's result on one frame.
 type Outcome struct {
-	OK    bool          // read the payload in every round, or nothing from a frame without a code
-	Wrong bool          // returned another payload in some round: a false decode
-	CPU   time.Duration // median CPU time of the decoding over the rounds
+	OK       bool          // read the payload in every round, or nothing from a frame without a code
+	Wrong    bool          // returned another payload in some round: a false decode
+	Unstable bool          // the rounds disagreed (a decoder with randomness, as ZBar's QR reader)
+	CPU      time.Duration // median CPU time of the decoding over the rounds
 }
 
 // Measure runs every decoder on every frame in rounds and returns the
@@ -285,7 +286,9 @@ func Measure(ds []Decoder, frames []Frame, rounds int, log io.Writer) [][]Outcom
 	defer runtime.UnlockOSThread()
 	out := make([][]Outcome, len(ds))
 	cpu := make([][][]time.Duration, len(ds))
+	first := make([][]bool, len(ds)) // ok in the first round
 	for j := range ds {
+		first[j] = make([]bool, len(frames))
 		out[j] = make([]Outcome, len(frames))
 		cpu[j] = make([][]time.Duration, len(frames))
 		for i := range frames {
@@ -304,6 +307,12 @@ func Measure(ds []Decoder, frames []Frame, rounds int, log io.Writer) [][]Outcom
 				o := &out[j][i]
 				if !ok && o.OK && log != nil {
 					fmt.Fprintf(log, "%s missed %s (round %d, false decode: %v)\n", ds[j].Name, f.Name, r+1, wrong)
+				}
+				if r > 0 && ok != first[j][i] {
+					o.Unstable = true
+				}
+				if r == 0 {
+					first[j][i] = ok
 				}
 				o.OK = o.OK && ok
 				o.Wrong = o.Wrong || wrong

@@ -160,6 +160,17 @@ func report(w io.Writer, ds []Decoder, frames []Frame, res [][]Outcome, rounds i
 		row("all "+r, func(f Frame) bool { return generated(f) && resolution(f) == r })
 	}
 	tw.Flush()
+	for j, d := range ds {
+		n := 0
+		for _, o := range res[j] {
+			if o.Unstable {
+				n++
+			}
+		}
+		if n > 0 {
+			fmt.Fprintf(w, "%s: %d frames read in some rounds only (counted as missed)\n", d.Name, n)
+		}
+	}
 
 	// Per-frame distribution per resolution, and the corpus as one group.
 	groups := slices.Clone(resolutions)
