@@ -82,3 +82,28 @@ func KeepFeversTx(ctx context.Context, tx EngineTx, facts []Fact, by ChangeBy) (
 	}
 	return added, unplaced, siteless, nil
 }
+
+// WithdrawFeversTx removes the fevers that a guard's override withdraws
+// (the person re-measured normal with a clinical thermometer): each of
+// withdraw names its holder and the Source of the fever kept for the
+// overridden record. A fever not kept (none was, or it is withdrawn
+// already) is skipped. It returns the facts it removed, each recorded in
+// the engine's audit as by.
+func WithdrawFeversTx(ctx context.Context, tx EngineTx, withdraw []Fact, by ChangeBy) (removed []Fact, err error) {
+	for _, w := range withdraw {
+		have, err := tx.Facts(ctx, w.Holder)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(have, func(f Fact) bool { return f.Kind == FactFever && f.Source == w.Source })
+		if i < 0 {
+			continue
+		}
+		f, err := tx.RemoveFact(ctx, have[i].Seq, by)
+		if err != nil {
+			return nil, err
+		}
+		removed = append(removed, f)
+	}
+	return removed, nil
+}

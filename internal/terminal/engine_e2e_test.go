@@ -37,6 +37,8 @@ import (
 	"sentinel/internal/passage"
 	"sentinel/internal/ptytest"
 	"sentinel/internal/sdnotify"
+	"sentinel/internal/siteconfig"
+	"sentinel/sync/journal"
 )
 
 // This file holds issue 11's end-to-end tests of the code engine: real
@@ -64,8 +66,12 @@ type engineCentre struct {
 	pub    *statuspub.Publisher
 	issuer crypto.Signer
 	trust  []byte
+	config []byte      // the site's: a supermarket with one guard, guardPIN
 	logs   *syncBuffer // the engine's
 }
+
+// guardPIN is the PIN of the e2e site's guard, guard-1.
+const guardPIN = "246810"
 
 // startEngineCentre starts the centre with rules (a rule set's source)
 // deployed over ZJ.
@@ -115,6 +121,15 @@ func startEngineCentre(t *testing.T, ctx context.Context, rules []byte) *engineC
 	if err != nil {
 		t.Fatal(err)
 	}
+	site := siteconfig.Default(siteconfig.Supermarket)
+	hash, err := siteconfig.HashPIN(guardPIN, siteconfig.MinPINIterations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site.Guards = []siteconfig.Guard{{ID: "guard-1", PINHash: hash}}
+	if e.config, err = siteconfig.Marshal(site); err != nil {
+		t.Fatal(err)
+	}
 	e.pub = &statuspub.Publisher{Store: e.store, DataDir: e.data, Root: e.keys.Root.Public(), Now: e.now,
 		Signer: statuspub.Signer{Key: e.keys.Signer, Delegation: e.keys.Delegation, Fresh: 24 * time.Hour, Grace: 72 * time.Hour}}
 	e.publish(t, ctx, "test")
@@ -137,7 +152,7 @@ func (e *engineCentre) publish(t *testing.T, ctx context.Context, why string) {
 	for _, b := range []struct {
 		k trust.Kind
 		p []byte
-	}{{trust.KindTrust, e.trust}, {trust.KindConfig, bundlestest.Config(t)}, {trust.KindPolicy, bundlestest.Policy(t, "p1")}} {
+	}{{trust.KindTrust, e.trust}, {trust.KindConfig, e.config}, {trust.KindPolicy, bundlestest.Policy(t, "p1")}} {
 		if _, err := repo.Publish(b.k, b.p, e.keys.Signer, e.keys.Delegation, 24*time.Hour, 72*time.Hour); err != nil {
 			t.Fatalf("publish %s: %v", b.k, err)
 		}
@@ -275,7 +290,7 @@ func (term *e2eTerminal) present(t *testing.T, code []byte, celsius float64) gat
 			t.Fatalf("passage: %v\n%s", r.Err, term.logs.String())
 		}
 		if n := term.bus.Left(); n != 0 {
-			t.Fatalf("the thermometer left %d reads of the person unread: the gate did not measure them", n)
+			t.Fatalf("the thermometer left %d reads of the person unread: the gate did not measure them (%s %v)", n, r.Passage.Decision, r.Passage.Reasons)
 		}
 		return r
 	case <-time.After(10 * time.Second):
@@ -431,6 +446,60 @@ func TestFeverRefusesGreenCode(t *testing.T) {
 	term.download(t, ctx)
 	if r := term.present(t, c.code(t, 7, c.now().Add(-10*time.Minute)), 36.6); r.Passage.Decision != passage.Admit || r.Passage.StatusColour == "red" {
 		t.Errorf("after the period: status %q, verdict %s, reasons %v; want admit\n%s", r.Passage.StatusColour, r.Passage.Decision, r.Passage.Reasons, term.logs.String())
+	}
+}
+
+// TestRetakeNormalWithdrawsFever: the lane's thermometer reads 38.4 °C and
+// the gate refers the person; the fever reaches the centre and the engine
+// turns the holder red. The guard re-measures with a clinical
+// thermometer, reads normal and overrides with retake-normal: the
+// override's upload withdraws the fever (the fact is removed, audited),
+// the event sweep turns the holder green again, and after the next
+// download round the gate admits their code. Before, the fever stayed a
+// fact and the holder stayed red for 14 days.
+func TestRetakeNormalWithdrawsFever(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rules, err := os.ReadFile(filepath.Join("testdata", "fever.rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startEngineCentre(t, ctx, rules)
+	term := c.startTerminal(t, ctx)
+	r := term.present(t, c.code(t, 8, c.now().Add(-12*time.Minute)), 38.4)
+	if r.Passage.Decision != passage.Refer || len(r.Passage.Reasons) == 0 || r.Passage.Reasons[0] != "fever" {
+		t.Fatalf("the fever at the gate: %s %v, want refer for the fever", r.Passage.Decision, r.Passage.Reasons)
+	}
+	waitFor(t, "ZJ:8 red at the centre after the upload", func() (bool, string) {
+		s := c.statusOf(t, ctx, "ZJ:8")
+		return s == "red", s + "\nengine: " + c.logs.String()
+	})
+
+	// The guard's override, as the display's override pad sends it.
+	o, err := term.d.gate.Override(ctx, "in-1", guardPIN, gate.OverrideRetakeNormal)
+	if err != nil || o.Passage.Decision != passage.Admit || o.Passage.Override == nil || o.Passage.Override.Of != journal.Seq(r.Seq) {
+		t.Fatalf("override retake-normal: %+v (%v), want the passage admitted as an override of record %d", o.Passage, err, r.Seq)
+	}
+	if got := <-term.results; got.Passage != o.Passage {
+		t.Fatalf("the daemon heard passage %+v after the override, want the override", got.Passage)
+	}
+	waitFor(t, "ZJ:8 green at the centre after the override's upload", func() (bool, string) {
+		s := c.statusOf(t, ctx, "ZJ:8")
+		return s == "green", s + "\nengine: " + c.logs.String()
+	})
+	var facts []central.Fact
+	if err := c.store.ViewEngine(ctx, func(r central.EngineReader) (err error) { facts, err = r.Facts(ctx, "ZJ:8"); return err }); err != nil || len(facts) != 0 {
+		t.Errorf("ZJ:8's facts after the override: %+v (%v), want none (the fever withdrawn)", facts, err)
+	}
+	if res, text := c.explain(t, ctx, appeal.ExplainRequest{Holder: "ZJ:8"}); res.Status.String() != "green" {
+		t.Errorf("explain after the override: %s (%s):\n%s\nwant green", res.Status, res.Reason, text)
+	}
+	// The holder comes back an hour later (the gate refers a holder
+	// admitted moments ago), with a code issued before the override.
+	c.ahead.Add(int64(time.Hour))
+	term.download(t, ctx)
+	if r := term.present(t, c.code(t, 8, c.now().Add(-70*time.Minute)), 36.6); r.Passage.Decision != passage.Admit {
+		t.Errorf("after the override: status %q, verdict %s, reasons %v; want admit", r.Passage.StatusColour, r.Passage.Decision, r.Passage.Reasons)
 	}
 }
 

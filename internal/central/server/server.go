@@ -95,8 +95,9 @@ type Config struct {
 	// is kept as a fact of the code engine in Store (syncstore.Fevers).
 	CentreKey hpke.PrivateKey
 	// OnFever, when set, is called once for each fever fact an upload
-	// added (never again for an upload sent twice): the code engine's
-	// event path hooks here to judge the holder again.
+	// added (never again for an upload sent twice) or withdrew (a guard's
+	// retake-normal override of its passage): the code engine's event
+	// path hooks here to judge the holder again.
 	OnFever func(central.Fact)
 	// TimeKey signs the centre's time, with TimeDelegation from the root
 	// (nil when TimeKey is the root); without it /time answers 404.

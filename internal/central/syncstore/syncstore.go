@@ -12,6 +12,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/internal/central"
+	"sentinel/internal/gate"
 	"sentinel/internal/passage"
 	"sentinel/internal/policy"
 	"sentinel/sync/journal"
@@ -34,11 +35,14 @@ type Options struct {
 	// the store as its record: a record whose reasons name
 	// policy.ReasonFever, with a reading, an opened holder and no
 	// override (central.KeepFeversTx; see Fevers). A record stored is
-	// never without its fever, nor a fever kept twice.
+	// never without its fever, nor a fever kept twice. A guard's override
+	// with reason retake-normal withdraws the fever of the passage it
+	// overrides (see Retakes): it is not kept, or removed if it was.
 	Fevers bool
 	// OnFever, when set, is called after the fevers of an upload are kept,
-	// once per fact added (never for one an upload sent again repeats):
-	// the engine's event path judges the holder again from there.
+	// once per fact added (never for one an upload sent again repeats) and
+	// once per fact withdrawn: the engine's event path judges the holder
+	// again from there.
 	OnFever func(central.Fact)
 	// Now is the clock of the facts' audit records (time.Now when nil).
 	Now func() time.Time
@@ -115,6 +119,7 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 	var (
 		kept                      []server.Record
 		added, unplaced, siteless []central.Fact
+		withdrawn                 []central.Fact
 	)
 	admit := Admit(b.Records, recs, &kept)
 	if a.opts.Fevers && a.opener != nil {
@@ -125,13 +130,25 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 			if err != nil {
 				return nil, nil, err
 			}
-			added, unplaced, siteless = nil, nil, nil
-			facts := Fevers(b.Device, into, site, kept, opened[len(opened)-len(kept):])
-			if len(facts) == 0 {
+			added, unplaced, siteless, withdrawn = nil, nil, nil, nil
+			contents := opened[len(opened)-len(kept):]
+			facts := Fevers(b.Device, into, site, kept, contents)
+			// A fever the guard overrode as re-measured normal does not
+			// count: not kept when its override comes in the same
+			// upload, removed when it was kept before.
+			retakes := Retakes(b.Device, into, kept, contents)
+			facts = slices.DeleteFunc(facts, func(f central.Fact) bool {
+				return slices.ContainsFunc(retakes, func(r central.Fact) bool { return r.Source == f.Source })
+			})
+			if len(facts) == 0 && len(retakes) == 0 {
 				return rest, nil, nil
 			}
 			return rest, func(ctx context.Context, tx central.EngineTx) (err error) {
-				added, unplaced, siteless, err = central.KeepFeversTx(ctx, tx, facts, by)
+				if added, unplaced, siteless, err = central.KeepFeversTx(ctx, tx, facts, by); err != nil {
+					return err
+				}
+				withdrawn, err = central.WithdrawFeversTx(ctx, tx, retakes, central.ChangeBy{Time: by.Time, By: by.By,
+					Why: "the guard re-measured the temperature as normal (override " + gate.OverrideRetakeNormal + ")"})
 				return err
 			}, nil
 		}
@@ -151,7 +168,7 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 	if err != nil {
 		return server.Ingested{}, err
 	}
-	a.keptFevers(b, added, unplaced, siteless)
+	a.keptFevers(b, added, unplaced, siteless, withdrawn)
 	return server.Ingested{Mark: server.Mark{Seq: journal.Seq(link.Seq), Hash: journal.Hash(link.Hash)}, Kept: kept}, nil
 }
 
@@ -217,10 +234,29 @@ func Fevers(device string, epoch central.Epoch, site string, recs []server.Recor
 	return out
 }
 
-// keptFevers reports the fevers an ingest kept (OnFever) and logs those
-// at a site that has no area yet and those that name no site (kept all
-// the same).
-func (a *Adapter) keptFevers(b *server.Batch, added, unplaced, siteless []central.Fact) {
+// Retakes returns the fevers that stored records withdraw: for each
+// guard's override with reason retake-normal (a clinical thermometer read
+// normal) that admitted the person, the fever of the overridden record
+// (Override.Of, in the same epoch), named by its holder and its Source. A
+// wrong PIN (no guard, refused) withdraws nothing.
+func Retakes(device string, epoch central.Epoch, recs []server.Record, contents []journal.Contents) []central.Fact {
+	var out []central.Fact
+	for i, r := range recs {
+		c := contents[i]
+		if r.Rec == nil || r.Rec.Override == nil || r.Rec.Override.Who == "" || r.Rec.Override.Why != gate.OverrideRetakeNormal ||
+			r.Rec.Override.Of == 0 || r.Rec.Decision != passage.Admit || c.Holder == (credential.Holder{}) {
+			continue
+		}
+		out = append(out, central.Fact{Holder: Holder(c.Holder), Kind: central.FactFever,
+			Source: central.FeverSource(device, epoch, uint64(r.Rec.Override.Of))})
+	}
+	return out
+}
+
+// keptFevers reports the fevers an ingest kept or withdrew (OnFever) and
+// logs those at a site that has no area yet, those that name no site (kept
+// all the same) and those withdrawn.
+func (a *Adapter) keptFevers(b *server.Batch, added, unplaced, siteless, withdrawn []central.Fact) {
 	log := a.opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -233,8 +269,15 @@ func (a *Adapter) keptFevers(b *server.Batch, added, unplaced, siteless []centra
 		log.Warn("a fever of a terminal enrolled without a site was kept with no place: rules that ask where it was measured cannot place it; enrol the terminal to its site (sentinel-central devices add --site SITE)",
 			"device", b.Device, "holder", f.Holder, "source", f.Source)
 	}
+	for _, f := range withdrawn {
+		log.Info("a fever was withdrawn: the guard re-measured the temperature as normal (override retake-normal)",
+			"device", b.Device, "holder", f.Holder, "source", f.Source)
+	}
 	if a.opts.OnFever != nil {
 		for _, f := range added {
+			a.opts.OnFever(f)
+		}
+		for _, f := range withdrawn {
 			a.opts.OnFever(f)
 		}
 	}
