@@ -189,6 +189,14 @@ func (m *Sign1) parse(data []byte) error {
 	if len(body) == 0 || body[0] != 0x84 {
 		return fmt.Errorf("%w: not a COSE_Sign1 array of four items", ErrMalformed)
 	}
+	if m.parseFast(body) {
+		return nil
+	}
+	return m.parseLib(body)
+}
+
+// parseLib parses a COSE_Sign1 array with the CBOR library.
+func (m *Sign1) parseLib(body []byte) error {
 	var raw rawSign1
 	if err := decMode.Unmarshal(body, &raw); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
