@@ -196,7 +196,7 @@ func TestOpenAfterCrashDuringCreation(t *testing.T) {
 func TestCheckpointPanic(t *testing.T) {
 	j := openTest(t, Options{})
 	mustAppend(t, j.Journal, testPassage(0, t0))
-	j.commitHook = func(*bbolt.Tx) error { panic("page 7 already freed") }
+	j.setCommitHook(func(*bbolt.Tx) error { panic("page 7 already freed") })
 	if s := mustAppend(t, j.Journal, testPassage(1, t0)); s != 2 {
 		t.Fatalf("seq: got %d, want 2", s)
 	}
@@ -216,7 +216,7 @@ func TestCheckpointPanic(t *testing.T) {
 	if res := mustVerify(t, j); res.Records != 3 {
 		t.Fatalf("records while the checkpoint fails: got %d, want 3", res.Records)
 	}
-	j.commitHook = nil
+	j.setCommitHook(nil)
 	if err := j.flush(); err != nil {
 		t.Fatal(err)
 	}

@@ -83,12 +83,20 @@
 // A checkpoint moves the log's records and data keys into bbolt in one
 // transaction: when the log holds Options.CheckpointEvery records (512 by
 // default) or 1 MiB, after 250 ms without passages, before Ack and
-// SetBranch, and at Close. Once bbolt's commit returned, the log starts a
-// new generation: a new random salt in the header, appends from its start
-// again. The frames of earlier generations still in the file no longer
-// check under the new salt. The header needs no sync of its own: the next
-// append's fdatasync carries it, and a crash before that leaves the old
-// header, whose frames bbolt holds already.
+// SetBranch, and at Close. It runs in a goroutine of its own, off the
+// append path: appends go on into the log while bbolt commits, and the
+// checkpoint takes only the records that were in the log when it began.
+// The log starts a new generation only when bbolt's commits hold every
+// record and data key in it: the committer checks that before each
+// append, and then writes a new random salt in the header and appends
+// from its start again. The frames of earlier generations still in the
+// file no longer check under the new salt. The header needs no sync of its
+// own: the next append's fdatasync carries it, and a crash before that
+// leaves the old header, whose frames bbolt holds already. When passages
+// never pause long enough for the checkpointer to catch up, the log grows
+// until it holds 8 MiB; then the committer waits for the checkpoint in
+// progress, moves the rest itself and starts the log anew (appends wait
+// for that one commit).
 //
 // Open replays the log: frames are read up to the first that is not whole
 // (a zero length, a length past the file or MaxRecordSize, an unknown

@@ -131,3 +131,20 @@ func mustVerify(t testing.TB, v interface{ Verify() (VerifyResult, error) }) Ver
 type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) Now() time.Time { return c.t }
+
+// setCommitHook sets the hook that runs inside each checkpoint's bbolt
+// commit (nil: none).
+func (j *Journal) setCommitHook(f func(*bbolt.Tx) error) {
+	if f == nil {
+		j.commitHook.Store(nil)
+		return
+	}
+	j.commitHook.Store(&f)
+}
+
+// walOffset is where the log's next frame goes.
+func (j *Journal) walOffset() int64 {
+	j.cmu.Lock()
+	defer j.cmu.Unlock()
+	return j.wal.off
+}

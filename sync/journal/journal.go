@@ -112,18 +112,24 @@ type Journal struct {
 	centre atomic.Pointer[centreKey]
 
 	// Owned by the committer goroutine.
-	seq     Seq
-	last    Hash
-	key     *dataKey
-	wal     *wal
-	buf     []byte
-	ckptErr error // the last checkpoint's failure, nil once one succeeds
+	seq  Seq
+	last Hash
+	key  *dataKey
+	wal  *wal
+	buf  []byte
 
-	// cmu is held by whoever appends to the log or checkpoints: the
-	// committer, and flush (a mutex rather than a request to the
-	// committer, so that a caller in a synctest bubble can flush a
-	// journal opened outside it).
+	// cmu is held by whoever appends to the log or starts a new
+	// generation of it: the committer, and flush (a mutex rather than a
+	// request to the committer, so that a caller in a synctest bubble
+	// can flush a journal opened outside it).
 	cmu sync.Mutex
+
+	// ckmu is held by whoever moves the log's records into bbolt: the
+	// checkpointer goroutine, and the committer or flush (with cmu, taken
+	// first) when they must wait for it. ckptKick wakes the checkpointer.
+	ckmu        sync.Mutex
+	ckptKick    chan struct{}
+	ckptFailing atomic.Bool // the last checkpoint failed; cleared when one succeeds
 
 	// The log's records and data keys that bbolt does not hold yet, in
 	// order; the committer appends and the checkpoint empties, readers
@@ -136,7 +142,7 @@ type Journal struct {
 	alarms  map[AlarmKind]Alarm
 
 	// Test hooks.
-	commitHook func(*bbolt.Tx) error                      // runs inside each checkpoint's bbolt commit before it returns
+	commitHook atomic.Pointer[func(*bbolt.Tx) error]      // runs inside each checkpoint's bbolt commit before it returns
 	appendHook func() error                               // runs before each append to the log
 	statfs     func(path string, st *unix.Statfs_t) error // disk usage
 }
@@ -163,12 +169,13 @@ type request struct {
 func Open(path string, opts Options) (*Journal, error) {
 	opts.setDefaults()
 	j := &Journal{
-		path:   path,
-		opts:   opts,
-		queue:  make(chan *request, opts.MaxBatch),
-		stop:   make(chan struct{}),
-		alarms: make(map[AlarmKind]Alarm),
-		statfs: unix.Statfs,
+		path:     path,
+		opts:     opts,
+		queue:    make(chan *request, opts.MaxBatch),
+		stop:     make(chan struct{}),
+		ckptKick: make(chan struct{}, 1),
+		alarms:   make(map[AlarmKind]Alarm),
+		statfs:   unix.Statfs,
 	}
 	if opts.CentreKey != nil {
 		j.centre.Store(&centreKey{opts.CentreKey})
@@ -194,7 +201,8 @@ func Open(path string, opts Options) (*Journal, error) {
 			j.db, j.epoch, j.seq, j.last = db, st.epoch, st.seq, st.last
 			if err = j.replayWAL(); err != nil {
 				db.Close()
-				j.pending, j.pendKeys, j.ckptErr = nil, nil, nil
+				j.pending, j.pendKeys = nil, nil
+				j.ckptFailing.Store(false)
 				j.clear(AlarmCommit)
 			}
 		}
@@ -226,8 +234,9 @@ func Open(path string, opts Options) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	j.wg.Add(1)
+	j.wg.Add(2)
 	go j.commitLoop()
+	go j.checkpointLoop()
 	if opts.PurgeEvery > 0 {
 		j.wg.Add(1)
 		go j.purgeLoop()
@@ -285,9 +294,12 @@ func (j *Journal) Append(ctx context.Context, p *Passage) (Seq, error) {
 }
 
 // commitLoop is the committer: it takes everything queued, appends it to
-// the log with one write and one fdatasync and wakes every waiter; it
-// checkpoints the log into bbolt when the log holds enough, when it has
-// been quiet for walIdle, when asked (flushq) and when the journal closes.
+// the log with one write and one fdatasync and wakes every waiter. It
+// wakes the checkpointer when the log holds enough records or bytes and
+// when it has been quiet for walIdle, and starts a new generation of the
+// log once bbolt holds everything in it. Only when the log has grown to
+// walMaxBytes, because the checkpointer could not catch up with a
+// sustained stream of passages, does it wait for a checkpoint itself.
 func (j *Journal) commitLoop() {
 	defer j.wg.Done()
 	batch := make([]*request, 0, j.opts.MaxBatch)
@@ -299,31 +311,79 @@ func (j *Journal) commitLoop() {
 		case r := <-j.queue:
 			batch = j.fill(append(batch[:0], r))
 			j.cmu.Lock()
+			j.renewLog()
 			j.commit(batch)
 			clear(batch)
-			if len(j.pending) >= j.opts.CheckpointEvery || j.wal.off >= int64(walCheckpointBytes) {
-				j.checkpoint()
+			if j.wal.off >= int64(walMaxBytes) {
+				j.checkpointLocked()
 			}
-			if len(j.pending) > 0 {
+			j.pmu.RLock()
+			n := len(j.pending)
+			j.pmu.RUnlock()
+			if n >= j.opts.CheckpointEvery || j.wal.off >= int64(walCheckpointBytes) {
+				j.kick()
+			}
+			if n > 0 {
 				idle.Reset(walIdle)
 			}
 			j.cmu.Unlock()
 		case <-idle.C:
-			j.cmu.Lock()
-			j.checkpoint()
-			j.cmu.Unlock()
+			j.kick()
 		case <-j.stop:
 			j.cmu.Lock()
 			defer j.cmu.Unlock()
 			for {
 				batch = j.fill(batch[:0])
 				if len(batch) == 0 {
-					j.checkpoint()
+					j.checkpointLocked()
 					return
 				}
 				j.commit(batch)
 			}
 		}
+	}
+}
+
+// kick wakes the checkpointer, unless it has been woken already.
+func (j *Journal) kick() {
+	select {
+	case j.ckptKick <- struct{}{}:
+	default:
+	}
+}
+
+// checkpointLoop is the checkpointer: woken by the committer, it moves
+// what the log holds into bbolt, off the path of the appends.
+func (j *Journal) checkpointLoop() {
+	defer j.wg.Done()
+	for {
+		select {
+		case <-j.ckptKick:
+			j.ckmu.Lock()
+			j.moveLogged()
+			j.ckmu.Unlock()
+		case <-j.stop:
+			return
+		}
+	}
+}
+
+// renewLog starts a new generation of the log when bbolt holds every
+// record and data key in it; it runs with cmu held, before an append.
+func (j *Journal) renewLog() {
+	if j.wal.off == walHeader {
+		return
+	}
+	j.pmu.RLock()
+	empty := len(j.pending) == 0 && len(j.pendKeys) == 0
+	j.pmu.RUnlock()
+	if !empty {
+		return
+	}
+	if err := j.wal.reset(); err != nil {
+		// The next append writes at the old offset under the old salt:
+		// nothing is lost, the log only does not start anew.
+		j.raise(Alarm{Kind: AlarmCommit, At: j.opts.Now(), Message: fmt.Sprintf("the journal's log %s could not start anew (%v)", walPath(j.path), err)})
 	}
 }
 
@@ -391,7 +451,7 @@ func (j *Journal) commit(batch []*request) {
 	}
 	j.pmu.Unlock()
 	j.seq, j.last, j.key.saved = seq, last, true
-	if j.ckptErr == nil {
+	if !j.ckptFailing.Load() {
 		j.clear(AlarmCommit)
 	}
 	for _, r := range batch {
@@ -399,16 +459,44 @@ func (j *Journal) commit(batch []*request) {
 	}
 }
 
+// checkpointLocked waits for the checkpointer, moves what is left in the
+// log into bbolt and starts a new generation of the log; it runs with cmu
+// held, or in Open before the committer starts.
+func (j *Journal) checkpointLocked() error {
+	j.ckmu.Lock()
+	defer j.ckmu.Unlock()
+	return j.checkpoint()
+}
+
 // checkpoint moves the log's records and data keys into bbolt in one
 // commit and then starts a new generation of the log; it runs with cmu
-// held, or in Open before the committer starts. When the commit fails the
-// records stay in the log, durable, and in pending, readable; the commit
-// alarm is raised and the next checkpoint tries again.
+// and ckmu held.
 func (j *Journal) checkpoint() error {
+	if err := j.moveLogged(); err != nil {
+		return err
+	}
+	if j.wal != nil && j.wal.off != walHeader {
+		if err := j.wal.reset(); err != nil {
+			return fmt.Errorf("reset journal log: %w", err)
+		}
+	}
+	return nil
+}
+
+// moveLogged moves the log's records and data keys that bbolt does not
+// hold yet into bbolt in one commit; it runs with ckmu held. The log
+// keeps them (the committer starts its new generation once bbolt holds
+// everything). When the commit fails the records stay in the log,
+// durable, and in pending, readable; the commit alarm is raised and the
+// next checkpoint tries again.
+func (j *Journal) moveLogged() error {
+	j.pmu.RLock()
 	recs, keys := j.pending, j.pendKeys
+	j.pmu.RUnlock()
 	if len(recs) == 0 && len(keys) == 0 {
 		return nil
 	}
+	hook := j.commitHook.Load()
 	err := j.update(func(tx *bbolt.Tx) error {
 		kb := tx.Bucket(bucketKeys)
 		for _, k := range keys {
@@ -426,37 +514,42 @@ func (j *Journal) checkpoint() error {
 				return err
 			}
 		}
-		if j.commitHook != nil {
-			return j.commitHook(tx)
+		if hook != nil {
+			return (*hook)(tx)
 		}
 		return nil
 	})
 	if err != nil {
-		j.ckptErr = err
+		j.ckptFailing.Store(true)
 		j.raise(Alarm{Kind: AlarmCommit, At: j.opts.Now(), Message: fmt.Sprintf(
 			"the journal could not move %d passages from its log into %s (%v); they are recorded durably in the log and the gate keeps working, but free disk space or replace the storage: the log grows until this succeeds", len(recs), j.path, err)})
 		return err
 	}
+	// The committer appended only behind what was taken: drop that
+	// prefix. Readers keep the slices they took, unchanged.
 	j.pmu.Lock()
-	j.pending, j.pendKeys = nil, nil
+	j.pending = dropPrefix(j.pending, len(recs))
+	j.pendKeys = dropPrefix(j.pendKeys, len(keys))
 	j.pmu.Unlock()
-	if j.ckptErr != nil {
-		j.ckptErr = nil
+	if j.ckptFailing.Swap(false) {
 		j.clear(AlarmCommit)
 	}
-	if j.wal != nil {
-		if err := j.wal.reset(); err != nil {
-			return fmt.Errorf("reset journal log: %w", err)
-		}
-	}
 	return nil
+}
+
+// dropPrefix returns s without its first n elements, nil when empty.
+func dropPrefix[E any](s []E, n int) []E {
+	if n == len(s) {
+		return nil
+	}
+	return s[n:len(s):len(s)]
 }
 
 // flush checkpoints the log into bbolt now.
 func (j *Journal) flush() error {
 	j.cmu.Lock()
 	defer j.cmu.Unlock()
-	return j.checkpoint()
+	return j.checkpointLocked()
 }
 
 // replayWAL moves the log's records that bbolt does not hold into bbolt.
@@ -494,7 +587,7 @@ func (j *Journal) replayWAL() error {
 	for _, r := range recs {
 		j.seq, j.last = r.seq, Chain(j.last, r.stored)
 	}
-	if err := j.checkpoint(); err != nil {
+	if err := j.checkpointLocked(); err != nil {
 		return fmt.Errorf("replay the journal's log: %w", err)
 	}
 	return nil

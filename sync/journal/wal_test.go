@@ -2,13 +2,16 @@ package journal
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -24,7 +27,7 @@ func loggedJournal(t *testing.T, n int) string {
 	if err := j.flush(); err != nil {
 		t.Fatal(err)
 	}
-	j.commitHook = func(*bbolt.Tx) error { return errors.New("input/output error") }
+	j.setCommitHook(func(*bbolt.Tx) error { return errors.New("input/output error") })
 	for i := range n {
 		mustAppend(t, j.Journal, testPassage(i+1, t0))
 	}
@@ -122,7 +125,7 @@ func TestLogReader(t *testing.T) {
 // before any checkpoint.
 func TestLogReadersSeeAppends(t *testing.T) {
 	j := openTest(t, Options{})
-	j.commitHook = func(*bbolt.Tx) error { return errors.New("input/output error") }
+	j.setCommitHook(func(*bbolt.Tx) error { return errors.New("input/output error") })
 	for i := range 3 {
 		s := mustAppend(t, j.Journal, testPassage(i, t0))
 		_, seqs, err := j.Tail(1)
@@ -139,7 +142,7 @@ func TestLogReadersSeeAppends(t *testing.T) {
 	if n := bboltRecords(t, j.db); n != 0 {
 		t.Fatalf("records in bbolt: got %d, want 0 (the checkpoints fail)", n)
 	}
-	j.commitHook = nil
+	j.setCommitHook(nil)
 }
 
 // A torn last append (a frame cut short or with a bad checksum) is cut
@@ -262,7 +265,7 @@ func TestLogPreallocated(t *testing.T) {
 // seedLog returns a log's bytes holding a data key and three records.
 func seedLog(t testing.TB) []byte {
 	j := openTest(t, Options{})
-	j.commitHook = func(*bbolt.Tx) error { return errors.New("input/output error") }
+	j.setCommitHook(func(*bbolt.Tx) error { return errors.New("input/output error") })
 	for i := range 3 {
 		mustAppend(t, j.Journal, testPassage(i, t0))
 	}
@@ -275,7 +278,7 @@ func seedLog(t testing.TB) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.commitHook = nil
+	j.setCommitHook(nil)
 	return b
 }
 
@@ -313,4 +316,78 @@ func FuzzLog(f *testing.F) {
 			last, head = r.seq, Chain(head, r.stored)
 		}
 	})
+}
+
+// A checkpoint runs off the append path: while the checkpointer is inside
+// its bbolt commit, appends keep being written to the log and
+// acknowledged. Once it is done bbolt holds them, and the next append
+// starts a new generation of the log.
+func TestCheckpointOffAppendPath(t *testing.T) {
+	j := openTest(t, Options{CheckpointEvery: 2})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	j.setCommitHook(func(*bbolt.Tx) error {
+		once.Do(func() { close(entered) })
+		<-release
+		return nil
+	})
+	mustAppend(t, j.Journal, testPassage(0, t0))
+	mustAppend(t, j.Journal, testPassage(1, t0)) // wakes the checkpointer
+	<-entered
+	// The checkpoint is stuck in its commit until released: appends that
+	// waited for it would never return. The deadline only turns such a
+	// hang into a failure.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i := range 20 {
+		if _, err := j.Append(ctx, testPassage(i+2, t0)); err != nil {
+			close(release)
+			t.Fatalf("append %d while a checkpoint is in its commit: %v", i+3, err)
+		}
+	}
+	if _, seqs, err := j.Tail(1); err != nil || len(seqs) != 1 || seqs[0] != 22 {
+		t.Fatalf("Tail(1) during the checkpoint: %v %v", seqs, err)
+	}
+	close(release)
+	j.setCommitHook(nil)
+	if err := j.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if n := bboltRecords(t, j.db); n != 22 {
+		t.Fatalf("records in bbolt after the checkpoints: got %d, want 22", n)
+	}
+	if res := mustVerify(t, j); res.Records != 22 || res.Break != nil {
+		t.Fatalf("verify: %+v", res)
+	}
+	mustAppend(t, j.Journal, testPassage(22, t0))
+	c, err := readWAL(walPath(j.path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.frames) != 1 || c.frames[0].kind != frameRecord {
+		t.Fatalf("the log after a checkpoint and one append holds %d frames, want the new generation's one record", len(c.frames))
+	}
+}
+
+// When the checkpointer cannot catch up (here: no checkpoint is due by
+// count or size, and appends never pause), the log stops growing at
+// walMaxBytes: the committer moves what is left into bbolt itself and
+// starts the log anew.
+func TestLogBounded(t *testing.T) {
+	defer func(b, m int) { walCheckpointBytes, walMaxBytes = b, m }(walCheckpointBytes, walMaxBytes)
+	walCheckpointBytes, walMaxBytes = 1<<30, 16<<10
+	j := openTest(t, Options{CheckpointEvery: 1 << 20})
+	j.setCommitHook(func(*bbolt.Tx) error { return nil })
+	for i := range 200 {
+		mustAppend(t, j.Journal, testPassage(i, t0))
+		if off := j.walOffset(); off > int64(walMaxBytes)+MaxRecordSize {
+			t.Fatalf("after %d appends the log holds %d bytes, past its bound %d", i+1, off, walMaxBytes)
+		}
+	}
+	if n := bboltRecords(t, j.db); n == 0 {
+		t.Fatal("no record reached bbolt")
+	}
+	if res := mustVerify(t, j); res.Records != 200 || res.Break != nil {
+		t.Fatalf("verify: %+v", res)
+	}
 }
