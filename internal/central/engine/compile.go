@@ -22,7 +22,14 @@ type RuleSet struct {
 	src   *Source
 	rules []rule
 	env   *cel.Env // the holder env, for its type adapter
+	// cases is true when an expression calls cases_in or last_case_in.
+	cases bool
 }
+
+// UsesCases reports whether the rule set's rules read the confirmed cases
+// of every holder (cases_in, last_case_in), so that judging one holder
+// needs every holder's confirmations.
+func (rs *RuleSet) UsesCases() bool { return rs.cases }
 
 // rule is a compiled rule.
 type rule struct {
@@ -71,14 +78,17 @@ func CompileSource(s *Source) (*RuleSet, error) {
 		errs = append(errs, e...)
 		if ast != nil {
 			c.kind = kindGuard(ast.NativeRep().Expr())
+			rs.cases = rs.cases || callsCases(ast)
 		}
 		if r.When != nil {
-			_, c.when, e = compileExpr(holderEnv, s.File, &r, "when", r.When, cel.BoolType)
+			ast, c.when, e = compileExpr(holderEnv, s.File, &r, "when", r.When, cel.BoolType)
 			errs = append(errs, e...)
+			rs.cases = rs.cases || ast != nil && callsCases(ast)
 		}
 		if r.From != nil {
-			_, c.from, e = compileExpr(factEnv, s.File, &r, "from", r.From, cel.TimestampType)
+			ast, c.from, e = compileExpr(factEnv, s.File, &r, "from", r.From, cel.TimestampType)
 			errs = append(errs, e...)
+			rs.cases = rs.cases || ast != nil && callsCases(ast)
 		}
 		if len(errs) >= maxErrors {
 			break
@@ -141,6 +151,19 @@ func compileExpr(env *cel.Env, file string, r *RuleSource, clause string, x *Exp
 		return nil, nil, []error{&Error{File: file, Line: x.Line, Column: x.Col, Rule: r.Name, Clause: clause, Msg: err.Error()}}
 	}
 	return ast, prg, nil
+}
+
+// callsCases reports whether a checked expression calls cases_in or
+// last_case_in: it then reads the confirmed cases of every holder.
+func callsCases(ast *cel.Ast) bool {
+	for _, ref := range ast.NativeRep().ReferenceMap() {
+		for _, o := range ref.OverloadIDs {
+			if strings.HasPrefix(o, "cases_in_") || strings.HasPrefix(o, "last_case_in_") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // kindGuard returns the kind K when a match expression is f.kind == "K"

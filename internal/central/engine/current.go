@@ -18,19 +18,9 @@ import (
 // or held by hand and stays so without being read: the cost follows the
 // holders with facts, not everyone with a status.
 func (s *Snapshot) Current(ctx context.Context, r central.StatusReader, now time.Time) (map[string]central.StatusEntry, error) {
-	ids := make([]credential.Holder, 0, len(s.Holders))
-	for _, h := range s.Holders {
-		if id, err := credential.ParseHolderID(h.ID); err == nil {
-			ids = append(ids, id) // an unparsable id is PlanSweep's error to report
-		}
-	}
-	es, err := r.EntriesOf(ctx, ids)
+	current, err := s.Entries(ctx, r)
 	if err != nil {
 		return nil, err
-	}
-	current := make(map[string]central.StatusEntry, len(es))
-	for _, e := range es {
-		current[e.Holder.String()] = e
 	}
 	added := false
 	for e, err := range r.HeldBy(ctx, SourceEngine, now) {
@@ -49,6 +39,26 @@ func (s *Snapshot) Current(ctx context.Context, r central.StatusReader, now time
 	}
 	if added {
 		slices.SortFunc(s.Holders, func(a, b Holder) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return current, nil
+}
+
+// Entries reads from r the status entries of the snapshot's holders, by
+// holder id.
+func (s *Snapshot) Entries(ctx context.Context, r central.StatusReader) (map[string]central.StatusEntry, error) {
+	ids := make([]credential.Holder, 0, len(s.Holders))
+	for _, h := range s.Holders {
+		if id, err := credential.ParseHolderID(h.ID); err == nil {
+			ids = append(ids, id) // an unparsable id is PlanSweep's error to report
+		}
+	}
+	es, err := r.EntriesOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	current := make(map[string]central.StatusEntry, len(es))
+	for _, e := range es {
+		current[e.Holder.String()] = e
 	}
 	return current, nil
 }

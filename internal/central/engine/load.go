@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"sentinel/internal/central"
 )
@@ -22,6 +23,48 @@ type Snapshot struct {
 // compiles (a newer build refusing an older source) is an error naming
 // it: nothing should be judged by half the rules.
 func Load(ctx context.Context, r central.EngineReader) (*Snapshot, error) {
+	s, err := loadWorld(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	facts, err := r.AllFacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range facts {
+		if n := len(s.Holders); n == 0 || s.Holders[n-1].ID != f.Holder {
+			s.Holders = append(s.Holders, Holder{ID: f.Holder})
+		}
+		h := &s.Holders[len(s.Holders)-1]
+		h.Facts = append(h.Facts, f)
+	}
+	return s, nil
+}
+
+// LoadHolders reads a Snapshot like Load's, but with the facts of the
+// holders ids only (each once, in id order, with or without facts): what
+// judging a few holders after an event needs. Its World knows only their
+// confirmed cases: Set.UsesCases says whether the rules would see the
+// difference.
+func LoadHolders(ctx context.Context, r central.EngineReader, ids []string) (*Snapshot, error) {
+	s, err := loadWorld(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		facts, err := r.Facts(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		s.Holders = append(s.Holders, Holder{ID: id, Facts: facts})
+	}
+	return s, nil
+}
+
+// loadWorld reads the areas and the rule sets of a Snapshot.
+func loadWorld(ctx context.Context, r central.EngineReader) (*Snapshot, error) {
 	areas, err := r.Areas(ctx)
 	if err != nil {
 		return nil, err
@@ -38,18 +81,7 @@ func Load(ctx context.Context, r central.EngineReader) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the stored areas: %w", err)
 	}
-	facts, err := r.AllFacts(ctx)
-	if err != nil {
-		return nil, err
-	}
 	s := &Snapshot{Areas: tree, Records: map[string]central.RuleSet{}}
-	for _, f := range facts {
-		if n := len(s.Holders); n == 0 || s.Holders[n-1].ID != f.Holder {
-			s.Holders = append(s.Holders, Holder{ID: f.Holder})
-		}
-		h := &s.Holders[len(s.Holders)-1]
-		h.Facts = append(h.Facts, f)
-	}
 	recs, err := r.RuleSets(ctx)
 	if err != nil {
 		return nil, err

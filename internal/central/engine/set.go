@@ -73,3 +73,14 @@ func (s *Set) Evaluate(h Holder, w *World, now time.Time) (Result, error) {
 	}
 	return rs.Evaluate(h, w, now)
 }
+
+// UsesCases reports whether a rule set of s reads every holder's
+// confirmed cases (RuleSet.UsesCases).
+func (s *Set) UsesCases() bool {
+	for _, rs := range s.byRegion {
+		if rs.UsesCases() {
+			return true
+		}
+	}
+	return false
+}

@@ -102,3 +102,38 @@ func (s *Snapshot) risky(area string, from, now time.Time) bool {
 	}
 	return false
 }
+
+// AddVisitsOf is AddVisits for the snapshot's holders alone (LoadHolders):
+// it reads each holder's passages rather than every passage at the risky
+// sites.
+func (s *Snapshot) AddVisitsOf(ctx context.Context, src PassageSource, now time.Time, lookback time.Duration) (int, error) {
+	from := now.Add(-lookback)
+	added := 0
+	for i := range s.Holders {
+		h := &s.Holders[i]
+		have := map[string]bool{}
+		for _, f := range h.Facts {
+			if f.Kind == KindVisit {
+				have[f.Source] = true
+			}
+		}
+		for p, err := range src.Passages(ctx, central.Filter{Holder: h.ID, From: from, To: now.Add(time.Nanosecond)}) {
+			if err != nil {
+				return added, fmt.Errorf("visits of %s: %w", h.ID, err)
+			}
+			site, ok := s.Areas.sites[p.Site]
+			if !ok || p.Decision != string(passage.Admit) || rank(s.Areas.Level(site.Area, p.Time)) < rank(Medium) {
+				continue
+			}
+			f := Fact{Holder: h.ID, Kind: KindVisit, At: p.Time.UTC(), Site: p.Site, Area: site.Area,
+				Source: fmt.Sprintf("passage:%s/%s/%d", p.Device, p.Epoch, p.Seq)}
+			if have[f.Source] {
+				continue
+			}
+			have[f.Source] = true
+			h.Facts = append(h.Facts, f)
+			added++
+		}
+	}
+	return added, nil
+}

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 )
 
 // TestAddVisits: passages reach the rules as visits when their site's area
@@ -51,5 +53,77 @@ func TestAddVisits(t *testing.T) {
 				t.Errorf("a second pass added %d visits", n)
 			}
 		})
+	}
+}
+
+// TestAddVisitsOf: a snapshot of some holders gets the same visits from
+// their own passages as AddVisits gives them from every risky site's.
+func TestAddVisitsOf(t *testing.T) {
+	ps := []passageAt{
+		{"ZJ:1", "STN-NB", day(6, 9, 0), "admit"},
+		{"ZJ:2", "STN-NB", day(4, 9, 0), "admit"},
+		{"ZJ:3", "STN-NB", day(6, 10, 0), "deny"},
+		{"ZJ:4", "SM-HZ-1", day(6, 9, 0), "admit"},
+		{"ZJ:5", "STN-NB", day(1, 9, 0), "admit"},
+		{"HB:7", "SM-XL", day(10, 12, 0), "admit"},
+		{"ZJ:1", "STN-NB", day(10, 18, 0), "admit"},
+		{"ZJ:1", "NOWHERE", day(10, 19, 0), "admit"}, // a site ops have not placed
+	}
+	for name, st := range contactStores(t, ps) {
+		t.Run(name, func(t *testing.T) {
+			set, err := NewSet(seed(t, "zhejiang.rules"), seed(t, "hubei.rules"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			now, lookback := day(11), 7*24*time.Hour
+			all := &Snapshot{Areas: testAreas(t), Deployed: set, Holders: []Holder{{ID: "ZJ:1", Facts: []Fact{home("ZJ:1", "ZJ-HZ")}}}}
+			if _, err := all.AddVisits(context.Background(), st, now, lookback); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"ZJ:1", "ZJ:2", "ZJ:3", "ZJ:4", "HB:7", "ZJ:9"} {
+				some := &Snapshot{Areas: all.Areas, Deployed: set, Holders: []Holder{{ID: id}}}
+				if id == "ZJ:1" {
+					some.Holders[0].Facts = []Fact{home("ZJ:1", "ZJ-HZ")}
+				}
+				if _, err := some.AddVisitsOf(context.Background(), st, now, lookback); err != nil {
+					t.Fatal(err)
+				}
+				if got, want := fmt.Sprint(some.Holders[0].Facts), fmt.Sprint(all.Holder(id).Facts); got != want {
+					t.Errorf("%s: AddVisitsOf gave %s, AddVisits %s", id, got, want)
+				}
+				if n, _ := some.AddVisitsOf(context.Background(), st, now, lookback); n != 0 {
+					t.Errorf("%s: a second pass added %d visits", id, n)
+				}
+			}
+		})
+	}
+}
+
+func TestUsesCases(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{"rule r\n  match f.kind == \"confirmed\"\n  red confirmed\n", false},
+		{"rule r\n  match f.kind == \"home\" && cases_in(f.area, now - duration(\"336h\")) > 0\n  red confirmed\n", true},
+		{"rule r\n  match f.kind == \"home\"\n  when last_case_in(holder.home) > timestamp(0)\n  red confirmed\n", true},
+		{"rule r\n  match f.kind == \"home\"\n  from last_case_in(f.area)\n  red confirmed\n", true},
+	} {
+		rs, err := Compile("cases.rules", []byte("region ZJ\nversion cases\n"+tc.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, _ := NewSet(rs)
+		if rs.UsesCases() != tc.want || set.UsesCases() != tc.want {
+			t.Errorf("%q: UsesCases %v, want %v", tc.src, rs.UsesCases(), tc.want)
+		}
+	}
+	for _, name := range []string{"zhejiang.rules", "hubei.rules", "hangzhou-compound-contacts.rules"} {
+		if seed(t, name).UsesCases() {
+			t.Errorf("%s reads every case", name)
+		}
+	}
+	if !seed(t, "hangzhou-compound-all.rules").UsesCases() {
+		t.Error("hangzhou-compound-all.rules: UsesCases false")
 	}
 }

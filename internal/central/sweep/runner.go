@@ -25,12 +25,21 @@ type Runner struct {
 // Events returns the event path: each event-started sweep runs at the
 // publisher's clock. Start it, and hand OnFever to the ingest
 // (server.Config.OnFever).
+//
+// A fever judges its holder alone (RunHolders), so that its delta does
+// not wait for a sweep of everyone.
 func (r *Runner) Events() *Events {
-	return NewEvents(func(ctx context.Context) {
+	e := NewEvents(func(ctx context.Context) {
 		now := r.now()
 		rep, err := Run(ctx, r.Store, r.Publisher, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "a fever was recorded"})
 		r.report(ctx, rep, err, "after a fever")
 	})
+	e.runHolders = func(ctx context.Context, holders []string) {
+		now := r.now()
+		rep, err := RunHolders(ctx, r.Store, r.Publisher, now, holders, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "a fever was recorded"})
+		r.report(ctx, rep, err, "after a fever")
+	}
+	return e
 }
 
 // Scheduled is the sweep of each scheduled round
@@ -74,4 +83,4 @@ func (r *Runner) logger() *slog.Logger {
 
 // OnFever reports a fever kept at ingest as an event: the signature of
 // server.Config.OnFever.
-func (e *Events) OnFever(central.Fact) { e.Notify() }
+func (e *Events) OnFever(f central.Fact) { e.NotifyHolder(f.Holder) }

@@ -63,6 +63,41 @@ func Run(ctx context.Context, st central.Store, pub *statuspub.Publisher, now ti
 	if err != nil {
 		return rep, err
 	}
+	return publish(ctx, st, pub, snap, current, at, by, rep)
+}
+
+// RunHolders is Run for the holders named alone, after an event about
+// them (a fever kept at ingest): it reads their facts, passages and
+// statuses only, so that its cost does not grow with the holders the
+// centre knows. When a deployed rule set reads every holder's confirmed
+// cases (cases_in, last_case_in), judging one holder needs them all and
+// it runs Run.
+func RunHolders(ctx context.Context, st central.Store, pub *statuspub.Publisher, now time.Time, holders []string, by central.ChangeBy) (Report, error) {
+	at := now.UTC()
+	now = at.Truncate(time.Second)
+	rep := Report{At: now, Changes: []Change{}}
+	var snap *engine.Snapshot
+	if err := st.ViewEngine(ctx, func(r central.EngineReader) (err error) { snap, err = engine.LoadHolders(ctx, r, holders); return err }); err != nil {
+		return rep, err
+	}
+	if snap.Deployed.UsesCases() {
+		return Run(ctx, st, pub, at, by)
+	}
+	if _, err := snap.AddVisitsOf(ctx, st, at, snap.Deployed.Lookback()); err != nil {
+		return rep, err
+	}
+	var current map[string]central.StatusEntry
+	err := st.ViewStatus(ctx, func(r central.StatusReader) (err error) { current, err = snap.Entries(ctx, r); return err })
+	if err != nil {
+		return rep, err
+	}
+	return publish(ctx, st, pub, snap, current, at, by, rep)
+}
+
+// publish plans the judgement of snap's holders at at and publishes it.
+func publish(ctx context.Context, st central.Store, pub *statuspub.Publisher, snap *engine.Snapshot, current map[string]central.StatusEntry,
+	at time.Time, by central.ChangeBy, rep Report) (Report, error) {
+	now := rep.At
 	plan := engine.PlanSweep(snap, snap.Deployed, current, at)
 	rep.ByHand, rep.Unjudged = plan.ByHand, plan.Unjudged
 	for _, e := range plan.Errors {
