@@ -19,6 +19,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/crypto/valueset"
 	"sentinel/internal/central/bundles"
+	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/cli"
 	"sentinel/internal/passage"
@@ -38,6 +39,19 @@ func runBundles(ctx context.Context, args []string, stdin io.Reader, stdout, std
 // is needed to publish only.
 func openRepo(data string, root crypto.PublicKey) (*bundles.Repo, error) {
 	return bundles.Open(bundles.Options{Dir: filepath.Join(data, "bundles"), Root: root})
+}
+
+// bundlesPostgresFlag is the help of bundles publish|list --postgres.
+const bundlesPostgresFlag = "the centre's PostgreSQL at `URL` (as serve --postgres), which keeps the bundles for every server on it, instead of --data's bundles directory"
+
+// openSharedRepo opens the store at pgURL, which keeps the bundles of
+// every server on it, for a publisher of data's directory.
+func openSharedRepo(ctx context.Context, pgURL string) (*pgstore.Store, error) {
+	st, err := pgstore.Open(ctx, pgURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--postgres: %w", err)
+	}
+	return st, nil
 }
 
 // publishUsage is the synopsis of bundles publish.
@@ -90,6 +104,7 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 	delPath := fs.String("delegation", "", "the signing key's delegation `FILE` from the root (required unless --key is the root)")
 	rootPub := fs.String("root-pub", "", "the operator root's public key `FILE` (required)")
 	data := fs.String("data", defaultCentralData, "the centre's data `DIR`")
+	pgURL := fs.String("postgres", "", bundlesPostgresFlag)
 	fresh := fs.String("fresh", "24h", "how long the bundle stays fresh after issue")
 	grace := fs.String("grace", "72h", "how long after issue it is still usable in grace")
 	siteType := fs.String("site-type", "", "policy: the `TYPE` of site it is for (default: the published config bundle's site_type)")
@@ -162,7 +177,16 @@ func runBundlesPublish(ctx context.Context, args []string, stdin io.Reader, stdo
 			prep *bundles.Prepared
 			e    bundles.Entry
 		)
-		err = (&statuspub.Publisher{DataDir: *data, Root: root}).Locked(func(repo *bundles.Repo) error {
+		pub := &statuspub.Publisher{DataDir: *data, Root: root}
+		if *pgURL != "" {
+			st, err := openSharedRepo(ctx, *pgURL)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			pub.Shared = st
+		}
+		err = pub.Locked(func(repo *bundles.Repo) error {
 			var err error
 			if valueSets != nil {
 				prep, err = repo.PrepareValueSets(pos[1], valueSets)
@@ -282,6 +306,7 @@ func readResidents(path string) ([]string, error) {
 func runBundlesList(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central bundles list", stderr, cli.CommandHelp(ctx))
 	data := fs.String("data", defaultCentralData, "the centre's data `DIR`")
+	pgURL := fs.String("postgres", "", bundlesPostgresFlag)
 	asJSON := fs.Bool("json", false, "print JSON")
 	return cli.Exit(stderr, "sentinel-central bundles list", func() error {
 		pos, err := cli.Parse(fs, args)
@@ -291,12 +316,24 @@ func runBundlesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if len(pos) != 0 {
 			return cli.Usagef("list takes no arguments")
 		}
-		if err := needData(*data); err != nil {
-			return err
-		}
-		repo, err := openRepo(*data, nil)
-		if err != nil {
-			return err
+		var repo *bundles.Repo
+		if *pgURL != "" {
+			st, err := openSharedRepo(ctx, *pgURL)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			repo, err = bundles.Open(bundles.Options{Shared: st})
+			if err != nil {
+				return err
+			}
+		} else {
+			if err := needData(*data); err != nil {
+				return err
+			}
+			if repo, err = openRepo(*data, nil); err != nil {
+				return err
+			}
 		}
 		list := repo.List()
 		if *asJSON {

@@ -294,19 +294,29 @@ func testServe(t *testing.T, storeArgs []string, open func(data string) central.
 
 		// A policy published while the server runs is served next.
 		writeTestFile(t, filepath.Join(dir, "p2.policy"), bundlestest.Policy(t, "p2"))
-		mustRun(t, "bundles", "publish", "policy", filepath.Join(dir, "p2.policy"), "--key", signer, "--delegation", del, "--root-pub", rootPub, "--data", data)
-		resp, err = hc.Get("https://" + s.mtls + syncserver.BundlePath(1, trust.KindPolicy))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
+		// On PostgreSQL the bundles are in the database (--postgres), for
+		// every server on it, which asks for a change once a second.
+		mustRun(t, append([]string{"bundles", "publish", "policy", filepath.Join(dir, "p2.policy"), "--key", signer, "--delegation", del, "--root-pub", rootPub, "--data", data}, storeArgs...)...)
 		root, err := readPublicKey(rootPub)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b, _, err := trust.OpenBundle(body, root, time.Now(), trust.State{}); err != nil || b.Version != 2 {
-			t.Errorf("got HTTP %d, %v, want policy version 2 after the publish", resp.StatusCode, err)
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			resp, err = hc.Get("https://" + s.mtls + syncserver.BundlePath(1, trust.KindPolicy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			b, _, err := trust.OpenBundle(body, root, time.Now(), trust.State{})
+			if err == nil && b.Version == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("got HTTP %d, %v, want policy version 2 after the publish", resp.StatusCode, err)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 
 		nonce := make([]byte, syncserver.MinNonce)

@@ -18,7 +18,8 @@ import (
 
 // TestStatusOnPostgres: with --postgres the statuses are in PostgreSQL and
 // nothing of them is written to the data directory (no status.db, no
-// central.db); the bundles are.
+// central.db), nor are the bundles: they are in the database too, where
+// every server on it reads them.
 func TestStatusOnPostgres(t *testing.T) {
 	cs := pgtest.NewDatabase(t)
 	e := newStatusEnv(t)
@@ -54,6 +55,7 @@ func TestStatusOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	tm := e.terminal(t)
+	tm.shared = st // the bundles are in the database, for every server on it
 	tm.sync(t, e)
 	if c := tm.list.Counts(); c.Native != 2 || c.Revoked != 1 {
 		t.Errorf("terminal: got %+v, want 2 native and 1 revoked", c)

@@ -66,6 +66,9 @@ func (e statusEnv) status(sub string, args ...string) (int, statusPublished, str
 type terminal struct {
 	list *status.List
 	root any
+	// shared is the store that keeps the repository (PostgreSQL); nil
+	// reads it from the data directory.
+	shared bundles.Shared
 }
 
 func (e statusEnv) terminal(t *testing.T) *terminal {
@@ -85,7 +88,7 @@ func (e statusEnv) terminal(t *testing.T) *terminal {
 // returns the kinds applied.
 func (tm *terminal) sync(t *testing.T, e statusEnv) []trust.Kind {
 	t.Helper()
-	repo, err := bundles.Open(bundles.Options{Dir: filepath.Join(e.data, "bundles")})
+	repo, err := bundles.Open(bundles.Options{Dir: filepath.Join(e.data, "bundles"), Shared: tm.shared})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,8 +30,20 @@
 // index last, so a crash leaves the previous state or the new one. A delta
 // file not named in the index is ignored and overwritten.
 //
+// # In a shared store
+//
+// With Options.Shared (pgstore on PostgreSQL) the same files live in the
+// database instead, written in one transaction that raises a generation,
+// so that every central server on it hands out the same bundles and sees
+// a new one at its next look (internal/central/server asks for the
+// generation at most once a second). ImportDir moves a directory's
+// repository into an empty shared store once and renames its index to
+// index.json.imported; Open of that directory then fails with ErrMoved,
+// which tells the operator to publish with --postgres.
+//
 // # Caveats
 //
-// One process owns a directory: Open takes no lock against a second
-// sentinel-central publishing into the same directory at the same time.
+// Open takes no lock: publishers hold the repository's lock around
+// Open and Publish (statuspub.Publisher.Locked: a lock file in the data
+// directory, or Shared.LockBundles, an advisory lock of the database).
 package bundles

@@ -1,6 +1,7 @@
 package bundles
 
 import (
+	"context"
 	"crypto"
 	"encoding/hex"
 	"encoding/json"
@@ -48,7 +49,36 @@ type Options struct {
 	// MaxChain bounds the status deltas kept after a base (DefaultMaxChain
 	// when 0); a delta beyond it is refused: publish a new base.
 	MaxChain int
+	// Shared, when set, keeps the repository in a store that several
+	// servers share (PostgreSQL) instead of Dir.
+	Shared Shared
 }
+
+// Shared keeps a repository's files in a store that every central server
+// on it reads, so that a bundle one server (or an ops command) publishes
+// is the one every server hands out. pgstore.Store implements it.
+type Shared interface {
+	// LoadBundles returns every file of the repository by name (IndexFile
+	// and the bundles it names) and the generation they were read at, in
+	// one consistent read.
+	LoadBundles(ctx context.Context) (map[string][]byte, int64, error)
+	// BundleGeneration returns the generation, which every SaveBundles
+	// raises: a server reads the files again when it moved.
+	BundleGeneration(ctx context.Context) (int64, error)
+	// SaveBundles writes the files of write and removes those of drop in
+	// one transaction, and returns the new generation.
+	SaveBundles(ctx context.Context, write map[string][]byte, drop []string) (int64, error)
+	// LockBundles runs fn holding the repository's lock, which keeps
+	// every other publisher on the store out (of every server), waiting
+	// at most timeout for it.
+	LockBundles(ctx context.Context, timeout time.Duration, fn func() error) error
+}
+
+// IndexFile is the repository's index, written last.
+const IndexFile = "index.json"
+
+// sharedTimeout bounds one read or write of a shared repository.
+const sharedTimeout = 30 * time.Second
 
 // Entry describes a published bundle.
 type Entry struct {
@@ -76,14 +106,15 @@ type Repo struct {
 	mu    sync.Mutex
 	idx   index
 	files map[string][]byte // file name → bytes, as on disk
+	gen   int64             // of a shared repository: the generation read
 }
 
 var _ server.BundleSource = (*Repo)(nil)
 
 // Open opens (or creates) the repository in opts.Dir and reads its bundles.
 func Open(opts Options) (*Repo, error) {
-	if opts.Dir == "" {
-		return nil, errors.New("bundles: open: Dir is required")
+	if opts.Dir == "" && opts.Shared == nil {
+		return nil, errors.New("bundles: open: Dir or Shared is required")
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -91,32 +122,31 @@ func Open(opts Options) (*Repo, error) {
 	if opts.MaxChain <= 0 {
 		opts.MaxChain = DefaultMaxChain
 	}
+	if opts.Shared != nil {
+		return openShared(opts)
+	}
 	if err := os.MkdirAll(filepath.Join(opts.Dir, "status-delta"), 0o755); err != nil {
 		return nil, fmt.Errorf("bundles: open: %w", err)
 	}
 	r := &Repo{opts: opts, idx: index{Kinds: map[trust.Kind]Entry{}}, files: map[string][]byte{}}
-	data, err := os.ReadFile(filepath.Join(opts.Dir, "index.json"))
+	data, err := os.ReadFile(filepath.Join(opts.Dir, IndexFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if _, err := os.Stat(filepath.Join(opts.Dir, ImportedIndex)); err == nil {
+			return nil, fmt.Errorf("%w (%s): this centre keeps them in PostgreSQL; give the command --postgres URL", ErrMoved, filepath.Join(opts.Dir, ImportedIndex))
+		}
 		return r, nil
 	case err != nil:
 		return nil, fmt.Errorf("bundles: open: %w", err)
 	}
 	if err := json.Unmarshal(data, &r.idx); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrIndex, filepath.Join(opts.Dir, "index.json"), err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrIndex, filepath.Join(opts.Dir, IndexFile), err)
 	}
 	if r.idx.Kinds == nil {
 		r.idx.Kinds = map[trust.Kind]Entry{}
 	}
-	var names []string
-	for _, e := range r.idx.Kinds {
-		names = append(names, fileName(e))
-	}
-	for _, e := range r.idx.Chain {
-		names = append(names, fileName(e))
-	}
-	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join(opts.Dir, n))
+	for _, n := range r.names() {
+		b, err := os.ReadFile(filepath.Join(opts.Dir, filepath.FromSlash(n)))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrIndex, err)
 		}
@@ -125,10 +155,79 @@ func Open(opts Options) (*Repo, error) {
 	return r, nil
 }
 
+// openShared reads the repository from opts.Shared.
+func openShared(opts Options) (*Repo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	files, gen, err := opts.Shared.LoadBundles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bundles: open the shared repository: %w", err)
+	}
+	r := &Repo{opts: opts, idx: index{Kinds: map[trust.Kind]Entry{}}, files: map[string][]byte{}, gen: gen}
+	data, ok := files[IndexFile]
+	if !ok {
+		return r, nil
+	}
+	if err := json.Unmarshal(data, &r.idx); err != nil {
+		return nil, fmt.Errorf("%w: the shared repository's %s: %v", ErrIndex, IndexFile, err)
+	}
+	if r.idx.Kinds == nil {
+		r.idx.Kinds = map[trust.Kind]Entry{}
+	}
+	for _, n := range r.names() {
+		b, ok := files[n]
+		if !ok {
+			return nil, fmt.Errorf("%w: the shared repository's index names %s, which it lacks", ErrIndex, n)
+		}
+		r.files[n] = b
+	}
+	return r, nil
+}
+
+// names are the files the index names.
+func (r *Repo) names() []string {
+	var names []string
+	for _, e := range r.idx.Kinds {
+		names = append(names, fileName(e))
+	}
+	for _, e := range r.idx.Chain {
+		names = append(names, fileName(e))
+	}
+	return names
+}
+
+// Generation is the shared store's generation the repository was read at
+// or last wrote (0 for a directory).
+func (r *Repo) Generation() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gen
+}
+
+// Files returns every file of the repository by name, the index
+// included, as a shared store keeps them: to copy a directory into one.
+func (r *Repo) Files() (map[string][]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string][]byte, len(r.files)+1)
+	for n, b := range r.files {
+		out[filepath.ToSlash(n)] = b
+	}
+	if len(r.idx.Kinds) == 0 && len(r.idx.Chain) == 0 {
+		return out, nil
+	}
+	ib, err := json.MarshalIndent(r.idx, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	out[IndexFile] = append(ib, '\n')
+	return out, nil
+}
+
 // fileName is where e's bundle lives, relative to Dir.
 func fileName(e Entry) string {
 	if e.Kind == trust.KindStatusDelta {
-		return filepath.Join("status-delta", fmt.Sprintf("%020d.bundle", e.Version))
+		return "status-delta/" + fmt.Sprintf("%020d.bundle", e.Version)
 	}
 	return string(e.Kind) + ".bundle"
 }
@@ -272,21 +371,34 @@ func (r *Repo) Publish(kind trust.Kind, payload []byte, signer crypto.Signer, d 
 		next.Kinds[kind] = e
 	}
 	name := fileName(e)
-	if err := atomicfile.WriteFile(filepath.Join(r.opts.Dir, name), data, 0o644); err != nil {
-		return Entry{}, fmt.Errorf("bundles: publish %s: %w", kind, err)
-	}
 	ib, err := json.MarshalIndent(next, "", "  ")
 	if err != nil {
 		return Entry{}, fmt.Errorf("bundles: publish %s: %w", kind, err)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(r.opts.Dir, "index.json"), append(ib, '\n'), 0o644); err != nil {
-		return Entry{}, fmt.Errorf("bundles: publish %s: %w", kind, err)
+	ib = append(ib, '\n')
+	if sh := r.opts.Shared; sh != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		gen, err := sh.SaveBundles(ctx, map[string][]byte{name: data, IndexFile: ib}, drop)
+		if err != nil {
+			return Entry{}, fmt.Errorf("bundles: publish %s into the shared repository: %w", kind, err)
+		}
+		r.gen = gen
+	} else {
+		if err := atomicfile.WriteFile(filepath.Join(r.opts.Dir, filepath.FromSlash(name)), data, 0o644); err != nil {
+			return Entry{}, fmt.Errorf("bundles: publish %s: %w", kind, err)
+		}
+		if err := atomicfile.WriteFile(filepath.Join(r.opts.Dir, IndexFile), ib, 0o644); err != nil {
+			return Entry{}, fmt.Errorf("bundles: publish %s: %w", kind, err)
+		}
 	}
 	r.idx = next
 	r.files[name] = data
 	for _, n := range drop {
 		delete(r.files, n)
-		os.Remove(filepath.Join(r.opts.Dir, n)) // the index no longer names it
+		if r.opts.Shared == nil {
+			os.Remove(filepath.Join(r.opts.Dir, filepath.FromSlash(n))) // the index no longer names it
+		}
 	}
 	return e, nil
 }

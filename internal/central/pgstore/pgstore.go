@@ -36,6 +36,8 @@ type Store struct {
 
 	mu    sync.Mutex
 	parts map[string]bool // partitions known to exist
+
+	bundleMu chan struct{} // one LockBundles of this process at a time
 }
 
 // Open connects to the database that connString names (a URL or
@@ -60,7 +62,7 @@ func Open(ctx context.Context, connString string, opts *Options) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: %w", err)
 	}
-	s := &Store{connString: connString, pool: newPool(cfg, o.MaxConns), now: o.Now, parts: map[string]bool{}}
+	s := &Store{connString: connString, pool: newPool(cfg, o.MaxConns), now: o.Now, parts: map[string]bool{}, bundleMu: make(chan struct{}, 1)}
 	conn, err := s.pool.acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: connect to %s:%d: %w", cfg.Host, cfg.Port, err)
@@ -706,7 +708,9 @@ func (s *Store) DropBefore(ctx context.Context, horizon time.Time) ([]string, er
 		if perr != nil || day.AddDate(0, 0, 1).After(horizon) {
 			continue
 		}
-		if _, err = conn.Exec(ctx, "DROP TABLE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		// IF EXISTS: every server's scheduler applies retention, and
+		// another may have dropped the day since the list was read.
+		if _, err = conn.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
 			return dropped, fmt.Errorf("pgstore: drop partition %s: %w", name, err)
 		}
 		s.mu.Lock()

@@ -85,10 +85,16 @@ func TestTenDays(t *testing.T) {
 	})
 }
 
-// liveRepo serves the repository as it is on disk, as serve does.
-type liveRepo struct{ dir string }
+// liveRepo serves the repository as it is now, as serve does: on disk,
+// or in the store when the store keeps it (PostgreSQL).
+type liveRepo struct {
+	dir    string
+	shared bundles.Shared
+}
 
-func (l liveRepo) open() (*bundles.Repo, error) { return bundles.Open(bundles.Options{Dir: l.dir}) }
+func (l liveRepo) open() (*bundles.Repo, error) {
+	return bundles.Open(bundles.Options{Dir: l.dir, Shared: l.shared})
+}
 
 func (l liveRepo) Latest(k trust.Kind) (*syncserver.Published, error) {
 	r, err := l.open()
@@ -288,12 +294,13 @@ func runTenDays(t *testing.T, store central.Store, purge schedule.Store, slack t
 	}
 	ingest(past...)
 
+	shared, _ := store.(bundles.Shared)
 	sched, err := schedule.New(schedule.Options{Publisher: pub, Retention: retention, Stores: []schedule.Store{purge},
 		Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := syncserver.NewDownload(syncserver.DownloadOptions{Bundles: liveRepo{dir: filepath.Join(data, statuspub.BundlesDir)},
+	h, err := syncserver.NewDownload(syncserver.DownloadOptions{Bundles: liveRepo{dir: filepath.Join(data, statuspub.BundlesDir), shared: shared},
 		Auth: servertest.HeaderAuth{}, TimeKey: keys.Signer, TimeDelegation: keys.Delegation, Now: clk.Now,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

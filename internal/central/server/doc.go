@@ -27,5 +27,15 @@
 // The caller opens and closes the store (Config.Store). The bundle
 // repository is read from DataDir/bundles, where sentinel-central bundles
 // publish writes it, and opened again when its index changes (a stat per
-// download); one process publishes into it at a time.
+// download); one process publishes into it at a time. On a store that
+// keeps it for every server (bundles.Shared: pgstore), it is read from
+// the store instead, and again when the store's generation moved (asked
+// at most every Config.BundlePoll); a data directory's repository from
+// before moves into the store at the first Start.
+//
+// Several servers may share one store behind a load balancer passing TLS
+// through (docs/scaling.md): each needs the same device CA in its data
+// directory. What stays per process: the rate limits of enrolment and
+// the operator API (per source address, per server), the revocation
+// sweep, and the metrics.
 package server

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -26,6 +28,7 @@ import (
 	"sentinel/internal/central/metrics"
 	"sentinel/internal/central/syncstore"
 	"sentinel/internal/central/throttle"
+	syncenrol "sentinel/sync/enrol"
 	"sentinel/sync/protocol"
 	syncserver "sentinel/sync/server"
 )
@@ -137,6 +140,10 @@ type Config struct {
 	// Prometheus; empty serves none. It must be a listener of its own:
 	// the device, enrolment and operator listeners never serve metrics.
 	MetricsListen string
+	// BundlePoll is how often, at most, the server asks a store that
+	// keeps the bundle repository for several servers (pgstore) whether
+	// the bundles changed (DefaultBundlePoll when 0).
+	BundlePoll time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger gets the server's events (discarded when nil).
@@ -292,14 +299,29 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	cfg := s.cfg
 	now := cfg.Now()
-	ca, err := enrol.LoadCA(cfg.DataDir, true, now)
+	ca, err := s.deviceCA(ctx, now)
 	if err != nil {
-		return fmt.Errorf("server: device CA: %w", err)
+		return err
 	}
 	st := cfg.Store // the registry of tokens and devices too
 	rev := enrol.Revocations{Registry: st}
-	repo, err := openLiveRepo(bundles.Options{Dir: filepath.Join(cfg.DataDir, BundlesDir), Root: cfg.Root, Now: cfg.Now},
-		s.logger.With("component", "bundles"))
+	ropts := bundles.Options{Dir: filepath.Join(cfg.DataDir, BundlesDir), Root: cfg.Root, Now: cfg.Now}
+	if sh, ok := st.(bundles.Shared); ok {
+		// Every server on this store hands out the bundles the store
+		// keeps; a data directory's own, from before, moves in once.
+		ropts.Shared = sh
+		err := sh.LockBundles(ctx, 30*time.Second, func() error {
+			moved, err := bundles.ImportDir(ctx, ropts)
+			if moved {
+				s.logger.Info("bundles moved into the database: every server on it serves them now; publish with --postgres", "from", ropts.Dir)
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("server: bundle repository: %w", err)
+		}
+	}
+	repo, err := openLiveRepo(ropts, cfg.BundlePoll, s.logger.With("component", "bundles"))
 	if err != nil {
 		return fmt.Errorf("server: bundle repository: %w", err)
 	}
@@ -422,6 +444,51 @@ func (s *Server) Start(ctx context.Context) error {
 	s.logger.Info("listening", "listener", "mtls", "addr", lnMTLS.Addr().String(), "serves", "upload, download, renewal")
 	s.logger.Info("listening", "listener", "enrol", "addr", lnEnrol.Addr().String(), "serves", "enrolment")
 	return nil
+}
+
+// caPinner is a store that several servers share (pgstore): it pins the
+// device CA of the first server, which every other one must hold too.
+type caPinner interface {
+	DeviceCA(ctx context.Context) ([]byte, error)
+	PinDeviceCA(ctx context.Context, cert []byte) ([]byte, error)
+}
+
+// ErrOtherCA: the data directory's device CA is not the one the other
+// servers on the store use.
+var ErrOtherCA = errors.New("server: this data directory's device CA is not the one the other servers on this database use")
+
+// deviceCA loads the data directory's device CA, making one when there is
+// none, unless the store is shared and pins another: behind a load
+// balancer, every server must hold the same CA, or terminals enrolled at
+// one are refused by the next.
+func (s *Server) deviceCA(ctx context.Context, now time.Time) (*enrol.CA, error) {
+	dir := s.cfg.DataDir
+	pin, shared := s.cfg.Store.(caPinner)
+	if shared {
+		pinned, err := pin.DeviceCA(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("server: device CA: %w", err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, enrol.CACertFile)); pinned != nil && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s has none; copy %s and %s (mode 0600) from the data directory of a server already running on this database, then start again",
+				ErrOtherCA, dir, enrol.CACertFile, enrol.CAKeyFile)
+		}
+	}
+	ca, err := enrol.LoadCA(dir, true, now)
+	if err != nil {
+		return nil, fmt.Errorf("server: device CA: %w", err)
+	}
+	if shared {
+		pinned, err := pin.PinDeviceCA(ctx, ca.PEM())
+		if err != nil {
+			return nil, fmt.Errorf("server: device CA: %w", err)
+		}
+		if cert, err := syncenrol.ParseCertificatePEM(pinned); err != nil || !cert.Equal(ca.Cert) {
+			return nil, fmt.Errorf("%w: replace %s and %s in %s with those of a server already running on this database, then start again",
+				ErrOtherCA, enrol.CACertFile, enrol.CAKeyFile, dir)
+		}
+	}
+	return ca, nil
 }
 
 func (s *Server) serve(srv *http.Server, ln net.Listener, name string) {

@@ -19,6 +19,12 @@
 //     Publisher takes it before it reads the repository, so the chain it
 //     extends is the one on disk. Hold it (Publisher.Locked) around any
 //     other write to the repository from the same data directory.
+//   - On a store that keeps the repository for every server (pgstore:
+//     bundles.Shared), the repository lives in the database and the lock
+//     is the database's (an advisory lock): every server and ops command
+//     on it extends one chain, and a scheduled base that one server
+//     published is seen by the others under the lock, so it is not
+//     published twice.
 //   - A crash after the bundle was published but before the store's
 //     transaction committed leaves a published change the store lacks.
 //     The store then names an older status version than the repository,

@@ -75,6 +75,19 @@ type Publisher struct {
 	// Timeout bounds the wait for another process publishing into the
 	// same data directory (DefaultTimeout when 0).
 	Timeout time.Duration
+	// Shared keeps the repository in a store every server shares instead
+	// of DataDir; nil means Store when it is one (pgstore), else DataDir.
+	// A shared repository that is empty imports DataDir's once.
+	Shared bundles.Shared
+}
+
+// shared is the store that keeps the repository, nil for DataDir.
+func (p *Publisher) shared() bundles.Shared {
+	if p.Shared != nil {
+		return p.Shared
+	}
+	sh, _ := p.Store.(bundles.Shared)
+	return sh
 }
 
 // Result says what was published.
@@ -140,12 +153,32 @@ func ChainOf(repo *bundles.Repo) Chain {
 // lockPoll is how often Locked tries the lock another process holds.
 const lockPoll = 20 * time.Millisecond
 
-// Locked takes the data directory's publishing lock (LockFile), which
-// keeps every other publisher of the directory out, opens the repository
-// as it is on disk now, and runs fn with it.
+// Locked takes the repository's publishing lock, which keeps every other
+// publisher out, opens the repository as it is now, and runs fn with it.
+// The lock is the data directory's LockFile, or for a shared repository
+// the store's (an advisory lock of PostgreSQL, across every server on
+// it).
 func (p *Publisher) Locked(fn func(repo *bundles.Repo) error) error {
 	if p.DataDir == "" || p.Root == nil {
 		return errors.New("statuspub: the data directory and the operator root's public key are required")
+	}
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	if sh := p.shared(); sh != nil {
+		ctx := context.Background()
+		return sh.LockBundles(ctx, timeout, func() error {
+			opts := bundles.Options{Dir: filepath.Join(p.DataDir, BundlesDir), Shared: sh, Root: p.Root, Now: p.Now}
+			if _, err := bundles.ImportDir(ctx, opts); err != nil {
+				return err
+			}
+			repo, err := bundles.Open(opts)
+			if err != nil {
+				return err
+			}
+			return fn(repo)
+		})
 	}
 	if err := os.MkdirAll(p.DataDir, 0o700); err != nil {
 		return err
@@ -156,10 +189,6 @@ func (p *Publisher) Locked(fn func(repo *bundles.Repo) error) error {
 		return fmt.Errorf("statuspub: lock %s: %w", path, err)
 	}
 	defer f.Close()
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
 	deadline := time.Now().Add(timeout)
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
