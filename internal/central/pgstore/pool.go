@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -55,15 +56,34 @@ func (p *pool) acquire(ctx context.Context) (*pgx.Conn, error) {
 // release returns c to the pool, or closes it when it is broken (a
 // failed transaction may leave it in an unknown state) or the pool is
 // closed.
+//
+// A connection that the server or the network closed means the others
+// are likely gone too (a failover: the primary died or was demoted), so
+// the idle ones are closed with it, and the next acquire connects anew,
+// to whichever host the connection string finds writable
+// (target_session_attrs=read-write) rather than failing once per idle
+// connection.
 func (p *pool) release(c *pgx.Conn, broken bool) {
 	p.mu.Lock()
-	keep := !broken && !p.closed && !c.IsClosed() && c.PgConn().TxStatus() == 'I'
+	lost := c.IsClosed()
+	keep := !broken && !p.closed && !lost && c.PgConn().TxStatus() == 'I'
+	var stale []*pgx.Conn
 	if keep {
 		p.idle = append(p.idle, c)
+	} else if lost {
+		stale, p.idle = p.idle, nil
 	}
 	p.mu.Unlock()
 	if !keep {
 		c.Close(context.Background())
+	}
+	if len(stale) > 0 {
+		// A dead host must not hold the caller up.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		for _, s := range stale {
+			s.Close(ctx)
+		}
+		cancel()
 	}
 	<-p.sem
 }

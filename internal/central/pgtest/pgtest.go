@@ -217,3 +217,8 @@ func NewDatabase(t testing.TB) string {
 	}
 	return cs
 }
+
+// BinDir returns the directory of PostgreSQL's programs (initdb, pg_ctl,
+// postgres), for a harness that starts them through another program
+// (Patroni); ErrNotInstalled when there is none.
+func BinDir() (string, error) { return findBin() }

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdh"
+	"crypto/hpke"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sentinel/crypto/credential"
+	"sentinel/crypto/trust"
+	"sentinel/internal/central"
+	"sentinel/internal/central/bundles"
+	"sentinel/internal/central/bundles/bundlestest"
+	"sentinel/internal/central/enrol"
+	"sentinel/internal/central/hatest"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/pgtest"
+	"sentinel/internal/passage"
+	"sentinel/sync/client"
+	syncenrol "sentinel/sync/enrol"
+	"sentinel/sync/journal"
+	syncserver "sentinel/sync/server"
+)
+
+// TestServeBehindHAProxy runs two `sentinel-central serve` on one
+// PostgreSQL database, each with a data directory of its own, behind
+// HAProxy in TCP mode, which passes TLS through, so mutual TLS stays
+// between the terminal and the server. It shows:
+//
+//   - the second server refuses to start without the first one's device
+//     CA, saying what to copy, and starts once it has it;
+//   - both schedulers run, and the status base is published once;
+//   - a terminal's uploads, each on a new connection, land on both
+//     servers in turn, and every passage is stored exactly once;
+//   - a policy published before the move into the database and a status
+//     change made at one server are served by the other.
+func TestServeBehindHAProxy(t *testing.T) {
+	hatest.Need(t, "haproxy")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	conn := pgtest.NewDatabase(t)
+	dir := t.TempDir()
+	dataA, dataB := filepath.Join(dir, "central-a"), filepath.Join(dir, "central-b")
+	rootPub, signer, del := filepath.Join(dir, "root", "root.pub"), filepath.Join(dir, "online", "signer.key"), filepath.Join(dir, "online", "signer.delegation")
+	mustRun(t, "trust", "root-keygen", "--out", filepath.Join(dir, "root"))
+	mustRun(t, "trust", "signer-keygen", "--out", filepath.Join(dir, "online"))
+	mustRun(t, "trust", "delegate", "--root", filepath.Join(dir, "root", "root.key"), "--pub", filepath.Join(dir, "online", "signer.pub"),
+		"--kinds", "trust,status-base,status-delta,policy,config", "--valid", "90d", "--out", del)
+	mustRun(t, "trust", "hpke-keygen", "--out", filepath.Join(dir, "hpke"))
+	// A's data directory has a policy from before the servers shared a
+	// database: it moves into the database when A starts.
+	writeTestFile(t, filepath.Join(dir, "p1.policy"), bundlestest.Policy(t, "p1"))
+	mustRun(t, "bundles", "publish", "policy", filepath.Join(dir, "p1.policy"), "--key", signer, "--delegation", del, "--root-pub", rootPub, "--data", dataA)
+
+	serveArgs := func(data string) []string {
+		return []string{"--data", data, "--postgres", conn, "--root-pub", rootPub, "--hpke-key", filepath.Join(dir, "hpke", "centre.hpke.key"),
+			"--key", signer, "--delegation", del, "--metrics", "127.0.0.1:0"}
+	}
+	a := startServe(t, serveArgs(dataA)...)
+
+	// B without A's device CA: refused, in words that say what to copy.
+	var out, errOut strings.Builder
+	code := run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--enrol-listen", "127.0.0.1:0"}, serveArgs(dataB)...), strings.NewReader(""), &out, &errOut)
+	if code != exitRefused || !strings.Contains(errOut.String(), "device CA") || !strings.Contains(errOut.String(), enrol.CAKeyFile) {
+		t.Fatalf("B without A's CA: exit %d, stderr %q; want 1 naming the CA files to copy", code, errOut.String())
+	}
+	for _, f := range []string{enrol.CACertFile, enrol.CAKeyFile} {
+		if err := copyFile(filepath.Join(dataA, f), filepath.Join(dataB, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := startServe(t, serveArgs(dataB)...)
+
+	hp := hatest.StartHAProxy(t, &hatest.Frontend{Name: "central", Backends: []hatest.Backend{
+		{Name: "a", Addr: a.mtls}, {Name: "b", Addr: b.mtls},
+	}})
+	lb := hp.Addr("central")
+
+	st, err := pgstore.Open(ctx, conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Both schedulers ran their first round: one status base.
+	repo, err := bundles.Open(bundles.Options{Shared: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range repo.List() {
+		kinds = append(kinds, fmt.Sprintf("%s/%d", e.Kind, e.Version))
+	}
+	if got := strings.Join(kinds, " "); got != "policy/1 status-base/1" {
+		t.Errorf("bundles in the database after both servers started: %s; want policy/1 status-base/1 (the policy moved in from A, one base)", got)
+	}
+
+	termDir, in := enrolTerminal(t, ctx, dataA, a.enrol, "north-gate")
+	hpkePub, err := os.ReadFile(filepath.Join(dir, "hpke", "centre.hpke.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubBytes, err := hex.DecodeString(strings.TrimSpace(string(hpkePub)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	centreKey, err := hpke.DHKEM(ecdh.X25519()).NewPublicKey(pubBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Open(filepath.Join(termDir, journal.FileName), journal.Options{CentreKey: centreKey, PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	const passages = 60
+	at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	for i := range passages {
+		p := &journal.Passage{
+			Time: at.Add(time.Duration(i) * time.Second), ClockTrusted: true, Lane: "in-1",
+			Format: credential.FormatNative, Issuer: "ZJ",
+			Holder:   credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: uint32(100 + i)},
+			Decision: passage.Admit, Reasons: []string{"ok"}, PolicyVersion: 1,
+		}
+		if _, err := j.Append(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A new connection per request: HAProxy balances connections round
+	// robin, so the uploads alternate between the servers.
+	tlsCfg, err := syncenrol.ClientTLSConfig(termDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg, DisableKeepAlives: true}}
+	up, err := client.New(j, client.Options{URL: "https://" + lb, Device: in.Device, HTTP: hc, Batch: 5,
+		Timeout: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Drain(ctx); err != nil {
+		t.Fatalf("upload through HAProxy: %v\nA: %s\nB: %s", err, a.stderr, b.stderr)
+	}
+	var total float64
+	for name, s := range map[string]*served{"A": a, "B": b} {
+		n := values(scrape(t, s.metrics), "sentinel_central_ingest_records_total")[""]
+		if n == 0 {
+			t.Errorf("server %s stored no passage: the uploads did not alternate", name)
+		}
+		total += n
+	}
+	if total != passages {
+		t.Errorf("the servers stored %v passages between them, want %d", total, passages)
+	}
+	seen := map[uint64]int{}
+	for p, err := range st.Passages(ctx, central.Filter{Device: in.Device}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[p.Seq]++
+	}
+	for seq := uint64(1); seq <= passages; seq++ {
+		if seen[seq] != 1 {
+			t.Errorf("passage %d stored %d times, want once", seq, seen[seq])
+		}
+	}
+	if len(seen) != passages {
+		t.Errorf("%d passages stored, want %d", len(seen), passages)
+	}
+
+	// The policy that moved in from A's directory, from B.
+	dc := deviceClient(t, termDir)
+	root, err := readPublicKey(rootPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bb := getBundle(t, dc, "https://"+b.mtls+syncserver.BundlePath(1, trust.KindPolicy), root); bb == nil || bb.Version != 1 {
+		t.Errorf("B serves policy %v, want version 1, published at A before the move", bb)
+	}
+	// A status change made at A (through its control socket) is served
+	// by B within its poll.
+	var set struct {
+		Bundle bundles.Entry `json:"bundle"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, "status", "set", "--holder", "ZJ:7", "--status", "red", "--reason", "confirmed", "--data", dataA, "--key", signer, "--delegation", del, "--root-pub", rootPub, "--json")), &set); err != nil {
+		t.Fatal(err)
+	}
+	if set.Bundle.Kind != trust.KindStatusDelta || set.Bundle.Version != 2 {
+		t.Fatalf("status set at A published %s version %d, want the delta 2 on the base both servers share", set.Bundle.Kind, set.Bundle.Version)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		bb := getStatus(t, dc, "https://"+b.mtls+syncserver.StatusPath(1, 1), root)
+		if bb != nil && bb.Kind == trust.KindStatusDelta && bb.Version == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B serves %v since status version 1, want A's delta 2", bb)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// getBundle GETs url with the terminal's client and opens the first
+// bundle of the answer under root; nil when there is none.
+func getBundle(t *testing.T, hc *http.Client, url string, root any) *trust.Bundle {
+	t.Helper()
+	resp, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(body) == 0 {
+		return nil
+	}
+	b, _, err := trust.OpenBundle(body, root, time.Now(), trust.State{})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// getStatus GETs a status download with the terminal's client and opens
+// its first bundle under root; nil when there is none.
+func getStatus(t *testing.T, hc *http.Client, url string, root any) *trust.Bundle {
+	t.Helper()
+	resp, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	sr, err := syncserver.DecodeStatusResponse(body)
+	if err != nil || len(sr.Bundles) == 0 {
+		return nil
+	}
+	b, _, err := trust.OpenBundle(sr.Bundles[0], root, time.Now(), trust.State{})
+	if err != nil {
+		return nil
+	}
+	return b
+}
