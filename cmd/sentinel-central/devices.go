@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	berrors "go.etcd.io/bbolt/errors"
 
 	"sentinel/internal/central"
@@ -274,6 +275,7 @@ func joinFleet(reg []enrol.Device, stored []central.Device, read bool) []deviceO
 func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, data, asJSON := devicesFlags(ctx, "list", stderr)
 	pgURL := fs.String("postgres", "", "read uploads from PostgreSQL at `URL` instead of the bbolt store in --data")
+	replica := fs.String("postgres-replica", "", "read from a PostgreSQL replica at `URL` instead (e.g. with target_session_attrs=prefer-standby), sparing the primary; it may lag by the last moments of ingest")
 	srvURL := fs.String("server", "", "ask the running server's operator API at `URL` (https://HOST:PORT of serve --ops-listen) for what its store knows, which serve holds")
 	tokenFile := fs.String("token-file", "", "`FILE` holding an ops role token, for --server")
 	caFile := fs.String("ca", "", "the device CA `FILE` that verifies --server (default DATA/enrol/ca.pem)")
@@ -281,8 +283,11 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
-		if *srvURL != "" && *pgURL != "" {
+		if *srvURL != "" && (*pgURL != "" || *replica != "") {
 			return cli.Usagef("--server and --postgres: choose one (the server reads its own store)")
+		}
+		if *pgURL != "" && *replica != "" {
+			return cli.Usagef("--postgres and --postgres-replica: choose one (devices list only reads)")
 		}
 		if *srvURL == "" && (*tokenFile != "" || *caFile != "") {
 			return cli.Usagef("--token-file and --ca go with --server")
@@ -311,7 +316,13 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 			stored []central.Device
 		)
 		read := true
-		ds, err := openDeviceStore(ctx, *data, *pgURL, stderr)
+		var ds deviceStore
+		var err error
+		if *replica != "" {
+			ds, err = openReplica(ctx, *replica)
+		} else {
+			ds, err = openDeviceStore(ctx, *data, *pgURL, stderr)
+		}
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
 			read = false
@@ -488,4 +499,25 @@ func addHealth(ctx context.Context, hs central.HealthStore, out []deviceOut, now
 		}
 	}
 	return nil
+}
+
+// openReplica opens a PostgreSQL replica of a centre that keeps its
+// passages on one cluster, for reading.
+func openReplica(ctx context.Context, url string) (*pgstore.Store, error) {
+	st, err := pgstore.Open(ctx, url, &pgstore.Options{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("--postgres-replica: %w", err)
+	}
+	var others int
+	err = st.WithConn(ctx, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, "SELECT count(*) FROM clusters").Scan(&others)
+	})
+	if err == nil && others > 0 {
+		err = fmt.Errorf("--postgres-replica: this centre spreads passages over %d clusters and a replica holds one cluster's: use --postgres", others+1)
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }

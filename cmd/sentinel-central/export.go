@@ -37,6 +37,22 @@ var (
 	_ opsStore = (*pgshard.Store)(nil)
 )
 
+// replicaStore reads passages from a replica and writes the audit log to
+// the primary.
+type replicaStore struct {
+	ops.Source
+	ops.AuditLog
+	closers []io.Closer
+}
+
+func (r replicaStore) Close() error {
+	var errs []error
+	for _, c := range r.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
 // opsLockTimeout bounds the wait for the bbolt file lock: a running server
 // holds it for as long as it runs, so waiting longer is useless.
 const opsLockTimeout = time.Second
@@ -44,6 +60,9 @@ const opsLockTimeout = time.Second
 // opsFlags are the flags export and trace share.
 type opsFlags struct {
 	data, pgURL, purpose, operator string
+	// replica: read the passages from this PostgreSQL (a standby); the
+	// audit entry still goes to pgURL.
+	replica string
 	// server, tokenFile and ca: ask a running server's operator API.
 	server, tokenFile, ca string
 	// stderr hears of legacy files imported into the store.
@@ -53,6 +72,7 @@ type opsFlags struct {
 func (o *opsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.data, "data", defaultCentralData, "the centre's data `DIR` (the store, with the audit log)")
 	fs.StringVar(&o.pgURL, "postgres", "", "read passages from PostgreSQL at `URL` instead of the bbolt store in --data")
+	fs.StringVar(&o.replica, "postgres-replica", "", "read the passages from a PostgreSQL replica at `URL` (e.g. with target_session_attrs=prefer-standby), sparing the primary; the audit entry still goes to --postgres. A replica may lag the primary by the last moments of ingest")
 	fs.StringVar(&o.purpose, "purpose", "", "why this is run, recorded in the audit log (required)")
 	fs.StringVar(&o.operator, "operator", defaultOperator(), "who runs it, recorded in the audit log (with --server: the token's name)")
 	fs.StringVar(&o.server, "server", "", "ask the running server's operator API at `URL` (https://HOST:PORT of serve --ops-listen) instead of reading the store, which serve holds; the server records it in its audit log")
@@ -75,6 +95,9 @@ func defaultOperator() string {
 func (o *opsFlags) check() error {
 	if o.purpose == "" {
 		return cli.Usagef("--purpose is required: say why (it is recorded with who and when in the audit log)")
+	}
+	if o.replica != "" && o.pgURL == "" {
+		return cli.Usagef("--postgres-replica needs --postgres: the audit log is written to the primary")
 	}
 	if o.server != "" {
 		if o.pgURL != "" {
@@ -113,7 +136,25 @@ func (o *opsFlags) open(ctx context.Context) (opsStore, string, error) {
 			st.Close()
 			return nil, "", err
 		}
-		return st, "postgres", nil
+		if o.replica == "" {
+			return st, "postgres", nil
+		}
+		// A replica is of one cluster: with passages spread over several,
+		// it would answer for the home cluster's sites alone.
+		cl, err := st.Clusters(ctx)
+		if err == nil && len(cl) > 1 {
+			err = fmt.Errorf("--postgres-replica: this centre spreads passages over %d clusters and a replica holds one cluster's: drop --postgres-replica", len(cl))
+		}
+		if err != nil {
+			st.Close()
+			return nil, "", err
+		}
+		rep, err := pgstore.Open(ctx, o.replica, &pgstore.Options{ReadOnly: true})
+		if err != nil {
+			st.Close()
+			return nil, "", fmt.Errorf("--postgres-replica: %w", err)
+		}
+		return replicaStore{Source: rep, AuditLog: st, closers: []io.Closer{rep, st}}, "postgres replica", nil
 	}
 	path := filepath.Join(o.data, server.StoreFile)
 	if _, err := os.Stat(path); err != nil {

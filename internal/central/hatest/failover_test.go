@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"sentinel/internal/central"
 	"sentinel/internal/central/hatest"
 	"sentinel/internal/central/pgstore"
@@ -162,6 +164,7 @@ func failover(t testing.TB, lose func(*hatest.Node)) map[string]time.Duration {
 	if old == nil {
 		t.Fatal("no primary")
 	}
+	readReplica(t, c, db)
 	killed := time.Now()
 	lose(old)
 	promoted, err := c.WaitPrimary(60*time.Second, old)
@@ -210,6 +213,44 @@ func failover(t testing.TB, lose func(*hatest.Node)) map[string]time.Duration {
 			in.name, in.paused.Seconds(), in.failed, len(seqs), old.Name, promoted.Name)
 	}
 	return paused
+}
+
+// readReplica checks that the ops queries can read from the replica: a
+// store opened ReadOnly with target_session_attrs=prefer-standby reads
+// passages there, while opening it for writing (migrations) fails.
+func readReplica(t testing.TB, c *hatest.Cluster, db string) {
+	t.Helper()
+	ctx := context.Background()
+	url := c.ReplicaConnString(db)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var standby bool
+	err = conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby)
+	conn.Close(ctx)
+	if err != nil || !standby {
+		t.Fatalf("prefer-standby reached a primary (%v): the replica does not answer", err)
+	}
+	if st, err := pgstore.Open(ctx, url, nil); err == nil {
+		st.Close()
+		t.Error("a store opened for writing on the replica: want a refusal")
+	}
+	rep, err := pgstore.Open(ctx, url, &pgstore.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("open the replica read-only: %v", err)
+	}
+	defer rep.Close()
+	n := 0
+	for _, err := range rep.Passages(ctx, central.Filter{Device: "multihost"}) {
+		if err != nil {
+			t.Fatalf("read the replica: %v", err)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Error("the replica holds no passage of the ingest")
+	}
 }
 
 // TestFailover: the PostgreSQL primary of a Patroni pair is lost (its

@@ -96,3 +96,17 @@ func migrate(ctx context.Context, conn *pgx.Conn, ms []migration) (int, error) {
 	}
 	return cur, nil
 }
+
+// checkSchema refuses a database whose schema is not the one of ms: a
+// replica is read as it is, and a replica still behind a migration, or
+// ahead of this binary, would answer wrongly.
+func checkSchema(ctx context.Context, conn *pgx.Conn, ms []migration) error {
+	var cur int
+	if err := conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&cur); err != nil {
+		return fmt.Errorf("read the schema version (has a server opened this database?): %w", err)
+	}
+	if want := ms[len(ms)-1].version; cur != want {
+		return fmt.Errorf("the database has schema version %d, this binary reads %d: open it read-write once with this version's serve, or use the matching sentinel-central", cur, want)
+	}
+	return nil
+}

@@ -26,6 +26,11 @@ type Options struct {
 	MaxConns int
 	// Now reads the time of ingest for Device.LastSeen; nil means time.Now.
 	Now func() time.Time
+	// ReadOnly opens a replica (a hot standby) for reading: Open applies
+	// no migration, it only checks that the schema is this binary's. For
+	// the ops queries (export, trace, fleet), whose connection string may
+	// ask for a standby (target_session_attrs=prefer-standby).
+	ReadOnly bool
 }
 
 // Store is a central.Store on PostgreSQL.
@@ -67,7 +72,11 @@ func Open(ctx context.Context, connString string, opts *Options) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: connect to %s:%d: %w", cfg.Host, cfg.Port, err)
 	}
-	_, err = migrate(ctx, conn, ms)
+	if o.ReadOnly {
+		err = checkSchema(ctx, conn, ms)
+	} else {
+		_, err = migrate(ctx, conn, ms)
+	}
 	s.pool.release(conn, err != nil)
 	if err != nil {
 		s.pool.close()
