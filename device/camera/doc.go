@@ -33,9 +33,11 @@
 // allocates a fresh one on every call.
 //
 // Decode time depends on the frame: a clean 720p frame takes a few
-// milliseconds. A screen rejects most frames without a finder pattern
-// before any pass runs (a row-and-column scan for 1:1:3:1:1 runs, at
-// half scale above 640×480, see screen.go); a frame that passes the
-// screen but holds no code takes the longest, since every pass runs; the
-// number of finder-pattern triples tried per frame is bounded.
+// milliseconds. A screen rejects most frames without a code before any
+// pass runs (rows split at edges weighed against the frame's noise,
+// 1:1:3:1:1 runs confirmed along the column and diagonals, three of them
+// in a code's geometry; at half scale above 640×480, see screen.go); a
+// frame that passes the screen but holds no code takes the longest,
+// since every pass runs; the number of finder-pattern triples tried per
+// frame is bounded.
 package camera

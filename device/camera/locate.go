@@ -141,9 +141,9 @@ const (
 // first. Under strong perspective the top-left need not face the longest
 // side, as gozxing assumes, so every corner is tried.
 func orderings(a, b, c finder) [][3]finder {
-	lo := math.Min(a.ms, math.Min(b.ms, c.ms))
-	hi := math.Max(a.ms, math.Max(b.ms, c.ms))
-	if lo <= 0 || hi > 2.2*lo {
+	lo := min(a.ms, b.ms, c.ms)
+	hi := max(a.ms, b.ms, c.ms)
+	if lo <= 0 || hi > maxFinderSizeRatio*lo {
 		return nil
 	}
 	ms := (a.ms + b.ms + c.ms) / 3
@@ -154,22 +154,18 @@ func orderings(a, b, c finder) [][3]finder {
 	var cs []cand
 	for _, t := range [3][3]finder{{a, b, c}, {b, c, a}, {c, a, b}} {
 		tl, p, q := t[0], t[1], t[2]
-		d1, d2 := p.c.sub(tl.c), q.c.sub(tl.c)
-		n1, n2 := d1.norm(), d2.norm()
-		if n1 < 12*ms || n2 < 12*ms || n1 > 3*n2 || n2 > 3*n1 {
-			continue
-		}
-		cos := d1.dot(d2) / (n1 * n2)
-		if math.Abs(cos) > 0.71 { // the angle at the top-left within 45°–135°
+		cos, ok := finderCorner(tl.c, p.c, q.c, ms)
+		if !ok {
 			continue
 		}
 		// Top-right and bottom-left as the cross product says; the
 		// decoder also reads mirrored codes.
+		d1, d2 := p.c.sub(tl.c), q.c.sub(tl.c)
 		tr, bl := p, q
 		if d1.x*d2.y-d1.y*d2.x < 0 {
 			tr, bl = q, p
 		}
-		cs = append(cs, cand{[3]finder{bl, tl, tr}, math.Abs(cos)})
+		cs = append(cs, cand{[3]finder{bl, tl, tr}, cos})
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].cos < cs[j].cos })
 	out := make([][3]finder, len(cs))
@@ -177,6 +173,27 @@ func orderings(a, b, c finder) [][3]finder {
 		out[i] = c.o
 	}
 	return out
+}
+
+// maxFinderSizeRatio bounds the ratio of the module sizes of the finder
+// patterns of one code (perspective makes the near one larger).
+const maxFinderSizeRatio = 2.2
+
+// finderCorner reports whether finder centres p and q could be the
+// top-right and bottom-left of a code whose top-left is at tl, for a
+// module size of ms: both at least 12 and at most 250 modules from tl (a
+// version 1 code's centres are 14 apart, a version 40's 170), within a
+// factor 3 of each other, and the angle at tl within 45°–135° (strong
+// perspective and shear). It returns the angle's |cos|, 0 for a right
+// angle.
+func finderCorner(tl, p, q vec, ms float64) (float64, bool) {
+	d1, d2 := p.sub(tl), q.sub(tl)
+	n1, n2 := d1.norm(), d2.norm()
+	if n1 < 12*ms || n2 < 12*ms || n1 > 250*ms || n2 > 250*ms || n1 > 3*n2 || n2 > 3*n1 {
+		return 0, false
+	}
+	cos := math.Abs(d1.dot(d2) / (n1 * n2))
+	return cos, cos <= 0.71
 }
 
 // decodeCorners fits a perspective transform to the outer corners of the

@@ -5,6 +5,7 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
@@ -28,6 +29,11 @@ const (
 	Inverted    Variant = "inverted"    // light modules on dark (dark-mode phone screens)
 	Moire       Variant = "moire"       // a phone screen photographed: pixel grid and moiré
 	Empty       Variant = "empty"       // a scene with no code: must decode to nothing
+
+	// BlurHard is not in the set: drawn only (Spec.Drawn), with the blur
+	// of Ranges.BlurHardModules, stronger than the set's and the Blur
+	// range's (see HeldHard).
+	BlurHard Variant = "blurhard"
 )
 
 // Variants lists every variant in the order reports print them.
@@ -148,23 +154,25 @@ func Set() []Spec {
 // benchmark set's fixed values on both sides, so that a decoder tuned on
 // the set meets strengths it was not tuned on.
 var Ranges = struct {
-	BlurModules   [2]float64 // blur sigma, in module sizes (set: 0.45)
-	Noise         [2]float64 // sensor noise sigma, grey levels (set: 28)
-	YawDeg        [2]float64 // turn about the vertical axis (set: 20, 40)
-	PitchDeg      [2]float64 // tilt (set: 10, 15)
-	RollDeg       [2]float64 // rotation in the image plane (set: 15, 45)
-	Contrast      [2]float64 // ink-to-paper difference, grey levels (set: 24)
-	MoirePitch    [2]float64 // screen pixel pitch in camera pixels (set: 2.2-2.8)
-	SmallCoverage [2]float64 // share of the frame the small code covers (set: 0.05, 0.15)
+	BlurModules     [2]float64 // blur sigma, in module sizes (set: 0.45)
+	BlurHardModules [2]float64 // BlurHard's blur sigma, in module sizes (drawn only)
+	Noise           [2]float64 // sensor noise sigma, grey levels (set: 28)
+	YawDeg          [2]float64 // turn about the vertical axis (set: 20, 40)
+	PitchDeg        [2]float64 // tilt (set: 10, 15)
+	RollDeg         [2]float64 // rotation in the image plane (set: 15, 45)
+	Contrast        [2]float64 // ink-to-paper difference, grey levels (set: 24)
+	MoirePitch      [2]float64 // screen pixel pitch in camera pixels (set: 2.2-2.8)
+	SmallCoverage   [2]float64 // share of the frame the small code covers (set: 0.05, 0.15)
 }{
-	BlurModules:   [2]float64{0.3, 0.6},
-	Noise:         [2]float64{15, 38},
-	YawDeg:        [2]float64{10, 45},
-	PitchDeg:      [2]float64{5, 20},
-	RollDeg:       [2]float64{5, 60},
-	Contrast:      [2]float64{16, 36},
-	MoirePitch:    [2]float64{1.8, 3.4},
-	SmallCoverage: [2]float64{0.04, 0.2},
+	BlurModules:     [2]float64{0.3, 0.6},
+	BlurHardModules: [2]float64{0.5, 0.9},
+	Noise:           [2]float64{15, 38},
+	YawDeg:          [2]float64{10, 45},
+	PitchDeg:        [2]float64{5, 20},
+	RollDeg:         [2]float64{5, 60},
+	Contrast:        [2]float64{16, 36},
+	MoirePitch:      [2]float64{1.8, 3.4},
+	SmallCoverage:   [2]float64{0.04, 0.2},
 }
 
 // HeldOut is the range of seeds [HeldOut[0], HeldOut[1]) of drawn frames
@@ -172,13 +180,33 @@ var Ranges = struct {
 // decoder reads them. Tune on seeds outside it.
 var HeldOut = [2]uint64{1 << 40, 1<<40 + 1<<20}
 
+// TuningSeed is the first seed of drawn frames to tune the decoder on
+// ([Tuning]), far from the set's seeds and outside [HeldOut].
+const TuningSeed = 1 << 32
+
 // Held returns n drawn specs per variant (Empty included) with seeds from
 // the held-out range, for one frame size, payloads and levels in turn.
-func Held(w, h, n int) []Spec {
+func Held(w, h, n int) []Spec { return Drawn(w, h, n, HeldOut[0], Variants...) }
+
+// HeldHard returns n drawn held-out specs of the harder bands (BlurHard),
+// with seeds from the second half of the held-out range.
+func HeldHard(w, h, n int) []Spec {
+	return Drawn(w, h, n, HeldOut[0]+(HeldOut[1]-HeldOut[0])/2, BlurHard)
+}
+
+// Tuning returns n drawn specs per variant (Empty and BlurHard included)
+// with seeds from TuningSeed on: the frames to tune the decoder on,
+// drawn like the held-out ones.
+func Tuning(w, h, n int) []Spec {
+	return Drawn(w, h, n, TuningSeed, append(slices.Clone(Variants), BlurHard)...)
+}
+
+// Drawn returns n drawn specs of each variant with consecutive seeds from
+// seed on, for one frame size, payloads and levels in turn.
+func Drawn(w, h, n int, seed uint64, variants ...Variant) []Spec {
 	var specs []Spec
-	seed := HeldOut[0]
 	ps := Payloads()
-	for _, v := range Variants {
+	for _, v := range variants {
 		for i := 0; i < n; i++ {
 			specs = append(specs, Spec{Width: w, Height: h, Payload: ps[i%len(ps)], ECC: ECCLevels[(i/len(ps))%len(ECCLevels)], Variant: v, Seed: seed, Drawn: true})
 			seed++
@@ -244,6 +272,8 @@ func drawScene(sc *scene, s Spec, rng *rand.Rand, n, w, h int) {
 		sc.yaw, sc.pitch = deg(Ranges.YawDeg), deg(Ranges.PitchDeg)
 	case Blur:
 		sc.blur = between(rng, Ranges.BlurModules) * sc.side / float64(n+8)
+	case BlurHard:
+		sc.blur = between(rng, Ranges.BlurHardModules) * sc.side / float64(n+8)
 	case LowContrast:
 		mid, c := 100+40*rng.Float64(), between(rng, Ranges.Contrast)
 		sc.ink, sc.paper = mid-c/2, mid+c/2
@@ -297,6 +327,8 @@ func Render(s Spec) (*image.Gray, error) {
 		sc.yaw, sc.pitch = sign(rng)*40*math.Pi/180, sign(rng)*15*math.Pi/180
 	case Blur:
 		sc.blur = 0.45 * sc.side / float64(n+8)
+	case BlurHard:
+		sc.blur = 0.7 * sc.side / float64(n+8)
 	case LowContrast:
 		mid := 100 + 40*rng.Float64()
 		sc.ink, sc.paper = mid-12, mid+12
