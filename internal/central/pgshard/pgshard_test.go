@@ -101,6 +101,11 @@ var t0 = time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 // terminal's journal is: passages a few minutes apart over two days, by
 // 40 holders, so that holders meet at sites.
 func journal(f fleet, dev int, epoch byte, n int) []central.Record {
+	return journalOf(f, dev, epoch, n, 40)
+}
+
+// journalOf is journal with passages by the given number of holders.
+func journalOf(f fleet, dev int, epoch byte, n, holders int) []central.Record {
 	rng := rand.New(rand.NewPCG(uint64(dev), uint64(epoch)))
 	out := make([]central.Record, n)
 	at := t0.Add(time.Duration(rng.IntN(60)) * time.Minute)
@@ -111,7 +116,7 @@ func journal(f fleet, dev int, epoch byte, n int) []central.Record {
 			Stored:   fmt.Appendf(nil, "%s/%d/%d %d", f.devs[dev], epoch, i+1, rng.Uint64()),
 			Time:     at,
 			Site:     f.site(dev),
-			Holder:   fmt.Sprintf("ZJ:%d", rng.IntN(40)),
+			Holder:   fmt.Sprintf("ZJ:%d", rng.IntN(holders)),
 			Decision: []string{"pass", "pass", "pass", "refer"}[rng.IntN(4)],
 		}
 		if out[i].Decision == "refer" {

@@ -15,9 +15,10 @@ import (
 // route returns the cluster of site. ingest is true for an ingest, which
 // places a site the routing map does not name yet (on the home cluster
 // when that holds rows of the site from before the map, otherwise on the
-// cluster with the fewest sites) and caches the answer: its transaction
-// checks the site's state on the cluster, so a stale answer costs a
-// retry. A read of a site the map does not name goes to the home cluster.
+// cluster with the fewest sites). A read of a site the map does not name
+// goes to the home cluster. The answers from the map are kept: an ingest
+// checks the site's state on the cluster in its transaction, and a read
+// in its snapshot, so a stale answer costs a retry.
 func (s *Store) route(ctx context.Context, site string, ingest bool) (string, *pgstore.Store, error) {
 	s.mu.Lock()
 	name, ok := s.routes[site]

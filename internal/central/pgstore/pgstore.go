@@ -522,6 +522,40 @@ func (s *Store) Passages(ctx context.Context, f central.Filter) iter.Seq2[centra
 // passages yields the passages f selects; held keeps to the sites this
 // database holds as a cluster of several (PassagesHeld).
 func (s *Store) passages(ctx context.Context, f central.Filter, held bool) iter.Seq2[central.Passage, error] {
+	if !held || f.Site == "" {
+		return s.query(ctx, f, held, false)
+	}
+	return func(yield func(central.Passage, error) bool) {
+		// A site's rows leave a cluster in the transaction that marks it
+		// gone there, and come in with the one that makes it active: a
+		// snapshot that has rows of the site holds it. Only an empty
+		// answer needs the check, in the snapshot of the rows.
+		n := 0
+		for p, err := range s.query(ctx, f, false, false) {
+			if err != nil {
+				yield(p, err)
+				return
+			}
+			n++
+			if !yield(p, nil) {
+				return
+			}
+		}
+		if n > 0 {
+			return
+		}
+		for p, err := range s.query(ctx, f, false, true) {
+			if !yield(p, err) {
+				return
+			}
+		}
+	}
+}
+
+// query yields the passages f selects; held leaves out the sites that
+// have moved away, checked first checks in the same snapshot that f.Site
+// has not (a *SiteFenceError when it has).
+func (s *Store) query(ctx context.Context, f central.Filter, held, checked bool) iter.Seq2[central.Passage, error] {
 	return func(yield func(central.Passage, error) bool) {
 		conn, err := s.pool.acquire(ctx)
 		if err != nil {
@@ -531,7 +565,7 @@ func (s *Store) passages(ctx context.Context, f central.Filter, held bool) iter.
 		broken := true
 		defer func() { s.pool.release(conn, broken) }()
 		var q querier = conn
-		if held {
+		if checked {
 			// One snapshot for the check of the site and the rows.
 			tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 			if err != nil {
