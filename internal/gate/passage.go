@@ -99,10 +99,11 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 		dec = Decision{Verdict: passage.Refer, Reasons: append([]string{ReasonNoPolicy}, dec.Reasons...)}
 	}
 	// A compound's exit keeps residents under quarantine in, whatever
-	// the policy says of their colour.
+	// the policy says of their colour, and refers visitors with such a
+	// colour to the guard.
 	q, quarantined := quarantineAtExit(&l.cfg, st.Site, cred, status, dec)
 	if quarantined {
-		dec = Decision{Verdict: passage.Deny, Reasons: []string{ReasonQuarantine}, Colour: dec.Colour, PolicyVersion: dec.PolicyVersion, Resident: true}
+		dec = q.decision(dec)
 	}
 	// Reserve the code before the journal, so that another lane showing
 	// it meanwhile is refused; the reservation is kept only if the

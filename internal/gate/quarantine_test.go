@@ -17,7 +17,10 @@ import (
 // its entry and its exit lanes under the real compound policy: at the exit
 // a resident whose status (or code) is yellow or red is refused with
 // ReasonQuarantine and the guard reads until when, in the site's time
-// zone and language; at the entry the policy decides as before.
+// zone and language; a visitor whose status or code is yellow or red is
+// referred to the guard with ReasonVisitorAtExit (not kept in, as policy's
+// refusal did: their quarantine is at their own home; the guard notes
+// them and lets them out); at the entry the policy decides as before.
 func TestQuarantineAtExit(t *testing.T) {
 	until := time.Date(2026, 11, 14, 1, 0, 0, 0, time.UTC) // 09:00 in Shanghai
 	b, err := policy.DefaultBundle(siteconfig.Compound)
@@ -29,7 +32,7 @@ func TestQuarantineAtExit(t *testing.T) {
 	admitYellow.Yellow = passage.Admit
 	red := policy.Status{Overridden: true, Status: "red", Effective: t0.Add(time.Minute), Until: until}
 	yellowEntry := policy.Status{Overridden: true, Status: "yellow", Effective: t0.Add(time.Minute), Until: until}
-	statuses := fakeStatus{1: red, 2: yellowEntry, 99: red}
+	statuses := fakeStatus{1: red, 2: yellowEntry, 99: red, 98: yellowEntry}
 	code := func(index uint32, c credential.Colour) func(testing.TB) []byte {
 		return func(t testing.TB) []byte { return issue(t, issuerKey, index, c) }
 	}
@@ -53,7 +56,15 @@ func TestQuarantineAtExit(t *testing.T) {
 			en: "Home quarantine (yellow code): may not leave the compound until the code is green.", zh: "健康码转绿前不得离开小区"},
 		{name: "red status with a fever, exit", lane: "out", payload: code(1, credential.ColourGreen), temps: []float64{38.2}, want: passage.Deny, reason: ReasonQuarantine},
 		{name: "green, exit", lane: "out", payload: code(4, credential.ColourGreen), want: passage.Admit},
-		{name: "red visitor, exit", lane: "out", payload: code(99, credential.ColourGreen), want: passage.Deny, reason: policy.ReasonStatusRed},
+		{name: "red visitor, exit", lane: "out", payload: code(99, credential.ColourGreen), want: passage.Refer, reason: ReasonVisitorAtExit,
+			en: "Visitor with a red code until Sat 14 Nov 2026 09:00 leaving: not a resident, so not kept in.", zh: "访客离开（红码，至2026年11月14日 09:00）"},
+		{name: "yellow visitor, exit", lane: "out", payload: code(98, credential.ColourGreen), want: passage.Refer, reason: ReasonVisitorAtExit,
+			en: "Visitor with a yellow code until Sat 14 Nov 2026 09:00 leaving"},
+		{name: "visitor with a red code, no entry, exit", lane: "out", payload: code(97, credential.ColourRed), want: passage.Refer, reason: ReasonVisitorAtExit,
+			en: "Visitor with a red code leaving: not a resident", zh: "访客离开（红码）"},
+		{name: "green visitor, exit", lane: "out", payload: code(96, credential.ColourGreen), want: passage.Refer, reason: "not-resident"},
+		{name: "red visitor, untrusted clock, exit", lane: "out", payload: code(99, credential.ColourGreen), clock: func(c *fakeClock) { c.trusted = false }, want: passage.Refer, reason: policy.ReasonClock},
+		{name: "red visitor, entry", lane: "in", payload: code(99, credential.ColourGreen), want: passage.Deny, reason: policy.ReasonStatusRed},
 		{name: "red status, untrusted clock, exit", lane: "out", payload: code(1, credential.ColourGreen), clock: func(c *fakeClock) { c.trusted = false }, want: passage.Refer, reason: policy.ReasonClock},
 		// The entry as before.
 		{name: "red status, entry", lane: "in", payload: code(1, credential.ColourGreen), want: passage.Deny, reason: policy.ReasonStatusRed},
@@ -110,6 +121,9 @@ func TestQuarantineAtExit(t *testing.T) {
 			}
 			if tt.reason == ReasonQuarantine && !slices.Equal(s.OverrideReasons, []string{OverrideEmergency}) {
 				t.Errorf("a quarantine may be overridden for %v, want emergencies only", s.OverrideReasons)
+			}
+			if tt.reason == ReasonVisitorAtExit && !slices.Equal(s.OverrideReasons, OverrideReasons()) {
+				t.Errorf("a visitor at the exit may be let out for %v, want any reason", s.OverrideReasons)
 			}
 		})
 	}

@@ -51,6 +51,8 @@ var messages = map[string][2]string{ // code → {en, zh}
 	ReasonScanError:  {"The code was not read whole: scan it again.", "二维码未完整读取：请重新扫描。"},
 	ReasonNoPolicy:   {"The terminal has no admission rules: call the supervisor.", "终端没有通行规则：请联系主管。"},
 	ReasonQuarantine: {"Home quarantine: may not leave the compound. Keep the gate shut.", "居家隔离：不得离开小区。保持闸门关闭。"},
+	ReasonVisitorAtExit: {"Visitor with a yellow or red code leaving: not a resident, so not kept in. Note who, tell the health office, then let them out to go straight home.",
+		"黄码或红码访客离开：非本小区居民，不留置。请登记并报告防控部门，然后放行，使其直接回家。"},
 }
 
 // Message returns the guard's sentence for a reason code in lang ("zh" or
