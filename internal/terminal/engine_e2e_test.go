@@ -27,7 +27,6 @@ import (
 	"sentinel/internal/central"
 	"sentinel/internal/central/appeal"
 	"sentinel/internal/central/bundles"
-	"sentinel/internal/central/bundles/bundlestest"
 	"sentinel/internal/central/engine"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/statuspub"
@@ -35,6 +34,7 @@ import (
 	"sentinel/internal/demo"
 	"sentinel/internal/gate"
 	"sentinel/internal/passage"
+	"sentinel/internal/policy"
 	"sentinel/internal/ptytest"
 	"sentinel/internal/sdnotify"
 	"sentinel/internal/siteconfig"
@@ -67,6 +67,7 @@ type engineCentre struct {
 	issuer crypto.Signer
 	trust  []byte
 	config []byte      // the site's: a supermarket with one guard, guardPIN
+	policy []byte      // the site's: a supermarket's default policy
 	logs   *syncBuffer // the engine's
 }
 
@@ -121,7 +122,21 @@ func startEngineCentre(t *testing.T, ctx context.Context, rules []byte) *engineC
 	if err != nil {
 		t.Fatal(err)
 	}
-	site := siteconfig.Default(siteconfig.Supermarket)
+	e.site(t, siteconfig.Supermarket)
+	e.pub = &statuspub.Publisher{Store: e.store, DataDir: e.data, Root: e.keys.Root.Public(), Now: e.now,
+		Signer: statuspub.Signer{Key: e.keys.Signer, Delegation: e.keys.Delegation, Fresh: 24 * time.Hour, Grace: 72 * time.Hour}}
+	e.publish(t, ctx, "test")
+	e.runner.Store, e.runner.Publisher = e.store, e.pub
+	e.events.Start(ctx)
+	t.Cleanup(e.events.Stop)
+	return e
+}
+
+// site sets the site's type, with one guard, and its type's default
+// policy with residents (of a compound) for the next publish.
+func (e *engineCentre) site(t *testing.T, typ siteconfig.SiteType, residents ...string) {
+	t.Helper()
+	site := siteconfig.Default(typ)
 	hash, err := siteconfig.HashPIN(guardPIN, siteconfig.MinPINIterations)
 	if err != nil {
 		t.Fatal(err)
@@ -130,13 +145,14 @@ func startEngineCentre(t *testing.T, ctx context.Context, rules []byte) *engineC
 	if e.config, err = siteconfig.Marshal(site); err != nil {
 		t.Fatal(err)
 	}
-	e.pub = &statuspub.Publisher{Store: e.store, DataDir: e.data, Root: e.keys.Root.Public(), Now: e.now,
-		Signer: statuspub.Signer{Key: e.keys.Signer, Delegation: e.keys.Delegation, Fresh: 24 * time.Hour, Grace: 72 * time.Hour}}
-	e.publish(t, ctx, "test")
-	e.runner.Store, e.runner.Publisher = e.store, e.pub
-	e.events.Start(ctx)
-	t.Cleanup(e.events.Stop)
-	return e
+	b, err := policy.DefaultBundle(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Version, b.Residents = "p1", residents
+	if e.policy, err = b.Marshal(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (e *engineCentre) now() time.Time { return time.Now().Add(time.Duration(e.ahead.Load())) }
@@ -152,7 +168,7 @@ func (e *engineCentre) publish(t *testing.T, ctx context.Context, why string) {
 	for _, b := range []struct {
 		k trust.Kind
 		p []byte
-	}{{trust.KindTrust, e.trust}, {trust.KindConfig, e.config}, {trust.KindPolicy, bundlestest.Policy(t, "p1")}} {
+	}{{trust.KindTrust, e.trust}, {trust.KindConfig, e.config}, {trust.KindPolicy, e.policy}} {
 		if _, err := repo.Publish(b.k, b.p, e.keys.Signer, e.keys.Delegation, 24*time.Hour, 72*time.Hour); err != nil {
 			t.Fatalf("publish %s: %v", b.k, err)
 		}
@@ -210,57 +226,91 @@ func (e *engineCentre) explain(t *testing.T, ctx context.Context, q appeal.Expla
 	return res, ans.Text + ans.Note
 }
 
-// e2eTerminal is a terminal daemon enrolled at the centre's gate-1, with
-// one lane, in-1: a serial scanner on a pseudo-terminal, which the test
-// types codes into as the scanner sends them, and an MLX90614 on a
-// simulated I²C bus, where the test presents each person's temperature.
+// e2eTerminal is a terminal daemon enrolled at the centre's gate-1 and
+// run from a configuration file, as sentineld is. Each lane has a serial
+// scanner on a pseudo-terminal, which the test types codes into as the
+// scanner sends them, and may have an MLX90614 on a simulated I²C bus,
+// where the test presents each person's temperature.
 type e2eTerminal struct {
-	d       *daemon
-	r       *runningDaemon
-	logs    *syncBuffer
-	scanner *os.File // the pseudo-terminal's master: the scanner's side
-	bus     *demo.Bus
-	results chan gate.Result
-	device  string
+	d        *daemon
+	r        *runningDaemon
+	logs     *syncBuffer
+	scanners map[string]*os.File // by lane: the pseudo-terminal's master, the scanner's side
+	buses    map[string]*demo.Bus
+	results  chan gate.Result
+	device   string
 }
 
-// startTerminal enrols a terminal, runs it and waits for its first
-// download round and its scanner.
+// laneSpec is a lane of an e2eTerminal's configuration file.
+type laneSpec struct {
+	name        string
+	direction   string // written as is when not empty
+	thermometer bool
+}
+
+// startTerminal starts a terminal with one entry lane, in-1, with a
+// thermometer.
 func (e *engineCentre) startTerminal(t *testing.T, ctx context.Context) *e2eTerminal {
 	t.Helper()
-	master, tty := ptytest.Open(t, "the lane's serial scanner")
+	return e.startTerminalLanes(t, ctx, laneSpec{name: "in-1", thermometer: true})
+}
+
+// startTerminalLanes enrols a terminal, writes its configuration file with
+// lanes, loads it as sentineld does, runs the daemon and waits for its
+// first download round and its scanners.
+func (e *engineCentre) startTerminalLanes(t *testing.T, ctx context.Context, lanes ...laneSpec) *e2eTerminal {
+	t.Helper()
 	dir := t.TempDir()
 	device := e.enrolTerminalInto(t, dir)
-	term := &e2eTerminal{logs: &syncBuffer{}, scanner: master, bus: demo.NewBus(), results: make(chan gate.Result, 16), device: device}
-	cfg := firmwareconfig.DefaultConfig()
-	cfg.DataDir = dir
-	cfg.Terminal = firmwareconfig.Terminal{ID: device, SiteID: "gate-1"}
-	cfg.Central = firmwareconfig.Central{URL: e.url}
-	cfg.Listen = firmwareconfig.Listen{Display: "127.0.0.1:0", Management: "127.0.0.1:0"}
-	cfg.Lanes = []firmwareconfig.Lane{{
-		Name:        "in-1",
-		Scanners:    []firmwareconfig.Scanner{{Type: firmwareconfig.ScannerSerial, Port: tty.Name(), Framing: firmwareconfig.FramingCR}},
-		Thermometer: &firmwareconfig.Thermometer{Model: firmwareconfig.MLX90614, Bus: "1", Address: thermo.DefaultAddr},
-	}}
+	term := &e2eTerminal{logs: &syncBuffer{}, scanners: map[string]*os.File{}, buses: map[string]*demo.Bus{},
+		results: make(chan gate.Result, 16), device: device}
+	var file strings.Builder
+	fmt.Fprintf(&file, "data_dir = %q\nlog_level = \"debug\"\n\n[terminal]\nid = %q\nsite_id = \"gate-1\"\n\n[central]\nurl = %q\n\n", dir, device, e.url)
+	fmt.Fprintf(&file, "[listen]\ndisplay = \"127.0.0.1:%d\"\nmanagement = \"127.0.0.1:%d\"\n", freePort(t), freePort(t))
+	for _, l := range lanes {
+		master, tty := ptytest.Open(t, "the lane's serial scanner")
+		term.scanners[l.name] = master
+		fmt.Fprintf(&file, "\n[[lane]]\nname = %q\n", l.name)
+		if l.direction != "" {
+			fmt.Fprintf(&file, "direction = %q\n", l.direction)
+		}
+		fmt.Fprintf(&file, "  [[lane.scanner]]\n  type = \"serial\"\n  port = %q\n  framing = \"cr\"\n", tty.Name())
+		if l.thermometer {
+			term.buses[l.name] = demo.NewBus()
+			fmt.Fprintf(&file, "  [lane.thermometer]\n  bus = \"1\"\n  address = 0x5A\n")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "sentineld.toml")
+	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := firmwareconfig.Load(path)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, file.String())
+	}
 	hw := hostHardware()
-	hw.thermometer = func(string, firmwareconfig.Thermometer) (thermo.Source, io.Closer, error) { return term.bus.Open() }
+	hw.thermometer = func(lane string, _ firmwareconfig.Thermometer) (thermo.Source, io.Closer, error) {
+		return term.buses[lane].Open()
+	}
 	hw.sampler = demo.SamplerConfig
-	hw.checkEvery = 0 // the bus holds the people's readings only
+	hw.checkEvery = 0 // the buses hold the people's readings only
 	term.d = &daemon{
 		cfg: cfg, logger: slog.New(slog.NewTextHandler(term.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		hw: hw, notify: sdnotify.New(""), clock: aheadClock{&e.ahead},
 		// Each passage kicks an upload; only the downloader's rounds
-		// (down) bring the status deltas.
+		// (download) bring the status deltas.
 		syncEvery: time.Hour, reloadEvery: time.Hour,
 		onPassage: func(r gate.Result) { term.results <- r },
 	}
 	term.r = runDaemon(t, term.d, term.logs)
 	t.Cleanup(func() { term.r.stop(t) })
 	term.download(t, ctx)
-	waitFor(t, "the scanner open", func() (bool, string) {
-		st := term.d.devices.scanners["in-1 scanner 1"].Status()
-		return st.State == scanner.StatePresent, fmt.Sprintf("%+v", st)
-	})
+	for _, l := range lanes {
+		waitFor(t, "the scanner of "+l.name+" open", func() (bool, string) {
+			st := term.d.devices.scanners[l.name+" scanner 1"].Status()
+			return st.State == scanner.StatePresent, fmt.Sprintf("%+v", st)
+		})
+	}
 	return term
 }
 
@@ -272,16 +322,23 @@ func (term *e2eTerminal) download(t *testing.T, ctx context.Context) {
 	}
 }
 
-// present is a person at the lane: the thermometer will read celsius (0:
-// nobody at the thermometer), and the scanner reads code. It returns the
-// passage the gate decided, once the thermometer has read exactly that
-// person.
+// present is a person at the first lane, in-1 (presentAt).
 func (term *e2eTerminal) present(t *testing.T, code []byte, celsius float64) gate.Result {
 	t.Helper()
+	return term.presentAt(t, "in-1", code, celsius)
+}
+
+// presentAt is a person at lane: its thermometer will read celsius (0:
+// nobody at the thermometer), and its scanner reads code. It returns the
+// passage the gate decided, once the thermometer has read exactly that
+// person.
+func (term *e2eTerminal) presentAt(t *testing.T, lane string, code []byte, celsius float64) gate.Result {
+	t.Helper()
+	bus := term.buses[lane]
 	if celsius != 0 {
-		term.bus.Present(celsius)
+		bus.Present(celsius)
 	}
-	if _, err := term.scanner.Write(append(code, '\r')); err != nil {
+	if _, err := term.scanners[lane].Write(append(code, '\r')); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -289,8 +346,8 @@ func (term *e2eTerminal) present(t *testing.T, code []byte, celsius float64) gat
 		if r.Err != nil {
 			t.Fatalf("passage: %v\n%s", r.Err, term.logs.String())
 		}
-		if n := term.bus.Left(); n != 0 {
-			t.Fatalf("the thermometer left %d reads of the person unread: the gate did not measure them (%s %v)", n, r.Passage.Decision, r.Passage.Reasons)
+		if bus != nil && bus.Left() != 0 {
+			t.Fatalf("the thermometer left %d reads of the person unread: the gate did not measure them (%s %v)", bus.Left(), r.Passage.Decision, r.Passage.Reasons)
 		}
 		return r
 	case <-time.After(10 * time.Second):
@@ -299,7 +356,7 @@ func (term *e2eTerminal) present(t *testing.T, code []byte, celsius float64) gat
 	return gate.Result{}
 }
 
-// shown is what the guard's display shows at the lane.
+// shown is what the guard's display shows at a lane.
 type shown struct {
 	Outcome  passage.Verdict `json:"outcome"`
 	Colour   string          `json:"colour"`
@@ -314,6 +371,12 @@ type shown struct {
 // lang (en or zh; the site's language is zh).
 func (term *e2eTerminal) display(t *testing.T, lang string) shown {
 	t.Helper()
+	return term.displayAt(t, "in-1", lang)
+}
+
+// displayAt returns the verdict the guard's display shows at lane now.
+func (term *e2eTerminal) displayAt(t *testing.T, lane, lang string) shown {
+	t.Helper()
 	resp, err := http.Get("http://" + term.d.displayAddr.String() + "/state?lang=" + lang)
 	if err != nil {
 		t.Fatal(err)
@@ -322,16 +385,23 @@ func (term *e2eTerminal) display(t *testing.T, lang string) shown {
 	var st struct {
 		Lang  string `json:"lang"`
 		Lanes []struct {
+			Name    string `json:"name"`
 			Verdict *shown `json:"verdict"`
 		} `json:"lanes"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || len(st.Lanes) != 1 || st.Lanes[0].Verdict == nil {
-		t.Fatalf("display state: %+v, %v; want lane in-1's verdict", st, err)
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
 	}
 	if st.Lang != lang {
 		t.Fatalf("the display speaks %q, want %s", st.Lang, lang)
 	}
-	return *st.Lanes[0].Verdict
+	for _, l := range st.Lanes {
+		if l.Name == lane && l.Verdict != nil {
+			return *l.Verdict
+		}
+	}
+	t.Fatalf("display state %+v: no verdict at lane %s", st, lane)
+	return shown{}
 }
 
 // uploaded waits until the centre holds the terminal's passage of ref.
@@ -620,4 +690,57 @@ func TestCaseContactRefusesGreenCode(t *testing.T) {
 			t.Errorf("%s after the period: status %q, verdict %s, reasons %v; want admit", h, r.Passage.StatusColour, r.Passage.Decision, r.Passage.Reasons)
 		}
 	}
+}
+
+// TestCompoundExit: a compound's terminal whose configuration file gives
+// lane "out" direction = "exit" and lane "in" none (an entry). Ops report
+// a resident (ZJ:5) and a visitor (ZJ:9) as confirmed cases; after the
+// next download round the resident is kept in at the exit (quarantine,
+// until when) and refused at the entry (status red), and the visitor is
+// referred to the guard at the exit (visitor-at-exit: not kept in, their
+// quarantine is at their own home) and refused at the entry.
+func TestCompoundExit(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rules, err := os.ReadFile(filepath.Join("..", "..", "docs", "rules", "zhejiang.rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startEngineCentre(t, ctx, rules)
+	c.site(t, siteconfig.Compound, "ZJ:5")
+	c.publish(t, ctx, "a compound")
+	term := c.startTerminalLanes(t, ctx, laneSpec{name: "in"}, laneSpec{name: "out", direction: "exit"})
+	if lanes := term.d.devices.lanes; len(lanes) != 2 || lanes[0].Name != "in" || lanes[0].Exit || lanes[1].Name != "out" || !lanes[1].Exit {
+		t.Fatalf("the gate's lanes: %+v, want in (entry) and out (exit)", lanes)
+	}
+	n := 0 // each code another (the scanner drops a code read again at once)
+	pass := func(lane string, holder uint32, want passage.Verdict, reason string) shown {
+		t.Helper()
+		n++
+		r := term.presentAt(t, lane, c.code(t, holder, c.now().Add(-time.Duration(20+n)*time.Minute)), 0)
+		if r.Passage.Decision != want || len(r.Passage.Reasons) > 0 && r.Passage.Reasons[0] != reason || len(r.Passage.Reasons) == 0 && reason != "" {
+			t.Errorf("ZJ:%d at %s: %s %v, want %s %s", holder, lane, r.Passage.Decision, r.Passage.Reasons, want, reason)
+		}
+		return term.displayAt(t, lane, "en")
+	}
+	pass("out", 5, passage.Admit, "")
+	pass("in", 9, passage.Refer, "not-resident")
+
+	at := c.now()
+	if rep, err := engine.AddCases(ctx, c.store, []engine.CaseRow{{Holder: "ZJ:5", Confirmed: at}, {Holder: "ZJ:9", Confirmed: at}}, false,
+		central.ChangeBy{Time: at, By: "ops:test", Why: "cases add"}, at); err != nil || rep.Cases != 2 {
+		t.Fatalf("cases add: %+v (%v)", rep, err)
+	}
+	if n, err := c.runner.Scheduled(ctx, c.now()); err != nil || n != 2 {
+		t.Fatalf("sweep after the cases: %d changes (%v), want 2", n, err)
+	}
+	term.download(t, ctx)
+	if v := pass("out", 5, passage.Deny, gate.ReasonQuarantine); !strings.HasPrefix(v.Message, "Home quarantine (red) until ") || !strings.Contains(v.Message, "may not leave the compound") {
+		t.Errorf("the resident at the exit: the guard reads %q, want home quarantine until when", v.Message)
+	}
+	pass("in", 5, passage.Deny, "status-red")
+	if v := pass("out", 9, passage.Refer, gate.ReasonVisitorAtExit); !strings.HasPrefix(v.Message, "Visitor with a red code until ") {
+		t.Errorf("the visitor at the exit: the guard reads %q, want the visitor's colour and until when", v.Message)
+	}
+	pass("in", 9, passage.Deny, "status-red")
 }
