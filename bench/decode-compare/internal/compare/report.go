@@ -168,7 +168,11 @@ func report(w io.Writer, ds []Decoder, frames []Frame, res [][]Outcome, rounds i
 			}
 		}
 		if n > 0 {
-			fmt.Fprintf(w, "%s: %d frames read in some rounds only (counted as missed)\n", d.Name, n)
+			what := "frames"
+			if n == 1 {
+				what = "frame"
+			}
+			fmt.Fprintf(w, "%s: %d %s read in some rounds only (counted as missed)\n", d.Name, n, what)
 		}
 	}
 
