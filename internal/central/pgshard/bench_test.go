@@ -283,3 +283,39 @@ func BenchmarkFDWCopy(b *testing.B) {
 	b.ReportMetric(rf, "fdw-rows/s")
 	b.ReportMetric(rf/rd, "fdw/direct")
 }
+
+// BenchmarkMoveSite moves one site of 100,000 passages (4 terminals)
+// between two clusters on servers of their own, back and forth, while
+// nothing else runs: the metrics are the median time the site's uploads
+// wait (from its pause on the source to the switch of the routing map)
+// and the rows copied per second.
+func BenchmarkMoveSite(b *testing.B) {
+	ctx := context.Background()
+	s := setup(b, servers(b, 3), 3, nil)
+	const perDev, terminals = 25_000, 4
+	for d := range terminals {
+		for lo := 1; lo <= perDev; lo += 5000 {
+			recs := benchRecs("big", uint64(lo), 5000)
+			if _, err := s.IngestLinked(ctx, fmt.Sprintf("t%d", d), central.Epoch{byte(d)}, recs, nil, admitAll(recs)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var paused []time.Duration
+	var rows int64
+	var took time.Duration
+	for lap := 0; b.Loop(); lap++ {
+		m, err := s.MoveSite(ctx, "big", []string{"c3", "c2"}[lap%2], nil) // placed on c2
+		if err != nil {
+			b.Fatal(err)
+		}
+		if m.Passages != perDev*terminals {
+			b.Fatalf("moved %d passages, want %d", m.Passages, perDev*terminals)
+		}
+		paused = append(paused, m.Paused)
+		rows += m.Passages
+		took += m.Paused
+	}
+	b.ReportMetric(float64(median(paused).Milliseconds()), "p50-paused-ms")
+	b.ReportMetric(float64(rows)/took.Seconds(), "copied-rows/s")
+}
