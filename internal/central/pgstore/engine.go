@@ -46,11 +46,17 @@ func (s *Store) engineTx(ctx context.Context, opts pgx.TxOptions, write bool, fn
 			return fmt.Errorf("pgstore: engine: lock: %w", err)
 		}
 	}
-	if err := fn(&engineTx{tx: tx}); err != nil {
+	et := &engineTx{tx: tx}
+	if err := fn(et); err != nil {
 		if rerr := tx.Rollback(ctx); rerr == nil {
 			broken = false
 		}
 		return err
+	}
+	if et.changed {
+		if err := s.notifyEngine(ctx, tx); err != nil {
+			return fmt.Errorf("pgstore: engine: notify: %w", err)
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("pgstore: engine: commit: %w", err)
@@ -60,7 +66,12 @@ func (s *Store) engineTx(ctx context.Context, opts pgx.TxOptions, write bool, fn
 }
 
 // engineTx is central.EnginePrimitives on a PostgreSQL transaction.
-type engineTx struct{ tx pgx.Tx }
+type engineTx struct {
+	tx pgx.Tx
+	// changed is set by a change of the engine's data other than a
+	// status it published: the commit notifies the other processes.
+	changed bool
+}
 
 var _ central.EnginePrimitives = (*engineTx)(nil)
 
@@ -287,6 +298,9 @@ func (t *engineTx) AppendChange(ctx context.Context, c central.EngineChange) err
 		VALUES ($1, $2, $3, $4, $5, $6)`, c.Time, c.By, c.Why, c.Action, c.Subject, string(c.Detail))
 	if err != nil {
 		return fmt.Errorf("pgstore: audit %s %s: %w", c.Action, c.Subject, err)
+	}
+	if c.Action != central.ChangeStatus {
+		t.changed = true
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ type Store struct {
 	connString string
 	pool       *pool
 	now        func() time.Time
+	id         string // of its notifications (watch.go)
 
 	mu    sync.Mutex
 	parts map[string]bool // partitions known to exist
@@ -67,7 +68,7 @@ func Open(ctx context.Context, connString string, opts *Options) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: %w", err)
 	}
-	s := &Store{connString: connString, pool: newPool(cfg, o.MaxConns), now: o.Now, parts: map[string]bool{}, bundleMu: make(chan struct{}, 1)}
+	s := &Store{connString: connString, pool: newPool(cfg, o.MaxConns), now: o.Now, parts: map[string]bool{}, bundleMu: make(chan struct{}, 1), id: newStoreID()}
 	conn, err := s.pool.acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: connect to %s:%d: %w", cfg.Host, cfg.Port, err)
@@ -281,8 +282,14 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, site string, fenced 
 		if _, err := tx.Exec(ctx, "SELECT one FROM engine_lock FOR UPDATE"); err != nil {
 			return central.Link{}, fmt.Errorf("engine: lock: %w", err)
 		}
-		if err := step(ctx, central.EngineTxOf(&engineTx{tx: tx})); err != nil {
+		et := &engineTx{tx: tx}
+		if err := step(ctx, central.EngineTxOf(et)); err != nil {
 			return central.Link{}, fmt.Errorf("engine: %w", err)
+		}
+		if et.changed {
+			if err := s.notifyEngine(ctx, tx); err != nil {
+				return central.Link{}, fmt.Errorf("engine: notify: %w", err)
+			}
 		}
 	}
 	if len(rest) == 0 && len(keys) == 0 {
