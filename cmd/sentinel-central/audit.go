@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -11,8 +13,9 @@ import (
 	"sentinel/internal/cli"
 )
 
-// runAudit prints the audit log: who exported or traced what, when and
-// why. It reads the store, or the running serve's through its socket.
+// runAudit prints the audit log: who exported or traced what, looked a
+// passage up, had a colour explained, listed a whitelist or dry-ran rule
+// sets, when and why. It reads the store, or the running serve's through its socket.
 func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central audit", stderr, cli.CommandHelp(ctx))
 	data := fs.String("data", defaultCentralData, "the centre's data `DIR` (its store, or its running serve)")
@@ -21,14 +24,14 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.Var(&from, "from", "only entries from `TIME` on")
 	fs.Var(&to, "to", "only entries before `TIME`")
 	operator := fs.String("operator", "", "only the entries of `WHO`")
-	action := fs.String("action", "", "only export, trace or passage")
+	action := fs.String("action", "", "only the entries of `ACTION`: "+strings.Join(central.AuditActions(), ", "))
 	asJSON := fs.Bool("json", false, "print JSON")
 	return cli.Exit(stderr, "sentinel-central audit", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
-		if *action != "" && *action != central.AuditExport && *action != central.AuditTrace && *action != central.AuditPassage {
-			return cli.Usagef("--action %q: want export, trace or passage", *action)
+		if *action != "" && !slices.Contains(central.AuditActions(), *action) {
+			return cli.Usagef("--action %q: want one of %s", *action, strings.Join(central.AuditActions(), ", "))
 		}
 		if err := needData(*data); err != nil && *pgURL == "" {
 			return err

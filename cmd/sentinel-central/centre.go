@@ -21,8 +21,8 @@ import (
 
 	"sentinel/internal/atomicfile"
 	"sentinel/internal/central"
-	"sentinel/internal/central/appeal"
 	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/enginecmd"
 	"sentinel/internal/central/legacy"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/server"
@@ -128,7 +128,7 @@ func openRegistry(ctx context.Context, data, pgURL string, stderr io.Writer) (re
 
 // serveControl serves st's registry and operator tokens on the socket in
 // data until the returned function is called.
-func serveControl(data string, st central.Store, pub *statuspub.Publisher, logger *slog.Logger) (stop func(), err error) {
+func serveControl(data string, st central.Store, pub *statuspub.Publisher, env enginecmd.Env, logger *slog.Logger) (stop func(), err error) {
 	path := filepath.Join(data, controlFile)
 	// A socket left by a serve that died: this serve holds the store (the
 	// bbolt lock), so no other one answers on it.
@@ -143,7 +143,7 @@ func serveControl(data string, st central.Store, pub *statuspub.Publisher, logge
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	srv := &http.Server{Handler: &controlHandler{st: st, pub: pub, logger: logger}, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: &controlHandler{st: st, pub: pub, engineEnv: env, logger: logger}, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -166,9 +166,13 @@ const (
 )
 
 type controlHandler struct {
-	st     central.Store
-	pub    *statuspub.Publisher // status changes (status.go); nil: none
-	logger *slog.Logger
+	st  central.Store
+	pub *statuspub.Publisher // status changes (status.go); nil: none
+	// engineEnv runs the engine's commands (engine.go): serve's root,
+	// the event path and the store's name; Store and Publisher are st
+	// and pub.
+	engineEnv enginecmd.Env
+	logger    *slog.Logger
 }
 
 type ctlRevokeReq struct {
@@ -186,7 +190,9 @@ var ctlErrors = map[string]error{
 	"registry": central.ErrRegistry, "unknown-device": central.ErrUnknownDevice,
 	"ops-token": central.ErrOpsToken, "unknown-ops-token": central.ErrUnknownOpsToken,
 	"status-invalid": statuspub.ErrInvalid, "no-publisher": errNoPublisher,
-	"passage-not-found": appeal.ErrNotFound,
+	"passage-not-found": enginecmd.ErrNotFound, "engine-invalid": enginecmd.ErrInvalid,
+	"engine-input": central.ErrEngineInput, "no-fact": central.ErrNoFact, "deploy-conflict": enginecmd.ErrConflict,
+	"engine-no-publisher": enginecmd.ErrNoPublisher, "engine-unknown": enginecmd.ErrUnknown,
 }
 
 func (h *controlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -225,24 +231,17 @@ func (h *controlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "DELETE " + ctlOpsTokens:
 		err = h.st.RemoveOpsToken(ctx, r.URL.Query().Get("name"))
-	case "POST " + ctlPassage:
-		var q appeal.LookUpRequest
-		if err = decode(&q); err == nil {
-			out, err = appeal.LookUp(ctx, h.st, q)
-		}
-	case "POST " + ctlExplain:
-		var q appeal.ExplainRequest
-		if err = decode(&q); err == nil {
-			out, err = appeal.Explain(ctx, h.st, q)
-		}
 	case "POST " + ctlStatus:
 		var q ctlStatusReq
 		if err = decode(&q); err == nil {
 			out, err = h.status(ctx, q)
 		}
 	default:
-		http.NotFound(w, r)
-		return
+		if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, ctlEngine) {
+			http.NotFound(w, r)
+			return
+		}
+		out, err = h.engine(ctx, r)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"sentinel/device/camera"
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/enginecmd"
 	"sentinel/internal/central/enrol"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
@@ -69,7 +70,7 @@ func TestDevicesAddListRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	stop, err := serveControl(data, st, nil, slog.New(slog.DiscardHandler))
+	stop, err := serveControl(data, st, nil, enginecmd.Env{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +250,7 @@ func TestDevicesListUploads(t *testing.T) {
 
 	// While the store is held, as by a running serve, which answers with
 	// the registry on its control socket.
-	stop, err := serveControl(data, s, nil, slog.New(slog.DiscardHandler))
+	stop, err := serveControl(data, s, nil, enginecmd.Env{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

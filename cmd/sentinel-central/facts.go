@@ -1,12 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,6 +14,7 @@ import (
 	"sentinel/crypto/credential"
 	"sentinel/internal/central"
 	"sentinel/internal/central/engine"
+	"sentinel/internal/central/enginecmd"
 	"sentinel/internal/cli"
 )
 
@@ -62,44 +63,23 @@ func runCases(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // changeFlags are who and why of a change.
 type changeFlags struct {
 	engineFlags
-	operator, why string
+	why string
 }
 
 func (c *changeFlags) register(fs *flag.FlagSet) {
 	c.engineFlags.register(fs)
-	fs.StringVar(&c.operator, "operator", defaultOperator(), "who makes the change, recorded in the engine's audit")
 	fs.StringVar(&c.why, "why", "", "why, recorded in the engine's audit (required)")
 }
 
-// by checks who and why and returns them.
-func (c *changeFlags) by(now time.Time) (central.ChangeBy, error) {
+// check checks who and why.
+func (c *changeFlags) check() error {
 	if c.why == "" {
-		return central.ChangeBy{}, cli.Usagef("--why is required: say why (it is recorded with who and when)")
+		return cli.Usagef("--why is required: say why (it is recorded with who and when)")
 	}
 	if c.operator == "" {
-		return central.ChangeBy{}, cli.Usagef("--operator is required: no $USER and no account name")
+		return cli.Usagef("--operator is required: no $USER and no account name")
 	}
-	return central.ChangeBy{Time: now.UTC(), By: "ops:" + c.operator, Why: c.why}, nil
-}
-
-// update runs fn in an engine transaction of the store the flags name.
-func (c *changeFlags) update(ctx context.Context, fn func(tx central.EngineTx) error) error {
-	st, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return st.UpdateEngine(ctx, fn)
-}
-
-// view runs fn on a snapshot of the store the flags name.
-func (o *engineFlags) view(ctx context.Context, fn func(r central.EngineReader) error) error {
-	st, err := o.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return st.ViewEngine(ctx, fn)
+	return nil
 }
 
 // oneArg parses a command that takes one positional argument.
@@ -126,17 +106,18 @@ func runAreasSet(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		if err != nil {
 			return err
 		}
-		k, err := engine.ParseAreaKind(*kind)
-		if err != nil {
+		if _, err := engine.ParseAreaKind(*kind); err != nil {
 			return cli.Usagef("--kind: %v", err)
 		}
-		by, err := c.by(time.Now())
-		if err != nil {
+		if err := c.check(); err != nil {
 			return err
 		}
-		a := central.Area{ID: id, Kind: k, Parent: *parent, Name: *name}
-		if err := c.update(ctx, func(tx central.EngineTx) error { return tx.PutArea(ctx, a, by) }); err != nil {
+		var a central.Area
+		if err := c.run(ctx, "areas/set", enginecmd.AreaSetRequest{ID: id, Kind: *kind, Parent: *parent, Name: *name, Why: c.why}, &a, nil, nil); err != nil {
 			return err
+		}
+		if c.asJSON {
+			return printJSON(stdout, a)
 		}
 		fmt.Fprintf(stdout, "area %s is a %s", a.ID, a.Kind)
 		if a.Parent != "" {
@@ -159,20 +140,21 @@ func runAreasRisk(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		if err != nil {
 			return err
 		}
-		l, err := engine.ParseLevel(*level)
-		if err != nil {
+		if _, err := engine.ParseLevel(*level); err != nil {
 			return cli.Usagef("--level: %v", err)
 		}
-		now := time.Now()
-		by, err := c.by(now)
-		if err != nil {
+		if err := c.check(); err != nil {
 			return err
 		}
-		g := central.Grade{Area: id, Level: l, Effective: effective.Or(now), Source: by.By}
-		if err := c.update(ctx, func(tx central.EngineTx) error { return tx.AddGrade(ctx, g, by) }); err != nil {
+		var g central.Grade
+		q := enginecmd.AreaRiskRequest{ID: id, Level: *level, Effective: effective.Or(time.Now()), Why: c.why}
+		if err := c.run(ctx, "areas/risk", q, &g, nil, nil); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "area %s is %s risk from %s\n", id, l, g.Effective.Format(time.RFC3339))
+		if c.asJSON {
+			return printJSON(stdout, g)
+		}
+		fmt.Fprintf(stdout, "area %s is %s risk from %s\n", g.Area, g.Level, g.Effective.Format(time.RFC3339))
 		return nil
 	}())
 }
@@ -187,59 +169,25 @@ func runAreasList(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
-		now := at.Or(time.Now())
-		type listed struct {
-			central.Area
-			Level string `json:"level"`
-			Own   string `json:"own_level,omitempty"`
-		}
-		var out []listed
-		err := o.view(ctx, func(r central.EngineReader) error {
-			snap, err := engine.Load(ctx, r)
-			if err != nil {
-				return err
-			}
-			areas, err := r.Areas(ctx)
-			if err != nil {
-				return err
-			}
-			for _, a := range areas {
-				l := listed{Area: a, Level: string(snap.Areas.Level(a.ID, now))}
-				for _, g := range snap.Areas.Grades(a.ID) {
-					if !g.Effective.After(now) {
-						l.Own = string(g.Level)
-					}
-				}
-				out = append(out, l)
-			}
-			// Tree order: by the path from the province.
-			slices.SortFunc(out, func(a, b listed) int {
-				return slices.Compare(snap.Areas.Path(a.ID), snap.Areas.Path(b.ID))
-			})
-			return nil
-		})
-		if err != nil {
+		var out enginecmd.AreasListAnswer
+		if err := o.run(ctx, "areas/list", enginecmd.AreasListRequest{At: at.Or(time.Now())}, &out, nil, nil); err != nil {
 			return err
 		}
 		if o.asJSON {
-			if out == nil {
-				out = []listed{}
-			}
-			return printJSON(stdout, out)
+			return printJSON(stdout, out.Areas)
 		}
-		if len(out) == 0 {
+		if len(out.Areas) == 0 {
 			fmt.Fprintln(stdout, "no areas: add one with 'sentinel-central areas set ID --kind province --why TEXT'")
 			return nil
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "AREA\tKIND\tNAME\tRISK AT %s\n", now.Format(time.RFC3339))
-		for _, l := range out {
-			depth := l.Kind.Depth()
+		fmt.Fprintf(tw, "AREA\tKIND\tNAME\tRISK AT %s\n", out.At.Format(time.RFC3339))
+		for _, l := range out.Areas {
 			risk := l.Level
 			if l.Own == "" && l.Level != string(central.LevelLow) {
 				risk += " (by the area it lies in)"
 			}
-			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", strings.Repeat("  ", max(depth, 0)), l.ID, l.Kind, l.Name, risk)
+			fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\n", strings.Repeat("  ", l.Depth), l.ID, l.Kind, l.Name, risk)
 		}
 		return tw.Flush()
 	}())
@@ -259,13 +207,15 @@ func runSitesSet(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		if *area == "" {
 			return cli.Usagef("--area is required")
 		}
-		by, err := c.by(time.Now())
-		if err != nil {
+		if err := c.check(); err != nil {
 			return err
 		}
-		s := central.Site{ID: id, Area: *area, Name: *name}
-		if err := c.update(ctx, func(tx central.EngineTx) error { return tx.PutSite(ctx, s, by) }); err != nil {
+		var s central.Site
+		if err := c.run(ctx, "sites/set", enginecmd.SiteSetRequest{ID: id, Area: *area, Name: *name, Why: c.why}, &s, nil, nil); err != nil {
 			return err
+		}
+		if c.asJSON {
+			return printJSON(stdout, s)
 		}
 		fmt.Fprintf(stdout, "site %s lies in %s\n", s.ID, s.Area)
 		return nil
@@ -281,7 +231,7 @@ func runSitesList(ctx context.Context, args []string, stdin io.Reader, stdout, s
 			return err
 		}
 		var sites []central.Site
-		if err := o.view(ctx, func(r central.EngineReader) (err error) { sites, err = r.Sites(ctx); return err }); err != nil {
+		if err := o.run(ctx, "sites/list", enginecmd.SitesListRequest{}, &sites, nil, nil); err != nil {
 			return err
 		}
 		if o.asJSON {
@@ -333,18 +283,18 @@ func runWhitelistAdd(ctx context.Context, args []string, stdin io.Reader, stdout
 		if (*area == "") == (*site == "") {
 			return cli.Usagef("give --area or --site: the place the list is for")
 		}
-		now := time.Now()
-		by, err := c.by(now)
-		if err != nil {
+		if err := c.check(); err != nil {
 			return err
 		}
-		f := central.Fact{Holder: h, Kind: central.FactWhitelist, At: from.Or(now), Area: *area, Site: *site, Value: *list, Until: until.T, Source: by.By}
 		var got central.Fact
-		err = c.update(ctx, func(tx central.EngineTx) (err error) { got, err = tx.AddFact(ctx, f, by); return err })
-		if err != nil {
+		q := enginecmd.WhitelistAddRequest{Holder: h, Area: *area, Site: *site, List: *list, From: from.Or(time.Now()), Until: until.T, Why: c.why}
+		if err := c.run(ctx, "whitelist/add", q, &got, nil, nil); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "whitelist entry %d: %s on %s for %s\n", got.Seq, h, *list, cmpOr(*site, *area))
+		if c.asJSON {
+			return printJSON(stdout, got)
+		}
+		fmt.Fprintf(stdout, "whitelist entry %d: %s on %s for %s\n", got.Seq, got.Holder, got.Value, cmpOr(got.Site, got.Area))
 		return nil
 	}())
 }
@@ -361,42 +311,19 @@ func runWhitelistRemove(ctx context.Context, args []string, stdin io.Reader, std
 		if *seq == 0 {
 			return cli.Usagef("--fact N is required: the entry's number from whitelist list")
 		}
-		by, err := c.by(time.Now())
-		if err != nil {
+		if err := c.check(); err != nil {
 			return err
 		}
 		var f central.Fact
-		err = c.update(ctx, func(tx central.EngineTx) error {
-			got, ok, err := factBySeq(ctx, tx, *seq)
-			if err != nil {
-				return err
-			}
-			if !ok || got.Kind != central.FactWhitelist {
-				return fmt.Errorf("no whitelist entry %d: see whitelist list", *seq)
-			}
-			f, err = tx.RemoveFact(ctx, *seq, by)
+		if err := c.run(ctx, "whitelist/remove", enginecmd.WhitelistRemoveRequest{Fact: *seq, Why: c.why}, &f, nil, nil); err != nil {
 			return err
-		})
-		if err != nil {
-			return err
+		}
+		if c.asJSON {
+			return printJSON(stdout, f)
 		}
 		fmt.Fprintf(stdout, "whitelist entry %d removed: %s is no longer on %s for %s\n", f.Seq, f.Holder, f.Value, cmpOr(f.Site, f.Area))
 		return nil
 	}())
-}
-
-// factBySeq finds a fact by its number.
-func factBySeq(ctx context.Context, r central.EngineReader, seq uint64) (central.Fact, bool, error) {
-	all, err := r.AllFacts(ctx)
-	if err != nil {
-		return central.Fact{}, false, err
-	}
-	for _, f := range all {
-		if f.Seq == seq {
-			return f, true, nil
-		}
-	}
-	return central.Fact{}, false, nil
 }
 
 func runWhitelistList(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -404,6 +331,7 @@ func runWhitelistList(ctx context.Context, args []string, stdin io.Reader, stdou
 	var o engineFlags
 	o.register(fs)
 	holderS := fs.String("holder", "", "only the entries of `ISSUER:INDEX` or p:HEX")
+	purpose := fs.String("purpose", "whitelist review", "why, recorded in the audit log (the list names holders)")
 	return cli.Exit(stderr, "sentinel-central whitelist list", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
@@ -415,20 +343,17 @@ func runWhitelistList(ctx context.Context, args []string, stdin io.Reader, stdou
 				return err
 			}
 		}
-		out := []central.Fact{}
-		err := o.view(ctx, func(r central.EngineReader) error {
-			all, err := r.AllFacts(ctx)
-			for _, f := range all {
-				if f.Kind == central.FactWhitelist && (h == "" || f.Holder == h) {
-					out = append(out, f)
-				}
-			}
-			return err
-		})
-		if err != nil {
+		if *purpose == "" {
+			return cli.Usagef("--purpose is required: the look-up is recorded in the audit log with who and why")
+		}
+		var out []central.Fact
+		if err := o.run(ctx, "whitelist/list", enginecmd.WhitelistListRequest{Holder: h, Purpose: *purpose}, &out, nil, nil); err != nil {
 			return err
 		}
 		if o.asJSON {
+			if out == nil {
+				out = []central.Fact{}
+			}
 			return printJSON(stdout, out)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -455,31 +380,20 @@ func (c *casesFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.noContacts, "no-contacts", false, "record the cases only; derive no close contacts from the passages")
 }
 
-// record adds rows with AddCases and prints the report.
-func (c *casesFlags) record(ctx context.Context, rows []engine.CaseRow, by central.ChangeBy, stdout io.Writer) error {
-	st, err := c.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rep, err := engine.AddCases(ctx, st, rows, !c.noContacts, by, by.Time)
-	if err != nil {
+// record runs the cases command name with q and prints the report.
+func (c *casesFlags) record(ctx context.Context, name string, q any, stdout io.Writer) error {
+	var rep enginecmd.CasesReport
+	if err := c.run(ctx, name, q, &rep, nil, nil); err != nil {
 		return err
 	}
 	if c.asJSON {
-		return printJSON(stdout, struct {
-			Cases    int `json:"cases"`
-			Known    int `json:"already_recorded"`
-			Homes    int `json:"homes"`
-			Contacts int `json:"contacts"`
-			Capped   int `json:"capped"`
-		}{rep.Cases, rep.Known, rep.Homes, rep.Contacts, rep.Capped})
+		return printJSON(stdout, rep)
 	}
 	fmt.Fprintf(stdout, "recorded %d confirmed cases", rep.Cases)
 	if rep.Known > 0 {
 		fmt.Fprintf(stdout, " (%d were recorded already)", rep.Known)
 	}
-	if !c.noContacts {
+	if rep.Derived {
 		fmt.Fprintf(stdout, " and %d close contacts from the passages", rep.Contacts)
 		if rep.Capped > 0 {
 			fmt.Fprintf(stdout, "; %d more overlapped but were left out by the rule sets' caps", rep.Capped)
@@ -511,11 +425,11 @@ func runCasesAdd(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		if *home != "" && !central.ValidAreaID(*home) {
 			return cli.Usagef("--home %q is not an area id", *home)
 		}
-		by, err := c.by(time.Now())
-		if err != nil {
+		if err := c.check(); err != nil {
 			return err
 		}
-		return c.record(ctx, []engine.CaseRow{{Holder: h, Confirmed: at.T, Home: *home}}, by, stdout)
+		q := enginecmd.CasesAddRequest{Cases: []enginecmd.CaseIn{{Holder: h, ConfirmedAt: at.T, Home: *home}}, NoContacts: c.noContacts, Why: c.why}
+		return c.record(ctx, "cases/add", q, stdout)
 	}())
 }
 
@@ -528,19 +442,21 @@ func runCasesImport(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(path)
+		raw, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		rows, err := engine.ParseCases(path, f, cli.ParseTime)
-		if err != nil {
+		// Checked here first, so that a bad file is refused with its line
+		// before anything reaches the store.
+		if _, err := engine.ParseCases(path, bytes.NewReader(raw), cli.ParseTime); err != nil {
 			return fmt.Errorf("%w; nothing was recorded", err)
 		}
-		by, err := c.by(time.Now())
-		if err != nil {
+		if len(raw) > enginecmd.MaxImport-4096 {
+			return fmt.Errorf("%s has %d bytes, more than one import takes (%d): split it into several files", path, len(raw), enginecmd.MaxImport-4096)
+		}
+		if err := c.check(); err != nil {
 			return err
 		}
-		return c.record(ctx, rows, by, stdout)
+		return c.record(ctx, "cases/import", enginecmd.CasesImportRequest{File: path, CSV: string(raw), NoContacts: c.noContacts, Why: c.why}, stdout)
 	}())
 }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
-	"sentinel/internal/central"
-	"sentinel/internal/central/appeal"
+	"sentinel/internal/central/enginecmd"
 	"sentinel/internal/cli"
-	"sentinel/internal/gate"
 	"sentinel/internal/passage"
 )
 
@@ -23,28 +20,12 @@ func runPassage(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	return cli.Dispatch(ctx, "sentinel-central passage", passageCommands, args, stdin, stdout, stderr)
 }
 
-// shownPassage is a passage as `passage show --json` prints it.
-type shownPassage struct {
-	Ref      string    `json:"ref"`
-	Time     time.Time `json:"time"`
-	Site     string    `json:"site"`
-	Device   string    `json:"device"`
-	Epoch    string    `json:"epoch"`
-	Seq      uint64    `json:"seq"`
-	Decision string    `json:"decision"`
-	Reasons  []string  `json:"reasons"`
-	Messages []string  `json:"messages"` // the reasons as the guard read them
-	Holder   string    `json:"holder,omitempty"`
-	Explain  string    `json:"explain,omitempty"` // the command that explains the holder's colour
-}
-
 func runPassageShow(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central passage show", stderr, cli.CommandHelp(ctx))
 	var o engineFlags
 	o.register(fs)
 	langS := fs.String("lang", "en", "the language of the reasons: en or zh")
 	zone := fs.String("zone", "UTC", "print times in `ZONE`, as Asia/Shanghai")
-	operator := fs.String("operator", defaultOperator(), "who looks, recorded in the audit log")
 	purpose := fs.String("purpose", "appeal", "why, recorded in the audit log")
 	return cli.Exit(stderr, "sentinel-central passage show", func() error {
 		pos, err := cli.Parse(fs, args)
@@ -65,47 +46,13 @@ func runPassageShow(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if err != nil {
 			return cli.Usagef("--zone %q: not a time zone (as Asia/Shanghai or UTC)", *zone)
 		}
-		if *operator == "" || *purpose == "" {
+		if o.operator == "" || *purpose == "" {
 			return cli.Usagef("--operator and --purpose are required: looking at a passage is recorded with who and why")
 		}
-		storeName := "postgres"
-		if o.pgURL == "" {
-			storeName = o.data
-		}
-		q := appeal.LookUpRequest{Ref: ref.String(), Operator: *operator, Purpose: *purpose, Store: storeName}
-		st, ctl, err := o.openOrServe(ctx)
-		if err != nil {
+		var out []enginecmd.ShownPassage
+		q := enginecmd.PassageRequest{Ref: ref.String(), Lang: *langS, Zone: *zone, Purpose: *purpose}
+		if err := o.run(ctx, "passage/show", q, &out, nil, nil); err != nil {
 			return err
-		}
-		var found []central.Passage
-		if ctl != nil {
-			defer ctl.Close()
-			err = ctl.do(ctx, http.MethodPost, ctlPassage, q, &found)
-		} else {
-			defer st.Close()
-			found, err = appeal.LookUp(ctx, st, q)
-		}
-		if err != nil {
-			return err
-		}
-		if len(found) == 0 {
-			from, to := ref.Window()
-			return fmt.Errorf("no passage at the centre has reference %s (recorded %s): check that the terminal has synced since (sentinel-central devices list shows its last upload), and the reference as read: %w",
-				ref, describeWindow(from, to, loc), appeal.ErrNotFound)
-		}
-		out := make([]shownPassage, len(found))
-		for i, p := range found {
-			out[i] = shownPassage{Ref: ref.String(), Time: p.Time, Site: p.Site, Device: p.Device, Epoch: p.Epoch.String(), Seq: p.Seq,
-				Decision: p.Decision, Reasons: p.Reasons, Holder: p.Holder}
-			for _, r := range p.Reasons {
-				out[i].Messages = append(out[i].Messages, gate.Message(r, *langS))
-			}
-			if p.Holder != "" {
-				out[i].Explain = "sentinel-central status explain --holder " + p.Holder
-				if *langS == "zh" {
-					out[i].Explain += " --lang zh"
-				}
-			}
 		}
 		if o.asJSON {
 			return printJSON(stdout, out)
@@ -123,20 +70,7 @@ func runPassageShow(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}())
 }
 
-// ctlPassage is the control socket's path of passage look-ups.
-const ctlPassage = "/passage"
-
-func describeWindow(from, to time.Time, loc *time.Location) string {
-	switch {
-	case from.IsZero():
-		return "before " + to.In(loc).Format("2006-01-02 15:04 MST") + " (the terminal's clock was not set)"
-	case to.IsZero():
-		return "after " + from.In(loc).Format("2006-01-02 15:04 MST")
-	}
-	return "in the minute " + from.In(loc).Format("2006-01-02 15:04 MST")
-}
-
-func printPassage(w io.Writer, p shownPassage, loc *time.Location) {
+func printPassage(w io.Writer, p enginecmd.ShownPassage, loc *time.Location) {
 	fmt.Fprintf(w, "passage  %s\n", p.Ref)
 	fmt.Fprintf(w, "time     %s (%s)\n", p.Time.In(loc).Format("2006-01-02 15:04:05 MST"), p.Time.UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "site     %s\n", cmpOr(p.Site, "(not known: the terminal was not enrolled to a site)"))

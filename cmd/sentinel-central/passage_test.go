@@ -12,6 +12,7 @@ import (
 
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/enginecmd"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/storetest"
 	"sentinel/internal/passage"
@@ -66,7 +67,7 @@ func TestPassageShow(t *testing.T) {
 		}
 	}
 	code, out, errOut = runCLI("passage", "show", "--data", data, "--json", "--lang", "zh", ref)
-	var got []shownPassage
+	var got []enginecmd.ShownPassage
 	if code != exitOK || json.Unmarshal([]byte(out), &got) != nil || len(got) != 1 {
 		t.Fatalf("--json: exit %d, %q, %s", code, out, errOut)
 	}

@@ -1,35 +1,27 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	bolterrors "go.etcd.io/bbolt/errors"
-
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
-	"sentinel/internal/central"
-	"sentinel/internal/central/appeal"
-	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/engine"
-	"sentinel/internal/central/pgstore"
-	"sentinel/internal/central/server"
+	"sentinel/internal/central/enginecmd"
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/central/sweep"
 	"sentinel/internal/cli"
 	"sentinel/internal/passage"
-	"sentinel/internal/status"
 )
 
 var rulesCommands = map[string]cli.Command{
@@ -41,86 +33,6 @@ var rulesCommands = map[string]cli.Command{
 
 func runRules(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return cli.Dispatch(ctx, "sentinel-central rules", rulesCommands, args, stdin, stdout, stderr)
-}
-
-// engineFlags are the flags that name the store of the engine's commands.
-type engineFlags struct {
-	data, pgURL string
-	asJSON      bool
-}
-
-func (o *engineFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	BoolVar(*bool, string, bool, string)
-}) {
-	fs.StringVar(&o.data, "data", defaultCentralData, "the centre's data `DIR` (its bbolt store)")
-	fs.StringVar(&o.pgURL, "postgres", "", "use the central store in PostgreSQL at `URL` instead of the bbolt store in --data")
-	fs.BoolVar(&o.asJSON, "json", false, "print JSON")
-}
-
-// open opens the central store the flags name. The bbolt store must exist
-// already and not be held by a running serve.
-func (o *engineFlags) open(ctx context.Context) (central.Store, error) {
-	if o.pgURL != "" {
-		st, err := pgstore.Open(ctx, o.pgURL, nil)
-		if err != nil {
-			return nil, fmt.Errorf("--postgres: %w", err)
-		}
-		return st, nil
-	}
-	if err := needData(o.data); err != nil {
-		return nil, err
-	}
-	if keptInPostgres(o.data) {
-		return nil, fmt.Errorf("this centre keeps its state in PostgreSQL ('serve --postgres' ran with --data %s): pass --postgres URL", o.data)
-	}
-	path := filepath.Join(o.data, server.StoreFile)
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no central store at %s: check --data, or use --postgres: %w", path, err)
-	}
-	st, err := boltstore.Open(path, &boltstore.Options{Timeout: opsLockTimeout})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("%s is in use by a running 'sentinel-central serve': stop it for this command, or run the centre on PostgreSQL (--postgres)", path)
-	}
-	return st, err
-}
-
-// openOrServe is open, but when a running serve holds the bbolt store it
-// returns no store and serve's control socket instead, for the commands
-// ops need at a live centre (passage show, status explain).
-func (o *engineFlags) openOrServe(ctx context.Context) (central.Store, *controlClient, error) {
-	if o.pgURL == "" {
-		if c := dialControl(o.data); c != nil {
-			return nil, c, nil
-		}
-	}
-	st, err := o.open(ctx)
-	return st, nil, err
-}
-
-// loadEngine reads the engine's snapshot and the current statuses.
-func loadEngine(ctx context.Context, st central.Store, at time.Time) (*engine.Snapshot, map[string]status.Status, error) {
-	var snap *engine.Snapshot
-	err := st.ViewEngine(ctx, func(r central.EngineReader) (err error) {
-		snap, err = engine.Load(ctx, r)
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	current := map[string]status.Status{}
-	err = st.ViewStatus(ctx, func(r central.StatusReader) error {
-		for e, err := range r.Entries(ctx) {
-			if err != nil {
-				return err
-			}
-			if !e.Lapsed(at) && !e.Effective.After(at) {
-				current[e.Holder.String()] = e.Status
-			}
-		}
-		return nil
-	})
-	return snap, current, err
 }
 
 // compileFiles compiles rule set files; errors name file, line and column.
@@ -141,27 +53,7 @@ func compileFiles(paths []string) ([]*engine.RuleSet, error) {
 }
 
 // rulesTestReport is what rules test prints with --json.
-type rulesTestReport struct {
-	At       time.Time                 `json:"at"`
-	RuleSets []string                  `json:"rule_sets"`
-	Judged   int                       `json:"judged"`
-	Unjudged int                       `json:"unjudged"`
-	Counts   map[string]map[string]int `json:"counts"` // region -> status -> holders
-	Moves    map[string]int            `json:"moves"`  // "green>red" -> holders
-	Changes  []rulesTestChange         `json:"changes"`
-	Errors   []string                  `json:"errors,omitempty"`
-}
-
-type rulesTestChange struct {
-	Holder  string    `json:"holder"`
-	From    string    `json:"from"`
-	To      string    `json:"to"`
-	Region  string    `json:"region"`
-	Rule    string    `json:"rule,omitempty"`
-	Reason  string    `json:"reason"`
-	Until   time.Time `json:"until,omitzero"`
-	Because string    `json:"because,omitempty"` // the first deciding fact
-}
+type rulesTestReport = enginecmd.RulesTestReport
 
 func runRulesTest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central rules test", stderr, cli.CommandHelp(ctx))
@@ -172,6 +64,7 @@ func runRulesTest(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	var at cli.Time
 	fs.Var(&at, "at", "judge as at `TIME` (default now): facts after it are not seen")
 	show := fs.Int("show", 50, "list at most `N` of the holders who would change colour (0: all)")
+	purpose := fs.String("purpose", "dry run of rule sets", "why, recorded in the audit log (the dry run lists holders)")
 	return cli.Exit(stderr, "sentinel-central rules test", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
@@ -186,58 +79,24 @@ func runRulesTest(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		if err != nil {
 			return err
 		}
-		now := at.Or(time.Now())
-		st, err := o.open(ctx)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		snap, current, err := loadEngine(ctx, st, now)
-		if err != nil {
-			return err
-		}
-		set, err := snap.With(sets...)
-		if err != nil {
-			return cli.Usagef("%v", err)
-		}
-		if _, err := snap.AddVisits(ctx, st, now, set.Lookback()); err != nil {
-			return err
-		}
-		sim := engine.Simulate(snap.Holders, current, set, snap.World(), now)
-		rep := rulesTestReport{At: now, Judged: sim.Judged, Unjudged: sim.Unjudged, Counts: map[string]map[string]int{}, Moves: map[string]int{}, Changes: []rulesTestChange{}}
-		for _, region := range set.Regions() {
-			rs, _ := set.Get(region)
-			name := fmt.Sprintf("%s %s", region, rs.Version())
-			if slices.Contains(sets, rs) {
-				name += " (from " + rs.Source().File + ", not deployed)"
-			} else if rec, ok := snap.Records[region]; ok {
-				name = engine.RuleSetName(rec) + " (deployed)"
+		given := map[string]bool{}
+		for _, rs := range sets {
+			if given[rs.Region()] {
+				return cli.Usagef("two rule sets given for region %s: test one at a time", rs.Region())
 			}
-			rep.RuleSets = append(rep.RuleSets, name)
+			given[rs.Region()] = true
 		}
-		for region, byStatus := range sim.Counts {
-			rep.Counts[region] = map[string]int{}
-			for s, n := range byStatus {
-				rep.Counts[region][s.String()] = n
+		q := enginecmd.RulesTestRequest{At: at.Or(time.Now()), Purpose: *purpose}
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				return err
 			}
+			q.Rules = append(q.Rules, enginecmd.RulesFile{File: f, Source: string(src)})
 		}
-		for m, n := range sim.Moves() {
-			rep.Moves[m[0].String()+">"+m[1].String()] = n
-		}
-		for _, c := range sim.Changes {
-			ch := rulesTestChange{Holder: c.Holder, From: c.From.String(), To: c.To.String(), Region: c.Result.Region,
-				Rule: c.Result.Rule, Reason: c.Result.Reason.String(), Until: c.Result.Until}
-			if len(c.Result.Facts) > 0 {
-				f := c.Result.Facts[len(c.Result.Facts)-1]
-				ch.Because = fmt.Sprintf("%s %s", f.Kind, f.At.UTC().Format(time.RFC3339))
-				if f.Site != "" {
-					ch.Because += " at " + f.Site
-				}
-			}
-			rep.Changes = append(rep.Changes, ch)
-		}
-		for _, e := range sim.Errors {
-			rep.Errors = append(rep.Errors, e.Error())
+		var rep rulesTestReport
+		if err := o.run(ctx, "rules/test", q, &rep, nil, nil); err != nil {
+			return err
 		}
 		if o.asJSON {
 			return printJSON(stdout, rep)
@@ -299,16 +158,6 @@ func printRulesTest(w io.Writer, rep rulesTestReport, show int) {
 	}
 }
 
-// rulesDeployed is what rules deploy prints with --json.
-type rulesDeployed struct {
-	Region  string    `json:"region"`
-	Number  uint64    `json:"number"`
-	Label   string    `json:"label"`
-	Signer  string    `json:"signer"`
-	At      time.Time `json:"at"`
-	Replace string    `json:"replaces,omitempty"`
-}
-
 func runRulesDeploy(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central rules deploy", stderr, cli.CommandHelp(ctx))
 	var o engineFlags
@@ -316,7 +165,6 @@ func runRulesDeploy(ctx context.Context, args []string, stdin io.Reader, stdout,
 	key := fs.String("key", "", "the online signing key's private key `FILE` (required; its delegation must allow colour-rules)")
 	delegation := fs.String("delegation", "", "the signing key's delegation `FILE` from the root (required unless --key is the root)")
 	rootPub := fs.String("root-pub", "", "the operator root's public key `FILE` (required)")
-	operator := fs.String("operator", defaultOperator(), "who deploys it, recorded in the engine's audit")
 	why := fs.String("why", "", "why it is deployed, recorded in the engine's audit (required)")
 	return cli.Exit(stderr, "sentinel-central rules deploy", func() error {
 		pos, err := cli.Parse(fs, args)
@@ -332,7 +180,7 @@ func runRulesDeploy(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if *why == "" {
 			return cli.Usagef("--why is required: say why this rule set goes live (it is recorded with who and when)")
 		}
-		if *operator == "" {
+		if o.operator == "" {
 			return cli.Usagef("--operator is required: no $USER and no account name")
 		}
 		sets, err := compileFiles(pos)
@@ -352,48 +200,28 @@ func runRulesDeploy(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if err != nil {
 			return err
 		}
-		st, err := o.open(ctx)
+		// Signed as the region's next number; a deployment in between
+		// refuses this one (enginecmd.ErrConflict), and the next try signs
+		// the number after it.
+		var listed []enginecmd.RulesListed
+		if err := o.run(ctx, "rules/list", enginecmd.RulesListRequest{Region: rs.Region()}, &listed, root, nil); err != nil {
+			return err
+		}
+		now := time.Now().UTC().Truncate(time.Second)
+		sealed, err := trust.SealBundle(signer, d, trust.Bundle{Kind: trust.KindColourRules, Version: enginecmd.NextNumber(listed, rs.Region()), IssuedAt: now,
+			FreshUntil: now.AddDate(1, 0, 0), GraceUntil: now.AddDate(1, 0, 0), Payload: src})
+		if errors.Is(err, trust.ErrKindNotDelegated) {
+			return fmt.Errorf("%w: make a delegation that allows it (sentinel-central trust delegate --kinds ...,colour-rules)", err)
+		}
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		now := time.Now().UTC().Truncate(time.Second)
-		var out rulesDeployed
-		err = st.UpdateEngine(ctx, func(tx central.EngineTx) error {
-			all, err := tx.RuleSets(ctx)
-			if err != nil {
-				return err
-			}
-			var next uint64 = 1
-			for _, r := range all {
-				if r.Region == rs.Region() {
-					next, out.Replace = r.Number+1, engine.RuleSetName(r)
-				}
-			}
-			sealed, err := trust.SealBundle(signer, d, trust.Bundle{Kind: trust.KindColourRules, Version: next, IssuedAt: now,
-				FreshUntil: now.AddDate(1, 0, 0), GraceUntil: now.AddDate(1, 0, 0), Payload: src})
-			if errors.Is(err, trust.ErrKindNotDelegated) {
-				return fmt.Errorf("%w: make a delegation that allows it (sentinel-central trust delegate --kinds ...,colour-rules)", err)
-			}
-			if err != nil {
-				return err
-			}
-			if _, _, err := trust.OpenBundle(sealed, root, now, trust.State{}); err != nil {
-				return fmt.Errorf("the signed rule set does not verify under --root-pub: %w", err)
-			}
-			rec, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: rs.Region(), Label: rs.Version(), Source: src, Signed: sealed},
-				central.ChangeBy{Time: now, By: "ops:" + *operator, Why: *why})
-			if err != nil {
-				return err
-			}
-			if rec.Number != next {
-				return fmt.Errorf("deploy %s: numbered %d, signed as %d", rs.Region(), rec.Number, next)
-			}
-			kid, _ := trust.KeyIDOfPublic(signer.Public())
-			out = rulesDeployed{Region: rec.Region, Number: rec.Number, Label: rec.Label, Signer: kid.String(), At: now, Replace: out.Replace}
-			return nil
-		})
-		if err != nil {
+		if _, _, err := trust.OpenBundle(sealed, root, now, trust.State{}); err != nil {
+			return fmt.Errorf("the signed rule set does not verify under --root-pub: %w", err)
+		}
+		var out enginecmd.Deployed
+		q := enginecmd.RulesDeployRequest{File: pos[0], Source: string(src), Signed: sealed, Why: *why}
+		if err := o.run(ctx, "rules/deploy", q, &out, root, nil); err != nil {
 			return err
 		}
 		if o.asJSON {
@@ -408,23 +236,12 @@ func runRulesDeploy(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}())
 }
 
-// rulesListed is one line of rules list.
-type rulesListed struct {
-	Region   string    `json:"region"`
-	Number   uint64    `json:"number"`
-	Label    string    `json:"label"`
-	InForce  bool      `json:"in_force"`
-	Deployed time.Time `json:"deployed"`
-	By       string    `json:"by"`
-	Signer   string    `json:"signer,omitempty"`
-}
-
 func runRulesList(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central rules list", stderr, cli.CommandHelp(ctx))
 	var o engineFlags
 	o.register(fs)
 	region := fs.String("region", "", "list only `REGION`'s deployments")
-	rootPub := fs.String("root-pub", "", "verify each deployment's signature under the operator root's public key `FILE` and name the key that signed it")
+	rootPub := fs.String("root-pub", "", "verify each deployment's signature under the operator root's public key `FILE` and name the key that signed it (a running serve verifies under its own)")
 	return cli.Exit(stderr, "sentinel-central rules list", func() (err error) {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
@@ -435,39 +252,13 @@ func runRulesList(ctx context.Context, args []string, stdin io.Reader, stdout, s
 				return err
 			}
 		}
-		st, err := o.open(ctx)
-		if err != nil {
+		var out []enginecmd.RulesListed
+		if err := o.run(ctx, "rules/list", enginecmd.RulesListRequest{Region: *region}, &out, root, nil); err != nil {
 			return err
 		}
-		defer st.Close()
-		var recs []central.RuleSet
-		err = st.ViewEngine(ctx, func(r central.EngineReader) (err error) {
-			recs, err = r.RuleSets(ctx)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		var out []rulesListed
-		for i, r := range recs {
-			if *region != "" && r.Region != *region {
-				continue
-			}
-			l := rulesListed{Region: r.Region, Number: r.Number, Label: r.Label, Deployed: r.Deployed, By: r.By,
-				InForce: i == len(recs)-1 || recs[i+1].Region != r.Region}
-			l.Signer = signature(r, root)
-			out = append(out, l)
-		}
-		// The one in force of each region first, then the older ones.
-		slices.SortStableFunc(out, func(a, b rulesListed) int {
-			if a.Region != b.Region {
-				return strings.Compare(a.Region, b.Region)
-			}
-			return int(b.Number) - int(a.Number)
-		})
 		if o.asJSON {
 			if out == nil {
-				out = []rulesListed{}
+				out = []enginecmd.RulesListed{}
 			}
 			return printJSON(stdout, out)
 		}
@@ -488,25 +279,6 @@ func runRulesList(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}())
 }
 
-// signature says who signed a deployment: the key, verified under root
-// when root is not nil.
-func signature(r central.RuleSet, root crypto.PublicKey) string {
-	switch {
-	case len(r.Signed) == 0:
-		return "unsigned"
-	case root == nil:
-		return "signed (--root-pub verifies)"
-	}
-	b, _, err := trust.OpenBundle(r.Signed, root, r.Deployed, trust.State{})
-	switch {
-	case err != nil:
-		return "DOES NOT VERIFY: " + err.Error()
-	case b.Kind != trust.KindColourRules || !bytes.Equal(b.Payload, r.Source) || b.Version != r.Number:
-		return "DOES NOT MATCH the source stored"
-	}
-	return "key " + b.Signer.String()
-}
-
 func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("sentinel-central status explain", stderr, cli.CommandHelp(ctx))
 	var o engineFlags
@@ -515,6 +287,7 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 	passageS := fs.String("passage", "", "the holder of the passage with reference `REF`, as read off the gate's display for an appeal (see passage show)")
 	langS := fs.String("lang", "en", "the language of the explanation: en or zh")
 	zone := fs.String("zone", "UTC", "the holder's time `ZONE`, as Asia/Shanghai")
+	purpose := fs.String("purpose", "appeal", "why, recorded in the audit log")
 	var at cli.Time
 	fs.Var(&at, "at", "explain the status as at `TIME` (default now)")
 	return cli.Exit(stderr, "sentinel-central status explain", func() error {
@@ -524,17 +297,19 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 		if (*holderS == "") == (*passageS == "") {
 			return cli.Usagef("--holder is required, or --passage REF in its place: give one of them")
 		}
-		var (
-			h   credential.Holder
-			ref passage.Ref
-			err error
-		)
+		q := enginecmd.ExplainRequest{Lang: *langS, Zone: *zone, At: at.Or(time.Now()), Purpose: *purpose}
 		if *holderS != "" {
-			if h, err = credential.ParseHolderID(*holderS); err != nil {
+			h, err := credential.ParseHolderID(*holderS)
+			if err != nil {
 				return cli.Usagef("--holder: %v", err)
 			}
-		} else if ref, err = passage.ParseRef(*passageS); err != nil {
-			return cli.Usagef("--passage: %v", err)
+			q.Holder = h.String()
+		} else {
+			ref, err := passage.ParseRef(*passageS)
+			if err != nil {
+				return cli.Usagef("--passage: %v", err)
+			}
+			q.Passage = ref.String()
 		}
 		if _, err := engine.ParseLang(*langS); err != nil {
 			return cli.Usagef("--lang: %v", err)
@@ -542,25 +317,11 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 		if _, err := time.LoadLocation(*zone); err != nil {
 			return cli.Usagef("--zone %q: not a time zone (as Asia/Shanghai or UTC)", *zone)
 		}
-		q := appeal.ExplainRequest{Lang: *langS, Zone: *zone, At: at.Or(time.Now())}
-		if *holderS != "" {
-			q.Holder = h.String()
-		} else {
-			q.Passage = ref.String()
+		if *purpose == "" {
+			return cli.Usagef("--purpose is required: an explanation is recorded in the audit log with who and why")
 		}
-		st, ctl, err := o.openOrServe(ctx)
-		if err != nil {
-			return err
-		}
-		var ans appeal.Explanation
-		if ctl != nil {
-			defer ctl.Close()
-			err = ctl.do(ctx, http.MethodPost, ctlExplain, q, &ans)
-		} else {
-			defer st.Close()
-			ans, err = appeal.Explain(ctx, st, q)
-		}
-		if err != nil {
+		var ans enginecmd.Explained
+		if err := o.run(ctx, "status/explain", q, &ans, nil, nil); err != nil {
 			return err
 		}
 		if o.asJSON {
@@ -571,9 +332,6 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 		return nil
 	}())
 }
-
-// ctlExplain is the control socket's path of status explanations.
-const ctlExplain = "/explain"
 
 func cmpOr(s, def string) string {
 	if s == "" {
@@ -606,18 +364,24 @@ func runRulesApply(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		if err != nil {
 			return err
 		}
+		var out sweep.Report
 		if ctl != nil {
-			ctl.Close()
-			return fmt.Errorf("the running serve holds the store, and this build does not sweep inside serve yet: stop serve for the sweep, or run the centre on PostgreSQL (--postgres)")
+			// serve holds the store: it sweeps and signs the bundle with
+			// its own key, a delegation of the same root.
+			defer ctl.Close()
+			fmt.Fprintf(stderr, "the running serve holds the store: it sweeps and signs the bundle with its own key (serve --key), not --key %s\n", p.key)
+			err = ctl.do(ctx, http.MethodPost, ctlEngine+"rules/apply?operator="+url.QueryEscape(*operator), enginecmd.RulesApplyRequest{}, &out)
+		} else {
+			defer st.Close()
+			pub := &statuspub.Publisher{Store: st, DataDir: p.data, Root: s.root, Now: p.now,
+				Signer: statuspub.Signer{Key: s.signer, Delegation: s.d, Fresh: s.fresh, Grace: s.grace}}
+			env := &enginecmd.Env{Store: st, Publisher: pub, Now: p.now}
+			err = enginecmd.Do(ctx, env, enginecmd.Caller{Name: *operator}, "rules/apply", enginecmd.RulesApplyRequest{}, &out)
 		}
-		defer st.Close()
-		pub := &statuspub.Publisher{Store: st, DataDir: p.data, Root: s.root, Now: p.now,
-			Signer: statuspub.Signer{Key: s.signer, Delegation: s.d, Fresh: s.fresh, Grace: s.grace}}
-		now := p.now()
-		out, err := sweep.Run(ctx, st, pub, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "rules apply by ops:" + *operator})
 		if err != nil {
 			return err
 		}
+		now := out.At
 		if p.asJSON {
 			return printJSON(stdout, out)
 		}

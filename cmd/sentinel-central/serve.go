@@ -27,6 +27,7 @@ import (
 	"sentinel/crypto/trust"
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/enginecmd"
 	"sentinel/internal/central/issuance"
 	"sentinel/internal/central/metrics"
 	"sentinel/internal/central/opsapi"
@@ -203,28 +204,41 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			pub = &statuspub.Publisher{Store: st, DataDir: *data, Root: cfg.Root,
 				Signer: statuspub.Signer{Key: sg.key, Delegation: sg.d, Fresh: sg.fresh, Grace: sg.grace}}
 		}
-		if stopControl, err := serveControl(*data, st, pub, logger.With("component", "control")); err != nil {
-			logger.Warn("no control socket: devices add, devices revoke, tokens, status set, passage show and status explain cannot reach the store while serve runs", "error", err)
+		// The code engine's event path: a fever kept at ingest, and each
+		// change of the engine's data (a case, a risk level, a whitelist
+		// entry, a site, a rule set) made through the control socket, the
+		// operator API or, on PostgreSQL, by a command in another
+		// process, starts a sweep at once (bursts coalesce), so that the
+		// colours it changes reach the terminals in the next status
+		// delta, not the next round.
+		var events *sweep.Events
+		if pub != nil && !*noSchedule {
+			// (sweep.Runner is the engine as serve runs it: the end-to-end
+			// tests run the same.)
+			events = (&sweep.Runner{Store: st, Publisher: pub, Logger: logger}).Events()
+			events.Start(ctx)
+			defer events.Stop()
+			cfg.OnFever = events.OnFever
+			if w, ok := st.(engineWatcher); ok {
+				stopWatch := w.WatchEngine(ctx, events.Notify, logger.With("component", "engine"))
+				defer stopWatch()
+			}
+		}
+		engineEnv := enginecmd.Env{StoreName: where, Root: cfg.Root}
+		if events != nil {
+			engineEnv.Notify = events.Notify
+		}
+		if stopControl, err := serveControl(*data, st, pub, engineEnv, logger.With("component", "control")); err != nil {
+			logger.Warn("no control socket: devices, tokens, status, the engine's commands (areas, sites, whitelist, cases, rules), passage show and status explain cannot reach the store while serve runs", "error", err)
 		} else {
 			defer stopControl()
-		}
-		// The code engine's event path: a fever kept at ingest starts a
-		// sweep at once (bursts coalesce), so its holder's colour reaches
-		// the terminals in the next status delta, not the next round.
-		// (sweep.Runner is the engine as serve runs it: the end-to-end
-		// tests run the same.)
-		if pub != nil && !*noSchedule {
-			ev := (&sweep.Runner{Store: st, Publisher: pub, Logger: logger}).Events()
-			ev.Start(ctx)
-			defer ev.Stop()
-			cfg.OnFever = ev.OnFever
 		}
 		// One registry for this server: its listeners, enrolment, the
 		// upload and the operator API count into it.
 		cfg.Metrics = metrics.New(time.Now())
 		cfg.MetricsListen = *metricsListen
 		if *opsListen != "" {
-			opsH, err := serveOps(ctx, *data, st, where, cfg.Metrics, pub, logger)
+			opsH, err := serveOps(ctx, *data, st, where, cfg.Metrics, pub, engineEnv, logger)
 			if err != nil {
 				return err
 			}
@@ -388,7 +402,7 @@ func openServeStore0(ctx context.Context, data, pgURL string, logger *slog.Logge
 // serveOps builds the operator API over st: role tokens and the audit log
 // from the store, status changes through pub, and backup for the bbolt
 // store.
-func serveOps(ctx context.Context, data string, st serveStore, where string, m *metrics.Metrics, pub *statuspub.Publisher, logger *slog.Logger) (*opsapi.Handler, error) {
+func serveOps(ctx context.Context, data string, st serveStore, where string, m *metrics.Metrics, pub *statuspub.Publisher, engineEnv enginecmd.Env, logger *slog.Logger) (*opsapi.Handler, error) {
 	tokens, err := st.ListOpsTokens(ctx)
 	if err != nil {
 		return nil, err
@@ -406,11 +420,21 @@ func serveOps(ctx context.Context, data string, st serveStore, where string, m *
 		Tokens: opsapi.StoreTokens{Store: st}, Store: st, Audit: st, StoreName: where,
 		Logger: logger.With("component", "ops"), Metrics: m, Status: pub,
 	}
+	engineEnv.Store, engineEnv.Publisher = st, pub
+	opts.Engine = &engineEnv
 	if b, ok := st.(*boltstore.Store); ok {
 		opts.Backup = b.Backup
 	}
 	return opsapi.New(opts)
 }
+
+// engineWatcher is a store that tells of the engine's changes other
+// processes make (pgstore: LISTEN/NOTIFY).
+type engineWatcher interface {
+	WatchEngine(ctx context.Context, changed func(), logger *slog.Logger) (stop func())
+}
+
+var _ engineWatcher = (*pgstore.Store)(nil)
 
 // serveHosts returns the names of the server certificate: those given,
 // or those --listen implies.

@@ -16,7 +16,20 @@ const (
 	// AuditPassage: ops looked a passage up by its reference
 	// (`sentinel-central passage show`), for an appeal.
 	AuditPassage = "passage"
+	// AuditExplain: ops had a holder's colour explained
+	// (`sentinel-central status explain`).
+	AuditExplain = "explain"
+	// AuditWhitelist: ops listed whitelist entries, which name holders.
+	AuditWhitelist = "whitelist"
+	// AuditRulesTest: ops dry-ran rule sets, which lists the holders who
+	// would change colour.
+	AuditRulesTest = "rules-test"
 )
+
+// AuditActions returns every action of the audit log.
+func AuditActions() []string {
+	return []string{AuditExport, AuditTrace, AuditPassage, AuditExplain, AuditWhitelist, AuditRulesTest}
+}
 
 // Errors of the audit log.
 var (
@@ -32,7 +45,7 @@ var (
 type AuditEntry struct {
 	Time     time.Time  `json:"time"`     // when the query ran
 	Operator string     `json:"operator"` // who ran it
-	Action   string     `json:"action"`   // AuditExport, AuditTrace or AuditPassage
+	Action   string     `json:"action"`   // one of AuditActions
 	Purpose  string     `json:"purpose"`  // why
 	Query    AuditQuery `json:"query"`    // the filter
 	Store    string     `json:"store"`    // which store: a file or "postgres"

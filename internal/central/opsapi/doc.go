@@ -1,8 +1,10 @@
 // Package opsapi serves the centre's operator calls over HTTP behind role
 // tokens: the fleet (GET /v1/ops/devices), audited export and contact trace
-// (POST /v1/ops/export, POST /v1/ops/trace) for the ops role, and a
-// consistent copy of the bbolt store while it serves (GET /v1/admin/backup)
-// for the admin role.
+// (POST /v1/ops/export, POST /v1/ops/trace), status changes
+// (POST /v1/ops/status/...) and the code engine's commands (POST
+// /v1/ops/areas/set and the others of enginecmd.Commands, engine.go) for
+// the ops role, and a consistent copy of the bbolt store while it serves
+// (GET /v1/admin/backup) for the admin role.
 //
 // # Tokens
 //

@@ -14,6 +14,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/internal/central"
+	"sentinel/internal/central/enginecmd"
 	"sentinel/internal/central/fleet"
 	"sentinel/internal/central/metrics"
 	"sentinel/internal/central/ops"
@@ -58,6 +59,9 @@ type Options struct {
 	// Status publishes the status calls (status.go) with serve's signing
 	// key; nil (no key) answers 501.
 	Status *statuspub.Publisher
+	// Engine runs the code engine's calls (engine.go); nil answers 501.
+	// Its Audit is replaced by the handler's.
+	Engine *enginecmd.Env
 	// SpoolDir holds export spools (os.TempDir when empty).
 	SpoolDir string
 	// Now is the clock of audit entries (time.Now when nil).
@@ -102,6 +106,7 @@ func New(opts Options) (*Handler, error) {
 	h.mux.Handle("POST "+TracePath, h.auth(RoleOps, h.trace))
 	h.mux.Handle("GET "+BackupPath, h.auth(RoleAdmin, h.backup))
 	h.statusRoutes()
+	h.engineRoutes()
 	page, assets := pageHandler()
 	h.mux.Handle("GET "+PagePath+"{$}", page)
 	h.mux.Handle("GET "+AssetsPath, assets)
@@ -116,6 +121,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c Caller)
 // auth refuses a request without the role's token before fn reads
 // anything, and counts the call by the caller's role and its outcome.
 func (h *Handler) auth(role Role, fn handlerFunc) http.Handler {
+	return h.authLimit(role, MaxBody, fn)
+}
+
+// authLimit is auth with a request body of at most limit bytes.
+func (h *Handler) authLimit(role Role, limit int64, fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w0 http.ResponseWriter, r *http.Request) {
 		w := &metrics.StatusRecorder{ResponseWriter: w0}
 		var c Caller
@@ -139,7 +149,7 @@ func (h *Handler) auth(role Role, fn handlerFunc) http.Handler {
 			httpError(w, http.StatusUnauthorized, err.Error())
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		fn(w, r, c)
 	})
 }

@@ -23,16 +23,18 @@ type Runner struct {
 }
 
 // Events returns the event path: each event-started sweep runs at the
-// publisher's clock. Start it, and hand OnFever to the ingest
-// (server.Config.OnFever).
+// publisher's clock. Start it, hand OnFever to the ingest
+// (server.Config.OnFever), and Notify to whatever changes the engine's
+// data (a case, a risk level, a whitelist entry, a site, a rule set): such
+// a change sweeps everyone.
 //
 // A fever judges its holder alone (RunHolders), so that its delta does
 // not wait for a sweep of everyone.
 func (r *Runner) Events() *Events {
 	e := NewEvents(func(ctx context.Context) {
 		now := r.now()
-		rep, err := Run(ctx, r.Store, r.Publisher, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "a fever was recorded"})
-		r.report(ctx, rep, err, "after a fever")
+		rep, err := Run(ctx, r.Store, r.Publisher, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "a change of the engine's data"})
+		r.report(ctx, rep, err, "after a change of the engine's data")
 	})
 	e.runHolders = func(ctx context.Context, holders []string) {
 		now := r.now()

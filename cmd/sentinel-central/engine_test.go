@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sentinel/internal/central"
+	"sentinel/internal/central/boltstore"
+	"sentinel/internal/central/enginecmd"
+	"sentinel/internal/central/pgtest"
+	"sentinel/internal/central/server"
+)
+
+// TestEngineCommandsWhileServeRuns: the engine's feeding commands used to
+// refuse on the bbolt store while serve held it. Now each one reaches the
+// running serve through its control socket and works unchanged: its words
+// are those of the command with serve stopped, its changes are in the
+// store with who and why, and a change starts a sweep at once (the case
+// added here is red before serve's next 10-minute round).
+func TestEngineCommandsWhileServeRuns(t *testing.T) {
+	e := newRulesEnv(t)
+	s := startServe(t, "--data", e.data, "--root-pub", e.rootPub, "--key", e.signer, "--delegation", e.del, "--no-time")
+	defer s.stop(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	csv := filepath.Join(e.dir, "cases.csv")
+	if err := os.WriteFile(csv, []byte("holder,confirmed_at,home\nZJ:6,"+now.Add(-2*time.Hour).Format(time.RFC3339)+",ZJ-NB\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"areas", "set", "ZJ-HZ-GS", "--kind", "district", "--parent", "ZJ-HZ", "--name", "Gongshu", "--why", "new district"}, "area ZJ-HZ-GS is a district in ZJ-HZ\n"},
+		{[]string{"areas", "risk", "ZJ-HZ-GS", "--level", "high", "--effective", "2020-02-04T00:00:00Z", "--why", "cluster"}, "area ZJ-HZ-GS is high risk from 2020-02-04T00:00:00Z\n"},
+		{[]string{"sites", "set", "SM-GS-1", "--area", "ZJ-HZ-GS", "--name", "Gongshu market", "--why", "new terminal"}, "site SM-GS-1 lies in ZJ-HZ-GS\n"},
+		{[]string{"areas", "list", "--at", "2020-02-06T00:00:00Z"}, "ZJ-HZ-GS"},
+		{[]string{"sites", "list"}, "SM-GS-1"},
+		{[]string{"whitelist", "add", "--holder", "ZJ:2", "--area", "ZJ-HZ", "--why", "nurse"}, "whitelist entry 7: ZJ:2 on essential for ZJ-HZ\n"},
+		{[]string{"whitelist", "list"}, "ZJ:2"},
+		{[]string{"whitelist", "remove", "--fact", "7", "--why", "left the hospital"}, "whitelist entry 7 removed: ZJ:2 is no longer on essential for ZJ-HZ\n"},
+		{[]string{"rules", "deploy", seedRules("zhejiang.rules"), "--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub, "--why", "province rules"}, "deployed ZJ #1"},
+		{[]string{"rules", "list"}, "in force"},
+		{[]string{"rules", "test", "--rules", seedRules("hangzhou-compound-all.rules"), "--at", rulesT0.Format(time.RFC3339)}, "dry run at 2020-02-05T12:00:00Z; nothing was changed"},
+		{[]string{"cases", "add", "--holder", "ZJ:5", "--at", now.Add(-time.Hour).Format(time.RFC3339), "--home", "ZJ-NB", "--why", "case 5"}, "recorded 1 confirmed cases and 0 close contacts from the passages\n"},
+		{[]string{"cases", "import", csv, "--why", "cases of today"}, "recorded 1 confirmed cases and 0 close contacts from the passages\n"},
+	}
+	for _, st := range steps {
+		code, out, errOut := e.run(append(st.args, "--operator", "alice")...)
+		if code != exitOK || !strings.Contains(out, st.want) {
+			t.Fatalf("%s with serve running: exit %d %q %q, want %q", strings.Join(st.args, " "), code, out, errOut, st.want)
+		}
+	}
+	// The refusals say what they said with serve stopped.
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sites", "set", "SM-X", "--area", "NOWHERE", "--why", "x"}, `site SM-X lies in "NOWHERE", which is not an area: add it with areas set`},
+		{[]string{"whitelist", "remove", "--fact", "999", "--why", "x"}, "no whitelist entry 999: see whitelist list"},
+		{[]string{"passage", "show", "8YLT-3B84-P54Q"}, "no passage at the centre has reference 8YLT-3B84-P54Q"},
+	} {
+		code, out, errOut := e.run(append(bad.args, "--operator", "alice")...)
+		if code != exitRefused || !strings.Contains(errOut, bad.want) || out != "" {
+			t.Errorf("%s with serve running: exit %d %q %q, want exit 1 and %q", strings.Join(bad.args, " "), code, out, errOut, bad.want)
+		}
+	}
+	// The cases reached the rules at once: ZJ:5 and ZJ:6 are red through
+	// the event path, long before the next round.
+	deadline := time.Now().Add(time.Minute)
+	for _, h := range []string{"ZJ:5", "ZJ:6"} {
+		for {
+			code, out, errOut := e.run("status", "explain", "--holder", h, "--json", "--operator", "alice")
+			var ans enginecmd.Explained
+			if code != exitOK || json.Unmarshal([]byte(out), &ans) != nil {
+				t.Fatalf("explain %s: exit %d %s", h, code, errOut)
+			}
+			if ans.Recorded != nil && ans.Recorded.Status.String() == "red" && ans.Recorded.Source == "engine" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s is not red by the engine a minute after its case was added: %+v\nserve: %s", h, ans.Recorded, s.stderr)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if code := s.stop(t); code != exitOK {
+		t.Fatalf("serve exited %d\n%s", code, s.stderr)
+	}
+	st, err := boltstore.Open(filepath.Join(e.data, server.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	var changes []central.EngineChange
+	if err := st.ViewEngine(ctx, func(r central.EngineReader) (err error) { changes, err = r.Changes(ctx, 1, 0); return err }); err != nil {
+		t.Fatal(err)
+	}
+	var byAlice []string
+	for _, c := range changes {
+		if c.By == "ops:alice" {
+			byAlice = append(byAlice, c.Action+" "+c.Subject)
+		}
+	}
+	for _, w := range []string{"area-set ZJ-HZ-GS", "grade-add ZJ-HZ-GS", "site-set SM-GS-1", "fact-add ZJ:2", "fact-remove ZJ:2", "rules-deploy ZJ", "fact-add ZJ:5", "fact-add ZJ:6"} {
+		if !slices.Contains(byAlice, w) {
+			t.Errorf("the engine's audit lacks %q by ops:alice: %q", w, byAlice)
+		}
+	}
+	audit, err := st.Audit(ctx, central.AuditFilter{Operator: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, a := range audit {
+		actions = append(actions, a.Action)
+	}
+	for _, w := range []string{central.AuditWhitelist, central.AuditRulesTest, central.AuditPassage, central.AuditExplain} {
+		if !slices.Contains(actions, w) {
+			t.Errorf("the audit log lacks a %s look-up by alice: %q", w, actions)
+		}
+	}
+}
+
+// TestControlSocketNotifiesEngineChanges: each change of the engine's
+// data through the control socket tells the event path (Env.Notify); a
+// look-up and a refused change do not.
+func TestControlSocketNotifiesEngineChanges(t *testing.T) {
+	e := newRulesEnv(t)
+	st, err := boltstore.Open(filepath.Join(e.data, server.StoreFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var told atomic.Int32
+	stop, err := serveControl(e.data, st, nil, enginecmd.Env{StoreName: "test", Notify: func() { told.Add(1) }}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for _, step := range []struct {
+		args []string
+		code int
+		told int32
+	}{
+		{[]string{"areas", "list"}, exitOK, 0},
+		{[]string{"cases", "add", "--holder", "ZJ:5", "--at", "2020-02-05T00:00:00Z", "--why", "case"}, exitOK, 1},
+		{[]string{"areas", "risk", "ZJ-NB", "--level", "high", "--why", "cluster"}, exitOK, 2},
+		{[]string{"areas", "risk", "NOWHERE", "--level", "high", "--why", "typo"}, exitRefused, 2},
+		{[]string{"whitelist", "add", "--holder", "ZJ:2", "--site", "SM-HZ-1", "--why", "guard"}, exitOK, 3},
+		{[]string{"whitelist", "list"}, exitOK, 3},
+		{[]string{"sites", "set", "SM-NB-1", "--area", "ZJ-NB", "--why", "new"}, exitOK, 4},
+		{[]string{"areas", "set", "ZJ-NB-HS", "--kind", "district", "--parent", "ZJ-NB", "--why", "new"}, exitOK, 5},
+	} {
+		code, _, errOut := e.run(append(step.args, "--operator", "alice")...)
+		if code != step.code || told.Load() != step.told {
+			t.Errorf("%s: exit %d (%s), told %d times; want exit %d, told %d times", strings.Join(step.args, " "), code, errOut, told.Load(), step.code, step.told)
+		}
+	}
+}
+
+// TestEngineEventsOnPostgres: on PostgreSQL the engine's commands run in
+// their own process, not in serve; a case they add, a risk level they
+// set, reach serve through LISTEN/NOTIFY and start its sweep at once, so
+// the holders are red long before serve's next 10-minute round.
+func TestEngineEventsOnPostgres(t *testing.T) {
+	e := newRulesEnv(t)
+	cs := pgtest.NewDatabase(t)
+	pg := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := e.run(append(args, "--postgres", cs, "--operator", "alice")...)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return out
+	}
+	pg("areas", "set", "ZJ", "--kind", "province", "--why", "setup")
+	pg("areas", "set", "ZJ-NB", "--kind", "city", "--parent", "ZJ", "--why", "setup")
+	pg("rules", "deploy", seedRules("zhejiang.rules"), "--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub, "--why", "province rules")
+	data := filepath.Join(e.dir, "pgdata")
+	s := startServe(t, "--data", data, "--postgres", cs, "--root-pub", e.rootPub, "--key", e.signer, "--delegation", e.del, "--no-time")
+	defer s.stop(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	pg("cases", "add", "--holder", "ZJ:5", "--at", now.Add(-time.Hour).Format(time.RFC3339), "--home", "ZJ-NB", "--why", "case 5")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var ans enginecmd.Explained
+		if err := json.Unmarshal([]byte(pg("status", "explain", "--holder", "ZJ:5", "--json")), &ans); err != nil {
+			t.Fatal(err)
+		}
+		if ans.Recorded != nil && ans.Recorded.Status.String() == "red" && ans.Recorded.Source == "engine" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ZJ:5 is not red by the engine a minute after its case was added in another process: %+v\nserve: %s", ans.Recorded, s.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
