@@ -66,6 +66,11 @@ type Filter struct {
 	Site     string
 	Device   string
 	Holder   string
+	// Slim asks for the passages without their stored record, reasons
+	// and chain break (Stored, Reasons and Break may come empty): what
+	// contact derivation and visits read. PostgreSQL then answers from
+	// its covering indexes alone (migration 0011).
+	Slim bool
 }
 
 // Match reports whether p passes f.

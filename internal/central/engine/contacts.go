@@ -64,7 +64,7 @@ func Contacts(ctx context.Context, src PassageSource, c Case, p ContactParams, n
 		return res, fmt.Errorf("contacts of %s: window %v, overlap %v, cap %d: want an overlap no longer than a positive window and a cap of at least 1", c.Holder, p.Window, p.Overlap, p.Cap)
 	}
 	var visits []central.Passage
-	for ps, err := range src.Passages(ctx, central.Filter{Holder: c.Holder, From: c.At.Add(-p.Lookback), To: now}) {
+	for ps, err := range src.Passages(ctx, central.Filter{Holder: c.Holder, From: c.At.Add(-p.Lookback), To: now, Slim: true}) {
 		if err != nil {
 			return res, fmt.Errorf("contacts of %s: read the case's passages: %w", c.Holder, err)
 		}
@@ -76,7 +76,7 @@ func Contacts(ctx context.Context, src PassageSource, c Case, p ContactParams, n
 	reach := p.Window - p.Overlap // the furthest apart two passages may be
 	best := map[string]Contact{}
 	for _, v := range visits {
-		f := central.Filter{Site: v.Site, From: v.Time.Add(-reach), To: v.Time.Add(reach + time.Nanosecond)}
+		f := central.Filter{Site: v.Site, From: v.Time.Add(-reach), To: v.Time.Add(reach + time.Nanosecond), Slim: true}
 		for q, err := range src.Passages(ctx, f) {
 			if err != nil {
 				return res, fmt.Errorf("contacts of %s: read passages at %s: %w", c.Holder, v.Site, err)

@@ -59,7 +59,7 @@ func (s *Snapshot) AddVisits(ctx context.Context, src PassageSource, now time.Ti
 		if !s.risky(area, from, now) {
 			continue
 		}
-		for p, err := range src.Passages(ctx, central.Filter{Site: site, From: from, To: now.Add(time.Nanosecond)}) {
+		for p, err := range src.Passages(ctx, central.Filter{Site: site, From: from, To: now.Add(time.Nanosecond), Slim: true}) {
 			if err != nil {
 				return added, fmt.Errorf("visits at %s: %w", site, err)
 			}
@@ -117,7 +117,7 @@ func (s *Snapshot) AddVisitsOf(ctx context.Context, src PassageSource, now time.
 				have[f.Source] = true
 			}
 		}
-		for p, err := range src.Passages(ctx, central.Filter{Holder: h.ID, From: from, To: now.Add(time.Nanosecond)}) {
+		for p, err := range src.Passages(ctx, central.Filter{Holder: h.ID, From: from, To: now.Add(time.Nanosecond), Slim: true}) {
 			if err != nil {
 				return added, fmt.Errorf("visits of %s: %w", h.ID, err)
 			}

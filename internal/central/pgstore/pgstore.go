@@ -614,6 +614,11 @@ func (s *Store) query(ctx context.Context, f central.Filter, held, checked bool)
 			where = append(where, "site NOT IN (SELECT site FROM site_owner WHERE state = 'gone')")
 		}
 		sql := "SELECT device, epoch, seq, time, site, holder, decision, reasons, stored, chain_break FROM passages"
+		if f.Slim {
+			// The columns of the indexes passages_site_time and
+			// passages_holder_time: an index-only scan.
+			sql = "SELECT device, epoch, seq, time, site, holder, decision FROM passages"
+		}
 		if len(where) > 0 {
 			sql += " WHERE " + strings.Join(where, " AND ")
 		}
@@ -628,7 +633,11 @@ func (s *Store) query(ctx context.Context, f central.Filter, held, checked bool)
 			var p central.Passage
 			var epoch []byte
 			var seq int64
-			if err := rows.Scan(&p.Device, &epoch, &seq, &p.Time, &p.Site, &p.Holder, &p.Decision, &p.Reasons, &p.Stored, &p.Break); err != nil {
+			dest := []any{&p.Device, &epoch, &seq, &p.Time, &p.Site, &p.Holder, &p.Decision, &p.Reasons, &p.Stored, &p.Break}
+			if f.Slim {
+				dest = dest[:7]
+			}
+			if err := rows.Scan(dest...); err != nil {
 				yield(central.Passage{}, fmt.Errorf("pgstore: passages: %w", err))
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -80,10 +81,15 @@ func TestMigrations(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'passages'::regclass").Scan(&parts); err != nil || parts != "r" {
 		t.Fatalf("passages partitioning: got %q, %v; want range", parts, err)
 	}
-	for _, idx := range []string{"passages_site_time", "passages_holder_time"} {
+	// The passages' indexes cover what contact derivation reads
+	// (central.Filter.Slim), for index-only scans.
+	for idx, include := range map[string]string{"passages_site_time": "(holder, decision, device, epoch, seq)",
+		"passages_holder_time": "(site, decision, device, epoch, seq)"} {
 		var def string
 		if err := conn.QueryRow(ctx, "SELECT indexdef FROM pg_indexes WHERE indexname = $1", idx).Scan(&def); err != nil {
 			t.Errorf("index %s: %v", idx, err)
+		} else if !strings.Contains(def, "INCLUDE "+include) {
+			t.Errorf("index %s: %s, want INCLUDE %s", idx, def, include)
 		}
 	}
 	// A database migrated by a newer binary is refused.

@@ -490,6 +490,24 @@ func testFilter(t *testing.T, s central.Store) {
 				t.Fatal("test selects nothing")
 			}
 			checkPassages(t, s, tt.f, want)
+			// Slim gives the same passages; their record, reasons and
+			// break may be left out.
+			slim := tt.f
+			slim.Slim = true
+			got := All(t, s, slim)
+			if len(got) != len(want) {
+				t.Fatalf("Passages(%+v): got %d passages, want %d", slim, len(got), len(want))
+			}
+			for i := range got {
+				g, w := got[i], want[i]
+				if len(g.Stored) > 0 && !bytes.Equal(g.Stored, w.Stored) || len(g.Reasons) > 0 && !slices.Equal(g.Reasons, w.Reasons) || g.Break != "" && g.Break != w.Break {
+					t.Fatalf("Passages(%+v)[%d]: got %+v, want %+v or without record, reasons and break", slim, i, g, w)
+				}
+				if g.Device != w.Device || g.Epoch != w.Epoch || g.Seq != w.Seq || !g.Time.Equal(w.Time) || g.Site != w.Site ||
+					g.Holder != w.Holder || g.Decision != w.Decision {
+					t.Fatalf("Passages(%+v)[%d]: got %+v, want %+v", slim, i, g, w)
+				}
+			}
 		})
 	}
 }
