@@ -151,3 +151,35 @@ func TestMeasureInterleaves(t *testing.T) {
 		t.Errorf("q on b: %+v, want stable", o)
 	}
 }
+
+// TestMainTable checks the table: a row per variant and per resolution
+// with each decoder's share read and false decodes, the distribution per
+// resolution, and Sentinel's time as a multiple of each peer's.
+func TestMainTable(t *testing.T) {
+	dir := smallSet(t)
+	always := Factory{Name: "always", New: func() (Decoder, error) {
+		return Decoder{Name: "always", Version: "9.9", Decode: func(*image.Gray) ([]byte, error) { return []byte("HC1:NOT-IT"), nil }}, nil
+	}}
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"-frames", dir, "-rounds", "1"}, &stdout, &stderr, always); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"decoders: sentinel",
+		"always 9.9",
+		"clean  ",
+		"all 320x240",
+		"0% (3 false)",
+		"sentinel 320x240",
+		"/ always 320x240",
+		"/ gozxing 320x240",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr: %q", stderr.String())
+	}
+}
