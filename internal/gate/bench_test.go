@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/hpke"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -99,10 +100,28 @@ func BenchmarkPassage(b *testing.B) {
 	}
 }
 
+// passageDir puts BenchmarkPassage's files on another file system than the
+// temporary directory's: a RAM disk, to see the passage without the
+// disk's sync, or the gate's own storage.
+var passageDir = flag.String("passage.dir", "", "where BenchmarkPassage keeps its journal and sync file (default: a temporary directory)")
+
+// benchDir returns a new directory for one benchmark's files.
+func benchDir(b *testing.B) string {
+	if *passageDir == "" {
+		return b.TempDir()
+	}
+	dir, err := os.MkdirTemp(*passageDir, "passage")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
 // benchmarkFdatasync times a bare pwrite+fdatasync loop.
 func benchmarkFdatasync(b *testing.B) {
 	const fileSize, frame = 2 << 20, 512
-	f, err := os.Create(filepath.Join(b.TempDir(), "sync"))
+	f, err := os.Create(filepath.Join(benchDir(b), "sync"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -142,7 +161,7 @@ func benchmarkPassage(b *testing.B, lanes int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	j, err := journal.Open(journal.Path(b.TempDir()), journal.Options{CentreKey: centre.PublicKey(), PurgeEvery: -1})
+	j, err := journal.Open(journal.Path(benchDir(b)), journal.Options{CentreKey: centre.PublicKey(), PurgeEvery: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
