@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -597,5 +598,51 @@ func TestFeversOnHome(t *testing.T) {
 	}
 	if n := countRows(t, s, "c2", "SELECT count(*) FROM passages"); n != 10 {
 		t.Fatalf("c2 holds %d passages, want 10", n)
+	}
+}
+
+// TestSiteClaims: a terminal's passages stay under one site. Its first
+// upload claims the site; an upload naming another is refused with what
+// to do; records naming no site from a terminal the registry places at a
+// site (a server that could not read the registry) claim nothing.
+func TestSiteClaims(t *testing.T) {
+	ctx := context.Background()
+	s := setup(t, servers(t, 1), 2, nil)
+	if err := s.AddEnrolled(ctx, central.EnrolledDevice{ID: "t-1", Site: "SM-1", Enrolled: t0, Serial: "01", NotAfter: t0.AddDate(1, 0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	recs := func(site string, from, to uint64) []central.Record {
+		r := storetest.Recs(1, to, "claims")
+		for i := range r {
+			r[i].Site = site
+		}
+		return storetest.Journal(r)[from-1:]
+	}
+	_, err := storetest.Ingest(ctx, s, "t-1", central.Epoch{1}, recs("", 1, 5))
+	if err == nil || !strings.Contains(err.Error(), `enrolled at site "SM-1"`) {
+		t.Fatalf("records with no site from an enrolled terminal: %v", err)
+	}
+	if n := countRows(t, s, Home, "SELECT count(*) FROM device_sites"); n != 0 {
+		t.Fatalf("%d sites claimed by a refused upload", n)
+	}
+	if hw, err := storetest.Ingest(ctx, s, "t-1", central.Epoch{1}, recs("SM-1", 1, 5)); err != nil || hw != 5 {
+		t.Fatalf("upload of SM-1: %d, %v", hw, err)
+	}
+	_, err = storetest.Ingest(ctx, s, "t-1", central.Epoch{1}, recs("SM-2", 6, 8))
+	if err == nil || !strings.Contains(err.Error(), `kept at site "SM-1"`) || errors.Is(err, central.ErrMalformed) {
+		t.Fatalf("upload naming another site: %v", err)
+	}
+	// Mixed sites in one upload are malformed.
+	mixed := recs("SM-1", 6, 8)
+	mixed[1].Site = "SM-2"
+	if _, err := storetest.Ingest(ctx, s, "t-1", central.Epoch{1}, mixed); !errors.Is(err, central.ErrMalformed) {
+		t.Fatalf("upload naming two sites: %v", err)
+	}
+	// A terminal enrolled without a site keeps its passages under "".
+	if hw, err := storetest.Ingest(ctx, s, "t-2", central.Epoch{2}, recs("", 1, 3)); err != nil || hw != 3 {
+		t.Fatalf("upload with no site of an unenrolled terminal: %d, %v", hw, err)
+	}
+	if l, err := s.Link(ctx, "t-1", central.Epoch{1}); err != nil || l.Seq != 5 {
+		t.Fatalf("mark of t-1: %d, %v", l.Seq, err)
 	}
 }

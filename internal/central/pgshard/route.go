@@ -124,6 +124,26 @@ func (s *Store) claimDevice(ctx context.Context, device, site string, withRecs b
 		}
 		return site, nil
 	}
+	if !ok && site == "" {
+		// Records that name no site come from a terminal enrolled without
+		// one, or from a server that could not read the registry: never
+		// claim "" for a terminal the registry places at a site.
+		var enrolled string
+		err := s.home.WithConn(ctx, func(c *pgx.Conn) error {
+			err := c.QueryRow(ctx, "SELECT site FROM enrolled_devices WHERE id = $1", device).Scan(&enrolled)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return "", fmt.Errorf("pgshard: read the enrolment of device %s: %w", device, err)
+		}
+		if enrolled != "" {
+			return "", fmt.Errorf("pgshard: device %s uploads passages that name no site, but it is enrolled at site %q: "+
+				"the server could not read its enrolment; the terminal sends the upload again", device, enrolled)
+		}
+	}
 	if !ok {
 		err := s.home.WithConn(ctx, func(c *pgx.Conn) error {
 			return c.QueryRow(ctx, `WITH ins AS (INSERT INTO device_sites (device, site) VALUES ($1, $2)

@@ -61,11 +61,23 @@ const siteLockClass = 0x53495445 // "SITE"
 // (a statement of its own, so with a snapshot taken after the lock), and
 // so sees the state a move committed while this waited.
 func holdSite(ctx context.Context, tx pgx.Tx, site string) error {
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1, hashtext($2))", siteLockClass, site); err != nil {
+	// One round trip: the server runs the second statement, with a
+	// snapshot of its own, once the first has the lock.
+	b := &pgx.Batch{}
+	b.Queue("SELECT pg_advisory_xact_lock_shared($1, hashtext($2))", siteLockClass, site)
+	b.Queue("SELECT state FROM site_owner WHERE site = $1", site)
+	br := tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
 		return fmt.Errorf("lock site %q: %w", site, err)
 	}
 	var state string
-	err := tx.QueryRow(ctx, "SELECT state FROM site_owner WHERE site = $1", site).Scan(&state)
+	err := br.QueryRow().Scan(&state)
+	if cerr := br.Close(); err == nil || errors.Is(err, pgx.ErrNoRows) {
+		if cerr != nil {
+			err = cerr
+		}
+	}
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("read site %q: %w", site, err)
 	}
