@@ -65,6 +65,9 @@ func Open(path string, opts *Options) (*Store, error) {
 		if _, err := tx.CreateBucketIfNotExists(bucketDevices); err != nil {
 			return err
 		}
+		if err := indexPassages(tx); err != nil {
+			return err
+		}
 		return indexHeld(tx)
 	}); err != nil {
 		db.Close()
@@ -189,6 +192,9 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 		for i := range rest {
 			buf = appendRecord(buf[:0], &rest[i])
 			if err := eb.Put(be64(rest[i].Seq), bytes.Clone(buf)); err != nil {
+				return err
+			}
+			if err := indexPassage(tx, device, epoch[:], &rest[i], true); err != nil {
 				return err
 			}
 		}
@@ -402,6 +408,11 @@ func (s *Store) Passages(ctx context.Context, f central.Filter) iter.Seq2[centra
 	return func(yield func(central.Passage, error) bool) {
 		var out []central.Passage
 		err := s.db.View(func(tx *bolt.Tx) error {
+			var ok bool
+			var err error
+			if out, ok, err = indexed(ctx, tx, f); ok || err != nil {
+				return err
+			}
 			return tx.Bucket(bucketDevices).ForEachBucket(func(dev []byte) error {
 				if f.Device != "" && string(dev) != f.Device {
 					return nil

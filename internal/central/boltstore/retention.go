@@ -63,6 +63,13 @@ func (s *Store) PurgeBefore(ctx context.Context, horizon time.Time) (int, error)
 						return nil
 					}
 					key := append([]byte(nil), k...)
+					r, err := decodeRecord(binary.BigEndian.Uint64(k), v)
+					if err != nil {
+						return err
+					}
+					if err := indexPassage(tx, string(ref.dev), ref.epoch, &r, false); err != nil {
+						return err
+					}
 					if err := c.Delete(); err != nil {
 						return err
 					}
