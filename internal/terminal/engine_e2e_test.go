@@ -28,6 +28,8 @@ import (
 	"sentinel/internal/central/appeal"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/engine"
+	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/central/sweep"
@@ -48,6 +50,8 @@ import (
 // the holders, the engine's event path and scheduled sweep wired as serve
 // wires them, sweep.Runner), on loopback, with one clock that moves
 // centre and terminals together.
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // aheadClock is a trusted clock ahead of the system clock by ahead.
 type aheadClock struct{ ahead *atomic.Int64 }
@@ -74,9 +78,15 @@ type engineCentre struct {
 // guardPIN is the PIN of the e2e site's guard, guard-1.
 const guardPIN = "246810"
 
-// startEngineCentre starts the centre with rules (a rule set's source)
-// deployed over ZJ.
+// startEngineCentre starts the centre on a bbolt store with rules (a rule
+// set's source) deployed over ZJ.
 func startEngineCentre(t *testing.T, ctx context.Context, rules []byte) *engineCentre {
+	t.Helper()
+	return startEngineCentreOn(t, ctx, nil, rules)
+}
+
+// startEngineCentreOn is startEngineCentre on st (bbolt when nil).
+func startEngineCentreOn(t *testing.T, ctx context.Context, st centreStore, rules []byte) *engineCentre {
 	t.Helper()
 	centreKey, err := hpke.DHKEM(ecdh.X25519()).GenerateKey()
 	if err != nil {
@@ -87,10 +97,13 @@ func startEngineCentre(t *testing.T, ctx context.Context, rules []byte) *engineC
 	e := &engineCentre{logs: &syncBuffer{}}
 	e.runner = &sweep.Runner{Logger: slog.New(slog.NewTextHandler(e.logs, nil))}
 	e.events = e.runner.Events()
-	e.centre = startCentreWith(t, func(cfg *server.Config) {
+	e.centre = startCentreOn(t, st, func(cfg *server.Config) {
 		cfg.CentreKey = centreKey
 		cfg.OnFever = e.events.OnFever
 		cfg.Logger = slog.New(slog.NewTextHandler(e.logs, nil))
+		// A shared repository (PostgreSQL) is asked at each request, so
+		// that what the test publishes is served at once.
+		cfg.BundlePoll = time.Nanosecond
 	})
 	by := central.ChangeBy{Time: e.now(), By: "ops:test"}
 	err = e.store.UpdateEngine(ctx, func(tx central.EngineTx) error {
@@ -161,7 +174,9 @@ func (e *engineCentre) now() time.Time { return time.Now().Add(time.Duration(e.a
 // scheduler does each round.
 func (e *engineCentre) publish(t *testing.T, ctx context.Context, why string) {
 	t.Helper()
-	repo, err := bundles.Open(bundles.Options{Dir: filepath.Join(e.data, server.BundlesDir), Root: e.keys.Root.Public(), Now: e.now})
+	// The repository is the store's where the store keeps it (PostgreSQL).
+	shared, _ := e.store.(bundles.Shared)
+	repo, err := bundles.Open(bundles.Options{Dir: filepath.Join(e.data, server.BundlesDir), Root: e.keys.Root.Public(), Now: e.now, Shared: shared})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,15 +449,15 @@ func (e *engineCentre) uploaded(t *testing.T, ctx context.Context, ref string) c
 // The rules are testdata/fever.rules, the smallest rule set that makes a
 // fever red for a period that lapses: neither seed in docs/rules does (see
 // the file). TestCaseContactRefusesGreenCode runs the Zhejiang seed
-// unchanged.
-func TestFeverRefusesGreenCode(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// unchanged. On both central stores.
+func TestFeverRefusesGreenCode(t *testing.T) { onStores(t, testFever) }
+
+func testFever(t *testing.T, ctx context.Context, st centreStore) {
 	rules, err := os.ReadFile(filepath.Join("testdata", "fever.rules"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := startEngineCentre(t, ctx, rules)
+	c := startEngineCentreOn(t, ctx, st, rules)
 	term := c.startTerminal(t, ctx)
 
 	if r := term.present(t, c.code(t, 7, c.now().Add(-12*time.Minute)), 36.6); r.Passage.Decision != passage.Admit {
@@ -526,15 +541,15 @@ func TestFeverRefusesGreenCode(t *testing.T) {
 // override's upload withdraws the fever (the fact is removed, audited),
 // the event sweep turns the holder green again, and after the next
 // download round the gate admits their code. Before, the fever stayed a
-// fact and the holder stayed red for 14 days.
-func TestRetakeNormalWithdrawsFever(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// fact and the holder stayed red for 14 days. On both central stores.
+func TestRetakeNormalWithdrawsFever(t *testing.T) { onStores(t, testRetakeNormal) }
+
+func testRetakeNormal(t *testing.T, ctx context.Context, st centreStore) {
 	rules, err := os.ReadFile(filepath.Join("testdata", "fever.rules"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := startEngineCentre(t, ctx, rules)
+	c := startEngineCentreOn(t, ctx, st, rules)
 	term := c.startTerminal(t, ctx)
 	r := term.present(t, c.code(t, 8, c.now().Add(-12*time.Minute)), 38.4)
 	if r.Passage.Decision != passage.Refer || len(r.Passage.Reasons) == 0 || r.Passage.Reasons[0] != "fever" {
@@ -583,15 +598,37 @@ func TestRetakeNormalWithdrawsFever(t *testing.T) {
 // guard reads the cause (close contact), terminal A refuses ZJ:1's (a
 // confirmed case); status explain by the reference B's display showed
 // gives the same cause, without naming the case. Fifteen days on, with no
-// new fact, both are green at both ends and admitted.
-func TestCaseContactRefusesGreenCode(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// new fact, both are green at both ends and admitted. On both central
+// stores.
+func TestCaseContactRefusesGreenCode(t *testing.T) { onStores(t, testCaseContact) }
+
+// onStores runs test on a centre on each central store: bbolt, and
+// PostgreSQL (skipped loudly where it is not installed, failed under
+// CI=true).
+func onStores(t *testing.T, test func(t *testing.T, ctx context.Context, st centreStore)) {
+	for _, kind := range []string{"bbolt", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var st centreStore // bbolt in the centre's data directory
+			if kind == "postgres" {
+				pst, err := pgstore.Open(ctx, pgtest.NewDatabase(t), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st = pst
+			}
+			test(t, ctx, st)
+		})
+	}
+}
+
+func testCaseContact(t *testing.T, ctx context.Context, st centreStore) {
 	rules, err := os.ReadFile(filepath.Join("..", "..", "docs", "rules", "zhejiang.rules"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := startEngineCentre(t, ctx, rules)
+	c := startEngineCentreOn(t, ctx, st, rules)
 	a, b := c.startTerminal(t, ctx), c.startTerminal(t, ctx)
 
 	// The case and, moments later, the contact pass at gate-1, each at

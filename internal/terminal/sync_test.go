@@ -39,10 +39,18 @@ import (
 	"sentinel/sync/protocol"
 )
 
-// centre is an in-process central server on loopback with a bbolt store.
+// centreStore is what the tests use of the centre's store: bbolt's or
+// PostgreSQL's.
+type centreStore interface {
+	central.Store
+	central.HealthStore
+}
+
+// centre is an in-process central server on loopback with a bbolt store
+// (or PostgreSQL's, startCentreOn).
 type centre struct {
 	data   string
-	store  *boltstore.Store
+	store  centreStore
 	srv    *server.Server
 	url    string // the device calls, over mutual TLS
 	enrolU string // enrolment
@@ -60,10 +68,20 @@ func startCentre(t *testing.T) *centre {
 // configuration.
 func startCentreWith(t *testing.T, mutate func(*server.Config)) *centre {
 	t.Helper()
+	return startCentreOn(t, nil, mutate)
+}
+
+// startCentreOn is startCentreWith on st (closed when the test ends), or
+// on a bbolt store in the centre's data directory when st is nil.
+func startCentreOn(t *testing.T, st centreStore, mutate func(*server.Config)) *centre {
+	t.Helper()
 	c := &centre{data: t.TempDir()}
-	st, err := boltstore.Open(filepath.Join(c.data, server.StoreFile), nil)
-	if err != nil {
-		t.Fatal(err)
+	if st == nil {
+		bst, err := boltstore.Open(filepath.Join(c.data, server.StoreFile), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = bst
 	}
 	c.store = st
 	t.Cleanup(func() { st.Close() })
@@ -80,6 +98,7 @@ func startCentreWith(t *testing.T, mutate func(*server.Config)) *centre {
 	if mutate != nil {
 		mutate(&cfg)
 	}
+	var err error
 	c.srv, err = server.New(cfg)
 	if err != nil {
 		t.Fatal(err)
