@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"sentinel/internal/central"
+	"sentinel/internal/central/enginecmd"
 	"sentinel/internal/cli"
 )
 
@@ -26,9 +27,19 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	operator := fs.String("operator", "", "only the entries of `WHO`")
 	action := fs.String("action", "", "only the entries of `ACTION`: "+strings.Join(central.AuditActions(), ", "))
 	asJSON := fs.Bool("json", false, "print JSON")
+	engineLog := fs.Bool("engine", false, "print the engine's audit instead: every change of its data (facts, areas, sites, risk levels, rule sets) and every status the engine published or ops set by hand; --operator then selects who made the change, --action its kind (fact-add, status-publish, ...)")
+	subject := fs.String("subject", "", "with --engine: only the changes of `SUBJECT` (a holder, area, site or region)")
+	purpose := fs.String("purpose", "review of the engine's changes", "with --engine: why you read it, recorded in the audit log (the records name holders)")
 	return cli.Exit(stderr, "sentinel-central audit", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
+		}
+		if *engineLog {
+			o := engineFlags{data: *data, pgURL: *pgURL, operator: defaultOperator(), asJSON: *asJSON}
+			return printEngineAudit(ctx, o, *subject, *action, *operator, *purpose, from.T, to.T, stdout)
+		}
+		if *subject != "" {
+			return cli.Usagef("--subject goes with --engine")
 		}
 		if *action != "" && !slices.Contains(central.AuditActions(), *action) {
 			return cli.Usagef("--action %q: want one of %s", *action, strings.Join(central.AuditActions(), ", "))
@@ -76,4 +87,42 @@ func queryText(q central.AuditQuery) string {
 		s += " window=" + q.Window.String()
 	}
 	return s
+}
+
+// printEngineAudit prints the engine's audit of changes, read page by
+// page (through serve while it holds the bbolt store).
+func printEngineAudit(ctx context.Context, o engineFlags, subject, action, by, purpose string, from, to time.Time, stdout io.Writer) error {
+	if purpose == "" {
+		return cli.Usagef("--purpose is required: reading the engine's audit is recorded in the audit log with who and why")
+	}
+	out := []central.EngineChange{}
+	q := enginecmd.ChangesRequest{Subject: subject, Action: action, Purpose: purpose}
+	for {
+		var page enginecmd.ChangesAnswer
+		if err := o.run(ctx, "changes/list", q, &page, nil, nil); err != nil {
+			return err
+		}
+		for _, c := range page.Changes {
+			if (by == "" || c.By == by || c.By == "ops:"+by) && (from.IsZero() || !c.Time.Before(from)) && (to.IsZero() || c.Time.Before(to)) {
+				out = append(out, c)
+			}
+		}
+		if page.Next == 0 {
+			break
+		}
+		q.From = page.Next
+	}
+	if o.asJSON {
+		return printJSON(stdout, out)
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(stdout, "no changes in the engine's audit")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NUMBER\tTIME\tBY\tACTION\tSUBJECT\tWHY\tDETAIL")
+	for _, c := range out {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Seq, c.Time.UTC().Format(time.RFC3339), c.By, c.Action, c.Subject, c.Why, c.Detail)
+	}
+	return tw.Flush()
 }

@@ -91,6 +91,11 @@ func TestEngineCommandsWhileServeRuns(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+	// rules apply sweeps in serve, with serve's key.
+	code, out, errOut := e.run("rules", "apply", "--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub, "--operator", "alice")
+	if code != exitOK || !strings.Contains(errOut, "the running serve holds the store: it sweeps") || !strings.Contains(out, " at ") {
+		t.Errorf("rules apply with serve running: exit %d %q %q", code, out, errOut)
+	}
 	if code := s.stop(t); code != exitOK {
 		t.Fatalf("serve exited %d\n%s", code, s.stderr)
 	}
@@ -203,5 +208,51 @@ func TestEngineEventsOnPostgres(t *testing.T) {
 			t.Fatalf("ZJ:5 is not red by the engine a minute after its case was added in another process: %+v\nserve: %s", ans.Recorded, s.stderr)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestStatusSetInTheEngineAudit: a status set by hand, with serve stopped
+// and through a running serve, is in the engine's audit with who, when,
+// why and the change; audit --engine prints it, and its read is itself in
+// the audit log.
+func TestStatusSetInTheEngineAudit(t *testing.T) {
+	e := newRulesEnv(t)
+	set := func(holder, st, note string) {
+		t.Helper()
+		code, _, errOut := e.run("status", "set", "--holder", holder, "--status", st, "--reason", "confirmed", "--note", note,
+			"--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub)
+		if code != exitOK {
+			t.Fatalf("status set %s: exit %d: %s", holder, code, errOut)
+		}
+	}
+	set("ZJ:9", "red", "case 9")
+	s := startServe(t, "--data", e.data, "--root-pub", e.rootPub, "--key", e.signer, "--delegation", e.del, "--no-time", "--no-schedule")
+	set("ZJ:9", "green", "negative test")
+	var changes []central.EngineChange
+	code, out, errOut := e.run("audit", "--engine", "--subject", "ZJ:9", "--json")
+	if code != exitOK || json.Unmarshal([]byte(out), &changes) != nil {
+		t.Fatalf("audit --engine: exit %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := e.run("audit", "--engine", "--action", central.ChangeStatus); code != exitOK || !strings.Contains(out, "negative test") {
+		t.Errorf("audit --engine as a table: exit %d\n%s", code, out)
+	}
+	if code := s.stop(t); code != exitOK {
+		t.Fatalf("serve exited %d\n%s", code, s.stderr)
+	}
+	who := "ops:" + defaultOperator()
+	if len(changes) != 2 {
+		t.Fatalf("got %d changes of ZJ:9, want the two status sets: %+v", len(changes), changes)
+	}
+	for i, w := range []struct{ why, from, to string }{{"case 9", "", "red"}, {"negative test", "red", "green"}} {
+		c := changes[i]
+		var d struct{ From, To string }
+		json.Unmarshal(c.Detail, &d)
+		if c.Action != central.ChangeStatus || c.By != who || c.Why != w.why || d.From != w.from || d.To != w.to || time.Since(c.Time) > time.Hour {
+			t.Errorf("change %d: got %+v %s, want %s to %s by %s with %q", i, c, c.Detail, w.from, w.to, who, w.why)
+		}
+	}
+	code, out, _ = e.run("audit", "--action", central.AuditEngineChanges)
+	if code != exitOK || strings.Count(out, central.AuditEngineChanges) != 2 {
+		t.Errorf("the reads of the engine's audit are not in the audit log: exit %d\n%s", code, out)
 	}
 }

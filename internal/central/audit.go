@@ -24,11 +24,14 @@ const (
 	// AuditRulesTest: ops dry-ran rule sets, which lists the holders who
 	// would change colour.
 	AuditRulesTest = "rules-test"
+	// AuditEngineChanges: ops read the engine's audit of changes, which
+	// names holders (`sentinel-central audit --engine`).
+	AuditEngineChanges = "engine-changes"
 )
 
 // AuditActions returns every action of the audit log.
 func AuditActions() []string {
-	return []string{AuditExport, AuditTrace, AuditPassage, AuditExplain, AuditWhitelist, AuditRulesTest}
+	return []string{AuditExport, AuditTrace, AuditPassage, AuditExplain, AuditWhitelist, AuditRulesTest, AuditEngineChanges}
 }
 
 // Errors of the audit log.

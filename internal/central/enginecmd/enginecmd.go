@@ -180,6 +180,7 @@ func Commands() []Command {
 		cmd("rules/apply", false, 0, RulesApply),
 		cmd("status/explain", false, 0, StatusExplain),
 		cmd("passage/show", false, 0, PassageShow),
+		cmd("changes/list", false, 0, ChangesList),
 	}
 }
 

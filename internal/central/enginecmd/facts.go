@@ -397,3 +397,74 @@ func cmpOr(s, def string) string {
 	}
 	return s
 }
+
+// ChangesRequest asks for the engine's audit of changes (changes/list):
+// the records from number From on (0 or 1: from the first), at most Limit
+// (0: 1,000), of one Subject (a holder, area, site or region) and one
+// Action when given. Purpose goes into the audit log (default "review of
+// the engine's changes").
+type ChangesRequest struct {
+	From    uint64 `json:"from,omitempty"`
+	Limit   int    `json:"limit,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	Action  string `json:"action,omitempty"`
+	Purpose string `json:"purpose,omitempty"`
+}
+
+// ChangesAnswer is a page of the engine's audit; Next is the number to
+// ask from for the next page, zero at the end.
+type ChangesAnswer struct {
+	Changes []central.EngineChange `json:"changes"`
+	Next    uint64                 `json:"next,omitempty"`
+}
+
+// MaxChanges bounds a page of changes/list.
+const MaxChanges = 1000
+
+// ChangesList reads a page of the engine's audit: every change of its
+// data (facts, areas, sites, risk levels, rule sets) and every status the
+// engine published or ops set by hand, with who, when and why. The read is
+// recorded in the audit log first, since the records name holders.
+func ChangesList(ctx context.Context, env *Env, c Caller, q ChangesRequest) (ChangesAnswer, error) {
+	limit := q.Limit
+	if limit <= 0 || limit > MaxChanges {
+		limit = MaxChanges
+	}
+	from := max(q.From, 1)
+	out := ChangesAnswer{Changes: []central.EngineChange{}}
+	err := env.Store.ViewEngine(ctx, func(r central.EngineReader) error {
+		// Read in pages until limit records pass the filter or the audit
+		// ends.
+		for len(out.Changes) < limit {
+			page, err := r.Changes(ctx, from, MaxChanges)
+			if err != nil {
+				return err
+			}
+			for _, ch := range page {
+				from = ch.Seq + 1
+				if (q.Subject == "" || ch.Subject == q.Subject) && (q.Action == "" || ch.Action == q.Action) {
+					out.Changes = append(out.Changes, ch)
+					if len(out.Changes) == limit {
+						out.Next = from
+						return nil
+					}
+				}
+			}
+			if len(page) < MaxChanges {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return ChangesAnswer{}, err
+	}
+	var aq central.AuditQuery
+	if h, err := credential.ParseHolderID(q.Subject); err == nil {
+		aq.Holder = h.String()
+	}
+	if err := env.audit(ctx, c, central.AuditEngineChanges, cmpOr(q.Purpose, "review of the engine's changes"), aq, len(out.Changes)); err != nil {
+		return ChangesAnswer{}, err
+	}
+	return out, nil
+}
