@@ -104,3 +104,6 @@ func (h *HAProxy) Addr(name string) string { return h.Frontends[name].Addr }
 
 // Log is the end of HAProxy's log.
 func (h *HAProxy) Log() string { return h.p.tail() }
+
+// Stop stops HAProxy.
+func (h *HAProxy) Stop() { h.p.stop(syscall.SIGTERM, 5*time.Second) }

@@ -221,6 +221,9 @@ func StartEtcd(t testing.TB) *Etcd {
 	return e
 }
 
+// Stop stops etcd.
+func (e *Etcd) Stop() { e.p.stop(syscall.SIGTERM, 5*time.Second) }
+
 // httpOK reports whether GET url answers 200.
 func httpOK(url string) bool {
 	c := &http.Client{Timeout: time.Second}

@@ -39,10 +39,11 @@ type Options struct {
 // Cluster is PostgreSQL managed by Patroni: a primary and streaming
 // replicas, their leader elected in etcd.
 type Cluster struct {
-	Etcd  *Etcd
-	Nodes []*Node
-	scope string
-	n     atomic.Int64
+	Etcd    *Etcd
+	Nodes   []*Node
+	scope   string
+	ownEtcd bool
+	n       atomic.Int64
 }
 
 // Node is one PostgreSQL node and its Patroni.
@@ -75,14 +76,15 @@ func StartCluster(t testing.TB, opts *Options) *Cluster {
 	if o.TTL <= 0 {
 		o.TTL = 10
 	}
-	if o.Etcd == nil {
+	own := o.Etcd == nil
+	if own {
 		o.Etcd = StartEtcd(t)
 	}
 	bin, err := pgtest.BinDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Cluster{Etcd: o.Etcd, scope: fmt.Sprintf("hatest-%d-%d", os.Getpid(), scopes.Add(1))}
+	c := &Cluster{Etcd: o.Etcd, ownEtcd: own, scope: fmt.Sprintf("hatest-%d-%d", os.Getpid(), scopes.Add(1))}
 	for i := range o.Nodes {
 		n := &Node{Name: fmt.Sprintf("n%d", i+1), Port: FreePort(t), API: FreePort(t), dir: tempDir(t, "hatest-pg-", asPostgres())}
 		cfg := patroniConfig(c.scope, n, o, bin)
@@ -111,7 +113,31 @@ func StartCluster(t testing.TB, opts *Options) *Cluster {
 			t.Fatalf("hatest: Patroni node %s did not become %s\n%s", n.Name, strings.TrimPrefix(want, "/"), n.p.tail())
 		}
 	}
+	// Until Patroni names a synchronous standby, commits do not wait
+	// for one, and a primary lost would take them along.
+	if !o.Async && len(c.Nodes) > 1 {
+		if !waitFor(60*time.Second, func() bool { return c.Nodes[0].syncStandbys() > 0 }) {
+			t.Fatalf("hatest: Patroni named no synchronous standby\n%s", c.Nodes[0].p.tail())
+		}
+	}
 	return c
+}
+
+// syncStandbys counts the replicas that stream synchronously from the
+// node.
+func (n *Node) syncStandbys() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", n.Port))
+	if err != nil {
+		return 0
+	}
+	defer conn.Close(ctx)
+	var k int
+	if conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync' AND state = 'streaming'").Scan(&k) != nil {
+		return 0
+	}
+	return k
 }
 
 func (n *Node) apiURL() string { return fmt.Sprintf("http://127.0.0.1:%d", n.API) }
@@ -215,6 +241,18 @@ func (n *Node) Stop() {
 	n.p.stop(syscall.SIGTERM, 20*time.Second)
 	if pm := n.Postmaster(); pm > 0 {
 		syscall.Kill(pm, syscall.SIGKILL)
+	}
+}
+
+// Stop stops every node and, when StartCluster started it, etcd. The
+// test's end does the same; a benchmark that starts a cluster per
+// iteration stops each one at once.
+func (c *Cluster) Stop() {
+	for _, n := range c.Nodes {
+		n.Stop()
+	}
+	if c.ownEtcd {
+		c.Etcd.Stop()
 	}
 }
 
