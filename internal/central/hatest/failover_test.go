@@ -244,14 +244,21 @@ func readReplica(t testing.TB, c *hatest.Cluster, db string) {
 		st.Close()
 		t.Error("a store opened for writing on the replica: want a refusal")
 	}
-	rep, err := pgstore.Open(ctx, url, &pgstore.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatalf("open the replica read-only: %v", err)
-	}
-	defer rep.Close()
 	// A synchronous commit waits until the replica has the change, not
 	// until it shows it: allow the replay a moment.
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	deadline := time.Now().Add(10 * time.Second)
+	var rep *pgstore.Store
+	for {
+		if rep, err = pgstore.Open(ctx, url, &pgstore.Options{ReadOnly: true}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("open the replica read-only: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	defer rep.Close()
+	for {
 		n := 0
 		for _, err := range rep.Passages(ctx, central.Filter{Device: "multihost"}) {
 			if err != nil {
