@@ -383,7 +383,9 @@ func recordCases(ctx context.Context, env *Env, c Caller, rows []engine.CaseRow,
 	if err != nil {
 		return CasesReport{}, err
 	}
-	rep, err := engine.AddCases(ctx, env.Store, rows, !noContacts, by, by.Time)
+	// Contacts are derived up to now itself: the audit time is at the
+	// second, and a passage of this very second must count.
+	rep, err := engine.AddCases(ctx, env.Store, rows, !noContacts, by, env.now())
 	if err != nil {
 		return CasesReport{}, err
 	}
