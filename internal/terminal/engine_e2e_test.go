@@ -28,6 +28,7 @@ import (
 	"sentinel/internal/central/appeal"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/engine"
+	"sentinel/internal/central/enginecmd"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
 	"sentinel/internal/central/server"
@@ -68,6 +69,10 @@ type engineCentre struct {
 	runner *sweep.Runner
 	events *sweep.Events
 	pub    *statuspub.Publisher
+	// ops runs the engine's commands (cases add, status explain) as
+	// serve runs them for the CLI and the operator API: each change
+	// notifies the event path.
+	ops    *enginecmd.Env
 	issuer crypto.Signer
 	trust  []byte
 	config []byte      // the site's: a supermarket with one guard, guardPIN
@@ -140,6 +145,7 @@ func startEngineCentreOn(t *testing.T, ctx context.Context, st centreStore, rule
 		Signer: statuspub.Signer{Key: e.keys.Signer, Delegation: e.keys.Delegation, Fresh: 24 * time.Hour, Grace: 72 * time.Hour}}
 	e.publish(t, ctx, "test")
 	e.runner.Store, e.runner.Publisher = e.store, e.pub
+	e.ops = &enginecmd.Env{Store: e.store, StoreName: "test", Root: e.keys.Root.Public(), Publisher: e.pub, Notify: e.events.Notify, Now: e.now}
 	e.events.Start(ctx)
 	t.Cleanup(e.events.Stop)
 	return e
@@ -227,10 +233,10 @@ func (e *engineCentre) statusOf(t *testing.T, ctx context.Context, holder string
 
 // explain is `sentinel-central status explain` of q at the centre's
 // time: the rules' result and the text (with its notes).
-func (e *engineCentre) explain(t *testing.T, ctx context.Context, q appeal.ExplainRequest) (engine.Result, string) {
+func (e *engineCentre) explain(t *testing.T, ctx context.Context, q enginecmd.ExplainRequest) (engine.Result, string) {
 	t.Helper()
-	q.Lang, q.Zone, q.At = "en", "Asia/Shanghai", e.now()
-	ans, err := appeal.Explain(ctx, e.store, q)
+	q.Lang, q.Zone = "en", "Asia/Shanghai"
+	ans, err := enginecmd.StatusExplain(ctx, e.ops, enginecmd.Caller{Name: "test"}, q)
 	if err != nil {
 		t.Fatalf("status explain %+v: %v", q, err)
 	}
@@ -508,7 +514,7 @@ func testFever(t *testing.T, ctx context.Context, st centreStore) {
 	if p := c.uploaded(t, ctx, v.Ref); p.Holder != "ZJ:7" || p.Device != term.device {
 		t.Fatalf("passage %s at the centre: %+v, want ZJ:7's at %s", v.Ref, p, term.device)
 	}
-	res, text := c.explain(t, ctx, appeal.ExplainRequest{Passage: v.Ref})
+	res, text := c.explain(t, ctx, enginecmd.ExplainRequest{Passage: v.Ref})
 	if res.Holder != "ZJ:7" || res.Status.String() != "red" || res.Reason.String() != "fever" || res.Rule != "fever" || !strings.Contains(text, "fever was measured at a checkpoint") {
 		t.Errorf("status explain --passage %s: %s %s (%s) by rule %q:\n%s\nwant ZJ:7 red for the fever", v.Ref, res.Holder, res.Status, res.Reason, res.Rule, text)
 	}
@@ -525,7 +531,7 @@ func testFever(t *testing.T, ctx context.Context, st centreStore) {
 	if s := c.statusOf(t, ctx, "ZJ:7"); s != "green" {
 		t.Errorf("ZJ:7 at the centre after the period: %s, want green", s)
 	}
-	if res, text := c.explain(t, ctx, appeal.ExplainRequest{Holder: "ZJ:7"}); res.Status.String() != "green" {
+	if res, text := c.explain(t, ctx, enginecmd.ExplainRequest{Holder: "ZJ:7"}); res.Status.String() != "green" {
 		t.Errorf("explain after the period: %s (%s):\n%s\nwant green", res.Status, res.Reason, text)
 	}
 	term.download(t, ctx)
@@ -576,7 +582,7 @@ func testRetakeNormal(t *testing.T, ctx context.Context, st centreStore) {
 	if err := c.store.ViewEngine(ctx, func(r central.EngineReader) (err error) { facts, err = r.Facts(ctx, "ZJ:8"); return err }); err != nil || len(facts) != 0 {
 		t.Errorf("ZJ:8's facts after the override: %+v (%v), want none (the fever withdrawn)", facts, err)
 	}
-	if res, text := c.explain(t, ctx, appeal.ExplainRequest{Holder: "ZJ:8"}); res.Status.String() != "green" {
+	if res, text := c.explain(t, ctx, enginecmd.ExplainRequest{Holder: "ZJ:8"}); res.Status.String() != "green" {
 		t.Errorf("explain after the override: %s (%s):\n%s\nwant green", res.Status, res.Reason, text)
 	}
 	// The holder comes back an hour later (the gate refers a holder
@@ -591,9 +597,11 @@ func testRetakeNormal(t *testing.T, ctx context.Context, st centreStore) {
 // TestCaseContactRefusesGreenCode is issue 11's end-to-end case for a
 // close contact, under the Zhejiang seed unchanged. Two terminals at the
 // same site: terminal A admits ZJ:1, terminal B admits ZJ:7 moments
-// later; both upload. Ops report ZJ:1 as a confirmed case (engine.AddCases,
-// what `sentinel-central cases add` runs), which derives ZJ:7 as a close
-// contact from the passages; the sweep turns both red. After the next
+// later; both upload. Ops report ZJ:1 as a confirmed case
+// (enginecmd.CasesAdd, what `sentinel-central cases add` and the operator
+// API run in serve), which derives ZJ:7 as a close contact from the
+// passages and notifies the engine's event path, whose sweep turns both
+// red. After the next
 // download round, terminal B refuses ZJ:7's unexpired green code and the
 // guard reads the cause (close contact), terminal A refuses ZJ:1's (a
 // confirmed case); status explain by the reference B's display showed
@@ -652,21 +660,18 @@ func testCaseContact(t *testing.T, ctx context.Context, st centreStore) {
 		return n == 2, fmt.Sprintf("%d of 2", n)
 	})
 
-	// Ops report the case; the contact is derived from the passages.
-	at := c.now()
-	rep, err := engine.AddCases(ctx, c.store, []engine.CaseRow{{Holder: "ZJ:1", Confirmed: at}}, true,
-		central.ChangeBy{Time: at, By: "ops:test", Why: "cases add"}, at)
+	// Ops report the case (cases add, as serve runs it); the contact is
+	// derived from the passages, and the event path sweeps at once.
+	rep, err := enginecmd.CasesAdd(ctx, c.ops, enginecmd.Caller{Name: "test"},
+		enginecmd.CasesAddRequest{Cases: []enginecmd.CaseIn{{Holder: "ZJ:1", ConfirmedAt: c.now()}}, Why: "confirmed by the lab"})
 	if err != nil || rep.Cases != 1 || rep.Contacts != 1 {
 		t.Fatalf("cases add ZJ:1: %+v (%v), want the case and its one close contact recorded", rep, err)
 	}
-	// The sweep, as serve runs it each round.
-	if n, err := c.runner.Scheduled(ctx, c.now()); err != nil || n != 2 {
-		t.Fatalf("sweep after the case: %d changes (%v), want ZJ:1 and ZJ:7\n%s", n, err, c.logs.String())
-	}
 	for _, h := range []string{"ZJ:1", "ZJ:7"} {
-		if s := c.statusOf(t, ctx, h); s != "red" {
-			t.Fatalf("%s at the centre: %s, want red", h, s)
-		}
+		waitFor(t, h+" red at the centre after the case", func() (bool, string) {
+			s := c.statusOf(t, ctx, h)
+			return s == "red", s + "\nengine: " + c.logs.String()
+		})
 	}
 
 	// The next download round: each terminal refuses a green code issued
@@ -694,7 +699,7 @@ func testCaseContact(t *testing.T, ctx context.Context, st centreStore) {
 		}
 		// status explain, by the reference on the display.
 		c.uploaded(t, ctx, v.Ref)
-		res, text := c.explain(t, ctx, appeal.ExplainRequest{Passage: v.Ref})
+		res, text := c.explain(t, ctx, enginecmd.ExplainRequest{Passage: v.Ref})
 		if res.Holder != fmt.Sprintf("ZJ:%d", p.holder) || res.Status.String() != "red" || res.Reason.String() != p.wantCause || res.Rule != p.wantCause {
 			t.Errorf("status explain --passage %s: %s %s (%s) by rule %q:\n%s\nwant ZJ:%d red, %s", v.Ref, res.Holder, res.Status, res.Reason, res.Rule, text, p.holder, p.wantCause)
 		}
@@ -719,7 +724,7 @@ func testCaseContact(t *testing.T, ctx context.Context, st centreStore) {
 		if s := c.statusOf(t, ctx, h); s != "green" {
 			t.Errorf("%s at the centre after the period: %s, want green", h, s)
 		}
-		if res, text := c.explain(t, ctx, appeal.ExplainRequest{Holder: h}); res.Status.String() != "green" {
+		if res, text := c.explain(t, ctx, enginecmd.ExplainRequest{Holder: h}); res.Status.String() != "green" {
 			t.Errorf("explain %s after the period: %s (%s):\n%s\nwant green", h, res.Status, res.Reason, text)
 		}
 		p.term.download(t, ctx)
@@ -764,12 +769,15 @@ func TestCompoundExit(t *testing.T) {
 	pass("in", 9, passage.Refer, "not-resident")
 
 	at := c.now()
-	if rep, err := engine.AddCases(ctx, c.store, []engine.CaseRow{{Holder: "ZJ:5", Confirmed: at}, {Holder: "ZJ:9", Confirmed: at}}, false,
-		central.ChangeBy{Time: at, By: "ops:test", Why: "cases add"}, at); err != nil || rep.Cases != 2 {
+	if rep, err := enginecmd.CasesAdd(ctx, c.ops, enginecmd.Caller{Name: "test"}, enginecmd.CasesAddRequest{
+		Cases: []enginecmd.CaseIn{{Holder: "ZJ:5", ConfirmedAt: at}, {Holder: "ZJ:9", ConfirmedAt: at}}, NoContacts: true, Why: "confirmed by the lab"}); err != nil || rep.Cases != 2 {
 		t.Fatalf("cases add: %+v (%v)", rep, err)
 	}
-	if n, err := c.runner.Scheduled(ctx, c.now()); err != nil || n != 2 {
-		t.Fatalf("sweep after the cases: %d changes (%v), want 2", n, err)
+	for _, h := range []string{"ZJ:5", "ZJ:9"} {
+		waitFor(t, h+" red at the centre after the case", func() (bool, string) {
+			s := c.statusOf(t, ctx, h)
+			return s == "red", s + "\nengine: " + c.logs.String()
+		})
 	}
 	term.download(t, ctx)
 	if v := pass("out", 5, passage.Deny, gate.ReasonQuarantine); !strings.HasPrefix(v.Message, "Home quarantine (red) until ") || !strings.Contains(v.Message, "may not leave the compound") {
