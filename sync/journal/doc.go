@@ -60,10 +60,8 @@
 // Append returns only after the record is on disk: written to the
 // journal's write-ahead log (journal.db.wal beside journal.db) and synced
 // with fdatasync. Appends from concurrent lanes share one write and one
-// fdatasync (group commit): the committer is an appending lane itself,
-// the leader, which takes everything queued, writes it to the log at once
-// and wakes every waiter, then hands the leadership to the next append
-// queued; a lone lane commits on its own thread. When the
+// fdatasync (group commit): a small committer goroutine takes everything
+// queued, writes it to the log at once and wakes every waiter. When the
 // write or the sync fails (disk full, I/O error) Append returns an
 // *UnavailableError: the gate must stay shut and the guard switch to the
 // manual procedure.
@@ -89,8 +87,7 @@
 // append path: appends go on into the log while bbolt commits, and the
 // checkpoint takes only the records that were in the log when it began.
 // The log starts a new generation only when bbolt's commits hold every
-// record and data key in it: the committer (the leading append) checks
-// that before each
+// record and data key in it: the committer checks that before each
 // append, and then writes a new random salt in the header and appends
 // from its start again. The frames of earlier generations still in the
 // file no longer check under the new salt. The header needs no sync of its

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,21 +105,13 @@ type Journal struct {
 	mu     sync.RWMutex // held for reading by every operation, for writing by Close
 	closed bool
 
-	stop chan struct{}
-	wg   sync.WaitGroup
-
-	// The appends waiting to be committed, and whether an appender is
-	// committing them (the leader; see Append). leaders counts the
-	// spells of leadership, for Close.
-	qmu      sync.Mutex
-	queued   []*request
-	leading  bool
-	leaders  sync.WaitGroup
-	activity chan struct{} // a commit happened: the idle watch restarts
+	queue chan *request
+	stop  chan struct{}
+	wg    sync.WaitGroup
 
 	centre atomic.Pointer[centreKey]
 
-	// Owned by the leader, under cmu.
+	// Owned by the committer goroutine.
 	seq  Seq
 	last Hash
 	key  *dataKey
@@ -128,7 +119,7 @@ type Journal struct {
 	buf  []byte
 
 	// cmu is held by whoever appends to the log or starts a new
-	// generation of it: the committer (the leading Append), and flush (a mutex rather than a
+	// generation of it: the committer, and flush (a mutex rather than a
 	// request to the committer, so that a caller in a synctest bubble
 	// can flush a journal opened outside it).
 	cmu sync.Mutex
@@ -170,7 +161,7 @@ type request struct {
 }
 
 // Open opens the journal at path, creating it with a new epoch if it does
-// not exist, and starts its checkpointer. A file that bbolt cannot open or
+// not exist, and starts its committer. A file that bbolt cannot open or
 // whose hash chain does not verify is moved aside (renamed to
 // path.corrupt-TIMESTAMP, never deleted) and replaced by a new journal
 // with a new epoch; the journal then holds an AlarmCorrupt alarm. A file
@@ -180,8 +171,8 @@ func Open(path string, opts Options) (*Journal, error) {
 	j := &Journal{
 		path:     path,
 		opts:     opts,
+		queue:    make(chan *request, opts.MaxBatch),
 		stop:     make(chan struct{}),
-		activity: make(chan struct{}, 1),
 		ckptKick: make(chan struct{}, 1),
 		alarms:   make(map[AlarmKind]Alarm),
 		statfs:   unix.Statfs,
@@ -244,7 +235,7 @@ func Open(path string, opts Options) (*Journal, error) {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
 	j.wg.Add(2)
-	go j.idleLoop()
+	go j.commitLoop()
 	go j.checkpointLoop()
 	if opts.PurgeEvery > 0 {
 		j.wg.Add(1)
@@ -274,24 +265,8 @@ func (j *Journal) SetCentreKey(pub hpke.PublicKey) {
 // ends first, Append returns ctx.Err() and the passage may or may not be
 // recorded: the gate must stay shut. Append copies p; the slices and map
 // it refers to must not change until Append returns.
-//
-// Appends commit themselves (group commit without a committer
-// goroutine): an Append that finds nobody committing becomes the leader
-// and commits everything queued, its own passage included, with one
-// write and one fdatasync; appends that arrive meanwhile queue up. Once
-// its own passage is committed the leader hands the leadership to the
-// first one queued, if any, and returns. A lone lane so commits its
-// passage on its own thread, with no hand-over to another thread and
-// back, which on a busy machine costs a wait for the scheduler each way.
-// The leader's own ctx cannot cut its write and fdatasync short: on a
-// disk that hangs, its lane waits for the sync (as every lane waited for
-// the committer before), while the appends queued behind it still return
-// when their ctx ends.
 func (j *Journal) Append(ctx context.Context, p *Passage) (Seq, error) {
 	if err := p.validate(); err != nil {
-		return 0, err
-	}
-	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	r := &request{p: *p, done: make(chan error, 1)}
@@ -300,121 +275,71 @@ func (j *Journal) Append(ctx context.Context, p *Passage) (Seq, error) {
 		j.mu.RUnlock()
 		return 0, ErrClosed
 	}
-	j.qmu.Lock()
-	j.queued = append(j.queued, r)
-	lead := !j.leading
-	if lead {
-		j.leading = true
-		j.leaders.Add(1)
+	select {
+	case j.queue <- r:
+	case <-ctx.Done():
+		j.mu.RUnlock()
+		return 0, ctx.Err()
 	}
-	j.qmu.Unlock()
 	j.mu.RUnlock()
-	if lead {
-		j.lead(r)
-	}
-	for {
-		select {
-		case err := <-r.done:
-			switch {
-			case err == errLead:
-				j.lead(r)
-				continue
-			case err != nil:
-				return 0, err
-			}
-			return r.seq, nil
-		case <-ctx.Done():
-			if j.abandon(r) {
-				return 0, ctx.Err()
-			}
-		}
-	}
-}
-
-// errLead, sent to a queued append, makes it the leader.
-var errLead = errors.New("journal: lead the commit")
-
-// abandon takes r out of the queue when its caller gives up, and reports
-// whether the caller may return. An append that was made the leader
-// meanwhile leads all the same (the others wait for it) and may not.
-func (j *Journal) abandon(r *request) bool {
-	j.qmu.Lock()
-	defer j.qmu.Unlock()
 	select {
 	case err := <-r.done:
-		if err == errLead {
-			r.done <- errLead // the caller's loop leads
-			return false
+		if err != nil {
+			return 0, err
 		}
-		return true // committed or failed just now; the caller gave up first
-	default:
+		return r.seq, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
-	if i := slices.Index(j.queued, r); i >= 0 {
-		j.queued = slices.Delete(j.queued, i, i+1)
-	}
-	return true
 }
 
-// lead commits the queued appends, in batches of at most MaxBatch, until
-// own is committed, then hands the leadership to the first append still
-// queued or, when none is, gives it up.
-func (j *Journal) lead(own *request) {
-	for {
-		j.qmu.Lock()
-		n := min(len(j.queued), j.opts.MaxBatch)
-		batch := slices.Clone(j.queued[:n])
-		j.queued = slices.Delete(j.queued, 0, n)
-		j.qmu.Unlock()
-		if n == 0 {
-			break // own is always queued until committed; never here
-		}
-		mine := slices.Contains(batch, own)
-		j.cmu.Lock()
-		j.renewLog()
-		j.commit(batch)
-		if j.wal.off >= int64(walMaxBytes) {
-			j.checkpointLocked()
-		}
-		j.pmu.RLock()
-		pending := len(j.pending)
-		j.pmu.RUnlock()
-		if pending >= j.opts.CheckpointEvery || j.wal.off >= int64(walCheckpointBytes) {
-			j.kick()
-		}
-		j.cmu.Unlock()
-		select {
-		case j.activity <- struct{}{}:
-		default:
-		}
-		if mine {
-			break
-		}
-	}
-	j.qmu.Lock()
-	defer j.qmu.Unlock()
-	if len(j.queued) == 0 {
-		j.leading = false
-		j.leaders.Done()
-		return
-	}
-	j.queued[0].done <- errLead
-}
-
-// idleLoop wakes the checkpointer when no passage has been committed for
-// walIdle.
-func (j *Journal) idleLoop() {
+// commitLoop is the committer: it takes everything queued, appends it to
+// the log with one write and one fdatasync and wakes every waiter. It
+// wakes the checkpointer when the log holds enough records or bytes and
+// when it has been quiet for walIdle, and starts a new generation of the
+// log once bbolt holds everything in it. Only when the log has grown to
+// walMaxBytes, because the checkpointer could not catch up with a
+// sustained stream of passages, does it wait for a checkpoint itself.
+func (j *Journal) commitLoop() {
 	defer j.wg.Done()
+	batch := make([]*request, 0, j.opts.MaxBatch)
 	idle := time.NewTimer(walIdle)
 	idle.Stop()
 	defer idle.Stop()
 	for {
 		select {
-		case <-j.activity:
-			idle.Reset(walIdle)
+		case r := <-j.queue:
+			batch = j.fill(append(batch[:0], r))
+			j.cmu.Lock()
+			j.renewLog()
+			j.commit(batch)
+			clear(batch)
+			if j.wal.off >= int64(walMaxBytes) {
+				j.checkpointLocked()
+			}
+			j.pmu.RLock()
+			n := len(j.pending)
+			j.pmu.RUnlock()
+			if n >= j.opts.CheckpointEvery || j.wal.off >= int64(walCheckpointBytes) {
+				j.kick()
+			}
+			if n > 0 {
+				idle.Reset(walIdle)
+			}
+			j.cmu.Unlock()
 		case <-idle.C:
 			j.kick()
 		case <-j.stop:
-			return
+			j.cmu.Lock()
+			defer j.cmu.Unlock()
+			for {
+				batch = j.fill(batch[:0])
+				if len(batch) == 0 {
+					j.checkpointLocked()
+					return
+				}
+				j.commit(batch)
+			}
 		}
 	}
 }
@@ -460,6 +385,19 @@ func (j *Journal) renewLog() {
 		// nothing is lost, the log only does not start anew.
 		j.raise(Alarm{Kind: AlarmCommit, At: j.opts.Now(), Message: fmt.Sprintf("the journal's log %s could not start anew (%v)", walPath(j.path), err)})
 	}
+}
+
+// fill adds what is queued, without waiting, up to MaxBatch.
+func (j *Journal) fill(batch []*request) []*request {
+	for len(batch) < j.opts.MaxBatch {
+		select {
+		case r := <-j.queue:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (j *Journal) commit(batch []*request) {
@@ -702,13 +640,8 @@ func (j *Journal) Close() error {
 	}
 	j.closed = true
 	j.mu.Unlock()
-	// No append can queue now; the leaders commit what is queued.
-	j.leaders.Wait()
 	close(j.stop)
 	j.wg.Wait()
-	j.cmu.Lock()
-	j.checkpointLocked()
-	j.cmu.Unlock()
 	werr := j.wal.close()
 	return errors.Join(j.db.Close(), werr)
 }

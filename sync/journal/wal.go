@@ -33,7 +33,7 @@ var (
 	walCheckpointBytes = 1 << 20                // bytes in the log that start a checkpoint
 	walMaxBytes        = 8 << 20                // bytes in the log at which appends wait for a checkpoint
 	walPrealloc        = 2 << 20                // written zeros kept ahead in the log file
-	walIdle            = 250 * time.Millisecond // a quiet journal checkpoints after this
+	walIdle            = 250 * time.Millisecond // a quiet committer checkpoints after this
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -127,7 +127,7 @@ func walHeaderBytes(epoch Epoch, salt [8]byte) []byte {
 	return b
 }
 
-// wal is the open log; only the committer (under cmu) uses it.
+// wal is the open log; only the committer uses it.
 type wal struct {
 	f     *os.File
 	epoch Epoch
