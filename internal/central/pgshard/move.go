@@ -291,6 +291,11 @@ func (s *Store) MoveSite(ctx context.Context, site, to string, report func(strin
 		if _, err := homeConn.Exec(ctx, "UPDATE site_clusters SET moving_from = $2, moving_to = $3 WHERE site = $1", site, src, to); err != nil {
 			return m, fmt.Errorf("pgshard: move %s: %w", site, err)
 		}
+		// The target's partitions first, outside the pause (the copy
+		// creates those of days begun since).
+		if err := s.copyDays(ctx, src, to); err != nil {
+			return m, fmt.Errorf("pgshard: move %s: %w", site, err)
+		}
 		paused := time.Now()
 		if err := s.pause(ctx, src, site); err != nil {
 			return m, err
@@ -414,20 +419,8 @@ func (s *Store) copySite(ctx context.Context, site, src, dst string, m *Moved) (
 	fail := func(err error) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("pgshard: copy site %s from cluster %s to %s: %w", site, src, dst, err)
 	}
-	srcStore, err := s.cluster(ctx, src)
-	if err != nil {
+	if err := s.copyDays(ctx, src, dst); err != nil {
 		return fail(err)
-	}
-	dstStore, err := s.cluster(ctx, dst)
-	if err != nil {
-		return fail(err)
-	}
-	days, err := srcStore.Days(ctx)
-	if err == nil {
-		err = dstStore.EnsureDays(ctx, days)
-	}
-	if err != nil {
-		return fail(fmt.Errorf("partitions: %w", err))
 	}
 	if _, err := from.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		return fail(err)
@@ -480,6 +473,26 @@ func (s *Store) copySite(ctx context.Context, site, src, dst string, m *Moved) (
 		return fail(err)
 	}
 	return at, nil
+}
+
+// copyDays creates on cluster dst the day partitions that src has.
+func (s *Store) copyDays(ctx context.Context, src, dst string) error {
+	from, err := s.cluster(ctx, src)
+	if err != nil {
+		return err
+	}
+	to, err := s.cluster(ctx, dst)
+	if err != nil {
+		return err
+	}
+	days, err := from.Days(ctx)
+	if err == nil {
+		err = to.EnsureDays(ctx, days)
+	}
+	if err != nil {
+		return fmt.Errorf("partitions of cluster %s: %w", dst, err)
+	}
+	return nil
 }
 
 // waitReaders waits until the transactions of cluster name that started
