@@ -35,8 +35,14 @@ type CasesReport struct {
 // is recorded in one transaction with its audit, or nothing.
 func AddCases(ctx context.Context, st CaseStore, rows []CaseRow, derive bool, by central.ChangeBy, now time.Time) (CasesReport, error) {
 	var rep CasesReport
+	// The cases' own facts (their homes pick the rule sets), not every
+	// holder's.
+	ids := make([]string, len(rows))
+	for i, row := range rows {
+		ids[i] = row.Holder
+	}
 	var snap *Snapshot
-	if err := st.ViewEngine(ctx, func(r central.EngineReader) (err error) { snap, err = Load(ctx, r); return err }); err != nil {
+	if err := st.ViewEngine(ctx, func(r central.EngineReader) (err error) { snap, err = LoadHolders(ctx, r, ids); return err }); err != nil {
 		return rep, err
 	}
 	var contacts []Contact
