@@ -32,6 +32,10 @@ import (
 // POST /engine/areas/set?operator=NAME with the request as JSON.
 const ctlEngine = "/engine/"
 
+// ctlEngineMaxBody bounds a request of the engine's commands on the
+// control socket: a cases import of some millions of rows.
+const ctlEngineMaxBody = 256 << 20
+
 // engineFlags are the flags that name the store of the engine's commands
 // and who runs them.
 type engineFlags struct {
@@ -112,6 +116,7 @@ func (o *engineFlags) run(ctx context.Context, name string, q, a any, root crypt
 	}
 	if ctl != nil {
 		defer ctl.Close()
+		ctl.untimed()
 		return ctl.do(ctx, http.MethodPost, ctlEngine+name+"?operator="+url.QueryEscape(o.operator), q, a)
 	}
 	defer st.Close()
@@ -126,14 +131,12 @@ func (o *engineFlags) run(ctx context.Context, name string, q, a any, root crypt
 // serve, with serve's store, root, publisher and event path.
 func (h *controlHandler) engine(ctx context.Context, r *http.Request) (any, error) {
 	name := strings.TrimPrefix(r.URL.Path, ctlEngine)
-	cm, ok := enginecmd.Lookup(name)
-	if !ok {
+	if _, ok := enginecmd.Lookup(name); !ok {
 		return nil, fmt.Errorf("%w %q: this serve is of another version than the command; run the command of serve's version", enginecmd.ErrUnknown, name)
 	}
-	limit := cm.MaxBody
-	if limit == 0 {
-		limit = 64 << 10
-	}
+	// The socket is the data directory owner's: a large import goes
+	// through whole, as it does with serve stopped.
+	const limit = ctlEngineMaxBody
 	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err == nil && int64(len(raw)) > limit {
 		err = fmt.Errorf("over %d bytes", limit)
@@ -146,3 +149,9 @@ func (h *controlHandler) engine(ctx context.Context, r *http.Request) (any, erro
 	env.Publisher = h.pub
 	return enginecmd.Run(ctx, &env, enginecmd.Caller{Name: r.URL.Query().Get("operator")}, name, raw)
 }
+
+// untimed lifts the client's time limit for the engine's commands: a
+// sweep, a dry run or an import with contact derivation over many
+// passages may take minutes, and serve finishes it whether or not the
+// command waits. An interrupt (the command's context) still ends the wait.
+func (c *controlClient) untimed() { c.hc.Timeout = 0 }

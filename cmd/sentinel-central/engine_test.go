@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -146,6 +147,17 @@ func TestControlSocketNotifiesEngineChanges(t *testing.T) {
 	}
 	defer st.Close()
 	var told atomic.Int32
+	big := filepath.Join(e.dir, "big.csv")
+	rows := []string{"holder,confirmed_at,home"}
+	for i := range 20000 {
+		rows = append(rows, fmt.Sprintf("ZJ:%d,2020-02-05T08:00:00Z,ZJ-NB", 100000+i))
+	}
+	if err := os.WriteFile(big, []byte(strings.Join(rows, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(big); fi.Size() <= 64<<10 {
+		t.Fatalf("the big import has %d bytes, want more than 64 KiB", fi.Size())
+	}
 	stop, err := serveControl(e.data, st, nil, enginecmd.Env{StoreName: "test", Notify: func() { told.Add(1) }}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +176,9 @@ func TestControlSocketNotifiesEngineChanges(t *testing.T) {
 		{[]string{"whitelist", "list"}, exitOK, 3},
 		{[]string{"sites", "set", "SM-NB-1", "--area", "ZJ-NB", "--why", "new"}, exitOK, 4},
 		{[]string{"areas", "set", "ZJ-NB-HS", "--kind", "district", "--parent", "ZJ-NB", "--why", "new"}, exitOK, 5},
+		// An import far larger than a request of the other commands goes
+		// through the socket whole.
+		{[]string{"cases", "import", big, "--no-contacts", "--why", "a big day"}, exitOK, 6},
 	} {
 		code, _, errOut := e.run(append(step.args, "--operator", "alice")...)
 		if code != step.code || told.Load() != step.told {

@@ -451,9 +451,6 @@ func runCasesImport(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if _, err := engine.ParseCases(path, bytes.NewReader(raw), cli.ParseTime); err != nil {
 			return fmt.Errorf("%w; nothing was recorded", err)
 		}
-		if len(raw) > enginecmd.MaxImport-4096 {
-			return fmt.Errorf("%s has %d bytes, more than one import takes (%d): split it into several files", path, len(raw), enginecmd.MaxImport-4096)
-		}
 		if err := c.check(); err != nil {
 			return err
 		}

@@ -369,6 +369,7 @@ func runRulesApply(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			// serve holds the store: it sweeps and signs the bundle with
 			// its own key, a delegation of the same root.
 			defer ctl.Close()
+			ctl.untimed()
 			fmt.Fprintf(stderr, "the running serve holds the store: it sweeps and signs the bundle with its own key (serve --key), not --key %s\n", p.key)
 			err = ctl.do(ctx, http.MethodPost, ctlEngine+"rules/apply?operator="+url.QueryEscape(*operator), enginecmd.RulesApplyRequest{}, &out)
 		} else {
