@@ -27,23 +27,32 @@ var ErrNotFound = errors.New("passage not found")
 // minute whose identity hashes to its ID. The terminal's display makes the
 // reference from the journal's own epoch; a record the centre stores under
 // a fork's branch epoch (a terminal restored from a backup, a cloned card)
-// is found by the journal epoch its fork names.
+// is found by the journal epoch its fork names. The forks are looked up
+// only when no passage of the minute matches directly (one look-up per
+// device and epoch of the minute), so an ordinary reference costs one
+// read of its minute.
 func Find(ctx context.Context, st central.Store, ref passage.Ref) ([]central.Passage, error) {
 	from, to := ref.Window()
-	type key struct {
-		device string
-		epoch  central.Epoch
-	}
-	journals := map[key]central.Epoch{} // a branch's journal epoch
-	var out []central.Passage
+	var out, others []central.Passage
 	for p, err := range st.Passages(ctx, central.Filter{From: from, To: to}) {
 		if err != nil {
 			return nil, err
 		}
 		if ref.Matches(p.Device, p.Epoch, p.Seq, p.Time) {
 			out = append(out, p)
-			continue
+		} else {
+			others = append(others, p)
 		}
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	type key struct {
+		device string
+		epoch  central.Epoch
+	}
+	journals := map[key]central.Epoch{} // a branch's journal epoch
+	for _, p := range others {
 		k := key{p.Device, p.Epoch}
 		j, seen := journals[k]
 		if !seen {
