@@ -52,18 +52,24 @@ func TestFindForkedPassage(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	counted := &forkCounter{Store: st}
 	for _, tt := range []struct {
 		name   string
 		rec    central.Record
 		stored central.Epoch
+		forks  int // look-ups of forks: none when a record matches directly
 	}{
-		{"the original copy", original[6], epoch},
-		{"the restored copy", other[6], fe.Fork.Branch},
-		{"the copy restored twice", third[3], fe2.Fork.Branch},
+		{"the original copy", original[6], epoch, 0},
+		{"the restored copy", other[6], fe.Fork.Branch, 1},
+		{"the copy restored twice", third[3], fe2.Fork.Branch, 1},
 	} {
 		// What the terminal's display showed: the journal's epoch.
 		ref := passage.NewRef("T-1", epoch, tt.rec.Seq, tt.rec.Time)
-		found, err := appeal.Find(ctx, st, ref)
+		counted.n = 0
+		found, err := appeal.Find(ctx, counted, ref)
+		if counted.n != tt.forks {
+			t.Errorf("%s: %d look-ups of forks, want %d", tt.name, counted.n, tt.forks)
+		}
 		if err != nil || len(found) != 1 || found[0].Epoch != tt.stored || found[0].Seq != tt.rec.Seq || string(found[0].Stored) != string(tt.rec.Stored) {
 			t.Errorf("%s: reference %s finds %+v (%v), want record %d stored under %s", tt.name, ref, found, err, tt.rec.Seq, tt.stored)
 			continue
@@ -77,4 +83,15 @@ func TestFindForkedPassage(t *testing.T) {
 	if _, err := appeal.HolderOf(ctx, st, passage.NewRef("T-2", epoch, 7, other[6].Time)); !errors.Is(err, appeal.ErrNotFound) {
 		t.Errorf("another device's reference: %v, want ErrNotFound", err)
 	}
+}
+
+// forkCounter counts the look-ups of forks.
+type forkCounter struct {
+	central.Store
+	n int
+}
+
+func (c *forkCounter) Fork(ctx context.Context, device string, branch central.Epoch) (central.Fork, bool, error) {
+	c.n++
+	return c.Store.Fork(ctx, device, branch)
 }
