@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/hpke"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -252,4 +254,80 @@ func getStatus(t *testing.T, hc *http.Client, url string, root any) *trust.Bundl
 		return nil
 	}
 	return b
+}
+
+// TestServeProxyProtocol: behind HAProxy in TCP mode every connection
+// comes from HAProxy's address, so the per-source limit of enrolment held
+// every client behind it to one budget. With send-proxy-v2 and serve
+// --proxy-from, the server sees each client's address: two clients are
+// limited apart. Without it (a second serve, HAProxy without the header),
+// the second client is refused for the first one's requests. A PROXY
+// header from anywhere but the load balancer is refused, and so is a
+// connection from the load balancer without one.
+func TestServeProxyProtocol(t *testing.T) {
+	hatest.Need(t, "haproxy")
+	dir := t.TempDir()
+	rootPub := filepath.Join(dir, "root", "root.pub")
+	mustRun(t, "trust", "root-keygen", "--out", filepath.Join(dir, "root"))
+	common := []string{"--root-pub", rootPub, "--no-time", "--no-schedule", "--limit", "enrol=0.001/1"}
+	withPP := startServe(t, append([]string{"--data", filepath.Join(dir, "pp"), "--proxy-from", "127.0.0.2"}, common...)...)
+	without := startServe(t, append([]string{"--data", filepath.Join(dir, "plain")}, common...)...)
+	hp := hatest.StartHAProxy(t,
+		&hatest.Frontend{Name: "pp", Backends: []hatest.Backend{{Name: "a", Addr: withPP.enrol, SendProxy: true, Source: "127.0.0.2"}}},
+		&hatest.Frontend{Name: "plain", Backends: []hatest.Backend{{Name: "b", Addr: without.enrol, Source: "127.0.0.2"}}},
+	)
+	// get asks for the enrolment listener's root from local address from,
+	// through addr, and returns the HTTP status (0 when refused).
+	get := func(addr, from string) int {
+		tr := &http.Transport{
+			TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, // the status is what counts here
+			DisableKeepAlives: true,
+			DialContext:       (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}).DialContext,
+		}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://" + addr + "/")
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	limited := func(code int) bool { return code == http.StatusTooManyRequests }
+	// Through the load balancer with the header: limited per client.
+	if c := get(hp.Addr("pp"), "127.0.0.3"); c == 0 || limited(c) {
+		t.Fatalf("the first request of client .3 through HAProxy with PROXY: got %d, want an answer within the limit\n%s", c, withPP.stderr)
+	}
+	if c := get(hp.Addr("pp"), "127.0.0.3"); !limited(c) {
+		t.Errorf("the second request of client .3: got %d, want 429", c)
+	}
+	if c := get(hp.Addr("pp"), "127.0.0.4"); c == 0 || limited(c) {
+		t.Errorf("client .4 after .3 spent its budget, with PROXY: got %d, want an answer within its own limit", c)
+	}
+	// Without the header, both clients are HAProxy's address.
+	if c := get(hp.Addr("plain"), "127.0.0.3"); c == 0 || limited(c) {
+		t.Fatalf("the first request through HAProxy without PROXY: got %d", c)
+	}
+	if c := get(hp.Addr("plain"), "127.0.0.4"); !limited(c) {
+		t.Errorf("client .4 after .3 without PROXY: got %d, want 429 (one budget for everyone behind HAProxy): the test no longer shows the difference", c)
+	}
+	// Straight to the server: a client's connection without a header is
+	// served; the load balancer's address without one is not.
+	if c := get(withPP.enrol, "127.0.0.5"); c == 0 {
+		t.Errorf("a direct client: refused, want served")
+	}
+	if c := get(withPP.enrol, "127.0.0.2"); c != 0 {
+		t.Errorf("a connection from the load balancer without a PROXY header: got HTTP %d, want it refused", c)
+	}
+	// A client that sends a header to claim another address is refused.
+	conn, err := net.Dial("tcp", withPP.enrol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "PROXY TCP4 10.9.9.9 127.0.0.1 4000 443\r\n")
+	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true})
+	tc.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := tc.Handshake(); err == nil {
+		t.Errorf("a PROXY header from a client that is no load balancer was accepted")
+	}
 }

@@ -85,6 +85,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	issuers := fs.String("issuers", "", "issuance endpoint `FILE` (JSON: issuers with their key files, issuer tokens with their secret files), served at "+issuance.Path+" on --ops-listen; empty serves none")
 	var limits cli.Strings
 	fs.Var(&limits, "limit", "`LISTENER=RATE/BURST`: requests a second and at once from one address on enrol, ops or issue (default enrol=1/20, ops=20/100, issue=200/500); repeatable")
+	proxyFrom := fs.String("proxy-from", "", "comma-separated `ADDRS` and prefixes (10.0.0.5, 10.0.0.0/24) of load balancers that send the PROXY protocol (HAProxy send-proxy-v2) on --listen, --enrol-listen and --ops-listen: their connections must, others must not; rate limits and logs then see the client's address")
 	drain := fs.Duration("drain", defaultDrain, "how long the first SIGTERM waits for requests in flight")
 	contact := fs.String("contact", "", "whom the guard of a revoked terminal should call, e.g. \"central ops, +86 571 0000 0000\": sent with the refusal and shown on its display")
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
@@ -111,6 +112,9 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			if err := setLimit(&cfg, l); err != nil {
 				return err
 			}
+		}
+		if cfg.ProxyFrom, err = server.ParseProxyFrom(*proxyFrom); err != nil {
+			return cli.Usagef("--proxy-from: %v", err)
 		}
 		if cfg.Hosts, err = serveHosts(*hosts, *listen); err != nil {
 			return err

@@ -19,6 +19,12 @@ type Backend struct {
 	// up only while GET /primary there answers 200. Without it the check
 	// is a TCP connect.
 	CheckPort int
+	// SendProxy starts each connection with a PROXY protocol v2 header
+	// naming the client (send-proxy-v2).
+	SendProxy bool
+	// Source is the address HAProxy connects to the backend from (e.g.
+	// 127.0.0.2, to tell it from clients on 127.0.0.1); empty: any.
+	Source string
 }
 
 // Frontend is one HAProxy listener in TCP mode: TLS passes through, so
@@ -68,6 +74,12 @@ defaults
 			fmt.Fprintf(&b, "  server %s %s check", s.Name, s.Addr)
 			if s.CheckPort != 0 {
 				fmt.Fprintf(&b, " port %d", s.CheckPort)
+			}
+			if s.SendProxy {
+				b.WriteString(" send-proxy-v2 check-send-proxy")
+			}
+			if s.Source != "" {
+				fmt.Fprintf(&b, " source %s", s.Source)
 			}
 			b.WriteString("\n")
 		}

@@ -37,5 +37,7 @@
 // through (docs/scaling.md): each needs the same device CA in its data
 // directory. What stays per process: the rate limits of enrolment and
 // the operator API (per source address, per server), the revocation
-// sweep, and the metrics.
+// sweep, and the metrics. Config.ProxyFrom reads the PROXY protocol
+// header of the load balancers, so that the limits see each client's
+// address rather than the load balancer's.
 package server

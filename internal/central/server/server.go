@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -140,6 +141,13 @@ type Config struct {
 	// Prometheus; empty serves none. It must be a listener of its own:
 	// the device, enrolment and operator listeners never serve metrics.
 	MetricsListen string
+	// ProxyFrom are the load balancers (HAProxy with send-proxy-v2) whose
+	// connections to the device, enrolment and operator listeners start
+	// with a PROXY protocol header naming the client: the server then
+	// sees the client's address (rate limits per source, logs). A
+	// connection from them without the header, or with a header from
+	// anywhere else, is refused. Empty reads no header.
+	ProxyFrom []netip.Prefix
 	// BundlePoll is how often, at most, the server asks a store that
 	// keeps the bundle repository for several servers (pgstore) whether
 	// the bundles changed (DefaultBundlePoll when 0).
@@ -367,11 +375,13 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: listen %s: %w", cfg.Listen, err)
 	}
+	lnMTLS = proxied(lnMTLS, cfg.ProxyFrom)
 	lnEnrol, err := net.Listen("tcp", cfg.EnrolListen)
 	if err != nil {
 		lnMTLS.Close()
 		return fmt.Errorf("server: listen %s: %w", cfg.EnrolListen, err)
 	}
+	lnEnrol = proxied(lnEnrol, cfg.ProxyFrom)
 	var lnOps net.Listener
 	if cfg.Ops != nil && cfg.OpsListen != "" {
 		if lnOps, err = net.Listen("tcp", cfg.OpsListen); err != nil {
@@ -379,6 +389,7 @@ func (s *Server) Start(ctx context.Context) error {
 			lnEnrol.Close()
 			return fmt.Errorf("server: listen %s: %w", cfg.OpsListen, err)
 		}
+		lnOps = proxied(lnOps, cfg.ProxyFrom)
 	}
 	if err := s.metrics.Register(stateCollector{repo: repo, store: st, metrics: s.metrics, now: cfg.Now}); err != nil {
 		lnMTLS.Close()
