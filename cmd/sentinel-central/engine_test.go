@@ -235,7 +235,7 @@ func TestStatusSetInTheEngineAudit(t *testing.T) {
 	set := func(holder, st, note string) {
 		t.Helper()
 		code, _, errOut := e.run("status", "set", "--holder", holder, "--status", st, "--reason", "confirmed", "--note", note,
-			"--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub)
+			"--key", e.signer, "--delegation", e.del, "--root-pub", e.rootPub, "--operator", "olga")
 		if code != exitOK {
 			t.Fatalf("status set %s: exit %d: %s", holder, code, errOut)
 		}
@@ -254,7 +254,7 @@ func TestStatusSetInTheEngineAudit(t *testing.T) {
 	if code := s.stop(t); code != exitOK {
 		t.Fatalf("serve exited %d\n%s", code, s.stderr)
 	}
-	who := "ops:" + defaultOperator()
+	who := "ops:olga"
 	if len(changes) != 2 {
 		t.Fatalf("got %d changes of ZJ:9, want the two status sets: %+v", len(changes), changes)
 	}

@@ -265,7 +265,8 @@ func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	holderS := fs.String("holder", "", "the holder: `ISSUER:INDEX` for a native holder, p:HEX for an EU DCC or SHC pseudonym (required)")
 	statusS := fs.String("status", "", "green, yellow, red or withheld (required)")
 	reasonS := fs.String("reason", "", "why, by `NAME`: confirmed, close-contact, fever, test-negative, ... (the table in docs/reasons.md; required)")
-	note := fs.String("note", "", "the reason in words, kept at the centre only")
+	note := fs.String("note", "", "the reason in words, kept at the centre only and recorded in the engine's audit")
+	operator := fs.String("operator", defaultOperator(), "who sets it, recorded with the entry and in the engine's audit (with --server: the token's name)")
 	var effective, until cli.Time
 	fs.Var(&effective, "effective", "the `TIME` the status takes effect, RFC 3339 (default now)")
 	fs.Var(&until, "until", "the `TIME` the status lapses, RFC 3339 (default open)")
@@ -279,6 +280,9 @@ func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		}
 		if *holderS == "" || *statusS == "" || *reasonS == "" {
 			return cli.Usagef("--holder, --status and --reason are required")
+		}
+		if *operator == "" {
+			return cli.Usagef("--operator is required: no $USER and no account name")
 		}
 		h, err := credential.ParseHolderID(*holderS)
 		if err != nil {
@@ -294,7 +298,7 @@ func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		}
 		now := p.now()
 		r := central.StatusEntry{Holder: h, Status: st, Effective: effective.Or(now), Until: until.T, Reason: byte(reason), Note: *note,
-			Source: "ops:" + defaultOperator(), SetAt: now.UTC()}
+			Source: "ops:" + *operator, SetAt: now.UTC()}
 		if r.Effective.After(now.Add(statuspub.MaxFutureEffective)) {
 			return cli.Usagef("--effective %s lies in the future: set the status when it takes effect", r.Effective.Format(time.RFC3339))
 		}
