@@ -67,9 +67,13 @@ type Decoder struct {
 	rowBits *gozxing.BitArray
 	finders []finder
 	work    int // grey samples left to take in this pass
-	half    []byte
-	smooth  []byte
-	screen  screenScratch
+	// frameWork is the grey samples left to take in this frame, passes
+	// the passes run on it so far.
+	frameWork int
+	passes    int
+	half      []byte
+	smooth    []byte
+	screen    screenScratch
 	// noScreen runs every pass even on frames the screen rejects (tests
 	// compare the two).
 	noScreen bool
@@ -103,14 +107,18 @@ func Decode(img *image.Gray) (Result, error) {
 // Decode finds and decodes one QR code in img. It returns ErrNoCode when
 // there is none that it can read.
 //
-// It tries, cheapest first and stopping at the first code that decodes:
-// the image at half scale (fast, and it averages noise and screen
-// moiré), at full scale (small codes), both again inverted (gozxing
-// ignores its own inverted hint), and with a binarisation that keeps
-// contrasts gozxing's binarizer treats as flat (faded codes, dim light),
-// at half scale and at full scale after a 3×3 smoothing. At each step
-// gozxing's detector runs first, then our own finder search and a
-// perspective fit from the finder patterns' corners (see locate.go).
+// It tries, cheapest and likeliest first and stopping at the first code
+// that decodes: the image at half scale (fast, and it averages noise and
+// screen moiré), at full scale (small codes), at half scale inverted
+// (gozxing ignores its own inverted hint), with a binarisation that keeps
+// contrasts gozxing's binarizer treats as flat (faded codes, dim light)
+// at half scale and at full scale after a 3×3 smoothing, and last at
+// full scale inverted. At each step gozxing's detector runs first, then
+// our own finder search and a perspective fit from the finder patterns'
+// corners (see locate.go). The work is bounded per frame: the grey
+// samples by maxSamplesPerFrame, the finder triples per pass by
+// maxTriples, and gozxing's finder search, which weighs every triple of
+// its candidates, runs only on passes with few candidates.
 func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	d.init()
 	pl, err := planeOf(img)
@@ -138,6 +146,7 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 			return Result{}, ErrNoCode
 		}
 	}
+	d.frameWork, d.passes = maxSamplesPerFrame, 0
 	// The passes, cheapest and likeliest first. The half-scale plane
 	// averages noise and moiré and is a quarter of the work; the full
 	// plane keeps small codes.
@@ -163,12 +172,6 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	if r, ok := d.locateMatrix(m, small, true); ok {
 		return scaled(r, smallScale), nil
 	}
-	if mFull != nil {
-		mFull.FlipAll()
-		if r, ok := d.locateMatrix(mFull, pl, true); ok {
-			return r, nil
-		}
-	}
 	// Faded codes: keep contrasts gozxing's binarizer treats as flat.
 	m = d.bin.binarize(small, lowRange)
 	if r, ok := d.locateMatrix(m, small, false); ok {
@@ -181,6 +184,13 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 		d.smooth, smooth = d.bin.smooth3(d.smooth, pl)
 		m = d.bin.binarize(smooth, smoothRange)
 		if r, ok := d.locateMatrix(m, pl, false); ok {
+			return r, nil
+		}
+	}
+	// Last, small inverted codes: the full plane's matrix, flipped.
+	if mFull != nil {
+		mFull.FlipAll()
+		if r, ok := d.locateMatrix(mFull, pl, true); ok {
 			return r, nil
 		}
 	}
@@ -197,10 +207,16 @@ func scaled(r Result, scale int) Result {
 // maxSamplesPerPass bounds the grey samples one pass takes to read
 // module grids and search alignment patterns; with the finder triples a
 // pass may try (maxTriples), it bounds the time a frame full of false
-// candidates takes. A clean code needs a few tens of thousands. Each pass
+// candidates takes. A clean code needs a few tens of thousands, the
+// hardest read in the set and the tuning draw under 300,000. Each pass
 // has its own allowance, so that false candidates in an early pass do not
-// starve the pass that would read the code.
-const maxSamplesPerPass = 400_000
+// starve the pass that would read the code, within maxSamplesPerFrame
+// for the whole frame: a code too blurred to read would otherwise take
+// the full allowance in every pass.
+const (
+	maxSamplesPerPass  = 400_000
+	maxSamplesPerFrame = 600_000
+)
 
 const (
 	// minHalfSide is the smallest half-scale side worth a pass.

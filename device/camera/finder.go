@@ -20,9 +20,22 @@ func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 		d.rowBits = gozxing.NewBitArray(w)
 	}
 	cands := d.finders[:0]
+	// Candidates before lo lie far above the rows still to scan: no new
+	// candidate can merge with them (see mergeFinder).
+	lo, maxMs := 0, 0.0
 	var runs [5]int
 	var starts [5]int
-	for y := 0; y < h; y++ {
+	// Every other row of a large plane: a finder's centre is three
+	// modules tall, so a code whose modules span a pixel still gets a
+	// row through it, and each row's runs are confirmed along columns.
+	step := 1
+	if h >= finderRowStepMin {
+		step = 2
+	}
+	for y := 0; y < h; y += step {
+		for lo < len(cands) && cands[lo].c.y < float64(y)-8*maxMs {
+			lo++
+		}
 		row := m.GetRow(y, d.rowBits)
 		// Collect runs; runs[4] is the latest.
 		n := 0
@@ -45,7 +58,8 @@ func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 					cx := float64(starts[2]) + float64(runs[2])/2
 					total := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
 					if f, ok := d.confirmVertical(m, cx, y, total, ms); ok && confirmHorizontal(m, &f, total) {
-						cands = mergeFinder(cands, f)
+						cands = mergeFinder(cands, lo, f)
+						maxMs = max(maxMs, f.ms)
 					}
 				}
 			}
@@ -59,6 +73,10 @@ func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].cnt > cands[j].cnt })
 	return cands
 }
+
+// finderRowStepMin is the plane height from which findFinders scans every
+// other row.
+const finderRowStepMin = 400
 
 // finderRatio checks runs for 1:1:3:1:1 and returns the module size:
 // the dark outer runs within 0.4 to 1.9 modules, the light ones within
@@ -171,12 +189,19 @@ func confirmHorizontal(m *gozxing.BitMatrix, f *finder, htotal int) bool {
 	return true
 }
 
-// mergeFinder adds f to cands, or merges it with a candidate at the same
-// place.
-func mergeFinder(cands []finder, f finder) []finder {
-	for i := range cands {
+// mergeFinder adds f to cands, or merges it with a candidate from lo on
+// at the same place. Candidates are made in the order of the rows, and
+// the centre of one lies within a few module sizes of the row that made
+// it, so the caller passes over those far above the current row: a frame
+// full of finder-like texture (a screen's moiré) makes hundreds, and
+// comparing each new one with all of them would take most of the frame's
+// time.
+func mergeFinder(cands []finder, lo int, f finder) []finder {
+	for i := lo; i < len(cands); i++ {
 		c := &cands[i]
-		if c.c.sub(f.c).norm() < 2*math.Max(c.ms, f.ms) {
+		dx, dy := c.c.x-f.c.x, c.c.y-f.c.y
+		r := 2 * math.Max(c.ms, f.ms)
+		if dx*dx+dy*dy < r*r {
 			n := float64(c.cnt)
 			c.c = c.c.scale(n).add(f.c).scale(1 / (n + 1))
 			c.ms = (c.ms*n + f.ms) / (n + 1)

@@ -62,13 +62,29 @@ type finder struct {
 // p is the original plane, so grey samples are read inverted.
 // gozxing's own finder search and detector run first (on every pass:
 // their alignment-pattern search reads faint and inverted codes that our
-// corner fit misses), then our own.
+// corner fit misses), then our own; after the frame's first pass,
+// gozxing's only when our search found at most maxZXCandidates
+// candidates.
 func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool) (Result, bool) {
-	d.work = maxSamplesPerPass
-	if r, ok := d.locateZX(m, p, inv); ok {
-		return r, true
+	d.work = min(maxSamplesPerPass, d.frameWork)
+	start := d.work
+	defer func() { d.frameWork -= start - d.work }()
+	first := d.passes == 0
+	d.passes++
+	if first {
+		// The first pass reads most codes, gozxing's detector most of
+		// those: our search would only add to their time.
+		if r, ok := d.locateZX(m, p, inv); ok {
+			return r, true
+		}
 	}
-	return d.locateOwn(m, p, inv)
+	cands := d.findFinders(m)
+	if !first && len(cands) <= maxZXCandidates {
+		if r, ok := d.locateZX(m, p, inv); ok {
+			return r, true
+		}
+	}
+	return d.locateOwn(m, p, inv, cands)
 }
 
 // locateZX runs gozxing's finder search and detector, and when their grid
@@ -103,9 +119,9 @@ func (d *Decoder) locateZX(m *gozxing.BitMatrix, p plane, inv bool) (Result, boo
 	return Result{}, false
 }
 
-// locateOwn tries triples of the finder candidates of our own search.
-func (d *Decoder) locateOwn(m *gozxing.BitMatrix, p plane, inv bool) (Result, bool) {
-	cands := d.findFinders(m)
+// locateOwn tries triples of cands, the finder candidates of our own
+// search in m.
+func (d *Decoder) locateOwn(m *gozxing.BitMatrix, p plane, inv bool, cands []finder) (Result, bool) {
 	if len(cands) < 3 {
 		return Result{}, false
 	}
@@ -132,8 +148,14 @@ func (d *Decoder) locateOwn(m *gozxing.BitMatrix, p plane, inv bool) (Result, bo
 }
 
 const (
-	maxCandidates = 7
-	maxTriples    = 12
+	// maxZXCandidates is the number of finder candidates of our own
+	// search above which gozxing's finder search is skipped: it weighs
+	// every triple of its candidates, so a matrix full of finder-like
+	// texture (a screen's moiré) takes it tens of milliseconds, and it
+	// reads no code there.
+	maxZXCandidates = 200
+	maxCandidates   = 7
+	maxTriples      = 12
 )
 
 // orderings returns the plausible ways to name three candidates
