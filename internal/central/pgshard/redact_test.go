@@ -21,3 +21,17 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepBounded: the answers a server keeps never pass cacheMax.
+func TestKeepBounded(t *testing.T) {
+	m := map[int]int{}
+	for i := range cacheMax + 10 {
+		keep(m, i, i)
+		if len(m) > cacheMax {
+			t.Fatalf("%d entries kept, more than %d", len(m), cacheMax)
+		}
+	}
+	if v, ok := m[cacheMax+9]; !ok || v != cacheMax+9 {
+		t.Fatal("the last answer was not kept")
+	}
+}

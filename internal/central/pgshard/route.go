@@ -51,7 +51,7 @@ func (s *Store) route(ctx context.Context, site string, ingest bool) (string, *p
 		}
 	}
 	s.mu.Lock()
-	s.routes[site] = name
+	keep(s.routes, site, name)
 	s.mu.Unlock()
 	return name, c, nil
 }
@@ -154,7 +154,7 @@ func (s *Store) claimDevice(ctx context.Context, device, site string, withRecs b
 			return "", fmt.Errorf("pgshard: claim the site of device %s: %w", device, err)
 		}
 		s.mu.Lock()
-		s.devSites[device] = have
+		keep(s.devSites, device, have)
 		s.mu.Unlock()
 	}
 	if withRecs && site != have {
@@ -198,7 +198,7 @@ func (s *Store) deviceSite(ctx context.Context, device string) (string, error) {
 	}
 	if ok {
 		s.mu.Lock()
-		s.devSites[device] = site
+		keep(s.devSites, device, site)
 		s.mu.Unlock()
 	}
 	return site, nil
@@ -222,7 +222,7 @@ func (s *Store) claimEpoch(ctx context.Context, device string, epoch central.Epo
 			return fmt.Errorf("pgshard: claim epoch %s for %s: %w", epoch, device, err)
 		}
 		s.mu.Lock()
-		s.owners[epoch] = owner
+		keep(s.owners, epoch, owner)
 		s.mu.Unlock()
 	}
 	if owner != device {
@@ -294,4 +294,19 @@ func merge(seqs []iter.Seq2[central.Passage, error], yield func(central.Passage,
 		}
 		h.p = np
 	}
+}
+
+// cacheMax bounds each of the answers a Store keeps: a country's millions
+// of terminals and epochs would otherwise hold hundreds of MB in every
+// server. A full cache starts again empty; every answer can be read again
+// from the home cluster.
+const cacheMax = 1 << 18
+
+// keep stores k→v in m, which the caller has locked, emptying m first
+// when it is full.
+func keep[K comparable, V any](m map[K]V, k K, v V) {
+	if len(m) >= cacheMax {
+		clear(m)
+	}
+	m[k] = v
 }
