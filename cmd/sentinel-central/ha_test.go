@@ -93,17 +93,24 @@ func TestServeBehindHAProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	// Both schedulers ran their first round: one status base.
-	repo, err := bundles.Open(bundles.Options{Shared: st})
-	if err != nil {
-		t.Fatal(err)
+	// The first scheduler round publishes the status base; the other
+	// server's round, under the database's lock, finds it (checked again
+	// at the end, when both have surely run).
+	listed := func() string {
+		repo, err := bundles.Open(bundles.Options{Shared: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, e := range repo.List() {
+			kinds = append(kinds, fmt.Sprintf("%s/%d", e.Kind, e.Version))
+		}
+		return strings.Join(kinds, " ")
 	}
-	var kinds []string
-	for _, e := range repo.List() {
-		kinds = append(kinds, fmt.Sprintf("%s/%d", e.Kind, e.Version))
-	}
-	if got := strings.Join(kinds, " "); got != "policy/1 status-base/1" {
-		t.Errorf("bundles in the database after both servers started: %s; want policy/1 status-base/1 (the policy moved in from A, one base)", got)
+	for deadline := time.Now().Add(10 * time.Second); listed() != "policy/1 status-base/1"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("bundles in the database after both servers started: %s; want policy/1 status-base/1 (the policy moved in from A, one base)", listed())
+		}
 	}
 
 	termDir, in := enrolTerminal(t, ctx, dataA, a.enrol, "north-gate")
@@ -198,6 +205,9 @@ func TestServeBehindHAProxy(t *testing.T) {
 	}
 	if set.Bundle.Kind != trust.KindStatusDelta || set.Bundle.Version != 2 {
 		t.Fatalf("status set at A published %s version %d, want the delta 2 on the base both servers share", set.Bundle.Kind, set.Bundle.Version)
+	}
+	if got := listed(); got != "policy/1 status-base/1 status-delta/2" {
+		t.Errorf("bundles in the database at the end: %s; want policy/1 status-base/1 status-delta/2 (one base for two schedulers)", got)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -82,7 +82,7 @@ func (s *scaleServer) kill(t *testing.T) {
 // the real serve is cmd/sentinel-central's TestServeBehindHAProxy.
 func TestScaleOut(t *testing.T) {
 	hatest.Need(t, "etcd", "patroni", "haproxy")
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
 	key := newCentreKey(t)
 
