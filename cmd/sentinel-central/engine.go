@@ -65,6 +65,12 @@ func (o *engineFlags) storeName() string {
 // open opens the central store the flags name. The bbolt store must exist
 // already and not be held by a running serve (run reaches that one).
 func (o *engineFlags) open(ctx context.Context) (central.Store, error) {
+	return o.openStore(ctx, false)
+}
+
+// openStore is open; with create it makes the data directory and the
+// bbolt store when they are missing.
+func (o *engineFlags) openStore(ctx context.Context, create bool) (central.Store, error) {
 	if o.pgURL != "" {
 		st, err := pgstore.Open(ctx, o.pgURL, nil)
 		if err != nil {
@@ -72,15 +78,19 @@ func (o *engineFlags) open(ctx context.Context) (central.Store, error) {
 		}
 		return st, nil
 	}
-	if err := needData(o.data); err != nil {
+	if create {
+		if err := os.MkdirAll(o.data, 0o700); err != nil {
+			return nil, err
+		}
+	} else if err := needData(o.data); err != nil {
 		return nil, err
 	}
 	if keptInPostgres(o.data) {
 		return nil, fmt.Errorf("this centre keeps its state in PostgreSQL ('serve --postgres' ran with --data %s): pass --postgres URL", o.data)
 	}
 	path := filepath.Join(o.data, server.StoreFile)
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no central store at %s: check --data, or use --postgres: %w", path, err)
+	if _, err := os.Stat(path); err != nil && !create {
+		return nil, fmt.Errorf("no central store at %s, so nothing to read yet: check --data (the directory of 'sentinel-central serve'), or use --postgres; 'serve', 'devices add' and the engine's changes (areas set, sites set, cases, rules deploy) make it: %w", path, err)
 	}
 	st, err := boltstore.Open(path, &boltstore.Options{Timeout: opsLockTimeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
@@ -92,13 +102,13 @@ func (o *engineFlags) open(ctx context.Context) (central.Store, error) {
 
 // openOrServe is open, but when a running serve holds the bbolt store it
 // returns no store and serve's control socket instead.
-func (o *engineFlags) openOrServe(ctx context.Context) (central.Store, *controlClient, error) {
+func (o *engineFlags) openOrServe(ctx context.Context, create bool) (central.Store, *controlClient, error) {
 	if o.pgURL == "" {
 		if c := dialControl(o.data); c != nil {
 			return nil, c, nil
 		}
 	}
-	st, err := o.open(ctx)
+	st, err := o.openStore(ctx, create)
 	return st, nil, err
 }
 
@@ -110,7 +120,11 @@ func (o *engineFlags) run(ctx context.Context, name string, q, a any, root crypt
 	if o.operator == "" {
 		return fmt.Errorf("--operator is required: no $USER and no account name")
 	}
-	st, ctl, err := o.openOrServe(ctx)
+	// A change makes the bbolt store of a new centre, as status set does
+	// (areas and sites are set up before the first terminal uploads); a
+	// command that only reads refuses a store that is not there.
+	c, _ := enginecmd.Lookup(name)
+	st, ctl, err := o.openOrServe(ctx, c.Change)
 	if err != nil {
 		return err
 	}

@@ -271,3 +271,28 @@ func TestStatusSetInTheEngineAudit(t *testing.T) {
 		t.Errorf("the reads of the engine's audit are not in the audit log: exit %d\n%s", code, out)
 	}
 }
+
+// TestEngineChangesMakeTheStore follows docs/central.md's colour rules on
+// a new centre: the first areas set, before serve or devices add ever ran,
+// makes the store (it refused with "no central store" before), and a
+// command that only reads still refuses a store that is not there.
+func TestEngineChangesMakeTheStore(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "central")
+	code, _, errOut := sentinel(t, "areas", "list", "--data", data)
+	if code != exitRefused || !strings.Contains(errOut, "no centre data directory") {
+		t.Errorf("areas list of no directory: exit %d, %q", code, errOut)
+	}
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = sentinel(t, "areas", "list", "--data", data)
+	if code != exitRefused || !strings.Contains(errOut, "nothing to read yet") || !strings.Contains(errOut, "areas set") {
+		t.Errorf("areas list of no store: exit %d, %q", code, errOut)
+	}
+	fresh := filepath.Join(t.TempDir(), "new")
+	mustRun(t, "areas", "set", "ZJ", "--kind", "province", "--name", "Zhejiang", "--why", "the province", "--data", fresh)
+	mustRun(t, "sites", "set", "SM-0042", "--area", "ZJ", "--why", "new terminal", "--data", fresh)
+	if out := mustRun(t, "sites", "list", "--data", fresh); !strings.Contains(out, "SM-0042") {
+		t.Errorf("sites list after the first change: %q", out)
+	}
+}
