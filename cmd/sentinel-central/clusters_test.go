@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -72,6 +73,7 @@ func TestClustersProcedure(t *testing.T) {
 		{[]string{"clusters", "add", "c3", c2, "--postgres", home}, exitRefused, `added already, as cluster "c2"`},
 		{[]string{"clusters", "add", "c3", home, "--postgres", home}, exitRefused, "home database"},
 		{[]string{"clusters", "add", "Home", c2, "--postgres", home}, exitRefused, "lower-case"},
+		{[]string{"clusters", "add", "c3", otherDatabase(t, c2, "sentinel_not_created"), "--postgres", home}, exitRefused, "create it first (createdb)"},
 		{[]string{"clusters", "move", "SM-1", "--to", "c9", "--postgres", home}, exitRefused, `no cluster "c9"`},
 		{[]string{"clusters", "move", "SM-1", "--postgres", home}, exitUsage, "--to is required"},
 		{[]string{"clusters", "list"}, exitUsage, "--postgres is required"},
@@ -82,4 +84,15 @@ func TestClustersProcedure(t *testing.T) {
 			t.Errorf("%s: exit %d, %q; want exit %d saying %q", strings.Join(tt.args, " "), code, errOut, tt.code, tt.want)
 		}
 	}
+}
+
+// otherDatabase is the URL conn with the database name db.
+func otherDatabase(t *testing.T, conn, db string) string {
+	t.Helper()
+	u, err := url.Parse(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + db
+	return u.String()
 }

@@ -46,7 +46,7 @@ func (s *Store) AddCluster(ctx context.Context, name, conn string) error {
 	}
 	c, err := pgstore.Open(ctx, conn, nil)
 	if err != nil {
-		return fmt.Errorf("pgshard: add cluster %s: %w", name, err)
+		return fmt.Errorf("pgshard: add cluster %s: cannot open its database at %s: create it first (createdb), reachable from this host and every serve host, with the password in ~/.pgpass, and check the URL: %w", name, Redact(conn), err)
 	}
 	defer c.Close()
 	var self string
