@@ -29,7 +29,7 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	asJSON := fs.Bool("json", false, "print JSON")
 	engineLog := fs.Bool("engine", false, "print the engine's audit instead: every change of its data (facts, areas, sites, risk levels, rule sets) and every status the engine published or ops set by hand; --operator then selects who made the change, --action its kind (fact-add, status-publish, ...)")
 	subject := fs.String("subject", "", "with --engine: only the changes of `SUBJECT` (a holder, area, site or region)")
-	purpose := fs.String("purpose", "review of the engine's changes", "with --engine: why you read it, recorded in the audit log (the records name holders)")
+	purpose := fs.String("purpose", "review of the engine's changes", "with --engine: the `TEXT` of why you read it, recorded in the audit log (the records name holders)")
 	return cli.Exit(stderr, "sentinel-central audit", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
@@ -75,18 +75,32 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}())
 }
 
-// queryText writes an audited query's filter in a line.
+// queryText writes an audited query's filter in a line. A look-up that
+// reads no span of time (a whitelist listing, a passage by its reference)
+// shows none rather than the zero time; one that names nothing is "-".
 func queryText(q central.AuditQuery) string {
-	s := q.From.UTC().Format(time.RFC3339) + ".." + q.To.UTC().Format(time.RFC3339)
+	var parts []string
+	if !q.From.IsZero() || !q.To.IsZero() {
+		at := func(t time.Time) string {
+			if t.IsZero() {
+				return "" // an open end
+			}
+			return t.UTC().Format(time.RFC3339)
+		}
+		parts = append(parts, at(q.From)+".."+at(q.To))
+	}
 	for _, f := range []struct{ k, v string }{{"site", q.Site}, {"device", q.Device}, {"holder", q.Holder}} {
 		if f.v != "" {
-			s += " " + f.k + "=" + f.v
+			parts = append(parts, f.k+"="+f.v)
 		}
 	}
 	if q.Window != 0 {
-		s += " window=" + q.Window.String()
+		parts = append(parts, "window="+q.Window.String())
 	}
-	return s
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
 }
 
 // printEngineAudit prints the engine's audit of changes, read page by
