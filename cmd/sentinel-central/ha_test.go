@@ -27,6 +27,7 @@ import (
 	"sentinel/internal/central/hatest"
 	"sentinel/internal/central/pgstore"
 	"sentinel/internal/central/pgtest"
+	"sentinel/internal/central/storetest"
 	"sentinel/internal/passage"
 	"sentinel/sync/client"
 	syncenrol "sentinel/sync/enrol"
@@ -339,5 +340,46 @@ func TestServeProxyProtocol(t *testing.T) {
 	tc.SetDeadline(time.Now().Add(5 * time.Second))
 	if err := tc.Handshake(); err == nil {
 		t.Errorf("a PROXY header from a client that is no load balancer was accepted")
+	}
+}
+
+// TestOpsFromReplica: export and trace with --postgres-replica read the
+// passages there and write the audit entry through --postgres, naming the
+// replica as the store; devices list reads the replica alone. Here the
+// "replica" URL asks for a standby and, with none, reaches the primary
+// (target_session_attrs=prefer-standby), as in a centre whose replica is
+// down; hatest's TestFailover reads a real standby.
+func TestOpsFromReplica(t *testing.T) {
+	data := t.TempDir()
+	conn := pgtest.NewDatabase(t)
+	st, err := pgstore.Open(context.Background(), conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := storetest.Recs(1, 30, "replica")
+	if _, err := storetest.Ingest(context.Background(), st, "dev-1", central.Epoch{7}, recs); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	replica := conn + "&target_session_attrs=prefer-standby"
+	from, to := recs[0].Time.Format(time.RFC3339), recs[29].Time.Add(time.Second).Format(time.RFC3339)
+	code, out, errOut := sentinel(t, "export", "--from", from, "--to", to, "--format", "jsonl", "--purpose", "replica read", "--operator", "ana",
+		"--data", data, "--postgres", conn, "--postgres-replica", replica)
+	if code != exitOK || strings.Count(out, "\n") != 30 {
+		t.Fatalf("export from the replica: exit %d, %d lines, want 30\n%s", code, strings.Count(out, "\n"), errOut)
+	}
+	es := auditLog(t, "--data", data, "--postgres", conn)
+	if n := len(es); n != 1 || es[0].Store != "postgres replica" || es[0].Rows != 30 {
+		t.Errorf("audit: got %+v, want one export of 30 rows read from the replica", es)
+	}
+	if code, _, errOut := sentinel(t, "trace", "--holder", recs[0].Holder, "--purpose", "replica read", "--operator", "ana", "--days", "366",
+		"--data", data, "--postgres", conn, "--postgres-replica", replica); code != exitOK {
+		t.Errorf("trace from the replica: exit %d\n%s", code, errOut)
+	}
+	if code, out, errOut := sentinel(t, "devices", "list", "--data", data, "--postgres-replica", replica, "--json"); code != exitOK || !strings.Contains(out, "dev-1") {
+		t.Errorf("devices list from the replica: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := sentinel(t, "export", "--from", from, "--to", to, "--format", "csv", "--purpose", "x", "--data", data, "--postgres-replica", replica); code != exitUsage || !strings.Contains(errOut, "--postgres-replica needs --postgres") {
+		t.Errorf("--postgres-replica alone: exit %d %q, want 2 saying the audit log needs --postgres", code, errOut)
 	}
 }
