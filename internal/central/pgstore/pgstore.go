@@ -282,14 +282,11 @@ func (s *Store) ingest(ctx context.Context, conn *pgx.Conn, site string, fenced 
 		if _, err := tx.Exec(ctx, "SELECT one FROM engine_lock FOR UPDATE"); err != nil {
 			return central.Link{}, fmt.Errorf("engine: lock: %w", err)
 		}
-		et := &engineTx{tx: tx}
-		if err := step(ctx, central.EngineTxOf(et)); err != nil {
+		// No NOTIFY (watch.go): the serve that ingests the fevers judges
+		// their holders itself (server.Config.OnFever), and a fever must
+		// not start a sweep of everyone on every other serve.
+		if err := step(ctx, central.EngineTxOf(&engineTx{tx: tx})); err != nil {
 			return central.Link{}, fmt.Errorf("engine: %w", err)
-		}
-		if et.changed {
-			if err := s.notifyEngine(ctx, tx); err != nil {
-				return central.Link{}, fmt.Errorf("engine: notify: %w", err)
-			}
 		}
 	}
 	if len(rest) == 0 && len(keys) == 0 {

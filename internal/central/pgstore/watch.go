@@ -11,10 +11,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// engineChannel is the channel of NOTIFY on which each transaction that
-// changed the engine's data (a fact, area, site, grade or rule set; not a
-// status the engine published) tells the other processes on the database,
-// at commit. The payload is the committing Store's id, so that a process
+// engineChannel is the channel of NOTIFY on which each transaction of
+// UpdateEngine that changed the engine's data (a fact, area, site, grade
+// or rule set; not a status the engine published) tells the other
+// processes on the database, at commit. The fevers an ingest keeps do not
+// notify: the serve that ingests them judges their holders itself. The payload is the committing Store's id, so that a process
 // does not hear its own changes.
 const engineChannel = "sentinel_engine"
 

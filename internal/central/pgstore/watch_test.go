@@ -8,6 +8,9 @@ import (
 
 	"sentinel/internal/central"
 	"sentinel/internal/central/pgtest"
+	"sentinel/internal/central/storetest"
+	"sentinel/internal/central/syncstore"
+	"sentinel/sync/server"
 )
 
 // engineChange adds an area through st, as `areas set --postgres` does
@@ -25,7 +28,8 @@ func engineChange(t *testing.T, st *Store, id string) {
 
 // TestListenEngine: a change of the engine's data committed by another
 // Store (another process) reaches the listener; the listener's own
-// changes, a status the engine published and a change rolled back do not.
+// changes, a status the engine published, a change rolled back and a fever
+// kept at ingest do not.
 func TestListenEngine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -55,6 +59,22 @@ func TestListenEngine(t *testing.T) {
 		return context.Canceled // rolls back
 	}); err == nil {
 		t.Fatal("the failing transaction committed")
+	}
+	// A fever kept at ingest: the serve that ingests it judges its holder;
+	// the others are not told.
+	recs := storetest.Recs(1, 2, "fever")
+	var kept []server.Record
+	admit := syncstore.Admit(storetest.Checked(recs), recs, &kept)
+	_, err := b.IngestLinked(ctx, "T7", central.Epoch{7}, recs, nil, func(m central.Link) ([]central.Record, central.EngineStep, error) {
+		rest, _, err := admit(m)
+		return rest, func(ctx context.Context, tx central.EngineTx) error {
+			_, err := tx.AddFact(ctx, central.Fact{Holder: "HB:7", Kind: central.FactFever, At: time.Now(), Site: "CP-1", Source: central.FeverSource("T7", central.Epoch{7}, 1)},
+				central.ChangeBy{Time: time.Now(), By: "ingest:T7", Why: "fever recorded at a checkpoint"})
+			return err
+		}, err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	engineChange(t, b, "ZJ")
 	// A notification of no Store marks the end: every one before it has
