@@ -38,6 +38,9 @@ var (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// fdatasync syncs the log's appends (a variable for the tests).
+var fdatasync = unix.Fdatasync
+
 // walPath returns the log's path beside the journal file.
 func walPath(path string) string { return path + walSuffix }
 
@@ -134,6 +137,11 @@ type wal struct {
 	salt  [8]byte
 	off   int64 // where the next frame goes
 	size  int64 // bytes of the file written (zeros ahead included)
+	// torn is the end of the furthest append of this generation that
+	// failed (0: none). Its frames check under the salt; the next append
+	// writes zeros over what it does not cover itself, or replay would
+	// read them as records that follow it.
+	torn int64
 }
 
 // startWAL opens the log for epoch at path, creating it, and starts a new
@@ -199,22 +207,34 @@ func (w *wal) reset() error {
 		return err
 	}
 	w.off = walHeader
+	w.torn = 0
 	return nil
 }
 
 // append writes buf (whole frames) at the end of the log and syncs it:
-// one write and one fdatasync.
+// one write and one fdatasync. When it fails, the frames it may have
+// written stay in the file under the current salt, and the next append
+// starts at the same offset: that one also overwrites with zeros what is
+// left of them past its own frames (see torn).
 func (w *wal) append(buf []byte) error {
-	if err := w.grow(w.off + int64(len(buf))); err != nil {
-		return fmt.Errorf("grow journal log: %w", err)
+	n := int64(len(buf))
+	if end := w.off + n; w.torn > end {
+		buf = append(buf, make([]byte, w.torn-end)...)
 	}
-	if _, err := w.f.WriteAt(buf, w.off); err != nil {
-		return fmt.Errorf("write journal log: %w", err)
+	err := w.grow(w.off + int64(len(buf)))
+	if err != nil {
+		err = fmt.Errorf("grow journal log: %w", err)
+	} else if _, err = w.f.WriteAt(buf, w.off); err != nil {
+		err = fmt.Errorf("write journal log: %w", err)
+	} else if err = fdatasync(int(w.f.Fd())); err != nil {
+		err = fmt.Errorf("sync journal log: %w", err)
 	}
-	if err := unix.Fdatasync(int(w.f.Fd())); err != nil {
-		return fmt.Errorf("sync journal log: %w", err)
+	if err != nil {
+		w.torn = max(w.torn, w.off+int64(len(buf)))
+		return err
 	}
-	w.off += int64(len(buf))
+	w.off += n
+	w.torn = 0
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 )
 
 // loggedJournal returns the path of a closed journal whose first record
@@ -389,5 +390,66 @@ func TestLogBounded(t *testing.T) {
 	}
 	if res := mustVerify(t, j); res.Records != 200 || res.Break != nil {
 		t.Fatalf("verify: %+v", res)
+	}
+}
+
+// A failed append (the write went out, its fdatasync failed) leaves its
+// frames in the file under the log's salt; the next append writes over
+// them from the same offset. When it is shorter, the failed batch's later
+// frames must not survive behind it: replay would read them as the
+// successor of the good record, find that it does not chain on, and move
+// the whole journal aside as corrupt.
+func TestLogFailedSyncLeavesNoFrames(t *testing.T) {
+	j := openTest(t, Options{})
+	mustAppend(t, j.Journal, testPassage(1, t0))
+	if err := j.flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Keep what follows in the log only, as a crash would find it.
+	j.setCommitHook(func(*bbolt.Tx) error { return errors.New("input/output error") })
+
+	defer func(f func(int) error) { fdatasync = f }(fdatasync)
+	fdatasync = func(int) error { return errors.New("input/output error") }
+	batch := make([]*request, 3)
+	for i := range batch {
+		batch[i] = &request{p: *testPassage(i+2, t0), done: make(chan error, 1)}
+	}
+	j.cmu.Lock()
+	j.commit(batch)
+	j.cmu.Unlock()
+	for i, r := range batch {
+		var ue *UnavailableError
+		if err := <-r.done; !errors.As(err, &ue) {
+			t.Fatalf("request %d of the failed batch: got %v, want an *UnavailableError", i, err)
+		}
+	}
+	fdatasync = unix.Fdatasync
+	if s := mustAppend(t, j.Journal, testPassage(2, t0.Add(time.Second))); s != 2 {
+		t.Fatalf("seq after the failed append: got %d, want 2", s)
+	}
+
+	dst := filepath.Join(t.TempDir(), FileName)
+	for _, name := range []string{j.path, walPath(j.path)} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst+strings.TrimPrefix(name, j.path), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j2, err := Open(dst, Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	if a := j2.Alarms(); len(a) != 0 {
+		t.Fatalf("alarms after replaying a log with a failed append in it: %+v", a)
+	}
+	if j2.Epoch() != j.Epoch() {
+		t.Fatalf("the journal was started anew (epoch %s, was %s)", j2.Epoch(), j.Epoch())
+	}
+	if res := mustVerify(t, j2); res.Records != 2 || res.Last != 2 || res.Break != nil {
+		t.Fatalf("verify after replay: %+v; want the 2 acknowledged records", res)
 	}
 }
