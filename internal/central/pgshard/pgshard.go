@@ -59,6 +59,7 @@ type Store struct {
 	routes   map[string]string         // site → cluster, as last read (ingest checks it)
 	devSites map[string]string         // device → its site, claimed at the home cluster
 	owners   map[central.Epoch]string  // epoch → the device that claimed it
+	down     map[string]error          // clusters that could not be opened, by name
 }
 
 // Open opens the home cluster at connString (applying the migrations)
@@ -85,6 +86,7 @@ func Open(ctx context.Context, connString string, opts *Options) (*Store, error)
 		routes:   map[string]string{},
 		devSites: map[string]string{},
 		owners:   map[central.Epoch]string{},
+		down:     map[string]error{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -122,7 +124,9 @@ func (s *Store) Close() error {
 func (s *Store) Home() *pgstore.Store { return s.home }
 
 // loadClusters reads the clusters of the routing map and opens those not
-// open yet; it returns their names, home first.
+// open yet; it returns their names, home first. A cluster that cannot be
+// opened is logged and kept in down, and tried again at the next call:
+// cluster returns its error.
 func (s *Store) loadClusters(ctx context.Context) ([]string, error) {
 	type row struct{ name, conn string }
 	var rows []row
@@ -152,7 +156,17 @@ func (s *Store) loadClusters(ctx context.Context) ([]string, error) {
 		}
 		c, err := pgstore.Open(ctx, r.conn, &pgstore.Options{MaxConns: s.opts.MaxConns, Now: s.opts.Now})
 		if err != nil {
-			return nil, fmt.Errorf("cluster %q: %w", r.name, err)
+			// One cluster down stops its own sites only: the others,
+			// and everything the home cluster serves, go on. cluster
+			// reports it to whoever needs it, and tries it again.
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("cluster %q: %w", r.name, err)
+			}
+			s.log.Warn("passage cluster cannot be reached; its sites' uploads wait for it", "cluster", r.name, "err", err)
+			s.mu.Lock()
+			s.down[r.name] = err
+			s.mu.Unlock()
+			continue
 		}
 		s.mu.Lock()
 		if _, ok := s.clusters[r.name]; ok {
@@ -160,6 +174,7 @@ func (s *Store) loadClusters(ctx context.Context) ([]string, error) {
 		} else {
 			s.clusters[r.name], s.conns[r.name] = c, r.conn
 		}
+		delete(s.down, r.name)
 		s.mu.Unlock()
 	}
 	return names, nil
@@ -179,7 +194,11 @@ func (s *Store) cluster(ctx context.Context, name string) (*pgstore.Store, error
 	}
 	s.mu.Lock()
 	c, ok = s.clusters[name]
+	down := s.down[name]
 	s.mu.Unlock()
+	if !ok && down != nil {
+		return nil, fmt.Errorf("passage cluster %q cannot be reached: the uploads of its sites wait (the terminals retry) and reads that need it fail until its PostgreSQL is back: %w", name, down)
+	}
 	if !ok {
 		return nil, fmt.Errorf("the routing map names cluster %q, which is not in its list of clusters", name)
 	}
