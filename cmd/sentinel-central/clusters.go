@@ -46,7 +46,12 @@ milliseconds for a small site; past 5 s an upload is refused for now and
 the terminal sends it again later), every other site keeps ingesting. If a
 move stops half-way (a crash, a cluster down), run the same command again
 to finish it, or move the site back to where 'clusters sites' says it came
-from to undo it. See docs/scaling.md.
+from to undo it.
+
+A cluster that is down stops its own sites only: their uploads are refused
+for now (the terminals keep their passages and send them again), and an
+export, trace or devices list that needs it fails naming it; serve starts
+without it and every other site keeps ingesting. See docs/scaling.md.
 `
 
 func clustersFlags(ctx context.Context, name string, stderr io.Writer) (*flag.FlagSet, *string, *bool) {

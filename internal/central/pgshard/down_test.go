@@ -2,6 +2,7 @@ package pgshard
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -82,8 +83,14 @@ func TestClusterDown(t *testing.T) {
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	_, err = storetest.Ingest(tctx, s, f.devs[down], epochOf(down, 1), recs[down][10:])
-	if err == nil || !strings.Contains(err.Error(), `"c2"`) {
-		t.Fatalf("upload of a site on cluster c2, which is down: got %v, want an error that names c2", err)
+	if !errors.Is(err, ErrClusterDown) || !strings.Contains(err.Error(), `"c2"`) {
+		t.Fatalf("upload of a site on cluster c2, which is down: got %v, want ErrClusterDown naming c2", err)
+	}
+	if _, err := s.MoveSite(ctx, f.site(up), "c2", nil); !errors.Is(err, ErrClusterDown) {
+		t.Fatalf("move to cluster c2, which is down: got %v, want ErrClusterDown", err)
+	}
+	if n := len(storetest.All(t, s, central.Filter{Site: f.site(up)})); n != 20 {
+		t.Fatalf("passages of the site after a move refused: got %d, want 20", n)
 	}
 	if n := len(storetest.All(t, s, central.Filter{Site: f.site(up)})); n != 20 {
 		t.Fatalf("passages of the site that is up: got %d, want 20", n)

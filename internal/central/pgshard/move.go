@@ -199,6 +199,9 @@ func (s *Store) MoveSite(ctx context.Context, site, to string, report func(strin
 		return m, errors.New("pgshard: move: no site given")
 	}
 	dst, err := s.cluster(ctx, to)
+	if errors.Is(err, ErrClusterDown) {
+		return m, fmt.Errorf("pgshard: move %s to %s: nothing was moved: %w", site, to, err)
+	}
 	if err != nil {
 		return m, fmt.Errorf("pgshard: move %s: no cluster %q: add it first (sentinel-central clusters add): %w", site, to, err)
 	}
@@ -212,7 +215,7 @@ func (s *Store) MoveSite(ctx context.Context, site, to string, report func(strin
 		return m, fmt.Errorf("pgshard: move %s: %w", site, err)
 	}
 	if !locked {
-		return m, fmt.Errorf("pgshard: move %s: another move of this site is under way: let it finish (sentinel-central sites where shows it)", site)
+		return m, fmt.Errorf("pgshard: move %s: another move of this site is under way: let it finish ('sentinel-central clusters sites' shows it)", site)
 	}
 	var (
 		cur          string

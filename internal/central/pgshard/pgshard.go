@@ -27,6 +27,11 @@ const Home = "home"
 // temporary refusal, which the terminal's next upload overcomes.
 var ErrSiteMoving = errors.New("pgshard: the site is being moved to another cluster")
 
+// ErrClusterDown is wrapped by the error of an operation that needs a
+// passage cluster that cannot be reached: a temporary failure of that
+// cluster's sites only.
+var ErrClusterDown = errors.New("cannot reach passage cluster")
+
 // Options configure Open. The zero value is usable.
 type Options struct {
 	// MaxConns bounds the connections to each cluster; 0 means 8.
@@ -197,7 +202,7 @@ func (s *Store) cluster(ctx context.Context, name string) (*pgstore.Store, error
 	down := s.down[name]
 	s.mu.Unlock()
 	if !ok && down != nil {
-		return nil, fmt.Errorf("passage cluster %q cannot be reached: the uploads of its sites wait (the terminals retry) and reads that need it fail until its PostgreSQL is back: %w", name, down)
+		return nil, fmt.Errorf("%w %q: the uploads of its sites wait (the terminals retry) and reads that need it fail until its PostgreSQL is back: %w", ErrClusterDown, name, down)
 	}
 	if !ok {
 		return nil, fmt.Errorf("the routing map names cluster %q, which is not in its list of clusters", name)
