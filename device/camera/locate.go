@@ -611,6 +611,9 @@ func (d *Decoder) decodeGrey(p plane, t pointMapper, dim int, inv bool) (Result,
 		return Result{}, false
 	}
 	for mode := 0; mode < numThresh; mode++ {
+		if mode == threshSharp {
+			d.smp.sharpen(dim)
+		}
 		if r, err := d.decodeBits(d.smp.threshold(dim, mode, inv)); err == nil {
 			return r, true
 		}

@@ -141,6 +141,7 @@ func Main(args []string, stdout, stderr io.Writer, native ...Factory) int {
 	asJSON := fs.Bool("json", false, "print one JSON object per decoder on standard output and nothing else")
 	write := fs.String("write", "", "write camtest frames with a "+ManifestName+" to this directory and exit")
 	held := fs.Int("held", 0, "with -write: this many drawn held-out frames per variant and frame size instead of the set")
+	hard := fs.Int("hard", 0, "with -write: this many drawn held-out frames per frame size of the harder bands (camtest.HeldHard: blur of 0.5-0.9 modules) instead of the set, or besides -held")
 	rounds := fs.Int("rounds", 5, "rounds over all frames; a frame's time is its median over the rounds")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -151,10 +152,11 @@ func Main(args []string, stdout, stderr io.Writer, native ...Factory) int {
 	}
 	if *write != "" {
 		specs := camtest.Set()
-		if *held > 0 {
+		if *held > 0 || *hard > 0 {
 			specs = nil
 			for _, sz := range camtest.Sizes {
 				specs = append(specs, camtest.Held(sz.X, sz.Y, *held)...)
+				specs = append(specs, camtest.HeldHard(sz.X, sz.Y, *hard)...)
 			}
 		}
 		if err := WriteFrames(*write, specs); err != nil {
