@@ -292,7 +292,9 @@ func runDevicesList(ctx context.Context, args []string, stdin io.Reader, stdout,
 		if *srvURL == "" && (*tokenFile != "" || *caFile != "") {
 			return cli.Usagef("--token-file and --ca go with --server")
 		}
-		if err := needData(*data); err != nil {
+		// On PostgreSQL the fleet is in the database: an ops host that
+		// runs no serve has no data directory.
+		if err := needData(*data); err != nil && *pgURL == "" && *replica == "" {
 			return err
 		}
 		if *srvURL != "" {
@@ -464,7 +466,7 @@ func runDevicesRevoke(ctx context.Context, args []string, stdin io.Reader, stdou
 		if *id == "" {
 			return cli.Usagef("--device is required")
 		}
-		if err := needData(*data); err != nil {
+		if err := needData(*data); err != nil && *pgURL == "" {
 			return err
 		}
 		reg, err := openRegistry(ctx, *data, *pgURL, stderr)

@@ -123,8 +123,9 @@ func (o *opsFlags) client() (*opsAPI, error) {
 // audit log records.
 func (o *opsFlags) open(ctx context.Context) (opsStore, string, error) {
 	// Files of older versions in the data directory are imported into
-	// the store, with PostgreSQL too.
-	if err := needData(o.data); err != nil {
+	// the store, with PostgreSQL too; on PostgreSQL an ops host that runs
+	// no serve has no data directory, and nothing to import.
+	if err := needData(o.data); err != nil && o.pgURL == "" {
 		return nil, "", err
 	}
 	if o.pgURL != "" {
