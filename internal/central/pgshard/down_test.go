@@ -86,6 +86,14 @@ func TestClusterDown(t *testing.T) {
 	if !errors.Is(err, ErrClusterDown) || !strings.Contains(err.Error(), `"c2"`) {
 		t.Fatalf("upload of a site on cluster c2, which is down: got %v, want ErrClusterDown naming c2", err)
 	}
+	// A new site goes to a cluster that is up (c2 would be next by its
+	// count of sites and its name).
+	if _, err := storetest.Ingest(ctx, s, "t-new", central.Epoch{0x77, 1}, newSiteRecs("site-new", 5)); err != nil {
+		t.Fatalf("first upload of a new site with c2 down: %v", err)
+	}
+	if name, err := s.homeRoute(ctx, "site-new"); err != nil || name != Home {
+		t.Fatalf("new site placed on %q (%v), want %q: c2 is down", name, err, Home)
+	}
 	if _, err := s.MoveSite(ctx, f.site(up), "c2", nil); !errors.Is(err, ErrClusterDown) {
 		t.Fatalf("move to cluster c2, which is down: got %v, want ErrClusterDown", err)
 	}
@@ -104,4 +112,10 @@ func TestClusterDown(t *testing.T) {
 		}
 		break
 	}
+}
+
+// newSiteRecs returns the records 1..n of a terminal at site.
+func newSiteRecs(site string, n int) []central.Record {
+	f := fleet{sites: []string{site}, devs: []string{"t-new"}}
+	return journal(f, 0, 0x77, n)
 }

@@ -80,18 +80,28 @@ func (s *Store) homeRoute(ctx context.Context, site string) (string, error) {
 
 // place enters site into the routing map and returns its cluster; of
 // several servers placing a site at once, the first one's choice holds.
+// A cluster this process could not reach is not chosen.
 func (s *Store) place(ctx context.Context, site string) (string, error) {
 	legacy, err := s.home.HoldsRowsOf(ctx, site)
 	if err != nil {
 		return "", err
 	}
+	// A cluster that cannot be reached gets no new site: its uploads
+	// would fail until it is back.
+	down := []string{}
+	s.mu.Lock()
+	for name := range s.down {
+		down = append(down, name)
+	}
+	s.mu.Unlock()
 	var name string
 	err = s.home.WithConn(ctx, func(c *pgx.Conn) error {
 		choice := Home
 		if !legacy {
 			err := c.QueryRow(ctx, `SELECT c.name FROM (SELECT $1::text COLLATE "C" AS name UNION ALL SELECT name FROM clusters) c
 				LEFT JOIN site_clusters s ON s.cluster = c.name
-				GROUP BY c.name ORDER BY count(s.site), c.name LIMIT 1`, Home).Scan(&choice)
+				WHERE c.name <> ALL($2::text[])
+				GROUP BY c.name ORDER BY count(s.site), c.name LIMIT 1`, Home, down).Scan(&choice)
 			if err != nil {
 				return err
 			}
