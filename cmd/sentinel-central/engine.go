@@ -50,7 +50,7 @@ func (o *engineFlags) register(fs interface {
 }) {
 	fs.StringVar(&o.data, "data", defaultCentralData, "the centre's data `DIR` (its bbolt store, or the running serve that holds it)")
 	fs.StringVar(&o.pgURL, "postgres", "", "use the central store in PostgreSQL at `URL` instead of the bbolt store in --data")
-	fs.StringVar(&o.operator, "operator", defaultOperator(), "who runs the command, recorded in the engine's audit or the audit log")
+	fs.StringVar(&o.operator, "operator", defaultOperator(), "`WHO` runs the command, recorded in the engine's audit or the audit log")
 	fs.BoolVar(&o.asJSON, "json", false, "print JSON")
 }
 

@@ -68,7 +68,7 @@ type changeFlags struct {
 
 func (c *changeFlags) register(fs *flag.FlagSet) {
 	c.engineFlags.register(fs)
-	fs.StringVar(&c.why, "why", "", "why, recorded in the engine's audit (required)")
+	fs.StringVar(&c.why, "why", "", "a `TEXT` saying why, recorded in the engine's audit (required)")
 }
 
 // check checks who and why.
@@ -331,7 +331,7 @@ func runWhitelistList(ctx context.Context, args []string, stdin io.Reader, stdou
 	var o engineFlags
 	o.register(fs)
 	holderS := fs.String("holder", "", "only the entries of `ISSUER:INDEX` or p:HEX")
-	purpose := fs.String("purpose", "whitelist review", "why, recorded in the audit log (the list names holders)")
+	purpose := fs.String("purpose", "whitelist review", "a `TEXT` saying why, recorded in the audit log (the list names holders)")
 	return cli.Exit(stderr, "sentinel-central whitelist list", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err

@@ -24,9 +24,9 @@ func runPassageShow(ctx context.Context, args []string, stdin io.Reader, stdout,
 	fs := cli.NewFlagSet("sentinel-central passage show", stderr, cli.CommandHelp(ctx))
 	var o engineFlags
 	o.register(fs)
-	langS := fs.String("lang", "en", "the language of the reasons: en or zh")
+	langS := fs.String("lang", "en", "`LANG`, the language of the reasons: en or zh")
 	zone := fs.String("zone", "UTC", "print times in `ZONE`, as Asia/Shanghai")
-	purpose := fs.String("purpose", "appeal", "why, recorded in the audit log")
+	purpose := fs.String("purpose", "appeal", "a `TEXT` saying why, recorded in the audit log")
 	return cli.Exit(stderr, "sentinel-central passage show", func() error {
 		pos, err := cli.Parse(fs, args)
 		if err != nil {

@@ -64,7 +64,7 @@ func runRulesTest(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	var at cli.Time
 	fs.Var(&at, "at", "judge as at `TIME` (default now): facts after it are not seen")
 	show := fs.Int("show", 50, "list at most `N` of the holders who would change colour (0: all)")
-	purpose := fs.String("purpose", "dry run of rule sets", "why, recorded in the audit log (the dry run lists holders)")
+	purpose := fs.String("purpose", "dry run of rule sets", "a `TEXT` saying why, recorded in the audit log (the dry run lists holders)")
 	return cli.Exit(stderr, "sentinel-central rules test", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
@@ -165,7 +165,7 @@ func runRulesDeploy(ctx context.Context, args []string, stdin io.Reader, stdout,
 	key := fs.String("key", "", "the online signing key's private key `FILE` (required; its delegation must allow colour-rules)")
 	delegation := fs.String("delegation", "", "the signing key's delegation `FILE` from the root (required unless --key is the root)")
 	rootPub := fs.String("root-pub", "", "the operator root's public key `FILE` (required)")
-	why := fs.String("why", "", "why it is deployed, recorded in the engine's audit (required)")
+	why := fs.String("why", "", "a `TEXT` saying why it is deployed, recorded in the engine's audit (required)")
 	return cli.Exit(stderr, "sentinel-central rules deploy", func() error {
 		pos, err := cli.Parse(fs, args)
 		if err != nil {
@@ -285,9 +285,9 @@ func runStatusExplain(ctx context.Context, args []string, stdin io.Reader, stdou
 	o.register(fs)
 	holderS := fs.String("holder", "", "the holder: `ISSUER:INDEX` or p:HEX (this or --passage)")
 	passageS := fs.String("passage", "", "the holder of the passage with reference `REF`, as read off the gate's display for an appeal (see passage show)")
-	langS := fs.String("lang", "en", "the language of the explanation: en or zh")
+	langS := fs.String("lang", "en", "`LANG`, the language of the explanation: en or zh")
 	zone := fs.String("zone", "UTC", "the holder's time `ZONE`, as Asia/Shanghai")
-	purpose := fs.String("purpose", "appeal", "why, recorded in the audit log")
+	purpose := fs.String("purpose", "appeal", "a `TEXT` saying why, recorded in the audit log")
 	var at cli.Time
 	fs.Var(&at, "at", "explain the status as at `TIME` (default now)")
 	return cli.Exit(stderr, "sentinel-central status explain", func() error {
@@ -351,7 +351,7 @@ func runRulesApply(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	fs.StringVar(&p.fresh, "fresh", "24h", "how long the status bundle stays fresh after issue")
 	fs.StringVar(&p.grace, "grace", "72h", "how long after issue it is still usable in grace")
 	fs.BoolVar(&p.asJSON, "json", false, "print JSON")
-	operator := fs.String("operator", defaultOperator(), "who runs the sweep, recorded in the engine's audit")
+	operator := fs.String("operator", defaultOperator(), "`WHO` runs the sweep, recorded in the engine's audit")
 	return cli.Exit(stderr, "sentinel-central rules apply", func() error {
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err

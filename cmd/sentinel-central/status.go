@@ -266,7 +266,7 @@ func runStatusSet(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	statusS := fs.String("status", "", "green, yellow, red or withheld (required)")
 	reasonS := fs.String("reason", "", "why, by `NAME`: confirmed, close-contact, fever, test-negative, ... (the table in docs/reasons.md; required)")
 	note := fs.String("note", "", "the reason in words, kept at the centre only and recorded in the engine's audit")
-	operator := fs.String("operator", defaultOperator(), "who sets it, recorded with the entry and in the engine's audit (with --server: the token's name)")
+	operator := fs.String("operator", defaultOperator(), "`WHO` sets it, recorded with the entry and in the engine's audit (with --server: the token's name)")
 	var effective, until cli.Time
 	fs.Var(&effective, "effective", "the `TIME` the status takes effect, RFC 3339 (default now)")
 	fs.Var(&until, "until", "the `TIME` the status lapses, RFC 3339 (default open)")
