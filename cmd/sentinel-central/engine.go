@@ -62,14 +62,10 @@ func (o *engineFlags) storeName() string {
 	return o.data
 }
 
-// open opens the central store the flags name. The bbolt store must exist
-// already and not be held by a running serve (run reaches that one).
-func (o *engineFlags) open(ctx context.Context) (central.Store, error) {
-	return o.openStore(ctx, false)
-}
-
-// openStore is open; with create it makes the data directory and the
-// bbolt store when they are missing.
+// openStore opens the central store the flags name. The bbolt store
+// must not be held by a running serve (run reaches that one); with
+// create it makes the data directory and the bbolt store when they are
+// missing.
 func (o *engineFlags) openStore(ctx context.Context, create bool) (central.Store, error) {
 	if o.pgURL != "" {
 		st, err := pgstore.Open(ctx, o.pgURL, nil)
