@@ -215,7 +215,7 @@ func scaled(r Result, scale int) Result {
 // the full allowance in every pass.
 const (
 	maxSamplesPerPass  = 400_000
-	maxSamplesPerFrame = 600_000
+	maxSamplesPerFrame = 450_000
 )
 
 const (

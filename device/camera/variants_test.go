@@ -145,8 +145,8 @@ func TestDecodeHeldOut(t *testing.T) {
 
 const (
 	heldOutPerVariant = 8
-	// heldOutFloor is a little below what the decoder reads today (94
-	// of 96 at 640x480: blur 6/8, every other variant 8/8); raise it,
+	// heldOutFloor is a little below what the decoder reads today (95
+	// of 96 at 640x480: blur 7/8, every other variant 8/8); raise it,
 	// but never tune on the held-out seeds to do so.
-	heldOutFloor = 92
+	heldOutFloor = 93
 )
