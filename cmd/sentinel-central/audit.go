@@ -27,7 +27,7 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	operator := fs.String("operator", "", "only the entries of `WHO`")
 	action := fs.String("action", "", "only the entries of `ACTION`: "+strings.Join(central.AuditActions(), ", "))
 	asJSON := fs.Bool("json", false, "print JSON")
-	engineLog := fs.Bool("engine", false, "print the engine's audit instead: every change of its data (facts, areas, sites, risk levels, rule sets) and every status the engine published or ops set by hand; --operator then selects who made the change, --action its kind (fact-add, status-publish, ...)")
+	engineLog := fs.Bool("engine", false, "print the engine's audit instead: every change of its data (facts, areas, sites, risk levels, rule sets) and every status the engine published or ops set by hand; --operator then selects who made the change, --action its kind: "+strings.Join(central.ChangeActions(), ", "))
 	subject := fs.String("subject", "", "with --engine: only the changes of `SUBJECT` (a holder, area, site or region)")
 	purpose := fs.String("purpose", "review of the engine's changes", "with --engine: the `TEXT` of why you read it, recorded in the audit log (the records name holders)")
 	return cli.Exit(stderr, "sentinel-central audit", func() error {
@@ -35,6 +35,9 @@ func runAudit(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return err
 		}
 		if *engineLog {
+			if *action != "" && !slices.Contains(central.ChangeActions(), *action) {
+				return cli.Usagef("--action %q: with --engine want one of %s", *action, strings.Join(central.ChangeActions(), ", "))
+			}
 			o := engineFlags{data: *data, pgURL: *pgURL, operator: defaultOperator(), asJSON: *asJSON}
 			return printEngineAudit(ctx, o, *subject, *action, *operator, *purpose, from.T, to.T, stdout)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -25,5 +26,20 @@ func TestQueryText(t *testing.T) {
 		if got := queryText(tt.q); got != tt.want {
 			t.Errorf("queryText(%+v) = %q, want %q", tt.q, got, tt.want)
 		}
+	}
+}
+
+// TestAuditEngineAction: a kind that the engine's audit has not is a usage
+// error naming the kinds; it printed "no changes in the engine's audit"
+// and exited 0, as if nothing had changed.
+func TestAuditEngineAction(t *testing.T) {
+	data := t.TempDir()
+	mustRun(t, "areas", "set", "ZJ", "--kind", "province", "--why", "the province", "--data", data)
+	code, _, errOut := sentinel(t, "audit", "--engine", "--action", "area-add", "--data", data)
+	if code != exitUsage || !strings.Contains(errOut, "area-set") || !strings.Contains(errOut, "status-publish") {
+		t.Errorf("audit --engine --action area-add: exit %d, %q; want a usage error naming the kinds", code, errOut)
+	}
+	if out := mustRun(t, "audit", "--engine", "--action", "area-set", "--data", data); !strings.Contains(out, "the province") {
+		t.Errorf("audit --engine --action area-set: %q", out)
 	}
 }

@@ -227,6 +227,12 @@ const (
 	ChangeStatus = "status-publish"
 )
 
+// ChangeActions returns the actions of EngineChange, for a command line
+// that selects by one.
+func ChangeActions() []string {
+	return []string{ChangeFactAdd, ChangeFactRemove, ChangeArea, ChangeSite, ChangeGrade, ChangeRuleSet, ChangeStatus}
+}
+
 // NewEngineChange builds the audit record of a change; the store assigns
 // its Seq.
 func NewEngineChange(action, subject string, obj any, by ChangeBy) (EngineChange, error) {
