@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"sentinel/internal/central"
 	"sentinel/internal/central/pgshard"
@@ -95,4 +96,35 @@ func otherDatabase(t *testing.T, conn, db string) string {
 	}
 	u.Path = "/" + db
 	return u.String()
+}
+
+// TestEngineReadsEveryCluster: the engine's commands with --postgres read
+// the passages of every cluster, as serve does. They opened the home
+// database alone: after a site moved to another cluster, a case there
+// found none of its close contacts (and the sweep of rules apply, its
+// visits).
+func TestEngineReadsEveryCluster(t *testing.T) {
+	ctx := context.Background()
+	home, c2 := pgtest.NewDatabase(t), pgtest.NewDatabase(t)
+	st, err := pgshard.Open(ctx, home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recs := storetest.Recs(1, 40, "x")
+	for i := range recs {
+		recs[i].Site, recs[i].Decision = "SM-1", "admit"
+	}
+	if _, err := storetest.Ingest(ctx, st, "dev-1", central.Epoch{1}, storetest.Journal(recs)); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "clusters", "add", "c2", c2, "--postgres", home)
+	mustRun(t, "clusters", "move", "SM-1", "--to", "c2", "--postgres", home)
+	// ZJ:1 passed SM-1 at minutes 1, 8, 15, ... after the records' base
+	// time; the others passed there in between.
+	at := recs[0].Time.Add(20 * time.Minute).Format(time.RFC3339)
+	out := mustRun(t, "cases", "add", "--holder", "ZJ:1", "--at", at, "--why", "case 1", "--postgres", home)
+	if strings.Contains(out, " and 0 close contacts") || !strings.Contains(out, "close contacts from the passages") {
+		t.Errorf("cases add of a holder whose passages are on cluster c2: %q, want their close contacts", out)
+	}
 }

@@ -17,7 +17,7 @@ import (
 	"sentinel/internal/central"
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/enginecmd"
-	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/pgshard"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/statuspub"
 )
@@ -68,7 +68,10 @@ func (o *engineFlags) storeName() string {
 // missing.
 func (o *engineFlags) openStore(ctx context.Context, create bool) (central.Store, error) {
 	if o.pgURL != "" {
-		st, err := pgstore.Open(ctx, o.pgURL, nil)
+		// The home database and every cluster its map names: the
+		// engine reads passages (visits, contacts, a passage's
+		// reference) wherever their site lies, as serve does.
+		st, err := pgshard.Open(ctx, o.pgURL, nil)
 		if err != nil {
 			return nil, fmt.Errorf("--postgres: %w", err)
 		}

@@ -22,7 +22,7 @@ import (
 	"sentinel/internal/central/boltstore"
 	"sentinel/internal/central/bundles"
 	"sentinel/internal/central/opsapi"
-	"sentinel/internal/central/pgstore"
+	"sentinel/internal/central/pgshard"
 	"sentinel/internal/central/server"
 	"sentinel/internal/central/statuspub"
 	"sentinel/internal/cli"
@@ -98,7 +98,8 @@ func (p *statusPublishing) openStatusStore(ctx context.Context, stderr io.Writer
 	var st central.Store
 	switch {
 	case p.pgURL != "":
-		pg, err := pgstore.Open(ctx, p.pgURL, nil)
+		// Every cluster's passages: rules apply judges the visits there.
+		pg, err := pgshard.Open(ctx, p.pgURL, nil)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--postgres: %w", err)
 		}
