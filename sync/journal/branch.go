@@ -45,7 +45,7 @@ func (j *Journal) SetBranch(b Branch) error {
 		return fmt.Errorf("journal: set branch: from %d to %s is not a branch of %s", b.From, b.Epoch, j.epoch)
 	}
 	return j.use(func() error {
-		if err := j.flush(); err != nil {
+		if err := j.settle(); err != nil {
 			return err
 		}
 		return j.db.Update(func(tx *bbolt.Tx) error {

@@ -83,9 +83,10 @@
 // A checkpoint moves the log's records and data keys into bbolt in one
 // transaction: when the log holds Options.CheckpointEvery records (512 by
 // default) or 1 MiB, after 250 ms without passages, before Ack and
-// SetBranch, and at Close. It runs in a goroutine of its own, off the
-// append path: appends go on into the log while bbolt commits, and the
-// checkpoint takes only the records that were in the log when it began.
+// SetBranch, and at Close. It runs off the append path, in a goroutine of
+// its own (or Ack's and SetBranch's): appends go on into the log while
+// bbolt commits, and the checkpoint takes only the records that were in
+// the log when it began.
 // The log starts a new generation only when bbolt's commits hold every
 // record and data key in it: the committer checks that before each
 // append, and then writes a new random salt in the header and appends

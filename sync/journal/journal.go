@@ -545,7 +545,17 @@ func dropPrefix[E any](s []E, n int) []E {
 	return s[n:len(s):len(s)]
 }
 
-// flush checkpoints the log into bbolt now.
+// settle moves the log's records into bbolt now, beside the committer:
+// Ack and SetBranch need bbolt to hold what was appended before them,
+// not the appends to wait for that commit (the log starts anew at a
+// later append, see renewLog).
+func (j *Journal) settle() error {
+	j.ckmu.Lock()
+	defer j.ckmu.Unlock()
+	return j.moveLogged()
+}
+
+// flush checkpoints the log into bbolt now and starts it anew.
 func (j *Journal) flush() error {
 	j.cmu.Lock()
 	defer j.cmu.Unlock()

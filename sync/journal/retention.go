@@ -19,7 +19,7 @@ func (j *Journal) Ack(epoch Epoch, seq Seq) error {
 		return fmt.Errorf("%w: got %s, the journal is at %s", ErrEpoch, epoch, j.epoch)
 	}
 	return j.use(func() error {
-		if err := j.flush(); err != nil {
+		if err := j.settle(); err != nil {
 			return err
 		}
 		return j.db.Update(func(tx *bbolt.Tx) error {

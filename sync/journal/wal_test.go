@@ -453,3 +453,43 @@ func TestLogFailedSyncLeavesNoFrames(t *testing.T) {
 		t.Fatalf("verify after replay: %+v; want the 2 acknowledged records", res)
 	}
 }
+
+// Ack moves the log into bbolt beside the committer: while its bbolt
+// commit is in progress, appends keep being written to the log and
+// acknowledged, and Ack then sees its record in bbolt.
+func TestAckOffAppendPath(t *testing.T) {
+	j := openTest(t, Options{})
+	for i := range 3 {
+		mustAppend(t, j.Journal, testPassage(i, t0))
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	j.setCommitHook(func(*bbolt.Tx) error {
+		once.Do(func() { close(entered) })
+		<-release
+		return nil
+	})
+	acked := make(chan error, 1)
+	go func() { acked <- j.Ack(j.Epoch(), 3) }()
+	<-entered
+	// The deadline only turns a hang into a failure.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i := range 5 {
+		if _, err := j.Append(ctx, testPassage(i+3, t0)); err != nil {
+			close(release)
+			t.Fatalf("append %d while Ack's checkpoint is in its commit: %v", i+4, err)
+		}
+	}
+	close(release)
+	j.setCommitHook(nil)
+	if err := <-acked; err != nil {
+		t.Fatal(err)
+	}
+	if s, err := j.Acked(); err != nil || s != 3 {
+		t.Fatalf("acked: %d %v, want 3", s, err)
+	}
+	if res := mustVerify(t, j); res.Records != 8 || res.Break != nil {
+		t.Fatalf("verify: %+v", res)
+	}
+}
