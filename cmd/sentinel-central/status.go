@@ -32,7 +32,7 @@ import (
 var statusCommands = map[string]cli.Command{
 	"set":     {Summary: "set a holder's status and publish the status delta", Synopsis: "--holder ISSUER:INDEX|p:HEX --status green|yellow|red|withheld --reason NAME (--key SIGNER.key --root-pub ROOT.pub | --server URL --token-file FILE) [flags]", Run: runStatusSet},
 	"revoke":  {Summary: "revoke an EU DCC certificate identifier and publish the status delta", Synopsis: "--dcc UCI [--dcc UCI]... (--key SIGNER.key --root-pub ROOT.pub | --server URL --token-file FILE) [flags]", Run: runStatusRevoke},
-	"explain": {Summary: "explain a holder's colour by the rules in force: facts, rule, version, until, in words a holder reads", Synopsis: "--holder ISSUER:INDEX|p:HEX [--lang zh] [flags]", Run: runStatusExplain},
+	"explain": {Summary: "explain a holder's colour by the rules in force: facts, rule, version, until, in words a holder reads", Synopsis: "(--holder ISSUER:INDEX|p:HEX | --passage REF) [--lang zh] [flags]", Run: runStatusExplain},
 	"publish": {Summary: "publish the status base again from the store now (serve's scheduler does it daily)", Synopsis: "(--key SIGNER.key --root-pub ROOT.pub | --server URL --token-file FILE) [flags]", Run: runStatusPublish},
 }
 
