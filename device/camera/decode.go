@@ -109,7 +109,9 @@ func Decode(img *image.Gray) (Result, error) {
 //
 // It tries, cheapest and likeliest first and stopping at the first code
 // that decodes: the image at half scale (fast, and it averages noise and
-// screen moiré), at full scale (small codes), at half scale inverted
+// screen moiré), at full scale (small codes; first when the screen's
+// finder patterns say the modules would span under minHalfModule pixels
+// at half scale), at half scale inverted
 // (gozxing ignores its own inverted hint), with a binarisation that keeps
 // contrasts gozxing's binarizer treats as flat (faded codes, dim light)
 // at half scale and at full scale after a 3×3 smoothing, and last at
@@ -155,12 +157,32 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	if haveHalf {
 		small, smallScale = half, 2
 	}
+	//
+	// When the screen measured the finder patterns and their modules
+	// would span under minHalfModule pixels at half scale (a code
+	// filling a small image, like a certificate's PNG), the full plane
+	// goes first: at half scale gozxing's grid does not decode and the
+	// grey resampling that reads it costs tens of milliseconds.
+	var mFull *gozxing.BitMatrix
+	fullFirst := false
+	if haveHalf && !d.noScreen && d.screen.ms > 0 {
+		halfMS := d.screen.ms // in half-scale pixels when screened there
+		if pl.w*pl.h <= screenFullMax {
+			halfMS /= 2
+		}
+		fullFirst = halfMS < minHalfModule
+	}
+	if fullFirst {
+		mFull = d.bin.binarize(pl, normalRange)
+		if r, ok := d.locateMatrix(mFull, pl, false); ok {
+			return r, nil
+		}
+	}
 	m := d.bin.binarize(small, normalRange)
 	if r, ok := d.locateMatrix(m, small, false); ok {
 		return scaled(r, smallScale), nil
 	}
-	var mFull *gozxing.BitMatrix
-	if haveHalf {
+	if haveHalf && !fullFirst {
 		mFull = d.bin.binarize(pl, normalRange)
 		if r, ok := d.locateMatrix(mFull, pl, false); ok {
 			return r, nil
@@ -221,6 +243,9 @@ const (
 const (
 	// minHalfSide is the smallest half-scale side worth a pass.
 	minHalfSide = 120
+	// minHalfModule is the module size, in half-scale pixels, under
+	// which the full plane's pass goes before the half plane's.
+	minHalfModule = 2.5
 	// normalRange is gozxing's dynamic range below which a block is flat.
 	normalRange = 24
 	// lowRange keeps faint contrasts.

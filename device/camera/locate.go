@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/common"
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"github.com/makiuchi-d/gozxing/qrcode/detector"
 )
@@ -109,11 +110,42 @@ func (d *Decoder) locateZX(m *gozxing.BitMatrix, p plane, inv bool) (Result, boo
 					align = a
 				}
 			}
+			// gozxing takes the code's size from the finders' distance
+			// over its module-size estimate, rounded to a valid size; an
+			// estimate a few percent off (a code scaled to a small PNG by
+			// a non-integer factor) gives the neighbouring version, and
+			// no threshold of the grey image reads a grid of the wrong
+			// size. Sample the black matrix at the neighbouring sizes
+			// first, which costs a grid's worth of samples.
+			if r, ok := d.decodeNeighbourSizes(m, info, dim); ok {
+				return r, true
+			}
 			t := detector.Detector_createTransform(info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft(), align, dim)
 			if r, ok := d.decodeGrey(p, t, dim, inv); ok {
 				r.Corners = cornersOf(info.GetBottomLeft(), info.GetTopLeft(), info.GetTopRight())
 				return r, true
 			}
+		}
+	}
+	return Result{}, false
+}
+
+// decodeNeighbourSizes samples the black matrix m through the finder
+// patterns of info as a code one version smaller and one larger than
+// dim, without an alignment pattern (its place depends on the version).
+func (d *Decoder) decodeNeighbourSizes(m *gozxing.BitMatrix, info *detector.FinderPatternInfo, dim int) (Result, bool) {
+	for _, n := range [2]int{dim + 4, dim - 4} {
+		if n < 21 || n > 177 || !d.spend(n*n) {
+			continue
+		}
+		t := detector.Detector_createTransform(info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft(), nil, n)
+		bits, err := common.GridSampler_GetInstance().SampleGridWithTransform(m, n, n, t)
+		if err != nil {
+			continue
+		}
+		if r, err := d.decodeBits(bits); err == nil {
+			r.Corners = cornersOf(info.GetBottomLeft(), info.GetTopLeft(), info.GetTopRight())
+			return r, true
 		}
 	}
 	return Result{}, false

@@ -53,6 +53,10 @@ type screenScratch struct {
 	line     []byte
 	hits     []finder
 	delta    int // the grey-level step of an edge in this frame
+	// ms is the mean module size, in pixels of the screened plane, of
+	// the three places that passed the frame; 0 when the frame passed
+	// because it was too busy to tell.
+	ms       float64
 	rejected int // frames rejected, for tests
 }
 
@@ -60,6 +64,7 @@ type screenScratch struct {
 // the finder patterns of one code.
 func (s *screenScratch) finderHint(p plane) bool {
 	s.hits = s.hits[:0]
+	s.ms = 0
 	s.delta = max(screenMinDelta, screenSNR*noiseLevel(p))
 	for y := screenStep / 2; y < p.h; y += screenStep {
 		s.row = smooth121(s.row, p.pix[y*p.stride:y*p.stride+p.w])
@@ -336,6 +341,7 @@ func (s *screenScratch) addHit(c vec, total float64) bool {
 	for j, a := range s.hits {
 		for _, b := range s.hits[j+1:] {
 			if finderTriangle(f, a, b) {
+				s.ms = (f.ms + a.ms + b.ms) / 3
 				return true
 			}
 		}
