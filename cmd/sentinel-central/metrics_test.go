@@ -84,6 +84,7 @@ func TestServeMetrics(t *testing.T) {
 	mustRun(t, "bundles", "publish", "policy", filepath.Join(dir, "p1.policy"), "--key", signer, "--delegation", del, "--root-pub", rootPub, "--data", data)
 	writeOpsTokens(t, data)
 
+	started := time.Now().Add(-time.Second)
 	s := startServe(t, "--data", data, "--root-pub", rootPub, "--key", signer, "--delegation", del,
 		"--ops-listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0")
 	// A second centre in the same process: were the metrics in the
@@ -276,6 +277,22 @@ func TestServeMetrics(t *testing.T) {
 		t.Errorf("the last call of %s: got %v, want its download at %v", a.Device, ts, before.Unix())
 	}
 
+	// The scheduler's first round swept (a centre without rule sets:
+	// nobody judged, nothing changed) and none failed. (The round runs
+	// beside this test: wait for it.)
+	for deadline := time.Now().Add(10 * time.Second); values(fams, "sentinel_central_engine_sweeps_total")[`outcome="ok",trigger="scheduled"`] < 1 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		fams = scrape(t, s.metrics)
+	}
+	if got := values(fams, "sentinel_central_engine_sweeps_total"); got[`outcome="ok",trigger="scheduled"`] < 1 || got[`outcome="error",trigger="scheduled"`] != 0 {
+		t.Errorf("sentinel_central_engine_sweeps_total: got %v, want the scheduled rounds ok", got)
+	}
+	if got := values(fams, "sentinel_central_engine_status_changes_total")[""]; got != 0 {
+		t.Errorf("sentinel_central_engine_status_changes_total: got %v, want 0 without rule sets", got)
+	}
+	if ts := values(fams, "sentinel_central_engine_last_success_timestamp_seconds")[""]; ts < float64(started.Unix()) || ts > float64(time.Now().Unix()+1) {
+		t.Errorf("sentinel_central_engine_last_success_timestamp_seconds: got %v, want a sweep since serve started at %v", ts, started.Unix())
+	}
 	// The other centre counted nothing of this.
 	ofams := scrape(t, other.metrics)
 	if got := values(ofams, "sentinel_central_uploads_total")[""]; got != 0 {

@@ -215,11 +215,14 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		// process, starts a sweep at once (bursts coalesce), so that the
 		// colours it changes reach the terminals in the next status
 		// delta, not the next round.
+		// One registry for this server: its listeners, enrolment, the
+		// upload, the operator API and the engine's sweeps count into it.
+		cfg.Metrics = metrics.New(time.Now())
 		var events *sweep.Events
 		if pub != nil && !*noSchedule {
 			// (sweep.Runner is the engine as serve runs it: the end-to-end
 			// tests run the same.)
-			events = (&sweep.Runner{Store: st, Publisher: pub, Logger: logger}).Events()
+			events = (&sweep.Runner{Store: st, Publisher: pub, Logger: logger, Metrics: cfg.Metrics}).Events()
 			events.Start(ctx)
 			defer events.Stop()
 			cfg.OnFever = events.OnFever
@@ -237,9 +240,6 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		} else {
 			defer stopControl()
 		}
-		// One registry for this server: its listeners, enrolment, the
-		// upload and the operator API count into it.
-		cfg.Metrics = metrics.New(time.Now())
 		cfg.MetricsListen = *metricsListen
 		if *opsListen != "" {
 			opsH, err := serveOps(ctx, *data, st, where, cfg.Metrics, pub, engineEnv, logger)
@@ -267,7 +267,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if *noSchedule {
 			schedPub = nil
 		}
-		sched, err := serveScheduler(st, schedPub, sg.retention, logger)
+		sched, err := serveScheduler(st, schedPub, sg.retention, cfg.Metrics, logger)
 		if err != nil {
 			return err
 		}
@@ -649,13 +649,13 @@ func loadServeKey(keyFlag, keyPath, delFlag, delPath string, root crypto.PublicK
 // serveScheduler builds the scheduler: status bases, re-signing, lapses
 // and the code engine's sweep with pub (nil: none, --no-schedule),
 // retention on the store.
-func serveScheduler(st serveStore, pub *statuspub.Publisher, retention time.Duration, logger *slog.Logger) (*schedule.Scheduler, error) {
+func serveScheduler(st serveStore, pub *statuspub.Publisher, retention time.Duration, m *metrics.Metrics, logger *slog.Logger) (*schedule.Scheduler, error) {
 	opts := schedule.Options{Retention: retention, Logger: logger.With("component", "schedule"), Publisher: pub}
 	if pub != nil {
 		// The code engine's sweep each round: what the deployed rule sets
 		// give is published within one round (a centre without rule sets
 		// judges nobody and publishes nothing).
-		opts.Sweep = (&sweep.Runner{Store: st, Publisher: pub, Logger: logger}).Scheduled
+		opts.Sweep = (&sweep.Runner{Store: st, Publisher: pub, Logger: logger, Metrics: m}).Scheduled
 	}
 	switch s := st.(type) {
 	case *boltstore.Store:

@@ -26,6 +26,18 @@ import (
 // under load; the upload handler gives up at 30 s).
 var IngestBuckets = []float64{1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1, 2.5, 5, 10}
 
+// SweepBuckets are the buckets of sentinel_central_engine_sweep_seconds:
+// one sweep of the code engine, 1 ms (a fever's holder alone) to 2 min
+// (every holder of a large centre).
+var SweepBuckets = []float64{1e-3, 5e-3, 25e-3, 100e-3, 250e-3, 500e-3, 1, 2.5, 5, 10, 30, 60, 120}
+
+// Triggers of the code engine's sweeps.
+const (
+	TriggerScheduled = "scheduled" // serve's scheduled round
+	TriggerEvent     = "event"     // a change of the engine's data
+	TriggerFever     = "fever"     // a fever kept at ingest (its holders alone)
+)
+
 // Outcomes of operator calls and audit writes.
 const (
 	OutcomeOK           = "ok"           // answered 2xx
@@ -57,6 +69,11 @@ type Metrics struct {
 	revokedCalls  *prometheus.CounterVec
 	opsCalls      *prometheus.CounterVec
 	auditWrites   *prometheus.CounterVec
+	sweeps        *prometheus.CounterVec
+	sweepSeconds  *prometheus.HistogramVec
+	judged        prometheus.Counter
+	changes       prometheus.Counter
+	lastSweep     prometheus.Gauge
 	reports       *reports
 	own           []prometheus.Collector // this package's and Register's
 	deviceCallsMu sync.Mutex
@@ -110,9 +127,31 @@ func New(start time.Time) *Metrics {
 			Name: "sentinel_central_audit_writes_total",
 			Help: "Audit log entries written (ok) or not (failed).",
 		}, []string{"outcome"}),
+		sweeps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sentinel_central_engine_sweeps_total",
+			Help: "Sweeps of the code engine, by trigger (scheduled, event, fever) and outcome (ok, error: nothing of a failed sweep is published).",
+		}, []string{"trigger", "outcome"}),
+		sweepSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sentinel_central_engine_sweep_seconds",
+			Help:    "Time one sweep of the code engine took, load to publication, by trigger.",
+			Buckets: SweepBuckets,
+		}, []string{"trigger"}),
+		judged: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sentinel_central_engine_holders_judged_total",
+			Help: "Holders the deployed colour rules judged in the engine's successful sweeps.",
+		}),
+		changes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sentinel_central_engine_status_changes_total",
+			Help: "Status changes the engine's sweeps published.",
+		}),
+		lastSweep: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sentinel_central_engine_last_success_timestamp_seconds",
+			Help: "When the code engine's last successful sweep ended (Unix time; the server's start until one has).",
+		}),
 	}
+	m.lastSweep.Set(float64(start.Unix()))
 	m.own = []prometheus.Collector{m.uploads, m.rejected, m.received, m.stored, m.breaks, m.ingest,
-		m.enrolments, m.revokedCalls, m.opsCalls, m.auditWrites, m.reports}
+		m.enrolments, m.revokedCalls, m.opsCalls, m.auditWrites, m.sweeps, m.sweepSeconds, m.judged, m.changes, m.lastSweep, m.reports}
 	m.reg.MustRegister(m.own...)
 	m.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
 	return m
@@ -261,6 +300,34 @@ func (m *Metrics) AuditWrite(err error) {
 		return
 	}
 	m.auditWrites.WithLabelValues(OutcomeOK).Inc()
+}
+
+// Sweep is what one sweep of the code engine came to.
+type Sweep struct {
+	Trigger string // TriggerScheduled, TriggerEvent or TriggerFever
+	// Took is its time; End when it ended.
+	Took time.Duration
+	End  time.Time
+	// Judged counts the holders the rules judged, Changes the status
+	// changes published; Err is why it failed (nil: it did not).
+	Judged, Changes int
+	Err             error
+}
+
+// ObserveSweep records one sweep of the code engine.
+func (m *Metrics) ObserveSweep(s Sweep) {
+	if m == nil {
+		return
+	}
+	m.sweepSeconds.WithLabelValues(s.Trigger).Observe(s.Took.Seconds())
+	if s.Err != nil {
+		m.sweeps.WithLabelValues(s.Trigger, OutcomeError).Inc()
+		return
+	}
+	m.sweeps.WithLabelValues(s.Trigger, OutcomeOK).Inc()
+	m.judged.Add(float64(s.Judged))
+	m.changes.Add(float64(s.Changes))
+	m.lastSweep.Set(float64(s.End.UnixNano()) / 1e9)
 }
 
 // StatusRecorder is an http.ResponseWriter that remembers the status

@@ -7,6 +7,7 @@ import (
 
 	"sentinel/internal/central"
 	"sentinel/internal/central/engine"
+	"sentinel/internal/central/metrics"
 	"sentinel/internal/central/statuspub"
 )
 
@@ -20,6 +21,9 @@ type Runner struct {
 	// Logger gets what each sweep changed and why it failed (discarded
 	// when nil).
 	Logger *slog.Logger
+	// Metrics counts the sweeps by trigger and outcome, their time, the
+	// holders judged and the changes published (nothing when nil).
+	Metrics *metrics.Metrics
 }
 
 // Events returns the event path: each event-started sweep runs at the
@@ -32,13 +36,15 @@ type Runner struct {
 // not wait for a sweep of everyone.
 func (r *Runner) Events() *Events {
 	e := NewEvents(func(ctx context.Context) {
-		now := r.now()
+		now, t0 := r.now(), time.Now()
 		rep, err := Run(ctx, r.Store, r.Publisher, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "a change of the engine's data"})
+		r.observe(ctx, metrics.TriggerEvent, now, t0, rep, err)
 		r.report(ctx, rep, err, "after a change of the engine's data")
 	})
 	e.runHolders = func(ctx context.Context, holders []string) {
-		now := r.now()
+		now, t0 := r.now(), time.Now()
 		rep, err := RunHolders(ctx, r.Store, r.Publisher, now, holders, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "a fever was recorded"})
+		r.observe(ctx, metrics.TriggerFever, now, t0, rep, err)
 		r.report(ctx, rep, err, "after a fever")
 	}
 	return e
@@ -47,7 +53,10 @@ func (r *Runner) Events() *Events {
 // Scheduled is the sweep of each scheduled round
 // (schedule.Options.Sweep): it returns the number of changes published.
 func (r *Runner) Scheduled(ctx context.Context, now time.Time) (int, error) {
+	start := time.Now()
 	rep, err := Run(ctx, r.Store, r.Publisher, now, central.ChangeBy{Time: now, By: engine.SourceEngine, Why: "serve's scheduled sweep"})
+	r.Metrics.ObserveSweep(metrics.Sweep{Trigger: metrics.TriggerScheduled, Took: time.Since(start), End: now.Add(time.Since(start)),
+		Judged: rep.Judged, Changes: len(rep.Changes), Err: err})
 	if len(rep.Errors) > 0 {
 		r.logger().Warn("holders the colour rules could not judge keep their status", "component", "engine", "count", len(rep.Errors), "first", rep.Errors[0])
 	}
@@ -67,6 +76,17 @@ func (r *Runner) report(ctx context.Context, rep Report, err error, after string
 	if len(rep.Errors) > 0 {
 		log.Warn("holders the colour rules could not judge keep their status", "component", "engine", "count", len(rep.Errors), "first", rep.Errors[0])
 	}
+}
+
+// observe counts an event-started sweep that started at now (the
+// publisher's clock) and t0 (the wall clock, for its time). A sweep cut
+// short because serve stops is not counted as failed.
+func (r *Runner) observe(ctx context.Context, trigger string, now, t0 time.Time, rep Report, err error) {
+	if err != nil && ctx.Err() != nil {
+		return
+	}
+	took := time.Since(t0)
+	r.Metrics.ObserveSweep(metrics.Sweep{Trigger: trigger, Took: took, End: now.Add(took), Judged: rep.Judged, Changes: len(rep.Changes), Err: err})
 }
 
 func (r *Runner) now() time.Time {

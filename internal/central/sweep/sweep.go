@@ -35,6 +35,8 @@ type Report struct {
 	// ByHand counts entries set by hand that stand against the rules;
 	// Unjudged holders no rule set judges; Errors the holders the rules
 	// failed on (they keep their status).
+	// Judged counts the holders the rules judged.
+	Judged   int      `json:"judged"`
 	ByHand   int      `json:"by_hand,omitempty"`
 	Unjudged int      `json:"unjudged,omitempty"`
 	Errors   []string `json:"errors,omitempty"`
@@ -100,6 +102,7 @@ func publish(ctx context.Context, st central.Store, pub *statuspub.Publisher, sn
 	now := rep.At
 	plan := engine.PlanSweep(snap, snap.Deployed, current, at)
 	rep.ByHand, rep.Unjudged = plan.ByHand, plan.Unjudged
+	rep.Judged = len(snap.Holders) - plan.Unjudged - len(plan.Errors)
 	for _, e := range plan.Errors {
 		rep.Errors = append(rep.Errors, e.Error())
 	}
