@@ -20,8 +20,28 @@ import (
 	"sentinel/internal/status"
 )
 
-// ErrNotFound wraps a reference no stored passage has.
-var ErrNotFound = errors.New("passage not found")
+// Refusals of a passage reference, for errors.Is: the operator API
+// answers them 404 and 409 rather than as a failure of the centre.
+var (
+	// ErrNotFound wraps a reference no stored passage has.
+	ErrNotFound = errors.New("passage not found")
+	// ErrAmbiguous is a reference that passages of several holders
+	// have: the operator must name the holder.
+	ErrAmbiguous = errors.New("several holders share this reference")
+	// ErrNotOpened is a reference whose passage's holder was not opened
+	// at ingest (the centre had no key for its record).
+	ErrNotOpened = errors.New("holder not opened at ingest")
+)
+
+// refusal is an error that is one of the refusals above, with its own
+// words alone.
+type refusal struct {
+	msg string
+	is  error
+}
+
+func (r *refusal) Error() string        { return r.msg }
+func (r *refusal) Is(target error) bool { return target == r.is }
 
 // Find returns the stored passages whose reference is ref: those of ref's
 // minute whose identity hashes to its ID. The terminal's display makes the
@@ -118,9 +138,11 @@ func HolderOf(ctx context.Context, st central.Store, ref passage.Ref) (credentia
 	case len(found) == 0:
 		return credential.Holder{}, fmt.Errorf("no passage at the centre has reference %s: check that the terminal has synced since, and the reference as read: %w", ref, ErrNotFound)
 	case len(holders) > 1:
-		return credential.Holder{}, fmt.Errorf("%d passages of different holders have reference %s: see them with 'sentinel-central passage show %s' and give --holder", len(found), ref, ref)
+		return credential.Holder{}, &refusal{is: ErrAmbiguous,
+			msg: fmt.Sprintf("%d passages of different holders have reference %s: see them with 'sentinel-central passage show %s' and give --holder", len(found), ref, ref)}
 	case holders[""]:
-		return credential.Holder{}, fmt.Errorf("the holder of passage %s was not opened at ingest (the centre had no key for its record): ask the holder for their code", ref)
+		return credential.Holder{}, &refusal{is: ErrNotOpened,
+			msg: fmt.Sprintf("the holder of passage %s was not opened at ingest (the centre had no key for its record): ask the holder for their code", ref)}
 	}
 	h, err := credential.ParseHolderID(found[0].Holder)
 	if err != nil {

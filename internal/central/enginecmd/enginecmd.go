@@ -24,6 +24,11 @@ var (
 	ErrInvalid = errors.New("invalid request")
 	// ErrNotFound wraps a passage reference no stored passage has.
 	ErrNotFound = appeal.ErrNotFound
+	// ErrAmbiguous is a passage reference that passages of several
+	// holders have; ErrNotOpened one whose holder was not opened at
+	// ingest.
+	ErrAmbiguous = appeal.ErrAmbiguous
+	ErrNotOpened = appeal.ErrNotOpened
 	// ErrConflict wraps a deployment signed as a number another
 	// deployment of the region took meanwhile: sign it again.
 	ErrConflict = errors.New("deployed meanwhile")

@@ -69,16 +69,17 @@ const NoEngineMessage = "this server does not run the code engine's commands"
 
 // EngineErrorStatus is the HTTP status of an engine command's error: 400
 // for a request refused as it stands (the CLI's exit 1 with the same
-// words), 404 for a passage or whitelist entry not found, 409 for a rule
-// set signed as a number taken meanwhile, 501 for a sweep without a
-// publisher, 500 otherwise.
+// words), 404 for a passage or whitelist entry not found or a passage
+// whose holder was not opened at ingest, 409 for a rule set signed as a
+// number taken meanwhile or a passage reference several holders share,
+// 501 for a sweep without a publisher, 500 otherwise.
 func EngineErrorStatus(err error) int {
 	switch {
 	case errors.Is(err, enginecmd.ErrInvalid), errors.Is(err, central.ErrEngineInput), errors.Is(err, enginecmd.ErrUnknown):
 		return http.StatusBadRequest
-	case errors.Is(err, enginecmd.ErrNotFound), errors.Is(err, central.ErrNoFact):
+	case errors.Is(err, enginecmd.ErrNotFound), errors.Is(err, central.ErrNoFact), errors.Is(err, enginecmd.ErrNotOpened):
 		return http.StatusNotFound
-	case errors.Is(err, enginecmd.ErrConflict):
+	case errors.Is(err, enginecmd.ErrConflict), errors.Is(err, enginecmd.ErrAmbiguous):
 		return http.StatusConflict
 	case errors.Is(err, enginecmd.ErrNoPublisher):
 		return http.StatusNotImplemented
