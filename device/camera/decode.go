@@ -109,9 +109,9 @@ func Decode(img *image.Gray) (Result, error) {
 //
 // It tries, cheapest and likeliest first and stopping at the first code
 // that decodes: the image at half scale (fast, and it averages noise and
-// screen moiré), at full scale (small codes; first when the screen's
-// finder patterns say the modules would span under minHalfModule pixels
-// at half scale), at half scale inverted
+// screen moiré), at full scale (small codes; first in an image smaller
+// than a camera frame when the screen's finder patterns say the modules
+// would span under minHalfModule pixels at half scale), at half scale inverted
 // (gozxing ignores its own inverted hint), with a binarisation that keeps
 // contrasts gozxing's binarizer treats as flat (faded codes, dim light)
 // at half scale and at full scale after a 3×3 smoothing, and last at
@@ -158,19 +158,16 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 		small, smallScale = half, 2
 	}
 	//
-	// When the screen measured the finder patterns and their modules
-	// would span under minHalfModule pixels at half scale (a code
-	// filling a small image, like a certificate's PNG), the full plane
-	// goes first: at half scale gozxing's grid does not decode and the
+	// In an image smaller than a camera frame, when the screen measured
+	// the finder patterns and their modules would span under
+	// minHalfModule pixels at half scale (a code filling a certificate's
+	// PNG), the full plane goes first: at half scale gozxing's grid does not decode and the
 	// grey resampling that reads it costs tens of milliseconds.
 	var mFull *gozxing.BitMatrix
 	fullFirst := false
-	if haveHalf && !d.noScreen && d.screen.ms > 0 {
-		halfMS := d.screen.ms // in half-scale pixels when screened there
-		if pl.w*pl.h <= screenFullMax {
-			halfMS /= 2
-		}
-		fullFirst = halfMS < minHalfModule
+	if haveHalf && !d.noScreen && d.screen.ms > 0 && pl.w*pl.h < fullFirstMax {
+		// Screened at full scale (fullFirstMax <= screenFullMax).
+		fullFirst = d.screen.ms/2 < minHalfModule
 	}
 	if fullFirst {
 		mFull = d.bin.binarize(pl, normalRange)
@@ -244,8 +241,13 @@ const (
 	// minHalfSide is the smallest half-scale side worth a pass.
 	minHalfSide = 120
 	// minHalfModule is the module size, in half-scale pixels, under
-	// which the full plane's pass goes before the half plane's.
+	// which the full plane's pass goes before the half plane's, in
+	// images of under fullFirstMax pixels: certificate PNGs and
+	// screenshots, not camera frames, where the half-scale pass that
+	// averages a screen's moiré goes first whatever the module size
+	// (full scale first cost moiré frames half as much time again).
 	minHalfModule = 2.5
+	fullFirstMax  = 640 * 480
 	// normalRange is gozxing's dynamic range below which a block is flat.
 	normalRange = 24
 	// lowRange keeps faint contrasts.
