@@ -67,7 +67,7 @@ func TestDecodeEUDCCCorpus(t *testing.T) {
 // finder-triple search meant for camera frames, which took 3 to 12 ms per
 // PNG. Two causes made them run: at 256 to 315 pixels a version 17 to 21
 // code's modules span under 2.5 pixels at half scale, where the first
-// pass ran, and gozxing's size estimate, from a module size a few percent
+// pass ran (at 445 pixels, under 3.5: too few for gozxing's grid), and gozxing's size estimate, from a module size a few percent
 // off in these PNGs (scaled by a non-integer factor), gives the
 // neighbouring version. Before the fix 51 of the 434 PNGs were read
 // within the bound below; the work counted is the decoder's grey samples,
@@ -112,8 +112,8 @@ func TestDecodeEUDCCCorpusCheaply(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d PNGs read with under %d grey samples", read, len(files), cheap)
-	if 10*read < 9*len(files) {
-		t.Errorf("%d of %d PNGs read with under %d grey samples, want 90 %%", read, len(files), cheap)
+	if 20*read < 19*len(files) {
+		t.Errorf("%d of %d PNGs read with under %d grey samples, want 95 %%", read, len(files), cheap)
 	}
 }
 

@@ -246,7 +246,7 @@ const (
 	// screenshots, not camera frames, where the half-scale pass that
 	// averages a screen's moiré goes first whatever the module size
 	// (full scale first cost moiré frames half as much time again).
-	minHalfModule = 2.5
+	minHalfModule = 3.5
 	fullFirstMax  = 640 * 480
 	// normalRange is gozxing's dynamic range below which a block is flat.
 	normalRange = 24
