@@ -289,6 +289,41 @@ const (
 	placeEntryR
 )
 
+// field is the place of the value under key name of a map at at.
+func (at place) field(name string) place {
+	switch at {
+	case placeRoot:
+		switch name {
+		case "dob":
+			return placeDate
+		case "v":
+			return placeGroupV
+		case "r":
+			return placeGroupR
+		}
+	case placeEntryV:
+		if name == "dt" {
+			return placeDate
+		}
+	case placeEntryR:
+		if name == "fr" || name == "df" || name == "du" {
+			return placeDate
+		}
+	}
+	return placeOther
+}
+
+// item is the place of an item of an array at at.
+func (at place) item() place {
+	switch at {
+	case placeGroupV:
+		return placeEntryV
+	case placeGroupR:
+		return placeEntryR
+	}
+	return placeOther
+}
+
 // validateFast checks the decoded hcert (as decMode decodes into any)
 // against a compiled schema, with the leniencies of lenientTree for ver.
 func validateFast(top *check, doc any, ver string) error {
@@ -357,15 +392,9 @@ func (w walker) walk(c *check, v any, depth int, at place) *schemaFault {
 				return w.fault("too many items")
 			}
 		}
-		sub, next := (*check)(nil), placeOther
+		sub, next := (*check)(nil), at.item()
 		if c != nil {
 			sub = c.items
-		}
-		switch at {
-		case placeGroupV:
-			next = placeEntryV
-		case placeGroupR:
-			next = placeEntryR
 		}
 		for i, e := range x {
 			if f := w.walk(sub, e, depth+1, next); f != nil {
@@ -436,26 +465,7 @@ func (w walker) walkObject(c *check, m map[any]any, depth int, at place) *schema
 		if c != nil {
 			sub = c.props[name]
 		}
-		next := placeOther
-		switch at {
-		case placeRoot:
-			switch name {
-			case "dob":
-				next = placeDate
-			case "v":
-				next = placeGroupV
-			case "r":
-				next = placeGroupR
-			}
-		case placeEntryV:
-			if name == "dt" {
-				next = placeDate
-			}
-		case placeEntryR:
-			if name == "fr" || name == "df" || name == "du" {
-				next = placeDate
-			}
-		}
+		next := at.field(name)
 		if f := w.walk(sub, e, depth+1, next); f != nil {
 			return f.in(name)
 		}

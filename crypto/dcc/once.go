@@ -472,15 +472,9 @@ func (w itemWalker) walk(c *check, i int, at place) bool {
 				return false
 			}
 		}
-		sub, next := (*check)(nil), placeOther
+		sub, next := (*check)(nil), at.item()
 		if c != nil {
 			sub = c.items
-		}
-		switch at {
-		case placeGroupV:
-			next = placeEntryV
-		case placeGroupR:
-			next = placeEntryR
 		}
 		k := i + 1
 		for range it.n {
@@ -546,26 +540,7 @@ func (w itemWalker) object(c *check, i int, at place) bool {
 		if c != nil {
 			sub = c.props[name]
 		}
-		next := placeOther
-		switch at {
-		case placeRoot:
-			switch name {
-			case "dob":
-				next = placeDate
-			case "v":
-				next = placeGroupV
-			case "r":
-				next = placeGroupR
-			}
-		case placeEntryV:
-			if name == "dt" {
-				next = placeDate
-			}
-		case placeEntryR:
-			if name == "fr" || name == "df" || name == "du" {
-				next = placeDate
-			}
-		}
+		next := at.field(name)
 		return w.walk(sub, v, next)
 	}) && w.combinators(c, i, at)
 }
