@@ -1,10 +1,10 @@
 package camera
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"sentinel/internal/corpustest"
+	"sentinel/internal/dcccorpus"
 	"strings"
 	"testing"
 )
@@ -46,12 +46,12 @@ func TestDecodeEUDCCCorpus(t *testing.T) {
 		if !strings.HasPrefix(r.Text(), "HC1:") {
 			t.Errorf("%s: got payload %.20q…, want an HC1: payload", rel, r.Text())
 		}
-		want, ok := corpusPrefix(f)
+		want, ok := dcccorpus.Prefix(f)
 		if !ok {
 			continue
 		}
 		compared++
-		if r.Text() != want && !corpusImageDiffers[filepath.ToSlash(rel)] {
+		if r.Text() != want && !dcccorpus.ImageDiffers[filepath.ToSlash(rel)] {
 			t.Errorf("%s: decoded text differs from the case's PREFIX", rel)
 		}
 	}
@@ -115,37 +115,6 @@ func TestDecodeEUDCCCorpusCheaply(t *testing.T) {
 	if 20*read < 19*len(files) {
 		t.Errorf("%d of %d PNGs read with under %d grey samples, want 95 %%", read, len(files), cheap)
 	}
-}
-
-// corpusImageDiffers lists the corpus PNGs whose QR code carries another
-// certificate than the PREFIX of the case of the same name (checked with
-// zbarimg too).
-var corpusImageDiffers = map[string]bool{
-	"ES/png/2101.png":     true,
-	"ES/png/2102.png":     true,
-	"ES/png/2103.png":     true,
-	"GR/2DCode/png/3.png": true,
-}
-
-// corpusPrefix returns the PREFIX field of the JSON case that belongs to a
-// PNG file (<CC>/png/N.png and <CC>/2DCode/raw/N.json).
-func corpusPrefix(png string) (string, bool) {
-	name := strings.TrimSuffix(filepath.Base(png), filepath.Ext(png))
-	cc := filepath.Dir(filepath.Dir(png))
-	if filepath.Base(cc) == "2DCode" {
-		cc = filepath.Dir(cc)
-	}
-	data, err := os.ReadFile(filepath.Join(cc, "2DCode", "raw", name+".json"))
-	if err != nil {
-		return "", false
-	}
-	var c struct {
-		Prefix string `json:"PREFIX"`
-	}
-	if json.Unmarshal(data, &c) != nil || c.Prefix == "" {
-		return "", false
-	}
-	return c.Prefix, true
 }
 
 // TestDecodeSHCSpecExamples decodes the SMART Health Card specification's

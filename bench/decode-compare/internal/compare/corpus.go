@@ -3,7 +3,6 @@ package compare
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -13,6 +12,7 @@ import (
 
 	"sentinel/device/camera"
 	"sentinel/device/camera/camtest"
+	"sentinel/internal/dcccorpus"
 )
 
 // Generate returns the camtest set (camtest.Set), or only one variant of
@@ -103,9 +103,9 @@ func CorpusFrames(dir string) ([]Frame, error) {
 	}
 	var frames []Frame
 	for _, p := range paths {
-		want, ok := corpusPrefix(p)
+		want, ok := dcccorpus.Prefix(p)
 		rel, _ := filepath.Rel(dir, p)
-		if !ok || corpusImageDiffers[filepath.ToSlash(rel)] {
+		if !ok || dcccorpus.ImageDiffers[filepath.ToSlash(rel)] {
 			continue
 		}
 		img, err := loadPNG(p)
@@ -115,37 +115,6 @@ func CorpusFrames(dir string) ([]Frame, error) {
 		frames = append(frames, Frame{Name: rel, Variant: CorpusVariant, Width: img.Rect.Dx(), Height: img.Rect.Dy(), Want: []byte(want), Img: img})
 	}
 	return frames, nil
-}
-
-// corpusImageDiffers lists the corpus PNGs that carry another
-// certificate than their case's PREFIX (every decoder agrees on what they
-// hold); device/camera's corpus test lists the same.
-var corpusImageDiffers = map[string]bool{
-	"ES/png/2101.png":     true,
-	"ES/png/2102.png":     true,
-	"ES/png/2103.png":     true,
-	"GR/2DCode/png/3.png": true,
-}
-
-// corpusPrefix returns the PREFIX of the case that belongs to a corpus
-// PNG (<CC>/png/N.png and <CC>/2DCode/raw/N.json).
-func corpusPrefix(png string) (string, bool) {
-	name := strings.TrimSuffix(filepath.Base(png), filepath.Ext(png))
-	cc := filepath.Dir(filepath.Dir(png))
-	if filepath.Base(cc) == "2DCode" {
-		cc = filepath.Dir(cc)
-	}
-	data, err := os.ReadFile(filepath.Join(cc, "2DCode", "raw", name+".json"))
-	if err != nil {
-		return "", false
-	}
-	var c struct {
-		Prefix string `json:"PREFIX"`
-	}
-	if json.Unmarshal(data, &c) != nil || c.Prefix == "" {
-		return "", false
-	}
-	return c.Prefix, true
 }
 
 func loadPNG(path string) (*image.Gray, error) {
