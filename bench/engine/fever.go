@@ -183,7 +183,7 @@ func benchFever(args []string) error {
 	}
 	// Every lane is at a Wuhan checkpoint (CP-00 lies in HB-WH-JA): a
 	// fever there is red under the Hubei seed.
-	site := func(string) string { return siteID(0) }
+	site := func(context.Context, string) (string, error) { return siteID(0), nil }
 	h := changed{ch: make(chan time.Time, 16)}
 	runner := &sweep.Runner{Store: st, Publisher: pub, Logger: slog.New(h)}
 	ev := runner.Events()
@@ -230,7 +230,7 @@ func benchFever(args []string) error {
 // carries a fever writes its fact in the same transaction and takes
 // engine_lock, which serialises it with every other engine writer.
 func lockCost(ctx context.Context, st central.Store, centre hpke.PrivateKey, dir string, n int) error {
-	a := syncstore.New(st, syncstore.Options{CentreKey: centre, Site: func(string) string { return siteID(0) }, Fevers: true})
+	a := syncstore.New(st, syncstore.Options{CentreKey: centre, Site: func(context.Context, string) (string, error) { return siteID(0), nil }, Fevers: true})
 	next := uint32(60_000_000)
 	var mu sync.Mutex
 	holder := func() uint32 { mu.Lock(); defer mu.Unlock(); next++; return next }

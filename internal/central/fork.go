@@ -47,6 +47,12 @@ var (
 	ErrFork = errors.New("central: the batch forks from the records stored")
 	// ErrEpochOwned matches an *EpochOwnerError.
 	ErrEpochOwned = errors.New("central: the epoch belongs to another device")
+	// ErrBusy is wrapped by the error of an ingest refused for an
+	// expected, short condition of the store (a site being moved to
+	// another cluster): the device's next upload overcomes it.
+	ErrBusy = errors.New("central: the store is busy; retry")
+	// ErrSiteFixed matches a *SiteFixedError.
+	ErrSiteFixed = errors.New("central: the device's passages are kept at another site")
 )
 
 // ForkError refuses a batch holding a record at or below the mark that
@@ -80,6 +86,25 @@ func (e *EpochOwnerError) Error() string {
 
 // Is reports whether target is ErrEpochOwned.
 func (e *EpochOwnerError) Is(target error) bool { return target == ErrEpochOwned }
+
+// SiteFixedError refuses a batch whose records name another site than
+// the one the device's passages are kept at: a device's site is fixed at
+// its first upload (a store spread by site keeps all of a device's
+// passages with its site). Nothing is stored, and the same upload is
+// refused again until the device's enrolment names Kept again.
+type SiteFixedError struct {
+	Device string
+	Site   string // the site the records name (the device's enrolment now)
+	Kept   string // the site the device's passages are kept at
+}
+
+func (e *SiteFixedError) Error() string {
+	return fmt.Sprintf("central: ingest %s: the terminal is registered at site %q, but its passages are kept at site %q (its site at its first upload), on that site's cluster: nothing stored",
+		e.Device, e.Site, e.Kept)
+}
+
+// Is reports whether target is ErrSiteFixed.
+func (e *SiteFixedError) Is(target error) bool { return target == ErrSiteFixed }
 
 // FindFork compares the records of a validated batch at or below the
 // mark with those stored; stored returns the stored bytes of a seq, false

@@ -192,6 +192,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 	var (
 		gap  *GapError
 		fork *ForkError
+		site *SiteError
 	)
 	switch {
 	case errors.As(err, &fork):
@@ -222,6 +223,22 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, version int) {
 	case errors.Is(err, ErrInvalid):
 		h.opts.Logger.Warn("sync: batch refused by the store", "device", device, "epoch", u.Epoch, "first", u.First, "err", err)
 		refuse(w, http.StatusBadRequest, protocol.CodeMalformed, "the centre refuses this batch: "+err.Error())
+		return
+	case errors.As(err, &site):
+		h.opts.Logger.Warn("sync: upload of a terminal registered at another site than its passages are kept at refused",
+			"device", device, "epoch", u.Epoch, "site", site.Site, "kept_at", site.Kept, "err", err)
+		refuse(w, http.StatusForbidden, protocol.CodeIdentity,
+			fmt.Sprintf("this terminal is registered at site %q, but its passages are kept at site %q, where it first uploaded (on that site's cluster): nothing was stored. "+
+				"A terminal stays at the site of its first upload: to use it at site %q, enrol it afresh under a new id there; or register it at site %q again. "+
+				"('clusters move' moves a whole site to another cluster, not a terminal to another site.)",
+				site.Site, site.Kept, site.Site, site.Kept))
+		return
+	case errors.Is(err, ErrBusy):
+		// An expected, short condition (a site being moved): the
+		// terminal's next upload overcomes it.
+		h.opts.Logger.Info("sync: upload deferred, the store is busy; the terminal retries", "device", device, "epoch", u.Epoch, "first", u.First, "err", err)
+		w.Header().Set("Retry-After", "5")
+		refuse(w, http.StatusServiceUnavailable, protocol.CodeUnavailable, "the centre cannot store the upload now (its passages are being moved): the terminal retries")
 		return
 	case err != nil:
 		if r.Context().Err() == nil {

@@ -125,7 +125,27 @@ var (
 	// ErrUnknownBranch is matched by Ingest's error for a Branch the store
 	// does not know as a fork of the batch's device and epoch.
 	ErrUnknownBranch = errors.New("server: no such branch of the epoch")
+	// ErrBusy is matched by Ingest's error for an expected, short
+	// condition of the store (a site being moved): answered 503 like any
+	// other failure, but logged as expected, not as an error.
+	ErrBusy = errors.New("server: the store is busy; retry")
+	// ErrSiteFixed matches every *SiteError.
+	ErrSiteFixed = errors.New("server: the terminal's passages are kept at another site")
 )
+
+// SiteError refuses a batch of a terminal whose registered site (Site)
+// is not the one its passages are kept at (Kept, fixed at its first
+// upload): the same upload is refused until one of them changes.
+type SiteError struct {
+	Site, Kept string
+}
+
+func (e *SiteError) Error() string {
+	return fmt.Sprintf("server: the terminal is registered at site %q but its passages are kept at site %q", e.Site, e.Kept)
+}
+
+// Is reports whether target is ErrSiteFixed.
+func (e *SiteError) Is(target error) bool { return target == ErrSiteFixed }
 
 // ErrGap matches (errors.Is) every *GapError.
 var ErrGap = errors.New("server: gap")

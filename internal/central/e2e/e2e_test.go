@@ -84,7 +84,7 @@ type centre struct {
 func (c *centre) start() {
 	c.store = c.open()
 	placeSites(c.t, c.store)
-	c.count.Store = syncstore.New(c.store, syncstore.Options{CentreKey: c.key, Site: func(d string) string { return "site-" + d }, Fevers: true})
+	c.count.Store = syncstore.New(c.store, syncstore.Options{CentreKey: c.key, Site: func(_ context.Context, d string) (string, error) { return "site-" + d, nil }, Fevers: true})
 	c.srv = httptest.NewServer(newHandler(c.t, &c.count, 5*time.Second)) // 127.0.0.1
 	c.proxy.setTarget(c.srv.Listener.Addr().String())
 }

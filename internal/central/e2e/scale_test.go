@@ -117,7 +117,7 @@ func TestScaleOut(t *testing.T) {
 	}
 	defer single.Close()
 	placeSites(t, single)
-	singleIn := syncstore.New(single, syncstore.Options{CentreKey: key, Site: func(d string) string { return "site-" + d }, Fevers: true})
+	singleIn := syncstore.New(single, syncstore.Options{CentreKey: key, Site: func(_ context.Context, d string) (string, error) { return "site-" + d, nil }, Fevers: true})
 	var singleMu sync.Mutex
 
 	// Two central servers on the clusters, behind HAProxy.
@@ -128,7 +128,7 @@ func TestScaleOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := &scaleServer{name: name, store: st}
-		in := syncstore.New(st, syncstore.Options{CentreKey: key, Site: func(d string) string { return "site-" + d }, Fevers: true})
+		in := syncstore.New(st, syncstore.Options{CentreKey: key, Site: func(_ context.Context, d string) (string, error) { return "site-" + d, nil }, Fevers: true})
 		s.count.Store = tee{Store: in, t: t, single: singleIn, mu: &singleMu}
 		s.srv = httptest.NewServer(newHandler(t, &s.count, 5*time.Second))
 		servers = append(servers, s)

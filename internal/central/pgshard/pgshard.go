@@ -24,7 +24,8 @@ const Home = "home"
 
 // ErrSiteMoving is wrapped by the error of an ingest of a site that is
 // being moved to another cluster for longer than Options.MoveWait: a
-// temporary refusal, which the terminal's next upload overcomes.
+// temporary refusal, which the terminal's next upload overcomes. The
+// error also matches central.ErrBusy.
 var ErrSiteMoving = errors.New("pgshard: the site is being moved to another cluster")
 
 // ErrClusterDown is wrapped by the error of an operation that needs a
@@ -258,7 +259,7 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 			return central.Link{}, fmt.Errorf("pgshard: ingest %s/%s: site %q is not held by the cluster the routing map names (%s): %w", device, epoch, site, name, err)
 		}
 		if time.Now().After(deadline) {
-			return central.Link{}, fmt.Errorf("%w: site %q is moving away from cluster %s; the terminal retries its upload", ErrSiteMoving, site, name)
+			return central.Link{}, fmt.Errorf("%w (%w): site %q is moving away from cluster %s; the terminal retries its upload", ErrSiteMoving, central.ErrBusy, site, name)
 		}
 		select {
 		case <-ctx.Done():

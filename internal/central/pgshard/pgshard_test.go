@@ -629,7 +629,7 @@ func TestSiteClaims(t *testing.T) {
 		t.Fatalf("upload of SM-1: %d, %v", hw, err)
 	}
 	_, err = storetest.Ingest(ctx, s, "t-1", central.Epoch{1}, recs("SM-2", 6, 8))
-	if err == nil || !strings.Contains(err.Error(), `kept at site "SM-1"`) || errors.Is(err, central.ErrMalformed) {
+	if !errors.Is(err, central.ErrSiteFixed) || !strings.Contains(err.Error(), `kept at site "SM-1"`) || errors.Is(err, central.ErrMalformed) {
 		t.Fatalf("upload naming another site: %v", err)
 	}
 	// Mixed sites in one upload are malformed.

@@ -168,8 +168,7 @@ func (s *Store) claimDevice(ctx context.Context, device, site string, withRecs b
 		s.mu.Unlock()
 	}
 	if withRecs && site != have {
-		return "", fmt.Errorf("pgshard: device %s uploads passages of site %q, but its passages are kept at site %q: "+
-			"a terminal belongs to the site it was enrolled for (enrol it again, under a new id, to move it)", device, site, have)
+		return "", &central.SiteFixedError{Device: device, Site: site, Kept: have}
 	}
 	return have, nil
 }

@@ -686,15 +686,15 @@ func (s *Server) servers() []*http.Server {
 }
 
 // siteOf names a device's site from the registry.
-func siteOf(st enrol.Store) func(string) string {
-	return func(device string) string {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
+// A registry that cannot be read fails the upload (503, the terminal
+// retries) rather than naming no site.
+func siteOf(st enrol.Store) func(context.Context, string) (string, error) {
+	return func(ctx context.Context, device string) (string, error) {
 		d, _, err := st.EnrolledDevice(ctx, device)
 		if err != nil {
-			return ""
+			return "", fmt.Errorf("read the enrolment of device %s: %w", device, err)
 		}
-		return d.Site
+		return d.Site, nil
 	}
 }
 

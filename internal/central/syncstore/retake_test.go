@@ -81,7 +81,7 @@ func TestRetakeWithdrawsFever(t *testing.T) {
 				t.Fatal(err)
 			}
 			var heard []string
-			a := syncstore.New(s, syncstore.Options{CentreKey: priv, Site: func(d string) string { return "site-" + d }, Fevers: true,
+			a := syncstore.New(s, syncstore.Options{CentreKey: priv, Site: func(_ context.Context, d string) (string, error) { return "site-" + d, nil }, Fevers: true,
 				OnFever: func(f central.Fact) { heard = append(heard, f.Holder) }})
 			fevers := func() []string {
 				t.Helper()

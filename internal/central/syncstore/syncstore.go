@@ -26,8 +26,9 @@ type Store = central.Ingester
 // Options configure an Adapter. The zero value is usable.
 type Options struct {
 	// Site names the site of a device, stored with each of its passages;
-	// nil stores an empty site.
-	Site func(device string) string
+	// nil stores an empty site. Its error (the registry cannot be read)
+	// fails the ingest, as temporary.
+	Site func(ctx context.Context, device string) (string, error)
 	// CentreKey is the centre's HPKE private key; nil leaves Holder empty.
 	CentreKey hpke.PrivateKey
 	// Fevers, when set (with CentreKey), keeps each fever recorded at a
@@ -104,7 +105,11 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 	}
 	var site string
 	if a.opts.Site != nil {
-		site = a.opts.Site(b.Device)
+		if site, err = a.opts.Site(ctx, b.Device); err != nil {
+			// Never store a registered terminal's passages without its
+			// site: fail as temporary, the terminal retries.
+			return server.Ingested{}, fmt.Errorf("syncstore: ingest %s/%s: read the site of the device: %w", b.Device, b.Epoch, err)
+		}
 	}
 	for i := range b.Records {
 		r := &b.Records[i]
@@ -164,6 +169,13 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 	}
 	if errors.Is(err, central.ErrEpochOwned) {
 		return server.Ingested{}, fmt.Errorf("%w: %w", server.ErrEpochOwned, err)
+	}
+	var fixed *central.SiteFixedError
+	if errors.As(err, &fixed) {
+		return server.Ingested{}, fmt.Errorf("%w: %w", &server.SiteError{Site: fixed.Site, Kept: fixed.Kept}, err)
+	}
+	if errors.Is(err, central.ErrBusy) {
+		return server.Ingested{}, fmt.Errorf("%w: %w", server.ErrBusy, err)
 	}
 	if err != nil {
 		return server.Ingested{}, err

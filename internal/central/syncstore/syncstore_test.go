@@ -120,13 +120,13 @@ func TestIngest(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			j, priv := sealedJournal(t, 30)
 			s := st.open(t)
-			a := syncstore.New(s, syncstore.Options{CentreKey: priv, Site: func(d string) string { return "site-" + d }})
+			a := syncstore.New(s, syncstore.Options{CentreKey: priv, Site: func(_ context.Context, d string) (string, error) { return "site-" + d, nil }})
 			if _, err := a.Ingest(ctx, upload(t, j, "t1", 1, 10, true)); err != nil {
 				t.Fatal(err)
 			}
 			// A new adapter (a restarted centre) finds the data keys in the
 			// store although this upload carries none.
-			a = syncstore.New(s, syncstore.Options{CentreKey: priv, Site: func(d string) string { return "site-" + d }})
+			a = syncstore.New(s, syncstore.Options{CentreKey: priv, Site: func(_ context.Context, d string) (string, error) { return "site-" + d, nil }})
 			b := upload(t, j, "t1", 11, 30, false)
 			b.Records[5].Break = server.BreakLink // as if the handler found a broken link
 			res, err := a.Ingest(ctx, b)
@@ -224,7 +224,7 @@ func TestFeversKeptOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			var heard []central.Fact
-			opts := syncstore.Options{CentreKey: priv, Site: func(d string) string { return "site-" + d }, Fevers: true,
+			opts := syncstore.Options{CentreKey: priv, Site: func(_ context.Context, d string) (string, error) { return "site-" + d, nil }, Fevers: true,
 				OnFever: func(f central.Fact) { heard = append(heard, f) }}
 			// The first upload dies after its fevers are written, before
 			// the commit: nothing of it may stay, so that the resend
