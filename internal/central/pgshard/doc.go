@@ -24,8 +24,11 @@
 // site's advisory lock shared and checks that the cluster holds the site
 // (site_owner): a map read before a move is caught there and the upload
 // goes again to the new cluster; an upload of a site that is being copied
-// waits (Options.MoveWait) and then fails with ErrSiteMoving, which the
-// terminal retries like any failed upload. The fevers an upload keeps as
+// waits (Options.MoveWait) and then fails with ErrSiteMoving (matching
+// central.ErrBusy: answered 503, logged as expected), which the terminal
+// retries like any failed upload. An upload naming another site than the
+// device's claimed one fails with a *central.SiteFixedError, which the
+// sync server answers as a permanent refusal. The fevers an upload keeps as
 // facts go to the home cluster, where the engine reads them: on another
 // cluster they are kept in a transaction of the home cluster made inside
 // the ingest's, before it commits; a fever's source names its record, so
