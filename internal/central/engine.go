@@ -299,6 +299,14 @@ type EngineTx interface {
 	// AddFact stores f (Fact.Validate; its site and area must exist when
 	// given) and returns it with its Seq.
 	AddFact(ctx context.Context, f Fact, by ChangeBy) (Fact, error)
+	// AddFacts stores the facts of fs that are new, each checked and
+	// audited as AddFact does, and returns those added, with their Seq,
+	// in the order of fs. A fact is not new when its holder has one,
+	// stored or earlier in fs, of the same kind, source and value; it is
+	// left out without an audit record. Each site and area named is
+	// looked up once. An error leaves the transaction to fail: nothing
+	// of fs is kept.
+	AddFacts(ctx context.Context, fs []Fact, by ChangeBy) ([]Fact, error)
 	// RemoveFact removes the fact with seq and returns it (ErrNoFact).
 	RemoveFact(ctx context.Context, seq uint64, by ChangeBy) (Fact, error)
 	// PutArea adds or replaces an area (ValidateArea against its parent).
@@ -405,6 +413,22 @@ type EnginePrimitives interface {
 	AppendChange(ctx context.Context, c EngineChange) error
 }
 
+// EngineBatchPrimitives are what a store whose every call costs a round
+// trip (PostgreSQL) implements besides EnginePrimitives so that
+// EngineTx.AddFacts writes a batch in a few calls; a store without them
+// gets the same result one fact at a time.
+type EngineBatchPrimitives interface {
+	// FactsOf returns the facts of the holders, in holder and then Seq
+	// order.
+	FactsOf(ctx context.Context, holders []string) ([]Fact, error)
+	// InsertFacts stores fs under the next fact sequence numbers, in
+	// order, and returns those numbers.
+	InsertFacts(ctx context.Context, fs []Fact) ([]uint64, error)
+	// AppendChanges stores cs under the next audit sequence numbers, in
+	// order.
+	AppendChanges(ctx context.Context, cs []EngineChange) error
+}
+
 // EngineTxOf returns the EngineTx of a store's primitives.
 func EngineTxOf(p EnginePrimitives) EngineTx { return engineTx{p} }
 
@@ -459,6 +483,127 @@ func (t engineTx) AddFact(ctx context.Context, f Fact, by ChangeBy) (Fact, error
 	}
 	f.Seq = seq
 	return f, t.audit(ctx, ChangeFactAdd, f.Holder, f, by)
+}
+
+// factKey is what makes two facts of a holder the same to AddFacts.
+type factKey struct{ holder, kind, source, value string }
+
+func keyOf(f Fact) factKey { return factKey{f.Holder, string(f.Kind), f.Source, f.Value} }
+
+func (t engineTx) AddFacts(ctx context.Context, fs []Fact, by ChangeBy) ([]Fact, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	bp, batch := t.EnginePrimitives.(EngineBatchPrimitives)
+	// What the holders already have.
+	var holders []string
+	seenHolder := map[string]bool{}
+	for _, f := range fs {
+		if !seenHolder[f.Holder] {
+			seenHolder[f.Holder] = true
+			holders = append(holders, f.Holder)
+		}
+	}
+	have := map[factKey]bool{}
+	if batch {
+		stored, err := bp.FactsOf(ctx, holders)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range stored {
+			have[keyOf(f)] = true
+		}
+	} else {
+		for _, h := range holders {
+			stored, err := t.Facts(ctx, h)
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range stored {
+				have[keyOf(f)] = true
+			}
+		}
+	}
+	sites := map[string]*Site{}
+	areas := map[string]bool{}
+	var add []Fact
+	for _, f := range fs {
+		if err := f.Validate(); err != nil {
+			return nil, err
+		}
+		k := keyOf(f)
+		if have[k] {
+			continue
+		}
+		have[k] = true
+		f.At, f.Until = f.At.UTC(), f.Until.UTC()
+		if f.Site != "" {
+			s, looked := sites[f.Site]
+			if !looked {
+				got, ok, err := t.Site(ctx, f.Site)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					s = &got
+				}
+				sites[f.Site] = s
+			}
+			switch {
+			case s == nil && f.Kind != FactFever:
+				return nil, fmt.Errorf("%w: fact %s of %s: site %s is not known: add it with sites set", ErrEngineInput, f.Kind, f.Holder, f.Site)
+			case s == nil:
+				// As AddFact: a fever at a site not placed yet.
+			case f.Area == "":
+				f.Area = s.Area
+			}
+		}
+		if f.Area != "" {
+			ok, looked := areas[f.Area]
+			if !looked {
+				_, got, err := t.Area(ctx, f.Area)
+				if err != nil {
+					return nil, err
+				}
+				ok, areas[f.Area] = got, got
+			}
+			if !ok {
+				return nil, fmt.Errorf("%w: fact %s of %s: area %s is not known: add it with areas set", ErrEngineInput, f.Kind, f.Holder, f.Area)
+			}
+		}
+		add = append(add, f)
+	}
+	if len(add) == 0 {
+		return nil, nil
+	}
+	if !batch {
+		for i, f := range add {
+			seq, err := t.InsertFact(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			add[i].Seq = seq
+			if err := t.audit(ctx, ChangeFactAdd, f.Holder, add[i], by); err != nil {
+				return nil, err
+			}
+		}
+		return add, nil
+	}
+	seqs, err := bp.InsertFacts(ctx, add)
+	if err != nil {
+		return nil, err
+	}
+	if len(seqs) != len(add) {
+		return nil, fmt.Errorf("central: add facts: the store numbered %d of %d facts", len(seqs), len(add))
+	}
+	cs := make([]EngineChange, len(add))
+	for i := range add {
+		add[i].Seq = seqs[i]
+		if cs[i], err = NewEngineChange(ChangeFactAdd, add[i].Holder, add[i], by); err != nil {
+			return nil, err
+		}
+	}
+	return add, bp.AppendChanges(ctx, cs)
 }
 
 func (t engineTx) RemoveFact(ctx context.Context, seq uint64, by ChangeBy) (Fact, error) {

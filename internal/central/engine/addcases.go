@@ -120,25 +120,23 @@ func AddCases(ctx context.Context, st CaseStore, rows []CaseRow, derive bool, by
 		for _, s := range sites {
 			placed[s.ID] = true
 		}
-		for _, c := range contacts {
+		// The contacts go in as one batch: the store skips those a holder
+		// already has (the same case, from the same passage).
+		fs := make([]Fact, len(contacts))
+		for i, c := range contacts {
 			f := c.Fact()
 			if !placed[f.Site] {
 				// A site ops have not placed in an area: keep the contact,
 				// naming the site in its source.
 				f.Site, f.Source = "", f.Source+" at "+c.Site
 			}
-			dup, err := have(f.Holder, func(g central.Fact) bool { return g.Kind == KindContact && g.Source == f.Source && g.Value == f.Value })
-			if err != nil {
-				return err
-			}
-			if dup {
-				continue
-			}
-			if _, err := tx.AddFact(ctx, f, by); err != nil {
-				return err
-			}
-			rep.Contacts++
+			fs[i] = f
 		}
+		added, err := tx.AddFacts(ctx, fs, by)
+		if err != nil {
+			return err
+		}
+		rep.Contacts = len(added)
 		return nil
 	})
 	return rep, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -301,6 +302,69 @@ func (t *engineTx) AppendChange(ctx context.Context, c central.EngineChange) err
 	}
 	if c.Action != central.ChangeStatus {
 		t.changed = true
+	}
+	return nil
+}
+
+var _ central.EngineBatchPrimitives = (*engineTx)(nil)
+
+// FactsOf implements central.EngineBatchPrimitives in one query.
+func (t *engineTx) FactsOf(ctx context.Context, holders []string) ([]central.Fact, error) {
+	return t.facts(ctx, "WHERE holder = ANY($1) ORDER BY holder, seq", holders)
+}
+
+// InsertFacts implements central.EngineBatchPrimitives in two round trips:
+// it takes the numbers from the facts' sequence, then copies the rows in.
+func (t *engineTx) InsertFacts(ctx context.Context, fs []central.Fact) ([]uint64, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.Query(ctx, "SELECT nextval(pg_get_serial_sequence('engine_facts', 'seq')) FROM generate_series(1, $1)", len(fs))
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: add facts: number them: %w", err)
+	}
+	nums, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: add facts: number them: %w", err)
+	}
+	if len(nums) != len(fs) {
+		return nil, fmt.Errorf("pgstore: add facts: got %d numbers for %d facts", len(nums), len(fs))
+	}
+	slices.Sort(nums)
+	seqs := make([]uint64, len(fs))
+	src := make([][]any, len(fs))
+	for i, f := range fs {
+		seqs[i] = uint64(nums[i])
+		src[i] = []any{nums[i], f.Holder, string(f.Kind), f.At, f.Area, f.Site, f.Value, int64(f.Temperature), optTime(f.Until), f.Source}
+	}
+	_, err = t.tx.CopyFrom(ctx, pgx.Identifier{"engine_facts"},
+		[]string{"seq", "holder", "kind", "at", "area", "site", "value", "nanokelvin", "until", "source"}, pgx.CopyFromRows(src))
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: add %d facts: %w", len(fs), err)
+	}
+	return seqs, nil
+}
+
+// AppendChanges implements central.EngineBatchPrimitives in one copy; the
+// rows take their numbers in order.
+func (t *engineTx) AppendChanges(ctx context.Context, cs []central.EngineChange) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	src := make([][]any, len(cs))
+	for i, c := range cs {
+		if !json.Valid(c.Detail) {
+			return errors.New("pgstore: audit detail is not JSON")
+		}
+		src[i] = []any{c.Time, c.By, c.Why, c.Action, c.Subject, string(c.Detail)}
+		if c.Action != central.ChangeStatus {
+			t.changed = true
+		}
+	}
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"engine_changes"},
+		[]string{"time", "by_whom", "why", "action", "subject", "detail"}, pgx.CopyFromRows(src))
+	if err != nil {
+		return fmt.Errorf("pgstore: audit %d changes: %w", len(cs), err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,7 @@ func runEngine(t *testing.T, h Harness) {
 	t.Run("Empty", func(t *testing.T) { testEngineEmpty(t, open(t)) })
 	t.Run("Fevers", func(t *testing.T) { testKeepFevers(t, open(t)) })
 	t.Run("IngestStep", func(t *testing.T) { testIngestStep(t, open(t)) })
+	t.Run("AddFacts", func(t *testing.T) { testAddFacts(t, open(t)) })
 	t.Run("Restart", func(t *testing.T) {
 		if h.Reopen == nil {
 			t.Skip("store keeps nothing across a restart")
@@ -608,4 +610,143 @@ func testIngestStep(t *testing.T, s central.Store) {
 			t.Fatalf("after the batch: %d facts, want the fever once", n)
 		}
 	}
+}
+
+// testAddFacts checks EngineTx.AddFacts: duplicates in the batch and
+// against stored facts left out, sites and areas checked, one audit record
+// per fact added, the same as AddFact's, and nothing kept on an error.
+func testAddFacts(t *testing.T, s central.Store) {
+	ctx := context.Background()
+	seedEngine(t, s)
+	contact := func(holder, cas, passage string, at time.Duration) central.Fact {
+		return central.Fact{Holder: holder, Kind: central.FactContact, At: engineT0.Add(at), Site: "CP-1", Value: cas, Source: "derived:contact:" + passage}
+	}
+	var stored central.Fact
+	mustUpdate(t, s, func(tx central.EngineTx) (err error) {
+		stored, err = tx.AddFact(ctx, contact("HB:20", "HB:1", "T1/00/1", 0), by(30))
+		return err
+	})
+	var lastChange uint64
+	count := func() (facts, changes int) {
+		t.Helper()
+		if err := s.ViewEngine(ctx, func(r central.EngineReader) error {
+			fs, err := r.AllFacts(ctx)
+			if err != nil {
+				return err
+			}
+			cs, err := r.Changes(ctx, 1, 0)
+			facts, changes = len(fs), len(cs)
+			if lastChange == 0 && len(cs) > 0 {
+				lastChange = cs[len(cs)-1].Seq
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return facts, changes
+	}
+	facts0, changes0 := count()
+
+	// Nothing kept when the batch names a site the store does not have,
+	// or when the transaction fails after the batch.
+	err := s.UpdateEngine(ctx, func(tx central.EngineTx) error {
+		_, err := tx.AddFacts(ctx, []central.Fact{contact("HB:21", "HB:1", "T1/00/2", 0), contact("HB:22", "HB:1", "T1/00/3", 0)}, by(31))
+		if err != nil {
+			return err
+		}
+		f := contact("HB:23", "HB:1", "T1/00/4", 0)
+		f.Site = "CP-9"
+		_, err = tx.AddFacts(ctx, []central.Fact{f}, by(31))
+		return err
+	})
+	if !errors.Is(err, central.ErrEngineInput) {
+		t.Fatalf("a batch naming an unknown site: got %v, want ErrEngineInput", err)
+	}
+	boom := errors.New("publishing failed")
+	if err := s.UpdateEngine(ctx, func(tx central.EngineTx) error {
+		if _, err := tx.AddFacts(ctx, []central.Fact{contact("HB:21", "HB:1", "T1/00/2", 0)}, by(31)); err != nil {
+			return err
+		}
+		return boom
+	}); err != boom {
+		t.Fatalf("got %v, want fn's error as it is", err)
+	}
+	if f, c := count(); f != facts0 || c != changes0 {
+		t.Fatalf("after failed batches: %d facts, %d audit records; want %d, %d", f, c, facts0, changes0)
+	}
+
+	batch := []central.Fact{
+		contact("HB:20", "HB:1", "T1/00/1", time.Minute), // stored already (another time: the same contact)
+		contact("HB:21", "HB:1", "T1/00/2", 0),
+		contact("HB:21", "HB:1", "T1/00/2", 0), // twice in the batch
+		contact("HB:20", "HB:3", "T1/00/1", 0), // the same passage, another case
+		{Holder: "HB:22", Kind: central.FactHome, At: engineT0, Area: "HB-WH-JA-C07", Source: "import:cases.csv:2"},
+	}
+	var added []central.Fact
+	mustUpdate(t, s, func(tx central.EngineTx) (err error) {
+		added, err = tx.AddFacts(ctx, batch, by(32))
+		if err != nil {
+			return err
+		}
+		// Within the transaction a second go adds nothing.
+		again, err := tx.AddFacts(ctx, batch, by(33))
+		if err == nil && len(again) != 0 {
+			err = fmt.Errorf("the same batch again added %d facts, want none", len(again))
+		}
+		return err
+	})
+	want := []central.Fact{batch[1], batch[3], batch[4]}
+	want[0].Area, want[1].Area = "HB-WH-JA", "HB-WH-JA"
+	// Numbers ascend in the order of the batch (PostgreSQL may skip
+	// those a rolled back transaction took).
+	for i := range want {
+		if i < len(added) && (added[i].Seq <= stored.Seq || i > 0 && added[i].Seq <= added[i-1].Seq) {
+			t.Errorf("fact %d added with seq %d after %d", i, added[i].Seq, stored.Seq)
+		}
+		if i < len(added) {
+			want[i].Seq = added[i].Seq
+		}
+	}
+	if !reflect.DeepEqual(added, want) {
+		t.Fatalf("added:\n%+v\nwant:\n%+v", added, want)
+	}
+	if f, c := count(); f != facts0+3 || c != changes0+3 {
+		t.Fatalf("after the batch: %d facts, %d audit records; want %d, %d", f, c, facts0+3, changes0+3)
+	}
+	_ = s.ViewEngine(ctx, func(r central.EngineReader) error {
+		cs, err := r.Changes(ctx, lastChange+1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range cs {
+			// The record AddFact writes for the same fact.
+			w, err := central.NewEngineChange(central.ChangeFactAdd, want[i].Holder, want[i], by(32))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Action != w.Action || c.Subject != w.Subject || !c.Time.Equal(w.Time) ||
+				c.By != w.By || c.Why != w.Why || string(c.Detail) != string(w.Detail) {
+				t.Errorf("audit record %d:\n%+v\nwant:\n%+v", i, c, w)
+			}
+		}
+		for _, h := range []string{"HB:20", "HB:21", "HB:22"} {
+			fs, err := r.Facts(ctx, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range fs {
+				if f.Seq > stored.Seq && !slices.ContainsFunc(want, func(w central.Fact) bool { return reflect.DeepEqual(w, f) }) {
+					t.Errorf("stored %+v, not among those added", f)
+				}
+			}
+		}
+		return nil
+	})
+	mustUpdate(t, s, func(tx central.EngineTx) error {
+		got, err := tx.AddFacts(ctx, nil, by(34))
+		if err == nil && len(got) != 0 {
+			err = fmt.Errorf("an empty batch added %v", got)
+		}
+		return err
+	})
 }
