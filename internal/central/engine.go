@@ -302,11 +302,14 @@ type EngineTx interface {
 	// AddFacts stores the facts of fs that are new, each checked and
 	// audited as AddFact does, and returns those added, with their Seq,
 	// in the order of fs. A fact is not new when its holder has one,
-	// stored or earlier in fs, of the same kind, source and value; it is
-	// left out without an audit record. Each site and area named is
+	// stored or earlier in fs, of the same kind, time, source and value;
+	// it is left out without an audit record. Each site and area named is
 	// looked up once. An error leaves the transaction to fail: nothing
 	// of fs is kept.
 	AddFacts(ctx context.Context, fs []Fact, by ChangeBy) ([]Fact, error)
+	// FactsOf returns the facts of the holders, in holder order as given
+	// and then Seq, in as few reads as the store can.
+	FactsOf(ctx context.Context, holders []string) ([]Fact, error)
 	// RemoveFact removes the fact with seq and returns it (ErrNoFact).
 	RemoveFact(ctx context.Context, seq uint64, by ChangeBy) (Fact, error)
 	// PutArea adds or replaces an area (ValidateArea against its parent).
@@ -486,9 +489,50 @@ func (t engineTx) AddFact(ctx context.Context, f Fact, by ChangeBy) (Fact, error
 }
 
 // factKey is what makes two facts of a holder the same to AddFacts.
-type factKey struct{ holder, kind, source, value string }
+type factKey struct {
+	holder, kind string
+	at           int64
+	source       string
+	value        string
+}
 
-func keyOf(f Fact) factKey { return factKey{f.Holder, string(f.Kind), f.Source, f.Value} }
+func keyOf(f Fact) factKey {
+	return factKey{f.Holder, string(f.Kind), f.At.UnixNano(), f.Source, f.Value}
+}
+
+func (t engineTx) FactsOf(ctx context.Context, holders []string) ([]Fact, error) {
+	if bp, ok := t.EnginePrimitives.(EngineBatchPrimitives); ok {
+		fs, err := bp.FactsOf(ctx, holders)
+		if err != nil {
+			return nil, err
+		}
+		// In the order of holders, as the fallback gives them.
+		by := map[string][]Fact{}
+		for _, f := range fs {
+			by[f.Holder] = append(by[f.Holder], f)
+		}
+		var out []Fact
+		for _, h := range holders {
+			out = append(out, by[h]...)
+			delete(by, h)
+		}
+		return out, nil
+	}
+	var out []Fact
+	seen := map[string]bool{}
+	for _, h := range holders {
+		if seen[h] {
+			continue
+		}
+		seen[h] = true
+		fs, err := t.Facts(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fs...)
+	}
+	return out, nil
+}
 
 func (t engineTx) AddFacts(ctx context.Context, fs []Fact, by ChangeBy) ([]Fact, error) {
 	if len(fs) == 0 {
@@ -505,24 +549,12 @@ func (t engineTx) AddFacts(ctx context.Context, fs []Fact, by ChangeBy) ([]Fact,
 		}
 	}
 	have := map[factKey]bool{}
-	if batch {
-		stored, err := bp.FactsOf(ctx, holders)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range stored {
-			have[keyOf(f)] = true
-		}
-	} else {
-		for _, h := range holders {
-			stored, err := t.Facts(ctx, h)
-			if err != nil {
-				return nil, err
-			}
-			for _, f := range stored {
-				have[keyOf(f)] = true
-			}
-		}
+	stored, err := t.FactsOf(ctx, holders)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range stored {
+		have[keyOf(f)] = true
 	}
 	sites := map[string]*Site{}
 	areas := map[string]bool{}

@@ -2,7 +2,7 @@ package engine
 
 import (
 	"context"
-	"fmt"
+	"slices"
 	"time"
 
 	"sentinel/internal/central"
@@ -67,50 +67,39 @@ func AddCases(ctx context.Context, st CaseStore, rows []CaseRow, derive bool, by
 	}
 	err := st.UpdateEngine(ctx, func(tx central.EngineTx) error {
 		rep.Cases, rep.Known, rep.Homes, rep.Contacts = 0, 0, 0, 0
-		seen := map[string]bool{}
-		have := func(holder string, match func(f central.Fact) bool) (bool, error) {
-			fs, err := tx.Facts(ctx, holder)
-			if err != nil {
-				return false, err
-			}
-			for _, f := range fs {
-				if match(f) {
-					return true, nil
-				}
-			}
-			return false, nil
+		// The cases' facts as stored, read at once; the loop adds to them
+		// what it records, so that a later row of the same holder sees it.
+		stored, err := tx.FactsOf(ctx, ids)
+		if err != nil {
+			return err
 		}
+		facts := map[string][]Fact{}
+		for _, f := range stored {
+			facts[f.Holder] = append(facts[f.Holder], f)
+		}
+		var add []Fact
 		for _, row := range rows {
-			key := fmt.Sprintf("%s %d", row.Holder, row.Confirmed.UnixNano())
-			dup, err := have(row.Holder, func(f central.Fact) bool { return f.Kind == KindConfirmed && f.At.Equal(row.Confirmed) })
-			if err != nil {
-				return err
-			}
-			if dup || seen[key] {
+			fs := facts[row.Holder]
+			if slices.ContainsFunc(fs, func(f central.Fact) bool { return f.Kind == KindConfirmed && f.At.Equal(row.Confirmed) }) {
 				rep.Known++
 				continue
 			}
-			seen[key] = true
 			src := row.Source
 			if src == "" {
 				src = by.By
 			}
-			if row.Home != "" {
-				fs, err := tx.Facts(ctx, row.Holder)
-				if err != nil {
-					return err
-				}
-				if homeAt(fs, row.Confirmed) != row.Home {
-					if _, err := tx.AddFact(ctx, Fact{Holder: row.Holder, Kind: KindHome, At: row.Confirmed, Area: row.Home, Source: src}, by); err != nil {
-						return err
-					}
-					rep.Homes++
-				}
+			if row.Home != "" && homeAt(fs, row.Confirmed) != row.Home {
+				h := Fact{Holder: row.Holder, Kind: KindHome, At: row.Confirmed, Area: row.Home, Source: src}
+				add, fs = append(add, h), append(fs, h)
+				rep.Homes++
 			}
-			if _, err := tx.AddFact(ctx, Fact{Holder: row.Holder, Kind: KindConfirmed, At: row.Confirmed, Source: src}, by); err != nil {
-				return err
-			}
+			c := Fact{Holder: row.Holder, Kind: KindConfirmed, At: row.Confirmed, Source: src}
+			add, fs = append(add, c), append(fs, c)
+			facts[row.Holder] = fs
 			rep.Cases++
+		}
+		if _, err := tx.AddFacts(ctx, add, by); err != nil {
+			return err
 		}
 		sites, err := tx.Sites(ctx)
 		if err != nil {

@@ -676,11 +676,13 @@ func testAddFacts(t *testing.T, s central.Store) {
 	}
 
 	batch := []central.Fact{
-		contact("HB:20", "HB:1", "T1/00/1", time.Minute), // stored already (another time: the same contact)
+		contact("HB:20", "HB:1", "T1/00/1", 0), // stored already
 		contact("HB:21", "HB:1", "T1/00/2", 0),
 		contact("HB:21", "HB:1", "T1/00/2", 0), // twice in the batch
 		contact("HB:20", "HB:3", "T1/00/1", 0), // the same passage, another case
 		{Holder: "HB:22", Kind: central.FactHome, At: engineT0, Area: "HB-WH-JA-C07", Source: "import:cases.csv:2"},
+		// The same source and value at another time: another fact.
+		{Holder: "HB:22", Kind: central.FactHome, At: engineT0.Add(time.Hour), Area: "HB-WH-JA-C07", Source: "import:cases.csv:2"},
 	}
 	var added []central.Fact
 	mustUpdate(t, s, func(tx central.EngineTx) (err error) {
@@ -695,7 +697,7 @@ func testAddFacts(t *testing.T, s central.Store) {
 		}
 		return err
 	})
-	want := []central.Fact{batch[1], batch[3], batch[4]}
+	want := []central.Fact{batch[1], batch[3], batch[4], batch[5]}
 	want[0].Area, want[1].Area = "HB-WH-JA", "HB-WH-JA"
 	// Numbers ascend in the order of the batch (PostgreSQL may skip
 	// those a rolled back transaction took).
@@ -710,8 +712,8 @@ func testAddFacts(t *testing.T, s central.Store) {
 	if !reflect.DeepEqual(added, want) {
 		t.Fatalf("added:\n%+v\nwant:\n%+v", added, want)
 	}
-	if f, c := count(); f != facts0+3 || c != changes0+3 {
-		t.Fatalf("after the batch: %d facts, %d audit records; want %d, %d", f, c, facts0+3, changes0+3)
+	if f, c := count(); f != facts0+4 || c != changes0+4 {
+		t.Fatalf("after the batch: %d facts, %d audit records; want %d, %d", f, c, facts0+4, changes0+4)
 	}
 	_ = s.ViewEngine(ctx, func(r central.EngineReader) error {
 		cs, err := r.Changes(ctx, lastChange+1, 0)
