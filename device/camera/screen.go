@@ -1,5 +1,7 @@
 package camera
 
+import "math"
+
 // The screen rejects frames without a code before any of the decoder's
 // passes runs: a fixed camera at a gate sees empty frames most of the
 // time, and every pass of Decode runs on an empty frame.
@@ -15,7 +17,9 @@ package camera
 // the 1:1:3:1:1 ratio of a finder pattern, of either polarity, whose
 // rings differ in grey level by more than noise does, and confirms each
 // along its column and, where the contrast allows, both diagonals (the
-// same ratio holds along every line through a finder's centre).
+// same ratio holds along every line through a finder's centre). At high
+// contrast it also checks the light ring between those lines
+// (lightRingHolds), which random module-sized cells rarely leave light.
 //
 // A frame passes when three such places could be the three finder
 // patterns of one code: module sizes within a factor maxFinderSizeRatio,
@@ -53,6 +57,7 @@ type screenScratch struct {
 	line     []byte
 	hits     []finder
 	delta    int // the grey-level step of an edge in this frame
+	lineLen  int // the length in steps of the pattern confirmLine last found
 	// ms is the mean module size, in pixels of the screened plane, of
 	// the three places that passed the frame; 0 when the frame passed
 	// because it was too busy to tell.
@@ -76,8 +81,10 @@ func (s *screenScratch) finderHint(p plane) bool {
 }
 
 // splitRuns splits line into alternate light and dark runs and returns
-// the start of each run after the first, and whether the first run is
-// dark. A run is found where the grey level has moved by more than delta
+// the start of each run followed by the line's end (so dst[0] is 0, and
+// run k spans dst[k] to dst[k+1]), and whether the first run is dark. A
+// run cut by the line's ends counts: a code without a quiet zone
+// (certificate PNGs) has its finders' outer rings at the image's edge. A run is found where the grey level has moved by more than delta
 // from its extreme (the darkest level of a dark run) towards the other
 // side; the edge between two runs is where the line crosses the middle
 // of their extremes, so that run lengths keep their ratios under blur
@@ -87,6 +94,7 @@ func splitRuns(dst, ext []int32, line []byte, delta int) (edges, exts []int32, f
 	if len(line) == 0 {
 		return dst, ext, false
 	}
+	dst = append(dst, 0)
 	lo, hi := int(line[0]), int(line[0])
 	loX, hiX := 0, 0
 	state := -1 // 0 light, 1 dark, -1 not yet known
@@ -146,6 +154,7 @@ func splitRuns(dst, ext []int32, line []byte, delta int) (edges, exts []int32, f
 		}
 		dst = append(dst, int32(x))
 	}
+	dst = append(dst, int32(len(line)))
 	return dst, ext, firstDark
 }
 
@@ -157,7 +166,7 @@ func (s *screenScratch) scanRow(p plane, row []byte, y int) bool {
 	s.edges, s.exts, firstDark = splitRuns(s.edges, s.exts, row, s.delta)
 	e := s.edges
 	// Five runs from e[i] on; the one from e[i] is dark when the first
-	// run (before e[0]) is light and i is even.
+	// run is and i is even.
 	for i := 0; i+5 < len(e); i++ {
 		var runs [5]int
 		for k := range runs {
@@ -166,16 +175,35 @@ func (s *screenScratch) scanRow(p plane, row []byte, y int) bool {
 		if _, ok := finderRatio(runs); !ok {
 			continue
 		}
-		dark := (i%2 == 0) != firstDark
+		dark := (i%2 == 0) == firstDark
 		contrast := ringContrast(row, int(e[i]), runs, dark)
 		if contrast < s.delta {
 			continue
 		}
 		cx := int(e[i+2]) + runs[2]/2
 		total := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
-		if s.confirmLine(p, cx, y, 0, 1, total, dark) &&
-			(contrast < screenDiagContrast || (s.confirmLine(p, cx, y, 1, 1, total, dark) && s.confirmLine(p, cx, y, 1, -1, total, dark))) &&
-			s.addHit(vec{float64(cx), float64(y)}, float64(total)) {
+		if !s.confirmLine(p, cx, y, 0, 1, total, dark) {
+			continue
+		}
+		if contrast >= screenDiagContrast {
+			// Every line through a finder's centre is at least as long as
+			// the pattern is wide, and the shortest of four lines 45° apart
+			// is at most 8 % longer.
+			width := float64(min(total, s.lineLen))
+			if !s.confirmLine(p, cx, y, 1, 1, total, dark) {
+				continue
+			}
+			width = min(width, math.Sqrt2*float64(s.lineLen))
+			if !s.confirmLine(p, cx, y, 1, -1, total, dark) {
+				continue
+			}
+			width = min(width, math.Sqrt2*float64(s.lineLen))
+			centre := meanLevel(row[e[i+2]:e[i+3]])
+			if !lightRingHolds(p, float64(cx), float64(y), width/7, centre, contrast, dark) {
+				continue
+			}
+		}
+		if s.addHit(vec{float64(cx), float64(y)}, float64(total)) {
 			return true
 		}
 	}
@@ -223,11 +251,11 @@ func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark bool)
 	for k < len(e) && int(e[k]) <= c {
 		k++
 	}
-	// Run k spans [e[k-1], e[k]) (k = 0: from the line's start).
+	// Run k-1 spans [e[k-1], e[k]).
 	if k < 3 || k+2 >= len(e) {
 		return false
 	}
-	if runDark := ((k-1)%2 == 0) != firstDark; runDark != dark {
+	if runDark := ((k-1)%2 == 0) == firstDark; runDark != dark {
 		return false
 	}
 	var v [5]int
@@ -238,7 +266,60 @@ func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark bool)
 		return false
 	}
 	vt := v[0] + v[1] + v[2] + v[3] + v[4]
+	s.lineLen = vt
 	return 4*vt >= total && 2*vt <= 5*total
+}
+
+// lightRingHolds reports whether the light ring around a finder-like
+// place at (x, y), with modules of ms pixels, is lighter (for a dark
+// centre) than the centre's level by half the rings' contrast between
+// the four lines through the centre, which the row, column and diagonal
+// checks have already seen. It samples eight points 2.25 modules from
+// the centre, half-way between those lines: at any rotation of a
+// finder they fall in its light 5×5 ring (1.5 to 2.5 modules from the
+// centre along the code's axes) when ms is within 8 % above the true
+// size, as the shortest of the four lines gives it. Random module-sized
+// cells pass the four lines by chance far more often than they also
+// leave the eight cells between them light. One sample may miss, for
+// blur and perspective.
+func lightRingHolds(p plane, x, y, ms float64, centre, contrast int, dark bool) bool {
+	const r = 2.25
+	misses := 0
+
+	for _, d := range ringDirs {
+		xx := int(x + r*ms*d.x + 0.5)
+		yy := int(y + r*ms*d.y + 0.5)
+		ok := false
+		if xx >= 0 && yy >= 0 && xx < p.w && yy < p.h {
+			v := int(p.pix[yy*p.stride+xx])
+			if dark {
+				ok = 2*(v-centre) > contrast
+			} else {
+				ok = 2*(centre-v) > contrast
+			}
+		}
+		if !ok {
+			if misses++; misses > 1 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ringDirs are the unit vectors at 22.5° + k·45°.
+var ringDirs = [8]vec{
+	{0.9239, 0.3827}, {0.3827, 0.9239}, {-0.3827, 0.9239}, {-0.9239, 0.3827},
+	{-0.9239, -0.3827}, {-0.3827, -0.9239}, {0.3827, -0.9239}, {0.9239, -0.3827},
+}
+
+// meanLevel returns the mean grey level of line.
+func meanLevel(line []byte) int {
+	sum := 0
+	for _, v := range line {
+		sum += int(v)
+	}
+	return sum / max(len(line), 1)
 }
 
 // ringContrast returns by how much every ring of the centre's colour
