@@ -57,9 +57,27 @@ func TestAddCases(t *testing.T) {
 			if rep.Cases != 0 || rep.Known != 1 || rep.Contacts != 0 || rep.Homes != 0 {
 				t.Errorf("second import %+v", rep)
 			}
+			// One import naming ZJ:4 twice at one time and again a day
+			// later, from the same source: two cases, one known, one home
+			// (the later row sees the home the earlier one added).
+			again := []CaseRow{
+				{Line: 2, Holder: "ZJ:4", Confirmed: day(11), Home: "ZJ-HZ-XH", Source: "import:more.csv"},
+				{Line: 3, Holder: "ZJ:4", Confirmed: day(11), Home: "ZJ-HZ-XH", Source: "import:more.csv"},
+				{Line: 4, Holder: "ZJ:4", Confirmed: day(12), Home: "ZJ-HZ-XH", Source: "import:more.csv"},
+			}
+			rep, err = AddCases(ctx, noAllFacts{st}, again, false, by, day(12, 12, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Cases != 2 || rep.Known != 1 || rep.Homes != 1 {
+				t.Errorf("import naming one holder thrice %+v", rep)
+			}
 			var snap *Snapshot
 			if err := st.ViewEngine(ctx, func(r central.EngineReader) (err error) { snap, err = Load(ctx, r); return err }); err != nil {
 				t.Fatal(err)
+			}
+			if got := snap.Holder("ZJ:4").Facts; len(got) != 3 || got[1].Kind != KindConfirmed || got[2].Kind != KindConfirmed || !got[2].At.Equal(day(12)) {
+				t.Errorf("ZJ:4's facts %+v, want a home and confirmations on the 11th and 12th", got)
 			}
 			w := snap.World()
 			for h, want := range map[string]string{"ZJ:1": "confirmed", "ZJ:2": "close-contact", "ZJ:3": "close-contact"} {
