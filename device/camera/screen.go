@@ -1,7 +1,5 @@
 package camera
 
-import "math"
-
 // The screen rejects frames without a code before any of the decoder's
 // passes runs: a fixed camera at a gate sees empty frames most of the
 // time, and every pass of Decode runs on an empty frame.
@@ -17,9 +15,7 @@ import "math"
 // the 1:1:3:1:1 ratio of a finder pattern, of either polarity, whose
 // rings differ in grey level by more than noise does, and confirms each
 // along its column and, where the contrast allows, both diagonals (the
-// same ratio holds along every line through a finder's centre). At high
-// contrast it also checks the light ring between those lines
-// (lightRingHolds), which random module-sized cells rarely leave light.
+// same ratio holds along every line through a finder's centre).
 //
 // A frame passes when three such places could be the three finder
 // patterns of one code: module sizes within a factor maxFinderSizeRatio,
@@ -57,7 +53,6 @@ type screenScratch struct {
 	line     []byte
 	hits     []finder
 	delta    int // the grey-level step of an edge in this frame
-	lineLen  int // the length in steps of the pattern confirmLine last found
 	// ms is the mean module size, in pixels of the screened plane, of
 	// the three places that passed the frame; 0 when the frame passed
 	// because it was too busy to tell.
@@ -182,28 +177,9 @@ func (s *screenScratch) scanRow(p plane, row []byte, y int) bool {
 		}
 		cx := int(e[i+2]) + runs[2]/2
 		total := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
-		if !s.confirmLine(p, cx, y, 0, 1, total, dark) {
-			continue
-		}
-		if contrast >= screenDiagContrast {
-			// Every line through a finder's centre is at least as long as
-			// the pattern is wide, and the shortest of four lines 45° apart
-			// is at most 8 % longer.
-			width := float64(min(total, s.lineLen))
-			if !s.confirmLine(p, cx, y, 1, 1, total, dark) {
-				continue
-			}
-			width = min(width, math.Sqrt2*float64(s.lineLen))
-			if !s.confirmLine(p, cx, y, 1, -1, total, dark) {
-				continue
-			}
-			width = min(width, math.Sqrt2*float64(s.lineLen))
-			centre := meanLevel(row[e[i+2]:e[i+3]])
-			if !lightRingHolds(p, float64(cx), float64(y), width/7, centre, contrast, dark) {
-				continue
-			}
-		}
-		if s.addHit(vec{float64(cx), float64(y)}, float64(total)) {
+		if s.confirmLine(p, cx, y, 0, 1, total, dark) &&
+			(contrast < screenDiagContrast || (s.confirmLine(p, cx, y, 1, 1, total, dark) && s.confirmLine(p, cx, y, 1, -1, total, dark))) &&
+			s.addHit(vec{float64(cx), float64(y)}, float64(total)) {
 			return true
 		}
 	}
@@ -266,60 +242,7 @@ func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark bool)
 		return false
 	}
 	vt := v[0] + v[1] + v[2] + v[3] + v[4]
-	s.lineLen = vt
 	return 4*vt >= total && 2*vt <= 5*total
-}
-
-// lightRingHolds reports whether the light ring around a finder-like
-// place at (x, y), with modules of ms pixels, is lighter (for a dark
-// centre) than the centre's level by half the rings' contrast between
-// the four lines through the centre, which the row, column and diagonal
-// checks have already seen. It samples eight points 2.25 modules from
-// the centre, half-way between those lines: at any rotation of a
-// finder they fall in its light 5×5 ring (1.5 to 2.5 modules from the
-// centre along the code's axes) when ms is within 8 % above the true
-// size, as the shortest of the four lines gives it. Random module-sized
-// cells pass the four lines by chance far more often than they also
-// leave the eight cells between them light. One sample may miss, for
-// blur and perspective.
-func lightRingHolds(p plane, x, y, ms float64, centre, contrast int, dark bool) bool {
-	const r = 2.25
-	misses := 0
-
-	for _, d := range ringDirs {
-		xx := int(x + r*ms*d.x + 0.5)
-		yy := int(y + r*ms*d.y + 0.5)
-		ok := false
-		if xx >= 0 && yy >= 0 && xx < p.w && yy < p.h {
-			v := int(p.pix[yy*p.stride+xx])
-			if dark {
-				ok = 2*(v-centre) > contrast
-			} else {
-				ok = 2*(centre-v) > contrast
-			}
-		}
-		if !ok {
-			if misses++; misses > 1 {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// ringDirs are the unit vectors at 22.5° + k·45°.
-var ringDirs = [8]vec{
-	{0.9239, 0.3827}, {0.3827, 0.9239}, {-0.3827, 0.9239}, {-0.9239, 0.3827},
-	{-0.9239, -0.3827}, {-0.3827, -0.9239}, {0.3827, -0.9239}, {0.9239, -0.3827},
-}
-
-// meanLevel returns the mean grey level of line.
-func meanLevel(line []byte) int {
-	sum := 0
-	for _, v := range line {
-		sum += int(v)
-	}
-	return sum / max(len(line), 1)
 }
 
 // ringContrast returns by how much every ring of the centre's colour

