@@ -65,6 +65,9 @@ type PurgeReport struct {
 	Through  Seq     `json:"through"`   // last record deleted so far (the anchor)
 	DiskUsed float64 `json:"disk_used"` // fraction of the file system in use, -1 if unknown
 	Early    bool    `json:"early"`     // acknowledged records were purged regardless of age
+	// MovedAside are the moved-aside journal files and their delivered
+	// salvages deleted (PurgeMovedAside).
+	MovedAside []string `json:"moved_aside,omitempty"`
 }
 
 // purgeChunk bounds the records one purge transaction deletes.
@@ -76,7 +79,9 @@ const purgeChunk = 4096
 // the hash of the last deleted record is kept so that Verify still checks
 // the rest. When the file system is more than DiskLimit full, it deletes
 // every acknowledged record regardless of age and raises AlarmDisk.
-// Unacknowledged records are never purged.
+// Unacknowledged records are never purged. It then deletes the journal
+// files moved aside whose salvage the centre holds, by the same age and
+// the same disk limit (PurgeMovedAside).
 func (j *Journal) Purge(now time.Time) (PurgeReport, error) {
 	rep := PurgeReport{DiskUsed: -1}
 	err := j.use(func() error {
@@ -99,6 +104,11 @@ func (j *Journal) Purge(now time.Time) (PurgeReport, error) {
 	})
 	if err != nil {
 		return rep, fmt.Errorf("purge journal: %w", err)
+	}
+	moved, err := PurgeMovedAside(j.path, j.opts.Retention, now, rep.Early)
+	rep.MovedAside = moved
+	if err != nil {
+		return rep, err
 	}
 	if rep.Early {
 		j.raise(Alarm{Kind: AlarmDisk, At: now, Message: fmt.Sprintf(
