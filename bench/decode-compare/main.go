@@ -10,6 +10,7 @@
 //	go run ./bench/decode-compare -frames DIR [-json]
 //	go run ./bench/decode-compare -corpus DIR [-json]
 //	go run ./bench/decode-compare -write DIR [-held N]
+//	go run ./bench/decode-compare -write DIR -foreign N [-seed S]
 //
 // -dir renders the camtest set (device/camera/camtest.Set, parameters
 // fixed in the repository) into DIR unless it is there already, and adds
@@ -23,7 +24,8 @@
 // p95 and worst CPU milliseconds per frame (frames without a code count in
 // the times, not in total; a decode of one counts in false). -write
 // renders the set (or, with -held N, N drawn held-out frames per variant
-// and size) into such a directory.
+// and size) into such a directory; with -foreign N, N frames per variant
+// and size from the independent generator device/camera/foreign.
 //
 // Frames are decoded from grey planes already in memory, in -rounds
 // interleaved rounds; a frame's time is the median over the rounds of the

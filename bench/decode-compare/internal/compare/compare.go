@@ -27,6 +27,7 @@ import (
 
 	"sentinel/device/camera"
 	"sentinel/device/camera/camtest"
+	"sentinel/device/camera/foreign"
 )
 
 // A Frame is one grey image already in memory, with the payload it must
@@ -141,6 +142,8 @@ func Main(args []string, stdout, stderr io.Writer, native ...Factory) int {
 	asJSON := fs.Bool("json", false, "print one JSON object per decoder on standard output and nothing else")
 	write := fs.String("write", "", "write camtest frames with a "+ManifestName+" to this directory and exit")
 	held := fs.Int("held", 0, "with -write: this many drawn held-out frames per variant and frame size instead of the set")
+	foreignN := fs.Int("foreign", 0, "with -write: this many frames per variant and frame size from the independent generator (device/camera/foreign) instead of the camtest set")
+	seed := fs.Uint64("seed", foreign.DefaultSeed, "with -write -foreign: the first seed of the draw")
 	hard := fs.Int("hard", 0, "with -write: this many drawn held-out frames per frame size of the harder bands (camtest.HeldHard: blur of 0.5-0.9 modules) instead of the set, or besides -held")
 	rounds := fs.Int("rounds", 5, "rounds over all frames; a frame's time is its median over the rounds")
 	if err := fs.Parse(args); err != nil {
@@ -148,6 +151,23 @@ func Main(args []string, stdout, stderr io.Writer, native ...Factory) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "decode-compare: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *write != "" && *foreignN > 0 {
+		if *held > 0 || *hard > 0 {
+			fmt.Fprintln(stderr, "decode-compare: -foreign writes its own set: leave out -held and -hard")
+			return 2
+		}
+		specs := foreign.Set(*foreignN, *seed)
+		if err := WriteForeign(*write, specs); err != nil {
+			fmt.Fprintln(stderr, "decode-compare: write frames:", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "decode-compare: wrote %d frames of the independent generator and %s to %s\n", len(specs), ManifestName, *write)
+		return 0
+	}
+	if *foreignN > 0 {
+		fmt.Fprintln(stderr, "decode-compare: -foreign N needs -write DIR; then read the set with -frames DIR")
 		return 2
 	}
 	if *write != "" {

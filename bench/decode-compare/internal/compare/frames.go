@@ -4,15 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"sentinel/device/camera"
 	"sentinel/device/camera/camtest"
+	"sentinel/device/camera/foreign"
 )
 
 // ManifestName is the file in a frame directory that lists its frames.
@@ -29,6 +33,8 @@ type manifestEntry struct {
 	Width   int    `json:"width,omitempty"`
 	Height  int    `json:"height,omitempty"`
 	Seed    uint64 `json:"seed,omitempty"`
+	// Params says what a generator drew for the frame (informative).
+	Params string `json:"params,omitempty"`
 }
 
 // maxManifestLine bounds one line of a manifest (a payload of a version
@@ -202,6 +208,48 @@ func WriteFrames(dir string, specs []camtest.Spec) error {
 				e.Text = string(want)
 			}
 		}
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, ManifestName), man.Bytes(), 0o644)
+}
+
+// WriteForeign renders specs of the independent generator
+// (device/camera/foreign) into dir as PNG files, on every CPU, and writes
+// their manifest.jsonl.
+func WriteForeign(dir string, specs []foreign.Spec) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	entries := make([]manifestEntry, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.NumCPU() {
+		wg.Go(func() {
+			for i := range next {
+				s := specs[i]
+				fr, err := foreign.Render(s)
+				if err == nil {
+					err = writePNG(filepath.Join(dir, s.Name()+".png"), fr.Img)
+				}
+				errs[i] = err
+				entries[i] = manifestEntry{File: s.Name() + ".png", Text: fr.Text, Variant: string(s.Variant), Width: s.Width, Height: s.Height, Seed: s.Seed, Params: fr.Params}
+			}
+		})
+	}
+	for i := range specs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var man bytes.Buffer
+	enc := json.NewEncoder(&man)
+	for _, e := range entries {
 		if err := enc.Encode(e); err != nil {
 			return err
 		}

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"sentinel/device/camera/camtest"
+	"sentinel/device/camera/foreign"
 )
 
 // TestWriteFramesRoundTrip writes camtest frames with their manifest,
@@ -135,4 +137,49 @@ func FuzzParsePGM(f *testing.F) {
 			t.Fatalf("%d pixels for %v", len(img.Pix), img.Rect)
 		}
 	})
+}
+
+// TestWriteForeignRoundTrip writes frames of the independent generator
+// and reads them back as -frames does: the same pixels and payloads, and
+// what was drawn kept in the manifest.
+func TestWriteForeignRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	specs := []foreign.Spec{
+		{Width: 320, Height: 240, Variant: foreign.Print, Seed: 5},
+		{Width: 320, Height: 240, Variant: foreign.Empty, Seed: 6},
+	}
+	if err := WriteForeign(dir, specs); err != nil {
+		t.Fatal(err)
+	}
+	frames, err := ReadFrames(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(frames) != len(specs) {
+		t.Fatalf("read %d frames, want %d", len(frames), len(specs))
+	}
+	for i, s := range specs {
+		want, err := foreign.Render(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := frames[i]
+		if got.Name != s.Name()+".png" || got.Variant != string(s.Variant) {
+			t.Errorf("frame %d: %s %s, want %s", i, got.Name, got.Variant, s.Name())
+		}
+		if string(got.Want) != want.Text || (want.Text == "") != (got.Want == nil) {
+			t.Errorf("%s: payload %q, want %q", s.Name(), got.Want, want.Text)
+		}
+		if !bytes.Equal(got.Img.Pix, want.Img.Pix) {
+			t.Errorf("%s: pixels differ from a fresh render", s.Name())
+		}
+	}
+	man, _ := os.ReadFile(filepath.Join(dir, ManifestName))
+	if !strings.Contains(string(man), `"params":"v`) {
+		t.Errorf("manifest keeps no params:\n%s", man)
+	}
+	var stderr bytes.Buffer
+	if code := Main([]string{"-foreign", "1", "-frames", dir}, io.Discard, &stderr); code != 2 {
+		t.Errorf("-foreign without -write: exit %d, want 2 (%s)", code, stderr.String())
+	}
 }
