@@ -64,7 +64,7 @@ func OpenCamera(ctx context.Context, c firmwareconfig.Camera, opts *CameraOpts) 
 		}
 		return &pacedReplay{src: camera.NewReplay(files, true), interval: time.Second / time.Duration(fps), clock: opts.Pace}, nil
 	}
-	return nil, fmt.Errorf("camera source %q is not supported", c.Source)
+	return nil, fmt.Errorf("camera source %q is %w", c.Source, ErrCameraUnsupported)
 }
 
 // replayFiles lists the PNG and JPEG files in dir, in name order.

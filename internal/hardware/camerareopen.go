@@ -3,6 +3,7 @@ package hardware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"io"
 	"io/fs"
@@ -14,11 +15,17 @@ import (
 	"sentinel/internal/backoff"
 )
 
+// ErrCameraUnsupported is matched by OpenCamera's error for a camera source
+// this build cannot open: a configuration that can never work, refused at
+// start. Every other error of a camera is a fault of the device, its cable
+// or its stream, which may clear: the camera is tried again.
+var ErrCameraUnsupported = errors.New("not supported (use v4l2, mjpeg, ffmpeg or replay)")
+
 // CameraAbsent reports whether err, from OpenCamera or a camera's frames,
 // means the camera is not there now (unplugged, another /dev/videoN, not
-// yet attached at boot, held by another program) rather than configured so
-// that it can never work. An absent camera is tried again; a configuration
-// that cannot work is an error at start.
+// yet attached at boot, held by another program), as opposed to a camera
+// that is there but refuses (permission, a format or stream it will not
+// start, an I/O error). Both are tried again; the words differ.
 func CameraAbsent(err error) bool {
 	if err == nil {
 		return false
@@ -27,17 +34,27 @@ func CameraAbsent(err error) bool {
 		errors.Is(err, syscall.ENXIO) || errors.Is(err, syscall.EBUSY)
 }
 
+// CameraFaultAfter is how many frames in a row a camera may fail before it
+// is closed and opened again: one bad frame (a corrupt JPEG from a webcam)
+// is skipped, a device that fails every frame is reopened.
+const CameraFaultAfter = 3
+
 // ReopenCamera is a camera's frames that (re)opens the camera while it is
-// absent: after a failed open or an unplug, each Next waits the next
-// backoff delay, then opens again. It is the camera's counterpart of the
-// scanners' reopening, for CameraSource, which shows the fault while Next
-// fails.
+// absent or refuses: after a failed open, an unplug, a stream that ended
+// or frames that keep failing, each Next waits the next backoff delay,
+// then opens again. It is the camera's counterpart of the scanners'
+// reopening, for CameraSource, which shows the fault while Next fails.
 type ReopenCamera struct {
 	open func(context.Context) (camera.FrameSource, error)
-	// OnAbsent is called once when the camera goes missing (with why),
-	// OnBack once when it is open again. Set them before the first Next.
+	// OnAbsent is called once when the camera goes missing or starts to
+	// fail (with why), OnBack once when it is open again. Set them before
+	// the first Next.
 	OnAbsent func(error)
 	OnBack   func()
+	// Live says the frames never end (a V4L2 device, an MJPEG stream, an
+	// ffmpeg process): io.EOF means the stream dropped, and the camera is
+	// opened again. Otherwise (a replay of files) io.EOF is the end.
+	Live bool
 	// Sleep waits between attempts; nil means a timer (tests replace it).
 	Sleep func(context.Context, time.Duration) error
 
@@ -47,6 +64,7 @@ type ReopenCamera struct {
 	src     camera.FrameSource
 	pending error // the failed first open, reported by the first Next
 	closed  bool
+	fails   int // frames failed in a row
 }
 
 var (
@@ -82,18 +100,37 @@ func (r *ReopenCamera) Next(ctx context.Context) (*image.Gray, error) {
 		}
 	}
 	img, err := src.Next(ctx)
-	if err != nil && ctx.Err() == nil && CameraAbsent(err) {
-		// Unplugged: release the device and open it again later.
+	if err == nil || ctx.Err() != nil {
 		r.mu.Lock()
-		if r.src == src {
-			r.src = nil
-			r.bo.Reset()
-		}
+		r.fails = 0
 		r.mu.Unlock()
-		closeFrames(src)
-		if r.OnAbsent != nil {
-			r.OnAbsent(err)
-		}
+		return img, err
+	}
+	ended := errors.Is(err, io.EOF)
+	if ended && !r.Live {
+		return img, err // the replay's end
+	}
+	r.mu.Lock()
+	r.fails++
+	drop := CameraAbsent(err) || ended || r.fails >= CameraFaultAfter
+	if drop && r.src == src {
+		// Unplugged, the stream ended, or the device fails every frame:
+		// release it and open it again later.
+		r.src = nil
+		r.fails = 0
+		r.bo.Reset()
+	}
+	r.mu.Unlock()
+	if !drop {
+		return img, err
+	}
+	closeFrames(src)
+	if ended {
+		// Not io.EOF: the caller would take it for the end of the frames.
+		err = fmt.Errorf("camera stream ended (%v): it is opened again", err)
+	}
+	if r.OnAbsent != nil {
+		r.OnAbsent(err)
 	}
 	return img, err
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"io/fs"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -116,5 +118,89 @@ func TestCameraAbsent(t *testing.T) {
 		if got := CameraAbsent(c.err); got != c.want {
 			t.Errorf("CameraAbsent(%v) = %v, want %v", c.err, got, c.want)
 		}
+	}
+}
+
+// scripted returns its errors in turn, then frames.
+type scripted struct {
+	errs   []error
+	closed int
+}
+
+func (s *scripted) Next(context.Context) (*image.Gray, error) {
+	if len(s.errs) > 0 {
+		err := s.errs[0]
+		s.errs = s.errs[1:]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return image.NewGray(image.Rect(0, 0, 1, 1)), nil
+}
+
+func (s *scripted) Close() error { s.closed++; return nil }
+
+// TestReopenCameraRefuses: a camera that is there but fails is opened
+// again when its frames keep failing or its live stream ends; one bad
+// frame is skipped, and a replay's end stays the end.
+func TestReopenCameraRefuses(t *testing.T) {
+	ctx := context.Background()
+	eio := fmt.Errorf("wait for frame: %w", syscall.EIO)
+	badFrame := errors.New("MJPEG frame: invalid JPEG format")
+	for _, c := range []struct {
+		name   string
+		live   bool
+		errs   []error
+		reopen bool // after the errors, the camera was opened again
+	}{
+		{"one bad frame", true, []error{badFrame, nil}, false},
+		{"two bad frames apart", true, []error{badFrame, badFrame, nil, badFrame}, false},
+		{"I/O errors in a row", true, []error{eio, eio, eio}, true},
+		{"live stream ended", true, []error{fmt.Errorf("ffmpeg: exit status 1 (after %w)", io.EOF)}, true},
+		{"replay ended", false, []error{io.EOF}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var opened []*scripted
+			open := func(context.Context) (camera.FrameSource, error) {
+				s := &scripted{}
+				opened = append(opened, s)
+				return s, nil
+			}
+			first := &scripted{errs: slices.Clone(c.errs)}
+			r := NewReopenCamera(open, first, nil, backoff.Backoff{Min: time.Second, Max: 3 * time.Second})
+			r.Live = c.live
+			r.Sleep = func(context.Context, time.Duration) error { return nil }
+			faults := 0
+			r.OnAbsent = func(error) { faults++ }
+			var last error
+			for range len(c.errs) {
+				_, err := r.Next(ctx)
+				if err != nil {
+					last = err
+				}
+			}
+			if c.live && errors.Is(last, io.EOF) {
+				t.Errorf("a live stream's end reached the caller as io.EOF (%v): its reader would stop for good", last)
+			}
+			_, err := r.Next(ctx)
+			if c.name == "replay ended" {
+				if !errors.Is(last, io.EOF) || len(opened) != 0 {
+					t.Errorf("replay: got %v and %d opens, want io.EOF and none", last, len(opened))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Next after the errors: %v", err)
+			}
+			if got := len(opened) == 1; got != c.reopen {
+				t.Errorf("opened again %d times, want reopen %v", len(opened), c.reopen)
+			}
+			if c.reopen && (first.closed != 1 || faults != 1) {
+				t.Errorf("the failing camera closed %d times, told %d times; want 1, 1", first.closed, faults)
+			}
+			if !c.reopen && (first.closed != 0 || faults != 0) {
+				t.Errorf("a working camera closed %d times, told %d faults; want 0, 0", first.closed, faults)
+			}
+		})
 	}
 }

@@ -151,15 +151,17 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 }
 
 // openCamera opens lane l's camera. A camera that is absent now (unplugged,
-// another /dev/videoN, not yet attached, busy) is no error: the lane keeps
-// its other sources, the camera is opened again in the background, and the
-// guard's display and /metrics show its fault until it answers. A camera
-// configured so that it cannot work is an error.
+// another /dev/videoN, not yet attached, busy) or that is there but refuses
+// (no permission, a format or stream it will not start, I/O errors, a
+// stream that drops) is no error: the lane keeps its other sources, the
+// camera is opened again in the background with a growing delay, and the
+// guard's display and /metrics show its fault until it answers. Only a
+// camera source this build cannot open is an error.
 func (d *daemon) openCamera(ctx context.Context, l firmwareconfig.Lane) (*sentinelhw.ReopenCamera, error) {
 	c := *l.Camera
 	open := func(ctx context.Context) (camera.FrameSource, error) { return d.hw.camera(ctx, c) }
 	src, err := open(ctx)
-	if err != nil && !sentinelhw.CameraAbsent(err) {
+	if errors.Is(err, sentinelhw.ErrCameraUnsupported) {
 		return nil, err
 	}
 	retry := d.hw.cameraRetry
@@ -175,21 +177,27 @@ func (d *daemon) openCamera(ctx context.Context, l firmwareconfig.Lane) (*sentin
 	if every == 0 {
 		every = max(retry.Max, retry.Min)
 	}
-	absent := func(err error) {
-		why := "not found: check the cable"
-		if errors.Is(err, syscall.EBUSY) {
+	fault := func(err error) {
+		why := "does not work: check its cable, power and settings (sentinelctl selftest --lane " + l.Name + ")"
+		switch {
+		case errors.Is(err, syscall.EBUSY):
 			why = "is busy: another program uses it; stop that program"
+		case sentinelhw.CameraAbsent(err):
+			why = "not found: check the cable"
+		case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+			why = "refuses access: the sentinel user must be in the video group"
 		}
 		d.logger.Warn(fmt.Sprintf("camera %s %s; %s, and the camera is tried again every %s", what, why, others, every),
 			"lane", l.Name, "error", err)
 	}
 	r := sentinelhw.NewReopenCamera(open, src, err, retry)
-	r.OnAbsent = absent
+	r.Live = c.Source != firmwareconfig.CameraReplay
+	r.OnAbsent = fault
 	r.OnBack = func() {
 		d.logger.Info(fmt.Sprintf("camera %s is back: the lane reads codes from it again", what), "lane", l.Name)
 	}
 	if err != nil {
-		absent(err)
+		fault(err)
 	}
 	return r, nil
 }

@@ -321,7 +321,7 @@ func TestBrowser(t *testing.T) {
 	degraded.Online = false
 	degraded.LastSync = clk.Now().Add(-26 * time.Hour)
 	degraded.OverridesLockedUntil = clk.Now().Add(30 * time.Minute)
-	degraded.Lanes = []LaneStatus{{Name: "in-1", Scanner: DeviceOK, Camera: DeviceOK, Thermometer: DeviceFault}}
+	degraded.Lanes = []LaneStatus{{Name: "in-1", Scanner: DeviceOK, Camera: DeviceFault, Thermometer: DeviceFault}}
 	degraded.Bundles = []Bundle{
 		{Kind: trust.KindTrust, Freshness: trust.FreshnessGrace, NoValueSets: true},
 		{Kind: trust.KindStatusBase, Freshness: trust.FreshnessStale},
@@ -333,7 +333,7 @@ func TestBrowser(t *testing.T) {
 		Message: map[string]string{"en": "The terminal cannot record passages: keep the gate shut and switch to the manual procedure.", "zh": "终端无法记录通行：保持闸门关闭，改用人工流程。"}})
 	waitFor("manual", laneShows("deny", "Chen *")+` && !!document.getElementById('banner-manual')`)
 	got = check("manual", "", want{outcome: "deny", shape: "octagon", word: "STOP", contains: []string{"thermometer fault", "NOT RECORDED"}, banners: []string{"MANUAL PROCEDURE"}})
-	for _, w := range []string{"Thermometer FAULT", "Status list STALE", "Keys grace", "no EU value sets: EU certificate codes not checked", "EU rules AT 21/25 valid now"} {
+	for _, w := range []string{"Thermometer FAULT", "Camera FAULT: use the scanner, tell your supervisor", "Status list STALE", "Keys grace", "no EU value sets: EU certificate codes not checked", "EU rules AT 21/25 valid now"} {
 		if !strings.Contains(got.Health, w) {
 			t.Errorf("manual: health shows %q, want %q", got.Health, w)
 		}
@@ -403,6 +403,21 @@ func TestBrowser(t *testing.T) {
 	check("zh two lanes", "out-1", want{outcome: "admit", shape: "circle", word: "通行", contains: []string{"欧阳 *", "闸门已开"}})
 	check("zh two lanes", "in-1", want{outcome: "deny", shape: "octagon", word: "禁止通行", contains: []string{"红码。拒绝通行。"}, override: true})
 	shoot("12-zh-two-lanes")
+
+	// A camera that refuses: the guard reads what to do, in Chinese; a
+	// lane with no scanner says to check the codes by hand.
+	s.SetStatus(Status{Online: true, LastSync: clk.Now(), Lanes: []LaneStatus{
+		{Name: "in-1", Scanner: DeviceOK, Camera: DeviceFault, Thermometer: DeviceOK},
+		{Name: "out-1", Scanner: DeviceAbsent, Camera: DeviceFault, Thermometer: DeviceAbsent},
+	}, Bundles: healthy.Bundles})
+	waitFor("camera faults in Chinese", `document.getElementById('health').textContent.includes('in-1 摄像头故障：请用扫码器扫码，并告知主管')`)
+	got, err := read(ctx, "")
+	if err != nil {
+		t.Fatalf("zh camera fault: read the page: %v", err)
+	}
+	if !strings.Contains(got.Health, "out-1 摄像头故障：请人工核验每个健康码，并告知主管") {
+		t.Errorf("zh camera fault: health shows %q, want the lane without a scanner told to check by hand", got.Health)
+	}
 
 	// The daemon stops: the page hides the last verdict and says so.
 	s.Close()

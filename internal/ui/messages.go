@@ -72,6 +72,8 @@ var catalogue = map[string][2]string{
 	"dev.fault":               {"FAULT", "故障"},
 	"dev.none":                {"none", "未安装"},
 	"dev.unknown":             {"?", "未知"},
+	"dev.camerafault":         {"Camera FAULT: use the scanner, tell your supervisor", "摄像头故障：请用扫码器扫码，并告知主管"},
+	"dev.camerafault.alone":   {"Camera FAULT: check every code by hand, tell your supervisor", "摄像头故障：请人工核验每个健康码，并告知主管"},
 	"bundle.trust":            {"Keys", "密钥"},
 	"bundle.status-base":      {"Status list", "状态名单"},
 	"bundle.status-delta":     {"Status update", "状态更新"},

@@ -288,7 +288,14 @@
         const state = lane.devices[dev] || 'unknown';
         if (state === 'none') continue;
         const cls = state === 'ok' ? 'ok' : state === 'fault' ? 'bad' : 'unknown';
-        const s = stItem(h, cls, (multi ? lane.name + ' ' : '') + t('dev.' + dev) + ' ' + t('dev.' + state));
+        let words = t('dev.' + dev) + ' ' + t('dev.' + state);
+        // A broken camera says what to do: the lane's scanner still
+        // reads, or there is nothing left but the guard's eyes.
+        if (dev === 'camera' && state === 'fault') {
+          const scans = lane.devices.scanner && lane.devices.scanner !== 'none';
+          words = scans ? t('dev.camerafault') : t('dev.camerafault.alone');
+        }
+        const s = stItem(h, cls, (multi ? lane.name + ' ' : '') + words);
         s.dataset.device = lane.name + '/' + dev;
         s.dataset.state = state;
       }
