@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"sentinel/device/scanner"
@@ -49,6 +51,12 @@ func runDemo(ctx, drainCtx context.Context, o demoOptions) error {
 	if o.once {
 		// Tests run the demo beside other programs: take free ports.
 		opts.Display, opts.Management = "127.0.0.1:0", "127.0.0.1:0"
+	} else {
+		// On a machine where another program (another demo, a web server)
+		// holds the usual ports, the demo still runs: it takes free ports
+		// and prints where the display and the metrics are.
+		opts.Display = freeOr(firmwareconfig.DefaultDisplayListen, "guard display", o.logger)
+		opts.Management = freeOr(firmwareconfig.DefaultManagementListen, "metrics", o.logger)
 	}
 	dm, err := demo.Prepare(opts)
 	if err != nil {
@@ -227,4 +235,21 @@ func (p *demoPrinter) print(r gate.Result) {
 			close(p.done)
 		}
 	}
+}
+
+// freeOr returns addr when a listener can take it now, and otherwise a
+// free port on the same host ("HOST:0"), saying so in the log: the demo's
+// banner prints the address the daemon then listens on.
+func freeOr(addr, what string, logger *slog.Logger) string {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		ln.Close()
+		return addr
+	}
+	host, _, splitErr := net.SplitHostPort(addr)
+	if splitErr != nil || !errors.Is(err, syscall.EADDRINUSE) {
+		return addr // the daemon says what is wrong with it
+	}
+	logger.Warn("another program uses the "+what+"'s usual address: the demo takes a free port instead (the address is printed below)", "usual", addr)
+	return net.JoinHostPort(host, "0")
 }

@@ -13,7 +13,8 @@
 // MLX90614 driver replaying recorded I²C traffic (see internal/demo). Each
 // passage is printed as one line on standard output; logs go to standard
 // error. The guard display is on 127.0.0.1:8080, the metrics on
-// 127.0.0.1:9108.
+// 127.0.0.1:9108; when another program holds one of them, the demo takes a
+// free port instead, logs why and prints the address.
 //
 // -once takes free ports instead and exits once every code has passed (1
 // if a verdict or the centre's count is not what the scenario wants).
