@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	firmwareconfig "sentinel/firmware-config"
@@ -293,6 +294,9 @@ func configExample(ctx context.Context, args []string, stdin io.Reader, stdout, 
 // lists the problems and says how to check the file.
 func loadConfig(path string) (*firmwareconfig.Config, error) {
 	cfg, err := firmwareconfig.Load(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no configuration file at %s: give the terminal's with --config FILE, or write one from `sentinelctl config example NAME` (docs/install.md, step 2)", path)
+	}
 	if err != nil {
 		var b strings.Builder
 		fmt.Fprintf(&b, "configuration %s is not usable:\n", path)

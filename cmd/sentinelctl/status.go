@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/cli"
 	termclock "sentinel/internal/clock"
 	"sentinel/sync/enrol"
@@ -155,7 +154,7 @@ Exit status: 0 ready, 1 not ready (each problem with what to do), 2 usage.`)
 		if err := cli.ParseNoArgs(fs, args); err != nil {
 			return err
 		}
-		cfg, err := firmwareconfig.Load(*cfgPath)
+		cfg, err := loadConfig(*cfgPath)
 		if err != nil {
 			return err
 		}

@@ -53,3 +53,26 @@ func TestReportedRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestMissingConfiguration: the device commands run without a
+// configuration file (the default path on a machine that has none, or a
+// mistyped --config) say which file is missing and what to give, instead
+// of the bare "open ...: no such file or directory" status printed.
+func TestMissingConfiguration(t *testing.T) {
+	missing := t.TempDir() + "/sentinel.toml"
+	for _, args := range [][]string{
+		{"status", "--config", missing},
+		{"selftest", "--config", missing},
+		{"scan", "--config", missing},
+	} {
+		code, _, errOut := runCtl(args...)
+		if code != exitRefused {
+			t.Errorf("%v: exit %d, want %d", args, code, exitRefused)
+		}
+		for _, want := range []string{"no configuration file at " + missing, "--config FILE", "sentinelctl config example"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("%v: stderr %q does not say %q", args, errOut, want)
+			}
+		}
+	}
+}
