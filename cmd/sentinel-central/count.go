@@ -1,14 +1,17 @@
 package main
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // count writes n with noun, in the plural unless n is 1: "1 passage",
-// "2 passages", "0 guards". The nouns it is given take an s.
+// "2 passages", "0 guards", "2 audit entries".
 func count[N ~int | ~int64](n N, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return strconv.FormatInt(int64(n), 10) + " " + noun + "s"
+	return strconv.FormatInt(int64(n), 10) + " " + plural(noun)
 }
 
 // countText is count for a number the server sent as text; text that is
@@ -18,7 +21,16 @@ func countText(n, noun string) string {
 		return count(v, noun)
 	}
 	if n == "" {
-		return noun + "s"
+		return plural(noun)
 	}
-	return n + " " + noun + "s"
+	return n + " " + plural(noun)
+}
+
+// plural is the plural of the nouns count is given: an s, or "ies" for a
+// y after a consonant ("entry", not "day").
+func plural(noun string) string {
+	if stem, ok := strings.CutSuffix(noun, "y"); ok && stem != "" && !strings.ContainsRune("aeiou", rune(stem[len(stem)-1])) {
+		return stem + "ies"
+	}
+	return noun + "s"
 }

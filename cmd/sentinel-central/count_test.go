@@ -15,6 +15,9 @@ func TestCount(t *testing.T) {
 		{countText("1", "passage"), "1 passage"},
 		{countText("30", "passage"), "30 passages"},
 		{countText("", "passage"), "passages"},
+		{count(2, "audit entry"), "2 audit entries"},
+		{count(1, "audit entry"), "1 audit entry"},
+		{count(3, "day"), "3 days"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
