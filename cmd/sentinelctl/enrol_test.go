@@ -27,7 +27,9 @@ import (
 )
 
 // enrolCentre is an enrolment server on loopback TLS whose first fail
-// answers are 503, as a centre still starting.
+// answers are 503, as a centre still starting, and whose next lose
+// answers are lost on the way: the centre enrols, then the connection
+// breaks before the answer reaches the terminal.
 type enrolCentre struct {
 	srv    *httptest.Server
 	ca     *centralenrol.CA
@@ -35,6 +37,7 @@ type enrolCentre struct {
 	caFile string
 	root   trust.KeyID
 	fail   atomic.Int32
+	lose   atomic.Int32
 	calls  atomic.Int32
 }
 
@@ -60,6 +63,11 @@ func newEnrolCentre(t *testing.T) *enrolCentre {
 		if c.fail.Add(-1) >= 0 {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
+		}
+		if c.lose.Add(-1) >= 0 {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r) // committed at the centre
+			panic(http.ErrAbortHandler)
 		}
 		h.ServeHTTP(w, r)
 	}))
@@ -363,5 +371,70 @@ func TestEnrolChecksConfiguredCentral(t *testing.T) {
 		if !strings.Contains(out, "the terminal syncs with https://central.example.org") || strings.Contains(out, "write url = ") != tc.warn {
 			t.Errorf("%s: got\n%s\nwant a warning %v", tc.cfg, out, tc.warn)
 		}
+	}
+}
+
+// TestEnrolAnswerLost: the centre enrolled the terminal but its answer
+// was lost on the way (the installer's network dropped). The retry with
+// the same token from the same terminal gets the answer again, whether
+// enrol retries by itself or the installer runs it again after it gave
+// up; the token stays spent for any other terminal. Before the fix both
+// retries were refused token-used, and the installer needed a new token.
+func TestEnrolAnswerLost(t *testing.T) {
+	c := newEnrolCentre(t)
+
+	// enrol's own retry after the lost answer.
+	c.lose.Store(1)
+	data := t.TempDir()
+	code, out, errOut := runCmd(t, "enrol", "--central", c.srv.URL, "--token", c.token(t), "--data-dir", data, "--ca", c.caFile, "--json")
+	if code != exitOK {
+		t.Fatalf("enrol after a lost answer: exit %d: %s", code, errOut)
+	}
+	var got enrolOut
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v in %q", err, out)
+	}
+	if got.Attempts != 2 || got.Site != "north-gate" {
+		t.Errorf("got %+v, want 2 attempts at north-gate", got)
+	}
+	if _, err := enrol.ClientTLSConfig(data); err != nil {
+		t.Errorf("the written identity does not load: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, enrol.PendingKeyFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the pending key is still there after the install: %v", err)
+	}
+	devs, _ := c.store.Enrolled(context.Background())
+	if len(devs) != 1 || devs[0].ID != got.Device {
+		t.Errorf("registry holds %+v, want only device %s", devs, got.Device)
+	}
+
+	// The installer's run gives up while every answer is lost, and they
+	// run the same command again.
+	tok := c.token(t)
+	data = t.TempDir()
+	c.lose.Store(1000)
+	code, _, errOut = runCmd(t, "enrol", "--central", c.srv.URL, "--token", tok, "--data-dir", data, "--ca", c.caFile, "--timeout", "300ms")
+	if code != exitRefused || !strings.Contains(errOut, "then run enrol again") {
+		t.Fatalf("enrol while the answers are lost: exit %d (%s), want 1 saying to run it again", code, errOut)
+	}
+	c.lose.Store(0)
+	code, out, errOut = runCmd(t, "enrol", "--central", c.srv.URL, "--token", tok, "--data-dir", data, "--ca", c.caFile, "--json")
+	if code != exitOK {
+		t.Fatalf("enrol run again after the lost answers: exit %d: %s", code, errOut)
+	}
+	var again enrolOut
+	if err := json.Unmarshal([]byte(out), &again); err != nil {
+		t.Fatalf("%v in %q", err, out)
+	}
+	devs, _ = c.store.Enrolled(context.Background())
+	if len(devs) != 2 || devs[1].ID != again.Device {
+		t.Errorf("registry holds %+v, want a second device %s and no other", devs, again.Device)
+	}
+
+	// Another terminal (another key) with the spent token is refused,
+	// and told what to do.
+	code, _, errOut = runCmd(t, "enrol", "--central", c.srv.URL, "--token", tok, "--data-dir", t.TempDir(), "--ca", c.caFile)
+	if code != exitRefused || !strings.Contains(errOut, "token-used") || !strings.Contains(errOut, "another terminal") || !strings.Contains(errOut, "ask ops for a new token") {
+		t.Errorf("the spent token from another terminal: exit %d (%s), want 1 token-used by another terminal, ask ops", code, errOut)
 	}
 }

@@ -21,6 +21,8 @@
 //	trust/root.pub           the pinned operator root (enrolment, sentinelctl)
 //	device/key.pem, cert.pem the terminal's identity from enrolment (cert.pem
 //	device/ca.pem            renewed by sync), and the CA of the centre's certificate
+//	enrol-key.pem            the key pair of an enrolment not answered yet, so
+//	                         that a retry after a lost answer is answered again
 //	bundles/KIND.bundle      the signed bundles, KIND being trust, status-base,
 //	                         status-delta, policy or config (written by sync)
 //	bundles/status-delta/    the chain of status deltas since the base

@@ -36,7 +36,8 @@ type Options struct {
 var ErrNoCentral = errors.New("a plain token needs the centre's enrolment URL (--central https://HOST:8444) and its CA (--ca FILE); the ticket from 'sentinel-central devices add' carries both")
 
 // Enrol enrols the terminal in o.DataDir: it checks the pinned root, makes
-// the key pair, posts the request until it is answered (retrying only
+// the key pair (or takes the one of an attempt whose answer was lost,
+// PendingKeyFile), posts the request until it is answered (retrying only
 // while the centre cannot be reached, through o.Wait), checks the answer
 // (its CA must be the one the ticket names) and installs it. It returns
 // what was installed and the number of attempts.
@@ -56,7 +57,7 @@ func Enrol(ctx context.Context, o Options) (*Installed, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	req, key, err := NewRequest(o.Ticket.Token)
+	req, key, err := pendingRequest(o.DataDir, o.Ticket.Token)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -40,6 +40,47 @@ func NewRequest(token string) (*Request, crypto.Signer, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("enrol: key pair: %w", err)
 	}
+	return newRequest(token, key)
+}
+
+// pendingRequest is NewRequest with the key pair of dataDir's
+// PendingKeyFile: the one an earlier attempt made and sent, if its answer
+// never arrived, or a new one, written there before it is sent. The
+// centre answers the same token and key again (a retry after a lost
+// answer); another key would find the token spent.
+func pendingRequest(dataDir, token string) (*Request, crypto.Signer, error) {
+	path := filepath.Join(dataDir, PendingKeyFile)
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		key, err := trust.ParseSigningKey(data)
+		if err == nil {
+			if _, ok := key.(*ecdsa.PrivateKey); ok {
+				return newRequest(token, key)
+			}
+		}
+		// Damaged: a new key; the centre answers a retry only for the old.
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, nil, fmt.Errorf("enrol: %w", err)
+	}
+	req, key, err := NewRequest(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPEM, err := trust.MarshalSigningKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("enrol: data directory: %w", err)
+	}
+	if err := atomicfile.WriteFile(path, keyPEM, 0o600); err != nil {
+		return nil, nil, fmt.Errorf("enrol: write the pending key: %w", err)
+	}
+	return req, key, nil
+}
+
+func newRequest(token string, key crypto.Signer) (*Request, crypto.Signer, error) {
 	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
 		Subject: pkix.Name{CommonName: "sentinel terminal"},
 	}, key)
@@ -269,9 +310,11 @@ func Install(dataDir string, key crypto.Signer, resp *Response, pinned crypto.Pu
 	if err := atomicfile.WriteFile(filepath.Join(dataDir, CertFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644); err != nil {
 		return nil, fmt.Errorf("enrol: write %s: %w", CertFile, err)
 	}
-	// A new identity is not revoked.
-	if err := os.Remove(filepath.Join(dataDir, RevokedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("enrol: %w", err)
+	// A new identity is not revoked, and the key pending is installed.
+	for _, name := range []string{RevokedFile, PendingKeyFile} {
+		if err := os.Remove(filepath.Join(dataDir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("enrol: %w", err)
+		}
 	}
 	return in, nil
 }

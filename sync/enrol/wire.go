@@ -27,6 +27,11 @@ const (
 	CAFile      = "device/ca.pem"
 	RevokedFile = "device/revoked.json"
 	BundlesDir  = "bundles"
+	// PendingKeyFile is the key pair of an enrolment not answered yet,
+	// kept (0600) until the answer is installed, so that a retry after a
+	// lost answer sends the same key and the centre answers it again. It
+	// is outside device/, which holds only a complete identity.
+	PendingKeyFile = "enrol-key.pem"
 )
 
 // DeviceURIPrefix starts the URI SAN that names a device in its

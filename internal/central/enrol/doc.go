@@ -43,8 +43,12 @@
 // and recording the device are one transaction (EnrolDevice): a centre
 // that fails between them answers 500, which the terminal retries, and
 // its token is still unspent. A retry after an answer that was lost on
-// the way is refused token-used like any second use: ops issue a new
-// token.
+// the way (same token, same key: the terminal keeps its key pair until
+// the answer is installed) is answered again while the token is valid:
+// the device id is derived from the token and the key, so the retry names
+// the device the token enrolled, which gets a new certificate for the same
+// key. Another key with a spent token is refused token-used: ops issue a
+// new token.
 //
 // # Caveats
 //

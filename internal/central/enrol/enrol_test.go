@@ -239,7 +239,12 @@ func TestEnrolRefused(t *testing.T) {
 	if resp.Device == "" {
 		t.Error("no device id")
 	}
-	_, err = syncenrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	// A second use by another terminal (another key) is refused.
+	other, _, err := syncenrol.NewRequest(req.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = syncenrol.Post(context.Background(), c.client(), c.srv.URL, other)
 	var re *syncenrol.RefusedError
 	if !errors.As(err, &re) || re.Code != "token-used" {
 		t.Errorf("second use: got %v, want a token-used refusal", err)
@@ -296,7 +301,8 @@ func (s *failingStore) EnrolDevice(ctx context.Context, h enrol.TokenHash, d enr
 // TestEnrolStoreFailureKeepsToken: when the registry cannot record the
 // enrolment, the installer's terminal is told to try again (503-class, which
 // it retries), the token stays unspent and no device is registered; the
-// retry of the same request enrols, and a retry after that is token-used.
+// retry of the same request enrols, a retry after that is answered again,
+// and another key with the token is token-used.
 func TestEnrolStoreFailureKeepsToken(t *testing.T) {
 	c := newCentre(t)
 	fs := &failingStore{Store: c.store}
@@ -327,12 +333,82 @@ func TestEnrolStoreFailureKeepsToken(t *testing.T) {
 	if err != nil || len(ds) != 1 || ds[0].ID != resp.Device || ds[0].Site != "SM-1" {
 		t.Fatalf("devices after the retry: got %+v, %v; want only %s of SM-1", ds, err, resp.Device)
 	}
-	_, err = syncenrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	// The same request again (its answer lost) is answered again; another
+	// key with the spent token is refused.
+	again, err := syncenrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	if err != nil || again.Device != resp.Device {
+		t.Errorf("the same request after it enrolled: got %+v, %v; want device %s again", again, err, resp.Device)
+	}
+	other, _, err := syncenrol.NewRequest(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = syncenrol.Post(context.Background(), c.client(), c.srv.URL, other)
 	var re *syncenrol.RefusedError
 	if !errors.As(err, &re) || re.Code != "token-used" {
-		t.Errorf("the same request after it enrolled: got %v, want a token-used refusal", err)
+		t.Errorf("another key after it enrolled: got %v, want a token-used refusal", err)
 	}
 	if n := c.devices(t); n != 1 {
 		t.Errorf("got %d devices, want 1", n)
 	}
+}
+
+// TestEnrolRetryAnsweredAgain: the same request (token and key) is
+// answered again while the token is valid, for the same device and a
+// certificate the registry records; not once the token expired, nor for a
+// revoked device, nor for another key.
+func TestEnrolRetryAnsweredAgain(t *testing.T) {
+	c := newCentre(t)
+	post := func(req *syncenrol.Request) (*syncenrol.Response, error) {
+		return syncenrol.Post(context.Background(), c.client(), c.srv.URL, req)
+	}
+	req, _, err := syncenrol.NewRequest(c.token(t, "north-gate", time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := post(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.now = c.now.Add(10 * time.Minute)
+	second, err := post(req)
+	if err != nil {
+		t.Fatalf("the retry of the same request: %v", err)
+	}
+	if second.Device != first.Device || second.Site != "north-gate" || c.devices(t) != 1 {
+		t.Errorf("retry answered device %s at %s with %d devices, want %s at north-gate, 1 device", second.Device, second.Site, c.devices(t), first.Device)
+	}
+	cert, err := syncenrol.ParseCertificatePEM(second.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, _ := c.store.EnrolledDevice(context.Background(), first.Device)
+	if d.Serial != cert.SerialNumber.Text(16) {
+		t.Errorf("registry records serial %s, want the retry's %s", d.Serial, cert.SerialNumber.Text(16))
+	}
+
+	refused := func(name string, req *syncenrol.Request, want string) {
+		t.Helper()
+		_, err := post(req)
+		var r *syncenrol.RefusedError
+		if !errors.As(err, &r) || r.Code != syncenrol.CodeTokenUsed || !strings.Contains(r.Message, want) {
+			t.Errorf("%s: got %v, want token-used saying %q", name, err, want)
+		}
+	}
+	other, _, _ := syncenrol.NewRequest(req.Token)
+	refused("another key", other, "another terminal")
+
+	c.now = c.now.Add(time.Hour)
+	refused("token expired", req, "the token expired")
+
+	c.now = t0
+	revReq, _, _ := syncenrol.NewRequest(c.token(t, "north-gate", time.Hour))
+	rev, err := post(revReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.store.RevokeDevice(context.Background(), rev.Device, c.now); err != nil {
+		t.Fatal(err)
+	}
+	refused("revoked", revReq, "revoked")
 }

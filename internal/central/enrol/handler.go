@@ -6,7 +6,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -201,13 +202,20 @@ func (h *Handler) EnrolContext(ctx context.Context, body []byte) (*syncenrol.Res
 	// spending the token and recording the device is then one
 	// transaction, so a failure leaves the token for the terminal's retry
 	// and no device without a terminal.
-	id := newDeviceID()
+	th := HashToken(req.Token)
+	id, err := deviceID(th, csr.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: certificate request key: %v", ErrMalformed, err)
+	}
 	cert, err := h.CA.IssueDevice(id, csr.PublicKey, t, h.CertTTL)
 	if err != nil {
 		return nil, err
 	}
-	d, err := h.Store.EnrolDevice(ctx, HashToken(req.Token),
+	d, err := h.Store.EnrolDevice(ctx, th,
 		Device{ID: id, Enrolled: t.UTC(), Serial: cert.SerialNumber.Text(16), NotAfter: cert.NotAfter.UTC()}, t)
+	if errors.Is(err, ErrTokenUsed) {
+		d, err = h.again(ctx, th, id, cert, t, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -224,9 +232,50 @@ func (h *Handler) EnrolContext(ctx context.Context, body []byte) (*syncenrol.Res
 	}, nil
 }
 
-// newDeviceID returns "t-" and 16 random hex digits.
-func newDeviceID() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return "t-" + hex.EncodeToString(b[:])
+// deviceID names the terminal that enrols with the token of hash th and
+// the public key pub: "t-" and the first 16 hex digits of SHA-256(th ‖
+// SPKI). The token is random and spent once, so ids do not repeat; a
+// retry of one request (same token, same key) names the same device,
+// which is how again knows it, and another key with the same token names
+// another device.
+func deviceID(th TokenHash, pub crypto.PublicKey) (string, error) {
+	spki, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(append(th[:], spki...))
+	return "t-" + hex.EncodeToString(sum[:8]), nil
+}
+
+// again answers a retry of an enrolment whose answer was lost on the
+// way (the installer's network dropped it, and they ran the enrolment
+// again): the token th is spent (used is EnrolDevice's refusal), but by
+// device id, the very device this request names, so by the same key.
+// While the token is still valid and the device not revoked, the answer
+// is given again with cert, a new certificate for the same id and key,
+// recorded as a renewal. Any other spent token stays refused with used.
+func (h *Handler) again(ctx context.Context, th TokenHash, id string, cert *x509.Certificate, now time.Time, used error) (Device, error) {
+	toks, err := h.Store.EnrolTokens(ctx)
+	if err != nil {
+		return Device{}, fmt.Errorf("enrol: retry of device %s: %w", id, err)
+	}
+	i := slices.IndexFunc(toks, func(t Token) bool { return t.Hash == th })
+	if i < 0 || toks[i].Device != id {
+		return Device{}, fmt.Errorf("%w by another terminal (another key pair)", used)
+	}
+	if !now.Before(toks[i].Expires) {
+		return Device{}, fmt.Errorf("%w by this terminal, whose answer was lost, and the token expired at %s", used, toks[i].Expires.Format(time.RFC3339))
+	}
+	d, ok, err := h.Store.EnrolledDevice(ctx, id)
+	if err != nil {
+		return Device{}, fmt.Errorf("enrol: retry of device %s: %w", id, err)
+	}
+	if !ok || !d.Revoked.IsZero() {
+		return Device{}, fmt.Errorf("%w by device %s, which is revoked", used, id)
+	}
+	if err := h.Store.Renewed(ctx, id, cert.SerialNumber.Text(16), cert.NotAfter.UTC()); err != nil {
+		return Device{}, fmt.Errorf("enrol: retry of device %s: %w", id, err)
+	}
+	h.logger().Info("enrolment answered again: the terminal retried with the same token and key after losing the answer", "device", id, "site", d.Site)
+	return d, nil
 }
