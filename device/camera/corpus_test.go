@@ -65,13 +65,22 @@ func TestDecodeEUDCCCorpus(t *testing.T) {
 // TestDecodeEUDCCCorpusCheaply checks that the clean EU DCC PNGs are read
 // by gozxing's grid on the black matrix, without the grey resampling and
 // finder-triple search meant for camera frames, which took 3 to 12 ms per
-// PNG. Two causes made them run: at 256 to 315 pixels a version 17 to 21
-// code's modules span under 2.5 pixels at half scale, where the first
-// pass ran (at 445 pixels, under 3.5: too few for gozxing's grid), and gozxing's size estimate, from a module size a few percent
-// off in these PNGs (scaled by a non-integer factor), gives the
-// neighbouring version. Before the fix 51 of the 434 PNGs were read
-// within the bound below; the work counted is the decoder's grey samples,
-// so the test does not time anything.
+// PNG. Four causes made them run:
+//   - at 256 to 315 pixels a version 17 to 21 code's modules span under
+//     2.5 pixels at half scale, where the first pass ran;
+//   - gozxing's size estimate, from a module size a few percent off in
+//     PNGs scaled by a non-integer factor, gives the neighbouring
+//     version, or a size no version has (two FR PNGs of 600 pixels and
+//     one of 445 at half scale): the version information sizes the code
+//     (see gridsize.go);
+//   - gozxing's finder search stops at the first three confirmed
+//     patterns of one size, and in nine NL PNGs of 267 to 303 pixels a
+//     finder-like pattern in the data is one of them: our own
+//     candidates' triples are read on the black matrix too.
+//
+// Before the first fix 51 of the 434 PNGs were read within the bound
+// below, before the others 423; now every one must be. The work counted
+// is the decoder's samples, so the test does not time anything.
 func TestDecodeEUDCCCorpusCheaply(t *testing.T) {
 	dir := corpustest.Dir(t, "eu-dcc")
 	var files []string
@@ -112,8 +121,8 @@ func TestDecodeEUDCCCorpusCheaply(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d PNGs read with under %d grey samples", read, len(files), cheap)
-	if 20*read < 19*len(files) {
-		t.Errorf("%d of %d PNGs read with under %d grey samples, want 95 %%", read, len(files), cheap)
+	if read < len(files) {
+		t.Errorf("%d of %d PNGs read with under %d grey samples, want all", read, len(files), cheap)
 	}
 }
 

@@ -65,69 +65,152 @@ type finder struct {
 // their alignment-pattern search reads faint and inverted codes that our
 // corner fit misses), then our own; after the frame's first pass,
 // gozxing's only when our search found at most maxZXCandidates
-// candidates.
+// candidates. Every grid read on the black matrix (gozxing's triple,
+// our likeliest triples, neighbouring sizes) goes before any grey
+// resampling, which costs five samples a module.
 func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool) (Result, bool) {
 	d.work = min(maxSamplesPerPass, d.frameWork)
 	start := d.work
 	defer func() { d.frameWork -= start - d.work }()
 	first := d.passes == 0
 	d.passes++
+	var zx zxTry
 	if first {
 		// The first pass reads most codes, gozxing's detector most of
 		// those: our search would only add to their time.
-		if r, ok := d.locateZX(m, p, inv); ok {
+		if r, ok := d.locateZX(m, &zx); ok {
 			return r, true
 		}
 	}
 	cands := d.findFinders(m)
 	if !first && len(cands) <= maxZXCandidates {
-		if r, ok := d.locateZX(m, p, inv); ok {
+		if r, ok := d.locateZX(m, &zx); ok {
+			return r, true
+		}
+	}
+	// The grids of our own candidates' likeliest triples, on the black
+	// matrix, before any grey resampling: gozxing's finder search stops
+	// at the first three confirmed candidates of one size, and a
+	// finder-like pattern in the data of a large code can be one of them.
+	if r, ok := d.locateOwnZX(m, cands, &zx); ok {
+		return r, true
+	}
+	if zx.sized {
+		// gozxing sized the code, and no version information said
+		// otherwise: a module-size estimate a few percent off gives
+		// the neighbouring version (small or rotated codes).
+		if r, ok := d.decodeNeighbourSizes(m, zx.info, zx.dim); ok {
+			return r, true
+		}
+	}
+	if zx.t != nil {
+		if r, ok := d.decodeGrey(p, zx.t, zx.dim, inv); ok {
+			r.Corners = cornersOf(zx.info.GetBottomLeft(), zx.info.GetTopLeft(), zx.info.GetTopRight())
 			return r, true
 		}
 	}
 	return d.locateOwn(m, p, inv, cands)
 }
 
-// locateZX runs gozxing's finder search and detector, and when their grid
-// does not decode, samples the grey image through the same transform.
-func (d *Decoder) locateZX(m *gozxing.BitMatrix, p plane, inv bool) (Result, bool) {
-	ff := detector.NewFinderPatternFinder(m, nil)
-	info, ferr := ff.Find(d.hints)
-	if ferr == nil {
-		det, err := detector.NewDetector(m).ProcessFinderPatternInfo(info)
-		if err == nil {
-			if r, err := d.decodeBits(det.GetBits()); err == nil {
-				r.Corners = cornersOf(info.GetBottomLeft(), info.GetTopLeft(), info.GetTopRight())
-				return r, true
-			}
-			// The grid gozxing sampled from the black matrix did not
-			// decode: sample the grey image through the same transform.
-			pts := det.GetPoints()
-			dim := det.GetBits().GetWidth()
-			var align *detector.AlignmentPattern
-			if len(pts) > 3 {
-				if a, ok := pts[3].(*detector.AlignmentPattern); ok {
-					align = a
+// zxTry is what locateZX tried: gozxing's triple, and the transform and
+// size to resample the grey image with when its grid did not decode.
+type zxTry struct {
+	info *detector.FinderPatternInfo
+	t    *common.PerspectiveTransform
+	dim  int
+	// sized is set when dim is gozxing's estimate, not confirmed by the
+	// version information.
+	sized bool
+}
+
+// locateZX runs gozxing's finder search and reads the grid of the
+// triple it picks on the black matrix (see zxGrid); zx records what it
+// tried.
+func (d *Decoder) locateZX(m *gozxing.BitMatrix, zx *zxTry) (Result, bool) {
+	info, err := detector.NewFinderPatternFinder(m, nil).Find(d.hints)
+	if err != nil {
+		return Result{}, false
+	}
+	zx.info = info
+	r, t, dim, vsized, ok := d.zxGrid(m, info)
+	if ok {
+		return r, true
+	}
+	zx.t, zx.dim, zx.sized = t, dim, vsized
+	return Result{}, false
+}
+
+// locateOwnZX reads, on the black matrix, the grids of the likeliest
+// triples of our own finder candidates, at most maxOwnZX of them and not
+// the one gozxing picked: those closest to a right isosceles triangle,
+// as a code seen from the front shows its finders.
+func (d *Decoder) locateOwnZX(m *gozxing.BitMatrix, cands []finder, zx *zxTry) (Result, bool) {
+	if len(cands) > maxCandidates {
+		cands = cands[:maxCandidates]
+	}
+	type triple struct {
+		o [3]finder
+		q float64
+	}
+	var ts []triple
+	for i := 0; i < len(cands); i++ {
+		for j := i + 1; j < len(cands); j++ {
+			for k := j + 1; k < len(cands); k++ {
+				ords := orderings(cands[i], cands[j], cands[k])
+				if len(ords) == 0 {
+					continue
 				}
-			}
-			// gozxing takes the code's size from the finders' distance
-			// over its module-size estimate, rounded to a valid size; an
-			// estimate a few percent off (a code scaled to a small PNG by
-			// a non-integer factor) gives the neighbouring version, and
-			// no threshold of the grey image reads a grid of the wrong
-			// size. Sample the black matrix at the neighbouring sizes
-			// first, which costs a grid's worth of samples.
-			if r, ok := d.decodeNeighbourSizes(m, info, dim); ok {
-				return r, true
-			}
-			t := detector.Detector_createTransform(info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft(), align, dim)
-			if r, ok := d.decodeGrey(p, t, dim, inv); ok {
-				r.Corners = cornersOf(info.GetBottomLeft(), info.GetTopLeft(), info.GetTopRight())
-				return r, true
+				// The most right-angled naming; the legs' difference
+				// counts as much as the angle's cosine.
+				o := ords[0]
+				n1, n2 := o[2].c.sub(o[1].c).norm(), o[0].c.sub(o[1].c).norm()
+				cos, _ := finderCorner(o[1].c, o[2].c, o[0].c, (o[0].ms+o[1].ms+o[2].ms)/3)
+				ts = append(ts, triple{o, cos + math.Abs(n1-n2)/max(n1, n2)})
 			}
 		}
 	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].q < ts[j].q })
+	tried := 0
+	for _, t := range ts {
+		if tried >= maxOwnZX {
+			break
+		}
+		bl, tl, tr := t.o[0], t.o[1], t.o[2]
+		if zx.info != nil && sameTriple(zx.info, bl, tl, tr) {
+			continue
+		}
+		tried++
+		info := detector.NewFinderPatternInfo(
+			detector.NewFinderPattern1(bl.c.x, bl.c.y, bl.ms),
+			detector.NewFinderPattern1(tl.c.x, tl.c.y, tl.ms),
+			detector.NewFinderPattern1(tr.c.x, tr.c.y, tr.ms))
+		if r, _, _, _, ok := d.zxGrid(m, info); ok {
+			return r, true
+		}
+	}
 	return Result{}, false
+}
+
+// maxOwnZX bounds the triples of our own candidates whose grids are read
+// on the black matrix per pass.
+const maxOwnZX = 2
+
+// sameTriple reports whether finders bl, tl and tr are those of info, in
+// any order, within two modules.
+func sameTriple(info *detector.FinderPatternInfo, bl, tl, tr finder) bool {
+	zs := [3]*detector.FinderPattern{info.GetBottomLeft(), info.GetTopLeft(), info.GetTopRight()}
+	for _, f := range [3]finder{bl, tl, tr} {
+		near := false
+		for _, z := range zs {
+			if vecOf(z).sub(f.c).norm() <= 2*f.ms {
+				near = true
+			}
+		}
+		if !near {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeNeighbourSizes samples the black matrix m through the finder
