@@ -111,7 +111,8 @@ func (f AuditFilter) Match(e *AuditEntry) bool {
 }
 
 // AuditLog records who queried the passages. It is append-only: no method
-// changes or removes an entry.
+// changes an entry, and only the audit retention (Expirer.Expire with
+// Horizons.Audit) removes the entries older than it.
 type AuditLog interface {
 	// AppendAudit validates e (AuditEntry.Validate) and records it; when it
 	// returns nil the entry is durable.

@@ -158,6 +158,8 @@ type Ingester interface {
 // rest of the centre's state: the holders' statuses, the code engine's
 // facts, areas and rule sets, the device registry
 // with its enrolment tokens, the audit log and the operator API's tokens.
+// What it keeps besides the passages expires by Expire; the passages by
+// each store's own purge (boltstore.PurgeBefore, pgstore.DropBefore).
 type Store interface {
 	Ingester
 	StatusStore
@@ -165,6 +167,7 @@ type Store interface {
 	Registry
 	AuditLog
 	OpsTokens
+	Expirer
 	// HighWater returns the mark of (device, epoch), 0 when nothing is stored.
 	HighWater(ctx context.Context, device string, epoch Epoch) (uint64, error)
 	// Passages yields the passages that f selects, ordered by time, then

@@ -44,6 +44,20 @@ func TestAuditAppendOnly(t *testing.T) {
 			t.Errorf("%s: got no error, want the append-only trigger's refusal", q)
 		}
 	}
+	// The retention's setting (migration 0012) lets a DELETE through,
+	// never an UPDATE or a TRUNCATE.
+	for _, q := range []string{`UPDATE audit_log SET operator = 'mallory'`, `TRUNCATE audit_log`} {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SET LOCAL sentinel.expire = 'on'"); err != nil {
+				t.Fatal(err)
+			}
+			_, err := tx.Exec(ctx, q)
+			return err
+		})
+		if err == nil {
+			t.Errorf("%s with sentinel.expire on: got no error, want the append-only trigger's refusal", q)
+		}
+	}
 	if got, err := s.Audit(ctx, central.AuditFilter{}); err != nil || len(got) != 1 || got[0].Operator != "olga" {
 		t.Errorf("Audit after the refused changes: got %+v, %v", got, err)
 	}

@@ -115,6 +115,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Fork", func(t *testing.T) { testFork(t, h) })
 	t.Run("Status", func(t *testing.T) { runStatus(t, h) })
 	t.Run("Engine", func(t *testing.T) { runEngine(t, h) })
+	t.Run("Expire", func(t *testing.T) { testExpire(t, open(t)) })
 }
 
 // testSalvagedGap: a salvaged range (records recovered from a damaged
