@@ -190,7 +190,9 @@ func TestAppealWhileServeRuns(t *testing.T) {
 	if stopped[5].code != exitRefused || !strings.Contains(stopped[5].errOut, "no passage at the centre has reference") {
 		t.Fatalf("an unknown reference: exit %d %q", stopped[5].code, stopped[5].errOut)
 	}
-	s := startServe(t, "--data", data, "--root-pub", e.rootPub, "--key", e.signer, "--delegation", e.del, "--no-time")
+	// The engine's facts are of 2020 (rulesT0): serve's retention would
+	// remove them as ended long ago, and this test asks about that time.
+	s := startServe(t, "--data", data, "--root-pub", e.rootPub, "--key", e.signer, "--delegation", e.del, "--no-time", "--retention", "0")
 	defer s.stop(t)
 	for i, args := range lookUps {
 		var a answer

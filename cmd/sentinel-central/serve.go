@@ -77,7 +77,8 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	noSchedule := fs.Bool("no-schedule", false, "do not republish the status base nor re-sign bundles: they go stale unless ops publish them by hand")
 	fresh := fs.String("fresh", "24h", "how long a status base the scheduler publishes stays fresh")
 	grace := fs.String("grace", "72h", "how long after issue that status base is usable in grace")
-	retention := fs.String("retention", "90d", "how long the store keeps passages (PostgreSQL drops day partitions, bbolt purges records); 0 keeps them all")
+	retention := fs.String("retention", "90d", "how long the store keeps passages (PostgreSQL drops day partitions, bbolt purges records), the code engine's facts after they end and statuses after they lapse (docs/privacy.md); 0 keeps them all")
+	auditRetention := fs.String("audit-retention", "365d", "how long the store keeps the audit log (who exported, traced or looked up what) and the code engine's change records; 0 keeps them all")
 	timeKey := fs.String("time-key", "", "a separate private key `FILE` for the centre's time (default: --key)")
 	timeDel := fs.String("time-delegation", "", "the delegation `FILE` of --time-key from the root")
 	opsListen := fs.String("ops-listen", "", "`ADDR` of the operator API (TLS from the device CA, role tokens from the store: sentinel-central tokens); empty serves none")
@@ -153,7 +154,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if *signKey == "" && (!*noSchedule || (!*noTime && *timeKey == "")) {
 			return cli.Usagef("%s", serveNeedsKey(*data))
 		}
-		sg, err := serveSigning(*fresh, *grace, *retention)
+		sg, err := serveSigning(*fresh, *grace, *retention, *auditRetention)
 		if err != nil {
 			return err
 		}
@@ -267,7 +268,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if *noSchedule {
 			schedPub = nil
 		}
-		sched, err := serveScheduler(st, schedPub, sg.retention, cfg.Metrics, logger)
+		sched, err := serveScheduler(st, schedPub, sg.retention, sg.auditRetention, cfg.Metrics, logger)
 		if err != nil {
 			return err
 		}
@@ -294,7 +295,7 @@ func runServe(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if *noSchedule {
 			fmt.Fprintln(stdout, "scheduler OFF (--no-schedule): bundles go stale unless published by hand")
 		} else {
-			fmt.Fprintf(stdout, "scheduler on: status base every %v, bundles re-signed half-way through fresh, retention %s\n", schedule.DefaultBaseEvery, *retention)
+			fmt.Fprintf(stdout, "scheduler on: status base every %v, bundles re-signed half-way through fresh, retention %s, audit retention %s\n", schedule.DefaultBaseEvery, *retention, *auditRetention)
 		}
 
 		// Under systemd (Type=notify): ready once every listener is up;
@@ -597,13 +598,14 @@ func serveNeedsKey(data string) string {
 
 // serveSign is what serve signs with.
 type serveSign struct {
-	key          crypto.Signer
-	d            *trust.Delegation
-	fresh, grace time.Duration
-	retention    time.Duration
+	key            crypto.Signer
+	d              *trust.Delegation
+	fresh, grace   time.Duration
+	retention      time.Duration
+	auditRetention time.Duration
 }
 
-func serveSigning(fresh, grace, retention string) (serveSign, error) {
+func serveSigning(fresh, grace, retention, auditRetention string) (serveSign, error) {
 	var s serveSign
 	var err error
 	if s.fresh, s.grace, err = parseFreshGrace(fresh, grace); err != nil {
@@ -612,6 +614,11 @@ func serveSigning(fresh, grace, retention string) (serveSign, error) {
 	if retention != "0" {
 		if s.retention, err = parseDays(retention); err != nil {
 			return s, cli.Usagef("--retention: %v (or 0 to keep every passage)", err)
+		}
+	}
+	if auditRetention != "0" {
+		if s.auditRetention, err = parseDays(auditRetention); err != nil {
+			return s, cli.Usagef("--audit-retention: %v (or 0 to keep the whole audit log)", err)
 		}
 	}
 	return s, nil
@@ -648,9 +655,10 @@ func loadServeKey(keyFlag, keyPath, delFlag, delPath string, root crypto.PublicK
 
 // serveScheduler builds the scheduler: status bases, re-signing, lapses
 // and the code engine's sweep with pub (nil: none, --no-schedule),
-// retention on the store.
-func serveScheduler(st serveStore, pub *statuspub.Publisher, retention time.Duration, m *metrics.Metrics, logger *slog.Logger) (*schedule.Scheduler, error) {
-	opts := schedule.Options{Retention: retention, Logger: logger.With("component", "schedule"), Publisher: pub}
+// retention on the store: passages, facts and lapsed statuses past
+// retention, the audit log and the engine's changes past auditRetention.
+func serveScheduler(st serveStore, pub *statuspub.Publisher, retention, auditRetention time.Duration, m *metrics.Metrics, logger *slog.Logger) (*schedule.Scheduler, error) {
+	opts := schedule.Options{Retention: retention, AuditRetention: auditRetention, Logger: logger.With("component", "schedule"), Publisher: pub}
 	if pub != nil {
 		// The code engine's sweep each round: what the deployed rule sets
 		// give is published within one round (a centre without rule sets
@@ -659,19 +667,19 @@ func serveScheduler(st serveStore, pub *statuspub.Publisher, retention time.Dura
 	}
 	switch s := st.(type) {
 	case *boltstore.Store:
-		opts.Stores = append(opts.Stores, schedule.Store{Name: "bbolt", Purge: s.PurgeBefore})
+		opts.Stores = append(opts.Stores, schedule.Store{Name: "bbolt", Purge: s.PurgeBefore, Expire: s.Expire})
 	case *pgshard.Store:
-		opts.Stores = append(opts.Stores, schedule.Store{Name: "postgres", Purge: func(ctx context.Context, horizon time.Time) (int, error) {
+		opts.Stores = append(opts.Stores, schedule.Store{Name: "postgres", Expire: s.Expire, Purge: func(ctx context.Context, horizon time.Time) (int, error) {
 			dropped, err := s.DropBefore(ctx, horizon)
 			return len(dropped), err
 		}})
 	case *pgstore.Store:
-		opts.Stores = append(opts.Stores, schedule.Store{Name: "postgres", Purge: func(ctx context.Context, horizon time.Time) (int, error) {
+		opts.Stores = append(opts.Stores, schedule.Store{Name: "postgres", Expire: s.Expire, Purge: func(ctx context.Context, horizon time.Time) (int, error) {
 			dropped, err := s.DropBefore(ctx, horizon)
 			return len(dropped), err
 		}})
 	}
-	if opts.Publisher == nil && opts.Retention == 0 {
+	if opts.Publisher == nil && opts.Retention == 0 && opts.AuditRetention == 0 {
 		return nil, nil
 	}
 	return schedule.New(opts)

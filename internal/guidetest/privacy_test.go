@@ -144,8 +144,11 @@ func checkFigures(md string, known map[string]figure) []string {
 	return bad
 }
 
-// serveRetentionFlag is the mark of serve's --retention default.
-const serveRetentionFlag = "sentinel-central serve --retention"
+// Marks of serve's --retention and --audit-retention defaults.
+const (
+	serveRetentionFlag      = "sentinel-central serve --retention"
+	serveAuditRetentionFlag = "sentinel-central serve --audit-retention"
+)
 
 // flagFigures reads the defaults docs/privacy.md quotes from the binaries'
 // -h.
@@ -153,12 +156,16 @@ func flagFigures(t *testing.T, bin string) map[string]figure {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, _ := exec.CommandContext(ctx, filepath.Join(bin, "sentinel-central"), "serve", "-h").CombinedOutput()
-	m := regexp.MustCompile(`(?m)^\s*-retention string\n[^\n]*\(default "(\d+)d"\)`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("sentinel-central serve -h gives no --retention default of the form NNd:\n%s", out)
+	figs := map[string]figure{}
+	for flag, mark := range map[string]string{"retention": serveRetentionFlag, "audit-retention": serveAuditRetentionFlag} {
+		m := regexp.MustCompile(`(?m)^\s*-` + flag + ` string\n[^\n]*\(default "(\d+)d"\)`).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("sentinel-central serve -h gives no --%s default of the form NNd:\n%s", flag, out)
+		}
+		days, _ := strconv.Atoi(string(m[1]))
+		figs[mark] = figure{d: time.Duration(days) * 24 * time.Hour}
 	}
-	days, _ := strconv.Atoi(string(m[1]))
-	return map[string]figure{serveRetentionFlag: {d: time.Duration(days) * 24 * time.Hour}}
+	return figs
 }
 
 // TestPrivacyFigures checks that every retention figure docs/privacy.md

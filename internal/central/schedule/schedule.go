@@ -34,9 +34,14 @@ var resigned = []trust.Kind{trust.KindTrust, trust.KindPolicy, trust.KindConfig}
 
 // Store is a central store whose passages expire: Purge removes what
 // happened before horizon and says how much (records or partitions).
+// Expire, when set, removes the rest of what it keeps past retention:
+// the code engine's facts and the lapsed statuses at the passages'
+// horizon, the audit log and the engine's change records at the audit
+// horizon (central.Expirer).
 type Store struct {
-	Name  string
-	Purge func(ctx context.Context, horizon time.Time) (int, error)
+	Name   string
+	Purge  func(ctx context.Context, horizon time.Time) (int, error)
+	Expire func(ctx context.Context, h central.Horizons) (central.Expired, error)
 }
 
 // Options configure a Scheduler.
@@ -51,9 +56,13 @@ type Options struct {
 	// LongChain is the delta chain length at which a base replaces the
 	// chain (DefaultLongChain when 0).
 	LongChain int
-	// Retention is how long the stores keep passages; 0 keeps them
-	// forever.
+	// Retention is how long the stores keep passages, the code
+	// engine's facts after they ended and status entries and
+	// revocations after they lapsed; 0 keeps them forever.
 	Retention time.Duration
+	// AuditRetention is how long the stores keep the audit log's
+	// entries and the engine's change records; 0 keeps them forever.
+	AuditRetention time.Duration
 	// RetentionEvery is how often retention runs
 	// (DefaultRetentionEvery when 0).
 	RetentionEvery time.Duration
@@ -81,6 +90,8 @@ type Report struct {
 	Resigned []bundles.Entry
 	// Purged counts what each store purged, by its name.
 	Purged map[string]int
+	// Expired says what each store's Expire removed, by its name.
+	Expired map[string]central.Expired
 	// Swept counts the statuses the code engine's sweep changed.
 	Swept int
 }
@@ -102,11 +113,14 @@ type Scheduler struct {
 
 // New returns a Scheduler; Start runs it.
 func New(opts Options) (*Scheduler, error) {
-	if opts.Publisher == nil && (opts.Retention <= 0 || len(opts.Stores) == 0) {
+	if opts.Publisher == nil && (opts.Retention <= 0 && opts.AuditRetention <= 0 || len(opts.Stores) == 0) {
 		return nil, errors.New("schedule: nothing to do: no publisher and no retention")
 	}
 	if opts.Retention < 0 {
 		return nil, fmt.Errorf("schedule: retention %v is negative", opts.Retention)
+	}
+	if opts.AuditRetention < 0 {
+		return nil, fmt.Errorf("schedule: audit retention %v is negative", opts.AuditRetention)
 	}
 	if opts.Publisher != nil && opts.Publisher.Signer.Key == nil {
 		return nil, errors.New("schedule: the publisher has no signing key")
@@ -177,7 +191,7 @@ func (s *Scheduler) Stop() {
 func (s *Scheduler) Tick(ctx context.Context) (Report, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rep := Report{Purged: map[string]int{}}
+	rep := Report{Purged: map[string]int{}, Expired: map[string]central.Expired{}}
 	var errs []error
 	if s.opts.Sweep != nil {
 		n, err := s.opts.Sweep(ctx, s.opts.Now())
@@ -316,27 +330,51 @@ func (s *Scheduler) checkDelegation(now time.Time) {
 		"kid", d.KID, "valid_to", d.Validity.NotAfter)
 }
 
-// retain purges every store past the retention horizon, at most once per
-// RetentionEvery.
+// retain purges every store past the retention horizon, and expires
+// what else it keeps (Store.Expire), at most once per RetentionEvery.
 func (s *Scheduler) retain(ctx context.Context, rep *Report) error {
-	if s.opts.Retention <= 0 || len(s.opts.Stores) == 0 {
+	if s.opts.Retention <= 0 && s.opts.AuditRetention <= 0 || len(s.opts.Stores) == 0 {
 		return nil
 	}
 	now := s.opts.Now()
 	if !s.lastPurge.IsZero() && now.Sub(s.lastPurge) < s.opts.RetentionEvery {
 		return nil
 	}
-	horizon := now.Add(-s.opts.Retention)
+	var h central.Horizons
+	if s.opts.Retention > 0 {
+		h.Facts = now.Add(-s.opts.Retention)
+		h.Statuses = h.Facts
+	}
+	if s.opts.AuditRetention > 0 {
+		h.Audit = now.Add(-s.opts.AuditRetention)
+	}
 	var errs []error
 	for _, st := range s.opts.Stores {
-		n, err := st.Purge(ctx, horizon)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("retention of %s before %s: %w", st.Name, horizon.Format(time.RFC3339), err))
+		if s.opts.Retention > 0 && st.Purge != nil {
+			horizon := h.Facts
+			n, err := st.Purge(ctx, horizon)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("retention of %s before %s: %w", st.Name, horizon.Format(time.RFC3339), err))
+			} else {
+				rep.Purged[st.Name] = n
+				if n > 0 {
+					s.logger.Info("passages past the retention purged", "store", st.Name, "before", horizon, "purged", n)
+				}
+			}
+		}
+		if st.Expire == nil {
 			continue
 		}
-		rep.Purged[st.Name] = n
-		if n > 0 {
-			s.logger.Info("passages past the retention purged", "store", st.Name, "before", horizon, "purged", n)
+		n, err := st.Expire(ctx, h)
+		rep.Expired[st.Name] = n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("retention of %s's facts, statuses and audit: %w", st.Name, err))
+			continue
+		}
+		if n.Total() > 0 {
+			s.logger.Info("facts, lapsed statuses and audit records past the retention removed", "store", st.Name,
+				"facts_before", h.Facts, "audit_before", h.Audit, "facts", n.Facts, "statuses", n.Statuses,
+				"revocations", n.Revocations, "audit", n.Audit, "engine_changes", n.Changes)
 		}
 	}
 	if len(errs) == 0 {
