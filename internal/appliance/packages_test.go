@@ -149,7 +149,7 @@ func TestPackagesInspect(t *testing.T) {
 	want := map[string][]string{
 		"sentinel-terminal": {"./usr/bin/sentineld", "./usr/bin/sentinelctl", "./lib/systemd/system/sentineld.service",
 			"./lib/systemd/system/sentinel-kiosk.service", "./lib/udev/rules.d/99-sentinel.rules", "./etc/sentinel/sentinel.toml",
-			"./usr/share/doc/sentinel-terminal/copyright", "./usr/share/doc/sentinel-terminal/changelog.gz"},
+			"./usr/share/sentinel-terminal/kiosk-start.html", "./usr/share/doc/sentinel-terminal/copyright", "./usr/share/doc/sentinel-terminal/changelog.gz"},
 		"sentinel-central": {"./usr/bin/sentinel-central", "./lib/systemd/system/sentinel-central.service",
 			"./etc/sentinel-central/serve.env", "./usr/share/doc/sentinel-central/copyright", "./usr/share/doc/sentinel-central/changelog.gz"},
 	}

@@ -110,8 +110,11 @@ func TestKioskUnit(t *testing.T) {
 		}
 		kiosk = kiosk || a == "--kiosk"
 	}
-	if !kiosk || app != "http://127.0.0.1:8080" {
-		t.Errorf("chromium %q: want --kiosk --app=http://127.0.0.1:8080 (the guard display's default listener)", kioskBrowser(t))
+	// The start page, which waits for the guard display's default
+	// listener (TestKioskFirstLoadBeforeDaemon runs it).
+	const start = "file:///usr/share/sentinel-terminal/kiosk-start.html?to=http://127.0.0.1:8080/"
+	if !kiosk || app != start {
+		t.Errorf("chromium %q: want --kiosk --app=%s", kioskBrowser(t), start)
 	}
 	if !strings.Contains(strings.Join(u["Unit"]["After"], " "), "sentineld.service") {
 		t.Error("the kiosk is not ordered after sentineld: its first page load would find nothing listening")
