@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-
-	"github.com/RoaringBitmap/roaring/v2"
 )
 
 // A base is applied in one pass from the wire form into the final blocks
@@ -27,7 +25,7 @@ type cursor struct {
 	r    bitReader
 	next uint64 // smallest value the next member may take
 	// Roaring members.
-	it roaring.IntIterable
+	it *roaringIter
 	// The current entry, valid while !done.
 	idx  uint32
 	eff  int64
@@ -43,11 +41,11 @@ func newCursor(g *wireGroup, cls uint16) (*cursor, error) {
 		if g.K != 0 {
 			return nil, fmt.Errorf("roaring members with rice parameter %d: %w", g.K, ErrMalformed)
 		}
-		bm, err := roaringOf(g.Members, g.Count)
+		it, err := roaringOf(g.Members, g.Count)
 		if err != nil {
 			return nil, err
 		}
-		c.it = bm.Iterator()
+		c.it = it
 	default:
 		return nil, fmt.Errorf("members encoding %d: %w", g.Enc, ErrMalformed)
 	}
@@ -85,35 +83,6 @@ func (c *cursor) advance() error {
 	}
 	c.i++
 	return nil
-}
-
-// roaringOf returns the validated roaring bitmap of count values.
-func roaringOf(b []byte, count uint64) (bm *roaring.Bitmap, err error) {
-	card, err := validateRoaring(b)
-	if err != nil {
-		return nil, err
-	}
-	if card != count {
-		return nil, fmt.Errorf("roaring members: %d values, count says %d: %w", card, count, ErrMalformed)
-	}
-	defer func() {
-		// Validated above; a panic here would be a bug in roaring, and
-		// must not take the terminal down.
-		if r := recover(); r != nil {
-			bm, err = nil, fmt.Errorf("roaring members: %v: %w", r, ErrMalformed)
-		}
-	}()
-	bm = roaring.New()
-	if err := bm.UnmarshalBinary(b); err != nil {
-		return nil, fmt.Errorf("roaring members: %w: %w", ErrMalformed, err)
-	}
-	if err := bm.Validate(); err != nil {
-		return nil, fmt.Errorf("roaring members: %w: %w", ErrMalformed, err)
-	}
-	if bm.GetCardinality() != count {
-		return nil, fmt.Errorf("roaring members: cardinality %d, count says %d: %w", bm.GetCardinality(), count, ErrMalformed)
-	}
-	return bm, nil
 }
 
 // gcBefore is the payload size from which buildBase collects garbage first.
