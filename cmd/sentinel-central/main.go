@@ -39,6 +39,7 @@ var commands = map[string]cli.Command{
 	"passage":   {Summary: "find a passage by the reference the holder read off the gate, for an appeal: show", Run: runPassage},
 	"policy":    {Summary: "print the default policy of a type of site to start from", Run: runPolicy},
 	"backup":    {Summary: "write a consistent copy of the central store while it serves", Synopsis: "--out FILE [flags]", Run: runBackup},
+	"compact":   {Summary: "rewrite the bbolt store without the free pages that hold purged data (serve stopped)", Run: runCompact},
 	"tokens":    {Summary: "manage the operator API's role tokens: add, list, remove", Run: runTokens},
 	"audit":     {Summary: "print the audit log: who exported or traced what, when and why", Run: runAudit},
 	"clusters":  {Summary: "spread passages over PostgreSQL clusters by site: add, list, sites, move", Run: runClusters},

@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
+	"os"
 	"slices"
 	"time"
 
@@ -57,7 +59,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, NoSync: o.NoSync, FreelistType: bolt.FreelistMapType})
+	db, err := openLocked(path, &bolt.Options{Timeout: o.Timeout, NoSync: o.NoSync, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w (is another sentinel-central using it?)", path, err)
 	}
@@ -74,6 +76,27 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
 	return &Store{db: db, now: o.Now}, nil
+}
+
+// openLocked opens the bbolt file at path and makes sure that the file it
+// holds the lock of is still the one at path: Compact renames a new file
+// over path while it holds the old one's lock, and a process that waited
+// for that lock would otherwise write to the old file, no longer in any
+// directory.
+func openLocked(path string, opts *bolt.Options) (*bolt.DB, error) {
+	for range 3 {
+		before, statErr := os.Stat(path)
+		db, err := bolt.Open(path, 0o600, opts)
+		if err != nil {
+			return nil, err
+		}
+		after, err := os.Stat(path)
+		if statErr != nil || err != nil || os.SameFile(before, after) {
+			return db, nil
+		}
+		db.Close() // replaced while we waited: open the new one
+	}
+	return nil, errors.New("the file was replaced three times while opening it")
 }
 
 // Path returns the file the store was opened from.
