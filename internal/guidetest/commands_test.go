@@ -18,7 +18,8 @@ var programs = []string{"sentinel-central", "sentinelctl", "sentineld"}
 
 // TestGuideCommands checks every command of our programs in the shell
 // blocks of the README and docs/*.md, walkthrough or not (the
-// installation, calibration and reference blocks that no test runs):
+// installation, calibration and reference blocks that no test runs), and
+// in the inline code spans of their prose (`sentinelctl status --wait 2m`):
 // its subcommand exists and its -h lists every flag it uses. A guide that
 // names a flag the code has not (or no longer has) fails here.
 func TestGuideCommands(t *testing.T) {
@@ -40,6 +41,7 @@ func TestGuideCommands(t *testing.T) {
 		}
 		rel, _ := filepath.Rel(root, f)
 		cmds = append(cmds, Commands(rel, md, programs...)...)
+		cmds = append(cmds, InlineCommands(rel, md, programs...)...)
 	}
 	if len(cmds) < 30 {
 		t.Fatalf("found %d commands of %v in the guides, want the guides' many", len(cmds), programs)

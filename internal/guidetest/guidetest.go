@@ -232,3 +232,63 @@ func commandsIn(file string, line int, text string, programs []string) []Command
 	}
 	return out
 }
+
+// InlineCommands returns the commands of programs in the inline code spans
+// of md's prose, outside fenced blocks: `sentinelctl status --wait 2m`,
+// also when the span breaks across a line. A span holds one command; its
+// words are taken as Commands takes a block's.
+func InlineCommands(file string, md []byte, programs ...string) []Command {
+	var out []Command
+	in := false // inside a fenced block
+	var fence string
+	var span strings.Builder
+	open, start := false, 0
+	for i, text := range strings.Split(string(md), "\n") {
+		trimmed := strings.TrimLeft(text, " ")
+		if f := fenceOf(trimmed); f != "" && !open {
+			if !in {
+				in, fence = true, f
+			} else if strings.HasPrefix(trimmed, fence) && strings.Trim(trimmed, fence[:1]) == "" {
+				in = false
+			}
+			continue
+		}
+		if in {
+			continue
+		}
+		for j := 0; j < len(text); j++ {
+			if text[j] != '`' {
+				if open {
+					span.WriteByte(text[j])
+				}
+				continue
+			}
+			n := 1 // a run of backticks opens or closes a span of the same length; take single ones
+			for j+n < len(text) && text[j+n] == '`' {
+				n++
+			}
+			if n > 1 {
+				j += n - 1
+				continue
+			}
+			if !open {
+				open, start = true, i+1
+				span.Reset()
+				continue
+			}
+			open = false
+			words := strings.Fields(span.String())
+			if len(words) > 0 && slices.Contains(programs, words[0]) {
+				out = append(out, Command{File: file, Line: start, Program: words[0], Args: words[1:]})
+			}
+		}
+		if open {
+			if strings.TrimSpace(text) == "" {
+				open = false // a blank line ends the paragraph, and any span left open
+			} else {
+				span.WriteByte(' ')
+			}
+		}
+	}
+	return out
+}

@@ -86,3 +86,27 @@ func FuzzExtract(f *testing.F) {
 		}
 	})
 }
+
+// TestInlineCommands: the commands in the prose's code spans, a span
+// broken across lines included, and none from fenced blocks or double
+// backticks.
+func TestInlineCommands(t *testing.T) {
+	md := "Run `sentinelctl status --wait 2m` and then `sentinel-central\n" +
+		"devices list --json`; not `go test` nor ``sentinelctl x``.\n" +
+		"```sh\nsentinelctl in-a-block `sentinelctl quoted`\n```\n" +
+		"A span left open `sentinelctl never\n\nclosed.\n" +
+		"| `sentineld -config FILE` | a table |\n"
+	got := InlineCommands("g.md", []byte(md), "sentinel-central", "sentinelctl", "sentineld")
+	want := []string{
+		"g.md:1: sentinelctl status --wait 2m",
+		"g.md:1: sentinel-central devices list --json",
+		"g.md:9: sentineld -config FILE",
+	}
+	var gs []string
+	for _, c := range got {
+		gs = append(gs, c.String())
+	}
+	if strings.Join(gs, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(gs, "\n"), strings.Join(want, "\n"))
+	}
+}
