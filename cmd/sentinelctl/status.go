@@ -82,7 +82,7 @@ func (s *terminalState) problems() []string {
 	}
 	st := s.Status
 	if st.Revoked != "" {
-		out = append(out, "revoked ("+st.Revoked+"): it decides offline but uploads nothing; enrol it again with a new ticket from ops")
+		out = append(out, "revoked ("+st.Revoked+"): it decides offline but uploads nothing; enrol it again with a new ticket from ops (sentinelctl enrol --force --token TICKET)")
 	}
 	// A terminal that is not enrolled has no centre to sync with: its
 	// clock, bundles and link wait for enrolment, not for the network or

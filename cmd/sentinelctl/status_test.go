@@ -117,7 +117,7 @@ dir = %q
 
 	display.SetStatus(ui.Status{Lanes: ready.Lanes, Bundles: bundles, Revoked: "removed from service by the central office"})
 	code, out, _ = status()
-	if code != exitRefused || !strings.Contains(out, "revoked (removed from service by the central office)") || !strings.Contains(out, "enrol it again") {
+	if code != exitRefused || !strings.Contains(out, "revoked (removed from service by the central office)") || !strings.Contains(out, "sentinelctl enrol --force --token TICKET") {
 		t.Errorf("revoked: got exit %d\n%s", code, out)
 	}
 
