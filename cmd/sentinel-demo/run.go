@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 
 	"sentinel/internal/cli"
 	"sentinel/internal/terminal"
@@ -43,6 +44,16 @@ flags:`)
 		return exitUsage
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *dataDir != "" {
+		// The terminal's configuration wants an absolute data_dir; a
+		// reader types -data-dir demo-data.
+		abs, err := filepath.Abs(*dataDir)
+		if err != nil {
+			fmt.Fprintf(stderr, "sentinel-demo: -data-dir %q: %v\n", *dataDir, err)
+			return exitUsage
+		}
+		*dataDir = abs
+	}
 
 	ctx, drainCtx, stop := terminal.Signals(ctx, logger)
 	defer stop()
