@@ -19,8 +19,9 @@
 // A journal file has a random epoch id, made when the file is created. A
 // new epoch starts whenever continuity cannot be proven: a file that does
 // not open or whose chain is broken is moved aside (renamed with a
-// timestamp, never deleted) and a new file with a new epoch takes its
-// place, and an alarm is raised. The centre identifies a record by
+// timestamp; deleted only once the centre holds what was salvaged from it
+// and the retention has passed, see PurgeMovedAside) and a new file with
+// a new epoch takes its place, and an alarm is raised. The centre identifies a record by
 // (device, epoch, seq).
 //
 // bbolt trusts its file: a file cut short faults in its memory map and a

@@ -163,8 +163,9 @@ type request struct {
 // Open opens the journal at path, creating it with a new epoch if it does
 // not exist, and starts its committer. A file that bbolt cannot open or
 // whose hash chain does not verify is moved aside (renamed to
-// path.corrupt-TIMESTAMP, never deleted) and replaced by a new journal
-// with a new epoch; the journal then holds an AlarmCorrupt alarm. A file
+// path.corrupt-TIMESTAMP, deleted only by PurgeMovedAside once its
+// salvage is delivered) and replaced by a new journal with a new epoch;
+// the journal then holds an AlarmCorrupt alarm. A file
 // locked by another process is an error after opts.Timeout.
 func Open(path string, opts Options) (*Journal, error) {
 	opts.setDefaults()
@@ -220,7 +221,7 @@ func Open(path string, opts Options) (*Journal, error) {
 			db, st, err = createDB(path, opts.Timeout, now, moved, err.Error(), &j.file)
 			if err == nil {
 				j.raise(Alarm{Kind: AlarmCorrupt, At: now, MovedTo: moved,
-					Message: fmt.Sprintf("journal could not be used (%v): moved aside to %s, new epoch %s started; keep that file (and its log, if any, %s): the passages still readable in them are salvaged for the centre (SalvageMovedAside)", ce, moved, st.epoch, moved+walSuffix)})
+					Message: fmt.Sprintf("journal could not be used (%v): moved aside to %s, new epoch %s started; keep that file (and its log, if any, %s): the passages still readable in them are salvaged for the centre (SalvageMovedAside), and the files deleted once the centre has them and the retention has passed (PurgeMovedAside)", ce, moved, st.epoch, moved+walSuffix)})
 			}
 		}
 	}

@@ -18,9 +18,11 @@
 //
 // The audit log is the central store's (central.AuditLog): in central.db on
 // bbolt, in the audit_log table on PostgreSQL, where a trigger refuses to
-// change or delete an entry, so that several centre hosts on one database
-// keep one log. It is append-only, not tamper-evident: whoever owns the
-// database file or the database can still rewrite it.
+// change or delete an entry (but for the audit retention's delete, see
+// central.Expirer), so that several centre hosts on one database keep one
+// log. It is append-only, not tamper-evident: whoever owns the database
+// file or the database can still rewrite it. serve's --audit-retention
+// removes the entries older than it.
 //
 // Trace runs one Passages query for the holder and one per passage of the
 // holder for its site and window; on PostgreSQL the (site, time) index serves

@@ -646,3 +646,9 @@ func TestSiteClaims(t *testing.T) {
 		t.Fatalf("mark of t-1: %d, %v", l.Seq, err)
 	}
 }
+
+// TestExpire: a cluster set expires facts, lapsed statuses and audit
+// records on its home cluster, which holds them, as a single store does.
+func TestExpire(t *testing.T) {
+	storetest.Expire(t, setup(t, servers(t, 1), 2, nil))
+}
