@@ -30,6 +30,10 @@
 //	lanes/...                each lane's device state, such as the
 //	                         thermometer's calibration
 //
+// The configuration file is read at start only: restart sentineld after
+// editing it. The site settings of the config bundle (language, time zone,
+// guards, retention_days) take effect as the bundle arrives.
+//
 // sentineld reads the root and the bundles at start. The bundles that sync
 // downloads reach it directly, before they are written: each replaces its
 // own part (a status delta is applied to the list in memory), and one the

@@ -120,7 +120,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 		return err
 	}
 	jopts := journal.Options{
-		Retention: time.Duration(ld.site.RetentionDays) * 24 * time.Hour,
+		Retention: siteRetention(ld.site),
 		OnAlarm: func(a journal.Alarm) {
 			d.logger.Error("journal alarm", "kind", a.Kind, "message", a.Message)
 		},
@@ -235,6 +235,10 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 			}
 		}
 		display.SetLang(ld.site.Language)
+		display.SetLocation(ld.site.Location())
+		// The next purge keeps the site's retention now, not the one
+		// at start.
+		j.SetRetention(siteRetention(ld.site))
 	})
 
 	var servers []*http.Server
@@ -347,4 +351,10 @@ func (d *daemon) salvage(now time.Time) {
 	if err != nil {
 		d.logger.Error("salvage of a damaged journal failed: the file is kept; try sentinelctl journal salvage", "error", err)
 	}
+}
+
+// siteRetention is how long the site keeps acknowledged passages on the
+// terminal (its config bundle's retention_days).
+func siteRetention(site *gate.SiteSettings) time.Duration {
+	return time.Duration(site.RetentionDays) * 24 * time.Hour
 }

@@ -2,7 +2,10 @@ package terminal
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 	"sentinel/internal/passage"
 	"sentinel/internal/ptytest"
 	"sentinel/internal/sdnotify"
+	"sentinel/internal/siteconfig"
 )
 
 type systemClock struct{}
@@ -107,4 +111,63 @@ func TestBundleReload(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("run: %v", err)
 	}
+}
+
+// TestRetentionFollowsSiteSettings: a config bundle with another
+// retention_days and time zone, written while sentineld runs, sets the
+// journal's retention for its next purge and the display's time zone, as
+// the other site settings take effect at once. Before, the retention and
+// the time zone read at start stayed until a restart.
+func TestRetentionFollowsSiteSettings(t *testing.T) {
+	f := newHoldFixture(t)
+	cfg := firmwareconfig.DefaultConfig()
+	cfg.DataDir = f.dir
+	cfg.Terminal = firmwareconfig.Terminal{ID: "T-1", SiteID: "S-1"}
+	cfg.Listen = firmwareconfig.Listen{Display: "127.0.0.1:0", Management: "127.0.0.1:0"}
+	cfg.Lanes = []firmwareconfig.Lane{{Name: "in-1", Scanners: []firmwareconfig.Scanner{{
+		Type: firmwareconfig.ScannerSerial, Port: filepath.Join(t.TempDir(), "no-such-tty"), Framing: firmwareconfig.FramingCR,
+	}}}}
+	logs := &syncBuffer{}
+	d := &daemon{
+		cfg: cfg, logger: slog.New(slog.NewTextHandler(logs, nil)), hw: hostHardware(), notify: sdnotify.New(""),
+		clock: systemClock{}, reloadEvery: 10 * time.Millisecond, syncEvery: time.Hour,
+	}
+	r := runDaemon(t, d, logs)
+	if got, want := d.journal.Retention(), siteconfig.DefaultRetentionDays*24*time.Hour; got != want {
+		t.Fatalf("retention at start: %v, want the site's %v", got, want)
+	}
+	tzOffset := func() int {
+		resp, err := http.Get("http://" + d.displayAddr.String() + "/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var st struct {
+			TZOffset int `json:"tz_offset"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		return st.TZOffset
+	}
+	if got := tzOffset(); got != 8*3600 {
+		t.Fatalf("display's offset at start: %d s, want Asia/Shanghai's %d", got, 8*3600)
+	}
+	site := siteconfig.Default(siteconfig.Supermarket)
+	site.RetentionDays = 3
+	site.TimeZone = "UTC"
+	payload, err := siteconfig.Marshal(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, bundleName(trust.KindConfig), f.seal(t, trust.KindConfig, 2, 0, payload))
+	waitFor(t, "the journal's retention at 3 days", func() (bool, string) {
+		got := d.journal.Retention()
+		return got == 3*24*time.Hour, fmt.Sprintf("retention %v\n%s", got, logs.String())
+	})
+	// The time zone too: the display's clock and day follow it at once.
+	if got := tzOffset(); got != 0 {
+		t.Errorf("display's offset after the site moved to UTC: %d s, want 0", got)
+	}
+	r.stop(t)
 }

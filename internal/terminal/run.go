@@ -36,6 +36,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, `usage: sentineld [-config FILE] [-data-dir DIR] [-log-level LEVEL]
        sentineld -version
 
+The configuration FILE is read at start: restart sentineld after editing it.
+The site settings of the config bundle (language, time zone, guards,
+retention_days) and the other bundles take effect as they arrive.
+
 The demonstration is its own command: sentinel-demo (go run ./cmd/sentinel-demo).
 
 flags:`)

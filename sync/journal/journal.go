@@ -110,6 +110,8 @@ type Journal struct {
 	wg    sync.WaitGroup
 
 	centre atomic.Pointer[centreKey]
+	// retention is Options.Retention, changed by SetRetention.
+	retention atomic.Int64
 
 	// Owned by the committer goroutine.
 	seq  Seq
@@ -178,6 +180,7 @@ func Open(path string, opts Options) (*Journal, error) {
 		alarms:   make(map[AlarmKind]Alarm),
 		statfs:   unix.Statfs,
 	}
+	j.retention.Store(int64(opts.Retention))
 	if opts.CentreKey != nil {
 		j.centre.Store(&centreKey{opts.CentreKey})
 	}
@@ -247,6 +250,19 @@ func Open(path string, opts Options) (*Journal, error) {
 
 // Epoch returns the journal's epoch.
 func (j *Journal) Epoch() Epoch { return j.epoch }
+
+// SetRetention changes how long acknowledged records (and the journals
+// moved aside) are kept, from the next Purge on: the site's settings
+// changed. d ≤ 0 means DefaultRetention.
+func (j *Journal) SetRetention(d time.Duration) {
+	if d <= 0 {
+		d = DefaultRetention
+	}
+	j.retention.Store(int64(d))
+}
+
+// Retention returns how long acknowledged records are kept.
+func (j *Journal) Retention() time.Duration { return time.Duration(j.retention.Load()) }
 
 // SetCentreKey changes the centre's key (a new trust bundle); the next
 // passage is sealed under a new data key wrapped to it. Nil means not

@@ -89,7 +89,7 @@ func (j *Journal) Purge(now time.Time) (PurgeReport, error) {
 			rep.DiskUsed = used
 			rep.Early = used > j.opts.DiskLimit
 		}
-		cutoff := now.Add(-j.opts.Retention)
+		cutoff := now.Add(-j.Retention())
 		for {
 			n, through, err := j.purgeOnce(cutoff, rep.Early)
 			if err != nil {
@@ -105,7 +105,7 @@ func (j *Journal) Purge(now time.Time) (PurgeReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("purge journal: %w", err)
 	}
-	moved, err := PurgeMovedAside(j.path, j.opts.Retention, now, rep.Early)
+	moved, err := PurgeMovedAside(j.path, j.Retention(), now, rep.Early)
 	rep.MovedAside = moved
 	if err != nil {
 		return rep, err

@@ -164,3 +164,34 @@ func TestDiskUsed(t *testing.T) {
 		t.Fatalf("statfs of a real directory: %v", err)
 	}
 }
+
+// TestSetRetention: a shorter retention set while the journal is open (the
+// site's settings changed) applies to the next purge, a longer one keeps
+// more; before, the retention given at Open stayed until a restart.
+func TestSetRetention(t *testing.T) {
+	j := openTest(t, Options{Retention: 14 * 24 * time.Hour})
+	j.statfs = fakeDisk(0.30)
+	journalDays(t, j.Journal, 10) // records 1..10 on days 0..9
+	if err := j.Ack(j.Epoch(), 10); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(9 * 24 * time.Hour)
+	if rep, err := j.Purge(now); err != nil || rep.Deleted != 0 {
+		t.Fatalf("purge at 14 days: got %+v, %v; want nothing deleted", rep, err)
+	}
+	j.SetRetention(3 * 24 * time.Hour)
+	if got := j.Retention(); got != 3*24*time.Hour {
+		t.Fatalf("Retention after SetRetention(3 days): %v", got)
+	}
+	// Older than 3 days at day 9: days 0..5, records 1..6.
+	if rep, err := j.Purge(now); err != nil || rep.Deleted != 6 || rep.Through != 6 {
+		t.Fatalf("purge at 3 days: got %+v, %v; want 6 deleted through 6", rep, err)
+	}
+	j.SetRetention(0)
+	if got := j.Retention(); got != DefaultRetention {
+		t.Errorf("Retention after SetRetention(0): %v, want the default %v", got, DefaultRetention)
+	}
+	if rep, err := j.Purge(now); err != nil || rep.Deleted != 0 {
+		t.Errorf("purge at the default again: got %+v, %v; want nothing deleted", rep, err)
+	}
+}
