@@ -83,8 +83,8 @@
 //
 // A checkpoint moves the log's records and data keys into bbolt in one
 // transaction: when the log holds Options.CheckpointEvery records (512 by
-// default) or 1 MiB, after 250 ms without passages, before Ack and
-// SetBranch, and at Close. It runs off the append path, in a goroutine of
+// default) or 1 MiB of records that bbolt does not hold yet, after 250 ms
+// without passages, before Ack and SetBranch, and at Close. It runs off the append path, in a goroutine of
 // its own (or Ack's and SetBranch's): appends go on into the log while
 // bbolt commits, and the checkpoint takes only the records that were in
 // the log when it began.
@@ -95,10 +95,11 @@
 // file no longer check under the new salt. The header needs no sync of its
 // own: the next append's fdatasync carries it, and a crash before that
 // leaves the old header, whose frames bbolt holds already. When passages
-// never pause long enough for the checkpointer to catch up, the log grows
-// until it holds 8 MiB; then the committer waits for the checkpoint in
-// progress, moves the rest itself and starts the log anew (appends wait
-// for that one commit).
+// never pause long enough for the checkpointer to catch up (under a
+// steady stream some passage is always in the log that the last
+// checkpoint did not take), the log grows until it holds 8 MiB; then the
+// committer waits for the checkpoint in progress, moves the rest itself
+// and starts the log anew (appends wait for that one commit).
 //
 // Open replays the log: frames are read up to the first that is not whole
 // (a zero length, a length past the file or MaxRecordSize, an unknown

@@ -131,14 +131,17 @@ type Journal struct {
 	// first) when they must wait for it. ckptKick wakes the checkpointer.
 	ckmu        sync.Mutex
 	ckptKick    chan struct{}
+	ckptIdle    atomic.Bool // the kick is the idle one: move what the log holds, however little
 	ckptFailing atomic.Bool // the last checkpoint failed; cleared when one succeeds
 
 	// The log's records and data keys that bbolt does not hold yet, in
-	// order; the committer appends and the checkpoint empties, readers
-	// take the slices under pmu (never changing what they share).
-	pmu      sync.RWMutex
-	pending  []pendingRec
-	pendKeys []pendingKey
+	// order, and the records' bytes; the committer appends and the
+	// checkpoint empties, readers take the slices under pmu (never
+	// changing what they share).
+	pmu       sync.RWMutex
+	pending   []pendingRec
+	pendKeys  []pendingKey
+	pendBytes int
 
 	alarmMu sync.Mutex
 	alarms  map[AlarmKind]Alarm
@@ -205,7 +208,7 @@ func Open(path string, opts Options) (*Journal, error) {
 			j.db, j.epoch, j.seq, j.last = db, st.epoch, st.seq, st.last
 			if err = j.replayWAL(); err != nil {
 				db.Close()
-				j.pending, j.pendKeys = nil, nil
+				j.pending, j.pendKeys, j.pendBytes = nil, nil, 0
 				j.ckptFailing.Store(false)
 				j.clear(AlarmCommit)
 			}
@@ -334,10 +337,8 @@ func (j *Journal) commitLoop() {
 			if j.wal.off >= int64(walMaxBytes) {
 				j.checkpointLocked()
 			}
-			j.pmu.RLock()
-			n := len(j.pending)
-			j.pmu.RUnlock()
-			if n >= j.opts.CheckpointEvery || j.wal.off >= int64(walCheckpointBytes) {
+			n, due := j.checkpointDue()
+			if due {
 				j.kick()
 			}
 			if n > 0 {
@@ -345,6 +346,7 @@ func (j *Journal) commitLoop() {
 			}
 			j.cmu.Unlock()
 		case <-idle.C:
+			j.ckptIdle.Store(true)
 			j.kick()
 		case <-j.stop:
 			j.cmu.Lock()
@@ -369,13 +371,33 @@ func (j *Journal) kick() {
 	}
 }
 
+// checkpointDue returns how many records the log holds that bbolt does
+// not, and whether they are enough for a checkpoint: CheckpointEvery
+// records or walCheckpointBytes of them. It counts what bbolt lacks, not
+// how far the log reaches: under a steady stream of passages the log
+// rarely starts anew (some passage is always in it that the last
+// checkpoint did not take), and a checkpoint after every append, of the
+// one or two records it added, would keep bbolt committing, two
+// fdatasyncs each time, beside every append.
+func (j *Journal) checkpointDue() (int, bool) {
+	j.pmu.RLock()
+	defer j.pmu.RUnlock()
+	n := len(j.pending)
+	return n, n >= j.opts.CheckpointEvery || j.pendBytes >= walCheckpointBytes
+}
+
 // checkpointLoop is the checkpointer: woken by the committer, it moves
-// what the log holds into bbolt, off the path of the appends.
+// what the log holds into bbolt, off the path of the appends. A kick that
+// a checkpoint already served (the committer kicks after each append
+// while one runs) finds too little left and waits for the next.
 func (j *Journal) checkpointLoop() {
 	defer j.wg.Done()
 	for {
 		select {
 		case <-j.ckptKick:
+			if _, due := j.checkpointDue(); !due && !j.ckptIdle.Swap(false) {
+				continue
+			}
 			j.ckmu.Lock()
 			j.moveLogged()
 			j.ckmu.Unlock()
@@ -463,6 +485,7 @@ func (j *Journal) commit(batch []*request) {
 	}
 	j.pmu.Lock()
 	j.pending = append(j.pending, recs...)
+	j.pendBytes += recBytes(recs)
 	if !j.key.saved {
 		j.pendKeys = append(j.pendKeys, pendingKey{j.key.entry.ID, j.key.stored})
 	}
@@ -546,12 +569,22 @@ func (j *Journal) moveLogged() error {
 	// prefix. Readers keep the slices they took, unchanged.
 	j.pmu.Lock()
 	j.pending = dropPrefix(j.pending, len(recs))
+	j.pendBytes -= recBytes(recs)
 	j.pendKeys = dropPrefix(j.pendKeys, len(keys))
 	j.pmu.Unlock()
 	if j.ckptFailing.Swap(false) {
 		j.clear(AlarmCommit)
 	}
 	return nil
+}
+
+// recBytes returns the stored bytes of recs.
+func recBytes(recs []pendingRec) int {
+	n := 0
+	for _, r := range recs {
+		n += len(r.stored)
+	}
+	return n
 }
 
 // dropPrefix returns s without its first n elements, nil when empty.
@@ -610,7 +643,7 @@ func (j *Journal) replayWAL() error {
 		}
 		j.pendKeys = append(j.pendKeys, pendingKey{wk.ID, k})
 	}
-	j.pending = recs
+	j.pending, j.pendBytes = recs, recBytes(recs)
 	for _, r := range recs {
 		j.seq, j.last = r.seq, Chain(j.last, r.stored)
 	}

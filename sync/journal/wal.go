@@ -30,7 +30,7 @@ const (
 
 // Checkpoint and preallocation thresholds (variables for the tests).
 var (
-	walCheckpointBytes = 1 << 20                // bytes in the log that start a checkpoint
+	walCheckpointBytes = 1 << 20                // bytes of records in the log, not yet in bbolt, that start a checkpoint
 	walMaxBytes        = 8 << 20                // bytes in the log at which appends wait for a checkpoint
 	walPrealloc        = 2 << 20                // written zeros kept ahead in the log file
 	walIdle            = 250 * time.Millisecond // a quiet committer checkpoints after this

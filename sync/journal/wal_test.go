@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -390,6 +391,41 @@ func TestLogBounded(t *testing.T) {
 	}
 	if res := mustVerify(t, j); res.Records != 200 || res.Break != nil {
 		t.Fatalf("verify: %+v", res)
+	}
+}
+
+// Under a steady stream of passages the log rarely starts anew: a
+// passage always arrives while bbolt commits, which that checkpoint does
+// not take, so the log never holds only what bbolt has. The checkpointer
+// must still wait for CheckpointEvery records (or walCheckpointBytes of
+// them) that bbolt lacks, and not commit after every append once the log
+// has grown past walCheckpointBytes: each bbolt commit is two fdatasyncs
+// beside the appends' own, and their tail was the passages' tail.
+func TestCheckpointsUnderSteadyStream(t *testing.T) {
+	defer func(b int) { walCheckpointBytes = b }(walCheckpointBytes)
+	walCheckpointBytes = 16 << 10 // about 45 records
+	const every, n = 32, 400
+	j := openTest(t, Options{CheckpointEvery: every})
+	var checkpoints, arrived atomic.Int64
+	j.setCommitHook(func(*bbolt.Tx) error {
+		checkpoints.Add(1)
+		_, err := j.Append(context.Background(), testPassage(n+int(arrived.Add(1)), t0))
+		return err
+	})
+	for i := range n {
+		mustAppend(t, j.Journal, testPassage(i, t0))
+	}
+	j.setCommitHook(nil)
+	got := checkpoints.Load()
+	t.Logf("%d checkpoints for %d appends, %d of them during a checkpoint; the log reaches %d bytes", got, n+arrived.Load(), arrived.Load(), j.walOffset())
+	if limit := int64(2*n/every + 2); got > limit {
+		t.Fatalf("%d checkpoints for %d appends with CheckpointEvery %d, want at most %d: the checkpointer commits to bbolt after (nearly) every append", got, n, every, limit)
+	}
+	if err := j.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if res := mustVerify(t, j); int64(res.Records) != n+arrived.Load() || res.Break != nil {
+		t.Fatalf("verify: %+v, want %d records", res, n+arrived.Load())
 	}
 }
 
