@@ -152,7 +152,14 @@ type Journal struct {
 	statfs     func(path string, st *unix.Statfs_t) error // disk usage
 }
 
-type centreKey struct{ pub hpke.PublicKey }
+// centreKey is the centre's key with its id, computed once rather than
+// at every commit.
+type centreKey struct {
+	pub hpke.PublicKey
+	id  [8]byte
+}
+
+func newCentreKey(pub hpke.PublicKey) *centreKey { return &centreKey{pub, CentreKeyID(pub)} }
 
 type pendingKey struct {
 	id     DataKeyID
@@ -185,7 +192,7 @@ func Open(path string, opts Options) (*Journal, error) {
 	}
 	j.retention.Store(int64(opts.Retention))
 	if opts.CentreKey != nil {
-		j.centre.Store(&centreKey{opts.CentreKey})
+		j.centre.Store(newCentreKey(opts.CentreKey))
 	}
 	now := opts.Now()
 	var (
@@ -275,7 +282,7 @@ func (j *Journal) SetCentreKey(pub hpke.PublicKey) {
 		j.centre.Store(nil)
 		return
 	}
-	j.centre.Store(&centreKey{pub})
+	j.centre.Store(newCentreKey(pub))
 }
 
 // Append records p and returns its sequence number once it is durable
@@ -289,7 +296,8 @@ func (j *Journal) Append(ctx context.Context, p *Passage) (Seq, error) {
 	if err := p.validate(); err != nil {
 		return 0, err
 	}
-	r := &request{p: *p, done: make(chan error, 1)}
+	r := requests.Get().(*request)
+	r.p = *p
 	j.mu.RLock()
 	if j.closed {
 		j.mu.RUnlock()
@@ -304,14 +312,22 @@ func (j *Journal) Append(ctx context.Context, p *Passage) (Seq, error) {
 	j.mu.RUnlock()
 	select {
 	case err := <-r.done:
+		// The committer is done with r once it has answered.
+		seq := r.seq
+		*r = request{done: r.done}
+		requests.Put(r)
 		if err != nil {
 			return 0, err
 		}
-		return r.seq, nil
+		return seq, nil
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return 0, ctx.Err() // r stays the committer's
 	}
 }
+
+// requests are Append's requests for reuse: made for every passage, they
+// were garbage collected while lanes waited.
+var requests = sync.Pool{New: func() any { return &request{done: make(chan error, 1)} }}
 
 // commitLoop is the committer: it takes everything queued, appends it to
 // the log with one write and one fdatasync and wakes every waiter. It
@@ -671,13 +687,14 @@ func (j *Journal) update(fn func(*bbolt.Tx) error) (err error) {
 // new UTC day, or when the centre's key changed.
 func (j *Journal) rotateKey(now time.Time) error {
 	var centre hpke.PublicKey
-	if c := j.centre.Load(); c != nil {
+	c := j.centre.Load()
+	if c != nil {
 		centre = c.pub
 	}
 	if k := j.key; k != nil {
 		y1, m1, d1 := k.entry.Created.UTC().Date()
 		y2, m2, d2 := now.UTC().Date()
-		sameCentre := (centre == nil) == k.entry.Ephemeral && (centre == nil || CentreKeyID(centre) == k.entry.Centre)
+		sameCentre := (c == nil) == k.entry.Ephemeral && (c == nil || c.id == k.entry.Centre)
 		if y1 == y2 && m1 == m2 && d1 == d2 && sameCentre {
 			return nil
 		}
@@ -810,7 +827,7 @@ func (j *Journal) addSlack(tx *bbolt.Tx) error {
 	if size-tx.Size() >= slackMin {
 		return nil
 	}
-	if _, err := j.file.WriteAt(make([]byte, slackStep), size); err != nil {
+	if err := writeZeros(j.file, size, slackStep); err != nil {
 		// A full disk: give the space back and let bbolt try the commit
 		// in what is left.
 		j.file.Truncate(size)

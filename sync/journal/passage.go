@@ -76,24 +76,38 @@ func (p *Passage) validate() error {
 	if !p.Decision.Valid() {
 		return bad("decision %q is not admit, deny or refer", p.Decision)
 	}
-	texts := []struct{ name, v string }{
-		{"lane", p.Lane}, {"format", string(p.Format)}, {"issuer", p.Issuer},
-		{"status colour", p.StatusColour}, {"holder issuer", p.Holder.Issuer},
-	}
-	if p.Override != nil {
-		texts = append(texts, struct{ name, v string }{"override who", p.Override.Who},
-			struct{ name, v string }{"override why", p.Override.Why})
+	// Checked one by one rather than gathered into a list: validate runs
+	// for every passage, and garbage it makes is collected while lanes wait.
+	badText := func(v string) bool { return len(v) > MaxTextLen || !utf8.ValidString(v) }
+	badName := ""
+	switch {
+	case badText(p.Lane):
+		badName = "lane"
+	case badText(string(p.Format)):
+		badName = "format"
+	case badText(p.Issuer):
+		badName = "issuer"
+	case badText(p.StatusColour):
+		badName = "status colour"
+	case badText(p.Holder.Issuer):
+		badName = "holder issuer"
+	case p.Override != nil && badText(p.Override.Who):
+		badName = "override who"
+	case p.Override != nil && badText(p.Override.Why):
+		badName = "override why"
 	}
 	for _, r := range p.Reasons {
-		texts = append(texts, struct{ name, v string }{"reason", r})
+		if badName == "" && badText(r) {
+			badName = "reason"
+		}
 	}
 	for k := range p.Bundles {
-		texts = append(texts, struct{ name, v string }{"bundle kind", k})
-	}
-	for _, t := range texts {
-		if len(t.v) > MaxTextLen || !utf8.ValidString(t.v) {
-			return bad("%s is not valid UTF-8 of at most %d bytes", t.name, MaxTextLen)
+		if badName == "" && badText(k) {
+			badName = "bundle kind"
 		}
+	}
+	if badName != "" {
+		return bad("%s is not valid UTF-8 of at most %d bytes", badName, MaxTextLen)
 	}
 	if p.Lane == "" {
 		return bad("no lane")

@@ -188,11 +188,29 @@ func (w *wal) grow(n int64) error {
 		return nil
 	}
 	n = max(n, w.size+int64(walPrealloc))
-	if _, err := w.f.WriteAt(make([]byte, n-w.size), w.size); err != nil {
+	if err := writeZeros(w.f, w.size, n-w.size); err != nil {
 		w.f.Truncate(w.size)
 		return err
 	}
 	w.size = n
+	return nil
+}
+
+// zeros is written ahead in files, a piece at a time: a buffer of the
+// whole size (MiBs) made each time would count towards the next garbage
+// collection as much as thousands of passages.
+var zeros [64 << 10]byte
+
+// writeZeros writes n zero bytes to f at off.
+func writeZeros(f *os.File, off, n int64) error {
+	for n > 0 {
+		b := zeros[:min(n, int64(len(zeros)))]
+		if _, err := f.WriteAt(b, off); err != nil {
+			return err
+		}
+		off += int64(len(b))
+		n -= int64(len(b))
+	}
 	return nil
 }
 
