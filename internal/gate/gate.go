@@ -227,6 +227,7 @@ func (g *Gate) SetState(s *State) {
 	if s.Site == nil {
 		s.Site = DefaultSiteSettings(Custom)
 	}
+	s.vers = s.makeVersions()
 	g.state.Store(s)
 }
 

@@ -1,8 +1,11 @@
 package gate
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strings"
@@ -133,6 +136,35 @@ func TestPassageFields(t *testing.T) {
 	}
 	if p.Temperature.Celsius() < 36.5 || p.Temperature.Celsius() > 36.7 {
 		t.Errorf("got %.2f °C, want 36.6", p.Temperature.Celsius())
+	}
+}
+
+// Every passage gives ops one log line with its lane, verdict, reasons,
+// format and journal seq, and nothing of the holder.
+func TestPassageLogLine(t *testing.T) {
+	var buf bytes.Buffer
+	r := newRigOpts(t, nil, func(o *Options) { o.Logger = slog.New(slog.NewJSONHandler(&buf, nil)) })
+	res, err := r.g.Process(context.Background(), "in-1", green(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	for l := range strings.Lines(buf.String()) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if m["msg"] == "passage" {
+			line = m
+		}
+	}
+	want := map[string]any{
+		"level": "INFO", "msg": "passage", "lane": "in-1", "verdict": "admit", "reasons": nil,
+		"format": string(credential.FormatNative), "committed": true, "seq": float64(res.Seq),
+	}
+	delete(line, "time")
+	if !reflect.DeepEqual(line, want) {
+		t.Errorf("passage line %v, want %v", line, want)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -278,14 +279,20 @@ func (g *Gate) output(l *lane, what string, o Outputs, f func(Outputs) error) {
 // finish logs the passage and tells the observer.
 func (g *Gate) finish(r Result) {
 	p := r.Passage
-	attrs := []any{"lane", p.Lane, "verdict", p.Decision, "reasons", p.Reasons, "format", p.Format, "committed", r.Committed}
-	if r.Committed {
-		attrs = append(attrs, "seq", r.Seq)
+	if g.logger.Enabled(context.Background(), slog.LevelInfo) {
+		// Typed attributes: the passage's line costs no allocation of its
+		// own before the handler formats it.
+		attrs := make([]slog.Attr, 0, 9)
+		attrs = append(attrs, slog.String("lane", p.Lane), slog.String("verdict", string(p.Decision)),
+			slog.Any("reasons", p.Reasons), slog.String("format", string(p.Format)), slog.Bool("committed", r.Committed))
+		if r.Committed {
+			attrs = append(attrs, slog.Uint64("seq", uint64(r.Seq)))
+		}
+		if p.Override != nil {
+			attrs = append(attrs, slog.String("guard", p.Override.Who), slog.String("override_reason", p.Override.Why), slog.Uint64("override_of", uint64(p.Override.Of)))
+		}
+		g.logger.LogAttrs(context.Background(), slog.LevelInfo, "passage", attrs...)
 	}
-	if p.Override != nil {
-		attrs = append(attrs, "guard", p.Override.Who, "override_reason", p.Override.Why, "override_of", p.Override.Of)
-	}
-	g.logger.Info("passage", attrs...)
 	if g.opts.OnPassage != nil {
 		g.opts.OnPassage(r)
 	}

@@ -63,6 +63,10 @@ type State struct {
 	// Tolerance is the clock tolerance for verification; zero means the
 	// formats' defaults.
 	Tolerance time.Duration
+
+	// vers is versions(), made once by SetState: the journal passages
+	// decided under this State share it and never change it.
+	vers map[string]uint64
 }
 
 // freshness returns every kind's freshness at now, the status base's
@@ -103,7 +107,15 @@ func later(a, b time.Time) time.Time {
 
 // versions returns the installed version of every kind, by the kind's
 // name as the journal records it; kinds not installed are left out.
+// Passages share the map: do not change it.
 func (s *State) versions() map[string]uint64 {
+	if s.vers != nil {
+		return s.vers
+	}
+	return s.makeVersions()
+}
+
+func (s *State) makeVersions() map[string]uint64 {
 	m := make(map[string]uint64, len(s.Bundles))
 	for k, b := range s.Bundles {
 		if b.Version > 0 {
