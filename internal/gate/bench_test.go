@@ -177,6 +177,7 @@ func benchmarkPassage(b *testing.B, lanes int) {
 		s.Policy = PolicyEngine(e, 0, "SM-0042")
 	}, func(o *Options) {
 		o.Journal = j
+		o.Display = &lastShown{last: make(map[string]Shown)}
 		o.Lanes = nil
 		for i := range names {
 			names[i] = fmt.Sprintf("in-%d", i+1)
@@ -226,6 +227,21 @@ func benchmarkPassage(b *testing.B, lanes int) {
 		b.ReportMetric(pct(cpu, 0.99), "p99-cpu-ms")
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "passages/s")
+}
+
+// lastShown is BenchmarkPassage's display. It keeps what a guard display
+// keeps (internal/ui), each lane's last verdict; the tests' fakeDisplay
+// keeps every verdict in one growing slice, whose regrowth, a copy of
+// megabytes under the lock every lane takes, showed in the passages' tail.
+type lastShown struct {
+	mu   sync.Mutex
+	last map[string]Shown
+}
+
+func (d *lastShown) Show(s Shown) {
+	d.mu.Lock()
+	d.last[s.Lane] = s
+	d.mu.Unlock()
 }
 
 // benchStatusList returns a status list whose base holds n red holders
