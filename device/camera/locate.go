@@ -318,15 +318,30 @@ const maxFinderSizeRatio = 2.2
 
 // finderCorner reports whether finder centres p and q could be the
 // top-right and bottom-left of a code whose top-left is at tl, for a
-// module size of ms: both at least 12 and at most 250 modules from tl (a
-// version 1 code's centres are 14 apart, a version 40's 170), within a
-// factor 3 of each other, and the angle at tl within 45°–135° (strong
-// perspective and shear). It returns the angle's |cos|, 0 for a right
-// angle.
+// module size of ms measured along rows and columns: both at least 10
+// and at most 250 modules from tl (a version 1 code's centres are 14
+// apart, a version 40's 170), within a factor 3 of each other, and the
+// angle at tl within 45°–135° (strong perspective and shear). It returns
+// the angle's |cos|, 0 for a right angle.
+//
+// A finder's runs along a row or a column cross it at the code's
+// rotation, so they measure modules 1/cos of it too large (√2 at 45°);
+// the sides from tl give the rotation, and the module size is corrected
+// by it before the distances are judged. Uncorrected, a version 1 or 2
+// code turned more than about 30° failed the test.
 func finderCorner(tl, p, q vec, ms float64) (float64, bool) {
 	d1, d2 := p.sub(tl), q.sub(tl)
 	n1, n2 := d1.norm(), d2.norm()
-	if n1 < 12*ms || n2 < 12*ms || n1 > 250*ms || n2 > 250*ms || n1 > 3*n2 || n2 > 3*n1 {
+	if n1 == 0 || n2 == 0 {
+		return 0, false
+	}
+	// cos of the rotation folded into 0°–45°, from the longer side.
+	d, n := d1, n1
+	if n2 > n1 {
+		d, n = d2, n2
+	}
+	ms *= max(math.Abs(d.x), math.Abs(d.y)) / n
+	if n1 < 10*ms || n2 < 10*ms || n1 > 250*ms || n2 > 250*ms || n1 > 3*n2 || n2 > 3*n1 {
 		return 0, false
 	}
 	cos := math.Abs(d1.dot(d2) / (n1 * n2))

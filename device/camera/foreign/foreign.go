@@ -66,11 +66,24 @@ type Spec struct {
 	Width, Height int
 	Variant       Variant
 	Seed          uint64
+	// Version, when not 0, is the code's version instead of a drawn one
+	// (tests pin the case they are about).
+	Version int
+	// Roll, when not 0, is the code's rotation in the image plane in
+	// degrees instead of a drawn one.
+	Roll float64
 }
 
 // Name is a file name for the frame, unique within a set.
 func (s Spec) Name() string {
-	return fmt.Sprintf("%s-%dx%d-%d", s.Variant, s.Width, s.Height, s.Seed)
+	name := fmt.Sprintf("%s-%dx%d-%d", s.Variant, s.Width, s.Height, s.Seed)
+	if s.Version != 0 {
+		name += fmt.Sprintf("-v%d", s.Version)
+	}
+	if s.Roll != 0 {
+		name += fmt.Sprintf("-roll%g", s.Roll)
+	}
+	return name
 }
 
 // Sizes are the frame sizes of a set.
@@ -266,6 +279,12 @@ func draw(s Spec, rng *rand.Rand) params {
 		p.margin = 0
 		p.nearText = true
 		p.clutter = 4 + rng.IntN(6)
+	}
+	if s.Version != 0 {
+		p.version = min(max(s.Version, 1), 40)
+	}
+	if s.Roll != 0 {
+		p.roll = deg(s.Roll)
 	}
 	return p
 }
