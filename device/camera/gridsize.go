@@ -105,12 +105,13 @@ func versionDim(m *gozxing.BitMatrix, tl, tr, bl vec, ms float64) int {
 	read := func(dim float64) int {
 		u, v := du.scale(1/(dim-7)), dv.scale(1/(dim-7))
 		// Beside the top-right finder, then beside the bottom-left one
-		// (its transpose); each also in the other's order, for mirrored
-		// codes.
-		for _, b := range [4]struct {
+		// (its transpose). In a mirrored code the two blocks swap
+		// places, and the axes from the top-left finder swap with
+		// them, so the same two reads serve.
+		for _, b := range [2]struct {
 			c    vec
 			a, o vec
-		}{{tr, u, v}, {bl, v, u}, {tr, v, u}, {bl, u, v}} {
+		}{{tr, u, v}, {bl, v, u}} {
 			if ver := readVersionBlock(m, b.c, b.a, b.o); ver > 0 {
 				return ver
 			}
@@ -129,10 +130,11 @@ func versionDim(m *gozxing.BitMatrix, tl, tr, bl vec, ms float64) int {
 }
 
 // readVersionBlock reads the 18 bits of a version information block
-// beside the finder centred at c, with a the module step away from the
-// finder along the block's long side's normal and o along it (for the
-// top-right finder: the code's x and y axes), and returns the version
-// they spell with at most three wrong bits, or 0.
+// beside the finder centred at c and returns the version they spell with
+// at most three wrong bits, or 0. The block's three columns lie 5 to 7
+// module steps a from the finder's centre, its six rows −3 to 2 steps o
+// (for the top-right finder, a and o are the code's x and y axes; for
+// the bottom-left one, its y and x axes).
 func readVersionBlock(m *gozxing.BitMatrix, c, a, o vec) int {
 	w, h := m.GetWidth(), m.GetHeight()
 	word := uint(0)

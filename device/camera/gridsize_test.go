@@ -63,7 +63,7 @@ func TestVersionInformationSizesScaledCodes(t *testing.T) {
 	var b binarizer
 	var d Decoder
 	d.init()
-	missized, codes := 0, 0
+	missized, codes, mirrored := 0, 0, 0
 	for _, n := range []int{200, 260, 330, 400, 480, 560, 650} {
 		mods, want := dccModules(t, rng, n, "Q")
 		dim := len(mods)
@@ -89,6 +89,16 @@ func TestVersionInformationSizesScaledCodes(t *testing.T) {
 			if got := versionDim(m, tl, tr, bl, ms); got != dim {
 				t.Errorf("v%d at %.2f px a module: version information gives %d modules, want %d", (dim-17)/4, scale, got, dim)
 			}
+			// Mirrored (the matrix transposed), as a code read from
+			// the back of a transparent sheet or a mirrored screen.
+			mm := b.binarize(mustPlane(renderModules(transpose(mods), scale, 2)), normalRange)
+			if info, err := detector.NewFinderPatternFinder(mm, nil).Find(nil); err == nil {
+				mirrored++
+				tl, tr, bl := vecOf(info.GetTopLeft()), vecOf(info.GetTopRight()), vecOf(info.GetBottomLeft())
+				if got := versionDim(mm, tl, tr, bl, ms); got != dim {
+					t.Errorf("v%d at %.2f px a module, mirrored: version information gives %d modules, want %d", (dim-17)/4, scale, got, dim)
+				}
+			}
 			r, err := d.Decode(img)
 			if err != nil || string(r.Payload) != string(want) {
 				t.Errorf("v%d at %.2f px a module: %v", (dim-17)/4, scale, err)
@@ -99,7 +109,10 @@ func TestVersionInformationSizesScaledCodes(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("gozxing's detector mis-sized %d of %d codes", missized, codes)
+	t.Logf("gozxing's detector mis-sized %d of %d codes; %d mirrored codes checked", missized, codes, mirrored)
+	if 2*mirrored < codes {
+		t.Errorf("gozxing's finder search found %d of %d mirrored codes, want most", mirrored, codes)
+	}
 	if missized == 0 {
 		t.Error("gozxing's detector sized every code: the test no longer shows the cause")
 	}
@@ -155,4 +168,23 @@ func TestFinderLikeDataKeepsCheapPath(t *testing.T) {
 	if spent := maxSamplesPerFrame - d.frameWork; spent > dim*dim {
 		t.Errorf("%d grey samples, want none beyond a black grid (%d): the code was read by resampling the grey image", spent, dim*dim)
 	}
+}
+
+func transpose(mods [][]bool) [][]bool {
+	out := make([][]bool, len(mods))
+	for y := range out {
+		out[y] = make([]bool, len(mods))
+		for x := range out[y] {
+			out[y][x] = mods[x][y]
+		}
+	}
+	return out
+}
+
+func mustPlane(img *image.Gray) plane {
+	p, err := planeOf(img)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
