@@ -42,52 +42,60 @@ type Expirer interface {
 	Expire(ctx context.Context, h Horizons) (Expired, error)
 }
 
-// FactExpires reports whether retention at horizon removes f: its end (its
-// Until when it has one, else its At) lies before horizon, and it is not
-// in force for ever (a whitelist membership or a manual status with an
-// open Until). A home fact also needs a newer home fact of its holder
-// (newerHome): the latest one stays the holder's home, however old, since
-// it picks the rule set the holder is judged by.
-func FactExpires(f Fact, horizon time.Time, newerHome bool) bool {
-	if horizon.IsZero() {
+// FactExpires reports whether retention at horizon removes f. A home or
+// manual fact that a later one of its holder replaced before horizon
+// (superseded: the latest home is the holder's home, the latest manual
+// status replaces every earlier one) goes whatever its end. Otherwise a
+// home fact stays, however old: it picks the rule set the holder is judged
+// by; a whitelist membership or manual status with an open Until stays,
+// since it is in force; and any other fact goes when its end (its Until
+// when it has one, else its At) lies before horizon.
+func FactExpires(f Fact, horizon time.Time, superseded bool) bool {
+	switch {
+	case horizon.IsZero():
+		return false
+	case superseded && (f.Kind == FactHome || f.Kind == FactManual):
+		return true
+	case f.Kind == FactHome:
+		return false
+	case f.Until.IsZero() && (f.Kind == FactWhitelist || f.Kind == FactManual):
 		return false
 	}
 	end := f.At
 	if !f.Until.IsZero() {
 		end = f.Until
 	}
-	switch {
-	case !end.Before(horizon):
-		return false
-	case f.Until.IsZero() && (f.Kind == FactWhitelist || f.Kind == FactManual):
-		return false
-	case f.Kind == FactHome:
-		return newerHome
-	}
-	return true
+	return end.Before(horizon)
 }
 
 // ExpiredFacts returns the Seq of the facts of fs that retention at horizon
-// removes (FactExpires), in ascending order; fs may come in any order.
+// removes (FactExpires), in ascending order; fs may come in any order. A
+// home or manual fact is superseded when a later one (by At, then Seq) of
+// the same holder and kind took effect before horizon.
 func ExpiredFacts(fs []Fact, horizon time.Time) []uint64 {
 	if horizon.IsZero() {
 		return nil
 	}
-	// The newest home fact of each holder: latest At, then highest Seq.
-	newest := map[string]Fact{}
+	type hk struct {
+		holder string
+		kind   FactKind
+	}
+	later := func(a, b Fact) bool { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Seq, b.Seq)) > 0 }
+	// The latest home and manual fact of each holder before horizon.
+	latest := map[hk]Fact{}
 	for _, f := range fs {
-		if f.Kind != FactHome {
+		if (f.Kind != FactHome && f.Kind != FactManual) || !f.At.Before(horizon) {
 			continue
 		}
-		n, ok := newest[f.Holder]
-		if !ok || cmp.Or(f.At.Compare(n.At), cmp.Compare(f.Seq, n.Seq)) > 0 {
-			newest[f.Holder] = f
+		k := hk{f.Holder, f.Kind}
+		if n, ok := latest[k]; !ok || later(f, n) {
+			latest[k] = f
 		}
 	}
 	var out []uint64
 	for _, f := range fs {
-		newer := f.Kind == FactHome && newest[f.Holder].Seq != f.Seq
-		if FactExpires(f, horizon, newer) {
+		n, ok := latest[hk{f.Holder, f.Kind}]
+		if FactExpires(f, horizon, ok && later(n, f)) {
 			out = append(out, f.Seq)
 		}
 	}

@@ -11,15 +11,21 @@ import (
 
 var _ central.Expirer = (*Store)(nil)
 
-// expireFacts deletes the facts central.FactExpires removes at $1: ended
-// before it, not an open whitelist membership or manual status, and a home
-// fact only when its holder has a newer one (later at, then higher seq).
+// expireFacts deletes the facts central.FactExpires removes at $1: a
+// home or manual fact that a later one of its holder and kind (later at,
+// then higher seq) replaced before $1; else not a home fact, not an open
+// whitelist membership or manual status, and ended before $1. Every such
+// fact has at before $1.
 const expireFacts = `DELETE FROM engine_facts f
-WHERE coalesce(f.until, f.at) < $1
-  AND NOT (f.until IS NULL AND f.kind IN ('whitelist', 'manual'))
-  AND (f.kind <> 'home' OR EXISTS (
-	SELECT 1 FROM engine_facts g
-	WHERE g.holder = f.holder AND g.kind = 'home' AND (g.at > f.at OR (g.at = f.at AND g.seq > f.seq))))`
+WHERE f.at < $1 AND CASE
+	WHEN f.kind IN ('home', 'manual') AND EXISTS (
+		SELECT 1 FROM engine_facts g
+		WHERE g.holder = f.holder AND g.kind = f.kind AND g.at < $1
+		  AND (g.at > f.at OR (g.at = f.at AND g.seq > f.seq))) THEN true
+	WHEN f.kind = 'home' THEN false
+	WHEN f.until IS NULL AND f.kind IN ('whitelist', 'manual') THEN false
+	ELSE coalesce(f.until, f.at) < $1
+END`
 
 // Expire implements central.Expirer in three transactions: the engine's
 // (under its lock, notifying the other processes when facts went), the

@@ -12,7 +12,8 @@ import (
 
 // testExpire: the retention of what the centre keeps besides passages
 // (central.Expirer) removes the facts that ended before their horizon
-// but keeps those in force for ever and each holder's newest home, the
+// and the home and manual facts a later one replaced before it, but keeps
+// those in force for ever and each holder's home, the
 // status entries and revocations that lapsed before theirs, and the
 // audit entries and engine changes made before the audit horizon; zero
 // horizons remove nothing, and a second run finds nothing more.
@@ -30,11 +31,17 @@ func testExpire(t *testing.T, s central.Store) {
 		{central.Fact{Holder: "ZJ:2", Kind: central.FactContact, At: hz.Add(-time.Second), Value: "ZJ:1"}, false},
 		{central.Fact{Holder: "ZJ:3", Kind: central.FactWhitelist, At: hz.Add(-100 * day), Area: "ZJ", Value: "drivers"}, true},
 		{central.Fact{Holder: "ZJ:3", Kind: central.FactWhitelist, At: hz.Add(-100 * day), Until: hz.Add(-time.Hour), Area: "ZJ", Value: "nurses"}, false},
-		{central.Fact{Holder: "ZJ:4", Kind: central.FactManual, At: hz.Add(-100 * day), Until: hz.Add(time.Hour), Value: "red"}, true},
-		{central.Fact{Holder: "ZJ:4", Kind: central.FactManual, At: hz.Add(-100 * day), Value: "yellow"}, true},
+		// A later manual status replaces an earlier one, open or not.
+		{central.Fact{Holder: "ZJ:4", Kind: central.FactManual, At: hz.Add(-100 * day), Value: "red"}, false},
+		{central.Fact{Holder: "ZJ:4", Kind: central.FactManual, At: hz.Add(-50 * day), Value: "green"}, true},
+		{central.Fact{Holder: "ZJ:8", Kind: central.FactManual, At: hz.Add(-100 * day), Until: hz.Add(time.Hour), Value: "yellow"}, true},
+		// One that takes effect after the horizon replaces nothing yet.
+		{central.Fact{Holder: "ZJ:9", Kind: central.FactManual, At: hz.Add(-10 * day), Value: "red"}, true},
+		{central.Fact{Holder: "ZJ:9", Kind: central.FactManual, At: hz.Add(2 * time.Hour), Value: "green"}, true},
 		{central.Fact{Holder: "ZJ:5", Kind: central.FactHome, At: hz.Add(-100 * day), Area: "ZJ"}, false},
 		{central.Fact{Holder: "ZJ:5", Kind: central.FactHome, At: hz.Add(-50 * day), Area: "ZJ"}, true},
 		{central.Fact{Holder: "ZJ:6", Kind: central.FactHome, At: hz.Add(-10 * day), Area: "ZJ"}, true},
+		{central.Fact{Holder: "ZJ:6", Kind: central.FactHome, At: hz.Add(time.Hour), Area: "ZJ"}, true},
 		{central.Fact{Holder: "ZJ:7", Kind: central.FactTestNegative, At: hz}, true},
 	}
 	var keep []uint64
@@ -96,7 +103,7 @@ func testExpire(t *testing.T, s central.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (central.Expired{Facts: 4, Statuses: 2, Revocations: 1, Audit: 2, Changes: 11}); n != want {
+	if want := (central.Expired{Facts: 5, Statuses: 2, Revocations: 1, Audit: 2, Changes: len(facts)}); n != want {
 		t.Errorf("Expire removed %+v, want %+v", n, want)
 	}
 
