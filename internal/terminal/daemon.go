@@ -55,6 +55,8 @@ type daemon struct {
 	// loadStatus, when set, replaces client.LoadStatus (tests count the
 	// reads of the status chain).
 	loadStatus func(dataDir string, root crypto.PublicKey, now time.Time, a client.StatusApplier) (uint64, error)
+	// pruneEvery, when not zero, replaces statusPruneEvery (tests).
+	pruneEvery time.Duration
 	// syncEvery, when not zero, replaces the sync clients' idle
 	// intervals; renewEvery the certificate check's (tests).
 	syncEvery, renewEvery time.Duration
@@ -282,6 +284,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	bg.Go(func() { devs.check(bgCtx, d.hw.checkEvery, d.logger.With("component", "thermo")) })
 	bg.Go(func() { d.updateDisplay(bgCtx, display) })
 	bg.Go(func() { d.watchBundles(bgCtx, d.reloadEvery) })
+	bg.Go(func() { d.held.pruneStatusEvery(bgCtx, d.pruneEvery) })
 	if first != nil {
 		first.Start(bgCtx)
 	}
