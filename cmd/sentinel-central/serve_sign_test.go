@@ -64,6 +64,7 @@ func TestServeRefusesWithoutSigningKey(t *testing.T) {
 		{"a key that is not the root without delegation", []string{"--key", key}, exitUsage, []string{"is not the operator root"}},
 		{"delegation without key", []string{"--delegation", del}, exitUsage, []string{"--delegation needs --key"}},
 		{"bad retention", []string{"--key", key, "--delegation", del, "--retention", "soon"}, exitUsage, []string{"--retention"}},
+		{"bad audit retention", []string{"--key", key, "--delegation", del, "--audit-retention", "forever"}, exitUsage, []string{"--audit-retention", "or 0 to keep the whole audit log"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errOut := sentinel(t, append(append([]string{}, base...), tc.args...)...)
