@@ -93,6 +93,12 @@ func benchmarkDecide(b *testing.B, pol Policy) {
 // size and one fdatasync per operation, into a file written ahead with
 // zeros as the journal's log is. A passage cannot be faster than that;
 // what the lanes add beyond it is ours.
+//
+// On a machine that others keep busy, the wall-clock percentiles measure
+// its scheduler. Running the compiled test binary under a real-time
+// policy (chrt -f 10 ./gate.test -test.bench Passage ...) puts the lanes
+// ahead of other processes for the CPU; the disk stays shared, which the
+// disk=fdatasync line of the same run shows.
 func BenchmarkPassage(b *testing.B) {
 	b.Run("disk=fdatasync", benchmarkFdatasync)
 	for _, lanes := range []int{1, 4} {
