@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -254,6 +255,9 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	}()
 	serve := func(name, addr string, maxConns int, h http.Handler) (net.Addr, error) {
 		ln, err := net.Listen("tcp", addr)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("%s listener: another program uses %s: stop it, or give the %s listener another port in the configuration ([listen] %s): %w", name, addr, name, name, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s listener: %w", name, err)
 		}

@@ -330,3 +330,47 @@ func TestRunVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonPortTaken: a listener address another program holds (another
+// sentineld, a demo, a web server on 8080) stops the daemon with what to
+// do, not only "bind: address already in use".
+func TestDaemonPortTaken(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`data_dir = %q
+
+[terminal]
+id = "T-TEST-1"
+site_id = "SITE-1"
+
+[central]
+url = "http://127.0.0.1:9"
+
+[listen]
+display = %q
+management = "127.0.0.1:%d"
+
+[[lane]]
+name = "in-1"
+[lane.camera]
+source = "replay"
+dir = %q
+`, filepath.Join(dir, "data"), held.Addr().String(), freePort(t), dir)
+	path := filepath.Join(dir, "sentineld.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if got := Run(context.Background(), []string{"-config", path}, io.Discard, &stderr); got != exitFailed {
+		t.Fatalf("got exit %d, want %d\n%s", got, exitFailed, stderr.String())
+	}
+	for _, want := range []string{"another program uses " + held.Addr().String(), "[listen] display"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+		}
+	}
+}
