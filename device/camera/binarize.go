@@ -18,8 +18,73 @@ const (
 type binarizer struct {
 	black  []int
 	thr    []int
-	colSum []int
+	colSum []uint16
 	row    *gozxing.BitArray
+	// stats holds the block statistics of the planes binarised since
+	// forget, so that a plane binarised again with another dynamic range
+	// is not read again.
+	stats [2]blockStats
+}
+
+// blockStats are the mean, darkest and lightest levels of each 8×8 block
+// of a plane.
+type blockStats struct {
+	pix     *byte // the plane's first pixel; nil when unused
+	w, h    int
+	avg, lo []int32
+	hi      []int32
+}
+
+// forget drops the block statistics kept: a new frame may reuse the
+// buffers of the last.
+func (b *binarizer) forget() {
+	for i := range b.stats {
+		b.stats[i].pix = nil
+	}
+}
+
+// statsOf returns the block statistics of p, computing them unless they
+// are kept from an earlier binarisation of p since forget.
+func (b *binarizer) statsOf(p plane, sw, sh int) *blockStats {
+	slot := -1
+	for i := range b.stats {
+		st := &b.stats[i]
+		if st.pix == &p.pix[0] && st.w == p.w && st.h == p.h {
+			return st
+		}
+		if slot < 0 && st.pix == nil {
+			slot = i
+		}
+	}
+	if slot < 0 {
+		slot = 0
+	}
+	st := &b.stats[slot]
+	n := sw * sh
+	if cap(st.avg) < n {
+		st.avg, st.lo, st.hi = make([]int32, n), make([]int32, n), make([]int32, n)
+	}
+	st.avg, st.lo, st.hi = st.avg[:n], st.lo[:n], st.hi[:n]
+	maxX, maxY := p.w-blockSize, p.h-blockSize
+	for by := 0; by < sh; by++ {
+		yo := min(by<<blockPower, maxY)
+		for bx := 0; bx < sw; bx++ {
+			xo := min(bx<<blockPower, maxX)
+			sum, lo, hi := 0, 255, 0
+			for yy := 0; yy < blockSize; yy++ {
+				o := (yo+yy)*p.stride + xo
+				for _, v := range p.pix[o : o+blockSize : o+blockSize] {
+					sum += int(v)
+					lo = min(lo, int(v))
+					hi = max(hi, int(v))
+				}
+			}
+			i := by*sw + bx
+			st.avg[i], st.lo[i], st.hi[i] = int32(sum>>(2*blockPower)), int32(lo), int32(hi)
+		}
+	}
+	st.pix, st.w, st.h = &p.pix[0], p.w, p.h
+	return st
 }
 
 // binarize returns the black matrix of p: true for dark pixels.
@@ -32,26 +97,17 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 	}
 	sw := (w + blockSize - 1) >> blockPower
 	sh := (h + blockSize - 1) >> blockPower
+	st := b.statsOf(p, sw, sh)
 	if cap(b.black) < sw*sh {
 		b.black = make([]int, sw*sh)
 	}
 	bp := b.black[:sw*sh]
 	maxX, maxY := w-blockSize, h-blockSize
 	for by := 0; by < sh; by++ {
-		yo := min(by<<blockPower, maxY)
 		for bx := 0; bx < sw; bx++ {
-			xo := min(bx<<blockPower, maxX)
-			sum, lo, hi := 0, 255, 0
-			for yy := 0; yy < blockSize; yy++ {
-				row := p.pix[(yo+yy)*p.stride+xo : (yo+yy)*p.stride+xo+blockSize]
-				for _, v := range row {
-					sum += int(v)
-					lo = min(lo, int(v))
-					hi = max(hi, int(v))
-				}
-			}
-			avg := sum >> (2 * blockPower)
-			if hi-lo <= minRange {
+			i := by*sw + bx
+			avg, lo := int(st.avg[i]), int(st.lo[i])
+			if int(st.hi[i])-lo <= minRange {
 				avg = lo / 2
 				if by > 0 && bx > 0 {
 					nb := (bp[(by-1)*sw+bx] + 2*bp[by*sw+bx-1] + bp[(by-1)*sw+bx-1]) / 4
@@ -60,7 +116,7 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 					}
 				}
 			}
-			bp[by*sw+bx] = avg
+			bp[i] = avg
 		}
 	}
 	if b.row == nil || b.row.GetSize() != w {
@@ -86,14 +142,20 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 		for yy := 0; yy < blockSize; yy++ {
 			y := yo + yy
 			clear(words)
+			row := p.pix[y*p.stride : y*p.stride+w]
 			for bx, t := range thr {
 				xo := min(bx<<blockPower, maxX)
-				row := p.pix[y*p.stride+xo : y*p.stride+xo+blockSize]
-				for x, v := range row {
-					if int(v) <= t {
-						xx := xo + x
-						words[xx>>5] |= 1 << uint(xx&31)
-					}
+				// One bit per pixel at or below the threshold, without
+				// a branch: the sign of v−t−1.
+				var bits uint64
+				for k, v := range row[xo : xo+blockSize : xo+blockSize] {
+					bits |= uint64(uint32(int32(int(v)-t-1))>>31) << k
+				}
+				// A block is 8 pixels; the last one may straddle a word.
+				bits <<= uint(xo & 31)
+				words[xo>>5] |= uint32(bits)
+				if hi := uint32(bits >> 32); hi != 0 {
+					words[xo>>5+1] |= hi
 				}
 			}
 			m.SetRow(y, b.row)
@@ -152,21 +214,26 @@ func (b *binarizer) smooth3(dst []byte, p plane) ([]byte, plane) {
 	}
 	dst = dst[:w*h]
 	if cap(b.colSum) < w {
-		b.colSum = make([]int, w)
+		b.colSum = make([]uint16, w)
 	}
 	col := b.colSum[:w]
 	for y := 0; y < h; y++ {
-		r0 := p.pix[max(y-1, 0)*p.stride:]
-		r1 := p.pix[y*p.stride:]
-		r2 := p.pix[min(y+1, h-1)*p.stride:]
+		r0 := p.pix[max(y-1, 0)*p.stride:][:w]
+		r1 := p.pix[y*p.stride:][:w]
+		r2 := p.pix[min(y+1, h-1)*p.stride:][:w]
 		for x := range col {
-			col[x] = int(r0[x]) + int(r1[x]) + int(r2[x])
+			col[x] = uint16(r0[x]) + uint16(r1[x]) + uint16(r2[x])
 		}
 		out := dst[y*w : (y+1)*w]
-		for x := range out {
-			s := col[max(x-1, 0)] + col[x] + col[min(x+1, w-1)]
-			out[x] = byte((s + 4) / 9)
+		if w == 1 {
+			out[0] = byte((3*uint(col[0]) + 4) / 9)
+			continue
 		}
+		out[0] = byte((2*uint(col[0]) + uint(col[1]) + 4) / 9)
+		for x := 1; x < w-1; x++ {
+			out[x] = byte((uint(col[x-1]) + uint(col[x]) + uint(col[x+1]) + 4) / 9)
+		}
+		out[w-1] = byte((uint(col[w-2]) + 2*uint(col[w-1]) + 4) / 9)
 	}
 	return dst, plane{pix: dst, w: w, h: h, stride: w}
 }

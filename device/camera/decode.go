@@ -134,6 +134,9 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 		return Result{}, ErrNoCode
 	}
 	d.frameWork, d.passes = maxSamplesPerFrame, 0
+	// Block statistics kept from the last frame are stale: a source
+	// reuses its buffers.
+	d.bin.forget()
 	var half plane
 	haveHalf := pl.w >= 2*minHalfSide && pl.h >= 2*minHalfSide
 	if haveHalf {

@@ -1,0 +1,101 @@
+package camera
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// refBinarize is the hybrid binarisation written out pixel by pixel,
+// without kept block statistics or packed bits.
+func refBinarize(p plane, minRange int) [][]bool {
+	sw, sh := (p.w+blockSize-1)/blockSize, (p.h+blockSize-1)/blockSize
+	maxX, maxY := p.w-blockSize, p.h-blockSize
+	bp := make([]int, sw*sh)
+	for by := 0; by < sh; by++ {
+		for bx := 0; bx < sw; bx++ {
+			xo, yo := min(bx*blockSize, maxX), min(by*blockSize, maxY)
+			sum, lo, hi := 0, 255, 0
+			for y := yo; y < yo+blockSize; y++ {
+				for x := xo; x < xo+blockSize; x++ {
+					v := int(p.pix[y*p.stride+x])
+					sum += v
+					lo, hi = min(lo, v), max(hi, v)
+				}
+			}
+			avg := sum / (blockSize * blockSize)
+			if hi-lo <= minRange {
+				avg = lo / 2
+				if by > 0 && bx > 0 {
+					if nb := (bp[(by-1)*sw+bx] + 2*bp[by*sw+bx-1] + bp[(by-1)*sw+bx-1]) / 4; lo < nb {
+						avg = nb
+					}
+				}
+			}
+			bp[by*sw+bx] = avg
+		}
+	}
+	out := make([][]bool, p.h)
+	for y := range out {
+		out[y] = make([]bool, p.w)
+	}
+	for by := 0; by < sh; by++ {
+		for bx := 0; bx < sw; bx++ {
+			top, left := min(max(by, 2), sh-3), min(max(bx, 2), sw-3)
+			sum := 0
+			for z := -2; z <= 2; z++ {
+				for k := -2; k <= 2; k++ {
+					sum += bp[(top+z)*sw+left+k]
+				}
+			}
+			t := sum / 25
+			xo, yo := min(bx*blockSize, maxX), min(by*blockSize, maxY)
+			for y := yo; y < yo+blockSize; y++ {
+				for x := xo; x < xo+blockSize; x++ {
+					if int(p.pix[y*p.stride+x]) <= t {
+						out[y][x] = true
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestBinarizeMatchesReference checks the packed, branch-free threshold
+// and the block statistics kept between binarisations of one plane
+// against refBinarize, on widths whose last block straddles a 32-bit
+// word, and that forget drops statistics a reused buffer made stale.
+func TestBinarizeMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b binarizer
+	for _, sz := range [][2]int{{203, 157}, {64, 40}, {279, 279}, {640, 360}} {
+		w, h := sz[0], sz[1]
+		stride := w + 5
+		buf := make([]byte, stride*h)
+		for round := 0; round < 2; round++ {
+			// Blocks of faint texture beside contrasted ones.
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					v := 120 + rng.IntN(9)
+					if (x/11+y/13+round)%3 == 0 {
+						v = 40 + rng.IntN(180)
+					}
+					buf[y*stride+x] = byte(v)
+				}
+			}
+			p := plane{pix: buf, w: w, h: h, stride: stride}
+			b.forget()
+			for _, r := range []int{normalRange, lowRange, smoothRange} {
+				m := b.binarize(p, r)
+				want := refBinarize(p, r)
+				for y := 0; y < h; y++ {
+					for x := 0; x < w; x++ {
+						if m.Get(x, y) != want[y][x] {
+							t.Fatalf("%dx%d, round %d, range %d: pixel (%d, %d) is %v, want %v", w, h, round, r, x, y, m.Get(x, y), want[y][x])
+						}
+					}
+				}
+			}
+		}
+	}
+}
