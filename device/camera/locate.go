@@ -88,12 +88,17 @@ func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool) (Result,
 			return r, true
 		}
 	}
-	// The grids of our own candidates' likeliest triples, on the black
+	// In the frame's first pass, when gozxing's triple did not decode,
+	// the grids of our own candidates' likeliest triples, on the black
 	// matrix, before any grey resampling: gozxing's finder search stops
 	// at the first three confirmed candidates of one size, and a
 	// finder-like pattern in the data of a large code can be one of them.
-	if r, ok := d.locateOwnZX(m, cands, &zx); ok {
-		return r, true
+	// (Later passes try our triples through locateOwn; an empty frame
+	// that passed the screen would pay for these grids in every pass.)
+	if first && zx.info != nil {
+		if r, ok := d.locateOwnZX(m, cands, &zx); ok {
+			return r, true
+		}
 	}
 	if zx.sized {
 		// gozxing sized the code, and no version information said
