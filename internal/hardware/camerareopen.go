@@ -47,8 +47,8 @@ const CameraFaultAfter = 3
 type ReopenCamera struct {
 	open func(context.Context) (camera.FrameSource, error)
 	// OnAbsent is called once when the camera goes missing or starts to
-	// fail (with why), OnBack once when it is open again. Set them before
-	// the first Next.
+	// fail (with why), OnBack once when it gives a frame again. Set them
+	// before the first Next.
 	OnAbsent func(error)
 	OnBack   func()
 	// Live says the frames never end (a V4L2 device, an MJPEG stream, an
@@ -64,7 +64,8 @@ type ReopenCamera struct {
 	src     camera.FrameSource
 	pending error // the failed first open, reported by the first Next
 	closed  bool
-	fails   int // frames failed in a row
+	fails   int  // frames failed in a row
+	down    bool // absent or failing since the last frame; told OnAbsent
 }
 
 var (
@@ -74,17 +75,18 @@ var (
 
 // NewReopenCamera returns frames that open with open. src is the camera
 // opened already, or nil when the first open failed with err (an absent
-// camera). The delays between attempts grow from bo.Min to bo.Max.
+// camera). The delays between attempts grow from bo.Min to bo.Max, and
+// start again at bo.Min once a frame arrives.
 func NewReopenCamera(open func(context.Context) (camera.FrameSource, error), src camera.FrameSource, err error, bo backoff.Backoff) *ReopenCamera {
 	r := &ReopenCamera{open: open, src: src, bo: bo}
 	if src == nil {
-		r.pending = err
+		r.pending, r.down = err, true
 	}
 	return r
 }
 
-// Next returns the camera's next frame. While the camera is absent it
-// returns the reason, after one delay per attempt.
+// Next returns the camera's next frame. While the camera is absent or
+// failing it returns the reason, after one delay per attempt to open it.
 func (r *ReopenCamera) Next(ctx context.Context) (*image.Gray, error) {
 	r.mu.Lock()
 	src, pending := r.src, r.pending
@@ -103,7 +105,17 @@ func (r *ReopenCamera) Next(ctx context.Context) (*image.Gray, error) {
 	if err == nil || ctx.Err() != nil {
 		r.mu.Lock()
 		r.fails = 0
+		back := err == nil && r.down
+		if err == nil {
+			// Working: the camera is back when it gives a frame, not
+			// when it opens (an MJPEG stream opens without connecting).
+			r.down = false
+			r.bo.Reset()
+		}
 		r.mu.Unlock()
+		if back && r.OnBack != nil {
+			r.OnBack()
+		}
 		return img, err
 	}
 	ended := errors.Is(err, io.EOF)
@@ -113,12 +125,13 @@ func (r *ReopenCamera) Next(ctx context.Context) (*image.Gray, error) {
 	r.mu.Lock()
 	r.fails++
 	drop := CameraAbsent(err) || ended || r.fails >= CameraFaultAfter
+	tell := false
 	if drop && r.src == src {
 		// Unplugged, the stream ended, or the device fails every frame:
 		// release it and open it again later.
 		r.src = nil
 		r.fails = 0
-		r.bo.Reset()
+		tell, r.down = !r.down, true
 	}
 	r.mu.Unlock()
 	if !drop {
@@ -129,7 +142,7 @@ func (r *ReopenCamera) Next(ctx context.Context) (*image.Gray, error) {
 		// Not io.EOF: the caller would take it for the end of the frames.
 		err = fmt.Errorf("camera stream ended (%v): it is opened again", err)
 	}
-	if r.OnAbsent != nil {
+	if tell && r.OnAbsent != nil {
 		r.OnAbsent(err)
 	}
 	return img, err
@@ -158,11 +171,7 @@ func (r *ReopenCamera) reopen(ctx context.Context) (camera.FrameSource, error) {
 		return nil, io.EOF
 	}
 	r.src = src
-	r.bo.Reset()
 	r.mu.Unlock()
-	if r.OnBack != nil {
-		r.OnBack()
-	}
 	return src, nil
 }
 

@@ -204,3 +204,54 @@ func TestReopenCameraRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestReopenCameraOpensButFails: a camera that opens but gives no frame
+// (an MJPEG stream, which opens without connecting, at an address where
+// nothing answers) is told absent once and never back, and the delays
+// between its opens grow to the cap; its first frame tells it back once
+// and starts the delays again at Min.
+func TestReopenCameraOpensButFails(t *testing.T) {
+	ctx := context.Background()
+	refused := fmt.Errorf("mjpeg stream: dial tcp 10.0.0.5:80: %w", syscall.ECONNREFUSED)
+	working := false
+	opens := 0
+	open := func(context.Context) (camera.FrameSource, error) {
+		opens++
+		if working {
+			return &scripted{}, nil
+		}
+		return &scripted{errs: []error{refused, refused, refused, refused}}, nil
+	}
+	first, _ := open(ctx)
+	r := NewReopenCamera(open, first, nil, backoff.Backoff{Min: time.Second, Max: 3 * time.Second})
+	r.Live = true
+	var slept []time.Duration
+	r.Sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+	absent, back := 0, 0
+	r.OnAbsent = func(error) { absent++ }
+	r.OnBack = func() { back++ }
+	for range 4 * CameraFaultAfter {
+		if _, err := r.Next(ctx); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("Next of a refused stream: %v", err)
+		}
+	}
+	if absent != 1 || back != 0 {
+		t.Errorf("told absent %d, back %d times; want 1, 0", absent, back)
+	}
+	if want := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}; fmt.Sprint(slept) != fmt.Sprint(want) {
+		t.Errorf("delays %v, want %v", slept, want)
+	}
+	working = true
+	if _, err := r.Next(ctx); err != nil {
+		t.Fatalf("Next once the stream answers: %v", err)
+	}
+	if absent != 1 || back != 1 {
+		t.Errorf("told absent %d, back %d times; want 1, 1", absent, back)
+	}
+	r.mu.Lock()
+	d := r.bo.Delay(r.bo.Failures() + 1)
+	r.mu.Unlock()
+	if d != time.Second {
+		t.Errorf("next delay after a frame %v, want Min again", d)
+	}
+}
