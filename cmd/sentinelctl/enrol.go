@@ -166,6 +166,10 @@ flags:`)
 			},
 		})
 		if err != nil {
+			// The key pair kept for the retry (enrol.PendingKeyFile)
+			// belongs to the daemon's user too, whose enrolment from a
+			// scanned ticket may be the retry.
+			handToDataDirOwner(*dataDir)
 			return err
 		}
 		if _, err := handToDataDirOwner(*dataDir); err != nil {

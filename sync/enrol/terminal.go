@@ -47,35 +47,24 @@ func NewRequest(token string) (*Request, crypto.Signer, error) {
 // PendingKeyFile: the one an earlier attempt made and sent, if its answer
 // never arrived, or a new one, written there before it is sent. The
 // centre answers the same token and key again (a retry after a lost
-// answer); another key would find the token spent.
+// answer); another key would find the token spent. A pending key that
+// cannot be read or written (damaged, another owner) only costs that
+// retry: the enrolment goes on with a new key.
 func pendingRequest(dataDir, token string) (*Request, crypto.Signer, error) {
 	path := filepath.Join(dataDir, PendingKeyFile)
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		key, err := trust.ParseSigningKey(data)
-		if err == nil {
+	if data, err := os.ReadFile(path); err == nil {
+		if key, err := trust.ParseSigningKey(data); err == nil {
 			if _, ok := key.(*ecdsa.PrivateKey); ok {
 				return newRequest(token, key)
 			}
 		}
-		// Damaged: a new key; the centre answers a retry only for the old.
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, nil, fmt.Errorf("enrol: %w", err)
 	}
 	req, key, err := NewRequest(token)
 	if err != nil {
 		return nil, nil, err
 	}
-	keyPEM, err := trust.MarshalSigningKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("enrol: data directory: %w", err)
-	}
-	if err := atomicfile.WriteFile(path, keyPEM, 0o600); err != nil {
-		return nil, nil, fmt.Errorf("enrol: write the pending key: %w", err)
+	if keyPEM, err := trust.MarshalSigningKey(key); err == nil && os.MkdirAll(dataDir, 0o700) == nil {
+		atomicfile.WriteFile(path, keyPEM, 0o600)
 	}
 	return req, key, nil
 }
