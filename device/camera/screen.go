@@ -14,8 +14,9 @@ package camera
 // illumination gradient shifts the split. It looks for five runs in about
 // the 1:1:3:1:1 ratio of a finder pattern, of either polarity, whose
 // rings differ in grey level by more than noise does, and confirms each
-// along its column and, where the contrast allows, both diagonals (the
-// same ratio holds along every line through a finder's centre).
+// along its column and, where the contrast allows, both diagonals and
+// the four lines between those (the same ratio holds along every line
+// through a finder's centre; see betweenLines).
 //
 // A frame passes when three such places could be the three finder
 // patterns of one code: module sizes within a factor maxFinderSizeRatio,
@@ -53,6 +54,8 @@ type screenScratch struct {
 	line     []byte
 	hits     []finder
 	delta    int // the grey-level step of an edge in this frame
+	// What confirmLine last found: see there.
+	lineMid, lineContrast int
 	// ms is the mean module size, in pixels of the screened plane, of
 	// the three places that passed the frame; 0 when the frame passed
 	// because it was too busy to tell.
@@ -177,9 +180,23 @@ func (s *screenScratch) scanRow(p plane, row []byte, y int) bool {
 		}
 		cx := int(e[i+2]) + runs[2]/2
 		total := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
-		if s.confirmLine(p, cx, y, 0, 1, total, dark) &&
-			(contrast < screenDiagContrast || (s.confirmLine(p, cx, y, 1, 1, total, dark) && s.confirmLine(p, cx, y, 1, -1, total, dark))) &&
-			s.addHit(vec{float64(cx), float64(y)}, float64(total)) {
+		if !s.confirmLine(p, cx, y, 0, 2, total, dark, true) {
+			continue
+		}
+		// A row along the border of two rows of modules sees them
+		// half-mixed, at low contrast: the place's contrast is the
+		// better of its row's and its column's.
+		if max(contrast, s.lineContrast) >= screenDiagContrast {
+			// The column's centre run is the core's centre, up to 1.5
+			// modules below the row that found the place.
+			cy := y + s.lineMid
+			if !s.confirmLine(p, cx, y, 2, 2, total, dark, true) ||
+				!s.confirmLine(p, cx, y, 2, -2, total, dark, true) ||
+				!s.betweenLines(p, cx, cy, total, dark) {
+				continue
+			}
+		}
+		if s.addHit(vec{float64(cx), float64(y)}, float64(total)) {
 			return true
 		}
 	}
@@ -187,16 +204,46 @@ func (s *screenScratch) scanRow(p plane, row []byte, y int) bool {
 }
 
 // screenDiagContrast is the contrast of the rings from which a place must
-// show the pattern along both diagonals too: fainter codes' diagonals,
-// through the corners of modules, often lose it, and the decoder reads
-// those. A random grid of module-sized cells often shows the pattern
-// along a row, a column and one diagonal, rarely along all four.
+// show the pattern along both diagonals and between its four lines too
+// (see betweenLines): fainter codes' diagonals, through the corners of
+// modules, often lose it, and the decoder reads those. A random grid of
+// module-sized cells often shows the pattern along a row, a column and
+// one diagonal, rarely along all four, and more rarely still along the
+// eight lines.
 const screenDiagContrast = 48
 
-// confirmLine checks the line through (x, y) in direction (dx, dy) for
-// the 1:1:3:1:1 pattern, with the centre of the given polarity, and a
-// length within a factor of 2.5 of the row's (in steps).
-func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark bool) bool {
+// screenAcrossMin is the smallest pattern width, in pixels (3 pixels a
+// module), whose columns and diagonals confirmLine also smooths across
+// the line. Smoothing across with [1 2 1]/4 takes the line's noise to
+// 0.61 of the row's, so a ring contrast of two thirds of the row's
+// threshold is about the same multiple of its noise, and a single noise
+// spike no longer splits the core of a small finder in a noisy frame
+// (modules of 3-4 pixels): every row through a finder tries the same
+// column, so such a spike hid the finder from all of them, and those
+// codes passed the screen only on a chance triangle of places among their
+// own modules, which betweenLines now rejects. Below 3 pixels a module,
+// the pixels beside the line (1-1.4 pixels away) fall in the next ring
+// and blur it: certificate PNGs with modules of 2 pixels lost their
+// finders.
+const screenAcrossMin = 21
+
+// confirmLine checks the line through (x, y) in direction (dx, dy), in
+// half pixels per step, for the 1:1:3:1:1 pattern, with the centre of the
+// given polarity, and a length within a factor of 2.5 of the row's (in
+// steps); when weigh is set, its rings' levels must also differ by the
+// frame's edge step (see screenAcrossMin). The line is smoothed with
+// [1 2 1]/4 along, and across for patterns of screenAcrossMin pixels and
+// more. It leaves in s.lineMid where the middle of the centre run lies,
+// in steps from (x, y), and in s.lineContrast the rings' contrast.
+func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark, weigh bool) bool {
+	across := total >= screenAcrossMin
+	minContrast := 1
+	switch {
+	case weigh && across:
+		minContrast = 2 * s.delta / 3
+	case weigh:
+		minContrast = s.delta
+	}
 	reach := 3 * total
 	if cap(s.line) < 2*reach+1 {
 		s.line = make([]byte, 2*reach+1)
@@ -204,17 +251,25 @@ func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark bool)
 	col := s.line[:0]
 	c := 0
 	for i := -reach; i <= reach; i++ {
-		xx, yy := x+i*dx, y+i*dy
-		if xx < 0 || yy < 0 || xx >= p.w || yy >= p.h {
+		x2, y2 := 2*x+i*dx, 2*y+i*dy
+		v, ok := p.halfAt(x2, y2)
+		if !ok {
 			if i < 0 {
 				continue
 			}
 			break
 		}
+		if across {
+			a, okA := p.halfAt(x2-dy, y2+dx)
+			b, okB := p.halfAt(x2+dy, y2-dx)
+			if okA && okB {
+				v = byte((int(a) + 2*int(v) + int(b) + 2) >> 2)
+			}
+		}
 		if i == 0 {
 			c = len(col)
 		}
-		col = append(col, p.pix[yy*p.stride+xx])
+		col = append(col, v)
 	}
 	s.line = col
 	s.col = smooth121(s.col, col)
@@ -238,11 +293,63 @@ func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark bool)
 	for j := range v {
 		v[j] = int(e[k-2+j] - e[k-3+j])
 	}
-	if _, ok := finderRatio(v); !ok || ringContrast(col, int(e[k-3]), v, dark) < s.delta {
+	s.lineContrast = ringContrast(col, int(e[k-3]), v, dark)
+	if _, ok := finderRatio(v); !ok || s.lineContrast < minContrast {
 		return false
 	}
+	s.lineMid = (int(e[k-1])+int(e[k]))/2 - c
 	vt := v[0] + v[1] + v[2] + v[3] + v[4]
 	return 4*vt >= total && 2*vt <= 5*total
+}
+
+// halfAt returns the grey level at (x2/2, y2/2), averaging the two or
+// four pixels around a point between pixels, and whether the point lies
+// in the plane.
+func (p plane) halfAt(x2, y2 int) (byte, bool) {
+	x, y := x2>>1, y2>>1
+	ox, oy := x2&1, y2&1
+	if x2 < 0 || y2 < 0 || x+ox >= p.w || y+oy >= p.h {
+		return 0, false
+	}
+	i := y*p.stride + x
+	if ox|oy == 0 {
+		return p.pix[i], true
+	}
+	sum := int(p.pix[i]) + int(p.pix[i+ox+oy*p.stride])
+	if ox&oy == 1 {
+		sum += int(p.pix[i+1]) + int(p.pix[i+p.stride])
+		return byte((sum + 2) / 4), true
+	}
+	return byte((sum + 1) / 2), true
+}
+
+// betweenLines reports whether three of the four lines through a place
+// half-way between its row, column and diagonals (22.5° from them) show
+// the pattern too. Any line through a finder's centre cuts its three
+// concentric squares in the ratio 1:1:3:1:1, whatever the code's
+// rotation, and so does any line through the centre of an affine image of
+// it (a code seen at a slant): ratios of lengths along a line survive an
+// affine map. A fixed radius does not, nor does one pixel in a noisy
+// frame: a light-ring check that sampled single pixels 2.25 modules out
+// (tried and taken back) lost codes seen at a slant or in noise. Random
+// module-sized cells (and a code's own modules) that happen to show the
+// pattern along the row, the column and both diagonals rarely show it
+// between them too, where a finder's light ring must be light. One line
+// may fail, for a noise spike. The rings' contrast is not weighed again:
+// the four lines did. (x, y) must be the core's centre, not the row that
+// found the place (up to 1.5 modules off): it is re-centred along the
+// row through it first.
+func (s *screenScratch) betweenLines(p plane, x, y, total int, dark bool) bool {
+	if s.confirmLine(p, x, y, 2, 0, total, dark, true) {
+		x += s.lineMid
+	}
+	misses := 0
+	for _, d := range [4][2]int{{2, 1}, {1, 2}, {-1, 2}, {-2, 1}} {
+		if !s.confirmLine(p, x, y, d[0], d[1], total, dark, false) {
+			misses++
+		}
+	}
+	return misses <= 1
 }
 
 // ringContrast returns by how much every ring of the centre's colour
@@ -333,15 +440,21 @@ func quartile(hist []int, n int) int {
 // the pattern) and reports whether it and two earlier places could be the
 // three finder patterns of one code (see finderCorner).
 func (s *screenScratch) addHit(c vec, total float64) bool {
+	// A place within half a pattern's width of an earlier one, at about
+	// its module size, is the same finder seen from another row (rows
+	// through its core lie within 1.5 modules of its centre). Another
+	// place nearby is not: a chance place among a code's modules, next
+	// to a finder, must not hide it.
+	ms := total / 7
 	for _, h := range s.hits {
-		if h.c.sub(c).norm() < total {
+		if h.c.sub(c).norm() < total/2 && h.ms < 2*ms && ms < 2*h.ms {
 			return false
 		}
 	}
 	if len(s.hits) >= screenMaxHits {
 		return true // a frame this busy goes through the passes
 	}
-	f := finder{c: c, ms: total / 7}
+	f := finder{c: c, ms: ms}
 	for j, a := range s.hits {
 		for _, b := range s.hits[j+1:] {
 			if finderTriangle(f, a, b) {
