@@ -47,3 +47,36 @@ func TestDecodeSmallVersionsTurned(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnTriplesBehindTaller reads a code whose finder candidates rank
+// behind those of a barcode beside it. Candidates are ranked by the rows
+// that confirm them, which grows with a pattern's size and height: a
+// barcode's bars (or large print) beside a code make candidates that
+// outrank the code's own finders, and the triples weighed were those of
+// the first maxCandidates only. camtest's code frames have a plain
+// background, so this never showed; in the independent generator's
+// frames it did (the frame below: its code's finders ranked 7th to 9th).
+func TestOwnTriplesBehindTaller(t *testing.T) {
+	img := encodeQR(t, "https://example.org/a/path?with=a&query=1", "M", "", 4, 400, 400)
+	d := NewDecoder()
+	m := d.bin.binarize(plane{pix: img.Pix, w: 400, h: 400, stride: img.Stride}, normalRange)
+	own := d.findFinders(m)
+	if len(own) < 3 {
+		t.Fatalf("%d finder candidates in a clean code", len(own))
+	}
+	// A barcode's worth of candidates in a row, confirmed on more rows.
+	var cands []finder
+	for i := range 8 {
+		cands = append(cands, finder{c: vec{20 + 9*float64(i), 12}, ms: 4, cnt: 40})
+	}
+	cands = append(cands, own...)
+	var zx zxTry
+	if _, ok := d.locateOwnZX(m, cands, &zx); !ok {
+		t.Error("the code's triple, behind 8 taller candidates, was not weighed")
+	}
+
+	s := foreign.Spec{Width: 640, Height: 480, Variant: foreign.Print, Seed: 104376041574499}
+	if missed := decodeForeign(t, []foreign.Spec{s}); len(missed) > 0 {
+		t.Errorf("missed %s", missed[0])
+	}
+}

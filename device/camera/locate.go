@@ -150,8 +150,8 @@ func (d *Decoder) locateZX(m *gozxing.BitMatrix, zx *zxTry) (Result, bool) {
 // the one gozxing picked: those closest to a right isosceles triangle,
 // as a code seen from the front shows its finders.
 func (d *Decoder) locateOwnZX(m *gozxing.BitMatrix, cands []finder, zx *zxTry) (Result, bool) {
-	if len(cands) > maxCandidates {
-		cands = cands[:maxCandidates]
+	if len(cands) > maxGeomCandidates {
+		cands = cands[:maxGeomCandidates]
 	}
 	type triple struct {
 		o [3]finder
@@ -199,6 +199,14 @@ func (d *Decoder) locateOwnZX(m *gozxing.BitMatrix, cands []finder, zx *zxTry) (
 // maxOwnZX bounds the triples of our own candidates whose grids are read
 // on the black matrix per pass.
 const maxOwnZX = 2
+
+// maxGeomCandidates is how many of our own candidates, the most often
+// confirmed first, locateOwnZX weighs triples of. Weighing is cheap (no
+// grid is read), and the count of confirming rows grows with a
+// pattern's size: beside a code, a barcode's bars or large print make
+// candidates confirmed on more rows than the code's own small finders,
+// which then rank eighth and later, past maxCandidates.
+const maxGeomCandidates = 16
 
 // sameTriple reports whether finders bl, tl and tr are those of info, in
 // any order, within two modules.
