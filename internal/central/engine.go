@@ -302,8 +302,9 @@ type EngineTx interface {
 	// AddFacts stores the facts of fs that are new, each checked and
 	// audited as AddFact does, and returns those added, with their Seq,
 	// in the order of fs. A fact is not new when its holder has one,
-	// stored or earlier in fs, of the same kind, time, source and value;
-	// it is left out without an audit record. Each site and area named is
+	// stored or earlier in fs, equal to it in every field but Seq (the
+	// area of a fact at a site is its site's); it is left out without an
+	// audit record. Each site and area named is
 	// looked up once. An error leaves the transaction to fail: nothing
 	// of fs is kept.
 	AddFacts(ctx context.Context, fs []Fact, by ChangeBy) ([]Fact, error)
@@ -488,16 +489,29 @@ func (t engineTx) AddFact(ctx context.Context, f Fact, by ChangeBy) (Fact, error
 	return f, t.audit(ctx, ChangeFactAdd, f.Holder, f, by)
 }
 
-// factKey is what makes two facts of a holder the same to AddFacts.
+// factKey is what makes two facts the same to AddFacts: every field
+// AddFact stores but the Seq, so that a fact differing in its area (a
+// home elsewhere) is another fact. A fact at a site is placed by its site:
+// AddFact fills its area in from the site's, which ops may move later.
 type factKey struct {
 	holder, kind string
-	at           int64
-	source       string
+	at, until    int64
+	area, site   string
 	value        string
+	temperature  physic.Temperature
+	source       string
 }
 
 func keyOf(f Fact) factKey {
-	return factKey{f.Holder, string(f.Kind), f.At.UnixNano(), f.Source, f.Value}
+	var until int64
+	if !f.Until.IsZero() {
+		until = f.Until.UnixNano()
+	}
+	area := f.Area
+	if f.Site != "" {
+		area = ""
+	}
+	return factKey{f.Holder, string(f.Kind), f.At.UnixNano(), until, area, f.Site, f.Value, f.Temperature, f.Source}
 }
 
 func (t engineTx) FactsOf(ctx context.Context, holders []string) ([]Fact, error) {

@@ -98,9 +98,24 @@ func AddCases(ctx context.Context, st CaseStore, rows []CaseRow, derive bool, by
 			facts[row.Holder] = fs
 			rep.Cases++
 		}
-		if _, err := tx.AddFacts(ctx, add, by); err != nil {
+		// The report counts what the store added: it leaves out a fact
+		// it has already (the same home at the same time from the same
+		// source), which the rows above may not see.
+		added, err := tx.AddFacts(ctx, add, by)
+		if err != nil {
 			return err
 		}
+		tried := rep.Cases
+		rep.Cases, rep.Homes = 0, 0
+		for _, f := range added {
+			switch f.Kind {
+			case KindConfirmed:
+				rep.Cases++
+			case KindHome:
+				rep.Homes++
+			}
+		}
+		rep.Known += tried - rep.Cases
 		sites, err := tx.Sites(ctx)
 		if err != nil {
 			return err
@@ -121,7 +136,7 @@ func AddCases(ctx context.Context, st CaseStore, rows []CaseRow, derive bool, by
 			}
 			fs[i] = f
 		}
-		added, err := tx.AddFacts(ctx, fs, by)
+		added, err = tx.AddFacts(ctx, fs, by)
 		if err != nil {
 			return err
 		}

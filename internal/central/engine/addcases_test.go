@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"sentinel/internal/central"
@@ -108,4 +109,79 @@ type noAllReader struct{ central.EngineReader }
 
 func (noAllReader) AllFacts(context.Context) ([]central.Fact, error) {
 	return nil, errors.New("read every holder's facts")
+}
+
+// TestAddCasesCountsWhatIsAdded: the report counts the facts the store
+// really added. A home differing only in area from one stored at the same
+// time and source is another home and is added; a home the store already
+// has is not counted.
+func TestAddCasesCountsWhatIsAdded(t *testing.T) {
+	ctx := context.Background()
+	for name, st := range contactStores(t, nil) {
+		t.Run(name, func(t *testing.T) {
+			by := central.ChangeBy{Time: day(11), By: "ops:alice", Why: "daily cases"}
+			const src = "import:fix.csv:2"
+			err := st.UpdateEngine(ctx, func(tx central.EngineTx) error {
+				for _, a := range []Area{{ID: "ZJ", Kind: Province}, {ID: "ZJ-HZ", Kind: City, Parent: "ZJ"}, {ID: "ZJ-HZ-XH", Kind: District, Parent: "ZJ-HZ"}} {
+					if err := tx.PutArea(ctx, a, by); err != nil {
+						return err
+					}
+				}
+				// ZJ:5 was confirmed with the wrong home; ops removed the
+				// confirmation by hand to import it again.
+				if _, err := tx.AddFact(ctx, Fact{Holder: "ZJ:5", Kind: KindHome, At: day(11), Area: "ZJ-HZ", Source: src}, by); err != nil {
+					return err
+				}
+				// ZJ:6 has the row's home already, then another at the
+				// same time that wins.
+				for _, area := range []string{"ZJ-HZ-XH", "ZJ-HZ"} {
+					if _, err := tx.AddFact(ctx, Fact{Holder: "ZJ:6", Kind: KindHome, At: day(11), Area: area, Source: src}, by); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := []CaseRow{
+				{Line: 2, Holder: "ZJ:5", Confirmed: day(11), Home: "ZJ-HZ-XH", Source: src},
+				{Line: 3, Holder: "ZJ:6", Confirmed: day(11), Home: "ZJ-HZ-XH", Source: src},
+			}
+			rep, err := AddCases(ctx, st, rows, false, by, day(11, 12, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var homes []string
+			var ch int
+			if err := st.ViewEngine(ctx, func(r central.EngineReader) error {
+				fs, err := r.Facts(ctx, "ZJ:5")
+				for _, f := range fs {
+					if f.Kind == KindHome {
+						homes = append(homes, f.Area)
+					}
+				}
+				if err != nil {
+					return err
+				}
+				cs, err := r.Changes(ctx, 1, 0)
+				for _, c := range cs {
+					if c.Action == central.ChangeFactAdd && c.Time.Equal(by.Time) {
+						ch++
+					}
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"ZJ-HZ", "ZJ-HZ-XH"}; !slices.Equal(homes, want) {
+				t.Errorf("ZJ:5's homes %v, want %v", homes, want)
+			}
+			// Added: ZJ:5's home, both confirmations (and the 3 seeded
+			// homes before them).
+			if rep.Cases != 2 || rep.Known != 0 || rep.Homes != 1 || ch != 3+3 {
+				t.Errorf("report %+v with %d facts added in the audit; want 2 cases, 1 home", rep, ch)
+			}
+		})
+	}
 }

@@ -683,6 +683,10 @@ func testAddFacts(t *testing.T, s central.Store) {
 		{Holder: "HB:22", Kind: central.FactHome, At: engineT0, Area: "HB-WH-JA-C07", Source: "import:cases.csv:2"},
 		// The same source and value at another time: another fact.
 		{Holder: "HB:22", Kind: central.FactHome, At: engineT0.Add(time.Hour), Area: "HB-WH-JA-C07", Source: "import:cases.csv:2"},
+		// The same home fact but for another area: another fact.
+		{Holder: "HB:22", Kind: central.FactHome, At: engineT0, Area: "HB-WH-JA", Source: "import:cases.csv:2"},
+		// The stored contact with its site's area given: the same fact.
+		{Holder: "HB:20", Kind: central.FactContact, At: engineT0, Area: "HB-WH-JA", Site: "CP-1", Value: "HB:1", Source: "derived:contact:T1/00/1"},
 	}
 	var added []central.Fact
 	mustUpdate(t, s, func(tx central.EngineTx) (err error) {
@@ -697,7 +701,7 @@ func testAddFacts(t *testing.T, s central.Store) {
 		}
 		return err
 	})
-	want := []central.Fact{batch[1], batch[3], batch[4], batch[5]}
+	want := []central.Fact{batch[1], batch[3], batch[4], batch[5], batch[6]}
 	want[0].Area, want[1].Area = "HB-WH-JA", "HB-WH-JA"
 	// Numbers ascend in the order of the batch (PostgreSQL may skip
 	// those a rolled back transaction took).
@@ -712,8 +716,8 @@ func testAddFacts(t *testing.T, s central.Store) {
 	if !reflect.DeepEqual(added, want) {
 		t.Fatalf("added:\n%+v\nwant:\n%+v", added, want)
 	}
-	if f, c := count(); f != facts0+4 || c != changes0+4 {
-		t.Fatalf("after the batch: %d facts, %d audit records; want %d, %d", f, c, facts0+4, changes0+4)
+	if f, c := count(); f != facts0+len(want) || c != changes0+len(want) {
+		t.Fatalf("after the batch: %d facts, %d audit records; want %d, %d", f, c, facts0+len(want), changes0+len(want))
 	}
 	_ = s.ViewEngine(ctx, func(r central.EngineReader) error {
 		cs, err := r.Changes(ctx, lastChange+1, 0)
