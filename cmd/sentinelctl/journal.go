@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,8 @@ import (
 
 	firmwareconfig "sentinel/firmware-config"
 	"sentinel/internal/cli"
+	"sentinel/internal/passage"
+	"sentinel/sync/enrol"
 	"sentinel/sync/journal"
 )
 
@@ -51,8 +54,10 @@ var journalHelp = map[string]cli.Help{
 	},
 	"tail": {
 		Synopsis: "[-n N] [--data-dir DIR | --file FILE] [--json]",
-		Summary: "Shows the last passages; the holder and the temperature are sealed to the " +
-			"centre's key and are shown as \"sealed\".",
+		Summary: "Shows the last passages, each with its reference (ref, what the guard display " +
+			"shows a refused holder; ops find the passage with sentinel-central passage show REF; " +
+			"\"-\" while the terminal is not enrolled); the holder and the temperature are sealed " +
+			"to the centre's key and are shown as \"sealed\".",
 	},
 	"export": {
 		Synopsis: "[--from TIME] [--to TIME] [--format csv|jsonl] [--out FILE] [--data-dir DIR | --file FILE]",
@@ -98,6 +103,11 @@ func (f journalFlags) open(stderr io.Writer) (*journal.Reader, string, error) {
 	}
 	return r, path, nil
 }
+
+// device returns the enrolled device id that passage references name,
+// read from the data directory (also with --file: a journal moved aside
+// there is the same terminal's); "" when the terminal is not enrolled.
+func (f journalFlags) device() string { return enrolledDevice(*f.dataDir) }
 
 // verifyReport is the output of journal verify.
 type verifyReport struct {
@@ -181,13 +191,37 @@ type exportRow struct {
 	Holder      string `json:"holder"`
 	Temperature string `json:"temperature"`
 	DataKey     string `json:"data_key"`
+	// Ref is the passage's reference (passage.Ref), as the guard display
+	// shows it and sentinel-central passage show finds it; empty when the
+	// terminal is not enrolled (no device id to derive it from).
+	Ref string `json:"ref,omitempty"`
 }
 
 var csvHeader = []string{"epoch", "seq", "time", "clock_trusted", "lane", "format", "issuer", "key_id",
 	"code_colour", "status_colour", "decision", "reasons", "policy_version", "bundles",
-	"override_who", "override_why", "holder", "temperature", "data_key", "override_of"}
+	"override_who", "override_why", "holder", "temperature", "data_key", "override_of", "ref"}
 
-func newExportRow(r *journal.Record) exportRow {
+// enrolledDevice returns the device id of the terminal's enrolment in
+// dataDir, as sentineld names the terminal in passage references; "" when
+// it is not enrolled or the certificate cannot be read.
+func enrolledDevice(dataDir string) string {
+	pem, err := os.ReadFile(filepath.Join(dataDir, enrol.CertFile))
+	if err != nil {
+		return ""
+	}
+	c, err := enrol.ParseCertificatePEM(pem)
+	if err != nil {
+		return ""
+	}
+	if id, ok := enrol.DeviceID(c); ok {
+		return id
+	}
+	return c.Subject.CommonName
+}
+
+// newExportRow converts a record; device is the enrolled device id that
+// its reference names ("": no reference).
+func newExportRow(r *journal.Record, device string) exportRow {
 	row := exportRow{
 		Epoch: r.Epoch.String(), Seq: uint64(r.Seq), Time: r.Time.UTC().Format(time.RFC3339Nano),
 		ClockTrusted: r.ClockTrusted, Lane: r.Lane, Format: string(r.Format), Issuer: r.Issuer,
@@ -197,6 +231,9 @@ func newExportRow(r *journal.Record) exportRow {
 	}
 	if r.Reasons == nil {
 		row.Reasons = []string{}
+	}
+	if device != "" {
+		row.Ref = passage.NewRef(device, r.Epoch, uint64(r.Seq), r.Time).String()
 	}
 	if r.CodeColour != 0 {
 		row.CodeColour = r.CodeColour.String()
@@ -224,7 +261,7 @@ func (row exportRow) csv() []string {
 	return []string{row.Epoch, strconv.FormatUint(row.Seq, 10), row.Time, strconv.FormatBool(row.ClockTrusted),
 		row.Lane, row.Format, row.Issuer, row.KeyID, row.CodeColour, row.StatusColour, row.Decision,
 		strings.Join(row.Reasons, ";"), strconv.FormatUint(row.PolicyVersion, 10), strings.Join(bundles, ";"),
-		row.OverrideWho, row.OverrideWhy, row.Holder, row.Temperature, row.DataKey, overrideOf}
+		row.OverrideWho, row.OverrideWhy, row.Holder, row.Temperature, row.DataKey, overrideOf, row.Ref}
 }
 
 func journalTail(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -246,6 +283,10 @@ func journalTail(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		if err != nil {
 			return err
 		}
+		device := jf.device()
+		if device == "" && len(stored) > 0 {
+			fmt.Fprintf(stderr, "note: this terminal is not enrolled (no %s in %s): the passages have no reference (ref -)\n", enrol.CertFile, *jf.dataDir)
+		}
 		enc := json.NewEncoder(stdout)
 		var bad error
 		for i, b := range stored {
@@ -255,7 +296,7 @@ func journalTail(ctx context.Context, args []string, stdin io.Reader, stdout, st
 				bad = cli.ErrReported
 				continue
 			}
-			row := newExportRow(rec)
+			row := newExportRow(rec, device)
 			if *jf.asJSON {
 				enc.Encode(row)
 				continue
@@ -283,8 +324,12 @@ func journalTail(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			if status == "" {
 				status = "-"
 			}
-			fmt.Fprintf(stdout, "%6d %s %-6s %-6s %-24s code=%s status=%s %s %s holder=sealed temperature=sealed%s%s\n",
-				row.Seq, row.Time, row.Lane, row.Decision, reasons, colour, status, row.Format, row.Issuer, override, clock)
+			ref := row.Ref
+			if ref == "" {
+				ref = "-"
+			}
+			fmt.Fprintf(stdout, "%6d %s ref=%-14s %-6s %-6s %-24s code=%s status=%s %s %s holder=sealed temperature=sealed%s%s\n",
+				row.Seq, row.Time, ref, row.Lane, row.Decision, reasons, colour, status, row.Format, row.Issuer, override, clock)
 		}
 		return bad
 	}())
@@ -332,7 +377,7 @@ func journalExport(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		if *format == "csv" {
 			cw.Write(csvHeader)
 		}
-		n := 0
+		n, device := 0, jf.device()
 		err = r.Range(1, 0, func(s journal.Seq, b []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -345,7 +390,7 @@ func journalExport(ctx context.Context, args []string, stdin io.Reader, stdout, 
 				return nil
 			}
 			n++
-			row := newExportRow(rec)
+			row := newExportRow(rec, device)
 			if *format == "csv" {
 				return cw.Write(row.csv())
 			}

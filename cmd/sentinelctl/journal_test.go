@@ -3,8 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/csv"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +23,7 @@ import (
 
 	"sentinel/crypto/credential"
 	"sentinel/internal/passage"
+	"sentinel/sync/enrol"
 	"sentinel/sync/journal"
 )
 
@@ -158,8 +167,8 @@ func TestJournalExport(t *testing.T) {
 			var seqs []string
 			for _, r := range rows[1:] {
 				seqs = append(seqs, r[1])
-				if want := map[string]string{"4": "3"}[r[1]]; r[len(r)-1] != want {
-					t.Errorf("row %s: override_of %q, want %q", r[1], r[len(r)-1], want)
+				if want := map[string]string{"4": "3"}[r[1]]; r[19] != want {
+					t.Errorf("row %s: override_of %q, want %q", r[1], r[19], want)
 				}
 				if r[16] != "sealed" || r[17] != "sealed" {
 					t.Errorf("row %s: holder %q, temperature %q; want sealed", r[1], r[16], r[17])
@@ -322,5 +331,77 @@ func TestJournalVerifyForked(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK || rep.Branch == nil || rep.Branch.From != 3 || rep.Branch.Epoch != branch.String() {
 		t.Fatalf("verify --json: got %d %+v (%v)\n%s", code, rep, err, out)
+	}
+}
+
+// writeDeviceCert writes an enrolment certificate naming device into
+// dataDir, as sentinelctl enrol leaves it.
+func writeDeviceCert(t *testing.T, dataDir, device string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(enrol.DeviceURIPrefix + device)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "terminal"}, URIs: []*url.URL{u},
+		NotBefore: journalT0.Add(-time.Hour), NotAfter: journalT0.Add(365 * 24 * time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dataDir, enrol.CertFile)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestJournalTailRef: tail and export show each passage's reference, the
+// one the guard display shows and sentinel-central passage show finds;
+// a terminal not enrolled has none and tail says why.
+func TestJournalTailRef(t *testing.T) {
+	dir, j := makeJournal(t, 3)
+	epoch := j.Epoch()
+	j.Close()
+
+	code, out, errs := runCtl("journal", "tail", "-n", "1", "--data-dir", dir)
+	if code != exitOK || !strings.Contains(out, " ref=- ") || !strings.Contains(errs, "not enrolled") {
+		t.Fatalf("tail, not enrolled: got %d\n%s%s\nwant 0, ref=- and a note that the terminal is not enrolled", code, out, errs)
+	}
+
+	const device = "dev-7Q2K"
+	writeDeviceCert(t, dir, device)
+	at := journalT0.Add(2 * time.Minute) // record 3
+	want := passage.NewRef(device, epoch, 3, at).String()
+	code, out, errs = runCtl("journal", "tail", "-n", "1", "--data-dir", dir)
+	if code != exitOK || !strings.Contains(out, " ref="+want+" ") || strings.Contains(errs, "not enrolled") {
+		t.Fatalf("tail: got %d\n%s%s\nwant ref=%s", code, out, errs, want)
+	}
+	code, out, _ = runCtl("journal", "tail", "--json", "-n", "1", "--data-dir", dir)
+	var row struct {
+		Seq uint64 `json:"seq"`
+		Ref string `json:"ref"`
+	}
+	if err := json.Unmarshal([]byte(out), &row); err != nil || code != exitOK || row.Seq != 3 {
+		t.Fatalf("tail --json: got %d %+v (%v)\n%s", code, row, err, out)
+	}
+	// What ops type finds this passage: the centre matches it the same way.
+	ref, err := passage.ParseRef(strings.ToLower(row.Ref))
+	if err != nil || !ref.Matches(device, epoch, 3, at) || ref.Matches(device, epoch, 2, at) {
+		t.Fatalf("tail --json ref %q does not name record 3 (%v)", row.Ref, err)
+	}
+
+	code, out, errs = runCtl("journal", "export", "--data-dir", dir, "--to", "2026-03-14T09:01:00Z")
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != exitOK || err != nil || len(rows) != 2 || rows[0][len(rows[0])-1] != "ref" ||
+		rows[1][len(rows[1])-1] != passage.NewRef(device, epoch, 1, journalT0).String() {
+		t.Fatalf("export: got %d (%v)\n%s%s\nwant record 1 with its ref in the last column", code, err, out, errs)
 	}
 }
