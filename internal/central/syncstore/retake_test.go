@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/hpke"
+	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"sentinel/internal/central/syncstore"
 	"sentinel/internal/passage"
 	"sentinel/sync/journal"
+	"sentinel/sync/server"
 )
 
 // TestRetakeWithdrawsFever: a guard who re-measures a referred person with
@@ -132,6 +135,155 @@ func TestRetakeWithdrawsFever(t *testing.T) {
 			})
 			if err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestRetakeWithdrawsFeverOnBranch: a terminal restored from a backup
+// journals on its epoch, and the centre stores the restored copy's
+// records from the fork on under a branch (twice restored: a branch of
+// the branch). A guard's retake-normal override there of a fever recorded
+// before the fork names the fever's sequence number in the journal, which
+// the centre stores under the epoch (or the earlier branch). Before, the
+// override looked for the fever under its own branch, and the fever stayed.
+func TestRetakeWithdrawsFeverOnBranch(t *testing.T) {
+	ctx := context.Background()
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			priv, err := hpke.DHKEM(ecdh.X25519()).GenerateKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			opts := journal.Options{CentreKey: priv.PublicKey(), PurgeEvery: -1}
+			at := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+			n := 0
+			appendTo := func(j *journal.Journal, ps ...*journal.Passage) {
+				t.Helper()
+				for _, p := range ps {
+					p.Time, n = at.Add(time.Duration(n)*time.Minute), n+1
+					if _, err := j.Append(ctx, p); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			// copyOf closes the journal at path and returns it reopened
+			// with a copy of it at name: the terminal's data and a backup
+			// restored.
+			copyOf := func(j *journal.Journal, path, name string) (*journal.Journal, *journal.Journal) {
+				t.Helper()
+				if err := j.Close(); err != nil {
+					t.Fatal(err)
+				}
+				raw, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := filepath.Join(dir, name)
+				if err := os.WriteFile(p, raw, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				var out [2]*journal.Journal
+				for i, p := range []string{path, p} {
+					if out[i], err = journal.Open(p, opts); err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { out[i].Close() })
+				}
+				return out[0], out[1]
+			}
+			fever := func(i uint32) *journal.Passage {
+				return &journal.Passage{ClockTrusted: true, Lane: "in-1", Format: credential.FormatNative, Issuer: "ZJ",
+					Holder:   credential.Holder{Kind: credential.HolderKind(1), Issuer: "ZJ", Index: i},
+					Decision: passage.Refer, Reasons: []string{"fever"},
+					Temperature: passage.Temperature{State: passage.TempOK, Value: physic.ZeroCelsius + 38400*physic.MilliKelvin, Confidence: 0.9}}
+			}
+			admit := func(i uint32) *journal.Passage {
+				p := fever(i)
+				p.Decision, p.Reasons, p.Temperature = passage.Admit, []string{"ok"}, passage.Temperature{}
+				return p
+			}
+			retake := func(i uint32, of journal.Seq) *journal.Passage {
+				p := fever(i)
+				p.Decision, p.Reasons = passage.Admit, []string{"guard-override"}
+				p.Override = &journal.Override{Who: "guard-1", Why: "retake-normal", Of: of}
+				return p
+			}
+
+			path := filepath.Join(dir, journal.FileName)
+			orig, err := journal.Open(path, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			appendTo(orig, fever(1), fever(2)) // 1, 2
+			orig, restored := copyOf(orig, path, "restored.db")
+			appendTo(orig, admit(9))                         // 3 of the terminal's own copy
+			appendTo(restored, admit(8), admit(7), fever(3)) // 3, 4, 5 of the restored copy
+			restored, twice := copyOf(restored, filepath.Join(dir, "restored.db"), "twice.db")
+			appendTo(restored, admit(6))                // 6
+			appendTo(twice, retake(2, 2), retake(3, 5)) // 6, 7 of the copy restored twice
+
+			s := st.open(t)
+			if err := s.UpdateEngine(ctx, func(tx central.EngineTx) error {
+				by := central.ChangeBy{Time: at, By: "ops:test"}
+				if err := tx.PutArea(ctx, central.Area{ID: "ZJ", Kind: central.AreaProvince}, by); err != nil {
+					return err
+				}
+				return tx.PutSite(ctx, central.Site{ID: "site-t1", Area: "ZJ"}, by)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			a := syncstore.New(s, syncstore.Options{CentreKey: priv, Site: func(_ context.Context, d string) (string, error) { return "site-" + d, nil }, Fevers: true})
+			fevers := func() []string {
+				t.Helper()
+				var out []string
+				if err := s.ViewEngine(ctx, func(r central.EngineReader) error {
+					all, err := r.AllFacts(ctx)
+					for _, f := range all {
+						if f.Kind == central.FactFever {
+							out = append(out, f.Holder)
+						}
+					}
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(out)
+				return out
+			}
+			// send uploads from..to of j under branch, and returns the
+			// branch the centre names when it finds a fork.
+			send := func(j *journal.Journal, from, to journal.Seq, branch journal.Epoch) journal.Epoch {
+				t.Helper()
+				b := upload(t, j, "t1", from, to, true)
+				b.Branch = branch
+				_, err := a.Ingest(ctx, b)
+				var fe *server.ForkError
+				if errors.As(err, &fe) {
+					return fe.Branch
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return journal.Epoch{}
+			}
+			send(orig, 1, 3, journal.Epoch{})
+			b1 := send(restored, 1, 6, journal.Epoch{})
+			if b1 == (journal.Epoch{}) {
+				t.Fatal("the restored copy's upload: no fork")
+			}
+			send(restored, 3, 6, b1)
+			b2 := send(twice, 3, 7, b1)
+			if b2 == (journal.Epoch{}) {
+				t.Fatal("the twice restored copy's upload: no fork of the branch")
+			}
+			if got, want := fevers(), []string{"ZJ:1", "ZJ:2", "ZJ:3"}; !slices.Equal(got, want) {
+				t.Fatalf("before the overrides: fevers of %v, want %v", got, want)
+			}
+			send(twice, 6, 7, b2)
+			if got, want := fevers(), []string{"ZJ:1"}; !slices.Equal(got, want) {
+				t.Fatalf("after the overrides on the branch: fevers of %v, want %v (ZJ:2's of the epoch and ZJ:3's of the first branch withdrawn)", got, want)
 			}
 		})
 	}

@@ -85,6 +85,7 @@ func New(s Store, opts Options) *Adapter {
 // record with its hash.
 func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested, error) {
 	into := central.Epoch(b.Epoch)
+	var fork central.Fork // of the branch the batch is for
 	if b.Branch != (journal.Epoch{}) {
 		f, ok, err := a.store.Fork(ctx, b.Device, central.Epoch(b.Branch))
 		if err != nil {
@@ -96,7 +97,11 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 		if len(b.Records) > 0 && uint64(b.Records[0].Seq) < f.At {
 			return server.Ingested{}, fmt.Errorf("%w: branch %s starts at %d, the batch at %d", server.ErrInvalid, b.Branch, f.At, b.Records[0].Seq)
 		}
-		into = central.Epoch(b.Branch)
+		into, fork = central.Epoch(b.Branch), f
+	}
+	epochOf, err := a.overridden(ctx, b, into, fork)
+	if err != nil {
+		return server.Ingested{}, err
 	}
 	recs := make([]central.Record, len(b.Records))
 	opened, err := a.open(ctx, b)
@@ -141,7 +146,7 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 			// A fever the guard overrode as re-measured normal does not
 			// count: not kept when its override comes in the same
 			// upload, removed when it was kept before.
-			retakes := Retakes(b.Device, into, kept, contents)
+			retakes := Retakes(b.Device, epochOf, kept, contents)
 			facts = slices.DeleteFunc(facts, func(f central.Fact) bool {
 				return slices.ContainsFunc(retakes, func(r central.Fact) bool { return r.Source == f.Source })
 			})
@@ -162,10 +167,10 @@ func (a *Adapter) Ingest(ctx context.Context, b *server.Batch) (server.Ingested,
 	if errors.Is(err, central.ErrMalformed) {
 		return server.Ingested{}, fmt.Errorf("%w: %w", server.ErrInvalid, err)
 	}
-	var fork *central.ForkError
-	if errors.As(err, &fork) {
+	var forked *central.ForkError
+	if errors.As(err, &forked) {
 		return server.Ingested{}, &server.ForkError{Mark: server.Mark{Seq: journal.Seq(link.Seq), Hash: journal.Hash(link.Hash)},
-			At: journal.Seq(fork.Fork.At), Branch: journal.Epoch(fork.Fork.Branch)}
+			At: journal.Seq(forked.Fork.At), Branch: journal.Epoch(forked.Fork.Branch)}
 	}
 	if errors.Is(err, central.ErrEpochOwned) {
 		return server.Ingested{}, fmt.Errorf("%w: %w", server.ErrEpochOwned, err)
@@ -246,12 +251,56 @@ func Fevers(device string, epoch central.Epoch, site string, recs []server.Recor
 	return out
 }
 
+// overridden returns where the centre stores the record of a sequence
+// number that a retake-normal override of b names (Override.Of): under
+// into, the epoch or fork branch b is stored under, unless b is for a
+// branch (fork) and the record comes before the fork, which is stored
+// under the epoch (or earlier branch) the fork went from, as far back as
+// the journal epoch. The forks are read only for such an override.
+func (a *Adapter) overridden(ctx context.Context, b *server.Batch, into central.Epoch, fork central.Fork) (func(seq uint64) central.Epoch, error) {
+	at := func(uint64) central.Epoch { return into }
+	if !a.opts.Fevers || a.opener == nil || fork.Branch == (central.Epoch{}) || !slices.ContainsFunc(b.Records, func(r server.Record) bool {
+		return r.Rec != nil && r.Rec.Override != nil && r.Rec.Override.Why == gate.OverrideRetakeNormal && uint64(r.Rec.Override.Of) < fork.At
+	}) {
+		return at, nil
+	}
+	// From the batch's branch back to the journal epoch: each fork went
+	// from an epoch or a branch made earlier, at a sequence number.
+	chain := []central.Fork{fork}
+	for f := fork; f.Epoch != f.Journal && len(chain) <= maxForks; {
+		g, ok, err := a.store.Fork(ctx, b.Device, f.Epoch)
+		if err != nil {
+			return nil, fmt.Errorf("syncstore: ingest %s/%s: read the fork of branch %s: %w", b.Device, b.Epoch, f.Epoch, err)
+		}
+		if !ok {
+			break
+		}
+		chain, f = append(chain, g), g
+	}
+	return func(seq uint64) central.Epoch {
+		e := into
+		for _, f := range chain {
+			if seq >= f.At {
+				return e
+			}
+			e = f.Epoch
+		}
+		return e
+	}, nil
+}
+
+// maxForks bounds the forks read back from a branch: a terminal restored
+// more often than that has bigger problems than a fever withdrawn.
+const maxForks = 1000
+
 // Retakes returns the fevers that stored records withdraw: for each
 // guard's override with reason retake-normal (a clinical thermometer read
 // normal) that admitted the person, the fever of the overridden record
-// (Override.Of, in the same epoch), named by its holder and its Source. A
-// wrong PIN (no guard, refused) withdraws nothing.
-func Retakes(device string, epoch central.Epoch, recs []server.Record, contents []journal.Contents) []central.Fact {
+// (Override.Of, stored under epochOf(Of): the epoch of the records, or
+// for a terminal's fork branch the epoch or earlier branch holding the
+// records before the fork), named by its holder and its Source. A wrong
+// PIN (no guard, refused) withdraws nothing.
+func Retakes(device string, epochOf func(seq uint64) central.Epoch, recs []server.Record, contents []journal.Contents) []central.Fact {
 	var out []central.Fact
 	for i, r := range recs {
 		c := contents[i]
@@ -260,7 +309,7 @@ func Retakes(device string, epoch central.Epoch, recs []server.Record, contents 
 			continue
 		}
 		out = append(out, central.Fact{Holder: Holder(c.Holder), Kind: central.FactFever,
-			Source: central.FeverSource(device, epoch, uint64(r.Rec.Override.Of))})
+			Source: central.FeverSource(device, epochOf(uint64(r.Rec.Override.Of)), uint64(r.Rec.Override.Of))})
 	}
 	return out
 }
