@@ -665,6 +665,8 @@ func serveScheduler(st serveStore, pub *statuspub.Publisher, retention, auditRet
 		// judges nobody and publishes nothing).
 		opts.Sweep = (&sweep.Runner{Store: st, Publisher: pub, Logger: logger, Metrics: m}).Scheduled
 	}
+	// Retention never takes a fact that a deployed rule set still reads.
+	opts.FactsNeeded = func(ctx context.Context) (time.Duration, string, error) { return sweep.FactsNeeded(ctx, st) }
 	switch s := st.(type) {
 	case *boltstore.Store:
 		opts.Stores = append(opts.Stores, schedule.Store{Name: "bbolt", Purge: s.PurgeBefore, Expire: s.Expire})

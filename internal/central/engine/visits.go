@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,30 @@ func (s *Set) Lookback() time.Duration {
 		d = DefaultRed
 	}
 	return min(d, maxPeriod)
+}
+
+// KeepsFactsOf reports whether retention may remove facts by their age
+// under the set (central.Horizons.Facts): not when a rule gives a status
+// with no end (For open) from facts of a kind that retention removes by
+// age (any kind but home, whitelist and manual, which it keeps while they
+// are in force), since such a fact decides a status for as long as it
+// exists. It names the first such rule ("REGION rule NAME"), or returns ""
+// when facts older than Lookback may go.
+func (s *Set) KeepsFactsOf() string {
+	regions := slices.Sorted(maps.Keys(s.byRegion))
+	for _, region := range regions {
+		for _, r := range s.byRegion[region].rules {
+			if r.per != Open {
+				continue
+			}
+			switch r.kind {
+			case KindHome, KindWhitelist, KindManual:
+				continue
+			}
+			return fmt.Sprintf("%s rule %s", region, r.Name)
+		}
+	}
+	return ""
 }
 
 // AddVisits gives the snapshot's holders a visit fact for each admitted

@@ -9,6 +9,7 @@ import (
 	"sentinel/internal/central"
 	"sentinel/internal/central/memstore"
 	"sentinel/internal/central/schedule"
+	"sentinel/internal/central/sweep"
 	"sentinel/internal/status"
 )
 
@@ -95,5 +96,71 @@ func TestRetentionExpires(t *testing.T) {
 	}
 	if _, _, a := count(); a != 0 {
 		t.Fatalf("after the third round: %d audit entries, want 0", a)
+	}
+}
+
+// TestRetentionKeepsFactsTheRulesRead: retention never removes a fact
+// that a deployed rule set still reads. With --retention 7d and a rule
+// whose red lasts 30 days, a confirmed case of 10 days ago is what keeps
+// its holder red: it stays until the rule no longer reads it. A rule with
+// no end (for open) keeps every fact.
+func TestRetentionKeepsFactsTheRulesRead(t *testing.T) {
+	const day = 24 * time.Hour
+	for _, tc := range []struct {
+		name, period string
+		goneAfter    time.Duration // the fact goes on the first round after this, 0: never
+	}{
+		{"30d", "30d", 21 * day},
+		{"open", "open", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			r := newRig(t, nil)
+			st := memstore.New(r.clk.Now)
+			src := "region ZJ\nversion 1\nrule confirmed\n  match f.kind == \"confirmed\"\n  red confirmed\n  for " + tc.period + "\n"
+			err := st.UpdateEngine(ctx, func(tx central.EngineTx) error {
+				by := central.ChangeBy{Time: t0.Add(-20 * day), By: "ops:olga"}
+				if _, err := tx.DeployRuleSet(ctx, central.RuleSet{Region: "ZJ", Label: "1", Source: []byte(src)}, by); err != nil {
+					return err
+				}
+				_, err := tx.AddFact(ctx, central.Fact{Holder: "ZJ:1", Kind: central.FactConfirmed, At: t0.Add(-10 * day), Source: "ops:olga"}, by)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := schedule.New(schedule.Options{Retention: 7 * day, Now: r.clk.Now, RetentionEvery: time.Hour,
+				FactsNeeded: func(ctx context.Context) (time.Duration, string, error) { return sweep.FactsNeeded(ctx, st) },
+				Stores:      []schedule.Store{{Name: "mem", Expire: st.Expire}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			facts := func() int {
+				t.Helper()
+				var n int
+				err := st.ViewEngine(ctx, func(r central.EngineReader) error {
+					fs, err := r.AllFacts(ctx)
+					n = len(fs)
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			// The fact is 10 days old, past the 7 days of retention, but
+			// the rule reads it for its period: a round each day checks
+			// that it stays until the rule no longer reads it.
+			for step := day; step <= 40*day; step += day {
+				if _, err := s.Tick(ctx); err != nil {
+					t.Fatal(err)
+				}
+				gone := facts() == 0
+				if want := tc.goneAfter != 0 && step > tc.goneAfter; gone != want {
+					t.Fatalf("%v after the first round: fact gone %v, want %v (the rule reads it for %s)", step-day, gone, want, tc.period)
+				}
+				r.clk.Add(day)
+			}
+		})
 	}
 }

@@ -63,6 +63,12 @@ type Options struct {
 	// AuditRetention is how long the stores keep the audit log's
 	// entries and the engine's change records; 0 keeps them forever.
 	AuditRetention time.Duration
+	// FactsNeeded, when set, says how far back the deployed rule sets
+	// read the code engine's facts (sweep.FactsNeeded): retention never
+	// removes a fact younger than lookback, whatever Retention says, and
+	// none by its age while keep names a rule that gives a status with
+	// no end. When it fails, no fact is removed that round.
+	FactsNeeded func(ctx context.Context) (lookback time.Duration, keep string, err error)
 	// RetentionEvery is how often retention runs
 	// (DefaultRetentionEvery when 0).
 	RetentionEvery time.Duration
@@ -349,6 +355,9 @@ func (s *Scheduler) retain(ctx context.Context, rep *Report) error {
 		h.Audit = now.Add(-s.opts.AuditRetention)
 	}
 	var errs []error
+	if !h.Facts.IsZero() && s.opts.FactsNeeded != nil {
+		h.Facts, errs = s.factsHorizon(ctx, now, h.Facts)
+	}
 	for _, st := range s.opts.Stores {
 		if s.opts.Retention > 0 && st.Purge != nil {
 			horizon := h.Facts
@@ -381,4 +390,26 @@ func (s *Scheduler) retain(ctx context.Context, rep *Report) error {
 		s.lastPurge = now
 	}
 	return errors.Join(errs...)
+}
+
+// factsHorizon returns the facts' horizon at now: horizon, or earlier
+// when the deployed rule sets still read facts older than it
+// (Options.FactsNeeded), or none when they read facts however old or
+// cannot be read.
+func (s *Scheduler) factsHorizon(ctx context.Context, now, horizon time.Time) (time.Time, []error) {
+	lookback, keep, err := s.opts.FactsNeeded(ctx)
+	switch {
+	case err != nil:
+		return time.Time{}, []error{fmt.Errorf("retention keeps every code engine fact this round: %w", err)}
+	case keep != "":
+		s.logger.Warn("retention keeps every code engine fact: a deployed rule gives a status with no end from facts, so removing old ones would change statuses; give the rule a period (for 14d) to let old facts go",
+			"rule", keep)
+		return time.Time{}, nil
+	}
+	if h := now.Add(-lookback); h.Before(horizon) {
+		s.logger.Warn("code engine facts kept longer than --retention: a deployed rule set looks back further",
+			"lookback", lookback, "retention", s.opts.Retention, "facts_before", h)
+		return h, nil
+	}
+	return horizon, nil
 }

@@ -175,3 +175,23 @@ func publish(ctx context.Context, st central.Store, pub *statuspub.Publisher, sn
 	}
 	return rep, nil
 }
+
+// FactsNeeded says how far back the deployed rule sets of st still read
+// the code engine's facts, for retention (schedule.Options.FactsNeeded):
+// the longest period of their rules (engine.Set.Lookback) and, when a rule
+// gives a status with no end from facts that retention removes by age,
+// which rule (engine.Set.KeepsFactsOf): then no fact may go by its age.
+func FactsNeeded(ctx context.Context, st central.Store) (lookback time.Duration, keep string, err error) {
+	err = st.ViewEngine(ctx, func(r central.EngineReader) error {
+		snap, err := engine.LoadHolders(ctx, r, nil)
+		if err != nil {
+			return err
+		}
+		lookback, keep = snap.Deployed.Lookback(), snap.Deployed.KeepsFactsOf()
+		return nil
+	})
+	if err != nil {
+		return 0, "", fmt.Errorf("read the deployed rule sets: %w", err)
+	}
+	return lookback, keep, nil
+}
