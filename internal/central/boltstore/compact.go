@@ -35,7 +35,11 @@ func Compact(path string, timeout time.Duration) (before, after int64, err error
 		return 0, 0, fmt.Errorf("boltstore: compact %s: %w", path, err)
 	}
 	before = fi.Size()
-	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType})
+	// openLocked, not bolt.Open: a compaction that waited for the lock
+	// while another one renamed its file over path must copy that file,
+	// not the old one, or its rename would throw away what a server
+	// started meanwhile wrote to the new one.
+	src, err := openLocked(path, &bolt.Options{Timeout: timeout, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			err = fmt.Errorf("%w: stop the server first", err)
@@ -43,6 +47,9 @@ func Compact(path string, timeout time.Duration) (before, after int64, err error
 		return before, 0, fmt.Errorf("boltstore: compact %s: %w (is a sentinel-central using it?)", path, err)
 	}
 	defer src.Close()
+	if fi, err := os.Stat(path); err == nil {
+		before = fi.Size()
+	}
 	tmp := path + ".compact-tmp"
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return before, 0, fmt.Errorf("boltstore: compact %s: remove the leftover %s: %w", path, tmp, err)
