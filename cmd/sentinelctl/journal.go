@@ -42,25 +42,28 @@ func runJournal(ctx context.Context, args []string, stdin io.Reader, stdout, std
 
 // journalFlags are the flags every journal subcommand takes.
 type journalFlags struct {
-	dataDir, file *string
-	asJSON        *bool
+	dataDir, file, config *string
+	asJSON                *bool
+	// fromConfig is the configuration the data directory was read from
+	// (--config), "" when it is --data-dir's.
+	fromConfig string
 }
 
 // journalHelp is the -h of each journal subcommand.
 var journalHelp = map[string]cli.Help{
 	"verify": {
-		Synopsis: "[--data-dir DIR | --file FILE] [--json]",
+		Synopsis: "[--config FILE | --data-dir DIR | --file FILE] [--json]",
 		Summary:  "Checks the journal's whole hash chain and says where it first breaks.",
 	},
 	"tail": {
-		Synopsis: "[-n N] [--data-dir DIR | --file FILE] [--json]",
+		Synopsis: "[-n N] [--config FILE | --data-dir DIR | --file FILE] [--json]",
 		Summary: "Shows the last passages, each with its reference (ref, what the guard display " +
 			"shows a refused holder; ops find the passage with sentinel-central passage show REF; " +
 			"\"-\" while the terminal is not enrolled); the holder and the temperature are sealed " +
 			"to the centre's key and are shown as \"sealed\".",
 	},
 	"export": {
-		Synopsis: "[--from TIME] [--to TIME] [--format csv|jsonl] [--out FILE] [--data-dir DIR | --file FILE]",
+		Synopsis: "[--from TIME] [--to TIME] [--format csv|jsonl] [--out FILE] [--config FILE | --data-dir DIR | --file FILE]",
 		Summary: "Writes the passages between --from and --to; the holder and the temperature " +
 			"are sealed to the centre's key and are shown as \"sealed\". While sentineld runs, " +
 			"it reads a copy of the journal taken at once.",
@@ -73,25 +76,53 @@ var journalHelp = map[string]cli.Help{
 	},
 }
 
-func newJournalFlags(name string, stderr io.Writer) (*flag.FlagSet, journalFlags) {
+func newJournalFlags(name string, stderr io.Writer) (*flag.FlagSet, *journalFlags) {
 	fs := cli.NewFlagSet("sentinelctl journal "+name, stderr, journalHelp[name])
-	return fs, journalFlags{
+	return fs, &journalFlags{
+		config:  fs.String("config", "", "the terminal's configuration `FILE`: the data directory is its data_dir"),
 		dataDir: fs.String("data-dir", firmwareconfig.DefaultDataDir, "the terminal's data directory"),
 		file:    fs.String("file", "", "a journal file (e.g. one moved aside) instead of the data directory's"),
 		asJSON:  fs.Bool("json", false, "print JSON"),
 	}
 }
 
+// parse parses args (no positional ones) and, with --config, takes the
+// data directory from the configuration.
+func (f *journalFlags) parse(fs *flag.FlagSet, args []string) error {
+	if err := cli.ParseNoArgs(fs, args); err != nil {
+		return err
+	}
+	if *f.config == "" {
+		return nil
+	}
+	dataDirSet := false
+	fs.Visit(func(fl *flag.Flag) { dataDirSet = dataDirSet || fl.Name == "data-dir" })
+	if dataDirSet {
+		return cli.Usagef("give --config or --data-dir, not both: the configuration names the data directory (data_dir)")
+	}
+	cfg, err := loadConfig(*f.config)
+	if err != nil {
+		return err
+	}
+	*f.dataDir, f.fromConfig = cfg.DataDir, *f.config
+	return nil
+}
+
 // open opens the journal read-only, or a copy of it while sentineld holds it.
-func (f journalFlags) open(stderr io.Writer) (*journal.Reader, string, error) {
+func (f *journalFlags) open(stderr io.Writer) (*journal.Reader, string, error) {
 	path := *f.file
 	if path == "" {
 		path = journal.Path(*f.dataDir)
 	}
 	r, err := journal.OpenReader(path, time.Second)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, path, fmt.Errorf("no journal at %s: check --data-dir (the terminal's data_dir)", path)
+		switch {
+		case errors.Is(err, os.ErrNotExist) && *f.file != "":
+			return nil, path, fmt.Errorf("no journal at %s: check --file", path)
+		case errors.Is(err, os.ErrNotExist) && f.fromConfig != "":
+			return nil, path, fmt.Errorf("no journal at %s, in the data_dir of %s: check data_dir there; sentineld writes the journal when it first starts", path, f.fromConfig)
+		case errors.Is(err, os.ErrNotExist):
+			return nil, path, fmt.Errorf("no journal at %s: give the terminal's configuration with --config FILE, or its data_dir with --data-dir DIR", path)
 		}
 		if errors.Is(err, journal.ErrCorrupt) {
 			return nil, path, fmt.Errorf("%s is damaged and cannot be read as a journal: %w; keep the file: sentineld moves it aside at its next start and sends the passages still readable in it to the centre (sentinelctl journal salvage %s does it by hand)", path, err, path)
@@ -107,7 +138,7 @@ func (f journalFlags) open(stderr io.Writer) (*journal.Reader, string, error) {
 // device returns the enrolled device id that passage references name,
 // read from the data directory (also with --file: a journal moved aside
 // there is the same terminal's); "" when the terminal is not enrolled.
-func (f journalFlags) device() string { return enrolledDevice(*f.dataDir) }
+func (f *journalFlags) device() string { return enrolledDevice(*f.dataDir) }
 
 // verifyReport is the output of journal verify.
 type verifyReport struct {
@@ -119,7 +150,7 @@ type verifyReport struct {
 func journalVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs, jf := newJournalFlags("verify", stderr)
 	return cli.Exit(stderr, "sentinelctl journal verify", func() error {
-		if err := cli.ParseNoArgs(fs, args); err != nil {
+		if err := jf.parse(fs, args); err != nil {
 			return err
 		}
 		r, path, err := jf.open(stderr)
@@ -268,7 +299,7 @@ func journalTail(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs, jf := newJournalFlags("tail", stderr)
 	n := fs.Int("n", 20, "how many passages")
 	return cli.Exit(stderr, "sentinelctl journal tail", func() error {
-		if err := cli.ParseNoArgs(fs, args); err != nil {
+		if err := jf.parse(fs, args); err != nil {
 			return err
 		}
 		if *n <= 0 {
@@ -343,7 +374,7 @@ func journalExport(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	format := fs.String("format", "", "csv or jsonl (default csv; jsonl with --json)")
 	outPath := fs.String("out", "", "write to FILE instead of standard output")
 	return cli.Exit(stderr, "sentinelctl journal export", func() error {
-		if err := cli.ParseNoArgs(fs, args); err != nil {
+		if err := jf.parse(fs, args); err != nil {
 			return err
 		}
 		from, to := fromT.T, toT.T

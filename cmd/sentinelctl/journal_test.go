@@ -11,6 +11,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/url"
 	"os"
@@ -403,5 +404,36 @@ func TestJournalTailRef(t *testing.T) {
 	if code != exitOK || err != nil || len(rows) != 2 || rows[0][len(rows[0])-1] != "ref" ||
 		rows[1][len(rows[1])-1] != passage.NewRef(device, epoch, 1, journalT0).String() {
 		t.Fatalf("export: got %d (%v)\n%s%s\nwant record 1 with its ref in the last column", code, err, out, errs)
+	}
+}
+
+// TestJournalConfig: verify, tail and export read the journal of the
+// data_dir a configuration names, as status and selftest take --config;
+// --config with --data-dir is a usage error, a missing or broken
+// configuration is refused with what to do.
+func TestJournalConfig(t *testing.T) {
+	dir, j := makeJournal(t, 3)
+	j.Close()
+	cfgDir := t.TempDir()
+	cfg := writeFile(t, cfgDir, "sentinel.toml", fmt.Sprintf("data_dir = %q\n", dir)+terminalHeader+
+		"[[lane]]\nname = \"in\"\n  [[lane.scanner]]\n  type = \"hid\"\n  device = \"/dev/input/event-fake\"\n")
+	for _, sub := range [][]string{{"verify"}, {"tail", "-n", "3"}, {"export"}} {
+		args := append([]string{"journal"}, sub...)
+		code, out, errs := runCtl(append(args, "--config", cfg)...)
+		if code != exitOK || !strings.Contains(out, "2026-03-14T09:02:00Z") && !strings.Contains(out, "records 1 to 3") {
+			t.Errorf("journal %s --config: got %d\n%s%s\nwant 0 and the journal of the configuration's data_dir", sub[0], code, out, errs)
+		}
+		if code, out, errs := runCtl(append(args, "--config", cfg, "--data-dir", dir)...); code != exitUsage || !strings.Contains(errs, "not both") {
+			t.Errorf("journal %s --config --data-dir: got %d\n%s%s\nwant 2, not both", sub[0], code, out, errs)
+		}
+		missing := filepath.Join(cfgDir, "none.toml")
+		if code, out, errs := runCtl(append(args, "--config", missing)...); code != exitRefused || !strings.Contains(errs, "no configuration file at "+missing) {
+			t.Errorf("journal %s --config missing: got %d\n%s%s\nwant 1 and the loadConfig message", sub[0], code, out, errs)
+		}
+	}
+	empty := writeFile(t, cfgDir, "empty.toml", fmt.Sprintf("data_dir = %q\n", t.TempDir())+terminalHeader+
+		"[[lane]]\nname = \"in\"\n  [[lane.scanner]]\n  type = \"hid\"\n  device = \"/dev/input/event-fake\"\n")
+	if code, out, errs := runCtl("journal", "verify", "--config", empty); code != exitRefused || !strings.Contains(errs, "data_dir of "+empty) {
+		t.Errorf("journal verify, no journal in the configuration's data_dir: got %d\n%s%s\nwant 1 naming the configuration", code, out, errs)
 	}
 }
