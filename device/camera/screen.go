@@ -244,7 +244,9 @@ func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark, weig
 	case weigh:
 		minContrast = s.delta
 	}
-	reach := 3 * total
+	// The pattern spans at most 2.5 totals (see the return), around a
+	// centre up to 1.5 modules from (x, y).
+	reach := 2 * total
 	if cap(s.line) < 2*reach+1 {
 		s.line = make([]byte, 2*reach+1)
 	}
