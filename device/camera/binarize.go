@@ -24,6 +24,10 @@ type binarizer struct {
 	// forget, so that a plane binarised again with another dynamic range
 	// is not read again.
 	stats [2]blockStats
+	// read counts the pixels read since forget: twice a plane for a
+	// binarisation (once when its block statistics are kept), once for
+	// a smoothing.
+	read int
 }
 
 // blockStats are the mean, darkest and lightest levels of each 8×8 block
@@ -38,6 +42,7 @@ type blockStats struct {
 // forget drops the block statistics kept: a new frame may reuse the
 // buffers of the last.
 func (b *binarizer) forget() {
+	b.read = 0
 	for i := range b.stats {
 		b.stats[i].pix = nil
 	}
@@ -84,7 +89,20 @@ func (b *binarizer) statsOf(p plane, sw, sh int) *blockStats {
 		}
 	}
 	st.pix, st.w, st.h = &p.pix[0], p.w, p.h
+	b.read += p.w * p.h
 	return st
+}
+
+// cost returns the work units binarising p takes: a pass over p for the
+// block statistics (unless kept since forget) and one to threshold.
+func (b *binarizer) cost(p plane) int {
+	c := p.w * p.h / pixelsPerUnitRead
+	for i := range b.stats {
+		if st := &b.stats[i]; p.w > 0 && st.pix == &p.pix[0] && st.w == p.w && st.h == p.h {
+			return c
+		}
+	}
+	return 2 * c
 }
 
 // binarize returns the black matrix of p: true for dark pixels.
@@ -98,6 +116,7 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 	sw := (w + blockSize - 1) >> blockPower
 	sh := (h + blockSize - 1) >> blockPower
 	st := b.statsOf(p, sw, sh)
+	b.read += w * h
 	if cap(b.black) < sw*sh {
 		b.black = make([]int, sw*sh)
 	}
@@ -217,6 +236,7 @@ func (b *binarizer) smooth3(dst []byte, p plane) ([]byte, plane) {
 		b.colSum = make([]uint16, w)
 	}
 	col := b.colSum[:w]
+	b.read += w * h
 	for y := 0; y < h; y++ {
 		r0 := p.pix[max(y-1, 0)*p.stride:][:w]
 		r1 := p.pix[y*p.stride:][:w]

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"unicode/utf8"
 
 	"github.com/makiuchi-d/gozxing"
@@ -66,15 +67,20 @@ type Decoder struct {
 	fill    filler
 	rowBits *gozxing.BitArray
 	finders []finder
-	work    int // grey samples left to take in this pass
-	// frameWork is the grey samples left to take in this frame, passes
-	// the passes run on it so far.
+	work    int // work units left for this pass's grey samples and floods
+	// frameWork is the work units left in this frame (see
+	// maxWorkPerFrame), passes the passes run on it so far, samples the
+	// grey samples taken.
 	frameWork int
 	passes    int
-	half      []byte
-	quarter   []byte
-	smooth    []byte
-	screen    screenScratch
+	samples   int
+	// searched counts the pixels of the matrices our finder search and
+	// gozxing's read in this frame, for tests.
+	searched [2]int
+	half     []byte
+	quarter  []byte
+	smooth   []byte
+	screen   screenScratch
 	// noScreen runs every pass even on frames the screen rejects (tests
 	// compare the two).
 	noScreen bool
@@ -108,22 +114,23 @@ func Decode(img *image.Gray) (Result, error) {
 // Decode finds and decodes one QR code in img. It returns ErrNoCode when
 // there is none that it can read.
 //
-// It tries, cheapest and likeliest first and stopping at the first code
-// that decodes: in an image larger than a 1080p frame, the image at
-// quarter scale when the screen finds large modules there (quarterFirst);
-// the image at half scale (fast, and it averages noise and
-// screen moiré), at full scale (small codes; first in an image smaller
-// than a camera frame when the screen's finder patterns say the modules
-// would span under minHalfModule pixels at half scale), at half scale inverted
-// (gozxing ignores its own inverted hint), with a binarisation that keeps
-// contrasts gozxing's binarizer treats as flat (faded codes, dim light)
-// at half scale and at full scale after a 3×3 smoothing, and last at
-// full scale inverted. At each step gozxing's detector runs first, then
-// our own finder search and a perspective fit from the finder patterns'
-// corners (see locate.go). The work is bounded per frame: the grey
-// samples by maxSamplesPerFrame, the finder triples per pass by
-// maxTriples, and gozxing's finder search, which weighs every triple of
-// its candidates, runs only on passes with few candidates.
+// It tries passes, likeliest first and stopping at the first code that
+// decodes (see passOrder): in an image larger than a 1080p frame, the
+// image at quarter scale when the screen finds large modules there
+// (quarterFirst); then the image at half scale and at full scale,
+// inverted, and binarised keeping faint contrasts. At each pass
+// gozxing's detector runs first, then our own finder search and a
+// perspective fit from the finder patterns' corners (see locate.go).
+//
+// The work is bounded per frame, in work units of about one grey
+// sample's time (maxWorkPerFrame): every pass's fixed work (binarising,
+// smoothing, both finder searches) is charged by the pixels it reads, and
+// the grey samples and flood fills of the finder triples it tries take
+// what is left, up to maxSamplesPerPass, less the fixed work of the next
+// two passes. A pass whose fixed work no longer fits is skipped. The
+// finder triples per pass are bounded by maxTriples, and gozxing's finder
+// search, which weighs every triple of its candidates, runs only on
+// passes with few candidates.
 func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	d.init()
 	pl, err := planeOf(img)
@@ -133,7 +140,8 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	if pl.w == 0 || pl.h == 0 {
 		return Result{}, ErrNoCode
 	}
-	d.frameWork, d.passes = maxSamplesPerFrame, 0
+	d.frameWork, d.passes, d.samples = frameBudget(pl), 0, 0
+	d.searched, d.fill.visited = [2]int{}, 0
 	// Block statistics kept from the last frame are stale: a source
 	// reuses its buffers.
 	d.bin.forget()
@@ -153,79 +161,68 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	// Most frames of a fixed camera hold no code: reject those without
 	// finder-like places before any pass (see screen.go), on the
 	// half-scale plane when there is one.
+	sp := pl
+	if haveHalf && pl.w*pl.h > screenFullMax {
+		sp = half
+	}
 	if !d.noScreen {
-		sp := pl
-		if haveHalf && pl.w*pl.h > screenFullMax {
-			sp = half
-		}
 		if !d.screen.finderHint(sp) {
 			d.screen.rejected++
 			return Result{}, ErrNoCode
 		}
 	}
-	d.frameWork, d.passes = maxSamplesPerFrame, 0
-	// The passes, cheapest and likeliest first. The half-scale plane
-	// averages noise and moiré and is a quarter of the work; the full
-	// plane keeps small codes.
 	small := pl
 	smallScale := 1
 	if haveHalf {
 		small, smallScale = half, 2
 	}
-	//
-	// In an image smaller than a camera frame, when the screen measured
-	// the finder patterns and their modules would span under
-	// minHalfModule pixels at half scale (a code filling a certificate's
-	// PNG), the full plane goes first: at half scale gozxing's grid does not decode and the
-	// grey resampling that reads it costs tens of milliseconds.
-	var mFull *gozxing.BitMatrix
-	fullFirst := false
-	if haveHalf && !d.noScreen && d.screen.ms > 0 && pl.w*pl.h < fullFirstMax {
-		// Screened at full scale (fullFirstMax <= screenFullMax).
-		fullFirst = d.screen.ms/2 < minHalfModule
-	}
-	if fullFirst {
-		mFull = d.bin.binarize(pl, normalRange)
-		if r, ok := d.locateMatrix(mFull, pl, false); ok {
-			return r, nil
+	f := frame{full: pl, small: small, haveHalf: haveHalf}
+	order := d.passOrder(haveHalf, pl, sp)
+	for i, k := range order {
+		if d.fixedCost(&f, k) > d.frameWork {
+			// Not enough work left for this pass's binarisation and
+			// finder searches; a later one may be cheaper.
+			continue
 		}
-	}
-	m := d.bin.binarize(small, normalRange)
-	if r, ok := d.locateMatrix(m, small, false); ok {
-		return scaled(r, smallScale), nil
-	}
-	if haveHalf && !fullFirst {
-		mFull = d.bin.binarize(pl, normalRange)
-		if r, ok := d.locateMatrix(mFull, pl, false); ok {
-			return r, nil
+		// Keep the fixed work of the next two passes that fit, the
+		// likeliest after this one, from its triples.
+		reserve, kept := 0, 0
+		for _, next := range order[i+1:] {
+			if c := d.fixedCost(&f, next); kept < 2 && reserve+c <= d.frameWork-d.fixedCost(&f, k) {
+				reserve += c
+				kept++
+			}
 		}
-	}
-	// Light modules on a dark ground (gozxing ignores its own inverted
-	// hint): the same black matrix, flipped.
-	m.FlipAll()
-	if r, ok := d.locateMatrix(m, small, true); ok {
-		return scaled(r, smallScale), nil
-	}
-	// Faded codes: keep contrasts gozxing's binarizer treats as flat.
-	m = d.bin.binarize(small, lowRange)
-	if r, ok := d.locateMatrix(m, small, false); ok {
-		return scaled(r, smallScale), nil
-	}
-	if haveHalf {
-		// At full scale, smoothed first: noise would break the faint
-		// finder rings apart.
-		var smooth plane
-		d.smooth, smooth = d.bin.smooth3(d.smooth, pl)
-		m = d.bin.binarize(smooth, smoothRange)
-		if r, ok := d.locateMatrix(m, pl, false); ok {
-			return r, nil
-		}
-	}
-	// Last, small inverted codes: the full plane's matrix, flipped.
-	if mFull != nil {
-		mFull.FlipAll()
-		if r, ok := d.locateMatrix(mFull, pl, true); ok {
-			return r, nil
+		var r Result
+		var ok bool
+		switch k {
+		case passSmall, passSmallInv:
+			m := d.smallMatrix(&f, k == passSmallInv)
+			if r, ok = d.locateMatrix(m, small, k == passSmallInv, reserve); ok {
+				return scaled(r, smallScale), nil
+			}
+		case passFull, passFullInv:
+			m := d.fullMatrix(&f, k == passFullInv)
+			if r, ok = d.locateMatrix(m, pl, k == passFullInv, reserve); ok {
+				return r, nil
+			}
+		case passSmallLow:
+			// Faded codes: keep contrasts gozxing's binarizer treats
+			// as flat.
+			m := d.binarize(small, lowRange)
+			if r, ok = d.locateMatrix(m, small, false, reserve); ok {
+				return scaled(r, smallScale), nil
+			}
+		case passFullSmooth:
+			// At full scale, smoothed first: noise would break the
+			// faint finder rings apart.
+			var smooth plane
+			d.smooth, smooth = d.bin.smooth3(d.smooth, pl)
+			d.charge(pl.w * pl.h / pixelsPerUnitRead)
+			m := d.binarize(smooth, smoothRange)
+			if r, ok = d.locateMatrix(m, pl, false, reserve); ok {
+				return r, nil
+			}
 		}
 	}
 	return Result{}, ErrNoCode
@@ -243,13 +240,198 @@ func (d *Decoder) quarterFirst(half plane) (Result, bool) {
 	if !d.screen.finderHint(q) || d.screen.ms < minHalfModule {
 		return Result{}, false
 	}
-	d.work = maxSamplesPerPass
+	m := d.binarize(q, normalRange)
+	d.charge(q.w * q.h / pixelsPerUnitZXFinders)
+	d.work = max(0, min(maxSamplesPerPass, d.frameWork))
+	start := d.work
 	var zx zxTry
-	r, ok := d.locateZX(d.bin.binarize(q, normalRange), &zx)
+	r, ok := d.locateZX(m, &zx)
+	d.frameWork -= start - d.work
 	if !ok {
 		return Result{}, false
 	}
 	return scaled(r, 4), true
+}
+
+// codeSpread returns the spread of grey levels (from the 2nd to the 98th
+// percentile) in the box around the three places hs of the screened
+// plane p, read along every fourth row and column: the contrast of a
+// code there, which blur does not lower as it lowers the contrast of the
+// finders' thin rings.
+func codeSpread(p plane, hs [3]screenHit) int {
+	x0, y0 := math.Inf(1), math.Inf(1)
+	x1, y1 := math.Inf(-1), math.Inf(-1)
+	ms := 0.0
+	for _, h := range hs {
+		x0, y0 = min(x0, h.c.x), min(y0, h.c.y)
+		x1, y1 = max(x1, h.c.x), max(y1, h.c.y)
+		ms = max(ms, h.ms)
+	}
+	m := 4 * ms
+	xa, ya := max(0, int(x0-m)), max(0, int(y0-m))
+	xb, yb := min(p.w, int(x1+m)+1), min(p.h, int(y1+m)+1)
+	var hist [256]int
+	n := 0
+	for y := ya; y < yb; y += 4 {
+		row := p.pix[y*p.stride:]
+		for x := xa; x < xb; x += 4 {
+			hist[row[x]]++
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	lo, hi, c := 0, 255, 0
+	for v, k := range hist {
+		if c += k; 50*c > n {
+			lo = v
+			break
+		}
+	}
+	c = 0
+	for v := 255; v >= 0; v-- {
+		if c += hist[v]; 50*c > n {
+			hi = v
+			break
+		}
+	}
+	return hi - lo
+}
+
+// A pass binarises a plane one way and looks for a code in the black
+// matrix.
+type passKind uint8
+
+const (
+	passSmall      passKind = iota // the half plane (the full one when small), gozxing's range
+	passFull                       // the full plane, when there is a half one
+	passSmallInv                   // passSmall's matrix flipped: light modules on dark
+	passSmallLow                   // the half plane, keeping faint contrasts
+	passFullSmooth                 // the full plane smoothed, keeping fainter ones
+	passFullInv                    // passFull's matrix flipped
+)
+
+// frame holds the black matrices of a frame's planes, binarised once and
+// flipped between the normal and inverted passes.
+type frame struct {
+	full, small         plane
+	haveHalf            bool
+	mSmall, mFull       *gozxing.BitMatrix
+	smallFlip, fullFlip bool
+}
+
+func (d *Decoder) smallMatrix(f *frame, inv bool) *gozxing.BitMatrix {
+	if f.mSmall == nil {
+		f.mSmall = d.binarize(f.small, normalRange)
+	}
+	if f.smallFlip != inv {
+		f.mSmall.FlipAll()
+		f.smallFlip = inv
+	}
+	return f.mSmall
+}
+
+func (d *Decoder) fullMatrix(f *frame, inv bool) *gozxing.BitMatrix {
+	if f.mFull == nil {
+		f.mFull = d.binarize(f.full, normalRange)
+	}
+	if f.fullFlip != inv {
+		f.mFull.FlipAll()
+		f.fullFlip = inv
+	}
+	return f.mFull
+}
+
+// binarize binarises p and charges the work.
+func (d *Decoder) binarize(p plane, minRange int) *gozxing.BitMatrix {
+	d.charge(d.bin.cost(p))
+	return d.bin.binarize(p, minRange)
+}
+
+// charge takes n work units of fixed per-pass work (binarising, finder
+// searches) from the frame's budget.
+func (d *Decoder) charge(n int) { d.frameWork -= n }
+
+// fixedCost is the work a pass of kind k takes on f before any finder
+// triple is tried: binarising (unless its matrix is binarised already),
+// smoothing, and both finder searches.
+func (d *Decoder) fixedCost(f *frame, k passKind) int {
+	p := f.small
+	if k == passFull || k == passFullInv || k == passFullSmooth {
+		p = f.full
+	}
+	px := p.w * p.h
+	c := px/pixelsPerUnitFinders + px/pixelsPerUnitZXFinders
+	switch k {
+	case passSmall, passSmallInv:
+		if f.mSmall == nil {
+			c += d.bin.cost(p)
+		}
+	case passFull, passFullInv:
+		if f.mFull == nil {
+			c += d.bin.cost(p)
+		}
+	case passSmallLow:
+		c += d.bin.cost(p)
+	case passFullSmooth:
+		c += 3 * px / pixelsPerUnitRead
+	}
+	return c
+}
+
+// passOrder returns the passes to try on a frame, likeliest first.
+//
+// By default: the image at half scale (fast, and it averages noise and
+// screen moiré), at full scale (small codes), at half scale inverted
+// (gozxing ignores its own inverted hint), with a binarisation that keeps
+// contrasts gozxing's binarizer treats as flat (faded codes, dim light)
+// at half scale and at full scale after a 3×3 smoothing, and last at
+// full scale inverted.
+//
+// The screen's three finder-like places reorder them; no pass is dropped.
+// When two of the three have light centres, the code is likely light on
+// dark, and the inverted passes go first. When all three rings' contrasts
+// are under gozxing's flat range, its binarisation sees the code's blocks
+// as flat, and the faint pass goes first. When two of the three have dark
+// centres, the inverted passes go last. In an image smaller than a
+// camera frame, when the screen measured the finder patterns and their
+// modules would span under minHalfModule pixels at half scale (a code
+// filling a certificate's PNG), the full plane goes first: at half scale
+// gozxing's grid does not decode and the grey resampling that reads it
+// costs tens of milliseconds.
+func (d *Decoder) passOrder(haveHalf bool, pl, sp plane) []passKind {
+	if !haveHalf {
+		return []passKind{passSmall, passSmallInv, passSmallLow}
+	}
+	order := []passKind{passSmall, passFull, passSmallInv, passSmallLow, passFullSmooth, passFullInv}
+	if d.noScreen || d.screen.ms <= 0 {
+		return order
+	}
+	s := &d.screen
+	dark, light, cmax := 0, 0, 0
+	for _, h := range s.tri {
+		switch {
+		case h.contrast < screenDiagContrast:
+		case h.dark:
+			dark++
+		default:
+			light++
+		}
+		cmax = max(cmax, h.contrast)
+	}
+	switch {
+	case pl.w*pl.h < fullFirstMax && s.ms/2 < minHalfModule:
+		// Screened at full scale (fullFirstMax <= screenFullMax).
+		order = []passKind{passFull, passSmall, passSmallInv, passSmallLow, passFullSmooth, passFullInv}
+	case light >= 2:
+		order = []passKind{passSmallInv, passFullInv, passSmall, passFull, passSmallLow, passFullSmooth}
+	case cmax < normalRange && codeSpread(sp, s.tri) <= 2*normalRange:
+		order = []passKind{passSmallLow, passFullSmooth, passSmall, passFull, passSmallInv, passFullInv}
+	case dark >= 2:
+		order = []passKind{passSmall, passFull, passSmallLow, passFullSmooth, passSmallInv, passFullInv}
+	}
+	return order
 }
 
 func scaled(r Result, scale int) Result {
@@ -259,18 +441,37 @@ func scaled(r Result, scale int) Result {
 	return r
 }
 
-// maxSamplesPerPass bounds the grey samples one pass takes to read
-// module grids and search alignment patterns; with the finder triples a
-// pass may try (maxTriples), it bounds the time a frame full of false
+// maxSamplesPerPass bounds the work units one pass's finder triples take
+// (grey samples to read module grids and search alignment patterns, and
+// the flood fills of the finders' rings); with the finder triples a pass
+// may try (maxTriples), it bounds the time a frame full of false
 // candidates takes. A clean code needs a few tens of thousands, the
-// hardest read in the set and the tuning draw under 300,000. Each pass
-// has its own allowance, so that false candidates in an early pass do not
-// starve the pass that would read the code, within maxSamplesPerFrame
-// for the whole frame: a code too blurred to read would otherwise take
-// the full allowance in every pass.
+// hardest read in the set and the tuning draw about 310,000.
+// maxWorkPerFrame bounds a frame's work, fixed work included: about 20 ms
+// of CPU on a core of the benchmark machine. A frame that no pass reads
+// takes it all: on a 1280×720 frame, the six passes' fixed work comes to
+// about 330,000 units.
 const (
-	maxSamplesPerPass  = 400_000
-	maxSamplesPerFrame = 450_000
+	maxSamplesPerPass = 320_000
+	maxWorkPerFrame   = 500_000
+)
+
+// frameBudget returns the work units a frame of p may take:
+// maxWorkPerFrame, and in proportion to its pixels beyond a 1280×720
+// frame's (certificate images of several megapixels), since each pass's
+// fixed work grows with them.
+func frameBudget(p plane) int {
+	return max(maxWorkPerFrame, int(int64(maxWorkPerFrame)*int64(p.w*p.h)/(1280*720)))
+}
+
+// The work of a frame is counted in units of about the time one grey
+// sample takes (see decodeGrey). The fixed steps of a pass are charged
+// per pixel of their plane, at these many pixels per unit.
+const (
+	pixelsPerUnitRead      = 32 // a pass over a plane: block statistics, threshold, smoothing
+	pixelsPerUnitFinders   = 32 // our finder search
+	pixelsPerUnitZXFinders = 64 // gozxing's
+	pixelsPerUnitFlood     = 2  // ringCorners' flood fill
 )
 
 const (

@@ -16,6 +16,7 @@ import (
 // decoder's checks weed out the false candidates this lets through.
 func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 	w, h := m.GetWidth(), m.GetHeight()
+	d.searched[0] += w * h
 	if d.rowBits == nil || d.rowBits.GetSize() != w {
 		d.rowBits = gozxing.NewBitArray(w)
 	}

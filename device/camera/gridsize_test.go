@@ -104,7 +104,7 @@ func TestVersionInformationSizesScaledCodes(t *testing.T) {
 				t.Errorf("v%d at %.2f px a module: %v", (dim-17)/4, scale, err)
 				continue
 			}
-			if spent := maxSamplesPerFrame - d.frameWork; spent > dim*dim {
+			if spent := d.samples; spent > dim*dim {
 				t.Errorf("v%d at %.2f px a module: %d samples, want at most one black grid (%d)", (dim-17)/4, scale, spent, dim*dim)
 			}
 		}
@@ -165,7 +165,7 @@ func TestFinderLikeDataKeepsCheapPath(t *testing.T) {
 	if err != nil || string(r.Payload) != string(want) {
 		t.Fatalf("Decode: %v", err)
 	}
-	if spent := maxSamplesPerFrame - d.frameWork; spent > dim*dim {
+	if spent := d.samples; spent > dim*dim {
 		t.Errorf("%d grey samples, want none beyond a black grid (%d): the code was read by resampling the grey image", spent, dim*dim)
 	}
 }

@@ -67,9 +67,13 @@ type finder struct {
 // gozxing's only when our search found at most maxZXCandidates
 // candidates. Every grid read on the black matrix (gozxing's triple,
 // our likeliest triples, neighbouring sizes) goes before any grey
-// resampling, which costs five samples a module.
-func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool) (Result, bool) {
-	d.work = min(maxSamplesPerPass, d.frameWork)
+// resampling, which costs five samples a module. The finder searches are
+// charged to the frame's work; the grey samples and floods of the
+// triples tried may take what is left of it beyond reserve (the fixed
+// work of the passes to come), up to maxSamplesPerPass.
+func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool, reserve int) (Result, bool) {
+	px := m.GetWidth() * m.GetHeight()
+	d.work = max(0, min(maxSamplesPerPass, d.frameWork-px/pixelsPerUnitFinders-px/pixelsPerUnitZXFinders-reserve))
 	start := d.work
 	defer func() { d.frameWork -= start - d.work }()
 	first := d.passes == 0
@@ -78,12 +82,15 @@ func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool) (Result,
 	if first {
 		// The first pass reads most codes, gozxing's detector most of
 		// those: our search would only add to their time.
+		d.charge(px / pixelsPerUnitZXFinders)
 		if r, ok := d.locateZX(m, &zx); ok {
 			return r, true
 		}
 	}
+	d.charge(px / pixelsPerUnitFinders)
 	cands := d.findFinders(m)
 	if !first && len(cands) <= maxZXCandidates {
+		d.charge(px / pixelsPerUnitZXFinders)
 		if r, ok := d.locateZX(m, &zx); ok {
 			return r, true
 		}
@@ -132,6 +139,7 @@ type zxTry struct {
 // triple it picks on the black matrix (see zxGrid); zx records what it
 // tried.
 func (d *Decoder) locateZX(m *gozxing.BitMatrix, zx *zxTry) (Result, bool) {
+	d.searched[1] += m.GetWidth() * m.GetHeight()
 	info, err := detector.NewFinderPatternFinder(m, nil).Find(d.hints)
 	if err != nil {
 		return Result{}, false
@@ -647,6 +655,9 @@ func (d *Decoder) ringCorners(m *gozxing.BitMatrix, f finder, u, v vec) ([4]vec,
 		return out, false
 	}
 	limit := int(80*f.ms*f.ms) + 64
+	if d.work <= 0 {
+		return out, false
+	}
 	dirs := [4]vec{u.scale(-1).sub(v), u.sub(v), v.sub(u), u.add(v)}
 	best := [4]float64{-1e18, -1e18, -1e18, -1e18}
 	n, ok := d.fill.flood(m, sx, sy, limit, func(x, y int) {
@@ -658,6 +669,7 @@ func (d *Decoder) ringCorners(m *gozxing.BitMatrix, f finder, u, v vec) ([4]vec,
 			}
 		}
 	})
+	d.work = max(0, d.work-n/pixelsPerUnitFlood)
 	if !ok || n < 8 {
 		return out, false
 	}
@@ -682,9 +694,10 @@ func (d *Decoder) ringCorners(m *gozxing.BitMatrix, f finder, u, v vec) ([4]vec,
 
 // filler floods dark regions of a black matrix, reusing its marks.
 type filler struct {
-	mark  []uint32
-	gen   uint32
-	stack []int32
+	mark    []uint32
+	gen     uint32
+	stack   []int32
+	visited int // pixels visited, for tests
 }
 
 // flood visits the 8-connected dark region at (x, y), up to limit pixels.
@@ -705,6 +718,7 @@ func (f *filler) flood(m *gozxing.BitMatrix, x, y, limit int, visit func(x, y in
 	st := append(f.stack[:0], int32(y*w+x))
 	f.mark[y*w+x] = f.gen
 	n := 0
+	defer func() { f.visited += n }()
 	for len(st) > 0 {
 		i := int(st[len(st)-1])
 		st = st[:len(st)-1]
@@ -736,7 +750,7 @@ func (f *filler) flood(m *gozxing.BitMatrix, x, y, limit int, visit func(x, y in
 	return n, true
 }
 
-// spend takes n grey samples from the frame's work budget and reports
+// spend takes n grey samples from the pass's work allowance and reports
 // whether there were enough left.
 func (d *Decoder) spend(n int) bool {
 	if d.work < n {
@@ -744,6 +758,7 @@ func (d *Decoder) spend(n int) bool {
 		return false
 	}
 	d.work -= n
+	d.samples += n
 	return true
 }
 

@@ -52,15 +52,26 @@ type screenScratch struct {
 	exts     []int32 // scratch for splitRuns
 	row, col []byte  // smoothed lines
 	line     []byte
-	hits     []finder
+	hits     []screenHit
 	delta    int // the grey-level step of an edge in this frame
 	// What confirmLine last found: see there.
 	lineMid, lineContrast int
 	// ms is the mean module size, in pixels of the screened plane, of
 	// the three places that passed the frame; 0 when the frame passed
 	// because it was too busy to tell.
-	ms       float64
+	ms float64
+	// tri are the three places that passed the frame, when ms > 0: the
+	// decoder orders its passes by their centres' polarity and their
+	// rings' contrast.
+	tri      [3]screenHit
 	rejected int // frames rejected, for tests
+}
+
+// screenHit is a place confirmed as finder-like.
+type screenHit struct {
+	finder
+	dark     bool // a dark centre
+	contrast int  // the rings' contrast along the row
 }
 
 // finderHint reports whether the plane has three places that look like
@@ -183,6 +194,8 @@ func (s *screenScratch) scanRow(p plane, row []byte, y int) bool {
 		if !s.confirmLine(p, cx, y, 0, 2, total, dark, true) {
 			continue
 		}
+		// The place's contrast, for the decoder's order of passes.
+		placeContrast := max(contrast, s.lineContrast)
 		// A row along the border of two rows of modules sees them
 		// half-mixed, at low contrast: the place's contrast is the
 		// better of its row's and its column's.
@@ -196,7 +209,7 @@ func (s *screenScratch) scanRow(p plane, row []byte, y int) bool {
 				continue
 			}
 		}
-		if s.addHit(vec{float64(cx), float64(y)}, float64(total)) {
+		if s.addHit(vec{float64(cx), float64(y)}, float64(total), dark, placeContrast) {
 			return true
 		}
 	}
@@ -441,7 +454,7 @@ func quartile(hist []int, n int) int {
 // addHit records a confirmed place of the given size (in pixels, across
 // the pattern) and reports whether it and two earlier places could be the
 // three finder patterns of one code (see finderCorner).
-func (s *screenScratch) addHit(c vec, total float64) bool {
+func (s *screenScratch) addHit(c vec, total float64, dark bool, contrast int) bool {
 	// A place within half a pattern's width of an earlier one, at about
 	// its module size, is the same finder seen from another row (rows
 	// through its core lie within 1.5 modules of its centre). Another
@@ -456,11 +469,12 @@ func (s *screenScratch) addHit(c vec, total float64) bool {
 	if len(s.hits) >= screenMaxHits {
 		return true // a frame this busy goes through the passes
 	}
-	f := finder{c: c, ms: ms}
+	f := screenHit{finder{c: c, ms: ms}, dark, contrast}
 	for j, a := range s.hits {
 		for _, b := range s.hits[j+1:] {
-			if finderTriangle(f, a, b) {
+			if finderTriangle(f.finder, a.finder, b.finder) {
 				s.ms = (f.ms + a.ms + b.ms) / 3
+				s.tri = [3]screenHit{f, a, b}
 				return true
 			}
 		}

@@ -90,43 +90,6 @@ func TestScreenLosesNoCode(t *testing.T) {
 	}
 }
 
-// TestDecodeWorkBounded decodes frames of the tuning draw blurred beyond
-// reading: every pass runs on them, and before the frame's allowance
-// each pass could take maxSamplesPerPass grey samples (seven times as
-// many in all). The frame must stay within maxSamplesPerFrame. The
-// screen rejects these frames, so it is off here: the test is about the
-// passes (with it on, the work left over from an earlier frame made the
-// test pass without a pass running).
-func TestDecodeWorkBounded(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("renders and decodes 720p frames; run without -short and -race")
-	}
-	d := NewDecoder()
-	d.noScreen = true
-	most := 0
-	for _, s := range camtest.Tuning(1280, 720, 3) {
-		if s.Variant != camtest.BlurHard {
-			continue
-		}
-		img, err := camtest.Render(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := d.Decode(img); err == nil {
-			continue
-		}
-		spent := maxSamplesPerFrame - d.frameWork
-		most = max(most, spent)
-		if spent > maxSamplesPerFrame || d.frameWork < 0 {
-			t.Errorf("%s: took %d grey samples, want at most %d", s.Name(), spent, maxSamplesPerFrame)
-		}
-	}
-	if most == 0 {
-		t.Fatal("no unread frame took samples: the test frames no longer exercise the bound")
-	}
-	t.Logf("the most samples an unread frame took: %d", most)
-}
-
 // TestScreenRejectsRandomCells screens frames holding a grid of random
 // module-sized cells (the texture of a code's data, without its finders)
 // on a plain wall, drawn here, not by camtest: at full scale such a grid

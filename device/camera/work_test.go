@@ -1,0 +1,70 @@
+package camera
+
+import (
+	"testing"
+
+	"sentinel/device/camera/camtest"
+)
+
+// workDone returns the work d did on its last frame, in work units,
+// from what its parts counted as they ran: the pixels the binarisations
+// and smoothing read, the pixels of the matrices both finder searches
+// scanned, the pixels the flood fills visited, and the grey samples.
+// It is not the decoder's own account (frameWork), so that a pass that
+// works without charging its work shows.
+func workDone(d *Decoder) int {
+	return d.bin.read/pixelsPerUnitRead +
+		d.searched[0]/pixelsPerUnitFinders + d.searched[1]/pixelsPerUnitZXFinders +
+		d.fill.visited/pixelsPerUnitFlood + d.samples
+}
+
+// TestDecodeWorkBounded decodes frames of the tuning draw blurred beyond
+// reading (camtest.BlurHard) at both frame sizes, without the screen:
+// every pass that fits runs on them. A frame's work, its passes' fixed work (binarising,
+// smoothing, both finder searches) included, must stay within
+// maxWorkPerFrame, with at most one flood fill's overdraft (a fill is
+// charged when it ends). Before the fixed work was counted, the budget
+// bounded the grey samples only (450,000), and the six passes' fixed work
+// came on top: 780,000 units and more on a 1280×720 frame, 35 ms.
+func TestDecodeWorkBounded(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("renders and decodes 720p frames; run without -short and -race")
+	}
+	d := NewDecoder()
+	// The screen rejects most of these frames: their finders are blurred
+	// flat. The passes are what is bounded.
+	d.noScreen = true
+	most, unread := 0, 0
+	for _, sz := range camtest.Sizes {
+		for _, s := range camtest.Tuning(sz.X, sz.Y, 12) {
+			if s.Variant != camtest.BlurHard {
+				continue
+			}
+			img, err := camtest.Render(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Decode(img); err == nil {
+				continue
+			}
+			unread++
+			done := workDone(d)
+			t.Logf("%s: %d units, %d samples", s.Name(), done, d.samples)
+			most = max(most, done)
+			// The largest flood: a ring of 80 module sizes squared, at
+			// the largest module size of a code in a frame this size.
+			overdraft := (80*sz.Y*sz.Y/(21*21) + 64) / pixelsPerUnitFlood
+			if done > maxWorkPerFrame+overdraft {
+				t.Errorf("%s: took %d work units (%d pixels binarised or smoothed, %v searched, %d flooded, %d grey samples), want at most %d",
+					s.Name(), done, d.bin.read, d.searched, d.fill.visited, d.samples, maxWorkPerFrame)
+			}
+			if charged := maxWorkPerFrame - d.frameWork; charged < done*9/10 {
+				t.Errorf("%s: charged %d work units for %d done", s.Name(), charged, done)
+			}
+		}
+	}
+	if unread == 0 || most < maxWorkPerFrame/2 {
+		t.Fatalf("%d unread frames, the most work %d: the test frames no longer exercise the bound", unread, most)
+	}
+	t.Logf("%d unread frames, the most work one took: %d units", unread, most)
+}
