@@ -31,7 +31,7 @@ require (
 	periph.io/x/host/v3 v3.8.5
 )
 
-require github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e // indirect
+require github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 
 require (
 	cel.dev/expr v0.25.1 // indirect
