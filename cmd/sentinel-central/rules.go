@@ -166,6 +166,7 @@ func runRulesDeploy(ctx context.Context, args []string, stdin io.Reader, stdout,
 	delegation := fs.String("delegation", "", "the signing key's delegation `FILE` from the root (required unless --key is the root)")
 	rootPub := fs.String("root-pub", "", "the operator root's public key `FILE` (required)")
 	why := fs.String("why", "", "a `TEXT` saying why it is deployed, recorded in the engine's audit (required)")
+	force := fs.Bool("force", false, "deploy even when the region's rule set in force has the same source (it gets the next number, signed anew); without it such a deploy changes nothing")
 	return cli.Exit(stderr, "sentinel-central rules deploy", func() error {
 		pos, err := cli.Parse(fs, args)
 		if err != nil {
@@ -220,12 +221,17 @@ func runRulesDeploy(ctx context.Context, args []string, stdin io.Reader, stdout,
 			return fmt.Errorf("the signed rule set does not verify under --root-pub: %w", err)
 		}
 		var out enginecmd.Deployed
-		q := enginecmd.RulesDeployRequest{File: pos[0], Source: string(src), Signed: sealed, Why: *why}
+		q := enginecmd.RulesDeployRequest{File: pos[0], Source: string(src), Signed: sealed, Why: *why, Force: *force}
 		if err := o.run(ctx, "rules/deploy", q, &out, root, nil); err != nil {
 			return err
 		}
 		if o.asJSON {
 			return printJSON(stdout, out)
+		}
+		if out.Unchanged {
+			fmt.Fprintf(stdout, "%s #%d (%s) is deployed already with the same source (since %s): nothing deployed; to deploy it again as the next number, add --force\n",
+				out.Region, out.Number, out.Label, out.At.UTC().Format(time.RFC3339))
+			return nil
 		}
 		fmt.Fprintf(stdout, "deployed %s #%d (%s), signed by key %s", out.Region, out.Number, out.Label, out.Signer)
 		if out.Replace != "" {

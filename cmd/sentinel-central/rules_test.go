@@ -207,14 +207,23 @@ func TestRulesDeployListExplain(t *testing.T) {
 	if code != exitOK || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("after refusals: exit %d, %s; want nothing deployed", code, out)
 	}
-	for i, why := range []string{"first rules", "again"} {
-		code, out, errOut := e.deploy(zj, e.del, "--why", why)
-		if code != exitOK || !strings.Contains(out, "deployed ZJ #"+string(rune('1'+i))+" (2020-02-11.1), signed by key") {
-			t.Fatalf("deploy %d: exit %d, %s %s", i+1, code, out, errOut)
-		}
-		if i == 1 && !strings.Contains(out, "it replaces ZJ #1 (2020-02-11.1)") {
-			t.Errorf("second deploy does not say what it replaces: %s", out)
-		}
+	if code, out, errOut := e.deploy(zj, e.del, "--why", "first rules"); code != exitOK || !strings.Contains(out, "deployed ZJ #1 (2020-02-11.1), signed by key") {
+		t.Fatalf("first deploy: exit %d, %s %s", code, out, errOut)
+	}
+	// The same source again deploys nothing: it says the rule set is in
+	// force already, and how to deploy it again.
+	code, out, errOut = e.deploy(zj, e.del, "--why", "again")
+	if code != exitOK || !strings.Contains(out, "ZJ #1 (2020-02-11.1) is deployed already with the same source") || !strings.Contains(out, "--force") ||
+		strings.Contains(out, "deployed ZJ #2") {
+		t.Fatalf("deploy of the same source: exit %d, %s %s; want 0 saying ZJ #1 is deployed already", code, out, errOut)
+	}
+	code, out, _ = e.run("rules", "list", "--json")
+	if code != exitOK || strings.Count(out, `"number"`) != 1 {
+		t.Fatalf("after deploying the same source: exit %d, %s; want ZJ #1 alone", code, out)
+	}
+	code, out, errOut = e.deploy(zj, e.del, "--why", "again", "--force")
+	if code != exitOK || !strings.Contains(out, "deployed ZJ #2 (2020-02-11.1), signed by key") || !strings.Contains(out, "it replaces ZJ #1 (2020-02-11.1)") {
+		t.Fatalf("deploy --force of the same source: exit %d, %s %s; want ZJ #2 replacing #1", code, out, errOut)
 	}
 	code, out, errOut = e.run("rules", "list", "--root-pub", e.rootPub)
 	if code != exitOK {

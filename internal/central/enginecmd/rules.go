@@ -171,11 +171,14 @@ func RulesTest(ctx context.Context, env *Env, c Caller, q RulesTestRequest) (Rul
 // RulesDeployRequest deploys a rule set (rules/deploy): its source, and
 // the same source sealed by an ops signing key as a colour-rules bundle
 // whose version is the region's next number (RulesList says the last).
+// Force deploys it even when the region's rule set in force has the same
+// source.
 type RulesDeployRequest struct {
 	File   string `json:"file"`
 	Source string `json:"source"`
 	Signed []byte `json:"signed"` // the COSE_Sign1 bundle, base64 in JSON
 	Why    string `json:"why"`
+	Force  bool   `json:"force,omitempty"`
 }
 
 // Deployed is what rules/deploy gives.
@@ -186,12 +189,18 @@ type Deployed struct {
 	Signer  string    `json:"signer"`
 	At      time.Time `json:"at"`
 	Replace string    `json:"replaces,omitempty"`
+	// Unchanged: the region's rule set in force has the same source, so
+	// nothing was deployed; the other fields describe the one in force.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 // RulesDeploy compiles q's rule set, checks its signature under the
 // root, and records it as its region's next number; it is refused when
 // it does not compile, when the signature does not verify or does not
 // cover the source, and (ErrConflict) when the signed number is taken.
+// A source equal to that of the region's rule set in force is not
+// deployed again unless q.Force: the answer then describes the one in
+// force, with Unchanged.
 func RulesDeploy(ctx context.Context, env *Env, c Caller, q RulesDeployRequest) (Deployed, error) {
 	rs, err := RulesFile{File: q.File, Source: q.Source}.compile()
 	if err != nil {
@@ -222,10 +231,15 @@ func RulesDeploy(ctx context.Context, env *Env, c Caller, q RulesDeployRequest) 
 			return err
 		}
 		var next uint64 = 1
-		for _, r := range all {
+		var last *central.RuleSet
+		for i, r := range all {
 			if r.Region == rs.Region() {
-				next, out.Replace = r.Number+1, engine.RuleSetName(r)
+				next, out.Replace, last = r.Number+1, engine.RuleSetName(r), &all[i]
 			}
+		}
+		if last != nil && !q.Force && bytes.Equal(last.Source, []byte(q.Source)) {
+			out = Deployed{Region: last.Region, Number: last.Number, Label: last.Label, Signer: signature(*last, env.Root), At: last.Deployed, Unchanged: true}
+			return nil
 		}
 		if b.Version != next {
 			return refused(ErrConflict, "the rule set is signed as %s #%d, but the region's next number is %d (another deployment came first): run the command again, it signs the next number", rs.Region(), b.Version, next)
@@ -240,7 +254,9 @@ func RulesDeploy(ctx context.Context, env *Env, c Caller, q RulesDeployRequest) 
 	if err != nil {
 		return Deployed{}, err
 	}
-	env.notify()
+	if !out.Unchanged {
+		env.notify()
+	}
 	return out, nil
 }
 
