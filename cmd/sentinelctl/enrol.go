@@ -201,14 +201,30 @@ flags:`)
 			progress("warning: the centre has published no trust bundle yet: the terminal refers everyone to the guard until ops publish one ('sentinel-central bundles publish trust') and it syncs")
 		}
 		if in.Central != "" {
-			progress("the terminal syncs with %s: the configuration's [central] url must say so", in.Central)
-			if cfg, err := firmwareconfig.Load(*cfgPath); err == nil && strings.TrimSuffix(cfg.Central.URL, "/") != in.Central {
-				progress("warning: %s has [central] url = %q: write url = %q there, or sentineld syncs nowhere", *cfgPath, cfg.Central.URL, in.Central)
+			for _, line := range centralLines(in.Central, *cfgPath) {
+				progress("%s", line)
 			}
 		}
 		progress("done: a running sentineld starts syncing with this identity within seconds")
 		return nil
 	}())
+}
+
+// centralLines say where the enrolled terminal syncs (central, the
+// centre's device address, as the centre answered) and whether the
+// configuration at cfgPath, where sentineld reads it, says the same.
+func centralLines(central, cfgPath string) []string {
+	syncs := "the terminal syncs with " + central + ", the centre's device address"
+	cfg, err := firmwareconfig.Load(cfgPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return []string{fmt.Sprintf("%s; sentineld reads it from [central] url in its configuration: enrol found none at %s to check (give --config FILE to check yours)", syncs, cfgPath)}
+	case err != nil:
+		return []string{syncs, fmt.Sprintf("warning: %s is not usable, so enrol could not check its [central] url: run sentinelctl config check %s, and make it say url = %q", cfgPath, cfgPath, central)}
+	case strings.TrimSuffix(cfg.Central.URL, "/") != central:
+		return []string{syncs, fmt.Sprintf("warning: %s has [central] url = %q: write url = %q there, or sentineld syncs nowhere", cfgPath, cfg.Central.URL, central)}
+	}
+	return []string{fmt.Sprintf("%s, as [central] url in %s says", syncs, cfgPath)}
 }
 
 // unreachableHint says what to check when the centre at host cannot be

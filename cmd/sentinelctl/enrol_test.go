@@ -353,23 +353,34 @@ func TestSelftestRevoked(t *testing.T) {
 }
 
 // TestEnrolChecksConfiguredCentral: enrol says where the terminal syncs
-// (the centre's device port) and warns when the configuration's [central]
-// url says otherwise, such as the enrolment port.
+// (the centre's device port), confirms a configuration whose [central] url
+// says the same, warns when it says otherwise (such as the enrolment
+// port) or cannot be read, and without a configuration says plainly that
+// it checked none and how to (no "must say so" that reads like a fault).
 func TestEnrolChecksConfiguredCentral(t *testing.T) {
 	c := newEnrolCentre(t)
 	lane := "[[lane]]\nname = \"in\"\n  [[lane.scanner]]\n  type = \"hid\"\n  device = \"/dev/input/event-fake\"\n"
 	right := writeFile(t, t.TempDir(), "s.toml", terminalHeader+lane) // url = "https://central.example.org"
 	wrong := writeFile(t, t.TempDir(), "s.toml", strings.Replace(terminalHeader, "https://central.example.org", "https://central.example.org:8444", 1)+lane)
+	broken := writeFile(t, t.TempDir(), "s.toml", terminalHeader+"[[lane]]\nnmae = 3\n")
+	missing := filepath.Join(t.TempDir(), "sentinel.toml")
 	for _, tc := range []struct {
-		cfg  string
-		warn bool
-	}{{right, false}, {wrong, true}} {
+		cfg        string
+		warn, want string // a line that warns ("" none), a line expected
+	}{
+		{right, "", "as [central] url in " + right + " says"},
+		{wrong, "warning: " + wrong + ` has [central] url = "https://central.example.org:8444": write url = "https://central.example.org"`, ""},
+		{broken, "warning: " + broken + " is not usable", "sentinelctl config check " + broken},
+		{missing, "", "enrol found none at " + missing + " to check (give --config FILE to check yours)"},
+	} {
 		code, out, errOut := runCmd(t, "enrol", "--token", c.ticket(t).String(), "--data-dir", t.TempDir(), "--config", tc.cfg)
 		if code != exitOK {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		if !strings.Contains(out, "the terminal syncs with https://central.example.org") || strings.Contains(out, "write url = ") != tc.warn {
-			t.Errorf("%s: got\n%s\nwant a warning %v", tc.cfg, out, tc.warn)
+		if !strings.Contains(out, "the terminal syncs with https://central.example.org, the centre's device address") ||
+			strings.Contains(out, "warning: "+tc.cfg) != (tc.warn != "") || !strings.Contains(out, tc.warn) ||
+			!strings.Contains(out, tc.want) || strings.Contains(out, "must say so") {
+			t.Errorf("%s: got\n%s\nwant where it syncs, warning %q, and %q", tc.cfg, out, tc.warn, tc.want)
 		}
 	}
 }
