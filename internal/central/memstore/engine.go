@@ -23,11 +23,14 @@ type engineData struct {
 	ruleSets []central.RuleSet
 	changes  []central.EngineChange
 	factSeq  uint64
+	// changeSeq is the last change's Seq: Expire removes old changes,
+	// so their number is not the next one's.
+	changeSeq uint64
 }
 
 func (d *engineData) clone() *engineData {
 	return &engineData{facts: maps.Clone(d.facts), areas: maps.Clone(d.areas), sites: maps.Clone(d.sites),
-		grades: slices.Clone(d.grades), ruleSets: slices.Clone(d.ruleSets), changes: slices.Clone(d.changes), factSeq: d.factSeq}
+		grades: slices.Clone(d.grades), ruleSets: slices.Clone(d.ruleSets), changes: slices.Clone(d.changes), factSeq: d.factSeq, changeSeq: d.changeSeq}
 }
 
 // UpdateEngine implements central.EngineStore: fn works on a copy that
@@ -46,7 +49,7 @@ func (s *Store) UpdateEngine(ctx context.Context, fn func(central.EngineTx) erro
 	if err := fn(central.EngineTxOf(engineTx{c})); err != nil {
 		return err
 	}
-	d.facts, d.areas, d.sites, d.grades, d.ruleSets, d.changes, d.factSeq = c.facts, c.areas, c.sites, c.grades, c.ruleSets, c.changes, c.factSeq
+	d.facts, d.areas, d.sites, d.grades, d.ruleSets, d.changes, d.factSeq, d.changeSeq = c.facts, c.areas, c.sites, c.grades, c.ruleSets, c.changes, c.factSeq, c.changeSeq
 	return nil
 }
 
@@ -195,7 +198,8 @@ func (t engineTx) InsertRuleSet(ctx context.Context, r central.RuleSet) error {
 }
 
 func (t engineTx) AppendChange(ctx context.Context, c central.EngineChange) error {
-	c.Seq = uint64(len(t.d.changes)) + 1
+	t.d.changeSeq++
+	c.Seq = t.d.changeSeq
 	t.d.changes = append(t.d.changes, c)
 	return nil
 }

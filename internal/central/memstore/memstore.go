@@ -115,7 +115,7 @@ func (s *Store) IngestLinked(ctx context.Context, device string, epoch central.E
 			return central.Link{}, fmt.Errorf("memstore: ingest %s/%s: %w", device, epoch, err)
 		}
 		defer func() {
-			d.facts, d.areas, d.sites, d.grades, d.ruleSets, d.changes, d.factSeq = c.facts, c.areas, c.sites, c.grades, c.ruleSets, c.changes, c.factSeq
+			d.facts, d.areas, d.sites, d.grades, d.ruleSets, d.changes, d.factSeq, d.changeSeq = c.facts, c.areas, c.sites, c.grades, c.ruleSets, c.changes, c.factSeq, c.changeSeq
 		}()
 	}
 	s.owners[epoch] = device

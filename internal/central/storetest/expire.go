@@ -184,6 +184,28 @@ func testExpire(t *testing.T, s central.Store) {
 		t.Fatalf("append after expiry: %v", err)
 	}
 
+	// The change log goes on after an expiry: a new change comes after
+	// the one kept, and reading from just past that one finds it (a
+	// sequence number is never given twice).
+	mustUpdate(t, s, func(tx central.EngineTx) error {
+		_, err := tx.AddFact(ctx, central.Fact{Holder: "ZJ:10", Kind: central.FactConfirmed, At: hz.Add(time.Hour), Source: "ops:test"},
+			central.ChangeBy{Time: hz.Add(2 * time.Hour), By: "ops:test"})
+		return err
+	})
+	if len(changes) == 1 {
+		var after []central.EngineChange
+		err := s.ViewEngine(ctx, func(r central.EngineReader) (err error) {
+			after, err = r.Changes(ctx, changes[0].Seq+1, 0)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != 1 || after[0].Subject != "ZJ:10" || after[0].Seq <= changes[0].Seq {
+			t.Errorf("changes after the kept one (seq %d) once a new fact is added: %+v, want the new fact's change alone, with a higher seq", changes[0].Seq, after)
+		}
+	}
+
 	if n, err := s.Expire(ctx, central.Horizons{Facts: hz, Statuses: hz, Audit: hz}); err != nil || n.Total() != 0 {
 		t.Fatalf("second Expire: removed %+v, %v; want nothing", n, err)
 	}
