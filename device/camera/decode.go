@@ -147,7 +147,9 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	d.bin.forget()
 	var half plane
 	haveHalf := pl.w >= 2*minHalfSide && pl.h >= 2*minHalfSide
-	if haveHalf {
+	// The screen reads frames up to screenFullMax at full scale: their
+	// half-scale plane waits until the screen has passed the frame.
+	if haveHalf && (pl.w*pl.h > screenFullMax || d.noScreen) {
 		d.half, half = downscale2(d.half, pl)
 	}
 	// A large image whose code has large modules (a certificate
@@ -170,6 +172,9 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 			d.screen.rejected++
 			return Result{}, ErrNoCode
 		}
+	}
+	if haveHalf && half.pix == nil {
+		d.half, half = downscale2(d.half, pl)
 	}
 	small := pl
 	smallScale := 1
