@@ -131,7 +131,13 @@ func TestRetentionKeepsFactsTheRulesRead(t *testing.T) {
 			}
 			s, err := schedule.New(schedule.Options{Retention: 7 * day, Now: r.clk.Now, RetentionEvery: time.Hour,
 				FactsNeeded: func(ctx context.Context) (time.Duration, string, error) { return sweep.FactsNeeded(ctx, st) },
-				Stores:      []schedule.Store{{Name: "mem", Expire: st.Expire}}})
+				Stores: []schedule.Store{{Name: "mem", Expire: st.Expire, Purge: func(ctx context.Context, horizon time.Time) (int, error) {
+					// The passages keep their own retention.
+					if want := r.clk.Now().Add(-7 * day); !horizon.Equal(want) {
+						t.Errorf("passages purged before %s, want %s (--retention)", horizon, want)
+					}
+					return 0, nil
+				}}}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -360,7 +360,7 @@ func (s *Scheduler) retain(ctx context.Context, rep *Report) error {
 	}
 	for _, st := range s.opts.Stores {
 		if s.opts.Retention > 0 && st.Purge != nil {
-			horizon := h.Facts
+			horizon := now.Add(-s.opts.Retention) // the passages', whatever the rules read of the facts
 			n, err := st.Purge(ctx, horizon)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("retention of %s before %s: %w", st.Name, horizon.Format(time.RFC3339), err))
