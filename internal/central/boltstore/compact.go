@@ -62,6 +62,14 @@ func Compact(path string, timeout time.Duration) (before, after int64, err error
 		}
 	}
 	if err == nil {
+		// The new file is the store: the server's user must open it
+		// whoever ran the compaction (root, following docs/central.md).
+		var fi os.FileInfo
+		if fi, err = os.Stat(path); err == nil {
+			err = sameOwner(tmp, fi)
+		}
+	}
+	if err == nil {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
