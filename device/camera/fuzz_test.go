@@ -9,16 +9,26 @@ import (
 )
 
 // grayFromFuzz makes a small grey image from fuzz bytes: the first two
-// bytes give the size, the rest the pixels (repeated to fill).
+// bytes give the size, the rest the pixels (repeated to fill). The image
+// is a sub-image of a wider one (by 0 to 6 pixels, from the data's
+// length), so its stride exceeds its width and its rows start at an
+// offset, as a cropped camera frame's do.
 func grayFromFuzz(data []byte) *image.Gray {
 	if len(data) < 3 {
 		return image.NewGray(image.Rect(0, 0, len(data), 1))
 	}
 	w, h := 1+int(data[0])%160, 1+int(data[1])%160
-	img := image.NewGray(image.Rect(0, 0, w, h))
+	pad := len(data) % 7
+	parent := image.NewGray(image.Rect(0, 0, w+pad, h))
+	for i := range parent.Pix {
+		parent.Pix[i] = 0x5a
+	}
+	img := parent.SubImage(image.Rect(pad, 0, pad+w, h)).(*image.Gray)
 	px := data[2:]
-	for i := range img.Pix {
-		img.Pix[i] = px[i%len(px)]
+	for y := range h {
+		for x := range w {
+			img.Pix[y*img.Stride+x] = px[(y*w+x)%len(px)]
+		}
 	}
 	return img
 }
