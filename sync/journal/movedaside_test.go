@@ -112,3 +112,33 @@ func TestPurgeMovedAside(t *testing.T) {
 		t.Fatalf("purge with a full disk: got %+v, %v; want the delivered moved-aside journal and its salvage deleted early", rep, err)
 	}
 }
+
+// TestPurgeDiskAlarmDespiteMovedAside: when the disk is past its limit
+// and a moved-aside journal cannot be deleted, Purge still raises the
+// disk alarm for the records it purged early; before, the moved-aside
+// file's error returned first and the guard's display never said the
+// disk was full.
+func TestPurgeDiskAlarmDespiteMovedAside(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	clock := &fakeClock{t: t0}
+	opts := Options{CentreKey: testCentre(t).PublicKey(), PurgeEvery: -1, Now: clock.Now, Retention: 14 * 24 * time.Hour}
+	j, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	// A delivered salvage whose moved-aside "file" cannot be removed.
+	stuck := path + movedInfix + "20200101T000000Z"
+	if err := os.MkdirAll(filepath.Join(stuck, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, stuck+SalvageSuffix+DeliveredSuffix, []byte("x"))
+	j.statfs = fakeDisk(0.95)
+	if _, err := j.Purge(clock.Now()); err == nil {
+		t.Fatal("Purge: no error for the moved-aside file it could not delete")
+	}
+	if !slices.ContainsFunc(j.Alarms(), func(a Alarm) bool { return a.Kind == AlarmDisk }) {
+		t.Errorf("no disk alarm with the disk 95%% full: %+v", j.Alarms())
+	}
+}

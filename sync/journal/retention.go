@@ -105,11 +105,10 @@ func (j *Journal) Purge(now time.Time) (PurgeReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("purge journal: %w", err)
 	}
-	moved, err := PurgeMovedAside(j.path, j.Retention(), now, rep.Early)
+	// The disk alarm is raised even when a moved-aside file cannot go:
+	// the guard must still hear that the disk is full.
+	moved, movedErr := PurgeMovedAside(j.path, j.Retention(), now, rep.Early)
 	rep.MovedAside = moved
-	if err != nil {
-		return rep, err
-	}
 	if rep.Early {
 		j.raise(Alarm{Kind: AlarmDisk, At: now, Message: fmt.Sprintf(
 			"disk %.0f%% full (limit %.0f%%): purged %d acknowledged records early; free space on the terminal or let it sync",
@@ -117,7 +116,7 @@ func (j *Journal) Purge(now time.Time) (PurgeReport, error) {
 	} else if rep.DiskUsed >= 0 {
 		j.clear(AlarmDisk)
 	}
-	return rep, nil
+	return rep, movedErr
 }
 
 func (j *Journal) purgeOnce(cutoff time.Time, early bool) (int, Seq, error) {
