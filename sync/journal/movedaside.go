@@ -59,7 +59,7 @@ func PurgeMovedAside(path string, retention time.Duration, now time.Time, early 
 			case err == nil:
 				out = append(out, p)
 			case !errors.Is(err, fs.ErrNotExist):
-				errs = append(errs, fmt.Errorf("purge moved-aside journal: %w", err))
+				errs = append(errs, fmt.Errorf("could not delete %s, a journal moved aside whose salvage the centre holds (%w): delete it by hand, or make the data directory writable for sentineld", filepath.Base(p), err))
 			}
 		}
 	}
