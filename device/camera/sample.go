@@ -15,6 +15,7 @@ type sampler struct {
 	pts   []float64
 	vals  []float32
 	sharp []float32 // scratch for sharpen
+	cols  []float32 // scratch for threshold: per-column window statistics
 }
 
 // sample reads the grey level of every module of a dim×dim grid through
@@ -127,6 +128,12 @@ func (s *sampler) sharpen(dim int) {
 
 // threshold turns the sampled values into a module matrix.
 // With inv set, light modules count as dark.
+//
+// The window statistics are separable: for each row of modules, the
+// extremes (or sums) of every column's 2r+1 modules first, then those of
+// 2r+1 neighbouring columns, 2(2r+1) reads a module instead of (2r+1)².
+// The extremes are those of the whole window, bit for bit; the sums are
+// added in another order (float32 rounding only).
 func (s *sampler) threshold(dim, mode int, inv bool) *gozxing.BitMatrix {
 	m, _ := gozxing.NewSquareBitMatrix(dim)
 	v := s.vals
@@ -134,29 +141,47 @@ func (s *sampler) threshold(dim, mode int, inv bool) *gozxing.BitMatrix {
 	if mode != threshMidrange {
 		r = 2
 	}
+	if cap(s.cols) < 2*dim {
+		s.cols = make([]float32, 2*dim)
+	}
+	// lo and hi: a column's extremes; for the means, lo holds its sum.
+	lo, hi := s.cols[:dim], s.cols[dim:2*dim]
 	for y := 0; y < dim; y++ {
 		y0, y1 := max(0, y-r), min(dim-1, y+r)
+		if mode == threshMidrange {
+			copy(lo, v[y0*dim:y0*dim+dim])
+			copy(hi, lo)
+			for yy := y0 + 1; yy <= y1; yy++ {
+				for x, w := range v[yy*dim : yy*dim+dim] {
+					lo[x] = min(lo[x], w)
+					hi[x] = max(hi[x], w)
+				}
+			}
+		} else {
+			copy(lo, v[y0*dim:y0*dim+dim])
+			for yy := y0 + 1; yy <= y1; yy++ {
+				for x, w := range v[yy*dim : yy*dim+dim] {
+					lo[x] += w
+				}
+			}
+		}
+		rows := float32(y1 - y0 + 1)
 		for x := 0; x < dim; x++ {
 			x0, x1 := max(0, x-r), min(dim-1, x+r)
 			var t float32
-			switch mode {
-			case threshMean, threshSharp:
+			if mode == threshMidrange {
+				l, h := float32(255), float32(0)
+				for xx := x0; xx <= x1; xx++ {
+					l = min(l, lo[xx])
+					h = max(h, hi[xx])
+				}
+				t = (l + h) / 2
+			} else {
 				sum := float32(0)
-				for yy := y0; yy <= y1; yy++ {
-					for _, w := range v[yy*dim+x0 : yy*dim+x1+1] {
-						sum += w
-					}
+				for _, w := range lo[x0 : x1+1] {
+					sum += w
 				}
-				t = sum / float32((y1-y0+1)*(x1-x0+1))
-			default:
-				lo, hi := float32(255), float32(0)
-				for yy := y0; yy <= y1; yy++ {
-					for _, w := range v[yy*dim+x0 : yy*dim+x1+1] {
-						lo = min(lo, w)
-						hi = max(hi, w)
-					}
-				}
-				t = (lo + hi) / 2
+				t = sum / (rows * float32(x1-x0+1))
 			}
 			if (v[y*dim+x] < t) != inv {
 				m.Set(x, y)
