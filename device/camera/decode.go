@@ -167,11 +167,14 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	if haveHalf && pl.w*pl.h > screenFullMax {
 		sp = half
 	}
-	if !d.noScreen {
-		if !d.screen.finderHint(sp) {
+	if !d.noScreen && !d.screen.finderHint(sp) {
+		// A code with modules under 1.5 pixels at half scale shows no
+		// finder pattern there: look for one at full scale.
+		if sp.w == pl.w || !d.screen.finderHintSmall(pl) {
 			d.screen.rejected++
 			return Result{}, ErrNoCode
 		}
+		sp = pl
 	}
 	if haveHalf && half.pix == nil {
 		d.half, half = downscale2(d.half, pl)
@@ -426,6 +429,10 @@ func (d *Decoder) passOrder(haveHalf bool, pl, sp plane) []passKind {
 		cmax = max(cmax, h.contrast)
 	}
 	switch {
+	case sp.w == pl.w && pl.w*pl.h > screenFullMax:
+		// Passed by finderHintSmall: modules under 1.6 pixels at half
+		// scale, where gozxing's grid rarely decodes.
+		order = []passKind{passFull, passSmall, passFullSmooth, passSmallInv, passSmallLow, passFullInv}
 	case pl.w*pl.h < fullFirstMax && s.ms/2 < minHalfModule:
 		// Screened at full scale (fullFirstMax <= screenFullMax).
 		order = []passKind{passFull, passSmall, passSmallInv, passSmallLow, passFullSmooth, passFullInv}

@@ -3,6 +3,7 @@ package camera
 import (
 	"testing"
 
+	"sentinel/device/camera/camtest"
 	"sentinel/device/camera/foreign"
 )
 
@@ -74,5 +75,52 @@ func TestOwnTriplesBehindTaller(t *testing.T) {
 	var zx zxTry
 	if _, ok := d.locateOwnZX(m, cands, &zx); !ok {
 		t.Error("the code's triple, behind 8 taller candidates, was not weighed")
+	}
+}
+
+// TestDecodeSmallModules720 reads 1280×720 frames of small codes, modules
+// of 1.8-3 pixels. The screen reads such frames at half scale, where the
+// modules span 0.9-1.5 pixels: box averaging and its [1 2 1]/4 smoothing
+// leave a finder's one-module rings too faint and mixed to show 1:1:3:1:1,
+// so it rejected every one of these frames as empty and no pass ran.
+// finderHintSmall now looks again at full scale around the half-scale
+// rows busy with short runs.
+func TestDecodeSmallModules720(t *testing.T) {
+	var specs []foreign.Spec
+	for _, seed := range []uint64{7101, 7104, 7106, 7109, 7113, 7127} {
+		specs = append(specs, foreign.Spec{Width: 1280, Height: 720, Variant: foreign.Small, Seed: seed})
+	}
+	for _, seed := range []uint64{7104, 7109, 7119} {
+		specs = append(specs, foreign.Spec{Width: 1280, Height: 720, Variant: foreign.JPEG, Seed: seed})
+	}
+	if missed := decodeForeign(t, specs); len(missed) > 0 {
+		t.Errorf("missed %d of %d:", len(missed), len(specs))
+		for _, m := range missed {
+			t.Log(m)
+		}
+	}
+}
+
+// TestScreenSmallRejectsEmpty checks that the full-scale look for small
+// codes passes none of camtest's empty 1280×720 frames (its cost on an
+// empty frame is bounded by the busy spans, see finderHintSmall).
+func TestScreenSmallRejectsEmpty(t *testing.T) {
+	d := NewDecoder()
+	n := 0
+	for _, s := range camtest.Set() {
+		if s.Variant != camtest.Empty || s.Width != 1280 {
+			continue
+		}
+		img, err := camtest.Render(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Decode(img); err == nil {
+			t.Errorf("%s: decoded a code in an empty frame", s.Name())
+		}
+		n++
+	}
+	if d.screen.small > 0 {
+		t.Errorf("the full-scale look passed %d of %d empty frames", d.screen.small, n)
 	}
 }

@@ -65,6 +65,12 @@ type screenScratch struct {
 	// rings' contrast.
 	tri      [3]screenHit
 	rejected int // frames rejected, for tests
+	// maxTotal is the widest pattern, in pixels, scanRow takes; 0 for
+	// any (see finderHintSmall).
+	maxTotal int
+	busy     []busySpan
+	// small counts frames passed by finderHintSmall, for tests.
+	small int
 }
 
 // screenHit is a place confirmed as finder-like.
@@ -75,19 +81,126 @@ type screenHit struct {
 }
 
 // finderHint reports whether the plane has three places that look like
-// the finder patterns of one code.
+// the finder patterns of one code. It also notes, for finderHintSmall,
+// the rows where runs of a few pixels follow one another (see
+// noteBusy).
 func (s *screenScratch) finderHint(p plane) bool {
 	s.hits = s.hits[:0]
+	s.busy = s.busy[:0]
 	s.ms = 0
-	s.delta = max(screenMinDelta, screenSNR*noiseLevel(p))
+	s.delta = max(screenMinDelta, screenSNR*noiseLevel(p, 8))
 	for y := screenStep / 2; y < p.h; y += screenStep {
 		s.row = smooth121(s.row, p.pix[y*p.stride:y*p.stride+p.w])
-		if s.scanRow(p, s.row, y) {
+		if s.scanRow(p, s.row, 0, y) {
 			return true
+		}
+		s.noteBusy(y)
+	}
+	return false
+}
+
+// busySpan is a stretch of a row, in pixels of the plane finderHint read,
+// where short runs follow one another: a code's modules, or texture.
+type busySpan struct{ y, x0, x1 int32 }
+
+const (
+	// busyRun is the longest run, in half-scale pixels, noteBusy counts
+	// as short: two modules of under 2 pixels, blurred.
+	busyRun = 4
+	// busyRuns is how many short runs in a row make a busy span: a
+	// finder alone is five, a row through a code of version 1 (21
+	// modules) has about ten.
+	busyRuns = 6
+	// maxBusy bounds the spans kept per frame, and so finderHintSmall's
+	// work on a frame full of fine texture.
+	maxBusy = 64
+)
+
+// noteBusy records the spans of the row just split (s.edges) where at
+// least busyRuns runs of at most busyRun pixels follow one another.
+func (s *screenScratch) noteBusy(y int) {
+	e := s.edges
+	start, n := 0, 0
+	for k := 0; k+1 < len(e); k++ {
+		if e[k+1]-e[k] <= busyRun {
+			if n == 0 {
+				start = k
+			}
+			n++
+			continue
+		}
+		if n >= busyRuns {
+			s.addBusy(y, e[start], e[k])
+		}
+		n = 0
+	}
+	if n >= busyRuns {
+		s.addBusy(y, e[start], e[len(e)-1])
+	}
+}
+
+// addBusy records a busy span of row y, joined to the row's last one.
+func (s *screenScratch) addBusy(y int, x0, x1 int32) {
+	if n := len(s.busy); n > 0 && s.busy[n-1].y == int32(y) {
+		s.busy[n-1].x1 = x1
+		return
+	}
+	if len(s.busy) < maxBusy {
+		s.busy = append(s.busy, busySpan{int32(y), x0, x1})
+	}
+}
+
+// finderHintSmall reports whether the full-scale plane p of a frame
+// whose half-scale plane finderHint rejected has three places that look
+// like the finder patterns of a small code: one whose modules span under
+// 4 pixels at full scale, under 2 at half scale, where box averaging and
+// the [1 2 1]/4 smoothing leave a finder's one-module rings too faint and
+// too mixed with their neighbours (more so under blur) to show 1:1:3:1:1,
+// though runs of two modules and more still split. It reads full-scale
+// rows only around the busy spans finderHint noted (a code's rows are
+// busy from its finders across), every screenSmallStep-th row (a finder
+// core of three such modules spans two of them or more), and takes only
+// patterns narrow enough that the half-scale screen could have missed
+// them. An empty frame without fine texture costs next to nothing more.
+func (s *screenScratch) finderHintSmall(p plane) bool {
+	spans := s.busy
+	s.hits = s.hits[:0]
+	s.ms = 0
+	if len(spans) == 0 {
+		return false
+	}
+	s.delta = max(screenMinDelta, screenSNR*noiseLevel(p, 32))
+	s.maxTotal = screenSmallTotal
+	defer func() { s.maxTotal = 0 }()
+	lastY := -screenSmallStep
+	for _, sp := range spans {
+		// Half-scale row y covers full rows 2y and 2y+1, and the
+		// screen read every other one: the span stands for full rows
+		// 2y-1 to 2y+2, and a finder's core lies within a finder's
+		// width of a busy row.
+		y0 := max(2*int(sp.y)-screenSmallTotal/2, lastY+screenSmallStep)
+		y1 := min(2*int(sp.y)+screenSmallTotal/2, p.h-1)
+		x0 := max(0, 2*int(sp.x0)-screenSmallTotal)
+		x1 := min(p.w, 2*int(sp.x1)+screenSmallTotal)
+		for y := y0; y <= y1; y += screenSmallStep {
+			r := p.pix[y*p.stride+x0 : y*p.stride+x1]
+			s.row = smooth121(s.row, r)
+			if s.scanRow(p, s.row, x0, y) {
+				s.small++
+				return true
+			}
+			lastY = y
 		}
 	}
 	return false
 }
+
+const (
+	// screenSmallTotal is the widest pattern, in full-scale pixels,
+	// finderHintSmall takes: seven modules of 4 pixels.
+	screenSmallTotal = 28
+	screenSmallStep  = 3
+)
 
 // splitRuns splits line into alternate light and dark runs and returns
 // the start of each run followed by the line's end (so dst[0] is 0, and
@@ -170,7 +283,7 @@ func splitRuns(dst, ext []int32, line []byte, delta int) (edges, exts []int32, f
 // scanRow looks for finder-like runs along row y, confirms them along
 // their column, and reports whether a third place of a code's finder
 // patterns was found.
-func (s *screenScratch) scanRow(p plane, row []byte, y int) bool {
+func (s *screenScratch) scanRow(p plane, row []byte, x0, y int) bool {
 	var firstDark bool
 	s.edges, s.exts, firstDark = splitRuns(s.edges, s.exts, row, s.delta)
 	e := s.edges
@@ -189,8 +302,11 @@ func (s *screenScratch) scanRow(p plane, row []byte, y int) bool {
 		if contrast < s.delta {
 			continue
 		}
-		cx := int(e[i+2]) + runs[2]/2
+		cx := x0 + int(e[i+2]) + runs[2]/2
 		total := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
+		if s.maxTotal > 0 && total > s.maxTotal {
+			continue
+		}
 		if !s.confirmLine(p, cx, y, 0, 2, total, dark, true) {
 			continue
 		}
@@ -416,13 +532,13 @@ func smooth121(dst, src []byte) []byte {
 
 // noiseLevel estimates the noise of p in grey levels after smooth121:
 // from the lower quartile of the absolute differences of neighbouring
-// smoothed pixels along every 8th row, scaled so that for Gaussian noise
+// smoothed pixels along every step-th row, scaled so that for Gaussian noise
 // it is the deviation of the smoothed noise (a quartile, not the median,
 // so that a code filling the frame with edges does not count as noise).
-func noiseLevel(p plane) int {
+func noiseLevel(p plane, step int) int {
 	var hist [4*255 + 1]int
 	n := 0
-	for y := 0; y < p.h; y += 8 {
+	for y := 0; y < p.h; y += step {
 		r := p.pix[y*p.stride : y*p.stride+p.w]
 		prev := -1
 		for x := 1; x+1 < len(r); x++ {
