@@ -141,7 +141,7 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 		return Result{}, ErrNoCode
 	}
 	d.frameWork, d.passes, d.samples = frameBudget(pl), 0, 0
-	d.searched, d.fill.visited = [2]int{}, 0
+	d.searched, d.fill.visited, d.fill.revisited = [2]int{}, 0, 0
 	// Block statistics kept from the last frame are stale: a source
 	// reuses its buffers.
 	d.bin.forget()
@@ -484,6 +484,7 @@ const (
 	pixelsPerUnitFinders   = 32 // our finder search
 	pixelsPerUnitZXFinders = 64 // gozxing's
 	pixelsPerUnitFlood     = 2  // ringCorners' flood fill
+	pixelsPerUnitRevisit   = 8  // ringCorners reading a flooded region back
 )
 
 const (

@@ -78,6 +78,7 @@ func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool, reserve 
 	defer func() { d.frameWork -= start - d.work }()
 	first := d.passes == 0
 	d.passes++
+	d.fill.forget()
 	var zx zxTry
 	if first {
 		// The first pass reads most codes, gozxing's detector most of
@@ -660,7 +661,7 @@ func (d *Decoder) ringCorners(m *gozxing.BitMatrix, f finder, u, v vec) ([4]vec,
 	}
 	dirs := [4]vec{u.scale(-1).sub(v), u.sub(v), v.sub(u), u.add(v)}
 	best := [4]float64{-1e18, -1e18, -1e18, -1e18}
-	n, ok := d.fill.flood(m, sx, sy, limit, func(x, y int) {
+	visit := func(x, y int) {
 		q := vec{float64(x) + 0.5, float64(y) + 0.5}.sub(f.c)
 		for k, dk := range dirs {
 			if s := q.dot(dk); s > best[k] {
@@ -668,8 +669,23 @@ func (d *Decoder) ringCorners(m *gozxing.BitMatrix, f finder, u, v vec) ([4]vec,
 				out[k] = q
 			}
 		}
-	})
-	d.work = max(0, d.work-n/pixelsPerUnitFlood)
+	}
+	var n int
+	var ok bool
+	// Every triple with this finder floods its ring again, and rings
+	// join other candidates' (a ring touching data modules): a region
+	// flooded whole in this pass is read back from its pixels instead.
+	switch e, found := d.fill.flooded(m, sx, sy); {
+	case found && e.whole && e.n > limit, found && !e.whole && e.limit >= limit:
+		// The region is larger than this finder's limit.
+		return out, false
+	case found && e.whole:
+		n, ok = d.fill.revisit(m, e, visit), true
+		d.work = max(0, d.work-n/pixelsPerUnitRevisit)
+	default:
+		n, ok = d.fill.flood(m, sx, sy, limit, visit)
+		d.work = max(0, d.work-n/pixelsPerUnitFlood)
+	}
 	if !ok || n < 8 {
 		return out, false
 	}
@@ -693,11 +709,62 @@ func (d *Decoder) ringCorners(m *gozxing.BitMatrix, f finder, u, v vec) ([4]vec,
 }
 
 // filler floods dark regions of a black matrix, reusing its marks.
+//
+// It keeps the floods of one matrix (see forget): a region's pixels are
+// marked with its flood's generation, so a later flood starting in a
+// region flooded whole reads the pixels kept instead (revisit), and one
+// starting in a region that overran a limit knows it will again.
 type filler struct {
-	mark    []uint32
-	gen     uint32
-	stack   []int32
-	visited int // pixels visited, for tests
+	mark      []uint32
+	gen       uint32
+	stack     []int32
+	visited   int // pixels visited by floods, for tests
+	revisited int // pixels read back by revisit, for tests
+
+	// The floods since forget: floods[g-base] is generation g's.
+	base   uint32
+	floods []floodRegion
+	pix    []int32 // the pixels of the whole regions, in visit order
+	w      int     // width of the matrix flooded
+}
+
+// floodRegion is what one flood found: with whole set, a region of n
+// pixels, pix[off:off+n]; without, a region larger than limit.
+type floodRegion struct {
+	whole  bool
+	off, n int
+	limit  int
+}
+
+// forget drops the floods kept: the matrix is about to change.
+func (f *filler) forget() {
+	f.base = f.gen + 1
+	f.floods = f.floods[:0]
+	f.pix = f.pix[:0]
+}
+
+// flooded returns the region a flood of m found at (x, y) since forget.
+func (f *filler) flooded(m *gozxing.BitMatrix, x, y int) (floodRegion, bool) {
+	w, h := m.GetWidth(), m.GetHeight()
+	if len(f.floods) == 0 || w != f.w || len(f.mark) != w*h {
+		return floodRegion{}, false
+	}
+	g := f.mark[y*w+x]
+	if g < f.base || g-f.base >= uint32(len(f.floods)) {
+		return floodRegion{}, false
+	}
+	return f.floods[g-f.base], true
+}
+
+// revisit calls visit for every pixel of the whole region r, in the
+// order its flood visited them, and returns their number.
+func (f *filler) revisit(m *gozxing.BitMatrix, r floodRegion, visit func(x, y int)) int {
+	w := m.GetWidth()
+	for _, i := range f.pix[r.off : r.off+r.n] {
+		visit(int(i)%w, int(i)/w)
+	}
+	f.revisited += r.n
+	return r.n
 }
 
 // flood visits the 8-connected dark region at (x, y), up to limit pixels.
@@ -707,14 +774,27 @@ func (f *filler) flood(m *gozxing.BitMatrix, x, y, limit int, visit func(x, y in
 	if cap(f.mark) < w*h {
 		f.mark = make([]uint32, w*h)
 		f.gen = 0
+		f.forget()
 	}
 	// Marks left by other image sizes hold older generations.
 	f.mark = f.mark[:w*h]
+	if f.w != w {
+		f.forget()
+		f.w = w
+	}
 	f.gen++
 	if f.gen == 0 {
 		clear(f.mark)
 		f.gen = 1
+		f.forget()
+		f.base = 1
 	}
+	if f.gen != f.base+uint32(len(f.floods)) {
+		// A generation not kept (none is skipped since forget).
+		f.forget()
+		f.base = f.gen
+	}
+	off := len(f.pix)
 	st := append(f.stack[:0], int32(y*w+x))
 	f.mark[y*w+x] = f.gen
 	n := 0
@@ -726,8 +806,11 @@ func (f *filler) flood(m *gozxing.BitMatrix, x, y, limit int, visit func(x, y in
 		visit(px, py)
 		if n++; n > limit {
 			f.stack = st
+			f.pix = f.pix[:off]
+			f.floods = append(f.floods, floodRegion{limit: limit})
 			return n, false
 		}
+		f.pix = append(f.pix, int32(i))
 		for dy := -1; dy <= 1; dy++ {
 			yy := py + dy
 			if yy < 0 || yy >= h {
@@ -747,6 +830,7 @@ func (f *filler) flood(m *gozxing.BitMatrix, x, y, limit int, visit func(x, y in
 		}
 	}
 	f.stack = st
+	f.floods = append(f.floods, floodRegion{whole: true, off: off, n: n, limit: limit})
 	return n, true
 }
 

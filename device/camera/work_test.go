@@ -15,7 +15,7 @@ import (
 func workDone(d *Decoder) int {
 	return d.bin.read/pixelsPerUnitRead +
 		d.searched[0]/pixelsPerUnitFinders + d.searched[1]/pixelsPerUnitZXFinders +
-		d.fill.visited/pixelsPerUnitFlood + d.samples
+		d.fill.visited/pixelsPerUnitFlood + d.fill.revisited/pixelsPerUnitRevisit + d.samples
 }
 
 // TestDecodeWorkBounded decodes frames of the tuning draw blurred beyond
