@@ -101,6 +101,28 @@ func TestDecodeSmallModules720(t *testing.T) {
 	}
 }
 
+// TestDecodeSmallModulesDiagonals reads 640×480 frames of small codes,
+// modules of 1.8-2.8 pixels, most of them sharpened. The screen wanted
+// the finder pattern along both diagonals of a place whose rings'
+// contrast is high; with rings of a pixel or two, a diagonal through their
+// corners often loses it to sharpening's overshoot or JPEG ringing (it
+// showed along one diagonal or the other as the centre moved by a
+// pixel), and each of these frames was rejected as empty. Below
+// screenAcrossMin one diagonal now suffices, with the four lines between
+// them.
+func TestDecodeSmallModulesDiagonals(t *testing.T) {
+	var specs []foreign.Spec
+	for _, seed := range []uint64{7215, 7223, 7237, 7364, 7396} {
+		specs = append(specs, foreign.Spec{Width: 640, Height: 480, Variant: foreign.Small, Seed: seed})
+	}
+	if missed := decodeForeign(t, specs); len(missed) > 0 {
+		t.Errorf("missed %d of %d:", len(missed), len(specs))
+		for _, m := range missed {
+			t.Log(m)
+		}
+	}
+}
+
 // TestScreenSmallRejectsEmpty checks that the full-scale look for small
 // codes passes none of camtest's empty 1280×720 frames (its cost on an
 // empty frame is bounded by the busy spans, see finderHintSmall).

@@ -319,8 +319,18 @@ func (s *screenScratch) scanRow(p plane, row []byte, x0, y int) bool {
 			// The column's centre run is the core's centre, up to 1.5
 			// modules below the row that found the place.
 			cy := y + s.lineMid
-			if !s.confirmLine(p, cx, y, 2, 2, total, dark, true) ||
-				!s.confirmLine(p, cx, y, 2, -2, total, dark, true) ||
+			// Modules under 3 pixels: a diagonal through the corners
+			// of one-module rings a pixel or two wide often loses the
+			// pattern to sharpening or JPEG ringing, the other one and
+			// the four lines between still show it.
+			diag := 0
+			if s.confirmLine(p, cx, y, 2, 2, total, dark, true) {
+				diag++
+			}
+			if s.confirmLine(p, cx, y, 2, -2, total, dark, true) {
+				diag++
+			}
+			if diag < 2 && (diag == 0 || total >= screenAcrossMin) ||
 				!s.betweenLines(p, cx, cy, total, dark) {
 				continue
 			}
