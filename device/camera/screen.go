@@ -323,15 +323,15 @@ func (s *screenScratch) scanRow(p plane, row []byte, x0, y int) bool {
 			// of one-module rings a pixel or two wide often loses the
 			// pattern to sharpening or JPEG ringing, the other one and
 			// the four lines between still show it.
-			diag := 0
-			if s.confirmLine(p, cx, y, 2, 2, total, dark, true) {
-				diag++
+			small := total < screenAcrossMin
+			d1 := s.confirmLine(p, cx, y, 2, 2, total, dark, true)
+			if !d1 && !small {
+				continue
 			}
-			if s.confirmLine(p, cx, y, 2, -2, total, dark, true) {
-				diag++
+			if d2 := s.confirmLine(p, cx, y, 2, -2, total, dark, true); !d2 && (!d1 || !small) {
+				continue
 			}
-			if diag < 2 && (diag == 0 || total >= screenAcrossMin) ||
-				!s.betweenLines(p, cx, cy, total, dark) {
+			if !s.betweenLines(p, cx, cy, total, dark) {
 				continue
 			}
 		}
