@@ -25,7 +25,6 @@ func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 	// candidate can merge with them (see mergeFinder).
 	lo, maxMs := 0, 0.0
 	var runs [5]int
-	var starts [5]int
 	// Every other row of a large plane: a finder's centre is three
 	// modules tall, so a code whose modules span a pixel still gets a
 	// row through it, and each row's runs are confirmed along columns.
@@ -38,25 +37,28 @@ func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 			lo++
 		}
 		row := m.GetRow(y, d.rowBits)
-		// Collect runs; runs[4] is the latest.
+		// Collect runs; runs[4] is the latest, the dark run from x to
+		// end. A noisy matrix has a run every pixel or two: the runs
+		// shift in by pairs, and the centre run's start is counted back
+		// from x.
 		n := 0
 		x := row.GetNextSet(0)
+		pe := 0 // end of the previous dark run
 		for x < w {
 			end := row.GetNextUnset(x) // end of the dark run
 			// Shift in a light run (if any dark run came before) and this
 			// dark run.
 			if n > 0 {
-				pe := starts[4] + runs[4]
-				runs = [5]int{runs[1], runs[2], runs[3], runs[4], x - pe}
-				starts = [5]int{starts[1], starts[2], starts[3], starts[4], pe}
+				runs = [5]int{runs[2], runs[3], runs[4], x - pe, end - x}
+				n += 2
+			} else {
+				runs[4] = end - x
 				n++
 			}
-			runs = [5]int{runs[1], runs[2], runs[3], runs[4], end - x}
-			starts = [5]int{starts[1], starts[2], starts[3], starts[4], x}
-			n++
+			pe = end
 			if n >= 5 {
 				if ms, ok := finderRatio(runs); ok {
-					cx := float64(starts[2]) + float64(runs[2])/2
+					cx := float64(x-runs[3]-runs[2]) + float64(runs[2])/2
 					total := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
 					if f, ok := d.confirmVertical(m, cx, y, total, ms); ok && confirmHorizontal(m, &f, total) {
 						cands = mergeFinder(cands, lo, f)
