@@ -167,6 +167,7 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	if haveHalf && pl.w*pl.h > screenFullMax {
 		sp = half
 	}
+	d.screen.still = pl.w*pl.h < fullFirstMax
 	if !d.noScreen && !d.screen.finderHint(sp) {
 		// A code with modules under 1.5 pixels at half scale shows no
 		// finder pattern there: look for one at full scale.

@@ -47,6 +47,12 @@ const (
 
 // screenScratch holds the screen's buffers between frames.
 type screenScratch struct {
+	// still is set for images under fullFirstMax pixels: certificate
+	// PNGs and screenshots, not camera frames. Their places skip
+	// betweenLines, which is there to reject a camera's textures (random
+	// cells, keyboards) and costs a clean image with many finder-like
+	// runs in its data most of its screening time.
+	still    bool
 	edges    []int32 // starts of the runs of a row
 	lineEdge []int32 // and of a column or diagonal
 	exts     []int32 // scratch for splitRuns
@@ -331,7 +337,7 @@ func (s *screenScratch) scanRow(p plane, row []byte, x0, y int) bool {
 			if d2 := s.confirmLine(p, cx, y, 2, -2, total, dark, true); !d2 && (!d1 || !small) {
 				continue
 			}
-			if !s.betweenLines(p, cx, cy, total, dark) {
+			if !s.still && !s.betweenLines(p, cx, cy, total, dark) {
 				continue
 			}
 		}
