@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"sentinel/internal/atomicfile"
 )
 
 // movedLayout is the time in a moved-aside file's name (moveAside).
@@ -64,7 +66,7 @@ func PurgeMovedAside(path string, retention time.Duration, now time.Time, early 
 		}
 	}
 	if len(out) > 0 {
-		if err := syncDir(dir); err != nil {
+		if err := atomicfile.SyncDir(dir); err != nil {
 			errs = append(errs, err)
 		}
 	}

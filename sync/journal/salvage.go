@@ -417,7 +417,7 @@ func MarkDelivered(path string) error {
 	if err := os.Rename(path, path+DeliveredSuffix); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return atomicfile.SyncDir(filepath.Dir(path))
 }
 
 // SalvageMovedAside salvages every journal file that was moved aside in

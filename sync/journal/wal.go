@@ -15,6 +15,8 @@ import (
 
 	"go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
+
+	"sentinel/internal/atomicfile"
 )
 
 // The write-ahead log beside the bbolt file (see the package doc, "Durability").
@@ -162,7 +164,7 @@ func startWAL(path string, epoch Epoch) (*wal, error) {
 		err = unix.Fdatasync(int(f.Fd()))
 	}
 	if err == nil && serr != nil {
-		err = syncDir(filepath.Dir(path))
+		err = atomicfile.SyncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		f.Close()
@@ -348,7 +350,7 @@ func moveLogAside(path string, now time.Time) (string, error) {
 	if err := os.Rename(walPath(path), to); err != nil {
 		return "", fmt.Errorf("move the journal's log aside: %w", err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 		return "", err
 	}
 	return to, nil

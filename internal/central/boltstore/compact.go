@@ -9,6 +9,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"sentinel/internal/atomicfile"
 )
 
 // compactTxSize bounds the bytes one transaction of Compact copies.
@@ -76,23 +78,11 @@ func Compact(path string, timeout time.Duration) (before, after int64, err error
 		os.Remove(tmp)
 		return before, 0, fmt.Errorf("boltstore: compact %s: %w (the store is unchanged)", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 		return before, 0, fmt.Errorf("boltstore: compact %s: %w", path, err)
 	}
 	if fi, err := os.Stat(path); err == nil {
 		after = fi.Size()
 	}
 	return before, after, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
 }
