@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -54,19 +55,20 @@ func main() {
 	runs := flag.Int("runs", 5, "child processes to run")
 	dir := flag.String("dir", "", "directory caching the bundle (default: a temporary one)")
 	child := flag.Bool("child", false, "internal: apply the bundle in -dir and report")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of each child's apply to `file`.N (N = 1..runs)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
 	if *child {
-		if err := apply(*dir); err != nil {
+		if err := apply(*dir, *cpuprofile); err != nil {
 			fmt.Fprintln(os.Stderr, "statusbase:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	if err := run(*dir, *entries, *runs); err != nil {
+	if err := run(*dir, *entries, *runs, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "statusbase:", err)
 		os.Exit(1)
 	}
@@ -76,7 +78,7 @@ func rootKey() ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 }
 
-func run(dir string, entries, runs int) error {
+func run(dir string, entries, runs int, cpuprofile string) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "statusbase")
 		if err != nil {
@@ -101,8 +103,12 @@ func run(dir string, entries, runs int) error {
 		return err
 	}
 	var rs []result
-	for range runs {
-		cmd := exec.Command(self, "-child", "-dir", dir)
+	for i := range runs {
+		args := []string{"-child", "-dir", dir}
+		if cpuprofile != "" {
+			args = append(args, "-cpuprofile", fmt.Sprintf("%s.%d", cpuprofile, i+1))
+		}
+		cmd := exec.Command(self, args...)
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
 		if err != nil {
@@ -171,14 +177,27 @@ func build(file string, n int) error {
 }
 
 // apply loads the base as sentineld does and prints the list's steady heap.
-func apply(dir string) error {
+func apply(dir, cpuprofile string) error {
 	before := heapInuse()
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	l, err := status.New(status.Options{})
 	if err != nil {
 		return err
 	}
 	if _, err := client.LoadStatus(dir, rootKey().Public(), t0.Add(time.Hour), l); err != nil {
 		return err
+	}
+	if cpuprofile != "" {
+		pprof.StopCPUProfile()
 	}
 	steady := heapInuse() - before
 	r := result{Entries: l.Counts().Native, SteadyMB: float64(steady) / 1e6}
