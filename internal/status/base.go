@@ -1,7 +1,9 @@
 package status
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"slices"
 )
@@ -85,6 +87,60 @@ func (c *cursor) advance() error {
 	return nil
 }
 
+// fill appends c's entries whose index has the high 16 bits hi: the
+// current one and those that follow it. Rice codes that fit one 64-bit
+// load are decoded here with the cursor's state in registers (a 7 M-entry
+// base is mostly such codes); anything else, errors and the end included,
+// goes through advance.
+func (c *cursor) fill(ents []nent, hi uint32) ([]nent, error) {
+	if c.it != nil {
+		for !c.done && c.idx>>16 == hi {
+			ents = append(ents, nent{idx: c.idx, cls: c.cls, eff: c.eff})
+			if err := c.advance(); err != nil {
+				return ents, err
+			}
+		}
+		return ents, nil
+	}
+	buf, times := c.r.buf, []byte(c.g.Times)
+	k, width := uint(c.g.K), uint(c.g.Width)
+	t0, until := c.g.T0, c.g.Until
+	for !c.done && c.idx>>16 == hi {
+		ents = append(ents, nent{idx: c.idx, cls: c.cls, eff: c.eff})
+		pos, next, i := c.r.pos, c.next, c.i
+		for i < c.count && pos/8+8 <= uint64(len(buf)) {
+			w := binary.BigEndian.Uint64(buf[pos/8:]) << (pos % 8)
+			q := uint(bits.LeadingZeros64(^w))
+			n := q + 1 + k
+			if n > 57 {
+				break
+			}
+			// As readRice: k == 0 shifts by 64, which gives 0.
+			gap := uint64(q)<<k | w<<(q+1)>>(64-k)
+			if next > 1<<32-1 || gap > 1<<32-1-next {
+				break // advance says what is wrong
+			}
+			eff := t0 + int64(readBitsAt(times, i*uint64(width), width))
+			if until != 0 && eff >= until {
+				break
+			}
+			v := next + gap
+			pos, next, i = pos+uint64(n), v+1, i+1
+			if uint32(v)>>16 != hi {
+				// The first entry of a later block: keep it current.
+				c.r.pos, c.next, c.i, c.idx, c.eff = pos, next, i, uint32(v), eff
+				return ents, nil
+			}
+			ents = append(ents, nent{idx: uint32(v), cls: c.cls, eff: eff})
+		}
+		c.r.pos, c.next, c.i = pos, next, i
+		if err := c.advance(); err != nil {
+			return ents, err
+		}
+	}
+	return ents, nil
+}
+
 // gcBefore is the payload size from which buildBase collects garbage first.
 const gcBefore = 1 << 20
 
@@ -165,25 +221,106 @@ func streamIssuer(w *wirePayload, groups []int, buf, tmp *[]nent) (*issuerSet, e
 			return is, nil
 		}
 		ents := (*buf)[:0]
+		var err error
 		for _, c := range cs {
-			for !c.done && c.idx>>16 == hi {
-				ents = append(ents, nent{idx: c.idx, cls: c.cls, eff: c.eff})
-				if err := c.advance(); err != nil {
-					return nil, err
-				}
+			if ents, err = c.fill(ents, hi); err != nil {
+				return nil, err
 			}
 		}
 		*buf = ents
-		if len(cs) > 1 {
-			*tmp = sortLow(ents, (*tmp)[:0])
-			for i := 1; i < len(ents); i++ {
-				if ents[i].idx == ents[i-1].idx {
-					return nil, fmt.Errorf("holder %d listed twice: %w", ents[i].idx, ErrMalformed)
-				}
-			}
+		if len(cs) == 1 {
+			// One group: its entries come sorted and unique.
+			is.appendBlocks(ents)
+			continue
 		}
-		is.appendBlocks(ents)
+		b, ok, err := sortBlock(ents, tmp)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			// Effective times wider than a block keeps: sort, then
+			// makeBlock drops the oldest.
+			*tmp = sortLow(ents, (*tmp)[:0])
+			if err := checkUnique(ents); err != nil {
+				return nil, err
+			}
+			is.appendBlocks(ents)
+			continue
+		}
+		is.keys = append(is.keys, uint16(hi))
+		is.blocks = append(is.blocks, b)
+		is.n += b.len()
 	}
+}
+
+// checkUnique refuses sorted entries that list a holder twice.
+func checkUnique(ents []nent) error {
+	for i := 1; i < len(ents); i++ {
+		if ents[i].idx == ents[i-1].idx {
+			return fmt.Errorf("holder %d listed twice: %w", ents[i].idx, ErrMalformed)
+		}
+	}
+	return nil
+}
+
+// sortBlock makes the block of ents (one high-16 key, from several groups,
+// in no order) in the sort itself: the counting sort's first pass orders
+// them by the low byte into tmp, its second by the next byte straight into
+// the block's data, and that pass's counts are the block's starts. It
+// gives ok false, and does nothing, when the effective times span more
+// than a block keeps (makeBlock then drops the oldest); the result is
+// makeBlock's for the sorted entries. A holder listed twice is refused.
+func sortBlock(ents []nent, tmp *[]nent) (block, bool, error) {
+	lo, hi := ents[0].eff, ents[0].eff
+	for i := range ents {
+		lo, hi = min(lo, ents[i].eff), max(hi, ents[i].eff)
+	}
+	if hi-lo > maxSpan {
+		return block{}, false, nil
+	}
+	*tmp = slices.Grow((*tmp)[:0], len(ents))[:len(ents)]
+	mid := *tmp
+	var count [256]int
+	for i := range ents {
+		count[byte(ents[i].idx)]++
+	}
+	sum := 0
+	for i, c := range count {
+		count[i], sum = sum, sum+c
+	}
+	for i := range ents {
+		b := byte(ents[i].idx)
+		mid[count[b]] = ents[i]
+		count[b]++
+	}
+	var at [256]int
+	for i := range mid {
+		at[byte(mid[i].idx>>8)]++
+	}
+	var starts [256]uint16
+	sum = 0
+	for i, c := range at {
+		// Before the last byte, at most 255 × 256 entries: fits.
+		at[i], starts[i], sum = sum, uint16(sum), sum+c
+	}
+	blk := block{epoch: lo, data: make([]uint16, 3*len(mid))}
+	data := blk.data
+	for i := range mid {
+		e := &mid[i]
+		p := 3 * at[byte(e.idx>>8)]
+		at[byte(e.idx>>8)]++
+		v := uint32(e.eff-lo)<<classBits | uint32(e.cls)
+		data[p], data[p+1], data[p+2] = uint16(e.idx), uint16(v>>16), uint16(v)
+	}
+	for p := 3; p < len(data); p += 3 {
+		if data[p] == data[p-3] {
+			return block{}, false, fmt.Errorf("holder %d listed twice: %w", uint32(ents[0].idx>>16)<<16|uint32(data[p]), ErrMalformed)
+		}
+	}
+	if len(mid) > indexMin {
+		blk.starts = &starts
+	}
+	return blk, true, nil
 }
 
 // sortLow sorts ents, which share their index's high 16 bits, by the low

@@ -225,3 +225,165 @@ func TestSortLow(t *testing.T) {
 		}
 	}
 }
+
+// TestSortBlock: the block the counting sort writes straight into a
+// block's data is the block makeBlock makes of the same entries sorted by
+// a comparison sort; a holder listed twice is refused, and effective times
+// wider than a block keeps are left to makeBlock.
+func TestSortBlock(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 10))
+	var tmp []nent
+	for _, n := range []int{1, 2, 3, indexMin, indexMin + 1, 255, 256, 257, 5000, 1 << 16} {
+		perm := r.Perm(1 << 16)[:n]
+		ents := make([]nent, n)
+		base := int64(1_700_000_000 + r.IntN(1000))
+		for i, lo := range perm {
+			ents[i] = nent{idx: 9<<16 | uint32(lo), cls: uint16(r.IntN(MaxClasses)), eff: base + r.Int64N(maxSpan+1)}
+		}
+		sorted := slices.Clone(ents)
+		slices.SortFunc(sorted, func(a, b nent) int { return cmp.Compare(a.idx, b.idx) })
+		want := makeBlock(sorted)
+		got, ok, err := sortBlock(ents, &tmp)
+		if err != nil || !ok {
+			t.Fatalf("%d entries: ok %v, %v", n, ok, err)
+		}
+		if !reflect.DeepEqual(&got, want) {
+			t.Fatalf("%d entries: the block differs from makeBlock's", n)
+		}
+		if n > 1 {
+			i, j := r.IntN(n-1), n-1 // two places
+			dup := slices.Clone(ents)
+			dup[i].idx = dup[j].idx
+			if _, _, err := sortBlock(dup, &tmp); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("%d entries, a holder twice: got %v, want ErrMalformed", n, err)
+			}
+			wide := slices.Clone(ents)
+			wide[i].eff, wide[j].eff = base-1, base+maxSpan
+			if _, ok, err := sortBlock(wide, &tmp); ok || err != nil {
+				t.Fatalf("%d entries over %d s: ok %v, %v; want left to makeBlock", n, maxSpan+1, ok, err)
+			}
+		}
+	}
+}
+
+// TestApplyBaseContents applies bases of many entries per block, from
+// several groups per issuer and from one, with effective times both within
+// a block's span and wider (the oldest then dropped), and checks every
+// entry of the list against the entries given to the Builder.
+func TestApplyBaseContents(t *testing.T) {
+	type key struct {
+		iss string
+		idx uint32
+	}
+	r := rand.New(rand.NewPCG(11, 11))
+	for round := range 12 {
+		b := NewBuilder()
+		model := map[key]Entry{}
+		span := 7 * 24 * time.Hour
+		if round%3 == 2 {
+			span = 60 * 24 * time.Hour // wider than a block keeps
+		}
+		for range 20_000 + r.IntN(20_000) {
+			k := key{"ZJ", uint32(r.IntN(1 << 18))} // about 150 entries a block
+			if r.IntN(4) == 0 {
+				k.iss = "GD" // one class only: one group, entries already sorted
+			}
+			e := randomEntry(r, t0, span)
+			if k.iss == "GD" {
+				e = Entry{Status: Withheld, Effective: e.Effective, Reason: 6}
+			}
+			mustSet(t, b, k.iss, k.idx, e)
+			model[k] = e
+		}
+		data, err := b.MarshalBase()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := applyNew(1, data)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		// What a block keeps: entries no older than its newest minus maxSpan.
+		newest := map[key]int64{}
+		for k, e := range model {
+			bk := key{k.iss, k.idx >> 16}
+			newest[bk] = max(newest[bk], e.Effective.Unix())
+		}
+		want := map[key]Entry{}
+		for k, e := range model {
+			if e.Effective.Unix() >= newest[key{k.iss, k.idx >> 16}]-maxSpan {
+				want[k] = e
+			}
+		}
+		if span <= maxSpan*time.Second && len(want) != len(model) {
+			t.Fatalf("round %d: the model drops entries within a block's span", round)
+		}
+		if len(want) == len(model) && span > maxSpan*time.Second {
+			t.Fatalf("round %d: no entry old enough to drop", round)
+		}
+		s := l.cur.Load()
+		got := 0
+		for name, is := range s.native {
+			for bi := range is.blocks {
+				blk := &is.blocks[bi]
+				for _, e := range blk.entries(nil, is.keys[bi]) {
+					k := key{name, e.idx}
+					w, ok := want[k]
+					c := is.classes[e.cls]
+					if !ok || e.eff != w.Effective.Unix() || c.status != w.Status || c.reason != w.Reason || c.untilFor(e.eff) != unixOrZero(w.Until) {
+						t.Fatalf("round %d: %v: got eff %d class %+v; want %+v (listed %v)", round, k, e.eff, c, w, ok)
+					}
+					if j, ok := blk.find(uint16(e.idx)); !ok || blk.low(j) != uint16(e.idx) {
+						t.Fatalf("round %d: %v not found in its block", round, k)
+					}
+					got++
+				}
+			}
+		}
+		if got != len(want) || l.Counts().Native != len(want) {
+			t.Fatalf("round %d: %d entries (counted %d), want %d", round, got, l.Counts().Native, len(want))
+		}
+	}
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// FuzzBitReader: the one-load paths of readRice and readBitsAt read what
+// the byte-at-a-time ones read, whatever the bytes, parameter and limit.
+func FuzzBitReader(f *testing.F) {
+	f.Add([]byte{0x5a, 0xff, 0x00, 0x81, 0x42, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x01}, uint8(3), uint32(1000), uint16(2))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, 0x00}, uint8(0), uint32(1<<31), uint16(0))
+	f.Add([]byte{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}, uint8(31), uint32(1<<32-1), uint16(7))
+	data, _ := riceEncode([]uint32{1, 70, 71, 5000, 1 << 20})
+	f.Add(data, uint8(4), uint32(1<<32-1), uint16(0))
+	f.Fuzz(func(t *testing.T, buf []byte, k uint8, limit uint32, start uint16) {
+		k %= 32
+		if int(start) > 8*len(buf) {
+			start = uint16(8 * len(buf))
+		}
+		fast := bitReader{buf: buf, pos: uint64(start)}
+		slow := fast
+		for range 64 {
+			v, ok := fast.readRice(uint(k), uint64(limit))
+			sv, sok := slow.readRiceSlow(uint(k), uint64(limit))
+			if ok != sok || ok && (v != sv || fast.pos != slow.pos) {
+				t.Fatalf("at bit %d: readRice %d, %v (pos %d); byte at a time %d, %v (pos %d)", slow.pos, v, ok, fast.pos, sv, sok, slow.pos)
+			}
+			if !ok {
+				break
+			}
+		}
+		for n := uint(0); n <= 32; n++ {
+			for pos := uint64(start); pos+uint64(n) <= uint64(8*len(buf)) && pos < uint64(start)+16; pos++ {
+				if got, want := readBitsAt(buf, pos, n), readBitsAtSlow(buf, pos, n); got != want {
+					t.Fatalf("%d bits at %d: %#x, byte at a time %#x", n, pos, got, want)
+				}
+			}
+		}
+	})
+}

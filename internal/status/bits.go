@@ -1,6 +1,7 @@
 package status
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 )
@@ -67,6 +68,28 @@ func (r *bitReader) read(n uint) (uint64, bool) {
 
 // readRice reads a Rice code with parameter k whose value is at most limit.
 func (r *bitReader) readRice(k uint, limit uint64) (uint64, bool) {
+	// Fast path: the whole code within the 57 or more bits one 64-bit load
+	// at the current byte gives (nearly every code: the quotient is a few
+	// bits for the parameter riceEncode picks).
+	if i := r.pos / 8; i+8 <= uint64(len(r.buf)) {
+		w := binary.BigEndian.Uint64(r.buf[i:]) << (r.pos % 8)
+		q := uint(bits.LeadingZeros64(^w))
+		if n := q + 1 + k; n <= 57 {
+			// k == 0 shifts by 64, which gives 0: no low bits.
+			v := uint64(q)<<k | w<<(q+1)>>(64-k)
+			if v > limit {
+				return 0, false
+			}
+			r.pos += uint64(n)
+			return v, true
+		}
+	}
+	return r.readRiceSlow(k, limit)
+}
+
+// readRiceSlow is readRice a byte at a time, for codes near the end of the
+// buffer or longer than one load.
+func (r *bitReader) readRiceSlow(k uint, limit uint64) (uint64, bool) {
 	var q uint64
 	maxQ := limit >> k
 	for {
@@ -107,6 +130,15 @@ func (r *bitReader) readRice(k uint, limit uint64) (uint64, bool) {
 // readBitsAt returns the n bits (n ≤ 32) at bit position pos of buf; the
 // caller checks bounds.
 func readBitsAt(buf []byte, pos uint64, n uint) uint64 {
+	if i := pos / 8; i+8 <= uint64(len(buf)) {
+		// One load holds the at most 7+32 bits. n == 0 shifts by 64: 0.
+		return binary.BigEndian.Uint64(buf[i:]) << (pos % 8) >> (64 - n)
+	}
+	return readBitsAtSlow(buf, pos, n)
+}
+
+// readBitsAtSlow is readBitsAt a byte at a time, for the last bytes of buf.
+func readBitsAtSlow(buf []byte, pos uint64, n uint) uint64 {
 	if n == 0 {
 		return 0
 	}
