@@ -1,6 +1,8 @@
 package camera
 
 import (
+	"encoding/binary"
+
 	"github.com/makiuchi-d/gozxing"
 )
 
@@ -78,11 +80,14 @@ func (b *binarizer) statsOf(p plane, sw, sh int) *blockStats {
 			sum, lo, hi := 0, 255, 0
 			for yy := 0; yy < blockSize; yy++ {
 				o := (yo+yy)*p.stride + xo
-				for _, v := range p.pix[o : o+blockSize : o+blockSize] {
-					sum += int(v)
-					lo = min(lo, int(v))
-					hi = max(hi, int(v))
-				}
+				// Written out: the loop over eight bytes cost more than
+				// the sums and comparisons.
+				r := (*[blockSize]byte)(p.pix[o : o+blockSize])
+				v0, v1, v2, v3 := int(r[0]), int(r[1]), int(r[2]), int(r[3])
+				v4, v5, v6, v7 := int(r[4]), int(r[5]), int(r[6]), int(r[7])
+				sum += v0 + v1 + v2 + v3 + v4 + v5 + v6 + v7
+				lo = min(lo, min(v0, v1, v2, v3), min(v4, v5, v6, v7))
+				hi = max(hi, max(v0, v1, v2, v3), max(v4, v5, v6, v7))
 			}
 			i := by*sw + bx
 			st.avg[i], st.lo[i], st.hi[i] = int32(sum>>(2*blockPower)), int32(lo), int32(hi)
@@ -164,12 +169,7 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 			row := p.pix[y*p.stride : y*p.stride+w]
 			for bx, t := range thr {
 				xo := min(bx<<blockPower, maxX)
-				// One bit per pixel at or below the threshold, without
-				// a branch: the sign of v−t−1.
-				var bits uint64
-				for k, v := range row[xo : xo+blockSize : xo+blockSize] {
-					bits |= uint64(uint32(int32(int(v)-t-1))>>31) << k
-				}
+				bits := uint64(darkBits(binary.LittleEndian.Uint64(row[xo:xo+blockSize]), t))
 				// A block is 8 pixels; the last one may straddle a word.
 				bits <<= uint(xo & 31)
 				words[xo>>5] |= uint32(bits)
@@ -182,6 +182,43 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 	}
 	return m
 }
+
+// darkBits returns one bit per byte of the eight pixels in x (the first
+// pixel in the lowest byte) at or below the threshold t (0 to 255), the
+// first pixel's in bit 0: all eight compared at once. The even and odd
+// bytes are spread into 16-bit lanes with a ninth bit set; subtracting
+// t+1 clears that bit where the pixel is below t+1, and no lane borrows
+// from the next. A multiply gathers the four lanes' bits into a nibble
+// (lane i's bit, at 16i, moves to 48+i; the other products fall below
+// bit 48 or above 63), and lanesToBits interleaves the two nibbles.
+func darkBits(x uint64, t int) uint8 {
+	const (
+		lanes  = 0x00FF00FF00FF00FF
+		ninth  = 0x0100010001000100
+		ones   = 0x0001000100010001
+		gather = 1<<48 | 1<<33 | 1<<18 | 1<<3
+	)
+	tt := uint64(t+1) * ones
+	even := ((x&lanes | ninth) - tt) & ninth // set: byte > t
+	odd := ((x>>8&lanes | ninth) - tt) & ninth
+	e := ((even ^ ninth) >> 8 * gather) >> 48 & 0xF
+	o := ((odd ^ ninth) >> 8 * gather) >> 48 & 0xF
+	return lanesToBits[e|o<<4]
+}
+
+// lanesToBits[e|o<<4] interleaves the nibbles e (bits of bytes 0, 2, 4,
+// 6) and o (bytes 1, 3, 5, 7) into a byte's eight bits.
+var lanesToBits = func() (t [256]uint8) {
+	for i := range t {
+		var b uint8
+		for k := 0; k < 4; k++ {
+			b |= uint8(i>>k&1) << (2 * k)
+			b |= uint8(i>>(4+k)&1) << (2*k + 1)
+		}
+		t[i] = b
+	}
+	return t
+}()
 
 // global thresholds a small image at the mean of its darkest and
 // lightest pixels.

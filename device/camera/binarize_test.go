@@ -1,6 +1,7 @@
 package camera
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"testing"
 )
@@ -95,6 +96,38 @@ func TestBinarizeMatchesReference(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestDarkBits checks darkBits against a byte-by-byte comparison on
+// every threshold, random pixels and the extremes 0, t and t+1, 255.
+func TestDarkBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for thr := 0; thr <= 255; thr++ {
+		for round := 0; round < 200; round++ {
+			var px [8]byte
+			for k := range px {
+				switch rng.IntN(4) {
+				case 0:
+					px[k] = byte(thr)
+				case 1:
+					px[k] = byte(min(thr+1, 255))
+				case 2:
+					px[k] = []byte{0, 255}[rng.IntN(2)]
+				default:
+					px[k] = byte(rng.IntN(256))
+				}
+			}
+			var want uint8
+			for k, v := range px {
+				if int(v) <= thr {
+					want |= 1 << k
+				}
+			}
+			if got := darkBits(binary.LittleEndian.Uint64(px[:]), thr); got != want {
+				t.Fatalf("threshold %d, pixels %v: %08b, want %08b", thr, px, got, want)
 			}
 		}
 	}
