@@ -129,8 +129,8 @@ func Decode(img *image.Gray) (Result, error) {
 // what is left, up to maxSamplesPerPass, less the fixed work of the next
 // two passes. A pass whose fixed work no longer fits is skipped. The
 // finder triples per pass are bounded by maxTriples, and gozxing's finder
-// search, which weighs every triple of its candidates, runs only on
-// passes with few candidates.
+// search, which weighs every triple of its candidates, runs only in the
+// first pass.
 func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	d.init()
 	pl, err := planeOf(img)
@@ -364,14 +364,15 @@ func (d *Decoder) charge(n int) { d.frameWork -= n }
 
 // fixedCost is the work a pass of kind k takes on f before any finder
 // triple is tried: binarising (unless its matrix is binarised already),
-// smoothing, and both finder searches.
+// smoothing, and the finder searches (gozxing's runs only in the first).
 func (d *Decoder) fixedCost(f *frame, k passKind) int {
 	p := f.small
 	if k == passFull || k == passFullInv || k == passFullSmooth {
 		p = f.full
 	}
 	px := p.w * p.h
-	c := px/pixelsPerUnitFinders + px/pixelsPerUnitZXFinders
+	// Only the frame's first pass runs gozxing's finder search too.
+	c := px / pixelsPerUnitFinders
 	switch k {
 	case passSmall, passSmallInv:
 		if f.mSmall == nil {

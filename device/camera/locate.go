@@ -61,28 +61,31 @@ type finder struct {
 //
 // With inv set, m is the flipped black matrix of a light-on-dark code and
 // p is the original plane, so grey samples are read inverted.
-// gozxing's own finder search and detector run first (on every pass:
-// their alignment-pattern search reads faint and inverted codes that our
-// corner fit misses), then our own; after the frame's first pass,
-// gozxing's only when our search found at most maxZXCandidates
-// candidates. Every grid read on the black matrix (gozxing's triple,
-// our likeliest triples, neighbouring sizes) goes before any grey
+// In the frame's first pass gozxing's own finder search and detector run
+// first: they read most codes, and our search would only add to their
+// time. Then our own finder search runs, and the grids of its likeliest
+// triples are read on the black matrix through gozxing's detector (its
+// alignment-pattern search reads faint and inverted codes that our corner
+// fit misses). Every grid read on the black matrix (gozxing's triple, our
+// likeliest triples, neighbouring sizes) goes before any grey
 // resampling, which costs five samples a module. The finder searches are
 // charged to the frame's work; the grey samples and floods of the
 // triples tried may take what is left of it beyond reserve (the fixed
 // work of the passes to come), up to maxSamplesPerPass.
 func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool, reserve int) (Result, bool) {
 	px := m.GetWidth() * m.GetHeight()
-	d.work = max(0, min(maxSamplesPerPass, d.frameWork-px/pixelsPerUnitFinders-px/pixelsPerUnitZXFinders-reserve))
+	first := d.passes == 0
+	fixed := px / pixelsPerUnitFinders
+	if first {
+		fixed += px / pixelsPerUnitZXFinders
+	}
+	d.work = max(0, min(maxSamplesPerPass, d.frameWork-fixed-reserve))
 	start := d.work
 	defer func() { d.frameWork -= start - d.work }()
-	first := d.passes == 0
 	d.passes++
 	d.fill.forget()
 	var zx zxTry
 	if first {
-		// The first pass reads most codes, gozxing's detector most of
-		// those: our search would only add to their time.
 		d.charge(px / pixelsPerUnitZXFinders)
 		if r, ok := d.locateZX(m, &zx); ok {
 			return r, true
@@ -90,20 +93,16 @@ func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool, reserve 
 	}
 	d.charge(px / pixelsPerUnitFinders)
 	cands := d.findFinders(m)
-	if !first && len(cands) <= maxZXCandidates {
-		d.charge(px / pixelsPerUnitZXFinders)
-		if r, ok := d.locateZX(m, &zx); ok {
-			return r, true
-		}
-	}
-	// In the frame's first pass, when gozxing's triple did not decode,
-	// the grids of our own candidates' likeliest triples, on the black
-	// matrix, before any grey resampling: gozxing's finder search stops
-	// at the first three confirmed candidates of one size, and a
+	// The grids of our own candidates' likeliest triples, on the black
+	// matrix, before any grey resampling. In the first pass they follow
+	// gozxing's triple when it did not decode: gozxing's finder search
+	// stops at the first three confirmed candidates of one size, and a
 	// finder-like pattern in the data of a large code can be one of them.
-	// (Later passes try our triples through locateOwn; an empty frame
-	// that passed the screen would pay for these grids in every pass.)
-	if first && zx.info != nil {
+	// In later passes they take the place of gozxing's finder search,
+	// which weighs every triple of its own candidates and read no code
+	// that these triples did not (and a matrix full of finder-like
+	// texture, a screen's moiré, took it tens of milliseconds).
+	if !first || zx.info != nil {
 		if r, ok := d.locateOwnZX(m, cands, &zx); ok {
 			return r, true
 		}
@@ -284,15 +283,11 @@ func (d *Decoder) locateOwn(m *gozxing.BitMatrix, p plane, inv bool, cands []fin
 	return Result{}, false
 }
 
+// maxCandidates bounds the candidates, the most often confirmed first,
+// whose triples locateOwn fits (maxTriples of them at most).
 const (
-	// maxZXCandidates is the number of finder candidates of our own
-	// search above which gozxing's finder search is skipped: it weighs
-	// every triple of its candidates, so a matrix full of finder-like
-	// texture (a screen's moiré) takes it tens of milliseconds, and it
-	// reads no code there.
-	maxZXCandidates = 200
-	maxCandidates   = 7
-	maxTriples      = 12
+	maxCandidates = 7
+	maxTriples    = 12
 )
 
 // orderings returns the plausible ways to name three candidates

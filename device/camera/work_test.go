@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"sentinel/device/camera/camtest"
+	"sentinel/device/camera/foreign"
 )
 
 // workDone returns the work d did on its last frame, in work units,
@@ -67,4 +68,37 @@ func TestDecodeWorkBounded(t *testing.T) {
 		t.Fatalf("%d unread frames, the most work %d: the test frames no longer exercise the bound", unread, most)
 	}
 	t.Logf("%d unread frames, the most work one took: %d units", unread, most)
+}
+
+// TestLaterPassesSkipZXFinderSearch decodes cluttered frames without a
+// code (device/camera/foreign) that pass the screen, so that every pass
+// runs on them. gozxing's finder search, which weighs every triple of its
+// candidates, runs in the frame's first pass only: later passes read the
+// grids of our own search's likeliest triples through gozxing's detector
+// instead (locateOwnZX). It used to run in every pass with up to 200
+// candidates of ours, about a sixth of such a frame's work.
+func TestLaterPassesSkipZXFinderSearch(t *testing.T) {
+	d := NewDecoder()
+	multi := 0
+	for i := range 8 {
+		fr, err := foreign.Render(foreign.Spec{Width: 1280, Height: 720, Variant: foreign.Empty, Seed: 7700 + uint64(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Decode(fr.Img); err == nil {
+			t.Fatalf("seed %d: read a code in a frame without one", 7700+i)
+		}
+		if d.passes < 3 {
+			continue
+		}
+		multi++
+		// The first pass reads the half-scale plane or the full one.
+		if full := 1280 * 720; d.searched[1] > full {
+			t.Errorf("seed %d: gozxing's finder search read %d pixels in %d passes, want at most one pass's (%d)", 7700+i, d.searched[1], d.passes, full)
+		}
+	}
+	if multi == 0 {
+		t.Fatal("no frame ran three passes or more: the test frames no longer exercise later passes")
+	}
+	t.Logf("%d of 8 frames ran three passes or more", multi)
 }
