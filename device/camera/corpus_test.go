@@ -155,3 +155,63 @@ func TestDecodeSHCSpecExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestScreenLinesEUDCCCorpus counts the grey levels the screen reads
+// along the lines that confirm its finder-like places (confirmLine's
+// columns, diagonals and the lines between them) on the EU DCC PNGs,
+// against the pixels of the planes it screens. Certificate PNGs are
+// clean: nearly every 1:1:3:1:1 run in a code's data has the contrast to
+// be confirmed along more lines, and a change that reads more lines per
+// place costs every PNG. f14abae read eight lines through each of them
+// (the between-lines check, meant for a camera's textures): 2.7 times
+// the CPU, unseen by TestDecodeEUDCCCorpusCheaply, which counts only the
+// decoder's grey samples. It took these PNGs' lines to 2.01 grey levels a
+// screened pixel; ff9a721, which skips those lines on images smaller than
+// a camera frame, to 0.71. The count does not depend on the machine, so
+// the test times nothing.
+func TestScreenLinesEUDCCCorpus(t *testing.T) {
+	dir := corpustest.Dir(t, "eu-dcc")
+	var files []string
+	for _, pattern := range []string{"*/png/*.png", "*/2DCode/png/*.png"} {
+		m, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no PNG files under %s", dir)
+	}
+	if testing.Short() || raceEnabled {
+		files = files[:len(files)/10]
+	}
+	// Grey levels read along confirming lines per pixel screened, over
+	// the corpus.
+	const most = 1.0
+	d := NewDecoder()
+	var lines, rows, screened int
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := decodeGray(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := d.Decode(img); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		lines += d.screen.lineSamples
+		rows += d.screen.rowSamples
+		screened += d.screen.planePixels
+	}
+	if screened == 0 {
+		t.Fatal("the screen read no plane")
+	}
+	per := float64(lines) / float64(screened)
+	t.Logf("%d PNGs: the screen read %d grey levels along its rows and %d along confirming lines, %.2f a pixel of the %d it screened", len(files), rows, lines, per, screened)
+	if per > most {
+		t.Errorf("the screen's confirming lines read %.2f grey levels a screened pixel (%d for %d pixels), want at most %.1f", per, lines, screened, most)
+	}
+}

@@ -142,6 +142,7 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	}
 	d.frameWork, d.passes, d.samples = frameBudget(pl), 0, 0
 	d.searched, d.fill.visited, d.fill.revisited = [2]int{}, 0, 0
+	d.screen.planePixels, d.screen.rowSamples, d.screen.lineSamples = 0, 0, 0
 	// Block statistics kept from the last frame are stale: a source
 	// reuses its buffers.
 	d.bin.forget()

@@ -77,6 +77,12 @@ type screenScratch struct {
 	busy     []busySpan
 	// small counts frames passed by finderHintSmall, for tests.
 	small int
+	// For tests, since the decoder's frame began: planePixels counts the
+	// pixels of the planes finderHint screened, rowSamples and
+	// lineSamples the grey levels the screen read along rows, and along
+	// the lines that confirm a place (confirmLine; three a point where it
+	// smooths across).
+	planePixels, rowSamples, lineSamples int
 }
 
 // screenHit is a place confirmed as finder-like.
@@ -95,8 +101,10 @@ func (s *screenScratch) finderHint(p plane) bool {
 	s.busy = s.busy[:0]
 	s.ms = 0
 	s.delta = max(screenMinDelta, screenSNR*noiseLevel(p, 8))
+	s.planePixels += p.w * p.h
 	for y := screenStep / 2; y < p.h; y += screenStep {
 		s.row = smooth121(s.row, p.pix[y*p.stride:y*p.stride+p.w])
+		s.rowSamples += p.w
 		if s.scanRow(p, s.row, 0, y) {
 			return true
 		}
@@ -191,6 +199,7 @@ func (s *screenScratch) finderHintSmall(p plane) bool {
 		for y := y0; y <= y1; y += screenSmallStep {
 			r := p.pix[y*p.stride+x0 : y*p.stride+x1]
 			s.row = smooth121(s.row, r)
+			s.rowSamples += len(r)
 			if s.scanRow(p, s.row, x0, y) {
 				s.small++
 				return true
@@ -417,6 +426,10 @@ func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark, weig
 			c = len(col)
 		}
 		col = append(col, v)
+	}
+	s.lineSamples += len(col)
+	if across {
+		s.lineSamples += 2 * len(col)
 	}
 	s.line = col
 	s.col = smooth121(s.col, col)
