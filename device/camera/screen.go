@@ -322,6 +322,12 @@ func (s *screenScratch) scanRow(p plane, row []byte, x0, y int) bool {
 		if s.maxTotal > 0 && total > s.maxTotal {
 			continue
 		}
+		if s.known(vec{float64(cx), float64(y)}, float64(total)) {
+			// A finder's core spans several of the rows read: addHit
+			// would take this place for the one an earlier row
+			// confirmed, so its lines need not be read again.
+			continue
+		}
 		if !s.confirmLine(p, cx, y, 0, 2, total, dark, true) {
 			continue
 		}
@@ -594,6 +600,19 @@ func quartile(hist []int, n int) int {
 		}
 	}
 	return 0
+}
+
+// known reports whether a place at c, total pixels across, is one the
+// screen kept already: within half a pattern's width of it and of about
+// its module size, the test by which addHit merges places.
+func (s *screenScratch) known(c vec, total float64) bool {
+	ms := total / 7
+	for _, h := range s.hits {
+		if h.c.sub(c).norm() < total/2 && h.ms < 2*ms && ms < 2*h.ms {
+			return true
+		}
+	}
+	return false
 }
 
 // addHit records a confirmed place of the given size (in pixels, across
