@@ -410,32 +410,12 @@ func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark, weig
 	if cap(s.line) < 2*reach+1 {
 		s.line = make([]byte, 2*reach+1)
 	}
-	col := s.line[:0]
-	c := 0
-	for i := -reach; i <= reach; i++ {
-		x2, y2 := 2*x+i*dx, 2*y+i*dy
-		v, ok := p.halfAt(x2, y2)
-		if !ok {
-			if i < 0 {
-				continue
-			}
-			break
-		}
-		if across {
-			a, okA := p.halfAt(x2-dy, y2+dx)
-			b, okB := p.halfAt(x2+dy, y2-dx)
-			if okA && okB {
-				v = byte((int(a) + 2*int(v) + int(b) + 2) >> 2)
-			}
-		}
-		if i == 0 {
-			c = len(col)
-		}
-		col = append(col, v)
-	}
-	s.lineSamples += len(col)
-	if across {
-		s.lineSamples += 2 * len(col)
+	var col []byte
+	var c int
+	if dx&1 == 0 && dy&1 == 0 {
+		col, c = s.pixelLine(p, x, y, dx/2, dy/2, reach, across)
+	} else {
+		col, c = s.halfLine(p, x, y, dx, dy, reach, across)
 	}
 	s.line = col
 	s.col = smooth121(s.col, col)
@@ -467,6 +447,117 @@ func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark, weig
 	vt := v[0] + v[1] + v[2] + v[3] + v[4]
 	return 4*vt >= total && 2*vt <= 5*total
 }
+
+// halfLine reads the line through (x, y) in direction (dx, dy), in half
+// pixels per step, reach steps each way, where it lies in the plane, with
+// plane.halfAt; across smooths each sample with [1 2 1]/4 across the line
+// where both neighbours lie in the plane. It returns the samples and the
+// index of (x, y) among them.
+func (s *screenScratch) halfLine(p plane, x, y, dx, dy, reach int, across bool) ([]byte, int) {
+	col := s.line[:0]
+	c := 0
+	for i := -reach; i <= reach; i++ {
+		x2, y2 := 2*x+i*dx, 2*y+i*dy
+		v, ok := p.halfAt(x2, y2)
+		if !ok {
+			if i < 0 {
+				continue
+			}
+			break
+		}
+		if across {
+			a, okA := p.halfAt(x2-dy, y2+dx)
+			b, okB := p.halfAt(x2+dy, y2-dx)
+			if okA && okB {
+				v = byte((int(a) + 2*int(v) + int(b) + 2) >> 2)
+			}
+		}
+		if i == 0 {
+			c = len(col)
+		}
+		col = append(col, v)
+	}
+	s.lineSamples += len(col)
+	if across {
+		s.lineSamples += 2 * len(col)
+	}
+	return col, c
+}
+
+// pixelLine is halfLine for a line through whole pixels, (a, b) pixels
+// per step (the column and the diagonals): it reads the plane's bytes
+// directly, over the steps it works out lie in the plane, with the same
+// result. The confirming lines are most of the screen's work on a clean
+// image, whose data holds many finder-like runs along its rows.
+func (s *screenScratch) pixelLine(p plane, x, y, a, b, reach int, across bool) ([]byte, int) {
+	lo, hi := stepRange(x, a, p.w, reach)
+	lo2, hi2 := stepRange(y, b, p.h, reach)
+	lo, hi = max(lo, lo2), min(hi, hi2)
+	if lo > 0 {
+		// (x, y) is off the plane and so is every later step:
+		// halfLine stops there.
+		hi = lo - 1
+	}
+	n := max(0, hi-lo+1)
+	col := s.line[:n]
+	c := 0
+	if lo <= 0 && 0 <= hi {
+		c = -lo
+	}
+	step := b*p.stride + a
+	i := (y+lo*b)*p.stride + x + lo*a
+	if !across {
+		for k := range col {
+			col[k] = p.pix[i]
+			i += step
+		}
+		s.lineSamples += n
+		return col, c
+	}
+	// The neighbours across, (-b, a) and (b, -a) pixels away.
+	off := a*p.stride - b
+	px, py := x+lo*a, y+lo*b
+	for k := range col {
+		v := p.pix[i]
+		if uint(px-b) < uint(p.w) && uint(py+a) < uint(p.h) && uint(px+b) < uint(p.w) && uint(py-a) < uint(p.h) {
+			v = byte((int(p.pix[i+off]) + 2*int(v) + int(p.pix[i-off]) + 2) >> 2)
+		}
+		col[k] = v
+		i += step
+		px += a
+		py += b
+	}
+	s.lineSamples += 3 * n
+	return col, c
+}
+
+// stepRange returns the steps i in [-reach, reach] for which x+i*a lies
+// in [0, n); lo > hi when there are none.
+func stepRange(x, a, n, reach int) (lo, hi int) {
+	switch {
+	case a == 0:
+		if x < 0 || x >= n {
+			return 1, 0
+		}
+		return -reach, reach
+	case a < 0:
+		lo, hi = stepRange(x, -a, n, reach)
+		return -hi, -lo
+	}
+	return max(-reach, ceilDiv(-x, a)), min(reach, floorDiv(n-1-x, a))
+}
+
+// floorDiv returns ⌊p/q⌋ for q > 0.
+func floorDiv(p, q int) int {
+	d := p / q
+	if p%q != 0 && p < 0 {
+		d--
+	}
+	return d
+}
+
+// ceilDiv returns ⌈p/q⌉ for q > 0.
+func ceilDiv(p, q int) int { return -floorDiv(-p, q) }
 
 // halfAt returns the grey level at (x2/2, y2/2), averaging the two or
 // four pixels around a point between pixels, and whether the point lies

@@ -221,3 +221,37 @@ func slantTestModules(rng *rand.Rand, n int) [][]bool {
 	}
 	return mods
 }
+
+// TestPixelLineMatchesHalfLine checks that pixelLine, which reads the
+// screen's whole-pixel lines (columns, diagonals) straight from the
+// plane, returns what halfLine returns through plane.halfAt, on a plane
+// with a stride wider than its width, for every direction it serves,
+// with and without smoothing across, at places near and beyond the
+// plane's edges.
+func TestPixelLineMatchesHalfLine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	const w, h, stride = 37, 29, 41
+	pix := make([]byte, h*stride)
+	for i := range pix {
+		pix[i] = byte(rng.IntN(256))
+	}
+	p := plane{pix: pix, w: w, h: h, stride: stride}
+	var s1, s2 screenScratch
+	for range 20000 {
+		x, y := rng.IntN(w+8)-4, rng.IntN(h+8)-4
+		d := [][2]int{{0, 2}, {2, 0}, {2, 2}, {2, -2}, {-2, 2}, {0, -2}}[rng.IntN(6)]
+		reach := 1 + rng.IntN(30)
+		across := rng.IntN(2) == 0
+		if cap(s1.line) < 2*reach+1 {
+			s1.line = make([]byte, 2*reach+1)
+			s2.line = make([]byte, 2*reach+1)
+		}
+		s1.lineSamples, s2.lineSamples = 0, 0
+		want, wc := s1.halfLine(p, x, y, d[0], d[1], reach, across)
+		got, gc := s2.pixelLine(p, x, y, d[0]/2, d[1]/2, reach, across)
+		if !bytes.Equal(got, want) || gc != wc || s1.lineSamples != s2.lineSamples {
+			t.Fatalf("(%d,%d) dir %v reach %d across %v: pixelLine %v at %d (%d samples), halfLine %v at %d (%d samples)",
+				x, y, d, reach, across, got, gc, s2.lineSamples, want, wc, s1.lineSamples)
+		}
+	}
+}
