@@ -46,7 +46,16 @@ func (m *Sign1) parseFast(body []byte) bool {
 		return false
 	}
 	var prot, unprot Header
-	own := bytes.Clone(body)
+	// The message keeps copies. A big payload (a status base: tens of
+	// megabytes) is copied once, into the Sig_structure that Verify
+	// hashes, instead of into a copy of the message and then again into
+	// the Sig_structure; the bytes before it are copied apart.
+	big := spans[2][1]-spans[2][0] >= sigInPlaceMin
+	own := body[:spans[2][0]]
+	if !big {
+		own = body
+	}
+	own = bytes.Clone(own)
 	span := func(i int) []byte { return own[spans[i][0]:spans[i][1]:spans[i][1]] }
 	if p := span(0); len(p) > 0 {
 		if !fastHeader(p, &prot) {
@@ -56,7 +65,14 @@ func (m *Sign1) parseFast(body []byte) bool {
 	if !fastHeader(span(1), &unprot) {
 		return false
 	}
-	*m = Sign1{RawProtected: span(0), Protected: prot, Unprotected: unprot, Payload: span(2), Signature: span(3)}
+	if !big {
+		*m = Sign1{RawProtected: span(0), Protected: prot, Unprotected: unprot, Payload: span(2), Signature: span(3)}
+		return true
+	}
+	payload := body[spans[2][0]:spans[2][1]]
+	tbs := appendSigStructure(make([]byte, 0, sigHeadMax+len(span(0))+len(payload)), span(0), payload)
+	*m = Sign1{RawProtected: span(0), Protected: prot, Unprotected: unprot,
+		Payload: tbs[len(tbs)-len(payload):], Signature: bytes.Clone(body[spans[3][0]:spans[3][1]]), tbs: tbs}
 	return true
 }
 

@@ -1,6 +1,7 @@
 package cose
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -22,6 +23,15 @@ func sameAsLib(t *testing.T, in []byte) bool {
 			t.Fatalf("parseFast refused the message but changed it: %+v", fast)
 		}
 		return false
+	}
+	if fast.tbs != nil {
+		// A big payload sits at the end of the Sig_structure Parse made;
+		// the library's parse makes none.
+		if n := len(fast.Payload); len(fast.tbs) <= n || &fast.tbs[len(fast.tbs)-n] != &fast.Payload[0] ||
+			!bytes.Equal(fast.tbs, appendSigStructure(nil, fast.RawProtected, fast.Payload)) {
+			t.Fatal("parseFast's Sig_structure is not the message's")
+		}
+		fast.tbs = nil
 	}
 	var lib Sign1
 	if err := lib.parseLib(body); err != nil {

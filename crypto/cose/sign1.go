@@ -56,7 +56,18 @@ type Sign1 struct {
 	Unprotected  Header
 	Payload      []byte
 	Signature    []byte
+	// tbs, for a big payload, is the Sig_structure that Parse copied the
+	// payload into: Payload is its tail (see sigStructure).
+	tbs []byte
 }
+
+// sigInPlaceMin is the payload size from which Parse copies the payload
+// into its Sig_structure; sigHeadMax bounds the Sig_structure's bytes
+// other than the protected header and the payload.
+const (
+	sigInPlaceMin = 64 << 10
+	sigHeadMax    = 2 + len("Signature1") + 5 + 1 + 5 // appendBytesHead writes at most 5 bytes
+)
 
 // KID returns the key id from the protected header, or from the
 // unprotected one when the protected header has none.
@@ -276,13 +287,17 @@ func (m *Sign1) AppendSigStructure(dst []byte) []byte {
 }
 
 func appendSigStructure(dst, protected, payload []byte) []byte {
+	return append(appendSigHead(dst, protected, len(payload)), payload...)
+}
+
+// appendSigHead appends the Sig_structure up to its payload of n bytes.
+func appendSigHead(dst, protected []byte, n int) []byte {
 	dst = append(dst, 0x84, 0x6a)
 	dst = append(dst, "Signature1"...)
 	dst = appendBytesHead(dst, len(protected))
 	dst = append(dst, protected...)
 	dst = append(dst, 0x40) // external_aad: empty byte string
-	dst = appendBytesHead(dst, len(payload))
-	return append(dst, payload...)
+	return appendBytesHead(dst, n)
 }
 
 // appendBytesHead appends the head of a CBOR byte string of length n.
@@ -308,8 +323,21 @@ func (m *Sign1) Verify(key crypto.PublicKey) error {
 		return fmt.Errorf("%w: no algorithm in the header", ErrAlgorithm)
 	}
 	var buf [512]byte
-	tbs := m.AppendSigStructure(buf[:0])
-	return VerifySignature(alg, key, tbs, m.Signature)
+	return VerifySignature(alg, key, m.sigStructure(buf[:0]), m.Signature)
+}
+
+// sigStructure returns the Sig_structure m signs: the one Parse made for
+// a big payload while Payload is still its tail and RawProtected still
+// gives its head (a caller may have changed either), else one appended
+// to dst.
+func (m *Sign1) sigStructure(dst []byte) []byte {
+	n := len(m.Payload)
+	if len(m.tbs) > n && n > 0 && &m.tbs[len(m.tbs)-n] == &m.Payload[0] {
+		if bytes.Equal(appendSigHead(dst, m.RawProtected, n), m.tbs[:len(m.tbs)-n]) {
+			return m.tbs
+		}
+	}
+	return appendSigStructure(dst, m.RawProtected, m.Payload)
 }
 
 // VerifySignature checks sig over msg with key under the COSE algorithm

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/fxamacker/cbor/v2"
@@ -51,6 +52,89 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBigPayloadCopiedOnce: a big payload (a status base) is copied once
+// by Parse and not again by Verify, which verifies what the message holds
+// even when the caller changed its payload or protected header.
+func TestBigPayloadCopiedOnce(t *testing.T) {
+	const size = 4 << 20
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	for name, k := range keys(t) {
+		t.Run(name, func(t *testing.T) {
+			msg, err := Sign(nil, k, []byte("kid"), payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameAsLib(t, msg) {
+				t.Fatal("a signed message with a big payload did not take the fast path")
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			m, err := Parse(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Verify(k.Public()); err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			runtime.ReadMemStats(&after)
+			// Before: one copy in Parse, one in Verify's Sig_structure.
+			if got := after.TotalAlloc - before.TotalAlloc; got > size+size/4 {
+				t.Errorf("Parse and Verify allocated %d bytes for a %d-byte payload, want one copy", got, size)
+			}
+			if !bytes.Equal(m.Payload, payload) {
+				t.Fatal("payload differs")
+			}
+			for i := range msg {
+				msg[i] = 0 // the message owns its bytes
+			}
+			if !bytes.Equal(m.Payload, payload) || m.Verify(k.Public()) != nil {
+				t.Fatal("the message changed with the bytes it was parsed from")
+			}
+			m.Payload[size/2] ^= 1
+			if err := m.Verify(k.Public()); !errors.Is(err, ErrSignature) {
+				t.Errorf("payload changed in place: got %v, want ErrSignature", err)
+			}
+			m.Payload[size/2] ^= 1
+			m.Payload = bytes.Clone(m.Payload) // no longer the Sig_structure's tail
+			if err := m.Verify(k.Public()); err != nil {
+				t.Errorf("payload replaced by an equal copy: %v", err)
+			}
+			m.Payload = m.Payload[:size-1]
+			if err := m.Verify(k.Public()); !errors.Is(err, ErrSignature) {
+				t.Errorf("payload shortened: got %v, want ErrSignature", err)
+			}
+			m2, err := Parse(mustSign(t, k, payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m2.Payload = m2.Payload[1:] // a tail of the Sig_structure still, but not the payload signed
+			if err := m2.Verify(k.Public()); !errors.Is(err, ErrSignature) {
+				t.Errorf("payload cut at its start: got %v, want ErrSignature", err)
+			}
+			m3, err := Parse(mustSign(t, k, payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m3.RawProtected = append(bytes.Clone(m3.RawProtected[:len(m3.RawProtected)-1]), 'X')
+			if err := m3.Verify(k.Public()); !errors.Is(err, ErrSignature) {
+				t.Errorf("protected header changed: got %v, want ErrSignature", err)
+			}
+		})
+	}
+}
+
+func mustSign(t *testing.T, k crypto.Signer, payload []byte) []byte {
+	t.Helper()
+	msg, err := Sign(nil, k, []byte("kid"), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
 }
 
 func TestVerifyWrongKeyType(t *testing.T) {
