@@ -18,10 +18,12 @@ const (
 
 // binarizer keeps scratch buffers between frames.
 type binarizer struct {
-	black  []int
-	thr    []int
-	colSum []uint16
-	row    *gozxing.BitArray
+	black []int
+	thr   []int
+	// colSums holds a block row's column sums of black points over the
+	// five block rows around it.
+	colSums []int
+	row     *gozxing.BitArray
 	// stats holds the block statistics of the planes binarised since
 	// forget, so that a plane binarised again with another dynamic range
 	// is not read again.
@@ -77,18 +79,7 @@ func (b *binarizer) statsOf(p plane, sw, sh int) *blockStats {
 		yo := min(by<<blockPower, maxY)
 		for bx := 0; bx < sw; bx++ {
 			xo := min(bx<<blockPower, maxX)
-			sum, lo, hi := 0, 255, 0
-			for yy := 0; yy < blockSize; yy++ {
-				o := (yo+yy)*p.stride + xo
-				// Written out: the loop over eight bytes cost more than
-				// the sums and comparisons.
-				r := (*[blockSize]byte)(p.pix[o : o+blockSize])
-				v0, v1, v2, v3 := int(r[0]), int(r[1]), int(r[2]), int(r[3])
-				v4, v5, v6, v7 := int(r[4]), int(r[5]), int(r[6]), int(r[7])
-				sum += v0 + v1 + v2 + v3 + v4 + v5 + v6 + v7
-				lo = min(lo, min(v0, v1, v2, v3), min(v4, v5, v6, v7))
-				hi = max(hi, max(v0, v1, v2, v3), max(v4, v5, v6, v7))
-			}
+			sum, lo, hi := blockStats8(p.pix[yo*p.stride+xo:], p.stride)
 			i := by*sw + bx
 			st.avg[i], st.lo[i], st.hi[i] = int32(sum>>(2*blockPower)), int32(lo), int32(hi)
 		}
@@ -96,6 +87,23 @@ func (b *binarizer) statsOf(p plane, sw, sh int) *blockStats {
 	st.pix, st.w, st.h = &p.pix[0], p.w, p.h
 	b.read += p.w * p.h
 	return st
+}
+
+// blockStats8 returns the sum, the darkest and the lightest level of
+// the 8×8 block whose top-left pixel is pix[0], rows stride apart. A
+// row's eight pixels are written out: the loop over them cost more than
+// the sums and comparisons.
+func blockStats8(pix []byte, stride int) (sum, lo, hi int) {
+	lo = 255
+	for y := 0; y < blockSize; y++ {
+		r := (*[blockSize]byte)(pix[y*stride : y*stride+blockSize])
+		v0, v1, v2, v3 := int(r[0]), int(r[1]), int(r[2]), int(r[3])
+		v4, v5, v6, v7 := int(r[4]), int(r[5]), int(r[6]), int(r[7])
+		sum += v0 + v1 + v2 + v3 + v4 + v5 + v6 + v7
+		lo = min(lo, min(v0, v1, v2, v3), min(v4, v5, v6, v7))
+		hi = max(hi, max(v0, v1, v2, v3), max(v4, v5, v6, v7))
+	}
+	return sum, lo, hi
 }
 
 // cost returns the work units binarising p takes: a pass over p for the
@@ -148,20 +156,26 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 	}
 	words := b.row.GetBitArray()
 	if cap(b.thr) < sw {
-		b.thr = make([]int, sw)
+		b.thr, b.colSums = make([]int, sw), make([]int, sw)
 	}
 	thr := b.thr[:sw]
 	for by := 0; by < sh; by++ {
 		yo := min(by<<blockPower, maxY)
 		top := min(max(by, 2), sh-3)
+		// The 5×5 neighbourhood's sum from the columns' sums over the
+		// five block rows, the window clamped at the edges.
+		cs := b.colSums[:sw]
+		r0, r1, r2 := bp[(top-2)*sw:][:sw], bp[(top-1)*sw:][:sw], bp[top*sw:][:sw]
+		r3, r4 := bp[(top+1)*sw:][:sw], bp[(top+2)*sw:][:sw]
+		for bx := range cs {
+			cs[bx] = r0[bx] + r1[bx] + r2[bx] + r3[bx] + r4[bx]
+		}
+		win := cs[0] + cs[1] + cs[2] + cs[3] + cs[4]
 		for bx := range thr {
-			left := min(max(bx, 2), sw-3)
-			sum := 0
-			for z := -2; z <= 2; z++ {
-				r := bp[(top+z)*sw:]
-				sum += r[left-2] + r[left-1] + r[left] + r[left+1] + r[left+2]
+			if left := bx - 2; left > 0 && bx+2 < sw {
+				win += cs[bx+2] - cs[left-1]
 			}
-			thr[bx] = sum / 25
+			thr[bx] = win / 25
 		}
 		for yy := 0; yy < blockSize; yy++ {
 			y := yo + yy
@@ -193,9 +207,7 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 // bit 48 or above 63), and lanesToBits interleaves the two nibbles.
 func darkBits(x uint64, t int) uint8 {
 	const (
-		lanes  = 0x00FF00FF00FF00FF
 		ninth  = 0x0100010001000100
-		ones   = 0x0001000100010001
 		gather = 1<<48 | 1<<33 | 1<<18 | 1<<3
 	)
 	tt := uint64(t+1) * ones
@@ -205,6 +217,13 @@ func darkBits(x uint64, t int) uint8 {
 	o := ((odd ^ ninth) >> 8 * gather) >> 48 & 0xF
 	return lanesToBits[e|o<<4]
 }
+
+// lanes masks the even bytes of a word into 16-bit lanes; ones has a 1
+// in each lane.
+const (
+	lanes = 0x00FF00FF00FF00FF
+	ones  = 0x0001000100010001
+)
 
 // lanesToBits[e|o<<4] interleaves the nibbles e (bits of bytes 0, 2, 4,
 // 6) and o (bytes 1, 3, 5, 7) into a byte's eight bits.
@@ -251,10 +270,20 @@ func downscale2(dst []byte, p plane) ([]byte, plane) {
 	}
 	dst = dst[:w*h]
 	for y := 0; y < h; y++ {
-		r0 := p.pix[2*y*p.stride:]
-		r1 := p.pix[(2*y+1)*p.stride:]
+		r0 := p.pix[2*y*p.stride:][:2*w]
+		r1 := p.pix[(2*y+1)*p.stride:][:2*w]
 		out := dst[y*w : (y+1)*w]
-		for x := range out {
+		// Four output pixels from eight bytes of each row at once: the
+		// pairs' sums in 16-bit lanes, rounded, halved twice, packed.
+		x := 0
+		for ; x+4 <= w; x += 4 {
+			a := binary.LittleEndian.Uint64(r0[2*x:])
+			b := binary.LittleEndian.Uint64(r1[2*x:])
+			s := a&lanes + a>>8&lanes + b&lanes + b>>8&lanes + 2*ones
+			s = s >> 2 & lanes
+			binary.LittleEndian.PutUint32(out[x:], uint32(s|s>>8)&0xFFFF|uint32((s|s>>8)>>16)&0xFFFF0000)
+		}
+		for ; x < w; x++ {
 			out[x] = byte((int(r0[2*x]) + int(r0[2*x+1]) + int(r1[2*x]) + int(r1[2*x+1]) + 2) >> 2)
 		}
 	}
@@ -269,28 +298,31 @@ func (b *binarizer) smooth3(dst []byte, p plane) ([]byte, plane) {
 		dst = make([]byte, w*h)
 	}
 	dst = dst[:w*h]
-	if cap(b.colSum) < w {
-		b.colSum = make([]uint16, w)
-	}
-	col := b.colSum[:w]
 	b.read += w * h
 	for y := 0; y < h; y++ {
 		r0 := p.pix[max(y-1, 0)*p.stride:][:w]
 		r1 := p.pix[y*p.stride:][:w]
 		r2 := p.pix[min(y+1, h-1)*p.stride:][:w]
-		for x := range col {
-			col[x] = uint16(r0[x]) + uint16(r1[x]) + uint16(r2[x])
-		}
-		out := dst[y*w : (y+1)*w]
+		out := dst[y*w:][:w]
+		col := func(x int) uint32 { return uint32(r0[x]) + uint32(r1[x]) + uint32(r2[x]) }
 		if w == 1 {
-			out[0] = byte((3*uint(col[0]) + 4) / 9)
+			out[0] = div9(3*col(0) + 4)
 			continue
 		}
-		out[0] = byte((2*uint(col[0]) + uint(col[1]) + 4) / 9)
-		for x := 1; x < w-1; x++ {
-			out[x] = byte((uint(col[x-1]) + uint(col[x]) + uint(col[x+1]) + 4) / 9)
+		// A window of three column sums slides along the row; the
+		// edge pixels count twice.
+		a, c := col(0), col(1)
+		out[0] = div9(2*a + c + 4)
+		for x := 1; x+1 < w; x++ {
+			n := uint32(r0[x+1]) + uint32(r1[x+1]) + uint32(r2[x+1])
+			out[x] = div9(a + c + n + 4)
+			a, c = c, n
 		}
-		out[w-1] = byte((uint(col[w-2]) + 2*uint(col[w-1]) + 4) / 9)
+		out[w-1] = div9(a + 2*c + 4)
 	}
 	return dst, plane{pix: dst, w: w, h: h, stride: w}
 }
+
+// div9 returns v/9 for v up to 9·255+4, by a multiply (exact in that
+// range: TestDiv9).
+func div9(v uint32) byte { return byte(v * 7282 >> 16) }

@@ -132,3 +132,91 @@ func TestDarkBits(t *testing.T) {
 		}
 	}
 }
+
+func TestDiv9(t *testing.T) {
+	for v := uint32(0); v <= 9*255+4; v++ {
+		if got := div9(v); uint32(got) != v/9 {
+			t.Fatalf("div9(%d) = %d, want %d", v, got, v/9)
+		}
+	}
+}
+
+// TestSmoothAndHalveMatchReference checks smooth3 and downscale2 against
+// their definitions (a 3×3 box mean with the edge rows and columns
+// repeated, a 2×2 box mean, both rounded) on odd and even sizes and a
+// stride wider than the plane.
+func TestSmoothAndHalveMatchReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var b binarizer
+	for _, sz := range [][2]int{{1, 1}, {1, 5}, {2, 3}, {7, 9}, {33, 17}, {640, 48}} {
+		w, h := sz[0], sz[1]
+		stride := w + 3
+		buf := make([]byte, stride*h)
+		for i := range buf {
+			buf[i] = byte(rng.IntN(256))
+		}
+		p := plane{pix: buf, w: w, h: h, stride: stride}
+		at := func(x, y int) int {
+			x, y = min(max(x, 0), w-1), min(max(y, 0), h-1)
+			return int(buf[y*stride+x])
+		}
+		_, sm := b.smooth3(nil, p)
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				sum := 0
+				for dy := -1; dy <= 1; dy++ {
+					for dx := -1; dx <= 1; dx++ {
+						sum += at(x+dx, y+dy)
+					}
+				}
+				if got := int(sm.pix[y*sm.stride+x]); got != (sum+4)/9 {
+					t.Fatalf("%dx%d: smoothed (%d, %d) = %d, want %d", w, h, x, y, got, (sum+4)/9)
+				}
+			}
+		}
+		_, hf := downscale2(nil, p)
+		if hf.w != w/2 || hf.h != h/2 {
+			t.Fatalf("%dx%d: halved to %dx%d", w, h, hf.w, hf.h)
+		}
+		for y := 0; y < hf.h; y++ {
+			for x := 0; x < hf.w; x++ {
+				want := (at(2*x, 2*y) + at(2*x+1, 2*y) + at(2*x, 2*y+1) + at(2*x+1, 2*y+1) + 2) / 4
+				if got := int(hf.pix[y*hf.stride+x]); got != want {
+					t.Fatalf("%dx%d: halved (%d, %d) = %d, want %d", w, h, x, y, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestBlockStats8 checks the lane-wise block statistics against a pixel
+// by pixel sum, minimum and maximum, on random blocks, flat ones and
+// ones holding 0 and 255.
+func TestBlockStats8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const stride = 13
+	pix := make([]byte, 7*stride+8)
+	for round := 0; round < 20000; round++ {
+		base, spread := rng.IntN(256), 1+rng.IntN(256)
+		for i := range pix {
+			switch rng.IntN(16) {
+			case 0:
+				pix[i] = 0
+			case 1:
+				pix[i] = 255
+			default:
+				pix[i] = byte(min(255, base+rng.IntN(spread)))
+			}
+		}
+		sum, lo, hi := 0, 255, 0
+		for y := 0; y < 8; y++ {
+			for _, v := range pix[y*stride : y*stride+8] {
+				sum += int(v)
+				lo, hi = min(lo, int(v)), max(hi, int(v))
+			}
+		}
+		if s, l, h := blockStats8(pix, stride); s != sum || l != lo || h != hi {
+			t.Fatalf("round %d: got sum %d, lo %d, hi %d; want %d, %d, %d", round, s, l, h, sum, lo, hi)
+		}
+	}
+}
