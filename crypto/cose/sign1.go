@@ -12,7 +12,6 @@ import (
 	"crypto/sha512"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 
 	"github.com/fxamacker/cbor/v2"
@@ -358,7 +357,7 @@ func VerifySignature(alg int64, key crypto.PublicKey, msg, sig []byte) error {
 		if !ok {
 			return fmt.Errorf("%w: ECDSA algorithm %d with a %T key", ErrAlgorithm, alg, key)
 		}
-		curve, h := ecParams(alg)
+		curve := ecCurve(alg)
 		if pub.Curve != curve {
 			return fmt.Errorf("%w: algorithm %d needs %s, the key is on %s",
 				ErrAlgorithm, alg, curve.Params().Name, pub.Curve.Params().Name)
@@ -367,9 +366,8 @@ func VerifySignature(alg int64, key crypto.PublicKey, msg, sig []byte) error {
 		if len(sig) != 2*size {
 			return fmt.Errorf("%w: ECDSA signature of %d bytes, want %d", ErrSignature, len(sig), 2*size)
 		}
-		h.Write(msg)
 		var sum [64]byte
-		return verifyECDSA(pub, h.Sum(sum[:0]), sig, size)
+		return verifyECDSA(pub, ecDigest(alg, msg, &sum), sig, size)
 	case AlgPS256:
 		digest := sha256.Sum256(msg)
 		return verifyPS256(key, &digest, sig)
@@ -456,14 +454,31 @@ func verifyPS256(key crypto.PublicKey, digest *[sha256.Size]byte, sig []byte) er
 	return nil
 }
 
-func ecParams(alg int64) (elliptic.Curve, hash.Hash) {
+func ecCurve(alg int64) elliptic.Curve {
 	switch alg {
 	case AlgES384:
-		return elliptic.P384(), sha512.New384()
+		return elliptic.P384()
 	case AlgES512:
-		return elliptic.P521(), sha512.New()
+		return elliptic.P521()
 	}
-	return elliptic.P256(), sha256.New()
+	return elliptic.P256()
+}
+
+// ecDigest returns msg's digest under the hash of an ECDSA algorithm, in
+// sum. It calls the hash functions, not a hash.Hash: msg passed to an
+// interface's Write would escape, and with it the stack buffer Verify
+// builds the Sig_structure in, a heap allocation per code verified.
+func ecDigest(alg int64, msg []byte, sum *[64]byte) []byte {
+	switch alg {
+	case AlgES384:
+		d := sha512.Sum384(msg)
+		return append(sum[:0], d[:]...)
+	case AlgES512:
+		d := sha512.Sum512(msg)
+		return append(sum[:0], d[:]...)
+	}
+	d := sha256.Sum256(msg)
+	return append(sum[:0], d[:]...)
 }
 
 // AlgFor returns the COSE algorithm for a signing key: EdDSA for Ed25519,
@@ -524,12 +539,12 @@ func SignRaw(rnd io.Reader, signer crypto.Signer, alg int64, msg []byte) ([]byte
 		if !ok {
 			return nil, fmt.Errorf("%w: ECDSA signing needs an *ecdsa.PrivateKey", ErrAlgorithm)
 		}
-		curve, h := ecParams(alg)
+		curve := ecCurve(alg)
 		if priv.Curve != curve {
 			return nil, fmt.Errorf("%w: algorithm %d with a key on %s", ErrAlgorithm, alg, priv.Curve.Params().Name)
 		}
-		h.Write(msg)
-		r, s, err := ecdsa.Sign(rnd, priv, h.Sum(nil))
+		var sum [64]byte
+		r, s, err := ecdsa.Sign(rnd, priv, ecDigest(alg, msg, &sum))
 		if err != nil {
 			return nil, fmt.Errorf("cose: sign: %w", err)
 		}
