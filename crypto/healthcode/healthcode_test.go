@@ -476,3 +476,22 @@ func TestStepOf(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyWithoutGarbage: verifying a decoded paper code allocates the
+// credential it returns and nothing else; it runs for every code shown at
+// the gate.
+func TestVerifyWithoutGarbage(t *testing.T) {
+	f := newFixture(t, "HB-WH", edKey("issuer ZJ"))
+	u, err := Decode(f.issue(t, Claims{Index: 1, Colour: credential.ColourGreen}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := VerifyOptions{Now: testClock.Add(20 * time.Second)}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := u.Verify(f.store, opts); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 1 {
+		t.Errorf("Verify made %v allocations, want 1 (the credential)", n)
+	}
+}

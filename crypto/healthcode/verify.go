@@ -102,7 +102,8 @@ func (u *Unverified) Verify(store *trust.Store, opts VerifyOptions) (*credential
 		Rolling:     u.rolling,
 		Paper:       c.holder == nil,
 	}
-	cred.Fingerprint = sha256.Sum256(u.msg.AppendSigStructure(nil))
+	var tbs [512]byte // a code's Sig_structure fits: no garbage per passage
+	cred.Fingerprint = sha256.Sum256(u.msg.AppendSigStructure(tbs[:0]))
 	if u.rolling {
 		cred.Presented = stepTime(u.step)
 		cred.PresentedUntil = cred.Presented.Add(Step + tol)
