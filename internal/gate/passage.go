@@ -46,7 +46,10 @@ func (g *Gate) run(ctx context.Context, l *lane, payload []byte, source string, 
 			if reject = credential.ReasonOf(err); reject == "" {
 				reject = credential.ReasonBadStructure
 			}
-			if errors.As(err, &rej) {
+			// AsType, not As: As's target, &rej, would move rej to the
+			// heap on every passage.
+			if r, ok := errors.AsType[*credential.Rejection](err); ok {
+				rej = r
 				// The detail names what failed, never the holder.
 				g.logger.Info("code refused", "lane", l.cfg.Name, "reason", rej.Reason, "detail", rej.Detail)
 			}
