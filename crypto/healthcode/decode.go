@@ -58,15 +58,42 @@ func reject(reason credential.Reason, format string, args ...any) *credential.Re
 // decompression stops at credential.MaxInflated. Errors are
 // *credential.Rejection values.
 func Decode(text string) (*Unverified, error) {
-	if len(text) > credential.MaxPayload {
-		return nil, reject(credential.ReasonTooLarge, "decode: %d characters, at most %d", len(text), credential.MaxPayload)
-	}
-	if !strings.HasPrefix(text, Prefix) {
-		return nil, reject(credential.ReasonUnknownFormat, "decode: no %q prefix", Prefix)
+	if err := checkText(len(text), strings.HasPrefix(text, Prefix)); err != nil {
+		return nil, err
 	}
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
 	s.text = append(s.text[:0], text[len(Prefix):]...)
+	return s.decode()
+}
+
+// DecodeBytes is Decode for a payload as the scanner or camera gives it:
+// the gate need not copy it into a string first.
+func DecodeBytes(payload []byte) (*Unverified, error) {
+	if err := checkText(len(payload), bytes.HasPrefix(payload, prefixBytes)); err != nil {
+		return nil, err
+	}
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	s.text = append(s.text[:0], payload[len(Prefix):]...)
+	return s.decode()
+}
+
+var prefixBytes = []byte(Prefix)
+
+// checkText checks a payload's length and prefix before any decoding.
+func checkText(n int, prefixed bool) error {
+	if n > credential.MaxPayload {
+		return reject(credential.ReasonTooLarge, "decode: %d characters, at most %d", n, credential.MaxPayload)
+	}
+	if !prefixed {
+		return reject(credential.ReasonUnknownFormat, "decode: no %q prefix", Prefix)
+	}
+	return nil
+}
+
+// decode decodes the base45 text after the prefix, in s.text.
+func (s *scratch) decode() (*Unverified, error) {
 	var err error
 	s.b45, err = base45.AppendDecode(s.b45[:0], s.text)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,16 @@ func FuzzDecode(f *testing.F) {
 	st := fuzzStore(f)
 	f.Fuzz(func(t *testing.T, text string) {
 		u, err := Decode(text)
+		// DecodeBytes, the gate's path, reads the bytes as Decode reads
+		// the text.
+		ub, berr := DecodeBytes([]byte(text))
+		if err != nil || berr != nil {
+			if err == nil || berr == nil || err.Error() != berr.Error() {
+				t.Fatalf("Decode: %v; DecodeBytes: %v", err, berr)
+			}
+		} else if !reflect.DeepEqual(u, ub) {
+			t.Fatal("Decode and DecodeBytes disagree")
+		}
 		if err != nil {
 			if credential.ReasonOf(err) == "" {
 				t.Fatalf("Decode: untyped error %v", err)

@@ -16,7 +16,11 @@ var prefixJWS = []byte("eyJ")
 func (v *Verifier) verify(f credential.Format, payload []byte, opts Options) (*credential.Credential, error) {
 	switch f {
 	case credential.FormatNative:
-		return healthcode.Verify(string(payload), v.store, healthcode.VerifyOptions{Now: opts.Now, Tolerance: opts.Tolerance})
+		u, err := healthcode.DecodeBytes(payload)
+		if err != nil {
+			return nil, err
+		}
+		return u.Verify(v.store, healthcode.VerifyOptions{Now: opts.Now, Tolerance: opts.Tolerance})
 	case credential.FormatDCC:
 		return v.dcc.Verify(payload, dcc.Options{Now: opts.Now, Tolerance: opts.Tolerance, SkipSchema: opts.SkipSchema})
 	case credential.FormatSHC:
