@@ -228,6 +228,7 @@ func (g *Gate) SetState(s *State) {
 		s.Site = DefaultSiteSettings(Custom)
 	}
 	s.vers = s.makeVersions()
+	s.fresh = new(freshCache)
 	g.state.Store(s)
 }
 

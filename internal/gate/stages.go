@@ -99,7 +99,9 @@ type Input struct {
 	Temperature passage.Temperature
 	// ClockTrusted says whether Now can be trusted.
 	ClockTrusted bool
-	// Bundles is the freshness of each kind of bundle at Now.
+	// Bundles is the freshness of each kind of bundle at Now. The gate
+	// shares one map between passages while it holds: read it, do not
+	// change it.
 	Bundles map[trust.Kind]trust.Freshness
 	// Enrolled is false on a terminal with no pinned root or no trust.
 	Enrolled bool

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"maps"
+	"sync/atomic"
 	"time"
 
 	"sentinel/crypto/trust"
@@ -67,16 +68,62 @@ type State struct {
 	// vers is versions(), made once by SetState: the journal passages
 	// decided under this State share it and never change it.
 	vers map[string]uint64
+	// fresh caches freshness, set by SetState (nil: not cached).
+	fresh *freshCache
+}
+
+// freshCache holds the last freshness map with the span of times over
+// which it holds: no bundle's FreshUntil or GraceUntil lies inside it.
+type freshCache struct {
+	last atomic.Pointer[freshSpan]
+}
+
+type freshSpan struct {
+	m      map[trust.Kind]trust.Freshness
+	lo, hi time.Time // the map holds for lo ≤ now < hi; zero: unbounded
+}
+
+func (f *freshSpan) holds(now time.Time) bool {
+	return (f.lo.IsZero() || !now.Before(f.lo)) && (f.hi.IsZero() || now.Before(f.hi))
 }
 
 // freshness returns every kind's freshness at now, the status base's
-// judged on the status list as a whole (StatusList).
+// judged on the status list as a whole (StatusList). Passages share the
+// map while no bundle's freshness changes (a map per passage was two
+// allocations at the gate): do not change it.
 func (s *State) freshness(now time.Time) map[trust.Kind]trust.Freshness {
-	m := make(map[trust.Kind]trust.Freshness, len(trust.Kinds()))
-	for _, k := range trust.Kinds() {
-		m[k] = s.Bundles[k].Freshness(now)
+	if s.fresh != nil {
+		if f := s.fresh.last.Load(); f != nil && f.holds(now) {
+			return f.m
+		}
 	}
-	m[trust.KindStatusBase] = s.StatusList().Freshness(now)
+	m := make(map[trust.Kind]trust.Freshness, len(trust.Kinds()))
+	f := &freshSpan{m: m}
+	// Freshness changes only where now passes a FreshUntil or a
+	// GraceUntil (BundleState.Freshness compares now.Before with each):
+	// the map holds from the latest of them at or before now to the
+	// first after it.
+	see := func(b BundleState) trust.Freshness {
+		if b.Version != 0 {
+			for _, t := range []time.Time{b.FreshUntil, b.GraceUntil} {
+				if now.Before(t) {
+					if f.hi.IsZero() || t.Before(f.hi) {
+						f.hi = t
+					}
+				} else if f.lo.IsZero() || t.After(f.lo) {
+					f.lo = t
+				}
+			}
+		}
+		return b.Freshness(now)
+	}
+	for _, k := range trust.Kinds() {
+		m[k] = see(s.Bundles[k])
+	}
+	m[trust.KindStatusBase] = see(s.StatusList())
+	if s.fresh != nil {
+		s.fresh.last.Store(f)
+	}
 	return m
 }
 

@@ -1,0 +1,61 @@
+package gate
+
+import (
+	"maps"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"sentinel/crypto/trust"
+)
+
+// TestFreshnessShared: the freshness map passages share is, at every
+// time, the map made afresh, whatever order the clock visits the times
+// in (it may step back), across every kind's FreshUntil and GraceUntil
+// and the status list's, which a delta extends; and a passage that finds
+// it allocates nothing.
+func TestFreshnessShared(t *testing.T) {
+	bundles := map[trust.Kind]BundleState{}
+	for i, k := range trust.Kinds() {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		bundles[k] = BundleState{Version: uint64(1 + i), IssuedAt: at, FreshUntil: at.Add(time.Duration(24+i) * time.Hour), GraceUntil: at.Add(time.Duration(72-i) * time.Hour)}
+	}
+	// A later delta keeps the status list fresh past the base's times.
+	base := bundles[trust.KindStatusBase]
+	bundles[trust.KindStatusDelta] = BundleState{Version: base.Version + 10, IssuedAt: base.IssuedAt.Add(30 * time.Hour),
+		FreshUntil: base.IssuedAt.Add(54 * time.Hour), GraceUntil: base.IssuedAt.Add(100 * time.Hour)}
+	delete(bundles, trust.KindConfig) // one kind not installed: blocked
+	shared := &State{Bundles: bundles, fresh: new(freshCache)}
+	fresh := &State{Bundles: bundles}
+	r := rand.New(rand.NewPCG(14, 14))
+	seen := map[trust.Freshness]bool{}
+	for range 5000 {
+		now := t0.Add(time.Duration(r.Int64N(int64(120*time.Hour/time.Second))-3600) * time.Second)
+		if r.IntN(4) == 0 {
+			// Exactly at a boundary, and a moment before it.
+			b := bundles[trust.Kinds()[r.IntN(len(trust.Kinds()))]]
+			now = b.FreshUntil
+			if r.IntN(2) == 0 {
+				now = b.GraceUntil
+			}
+			if r.IntN(2) == 0 {
+				now = now.Add(-time.Nanosecond)
+			}
+		}
+		got, want := shared.freshness(now), fresh.freshness(now)
+		if !maps.Equal(got, want) {
+			t.Fatalf("at %v: got %v, want %v", now, got, want)
+		}
+		for _, f := range want {
+			seen[f] = true
+		}
+	}
+	if len(seen) != 4 {
+		t.Fatalf("saw only %v: the test misses a freshness", seen)
+	}
+	now := t0.Add(2 * time.Hour)
+	shared.freshness(now)
+	if n := testing.AllocsPerRun(100, func() { shared.freshness(now) }); n != 0 {
+		t.Errorf("freshness at an unchanged time: %v allocations, want 0", n)
+	}
+}
