@@ -18,6 +18,7 @@
 // Everything the terminal keeps lives under the data directory:
 //
 //	journal.db               the passage journal (sync/journal)
+//	journal.db.wal, .wal2    its two write-ahead logs, written in turn
 //	trust/root.pub           the pinned operator root (enrolment, sentinelctl)
 //	device/key.pem, cert.pem the terminal's identity from enrolment (cert.pem
 //	device/ca.pem            renewed by sync), and the CA of the centre's certificate

@@ -158,21 +158,36 @@ func crashRounds(t *testing.T, checkpointEvery int) {
 		}
 		res := mustVerify(t, r)
 		if checkpointEvery > 0 {
-			// Where the kill left the log: records only there (killed
+			// Where the kill left the logs: records only there (killed
 			// amid appends or during the checkpoint's bbolt commit), or
 			// records there that bbolt holds too (killed between the
-			// checkpoint's commit and the log's reset).
-			c, err := readWAL(walPath(path))
+			// checkpoint's commit and the log's reset); and whether
+			// records bbolt lacks were in both logs (killed after the
+			// appends moved to the other log, before the checkpointer
+			// emptied the first).
+			cs, err := readLogs(path)
 			if err != nil {
-				t.Fatalf("round %d: read the log: %v", round, err)
+				t.Fatalf("round %d: read the logs: %v", round, err)
 			}
-			inLog := 0
-			for _, f := range c.frames {
-				if f.kind == frameRecord {
+			inLog, logsPending := 0, 0
+			for _, c := range cs {
+				n := 0
+				for _, f := range c.frames {
+					if f.kind != frameRecord {
+						continue
+					}
 					inLog++
+					if d, err := DecodeRecord(f.data); err == nil && len(r.recs) > 0 && d.Seq >= r.recs[0].seq {
+						n++
+					}
+				}
+				if n > 0 {
+					logsPending++
 				}
 			}
 			switch {
+			case logsPending == 2:
+				killedAt["records bbolt lacks in both logs (after a switch)"]++
 			case inLog > len(r.recs):
 				killedAt["log holds records bbolt has (checkpoint not finished)"]++
 			case len(r.recs) > 0:

@@ -58,17 +58,17 @@
 //
 // # Durability
 //
-// Append returns only after the record is on disk: written to the
-// journal's write-ahead log (journal.db.wal beside journal.db) and synced
-// with fdatasync. Appends from concurrent lanes share one write and one
-// fdatasync (group commit): a small committer goroutine takes everything
-// queued, writes it to the log at once and wakes every waiter. When the
-// write or the sync fails (disk full, I/O error) Append returns an
-// *UnavailableError: the gate must stay shut and the guard switch to the
-// manual procedure.
+// Append returns only after the record is on disk: written to one of the
+// journal's two write-ahead logs (journal.db.wal and journal.db.wal2
+// beside journal.db) and synced with fdatasync. Appends from concurrent
+// lanes share one write and one fdatasync (group commit): a small
+// committer goroutine takes everything queued, writes it to the log at
+// once and wakes every waiter. When the write or the sync fails (disk
+// full, I/O error) Append returns an *UnavailableError: the gate must
+// stay shut and the guard switch to the manual procedure.
 //
 // A bbolt commit syncs twice (its data pages, then its meta page), which
-// made a passage cost two fdatasyncs; the log makes it one. The log is
+// made a passage cost two fdatasyncs; the log makes it one. Each log is
 //
 //	header (64 bytes): "SNTLWAL1" ‖ epoch (16) ‖ salt (8) ‖
 //	                   CRC-32C of those 32 bytes (4, little-endian) ‖ zeros
@@ -77,57 +77,77 @@
 //
 // where data is the record's stored bytes (exactly what bbolt will hold)
 // or a data key entry's stored form (written before the first record
-// sealed under it). The file is written ahead with zeros (2 MiB, more
-// when needed), so an append overwrites written blocks and fdatasync has
-// no file system metadata to commit.
+// sealed under it, in the same write). Both files are written ahead with
+// zeros at Open (2 MiB each, more only when a log must grow past that),
+// so an append overwrites written blocks and fdatasync has no file
+// system metadata to commit.
 //
-// A checkpoint moves the log's records and data keys into bbolt in one
-// transaction: when the log holds Options.CheckpointEvery records (512 by
-// default) or 1 MiB of records that bbolt does not hold yet, after 250 ms
-// without passages, before Ack and SetBranch, and at Close. It runs off the append path, in a goroutine of
-// its own (or Ack's and SetBranch's): appends go on into the log while
-// bbolt commits, and the checkpoint takes only the records that were in
-// the log when it began.
-// The log starts a new generation only when bbolt's commits hold every
-// record and data key in it: the committer checks that before each
-// append, and then writes a new random salt in the header and appends
-// from its start again. The frames of earlier generations still in the
-// file no longer check under the new salt. The header needs no sync of its
-// own: the next append's fdatasync carries it, and a crash before that
-// leaves the old header, whose frames bbolt holds already. When passages
-// never pause long enough for the checkpointer to catch up (under a
-// steady stream some passage is always in the log that the last
-// checkpoint did not take), the log grows until it holds 8 MiB; then the
-// committer waits for the checkpoint in progress, moves the rest itself
-// and starts the log anew (appends wait for that one commit).
+// A checkpoint moves the logs' records and data keys into bbolt in one
+// transaction: when the logs hold Options.CheckpointEvery records (512 by
+// default) or 512 KiB of records that bbolt does not hold yet, after
+// 250 ms without passages, before Ack and SetBranch, and at Close. It
+// runs off the append path, in a goroutine of its own (or Ack's and
+// SetBranch's): appends go on into the log while bbolt commits, and the
+// checkpoint takes only the records that were in the logs when it began.
 //
-// Open replays the log: frames are read up to the first that is not whole
-// (a zero length, a length past the file or MaxRecordSize, an unknown
-// kind, a checksum that fails); what follows is a torn last append, whose
-// passage was never acknowledged, or an older generation, and is cut.
-// Records bbolt holds are skipped; the others must continue bbolt's hash
-// chain (next seq, previous hash, same epoch) and are committed to bbolt
-// before the log starts anew. So every acknowledged append survives a
-// crash at any moment: amid an append it was not acknowledged; after its
-// fdatasync it is in the log; during a checkpoint bbolt's commit either
-// happened (the log's copy is skipped) or not (the log's copy is
-// replayed); after the checkpoint bbolt holds it. A log that is damaged
-// otherwise (its header does not check, a record does not chain on, it
-// is of another epoch) means the chain cannot be proven: the journal file
-// and its log are moved aside together (journal.db.corrupt-TIME and
-// journal.db.corrupt-TIME.wal) and a new epoch starts, with the corrupt
-// alarm, as for a damaged journal file; SalvageMovedAside salvages both,
-// since the log holds records' stored bytes as they are. The SIGKILL
-// crash tests (TestCrash, and TestCrashCheckpoint with a checkpoint every
-// two records) check that every passage whose gate opened survives and
-// that the chain verifies.
+// A log starts a new generation by writing a new random salt in its
+// header and appending from its start again: the frames of earlier
+// generations still in the file no longer check under the new salt. A
+// log is started anew only when bbolt's commits hold every record and
+// data key in it. The header needs no sync of its own: the next append to
+// that log syncs it with the frames, and a crash before that leaves the
+// old header, whose frames bbolt holds already. The committer starts the
+// log it appends to anew when bbolt holds everything in it (passages
+// paused). Under a steady stream of passages that never happens (some
+// passage is always in the log that the last checkpoint did not take), so
+// the two logs take turns: when the log appended to holds
+// 2×CheckpointEvery records or 1 MiB, and bbolt holds every record of the
+// other one, the committer starts the other anew and appends there from
+// then on; the checkpoints due meanwhile empty the first into bbolt long
+// before the second is full. Only when bbolt cannot keep up (its commits
+// fail, or take longer than filling a log) does the log appended to grow,
+// to 8 MiB; then the committer waits for the checkpoint in progress,
+// moves the rest itself and starts both logs anew (appends wait for that
+// one commit). Appends never move away from a log with a failed append
+// in it (its frames stay in the file under its salt until the next
+// append overwrites them, and the other log's next records take their
+// seqs again).
+//
+// Open replays the logs: in each, frames are read up to the first that is
+// not whole (a zero length, a length past the file or MaxRecordSize, an
+// unknown kind, a checksum that fails); what follows is a torn last
+// append, whose passage was never acknowledged, or an older generation,
+// and is cut. The older log comes first, the one whose first record has
+// the lower seq (a log is only started anew once bbolt holds all of it,
+// so a log left from before the other's generation holds only records
+// bbolt has). Records bbolt holds are skipped; the others must continue
+// bbolt's hash chain (next seq, previous hash, same epoch) across both
+// logs and are committed to bbolt before the logs start anew. So every
+// acknowledged append survives a crash at any moment: amid an append it
+// was not acknowledged; after its fdatasync it is in a log; when the
+// appends moved to the other log, the first keeps its records until
+// bbolt holds them; during a checkpoint bbolt's commit either happened
+// (the log's copy is skipped) or not (the log's copy is replayed); after
+// the checkpoint bbolt holds it. A log that is damaged otherwise (its
+// header does not check, a record does not chain on, it is of another
+// epoch) means the chain cannot be proven: the journal file and its logs
+// are moved aside together (journal.db.corrupt-TIME and its .wal and
+// .wal2) and a new epoch starts, with the corrupt alarm, as for a damaged
+// journal file; SalvageMovedAside salvages all three, since the logs hold
+// records' stored bytes as they are. The SIGKILL crash tests (TestCrash,
+// and TestCrashCheckpoint with a checkpoint every two records and so a
+// switch of logs every four) check that every passage whose gate opened
+// survives and that the chain verifies.
 //
 // Readers see a passage as soon as its Append returned: Range, Tail, Keys
-// and Verify read bbolt and then the records still only in the log, and
-// Reader (sentinelctl) reads the log file beside the journal too. When a
-// checkpoint fails (its bbolt commit), the records stay durable in the log
-// and readable, the commit alarm is raised, passages keep being recorded,
-// and the next checkpoint tries again.
+// and Verify read bbolt and then the records still only in the logs, and
+// Reader (sentinelctl) reads the log files beside the journal too, before
+// bbolt. It reads one log again after the other until one did not start
+// anew in between, so that appends moving from one log to the other
+// between its reads leave no gap. When a checkpoint fails (its bbolt
+// commit), the records stay durable in the logs and readable, the commit
+// alarm is raised, passages keep being recorded, and the next checkpoint
+// tries again.
 //
 // # Retention
 //

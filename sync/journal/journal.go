@@ -114,11 +114,12 @@ type Journal struct {
 	retention atomic.Int64
 
 	// Owned by the committer goroutine.
-	seq  Seq
-	last Hash
-	key  *dataKey
-	wal  *wal
-	buf  []byte
+	seq   Seq
+	last  Hash
+	key   *dataKey
+	wal   *wal // the log appended to
+	spare *wal // the other log, appended to once this one is full and bbolt holds all of that one
+	buf   []byte
 
 	// cmu is held by whoever appends to the log or starts a new
 	// generation of it: the committer, and flush (a mutex rather than a
@@ -133,6 +134,11 @@ type Journal struct {
 	ckptKick    chan struct{}
 	ckptIdle    atomic.Bool // the kick is the idle one: move what the log holds, however little
 	ckptFailing atomic.Bool // the last checkpoint failed; cleared when one succeeds
+
+	// Counts, for the tests: switches of the appends to the other log,
+	// and appends that waited for a checkpoint because the log was full.
+	switches atomic.Int64
+	waits    atomic.Int64
 
 	// The log's records and data keys that bbolt does not hold yet, in
 	// order, and the records' bytes; the committer appends and the
@@ -201,11 +207,14 @@ func Open(path string, opts Options) (*Journal, error) {
 		err error
 	)
 	if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
-		// A log without its journal file continues no chain here: keep
-		// it aside for salvage.
-		if _, lerr := os.Stat(walPath(path)); lerr == nil {
-			if _, err := moveLogAside(path, now); err != nil {
-				return nil, fmt.Errorf("open journal %s: %w", path, err)
+		// Logs without their journal file continue no chain here: keep
+		// them aside for salvage.
+		for _, p := range walPaths(path) {
+			if _, lerr := os.Stat(p); lerr == nil {
+				if err := moveLogAside(path, now); err != nil {
+					return nil, fmt.Errorf("open journal %s: %w", path, err)
+				}
+				break
 			}
 		}
 		db, st, err = createDB(path, opts.Timeout, now, "", "", &j.file)
@@ -226,15 +235,17 @@ func Open(path string, opts Options) (*Journal, error) {
 			if merr != nil {
 				return nil, fmt.Errorf("open journal %s: %v; %w", path, err, merr)
 			}
-			// The log goes with it: its records continue that file's
+			// The logs go with it: their records continue that file's
 			// chain, and salvage reads them from there.
-			if merr := os.Rename(walPath(path), moved+walSuffix); merr != nil && !errors.Is(merr, fs.ErrNotExist) {
-				return nil, fmt.Errorf("open journal %s: %v; move its log aside: %w", path, err, merr)
+			for _, sfx := range walSuffixes {
+				if merr := os.Rename(path+sfx, moved+sfx); merr != nil && !errors.Is(merr, fs.ErrNotExist) {
+					return nil, fmt.Errorf("open journal %s: %v; move its log aside: %w", path, err, merr)
+				}
 			}
 			db, st, err = createDB(path, opts.Timeout, now, moved, err.Error(), &j.file)
 			if err == nil {
 				j.raise(Alarm{Kind: AlarmCorrupt, At: now, MovedTo: moved,
-					Message: fmt.Sprintf("journal could not be used (%v): moved aside to %s, new epoch %s started; keep that file (and its log, if any, %s): the passages still readable in them are salvaged for the centre (SalvageMovedAside), and the files deleted once the centre has them and the retention has passed (PurgeMovedAside)", ce, moved, st.epoch, moved+walSuffix)})
+					Message: fmt.Sprintf("journal could not be used (%v): moved aside to %s, new epoch %s started; keep that file (and its logs, if any, %s and %s): the passages still readable in them are salvaged for the centre (SalvageMovedAside), and the files deleted once the centre has them and the retention has passed (PurgeMovedAside)", ce, moved, st.epoch, moved+walSuffix, moved+wal2Suffix)})
 			}
 		}
 	}
@@ -244,7 +255,7 @@ func Open(path string, opts Options) (*Journal, error) {
 	if j.db != db { // created, not replayed
 		j.db, j.epoch, j.seq, j.last = db, st.epoch, st.seq, st.last
 	}
-	if j.wal, err = startWAL(walPath(path), j.epoch); err != nil {
+	if j.wal, j.spare, err = startWALs(path, j.epoch); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
@@ -331,11 +342,14 @@ var requests = sync.Pool{New: func() any { return &request{done: make(chan error
 
 // commitLoop is the committer: it takes everything queued, appends it to
 // the log with one write and one fdatasync and wakes every waiter. It
-// wakes the checkpointer when the log holds enough records or bytes and
-// when it has been quiet for walIdle, and starts a new generation of the
-// log once bbolt holds everything in it. Only when the log has grown to
-// walMaxBytes, because the checkpointer could not catch up with a
-// sustained stream of passages, does it wait for a checkpoint itself.
+// wakes the checkpointer when the logs hold enough records or bytes that
+// bbolt lacks and when it has been quiet for walIdle. It starts a new
+// generation of the log once bbolt holds everything in it, and moves the
+// appends to the other log when this one is full and bbolt holds all of
+// that one (see switchLog). Only when the log has grown to walMaxBytes,
+// because the checkpointer could not empty the other log in time (its
+// commits fail or take longer than filling a log), does it wait for a
+// checkpoint itself.
 func (j *Journal) commitLoop() {
 	defer j.wg.Done()
 	batch := make([]*request, 0, j.opts.MaxBatch)
@@ -348,9 +362,11 @@ func (j *Journal) commitLoop() {
 			batch = j.fill(append(batch[:0], r))
 			j.cmu.Lock()
 			j.renewLog()
+			j.switchLog()
 			j.commit(batch)
 			clear(batch)
 			if j.wal.off >= int64(walMaxBytes) {
+				j.waits.Add(1)
 				j.checkpointLocked()
 			}
 			n, due := j.checkpointDue()
@@ -387,14 +403,14 @@ func (j *Journal) kick() {
 	}
 }
 
-// checkpointDue returns how many records the log holds that bbolt does
+// checkpointDue returns how many records the logs hold that bbolt does
 // not, and whether they are enough for a checkpoint: CheckpointEvery
 // records or walCheckpointBytes of them. It counts what bbolt lacks, not
-// how far the log reaches: under a steady stream of passages the log
-// rarely starts anew (some passage is always in it that the last
-// checkpoint did not take), and a checkpoint after every append, of the
-// one or two records it added, would keep bbolt committing, two
-// fdatasyncs each time, beside every append.
+// how far the log reaches: under a steady stream of passages some
+// passage is always in the log that the last checkpoint did not take,
+// and a checkpoint after every append, of the one or two records it
+// added, would keep bbolt committing, two fdatasyncs each time, beside
+// every append.
 func (j *Journal) checkpointDue() (int, bool) {
 	j.pmu.RLock()
 	defer j.pmu.RUnlock()
@@ -438,8 +454,47 @@ func (j *Journal) renewLog() {
 	if err := j.wal.reset(); err != nil {
 		// The next append writes at the old offset under the old salt:
 		// nothing is lost, the log only does not start anew.
-		j.raise(Alarm{Kind: AlarmCommit, At: j.opts.Now(), Message: fmt.Sprintf("the journal's log %s could not start anew (%v)", walPath(j.path), err)})
+		j.raise(Alarm{Kind: AlarmCommit, At: j.opts.Now(), Message: fmt.Sprintf("the journal's log %s could not start anew (%v)", j.wal.path, err)})
 	}
+}
+
+// switchLog moves the appends to the spare log when the active one holds
+// 2×CheckpointEvery records or walSwitchBytes and bbolt holds every
+// record of the spare; it runs with cmu held, before an append. Under a
+// steady stream of passages the log never holds only what bbolt has, so
+// renewLog never starts it anew; the two logs take turns instead: while
+// appends go to one, the checkpointer moves the other's records into
+// bbolt (a checkpoint is due at CheckpointEvery records, so it has
+// emptied the other log long before this one fills again).
+//
+// The spare's new generation (a new salt in its header) needs no sync of
+// its own, as in renewLog: the first append to it syncs the header with
+// it, and a crash before that leaves the old header, whose frames bbolt
+// holds. The active log must have no failed append in it (torn): its
+// frames would stay behind under its salt with the seqs that the next
+// appends, in the other log, take again.
+func (j *Journal) switchLog() {
+	w := j.wal
+	if w.torn != 0 || (w.off < int64(walSwitchBytes) && w.recs < 2*j.opts.CheckpointEvery) {
+		return
+	}
+	if !j.inBolt(j.spare.last) {
+		return
+	}
+	if err := j.spare.reset(); err != nil {
+		// Appends stay in this log, which only grows.
+		j.raise(Alarm{Kind: AlarmCommit, At: j.opts.Now(), Message: fmt.Sprintf("the journal's log %s could not start anew (%v)", j.spare.path, err)})
+		return
+	}
+	j.wal, j.spare = j.spare, w
+	j.switches.Add(1)
+}
+
+// inBolt reports whether bbolt holds every record up to s.
+func (j *Journal) inBolt(s Seq) bool {
+	j.pmu.RLock()
+	defer j.pmu.RUnlock()
+	return len(j.pending) == 0 || j.pending[0].seq > s
 }
 
 // fill adds what is queued, without waiting, up to MaxBatch.
@@ -486,7 +541,7 @@ func (j *Journal) commit(batch []*request) {
 		r.seq = seq
 	}
 	if err == nil {
-		err = j.wal.append(buf)
+		err = j.wal.append(buf, seq, len(recs))
 	}
 	if cap(buf) <= 1<<20 {
 		j.buf = buf
@@ -516,7 +571,7 @@ func (j *Journal) commit(batch []*request) {
 }
 
 // checkpointLocked waits for the checkpointer, moves what is left in the
-// log into bbolt and starts a new generation of the log; it runs with cmu
+// logs into bbolt and starts a new generation of both; it runs with cmu
 // held, or in Open before the committer starts.
 func (j *Journal) checkpointLocked() error {
 	j.ckmu.Lock()
@@ -524,16 +579,18 @@ func (j *Journal) checkpointLocked() error {
 	return j.checkpoint()
 }
 
-// checkpoint moves the log's records and data keys into bbolt in one
-// commit and then starts a new generation of the log; it runs with cmu
+// checkpoint moves the logs' records and data keys into bbolt in one
+// commit and then starts a new generation of both logs; it runs with cmu
 // and ckmu held.
 func (j *Journal) checkpoint() error {
 	if err := j.moveLogged(); err != nil {
 		return err
 	}
-	if j.wal != nil && j.wal.off != walHeader {
-		if err := j.wal.reset(); err != nil {
-			return fmt.Errorf("reset journal log: %w", err)
+	for _, w := range []*wal{j.wal, j.spare} {
+		if w != nil && w.off != walHeader {
+			if err := w.reset(); err != nil {
+				return fmt.Errorf("reset journal log: %w", err)
+			}
 		}
 	}
 	return nil
@@ -635,7 +692,7 @@ func (j *Journal) flush() error {
 // journal and its log aside and starts a new epoch, as for a damaged
 // journal file.
 func (j *Journal) replayWAL() error {
-	c, err := readWAL(walPath(j.path))
+	cs, err := readLogs(j.path)
 	var (
 		recs []pendingRec
 		keys [][]byte
@@ -644,7 +701,7 @@ func (j *Journal) replayWAL() error {
 		return &corruptError{err}
 	}
 	if err == nil {
-		recs, keys, err = walTail(c, j.epoch, j.seq, j.last)
+		recs, keys, err = walTail(cs, j.epoch, j.seq, j.last)
 		if err != nil {
 			return &corruptError{err}
 		}
@@ -720,7 +777,8 @@ func (j *Journal) Close() error {
 	close(j.stop)
 	j.wg.Wait()
 	werr := j.wal.close()
-	return errors.Join(j.db.Close(), werr)
+	serr := j.spare.close()
+	return errors.Join(j.db.Close(), werr, serr)
 }
 
 // use runs fn unless the journal is closed, and keeps Close waiting until

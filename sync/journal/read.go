@@ -227,9 +227,9 @@ func OpenReader(path string, timeout time.Duration) (*Reader, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open journal: %w", err)
 	}
-	// The log first: a checkpoint between the two reads moves records
+	// The logs first: a checkpoint between the two reads moves records
 	// into bbolt, where the second read finds them.
-	wc, werr := readWAL(walPath(path))
+	wc, werr := readLogsLive(path)
 	db, err := openBolt(path, boltOptions(timeout, true, true, nil))
 	if err == nil {
 		r := &Reader{db: db}
@@ -288,13 +288,13 @@ func copyFile(dst, src string) error {
 	return out.Close()
 }
 
-// readLog keeps the log's records that continue bbolt's chain.
-func (r *Reader) readLog(c *walContents, err error) {
+// readLog keeps the logs' records that continue bbolt's chain.
+func (r *Reader) readLog(cs []*walContents, err error) {
 	if err != nil {
 		r.logErr = err
 		return
 	}
-	if c == nil {
+	if len(cs) == 0 {
 		return
 	}
 	serr := safeView(r.db, func(tx *bbolt.Tx) error {
@@ -302,7 +302,7 @@ func (r *Reader) readLog(c *walContents, err error) {
 		if err != nil || res.Break != nil {
 			return nil // Verify reports it
 		}
-		r.recs, r.keys, r.logErr = walTail(c, res.Epoch, res.Last, res.Head)
+		r.recs, r.keys, r.logErr = walTail(cs, res.Epoch, res.Last, res.Head)
 		return nil
 	})
 	if serr != nil {

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -19,9 +21,10 @@ import (
 	"sentinel/internal/atomicfile"
 )
 
-// The write-ahead log beside the bbolt file (see the package doc, "Durability").
+// The write-ahead logs beside the bbolt file (see the package doc, "Durability").
 const (
-	walSuffix   = ".wal"
+	walSuffix   = ".wal"  // the first log (the only one of journals written before there were two)
+	wal2Suffix  = ".wal2" // the second log
 	walMagic    = "SNTLWAL1"
 	walHeader   = 64 // magic 8, epoch 16, salt 8, crc 4, zeros
 	walFrameHdr = 9  // length 4, kind 1, crc 4
@@ -30,11 +33,16 @@ const (
 	frameKey    byte = 2
 )
 
-// Checkpoint and preallocation thresholds (variables for the tests).
+// walSuffixes are the suffixes of the journal's two logs, in the order
+// Open and moveLogAside take them.
+var walSuffixes = [...]string{walSuffix, wal2Suffix}
+
+// Checkpoint, switch and preallocation thresholds (variables for the tests).
 var (
-	walCheckpointBytes = 1 << 20                // bytes of records in the log, not yet in bbolt, that start a checkpoint
-	walMaxBytes        = 8 << 20                // bytes in the log at which appends wait for a checkpoint
-	walPrealloc        = 2 << 20                // written zeros kept ahead in the log file
+	walCheckpointBytes = 512 << 10              // bytes of records in the logs, not yet in bbolt, that start a checkpoint
+	walSwitchBytes     = 1 << 20                // bytes in the active log past which appends move to the other log
+	walMaxBytes        = 8 << 20                // bytes in the active log at which appends wait for a checkpoint
+	walPrealloc        = 2 << 20                // written zeros kept ahead in each log file
 	walIdle            = 250 * time.Millisecond // a quiet committer checkpoints after this
 )
 
@@ -43,8 +51,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // fdatasync syncs the log's appends (a variable for the tests).
 var fdatasync = unix.Fdatasync
 
-// walPath returns the log's path beside the journal file.
-func walPath(path string) string { return path + walSuffix }
+// walPaths returns the paths of the journal's two logs, beside the
+// journal file.
+func walPaths(path string) []string { return []string{path + walSuffix, path + wal2Suffix} }
 
 // walFrame is one frame of the log: a record's stored bytes or a data
 // key entry's stored bytes.
@@ -132,13 +141,16 @@ func walHeaderBytes(epoch Epoch, salt [8]byte) []byte {
 	return b
 }
 
-// wal is the open log; only the committer uses it.
+// wal is an open log; only the committer uses it.
 type wal struct {
 	f     *os.File
+	path  string
 	epoch Epoch
 	salt  [8]byte
 	off   int64 // where the next frame goes
 	size  int64 // bytes of the file written (zeros ahead included)
+	last  Seq   // the last record appended in this generation (0: none)
+	recs  int   // records appended in this generation
 	// torn is the end of the furthest append of this generation that
 	// failed (0: none). Its frames check under the salt; the next append
 	// writes zeros over what it does not cover itself, or replay would
@@ -146,16 +158,44 @@ type wal struct {
 	torn int64
 }
 
-// startWAL opens the log for epoch at path, creating it, and starts a new
-// generation in it: whatever the file held must be in bbolt already. The
-// file keeps its zeros written ahead.
-func startWAL(path string, epoch Epoch) (*wal, error) {
+// startWALs opens the two logs of the journal at path for epoch,
+// creating them with their zeros written ahead, and starts a new
+// generation in each: whatever the files held must be in bbolt already.
+// The first is the one appended to.
+func startWALs(path string, epoch Epoch) (*wal, *wal, error) {
+	var (
+		ws      [2]*wal
+		created bool
+	)
+	for i, p := range walPaths(path) {
+		w, c, err := startWAL(p, epoch)
+		if err != nil {
+			if ws[0] != nil {
+				ws[0].close()
+			}
+			return nil, nil, err
+		}
+		ws[i], created = w, created || c
+	}
+	if created {
+		if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+			ws[0].close()
+			ws[1].close()
+			return nil, nil, fmt.Errorf("create journal logs: %w", err)
+		}
+	}
+	return ws[0], ws[1], nil
+}
+
+// startWAL opens the log for epoch at path, creating it (created), and
+// starts a new generation in it.
+func startWAL(path string, epoch Epoch) (w *wal, created bool, err error) {
 	_, serr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("create journal log: %w", err)
+		return nil, false, fmt.Errorf("create journal log: %w", err)
 	}
-	w := &wal{f: f, epoch: epoch}
+	w = &wal{f: f, path: path, epoch: epoch}
 	err = w.grow(int64(walPrealloc))
 	if err == nil {
 		err = w.reset()
@@ -163,14 +203,11 @@ func startWAL(path string, epoch Epoch) (*wal, error) {
 	if err == nil {
 		err = unix.Fdatasync(int(f.Fd()))
 	}
-	if err == nil && serr != nil {
-		err = atomicfile.SyncDir(filepath.Dir(path))
-	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("create journal log %s: %w", path, err)
+		return nil, false, fmt.Errorf("create journal log %s: %w", path, err)
 	}
-	return w, nil
+	return w, serr != nil, nil
 }
 
 // grow writes zeros from the file's end until it holds at least n bytes,
@@ -221,22 +258,29 @@ func writeZeros(f *os.File, off, n int64) error {
 // It needs no sync of its own: the next append's fdatasync carries the
 // header with it, and until then a crash leaves the old header, whose
 // frames are all in bbolt already.
+//
+// When the header cannot be written the log keeps its salt, and the next
+// append goes on behind its frames.
 func (w *wal) reset() error {
-	rand.Read(w.salt[:])
-	if _, err := w.f.WriteAt(walHeaderBytes(w.epoch, w.salt), 0); err != nil {
+	var salt [8]byte
+	rand.Read(salt[:])
+	if _, err := w.f.WriteAt(walHeaderBytes(w.epoch, salt), 0); err != nil {
 		return err
 	}
+	w.salt = salt
 	w.off = walHeader
 	w.torn = 0
+	w.last, w.recs = 0, 0
 	return nil
 }
 
-// append writes buf (whole frames) at the end of the log and syncs it:
-// one write and one fdatasync. When it fails, the frames it may have
+// append writes buf (whole frames, the last record's seq last, recs
+// records) at the end of the log and syncs it: one write and one
+// fdatasync. When it fails, the frames it may have
 // written stay in the file under the current salt, and the next append
 // starts at the same offset: that one also overwrites with zeros what is
 // left of them past its own frames (see torn).
-func (w *wal) append(buf []byte) error {
+func (w *wal) append(buf []byte, last Seq, recs int) error {
 	n := int64(len(buf))
 	if end := w.off + n; w.torn > end {
 		buf = append(buf, make([]byte, w.torn-end)...)
@@ -255,6 +299,9 @@ func (w *wal) append(buf []byte) error {
 	}
 	w.off += n
 	w.torn = 0
+	if recs > 0 {
+		w.last, w.recs = last, w.recs+recs
+	}
 	return nil
 }
 
@@ -262,6 +309,22 @@ func (w *wal) close() error { return w.f.Close() }
 
 // readWAL reads and parses the log at path; a missing log is nil.
 func readWAL(path string) (*walContents, error) {
+	b, err := readLogBytes(path)
+	if b == nil || err != nil {
+		return nil, err
+	}
+	c, err := parseWAL(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return &c, nil
+}
+
+// readLogBytes reads the log at path; a missing log is nil.
+func readLogBytes(path string) ([]byte, error) {
+	if logReadHook != nil {
+		defer logReadHook(path)
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -274,11 +337,103 @@ func readWAL(path string) (*walContents, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read journal log %s: %w", path, err)
 	}
-	c, err := parseWAL(b)
-	if err != nil {
-		return nil, err
+	if b == nil {
+		b = []byte{}
 	}
-	return &c, nil
+	return b, nil
+}
+
+// readLogs reads and parses the two logs of the journal at path, oldest
+// first; missing logs are left out. Only one log is appended to at a
+// time, and a log is started anew only once bbolt holds everything in
+// it, so the log whose first record has the lower seq is the older (a
+// log without records, or with only what bbolt holds, is skipped by
+// walTail wherever it comes).
+func readLogs(path string) ([]*walContents, error) {
+	var cs []*walContents
+	for _, p := range walPaths(path) {
+		c, err := readWAL(p)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			cs = append(cs, c)
+		}
+	}
+	sortLogs(cs)
+	return cs, nil
+}
+
+// readLogsLive is readLogs for a journal that another process may be
+// appending to (Reader). The two files are not read at one instant: were
+// the appends to move from the log read first to the other between the
+// two reads, the records appended to the first after it was read would
+// be missing between the two. So a log is read again after the other,
+// and the reads are consistent when that log did not start a new
+// generation meanwhile (its header, with its random salt, is the same):
+// then the appends did not move to it, and whatever moved away from it
+// is in its second read. Else the other log is read again, in turn,
+// until one holds still.
+func readLogsLive(path string) ([]*walContents, error) {
+	ps := walPaths(path)
+	var b [2][]byte
+	for i, p := range ps {
+		var err error
+		if b[i], err = readLogBytes(p); err != nil {
+			return nil, err
+		}
+	}
+	stable := false
+	for try, i := 0, 0; try < liveLogTries && !stable; try, i = try+1, 1-i {
+		nb, err := readLogBytes(ps[i])
+		if err != nil {
+			return nil, err
+		}
+		stable = (nb == nil) == (b[i] == nil) && bytes.Equal(nb[:min(len(nb), walHeader)], b[i][:min(len(b[i]), walHeader)])
+		b[i] = nb
+	}
+	if !stable {
+		return nil, fmt.Errorf("the journal's logs kept starting anew while they were read (%d reads): try again", liveLogTries+2)
+	}
+	var cs []*walContents
+	for i, bb := range b {
+		if bb == nil {
+			continue
+		}
+		c, err := parseWAL(bb)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Base(ps[i]), err)
+		}
+		cs = append(cs, &c)
+	}
+	sortLogs(cs)
+	return cs, nil
+}
+
+// liveLogTries bounds the reads again of readLogsLive.
+const liveLogTries = 16
+
+// logReadHook, when set, runs after each read of a log (for the tests).
+var logReadHook func(path string)
+
+// sortLogs sorts logs by the seq of their first record, logs without
+// records first.
+func sortLogs(cs []*walContents) {
+	slices.SortStableFunc(cs, func(a, b *walContents) int { return cmp.Compare(firstSeq(a), firstSeq(b)) })
+}
+
+// firstSeq returns the seq of c's first record, 0 when it has none or
+// that record does not decode (walTail then reports it).
+func firstSeq(c *walContents) Seq {
+	for _, f := range c.frames {
+		if f.kind == frameRecord {
+			if r, err := DecodeRecord(f.data); err == nil {
+				return r.Seq
+			}
+			return 0
+		}
+	}
+	return 0
 }
 
 // pendingRec is a record in the log that bbolt does not hold yet.
@@ -287,73 +442,77 @@ type pendingRec struct {
 	stored []byte
 }
 
-// walTail returns the log's records that continue a chain ending at
-// (last, head) of epoch, and its data key entries. Records at or before
-// last are in bbolt already and skipped. The first record past last that
-// does not continue the chain ends the tail with an error.
-func walTail(c *walContents, epoch Epoch, last Seq, head Hash) ([]pendingRec, [][]byte, error) {
-	if c == nil {
-		return nil, nil, nil
-	}
-	if c.epoch != epoch {
-		return nil, nil, fmt.Errorf("journal log of epoch %s beside a journal of epoch %s", c.epoch, epoch)
-	}
+// walTail returns the records of the logs cs (oldest first) that
+// continue a chain ending at (last, head) of epoch, and their data key
+// entries. Records at or before last are in bbolt already and skipped.
+// The first record past last that does not continue the chain ends the
+// tail with an error.
+func walTail(cs []*walContents, epoch Epoch, last Seq, head Hash) ([]pendingRec, [][]byte, error) {
 	var (
 		recs []pendingRec
 		keys [][]byte
 	)
-	for _, f := range c.frames {
-		if f.kind == frameKey {
-			k, err := DecodeWrappedKey(f.data)
+	for _, c := range cs {
+		if c.epoch != epoch {
+			return recs, keys, fmt.Errorf("journal log of epoch %s beside a journal of epoch %s", c.epoch, epoch)
+		}
+		for _, f := range c.frames {
+			if f.kind == frameKey {
+				k, err := DecodeWrappedKey(f.data)
+				if err != nil {
+					return recs, keys, fmt.Errorf("journal log: %w", err)
+				}
+				if k.Epoch != epoch {
+					return recs, keys, fmt.Errorf("journal log: data key of epoch %s", k.Epoch)
+				}
+				keys = append(keys, f.data)
+				continue
+			}
+			r, err := DecodeRecord(f.data)
 			if err != nil {
 				return recs, keys, fmt.Errorf("journal log: %w", err)
 			}
-			if k.Epoch != epoch {
-				return recs, keys, fmt.Errorf("journal log: data key of epoch %s", k.Epoch)
+			if r.Seq <= last {
+				continue
 			}
-			keys = append(keys, f.data)
-			continue
+			switch {
+			case r.Epoch != epoch:
+				return recs, keys, fmt.Errorf("journal log: record %d of epoch %s", r.Seq, r.Epoch)
+			case r.Seq != last+1:
+				return recs, keys, fmt.Errorf("journal log: record %d follows %d", r.Seq, last)
+			case r.Prev != head:
+				return recs, keys, fmt.Errorf("journal log: record %d does not chain on from %d", r.Seq, last)
+			}
+			recs = append(recs, pendingRec{r.Seq, f.data})
+			last, head = r.Seq, Chain(head, f.data)
 		}
-		r, err := DecodeRecord(f.data)
-		if err != nil {
-			return recs, keys, fmt.Errorf("journal log: %w", err)
-		}
-		if r.Seq <= last {
-			continue
-		}
-		switch {
-		case r.Epoch != epoch:
-			return recs, keys, fmt.Errorf("journal log: record %d of epoch %s", r.Seq, r.Epoch)
-		case r.Seq != last+1:
-			return recs, keys, fmt.Errorf("journal log: record %d follows %d", r.Seq, last)
-		case r.Prev != head:
-			return recs, keys, fmt.Errorf("journal log: record %d does not chain on from %d", r.Seq, last)
-		}
-		recs = append(recs, pendingRec{r.Seq, f.data})
-		last, head = r.Seq, Chain(head, f.data)
 	}
 	return recs, keys, nil
 }
 
-// moveLogAside renames the log of the journal at path to
-// path.corrupt-TIME.wal, where SalvageMovedAside finds it, and returns the
-// new path.
-func moveLogAside(path string, now time.Time) (string, error) {
+// moveLogAside renames the logs of the journal at path to
+// path.corrupt-TIME.wal and .wal2, where SalvageMovedAside finds them.
+func moveLogAside(path string, now time.Time) error {
 	base := path + movedInfix + now.UTC().Format("20060102T150405Z")
-	to := base + walSuffix
+	to := base
 	for i := 1; ; i++ {
-		if _, err := os.Lstat(to); errors.Is(err, fs.ErrNotExist) {
+		free := true
+		for _, sfx := range walSuffixes {
+			if _, err := os.Lstat(to + sfx); !errors.Is(err, fs.ErrNotExist) {
+				free = false
+			}
+		}
+		if free {
 			break
 		}
-		to = fmt.Sprintf("%s-%d%s", base, i, walSuffix)
+		to = fmt.Sprintf("%s-%d", base, i)
 	}
-	if err := os.Rename(walPath(path), to); err != nil {
-		return "", fmt.Errorf("move the journal's log aside: %w", err)
+	for _, sfx := range walSuffixes {
+		if err := os.Rename(path+sfx, to+sfx); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("move the journal's log aside: %w", err)
+		}
 	}
-	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
-		return "", err
-	}
-	return to, nil
+	return atomicfile.SyncDir(filepath.Dir(path))
 }
 
 // The readers (Journal's and Reader's Range, Tail, Keys and Verify) read

@@ -33,13 +33,20 @@ func loggedJournal(t *testing.T, n int) string {
 	for i := range n {
 		mustAppend(t, j.Journal, testPassage(i+1, t0))
 	}
+	return copyJournal(t, j.path)
+}
+
+// copyJournal copies the journal at path and its logs into a new
+// directory, as a crash would leave them, and returns the copy's path.
+func copyJournal(t *testing.T, path string) string {
+	t.Helper()
 	dst := filepath.Join(t.TempDir(), FileName)
-	for _, name := range []string{j.path, walPath(j.path)} {
+	for _, name := range append([]string{path}, walPaths(path)...) {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(dst+strings.TrimPrefix(name, j.path), b, 0o600); err != nil {
+		if err := os.WriteFile(dst+strings.TrimPrefix(name, path), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,7 +84,7 @@ func TestLogReplay(t *testing.T) {
 	if s := mustAppend(t, j, testPassage(7, t0)); s != 7 {
 		t.Fatalf("seq after replay: got %d, want 7", s)
 	}
-	c, err := readWAL(walPath(path))
+	c, err := readWAL(walPaths(path)[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +164,7 @@ func TestLogTornTail(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := loggedJournal(t, 4)
-			b, err := os.ReadFile(walPath(path))
+			b, err := os.ReadFile(walPaths(path)[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +173,7 @@ func TestLogTornTail(t *testing.T) {
 				t.Fatal(err)
 			}
 			last := c.end - walFrameHdr - len(c.frames[len(c.frames)-1].data)
-			if err := os.WriteFile(walPath(path), tear(b, last), 0o600); err != nil {
+			if err := os.WriteFile(walPaths(path)[0], tear(b, last), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			j, err := Open(path, Options{PurgeEvery: -1})
@@ -201,7 +208,7 @@ func TestLogDamaged(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := loggedJournal(t, 4)
-			b, err := os.ReadFile(walPath(path))
+			b, err := os.ReadFile(walPaths(path)[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,7 +217,7 @@ func TestLogDamaged(t *testing.T) {
 				t.Fatal(err)
 			}
 			damage(b, c)
-			if err := os.WriteFile(walPath(path), b, 0o600); err != nil {
+			if err := os.WriteFile(walPaths(path)[0], b, 0o600); err != nil {
 				t.Fatal(err)
 			}
 			j, err := Open(path, Options{PurgeEvery: -1})
@@ -243,24 +250,28 @@ func TestLogDamaged(t *testing.T) {
 	}
 }
 
-// The log's appends write into zeros written ahead: the file's size does
+// The logs' appends write into zeros written ahead: the files' sizes do
 // not change with an append, so fdatasync has no metadata to commit.
 func TestLogPreallocated(t *testing.T) {
 	j := openTest(t, Options{})
-	st0, err := os.Stat(walPath(j.path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st0.Size() < int64(walPrealloc) {
-		t.Fatalf("log of %d bytes, want at least %d written ahead", st0.Size(), walPrealloc)
+	for _, p := range walPaths(j.path) {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() != int64(walPrealloc) {
+			t.Fatalf("log %s of %d bytes, want %d written ahead", filepath.Base(p), st.Size(), walPrealloc)
+		}
 	}
 	appendMany(t, j.Journal, 50)
-	st1, err := os.Stat(walPath(j.path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st1.Size() != st0.Size() {
-		t.Fatalf("log grew from %d to %d bytes on 50 appends", st0.Size(), st1.Size())
+	for _, p := range walPaths(j.path) {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() != int64(walPrealloc) {
+			t.Fatalf("log %s grew from %d to %d bytes on 50 appends", filepath.Base(p), walPrealloc, st.Size())
+		}
 	}
 }
 
@@ -271,7 +282,7 @@ func seedLog(t testing.TB) []byte {
 	for i := range 3 {
 		mustAppend(t, j.Journal, testPassage(i, t0))
 	}
-	f, err := os.Open(walPath(j.path))
+	f, err := os.Open(walPaths(j.path)[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +319,7 @@ func FuzzLog(f *testing.F) {
 		if c.end > len(b) || c.end < walHeader {
 			t.Fatalf("end %d outside %d bytes", c.end, len(b))
 		}
-		recs, _, _ := walTail(&c, epoch, 0, Genesis(epoch))
+		recs, _, _ := walTail([]*walContents{&c}, epoch, 0, Genesis(epoch))
 		last, head := Seq(0), Genesis(epoch)
 		for _, r := range recs {
 			rec, err := DecodeRecord(r.stored)
@@ -362,12 +373,16 @@ func TestCheckpointOffAppendPath(t *testing.T) {
 		t.Fatalf("verify: %+v", res)
 	}
 	mustAppend(t, j.Journal, testPassage(22, t0))
-	c, err := readWAL(walPath(j.path))
+	cs, err := readLogs(j.path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.frames) != 1 || c.frames[0].kind != frameRecord {
-		t.Fatalf("the log after a checkpoint and one append holds %d frames, want the new generation's one record", len(c.frames))
+	var frames []walFrame
+	for _, c := range cs {
+		frames = append(frames, c.frames...)
+	}
+	if len(frames) != 1 || frames[0].kind != frameRecord {
+		t.Fatalf("the logs after a checkpoint and one append hold %d frames, want the new generation's one record", len(frames))
 	}
 }
 
@@ -464,16 +479,7 @@ func TestLogFailedSyncLeavesNoFrames(t *testing.T) {
 		t.Fatalf("seq after the failed append: got %d, want 2", s)
 	}
 
-	dst := filepath.Join(t.TempDir(), FileName)
-	for _, name := range []string{j.path, walPath(j.path)} {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst+strings.TrimPrefix(name, j.path), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dst := copyJournal(t, j.path)
 	j2, err := Open(dst, Options{PurgeEvery: -1})
 	if err != nil {
 		t.Fatal(err)
