@@ -216,7 +216,8 @@ func TestCostAcrossRules(t *testing.T) {
 		return e
 	}
 	in := green()
-	a, _ := engine(1).activation(&in)
+	a := new(activation)
+	engine(1).activation(a, &in)
 	_, det, err := engine(1).rules[0].when.Eval(a)
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +289,8 @@ func TestChainMatchesRules(t *testing.T) {
 // decideOneByOne decides as the package's rules say: each rule's when in
 // order, the first that holds decides.
 func decideOneByOne(e *Engine, in Input) Decision {
-	a, colour := e.activation(&in)
+	a := new(activation)
+	colour := e.activation(a, &in)
 	for i := range e.rules {
 		out, _, err := e.rules[i].when.Eval(a)
 		if err != nil {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -327,5 +328,69 @@ func TestReasonsNotShared(t *testing.T) {
 	d.Reasons[0] = "changed"
 	if got := e.Decide(in).Reasons; !slices.Equal(got, []string{ReasonNotEnrolled}) {
 		t.Errorf("got %q after changing an earlier decision, want [not-enrolled]", got)
+	}
+}
+
+// TestDecideReusesVariables: Decide reuses a finished passage's
+// variables; no passage sees another's. Every common case is decided
+// after every other, from four lanes at once (run with -race), and must
+// give its own decision.
+func TestDecideReusesVariables(t *testing.T) {
+	e, err := New(nil, siteconfig.Supermarket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := commonCases(passage.Deny) // a supermarket denies yellow
+	var wg sync.WaitGroup
+	for lane := range 4 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(lane), 14))
+			for range 20 * len(cases) {
+				tc := cases[r.IntN(len(cases))]
+				in := green()
+				tc.mutate(&in)
+				got := e.Decide(in)
+				if got.Err != nil || got.Verdict != tc.verdict || !slices.Equal(got.Reasons, tc.reasons) || got.Rule != tc.rule || got.Colour != tc.colour {
+					t.Errorf("%s: got %s %q by rule %q colour %s (%v), want %s %q by rule %q colour %s",
+						tc.name, got.Verdict, got.Reasons, got.Rule, got.Colour, got.Err, tc.verdict, tc.reasons, tc.rule, tc.colour)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	// A rule that reads the credential of a passage without one sees an
+	// empty credential, not the last passage's.
+	b, err := DefaultBundle(siteconfig.Custom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Rules = `rule issuer
+  when credential.issuer != "" || credential.holder != ""
+  admit
+
+default deny no-credential
+`
+	ce, err := New(b, siteconfig.Custom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := green()
+	none.Credential, none.Rejection = nil, credential.ReasonBadSignature
+	for range 20 {
+		if d := ce.Decide(green()); d.Verdict != passage.Admit {
+			t.Fatalf("green code: got %s %q (%v), want admit", d.Verdict, d.Reasons, d.Err)
+		}
+		if d := ce.Decide(none); d.Verdict != passage.Deny {
+			t.Fatalf("no credential after a green code: got %s %q by %q, want deny: the variables kept the last passage's", d.Verdict, d.Reasons, d.Rule)
+		}
+	}
+
+	in := green()
+	pooled := testing.AllocsPerRun(100, func() { e.Decide(in) })
+	fresh := testing.AllocsPerRun(100, func() { e.decideOn(new(activation), &in) })
+	if pooled > fresh-1 {
+		t.Errorf("Decide: %v allocations, with new variables %v: the variables are not reused", pooled, fresh)
 	}
 }
