@@ -411,6 +411,15 @@ func (d *Decoder) fixedCost(f *frame, k passKind) int {
 // filling a certificate's PNG), the full plane goes first: at half scale
 // gozxing's grid does not decode and the grey resampling that reads it
 // costs tens of milliseconds.
+//
+// A place counts for a polarity only when its rings' contrast is
+// screenDiagContrast or more, where the screen also checked it along the
+// four lines between its row, column and diagonals (betweenLines). The
+// screen skips those lines on an image smaller than a camera frame
+// (still), so there the places of the three are checked now: in a
+// certificate PNG, light-centred runs in a dark-on-light code's data
+// often make a triangle with one real finder, and sent the inverted
+// passes, which find nothing, first.
 func (d *Decoder) passOrder(haveHalf bool, pl, sp plane) []passKind {
 	if !haveHalf {
 		return []passKind{passSmall, passSmallInv, passSmallLow}
@@ -424,6 +433,9 @@ func (d *Decoder) passOrder(haveHalf bool, pl, sp plane) []passKind {
 	for _, h := range s.tri {
 		switch {
 		case h.contrast < screenDiagContrast:
+		case s.still && !s.verified(sp, h):
+			// Unchecked, and not a finder's pattern between its
+			// lines.
 		case h.dark:
 			dark++
 		default:

@@ -1,5 +1,7 @@
 package camera
 
+import "math"
+
 // The screen rejects frames without a code before any of the decoder's
 // passes runs: a fixed camera at a gate sees empty frames most of the
 // time, and every pass of Decode runs on an empty frame.
@@ -607,6 +609,19 @@ func (s *screenScratch) betweenLines(p plane, x, y, total int, dark bool) bool {
 		}
 	}
 	return misses <= 1
+}
+
+// verified reports whether the place h of plane p, kept without the
+// between-lines check (see still), shows the finder's pattern between
+// its lines too: its column gives the core's centre, and betweenLines
+// checks the four lines through it.
+func (s *screenScratch) verified(p plane, h screenHit) bool {
+	total := int(math.Round(7 * h.ms))
+	x, y := int(h.c.x), int(h.c.y)
+	if !s.confirmLine(p, x, y, 0, 2, total, h.dark, true) {
+		return false
+	}
+	return s.betweenLines(p, x, y+s.lineMid, total, h.dark)
 }
 
 // ringContrast returns by how much every ring of the centre's colour
