@@ -381,9 +381,9 @@ func (d *Decoder) decodeCorners(m *gozxing.BitMatrix, p plane, inv bool, bl, tl,
 	ms := (bl.ms + tl.ms + tr.ms) / 3
 	crude := (tr.c.sub(tl.c).norm()+bl.c.sub(tl.c).norm())/(2*ms) + 7
 	type fit struct {
-		dim int
-		h   homography
-		res float64
+		dim   int
+		h     homography
+		score float64
 	}
 	var fits []fit
 	for ver := 1; ver <= 40; ver++ {
@@ -396,9 +396,20 @@ func (d *Decoder) decodeCorners(m *gozxing.BitMatrix, p plane, inv bool, bl, tl,
 		if !ok {
 			continue
 		}
-		fits = append(fits, fit{dim, h, residual(h, cs)})
+		// The corners fit the neighbouring sizes about as well as the
+		// code's own, and fit any size through a wrong triple: the
+		// timing patterns tell the size, and whether these are a
+		// code's finders at all (see timingScore). A grid whose timing
+		// modules are no lighter where they should be light is not
+		// read.
+		if !d.spend(2*dim + 5) {
+			break
+		}
+		if sc, ok := timingScore(p, h, dim, inv); ok && sc > 0 {
+			fits = append(fits, fit{dim, h, sc})
+		}
 	}
-	sort.Slice(fits, func(i, j int) bool { return fits[i].res < fits[j].res })
+	sort.Slice(fits, func(i, j int) bool { return fits[i].score > fits[j].score })
 	for i, f := range fits {
 		if i >= 3 {
 			break
@@ -561,15 +572,6 @@ func cornerSigns(k int) (su, sv float64) {
 		sv = 1
 	}
 	return su, sv
-}
-
-func residual(h homography, cs []correspondence) float64 {
-	s := 0.0
-	for _, c := range cs {
-		x, y := h.apply(c.u, c.v)
-		s += (x-c.x)*(x-c.x) + (y-c.y)*(y-c.y)
-	}
-	return s
 }
 
 // findAlignments looks for the alignment patterns of version ver where h
@@ -856,4 +858,51 @@ func (d *Decoder) decodeGrey(p plane, t pointMapper, dim int, inv bool) (Result,
 		}
 	}
 	return Result{}, false
+}
+
+// timingScore reads the timing patterns of a code of dim modules through
+// h: the row and the column of modules between the finders, dark and
+// light in turn. It returns by how much the modules that should be light
+// are lighter on average than those that should be dark, as a share of
+// the top-left finder's contrast (its light ring against its core). A
+// grid read through the right finders at the right size scores well
+// above zero, even blurred; a wrong size drifts across the modules, and
+// a wrong triple reads data, both scoring about zero.
+func timingScore(p plane, h homography, dim int, inv bool) (float64, bool) {
+	at := func(u, v float64) (float64, bool) {
+		x, y := h.apply(u, v)
+		g, ok := bilinear(p, x, y)
+		if inv {
+			g = 255 - g
+		}
+		return float64(g), ok
+	}
+	core, ok := at(3.5, 3.5)
+	if !ok {
+		return 0, false
+	}
+	light := 0.0
+	for _, q := range [4][2]float64{{1.5, 3.5}, {5.5, 3.5}, {3.5, 1.5}, {3.5, 5.5}} {
+		g, ok := at(q[0], q[1])
+		if !ok {
+			return 0, false
+		}
+		light += g / 4
+	}
+	var sum [2]float64
+	var n [2]int
+	for k := 8; k < dim-8; k++ {
+		for _, q := range [2][2]float64{{float64(k) + 0.5, 6.5}, {6.5, float64(k) + 0.5}} {
+			g, ok := at(q[0], q[1])
+			if !ok {
+				continue
+			}
+			sum[k%2] += g
+			n[k%2]++
+		}
+	}
+	if n[0] == 0 || n[1] == 0 || light-core <= 0 {
+		return 0, false
+	}
+	return (sum[1]/float64(n[1]) - sum[0]/float64(n[0])) / (light - core), true
 }
