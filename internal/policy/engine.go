@@ -31,6 +31,9 @@ type Engine struct {
 	settings  ref.Val      // settingsVar, converted once
 	eu        *eudcc.Rules // the EU business rules of the policy bundle, or nil
 	euCountry string       // whose acceptance rules apply
+	// activations reuses finished decisions' variables, with their CEL
+	// values bound to this engine's adapter; nil: no reuse.
+	activations *sync.Pool
 }
 
 // Compile checks a policy bundle payload as the terminal would load it:
@@ -87,6 +90,9 @@ func New(b *Bundle, site siteconfig.SiteType) (*Engine, error) {
 		site:      site, version: b.Version, rules: c.rules, def: c.def, chain: c.chain,
 		residents: make(map[string]struct{}, len(b.Residents)),
 		adapter:   env.CELTypeAdapter(),
+		// The variables of a decision, about 1.4 KB with their CEL
+		// values, were the largest garbage of a passage.
+		activations: new(sync.Pool),
 	}
 	for _, id := range b.Residents {
 		e.residents[id] = struct{}{}
@@ -114,23 +120,25 @@ func (e *Engine) Version() string { return e.version }
 // decides, else the default. It never admits on an error: a rule that fails
 // at run time refers with ReasonPolicyError.
 func (e *Engine) Decide(in Input) Decision {
-	a := activations.Get().(*activation)
+	var a *activation
+	if e.activations != nil {
+		a, _ = e.activations.Get().(*activation)
+	}
+	if a == nil {
+		a = new(activation)
+	}
 	d := e.decideOn(a, &in)
-	if d.Err == nil {
+	if d.Err == nil && e.activations != nil {
 		// Nothing the decision holds points into a: its reasons are new
 		// strings, its refusal a separate value. On an error the CEL
 		// error might hold one of a's values, so a is left to the
 		// collector then. Cleared first, the pool keeps no passage's
 		// data (a holder's index, a name).
-		*a = activation{}
-		activations.Put(a)
+		a.clear()
+		e.activations.Put(a)
 	}
 	return d
 }
-
-// activations reuses the variables of finished passages (about 900 bytes
-// each, the largest allocation of a decision).
-var activations = sync.Pool{New: func() any { return new(activation) }}
 
 // decideOn is Decide with a, cleared, for the variables.
 func (e *Engine) decideOn(a *activation, in *Input) Decision {
@@ -299,23 +307,39 @@ func (e *Engine) activation(a *activation, in *Input) credential.Colour {
 	a.site = siteVar{Type: string(e.site), ID: in.SiteID}
 	a.eu, a.euRefusal = e.euRules(in.Credential, in.Now)
 
-	ad := e.adapter
-	a.vars = [numVars]ref.Val{
-		varCredential:  ad.NativeToValue(&a.cred),
-		varRefusal:     types.String(in.Rejection),
-		varStatus:      ad.NativeToValue(&a.status),
-		varColour:      types.String(colourVar),
-		varTemperature: ad.NativeToValue(&a.temp),
-		varClock:       ad.NativeToValue(&a.clock),
-		varBundles:     ad.NativeToValue(&a.bundles),
-		varSite:        ad.NativeToValue(&a.site),
-		varSettings:    e.settings,
-		varEnrolled:    types.Bool(in.Enrolled),
-		varResident:    types.Bool(resident),
-		varNow:         types.Timestamp{Time: in.Now},
-		varEURules:     ad.NativeToValue(&a.eu),
+	if a.vars[varCredential] == nil {
+		a.bind(e.adapter)
 	}
+	a.vars[varRefusal] = types.String(in.Rejection)
+	a.vars[varColour] = types.String(colourVar)
+	a.vars[varSettings] = e.settings
+	a.vars[varEnrolled] = types.Bool(in.Enrolled)
+	a.vars[varResident] = types.Bool(resident)
+	a.vars[varNow] = types.Timestamp{Time: in.Now}
 	return colour
+}
+
+// bind makes the CEL values of a's struct variables. They read the
+// structs through pointers when a rule reads a field, so they stay bound
+// while a is reused: clear keeps them.
+func (a *activation) bind(ad types.Adapter) {
+	a.vars[varCredential] = ad.NativeToValue(&a.cred)
+	a.vars[varStatus] = ad.NativeToValue(&a.status)
+	a.vars[varTemperature] = ad.NativeToValue(&a.temp)
+	a.vars[varClock] = ad.NativeToValue(&a.clock)
+	a.vars[varBundles] = ad.NativeToValue(&a.bundles)
+	a.vars[varSite] = ad.NativeToValue(&a.site)
+	a.vars[varEURules] = ad.NativeToValue(&a.eu)
+}
+
+// clear empties a for the next passage, keeping the struct variables'
+// bound CEL values.
+func (a *activation) clear() {
+	vars := a.vars
+	*a = activation{}
+	for _, i := range []int{varCredential, varStatus, varTemperature, varClock, varBundles, varSite, varEURules} {
+		a.vars[i] = vars[i]
+	}
 }
 
 // reflectStrings is the Go type a reasons expression converts to.

@@ -332,7 +332,7 @@ func TestReasonsNotShared(t *testing.T) {
 }
 
 // TestDecideReusesVariables: Decide reuses a finished passage's
-// variables; no passage sees another's. Every common case is decided
+// variables and their bound CEL values; no passage sees another's. Every common case is decided
 // after every other, from four lanes at once (run with -race), and must
 // give its own decision.
 func TestDecideReusesVariables(t *testing.T) {
@@ -390,7 +390,10 @@ default deny no-credential
 	in := green()
 	pooled := testing.AllocsPerRun(100, func() { e.Decide(in) })
 	fresh := testing.AllocsPerRun(100, func() { e.decideOn(new(activation), &in) })
-	if pooled > fresh-1 {
+	// Reused: the activation and the CEL values of its seven structs, 8
+	// objects (under -race a sync.Pool drops a quarter of what it is
+	// given, so 6 on average).
+	if pooled > fresh-4 {
 		t.Errorf("Decide: %v allocations, with new variables %v: the variables are not reused", pooled, fresh)
 	}
 }
