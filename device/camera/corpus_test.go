@@ -168,8 +168,10 @@ func TestDecodeSHCSpecExamples(t *testing.T) {
 // the CPU, unseen by TestDecodeEUDCCCorpusCheaply, which counts only the
 // decoder's grey samples. It took these PNGs' lines to 2.01 grey levels a
 // screened pixel; ff9a721, which skips those lines on images smaller than
-// a camera frame, to 0.71. The count does not depend on the machine, so
-// the test times nothing.
+// a camera frame, to 0.71; since clean still images are no longer
+// smoothed across their lines, 0.26, and the between-lines check on them
+// would take it to 0.61 again. The count does not depend on the machine,
+// so the test times nothing.
 func TestScreenLinesEUDCCCorpus(t *testing.T) {
 	dir := corpustest.Dir(t, "eu-dcc")
 	var files []string
@@ -188,7 +190,7 @@ func TestScreenLinesEUDCCCorpus(t *testing.T) {
 	}
 	// Grey levels read along confirming lines per pixel screened, over
 	// the corpus.
-	const most = 1.0
+	const most = 0.4
 	d := NewDecoder()
 	var lines, rows, screened int
 	for _, f := range files {
@@ -213,7 +215,7 @@ func TestScreenLinesEUDCCCorpus(t *testing.T) {
 	per := float64(lines) / float64(screened)
 	t.Logf("%d PNGs: the screen read %d grey levels along its rows and %d along confirming lines, %.2f a pixel of the %d it screened", len(files), rows, lines, per, screened)
 	if per > most {
-		t.Errorf("the screen's confirming lines read %.2f grey levels a screened pixel (%d for %d pixels), want at most %.1f", per, lines, screened, most)
+		t.Errorf("the screen's confirming lines read %.2f grey levels a screened pixel (%d for %d pixels), want at most %.2f", per, lines, screened, most)
 	}
 }
 
@@ -225,7 +227,10 @@ func TestScreenLinesEUDCCCorpus(t *testing.T) {
 // code's data, which make a triangle with a real finder, sent the
 // inverted passes first: FI/1 and FI/3 took three passes (5 ms against
 // 1). The places of the triangle are now checked before they count.
-// Two PNGs remain, whose light-centred places pass every line.
+// FR/DCC_Test_0007 took three passes until clean still images were no
+// longer smoothed across the screen's lines (its triangle was three
+// light-centred places); FR/DGC_QrCode_00014 (600×600, screened as a
+// camera frame) remains, whose light-centred places pass every line.
 func TestDecodeEUDCCCorpusFirstPass(t *testing.T) {
 	dir := corpustest.Dir(t, "eu-dcc")
 	var files []string
@@ -242,7 +247,7 @@ func TestDecodeEUDCCCorpusFirstPass(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		files = files[:len(files)/10]
 	}
-	const most = 2
+	const most = 1
 	d := NewDecoder()
 	var later []string
 	for _, f := range files {

@@ -386,7 +386,11 @@ const screenDiagContrast = 48
 // own modules, which betweenLines now rejects. Below 3 pixels a module,
 // the pixels beside the line (1-1.4 pixels away) fall in the next ring
 // and blur it: certificate PNGs with modules of 2 pixels lost their
-// finders.
+// finders. A still image (see screenScratch.still) whose edge step is
+// screenMinDelta, the least (noise of 2 grey levels or less: a
+// certificate PNG, a screenshot), is not smoothed across: there is no
+// noise to quiet, and the two reads beside each point were two thirds of
+// the screen's lines there.
 const screenAcrossMin = 21
 
 // confirmLine checks the line through (x, y) in direction (dx, dy), in
@@ -395,10 +399,12 @@ const screenAcrossMin = 21
 // steps); when weigh is set, its rings' levels must also differ by the
 // frame's edge step (see screenAcrossMin). The line is smoothed with
 // [1 2 1]/4 along, and across for patterns of screenAcrossMin pixels and
-// more. It leaves in s.lineMid where the middle of the centre run lies,
-// in steps from (x, y), and in s.lineContrast the rings' contrast.
+// more, except in a clean still image. It leaves in s.lineMid where the
+// middle of the centre run lies, in steps from (x, y), and in
+// s.lineContrast the rings' contrast.
 func (s *screenScratch) confirmLine(p plane, x, y, dx, dy, total int, dark, weigh bool) bool {
-	across := total >= screenAcrossMin
+	clean := s.still && s.delta == screenMinDelta
+	across := total >= screenAcrossMin && !clean
 	minContrast := 1
 	switch {
 	case weigh && across:
