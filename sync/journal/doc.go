@@ -78,9 +78,11 @@
 // where data is the record's stored bytes (exactly what bbolt will hold)
 // or a data key entry's stored form (written before the first record
 // sealed under it, in the same write). Both files are written ahead with
-// zeros at Open (2 MiB each, more only when a log must grow past that),
-// so an append overwrites written blocks and fdatasync has no file
-// system metadata to commit.
+// zeros at Open (2 MiB each), so an append overwrites written blocks and
+// fdatasync has no file system metadata to commit. A log grows past that
+// only when bbolt cannot keep up (below), and then on the append path:
+// the growth could be written elsewhere, but the log's next fdatasync
+// would commit it all the same.
 //
 // A checkpoint moves the logs' records and data keys into bbolt in one
 // transaction: when the logs hold Options.CheckpointEvery records (512 by
