@@ -295,8 +295,10 @@ func seedLog(t testing.TB) []byte {
 	return b
 }
 
-// FuzzLog: parseWAL and walTail never panic on any bytes, and what they
-// accept is whole frames that chain on.
+// FuzzLog: parseWAL, sortLogs and walTail never panic on any bytes, and
+// what they accept is whole frames that chain on. Bytes holding the magic
+// again past a header are two logs, the second starting there, as Open
+// and Reader read a journal's two logs.
 func FuzzLog(f *testing.F) {
 	seed := seedLog(f)
 	c, err := parseWAL(seed)
@@ -310,16 +312,47 @@ func FuzzLog(f *testing.F) {
 	big := bytes.Clone(seed)
 	binary.LittleEndian.PutUint32(big[walHeader:], 1<<31)
 	f.Add(big)
+	// Two logs: the frames of the seed split between them, either
+	// order, and the second alone.
+	frames := walHeader + walFrameHdr + len(c.frames[0].data) + walFrameHdr + len(c.frames[1].data)
+	second := append(bytes.Clone(seed[:walHeader]), seed[frames:c.end]...)
+	f.Add(append(bytes.Clone(seed[:frames]), second...))
+	f.Add(append(bytes.Clone(second), seed[:frames]...))
+	f.Add(second)
 	epoch := c.epoch
+	// Either order of the two logs replays all three records.
+	for _, order := range [][2][]byte{{seed[:frames], second}, {second, seed[:frames]}} {
+		var cs []*walContents
+		for _, p := range order {
+			c, err := parseWAL(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			cs = append(cs, &c)
+		}
+		sortLogs(cs)
+		if recs, _, err := walTail(cs, epoch, 0, Genesis(epoch)); err != nil || len(recs) != 3 {
+			f.Fatalf("two logs of the seed: %d records (%v), want 3", len(recs), err)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := parseWAL(b)
-		if err != nil {
-			return
+		var cs []*walContents
+		parts := [][]byte{b}
+		if i := bytes.Index(b[min(len(b), walHeader):], []byte(walMagic)); i >= 0 {
+			parts = [][]byte{b[:walHeader+i], b[walHeader+i:]}
 		}
-		if c.end > len(b) || c.end < walHeader {
-			t.Fatalf("end %d outside %d bytes", c.end, len(b))
+		for _, p := range parts {
+			c, err := parseWAL(p)
+			if err != nil {
+				return
+			}
+			if c.end > len(p) || c.end < walHeader {
+				t.Fatalf("end %d outside %d bytes", c.end, len(p))
+			}
+			cs = append(cs, &c)
 		}
-		recs, _, _ := walTail([]*walContents{&c}, epoch, 0, Genesis(epoch))
+		sortLogs(cs)
+		recs, _, _ := walTail(cs, epoch, 0, Genesis(epoch))
 		last, head := Seq(0), Genesis(epoch)
 		for _, r := range recs {
 			rec, err := DecodeRecord(r.stored)
