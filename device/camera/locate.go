@@ -849,11 +849,24 @@ func (d *Decoder) decodeGrey(p plane, t pointMapper, dim int, inv bool) (Result,
 	if dim < 21 || dim > 177 || !d.spend(5*dim*dim) || !d.smp.sample(p, t, dim) {
 		return Result{}, false
 	}
+	var mean *gozxing.BitMatrix
 	for mode := 0; mode < numThresh; mode++ {
 		if mode == threshSharp {
 			d.smp.sharpen(dim)
 		}
-		if r, err := d.decodeBits(d.smp.threshold(dim, mode, inv)); err == nil {
+		m := d.smp.threshold(dim, mode, inv)
+		if mode == threshMean {
+			mean = m
+		}
+		if r, err := d.decodeBits(m); err == nil {
+			return r, true
+		}
+	}
+	// Undo the blur the code's function patterns show (see deblur),
+	// on the values before sharpening.
+	d.smp.unsharpen()
+	if m, ok := d.smp.deblur(dim, mean, inv, d.spend); ok {
+		if r, err := d.decodeBits(m); err == nil {
 			return r, true
 		}
 	}

@@ -100,7 +100,6 @@ func TestTimingChoosesTriplesAndSizes(t *testing.T) {
 		{Width: 640, Height: 480, Variant: foreign.Defocus, Seed: 44},
 		{Width: 640, Height: 480, Variant: foreign.Dense, Seed: 120},
 		{Width: 1280, Height: 720, Variant: foreign.Gauss, Seed: 166},
-		{Width: 640, Height: 480, Variant: foreign.Shot, Seed: 55},
 		{Width: 640, Height: 480, Variant: foreign.Dense, Seed: 3000104},
 		{Width: 1280, Height: 720, Variant: foreign.Perspective, Seed: 3000144},
 		{Width: 1280, Height: 720, Variant: foreign.JPEG, Seed: 3000188},
