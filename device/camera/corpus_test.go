@@ -2,6 +2,7 @@ package camera
 
 import (
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"sentinel/internal/corpustest"
@@ -272,5 +273,62 @@ func TestDecodeEUDCCCorpusFirstPass(t *testing.T) {
 	t.Logf("%d of %d PNGs read after their first pass: %v", len(later), len(files), later)
 	if len(later) > most {
 		t.Errorf("%d of %d PNGs read after their first pass, want at most %d: %v", len(later), len(files), most, later)
+	}
+}
+
+// TestDecodeEUDCCCorpusInvertedFirstPass decodes the EU DCC PNGs
+// inverted, light modules on dark (a certificate shown by a phone in
+// dark mode), and counts those that the first pass does not read. A
+// code whose modules would span under minHalfModule pixels at half scale
+// goes to the full plane first; that order had no inverted variant, so
+// 404 of the 434 took three passes (normal at full and half scale, then
+// inverted). Now, when more of the screen's checked places have light
+// centres than dark ones, the inverted full plane goes first.
+func TestDecodeEUDCCCorpusInvertedFirstPass(t *testing.T) {
+	dir := corpustest.Dir(t, "eu-dcc")
+	var files []string
+	for _, pattern := range []string{"*/png/*.png", "*/2DCode/png/*.png"} {
+		m, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no PNG files under %s", dir)
+	}
+	if testing.Short() || raceEnabled {
+		files = files[:len(files)/10]
+	}
+	d := NewDecoder()
+	later := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := decodeGray(data)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		inv := image.NewGray(img.Rect)
+		for y := 0; y < img.Rect.Dy(); y++ {
+			src := img.Pix[y*img.Stride : y*img.Stride+img.Rect.Dx()]
+			dst := inv.Pix[y*inv.Stride:]
+			for x, v := range src {
+				dst[x] = 255 - v
+			}
+		}
+		if _, err := d.Decode(inv); err != nil {
+			t.Errorf("%s inverted: %v", f, err)
+			continue
+		}
+		if d.passes > 1 {
+			later++
+		}
+	}
+	t.Logf("%d of %d inverted PNGs read after their first pass", later, len(files))
+	if 8*later > len(files) {
+		t.Errorf("%d of %d inverted PNGs read after their first pass, want at most an eighth", later, len(files))
 	}
 }

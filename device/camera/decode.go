@@ -410,7 +410,8 @@ func (d *Decoder) fixedCost(f *frame, k passKind) int {
 // modules would span under minHalfModule pixels at half scale (a code
 // filling a certificate's PNG), the full plane goes first: at half scale
 // gozxing's grid does not decode and the grey resampling that reads it
-// costs tens of milliseconds.
+// costs tens of milliseconds; inverted when more of the three have light
+// centres than dark ones.
 //
 // A place counts for a polarity only when its rings' contrast is
 // screenDiagContrast or more, where the screen also checked it along the
@@ -448,6 +449,11 @@ func (d *Decoder) passOrder(haveHalf bool, pl, sp plane) []passKind {
 		// Passed by finderHintSmall: modules under 1.6 pixels at half
 		// scale, where gozxing's grid rarely decodes.
 		order = []passKind{passFull, passSmall, passFullSmooth, passSmallInv, passSmallLow, passFullInv}
+	case pl.w*pl.h < fullFirstMax && s.ms/2 < minHalfModule && light > dark:
+		// The same, light on dark (a certificate on a phone in
+		// dark mode), counting only places checked between their
+		// lines (see verified).
+		order = []passKind{passFullInv, passSmallInv, passFull, passSmall, passSmallLow, passFullSmooth}
 	case pl.w*pl.h < fullFirstMax && s.ms/2 < minHalfModule:
 		// Screened at full scale (fullFirstMax <= screenFullMax).
 		order = []passKind{passFull, passSmall, passSmallInv, passSmallLow, passFullSmooth, passFullInv}
