@@ -320,7 +320,11 @@ func readWAL(path string) (*walContents, error) {
 	return &c, nil
 }
 
-// readLogBytes reads the log at path; a missing log is nil.
+// readLogBytes reads the log at path, a missing log as nil. It reads up
+// to a frame's size past the log's last whole frame and stops there, not
+// at the end of the zeros written ahead: while sentineld appends, a short
+// read is a short window for its appends to move to the other log (see
+// readLogsLive).
 func readLogBytes(path string) ([]byte, error) {
 	if logReadHook != nil {
 		defer logReadHook(path)
@@ -333,15 +337,26 @@ func readLogBytes(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read journal log: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return nil, fmt.Errorf("read journal log %s: %w", path, err)
+	b := make([]byte, 0, logReadChunk)
+	for {
+		n, err := f.ReadAt(b[len(b):cap(b)], int64(len(b)))
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read journal log %s: %w", path, err)
+		}
+		// What ends the log's frames lies inside what was read.
+		if c, err := parseWAL(b); err != nil || c.end+walFrameHdr+MaxRecordSize <= len(b) {
+			return b, nil
+		}
+		b = slices.Grow(b, cap(b))
 	}
-	if b == nil {
-		b = []byte{}
-	}
-	return b, nil
 }
+
+// logReadChunk is readLogBytes' first read.
+const logReadChunk = 64 << 10
 
 // readLogs reads and parses the two logs of the journal at path, oldest
 // first; missing logs are left out. Only one log is appended to at a
