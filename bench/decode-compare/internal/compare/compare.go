@@ -143,7 +143,7 @@ func Main(args []string, stdout, stderr io.Writer, native ...Factory) int {
 	write := fs.String("write", "", "write camtest frames with a "+ManifestName+" to this directory and exit")
 	held := fs.Int("held", 0, "with -write: this many drawn held-out frames per variant and frame size instead of the set")
 	foreignN := fs.Int("foreign", 0, "with -write: this many frames per variant and frame size from the independent generator (device/camera/foreign) instead of the camtest set")
-	seed := fs.Uint64("seed", foreign.DefaultSeed, "with -write -foreign: the first seed of the draw")
+	seed := fs.Uint64("seed", foreign.DefaultSeed, "with -write -foreign: the first seed of the draw; its frames take seeds S, S+1, S+2, ... (272 with -foreign 8), so draws whose seeds are that close share frames: take seeds far apart")
 	hard := fs.Int("hard", 0, "with -write: this many drawn held-out frames per frame size of the harder bands (camtest.HeldHard: blur of 0.5-0.9 modules) instead of the set, or besides -held")
 	rounds := fs.Int("rounds", 5, "rounds over all frames; a frame's time is its median over the rounds")
 	if err := fs.Parse(args); err != nil {
