@@ -480,10 +480,14 @@ func scaled(r Result, scale int) Result {
 // may try (maxTriples), it bounds the time a frame full of false
 // candidates takes. A clean code needs a few tens of thousands, the
 // hardest read in the set and the tuning draw about 310,000.
-// maxWorkPerFrame bounds a frame's work, fixed work included: about 20 ms
-// of CPU on a core of the benchmark machine. A frame that no pass reads
-// takes it all: on a 1280×720 frame, the six passes' fixed work comes to
-// about 330,000 units.
+// maxWorkPerFrame bounds a frame's work, fixed work included: at most
+// about 20 ms of CPU on a core of the benchmark machine (the units were
+// set when binarising cost twice what it does now). A frame that no pass
+// reads takes it all. On a 1280×720 frame, the six passes' fixed work
+// comes to about 280,000 units (gozxing's finder search runs in the
+// first pass only); a frame that passes the screen without a code
+// (clutter) takes that, and the floods of the triples its finder-like
+// patterns make.
 const (
 	maxSamplesPerPass = 320_000
 	maxWorkPerFrame   = 500_000
