@@ -398,3 +398,67 @@ func TestLogFailedResetLosesNothing(t *testing.T) {
 		})
 	}
 }
+
+// A log is created when a journal is (its first Open) and when a journal
+// written before there were two logs is first opened by this build (its
+// .wal2). When that creation stops before the log's header is written (the
+// disk is full for its zeros written ahead, or sentineld is killed), the
+// next Open must not find a log without a header under the log's name: it
+// used to, and called the journal damaged, moved it aside with every
+// passage in it and started a new epoch.
+func TestLogCreationCutShort(t *testing.T) {
+	for _, which := range []string{"new journal", "upgrade"} {
+		t.Run(which, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), FileName)
+			log := path + walSuffix
+			n := 0
+			if which == "upgrade" {
+				j, err := Open(path, Options{PurgeEvery: -1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for n < 3 {
+					n++
+					mustAppend(t, j, testPassage(n, t0))
+				}
+				if err := j.Close(); err != nil {
+					t.Fatal(err)
+				}
+				log = path + wal2Suffix
+				if err := os.Remove(log); err != nil { // as an older build left it
+					t.Fatal(err)
+				}
+			}
+			defer func(w func(*os.File, int64, int64) error) { writeZeros = w }(writeZeros)
+			full := errors.New("no space left on device")
+			writeZeros = func(f *os.File, off, n int64) error {
+				if strings.HasPrefix(filepath.Base(f.Name()), filepath.Base(log)) {
+					return full
+				}
+				return writeZerosFile(f, off, n)
+			}
+			if _, err := Open(path, Options{PurgeEvery: -1}); !errors.Is(err, full) {
+				t.Fatalf("Open on a full disk: got %v, want %v", err, full)
+			}
+			writeZeros = writeZerosFile // space was freed
+
+			j, err := Open(path, Options{PurgeEvery: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer checkFile(t, path)
+			defer j.Close()
+			if a := j.Alarms(); len(a) != 0 {
+				t.Fatalf("alarms after a log's creation was cut short: %+v", a)
+			}
+			if res := mustVerify(t, j); res.Records != n || res.Predecessor != "" {
+				t.Fatalf("after a log's creation was cut short: %d records (want %d), predecessor %q", res.Records, n, res.Predecessor)
+			}
+			for _, p := range walPaths(path) {
+				if _, err := readWAL(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}

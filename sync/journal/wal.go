@@ -189,9 +189,20 @@ func startWALs(path string, epoch Epoch) (*wal, *wal, error) {
 
 // startWAL opens the log for epoch at path, creating it (created), and
 // starts a new generation in it.
+//
+// A new log is made whole under a temporary name (its zeros written
+// ahead, its header, synced) and then renamed into place, as the journal
+// file is (createDB): a log under its own name always has a header. Made
+// in place, a creation cut short (a full disk, a kill) left a log without
+// one, and the next Open took the journal for damaged and moved it aside.
 func startWAL(path string, epoch Epoch) (w *wal, created bool, err error) {
-	_, serr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	created = errors.Is(err, fs.ErrNotExist)
+	name := path
+	if created {
+		name = path + ".new"
+		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("create journal log: %w", err)
 	}
@@ -203,11 +214,17 @@ func startWAL(path string, epoch Epoch) (w *wal, created bool, err error) {
 	if err == nil {
 		err = unix.Fdatasync(int(f.Fd()))
 	}
+	if err == nil && created {
+		err = os.Rename(name, path)
+	}
 	if err != nil {
 		f.Close()
+		if created {
+			os.Remove(name)
+		}
 		return nil, false, fmt.Errorf("create journal log %s: %w", path, err)
 	}
-	return w, serr != nil, nil
+	return w, created, nil
 }
 
 // grow writes zeros from the file's end until it holds at least n bytes,
@@ -240,8 +257,10 @@ func (w *wal) grow(n int64) error {
 // collection as much as thousands of passages.
 var zeros [64 << 10]byte
 
-// writeZeros writes n zero bytes to f at off.
-func writeZeros(f *os.File, off, n int64) error {
+// writeZeros writes n zero bytes to f at off (a variable for the tests).
+var writeZeros = writeZerosFile
+
+func writeZerosFile(f *os.File, off, n int64) error {
 	for n > 0 {
 		b := zeros[:min(n, int64(len(zeros)))]
 		if _, err := f.WriteAt(b, off); err != nil {
