@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"sentinel/crypto/cose"
 	"sentinel/crypto/credential"
 	"sentinel/crypto/trust"
 )
@@ -361,6 +362,12 @@ func FuzzBitReader(f *testing.F) {
 	f.Add([]byte{0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}, uint8(31), uint32(1<<32-1), uint16(7))
 	data, _ := riceEncode([]uint32{1, 70, 71, 5000, 1 << 20})
 	f.Add(data, uint8(4), uint32(1<<32-1), uint16(0))
+	// A code of 58 bits (a quotient of 30, k 27) at bit 7: one load
+	// from its byte holds only 57 of them.
+	var w bitWriter
+	w.write(0, 7)
+	w.writeRice(30<<27|(1<<27-1), 27)
+	f.Add(w.bytes(), uint8(27), uint32(1<<32-1), uint16(7))
 	f.Fuzz(func(t *testing.T, buf []byte, k uint8, limit uint32, start uint16) {
 		k %= 32
 		if int(start) > 8*len(buf) {
@@ -386,4 +393,79 @@ func FuzzBitReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestApplyBaseRefusesDamagedGroup: damage that only the entries past a
+// group's first show, where ApplyBase decodes a block's entries in one
+// loop (cursor.fill), is refused as the parsed path refuses it.
+func TestApplyBaseRefusesDamagedGroup(t *testing.T) {
+	const n = 320
+	b := NewBuilder()
+	for i := range uint32(n) {
+		e := Entry{Status: Yellow, Effective: t0.Add(time.Duration(i) * time.Minute), Until: t0.Add(48 * time.Hour), Reason: 2}
+		if i == 200 {
+			e.Effective = t0.Add(24 * time.Hour) // the latest, far from the end
+		}
+		if err := b.SetNative("ZJ", i*7919, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := b.MarshalBase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := applyNew(1, data); err != nil {
+		t.Fatalf("the undamaged base: %v", err)
+	}
+	tests := []struct {
+		name string
+		edit func(g *wireGroup)
+	}{
+		{"until at a later entry's effective time", func(g *wireGroup) {
+			// Entry 200, alone, takes effect when it lapses.
+			g.Until = g.T0 + int64(readBitsAt(g.Times, 200*uint64(g.Width), uint(g.Width)))
+			g.Lapse = 0
+		}},
+		{"members past the count", func(g *wireGroup) {
+			// The codes of the last 40 entries are left over, well over
+			// the 8 bytes one load reads.
+			g.Count -= 40
+			g.Times = g.Times[:packedLen(g.Count, uint(g.Width))]
+			if g.Count*uint64(g.Width)%8 != 0 {
+				t.Fatalf("times of width %d do not end on a byte", g.Width)
+			}
+		}},
+		{"the last index past 2^32-1, in a code of 57 bits", func(g *wireGroup) {
+			// Index 0, then a gap of 25<<31 (a quotient of 25 ones, a
+			// zero and 31 low bits: 57 bits, followed by 7 bits of
+			// padding).
+			var w bitWriter
+			w.writeRice(0, 31)
+			w.writeRice(25<<31, 31)
+			g.Count, g.K, g.Members = 2, 31, w.bytes()
+			g.Width, g.Times, g.Until = 0, nil, 0
+			if len(g.Members) != 12 {
+				t.Fatalf("members of %d bytes, want 12", len(g.Members))
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w wirePayload
+			if err := cose.DecMode().Unmarshal(data, &w); err != nil {
+				t.Fatal(err)
+			}
+			if len(w.Native) != 1 || w.Native[0].Count != n || w.Native[0].Enc != encRice {
+				t.Fatalf("want one Rice group of %d entries, got %d groups", n, len(w.Native))
+			}
+			tt.edit(&w.Native[0])
+			bad := encode(t, &w)
+			if _, err := applyOld(1, bad); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("parsed path: got %v, want ErrMalformed", err)
+			}
+			if _, err := applyNew(1, bad); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("ApplyBase: got %v, want ErrMalformed", err)
+			}
+		})
+	}
 }
