@@ -116,6 +116,16 @@ func TestBigPayloadCopiedOnce(t *testing.T) {
 			if err := m2.Verify(k.Public()); !errors.Is(err, ErrSignature) {
 				t.Errorf("payload cut at its start: got %v, want ErrSignature", err)
 			}
+			m4, err := Parse(mustSign(t, k, payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := bytes.Clone(m4.Payload)
+			other[0] ^= 1
+			m4.Payload = other // other bytes of the same length, not the Sig_structure's tail
+			if err := m4.Verify(k.Public()); !errors.Is(err, ErrSignature) {
+				t.Errorf("payload replaced by other bytes of its length: got %v, want ErrSignature", err)
+			}
 			m3, err := Parse(mustSign(t, k, payload))
 			if err != nil {
 				t.Fatal(err)
