@@ -59,3 +59,23 @@ func TestFreshnessShared(t *testing.T) {
 		t.Errorf("freshness at an unchanged time: %v allocations, want 0", n)
 	}
 }
+
+// TestFreshnessNewState: a State installed in place of another starts
+// with no shared freshness, even one copied from the State in force
+// (cache included) with a bundle changed: at the very time the old map
+// was made, passages see the new bundle's freshness.
+func TestFreshnessNewState(t *testing.T) {
+	var g Gate
+	g.SetState(&State{Bundles: freshBundles()})
+	now := t0.Add(time.Hour)
+	if f := g.State().freshness(now)[trust.KindTrust]; f != trust.FreshnessFresh {
+		t.Fatalf("trust %v, want fresh", f)
+	}
+	next := *g.State()
+	next.Bundles = maps.Clone(next.Bundles)
+	next.Bundles[trust.KindTrust] = BundleState{Version: 2, IssuedAt: t0.Add(-72 * time.Hour), FreshUntil: t0.Add(-48 * time.Hour), GraceUntil: t0}
+	g.SetState(&next)
+	if f := g.State().freshness(now)[trust.KindTrust]; f != trust.FreshnessStale {
+		t.Fatalf("after a stale trust bundle was installed: trust %v, want stale", f)
+	}
+}
