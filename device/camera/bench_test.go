@@ -3,7 +3,6 @@ package camera
 import (
 	"image"
 	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"sentinel/device/camera/camtest"
-	"sentinel/internal/corpustest"
 )
 
 // threadCPU returns the CPU time the calling thread has used, so that the
@@ -99,27 +97,18 @@ func BenchmarkDecodeEmpty720(b *testing.B) {
 // in memory. cpu-ms/op is the mean per PNG; profile it with -cpuprofile
 // to see where a clean image's time goes.
 func BenchmarkDecodeEUDCC(b *testing.B) {
-	dir := corpustest.Dir(b, "eu-dcc")
 	var imgs []*image.Gray
-	for _, pattern := range []string{"*/png/*.png", "*/2DCode/png/*.png"} {
-		files, err := filepath.Glob(filepath.Join(dir, pattern))
+	_, files := euDCCPNGs(b, false)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				b.Fatal(err)
-			}
-			img, err := decodeGray(data)
-			if err != nil {
-				b.Fatalf("%s: %v", f, err)
-			}
-			imgs = append(imgs, img)
+		img, err := decodeGray(data)
+		if err != nil {
+			b.Fatalf("%s: %v", f, err)
 		}
-	}
-	if len(imgs) == 0 {
-		b.Fatalf("no PNG files under %s", dir)
+		imgs = append(imgs, img)
 	}
 	d := NewDecoder()
 	runtime.LockOSThread()

@@ -5,18 +5,19 @@ import (
 	"image"
 	"os"
 	"path/filepath"
-	"sentinel/internal/corpustest"
-	"sentinel/internal/dcccorpus"
 	"strings"
 	"testing"
+
+	"sentinel/internal/corpustest"
+	"sentinel/internal/dcccorpus"
 )
 
-// TestDecodeEUDCCCorpus decodes the QR PNGs of the EU DCC test corpus and
-// compares them with the "PREFIX" of the case of the same name where there
-// is one.
-func TestDecodeEUDCCCorpus(t *testing.T) {
-	dir := corpustest.Dir(t, "eu-dcc")
-	var files []string
+// euDCCPNGs returns the EU DCC corpus's directory and its QR code PNGs
+// (see corpustest.Dir for a missing corpus); with short set, a tenth of
+// them under -short and -race, which slow decoding down.
+func euDCCPNGs(t testing.TB, short bool) (dir string, files []string) {
+	t.Helper()
+	dir = corpustest.Dir(t, "eu-dcc")
 	for _, pattern := range []string{"*/png/*.png", "*/2DCode/png/*.png"} {
 		m, err := filepath.Glob(filepath.Join(dir, pattern))
 		if err != nil {
@@ -27,6 +28,17 @@ func TestDecodeEUDCCCorpus(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatalf("no PNG files under %s", dir)
 	}
+	if short && (testing.Short() || raceEnabled) {
+		files = files[:len(files)/10]
+	}
+	return dir, files
+}
+
+// TestDecodeEUDCCCorpus decodes the QR PNGs of the EU DCC test corpus and
+// compares them with the "PREFIX" of the case of the same name where there
+// is one.
+func TestDecodeEUDCCCorpus(t *testing.T) {
+	dir, files := euDCCPNGs(t, false)
 	step := 1
 	if testing.Short() || raceEnabled {
 		step = 10 // a sample: the race detector slows decoding down
@@ -84,21 +96,7 @@ func TestDecodeEUDCCCorpus(t *testing.T) {
 // below, before the others 423; now every one must be. The work counted
 // is the decoder's samples, so the test does not time anything.
 func TestDecodeEUDCCCorpusCheaply(t *testing.T) {
-	dir := corpustest.Dir(t, "eu-dcc")
-	var files []string
-	for _, pattern := range []string{"*/png/*.png", "*/2DCode/png/*.png"} {
-		m, err := filepath.Glob(filepath.Join(dir, pattern))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no PNG files under %s", dir)
-	}
-	if testing.Short() || raceEnabled {
-		files = files[:len(files)/10]
-	}
+	dir, files := euDCCPNGs(t, true)
 	const cheap = 10_000 // grey samples: a version 21 grid is 10,201 modules
 	d := NewDecoder()
 	read := 0
@@ -174,21 +172,7 @@ func TestDecodeSHCSpecExamples(t *testing.T) {
 // would take it to 0.61 again. The count does not depend on the machine,
 // so the test times nothing.
 func TestScreenLinesEUDCCCorpus(t *testing.T) {
-	dir := corpustest.Dir(t, "eu-dcc")
-	var files []string
-	for _, pattern := range []string{"*/png/*.png", "*/2DCode/png/*.png"} {
-		m, err := filepath.Glob(filepath.Join(dir, pattern))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no PNG files under %s", dir)
-	}
-	if testing.Short() || raceEnabled {
-		files = files[:len(files)/10]
-	}
+	_, files := euDCCPNGs(t, true)
 	// Grey levels read along confirming lines per pixel screened, over
 	// the corpus.
 	const most = 0.4
@@ -233,21 +217,7 @@ func TestScreenLinesEUDCCCorpus(t *testing.T) {
 // light-centred places); FR/DGC_QrCode_00014 (600×600, screened as a
 // camera frame) remains, whose light-centred places pass every line.
 func TestDecodeEUDCCCorpusFirstPass(t *testing.T) {
-	dir := corpustest.Dir(t, "eu-dcc")
-	var files []string
-	for _, pattern := range []string{"*/png/*.png", "*/2DCode/png/*.png"} {
-		m, err := filepath.Glob(filepath.Join(dir, pattern))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no PNG files under %s", dir)
-	}
-	if testing.Short() || raceEnabled {
-		files = files[:len(files)/10]
-	}
+	dir, files := euDCCPNGs(t, true)
 	const most = 1
 	d := NewDecoder()
 	var later []string
@@ -285,21 +255,7 @@ func TestDecodeEUDCCCorpusFirstPass(t *testing.T) {
 // inverted). Now, when more of the screen's checked places have light
 // centres than dark ones, the inverted full plane goes first.
 func TestDecodeEUDCCCorpusInvertedFirstPass(t *testing.T) {
-	dir := corpustest.Dir(t, "eu-dcc")
-	var files []string
-	for _, pattern := range []string{"*/png/*.png", "*/2DCode/png/*.png"} {
-		m, err := filepath.Glob(filepath.Join(dir, pattern))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no PNG files under %s", dir)
-	}
-	if testing.Short() || raceEnabled {
-		files = files[:len(files)/10]
-	}
+	_, files := euDCCPNGs(t, true)
 	d := NewDecoder()
 	later := 0
 	for _, f := range files {
