@@ -1,8 +1,10 @@
 package journal
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 )
 
 // steadyStream makes every checkpoint's bbolt commit start the append of
@@ -460,5 +463,75 @@ func TestLogCreationCutShort(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Appends never move away from a log with a failed append in it: the
+// failed batch's frames stay in that log under its salt, and the records
+// that take their seqs again would then be in the other log. Replay reads
+// the older log first: it would take the failed batch, which no gate
+// opened for, skip the acknowledged records with the same seqs in the
+// other log, and find the next one not chaining on (the journal moved
+// aside as corrupt).
+func TestLogFailedAppendKeepsTheLog(t *testing.T) {
+	j := openTest(t, Options{CheckpointEvery: 4})
+	mustAppend(t, j.Journal, testPassage(1, t0))
+	if err := j.flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Keep what follows in the logs only, as a crash finds it.
+	j.setCommitHook(func(*bbolt.Tx) error { return errors.New("input/output error") })
+	defer j.setCommitHook(nil)
+	mustAppend(t, j.Journal, testPassage(2, t0))
+
+	defer func(f func(int) error) { fdatasync = f }(fdatasync)
+	fdatasync = func(int) error { return errors.New("input/output error") }
+	batch := make([]*request, 3)
+	for i := range batch {
+		batch[i] = &request{p: *testPassage(100+i, t0), done: make(chan error, 1)}
+	}
+	j.cmu.Lock()
+	j.commit(batch)
+	for _, r := range batch {
+		if err := <-r.done; err == nil {
+			j.cmu.Unlock()
+			t.Fatal("an append whose fdatasync failed was acknowledged")
+		}
+	}
+	fdatasync = unix.Fdatasync
+	// The log is full, and bbolt holds everything in the other one: the
+	// next append would move to it but for the failed append (the one
+	// after it may, once it wrote over the failed frames).
+	j.wal.recs += 2 * j.opts.CheckpointEvery
+	j.cmu.Unlock()
+
+	want := map[Seq][]byte{}
+	for i := 3; i <= 6; i++ {
+		want[mustAppend(t, j.Journal, testPassage(i, t0))] = nil
+	}
+	if err := j.Range(1, 0, func(s Seq, b []byte) error { want[s] = b; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	path := copyJournal(t, j.path)
+	j2, err := Open(path, Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	if a := j2.Alarms(); len(a) != 0 {
+		t.Fatalf("alarms after replay: %+v", a)
+	}
+	got := 0
+	if err := j2.Range(1, 0, func(s Seq, b []byte) error {
+		if !bytes.Equal(b, want[s]) {
+			return fmt.Errorf("record %d after replay is not the one acknowledged", s)
+		}
+		got++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got != 6 {
+		t.Fatalf("after replay: %d records, want 6", got)
 	}
 }
