@@ -234,6 +234,16 @@ func (s *sampler) deblur(dim int, start *gozxing.BitMatrix, inv bool, spend func
 		}
 		return float64(v[i])
 	}
+	// knownAround reports whether module i (not on the grid's edge) and
+	// its eight neighbours are all known: an equation for the weights.
+	knownAround := func(i int) bool {
+		for k := 0; k < 9; k++ {
+			if known[i+(k/3-1)*dim+k%3-1] < 0 {
+				return false
+			}
+		}
+		return true
+	}
 	// Unknowns: a level, its drift along x and y, and the 3×3 weights
 	// of dark ink (row-major, centre at 4).
 	const nu = 12
@@ -244,14 +254,7 @@ func (s *sampler) deblur(dim int, start *gozxing.BitMatrix, inv bool, spend func
 	for y := 1; y < dim-1; y++ {
 		for x := 1; x < dim-1; x++ {
 			i := y*dim + x
-			if known[i] < 0 {
-				continue
-			}
-			ok := true
-			for k := 0; k < 9 && ok; k++ {
-				ok = known[i+(k/3-1)*dim+k%3-1] >= 0
-			}
-			if !ok {
+			if !knownAround(i) {
 				continue
 			}
 			row[0], row[1], row[2] = 1, float64(x)/float64(dim)-0.5, float64(y)/float64(dim)-0.5
@@ -287,14 +290,7 @@ func (s *sampler) deblur(dim int, start *gozxing.BitMatrix, inv bool, spend func
 	for y := 1; y < dim-1; y++ {
 		for x := 1; x < dim-1; x++ {
 			i := y*dim + x
-			if known[i] < 0 {
-				continue
-			}
-			ok := true
-			for k := 0; k < 9 && ok; k++ {
-				ok = known[i+(k/3-1)*dim+k%3-1] >= 0
-			}
-			if !ok {
+			if !knownAround(i) {
 				continue
 			}
 			p := c0 + cx*(float64(x)/float64(dim)-0.5) + cy*(float64(y)/float64(dim)-0.5)
