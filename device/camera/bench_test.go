@@ -2,7 +2,6 @@ package camera
 
 import (
 	"image"
-	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -100,14 +99,7 @@ func BenchmarkDecodeEUDCC(b *testing.B) {
 	var imgs []*image.Gray
 	_, files := euDCCPNGs(b, false)
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		img, err := decodeGray(data)
-		if err != nil {
-			b.Fatalf("%s: %v", f, err)
-		}
+		img := loadPNG(b, f)
 		imgs = append(imgs, img)
 	}
 	d := NewDecoder()

@@ -34,6 +34,20 @@ func euDCCPNGs(t testing.TB, short bool) (dir string, files []string) {
 	return dir, files
 }
 
+// loadPNG reads the PNG file f as a grey image.
+func loadPNG(t testing.TB, f string) *image.Gray {
+	t.Helper()
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := decodeGray(data)
+	if err != nil {
+		t.Fatalf("%s: %v", f, err)
+	}
+	return img
+}
+
 // TestDecodeEUDCCCorpus decodes the QR PNGs of the EU DCC test corpus and
 // compares them with the "PREFIX" of the case of the same name where there
 // is one.
@@ -101,14 +115,7 @@ func TestDecodeEUDCCCorpusCheaply(t *testing.T) {
 	d := NewDecoder()
 	read := 0
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := decodeGray(data)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+		img := loadPNG(t, f)
 		if _, err := d.Decode(img); err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue
@@ -179,14 +186,7 @@ func TestScreenLinesEUDCCCorpus(t *testing.T) {
 	d := NewDecoder()
 	var lines, rows, screened int
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := decodeGray(data)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+		img := loadPNG(t, f)
 		if _, err := d.Decode(img); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
@@ -222,14 +222,7 @@ func TestDecodeEUDCCCorpusFirstPass(t *testing.T) {
 	d := NewDecoder()
 	var later []string
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := decodeGray(data)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+		img := loadPNG(t, f)
 		if _, err := d.Decode(img); err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue
@@ -259,14 +252,7 @@ func TestDecodeEUDCCCorpusInvertedFirstPass(t *testing.T) {
 	d := NewDecoder()
 	later := 0
 	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := decodeGray(data)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
+		img := loadPNG(t, f)
 		inv := image.NewGray(img.Rect)
 		for y := 0; y < img.Rect.Dy(); y++ {
 			src := img.Pix[y*img.Stride : y*img.Stride+img.Rect.Dx()]
