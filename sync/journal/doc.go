@@ -131,8 +131,8 @@
 // bbolt holds them; during a checkpoint bbolt's commit either happened
 // (the log's copy is skipped) or not (the log's copy is replayed); after
 // the checkpoint bbolt holds it. A log that is damaged otherwise (its
-// header does not check, a record does not chain on, it is of another
-// epoch) means the chain cannot be proven: the journal file and its logs
+// header does not check, a record does not chain on, it holds frames of
+// another epoch; an empty one is left for a new generation) means the chain cannot be proven: the journal file and its logs
 // are moved aside together (journal.db.corrupt-TIME and its .wal and
 // .wal2) and a new epoch starts, with the corrupt alarm, as for a damaged
 // journal file; SalvageMovedAside salvages all three, since the logs hold

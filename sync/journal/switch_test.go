@@ -535,3 +535,73 @@ func TestLogFailedAppendKeepsTheLog(t *testing.T) {
 		t.Fatalf("after replay: %d records, want 6", got)
 	}
 }
+
+// A release from before the second log reads and moves only .wal: rolled
+// back to, it leaves .wal2 as this build's last Close left it, a header
+// and no frames. Should that release start a new epoch (its journal
+// damaged), the .wal2 beside the new journal still names the old epoch.
+// Rolled forward again, this build must not take an empty log of
+// another epoch for damage: it holds no passage, and it used to move the
+// good journal aside and start yet another epoch.
+func TestLogEmptyOfAnotherEpoch(t *testing.T) {
+	for _, frames := range []bool{false, true} {
+		t.Run(fmt.Sprintf("frames=%v", frames), func(t *testing.T) { logOfAnotherEpoch(t, frames) })
+	}
+}
+
+// logOfAnotherEpoch puts a journal of a new epoch, with records only in
+// its .wal, beside the .wal2 of an earlier epoch's journal, empty or with
+// records (which are that epoch's passages: the journal is then moved
+// aside, so that they are salvaged).
+func logOfAnotherEpoch(t *testing.T, frames bool) {
+	var path string
+	if frames {
+		path, _ = crossedJournal(t, 0)
+	} else {
+		old := openTest(t, Options{})
+		mustAppend(t, old.Journal, testPassage(1, t0))
+		path = old.path
+		if err := old.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What the older release made after moving the journal aside: a new
+	// journal and its .wal, with records in both.
+	other := filepath.Join(t.TempDir(), FileName)
+	j, err := Open(other, Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		mustAppend(t, j, testPassage(i, t0))
+	}
+	epoch := j.Epoch()
+	j.ckmu.Lock() // the copy as a crash finds it, records only in the log
+	dst := copyJournal(t, other)
+	j.ckmu.Unlock()
+	j.Close()
+	for _, sfx := range []string{"", walSuffix} {
+		if err := os.Rename(dst+sfx, path+sfx); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	j2, err := Open(path, Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	a := j2.Alarms()
+	if frames {
+		if len(a) != 1 || a[0].Kind != AlarmCorrupt {
+			t.Fatalf("alarms with records of another epoch in a log beside the journal: got %+v, want one %s", a, AlarmCorrupt)
+		}
+		return
+	}
+	if len(a) != 0 {
+		t.Fatalf("alarms with an empty log of another epoch beside the journal: %+v", a)
+	}
+	if res := mustVerify(t, j2); j2.Epoch() != epoch || res.Records != 3 {
+		t.Fatalf("epoch %s with %d records, want %s with 3", j2.Epoch(), res.Records, epoch)
+	}
+}

@@ -488,6 +488,11 @@ func walTail(cs []*walContents, epoch Epoch, last Seq, head Hash) ([]pendingRec,
 	)
 	for _, c := range cs {
 		if c.epoch != epoch {
+			if len(c.frames) == 0 {
+				// It holds nothing: a release that reads only the first
+				// log started a new epoch beside it.
+				continue
+			}
 			return recs, keys, fmt.Errorf("journal log of epoch %s beside a journal of epoch %s", c.epoch, epoch)
 		}
 		for _, f := range c.frames {
