@@ -47,6 +47,23 @@ const (
 	screenSNR = 3
 )
 
+// A run whose level moves back by a little more than the frame's noise
+// is not always ended: JPEG ringing and a phone's sharpening put bumps of
+// 7-12 grey levels inside a finder's dark ring, where the frame's noise
+// (and so delta) is 2 levels, and such a bump split the ring into three
+// runs, so that no row through a clean code's finder showed 1:1:3:1:1
+// (two clean version 1-2 codes of the independent generator, turned by
+// 40°, were rejected by the screen). While a run is shorter than
+// splitSwingRuns times the run before it, it ends only on a move of more
+// than 1/splitSwing of the swing that began it: a finder's thin rings
+// swing by most of the code's contrast even blurred. A longer run (a
+// plain background before a faint code) ends on delta alone, so a strong
+// edge does not hide the faint swings after it.
+const (
+	splitSwing     = 4
+	splitSwingRuns = 2
+)
+
 // screenScratch holds the screen's buffers between frames.
 type screenScratch struct {
 	// still is set for images under fullFirstMax pixels: certificate
@@ -223,11 +240,14 @@ const (
 // the start of each run followed by the line's end (so dst[0] is 0, and
 // run k spans dst[k] to dst[k+1]), and whether the first run is dark. A
 // run cut by the line's ends counts: a code without a quiet zone
-// (certificate PNGs) has its finders' outer rings at the image's edge. A run is found where the grey level has moved by more than delta
-// from its extreme (the darkest level of a dark run) towards the other
-// side; the edge between two runs is where the line crosses the middle
-// of their extremes, so that run lengths keep their ratios under blur
-// and uneven light. ext is scratch space for the runs' extremes.
+// (certificate PNGs) has its finders' outer rings at the image's edge. A
+// run ends where the grey level has moved by more than delta from its
+// extreme (the darkest level of a dark run) towards the other side and,
+// while the run is shorter than twice the run before it, by more than a
+// quarter of the swing that began it (see splitSwing); the edge between
+// two runs is where the line crosses the middle of their extremes, so
+// that run lengths keep their ratios under blur and uneven light. ext is
+// scratch space for the runs' extremes.
 func splitRuns(dst, ext []int32, line []byte, delta int) (edges, exts []int32, firstDark bool) {
 	dst, ext = dst[:0], ext[:0]
 	if len(line) == 0 {
@@ -237,21 +257,36 @@ func splitRuns(dst, ext []int32, line []byte, delta int) (edges, exts []int32, f
 	lo, hi := int(line[0]), int(line[0])
 	loX, hiX := 0, 0
 	state := -1 // 0 light, 1 dark, -1 not yet known
+	// start is where the current run's swing began, prevLen the length of
+	// the run before it (0 while there is none; the first run counts from
+	// the line's start), from the level (the last run's extreme) where
+	// the swing began.
+	start, prevLen, from := 0, 0, 0
+	// need returns the move that ends the current run at x: see
+	// splitSwing.
+	need := func(x, swing int) int {
+		if x-start < splitSwingRuns*prevLen {
+			return max(delta, swing/splitSwing)
+		}
+		return delta
+	}
 	for x, b := range line {
 		v := int(b)
 		switch state {
 		case 1: // dark: lo is the darkest level so far
 			if v < lo {
 				lo, loX = v, x
-			} else if v-lo > delta {
+			} else if v-lo > delta && v-lo > need(x, from-lo) {
 				ext = append(ext, int32(loX))
+				prevLen, start, from = x-start, x, lo
 				state, hi, hiX = 0, v, x
 			}
 		case 0:
 			if v > hi {
 				hi, hiX = v, x
-			} else if hi-v > delta {
+			} else if hi-v > delta && hi-v > need(x, hi-from) {
 				ext = append(ext, int32(hiX))
+				prevLen, start, from = x-start, x, hi
 				state, lo, loX = 1, v, x
 			}
 		default:
@@ -264,9 +299,11 @@ func splitRuns(dst, ext []int32, line []byte, delta int) (edges, exts []int32, f
 			switch {
 			case hi-v > delta: // fell: the line started light
 				ext = append(ext, int32(hiX))
+				prevLen, start, from = x, x, hi
 				state, lo, loX = 1, v, x
 			case v-lo > delta:
 				ext = append(ext, int32(loX))
+				prevLen, start, from = x, x, lo
 				state, hi, hiX = 0, v, x
 				firstDark = true
 			}

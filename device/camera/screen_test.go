@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"sentinel/device/camera/camtest"
+	"sentinel/device/camera/foreign"
 )
 
 // TestScreenLosesNoCode decodes frames of the benchmark set with and
@@ -253,5 +254,71 @@ func TestPixelLineMatchesHalfLine(t *testing.T) {
 			t.Fatalf("(%d,%d) dir %v reach %d across %v: pixelLine %v at %d (%d samples), halfLine %v at %d (%d samples)",
 				x, y, d, reach, across, got, gc, s2.lineSamples, want, wc, s1.lineSamples)
 		}
+	}
+}
+
+// TestSplitRunsIgnoresRingingInsideARing splits a row through a finder
+// seen at 45° in a clean JPEG: rings of 10 pixels at a contrast of 150,
+// with bumps of 7-9 grey levels inside the dark ones (ringing, a phone's
+// sharpening), in a frame whose noise makes delta 6. Each bump split its
+// ring into three runs, and no row showed 1:1:3:1:1.
+func TestSplitRunsIgnoresRingingInsideARing(t *testing.T) {
+	var line []byte
+	add := func(n int, v byte) {
+		for range n {
+			line = append(line, v)
+		}
+	}
+	add(20, 190)
+	add(3, 40)
+	add(1, 47) // a bump inside the outer dark ring
+	add(6, 40)
+	add(10, 190)
+	add(12, 42)
+	add(2, 51) // and inside the core
+	add(16, 42)
+	add(10, 190)
+	add(10, 40)
+	add(20, 190)
+	edges, _, firstDark := splitRuns(nil, nil, line, 6)
+	if firstDark {
+		t.Fatal("first run dark, want light")
+	}
+	var runs []int
+	for k := 1; k < len(edges); k++ {
+		runs = append(runs, int(edges[k]-edges[k-1]))
+	}
+	if len(runs) != 7 {
+		t.Fatalf("runs %v, want 7: the quiet zone, the five of the finder, the quiet zone", runs)
+	}
+	if _, ok := finderRatio([5]int(runs[1:6])); !ok {
+		t.Errorf("runs %v: the finder's five are not 1:1:3:1:1", runs)
+	}
+	// A faint swing after a long run still splits: a strong edge does
+	// not hide a faint code beside it.
+	line = line[:0]
+	add(10, 200)
+	add(10, 40)
+	add(40, 200)
+	for range 4 {
+		add(4, 185)
+		add(4, 200)
+	}
+	edges, _, _ = splitRuns(nil, nil, line, 6)
+	if n := len(edges) - 1; n != 11 {
+		t.Errorf("%d runs, want 11: the faint modules after the long light run must split", n)
+	}
+}
+
+// TestDecodeCleanTurnedJPEG reads a clean, turned version 1 code
+// of the independent generator (JPEG, light sharpening) that the screen
+// rejected: ringing split their finders' rings (see
+// TestSplitRunsIgnoresRingingInsideARing).
+func TestDecodeCleanTurnedJPEG(t *testing.T) {
+	specs := []foreign.Spec{
+		{Width: 640, Height: 480, Variant: foreign.Clean, Seed: 1900000002},
+	}
+	if missed := decodeForeign(t, specs); len(missed) > 0 {
+		t.Errorf("missed %v", missed)
 	}
 }
