@@ -200,12 +200,24 @@ func deviceState(s scanner.State, was ui.DeviceState) ui.DeviceState {
 }
 
 // updateDisplay refreshes the display's status every second until ctx is
-// done.
+// done. When a lane's device is found, fails or comes back, it asks the
+// syncer for a health report now: otherwise the centre would see the
+// change only at the next report (client.DefaultReportEvery), and a
+// terminal whose first report went before its scanner answered would
+// show no lanes there for five minutes.
 func (d *daemon) updateDisplay(ctx context.Context, s *ui.Server) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	var reported []protocol.LaneHealth
 	for {
-		s.SetStatus(d.displayStatus())
+		st := d.displayStatus()
+		s.SetStatus(st)
+		if h := lanesHealth(st.Lanes); !slices.Equal(h, reported) {
+			if sy := d.sync.Load(); sy != nil {
+				sy.KickHealth()
+				reported = h
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -218,8 +230,13 @@ func (d *daemon) updateDisplay(ctx context.Context, s *ui.Server) {
 // states the guard display shows: one entry per present device, named
 // "LANE scanner", "LANE camera" or "LANE thermometer".
 func (d *daemon) laneHealth() []protocol.LaneHealth {
+	return lanesHealth(d.displayStatus().Lanes)
+}
+
+// lanesHealth is laneHealth for the lanes of a display status.
+func lanesHealth(lanes []ui.LaneStatus) []protocol.LaneHealth {
 	var out []protocol.LaneHealth
-	for _, l := range d.displayStatus().Lanes {
+	for _, l := range lanes {
 		for _, dev := range []struct {
 			kind  string
 			state ui.DeviceState

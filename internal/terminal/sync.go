@@ -257,6 +257,9 @@ func (s *syncer) FinalUpload(ctx context.Context) {
 // Kick asks the upload loop to send now, after a passage was journalled.
 func (s *syncer) Kick() { s.up.Kick() }
 
+// KickHealth asks for a health report now: a lane's device changed.
+func (s *syncer) KickHealth() { s.health.Kick() }
+
 // State says how the exchanges with the centre go.
 func (s *syncer) State() syncState { return s.track.state() }
 
