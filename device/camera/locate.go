@@ -468,14 +468,7 @@ func (d *Decoder) greyAlignments(p plane, h homography, ver int, inv bool) []cor
 	if err != nil {
 		return nil
 	}
-	sampleAt := func(u, w float64) (float64, bool) {
-		x, y := h.apply(u, w)
-		g, ok := bilinear(p, x, y)
-		if inv {
-			g = 255 - g
-		}
-		return float64(g), ok
-	}
+	sampleAt := func(u, w float64) (float64, bool) { return moduleGrey(p, h, inv, u, w) }
 	// The contrast of the top-left finder: light ring minus dark core.
 	core, ok1 := sampleAt(3.5, 3.5)
 	var light float64
@@ -882,14 +875,7 @@ func (d *Decoder) decodeGrey(p plane, t pointMapper, dim int, inv bool) (Result,
 // above zero, even blurred; a wrong size drifts across the modules, and
 // a wrong triple reads data, both scoring about zero.
 func timingScore(p plane, h homography, dim int, inv bool) (float64, bool) {
-	at := func(u, v float64) (float64, bool) {
-		x, y := h.apply(u, v)
-		g, ok := bilinear(p, x, y)
-		if inv {
-			g = 255 - g
-		}
-		return float64(g), ok
-	}
+	at := func(u, v float64) (float64, bool) { return moduleGrey(p, h, inv, u, v) }
 	core, ok := at(3.5, 3.5)
 	if !ok {
 		return 0, false
@@ -918,4 +904,16 @@ func timingScore(p plane, h homography, dim int, inv bool) (float64, bool) {
 		return 0, false
 	}
 	return (sum[1]/float64(n[1]) - sum[0]/float64(n[0])) / (light - core), true
+}
+
+// moduleGrey returns the grey level of p at module coordinates (u, v)
+// through h, inverted for a light-on-dark code, and whether the point
+// lies in the plane.
+func moduleGrey(p plane, h homography, inv bool, u, v float64) (float64, bool) {
+	x, y := h.apply(u, v)
+	g, ok := bilinear(p, x, y)
+	if inv {
+		g = 255 - g
+	}
+	return float64(g), ok
 }
