@@ -65,7 +65,7 @@ type Decoder struct {
 	bin     binarizer
 	smp     sampler
 	fill    filler
-	rowBits *gozxing.BitArray
+	bits    bitRows // the words of the matrix this pass searches
 	finders []finder
 	work    int // work units left for this pass's grey samples and floods
 	// frameWork is the work units left in this frame (see
@@ -337,6 +337,7 @@ func (d *Decoder) smallMatrix(f *frame, inv bool) *gozxing.BitMatrix {
 	}
 	if f.smallFlip != inv {
 		f.mSmall.FlipAll()
+		d.bits.m = nil // the copy of its words is stale
 		f.smallFlip = inv
 	}
 	return f.mSmall
@@ -348,6 +349,7 @@ func (d *Decoder) fullMatrix(f *frame, inv bool) *gozxing.BitMatrix {
 	}
 	if f.fullFlip != inv {
 		f.mFull.FlipAll()
+		d.bits.m = nil // the copy of its words is stale
 		f.fullFlip = inv
 	}
 	return f.mFull

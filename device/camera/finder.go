@@ -2,6 +2,7 @@ package camera
 
 import (
 	"math"
+	mbits "math/bits"
 	"sort"
 
 	"github.com/makiuchi-d/gozxing"
@@ -14,17 +15,18 @@ import (
 // from the camera is narrower than it is tall) and skips the diagonal
 // check (which shear defeats). The ring test in ringCorners and the
 // decoder's checks weed out the false candidates this lets through.
+//
+// It reads m through a copy of its words (see bitRows), which the flood
+// fills of the same pass read too.
 func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
-	w, h := m.GetWidth(), m.GetHeight()
+	b := &d.bits
+	b.load(m)
+	w, h := b.w, b.h
 	d.searched[0] += w * h
-	if d.rowBits == nil || d.rowBits.GetSize() != w {
-		d.rowBits = gozxing.NewBitArray(w)
-	}
 	cands := d.finders[:0]
 	// Candidates before lo lie far above the rows still to scan: no new
 	// candidate can merge with them (see mergeFinder).
 	lo, maxMs := 0, 0.0
-	var runs [5]int
 	// Every other row of a large plane: a finder's centre is three
 	// modules tall, so a code whose modules span a pixel still gets a
 	// row through it, and each row's runs are confirmed along columns.
@@ -36,31 +38,32 @@ func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 		for lo < len(cands) && cands[lo].c.y < float64(y)-8*maxMs {
 			lo++
 		}
-		row := m.GetRow(y, d.rowBits)
-		// Collect runs; runs[4] is the latest, the dark run from x to
-		// end. A noisy matrix has a run every pixel or two: the runs
-		// shift in by pairs, and the centre run's start is counted back
-		// from x.
+		row := b.words[y*b.stride:][:b.stride]
+		// Collect runs; r4 is the latest, the dark run from x to end. A
+		// noisy matrix has a run every pixel or two: the runs shift in
+		// by pairs, and the centre run's start is counted back from x.
+		var r0, r1, r2, r3, r4 int
 		n := 0
-		x := row.GetNextSet(0)
+		x := nextBit(row, 0, w, 0)
 		pe := 0 // end of the previous dark run
 		for x < w {
-			end := row.GetNextUnset(x) // end of the dark run
+			end := nextBit(row, x, w, ^uint32(0)) // end of the dark run
 			// Shift in a light run (if any dark run came before) and this
 			// dark run.
 			if n > 0 {
-				runs = [5]int{runs[2], runs[3], runs[4], x - pe, end - x}
+				r0, r1, r2, r3, r4 = r2, r3, r4, x-pe, end-x
 				n += 2
 			} else {
-				runs[4] = end - x
+				r4 = end - x
 				n++
 			}
 			pe = end
-			if n >= 5 {
-				if ms, ok := finderRatio(runs); ok {
-					cx := float64(x-runs[3]-runs[2]) + float64(runs[2])/2
-					total := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
-					if f, ok := d.confirmVertical(m, cx, y, total, ms); ok && confirmHorizontal(m, &f, total) {
+			// Most runs fail finderRatio's test of the centre run: it
+			// goes first, without the call.
+			if total := r0 + r1 + r2 + r3 + r4; n >= 5 && 70*r2 >= 20*total && 70*r2 <= 46*total {
+				if ms, ok := finderRatio([5]int{r0, r1, r2, r3, r4}); ok {
+					cx := float64(x-r3-r2) + float64(r2)/2
+					if f, ok := confirmVertical(b, cx, y, total, ms); ok && confirmHorizontal(b, &f, total) {
 						cands = mergeFinder(cands, lo, f)
 						maxMs = max(maxMs, f.ms)
 					}
@@ -69,12 +72,74 @@ func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 			if end >= w {
 				break
 			}
-			x = row.GetNextSet(end)
+			x = nextBit(row, end, w, 0)
 		}
 	}
 	d.finders = cands
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].cnt > cands[j].cnt })
 	return cands
+}
+
+// bitRows is a copy of a black matrix's words, a row of stride words for
+// each of its h rows, bit x%32 of word x/32 for column x. The bits past
+// the width are the matrix's (set after FlipAll): readers stop at w.
+// gozxing's BitMatrix gives one bit at a time, through range checks and
+// signed divisions, or copies a row out; the finder search and the flood
+// fills read its bits millions of times a frame.
+type bitRows struct {
+	m      *gozxing.BitMatrix // the matrix copied, nil when stale
+	words  []uint32
+	stride int
+	w, h   int
+	row    *gozxing.BitArray
+}
+
+// load copies m's words.
+func (b *bitRows) load(m *gozxing.BitMatrix) {
+	w, h := m.GetWidth(), m.GetHeight()
+	stride := (w + 31) / 32
+	if b.row == nil || b.row.GetSize() != w {
+		b.row = gozxing.NewBitArray(w)
+	}
+	if cap(b.words) < stride*h {
+		b.words = make([]uint32, stride*h)
+	}
+	b.words = b.words[:stride*h]
+	for y := 0; y < h; y++ {
+		copy(b.words[y*stride:(y+1)*stride], m.GetRow(y, b.row).GetBitArray())
+	}
+	b.m, b.stride, b.w, b.h = m, stride, w, h
+}
+
+// get reports whether the pixel (x, y), which must lie in the matrix, is
+// dark.
+func (b *bitRows) get(x, y int) bool {
+	return b.words[y*b.stride+x>>5]>>(uint(x)&31)&1 != 0
+}
+
+// bitRun counts the words words[i], words[i+step], ... whose bits under
+// mask equal want (mask or 0), at most lim of them.
+func bitRun(words []uint32, i, step int, mask, want uint32, lim int) int {
+	n := 0
+	for n < lim && words[i]&mask == want {
+		n++
+		i += step
+	}
+	return n
+}
+
+// nextBit returns the first column from from (under w) whose bit in row,
+// flipped by flip (0 or all ones), is set; w when there is none.
+func nextBit(row []uint32, from, w int, flip uint32) int {
+	i := from >> 5
+	cur := (row[i] ^ flip) &^ (1<<(uint(from)&31) - 1)
+	for cur == 0 {
+		if i++; i == len(row) {
+			return w
+		}
+		cur = row[i] ^ flip
+	}
+	return min(i<<5+mbits.TrailingZeros32(cur), w)
 }
 
 // finderRowStepMin is the plane height from which findFinders scans every
@@ -90,52 +155,56 @@ func finderRatio(r [5]int) (float64, bool) {
 	if total < 7 {
 		return 0, false
 	}
-	// In tenths of a module: 70·r/total.
-	for i, lo := range [5]int{4, 2, 0, 2, 4} {
-		if i == 2 {
-			continue
-		}
-		if t := 70 * r[i]; t < lo*total || t > 19*total {
-			return 0, false
-		}
-	}
+	// In tenths of a module: 70·r/total. The centre first: most runs
+	// fail it.
 	if t := 70 * r[2]; t < 20*total || t > 46*total {
+		return 0, false
+	}
+	hi := 19 * total
+	if t := 70 * r[0]; t < 4*total || t > hi {
+		return 0, false
+	}
+	if t := 70 * r[1]; t < 2*total || t > hi {
+		return 0, false
+	}
+	if t := 70 * r[3]; t < 2*total || t > hi {
+		return 0, false
+	}
+	if t := 70 * r[4]; t < 4*total || t > hi {
 		return 0, false
 	}
 	return float64(total) / 7, true
 }
 
-// confirmVertical checks the column through (cx, y) for the same pattern
-// and returns the candidate's centre and module size.
-func (d *Decoder) confirmVertical(m *gozxing.BitMatrix, cx float64, y, htotal int, hms float64) (finder, bool) {
+// confirmVertical checks the column through (cx, y) of b for the same
+// pattern and returns the candidate's centre and module size.
+func confirmVertical(b *bitRows, cx float64, y, htotal int, hms float64) (finder, bool) {
 	x := int(cx)
-	h := m.GetHeight()
-	if !m.Get(x, y) {
+	h := b.h
+	// The column's bits: word col+yy·stride, bit mask.
+	col, mask, stride := x>>5, uint32(1)<<(uint(x)&31), b.stride
+	if b.words[y*stride+col]&mask == 0 {
 		return finder{}, false
 	}
-	maxRun := 3 * htotal
+	// Each run ends at the edge, at the other colour, or one row past
+	// 3·htotal.
+	lim := 3*htotal + 1
 	// Up from y: centre dark, light, dark.
 	var up [3]int
 	yy := y
 	for st := 0; st < 3; st++ {
-		want := st != 1
-		for yy >= 0 && m.Get(x, yy) == want && up[st] <= maxRun {
-			up[st]++
-			yy--
-		}
-		if yy < 0 && st < 2 {
+		n := bitRun(b.words, yy*stride+col, -stride, mask, mask*uint32(1-st&1), min(lim, yy+1))
+		up[st] = n
+		if yy -= n; yy < 0 && st < 2 {
 			return finder{}, false
 		}
 	}
 	var down [3]int
 	yy = y
 	for st := 0; st < 3; st++ {
-		want := st != 1
-		for yy < h && m.Get(x, yy) == want && down[st] <= maxRun {
-			down[st]++
-			yy++
-		}
-		if yy >= h && st < 2 {
+		n := bitRun(b.words, yy*stride+col, stride, mask, mask*uint32(1-st&1), min(lim, h-yy))
+		down[st] = n
+		if yy += n; yy >= h && st < 2 {
 			return finder{}, false
 		}
 	}
@@ -152,34 +221,40 @@ func (d *Decoder) confirmVertical(m *gozxing.BitMatrix, cx float64, y, htotal in
 	return finder{c: vec{cx + 0.5, cy}, ms: math.Sqrt(hms * vms), cnt: 1}, true
 }
 
-// confirmHorizontal checks the row through the candidate's refined centre
-// again and centres it horizontally.
-func confirmHorizontal(m *gozxing.BitMatrix, f *finder, htotal int) bool {
+// confirmHorizontal checks the row of b through the candidate's refined
+// centre again and centres it horizontally.
+func confirmHorizontal(b *bitRows, f *finder, htotal int) bool {
 	x, y := int(f.c.x), int(f.c.y)
-	w := m.GetWidth()
-	if y < 0 || y >= m.GetHeight() || x < 0 || x >= w || !m.Get(x, y) {
+	w := b.w
+	if y < 0 || y >= b.h || x < 0 || x >= w || !b.get(x, y) {
 		return false
 	}
+	row := b.words[y*b.stride:][:b.stride]
+	bit := func(x int) uint32 { return row[x>>5] >> (uint(x) & 31) & 1 }
 	maxRun := 3 * htotal
 	var left, right [3]int
 	xx := x
 	for st := 0; st < 3; st++ {
-		want := st != 1
-		for xx >= 0 && m.Get(xx, y) == want && left[st] <= maxRun {
-			left[st]++
+		want := uint32(1 - st&1)
+		n := 0
+		for xx >= 0 && n <= maxRun && bit(xx) == want {
+			n++
 			xx--
 		}
+		left[st] = n
 		if xx < 0 && st < 2 {
 			return false
 		}
 	}
 	xx = x
 	for st := 0; st < 3; st++ {
-		want := st != 1
-		for xx < w && m.Get(xx, y) == want && right[st] <= maxRun {
-			right[st]++
+		want := uint32(1 - st&1)
+		n := 0
+		for xx < w && n <= maxRun && bit(xx) == want {
+			n++
 			xx++
 		}
+		right[st] = n
 		if xx >= w && st < 2 {
 			return false
 		}
