@@ -2,6 +2,8 @@ package camera
 
 import (
 	"math"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/makiuchi-d/gozxing"
@@ -96,5 +98,111 @@ func TestRingCornersRevisitSame(t *testing.T) {
 				t.Errorf("finder at %v, %v°: read back %v %v, flooded %v %v", f.c, deg, kept, ok2, fresh, ok1)
 			}
 		}
+	}
+}
+
+// floodReference is filler.flood as it was before it read the matrix's
+// words: visit is called for every pixel popped, up to limit+1 of them,
+// and the neighbours are read through gozxing's BitMatrix.
+func floodReference(m *gozxing.BitMatrix, mark []bool, x, y, limit int, visit func(x, y int)) (int, bool) {
+	w, h := m.GetWidth(), m.GetHeight()
+	st := []int{y*w + x}
+	mark[y*w+x] = true
+	n := 0
+	for len(st) > 0 {
+		i := st[len(st)-1]
+		st = st[:len(st)-1]
+		px, py := i%w, i/w
+		visit(px, py)
+		if n++; n > limit {
+			return n, false
+		}
+		for dy := -1; dy <= 1; dy++ {
+			yy := py + dy
+			if yy < 0 || yy >= h {
+				continue
+			}
+			for dx := -1; dx <= 1; dx++ {
+				xx := px + dx
+				if xx < 0 || xx >= w || (dx == 0 && dy == 0) {
+					continue
+				}
+				j := yy*w + xx
+				if !mark[j] && m.Get(xx, yy) {
+					mark[j] = true
+					st = append(st, j)
+				}
+			}
+		}
+	}
+	return n, true
+}
+
+// TestFloodMatchesReference compares the flood fill with the one reading
+// the matrix bit by bit that it replaced: the same pixels in the same
+// order (ringCorners keeps the first of equally outermost pixels), and
+// the same count when a region overruns its limit. The matrices are
+// noise of every density, flipped or not (FlipAll sets the bits past
+// the width), of widths on and off a word's 32 bits, and the floods
+// start on every edge.
+func TestFloodMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 9))
+	d := NewDecoder()
+	floods, whole := 0, 0
+	for trial := 0; trial < 60; trial++ {
+		w, h := 1+rng.IntN(100), 1+rng.IntN(80)
+		if trial%4 == 0 {
+			w = 32 * (1 + rng.IntN(3))
+		}
+		m, _ := gozxing.NewBitMatrix(w, h)
+		density := 0.3 + rng.Float64()*0.5
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				if rng.Float64() < density {
+					m.Flip(x, y)
+				}
+			}
+		}
+		if trial%3 == 1 {
+			m.FlipAll()
+		}
+		d.bits.load(m)
+		d.fill.forget()
+		for k := 0; k < 20; k++ {
+			x, y := rng.IntN(w), rng.IntN(h)
+			switch k % 5 {
+			case 1:
+				x = 0
+			case 2:
+				x = w - 1
+			case 3:
+				y = 0
+			case 4:
+				y = h - 1
+			}
+			if !m.Get(x, y) {
+				continue
+			}
+			limit := rng.IntN(w * h)
+			var want []int32
+			wn, wok := floodReference(m, make([]bool, w*h), x, y, limit, func(x, y int) {
+				want = append(want, int32(y*w+x))
+			})
+			r, ok := d.fill.flood(&d.bits, x, y, limit)
+			floods++
+			if r.n != wn || ok != wok {
+				t.Fatalf("trial %d, %dx%d, from (%d, %d), limit %d: flooded %d, %v, want %d, %v", trial, w, h, x, y, limit, r.n, ok, wn, wok)
+			}
+			if !ok {
+				continue
+			}
+			whole++
+			if got := d.fill.pix[r.off : r.off+r.n]; !reflect.DeepEqual(got, want) {
+				t.Fatalf("trial %d, %dx%d, from (%d, %d): pixels %v, want %v", trial, w, h, x, y, got, want)
+			}
+		}
+	}
+	if floods < 300 || whole < 100 {
+		t.Fatalf("%d floods, %d whole: the test's matrices make too few", floods, whole)
 	}
 }

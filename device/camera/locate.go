@@ -3,6 +3,7 @@ package camera
 import (
 	"image"
 	"math"
+	mbits "math/bits"
 	"sort"
 
 	"github.com/makiuchi-d/gozxing"
@@ -650,34 +651,43 @@ func (d *Decoder) ringCorners(m *gozxing.BitMatrix, f finder, u, v vec) ([4]vec,
 		return out, false
 	}
 	dirs := [4]vec{u.scale(-1).sub(v), u.sub(v), v.sub(u), u.add(v)}
+	// Every triple with this finder floods its ring again, and rings
+	// join other candidates' (a ring touching data modules): a region
+	// flooded whole in this pass is read back from its pixels instead.
+	var r floodRegion
+	switch e, found := d.fill.flooded(m, sx, sy); {
+	case found && e.whole && e.n > limit, found && !e.whole && e.limit >= limit:
+		// The region is larger than this finder's limit.
+		return out, false
+	case found && e.whole:
+		r = e
+		d.fill.revisited += e.n
+		d.work = max(0, d.work-e.n/pixelsPerUnitRevisit)
+	default:
+		if d.bits.m != m {
+			d.bits.load(m)
+		}
+		var ok bool
+		r, ok = d.fill.flood(&d.bits, sx, sy, limit)
+		d.work = max(0, d.work-r.n/pixelsPerUnitFlood)
+		if !ok {
+			return out, false
+		}
+	}
+	if r.n < 8 {
+		return out, false
+	}
+	// The region's outermost pixels along the diagonals, the first
+	// of equals in the order the flood visited them.
 	best := [4]float64{-1e18, -1e18, -1e18, -1e18}
-	visit := func(x, y int) {
-		q := vec{float64(x) + 0.5, float64(y) + 0.5}.sub(f.c)
+	for _, i := range d.fill.pix[r.off : r.off+r.n] {
+		q := vec{float64(int(i)%w) + 0.5, float64(int(i)/w) + 0.5}.sub(f.c)
 		for k, dk := range dirs {
 			if s := q.dot(dk); s > best[k] {
 				best[k] = s
 				out[k] = q
 			}
 		}
-	}
-	var n int
-	var ok bool
-	// Every triple with this finder floods its ring again, and rings
-	// join other candidates' (a ring touching data modules): a region
-	// flooded whole in this pass is read back from its pixels instead.
-	switch e, found := d.fill.flooded(m, sx, sy); {
-	case found && e.whole && e.n > limit, found && !e.whole && e.limit >= limit:
-		// The region is larger than this finder's limit.
-		return out, false
-	case found && e.whole:
-		n, ok = d.fill.revisit(m, e, visit), true
-		d.work = max(0, d.work-n/pixelsPerUnitRevisit)
-	default:
-		n, ok = d.fill.flood(m, sx, sy, limit, visit)
-		d.work = max(0, d.work-n/pixelsPerUnitFlood)
-	}
-	if !ok || n < 8 {
-		return out, false
 	}
 	for k := range out {
 		// Move from the pixel's centre to its outer corner.
@@ -702,14 +712,14 @@ func (d *Decoder) ringCorners(m *gozxing.BitMatrix, f finder, u, v vec) ([4]vec,
 //
 // It keeps the floods of one matrix (see forget): a region's pixels are
 // marked with its flood's generation, so a later flood starting in a
-// region flooded whole reads the pixels kept instead (revisit), and one
+// region flooded whole reads the pixels kept instead, and one
 // starting in a region that overran a limit knows it will again.
 type filler struct {
 	mark      []uint32
 	gen       uint32
 	stack     []int32
 	visited   int // pixels visited by floods, for tests
-	revisited int // pixels read back by revisit, for tests
+	revisited int // pixels of whole regions read back, for tests
 
 	// The floods since forget: floods[g-base] is generation g's.
 	base   uint32
@@ -746,21 +756,13 @@ func (f *filler) flooded(m *gozxing.BitMatrix, x, y int) (floodRegion, bool) {
 	return f.floods[g-f.base], true
 }
 
-// revisit calls visit for every pixel of the whole region r, in the
-// order its flood visited them, and returns their number.
-func (f *filler) revisit(m *gozxing.BitMatrix, r floodRegion, visit func(x, y int)) int {
-	w := m.GetWidth()
-	for _, i := range f.pix[r.off : r.off+r.n] {
-		visit(int(i)%w, int(i)/w)
-	}
-	f.revisited += r.n
-	return r.n
-}
-
-// flood visits the 8-connected dark region at (x, y), up to limit pixels.
-// It reports the number visited and false when the region exceeds limit.
-func (f *filler) flood(m *gozxing.BitMatrix, x, y, limit int, visit func(x, y int)) (int, bool) {
-	w, h := m.GetWidth(), m.GetHeight()
+// flood floods the 8-connected dark region of b at (x, y), up to limit
+// pixels. It returns the region, whose pixels it keeps in the order
+// visited (depth first, the neighbours above, beside and below in turn,
+// each row left to right), and false when the region exceeds limit; the
+// region's n is then limit+1, the pixels visited.
+func (f *filler) flood(b *bitRows, x, y, limit int) (floodRegion, bool) {
+	w, h := b.w, b.h
 	if cap(f.mark) < w*h {
 		f.mark = make([]uint32, w*h)
 		f.gen = 0
@@ -784,44 +786,69 @@ func (f *filler) flood(m *gozxing.BitMatrix, x, y, limit int, visit func(x, y in
 		f.forget()
 		f.base = f.gen
 	}
+	gen, mark, stride := f.gen, f.mark, b.stride
 	off := len(f.pix)
-	st := append(f.stack[:0], int32(y*w+x))
-	f.mark[y*w+x] = f.gen
+	// The stack holds a pixel's x and y.
+	st := append(f.stack[:0], int32(x), int32(y))
+	mark[y*w+x] = gen
 	n := 0
-	defer func() { f.visited += n }()
 	for len(st) > 0 {
-		i := int(st[len(st)-1])
-		st = st[:len(st)-1]
-		px, py := i%w, i/w
-		visit(px, py)
+		px, py := int(st[len(st)-2]), int(st[len(st)-1])
+		st = st[:len(st)-2]
 		if n++; n > limit {
 			f.stack = st
 			f.pix = f.pix[:off]
-			f.floods = append(f.floods, floodRegion{limit: limit})
-			return n, false
+			f.visited += n
+			r := floodRegion{n: n, limit: limit}
+			f.floods = append(f.floods, r)
+			return r, false
 		}
-		f.pix = append(f.pix, int32(i))
+		f.pix = append(f.pix, int32(py*w+px))
+		// The columns px-1 to px+1 that lie in the matrix, as bits 0
+		// to 2.
+		cols := uint64(7)
+		if px == 0 {
+			cols = 6
+		}
+		if px+1 >= w {
+			cols &^= 4
+		}
 		for dy := -1; dy <= 1; dy++ {
 			yy := py + dy
 			if yy < 0 || yy >= h {
 				continue
 			}
-			for dx := -1; dx <= 1; dx++ {
-				xx := px + dx
-				if xx < 0 || xx >= w || (dx == 0 && dy == 0) {
-					continue
+			// Three bits from column px-1 on, from one word or two.
+			row := b.words[yy*stride:][:stride]
+			var bits uint64
+			if px > 0 {
+				k, sh := (px-1)>>5, uint(px-1)&31
+				bits = uint64(row[k]) >> sh
+				if sh > 29 && k+1 < stride {
+					bits |= uint64(row[k+1]) << (32 - sh)
 				}
-				j := yy*w + xx
-				if f.mark[j] != f.gen && m.Get(xx, yy) {
-					f.mark[j] = f.gen
-					st = append(st, int32(j))
+			} else {
+				bits = uint64(row[0]) << 1
+			}
+			bits &= cols
+			if dy == 0 {
+				bits &^= 2
+			}
+			for bits != 0 {
+				dx := mbits.TrailingZeros64(bits) - 1
+				bits &= bits - 1
+				if j := yy*w + px + dx; mark[j] != gen {
+					mark[j] = gen
+					st = append(st, int32(px+dx), int32(yy))
 				}
 			}
 		}
 	}
 	f.stack = st
-	f.floods = append(f.floods, floodRegion{whole: true, off: off, n: n, limit: limit})
-	return n, true
+	f.visited += n
+	r := floodRegion{whole: true, off: off, n: n, limit: limit}
+	f.floods = append(f.floods, r)
+	return r, true
 }
 
 // spend takes n grey samples from the pass's work allowance and reports
