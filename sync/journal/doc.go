@@ -119,7 +119,10 @@
 // not whole (a zero length, a length past the file or MaxRecordSize, an
 // unknown kind, a checksum that fails); what follows is a torn last
 // append, whose passage was never acknowledged, or an older generation,
-// and is cut. The older log comes first, the one whose first record has
+// and is cut. Damage inside a log (a flipped byte, a zeroed page) ends
+// the frames too, but leaves whole records of acknowledged passages
+// behind it: a whole record past the cut that the journal would not
+// hold makes the log damaged (below), not torn. The older log comes first, the one whose first record has
 // the lower seq (a log is only started anew once bbolt holds all of it,
 // so a log left from before the other's generation holds only records
 // bbolt has). Records bbolt holds are skipped; the others must continue

@@ -64,10 +64,15 @@ type walFrame struct {
 
 // walContents is what parseWAL found in a log's bytes.
 type walContents struct {
+	name   string // the log's file name, for messages
 	epoch  Epoch
 	salt   [8]byte
 	frames []walFrame
 	end    int // offset past the last whole frame
+	// after are the whole frames (checking under the salt) that lie
+	// past end: a torn last append leaves none that hold a record the
+	// journal lacks, damage inside the log does (see walTail).
+	after []walFrame
 }
 
 // errWALHeader is a log whose header does not check.
@@ -76,7 +81,10 @@ var errWALHeader = errors.New("journal log header is damaged")
 // parseWAL parses a log file's bytes: the header, then frames until the
 // first that is not whole (length zero or out of bounds, unknown kind, or
 // a checksum that fails under the header's salt). Bytes past that are a
-// torn last append or frames of an earlier generation, and are cut.
+// torn last append or frames of an earlier generation, and are cut; the
+// whole frames among them that check under the salt are kept aside
+// (after), since damage inside the log (a flipped byte, a zeroed page)
+// also ends the frames, and leaves whole ones behind it.
 func parseWAL(b []byte) (walContents, error) {
 	var c walContents
 	if len(b) < walHeader || string(b[:8]) != walMagic {
@@ -97,6 +105,12 @@ func parseWAL(b []byte) (walContents, error) {
 		off += n
 	}
 	c.end = off
+	for i := off + 1; i+walFrameHdr < len(b); i++ {
+		if f, n := parseFrame(b[i:], c.salt); n > 0 {
+			c.after = append(c.after, f)
+			i += n - 1
+		}
+	}
 	return c, nil
 }
 
@@ -326,9 +340,9 @@ func (w *wal) append(buf []byte, last Seq, recs int) error {
 
 func (w *wal) close() error { return w.f.Close() }
 
-// readWAL reads and parses the log at path; a missing log is nil.
+// readWAL reads and parses the whole log at path; a missing log is nil.
 func readWAL(path string) (*walContents, error) {
-	b, err := readLogBytes(path)
+	b, err := readLogBytes(path, true)
 	if b == nil || err != nil {
 		return nil, err
 	}
@@ -336,15 +350,17 @@ func readWAL(path string) (*walContents, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
 	}
+	c.name = filepath.Base(path)
 	return &c, nil
 }
 
-// readLogBytes reads the log at path, a missing log as nil. It reads up
-// to a frame's size past the log's last whole frame and stops there, not
-// at the end of the zeros written ahead: while sentineld appends, a short
-// read is a short window for its appends to move to the other log (see
-// readLogsLive).
-func readLogBytes(path string) ([]byte, error) {
+// readLogBytes reads the log at path, a missing log as nil. Unless whole,
+// it reads up to a frame's size past the log's last whole frame and
+// stops there, not at the end of the zeros written ahead: while
+// sentineld appends, a short read is a short window for its appends to
+// move to the other log (see readLogsLive). Open reads the whole file, so
+// that it finds whole records behind damage however far past it they are.
+func readLogBytes(path string, whole bool) ([]byte, error) {
 	if logReadHook != nil {
 		defer logReadHook(path)
 	}
@@ -367,8 +383,10 @@ func readLogBytes(path string) ([]byte, error) {
 			return nil, fmt.Errorf("read journal log %s: %w", path, err)
 		}
 		// What ends the log's frames lies inside what was read.
-		if c, err := parseWAL(b); err != nil || c.end+walFrameHdr+MaxRecordSize <= len(b) {
-			return b, nil
+		if !whole {
+			if c, err := parseWAL(b); err != nil || c.end+walFrameHdr+MaxRecordSize <= len(b) {
+				return b, nil
+			}
 		}
 		b = slices.Grow(b, cap(b))
 	}
@@ -413,13 +431,13 @@ func readLogsLive(path string) ([]*walContents, error) {
 	var b [2][]byte
 	for i, p := range ps {
 		var err error
-		if b[i], err = readLogBytes(p); err != nil {
+		if b[i], err = readLogBytes(p, false); err != nil {
 			return nil, err
 		}
 	}
 	stable := false
 	for try, i := 0, 0; try < liveLogTries && !stable; try, i = try+1, 1-i {
-		nb, err := readLogBytes(ps[i])
+		nb, err := readLogBytes(ps[i], false)
 		if err != nil {
 			return nil, err
 		}
@@ -438,6 +456,7 @@ func readLogsLive(path string) ([]*walContents, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Base(ps[i]), err)
 		}
+		c.name = filepath.Base(ps[i])
 		cs = append(cs, &c)
 	}
 	sortLogs(cs)
@@ -524,6 +543,22 @@ func walTail(cs []*walContents, epoch Epoch, last Seq, head Hash) ([]pendingRec,
 			}
 			recs = append(recs, pendingRec{r.Seq, f.data})
 			last, head = r.Seq, Chain(head, f.data)
+		}
+	}
+	// A torn last append leaves behind its cut only frames of its own,
+	// never acknowledged, or of earlier generations, whose records bbolt
+	// holds. A whole record of the epoch past the cut that the journal
+	// would not hold means damage inside the log: cutting there would
+	// lose the acknowledged passages behind it, and the next appends
+	// would take their seqs again.
+	for _, c := range cs {
+		for _, f := range c.after {
+			if f.kind != frameRecord {
+				continue
+			}
+			if r, err := DecodeRecord(f.data); err == nil && r.Epoch == epoch && r.Seq > last {
+				return recs, keys, fmt.Errorf("journal log %s is damaged after record %d: record %d and others behind the damage are whole", c.name, last, r.Seq)
+			}
 		}
 	}
 	return recs, keys, nil

@@ -320,6 +320,24 @@ func FuzzLog(f *testing.F) {
 	f.Add(append(bytes.Clone(second), seed[:frames]...))
 	f.Add(second)
 	epoch := c.epoch
+	// Damage inside the log, before the third record's frame (a flipped
+	// byte in the second record, the second record's frame zeroed):
+	// the third record is whole behind it, and walTail says so.
+	for _, damage := range []func(b []byte){
+		func(b []byte) { b[frames+walFrameHdr+len(c.frames[2].data)/2] ^= 0x20 },
+		func(b []byte) { clear(b[frames : frames+walFrameHdr+len(c.frames[2].data)]) },
+	} {
+		b := bytes.Clone(seed)
+		damage(b)
+		f.Add(b)
+		d, err := parseWAL(b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if _, _, err := walTail([]*walContents{&d}, epoch, 0, Genesis(epoch)); err == nil || len(d.after) != 1 {
+			f.Fatalf("a log damaged before its last record: %d frames behind the damage, walTail says %v; want 1 and the damage", len(d.after), err)
+		}
+	}
 	// Either order of the two logs replays all three records.
 	for _, order := range [][2][]byte{{seed[:frames], second}, {second, seed[:frames]}} {
 		var cs []*walContents
@@ -348,6 +366,11 @@ func FuzzLog(f *testing.F) {
 			}
 			if c.end > len(p) || c.end < walHeader {
 				t.Fatalf("end %d outside %d bytes", c.end, len(p))
+			}
+			for _, a := range c.after {
+				if a.kind != frameRecord && a.kind != frameKey || len(a.data) == 0 || len(a.data) > MaxRecordSize {
+					t.Fatalf("a frame behind the cut of kind %d and %d bytes", a.kind, len(a.data))
+				}
 			}
 			cs = append(cs, &c)
 		}
@@ -566,5 +589,86 @@ func TestAckOffAppendPath(t *testing.T) {
 	}
 	if res := mustVerify(t, j); res.Records != 8 || res.Break != nil {
 		t.Fatalf("verify: %+v", res)
+	}
+}
+
+// Damage inside a log (a flipped byte, a zeroed stretch) ends its frames
+// as a torn last append does, but leaves whole records behind it: those
+// passages were acknowledged. The journal and its logs are moved aside
+// with the corrupt alarm, a new epoch starts, and salvage recovers every
+// record whose own bytes are whole, those behind the damage too. Cut
+// there instead, they were lost without a word and their seqs taken
+// again by the next passages.
+func TestLogDamagedMidway(t *testing.T) {
+	for name, damage := range map[string]func(b []byte, at, size int){
+		"flipped byte":   func(b []byte, at, size int) { b[at+walFrameHdr+size/2] ^= 0x10 },
+		"flipped length": func(b []byte, at, size int) { b[at+1] ^= 0x40 },
+		"zeroed":         func(b []byte, at, size int) { clear(b[at : at+walFrameHdr+size]) },
+		"zeroed page":    func(b []byte, at, size int) { clear(b[at : at+4096]) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := loggedJournal(t, 30)
+			b, err := os.ReadFile(walPaths(path)[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := parseWAL(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[Seq][]byte{}
+			for _, f := range c.frames {
+				if r, err := DecodeRecord(f.data); err == nil {
+					want[r.Seq] = f.data
+				}
+			}
+			// Records 2 to 31 are only in the log; damage record 3's frame
+			// (for the page: from there on, 4 KiB).
+			at := walHeader + walFrameHdr + len(c.frames[0].data)
+			size := len(c.frames[1].data)
+			damage(b, at, size)
+			if err := os.WriteFile(walPaths(path)[0], b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			behind := Seq(0) // the first record whole behind the damage
+			for off, f := at, c.frames[1:]; len(f) > 0; off, f = off+walFrameHdr+len(f[0].data), f[1:] {
+				if off >= at+4096 || (name != "zeroed page" && off > at) {
+					r, _ := DecodeRecord(f[0].data)
+					behind = r.Seq
+					break
+				}
+			}
+
+			j, err := Open(path, Options{PurgeEvery: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			a := j.Alarms()
+			if len(a) != 1 || a[0].Kind != AlarmCorrupt || !strings.Contains(a[0].Message, "damaged") {
+				t.Fatalf("alarms: got %+v, want one %s saying the log is damaged", a, AlarmCorrupt)
+			}
+			if res := mustVerify(t, j); res.Records != 0 {
+				t.Fatalf("records in the new epoch: got %d, want 0", res.Records)
+			}
+			ss, err := SalvageMovedAside(path, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[Seq][]byte{}
+			for _, s := range ss {
+				for _, r := range s.Records {
+					got[r.Seq] = r.Stored
+				}
+			}
+			for s := behind; s <= 31; s++ {
+				if !bytes.Equal(got[s], want[s]) {
+					t.Errorf("record %d, whole behind the damage, was not salvaged", s)
+				}
+			}
+			if !bytes.Equal(got[2], want[2]) {
+				t.Errorf("record 2, before the damage, was not salvaged")
+			}
+		})
 	}
 }
