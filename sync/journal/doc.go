@@ -135,11 +135,16 @@
 // (the log's copy is skipped) or not (the log's copy is replayed); after
 // the checkpoint bbolt holds it. A log that is damaged otherwise (its
 // header does not check, a record does not chain on, it holds frames of
-// another epoch; an empty one is left for a new generation) means the chain cannot be proven: the journal file and its logs
-// are moved aside together (journal.db.corrupt-TIME and its .wal and
-// .wal2) and a new epoch starts, with the corrupt alarm, as for a damaged
-// journal file; SalvageMovedAside salvages all three, since the logs hold
-// records' stored bytes as they are. The SIGKILL crash tests (TestCrash,
+// another epoch, whole records lie behind its damage, a directory or
+// another thing that is not a file took its name; an empty one is left
+// for a new generation) means the chain cannot be proven: the journal
+// file and its logs are moved aside together (journal.db.corrupt-TIME
+// and its .wal and .wal2) and a new epoch starts, with the corrupt
+// alarm, as for a damaged journal file; SalvageMovedAside salvages all
+// three, since the logs hold records' stored bytes as they are. Logs
+// found without their journal file are moved aside alone, with the
+// corrupt alarm too: the passages only in that file are lost unless it
+// is found. The SIGKILL crash tests (TestCrash,
 // and TestCrashCheckpoint with a checkpoint every two records and so a
 // switch of logs every four) check that every passage whose gate opened
 // survives and that the chain verifies.

@@ -208,16 +208,25 @@ func Open(path string, opts Options) (*Journal, error) {
 	)
 	if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
 		// Logs without their journal file continue no chain here: keep
-		// them aside for salvage.
+		// them aside for salvage. The file was deleted or moved by hand,
+		// or lost with the disk's damage (the logs are made only beside
+		// a journal file): whatever it held that the centre does not
+		// have is gone, and the alarm says so.
+		var moved, reason string
 		for _, p := range walPaths(path) {
-			if _, lerr := os.Stat(p); lerr == nil {
-				if err := moveLogAside(path, now); err != nil {
+			if _, lerr := os.Lstat(p); lerr == nil {
+				if moved, err = moveLogAside(path, now); err != nil {
 					return nil, fmt.Errorf("open journal %s: %w", path, err)
 				}
+				reason = fmt.Sprintf("the journal file %s was missing beside its logs", filepath.Base(path))
 				break
 			}
 		}
-		db, st, err = createDB(path, opts.Timeout, now, "", "", &j.file)
+		db, st, err = createDB(path, opts.Timeout, now, moved, reason, &j.file)
+		if err == nil && moved != "" {
+			j.raise(Alarm{Kind: AlarmCorrupt, At: now, MovedTo: moved,
+				Message: fmt.Sprintf("%s: its logs were moved aside to %s and %s and new epoch %s started; the passages in the logs are salvaged for the centre, those only in the missing file are lost unless it is found (sentinelctl journal salvage FILE queues a copy of it)", reason, moved+walSuffix, moved+wal2Suffix, st.epoch)})
+		}
 	} else {
 		db, st, err = openDB(path, opts.Timeout, now, &j.file)
 		if err == nil {
@@ -697,7 +706,7 @@ func (j *Journal) replayWAL() error {
 		recs []pendingRec
 		keys [][]byte
 	)
-	if errors.Is(err, errWALHeader) {
+	if errors.Is(err, errWALHeader) || errors.Is(err, errWALNotFile) {
 		return &corruptError{err}
 	}
 	if err == nil {

@@ -78,6 +78,10 @@ type walContents struct {
 // errWALHeader is a log whose header does not check.
 var errWALHeader = errors.New("journal log header is damaged")
 
+// errWALNotFile is a log's name taken by something that is not a file
+// (a directory, a device): what the log held is not there.
+var errWALNotFile = errors.New("is not a file: the journal's log is not there")
+
 // parseWAL parses a log file's bytes: the header, then frames until the
 // first that is not whole (length zero or out of bounds, unknown kind, or
 // a checksum that fails under the header's salt). Bytes past that are a
@@ -364,7 +368,9 @@ func readLogBytes(path string, whole bool) ([]byte, error) {
 	if logReadHook != nil {
 		defer logReadHook(path)
 	}
-	f, err := os.Open(path)
+	// Not blocking: a named pipe in the log's place would wait for a
+	// writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -372,6 +378,11 @@ func readLogBytes(path string, whole bool) ([]byte, error) {
 		return nil, fmt.Errorf("read journal log: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("read journal log: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s (a %s) %w", filepath.Base(path), fileKind(st.Mode()), errWALNotFile)
+	}
 	b := make([]byte, 0, logReadChunk)
 	for {
 		n, err := f.ReadAt(b[len(b):cap(b)], int64(len(b)))
@@ -390,6 +401,23 @@ func readLogBytes(path string, whole bool) ([]byte, error) {
 		}
 		b = slices.Grow(b, cap(b))
 	}
+}
+
+// fileKind names what a file that is not a regular one is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 // logReadChunk is readLogBytes' first read.
@@ -565,8 +593,9 @@ func walTail(cs []*walContents, epoch Epoch, last Seq, head Hash) ([]pendingRec,
 }
 
 // moveLogAside renames the logs of the journal at path to
-// path.corrupt-TIME.wal and .wal2, where SalvageMovedAside finds them.
-func moveLogAside(path string, now time.Time) error {
+// path.corrupt-TIME.wal and .wal2, where SalvageMovedAside finds them,
+// and returns path.corrupt-TIME.
+func moveLogAside(path string, now time.Time) (string, error) {
 	base := path + movedInfix + now.UTC().Format("20060102T150405Z")
 	to := base
 	for i := 1; ; i++ {
@@ -583,10 +612,10 @@ func moveLogAside(path string, now time.Time) error {
 	}
 	for _, sfx := range walSuffixes {
 		if err := os.Rename(path+sfx, to+sfx); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("move the journal's log aside: %w", err)
+			return "", fmt.Errorf("move the journal's log aside: %w", err)
 		}
 	}
-	return atomicfile.SyncDir(filepath.Dir(path))
+	return to, atomicfile.SyncDir(filepath.Dir(path))
 }
 
 // The readers (Journal's and Reader's Range, Tail, Keys and Verify) read

@@ -672,3 +672,105 @@ func TestLogDamagedMidway(t *testing.T) {
 		})
 	}
 }
+
+// A journal file deleted (or lost) while its logs stay: a new epoch
+// starts, as before, but with the corrupt alarm and the predecessor
+// named, and the logs' records are salvaged. Before, the new epoch
+// started without a word, and the passages only in the missing file
+// were gone with nobody told.
+func TestLogsWithoutJournalFile(t *testing.T) {
+	path := loggedJournal(t, 3)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	j, err := Open(path, Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	a := j.Alarms()
+	if len(a) != 1 || a[0].Kind != AlarmCorrupt || !strings.Contains(a[0].Message, "missing") {
+		t.Fatalf("alarms: got %+v, want one %s saying the journal file was missing", a, AlarmCorrupt)
+	}
+	res := mustVerify(t, j)
+	if res.Records != 0 || res.Predecessor != a[0].MovedTo || !strings.Contains(res.Reason, "missing") {
+		t.Fatalf("new journal: %d records, predecessor %q (%q); want 0 and %q", res.Records, res.Predecessor, res.Reason, a[0].MovedTo)
+	}
+	ss, err := SalvageMovedAside(path, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[Seq]bool{}
+	for _, s := range ss {
+		for _, r := range s.Records {
+			got[r.Seq] = true
+		}
+	}
+	for s := Seq(2); s <= 4; s++ {
+		if !got[s] {
+			t.Errorf("record %d, in the log, was not salvaged", s)
+		}
+	}
+}
+
+// Something that is not a file in a log's place (a directory, a named
+// pipe) is a log whose records are not there: the journal and its logs
+// are moved aside with the corrupt alarm, and a new epoch starts. Before,
+// Open failed on a directory ("is a directory"), so sentineld did not
+// start at all, and waited for ever on a named pipe.
+func TestLogNotAFile(t *testing.T) {
+	for name, mk := range map[string]func(p string) error{
+		"directory":  func(p string) error { return os.Mkdir(p, 0o700) },
+		"named pipe": func(p string) error { return unix.Mkfifo(p, 0o600) },
+	} {
+		for i, sfx := range walSuffixes {
+			t.Run(name+" "+sfx, func(t *testing.T) {
+				path := loggedJournal(t, 3)
+				want := storedRecords(t, path)
+				lp := walPaths(path)[i]
+				if err := os.Remove(lp); err != nil {
+					t.Fatal(err)
+				}
+				if err := mk(lp); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan struct{})
+				var (
+					j   *Journal
+					err error
+				)
+				go func() { j, err = Open(path, Options{PurgeEvery: -1}); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Fatal("Open did not return within 10 s")
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer j.Close()
+				a := j.Alarms()
+				if len(a) != 1 || a[0].Kind != AlarmCorrupt || !strings.Contains(a[0].Message, "not a file") {
+					t.Fatalf("alarms: got %+v, want one %s saying the log is not a file", a, AlarmCorrupt)
+				}
+				if _, err := os.Lstat(a[0].MovedTo + sfx); err != nil {
+					t.Fatalf("what was in the log's place was not kept: %v", err)
+				}
+				ss, err := SalvageMovedAside(path, t0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[Seq][]byte{}
+				for _, s := range ss {
+					for _, r := range s.Records {
+						got[r.Seq] = r.Stored
+					}
+				}
+				// Record 1 is in bbolt; those in the other log are salvaged.
+				if !bytes.Equal(got[1], want[1]) {
+					t.Errorf("record 1, in the journal file, was not salvaged")
+				}
+			})
+		}
+	}
+}
