@@ -94,6 +94,7 @@ type screenScratch struct {
 	// any (see finderHintSmall).
 	maxTotal int
 	busy     []busySpan
+	spanCols [][2]int // scratch for finderHintSmall
 	// small counts frames passed by finderHintSmall, for tests.
 	small int
 	// For tests, since the decoder's frame began: planePixels counts the
@@ -194,7 +195,8 @@ func (s *screenScratch) addBusy(y int, x0, x1 int32) {
 // busy from its finders across), every screenSmallStep-th row (a finder
 // core of three such modules spans two of them or more), and takes only
 // patterns narrow enough that the half-scale screen could have missed
-// them. An empty frame without fine texture costs next to nothing more.
+// them (see screenSmallRowTotal). An empty frame without fine texture
+// costs next to nothing more.
 func (s *screenScratch) finderHintSmall(p plane) bool {
 	spans := s.busy
 	s.hits = s.hits[:0]
@@ -203,19 +205,37 @@ func (s *screenScratch) finderHintSmall(p plane) bool {
 		return false
 	}
 	s.delta = max(screenMinDelta, screenSNR*noiseLevel(p, 32))
-	s.maxTotal = screenSmallTotal
+	s.maxTotal = screenSmallRowTotal
 	defer func() { s.maxTotal = 0 }()
-	lastY := -screenSmallStep
-	for _, sp := range spans {
-		// Half-scale row y covers full rows 2y and 2y+1, and the
-		// screen read every other one: the span stands for full rows
-		// 2y-1 to 2y+2, and a finder's core lies within a finder's
-		// width of a busy row.
-		y0 := max(2*int(sp.y)-screenSmallTotal/2, lastY+screenSmallStep)
-		y1 := min(2*int(sp.y)+screenSmallTotal/2, p.h-1)
-		x0 := max(0, 2*int(sp.x0)-screenSmallTotal)
-		x1 := min(p.w, 2*int(sp.x1)+screenSmallTotal)
-		for y := y0; y <= y1; y += screenSmallStep {
+	// Half-scale row y covers full rows 2y and 2y+1, and the screen read
+	// every other one: a span stands for full rows 2y-1 to 2y+2, and a
+	// finder's core lies within a finder's width of a busy row. Each
+	// full-scale row is read once over the union of the windows of the
+	// spans around it: windows of neighbouring rows differ in their
+	// columns, and a row read over the first window alone cut a finder
+	// that only the next one held.
+	y0 := max(0, 2*int(spans[0].y)-screenSmallTotal/2)
+	yEnd := min(p.h-1, 2*int(spans[len(spans)-1].y)+screenSmallTotal/2)
+	first := 0 // the first span whose window may reach row y
+	for y := y0; y <= yEnd; y += screenSmallStep {
+		for first < len(spans) && 2*int(spans[first].y)+screenSmallTotal/2 < y {
+			first++
+		}
+		iv := s.spanCols[:0]
+		for _, sp := range spans[first:] {
+			if 2*int(sp.y)-screenSmallTotal/2 > y {
+				break
+			}
+			iv = append(iv, [2]int{max(0, 2*int(sp.x0)-screenSmallTotal), min(p.w, 2*int(sp.x1)+screenSmallTotal)})
+		}
+		s.spanCols = iv
+		// Merge the windows' columns (a few, in no order).
+		sortSpans(iv)
+		for i := 0; i < len(iv); {
+			x0, x1 := iv[i][0], iv[i][1]
+			for i++; i < len(iv) && iv[i][0] <= x1; i++ {
+				x1 = max(x1, iv[i][1])
+			}
 			r := p.pix[y*p.stride+x0 : y*p.stride+x1]
 			s.row = smooth121(s.row, r)
 			s.rowSamples += len(r)
@@ -223,17 +243,32 @@ func (s *screenScratch) finderHintSmall(p plane) bool {
 				s.small++
 				return true
 			}
-			lastY = y
 		}
 	}
 	return false
 }
 
+// sortSpans sorts the column intervals iv by their starts.
+func sortSpans(iv [][2]int) {
+	for i := 1; i < len(iv); i++ {
+		for j := i; j > 0 && iv[j][0] < iv[j-1][0]; j-- {
+			iv[j], iv[j-1] = iv[j-1], iv[j]
+		}
+	}
+}
+
 const (
-	// screenSmallTotal is the widest pattern, in full-scale pixels,
-	// finderHintSmall takes: seven modules of 4 pixels.
+	// screenSmallTotal is the width, in full-scale pixels, of a finder
+	// of seven modules of 4 pixels: how far around a busy span
+	// finderHintSmall reads.
 	screenSmallTotal = 28
-	screenSmallStep  = 3
+	// screenSmallRowTotal is the widest pattern, in full-scale pixels,
+	// finderHintSmall takes along a row: the same finder turned by 45°,
+	// which a row crosses along its diagonal (28·√2). With 28, a version
+	// 1 code of 3.5-pixel modules turned by 45° showed its finders only in
+	// runs of 31-35 pixels and was rejected as empty.
+	screenSmallRowTotal = 40
+	screenSmallStep     = 3
 )
 
 // splitRuns splits line into alternate light and dark runs and returns
