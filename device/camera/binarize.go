@@ -19,7 +19,7 @@ const (
 // binarizer keeps scratch buffers between frames.
 type binarizer struct {
 	black []int
-	thr   []int
+	thr   []darkThr
 	// colSums holds a block row's column sums of black points over the
 	// five block rows around it.
 	colSums []int
@@ -156,9 +156,12 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 	}
 	words := b.row.GetBitArray()
 	if cap(b.thr) < sw {
-		b.thr, b.colSums = make([]int, sw), make([]int, sw)
+		b.thr, b.colSums = make([]darkThr, sw), make([]int, sw)
 	}
 	thr := b.thr[:sw]
+	// aligned blocks start on a multiple of 8; full words hold four.
+	aligned := w / blockSize
+	full := aligned / 4
 	for by := 0; by < sh; by++ {
 		yo := min(by<<blockPower, maxY)
 		top := min(max(by, 2), sh-3)
@@ -175,20 +178,35 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 			if left := bx - 2; left > 0 && bx+2 < sw {
 				win += cs[bx+2] - cs[left-1]
 			}
-			thr[bx] = win / 25
+			thr[bx] = thresholdOf(win / 25)
 		}
 		for yy := 0; yy < blockSize; yy++ {
 			y := yo + yy
-			clear(words)
 			row := p.pix[y*p.stride : y*p.stride+w]
-			for bx, t := range thr {
-				xo := min(bx<<blockPower, maxX)
-				bits := uint64(darkBits(binary.LittleEndian.Uint64(row[xo:xo+blockSize]), t))
-				// A block is 8 pixels; the last one may straddle a word.
-				bits <<= uint(xo & 31)
-				words[xo>>5] |= uint32(bits)
+			// The blocks that start on a multiple of 8, four to a
+			// word, then the last one's at w-8 when w is not a
+			// multiple of 8, OR'ed over the bits of the one before.
+			k := 0
+			for ; k < full; k++ {
+				r := (*[4 * blockSize]byte)(row[k*4*blockSize:])
+				t := (*[4]darkThr)(thr[4*k:])
+				words[k] = uint32(t[0].dark(binary.LittleEndian.Uint64(r[0:]))) |
+					uint32(t[1].dark(binary.LittleEndian.Uint64(r[8:])))<<8 |
+					uint32(t[2].dark(binary.LittleEndian.Uint64(r[16:])))<<16 |
+					uint32(t[3].dark(binary.LittleEndian.Uint64(r[24:])))<<24
+			}
+			if k < len(words) {
+				var acc uint32
+				for bx := 4 * k; bx < aligned; bx++ {
+					acc |= uint32(thr[bx].dark(binary.LittleEndian.Uint64(row[bx*blockSize:]))) << (8 * (bx & 3))
+				}
+				words[k] = acc
+			}
+			if aligned < sw {
+				bits := uint64(thr[sw-1].dark(binary.LittleEndian.Uint64(row[maxX:]))) << (maxX & 31)
+				words[maxX>>5] |= uint32(bits)
 				if hi := uint32(bits >> 32); hi != 0 {
-					words[xo>>5+1] |= hi
+					words[maxX>>5+1] |= hi
 				}
 			}
 			m.SetRow(y, b.row)
@@ -199,45 +217,44 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 
 // darkBits returns one bit per byte of the eight pixels in x (the first
 // pixel in the lowest byte) at or below the threshold t (0 to 255), the
-// first pixel's in bit 0: all eight compared at once. The even and odd
-// bytes are spread into 16-bit lanes with a ninth bit set; subtracting
-// t+1 clears that bit where the pixel is below t+1, and no lane borrows
-// from the next. A multiply gathers the four lanes' bits into a nibble
-// (lane i's bit, at 16i, moves to 48+i; the other products fall below
-// bit 48 or above 63), and lanesToBits interleaves the two nibbles.
-func darkBits(x uint64, t int) uint8 {
-	const (
-		ninth  = 0x0100010001000100
-		gather = 1<<48 | 1<<33 | 1<<18 | 1<<3
-	)
-	tt := uint64(t+1) * ones
-	even := ((x&lanes | ninth) - tt) & ninth // set: byte > t
-	odd := ((x>>8&lanes | ninth) - tt) & ninth
-	e := ((even ^ ninth) >> 8 * gather) >> 48 & 0xF
-	o := ((odd ^ ninth) >> 8 * gather) >> 48 & 0xF
-	return lanesToBits[e|o<<4]
+// first pixel's in bit 0: all eight compared at once (see darkThr).
+func darkBits(x uint64, t int) uint8 { return thresholdOf(t).dark(x) }
+
+// darkThr is a threshold t as dark compares eight pixels with it: sub
+// holds t's low seven bits plus one in every byte, and hi every byte's
+// top bit when t's is set.
+type darkThr struct{ sub, hi uint64 }
+
+func thresholdOf(t int) darkThr {
+	var hi uint64
+	if t >= 0x80 {
+		hi = top
+	}
+	return darkThr{sub: uint64(t&0x7F+1) * bytes1, hi: hi}
+}
+
+// dark returns a bit per byte of x at or below the threshold, as
+// darkBits. Setting each byte's top bit and subtracting sub leaves the
+// top bit set where the pixel's low seven bits exceed t's, and no byte
+// borrows from the next. A pixel is above t when, in addition, its top
+// bit is set (t ≥ 128), or when either is (t < 128). A multiply gathers
+// the eight top bits: byte i's, shifted to bit 8i, moves to bit 56+i,
+// and no two of the products share a bit.
+func (d darkThr) dark(x uint64) uint8 {
+	const gather = 0x0102040810204080
+	gt := ((x | top) - d.sub) & top
+	above := gt&x | (gt|x)&^d.hi
+	return uint8((^above & top) >> 7 * gather >> 56)
 }
 
 // lanes masks the even bytes of a word into 16-bit lanes; ones has a 1
-// in each lane.
+// in each lane, bytes1 in each byte, and top each byte's top bit.
 const (
-	lanes = 0x00FF00FF00FF00FF
-	ones  = 0x0001000100010001
+	lanes  = 0x00FF00FF00FF00FF
+	ones   = 0x0001000100010001
+	bytes1 = 0x0101010101010101
+	top    = 0x8080808080808080
 )
-
-// lanesToBits[e|o<<4] interleaves the nibbles e (bits of bytes 0, 2, 4,
-// 6) and o (bytes 1, 3, 5, 7) into a byte's eight bits.
-var lanesToBits = func() (t [256]uint8) {
-	for i := range t {
-		var b uint8
-		for k := 0; k < 4; k++ {
-			b |= uint8(i>>k&1) << (2 * k)
-			b |= uint8(i>>(4+k)&1) << (2*k + 1)
-		}
-		t[i] = b
-	}
-	return t
-}()
 
 // global thresholds a small image at the mean of its darkest and
 // lightest pixels.

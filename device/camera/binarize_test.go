@@ -69,7 +69,7 @@ func refBinarize(p plane, minRange int) [][]bool {
 func TestBinarizeMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var b binarizer
-	for _, sz := range [][2]int{{203, 157}, {64, 40}, {279, 279}, {640, 360}} {
+	for _, sz := range [][2]int{{203, 157}, {64, 40}, {200, 48}, {256, 41}, {279, 279}, {640, 360}} {
 		w, h := sz[0], sz[1]
 		stride := w + 5
 		buf := make([]byte, stride*h)
