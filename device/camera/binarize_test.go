@@ -148,7 +148,7 @@ func TestDiv9(t *testing.T) {
 func TestSmoothAndHalveMatchReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	var b binarizer
-	for _, sz := range [][2]int{{1, 1}, {1, 5}, {2, 3}, {7, 9}, {33, 17}, {640, 48}} {
+	for _, sz := range [][2]int{{1, 1}, {1, 5}, {2, 3}, {7, 9}, {8, 3}, {9, 2}, {15, 4}, {16, 5}, {33, 17}, {640, 48}} {
 		w, h := sz[0], sz[1]
 		stride := w + 3
 		buf := make([]byte, stride*h)
