@@ -28,16 +28,114 @@ type sampler struct {
 	fnDim int
 }
 
+// sampleOffsets are the five points of a module sample reads, in
+// module coordinates from its top-left corner.
+var sampleOffsets = [5][2]float64{{0.5, 0.5}, {0.3, 0.3}, {0.7, 0.3}, {0.3, 0.7}, {0.7, 0.7}}
+
 // sample reads the grey level of every module of a dim×dim grid through
 // t: the mean of five bilinear samples around the module's centre. It
 // reports false when a sizeable part of the grid falls outside the image.
+//
+// Along a row of the grid, a homography's numerators and denominator are
+// affine in u: each of the five points' three terms steps by a constant
+// from one module to the next, and a point takes one division (see
+// sampleRow). gozxing's transform is turned into a homography first.
 func (s *sampler) sample(p plane, t pointMapper, dim int) bool {
 	n := dim * dim
 	if cap(s.vals) < n {
 		s.vals = make([]float32, n)
 	}
 	s.vals = s.vals[:n]
-	offs := [5][2]float64{{0.5, 0.5}, {0.3, 0.3}, {0.7, 0.3}, {0.3, 0.7}, {0.7, 0.7}}
+	h, ok := t.(*homography)
+	if !ok {
+		var hh homography
+		if hh, ok = homographyOf(t, dim); !ok {
+			return s.sampleMapped(p, t, dim)
+		}
+		h = &hh
+	}
+	outside := 0
+	for y := 0; y < dim; y++ {
+		outside += sampleRow(p, h, y, s.vals[y*dim:y*dim+dim])
+	}
+	return outside*10 < n
+}
+
+// sampleRow reads row y of a grid through h into vals (see sample) and
+// returns the number of its modules wholly outside the image.
+//
+// Point k of module x sits at u = x + ou_k, v = y + ov_k; its image
+// coordinates less half a pixel (bilinear's pixel centres) are
+// (nx/w, ny/w), where nx, ny and w are affine in u with slopes h0 − h6/2,
+// h3 − h6/2 and h6. They are stepped by adding the slopes, so a point
+// takes three additions, a division and two multiplications where
+// TransformPoints takes six of each and two divisions; the rounding this
+// changes moves a point by some 1e-11 pixels.
+func sampleRow(p plane, h *homography, y int, vals []float32) int {
+	var nx, ny, w [5]float64
+	for k, o := range sampleOffsets {
+		u, v := o[0], float64(y)+o[1]
+		w[k] = h[6]*u + h[7]*v + h[8]
+		nx[k] = h[0]*u + h[1]*v + h[2] - 0.5*w[k]
+		ny[k] = h[3]*u + h[4]*v + h[5] - 0.5*w[k]
+	}
+	dx, dy, dw := h[0]-0.5*h[6], h[3]-0.5*h[6], h[6]
+	xmax, ymax := float64(p.w-1), float64(p.h-1)
+	pix, stride := p.pix, p.stride
+	outside := 0
+	for x := range vals {
+		sum, got := float32(0), 0
+		for k := range 5 {
+			r := 1 / w[k]
+			fx, fy := nx[k]*r, ny[k]*r
+			nx[k] += dx
+			ny[k] += dy
+			w[k] += dw
+			if !(fx >= 0 && fy >= 0 && fx < xmax && fy < ymax) {
+				continue
+			}
+			ix, iy := int(fx), int(fy)
+			ax, ay := float32(fx-float64(ix)), float32(fy-float64(iy))
+			q := pix[iy*stride+ix:]
+			q = q[:stride+2]
+			a, b := float32(q[0]), float32(q[1])
+			c, d := float32(q[stride]), float32(q[stride+1])
+			top := a + (b-a)*ax
+			bot := c + (d-c)*ax
+			sum += top + (bot-top)*ay
+			got++
+		}
+		if got == 0 {
+			outside++
+			vals[x] = 255
+			continue
+		}
+		vals[x] = sum / float32(got)
+	}
+	return outside
+}
+
+// homographyOf returns the homography of the transform t over a grid of
+// dim modules: the one through the images of the grid's four corners.
+func homographyOf(t pointMapper, dim int) (homography, bool) {
+	n := float64(dim)
+	pts := []float64{0, 0, n, 0, 0, n, n, n}
+	t.TransformPoints(pts)
+	cs := make([]correspondence, 4)
+	for i := range cs {
+		cs[i] = correspondence{u: n * float64(i&1), v: n * float64(i>>1), x: pts[2*i], y: pts[2*i+1]}
+	}
+	return fitHomography(cs)
+}
+
+// sampleMapped is sample through any transform, point by point.
+func (s *sampler) sampleMapped(p plane, t pointMapper, dim int) bool {
+	n := dim * dim
+	if cap(s.vals) < n {
+		s.vals = make([]float32, n)
+	}
+	s.vals = s.vals[:n]
+	offs := sampleOffsets
 	if cap(s.pts) < 2*dim*len(offs) {
 		s.pts = make([]float64, 2*dim*len(offs))
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/common"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 
 	"sentinel/device/camera/foreign"
 )
@@ -262,5 +264,224 @@ func TestDeblurReadsBlurredFrames(t *testing.T) {
 		for _, m := range missed {
 			t.Log(m)
 		}
+	}
+}
+
+// randomGridView returns a random plane and a homography that puts a
+// grid of dim modules on it under perspective, turned and partly off the
+// plane's edges, as sample meets them.
+func randomGridView(rng *rand.Rand, dim int) (plane, homography) {
+	w, h := 200+rng.IntN(300), 150+rng.IntN(250)
+	stride := w + rng.IntN(9)
+	pix := make([]byte, (h-1)*stride+w)
+	for i := range pix {
+		pix[i] = byte(rng.IntN(256))
+	}
+	ms := 0.8 + 4*rng.Float64() // module size, pixels
+	a := rng.Float64() * 2 * math.Pi
+	cx, cy := float64(w)*(rng.Float64()*1.2-0.1), float64(h)*(rng.Float64()*1.2-0.1)
+	c, s := ms*math.Cos(a), ms*math.Sin(a)
+	hm := homography{
+		c, -s, cx - (c-s)*float64(dim)/2,
+		s, c, cy - (s+c)*float64(dim)/2,
+		(rng.Float64() - 0.5) * 0.02 / float64(dim), (rng.Float64() - 0.5) * 0.02 / float64(dim), 1,
+	}
+	// Scale the whole: a homography's entries are defined up to a factor.
+	f := 0.2 + 5*rng.Float64()
+	for i := range hm {
+		hm[i] *= f
+	}
+	return plane{pix: pix, w: w, h: h, stride: stride}, hm
+}
+
+// TestSampleMatchesPointByPoint compares sample, which steps a
+// homography along the grid's rows, with the sampling it replaced, each
+// point through TransformPoints and bilinear, on random planes and
+// views: every module's grey level within float32 rounding, and the same
+// answer whether the grid is on the plane.
+func TestSampleMatchesPointByPoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 14))
+	var got, want sampler
+	differ := 0
+	for trial := 0; trial < 300; trial++ {
+		dim := 21 + 4*rng.IntN(40)
+		p, h := randomGridView(rng, dim)
+		okGot := got.sample(p, &h, dim)
+		okWant := want.sampleMapped(p, &h, dim)
+		if okGot != okWant {
+			t.Fatalf("trial %d (dim %d): on the plane %v, want %v", trial, dim, okGot, okWant)
+		}
+		for i, g := range got.vals {
+			if d := math.Abs(float64(g - want.vals[i])); d > 1e-3 {
+				t.Fatalf("trial %d (dim %d): module (%d,%d) %v, want %v", trial, dim, i%dim, i/dim, g, want.vals[i])
+			} else if d > 0 {
+				differ++
+			}
+		}
+	}
+	t.Logf("%d module levels differ in float32 rounding", differ)
+}
+
+// TestSampleGozxingTransform samples through gozxing's transform, which
+// sample turns into a homography, and compares with its points mapped
+// one by one.
+func TestSampleGozxingTransform(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 9))
+	var got, want sampler
+	for trial := 0; trial < 100; trial++ {
+		dim := 21 + 4*rng.IntN(20)
+		p, _ := randomGridView(rng, dim)
+		q := func() float64 { return rng.Float64() * float64(min(p.w, p.h)) }
+		n := float64(dim)
+		pt := common.PerspectiveTransform_QuadrilateralToQuadrilateral(
+			0, 0, n, 0, n, n, 0, n,
+			q(), q(), q()+40, q(), q()+40, q()+40, q(), q()+40)
+		okGot := got.sample(p, pt, dim)
+		okWant := want.sampleMapped(p, pt, dim)
+		if okGot != okWant {
+			t.Fatalf("trial %d: on the plane %v, want %v", trial, okGot, okWant)
+		}
+		for i, g := range got.vals {
+			if math.Abs(float64(g-want.vals[i])) > 1e-3 {
+				t.Fatalf("trial %d (dim %d): module (%d,%d) %v, want %v", trial, dim, i%dim, i/dim, g, want.vals[i])
+			}
+		}
+	}
+}
+
+// greyAlignmentsReference is greyAlignments as first written: the 25
+// points of the template read one by one at each of the 13×13 offsets.
+func greyAlignmentsReference(p plane, h homography, ver int, inv bool) []correspondence {
+	v, err := decoder.Version_GetVersionForNumber(ver)
+	if err != nil {
+		return nil
+	}
+	sampleAt := func(u, w float64) (float64, bool) { return moduleGrey(p, h, inv, u, w) }
+	core, ok1 := sampleAt(3.5, 3.5)
+	var light float64
+	okL := true
+	for _, q := range [4][2]float64{{1.5, 3.5}, {5.5, 3.5}, {3.5, 1.5}, {3.5, 5.5}} {
+		g, ok := sampleAt(q[0], q[1])
+		light += g / 4
+		okL = okL && ok
+	}
+	contrast := light - core
+	if !ok1 || !okL || contrast < 8 {
+		return nil
+	}
+	centres := v.GetAlignmentPatternCenters()
+	dim := 17 + 4*ver
+	var out []correspondence
+	for _, cy := range centres {
+		for _, cx := range centres {
+			if (cx < 9 && cy < 9) || (cx > dim-10 && cy < 9) || (cx < 9 && cy > dim-10) {
+				continue
+			}
+			u0, w0 := float64(cx)+0.5, float64(cy)+0.5
+			best, bu, bw := math.Inf(-1), 0.0, 0.0
+			for dv := -1.5; dv <= 1.5; dv += 0.25 {
+				for du := -1.5; du <= 1.5; du += 0.25 {
+					var dark, lite float64
+					ok := true
+					for j := -2; j <= 2 && ok; j++ {
+						for i := -2; i <= 2; i++ {
+							g, in := sampleAt(u0+du+float64(i), w0+dv+float64(j))
+							if !in {
+								ok = false
+								break
+							}
+							if max(abs(i), abs(j)) == 1 {
+								lite += g
+							} else {
+								dark += g
+							}
+						}
+					}
+					if !ok {
+						continue
+					}
+					if score := lite/8 - dark/17; score > best {
+						best, bu, bw = score, du, dv
+					}
+				}
+			}
+			if best < 0.35*contrast {
+				continue
+			}
+			x, y := h.apply(u0+bu, w0+bw)
+			c := correspondence{u0, w0, x, y}
+			out = append(out, c, c)
+		}
+	}
+	return out
+}
+
+// TestGreyAlignmentsMatchesReference renders codes' function patterns
+// (random data elsewhere) turned and scaled on noisy planes, partly off
+// their edges, and looks for the alignment patterns through a view off
+// by up to a module and a half: greyAlignments, which reads each point
+// of the offsets' lattice once, must find what reading every offset's
+// template point by point found, to the bit.
+func TestGreyAlignmentsMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 21))
+	var s sampler
+	found := 0
+	for trial := 0; trial < 40; trial++ {
+		ver := 2 + rng.IntN(12)
+		dim := 17 + 4*ver
+		fn := s.functionModules(dim)
+		data := make([]bool, dim*dim)
+		for i := range data {
+			data[i] = rng.IntN(2) == 0
+		}
+		ms := 2.5 + 3*rng.Float64()
+		a := rng.Float64() * 2 * math.Pi
+		c, sn := ms*math.Cos(a), ms*math.Sin(a)
+		w, h := 640, 480
+		ox, oy := float64(w)*rng.Float64(), float64(h)*rng.Float64()
+		// Module (u, v) → pixel: (ox + c u − sn v, oy + sn u + c v).
+		pix := make([]byte, w*h)
+		for py := 0; py < h; py++ {
+			for px := 0; px < w; px++ {
+				dx, dy := float64(px)+0.5-ox, float64(py)+0.5-oy
+				u := (c*dx + sn*dy) / (ms * ms)
+				v := (-sn*dx + c*dy) / (ms * ms)
+				g := 200.0
+				if iu, iv := int(math.Floor(u)), int(math.Floor(v)); iu >= 0 && iv >= 0 && iu < dim && iv < dim {
+					i := iv*dim + iu
+					if fn[i] == 1 || (fn[i] < 0 && data[i]) {
+						g = 40
+					}
+				}
+				pix[py*w+px] = byte(min(255, max(0, g+rng.NormFloat64()*15)))
+			}
+		}
+		// Every fourth code light on dark, read inverted.
+		inv := rng.IntN(4) == 0
+		if inv {
+			for i, g := range pix {
+				pix[i] = 255 - g
+			}
+		}
+		p := plane{pix: pix, w: w, h: h, stride: w}
+		eu, ev := 3*rng.Float64()-1.5, 3*rng.Float64()-1.5
+		hm := homography{c, -sn, ox + c*eu - sn*ev, sn, c, oy + sn*eu + c*ev, 0, 0, 1}
+		d := NewDecoder()
+		d.work = 1 << 30
+		got := d.greyAlignments(p, hm, ver, inv)
+		want := greyAlignmentsReference(p, hm, ver, inv)
+		if len(got) != len(want) {
+			t.Fatalf("trial %d (version %d): %d correspondences, want %d", trial, ver, len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("trial %d (version %d): correspondence %d %+v, want %+v", trial, ver, i, got[i], want[i])
+			}
+		}
+		found += len(got) / 2
+	}
+	t.Logf("%d alignment patterns found", found)
+	if found == 0 {
+		t.Error("no alignment pattern found: the test compares nothing")
 	}
 }
