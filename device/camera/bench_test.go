@@ -117,3 +117,77 @@ func BenchmarkDecodeEUDCC(b *testing.B) {
 	}
 	b.ReportMetric(float64(threadCPU()-t0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
+
+// BenchmarkStillIdle720 feeds the stream of an idle gate camera: a
+// cluttered 1280×720 scene without a code (the foreign generator's, with
+// the sensor's noise drawn afresh in each frame), 15 frames a second, to
+// the decoder alone (decoder) and through Still (still), which decodes a
+// frame in full once a second while nothing moves. Every 150 frames the
+// scene changes to another (four in turn), which Still decodes until the
+// view has settled again. cpu-ms/op is the mean CPU time per frame;
+// skipped the share of frames Still did not decode.
+func BenchmarkStillIdle720(b *testing.B) {
+	scenes := idleScenes(1280, 720, 4)
+	for _, sc := range scenes {
+		for i := range idleNoises {
+			sc.frame(b, i)
+		}
+	}
+	frame := func(i int) *image.Gray { return scenes[(i/150)%len(scenes)].frame(b, i) }
+	for _, still := range []bool{false, true} {
+		name := "decoder"
+		if still {
+			name = "still"
+		}
+		b.Run(name, func(b *testing.B) {
+			d := NewDecoder()
+			clk := &fakeClock{t: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)}
+			s := NewStill(d, StillConfig{Now: clk.now})
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			b.ReportAllocs()
+			b.ResetTimer()
+			t0 := threadCPU()
+			i := 0
+			for b.Loop() {
+				clk.t = clk.t.Add(time.Second / 15)
+				var err error
+				if still {
+					_, err = s.Decode(frame(i))
+				} else {
+					_, err = d.Decode(frame(i))
+				}
+				if err == nil {
+					b.Fatal("an empty frame decoded")
+				}
+				i++
+			}
+			b.ReportMetric(float64(threadCPU()-t0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+			if still {
+				frames, skipped := s.Skipped()
+				b.ReportMetric(float64(skipped)/float64(frames), "skipped")
+			}
+		})
+	}
+}
+
+// BenchmarkStillCompare720 is Still's own cost on a 720p frame: sampling
+// it and comparing it with the reference, for a frame it skips.
+func BenchmarkStillCompare720(b *testing.B) {
+	sc := idleScenes(1280, 720, 1)[0]
+	a, c := sc.frame(b, 0), sc.frame(b, 1)
+	s := NewStill(nil, StillConfig{})
+	s.compare(a)
+	s.take(a, false)
+	s.take(c, s.compare(c))
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b.ResetTimer()
+	t0 := threadCPU()
+	for b.Loop() {
+		if !s.compare(a) {
+			b.Fatal("an idle frame changed")
+		}
+	}
+	b.ReportMetric(float64(threadCPU()-t0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}

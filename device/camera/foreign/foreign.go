@@ -72,6 +72,11 @@ type Spec struct {
 	// Roll, when not 0, is the code's rotation in the image plane in
 	// degrees instead of a drawn one.
 	Roll float64
+	// Frame, when not 0, numbers the frame in a fixed camera's stream:
+	// the sensor's shot and read noise are drawn afresh for each Frame,
+	// and everything else (the scene, the code, the light, the optics) is
+	// the Spec's. Frame 0 is the frame of the sets.
+	Frame int
 }
 
 // Name is a file name for the frame, unique within a set.
@@ -82,6 +87,9 @@ func (s Spec) Name() string {
 	}
 	if s.Roll != 0 {
 		name += fmt.Sprintf("-roll%g", s.Roll)
+	}
+	if s.Frame != 0 {
+		name += fmt.Sprintf("-frame%d", s.Frame)
 	}
 	return name
 }
@@ -309,6 +317,16 @@ func Render(s Spec) (Frame, error) {
 	p.version = code.VersionNumber
 	img := renderCode(s, &p, mods, rng)
 	return Frame{Img: img, Text: text, Version: p.version, Level: levels[p.level].name, Params: p.String(s.Variant)}, nil
+}
+
+// sensorRNG returns the source of the sensor's noise: rng itself for
+// frame 0, so that the sets render as they always did, and a source of
+// the frame's own otherwise.
+func sensorRNG(s Spec, rng *rand.Rand) *rand.Rand {
+	if s.Frame == 0 {
+		return rng
+	}
+	return rand.New(rand.NewPCG(s.Seed, 0xf0e1^uint64(s.Frame)<<16))
 }
 
 // String lists the drawn parameters that matter for the variant.

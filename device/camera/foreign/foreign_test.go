@@ -168,3 +168,59 @@ func TestRenderIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestFrameDrawsFreshNoise renders three frames of one still scene, with
+// and without a code: they differ pixel by pixel as a sensor's noise
+// does, but their 16×16 block means agree to within the noise, and
+// frame 0 is the set's frame.
+func TestFrameDrawsFreshNoise(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders frames")
+	}
+	for _, v := range []Variant{Clean, Empty} {
+		s := Spec{Width: 320, Height: 240, Variant: v, Seed: 78}
+		set, err := Render(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var frames []Frame
+		for i := range 3 {
+			s.Frame = i
+			f, err := Render(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames = append(frames, f)
+		}
+		if !bytes.Equal(frames[0].Img.Pix, set.Img.Pix) {
+			t.Errorf("%s: frame 0 is not the set's frame", v)
+		}
+		for i := 1; i < len(frames); i++ {
+			a, b := frames[i-1].Img, frames[i].Img
+			if frames[i].Text != set.Text {
+				t.Errorf("%s frame %d: the code changed", v, i)
+			}
+			if bytes.Equal(a.Pix, b.Pix) {
+				t.Errorf("%s frames %d and %d: the same noise", v, i-1, i)
+			}
+			var worst float64
+			for by := 0; by < 240; by += 16 {
+				for bx := 0; bx < 320; bx += 16 {
+					var sa, sb int
+					for y := by; y < by+16; y++ {
+						for x := bx; x < bx+16; x++ {
+							sa += int(a.Pix[y*a.Stride+x])
+							sb += int(b.Pix[y*b.Stride+x])
+						}
+					}
+					worst = math.Max(worst, math.Abs(float64(sa-sb))/256)
+				}
+			}
+			// Noise of a few levels a pixel moves a block's mean by a
+			// fraction of a level; any change of the scene by far more.
+			if worst > 2 {
+				t.Errorf("%s frames %d and %d: a block's mean moved by %.2f levels, want the same scene", v, i-1, i, worst)
+			}
+		}
+	}
+}

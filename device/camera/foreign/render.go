@@ -204,7 +204,7 @@ func renderCode(s Spec, p *params, mods [][]bool, rng *rand.Rand) *image.Gray {
 		rad[i] *= ill[i]
 	}
 	addGlare(p, rad, w, h, &cam, n)
-	return expose(p, rad, w, h, rng)
+	return expose(p, rad, w, h, sensorRNG(s, rng))
 }
 
 // texture is the card rasterised: paper, ink with dot gain, paper grain

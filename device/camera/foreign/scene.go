@@ -255,6 +255,6 @@ func renderEmpty(s Spec, p params, rng *rand.Rand) Frame {
 	for i := range bg {
 		bg[i] *= ill[i]
 	}
-	img := expose(&p, bg, w, h, rng)
+	img := expose(&p, bg, w, h, sensorRNG(s, rng))
 	return Frame{Img: img, Params: fmt.Sprintf("clutter=%d gauss=%.2f fw=%.0f read=%.1f gamma=%.2f sharpen=%.2f jpeg=%d", p.clutter, p.gauss, p.fullWell, p.readNoise, p.gamma, p.sharpen, p.jpegQ)}
 }
