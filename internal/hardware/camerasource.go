@@ -13,16 +13,22 @@ import (
 )
 
 // CameraSource reads codes from a camera's frames, as a scanner would:
-// every frame goes through camera's decoder, and frames without a code are
-// skipped. Wrap it in scanner.NewDedup, since a camera sees the same code
-// in many frames.
+// the frames go through camera's decoder, and frames without a code are
+// skipped. A camera.Still sits in front of the decoder: a frame in which
+// nothing moved since the last frame decoded, which held no code, is not
+// decoded (an idle gate's camera then decodes one frame a second), while a
+// code coming into view is decoded from its first frame and, held still,
+// at every frame. Wrap it in scanner.NewDedup, since a camera sees the
+// same code in many frames.
 type CameraSource struct {
 	name   string
 	frames camera.FrameSource
-	dec    *camera.Decoder
+	dec    *camera.Still
 	now    func() time.Time
-	// decoded, when set, is told how long each frame took to decode.
-	decoded func(time.Duration)
+	// decoded, when set, is told how long each frame decoded in full
+	// took; unchanged of each frame not decoded as unchanged.
+	decoded   func(time.Duration)
+	unchanged func()
 
 	mu     sync.Mutex
 	status scanner.Status
@@ -38,14 +44,21 @@ func NewCameraSource(name string, frames camera.FrameSource, now func() time.Tim
 		now = time.Now
 	}
 	return &CameraSource{
-		name: name, frames: frames, dec: camera.NewDecoder(), now: now,
+		name: name, frames: frames, dec: camera.NewStill(nil, camera.StillConfig{}), now: now,
 		status: scanner.Status{Source: name, Kind: "camera", State: scanner.StateUnknown},
 	}
 }
 
-// OnDecode makes c call f with the time each frame took to decode, found
-// code or not (for the terminal's metrics). Call it before Next.
+// OnDecode makes c call f with the time each frame decoded in full took,
+// found code or not (for the terminal's metrics). Frames not decoded
+// because nothing moved go to OnUnchanged's function instead. Call it
+// before Next.
 func (c *CameraSource) OnDecode(f func(time.Duration)) { c.decoded = f }
+
+// OnUnchanged makes c call f for each frame that it did not decode
+// because nothing in view moved since the last frame decoded (see
+// camera.Still). Call it before Next.
+func (c *CameraSource) OnUnchanged(f func()) { c.unchanged = f }
 
 // Next returns the next code seen. When the frames end (a replay), it
 // returns an error matching io.EOF.
@@ -77,6 +90,12 @@ func (c *CameraSource) Next(ctx context.Context) (scanner.Code, error) {
 		c.setState(scanner.StatePresent, "", nil)
 		start := time.Now()
 		res, err := c.dec.Decode(img)
+		if errors.Is(err, camera.ErrUnchanged) {
+			if c.unchanged != nil {
+				c.unchanged()
+			}
+			continue
+		}
 		if c.decoded != nil {
 			c.decoded(time.Since(start))
 		}

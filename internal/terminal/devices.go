@@ -71,15 +71,18 @@ type devices struct {
 	closers  []io.Closer
 	cameras  map[string]*sentinelhw.CameraSource
 	scanners map[string]scanner.Source
-	// frameDecode times the cameras' frame decoding, by lane.
-	frameDecode *prometheus.HistogramVec
+	// frameDecode times the cameras' frame decoding, by lane;
+	// frameUnchanged counts the frames not decoded because nothing in
+	// view moved.
+	frameDecode    *prometheus.HistogramVec
+	frameUnchanged *prometheus.CounterVec
 }
 
 // openDevices opens every lane's devices. A device that is missing now is
 // no error (scanners and cameras reopen by themselves, a thermometer shows
 // unavailable); a configuration that cannot work is.
 func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
-	devs := &devices{samplers: map[string]*thermo.Sampler{}, cameras: map[string]*sentinelhw.CameraSource{}, scanners: map[string]scanner.Source{}, frameDecode: newFrameDecode()}
+	devs := &devices{samplers: map[string]*thermo.Sampler{}, cameras: map[string]*sentinelhw.CameraSource{}, scanners: map[string]scanner.Source{}, frameDecode: newFrameDecode(), frameUnchanged: newFrameUnchanged()}
 	fail := func(err error) (*devices, error) {
 		devs.close()
 		return nil, err
@@ -105,6 +108,8 @@ func (d *daemon) openDevices(ctx context.Context) (*devices, error) {
 			cam := sentinelhw.NewCameraSource(l.Name+" camera", frames, nil)
 			decode := devs.frameDecode.WithLabelValues(l.Name)
 			cam.OnDecode(func(d time.Duration) { decode.Observe(d.Seconds()) })
+			unchanged := devs.frameUnchanged.WithLabelValues(l.Name)
+			cam.OnUnchanged(unchanged.Inc)
 			devs.cameras[l.Name] = cam
 			lc.Sources = append(lc.Sources, gatedev.NewCodes(enrolTap{Source: scanner.NewDedup(cam, scanner.DedupConfig{}), onTicket: d.enrolFromScan}))
 		}

@@ -30,6 +30,16 @@ func newFrameDecode() *prometheus.HistogramVec {
 	}, []string{"lane"})
 }
 
+// newFrameUnchanged returns the counter of the cameras' frames that were
+// not decoded because nothing in view moved (an idle gate): with the
+// decode histogram's count, the share of frames an idle camera spares.
+func newFrameUnchanged() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sentinel_camera_frames_unchanged_total",
+		Help: "Camera frames not decoded because nothing in view moved since the last frame decoded, which held no code, by lane (frames decoded are counted by sentinel_camera_decode_seconds).",
+	}, []string{"lane"})
+}
+
 // newSyncErrors returns the counter of failed exchanges with the centre.
 func newSyncErrors() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -57,7 +67,7 @@ func (d *daemon) metricsHandler() http.Handler {
 func (d *daemon) collectors() []prometheus.Collector {
 	cs := []prometheus.Collector{d.gate.Metrics(), daemonCollector{d}}
 	if d.devices != nil {
-		cs = append(cs, d.devices.frameDecode)
+		cs = append(cs, d.devices.frameDecode, d.devices.frameUnchanged)
 	}
 	if d.syncErrors != nil {
 		cs = append(cs, d.syncErrors)
