@@ -152,6 +152,11 @@ type Journal struct {
 	alarmMu sync.Mutex
 	alarms  map[AlarmKind]Alarm
 
+	// replaying is set while Open replays the logs, before the
+	// goroutines start: a checkpoint that fails then fails Open, so it
+	// raises no alarm saying that the gate keeps working.
+	replaying bool
+
 	// Test hooks.
 	commitHook atomic.Pointer[func(*bbolt.Tx) error]      // runs inside each checkpoint's bbolt commit before it returns
 	appendHook func() error                               // runs before each append to the log
@@ -231,6 +236,9 @@ func Open(path string, opts Options) (*Journal, error) {
 		db, st, err = openDB(path, opts.Timeout, now, &j.file)
 		if err == nil {
 			j.db, j.epoch, j.seq, j.last = db, st.epoch, st.seq, st.last
+			if h := openCommitHook; h != nil {
+				j.commitHook.Store(&h)
+			}
 			if err = j.replayWAL(); err != nil {
 				db.Close()
 				j.pending, j.pendKeys, j.pendBytes = nil, nil, 0
@@ -344,6 +352,10 @@ func (j *Journal) Append(ctx context.Context, p *Passage) (Seq, error) {
 		return 0, ctx.Err() // r stays the committer's
 	}
 }
+
+// openCommitHook, when set, is the commit hook of every journal Open
+// opens, replay's checkpoint included (for the tests).
+var openCommitHook func(*bbolt.Tx) error
 
 // requests are Append's requests for reuse: made for every passage, they
 // were garbage collected while lanes waited.
@@ -641,6 +653,9 @@ func (j *Journal) moveLogged() error {
 		}
 		return nil
 	})
+	if err != nil && j.replaying {
+		return err
+	}
 	if err != nil {
 		j.ckptFailing.Store(true)
 		j.raise(Alarm{Kind: AlarmCommit, At: j.opts.Now(), Message: fmt.Sprintf(
@@ -729,8 +744,17 @@ func (j *Journal) replayWAL() error {
 	for _, r := range recs {
 		j.seq, j.last = r.seq, Chain(j.last, r.stored)
 	}
-	if err := j.checkpointLocked(); err != nil {
-		return fmt.Errorf("replay the journal's log: %w", err)
+	j.replaying = true
+	err = j.checkpointLocked()
+	j.replaying = false
+	if ce := (*corruptError)(nil); errors.As(err, &ce) {
+		return err
+	}
+	if err != nil {
+		// Nothing is lost: the logs stay as they are, and the next
+		// Open replays them again. A full disk is the usual cause.
+		return fmt.Errorf("the journal's logs hold %d passages that could not be moved into %s (%w): nothing is lost, they stay in the logs until it succeeds; free space on the data directory's disk (df shows it; delete what is not the terminal's, or replace a failing disk), then start sentineld again",
+			len(recs), filepath.Base(j.path), err)
 	}
 	return nil
 }

@@ -774,3 +774,40 @@ func TestLogNotAFile(t *testing.T) {
 		}
 	}
 }
+
+// Open on a full disk, with passages only in the logs: replay cannot
+// move them into bbolt, so Open fails, saying that nothing is lost and
+// what to do, and raises no alarm that says the gate keeps working (the
+// daemon does not start). Once there is room, Open replays them all.
+// Before, the error said only "replay the journal's log: ... no space
+// left on device", after an alarm that promised the gate kept working.
+func TestReplayOnFullDisk(t *testing.T) {
+	path := loggedJournal(t, 3)
+	var alarms []Alarm
+	openCommitHook = func(*bbolt.Tx) error { return unix.ENOSPC }
+	defer func() { openCommitHook = nil }()
+	j, err := Open(path, Options{PurgeEvery: -1, OnAlarm: func(a Alarm) { alarms = append(alarms, a) }})
+	if err == nil {
+		j.Close()
+		t.Fatal("Open replayed into a full disk")
+	}
+	if !errors.Is(err, unix.ENOSPC) || !strings.Contains(err.Error(), "3 passages") ||
+		!strings.Contains(err.Error(), "nothing is lost") || !strings.Contains(err.Error(), "free space") {
+		t.Errorf("Open on a full disk: got %v, want the cause, the 3 passages kept, and what to do", err)
+	}
+	if len(alarms) != 0 {
+		t.Errorf("Open on a full disk raised %+v, want no alarm (the daemon does not start)", alarms)
+	}
+	openCommitHook = nil
+	j, err = Open(path, Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if a := j.Alarms(); len(a) != 0 {
+		t.Fatalf("alarms: %+v", a)
+	}
+	if res := mustVerify(t, j); res.Last != 4 {
+		t.Fatalf("after the disk has room: last record %d, want 4", res.Last)
+	}
+}
