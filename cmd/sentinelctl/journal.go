@@ -116,23 +116,37 @@ func (f *journalFlags) open(stderr io.Writer) (*journal.Reader, string, error) {
 	}
 	r, err := journal.OpenReader(path, time.Second)
 	if err != nil {
-		switch {
-		case errors.Is(err, os.ErrNotExist) && *f.file != "":
-			return nil, path, fmt.Errorf("no journal at %s: check --file", path)
-		case errors.Is(err, os.ErrNotExist) && f.fromConfig != "":
-			return nil, path, fmt.Errorf("no journal at %s, in the data_dir of %s: check data_dir there; sentineld writes the journal when it first starts", path, f.fromConfig)
-		case errors.Is(err, os.ErrNotExist):
-			return nil, path, fmt.Errorf("no journal at %s: give the terminal's configuration with --config FILE, or its data_dir with --data-dir DIR", path)
-		}
-		if errors.Is(err, journal.ErrCorrupt) {
-			return nil, path, fmt.Errorf("%s is damaged and cannot be read as a journal: %w; keep the file: sentineld moves it aside at its next start and sends the passages still readable in it to the centre (sentinelctl journal salvage %s does it by hand)", path, err, path)
-		}
-		return nil, path, err
+		return nil, path, explainOpen(err, path, *f.file != "", f.fromConfig)
 	}
 	if r.Snapshot() {
 		fmt.Fprintf(stderr, "note: sentineld holds %s; reading a copy taken now\n", path)
 	}
 	return r, path, nil
+}
+
+// keepDamaged is what to do with a damaged journal at path: keep it and
+// its logs, which sentineld moves aside and salvages at its next start.
+func keepDamaged(path string) string {
+	return fmt.Sprintf("keep the files: at its next start sentineld moves the journal and its logs aside and sends the passages still readable in them to the centre (by hand: sentinelctl journal salvage FILE, for %s and each of its logs %s.wal and %s.wal2)", path, path, path)
+}
+
+// explainOpen says what went wrong opening the journal at path and what
+// to do; file is whether --file named it, fromConfig the configuration
+// that named the data directory ("": none).
+func explainOpen(err error, path string, file bool, fromConfig string) error {
+	switch {
+	case errors.Is(err, os.ErrNotExist) && file:
+		return fmt.Errorf("no journal at %s: check --file", path)
+	case errors.Is(err, os.ErrNotExist) && fromConfig != "":
+		return fmt.Errorf("no journal at %s, in the data_dir of %s: check data_dir there; sentineld writes the journal when it first starts", path, fromConfig)
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("no journal at %s: give the terminal's configuration with --config FILE, or its data_dir with --data-dir DIR", path)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("%w: the journal's files belong to the user sentineld runs as; run sentinelctl as root (sudo sentinelctl ...)", err)
+	case errors.Is(err, journal.ErrCorrupt):
+		return fmt.Errorf("%s is damaged and cannot be read as a journal: %w; %s", path, err, keepDamaged(path))
+	}
+	return err
 }
 
 // device returns the enrolled device id that passage references name,
@@ -186,7 +200,7 @@ func journalVerify(ctx context.Context, args []string, stdin io.Reader, stdout, 
 			}
 			if res.Break != nil {
 				fmt.Fprintf(stdout, "hash chain: BROKEN at record %d: %s\n", res.Break.Seq, res.Break.Reason)
-				fmt.Fprintf(stdout, "keep the file: sentineld moves it aside at its next start and sends the passages still readable in it to the centre (sentinelctl journal salvage %s does it by hand)\n", path)
+				fmt.Fprintln(stdout, keepDamaged(path))
 			} else {
 				fmt.Fprintf(stdout, "hash chain: OK, head %s\n", res.Head)
 			}

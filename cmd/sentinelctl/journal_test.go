@@ -11,12 +11,15 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -437,3 +440,40 @@ func TestJournalConfig(t *testing.T) {
 		t.Errorf("journal verify, no journal in the configuration's data_dir: got %d\n%s%s\nwant 1 naming the configuration", code, out, errs)
 	}
 }
+
+// A damaged log: verify says where the chain breaks and to keep the
+// journal and both its logs, each of which journal salvage takes. Before,
+// it named only journal.db for salvage, which does not hold the log's
+// passages.
+func TestJournalDamagedLog(t *testing.T) {
+	dir, j := makeJournal(t, 5)
+	j.Close()
+	path := journal.Path(dir)
+	log := path + ".wal"
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[3] ^= 0xff // the header's magic
+	if err := os.WriteFile(log, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCtl("journal", "verify", "--data-dir", dir)
+	if code != exitRefused || !strings.Contains(out, "BROKEN at record 6") || !strings.Contains(out, "journal.db.wal:") {
+		t.Fatalf("verify with a damaged log: got %d\n%s%s\nwant 1 and the break after record 5 in the log", code, out, errs)
+	}
+	for _, want := range []string{"sentinelctl journal salvage FILE", path + ".wal and", path + ".wal2)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify with a damaged log does not say %q:\n%s", want, out)
+		}
+	}
+}
+
+// A journal sentinelctl may not read: the error says to run it as root.
+func TestJournalPermissionDenied(t *testing.T) {
+	err := explainOpen(fmt.Errorf("open journal: %w", &fs.PathError{Op: "open", Path: "/x/journal.db.wal", Err: syscall.EACCES}), "/x/journal.db", false, "")
+	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "journal.db.wal") || !strings.Contains(err.Error(), "as root") {
+		t.Fatalf("got %v, want the file, the cause and to run sentinelctl as root", err)
+	}
+}
+

@@ -110,6 +110,9 @@ func TestOpenLockedIsNotCorrupt(t *testing.T) {
 	if err == nil {
 		t.Fatal("second open of a locked journal: got no error")
 	}
+	if !strings.Contains(err.Error(), "fuser -v "+j.path) || !strings.Contains(err.Error(), "stop it") {
+		t.Errorf("second open of a locked journal: got %v, want what holds it and how to find it", err)
+	}
 	if _, err := os.Stat(j.path); err != nil {
 		t.Fatalf("the locked journal was moved: %v", err)
 	}

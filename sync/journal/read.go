@@ -230,6 +230,11 @@ func OpenReader(path string, timeout time.Duration) (*Reader, error) {
 	// The logs first: a checkpoint between the two reads moves records
 	// into bbolt, where the second read finds them.
 	wc, werr := readLogsLive(path)
+	if werr != nil && !errors.Is(werr, errWALHeader) && !errors.Is(werr, errWALNotFile) {
+		// Not damage that sentineld moves aside (a log it cannot read,
+		// logs that kept starting anew): an error, not a break.
+		return nil, fmt.Errorf("open journal %s: %w", path, werr)
+	}
 	db, err := openBolt(path, boltOptions(timeout, true, true, nil))
 	if err == nil {
 		r := &Reader{db: db}

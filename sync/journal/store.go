@@ -162,7 +162,7 @@ func openDB(path string, timeout time.Duration, now time.Time, file **os.File) (
 			return nil, st, err
 		}
 		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, st, fmt.Errorf("%w: another process (sentineld or sentinelctl) holds the journal", err)
+			return nil, st, fmt.Errorf("%w: another process holds the journal, a second sentineld or a sentinelctl command still running: stop it (fuser -v %s names it; systemctl status sentineld shows the one systemd runs), then start sentineld again", err, path)
 		}
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
 			return nil, st, err
