@@ -3,11 +3,14 @@ package terminal
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -326,5 +329,18 @@ func TestSalvageRefused(t *testing.T) {
 	})
 	if !strings.Contains(b.logs.String(), "the centre refuses this salvaged journal") {
 		t.Errorf("the refusal is not logged:\n%s", b.logs.String())
+	}
+}
+
+// A journal sentineld may not open (its files made or copied by root):
+// the error says to give the data directory back to sentineld's user.
+func TestJournalPermissionDenied(t *testing.T) {
+	cause := fmt.Errorf("open journal /data/journal.db: read journal log: %w", &fs.PathError{Op: "open", Path: "/data/journal.db.wal2", Err: syscall.EACCES})
+	err := journalOpenError(cause, "/data")
+	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "journal.db.wal2") || !strings.Contains(err.Error(), "chown -R sentinel: /data") {
+		t.Fatalf("got %v, want the file, the cause and the chown of the data directory", err)
+	}
+	if err := journalOpenError(errors.New("other"), "/data"); strings.Contains(err.Error(), "chown") {
+		t.Fatalf("got %v for another cause, want no chown", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -135,7 +136,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	}
 	j, err := journal.Open(journal.Path(d.cfg.DataDir), jopts)
 	if err != nil {
-		return fmt.Errorf("open journal: %w", err)
+		return journalOpenError(err, d.cfg.DataDir)
 	}
 	d.journal = j
 	defer func() {
@@ -358,6 +359,16 @@ func (d *daemon) salvage(now time.Time) {
 	if err != nil {
 		d.logger.Error("salvage of a damaged journal failed: the file is kept; try sentinelctl journal salvage", "error", err)
 	}
+}
+
+// journalOpenError says why the journal did not open and, where the
+// journal's own error cannot know it, what to do.
+func journalOpenError(err error, dataDir string) error {
+	if errors.Is(err, fs.ErrPermission) {
+		// The files were made or copied by another user (root, by hand).
+		return fmt.Errorf("open journal: %w: the data directory's files must belong to the user sentineld runs as (sentinel, as the package installs it): as root, chown -R sentinel: %s, then start sentineld again", err, dataDir)
+	}
+	return fmt.Errorf("open journal: %w", err)
 }
 
 // siteRetention is how long the site keeps acknowledged passages on the
