@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -477,3 +478,87 @@ func TestJournalPermissionDenied(t *testing.T) {
 	}
 }
 
+// TestJournalGuide follows docs/install.md's section on the passage
+// journal with a damaged log: verify says what the guide says it says,
+// the restart the guide asks for (sentineld opens the journal and
+// salvages what was moved aside) gives the outputs the guide promises,
+// and journal salvage takes the copy of a log it names.
+func TestJournalGuide(t *testing.T) {
+	md, err := os.ReadFile(filepath.Join("..", "..", "docs", "install.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, guide, ok := strings.Cut(string(md), "### The passage journal\n")
+	if !ok {
+		t.Fatal("docs/install.md has no section \"### The passage journal\"")
+	}
+	guide, _, _ = strings.Cut(guide, "\n## ")
+	guide = strings.Join(strings.Fields(guide), " ")
+	for _, quoted := range []string{"`hash chain: BROKEN`", "`hash chain: OK`", "`started after ... was moved aside`",
+		"`journal.db.corrupt-TIME`", "`sentinelctl journal verify --config \"$CONFIG\"`",
+		"`sentinelctl journal salvage --data-dir \"$DATA\" FILE`", "`another process holds the journal`"} {
+		if !strings.Contains(guide, quoted) {
+			t.Errorf("docs/install.md's journal section no longer says %s, which this test checks", quoted)
+		}
+	}
+
+	dir, j := makeJournal(t, 5)
+	j.Close()
+	path := journal.Path(dir)
+	b, err := os.ReadFile(path + ".wal2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[10] ^= 0xff // the header's epoch
+	if err := os.WriteFile(path+".wal2", b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, t.TempDir(), "sentinel.toml", fmt.Sprintf("data_dir = %q\n", dir)+terminalHeader+
+		"[[lane]]\nname = \"in\"\n  [[lane.scanner]]\n  type = \"hid\"\n  device = \"/dev/input/event-fake\"\n")
+	if code, out, errs := runCtl("journal", "verify", "--config", cfg); code != exitRefused || !strings.Contains(out, "hash chain: BROKEN") {
+		t.Fatalf("journal verify --config of a damaged journal: got %d\n%s%s\nwant 1 and hash chain: BROKEN", code, out, errs)
+	}
+
+	// systemctl restart sentineld: the daemon opens its journal and
+	// salvages what was moved aside.
+	j, err = journal.Open(path, journal.Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := j.Alarms()
+	j.Close()
+	if len(a) != 1 || a[0].Kind != journal.AlarmCorrupt || !strings.Contains(filepath.Base(a[0].MovedTo), "journal.db.corrupt-") {
+		t.Fatalf("alarms after the restart: %+v, want the journal moved aside as journal.db.corrupt-TIME", a)
+	}
+	ss, err := journal.SalvageMovedAside(path, journalT0)
+	if err != nil || len(ss) == 0 {
+		t.Fatalf("salvage at the restart: %d salvages (%v)", len(ss), err)
+	}
+	code, out, errs := runCtl("journal", "verify", "--config", cfg)
+	if code != exitOK || !strings.Contains(out, "hash chain: OK") || !regexp.MustCompile(`started after \S+ was moved aside`).MatchString(out) {
+		t.Fatalf("journal verify --config after the restart: got %d\n%s%s\nwant 0, hash chain: OK and started after ... was moved aside", code, out, errs)
+	}
+
+	// A copy of a log found elsewhere is queued by hand.
+	copied := filepath.Join(t.TempDir(), "journal.db.wal")
+	b, err = os.ReadFile(a[0].MovedTo + ".wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copied, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := runCtl("journal", "salvage", "--data-dir", dir, copied); code != exitOK || !strings.Contains(out, "salvaged 5 passages") {
+		t.Fatalf("journal salvage --data-dir DATA of a log's copy: got %d\n%s%s\nwant 0 and its 5 passages", code, out, errs)
+	}
+
+	// A second process holds the journal.
+	j, err = journal.Open(path, journal.Options{PurgeEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if _, err := journal.Open(path, journal.Options{PurgeEvery: -1, Timeout: 50 * time.Millisecond}); err == nil || !strings.Contains(err.Error(), "another process holds the journal") {
+		t.Fatalf("a second open: got %v, want another process holds the journal", err)
+	}
+}
