@@ -306,7 +306,8 @@ func liveScanner(ctx context.Context, lane, dev string, src scanner.Source, out 
 }
 
 func liveCamera(ctx context.Context, clk wallclock.Clock, lane string, src frameSource, out chan<- liveCode, stderr io.Writer) {
-	dec := camera.NewDecoder()
+	// As the gate decodes: frames in which nothing moved are not.
+	dec := camera.NewStill(nil, camera.StillConfig{})
 	var lastErr string
 	for {
 		img, err := src.Next(ctx)
