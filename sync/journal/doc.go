@@ -122,7 +122,9 @@
 // and is cut. Damage inside a log (a flipped byte, a zeroed page) ends
 // the frames too, but leaves whole records of acknowledged passages
 // behind it: a whole record past the cut that the journal would not
-// hold makes the log damaged (below), not torn. The older log comes first, the one whose first record has
+// hold makes the log damaged (below), not torn. So does a log that ends
+// inside a frame: its zeros are written ahead, so no append ends the
+// file, and what was cut off may be acknowledged passages. The older log comes first, the one whose first record has
 // the lower seq (a log is only started anew once bbolt holds all of it,
 // so a log left from before the other's generation holds only records
 // bbolt has). Records bbolt holds are skipped; the others must continue

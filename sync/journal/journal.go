@@ -262,7 +262,7 @@ func Open(path string, opts Options) (*Journal, error) {
 			db, st, err = createDB(path, opts.Timeout, now, moved, err.Error(), &j.file)
 			if err == nil {
 				j.raise(Alarm{Kind: AlarmCorrupt, At: now, MovedTo: moved,
-					Message: fmt.Sprintf("journal could not be used (%v): moved aside to %s, new epoch %s started; keep that file (and its logs, if any, %s and %s): the passages still readable in them are salvaged for the centre (SalvageMovedAside), and the files deleted once the centre has them and the retention has passed (PurgeMovedAside)", ce, moved, st.epoch, moved+walSuffix, moved+wal2Suffix)})
+					Message: fmt.Sprintf("journal could not be used (%v): moved aside to %s, new epoch %s started; keep that file and its logs %s and %s: the passages still readable in them are salvaged for the centre, and the files are deleted by themselves once the centre has them and the retention has passed", ce, moved, st.epoch, moved+walSuffix, moved+wal2Suffix)})
 			}
 		}
 	}

@@ -73,6 +73,10 @@ type walContents struct {
 	// past end: a torn last append leaves none that hold a record the
 	// journal lacks, damage inside the log does (see walTail).
 	after []walFrame
+	// cut is set when the bytes end inside the frame at end: the file
+	// was cut short. Its zeros are written ahead of every append, so an
+	// append never runs past the end of the file.
+	cut bool
 }
 
 // errWALHeader is a log whose header does not check.
@@ -109,6 +113,7 @@ func parseWAL(b []byte) (walContents, error) {
 		off += n
 	}
 	c.end = off
+	c.cut = cutShort(b[off:])
 	for i := off + 1; i+walFrameHdr < len(b); i++ {
 		if f, n := parseFrame(b[i:], c.salt); n > 0 {
 			c.after = append(c.after, f)
@@ -116,6 +121,20 @@ func parseWAL(b []byte) (walContents, error) {
 		}
 	}
 	return c, nil
+}
+
+// cutShort reports whether rest, the bytes of a log past its last whole
+// frame, end inside a frame: not zeros, and too short for the frame that
+// its first bytes announce (or for a frame's header).
+func cutShort(rest []byte) bool {
+	if len(rest) >= walFrameHdr+MaxRecordSize || !slices.ContainsFunc(rest, func(c byte) bool { return c != 0 }) {
+		return false
+	}
+	if len(rest) < walFrameHdr {
+		return true
+	}
+	n, kind := int(binary.LittleEndian.Uint32(rest)), rest[4]
+	return n > 0 && n <= MaxRecordSize && (kind == frameRecord || kind == frameKey) && len(rest)-walFrameHdr < n
 }
 
 // parseFrame returns the frame at the start of b and its size, or size 0.
@@ -355,6 +374,9 @@ func readWAL(path string) (*walContents, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
 	}
 	c.name = filepath.Base(path)
+	// Every log is made with its zeros written ahead and never shrinks:
+	// a shorter one was cut short, even at the end of a frame.
+	c.cut = c.cut || len(b) < walPrealloc
 	return &c, nil
 }
 
@@ -532,6 +554,7 @@ func walTail(cs []*walContents, epoch Epoch, last Seq, head Hash) ([]pendingRec,
 	var (
 		recs []pendingRec
 		keys [][]byte
+		cut  string // a log cut short
 	)
 	for _, c := range cs {
 		if c.epoch != epoch {
@@ -541,6 +564,9 @@ func walTail(cs []*walContents, epoch Epoch, last Seq, head Hash) ([]pendingRec,
 				continue
 			}
 			return recs, keys, fmt.Errorf("journal log of epoch %s beside a journal of epoch %s", c.epoch, epoch)
+		}
+		if c.cut && cut == "" {
+			cut = c.name
 		}
 		for _, f := range c.frames {
 			if f.kind == frameKey {
@@ -588,6 +614,11 @@ func walTail(cs []*walContents, epoch Epoch, last Seq, head Hash) ([]pendingRec,
 				return recs, keys, fmt.Errorf("journal log %s is damaged after record %d: record %d and others behind the damage are whole", c.name, last, r.Seq)
 			}
 		}
+	}
+	if cut != "" {
+		// What was cut off may be acknowledged passages, and the next
+		// appends would take their seqs again.
+		return recs, keys, fmt.Errorf("journal log %s was cut short after record %d, inside the frame that followed: the passages written there are lost", cut, last)
 	}
 	return recs, keys, nil
 }

@@ -158,7 +158,6 @@ func TestLogReadersSeeAppends(t *testing.T) {
 // without an alarm: its passage was never acknowledged.
 func TestLogTornTail(t *testing.T) {
 	for name, tear := range map[string]func(b []byte, last int) []byte{
-		"cut short":    func(b []byte, last int) []byte { return b[:last+walFrameHdr+10] },
 		"bad checksum": func(b []byte, last int) []byte { b[last+walFrameHdr+20] ^= 0xff; return b },
 		"zeroed":       func(b []byte, last int) []byte { clear(b[last:]); return b },
 	} {
@@ -338,6 +337,11 @@ func FuzzLog(f *testing.F) {
 			f.Fatalf("a log damaged before its last record: %d frames behind the damage, walTail says %v; want 1 and the damage", len(d.after), err)
 		}
 	}
+	// Cut short inside its last record: parseWAL says so.
+	if d, err := parseWAL(seed[:c.end-3]); err != nil || !d.cut || len(d.frames) != 3 {
+		f.Fatalf("the seed cut inside its last record: %d frames, cut %v (%v); want 3 and cut", len(d.frames), d.cut, err)
+	}
+	f.Add(seed[:c.end-3])
 	// Either order of the two logs replays all three records.
 	for _, order := range [][2][]byte{{seed[:frames], second}, {second, seed[:frames]}} {
 		var cs []*walContents
@@ -589,6 +593,72 @@ func TestAckOffAppendPath(t *testing.T) {
 	}
 	if res := mustVerify(t, j); res.Records != 8 || res.Break != nil {
 		t.Fatalf("verify: %+v", res)
+	}
+}
+
+// A log cut short (truncated by hand, a file system that lost its tail):
+// its zeros are written ahead of every append, so no append, torn or
+// not, ends the file inside a frame. What was cut off may be
+// acknowledged passages: the journal and its logs are moved aside with
+// the corrupt alarm, and salvage recovers the records before the cut.
+// Before, the log was read as if its last append were torn: the journal
+// went on, and the next passages took the lost ones' seqs again.
+func TestLogCutShort(t *testing.T) {
+	for name, cut := range map[string]func(at, size int) int{
+		"inside a record":         func(at, size int) int { return at + walFrameHdr + size/2 },
+		"inside a frame's header": func(at, size int) int { return at + 4 },
+		"at the end of a frame":   func(at, size int) int { return at },
+	} {
+		for _, which := range []string{"middle", "last"} {
+			t.Run(name+" "+which, func(t *testing.T) {
+				path := loggedJournal(t, 5)
+				b, err := os.ReadFile(walPaths(path)[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				c, err := parseWAL(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Records 2 to 6 are only in the log: cut inside record 4's
+				// frame, or inside the last one's.
+				i := 2
+				if which == "last" {
+					i = len(c.frames) - 1
+				}
+				at := walHeader
+				for _, f := range c.frames[:i] {
+					at += walFrameHdr + len(f.data)
+				}
+				if err := os.Truncate(walPaths(path)[0], int64(cut(at, len(c.frames[i].data)))); err != nil {
+					t.Fatal(err)
+				}
+				j, err := Open(path, Options{PurgeEvery: -1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer j.Close()
+				a := j.Alarms()
+				if len(a) != 1 || a[0].Kind != AlarmCorrupt || !strings.Contains(a[0].Message, "cut short") {
+					t.Fatalf("alarms: got %+v, want one %s saying the log was cut short", a, AlarmCorrupt)
+				}
+				ss, err := SalvageMovedAside(path, t0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[Seq][]byte{}
+				for _, s := range ss {
+					for _, r := range s.Records {
+						got[r.Seq] = r.Stored
+					}
+				}
+				for k, f := range c.frames[:i] {
+					if !bytes.Equal(got[Seq(k+2)], f.data) {
+						t.Errorf("record %d, before the cut, was not salvaged", k+2)
+					}
+				}
+			})
+		}
 	}
 }
 
