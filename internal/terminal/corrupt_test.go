@@ -336,11 +336,26 @@ func TestSalvageRefused(t *testing.T) {
 // the error says to give the data directory back to sentineld's user.
 func TestJournalPermissionDenied(t *testing.T) {
 	cause := fmt.Errorf("open journal /data/journal.db: read journal log: %w", &fs.PathError{Op: "open", Path: "/data/journal.db.wal2", Err: syscall.EACCES})
-	err := journalOpenError(cause, "/data")
+	err := dataDirError("open journal", cause, "/data")
 	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "journal.db.wal2") || !strings.Contains(err.Error(), "chown -R sentinel: /data") {
 		t.Fatalf("got %v, want the file, the cause and the chown of the data directory", err)
 	}
-	if err := journalOpenError(errors.New("other"), "/data"); strings.Contains(err.Error(), "chown") {
+	if err := dataDirError("open journal", errors.New("other"), "/data"); strings.Contains(err.Error(), "chown") {
 		t.Fatalf("got %v for another cause, want no chown", err)
+	}
+}
+
+// A full disk at start (the replay memory rewrites its file, a new
+// journal makes its logs): the error says to free space. The journal's
+// own message for its logs says so already and is not repeated.
+func TestDataDirFull(t *testing.T) {
+	cause := fmt.Errorf("replay: write /data/replay.log: %w", &fs.PathError{Op: "write", Path: "/data/.replay.log.tmp", Err: syscall.ENOSPC})
+	err := dataDirError("replay memory", cause, "/data")
+	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "replay memory") || !strings.Contains(err.Error(), "free space on it (df -h /data") {
+		t.Fatalf("got %v, want the cause and to free space", err)
+	}
+	said := fmt.Errorf("the journal's logs hold 3 passages ... (%w): nothing is lost ...; free space on the data directory's disk", syscall.ENOSPC)
+	if err := dataDirError("open journal", said, "/data"); strings.Count(err.Error(), "free space") != 1 {
+		t.Fatalf("got %v, want the journal's own advice once", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -136,7 +137,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 	}
 	j, err := journal.Open(journal.Path(d.cfg.DataDir), jopts)
 	if err != nil {
-		return journalOpenError(err, d.cfg.DataDir)
+		return dataDirError("open journal", err, d.cfg.DataDir)
 	}
 	d.journal = j
 	defer func() {
@@ -199,7 +200,7 @@ func (d *daemon) run(ctx, drainCtx context.Context) error {
 		Logger: d.logger.With("component", "replay"),
 	})
 	if err != nil {
-		return fmt.Errorf("replay memory: %w", err)
+		return dataDirError("replay memory", err, d.cfg.DataDir)
 	}
 	defer mem.Close()
 
@@ -361,14 +362,18 @@ func (d *daemon) salvage(now time.Time) {
 	}
 }
 
-// journalOpenError says why the journal did not open and, where the
-// journal's own error cannot know it, what to do.
-func journalOpenError(err error, dataDir string) error {
-	if errors.Is(err, fs.ErrPermission) {
+// dataDirError says why what, a file of the data directory, could not
+// be opened at start and, where the error itself cannot know it, what to
+// do.
+func dataDirError(what string, err error, dataDir string) error {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
 		// The files were made or copied by another user (root, by hand).
-		return fmt.Errorf("open journal: %w: the data directory's files must belong to the user sentineld runs as (sentinel, as the package installs it): as root, chown -R sentinel: %s, then start sentineld again", err, dataDir)
+		return fmt.Errorf("%s: %w: the data directory's files must belong to the user sentineld runs as (sentinel, as the package installs it): as root, chown -R sentinel: %s, then start sentineld again", what, err, dataDir)
+	case errors.Is(err, syscall.ENOSPC) && !strings.Contains(err.Error(), "free space"):
+		return fmt.Errorf("%s: %w: the disk of the data directory %s is full: free space on it (df -h %s; delete what is not the terminal's), then start sentineld again", what, err, dataDir, dataDir)
 	}
-	return fmt.Errorf("open journal: %w", err)
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // siteRetention is how long the site keeps acknowledged passages on the
