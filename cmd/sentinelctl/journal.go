@@ -328,12 +328,12 @@ func journalTail(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		if err != nil {
 			return err
 		}
+		bad := logDamaged(r, stderr, "tail")
 		device := jf.device()
 		if device == "" && len(stored) > 0 {
 			fmt.Fprintf(stderr, "note: this terminal is not enrolled (no %s in %s): the passages have no reference (ref -)\n", enrol.CertFile, *jf.dataDir)
 		}
 		enc := json.NewEncoder(stdout)
-		var bad error
 		for i, b := range stored {
 			rec, err := journal.DecodeRecord(b)
 			if err != nil {
@@ -456,8 +456,21 @@ func journalExport(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		if file != nil {
 			fmt.Fprintf(stderr, "exported %d passages to %s\n", n, *outPath)
 		}
-		return nil
+		return logDamaged(r, stderr, "export")
 	}())
+}
+
+// logDamaged says on stderr when the journal's logs are damaged, so that
+// what sub (tail, export) shows stops before the damage, and returns
+// cli.ErrReported then (exit status 1: the output is not the whole
+// journal).
+func logDamaged(r *journal.Reader, stderr io.Writer, sub string) error {
+	err := r.LogDamage()
+	if err == nil {
+		return nil
+	}
+	fmt.Fprintf(stderr, "sentinelctl journal %s: the journal's log is damaged (%v): the passages after the damage are not shown; run sentinelctl journal verify\n", sub, err)
+	return cli.ErrReported
 }
 
 // salvageReport is the output of journal salvage.

@@ -445,7 +445,8 @@ func TestJournalConfig(t *testing.T) {
 // A damaged log: verify says where the chain breaks and to keep the
 // journal and both its logs, each of which journal salvage takes. Before,
 // it named only journal.db for salvage, which does not hold the log's
-// passages.
+// passages; and tail and export showed the passages before the damage
+// with exit status 0, as if they were the whole journal.
 func TestJournalDamagedLog(t *testing.T) {
 	dir, j := makeJournal(t, 5)
 	j.Close()
@@ -466,6 +467,14 @@ func TestJournalDamagedLog(t *testing.T) {
 	for _, want := range []string{"sentinelctl journal salvage FILE", path + ".wal and", path + ".wal2)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("verify with a damaged log does not say %q:\n%s", want, out)
+		}
+	}
+	// tail and export show what is before the damage, and say that more
+	// may follow it: their output is not the whole journal.
+	for _, sub := range [][]string{{"tail", "-n", "3"}, {"export"}} {
+		code, out, errs := runCtl(append([]string{"journal"}, append(sub, "--data-dir", dir)...)...)
+		if code != exitRefused || !strings.Contains(errs, "the journal's log is damaged") || !strings.Contains(out, "2026-03-14T09:04:00Z") {
+			t.Errorf("journal %s with a damaged log: got %d\n%s%s\nwant 1, the passages before the damage and a word that the log is damaged", sub[0], code, out, errs)
 		}
 	}
 }

@@ -315,6 +315,11 @@ func (r *Reader) readLog(cs []*walContents, err error) {
 	}
 }
 
+// LogDamage returns the damage found in the journal's logs, nil when
+// none: Range and Tail then end at the last record before it (Verify
+// reports it as the chain's break).
+func (r *Reader) LogDamage() error { return r.logErr }
+
 // Snapshot reports whether the reader reads a copy because another
 // process held the journal.
 func (r *Reader) Snapshot() bool { return r.snapshot != "" }
