@@ -232,7 +232,11 @@ func (s *Still) take(img *image.Gray, still bool) {
 	}
 	s.calm++
 	for g := range s.refNoise {
-		s.refNoise[g] = s.groupNoise(g)
+		// A frame shown twice (a replay, a camera repeating a frame)
+		// has no noise; the noise level known stays.
+		if n := s.groupNoise(g); n > 0 || s.refNoise[g] < 0 {
+			s.refNoise[g] = n
+		}
 	}
 }
 
