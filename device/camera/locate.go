@@ -742,8 +742,10 @@ type filler struct {
 	mark      []uint32
 	gen       uint32
 	stack     []int32
-	visited   int // pixels visited by floods, for tests
-	revisited int // pixels of whole regions read back, for tests
+	seen      []uint32 // the pixels pushed in a flood, cleared after it
+	touched   []int32  // the words of seen set in a flood
+	visited   int      // pixels visited by floods, for tests
+	revisited int      // pixels of whole regions read back, for tests
 
 	// The floods since forget: floods[g-base] is generation g's.
 	base   uint32
@@ -810,11 +812,25 @@ func (f *filler) flood(b *bitRows, x, y, limit int) (floodRegion, bool) {
 		f.forget()
 		f.base = f.gen
 	}
-	gen, mark, stride := f.gen, f.mark, b.stride
+	gen, mark, words, stride := f.gen, f.mark, b.words, b.stride
+	// seen has the bits of the pixels pushed in this flood, in the
+	// layout of words; the words touched are cleared after it.
+	if len(f.seen) != len(words) {
+		f.seen = make([]uint32, len(words))
+	}
+	seen, touched := f.seen, f.touched[:0]
+	defer func() {
+		for _, k := range touched {
+			seen[k] = 0
+		}
+		f.touched = touched
+	}()
 	off := len(f.pix)
 	// The stack holds a pixel's x and y.
 	st := append(f.stack[:0], int32(x), int32(y))
 	mark[y*w+x] = gen
+	seen[y*stride+x>>5] |= 1 << (uint(x) & 31)
+	touched = append(touched, int32(y*stride+x>>5))
 	n := 0
 	for len(st) > 0 {
 		px, py := int(st[len(st)-2]), int(st[len(st)-1])
@@ -829,42 +845,39 @@ func (f *filler) flood(b *bitRows, x, y, limit int) (floodRegion, bool) {
 		}
 		f.pix = append(f.pix, int32(py*w+px))
 		// The columns px-1 to px+1 that lie in the matrix, as bits 0
-		// to 2.
+		// to 2, and where they start in a row's words.
 		cols := uint64(7)
-		if px == 0 {
-			cols = 6
-		}
 		if px+1 >= w {
-			cols &^= 4
+			cols = 3
 		}
-		for dy := -1; dy <= 1; dy++ {
-			yy := py + dy
-			if yy < 0 || yy >= h {
-				continue
+		k, sh := 0, uint(0)
+		if px > 0 {
+			k, sh = (px-1)>>5, uint(px-1)&31
+		} else {
+			cols &^= 1
+		}
+		two := sh > 29 && k+1 < stride // the three bits span two words
+		for yy, y1 := max(py-1, 0), min(py+1, h-1); yy <= y1; yy++ {
+			// The dark pixels not pushed yet (px's own was).
+			i := yy*stride + k
+			bits := uint64(words[i] &^ seen[i])
+			if two {
+				bits |= uint64(words[i+1]&^seen[i+1]) << 32
 			}
-			// Three bits from column px-1 on, from one word or two.
-			row := b.words[yy*stride:][:stride]
-			var bits uint64
 			if px > 0 {
-				k, sh := (px-1)>>5, uint(px-1)&31
-				bits = uint64(row[k]) >> sh
-				if sh > 29 && k+1 < stride {
-					bits |= uint64(row[k+1]) << (32 - sh)
-				}
+				bits >>= sh
 			} else {
-				bits = uint64(row[0]) << 1
+				bits <<= 1
 			}
 			bits &= cols
-			if dy == 0 {
-				bits &^= 2
-			}
 			for bits != 0 {
-				dx := mbits.TrailingZeros64(bits) - 1
+				xx := px + mbits.TrailingZeros64(bits) - 1
 				bits &= bits - 1
-				if j := yy*w + px + dx; mark[j] != gen {
-					mark[j] = gen
-					st = append(st, int32(px+dx), int32(yy))
-				}
+				mark[yy*w+xx] = gen
+				j := yy*stride + xx>>5
+				seen[j] |= 1 << (uint(xx) & 31)
+				touched = append(touched, int32(j))
+				st = append(st, int32(xx), int32(yy))
 			}
 		}
 	}
