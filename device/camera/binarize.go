@@ -118,14 +118,21 @@ func (b *binarizer) cost(p plane) int {
 	return 2 * c
 }
 
-// binarize returns the black matrix of p: true for dark pixels.
-func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
+// binarize returns the black matrix of p: true for dark pixels; and its
+// words, in dst when it is large enough (see bitRows), or nil for a plane
+// too small for blocks, which is thresholded as a whole.
+func (b *binarizer) binarize(p plane, minRange int, dst []uint32) (*gozxing.BitMatrix, []uint32) {
 	w, h := p.w, p.h
 	m, _ := gozxing.NewBitMatrix(w, h)
 	if w < blockSize*5 || h < blockSize*5 {
 		b.global(p, m)
-		return m
+		return m, nil
 	}
+	stride := (w + 31) / 32
+	if cap(dst) < stride*h {
+		dst = make([]uint32, stride*h)
+	}
+	dst = dst[:stride*h]
 	sw := (w + blockSize - 1) >> blockPower
 	sh := (h + blockSize - 1) >> blockPower
 	st := b.statsOf(p, sw, sh)
@@ -210,9 +217,10 @@ func (b *binarizer) binarize(p plane, minRange int) *gozxing.BitMatrix {
 				}
 			}
 			m.SetRow(y, b.row)
+			copy(dst[y*stride:(y+1)*stride], words)
 		}
 	}
-	return m
+	return m, dst
 }
 
 // darkBits returns one bit per byte of the eight pixels in x (the first

@@ -3,6 +3,7 @@ package camera
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -87,7 +88,7 @@ func TestBinarizeMatchesReference(t *testing.T) {
 			p := plane{pix: buf, w: w, h: h, stride: stride}
 			b.forget()
 			for _, r := range []int{normalRange, lowRange, smoothRange} {
-				m := b.binarize(p, r)
+				m, words := b.binarize(p, r, nil)
 				want := refBinarize(p, r)
 				for y := 0; y < h; y++ {
 					for x := 0; x < w; x++ {
@@ -95,6 +96,12 @@ func TestBinarizeMatchesReference(t *testing.T) {
 							t.Fatalf("%dx%d, round %d, range %d: pixel (%d, %d) is %v, want %v", w, h, round, r, x, y, m.Get(x, y), want[y][x])
 						}
 					}
+				}
+				// The words kept are the matrix's.
+				var rows bitRows
+				rows.load(m)
+				if !reflect.DeepEqual(words, rows.words) {
+					t.Fatalf("%dx%d, round %d, range %d: the words kept are not the matrix's", w, h, round, r)
 				}
 			}
 		}

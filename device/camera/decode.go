@@ -62,12 +62,15 @@ type Decoder struct {
 	qr    *decoder.Decoder
 
 	// Scratch kept between frames.
-	bin     binarizer
-	smp     sampler
-	fill    filler
-	bits    bitRows // the words of the matrix this pass searches
-	finders []finder
-	work    int // work units left for this pass's grey samples and floods
+	bin  binarizer
+	smp  sampler
+	fill filler
+	bits bitRows // the words of the matrix this pass searches
+	// The words of the frame's matrices: the half (or only) plane's,
+	// the full plane's, and the other passes'.
+	wSmall, wFull, wOther []uint32
+	finders               []finder
+	work                  int // work units left for this pass's grey samples and floods
 	// frameWork is the work units left in this frame (see
 	// maxWorkPerFrame), passes the passes run on it so far, samples the
 	// grey samples taken.
@@ -207,20 +210,21 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 		var ok bool
 		switch k {
 		case passSmall, passSmallInv:
-			m := d.smallMatrix(&f, k == passSmallInv)
-			if r, ok = d.locateMatrix(m, small, k == passSmallInv, reserve); ok {
+			m, words := d.smallMatrix(&f, k == passSmallInv)
+			if r, ok = d.locateMatrix(m, words, small, k == passSmallInv, reserve); ok {
 				return scaled(r, smallScale), nil
 			}
 		case passFull, passFullInv:
-			m := d.fullMatrix(&f, k == passFullInv)
-			if r, ok = d.locateMatrix(m, pl, k == passFullInv, reserve); ok {
+			m, words := d.fullMatrix(&f, k == passFullInv)
+			if r, ok = d.locateMatrix(m, words, pl, k == passFullInv, reserve); ok {
 				return r, nil
 			}
 		case passSmallLow:
 			// Faded codes: keep contrasts gozxing's binarizer treats
 			// as flat.
-			m := d.binarize(small, lowRange)
-			if r, ok = d.locateMatrix(m, small, false, reserve); ok {
+			var m *gozxing.BitMatrix
+			m, d.wOther = d.binarize(small, lowRange, d.wOther)
+			if r, ok = d.locateMatrix(m, d.wOther, small, false, reserve); ok {
 				return scaled(r, smallScale), nil
 			}
 		case passFullSmooth:
@@ -229,8 +233,9 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 			var smooth plane
 			d.smooth, smooth = d.bin.smooth3(d.smooth, pl)
 			d.charge(pl.w * pl.h / pixelsPerUnitRead)
-			m := d.binarize(smooth, smoothRange)
-			if r, ok = d.locateMatrix(m, pl, false, reserve); ok {
+			var m *gozxing.BitMatrix
+			m, d.wOther = d.binarize(smooth, smoothRange, d.wOther)
+			if r, ok = d.locateMatrix(m, d.wOther, pl, false, reserve); ok {
 				return r, nil
 			}
 		}
@@ -250,7 +255,7 @@ func (d *Decoder) quarterFirst(half plane) (Result, bool) {
 	if !d.screen.finderHint(q) || d.screen.ms < minHalfModule {
 		return Result{}, false
 	}
-	m := d.binarize(q, normalRange)
+	m, _ := d.binarize(q, normalRange, nil)
 	d.charge(q.w * q.h / pixelsPerUnitZXFinders)
 	d.work = max(0, min(maxSamplesPerPass, d.frameWork))
 	start := d.work
@@ -323,42 +328,57 @@ const (
 )
 
 // frame holds the black matrices of a frame's planes, binarised once and
-// flipped between the normal and inverted passes.
+// flipped between the normal and inverted passes, and their words (see
+// bitRows), flipped with them.
 type frame struct {
 	full, small         plane
 	haveHalf            bool
 	mSmall, mFull       *gozxing.BitMatrix
+	wSmall, wFull       []uint32
 	smallFlip, fullFlip bool
 }
 
-func (d *Decoder) smallMatrix(f *frame, inv bool) *gozxing.BitMatrix {
+func (d *Decoder) smallMatrix(f *frame, inv bool) (*gozxing.BitMatrix, []uint32) {
 	if f.mSmall == nil {
-		f.mSmall = d.binarize(f.small, normalRange)
+		f.mSmall, d.wSmall = d.binarize(f.small, normalRange, d.wSmall)
+		f.wSmall = d.wSmall
 	}
 	if f.smallFlip != inv {
 		f.mSmall.FlipAll()
+		flipWords(f.wSmall)
 		d.bits.m = nil // the copy of its words is stale
 		f.smallFlip = inv
 	}
-	return f.mSmall
+	return f.mSmall, f.wSmall
 }
 
-func (d *Decoder) fullMatrix(f *frame, inv bool) *gozxing.BitMatrix {
+func (d *Decoder) fullMatrix(f *frame, inv bool) (*gozxing.BitMatrix, []uint32) {
 	if f.mFull == nil {
-		f.mFull = d.binarize(f.full, normalRange)
+		f.mFull, d.wFull = d.binarize(f.full, normalRange, d.wFull)
+		f.wFull = d.wFull
 	}
 	if f.fullFlip != inv {
 		f.mFull.FlipAll()
+		flipWords(f.wFull)
 		d.bits.m = nil // the copy of its words is stale
 		f.fullFlip = inv
 	}
-	return f.mFull
+	return f.mFull, f.wFull
 }
 
-// binarize binarises p and charges the work.
-func (d *Decoder) binarize(p plane, minRange int) *gozxing.BitMatrix {
+// flipWords flips every bit of words, as BitMatrix.FlipAll does its
+// matrix's.
+func flipWords(words []uint32) {
+	for i := range words {
+		words[i] = ^words[i]
+	}
+}
+
+// binarize binarises p into a matrix and its words, in dst when large
+// enough, and charges the work.
+func (d *Decoder) binarize(p plane, minRange int, dst []uint32) (*gozxing.BitMatrix, []uint32) {
 	d.charge(d.bin.cost(p))
-	return d.bin.binarize(p, minRange)
+	return d.bin.binarize(p, minRange, dst)
 }
 
 // charge takes n work units of fixed per-pass work (binarising, finder

@@ -17,10 +17,16 @@ import (
 // decoder's checks weed out the false candidates this lets through.
 //
 // It reads m through a copy of its words (see bitRows), which the flood
-// fills of the same pass read too.
+// fills of the same pass read too; the decoder's passes hand it the words
+// their binarisation kept (searchFinders).
 func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
+	d.bits.load(m)
+	return d.searchFinders()
+}
+
+// searchFinders is findFinders on the matrix in d.bits.
+func (d *Decoder) searchFinders() []finder {
 	b := &d.bits
-	b.load(m)
 	w, h := b.w, b.h
 	d.searched[0] += w * h
 	cands := d.finders[:0]
@@ -80,18 +86,20 @@ func (d *Decoder) findFinders(m *gozxing.BitMatrix) []finder {
 	return cands
 }
 
-// bitRows is a copy of a black matrix's words, a row of stride words for
-// each of its h rows, bit x%32 of word x/32 for column x. The bits past
-// the width are the matrix's (set after FlipAll): readers stop at w.
-// gozxing's BitMatrix gives one bit at a time, through range checks and
-// signed divisions, or copies a row out; the finder search and the flood
-// fills read its bits millions of times a frame.
+// bitRows holds a black matrix's words, a row of stride words for each of
+// its h rows, bit x%32 of word x/32 for column x. The bits past the width
+// are the matrix's (set after FlipAll): readers stop at w. gozxing's
+// BitMatrix gives one bit at a time, through range checks and signed
+// divisions, or copies a row out; the finder search and the flood fills
+// read its bits millions of times a frame.
 type bitRows struct {
-	m      *gozxing.BitMatrix // the matrix copied, nil when stale
+	m      *gozxing.BitMatrix // the matrix whose words these are, nil when stale
 	words  []uint32
 	stride int
 	w, h   int
-	row    *gozxing.BitArray
+	// own and row are load's buffers: words may be the binarizer's.
+	own []uint32
+	row *gozxing.BitArray
 }
 
 // load copies m's words.
@@ -101,14 +109,25 @@ func (b *bitRows) load(m *gozxing.BitMatrix) {
 	if b.row == nil || b.row.GetSize() != w {
 		b.row = gozxing.NewBitArray(w)
 	}
-	if cap(b.words) < stride*h {
-		b.words = make([]uint32, stride*h)
+	if cap(b.own) < stride*h {
+		b.own = make([]uint32, stride*h)
 	}
-	b.words = b.words[:stride*h]
+	b.own = b.own[:stride*h]
 	for y := 0; y < h; y++ {
-		copy(b.words[y*stride:(y+1)*stride], m.GetRow(y, b.row).GetBitArray())
+		copy(b.own[y*stride:(y+1)*stride], m.GetRow(y, b.row).GetBitArray())
 	}
-	b.m, b.stride, b.w, b.h = m, stride, w, h
+	b.m, b.words, b.stride, b.w, b.h = m, b.own, stride, w, h
+}
+
+// use takes words as m's, as binarize made them (and flipped with m), or
+// copies m's when words is nil.
+func (b *bitRows) use(m *gozxing.BitMatrix, words []uint32) {
+	if words == nil {
+		b.load(m)
+		return
+	}
+	w := m.GetWidth()
+	b.m, b.words, b.stride, b.w, b.h = m, words, (w+31)/32, w, m.GetHeight()
 }
 
 // get reports whether the pixel (x, y), which must lie in the matrix, is

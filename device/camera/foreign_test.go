@@ -61,7 +61,7 @@ func TestDecodeSmallVersionsTurned(t *testing.T) {
 func TestOwnTriplesBehindTaller(t *testing.T) {
 	img := encodeQR(t, "https://example.org/a/path?with=a&query=1", "M", "", 4, 400, 400)
 	d := NewDecoder()
-	m := d.bin.binarize(plane{pix: img.Pix, w: 400, h: 400, stride: img.Stride}, normalRange)
+	m, _ := d.bin.binarize(plane{pix: img.Pix, w: 400, h: 400, stride: img.Stride}, normalRange, nil)
 	own := d.findFinders(m)
 	if len(own) < 3 {
 		t.Fatalf("%d finder candidates in a clean code", len(own))

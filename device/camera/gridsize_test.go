@@ -74,7 +74,7 @@ func TestVersionInformationSizesScaledCodes(t *testing.T) {
 			img := renderModules(mods, scale, 2)
 			codes++
 			pl, _ := planeOf(img)
-			m := b.binarize(pl, normalRange)
+			m, _ := b.binarize(pl, normalRange, nil)
 			info, ferr := detector.NewFinderPatternFinder(m, nil).Find(nil)
 			if ferr != nil {
 				t.Logf("v%d at %.2f px: gozxing's finder search: %v", (dim-17)/4, scale, ferr)
@@ -91,7 +91,7 @@ func TestVersionInformationSizesScaledCodes(t *testing.T) {
 			}
 			// Mirrored (the matrix transposed), as a code read from
 			// the back of a transparent sheet or a mirrored screen.
-			mm := b.binarize(mustPlane(renderModules(transpose(mods), scale, 2)), normalRange)
+			mm, _ := b.binarize(mustPlane(renderModules(transpose(mods), scale, 2)), normalRange, nil)
 			if info, err := detector.NewFinderPatternFinder(mm, nil).Find(nil); err == nil {
 				mirrored++
 				tl, tr, bl := vecOf(info.GetTopLeft()), vecOf(info.GetTopRight()), vecOf(info.GetBottomLeft())
@@ -148,7 +148,7 @@ func TestFinderLikeDataKeepsCheapPath(t *testing.T) {
 	d.init()
 	img := renderModules(mods, 3, 2)
 	pl, _ := planeOf(img)
-	m := b.binarize(pl, normalRange)
+	m, _ := b.binarize(pl, normalRange, nil)
 	info, ferr := detector.NewFinderPatternFinder(m, nil).Find(nil)
 	if ferr != nil {
 		t.Fatal(ferr)

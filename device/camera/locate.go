@@ -58,7 +58,9 @@ type finder struct {
 	cnt int
 }
 
-// locateMatrix finds and decodes a code in the black matrix m of plane p.
+// locateMatrix finds and decodes a code in the black matrix m of plane p,
+// whose words binarize kept (and flipped with m), or nil to copy them
+// from m (see bitRows).
 //
 // With inv set, m is the flipped black matrix of a light-on-dark code and
 // p is the original plane, so grey samples are read inverted.
@@ -73,7 +75,7 @@ type finder struct {
 // charged to the frame's work; the grey samples and floods of the
 // triples tried may take what is left of it beyond reserve (the fixed
 // work of the passes to come), up to maxSamplesPerPass.
-func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool, reserve int) (Result, bool) {
+func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, words []uint32, p plane, inv bool, reserve int) (Result, bool) {
 	px := m.GetWidth() * m.GetHeight()
 	first := d.passes == 0
 	fixed := px / pixelsPerUnitFinders
@@ -93,7 +95,8 @@ func (d *Decoder) locateMatrix(m *gozxing.BitMatrix, p plane, inv bool, reserve 
 		}
 	}
 	d.charge(px / pixelsPerUnitFinders)
-	cands := d.findFinders(m)
+	d.bits.use(m, words)
+	cands := d.searchFinders()
 	// The grids of our own candidates' likeliest triples, on the black
 	// matrix, before any grey resampling. In the first pass they follow
 	// gozxing's triple when it did not decode: gozxing's finder search
