@@ -38,7 +38,8 @@ type CameraSource struct {
 var _ scanner.Source = (*CameraSource)(nil)
 
 // NewCameraSource returns a source named name over frames, such as
-// OpenCamera returns. now stamps the codes (nil means time.Now).
+// OpenCamera returns. now stamps the codes (nil means time.Now); the
+// once-a-second decode of an unchanged view runs on the system's clock.
 func NewCameraSource(name string, frames camera.FrameSource, now func() time.Time) *CameraSource {
 	if now == nil {
 		now = time.Now
