@@ -175,6 +175,14 @@
 // The record never holds a name (not even the masked display name) nor a
 // national ID number.
 //
+// Damage confined to what a log's last append wrote (a flipped byte in
+// its last record, its last page zeroed) cannot be told from that append
+// torn by a power cut: the passages there are dropped without an alarm,
+// as an append that was never acknowledged is. So are the passages of a
+// log deleted by hand, which leaves nothing to tell it from a journal of
+// a release that had no such log. Either way their bytes are gone, and
+// the next passages take their seqs again.
+//
 // Verify and Open read the whole journal in one read transaction. bbolt
 // cannot grow its memory map while a read transaction is open, so a commit
 // that needs to grow the file waits for them.
