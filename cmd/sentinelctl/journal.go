@@ -71,8 +71,9 @@ var journalHelp = map[string]cli.Help{
 	"salvage": {
 		Synopsis: "[--data-dir DIR] [--dry-run] [--json] FILE",
 		Summary: "Recovers every passage still readable in a damaged journal FILE (one sentineld " +
-			"moved aside as journal.db.corrupt-TIME, or a copy) and queues it in the data " +
-			"directory; sentineld sends it to the centre, which flags the passages lost.",
+			"moved aside as journal.db.corrupt-TIME, or a copy) or in one of its logs (FILE.wal, " +
+			"FILE.wal2) and queues it in the data directory; sentineld sends it to the centre, " +
+			"which flags the passages lost.",
 	},
 }
 
