@@ -18,7 +18,8 @@ type sampler struct {
 	pts   []float64
 	vals  []float32
 	sharp []float32 // scratch for sharpen
-	cols  []float32 // scratch for threshold: per-column window statistics
+	ext   []int32   // scratch for threshold: window extremes (see windowExtremes)
+	sat   []float64 // scratch for threshold: window sums
 	ink   []uint8   // scratch for deblur
 	res   []float64 // scratch for deblur: levels without ink, residuals
 	dirty []bool    // scratch for deblur: modules to judge again
@@ -240,66 +241,124 @@ func (s *sampler) unsharpen() { s.vals, s.sharp = s.sharp, s.vals }
 // threshold turns the sampled values into a module matrix.
 // With inv set, light modules count as dark.
 //
-// The window statistics are separable: for each row of modules, the
-// extremes (or sums) of every column's 2r+1 modules first, then those of
-// 2r+1 neighbouring columns, 2(2r+1) reads a module instead of (2r+1)².
-// The extremes are those of the whole window, bit for bit; the sums are
-// added in another order (float32 rounding only).
+// threshMidrange compares a module with the midpoint of the darkest and
+// lightest module within 3 modules (windowExtremes), the mean modes with
+// the mean of the modules within 2 (a table of sums).
 func (s *sampler) threshold(dim, mode int, inv bool) *gozxing.BitMatrix {
 	m, _ := gozxing.NewSquareBitMatrix(dim)
 	v := s.vals
-	r := 3
-	if mode != threshMidrange {
-		r = 2
-	}
-	if cap(s.cols) < 2*dim {
-		s.cols = make([]float32, 2*dim)
-	}
-	// lo and hi: a column's extremes; for the means, lo holds its sum.
-	lo, hi := s.cols[:dim], s.cols[dim:2*dim]
-	for y := 0; y < dim; y++ {
-		y0, y1 := max(0, y-r), min(dim-1, y+r)
-		if mode == threshMidrange {
-			copy(lo, v[y0*dim:y0*dim+dim])
-			copy(hi, lo)
-			for yy := y0 + 1; yy <= y1; yy++ {
-				for x, w := range v[yy*dim : yy*dim+dim] {
-					lo[x] = min(lo[x], w)
-					hi[x] = max(hi[x], w)
-				}
-			}
-		} else {
-			copy(lo, v[y0*dim:y0*dim+dim])
-			for yy := y0 + 1; yy <= y1; yy++ {
-				for x, w := range v[yy*dim : yy*dim+dim] {
-					lo[x] += w
+	if mode == threshMidrange {
+		lo, hi := s.windowExtremes(dim)
+		for y := 0; y < dim; y++ {
+			for x := 0; x < dim; x++ {
+				l := min(fromKey(lo[y*dim+x]), 255)
+				h := max(fromKey(hi[y*dim+x]), 0)
+				if (v[y*dim+x] < (l+h)/2) != inv {
+					m.Set(x, y)
 				}
 			}
 		}
-		rows := float32(y1 - y0 + 1)
+		return m
+	}
+	// sat[(y+1)(dim+1)+x+1] is the sum of the values above and left of
+	// (x, y), inclusive. float64 holds the sums of float32 values
+	// exactly (up to values under 2⁻⁶ in magnitude), so that a window's
+	// sum from four entries is its sum in any order.
+	const r = 2
+	w := dim + 1
+	if cap(s.sat) < w*w {
+		s.sat = make([]float64, w*w)
+	}
+	sat := s.sat[:w*w]
+	clear(sat[:w])
+	for y := 0; y < dim; y++ {
+		row := 0.0
+		sat[(y+1)*w] = 0
+		for x, g := range v[y*dim : y*dim+dim] {
+			row += float64(g)
+			sat[(y+1)*w+x+1] = sat[y*w+x+1] + row
+		}
+	}
+	for y := 0; y < dim; y++ {
+		y0, y1 := max(0, y-r), min(dim-1, y+r)+1
 		for x := 0; x < dim; x++ {
-			x0, x1 := max(0, x-r), min(dim-1, x+r)
-			var t float32
-			if mode == threshMidrange {
-				l, h := float32(255), float32(0)
-				for xx := x0; xx <= x1; xx++ {
-					l = min(l, lo[xx])
-					h = max(h, hi[xx])
-				}
-				t = (l + h) / 2
-			} else {
-				sum := float32(0)
-				for _, w := range lo[x0 : x1+1] {
-					sum += w
-				}
-				t = sum / (rows * float32(x1-x0+1))
-			}
-			if (v[y*dim+x] < t) != inv {
+			x0, x1 := max(0, x-r), min(dim-1, x+r)+1
+			sum := sat[y1*w+x1] - sat[y0*w+x1] - sat[y1*w+x0] + sat[y0*w+x0]
+			t := sum / float64((y1-y0)*(x1-x0))
+			if (float64(v[y*dim+x]) < t) != inv {
 				m.Set(x, y)
 			}
 		}
 	}
 	return m
+}
+
+// windowExtremes returns, as keys (see key), the least and the greatest
+// of the sampled values within 3 modules of each module (rows y−3 to
+// y+3 and columns x−3 to x+3, clipped to the grid), row-major.
+//
+// The window is separable, and along a line the extremes of 7 come from
+// those of 2, 4 and 7 in turn (each the extreme of two overlapping
+// shorter ones), 3 comparisons a value instead of 7. The grid is padded
+// by 3 values that no value passes, and the keys are integers, compared
+// without the floating point's care for NaN and signed zeros.
+func (s *sampler) windowExtremes(dim int) (lo, hi []int32) {
+	const r = 3
+	sd := dim + 2*r
+	if cap(s.ext) < 2*sd*sd {
+		s.ext = make([]int32, 2*sd*sd)
+	}
+	lo, hi = s.ext[:sd*sd], s.ext[sd*sd:2*sd*sd]
+	for i := range lo {
+		lo[i], hi[i] = math.MaxInt32, math.MinInt32
+	}
+	for y := 0; y < dim; y++ {
+		for x, g := range s.vals[y*dim : y*dim+dim] {
+			k := key(g)
+			lo[(y+r)*sd+x+r], hi[(y+r)*sd+x+r] = k, k
+		}
+	}
+	// Along the rows: entry x becomes the extreme of entries x to x+6,
+	// the columns x−3 to x+3 of the grid.
+	for y := r; y < dim+r; y++ {
+		l, h := lo[y*sd:y*sd+sd], hi[y*sd:y*sd+sd]
+		for _, d := range [3]int{1, 2, 3} {
+			for x := 0; x+d < len(l); x++ {
+				l[x] = min(l[x], l[x+d])
+				h[x] = max(h[x], h[x+d])
+			}
+		}
+	}
+	// Along the columns, the same in the grid's columns: row y becomes
+	// rows y−3 to y+3.
+	for _, d := range [3]int{1, 2, 3} {
+		for y := 0; y+d < sd; y++ {
+			l, ld := lo[y*sd:y*sd+dim], lo[(y+d)*sd:(y+d)*sd+dim]
+			h, hd := hi[y*sd:y*sd+dim], hi[(y+d)*sd:(y+d)*sd+dim]
+			for x := range l {
+				l[x] = min(l[x], ld[x])
+				h[x] = max(h[x], hd[x])
+			}
+		}
+	}
+	// Row y's window now starts at row y and column x: pack them.
+	for y := 0; y < dim; y++ {
+		copy(lo[y*dim:y*dim+dim], lo[y*sd:y*sd+dim])
+		copy(hi[y*dim:y*dim+dim], hi[y*sd:y*sd+dim])
+	}
+	return lo[:dim*dim], hi[:dim*dim]
+}
+
+// key maps a float32 to an int32 of the same order (negative values'
+// magnitude bits reversed); -0 comes just before +0.
+func key(f float32) int32 {
+	b := int32(math.Float32bits(f))
+	return b ^ int32(uint32(b>>31)>>1)
+}
+
+// fromKey is key's inverse.
+func fromKey(k int32) float32 {
+	return math.Float32frombits(uint32(k ^ int32(uint32(k>>31)>>1)))
 }
 
 // deblur thresholds the sampled values (unsharpened, see sharpen) of a

@@ -105,9 +105,10 @@ func thresholdReference(v []float32, dim, mode int, inv bool) ([][]bool, [][]flo
 	return out, ts
 }
 
-// TestThresholdMatchesReference compares the separable window statistics
-// of threshold with the full windows: the midrange bit for bit, the
-// means wherever a module is not within float32 rounding of its
+// TestThresholdMatchesReference compares the window statistics of
+// threshold (extremes of 2, 4 and 7 values in turn along rows and
+// columns, sums from a table) with the full windows: the midrange bit for
+// bit, the means wherever a module is not within float32 rounding of its
 // threshold.
 func TestThresholdMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
