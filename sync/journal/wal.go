@@ -114,11 +114,28 @@ func parseWAL(b []byte) (walContents, error) {
 	}
 	c.end = off
 	c.cut = cutShort(b[off:])
-	for i := off + 1; i+walFrameHdr < len(b); i++ {
+	// The rest of a log is mostly zeros written ahead and the frames of
+	// earlier generations: zeros are skipped a word at a time (a frame's
+	// length is not zero), and most other places fail at once on their
+	// length or kind.
+	for i := off + 1; i+walFrameHdr < len(b); {
+		if j := i; binary.LittleEndian.Uint64(b[j:]) == 0 {
+			for j+8 <= len(b) && binary.LittleEndian.Uint64(b[j:]) == 0 {
+				j += 8
+			}
+			i = max(i+1, j-3)
+			continue
+		}
+		if n, k := binary.LittleEndian.Uint32(b[i:]), b[i+4]; n == 0 || n > MaxRecordSize || k != frameRecord && k != frameKey {
+			i++
+			continue
+		}
 		if f, n := parseFrame(b[i:], c.salt); n > 0 {
 			c.after = append(c.after, f)
-			i += n - 1
+			i += n
+			continue
 		}
+		i++
 	}
 	return c, nil
 }
