@@ -56,9 +56,15 @@ const (
 // 40°, were rejected by the screen). While a run is shorter than
 // splitSwingRuns times the run before it, it ends only on a move of more
 // than 1/splitSwing of the swing that began it: a finder's thin rings
-// swing by most of the code's contrast even blurred. A longer run (a
-// plain background before a faint code) ends on delta alone, so a strong
-// edge does not hide the faint swings after it.
+// swing by most of the code's contrast even blurred. Up to twice that
+// length, it ends on a move of more than half that: a finder's core is
+// three times its light ring, and a phone's sharpening puts an undershoot
+// at its edges, from which the level between drifts back by more than
+// delta (12 grey levels where delta was 9: the core of a sharpened
+// version 2 code turned by 41° split into three runs, and the screen
+// rejected the frame). A longer run (a plain background before a faint
+// code) ends on delta alone, so a strong edge does not hide the faint
+// swings after it.
 const (
 	splitSwing     = 4
 	splitSwingRuns = 2
@@ -279,7 +285,8 @@ const (
 // run ends where the grey level has moved by more than delta from its
 // extreme (the darkest level of a dark run) towards the other side and,
 // while the run is shorter than twice the run before it, by more than a
-// quarter of the swing that began it (see splitSwing); the edge between
+// quarter of the swing that began it, and than an eighth while shorter
+// than four times (see splitSwing); the edge between
 // two runs is where the line crosses the middle of their extremes, so
 // that run lengths keep their ratios under blur and uneven light. ext is
 // scratch space for the runs' extremes.
@@ -300,8 +307,11 @@ func splitRuns(dst, ext []int32, line []byte, delta int) (edges, exts []int32, f
 	// need returns the move that ends the current run at x: see
 	// splitSwing.
 	need := func(x, swing int) int {
-		if x-start < splitSwingRuns*prevLen {
+		switch n := x - start; {
+		case n < splitSwingRuns*prevLen:
 			return max(delta, swing/splitSwing)
+		case n < 2*splitSwingRuns*prevLen:
+			return max(delta, swing/(2*splitSwing))
 		}
 		return delta
 	}
