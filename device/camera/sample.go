@@ -17,6 +17,7 @@ type pointMapper interface {
 type sampler struct {
 	pts   []float64
 	vals  []float32
+	got   []uint8   // scratch for sample: points of a module on the image
 	sharp []float32 // scratch for sharpen
 	ext   []int32   // scratch for threshold: window extremes (see windowExtremes)
 	sat   []float64 // scratch for threshold: window sums
@@ -47,6 +48,9 @@ func (s *sampler) sample(p plane, t pointMapper, dim int) bool {
 		s.vals = make([]float32, n)
 	}
 	s.vals = s.vals[:n]
+	if cap(s.got) < dim {
+		s.got = make([]uint8, dim)
+	}
 	h, ok := t.(*homography)
 	if !ok {
 		var hh homography
@@ -57,13 +61,14 @@ func (s *sampler) sample(p plane, t pointMapper, dim int) bool {
 	}
 	outside := 0
 	for y := 0; y < dim; y++ {
-		outside += sampleRow(p, h, y, s.vals[y*dim:y*dim+dim])
+		outside += sampleRow(p, h, y, s.vals[y*dim:y*dim+dim], s.got[:dim])
 	}
 	return outside*10 < n
 }
 
 // sampleRow reads row y of a grid through h into vals (see sample) and
-// returns the number of its modules wholly outside the image.
+// returns the number of its modules wholly outside the image; got is
+// scratch of len(vals).
 //
 // Point k of module x sits at u = x + ou_k, v = y + ov_k; its image
 // coordinates less half a pixel (bilinear's pixel centres) are
@@ -71,47 +76,49 @@ func (s *sampler) sample(p plane, t pointMapper, dim int) bool {
 // h3 − h6/2 and h6. They are stepped by adding the slopes, so a point
 // takes three additions, a division and two multiplications where
 // TransformPoints takes six of each and two divisions; the rounding this
-// changes moves a point by some 1e-11 pixels.
-func sampleRow(p plane, h *homography, y int, vals []float32) int {
-	var nx, ny, w [5]float64
-	for k, o := range sampleOffsets {
-		u, v := o[0], float64(y)+o[1]
-		w[k] = h[6]*u + h[7]*v + h[8]
-		nx[k] = h[0]*u + h[1]*v + h[2] - 0.5*w[k]
-		ny[k] = h[3]*u + h[4]*v + h[5] - 0.5*w[k]
-	}
+// changes moves a point by some 1e-11 pixels. The row is read one point
+// k at a time, so that its terms stay in registers; each module's
+// samples are still added in the order of k.
+func sampleRow(p plane, h *homography, y int, vals []float32, got []uint8) int {
+	clear(vals)
+	clear(got)
+	got = got[:len(vals)]
 	dx, dy, dw := h[0]-0.5*h[6], h[3]-0.5*h[6], h[6]
 	xmax, ymax := float64(p.w-1), float64(p.h-1)
 	pix, stride := p.pix, p.stride
-	outside := 0
-	for x := range vals {
-		sum, got := float32(0), 0
-		for k := range 5 {
-			r := 1 / w[k]
-			fx, fy := nx[k]*r, ny[k]*r
-			nx[k] += dx
-			ny[k] += dy
-			w[k] += dw
+	for _, o := range sampleOffsets {
+		u, v := o[0], float64(y)+o[1]
+		w := h[6]*u + h[7]*v + h[8]
+		nx := h[0]*u + h[1]*v + h[2] - 0.5*w
+		ny := h[3]*u + h[4]*v + h[5] - 0.5*w
+		for x := range vals {
+			r := 1 / w
+			fx, fy := nx*r, ny*r
+			nx += dx
+			ny += dy
+			w += dw
 			if !(fx >= 0 && fy >= 0 && fx < xmax && fy < ymax) {
 				continue
 			}
 			ix, iy := int(fx), int(fy)
 			ax, ay := float32(fx-float64(ix)), float32(fy-float64(iy))
-			q := pix[iy*stride+ix:]
-			q = q[:stride+2]
-			a, b := float32(q[0]), float32(q[1])
-			c, d := float32(q[stride]), float32(q[stride+1])
-			top := a + (b-a)*ax
-			bot := c + (d-c)*ax
-			sum += top + (bot-top)*ay
-			got++
+			i := iy*stride + ix
+			top, bot := pix[i:i+2], pix[i+stride:i+stride+2]
+			a, b := float32(top[0]), float32(top[1])
+			c, d := float32(bot[0]), float32(bot[1])
+			t := a + (b-a)*ax
+			vals[x] += t + (c+(d-c)*ax-t)*ay
+			got[x]++
 		}
-		if got == 0 {
+	}
+	outside := 0
+	for x, n := range got {
+		if n == 0 {
 			outside++
 			vals[x] = 255
 			continue
 		}
-		vals[x] = sum / float32(got)
+		vals[x] /= float32(n)
 	}
 	return outside
 }
