@@ -39,12 +39,14 @@ type StillConfig struct {
 // that held no code: every 4th pixel of every 4th row, in blocks of 32×32
 // pixels. A new frame is compared with it block by block, after
 // compensating a uniform change of the light (the median ratio of the
-// block means). The noise level is measured on the same comparison (the
-// median block's mean absolute difference, since a code entering the view
-// changes a minority of the blocks): a block whose difference lies beyond
-// what that noise explains (six standard deviations of a block's mean
-// absolute difference), or a noise level that doubled since the
-// reference was taken, makes the frame changed. A phone or card coming
+// block means). The noise level is measured on the same comparison, for
+// each eighth of the blocks by texture (sharpening and JPEG keep more
+// noise where the scene is busy): the median block's mean absolute
+// difference, since a code entering the view changes a minority of the
+// blocks. A block whose difference lies beyond what that noise explains
+// (six standard deviations of a block's mean absolute difference), or a
+// noise level that doubled since the reference was taken, makes the frame
+// changed. A phone or card coming
 // into view changes the blocks it covers by far more than that, even a
 // small or faint code.
 //
@@ -77,8 +79,10 @@ type Still struct {
 	sorted         []float32
 
 	// group is each block's texture group in the reference: its rank by
-	// texture, in quarters (stillGroups), smoothest first.
+	// texture in groups equal in number (groups of them, at most
+	// stillGroups), smoothest first.
 	group   []uint8
+	groups  int
 	texture []float32
 	order   []int32
 
@@ -119,8 +123,10 @@ const (
 	stillSettle = 2
 	// stillGroups is the number of groups of blocks by texture that
 	// take their own noise level: sharpening and JPEG keep more of the
-	// noise in busy blocks than in smooth ones.
-	stillGroups = 4
+	// noise in busy blocks than in smooth ones. A group holds at least
+	// stillGroupBlocks blocks, so that its median is the noise's.
+	stillGroups      = 8
+	stillGroupBlocks = 32
 	// stillMinSide is the smallest frame side Still compares; smaller
 	// frames are always decoded.
 	stillMinSide = 64
@@ -221,7 +227,7 @@ func (s *Still) take(img *image.Gray, still bool) {
 		return cmp.Compare(s.texture[a], s.texture[b])
 	})
 	for rank, b := range s.order {
-		s.group[b] = uint8(rank * stillGroups / len(s.order))
+		s.group[b] = uint8(rank * s.groups / len(s.order))
 	}
 	if !still {
 		s.calm = 0
@@ -231,7 +237,7 @@ func (s *Still) take(img *image.Gray, still bool) {
 		return
 	}
 	s.calm++
-	for g := range s.refNoise {
+	for g := range s.groups {
 		// A frame shown twice (a replay, a camera repeating a frame)
 		// has no noise; the noise level known stays.
 		if n := s.groupNoise(g); n > 0 || s.refNoise[g] < 0 {
@@ -312,7 +318,9 @@ func (s *Still) compare(img *image.Gray) bool {
 			i0, i1 := bi*stillBlock, min((bi+1)*stillBlock, s.nx)
 			var t int32
 			for i := i0; i < i1; i++ {
-				d := int32(cur[i])*one - kq*int32(ref[i])
+				// The reference under the gain, clipped as the sensor
+				// clips.
+				d := int32(cur[i])*one - min(kq*int32(ref[i]), 255*one)
 				if d < 0 {
 					d = -d
 				}
@@ -325,7 +333,7 @@ func (s *Still) compare(img *image.Gray) bool {
 		s.diff[b] /= float32(one) * float32(s.n[b])
 	}
 	still := true
-	for g := range stillGroups {
+	for g := range s.groups {
 		s.noise[g] = s.groupNoise(g)
 		if s.refNoise[g] >= 0 && s.noise[g] > 2*s.refNoise[g]+stillQuant {
 			still = false // most of these blocks changed
@@ -370,6 +378,7 @@ func (s *Still) grid(w, h int) {
 	s.group = make([]uint8, nb)
 	s.texture = make([]float32, nb)
 	s.order = make([]int32, nb)
+	s.groups = min(stillGroups, max(1, nb/stillGroupBlocks))
 	for b := range s.order {
 		s.order[b] = int32(b)
 	}

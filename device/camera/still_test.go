@@ -418,10 +418,10 @@ func TestStillLightDrift(t *testing.T) {
 			skipped++
 		}
 	}
-	// All but the three that settle and two refreshes, less a few
-	// where the brightest parts clip.
-	if skipped < 36 {
-		t.Errorf("%d of 45 frames skipped while the light drifted by 20 %% over 3 s, want at least 36", skipped)
+	// All but the three that settle and two refreshes (and the
+	// brightest parts clip as the light grows).
+	if skipped < 38 {
+		t.Errorf("%d of 45 frames skipped while the light drifted by 20 %% over 3 s, want at least 38", skipped)
 	}
 
 	// Refresh is long here, so that only the comparison decides.
