@@ -77,6 +77,9 @@ type Decoder struct {
 	frameWork int
 	passes    int
 	samples   int
+	// zxGrids counts the modules of the grids gozxing's detector sampled
+	// in this frame (see zxGrid), for tests.
+	zxGrids int
 	// searched counts the pixels of the matrices our finder search and
 	// gozxing's read in this frame, for tests.
 	searched [2]int
@@ -143,7 +146,7 @@ func (d *Decoder) Decode(img *image.Gray) (Result, error) {
 	if pl.w == 0 || pl.h == 0 {
 		return Result{}, ErrNoCode
 	}
-	d.frameWork, d.passes, d.samples = frameBudget(pl), 0, 0
+	d.frameWork, d.passes, d.samples, d.zxGrids = frameBudget(pl), 0, 0, 0
 	d.searched, d.fill.visited, d.fill.revisited = [2]int{}, 0, 0
 	d.screen.planePixels, d.screen.rowSamples, d.screen.lineSamples = 0, 0, 0
 	// Block statistics kept from the last frame are stale: a source

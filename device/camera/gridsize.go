@@ -33,6 +33,10 @@ func (d *Decoder) zxGrid(m *gozxing.BitMatrix, info *detector.FinderPatternInfo)
 	tl, tr, bl := info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()
 	det, err := detector.NewDetector(m).ProcessFinderPatternInfo(info)
 	if err == nil {
+		// gozxing sampled a grid of dim×dim modules: charged as the
+		// grids sampled on the black matrix below, a unit a module,
+		// once it is known how many there were.
+		d.charged(det.GetBits().GetWidth() * det.GetBits().GetHeight())
 		if r, err := d.decodeBits(det.GetBits()); err == nil {
 			r.Corners = cornersOf(bl, tl, tr)
 			return r, nil, 0, false, true

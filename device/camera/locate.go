@@ -920,6 +920,13 @@ func (d *Decoder) spend(n int) bool {
 	return true
 }
 
+// charged takes n work units already spent, where the work could not be
+// known before it was done, from the pass's allowance, down to none.
+func (d *Decoder) charged(n int) {
+	d.work = max(0, d.work-n)
+	d.zxGrids += n
+}
+
 // decodeGrey samples a dim×dim grid through t from the grey plane and
 // tries each threshold mode.
 func (d *Decoder) decodeGrey(p plane, t pointMapper, dim int, inv bool) (Result, bool) {

@@ -3,6 +3,8 @@ package camera
 import (
 	"testing"
 
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
+
 	"sentinel/device/camera/camtest"
 	"sentinel/device/camera/foreign"
 )
@@ -16,7 +18,7 @@ import (
 func workDone(d *Decoder) int {
 	return d.bin.read/pixelsPerUnitRead +
 		d.searched[0]/pixelsPerUnitFinders + d.searched[1]/pixelsPerUnitZXFinders +
-		d.fill.visited/pixelsPerUnitFlood + d.fill.revisited/pixelsPerUnitRevisit + d.samples
+		d.fill.visited/pixelsPerUnitFlood + d.fill.revisited/pixelsPerUnitRevisit + d.samples + d.zxGrids
 }
 
 // TestDecodeWorkBounded decodes frames of the tuning draw blurred beyond
@@ -101,4 +103,28 @@ func TestLaterPassesSkipZXFinderSearch(t *testing.T) {
 		t.Fatal("no frame ran three passes or more: the test frames no longer exercise later passes")
 	}
 	t.Logf("%d of 8 frames ran three passes or more", multi)
+}
+
+// TestZXGridCharged reads a clean code through gozxing's detector
+// (zxGrid): the grid it samples on the black matrix is work like the
+// grids sampled there for other sizes, and is charged a unit a module.
+// Before, up to about eight such grids a frame went uncharged.
+func TestZXGridCharged(t *testing.T) {
+	img := encodeQR(t, "https://example.org/a/path?with=a&query=1", "M", "", 4, 400, 400)
+	d := NewDecoder()
+	m, _ := d.bin.binarize(plane{pix: img.Pix, w: 400, h: 400, stride: img.Stride}, normalRange, nil)
+	info, err := detector.NewFinderPatternFinder(m, nil).Find(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const work = 100_000
+	d.work = work
+	r, _, _, _, ok := d.zxGrid(m, info)
+	if !ok {
+		t.Fatal("the clean code's grid did not decode")
+	}
+	dim := 17 + 4*r.Version
+	if d.work != work-dim*dim || d.zxGrids != dim*dim {
+		t.Errorf("a %d-module grid left %d of %d work units (%d counted), want %d", dim, d.work, work, d.zxGrids, work-dim*dim)
+	}
 }
