@@ -161,24 +161,10 @@ func TestLogSwitchReplay(t *testing.T) {
 			}
 			r.Close()
 
-			j, err := Open(path, Options{PurgeEvery: -1})
-			if err != nil {
-				t.Fatal(err)
-			}
 			defer checkFile(t, path)
+			j := reopenQuiet(t, path, " after replaying both logs")
 			defer j.Close()
-			if a := j.Alarms(); len(a) != 0 {
-				t.Fatalf("alarms after replaying both logs: %+v", a)
-			}
-			if got := bboltRecords(t, j.db); got != n {
-				t.Fatalf("records in bbolt after replay: got %d, want %d", got, n)
-			}
-			if res := mustVerify(t, j); res.Records != n || res.Last != Seq(n) {
-				t.Fatalf("got %d records, last %d; want %d, %d", res.Records, res.Last, n, n)
-			}
-			if s := mustAppend(t, j, testPassage(n+1, t0)); s != Seq(n+1) {
-				t.Fatalf("seq after replay: got %d, want %d", s, n+1)
-			}
+			checkReplayed(t, j, n)
 		})
 	}
 }
@@ -196,32 +182,16 @@ func TestLogSwitchSalvage(t *testing.T) {
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	j, err := Open(path, Options{PurgeEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, a := reopenCorrupt(t, path, "", "")
 	defer j.Close()
-	a := j.Alarms()
-	if len(a) != 1 || a[0].Kind != AlarmCorrupt {
-		t.Fatalf("alarms: got %+v, want one %s", a, AlarmCorrupt)
-	}
 	for _, sfx := range walSuffixes {
-		if _, err := os.Stat(a[0].MovedTo + sfx); err != nil {
+		if _, err := os.Stat(a.MovedTo + sfx); err != nil {
 			t.Fatalf("log %s was not moved aside beside the journal: %v", sfx, err)
 		}
 	}
-	ss, err := SalvageMovedAside(path, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[Seq]bool{}
-	for _, s := range ss {
-		for _, r := range s.Records {
-			got[r.Seq] = true
-		}
-	}
+	got := salvaged(t, path)
 	for s := Seq(1); s <= Seq(n); s++ {
-		if !got[s] {
+		if _, ok := got[s]; !ok {
 			t.Fatalf("record %d of %d not salvaged from the journal and its two logs", s, n)
 		}
 	}

@@ -62,28 +62,106 @@ func bboltRecords(t *testing.T, db *bbolt.DB) int {
 	return n
 }
 
-// Records only in the log are replayed into bbolt at Open, chain and all,
-// and the log starts anew.
-func TestLogReplay(t *testing.T) {
-	path := loggedJournal(t, 5)
+// reopen opens the journal at path as sentineld would after a crash.
+// The caller closes it.
+func reopen(t *testing.T, path string) *Journal {
+	t.Helper()
 	j, err := Open(path, Options{PurgeEvery: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer checkFile(t, path)
-	defer j.Close()
+	return j
+}
+
+// reopenQuiet reopens the journal at path and fails the test, naming
+// when, if Open raised an alarm. The caller closes it.
+func reopenQuiet(t *testing.T, path, when string) *Journal {
+	t.Helper()
+	j := reopen(t, path)
 	if a := j.Alarms(); len(a) != 0 {
-		t.Fatalf("alarms: %+v", a)
+		j.Close()
+		t.Fatalf("alarms%s: %+v", when, a)
 	}
-	if n := bboltRecords(t, j.db); n != 6 {
-		t.Fatalf("records in bbolt after replay: got %d, want 6", n)
+	return j
+}
+
+// reopenCorrupt reopens the journal at path and fails the test unless
+// Open raised exactly one corrupt alarm whose message holds says;
+// saying ends the failure message. The caller closes the journal.
+func reopenCorrupt(t *testing.T, path, says, saying string) (*Journal, Alarm) {
+	t.Helper()
+	j := reopen(t, path)
+	a := j.Alarms()
+	if len(a) != 1 || a[0].Kind != AlarmCorrupt || !strings.Contains(a[0].Message, says) {
+		j.Close()
+		t.Fatalf("alarms: got %+v, want one %s%s", a, AlarmCorrupt, saying)
 	}
-	if res := mustVerify(t, j); res.Records != 6 || res.Last != 6 {
-		t.Fatalf("got %d records, last %d; want 6, 6", res.Records, res.Last)
+	return j, a[0]
+}
+
+// checkReplayed checks that a journal reopened with n records only in its
+// logs replayed them all into bbolt, chain and all, and goes on at n+1.
+func checkReplayed(t *testing.T, j *Journal, n int) {
+	t.Helper()
+	if got := bboltRecords(t, j.db); got != n {
+		t.Fatalf("records in bbolt after replay: got %d, want %d", got, n)
 	}
-	if s := mustAppend(t, j, testPassage(7, t0)); s != 7 {
-		t.Fatalf("seq after replay: got %d, want 7", s)
+	if res := mustVerify(t, j); res.Records != n || res.Last != Seq(n) {
+		t.Fatalf("got %d records, last %d; want %d, %d", res.Records, res.Last, n, n)
 	}
+	if s := mustAppend(t, j, testPassage(n+1, t0)); s != Seq(n+1) {
+		t.Fatalf("seq after replay: got %d, want %d", s, n+1)
+	}
+}
+
+// readLog returns the bytes of the first log of the journal at path and
+// what they hold.
+func readLog(t *testing.T, path string) ([]byte, walContents) {
+	t.Helper()
+	b, err := os.ReadFile(walPaths(path)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseWAL(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, c
+}
+
+// writeLog writes b over the first log of the journal at path.
+func writeLog(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(walPaths(path)[0], b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// salvaged returns the stored bytes of every record that salvage finds
+// in what was moved aside from the journal at path, by seq.
+func salvaged(t *testing.T, path string) map[Seq][]byte {
+	t.Helper()
+	ss, err := SalvageMovedAside(path, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[Seq][]byte{}
+	for _, s := range ss {
+		for _, r := range s.Records {
+			got[r.Seq] = r.Stored
+		}
+	}
+	return got
+}
+
+// Records only in the log are replayed into bbolt at Open, chain and all,
+// and the log starts anew.
+func TestLogReplay(t *testing.T) {
+	path := loggedJournal(t, 5)
+	defer checkFile(t, path)
+	j := reopenQuiet(t, path, "")
+	defer j.Close()
+	checkReplayed(t, j, 6)
 	c, err := readWAL(walPaths(path)[0])
 	if err != nil {
 		t.Fatal(err)
@@ -163,26 +241,11 @@ func TestLogTornTail(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := loggedJournal(t, 4)
-			b, err := os.ReadFile(walPaths(path)[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := parseWAL(b)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b, c := readLog(t, path)
 			last := c.end - walFrameHdr - len(c.frames[len(c.frames)-1].data)
-			if err := os.WriteFile(walPaths(path)[0], tear(b, last), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			j, err := Open(path, Options{PurgeEvery: -1})
-			if err != nil {
-				t.Fatal(err)
-			}
+			writeLog(t, path, tear(b, last))
+			j := reopenQuiet(t, path, "")
 			defer j.Close()
-			if a := j.Alarms(); len(a) != 0 {
-				t.Fatalf("alarms: %+v", a)
-			}
 			if res := mustVerify(t, j); res.Records != 4 || res.Last != 4 {
 				t.Fatalf("got %d records, last %d; want 4, 4", res.Records, res.Last)
 			}
@@ -207,28 +270,12 @@ func TestLogDamaged(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := loggedJournal(t, 4)
-			b, err := os.ReadFile(walPaths(path)[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := parseWAL(b)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b, c := readLog(t, path)
 			damage(b, c)
-			if err := os.WriteFile(walPaths(path)[0], b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			j, err := Open(path, Options{PurgeEvery: -1})
-			if err != nil {
-				t.Fatal(err)
-			}
+			writeLog(t, path, b)
+			j, a := reopenCorrupt(t, path, "log", " naming the log")
 			defer j.Close()
-			a := j.Alarms()
-			if len(a) != 1 || a[0].Kind != AlarmCorrupt || !strings.Contains(a[0].Message, "log") {
-				t.Fatalf("alarms: got %+v, want one %s naming the log", a, AlarmCorrupt)
-			}
-			if _, err := os.Stat(a[0].MovedTo + walSuffix); err != nil {
+			if _, err := os.Stat(a.MovedTo + walSuffix); err != nil {
 				t.Fatalf("the log was not moved aside beside the journal: %v", err)
 			}
 			if res := mustVerify(t, j); res.Records != 0 {
@@ -612,14 +659,7 @@ func TestLogCutShort(t *testing.T) {
 		for _, which := range []string{"middle", "last"} {
 			t.Run(name+" "+which, func(t *testing.T) {
 				path := loggedJournal(t, 5)
-				b, err := os.ReadFile(walPaths(path)[0])
-				if err != nil {
-					t.Fatal(err)
-				}
-				c, err := parseWAL(b)
-				if err != nil {
-					t.Fatal(err)
-				}
+				_, c := readLog(t, path)
 				// Records 2 to 6 are only in the log: cut inside record 4's
 				// frame, or inside the last one's.
 				i := 2
@@ -633,25 +673,9 @@ func TestLogCutShort(t *testing.T) {
 				if err := os.Truncate(walPaths(path)[0], int64(cut(at, len(c.frames[i].data)))); err != nil {
 					t.Fatal(err)
 				}
-				j, err := Open(path, Options{PurgeEvery: -1})
-				if err != nil {
-					t.Fatal(err)
-				}
+				j, _ := reopenCorrupt(t, path, "cut short", " saying the log was cut short")
 				defer j.Close()
-				a := j.Alarms()
-				if len(a) != 1 || a[0].Kind != AlarmCorrupt || !strings.Contains(a[0].Message, "cut short") {
-					t.Fatalf("alarms: got %+v, want one %s saying the log was cut short", a, AlarmCorrupt)
-				}
-				ss, err := SalvageMovedAside(path, t0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := map[Seq][]byte{}
-				for _, s := range ss {
-					for _, r := range s.Records {
-						got[r.Seq] = r.Stored
-					}
-				}
+				got := salvaged(t, path)
 				for k, f := range c.frames[:i] {
 					if !bytes.Equal(got[Seq(k+2)], f.data) {
 						t.Errorf("record %d, before the cut, was not salvaged", k+2)
@@ -678,14 +702,7 @@ func TestLogDamagedMidway(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := loggedJournal(t, 30)
-			b, err := os.ReadFile(walPaths(path)[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := parseWAL(b)
-			if err != nil {
-				t.Fatal(err)
-			}
+			b, c := readLog(t, path)
 			want := map[Seq][]byte{}
 			for _, f := range c.frames {
 				if r, err := DecodeRecord(f.data); err == nil {
@@ -697,9 +714,7 @@ func TestLogDamagedMidway(t *testing.T) {
 			at := walHeader + walFrameHdr + len(c.frames[0].data)
 			size := len(c.frames[1].data)
 			damage(b, at, size)
-			if err := os.WriteFile(walPaths(path)[0], b, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			writeLog(t, path, b)
 			behind := Seq(0) // the first record whole behind the damage
 			for off, f := at, c.frames[1:]; len(f) > 0; off, f = off+walFrameHdr+len(f[0].data), f[1:] {
 				if off >= at+4096 || (name != "zeroed page" && off > at) {
@@ -709,28 +724,12 @@ func TestLogDamagedMidway(t *testing.T) {
 				}
 			}
 
-			j, err := Open(path, Options{PurgeEvery: -1})
-			if err != nil {
-				t.Fatal(err)
-			}
+			j, _ := reopenCorrupt(t, path, "damaged", " saying the log is damaged")
 			defer j.Close()
-			a := j.Alarms()
-			if len(a) != 1 || a[0].Kind != AlarmCorrupt || !strings.Contains(a[0].Message, "damaged") {
-				t.Fatalf("alarms: got %+v, want one %s saying the log is damaged", a, AlarmCorrupt)
-			}
 			if res := mustVerify(t, j); res.Records != 0 {
 				t.Fatalf("records in the new epoch: got %d, want 0", res.Records)
 			}
-			ss, err := SalvageMovedAside(path, t0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[Seq][]byte{}
-			for _, s := range ss {
-				for _, r := range s.Records {
-					got[r.Seq] = r.Stored
-				}
-			}
+			got := salvaged(t, path)
 			for s := behind; s <= 31; s++ {
 				if !bytes.Equal(got[s], want[s]) {
 					t.Errorf("record %d, whole behind the damage, was not salvaged", s)
@@ -753,31 +752,15 @@ func TestLogsWithoutJournalFile(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	j, err := Open(path, Options{PurgeEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j, a := reopenCorrupt(t, path, "missing", " saying the journal file was missing")
 	defer j.Close()
-	a := j.Alarms()
-	if len(a) != 1 || a[0].Kind != AlarmCorrupt || !strings.Contains(a[0].Message, "missing") {
-		t.Fatalf("alarms: got %+v, want one %s saying the journal file was missing", a, AlarmCorrupt)
-	}
 	res := mustVerify(t, j)
-	if res.Records != 0 || res.Predecessor != a[0].MovedTo || !strings.Contains(res.Reason, "missing") {
-		t.Fatalf("new journal: %d records, predecessor %q (%q); want 0 and %q", res.Records, res.Predecessor, res.Reason, a[0].MovedTo)
+	if res.Records != 0 || res.Predecessor != a.MovedTo || !strings.Contains(res.Reason, "missing") {
+		t.Fatalf("new journal: %d records, predecessor %q (%q); want 0 and %q", res.Records, res.Predecessor, res.Reason, a.MovedTo)
 	}
-	ss, err := SalvageMovedAside(path, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[Seq]bool{}
-	for _, s := range ss {
-		for _, r := range s.Records {
-			got[r.Seq] = true
-		}
-	}
+	got := salvaged(t, path)
 	for s := Seq(2); s <= 4; s++ {
-		if !got[s] {
+		if _, ok := got[s]; !ok {
 			t.Errorf("record %d, in the log, was not salvaged", s)
 		}
 	}
@@ -826,16 +809,7 @@ func TestLogNotAFile(t *testing.T) {
 				if _, err := os.Lstat(a[0].MovedTo + sfx); err != nil {
 					t.Fatalf("what was in the log's place was not kept: %v", err)
 				}
-				ss, err := SalvageMovedAside(path, t0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := map[Seq][]byte{}
-				for _, s := range ss {
-					for _, r := range s.Records {
-						got[r.Seq] = r.Stored
-					}
-				}
+				got := salvaged(t, path)
 				// Record 1 is in bbolt; those in the other log are salvaged.
 				if !bytes.Equal(got[1], want[1]) {
 					t.Errorf("record 1, in the journal file, was not salvaged")
@@ -869,14 +843,8 @@ func TestReplayOnFullDisk(t *testing.T) {
 		t.Errorf("Open on a full disk raised %+v, want no alarm (the daemon does not start)", alarms)
 	}
 	openCommitHook = nil
-	j, err = Open(path, Options{PurgeEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j = reopenQuiet(t, path, "")
 	defer j.Close()
-	if a := j.Alarms(); len(a) != 0 {
-		t.Fatalf("alarms: %+v", a)
-	}
 	if res := mustVerify(t, j); res.Last != 4 {
 		t.Fatalf("after the disk has room: last record %d, want 4", res.Last)
 	}
