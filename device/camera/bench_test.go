@@ -22,6 +22,20 @@ func threadCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// startCPU locks the benchmark's goroutine to its thread, so that
+// threadCPU counts its work alone, and resets the timer. The function it
+// returns reports the thread's CPU time per op as cpu-ms/op and unlocks
+// the thread: defer it.
+func startCPU(b *testing.B) (stop func()) {
+	runtime.LockOSThread()
+	b.ResetTimer()
+	t0 := threadCPU()
+	return func() {
+		b.ReportMetric(float64(threadCPU()-t0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+		runtime.UnlockOSThread()
+	}
+}
+
 // BenchmarkDecode720 decodes 1280×720 frames of the benchmark set's
 // variants (HC1 payload, level M). cpu-ms/op is the decoding thread's CPU
 // time.
@@ -37,15 +51,11 @@ func BenchmarkDecode720(b *testing.B) {
 			if _, err := d.Decode(img); (err == nil) == (v == camtest.Empty) {
 				b.Fatalf("%s: got error %v", s.Name(), err)
 			}
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
-			b.ResetTimer()
-			t0 := threadCPU()
+			defer startCPU(b)()
 			for b.Loop() {
 				_, _ = d.Decode(img)
 			}
-			b.ReportMetric(float64(threadCPU()-t0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 		})
 	}
 }
@@ -74,11 +84,8 @@ func BenchmarkDecodeEmpty720(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			d := NewDecoder()
 			d.noScreen = noScreen
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
-			b.ResetTimer()
-			t0 := threadCPU()
+			defer startCPU(b)()
 			i := 0
 			for b.Loop() {
 				if _, err := d.Decode(imgs[i%len(imgs)]); err == nil {
@@ -86,7 +93,6 @@ func BenchmarkDecodeEmpty720(b *testing.B) {
 				}
 				i++
 			}
-			b.ReportMetric(float64(threadCPU()-t0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 		})
 	}
 }
@@ -103,11 +109,8 @@ func BenchmarkDecodeEUDCC(b *testing.B) {
 		imgs = append(imgs, img)
 	}
 	d := NewDecoder()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
-	b.ResetTimer()
-	t0 := threadCPU()
+	defer startCPU(b)()
 	i := 0
 	for b.Loop() {
 		if _, err := d.Decode(imgs[i%len(imgs)]); err != nil {
@@ -115,7 +118,6 @@ func BenchmarkDecodeEUDCC(b *testing.B) {
 		}
 		i++
 	}
-	b.ReportMetric(float64(threadCPU()-t0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkStillIdle720 feeds the stream of an idle gate camera: a
@@ -143,11 +145,8 @@ func BenchmarkStillIdle720(b *testing.B) {
 			d := NewDecoder()
 			clk := &fakeClock{t: time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)}
 			s := NewStill(d, StillConfig{Now: clk.now})
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
-			b.ResetTimer()
-			t0 := threadCPU()
+			defer startCPU(b)()
 			i := 0
 			for b.Loop() {
 				clk.t = clk.t.Add(time.Second / 15)
@@ -162,7 +161,6 @@ func BenchmarkStillIdle720(b *testing.B) {
 				}
 				i++
 			}
-			b.ReportMetric(float64(threadCPU()-t0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 			if still {
 				frames, skipped := s.Skipped()
 				b.ReportMetric(float64(skipped)/float64(frames), "skipped")
@@ -180,14 +178,10 @@ func BenchmarkStillCompare720(b *testing.B) {
 	s.compare(a)
 	s.take(a, false)
 	s.take(c, s.compare(c))
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	b.ResetTimer()
-	t0 := threadCPU()
+	defer startCPU(b)()
 	for b.Loop() {
 		if !s.compare(a) {
 			b.Fatal("an idle frame changed")
 		}
 	}
-	b.ReportMetric(float64(threadCPU()-t0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }

@@ -26,6 +26,18 @@ func decodeForeign(t *testing.T, specs []foreign.Spec) (missed []string) {
 	return missed
 }
 
+// checkReadsForeign fails the test unless the decoder reads every frame
+// of specs, naming those it missed.
+func checkReadsForeign(t *testing.T, specs []foreign.Spec) {
+	t.Helper()
+	if missed := decodeForeign(t, specs); len(missed) > 0 {
+		t.Errorf("missed %d of %d:", len(missed), len(specs))
+		for _, m := range missed {
+			t.Log(m)
+		}
+	}
+}
+
 // TestDecodeSmallVersionsTurned reads version 1 and 2 codes turned by
 // 30-45° in the image plane. A finder's runs along rows and columns
 // measure its modules up to √2 too large at such angles, and the test
@@ -41,12 +53,7 @@ func TestDecodeSmallVersionsTurned(t *testing.T) {
 	}{{1, 30}, {1, 38}, {1, -35}, {1, -42}, {1, 125}, {2, 30}, {2, 45}, {2, -35}, {2, -42}, {2, 125}, {2, 140}} {
 		specs = append(specs, foreign.Spec{Width: 640, Height: 480, Variant: foreign.Clean, Seed: 9300 + uint64(i), Version: c.version, Roll: c.roll})
 	}
-	if missed := decodeForeign(t, specs); len(missed) > 0 {
-		t.Errorf("missed %d of %d:", len(missed), len(specs))
-		for _, m := range missed {
-			t.Log(m)
-		}
-	}
+	checkReadsForeign(t, specs)
 }
 
 // TestOwnTriplesBehindTaller reads a code whose finder candidates rank
@@ -93,12 +100,7 @@ func TestDecodeSmallModules720(t *testing.T) {
 	for _, seed := range []uint64{7104, 7109, 7119} {
 		specs = append(specs, foreign.Spec{Width: 1280, Height: 720, Variant: foreign.JPEG, Seed: seed})
 	}
-	if missed := decodeForeign(t, specs); len(missed) > 0 {
-		t.Errorf("missed %d of %d:", len(missed), len(specs))
-		for _, m := range missed {
-			t.Log(m)
-		}
-	}
+	checkReadsForeign(t, specs)
 }
 
 // TestDecodeSmallModulesDiagonals reads 640×480 frames of small codes,
@@ -115,12 +117,7 @@ func TestDecodeSmallModulesDiagonals(t *testing.T) {
 	for _, seed := range []uint64{7215, 7223, 7237, 7364, 7396} {
 		specs = append(specs, foreign.Spec{Width: 640, Height: 480, Variant: foreign.Small, Seed: seed})
 	}
-	if missed := decodeForeign(t, specs); len(missed) > 0 {
-		t.Errorf("missed %d of %d:", len(missed), len(specs))
-		for _, m := range missed {
-			t.Log(m)
-		}
-	}
+	checkReadsForeign(t, specs)
 }
 
 // TestScreenSmallRejectsEmpty checks that the full-scale look for small

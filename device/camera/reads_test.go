@@ -20,12 +20,7 @@ func TestDecodeSparesWorkOnUnlikelyGrids(t *testing.T) {
 		{Width: 1280, Height: 720, Variant: foreign.Defocus, Seed: 3100000169},
 		{Width: 640, Height: 480, Variant: foreign.Defocus, Seed: 1900000033},
 	}
-	if missed := decodeForeign(t, specs); len(missed) > 0 {
-		t.Errorf("missed %d of %d:", len(missed), len(specs))
-		for _, m := range missed {
-			t.Log(m)
-		}
-	}
+	checkReadsForeign(t, specs)
 }
 
 // TestSplitRunsKeepsASharpenedCore splits a row through a finder whose
@@ -37,36 +32,22 @@ func TestDecodeSparesWorkOnUnlikelyGrids(t *testing.T) {
 // 6.85-pixel modules, turned by 41° and sharpened, was rejected by the
 // screen (TestDecodeSharpenedFinders).
 func TestSplitRunsKeepsASharpenedCore(t *testing.T) {
-	var line []byte
-	add := func(n int, v byte) {
-		for range n {
-			line = append(line, v)
-		}
-	}
-	add(20, 230)
-	add(10, 60)
-	add(10, 245)
+	var line testLine
+	line.add(20, 230)
+	line.add(10, 60)
+	line.add(10, 245)
 	// The core: sharpening's undershoot at both edges, and the level
 	// between drifting by 12, more than the edge step of 9.
-	add(3, 45)
+	line.add(3, 45)
 	for i := range 24 {
 		line = append(line, byte(56+i/2))
 	}
-	add(3, 45)
-	add(10, 245)
-	add(10, 60)
-	add(20, 230)
+	line.add(3, 45)
+	line.add(10, 245)
+	line.add(10, 60)
+	line.add(20, 230)
 	edges, _, _ := splitRuns(nil, nil, line, 9)
-	var runs []int
-	for k := 1; k < len(edges); k++ {
-		runs = append(runs, int(edges[k]-edges[k-1]))
-	}
-	if len(runs) != 7 {
-		t.Fatalf("runs %v, want 7: the quiet zone, the five of the finder, the quiet zone", runs)
-	}
-	if _, ok := finderRatio([5]int(runs[1:6])); !ok {
-		t.Errorf("runs %v: the finder's five are not 1:1:3:1:1", runs)
-	}
+	checkFinderRuns(t, edges)
 }
 
 // TestDecodeSharpenedFinders reads a clean frame of the independent
@@ -74,7 +55,5 @@ func TestSplitRunsKeepsASharpenedCore(t *testing.T) {
 // TestSplitRunsKeepsASharpenedCore.
 func TestDecodeSharpenedFinders(t *testing.T) {
 	specs := []foreign.Spec{{Width: 640, Height: 480, Variant: foreign.Clean, Seed: 1900000004}}
-	if missed := decodeForeign(t, specs); len(missed) > 0 {
-		t.Errorf("missed %v", missed)
-	}
+	checkReadsForeign(t, specs)
 }

@@ -260,12 +260,7 @@ func TestDeblurReadsBlurredFrames(t *testing.T) {
 		{Width: 1280, Height: 720, Variant: foreign.Gauss, Seed: 3000155},
 		{Width: 640, Height: 480, Variant: foreign.Barrel, Seed: 92},
 	}
-	if missed := decodeForeign(t, specs); len(missed) > 0 {
-		t.Errorf("missed %d of %d:", len(missed), len(specs))
-		for _, m := range missed {
-			t.Log(m)
-		}
-	}
+	checkReadsForeign(t, specs)
 }
 
 // randomGridView returns a random plane and a homography that puts a

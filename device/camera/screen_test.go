@@ -257,33 +257,20 @@ func TestPixelLineMatchesHalfLine(t *testing.T) {
 	}
 }
 
-// TestSplitRunsIgnoresRingingInsideARing splits a row through a finder
-// seen at 45° in a clean JPEG: rings of 10 pixels at a contrast of 150,
-// with bumps of 7-9 grey levels inside the dark ones (ringing, a phone's
-// sharpening), in a frame whose noise makes delta 6. Each bump split its
-// ring into three runs, and no row showed 1:1:3:1:1.
-func TestSplitRunsIgnoresRingingInsideARing(t *testing.T) {
-	var line []byte
-	add := func(n int, v byte) {
-		for range n {
-			line = append(line, v)
-		}
+// testLine is a row of pixels that a test of splitRuns builds run by run.
+type testLine []byte
+
+// add appends n pixels of grey v.
+func (l *testLine) add(n int, v byte) {
+	for range n {
+		*l = append(*l, v)
 	}
-	add(20, 190)
-	add(3, 40)
-	add(1, 47) // a bump inside the outer dark ring
-	add(6, 40)
-	add(10, 190)
-	add(12, 42)
-	add(2, 51) // and inside the core
-	add(16, 42)
-	add(10, 190)
-	add(10, 40)
-	add(20, 190)
-	edges, _, firstDark := splitRuns(nil, nil, line, 6)
-	if firstDark {
-		t.Fatal("first run dark, want light")
-	}
+}
+
+// checkFinderRuns fails the test unless the runs between edges are a
+// quiet zone, a finder's five at 1:1:3:1:1, and a quiet zone.
+func checkFinderRuns(t *testing.T, edges []int32) {
+	t.Helper()
 	var runs []int
 	for k := 1; k < len(edges); k++ {
 		runs = append(runs, int(edges[k]-edges[k-1]))
@@ -294,15 +281,40 @@ func TestSplitRunsIgnoresRingingInsideARing(t *testing.T) {
 	if _, ok := finderRatio([5]int(runs[1:6])); !ok {
 		t.Errorf("runs %v: the finder's five are not 1:1:3:1:1", runs)
 	}
+}
+
+// TestSplitRunsIgnoresRingingInsideARing splits a row through a finder
+// seen at 45° in a clean JPEG: rings of 10 pixels at a contrast of 150,
+// with bumps of 7-9 grey levels inside the dark ones (ringing, a phone's
+// sharpening), in a frame whose noise makes delta 6. Each bump split its
+// ring into three runs, and no row showed 1:1:3:1:1.
+func TestSplitRunsIgnoresRingingInsideARing(t *testing.T) {
+	var line testLine
+	line.add(20, 190)
+	line.add(3, 40)
+	line.add(1, 47) // a bump inside the outer dark ring
+	line.add(6, 40)
+	line.add(10, 190)
+	line.add(12, 42)
+	line.add(2, 51) // and inside the core
+	line.add(16, 42)
+	line.add(10, 190)
+	line.add(10, 40)
+	line.add(20, 190)
+	edges, _, firstDark := splitRuns(nil, nil, line, 6)
+	if firstDark {
+		t.Fatal("first run dark, want light")
+	}
+	checkFinderRuns(t, edges)
 	// A faint swing after a long run still splits: a strong edge does
 	// not hide a faint code beside it.
 	line = line[:0]
-	add(10, 200)
-	add(10, 40)
-	add(40, 200)
+	line.add(10, 200)
+	line.add(10, 40)
+	line.add(40, 200)
 	for range 4 {
-		add(4, 185)
-		add(4, 200)
+		line.add(4, 185)
+		line.add(4, 200)
 	}
 	edges, _, _ = splitRuns(nil, nil, line, 6)
 	if n := len(edges) - 1; n != 11 {
@@ -318,7 +330,5 @@ func TestDecodeCleanTurnedJPEG(t *testing.T) {
 	specs := []foreign.Spec{
 		{Width: 640, Height: 480, Variant: foreign.Clean, Seed: 1900000002},
 	}
-	if missed := decodeForeign(t, specs); len(missed) > 0 {
-		t.Errorf("missed %v", missed)
-	}
+	checkReadsForeign(t, specs)
 }
