@@ -150,8 +150,21 @@ func cutShort(rest []byte) bool {
 	if len(rest) < walFrameHdr {
 		return true
 	}
-	n, kind := int(binary.LittleEndian.Uint32(rest)), rest[4]
-	return n > 0 && n <= MaxRecordSize && (kind == frameRecord || kind == frameKey) && len(rest)-walFrameHdr < n
+	n, ok := frameLen(rest)
+	kind := rest[4]
+	return ok && (kind == frameRecord || kind == frameKey) && len(rest)-walFrameHdr < n
+}
+
+// frameLen returns the data length a frame's header announces, and false
+// when it is 0 or over MaxRecordSize. The length is checked before it
+// becomes an int: on a 32-bit terminal (ARM v7) a damaged length of 2³¹
+// or more would turn negative and pass the bound.
+func frameLen(b []byte) (int, bool) {
+	u := binary.LittleEndian.Uint32(b)
+	if u == 0 || u > MaxRecordSize {
+		return 0, false
+	}
+	return int(u), true
 }
 
 // parseFrame returns the frame at the start of b and its size, or size 0.
@@ -159,9 +172,9 @@ func parseFrame(b []byte, salt [8]byte) (walFrame, int) {
 	if len(b) < walFrameHdr {
 		return walFrame{}, 0
 	}
-	n := int(binary.LittleEndian.Uint32(b))
+	n, ok := frameLen(b)
 	kind := b[4]
-	if n == 0 || n > MaxRecordSize || len(b)-walFrameHdr < n || (kind != frameRecord && kind != frameKey) {
+	if !ok || len(b)-walFrameHdr < n || (kind != frameRecord && kind != frameKey) {
 		return walFrame{}, 0
 	}
 	if frameCRC(salt, b[:5], b[walFrameHdr:walFrameHdr+n]) != binary.LittleEndian.Uint32(b[5:]) {
