@@ -229,6 +229,10 @@ func failover(t testing.TB, lose func(*hatest.Node)) map[string]time.Duration {
 func readReplica(t testing.TB, c *hatest.Cluster, db string) {
 	t.Helper()
 	ctx := context.Background()
+	// A synchronous commit waits until the replica has the change, not
+	// until it shows it: wait until it has replayed what the primary has
+	// now, the database, the migrations and the passages stored so far.
+	c.WaitReplayed(t, 60*time.Second)
 	url := c.ReplicaConnString(db)
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -244,36 +248,20 @@ func readReplica(t testing.TB, c *hatest.Cluster, db string) {
 		st.Close()
 		t.Error("a store opened for writing on the replica: want a refusal")
 	}
-	// A synchronous commit waits until the replica has the change, not
-	// until it shows it: allow the replay a moment.
-	deadline := time.Now().Add(10 * time.Second)
-	var rep *pgstore.Store
-	for {
-		if rep, err = pgstore.Open(ctx, url, &pgstore.Options{ReadOnly: true}); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("open the replica read-only: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	rep, err := pgstore.Open(ctx, url, &pgstore.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("open the replica read-only: %v", err)
 	}
 	defer rep.Close()
-	for {
-		n := 0
-		for _, err := range rep.Passages(ctx, central.Filter{Device: "multihost"}) {
-			if err != nil {
-				t.Fatalf("read the replica: %v", err)
-			}
-			n++
+	n := 0
+	for _, err := range rep.Passages(ctx, central.Filter{Device: "multihost"}) {
+		if err != nil {
+			t.Fatalf("read the replica: %v", err)
 		}
-		if n > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Error("the replica holds no passage of the ingest")
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+		n++
+	}
+	if n == 0 {
+		t.Error("the replica holds no passage of the ingest")
 	}
 }
 

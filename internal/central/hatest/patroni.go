@@ -343,8 +343,9 @@ func (c *Cluster) ReplicaConnString(db string) string {
 	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable&connect_timeout=2&target_session_attrs=prefer-standby", c.hosts(), db)
 }
 
-// CreateDatabase creates a new empty database on the primary and returns
-// its name.
+// CreateDatabase creates a new empty database on the primary, waits until
+// every replica has replayed its creation (WaitReplayed), and returns its
+// name.
 func (c *Cluster) CreateDatabase(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -358,7 +359,71 @@ func (c *Cluster) CreateDatabase(t testing.TB) string {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("hatest: create database: %v", err)
 	}
+	// A synchronous commit waits until the replica has written the
+	// database's creation, not until it has replayed it: until then a
+	// connection to the database on the replica fails (3D000).
+	c.WaitReplayed(t, 60*time.Second)
 	return name
+}
+
+// WaitReplayed waits up to d until every replica whose Patroni runs is in
+// hot standby and has replayed the primary's WAL up to where it was when
+// WaitReplayed was called: what committed before is then visible on every
+// replica. It fails the test, with each replica's position, when one has
+// not by then.
+func (c *Cluster) WaitReplayed(t testing.TB, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, c.ConnString("postgres"))
+	if err != nil {
+		t.Fatalf("hatest: connect to the primary to read its WAL position: %v", err)
+	}
+	var lsn string
+	var port int
+	err = conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text, inet_server_port()").Scan(&lsn, &port)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatalf("hatest: read the primary's WAL position: %v", err)
+	}
+	for _, n := range c.Nodes {
+		if n.Port == port || n.p.exited() {
+			continue
+		}
+		var last string
+		if !waitFor(d, func() bool {
+			var ok bool
+			ok, last = n.replayed(ctx, lsn)
+			return ok
+		}) {
+			t.Fatalf("hatest: replica %s did not replay the primary's WAL up to %s within %v (%s)\n%s", n.Name, lsn, d, last, n.p.tail())
+		}
+	}
+}
+
+// replayed reports whether the node is in hot standby and has replayed
+// the WAL up to lsn, and else where it stands.
+func (n *Node) replayed(ctx context.Context, lsn string) (bool, string) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", n.Port))
+	if err != nil {
+		return false, fmt.Sprintf("does not answer: %v", err)
+	}
+	defer conn.Close(ctx)
+	var standby, done bool
+	var at string
+	err = conn.QueryRow(ctx, `SELECT pg_is_in_recovery(), coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false),
+		coalesce(pg_last_wal_replay_lsn()::text, 'nothing')`, lsn).Scan(&standby, &done, &at)
+	switch {
+	case err != nil:
+		return false, fmt.Sprintf("its replay position cannot be read: %v", err)
+	case !standby:
+		return false, "not in hot standby"
+	case !done:
+		return false, "replayed up to " + at
+	}
+	return true, ""
 }
 
 // Backends are the nodes as HAProxy backends checked on Patroni's
