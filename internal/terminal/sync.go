@@ -439,13 +439,18 @@ type trackTransport struct {
 	onRestored func()                 // called when the centre serves a revoked terminal again
 	errors     *prometheus.CounterVec // failed exchanges by kind and error; may be nil
 
-	notify    sync.Mutex // one setRevoked at a time
+	notify    sync.Mutex // one change of the revocation (and its telling) at a time
 	mu        sync.Mutex
 	ok        map[string]bool // path → the last exchange succeeded
 	reachable bool            // the last exchange got an HTTP answer
 	last      time.Time       // the last successful exchange
 	revoked   string          // the centre's words; empty: not revoked
 	lastProbe time.Time       // when a revoked terminal last asked
+	// word counts the centre's revocations heard: a success restores only
+	// when its request went out while revoked and no refusal came since,
+	// so that an answer to a request sent before the revocation (another
+	// part's, in flight when the upload was refused) cannot undo it.
+	word uint64
 }
 
 var _ http.RoundTripper = (*trackTransport)(nil)
@@ -455,7 +460,8 @@ var _ http.RoundTripper = (*trackTransport)(nil)
 // failed one.
 func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.mu.Lock()
-	if t.revoked != "" {
+	probe, word := t.revoked != "", t.word
+	if probe {
 		now := t.now()
 		if !t.lastProbe.IsZero() && now.Sub(t.lastProbe) < t.probeEvery && now.Sub(t.lastProbe) >= 0 {
 			msg := t.revoked
@@ -479,7 +485,6 @@ func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if !ok && t.errors != nil {
 		t.errors.WithLabelValues(exchangeKind(r.URL.Path), exchangeError(resp, err)).Inc()
 	}
-	restored := false
 	t.mu.Lock()
 	if t.ok == nil {
 		t.ok = make(map[string]bool)
@@ -488,16 +493,30 @@ func (t *trackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.reachable = err == nil && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500
 	if ok {
 		t.last = t.now()
-		if t.revoked != "" && (resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified) {
-			t.revoked = "" // the centre serves this identity again
-			restored = true
-		}
+	}
+	t.mu.Unlock()
+	if ok && probe && (resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified) {
+		t.setRestored(word)
+	}
+	return resp, err
+}
+
+// setRestored ends the revocation after a request that went out while
+// revoked was served: the centre serves this identity again. word is the
+// count of revocations heard when the request went out; a refusal heard
+// since is newer than this answer, and stands.
+func (t *trackTransport) setRestored(word uint64) {
+	t.notify.Lock()
+	defer t.notify.Unlock()
+	t.mu.Lock()
+	restored := t.revoked != "" && t.word == word
+	if restored {
+		t.revoked = ""
 	}
 	t.mu.Unlock()
 	if restored && t.onRestored != nil {
 		t.onRestored()
 	}
-	return resp, err
 }
 
 // The kinds of exchange and of error in sentinel_sync_errors_total.
@@ -569,6 +588,7 @@ func (t *trackTransport) setRevoked(msg string, at time.Time) {
 	}
 	t.mu.Lock()
 	t.revoked, t.lastProbe = msg, at
+	t.word++
 	t.mu.Unlock()
 }
 

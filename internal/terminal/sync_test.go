@@ -744,6 +744,75 @@ func TestTrackTransportRevoked(t *testing.T) {
 	}
 }
 
+// TestTrackTransportStaleSuccess: an exchange sent before the centre's
+// revocation that succeeds after it (the upload is refused while the
+// download was already under way) says nothing of the revocation: the
+// terminal stays removed from service, and says so once, until a request
+// sent after the revocation is served.
+func TestTrackTransportStaleSuccess(t *testing.T) {
+	inFlight, release := make(chan struct{}), make(chan struct{})
+	var serveAgain atomic.Bool
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		ok := func() (*http.Response, error) {
+			return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+		}
+		if r.URL.Path == "/v1/time" {
+			close(inFlight)
+			<-release // answered before the revocation, read after it
+			return ok()
+		}
+		if serveAgain.Load() {
+			return ok()
+		}
+		h := http.Header{}
+		h.Set(enrol.RefusalHeader, enrol.CodeRevoked)
+		return &http.Response{StatusCode: http.StatusForbidden, Header: h, Body: io.NopCloser(strings.NewReader(`{"code":"device-revoked","message":"removed: call ops"}`)), Request: r}, nil
+	})
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	var told []string
+	restored := 0
+	tr := &trackTransport{base: base, probeEvery: time.Hour,
+		now:        func() time.Time { mu.Lock(); defer mu.Unlock(); return now },
+		onRevoked:  func(m string) { mu.Lock(); defer mu.Unlock(); told = append(told, m) },
+		onRestored: func() { mu.Lock(); defer mu.Unlock(); restored++ },
+	}
+	send := func(path string) {
+		req, _ := http.NewRequest(http.MethodGet, "https://centre.invalid"+path, nil)
+		if resp, err := tr.RoundTrip(req); err != nil {
+			t.Error(err)
+		} else {
+			resp.Body.Close()
+		}
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); send("/v1/time") }()
+	<-inFlight
+	send("/v1/upload")
+	close(release)
+	<-done
+	if _, revoked := tr.Revoked(); !revoked || restored != 0 {
+		t.Errorf("after a success sent before the revocation: revoked %v, restored %d times; want true, 0", revoked, restored)
+	}
+	// The next probe, an hour on, is still refused: no second revocation.
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	send("/v1/upload")
+	if len(told) != 1 {
+		t.Errorf("told %q, want the revocation once", told)
+	}
+	// Only a request sent after the revocation and served restores.
+	serveAgain.Store(true)
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	send("/v1/upload")
+	if _, revoked := tr.Revoked(); revoked || restored != 1 {
+		t.Errorf("after a served probe: revoked %v, restored %d times; want false, 1", revoked, restored)
+	}
+}
+
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
