@@ -206,13 +206,7 @@ func TestLogSwitchSalvage(t *testing.T) {
 // does not hold the records either).
 func TestReaderAcrossSwitch(t *testing.T) {
 	j := openTest(t, Options{CheckpointEvery: 4}) // a log is full at 8 records
-	mustAppend(t, j.Journal, testPassage(1, t0))
-	if err := j.flush(); err != nil {
-		t.Fatal(err)
-	}
-	j.setCommitHook(func(*bbolt.Tx) error { return errors.New("input/output error") })
-	defer j.setCommitHook(nil)
-	mustAppend(t, j.Journal, testPassage(2, t0))
+	logsOnlyAfterFirst(t, j)
 	first := j.wal.path
 	done, n := false, 2
 	defer func() { logReadHook = nil }()
@@ -415,15 +409,9 @@ func TestLogCreationCutShort(t *testing.T) {
 			}
 			writeZeros = writeZerosFile // space was freed
 
-			j, err := Open(path, Options{PurgeEvery: -1})
-			if err != nil {
-				t.Fatal(err)
-			}
+			j := reopenQuiet(t, path, " after a log's creation was cut short")
 			defer checkFile(t, path)
 			defer j.Close()
-			if a := j.Alarms(); len(a) != 0 {
-				t.Fatalf("alarms after a log's creation was cut short: %+v", a)
-			}
 			if res := mustVerify(t, j); res.Records != n || res.Predecessor != "" {
 				t.Fatalf("after a log's creation was cut short: %d records (want %d), predecessor %q", res.Records, n, res.Predecessor)
 			}
@@ -445,14 +433,8 @@ func TestLogCreationCutShort(t *testing.T) {
 // aside as corrupt).
 func TestLogFailedAppendKeepsTheLog(t *testing.T) {
 	j := openTest(t, Options{CheckpointEvery: 4})
-	mustAppend(t, j.Journal, testPassage(1, t0))
-	if err := j.flush(); err != nil {
-		t.Fatal(err)
-	}
 	// Keep what follows in the logs only, as a crash finds it.
-	j.setCommitHook(func(*bbolt.Tx) error { return errors.New("input/output error") })
-	defer j.setCommitHook(nil)
-	mustAppend(t, j.Journal, testPassage(2, t0))
+	logsOnlyAfterFirst(t, j)
 
 	defer func(f func(int) error) { fdatasync = f }(fdatasync)
 	fdatasync = func(int) error { return errors.New("input/output error") }
@@ -574,4 +556,18 @@ func logOfAnotherEpoch(t *testing.T, frames bool) {
 	if res := mustVerify(t, j2); j2.Epoch() != epoch || res.Records != 3 {
 		t.Fatalf("epoch %s with %d records, want %s with 3", j2.Epoch(), res.Records, epoch)
 	}
+}
+
+// logsOnlyAfterFirst appends passage 1 and checkpoints it into bbolt,
+// then makes every later checkpoint fail and appends passage 2: from
+// there on the records are in the logs only, as a crash finds them.
+func logsOnlyAfterFirst(t *testing.T, j *testJournal) {
+	t.Helper()
+	mustAppend(t, j.Journal, testPassage(1, t0))
+	if err := j.flush(); err != nil {
+		t.Fatal(err)
+	}
+	j.setCommitHook(func(*bbolt.Tx) error { return errors.New("input/output error") })
+	t.Cleanup(func() { j.setCommitHook(nil) })
+	mustAppend(t, j.Journal, testPassage(2, t0))
 }
